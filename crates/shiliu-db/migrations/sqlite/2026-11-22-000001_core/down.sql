@@ -1,0 +1,10 @@
+DROP TABLE audit_head;
+DROP TABLE audit_log;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE user_grids;
+DROP TABLE users;
+DROP TABLE units;
+DROP TABLE sites;
+DROP TABLE peoples;
+DROP TABLE regions;

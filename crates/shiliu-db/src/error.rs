@@ -1,0 +1,64 @@
+//! The database layer's error. See `shiliu_domain::error` for which error type lives where.
+
+use shiliu_domain::{FieldError, FieldErrors};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No such row, or a row outside the caller's scope: the two look the same from outside,
+    /// so a scope check never reveals that a record exists.
+    #[error("not found")]
+    NotFound,
+    /// The row changed since the caller read it (optimistic concurrency via `version`).
+    #[error("the record was changed by someone else")]
+    Stale,
+    /// The input broke a rule that needs the database to check (a duplicate name, a parent of
+    /// the wrong kind…), reported per field like any validation error.
+    #[error("invalid: {0}")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(diesel::result::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => DbError::NotFound,
+            other => DbError::Query(other),
+        }
+    }
+}
+
+impl From<FieldErrors> for DbError {
+    fn from(e: FieldErrors) -> Self {
+        DbError::Invalid(e)
+    }
+}
+
+impl From<FieldError> for DbError {
+    fn from(e: FieldError) -> Self {
+        DbError::Invalid(e.into())
+    }
+}
+
+impl DbError {
+    pub fn invalid(field: &str, reason: &'static str) -> Self {
+        DbError::Invalid(FieldError::new(field, reason).into())
+    }
+
+    /// Whether the engine rejected a duplicate in a unique column.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}

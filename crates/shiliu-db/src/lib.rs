@@ -1,0 +1,322 @@
+//! Shiliu's database layer: one schema and one query path for SQLite and PostgreSQL.
+//!
+//! Queries are written once with Diesel against [`DbConnection`], a `MultiConnection` over both
+//! engines; engine-specific SQL lives only in the migrations and in small blocks marked
+//! `// engine-specific:`. Every query that lists or fetches scoped data takes a
+//! [`scope::Scope`]; every write takes an [`scope::Actor`] and appends to the audit log in the
+//! same transaction ([`audit::record`]).
+
+pub mod accounts;
+pub mod audit;
+pub mod error;
+pub mod ids;
+pub mod org;
+pub mod refdata;
+pub mod schema;
+pub mod scope;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use error::DbError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either engine. Build it through [`Db::connect`], never by
+/// `Connection::establish` on the enum, which would guess the engine from the URL.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Run one Diesel query on the concrete connection, for the few statements outside
+/// `MultiBackend`'s common subset (multi-row `INSERT … VALUES`). The query is still written once.
+#[macro_export]
+macro_rules! on_engine {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Sqlite($c) => $body,
+            $crate::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A parsed `database_url`: `sqlite://PATH` or `postgres://…` / `postgresql://…`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub engine: Engine,
+    /// The file path for SQLite, the whole URL for PostgreSQL.
+    pub target: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError::Connect("database_url: sqlite:// needs a file path, e.g. sqlite://./data/shiliu.db".into()));
+            }
+            return Ok(Self { engine: Engine::Sqlite, target: path.to_string() });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self { engine: Engine::Postgres, target: url.to_string() });
+        }
+        let scheme = url.split("://").next().unwrap_or(url);
+        Err(DbError::Connect(format!(
+            "database_url: unsupported scheme '{scheme}'; use sqlite://PATH or postgres://USER@HOST/DB"
+        )))
+    }
+
+    /// The URL with any password replaced, for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("sqlite://{}", self.target),
+            Engine::Postgres => match (self.target.find("://"), self.target.rfind('@')) {
+                (Some(s), Some(at)) if self.target[s + 3..at].contains(':') => {
+                    let user_end = self.target[s + 3..at].find(':').map_or(at, |i| s + 3 + i);
+                    format!("{}:***{}", &self.target[..user_end], &self.target[at..])
+                }
+                _ => self.target.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        match self.url.engine {
+            Engine::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.url.target)
+                    .map_err(|e| DbError::Connect(format!("cannot open SQLite database '{}': {e}", self.url.target)))?;
+                // WAL lets readers run beside the one writer; busy_timeout covers other processes
+                // (e.g. `shiliu user add` while the server runs).
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+                )
+                .map_err(|e| DbError::Connect(format!("cannot use SQLite database '{}': {e}", self.url.target)))?;
+                Ok(DbConnection::Sqlite(c))
+            }
+            Engine::Postgres => {
+                let mut c = diesel::PgConnection::establish(&self.url.target).map_err(|e| {
+                    let msg = e.to_string().lines().next().unwrap_or_default().trim().to_string();
+                    DbError::Connect(format!("cannot connect to PostgreSQL at {}: {msg}", self.url.redacted()))
+                })?;
+                c.batch_execute("SET TIME ZONE 'UTC'; SET statement_timeout = '60s';")?;
+                Ok(DbConnection::Postgres(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The database: a pool of connections and, on SQLite, the one-writer lock.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    engine: Engine,
+    /// SQLite allows one writer; taking this lock before `BEGIN` avoids the immediate
+    /// `SQLITE_BUSY` that two deferred transactions upgrading to writers would cause.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+/// Pool statistics for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// Open the database, creating the SQLite file's folder if needed. Fails with one clear
+    /// line for an unreachable server or an unwritable path.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        if url.engine == Engine::Sqlite {
+            let path = PathBuf::from(&url.target);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError::Connect(format!("cannot create folder '{}': {e}", dir.display())))?;
+            }
+        }
+        let manager = Manager { url: url.clone() };
+        // Connect once directly so the real cause is reported, not a pool time-out.
+        let first = r2d2::ManageConnection::connect(&manager)?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(2))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| DbError::Connect(e.to_string()))?;
+        let write_lock = (url.engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { pool, engine: url.engine, write_lock })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let s = self.pool.state();
+        PoolState { connections: s.connections, idle: s.idle_connections, max: self.pool.max_size() }
+    }
+
+    /// A pooled connection for synchronous callers (the CLI, tests).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Run read-only work on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+    }
+
+    /// Run work in one transaction on a blocking thread: all of it commits or none of it.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            let mut conn = pool.get()?;
+            let c: &mut DbConnection = &mut conn;
+            c.transaction(f)
+        })
+        .await
+        .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+    }
+
+    /// The same as [`Db::write`] for synchronous callers.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
+    {
+        let _guard = self.write_lock.as_ref().map(|l| l.blocking_lock());
+        let mut conn = self.pool.get()?;
+        let c: &mut DbConnection = &mut conn;
+        c.transaction(f)
+    }
+
+    /// Apply pending migrations and bring the shipped reference data up to date. Returns the
+    /// versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.pool.get()?;
+        let applied = run_migrations(&mut conn)?;
+        drop(conn);
+        self.write_blocking(|c| refdata::sync(c))?;
+        Ok(applied)
+    }
+
+    /// True when every shipped migration has been applied (for `/readyz`).
+    pub fn migrations_current(&self) -> Result<bool, DbError> {
+        let mut conn = self.pool.get()?;
+        let pending = match &mut *conn {
+            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        Ok(!pending)
+    }
+
+    /// An online, consistent copy of a SQLite database (for `shiliu backup`).
+    pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<(), DbError> {
+        if self.engine != Engine::Sqlite {
+            return Err(DbError::Connect("backup: the database is PostgreSQL; use pg_dump (see README)".into()));
+        }
+        if dest.exists() {
+            return Err(DbError::Connect(format!("backup: '{}' already exists", dest.display())));
+        }
+        let dest = dest.to_str().ok_or_else(|| DbError::Connect("backup: the path is not UTF-8".into()))?;
+        let mut conn = self.pool.get()?;
+        // engine-specific: VACUUM INTO writes a transactionally consistent copy while others work.
+        diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(dest).execute(&mut *conn)?;
+        Ok(())
+    }
+}
+
+fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    let versions = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(versions.iter().map(ToString::to_string).collect())
+}
+
+/// The current time as stored: UTC, whole microseconds (PostgreSQL's precision, so a value
+/// reads back exactly as it was hashed into the audit chain).
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+use chrono::Timelike as _;

@@ -1,0 +1,584 @@
+//! Organisation queries: the region tree, communities and grids, service sites, units.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use shiliu_domain::org::{RegionInput, RegionKind, SiteInput, SiteType, UnitCategory, UnitInput};
+
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::schema::{regions, sites, units, user_grids, users};
+use crate::scope::{Actor, Scope};
+use crate::{DbConnection, DbError, now};
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+diesel::define_sql_function! {
+    /// Case-folded comparison on both engines (LIKE's case rules differ between them).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+fn contains_pattern(q: &str) -> String {
+    format!("%{}%", escape_like(&q.to_lowercase()))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = regions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Region {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub depth: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Region {
+    pub fn kind(&self) -> RegionKind {
+        RegionKind::parse(&self.kind).unwrap_or(RegionKind::Grid)
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = regions)]
+pub struct NewRegion {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub depth: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+pub fn get_region(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Region, DbError> {
+    Ok(scope.regions().filter(regions::id.eq(id)).select(Region::as_select()).first(conn)?)
+}
+
+pub fn get_region_by_code(conn: &mut DbConnection, scope: &Scope, code: &str) -> Result<Region, DbError> {
+    Ok(scope.regions().filter(regions::code.eq(code.to_string())).select(Region::as_select()).first(conn)?)
+}
+
+/// The roots of a scope: the regions its subtrees start at.
+pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
+    let mut out: Vec<Region> = regions::table
+        .filter(regions::path.eq_any(scope.paths().to_vec()))
+        .select(Region::as_select())
+        .load(conn)?;
+    if scope.paths().iter().any(|p| p == "/") {
+        out = regions::table.filter(regions::parent_id.is_null()).select(Region::as_select()).load(conn)?;
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
+}
+
+pub fn children(conn: &mut DbConnection, scope: &Scope, parent_id: i64, include_inactive: bool) -> Result<Vec<Region>, DbError> {
+    let mut q = scope.regions().filter(regions::parent_id.eq(parent_id));
+    if !include_inactive {
+        q = q.filter(regions::active.eq(true));
+    }
+    Ok(q.order(regions::code.asc()).select(Region::as_select()).load(conn)?)
+}
+
+/// Search regions by name or code within scope, e.g. for a region picker.
+pub fn search_regions(conn: &mut DbConnection, scope: &Scope, text: &str, kinds: &[RegionKind], limit: i64) -> Result<Vec<Region>, DbError> {
+    let mut q = scope.regions().filter(regions::active.eq(true));
+    let text = text.trim();
+    if !text.is_empty() {
+        let pat = contains_pattern(text);
+        q = q.filter(lower(regions::name).like(pat.clone()).escape('\\').or(regions::code.like(pat).escape('\\')));
+    }
+    if !kinds.is_empty() {
+        q = q.filter(regions::kind.eq_any(kinds.iter().map(|k| k.as_str().to_string()).collect::<Vec<_>>()));
+    }
+    Ok(q.order((regions::depth.asc(), regions::code.asc())).limit(limit).select(Region::as_select()).load(conn)?)
+}
+
+/// Names of a region's ancestors, root first, for breadcrumbs. The chain of a region the caller
+/// may see is not itself scoped data.
+pub fn ancestors(conn: &mut DbConnection, region: &Region) -> Result<Vec<(i64, String)>, DbError> {
+    let ids: Vec<i64> = region.path.split('/').filter_map(|s| s.parse().ok()).filter(|id| *id != region.id).collect();
+    let mut rows: Vec<(i64, String, i32)> = regions::table
+        .filter(regions::id.eq_any(ids))
+        .select((regions::id, regions::name, regions::depth))
+        .load(conn)?;
+    rows.sort_by_key(|r| r.2);
+    Ok(rows.into_iter().map(|(id, name, _)| (id, name)).collect())
+}
+
+/// Create a community under a township, or a grid under a community.
+pub fn create_child_region(conn: &mut DbConnection, actor: &Actor, parent_id: i64, input: &RegionInput) -> Result<Region, DbError> {
+    let parent = get_region(conn, &actor.scope, parent_id)?;
+    let kind = parent.kind().creatable_child().ok_or_else(|| DbError::invalid("parent_id", "err.region.no_children"))?;
+    if !parent.active {
+        return Err(DbError::invalid("parent_id", "err.inactive"));
+    }
+    let code = match &input.code {
+        Some(c) => c.clone(),
+        None => next_child_code(conn, &parent)?,
+    };
+    if regions::table.filter(regions::code.eq(&code)).count().get_result::<i64>(conn)? > 0 {
+        return Err(DbError::invalid("code", "err.duplicate"));
+    }
+    let dup_name = regions::table
+        .filter(regions::parent_id.eq(parent.id))
+        .filter(regions::name.eq(&input.name))
+        .count()
+        .get_result::<i64>(conn)?;
+    if dup_name > 0 {
+        return Err(DbError::invalid("name", "err.duplicate"));
+    }
+    let id = new_id();
+    let t = now();
+    let row = NewRegion {
+        id,
+        parent_id: Some(parent.id),
+        code,
+        name: input.name.clone(),
+        kind: kind.as_str().to_string(),
+        path: format!("{}{id}/", parent.path),
+        depth: parent.depth + 1,
+        active: true,
+        created_at: t,
+        updated_at: t,
+        version: 1,
+    };
+    diesel::insert_into(regions::table).values(&row).execute(conn)?;
+    let region = get_region(conn, &Scope::everything(), id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("region.create", "region", id).region(id).after(&region).detail(serde_json::json!({"kind": kind.as_str()})),
+    )?;
+    Ok(region)
+}
+
+/// A community gets its parent's 9-digit code and a 3-digit number (the statistical scheme);
+/// a grid its community's code, `-G`, and a 3-digit number.
+fn next_child_code(conn: &mut DbConnection, parent: &Region) -> Result<String, DbError> {
+    let prefix = match parent.kind() {
+        RegionKind::Community => format!("{}-G", parent.code),
+        _ => parent.code.clone(),
+    };
+    let existing: Vec<String> = regions::table.filter(regions::parent_id.eq(parent.id)).select(regions::code).load(conn)?;
+    let mut n = existing.len() + 1;
+    loop {
+        let code = format!("{prefix}{n:03}");
+        if !existing.contains(&code) {
+            return Ok(code);
+        }
+        n += 1;
+    }
+}
+
+/// Rename a community or grid (official divisions keep their official names).
+pub fn update_region(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, input: &RegionInput) -> Result<Region, DbError> {
+    let before = get_region(conn, &actor.scope, id)?;
+    if before.kind().is_official() {
+        return Err(DbError::invalid("name", "err.region.official"));
+    }
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    let code = input.code.clone().unwrap_or_else(|| before.code.clone());
+    if code != before.code && regions::table.filter(regions::code.eq(&code)).count().get_result::<i64>(conn)? > 0 {
+        return Err(DbError::invalid("code", "err.duplicate"));
+    }
+    let n = diesel::update(regions::table.filter(regions::id.eq(id)).filter(regions::version.eq(version)))
+        .set((regions::name.eq(&input.name), regions::code.eq(&code), regions::updated_at.eq(now()), regions::version.eq(version + 1)))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = get_region(conn, &actor.scope, id)?;
+    audit::record(conn, actor, Event::new("region.update", "region", id).region(id).before(&before).after(&after))?;
+    Ok(after)
+}
+
+/// Deactivate or reactivate a community or grid. Nothing that history refers to is deleted.
+pub fn set_region_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Region, DbError> {
+    let before = get_region(conn, &actor.scope, id)?;
+    if before.kind().is_official() {
+        return Err(DbError::invalid("active", "err.region.official"));
+    }
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    if !active {
+        let live_children = regions::table
+            .filter(regions::parent_id.eq(id))
+            .filter(regions::active.eq(true))
+            .count()
+            .get_result::<i64>(conn)?;
+        if live_children > 0 {
+            return Err(DbError::invalid("active", "err.region.has_children"));
+        }
+    }
+    diesel::update(regions::table.filter(regions::id.eq(id)).filter(regions::version.eq(version)))
+        .set((regions::active.eq(active), regions::updated_at.eq(now()), regions::version.eq(version + 1)))
+        .execute(conn)?;
+    let after = get_region(conn, &actor.scope, id)?;
+    let action = if active { "region.activate" } else { "region.deactivate" };
+    audit::record(conn, actor, Event::new(action, "region", id).region(id).before(&before).after(&after))?;
+    Ok(after)
+}
+
+/// Counts shown on the home page, all within the caller's scope.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrgCounts {
+    pub cities: i64,
+    pub counties: i64,
+    pub townships: i64,
+    pub communities: i64,
+    pub grids: i64,
+    pub sites: i64,
+    pub units: i64,
+    pub users: i64,
+    pub grid_workers: i64,
+}
+
+pub fn counts(conn: &mut DbConnection, scope: &Scope) -> Result<OrgCounts, DbError> {
+    let by_kind: Vec<(String, i64)> = regions::table
+        .filter(scope.filter::<regions::table>())
+        .filter(regions::active.eq(true))
+        .group_by(regions::kind)
+        .select((regions::kind, diesel::dsl::count_star()))
+        .load(conn)?;
+    let kind = |k: RegionKind| by_kind.iter().find(|(s, _)| s == k.as_str()).map_or(0, |(_, n)| *n);
+    let sites = sites::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(sites::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    let units = units::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(units::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    let users = users::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)?;
+    let grid_workers = user_grids::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .select(user_grids::user_id)
+        .distinct()
+        .load::<i64>(conn)?
+        .len() as i64;
+    Ok(OrgCounts {
+        cities: kind(RegionKind::City),
+        counties: kind(RegionKind::County),
+        townships: kind(RegionKind::Township),
+        communities: kind(RegionKind::Community),
+        grids: kind(RegionKind::Grid),
+        sites,
+        units,
+        users,
+        grid_workers,
+    })
+}
+
+/// Common list filters for sites and units.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Name contains (case-folded).
+    pub text: Option<String>,
+    /// Only within this region's subtree (itself checked against the scope).
+    pub within: Option<i64>,
+    /// `site_type` for sites, `category` for units.
+    pub kind: Option<String>,
+    pub include_inactive: bool,
+    /// Keyset pagination: ids below this (lists are newest first).
+    pub before_id: Option<i64>,
+}
+
+/// The subtree of `within` (itself checked against the scope), as another scope.
+fn within_scope(conn: &mut DbConnection, scope: &Scope, within: i64) -> Result<Scope, DbError> {
+    let r = get_region(conn, scope, within)?;
+    Ok(Scope::subtrees(vec![r.path]))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = sites)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Site {
+    pub id: i64,
+    pub region_id: i64,
+    pub name: String,
+    pub site_type: String,
+    pub address: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub opening_hours: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Site {
+    pub fn site_type(&self) -> SiteType {
+        SiteType::parse(&self.site_type).unwrap_or(SiteType::Other)
+    }
+}
+
+/// A list row: the record and the name of its region.
+#[derive(Debug, Clone, Serialize)]
+pub struct Named<T> {
+    #[serde(flatten)]
+    pub item: T,
+    pub region_name: String,
+}
+
+pub fn list_sites(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit: i64) -> Result<Vec<Named<Site>>, DbError> {
+    let mut q = sites::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .select((Site::as_select(), regions::name))
+        .into_boxed();
+    if let Some(w) = f.within {
+        q = q.filter(within_scope(conn, scope, w)?.filter());
+    }
+    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        q = q.filter(lower(sites::name).like(contains_pattern(t.trim())).escape('\\'));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(sites::site_type.eq(k.clone()));
+    }
+    if !f.include_inactive {
+        q = q.filter(sites::active.eq(true));
+    }
+    if let Some(b) = f.before_id {
+        q = q.filter(sites::id.lt(b));
+    }
+    let rows: Vec<(Site, String)> = q.order(sites::id.desc()).limit(limit).load(conn)?;
+    Ok(rows.into_iter().map(|(item, region_name)| Named { item, region_name }).collect())
+}
+
+pub fn get_site(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Site, DbError> {
+    Ok(sites::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(sites::id.eq(id))
+        .select(Site::as_select())
+        .first(conn)?)
+}
+
+pub fn create_site(conn: &mut DbConnection, actor: &Actor, region_id: i64, input: &SiteInput) -> Result<Site, DbError> {
+    let region = get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    if !region.active {
+        return Err(DbError::invalid("region_id", "err.inactive"));
+    }
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(sites::table)
+        .values((
+            sites::id.eq(id),
+            sites::region_id.eq(region_id),
+            sites::name.eq(&input.name),
+            sites::site_type.eq(input.site_type.as_str()),
+            sites::address.eq(&input.address),
+            sites::contact_name.eq(&input.contact_name),
+            sites::contact_phone.eq(&input.contact_phone),
+            sites::opening_hours.eq(&input.opening_hours),
+            sites::active.eq(true),
+            sites::created_at.eq(t),
+            sites::updated_at.eq(t),
+            sites::version.eq(1),
+        ))
+        .execute(conn)?;
+    let site = get_site(conn, &actor.scope, id)?;
+    audit::record(conn, actor, Event::new("site.create", "site", id).region(region_id).after(&site))?;
+    Ok(site)
+}
+
+pub fn update_site(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, region_id: i64, input: &SiteInput) -> Result<Site, DbError> {
+    let before = get_site(conn, &actor.scope, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    if region_id != before.region_id {
+        get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    }
+    let n = diesel::update(sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(version)))
+        .set((
+            sites::region_id.eq(region_id),
+            sites::name.eq(&input.name),
+            sites::site_type.eq(input.site_type.as_str()),
+            sites::address.eq(&input.address),
+            sites::contact_name.eq(&input.contact_name),
+            sites::contact_phone.eq(&input.contact_phone),
+            sites::opening_hours.eq(&input.opening_hours),
+            sites::updated_at.eq(now()),
+            sites::version.eq(version + 1),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = get_site(conn, &actor.scope, id)?;
+    audit::record(conn, actor, Event::new("site.update", "site", id).region(region_id).before(&before).after(&after))?;
+    Ok(after)
+}
+
+pub fn set_site_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Site, DbError> {
+    let before = get_site(conn, &actor.scope, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    diesel::update(sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(version)))
+        .set((sites::active.eq(active), sites::updated_at.eq(now()), sites::version.eq(version + 1)))
+        .execute(conn)?;
+    let after = get_site(conn, &actor.scope, id)?;
+    let action = if active { "site.activate" } else { "site.deactivate" };
+    audit::record(conn, actor, Event::new(action, "site", id).region(after.region_id).before(&before).after(&after))?;
+    Ok(after)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = units)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Unit {
+    pub id: i64,
+    pub region_id: i64,
+    pub name: String,
+    pub category: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Unit {
+    pub fn category(&self) -> UnitCategory {
+        UnitCategory::parse(&self.category).unwrap_or(UnitCategory::Other)
+    }
+}
+
+pub fn list_units(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit: i64) -> Result<Vec<Named<Unit>>, DbError> {
+    let mut q = units::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .select((Unit::as_select(), regions::name))
+        .into_boxed();
+    if let Some(w) = f.within {
+        q = q.filter(within_scope(conn, scope, w)?.filter());
+    }
+    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        q = q.filter(lower(units::name).like(contains_pattern(t.trim())).escape('\\'));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(units::category.eq(k.clone()));
+    }
+    if !f.include_inactive {
+        q = q.filter(units::active.eq(true));
+    }
+    if let Some(b) = f.before_id {
+        q = q.filter(units::id.lt(b));
+    }
+    let rows: Vec<(Unit, String)> = q.order(units::id.desc()).limit(limit).load(conn)?;
+    Ok(rows.into_iter().map(|(item, region_name)| Named { item, region_name }).collect())
+}
+
+pub fn get_unit(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Unit, DbError> {
+    Ok(units::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(units::id.eq(id))
+        .select(Unit::as_select())
+        .first(conn)?)
+}
+
+pub fn create_unit(conn: &mut DbConnection, actor: &Actor, region_id: i64, input: &UnitInput) -> Result<Unit, DbError> {
+    let region = get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    if !region.active {
+        return Err(DbError::invalid("region_id", "err.inactive"));
+    }
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(units::table)
+        .values((
+            units::id.eq(id),
+            units::region_id.eq(region_id),
+            units::name.eq(&input.name),
+            units::category.eq(input.category.as_str()),
+            units::contact_name.eq(&input.contact_name),
+            units::contact_phone.eq(&input.contact_phone),
+            units::active.eq(true),
+            units::created_at.eq(t),
+            units::updated_at.eq(t),
+            units::version.eq(1),
+        ))
+        .execute(conn)?;
+    let unit = get_unit(conn, &actor.scope, id)?;
+    audit::record(conn, actor, Event::new("unit.create", "unit", id).region(region_id).after(&unit))?;
+    Ok(unit)
+}
+
+pub fn update_unit(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, region_id: i64, input: &UnitInput) -> Result<Unit, DbError> {
+    let before = get_unit(conn, &actor.scope, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    if region_id != before.region_id {
+        get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    }
+    let n = diesel::update(units::table.filter(units::id.eq(id)).filter(units::version.eq(version)))
+        .set((
+            units::region_id.eq(region_id),
+            units::name.eq(&input.name),
+            units::category.eq(input.category.as_str()),
+            units::contact_name.eq(&input.contact_name),
+            units::contact_phone.eq(&input.contact_phone),
+            units::updated_at.eq(now()),
+            units::version.eq(version + 1),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = get_unit(conn, &actor.scope, id)?;
+    audit::record(conn, actor, Event::new("unit.update", "unit", id).region(region_id).before(&before).after(&after))?;
+    Ok(after)
+}
+
+pub fn set_unit_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Unit, DbError> {
+    let before = get_unit(conn, &actor.scope, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    diesel::update(units::table.filter(units::id.eq(id)).filter(units::version.eq(version)))
+        .set((units::active.eq(active), units::updated_at.eq(now()), units::version.eq(version + 1)))
+        .execute(conn)?;
+    let after = get_unit(conn, &actor.scope, id)?;
+    let action = if active { "unit.activate" } else { "unit.deactivate" };
+    audit::record(conn, actor, Event::new(action, "unit", id).region(after.region_id).before(&before).after(&after))?;
+    Ok(after)
+}

@@ -1,0 +1,152 @@
+//! The one schema both engines end at (checked by `tests/schema.rs` against the migrations).
+
+diesel::table! {
+    regions (id) {
+        id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        code -> Text,
+        name -> Text,
+        kind -> Text,
+        path -> Text,
+        depth -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    peoples (code) {
+        code -> Text,
+        name -> Text,
+        romanization -> Text,
+        letter_code -> Text,
+    }
+}
+
+diesel::table! {
+    sites (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        name -> Text,
+        site_type -> Text,
+        address -> Nullable<Text>,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        opening_hours -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    units (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        name -> Text,
+        category -> Text,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        region_id -> BigInt,
+        unit_id -> Nullable<BigInt>,
+        site_id -> Nullable<BigInt>,
+        phone -> Nullable<Text>,
+        locale -> Text,
+        active -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        password_changed_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    user_grids (user_id, grid_id) {
+        user_id -> BigInt,
+        grid_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        client_addr -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        permissions -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<Text>,
+        region_id -> Nullable<BigInt>,
+        before_digest -> Nullable<Text>,
+        after_digest -> Nullable<Text>,
+        detail -> Text,
+        request_id -> Text,
+        client_addr -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(sites -> regions (region_id));
+diesel::joinable!(units -> regions (region_id));
+diesel::joinable!(users -> regions (region_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(user_grids -> regions (grid_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions, peoples, sites, units, users, user_grids, sessions, api_tokens, audit_log, audit_head,
+);

@@ -1,0 +1,126 @@
+//! Region scoping: the one place that decides which rows a caller may see.
+//!
+//! A [`Scope`] is a set of region subtrees (a grid worker's: their grids; everyone else's: the
+//! subtree of their region). List and get queries take a `&Scope` and filter through
+//! [`Scope::region_ids`]; writes take an [`Actor`], which carries the scope and the identity
+//! the audit log records. Neither can be built from a request except by the web layer's
+//! authentication, after the permission check.
+
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use shiliu_domain::roles::Role;
+
+use crate::MultiBackend;
+use crate::schema::regions;
+
+/// A boxed boolean condition over the FROM clause `QS`.
+pub type Predicate<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
+
+/// Rows whose region lies under any of `paths` (none: no rows).
+pub fn subtree_filter<QS>(paths: &[String]) -> Predicate<QS>
+where
+    regions::path: SelectableExpression<QS> + AppearsOnTable<QS>,
+    QS: 'static,
+{
+    let range = |p: &String| regions::path.ge(p.clone()).and(regions::path.lt(path_upper(p)));
+    let mut it = paths.iter();
+    let Some(first) = it.next() else {
+        return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+    };
+    let mut acc: Predicate<QS> = Box::new(range(first));
+    for p in it {
+        acc = Box::new(acc.or(range(p)));
+    }
+    acc
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Materialised paths (`/1/2/`) of the subtree roots.
+    paths: Vec<String>,
+}
+
+/// The exclusive upper bound of a subtree's path range: `/1/2/` → `/1/20`.
+/// ('0' is the character after '/', and both engines compare paths bytewise.)
+pub(crate) fn path_upper(path: &str) -> String {
+    format!("{}0", &path[..path.len() - 1])
+}
+
+impl Scope {
+    pub fn subtrees(paths: Vec<String>) -> Self {
+        debug_assert!(paths.iter().all(|p| p.starts_with('/') && p.ends_with('/')));
+        Self { paths }
+    }
+
+    /// Every region: for the system itself (CLI, migrations).
+    pub fn everything() -> Self {
+        Self { paths: vec!["/".to_string()] }
+    }
+
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// Whether a region with this path lies inside the scope.
+    pub fn covers(&self, path: &str) -> bool {
+        self.paths.iter().any(|p| path.starts_with(p.as_str()))
+    }
+
+    /// The scope as a predicate on `regions.path`, for any query that has `regions` in its
+    /// FROM clause (the table itself, or a join through a row's `region_id`). This is the filter
+    /// every scoped list and get applies.
+    pub fn filter<QS>(&self) -> Predicate<QS>
+    where
+        regions::path: SelectableExpression<QS> + AppearsOnTable<QS>,
+        QS: 'static,
+    {
+        subtree_filter(&self.paths)
+    }
+
+    /// The regions in scope, as a query to refine.
+    pub fn regions(&self) -> regions::BoxedQuery<'static, MultiBackend> {
+        regions::table.filter(self.filter::<regions::table>()).into_boxed()
+    }
+}
+
+/// Who performs a write: recorded in the audit log, and limited to their scope.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    /// User name, or `system` / `cli:<command>` / `public` for actions with no account.
+    pub name: String,
+    pub role: Option<Role>,
+    pub scope: Scope,
+    pub request_id: String,
+    pub client_addr: String,
+}
+
+impl Actor {
+    /// The system itself (the CLI, migrations, the demo generator): every region.
+    pub fn system(name: &str) -> Self {
+        Self {
+            user_id: None,
+            name: name.to_string(),
+            role: None,
+            scope: Scope::everything(),
+            request_id: String::new(),
+            client_addr: "local".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_ranges() {
+        assert_eq!(path_upper("/1/2/"), "/1/20");
+        assert_eq!(path_upper("/"), "0");
+        let s = Scope::subtrees(vec!["/1/2/".into()]);
+        assert!(s.covers("/1/2/"));
+        assert!(s.covers("/1/2/9/"));
+        assert!(!s.covers("/1/23/"), "a sibling whose id shares a prefix is outside");
+        assert!("/1/23/" >= "/1/20", "and outside the SQL range too");
+    }
+}

@@ -1,0 +1,101 @@
+//! Roles and the permission matrix: the one place that says who may do what.
+//!
+//! What a user may *see* is decided twice and in two places only: here (may this role use this
+//! capability at all?) and in `shiliu-db`'s scope module (which rows, by region subtree).
+
+use crate::code_enum;
+
+code_enum! {
+    /// A user's role. Stored as its code; shown through the catalogue key `role.<code>`.
+    pub enum Role {
+        SystemAdmin = "system_admin",
+        CommissionStaff = "commission_staff",
+        TownshipStaff = "township_staff",
+        GridWorker = "grid_worker",
+        SiteStaff = "site_staff",
+        LegalAid = "legal_aid",
+        Evaluator = "evaluator",
+        UnitReporter = "unit_reporter",
+        Leader = "leader",
+    }
+}
+
+code_enum! {
+    /// A capability. Handlers ask for one; the matrix below grants it per role.
+    pub enum Permission {
+        /// See the region tree, grids, sites and units within one's scope.
+        ViewOrg = "view_org",
+        /// Create and edit communities, villages and grids (below townships).
+        ManageRegions = "manage_regions",
+        ManageSites = "manage_sites",
+        ManageUnits = "manage_units",
+        /// Create users, reset passwords, disable accounts, attach grid workers to grids.
+        ManageUsers = "manage_users",
+        /// Browse and export the audit log.
+        ViewAudit = "view_audit",
+        /// Issue API tokens for integrations (limited to one's own permissions and scope).
+        ManageApiTokens = "manage_api_tokens",
+    }
+}
+
+impl Role {
+    /// The permission matrix.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::{ManageApiTokens, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg};
+        match self {
+            Role::SystemAdmin => {
+                &[ViewOrg, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit, ManageApiTokens]
+            }
+            Role::CommissionStaff => &[ViewOrg, ManageRegions, ManageSites, ManageUnits, ManageUsers, ManageApiTokens],
+            Role::TownshipStaff => &[ViewOrg, ManageRegions, ManageSites],
+            Role::GridWorker
+            | Role::SiteStaff
+            | Role::LegalAid
+            | Role::Evaluator
+            | Role::UnitReporter
+            | Role::Leader => &[ViewOrg],
+        }
+    }
+
+    pub fn allows(self, p: Permission) -> bool {
+        self.permissions().contains(&p)
+    }
+
+    /// Grid workers' data scope is their grids rather than their region's subtree.
+    pub fn scoped_to_grids(self) -> bool {
+        self == Role::GridWorker
+    }
+
+    /// Roles a user with `self` may hand out: never more than one's own permissions.
+    pub fn may_assign(self, other: Role) -> bool {
+        self.allows(Permission::ManageUsers) && other.permissions().iter().all(|p| self.allows(*p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_rules() {
+        for r in Role::ALL {
+            assert!(r.allows(Permission::ViewOrg), "{r:?} sees its own scope");
+        }
+        assert!(Role::SystemAdmin.allows(Permission::ViewAudit));
+        assert!(!Role::CommissionStaff.allows(Permission::ViewAudit));
+        assert!(!Role::Leader.allows(Permission::ManageSites), "leaders are read-only");
+        assert!(!Role::GridWorker.allows(Permission::ManageUsers));
+        assert!(Role::SystemAdmin.may_assign(Role::SystemAdmin));
+        assert!(!Role::CommissionStaff.may_assign(Role::SystemAdmin));
+        assert!(Role::CommissionStaff.may_assign(Role::GridWorker));
+        assert!(!Role::TownshipStaff.may_assign(Role::GridWorker));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}
