@@ -64,7 +64,10 @@ pub fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError
             .load(conn)?;
         return Ok(Scope::subtrees(paths));
     }
-    let path: String = regions::table.filter(regions::id.eq(user.region_id)).select(regions::path).first(conn)?;
+    let path: String = regions::table
+        .filter(regions::id.eq(user.region_id))
+        .select(regions::path)
+        .first(conn)?;
     Ok(Scope::subtrees(vec![path]))
 }
 
@@ -83,13 +86,18 @@ pub struct NewUser {
 }
 
 pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Result<User, DbError> {
-    if let Some(r) = actor.role {
-        if !r.may_assign(new.role) {
+    if let Some(r) = actor.role
+        && !r.may_assign(new.role) {
             return Err(DbError::invalid("role", "err.role.not_assignable"));
         }
-    }
-    let region = get_region(conn, &actor.scope, new.region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    if users::table.filter(users::username.eq(new.username.as_str())).count().get_result::<i64>(conn)? > 0 {
+    let region = get_region(conn, &actor.scope, new.region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    if users::table
+        .filter(users::username.eq(new.username.as_str()))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
         return Err(DbError::invalid("username", "err.username.taken"));
     }
     let grids = check_grids(conn, actor, &region, new.role, &new.grid_ids)?;
@@ -116,7 +124,9 @@ pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Res
         ))
         .execute(conn)?;
     for g in &grids {
-        diesel::insert_into(user_grids::table).values((user_grids::user_id.eq(id), user_grids::grid_id.eq(g))).execute(conn)?;
+        diesel::insert_into(user_grids::table)
+            .values((user_grids::user_id.eq(id), user_grids::grid_id.eq(g)))
+            .execute(conn)?;
     }
     let user = get_user_unscoped(conn, id)?;
     audit::record(
@@ -130,7 +140,13 @@ pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Res
     Ok(user)
 }
 
-fn check_grids(conn: &mut DbConnection, actor: &Actor, region: &Region, role: Role, grid_ids: &[i64]) -> Result<Vec<i64>, DbError> {
+fn check_grids(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    region: &Region,
+    role: Role,
+    grid_ids: &[i64],
+) -> Result<Vec<i64>, DbError> {
     if !role.scoped_to_grids() {
         return Ok(Vec::new());
     }
@@ -139,7 +155,8 @@ fn check_grids(conn: &mut DbConnection, actor: &Actor, region: &Region, role: Ro
     }
     let mut out = Vec::new();
     for g in grid_ids {
-        let grid = get_region(conn, &actor.scope, *g).map_err(|_| DbError::invalid("grid_ids", "err.region.unknown"))?;
+        let grid = get_region(conn, &actor.scope, *g)
+            .map_err(|_| DbError::invalid("grid_ids", "err.region.unknown"))?;
         if grid.kind() != RegionKind::Grid || !grid.path.starts_with(&region.path) {
             return Err(DbError::invalid("grid_ids", "err.grid.outside_region"));
         }
@@ -160,7 +177,10 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Optio
 }
 
 fn get_user_unscoped(conn: &mut DbConnection, id: i64) -> Result<User, DbError> {
-    Ok(users::table.filter(users::id.eq(id)).select(User::as_select()).first(conn)?)
+    Ok(users::table
+        .filter(users::id.eq(id))
+        .select(User::as_select())
+        .first(conn)?)
 }
 
 pub fn get_user(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<User, DbError> {
@@ -172,7 +192,13 @@ pub fn get_user(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<User,
         .first(conn)?)
 }
 
-pub fn list_users(conn: &mut DbConnection, scope: &Scope, text: Option<&str>, before_id: Option<i64>, limit: i64) -> Result<Vec<(User, String)>, DbError> {
+pub fn list_users(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    text: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(User, String)>, DbError> {
     let mut q = users::table
         .inner_join(regions::table)
         .filter(scope.filter())
@@ -180,7 +206,12 @@ pub fn list_users(conn: &mut DbConnection, scope: &Scope, text: Option<&str>, be
         .into_boxed();
     if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
         let pat = format!("%{}%", crate::org::escape_like(&t.trim().to_lowercase()));
-        q = q.filter(users::username.like(pat.clone()).escape('\\').or(users::display_name.like(pat).escape('\\')));
+        q = q.filter(
+            users::username
+                .like(pat.clone())
+                .escape('\\')
+                .or(users::display_name.like(pat).escape('\\')),
+        );
     }
     if let Some(b) = before_id {
         q = q.filter(users::id.lt(b));
@@ -190,11 +221,19 @@ pub fn list_users(conn: &mut DbConnection, scope: &Scope, text: Option<&str>, be
 
 /// Grids a grid worker serves.
 pub fn user_grid_ids(conn: &mut DbConnection, user_id: i64) -> Result<Vec<i64>, DbError> {
-    Ok(user_grids::table.filter(user_grids::user_id.eq(user_id)).select(user_grids::grid_id).load(conn)?)
+    Ok(user_grids::table
+        .filter(user_grids::user_id.eq(user_id))
+        .select(user_grids::grid_id)
+        .load(conn)?)
 }
 
 /// Set a new password hash; clears any lockout and ends the user's sessions.
-pub fn set_password(conn: &mut DbConnection, actor: &Actor, user_id: i64, password_hash: &str) -> Result<(), DbError> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<(), DbError> {
     let user = get_user(conn, &actor.scope, user_id)?;
     let t = now();
     diesel::update(users::table.filter(users::id.eq(user.id)))
@@ -208,29 +247,57 @@ pub fn set_password(conn: &mut DbConnection, actor: &Actor, user_id: i64, passwo
         ))
         .execute(conn)?;
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(conn)?;
-    audit::record(conn, actor, Event::new("user.password", "user", user.id).region(user.region_id))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("user.password", "user", user.id).region(user.region_id),
+    )?;
     Ok(())
 }
 
 /// Disable or re-enable an account. Disabling ends its sessions and revokes its tokens.
-pub fn set_active(conn: &mut DbConnection, actor: &Actor, user_id: i64, active: bool) -> Result<User, DbError> {
+pub fn set_active(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user_id: i64,
+    active: bool,
+) -> Result<User, DbError> {
     let before = get_user(conn, &actor.scope, user_id)?;
     if actor.user_id == Some(user_id) && !active {
         return Err(DbError::invalid("active", "err.user.self_disable"));
     }
     let t = now();
     diesel::update(users::table.filter(users::id.eq(user_id)))
-        .set((users::active.eq(active), users::updated_at.eq(t), users::version.eq(before.version + 1)))
+        .set((
+            users::active.eq(active),
+            users::updated_at.eq(t),
+            users::version.eq(before.version + 1),
+        ))
         .execute(conn)?;
     if !active {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
-        diesel::update(api_tokens::table.filter(api_tokens::user_id.eq(user_id)).filter(api_tokens::revoked_at.is_null()))
-            .set(api_tokens::revoked_at.eq(Some(t)))
-            .execute(conn)?;
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(user_id))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(Some(t)))
+        .execute(conn)?;
     }
     let after = get_user_unscoped(conn, user_id)?;
-    let action = if active { "user.enable" } else { "user.disable" };
-    audit::record(conn, actor, Event::new(action, "user", user_id).region(after.region_id).before(&before).after(&after))?;
+    let action = if active {
+        "user.enable"
+    } else {
+        "user.disable"
+    };
+    audit::record(
+        conn,
+        actor,
+        Event::new(action, "user", user_id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
@@ -242,19 +309,33 @@ pub struct LockoutPolicy {
 }
 
 /// Record a wrong password. Returns whether the account is now locked.
-pub fn login_failed(conn: &mut DbConnection, actor: &Actor, user: &User, policy: LockoutPolicy) -> Result<bool, DbError> {
+pub fn login_failed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user: &User,
+    policy: LockoutPolicy,
+) -> Result<bool, DbError> {
     let t = now();
     let failures = user.failed_logins + 1;
     let lock = failures >= policy.max_failures;
     let locked_until = lock.then(|| t + policy.lock_for);
     diesel::update(users::table.filter(users::id.eq(user.id)))
-        .set((users::failed_logins.eq(if lock { 0 } else { failures }), users::locked_until.eq(locked_until.or(user.locked_until))))
+        .set((
+            users::failed_logins.eq(if lock { 0 } else { failures }),
+            users::locked_until.eq(locked_until.or(user.locked_until)),
+        ))
         .execute(conn)?;
-    let action = if lock { "user.locked" } else { "user.login_failed" };
+    let action = if lock {
+        "user.locked"
+    } else {
+        "user.login_failed"
+    };
     audit::record(
         conn,
         actor,
-        Event::new(action, "user", user.id).region(user.region_id).detail(serde_json::json!({"failures": failures})),
+        Event::new(action, "user", user.id)
+            .region(user.region_id)
+            .detail(serde_json::json!({"failures": failures})),
     )?;
     Ok(lock)
 }
@@ -273,10 +354,20 @@ pub struct Session {
 }
 
 /// A successful login: reset the failure count and start a session under a new id.
-pub fn login_succeeded(conn: &mut DbConnection, actor: &Actor, user: &User, session_hash: &str, csrf_token: &str, user_agent: &str) -> Result<(), DbError> {
+pub fn login_succeeded(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user: &User,
+    session_hash: &str,
+    csrf_token: &str,
+    user_agent: &str,
+) -> Result<(), DbError> {
     let t = now();
     diesel::update(users::table.filter(users::id.eq(user.id)))
-        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<NaiveDateTime>)))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
         .execute(conn)?;
     diesel::insert_into(sessions::table)
         .values((
@@ -289,20 +380,31 @@ pub fn login_succeeded(conn: &mut DbConnection, actor: &Actor, user: &User, sess
             sessions::user_agent.eq(user_agent.chars().take(200).collect::<String>()),
         ))
         .execute(conn)?;
-    audit::record(conn, actor, Event::new("user.login", "user", user.id).region(user.region_id))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("user.login", "user", user.id).region(user.region_id),
+    )?;
     Ok(())
 }
 
 /// The session and its user, if the session exists, is within both time-outs and the user is
 /// active. Expired sessions are deleted on sight.
-pub fn load_session(conn: &mut DbConnection, session_hash: &str, idle: Duration, absolute: Duration) -> Result<Option<(Session, User)>, DbError> {
+pub fn load_session(
+    conn: &mut DbConnection,
+    session_hash: &str,
+    idle: Duration,
+    absolute: Duration,
+) -> Result<Option<(Session, User)>, DbError> {
     let found: Option<(Session, User)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_hash))
         .select((Session::as_select(), User::as_select()))
         .first(conn)
         .optional()?;
-    let Some((session, user)) = found else { return Ok(None) };
+    let Some((session, user)) = found else {
+        return Ok(None);
+    };
     let t = now();
     if session.last_seen_at + idle < t || session.created_at + absolute < t || !user.active {
         diesel::delete(sessions::table.filter(sessions::id.eq(session_hash))).execute(conn)?;
@@ -310,24 +412,28 @@ pub fn load_session(conn: &mut DbConnection, session_hash: &str, idle: Duration,
     }
     // Touch at most once a minute: a read should rarely cost a write.
     if t - session.last_seen_at > Duration::seconds(60) {
-        diesel::update(sessions::table.filter(sessions::id.eq(session_hash))).set(sessions::last_seen_at.eq(t)).execute(conn)?;
+        diesel::update(sessions::table.filter(sessions::id.eq(session_hash)))
+            .set(sessions::last_seen_at.eq(t))
+            .execute(conn)?;
     }
     Ok(Some((session, user)))
 }
 
 pub fn logout(conn: &mut DbConnection, actor: &Actor, session_hash: &str) -> Result<(), DbError> {
     let n = diesel::delete(sessions::table.filter(sessions::id.eq(session_hash))).execute(conn)?;
-    if n > 0 {
-        if let Some(uid) = actor.user_id {
+    if n > 0
+        && let Some(uid) = actor.user_id {
             audit::record(conn, actor, Event::new("user.logout", "user", uid))?;
         }
-    }
     Ok(())
 }
 
 /// Delete sessions past the absolute time-out (housekeeping).
 pub fn purge_sessions(conn: &mut DbConnection, absolute: Duration) -> Result<usize, DbError> {
-    Ok(diesel::delete(sessions::table.filter(sessions::created_at.lt(now() - absolute))).execute(conn)?)
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::created_at.lt(now() - absolute)))
+            .execute(conn)?,
+    )
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -348,12 +454,22 @@ pub struct ApiToken {
 
 impl ApiToken {
     pub fn permissions(&self) -> Vec<Permission> {
-        self.permissions.split(',').filter_map(Permission::parse).collect()
+        self.permissions
+            .split(',')
+            .filter_map(Permission::parse)
+            .collect()
     }
 }
 
 /// Issue a token for the acting user, limited to permissions their role has.
-pub fn create_token(conn: &mut DbConnection, actor: &Actor, name: &str, token_hash: &str, permissions: &[Permission], expires_at: NaiveDateTime) -> Result<ApiToken, DbError> {
+pub fn create_token(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    name: &str,
+    token_hash: &str,
+    permissions: &[Permission],
+    expires_at: NaiveDateTime,
+) -> Result<ApiToken, DbError> {
     let (Some(uid), Some(role)) = (actor.user_id, actor.role) else {
         return Err(DbError::invalid("user", "err.token.needs_user"));
     };
@@ -377,13 +493,23 @@ pub fn create_token(conn: &mut DbConnection, actor: &Actor, name: &str, token_ha
             api_tokens::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
-    let token: ApiToken = api_tokens::table.filter(api_tokens::id.eq(id)).select(ApiToken::as_select()).first(conn)?;
-    audit::record(conn, actor, Event::new("token.create", "api_token", id).after(&token))?;
+    let token: ApiToken = api_tokens::table
+        .filter(api_tokens::id.eq(id))
+        .select(ApiToken::as_select())
+        .first(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("token.create", "api_token", id).after(&token),
+    )?;
     Ok(token)
 }
 
 /// A live token and its (active) owner.
-pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(ApiToken, User)>, DbError> {
+pub fn find_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<(ApiToken, User)>, DbError> {
     let t = now();
     let found: Option<(ApiToken, User)> = api_tokens::table
         .inner_join(users::table)
@@ -394,11 +520,15 @@ pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> Result<Option<(A
         .select((ApiToken::as_select(), User::as_select()))
         .first(conn)
         .optional()?;
-    if let Some((tok, _)) = &found {
-        if tok.last_used_at.is_none_or(|u| t - u > Duration::seconds(60)) {
-            diesel::update(api_tokens::table.filter(api_tokens::id.eq(tok.id))).set(api_tokens::last_used_at.eq(Some(t))).execute(conn)?;
+    if let Some((tok, _)) = &found
+        && tok
+            .last_used_at
+            .is_none_or(|u| t - u > Duration::seconds(60))
+        {
+            diesel::update(api_tokens::table.filter(api_tokens::id.eq(tok.id)))
+                .set(api_tokens::last_used_at.eq(Some(t)))
+                .execute(conn)?;
         }
-    }
     Ok(found)
 }
 
@@ -411,7 +541,9 @@ pub fn list_tokens(conn: &mut DbConnection, user_id: i64) -> Result<Vec<ApiToken
 }
 
 pub fn revoke_token(conn: &mut DbConnection, actor: &Actor, token_id: i64) -> Result<(), DbError> {
-    let Some(uid) = actor.user_id else { return Err(DbError::NotFound) };
+    let Some(uid) = actor.user_id else {
+        return Err(DbError::NotFound);
+    };
     let n = diesel::update(
         api_tokens::table
             .filter(api_tokens::id.eq(token_id))
@@ -423,6 +555,10 @@ pub fn revoke_token(conn: &mut DbConnection, actor: &Actor, token_id: i64) -> Re
     if n == 0 {
         return Err(DbError::NotFound);
     }
-    audit::record(conn, actor, Event::new("token.revoke", "api_token", token_id))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("token.revoke", "api_token", token_id),
+    )?;
     Ok(())
 }

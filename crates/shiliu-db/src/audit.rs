@@ -2,8 +2,8 @@
 //!
 //! [`record`] runs inside the caller's transaction, after the change it describes, so the
 //! change and its audit row commit together or not at all. It first bumps the single
-//! `audit_head` row, which serialises appenders (a row lock on PostgreSQL, the write lock on
-//! SQLite), so sequence numbers have no gaps and each row's `prev_hash` is the previous row's
+//! `audit_head` row, which serialises appenders (a row lock on `PostgreSQL`, the write lock on
+//! `SQLite`), so sequence numbers have no gaps and each row's `prev_hash` is the previous row's
 //! `hash`. [`verify`] recomputes the chain and reports rows edited, removed or reordered
 //! behind the application's back.
 
@@ -37,7 +37,13 @@ pub struct Event {
 
 impl Event {
     pub fn new(action: &'static str, entity: &'static str, entity_id: impl ToString) -> Self {
-        Self { action, entity, entity_id: Some(entity_id.to_string()), detail: serde_json::json!({}), ..Self::default() }
+        Self {
+            action,
+            entity,
+            entity_id: Some(entity_id.to_string()),
+            detail: serde_json::json!({}),
+            ..Self::default()
+        }
     }
 
     #[must_use]
@@ -123,8 +129,10 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, 
     diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
         .set(audit_head::seq.eq(audit_head::seq + 1))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) =
-        audit_head::table.filter(audit_head::id.eq(1)).select((audit_head::seq, audit_head::hash)).first(conn)?;
+    let (seq, prev_hash): (i64, String) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?;
     let mut row = AuditRow {
         seq,
         at: now(),
@@ -143,8 +151,12 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, 
         hash: String::new(),
     };
     row.hash = row_hash(&row);
-    diesel::insert_into(audit_log::table).values(&row).execute(conn)?;
-    diesel::update(audit_head::table.filter(audit_head::id.eq(1))).set(audit_head::hash.eq(&row.hash)).execute(conn)?;
+    diesel::insert_into(audit_log::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+        .set(audit_head::hash.eq(&row.hash))
+        .execute(conn)?;
     Ok(seq)
 }
 
@@ -164,7 +176,10 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn is_intact(&self) -> bool {
-        self.altered.is_empty() && self.missing.is_empty() && self.broken_links.is_empty() && self.head_mismatch.is_none()
+        self.altered.is_empty()
+            && self.missing.is_empty()
+            && self.broken_links.is_empty()
+            && self.head_mismatch.is_none()
     }
 }
 
@@ -187,7 +202,9 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
         for r in &rows {
             report.rows += 1;
             if r.seq != expected_seq {
-                report.missing.extend(expected_seq..r.seq.min(expected_seq + 1000));
+                report
+                    .missing
+                    .extend(expected_seq..r.seq.min(expected_seq + 1000));
             }
             if row_hash(r) != r.hash {
                 report.altered.push(r.seq);
@@ -197,13 +214,18 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
                 report.broken_links.push(r.seq);
             }
             expected_seq = r.seq + 1;
-            prev_hash = r.hash.clone();
+            prev_hash.clone_from(&r.hash);
         }
     }
-    let (head_seq, head_hash): (i64, String) =
-        audit_head::table.filter(audit_head::id.eq(1)).select((audit_head::seq, audit_head::hash)).first(conn)?;
+    let (head_seq, head_hash): (i64, String) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?;
     if head_seq != expected_seq - 1 || head_hash != prev_hash {
-        report.head_mismatch = Some(format!("head is at {head_seq}, the log ends at {}", expected_seq - 1));
+        report.head_mismatch = Some(format!(
+            "head is at {head_seq}, the log ends at {}",
+            expected_seq - 1
+        ));
     }
     Ok(report)
 }
@@ -221,13 +243,21 @@ pub struct AuditFilter {
 }
 
 /// Newest first. The audit log is a system-wide record; only roles with `ViewAudit` reach it.
-pub fn list(conn: &mut DbConnection, f: &AuditFilter, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &AuditFilter,
+    limit: i64,
+) -> Result<Vec<AuditRow>, DbError> {
     let mut q = audit_log::table.select(AuditRow::as_select()).into_boxed();
     if let Some(a) = &f.actor {
         q = q.filter(audit_log::actor.eq(a.clone()));
     }
     if let Some(a) = &f.action {
-        q = q.filter(audit_log::action.like(format!("{}%", crate::org::escape_like(a))).escape('\\'));
+        q = q.filter(
+            audit_log::action
+                .like(format!("{}%", crate::org::escape_like(a)))
+                .escape('\\'),
+        );
     }
     if let Some(e) = &f.entity {
         q = q.filter(audit_log::entity.eq(e.clone()));

@@ -1,4 +1,4 @@
-//! Shiliu's database layer: one schema and one query path for SQLite and PostgreSQL.
+//! Shiliu's database layer: one schema and one query path for `SQLite` and `PostgreSQL`.
 //!
 //! Queries are written once with Diesel against [`DbConnection`], a `MultiConnection` over both
 //! engines; engine-specific SQL lives only in the migrations and in small blocks marked
@@ -69,7 +69,7 @@ impl Engine {
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     pub engine: Engine,
-    /// The file path for SQLite, the whole URL for PostgreSQL.
+    /// The file path for `SQLite`, the whole URL for `PostgreSQL`.
     pub target: String,
 }
 
@@ -85,12 +85,21 @@ impl DatabaseUrl {
         let url = url.trim();
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(DbError::Connect("database_url: sqlite:// needs a file path, e.g. sqlite://./data/shiliu.db".into()));
+                return Err(DbError::Connect(
+                    "database_url: sqlite:// needs a file path, e.g. sqlite://./data/shiliu.db"
+                        .into(),
+                ));
             }
-            return Ok(Self { engine: Engine::Sqlite, target: path.to_string() });
+            return Ok(Self {
+                engine: Engine::Sqlite,
+                target: path.to_string(),
+            });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { engine: Engine::Postgres, target: url.to_string() });
+            return Ok(Self {
+                engine: Engine::Postgres,
+                target: url.to_string(),
+            });
         }
         let scheme = url.split("://").next().unwrap_or(url);
         Err(DbError::Connect(format!(
@@ -125,8 +134,12 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, DbError> {
         match self.url.engine {
             Engine::Sqlite => {
-                let mut c = diesel::SqliteConnection::establish(&self.url.target)
-                    .map_err(|e| DbError::Connect(format!("cannot open SQLite database '{}': {e}", self.url.target)))?;
+                let mut c = diesel::SqliteConnection::establish(&self.url.target).map_err(|e| {
+                    DbError::Connect(format!(
+                        "cannot open SQLite database '{}': {e}",
+                        self.url.target
+                    ))
+                })?;
                 // WAL lets readers run beside the one writer; busy_timeout covers other processes
                 // (e.g. `shiliu user add` while the server runs).
                 c.batch_execute(
@@ -138,8 +151,17 @@ impl r2d2::ManageConnection for Manager {
             }
             Engine::Postgres => {
                 let mut c = diesel::PgConnection::establish(&self.url.target).map_err(|e| {
-                    let msg = e.to_string().lines().next().unwrap_or_default().trim().to_string();
-                    DbError::Connect(format!("cannot connect to PostgreSQL at {}: {msg}", self.url.redacted()))
+                    let msg = e
+                        .to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string();
+                    DbError::Connect(format!(
+                        "cannot connect to PostgreSQL at {}: {msg}",
+                        self.url.redacted()
+                    ))
                 })?;
                 c.batch_execute("SET TIME ZONE 'UTC'; SET statement_timeout = '60s';")?;
                 Ok(DbConnection::Postgres(c))
@@ -156,19 +178,21 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The database: a pool of connections and, on SQLite, the one-writer lock.
+/// The database: a pool of connections and, on `SQLite`, the one-writer lock.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     engine: Engine,
-    /// SQLite allows one writer; taking this lock before `BEGIN` avoids the immediate
+    /// `SQLite` allows one writer; taking this lock before `BEGIN` avoids the immediate
     /// `SQLITE_BUSY` that two deferred transactions upgrading to writers would cause.
-    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    write_lock: Option<Arc<std::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("engine", &self.engine).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,14 +205,15 @@ pub struct PoolState {
 }
 
 impl Db {
-    /// Open the database, creating the SQLite file's folder if needed. Fails with one clear
+    /// Open the database, creating the `SQLite` file's folder if needed. Fails with one clear
     /// line for an unreachable server or an unwritable path.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
         if url.engine == Engine::Sqlite {
             let path = PathBuf::from(&url.target);
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| DbError::Connect(format!("cannot create folder '{}': {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbError::Connect(format!("cannot create folder '{}': {e}", dir.display()))
+                })?;
             }
         }
         let manager = Manager { url: url.clone() };
@@ -201,8 +226,13 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        let write_lock = (url.engine == Engine::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Self { pool, engine: url.engine, write_lock })
+        let write_lock =
+            (url.engine == Engine::Sqlite).then(|| Arc::new(std::sync::Mutex::new(())));
+        Ok(Self {
+            pool,
+            engine: url.engine,
+            write_lock,
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -211,7 +241,11 @@ impl Db {
 
     pub fn pool_state(&self) -> PoolState {
         let s = self.pool.state();
-        PoolState { connections: s.connections, idle: s.idle_connections, max: self.pool.max_size() }
+        PoolState {
+            connections: s.connections,
+            idle: s.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// A pooled connection for synchronous callers (the CLI, tests).
@@ -240,13 +274,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
+        let lock = self.write_lock.clone();
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let _guard = guard;
+            // A poisoned lock only means another writer panicked; its transaction rolled back.
+            let _guard = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
             let mut conn = pool.get()?;
             let c: &mut DbConnection = &mut conn;
             c.transaction(f)
@@ -260,7 +294,10 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
     {
-        let _guard = self.write_lock.as_ref().map(|l| l.blocking_lock());
+        let _guard = self
+            .write_lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut conn = self.pool.get()?;
         let c: &mut DbConnection = &mut conn;
         c.transaction(f)
@@ -272,7 +309,7 @@ impl Db {
         let mut conn = self.pool.get()?;
         let applied = run_migrations(&mut conn)?;
         drop(conn);
-        self.write_blocking(|c| refdata::sync(c))?;
+        self.write_blocking(refdata::sync)?;
         Ok(applied)
     }
 
@@ -287,18 +324,27 @@ impl Db {
         Ok(!pending)
     }
 
-    /// An online, consistent copy of a SQLite database (for `shiliu backup`).
+    /// An online, consistent copy of a `SQLite` database (for `shiliu backup`).
     pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<(), DbError> {
         if self.engine != Engine::Sqlite {
-            return Err(DbError::Connect("backup: the database is PostgreSQL; use pg_dump (see README)".into()));
+            return Err(DbError::Connect(
+                "backup: the database is PostgreSQL; use pg_dump (see README)".into(),
+            ));
         }
         if dest.exists() {
-            return Err(DbError::Connect(format!("backup: '{}' already exists", dest.display())));
+            return Err(DbError::Connect(format!(
+                "backup: '{}' already exists",
+                dest.display()
+            )));
         }
-        let dest = dest.to_str().ok_or_else(|| DbError::Connect("backup: the path is not UTF-8".into()))?;
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| DbError::Connect("backup: the path is not UTF-8".into()))?;
         let mut conn = self.pool.get()?;
         // engine-specific: VACUUM INTO writes a transactionally consistent copy while others work.
-        diesel::sql_query("VACUUM INTO ?").bind::<diesel::sql_types::Text, _>(dest).execute(&mut *conn)?;
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(dest)
+            .execute(&mut *conn)?;
         Ok(())
     }
 }
@@ -312,7 +358,7 @@ fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     Ok(versions.iter().map(ToString::to_string).collect())
 }
 
-/// The current time as stored: UTC, whole microseconds (PostgreSQL's precision, so a value
+/// The current time as stored: UTC, whole microseconds (`PostgreSQL`'s precision, so a value
 /// reads back exactly as it was hashed into the audit chain).
 pub fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();

@@ -72,11 +72,23 @@ pub struct NewRegion {
 }
 
 pub fn get_region(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Region, DbError> {
-    Ok(scope.regions().filter(regions::id.eq(id)).select(Region::as_select()).first(conn)?)
+    Ok(scope
+        .regions()
+        .filter(regions::id.eq(id))
+        .select(Region::as_select())
+        .first(conn)?)
 }
 
-pub fn get_region_by_code(conn: &mut DbConnection, scope: &Scope, code: &str) -> Result<Region, DbError> {
-    Ok(scope.regions().filter(regions::code.eq(code.to_string())).select(Region::as_select()).first(conn)?)
+pub fn get_region_by_code(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    code: &str,
+) -> Result<Region, DbError> {
+    Ok(scope
+        .regions()
+        .filter(regions::code.eq(code.to_string()))
+        .select(Region::as_select())
+        .first(conn)?)
 }
 
 /// The roots of a scope: the regions its subtrees start at.
@@ -86,38 +98,74 @@ pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>
         .select(Region::as_select())
         .load(conn)?;
     if scope.paths().iter().any(|p| p == "/") {
-        out = regions::table.filter(regions::parent_id.is_null()).select(Region::as_select()).load(conn)?;
+        out = regions::table
+            .filter(regions::parent_id.is_null())
+            .select(Region::as_select())
+            .load(conn)?;
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(out)
 }
 
-pub fn children(conn: &mut DbConnection, scope: &Scope, parent_id: i64, include_inactive: bool) -> Result<Vec<Region>, DbError> {
+pub fn children(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    parent_id: i64,
+    include_inactive: bool,
+) -> Result<Vec<Region>, DbError> {
     let mut q = scope.regions().filter(regions::parent_id.eq(parent_id));
     if !include_inactive {
         q = q.filter(regions::active.eq(true));
     }
-    Ok(q.order(regions::code.asc()).select(Region::as_select()).load(conn)?)
+    Ok(q.order(regions::code.asc())
+        .select(Region::as_select())
+        .load(conn)?)
 }
 
 /// Search regions by name or code within scope, e.g. for a region picker.
-pub fn search_regions(conn: &mut DbConnection, scope: &Scope, text: &str, kinds: &[RegionKind], limit: i64) -> Result<Vec<Region>, DbError> {
+pub fn search_regions(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    text: &str,
+    kinds: &[RegionKind],
+    limit: i64,
+) -> Result<Vec<Region>, DbError> {
     let mut q = scope.regions().filter(regions::active.eq(true));
     let text = text.trim();
     if !text.is_empty() {
         let pat = contains_pattern(text);
-        q = q.filter(lower(regions::name).like(pat.clone()).escape('\\').or(regions::code.like(pat).escape('\\')));
+        q = q.filter(
+            lower(regions::name)
+                .like(pat.clone())
+                .escape('\\')
+                .or(regions::code.like(pat).escape('\\')),
+        );
     }
     if !kinds.is_empty() {
-        q = q.filter(regions::kind.eq_any(kinds.iter().map(|k| k.as_str().to_string()).collect::<Vec<_>>()));
+        q = q.filter(
+            regions::kind.eq_any(
+                kinds
+                    .iter()
+                    .map(|k| k.as_str().to_string())
+                    .collect::<Vec<_>>(),
+            ),
+        );
     }
-    Ok(q.order((regions::depth.asc(), regions::code.asc())).limit(limit).select(Region::as_select()).load(conn)?)
+    Ok(q.order((regions::depth.asc(), regions::code.asc()))
+        .limit(limit)
+        .select(Region::as_select())
+        .load(conn)?)
 }
 
 /// Names of a region's ancestors, root first, for breadcrumbs. The chain of a region the caller
 /// may see is not itself scoped data.
 pub fn ancestors(conn: &mut DbConnection, region: &Region) -> Result<Vec<(i64, String)>, DbError> {
-    let ids: Vec<i64> = region.path.split('/').filter_map(|s| s.parse().ok()).filter(|id| *id != region.id).collect();
+    let ids: Vec<i64> = region
+        .path
+        .split('/')
+        .filter_map(|s| s.parse().ok())
+        .filter(|id| *id != region.id)
+        .collect();
     let mut rows: Vec<(i64, String, i32)> = regions::table
         .filter(regions::id.eq_any(ids))
         .select((regions::id, regions::name, regions::depth))
@@ -127,9 +175,17 @@ pub fn ancestors(conn: &mut DbConnection, region: &Region) -> Result<Vec<(i64, S
 }
 
 /// Create a community under a township, or a grid under a community.
-pub fn create_child_region(conn: &mut DbConnection, actor: &Actor, parent_id: i64, input: &RegionInput) -> Result<Region, DbError> {
+pub fn create_child_region(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    parent_id: i64,
+    input: &RegionInput,
+) -> Result<Region, DbError> {
     let parent = get_region(conn, &actor.scope, parent_id)?;
-    let kind = parent.kind().creatable_child().ok_or_else(|| DbError::invalid("parent_id", "err.region.no_children"))?;
+    let kind = parent
+        .kind()
+        .creatable_child()
+        .ok_or_else(|| DbError::invalid("parent_id", "err.region.no_children"))?;
     if !parent.active {
         return Err(DbError::invalid("parent_id", "err.inactive"));
     }
@@ -137,7 +193,12 @@ pub fn create_child_region(conn: &mut DbConnection, actor: &Actor, parent_id: i6
         Some(c) => c.clone(),
         None => next_child_code(conn, &parent)?,
     };
-    if regions::table.filter(regions::code.eq(&code)).count().get_result::<i64>(conn)? > 0 {
+    if regions::table
+        .filter(regions::code.eq(&code))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
         return Err(DbError::invalid("code", "err.duplicate"));
     }
     let dup_name = regions::table
@@ -163,12 +224,17 @@ pub fn create_child_region(conn: &mut DbConnection, actor: &Actor, parent_id: i6
         updated_at: t,
         version: 1,
     };
-    diesel::insert_into(regions::table).values(&row).execute(conn)?;
+    diesel::insert_into(regions::table)
+        .values(&row)
+        .execute(conn)?;
     let region = get_region(conn, &Scope::everything(), id)?;
     audit::record(
         conn,
         actor,
-        Event::new("region.create", "region", id).region(id).after(&region).detail(serde_json::json!({"kind": kind.as_str()})),
+        Event::new("region.create", "region", id)
+            .region(id)
+            .after(&region)
+            .detail(serde_json::json!({"kind": kind.as_str()})),
     )?;
     Ok(region)
 }
@@ -180,7 +246,10 @@ fn next_child_code(conn: &mut DbConnection, parent: &Region) -> Result<String, D
         RegionKind::Community => format!("{}-G", parent.code),
         _ => parent.code.clone(),
     };
-    let existing: Vec<String> = regions::table.filter(regions::parent_id.eq(parent.id)).select(regions::code).load(conn)?;
+    let existing: Vec<String> = regions::table
+        .filter(regions::parent_id.eq(parent.id))
+        .select(regions::code)
+        .load(conn)?;
     let mut n = existing.len() + 1;
     loop {
         let code = format!("{prefix}{n:03}");
@@ -192,7 +261,13 @@ fn next_child_code(conn: &mut DbConnection, parent: &Region) -> Result<String, D
 }
 
 /// Rename a community or grid (official divisions keep their official names).
-pub fn update_region(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, input: &RegionInput) -> Result<Region, DbError> {
+pub fn update_region(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    input: &RegionInput,
+) -> Result<Region, DbError> {
     let before = get_region(conn, &actor.scope, id)?;
     if before.kind().is_official() {
         return Err(DbError::invalid("name", "err.region.official"));
@@ -201,22 +276,50 @@ pub fn update_region(conn: &mut DbConnection, actor: &Actor, id: i64, version: i
         return Err(DbError::Stale);
     }
     let code = input.code.clone().unwrap_or_else(|| before.code.clone());
-    if code != before.code && regions::table.filter(regions::code.eq(&code)).count().get_result::<i64>(conn)? > 0 {
+    if code != before.code
+        && regions::table
+            .filter(regions::code.eq(&code))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+    {
         return Err(DbError::invalid("code", "err.duplicate"));
     }
-    let n = diesel::update(regions::table.filter(regions::id.eq(id)).filter(regions::version.eq(version)))
-        .set((regions::name.eq(&input.name), regions::code.eq(&code), regions::updated_at.eq(now()), regions::version.eq(version + 1)))
-        .execute(conn)?;
+    let n = diesel::update(
+        regions::table
+            .filter(regions::id.eq(id))
+            .filter(regions::version.eq(version)),
+    )
+    .set((
+        regions::name.eq(&input.name),
+        regions::code.eq(&code),
+        regions::updated_at.eq(now()),
+        regions::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
         return Err(DbError::Stale);
     }
     let after = get_region(conn, &actor.scope, id)?;
-    audit::record(conn, actor, Event::new("region.update", "region", id).region(id).before(&before).after(&after))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("region.update", "region", id)
+            .region(id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
 /// Deactivate or reactivate a community or grid. Nothing that history refers to is deleted.
-pub fn set_region_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Region, DbError> {
+pub fn set_region_active(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    active: bool,
+) -> Result<Region, DbError> {
     let before = get_region(conn, &actor.scope, id)?;
     if before.kind().is_official() {
         return Err(DbError::invalid("active", "err.region.official"));
@@ -234,12 +337,31 @@ pub fn set_region_active(conn: &mut DbConnection, actor: &Actor, id: i64, versio
             return Err(DbError::invalid("active", "err.region.has_children"));
         }
     }
-    diesel::update(regions::table.filter(regions::id.eq(id)).filter(regions::version.eq(version)))
-        .set((regions::active.eq(active), regions::updated_at.eq(now()), regions::version.eq(version + 1)))
-        .execute(conn)?;
+    diesel::update(
+        regions::table
+            .filter(regions::id.eq(id))
+            .filter(regions::version.eq(version)),
+    )
+    .set((
+        regions::active.eq(active),
+        regions::updated_at.eq(now()),
+        regions::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     let after = get_region(conn, &actor.scope, id)?;
-    let action = if active { "region.activate" } else { "region.deactivate" };
-    audit::record(conn, actor, Event::new(action, "region", id).region(id).before(&before).after(&after))?;
+    let action = if active {
+        "region.activate"
+    } else {
+        "region.deactivate"
+    };
+    audit::record(
+        conn,
+        actor,
+        Event::new(action, "region", id)
+            .region(id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
@@ -264,7 +386,12 @@ pub fn counts(conn: &mut DbConnection, scope: &Scope) -> Result<OrgCounts, DbErr
         .group_by(regions::kind)
         .select((regions::kind, diesel::dsl::count_star()))
         .load(conn)?;
-    let kind = |k: RegionKind| by_kind.iter().find(|(s, _)| s == k.as_str()).map_or(0, |(_, n)| *n);
+    let kind = |k: RegionKind| {
+        by_kind
+            .iter()
+            .find(|(s, _)| s == k.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
     let sites = sites::table
         .inner_join(regions::table)
         .filter(scope.filter())
@@ -355,7 +482,12 @@ pub struct Named<T> {
     pub region_name: String,
 }
 
-pub fn list_sites(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit: i64) -> Result<Vec<Named<Site>>, DbError> {
+pub fn list_sites(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<Named<Site>>, DbError> {
     let mut q = sites::table
         .inner_join(regions::table)
         .filter(scope.filter())
@@ -365,7 +497,11 @@ pub fn list_sites(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit:
         q = q.filter(within_scope(conn, scope, w)?.filter());
     }
     if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q = q.filter(lower(sites::name).like(contains_pattern(t.trim())).escape('\\'));
+        q = q.filter(
+            lower(sites::name)
+                .like(contains_pattern(t.trim()))
+                .escape('\\'),
+        );
     }
     if let Some(k) = &f.kind {
         q = q.filter(sites::site_type.eq(k.clone()));
@@ -377,7 +513,10 @@ pub fn list_sites(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit:
         q = q.filter(sites::id.lt(b));
     }
     let rows: Vec<(Site, String)> = q.order(sites::id.desc()).limit(limit).load(conn)?;
-    Ok(rows.into_iter().map(|(item, region_name)| Named { item, region_name }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(item, region_name)| Named { item, region_name })
+        .collect())
 }
 
 pub fn get_site(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Site, DbError> {
@@ -389,8 +528,14 @@ pub fn get_site(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Site,
         .first(conn)?)
 }
 
-pub fn create_site(conn: &mut DbConnection, actor: &Actor, region_id: i64, input: &SiteInput) -> Result<Site, DbError> {
-    let region = get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+pub fn create_site(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    region_id: i64,
+    input: &SiteInput,
+) -> Result<Site, DbError> {
+    let region = get_region(conn, &actor.scope, region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     if !region.active {
         return Err(DbError::invalid("region_id", "err.inactive"));
     }
@@ -413,50 +558,100 @@ pub fn create_site(conn: &mut DbConnection, actor: &Actor, region_id: i64, input
         ))
         .execute(conn)?;
     let site = get_site(conn, &actor.scope, id)?;
-    audit::record(conn, actor, Event::new("site.create", "site", id).region(region_id).after(&site))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("site.create", "site", id)
+            .region(region_id)
+            .after(&site),
+    )?;
     Ok(site)
 }
 
-pub fn update_site(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, region_id: i64, input: &SiteInput) -> Result<Site, DbError> {
+pub fn update_site(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    region_id: i64,
+    input: &SiteInput,
+) -> Result<Site, DbError> {
     let before = get_site(conn, &actor.scope, id)?;
     if before.version != version {
         return Err(DbError::Stale);
     }
     if region_id != before.region_id {
-        get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+        get_region(conn, &actor.scope, region_id)
+            .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     }
-    let n = diesel::update(sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(version)))
-        .set((
-            sites::region_id.eq(region_id),
-            sites::name.eq(&input.name),
-            sites::site_type.eq(input.site_type.as_str()),
-            sites::address.eq(&input.address),
-            sites::contact_name.eq(&input.contact_name),
-            sites::contact_phone.eq(&input.contact_phone),
-            sites::opening_hours.eq(&input.opening_hours),
-            sites::updated_at.eq(now()),
-            sites::version.eq(version + 1),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        sites::table
+            .filter(sites::id.eq(id))
+            .filter(sites::version.eq(version)),
+    )
+    .set((
+        sites::region_id.eq(region_id),
+        sites::name.eq(&input.name),
+        sites::site_type.eq(input.site_type.as_str()),
+        sites::address.eq(&input.address),
+        sites::contact_name.eq(&input.contact_name),
+        sites::contact_phone.eq(&input.contact_phone),
+        sites::opening_hours.eq(&input.opening_hours),
+        sites::updated_at.eq(now()),
+        sites::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
         return Err(DbError::Stale);
     }
     let after = get_site(conn, &actor.scope, id)?;
-    audit::record(conn, actor, Event::new("site.update", "site", id).region(region_id).before(&before).after(&after))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("site.update", "site", id)
+            .region(region_id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
-pub fn set_site_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Site, DbError> {
+pub fn set_site_active(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    active: bool,
+) -> Result<Site, DbError> {
     let before = get_site(conn, &actor.scope, id)?;
     if before.version != version {
         return Err(DbError::Stale);
     }
-    diesel::update(sites::table.filter(sites::id.eq(id)).filter(sites::version.eq(version)))
-        .set((sites::active.eq(active), sites::updated_at.eq(now()), sites::version.eq(version + 1)))
-        .execute(conn)?;
+    diesel::update(
+        sites::table
+            .filter(sites::id.eq(id))
+            .filter(sites::version.eq(version)),
+    )
+    .set((
+        sites::active.eq(active),
+        sites::updated_at.eq(now()),
+        sites::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     let after = get_site(conn, &actor.scope, id)?;
-    let action = if active { "site.activate" } else { "site.deactivate" };
-    audit::record(conn, actor, Event::new(action, "site", id).region(after.region_id).before(&before).after(&after))?;
+    let action = if active {
+        "site.activate"
+    } else {
+        "site.deactivate"
+    };
+    audit::record(
+        conn,
+        actor,
+        Event::new(action, "site", id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
@@ -482,7 +677,12 @@ impl Unit {
     }
 }
 
-pub fn list_units(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit: i64) -> Result<Vec<Named<Unit>>, DbError> {
+pub fn list_units(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &ListFilter,
+    limit: i64,
+) -> Result<Vec<Named<Unit>>, DbError> {
     let mut q = units::table
         .inner_join(regions::table)
         .filter(scope.filter())
@@ -492,7 +692,11 @@ pub fn list_units(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit:
         q = q.filter(within_scope(conn, scope, w)?.filter());
     }
     if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q = q.filter(lower(units::name).like(contains_pattern(t.trim())).escape('\\'));
+        q = q.filter(
+            lower(units::name)
+                .like(contains_pattern(t.trim()))
+                .escape('\\'),
+        );
     }
     if let Some(k) = &f.kind {
         q = q.filter(units::category.eq(k.clone()));
@@ -504,7 +708,10 @@ pub fn list_units(conn: &mut DbConnection, scope: &Scope, f: &ListFilter, limit:
         q = q.filter(units::id.lt(b));
     }
     let rows: Vec<(Unit, String)> = q.order(units::id.desc()).limit(limit).load(conn)?;
-    Ok(rows.into_iter().map(|(item, region_name)| Named { item, region_name }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(item, region_name)| Named { item, region_name })
+        .collect())
 }
 
 pub fn get_unit(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Unit, DbError> {
@@ -516,8 +723,14 @@ pub fn get_unit(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Unit,
         .first(conn)?)
 }
 
-pub fn create_unit(conn: &mut DbConnection, actor: &Actor, region_id: i64, input: &UnitInput) -> Result<Unit, DbError> {
-    let region = get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+pub fn create_unit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    region_id: i64,
+    input: &UnitInput,
+) -> Result<Unit, DbError> {
+    let region = get_region(conn, &actor.scope, region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     if !region.active {
         return Err(DbError::invalid("region_id", "err.inactive"));
     }
@@ -538,47 +751,97 @@ pub fn create_unit(conn: &mut DbConnection, actor: &Actor, region_id: i64, input
         ))
         .execute(conn)?;
     let unit = get_unit(conn, &actor.scope, id)?;
-    audit::record(conn, actor, Event::new("unit.create", "unit", id).region(region_id).after(&unit))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("unit.create", "unit", id)
+            .region(region_id)
+            .after(&unit),
+    )?;
     Ok(unit)
 }
 
-pub fn update_unit(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, region_id: i64, input: &UnitInput) -> Result<Unit, DbError> {
+pub fn update_unit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    region_id: i64,
+    input: &UnitInput,
+) -> Result<Unit, DbError> {
     let before = get_unit(conn, &actor.scope, id)?;
     if before.version != version {
         return Err(DbError::Stale);
     }
     if region_id != before.region_id {
-        get_region(conn, &actor.scope, region_id).map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+        get_region(conn, &actor.scope, region_id)
+            .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     }
-    let n = diesel::update(units::table.filter(units::id.eq(id)).filter(units::version.eq(version)))
-        .set((
-            units::region_id.eq(region_id),
-            units::name.eq(&input.name),
-            units::category.eq(input.category.as_str()),
-            units::contact_name.eq(&input.contact_name),
-            units::contact_phone.eq(&input.contact_phone),
-            units::updated_at.eq(now()),
-            units::version.eq(version + 1),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        units::table
+            .filter(units::id.eq(id))
+            .filter(units::version.eq(version)),
+    )
+    .set((
+        units::region_id.eq(region_id),
+        units::name.eq(&input.name),
+        units::category.eq(input.category.as_str()),
+        units::contact_name.eq(&input.contact_name),
+        units::contact_phone.eq(&input.contact_phone),
+        units::updated_at.eq(now()),
+        units::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     if n == 0 {
         return Err(DbError::Stale);
     }
     let after = get_unit(conn, &actor.scope, id)?;
-    audit::record(conn, actor, Event::new("unit.update", "unit", id).region(region_id).before(&before).after(&after))?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("unit.update", "unit", id)
+            .region(region_id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }
 
-pub fn set_unit_active(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32, active: bool) -> Result<Unit, DbError> {
+pub fn set_unit_active(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    active: bool,
+) -> Result<Unit, DbError> {
     let before = get_unit(conn, &actor.scope, id)?;
     if before.version != version {
         return Err(DbError::Stale);
     }
-    diesel::update(units::table.filter(units::id.eq(id)).filter(units::version.eq(version)))
-        .set((units::active.eq(active), units::updated_at.eq(now()), units::version.eq(version + 1)))
-        .execute(conn)?;
+    diesel::update(
+        units::table
+            .filter(units::id.eq(id))
+            .filter(units::version.eq(version)),
+    )
+    .set((
+        units::active.eq(active),
+        units::updated_at.eq(now()),
+        units::version.eq(version + 1),
+    ))
+    .execute(conn)?;
     let after = get_unit(conn, &actor.scope, id)?;
-    let action = if active { "unit.activate" } else { "unit.deactivate" };
-    audit::record(conn, actor, Event::new(action, "unit", id).region(after.region_id).before(&before).after(&after))?;
+    let action = if active {
+        "unit.activate"
+    } else {
+        "unit.deactivate"
+    };
+    audit::record(
+        conn,
+        actor,
+        Event::new(action, "unit", id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after),
+    )?;
     Ok(after)
 }

@@ -18,7 +18,11 @@ use crate::{DbConnection, DbError, now};
 /// The code stored for a division: GB/T 2260's six digits above township level
 /// (`45` → `450000`, `4501` → `450100`), the statistical nine digits for townships.
 pub fn official_code(short: &str) -> String {
-    if short.len() < 6 { format!("{short:0<6}") } else { short.to_string() }
+    if short.len() < 6 {
+        format!("{short:0<6}")
+    } else {
+        short.to_string()
+    }
 }
 
 fn kind_of(level: DivisionLevel) -> RegionKind {
@@ -53,7 +57,9 @@ pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
         })
         .collect();
     for p in &missing {
-        diesel::insert_into(peoples_t::table).values(p.clone()).execute(conn)?;
+        diesel::insert_into(peoples_t::table)
+            .values(*p)
+            .execute(conn)?;
     }
     counts.peoples = missing.len();
 
@@ -74,10 +80,16 @@ pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
         let (parent_id, parent_path, depth) = if d.parent.is_empty() {
             (None, "/".to_string(), 0)
         } else {
-            let (pid, ppath, pdepth) = known
-                .get(&official_code(d.parent))
-                .cloned()
-                .ok_or_else(|| DbError::Migration(format!("division {} has no parent {}", d.code, d.parent)))?;
+            let (pid, ppath, pdepth) =
+                known
+                    .get(&official_code(d.parent))
+                    .cloned()
+                    .ok_or_else(|| {
+                        DbError::Migration(format!(
+                            "division {} has no parent {}",
+                            d.code, d.parent
+                        ))
+                    })?;
             (Some(pid), ppath, pdepth + 1)
         };
         let id = new_id();
@@ -98,7 +110,9 @@ pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
         });
     }
     for chunk in batch.chunks(200) {
-        crate::on_engine!(&mut *conn, |c| diesel::insert_into(regions::table).values(chunk).execute(c))?;
+        crate::on_engine!(&mut *conn, |c| diesel::insert_into(regions::table)
+            .values(chunk)
+            .execute(c))?;
     }
     counts.regions = batch.len();
 

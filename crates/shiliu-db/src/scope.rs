@@ -22,7 +22,11 @@ where
     regions::path: SelectableExpression<QS> + AppearsOnTable<QS>,
     QS: 'static,
 {
-    let range = |p: &String| regions::path.ge(p.clone()).and(regions::path.lt(path_upper(p)));
+    let range = |p: &String| {
+        regions::path
+            .ge(p.clone())
+            .and(regions::path.lt(path_upper(p)))
+    };
     let mut it = paths.iter();
     let Some(first) = it.next() else {
         return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
@@ -54,7 +58,9 @@ impl Scope {
 
     /// Every region: for the system itself (CLI, migrations).
     pub fn everything() -> Self {
-        Self { paths: vec!["/".to_string()] }
+        Self {
+            paths: vec!["/".to_string()],
+        }
     }
 
     pub fn paths(&self) -> &[String] {
@@ -79,7 +85,9 @@ impl Scope {
 
     /// The regions in scope, as a query to refine.
     pub fn regions(&self) -> regions::BoxedQuery<'static, MultiBackend> {
-        regions::table.filter(self.filter::<regions::table>()).into_boxed()
+        regions::table
+            .filter(self.filter::<regions::table>())
+            .into_boxed()
     }
 }
 
@@ -120,7 +128,10 @@ mod tests {
         let s = Scope::subtrees(vec!["/1/2/".into()]);
         assert!(s.covers("/1/2/"));
         assert!(s.covers("/1/2/9/"));
-        assert!(!s.covers("/1/23/"), "a sibling whose id shares a prefix is outside");
+        assert!(
+            !s.covers("/1/23/"),
+            "a sibling whose id shares a prefix is outside"
+        );
         assert!("/1/23/" >= "/1/20", "and outside the SQL range too");
     }
 }

@@ -1,8 +1,8 @@
 //! Per-test databases on both engines, for this crate's and other crates' tests.
 //!
-//! Every test that touches the database runs twice, on a fresh SQLite file and on a fresh
-//! PostgreSQL database (`SHILIU_TEST_PG`, default `postgres://postgres@127.0.0.1:5432/postgres`,
-//! is the server to create it on). A missing PostgreSQL server fails the test: it is never
+//! Every test that touches the database runs twice, on a fresh `SQLite` file and on a fresh
+//! `PostgreSQL` database (`SHILIU_TEST_PG`, default `postgres://postgres@127.0.0.1:5432/postgres`,
+//! is the server to create it on). A missing `PostgreSQL` server fails the test: it is never
 //! skipped.
 
 use std::path::PathBuf;
@@ -24,7 +24,8 @@ enum Cleanup {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("SHILIU_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    std::env::var("SHILIU_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
 fn unique_name() -> String {
@@ -46,26 +47,36 @@ impl TestDb {
                 let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
                 let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).expect("url");
                 let db = Db::connect(&url, 4).expect("open sqlite");
-                Self { db, url, cleanup: Cleanup::File(path) }
+                Self {
+                    db,
+                    url,
+                    cleanup: Cleanup::File(path),
+                }
             }
             Engine::Postgres => {
                 let admin = pg_admin_url();
                 let name = unique_name();
-                let mut c = diesel::PgConnection::establish(&admin)
-                    .unwrap_or_else(|e| panic!("PostgreSQL for tests at {admin}: {e} (start it: see README)"));
-                c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let mut c = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("PostgreSQL for tests at {admin}: {e} (start it: see README)")
+                });
+                c.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
                 let url = DatabaseUrl::parse(&format!("{base}/{name}")).expect("url");
                 let db = Db::connect(&url, 4).expect("connect postgres");
-                Self { db, url, cleanup: Cleanup::Database { admin, name } }
+                Self {
+                    db,
+                    url,
+                    cleanup: Cleanup::Database { admin, name },
+                }
             }
         }
     }
 
     /// Rows in the tables a failed write could leave behind (for all-or-nothing tests).
     pub fn read_blocking_count(&self) -> i64 {
-        use diesel::prelude::*;
         use crate::schema::{audit_log, regions, sites, units, users};
+        use diesel::prelude::*;
         let mut c = self.db.conn().expect("connection");
         let n = |r: QueryResult<i64>| r.expect("count");
         n(audit_log::table.count().get_result(&mut *c))
@@ -90,7 +101,8 @@ impl Drop for TestDb {
             }
             Cleanup::Database { admin, name } => {
                 if let Ok(mut c) = diesel::PgConnection::establish(admin) {
-                    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             }
         }

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use shiliu_db::accounts::{self, NewUser};
 use shiliu_db::audit;
 use shiliu_db::org::{self, ListFilter};
+use shiliu_db::schema::audit_log;
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbError, both_engines};
@@ -25,28 +26,43 @@ both_engines!(reference_data_is_loaded, |t: TestDb| {
     let counts = org::counts(&mut c, &all).unwrap();
     assert_eq!((counts.cities, counts.counties), (14, 111));
     assert!(counts.townships > 1200);
-    let peoples: i64 = shiliu_db::schema::peoples::table.count().get_result(&mut c).unwrap();
+    let peoples: i64 = shiliu_db::schema::peoples::table
+        .count()
+        .get_result(&mut c)
+        .unwrap();
     assert_eq!(peoples, 56);
     drop(c);
     // A second migrate changes nothing.
     t.db.migrate().unwrap();
     let mut c = t.db.conn().unwrap();
-    assert_eq!(org::counts(&mut c, &all).unwrap().townships, counts.townships);
+    assert_eq!(
+        org::counts(&mut c, &all).unwrap().townships,
+        counts.townships
+    );
 });
 
 both_engines!(scope_separates_sibling_regions, |t: TestDb| {
     let sys = Actor::system("test");
-    let (nanning, liuzhou, grid_a) = t
-        .db
-        .write_blocking(|c| {
+    let (nanning, liuzhou, grid_a) =
+        t.db.write_blocking(|c| {
             let all = Scope::everything();
             let nn = org::get_region_by_code(c, &all, "450100")?;
             let lz = org::get_region_by_code(c, &all, "450200")?;
             let town = org::get_region_by_code(c, &all, "450107001")?;
             org::create_site(c, &sys, nn.id, &site("南宁民族之家"))?;
             org::create_site(c, &sys, lz.id, &site("柳州民族之家"))?;
-            let comm = org::create_child_region(c, &sys, town.id, &RegionInput::parse("万秀社区", "").unwrap())?;
-            let g = org::create_child_region(c, &sys, comm.id, &RegionInput::parse("第一网格", "").unwrap())?;
+            let comm = org::create_child_region(
+                c,
+                &sys,
+                town.id,
+                &RegionInput::parse("万秀社区", "").unwrap(),
+            )?;
+            let g = org::create_child_region(
+                c,
+                &sys,
+                comm.id,
+                &RegionInput::parse("第一网格", "").unwrap(),
+            )?;
             org::create_site(c, &sys, g.id, &site("一网格服务点"))?;
             Ok((nn, lz, g))
         })
@@ -55,7 +71,11 @@ both_engines!(scope_separates_sibling_regions, |t: TestDb| {
     let nn_scope = Scope::subtrees(vec![nanning.path.clone()]);
     let lz_scope = Scope::subtrees(vec![liuzhou.path.clone()]);
     let names = |c: &mut _, s: &Scope| -> Vec<String> {
-        org::list_sites(c, s, &ListFilter::default(), 100).unwrap().into_iter().map(|n| n.item.name).collect()
+        org::list_sites(c, s, &ListFilter::default(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.item.name)
+            .collect()
     };
     let nn_sites = names(&mut c, &nn_scope);
     assert_eq!(nn_sites.len(), 2);
@@ -64,23 +84,33 @@ both_engines!(scope_separates_sibling_regions, |t: TestDb| {
     let grid_scope = Scope::subtrees(vec![grid_a.path.clone()]);
     assert_eq!(names(&mut c, &grid_scope), ["一网格服务点"]);
     // A get outside the scope looks exactly like a missing row.
-    let lz_site = org::list_sites(&mut c, &lz_scope, &ListFilter::default(), 1).unwrap().remove(0).item;
-    assert!(matches!(org::get_site(&mut c, &nn_scope, lz_site.id), Err(DbError::NotFound)));
-    assert!(matches!(org::get_region(&mut c, &nn_scope, liuzhou.id), Err(DbError::NotFound)));
+    let lz_site = org::list_sites(&mut c, &lz_scope, &ListFilter::default(), 1)
+        .unwrap()
+        .remove(0)
+        .item;
+    assert!(matches!(
+        org::get_site(&mut c, &nn_scope, lz_site.id),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        org::get_region(&mut c, &nn_scope, liuzhou.id),
+        Err(DbError::NotFound)
+    ));
     assert!(org::get_region(&mut c, &lz_scope, liuzhou.id).is_ok());
     drop(c);
     // Writes through an actor of another scope are refused the same way.
     let mut lz_actor = Actor::system("lz");
     lz_actor.scope = lz_scope;
-    let e = t.db.write_blocking(|c| org::create_site(c, &lz_actor, nanning.id, &site("越界"))).unwrap_err();
+    let e =
+        t.db.write_blocking(|c| org::create_site(c, &lz_actor, nanning.id, &site("越界")))
+            .unwrap_err();
     assert!(matches!(e, DbError::Invalid(_)));
 });
 
 both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
     let sys = Actor::system("test");
-    let s = t
-        .db
-        .write_blocking(|c| {
+    let s =
+        t.db.write_blocking(|c| {
             let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
             let s = org::create_site(c, &sys, nn.id, &site("民族之家"))?;
             org::update_site(c, &sys, s.id, s.version, nn.id, &site("北湖民族之家"))
@@ -90,13 +120,26 @@ both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
     let report = audit::verify(&mut c).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert!(report.rows >= 3, "refdata sync, create, update");
-    let rows = audit::list(&mut c, &audit::AuditFilter { entity: Some("site".into()), ..Default::default() }, 10).unwrap();
-    assert_eq!(rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(), ["site.update", "site.create"]);
+    let rows = audit::list(
+        &mut c,
+        &audit::AuditFilter {
+            entity: Some("site".into()),
+            ..Default::default()
+        },
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        ["site.update", "site.create"]
+    );
     assert!(rows[0].before_digest.is_some() && rows[0].after_digest.is_some());
-    assert_eq!(rows[0].entity_id.as_deref(), Some(s.id.to_string().as_str()));
+    assert_eq!(
+        rows[0].entity_id.as_deref(),
+        Some(s.id.to_string().as_str())
+    );
 
     // Edit a row behind the application's back.
-    use shiliu_db::schema::audit_log;
     diesel::update(audit_log::table.filter(audit_log::seq.eq(rows[1].seq)))
         .set(audit_log::actor.eq("someone-else"))
         .execute(&mut c)
@@ -104,7 +147,9 @@ both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
     let report = audit::verify(&mut c).unwrap();
     assert_eq!(report.altered, vec![rows[1].seq]);
     // Delete the newest row.
-    diesel::delete(audit_log::table.filter(audit_log::seq.eq(rows[0].seq))).execute(&mut c).unwrap();
+    diesel::delete(audit_log::table.filter(audit_log::seq.eq(rows[0].seq)))
+        .execute(&mut c)
+        .unwrap();
     let report = audit::verify(&mut c).unwrap();
     assert!(report.head_mismatch.is_some());
 });
@@ -114,9 +159,19 @@ both_engines!(a_failed_write_leaves_nothing, |t: TestDb| {
     let before = t.read_blocking_count();
     let r: Result<(), DbError> = t.db.write_blocking(|c| {
         let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-        org::create_unit(c, &sys, nn.id, &UnitInput::parse("市民宗委", "department", "", "").unwrap())?;
+        org::create_unit(
+            c,
+            &sys,
+            nn.id,
+            &UnitInput::parse("市民宗委", "department", "", "").unwrap(),
+        )?;
         // The second step fails: the unit and its audit row must go too.
-        org::create_unit(c, &sys, -1, &UnitInput::parse("不存在", "department", "", "").unwrap())?;
+        org::create_unit(
+            c,
+            &sys,
+            -1,
+            &UnitInput::parse("不存在", "department", "", "").unwrap(),
+        )?;
         Ok(())
     });
     assert!(r.is_err());
@@ -136,9 +191,8 @@ both_engines!(stale_versions_are_refused, |t: TestDb| {
 
 both_engines!(lockout_after_repeated_failures, |t: TestDb| {
     let sys = Actor::system("test");
-    let user = t
-        .db
-        .write_blocking(|c| {
+    let user =
+        t.db.write_blocking(|c| {
             let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
             accounts::create_user(
                 c,
@@ -157,14 +211,24 @@ both_engines!(lockout_after_repeated_failures, |t: TestDb| {
             )
         })
         .unwrap();
-    let policy = accounts::LockoutPolicy { max_failures: 3, lock_for: chrono::Duration::minutes(15) };
+    let policy = accounts::LockoutPolicy {
+        max_failures: 3,
+        lock_for: chrono::Duration::minutes(15),
+    };
     let mut locked = Vec::new();
     for _ in 0..3 {
-        let u = t.db.write_blocking(|c| Ok(accounts::find_by_username(c, "staff1")?.unwrap())).unwrap();
-        locked.push(t.db.write_blocking(|c| accounts::login_failed(c, &sys, &u, policy)).unwrap());
+        let u =
+            t.db.write_blocking(|c| Ok(accounts::find_by_username(c, "staff1")?.unwrap()))
+                .unwrap();
+        locked.push(
+            t.db.write_blocking(|c| accounts::login_failed(c, &sys, &u, policy))
+                .unwrap(),
+        );
     }
     assert_eq!(locked, [false, false, true]);
-    let u = t.db.write_blocking(|c| Ok(accounts::find_by_username(c, "staff1")?.unwrap())).unwrap();
+    let u =
+        t.db.write_blocking(|c| Ok(accounts::find_by_username(c, "staff1")?.unwrap()))
+            .unwrap();
     assert!(u.is_locked(shiliu_db::now()));
     assert_eq!(u.id, user.id);
 });

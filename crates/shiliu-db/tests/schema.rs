@@ -1,5 +1,5 @@
 //! Both engines end at the same schema: after all migrations, the tables, columns, types and
-//! nullability read back from each engine's catalogue are identical (SQLite's and PostgreSQL's
+//! nullability read back from each engine's catalogue are identical (`SQLite`'s and `PostgreSQL`'s
 //! type names mapped to one vocabulary), and match `schema.rs`'s tables.
 
 use diesel::prelude::*;
@@ -48,8 +48,17 @@ fn columns(conn: &mut DbConnection) -> Vec<(String, String, &'static str, bool)>
         .load(c)
         .unwrap(),
     };
-    let mut out: Vec<_> =
-        rows.into_iter().map(|c| (c.table_name, c.column_name, canonical(&c.data_type), c.not_null != 0)).collect();
+    let mut out: Vec<_> = rows
+        .into_iter()
+        .map(|c| {
+            (
+                c.table_name,
+                c.column_name,
+                canonical(&c.data_type),
+                c.not_null != 0,
+            )
+        })
+        .collect();
     out.sort();
     out
 }
@@ -66,12 +75,29 @@ fn both_engines_end_at_the_same_schema() {
     }
     assert_eq!(a.len(), b.len());
     let tables: std::collections::BTreeSet<&str> = a.iter().map(|c| c.0.as_str()).collect();
-    let expected = ["api_tokens", "audit_head", "audit_log", "peoples", "regions", "sessions", "sites", "units", "user_grids", "users"];
-    assert_eq!(tables.into_iter().collect::<Vec<_>>(), expected, "tables in schema.rs");
+    let expected = [
+        "api_tokens",
+        "audit_head",
+        "audit_log",
+        "peoples",
+        "regions",
+        "sessions",
+        "sites",
+        "units",
+        "user_grids",
+        "users",
+    ];
+    assert_eq!(
+        tables.into_iter().collect::<Vec<_>>(),
+        expected,
+        "tables in schema.rs"
+    );
 }
 
-const SQLITE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/postgres");
+const SQLITE: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/sqlite");
+const POSTGRES: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/postgres");
 
 #[test]
 fn migrations_revert_cleanly_and_reapply() {
@@ -89,7 +115,10 @@ fn migrations_revert_cleanly_and_reapply() {
                 c.revert_all_migrations(POSTGRES).unwrap();
             }
         }
-        assert!(columns(&mut conn).is_empty(), "{engine:?}: down.sql leaves nothing behind");
+        assert!(
+            columns(&mut conn).is_empty(),
+            "{engine:?}: down.sql leaves nothing behind"
+        );
         drop(conn);
         t.db.migrate().unwrap();
         assert_eq!(columns(&mut t.db.conn().unwrap()), before, "{engine:?}");

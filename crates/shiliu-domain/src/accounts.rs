@@ -16,7 +16,9 @@ impl Username {
             return Err(FieldError::new("username", "err.required"));
         }
         let len_ok = (3..=32).contains(&v.len());
-        let chars_ok = v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let chars_ok = v
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if !len_ok || !chars_ok {
             return Err(FieldError::new("username", "err.username.invalid"));
         }
@@ -40,11 +42,13 @@ pub fn check_password(password: &str, username: &str) -> Result<(), FieldError> 
         return Err(FieldError::new(F, "err.too_long").arg("max", MAX_PASSWORD_CHARS));
     }
     let classes = [
-        password.chars().any(|c| c.is_lowercase()),
-        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(char::is_lowercase),
+        password.chars().any(char::is_uppercase),
         password.chars().any(|c| c.is_ascii_digit()),
         // Chinese characters count as "other": they widen the alphabet like symbols do.
-        password.chars().any(|c| !(c.is_lowercase() || c.is_uppercase() || c.is_ascii_digit())),
+        password
+            .chars()
+            .any(|c| !(c.is_lowercase() || c.is_uppercase() || c.is_ascii_digit())),
     ];
     if classes.iter().filter(|b| **b).count() < 3 {
         return Err(FieldError::new(F, "err.password.classes"));
@@ -69,9 +73,22 @@ mod tests {
 
     #[test]
     fn password_policy() {
-        assert_eq!(check_password("Short1!", "x").unwrap_err().reason, "err.password.short");
-        assert_eq!(check_password("alllowercaseletters", "x").unwrap_err().reason, "err.password.classes");
-        assert_eq!(check_password("Wang.Xiao2024", "wang.xiao").unwrap_err().reason, "err.password.contains_username");
+        assert_eq!(
+            check_password("Short1!", "x").unwrap_err().reason,
+            "err.password.short"
+        );
+        assert_eq!(
+            check_password("alllowercaseletters", "x")
+                .unwrap_err()
+                .reason,
+            "err.password.classes"
+        );
+        assert_eq!(
+            check_password("Wang.Xiao2024", "wang.xiao")
+                .unwrap_err()
+                .reason,
+            "err.password.contains_username"
+        );
         assert!(check_password("Shiliu-2026", "admin").is_ok());
         assert!(check_password("石榴花开2026ab", "admin").is_ok());
     }

@@ -52,7 +52,12 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
             let mut f = line.split(',');
             let mut next = || f.next().expect("divisions.csv has four columns");
             let (code, name, level, parent) = (next(), next(), next(), next());
-            Division { code, name, level: DivisionLevel::parse(level).expect("known level"), parent }
+            Division {
+                code,
+                name,
+                level: DivisionLevel::parse(level).expect("known level"),
+                parent,
+            }
         })
         .collect();
     let by_code = rows.iter().enumerate().map(|(i, d)| (d.code, i)).collect();
@@ -68,7 +73,9 @@ pub fn get(code: &str) -> Option<&'static Division> {
 }
 
 pub fn province_name(code2: &str) -> Option<&'static str> {
-    get(code2).filter(|d| d.level == DivisionLevel::Province).map(|d| d.name)
+    get(code2)
+        .filter(|d| d.level == DivisionLevel::Province)
+        .map(|d| d.name)
 }
 
 /// Guangxi and every division below it, parents before children.
@@ -81,7 +88,9 @@ pub fn guangxi() -> impl Iterator<Item = &'static Division> {
 /// remains of their parents.
 pub fn full_name(code: &str) -> Option<String> {
     let mut parts = Vec::new();
-    let mut cur = get(code).or_else(|| get(code.get(..4)?)).or_else(|| get(code.get(..2)?))?;
+    let mut cur = get(code)
+        .or_else(|| get(code.get(..4)?))
+        .or_else(|| get(code.get(..2)?))?;
     loop {
         if cur.name != "市辖区" && cur.name != "县" {
             parts.push(cur.name);
@@ -104,10 +113,22 @@ mod tests {
         let gx: Vec<_> = guangxi().collect();
         let count = |l| gx.iter().filter(|d| d.level == l).count();
         assert_eq!(count(DivisionLevel::Province), 1);
-        assert_eq!(count(DivisionLevel::City), 14, "Guangxi has 14 prefecture-level cities");
-        assert_eq!(count(DivisionLevel::County), 111, "Guangxi has 111 county-level divisions");
+        assert_eq!(
+            count(DivisionLevel::City),
+            14,
+            "Guangxi has 14 prefecture-level cities"
+        );
+        assert_eq!(
+            count(DivisionLevel::County),
+            111,
+            "Guangxi has 111 county-level divisions"
+        );
         assert!(count(DivisionLevel::Township) > 1200);
-        assert_eq!(get("450000").map(|d| d.name), None, "provinces are stored as 2-digit codes");
+        assert_eq!(
+            get("450000").map(|d| d.name),
+            None,
+            "provinces are stored as 2-digit codes"
+        );
         assert_eq!(get("45").unwrap().name, "广西壮族自治区");
         assert_eq!(get("4505").unwrap().name, "北海市");
         assert_eq!(get("450107").unwrap().name, "西乡塘区");

@@ -24,7 +24,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: &'static str) -> Self {
-        Self { field: field.into(), reason, args: Vec::new() }
+        Self {
+            field: field.into(),
+            reason,
+            args: Vec::new(),
+        }
     }
 
     #[must_use]
@@ -104,11 +108,15 @@ pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
     if v.is_empty() {
         return Err(FieldError::new(field, "err.required"));
     }
-    optional_text(field, v, max_chars).map(|o| o.unwrap_or_default())
+    optional_text(field, v, max_chars).map(std::option::Option::unwrap_or_default)
 }
 
 /// An optional trimmed text field: empty becomes `None`.
-pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<Option<String>, FieldError> {
+pub fn optional_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Ok(None);
@@ -116,7 +124,9 @@ pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<Optio
     if v.chars().count() > max_chars {
         return Err(FieldError::new(field, "err.too_long").arg("max", max_chars));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(FieldError::new(field, "err.control_chars"));
     }
     Ok(Some(v.to_string()))
@@ -128,10 +138,22 @@ mod tests {
 
     #[test]
     fn text_rules() {
-        assert_eq!(required_text("name", "  民族之家 ", 10).unwrap(), "民族之家");
-        assert_eq!(required_text("name", "   ", 10).unwrap_err().reason, "err.required");
-        assert_eq!(required_text("name", "一二三四五六", 5).unwrap_err().reason, "err.too_long");
+        assert_eq!(
+            required_text("name", "  民族之家 ", 10).unwrap(),
+            "民族之家"
+        );
+        assert_eq!(
+            required_text("name", "   ", 10).unwrap_err().reason,
+            "err.required"
+        );
+        assert_eq!(
+            required_text("name", "一二三四五六", 5).unwrap_err().reason,
+            "err.too_long"
+        );
         assert_eq!(optional_text("x", "", 5).unwrap(), None);
-        assert_eq!(optional_text("x", "a\u{0}b", 5).unwrap_err().reason, "err.control_chars");
+        assert_eq!(
+            optional_text("x", "a\u{0}b", 5).unwrap_err().reason,
+            "err.control_chars"
+        );
     }
 }

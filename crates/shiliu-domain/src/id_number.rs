@@ -32,7 +32,11 @@ impl Sex {
 
 /// The check character for the first 17 digits.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     CHECK_CHARS[(sum % 11) as usize]
 }
 
@@ -44,7 +48,12 @@ impl IdNumber {
 
     pub fn parse_on(input: &str, today: NaiveDate) -> Result<Self, FieldError> {
         const F: &str = "id_number";
-        let s: String = input.trim().chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let s: String = input
+            .trim()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
         if s.is_empty() {
             return Err(FieldError::new(F, "err.required"));
         }
@@ -82,7 +91,11 @@ impl IdNumber {
     }
 
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
     }
 
     /// `4501**********123X`: the first four and last four characters.
@@ -116,7 +129,10 @@ mod tests {
         // The standard's worked example: 11010519491231002X.
         let id = IdNumber::parse_on("11010519491231002x", today()).unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.masked(), "1101**********002X");
         let gx = valid("45010719900101123");
@@ -133,8 +149,14 @@ mod tests {
         assert_eq!(reason("4501071990010112"), "err.id_number.length");
         assert_eq!(reason("45010719900101A23X"), "err.id_number.chars");
         assert_eq!(reason(&valid("99010719900101123")), "err.id_number.region");
-        assert_eq!(reason(&valid("45010719900231123")), "err.id_number.birth_date");
-        assert_eq!(reason(&valid("45010720300101123")), "err.id_number.birth_date");
+        assert_eq!(
+            reason(&valid("45010719900231123")),
+            "err.id_number.birth_date"
+        );
+        assert_eq!(
+            reason(&valid("45010720300101123")),
+            "err.id_number.birth_date"
+        );
         let mut bad = valid("45010719900101123");
         let last = if bad.ends_with('0') { '1' } else { '0' };
         bad.pop();

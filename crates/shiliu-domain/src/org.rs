@@ -119,13 +119,15 @@ impl RegionInput {
         let mut errs = FieldErrors::new();
         let name = errs.check(required_text("name", name, 60));
         let code = errs.check(optional_text("code", code, 20)).flatten();
-        if let Some(c) = &code {
-            if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
+        if let Some(c) = &code
+            && !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
                 errs.push(FieldError::new("code", "err.code.chars"));
             }
-        }
         errs.into_result()?;
-        Ok(Self { name: name.unwrap_or_default(), code })
+        Ok(Self {
+            name: name.unwrap_or_default(),
+            code,
+        })
     }
 }
 
@@ -152,12 +154,17 @@ impl SiteInput {
         let mut errs = FieldErrors::new();
         let name = errs.check(required_text("name", name, 80));
         let site_type = errs.check(
-            SiteType::parse(site_type.trim()).ok_or_else(|| FieldError::new("site_type", "err.choice")),
+            SiteType::parse(site_type.trim())
+                .ok_or_else(|| FieldError::new("site_type", "err.choice")),
         );
         let address = errs.check(optional_text("address", address, 200)).flatten();
-        let contact_name = errs.check(optional_text("contact_name", contact_name, 40)).flatten();
+        let contact_name = errs
+            .check(optional_text("contact_name", contact_name, 40))
+            .flatten();
         let contact_phone = errs.check(contact_phone_field(contact_phone)).flatten();
-        let opening_hours = errs.check(optional_text("opening_hours", opening_hours, 100)).flatten();
+        let opening_hours = errs
+            .check(optional_text("opening_hours", opening_hours, 100))
+            .flatten();
         errs.into_result()?;
         Ok(Self {
             name: name.unwrap_or_default(),
@@ -180,13 +187,21 @@ pub struct UnitInput {
 }
 
 impl UnitInput {
-    pub fn parse(name: &str, category: &str, contact_name: &str, contact_phone: &str) -> Result<Self, FieldErrors> {
+    pub fn parse(
+        name: &str,
+        category: &str,
+        contact_name: &str,
+        contact_phone: &str,
+    ) -> Result<Self, FieldErrors> {
         let mut errs = FieldErrors::new();
         let name = errs.check(required_text("name", name, 100));
         let category = errs.check(
-            UnitCategory::parse(category.trim()).ok_or_else(|| FieldError::new("category", "err.choice")),
+            UnitCategory::parse(category.trim())
+                .ok_or_else(|| FieldError::new("category", "err.choice")),
         );
-        let contact_name = errs.check(optional_text("contact_name", contact_name, 40)).flatten();
+        let contact_name = errs
+            .check(optional_text("contact_name", contact_name, 40))
+            .flatten();
         let contact_phone = errs.check(contact_phone_field(contact_phone)).flatten();
         errs.into_result()?;
         Ok(Self {
@@ -208,7 +223,9 @@ fn contact_phone_field(v: &str) -> Result<Option<String>, FieldError> {
         return Ok(Some(m.as_str().to_string()));
     }
     let digits = v.chars().filter(char::is_ascii_digit).count();
-    let ok_chars = v.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
+    let ok_chars = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
     if ok_chars && (5..=16).contains(&digits) {
         Ok(Some(v.to_string()))
     } else {
@@ -225,15 +242,29 @@ mod tests {
         let errs = SiteInput::parse("", "castle", "", "", "abc", "").unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "site_type", "contact_phone"]);
-        let ok = SiteInput::parse(" 万秀村民族之家 ", "minzu_home", "", "", "0771-3211234", "周一至周五").unwrap();
+        let ok = SiteInput::parse(
+            " 万秀村民族之家 ",
+            "minzu_home",
+            "",
+            "",
+            "0771-3211234",
+            "周一至周五",
+        )
+        .unwrap();
         assert_eq!(ok.name, "万秀村民族之家");
         assert_eq!(ok.site_type, SiteType::MinzuHome);
     }
 
     #[test]
     fn creatable_children() {
-        assert_eq!(RegionKind::Township.creatable_child(), Some(RegionKind::Community));
-        assert_eq!(RegionKind::Community.creatable_child(), Some(RegionKind::Grid));
+        assert_eq!(
+            RegionKind::Township.creatable_child(),
+            Some(RegionKind::Community)
+        );
+        assert_eq!(
+            RegionKind::Community.creatable_child(),
+            Some(RegionKind::Grid)
+        );
         assert_eq!(RegionKind::County.creatable_child(), None);
         assert!(RegionInput::parse("一网格", "4501/07").is_err());
     }

@@ -19,7 +19,12 @@ static PEOPLES: LazyLock<Vec<People>> = LazyLock::new(|| {
         .map(|line| {
             let mut f = line.split(',');
             let mut next = || f.next().expect("peoples.csv has four columns");
-            People { code: next(), name: next(), romanization: next(), letter_code: next() }
+            People {
+                code: next(),
+                name: next(),
+                romanization: next(),
+                letter_code: next(),
+            }
         })
         .collect()
 });
@@ -34,7 +39,9 @@ pub fn by_code(code: &str) -> Option<&'static People> {
 
 pub fn by_name(name: &str) -> Option<&'static People> {
     let n = name.trim();
-    PEOPLES.iter().find(|p| p.name == n || p.name.trim_end_matches('族') == n)
+    PEOPLES
+        .iter()
+        .find(|p| p.name == n || p.name.trim_end_matches('族') == n)
 }
 
 #[cfg(test)]
@@ -62,7 +69,10 @@ mod tests {
         assert_eq!(all().len(), 56);
         for row in &table {
             let p = by_code(row[3]).unwrap_or_else(|| panic!("code {}", row[3]));
-            assert_eq!((p.name, p.romanization, p.letter_code), (row[0], row[1], row[2]));
+            assert_eq!(
+                (p.name, p.romanization, p.letter_code),
+                (row[0], row[1], row[2])
+            );
         }
         let codes: Vec<u32> = all().iter().map(|p| p.code.parse().unwrap()).collect();
         assert_eq!(codes, (1..=56).collect::<Vec<_>>());

@@ -41,12 +41,28 @@ code_enum! {
 impl Role {
     /// The permission matrix.
     pub fn permissions(self) -> &'static [Permission] {
-        use Permission::{ManageApiTokens, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg};
+        use Permission::{
+            ManageApiTokens, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit,
+            ViewOrg,
+        };
         match self {
-            Role::SystemAdmin => {
-                &[ViewOrg, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit, ManageApiTokens]
-            }
-            Role::CommissionStaff => &[ViewOrg, ManageRegions, ManageSites, ManageUnits, ManageUsers, ManageApiTokens],
+            Role::SystemAdmin => &[
+                ViewOrg,
+                ManageRegions,
+                ManageSites,
+                ManageUnits,
+                ManageUsers,
+                ViewAudit,
+                ManageApiTokens,
+            ],
+            Role::CommissionStaff => &[
+                ViewOrg,
+                ManageRegions,
+                ManageSites,
+                ManageUnits,
+                ManageUsers,
+                ManageApiTokens,
+            ],
             Role::TownshipStaff => &[ViewOrg, ManageRegions, ManageSites],
             Role::GridWorker
             | Role::SiteStaff
@@ -83,7 +99,10 @@ mod tests {
         }
         assert!(Role::SystemAdmin.allows(Permission::ViewAudit));
         assert!(!Role::CommissionStaff.allows(Permission::ViewAudit));
-        assert!(!Role::Leader.allows(Permission::ManageSites), "leaders are read-only");
+        assert!(
+            !Role::Leader.allows(Permission::ManageSites),
+            "leaders are read-only"
+        );
         assert!(!Role::GridWorker.allows(Permission::ManageUsers));
         assert!(Role::SystemAdmin.may_assign(Role::SystemAdmin));
         assert!(!Role::CommissionStaff.may_assign(Role::SystemAdmin));

@@ -1,1 +1,158 @@
+//! Shiliu's HTTP server: server-rendered pages, the JSON API, health and metrics.
+//!
+//! A request's path: `web::context` (request id, language, session or token, CSRF check,
+//! metrics, error rendering) → the route's handler → `Principal::require(permission)` gives an
+//! `Actor` carrying the user's scope → `shiliu-db` queries filtered by that scope, writes
+//! audited in the same transaction → a template or JSON.
 
+pub mod api;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+pub mod password;
+pub mod web;
+pub mod xlsx;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use pages::{admin, org};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use web::{AppState, WebConfig};
+
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login_submit))
+        .route("/logout", post(pages::logout))
+        .route("/lang", get(pages::switch_lang))
+        .route("/regions", get(org::regions_root))
+        .route(
+            "/regions/{id}",
+            get(org::region_show).post(org::region_update),
+        )
+        .route("/regions/{id}/children", post(org::region_create_child))
+        .route("/regions/{id}/active", post(org::region_set_active))
+        .route("/sites", get(org::sites).post(org::sites_create))
+        .route("/sites/new", get(org::sites_new))
+        .route("/sites/export.xlsx", get(org::sites_export))
+        .route("/sites/{id}", get(org::sites_show).post(org::sites_update))
+        .route("/sites/{id}/active", post(org::sites_active))
+        .route("/units", get(org::units).post(org::units_create))
+        .route("/units/new", get(org::units_new))
+        .route("/units/export.xlsx", get(org::units_export))
+        .route("/units/{id}", get(org::units_show).post(org::units_update))
+        .route("/units/{id}/active", post(org::units_active))
+        .route("/users", get(admin::users).post(admin::users_create))
+        .route("/users/new", get(admin::users_new))
+        .route("/users/export.xlsx", get(admin::users_export))
+        .route("/users/{id}", get(admin::user_show))
+        .route("/users/{id}/password", post(admin::user_password))
+        .route("/users/{id}/active", post(admin::user_active))
+        .route("/audit", get(admin::audit_log))
+        .route("/audit/export.xlsx", get(admin::audit_export))
+        .route("/tokens", get(admin::tokens).post(admin::tokens_create))
+        .route("/tokens/{id}/revoke", post(admin::tokens_revoke));
+    let api = Router::new()
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/regions/{id}", get(api::region))
+        .route("/api/v1/regions/{id}/children", get(api::region_children))
+        .route("/api/v1/sites", get(api::sites))
+        .route("/api/v1/sites/{id}", get(api::site))
+        .route("/api/v1/units", get(api::units))
+        .route("/api/v1/units/{id}", get(api::unit));
+    let ops = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js));
+    pages
+        .merge(api)
+        .merge(ops)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::context))
+        .layer(DefaultBodyLimit::max(web::MAX_BODY))
+        .layer(CatchPanicLayer::custom(|_| {
+            // The context middleware is inside; a panic here still gets a bare 500, never a trace.
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .with_state(state)
+}
+
+async fn not_found() -> error::AppError {
+    error::AppError::NotFound
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and every migration is applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let db = state.db.clone();
+    let r = tokio::task::spawn_blocking(move || db.migrations_current()).await;
+    match r {
+        Ok(Ok(true)) => (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state
+        .metrics
+        .render(state.db.pool_state(), state.db.engine().as_str());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn static_file(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    static_file(include_str!("../static/app.css"), "text/css; charset=utf-8")
+}
+
+async fn js() -> Response {
+    static_file(
+        include_str!("../static/app.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+/// Serve until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,1 +1,382 @@
-fn main() {}
+//! `shiliu`: the command line of the Shiliu platform.
+
+mod bench;
+mod config;
+mod demo;
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shiliu_db::scope::Actor;
+use shiliu_db::{DatabaseUrl, Db};
+use shiliu_domain::accounts::{Username, check_password};
+use shiliu_domain::roles::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "shiliu",
+    version,
+    about = "石榴 Shiliu — ethnic-affairs service and governance platform"
+)]
+struct Cli {
+    /// Configuration file (default: ./shiliu.toml if present). Variables SHILIU_* override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the web application.
+    Serve {
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and load the shipped reference data.
+    Migrate,
+    /// Create or refresh the demo data (every Guangxi division, grids, sites, units, one
+    /// account per role), print the logins, then serve.
+    Demo {
+        #[arg(long)]
+        listen: Option<String>,
+        /// Create the data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCmd,
+    },
+    /// Print the effective configuration (secrets redacted) and check the database.
+    CheckConfig,
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
+    /// Benchmark the platform core against the configured database (with demo data): a scoped
+    /// list query, the sites list and home page under concurrent load, start-up and memory.
+    Bench {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Write an online, consistent copy of the `SQLite` database (`PostgreSQL`: use `pg_dump`).
+    Backup {
+        /// Destination file; must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account. The password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// One of: `system_admin`, `commission_staff`, `township_staff`, `grid_worker`, `site_staff`,
+        /// `legal_aid`, evaluator, `unit_reporter`, leader.
+        #[arg(long)]
+        role: String,
+        /// Division code of the user's region, e.g. 450100.
+        #[arg(long)]
+        region: String,
+        /// For grid workers: grid codes, comma-separated.
+        #[arg(long, default_value = "")]
+        grids: String,
+    },
+    /// Set a new password (read from standard input); clears a lockout, ends sessions.
+    Passwd { username: String },
+    /// Disable an account: ends its sessions and revokes its API tokens.
+    Disable { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute the hash chain; exit 1 if any row was edited, removed or reordered.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match config::load(cli.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&loaded.config);
+    for k in &loaded.unknown {
+        tracing::warn!(key = %k, "unknown configuration key (ignored)");
+    }
+    match run(cli.command, &loaded) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(c: &config::Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&c.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if c.log_format == "json" {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn open(c: &config::Config) -> Result<Db, String> {
+    let url = DatabaseUrl::parse(&c.database_url).map_err(|e| e.to_string())?;
+    Db::connect(&url, c.pool_size).map_err(|e| e.to_string())
+}
+
+fn read_password() -> Result<String, String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| e.to_string())?;
+    Ok(s.lines().next().unwrap_or("").to_string())
+}
+
+fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
+    let c = &loaded.config;
+    match cmd {
+        Command::Serve { listen } => {
+            let db = open(c)?;
+            db.migrate().map_err(|e| e.to_string())?;
+            serve(db, c, listen.as_deref().unwrap_or(&c.listen), None)
+        }
+        Command::Migrate => {
+            let db = open(c)?;
+            let applied = db.migrate().map_err(|e| e.to_string())?;
+            println!(
+                "migrations applied: {}",
+                if applied.is_empty() {
+                    "none pending".to_string()
+                } else {
+                    applied.join(", ")
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { listen, no_serve } => {
+            let db = open(c)?;
+            db.migrate().map_err(|e| e.to_string())?;
+            let hash = shiliu_web::password::hash(demo::DEMO_PASSWORD)?;
+            let started = std::time::Instant::now();
+            let n = demo::seed(&db, &hash).map_err(|e| e.to_string())?;
+            eprintln!(
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users added",
+                started.elapsed().as_secs_f64(),
+                n.communities,
+                n.grids,
+                n.sites,
+                n.units,
+                n.users
+            );
+            if no_serve {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let listen = listen.unwrap_or_else(|| c.listen.clone());
+            let mut banner = String::from("\nDemo logins (password for all: ");
+            banner.push_str(demo::DEMO_PASSWORD);
+            banner.push_str(")\n");
+            for (u, name, role, _) in demo::DEMO_USERS {
+                let _ = writeln!(banner, "  {u:<10} {:<17} {name}", role.as_str());
+            }
+            serve(db, c, &listen, Some(banner))
+        }
+        Command::User { action } => user(action, c),
+        Command::CheckConfig => {
+            println!("{c:?}");
+            if let Some(f) = &loaded.file {
+                println!("# from file: {}", f.display());
+            }
+            for k in &loaded.unknown {
+                println!("# warning: unknown key '{k}' ignored");
+            }
+            let db = open(c)?;
+            let current = db.migrations_current().map_err(|e| e.to_string())?;
+            println!(
+                "# database: reachable ({}), migrations {}",
+                db.engine().as_str(),
+                if current { "current" } else { "pending" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditCmd::Verify,
+        } => {
+            let db = open(c)?;
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            let r = shiliu_db::audit::verify(&mut conn).map_err(|e| e.to_string())?;
+            if r.is_intact() {
+                println!("audit log intact: {} rows, chain verified", r.rows);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("audit log BROKEN ({} rows read)", r.rows);
+                if !r.altered.is_empty() {
+                    println!("  edited rows (seq): {:?}", r.altered);
+                }
+                if !r.missing.is_empty() {
+                    println!("  missing rows (seq): {:?}", r.missing);
+                }
+                if !r.broken_links.is_empty() {
+                    println!("  broken links at (seq): {:?}", r.broken_links);
+                }
+                if let Some(h) = &r.head_mismatch {
+                    println!("  {h}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Bench { seconds, concurrency } => {
+            bench::run(c, seconds.clamp(1, 600), concurrency.clamp(1, 256))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { to } => {
+            let db = open(c)?;
+            db.backup_sqlite(&to).map_err(|e| e.to_string())?;
+            println!("backup written to {}", to.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
+    let db = open(c)?;
+    let actor = Actor::system("cli:user");
+    let fmt = |e: shiliu_db::DbError| match e {
+        shiliu_db::DbError::Invalid(f) => format!("invalid input: {f}"),
+        other => other.to_string(),
+    };
+    match action {
+        UserCmd::Add {
+            username,
+            display_name,
+            role,
+            region,
+            grids,
+        } => {
+            let username = Username::parse(&username).map_err(|e| e.to_string())?;
+            let role = Role::parse(&role).ok_or_else(|| format!("role: unknown '{role}'"))?;
+            let password = read_password()?;
+            check_password(&password, username.as_str()).map_err(|e| e.to_string())?;
+            let hash = shiliu_web::password::hash(&password)?;
+            let u = db
+                .write_blocking(|conn| {
+                    let all = shiliu_db::scope::Scope::everything();
+                    let region = shiliu_db::org::get_region_by_code(conn, &all, region.trim())
+                        .map_err(|_| shiliu_db::DbError::invalid("region", "err.region.unknown"))?;
+                    let mut grid_ids = Vec::new();
+                    for g in grids.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+                        grid_ids.push(shiliu_db::org::get_region_by_code(conn, &all, g)?.id);
+                    }
+                    shiliu_db::accounts::create_user(
+                        conn,
+                        &actor,
+                        &shiliu_db::accounts::NewUser {
+                            username,
+                            display_name,
+                            password_hash: hash,
+                            role,
+                            region_id: region.id,
+                            unit_id: None,
+                            site_id: None,
+                            phone: None,
+                            grid_ids,
+                        },
+                    )
+                })
+                .map_err(fmt)?;
+            println!("user '{}' created ({})", u.username, u.role);
+        }
+        UserCmd::Passwd { username } => {
+            let password = read_password()?;
+            check_password(&password, &username).map_err(|e| e.to_string())?;
+            let hash = shiliu_web::password::hash(&password)?;
+            db.write_blocking(|conn| {
+                let u = shiliu_db::accounts::find_by_username(conn, &username)?
+                    .ok_or(shiliu_db::DbError::NotFound)?;
+                shiliu_db::accounts::set_password(conn, &actor, u.id, &hash)
+            })
+            .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
+            println!("password changed for '{username}'");
+        }
+        UserCmd::Disable { username } => {
+            db.write_blocking(|conn| {
+                let u = shiliu_db::accounts::find_by_username(conn, &username)?
+                    .ok_or(shiliu_db::DbError::NotFound)?;
+                shiliu_db::accounts::set_active(conn, &actor, u.id, false)
+            })
+            .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
+            println!("user '{username}' disabled");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(
+    db: Db,
+    c: &config::Config,
+    listen: &str,
+    banner: Option<String>,
+) -> Result<ExitCode, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = shiliu_web::AppState::new(db, c.web());
+        println!("Shiliu is running at http://{addr}/");
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+        tracing::info!(%addr, "listening");
+        shiliu_web::serve(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("shut down cleanly");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,449 @@
+//! Server-rendered pages. Each handler builds a template struct around a [`Layout`].
+
+pub mod admin;
+pub mod org;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::accounts;
+use shiliu_db::org as org_db;
+use shiliu_db::scope::Actor;
+use shiliu_domain::roles::Permission;
+
+use crate::error::{AppError, AppResult, ErrorInfo};
+use crate::i18n::{Lang, T};
+use crate::web::{
+    AppState, Ctx, LANG_COOKIE, PRE_CSRF_COOKIE, Principal, SESSION_COOKIE, Via, random_token,
+    set_cookie, sha256_hex, urlencode,
+};
+
+pub struct NavItem {
+    pub key: &'static str,
+    pub href: &'static str,
+}
+
+pub struct NavUser {
+    pub display_name: String,
+    pub role_label: String,
+}
+
+/// What the base template needs.
+pub struct Layout {
+    pub t: T,
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub nav: Vec<NavItem>,
+    pub active: &'static str,
+    pub csrf: String,
+    pub other_lang: &'static str,
+    pub back: String,
+    pub flash: Option<String>,
+    pub version: &'static str,
+}
+
+/// The navigation: each module appears for the roles that may use it.
+const NAV: [(&str, &str, Option<Permission>); 7] = [
+    ("nav.home", "/", None),
+    ("nav.regions", "/regions", Some(Permission::ViewOrg)),
+    ("nav.sites", "/sites", Some(Permission::ViewOrg)),
+    ("nav.units", "/units", Some(Permission::ViewOrg)),
+    ("nav.users", "/users", Some(Permission::ManageUsers)),
+    ("nav.audit", "/audit", Some(Permission::ViewAudit)),
+    ("nav.tokens", "/tokens", Some(Permission::ManageApiTokens)),
+];
+
+impl Layout {
+    pub fn anonymous(ctx: &Ctx, title: &str) -> Self {
+        Self {
+            t: ctx.t,
+            title: title.to_string(),
+            user: None,
+            nav: Vec::new(),
+            active: "",
+            csrf: String::new(),
+            other_lang: ctx.t.lang.other().code(),
+            back: urlencode(&ctx.path),
+            flash: None,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    pub fn new(p: &Principal, active: &'static str, title: &str) -> Self {
+        let t = p.t();
+        let mut l = Self::anonymous(&p.ctx, title);
+        l.user = Some(NavUser {
+            display_name: p.user.display_name.clone(),
+            role_label: t.label("role", p.role().as_str()),
+        });
+        l.nav = NAV
+            .iter()
+            .filter(|(_, _, perm)| perm.is_none_or(|x| p.can(x)))
+            .map(|(key, href, _)| NavItem { key, href })
+            .collect();
+        l.active = active;
+        l.csrf = p.csrf().to_string();
+        l
+    }
+
+    #[must_use]
+    pub fn flash(mut self, saved: bool) -> Self {
+        if saved {
+            self.flash = Some(self.t.s("saved").to_string());
+        }
+        self
+    }
+}
+
+pub fn render<Tpl: Template>(tpl: &Tpl) -> AppResult<Response> {
+    let html = tpl
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(Html(html).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Layout,
+    message: String,
+    details: Vec<(String, String)>,
+    request_id_line: String,
+}
+
+/// The body of an error response: the API envelope or a friendly page. Internal causes are
+/// logged here, with the request id, and never sent.
+pub fn render_error(ctx: &Ctx, info: &ErrorInfo, api: bool) -> Response {
+    if let Some(cause) = &info.internal {
+        tracing::error!(request_id = %ctx.request_id, code = info.code, cause = %cause, "internal error");
+    }
+    let t = ctx.t;
+    let details: Vec<(String, String)> = info
+        .details
+        .as_ref()
+        .map(|d| {
+            d.0.iter()
+                .map(|e| (e.field.clone(), t.field_error(e)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut resp = if api {
+        let details_json: serde_json::Map<String, serde_json::Value> = details
+            .iter()
+            .map(|(f, m)| (f.clone(), serde_json::Value::String(m.clone())))
+            .collect();
+        let body = serde_json::json!({"error": {
+            "code": info.code,
+            "message": t.s(info.message_key),
+            "details": details_json,
+            "request_id": ctx.request_id,
+        }});
+        (info.status, axum::Json(body)).into_response()
+    } else {
+        let page = ErrorPage {
+            l: Layout::anonymous(ctx, t.s("err.title")),
+            message: t.s(info.message_key).to_string(),
+            details: details.into_iter().map(|(f, m)| (t.field(&f), m)).collect(),
+            request_id_line: t.f("err.request_id", &[("id", &ctx.request_id)]),
+        };
+        let html = page
+            .render()
+            .unwrap_or_else(|_| t.s(info.message_key).to_string());
+        (info.status, Html(html)).into_response()
+    };
+    if info.status == StatusCode::UNAUTHORIZED && api {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    l: Layout,
+    error: Option<String>,
+    csrf: String,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths are followed after login.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> AppResult<Response> {
+    if ctx.auth.is_some() {
+        return Ok(Redirect::to(&safe_next(&q.next)).into_response());
+    }
+    login_page(&state, &ctx, &safe_next(&q.next), "", None, StatusCode::OK)
+}
+
+fn login_page(
+    state: &AppState,
+    ctx: &Ctx,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let csrf = ctx
+        .pre_csrf
+        .clone()
+        .filter(|c| c.len() >= 16)
+        .unwrap_or_else(|| random_token(24));
+    let page = LoginPage {
+        l: Layout::anonymous(ctx, ctx.t.s("login.title")),
+        error,
+        csrf: csrf.clone(),
+        next: next.to_string(),
+        username: username.to_string(),
+    };
+    let mut resp = render(&page)?;
+    *resp.status_mut() = status;
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            PRE_CSRF_COOKIE,
+            &csrf,
+            None,
+            true,
+            state.config.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    let next = safe_next(&f.next);
+    let t = ctx.t;
+    let fail = |key: &str, minutes: Option<i64>| {
+        let msg = match minutes {
+            Some(m) => t.f(key, &[("minutes", &m.to_string())]),
+            None => t.s(key).to_string(),
+        };
+        login_page(
+            &state,
+            &ctx,
+            &next,
+            &f.username,
+            Some(msg),
+            StatusCode::UNAUTHORIZED,
+        )
+    };
+    if !state.allow_login_attempt(&ctx.client_addr) {
+        return fail("login.throttled", None).map(|mut r| {
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            r
+        });
+    }
+    let username = f.username.trim().to_lowercase();
+    let user = {
+        let u = username.clone();
+        state
+            .db
+            .read(move |c| accounts::find_by_username(c, &u))
+            .await?
+    };
+    let Some(user) = user else {
+        // Spend the same time as a real check so user names cannot be probed by timing.
+        let _ = crate::password::verify(&f.password, crate::password::DUMMY_HASH);
+        return fail("login.failed", None);
+    };
+    let actor = Actor {
+        user_id: Some(user.id),
+        name: user.username.clone(),
+        role: Some(user.role()),
+        scope: shiliu_db::scope::Scope::subtrees(vec![]),
+        request_id: ctx.request_id.clone(),
+        client_addr: ctx.client_addr.clone(),
+    };
+    let now = shiliu_db::now();
+    if user.is_locked(now) {
+        let minutes = user.locked_until.map_or(1, |u| (u - now).num_minutes() + 1);
+        return fail("login.locked", Some(minutes));
+    }
+    let password = f.password.clone();
+    let hash = user.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if !ok {
+        let policy = state.config.lockout;
+        let (a, u) = (actor.clone(), user.clone());
+        let locked = state
+            .db
+            .write(move |c| accounts::login_failed(c, &a, &u, policy))
+            .await?;
+        return if locked {
+            fail("login.locked", Some(policy.lock_for.num_minutes()))
+        } else {
+            fail("login.failed", None)
+        };
+    }
+    if !user.active {
+        return fail("login.disabled", None);
+    }
+    // A new session id at every login (no fixation); the old cookie, if any, is dropped.
+    let token = random_token(32);
+    let csrf = random_token(24);
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (session_hash, c2) = (sha256_hex(&token), csrf.clone());
+    state
+        .db
+        .write(move |c| accounts::login_succeeded(c, &actor, &user, &session_hash, &c2, &ua))
+        .await?;
+    let mut resp = Redirect::to(&next).into_response();
+    let max_age = state.config.session_absolute.num_seconds();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            &token,
+            Some(max_age),
+            true,
+            state.config.secure_cookies,
+        ),
+    );
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            PRE_CSRF_COOKIE,
+            "",
+            Some(0),
+            true,
+            state.config.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+pub async fn logout(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    crate::web::end_session(&state, &p).await?;
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            "",
+            Some(0),
+            true,
+            state.config.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Switch language: a cookie only, no server state, so a plain link works without JavaScript.
+pub async fn switch_lang(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::parse(&q.to).unwrap_or_default();
+    let mut resp = Redirect::to(&safe_next(&q.back)).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            LANG_COOKIE,
+            lang.code(),
+            Some(31_536_000),
+            false,
+            state.config.secure_cookies,
+        ),
+    );
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    welcome: String,
+    scope_line: String,
+    counts: Vec<(&'static str, i64, &'static str)>,
+}
+
+pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewOrg)?;
+    let scope = actor.scope.clone();
+    let (counts, roots) = state
+        .db
+        .read(move |c| Ok((org_db::counts(c, &scope)?, org_db::scope_roots(c, &scope)?)))
+        .await?;
+    let t = p.t();
+    let scope_names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
+    let page = HomePage {
+        l: Layout::new(&p, "nav.home", t.s("home.title")),
+        welcome: t.f("home.welcome", &[("name", &p.user.display_name)]),
+        scope_line: t.f("home.scope", &[("scope", &scope_names.join("、"))]),
+        counts: vec![
+            ("count.cities", counts.cities, "/regions"),
+            ("count.counties", counts.counties, "/regions"),
+            ("count.townships", counts.townships, "/regions"),
+            ("count.communities", counts.communities, "/regions"),
+            ("count.grids", counts.grids, "/regions"),
+            ("count.sites", counts.sites, "/sites"),
+            ("count.units", counts.units, "/units"),
+            ("count.users", counts.users, "/users"),
+            ("count.grid_workers", counts.grid_workers, "/users"),
+        ],
+    };
+    render(&page)
+}
+
+/// `saved=1` after a successful form post shows the confirmation.
+#[derive(Deserialize, Default)]
+pub struct Saved {
+    #[serde(default)]
+    pub saved: Option<String>,
+}
+
+impl Saved {
+    pub fn yes(&self) -> bool {
+        self.saved.is_some()
+    }
+}
+
+/// For the token list: a session that is not an API token.
+pub fn is_session(p: &Principal) -> bool {
+    matches!(p.via, Via::Session { .. })
+}

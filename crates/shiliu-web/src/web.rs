@@ -1,0 +1,490 @@
+//! Request context, authentication and CSRF: the middleware every request passes through, and
+//! the extractors handlers use.
+//!
+//! A handler that takes a [`Principal`] runs only for a signed-in user (session or API token);
+//! it gets an [`Actor`] — the handle that can read scoped data and write — only through
+//! [`Principal::require`], which checks the permission matrix. So a handler cannot reach data
+//! without passing the check, and every query it makes carries the user's scope.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use shiliu_db::Db;
+use shiliu_db::accounts::{self, User};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_domain::roles::{Permission, Role};
+
+use crate::error::{AppError, AppResult, ErrorInfo};
+use crate::i18n::{Lang, T};
+use crate::metrics::Metrics;
+
+pub const SESSION_COOKIE: &str = "shiliu_session";
+/// Before login there is no session: the login form uses a double-submit cookie instead.
+pub const PRE_CSRF_COOKIE: &str = "shiliu_csrf";
+pub const LANG_COOKIE: &str = "shiliu_lang";
+/// The largest request body read (Excel uploads).
+pub const MAX_BODY: usize = 20 * 1024 * 1024;
+
+/// Web settings, from the application's configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub session_idle: chrono::Duration,
+    pub session_absolute: chrono::Duration,
+    pub lockout: accounts::LockoutPolicy,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_proxy: bool,
+    /// Login attempts allowed per client address per window.
+    pub login_attempts_per_window: u32,
+    pub login_window: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: chrono::Duration::minutes(30),
+            session_absolute: chrono::Duration::hours(12),
+            lockout: accounts::LockoutPolicy {
+                max_failures: 5,
+                lock_for: chrono::Duration::minutes(15),
+            },
+            secure_cookies: false,
+            trust_proxy: false,
+            login_attempts_per_window: 30,
+            login_window: Duration::from_mins(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<Metrics>,
+    login_limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: WebConfig) -> Self {
+        Self {
+            db,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            login_limiter: Arc::default(),
+        }
+    }
+
+    /// Per-address login throttle (account lockout is separate, in the database).
+    pub fn allow_login_attempt(&self, addr: &str) -> bool {
+        let mut m = self
+            .login_limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if m.len() > 10_000 {
+            m.retain(|_, (_, start)| now.duration_since(*start) < self.config.login_window);
+        }
+        let e = m.entry(addr.to_string()).or_insert((0, now));
+        if now.duration_since(e.1) >= self.config.login_window {
+            *e = (0, now);
+        }
+        e.0 += 1;
+        e.0 <= self.config.login_attempts_per_window
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { csrf: String, session_hash: String },
+    Token { permissions: Vec<Permission> },
+}
+
+/// A signed-in caller, as established by the context middleware.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub scope: Scope,
+    pub via: Via,
+}
+
+/// Facts about the request that every handler and error page may use.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub client_addr: String,
+    pub t: T,
+    pub auth: Option<Authenticated>,
+    /// For the login form's double-submit token.
+    pub pre_csrf: Option<String>,
+    pub path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("context middleware missing".into()))
+    }
+}
+
+/// A signed-in user. Pages without one redirect to the login form; the API answers 401.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub scope: Scope,
+    pub via: Via,
+    pub ctx: Ctx,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, s).await?;
+        if let Some(a) = ctx.auth.clone() { Ok(Principal {
+            user: a.user,
+            scope: a.scope,
+            via: a.via,
+            ctx,
+        }) } else {
+            let next = if is_api(&ctx.path) || parts.method != Method::GET {
+                String::new()
+            } else {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/".to_string(), ToString::to_string)
+            };
+            Err(AppError::Unauthorized { next })
+        }
+    }
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        self.user.role()
+    }
+
+    /// Whether the caller has a permission (through their role and, for tokens, the token).
+    pub fn can(&self, p: Permission) -> bool {
+        self.role().allows(p)
+            && match &self.via {
+                Via::Session { .. } => true,
+                Via::Token { permissions } => permissions.contains(&p),
+            }
+    }
+
+    /// The permission check. Its `Actor` is what scoped queries and writes require.
+    pub fn require(&self, p: Permission) -> AppResult<Actor> {
+        if !self.can(p) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(Actor {
+            user_id: Some(self.user.id),
+            name: self.user.username.clone(),
+            role: Some(self.role()),
+            scope: self.scope.clone(),
+            request_id: self.ctx.request_id.clone(),
+            client_addr: self.ctx.client_addr.clone(),
+        })
+    }
+
+    pub fn csrf(&self) -> &str {
+        match &self.via {
+            Via::Session { csrf, .. } => csrf,
+            Via::Token { .. } => "",
+        }
+    }
+
+    pub fn t(&self) -> T {
+        self.ctx.t
+    }
+}
+
+pub fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/open311/")
+}
+
+pub fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+pub fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Lax");
+    if let Some(a) = max_age {
+        let _ = write!(c, "; Max-Age={a}");
+    }
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn client_addr(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(f) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            && let Some(first) = f.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
+                return first.chars().take(64).collect();
+            }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map_or_else(|| random_token(12), ToString::to_string)
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+) -> AppResult<Option<Authenticated>> {
+    if is_api(path) {
+        let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+        else {
+            return Ok(None);
+        };
+        let hash = sha256_hex(token);
+        let found = state
+            .db
+            .read(move |c| {
+                let Some((tok, user)) = accounts::find_token(c, &hash)? else {
+                    return Ok(None);
+                };
+                let scope = accounts::user_scope(c, &user)?;
+                Ok(Some(Authenticated {
+                    scope,
+                    via: Via::Token {
+                        permissions: tok.permissions(),
+                    },
+                    user,
+                }))
+            })
+            .await?;
+        return Ok(found);
+    }
+    let Some(raw) = cookies(headers).remove(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = sha256_hex(&raw);
+    let (idle, absolute) = (state.config.session_idle, state.config.session_absolute);
+    let found = state
+        .db
+        .read(move |c| {
+            let Some((session, user)) = accounts::load_session(c, &hash, idle, absolute)? else {
+                return Ok(None);
+            };
+            let scope = accounts::user_scope(c, &user)?;
+            Ok(Some(Authenticated {
+                scope,
+                via: Via::Session {
+                    csrf: session.csrf_token,
+                    session_hash: hash,
+                },
+                user,
+            }))
+        })
+        .await?;
+    Ok(found)
+}
+
+/// Find the CSRF token a request carries: header, query string, or url-encoded form body.
+fn csrf_from(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Option<String> {
+    if let Some(v) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        return Some(v.to_string());
+    }
+    let from_pairs = |s: &[u8]| {
+        form_urlencoded_pairs(s)
+            .into_iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v)
+    };
+    if let Some(q) = query
+        && let Some(v) = from_pairs(q.as_bytes()) {
+            return Some(v);
+        }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form { from_pairs(body) } else { None }
+}
+
+pub fn form_urlencoded_pairs(s: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(s).unwrap_or_default()
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The middleware every request passes through: request id, client address, language,
+/// authentication, CSRF check on state-changing requests, metrics, error rendering.
+pub async fn context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let rid = request_id(&req);
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+
+    let jar = cookies(req.headers());
+    let lang = jar
+        .get(LANG_COOKIE)
+        .and_then(|v| Lang::parse(v))
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept)
+        })
+        .unwrap_or_default();
+    let mut ctx = Ctx {
+        request_id: rid.clone(),
+        client_addr: client_addr(&req, state.config.trust_proxy),
+        t: T::new(lang),
+        auth: None,
+        pre_csrf: jar.get(PRE_CSRF_COOKIE).cloned(),
+        path: path.clone(),
+    };
+
+    let outcome: AppResult<Response> = async {
+        ctx.auth = authenticate(&state, req.headers(), &path).await?;
+        let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if unsafe_method && !is_api(&path) {
+            let (parts, body) = req.into_parts();
+            let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge)?;
+            let sent = csrf_from(&parts.headers, parts.uri.query(), &bytes);
+            let expected = match &ctx.auth {
+                Some(Authenticated { via: Via::Session { csrf, .. }, .. }) => Some(csrf.clone()),
+                _ => ctx.pre_csrf.clone(),
+            };
+            let ok = matches!((&sent, &expected), (Some(s), Some(e)) if !e.is_empty() && constant_time_eq(s, e));
+            if !ok {
+                tracing::warn!(request_id = %rid, path = %path, "CSRF check failed");
+                return Err(AppError::Csrf);
+            }
+            req = Request::from_parts(parts, Body::from(bytes));
+        }
+        req.extensions_mut().insert(ctx.clone());
+        Ok(next.run(req).await)
+    }
+    .await;
+
+    let mut resp = outcome.unwrap_or_else(IntoResponse::into_response);
+    if let Some(info) = resp.extensions_mut().remove::<ErrorInfo>() {
+        resp = crate::pages::render_error(&ctx, &info, is_api(&path));
+    }
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe(method.as_str(), &route, status, elapsed);
+    if status >= 500 {
+        tracing::error!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request failed");
+    } else {
+        tracing::info!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    }
+    resp
+}
+
+/// Log out: delete the session and clear the cookie.
+pub async fn end_session(state: &AppState, p: &Principal) -> AppResult<()> {
+    if let Via::Session { session_hash, .. } = &p.via {
+        let actor = Actor {
+            user_id: Some(p.user.id),
+            name: p.user.username.clone(),
+            role: Some(p.role()),
+            scope: p.scope.clone(),
+            request_id: p.ctx.request_id.clone(),
+            client_addr: p.ctx.client_addr.clone(),
+        };
+        let hash = session_hash.clone();
+        state
+            .db
+            .write(move |c| accounts::logout(c, &actor, &hash))
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,619 @@
+//! Black-box tests through the router, on both engines: sign-in, CSRF, lockout, the API's
+//! error envelope, and the walk of every route as every role from two sibling regions.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use shiliu_db::accounts::{self, NewUser};
+use shiliu_db::org::{self, Region};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, both_engines};
+use shiliu_domain::accounts::Username;
+use shiliu_domain::org::{RegionInput, SiteInput, UnitInput};
+use shiliu_domain::roles::Role;
+use shiliu_web::{AppState, WebConfig};
+use tower::ServiceExt;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+struct App {
+    router: Router,
+    t: TestDb,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl App {
+    fn new(t: TestDb) -> Self {
+        let state = AppState::new(
+            t.db.clone(),
+            WebConfig {
+                lockout: accounts::LockoutPolicy {
+                    max_failures: 3,
+                    lock_for: chrono::Duration::minutes(15),
+                },
+                ..WebConfig::default()
+            },
+        );
+        Self {
+            router: shiliu_web::router(state),
+            t,
+        }
+    }
+
+    async fn call(&self, req: Request<Body>) -> Resp {
+        let r = self.router.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> Resp {
+        self.call(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        self.call(
+            Request::post(path)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A signed-in session for `username`, made directly (argon2 is not under test here).
+    fn session(&self, username: &str) -> (String, String) {
+        let token = format!("tok-{username}-{}", shiliu_db::ids::new_id());
+        let csrf = format!("csrf-{username}");
+        let hash = shiliu_web::web::sha256_hex(&token);
+        let (u, c2) = (username.to_string(), csrf.clone());
+        self.t
+            .db
+            .write_blocking(move |c| {
+                let user = accounts::find_by_username(c, &u)?.expect("user");
+                accounts::login_succeeded(c, &Actor::system("test"), &user, &hash, &c2, "test")
+            })
+            .unwrap();
+        (format!("shiliu_session={token}"), csrf)
+    }
+}
+
+fn user(
+    c: &mut DbConnection,
+    name: &str,
+    role: Role,
+    region: &Region,
+    grids: Vec<i64>,
+    hash: &str,
+) -> i64 {
+    let new = NewUser {
+        username: Username::parse(name).unwrap(),
+        display_name: format!("用户{name}"),
+        password_hash: hash.to_string(),
+        role,
+        region_id: region.id,
+        unit_id: None,
+        site_id: None,
+        phone: None,
+        grid_ids: grids,
+    };
+    accounts::create_user(c, &Actor::system("test"), &new)
+        .unwrap()
+        .id
+}
+
+/// Records of one city: ids and the unique names that must never show up elsewhere.
+#[derive(Debug, Clone)]
+struct CityData {
+    region: i64,
+    grid: i64,
+    site: i64,
+    unit: i64,
+    user: i64,
+    marks: Vec<String>,
+}
+
+fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityData {
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let city = org::get_region_by_code(c, &all, code).unwrap();
+    let county = org::children(c, &all, city.id, false).unwrap().remove(0);
+    let town = org::children(c, &all, county.id, false).unwrap().remove(0);
+    let comm = org::create_child_region(
+        c,
+        &sys,
+        town.id,
+        &RegionInput::parse(&format!("{tag}社区"), "").unwrap(),
+    )
+    .unwrap();
+    let grid = org::create_child_region(
+        c,
+        &sys,
+        comm.id,
+        &RegionInput::parse(&format!("{tag}网格"), "").unwrap(),
+    )
+    .unwrap();
+    let site = org::create_site(
+        c,
+        &sys,
+        grid.id,
+        &SiteInput::parse(&format!("{tag}民族之家"), "minzu_home", "", "", "", "").unwrap(),
+    )
+    .unwrap();
+    let unit = org::create_unit(
+        c,
+        &sys,
+        city.id,
+        &UnitInput::parse(&format!("{tag}教育局"), "department", "", "").unwrap(),
+    )
+    .unwrap();
+    let mut first_user = 0;
+    for role in Role::ALL {
+        let (region, grids) = if *role == Role::GridWorker {
+            (&town, vec![grid.id])
+        } else {
+            (&city, vec![])
+        };
+        let id = user(
+            c,
+            &format!("{tag}-{}", role.as_str().replace('_', "-")),
+            *role,
+            region,
+            grids,
+            hash,
+        );
+        if first_user == 0 {
+            first_user = id;
+        }
+    }
+    CityData {
+        region: comm.id,
+        grid: grid.id,
+        site: site.id,
+        unit: unit.id,
+        user: first_user,
+        marks: vec![
+            format!("{tag}社区"),
+            format!("{tag}网格"),
+            format!("{tag}民族之家"),
+            format!("{tag}教育局"),
+            format!("用户{tag}-"),
+        ],
+    }
+}
+
+fn xlsx_text(bytes: &[u8]) -> String {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut out = String::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for row in range.rows() {
+            for cell in row {
+                out.push_str(&cell.to_string());
+                out.push('\t');
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    block_on(async {
+        for (mine, theirs, tag) in [(&nn, &lz, "nn"), (&lz, &nn, "lz")] {
+            for role in Role::ALL {
+                let name = format!("{tag}-{}", role.as_str().replace('_', "-"));
+                let (cookie, _) = app.session(&name);
+                let lists = [
+                    "/",
+                    "/regions",
+                    "/sites",
+                    "/units",
+                    "/users",
+                    "/audit",
+                    "/tokens",
+                    "/sites?inactive=1",
+                    "/units?inactive=1",
+                ];
+                for path in lists {
+                    let r = app.get(path, &cookie).await;
+                    assert!(
+                        matches!(
+                            r.status,
+                            StatusCode::OK | StatusCode::FORBIDDEN | StatusCode::SEE_OTHER
+                        ),
+                        "{name} {path}: {}",
+                        r.status
+                    );
+                    if r.status == StatusCode::SEE_OTHER {
+                        // /regions redirects a single-root scope to its region page.
+                        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+                        let r2 = app.get(&to, &cookie).await;
+                        assert_eq!(r2.status, StatusCode::OK, "{name} {to}");
+                        for m in &theirs.marks {
+                            assert!(!r2.text().contains(m.as_str()), "{name} sees {m} at {to}");
+                        }
+                    }
+                    for m in &theirs.marks {
+                        assert!(!r.text().contains(m.as_str()), "{name} sees {m} at {path}");
+                    }
+                }
+                for path in [
+                    "/sites/export.xlsx",
+                    "/units/export.xlsx",
+                    "/users/export.xlsx",
+                ] {
+                    let r = app.get(path, &cookie).await;
+                    if r.status == StatusCode::OK {
+                        let text = xlsx_text(&r.body);
+                        for m in &theirs.marks {
+                            assert!(!text.contains(m.as_str()), "{name} exports {m} from {path}");
+                        }
+                    }
+                }
+                let theirs_paths = [
+                    format!("/regions/{}", theirs.region),
+                    format!("/regions/{}", theirs.grid),
+                    format!("/sites/{}", theirs.site),
+                    format!("/units/{}", theirs.unit),
+                    format!("/users/{}", theirs.user),
+                    format!("/sites?region={}", theirs.region),
+                ];
+                for path in &theirs_paths {
+                    let r = app.get(path, &cookie).await;
+                    assert!(
+                        matches!(r.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                        "{name} GET {path}: {}",
+                        r.status
+                    );
+                }
+                // Their own records are reachable for every role that may view.
+                let r = app.get(&format!("/sites/{}", mine.site), &cookie).await;
+                assert_eq!(r.status, StatusCode::OK, "{name} own site");
+            }
+        }
+        // Writes into the other city are refused as if the records did not exist.
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                &format!("/sites/{}", lz.site),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "改名"),
+                    ("site_type", "other"),
+                    ("region_code", "450100"),
+                    ("version", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = app
+            .post(
+                &format!("/regions/{}/children", lz.region),
+                &cookie,
+                &[("_csrf", &csrf), ("name", "越界网格")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = app
+            .post(
+                "/sites",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "越界站点"),
+                    ("site_type", "other"),
+                    ("region_code", "450200"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("区域不存在或不在您的范围内"));
+    });
+});
+
+both_engines!(login_csrf_and_lockout, |t: TestDb| {
+    let app = App::new(t);
+    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    app.t
+        .db
+        .write_blocking(|c| {
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            user(c, "staff", Role::CommissionStaff, &nn, vec![], &hash);
+            Ok(())
+        })
+        .unwrap();
+    block_on(async {
+        // Pages need a session.
+        let r = app.get("/sites", "").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.headers[header::LOCATION], "/login?next=/sites");
+        // A POST without the CSRF token is refused, before any password is checked.
+        let r = app
+            .post(
+                "/login",
+                "",
+                &[("username", "staff"), ("password", "Shiliu-2026!")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.text().contains("表单已过期或来源不明"));
+        let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
+        let r = app
+            .post(
+                "/login",
+                pre,
+                &[
+                    ("_csrf", "wrong-token-wrong-token"),
+                    ("username", "staff"),
+                    ("password", "Shiliu-2026!"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        // The right token and password: a session cookie, HttpOnly and SameSite.
+        let ok = [
+            ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
+            ("username", "staff"),
+            ("password", "Shiliu-2026!"),
+            ("next", "/sites"),
+        ];
+        let r = app.post("/login", pre, &ok).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(r.headers[header::LOCATION], "/sites");
+        let cookie = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|v| v.starts_with("shiliu_session="))
+            .unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        let session = cookie.split(';').next().unwrap().to_string();
+        assert_eq!(app.get("/sites", &session).await.status, StatusCode::OK);
+        // A logged-in form post without the token is refused too, and writes nothing.
+        let r = app
+            .post(
+                "/sites",
+                &session,
+                &[
+                    ("name", "无令牌"),
+                    ("site_type", "other"),
+                    ("region_code", "450100"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(!app.get("/sites", &session).await.text().contains("无令牌"));
+        // Three wrong passwords lock the account; then even the right one is refused.
+        for _ in 0..3 {
+            let r = app
+                .post(
+                    "/login",
+                    pre,
+                    &[
+                        ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
+                        ("username", "staff"),
+                        ("password", "wrong-Password-1"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let r = app.post("/login", pre, &ok).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.text().contains("账户已临时锁定"), "{}", r.text());
+        // English on request.
+        let r = app
+            .post("/login", &format!("{pre}; shiliu_lang=en"), &ok)
+            .await;
+        assert!(r.text().contains("the account is locked"));
+        let audit = app
+            .t
+            .db
+            .write_blocking(|c| shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50))
+            .unwrap();
+        assert!(audit.iter().any(|a| a.action == "user.locked"));
+        assert!(audit.iter().any(|a| a.action == "user.login"));
+    });
+});
+
+both_engines!(api_tokens_and_error_envelope, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            seed_city(c, "450200", "lz", "x");
+            Ok(())
+        })
+        .unwrap();
+    block_on(async {
+        let r = app.get("/api/v1/sites", "").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["code"], "unauthorized");
+        assert!(v["error"]["message"].is_string());
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                "/tokens",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "集成"),
+                    ("days", "30"),
+                    ("perm", "view_org"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let text = r.text();
+        let token = text
+            .split("<code class=\"secret\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        let app = &app;
+        let call = |path: String| {
+            let tok = token.clone();
+            async move {
+                app.call(
+                    Request::get(path)
+                        .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let r = call("/api/v1/sites".into()).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text().contains("nn民族之家") && !r.text().contains("lz民族之家"));
+        let r = call("/api/v1/me".into()).await;
+        assert!(
+            r.text().contains("\"permissions\":[\"view_org\"]"),
+            "{}",
+            r.text()
+        );
+        let r = call("/api/v1/sites/abc".into()).await;
+        assert!(r.status.is_client_error());
+        let r = call("/api/v1/nothing".into()).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+        assert!(r.headers.contains_key("x-request-id"));
+        // Validation errors name the field and the reason, in the user's language.
+        let r = app
+            .post(
+                "/sites",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", ""),
+                    ("site_type", "castle"),
+                    ("region_code", "450100"),
+                    ("contact_phone", "abc"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body = r.text();
+        assert!(
+            body.contains("名称：必填")
+                && body.contains("站点类型：请从列表中选择")
+                && body.contains("联系电话：电话号码格式不正确"),
+            "{body}"
+        );
+    });
+});
+
+#[test]
+fn catalogues_cover_every_key_used() {
+    let read =
+        |p: &str| std::fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let zh: std::collections::BTreeMap<String, String> =
+        toml::from_str(&read("locales/zh-CN.toml")).unwrap();
+    let en: std::collections::BTreeMap<String, String> =
+        toml::from_str(&read("locales/en.toml")).unwrap();
+    assert_eq!(
+        zh.keys().collect::<Vec<_>>(),
+        en.keys().collect::<Vec<_>>(),
+        "both catalogues have the same keys"
+    );
+    // Every literal key in templates and sources exists.
+    let mut sources = Vec::new();
+    for dir in [
+        "templates",
+        "src",
+        "src/pages",
+        "../shiliu-domain/src",
+        "../shiliu-db/src",
+    ] {
+        for e in std::fs::read_dir(format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                sources.push(std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let prefixes = [
+        "err.", "nav.", "login.", "home.", "count.", "field.", "status.", "action.", "list.",
+        "regions.", "sites.", "units.", "users.", "audit.", "tokens.", "import.", "lang.", "app.",
+    ];
+    for src in &sources {
+        for piece in src.split('"').skip(1).step_by(2) {
+            if prefixes.iter().any(|p| piece.starts_with(p))
+                && !piece.contains(' ')
+                && !piece.contains('{')
+                && !std::path::Path::new(piece).extension().is_some_and(|e| e.eq_ignore_ascii_case("html"))
+                && !piece.ends_with('.')
+                && piece.len() < 60
+            {
+                assert!(zh.contains_key(piece), "catalogue lacks {piece}");
+            }
+        }
+    }
+    // Labels built from codes.
+    for r in Role::ALL {
+        assert!(zh.contains_key(&format!("role.{}", r.as_str())));
+    }
+    for k in shiliu_domain::org::SiteType::ALL {
+        assert!(zh.contains_key(&format!("site_type.{}", k.as_str())));
+    }
+    for k in shiliu_domain::org::UnitCategory::ALL {
+        assert!(zh.contains_key(&format!("category.{}", k.as_str())));
+    }
+}

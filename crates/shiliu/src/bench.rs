@@ -1,0 +1,144 @@
+//! `shiliu bench`: the platform core's benchmark. Prints its figures; docs/PERFORMANCE.md
+//! records them. Load comes from threads in this process over loopback HTTP/1.1 keep-alive
+//! connections to the real server (the same router, middleware and database as `serve`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use shiliu_db::accounts;
+use shiliu_db::org::{self, ListFilter};
+use shiliu_db::scope::Actor;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// One keep-alive GET; returns the status code.
+fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::Result<u16> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nCookie: {cookie}\r\n\r\n");
+    stream.get_mut().write_all(req.as_bytes())?;
+    let mut line = String::new();
+    stream.read_line(&mut line)?;
+    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        stream.read_line(&mut line)?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body)?;
+    Ok(status)
+}
+
+fn load(addr: SocketAddr, path: &str, cookie: &str, concurrency: usize, dur: Duration) -> (usize, Vec<Duration>, usize) {
+    let handles: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (path, cookie) = (path.to_string(), cookie.to_string());
+            std::thread::spawn(move || {
+                let mut s = BufReader::new(TcpStream::connect(addr).expect("connect"));
+                let mut lat = Vec::new();
+                let mut errors = 0;
+                let end = Instant::now() + dur;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    match get(&mut s, &path, &cookie) {
+                        Ok(200) => lat.push(t.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        let (l, e) = h.join().expect("load thread");
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    (all.len(), all, errors)
+}
+
+pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Result<(), String> {
+    let t0 = Instant::now();
+    let db = crate::open(c)?;
+    db.migrate().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = shiliu_web::AppState::new(db.clone(), c.web());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(shiliu_web::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let startup = t0.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    let idle_rss = rss_kib();
+
+    let user = db
+        .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
+        .map_err(|e| e.to_string())?
+        .ok_or("run `shiliu demo --no-serve` first: the bench uses the demo user 'nanning'")?;
+    let token = format!("bench-{}", shiliu_db::ids::new_id());
+    let hash = shiliu_web::web::sha256_hex(&token);
+    let u2 = user.clone();
+    db.write_blocking(move |conn| accounts::login_succeeded(conn, &Actor::system("cli:bench"), &u2, &hash, "bench", "bench"))
+        .map_err(|e| e.to_string())?;
+    let cookie = format!("shiliu_session={token}");
+
+    // The scoped list query alone, through the database layer.
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let scope = accounts::user_scope(&mut conn, &user).map_err(|e| e.to_string())?;
+    let mut lat = Vec::new();
+    let mut rows = 0;
+    for _ in 0..500 {
+        let t = Instant::now();
+        rows = org::list_sites(&mut conn, &scope, &ListFilter::default(), 50).map_err(|e| e.to_string())?.len();
+        lat.push(t.elapsed());
+    }
+    drop(conn);
+    lat.sort();
+    println!("engine: {}", db.engine().as_str());
+    println!("startup (open, migrations check, bind): {:.1} ms", startup.as_secs_f64() * 1000.0);
+    println!("idle RSS: {:.1} MiB", idle_rss as f64 / 1024.0);
+    println!("scoped list query (sites in 南宁市, 50 of them, {rows} rows): p50 {:.2} ms, p99 {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99));
+    for path in ["/sites", "/"] {
+        let (n, lat, errors) = load(addr, path, &cookie, concurrency, Duration::from_secs(seconds));
+        println!(
+            "GET {path:<7} {concurrency} connections, {seconds}s: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
+            n as f64 / seconds as f64,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+    }
+    println!("peak RSS: {:.1} MiB", hwm_kib() as f64 / 1024.0);
+    let _ = stop_tx.send(());
+    Ok(())
+}

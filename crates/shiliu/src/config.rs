@@ -1,0 +1,161 @@
+//! Configuration: defaults, then `shiliu.toml` (or `--config`), then `SHILIU_*` variables;
+//! any key may also come from a file named by `SHILIU_<KEY>_FILE` (for secrets).
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: String,
+    /// Database connections in the pool.
+    pub pool_size: u32,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `shiliu=debug,info`.
+    pub log_level: String,
+    /// Set behind HTTPS: cookies get `Secure`.
+    pub secure_cookies: bool,
+    /// Set behind a reverse proxy: the client address comes from `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub lockout_max_failures: i32,
+    pub lockout_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./data/shiliu.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            pool_size: 8,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            secure_cookies: false,
+            trust_proxy: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lockout_max_failures: 5,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // The database URL may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut c = self.clone();
+        c.database_url = shiliu_db::DatabaseUrl::parse(&self.database_url)
+            .map_or_else(|_| c.database_url.clone(), |u| u.redacted());
+        f.write_str(&toml::to_string(&c).unwrap_or_default())
+    }
+}
+
+const KNOWN: [&str; 11] = [
+    "database_url",
+    "listen",
+    "pool_size",
+    "log_format",
+    "log_level",
+    "secure_cookies",
+    "trust_proxy",
+    "session_idle_minutes",
+    "session_absolute_hours",
+    "lockout_max_failures",
+    "lockout_minutes",
+];
+
+pub struct Loaded {
+    pub config: Config,
+    /// Keys given that the configuration does not have (warned about, not fatal).
+    pub unknown: Vec<String>,
+    pub file: Option<PathBuf>,
+}
+
+pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
+    let file = match path {
+        Some(p) if !p.exists() => {
+            return Err(format!("config file '{}' does not exist", p.display()));
+        }
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from("shiliu.toml")).filter(|p| p.exists()),
+    };
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(f) = &file {
+        fig = fig.merge(Toml::file(f));
+    }
+    // SHILIU_TEST_* belong to the test suite, not the server.
+    fig = fig.merge(Env::prefixed("SHILIU_").filter(|k| {
+        let k = k.as_str().to_lowercase();
+        !k.ends_with("_file") && !k.starts_with("test_")
+    }));
+    for (key, value) in std::env::vars() {
+        let Some(name) = key
+            .strip_prefix("SHILIU_")
+            .and_then(|k| k.strip_suffix("_FILE"))
+        else {
+            continue;
+        };
+        if name.starts_with("TEST_") {
+            continue;
+        }
+        let secret = std::fs::read_to_string(&value)
+            .map_err(|e| format!("{key}: cannot read '{value}': {e}"))?;
+        fig = fig.merge(Serialized::default(
+            &name.to_lowercase(),
+            secret.trim().to_string(),
+        ));
+    }
+    let unknown: Vec<String> = fig
+        .find_value("")
+        .ok()
+        .and_then(figment::value::Value::into_dict)
+        .map(|d| {
+            d.keys()
+                .filter(|k| !KNOWN.contains(&k.as_str()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let config: Config = fig.extract().map_err(|e| {
+        let first = e
+            .into_iter()
+            .next()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        format!("configuration: {first}")
+    })?;
+    if config.pool_size == 0 || config.pool_size > 512 {
+        return Err("configuration: pool_size must be between 1 and 512".into());
+    }
+    if !matches!(config.log_format.as_str(), "text" | "json") {
+        return Err("configuration: log_format must be 'text' or 'json'".into());
+    }
+    Ok(Loaded {
+        config,
+        unknown,
+        file,
+    })
+}
+
+impl Config {
+    pub fn web(&self) -> shiliu_web::WebConfig {
+        shiliu_web::WebConfig {
+            session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
+            session_absolute: chrono::Duration::hours(self.session_absolute_hours.max(1)),
+            lockout: shiliu_db::accounts::LockoutPolicy {
+                max_failures: self.lockout_max_failures.max(1),
+                lock_for: chrono::Duration::minutes(self.lockout_minutes.max(1)),
+            },
+            secure_cookies: self.secure_cookies,
+            trust_proxy: self.trust_proxy,
+            ..shiliu_web::WebConfig::default()
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! `shiliu demo`: realistic synthetic data for Guangxi, created once and refreshed safely
+//! (items that exist are left as they are, so running it again changes nothing).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use shiliu_db::accounts::{self, NewUser};
+use shiliu_db::org::{self, ListFilter, Region};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::{Db, DbConnection, DbError};
+use shiliu_domain::accounts::Username;
+use shiliu_domain::org::{RegionInput, RegionKind, SiteInput, UnitInput};
+use shiliu_domain::roles::Role;
+
+pub const DEMO_PASSWORD: &str = "Shiliu-2026!";
+
+/// The demo accounts: user name, display name, role, region code, and for grid workers a grid.
+pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
+    ("admin", "系统管理员", Role::SystemAdmin, "450000"),
+    (
+        "nanning",
+        "南宁市民宗委 韦秀兰",
+        Role::CommissionStaff,
+        "450100",
+    ),
+    (
+        "liuzhou",
+        "柳州市民宗委 覃明",
+        Role::CommissionStaff,
+        "450200",
+    ),
+    ("beihu", "北湖街道 黄海燕", Role::TownshipStaff, "450107001"),
+    ("grid", "网格员 蒙小丽", Role::GridWorker, "450107001"),
+    ("site", "民族之家 陆建华", Role::SiteStaff, "450107"),
+    ("lawyer", "红石榴工作室 李律师", Role::LegalAid, "450100"),
+    ("evaluator", "考评组 莫志刚", Role::Evaluator, "450700"),
+    (
+        "reporter",
+        "钦州市教育局 填报员",
+        Role::UnitReporter,
+        "450700",
+    ),
+    ("leader", "自治区民宗委 领导", Role::Leader, "450000"),
+];
+
+const COMMUNITY_NAMES: [&str; 12] = [
+    "万秀",
+    "北湖",
+    "秀厢",
+    "友爱",
+    "明秀",
+    "安吉",
+    "相思湖",
+    "龙腾",
+    "石榴",
+    "团结",
+    "和谐",
+    "幸福",
+];
+const COMMUNITY_SUFFIX: [&str; 2] = ["社区", "村"];
+const CITY_DEPARTMENTS: [(&str, &str); 6] = [
+    ("民族宗教事务委员会", "department"),
+    ("教育局", "department"),
+    ("人力资源和社会保障局", "department"),
+    ("司法局", "department"),
+    ("公安局", "department"),
+    ("总工会", "organisation"),
+];
+
+#[derive(Debug, Default)]
+pub struct DemoCounts {
+    pub communities: usize,
+    pub grids: usize,
+    pub sites: usize,
+    pub units: usize,
+    pub users: usize,
+}
+
+fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
+    org::children(c, &Scope::everything(), parent.id, true)
+}
+
+/// Communities and grids for every township of Nanning and Liuzhou's urban districts, a
+/// 民族之家 and a migrant service station in every county, a 解忧超市 in most townships,
+/// departments in every city, schools and enterprises in every county, and one account per role.
+pub fn seed(db: &Db, password_hash: &str) -> Result<DemoCounts, DbError> {
+    let actor = Actor::system("cli:demo");
+    let hash = password_hash.to_string();
+    db.write_blocking(|c| {
+        let mut n = DemoCounts::default();
+        let mut rng = StdRng::seed_from_u64(2026);
+        let everything = Scope::everything();
+        let gx = org::get_region_by_code(c, &everything, "450000")?;
+        let existing_sites: std::collections::HashSet<String> = org::list_sites(
+            c,
+            &everything,
+            &ListFilter {
+                include_inactive: true,
+                ..Default::default()
+            },
+            1_000_000,
+        )?
+        .into_iter()
+        .map(|s| s.item.name)
+        .collect();
+        let existing_units: std::collections::HashSet<String> = org::list_units(
+            c,
+            &everything,
+            &ListFilter {
+                include_inactive: true,
+                ..Default::default()
+            },
+            1_000_000,
+        )?
+        .into_iter()
+        .map(|s| s.item.name)
+        .collect();
+        let site = |c: &mut DbConnection,
+                    n: &mut DemoCounts,
+                    region: &Region,
+                    name: String,
+                    kind: &str,
+                    rng: &mut StdRng|
+         -> Result<(), DbError> {
+            if existing_sites.contains(&name) {
+                return Ok(());
+            }
+            let phone = format!("0771-{}", rng.gen_range(2_000_000..6_999_999));
+            let input = SiteInput::parse(
+                &name,
+                kind,
+                &format!("{}{}", region.name, "政务服务中心旁"),
+                "",
+                &phone,
+                "周一至周五 8:00-12:00 15:00-18:00",
+            )
+            .map_err(DbError::Invalid)?;
+            org::create_site(c, &actor, region.id, &input)?;
+            n.sites += 1;
+            Ok(())
+        };
+        for city in all(c, &gx)? {
+            for (dept, cat) in CITY_DEPARTMENTS {
+                let name = format!("{}{}", city.name, dept);
+                if !existing_units.contains(&name) {
+                    org::create_unit(
+                        c,
+                        &actor,
+                        city.id,
+                        &UnitInput::parse(&name, cat, "", "").map_err(DbError::Invalid)?,
+                    )?;
+                    n.units += 1;
+                }
+            }
+            for county in all(c, &city)? {
+                site(
+                    c,
+                    &mut n,
+                    &county,
+                    format!("{}民族之家", county.name),
+                    "minzu_home",
+                    &mut rng,
+                )?;
+                site(
+                    c,
+                    &mut n,
+                    &county,
+                    format!("{}流动人口服务中心", county.name),
+                    "migrant_station",
+                    &mut rng,
+                )?;
+                for (suffix, cat) in [
+                    ("第一中学", "school"),
+                    ("民族中学", "school"),
+                    ("工业园区企业服务中心", "enterprise"),
+                ] {
+                    let name = format!("{}{}", county.name, suffix);
+                    if !existing_units.contains(&name) {
+                        org::create_unit(
+                            c,
+                            &actor,
+                            county.id,
+                            &UnitInput::parse(&name, cat, "", "").map_err(DbError::Invalid)?,
+                        )?;
+                        n.units += 1;
+                    }
+                }
+                let townships = all(c, &county)?;
+                let urban = county.code.starts_with("4501") || county.code.starts_with("4502");
+                for town in townships {
+                    if rng.gen_bool(0.7) {
+                        site(
+                            c,
+                            &mut n,
+                            &town,
+                            format!("{}解忧超市", town.name),
+                            "jieyou_desk",
+                            &mut rng,
+                        )?;
+                    }
+                    if urban && town.kind() == RegionKind::Township {
+                        seed_grids(c, &actor, &town, &mut rng, &mut n)?;
+                    }
+                }
+            }
+        }
+        let nn = org::get_region_by_code(c, &everything, "450100")?;
+        site(
+            c,
+            &mut n,
+            &nn,
+            "红石榴法律服务工作室".into(),
+            "legal_aid",
+            &mut rng,
+        )?;
+        site(
+            c,
+            &mut n,
+            &nn,
+            "南宁市少数民族流动人口联合调解室".into(),
+            "mediation",
+            &mut rng,
+        )?;
+        for (username, display, role, code) in DEMO_USERS {
+            if accounts::find_by_username(c, username)?.is_some() {
+                continue;
+            }
+            let region = org::get_region_by_code(c, &everything, code)?;
+            let grid_ids = if role == Role::GridWorker {
+                let comm = all(c, &region)?
+                    .into_iter()
+                    .next()
+                    .ok_or(DbError::NotFound)?;
+                all(c, &comm)?.into_iter().take(2).map(|g| g.id).collect()
+            } else {
+                vec![]
+            };
+            let new = NewUser {
+                username: Username::parse(username)?,
+                display_name: display.to_string(),
+                password_hash: hash.clone(),
+                role,
+                region_id: region.id,
+                unit_id: None,
+                site_id: None,
+                phone: None,
+                grid_ids,
+            };
+            accounts::create_user(c, &actor, &new)?;
+            n.users += 1;
+        }
+        Ok(n)
+    })
+}
+
+fn seed_grids(
+    c: &mut DbConnection,
+    actor: &Actor,
+    town: &Region,
+    rng: &mut StdRng,
+    n: &mut DemoCounts,
+) -> Result<(), DbError> {
+    let mut communities = all(c, town)?;
+    if communities.is_empty() {
+        let count = rng.gen_range(3..=6);
+        for i in 0..count {
+            let base = COMMUNITY_NAMES
+                [(i + town.code.len() + town.name.chars().count()) % COMMUNITY_NAMES.len()];
+            let name = format!("{base}{}", COMMUNITY_SUFFIX[usize::from(rng.gen_bool(0.3))]);
+            let name = if communities.iter().any(|r: &Region| r.name == name) {
+                format!("{name}{}", i + 1)
+            } else {
+                name
+            };
+            let r = org::create_child_region(
+                c,
+                actor,
+                town.id,
+                &RegionInput::parse(&name, "").map_err(DbError::Invalid)?,
+            )?;
+            n.communities += 1;
+            communities.push(r);
+        }
+    }
+    for comm in communities {
+        if !all(c, &comm)?.is_empty() {
+            continue;
+        }
+        for i in 1..=rng.gen_range(3..=5) {
+            org::create_child_region(
+                c,
+                actor,
+                comm.id,
+                &RegionInput::parse(&format!("第{i}网格"), "").map_err(DbError::Invalid)?,
+            )?;
+            n.grids += 1;
+        }
+    }
+    Ok(())
+}

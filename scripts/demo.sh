@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Build and start the demo on the embedded database (SQLite at ./data/shiliu.db).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p shiliu
+exec ./target/release/shiliu demo "$@"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run the whole test suite on both engines (SQLite and PostgreSQL).
+# Installs what it needs from Debian's packages when missing: PostgreSQL and libpq.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+need_pkgs=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need_pkgs+=(postgresql)
+[ -e /usr/include/postgresql/libpq-fe.h ] || need_pkgs+=(libpq-dev)
+command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing: ${need_pkgs[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_pkgs[@]}"
+fi
+
+# PostgreSQL for the tests: SHILIU_TEST_PG, or the local server (started if it is down).
+export SHILIU_TEST_PG="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! psql "$SHILIU_TEST_PG" -qAtc 'select 1' >/dev/null 2>&1; then
+  # A fresh Debian cluster allows only peer authentication: trust local TCP for the test user.
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
+  grep -q '^host all all 127.0.0.1/32 trust' "$hba" || as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main reload
+  sleep 1
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
