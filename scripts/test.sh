@@ -9,6 +9,10 @@ need_pkgs=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_pkgs+=(postgresql)
 [ -e /usr/include/postgresql/libpq-fe.h ] || need_pkgs+=(libpq-dev)
 command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
+# The end-to-end tests drive a real headless Chromium; the font renders Chinese.
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_pkgs+=(fonts-wqy-microhei)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
   as_root apt-get update -qq

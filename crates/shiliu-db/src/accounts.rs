@@ -87,9 +87,10 @@ pub struct NewUser {
 
 pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Result<User, DbError> {
     if let Some(r) = actor.role
-        && !r.may_assign(new.role) {
-            return Err(DbError::invalid("role", "err.role.not_assignable"));
-        }
+        && !r.may_assign(new.role)
+    {
+        return Err(DbError::invalid("role", "err.role.not_assignable"));
+    }
     let region = get_region(conn, &actor.scope, new.region_id)
         .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     if users::table
@@ -422,9 +423,10 @@ pub fn load_session(
 pub fn logout(conn: &mut DbConnection, actor: &Actor, session_hash: &str) -> Result<(), DbError> {
     let n = diesel::delete(sessions::table.filter(sessions::id.eq(session_hash))).execute(conn)?;
     if n > 0
-        && let Some(uid) = actor.user_id {
-            audit::record(conn, actor, Event::new("user.logout", "user", uid))?;
-        }
+        && let Some(uid) = actor.user_id
+    {
+        audit::record(conn, actor, Event::new("user.logout", "user", uid))?;
+    }
     Ok(())
 }
 
@@ -524,11 +526,11 @@ pub fn find_token(
         && tok
             .last_used_at
             .is_none_or(|u| t - u > Duration::seconds(60))
-        {
-            diesel::update(api_tokens::table.filter(api_tokens::id.eq(tok.id)))
-                .set(api_tokens::last_used_at.eq(Some(t)))
-                .execute(conn)?;
-        }
+    {
+        diesel::update(api_tokens::table.filter(api_tokens::id.eq(tok.id)))
+            .set(api_tokens::last_used_at.eq(Some(t)))
+            .execute(conn)?;
+    }
     Ok(found)
 }
 

@@ -120,9 +120,10 @@ impl RegionInput {
         let name = errs.check(required_text("name", name, 60));
         let code = errs.check(optional_text("code", code, 20)).flatten();
         if let Some(c) = &code
-            && !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
-                errs.push(FieldError::new("code", "err.code.chars"));
-            }
+            && !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        {
+            errs.push(FieldError::new("code", "err.code.chars"));
+        }
         errs.into_result()?;
         Ok(Self {
             name: name.unwrap_or_default(),

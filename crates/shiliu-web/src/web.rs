@@ -159,12 +159,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, s).await?;
-        if let Some(a) = ctx.auth.clone() { Ok(Principal {
-            user: a.user,
-            scope: a.scope,
-            via: a.via,
-            ctx,
-        }) } else {
+        if let Some(a) = ctx.auth.clone() {
+            Ok(Principal {
+                user: a.user,
+                scope: a.scope,
+                via: a.via,
+                ctx,
+            })
+        } else {
             let next = if is_api(&ctx.path) || parts.method != Method::GET {
                 String::new()
             } else {
@@ -282,9 +284,10 @@ fn client_addr(req: &Request, trust_proxy: bool) -> String {
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            && let Some(first) = f.split(',').next().map(str::trim).filter(|s| !s.is_empty()) {
-                return first.chars().take(64).collect();
-            }
+        && let Some(first) = f.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+    {
+        return first.chars().take(64).collect();
+    }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
@@ -372,9 +375,10 @@ fn csrf_from(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Option<St
             .map(|(_, v)| v)
     };
     if let Some(q) = query
-        && let Some(v) = from_pairs(q.as_bytes()) {
-            return Some(v);
-        }
+        && let Some(v) = from_pairs(q.as_bytes())
+    {
+        return Some(v);
+    }
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -410,9 +414,12 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
     let lang = jar
         .get(LANG_COOKIE)
         .and_then(|v| Lang::parse(v))
+        // Pages are in Simplified Chinese unless the user switched (the cookie); API clients
+        // may ask for English messages with Accept-Language.
         .or_else(|| {
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
+            is_api(&path)
+                .then(|| req.headers().get(header::ACCEPT_LANGUAGE))
+                .flatten()
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept)
         })

@@ -460,7 +460,9 @@ both_engines!(login_csrf_and_lockout, |t: TestDb| {
         let audit = app
             .t
             .db
-            .write_blocking(|c| shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50))
+            .write_blocking(|c| {
+                shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)
+            })
             .unwrap();
         assert!(audit.iter().any(|a| a.action == "user.locked"));
         assert!(audit.iter().any(|a| a.action == "user.login"));
@@ -598,7 +600,9 @@ fn catalogues_cover_every_key_used() {
             if prefixes.iter().any(|p| piece.starts_with(p))
                 && !piece.contains(' ')
                 && !piece.contains('{')
-                && !std::path::Path::new(piece).extension().is_some_and(|e| e.eq_ignore_ascii_case("html"))
+                && !std::path::Path::new(piece)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("html"))
                 && !piece.ends_with('.')
                 && piece.len() < 60
             {

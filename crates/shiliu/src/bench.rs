@@ -10,17 +10,15 @@ use shiliu_db::accounts;
 use shiliu_db::org::{self, ListFilter};
 use shiliu_db::scope::Actor;
 
-fn rss_kib() -> u64 {
+/// A memory figure of this process from /proc/self/status, in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -38,7 +36,11 @@ fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::
     stream.get_mut().write_all(req.as_bytes())?;
     let mut line = String::new();
     stream.read_line(&mut line)?;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut len = 0usize;
     loop {
         line.clear();
@@ -55,7 +57,13 @@ fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::
     Ok(status)
 }
 
-fn load(addr: SocketAddr, path: &str, cookie: &str, concurrency: usize, dur: Duration) -> (usize, Vec<Duration>, usize) {
+fn load(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    concurrency: usize,
+    dur: Duration,
+) -> (usize, Vec<Duration>, usize) {
     let handles: Vec<_> = (0..concurrency)
         .map(|_| {
             let (path, cookie) = (path.to_string(), cookie.to_string());
@@ -90,8 +98,13 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     let t0 = Instant::now();
     let db = crate::open(c)?;
     db.migrate().map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let state = shiliu_web::AppState::new(db.clone(), c.web());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -100,7 +113,7 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     }));
     let startup = t0.elapsed();
     std::thread::sleep(Duration::from_millis(300));
-    let idle_rss = rss_kib();
+    let idle_rss = status_kib("VmRSS:");
 
     let user = db
         .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
@@ -109,8 +122,17 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     let token = format!("bench-{}", shiliu_db::ids::new_id());
     let hash = shiliu_web::web::sha256_hex(&token);
     let u2 = user.clone();
-    db.write_blocking(move |conn| accounts::login_succeeded(conn, &Actor::system("cli:bench"), &u2, &hash, "bench", "bench"))
-        .map_err(|e| e.to_string())?;
+    db.write_blocking(move |conn| {
+        accounts::login_succeeded(
+            conn,
+            &Actor::system("cli:bench"),
+            &u2,
+            &hash,
+            "bench",
+            "bench",
+        )
+    })
+    .map_err(|e| e.to_string())?;
     let cookie = format!("shiliu_session={token}");
 
     // The scoped list query alone, through the database layer.
@@ -120,17 +142,32 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     let mut rows = 0;
     for _ in 0..500 {
         let t = Instant::now();
-        rows = org::list_sites(&mut conn, &scope, &ListFilter::default(), 50).map_err(|e| e.to_string())?.len();
+        rows = org::list_sites(&mut conn, &scope, &ListFilter::default(), 50)
+            .map_err(|e| e.to_string())?
+            .len();
         lat.push(t.elapsed());
     }
     drop(conn);
     lat.sort();
     println!("engine: {}", db.engine().as_str());
-    println!("startup (open, migrations check, bind): {:.1} ms", startup.as_secs_f64() * 1000.0);
+    println!(
+        "startup (open, migrations check, bind): {:.1} ms",
+        startup.as_secs_f64() * 1000.0
+    );
     println!("idle RSS: {:.1} MiB", idle_rss as f64 / 1024.0);
-    println!("scoped list query (sites in 南宁市, 50 of them, {rows} rows): p50 {:.2} ms, p99 {:.2} ms", pct(&lat, 0.5), pct(&lat, 0.99));
+    println!(
+        "scoped list query (sites in 南宁市, 50 of them, {rows} rows): p50 {:.2} ms, p99 {:.2} ms",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
     for path in ["/sites", "/"] {
-        let (n, lat, errors) = load(addr, path, &cookie, concurrency, Duration::from_secs(seconds));
+        let (n, lat, errors) = load(
+            addr,
+            path,
+            &cookie,
+            concurrency,
+            Duration::from_secs(seconds),
+        );
         println!(
             "GET {path:<7} {concurrency} connections, {seconds}s: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
             n as f64 / seconds as f64,
@@ -138,7 +175,7 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
             pct(&lat, 0.99)
         );
     }
-    println!("peak RSS: {:.1} MiB", hwm_kib() as f64 / 1024.0);
+    println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
     let _ = stop_tx.send(());
     Ok(())
 }

@@ -66,6 +66,14 @@ const CITY_DEPARTMENTS: [(&str, &str); 6] = [
     ("总工会", "organisation"),
 ];
 
+/// How much to create: everything (the demo), or one city's worth (end-to-end tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Full,
+    /// Sites and units in 南宁市 only; communities and grids in 西乡塘区 only.
+    Small,
+}
+
 #[derive(Debug, Default)]
 pub struct DemoCounts {
     pub communities: usize,
@@ -82,7 +90,7 @@ fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
 /// Communities and grids for every township of Nanning and Liuzhou's urban districts, a
 /// 民族之家 and a migrant service station in every county, a 解忧超市 in most townships,
 /// departments in every city, schools and enterprises in every county, and one account per role.
-pub fn seed(db: &Db, password_hash: &str) -> Result<DemoCounts, DbError> {
+pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, DbError> {
     let actor = Actor::system("cli:demo");
     let hash = password_hash.to_string();
     db.write_blocking(|c| {
@@ -139,6 +147,9 @@ pub fn seed(db: &Db, password_hash: &str) -> Result<DemoCounts, DbError> {
             Ok(())
         };
         for city in all(c, &gx)? {
+            if scale == Scale::Small && city.code != "450100" {
+                continue;
+            }
             for (dept, cat) in CITY_DEPARTMENTS {
                 let name = format!("{}{}", city.name, dept);
                 if !existing_units.contains(&name) {
@@ -185,7 +196,12 @@ pub fn seed(db: &Db, password_hash: &str) -> Result<DemoCounts, DbError> {
                     }
                 }
                 let townships = all(c, &county)?;
-                let urban = county.code.starts_with("4501") || county.code.starts_with("4502");
+                let urban = match scale {
+                    Scale::Full => {
+                        county.code.starts_with("4501") || county.code.starts_with("4502")
+                    }
+                    Scale::Small => county.code == "450107",
+                };
                 for town in townships {
                     if rng.gen_bool(0.7) {
                         site(

@@ -1,17 +1,14 @@
 //! `shiliu`: the command line of the Shiliu platform.
 
-mod bench;
-mod config;
-mod demo;
-
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use shiliu::{bench, config, demo, open};
+use shiliu_db::Db;
 use shiliu_db::scope::Actor;
-use shiliu_db::{DatabaseUrl, Db};
 use shiliu_domain::accounts::{Username, check_password};
 use shiliu_domain::roles::Role;
 
@@ -142,11 +139,6 @@ fn init_logging(c: &config::Config) {
     }
 }
 
-fn open(c: &config::Config) -> Result<Db, String> {
-    let url = DatabaseUrl::parse(&c.database_url).map_err(|e| e.to_string())?;
-    Db::connect(&url, c.pool_size).map_err(|e| e.to_string())
-}
-
 fn read_password() -> Result<String, String> {
     let mut s = String::new();
     std::io::stdin()
@@ -181,7 +173,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             db.migrate().map_err(|e| e.to_string())?;
             let hash = shiliu_web::password::hash(demo::DEMO_PASSWORD)?;
             let started = std::time::Instant::now();
-            let n = demo::seed(&db, &hash).map_err(|e| e.to_string())?;
+            let n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
             eprintln!(
                 "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users added",
                 started.elapsed().as_secs_f64(),
@@ -247,7 +239,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Bench { seconds, concurrency } => {
+        Command::Bench {
+            seconds,
+            concurrency,
+        } => {
             bench::run(c, seconds.clamp(1, 600), concurrency.clamp(1, 256))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,277 @@
+//! End-to-end in a real headless Chromium (Debian `chromium` and `chromium-driver`), against the
+//! real server on a loopback port, on both engines: every demo role signs in on a phone-sized
+//! window and sees its home page in Chinese; a commission user creates a site through the form;
+//! the language switch works; sign-out ends the session.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use shiliu::demo::{self, DEMO_PASSWORD, DEMO_USERS, Scale};
+use shiliu_db::both_engines;
+use shiliu_db::testing::TestDb;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser() -> (Client, Driver) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian package chromium-driver; scripts/test.sh installs it)");
+    let driver = Driver(child);
+    let profile =
+        std::env::temp_dir().join(format!("shiliu-chromium-{}", shiliu_db::ids::new_id()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--lang=en-US",
+                     format!("--user-data-dir={}", profile.display())],
+            // A cheap phone: 360 CSS px wide.
+            "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0}}
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => return (c, driver),
+            Err(e) if Instant::now() > deadline => {
+                panic!("cannot start Chromium through chromedriver: {e}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Wait for a navigation (a form post and its redirect) to land on `path`.
+async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = c.current_url().await.unwrap();
+        if now.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {now}, expected {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Wait until the element's text contains `needle`; returns the text.
+async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "{css} never showed {needle}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+both_engines!(
+    every_demo_role_signs_in_and_works_in_chinese,
+    |t: TestDb| {
+        let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+        demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let state = shiliu_web::AppState::new(t.db.clone(), shiliu_web::WebConfig::default());
+            let server = tokio::spawn(shiliu_web::serve(listener, state, async {
+                let _ = stopped.await;
+            }));
+            let (c, _driver) = browser().await;
+
+            for (username, display, _role, _) in DEMO_USERS {
+                sign_in(&c, &base, username).await;
+                wait_path(&c, "/").await;
+                let h1 = text(&c, "h1").await;
+                assert!(
+                    h1.contains(display) && h1.contains("您好"),
+                    "{username}: {h1}"
+                );
+                assert!(
+                    text(&c, "main").await.contains("范围内概况"),
+                    "{username}: Chinese by default"
+                );
+                let lang: String = c
+                    .execute("return document.documentElement.lang", vec![])
+                    .await
+                    .unwrap()
+                    .as_str()
+                    .unwrap_or("")
+                    .into();
+                assert_eq!(lang, "zh-CN");
+                if username == "nanning" {
+                    let png = c.screenshot().await.unwrap();
+                    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                        .join(format!("home-{}.png", t.engine().as_str()));
+                    std::fs::write(&out, png).unwrap();
+                    // Nothing overflows a 360-px-wide phone screen.
+                    let width = c
+                        .execute("return document.documentElement.scrollWidth", vec![])
+                        .await
+                        .unwrap();
+                    assert!(width.as_i64().unwrap() <= 360, "page is {width} px wide");
+                }
+                c.goto(&format!("{base}/regions")).await.unwrap();
+                assert!(!text(&c, "h1").await.is_empty());
+                c.goto(&format!("{base}/sites")).await.unwrap();
+                assert!(text(&c, "h1").await.contains("服务站点"));
+                // Sign out through the header's form.
+                c.find(Locator::Css("header form[action='/logout'] button"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                wait_path(&c, "/login").await;
+                c.goto(&format!("{base}/sites")).await.unwrap();
+                wait_path(&c, "/login").await;
+            }
+
+            // A commission user creates a site with the form; bad input first gets field errors.
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/sites/new")).await.unwrap();
+            c.find(Locator::Css("input[name=region_code]"))
+                .await
+                .unwrap()
+                .send_keys("450107")
+                .await
+                .unwrap();
+            c.find(Locator::Css("input[name=contact_phone]"))
+                .await
+                .unwrap()
+                .send_keys("abc")
+                .await
+                .unwrap();
+            c.execute(
+                "document.querySelector('input[name=name]').removeAttribute('required')",
+                vec![],
+            )
+            .await
+            .unwrap();
+            c.find(Locator::Css("main form button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let errors = wait_text(&c, "div.error", "名称").await;
+            assert!(
+                errors.contains("名称：必填") && errors.contains("联系电话：电话号码格式不正确"),
+                "{errors}"
+            );
+            c.find(Locator::Css("input[name=name]"))
+                .await
+                .unwrap()
+                .send_keys("万秀村民族之家")
+                .await
+                .unwrap();
+            let phone = c
+                .find(Locator::Css("input[name=contact_phone]"))
+                .await
+                .unwrap();
+            phone.clear().await.unwrap();
+            phone.send_keys("0771-3211234").await.unwrap();
+            c.find(Locator::Css("main form button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_path(&c, "/sites").await;
+            wait_text(&c, ".flash", "已保存").await;
+            assert!(text(&c, "table").await.contains("万秀村民族之家"));
+
+            // The language switch.
+            c.find(Locator::Css("a.lang"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "h1", "Service sites").await;
+            c.find(Locator::Css("a.lang"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "h1", "服务站点").await;
+
+            c.close().await.unwrap();
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+        });
+    }
+);
