@@ -274,19 +274,23 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let lock = self.write_lock.clone();
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            // A poisoned lock only means another writer panicked; its transaction rolled back.
-            let _guard = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-            let mut conn = pool.get()?;
-            let c: &mut DbConnection = &mut conn;
-            c.transaction(f)
-        })
-        .await
-        .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.in_transaction(f, true))
+            .await
+            .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+    }
+
+    /// Run work exactly as [`Db::write`] would, then roll it back whatever happened: a dry run
+    /// (an import's "check only") that exercises every rule a real run would.
+    pub async fn rehearse<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.in_transaction(f, false))
+            .await
+            .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
     }
 
     /// The same as [`Db::write`] for synchronous callers.
@@ -294,13 +298,40 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
     {
+        self.in_transaction(f, true)
+    }
+
+    fn in_transaction<T, F>(&self, f: F, commit: bool) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
+    {
+        /// Carries the result out of a transaction that must roll back.
+        enum Outcome<T> {
+            RolledBack(T),
+            Failed(DbError),
+        }
+        impl<T> From<diesel::result::Error> for Outcome<T> {
+            fn from(e: diesel::result::Error) -> Self {
+                Outcome::Failed(e.into())
+            }
+        }
+        // A poisoned lock only means another writer panicked; its transaction rolled back.
         let _guard = self
             .write_lock
             .as_ref()
             .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut conn = self.pool.get()?;
         let c: &mut DbConnection = &mut conn;
-        c.transaction(f)
+        if commit {
+            return c.transaction(f);
+        }
+        match c
+            .transaction(|c| Err::<(), _>(f(c).map_or_else(Outcome::Failed, Outcome::RolledBack)))
+        {
+            Err(Outcome::RolledBack(v)) => Ok(v),
+            Err(Outcome::Failed(e)) => Err(e),
+            Ok(()) => unreachable!("the closure always returns Err"),
+        }
     }
 
     /// Apply pending migrations and bring the shipped reference data up to date. Returns the
@@ -347,6 +378,15 @@ impl Db {
             .execute(&mut *conn)?;
         Ok(())
     }
+}
+
+/// Run `f` in a savepoint of the caller's transaction: if it fails, its writes are undone and
+/// the transaction goes on (an import reports a bad row and continues with the next).
+pub fn savepoint<T, F>(conn: &mut DbConnection, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
+{
+    conn.transaction(f)
 }
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

@@ -22,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use pages::{admin, org};
+use pages::{admin, import, org};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -36,6 +36,14 @@ pub fn router(state: AppState) -> Router {
         .route("/lang", get(pages::switch_lang))
         .route("/regions", get(org::regions_root))
         .route(
+            "/regions/import",
+            get(import::regions_form).post(import::regions_submit),
+        )
+        .route(
+            "/regions/import/template.xlsx",
+            get(import::regions_template),
+        )
+        .route(
             "/regions/{id}",
             get(org::region_show).post(org::region_update),
         )
@@ -44,11 +52,21 @@ pub fn router(state: AppState) -> Router {
         .route("/sites", get(org::sites).post(org::sites_create))
         .route("/sites/new", get(org::sites_new))
         .route("/sites/export.xlsx", get(org::sites_export))
+        .route(
+            "/sites/import",
+            get(import::sites_form).post(import::sites_submit),
+        )
+        .route("/sites/import/template.xlsx", get(import::sites_template))
         .route("/sites/{id}", get(org::sites_show).post(org::sites_update))
         .route("/sites/{id}/active", post(org::sites_active))
         .route("/units", get(org::units).post(org::units_create))
         .route("/units/new", get(org::units_new))
         .route("/units/export.xlsx", get(org::units_export))
+        .route(
+            "/units/import",
+            get(import::units_form).post(import::units_submit),
+        )
+        .route("/units/import/template.xlsx", get(import::units_template))
         .route("/units/{id}", get(org::units_show).post(org::units_update))
         .route("/units/{id}/active", post(org::units_active))
         .route("/users", get(admin::users).post(admin::users_create))

@@ -255,11 +255,22 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
     }
 }
 
+/// A validation error as a sentence in the operator's language (`LANG=zh_CN…` or English).
+fn explain(e: &shiliu_domain::FieldError) -> String {
+    let zh = std::env::var("LANG").is_ok_and(|l| l.starts_with("zh"));
+    let t = shiliu_web::i18n::T::new(if zh {
+        shiliu_web::i18n::Lang::ZhCn
+    } else {
+        shiliu_web::i18n::Lang::En
+    });
+    format!("{}: {}", t.field(&e.field), t.field_error(e))
+}
+
 fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
     let db = open(c)?;
     let actor = Actor::system("cli:user");
     let fmt = |e: shiliu_db::DbError| match e {
-        shiliu_db::DbError::Invalid(f) => format!("invalid input: {f}"),
+        shiliu_db::DbError::Invalid(f) => f.0.iter().map(explain).collect::<Vec<_>>().join("; "),
         other => other.to_string(),
     };
     match action {
@@ -270,10 +281,13 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
             region,
             grids,
         } => {
-            let username = Username::parse(&username).map_err(|e| e.to_string())?;
-            let role = Role::parse(&role).ok_or_else(|| format!("role: unknown '{role}'"))?;
+            let username = Username::parse(&username).map_err(|e| explain(&e))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                let codes: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("role: unknown '{role}'; one of {}", codes.join(", "))
+            })?;
             let password = read_password()?;
-            check_password(&password, username.as_str()).map_err(|e| e.to_string())?;
+            check_password(&password, username.as_str()).map_err(|e| explain(&e))?;
             let hash = shiliu_web::password::hash(&password)?;
             let u = db
                 .write_blocking(|conn| {
@@ -305,7 +319,7 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
         }
         UserCmd::Passwd { username } => {
             let password = read_password()?;
-            check_password(&password, &username).map_err(|e| e.to_string())?;
+            check_password(&password, &username).map_err(|e| explain(&e))?;
             let hash = shiliu_web::password::hash(&password)?;
             db.write_blocking(|conn| {
                 let u = shiliu_db::accounts::find_by_username(conn, &username)?

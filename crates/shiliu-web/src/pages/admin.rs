@@ -43,6 +43,7 @@ pub async fn users(
         l: Layout::new(&p, "nav.users", t.s("users.title")).flash(q.saved.is_some()),
         base: "/users",
         can_edit: true,
+        can_import: false,
         q: q.q.clone(),
         kind: String::new(),
         kind_label: "field.role",

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Each handler builds a template struct around a [`Layout`].
 
 pub mod admin;
+pub mod import;
 pub mod org;
 
 use askama::Template;

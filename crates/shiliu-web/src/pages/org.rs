@@ -28,6 +28,7 @@ struct RegionsPage {
     children: Vec<Region>,
     new_child_label: Option<&'static str>,
     parent_id: i64,
+    can_import: bool,
     errors: Vec<(String, String)>,
 }
 
@@ -52,6 +53,7 @@ pub async fn regions_root(
         children: roots,
         new_child_label: None,
         parent_id: 0,
+        can_import: p.can(Permission::ManageRegions),
         errors: vec![],
     };
     render(&page)
@@ -97,6 +99,7 @@ async fn region_page(
         region: Some(region),
         children,
         new_child_label,
+        can_import: can_manage,
         errors,
     };
     let mut r = render(&page)?;
@@ -221,6 +224,7 @@ pub struct OrgList {
     pub l: Layout,
     pub base: &'static str,
     pub can_edit: bool,
+    pub can_import: bool,
     pub q: String,
     pub kind: String,
     pub kind_label: &'static str,
@@ -414,6 +418,7 @@ pub async fn list(
         l: Layout::new(&p, kind.nav(), title).flash(q.saved.is_some()),
         base: kind.base(),
         can_edit: p.can(kind.manage()),
+        can_import: p.can(kind.manage()),
         q: q.q.clone(),
         kind: q.kind.clone(),
         kind_label: if kind == OrgKind::Site {

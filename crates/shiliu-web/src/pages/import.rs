@@ -1,0 +1,444 @@
+//! Excel import of sites, units, and communities and grids: a template to download, a dry run
+//! that runs every rule and rolls back, a row-by-row error report (row, column, reason), and an
+//! all-or-nothing commit.
+
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::response::Response;
+use shiliu_db::audit::{self, Event};
+use shiliu_db::org as db;
+use shiliu_db::scope::Actor;
+use shiliu_db::{DbConnection, DbError};
+use shiliu_domain::FieldErrors;
+use shiliu_domain::org::{RegionInput, SiteInput, SiteType, UnitCategory, UnitInput};
+use shiliu_domain::roles::Permission;
+
+use super::{Layout, render};
+use crate::error::{AppError, AppResult};
+use crate::i18n::{Lang, T};
+use crate::web::{AppState, Principal};
+
+/// The most rows one file may hold.
+pub const MAX_ROWS: usize = 10_000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ImportKind {
+    Sites,
+    Units,
+    Regions,
+}
+
+impl ImportKind {
+    fn base(self) -> &'static str {
+        match self {
+            ImportKind::Sites => "/sites",
+            ImportKind::Units => "/units",
+            ImportKind::Regions => "/regions",
+        }
+    }
+
+    fn permission(self) -> Permission {
+        match self {
+            ImportKind::Sites => Permission::ManageSites,
+            ImportKind::Units => Permission::ManageUnits,
+            ImportKind::Regions => Permission::ManageRegions,
+        }
+    }
+
+    /// Columns in template order: (field name, required).
+    fn columns(self) -> &'static [(&'static str, bool)] {
+        match self {
+            ImportKind::Sites => &[
+                ("name", true),
+                ("site_type", true),
+                ("region_code", true),
+                ("address", false),
+                ("contact_name", false),
+                ("contact_phone", false),
+                ("opening_hours", false),
+            ],
+            ImportKind::Units => &[
+                ("name", true),
+                ("category", true),
+                ("region_code", true),
+                ("contact_name", false),
+                ("contact_phone", false),
+            ],
+            ImportKind::Regions => &[("parent_code", true), ("name", true), ("code", false)],
+        }
+    }
+
+    fn title(self, t: T) -> String {
+        match self {
+            ImportKind::Regions => t.s("import.regions_title").to_string(),
+            ImportKind::Sites => format!("{} · {}", t.s("sites.title"), t.s("import.title")),
+            ImportKind::Units => format!("{} · {}", t.s("units.title"), t.s("import.title")),
+        }
+    }
+
+    fn nav(self) -> &'static str {
+        match self {
+            ImportKind::Sites => "nav.sites",
+            ImportKind::Units => "nav.units",
+            ImportKind::Regions => "nav.regions",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            ImportKind::Sites => "import.sites",
+            ImportKind::Units => "import.units",
+            ImportKind::Regions => "import.regions",
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    l: Layout,
+    base: &'static str,
+    columns: String,
+    message: Option<String>,
+    file_error: Option<String>,
+    errors_line: String,
+    errors: Vec<(String, String, String)>,
+}
+
+fn page(
+    p: &Principal,
+    kind: ImportKind,
+    message: Option<String>,
+    file_error: Option<String>,
+    errors: Vec<(String, String, String)>,
+) -> AppResult<Response> {
+    let t = p.t();
+    let cols: Vec<String> = kind
+        .columns()
+        .iter()
+        .map(|(f, req)| format!("{}{}", t.field(f), if *req { "*" } else { "" }))
+        .collect();
+    let page = ImportPage {
+        l: Layout::new(p, kind.nav(), &kind.title(t)),
+        base: kind.base(),
+        columns: t.f("import.columns", &[("columns", &cols.join("、"))]),
+        message,
+        file_error: file_error.clone(),
+        errors_line: t.f("import.errors", &[("count", &errors.len().to_string())]),
+        errors,
+    };
+    let mut r = render(&page)?;
+    if file_error.is_some() || !page.errors.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub fn form(p: &Principal, kind: ImportKind) -> AppResult<Response> {
+    p.require(kind.permission())?;
+    page(p, kind, None, None, vec![])
+}
+
+pub fn template(p: &Principal, kind: ImportKind) -> AppResult<Response> {
+    p.require(kind.permission())?;
+    let t = p.t();
+    let headers: Vec<String> = kind.columns().iter().map(|(f, _)| t.field(f)).collect();
+    let bytes = crate::xlsx::sheet(t.s("import.title"), &headers, &[])?;
+    Ok(crate::xlsx::download(
+        &format!("{}.xlsx", kind.title(t)),
+        bytes,
+    ))
+}
+
+/// The cell as text: numbers without a trailing `.0` (phone numbers typed as numbers).
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::Error(_) | Data::Empty => String::new(),
+    }
+}
+
+/// Rows of the first sheet as (Excel row number, values in template column order).
+type Rows = Vec<(usize, Vec<String>)>;
+
+/// Problems found: (row label, column label, reason), in the user's language.
+type RowErrors = Vec<(String, String, String)>;
+
+fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .map_err(|_| t.s("err.import.file").to_string())?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| t.s("err.import.file").to_string())?
+        .map_err(|_| t.s("err.import.file").to_string())?;
+    let mut rows = range.rows();
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(cell_text).collect())
+        .unwrap_or_default();
+    // A header matches a column by its label in either language or by the field name.
+    let find = |field: &str| {
+        let names = [
+            T::new(Lang::ZhCn).field(field),
+            T::new(Lang::En).field(field),
+            field.to_string(),
+        ];
+        header.iter().position(|h| {
+            names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(h.trim_end_matches('*')))
+        })
+    };
+    let positions: Vec<Option<usize>> = kind.columns().iter().map(|(f, _)| find(f)).collect();
+    let missing: Vec<String> = kind
+        .columns()
+        .iter()
+        .zip(&positions)
+        .filter(|((_, req), pos)| *req && pos.is_none())
+        .map(|((f, _), _)| t.field(f))
+        .collect();
+    if !missing.is_empty() {
+        return Err(t.f("err.import.header", &[("columns", &missing.join("、"))]));
+    }
+    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let mut out = Vec::new();
+    for (i, r) in rows.enumerate() {
+        let values: Vec<String> = positions
+            .iter()
+            .map(|p| p.and_then(|p| r.get(p)).map(cell_text).unwrap_or_default())
+            .collect();
+        if values.iter().all(String::is_empty) {
+            continue;
+        }
+        // Excel's row number: the header's row, plus one, plus the offset.
+        out.push((first_row as usize + i + 2, values));
+        if out.len() > MAX_ROWS {
+            return Err(t.f("err.import.too_many", &[("max", &MAX_ROWS.to_string())]));
+        }
+    }
+    if out.is_empty() {
+        return Err(t.s("err.import.empty").to_string());
+    }
+    Ok(out)
+}
+
+/// A kind given by code or by its label in either language.
+fn code_of(value: &str, prefix: &str, codes: &[&'static str]) -> String {
+    let v = value.trim();
+    codes
+        .iter()
+        .find(|c| {
+            **c == v
+                || [Lang::ZhCn, Lang::En]
+                    .iter()
+                    .any(|l| T::new(*l).label(prefix, c) == v)
+        })
+        .map_or_else(|| v.to_string(), ToString::to_string)
+}
+
+/// Apply every row in the caller's transaction; rows that break a rule are reported, each in
+/// its own savepoint so the others still run. Returns (rows applied, errors).
+fn apply(
+    c: &mut DbConnection,
+    actor: &Actor,
+    kind: ImportKind,
+    rows: &Rows,
+    t: T,
+) -> Result<(usize, RowErrors), DbError> {
+    let cols = kind.columns();
+    let column_label = |field: &str| {
+        let f = match field {
+            "region_id" => "region_code",
+            "parent_id" => "parent_code",
+            other => other,
+        };
+        if cols.iter().any(|(c, _)| *c == f) {
+            t.field(f)
+        } else {
+            t.field(cols[0].0)
+        }
+    };
+    let site_codes: Vec<&str> = SiteType::ALL.iter().map(|k| k.as_str()).collect();
+    let unit_codes: Vec<&str> = UnitCategory::ALL.iter().map(|k| k.as_str()).collect();
+    let mut errors = Vec::new();
+    let mut applied = 0;
+    for (row, v) in rows {
+        let result: Result<(), DbError> = shiliu_db::savepoint(c, |c| {
+            match kind {
+                ImportKind::Sites => {
+                    let input = SiteInput::parse(
+                        &v[0],
+                        &code_of(&v[1], "site_type", &site_codes),
+                        &v[3],
+                        &v[4],
+                        &v[5],
+                        &v[6],
+                    )?;
+                    let region = region_by_code(c, actor, &v[2], "region_id")?;
+                    db::create_site(c, actor, region, &input)?;
+                }
+                ImportKind::Units => {
+                    let input = UnitInput::parse(
+                        &v[0],
+                        &code_of(&v[1], "category", &unit_codes),
+                        &v[3],
+                        &v[4],
+                    )?;
+                    let region = region_by_code(c, actor, &v[2], "region_id")?;
+                    db::create_unit(c, actor, region, &input)?;
+                }
+                ImportKind::Regions => {
+                    let input = RegionInput::parse(&v[1], &v[2])?;
+                    let parent = region_by_code(c, actor, &v[0], "parent_id")?;
+                    db::create_child_region(c, actor, parent, &input)?;
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => applied += 1,
+            Err(DbError::Invalid(f)) => {
+                for e in f.0 {
+                    errors.push((
+                        t.f("import.row", &[("row", &row.to_string())]),
+                        column_label(&e.field),
+                        t.field_error(&e),
+                    ));
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok((applied, errors))
+}
+
+fn region_by_code(
+    c: &mut DbConnection,
+    actor: &Actor,
+    code: &str,
+    field: &str,
+) -> Result<i64, DbError> {
+    if code.trim().is_empty() {
+        return Err(DbError::Invalid(FieldErrors::from(
+            shiliu_domain::FieldError::new(field, "err.required"),
+        )));
+    }
+    db::get_region_by_code(c, &actor.scope, code.trim())
+        .map(|r| r.id)
+        .map_err(|_| {
+            DbError::Invalid(shiliu_domain::FieldError::new(field, "err.region.unknown").into())
+        })
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    p: Principal,
+    kind: ImportKind,
+    mut mp: Multipart,
+) -> AppResult<Response> {
+    let actor = p.require(kind.permission())?;
+    let t = p.t();
+    let mut file = None;
+    let mut commit = false;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("file"))?
+    {
+        match field.name() {
+            Some("file") => {
+                file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?);
+            }
+            Some("mode") => commit = field.text().await.unwrap_or_default() == "commit",
+            _ => {}
+        }
+    }
+    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+        return page(
+            &p,
+            kind,
+            None,
+            Some(t.s("err.import.file").to_string()),
+            vec![],
+        );
+    };
+    let rows = match tokio::task::spawn_blocking(move || read_rows(kind, &bytes, t)).await {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(msg)) => return page(&p, kind, None, Some(msg), vec![]),
+        Err(e) => return Err(AppError::Internal(e.to_string())),
+    };
+    // Always rehearse first: the report covers every row, and nothing is written unless all pass.
+    let (a2, rows2) = (actor.clone(), rows.clone());
+    let (count, errors) = state
+        .db
+        .rehearse(move |c| apply(c, &a2, kind, &rows2, t))
+        .await?;
+    if !errors.is_empty() {
+        return page(&p, kind, None, None, errors);
+    }
+    if !commit {
+        return page(
+            &p,
+            kind,
+            Some(t.f("import.ok", &[("rows", &count.to_string())])),
+            None,
+            vec![],
+        );
+    }
+    let n = rows.len();
+    let done = state
+        .db
+        .write(move |c| {
+            let (count, errors) = apply(c, &actor, kind, &rows, t)?;
+            if !errors.is_empty() {
+                // Something changed since the rehearsal: write nothing.
+                return Err(DbError::Invalid(
+                    shiliu_domain::FieldError::new("file", "err.stale").into(),
+                ));
+            }
+            let ev = Event {
+                action: kind.action(),
+                entity: "import",
+                detail: serde_json::json!({"rows": n}),
+                ..Event::default()
+            };
+            audit::record(c, &actor, ev)?;
+            Ok(count)
+        })
+        .await?;
+    page(
+        &p,
+        kind,
+        Some(t.f("import.done", &[("rows", &done.to_string())])),
+        None,
+        vec![],
+    )
+}
+
+macro_rules! import_routes {
+    ($($kind:ident => $form:ident, $template:ident, $submit:ident;)+) => {$(
+        pub async fn $form(p: Principal) -> AppResult<Response> {
+            form(&p, ImportKind::$kind)
+        }
+        pub async fn $template(p: Principal) -> AppResult<Response> {
+            template(&p, ImportKind::$kind)
+        }
+        pub async fn $submit(state: State<AppState>, p: Principal, mp: Multipart) -> AppResult<Response> {
+            submit(state, p, ImportKind::$kind, mp).await
+        }
+    )+};
+}
+
+import_routes! {
+    Sites => sites_form, sites_template, sites_submit;
+    Units => units_form, units_template, units_submit;
+    Regions => regions_form, regions_template, regions_submit;
+}

@@ -1,0 +1,200 @@
+//! The binary itself: configuration errors are one clear line and a non-zero exit, `user add`
+//! reads the password from standard input, `audit verify` catches a row edited behind the
+//! application's back, and `backup` writes a usable copy — on both engines where it applies.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use shiliu_db::both_engines;
+use shiliu_db::testing::TestDb;
+
+fn shiliu(db_url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .args(args)
+        .env("SHILIU_DATABASE_URL", db_url)
+        .env("SHILIU_LOG_LEVEL", "warn")
+        .env("LANG", "C.UTF-8")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn url_of(t: &TestDb) -> String {
+    match t.engine() {
+        shiliu_db::Engine::Sqlite => format!("sqlite://{}", t.url.target),
+        shiliu_db::Engine::Postgres => t.url.target.clone(),
+    }
+}
+
+#[test]
+fn bad_configuration_is_one_clear_line() {
+    for (url, expect) in [
+        ("mysql://root@localhost/x", "unsupported scheme 'mysql'"),
+        (
+            "postgres://postgres@127.0.0.1:1/nothing",
+            "cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/nothing",
+        ),
+        (
+            "sqlite:///proc/shiliu/nope.db",
+            "cannot create folder '/proc/shiliu'",
+        ),
+        ("sqlite://", "sqlite:// needs a file path"),
+    ] {
+        let out = shiliu(url, &["migrate"], "");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        assert!(err.contains(expect), "{url}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{url}: one line: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .args(["--config", "/nonexistent/shiliu.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .args(["check-config"])
+        .env("SHILIU_POOL_SIZE", "lots")
+        .env("SHILIU_DATABASE_URL", "sqlite:///tmp/shiliu-cli-check.db")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("pool_size"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+both_engines!(users_audit_verify_and_backup, |t: TestDb| {
+    let url = url_of(&t);
+    let ok = shiliu(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "ops",
+            "--display-name",
+            "运维",
+            "--role",
+            "commission_staff",
+            "--region",
+            "450100",
+        ],
+        "Shiliu-Yun-2026\n",
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let weak = shiliu(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "ops2",
+            "--display-name",
+            "x",
+            "--role",
+            "leader",
+            "--region",
+            "450100",
+        ],
+        "short\n",
+    );
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("Password: At least 10 characters"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+    let dup = shiliu(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "ops",
+            "--display-name",
+            "x",
+            "--role",
+            "leader",
+            "--region",
+            "450100",
+        ],
+        "Shiliu-Yun-2026\n",
+    );
+    assert!(
+        String::from_utf8_lossy(&dup.stderr).contains("User name: That user name is taken"),
+        "{}",
+        String::from_utf8_lossy(&dup.stderr)
+    );
+    assert!(
+        shiliu(&url, &["user", "disable", "ops"], "")
+            .status
+            .success()
+    );
+    assert!(
+        !shiliu(&url, &["user", "disable", "nobody"], "")
+            .status
+            .success()
+    );
+
+    let v = shiliu(&url, &["audit", "verify"], "");
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    assert!(String::from_utf8_lossy(&v.stdout).contains("intact"));
+    {
+        use diesel::prelude::*;
+        use shiliu_db::schema::audit_log;
+        let mut c = t.db.conn().unwrap();
+        diesel::update(audit_log::table.filter(audit_log::action.eq("user.create")))
+            .set(audit_log::client_addr.eq("10.9.9.9"))
+            .execute(&mut c)
+            .unwrap();
+    }
+    let v = shiliu(&url, &["audit", "verify"], "");
+    let out = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(v.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("BROKEN") && out.contains("edited rows"),
+        "{out}"
+    );
+
+    let dest = std::env::temp_dir().join(format!("shiliu-backup-{}.db", shiliu_db::ids::new_id()));
+    let b = shiliu(&url, &["backup", "--to", dest.to_str().unwrap()], "");
+    match t.engine() {
+        shiliu_db::Engine::Sqlite => {
+            assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+            let copy = shiliu(
+                &format!("sqlite://{}", dest.display()),
+                &["audit", "verify"],
+                "",
+            );
+            assert!(
+                String::from_utf8_lossy(&copy.stdout).contains("edited rows"),
+                "the copy holds the same rows"
+            );
+            let _ = std::fs::remove_file(&dest);
+        }
+        shiliu_db::Engine::Postgres => {
+            assert!(!b.status.success());
+            assert!(String::from_utf8_lossy(&b.stderr).contains("pg_dump"));
+        }
+    }
+});
