@@ -222,7 +222,9 @@ impl Db {
         drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
-            .min_idle(Some(1))
+            // No idle floor: r2d2 replenishes it on a background thread, and a process that
+            // exits (a CLI command) while that thread is inside libpq can crash on exit.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;

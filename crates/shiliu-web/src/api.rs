@@ -1,27 +1,204 @@
-//! The JSON API under `/api/v1`, authenticated with `Authorization: Bearer <token>`.
-//! Errors use the envelope `{"error":{"code","message","details","request_id"}}`.
+//! The JSON API under `/api/v1`, authenticated with `Authorization: Bearer <token>` (tokens are
+//! issued on the API-tokens page, limited to the owner's permissions and scope, and expire).
+//! Errors use the envelope `{"error":{"code","message","details","request_id"}}`. The API's
+//! description document is served at `/api/v1/openapi.json`.
+//!
+//! The response types here are the API's contract, kept apart from the database rows so a
+//! schema change cannot silently change the API.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use shiliu_db::org::{self as db, Named, Region, Site, Unit};
 use shiliu_domain::roles::Permission;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::error::AppResult;
-use crate::pages::org::ListQuery;
+use crate::pages::org::{ListQuery, PAGE};
 use crate::web::{AppState, Principal};
 
-#[derive(Serialize)]
-pub struct Me {
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
+    paths(me, region, region_children, sites, site, units, unit),
+    components(schemas(MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = doc.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The error envelope of every API error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `invalid`, `stale`, …
+    code: String,
+    /// In the language of `Accept-Language` (zh-CN or en).
+    message: String,
+    /// Field name → reason, for `invalid`.
+    details: std::collections::BTreeMap<String, String>,
+    /// Also in the `x-request-id` header and the server's logs.
+    request_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeDto {
     id: i64,
     username: String,
     display_name: String,
     role: String,
     region_id: i64,
+    /// What this token may do: the token's permissions that the user's role still has.
     permissions: Vec<&'static str>,
 }
 
-pub async fn me(p: Principal) -> AppResult<Json<Me>> {
+#[derive(Serialize, ToSchema)]
+pub struct RegionDto {
+    id: i64,
+    parent_id: Option<i64>,
+    /// Official division code, or the code given to a community or grid.
+    code: String,
+    name: String,
+    /// province, city, county, township, community or grid.
+    kind: String,
+    depth: i32,
+    active: bool,
+}
+
+impl From<Region> for RegionDto {
+    fn from(r: Region) -> Self {
+        Self {
+            id: r.id,
+            parent_id: r.parent_id,
+            code: r.code,
+            name: r.name,
+            kind: r.kind,
+            depth: r.depth,
+            active: r.active,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteDto {
+    id: i64,
+    region_id: i64,
+    region_name: Option<String>,
+    name: String,
+    /// `minzu_home`, `migrant_station`, `jieyou_desk`, `legal_aid`, `mediation`, `deputy_liaison`,
+    /// `education_base` or `other`.
+    site_type: String,
+    address: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    opening_hours: Option<String>,
+    active: bool,
+    updated_at: NaiveDateTime,
+    /// For optimistic concurrency: send it back when changing the record.
+    version: i32,
+}
+
+impl SiteDto {
+    fn new(s: Site, region_name: Option<String>) -> Self {
+        Self {
+            id: s.id,
+            region_id: s.region_id,
+            region_name,
+            name: s.name,
+            site_type: s.site_type,
+            address: s.address,
+            contact_name: s.contact_name,
+            contact_phone: s.contact_phone,
+            opening_hours: s.opening_hours,
+            active: s.active,
+            updated_at: s.updated_at,
+            version: s.version,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitDto {
+    id: i64,
+    region_id: i64,
+    region_name: Option<String>,
+    name: String,
+    category: String,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    active: bool,
+    updated_at: NaiveDateTime,
+    version: i32,
+}
+
+impl UnitDto {
+    fn new(u: Unit, region_name: Option<String>) -> Self {
+        Self {
+            id: u.id,
+            region_id: u.region_id,
+            region_name,
+            name: u.name,
+            category: u.category,
+            contact_name: u.contact_name,
+            contact_phone: u.contact_phone,
+            active: u.active,
+            updated_at: u.updated_at,
+            version: u.version,
+        }
+    }
+}
+
+/// A page of sites, newest first. Pass `next` as `before` for the following page.
+#[derive(Serialize, ToSchema)]
+pub struct SitePage {
+    items: Vec<SiteDto>,
+    next: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitPage {
+    items: Vec<UnitDto>,
+    next: Option<i64>,
+}
+
+/// Split one extra row off a `PAGE + 1` query into the next-page cursor.
+fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+    let limit = PAGE as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&id)
+    } else {
+        None
+    };
+    (items, next)
+}
+
+/// The caller: user, role and the token's effective permissions.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeDto), (status = 401, body = ErrorBody)))]
+pub async fn me(p: Principal) -> AppResult<Json<MeDto>> {
     let permissions = p
         .role()
         .permissions()
@@ -29,7 +206,7 @@ pub async fn me(p: Principal) -> AppResult<Json<Me>> {
         .filter(|x| p.can(**x))
         .map(|x| x.as_str())
         .collect();
-    Ok(Json(Me {
+    Ok(Json(MeDto {
         id: p.user.id,
         username: p.user.username.clone(),
         display_name: p.user.display_name.clone(),
@@ -39,104 +216,128 @@ pub async fn me(p: Principal) -> AppResult<Json<Me>> {
     }))
 }
 
-#[derive(Serialize)]
-pub struct Page<T> {
-    items: Vec<T>,
-    /// Pass as `before` for the next page; absent on the last page.
-    next: Option<i64>,
-}
-
-fn page<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> Page<T> {
-    let limit = crate::pages::org::PAGE as usize;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(&id)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
+/// A region in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/regions/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = RegionDto), (status = 404, description = "no such region in scope", body = ErrorBody)))]
 pub async fn region(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-) -> AppResult<Json<Region>> {
+) -> AppResult<Json<RegionDto>> {
     let actor = p.require(Permission::ViewOrg)?;
     Ok(Json(
         state
             .db
             .read(move |c| db::get_region(c, &actor.scope, id))
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
+/// The regions directly below a region, in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/regions/{id}/children", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<RegionDto>), (status = 404, body = ErrorBody)))]
 pub async fn region_children(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-) -> AppResult<Json<Vec<Region>>> {
+) -> AppResult<Json<Vec<RegionDto>>> {
     let actor = p.require(Permission::ViewOrg)?;
-    Ok(Json(
-        state
-            .db
-            .read(move |c| db::children(c, &actor.scope, id, true))
-            .await?,
-    ))
+    let rows = state
+        .db
+        .read(move |c| {
+            db::get_region(c, &actor.scope, id)?;
+            db::children(c, &actor.scope, id, true)
+        })
+        .await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
+/// Service sites in the caller's scope, filtered.
+#[utoipa::path(get, path = "/api/v1/sites",
+    params(("q" = Option<String>, Query, description = "name contains"), ("kind" = Option<String>, Query, description = "site type code"),
+           ("region" = Option<i64>, Query, description = "within this region's subtree"), ("inactive" = Option<String>, Query, description = "include deactivated"),
+           ("before" = Option<i64>, Query, description = "page cursor")),
+    responses((status = 200, body = SitePage), (status = 401, body = ErrorBody)))]
 pub async fn sites(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Page<Named<Site>>>> {
+) -> AppResult<Json<SitePage>> {
     let actor = p.require(Permission::ViewOrg)?;
     let f = q.filter();
     let rows = state
         .db
-        .read(move |c| db::list_sites(c, &actor.scope, &f, crate::pages::org::PAGE + 1))
+        .read(move |c| db::list_sites(c, &actor.scope, &f, PAGE + 1))
         .await?;
-    Ok(Json(page(rows, |r| r.item.id)))
+    let (rows, next) = paginate(rows, |r: &Named<Site>| r.item.id);
+    Ok(Json(SitePage {
+        items: rows
+            .into_iter()
+            .map(|n| SiteDto::new(n.item, Some(n.region_name)))
+            .collect(),
+        next,
+    }))
 }
 
+/// One service site in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/sites/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = SiteDto), (status = 404, body = ErrorBody)))]
 pub async fn site(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-) -> AppResult<Json<Site>> {
+) -> AppResult<Json<SiteDto>> {
     let actor = p.require(Permission::ViewOrg)?;
-    Ok(Json(
+    Ok(Json(SiteDto::new(
         state
             .db
             .read(move |c| db::get_site(c, &actor.scope, id))
             .await?,
-    ))
+        None,
+    )))
 }
 
+/// Units in the caller's scope, filtered.
+#[utoipa::path(get, path = "/api/v1/units",
+    params(("q" = Option<String>, Query, description = "name contains"), ("kind" = Option<String>, Query, description = "category code"),
+           ("region" = Option<i64>, Query), ("inactive" = Option<String>, Query), ("before" = Option<i64>, Query)),
+    responses((status = 200, body = UnitPage), (status = 401, body = ErrorBody)))]
 pub async fn units(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<ListQuery>,
-) -> AppResult<Json<Page<Named<Unit>>>> {
+) -> AppResult<Json<UnitPage>> {
     let actor = p.require(Permission::ViewOrg)?;
     let f = q.filter();
     let rows = state
         .db
-        .read(move |c| db::list_units(c, &actor.scope, &f, crate::pages::org::PAGE + 1))
+        .read(move |c| db::list_units(c, &actor.scope, &f, PAGE + 1))
         .await?;
-    Ok(Json(page(rows, |r| r.item.id)))
+    let (rows, next) = paginate(rows, |r: &Named<Unit>| r.item.id);
+    Ok(Json(UnitPage {
+        items: rows
+            .into_iter()
+            .map(|n| UnitDto::new(n.item, Some(n.region_name)))
+            .collect(),
+        next,
+    }))
 }
 
+/// One unit in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/units/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = UnitDto), (status = 404, body = ErrorBody)))]
 pub async fn unit(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-) -> AppResult<Json<Unit>> {
+) -> AppResult<Json<UnitDto>> {
     let actor = p.require(Permission::ViewOrg)?;
-    Ok(Json(
+    Ok(Json(UnitDto::new(
         state
             .db
             .read(move |c| db::get_unit(c, &actor.scope, id))
             .await?,
-    ))
+        None,
+    )))
 }

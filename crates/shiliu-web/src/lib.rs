@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", get(admin::tokens).post(admin::tokens_create))
         .route("/tokens/{id}/revoke", post(admin::tokens_revoke));
     let api = Router::new()
+        .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/regions/{id}", get(api::region))
         .route("/api/v1/regions/{id}/children", get(api::region_children))

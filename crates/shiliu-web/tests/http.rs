@@ -480,6 +480,28 @@ both_engines!(api_tokens_and_error_envelope, |t: TestDb| {
         })
         .unwrap();
     block_on(async {
+        // The OpenAPI document describes every API route, and is public.
+        let r = app.get("/api/v1/openapi.json", "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        for path in [
+            "/api/v1/me",
+            "/api/v1/regions/{id}",
+            "/api/v1/regions/{id}/children",
+            "/api/v1/sites",
+            "/api/v1/sites/{id}",
+            "/api/v1/units",
+            "/api/v1/units/{id}",
+        ] {
+            assert!(
+                doc["paths"][path]["get"].is_object(),
+                "{path} in the OpenAPI document"
+            );
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
         let r = app.get("/api/v1/sites", "").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -791,8 +813,8 @@ both_engines!(
                     shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 20)
                 })
                 .unwrap();
-            assert!(audit.iter().any(|a| a.action == "import.regions"));
-            assert!(audit.iter().any(|a| a.action == "import.sites"));
+            assert!(audit.iter().any(|a| a.action == "region.import"));
+            assert!(audit.iter().any(|a| a.action == "site.import"));
             // A grid worker may not import.
             let (gcookie, gcsrf) = app.session("nn-grid-worker");
             let r = app

@@ -86,9 +86,9 @@ impl ImportKind {
 
     fn action(self) -> &'static str {
         match self {
-            ImportKind::Sites => "import.sites",
-            ImportKind::Units => "import.units",
-            ImportKind::Regions => "import.regions",
+            ImportKind::Sites => "site.import",
+            ImportKind::Units => "unit.import",
+            ImportKind::Regions => "region.import",
         }
     }
 }
