@@ -1,23 +1,12 @@
 #!/usr/bin/env bash
 # Run the whole test suite on both engines (SQLite and PostgreSQL).
-# Installs what it needs from Debian's packages when missing: PostgreSQL and libpq.
+# Installs what it needs from Debian's packages when missing (scripts/setup.sh): libpq,
+# PostgreSQL, Chromium with its driver, and a Chinese font.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need_pkgs=()
-command -v pg_ctlcluster >/dev/null 2>&1 || need_pkgs+=(postgresql)
-[ -e /usr/include/postgresql/libpq-fe.h ] || need_pkgs+=(libpq-dev)
-command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
-# The end-to-end tests drive a real headless Chromium; the font renders Chinese.
-command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
-[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_pkgs+=(fonts-wqy-microhei)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  echo "installing: ${need_pkgs[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_pkgs[@]}"
-fi
+. scripts/setup.sh
+ensure_packages test
 
 # PostgreSQL for the tests: SHILIU_TEST_PG, or the local server (started if it is down).
 export SHILIU_TEST_PG="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -29,6 +29,8 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("too many requests")]
     TooMany,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unavailable: {0}")]
@@ -63,6 +65,11 @@ impl AppError {
             AppError::Invalid(_) | AppError::BadRequest(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "err.invalid")
             }
+            AppError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "err.method",
+            ),
             AppError::TooMany => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
@@ -91,7 +98,7 @@ impl AppError {
             details: match self {
                 AppError::Invalid(e) => Some(e.clone()),
                 AppError::BadRequest(field) => {
-                    Some(shiliu_domain::FieldError::new(*field, "err.choice").into())
+                    Some(shiliu_domain::FieldError::new(*field, "err.malformed").into())
                 }
                 _ => None,
             },

@@ -457,7 +457,11 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
     .await;
 
     let mut resp = outcome.unwrap_or_else(IntoResponse::into_response);
-    if let Some(info) = resp.extensions_mut().remove::<ErrorInfo>() {
+    let info = resp
+        .extensions_mut()
+        .remove::<ErrorInfo>()
+        .or_else(|| rejection_info(&resp));
+    if let Some(info) = info {
         resp = crate::pages::render_error(&ctx, &info, is_api(&path));
     }
     if let Ok(v) = HeaderValue::from_str(&rid) {
@@ -474,6 +478,28 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         tracing::info!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
     }
     resp
+}
+
+/// Axum's own rejections (a path id that is not a number, a malformed form or query, a body
+/// too large, a wrong method) arrive as plain text; they get the same page or envelope as ours.
+fn rejection_info(resp: &Response) -> Option<ErrorInfo> {
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !plain || !resp.status().is_client_error() {
+        return None;
+    }
+    let err = match resp.status().as_u16() {
+        404 => AppError::NotFound,
+        405 => AppError::MethodNotAllowed,
+        413 => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest("request"),
+    };
+    let mut info = err.info();
+    info.status = resp.status();
+    Some(info)
 }
 
 /// Log out: delete the session and clear the cookie.

@@ -830,3 +830,139 @@ both_engines!(
         });
     }
 );
+
+both_engines!(no_input_crashes_the_server, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            Ok(())
+        })
+        .unwrap();
+    block_on(async {
+        let (cookie, csrf) = app.session("nn-system-admin");
+        let huge = "名".repeat(200_000);
+        let gets = [
+            "/sites/abc",
+            "/sites/99999999999999999999999",
+            "/sites?before=xyz",
+            "/sites?q=%25%5F%5C",
+            "/regions/-1",
+            "/audit?from=2026-13-45",
+            "/static/../Cargo.toml",
+            "/api/v1/regions/abc",
+            "/lang?to=klingon&back=//evil.example",
+        ];
+        for path in gets {
+            let r = app.get(path, &cookie).await;
+            assert!(
+                r.status.is_client_error()
+                    || r.status.is_redirection()
+                    || r.status == StatusCode::OK,
+                "{path}: {}",
+                r.status
+            );
+            assert!(!r.text().contains("panicked"));
+        }
+        // A query-string rejection gets the same friendly page as our own errors.
+        let r = app.get("/sites?before=xyz", &cookie).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(
+            r.text().contains("<strong>请求</strong>：格式不正确"),
+            "{}",
+            r.text()
+        );
+        let r = app.get("/api/v1/sites/abc", "").await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "the token is checked first"
+        );
+        // The redirect after switching language never leaves the site.
+        let r = app.get("/lang?to=en&back=//evil.example", "").await;
+        assert_eq!(r.headers[header::LOCATION], "/");
+        let posts: [(&str, Vec<(&str, &str)>); 6] = [
+            (
+                "/sites",
+                vec![
+                    ("_csrf", &csrf),
+                    ("name", &huge),
+                    ("site_type", "other"),
+                    ("region_code", "450100"),
+                ],
+            ),
+            (
+                "/sites",
+                vec![("_csrf", &csrf), ("version", "not-a-number")],
+            ),
+            (
+                "/regions/1/children",
+                vec![("_csrf", &csrf), ("name", "\u{0}\u{7}")],
+            ),
+            (
+                "/users",
+                vec![
+                    ("_csrf", &csrf),
+                    ("username", "ab"),
+                    ("password", ""),
+                    ("role", "root"),
+                    ("region_code", "999999"),
+                ],
+            ),
+            (
+                "/tokens",
+                vec![
+                    ("_csrf", &csrf),
+                    ("name", "x"),
+                    ("days", "100000000000000000000"),
+                    ("perm", "launch_missiles"),
+                ],
+            ),
+            (
+                "/sites/1/active",
+                vec![("_csrf", &csrf), ("version", "1"), ("active", "maybe")],
+            ),
+        ];
+        for (path, form) in &posts {
+            let r = app.post(path, &cookie, form).await;
+            assert!(r.status.is_client_error(), "POST {path}: {}", r.status);
+        }
+        // Bytes that are not UTF-8, and a body over the limit.
+        let r = app
+            .call(
+                Request::post("/sites")
+                    .header(header::COOKIE, &cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(vec![b'_', b'c', 0xff, 0xfe, b'=', 0xc3]))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "no valid CSRF token in garbage"
+        );
+        let r = app
+            .call(
+                Request::post("/sites")
+                    .header(header::COOKIE, &cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(vec![b'a'; 21 * 1024 * 1024]))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let r = app
+            .call(
+                Request::delete("/sites")
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert!(r.status.is_client_error(), "DELETE /sites: {}", r.status);
+        // The server still answers.
+        assert_eq!(app.get("/healthz", "").await.status, StatusCode::OK);
+    });
+});

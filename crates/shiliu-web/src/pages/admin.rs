@@ -572,7 +572,11 @@ async fn tokens_page(
         permissions: p.role().permissions().iter().map(|x| x.as_str()).collect(),
         tokens,
     };
-    render(&page)
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
 }
 
 pub async fn tokens(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
