@@ -256,6 +256,41 @@ pub fn set_password(
     Ok(())
 }
 
+/// A user changes their own password (after the web layer checked the current one). Their
+/// other sessions end; the current one is kept.
+pub fn change_own_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    password_hash: &str,
+    keep_session: &str,
+) -> Result<(), DbError> {
+    let Some(uid) = actor.user_id else {
+        return Err(DbError::NotFound);
+    };
+    let user = get_user_unscoped(conn, uid)?;
+    let t = now();
+    diesel::update(users::table.filter(users::id.eq(uid)))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::password_changed_at.eq(t),
+            users::updated_at.eq(t),
+            users::version.eq(user.version + 1),
+        ))
+        .execute(conn)?;
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(uid))
+            .filter(sessions::id.ne(keep_session)),
+    )
+    .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("user.change_password", "user", uid).region(user.region_id),
+    )?;
+    Ok(())
+}
+
 /// Disable or re-enable an account. Disabling ends its sessions and revokes its tokens.
 pub fn set_active(
     conn: &mut DbConnection,

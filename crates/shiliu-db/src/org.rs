@@ -157,6 +157,27 @@ pub fn search_regions(
         .load(conn)?)
 }
 
+/// A region and everything below it (in scope), parents before children, for export.
+pub fn subtree(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Vec<Region>, DbError> {
+    let root = get_region(conn, scope, id)?;
+    let below = Scope::subtrees(vec![root.path]);
+    Ok(scope
+        .regions()
+        .filter(below.filter::<regions::table>())
+        .order((regions::depth.asc(), regions::code.asc()))
+        .select(Region::as_select())
+        .load(conn)?)
+}
+
+/// The 56 peoples as loaded from GB 3304-91: (code, name, romanization, letter code).
+pub fn peoples(conn: &mut DbConnection) -> Result<Vec<(String, String, String, String)>, DbError> {
+    use crate::schema::peoples as p;
+    Ok(p::table
+        .order(p::code.asc())
+        .select((p::code, p::name, p::romanization, p::letter_code))
+        .load(conn)?)
+}
+
 /// Names of a region's ancestors, root first, for breadcrumbs. The chain of a region the caller
 /// may see is not itself scoped data.
 pub fn ancestors(conn: &mut DbConnection, region: &Region) -> Result<Vec<(i64, String)>, DbError> {

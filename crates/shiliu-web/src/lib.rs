@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
         .route("/lang", get(pages::switch_lang))
+        .route("/account", get(pages::account))
+        .route("/account/password", post(pages::account_password))
+        .route("/reference", get(pages::reference))
         .route("/regions", get(org::regions_root))
         .route(
             "/regions/import",
@@ -48,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             get(org::region_show).post(org::region_update),
         )
         .route("/regions/{id}/children", post(org::region_create_child))
+        .route("/regions/{id}/export.xlsx", get(org::region_export))
         .route("/regions/{id}/active", post(org::region_set_active))
         .route("/sites", get(org::sites).post(org::sites_create))
         .route("/sites/new", get(org::sites_new))

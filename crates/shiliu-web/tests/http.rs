@@ -301,6 +301,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 }
                 let theirs_paths = [
                     format!("/regions/{}", theirs.region),
+                    format!("/regions/{}/export.xlsx", theirs.region),
                     format!("/regions/{}", theirs.grid),
                     format!("/sites/{}", theirs.site),
                     format!("/units/{}", theirs.unit),
@@ -318,6 +319,64 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 // Their own records are reachable for every role that may view.
                 let r = app.get(&format!("/sites/{}", mine.site), &cookie).await;
                 assert_eq!(r.status, StatusCode::OK, "{name} own site");
+            }
+        }
+        // The API, with a token of each city's commission staff.
+        for (tag, theirs) in [("nn", &lz), ("lz", &nn)] {
+            let (cookie, csrf) = app.session(&format!("{tag}-commission-staff"));
+            let r = app
+                .post(
+                    "/tokens",
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("name", "walk"),
+                        ("days", "1"),
+                        ("perm", "view_org"),
+                    ],
+                )
+                .await;
+            let text = r.text();
+            let token = text
+                .split("<code class=\"secret\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string();
+            for path in ["/api/v1/sites", "/api/v1/units", "/api/v1/sites?inactive=1"] {
+                let r = app
+                    .call(
+                        Request::get(path)
+                            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK);
+                for m in &theirs.marks {
+                    assert!(
+                        !r.text().contains(m.as_str()),
+                        "{tag} API sees {m} at {path}"
+                    );
+                }
+            }
+            for path in [
+                format!("/api/v1/sites/{}", theirs.site),
+                format!("/api/v1/units/{}", theirs.unit),
+                format!("/api/v1/regions/{}", theirs.region),
+                format!("/api/v1/regions/{}/children", theirs.region),
+            ] {
+                let r = app
+                    .call(
+                        Request::get(&path)
+                            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{tag} API {path}");
             }
         }
         // Writes into the other city are refused as if the records did not exist.
@@ -964,5 +1023,80 @@ both_engines!(no_input_crashes_the_server, |t: TestDb| {
         assert!(r.status.is_client_error(), "DELETE /sites: {}", r.status);
         // The server still answers.
         assert_eq!(app.get("/healthz", "").await.status, StatusCode::OK);
+    });
+});
+
+both_engines!(own_password_reference_and_region_export, |t: TestDb| {
+    let app = App::new(t);
+    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| {
+            let d = seed_city(c, "450100", "nn", "x");
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            user(c, "self", Role::GridWorker, &nn, vec![d.grid], &hash);
+            Ok(d)
+        })
+        .unwrap();
+    block_on(async {
+        let (cookie, csrf) = app.session("self");
+        let (other, _) = app.session("self");
+        let r = app
+            .post(
+                "/account/password",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("current", "wrong"),
+                    ("password", "short"),
+                    ("confirm", "other"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body = r.text();
+        assert!(
+            body.contains("当前密码不正确")
+                && body.contains("密码至少 10 位")
+                && body.contains("两次输入的密码不一致"),
+            "{body}"
+        );
+        let ok = [
+            ("_csrf", csrf.as_str()),
+            ("current", "Shiliu-2026!"),
+            ("password", "Grid-Worker-2027"),
+            ("confirm", "Grid-Worker-2027"),
+        ];
+        let r = app.post("/account/password", &cookie, &ok).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            app.get("/account", &cookie).await.status,
+            StatusCode::OK,
+            "this session goes on"
+        );
+        assert_eq!(
+            app.get("/account", &other).await.status,
+            StatusCode::SEE_OTHER,
+            "other sessions end"
+        );
+
+        let r = app.get("/reference", &cookie).await;
+        assert!(
+            r.text().contains("壮族") && r.text().contains("Zhuang") && r.text().contains("ZH")
+        );
+        assert_eq!(
+            r.text().matches("<tr>").count(),
+            57,
+            "56 peoples and the header"
+        );
+
+        let (admin, _) = app.session("nn-system-admin");
+        let r = app
+            .get(&format!("/regions/{}/export.xlsx", nn.region), &admin)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let text = xlsx_text(&r.body);
+        assert!(text.contains("nn社区") && text.contains("nn网格"), "{text}");
     });
 });

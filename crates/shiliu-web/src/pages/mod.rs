@@ -47,7 +47,7 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 7] = [
+const NAV: [(&str, &str, Option<Permission>); 8] = [
     ("nav.home", "/", None),
     ("nav.regions", "/regions", Some(Permission::ViewOrg)),
     ("nav.sites", "/sites", Some(Permission::ViewOrg)),
@@ -55,6 +55,7 @@ const NAV: [(&str, &str, Option<Permission>); 7] = [
     ("nav.users", "/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/audit", Some(Permission::ViewAudit)),
     ("nav.tokens", "/tokens", Some(Permission::ManageApiTokens)),
+    ("nav.reference", "/reference", Some(Permission::ViewOrg)),
 ];
 
 impl Layout {
@@ -447,4 +448,130 @@ impl Saved {
 /// For the token list: a session that is not an API token.
 pub fn is_session(p: &Principal) -> bool {
     matches!(p.via, Via::Session { .. })
+}
+
+#[derive(Template)]
+#[template(path = "reference.html")]
+struct ReferencePage {
+    l: Layout,
+    divisions_line: String,
+    peoples: Vec<(String, String, String, String)>,
+}
+
+/// The shipped reference data: the peoples, and how many divisions are built in.
+pub async fn reference(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    use shiliu_domain::divisions::DivisionLevel as L;
+    p.require(Permission::ViewOrg)?;
+    let t = p.t();
+    let peoples = state.db.read(org_db::peoples).await?;
+    let gx: Vec<_> = shiliu_domain::divisions::guangxi().collect();
+    let count = |l| gx.iter().filter(|d| d.level == l).count().to_string();
+    let page = ReferencePage {
+        l: Layout::new(&p, "nav.reference", t.s("reference.title")),
+        divisions_line: t.f(
+            "reference.divisions",
+            &[
+                ("cities", &count(L::City)),
+                ("counties", &count(L::County)),
+                ("townships", &count(L::Township)),
+            ],
+        ),
+        peoples,
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    l: Layout,
+    who: String,
+    errors: Vec<(String, String)>,
+}
+
+fn account_page(
+    p: &Principal,
+    errs: &shiliu_domain::FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let t = p.t();
+    let page = AccountPage {
+        l: Layout::new(p, "nav.account", t.s("account.title")).flash(saved),
+        who: t.f(
+            "account.who",
+            &[
+                ("name", &p.user.display_name),
+                ("username", &p.user.username),
+                ("role", &t.label("role", p.role().as_str())),
+            ],
+        ),
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub async fn account(p: Principal, Query(s): Query<Saved>) -> AppResult<Response> {
+    account_page(&p, &shiliu_domain::FieldErrors::new(), s.yes())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+/// Every signed-in user may change their own password, knowing the current one.
+pub async fn account_password(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(f): Form<PasswordChange>,
+) -> AppResult<Response> {
+    use shiliu_domain::FieldError;
+    let Via::Session { session_hash, .. } = p.via.clone() else {
+        return Err(AppError::Forbidden);
+    };
+    let (current, hash) = (f.current.clone(), p.user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&current, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut errs = shiliu_domain::FieldErrors::new();
+    if !ok {
+        errs.push(FieldError::new("current", "account.wrong_current"));
+    }
+    errs.check(shiliu_domain::accounts::check_password(
+        &f.password,
+        &p.user.username,
+    ));
+    if f.password != f.confirm {
+        errs.push(FieldError::new("confirm", "err.password.mismatch"));
+    }
+    if !errs.is_empty() {
+        return account_page(&p, &errs, false);
+    }
+    let new_hash = tokio::task::spawn_blocking(move || crate::password::hash(&f.password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(AppError::Internal)?;
+    let actor = Actor {
+        user_id: Some(p.user.id),
+        name: p.user.username.clone(),
+        role: Some(p.role()),
+        scope: p.scope.clone(),
+        request_id: p.ctx.request_id.clone(),
+        client_addr: p.ctx.client_addr.clone(),
+    };
+    state
+        .db
+        .write(move |c| accounts::change_own_password(c, &actor, &new_hash, &session_hash))
+        .await?;
+    Ok(Redirect::to("/account?saved=1").into_response())
 }

@@ -933,3 +933,53 @@ pub async fn units_active(
 ) -> AppResult<Response> {
     set_active(state, p, OrgKind::Unit, id, f).await
 }
+
+/// Export a region and everything below it in the caller's scope.
+pub async fn region_export(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewOrg)?;
+    let t = p.t();
+    let rows = state
+        .db
+        .read(move |c| db::subtree(c, &actor.scope, id))
+        .await?;
+    let codes: std::collections::HashMap<i64, String> =
+        rows.iter().map(|r| (r.id, r.code.clone())).collect();
+    let headers: Vec<String> = [
+        "field.code",
+        "field.name",
+        "field.kind",
+        "field.parent_code",
+        "field.status",
+    ]
+    .iter()
+    .map(|k| t.s(k).to_string())
+    .collect();
+    let name = rows
+        .first()
+        .map_or_else(|| t.s("regions.title").to_string(), |r| r.name.clone());
+    let data: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.code.clone(),
+                r.name.clone(),
+                t.label("kind", &r.kind),
+                r.parent_id
+                    .and_then(|p| codes.get(&p).cloned())
+                    .unwrap_or_default(),
+                if r.active {
+                    t.s("status.active")
+                } else {
+                    t.s("status.inactive")
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    let bytes = crate::xlsx::sheet(t.s("regions.title"), &headers, &data)?;
+    Ok(crate::xlsx::download(&format!("{name}.xlsx"), bytes))
+}
