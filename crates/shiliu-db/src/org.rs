@@ -434,10 +434,8 @@ pub fn counts(conn: &mut DbConnection, scope: &Scope) -> Result<OrgCounts, DbErr
     let grid_workers = user_grids::table
         .inner_join(regions::table)
         .filter(scope.filter())
-        .select(user_grids::user_id)
-        .distinct()
-        .load::<i64>(conn)?
-        .len() as i64;
+        .select(diesel::dsl::count(user_grids::user_id).aggregate_distinct())
+        .get_result(conn)?;
     Ok(OrgCounts {
         cities: kind(RegionKind::City),
         counties: kind(RegionKind::County),
