@@ -178,21 +178,29 @@ pub fn peoples(conn: &mut DbConnection) -> Result<Vec<(String, String, String, S
         .load(conn)?)
 }
 
-/// Names of a region's ancestors, root first, for breadcrumbs. The chain of a region the caller
-/// may see is not itself scoped data.
-pub fn ancestors(conn: &mut DbConnection, region: &Region) -> Result<Vec<(i64, String)>, DbError> {
+/// A region's ancestors, root first, for breadcrumbs: (id, name, inside the scope). Names of the
+/// chain above a region the caller may see are not scoped data; only those inside the scope are
+/// linked.
+pub fn ancestors(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    region: &Region,
+) -> Result<Vec<(i64, String, bool)>, DbError> {
     let ids: Vec<i64> = region
         .path
         .split('/')
         .filter_map(|s| s.parse().ok())
         .filter(|id| *id != region.id)
         .collect();
-    let mut rows: Vec<(i64, String, i32)> = regions::table
+    let mut rows: Vec<(i64, String, i32, String)> = regions::table
         .filter(regions::id.eq_any(ids))
-        .select((regions::id, regions::name, regions::depth))
+        .select((regions::id, regions::name, regions::depth, regions::path))
         .load(conn)?;
     rows.sort_by_key(|r| r.2);
-    Ok(rows.into_iter().map(|(id, name, _)| (id, name)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, _, path)| (id, name, scope.covers(&path)))
+        .collect())
 }
 
 /// Create a community under a township, or a grid under a community.

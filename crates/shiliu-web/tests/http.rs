@@ -319,6 +319,12 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 // Their own records are reachable for every role that may view.
                 let r = app.get(&format!("/sites/{}", mine.site), &cookie).await;
                 assert_eq!(r.status, StatusCode::OK, "{name} own site");
+                let may_edit = role.allows(shiliu_domain::roles::Permission::ManageSites);
+                assert_eq!(
+                    r.text().contains(">保存</button>"),
+                    may_edit,
+                    "{name}: a save button only for those who may save"
+                );
             }
         }
         // The API, with a token of each city's commission staff.
@@ -1098,5 +1104,82 @@ both_engines!(own_password_reference_and_region_export, |t: TestDb| {
         assert_eq!(r.status, StatusCode::OK);
         let text = xlsx_text(&r.body);
         assert!(text.contains("nn社区") && text.contains("nn网格"), "{text}");
+    });
+});
+
+both_engines!(health_readiness_and_metrics, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        assert_eq!(app.get("/healthz", "").await.text(), "ok");
+        assert_eq!(app.get("/readyz", "").await.status, StatusCode::OK);
+        app.get("/login", "").await;
+        app.get("/sites/1", "").await;
+        let m = app.get("/metrics", "").await.text();
+        assert!(
+            m.contains(
+                "shiliu_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"
+            ),
+            "{m}"
+        );
+        assert!(m.contains("shiliu_http_request_duration_seconds_bucket{method=\"GET\",route=\"/sites/{id}\",le=\"+Inf\"} 1"), "{m}");
+        assert!(m.contains("shiliu_db_pool_max{engine="));
+    });
+    // A database whose migrations have not run is not ready.
+    let empty = App::new(TestDb::empty(app.t.engine()));
+    block_on(async {
+        let r = empty.get("/readyz", "").await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.text(), "migrations pending");
+    });
+});
+
+/// Same-site links of a page (`href="/…"`), without the ones that change state or leave HTML.
+fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.starts_with('/') && !h.starts_with("//"))
+        .map(|h| h.replace("&amp;", "&"))
+        .filter(|h| !h.starts_with("/static/") && !h.starts_with("/lang") && !h.contains(".xlsx"))
+        .collect()
+}
+
+both_engines!(every_link_a_role_is_shown_works, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            seed_city(c, "450200", "lz", "x");
+            Ok(())
+        })
+        .unwrap();
+    block_on(async {
+        for role in Role::ALL {
+            let name = format!("nn-{}", role.as_str().replace('_', "-"));
+            let (cookie, _) = app.session(&name);
+            let mut queue = std::collections::VecDeque::from(vec!["/".to_string()]);
+            let mut seen = std::collections::HashSet::new();
+            while let Some(path) = queue.pop_front() {
+                if !seen.insert(path.clone()) || seen.len() > 80 {
+                    continue;
+                }
+                let mut r = app.get(&path, &cookie).await;
+                let mut at = path.clone();
+                for _ in 0..3 {
+                    if !r.status.is_redirection() {
+                        break;
+                    }
+                    at = r.headers[header::LOCATION].to_str().unwrap().to_string();
+                    r = app.get(&at, &cookie).await;
+                }
+                assert_eq!(
+                    r.status,
+                    StatusCode::OK,
+                    "{name}: the link {path} (→ {at}) is shown but does not work"
+                );
+                queue.extend(links(&r.text()));
+            }
+        }
     });
 });

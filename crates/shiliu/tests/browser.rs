@@ -80,6 +80,16 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Save what the page looks like, for people reviewing a change (target/tmp/*.png).
+async fn snapshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png")),
+        png,
+    )
+    .unwrap();
+}
+
 /// Wait for a navigation (a form post and its redirect) to land on `path`.
 async fn wait_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -227,6 +237,7 @@ both_engines!(
                 .await
                 .unwrap();
             let errors = wait_text(&c, "div.error", "名称").await;
+            snapshot(&c, "site-form-errors").await;
             assert!(
                 errors.contains("名称：必填") && errors.contains("联系电话：电话号码格式不正确"),
                 "{errors}"
@@ -252,8 +263,9 @@ both_engines!(
             wait_path(&c, "/sites").await;
             wait_text(&c, ".flash", "已保存").await;
             assert!(text(&c, "table").await.contains("万秀村民族之家"));
+            snapshot(&c, "sites").await;
 
-            // The language switch.
+            // The language switch (from the sites list: the link comes back to it).
             c.find(Locator::Css("a.lang"))
                 .await
                 .unwrap()
@@ -268,6 +280,9 @@ both_engines!(
                 .await
                 .unwrap();
             wait_text(&c, "h1", "服务站点").await;
+            c.goto(&format!("{base}/regions")).await.unwrap();
+            wait_text(&c, "h1", "南宁市").await;
+            snapshot(&c, "regions").await;
 
             c.close().await.unwrap();
             let _ = stop.send(());

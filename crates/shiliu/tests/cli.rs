@@ -198,3 +198,62 @@ both_engines!(users_audit_verify_and_backup, |t: TestDb| {
         }
     }
 });
+
+#[test]
+fn configuration_layers_file_env_and_secret_files() {
+    let dir = std::env::temp_dir().join(format!("shiliu-cfg-{}", shiliu_db::ids::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("x.db");
+    let secret = dir.join("db_url");
+    std::fs::write(&secret, format!("sqlite://{}\n", db.display())).unwrap();
+    let file = dir.join("shiliu.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9999\"\npool_size = 3\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .args(["--config", file.to_str().unwrap(), "check-config"])
+        .env("SHILIU_DATABASE_URL_FILE", &secret)
+        .env("SHILIU_POOL_SIZE", "5")
+        .env_remove("SHILIU_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("listen = \"127.0.0.1:9999\""),
+        "the file: {stdout}"
+    );
+    assert!(
+        stdout.contains("pool_size = 5"),
+        "the environment wins over the file: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("database_url = \"sqlite://{}\"", db.display())),
+        "from the _FILE: {stdout}"
+    );
+    assert!(stdout.contains("unknown key 'colour'"), "{stdout}");
+    assert!(stdout.contains("reachable (sqlite)"), "{stdout}");
+    // A PostgreSQL password never appears in the printed configuration.
+    let out = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .args(["check-config"])
+        .env(
+            "SHILIU_DATABASE_URL",
+            "postgres://shiliu:s3cret@127.0.0.1:1/x",
+        )
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("s3cret"), "{all}");
+    assert!(all.contains("shiliu:***@127.0.0.1:1/x"), "{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

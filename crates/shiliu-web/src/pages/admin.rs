@@ -190,6 +190,7 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
         toggle: None,
+        readonly: false,
     };
     let mut r = render(&page)?;
     if !errs.is_empty() {
@@ -332,6 +333,7 @@ pub async fn user_show(
             .to_string(),
             if user.active { "false" } else { "true" },
         )),
+        readonly: false,
     };
     render(&page)
 }

@@ -413,6 +413,12 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
         .await?;
     let t = p.t();
     let scope_names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
+    // Tiles link only where the user may go.
+    let users_href = if p.can(Permission::ManageUsers) {
+        "/users"
+    } else {
+        ""
+    };
     let page = HomePage {
         l: Layout::new(&p, "nav.home", t.s("home.title")),
         welcome: t.f("home.welcome", &[("name", &p.user.display_name)]),
@@ -425,8 +431,8 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
             ("count.grids", counts.grids, "/regions"),
             ("count.sites", counts.sites, "/sites"),
             ("count.units", counts.units, "/units"),
-            ("count.users", counts.users, "/users"),
-            ("count.grid_workers", counts.grid_workers, "/users"),
+            ("count.users", counts.users, users_href),
+            ("count.grid_workers", counts.grid_workers, users_href),
         ],
     };
     render(&page)

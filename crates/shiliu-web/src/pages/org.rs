@@ -22,7 +22,7 @@ pub const PAGE: i64 = 50;
 #[template(path = "regions.html")]
 struct RegionsPage {
     l: Layout,
-    crumbs: Vec<(i64, String)>,
+    crumbs: Vec<(i64, String, bool)>,
     region: Option<Region>,
     editable: bool,
     children: Vec<Region>,
@@ -71,7 +71,7 @@ async fn region_page(
         .db
         .read(move |c| {
             let r = db::get_region(c, &actor.scope, id)?;
-            let crumbs = db::ancestors(c, &r)?;
+            let crumbs = db::ancestors(c, &actor.scope, &r)?;
             let children = db::children(c, &actor.scope, r.id, true)?;
             Ok((r, crumbs, children))
         })
@@ -544,6 +544,8 @@ pub struct OrgForm {
     pub errors: Vec<(String, String)>,
     /// (action, label, new value) of the activate/deactivate button.
     pub toggle: Option<(String, String, &'static str)>,
+    /// Shown to a role that may view but not change the record.
+    pub readonly: bool,
 }
 
 /// The posted form of a site or unit (fields of the other kind are ignored).
@@ -666,6 +668,7 @@ fn form_page(
             })
             .collect(),
         toggle,
+        readonly: id.is_some() && !p.can(kind.manage()),
     };
     let mut r = render(&page)?;
     if !errs.is_empty() {
