@@ -196,8 +196,7 @@ pub fn get_user(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<User,
 pub fn list_users(
     conn: &mut DbConnection,
     scope: &Scope,
-    text: Option<&str>,
-    before_id: Option<i64>,
+    f: &crate::org::ListFilter,
     limit: i64,
 ) -> Result<Vec<(User, String)>, DbError> {
     let mut q = users::table
@@ -205,7 +204,7 @@ pub fn list_users(
         .filter(scope.filter())
         .select((User::as_select(), regions::name))
         .into_boxed();
-    if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
         let pat = format!("%{}%", crate::org::escape_like(&t.trim().to_lowercase()));
         q = q.filter(
             users::username
@@ -214,7 +213,17 @@ pub fn list_users(
                 .or(users::display_name.like(pat).escape('\\')),
         );
     }
-    if let Some(b) = before_id {
+    if let Some(w) = f.within {
+        let r = get_region(conn, scope, w)?;
+        q = q.filter(Scope::subtrees(vec![r.path]).filter());
+    }
+    if let Some(role) = &f.kind {
+        q = q.filter(users::role.eq(role.clone()));
+    }
+    if !f.include_inactive {
+        q = q.filter(users::active.eq(true));
+    }
+    if let Some(b) = f.before_id {
         q = q.filter(users::id.lt(b));
     }
     Ok(q.order(users::id.desc()).limit(limit).load(conn)?)
@@ -228,6 +237,91 @@ pub fn user_grid_ids(conn: &mut DbConnection, user_id: i64) -> Result<Vec<i64>, 
         .load(conn)?)
 }
 
+/// A user the actor may manage: inside their scope, and holding no permission the actor lacks
+/// (commission staff cannot reset a system administrator's password, whatever the region).
+pub fn managed_user(conn: &mut DbConnection, actor: &Actor, user_id: i64) -> Result<User, DbError> {
+    let user = get_user(conn, &actor.scope, user_id)?;
+    if let Some(r) = actor.role
+        && !r.may_assign(user.role())
+    {
+        return Err(DbError::invalid("role", "err.role.not_manageable"));
+    }
+    Ok(user)
+}
+
+/// The editable fields of an account.
+#[derive(Debug, Clone)]
+pub struct UserUpdate {
+    pub display_name: String,
+    pub role: Role,
+    pub region_id: i64,
+    pub phone: Option<String>,
+    pub grid_ids: Vec<i64>,
+}
+
+/// Change an account's name, role, region, grids or phone, within what the actor may grant.
+pub fn update_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user_id: i64,
+    version: i32,
+    u: &UserUpdate,
+) -> Result<User, DbError> {
+    let before = managed_user(conn, actor, user_id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    if let Some(r) = actor.role
+        && !r.may_assign(u.role)
+    {
+        return Err(DbError::invalid("role", "err.role.not_assignable"));
+    }
+    if actor.user_id == Some(user_id) && u.role != before.role() {
+        return Err(DbError::invalid("role", "err.user.self_role"));
+    }
+    let region = get_region(conn, &actor.scope, u.region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    let grids = check_grids(conn, actor, &region, u.role, &u.grid_ids)?;
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::version.eq(version)),
+    )
+    .set((
+        users::display_name.eq(&u.display_name),
+        users::role.eq(u.role.as_str()),
+        users::region_id.eq(region.id),
+        users::phone.eq(&u.phone),
+        users::updated_at.eq(now()),
+        users::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    diesel::delete(user_grids::table.filter(user_grids::user_id.eq(user_id))).execute(conn)?;
+    for g in &grids {
+        diesel::insert_into(user_grids::table)
+            .values((user_grids::user_id.eq(user_id), user_grids::grid_id.eq(g)))
+            .execute(conn)?;
+    }
+    // A change of role or region changes what the sessions may see: sign in again.
+    if before.role != u.role.as_str() || before.region_id != region.id {
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+    }
+    let after = get_user_unscoped(conn, user_id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("user.update", "user", user_id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after)
+            .detail(serde_json::json!({"role": after.role, "grids": grids.len()})),
+    )?;
+    Ok(after)
+}
+
 /// Set a new password hash; clears any lockout and ends the user's sessions.
 pub fn set_password(
     conn: &mut DbConnection,
@@ -235,7 +329,7 @@ pub fn set_password(
     user_id: i64,
     password_hash: &str,
 ) -> Result<(), DbError> {
-    let user = get_user(conn, &actor.scope, user_id)?;
+    let user = managed_user(conn, actor, user_id)?;
     let t = now();
     diesel::update(users::table.filter(users::id.eq(user.id)))
         .set((
@@ -298,7 +392,7 @@ pub fn set_active(
     user_id: i64,
     active: bool,
 ) -> Result<User, DbError> {
-    let before = get_user(conn, &actor.scope, user_id)?;
+    let before = managed_user(conn, actor, user_id)?;
     if actor.user_id == Some(user_id) && !active {
         return Err(DbError::invalid("active", "err.user.self_disable"));
     }

@@ -91,6 +91,23 @@ pub fn get_region_by_code(
         .first(conn)?)
 }
 
+/// The id of the region with this code in scope, for input that names a region by its code; the
+/// error names `field` (required, or no such region in scope).
+pub fn region_id_by_code(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    code: &str,
+    field: &str,
+) -> Result<i64, DbError> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Err(DbError::invalid(field, "err.required"));
+    }
+    get_region_by_code(conn, scope, code)
+        .map(|r| r.id)
+        .map_err(|_| DbError::invalid(field, "err.region.unknown"))
+}
+
 /// The roots of a scope: the regions its subtrees start at.
 pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
     let mut out: Vec<Region> = regions::table

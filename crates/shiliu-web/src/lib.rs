@@ -76,7 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(admin::users).post(admin::users_create))
         .route("/users/new", get(admin::users_new))
         .route("/users/export.xlsx", get(admin::users_export))
-        .route("/users/{id}", get(admin::user_show))
+        .route(
+            "/users/{id}",
+            get(admin::user_show).post(admin::user_update),
+        )
         .route("/users/{id}/password", post(admin::user_password))
         .route("/users/{id}/active", post(admin::user_active))
         .route("/audit", get(admin::audit_log))

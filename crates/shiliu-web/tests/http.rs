@@ -1183,3 +1183,152 @@ both_engines!(every_link_a_role_is_shown_works, |t: TestDb| {
         }
     });
 });
+
+both_engines!(
+    managing_users_stays_within_what_one_may_grant,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        let id_of = |name: &str| {
+            let n = name.to_string();
+            app.t
+                .db
+                .write_blocking(move |c| Ok(accounts::find_by_username(c, &n)?.unwrap()))
+                .unwrap()
+        };
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            let admin = id_of("nn-system-admin");
+            // Commission staff may not take over a system administrator in their own city.
+            for (path, form) in [
+                (
+                    format!("/users/{}/password", admin.id),
+                    vec![("_csrf", csrf.as_str()), ("password", "Taken-Over-2026")],
+                ),
+                (
+                    format!("/users/{}/active", admin.id),
+                    vec![("_csrf", csrf.as_str()), ("active", "false")],
+                ),
+            ] {
+                let r = app.post(&path, &cookie, &form).await;
+                assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+                assert!(
+                    r.text().contains("您不能管理拥有该角色的用户"),
+                    "{path}: {}",
+                    r.text()
+                );
+            }
+            let v = admin.version.to_string();
+            let r = app
+                .post(
+                    &format!("/users/{}", admin.id),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("display_name", "x"),
+                        ("role", "leader"),
+                        ("region_code", "450100"),
+                        ("version", &v),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(id_of("nn-system-admin").active);
+            // Nor grant a role above their own.
+            let gw = id_of("nn-grid-worker");
+            let v = gw.version.to_string();
+            let r = app
+                .post(
+                    &format!("/users/{}", gw.id),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("display_name", "x"),
+                        ("role", "system_admin"),
+                        ("region_code", "450100"),
+                        ("version", &v),
+                    ],
+                )
+                .await;
+            assert!(r.text().contains("您不能授予该角色"), "{}", r.text());
+            // A grid worker moves to another grid: saved, audited, and their sessions end.
+            let (gw_cookie, _) = app.session("nn-grid-worker");
+            let new_grid = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let sys = Actor::system("test");
+                    let g = org::get_region(c, &Scope::everything(), nn.grid)?;
+                    let comm = org::get_region(c, &Scope::everything(), g.parent_id.unwrap())?;
+                    org::create_child_region(
+                        c,
+                        &sys,
+                        comm.id,
+                        &RegionInput::parse("第二网格", "").unwrap(),
+                    )
+                })
+                .unwrap();
+            let town_code = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    Ok(org::get_region(c, &Scope::everything(), gw.region_id)?.code)
+                })
+                .unwrap();
+            let r = app
+                .post(
+                    &format!("/users/{}", gw.id),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("display_name", "蒙小丽"),
+                        ("role", "grid_worker"),
+                        ("region_code", &town_code),
+                        ("grids", &new_grid.code),
+                        ("phone", "13877112345"),
+                        ("version", &gw.version.to_string()),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let grids = app
+                .t
+                .db
+                .write_blocking(move |c| accounts::user_grid_ids(c, gw.id))
+                .unwrap();
+            assert_eq!(grids, vec![new_grid.id]);
+            assert_eq!(
+                app.get("/", &gw_cookie).await.status,
+                StatusCode::OK,
+                "same role and region: the session goes on"
+            );
+            // A stale form (the version moved on) is refused, not silently applied.
+            let r = app
+                .post(
+                    &format!("/users/{}", gw.id),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("display_name", "旧表单"),
+                        ("role", "grid_worker"),
+                        ("region_code", &town_code),
+                        ("grids", &new_grid.code),
+                        ("version", &gw.version.to_string()),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CONFLICT);
+            // Users list filters by role in the database.
+            let r = app.get("/users?kind=grid_worker", &cookie).await;
+            assert!(
+                r.text().contains("蒙小丽") && !r.text().contains("用户nn-leader"),
+                "{}",
+                r.text()
+            );
+        });
+    }
+);

@@ -27,10 +27,10 @@ pub async fn users(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageUsers)?;
     let t = p.t();
-    let (text, before) = (q.q.clone(), q.before);
+    let f = q.filter();
     let mut rows = state
         .db
-        .read(move |c| accounts::list_users(c, &actor.scope, Some(&text), before, PAGE + 1))
+        .read(move |c| accounts::list_users(c, &actor.scope, &f, PAGE + 1))
         .await?;
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
@@ -45,16 +45,15 @@ pub async fn users(
         can_edit: true,
         can_import: false,
         q: q.q.clone(),
-        kind: String::new(),
+        kind: q.kind.clone(),
         kind_label: "field.role",
         kinds: Role::ALL
             .iter()
             .map(|r| (r.as_str().to_string(), t.label("role", r.as_str())))
             .collect(),
-        inactive: true,
+        inactive: q.inactive.is_some(),
         rows: rows
             .into_iter()
-            .filter(|(u, _)| q.kind.is_empty() || u.role == q.kind)
             .map(|(u, region)| OrgRow {
                 id: u.id,
                 name: format!("{}（{}）", u.display_name, u.username),
@@ -77,10 +76,11 @@ pub async fn users_export(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageUsers)?;
     let t = p.t();
-    let text = q.q.clone();
+    let mut f = q.filter();
+    f.before_id = None;
     let rows = state
         .db
-        .read(move |c| accounts::list_users(c, &actor.scope, Some(&text), None, 100_000))
+        .read(move |c| accounts::list_users(c, &actor.scope, &f, 100_000))
         .await?;
     let headers: Vec<String> = [
         "field.username",
@@ -176,7 +176,7 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
             t.s("users.grids_hint"),
             "grid_ids",
         ),
-        f("phone", &d.phone, false, "", "mobile"),
+        f("phone", &d.phone, false, "", "phone"),
     ];
     let page = OrgForm {
         l: Layout::new(p, "nav.users", t.s("users.new")),
@@ -197,6 +197,42 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
+}
+
+/// An optional mobile number; a bad one is reported against `phone`.
+fn parse_phone(v: &str, errs: &mut FieldErrors) -> Option<String> {
+    match optional_text("phone", v, 20) {
+        Ok(Some(v)) => errs
+            .check(Mobile::parse(&v).map_err(|e| e.on("phone")))
+            .map(|m| m.as_str().to_string()),
+        Ok(None) => None,
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    }
+}
+
+fn region_id_by_code(
+    c: &mut shiliu_db::DbConnection,
+    actor: &shiliu_db::scope::Actor,
+    code: &str,
+    field: &str,
+) -> Result<i64, shiliu_db::DbError> {
+    org_db::region_id_by_code(c, &actor.scope, code, field)
+}
+
+/// Grid codes separated by spaces, new lines or commas.
+fn grid_ids_by_codes(
+    c: &mut shiliu_db::DbConnection,
+    actor: &shiliu_db::scope::Actor,
+    codes: &str,
+) -> Result<Vec<i64>, shiliu_db::DbError> {
+    codes
+        .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
+        .filter(|s| !s.is_empty())
+        .map(|g| org_db::region_id_by_code(c, &actor.scope, g, "grid_ids"))
+        .collect()
 }
 
 pub async fn users_new(p: Principal) -> AppResult<Response> {
@@ -225,16 +261,7 @@ pub async fn users_create(
     }
     let role =
         errs.check(Role::parse(&d.role).ok_or_else(|| FieldError::new("role", "err.choice")));
-    let phone = match optional_text("phone", &d.phone, 20) {
-        Ok(Some(v)) => errs
-            .check(Mobile::parse(&v))
-            .map(|m| m.as_str().to_string()),
-        Ok(None) => None,
-        Err(e) => {
-            errs.push(e);
-            None
-        }
-    };
+    let phone = parse_phone(&d.phone, &mut errs);
     if d.region_code.trim().is_empty() {
         errs.push(FieldError::new("region_id", "err.required"));
     }
@@ -253,23 +280,14 @@ pub async fn users_create(
     let result = state
         .db
         .write(move |c| {
-            let region = org_db::get_region_by_code(c, &actor.scope, &code)
-                .map_err(|_| shiliu_db::DbError::invalid("region_id", "err.region.unknown"))?;
-            let mut grid_ids = Vec::new();
-            for g in grid_codes
-                .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
-                .filter(|s| !s.is_empty())
-            {
-                let grid = org_db::get_region_by_code(c, &actor.scope, g)
-                    .map_err(|_| shiliu_db::DbError::invalid("grid_ids", "err.region.unknown"))?;
-                grid_ids.push(grid.id);
-            }
+            let region_id = region_id_by_code(c, &actor, &code, "region_id")?;
+            let grid_ids = grid_ids_by_codes(c, &actor, &grid_codes)?;
             let new = NewUser {
                 username,
                 display_name,
                 password_hash: hash,
                 role,
-                region_id: region.id,
+                region_id,
                 unit_id: None,
                 site_id: None,
                 phone,
@@ -285,57 +303,188 @@ pub async fn users_create(
     }
 }
 
-/// A user's page: reset the password, disable or enable.
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    l: Layout,
+    id: i64,
+    version: i32,
+    status: String,
+    display_name: String,
+    role: String,
+    roles: Vec<(String, String)>,
+    region_code: String,
+    grids: String,
+    phone: String,
+    toggle_label: String,
+    toggle_to: &'static str,
+    errors: Vec<(String, String)>,
+}
+
+/// The posted account details.
+#[derive(Deserialize, Default, Clone)]
+pub struct UserEditForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    grids: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    version: i32,
+}
+
+/// A user's page: edit the account, reset the password, disable or enable. `posted` re-shows
+/// what was submitted next to its errors.
+async fn user_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    posted: Option<UserEditForm>,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageUsers)?;
+    let t = p.t();
+    let (user, region_code, grid_codes) = state
+        .db
+        .read(move |c| {
+            let u = accounts::get_user(c, &actor.scope, id)?;
+            let region =
+                org_db::get_region(c, &shiliu_db::scope::Scope::everything(), u.region_id)?;
+            let mut grids = Vec::new();
+            for g in accounts::user_grid_ids(c, id)? {
+                grids.push(org_db::get_region(c, &shiliu_db::scope::Scope::everything(), g)?.code);
+            }
+            Ok((u, region.code, grids))
+        })
+        .await?;
+    let d = posted.unwrap_or_else(|| UserEditForm {
+        display_name: user.display_name.clone(),
+        role: user.role.clone(),
+        region_code,
+        grids: grid_codes.join("\n"),
+        phone: user.phone.clone().unwrap_or_default(),
+        version: user.version,
+    });
+    let status = if !user.active {
+        t.s("status.inactive")
+    } else if user.is_locked(shiliu_db::now()) {
+        t.s("status.locked")
+    } else {
+        t.s("status.active")
+    };
+    let page = UserPage {
+        l: Layout::new(
+            p,
+            "nav.users",
+            &format!("{}（{}）", user.display_name, user.username),
+        )
+        .flash(saved),
+        id,
+        version: d.version,
+        status: t.f(
+            "users.status",
+            &[
+                ("status", status),
+                (
+                    "changed",
+                    &user.password_changed_at.format("%Y-%m-%d").to_string(),
+                ),
+            ],
+        ),
+        display_name: d.display_name,
+        role: d.role,
+        roles: Role::ALL
+            .iter()
+            .filter(|r| p.role().may_assign(**r))
+            .map(|r| (r.as_str().to_string(), t.label("role", r.as_str())))
+            .collect(),
+        region_code: d.region_code,
+        grids: d.grids,
+        phone: d.phone,
+        toggle_label: if user.active {
+            t.s("users.disable")
+        } else {
+            t.s("users.enable")
+        }
+        .to_string(),
+        toggle_to: if user.active { "false" } else { "true" },
+        errors: errs
+            .0
+            .iter()
+            .map(|e| {
+                (
+                    t.field(if e.field == "region_id" {
+                        "region_code"
+                    } else {
+                        &e.field
+                    }),
+                    t.field_error(e),
+                )
+            })
+            .collect(),
+    };
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
 pub async fn user_show(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
+    user_page(&state, &p, id, None, &FieldErrors::new(), s.yes()).await
+}
+
+pub async fn user_update(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(d): Form<UserEditForm>,
+) -> AppResult<Response> {
     let actor = p.require(Permission::ManageUsers)?;
-    let t = p.t();
-    let user = state
-        .db
-        .read(move |c| accounts::get_user(c, &actor.scope, id))
-        .await?;
-    let page = OrgForm {
-        l: Layout::new(
-            &p,
-            "nav.users",
-            &format!(
-                "{}（{}）· {}",
-                user.display_name,
-                user.username,
-                t.label("role", &user.role)
-            ),
-        )
-        .flash(s.yes()),
-        action: format!("/users/{id}/password"),
-        back: "/users".into(),
-        version: user.version,
-        fields: vec![FormField {
-            name: "password",
-            label: t.s("action.reset_password").to_string(),
-            value: String::new(),
-            required: true,
-            options: vec![],
-            hint: t.s("users.password_hint").to_string(),
-            error: String::new(),
-        }],
-        errors: vec![],
-        toggle: Some((
-            format!("/users/{id}/active"),
-            if user.active {
-                t.s("users.disable")
-            } else {
-                t.s("users.enable")
-            }
-            .to_string(),
-            if user.active { "false" } else { "true" },
-        )),
-        readonly: false,
+    let mut errs = FieldErrors::new();
+    let display_name = errs.check(required_text("display_name", &d.display_name, 40));
+    let role =
+        errs.check(Role::parse(&d.role).ok_or_else(|| FieldError::new("role", "err.choice")));
+    let phone = parse_phone(&d.phone, &mut errs);
+    if d.region_code.trim().is_empty() {
+        errs.push(FieldError::new("region_id", "err.required"));
+    }
+    let (Some(display_name), Some(role), true) = (display_name, role, errs.is_empty()) else {
+        return user_page(&state, &p, id, Some(d), &errs, false).await;
     };
-    render(&page)
+    let (code, grid_codes, version) =
+        (d.region_code.trim().to_string(), d.grids.clone(), d.version);
+    let result = state
+        .db
+        .write(move |c| {
+            let region_id = region_id_by_code(c, &actor, &code, "region_id")?;
+            let grid_ids = grid_ids_by_codes(c, &actor, &grid_codes)?;
+            let u = accounts::UserUpdate {
+                display_name,
+                role,
+                region_id,
+                phone,
+                grid_ids,
+            };
+            accounts::update_user(c, &actor, id, version, &u)
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => user_page(&state, &p, id, Some(d), &e, false).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -355,7 +504,9 @@ pub async fn user_password(
         .db
         .read(move |c| accounts::get_user(c, &scope, id))
         .await?;
-    check_password(&f.password, &user.username).map_err(FieldErrors::from)?;
+    if let Err(e) = check_password(&f.password, &user.username) {
+        return user_page(&state, &p, id, None, &e.into(), false).await;
+    }
     let hash = tokio::task::spawn_blocking(move || crate::password::hash(&f.password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?

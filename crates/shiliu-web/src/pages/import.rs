@@ -9,7 +9,6 @@ use shiliu_db::audit::{self, Event};
 use shiliu_db::org as db;
 use shiliu_db::scope::Actor;
 use shiliu_db::{DbConnection, DbError};
-use shiliu_domain::FieldErrors;
 use shiliu_domain::org::{RegionInput, SiteInput, SiteType, UnitCategory, UnitInput};
 use shiliu_domain::roles::Permission;
 
@@ -282,7 +281,7 @@ fn apply(
                         &v[5],
                         &v[6],
                     )?;
-                    let region = region_by_code(c, actor, &v[2], "region_id")?;
+                    let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
                     db::create_site(c, actor, region, &input)?;
                 }
                 ImportKind::Units => {
@@ -292,12 +291,12 @@ fn apply(
                         &v[3],
                         &v[4],
                     )?;
-                    let region = region_by_code(c, actor, &v[2], "region_id")?;
+                    let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
                     db::create_unit(c, actor, region, &input)?;
                 }
                 ImportKind::Regions => {
                     let input = RegionInput::parse(&v[1], &v[2])?;
-                    let parent = region_by_code(c, actor, &v[0], "parent_id")?;
+                    let parent = db::region_id_by_code(c, &actor.scope, &v[0], "parent_id")?;
                     db::create_child_region(c, actor, parent, &input)?;
                 }
             }
@@ -318,24 +317,6 @@ fn apply(
         }
     }
     Ok((applied, errors))
-}
-
-fn region_by_code(
-    c: &mut DbConnection,
-    actor: &Actor,
-    code: &str,
-    field: &str,
-) -> Result<i64, DbError> {
-    if code.trim().is_empty() {
-        return Err(DbError::Invalid(FieldErrors::from(
-            shiliu_domain::FieldError::new(field, "err.required"),
-        )));
-    }
-    db::get_region_by_code(c, &actor.scope, code.trim())
-        .map(|r| r.id)
-        .map_err(|_| {
-            DbError::Invalid(shiliu_domain::FieldError::new(field, "err.region.unknown").into())
-        })
 }
 
 pub async fn submit(

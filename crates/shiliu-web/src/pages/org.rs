@@ -770,17 +770,12 @@ pub async fn save(
     let result = state
         .db
         .write(move |c| {
-            let region = db::get_region_by_code(c, &actor.scope, &code)
-                .map_err(|_| shiliu_db::DbError::invalid("region_id", "err.region.unknown"))?;
+            let region = db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
             Ok(match (&input, id) {
-                (Parsed::Site(s), None) => db::create_site(c, &actor, region.id, s)?.id,
-                (Parsed::Site(s), Some(i)) => {
-                    db::update_site(c, &actor, i, version, region.id, s)?.id
-                }
-                (Parsed::Unit(u), None) => db::create_unit(c, &actor, region.id, u)?.id,
-                (Parsed::Unit(u), Some(i)) => {
-                    db::update_unit(c, &actor, i, version, region.id, u)?.id
-                }
+                (Parsed::Site(s), None) => db::create_site(c, &actor, region, s)?.id,
+                (Parsed::Site(s), Some(i)) => db::update_site(c, &actor, i, version, region, s)?.id,
+                (Parsed::Unit(u), None) => db::create_unit(c, &actor, region, u)?.id,
+                (Parsed::Unit(u), Some(i)) => db::update_unit(c, &actor, i, version, region, u)?.id,
             })
         })
         .await;
