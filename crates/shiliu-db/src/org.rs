@@ -526,51 +526,118 @@ pub struct Named<T> {
     pub region_name: String,
 }
 
-pub fn list_sites(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    f: &ListFilter,
-    limit: i64,
-) -> Result<Vec<Named<Site>>, DbError> {
-    let mut q = sites::table
-        .inner_join(regions::table)
-        .filter(scope.filter())
-        .select((Site::as_select(), regions::name))
-        .into_boxed();
-    if let Some(w) = f.within {
-        q = q.filter(within_scope(conn, scope, w)?.filter());
-    }
-    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q = q.filter(
-            lower(sites::name)
-                .like(contains_pattern(t.trim()))
-                .escape('\\'),
-        );
-    }
-    if let Some(k) = &f.kind {
-        q = q.filter(sites::site_type.eq(k.clone()));
-    }
-    if !f.include_inactive {
-        q = q.filter(sites::active.eq(true));
-    }
-    if let Some(b) = f.before_id {
-        q = q.filter(sites::id.lt(b));
-    }
-    let rows: Vec<(Site, String)> = q.order(sites::id.desc()).limit(limit).load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(item, region_name)| Named { item, region_name })
-        .collect())
+/// The scoped list, get and activate/deactivate of a record kept at a region (sites, units):
+/// the same queries over different tables, written once.
+macro_rules! region_record {
+    ($table:ident, $ty:ty, $kind_col:ident, $entity:literal, $list:ident, $get:ident, $set_active:ident, $on:literal, $off:literal) => {
+        /// Newest first, in scope, filtered; keyset-paginated by id.
+        pub fn $list(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            f: &ListFilter,
+            limit: i64,
+        ) -> Result<Vec<Named<$ty>>, DbError> {
+            let mut q = $table::table
+                .inner_join(regions::table)
+                .filter(scope.filter())
+                .select((<$ty>::as_select(), regions::name))
+                .into_boxed();
+            if let Some(w) = f.within {
+                q = q.filter(within_scope(conn, scope, w)?.filter());
+            }
+            if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+                q = q.filter(
+                    lower($table::name)
+                        .like(contains_pattern(t.trim()))
+                        .escape('\\'),
+                );
+            }
+            if let Some(k) = &f.kind {
+                q = q.filter($table::$kind_col.eq(k.clone()));
+            }
+            if !f.include_inactive {
+                q = q.filter($table::active.eq(true));
+            }
+            if let Some(b) = f.before_id {
+                q = q.filter($table::id.lt(b));
+            }
+            let rows: Vec<($ty, String)> = q.order($table::id.desc()).limit(limit).load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|(item, region_name)| Named { item, region_name })
+                .collect())
+        }
+
+        /// One record in scope; outside it, `NotFound`.
+        pub fn $get(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<$ty, DbError> {
+            Ok($table::table
+                .inner_join(regions::table)
+                .filter(scope.filter())
+                .filter($table::id.eq(id))
+                .select(<$ty>::as_select())
+                .first(conn)?)
+        }
+
+        /// Deactivate or reactivate (nothing that history refers to is deleted); audited.
+        pub fn $set_active(
+            conn: &mut DbConnection,
+            actor: &Actor,
+            id: i64,
+            version: i32,
+            active: bool,
+        ) -> Result<$ty, DbError> {
+            let before = $get(conn, &actor.scope, id)?;
+            if before.version != version {
+                return Err(DbError::Stale);
+            }
+            diesel::update(
+                $table::table
+                    .filter($table::id.eq(id))
+                    .filter($table::version.eq(version)),
+            )
+            .set((
+                $table::active.eq(active),
+                $table::updated_at.eq(now()),
+                $table::version.eq(version + 1),
+            ))
+            .execute(conn)?;
+            let after = $get(conn, &actor.scope, id)?;
+            let action = if active { $on } else { $off };
+            audit::record(
+                conn,
+                actor,
+                Event::new(action, $entity, id)
+                    .region(after.region_id)
+                    .before(&before)
+                    .after(&after),
+            )?;
+            Ok(after)
+        }
+    };
 }
 
-pub fn get_site(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Site, DbError> {
-    Ok(sites::table
-        .inner_join(regions::table)
-        .filter(scope.filter())
-        .filter(sites::id.eq(id))
-        .select(Site::as_select())
-        .first(conn)?)
-}
+region_record!(
+    sites,
+    Site,
+    site_type,
+    "site",
+    list_sites,
+    get_site,
+    set_site_active,
+    "site.activate",
+    "site.deactivate"
+);
+region_record!(
+    units,
+    Unit,
+    category,
+    "unit",
+    list_units,
+    get_unit,
+    set_unit_active,
+    "unit.activate",
+    "unit.deactivate"
+);
 
 pub fn create_site(
     conn: &mut DbConnection,
@@ -660,45 +727,6 @@ pub fn update_site(
     Ok(after)
 }
 
-pub fn set_site_active(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    id: i64,
-    version: i32,
-    active: bool,
-) -> Result<Site, DbError> {
-    let before = get_site(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
-    diesel::update(
-        sites::table
-            .filter(sites::id.eq(id))
-            .filter(sites::version.eq(version)),
-    )
-    .set((
-        sites::active.eq(active),
-        sites::updated_at.eq(now()),
-        sites::version.eq(version + 1),
-    ))
-    .execute(conn)?;
-    let after = get_site(conn, &actor.scope, id)?;
-    let action = if active {
-        "site.activate"
-    } else {
-        "site.deactivate"
-    };
-    audit::record(
-        conn,
-        actor,
-        Event::new(action, "site", id)
-            .region(after.region_id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = units)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -719,52 +747,6 @@ impl Unit {
     pub fn category(&self) -> UnitCategory {
         UnitCategory::parse(&self.category).unwrap_or(UnitCategory::Other)
     }
-}
-
-pub fn list_units(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    f: &ListFilter,
-    limit: i64,
-) -> Result<Vec<Named<Unit>>, DbError> {
-    let mut q = units::table
-        .inner_join(regions::table)
-        .filter(scope.filter())
-        .select((Unit::as_select(), regions::name))
-        .into_boxed();
-    if let Some(w) = f.within {
-        q = q.filter(within_scope(conn, scope, w)?.filter());
-    }
-    if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q = q.filter(
-            lower(units::name)
-                .like(contains_pattern(t.trim()))
-                .escape('\\'),
-        );
-    }
-    if let Some(k) = &f.kind {
-        q = q.filter(units::category.eq(k.clone()));
-    }
-    if !f.include_inactive {
-        q = q.filter(units::active.eq(true));
-    }
-    if let Some(b) = f.before_id {
-        q = q.filter(units::id.lt(b));
-    }
-    let rows: Vec<(Unit, String)> = q.order(units::id.desc()).limit(limit).load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(item, region_name)| Named { item, region_name })
-        .collect())
-}
-
-pub fn get_unit(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Unit, DbError> {
-    Ok(units::table
-        .inner_join(regions::table)
-        .filter(scope.filter())
-        .filter(units::id.eq(id))
-        .select(Unit::as_select())
-        .first(conn)?)
 }
 
 pub fn create_unit(
@@ -845,45 +827,6 @@ pub fn update_unit(
         actor,
         Event::new("unit.update", "unit", id)
             .region(region_id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
-}
-
-pub fn set_unit_active(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    id: i64,
-    version: i32,
-    active: bool,
-) -> Result<Unit, DbError> {
-    let before = get_unit(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
-    diesel::update(
-        units::table
-            .filter(units::id.eq(id))
-            .filter(units::version.eq(version)),
-    )
-    .set((
-        units::active.eq(active),
-        units::updated_at.eq(now()),
-        units::version.eq(version + 1),
-    ))
-    .execute(conn)?;
-    let after = get_unit(conn, &actor.scope, id)?;
-    let action = if active {
-        "unit.activate"
-    } else {
-        "unit.deactivate"
-    };
-    audit::record(
-        conn,
-        actor,
-        Event::new(action, "unit", id)
-            .region(after.region_id)
             .before(&before)
             .after(&after),
     )?;

@@ -199,14 +199,20 @@ impl Principal {
         if !self.can(p) {
             return Err(AppError::Forbidden);
         }
-        Ok(Actor {
+        Ok(self.acting_on_own_account())
+    }
+
+    /// The caller acting on their own account only (sign-out, their own password): needs no
+    /// permission, and the account functions it reaches touch nothing but `user_id`'s rows.
+    pub fn acting_on_own_account(&self) -> Actor {
+        Actor {
             user_id: Some(self.user.id),
             name: self.user.username.clone(),
             role: Some(self.role()),
             scope: self.scope.clone(),
             request_id: self.ctx.request_id.clone(),
             client_addr: self.ctx.client_addr.clone(),
-        })
+        }
     }
 
     pub fn csrf(&self) -> &str {
@@ -505,14 +511,7 @@ fn rejection_info(resp: &Response) -> Option<ErrorInfo> {
 /// Log out: delete the session and clear the cookie.
 pub async fn end_session(state: &AppState, p: &Principal) -> AppResult<()> {
     if let Via::Session { session_hash, .. } = &p.via {
-        let actor = Actor {
-            user_id: Some(p.user.id),
-            name: p.user.username.clone(),
-            role: Some(p.role()),
-            scope: p.scope.clone(),
-            request_id: p.ctx.request_id.clone(),
-            client_addr: p.ctx.client_addr.clone(),
-        };
+        let actor = p.acting_on_own_account();
         let hash = session_hash.clone();
         state
             .db

@@ -567,14 +567,7 @@ pub async fn account_password(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(AppError::Internal)?;
-    let actor = Actor {
-        user_id: Some(p.user.id),
-        name: p.user.username.clone(),
-        role: Some(p.role()),
-        scope: p.scope.clone(),
-        request_id: p.ctx.request_id.clone(),
-        client_addr: p.ctx.client_addr.clone(),
-    };
+    let actor = p.acting_on_own_account();
     state
         .db
         .write(move |c| accounts::change_own_password(c, &actor, &new_hash, &session_hash))
