@@ -385,6 +385,109 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 assert_eq!(r.status, StatusCode::NOT_FOUND, "{tag} API {path}");
             }
         }
+        // Every state-changing route, as every role of one city, aimed at the other city's
+        // records: refused, and nothing of theirs changes.
+        let fingerprint = |d: &CityData| {
+            let d = d.clone();
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    let all = Scope::everything();
+                    Ok((
+                        org::get_site(c, &all, d.site)?.version,
+                        org::get_unit(c, &all, d.unit)?.version,
+                        org::get_region(c, &all, d.region)?.version,
+                        org::children(c, &all, d.region, true)?.len(),
+                        accounts::get_user(c, &all, d.user)?.version,
+                    ))
+                })
+                .unwrap()
+        };
+        let before = fingerprint(&lz);
+        for role in Role::ALL {
+            let name = format!("nn-{}", role.as_str().replace('_', "-"));
+            let (cookie, csrf) = app.session(&name);
+            let csrf = csrf.as_str();
+            let writes: Vec<(String, Vec<(&str, &str)>)> = vec![
+                (
+                    format!("/sites/{}", lz.site),
+                    vec![
+                        ("_csrf", csrf),
+                        ("name", "改"),
+                        ("site_type", "other"),
+                        ("region_code", "450100"),
+                        ("version", "1"),
+                    ],
+                ),
+                (
+                    format!("/sites/{}/active", lz.site),
+                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+                ),
+                (
+                    format!("/units/{}", lz.unit),
+                    vec![
+                        ("_csrf", csrf),
+                        ("name", "改"),
+                        ("category", "other"),
+                        ("region_code", "450100"),
+                        ("version", "1"),
+                    ],
+                ),
+                (
+                    format!("/units/{}/active", lz.unit),
+                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+                ),
+                (
+                    format!("/regions/{}", lz.region),
+                    vec![("_csrf", csrf), ("name", "改"), ("version", "1")],
+                ),
+                (
+                    format!("/regions/{}/active", lz.region),
+                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+                ),
+                (
+                    format!("/regions/{}/children", lz.region),
+                    vec![("_csrf", csrf), ("name", "越界网格")],
+                ),
+                (
+                    format!("/users/{}", lz.user),
+                    vec![
+                        ("_csrf", csrf),
+                        ("display_name", "改"),
+                        ("role", "leader"),
+                        ("region_code", "450100"),
+                        ("version", "1"),
+                    ],
+                ),
+                (
+                    format!("/users/{}/password", lz.user),
+                    vec![("_csrf", csrf), ("password", "Taken-Over-2026")],
+                ),
+                (
+                    format!("/users/{}/active", lz.user),
+                    vec![("_csrf", csrf), ("active", "false")],
+                ),
+            ];
+            for (path, form) in &writes {
+                let r = app.post(path, &cookie, form).await;
+                assert!(
+                    matches!(
+                        r.status,
+                        StatusCode::NOT_FOUND
+                            | StatusCode::FORBIDDEN
+                            | StatusCode::UNPROCESSABLE_ENTITY
+                    ),
+                    "{name} POST {path}: {}",
+                    r.status
+                );
+            }
+        }
+        assert_eq!(
+            fingerprint(&lz),
+            before,
+            "the other city's records are untouched"
+        );
+
         // Writes into the other city are refused as if the records did not exist.
         let (cookie, csrf) = app.session("nn-commission-staff");
         let r = app
