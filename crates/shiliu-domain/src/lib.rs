@@ -6,12 +6,14 @@
 //! translates into the user's language.
 
 pub mod accounts;
+pub mod calendar;
 pub mod divisions;
 pub mod error;
 pub mod id_number;
 pub mod mobile;
 pub mod org;
 pub mod peoples;
+pub mod requests;
 pub mod roles;
 
 pub use error::{FieldError, FieldErrors};

@@ -1,0 +1,287 @@
+//! Requests (诉求): the handling state machine, as one transition table.
+//!
+//! received (受理) → dispatched (派单) → accepted (接单) or returned (退回) → in progress (办理),
+//! with transfers (转办) the receiver accepts or declines and pauses while waiting for the
+//! resident → resolved (办结) → rated (回访) → closed (归档); a 不满意 rating may reopen it.
+
+use crate::{FieldError, code_enum};
+
+code_enum! {
+    pub enum Status {
+        /// 受理: taken in, not yet sent to a handler.
+        Received = "received",
+        /// 派单: sent to a site or unit, waiting for it to accept.
+        Dispatched = "dispatched",
+        /// 退回: the site or unit sent it back with a reason; to be dispatched again.
+        Returned = "returned",
+        /// 接单: accepted by the handler.
+        Accepted = "accepted",
+        /// 办理: being handled.
+        InProgress = "in_progress",
+        /// 转办: offered to another site or unit, which has not yet accepted or declined.
+        TransferPending = "transfer_pending",
+        /// Waiting for the resident (the deadline clock is paused).
+        WaitingResident = "waiting_resident",
+        /// 办结: resolved, with an outcome and the reply to the resident.
+        Resolved = "resolved",
+        /// 回访: the resident rated the handling.
+        Rated = "rated",
+        /// 归档: closed.
+        Closed = "closed",
+    }
+}
+
+code_enum! {
+    pub enum Action {
+        Dispatch = "dispatch",
+        Accept = "accept",
+        Return = "return",
+        Start = "start",
+        Transfer = "transfer",
+        AcceptTransfer = "accept_transfer",
+        DeclineTransfer = "decline_transfer",
+        WaitForResident = "wait_for_resident",
+        Resume = "resume",
+        Resolve = "resolve",
+        Rate = "rate",
+        Reopen = "reopen",
+        Close = "close",
+    }
+}
+
+code_enum! {
+    /// 办结结果
+    pub enum Outcome {
+        Solved = "solved",
+        PartlySolved = "partly_solved",
+        Unsolved = "unsolved",
+    }
+}
+
+code_enum! {
+    /// 回访评价
+    pub enum Rating {
+        Satisfied = "satisfied",
+        FairlySatisfied = "fairly_satisfied",
+        Dissatisfied = "dissatisfied",
+    }
+}
+
+/// The transition table: from, action, to. Nothing else moves a request.
+pub const TRANSITIONS: &[(Status, Action, Status)] = {
+    use Action as A;
+    use Status as S;
+    &[
+        (S::Received, A::Dispatch, S::Dispatched),
+        (S::Returned, A::Dispatch, S::Dispatched),
+        (S::Dispatched, A::Accept, S::Accepted),
+        (S::Dispatched, A::Return, S::Returned),
+        (S::Accepted, A::Start, S::InProgress),
+        (S::Accepted, A::Resolve, S::Resolved),
+        (S::InProgress, A::Transfer, S::TransferPending),
+        (S::TransferPending, A::AcceptTransfer, S::Accepted),
+        (S::TransferPending, A::DeclineTransfer, S::InProgress),
+        (S::InProgress, A::WaitForResident, S::WaitingResident),
+        (S::WaitingResident, A::Resume, S::InProgress),
+        (S::InProgress, A::Resolve, S::Resolved),
+        (S::Resolved, A::Rate, S::Rated),
+        (S::Rated, A::Reopen, S::InProgress),
+        (S::Resolved, A::Close, S::Closed),
+        (S::Rated, A::Close, S::Closed),
+    ]
+};
+
+impl Status {
+    /// Whether the deadline clock runs in this status.
+    pub fn clock_runs(self) -> bool {
+        matches!(
+            self,
+            Status::Received
+                | Status::Dispatched
+                | Status::Returned
+                | Status::Accepted
+                | Status::InProgress
+                | Status::TransferPending
+        )
+    }
+
+    /// Still to be handled (counts as open in lists and statistics).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Rated | Status::Closed)
+    }
+
+    /// The actions the table allows from here.
+    pub fn actions(self) -> impl Iterator<Item = Action> {
+        TRANSITIONS
+            .iter()
+            .filter(move |(f, _, _)| *f == self)
+            .map(|(_, a, _)| *a)
+    }
+}
+
+/// What an action carries, checked before the transition is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActionInput {
+    /// Why a request is returned or a transfer declined; a note for others.
+    pub reason: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// The reply to the resident, required to resolve.
+    pub reply: Option<String>,
+    pub rating: Option<Rating>,
+    /// The rating the request holds now (for `Reopen`).
+    pub current_rating: Option<Rating>,
+}
+
+/// The status after `action`, or why it is refused (naming the field to fix).
+pub fn next(from: Status, action: Action, input: &ActionInput) -> Result<Status, FieldError> {
+    let to = TRANSITIONS
+        .iter()
+        .find(|(f, a, _)| *f == from && *a == action)
+        .map(|(_, _, t)| *t)
+        .ok_or_else(|| {
+            FieldError::new("action", "err.request.transition")
+                .arg("from", from)
+                .arg("action", action)
+        })?;
+    let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    match action {
+        Action::Return | Action::DeclineTransfer if !present(&input.reason) => {
+            Err(FieldError::new("reason", "err.required"))
+        }
+        Action::Resolve if input.outcome.is_none() => {
+            Err(FieldError::new("outcome", "err.required"))
+        }
+        Action::Resolve if !present(&input.reply) => Err(FieldError::new("reply", "err.required")),
+        Action::Rate if input.rating.is_none() => Err(FieldError::new("rating", "err.required")),
+        Action::Reopen if input.current_rating != Some(Rating::Dissatisfied) => {
+            Err(FieldError::new("rating", "err.request.rating_reopen"))
+        }
+        _ => Ok(to),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> ActionInput {
+        ActionInput {
+            reason: Some("不属于本单位职责".into()),
+            outcome: Some(Outcome::Solved),
+            reply: Some("已协调学位".into()),
+            rating: Some(Rating::Satisfied),
+            current_rating: Some(Rating::Dissatisfied),
+        }
+    }
+
+    #[test]
+    fn the_table_is_the_only_way() {
+        for from in Status::ALL {
+            for action in Action::ALL {
+                let allowed = TRANSITIONS.iter().any(|(f, a, _)| f == from && a == action);
+                let r = next(*from, *action, &full());
+                assert_eq!(r.is_ok(), allowed, "{from} --{action}-->");
+                if let Err(e) = r {
+                    assert_eq!(e.reason, "err.request.transition");
+                }
+            }
+        }
+        assert_eq!(Status::Closed.actions().count(), 0, "closed is final");
+        // Each (from, action) appears once: the machine is deterministic.
+        for (i, (f, a, _)) in TRANSITIONS.iter().enumerate() {
+            assert!(
+                !TRANSITIONS[i + 1..]
+                    .iter()
+                    .any(|(f2, a2, _)| f2 == f && a2 == a)
+            );
+        }
+    }
+
+    #[test]
+    fn every_status_is_reachable_and_can_end() {
+        let mut reached = vec![Status::Received];
+        let mut i = 0;
+        while i < reached.len() {
+            for (f, _, t) in TRANSITIONS {
+                if *f == reached[i] && !reached.contains(t) {
+                    reached.push(*t);
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(reached.len(), Status::ALL.len());
+        for s in Status::ALL {
+            let mut seen = vec![*s];
+            let mut j = 0;
+            while j < seen.len() && !seen.contains(&Status::Closed) {
+                for (f, _, t) in TRANSITIONS {
+                    if *f == seen[j] && !seen.contains(t) {
+                        seen.push(*t);
+                    }
+                }
+                j += 1;
+            }
+            assert!(seen.contains(&Status::Closed), "{s} can reach closed");
+        }
+    }
+
+    #[test]
+    fn actions_need_their_data() {
+        let none = ActionInput::default();
+        assert_eq!(
+            next(Status::Dispatched, Action::Return, &none)
+                .unwrap_err()
+                .field,
+            "reason"
+        );
+        assert_eq!(
+            next(Status::InProgress, Action::Resolve, &none)
+                .unwrap_err()
+                .field,
+            "outcome"
+        );
+        let no_reply = ActionInput {
+            outcome: Some(Outcome::PartlySolved),
+            reply: Some("  ".into()),
+            ..none.clone()
+        };
+        assert_eq!(
+            next(Status::InProgress, Action::Resolve, &no_reply)
+                .unwrap_err()
+                .field,
+            "reply"
+        );
+        assert_eq!(
+            next(Status::Resolved, Action::Rate, &none)
+                .unwrap_err()
+                .field,
+            "rating"
+        );
+        let satisfied = ActionInput {
+            current_rating: Some(Rating::Satisfied),
+            ..none.clone()
+        };
+        assert_eq!(
+            next(Status::Rated, Action::Reopen, &satisfied)
+                .unwrap_err()
+                .reason,
+            "err.request.rating_reopen"
+        );
+        assert_eq!(
+            next(Status::Rated, Action::Reopen, &full()).unwrap(),
+            Status::InProgress
+        );
+        assert_eq!(
+            next(Status::Received, Action::Dispatch, &none).unwrap(),
+            Status::Dispatched
+        );
+    }
+
+    #[test]
+    fn the_clock_pauses_only_while_waiting_or_done() {
+        assert!(!Status::WaitingResident.clock_runs());
+        assert!(Status::TransferPending.clock_runs());
+        assert!(!Status::Resolved.clock_runs());
+        assert!(Status::Returned.is_open() && !Status::Rated.is_open());
+    }
+}
