@@ -559,12 +559,17 @@ pub fn logout(conn: &mut DbConnection, actor: &Actor, session_hash: &str) -> Res
     Ok(())
 }
 
-/// Delete sessions past the absolute time-out (housekeeping).
-pub fn purge_sessions(conn: &mut DbConnection, absolute: Duration) -> Result<usize, DbError> {
-    Ok(
-        diesel::delete(sessions::table.filter(sessions::created_at.lt(now() - absolute)))
-            .execute(conn)?,
-    )
+/// Delete sessions past either time-out (housekeeping; `load_session` refuses them anyway).
+pub fn purge_sessions(
+    conn: &mut DbConnection,
+    idle: Duration,
+    absolute: Duration,
+) -> Result<usize, DbError> {
+    let t = now();
+    let expired = sessions::created_at
+        .lt(t - absolute)
+        .or(sessions::last_seen_at.lt(t - idle));
+    Ok(diesel::delete(sessions::table.filter(expired)).execute(conn)?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

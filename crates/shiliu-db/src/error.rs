@@ -50,15 +50,4 @@ impl DbError {
     pub fn invalid(field: &str, reason: &'static str) -> Self {
         DbError::Invalid(FieldError::new(field, reason).into())
     }
-
-    /// Whether the engine rejected a duplicate in a unique column.
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _
-            ))
-        )
-    }
 }

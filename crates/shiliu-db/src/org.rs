@@ -139,41 +139,6 @@ pub fn children(
         .load(conn)?)
 }
 
-/// Search regions by name or code within scope, e.g. for a region picker.
-pub fn search_regions(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    text: &str,
-    kinds: &[RegionKind],
-    limit: i64,
-) -> Result<Vec<Region>, DbError> {
-    let mut q = scope.regions().filter(regions::active.eq(true));
-    let text = text.trim();
-    if !text.is_empty() {
-        let pat = contains_pattern(text);
-        q = q.filter(
-            lower(regions::name)
-                .like(pat.clone())
-                .escape('\\')
-                .or(regions::code.like(pat).escape('\\')),
-        );
-    }
-    if !kinds.is_empty() {
-        q = q.filter(
-            regions::kind.eq_any(
-                kinds
-                    .iter()
-                    .map(|k| k.as_str().to_string())
-                    .collect::<Vec<_>>(),
-            ),
-        );
-    }
-    Ok(q.order((regions::depth.asc(), regions::code.asc()))
-        .limit(limit)
-        .select(Region::as_select())
-        .load(conn)?)
-}
-
 /// A region and everything below it (in scope), parents before children, for export.
 pub fn subtree(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Vec<Region>, DbError> {
     let root = get_region(conn, scope, id)?;

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use shiliu_db::accounts::{self, NewUser};
 use shiliu_db::audit;
 use shiliu_db::org::{self, ListFilter};
-use shiliu_db::schema::audit_log;
+use shiliu_db::schema::{audit_log, sessions};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbError, both_engines};
@@ -231,4 +231,58 @@ both_engines!(lockout_after_repeated_failures, |t: TestDb| {
             .unwrap();
     assert!(u.is_locked(shiliu_db::now()));
     assert_eq!(u.id, user.id);
+});
+
+both_engines!(expired_sessions_are_refused_and_purged, |t: TestDb| {
+    let sys = Actor::system("test");
+    let u =
+        t.db.write_blocking(|c| {
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            let new = NewUser {
+                username: Username::parse("sess").unwrap(),
+                display_name: "会话".into(),
+                password_hash: "x".into(),
+                role: Role::Leader,
+                region_id: nn.id,
+                unit_id: None,
+                site_id: None,
+                phone: None,
+                grid_ids: vec![],
+            };
+            let u = accounts::create_user(c, &sys, &new)?;
+            accounts::login_succeeded(c, &sys, &u, "fresh", "csrf", "ua")?;
+            accounts::login_succeeded(c, &sys, &u, "stale", "csrf", "ua")?;
+            Ok(u)
+        })
+        .unwrap();
+    let mut c = t.db.conn().unwrap();
+    diesel::update(sessions::table.filter(sessions::id.eq("stale")))
+        .set(sessions::last_seen_at.eq(shiliu_db::now() - chrono::Duration::hours(2)))
+        .execute(&mut c)
+        .unwrap();
+    let (idle, absolute) = (chrono::Duration::minutes(30), chrono::Duration::hours(12));
+    assert!(
+        accounts::load_session(&mut c, "stale", idle, absolute)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        accounts::load_session(&mut c, "fresh", idle, absolute)
+            .unwrap()
+            .unwrap()
+            .1
+            .id,
+        u.id
+    );
+    diesel::update(sessions::table.filter(sessions::id.eq("fresh")))
+        .set(sessions::created_at.eq(shiliu_db::now() - chrono::Duration::hours(13)))
+        .execute(&mut c)
+        .unwrap();
+    assert_eq!(
+        accounts::purge_sessions(&mut c, idle, absolute).unwrap(),
+        1,
+        "the absolute time-out"
+    );
+    let left: i64 = sessions::table.count().get_result(&mut c).unwrap();
+    assert_eq!(left, 0);
 });

@@ -175,10 +175,31 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    housekeeping.abort();
+    result
+}
+
+/// Every ten minutes, delete expired sessions (they are refused anyway; this keeps the table small).
+async fn housekeeping(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_mins(10));
+    loop {
+        every.tick().await;
+        let (idle, absolute) = (state.config.session_idle, state.config.session_absolute);
+        match state
+            .db
+            .write(move |c| shiliu_db::accounts::purge_sessions(c, idle, absolute))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+    }
 }
