@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod org;
 pub mod refdata;
+pub mod requests;
 pub mod schema;
 pub mod scope;
 #[cfg(feature = "testing")]

@@ -38,6 +38,7 @@ fn kind_of(level: DivisionLevel) -> RegionKind {
 pub struct SyncCounts {
     pub regions: usize,
     pub peoples: usize,
+    pub categories: usize,
 }
 
 pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
@@ -115,15 +116,48 @@ pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
             .execute(c))?;
     }
     counts.regions = batch.len();
+    counts.categories = sync_categories(conn)?;
 
     if counts != SyncCounts::default() {
         let ev = Event {
             action: "refdata.sync",
             entity: "refdata",
-            detail: serde_json::json!({"regions": counts.regions, "peoples": counts.peoples}),
+            detail: serde_json::json!({"regions": counts.regions, "peoples": counts.peoples, "categories": counts.categories}),
             ..Event::default()
         };
         audit::record(conn, &Actor::system("system:migrate"), ev)?;
     }
     Ok(counts)
+}
+
+/// The default request categories, once: an installation that already has categories keeps its
+/// own (administrators edit them).
+fn sync_categories(conn: &mut DbConnection) -> Result<usize, DbError> {
+    use crate::schema::request_categories as rc;
+    let existing: i64 = rc::table.count().get_result(conn)?;
+    if existing > 0 {
+        return Ok(0);
+    }
+    let minutes_per_day = shiliu_domain::calendar::WorkCalendar::default().minutes_per_day();
+    let t = now();
+    for (i, (code, name, name_en, days)) in shiliu_domain::requests::DEFAULT_CATEGORIES
+        .iter()
+        .enumerate()
+    {
+        diesel::insert_into(rc::table)
+            .values((
+                rc::id.eq(new_id()),
+                rc::code.eq(*code),
+                rc::name.eq(*name),
+                rc::name_en.eq(*name_en),
+                rc::service_minutes.eq(Some((days * minutes_per_day) as i32)),
+                rc::sort_order.eq(i as i32 + 1),
+                rc::active.eq(true),
+                rc::created_at.eq(t),
+                rc::updated_at.eq(t),
+                rc::version.eq(1),
+            ))
+            .execute(conn)?;
+    }
+    Ok(shiliu_domain::requests::DEFAULT_CATEGORIES.len())
 }

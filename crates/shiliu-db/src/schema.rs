@@ -140,7 +140,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    request_categories (id) {
+        id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        code -> Text,
+        name -> Text,
+        name_en -> Text,
+        service_minutes -> Nullable<Integer>,
+        sort_order -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    requests (id) {
+        id -> BigInt,
+        code -> Text,
+        channel -> Text,
+        category_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        status -> Text,
+        description -> Text,
+        place -> Nullable<Text>,
+        contact_name -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        consent -> Bool,
+        site_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        routed_by -> Text,
+        transfer_site_id -> Nullable<BigInt>,
+        transfer_unit_id -> Nullable<BigInt>,
+        intake_site_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        received_at -> Timestamp,
+        due_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        reply -> Nullable<Text>,
+        rating -> Nullable<Text>,
+        rated_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    request_events (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        note -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        kind -> Text,
+        note -> Text,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
+diesel::joinable!(requests -> request_categories (category_id));
+diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(units -> regions (region_id));
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -148,5 +226,18 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(user_grids -> regions (grid_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    regions, peoples, sites, units, users, user_grids, sessions, api_tokens, audit_log, audit_head,
+    regions,
+    peoples,
+    sites,
+    units,
+    users,
+    user_grids,
+    sessions,
+    api_tokens,
+    audit_log,
+    audit_head,
+    request_categories,
+    requests,
+    request_events,
+    calendar_days,
 );

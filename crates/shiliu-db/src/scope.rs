@@ -2,7 +2,8 @@
 //!
 //! A [`Scope`] is a set of region subtrees (a grid worker's: their grids; everyone else's: the
 //! subtree of their region). List and get queries take a `&Scope` and filter through
-//! [`Scope::region_ids`]; writes take an [`Actor`], which carries the scope and the identity
+//! [`Scope::filter`] (rows joined to `regions`) or [`Scope::path_filter`] (rows that carry their
+//! region's path); writes take an [`Actor`], which carries the scope and the identity
 //! the audit log records. Neither can be built from a request except by the web layer's
 //! authentication, after the permission check.
 
@@ -16,17 +17,38 @@ use crate::schema::regions;
 /// A boxed boolean condition over the FROM clause `QS`.
 pub type Predicate<QS> = Box<dyn BoxableExpression<QS, MultiBackend, SqlType = Bool>>;
 
-/// Rows whose region lies under any of `paths` (none: no rows).
-pub fn subtree_filter<QS>(paths: &[String]) -> Predicate<QS>
+/// A text column holding a region path, usable in a query over `QS`.
+pub trait PathColumn<QS>:
+    Column<SqlType = diesel::sql_types::Text>
+    + SelectableExpression<QS>
+    + AppearsOnTable<QS>
+    + diesel::expression::ValidGrouping<(), IsAggregate = diesel::expression::is_aggregate::No>
+    + diesel::query_builder::QueryFragment<MultiBackend>
+    + Copy
+    + Send
+    + 'static
+{
+}
+
+impl<QS, C> PathColumn<QS> for C where
+    C: Column<SqlType = diesel::sql_types::Text>
+        + SelectableExpression<QS>
+        + AppearsOnTable<QS>
+        + diesel::expression::ValidGrouping<(), IsAggregate = diesel::expression::is_aggregate::No>
+        + diesel::query_builder::QueryFragment<MultiBackend>
+        + Copy
+        + Send
+        + 'static
+{
+}
+
+/// Rows whose path `column` lies under any of `paths` (none: no rows).
+pub fn subtree_filter<QS, C>(column: C, paths: &[String]) -> Predicate<QS>
 where
-    regions::path: SelectableExpression<QS> + AppearsOnTable<QS>,
+    C: PathColumn<QS>,
     QS: 'static,
 {
-    let range = |p: &String| {
-        regions::path
-            .ge(p.clone())
-            .and(regions::path.lt(path_upper(p)))
-    };
+    let range = |p: &String| column.ge(p.clone()).and(column.lt(path_upper(p)));
     let mut it = paths.iter();
     let Some(first) = it.next() else {
         return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
@@ -80,7 +102,17 @@ impl Scope {
         regions::path: SelectableExpression<QS> + AppearsOnTable<QS>,
         QS: 'static,
     {
-        subtree_filter(&self.paths)
+        subtree_filter(regions::path, &self.paths)
+    }
+
+    /// The scope as a predicate on a row's own copy of its region's path (rows that carry
+    /// `region_path`, such as requests): one index range per subtree, no join.
+    pub fn path_filter<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>,
+        QS: 'static,
+    {
+        subtree_filter(column, &self.paths)
     }
 
     /// The regions in scope, as a query to refine.

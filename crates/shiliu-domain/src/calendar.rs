@@ -66,6 +66,10 @@ impl WorkCalendar {
         }
     }
 
+    pub fn periods(&self) -> &[(NaiveTime, NaiveTime)] {
+        &self.periods
+    }
+
     /// Working minutes in one working day.
     pub fn minutes_per_day(&self) -> i64 {
         self.periods

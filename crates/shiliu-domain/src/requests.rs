@@ -4,7 +4,107 @@
 //! with transfers (转办) the receiver accepts or declines and pauses while waiting for the
 //! resident → resolved (办结) → rated (回访) → closed (归档); a 不满意 rating may reopen it.
 
-use crate::{FieldError, code_enum};
+use crate::error::{optional_text, required_text};
+use crate::mobile::Mobile;
+use crate::{FieldError, FieldErrors, code_enum};
+
+code_enum! {
+    /// How a request came in.
+    pub enum Channel {
+        /// 服务咨询专线: staff enter a caller's request.
+        Hotline = "hotline",
+        /// A grid worker on a phone.
+        Grid = "grid",
+        /// At a service site's desk (解忧超市, 民族之家, 服务站).
+        WalkIn = "walk_in",
+        /// The resident, on the public page, without an account.
+        SelfService = "self_service",
+        /// Clients of the Open311 `GeoReport` v2 API.
+        Open311 = "open311",
+    }
+}
+
+/// The default category tree, drawn from the documents: (code, name, English name, service
+/// level in working days). Administrators edit it; these are only the first values.
+pub const DEFAULT_CATEGORIES: [(&str, &str, &str, i64); 12] = [
+    (
+        "jobs_training",
+        "就业与技能培训",
+        "Jobs and job training",
+        5,
+    ),
+    (
+        "school_places",
+        "子女入学入园",
+        "School and kindergarten places",
+        10,
+    ),
+    ("renting", "租房租住", "Renting", 5),
+    ("legal_aid", "法律援助", "Legal aid", 10),
+    ("disputes", "矛盾纠纷调解", "Dispute mediation", 10),
+    ("hardship_relief", "困难救助", "Hardship relief", 5),
+    ("policy", "政策咨询", "Policy questions", 1),
+    ("business_licence", "工商执照办理", "Business licences", 5),
+    ("health", "医疗卫生", "Health care", 5),
+    ("social_security", "社会保障", "Social security", 10),
+    (
+        "household_registration",
+        "户籍办理",
+        "Household registration",
+        10,
+    ),
+    ("other", "其他", "Other", 5),
+];
+
+/// A new request as taken in on any channel, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInput {
+    pub channel: Channel,
+    pub description: String,
+    pub place: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<Mobile>,
+    /// The resident agreed to the use of their data for handling the request.
+    pub consent: bool,
+}
+
+impl RequestInput {
+    /// A resident on the public page must give a phone number and consent; staff may take an
+    /// anonymous request (a caller who will not give a number).
+    pub fn parse(
+        channel: Channel,
+        description: &str,
+        place: &str,
+        contact_name: &str,
+        contact_phone: &str,
+        consent: bool,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let description = errs.check(required_text("description", description, 2000));
+        let place = errs.check(optional_text("place", place, 200)).flatten();
+        let contact_name = errs
+            .check(optional_text("contact_name", contact_name, 40))
+            .flatten();
+        let public = matches!(channel, Channel::SelfService | Channel::Open311);
+        let contact_phone = if contact_phone.trim().is_empty() && !public {
+            None
+        } else {
+            errs.check(Mobile::parse(contact_phone).map_err(|e| e.on("contact_phone")))
+        };
+        if channel == Channel::SelfService && !consent {
+            errs.push(FieldError::new("consent", "err.request.consent"));
+        }
+        errs.into_result()?;
+        Ok(Self {
+            channel,
+            description: description.unwrap_or_default(),
+            place,
+            contact_name,
+            contact_phone,
+            consent,
+        })
+    }
+}
 
 code_enum! {
     pub enum Status {
@@ -275,6 +375,28 @@ mod tests {
             next(Status::Received, Action::Dispatch, &none).unwrap(),
             Status::Dispatched
         );
+    }
+
+    #[test]
+    fn intake_rules_by_channel() {
+        let e = RequestInput::parse(Channel::SelfService, "", "", "", "", false).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["description", "contact_phone", "consent"]);
+        let ok = RequestInput::parse(
+            Channel::Hotline,
+            " 孩子入学需要哪些材料？ ",
+            "",
+            "",
+            "",
+            false,
+        )
+        .unwrap();
+        assert_eq!(ok.description, "孩子入学需要哪些材料？");
+        assert_eq!(ok.contact_phone, None, "a caller may stay anonymous");
+        let bad_phone =
+            RequestInput::parse(Channel::Grid, "租房押金纠纷", "", "", "12345", false).unwrap_err();
+        assert_eq!(bad_phone.0[0].field, "contact_phone");
+        assert_eq!(DEFAULT_CATEGORIES.len(), 12);
     }
 
     #[test]

@@ -1,0 +1,4 @@
+DROP TABLE calendar_days;
+DROP TABLE request_events;
+DROP TABLE requests;
+DROP TABLE request_categories;

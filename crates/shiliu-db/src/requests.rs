@@ -1,0 +1,529 @@
+//! Requests (诉求): intake, default routing, the handling state machine applied with its event
+//! history, deadlines on the working calendar. Every change is one transaction with its event
+//! row and its audit row; concurrent edits are refused by `version`.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rand::Rng;
+use serde::Serialize;
+use shiliu_domain::calendar::WorkCalendar;
+use shiliu_domain::org::RegionKind;
+use shiliu_domain::requests::{Action, ActionInput, RequestInput, Status, next};
+
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::org::{Region, get_region};
+use crate::schema::{calendar_days, request_categories, request_events, requests, sites};
+use crate::scope::{Actor, Scope};
+use crate::{DbConnection, DbError, now};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = request_categories)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Category {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub service_minutes: Option<i32>,
+    pub sort_order: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+pub fn categories(
+    conn: &mut DbConnection,
+    include_inactive: bool,
+) -> Result<Vec<Category>, DbError> {
+    let mut q = request_categories::table
+        .select(Category::as_select())
+        .into_boxed();
+    if !include_inactive {
+        q = q.filter(request_categories::active.eq(true));
+    }
+    Ok(q.order((
+        request_categories::sort_order.asc(),
+        request_categories::id.asc(),
+    ))
+    .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = requests)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Request {
+    pub id: i64,
+    pub code: String,
+    pub channel: String,
+    pub category_id: i64,
+    pub region_id: i64,
+    pub region_path: String,
+    pub status: String,
+    pub description: String,
+    pub place: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub consent: bool,
+    pub site_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub routed_by: String,
+    pub transfer_site_id: Option<i64>,
+    pub transfer_unit_id: Option<i64>,
+    pub intake_site_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub received_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub paused_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub reply: Option<String>,
+    pub rating: Option<String>,
+    pub rated_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Request {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Received)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = request_events)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct RequestEvent {
+    pub id: i64,
+    pub request_id: i64,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub detail: String,
+}
+
+/// The working calendar: the default working day with the stored holidays and make-up days.
+pub fn calendar(conn: &mut DbConnection) -> Result<WorkCalendar, DbError> {
+    let days: Vec<(NaiveDate, String)> = calendar_days::table
+        .select((calendar_days::day, calendar_days::kind))
+        .load(conn)?;
+    let pick = |k: &str| {
+        days.iter()
+            .filter(|(_, kind)| kind == k)
+            .map(|(d, _)| *d)
+            .collect::<BTreeSet<_>>()
+    };
+    let base = WorkCalendar::default();
+    let periods = base.periods().to_vec();
+    WorkCalendar::new(pick("holiday"), pick("workday"), periods).map_err(DbError::from)
+}
+
+/// Set a day as a holiday (`holiday`), a worked weekend day (`workday`), or back to normal
+/// (`None`). Audited.
+pub fn set_calendar_day(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    day: NaiveDate,
+    kind: Option<&str>,
+    note: &str,
+) -> Result<(), DbError> {
+    if kind.is_some_and(|k| k != "holiday" && k != "workday") {
+        return Err(DbError::invalid("kind", "err.choice"));
+    }
+    diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)?;
+    if let Some(k) = kind {
+        diesel::insert_into(calendar_days::table)
+            .values((
+                calendar_days::day.eq(day),
+                calendar_days::kind.eq(k),
+                calendar_days::note.eq(note),
+            ))
+            .execute(conn)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new("calendar.set", "calendar_day", day)
+            .detail(serde_json::json!({"kind": kind, "note": note})),
+    )?;
+    Ok(())
+}
+
+/// Who is responsible, and why, in words kept on the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub site_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub explanation: String,
+}
+
+/// The default route: the nearest active site up the region chain, preferring the grid's
+/// community (a grid has no desk of its own), then the township, county and city.
+pub fn default_route(conn: &mut DbConnection, region: &Region) -> Result<Routing, DbError> {
+    let ids: Vec<i64> = region
+        .path
+        .split('/')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let candidates: Vec<(i64, i64, String)> = sites::table
+        .filter(sites::region_id.eq_any(ids.clone()))
+        .filter(sites::active.eq(true))
+        .order(sites::id.asc())
+        .select((sites::id, sites::region_id, sites::name))
+        .load(conn)?;
+    // Deepest region first: the grid itself, its community, the township…
+    for rid in ids.iter().rev() {
+        if let Some((sid, _, name)) = candidates.iter().find(|(_, r, _)| r == rid) {
+            let how = if region.kind() == RegionKind::Grid && *rid != region.id {
+                "the grid's community site"
+            } else {
+                "the nearest site"
+            };
+            return Ok(Routing {
+                site_id: Some(*sid),
+                unit_id: None,
+                explanation: format!("default rule: {how}, {name}"),
+            });
+        }
+    }
+    Ok(Routing {
+        site_id: None,
+        unit_id: None,
+        explanation: "default rule: no site in the region; to be dispatched by hand".into(),
+    })
+}
+
+/// An unambiguous tracking code for residents (no 0/O, 1/I/L): 10 characters, about 48 bits.
+fn tracking_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut rng = rand::thread_rng();
+    (0..10)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// A new request on any channel, in the region where it arose (a grid, usually). It is routed
+/// by the default rule and waits, received, to be dispatched.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    input: &RequestInput,
+    category_id: i64,
+    region_id: i64,
+    intake_site_id: Option<i64>,
+) -> Result<Request, DbError> {
+    let region = get_region(conn, &actor.scope, region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    let category: Category = request_categories::table
+        .filter(request_categories::id.eq(category_id))
+        .filter(request_categories::active.eq(true))
+        .select(Category::as_select())
+        .first(conn)
+        .map_err(|_| DbError::invalid("category_id", "err.choice"))?;
+    let routing = default_route(conn, &region)?;
+    let received = now();
+    let due = match category.service_minutes {
+        Some(m) => Some(calendar(conn)?.add_working_minutes(received, i64::from(m))),
+        None => None,
+    };
+    let id = new_id();
+    let code = tracking_code();
+    diesel::insert_into(requests::table)
+        .values((
+            requests::id.eq(id),
+            requests::code.eq(&code),
+            requests::channel.eq(input.channel.as_str()),
+            requests::category_id.eq(category.id),
+            requests::region_id.eq(region.id),
+            requests::region_path.eq(&region.path),
+            requests::status.eq(Status::Received.as_str()),
+            requests::description.eq(&input.description),
+            requests::place.eq(&input.place),
+            requests::contact_name.eq(&input.contact_name),
+            requests::contact_phone
+                .eq(input.contact_phone.as_ref().map(|m| m.as_str().to_string())),
+            requests::consent.eq(input.consent),
+            requests::site_id.eq(routing.site_id),
+            requests::unit_id.eq(routing.unit_id),
+            requests::routed_by.eq(&routing.explanation),
+            requests::intake_site_id.eq(intake_site_id),
+            requests::created_by.eq(actor.user_id),
+            requests::received_at.eq(received),
+            requests::due_at.eq(due),
+            requests::updated_at.eq(received),
+            requests::version.eq(1),
+        ))
+        .execute(conn)?;
+    record_event(
+        conn,
+        actor,
+        id,
+        None,
+        Status::Received,
+        "receive",
+        None,
+        serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.explanation}),
+    )?;
+    let r = get(conn, &Scope::everything(), id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("request.create", "request", id)
+            .region(region.id)
+            .after(&r)
+            .detail(
+                serde_json::json!({"channel": input.channel.as_str(), "category": category.code}),
+            ),
+    )?;
+    Ok(r)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    from: Option<Status>,
+    to: Status,
+    action: &str,
+    note: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    diesel::insert_into(request_events::table)
+        .values((
+            request_events::id.eq(new_id()),
+            request_events::request_id.eq(request_id),
+            request_events::at.eq(now()),
+            request_events::actor_id.eq(actor.user_id),
+            request_events::actor.eq(&actor.name),
+            request_events::action.eq(action),
+            request_events::from_status.eq(from.map(Status::as_str)),
+            request_events::to_status.eq(to.as_str()),
+            request_events::note.eq(note),
+            request_events::detail.eq(detail.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One request in scope (by where it arose).
+pub fn get(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Request, DbError> {
+    Ok(requests::table
+        .filter(scope.path_filter(requests::region_path))
+        .filter(requests::id.eq(id))
+        .select(Request::as_select())
+        .first(conn)?)
+}
+
+/// A request by its tracking code, for the resident's public page: no scope, the code is the key.
+pub fn by_code(conn: &mut DbConnection, code: &str) -> Result<Request, DbError> {
+    Ok(requests::table
+        .filter(requests::code.eq(code.trim().to_uppercase()))
+        .select(Request::as_select())
+        .first(conn)?)
+}
+
+pub fn events(conn: &mut DbConnection, request_id: i64) -> Result<Vec<RequestEvent>, DbError> {
+    Ok(request_events::table
+        .filter(request_events::request_id.eq(request_id))
+        .order(request_events::id.asc())
+        .select(RequestEvent::as_select())
+        .load(conn)?)
+}
+
+/// Filters for request lists.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<Status>,
+    pub site_id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub overdue_at: Option<NaiveDateTime>,
+    pub before_id: Option<i64>,
+}
+
+/// Newest first, in scope; keyset-paginated by id.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    limit: i64,
+) -> Result<Vec<Request>, DbError> {
+    let mut q = requests::table
+        .filter(scope.path_filter(requests::region_path))
+        .select(Request::as_select())
+        .into_boxed();
+    if let Some(s) = f.status {
+        q = q.filter(requests::status.eq(s.as_str()));
+    }
+    if let Some(s) = f.site_id {
+        q = q.filter(requests::site_id.eq(s));
+    }
+    if let Some(c) = f.category_id {
+        q = q.filter(requests::category_id.eq(c));
+    }
+    if let Some(t) = f.overdue_at {
+        let open: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.clock_runs())
+            .map(|s| s.as_str())
+            .collect();
+        q = q
+            .filter(requests::due_at.lt(t))
+            .filter(requests::status.eq_any(open));
+    }
+    if let Some(b) = f.before_id {
+        q = q.filter(requests::id.lt(b));
+    }
+    Ok(q.order(requests::id.desc()).limit(limit).load(conn)?)
+}
+
+/// What a step changes besides the status.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    pub action_input: ActionInput,
+    /// For `Dispatch` and `Transfer`: the site or unit to send it to.
+    pub site_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    /// A note kept in the step's event: the reason to return or decline, the resident's comment
+    /// with a rating, a handler's note.
+    pub note: Option<String>,
+}
+
+/// Apply one step of the state machine, as `actor`, to the version they saw.
+pub fn step(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    action: Action,
+    input: &StepInput,
+) -> Result<Request, DbError> {
+    let before = get(conn, &actor.scope, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    let from = before.status();
+    let mut ai = input.action_input.clone();
+    ai.current_rating = before
+        .rating
+        .as_deref()
+        .and_then(shiliu_domain::requests::Rating::parse);
+    let to = next(from, action, &ai)?;
+    let t = now();
+    let mut r = before.clone();
+    match action {
+        Action::Dispatch => {
+            if input.site_id.is_some() || input.unit_id.is_some() {
+                r.site_id = input.site_id;
+                r.unit_id = input.unit_id;
+                r.routed_by = format!("dispatched by {}", actor.name);
+            } else if r.site_id.is_none() && r.unit_id.is_none() {
+                return Err(DbError::invalid("site_id", "err.required"));
+            }
+        }
+        Action::Transfer => {
+            if input.site_id.is_none() && input.unit_id.is_none() {
+                return Err(DbError::invalid("site_id", "err.required"));
+            }
+            r.transfer_site_id = input.site_id;
+            r.transfer_unit_id = input.unit_id;
+        }
+        Action::AcceptTransfer => {
+            r.site_id = r.transfer_site_id.take();
+            r.unit_id = r.transfer_unit_id.take();
+            r.routed_by = format!("transferred, accepted by {}", actor.name);
+        }
+        Action::DeclineTransfer => {
+            r.transfer_site_id = None;
+            r.transfer_unit_id = None;
+        }
+        Action::WaitForResident => r.paused_at = Some(t),
+        Action::Resume => {
+            // The working time that was left when the pause began is left again now.
+            if let (Some(paused), Some(due)) = (r.paused_at.take(), r.due_at) {
+                let cal = calendar(conn)?;
+                let left = cal.working_minutes_between(paused, due);
+                r.due_at = Some(cal.add_working_minutes(t.max(paused), left));
+            }
+        }
+        Action::Resolve => {
+            r.resolved_at = Some(t);
+            r.outcome = ai.outcome.map(|o| o.as_str().to_string());
+            r.reply = ai.reply.clone().map(|s| s.trim().to_string());
+        }
+        Action::Rate => {
+            r.rating = ai.rating.map(|x| x.as_str().to_string());
+            r.rated_at = Some(t);
+        }
+        Action::Reopen => {
+            r.resolved_at = None;
+            r.outcome = None;
+        }
+        Action::Close => r.closed_at = Some(t),
+        Action::Accept | Action::Return | Action::Start => {}
+    }
+    let n = diesel::update(
+        requests::table
+            .filter(requests::id.eq(id))
+            .filter(requests::version.eq(version)),
+    )
+    .set((
+        requests::status.eq(to.as_str()),
+        requests::site_id.eq(r.site_id),
+        requests::unit_id.eq(r.unit_id),
+        requests::routed_by.eq(&r.routed_by),
+        requests::transfer_site_id.eq(r.transfer_site_id),
+        requests::transfer_unit_id.eq(r.transfer_unit_id),
+        requests::due_at.eq(r.due_at),
+        requests::paused_at.eq(r.paused_at),
+        requests::resolved_at.eq(r.resolved_at),
+        requests::outcome.eq(&r.outcome),
+        requests::reply.eq(&r.reply),
+        requests::rating.eq(&r.rating),
+        requests::rated_at.eq(r.rated_at),
+        requests::closed_at.eq(r.closed_at),
+        requests::updated_at.eq(t),
+        requests::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let note = input
+        .note
+        .as_deref()
+        .or(input.action_input.reason.as_deref())
+        .filter(|s| !s.trim().is_empty());
+    record_event(
+        conn,
+        actor,
+        id,
+        Some(from),
+        to,
+        action.as_str(),
+        note,
+        serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
+    )?;
+    let after = get(conn, &Scope::everything(), id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("request.step", "request", id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after)
+            .detail(serde_json::json!({"action": action.as_str(), "from": from.as_str(), "to": to.as_str()})),
+    )?;
+    Ok(after)
+}

@@ -1,0 +1,352 @@
+//! Requests in the database: intake, routing, deadlines, the state machine with events and
+//! audit, optimistic concurrency, scope — on both engines.
+
+use shiliu_db::org::{self, Region};
+use shiliu_db::requests::{self, StepInput};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, DbError, audit, both_engines};
+use shiliu_domain::org::{RegionInput, SiteInput};
+use shiliu_domain::requests::{
+    Action, ActionInput, Channel, Outcome, Rating, RequestInput, Status,
+};
+
+struct Place {
+    grid: Region,
+    community_site: i64,
+}
+
+fn place(c: &mut DbConnection, township: &str, tag: &str) -> Place {
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let town = org::get_region_by_code(c, &all, township).unwrap();
+    let comm = org::create_child_region(
+        c,
+        &sys,
+        town.id,
+        &RegionInput::parse(&format!("{tag}社区"), "").unwrap(),
+    )
+    .unwrap();
+    let grid = org::create_child_region(
+        c,
+        &sys,
+        comm.id,
+        &RegionInput::parse(&format!("{tag}一网格"), "").unwrap(),
+    )
+    .unwrap();
+    // A county-level site too: the community's own site is nearer and wins.
+    let county = org::get_region(c, &all, town.parent_id.unwrap()).unwrap();
+    org::create_site(
+        c,
+        &sys,
+        county.id,
+        &SiteInput::parse(&format!("{tag}县民族之家"), "minzu_home", "", "", "", "").unwrap(),
+    )
+    .unwrap();
+    let site = org::create_site(
+        c,
+        &sys,
+        comm.id,
+        &SiteInput::parse(&format!("{tag}社区解忧超市"), "jieyou_desk", "", "", "", "").unwrap(),
+    )
+    .unwrap();
+    Place {
+        grid,
+        community_site: site.id,
+    }
+}
+
+fn category(c: &mut DbConnection, code: &str) -> requests::Category {
+    requests::categories(c, false)
+        .unwrap()
+        .into_iter()
+        .find(|k| k.code == code)
+        .unwrap()
+}
+
+fn step(
+    t: &TestDb,
+    id: i64,
+    action: Action,
+    input: StepInput,
+) -> Result<requests::Request, DbError> {
+    let sys = Actor::system("handler");
+    t.db.write_blocking(|c| {
+        let r = requests::get(c, &Scope::everything(), id)?;
+        requests::step(c, &sys, id, r.version, action, &input)
+    })
+}
+
+both_engines!(
+    intake_routes_to_the_community_site_and_sets_the_deadline,
+    |t: TestDb| {
+        let sys = Actor::system("test");
+        let r =
+            t.db.write_blocking(|c| {
+                let p = place(c, "450107001", "万秀");
+                let jobs = category(c, "jobs_training");
+                let input = RequestInput::parse(
+                    Channel::Grid,
+                    "想参加电工技能培训",
+                    "万秀村",
+                    "黄女士",
+                    "13812345678",
+                    true,
+                )
+                .unwrap();
+                let r = requests::create(c, &sys, &input, jobs.id, p.grid.id, None)?;
+                assert_eq!(r.site_id, Some(p.community_site));
+                assert!(
+                    r.routed_by.contains("the grid's community site")
+                        && r.routed_by.contains("万秀社区解忧超市"),
+                    "{}",
+                    r.routed_by
+                );
+                let cal = requests::calendar(c)?;
+                assert_eq!(r.due_at, Some(cal.add_working_days(r.received_at, 5)));
+                Ok(r)
+            })
+            .unwrap();
+        assert_eq!(r.status(), Status::Received);
+        assert_eq!(r.code.len(), 10);
+        assert_eq!(
+            r.region_path,
+            t.db.write_blocking(|c| org::get_region(c, &Scope::everything(), r.region_id))
+                .unwrap()
+                .path
+        );
+        // Bad input is refused by field, and nothing is written.
+        let e =
+            t.db.write_blocking(|c| {
+                let jobs = category(c, "jobs_training");
+                let input =
+                    RequestInput::parse(Channel::Hotline, "咨询", "", "", "", false).unwrap();
+                requests::create(c, &sys, &input, jobs.id, -5, None)
+            })
+            .unwrap_err();
+        assert!(matches!(e, DbError::Invalid(f) if f.0[0].field == "region_id"));
+        let by_code =
+            t.db.write_blocking(|c| requests::by_code(c, &r.code.to_lowercase()))
+                .unwrap();
+        assert_eq!(by_code.id, r.id);
+    }
+);
+
+both_engines!(
+    the_whole_handling_loop_with_events_and_audit,
+    |t: TestDb| {
+        let sys = Actor::system("test");
+        let (r, other_site) =
+            t.db.write_blocking(|c| {
+                let p = place(c, "450107001", "秀厢");
+                let q = place(c, "450107002", "北湖");
+                let rent = category(c, "renting");
+                let input = RequestInput::parse(Channel::WalkIn, "房东不退押金", "", "", "", false)
+                    .unwrap();
+                Ok((
+                    requests::create(c, &sys, &input, rent.id, p.grid.id, Some(p.community_site))?,
+                    q.community_site,
+                ))
+            })
+            .unwrap();
+        let reason = |s: &str| StepInput {
+            action_input: ActionInput {
+                reason: Some(s.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let go = |a| step(&t, r.id, a, StepInput::default());
+        assert_eq!(go(Action::Dispatch).unwrap().status(), Status::Dispatched);
+        // Returned with a reason, it goes back to the dispatcher, who sends it again.
+        assert!(
+            matches!(go(Action::Return), Err(DbError::Invalid(_))),
+            "a return needs its reason"
+        );
+        assert_eq!(
+            step(&t, r.id, Action::Return, reason("不属于本站点"))
+                .unwrap()
+                .status(),
+            Status::Returned
+        );
+        assert_eq!(go(Action::Dispatch).unwrap().status(), Status::Dispatched);
+        assert_eq!(go(Action::Accept).unwrap().status(), Status::Accepted);
+        assert_eq!(go(Action::Start).unwrap().status(), Status::InProgress);
+        // A transfer the receiver declines stays with the sender.
+        let offered = step(
+            &t,
+            r.id,
+            Action::Transfer,
+            StepInput {
+                site_id: Some(other_site),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (offered.status(), offered.transfer_site_id),
+            (Status::TransferPending, Some(other_site))
+        );
+        let declined = step(&t, r.id, Action::DeclineTransfer, reason("人手不足")).unwrap();
+        assert_eq!(
+            (
+                declined.status(),
+                declined.site_id,
+                declined.transfer_site_id
+            ),
+            (Status::InProgress, r.site_id, None)
+        );
+        // Waiting for the resident moves the deadline on by the pause.
+        let waiting = go(Action::WaitForResident).unwrap();
+        assert!(waiting.paused_at.is_some());
+        let resumed = go(Action::Resume).unwrap();
+        assert!(resumed.due_at >= waiting.due_at && resumed.paused_at.is_none());
+        // Resolving needs an outcome and a reply.
+        assert!(matches!(go(Action::Resolve), Err(DbError::Invalid(_))));
+        let resolve = StepInput {
+            action_input: ActionInput {
+                outcome: Some(Outcome::Solved),
+                reply: Some("已联系房东退还押金".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            step(&t, r.id, Action::Resolve, resolve.clone())
+                .unwrap()
+                .status(),
+            Status::Resolved
+        );
+        let rate = |x| StepInput {
+            action_input: ActionInput {
+                rating: Some(x),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(
+            step(&t, r.id, Action::Rate, rate(Rating::Dissatisfied))
+                .unwrap()
+                .status(),
+            Status::Rated
+        );
+        assert_eq!(
+            go(Action::Reopen).unwrap().status(),
+            Status::InProgress,
+            "不满意 reopens"
+        );
+        step(&t, r.id, Action::Resolve, resolve).unwrap();
+        step(&t, r.id, Action::Rate, rate(Rating::Satisfied)).unwrap();
+        assert!(
+            matches!(go(Action::Reopen), Err(DbError::Invalid(_))),
+            "满意 does not"
+        );
+        let closed = go(Action::Close).unwrap();
+        assert_eq!(closed.status(), Status::Closed);
+        assert!(closed.closed_at.is_some() && closed.reply.is_some());
+        // Nothing moves a closed request.
+        assert!(matches!(go(Action::Reopen), Err(DbError::Invalid(_))));
+
+        let events = t.db.write_blocking(|c| requests::events(c, r.id)).unwrap();
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "receive",
+                "dispatch",
+                "return",
+                "dispatch",
+                "accept",
+                "start",
+                "transfer",
+                "decline_transfer",
+                "wait_for_resident",
+                "resume",
+                "resolve",
+                "rate",
+                "reopen",
+                "resolve",
+                "rate",
+                "close"
+            ]
+        );
+        assert_eq!(events[2].note.as_deref(), Some("不属于本站点"));
+        let mut c = t.db.conn().unwrap();
+        let report = audit::verify(&mut c).unwrap();
+        assert!(report.is_intact());
+        let steps = audit::list(
+            &mut c,
+            &audit::AuditFilter {
+                entity: Some("request".into()),
+                ..Default::default()
+            },
+            100,
+        )
+        .unwrap();
+        assert_eq!(
+            steps.len(),
+            actions.len(),
+            "one audit row per step, in the same transaction"
+        );
+    }
+);
+
+both_engines!(concurrent_edits_and_scope, |t: TestDb| {
+    let sys = Actor::system("test");
+    let (r, nn_path, lz_path) =
+        t.db.write_blocking(|c| {
+            let p = place(c, "450107001", "甲");
+            let other = category(c, "other");
+            let input =
+                RequestInput::parse(Channel::Hotline, "咨询政策", "", "", "", false).unwrap();
+            let all = Scope::everything();
+            Ok((
+                requests::create(c, &sys, &input, other.id, p.grid.id, None)?,
+                org::get_region_by_code(c, &all, "450100")?.path,
+                org::get_region_by_code(c, &all, "450200")?.path,
+            ))
+        })
+        .unwrap();
+    // Two people saw version 1; the second to act is refused, not silently applied.
+    let first =
+        t.db.write_blocking(|c| {
+            requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
+        })
+        .unwrap();
+    assert_eq!(first.version, 2);
+    let second = t.db.write_blocking(|c| {
+        requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
+    });
+    assert!(matches!(second, Err(DbError::Stale)));
+    let mut c = t.db.conn().unwrap();
+    let nn = Scope::subtrees(vec![nn_path]);
+    let lz = Scope::subtrees(vec![lz_path]);
+    assert_eq!(
+        requests::list(&mut c, &nn, &requests::RequestFilter::default(), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        requests::list(&mut c, &lz, &requests::RequestFilter::default(), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        requests::get(&mut c, &lz, r.id),
+        Err(DbError::NotFound)
+    ));
+    // Overdue: due before a moment far in the future, still open.
+    let far = shiliu_db::now() + chrono::Duration::days(400);
+    let overdue = requests::list(
+        &mut c,
+        &nn,
+        &requests::RequestFilter {
+            overdue_at: Some(far),
+            ..Default::default()
+        },
+        10,
+    )
+    .unwrap();
+    assert_eq!(overdue.len(), 1);
+});
