@@ -108,6 +108,33 @@ pub fn region_id_by_code(
         .map_err(|_| DbError::invalid(field, "err.region.unknown"))
 }
 
+/// The active site with exactly this name in scope (for forms that name a site); the error
+/// names `field` (required, unknown, or more than one site of that name).
+pub fn site_id_by_name(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    name: &str,
+    field: &str,
+) -> Result<i64, DbError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DbError::invalid(field, "err.required"));
+    }
+    let ids: Vec<i64> = sites::table
+        .inner_join(regions::table)
+        .filter(scope.filter())
+        .filter(sites::name.eq(name))
+        .filter(sites::active.eq(true))
+        .select(sites::id)
+        .limit(2)
+        .load(conn)?;
+    match ids.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(DbError::invalid(field, "err.site.unknown")),
+        _ => Err(DbError::invalid(field, "err.site.ambiguous")),
+    }
+}
+
 /// The roots of a scope: the regions its subtrees start at.
 pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
     let mut out: Vec<Region> = regions::table

@@ -35,6 +35,14 @@ code_enum! {
         ViewAudit = "view_audit",
         /// Issue API tokens for integrations (limited to one's own permissions and scope).
         ManageApiTokens = "manage_api_tokens",
+        /// See requests (诉求) within one's scope.
+        ViewRequests = "view_requests",
+        /// Take a request in: hotline, grid, walk-in desk.
+        CreateRequests = "create_requests",
+        /// Dispatch (派单), record the callback rating (回访), reopen and close.
+        DispatchRequests = "dispatch_requests",
+        /// Accept or return, handle, transfer, resolve.
+        HandleRequests = "handle_requests",
     }
 }
 
@@ -42,8 +50,8 @@ impl Role {
     /// The permission matrix.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
-            ManageApiTokens, ManageRegions, ManageSites, ManageUnits, ManageUsers, ViewAudit,
-            ViewOrg,
+            CreateRequests, DispatchRequests, HandleRequests, ManageApiTokens, ManageRegions,
+            ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -54,6 +62,10 @@ impl Role {
                 ManageUsers,
                 ViewAudit,
                 ManageApiTokens,
+                ViewRequests,
+                CreateRequests,
+                DispatchRequests,
+                HandleRequests,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -62,14 +74,25 @@ impl Role {
                 ManageUnits,
                 ManageUsers,
                 ManageApiTokens,
+                ViewRequests,
+                CreateRequests,
+                DispatchRequests,
+                HandleRequests,
             ],
-            Role::TownshipStaff => &[ViewOrg, ManageRegions, ManageSites],
-            Role::GridWorker
-            | Role::SiteStaff
-            | Role::LegalAid
-            | Role::Evaluator
-            | Role::UnitReporter
-            | Role::Leader => &[ViewOrg],
+            Role::TownshipStaff => &[
+                ViewOrg,
+                ManageRegions,
+                ManageSites,
+                ViewRequests,
+                CreateRequests,
+                DispatchRequests,
+                HandleRequests,
+            ],
+            Role::GridWorker => &[ViewOrg, ViewRequests, CreateRequests],
+            Role::SiteStaff => &[ViewOrg, ViewRequests, CreateRequests, HandleRequests],
+            Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
+            Role::Leader => &[ViewOrg, ViewRequests],
+            Role::Evaluator | Role::UnitReporter => &[ViewOrg],
         }
     }
 

@@ -37,6 +37,13 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(pages::account))
         .route("/account/password", post(pages::account_password))
         .route("/reference", get(pages::reference))
+        .route(
+            "/requests",
+            get(pages::requests::list).post(pages::requests::create),
+        )
+        .route("/requests/new", get(pages::requests::new))
+        .route("/requests/{id}", get(pages::requests::show))
+        .route("/requests/{id}/step", post(pages::requests::step))
         .route("/regions", get(org::regions_root))
         .route(
             "/regions/import",

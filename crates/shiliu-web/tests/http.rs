@@ -145,6 +145,7 @@ struct CityData {
     site: i64,
     unit: i64,
     user: i64,
+    request: i64,
     marks: Vec<String>,
 }
 
@@ -201,8 +202,20 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
             first_user = id;
         }
     }
+    let cat = shiliu_db::requests::categories(c, false).unwrap().remove(0);
+    let input = shiliu_domain::requests::RequestInput::parse(
+        shiliu_domain::requests::Channel::Hotline,
+        &format!("{tag}诉求内容"),
+        "",
+        "",
+        "",
+        false,
+    )
+    .unwrap();
+    let request = shiliu_db::requests::create(c, &sys, &input, cat.id, grid.id, None).unwrap();
     CityData {
         region: comm.id,
+        request: request.id,
         grid: grid.id,
         site: site.id,
         unit: unit.id,
@@ -213,6 +226,7 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
             format!("{tag}民族之家"),
             format!("{tag}教育局"),
             format!("用户{tag}-"),
+            format!("{tag}诉求内容"),
         ],
     }
 }
@@ -262,6 +276,9 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "/tokens",
                     "/sites?inactive=1",
                     "/units?inactive=1",
+                    "/requests",
+                    "/requests?overdue=1",
+                    "/requests/new",
                 ];
                 for path in lists {
                     let r = app.get(path, &cookie).await;
@@ -307,6 +324,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     format!("/units/{}", theirs.unit),
                     format!("/users/{}", theirs.user),
                     format!("/sites?region={}", theirs.region),
+                    format!("/requests/{}", theirs.request),
                 ];
                 for path in &theirs_paths {
                     let r = app.get(path, &cookie).await;
@@ -397,6 +415,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                         org::get_site(c, &all, d.site)?.version,
                         org::get_unit(c, &all, d.unit)?.version,
                         org::get_region(c, &all, d.region)?.version,
+                        shiliu_db::requests::get(c, &all, d.request)?.version,
                         org::children(c, &all, d.region, true)?.len(),
                         accounts::get_user(c, &all, d.user)?.version,
                     ))
@@ -466,6 +485,20 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 (
                     format!("/users/{}/active", lz.user),
                     vec![("_csrf", csrf), ("active", "false")],
+                ),
+                (
+                    format!("/requests/{}/step", lz.request),
+                    vec![("_csrf", csrf), ("action", "dispatch"), ("version", "1")],
+                ),
+                (
+                    "/requests".to_string(),
+                    vec![
+                        ("_csrf", csrf),
+                        ("channel", "hotline"),
+                        ("category_id", "1"),
+                        ("region_code", "450200"),
+                        ("description", "越界诉求"),
+                    ],
                 ),
             ];
             for (path, form) in &writes {
@@ -1432,6 +1465,253 @@ both_engines!(
                 "{}",
                 r.text()
             );
+        });
+    }
+);
+
+both_engines!(
+    a_request_goes_round_the_loop_through_the_pages,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        let (grid_code, site_name) = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                let all = Scope::everything();
+                Ok((
+                    org::get_region(c, &all, nn.grid)?.code,
+                    org::get_site(c, &all, nn.site)?.name,
+                ))
+            })
+            .unwrap();
+        block_on(async {
+            // A grid worker takes a request in on a phone; bad input first.
+            let (gw, gw_csrf) = app.session("nn-grid-worker");
+            let form = app.get("/requests/new", &gw).await.text();
+            assert!(
+                form.contains(&grid_code),
+                "the grid worker picks one of their grids"
+            );
+            let r = app
+                .post(
+                    "/requests",
+                    &gw,
+                    &[
+                        ("_csrf", &gw_csrf),
+                        ("channel", "grid"),
+                        ("category_id", "x"),
+                        ("region_code", &grid_code),
+                        ("description", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("诉求内容：必填"), "{}", r.text());
+            let r = app
+                .post(
+                    "/requests",
+                    &gw,
+                    &[
+                        ("_csrf", &gw_csrf),
+                        ("channel", "hotline"),
+                        ("category_id", "1"),
+                        ("region_code", &grid_code),
+                        ("description", "x"),
+                    ],
+                )
+                .await;
+            assert!(
+                r.text().contains("渠道：请从列表中选择"),
+                "a grid worker records the grid channel only"
+            );
+            let cat = app
+                .t
+                .db
+                .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(2)))
+                .unwrap();
+            let r = app
+                .post(
+                    "/requests",
+                    &gw,
+                    &[
+                        ("_csrf", &gw_csrf),
+                        ("channel", "grid"),
+                        ("category_id", &cat.id.to_string()),
+                        ("region_code", &grid_code),
+                        ("description", "出租屋漏水房东不修"),
+                        ("contact_phone", "13977112233"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let path = r.headers[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+            let page = app.get(&path, &gw).await.text();
+            assert!(page.contains("已受理") && page.contains("出租屋漏水房东不修"));
+            assert!(
+                !page.contains("name=\"action\" value=\"dispatch\""),
+                "a grid worker does not dispatch"
+            );
+
+            let version = || {
+                app.t
+                    .db
+                    .write_blocking(move |c| {
+                        Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
+                    })
+                    .unwrap()
+                    .to_string()
+            };
+            let act = |cookie: String,
+                       csrf: String,
+                       action: &'static str,
+                       extra: Vec<(&'static str, String)>| {
+                let app = &app;
+                let v = version();
+                async move {
+                    let mut form: Vec<(&str, &str)> =
+                        vec![("_csrf", &csrf), ("action", action), ("version", &v)];
+                    for (k, val) in &extra {
+                        form.push((k, val));
+                    }
+                    app.post(&format!("/requests/{id}/step"), &cookie, &form)
+                        .await
+                }
+            };
+            let (cs, cs_csrf) = app.session("nn-commission-staff");
+            let (ss, ss_csrf) = app.session("nn-site-staff");
+            let r = act(
+                cs.clone(),
+                cs_csrf.clone(),
+                "dispatch",
+                vec![("site_name", "没有这个站点".into())],
+            )
+            .await;
+            assert!(
+                r.text().contains("您的范围内没有这个名称的在用站点"),
+                "{}",
+                r.text()
+            );
+            let ok = StatusCode::SEE_OTHER;
+            assert_eq!(
+                act(
+                    cs.clone(),
+                    cs_csrf.clone(),
+                    "dispatch",
+                    vec![("site_name", site_name.clone())]
+                )
+                .await
+                .status,
+                ok
+            );
+            // The site returns it without a reason: refused; with one: back to the dispatcher.
+            let r = act(ss.clone(), ss_csrf.clone(), "return", vec![]).await;
+            assert!(r.text().contains("原因 / 说明：必填"), "{}", r.text());
+            assert_eq!(
+                act(
+                    ss.clone(),
+                    ss_csrf.clone(),
+                    "return",
+                    vec![("reason", "应由社区处理".into())]
+                )
+                .await
+                .status,
+                ok
+            );
+            assert_eq!(
+                act(
+                    cs.clone(),
+                    cs_csrf.clone(),
+                    "dispatch",
+                    vec![("site_name", site_name.clone())]
+                )
+                .await
+                .status,
+                ok
+            );
+            for a in ["accept", "start"] {
+                assert_eq!(
+                    act(ss.clone(), ss_csrf.clone(), a, vec![]).await.status,
+                    ok,
+                    "{a}"
+                );
+            }
+            let r = act(
+                ss.clone(),
+                ss_csrf.clone(),
+                "resolve",
+                vec![("outcome", "solved".into()), ("reply", String::new())],
+            )
+            .await;
+            assert!(r.text().contains("答复群众：必填"));
+            let resolve = vec![
+                ("outcome", "solved".to_string()),
+                ("reply", "已联系房东维修".to_string()),
+            ];
+            assert_eq!(
+                act(ss.clone(), ss_csrf.clone(), "resolve", resolve)
+                    .await
+                    .status,
+                ok
+            );
+            // A stale form is refused, not applied.
+            let r = app
+                .post(
+                    &format!("/requests/{id}/step"),
+                    &cs,
+                    &[
+                        ("_csrf", &cs_csrf),
+                        ("action", "rate"),
+                        ("rating", "satisfied"),
+                        ("version", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CONFLICT);
+            assert_eq!(
+                act(
+                    cs.clone(),
+                    cs_csrf.clone(),
+                    "rate",
+                    vec![("rating", "satisfied".into())]
+                )
+                .await
+                .status,
+                ok
+            );
+            assert_eq!(
+                act(cs.clone(), cs_csrf.clone(), "close", vec![])
+                    .await
+                    .status,
+                ok
+            );
+            let page = app.get(&path, &cs).await.text();
+            for s in [
+                "已归档",
+                "满意",
+                "已联系房东维修",
+                "应由社区处理",
+                "派单",
+                "退回",
+                "接单",
+                "办结",
+                "回访评价",
+            ] {
+                assert!(page.contains(s), "{s} in the page: {page}");
+            }
+            let list = app.get("/requests?status=closed", &cs).await.text();
+            assert!(list.contains("出租屋漏水房东不修"));
         });
     }
 );

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod import;
 pub mod org;
+pub mod requests;
 
 use askama::Template;
 use axum::Form;
@@ -47,8 +48,9 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 8] = [
+const NAV: [(&str, &str, Option<Permission>); 9] = [
     ("nav.home", "/", None),
+    ("nav.requests", "/requests", Some(Permission::ViewRequests)),
     ("nav.regions", "/regions", Some(Permission::ViewOrg)),
     ("nav.sites", "/sites", Some(Permission::ViewOrg)),
     ("nav.units", "/units", Some(Permission::ViewOrg)),

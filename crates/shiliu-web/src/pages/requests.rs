@@ -1,0 +1,529 @@
+//! Request pages: the scoped list with filters, intake by staff (hotline, grid worker, walk-in
+//! desk), and one request with its history and the steps the user may take now.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::org as org_db;
+use shiliu_db::requests::{self as db, Request, RequestFilter, StepInput};
+use shiliu_domain::FieldErrors;
+use shiliu_domain::requests::{
+    Action, ActionInput, Channel, Outcome, Rating, RequestInput, Status,
+};
+use shiliu_domain::roles::{Permission, Role};
+
+use super::org::PAGE;
+use super::{Layout, Saved, render};
+use crate::error::AppResult;
+use crate::i18n::T;
+use crate::web::{AppState, Principal};
+
+fn minute(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Category names in the user's language, by id.
+fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
+    cats.iter()
+        .map(|c| {
+            (
+                c.id.to_string(),
+                if t.lang == crate::i18n::Lang::En {
+                    c.name_en.clone()
+                } else {
+                    c.name.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+pub struct RequestRow {
+    pub id: i64,
+    pub code: String,
+    pub received: String,
+    pub category: String,
+    pub summary: String,
+    pub status: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct ListPage {
+    l: Layout,
+    can_create: bool,
+    statuses: Vec<(String, String)>,
+    status: String,
+    categories: Vec<(String, String)>,
+    category: String,
+    overdue: bool,
+    rows: Vec<RequestRow>,
+    next: Option<i64>,
+    query: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    overdue: Option<String>,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewRequests)?;
+    let t = p.t();
+    let now = shiliu_db::now();
+    let f = RequestFilter {
+        status: Status::parse(&q.status),
+        category_id: q.category.parse().ok(),
+        overdue_at: q.overdue.is_some().then_some(now),
+        before_id: q.before,
+        ..RequestFilter::default()
+    };
+    let (mut rows, cats) = state
+        .db
+        .read(move |c| {
+            Ok((
+                db::list(c, &actor.scope, &f, PAGE + 1)?,
+                db::categories(c, true)?,
+            ))
+        })
+        .await?;
+    let next = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let names = category_names(&cats, t);
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id.to_string())
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let page = ListPage {
+        l: Layout::new(&p, "nav.requests", t.s("requests.title")),
+        can_create: p.can(Permission::CreateRequests),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
+            .collect(),
+        status: q.status.clone(),
+        category: q.category.clone(),
+        overdue: q.overdue.is_some(),
+        rows: rows
+            .into_iter()
+            .map(|r| RequestRow {
+                id: r.id,
+                code: r.code.clone(),
+                received: minute(r.received_at),
+                category: name_of(r.category_id),
+                summary: r.description.chars().take(40).collect(),
+                status: t.label("status", &r.status),
+                due: r.due_at.map(minute).unwrap_or_default(),
+                overdue: r.status().clock_runs() && r.due_at.is_some_and(|d| d < now),
+            })
+            .collect(),
+        categories: names,
+        next,
+        query: serde_urlencoded::to_string([
+            ("status", q.status.as_str()),
+            ("category", q.category.as_str()),
+            ("overdue", if q.overdue.is_some() { "1" } else { "" }),
+        ])
+        .unwrap_or_default(),
+    };
+    render(&page)
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct IntakeForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "request_new.html")]
+struct IntakePage {
+    l: Layout,
+    d: IntakeForm,
+    channels: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    /// A grid worker picks one of their grids: (code, name).
+    grids: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+/// The channels staff may record, the role's own first.
+fn channels(role: Role) -> Vec<Channel> {
+    match role {
+        Role::GridWorker => vec![Channel::Grid],
+        Role::SiteStaff => vec![Channel::WalkIn, Channel::Hotline],
+        _ => vec![Channel::Hotline, Channel::WalkIn, Channel::Grid],
+    }
+}
+
+async fn intake_page(
+    state: &AppState,
+    p: &Principal,
+    d: IntakeForm,
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::CreateRequests)?;
+    let t = p.t();
+    let grid_worker = p.role().scoped_to_grids();
+    let (cats, grids) = state
+        .db
+        .read(move |c| {
+            let grids = if grid_worker {
+                org_db::scope_roots(c, &actor.scope)?
+            } else {
+                vec![]
+            };
+            Ok((db::categories(c, false)?, grids))
+        })
+        .await?;
+    let page = IntakePage {
+        l: Layout::new(p, "nav.requests", t.s("requests.new")),
+        d,
+        channels: channels(p.role())
+            .into_iter()
+            .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
+            .collect(),
+        categories: category_names(&cats, t),
+        grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    intake_page(&state, &p, IntakeForm::default(), &FieldErrors::new()).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(d): Form<IntakeForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::CreateRequests)?;
+    let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
+    let parsed = match channel {
+        Some(ch) => RequestInput::parse(
+            ch,
+            &d.description,
+            &d.place,
+            &d.contact_name,
+            &d.contact_phone,
+            d.consent.is_some(),
+        ),
+        None => Err(shiliu_domain::FieldError::new("channel", "err.choice").into()),
+    };
+    let input = match parsed {
+        Ok(i) => i,
+        Err(e) => return intake_page(&state, &p, d, &e).await,
+    };
+    let (code, category) = (
+        d.region_code.clone(),
+        d.category_id.parse::<i64>().unwrap_or(-1),
+    );
+    let result = state
+        .db
+        .write(move |c| {
+            let region = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            db::create(c, &actor, &input, category, region, None)
+        })
+        .await;
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/requests/{}?saved=1", r.id)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => intake_page(&state, &p, d, &e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A step the user may take now, as a small form.
+pub struct ActionForm {
+    pub code: &'static str,
+    pub label: String,
+    pub needs_site: bool,
+    pub needs_outcome: bool,
+    pub needs_rating: bool,
+}
+
+/// Which permission a step needs.
+fn permission_for(a: Action) -> Permission {
+    match a {
+        Action::Dispatch | Action::Rate | Action::Reopen | Action::Close => {
+            Permission::DispatchRequests
+        }
+        _ => Permission::HandleRequests,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct DetailPage {
+    l: Layout,
+    id: i64,
+    version: i32,
+    facts: Vec<(String, String)>,
+    paused: bool,
+    actions: Vec<ActionForm>,
+    outcomes: Vec<(String, String)>,
+    ratings: Vec<(String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewRequests)?;
+    let t = p.t();
+    let (r, events, cats, site, transfer) = state
+        .db
+        .read(move |c| {
+            let r: Request = db::get(c, &actor.scope, id)?;
+            let all = shiliu_db::scope::Scope::everything();
+            let site_name = |c: &mut shiliu_db::DbConnection,
+                             s: Option<i64>|
+             -> Result<String, shiliu_db::DbError> {
+                Ok(match s {
+                    Some(s) => org_db::get_site(c, &all, s)?.name,
+                    None => String::new(),
+                })
+            };
+            let site = site_name(c, r.site_id)?;
+            let transfer = site_name(c, r.transfer_site_id)?;
+            Ok((
+                r.clone(),
+                db::events(c, id)?,
+                db::categories(c, true)?,
+                site,
+                transfer,
+            ))
+        })
+        .await?;
+    let category = category_names(&cats, t)
+        .into_iter()
+        .find(|(i, _)| *i == r.category_id.to_string())
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let mut facts = vec![
+        (t.s("requests.code").to_string(), r.code.clone()),
+        (
+            t.s("field.status").to_string(),
+            t.label("status", &r.status),
+        ),
+        (
+            t.s("field.channel").to_string(),
+            t.label("channel", &r.channel),
+        ),
+        (t.s("field.category_id").to_string(), category),
+        (t.s("field.description").to_string(), r.description.clone()),
+        (
+            t.s("field.place").to_string(),
+            r.place.clone().unwrap_or_default(),
+        ),
+        (
+            t.s("field.contact_name").to_string(),
+            r.contact_name.clone().unwrap_or_default(),
+        ),
+        (
+            t.s("field.contact_phone").to_string(),
+            r.contact_phone.clone().unwrap_or_default(),
+        ),
+        (t.s("requests.received").to_string(), minute(r.received_at)),
+        (
+            t.s("requests.due").to_string(),
+            r.due_at.map(minute).unwrap_or_default(),
+        ),
+        (t.s("requests.responsible").to_string(), site),
+        (t.s("requests.routed_by").to_string(), r.routed_by.clone()),
+    ];
+    if !transfer.is_empty() {
+        facts.push((t.s("requests.transfer_to").to_string(), transfer));
+    }
+    if let Some(o) = &r.outcome {
+        facts.push((t.s("field.outcome").to_string(), t.label("outcome", o)));
+    }
+    if let Some(reply) = &r.reply {
+        facts.push((t.s("field.reply").to_string(), reply.clone()));
+    }
+    if let Some(x) = &r.rating {
+        facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
+    }
+    let actions = r
+        .status()
+        .actions()
+        .filter(|a| p.can(permission_for(*a)))
+        .map(|a| ActionForm {
+            code: a.as_str(),
+            label: t.label("req_action", a.as_str()),
+            needs_site: matches!(a, Action::Dispatch | Action::Transfer),
+            needs_outcome: a == Action::Resolve,
+            needs_rating: a == Action::Rate,
+        })
+        .collect();
+    let page = DetailPage {
+        l: Layout::new(
+            p,
+            "nav.requests",
+            &format!("{} · {}", t.s("requests.title"), r.code),
+        )
+        .flash(saved),
+        id: r.id,
+        version: r.version,
+        paused: r.paused_at.is_some(),
+        facts,
+        actions,
+        outcomes: Outcome::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("outcome", o.as_str())))
+            .collect(),
+        ratings: Rating::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| {
+                (
+                    minute(e.at),
+                    e.actor,
+                    t.label("req_action", &e.action),
+                    t.label("status", &e.to_status),
+                    e.note.unwrap_or_default(),
+                )
+            })
+            .collect(),
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut resp = render(&page)?;
+    if !errs.is_empty() {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(s): Query<Saved>,
+) -> AppResult<Response> {
+    detail_page(&state, &p, id, &FieldErrors::new(), s.yes()).await
+}
+
+#[derive(Deserialize)]
+pub struct StepForm {
+    action: String,
+    version: i32,
+    #[serde(default)]
+    site_name: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    reply: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn step(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<StepForm>,
+) -> AppResult<Response> {
+    let Some(action) = Action::parse(&f.action) else {
+        return detail_page(
+            &state,
+            &p,
+            id,
+            &shiliu_domain::FieldError::new("action", "err.choice").into(),
+            false,
+        )
+        .await;
+    };
+    let actor = p.require(permission_for(action))?;
+    let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
+    let input = StepInput {
+        action_input: ActionInput {
+            reason: reason.clone(),
+            outcome: Outcome::parse(&f.outcome),
+            reply: Some(f.reply.clone()),
+            rating: Rating::parse(&f.rating),
+            current_rating: None,
+        },
+        note: reason,
+        ..StepInput::default()
+    };
+    let site_name = f.site_name.clone();
+    let result = state
+        .db
+        .write(move |c| {
+            let mut input = input;
+            if !site_name.trim().is_empty() {
+                input.site_id = Some(org_db::site_id_by_name(
+                    c,
+                    &actor.scope,
+                    &site_name,
+                    "target_site",
+                )?);
+            }
+            db::step(c, &actor, id, f.version, action, &input)
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}?saved=1")).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => detail_page(&state, &p, id, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
