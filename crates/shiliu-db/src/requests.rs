@@ -160,12 +160,20 @@ pub fn set_calendar_day(
     Ok(())
 }
 
-/// Who is responsible, and why, in words kept on the request.
+/// Who is responsible, and why. The reason is kept on the request as a small JSON object
+/// (`{"how": …, "site": …, "by": …}`) that pages put into words in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routing {
     pub site_id: Option<i64>,
     pub unit_id: Option<i64>,
-    pub explanation: String,
+    pub reason: serde_json::Value,
+}
+
+/// How a request came to its handler: `community` (the grid's community site), `nearest` (the
+/// nearest site up the region chain), `none` (no site: dispatch by hand), `dispatched`,
+/// `transferred`.
+pub fn routing_reason(how: &str, site: Option<&str>, by: Option<&str>) -> serde_json::Value {
+    serde_json::json!({"how": how, "site": site, "by": by})
 }
 
 /// The default route: the nearest active site up the region chain, preferring the grid's
@@ -185,22 +193,19 @@ pub fn default_route(conn: &mut DbConnection, region: &Region) -> Result<Routing
     // Deepest region first: the grid itself, its community, the township…
     for rid in ids.iter().rev() {
         if let Some((sid, _, name)) = candidates.iter().find(|(_, r, _)| r == rid) {
-            let how = if region.kind() == RegionKind::Grid && *rid != region.id {
-                "the grid's community site"
-            } else {
-                "the nearest site"
-            };
+            let community = region.kind() == RegionKind::Grid && region.parent_id == Some(*rid);
+            let how = if community { "community" } else { "nearest" };
             return Ok(Routing {
                 site_id: Some(*sid),
                 unit_id: None,
-                explanation: format!("default rule: {how}, {name}"),
+                reason: routing_reason(how, Some(name), None),
             });
         }
     }
     Ok(Routing {
         site_id: None,
         unit_id: None,
-        explanation: "default rule: no site in the region; to be dispatched by hand".into(),
+        reason: routing_reason("none", None, None),
     })
 }
 
@@ -256,7 +261,7 @@ pub fn create(
             requests::consent.eq(input.consent),
             requests::site_id.eq(routing.site_id),
             requests::unit_id.eq(routing.unit_id),
-            requests::routed_by.eq(&routing.explanation),
+            requests::routed_by.eq(routing.reason.to_string()),
             requests::intake_site_id.eq(intake_site_id),
             requests::created_by.eq(actor.user_id),
             requests::received_at.eq(received),
@@ -273,7 +278,7 @@ pub fn create(
         Status::Received,
         "receive",
         None,
-        serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.explanation}),
+        serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason}),
     )?;
     let r = get(conn, &Scope::everything(), id)?;
     audit::record(
@@ -427,7 +432,7 @@ pub fn step(
             if input.site_id.is_some() || input.unit_id.is_some() {
                 r.site_id = input.site_id;
                 r.unit_id = input.unit_id;
-                r.routed_by = format!("dispatched by {}", actor.name);
+                r.routed_by = routing_reason("dispatched", None, Some(&actor.name)).to_string();
             } else if r.site_id.is_none() && r.unit_id.is_none() {
                 return Err(DbError::invalid("site_id", "err.required"));
             }
@@ -442,7 +447,7 @@ pub fn step(
         Action::AcceptTransfer => {
             r.site_id = r.transfer_site_id.take();
             r.unit_id = r.transfer_unit_id.take();
-            r.routed_by = format!("transferred, accepted by {}", actor.name);
+            r.routed_by = routing_reason("transferred", None, Some(&actor.name)).to_string();
         }
         Action::DeclineTransfer => {
             r.transfer_site_id = None;

@@ -96,12 +96,9 @@ both_engines!(
                 .unwrap();
                 let r = requests::create(c, &sys, &input, jobs.id, p.grid.id, None)?;
                 assert_eq!(r.site_id, Some(p.community_site));
-                assert!(
-                    r.routed_by.contains("the grid's community site")
-                        && r.routed_by.contains("万秀社区解忧超市"),
-                    "{}",
-                    r.routed_by
-                );
+                let reason: serde_json::Value = serde_json::from_str(&r.routed_by).unwrap();
+                assert_eq!(reason["how"], "community");
+                assert_eq!(reason["site"], "万秀社区解忧超市");
                 let cal = requests::calendar(c)?;
                 assert_eq!(r.due_at, Some(cal.add_working_days(r.received_at, 5)));
                 Ok(r)

@@ -11,6 +11,7 @@ use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, both_engines};
 use shiliu_domain::accounts::Username;
 use shiliu_domain::org::{RegionInput, SiteInput, UnitInput};
+use shiliu_domain::requests::Status;
 use shiliu_domain::roles::Role;
 use shiliu_web::{AppState, WebConfig};
 use tower::ServiceExt;
@@ -815,8 +816,28 @@ fn catalogues_cover_every_key_used() {
         }
     }
     let prefixes = [
-        "err.", "nav.", "login.", "home.", "count.", "field.", "status.", "action.", "list.",
-        "regions.", "sites.", "units.", "users.", "audit.", "tokens.", "import.", "lang.", "app.",
+        "err.",
+        "nav.",
+        "login.",
+        "home.",
+        "count.",
+        "field.",
+        "status.",
+        "action.",
+        "list.",
+        "regions.",
+        "sites.",
+        "units.",
+        "users.",
+        "audit.",
+        "tokens.",
+        "import.",
+        "lang.",
+        "app.",
+        "account.",
+        "reference.",
+        "requests.",
+        "routing.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -842,6 +863,37 @@ fn catalogues_cover_every_key_used() {
     }
     for k in shiliu_domain::org::UnitCategory::ALL {
         assert!(zh.contains_key(&format!("category.{}", k.as_str())));
+    }
+    let coded = Status::ALL
+        .iter()
+        .map(|k| format!("status.{k}"))
+        .chain(
+            shiliu_domain::requests::Action::ALL
+                .iter()
+                .map(|k| format!("req_action.{k}")),
+        )
+        .chain(
+            shiliu_domain::requests::Channel::ALL
+                .iter()
+                .map(|k| format!("channel.{k}")),
+        )
+        .chain(
+            shiliu_domain::requests::Outcome::ALL
+                .iter()
+                .map(|k| format!("outcome.{k}")),
+        )
+        .chain(
+            shiliu_domain::requests::Rating::ALL
+                .iter()
+                .map(|k| format!("rating.{k}")),
+        )
+        .chain(
+            ["community", "nearest", "none", "dispatched", "transferred"]
+                .iter()
+                .map(|k| format!("routing.{k}")),
+        );
+    for key in coded {
+        assert!(zh.contains_key(&key), "catalogue lacks {key}");
     }
 }
 

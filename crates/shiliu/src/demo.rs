@@ -81,6 +81,7 @@ pub struct DemoCounts {
     pub sites: usize,
     pub units: usize,
     pub users: usize,
+    pub requests: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -203,7 +204,7 @@ pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, Db
                     Scale::Small => county.code == "450107",
                 };
                 for town in townships {
-                    if rng.gen_bool(0.7) {
+                    if stable_chance(&town.code, 70) {
                         site(
                             c,
                             &mut n,
@@ -264,8 +265,133 @@ pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, Db
             accounts::create_user(c, &actor, &new)?;
             n.users += 1;
         }
+        n.requests = seed_requests(c, &actor, &mut rng)?;
         Ok(n)
     })
+}
+
+/// A yes/no that depends only on `key`, so refreshing the demo decides the same way each time
+/// (the random stream differs between a first run and a refresh).
+fn stable_chance(key: &str, percent: u64) -> bool {
+    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h % 100 < percent
+}
+
+/// What residents ask, by category code (drawn from the documents' examples).
+const REQUESTS: [(&str, &str); 12] = [
+    (
+        "jobs_training",
+        "想参加电工技能培训，希望能推荐就近的培训班",
+    ),
+    (
+        "school_places",
+        "孩子随迁来南宁，想咨询秋季学期插班入学需要哪些材料",
+    ),
+    ("renting", "房东不退押金，租期已满一个月"),
+    ("legal_aid", "工地拖欠三个月工资，想申请法律援助"),
+    ("disputes", "与邻居因楼道堆放杂物发生争执，希望调解"),
+    ("hardship_relief", "家中老人住院，生活困难，想了解临时救助"),
+    ("policy", "少数民族流动人口在城区办理居住证需要什么条件"),
+    ("business_licence", "想在夜市摆摊卖米粉，怎么办理营业执照"),
+    ("health", "孩子需要接种疫苗，不知道在哪个社区卫生服务中心"),
+    ("social_security", "老家参加的医保在南宁怎么报销"),
+    (
+        "household_registration",
+        "想把户口迁到南宁，需要准备哪些材料",
+    ),
+    ("other", "社区活动室开放时间是什么时候"),
+];
+
+/// A few dozen requests in 北湖街道's grids, taken in on each channel and carried to each
+/// status, so every page of the module has something to show. Added once.
+fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Result<usize, DbError> {
+    use shiliu_db::requests::{self, StepInput};
+    use shiliu_domain::requests::{Action, ActionInput, Channel, Outcome, Rating, RequestInput};
+    if !requests::list(
+        c,
+        &Scope::everything(),
+        &requests::RequestFilter::default(),
+        1,
+    )?
+    .is_empty()
+    {
+        return Ok(0);
+    }
+    let cats = requests::categories(c, false)?;
+    let town = org::get_region_by_code(c, &Scope::everything(), "450107001")?;
+    let mut grids = Vec::new();
+    for comm in all(c, &town)? {
+        grids.extend(all(c, &comm)?);
+    }
+    if grids.is_empty() {
+        return Ok(0);
+    }
+    let channels = [Channel::Hotline, Channel::Grid, Channel::WalkIn];
+    let plan: [&[Action]; 6] = [
+        &[],
+        &[Action::Dispatch],
+        &[Action::Dispatch, Action::Accept, Action::Start],
+        &[
+            Action::Dispatch,
+            Action::Accept,
+            Action::Start,
+            Action::Resolve,
+        ],
+        &[
+            Action::Dispatch,
+            Action::Accept,
+            Action::Start,
+            Action::Resolve,
+            Action::Rate,
+        ],
+        &[
+            Action::Dispatch,
+            Action::Accept,
+            Action::Start,
+            Action::Resolve,
+            Action::Rate,
+            Action::Close,
+        ],
+    ];
+    let mut n = 0;
+    for i in 0..60 {
+        let (code, text) = REQUESTS[i % REQUESTS.len()];
+        let Some(cat) = cats.iter().find(|k| k.code == code) else {
+            continue;
+        };
+        let grid = &grids[rng.gen_range(0..grids.len())];
+        let phone = format!("139{:08}", rng.gen_range(0..100_000_000));
+        let input = RequestInput::parse(channels[i % 3], text, "", "", &phone, true)
+            .map_err(DbError::Invalid)?;
+        let mut r = requests::create(c, actor, &input, cat.id, grid.id, None)?;
+        for action in plan[i % plan.len()] {
+            let step = StepInput {
+                action_input: ActionInput {
+                    outcome: Some(if rng.gen_bool(0.9) {
+                        Outcome::Solved
+                    } else {
+                        Outcome::PartlySolved
+                    }),
+                    reply: Some("已与相关部门对接，按政策办理，请留意电话回访。".into()),
+                    rating: Some(if rng.gen_bool(0.93) {
+                        Rating::Satisfied
+                    } else {
+                        Rating::FairlySatisfied
+                    }),
+                    ..ActionInput::default()
+                },
+                ..StepInput::default()
+            };
+            if *action == Action::Dispatch && r.site_id.is_none() {
+                break;
+            }
+            r = requests::step(c, actor, r.id, r.version, *action, &step)?;
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn seed_grids(

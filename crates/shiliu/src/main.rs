@@ -175,13 +175,14 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             let started = std::time::Instant::now();
             let n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users added",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests added",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
                 n.sites,
                 n.units,
-                n.users
+                n.users,
+                n.requests
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);

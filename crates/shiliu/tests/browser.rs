@@ -144,7 +144,21 @@ both_engines!(
     every_demo_role_signs_in_and_works_in_chinese,
     |t: TestDb| {
         let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
-        demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        let first = demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        assert!(first.requests > 0 && first.grids > 0);
+        // Refreshing the demo adds nothing.
+        let again = demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        assert_eq!(
+            (
+                again.communities,
+                again.grids,
+                again.sites,
+                again.units,
+                again.users,
+                again.requests
+            ),
+            (0, 0, 0, 0, 0, 0)
+        );
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -283,6 +297,17 @@ both_engines!(
             c.goto(&format!("{base}/regions")).await.unwrap();
             wait_text(&c, "h1", "南宁市").await;
             snapshot(&c, "regions").await;
+            c.goto(&format!("{base}/requests")).await.unwrap();
+            wait_text(&c, "h1", "诉求办理").await;
+            snapshot(&c, "requests").await;
+            c.find(Locator::Css("table a"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "main", "办理记录").await;
+            snapshot(&c, "request").await;
 
             c.close().await.unwrap();
             let _ = stop.send(());

@@ -40,6 +40,15 @@ fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The routing reason kept on a request, in the reader's language.
+fn routing_words(json: &str, t: T) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let how = field("how");
+    let key = format!("routing.{}", if how.is_empty() { "none" } else { &how });
+    t.f(&key, &[("site", &field("site")), ("by", &field("by"))])
+}
+
 pub struct RequestRow {
     pub id: i64,
     pub code: String,
@@ -380,11 +389,15 @@ async fn detail_page(
             r.due_at.map(minute).unwrap_or_default(),
         ),
         (t.s("requests.responsible").to_string(), site),
-        (t.s("requests.routed_by").to_string(), r.routed_by.clone()),
+        (
+            t.s("requests.routed_by").to_string(),
+            routing_words(&r.routed_by, t),
+        ),
     ];
     if !transfer.is_empty() {
         facts.push((t.s("requests.transfer_to").to_string(), transfer));
     }
+    facts.retain(|(_, v)| !v.is_empty());
     if let Some(o) = &r.outcome {
         facts.push((t.s("field.outcome").to_string(), t.label("outcome", o)));
     }
