@@ -339,6 +339,19 @@ pub fn by_code(conn: &mut DbConnection, code: &str) -> Result<Request, DbError> 
         .first(conn)?)
 }
 
+/// How many requests a phone number has made since `since` (the public page's abuse limit).
+pub fn count_by_phone_since(
+    conn: &mut DbConnection,
+    phone: &str,
+    since: NaiveDateTime,
+) -> Result<i64, DbError> {
+    Ok(requests::table
+        .filter(requests::contact_phone.eq(phone))
+        .filter(requests::received_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}
+
 pub fn events(conn: &mut DbConnection, request_id: i64) -> Result<Vec<RequestEvent>, DbError> {
     Ok(request_events::table
         .filter(request_events::request_id.eq(request_id))

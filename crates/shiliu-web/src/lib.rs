@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(pages::account))
         .route("/account/password", post(pages::account_password))
         .route("/reference", get(pages::reference))
+        .route("/r", get(pages::public::start).post(pages::public::submit))
+        .route("/r/track", get(pages::public::track))
+        .route("/r/{code}", get(pages::public::status))
+        .route("/r/{code}/rate", post(pages::public::rate))
         .route(
             "/requests",
             get(pages::requests::list).post(pages::requests::create),

@@ -74,7 +74,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<Metrics>,
-    login_limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
 }
 
 impl AppState {
@@ -83,26 +83,36 @@ impl AppState {
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
-            login_limiter: Arc::default(),
+            limiter: Arc::default(),
         }
     }
 
     /// Per-address login throttle (account lockout is separate, in the database).
     pub fn allow_login_attempt(&self, addr: &str) -> bool {
+        self.allow(
+            "login",
+            addr,
+            self.config.login_attempts_per_window,
+            self.config.login_window,
+        )
+    }
+
+    /// A fixed-window rate limit per (kind, key) on this node: at most `limit` in `window`.
+    pub fn allow(&self, kind: &'static str, key: &str, limit: u32, window: Duration) -> bool {
         let mut m = self
-            .login_limiter
+            .limiter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         if m.len() > 10_000 {
-            m.retain(|_, (_, start)| now.duration_since(*start) < self.config.login_window);
+            m.retain(|_, (_, start)| now.duration_since(*start) < Duration::from_hours(1));
         }
-        let e = m.entry(addr.to_string()).or_insert((0, now));
-        if now.duration_since(e.1) >= self.config.login_window {
+        let e = m.entry(format!("{kind}:{key}")).or_insert((0, now));
+        if now.duration_since(e.1) >= window {
             *e = (0, now);
         }
         e.0 += 1;
-        e.0 <= self.config.login_attempts_per_window
+        e.0 <= limit
     }
 }
 

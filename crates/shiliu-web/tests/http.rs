@@ -1767,3 +1767,197 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_resident_submits_follows_and_rates_without_an_account,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        block_on(async {
+            // The place: drill down from the region to a community, with no account.
+            let r = app.get("/r", "").await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert!(r.text().contains("南宁市") && r.text().contains("柳州市"));
+            let r = app.get(&format!("/r?region={}", nn.region), "").await;
+            assert!(
+                r.text().contains("提交诉求") && r.text().contains("nn社区"),
+                "{}",
+                r.text()
+            );
+            let pre = "shiliu_csrf=resident-token-0123456789";
+            let cat = app
+                .t
+                .db
+                .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(1)))
+                .unwrap();
+            let region = nn.region.to_string();
+            let cat_id = cat.id.to_string();
+            let form = |phone: &'static str, consent: bool| {
+                let mut f = vec![
+                    ("_csrf", "resident-token-0123456789".to_string()),
+                    ("region", region.clone()),
+                    ("category_id", cat_id.clone()),
+                    ("description", "孩子转学需要哪些材料？".to_string()),
+                    ("contact_phone", phone.to_string()),
+                ];
+                if consent {
+                    f.push(("consent", "1".to_string()));
+                }
+                f
+            };
+            let as_ref = |f: &Vec<(&'static str, String)>| {
+                f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+            };
+            let post = |f: Vec<(&'static str, String)>| {
+                let app = &app;
+                async move {
+                    let pairs: Vec<(&str, &str)> =
+                        f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    app.post("/r", pre, &pairs).await
+                }
+            };
+            // Without the form's token nothing is taken; without consent, the field says why.
+            let r = app
+                .post("/r", "", &[("region", &region), ("description", "x")])
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            let r = post(as_ref(&form("13912345678", false))).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                r.text().contains("需要同意使用您的信息办理诉求"),
+                "{}",
+                r.text()
+            );
+            let r = post(as_ref(&form("13912345678", true))).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+            let code = to
+                .trim_start_matches("/r/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let page = app.get(&to, "").await.text();
+            assert!(
+                page.contains(&code) && page.contains("已收到您的诉求") && page.contains("已受理")
+            );
+            assert!(
+                !page.contains("13912345678"),
+                "no contact details on the public page"
+            );
+            // The same phone may not flood the desk.
+            for _ in 0..2 {
+                assert_eq!(
+                    post(as_ref(&form("13912345678", true))).await.status,
+                    StatusCode::SEE_OTHER
+                );
+            }
+            assert_eq!(
+                post(as_ref(&form("13912345678", true))).await.status,
+                StatusCode::TOO_MANY_REQUESTS
+            );
+            // Staff handle it; the resident reads the reply and rates it.
+            let staff = Actor::system("staff");
+            let c2 = code.clone();
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    let mut r = shiliu_db::requests::by_code(c, &c2)?;
+                    for (a, input) in [
+                        (
+                            shiliu_domain::requests::Action::Dispatch,
+                            shiliu_domain::requests::ActionInput::default(),
+                        ),
+                        (
+                            shiliu_domain::requests::Action::Accept,
+                            shiliu_domain::requests::ActionInput::default(),
+                        ),
+                        (
+                            shiliu_domain::requests::Action::Resolve,
+                            shiliu_domain::requests::ActionInput {
+                                outcome: Some(shiliu_domain::requests::Outcome::Solved),
+                                reply: Some("请带户口本和原学校转学证明到教育局办理".into()),
+                                ..Default::default()
+                            },
+                        ),
+                    ] {
+                        // The request was made at the community, which has no site: dispatched by hand.
+                        let step = shiliu_db::requests::StepInput {
+                            action_input: input,
+                            site_id: Some(nn.site),
+                            ..Default::default()
+                        };
+                        r = shiliu_db::requests::step(c, &staff, r.id, r.version, a, &step)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let page = app.get(&format!("/r/{code}"), "").await.text();
+            assert!(
+                page.contains("请带户口本和原学校转学证明到教育局办理")
+                    && page.contains("提交评价")
+            );
+            let r = app
+                .post(
+                    &format!("/r/{code}/rate"),
+                    pre,
+                    &[
+                        ("_csrf", "resident-token-0123456789"),
+                        ("rating", "satisfied"),
+                        ("comment", "很快"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let page = app.get(&format!("/r/{code}?rated=1"), "").await.text();
+            assert!(
+                page.contains("感谢您的评价")
+                    && page.contains("已回访")
+                    && !page.contains("提交评价")
+            );
+            let r = app
+                .post(
+                    &format!("/r/{code}/rate"),
+                    pre,
+                    &[
+                        ("_csrf", "resident-token-0123456789"),
+                        ("rating", "dissatisfied"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "rated once");
+            // Unknown codes are not found, through the form and directly.
+            let r = app.get("/r/track?code=NOSUCHCODE", "").await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert!(r.text().contains("没有找到这个编号的诉求"));
+            assert_eq!(
+                app.get("/r/ZZZZZZZZZZ", "").await.status,
+                StatusCode::NOT_FOUND
+            );
+            let r = app
+                .get(&format!("/r/track?code={}", code.to_lowercase()), "")
+                .await;
+            assert_eq!(
+                r.headers[header::LOCATION].to_str().unwrap(),
+                format!("/r/{code}")
+            );
+            // The audit log names the resident, with the client address.
+            let audit = app
+                .t
+                .db
+                .write_blocking(|c| {
+                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
+                })
+                .unwrap();
+            assert!(
+                audit
+                    .iter()
+                    .any(|a| a.actor == "resident" && a.action == "request.create")
+            );
+        });
+    }
+);

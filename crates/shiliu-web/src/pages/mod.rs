@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod import;
 pub mod org;
+pub mod public;
 pub mod requests;
 
 use askama::Template;

@@ -1,0 +1,493 @@
+//! The residents' self-service pages, without an account: pick the place, submit a request,
+//! get a tracking code, follow it, read the reply, rate the handling. Abuse limits: per client
+//! address (this node) and per phone number (the database); lookups by code are limited too,
+//! so codes cannot be guessed by trying, and no page lists anyone else's requests.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::requests::{self as db, StepInput};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_domain::FieldErrors;
+use shiliu_domain::org::RegionKind;
+use shiliu_domain::requests::{Action, ActionInput, Channel, Rating, RequestInput, Status};
+
+use super::{Layout, render};
+use crate::error::{AppError, AppResult};
+use crate::i18n::T;
+use crate::web::{AppState, Ctx, PRE_CSRF_COOKIE, Via, random_token, set_cookie};
+
+/// Requests one client address may submit per hour, one phone number per day, and codes one
+/// address may look up per hour.
+const PER_ADDRESS_PER_HOUR: u32 = 10;
+const PER_PHONE_PER_DAY: i64 = 3;
+const LOOKUPS_PER_HOUR: u32 = 120;
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
+
+/// The token a public form carries: the session's when signed in, else a double-submit cookie.
+fn form_token(ctx: &Ctx) -> (String, bool) {
+    if let Some(crate::web::Authenticated {
+        via: Via::Session { csrf, .. },
+        ..
+    }) = &ctx.auth
+    {
+        return (csrf.clone(), false);
+    }
+    match ctx.pre_csrf.clone().filter(|c| c.len() >= 16) {
+        Some(c) => (c, false),
+        None => (random_token(24), true),
+    }
+}
+
+fn with_token(mut resp: Response, state: &AppState, token: &str, set: bool) -> Response {
+    if set {
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(
+                PRE_CSRF_COOKIE,
+                token,
+                None,
+                true,
+                state.config.secure_cookies,
+            ),
+        );
+    }
+    resp
+}
+
+/// The resident acting, for the audit log and the request's history.
+fn resident(ctx: &Ctx) -> Actor {
+    Actor {
+        user_id: None,
+        name: "resident".into(),
+        role: None,
+        scope: Scope::everything(),
+        request_id: ctx.request_id.clone(),
+        client_addr: ctx.client_addr.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public_pick.html")]
+struct PickPage {
+    l: Layout,
+    crumbs: Vec<String>,
+    here: Option<(i64, String)>,
+    children: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "public_new.html")]
+struct NewPage {
+    l: Layout,
+    csrf: String,
+    region: i64,
+    place: String,
+    categories: Vec<(String, String)>,
+    d: PublicForm,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PickQuery {
+    #[serde(default)]
+    region: Option<i64>,
+    #[serde(default)]
+    here: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PublicForm {
+    #[serde(default)]
+    region: i64,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+fn category_options(cats: &[db::Category], t: T) -> Vec<(String, String)> {
+    cats.iter()
+        .map(|c| {
+            (
+                c.id.to_string(),
+                if t.lang == crate::i18n::Lang::En {
+                    c.name_en.clone()
+                } else {
+                    c.name.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+/// Where a request can be made: a township, or a community below it.
+fn is_final(r: &Region, children: &[Region]) -> bool {
+    match r.kind() {
+        RegionKind::Community | RegionKind::Grid => true,
+        RegionKind::Township => children.is_empty(),
+        _ => false,
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PickQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let all = Scope::everything();
+    let region = q.region;
+    let (current, children, crumbs) = state
+        .db
+        .read(move |c| {
+            let current = match region {
+                Some(id) => Some(org_db::get_region(c, &all, id)?),
+                None => None,
+            };
+            let parent = match &current {
+                Some(r) => r.id,
+                None => org_db::scope_roots(c, &all)?
+                    .first()
+                    .map(|r| r.id)
+                    .ok_or(shiliu_db::DbError::NotFound)?,
+            };
+            let children: Vec<Region> = org_db::children(c, &all, parent, false)?
+                .into_iter()
+                .filter(|r| r.kind() != RegionKind::Grid)
+                .collect();
+            let crumbs = match &current {
+                Some(r) => org_db::ancestors(c, &all, r)?
+                    .into_iter()
+                    .skip(1)
+                    .map(|(_, n, _)| n)
+                    .chain([r.name.clone()])
+                    .collect(),
+                None => vec![],
+            };
+            Ok((current, children, crumbs))
+        })
+        .await?;
+    if let Some(r) = current
+        .filter(|r| q.here.is_some() && r.kind() == RegionKind::Township || is_final(r, &children))
+    {
+        return form(
+            &state,
+            &ctx,
+            r.id,
+            PublicForm::default(),
+            &FieldErrors::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let here = region
+        .zip(crumbs.last().cloned())
+        .filter(|_| children.iter().all(|c| c.kind() == RegionKind::Community))
+        .map(|(id, name)| (id, t.f("public.here", &[("name", &name)])));
+    let page = PickPage {
+        l: Layout::anonymous(&ctx, t.s("public.title")),
+        crumbs,
+        here,
+        children: children.into_iter().map(|r| (r.id, r.name)).collect(),
+    };
+    render(&page)
+}
+
+async fn form(
+    state: &AppState,
+    ctx: &Ctx,
+    region: i64,
+    d: PublicForm,
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let (place, cats) = state
+        .db
+        .read(move |c| {
+            let all = Scope::everything();
+            let r = org_db::get_region(c, &all, region)?;
+            let names: Vec<String> = org_db::ancestors(c, &all, &r)?
+                .into_iter()
+                .skip(1)
+                .map(|(_, n, _)| n)
+                .chain([r.name])
+                .collect();
+            Ok((names.concat(), db::categories(c, false)?))
+        })
+        .await?;
+    let (token, set) = form_token(ctx);
+    let page = NewPage {
+        l: Layout::anonymous(ctx, t.s("public.title")),
+        csrf: token.clone(),
+        region,
+        place,
+        categories: category_options(&cats, t),
+        d,
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut resp = render(&page)?;
+    *resp.status_mut() = status;
+    Ok(with_token(resp, state, &token, set))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(d): Form<PublicForm>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let input = match RequestInput::parse(
+        Channel::SelfService,
+        &d.description,
+        &d.place,
+        &d.contact_name,
+        &d.contact_phone,
+        d.consent.is_some(),
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            return form(
+                &state,
+                &ctx,
+                d.region,
+                d,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if !state.allow(
+        "public-request",
+        &ctx.client_addr,
+        PER_ADDRESS_PER_HOUR,
+        HOUR,
+    ) {
+        return too_many(&ctx, t);
+    }
+    let phone = input
+        .contact_phone
+        .as_ref()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let actor = resident(&ctx);
+    let (region, category) = (d.region, d.category_id.parse::<i64>().unwrap_or(-1));
+    let result = state
+        .db
+        .write(move |c| {
+            let since = shiliu_db::now() - chrono::Duration::days(1);
+            if db::count_by_phone_since(c, &phone, since)? >= PER_PHONE_PER_DAY {
+                return Ok(None);
+            }
+            db::create(c, &actor, &input, category, region, None).map(Some)
+        })
+        .await;
+    match result {
+        Ok(Some(r)) => Ok(Redirect::to(&format!("/r/{}?new=1", r.code)).into_response()),
+        Ok(None) => too_many(&ctx, t),
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            form(
+                &state,
+                &ctx,
+                d.region,
+                d,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
+    let page = PublicTrack {
+        l: Layout::anonymous(ctx, t.s("public.title")),
+        error: Some(t.s("public.too_many").to_string()),
+    };
+    let mut r = render(&page)?;
+    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "public_track.html")]
+struct PublicTrack {
+    l: Layout,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+pub async fn track(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TrackQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let Some(code) = q
+        .code
+        .map(|c| c.trim().to_uppercase())
+        .filter(|c| !c.is_empty())
+    else {
+        return render(&PublicTrack {
+            l: Layout::anonymous(&ctx, t.s("public.track_title")),
+            error: None,
+        });
+    };
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let c2 = code.clone();
+    match state.db.read(move |c| db::by_code(c, &c2)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{code}")).into_response()),
+        Err(shiliu_db::DbError::NotFound) => {
+            let mut r = render(&PublicTrack {
+                l: Layout::anonymous(&ctx, t.s("public.track_title")),
+                error: Some(t.s("public.not_found").to_string()),
+            })?;
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public_status.html")]
+struct StatusPage {
+    l: Layout,
+    code: String,
+    created: bool,
+    message: Option<String>,
+    facts: Vec<(String, String)>,
+    can_rate: bool,
+    csrf: String,
+    ratings: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    new: Option<String>,
+    #[serde(default)]
+    rated: Option<String>,
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let c2 = code.clone();
+    let (r, cats) = state
+        .db
+        .read(move |c| Ok((db::by_code(c, &c2)?, db::categories(c, true)?)))
+        .await?;
+    let category = category_options(&cats, t)
+        .into_iter()
+        .find(|(i, _)| *i == r.category_id.to_string())
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let minute = |x: chrono::NaiveDateTime| x.format("%Y-%m-%d %H:%M").to_string();
+    // What the resident wrote and what we answer; never the contact details or who handled it.
+    let mut facts = vec![
+        (t.s("requests.code").to_string(), r.code.clone()),
+        (
+            t.s("field.status").to_string(),
+            t.label("status", &r.status),
+        ),
+        (t.s("field.category_id").to_string(), category),
+        (t.s("field.description").to_string(), r.description.clone()),
+        (t.s("requests.received").to_string(), minute(r.received_at)),
+    ];
+    if let Some(reply) = &r.reply {
+        facts.push((t.s("field.reply").to_string(), reply.clone()));
+    }
+    if let Some(x) = &r.rating {
+        facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
+    }
+    let (token, set) = form_token(&ctx);
+    let page = StatusPage {
+        l: Layout::anonymous(&ctx, t.s("public.track_title")),
+        code: r.code.clone(),
+        created: q.new.is_some(),
+        message: q.rated.is_some().then(|| t.s("public.rated").to_string()),
+        facts,
+        can_rate: r.status() == Status::Resolved,
+        csrf: token.clone(),
+        ratings: Rating::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
+            .collect(),
+    };
+    Ok(with_token(render(&page)?, &state, &token, set))
+}
+
+#[derive(Deserialize)]
+pub struct RateForm {
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Form(f): Form<RateForm>,
+) -> AppResult<Response> {
+    let actor = resident(&ctx);
+    let rating = Rating::parse(&f.rating);
+    let comment =
+        Some(f.comment.trim().chars().take(500).collect::<String>()).filter(|s| !s.is_empty());
+    let c2 = code.clone();
+    let result = state
+        .db
+        .write(move |c| {
+            let r = db::by_code(c, &c2)?;
+            let input = StepInput {
+                action_input: ActionInput {
+                    rating,
+                    ..ActionInput::default()
+                },
+                note: comment,
+                ..StepInput::default()
+            };
+            db::step(c, &actor, r.id, r.version, Action::Rate, &input)
+        })
+        .await;
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/r/{}?rated=1", r.code)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => Err(AppError::Invalid(e)),
+        Err(e) => Err(e.into()),
+    }
+}
