@@ -545,3 +545,132 @@ pub fn step(
     )?;
     Ok(after)
 }
+
+/// What one deadline sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    pub reminded: usize,
+    pub escalated: usize,
+}
+
+/// Share of the service level that, once used, brings a reminder (催办).
+const REMIND_AT_PERCENT: i64 = 80;
+
+/// Remind (催办) open requests that have used most of their time, and escalate (督办) those past
+/// their deadline to the supervising level, once each, with an event and an audit row. Run
+/// periodically; idempotent.
+pub fn sweep_deadlines(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    at: NaiveDateTime,
+) -> Result<Sweep, DbError> {
+    let running: Vec<&str> = Status::ALL
+        .iter()
+        .filter(|s| s.clock_runs())
+        .map(|s| s.as_str())
+        .collect();
+    let mut done = Sweep::default();
+    let overdue: Vec<Request> = requests::table
+        .filter(requests::status.eq_any(running.clone()))
+        .filter(requests::due_at.lt(at))
+        .filter(requests::escalated_at.is_null())
+        .select(Request::as_select())
+        .load(conn)?;
+    for r in overdue {
+        let supervising = supervising_region(conn, &r)?;
+        mark(
+            conn,
+            actor,
+            &r,
+            at,
+            "escalate",
+            serde_json::json!({"due_at": r.due_at, "supervising_region_id": supervising}),
+        )?;
+        done.escalated += 1;
+    }
+    let cal = calendar(conn)?;
+    // Candidates: due within the next ten working days' worth of wall-clock time.
+    let horizon = at + chrono::Duration::days(21);
+    let soon: Vec<Request> = requests::table
+        .filter(requests::status.eq_any(running))
+        .filter(requests::due_at.ge(at))
+        .filter(requests::due_at.lt(horizon))
+        .filter(requests::reminded_at.is_null())
+        .select(Request::as_select())
+        .load(conn)?;
+    for r in soon {
+        let Some(due) = r.due_at else { continue };
+        let total = cal.working_minutes_between(r.received_at, due);
+        let left = cal.working_minutes_between(at, due);
+        if total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT {
+            mark(
+                conn,
+                actor,
+                &r,
+                at,
+                "remind",
+                serde_json::json!({"due_at": r.due_at, "minutes_left": left}),
+            )?;
+            done.reminded += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The region above the responsible site's region (the level that supervises it), or above the
+/// request's own region when no site is responsible.
+fn supervising_region(conn: &mut DbConnection, r: &Request) -> Result<Option<i64>, DbError> {
+    let all = Scope::everything();
+    let region_id = match r.site_id {
+        Some(s) => crate::org::get_site(conn, &all, s)?.region_id,
+        None => r.region_id,
+    };
+    Ok(get_region(conn, &all, region_id)?.parent_id)
+}
+
+fn mark(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    r: &Request,
+    at: NaiveDateTime,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    let q = diesel::update(requests::table.filter(requests::id.eq(r.id)));
+    if action == "escalate" {
+        q.set((
+            requests::escalated_at.eq(Some(at)),
+            requests::version.eq(r.version + 1),
+        ))
+        .execute(conn)?;
+    } else {
+        q.set((
+            requests::reminded_at.eq(Some(at)),
+            requests::version.eq(r.version + 1),
+        ))
+        .execute(conn)?;
+    }
+    record_event(
+        conn,
+        actor,
+        r.id,
+        Some(r.status()),
+        r.status(),
+        action,
+        None,
+        detail.clone(),
+    )?;
+    let event_action = if action == "escalate" {
+        "request.escalate"
+    } else {
+        "request.remind"
+    };
+    audit::record(
+        conn,
+        actor,
+        Event::new(event_action, "request", r.id)
+            .region(r.region_id)
+            .detail(detail),
+    )?;
+    Ok(())
+}

@@ -347,3 +347,71 @@ both_engines!(concurrent_edits_and_scope, |t: TestDb| {
     .unwrap();
     assert_eq!(overdue.len(), 1);
 });
+
+both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
+    use diesel::prelude::*;
+    use shiliu_db::schema::requests as rq;
+    let sys = Actor::system("test");
+    let (late, soon, fresh) =
+        t.db.write_blocking(|c| {
+            let p = place(c, "450107001", "丙");
+            let policy = category(c, "policy");
+            let mk = |c: &mut DbConnection, text: &str| {
+                let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+                requests::create(c, &sys, &input, policy.id, p.grid.id, None)
+            };
+            Ok((mk(c, "甲")?, mk(c, "乙")?, mk(c, "丙")?))
+        })
+        .unwrap();
+    let mut c = t.db.conn().unwrap();
+    let now = shiliu_db::now();
+    let cal = requests::calendar(&mut c).unwrap();
+    // One past due; one received long ago and due in a few working minutes; one just taken in.
+    diesel::update(rq::table.filter(rq::id.eq(late.id)))
+        .set(rq::due_at.eq(Some(now - chrono::Duration::hours(1))))
+        .execute(&mut c)
+        .unwrap();
+    let received = now - chrono::Duration::days(3);
+    diesel::update(rq::table.filter(rq::id.eq(soon.id)))
+        .set((
+            rq::received_at.eq(received),
+            rq::due_at.eq(Some(cal.add_working_minutes(now, 10))),
+        ))
+        .execute(&mut c)
+        .unwrap();
+    drop(c);
+    let sweeper = Actor::system("system:deadlines");
+    let first =
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
+            .unwrap();
+    assert_eq!((first.reminded, first.escalated), (1, 1));
+    let again =
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
+            .unwrap();
+    assert_eq!((again.reminded, again.escalated), (0, 0), "once each");
+    let mut c = t.db.conn().unwrap();
+    let all = Scope::everything();
+    assert!(
+        requests::get(&mut c, &all, late.id)
+            .unwrap()
+            .escalated_at
+            .is_some()
+    );
+    assert!(
+        requests::get(&mut c, &all, soon.id)
+            .unwrap()
+            .reminded_at
+            .is_some()
+    );
+    let f = requests::get(&mut c, &all, fresh.id).unwrap();
+    assert!(f.reminded_at.is_none() && f.escalated_at.is_none());
+    let ev = requests::events(&mut c, late.id).unwrap();
+    let last = ev.last().unwrap();
+    assert_eq!(last.action, "escalate");
+    let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+    assert!(
+        detail["supervising_region_id"].is_i64(),
+        "escalated to the level above: {detail}"
+    );
+    assert!(audit::verify(&mut c).unwrap().is_intact());
+});

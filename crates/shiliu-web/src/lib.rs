@@ -197,7 +197,9 @@ pub async fn serve(
     result
 }
 
-/// Every ten minutes, delete expired sessions (they are refused anyway; this keeps the table small).
+/// Every ten minutes: delete expired sessions (they are refused anyway; this keeps the table
+/// small), and remind (催办) and escalate (督办) requests by their deadlines. Both are idempotent,
+/// so several app nodes may run them.
 async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_mins(10));
     loop {
@@ -211,6 +213,20 @@ async fn housekeeping(state: AppState) {
             Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+        let actor = shiliu_db::scope::Actor::system("system:deadlines");
+        match state
+            .db
+            .write(move |c| shiliu_db::requests::sweep_deadlines(c, &actor, shiliu_db::now()))
+            .await
+        {
+            Ok(s) if s.reminded + s.escalated > 0 => tracing::info!(
+                reminded = s.reminded,
+                escalated = s.escalated,
+                "deadlines swept"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
         }
     }
 }

@@ -143,7 +143,15 @@ pub async fn list(
                 received: minute(r.received_at),
                 category: name_of(r.category_id),
                 summary: r.description.chars().take(40).collect(),
-                status: t.label("status", &r.status),
+                status: if r.escalated_at.is_some() {
+                    format!(
+                        "{} · {}",
+                        t.label("status", &r.status),
+                        t.s("requests.escalated")
+                    )
+                } else {
+                    t.label("status", &r.status)
+                },
                 due: r.due_at.map(minute).unwrap_or_default(),
                 overdue: r.status().clock_runs() && r.due_at.is_some_and(|d| d < now),
             })
@@ -398,6 +406,12 @@ async fn detail_page(
         facts.push((t.s("requests.transfer_to").to_string(), transfer));
     }
     facts.retain(|(_, v)| !v.is_empty());
+    if let Some(at) = r.reminded_at {
+        facts.push((t.s("req_action.remind").to_string(), minute(at)));
+    }
+    if let Some(at) = r.escalated_at {
+        facts.push((t.s("req_action.escalate").to_string(), minute(at)));
+    }
     if let Some(o) = &r.outcome {
         facts.push((t.s("field.outcome").to_string(), t.label("outcome", o)));
     }
