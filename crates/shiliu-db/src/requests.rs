@@ -53,6 +53,117 @@ pub fn categories(
     .load(conn)?)
 }
 
+/// A new category (at the top level, or below `parent_id`). Audited.
+pub fn create_category(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    parent_id: Option<i64>,
+    c: &shiliu_domain::requests::CategoryInput,
+) -> Result<Category, DbError> {
+    if request_categories::table
+        .filter(request_categories::code.eq(&c.code))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
+        return Err(DbError::invalid("code", "err.duplicate"));
+    }
+    let sort: Option<i32> = request_categories::table
+        .select(diesel::dsl::max(request_categories::sort_order))
+        .first(conn)?;
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(request_categories::table)
+        .values((
+            request_categories::id.eq(id),
+            request_categories::parent_id.eq(parent_id),
+            request_categories::code.eq(&c.code),
+            request_categories::name.eq(&c.name),
+            request_categories::name_en.eq(&c.name_en),
+            request_categories::service_minutes.eq(c.service_minutes),
+            request_categories::sort_order.eq(sort.unwrap_or(0) + 1),
+            request_categories::active.eq(true),
+            request_categories::created_at.eq(t),
+            request_categories::updated_at.eq(t),
+            request_categories::version.eq(1),
+        ))
+        .execute(conn)?;
+    let after = category(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("category.create", "request_category", id).after(&after),
+    )?;
+    Ok(after)
+}
+
+pub fn category(conn: &mut DbConnection, id: i64) -> Result<Category, DbError> {
+    Ok(request_categories::table
+        .filter(request_categories::id.eq(id))
+        .select(Category::as_select())
+        .first(conn)?)
+}
+
+/// Change a category's names, service level or whether it is offered. The code stays (Open311
+/// clients and reports refer to it). New deadlines use the new service level; requests already
+/// taken in keep theirs. Audited.
+pub fn update_category(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    c: &shiliu_domain::requests::CategoryInput,
+    active: bool,
+) -> Result<Category, DbError> {
+    let before = category(conn, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    let n = diesel::update(
+        request_categories::table
+            .filter(request_categories::id.eq(id))
+            .filter(request_categories::version.eq(version)),
+    )
+    .set((
+        request_categories::name.eq(&c.name),
+        request_categories::name_en.eq(&c.name_en),
+        request_categories::service_minutes.eq(c.service_minutes),
+        request_categories::active.eq(active),
+        request_categories::updated_at.eq(now()),
+        request_categories::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = category(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("category.update", "request_category", id)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}
+
+/// The calendar's exceptions in one year: (day, kind, note).
+pub fn calendar_days(
+    conn: &mut DbConnection,
+    year: i32,
+) -> Result<Vec<(NaiveDate, String, String)>, DbError> {
+    let from = NaiveDate::from_ymd_opt(year, 1, 1)
+        .ok_or_else(|| DbError::invalid("year", "err.number"))?;
+    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .ok_or_else(|| DbError::invalid("year", "err.number"))?;
+    Ok(calendar_days::table
+        .filter(calendar_days::day.ge(from))
+        .filter(calendar_days::day.lt(to))
+        .order(calendar_days::day.asc())
+        .select((calendar_days::day, calendar_days::kind, calendar_days::note))
+        .load(conn)?)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = requests)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]

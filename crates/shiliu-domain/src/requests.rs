@@ -56,6 +56,78 @@ pub const DEFAULT_CATEGORIES: [(&str, &str, &str, i64); 12] = [
     ("other", "其他", "Other", 5),
 ];
 
+/// A category's editable fields, validated. The service level arrives as a number and a unit
+/// (working hours or working days) and is kept in working minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryInput {
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub service_minutes: Option<i32>,
+}
+
+impl CategoryInput {
+    pub fn parse(
+        code: &str,
+        name: &str,
+        name_en: &str,
+        amount: &str,
+        unit: &str,
+        minutes_per_day: i64,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let code = errs
+            .check(required_text("code", code, 40))
+            .map(|c| c.to_lowercase());
+        let code_ok = |c: &String| {
+            c.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        };
+        if code.as_ref().is_some_and(|c| !code_ok(c)) {
+            errs.push(FieldError::new("code", "err.code.snake"));
+        }
+        let name = errs.check(required_text("name", name, 40));
+        let name_en = errs.check(optional_text("name_en", name_en, 60)).flatten();
+        let amount = amount.trim();
+        let service_minutes = if amount.is_empty() {
+            None
+        } else {
+            let per = match unit {
+                "hours" => Some(60),
+                "days" => Some(minutes_per_day),
+                _ => {
+                    errs.push(FieldError::new("unit", "err.choice"));
+                    None
+                }
+            };
+            match (amount.parse::<i64>(), per) {
+                (Ok(n), Some(per)) if (1..=365).contains(&n) => Some((n * per) as i32),
+                (Ok(_), Some(_)) => {
+                    errs.push(
+                        FieldError::new("service_level", "err.range")
+                            .arg("min", 1)
+                            .arg("max", 365),
+                    );
+                    None
+                }
+                (Err(_), _) => {
+                    errs.push(FieldError::new("service_level", "err.number"));
+                    None
+                }
+                _ => None,
+            }
+        };
+        errs.into_result()?;
+        let name = name.unwrap_or_default();
+        Ok(Self {
+            code: code.unwrap_or_default(),
+            name_en: name_en.unwrap_or_else(|| name.clone()),
+            name,
+            service_minutes,
+        })
+    }
+}
+
 /// A new request as taken in on any channel, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInput {
@@ -374,6 +446,37 @@ mod tests {
         assert_eq!(
             next(Status::Received, Action::Dispatch, &none).unwrap(),
             Status::Dispatched
+        );
+    }
+
+    #[test]
+    fn category_service_levels() {
+        let c = CategoryInput::parse("Renting", "租房", "", "3", "days", 390).unwrap();
+        assert_eq!(
+            (c.code.as_str(), c.service_minutes, c.name_en.as_str()),
+            ("renting", Some(1170), "租房")
+        );
+        assert_eq!(
+            CategoryInput::parse("x", "y", "", "8", "hours", 390)
+                .unwrap()
+                .service_minutes,
+            Some(480)
+        );
+        assert_eq!(
+            CategoryInput::parse("x", "y", "", "", "days", 390)
+                .unwrap()
+                .service_minutes,
+            None
+        );
+        let e = CategoryInput::parse("a b", "", "", "0", "weeks", 390).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["code", "name", "unit"]);
+        assert_eq!(
+            CategoryInput::parse("x", "y", "", "400", "days", 390)
+                .unwrap_err()
+                .0[0]
+                .reason,
+            "err.range"
         );
     }
 

@@ -43,6 +43,8 @@ code_enum! {
         DispatchRequests = "dispatch_requests",
         /// Accept or return, handle, transfer, resolve.
         HandleRequests = "handle_requests",
+        /// Edit request categories and their service levels, and the working calendar.
+        ManageRequestSettings = "manage_request_settings",
     }
 }
 
@@ -51,7 +53,8 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
             CreateRequests, DispatchRequests, HandleRequests, ManageApiTokens, ManageRegions,
-            ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg, ViewRequests,
+            ManageRequestSettings, ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg,
+            ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -66,6 +69,7 @@ impl Role {
                 CreateRequests,
                 DispatchRequests,
                 HandleRequests,
+                ManageRequestSettings,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -78,6 +82,7 @@ impl Role {
                 CreateRequests,
                 DispatchRequests,
                 HandleRequests,
+                ManageRequestSettings,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,

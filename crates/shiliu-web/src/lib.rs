@@ -46,6 +46,18 @@ pub fn router(state: AppState) -> Router {
             get(pages::requests::list).post(pages::requests::create),
         )
         .route("/requests/new", get(pages::requests::new))
+        .route(
+            "/settings/categories",
+            get(pages::settings::categories).post(pages::settings::create_category),
+        )
+        .route(
+            "/settings/categories/{id}",
+            post(pages::settings::update_category),
+        )
+        .route(
+            "/settings/calendar",
+            get(pages::settings::calendar).post(pages::settings::set_day),
+        )
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/step", post(pages::requests::step))
         .route("/regions", get(org::regions_root))

@@ -1961,3 +1961,145 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    service_levels_and_the_calendar_drive_deadlines,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        block_on(async {
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let (gw, _) = app.session("nn-grid-worker");
+            assert_eq!(
+                app.get("/settings/categories", &gw).await.status,
+                StatusCode::FORBIDDEN
+            );
+            let page = app.get("/settings/categories", &cs).await.text();
+            assert!(page.contains("renting") && page.contains("租房租住"));
+            let renting = app
+                .t
+                .db
+                .write_blocking(|c| {
+                    Ok(shiliu_db::requests::categories(c, false)?
+                        .into_iter()
+                        .find(|k| k.code == "renting")
+                        .unwrap())
+                })
+                .unwrap();
+            // Bad input names the field.
+            let path = format!("/settings/categories/{}", renting.id);
+            let v = renting.version.to_string();
+            let r = app
+                .post(
+                    &path,
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("code", "renting"),
+                        ("name", "租房"),
+                        ("amount", "abc"),
+                        ("unit", "days"),
+                        ("active", "1"),
+                        ("version", &v),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("办理时限：应为整数"), "{}", r.text());
+            // Two working hours from now on.
+            let r = app
+                .post(
+                    &path,
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("code", "renting"),
+                        ("name", "租房租住"),
+                        ("amount", "2"),
+                        ("unit", "hours"),
+                        ("active", "1"),
+                        ("version", &v),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            // A holiday on the next working day, recorded on the calendar page.
+            let sys = Actor::system("test");
+            let tomorrow = shiliu_db::now()
+                .date()
+                .succ_opt()
+                .unwrap()
+                .format("%Y-%m-%d")
+                .to_string();
+            let r = app
+                .post(
+                    "/settings/calendar",
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("day", &tomorrow),
+                        ("kind", "holiday"),
+                        ("note", "测试假日"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let r = app
+                .post(
+                    "/settings/calendar",
+                    &cs,
+                    &[("_csrf", &csrf), ("day", "2026-02-30"), ("kind", "holiday")],
+                )
+                .await;
+            assert!(r.text().contains("日期格式应为"));
+            assert!(
+                app.get(&format!("/settings/calendar?year={}", &tomorrow[..4]), &cs)
+                    .await
+                    .text()
+                    .contains("测试假日")
+            );
+            let (created, cal) = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let input = shiliu_domain::requests::RequestInput::parse(
+                        shiliu_domain::requests::Channel::Hotline,
+                        "押金",
+                        "",
+                        "",
+                        "",
+                        false,
+                    )
+                    .unwrap();
+                    let r =
+                        shiliu_db::requests::create(c, &sys, &input, renting.id, nn.grid, None)?;
+                    Ok((r, shiliu_db::requests::calendar(c)?))
+                })
+                .unwrap();
+            assert_eq!(
+                created.due_at,
+                Some(cal.add_working_minutes(created.received_at, 120))
+            );
+            assert!(
+                !cal.is_working_day(
+                    chrono::NaiveDate::parse_from_str(&tomorrow, "%Y-%m-%d").unwrap()
+                )
+            );
+            let audit = app
+                .t
+                .db
+                .write_blocking(|c| {
+                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)
+                })
+                .unwrap();
+            assert!(
+                audit.iter().any(|a| a.action == "category.update")
+                    && audit.iter().any(|a| a.action == "calendar.set")
+            );
+        });
+    }
+);

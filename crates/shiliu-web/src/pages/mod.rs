@@ -5,6 +5,7 @@ pub mod import;
 pub mod org;
 pub mod public;
 pub mod requests;
+pub mod settings;
 
 use askama::Template;
 use axum::Form;
@@ -49,7 +50,7 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 9] = [
+const NAV: [(&str, &str, Option<Permission>); 10] = [
     ("nav.home", "/", None),
     ("nav.requests", "/requests", Some(Permission::ViewRequests)),
     ("nav.regions", "/regions", Some(Permission::ViewOrg)),
@@ -58,6 +59,11 @@ const NAV: [(&str, &str, Option<Permission>); 9] = [
     ("nav.users", "/users", Some(Permission::ManageUsers)),
     ("nav.audit", "/audit", Some(Permission::ViewAudit)),
     ("nav.tokens", "/tokens", Some(Permission::ManageApiTokens)),
+    (
+        "nav.settings",
+        "/settings/categories",
+        Some(Permission::ManageRequestSettings),
+    ),
     ("nav.reference", "/reference", Some(Permission::ViewOrg)),
 ];
 

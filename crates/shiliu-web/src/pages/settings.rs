@@ -1,0 +1,282 @@
+//! Request settings: the categories with their service levels, and the working calendar.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use shiliu_db::requests as db;
+use shiliu_domain::calendar::WorkCalendar;
+use shiliu_domain::requests::CategoryInput;
+use shiliu_domain::roles::Permission;
+use shiliu_domain::{FieldError, FieldErrors};
+
+use super::{Layout, Saved, render};
+use crate::error::AppResult;
+use crate::web::{AppState, Principal};
+
+pub struct CategoryRow {
+    pub id: i64,
+    pub version: i32,
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
+    pub amount: String,
+    pub unit: &'static str,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings_categories.html")]
+struct CategoriesPage {
+    l: Layout,
+    categories: Vec<CategoryRow>,
+    errors: Vec<(String, String)>,
+}
+
+/// A service level in minutes as the form shows it: whole days where it divides, else hours.
+fn as_amount(minutes: Option<i32>) -> (String, &'static str) {
+    let per_day = WorkCalendar::default().minutes_per_day();
+    match minutes.map(i64::from) {
+        None => (String::new(), "days"),
+        Some(m) if m % per_day == 0 => ((m / per_day).to_string(), "days"),
+        Some(m) => ((m / 60).to_string(), "hours"),
+    }
+}
+
+async fn categories_page(
+    state: &AppState,
+    p: &Principal,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    p.require(Permission::ManageRequestSettings)?;
+    let t = p.t();
+    let cats = state.db.read(|c| db::categories(c, true)).await?;
+    let page = CategoriesPage {
+        l: Layout::new(p, "nav.settings", t.s("settings.categories")).flash(saved),
+        categories: cats
+            .into_iter()
+            .map(|c| {
+                let (amount, unit) = as_amount(c.service_minutes);
+                CategoryRow {
+                    id: c.id,
+                    version: c.version,
+                    code: c.code,
+                    name: c.name,
+                    name_en: c.name_en,
+                    amount,
+                    unit,
+                    active: c.active,
+                }
+            })
+            .collect(),
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub async fn categories(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(s): Query<Saved>,
+) -> AppResult<Response> {
+    categories_page(&state, &p, &FieldErrors::new(), s.yes()).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct CategoryForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    version: i32,
+}
+
+impl CategoryForm {
+    fn parse(&self) -> Result<CategoryInput, FieldErrors> {
+        CategoryInput::parse(
+            &self.code,
+            &self.name,
+            &self.name_en,
+            &self.amount,
+            &self.unit,
+            WorkCalendar::default().minutes_per_day(),
+        )
+    }
+}
+
+pub async fn create_category(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let input = match f.parse() {
+        Ok(i) => i,
+        Err(e) => return categories_page(&state, &p, &e, false).await,
+    };
+    match state
+        .db
+        .write(move |c| db::create_category(c, &actor, None, &input))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/settings/categories?saved=1").into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => categories_page(&state, &p, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_category(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let input = match f.parse() {
+        Ok(i) => i,
+        Err(e) => return categories_page(&state, &p, &e, false).await,
+    };
+    let (version, active) = (f.version, f.active.is_some());
+    match state
+        .db
+        .write(move |c| db::update_category(c, &actor, id, version, &input, active))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/settings/categories?saved=1").into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => categories_page(&state, &p, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings_calendar.html")]
+struct CalendarPage {
+    l: Layout,
+    year: i32,
+    days: Vec<(String, String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct YearQuery {
+    #[serde(default)]
+    year: Option<i32>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+async fn calendar_page(
+    state: &AppState,
+    p: &Principal,
+    year: i32,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    p.require(Permission::ManageRequestSettings)?;
+    let t = p.t();
+    let year = year.clamp(2000, 2100);
+    let days = state.db.read(move |c| db::calendar_days(c, year)).await?;
+    let page = CalendarPage {
+        l: Layout::new(p, "nav.settings", t.s("settings.calendar")).flash(saved),
+        year,
+        days: days
+            .into_iter()
+            .map(|(d, k, n)| {
+                (
+                    d.format("%Y-%m-%d").to_string(),
+                    if k == "holiday" {
+                        t.s("settings.holiday")
+                    } else {
+                        t.s("settings.workday")
+                    }
+                    .to_string(),
+                    n,
+                )
+            })
+            .collect(),
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    let mut r = render(&page)?;
+    if !errs.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+pub async fn calendar(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<YearQuery>,
+) -> AppResult<Response> {
+    let year = q.year.unwrap_or_else(|| shiliu_db::now().year());
+    calendar_page(&state, &p, year, &FieldErrors::new(), q.saved.is_some()).await
+}
+
+#[derive(Deserialize)]
+pub struct DayForm {
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn set_day(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(f): Form<DayForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let this_year = shiliu_db::now().year();
+    let Ok(day) = NaiveDate::parse_from_str(f.day.trim(), "%Y-%m-%d") else {
+        return calendar_page(
+            &state,
+            &p,
+            this_year,
+            &FieldError::new("day", "err.date").into(),
+            false,
+        )
+        .await;
+    };
+    let kind = Some(f.kind.clone()).filter(|k| !k.is_empty());
+    let note: String = f.note.trim().chars().take(40).collect();
+    match state
+        .db
+        .write(move |c| db::set_calendar_day(c, &actor, day, kind.as_deref(), &note))
+        .await
+    {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/settings/calendar?year={}&saved=1", day.year()))
+                .into_response(),
+        ),
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            calendar_page(&state, &p, day.year(), &e, false).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
