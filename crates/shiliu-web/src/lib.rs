@@ -46,6 +46,8 @@ pub fn router(state: AppState) -> Router {
             get(pages::requests::list).post(pages::requests::create),
         )
         .route("/requests/new", get(pages::requests::new))
+        .route("/requests/export.xlsx", get(pages::requests::export))
+        .route("/requests/{id}/print", get(pages::requests::print))
         .route(
             "/settings/categories",
             get(pages::settings::categories).post(pages::settings::create_category),

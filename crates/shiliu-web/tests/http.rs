@@ -1764,6 +1764,14 @@ both_engines!(
             }
             let list = app.get("/requests?status=closed", &cs).await.text();
             assert!(list.contains("出租屋漏水房东不修"));
+            let print = app.get(&format!("{path}/print"), &cs).await;
+            assert_eq!(print.status, StatusCode::OK);
+            assert!(
+                print.text().contains("应由社区处理") && !print.text().contains("<form"),
+                "a print view without forms"
+            );
+            let x = app.get("/requests/export.xlsx?status=closed", &cs).await;
+            assert!(xlsx_text(&x.body).contains("出租屋漏水房东不修"));
         });
     }
 );

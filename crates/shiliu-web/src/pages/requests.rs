@@ -329,13 +329,14 @@ struct DetailPage {
     errors: Vec<(String, String)>,
 }
 
-async fn detail_page(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-    errs: &FieldErrors,
-    saved: bool,
-) -> AppResult<Response> {
+/// A request as people read it: labelled facts in the reader's language, and its history.
+struct Readable {
+    r: Request,
+    facts: Vec<(String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+}
+
+async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let (r, events, cats, site, transfer) = state
@@ -405,7 +406,6 @@ async fn detail_page(
     if !transfer.is_empty() {
         facts.push((t.s("requests.transfer_to").to_string(), transfer));
     }
-    facts.retain(|(_, v)| !v.is_empty());
     if let Some(at) = r.reminded_at {
         facts.push((t.s("req_action.remind").to_string(), minute(at)));
     }
@@ -421,6 +421,31 @@ async fn detail_page(
     if let Some(x) = &r.rating {
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
+    facts.retain(|(_, v)| !v.is_empty());
+    let events = events
+        .into_iter()
+        .map(|e| {
+            (
+                minute(e.at),
+                e.actor,
+                t.label("req_action", &e.action),
+                t.label("status", &e.to_status),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Readable { r, facts, events })
+}
+
+async fn detail_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let t = p.t();
+    let Readable { r, facts, events } = readable(state, p, id).await?;
     let actions = r
         .status()
         .actions()
@@ -453,18 +478,7 @@ async fn detail_page(
             .iter()
             .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
             .collect(),
-        events: events
-            .into_iter()
-            .map(|e| {
-                (
-                    minute(e.at),
-                    e.actor,
-                    t.label("req_action", &e.action),
-                    t.label("status", &e.to_status),
-                    e.note.unwrap_or_default(),
-                )
-            })
-            .collect(),
+        events,
         errors: errs
             .0
             .iter()
@@ -553,4 +567,114 @@ pub async fn step(
         Err(shiliu_db::DbError::Invalid(e)) => detail_page(&state, &p, id, &e, false).await,
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "request_print.html")]
+struct PrintPage {
+    t: T,
+    version: &'static str,
+    title: String,
+    facts: Vec<(String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+    printed: String,
+}
+
+/// One request on paper: its facts and history, without navigation or forms.
+pub async fn print(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let t = p.t();
+    let Readable { r, facts, events } = readable(&state, &p, id).await?;
+    render(&PrintPage {
+        t,
+        version: env!("CARGO_PKG_VERSION"),
+        title: format!("{} · {}", t.s("requests.title"), r.code),
+        facts,
+        events,
+        printed: t.f(
+            "requests.printed",
+            &[
+                ("by", &p.user.display_name),
+                ("at", &minute(shiliu_db::now())),
+            ],
+        ),
+    })
+}
+
+/// Export every request matching the filters (up to 100,000) in the caller's scope.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewRequests)?;
+    let t = p.t();
+    let now = shiliu_db::now();
+    let f = RequestFilter {
+        status: Status::parse(&q.status),
+        category_id: q.category.parse().ok(),
+        overdue_at: q.overdue.is_some().then_some(now),
+        ..RequestFilter::default()
+    };
+    let (rows, cats) = state
+        .db
+        .read(move |c| {
+            Ok((
+                db::list(c, &actor.scope, &f, 100_000)?,
+                db::categories(c, true)?,
+            ))
+        })
+        .await?;
+    let names = category_names(&cats, t);
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id.to_string())
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let headers: Vec<String> = [
+        "requests.code",
+        "requests.received",
+        "field.channel",
+        "field.category_id",
+        "field.description",
+        "field.status",
+        "requests.due",
+        "field.outcome",
+        "field.rating",
+    ]
+    .iter()
+    .map(|k| t.s(k).to_string())
+    .collect();
+    let data: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.code.clone(),
+                minute(r.received_at),
+                t.label("channel", &r.channel),
+                name_of(r.category_id),
+                r.description.clone(),
+                t.label("status", &r.status),
+                r.due_at.map(minute).unwrap_or_default(),
+                r.outcome
+                    .as_deref()
+                    .map(|o| t.label("outcome", o))
+                    .unwrap_or_default(),
+                r.rating
+                    .as_deref()
+                    .map(|o| t.label("rating", o))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let name = t.s("requests.title");
+    Ok(crate::xlsx::download(
+        &format!("{name}.xlsx"),
+        crate::xlsx::sheet(name, &headers, &data)?,
+    ))
 }
