@@ -22,8 +22,11 @@ use crate::web::{AppState, Principal};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
-    paths(me, region, region_children, sites, site, units, unit),
-    components(schemas(MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail)),
+    paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step),
+    components(schemas(
+        MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
+        CategoryDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -340,4 +343,323 @@ pub async fn unit(
             .await?,
         None,
     )))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryDto {
+    id: i64,
+    code: String,
+    name: String,
+    name_en: String,
+    /// Service level in working minutes; absent: no deadline.
+    service_minutes: Option<i32>,
+    active: bool,
+}
+
+/// The request categories, in their display order.
+#[utoipa::path(get, path = "/api/v1/request-categories", responses((status = 200, body = Vec<CategoryDto>), (status = 401, body = ErrorBody)))]
+pub async fn request_categories(
+    State(state): State<AppState>,
+    p: Principal,
+) -> AppResult<Json<Vec<CategoryDto>>> {
+    p.require(Permission::ViewRequests)?;
+    let cats = state
+        .db
+        .read(|c| shiliu_db::requests::categories(c, true))
+        .await?;
+    Ok(Json(
+        cats.into_iter()
+            .map(|c| CategoryDto {
+                id: c.id,
+                code: c.code,
+                name: c.name,
+                name_en: c.name_en,
+                service_minutes: c.service_minutes,
+                active: c.active,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestDto {
+    id: i64,
+    /// The resident's tracking code.
+    code: String,
+    channel: String,
+    category_id: i64,
+    region_id: i64,
+    /// `received`, `dispatched`, `returned`, `accepted`, `in_progress`, `transfer_pending`,
+    /// `waiting_resident`, `resolved`, `rated` or `closed`.
+    status: String,
+    description: String,
+    place: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    site_id: Option<i64>,
+    unit_id: Option<i64>,
+    transfer_site_id: Option<i64>,
+    received_at: NaiveDateTime,
+    due_at: Option<NaiveDateTime>,
+    reminded_at: Option<NaiveDateTime>,
+    escalated_at: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+    outcome: Option<String>,
+    reply: Option<String>,
+    rating: Option<String>,
+    closed_at: Option<NaiveDateTime>,
+    /// Send it back with a step: a step on an older version is refused with `stale`.
+    version: i32,
+}
+
+impl From<shiliu_db::requests::Request> for RequestDto {
+    fn from(r: shiliu_db::requests::Request) -> Self {
+        Self {
+            id: r.id,
+            code: r.code,
+            channel: r.channel,
+            category_id: r.category_id,
+            region_id: r.region_id,
+            status: r.status,
+            description: r.description,
+            place: r.place,
+            contact_name: r.contact_name,
+            contact_phone: r.contact_phone,
+            site_id: r.site_id,
+            unit_id: r.unit_id,
+            transfer_site_id: r.transfer_site_id,
+            received_at: r.received_at,
+            due_at: r.due_at,
+            reminded_at: r.reminded_at,
+            escalated_at: r.escalated_at,
+            resolved_at: r.resolved_at,
+            outcome: r.outcome,
+            reply: r.reply,
+            rating: r.rating,
+            closed_at: r.closed_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestPage {
+    items: Vec<RequestDto>,
+    next: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestEventDto {
+    at: NaiveDateTime,
+    actor: String,
+    action: String,
+    from_status: Option<String>,
+    to_status: String,
+    note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestDetail {
+    request: RequestDto,
+    events: Vec<RequestEventDto>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RequestQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    category: Option<i64>,
+    #[serde(default)]
+    overdue: Option<bool>,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+/// Requests in the caller's scope, newest first.
+#[utoipa::path(get, path = "/api/v1/requests",
+    params(("status" = Option<String>, Query), ("category" = Option<i64>, Query), ("overdue" = Option<bool>, Query), ("before" = Option<i64>, Query, description = "page cursor")),
+    responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody)))]
+pub async fn requests_list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<RequestQuery>,
+) -> AppResult<Json<RequestPage>> {
+    let actor = p.require(Permission::ViewRequests)?;
+    let f = shiliu_db::requests::RequestFilter {
+        status: q
+            .status
+            .as_deref()
+            .and_then(shiliu_domain::requests::Status::parse),
+        category_id: q.category,
+        overdue_at: q.overdue.unwrap_or(false).then(shiliu_db::now),
+        before_id: q.before,
+        ..Default::default()
+    };
+    let rows = state
+        .db
+        .read(move |c| shiliu_db::requests::list(c, &actor.scope, &f, PAGE + 1))
+        .await?;
+    let (rows, next) = paginate(rows, |r| r.id);
+    Ok(Json(RequestPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        next,
+    }))
+}
+
+/// One request in the caller's scope, with its history.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody)))]
+pub async fn request_get(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<RequestDetail>> {
+    let actor = p.require(Permission::ViewRequests)?;
+    let (r, events) = state
+        .db
+        .read(move |c| {
+            Ok((
+                shiliu_db::requests::get(c, &actor.scope, id)?,
+                shiliu_db::requests::events(c, id)?,
+            ))
+        })
+        .await?;
+    Ok(Json(RequestDetail {
+        request: r.into(),
+        events: events
+            .into_iter()
+            .map(|e| RequestEventDto {
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                from_status: e.from_status,
+                to_status: e.to_status,
+                note: e.note,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct NewRequestBody {
+    /// `hotline`, `grid` or `walk_in`.
+    channel: String,
+    category_id: i64,
+    /// The code of the region (usually a grid) where the request arose.
+    region_code: String,
+    description: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    consent: bool,
+}
+
+/// Take a request in, as staff on one of their channels.
+#[utoipa::path(post, path = "/api/v1/requests", request_body = NewRequestBody,
+    responses((status = 201, body = RequestDto), (status = 422, description = "invalid, with the fields named", body = ErrorBody)))]
+pub async fn request_create(
+    State(state): State<AppState>,
+    p: Principal,
+    Json(b): Json<NewRequestBody>,
+) -> AppResult<(axum::http::StatusCode, Json<RequestDto>)> {
+    use shiliu_domain::requests::{Channel, RequestInput};
+    let actor = p.require(Permission::CreateRequests)?;
+    let channel = Channel::parse(&b.channel)
+        .filter(|c| matches!(c, Channel::Hotline | Channel::Grid | Channel::WalkIn))
+        .ok_or_else(|| {
+            shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new(
+                "channel",
+                "err.choice",
+            ))
+        })?;
+    let input = RequestInput::parse(
+        channel,
+        &b.description,
+        &b.place,
+        &b.contact_name,
+        &b.contact_phone,
+        b.consent,
+    )?;
+    let (code, category) = (b.region_code.clone(), b.category_id);
+    let r = state
+        .db
+        .write(move |c| {
+            let region = shiliu_db::org::region_id_by_code(c, &actor.scope, &code, "region_code")?;
+            shiliu_db::requests::create(c, &actor, &input, category, region, None)
+        })
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct StepBody {
+    /// A step of the transition table: `dispatch`, `accept`, `return`, `start`, `transfer`,
+    /// `accept_transfer`, `decline_transfer`, `wait_for_resident`, `resume`, `resolve`, `rate`,
+    /// `reopen`, `close`.
+    action: String,
+    /// The version the client saw.
+    version: i32,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    reply: Option<String>,
+    #[serde(default)]
+    rating: Option<String>,
+    /// For `dispatch` and `transfer`.
+    #[serde(default)]
+    site_id: Option<i64>,
+}
+
+/// Apply one step to a request.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/steps", params(("id" = i64, Path)), request_body = StepBody,
+    responses((status = 200, body = RequestDto), (status = 409, description = "the request changed since `version`", body = ErrorBody),
+              (status = 422, description = "not allowed from this status, or data missing", body = ErrorBody)))]
+pub async fn request_step(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<StepBody>,
+) -> AppResult<Json<RequestDto>> {
+    use shiliu_domain::requests::{Action, ActionInput, Outcome, Rating};
+    let action = Action::parse(&b.action).ok_or_else(|| {
+        shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new("action", "err.choice"))
+    })?;
+    let permission = match action {
+        Action::Dispatch | Action::Rate | Action::Reopen | Action::Close => {
+            Permission::DispatchRequests
+        }
+        _ => Permission::HandleRequests,
+    };
+    let actor = p.require(permission)?;
+    let input = shiliu_db::requests::StepInput {
+        action_input: ActionInput {
+            reason: b.reason.clone(),
+            outcome: b.outcome.as_deref().and_then(Outcome::parse),
+            reply: b.reply.clone(),
+            rating: b.rating.as_deref().and_then(Rating::parse),
+            current_rating: None,
+        },
+        site_id: b.site_id,
+        unit_id: None,
+        note: b.reason.clone(),
+    };
+    let version = b.version;
+    let r = state
+        .db
+        .write(move |c| {
+            if let Some(s) = input.site_id {
+                shiliu_db::org::get_site(c, &actor.scope, s)
+                    .map_err(|_| shiliu_db::DbError::invalid("site_id", "err.site.unknown"))?;
+            }
+            shiliu_db::requests::step(c, &actor, id, version, action, &input)
+        })
+        .await?;
+    Ok(Json(r.into()))
 }

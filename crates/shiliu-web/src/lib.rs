@@ -114,6 +114,13 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/request-categories", get(api::request_categories))
+        .route(
+            "/api/v1/requests",
+            get(api::requests_list).post(api::request_create),
+        )
+        .route("/api/v1/requests/{id}", get(api::request_get))
+        .route("/api/v1/requests/{id}/steps", post(api::request_step))
         .route("/api/v1/regions/{id}", get(api::region))
         .route("/api/v1/regions/{id}/children", get(api::region_children))
         .route("/api/v1/sites", get(api::sites))

@@ -2111,3 +2111,151 @@ both_engines!(
         });
     }
 );
+
+both_engines!(requests_through_the_json_api, |t: TestDb| {
+    let app = App::new(t);
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let grid_code = app
+        .t
+        .db
+        .write_blocking(move |c| Ok(org::get_region(c, &Scope::everything(), nn.grid)?.code))
+        .unwrap();
+    block_on(async {
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                "/tokens",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "热线系统"),
+                    ("days", "30"),
+                    ("perm", "view_requests"),
+                    ("perm", "create_requests"),
+                    ("perm", "dispatch_requests"),
+                    ("perm", "handle_requests"),
+                ],
+            )
+            .await;
+        let text = r.text();
+        let token = text
+            .split("<code class=\"secret\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        let send = |method: &'static str, path: String, body: Option<serde_json::Value>| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                let mut req = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"));
+                let body = match body {
+                    Some(v) => {
+                        req = req.header(header::CONTENT_TYPE, "application/json");
+                        Body::from(v.to_string())
+                    }
+                    None => Body::empty(),
+                };
+                let r = app.call(req.body(body).unwrap()).await;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+                (r.status, v)
+            }
+        };
+        let (s, cats) = send("GET", "/api/v1/request-categories".into(), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let cat = cats[0]["id"].as_i64().unwrap();
+        // Invalid input: the envelope names the fields.
+        let (s, e) = send("POST", "/api/v1/requests".into(), Some(serde_json::json!({"channel": "fax", "category_id": cat, "region_code": grid_code, "description": ""}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["error"]["code"], "invalid");
+        assert!(e["error"]["details"]["channel"].is_string(), "{e}");
+        let (s, e) = send(
+            "POST",
+            "/api/v1/requests".into(),
+            Some(serde_json::json!({"channel": "hotline"})),
+        )
+        .await;
+        assert!(
+            s.is_client_error() && e["error"]["code"].is_string(),
+            "a malformed body gets the envelope too: {e}"
+        );
+        let (s, created) = send(
+            "POST",
+            "/api/v1/requests".into(),
+            Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "想咨询技能培训补贴", "contact_phone": "13877665544"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        assert_eq!(created["status"], "received");
+        let step = |action: &str, version: i64, extra: serde_json::Value| {
+            let mut b = serde_json::json!({"action": action, "version": version});
+            b.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            send("POST", format!("/api/v1/requests/{id}/steps"), Some(b))
+        };
+        let (s, r) = step("dispatch", 1, serde_json::json!({"site_id": nn.site})).await;
+        assert_eq!(
+            (s, r["status"].as_str()),
+            (StatusCode::OK, Some("dispatched")),
+            "{r}"
+        );
+        let (s, e) = step("accept", 1, serde_json::json!({})).await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("stale"))
+        );
+        let (s, e) = step("close", 2, serde_json::json!({})).await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not allowed from dispatched: {e}"
+        );
+        let (_, r) = step("accept", 2, serde_json::json!({})).await;
+        let (_, r) = step(
+            "resolve",
+            r["version"].as_i64().unwrap(),
+            serde_json::json!({"outcome": "solved", "reply": "已告知补贴申领流程"}),
+        )
+        .await;
+        assert_eq!(r["status"], "resolved");
+        let (s, detail) = send("GET", format!("/api/v1/requests/{id}"), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let actions: Vec<&str> = detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["receive", "dispatch", "accept", "resolve"]);
+        let (_, list) = send("GET", "/api/v1/requests?status=resolved".into(), None).await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        // The other city's requests stay out of reach.
+        let (s, _) = send("GET", format!("/api/v1/requests/{}", -1), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let doc: serde_json::Value =
+            serde_json::from_slice(&app.get("/api/v1/openapi.json", "").await.body).unwrap();
+        for path in [
+            "/api/v1/requests",
+            "/api/v1/requests/{id}",
+            "/api/v1/requests/{id}/steps",
+            "/api/v1/request-categories",
+        ] {
+            assert!(
+                doc["paths"][path].is_object(),
+                "{path} in the OpenAPI document"
+            );
+        }
+    });
+});
