@@ -15,6 +15,7 @@ pub mod refdata;
 pub mod requests;
 pub mod schema;
 pub mod scope;
+pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -415,3 +415,146 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     );
     assert!(audit::verify(&mut c).unwrap().is_intact());
 });
+
+both_engines!(
+    statistics_equal_counts_recomputed_from_the_rows,
+    |t: TestDb| {
+        use shiliu_db::stats::{self, Dimension, Figures};
+        let sys = Actor::system("test");
+        let scope =
+            t.db.write_blocking(|c| {
+                let p = place(c, "450107001", "统计");
+                let q = place(c, "450107002", "统计二");
+                let cats = requests::categories(c, false)?;
+                let mut n = 0_usize;
+                for (i, grid) in [p.grid.id, q.grid.id].iter().cycle().take(24).enumerate() {
+                    let ch = [Channel::Hotline, Channel::Grid, Channel::WalkIn][i % 3];
+                    let input =
+                        RequestInput::parse(ch, &format!("诉求{i}"), "", "", "", false).unwrap();
+                    let mut r = requests::create(c, &sys, &input, cats[i % 4].id, *grid, None)?;
+                    let plan: &[Action] = match i % 4 {
+                        0 => &[],
+                        1 => &[Action::Dispatch, Action::Accept],
+                        2 => &[Action::Dispatch, Action::Accept, Action::Resolve],
+                        _ => &[
+                            Action::Dispatch,
+                            Action::Accept,
+                            Action::Resolve,
+                            Action::Rate,
+                        ],
+                    };
+                    for a in plan {
+                        let rating = if i % 8 == 3 {
+                            Rating::Dissatisfied
+                        } else {
+                            Rating::Satisfied
+                        };
+                        let step = StepInput {
+                            action_input: ActionInput {
+                                outcome: Some(Outcome::Solved),
+                                reply: Some("已办".into()),
+                                rating: Some(rating),
+                                ..Default::default()
+                            },
+                            ..Default::default()
+                        };
+                        r = requests::step(c, &sys, r.id, r.version, *a, &step)?;
+                    }
+                    n += 1;
+                }
+                assert_eq!(n, 24);
+                let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+                Ok(Scope::subtrees(vec![nn.path]))
+            })
+            .unwrap();
+        let mut c = t.db.conn().unwrap();
+        // One resolution after its deadline, so on-time is not everything.
+        {
+            use diesel::prelude::*;
+            use shiliu_db::schema::requests as rq;
+            let late: i64 = rq::table
+                .filter(rq::resolved_at.is_not_null())
+                .select(rq::id)
+                .first(&mut c)
+                .unwrap();
+            diesel::update(rq::table.filter(rq::id.eq(late)))
+                .set(rq::due_at.eq(Some(shiliu_db::now() - chrono::Duration::days(1))))
+                .execute(&mut c)
+                .unwrap();
+        }
+        let from = shiliu_db::now() - chrono::Duration::days(1);
+        let to = shiliu_db::now() + chrono::Duration::days(1);
+        let rows = stats::raw(&mut c, &scope).unwrap();
+        assert_eq!(rows.len(), 24);
+        for by in [
+            Dimension::Category,
+            Dimension::Channel,
+            Dimension::Month,
+            Dimension::Site,
+        ] {
+            let got = stats::figures(&mut c, t.engine(), &scope, from, to, by).unwrap();
+            let mut total = Figures::default();
+            for g in &got {
+                total.add(g);
+                let mine: Vec<_> = rows
+                    .iter()
+                    .filter(|(cat, ch, site, rec, ..)| match by {
+                        Dimension::Category => cat.to_string() == g.key,
+                        Dimension::Channel => *ch == g.key,
+                        Dimension::Month => rec.format("%Y-%m").to_string() == g.key,
+                        Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
+                    })
+                    .collect();
+                let count = |f: &dyn Fn(&&&shiliu_db::stats::RawRow) -> bool| {
+                    mine.iter().filter(|r| f(r)).count() as i64
+                };
+                assert_eq!(g.received, mine.len() as i64, "{by:?} {}", g.key);
+                assert_eq!(g.resolved, count(&|r| r.5.is_some()));
+                assert_eq!(
+                    g.resolved_with_deadline,
+                    count(&|r| r.5.is_some() && r.4.is_some())
+                );
+                assert_eq!(
+                    g.on_time,
+                    count(&|r| matches!((r.5, r.4), (Some(res), Some(due)) if res <= due))
+                );
+                assert_eq!(g.rated, count(&|r| r.6.is_some()));
+                assert_eq!(
+                    g.satisfied,
+                    count(&|r| matches!(r.6.as_deref(), Some("satisfied" | "fairly_satisfied")))
+                );
+                let secs: i64 = mine
+                    .iter()
+                    .filter_map(|r| r.5.map(|res| (res - r.3).num_milliseconds()))
+                    .sum::<i64>()
+                    / 1000;
+                assert!(
+                    (g.handling_seconds - secs).abs() <= mine.len() as i64,
+                    "{} vs {secs}",
+                    g.handling_seconds
+                );
+            }
+            assert_eq!(total.received, 24, "{by:?}");
+            assert_eq!(total.resolved, 12);
+            assert_eq!(total.rated, 6);
+            assert_eq!(
+                total.on_time,
+                total.resolved_with_deadline - 1,
+                "the late one"
+            );
+        }
+        // Another city's scope sees none of it.
+        let lz = Scope::subtrees(vec![
+            org::get_region_by_code(&mut c, &Scope::everything(), "450200")
+                .unwrap()
+                .path,
+        ]);
+        assert!(
+            stats::figures(&mut c, t.engine(), &lz, from, to, Dimension::Category)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(Figures::rate(94, 100), Some(940));
+        assert_eq!(Figures::rate(1, 0), None);
+    }
+);

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::requests::list).post(pages::requests::create),
         )
         .route("/requests/new", get(pages::requests::new))
+        .route("/requests/stats", get(pages::stats::page))
         .route("/requests/export.xlsx", get(pages::requests::export))
         .route("/requests/{id}/print", get(pages::requests::print))
         .route(

@@ -838,6 +838,9 @@ fn catalogues_cover_every_key_used() {
         "reference.",
         "requests.",
         "routing.",
+        "stats.",
+        "settings.",
+        "public.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -1772,6 +1775,13 @@ both_engines!(
             );
             let x = app.get("/requests/export.xlsx?status=closed", &cs).await;
             assert!(xlsx_text(&x.body).contains("出租屋漏水房东不修"));
+            let stats = app.get("/requests/stats?by=channel", &cs).await.text();
+            assert!(
+                stats.contains("<svg") && stats.contains("网格员上报") && stats.contains("100.0%"),
+                "{stats}"
+            );
+            let bad = app.get("/requests/stats?from=yesterday", &cs).await;
+            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         });
     }
 );

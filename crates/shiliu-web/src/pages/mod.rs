@@ -6,6 +6,7 @@ pub mod org;
 pub mod public;
 pub mod requests;
 pub mod settings;
+pub mod stats;
 
 use askama::Template;
 use axum::Form;
