@@ -308,6 +308,11 @@ both_engines!(
                 .unwrap();
             wait_text(&c, "main", "办理记录").await;
             snapshot(&c, "request").await;
+            c.goto(&format!("{base}/requests/stats?by=channel"))
+                .await
+                .unwrap();
+            wait_text(&c, "main", "办结率").await;
+            snapshot(&c, "stats").await;
 
             c.close().await.unwrap();
             let _ = stop.send(());

@@ -144,12 +144,13 @@ pub async fn page(
         total.add(f);
     }
     let max = figures.iter().map(|f| f.received).max().unwrap_or(1).max(1);
-    let (label_width, bar_space) = (150_i64, 420_i64);
+    // Sized for a 360-px phone, where the SVG is drawn at about its own scale.
+    let (label_width, bar_space) = (104_i64, 200_i64);
     let bars = figures
         .iter()
         .enumerate()
         .map(|(i, f)| Bar {
-            label: label(&f.key).chars().take(10).collect(),
+            label: label(&f.key).chars().take(7).collect(),
             y: i as i64 * 26 + 4,
             received: f.received,
             resolved: f.resolved,
@@ -175,7 +176,7 @@ pub async fn page(
         to: to.format("%Y-%m-%d").to_string(),
         rows: figures.iter().map(|f| row(label(&f.key), f)).collect(),
         total: row(t.s("stats.total").to_string(), &total),
-        chart_width: label_width + bar_space + 60,
+        chart_width: label_width + bar_space + 40,
         chart_height: bars.len() as i64 * 26 + 8,
         bars,
         label_width,
