@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 use serde::Serialize;
-use shiliu_domain::calendar::WorkCalendar;
+use shiliu_domain::calendar::{WorkCalendar, local, utc};
 use shiliu_domain::org::RegionKind;
 use shiliu_domain::requests::{Action, ActionInput, RequestInput, Status, next};
 
@@ -320,6 +320,12 @@ pub fn default_route(conn: &mut DbConnection, region: &Region) -> Result<Routing
     })
 }
 
+/// The deadline of a request received at `received` (UTC) with `minutes` of working time: the
+/// calendar counts in local time, the result is stored in UTC.
+pub fn deadline(cal: &WorkCalendar, received: NaiveDateTime, minutes: i64) -> NaiveDateTime {
+    utc(cal.add_working_minutes(local(received), minutes))
+}
+
 /// An unambiguous tracking code for residents (no 0/O, 1/I/L): 10 characters, about 48 bits.
 fn tracking_code() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -350,7 +356,7 @@ pub fn create(
     let routing = default_route(conn, &region)?;
     let received = now();
     let due = match category.service_minutes {
-        Some(m) => Some(calendar(conn)?.add_working_minutes(received, i64::from(m))),
+        Some(m) => Some(deadline(&calendar(conn)?, received, i64::from(m))),
         None => None,
     };
     let id = new_id();
@@ -582,8 +588,8 @@ pub fn step(
             // The working time that was left when the pause began is left again now.
             if let (Some(paused), Some(due)) = (r.paused_at.take(), r.due_at) {
                 let cal = calendar(conn)?;
-                let left = cal.working_minutes_between(paused, due);
-                r.due_at = Some(cal.add_working_minutes(t.max(paused), left));
+                let left = cal.working_minutes_between(local(paused), local(due));
+                r.due_at = Some(utc(cal.add_working_minutes(local(t.max(paused)), left)));
             }
         }
         Action::Resolve => {
@@ -711,8 +717,8 @@ pub fn sweep_deadlines(
         .load(conn)?;
     for r in soon {
         let Some(due) = r.due_at else { continue };
-        let total = cal.working_minutes_between(r.received_at, due);
-        let left = cal.working_minutes_between(at, due);
+        let total = cal.working_minutes_between(local(r.received_at), local(due));
+        let left = cal.working_minutes_between(local(at), local(due));
         if total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT {
             mark(
                 conn,

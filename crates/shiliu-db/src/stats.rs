@@ -114,16 +114,17 @@ pub fn figures(
     to: NaiveDateTime,
     by: Dimension,
 ) -> Result<Vec<Figures>, DbError> {
-    // engine-specific: placeholders, the month of a timestamp, seconds between timestamps.
+    // engine-specific: placeholders, the local (UTC+8, see calendar::CHINA_UTC_OFFSET_HOURS) month
+    // of a timestamp, seconds between timestamps.
     let (ph, month, seconds): (fn(usize) -> String, &str, &str) = match engine {
         Engine::Sqlite => (
             |_| "?".to_string(),
-            "substr(received_at, 1, 7)",
+            "substr(datetime(received_at, '+8 hours'), 1, 7)",
             "CAST(ROUND((julianday(resolved_at) - julianday(received_at)) * 86400) AS INTEGER)",
         ),
         Engine::Postgres => (
             |n| format!("${n}"),
-            "to_char(received_at, 'YYYY-MM')",
+            "to_char(received_at + interval '8 hours', 'YYYY-MM')",
             "CAST(EXTRACT(EPOCH FROM (resolved_at - received_at)) AS BIGINT)",
         ),
     };

@@ -6,6 +6,7 @@ use shiliu_db::requests::{self, StepInput};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, DbError, audit, both_engines};
+use shiliu_domain::calendar::{local, utc};
 use shiliu_domain::org::{RegionInput, SiteInput};
 use shiliu_domain::requests::{
     Action, ActionInput, Channel, Outcome, Rating, RequestInput, Status,
@@ -100,7 +101,11 @@ both_engines!(
                 assert_eq!(reason["how"], "community");
                 assert_eq!(reason["site"], "万秀社区解忧超市");
                 let cal = requests::calendar(c)?;
-                assert_eq!(r.due_at, Some(cal.add_working_days(r.received_at, 5)));
+                // Deadlines count working time in local (China) time; stored in UTC.
+                assert_eq!(
+                    r.due_at,
+                    Some(utc(cal.add_working_days(local(r.received_at), 5)))
+                );
                 Ok(r)
             })
             .unwrap();
@@ -375,7 +380,9 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     diesel::update(rq::table.filter(rq::id.eq(soon.id)))
         .set((
             rq::received_at.eq(received),
-            rq::due_at.eq(Some(cal.add_working_minutes(now, 10))),
+            rq::due_at.eq(Some(shiliu_domain::calendar::utc(
+                cal.add_working_minutes(shiliu_domain::calendar::local(now), 10),
+            ))),
         ))
         .execute(&mut c)
         .unwrap();
@@ -501,7 +508,12 @@ both_engines!(
                     .filter(|(cat, ch, site, rec, ..)| match by {
                         Dimension::Category => cat.to_string() == g.key,
                         Dimension::Channel => *ch == g.key,
-                        Dimension::Month => rec.format("%Y-%m").to_string() == g.key,
+                        Dimension::Month => {
+                            shiliu_domain::calendar::local(*rec)
+                                .format("%Y-%m")
+                                .to_string()
+                                == g.key
+                        }
                         Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
                     })
                     .collect();
@@ -558,3 +570,18 @@ both_engines!(
         assert_eq!(Figures::rate(1, 0), None);
     }
 );
+
+#[test]
+fn deadlines_count_local_working_hours() {
+    let cal = shiliu_domain::calendar::WorkCalendar::default();
+    let at = |d: u32, h: u32, m: u32| {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    };
+    // Received Monday 08:30 in Nanning = 00:30 UTC; one working day later is 17:30 local = 09:30 UTC.
+    assert_eq!(requests::deadline(&cal, at(23, 0, 30), 390), at(23, 9, 30));
+    // Received Friday 18:00 local (10:00 UTC): the clock starts Monday 08:30 local.
+    assert_eq!(requests::deadline(&cal, at(20, 10, 0), 60), at(23, 1, 30));
+}

@@ -11,6 +11,20 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
 use crate::FieldError;
 
+/// China has one time zone, UTC+8, without daylight saving. Timestamps are stored in UTC; the
+/// working calendar and everything people read are in local time.
+pub const CHINA_UTC_OFFSET_HOURS: i64 = 8;
+
+/// A stored (UTC) timestamp as local (China) time.
+pub fn local(utc: NaiveDateTime) -> NaiveDateTime {
+    utc + Duration::hours(CHINA_UTC_OFFSET_HOURS)
+}
+
+/// A local (China) time as the UTC timestamp to store.
+pub fn utc(local: NaiveDateTime) -> NaiveDateTime {
+    local - Duration::hours(CHINA_UTC_OFFSET_HOURS)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkCalendar {
     /// Weekdays that are days off (public holidays).

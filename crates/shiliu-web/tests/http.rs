@@ -2047,7 +2047,7 @@ both_engines!(
             assert_eq!(r.status, StatusCode::SEE_OTHER);
             // A holiday on the next working day, recorded on the calendar page.
             let sys = Actor::system("test");
-            let tomorrow = shiliu_db::now()
+            let tomorrow = shiliu_domain::calendar::local(shiliu_db::now())
                 .date()
                 .succ_opt()
                 .unwrap()
@@ -2100,7 +2100,10 @@ both_engines!(
                 .unwrap();
             assert_eq!(
                 created.due_at,
-                Some(cal.add_working_minutes(created.received_at, 120))
+                Some(shiliu_domain::calendar::utc(cal.add_working_minutes(
+                    shiliu_domain::calendar::local(created.received_at),
+                    120
+                )))
             );
             assert!(
                 !cal.is_working_day(

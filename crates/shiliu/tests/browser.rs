@@ -320,3 +320,239 @@ both_engines!(
         });
     }
 );
+
+/// Take one step on the request page: fill the step's form and press its button.
+async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
+    let form = c
+        .find(Locator::Css(&format!(
+            "form:has(input[name=action][value={action}])"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("no {action} form: {e}"));
+    for (name, value) in fields {
+        let field = form
+            .find(Locator::Css(&format!("[name={name}]")))
+            .await
+            .unwrap();
+        if field.tag_name().await.unwrap() == "select" {
+            field.select_by_value(value).await.unwrap();
+        } else {
+            field.send_keys(value).await.unwrap();
+        }
+    }
+    form.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".flash", "已保存").await;
+}
+
+async fn open_request(c: &Client, base: &str, code: &str) {
+    c.goto(&format!("{base}/requests")).await.unwrap();
+    c.find(Locator::LinkText(code))
+        .await
+        .unwrap_or_else(|e| panic!("{code} in the list: {e}"))
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "main", "办理记录").await;
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("header form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(c, "/login").await;
+}
+
+both_engines!(
+    a_resident_and_each_staff_channel_go_round_the_loop,
+    |t: TestDb| {
+        let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+        demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let state = shiliu_web::AppState::new(t.db.clone(), shiliu_web::WebConfig::default());
+            let server = tokio::spawn(shiliu_web::serve(listener, state, async {
+                let _ = stopped.await;
+            }));
+            let (c, _driver) = browser().await;
+
+            // A resident on a phone, no account: pick the place, describe the need, get a code.
+            c.goto(&format!("{base}/r")).await.unwrap();
+            for place in ["南宁市", "西乡塘区", "北湖街道"] {
+                c.find(Locator::LinkText(place))
+                    .await
+                    .unwrap_or_else(|e| panic!("{place}: {e}"))
+                    .click()
+                    .await
+                    .unwrap();
+            }
+            c.find(Locator::Css("ul.picks a"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "main", "提交诉求").await;
+            c.find(Locator::Css("textarea[name=description]"))
+                .await
+                .unwrap()
+                .send_keys("孩子转学需要准备哪些材料？")
+                .await
+                .unwrap();
+            c.find(Locator::Css("input[name=contact_phone]"))
+                .await
+                .unwrap()
+                .send_keys("13912340000")
+                .await
+                .unwrap();
+            c.find(Locator::Css("input[name=consent]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            snapshot(&c, "resident-form").await;
+            c.find(Locator::Css("main form button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let resident_code = wait_text(&c, "p.code", "").await.trim().to_string();
+            assert_eq!(resident_code.len(), 10);
+            snapshot(&c, "resident-code").await;
+
+            // Staff take one in on each of their channels.
+            let mut codes = vec![resident_code.clone()];
+            for (user, what) in [
+                ("grid", "出租屋漏水，房东不修"),
+                ("nanning", "来电咨询居住证办理"),
+                ("site", "窗口咨询创业补贴"),
+            ] {
+                sign_in(&c, &base, user).await;
+                wait_path(&c, "/").await;
+                c.goto(&format!("{base}/requests/new")).await.unwrap();
+                if user != "grid" {
+                    c.find(Locator::Css("input[name=region_code]"))
+                        .await
+                        .unwrap()
+                        .send_keys("450107001")
+                        .await
+                        .unwrap();
+                }
+                c.find(Locator::Css("textarea[name=description]"))
+                    .await
+                    .unwrap()
+                    .send_keys(what)
+                    .await
+                    .unwrap();
+                c.find(Locator::Css("main form button"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+                wait_text(&c, ".flash", "已保存").await;
+                let main = text(&c, "main").await;
+                assert!(
+                    main.contains("默认规则"),
+                    "{user}: routed with a reason: {main}"
+                );
+                let code = text(&c, "h1")
+                    .await
+                    .rsplit('·')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                assert_eq!(code.len(), 10, "{user}: {main}");
+                codes.push(code);
+                sign_out(&c).await;
+            }
+
+            // Each is dispatched, accepted, handled, resolved, rated and closed.
+            for code in &codes {
+                sign_in(&c, &base, "nanning").await;
+                wait_path(&c, "/").await;
+                open_request(&c, &base, code).await;
+                step(&c, "dispatch", &[]).await;
+                sign_out(&c).await;
+                sign_in(&c, &base, "site").await;
+                wait_path(&c, "/").await;
+                open_request(&c, &base, code).await;
+                step(&c, "accept", &[]).await;
+                step(&c, "start", &[]).await;
+                step(
+                    &c,
+                    "resolve",
+                    &[
+                        ("outcome", "solved"),
+                        ("reply", "已按政策办理，请留意回访电话"),
+                    ],
+                )
+                .await;
+                sign_out(&c).await;
+                if *code == resident_code {
+                    // The resident reads the reply and rates it on the public page.
+                    c.goto(&format!("{base}/r/track")).await.unwrap();
+                    c.find(Locator::Css("input[name=code]"))
+                        .await
+                        .unwrap()
+                        .send_keys(code)
+                        .await
+                        .unwrap();
+                    c.find(Locator::Css("main form button"))
+                        .await
+                        .unwrap()
+                        .click()
+                        .await
+                        .unwrap();
+                    wait_text(&c, "main", "已按政策办理").await;
+                    c.find(Locator::Css("input[name=rating][value=satisfied]"))
+                        .await
+                        .unwrap()
+                        .click()
+                        .await
+                        .unwrap();
+                    c.find(Locator::Css("form[action$='/rate'] button"))
+                        .await
+                        .unwrap()
+                        .click()
+                        .await
+                        .unwrap();
+                    wait_text(&c, "main", "感谢您的评价").await;
+                    snapshot(&c, "resident-rated").await;
+                    sign_in(&c, &base, "nanning").await;
+                    wait_path(&c, "/").await;
+                    open_request(&c, &base, code).await;
+                } else {
+                    sign_in(&c, &base, "nanning").await;
+                    wait_path(&c, "/").await;
+                    open_request(&c, &base, code).await;
+                    step(&c, "rate", &[("rating", "fairly_satisfied")]).await;
+                }
+                step(&c, "close", &[]).await;
+                assert!(text(&c, "main").await.contains("已归档"), "{code} closed");
+                sign_out(&c).await;
+            }
+
+            c.close().await.unwrap();
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+        });
+    }
+);

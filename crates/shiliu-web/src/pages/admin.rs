@@ -109,7 +109,7 @@ pub async fn users_export(
                     t.s("status.inactive")
                 }
                 .to_string(),
-                u.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                super::show_minute(u.created_at),
             ]
         })
         .collect();
@@ -393,7 +393,9 @@ async fn user_page(
                 ("status", status),
                 (
                     "changed",
-                    &user.password_changed_at.format("%Y-%m-%d").to_string(),
+                    &shiliu_domain::calendar::local(user.password_changed_at)
+                        .format("%Y-%m-%d")
+                        .to_string(),
                 ),
             ],
         ),
@@ -573,7 +575,7 @@ fn day(field: &str, s: &str, end: bool) -> Result<Option<NaiveDateTime>, FieldEr
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| FieldError::new(field, "err.date"))?;
     let d = if end { d.succ_opt().unwrap_or(d) } else { d };
-    Ok(d.and_hms_opt(0, 0, 0))
+    Ok(Some(super::local_day_start(d)))
 }
 
 impl AuditQuery {
@@ -675,7 +677,9 @@ pub async fn audit_export(
         .map(|r| {
             vec![
                 r.seq.to_string(),
-                r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                shiliu_domain::calendar::local(r.at)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 r.actor,
                 r.action,
                 format!("{} {}", r.entity, r.entity_id.unwrap_or_default()),

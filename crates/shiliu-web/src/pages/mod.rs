@@ -101,6 +101,25 @@ impl Layout {
         l
     }
 
+    /// A stored timestamp as people read it, in local (China) time, to the minute.
+    pub fn minute<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        show_minute(*t.borrow())
+    }
+
+    /// The same, to the second (the audit log).
+    pub fn second<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        shiliu_domain::calendar::local(*t.borrow())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// The local date of a stored timestamp.
+    pub fn day<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        shiliu_domain::calendar::local(*t.borrow())
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
     #[must_use]
     pub fn flash(mut self, saved: bool) -> Self {
         if saved {
@@ -108,6 +127,18 @@ impl Layout {
         }
         self
     }
+}
+
+/// A stored timestamp in local (China) time, to the minute: the one way pages show times.
+pub fn show_minute(t: chrono::NaiveDateTime) -> String {
+    shiliu_domain::calendar::local(t)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The UTC moment a local date begins (for date filters people type in local dates).
+pub fn local_day_start(d: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    shiliu_domain::calendar::utc(d.and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
 pub fn render<Tpl: Template>(tpl: &Tpl) -> AppResult<Response> {

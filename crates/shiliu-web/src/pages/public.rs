@@ -416,7 +416,7 @@ pub async fn status(
         .find(|(i, _)| *i == r.category_id.to_string())
         .map(|(_, n)| n)
         .unwrap_or_default();
-    let minute = |x: chrono::NaiveDateTime| x.format("%Y-%m-%d %H:%M").to_string();
+    let minute = super::show_minute;
     // What the resident wrote and what we answer; never the contact details or who handled it.
     let mut facts = vec![
         (t.s("requests.code").to_string(), r.code.clone()),

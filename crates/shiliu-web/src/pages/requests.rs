@@ -21,7 +21,7 @@ use crate::i18n::T;
 use crate::web::{AppState, Principal};
 
 fn minute(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+    super::show_minute(t)
 }
 
 /// Category names in the user's language, by id.

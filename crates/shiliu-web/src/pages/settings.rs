@@ -232,7 +232,9 @@ pub async fn calendar(
     p: Principal,
     Query(q): Query<YearQuery>,
 ) -> AppResult<Response> {
-    let year = q.year.unwrap_or_else(|| shiliu_db::now().year());
+    let year = q
+        .year
+        .unwrap_or_else(|| shiliu_domain::calendar::local(shiliu_db::now()).year());
     calendar_page(&state, &p, year, &FieldErrors::new(), q.saved.is_some()).await
 }
 
@@ -252,7 +254,7 @@ pub async fn set_day(
     Form(f): Form<DayForm>,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageRequestSettings)?;
-    let this_year = shiliu_db::now().year();
+    let this_year = shiliu_domain::calendar::local(shiliu_db::now()).year();
     let Ok(day) = NaiveDate::parse_from_str(f.day.trim(), "%Y-%m-%d") else {
         return calendar_page(
             &state,

@@ -86,7 +86,7 @@ pub async fn page(
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let by = Dimension::parse(&q.by).unwrap_or(Dimension::Category);
-    let today = shiliu_db::now().date();
+    let today = shiliu_domain::calendar::local(shiliu_db::now()).date();
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let mut errs = FieldErrors::new();
     let from = errs
@@ -96,11 +96,8 @@ pub async fn page(
     errs.into_result()?;
     let engine = state.db.engine();
     let (from_t, to_t) = (
-        from.and_hms_opt(0, 0, 0).unwrap_or_default(),
-        to.succ_opt()
-            .unwrap_or(to)
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default(),
+        super::local_day_start(from),
+        super::local_day_start(to.succ_opt().unwrap_or(to)),
     );
     let (figures, cats, sites) = state
         .db
