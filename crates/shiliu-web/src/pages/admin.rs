@@ -16,7 +16,7 @@ use shiliu_domain::roles::{Permission, Role};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::org::{FormField, ListQuery, OrgForm, OrgList, OrgRow, PAGE};
-use super::{Layout, Saved, render};
+use super::{Layout, Saved, render, render_form};
 use crate::error::{AppError, AppResult};
 use crate::web::{AppState, Principal, random_token, sha256_hex};
 
@@ -192,11 +192,7 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         toggle: None,
         readonly: false,
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 /// An optional mobile number; a bad one is reported against `phone`.
@@ -431,11 +427,7 @@ async fn user_page(
             })
             .collect(),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn user_show(
@@ -729,11 +721,7 @@ async fn tokens_page(
         permissions: p.role().permissions().iter().map(|x| x.as_str()).collect(),
         tokens,
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn tokens(State(state): State<AppState>, p: Principal) -> AppResult<Response> {

@@ -148,6 +148,16 @@ pub fn render<Tpl: Template>(tpl: &Tpl) -> AppResult<Response> {
     Ok(Html(html).into_response())
 }
 
+/// A form page shown again with its errors: 422 when there are any, so clients and tests can
+/// tell a refused submission from a page view.
+pub fn render_form<Tpl: Template>(tpl: &Tpl, has_errors: bool) -> AppResult<Response> {
+    let mut r = render(tpl)?;
+    if has_errors {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -558,11 +568,7 @@ fn account_page(
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn account(p: Principal, Query(s): Query<Saved>) -> AppResult<Response> {

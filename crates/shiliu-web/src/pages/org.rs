@@ -11,7 +11,7 @@ use shiliu_domain::FieldErrors;
 use shiliu_domain::org::{RegionInput, RegionKind, SiteInput, SiteType, UnitCategory, UnitInput};
 use shiliu_domain::roles::Permission;
 
-use super::{Layout, Saved, render};
+use super::{Layout, Saved, render, render_form};
 use crate::error::{AppError, AppResult};
 use crate::i18n::T;
 use crate::web::{AppState, Principal};
@@ -670,11 +670,7 @@ fn form_page(
         toggle,
         readonly: id.is_some() && !p.can(kind.manage()),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 #[derive(Deserialize)]

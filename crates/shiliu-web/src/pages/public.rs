@@ -118,21 +118,6 @@ pub struct PublicForm {
     consent: Option<String>,
 }
 
-fn category_options(cats: &[db::Category], t: T) -> Vec<(String, String)> {
-    cats.iter()
-        .map(|c| {
-            (
-                c.id.to_string(),
-                if t.lang == crate::i18n::Lang::En {
-                    c.name_en.clone()
-                } else {
-                    c.name.clone()
-                },
-            )
-        })
-        .collect()
-}
-
 /// Where a request can be made: a township, or a community below it.
 fn is_final(r: &Region, children: &[Region]) -> bool {
     match r.kind() {
@@ -235,7 +220,7 @@ async fn form(
         csrf: token.clone(),
         region,
         place,
-        categories: category_options(&cats, t),
+        categories: super::requests::category_names(&cats, t),
         d,
         errors: errs
             .0
@@ -411,7 +396,7 @@ pub async fn status(
         .db
         .read(move |c| Ok((db::by_code(c, &c2)?, db::categories(c, true)?)))
         .await?;
-    let category = category_options(&cats, t)
+    let category = super::requests::category_names(&cats, t)
         .into_iter()
         .find(|(i, _)| *i == r.category_id.to_string())
         .map(|(_, n)| n)

@@ -15,7 +15,7 @@ use shiliu_domain::requests::{
 use shiliu_domain::roles::{Permission, Role};
 
 use super::org::PAGE;
-use super::{Layout, Saved, render};
+use super::{Layout, Saved, render, render_form};
 use crate::error::AppResult;
 use crate::i18n::T;
 use crate::web::{AppState, Principal};
@@ -25,7 +25,7 @@ fn minute(t: chrono::NaiveDateTime) -> String {
 }
 
 /// Category names in the user's language, by id.
-fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
+pub(crate) fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
     cats.iter()
         .map(|c| {
             (
@@ -244,11 +244,7 @@ async fn intake_page(
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
@@ -485,11 +481,7 @@ async fn detail_page(
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
     };
-    let mut resp = render(&page)?;
-    if !errs.is_empty() {
-        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn show(

@@ -12,7 +12,7 @@ use shiliu_domain::requests::CategoryInput;
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
-use super::{Layout, Saved, render};
+use super::{Layout, Saved, render_form};
 use crate::error::AppResult;
 use crate::web::{AppState, Principal};
 
@@ -78,11 +78,7 @@ async fn categories_page(
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn categories(
@@ -220,11 +216,7 @@ async fn calendar_page(
             .map(|e| (t.field(&e.field), t.field_error(e)))
             .collect(),
     };
-    let mut r = render(&page)?;
-    if !errs.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    render_form(&page, !errs.is_empty())
 }
 
 pub async fn calendar(
