@@ -13,6 +13,7 @@ pub mod ids;
 pub mod org;
 pub mod refdata;
 pub mod requests;
+pub mod routing;
 pub mod schema;
 pub mod scope;
 pub mod stats;

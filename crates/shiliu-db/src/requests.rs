@@ -353,7 +353,7 @@ pub fn create(
         .select(Category::as_select())
         .first(conn)
         .map_err(|_| DbError::invalid("category_id", "err.choice"))?;
-    let routing = default_route(conn, &region)?;
+    let routing = crate::routing::route(conn, &region, category.id, &input.description)?;
     let received = now();
     let due = match category.service_minutes {
         Some(m) => Some(deadline(&calendar(conn)?, received, i64::from(m))),

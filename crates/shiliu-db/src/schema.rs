@@ -216,6 +216,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    routing_rules (id) {
+        id -> BigInt,
+        position -> Integer,
+        category_id -> Nullable<BigInt>,
+        region_id -> Nullable<BigInt>,
+        region_path -> Nullable<Text>,
+        keywords -> Text,
+        site_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -240,4 +257,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     requests,
     request_events,
     calendar_days,
+    routing_rules,
 );

@@ -585,3 +585,92 @@ fn deadlines_count_local_working_hours() {
     // Received Friday 18:00 local (10:00 UTC): the clock starts Monday 08:30 local.
     assert_eq!(requests::deadline(&cal, at(20, 10, 0), 60), at(23, 1, 30));
 }
+
+both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
+    use shiliu_db::routing::{self, NewRule};
+    let sys = Actor::system("test");
+    t.db.write_blocking(|c| {
+        let p = place(c, "450107001", "规则");
+        let all = Scope::everything();
+        let xxt = org::get_region_by_code(c, &all, "450107")?;
+        let legal = org::create_site(
+            c,
+            &sys,
+            xxt.id,
+            &SiteInput::parse("红石榴法律工作室", "legal_aid", "", "", "", "").unwrap(),
+        )?;
+        let mediation = org::create_site(
+            c,
+            &sys,
+            xxt.id,
+            &SiteInput::parse("联合调解室", "mediation", "", "", "", "").unwrap(),
+        )?;
+        let rent = category(c, "renting");
+        let legal_cat = category(c, "legal_aid");
+        // Rule 1: legal help anywhere in 西乡塘区 → the studio. Rule 2: keyword 押金 → mediation.
+        routing::create(
+            c,
+            &sys,
+            &NewRule {
+                category_id: Some(legal_cat.id),
+                region_id: Some(xxt.id),
+                keywords: vec![],
+                site_id: Some(legal.id),
+                unit_id: None,
+            },
+        )?;
+        routing::create(
+            c,
+            &sys,
+            &NewRule {
+                category_id: None,
+                region_id: None,
+                keywords: vec!["押金".into()],
+                site_id: Some(mediation.id),
+                unit_id: None,
+            },
+        )?;
+        let mk = |c: &mut DbConnection, cat: i64, text: &str| {
+            let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+            requests::create(c, &sys, &input, cat, p.grid.id, None)
+        };
+        let a = mk(c, legal_cat.id, "被拖欠工资想起诉")?;
+        assert_eq!(a.site_id, Some(legal.id));
+        let reason: serde_json::Value = serde_json::from_str(&a.routed_by).unwrap();
+        assert_eq!(
+            (
+                reason["how"].as_str(),
+                reason["rule"].as_i64(),
+                reason["region"].as_str()
+            ),
+            (Some("rule"), Some(1), Some("西乡塘区"))
+        );
+        let b = mk(c, rent.id, "房东不退押金")?;
+        assert_eq!(b.site_id, Some(mediation.id), "rule 2 by keyword");
+        let d = mk(c, rent.id, "想找便宜的房子")?;
+        assert_eq!(
+            d.site_id,
+            Some(p.community_site),
+            "no rule holds: the default rule"
+        );
+        // A rule switched off no longer routes.
+        let rules = routing::list(c)?;
+        routing::set_active(c, &sys, rules[1].id, false)?;
+        assert_eq!(mk(c, rent.id, "押金问题")?.site_id, Some(p.community_site));
+        // A rule needs exactly one target.
+        let e = routing::create(
+            c,
+            &sys,
+            &NewRule {
+                category_id: None,
+                region_id: None,
+                keywords: vec![],
+                site_id: None,
+                unit_id: None,
+            },
+        );
+        assert!(matches!(e, Err(DbError::Invalid(_))));
+        Ok(())
+    })
+    .unwrap();
+});

@@ -128,6 +128,33 @@ impl CategoryInput {
     }
 }
 
+/// A routing rule's keywords: split on spaces and commas, lower-cased, without repeats.
+pub fn parse_keywords(input: &str) -> Result<Vec<String>, FieldError> {
+    let mut out: Vec<String> = Vec::new();
+    for k in input
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、')
+        .filter(|k| !k.is_empty())
+    {
+        let k = k.to_lowercase();
+        if k.chars().count() > 20 {
+            return Err(FieldError::new("keywords", "err.too_long").arg("max", 20));
+        }
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    if out.len() > 20 {
+        return Err(FieldError::new("keywords", "err.too_many_items").arg("max", 20));
+    }
+    Ok(out)
+}
+
+/// Whether any keyword occurs in the text (no keywords: the condition does not apply).
+pub fn keywords_match(keywords: &[String], text: &str) -> bool {
+    let text = text.to_lowercase();
+    keywords.is_empty() || keywords.iter().any(|k| text.contains(k.as_str()))
+}
+
 /// A new request as taken in on any channel, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInput {
@@ -447,6 +474,27 @@ mod tests {
             next(Status::Received, Action::Dispatch, &none).unwrap(),
             Status::Dispatched
         );
+    }
+
+    #[test]
+    fn keywords() {
+        assert_eq!(
+            parse_keywords(" 押金，房东 押金 Rent ").unwrap(),
+            ["押金", "房东", "rent"]
+        );
+        assert!(keywords_match(
+            &parse_keywords("押金").unwrap(),
+            "房东不退押金"
+        ));
+        assert!(!keywords_match(
+            &parse_keywords("工资").unwrap(),
+            "房东不退押金"
+        ));
+        assert!(keywords_match(&[], "任何内容"));
+        assert!(keywords_match(
+            &parse_keywords("rent").unwrap(),
+            "RENT overdue"
+        ));
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/new", get(pages::requests::new))
         .route("/requests/stats", get(pages::stats::page))
+        .route(
+            "/settings/routing",
+            get(pages::settings::routing).post(pages::settings::create_rule),
+        )
+        .route(
+            "/settings/routing/{id}/active",
+            post(pages::settings::rule_active),
+        )
         .route("/requests/export.xlsx", get(pages::requests::export))
         .route("/requests/{id}/print", get(pages::requests::print))
         .route(

@@ -2272,3 +2272,89 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
         }
     });
 });
+
+both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
+    let app = App::new(t);
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let (site_name, grid_code, renting) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let all = Scope::everything();
+            let rent = shiliu_db::requests::categories(c, false)?
+                .into_iter()
+                .find(|k| k.code == "renting")
+                .unwrap();
+            Ok((
+                org::get_site(c, &all, nn.site)?.name,
+                org::get_region(c, &all, nn.grid)?.code,
+                rent.id.to_string(),
+            ))
+        })
+        .unwrap();
+    block_on(async {
+        let (cs, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                "/settings/routing",
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("category_id", &renting),
+                    ("keywords", "押金"),
+                    ("site_name", "没有的站点"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app
+            .post(
+                "/settings/routing",
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("category_id", &renting),
+                    ("region_code", "450100"),
+                    ("keywords", "押金，房东"),
+                    ("site_name", &site_name),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get("/settings/routing", &cs).await.text();
+        assert!(
+            page.contains("类别“租房租住”、在南宁市、含“押金 房东”"),
+            "{page}"
+        );
+        let r = app
+            .post(
+                "/requests",
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("channel", "hotline"),
+                    ("category_id", &renting),
+                    ("region_code", &grid_code),
+                    ("description", "房东扣押金"),
+                ],
+            )
+            .await;
+        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+        let detail = app.get(&to, &cs).await.text();
+        assert!(
+            detail.contains(&format!(
+                "按规则 1（类别“租房租住”、在南宁市、含“押金 房东”）：{site_name}"
+            )),
+            "{detail}"
+        );
+        let (gw, _) = app.session("nn-grid-worker");
+        assert_eq!(
+            app.get("/settings/routing", &gw).await.status,
+            StatusCode::FORBIDDEN
+        );
+    });
+});

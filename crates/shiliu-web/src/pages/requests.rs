@@ -41,10 +41,36 @@ pub(crate) fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String
 }
 
 /// The routing reason kept on a request, in the reader's language.
-fn routing_words(json: &str, t: T) -> String {
+/// A routing rule's conditions in words (empty parts do not apply).
+pub(crate) fn rule_conditions(t: T, category: &str, region: &str, keywords: &str) -> String {
+    let mut cond = Vec::new();
+    if !category.is_empty() {
+        cond.push(t.f("routing.cond_category", &[("name", category)]));
+    }
+    if !region.is_empty() {
+        cond.push(t.f("routing.cond_region", &[("name", region)]));
+    }
+    if !keywords.is_empty() {
+        cond.push(t.f("routing.cond_keywords", &[("words", keywords)]));
+    }
+    if cond.is_empty() {
+        cond.push(t.s("routing.cond_any").to_string());
+    }
+    cond.join("、")
+}
+
+pub(crate) fn routing_words(json: &str, t: T) -> String {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
     let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
     let how = field("how");
+    if how == "rule" {
+        let cond = rule_conditions(t, &field("category"), &field("region"), &field("keywords"));
+        let rule = v["rule"].as_i64().unwrap_or_default().to_string();
+        return t.f(
+            "routing.rule",
+            &[("rule", &rule), ("cond", &cond), ("site", &field("site"))],
+        );
+    }
     let key = format!("routing.{}", if how.is_empty() { "none" } else { &how });
     t.f(&key, &[("site", &field("site")), ("by", &field("by"))])
 }

@@ -274,3 +274,172 @@ pub async fn set_day(
         Err(e) => Err(e.into()),
     }
 }
+
+pub struct RuleRow {
+    pub id: i64,
+    pub position: i32,
+    pub conditions: String,
+    pub target: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings_routing.html")]
+struct RoutingPage {
+    l: Layout,
+    rules: Vec<RuleRow>,
+    categories: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+async fn routing_page(
+    state: &AppState,
+    p: &Principal,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    p.require(Permission::ManageRequestSettings)?;
+    let t = p.t();
+    let (rules, cats, names) = state
+        .db
+        .read(|c| {
+            let rules = shiliu_db::routing::list(c)?;
+            let all = shiliu_db::scope::Scope::everything();
+            let mut names = Vec::new();
+            for r in &rules {
+                let region = match r.region_id {
+                    Some(id) => shiliu_db::org::get_region(c, &all, id)?.name,
+                    None => String::new(),
+                };
+                let target = match r.site_id {
+                    Some(s) => shiliu_db::org::get_site(c, &all, s)?.name,
+                    None => String::new(),
+                };
+                names.push((region, target));
+            }
+            Ok((rules, db::categories(c, true)?, names))
+        })
+        .await?;
+    let cat_names = super::requests::category_names(&cats, t);
+    let rows = rules
+        .iter()
+        .zip(names)
+        .map(|(r, (region, target))| {
+            let category = r.category_id.and_then(|c| {
+                cat_names
+                    .iter()
+                    .find(|(i, _)| *i == c.to_string())
+                    .map(|(_, n)| n.clone())
+            });
+            let conditions = super::requests::rule_conditions(
+                t,
+                category.as_deref().unwrap_or(""),
+                &region,
+                &r.keywords,
+            );
+            RuleRow {
+                id: r.id,
+                position: r.position,
+                conditions,
+                target,
+                active: r.active,
+            }
+        })
+        .collect();
+    let page = RoutingPage {
+        l: Layout::new(p, "nav.settings", t.s("routing.title")).flash(saved),
+        rules: rows,
+        categories: cat_names,
+        errors: errs
+            .0
+            .iter()
+            .map(|e| (t.field(&e.field), t.field_error(e)))
+            .collect(),
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+pub async fn routing(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(s): Query<Saved>,
+) -> AppResult<Response> {
+    routing_page(&state, &p, &FieldErrors::new(), s.yes()).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct RuleForm {
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    keywords: String,
+    #[serde(default)]
+    site_name: String,
+}
+
+pub async fn create_rule(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(f): Form<RuleForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let keywords = match shiliu_domain::requests::parse_keywords(&f.keywords) {
+        Ok(k) => k,
+        Err(e) => return routing_page(&state, &p, &e.into(), false).await,
+    };
+    let category_id = f.category_id.parse::<i64>().ok();
+    let result = state
+        .db
+        .write(move |c| {
+            let region_id = if f.region_code.trim().is_empty() {
+                None
+            } else {
+                Some(shiliu_db::org::region_id_by_code(
+                    c,
+                    &actor.scope,
+                    &f.region_code,
+                    "region_code",
+                )?)
+            };
+            let site_id =
+                shiliu_db::org::site_id_by_name(c, &actor.scope, &f.site_name, "target_site")?;
+            shiliu_db::routing::create(
+                c,
+                &actor,
+                &shiliu_db::routing::NewRule {
+                    category_id,
+                    region_id,
+                    keywords,
+                    site_id: Some(site_id),
+                    unit_id: None,
+                },
+            )
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/settings/routing?saved=1").into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => routing_page(&state, &p, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RuleActive {
+    active: bool,
+}
+
+pub async fn rule_active(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<RuleActive>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    state
+        .db
+        .write(move |c| shiliu_db::routing::set_active(c, &actor, id, f.active))
+        .await?;
+    Ok(Redirect::to("/settings/routing?saved=1").into_response())
+}
