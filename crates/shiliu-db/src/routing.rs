@@ -72,13 +72,21 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, r: &NewRule) -> Result<Rul
     if r.site_id.is_some() == r.unit_id.is_some() {
         return Err(DbError::invalid("target_site", "err.routing.target"));
     }
-    let region_path = match r.region_id {
-        Some(id) => Some(
-            get_region(conn, &actor.scope, id)
-                .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?
-                .path,
-        ),
-        None => None,
+    // A rule acts only inside its author's scope: without a region it covers the author's
+    // whole scope, so staff of one city cannot divert another city's requests.
+    let (region_id, region_path) = match r.region_id {
+        Some(id) => {
+            let region = get_region(conn, &actor.scope, id)
+                .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+            (Some(region.id), Some(region.path))
+        }
+        None if actor.scope == Scope::everything() => (None, None),
+        None => {
+            let [root]: [Region; 1] = crate::org::scope_roots(conn, &actor.scope)?
+                .try_into()
+                .map_err(|_| DbError::invalid("region_id", "err.required"))?;
+            (Some(root.id), Some(root.path))
+        }
     };
     let last: Option<i32> = routing_rules::table
         .select(diesel::dsl::max(routing_rules::position))
@@ -90,7 +98,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, r: &NewRule) -> Result<Rul
             routing_rules::id.eq(id),
             routing_rules::position.eq(last.unwrap_or(0) + 1),
             routing_rules::category_id.eq(r.category_id),
-            routing_rules::region_id.eq(r.region_id),
+            routing_rules::region_id.eq(region_id),
             routing_rules::region_path.eq(region_path),
             routing_rules::keywords.eq(r.keywords.join(" ")),
             routing_rules::site_id.eq(r.site_id),
@@ -113,12 +121,31 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, r: &NewRule) -> Result<Rul
     Ok(rule)
 }
 
+/// Rules the actor may manage: those whose region lies inside their scope (rules for every
+/// region only for those whose scope is everything).
+pub fn list_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Rule>, DbError> {
+    Ok(list(conn)?
+        .into_iter()
+        .filter(|r| {
+            r.region_path
+                .as_deref()
+                .map_or(*scope == Scope::everything(), |p| scope.covers(p))
+        })
+        .collect())
+}
+
 pub fn set_active(
     conn: &mut DbConnection,
     actor: &Actor,
     id: i64,
     active: bool,
 ) -> Result<(), DbError> {
+    if !list_in_scope(conn, &actor.scope)?
+        .iter()
+        .any(|r| r.id == id)
+    {
+        return Err(DbError::NotFound);
+    }
     let n = diesel::update(routing_rules::table.filter(routing_rules::id.eq(id)))
         .set((
             routing_rules::active.eq(active),

@@ -674,3 +674,58 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
     })
     .unwrap();
 });
+
+both_engines!(
+    routing_rules_stay_inside_their_authors_scope,
+    |t: TestDb| {
+        use shiliu_db::routing::{self, NewRule};
+        t.db.write_blocking(|c| {
+            let all = Scope::everything();
+            let sys = Actor::system("test");
+            let lz_place = place(c, "450202001", "柳州规则");
+            let nn = org::get_region_by_code(c, &all, "450100")?;
+            let nn_site = org::create_site(
+                c,
+                &sys,
+                nn.id,
+                &SiteInput::parse("南宁分流站", "other", "", "", "", "").unwrap(),
+            )?;
+            let mut nn_staff = Actor::system("nn");
+            nn_staff.scope = Scope::subtrees(vec![nn.path.clone()]);
+            // A rule with no region from Nanning staff covers Nanning only.
+            let rule = routing::create(
+                c,
+                &nn_staff,
+                &NewRule {
+                    category_id: None,
+                    region_id: None,
+                    keywords: vec![],
+                    site_id: Some(nn_site.id),
+                    unit_id: None,
+                },
+            )?;
+            assert_eq!(rule.region_id, Some(nn.id));
+            let input =
+                RequestInput::parse(Channel::Hotline, "柳州的诉求", "", "", "", false).unwrap();
+            let other = category(c, "other");
+            let r = requests::create(c, &sys, &input, other.id, lz_place.grid.id, None)?;
+            assert_eq!(
+                r.site_id,
+                Some(lz_place.community_site),
+                "Liuzhou's request is not diverted to Nanning"
+            );
+            // Liuzhou staff neither see nor switch off Nanning's rule.
+            let lz = org::get_region_by_code(c, &all, "450200")?;
+            let mut lz_staff = Actor::system("lz");
+            lz_staff.scope = Scope::subtrees(vec![lz.path]);
+            assert!(routing::list_in_scope(c, &lz_staff.scope)?.is_empty());
+            assert!(matches!(
+                routing::set_active(c, &lz_staff, rule.id, false),
+                Err(DbError::NotFound)
+            ));
+            assert_eq!(routing::list_in_scope(c, &nn_staff.scope)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -298,12 +298,12 @@ async fn routing_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require(Permission::ManageRequestSettings)?;
     let t = p.t();
     let (rules, cats, names) = state
         .db
-        .read(|c| {
-            let rules = shiliu_db::routing::list(c)?;
+        .read(move |c| {
+            let rules = shiliu_db::routing::list_in_scope(c, &actor.scope)?;
             let all = shiliu_db::scope::Scope::everything();
             let mut names = Vec::new();
             for r in &rules {
