@@ -100,11 +100,27 @@ impl T {
         self.f(e.reason, &args)
     }
 
-    /// "Field label: reason" for each error, for lists and the API's details.
+    /// (field label, reason) for each error, as form pages list them.
     pub fn field_errors(&self, errs: &FieldErrors) -> Vec<(String, String)> {
+        self.field_errors_as(errs, &[])
+    }
+
+    /// The same, where the form names a field differently from the rule that checked it (a form
+    /// asks for a `region_code`; the database reports the `region_id` it resolved to).
+    pub fn field_errors_as(
+        &self,
+        errs: &FieldErrors,
+        aliases: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let name = |f: &str| {
+            aliases
+                .iter()
+                .find(|(from, _)| *from == f)
+                .map_or_else(|| f.to_string(), |(_, to)| (*to).to_string())
+        };
         errs.0
             .iter()
-            .map(|e| (e.field.clone(), self.field_error(e)))
+            .map(|e| (self.field(&name(&e.field)), self.field_error(e)))
             .collect()
     }
 

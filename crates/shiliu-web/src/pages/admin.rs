@@ -184,11 +184,7 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         back: "/users".into(),
         version: 0,
         fields,
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
         toggle: None,
         readonly: false,
     };
@@ -412,20 +408,7 @@ async fn user_page(
         }
         .to_string(),
         toggle_to: if user.active { "false" } else { "true" },
-        errors: errs
-            .0
-            .iter()
-            .map(|e| {
-                (
-                    t.field(if e.field == "region_id" {
-                        "region_code"
-                    } else {
-                        &e.field
-                    }),
-                    t.field_error(e),
-                )
-            })
-            .collect(),
+        errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -713,11 +696,7 @@ async fn tokens_page(
     let page = TokensPage {
         l: Layout::new(p, "nav.tokens", t.s("tokens.title")),
         created,
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
         permissions: p.role().permissions().iter().map(|x| x.as_str()).collect(),
         tokens,
     };

@@ -562,11 +562,7 @@ fn account_page(
                 ("role", &t.label("role", p.role().as_str())),
             ],
         ),
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }

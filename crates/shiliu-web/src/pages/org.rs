@@ -129,11 +129,7 @@ pub struct RegionForm {
 /// Show field errors on the page they came from; anything else becomes an error page.
 fn field_errors(t: T, e: AppError) -> Result<Vec<(String, String)>, AppError> {
     match e {
-        AppError::Invalid(f) => Ok(f
-            .0
-            .iter()
-            .map(|x| (t.field(&x.field), t.field_error(x)))
-            .collect()),
+        AppError::Invalid(f) => Ok(t.field_errors(&f)),
         other => Err(other),
     }
 }
@@ -653,20 +649,7 @@ fn form_page(
         back: kind.base().to_string(),
         version: d.version,
         fields: form_fields(kind, t, d, errs),
-        errors: errs
-            .0
-            .iter()
-            .map(|e| {
-                (
-                    t.field(if e.field == "region_id" {
-                        "region_code"
-                    } else {
-                        &e.field
-                    }),
-                    t.field_error(e),
-                )
-            })
-            .collect(),
+        errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
         toggle,
         readonly: id.is_some() && !p.can(kind.manage()),
     };

@@ -222,11 +222,7 @@ async fn form(
         place,
         categories: super::requests::category_names(&cats, t),
         d,
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     let mut resp = render(&page)?;
     *resp.status_mut() = status;

@@ -113,6 +113,19 @@ pub struct ListQuery {
     before: Option<i64>,
 }
 
+impl ListQuery {
+    /// The filters of the list and its export (the export ignores the page cursor).
+    fn filter(&self, now: chrono::NaiveDateTime) -> RequestFilter {
+        RequestFilter {
+            status: Status::parse(&self.status),
+            category_id: self.category.parse().ok(),
+            overdue_at: self.overdue.is_some().then_some(now),
+            before_id: self.before,
+            ..RequestFilter::default()
+        }
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -121,13 +134,7 @@ pub async fn list(
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let now = shiliu_db::now();
-    let f = RequestFilter {
-        status: Status::parse(&q.status),
-        category_id: q.category.parse().ok(),
-        overdue_at: q.overdue.is_some().then_some(now),
-        before_id: q.before,
-        ..RequestFilter::default()
-    };
+    let f = q.filter(now);
     let (mut rows, cats) = state
         .db
         .read(move |c| {
@@ -264,11 +271,7 @@ async fn intake_page(
             .collect(),
         categories: category_names(&cats, t),
         grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -501,11 +504,7 @@ async fn detail_page(
             .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
             .collect(),
         events,
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -632,10 +631,8 @@ pub async fn export(
     let t = p.t();
     let now = shiliu_db::now();
     let f = RequestFilter {
-        status: Status::parse(&q.status),
-        category_id: q.category.parse().ok(),
-        overdue_at: q.overdue.is_some().then_some(now),
-        ..RequestFilter::default()
+        before_id: None,
+        ..q.filter(now)
     };
     let (rows, cats) = state
         .db

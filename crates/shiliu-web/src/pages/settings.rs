@@ -72,11 +72,7 @@ async fn categories_page(
                 }
             })
             .collect(),
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -210,11 +206,7 @@ async fn calendar_page(
                 )
             })
             .collect(),
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -350,11 +342,7 @@ async fn routing_page(
         l: Layout::new(p, "nav.settings", t.s("routing.title")).flash(saved),
         rules: rows,
         categories: cat_names,
-        errors: errs
-            .0
-            .iter()
-            .map(|e| (t.field(&e.field), t.field_error(e)))
-            .collect(),
+        errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
 }
