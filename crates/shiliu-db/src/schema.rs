@@ -233,9 +233,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    category_questions (id) {
+        id -> BigInt,
+        category_id -> BigInt,
+        code -> Text,
+        label -> Text,
+        label_en -> Text,
+        kind -> Text,
+        required -> Bool,
+        choices -> Text,
+        sort_order -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    request_answers (request_id, question_id) {
+        request_id -> BigInt,
+        question_id -> BigInt,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    reply_templates (id) {
+        id -> BigInt,
+        category_id -> Nullable<BigInt>,
+        title -> Text,
+        body -> Text,
+        sort_order -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
+diesel::joinable!(request_answers -> category_questions (question_id));
 diesel::joinable!(units -> regions (region_id));
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -258,4 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_events,
     calendar_days,
     routing_rules,
+    category_questions,
+    request_answers,
+    reply_templates,
 );

@@ -729,3 +729,172 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(
+    extra_questions_are_checked_stored_and_fixed_in_kind,
+    |t: TestDb| {
+        use shiliu_db::requests::questions as q;
+        use shiliu_domain::requests::questions::{QuestionInput, RawAnswers};
+        let sys = Actor::system("test");
+        let (p, school, stage) =
+            t.db.write_blocking(|c| {
+                let p = place(c, "450107001", "长岗");
+                let school = category(c, "school_places");
+                q::create_question(
+                    c,
+                    &sys,
+                    school.id,
+                    &QuestionInput::parse("age", "子女年龄", "", "number", true, "").unwrap(),
+                )?;
+                let stage = q::create_question(
+                    c,
+                    &sys,
+                    school.id,
+                    &QuestionInput::parse(
+                        "stage",
+                        "学段",
+                        "",
+                        "multi",
+                        false,
+                        "primary=小学\njunior=初中",
+                    )
+                    .unwrap(),
+                )?;
+                // The same code in one category is refused; the kind never changes.
+                let dup = q::create_question(
+                    c,
+                    &sys,
+                    school.id,
+                    &QuestionInput::parse("age", "年龄", "", "text", false, "").unwrap(),
+                );
+                assert!(matches!(dup, Err(DbError::Invalid(e)) if e.0[0].field == "code"));
+                let retype = q::update_question(
+                    c,
+                    &sys,
+                    stage.id,
+                    stage.version,
+                    &QuestionInput::parse("stage", "学段", "", "text", false, "").unwrap(),
+                    true,
+                    5,
+                );
+                assert!(matches!(retype, Err(DbError::Invalid(e)) if e.0[0].field == "kind"));
+                Ok((p, school, stage))
+            })
+            .unwrap();
+        let count = |t: &TestDb| {
+            t.db.write_blocking(|c| {
+                requests::list(
+                    c,
+                    &Scope::everything(),
+                    &requests::RequestFilter::default(),
+                    1000,
+                )
+            })
+            .unwrap()
+            .len()
+        };
+        let before = count(&t);
+        let input = |answers: &[(&str, &[&str])]| {
+            let raw: RawAnswers = answers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        (*k).to_string(),
+                        v.iter().map(|s| (*s).to_string()).collect(),
+                    )
+                })
+                .collect();
+            RequestInput::parse(Channel::Hotline, "孩子想转学", "", "", "", false)
+                .unwrap()
+                .with_answers(raw)
+        };
+        // A missing required answer and a choice not offered: refused by question, nothing kept.
+        let e =
+            t.db.write_blocking(|c| {
+                requests::create(
+                    c,
+                    &sys,
+                    &input(&[("stage", &["college"])]),
+                    school.id,
+                    p.grid.id,
+                    None,
+                )
+            })
+            .unwrap_err();
+        let DbError::Invalid(e) = e else {
+            panic!("{e:?}")
+        };
+        let got: Vec<(&str, &str)> = e.0.iter().map(|x| (x.field.as_str(), x.reason)).collect();
+        assert_eq!(
+            got,
+            [
+                ("answer.age", "err.required"),
+                ("answer.stage", "err.choice")
+            ]
+        );
+        assert_eq!(count(&t), before);
+        // Answered: kept canonical, read back in the questions' order.
+        let r =
+            t.db.write_blocking(|c| {
+                requests::create(
+                    c,
+                    &sys,
+                    &input(&[("age", &["7"]), ("stage", &["junior", "primary"])]),
+                    school.id,
+                    p.grid.id,
+                    None,
+                )
+            })
+            .unwrap();
+        let answers = t.db.write_blocking(|c| q::answers(c, r.id)).unwrap();
+        let got: Vec<(&str, &str)> = answers
+            .iter()
+            .map(|(q, v)| (q.code.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, [("age", "7"), ("stage", "primary,junior")]);
+        assert_eq!(answers[1].0.id, stage.id);
+        // A question no longer asked is no longer required or accepted.
+        t.db.write_blocking(|c| {
+            let age = q::questions(c, Some(school.id), false)?
+                .into_iter()
+                .find(|x| x.code == "age")
+                .unwrap();
+            q::update_question(
+                c,
+                &sys,
+                age.id,
+                age.version,
+                &QuestionInput::parse("age", "子女年龄", "", "number", true, "").unwrap(),
+                false,
+                1,
+            )?;
+            requests::create(c, &sys, &input(&[]), school.id, p.grid.id, None)
+        })
+        .unwrap();
+        // Reply templates: the category's own, then those for every category.
+        t.db.write_blocking(|c| {
+            use shiliu_domain::requests::ReplyTemplateInput;
+            q::create_reply_template(
+                c,
+                &sys,
+                None,
+                &ReplyTemplateInput::parse("通用", "已办理").unwrap(),
+            )?;
+            q::create_reply_template(
+                c,
+                &sys,
+                Some(school.id),
+                &ReplyTemplateInput::parse("学位", "已协调学位").unwrap(),
+            )?;
+            let titles: Vec<String> = q::reply_templates(c, Some(school.id), false)?
+                .into_iter()
+                .map(|x| x.title)
+                .collect();
+            assert_eq!(titles, ["学位", "通用"]);
+            let other = category(c, "renting");
+            assert_eq!(q::reply_templates(c, Some(other.id), false)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -25,7 +25,7 @@ use crate::web::{AppState, Principal};
     paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
-        CategoryDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody
+        CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -354,6 +354,44 @@ pub struct CategoryDto {
     /// Service level in working minutes; absent: no deadline.
     service_minutes: Option<i32>,
     active: bool,
+    /// Extra questions asked at intake; answer them in `answers` when creating a request.
+    questions: Vec<QuestionDto>,
+    /// Replies handlers may start from when resolving.
+    reply_templates: Vec<ReplyTemplateDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionDto {
+    code: String,
+    label: String,
+    label_en: String,
+    /// `text`, `number`, `date` (YYYY-MM-DD), `single` or `multi` (keys of `choices`).
+    kind: String,
+    required: bool,
+    choices: Vec<ChoiceDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChoiceDto {
+    key: String,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplyTemplateDto {
+    id: i64,
+    title: String,
+    body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnswerDto {
+    code: String,
+    label: String,
+    /// Canonical: a number, a date as YYYY-MM-DD, choice keys joined by commas.
+    value: String,
+    /// The answer in words (choice names).
+    text: String,
 }
 
 /// The request categories, in their display order.
@@ -362,14 +400,49 @@ pub async fn request_categories(
     State(state): State<AppState>,
     p: Principal,
 ) -> AppResult<Json<Vec<CategoryDto>>> {
+    use shiliu_db::requests::questions as qdb;
     p.require(Permission::ViewRequests)?;
-    let cats = state
+    let (cats, qs, tpls) = state
         .db
-        .read(|c| shiliu_db::requests::categories(c, true))
+        .read(|c| {
+            Ok((
+                shiliu_db::requests::categories(c, true)?,
+                qdb::questions(c, None, false)?,
+                qdb::reply_templates(c, None, false)?,
+            ))
+        })
         .await?;
     Ok(Json(
         cats.into_iter()
             .map(|c| CategoryDto {
+                questions: qs
+                    .iter()
+                    .filter(|q| q.category_id == c.id)
+                    .map(|q| QuestionDto {
+                        code: q.code.clone(),
+                        label: q.label.clone(),
+                        label_en: q.label_en.clone(),
+                        kind: q.kind.clone(),
+                        required: q.required,
+                        choices: q
+                            .choices()
+                            .into_iter()
+                            .map(|x| ChoiceDto {
+                                key: x.key,
+                                name: x.name,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                reply_templates: tpls
+                    .iter()
+                    .filter(|x| x.category_id.is_none_or(|i| i == c.id))
+                    .map(|x| ReplyTemplateDto {
+                        id: x.id,
+                        title: x.title.clone(),
+                        body: x.body.clone(),
+                    })
+                    .collect(),
                 id: c.id,
                 code: c.code,
                 name: c.name,
@@ -461,6 +534,7 @@ pub struct RequestEventDto {
 #[derive(Serialize, ToSchema)]
 pub struct RequestDetail {
     request: RequestDto,
+    answers: Vec<AnswerDto>,
     events: Vec<RequestEventDto>,
 }
 
@@ -491,7 +565,7 @@ pub async fn requests_list(
             .status
             .as_deref()
             .and_then(shiliu_domain::requests::Status::parse),
-        category_id: q.category,
+        category_ids: q.category.into_iter().collect(),
         overdue_at: q.overdue.unwrap_or(false).then(shiliu_db::now),
         before_id: q.before,
         ..Default::default()
@@ -516,17 +590,27 @@ pub async fn request_get(
     Path(id): Path<i64>,
 ) -> AppResult<Json<RequestDetail>> {
     let actor = p.require(Permission::ViewRequests)?;
-    let (r, events) = state
+    let (r, events, answers) = state
         .db
         .read(move |c| {
             Ok((
                 shiliu_db::requests::get(c, &actor.scope, id)?,
                 shiliu_db::requests::events(c, id)?,
+                shiliu_db::requests::questions::answers(c, id)?,
             ))
         })
         .await?;
     Ok(Json(RequestDetail {
         request: r.into(),
+        answers: answers
+            .into_iter()
+            .map(|(q, value)| AnswerDto {
+                text: shiliu_domain::requests::questions::answer_text(&q.rule(), &value),
+                code: q.code,
+                label: q.label,
+                value,
+            })
+            .collect(),
         events: events
             .into_iter()
             .map(|e| RequestEventDto {
@@ -557,6 +641,31 @@ pub struct NewRequestBody {
     contact_phone: String,
     #[serde(default)]
     consent: bool,
+    /// Answers to the category's questions by code: a string, a number, or a list of choice keys.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    answers: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// JSON answers as the answer rules take them: every value as text.
+pub fn raw_answers(
+    answers: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> shiliu_domain::requests::questions::RawAnswers {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    answers
+        .iter()
+        .map(|(k, v)| {
+            let values = match v {
+                serde_json::Value::Array(items) => items.iter().map(text).collect(),
+                other => vec![text(other)],
+            };
+            (k.clone(), values)
+        })
+        .collect()
 }
 
 /// Take a request in, as staff on one of their channels.
@@ -584,7 +693,8 @@ pub async fn request_create(
         &b.contact_name,
         &b.contact_phone,
         b.consent,
-    )?;
+    )?
+    .with_answers(raw_answers(&b.answers));
     let (code, category) = (b.region_code.clone(), b.category_id);
     let r = state
         .db

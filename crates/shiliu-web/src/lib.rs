@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
+pub mod open311;
 pub mod pages;
 pub mod password;
 pub mod web;
@@ -63,7 +64,23 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/settings/categories/{id}",
-            post(pages::settings::update_category),
+            get(pages::questions::show).post(pages::settings::update_category),
+        )
+        .route(
+            "/settings/categories/{id}/questions",
+            post(pages::questions::create_question),
+        )
+        .route(
+            "/settings/categories/{category}/questions/{id}",
+            post(pages::questions::update_question),
+        )
+        .route(
+            "/settings/categories/{id}/templates",
+            post(pages::questions::create_template),
+        )
+        .route(
+            "/settings/categories/{category}/templates/{id}",
+            post(pages::questions::update_template),
         )
         .route(
             "/settings/calendar",
@@ -130,6 +147,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/requests/{id}", get(api::request_get))
         .route("/api/v1/requests/{id}/steps", post(api::request_step))
+        .route(
+            "/open311/v2/{file}",
+            get(open311::root_get).post(open311::create),
+        )
+        .route(
+            "/open311/v2/services/{file}",
+            get(open311::service_definition),
+        )
+        .route("/open311/v2/requests/{file}", get(open311::one))
+        .route("/open311/v2/tokens/{file}", get(open311::token))
         .route("/api/v1/regions/{id}", get(api::region))
         .route("/api/v1/regions/{id}/children", get(api::region_children))
         .route("/api/v1/sites", get(api::sites))

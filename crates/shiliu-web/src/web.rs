@@ -50,6 +50,12 @@ pub struct WebConfig {
     /// Login attempts allowed per client address per window.
     pub login_attempts_per_window: u32,
     pub login_window: Duration,
+    /// The server's public address, for absolute links in documents (Open311 discovery).
+    pub public_url: Option<String>,
+    /// Who runs this server.
+    pub contact: String,
+    /// Open311 `jurisdiction_id` this server answers to; `None`: any.
+    pub open311_jurisdiction: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -65,6 +71,9 @@ impl Default for WebConfig {
             trust_proxy: false,
             login_attempts_per_window: 30,
             login_window: Duration::from_mins(5),
+            public_url: None,
+            contact: String::new(),
+            open311_jurisdiction: None,
         }
     }
 }
@@ -74,6 +83,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<Metrics>,
+    /// When this node started (UTC), e.g. as the changeset of generated documents.
+    pub started_at: chrono::NaiveDateTime,
     limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
 }
 
@@ -83,6 +94,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
+            started_at: shiliu_db::now(),
             limiter: Arc::default(),
         }
     }
@@ -335,24 +347,7 @@ async fn authenticate(
         else {
             return Ok(None);
         };
-        let hash = sha256_hex(token);
-        let found = state
-            .db
-            .read(move |c| {
-                let Some((tok, user)) = accounts::find_token(c, &hash)? else {
-                    return Ok(None);
-                };
-                let scope = accounts::user_scope(c, &user)?;
-                Ok(Some(Authenticated {
-                    scope,
-                    via: Via::Token {
-                        permissions: tok.permissions(),
-                    },
-                    user,
-                }))
-            })
-            .await?;
-        return Ok(found);
+        return Ok(token_caller(state, token).await?);
     }
     let Some(raw) = cookies(headers).remove(SESSION_COOKIE) else {
         return Ok(None);
@@ -377,6 +372,31 @@ async fn authenticate(
         })
         .await?;
     Ok(found)
+}
+
+/// The caller an API token stands for, if it is valid (for bearer headers and Open311's
+/// `api_key`).
+pub async fn token_caller(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Authenticated>, shiliu_db::DbError> {
+    let hash = sha256_hex(token);
+    state
+        .db
+        .read(move |c| {
+            let Some((tok, user)) = accounts::find_token(c, &hash)? else {
+                return Ok(None);
+            };
+            let scope = accounts::user_scope(c, &user)?;
+            Ok(Some(Authenticated {
+                scope,
+                via: Via::Token {
+                    permissions: tok.permissions(),
+                },
+                user,
+            }))
+        })
+        .await
 }
 
 /// Find the CSRF token a request carries: header, query string, or url-encoded form body.

@@ -2358,3 +2358,275 @@ both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
         );
     });
 });
+
+both_engines!(extra_questions_on_every_channel, |t: TestDb| {
+    let app = App::new(t);
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let (grid_code, school, site_name) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let cat = shiliu_db::requests::categories(c, false)?
+                .into_iter()
+                .find(|k| k.code == "school_places")
+                .unwrap();
+            let all = Scope::everything();
+            Ok((
+                org::get_region(c, &all, nn.grid)?.code,
+                cat.id,
+                org::get_site(c, &all, nn.site)?.name,
+            ))
+        })
+        .unwrap();
+    let cat = school.to_string();
+    block_on(async {
+        let (cs, csrf) = app.session("nn-commission-staff");
+        // The administrator adds two questions and a reply template on the category's page.
+        let settings = format!("/settings/categories/{cat}");
+        let r = app
+            .post(
+                &format!("{settings}/questions"),
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("code", "stage"),
+                    ("label", "学段"),
+                    ("kind", "single"),
+                    ("choices", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("选项：必填"), "{}", r.text());
+        for (code, label, kind, choices) in [
+            ("age", "子女年龄", "number", ""),
+            ("stage", "学段", "single", "primary=小学\njunior=初中"),
+        ] {
+            let r = app
+                .post(
+                    &format!("{settings}/questions"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("code", code),
+                        ("label", label),
+                        ("kind", kind),
+                        ("required", "1"),
+                        ("choices", choices),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        }
+        let r = app
+            .post(
+                &format!("{settings}/templates"),
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("title", "已协调学位"),
+                    ("body", "已为孩子协调学位，请按时报到。"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get(&settings, &cs).await.text();
+        assert!(
+            page.contains("primary=小学") && page.contains("已协调学位"),
+            "{page}"
+        );
+
+        // Staff intake: the form asks them; a missing or wrong answer is named by its question.
+        let page = app.get("/requests/new", &cs).await.text();
+        assert!(page.contains(&format!("name=\"answer.{cat}.stage\"")) && page.contains("初中"));
+        let base = [
+            ("_csrf", csrf.as_str()),
+            ("channel", "hotline"),
+            ("category_id", cat.as_str()),
+            ("region_code", grid_code.as_str()),
+            ("description", "孩子随迁，想在附近读书"),
+        ];
+        let age = format!("answer.{cat}.age");
+        let stage = format!("answer.{cat}.stage");
+        let mut bad = base.to_vec();
+        bad.push((stage.as_str(), "college"));
+        let r = app.post("/requests", &cs, &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains("子女年龄：必填") && text.contains("学段：请从列表中选择"),
+            "{text}"
+        );
+        let mut good = base.to_vec();
+        good.extend([(age.as_str(), "8"), (stage.as_str(), "primary")]);
+        let r = app.post("/requests", &cs, &good).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+        let page = app.get(&to, &cs).await.text();
+        assert!(
+            page.contains("<dt>子女年龄</dt><dd>8</dd>")
+                && page.contains("<dt>学段</dt><dd>小学</dd>"),
+            "{page}"
+        );
+
+        // Resolving without JavaScript: a chosen template with an empty reply becomes the reply.
+        let id: i64 = to
+            .trim_start_matches("/requests/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let tid = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                Ok(shiliu_db::requests::questions::reply_templates(c, Some(school), false)?[0].id)
+            })
+            .unwrap()
+            .to_string();
+        for action in ["dispatch", "accept"] {
+            let v = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
+                })
+                .unwrap()
+                .to_string();
+            let mut f = vec![
+                ("_csrf", csrf.as_str()),
+                ("action", action),
+                ("version", v.as_str()),
+            ];
+            if action == "dispatch" {
+                f.push(("site_name", site_name.as_str()));
+            }
+            let r = app.post(&format!("/requests/{id}/step"), &cs, &f).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
+        }
+        let page = app.get(&format!("/requests/{id}"), &cs).await.text();
+        assert!(
+            page.contains("data-body=\"已为孩子协调学位，请按时报到。\""),
+            "{page}"
+        );
+        let v = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
+            })
+            .unwrap()
+            .to_string();
+        let r = app
+            .post(
+                &format!("/requests/{id}/step"),
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("action", "resolve"),
+                    ("version", &v),
+                    ("outcome", "solved"),
+                    ("reply", ""),
+                    ("reply_template", &tid),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let reply = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.reply)
+            })
+            .unwrap();
+        assert_eq!(reply.as_deref(), Some("已为孩子协调学位，请按时报到。"));
+
+        // The public page asks the same questions of a resident.
+        let pre = "shiliu_csrf=resident-token-0123456789";
+        let region = nn.region.to_string();
+        let public = [
+            ("_csrf", "resident-token-0123456789"),
+            ("region", region.as_str()),
+            ("category_id", cat.as_str()),
+            ("description", "想给孩子报名小学"),
+            ("contact_phone", "13912340000"),
+            ("consent", "1"),
+            (stage.as_str(), "junior"),
+        ];
+        let r = app.post("/r", pre, &public).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("子女年龄：必填"), "{}", r.text());
+        let mut public = public.to_vec();
+        public.push((age.as_str(), "12"));
+        let r = app.post("/r", pre, &public).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+        // The JSON API lists the questions and takes and returns answers.
+        let r = app
+            .post(
+                "/tokens",
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "热线"),
+                    ("days", "1"),
+                    ("perm", "view_requests"),
+                    ("perm", "create_requests"),
+                ],
+            )
+            .await;
+        let token = r
+            .text()
+            .split("<code class=\"secret\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        let api = |method: &'static str, path: String, body: Option<serde_json::Value>| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                let mut req = Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "application/json");
+                req = req.header(header::ACCEPT, "application/json");
+                let body = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
+                let r = app.call(req.body(body).unwrap()).await;
+                (
+                    r.status,
+                    serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default(),
+                )
+            }
+        };
+        let (s, cats) = api("GET", "/api/v1/request-categories".into(), None).await;
+        assert_eq!(s, StatusCode::OK);
+        let c = cats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "school_places")
+            .unwrap();
+        assert_eq!(c["questions"][1]["choices"][1]["name"], "初中", "{c}");
+        assert_eq!(c["reply_templates"][0]["title"], "已协调学位");
+        let body = serde_json::json!({"channel": "hotline", "category_id": school, "region_code": grid_code,
+            "description": "咨询插班", "answers": {"age": 9, "stage": ["primary"], "pet": "猫"}});
+        let (s, e) = api("POST", "/api/v1/requests".into(), Some(body.clone())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e["error"]["details"]["answer.pet"].is_string(), "{e}");
+        let mut body = body;
+        body["answers"].as_object_mut().unwrap().remove("pet");
+        let (s, r) = api("POST", "/api/v1/requests".into(), Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let (_, d) = api("GET", format!("/api/v1/requests/{}", r["id"]), None).await;
+        assert_eq!(d["answers"][0]["value"], "9");
+        assert_eq!(d["answers"][1]["text"], "小学", "{d}");
+    });
+});

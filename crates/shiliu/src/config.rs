@@ -27,6 +27,13 @@ pub struct Config {
     pub session_absolute_hours: i64,
     pub lockout_max_failures: i32,
     pub lockout_minutes: i64,
+    /// The address users reach this server at, e.g. `https://shiliu.example.gov.cn` (for
+    /// links in documents such as Open311's discovery).
+    pub public_url: String,
+    /// Who runs this server (Open311 discovery's `contact`).
+    pub contact: String,
+    /// Open311 `jurisdiction_id`; empty: any (a server of one jurisdiction).
+    pub open311_jurisdiction: String,
 }
 
 impl Default for Config {
@@ -43,6 +50,9 @@ impl Default for Config {
             session_absolute_hours: 12,
             lockout_max_failures: 5,
             lockout_minutes: 15,
+            public_url: String::new(),
+            contact: String::new(),
+            open311_jurisdiction: String::new(),
         }
     }
 }
@@ -57,7 +67,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 14] = [
     "database_url",
     "listen",
     "pool_size",
@@ -69,6 +79,9 @@ const KNOWN: [&str; 11] = [
     "session_absolute_hours",
     "lockout_max_failures",
     "lockout_minutes",
+    "public_url",
+    "contact",
+    "open311_jurisdiction",
 ];
 
 pub struct Loaded {
@@ -155,6 +168,9 @@ impl Config {
             },
             secure_cookies: self.secure_cookies,
             trust_proxy: self.trust_proxy,
+            public_url: Some(self.public_url.clone()).filter(|s| !s.is_empty()),
+            contact: self.contact.clone(),
+            open311_jurisdiction: Some(self.open311_jurisdiction.clone()).filter(|s| !s.is_empty()),
             ..shiliu_web::WebConfig::default()
         }
     }

@@ -304,6 +304,71 @@ const REQUESTS: [(&str, &str); 12] = [
     ("other", "社区活动室开放时间是什么时候"),
 ];
 
+/// Extra questions and reply templates for two categories, as an administrator would set them.
+fn seed_questions(
+    c: &mut DbConnection,
+    actor: &Actor,
+    cats: &[shiliu_db::requests::Category],
+) -> Result<(), DbError> {
+    use shiliu_db::requests::questions as q;
+    use shiliu_domain::requests::ReplyTemplateInput;
+    use shiliu_domain::requests::questions::QuestionInput;
+    let id = |code: &str| cats.iter().find(|k| k.code == code).map(|k| k.id);
+    let questions: [(&str, &str, &str, &str, &str, bool, &str); 3] = [
+        (
+            "school_places",
+            "child_age",
+            "子女年龄",
+            "Child's age",
+            "number",
+            true,
+            "",
+        ),
+        (
+            "school_places",
+            "school_stage",
+            "申请学段",
+            "School stage",
+            "single",
+            true,
+            "kindergarten=幼儿园\nprimary=小学\njunior=初中",
+        ),
+        (
+            "renting",
+            "deposit",
+            "押金金额（元）",
+            "Deposit (yuan)",
+            "number",
+            false,
+            "",
+        ),
+    ];
+    for (cat, code, label, label_en, kind, required, choices) in questions {
+        let Some(cat) = id(cat) else { continue };
+        let input = QuestionInput::parse(code, label, label_en, kind, required, choices)
+            .map_err(DbError::Invalid)?;
+        q::create_question(c, actor, cat, &input)?;
+    }
+    let templates = [
+        (
+            "school_places",
+            "已协调学位",
+            "您好，已与教育部门对接，已为孩子协调学位，请按通知时间携带户口簿、居住证到学校报到。",
+        ),
+        (
+            "renting",
+            "押金已退还",
+            "您好，经社区调解，房东已同意退还押金，请注意查收。如有问题请再联系我们。",
+        ),
+    ];
+    for (cat, title, body) in templates {
+        let Some(cat) = id(cat) else { continue };
+        let input = ReplyTemplateInput::parse(title, body).map_err(DbError::Invalid)?;
+        q::create_reply_template(c, actor, Some(cat), &input)?;
+    }
+    Ok(())
+}
+
 /// A few dozen requests in 北湖街道's grids, taken in on each channel and carried to each
 /// status, so every page of the module has something to show. Added once.
 fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Result<usize, DbError> {
@@ -320,6 +385,7 @@ fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Resul
         return Ok(0);
     }
     let cats = requests::categories(c, false)?;
+    seed_questions(c, actor, &cats)?;
     let town = org::get_region_by_code(c, &Scope::everything(), "450107001")?;
     let mut grids = Vec::new();
     for comm in all(c, &town)? {
@@ -363,8 +429,21 @@ fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Resul
         };
         let grid = &grids[rng.gen_range(0..grids.len())];
         let phone = format!("139{:08}", rng.gen_range(0..100_000_000));
+        let answers = if code == "school_places" {
+            [
+                (
+                    "child_age".to_string(),
+                    vec![rng.gen_range(3..15).to_string()],
+                ),
+                ("school_stage".to_string(), vec!["primary".to_string()]),
+            ]
+            .into()
+        } else {
+            shiliu_domain::requests::questions::RawAnswers::new()
+        };
         let input = RequestInput::parse(channels[i % 3], text, "", "", &phone, true)
-            .map_err(DbError::Invalid)?;
+            .map_err(DbError::Invalid)?
+            .with_answers(answers);
         let mut r = requests::create(c, actor, &input, cat.id, grid.id, None)?;
         for action in plan[i % plan.len()] {
             let step = StepInput {

@@ -340,13 +340,30 @@ async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
             field.send_keys(value).await.unwrap();
         }
     }
-    form.find(Locator::Css("button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let button = form.find(Locator::Css("button")).await.unwrap();
+    submit(c, button).await;
     wait_text(c, ".flash", "已保存").await;
+}
+
+/// Press a form's button and wait until the next page has replaced this one (so a check that
+/// follows cannot pass on the page being left).
+async fn submit(c: &Client, button: fantoccini::elements::Element) {
+    c.execute("window.__leaving = true", vec![]).await.unwrap();
+    button.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let arrived = c
+            .execute(
+                "return window.__leaving !== true && document.readyState === 'complete'",
+                vec![],
+            )
+            .await;
+        if matches!(arrived, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the form's next page never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn open_request(c: &Client, base: &str, code: &str) {
@@ -454,20 +471,54 @@ both_engines!(
                         .await
                         .unwrap();
                 }
+                if user == "nanning" {
+                    // The chosen category's extra questions appear (app.js); the others hide.
+                    c.find(Locator::Css("select[name=category_id]"))
+                        .await
+                        .unwrap()
+                        .select_by_label("子女入学入园")
+                        .await
+                        .unwrap();
+                    let shown: i64 = c
+                        .execute(
+                            "return [...document.querySelectorAll('fieldset.questions')].filter(f => !f.hidden).length",
+                            vec![],
+                        )
+                        .await
+                        .unwrap()
+                        .as_i64()
+                        .unwrap();
+                    assert_eq!(shown, 1, "only the chosen category's questions");
+                    let set = c
+                        .find(Locator::Css("fieldset.questions:not([hidden])"))
+                        .await
+                        .unwrap();
+                    set.find(Locator::Css("input[name$='.child_age']"))
+                        .await
+                        .unwrap()
+                        .send_keys("9")
+                        .await
+                        .unwrap();
+                    set.find(Locator::Css("select[name$='.school_stage']"))
+                        .await
+                        .unwrap()
+                        .select_by_value("primary")
+                        .await
+                        .unwrap();
+                }
                 c.find(Locator::Css("textarea[name=description]"))
                     .await
                     .unwrap()
                     .send_keys(what)
                     .await
                     .unwrap();
-                c.find(Locator::Css("main form button"))
-                    .await
-                    .unwrap()
-                    .click()
-                    .await
-                    .unwrap();
+                let button = c.find(Locator::Css("main form button")).await.unwrap();
+                submit(&c, button).await;
                 wait_text(&c, ".flash", "已保存").await;
                 let main = text(&c, "main").await;
+                if user == "nanning" {
+                    assert!(main.contains("子女年龄") && main.contains("小学"), "{main}");
+                }
                 assert!(
                     main.contains("默认规则"),
                     "{user}: routed with a reason: {main}"

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod import;
 pub mod org;
 pub mod public;
+pub mod questions;
 pub mod requests;
 pub mod settings;
 pub mod stats;

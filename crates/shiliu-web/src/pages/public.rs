@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -89,6 +89,7 @@ struct NewPage {
     place: String,
     categories: Vec<(String, String)>,
     d: PublicForm,
+    question_sets: Vec<super::questions::QuestionSet>,
     errors: Vec<(String, String)>,
 }
 
@@ -173,6 +174,7 @@ pub async fn start(
             &ctx,
             r.id,
             PublicForm::default(),
+            &[],
             &FieldErrors::new(),
             StatusCode::OK,
         )
@@ -196,11 +198,12 @@ async fn form(
     ctx: &Ctx,
     region: i64,
     d: PublicForm,
+    submitted: &[(String, String)],
     errs: &FieldErrors,
     status: StatusCode,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let (place, cats) = state
+    let (place, cats, qs) = state
         .db
         .read(move |c| {
             let all = Scope::everything();
@@ -211,18 +214,24 @@ async fn form(
                 .map(|(_, n, _)| n)
                 .chain([r.name])
                 .collect();
-            Ok((names.concat(), db::categories(c, false)?))
+            Ok((
+                names.concat(),
+                db::categories(c, false)?,
+                db::questions::questions(c, None, false)?,
+            ))
         })
         .await?;
     let (token, set) = form_token(ctx);
+    let categories = super::requests::category_names(&cats, t);
     let page = NewPage {
         l: Layout::anonymous(ctx, t.s("public.title")),
         csrf: token.clone(),
         region,
         place,
-        categories: super::requests::category_names(&cats, t),
+        question_sets: super::questions::question_sets(&qs, &categories, submitted, t),
+        errors: super::questions::answer_errors(errs, &qs, d.category_id.parse().unwrap_or(-1), t),
+        categories,
         d,
-        errors: t.field_errors(errs),
     };
     let mut resp = render(&page)?;
     *resp.status_mut() = status;
@@ -232,9 +241,11 @@ async fn form(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(d): Form<PublicForm>,
+    RawForm(body): RawForm,
 ) -> AppResult<Response> {
     let t = ctx.t;
+    let (d, pairs): (PublicForm, _) = super::questions::form_with_pairs(&body)?;
+    let category = d.category_id.parse::<i64>().unwrap_or(-1);
     let input = match RequestInput::parse(
         Channel::SelfService,
         &d.description,
@@ -243,13 +254,14 @@ pub async fn submit(
         &d.contact_phone,
         d.consent.is_some(),
     ) {
-        Ok(i) => i,
+        Ok(i) => i.with_answers(super::questions::submitted_answers(&pairs, category)),
         Err(e) => {
             return form(
                 &state,
                 &ctx,
                 d.region,
                 d,
+                &pairs,
                 &e,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -270,7 +282,7 @@ pub async fn submit(
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
     let actor = resident(&ctx);
-    let (region, category) = (d.region, d.category_id.parse::<i64>().unwrap_or(-1));
+    let region = d.region;
     let result = state
         .db
         .write(move |c| {
@@ -290,6 +302,7 @@ pub async fn submit(
                 &ctx,
                 d.region,
                 d,
+                &pairs,
                 &e,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
@@ -118,7 +118,7 @@ impl ListQuery {
     fn filter(&self, now: chrono::NaiveDateTime) -> RequestFilter {
         RequestFilter {
             status: Status::parse(&self.status),
-            category_id: self.category.parse().ok(),
+            category_ids: self.category.parse().into_iter().collect(),
             overdue_at: self.overdue.is_some().then_some(now),
             before_id: self.before,
             ..RequestFilter::default()
@@ -230,6 +230,7 @@ struct IntakePage {
     categories: Vec<(String, String)>,
     /// A grid worker picks one of their grids: (code, name).
     grids: Vec<(String, String)>,
+    question_sets: Vec<super::questions::QuestionSet>,
     errors: Vec<(String, String)>,
 }
 
@@ -246,12 +247,13 @@ async fn intake_page(
     state: &AppState,
     p: &Principal,
     d: IntakeForm,
+    submitted: &[(String, String)],
     errs: &FieldErrors,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::CreateRequests)?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
-    let (cats, grids) = state
+    let (cats, grids, qs) = state
         .db
         .read(move |c| {
             let grids = if grid_worker {
@@ -259,9 +261,15 @@ async fn intake_page(
             } else {
                 vec![]
             };
-            Ok((db::categories(c, false)?, grids))
+            Ok((
+                db::categories(c, false)?,
+                grids,
+                db::questions::questions(c, None, false)?,
+            ))
         })
         .await?;
+    let categories = category_names(&cats, t);
+    let chosen = d.category_id.parse().unwrap_or(-1);
     let page = IntakePage {
         l: Layout::new(p, "nav.requests", t.s("requests.new")),
         d,
@@ -269,23 +277,25 @@ async fn intake_page(
             .into_iter()
             .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
             .collect(),
-        categories: category_names(&cats, t),
+        question_sets: super::questions::question_sets(&qs, &categories, submitted, t),
+        categories,
         grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
-        errors: t.field_errors(errs),
+        errors: super::questions::answer_errors(errs, &qs, chosen, t),
     };
     render_form(&page, !errs.is_empty())
 }
 
 pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
-    intake_page(&state, &p, IntakeForm::default(), &FieldErrors::new()).await
+    intake_page(&state, &p, IntakeForm::default(), &[], &FieldErrors::new()).await
 }
 
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
-    Form(d): Form<IntakeForm>,
+    RawForm(body): RawForm,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::CreateRequests)?;
+    let (d, pairs): (IntakeForm, _) = super::questions::form_with_pairs(&body)?;
     let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
     let parsed = match channel {
         Some(ch) => RequestInput::parse(
@@ -298,14 +308,14 @@ pub async fn create(
         ),
         None => Err(shiliu_domain::FieldError::new("channel", "err.choice").into()),
     };
-    let input = match parsed {
-        Ok(i) => i,
-        Err(e) => return intake_page(&state, &p, d, &e).await,
-    };
     let (code, category) = (
         d.region_code.clone(),
         d.category_id.parse::<i64>().unwrap_or(-1),
     );
+    let input = match parsed {
+        Ok(i) => i.with_answers(super::questions::submitted_answers(&pairs, category)),
+        Err(e) => return intake_page(&state, &p, d, &pairs, &e).await,
+    };
     let result = state
         .db
         .write(move |c| {
@@ -315,7 +325,7 @@ pub async fn create(
         .await;
     match result {
         Ok(r) => Ok(Redirect::to(&format!("/requests/{}?saved=1", r.id)).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => intake_page(&state, &p, d, &e).await,
+        Err(shiliu_db::DbError::Invalid(e)) => intake_page(&state, &p, d, &pairs, &e).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -350,6 +360,8 @@ struct DetailPage {
     actions: Vec<ActionForm>,
     outcomes: Vec<(String, String)>,
     ratings: Vec<(String, String)>,
+    /// Reply templates for the request's category: (id, title, text).
+    templates: Vec<(String, String, String)>,
     events: Vec<(String, String, String, String, String)>,
     errors: Vec<(String, String)>,
 }
@@ -364,7 +376,7 @@ struct Readable {
 async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
-    let (r, events, cats, site, transfer) = state
+    let (r, events, cats, site, transfer, answers) = state
         .db
         .read(move |c| {
             let r: Request = db::get(c, &actor.scope, id)?;
@@ -385,6 +397,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
                 db::categories(c, true)?,
                 site,
                 transfer,
+                db::questions::answers(c, id)?,
             ))
         })
         .await?;
@@ -405,6 +418,19 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         ),
         (t.s("field.category_id").to_string(), category),
         (t.s("field.description").to_string(), r.description.clone()),
+    ];
+    for (q, value) in answers {
+        let label = if t.lang == crate::i18n::Lang::En {
+            q.label_en.clone()
+        } else {
+            q.label.clone()
+        };
+        facts.push((
+            label,
+            shiliu_domain::requests::questions::answer_text(&q.rule(), &value),
+        ));
+    }
+    facts.extend([
         (
             t.s("field.place").to_string(),
             r.place.clone().unwrap_or_default(),
@@ -427,7 +453,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             t.s("requests.routed_by").to_string(),
             routing_words(&r.routed_by, t),
         ),
-    ];
+    ]);
     if !transfer.is_empty() {
         facts.push((t.s("requests.transfer_to").to_string(), transfer));
     }
@@ -471,6 +497,18 @@ async fn detail_page(
 ) -> AppResult<Response> {
     let t = p.t();
     let Readable { r, facts, events } = readable(state, p, id).await?;
+    let templates = if r.status().actions().any(|a| a == Action::Resolve) {
+        let category = r.category_id;
+        state
+            .db
+            .read(move |c| db::questions::reply_templates(c, Some(category), false))
+            .await?
+            .into_iter()
+            .map(|x| (x.id.to_string(), x.title, x.body))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let actions = r
         .status()
         .actions()
@@ -503,6 +541,7 @@ async fn detail_page(
             .iter()
             .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
             .collect(),
+        templates,
         events,
         errors: t.field_errors(errs),
     };
@@ -532,6 +571,9 @@ pub struct StepForm {
     rating: String,
     #[serde(default)]
     reason: String,
+    /// Without JavaScript, a template chosen with an empty reply becomes the reply.
+    #[serde(default)]
+    reply_template: String,
 }
 
 pub async fn step(
@@ -564,10 +606,21 @@ pub async fn step(
         ..StepInput::default()
     };
     let site_name = f.site_name.clone();
+    let template = f
+        .reply_template
+        .parse::<i64>()
+        .ok()
+        .filter(|_| f.reply.trim().is_empty());
     let result = state
         .db
         .write(move |c| {
             let mut input = input;
+            if let Some(tid) = template {
+                input.action_input.reply = db::questions::reply_templates(c, None, false)?
+                    .into_iter()
+                    .find(|x| x.id == tid)
+                    .map(|x| x.body);
+            }
             if !site_name.trim().is_empty() {
                 input.site_id = Some(org_db::site_id_by_name(
                     c,

@@ -2,6 +2,8 @@
 //! history, deadlines on the working calendar. Every change is one transaction with its event
 //! row and its audit row; concurrent edits are refused by `version`.
 
+pub mod questions;
+
 use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -387,6 +389,7 @@ pub fn create(
             requests::version.eq(1),
         ))
         .execute(conn)?;
+    let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
     record_event(
         conn,
         actor,
@@ -405,7 +408,7 @@ pub fn create(
             .region(region.id)
             .after(&r)
             .detail(
-                serde_json::json!({"channel": input.channel.as_str(), "category": category.code}),
+                serde_json::json!({"channel": input.channel.as_str(), "category": category.code, "answers": answers}),
             ),
     )?;
     Ok(r)
@@ -481,8 +484,14 @@ pub fn events(conn: &mut DbConnection, request_id: i64) -> Result<Vec<RequestEve
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub status: Option<Status>,
+    /// Still being handled (`Some(true)`) or done (`Some(false)`).
+    pub open: Option<bool>,
     pub site_id: Option<i64>,
-    pub category_id: Option<i64>,
+    /// Any of these categories (none: all).
+    pub category_ids: Vec<i64>,
+    /// Received at or after / before.
+    pub received_from: Option<NaiveDateTime>,
+    pub received_to: Option<NaiveDateTime>,
     pub overdue_at: Option<NaiveDateTime>,
     pub before_id: Option<i64>,
 }
@@ -504,8 +513,22 @@ pub fn list(
     if let Some(s) = f.site_id {
         q = q.filter(requests::site_id.eq(s));
     }
-    if let Some(c) = f.category_id {
-        q = q.filter(requests::category_id.eq(c));
+    if !f.category_ids.is_empty() {
+        q = q.filter(requests::category_id.eq_any(f.category_ids.clone()));
+    }
+    if let Some(open) = f.open {
+        let wanted: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.is_open() == open)
+            .map(|s| s.as_str())
+            .collect();
+        q = q.filter(requests::status.eq_any(wanted));
+    }
+    if let Some(t) = f.received_from {
+        q = q.filter(requests::received_at.ge(t));
+    }
+    if let Some(t) = f.received_to {
+        q = q.filter(requests::received_at.lt(t));
     }
     if let Some(t) = f.overdue_at {
         let open: Vec<&str> = Status::ALL

@@ -4,6 +4,8 @@
 //! with transfers (转办) the receiver accepts or declines and pauses while waiting for the
 //! resident → resolved (办结) → rated (回访) → closed (归档); a 不满意 rating may reopen it.
 
+pub mod questions;
+
 use crate::error::{optional_text, required_text};
 use crate::mobile::Mobile;
 use crate::{FieldError, FieldErrors, code_enum};
@@ -128,6 +130,26 @@ impl CategoryInput {
     }
 }
 
+/// A reply template's fields, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTemplateInput {
+    pub title: String,
+    pub body: String,
+}
+
+impl ReplyTemplateInput {
+    pub fn parse(title: &str, body: &str) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let title = errs.check(required_text("title", title, 40));
+        let body = errs.check(required_text("body", body, 2000));
+        errs.into_result()?;
+        Ok(Self {
+            title: title.unwrap_or_default(),
+            body: body.unwrap_or_default(),
+        })
+    }
+}
+
 /// A routing rule's keywords: split on spaces and commas, lower-cased, without repeats.
 pub fn parse_keywords(input: &str) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::new();
@@ -165,6 +187,9 @@ pub struct RequestInput {
     pub contact_phone: Option<Mobile>,
     /// The resident agreed to the use of their data for handling the request.
     pub consent: bool,
+    /// Answers to the category's extra questions, by question code, as submitted; checked
+    /// against the questions where the category is known (see [`questions::check_answers`]).
+    pub answers: questions::RawAnswers,
 }
 
 impl RequestInput {
@@ -201,7 +226,15 @@ impl RequestInput {
             contact_name,
             contact_phone,
             consent,
+            answers: questions::RawAnswers::new(),
         })
+    }
+
+    /// The same request with answers to its category's extra questions.
+    #[must_use]
+    pub fn with_answers(mut self, answers: questions::RawAnswers) -> Self {
+        self.answers = answers;
+        self
     }
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE reply_templates;
+DROP TABLE request_answers;
+DROP TABLE category_questions;

@@ -1,0 +1,354 @@
+//! Categories' extra questions, the answers requests give them, and reply templates. A
+//! question's code and kind never change once made (Open311 clients send `attribute[code]`, and
+//! stored answers are read by their kind); its wording, whether it is required, its choices and
+//! whether it is asked at all may.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use shiliu_domain::requests::ReplyTemplateInput;
+use shiliu_domain::requests::questions::{
+    Choice, Question, QuestionInput, QuestionKind, RawAnswers, check_answers,
+};
+
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::schema::{category_questions, reply_templates, request_answers};
+use crate::scope::Actor;
+use crate::{DbConnection, DbError, now};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = category_questions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct QuestionRow {
+    pub id: i64,
+    pub category_id: i64,
+    pub code: String,
+    pub label: String,
+    pub label_en: String,
+    pub kind: String,
+    pub required: bool,
+    pub choices: String,
+    pub sort_order: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl QuestionRow {
+    pub fn kind(&self) -> QuestionKind {
+        QuestionKind::parse(&self.kind).unwrap_or(QuestionKind::Text)
+    }
+
+    pub fn choices(&self) -> Vec<Choice> {
+        serde_json::from_str(&self.choices).unwrap_or_default()
+    }
+
+    /// The question as the answer rules need it.
+    pub fn rule(&self) -> Question {
+        Question {
+            code: self.code.clone(),
+            kind: self.kind(),
+            required: self.required,
+            choices: self.choices(),
+        }
+    }
+}
+
+/// The questions of one category, in order, or of every category with `None`.
+pub fn questions(
+    conn: &mut DbConnection,
+    category_id: Option<i64>,
+    include_inactive: bool,
+) -> Result<Vec<QuestionRow>, DbError> {
+    let mut q = category_questions::table
+        .select(QuestionRow::as_select())
+        .into_boxed();
+    if let Some(c) = category_id {
+        q = q.filter(category_questions::category_id.eq(c));
+    }
+    if !include_inactive {
+        q = q.filter(category_questions::active.eq(true));
+    }
+    Ok(q.order((
+        category_questions::category_id.asc(),
+        category_questions::sort_order.asc(),
+        category_questions::id.asc(),
+    ))
+    .load(conn)?)
+}
+
+fn question(conn: &mut DbConnection, id: i64) -> Result<QuestionRow, DbError> {
+    Ok(category_questions::table
+        .filter(category_questions::id.eq(id))
+        .select(QuestionRow::as_select())
+        .first(conn)?)
+}
+
+fn choices_json(q: &QuestionInput) -> String {
+    serde_json::to_string(&q.choices).unwrap_or_else(|_| "[]".into())
+}
+
+/// A new question, asked last. Audited.
+pub fn create_question(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    category_id: i64,
+    q: &QuestionInput,
+) -> Result<QuestionRow, DbError> {
+    super::category(conn, category_id)?;
+    let taken: i64 = category_questions::table
+        .filter(category_questions::category_id.eq(category_id))
+        .filter(category_questions::code.eq(&q.code))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(DbError::invalid("code", "err.duplicate"));
+    }
+    let last: Option<i32> = category_questions::table
+        .filter(category_questions::category_id.eq(category_id))
+        .select(diesel::dsl::max(category_questions::sort_order))
+        .first(conn)?;
+    let (id, t) = (new_id(), now());
+    diesel::insert_into(category_questions::table)
+        .values((
+            category_questions::id.eq(id),
+            category_questions::category_id.eq(category_id),
+            category_questions::code.eq(&q.code),
+            category_questions::label.eq(&q.label),
+            category_questions::label_en.eq(&q.label_en),
+            category_questions::kind.eq(q.kind.as_str()),
+            category_questions::required.eq(q.required),
+            category_questions::choices.eq(choices_json(q)),
+            category_questions::sort_order.eq(last.unwrap_or(0) + 1),
+            category_questions::active.eq(true),
+            category_questions::created_at.eq(t),
+            category_questions::updated_at.eq(t),
+            category_questions::version.eq(1),
+        ))
+        .execute(conn)?;
+    let after = question(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("question.create", "category_question", id).after(&after),
+    )?;
+    Ok(after)
+}
+
+/// Change a question's wording, choices, whether it is required or asked, and its place. Its
+/// code and kind stay. Audited.
+pub fn update_question(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    q: &QuestionInput,
+    active: bool,
+    sort_order: i32,
+) -> Result<QuestionRow, DbError> {
+    let before = question(conn, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    if before.kind() != q.kind {
+        return Err(DbError::invalid("kind", "err.question.kind_fixed"));
+    }
+    let n = diesel::update(
+        category_questions::table
+            .filter(category_questions::id.eq(id))
+            .filter(category_questions::version.eq(version)),
+    )
+    .set((
+        category_questions::label.eq(&q.label),
+        category_questions::label_en.eq(&q.label_en),
+        category_questions::required.eq(q.required),
+        category_questions::choices.eq(choices_json(q)),
+        category_questions::sort_order.eq(sort_order),
+        category_questions::active.eq(active),
+        category_questions::updated_at.eq(now()),
+        category_questions::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = question(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("question.update", "category_question", id)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}
+
+/// Check a new request's answers against its category's questions and store them; returns
+/// them as (code, value) for the audit row.
+pub(crate) fn save_answers(
+    conn: &mut DbConnection,
+    request_id: i64,
+    category_id: i64,
+    raw: &RawAnswers,
+) -> Result<Vec<(String, String)>, DbError> {
+    let asked = questions(conn, Some(category_id), false)?;
+    let rules: Vec<Question> = asked.iter().map(QuestionRow::rule).collect();
+    let answered = check_answers(&rules, raw).map_err(DbError::Invalid)?;
+    let rows: Vec<_> = answered
+        .iter()
+        .map(|(i, v)| {
+            (
+                request_answers::request_id.eq(request_id),
+                request_answers::question_id.eq(asked[*i].id),
+                request_answers::value.eq(v.as_str()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        crate::on_engine!(conn, |c| diesel::insert_into(request_answers::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(answered
+        .into_iter()
+        .map(|(i, v)| (asked[i].code.clone(), v))
+        .collect())
+}
+
+/// A request's answers with their questions, in the questions' order.
+pub fn answers(
+    conn: &mut DbConnection,
+    request_id: i64,
+) -> Result<Vec<(QuestionRow, String)>, DbError> {
+    Ok(request_answers::table
+        .inner_join(category_questions::table)
+        .filter(request_answers::request_id.eq(request_id))
+        .order((
+            category_questions::sort_order.asc(),
+            category_questions::id.asc(),
+        ))
+        .select((QuestionRow::as_select(), request_answers::value))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = reply_templates)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ReplyTemplate {
+    pub id: i64,
+    pub category_id: Option<i64>,
+    pub title: String,
+    pub body: String,
+    pub sort_order: i32,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// The templates offered for a category (its own, then those for every category); with `None`,
+/// every template.
+pub fn reply_templates(
+    conn: &mut DbConnection,
+    category_id: Option<i64>,
+    include_inactive: bool,
+) -> Result<Vec<ReplyTemplate>, DbError> {
+    let mut q = reply_templates::table
+        .select(ReplyTemplate::as_select())
+        .into_boxed();
+    if let Some(c) = category_id {
+        q = q.filter(
+            reply_templates::category_id
+                .eq(c)
+                .or(reply_templates::category_id.is_null()),
+        );
+    }
+    if !include_inactive {
+        q = q.filter(reply_templates::active.eq(true));
+    }
+    let mut out: Vec<ReplyTemplate> = q
+        .order((reply_templates::sort_order.asc(), reply_templates::id.asc()))
+        .load(conn)?;
+    out.sort_by_key(|t| t.category_id.is_none());
+    Ok(out)
+}
+
+fn reply_template(conn: &mut DbConnection, id: i64) -> Result<ReplyTemplate, DbError> {
+    Ok(reply_templates::table
+        .filter(reply_templates::id.eq(id))
+        .select(ReplyTemplate::as_select())
+        .first(conn)?)
+}
+
+pub fn create_reply_template(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    category_id: Option<i64>,
+    r: &ReplyTemplateInput,
+) -> Result<ReplyTemplate, DbError> {
+    if let Some(c) = category_id {
+        super::category(conn, c).map_err(|_| DbError::invalid("category_id", "err.choice"))?;
+    }
+    let last: Option<i32> = reply_templates::table
+        .select(diesel::dsl::max(reply_templates::sort_order))
+        .first(conn)?;
+    let (id, t) = (new_id(), now());
+    diesel::insert_into(reply_templates::table)
+        .values((
+            reply_templates::id.eq(id),
+            reply_templates::category_id.eq(category_id),
+            reply_templates::title.eq(&r.title),
+            reply_templates::body.eq(&r.body),
+            reply_templates::sort_order.eq(last.unwrap_or(0) + 1),
+            reply_templates::active.eq(true),
+            reply_templates::created_at.eq(t),
+            reply_templates::updated_at.eq(t),
+            reply_templates::version.eq(1),
+        ))
+        .execute(conn)?;
+    let after = reply_template(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("reply_template.create", "reply_template", id).after(&after),
+    )?;
+    Ok(after)
+}
+
+pub fn update_reply_template(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    r: &ReplyTemplateInput,
+    active: bool,
+) -> Result<ReplyTemplate, DbError> {
+    let before = reply_template(conn, id)?;
+    let n = diesel::update(
+        reply_templates::table
+            .filter(reply_templates::id.eq(id))
+            .filter(reply_templates::version.eq(version)),
+    )
+    .set((
+        reply_templates::title.eq(&r.title),
+        reply_templates::body.eq(&r.body),
+        reply_templates::active.eq(active),
+        reply_templates::updated_at.eq(now()),
+        reply_templates::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = reply_template(conn, id)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("reply_template.update", "reply_template", id)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}

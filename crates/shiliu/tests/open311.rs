@@ -1,0 +1,304 @@
+//! An Open311 `GeoReport` v2 client, written to the specification's text, against the real
+//! server on a loopback port, on both engines: it discovers the endpoint, lists the services,
+//! reads a service definition, posts a request with attributes (form-encoded, with `api_key`)
+//! and reads it back — each in XML and in JSON — and gets the specification's error documents.
+
+use std::collections::BTreeMap;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use quick_xml::events::Event;
+use shiliu::demo::{self, DEMO_PASSWORD, Scale};
+use shiliu_db::both_engines;
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_domain::roles::Permission;
+
+/// An XML element as a JSON-like value by the specification's own mapping: the root is
+/// dropped by the caller; an element whose children all share one name is an array.
+fn xml_value(xml: &str) -> (String, serde_json::Value) {
+    #[derive(Default)]
+    struct El {
+        name: String,
+        children: Vec<El>,
+        text: String,
+    }
+    fn value(e: El) -> serde_json::Value {
+        if e.children.is_empty() {
+            return serde_json::Value::String(e.text);
+        }
+        let first = e.children[0].name.clone();
+        let repeated = e.children.len() > 1 && e.children.iter().all(|c| c.name == first);
+        // The specification's containers of repeated items (⇊) are arrays even with one item.
+        let containers = [
+            "services",
+            "service_requests",
+            "attributes",
+            "values",
+            "endpoints",
+            "formats",
+            "errors",
+        ];
+        if repeated || containers.contains(&e.name.as_str()) {
+            serde_json::Value::Array(e.children.into_iter().map(value).collect())
+        } else {
+            serde_json::Value::Object(
+                e.children
+                    .into_iter()
+                    .map(|c| (c.name.clone(), value(c)))
+                    .collect(),
+            )
+        }
+    }
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<El> = vec![El::default()];
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(s) => stack.push(El {
+                name: String::from_utf8(s.name().as_ref().to_vec()).unwrap(),
+                ..El::default()
+            }),
+            Event::Empty(s) => {
+                let el = El {
+                    name: String::from_utf8(s.name().as_ref().to_vec()).unwrap(),
+                    ..El::default()
+                };
+                stack.last_mut().unwrap().children.push(el);
+            }
+            Event::Text(t) => stack
+                .last_mut()
+                .unwrap()
+                .text
+                .push_str(&t.decode().unwrap()),
+            Event::GeneralRef(r) => {
+                let entity = String::from_utf8(r.to_vec()).unwrap();
+                let c = match entity.as_str() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("entity {other}"),
+                };
+                stack.last_mut().unwrap().text.push_str(c);
+            }
+            Event::End(_) => {
+                let el = stack.pop().unwrap();
+                stack.last_mut().unwrap().children.push(el);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let root = stack.pop().unwrap().children.pop().expect("a root element");
+    (root.name.clone(), value(root))
+}
+
+struct Open311 {
+    http: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+}
+
+impl Open311 {
+    /// One call; the response's content type must be the one the specification names, and the
+    /// body is read into the same shape from either format.
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        format: &str,
+        form: Option<String>,
+    ) -> (u16, String, serde_json::Value) {
+        let uri = format!("{}/open311/v2/{path}", self.base).replace("{format}", format);
+        let mut req = hyper::Request::builder().method(method).uri(uri);
+        if form.is_some() {
+            req = req.header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            );
+        }
+        let body = Full::new(Bytes::from(form.unwrap_or_default()));
+        let resp = self.http.request(req.body(body).unwrap()).await.unwrap();
+        let status = resp.status().as_u16();
+        let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let v = if format == "xml" {
+            assert_eq!(ctype, "text/xml; charset=utf-8");
+            assert!(
+                text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+                "{text}"
+            );
+            xml_value(&text).1
+        } else {
+            assert_eq!(ctype, "application/json; charset=utf-8");
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, text, v)
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+both_engines!(a_client_written_to_the_specification, |t: TestDb| {
+    let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+    demo::seed(&t.db, &hash, Scale::Small).unwrap();
+    // An API key for the city's hotline system: a Shiliu API token with the permissions needed.
+    let (key, reader_key, grid_code) =
+        t.db.write_blocking(|c| {
+            let user = shiliu_db::accounts::find_by_username(c, "nanning")?.unwrap();
+            let actor = Actor {
+                user_id: Some(user.id),
+                name: user.username.clone(),
+                role: Some(user.role()),
+                scope: shiliu_db::accounts::user_scope(c, &user)?,
+                request_id: "test".into(),
+                client_addr: "test".into(),
+            };
+            let expires = shiliu_db::now() + chrono::Duration::days(1);
+            let mut keys = Vec::new();
+            for perms in [
+                &[Permission::CreateRequests][..],
+                &[Permission::ViewRequests][..],
+            ] {
+                let key = format!("open311-{}", shiliu_db::ids::new_id());
+                let hash = shiliu_web::web::sha256_hex(&key);
+                shiliu_db::accounts::create_token(c, &actor, "12345 热线", &hash, perms, expires)?;
+                keys.push(key);
+            }
+            let town = shiliu_db::org::get_region_by_code(c, &Scope::everything(), "450107001")?;
+            let comm = shiliu_db::org::children(c, &Scope::everything(), town.id, false)?.remove(0);
+            let grid = shiliu_db::org::children(c, &Scope::everything(), comm.id, false)?.remove(0);
+            Ok((keys[0].clone(), keys[1].clone(), grid.code))
+        })
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = shiliu_web::AppState::new(t.db.clone(), shiliu_web::WebConfig::default());
+        let server = tokio::spawn(shiliu_web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let client = Open311 {
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            base,
+        };
+        let mut created = BTreeMap::new();
+        for format in ["xml", "json"] {
+            // Discovery names the specification and both formats.
+            let (s, _, d) = client.call("GET", "discovery.{format}", format, None).await;
+            assert_eq!(s, 200);
+            assert_eq!(d["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
+            assert_eq!(d["endpoints"][0]["formats"], serde_json::json!(["text/xml", "application/json"]));
+            // Services: the categories; the one with questions has metadata.
+            let (s, _, services) = client.call("GET", "services.{format}", format, None).await;
+            assert_eq!(s, 200);
+            let school = services
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["service_code"] == "school_places")
+                .unwrap_or_else(|| panic!("{services}"));
+            assert_eq!(school["service_name"], "子女入学入园");
+            assert_eq!(school["type"], "realtime");
+            let metadata = if format == "json" { serde_json::json!(true) } else { serde_json::json!("true") };
+            assert_eq!(school["metadata"], metadata);
+            // The definition: the questions as attributes, with their values.
+            let (s, _, def) = client.call("GET", "services/school_places.{format}", format, None).await;
+            assert_eq!(s, 200);
+            assert_eq!(def["service_code"], "school_places");
+            let attrs = def["attributes"].as_array().unwrap();
+            assert_eq!(attrs[0]["code"], "child_age");
+            assert_eq!(attrs[0]["datatype"], "number");
+            assert_eq!(attrs[1]["datatype"], "singlevaluelist");
+            assert_eq!(attrs[1]["values"][1]["key"], "primary");
+            assert_eq!(attrs[1]["values"][1]["name"], "小学");
+            let (s, _, e) = client.call("GET", "services/no_such.{format}", format, None).await;
+            assert_eq!(s, 404);
+            assert_eq!(e[0]["code"].to_string().trim_matches('"'), "404");
+
+            // Posting: without a key 403; without a required attribute 400 naming it; then created.
+            let post = [
+                ("service_code", "school_places"),
+                ("address_id", grid_code.as_str()),
+                ("address_string", "北湖路 12 号"),
+                ("description", "孩子随父母来南宁务工，想就近读小学"),
+                ("first_name", "秀英"),
+                ("last_name", "黄"),
+                ("phone", "13877771234"),
+                ("attribute[school_stage]", "primary"),
+            ];
+            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&post))).await;
+            assert_eq!(s, 403, "{e}");
+            let mut with_key = post.to_vec();
+            with_key.push(("api_key", key.as_str()));
+            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
+            assert_eq!(s, 400);
+            assert!(e[0]["description"].as_str().unwrap().contains("attribute[child_age]"), "{e}");
+            with_key.push(("attribute[child_age]", "7"));
+            let (s, text, r) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
+            assert_eq!(s, 200, "{text}");
+            let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+            assert_eq!(id.len(), 10);
+            created.insert(format, id.clone());
+
+            // Read back, by id without a key (limited fields) and in a key holder's list.
+            let (s, _, got) = client.call("GET", &format!("requests/{id}.{{format}}"), format, None).await;
+            assert_eq!(s, 200);
+            let one = &got[0];
+            assert_eq!(one["service_request_id"], id.as_str());
+            assert_eq!(one["status"], "open");
+            assert_eq!(one["service_code"], "school_places");
+            assert!(one["requested_datetime"].as_str().unwrap().ends_with("+08:00"));
+            assert!(one.get("description").is_none(), "no personal text without a key");
+            let (s, _, list) = client
+                .call("GET", &format!("requests.{{format}}?api_key={reader_key}&status=open&service_code=school_places"), format, None)
+                .await;
+            assert_eq!(s, 200);
+            let mine = list.as_array().unwrap().iter().find(|x| x["service_request_id"] == id.as_str()).expect("listed");
+            assert_eq!(mine["description"], "孩子随父母来南宁务工，想就近读小学");
+            assert_eq!(mine["address"], "北湖路 12 号");
+            assert_eq!(mine["address_id"], grid_code.as_str());
+            let (s, _, _) = client.call("GET", "requests.{format}", format, None).await;
+            assert_eq!(s, 403, "no list without a key");
+            let (s, _, _) = client.call("GET", "requests/NOSUCHCODE.{format}", format, None).await;
+            assert_eq!(s, 404);
+            let (s, _, _) = client.call("GET", "tokens/123456.{format}", format, None).await;
+            assert_eq!(s, 404);
+            let (s, _, e) = client
+                .call("GET", &format!("requests.{{format}}?api_key={reader_key}&start_date=yesterday"), format, None)
+                .await;
+            assert_eq!(s, 400);
+            assert!(e[0]["description"].as_str().unwrap().contains("start_date"), "{e}");
+        }
+        // Both requests are in the database with the channel, the answers and the place.
+        let ids: Vec<String> = created.into_values().collect();
+        t.db.write_blocking(move |c| {
+            for code in &ids {
+                let r = shiliu_db::requests::by_code(c, code)?;
+                assert_eq!(r.channel, "open311");
+                assert_eq!(r.contact_name.as_deref(), Some("黄秀英"));
+                let answers: Vec<(String, String)> = shiliu_db::requests::questions::answers(c, r.id)?
+                    .into_iter()
+                    .map(|(q, v)| (q.code, v))
+                    .collect();
+                assert_eq!(answers, [("child_age".to_string(), "7".to_string()), ("school_stage".into(), "primary".into())]);
+            }
+            Ok(())
+        })
+        .unwrap();
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+});
