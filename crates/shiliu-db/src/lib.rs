@@ -346,6 +346,10 @@ impl Db {
         let applied = run_migrations(&mut conn)?;
         drop(conn);
         self.write_blocking(refdata::sync)?;
+        // Requests taken in before the search index existed are indexed once, when it arrives.
+        if applied.iter().any(|m| m.contains("request_search")) {
+            self.write_blocking(requests::search::backfill)?;
+        }
         Ok(applied)
     }
 

@@ -1,6 +1,7 @@
 //! Requests in the database: intake, routing, deadlines, the state machine with events and
 //! audit, optimistic concurrency, scope — on both engines.
 
+use diesel::RunQueryDsl;
 use shiliu_db::org::{self, Region};
 use shiliu_db::requests::{self, StepInput};
 use shiliu_db::scope::{Actor, Scope};
@@ -898,3 +899,96 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
+    let (nn_grid, lz_grid, other) =
+        t.db.write_blocking(|c| {
+            let nn = place(c, "450107001", "秀厢");
+            let lz = place(c, "450202001", "柳北");
+            Ok((nn.grid, lz.grid, category(c, "other")))
+        })
+        .unwrap();
+    let make = |grid: &Region, text: &str, name: &str| {
+        let input =
+            RequestInput::parse(Channel::Hotline, text, "秀厢大道", name, "", false).unwrap();
+        let g = grid.id;
+        let cat = other.id;
+        t.db.write_blocking(move |c| {
+            requests::create(c, &Actor::system("test"), &input, cat, g, None)
+        })
+        .unwrap()
+    };
+    let a = make(&nn_grid, "和房东发生租房纠纷，押金不退", "黄秀英");
+    let b = make(&nn_grid, "孩子想转学到附近小学", "");
+    let far = make(&lz_grid, "租房合同到期，房东涨价", "");
+    let search = |scope: &Scope, q: &str| -> Vec<i64> {
+        let f = requests::RequestFilter {
+            text: Some(q.to_string()),
+            ..requests::RequestFilter::default()
+        };
+        let scope = scope.clone();
+        t.db.write_blocking(move |c| requests::list(c, &scope, &f, 50))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    let all = Scope::everything();
+    // 租房 finds 租房纠纷 (and 租房合同), newest first; every word must match.
+    assert_eq!(search(&all, "租房"), [far.id, a.id]);
+    assert_eq!(search(&all, "租房 押金"), [a.id]);
+    assert_eq!(search(&all, "押金不退"), [a.id]);
+    assert_eq!(search(&all, "小学"), [b.id]);
+    assert_eq!(search(&all, "黄秀英"), [a.id], "contact names are found");
+    assert_eq!(search(&all, &a.code.to_lowercase()), [a.id], "and codes");
+    assert!(search(&all, "社保").is_empty());
+    assert!(
+        search(&all, "，。").is_empty(),
+        "punctuation alone finds nothing"
+    );
+    // The caller's scope still applies.
+    let nn_scope = Scope::subtrees(vec![nn_grid.path.clone()]);
+    assert_eq!(search(&nn_scope, "租房"), [a.id]);
+    // Handlers' notes and the reply become searchable as they are written.
+    let returned = StepInput {
+        action_input: ActionInput {
+            reason: Some("需转交司法所调解".into()),
+            ..ActionInput::default()
+        },
+        ..StepInput::default()
+    };
+    step(&t, b.id, Action::Dispatch, StepInput::default()).unwrap();
+    step(&t, b.id, Action::Return, returned).unwrap();
+    assert_eq!(search(&all, "司法所"), [b.id]);
+    step(&t, b.id, Action::Dispatch, StepInput::default()).unwrap();
+    step(&t, b.id, Action::Accept, StepInput::default()).unwrap();
+    let resolve = StepInput {
+        action_input: ActionInput {
+            outcome: Some(Outcome::Solved),
+            reply: Some("已协调学位，请九月到校报到".into()),
+            ..ActionInput::default()
+        },
+        ..StepInput::default()
+    };
+    step(&t, b.id, Action::Resolve, resolve).unwrap();
+    assert_eq!(search(&all, "学位"), [b.id]);
+    assert_eq!(search(&all, "司法所"), [b.id], "earlier notes stay");
+    // An index lost (or a database from before it existed) is rebuilt from the rows.
+    let rebuilt =
+        t.db.write_blocking(|c| {
+            let delete = format!(
+                "DELETE FROM request_search WHERE {} = {}",
+                if t.engine() == shiliu_db::Engine::Sqlite {
+                    "rowid"
+                } else {
+                    "request_id"
+                },
+                a.id
+            );
+            shiliu_db::on_engine!(c, |c| diesel::sql_query(&delete).execute(c))?;
+            requests::search::backfill(c)
+        })
+        .unwrap();
+    assert_eq!(rebuilt, 1);
+    assert_eq!(search(&all, "押金"), [a.id]);
+});

@@ -538,41 +538,32 @@ pub struct RequestDetail {
     events: Vec<RequestEventDto>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct RequestQuery {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    category: Option<i64>,
-    #[serde(default)]
-    overdue: Option<bool>,
-    #[serde(default)]
-    before: Option<i64>,
-}
-
-/// Requests in the caller's scope, newest first.
+/// Requests in the caller's scope, newest first, with the same filters as the list page.
 #[utoipa::path(get, path = "/api/v1/requests",
-    params(("status" = Option<String>, Query), ("category" = Option<i64>, Query), ("overdue" = Option<bool>, Query), ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody)))]
+    params(
+        ("q" = Option<String>, Query, description = "words to find in descriptions, notes, replies, names and codes (all must match)"),
+        ("status" = Option<String>, Query), ("category" = Option<i64>, Query),
+        ("channel" = Option<String>, Query, description = "hotline, grid, walk_in, self_service or open311"),
+        ("region" = Option<String>, Query, description = "a region code: its subtree"),
+        ("site" = Option<String>, Query, description = "the responsible site's name"),
+        ("from" = Option<String>, Query, description = "received on or after, YYYY-MM-DD (China time)"),
+        ("to" = Option<String>, Query, description = "received on or before, YYYY-MM-DD (China time)"),
+        ("overdue" = Option<bool>, Query), ("due_soon" = Option<bool>, Query, description = "due within a day"),
+        ("before" = Option<i64>, Query, description = "page cursor")),
+    responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn requests_list(
     State(state): State<AppState>,
     p: Principal,
-    Query(q): Query<RequestQuery>,
+    Query(q): Query<crate::pages::requests::ListQuery>,
 ) -> AppResult<Json<RequestPage>> {
     let actor = p.require(Permission::ViewRequests)?;
-    let f = shiliu_db::requests::RequestFilter {
-        status: q
-            .status
-            .as_deref()
-            .and_then(shiliu_domain::requests::Status::parse),
-        category_ids: q.category.into_iter().collect(),
-        overdue_at: q.overdue.unwrap_or(false).then(shiliu_db::now),
-        before_id: q.before,
-        ..Default::default()
-    };
+    let now = shiliu_db::now();
     let rows = state
         .db
-        .read(move |c| shiliu_db::requests::list(c, &actor.scope, &f, PAGE + 1))
+        .read(move |c| {
+            let f = q.filter(c, &actor.scope, now)?;
+            shiliu_db::requests::list(c, &actor.scope, &f, PAGE + 1)
+        })
         .await?;
     let (rows, next) = paginate(rows, |r| r.id);
     Ok(Json(RequestPage {

@@ -244,6 +244,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    // The search segmenter's dictionary loads in the background, not on the first intake.
+    tokio::task::spawn_blocking(shiliu_db::requests::search::warm_up);
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

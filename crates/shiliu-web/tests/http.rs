@@ -11,7 +11,7 @@ use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, both_engines};
 use shiliu_domain::accounts::Username;
 use shiliu_domain::org::{RegionInput, SiteInput, UnitInput};
-use shiliu_domain::requests::Status;
+use shiliu_domain::requests::{Channel, RequestInput, Status};
 use shiliu_domain::roles::Role;
 use shiliu_web::{AppState, WebConfig};
 use tower::ServiceExt;
@@ -2628,5 +2628,89 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
         let (_, d) = api("GET", format!("/api/v1/requests/{}", r["id"]), None).await;
         assert_eq!(d["answers"][0]["value"], "9");
         assert_eq!(d["answers"][1]["text"], "小学", "{d}");
+    });
+});
+
+both_engines!(finding_requests_by_words_and_filters, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    let (nn_city, made) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let sys = Actor::system("test");
+            let other = shiliu_db::requests::categories(c, false)?
+                .into_iter()
+                .find(|k| k.code == "other")
+                .unwrap();
+            let mut made = Vec::new();
+            for (grid, channel, text) in [
+                (nn.grid, Channel::Hotline, "和房东发生租房纠纷，押金不退"),
+                (nn.grid, Channel::WalkIn, "咨询租房补贴怎么申请"),
+                (nn.grid, Channel::Hotline, "孩子入学需要哪些材料"),
+                (lz.grid, Channel::Hotline, "租房合同到期房东涨价"),
+            ] {
+                let input = RequestInput::parse(channel, text, "", "", "", false).unwrap();
+                made.push(shiliu_db::requests::create(c, &sys, &input, other.id, grid, None)?.code);
+            }
+            Ok((
+                org::get_region(c, &Scope::everything(), nn.region)?.code,
+                made,
+            ))
+        })
+        .unwrap();
+    block_on(async {
+        let (cs, _) = app.session("nn-commission-staff");
+        let page = app.get("/requests?q=%E7%A7%9F%E6%88%BF", &cs).await; // 租房
+        assert_eq!(page.status, StatusCode::OK);
+        let text = page.text();
+        assert!(text.contains(&made[0]) && text.contains(&made[1]), "{text}");
+        assert!(!text.contains(&made[2]), "no match without the word");
+        assert!(!text.contains(&made[3]), "nor across the scope");
+        // Words and filters together: 租房 taken in at a walk-in desk.
+        let text = app
+            .get("/requests?q=%E7%A7%9F%E6%88%BF&channel=walk_in", &cs)
+            .await
+            .text();
+        assert!(text.contains(&made[1]) && !text.contains(&made[0]));
+        let text = app
+            .get(
+                &format!("/requests?region={nn_city}&from=2000-01-01&to=2999-12-31"),
+                &cs,
+            )
+            .await
+            .text();
+        assert!(made[..3].iter().all(|c| text.contains(c.as_str())));
+        // Bad filters are named; a region outside the scope is unknown, not revealed.
+        let r = app.get("/requests?from=yesterday&region=450200", &cs).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains("受理日期自：日期格式应为")
+                && text.contains("所属区域代码：区域不存在或不在您的范围内"),
+            "{text}"
+        );
+        // The export takes the same filters.
+        let r = app
+            .get("/requests/export.xlsx?q=%E6%8A%BC%E9%87%91", &cs)
+            .await; // 押金
+        assert_eq!(r.status, StatusCode::OK);
+        let sheet = xlsx_text(&r.body);
+        assert!(
+            sheet.contains(&made[0]) && !sheet.contains(&made[1]),
+            "{sheet}"
+        );
+        // Due soon: nothing taken in today falls due within a day (service level 5 days).
+        let text = app.get("/requests?due_soon=1", &cs).await.text();
+        assert!(!text.contains(&made[0]));
     });
 });

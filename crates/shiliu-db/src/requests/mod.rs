@@ -3,6 +3,7 @@
 //! row and its audit row; concurrent edits are refused by `version`.
 
 pub mod questions;
+pub mod search;
 
 use std::collections::BTreeSet;
 
@@ -390,6 +391,17 @@ pub fn create(
         ))
         .execute(conn)?;
     let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
+    let text = [
+        Some(code.as_str()),
+        Some(input.description.as_str()),
+        input.place.as_deref(),
+        input.contact_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n");
+    search::index(conn, id, &text, true)?;
     record_event(
         conn,
         actor,
@@ -492,6 +504,13 @@ pub struct RequestFilter {
     /// Received at or after / before.
     pub received_from: Option<NaiveDateTime>,
     pub received_to: Option<NaiveDateTime>,
+    pub channel: Option<shiliu_domain::requests::Channel>,
+    /// Within this region's subtree (its path; the caller's scope still applies).
+    pub region_path: Option<String>,
+    /// Still running and due before this moment, not yet overdue at `now` (due soon).
+    pub due_before: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// Full-text: every word of this query (segmented) in the request's text.
+    pub text: Option<String>,
     pub overdue_at: Option<NaiveDateTime>,
     pub before_id: Option<i64>,
 }
@@ -530,15 +549,28 @@ pub fn list(
     if let Some(t) = f.received_to {
         q = q.filter(requests::received_at.lt(t));
     }
+    if let Some(ch) = f.channel {
+        q = q.filter(requests::channel.eq(ch.as_str()));
+    }
+    if let Some(p) = &f.region_path {
+        q = q.filter(crate::scope::subtree_filter(
+            requests::region_path,
+            std::slice::from_ref(p),
+        ));
+    }
+    if let Some((now, before)) = f.due_before {
+        q = q
+            .filter(requests::due_at.ge(now))
+            .filter(requests::due_at.lt(before))
+            .filter(requests::status.eq_any(running_statuses()));
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        q = q.filter(search::matching(conn, &search::query_terms(text)));
+    }
     if let Some(t) = f.overdue_at {
-        let open: Vec<&str> = Status::ALL
-            .iter()
-            .filter(|s| s.clock_runs())
-            .map(|s| s.as_str())
-            .collect();
         q = q
             .filter(requests::due_at.lt(t))
-            .filter(requests::status.eq_any(open));
+            .filter(requests::status.eq_any(running_statuses()));
     }
     if let Some(b) = f.before_id {
         q = q.filter(requests::id.lt(b));
@@ -673,6 +705,10 @@ pub fn step(
         note,
         serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
     )?;
+    if note.is_some() || action == Action::Resolve {
+        let text = searchable_text(conn, &r)?;
+        search::index(conn, id, &text, false)?;
+    }
     let after = get(conn, &Scope::everything(), id)?;
     audit::record(
         conn,
@@ -684,6 +720,30 @@ pub fn step(
             .detail(serde_json::json!({"action": action.as_str(), "from": from.as_str(), "to": to.as_str()})),
     )?;
     Ok(after)
+}
+
+/// The statuses in which the deadline clock runs.
+fn running_statuses() -> Vec<&'static str> {
+    Status::ALL
+        .iter()
+        .filter(|s| s.clock_runs())
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// Everything a request is found by: its code, description, place, contact name, reply and
+/// every note in its history.
+pub(crate) fn searchable_text(conn: &mut DbConnection, r: &Request) -> Result<String, DbError> {
+    let notes: Vec<Option<String>> = request_events::table
+        .filter(request_events::request_id.eq(r.id))
+        .select(request_events::note)
+        .load(conn)?;
+    let mut parts = vec![r.code.clone(), r.description.clone()];
+    parts.extend(r.place.clone());
+    parts.extend(r.contact_name.clone());
+    parts.extend(r.reply.clone());
+    parts.extend(notes.into_iter().flatten());
+    Ok(parts.join("\n"))
 }
 
 /// What one deadline sweep did.
@@ -704,11 +764,7 @@ pub fn sweep_deadlines(
     actor: &Actor,
     at: NaiveDateTime,
 ) -> Result<Sweep, DbError> {
-    let running: Vec<&str> = Status::ALL
-        .iter()
-        .filter(|s| s.clock_runs())
-        .map(|s| s.as_str())
-        .collect();
+    let running = running_statuses();
     let mut done = Sweep::default();
     let overdue: Vec<Request> = requests::table
         .filter(requests::status.eq_any(running.clone()))

@@ -91,38 +91,129 @@ pub struct RequestRow {
 struct ListPage {
     l: Layout,
     can_create: bool,
+    d: ListQuery,
     statuses: Vec<(String, String)>,
-    status: String,
     categories: Vec<(String, String)>,
-    category: String,
-    overdue: bool,
+    channels: Vec<(String, String)>,
     rows: Vec<RequestRow>,
     next: Option<i64>,
     query: String,
+    errors: Vec<(String, String)>,
 }
 
-#[derive(Deserialize, Default)]
+/// The list's filters as the form and links carry them.
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
 pub struct ListQuery {
+    /// Words to find (full-text).
+    #[serde(default)]
+    q: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
     category: String,
     #[serde(default)]
-    overdue: Option<String>,
+    channel: String,
+    /// A region code (a subtree within the caller's scope).
     #[serde(default)]
+    region: String,
+    /// A site's name, as people know it.
+    #[serde(default)]
+    site: String,
+    /// Received from / to, local dates (YYYY-MM-DD, both included).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    overdue: Option<String>,
+    /// Due within the next day, not yet overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_soon: Option<String>,
+    #[serde(default, skip_serializing)]
     before: Option<i64>,
 }
 
+/// A checkbox or API flag: `1`, `true` or `on`.
+fn on(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "true" | "on"))
+}
+
+/// How far ahead "due soon" looks.
+const DUE_SOON: chrono::Duration = chrono::Duration::hours(24);
+
 impl ListQuery {
-    /// The filters of the list and its export (the export ignores the page cursor).
-    fn filter(&self, now: chrono::NaiveDateTime) -> RequestFilter {
-        RequestFilter {
+    /// The filters of the list and its export, resolved in the caller's scope (a region or site
+    /// outside it is unknown); every bad field is reported.
+    pub(crate) fn filter(
+        &self,
+        c: &mut shiliu_db::DbConnection,
+        scope: &shiliu_db::scope::Scope,
+        now: chrono::NaiveDateTime,
+    ) -> Result<RequestFilter, shiliu_db::DbError> {
+        let mut errs = FieldErrors::new();
+        let region_path = match self.region.trim() {
+            "" => None,
+            code => {
+                let found = org_db::get_region_by_code(c, scope, code).ok();
+                if found.is_none() {
+                    errs.push(shiliu_domain::FieldError::new(
+                        "region",
+                        "err.region.unknown",
+                    ));
+                }
+                found.map(|r| r.path)
+            }
+        };
+        let site_id = match self.site.trim() {
+            "" => None,
+            name => match org_db::site_id_by_name(c, scope, name, "site") {
+                Ok(id) => Some(id),
+                Err(shiliu_db::DbError::Invalid(e)) => {
+                    errs.0.extend(e.0);
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let mut day = |field: &str, v: &str| match v.trim() {
+            "" => None,
+            v => errs.check(
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| shiliu_domain::FieldError::new(field, "err.date")),
+            ),
+        };
+        let from = day("from", &self.from);
+        let to = day("to", &self.to);
+        let channel = match self.channel.as_str() {
+            "" => None,
+            v => {
+                let ch = Channel::parse(v);
+                if ch.is_none() {
+                    errs.push(shiliu_domain::FieldError::new("channel", "err.choice"));
+                }
+                ch
+            }
+        };
+        errs.into_result().map_err(shiliu_db::DbError::Invalid)?;
+        Ok(RequestFilter {
             status: Status::parse(&self.status),
             category_ids: self.category.parse().into_iter().collect(),
-            overdue_at: self.overdue.is_some().then_some(now),
+            channel,
+            region_path,
+            site_id,
+            received_from: from.map(super::local_day_start),
+            received_to: to.map(|d| super::local_day_start(d.succ_opt().unwrap_or(d))),
+            overdue_at: on(self.overdue.as_deref()).then_some(now),
+            due_before: on(self.due_soon.as_deref()).then_some((now, now + DUE_SOON)),
+            text: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
             before_id: self.before,
             ..RequestFilter::default()
-        }
+        })
+    }
+
+    /// The filters as a query string, without the page cursor.
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
     }
 }
 
@@ -134,16 +225,22 @@ pub async fn list(
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let now = shiliu_db::now();
-    let f = q.filter(now);
-    let (mut rows, cats) = state
+    let query = q.clone();
+    let (found, cats) = state
         .db
         .read(move |c| {
-            Ok((
-                db::list(c, &actor.scope, &f, PAGE + 1)?,
-                db::categories(c, true)?,
-            ))
+            let found = match query.filter(c, &actor.scope, now) {
+                Ok(f) => Ok(db::list(c, &actor.scope, &f, PAGE + 1)?),
+                Err(shiliu_db::DbError::Invalid(e)) => Err(e),
+                Err(e) => return Err(e),
+            };
+            Ok((found, db::categories(c, true)?))
         })
         .await?;
+    let (mut rows, errs) = match found {
+        Ok(rows) => (rows, FieldErrors::new()),
+        Err(e) => (Vec::new(), e),
+    };
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
         rows.last().map(|r| r.id)
@@ -165,9 +262,10 @@ pub async fn list(
             .iter()
             .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
             .collect(),
-        status: q.status.clone(),
-        category: q.category.clone(),
-        overdue: q.overdue.is_some(),
+        channels: Channel::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
+            .collect(),
         rows: rows
             .into_iter()
             .map(|r| RequestRow {
@@ -191,14 +289,11 @@ pub async fn list(
             .collect(),
         categories: names,
         next,
-        query: serde_urlencoded::to_string([
-            ("status", q.status.as_str()),
-            ("category", q.category.as_str()),
-            ("overdue", if q.overdue.is_some() { "1" } else { "" }),
-        ])
-        .unwrap_or_default(),
+        query: q.query_string(),
+        errors: t.field_errors_as(&errs, &[("site", "site_filter"), ("region", "region_code")]),
+        d: q,
     };
-    render(&page)
+    render_form(&page, !errs.is_empty())
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -683,13 +778,11 @@ pub async fn export(
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let now = shiliu_db::now();
-    let f = RequestFilter {
-        before_id: None,
-        ..q.filter(now)
-    };
+    let q = ListQuery { before: None, ..q };
     let (rows, cats) = state
         .db
         .read(move |c| {
+            let f = q.filter(c, &actor.scope, now)?;
             Ok((
                 db::list(c, &actor.scope, &f, 100_000)?,
                 db::categories(c, true)?,
