@@ -28,6 +28,13 @@ pub fn new_id() -> i64 {
     }
 }
 
+/// An id for a row that happened at `at` (UTC), for loading history (demo data, benchmarks):
+/// `seq` tells apart rows of the same millisecond. Ids of past moments cannot meet new ones.
+pub fn id_at(at: chrono::NaiveDateTime, seq: u32) -> i64 {
+    let ms = at.and_utc().timestamp_millis() - EPOCH_MS;
+    (ms << LOW_BITS) | i64::from(seq & ((1 << LOW_BITS) - 1))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -19,6 +19,7 @@ pub mod scope;
 pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,39 @@ macro_rules! on_engine {
             $crate::DbConnection::Postgres($c) => $body,
         }
     };
+}
+
+/// Run `f` in a transaction (a savepoint, inside another), committed, or with `commit` false
+/// rolled back whatever happened (a dry run that exercises every rule a real run would).
+fn run_transaction<T, F>(c: &mut DbConnection, f: F, commit: bool) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
+{
+    /// Carries the result out of a transaction that must roll back.
+    enum Outcome<T> {
+        RolledBack(T),
+        Failed(DbError),
+    }
+    impl<T> From<diesel::result::Error> for Outcome<T> {
+        fn from(e: diesel::result::Error) -> Self {
+            Outcome::Failed(e.into())
+        }
+    }
+    if commit {
+        return c.transaction(f);
+    }
+    match c.transaction(|c| Err::<(), _>(f(c).map_or_else(Outcome::Failed, Outcome::RolledBack))) {
+        Err(Outcome::RolledBack(v)) => Ok(v),
+        Err(Outcome::Failed(e)) => Err(e),
+        Ok(()) => unreachable!("the closure always returns Err"),
+    }
+}
+
+/// Refresh the planner's statistics after a bulk load (autovacuum does it in production, in
+/// its own time).
+pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
+    on_engine!(conn, |c| diesel::sql_query("ANALYZE").execute(c))?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +181,7 @@ impl r2d2::ManageConnection for Manager {
                 // (e.g. `shiliu user add` while the server runs).
                 c.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| DbError::Connect(format!("cannot use SQLite database '{}': {e}", self.url.target)))?;
                 Ok(DbConnection::Sqlite(c))
@@ -186,9 +220,11 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     engine: Engine,
-    /// `SQLite` allows one writer; taking this lock before `BEGIN` avoids the immediate
-    /// `SQLITE_BUSY` that two deferred transactions upgrading to writers would cause.
-    write_lock: Option<Arc<std::sync::Mutex<()>>>,
+    /// `SQLite` allows one writer, so it gets one connection of its own behind a lock: taking
+    /// the lock before `BEGIN` avoids the `SQLITE_BUSY` that two deferred transactions upgrading
+    /// to writers would cause, and a connection that only writes keeps its page cache (a pooled
+    /// one would find it reset by every other connection's write).
+    writer: Option<Arc<writer::Writer>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -222,7 +258,6 @@ impl Db {
         let manager = Manager { url: url.clone() };
         // Connect once directly so the real cause is reported, not a pool time-out.
         let first = r2d2::ManageConnection::connect(&manager)?;
-        drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
             // No idle floor: r2d2 replenishes it on a background thread, and a process that
@@ -231,12 +266,16 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        let write_lock =
-            (url.engine == Engine::Sqlite).then(|| Arc::new(std::sync::Mutex::new(())));
+        let writer = (url.engine == Engine::Sqlite).then(|| {
+            let again = Manager { url: url.clone() };
+            Arc::new(writer::Writer::start(first, move || {
+                r2d2::ManageConnection::connect(&again)
+            }))
+        });
         Ok(Self {
             pool,
             engine: url.engine,
-            write_lock,
+            writer,
         })
     }
 
@@ -273,16 +312,41 @@ impl Db {
         .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
     }
 
-    /// Run work in one transaction on a blocking thread: all of it commits or none of it.
+    /// Run work in one transaction: all of it commits or none of it. On `SQLite` it joins the
+    /// writer's next group commit (see `writer`); on `PostgreSQL` it runs on a blocking thread.
     pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.in_transaction(f, true))
-            .await
-            .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+        self.queue_or_spawn(f, true).await
+    }
+
+    async fn queue_or_spawn<T, F>(&self, f: F, commit: bool) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+    {
+        let Some(w) = &self.writer else {
+            let db = self.clone();
+            return tokio::task::spawn_blocking(move || db.in_transaction(f, commit))
+                .await
+                .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, DbError>>();
+        w.submit(Box::new(move |c: &mut DbConnection| {
+            let r = run_transaction(c, f, commit);
+            Box::new(move |batch: Result<(), String>| {
+                let out = match (r, batch) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(DbError::Connect(format!("commit failed: {e}"))),
+                };
+                let _ = tx.send(out);
+            })
+        }))?;
+        rx.await
+            .map_err(|_| DbError::Connect("database task failed".into()))?
     }
 
     /// Run work exactly as [`Db::write`] would, then roll it back whatever happened: a dry run
@@ -292,10 +356,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.in_transaction(f, false))
-            .await
-            .map_err(|e| DbError::Connect(format!("database task failed: {e}")))?
+        self.queue_or_spawn(f, false).await
     }
 
     /// The same as [`Db::write`] for synchronous callers.
@@ -310,32 +371,16 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
     {
-        /// Carries the result out of a transaction that must roll back.
-        enum Outcome<T> {
-            RolledBack(T),
-            Failed(DbError),
-        }
-        impl<T> From<diesel::result::Error> for Outcome<T> {
-            fn from(e: diesel::result::Error) -> Self {
-                Outcome::Failed(e.into())
+        match &self.writer {
+            Some(w) => {
+                // A poisoned lock only means a writer panicked; its transaction rolled back.
+                let mut c = w
+                    .conn
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                run_transaction(&mut c, f, commit)
             }
-        }
-        // A poisoned lock only means another writer panicked; its transaction rolled back.
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut conn = self.pool.get()?;
-        let c: &mut DbConnection = &mut conn;
-        if commit {
-            return c.transaction(f);
-        }
-        match c
-            .transaction(|c| Err::<(), _>(f(c).map_or_else(Outcome::Failed, Outcome::RolledBack)))
-        {
-            Err(Outcome::RolledBack(v)) => Ok(v),
-            Err(Outcome::Failed(e)) => Err(e),
-            Ok(()) => unreachable!("the closure always returns Err"),
+            None => run_transaction(&mut *self.pool.get()?, f, commit),
         }
     }
 

@@ -72,11 +72,11 @@ pub struct NewRegion {
 }
 
 pub fn get_region(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Region, DbError> {
-    Ok(scope
-        .regions()
+    let r: Region = regions::table
         .filter(regions::id.eq(id))
         .select(Region::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(&r.path.clone(), r)
 }
 
 pub fn get_region_by_code(
@@ -84,11 +84,11 @@ pub fn get_region_by_code(
     scope: &Scope,
     code: &str,
 ) -> Result<Region, DbError> {
-    Ok(scope
-        .regions()
-        .filter(regions::code.eq(code.to_string()))
+    let r: Region = regions::table
+        .filter(regions::code.eq(code))
         .select(Region::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(&r.path.clone(), r)
 }
 
 /// The id of the region with this code in scope, for input that names a region by its code; the

@@ -94,6 +94,17 @@ impl Scope {
         self.paths.iter().any(|p| path.starts_with(p.as_str()))
     }
 
+    /// One row fetched by its key, kept only if it lies in the scope (else `NotFound`, as a
+    /// scoped query would answer): for hot single-row reads whose fixed SQL the connection
+    /// keeps prepared, where the scope predicate would make it a new statement each time.
+    pub fn admit<T>(&self, path: &str, row: T) -> Result<T, crate::DbError> {
+        if self.covers(path) {
+            Ok(row)
+        } else {
+            Err(crate::DbError::NotFound)
+        }
+    }
+
     /// The scope as a predicate on `regions.path`, for any query that has `regions` in its
     /// FROM clause (the table itself, or a join through a row's `region_id`). This is the filter
     /// every scoped list and get applies.

@@ -992,3 +992,72 @@ both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
     assert_eq!(rebuilt, 1);
     assert_eq!(search(&all, "押金"), [a.id]);
 });
+
+both_engines!(
+    search_finds_few_matches_among_many_outside_the_scope,
+    |t: TestDb| {
+        // 6,000 matches in one city, one in a grid of another, older than all of them: the
+        // index's newest-first chunks hold nothing in the narrow scope until the last.
+        let (template, nn_grid, lz_grid) =
+            t.db.write_blocking(|c| {
+                let nn = place(c, "450107001", "秀厢");
+                let lz = place(c, "450202001", "柳北");
+                let other = category(c, "other");
+                let input =
+                    RequestInput::parse(Channel::Hotline, "租房押金纠纷", "", "", "", false)
+                        .unwrap();
+                let r = requests::create(
+                    c,
+                    &Actor::system("test"),
+                    &input,
+                    other.id,
+                    lz.grid.id,
+                    None,
+                )?;
+                Ok((r, nn.grid, lz.grid))
+            })
+            .unwrap();
+        let base = template.received_at;
+        let rows: Vec<requests::Request> = (0..6000)
+            .map(|i| requests::Request {
+                id: shiliu_db::ids::id_at(base + chrono::Duration::seconds(i + 1), 1),
+                code: format!("BULK{i:06}"),
+                region_id: nn_grid.id,
+                region_path: nn_grid.path.clone(),
+                ..template.clone()
+            })
+            .collect();
+        let terms: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| (r.id, requests::search::index_terms("租房押金纠纷")))
+            .collect();
+        t.db.write_blocking(|c| requests::bulk::insert(c, &rows, &[], &terms))
+            .unwrap();
+        let search = |scope: Scope, before: Option<i64>| {
+            let f = requests::RequestFilter {
+                text: Some("租房".into()),
+                before_id: before,
+                ..requests::RequestFilter::default()
+            };
+            t.db.write_blocking(move |c| requests::list(c, &scope, &f, 50))
+                .unwrap()
+        };
+        let narrow = search(Scope::subtrees(vec![lz_grid.path.clone()]), None);
+        assert_eq!(
+            narrow.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [template.id]
+        );
+        // A broad scope pages through the matches newest first without gaps or repeats.
+        let first = search(Scope::everything(), None);
+        assert_eq!(first.len(), 50);
+        assert_eq!(first[0].id, rows[5999].id);
+        let second = search(Scope::everything(), Some(first[49].id));
+        assert_eq!(second[0].id, rows[5949].id);
+        assert!(
+            first
+                .windows(2)
+                .chain(second.windows(2))
+                .all(|w| w[0].id > w[1].id)
+        );
+    }
+);

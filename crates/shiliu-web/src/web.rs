@@ -86,6 +86,8 @@ pub struct AppState {
     /// When this node started (UTC), e.g. as the changeset of generated documents.
     pub started_at: chrono::NaiveDateTime,
     limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    /// API tokens checked in the last few seconds, by hash (see `token_caller`).
+    tokens: Arc<Mutex<HashMap<String, (Instant, Authenticated)>>>,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             started_at: shiliu_db::now(),
             limiter: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 
@@ -381,7 +384,18 @@ pub async fn token_caller(
     token: &str,
 ) -> Result<Option<Authenticated>, shiliu_db::DbError> {
     let hash = sha256_hex(token);
-    state
+    let cached = state
+        .tokens
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&hash)
+        .filter(|(at, _)| at.elapsed() < TOKEN_CHECK_TTL)
+        .map(|(_, a)| a.clone());
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let key = hash.clone();
+    let found = state
         .db
         .read(move |c| {
             let Some((tok, user)) = accounts::find_token(c, &hash)? else {
@@ -396,8 +410,24 @@ pub async fn token_caller(
                 user,
             }))
         })
-        .await
+        .await?;
+    if let Some(a) = &found {
+        let mut m = state
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() > 10_000 {
+            m.retain(|_, (at, _)| at.elapsed() < TOKEN_CHECK_TTL);
+        }
+        m.insert(key, (Instant::now(), a.clone()));
+    }
+    Ok(found)
 }
+
+/// How long a checked API token is trusted without asking the database again. A machine client
+/// (a hotline system, an Open311 integration) sends many requests a second; a revoked or
+/// expired token, or a changed scope, takes effect on every node within this time.
+const TOKEN_CHECK_TTL: Duration = Duration::from_secs(10);
 
 /// Find the CSRF token a request carries: header, query string, or url-encoded form body.
 fn csrf_from(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Option<String> {

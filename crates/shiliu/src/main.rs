@@ -37,13 +37,17 @@ enum Command {
     /// Apply pending database migrations and load the shipped reference data.
     Migrate,
     /// Create or refresh the demo data (every Guangxi division, grids, sites, units, one
-    /// account per role), print the logins, then serve.
+    /// account per role, a grid worker per grid of 南宁市 and a year of its requests), print
+    /// the logins, then serve.
     Demo {
         #[arg(long)]
         listen: Option<String>,
         /// Create the data and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Requests over the past year in 南宁市 (added once, on a database without them).
+        #[arg(long, default_value_t = 120_000)]
+        requests: usize,
     },
     /// Manage accounts.
     User {
@@ -64,6 +68,13 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// `core` (start-up, memory, sites and home page) or `requests` (intake over HTTP and
+        /// direct; lists, search and statistics with `--rows` requests stored).
+        #[arg(long, default_value = "core")]
+        suite: String,
+        /// For `requests`: load requests in bulk up to this many before the reads.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
     },
     /// Write an online, consistent copy of the `SQLite` database (`PostgreSQL`: use `pg_dump`).
     Backup {
@@ -168,12 +179,22 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { listen, no_serve } => {
+        Command::Demo {
+            listen,
+            no_serve,
+            requests,
+        } => {
             let db = open(c)?;
             db.migrate().map_err(|e| e.to_string())?;
             let hash = shiliu_web::password::hash(demo::DEMO_PASSWORD)?;
             let started = std::time::Instant::now();
-            let n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
+            let mut n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
+            n.users +=
+                shiliu::volume::grid_workers(&db, "450100", &hash).map_err(|e| e.to_string())?;
+            if demo::requests_loaded(&db).map_err(|e| e.to_string())? < 1000 {
+                n.requests += shiliu::volume::generate(&db, "450100", requests, 2026)
+                    .map_err(|e| e.to_string())?;
+            }
             eprintln!(
                 "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests added",
                 started.elapsed().as_secs_f64(),
@@ -243,8 +264,15 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
         Command::Bench {
             seconds,
             concurrency,
+            suite,
+            rows,
         } => {
-            bench::run(c, seconds.clamp(1, 600), concurrency.clamp(1, 256))?;
+            let (seconds, concurrency) = (seconds.clamp(1, 600), concurrency.clamp(1, 256));
+            match suite.as_str() {
+                "core" => bench::run(c, seconds, concurrency)?,
+                "requests" => bench::requests::run(c, seconds, concurrency, rows)?,
+                other => return Err(format!("bench: unknown suite {other} (core or requests)")),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { to } => {

@@ -2,6 +2,7 @@
 //! history, deadlines on the working calendar. Every change is one transaction with its event
 //! row and its audit row; concurrent edits are refused by `version`.
 
+pub mod bulk;
 pub mod questions;
 pub mod search;
 
@@ -167,7 +168,7 @@ pub fn calendar_days(
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = requests)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Request {
@@ -211,7 +212,7 @@ impl Request {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = request_events)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct RequestEvent {
@@ -363,36 +364,46 @@ pub fn create(
         None => None,
     };
     let id = new_id();
-    let code = tracking_code();
+    let r = Request {
+        id,
+        code: tracking_code(),
+        channel: input.channel.as_str().into(),
+        category_id: category.id,
+        region_id: region.id,
+        region_path: region.path.clone(),
+        status: Status::Received.as_str().into(),
+        description: input.description.clone(),
+        place: input.place.clone(),
+        contact_name: input.contact_name.clone(),
+        contact_phone: input.contact_phone.as_ref().map(|m| m.as_str().to_string()),
+        consent: input.consent,
+        site_id: routing.site_id,
+        unit_id: routing.unit_id,
+        routed_by: routing.reason.to_string(),
+        transfer_site_id: None,
+        transfer_unit_id: None,
+        intake_site_id,
+        created_by: actor.user_id,
+        received_at: received,
+        due_at: due,
+        paused_at: None,
+        reminded_at: None,
+        escalated_at: None,
+        resolved_at: None,
+        outcome: None,
+        reply: None,
+        rating: None,
+        rated_at: None,
+        closed_at: None,
+        updated_at: received,
+        version: 1,
+    };
     diesel::insert_into(requests::table)
-        .values((
-            requests::id.eq(id),
-            requests::code.eq(&code),
-            requests::channel.eq(input.channel.as_str()),
-            requests::category_id.eq(category.id),
-            requests::region_id.eq(region.id),
-            requests::region_path.eq(&region.path),
-            requests::status.eq(Status::Received.as_str()),
-            requests::description.eq(&input.description),
-            requests::place.eq(&input.place),
-            requests::contact_name.eq(&input.contact_name),
-            requests::contact_phone
-                .eq(input.contact_phone.as_ref().map(|m| m.as_str().to_string())),
-            requests::consent.eq(input.consent),
-            requests::site_id.eq(routing.site_id),
-            requests::unit_id.eq(routing.unit_id),
-            requests::routed_by.eq(routing.reason.to_string()),
-            requests::intake_site_id.eq(intake_site_id),
-            requests::created_by.eq(actor.user_id),
-            requests::received_at.eq(received),
-            requests::due_at.eq(due),
-            requests::updated_at.eq(received),
-            requests::version.eq(1),
-        ))
+        .values(&r)
         .execute(conn)?;
     let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
     let text = [
-        Some(code.as_str()),
+        Some(r.code.as_str()),
         Some(input.description.as_str()),
         input.place.as_deref(),
         input.contact_name.as_deref(),
@@ -412,7 +423,6 @@ pub fn create(
         None,
         serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason}),
     )?;
-    let r = get(conn, &Scope::everything(), id)?;
     audit::record(
         conn,
         actor,
@@ -456,11 +466,11 @@ fn record_event(
 
 /// One request in scope (by where it arose).
 pub fn get(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Request, DbError> {
-    Ok(requests::table
-        .filter(scope.path_filter(requests::region_path))
+    let r: Request = requests::table
         .filter(requests::id.eq(id))
         .select(Request::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    scope.admit(&r.region_path.clone(), r)
 }
 
 /// A request by its tracking code, for the resident's public page: no scope, the code is the key.
@@ -492,6 +502,14 @@ pub fn events(conn: &mut DbConnection, request_id: i64) -> Result<Vec<RequestEve
         .load(conn)?)
 }
 
+/// How many requests are in scope.
+pub fn count(conn: &mut DbConnection, scope: &Scope) -> Result<i64, DbError> {
+    Ok(requests::table
+        .filter(scope.path_filter(requests::region_path))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Filters for request lists.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
@@ -515,16 +533,30 @@ pub struct RequestFilter {
     pub before_id: Option<i64>,
 }
 
-/// Newest first, in scope; keyset-paginated by id.
+/// Newest first, in scope; keyset-paginated by id. With words to find, the search index
+/// leads (see `search::list_matching`).
 pub fn list(
     conn: &mut DbConnection,
     scope: &Scope,
     f: &RequestFilter,
     limit: i64,
 ) -> Result<Vec<Request>, DbError> {
+    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        return search::list_matching(conn, scope, f, &search::query_terms(text), limit);
+    }
+    Ok(filtered(scope, f)
+        .order(requests::id.desc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// The list query with every filter but the words.
+pub(crate) fn filtered(
+    scope: &Scope,
+    f: &RequestFilter,
+) -> requests::BoxedQuery<'static, crate::MultiBackend, requests::SqlType> {
     let mut q = requests::table
         .filter(scope.path_filter(requests::region_path))
-        .select(Request::as_select())
         .into_boxed();
     if let Some(s) = f.status {
         q = q.filter(requests::status.eq(s.as_str()));
@@ -564,9 +596,6 @@ pub fn list(
             .filter(requests::due_at.lt(before))
             .filter(requests::status.eq_any(running_statuses()));
     }
-    if let Some(text) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        q = q.filter(search::matching(conn, &search::query_terms(text)));
-    }
     if let Some(t) = f.overdue_at {
         q = q
             .filter(requests::due_at.lt(t))
@@ -575,7 +604,7 @@ pub fn list(
     if let Some(b) = f.before_id {
         q = q.filter(requests::id.lt(b));
     }
-    Ok(q.order(requests::id.desc()).limit(limit).load(conn)?)
+    q
 }
 
 /// What a step changes besides the status.

@@ -193,7 +193,16 @@ pub(crate) fn save_answers(
     category_id: i64,
     raw: &RawAnswers,
 ) -> Result<Vec<(String, String)>, DbError> {
-    let asked = questions(conn, Some(category_id), false)?;
+    // Fixed SQL (not the boxed list query): intake runs it every time, prepared once.
+    let asked: Vec<QuestionRow> = category_questions::table
+        .filter(category_questions::category_id.eq(category_id))
+        .filter(category_questions::active.eq(true))
+        .order((
+            category_questions::sort_order.asc(),
+            category_questions::id.asc(),
+        ))
+        .select(QuestionRow::as_select())
+        .load(conn)?;
     let rules: Vec<Question> = asked.iter().map(QuestionRow::rule).collect();
     let answered = check_answers(&rules, raw).map_err(DbError::Invalid)?;
     let rows: Vec<_> = answered

@@ -2,6 +2,8 @@
 //! records them. Load comes from threads in this process over loopback HTTP/1.1 keep-alive
 //! connections to the real server (the same router, middleware and database as `serve`).
 
+pub mod requests;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -30,10 +32,22 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// One keep-alive GET; returns the status code.
-fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::Result<u16> {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nCookie: {cookie}\r\n\r\n");
-    stream.get_mut().write_all(req.as_bytes())?;
+/// One keep-alive request; returns the status code. `headers` are extra header lines.
+fn call(
+    stream: &mut BufReader<TcpStream>,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<u16> {
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: bench\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // One write: a request split over two segments waits on Nagle and delayed ACKs (40 ms).
+    let mut out = req.into_bytes();
+    out.extend_from_slice(body);
+    stream.get_mut().write_all(&out)?;
     let mut line = String::new();
     stream.read_line(&mut line)?;
     let status: u16 = line
@@ -57,27 +71,41 @@ fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::
     Ok(status)
 }
 
-fn load(
+fn get(stream: &mut BufReader<TcpStream>, path: &str, cookie: &str) -> std::io::Result<u16> {
+    call(stream, "GET", path, &format!("Cookie: {cookie}\r\n"), &[])
+}
+
+/// Drive `one` (one request on a keep-alive connection, given a running number; returns the
+/// status) from `concurrency` threads for `dur`; latencies of the answers with status `ok`.
+fn load_with<F>(
     addr: SocketAddr,
-    path: &str,
-    cookie: &str,
     concurrency: usize,
     dur: Duration,
-) -> (usize, Vec<Duration>, usize) {
+    ok: u16,
+    one: F,
+) -> (usize, Vec<Duration>, usize)
+where
+    F: Fn(&mut BufReader<TcpStream>, usize) -> std::io::Result<u16> + Send + Sync + 'static,
+{
+    let one = std::sync::Arc::new(one);
     let handles: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (path, cookie) = (path.to_string(), cookie.to_string());
+        .map(|k| {
+            let one = one.clone();
             std::thread::spawn(move || {
-                let mut s = BufReader::new(TcpStream::connect(addr).expect("connect"));
+                let stream = TcpStream::connect(addr).expect("connect");
+                stream.set_nodelay(true).expect("TCP_NODELAY");
+                let mut s = BufReader::new(stream);
                 let mut lat = Vec::new();
                 let mut errors = 0;
                 let end = Instant::now() + dur;
+                let mut i = k * 1_000_000;
                 while Instant::now() < end {
                     let t = Instant::now();
-                    match get(&mut s, &path, &cookie) {
-                        Ok(200) => lat.push(t.elapsed()),
+                    match one(&mut s, i) {
+                        Ok(status) if status == ok => lat.push(t.elapsed()),
                         _ => errors += 1,
                     }
+                    i += 1;
                 }
                 (lat, errors)
             })
@@ -94,31 +122,62 @@ fn load(
     (all.len(), all, errors)
 }
 
-pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Result<(), String> {
-    let t0 = Instant::now();
-    let db = crate::open(c)?;
-    db.migrate().map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = shiliu_web::AppState::new(db.clone(), c.web());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(shiliu_web::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
-    let startup = t0.elapsed();
-    std::thread::sleep(Duration::from_millis(300));
-    let idle_rss = status_kib("VmRSS:");
+fn load(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    concurrency: usize,
+    dur: Duration,
+) -> (usize, Vec<Duration>, usize) {
+    let (path, cookie) = (path.to_string(), cookie.to_string());
+    load_with(addr, concurrency, dur, 200, move |s, _| {
+        get(s, &path, &cookie)
+    })
+}
 
-    let user = db
-        .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
-        .map_err(|e| e.to_string())?
-        .ok_or("run `shiliu demo --no-serve` first: the bench uses the demo user 'nanning'")?;
+/// The server in this process on a loopback port, as `serve` runs it.
+struct Server {
+    rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    fn start(db: &shiliu_db::Db, c: &crate::config::Config) -> Result<Self, String> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = shiliu_web::AppState::new(db.clone(), c.web());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        rt.spawn(shiliu_web::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        Ok(Self {
+            rt,
+            addr,
+            stop: Some(stop_tx),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        // Let the server finish what is in flight before the runtime goes.
+        self.rt
+            .block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
+    }
+}
+
+/// A signed-in session cookie for `user` (argon2 is not what is measured).
+fn session_cookie(db: &shiliu_db::Db, user: &accounts::User) -> Result<String, String> {
     let token = format!("bench-{}", shiliu_db::ids::new_id());
     let hash = shiliu_web::web::sha256_hex(&token);
     let u2 = user.clone();
@@ -133,7 +192,24 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
         )
     })
     .map_err(|e| e.to_string())?;
-    let cookie = format!("shiliu_session={token}");
+    Ok(format!("shiliu_session={token}"))
+}
+
+pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Result<(), String> {
+    let t0 = Instant::now();
+    let db = crate::open(c)?;
+    db.migrate().map_err(|e| e.to_string())?;
+    let server = Server::start(&db, c)?;
+    let addr = server.addr;
+    let startup = t0.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    let idle_rss = status_kib("VmRSS:");
+
+    let user = db
+        .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
+        .map_err(|e| e.to_string())?
+        .ok_or("run `shiliu demo --no-serve` first: the bench uses the demo user 'nanning'")?;
+    let cookie = session_cookie(&db, &user)?;
 
     // The scoped list query alone, through the database layer.
     let mut conn = db.conn().map_err(|e| e.to_string())?;
@@ -176,6 +252,6 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
         );
     }
     println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
-    let _ = stop_tx.send(());
+    drop(server);
     Ok(())
 }

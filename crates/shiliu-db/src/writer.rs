@@ -1,0 +1,97 @@
+//! `SQLite`'s one writer, with group commit. Asynchronous writes queue here; one thread takes
+//! whatever is queued (up to `MAX_BATCH`), runs each job in its own savepoint inside one
+//! transaction, commits once, and only then tells each job's caller how it went. A job that
+//! fails rolls back to its savepoint and leaves the others alone; if the commit fails, every
+//! job of the batch fails. Committing once for many writes is what lets intake keep up with
+//! a hotline's peak on one machine: each commit appends the touched pages to the WAL, and a
+//! batch touches the hot pages (indexes' right edges, the audit head) once.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, mpsc};
+
+use diesel::Connection;
+
+use crate::{DbConnection, DbError};
+
+const MAX_BATCH: usize = 64;
+
+/// A queued write: runs in the batch's transaction and returns what to do once the batch's
+/// commit succeeded (`Ok`) or failed.
+pub(crate) type Job =
+    Box<dyn FnOnce(&mut DbConnection) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
+
+/// The writer connection (also used directly by synchronous writes, under the same lock) and
+/// the queue its thread serves.
+pub(crate) struct Writer {
+    pub(crate) conn: Arc<Mutex<DbConnection>>,
+    queue: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Writer {
+    /// Start the writer thread on `conn`; `reconnect` replaces the connection after a job
+    /// panicked (its transaction state can no longer be trusted).
+    pub(crate) fn start(
+        conn: DbConnection,
+        reconnect: impl Fn() -> Result<DbConnection, DbError> + Send + 'static,
+    ) -> Self {
+        let conn = Arc::new(Mutex::new(conn));
+        let (tx, rx) = mpsc::channel::<Job>();
+        let shared = conn.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(&shared, &rx, &reconnect))
+            .expect("start the SQLite writer thread");
+        Self {
+            conn,
+            queue: Mutex::new(tx),
+        }
+    }
+
+    pub(crate) fn submit(&self, job: Job) -> Result<(), DbError> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| DbError::Connect("the database writer has stopped".into()))
+    }
+}
+
+fn serve(
+    conn: &Mutex<DbConnection>,
+    rx: &mpsc::Receiver<Job>,
+    reconnect: &dyn Fn() -> Result<DbConnection, DbError>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut guard = conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut deliveries = Vec::with_capacity(batch.len());
+        let mut panicked = false;
+        let outcome = guard.transaction::<(), DbError, _>(|c| {
+            for job in batch {
+                let Ok(deliver) = std::panic::catch_unwind(AssertUnwindSafe(|| job(c))) else {
+                    // The job's caller sees its channel close; the rest fail with the batch.
+                    panicked = true;
+                    return Err(DbError::Connect("a write in this batch failed".into()));
+                };
+                deliveries.push(deliver);
+            }
+            Ok(())
+        });
+        if panicked && let Ok(fresh) = reconnect() {
+            *guard = fresh;
+        }
+        drop(guard);
+        let result = outcome.map_err(|e| e.to_string());
+        for deliver in deliveries {
+            deliver(result.clone());
+        }
+    }
+}
