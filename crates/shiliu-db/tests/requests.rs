@@ -389,10 +389,26 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
         .unwrap();
     drop(c);
     let sweeper = Actor::system("system:deadlines");
+    // Work found, then the overdue request changes before the marks: it is left alone.
+    let work =
+        t.db.write_blocking(|c| requests::deadline_work(c, now))
+            .unwrap();
+    assert_eq!((work.remind.len(), work.escalate.len()), (1, 1));
+    t.db.write_blocking(|c| {
+        diesel::update(rq::table.filter(rq::id.eq(late.id)))
+            .set(rq::version.eq(rq::version + 1))
+            .execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+    let stale =
+        t.db.write_blocking(|c| requests::mark_deadlines(c, &sweeper, now, &work))
+            .unwrap();
+    assert_eq!((stale.reminded, stale.escalated), (1, 0));
     let first =
         t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
             .unwrap();
-    assert_eq!((first.reminded, first.escalated), (1, 1));
+    assert_eq!((first.reminded, first.escalated), (0, 1));
     let again =
         t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
             .unwrap();

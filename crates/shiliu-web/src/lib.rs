@@ -274,11 +274,22 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "session purge failed"),
         }
         let actor = shiliu_db::scope::Actor::system("system:deadlines");
-        match state
+        let at = shiliu_db::now();
+        // Found on a reader, marked in a short write: intake is not held up while it looks.
+        let swept = match state
             .db
-            .write(move |c| shiliu_db::requests::sweep_deadlines(c, &actor, shiliu_db::now()))
+            .read(move |c| shiliu_db::requests::deadline_work(c, at))
             .await
         {
+            Ok(work) => {
+                state
+                    .db
+                    .write(move |c| shiliu_db::requests::mark_deadlines(c, &actor, at, &work))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match swept {
             Ok(s) if s.reminded + s.escalated > 0 => tracing::info!(
                 reminded = s.reminded,
                 escalated = s.escalated,

@@ -785,34 +785,36 @@ pub struct Sweep {
 /// Share of the service level that, once used, brings a reminder (催办).
 const REMIND_AT_PERCENT: i64 = 80;
 
+/// What a deadline sweep will do: requests to escalate, and requests to remind with the working
+/// minutes they have left.
+#[derive(Debug, Default, Clone)]
+pub struct DeadlineWork {
+    pub escalate: Vec<Request>,
+    pub remind: Vec<(Request, i64)>,
+}
+
 /// Remind (催办) open requests that have used most of their time, and escalate (督办) those past
 /// their deadline to the supervising level, once each, with an event and an audit row. Run
-/// periodically; idempotent.
+/// periodically; idempotent. The server finds the work on a reader and only marks it in a
+/// write ([`deadline_work`], [`mark_deadlines`]), so the writer is not held while it looks.
 pub fn sweep_deadlines(
     conn: &mut DbConnection,
     actor: &Actor,
     at: NaiveDateTime,
 ) -> Result<Sweep, DbError> {
+    let work = deadline_work(conn, at)?;
+    mark_deadlines(conn, actor, at, &work)
+}
+
+/// Find the sweep's work at `at` (reads only).
+pub fn deadline_work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<DeadlineWork, DbError> {
     let running = running_statuses();
-    let mut done = Sweep::default();
-    let overdue: Vec<Request> = requests::table
+    let escalate: Vec<Request> = requests::table
         .filter(requests::status.eq_any(running.clone()))
         .filter(requests::due_at.lt(at))
         .filter(requests::escalated_at.is_null())
         .select(Request::as_select())
         .load(conn)?;
-    for r in overdue {
-        let supervising = supervising_region(conn, &r)?;
-        mark(
-            conn,
-            actor,
-            &r,
-            at,
-            "escalate",
-            serde_json::json!({"due_at": r.due_at, "supervising_region_id": supervising}),
-        )?;
-        done.escalated += 1;
-    }
     let cal = calendar(conn)?;
     // Candidates: due within the next ten working days' worth of wall-clock time.
     let horizon = at + chrono::Duration::days(21);
@@ -823,19 +825,36 @@ pub fn sweep_deadlines(
         .filter(requests::reminded_at.is_null())
         .select(Request::as_select())
         .load(conn)?;
-    for r in soon {
-        let Some(due) = r.due_at else { continue };
-        let total = cal.working_minutes_between(local(r.received_at), local(due));
-        let left = cal.working_minutes_between(local(at), local(due));
-        if total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT {
-            mark(
-                conn,
-                actor,
-                &r,
-                at,
-                "remind",
-                serde_json::json!({"due_at": r.due_at, "minutes_left": left}),
-            )?;
+    let remind = soon
+        .into_iter()
+        .filter_map(|r| {
+            let due = r.due_at?;
+            let total = cal.working_minutes_between(local(r.received_at), local(due));
+            let left = cal.working_minutes_between(local(at), local(due));
+            (total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT).then_some((r, left))
+        })
+        .collect();
+    Ok(DeadlineWork { escalate, remind })
+}
+
+/// Mark what [`deadline_work`] found; a request changed since then is left for the next sweep.
+pub fn mark_deadlines(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    at: NaiveDateTime,
+    work: &DeadlineWork,
+) -> Result<Sweep, DbError> {
+    let mut done = Sweep::default();
+    for r in &work.escalate {
+        let supervising = supervising_region(conn, r)?;
+        let detail = serde_json::json!({"due_at": r.due_at, "supervising_region_id": supervising});
+        if mark(conn, actor, r, at, "escalate", detail)? {
+            done.escalated += 1;
+        }
+    }
+    for (r, left) in &work.remind {
+        let detail = serde_json::json!({"due_at": r.due_at, "minutes_left": left});
+        if mark(conn, actor, r, at, "remind", detail)? {
             done.reminded += 1;
         }
     }
@@ -853,6 +872,7 @@ fn supervising_region(conn: &mut DbConnection, r: &Request) -> Result<Option<i64
     Ok(get_region(conn, &all, region_id)?.parent_id)
 }
 
+/// Mark one request reminded or escalated, if it is still the version the sweep saw.
 fn mark(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -860,20 +880,27 @@ fn mark(
     at: NaiveDateTime,
     action: &'static str,
     detail: serde_json::Value,
-) -> Result<(), DbError> {
-    let q = diesel::update(requests::table.filter(requests::id.eq(r.id)));
-    if action == "escalate" {
+) -> Result<bool, DbError> {
+    let q = diesel::update(
+        requests::table
+            .filter(requests::id.eq(r.id))
+            .filter(requests::version.eq(r.version)),
+    );
+    let n = if action == "escalate" {
         q.set((
             requests::escalated_at.eq(Some(at)),
             requests::version.eq(r.version + 1),
         ))
-        .execute(conn)?;
+        .execute(conn)?
     } else {
         q.set((
             requests::reminded_at.eq(Some(at)),
             requests::version.eq(r.version + 1),
         ))
-        .execute(conn)?;
+        .execute(conn)?
+    };
+    if n == 0 {
+        return Ok(false);
     }
     record_event(
         conn,
@@ -897,5 +924,5 @@ fn mark(
             .region(r.region_id)
             .detail(detail),
     )?;
-    Ok(())
+    Ok(true)
 }
