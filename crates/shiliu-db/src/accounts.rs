@@ -598,6 +598,19 @@ impl ApiToken {
 }
 
 /// Issue a token for the acting user, limited to permissions their role has.
+/// A user acting outside a web request (a command, a benchmark): their own scope, with `via`
+/// recorded as the request id in the audit log.
+pub fn acting_as(conn: &mut DbConnection, user: &User, via: &str) -> Result<Actor, DbError> {
+    Ok(Actor {
+        user_id: Some(user.id),
+        name: user.username.clone(),
+        role: Some(user.role()),
+        scope: user_scope(conn, user)?,
+        request_id: via.to_string(),
+        client_addr: "local".to_string(),
+    })
+}
+
 pub fn create_token(
     conn: &mut DbConnection,
     actor: &Actor,

@@ -124,6 +124,14 @@ impl T {
             .collect()
     }
 
+    /// The text in this language of a record kept in both (a category's name, a question).
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::ZhCn => zh,
+            Lang::En => en,
+        }
+    }
+
     /// Label of a form field, by its name.
     pub fn field(&self, name: &str) -> String {
         let key = format!("field.{name}");

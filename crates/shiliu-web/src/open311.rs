@@ -33,7 +33,7 @@ use shiliu_domain::requests::{Channel, RequestInput};
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::i18n::{Lang, T};
+use crate::i18n::T;
 use crate::web::{AppState, Ctx, Principal};
 
 pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
@@ -216,11 +216,7 @@ fn wrong_jurisdiction(state: &AppState, pairs: &[(String, String)]) -> bool {
 }
 
 fn category_name(c: &Category, t: T) -> String {
-    if t.lang == Lang::En {
-        c.name_en.clone()
-    } else {
-        c.name.clone()
-    }
+    t.pick(&c.name, &c.name_en).to_string()
 }
 
 fn datatype(k: QuestionKind) -> &'static str {
@@ -298,7 +294,10 @@ pub async fn root_get(
     }
     match name {
         "services" => services(&state, &ctx, format).await,
-        "requests" => list(&state, &ctx, format, &pairs).await,
+        "requests" => match found(&state, &ctx, format, &pairs).await {
+            Ok(items) => requests_document(format, items),
+            Err(r) => r,
+        },
         "discovery" => discovery(&state, &ctx, format),
         _ => error(format, StatusCode::NOT_FOUND, ctx.t.s("err.not_found")),
     }
@@ -383,14 +382,7 @@ pub async fn service_definition(
                     s(t.label("open311.datatype", kind.as_str())),
                 ),
                 ("order", Some(V::I(i as i64 + 1))),
-                (
-                    "description",
-                    s(if t.lang == Lang::En {
-                        q.label_en.clone()
-                    } else {
-                        q.label.clone()
-                    }),
-                ),
+                ("description", s(t.pick(&q.label, &q.label_en))),
                 (
                     "values",
                     kind.has_choices().then_some(V::List("value", values)),
@@ -416,12 +408,7 @@ async fn key_holder(
         Some(key) => crate::web::token_caller(state, key).await?,
         None => ctx.auth.clone(),
     };
-    Ok(auth.map(|a| Principal {
-        user: a.user,
-        scope: a.scope,
-        via: a.via,
-        ctx: ctx.clone(),
-    }))
+    Ok(auth.map(|a| Principal::new(a, ctx.clone())))
 }
 
 /// `POST /open311/v2/requests.{xml|json}`
@@ -604,19 +591,13 @@ pub async fn one(
     }
     pairs.retain(|(k, _)| k == "api_key");
     pairs.push(("service_request_id".into(), id.to_string()));
-    let r = list(&state, &ctx, format, &pairs).await;
-    if r.status() == StatusCode::OK && is_empty_list(&r) {
-        return error(format, StatusCode::NOT_FOUND, ctx.t.s("open311.no_request"));
+    match found(&state, &ctx, format, &pairs).await {
+        Ok(items) if items.is_empty() => {
+            error(format, StatusCode::NOT_FOUND, ctx.t.s("open311.no_request"))
+        }
+        Ok(items) => requests_document(format, items),
+        Err(r) => r,
     }
-    r
-}
-
-/// The list handler tells how many requests it returned in this header.
-fn is_empty_list(r: &Response) -> bool {
-    r.headers()
-        .get("x-open311-count")
-        .and_then(|v| v.to_str().ok())
-        == Some("0")
 }
 
 /// `GET /open311/v2/tokens/{token_id}.{xml|json}`: services are realtime, so no token was ever
@@ -682,22 +663,36 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, FieldErrors> {
     })
 }
 
-async fn list(state: &AppState, ctx: &Ctx, format: Format, pairs: &[(String, String)]) -> Response {
+/// The requests a query asks for, as response items; or the error document to answer with.
+async fn found(
+    state: &AppState,
+    ctx: &Ctx,
+    format: Format,
+    pairs: &[(String, String)],
+) -> Result<Vec<V>, Response> {
     let t = ctx.t;
     let q = match list_query(pairs) {
         Ok(q) => q,
-        Err(e) => return field_errors(format, t, &e, &[]),
+        Err(e) => return Err(field_errors(format, t, &e, &[])),
     };
     let Ok(holder) = key_holder(state, ctx, pairs).await else {
-        return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+        return Err(error(
+            format,
+            StatusCode::BAD_REQUEST,
+            t.s("err.unavailable"),
+        ));
     };
     let reader = match holder {
         Some(p) => match p.require(Permission::ViewRequests) {
             Ok(actor) => Some(actor.scope),
-            Err(_) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),
+            Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
         },
         None if q.ids.is_empty() => {
-            return error(format, StatusCode::FORBIDDEN, t.s("open311.list_needs_key"));
+            return Err(error(
+                format,
+                StatusCode::FORBIDDEN,
+                t.s("open311.list_needs_key"),
+            ));
         }
         None => None,
     };
@@ -760,7 +755,11 @@ async fn list(state: &AppState, ctx: &Ctx, format: Format, pairs: &[(String, Str
         })
         .await;
     let Ok((cats, rows, sites, regions)) = result else {
-        return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+        return Err(error(
+            format,
+            StatusCode::BAD_REQUEST,
+            t.s("err.unavailable"),
+        ));
     };
     let items: Vec<V> = rows
         .iter()
@@ -796,15 +795,14 @@ async fn list(state: &AppState, ctx: &Ctx, format: Format, pairs: &[(String, Str
             ])
         })
         .collect();
-    let n = items.len();
-    let mut resp = reply(
+    Ok(items)
+}
+
+fn requests_document(format: Format, items: Vec<V>) -> Response {
+    reply(
         StatusCode::OK,
         format,
         "service_requests",
         &V::List("request", items),
-    );
-    if let Ok(v) = n.to_string().parse() {
-        resp.headers_mut().insert("x-open311-count", v);
-    }
-    resp
+    )
 }

@@ -185,12 +185,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, s).await?;
         if let Some(a) = ctx.auth.clone() {
-            Ok(Principal {
-                user: a.user,
-                scope: a.scope,
-                via: a.via,
-                ctx,
-            })
+            Ok(Principal::new(a, ctx))
         } else {
             let next = if is_api(&ctx.path) || parts.method != Method::GET {
                 String::new()
@@ -206,6 +201,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 }
 
 impl Principal {
+    /// The caller the context middleware (or an Open311 `api_key`) authenticated.
+    pub fn new(a: Authenticated, ctx: Ctx) -> Self {
+        Self {
+            user: a.user,
+            scope: a.scope,
+            via: a.via,
+            ctx,
+        }
+    }
+
     pub fn role(&self) -> Role {
         self.user.role()
     }

@@ -270,20 +270,6 @@ pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, Db
     })
 }
 
-/// How many requests the database holds (up to 1,000: enough to tell whether the year of
-/// demo requests has been loaded).
-pub fn requests_loaded(db: &Db) -> Result<usize, DbError> {
-    db.write_blocking(|c| {
-        Ok(shiliu_db::requests::list(
-            c,
-            &Scope::everything(),
-            &shiliu_db::requests::RequestFilter::default(),
-            1000,
-        )?
-        .len())
-    })
-}
-
 /// A yes/no that depends only on `key`, so refreshing the demo decides the same way each time
 /// (the random stream differs between a first run and a refresh).
 fn stable_chance(key: &str, percent: u64) -> bool {

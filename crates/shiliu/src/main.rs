@@ -191,7 +191,12 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             let mut n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
             n.users +=
                 shiliu::volume::grid_workers(&db, "450100", &hash).map_err(|e| e.to_string())?;
-            if demo::requests_loaded(&db).map_err(|e| e.to_string())? < 1000 {
+            let stored = db
+                .write_blocking(|c| {
+                    shiliu_db::requests::count(c, &shiliu_db::scope::Scope::everything())
+                })
+                .map_err(|e| e.to_string())?;
+            if stored < 1000 {
                 n.requests += shiliu::volume::generate(&db, "450100", requests, 2026)
                     .map_err(|e| e.to_string())?;
             }

@@ -277,13 +277,6 @@ pub fn generate(db: &Db, city_code: &str, n: usize, seed: u64) -> Result<usize, 
     Ok(n)
 }
 
-fn tracking_code(rng: &mut StdRng) -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    (0..10)
-        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-        .collect()
-}
-
 /// One request as it stands today, given when it came in.
 #[allow(clippy::too_many_arguments)]
 fn history(
@@ -311,7 +304,7 @@ fn history(
     };
     let mut r = Request {
         id,
-        code: tracking_code(rng),
+        code: requests::tracking_code(rng),
         channel: channel.as_str().into(),
         category_id: cat.id,
         region_id: grid.region.id,

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use quick_xml::events::Event;
 use shiliu::demo::{self, DEMO_PASSWORD, Scale};
 use shiliu_db::both_engines;
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::Scope;
 use shiliu_db::testing::TestDb;
 use shiliu_domain::roles::Permission;
 
@@ -152,14 +152,7 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
     let (key, reader_key, grid_code) =
         t.db.write_blocking(|c| {
             let user = shiliu_db::accounts::find_by_username(c, "nanning")?.unwrap();
-            let actor = Actor {
-                user_id: Some(user.id),
-                name: user.username.clone(),
-                role: Some(user.role()),
-                scope: shiliu_db::accounts::user_scope(c, &user)?,
-                request_id: "test".into(),
-                client_addr: "test".into(),
-            };
+            let actor = shiliu_db::accounts::acting_as(c, &user, "test")?;
             let expires = shiliu_db::now() + chrono::Duration::days(1);
             let mut keys = Vec::new();
             for perms in [

@@ -331,9 +331,9 @@ pub fn deadline(cal: &WorkCalendar, received: NaiveDateTime, minutes: i64) -> Na
 }
 
 /// An unambiguous tracking code for residents (no 0/O, 1/I/L): 10 characters, about 48 bits.
-fn tracking_code() -> String {
+/// The random source is the caller's, so a loader of history can be reproducible.
+pub fn tracking_code(rng: &mut impl Rng) -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let mut rng = rand::thread_rng();
     (0..10)
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
         .collect()
@@ -366,7 +366,7 @@ pub fn create(
     let id = new_id();
     let r = Request {
         id,
-        code: tracking_code(),
+        code: tracking_code(&mut rand::thread_rng()),
         channel: input.channel.as_str().into(),
         category_id: category.id,
         region_id: region.id,
@@ -402,17 +402,7 @@ pub fn create(
         .values(&r)
         .execute(conn)?;
     let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
-    let text = [
-        Some(r.code.as_str()),
-        Some(input.description.as_str()),
-        input.place.as_deref(),
-        input.contact_name.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join("\n");
-    search::index(conn, id, &text, true)?;
+    search::index(conn, id, &own_text(&r).join("\n"), true)?;
     record_event(
         conn,
         actor,
@@ -767,12 +757,18 @@ pub(crate) fn searchable_text(conn: &mut DbConnection, r: &Request) -> Result<St
         .filter(request_events::request_id.eq(r.id))
         .select(request_events::note)
         .load(conn)?;
+    let mut parts = own_text(r);
+    parts.extend(notes.into_iter().flatten());
+    Ok(parts.join("\n"))
+}
+
+/// The request's own searchable fields (without its history's notes).
+fn own_text(r: &Request) -> Vec<String> {
     let mut parts = vec![r.code.clone(), r.description.clone()];
     parts.extend(r.place.clone());
     parts.extend(r.contact_name.clone());
     parts.extend(r.reply.clone());
-    parts.extend(notes.into_iter().flatten());
-    Ok(parts.join("\n"))
+    parts
 }
 
 /// What one deadline sweep did.

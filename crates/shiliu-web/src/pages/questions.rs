@@ -14,7 +14,7 @@ use shiliu_domain::roles::Permission;
 
 use super::{Layout, Saved, render_form};
 use crate::error::AppResult;
-use crate::i18n::{Lang, T};
+use crate::i18n::T;
 use crate::web::{AppState, Principal};
 
 pub struct QuestionView {
@@ -89,16 +89,12 @@ async fn page(
             ))
         })
         .await?;
-    let name = if t.lang == Lang::En {
-        cat.name_en
-    } else {
-        cat.name
-    };
+    let name = t.pick(&cat.name, &cat.name_en);
     let page = CategoryPage {
         l: Layout::new(
             p,
             "nav.settings",
-            &t.f("questions.title", &[("name", &name)]),
+            &t.f("questions.title", &[("name", name)]),
         )
         .flash(saved),
         category_id: id,
@@ -330,11 +326,7 @@ pub fn question_sets(
                     let name = field_name(q.category_id, &q.code);
                     let given = values(&name);
                     QuestionField {
-                        label: if t.lang == Lang::En {
-                            q.label_en.clone()
-                        } else {
-                            q.label.clone()
-                        },
+                        label: t.pick(&q.label, &q.label_en).to_string(),
                         kind: q.kind().as_str(),
                         required: q.required,
                         choices: q
@@ -381,11 +373,7 @@ fn answer_labels(qs: &[QuestionRow], category_id: i64, t: T) -> Vec<(String, Str
         .map(|q| {
             (
                 shiliu_domain::requests::questions::answer_field(&q.code),
-                if t.lang == Lang::En {
-                    q.label_en.clone()
-                } else {
-                    q.label.clone()
-                },
+                t.pick(&q.label, &q.label_en).to_string(),
             )
         })
         .collect()

@@ -27,16 +27,7 @@ fn minute(t: chrono::NaiveDateTime) -> String {
 /// Category names in the user's language, by id.
 pub(crate) fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
     cats.iter()
-        .map(|c| {
-            (
-                c.id.to_string(),
-                if t.lang == crate::i18n::Lang::En {
-                    c.name_en.clone()
-                } else {
-                    c.name.clone()
-                },
-            )
-        })
+        .map(|c| (c.id.to_string(), t.pick(&c.name, &c.name_en).to_string()))
         .collect()
 }
 
@@ -515,13 +506,8 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         (t.s("field.description").to_string(), r.description.clone()),
     ];
     for (q, value) in answers {
-        let label = if t.lang == crate::i18n::Lang::En {
-            q.label_en.clone()
-        } else {
-            q.label.clone()
-        };
         facts.push((
-            label,
+            t.pick(&q.label, &q.label_en).to_string(),
             shiliu_domain::requests::questions::answer_text(&q.rule(), &value),
         ));
     }

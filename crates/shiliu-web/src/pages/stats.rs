@@ -120,13 +120,7 @@ pub async fn page(
         match by {
             Dimension::Category => cats.iter().find(|c| c.id.to_string() == key).map_or_else(
                 || key.to_string(),
-                |c| {
-                    if t.lang == crate::i18n::Lang::En {
-                        c.name_en.clone()
-                    } else {
-                        c.name.clone()
-                    }
-                },
+                |c| t.pick(&c.name, &c.name_en).to_string(),
             ),
             Dimension::Channel => t.label("channel", key),
             Dimension::Month => key.to_string(),

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use shiliu_db::accounts;
 use shiliu_db::requests::{self, RequestFilter};
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::Scope;
 use shiliu_domain::requests::{Channel, RequestInput};
 use shiliu_domain::roles::Permission;
 
-use super::{Server, call, get, load, load_with, pct, session_cookie, status_kib};
+use super::{Server, call, load, load_with, pct, session_cookie, status_kib};
 
 /// What residents ask, for intake: texts a hotline operator types.
 const TEXTS: [&str; 6] = [
@@ -74,14 +74,7 @@ pub fn run(
     let hash = shiliu_web::web::sha256_hex(&token);
     let u2 = user.clone();
     db.write_blocking(move |conn| {
-        let actor = Actor {
-            user_id: Some(u2.id),
-            name: u2.username.clone(),
-            role: Some(u2.role()),
-            scope: accounts::user_scope(conn, &u2)?,
-            request_id: "bench".into(),
-            client_addr: "bench".into(),
-        };
+        let actor = accounts::acting_as(conn, &u2, "bench")?;
         let perms = [Permission::CreateRequests, Permission::ViewRequests];
         let expires = shiliu_db::now() + chrono::Duration::days(1);
         accounts::create_token(conn, &actor, "bench", &hash, &perms, expires)
@@ -179,7 +172,6 @@ pub fn run(
         let (n, lat, errors) = load(server.addr, path, &cookie, concurrency, dur);
         report(&format!("GET {path}"), n, &lat, errors, seconds);
     }
-    let _ = get;
     println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
     drop(server);
     Ok(())
@@ -195,16 +187,7 @@ fn direct_intake(
     dur: Duration,
 ) -> Result<(usize, Vec<Duration>), String> {
     let actor = db
-        .write_blocking(|c| {
-            Ok(Actor {
-                user_id: Some(user.id),
-                name: user.username.clone(),
-                role: Some(user.role()),
-                scope: accounts::user_scope(c, user)?,
-                request_id: "bench".into(),
-                client_addr: "bench".into(),
-            })
-        })
+        .write_blocking(|c| accounts::acting_as(c, user, "bench"))
         .map_err(|e| e.to_string())?;
     let handles: Vec<_> = (0..threads)
         .map(|k| {
