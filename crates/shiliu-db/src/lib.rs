@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod casework;
 pub mod error;
 pub mod ids;
 pub mod org;
@@ -91,6 +92,16 @@ pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
 pub enum Engine {
     Sqlite,
     Postgres,
+}
+
+impl DbConnection {
+    /// Which engine this connection talks to, for the few statements written per engine.
+    pub fn engine(&self) -> Engine {
+        match self {
+            DbConnection::Sqlite(_) => Engine::Sqlite,
+            DbConnection::Postgres(_) => Engine::Postgres,
+        }
+    }
 }
 
 impl Engine {
@@ -394,6 +405,10 @@ impl Db {
         // Requests taken in before the search index existed are indexed once, when it arrives.
         if applied.iter().any(|m| m.contains("request_search")) {
             self.write_blocking(requests::search::backfill)?;
+        }
+        // Likewise the statistics' running totals.
+        if applied.iter().any(|m| m.contains("request_tallies")) {
+            self.write_blocking(stats::rebuild)?;
         }
         Ok(applied)
     }

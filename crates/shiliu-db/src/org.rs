@@ -135,6 +135,39 @@ pub fn site_id_by_name(
     }
 }
 
+/// The names of these regions, to label figures that refer to them by id.
+pub fn region_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String)> = regions::table
+            .filter(regions::id.eq_any(chunk))
+            .select((regions::id, regions::name))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The names of these sites, to label figures that refer to them by id (a report may name a
+/// site outside the reader's scope that handles requests inside it).
+pub fn site_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String)> = sites::table
+            .filter(sites::id.eq_any(chunk))
+            .select((sites::id, sites::name))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// The roots of a scope: the regions its subtrees start at.
 pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
     let mut out: Vec<Region> = regions::table

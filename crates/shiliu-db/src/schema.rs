@@ -194,6 +194,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_tallies (region_path, dim, month, key) {
+        region_path -> Text,
+        depth -> Integer,
+        month -> Text,
+        dim -> Text,
+        key -> Text,
+        received -> BigInt,
+        resolved -> BigInt,
+        resolved_with_deadline -> BigInt,
+        on_time -> BigInt,
+        rated -> BigInt,
+        satisfied -> BigInt,
+        handling_seconds -> BigInt,
+    }
+}
+
+diesel::table! {
+    request_tally_journal (id) {
+        id -> BigInt,
+        region_path -> Text,
+        month -> Text,
+        category_id -> BigInt,
+        channel -> Text,
+        site -> Text,
+        received -> BigInt,
+        resolved -> BigInt,
+        resolved_with_deadline -> BigInt,
+        on_time -> BigInt,
+        rated -> BigInt,
+        satisfied -> BigInt,
+        handling_seconds -> BigInt,
+    }
+}
+
+diesel::table! {
     request_events (id) {
         id -> BigInt,
         request_id -> BigInt,
@@ -273,9 +308,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    disputes (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        kind -> Text,
+        summary -> Text,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        agreement -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    dispute_parties (id) {
+        id -> BigInt,
+        dispute_id -> BigInt,
+        side -> Text,
+        name -> Text,
+        people -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dispute_mediators (id) {
+        id -> BigInt,
+        dispute_id -> BigInt,
+        name -> Text,
+        organisation -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dispute_sessions (id) {
+        id -> BigInt,
+        dispute_id -> BigInt,
+        held_on -> Date,
+        place -> Nullable<Text>,
+        notes -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    legal_aid_cases (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        matter -> Text,
+        lawyer_id -> BigInt,
+        status -> Text,
+        result -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    legal_consultations (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        held_on -> Date,
+        mode -> Text,
+        summary -> Text,
+        advice -> Text,
+        minutes -> Nullable<Integer>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
+diesel::joinable!(disputes -> requests (request_id));
+diesel::joinable!(dispute_parties -> disputes (dispute_id));
+diesel::joinable!(dispute_mediators -> disputes (dispute_id));
+diesel::joinable!(dispute_sessions -> disputes (dispute_id));
+diesel::joinable!(legal_aid_cases -> requests (request_id));
+diesel::joinable!(legal_aid_cases -> users (lawyer_id));
+diesel::joinable!(legal_consultations -> legal_aid_cases (case_id));
 diesel::joinable!(request_answers -> category_questions (question_id));
 diesel::joinable!(units -> regions (region_id));
 diesel::joinable!(users -> regions (region_id));
@@ -296,6 +423,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     request_categories,
     requests,
+    request_tallies,
+    request_tally_journal,
+    disputes,
+    dispute_parties,
+    dispute_mediators,
+    dispute_sessions,
+    legal_aid_cases,
+    legal_consultations,
     request_events,
     calendar_days,
     routing_rules,

@@ -1,13 +1,28 @@
-//! Request statistics per scope and period, grouped by a dimension, computed in the database.
+//! Request statistics per scope and period (whole months), grouped by a dimension.
 //!
-//! The SQL is written once; the only engine-specific parts are two marked expressions (the
-//! month of a timestamp and the seconds between two) and the placeholder syntax.
+//! The figures come from running totals, never from a scan of the requests. A request counts
+//! in the `request_tallies` row of each region on its path (so a scope reads the rows of its
+//! own regions, whatever its level), its local month of receipt, and each dimension (its
+//! category, its channel, its site): a city's year is a few thousand rows to sum however many
+//! requests it took in.
+//!
+//! Every write that changes a request calls [`count_change`] in its own transaction with the
+//! request as it was and as it is. That appends the difference to `request_tally_journal` (one
+//! small row, where updating the totals directly would touch a dozen scattered rows and halve
+//! intake); [`fold`] moves the journal into the totals every few seconds, exactly once even with
+//! several servers folding. [`figures`] reads the totals and the journal in one snapshot, so a
+//! figure is exact whether or not the latest changes have been folded. `raw` gives the rows
+//! for the tests that recompute every figure by hand.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Text};
 use serde::Serialize;
 
+use crate::requests::Request;
+use crate::schema::{request_tallies, request_tally_journal, requests};
 use crate::scope::{Scope, path_upper};
 use crate::{DbConnection, DbError, Engine};
 
@@ -17,18 +32,23 @@ pub enum Dimension {
     Category,
     Channel,
     Month,
+    /// The regions one level below the scope's (and the scope's own region, for requests
+    /// that arose there and not in a region below it).
+    Region,
     Site,
 }
 
 impl Dimension {
+    pub const ALL: [Dimension; 5] = [
+        Self::Category,
+        Self::Channel,
+        Self::Month,
+        Self::Region,
+        Self::Site,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "category" => Self::Category,
-            "channel" => Self::Channel,
-            "month" => Self::Month,
-            "site" => Self::Site,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -36,7 +56,18 @@ impl Dimension {
             Self::Category => "category",
             Self::Channel => "channel",
             Self::Month => "month",
+            Self::Region => "region",
             Self::Site => "site",
+        }
+    }
+
+    /// The tally rows that hold it. Months and regions are in every dimension's rows; the
+    /// channel's are the fewest.
+    fn rows(self) -> &'static str {
+        match self {
+            Self::Category => "category",
+            Self::Site => "site",
+            Self::Channel | Self::Month | Self::Region => "channel",
         }
     }
 }
@@ -45,8 +76,8 @@ impl Dimension {
 /// total row can be summed from the groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, QueryableByName)]
 pub struct Figures {
-    /// The group's key: a category id, a channel code, a month `YYYY-MM`, a site id (empty:
-    /// none).
+    /// The group's key: a category id, a channel code, a month `YYYY-MM`, a region's path, a
+    /// site id (empty: none).
     #[diesel(sql_type = Text)]
     pub key: String,
     #[diesel(sql_type = BigInt)]
@@ -71,14 +102,37 @@ pub struct Figures {
 }
 
 impl Figures {
+    fn counts(&self) -> Counts {
+        [
+            self.received,
+            self.resolved,
+            self.resolved_with_deadline,
+            self.on_time,
+            self.rated,
+            self.satisfied,
+            self.handling_seconds,
+        ]
+    }
+
+    fn with_counts(key: String, c: Counts) -> Self {
+        Self {
+            key,
+            received: c[0],
+            resolved: c[1],
+            resolved_with_deadline: c[2],
+            on_time: c[3],
+            rated: c[4],
+            satisfied: c[5],
+            handling_seconds: c[6],
+        }
+    }
+
     pub fn add(&mut self, o: &Figures) {
-        self.received += o.received;
-        self.resolved += o.resolved;
-        self.resolved_with_deadline += o.resolved_with_deadline;
-        self.on_time += o.on_time;
-        self.rated += o.rated;
-        self.satisfied += o.satisfied;
-        self.handling_seconds += o.handling_seconds;
+        let (a, b) = (self.counts(), o.counts());
+        *self = Self::with_counts(
+            std::mem::take(&mut self.key),
+            std::array::from_fn(|i| a[i] + b[i]),
+        );
     }
 
     /// A share in per mille (None when nothing to divide by), for display as 94.3%.
@@ -105,70 +159,515 @@ impl Figures {
     }
 }
 
-/// The period `[from, to)` and the scope.
+/// The counters of a tally row, in the order of its columns (`received` … `handling_seconds`).
+type Counts = [i64; 7];
+
+/// The month a moment is counted in: `YYYY-MM` in China's time.
+pub fn month_of(t: NaiveDateTime) -> String {
+    shiliu_domain::calendar::local(t)
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// What the figures need of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct Facts {
+    id: i64,
+    region_path: String,
+    category_id: i64,
+    channel: String,
+    site_id: Option<i64>,
+    received_at: NaiveDateTime,
+    due_at: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+    rating: Option<String>,
+}
+
+impl From<&Request> for Facts {
+    fn from(r: &Request) -> Self {
+        Self {
+            id: r.id,
+            region_path: r.region_path.clone(),
+            category_id: r.category_id,
+            channel: r.channel.clone(),
+            site_id: r.site_id,
+            received_at: r.received_at,
+            due_at: r.due_at,
+            resolved_at: r.resolved_at,
+            rating: r.rating.clone(),
+        }
+    }
+}
+
+impl Facts {
+    fn counts(&self) -> Counts {
+        let resolved = self.resolved_at.is_some();
+        let with_deadline = resolved && self.due_at.is_some();
+        let on_time = matches!((self.resolved_at, self.due_at), (Some(r), Some(d)) if r <= d);
+        let satisfied = matches!(
+            self.rating.as_deref(),
+            Some("satisfied" | "fairly_satisfied")
+        );
+        let seconds = self
+            .resolved_at
+            .map_or(0, |r| (r - self.received_at).num_seconds());
+        [
+            1,
+            i64::from(resolved),
+            i64::from(with_deadline),
+            i64::from(on_time),
+            i64::from(self.rating.is_some()),
+            i64::from(satisfied),
+            seconds,
+        ]
+    }
+}
+
+/// One request's (or one change's) counts, where they count.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_tally_journal)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct Entry {
+    id: i64,
+    region_path: String,
+    month: String,
+    category_id: i64,
+    channel: String,
+    site: String,
+    received: i64,
+    resolved: i64,
+    resolved_with_deadline: i64,
+    on_time: i64,
+    rated: i64,
+    satisfied: i64,
+    handling_seconds: i64,
+}
+
+impl Entry {
+    fn new(f: &Facts, sign: i64) -> Self {
+        let c = f.counts().map(|x| x * sign);
+        Self {
+            id: crate::ids::new_id(),
+            region_path: f.region_path.clone(),
+            month: month_of(f.received_at),
+            category_id: f.category_id,
+            channel: f.channel.clone(),
+            site: f.site_id.map(|s| s.to_string()).unwrap_or_default(),
+            received: c[0],
+            resolved: c[1],
+            resolved_with_deadline: c[2],
+            on_time: c[3],
+            rated: c[4],
+            satisfied: c[5],
+            handling_seconds: c[6],
+        }
+    }
+
+    fn counts(&self) -> Counts {
+        [
+            self.received,
+            self.resolved,
+            self.resolved_with_deadline,
+            self.on_time,
+            self.rated,
+            self.satisfied,
+            self.handling_seconds,
+        ]
+    }
+
+    /// The same place with `o`'s counts added.
+    fn plus(self, o: &Entry) -> Self {
+        let (a, b) = (self.counts(), o.counts());
+        Self {
+            received: a[0] + b[0],
+            resolved: a[1] + b[1],
+            resolved_with_deadline: a[2] + b[2],
+            on_time: a[3] + b[3],
+            rated: a[4] + b[4],
+            satisfied: a[5] + b[5],
+            handling_seconds: a[6] + b[6],
+            ..self
+        }
+    }
+
+    fn same_place(&self, o: &Entry) -> bool {
+        (
+            &self.region_path,
+            &self.month,
+            self.category_id,
+            &self.channel,
+            &self.site,
+        ) == (&o.region_path, &o.month, o.category_id, &o.channel, &o.site)
+    }
+
+    /// Its key in each dimension's rows.
+    fn key(&self, dim: &str) -> String {
+        match dim {
+            "category" => self.category_id.to_string(),
+            "channel" => self.channel.clone(),
+            _ => self.site.clone(),
+        }
+    }
+}
+
+const DIMS: [&str; 3] = ["category", "channel", "site"];
+
+/// The regions on a path with their depth: `/1/2/` → `/1/` (1), `/1/2/` (2).
+fn levels(path: &str) -> impl Iterator<Item = (String, i32)> + '_ {
+    path.match_indices('/')
+        .skip(1)
+        .zip(1..)
+        .map(|((end, _), depth)| (path[..=end].to_string(), depth))
+}
+
+/// How many regions a path names (`/` names none).
+fn depth(path: &str) -> i32 {
+    i32::try_from(path.matches('/').count().saturating_sub(1)).unwrap_or(i32::MAX)
+}
+
+/// Changes to tally rows: (region path, dimension, month, key) → (depth, counts to add).
+type Changes = BTreeMap<(String, &'static str, String, String), (i32, Counts)>;
+
+fn add_to(changes: &mut Changes, e: &Entry) {
+    let counts = e.counts();
+    for (path, depth) in levels(&e.region_path) {
+        for dim in DIMS {
+            let row = changes
+                .entry((path.clone(), dim, e.month.clone(), e.key(dim)))
+                .or_insert((depth, [0; 7]));
+            for (acc, c) in row.1.iter_mut().zip(counts) {
+                *acc += c;
+            }
+        }
+    }
+}
+
+/// Keep the tallies in step with one request's change: `before` is the request as it was (None:
+/// new), `after` as it is now. Call it in the transaction that makes the change; it appends to
+/// the journal.
+pub(crate) fn count_change(
+    conn: &mut DbConnection,
+    before: Option<&Request>,
+    after: Option<&Request>,
+) -> Result<(), DbError> {
+    let (b, a) = (before.map(Facts::from), after.map(Facts::from));
+    if b == a {
+        return Ok(());
+    }
+    let old = b.as_ref().map(|f| Entry::new(f, -1));
+    let new = a.as_ref().map(|f| Entry::new(f, 1));
+    let mut entries: Vec<Entry> = match (old, new) {
+        // A change in place (most steps): one row with the difference.
+        (Some(old), Some(new)) if old.same_place(&new) => vec![new.plus(&old)],
+        (old, new) => old.into_iter().chain(new).collect(),
+    };
+    entries.retain(|e| e.counts().iter().any(|x| *x != 0));
+    if !entries.is_empty() {
+        crate::on_engine!(conn, |c| diesel::insert_into(request_tally_journal::table)
+            .values(&entries)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Count new rows loaded in bulk, straight into the totals.
+pub(crate) fn count_many(conn: &mut DbConnection, rows: &[Request]) -> Result<(), DbError> {
+    let mut changes = Changes::new();
+    for r in rows {
+        add_to(&mut changes, &Entry::new(&Facts::from(r), 1));
+    }
+    apply(conn, &changes)
+}
+
+/// Move journal rows into the totals, a batch at a time; returns how many it folded. Each row
+/// is folded exactly once: the batch is deleted by id, and if another server deleted any of
+/// them first the transaction is refused (`Stale`) and nothing of it is kept.
+pub fn fold(conn: &mut DbConnection) -> Result<usize, DbError> {
+    const BATCH: i64 = 20_000;
+    let rows: Vec<Entry> = request_tally_journal::table
+        .order(request_tally_journal::id.asc())
+        .limit(BATCH)
+        .select(Entry::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|e| e.id).collect();
+    let mut deleted = 0;
+    for chunk in ids.chunks(5_000) {
+        deleted += diesel::delete(
+            request_tally_journal::table.filter(request_tally_journal::id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    if deleted != rows.len() {
+        return Err(DbError::Stale);
+    }
+    let mut changes = Changes::new();
+    for e in &rows {
+        add_to(&mut changes, e);
+    }
+    changes.retain(|_, (_, c)| c.iter().any(|x| *x != 0));
+    apply(conn, &changes)?;
+    Ok(rows.len())
+}
+
+/// Count every request again from nothing (when the tallies first arrive).
+pub fn rebuild(conn: &mut DbConnection) -> Result<(), DbError> {
+    const CHUNK: i64 = 20_000;
+    diesel::delete(request_tally_journal::table).execute(conn)?;
+    diesel::delete(request_tallies::table).execute(conn)?;
+    let mut after = i64::MIN;
+    loop {
+        let facts: Vec<Facts> = requests::table
+            .filter(requests::id.gt(after))
+            .order(requests::id.asc())
+            .limit(CHUNK)
+            .select(Facts::as_select())
+            .load(conn)?;
+        let Some(last) = facts.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        let mut changes = Changes::new();
+        for f in &facts {
+            add_to(&mut changes, &Entry::new(f, 1));
+        }
+        apply(conn, &changes)?;
+    }
+}
+
+/// Add the changes to their rows, creating the rows that are new.
+fn apply(conn: &mut DbConnection, changes: &Changes) -> Result<(), DbError> {
+    // Twelve values a row: SQLite takes at most 32,766 in one statement.
+    const ROWS_PER_STATEMENT: usize = 2_000;
+    let ph = placeholders(conn.engine());
+    let entries: Vec<_> = changes.iter().collect();
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut n = 0;
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|_| {
+                let row: Vec<String> = (0..12)
+                    .map(|_| {
+                        n += 1;
+                        ph(n)
+                    })
+                    .collect();
+                format!("({})", row.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO request_tallies (region_path, depth, month, dim, key, {COUNTERS}) \
+             VALUES {} ON CONFLICT (region_path, dim, month, key) DO UPDATE SET {}",
+            values.join(", "),
+            COUNTERS
+                .split(", ")
+                .map(|c| format!("{c} = request_tallies.{c} + excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut q = diesel::sql_query(sql).into_boxed::<crate::MultiBackend>();
+        for ((path, dim, month, key), (depth, counts)) in chunk {
+            q = q
+                .bind::<Text, _>(path.clone())
+                .bind::<Integer, _>(*depth)
+                .bind::<Text, _>(month.clone())
+                .bind::<Text, _>(*dim)
+                .bind::<Text, _>(key.clone());
+            for c in counts {
+                q = q.bind::<BigInt, _>(*c);
+            }
+        }
+        q.execute(conn)?;
+    }
+    Ok(())
+}
+
+const COUNTERS: &str =
+    "received, resolved, resolved_with_deadline, on_time, rated, satisfied, handling_seconds";
+
+/// The engine's placeholder for the n-th bound value (from 1).
+fn placeholders(engine: Engine) -> fn(usize) -> String {
+    match engine {
+        Engine::Sqlite => |_| "?".to_string(),
+        Engine::Postgres => |n| format!("${n}"),
+    }
+}
+
+/// The figures of a scope for the months `from` to `to` (`YYYY-MM`, both included), one per
+/// group of `by`, in the order of the key.
 pub fn figures(
     conn: &mut DbConnection,
-    engine: Engine,
     scope: &Scope,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: &str,
+    to: &str,
     by: Dimension,
 ) -> Result<Vec<Figures>, DbError> {
-    // engine-specific: placeholders, the local (UTC+8, see calendar::CHINA_UTC_OFFSET_HOURS) month
-    // of a timestamp, seconds between timestamps.
-    let (ph, month, seconds): (fn(usize) -> String, &str, &str) = match engine {
-        Engine::Sqlite => (
-            |_| "?".to_string(),
-            "substr(datetime(received_at, '+8 hours'), 1, 7)",
-            "CAST(ROUND((julianday(resolved_at) - julianday(received_at)) * 86400) AS INTEGER)",
-        ),
-        Engine::Postgres => (
-            |n| format!("${n}"),
-            "to_char(received_at + interval '8 hours', 'YYYY-MM')",
-            "CAST(EXTRACT(EPOCH FROM (resolved_at - received_at)) AS BIGINT)",
-        ),
-    };
-    let key = match by {
-        Dimension::Category => "CAST(category_id AS TEXT)".to_string(),
-        Dimension::Channel => "channel".to_string(),
-        Dimension::Month => month.to_string(),
-        Dimension::Site => "COALESCE(CAST(site_id AS TEXT), '')".to_string(),
-    };
+    // Subtrees inside another of the scope's would be counted twice.
+    let paths: Vec<&String> = scope
+        .paths()
+        .iter()
+        .filter(|p| {
+            !scope
+                .paths()
+                .iter()
+                .any(|o| o.len() < p.len() && p.starts_with(o.as_str()))
+        })
+        .collect();
+    let ph = placeholders(conn.engine());
     let mut n = 0;
     let mut next = || {
         n += 1;
         ph(n)
     };
-    let (p_from, p_to) = (next(), next());
-    let ranges: Vec<String> = scope
-        .paths()
-        .iter()
-        .map(|_| format!("(region_path >= {} AND region_path < {})", next(), next()))
-        .collect();
-    let scope_sql = if ranges.is_empty() {
-        "1 = 0".to_string()
-    } else {
-        ranges.join(" OR ")
+    let (p_dim, p_from, p_to) = (next(), next(), next());
+    // Which rows: the scope's own regions' (the whole tree: the top regions'), and for the
+    // breakdown by region, the rows one level down too.
+    let mut binds: Vec<String> = Vec::new();
+    let mut conds: Vec<String> = Vec::new();
+    for p in &paths {
+        if p.as_str() == "/" {
+            conds.push("depth = 1".into());
+            continue;
+        }
+        conds.push(format!("region_path = {}", next()));
+        binds.push((*p).clone());
+        if by == Dimension::Region {
+            conds.push(format!(
+                "(depth = {} AND region_path >= {} AND region_path < {})",
+                depth(p) + 1,
+                next(),
+                next()
+            ));
+            binds.push((*p).clone());
+            binds.push(path_upper(p));
+        }
+    }
+    if conds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = match by {
+        Dimension::Category | Dimension::Channel | Dimension::Site => "key",
+        Dimension::Month => "month",
+        Dimension::Region => "region_path",
     };
+    let sums = COUNTERS
+        .split(", ")
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {key} AS key, COUNT(*) AS received, \
-         COUNT(resolved_at) AS resolved, \
-         COUNT(CASE WHEN resolved_at IS NOT NULL AND due_at IS NOT NULL THEN 1 END) AS resolved_with_deadline, \
-         COUNT(CASE WHEN resolved_at IS NOT NULL AND due_at IS NOT NULL AND resolved_at <= due_at THEN 1 END) AS on_time, \
-         COUNT(rating) AS rated, \
-         COUNT(CASE WHEN rating IN ('satisfied', 'fairly_satisfied') THEN 1 END) AS satisfied, \
-         CAST(COALESCE(SUM(CASE WHEN resolved_at IS NOT NULL THEN {seconds} END), 0) AS BIGINT) AS handling_seconds \
-         FROM requests WHERE received_at >= {p_from} AND received_at < {p_to} AND ({scope_sql}) \
-         GROUP BY {key} ORDER BY {key}"
+        "SELECT {key} AS key, {sums} FROM request_tallies \
+         WHERE dim = {p_dim} AND month >= {p_from} AND month <= {p_to} AND ({}) \
+         GROUP BY {key}",
+        conds.join(" OR ")
     );
     let mut q = diesel::sql_query(sql)
         .into_boxed::<crate::MultiBackend>()
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to);
-    for p in scope.paths() {
-        q = q.bind::<Text, _>(p.clone()).bind::<Text, _>(path_upper(p));
+        .bind::<Text, _>(by.rows())
+        .bind::<Text, _>(from.to_string())
+        .bind::<Text, _>(to.to_string());
+    for b in binds {
+        q = q.bind::<Text, _>(b);
     }
-    Ok(q.load(conn)?)
+    let (totals, pending) = snapshot(conn, |c| {
+        let totals: Vec<Figures> = q.load(c)?;
+        let pending: Vec<Entry> = request_tally_journal::table
+            .filter(scope.path_filter(request_tally_journal::region_path))
+            .filter(request_tally_journal::month.ge(from))
+            .filter(request_tally_journal::month.le(to))
+            .select(Entry::as_select())
+            .load(c)?;
+        Ok((totals, pending))
+    })?;
+    // The journal's rows counted as the totals' rows they will be folded into.
+    let mut groups: BTreeMap<String, Figures> =
+        totals.into_iter().map(|f| (f.key.clone(), f)).collect();
+    for e in &pending {
+        for (level, depth) in levels(&e.region_path) {
+            if !selected(&paths, by, &level, depth) {
+                continue;
+            }
+            let key = match by {
+                Dimension::Month => e.month.clone(),
+                Dimension::Region => level,
+                _ => e.key(by.rows()),
+            };
+            let g = groups.entry(key.clone()).or_insert_with(|| Figures {
+                key,
+                ..Figures::default()
+            });
+            g.add(&Figures::with_counts(String::new(), e.counts()));
+        }
+    }
+    let rows: Vec<Figures> = groups.into_values().filter(|f| f.received > 0).collect();
+    Ok(if by == Dimension::Region {
+        by_region(&paths, rows)
+    } else {
+        rows
+    })
+}
+
+/// Whether the totals' row of the region at `level` (`depth` deep) is one `figures` reads:
+/// the same choice as its SQL.
+fn selected(paths: &[&String], by: Dimension, level: &str, depth: i32) -> bool {
+    paths.iter().any(|p| {
+        if p.as_str() == "/" {
+            depth == 1
+        } else {
+            level == p.as_str()
+                || (by == Dimension::Region
+                    && depth == self::depth(p) + 1
+                    && level.starts_with(p.as_str()))
+        }
+    })
+}
+
+/// Run reads that must see one moment of the database (the totals and the journal a fold
+/// moves between them). `SQLite`'s transactions are snapshots; `PostgreSQL` needs
+/// REPEATABLE READ for one (set only when this is the outermost transaction).
+fn snapshot<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    conn.transaction(|c| {
+        if let DbConnection::Postgres(pg) = c {
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(pg)
+                .transaction_depth()?
+                .map_or(0, std::num::NonZeroU32::get);
+            if depth == 1 {
+                // engine-specific: only PostgreSQL has isolation levels to choose.
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(pg)?;
+            }
+        }
+        f(c)
+    })
+}
+
+/// The breakdown by region from the scope's own rows and the rows one level down: a scope
+/// region's own row is replaced by what its children do not account for (requests that arose
+/// in the region itself), kept only if there are any.
+fn by_region(paths: &[&String], rows: Vec<Figures>) -> Vec<Figures> {
+    let (own, mut children): (Vec<Figures>, Vec<Figures>) = rows
+        .into_iter()
+        .partition(|f| paths.iter().any(|p| **p == f.key));
+    for o in own {
+        let mut rest = o.counts();
+        for c in children
+            .iter()
+            .filter(|c| c.key.starts_with(o.key.as_str()))
+        {
+            for (r, x) in rest.iter_mut().zip(c.counts()) {
+                *r -= x;
+            }
+        }
+        if rest[0] > 0 {
+            children.push(Figures::with_counts(o.key, rest));
+        }
+    }
+    children.sort_by(|a, b| a.key.cmp(&b.key));
+    children
 }
 
 /// One request as the figures see it: category, channel, site, received, due, resolved, rating.
@@ -182,19 +681,58 @@ pub type RawRow = (
     Option<String>,
 );
 
-/// Rows as they are, for tests that recompute the figures by hand.
-pub fn raw(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<RawRow>, DbError> {
+/// Rows as they are, with their region's path, for tests that recompute the figures by hand.
+pub fn raw(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<(String, RawRow)>, DbError> {
     use crate::schema::requests as r;
-    Ok(r::table
+    let rows: Vec<(String, RawRow)> = r::table
         .filter(scope.path_filter(r::region_path))
         .select((
-            r::category_id,
-            r::channel,
-            r::site_id,
-            r::received_at,
-            r::due_at,
-            r::resolved_at,
-            r::rating,
+            r::region_path,
+            (
+                r::category_id,
+                r::channel,
+                r::site_id,
+                r::received_at,
+                r::due_at,
+                r::resolved_at,
+                r::rating,
+            ),
         ))
-        .load(conn)?)
+        .order(r::id)
+        .load(conn)?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_counts_at_every_level() {
+        let l: Vec<_> = levels("/1/22/333/").collect();
+        assert_eq!(
+            l,
+            vec![
+                ("/1/".to_string(), 1),
+                ("/1/22/".to_string(), 2),
+                ("/1/22/333/".to_string(), 3)
+            ]
+        );
+        assert_eq!(depth("/"), 0);
+        assert_eq!(depth("/1/22/"), 2);
+    }
+
+    #[test]
+    fn a_region_keeps_what_its_children_do_not_account_for() {
+        let f = |key: &str, received| Figures {
+            key: key.into(),
+            received,
+            ..Figures::default()
+        };
+        let scope = "/1/".to_string();
+        let out = by_region(&[&scope], vec![f("/1/", 10), f("/1/2/", 6), f("/1/3/", 4)]);
+        assert_eq!(out, vec![f("/1/2/", 6), f("/1/3/", 4)]);
+        let out = by_region(&[&scope], vec![f("/1/", 10), f("/1/2/", 7)]);
+        assert_eq!(out, vec![f("/1/", 3), f("/1/2/", 7)]);
+    }
 }

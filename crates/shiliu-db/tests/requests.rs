@@ -440,10 +440,57 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     assert!(audit::verify(&mut c).unwrap().is_intact());
 });
 
+/// A request received `days_ago`, resolved `hours` later, due after `due_hours`: history as the
+/// bulk loader writes it.
+fn past_request(
+    region: &Region,
+    category_id: i64,
+    days_ago: i64,
+    hours: i64,
+    due_hours: i64,
+) -> requests::Request {
+    let received = shiliu_db::now() - chrono::Duration::days(days_ago);
+    let resolved = received + chrono::Duration::hours(hours);
+    requests::Request {
+        id: shiliu_db::ids::new_id(),
+        code: requests::tracking_code(&mut rand::thread_rng()),
+        channel: "walk_in".into(),
+        category_id,
+        region_id: region.id,
+        region_path: region.path.clone(),
+        status: Status::Resolved.as_str().into(),
+        description: "旧诉求".into(),
+        place: None,
+        contact_name: None,
+        contact_phone: None,
+        consent: false,
+        site_id: None,
+        unit_id: None,
+        routed_by: "{}".into(),
+        transfer_site_id: None,
+        transfer_unit_id: None,
+        intake_site_id: None,
+        created_by: None,
+        received_at: received,
+        due_at: Some(received + chrono::Duration::hours(due_hours)),
+        paused_at: None,
+        reminded_at: None,
+        escalated_at: None,
+        resolved_at: Some(resolved),
+        outcome: Some("solved".into()),
+        reply: Some("已办".into()),
+        rating: None,
+        rated_at: None,
+        closed_at: None,
+        updated_at: resolved,
+        version: 1,
+    }
+}
+
 both_engines!(
     statistics_equal_counts_recomputed_from_the_rows,
     |t: TestDb| {
-        use shiliu_db::stats::{self, Dimension, Figures};
+        use shiliu_db::stats::{self, Dimension, Figures, month_of};
         let sys = Actor::system("test");
         let scope =
             t.db.write_blocking(|c| {
@@ -473,6 +520,9 @@ both_engines!(
                         } else {
                             Rating::Satisfied
                         };
+                        // Some go to the other community's site: they count there from then on.
+                        let site_id =
+                            (*a == Action::Dispatch && i % 5 == 0).then_some(q.community_site);
                         let step = StepInput {
                             action_input: ActionInput {
                                 outcome: Some(Outcome::Solved),
@@ -480,6 +530,7 @@ both_engines!(
                                 rating: Some(rating),
                                 ..Default::default()
                             },
+                            site_id,
                             ..Default::default()
                         };
                         r = requests::step(c, &sys, r.id, r.version, *a, &step)?;
@@ -487,54 +538,48 @@ both_engines!(
                     n += 1;
                 }
                 assert_eq!(n, 24);
+                // History from the loader: two months ago one resolved late and one on time,
+                // arisen in a community (not in one of its grids).
+                let comm = org::get_region(c, &Scope::everything(), p.grid.parent_id.unwrap())?;
+                let old = [
+                    past_request(&p.grid, cats[0].id, 62, 30, 24),
+                    past_request(&comm, cats[1].id, 61, 2, 24),
+                ];
+                requests::bulk::insert(c, &old, &[], &[])?;
                 let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
                 Ok(Scope::subtrees(vec![nn.path]))
             })
             .unwrap();
         let mut c = t.db.conn().unwrap();
-        // One resolution after its deadline, so on-time is not everything.
-        {
-            use diesel::prelude::*;
-            use shiliu_db::schema::requests as rq;
-            let late: i64 = rq::table
-                .filter(rq::resolved_at.is_not_null())
-                .select(rq::id)
-                .first(&mut c)
-                .unwrap();
-            diesel::update(rq::table.filter(rq::id.eq(late)))
-                .set(rq::due_at.eq(Some(shiliu_db::now() - chrono::Duration::days(1))))
-                .execute(&mut c)
-                .unwrap();
-        }
-        let from = shiliu_db::now() - chrono::Duration::days(1);
-        let to = shiliu_db::now() + chrono::Duration::days(1);
+        let now = shiliu_db::now();
+        let (from, to) = (month_of(now - chrono::Duration::days(70)), month_of(now));
         let rows = stats::raw(&mut c, &scope).unwrap();
-        assert_eq!(rows.len(), 24);
-        for by in [
-            Dimension::Category,
-            Dimension::Channel,
-            Dimension::Month,
-            Dimension::Site,
-        ] {
-            let got = stats::figures(&mut c, t.engine(), &scope, from, to, by).unwrap();
+        assert_eq!(rows.len(), 26);
+        let city = &scope.paths()[0];
+        // The region one level below the scope's that a row counts in (the scope's own, if
+        // it arose there).
+        let region_key = |path: &str| -> String {
+            let rest = &path[city.len()..];
+            rest.find('/')
+                .map_or_else(|| city.clone(), |i| format!("{city}{}", &rest[..=i]))
+        };
+        for by in Dimension::ALL {
+            let got = stats::figures(&mut c, &scope, &from, &to, by).unwrap();
             let mut total = Figures::default();
             for g in &got {
                 total.add(g);
-                let mine: Vec<_> = rows
+                let mine: Vec<&stats::RawRow> = rows
                     .iter()
-                    .filter(|(cat, ch, site, rec, ..)| match by {
+                    .filter(|(path, (cat, ch, site, rec, ..))| match by {
                         Dimension::Category => cat.to_string() == g.key,
                         Dimension::Channel => *ch == g.key,
-                        Dimension::Month => {
-                            shiliu_domain::calendar::local(*rec)
-                                .format("%Y-%m")
-                                .to_string()
-                                == g.key
-                        }
+                        Dimension::Month => month_of(*rec) == g.key,
+                        Dimension::Region => region_key(path) == g.key,
                         Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
                     })
+                    .map(|(_, r)| r)
                     .collect();
-                let count = |f: &dyn Fn(&&&shiliu_db::stats::RawRow) -> bool| {
+                let count = |f: &dyn Fn(&stats::RawRow) -> bool| {
                     mine.iter().filter(|r| f(r)).count() as i64
                 };
                 assert_eq!(g.received, mine.len() as i64, "{by:?} {}", g.key);
@@ -563,8 +608,8 @@ both_engines!(
                     g.handling_seconds
                 );
             }
-            assert_eq!(total.received, 24, "{by:?}");
-            assert_eq!(total.resolved, 12);
+            assert_eq!(total.received, 26, "{by:?}");
+            assert_eq!(total.resolved, 14);
             assert_eq!(total.rated, 6);
             assert_eq!(
                 total.on_time,
@@ -572,17 +617,51 @@ both_engines!(
                 "the late one"
             );
         }
-        // Another city's scope sees none of it.
+        let by_region = stats::figures(&mut c, &scope, &from, &to, Dimension::Region).unwrap();
+        assert_eq!(by_region.len(), 1, "one district: {by_region:?}");
+        // The months before the history leave it out; a grid's scope sees its own.
+        let recent = stats::figures(&mut c, &scope, &month_of(now), &to, Dimension::Month).unwrap();
+        assert_eq!(recent.iter().map(|f| f.received).sum::<i64>(), 24);
+        let grid_path = rows.iter().map(|(p, _)| p).max_by_key(|p| p.len()).unwrap();
+        let grid = Scope::subtrees(vec![grid_path.clone()]);
+        let mine = rows.iter().filter(|(p, _)| p == grid_path).count() as i64;
+        let got = stats::figures(&mut c, &grid, &from, &to, Dimension::Region).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].key.as_str(), got[0].received),
+            (grid_path.as_str(), mine)
+        );
+        // Counting everything again from the rows gives the same tallies.
+        let before = stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap();
+        // Folding the journal into the totals changes no figure, and folds each row once.
+        assert!(
+            stats::fold(&mut c).unwrap() > 0,
+            "the steps were journalled"
+        );
+        assert_eq!(stats::fold(&mut c).unwrap(), 0);
+        assert_eq!(
+            stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap(),
+            before
+        );
+        stats::rebuild(&mut c).unwrap();
+        assert_eq!(
+            stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap(),
+            before
+        );
+        // Another city's scope sees none of it; the system's whole tree sees all of it.
         let lz = Scope::subtrees(vec![
             org::get_region_by_code(&mut c, &Scope::everything(), "450200")
                 .unwrap()
                 .path,
         ]);
         assert!(
-            stats::figures(&mut c, t.engine(), &lz, from, to, Dimension::Category)
+            stats::figures(&mut c, &lz, &from, &to, Dimension::Category)
                 .unwrap()
                 .is_empty()
         );
+        let all =
+            stats::figures(&mut c, &Scope::everything(), &from, &to, Dimension::Channel).unwrap();
+        assert_eq!(all.iter().map(|f| f.received).sum::<i64>(), 26);
         assert_eq!(Figures::rate(94, 100), Some(940));
         assert_eq!(Figures::rate(1, 0), None);
     }

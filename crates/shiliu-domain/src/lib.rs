@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod calendar;
+pub mod casework;
 pub mod divisions;
 pub mod error;
 pub mod id_number;

@@ -22,10 +22,16 @@ use crate::web::{AppState, Principal};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
-    paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step),
+    paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step, request_stats,
+        crate::api_casework::disputes, crate::api_casework::dispute, crate::api_casework::open_dispute, crate::api_casework::dispute_record,
+        crate::api_casework::cases, crate::api_casework::case, crate::api_casework::open_case, crate::api_casework::case_record),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
-        CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody
+        CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
+        crate::api_casework::DisputeDto, crate::api_casework::PartyDto, crate::api_casework::MediatorDto, crate::api_casework::SessionDto,
+        crate::api_casework::DisputeDetail, crate::api_casework::DisputePage, crate::api_casework::NewDisputeBody, crate::api_casework::DisputeRecordBody,
+        crate::api_casework::CaseDto, crate::api_casework::ConsultationDto, crate::api_casework::CaseDetail, crate::api_casework::CasePage,
+        crate::api_casework::NewCaseBody, crate::api_casework::CaseRecordBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -188,7 +194,7 @@ pub struct UnitPage {
 }
 
 /// Split one extra row off a `PAGE + 1` query into the next-page cursor.
-fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+pub(crate) fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
     let limit = PAGE as usize;
     let next = if items.len() > limit {
         items.truncate(limit);
@@ -569,6 +575,80 @@ pub async fn requests_list(
     Ok(Json(RequestPage {
         items: rows.into_iter().map(Into::into).collect(),
         next,
+    }))
+}
+
+/// One group's figures. Rates are fractions (0.943), absent when there is nothing to divide by.
+#[derive(Serialize, ToSchema)]
+pub struct FiguresDto {
+    /// A category id, a channel code, a month YYYY-MM, a region path or a site id ("": none).
+    key: String,
+    label: String,
+    received: i64,
+    resolved: i64,
+    resolved_with_deadline: i64,
+    on_time: i64,
+    rated: i64,
+    satisfied: i64,
+    completion_rate: Option<f64>,
+    on_time_rate: Option<f64>,
+    satisfaction_rate: Option<f64>,
+    average_handling_hours: Option<f64>,
+}
+
+impl FiguresDto {
+    fn new(label: String, f: &shiliu_db::stats::Figures) -> Self {
+        let frac = |per_mille: Option<i64>| per_mille.map(|v| v as f64 / 1000.0);
+        Self {
+            key: f.key.clone(),
+            label,
+            received: f.received,
+            resolved: f.resolved,
+            resolved_with_deadline: f.resolved_with_deadline,
+            on_time: f.on_time,
+            rated: f.rated,
+            satisfied: f.satisfied,
+            completion_rate: frac(f.completion()),
+            on_time_rate: frac(f.on_time_rate()),
+            satisfaction_rate: frac(f.satisfaction()),
+            average_handling_hours: f.avg_handling_tenths_of_hours().map(|v| v as f64 / 10.0),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatsDto {
+    by: String,
+    from: String,
+    to: String,
+    groups: Vec<FiguresDto>,
+    total: FiguresDto,
+}
+
+/// Request figures in the caller's scope for whole months, grouped by one dimension; the same
+/// figures as the statistics page.
+#[utoipa::path(get, path = "/api/v1/requests/stats",
+    params(
+        ("by" = Option<String>, Query, description = "category (default), channel, month, region or site"),
+        ("from" = Option<String>, Query, description = "first month, YYYY-MM (default: January this year)"),
+        ("to" = Option<String>, Query, description = "last month, YYYY-MM (default: this month)")),
+    responses((status = 200, body = StatsDto), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn request_stats(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<crate::pages::stats::StatsQuery>,
+) -> AppResult<Json<StatsDto>> {
+    let r = crate::pages::stats::report(&state, &p, &q).await?;
+    Ok(Json(StatsDto {
+        by: r.by.as_str().to_string(),
+        from: r.from,
+        to: r.to,
+        groups: r
+            .groups
+            .iter()
+            .map(|(l, f)| FiguresDto::new(l.clone(), f))
+            .collect(),
+        total: FiguresDto::new(p.t().s("stats.total").to_string(), &r.total),
     }))
 }
 

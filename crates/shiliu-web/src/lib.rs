@@ -6,6 +6,7 @@
 //! audited in the same transaction → a template or JSON.
 
 pub mod api;
+pub mod api_casework;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/new", get(pages::requests::new))
         .route("/requests/stats", get(pages::stats::page))
+        .route("/requests/stats.xlsx", get(pages::stats::export))
         .route(
             "/settings/routing",
             get(pages::settings::routing).post(pages::settings::create_rule),
@@ -88,6 +90,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/step", post(pages::requests::step))
+        .route(
+            "/requests/{id}/dispute",
+            post(pages::casework::open_dispute),
+        )
+        .route("/requests/{id}/legal-aid", post(pages::casework::open_case))
+        .route("/disputes", get(pages::casework::disputes))
+        .route("/disputes/{id}", get(pages::casework::dispute))
+        .route(
+            "/disputes/{id}/{what}",
+            post(pages::casework::dispute_record),
+        )
+        .route("/legal-aid", get(pages::casework::cases))
+        .route("/legal-aid/{id}", get(pages::casework::case))
+        .route("/legal-aid/{id}/{what}", post(pages::casework::case_record))
         .route("/regions", get(org::regions_root))
         .route(
             "/regions/import",
@@ -145,8 +161,29 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/requests",
             get(api::requests_list).post(api::request_create),
         )
+        .route("/api/v1/requests/stats", get(api::request_stats))
         .route("/api/v1/requests/{id}", get(api::request_get))
         .route("/api/v1/requests/{id}/steps", post(api::request_step))
+        .route(
+            "/api/v1/requests/{id}/dispute",
+            post(api_casework::open_dispute),
+        )
+        .route(
+            "/api/v1/requests/{id}/legal-aid",
+            post(api_casework::open_case),
+        )
+        .route("/api/v1/disputes", get(api_casework::disputes))
+        .route("/api/v1/disputes/{id}", get(api_casework::dispute))
+        .route(
+            "/api/v1/disputes/{id}/{record}",
+            post(api_casework::dispute_record),
+        )
+        .route("/api/v1/legal-aid", get(api_casework::cases))
+        .route("/api/v1/legal-aid/{id}", get(api_casework::case))
+        .route(
+            "/api/v1/legal-aid/{id}/{record}",
+            post(api_casework::case_record),
+        )
         .route(
             "/open311/v2/{file}",
             get(open311::root_get).post(open311::create),
@@ -244,6 +281,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let folding = tokio::spawn(fold_tallies(state.clone()));
     // The search segmenter's dictionary loads in the background, not on the first intake.
     tokio::task::spawn_blocking(shiliu_db::requests::search::warm_up);
     let result = axum::serve(
@@ -253,7 +291,25 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     housekeeping.abort();
+    folding.abort();
     result
+}
+
+/// Every two seconds: fold the statistics' journal into their totals (see `shiliu_db::stats`),
+/// so the journal a statistics page reads besides the totals stays a few seconds long. Several
+/// app nodes may fold at once: each journal row is folded once.
+async fn fold_tallies(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        every.tick().await;
+        match state.db.write(shiliu_db::stats::fold).await {
+            Ok(_) => {}
+            Err(shiliu_db::DbError::Stale) => {
+                tracing::debug!("another node folded the tallies first");
+            }
+            Err(e) => tracing::warn!(error = %e, "folding the statistics' journal failed"),
+        }
+    }
 }
 
 /// Every ten minutes: delete expired sessions (they are refused anyway; this keeps the table

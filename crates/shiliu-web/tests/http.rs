@@ -40,6 +40,14 @@ impl Resp {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// Where a redirect points.
+    fn location(&self) -> String {
+        self.headers[header::LOCATION]
+            .to_str()
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 impl App {
@@ -95,6 +103,33 @@ impl App {
                 .unwrap(),
         )
         .await
+    }
+
+    /// `GET path` with an API token of `username` (all their role's permissions), as JSON.
+    async fn api_get(&self, path: &str, username: &str) -> (StatusCode, serde_json::Value) {
+        let token = format!("tok-{username}-{}", shiliu_db::ids::new_id());
+        let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(&token));
+        self.t
+            .db
+            .write_blocking(move |c| {
+                let user = accounts::find_by_username(c, &u)?.expect("user");
+                let actor = accounts::acting_as(c, &user, "test")?;
+                let until = shiliu_db::now() + chrono::Duration::hours(1);
+                accounts::create_token(c, &actor, "test", &hash, user.role().permissions(), until)
+            })
+            .unwrap();
+        let r = self
+            .call(
+                Request::get(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or_default(),
+        )
     }
 
     /// A signed-in session for `username`, made directly (argon2 is not under test here).
@@ -1782,6 +1817,18 @@ both_engines!(
             );
             let bad = app.get("/requests/stats?from=yesterday", &cs).await;
             assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(bad.text().contains("月份格式应为"), "{}", bad.text());
+            let by_region = app.get("/requests/stats?by=region", &cs).await.text();
+            assert!(
+                by_region.contains("<svg") && by_region.contains("100.0%"),
+                "{by_region}"
+            );
+            let x = app.get("/requests/stats.xlsx?by=channel", &cs).await;
+            let cells = xlsx_text(&x.body);
+            assert!(
+                cells.contains("网格员上报") && cells.contains("合计"),
+                "{cells}"
+            );
         });
     }
 );
@@ -2254,6 +2301,20 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
         assert_eq!(actions, ["receive", "dispatch", "accept", "resolve"]);
         let (_, list) = send("GET", "/api/v1/requests?status=resolved".into(), None).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        // The figures: two received, one resolved, as in the lists.
+        let (s, st) = send("GET", "/api/v1/requests/stats?by=channel".into(), None).await;
+        assert_eq!(s, StatusCode::OK, "{st}");
+        assert_eq!(st["total"]["received"], 2, "{st}");
+        assert_eq!(st["groups"][0]["label"], "服务咨询专线", "{st}");
+        assert_eq!(st["total"]["completion_rate"], 0.5, "{st}");
+        let (s, e) = send(
+            "GET",
+            "/api/v1/requests/stats?from=2026-05&to=2026-01".into(),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.to_string().contains("\"to\""), "{e}");
         // The other city's requests stay out of reach.
         let (s, _) = send("GET", format!("/api/v1/requests/{}", -1), None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
@@ -2263,6 +2324,7 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
             "/api/v1/requests",
             "/api/v1/requests/{id}",
             "/api/v1/requests/{id}/steps",
+            "/api/v1/requests/stats",
             "/api/v1/request-categories",
         ] {
             assert!(
@@ -2714,3 +2776,264 @@ both_engines!(finding_requests_by_words_and_filters, |t: TestDb| {
         assert!(!text.contains(&made[0]));
     });
 });
+
+both_engines!(
+    a_dispute_and_a_legal_aid_case_from_a_request_page,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        let lz = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450200", "lz", "x")))
+            .unwrap();
+        block_on(async {
+            let (cs, csrf) = app.session("nn-site-staff");
+            let req = format!("/requests/{}", nn.request);
+            let page = app.get(&req, &cs).await.text();
+            assert!(
+                page.contains("登记为矛盾纠纷") && page.contains("nn-legal-aid"),
+                "the forms, with the city's lawyer: {page}"
+            );
+            // A missing summary is named; then the dispute opens.
+            let r = app
+                .post(
+                    &format!("{req}/dispute"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("dispute_kind", "labour"),
+                        ("summary", " "),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("概要"), "{}", r.text());
+            let r = app
+                .post(
+                    &format!("{req}/dispute"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("dispute_kind", "labour"),
+                        ("summary", "欠薪纠纷"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let dispute = r.location().split('?').next().unwrap().to_string();
+            for (what, form) in [
+                (
+                    "parties",
+                    vec![
+                        ("side", "applicant"),
+                        ("party_name", "潘某"),
+                        ("people", "壮族"),
+                        ("phone", ""),
+                    ],
+                ),
+                (
+                    "mediators",
+                    vec![("mediator_name", "韦调解员"), ("organisation", "司法所")],
+                ),
+                (
+                    "sessions",
+                    vec![
+                        (
+                            "held_on",
+                            &*shiliu_domain::calendar::local(shiliu_db::now())
+                                .format("%Y-%m-%d")
+                                .to_string(),
+                        ),
+                        ("place", "联合调解室"),
+                        ("notes", "双方同意分期支付"),
+                    ],
+                ),
+            ] {
+                let mut f = vec![("_csrf", csrf.as_str())];
+                f.extend(form);
+                let r = app.post(&format!("{dispute}/{what}"), &cs, &f).await;
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{what}: {}", r.text());
+            }
+            let page = app.get(&dispute, &cs).await.text();
+            for s in ["潘某", "壮族", "韦调解员", "联合调解室", "调解中"] {
+                assert!(page.contains(s), "{s} on the dispute page");
+            }
+            let version = page
+                .split("name=\"version\" value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let r = app
+                .post(
+                    &format!("{dispute}/close"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("version", &version),
+                        ("mediation_outcome", "success"),
+                        ("agreement", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("调解成功须填写调解协议"));
+            let r = app
+                .post(
+                    &format!("{dispute}/close"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("version", &version),
+                        ("mediation_outcome", "success"),
+                        ("agreement", "月底前付清"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(
+                app.get("/disputes?status=closed", &cs)
+                    .await
+                    .text()
+                    .contains("欠薪纠纷")
+            );
+            // Legal aid: the lawyer records a consultation and closes the case.
+            let r = app
+                .post(
+                    &format!("{req}/legal-aid"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("lawyer", "lz-legal-aid"),
+                        ("matter", "追索劳动报酬"),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "another city's lawyer"
+            );
+            let r = app
+                .post(
+                    &format!("{req}/legal-aid"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("lawyer", "nn-legal-aid"),
+                        ("matter", "追索劳动报酬"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let case = r.location().split('?').next().unwrap().to_string();
+            let (ls, lcsrf) = app.session("nn-legal-aid");
+            assert!(
+                app.get("/legal-aid", &ls)
+                    .await
+                    .text()
+                    .contains("追索劳动报酬"),
+                "the lawyer's list"
+            );
+            let today = shiliu_domain::calendar::local(shiliu_db::now())
+                .format("%Y-%m-%d")
+                .to_string();
+            let r = app
+                .post(
+                    &format!("{case}/consultations"),
+                    &ls,
+                    &[
+                        ("_csrf", &lcsrf),
+                        ("held_on", &today),
+                        ("mode", "phone"),
+                        ("summary", "如何追讨"),
+                        ("advice", "申请劳动仲裁"),
+                        ("minutes", "30"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&case, &ls).await.text();
+            let version = page
+                .split("name=\"version\" value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let r = app
+                .post(
+                    &format!("{case}/close"),
+                    &ls,
+                    &[
+                        ("_csrf", &lcsrf),
+                        ("version", &version),
+                        ("result", "已胜诉"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let page = app.get(&case, &ls).await.text();
+            assert!(
+                page.contains("申请劳动仲裁")
+                    && page.contains("已胜诉")
+                    && !page.contains("/close\"")
+            );
+            // The request's history, and another city's staff see nothing.
+            let history = app.get(&req, &cs).await.text();
+            for s in ["登记矛盾纠纷", "纠纷调解结案", "转法律援助", "法律援助结案"]
+            {
+                assert!(history.contains(s), "{s} in the request's history");
+            }
+            let (other, _) = app.session("lz-commission-staff");
+            assert_eq!(
+                app.get(&dispute, &other).await.status,
+                StatusCode::NOT_FOUND
+            );
+            assert_eq!(app.get(&case, &other).await.status, StatusCode::NOT_FOUND);
+            assert!(
+                !app.get("/disputes", &other)
+                    .await
+                    .text()
+                    .contains("欠薪纠纷")
+            );
+            // The same through the API.
+            let id = dispute.rsplit('/').next().unwrap();
+            let (_, j) = app
+                .api_get(&format!("/api/v1/disputes/{id}"), "nn-site-staff")
+                .await;
+            assert_eq!(j["dispute"]["outcome"], "success", "{j}");
+            assert_eq!(j["parties"][0]["people"], "08");
+            assert_eq!(j["sessions"][0]["place"], "联合调解室");
+            let cid = case.rsplit('/').next().unwrap();
+            let (_, j) = app
+                .api_get(&format!("/api/v1/legal-aid/{cid}"), "nn-legal-aid")
+                .await;
+            assert_eq!(j["consultations"][0]["minutes"], 30, "{j}");
+            let (status, _) = app
+                .api_get(&format!("/api/v1/legal-aid/{cid}"), "lz-commission-staff")
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            let doc: serde_json::Value =
+                serde_json::from_slice(&app.get("/api/v1/openapi.json", "").await.body).unwrap();
+            for path in [
+                "/api/v1/disputes/{id}/{record}",
+                "/api/v1/requests/{id}/legal-aid",
+            ] {
+                assert!(
+                    doc["paths"][path].is_object(),
+                    "{path} in the OpenAPI document"
+                );
+            }
+            let _ = lz;
+        });
+    }
+);

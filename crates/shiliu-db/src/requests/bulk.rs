@@ -1,5 +1,5 @@
 //! Loading history in bulk (a year of demo requests, a million for the benchmarks): complete
-//! rows written in multi-row inserts with their events and search entries, recorded by one
+//! rows written in multi-row inserts with their events, search entries and tallies, recorded by one
 //! audit row for the whole load. Never used for intake: new requests go through `create`.
 
 use diesel::prelude::*;
@@ -33,6 +33,7 @@ pub fn insert(
             .execute(c))?;
     }
     search::index_many(conn, terms)?;
+    crate::stats::count_many(conn, rows)?;
     Ok(())
 }
 

@@ -401,6 +401,7 @@ pub fn create(
     diesel::insert_into(requests::table)
         .values(&r)
         .execute(conn)?;
+    crate::stats::count_change(conn, None, Some(&r))?;
     let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
     search::index(conn, id, &own_text(&r).join("\n"), true)?;
     record_event(
@@ -427,7 +428,7 @@ pub fn create(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record_event(
+pub(crate) fn record_event(
     conn: &mut DbConnection,
     actor: &Actor,
     request_id: i64,
@@ -729,6 +730,7 @@ pub fn step(
         search::index(conn, id, &text, false)?;
     }
     let after = get(conn, &Scope::everything(), id)?;
+    crate::stats::count_change(conn, Some(&before), Some(&after))?;
     audit::record(
         conn,
         actor,

@@ -1,6 +1,7 @@
 //! Server-rendered pages. Each handler builds a template struct around a [`Layout`].
 
 pub mod admin;
+pub mod casework;
 pub mod import;
 pub mod org;
 pub mod public;
@@ -52,9 +53,15 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 10] = [
+const NAV: [(&str, &str, Option<Permission>); 12] = [
     ("nav.home", "/", None),
     ("nav.requests", "/requests", Some(Permission::ViewRequests)),
+    ("nav.disputes", "/disputes", Some(Permission::ViewRequests)),
+    (
+        "nav.legal_aid",
+        "/legal-aid",
+        Some(Permission::ViewRequests),
+    ),
     ("nav.regions", "/regions", Some(Permission::ViewOrg)),
     ("nav.sites", "/sites", Some(Permission::ViewOrg)),
     ("nav.units", "/units", Some(Permission::ViewOrg)),

@@ -450,6 +450,8 @@ struct DetailPage {
     templates: Vec<(String, String, String)>,
     events: Vec<(String, String, String, String, String)>,
     errors: Vec<(String, String)>,
+    casework: super::casework::RequestCasework,
+    description: String,
 }
 
 /// A request as people read it: labelled facts in the reader's language, and its history.
@@ -569,7 +571,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
     Ok(Readable { r, facts, events })
 }
 
-async fn detail_page(
+pub(crate) async fn detail_page(
     state: &AppState,
     p: &Principal,
     id: i64,
@@ -625,6 +627,8 @@ async fn detail_page(
         templates,
         events,
         errors: t.field_errors(errs),
+        casework: super::casework::for_request(state, p, r.id, r.region_path.clone()).await?,
+        description: r.description.clone(),
     };
     render_form(&page, !errs.is_empty())
 }

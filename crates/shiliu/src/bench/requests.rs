@@ -159,7 +159,7 @@ pub fn run(
     println!("requests stored: {total}");
     reads_direct(&db, &user)?;
     let cookie = session_cookie(&db, &user)?;
-    let year_ago = (shiliu_db::now() - chrono::Duration::days(365)).format("%Y-%m-%d");
+    let year_ago = shiliu_db::stats::month_of(shiliu_db::now() - chrono::Duration::days(365));
     let pages = [
         "/requests".to_string(),
         "/requests?q=%E7%A7%9F%E6%88%BF".to_string(),
@@ -167,6 +167,7 @@ pub fn run(
         "/requests/stats".to_string(),
         format!("/requests/stats?by=month&from={year_ago}"),
         "/requests/stats?by=site".to_string(),
+        format!("/requests/stats?by=region&from={year_ago}"),
     ];
     for path in &pages {
         let (n, lat, errors) = load(server.addr, path, &cookie, concurrency, dur);
@@ -245,8 +246,10 @@ type ReadCase<'a> = dyn Fn(&mut shiliu_db::DbConnection) -> usize + 'a;
 fn reads_direct(db: &shiliu_db::Db, user: &accounts::User) -> Result<(), String> {
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let scope = accounts::user_scope(&mut conn, user).map_err(|e| e.to_string())?;
-    let engine = db.engine();
-    let year_start = shiliu_db::now() - chrono::Duration::days(365);
+    let (year_ago, this_month) = (
+        shiliu_db::stats::month_of(shiliu_db::now() - chrono::Duration::days(365)),
+        shiliu_db::stats::month_of(shiliu_db::now()),
+    );
     let cases: [(&str, Box<ReadCase>); 4] = [
         (
             "scoped list, newest 50",
@@ -280,10 +283,9 @@ fn reads_direct(db: &shiliu_db::Db, user: &accounts::User) -> Result<(), String>
             Box::new(|c| {
                 shiliu_db::stats::figures(
                     c,
-                    engine,
                     &scope,
-                    year_start,
-                    shiliu_db::now(),
+                    &year_ago,
+                    &this_month,
                     shiliu_db::stats::Dimension::Category,
                 )
                 .map_or(0, |v| v.len())

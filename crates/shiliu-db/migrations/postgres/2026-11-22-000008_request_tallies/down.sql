@@ -1,0 +1,2 @@
+DROP TABLE request_tally_journal;
+DROP TABLE request_tallies;

@@ -1,0 +1,677 @@
+//! Disputes (矛盾纠纷) and legal-aid cases (法律援助), each opened from a request and scoped by
+//! that request's region. Opening and closing one is also written into the request's history,
+//! so the request's page tells the whole story; every write is audited in its transaction.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use shiliu_domain::casework::{
+    CaseStatus, ConsultationInput, DisputeInput, DisputeOutcomeInput, DisputeStatus, LegalAidInput,
+    MediatorInput, PartyInput, SessionInput,
+};
+use shiliu_domain::roles::Role;
+
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::requests::{self, Request};
+use crate::schema::{
+    dispute_mediators, dispute_parties, dispute_sessions, disputes, legal_aid_cases,
+    legal_consultations, regions, users,
+};
+use crate::scope::{Actor, Scope};
+use crate::{DbConnection, DbError, now};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = disputes)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Dispute {
+    pub id: i64,
+    pub request_id: i64,
+    pub region_id: i64,
+    pub region_path: String,
+    pub kind: String,
+    pub summary: String,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub agreement: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = dispute_parties)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Party {
+    pub id: i64,
+    pub dispute_id: i64,
+    pub side: String,
+    pub name: String,
+    pub people: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = dispute_mediators)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Mediator {
+    pub id: i64,
+    pub dispute_id: i64,
+    pub name: String,
+    pub organisation: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = dispute_sessions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Session {
+    pub id: i64,
+    pub dispute_id: i64,
+    pub held_on: NaiveDate,
+    pub place: Option<String>,
+    pub notes: String,
+    pub recorded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = legal_aid_cases)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct LegalAidCase {
+    pub id: i64,
+    pub request_id: i64,
+    pub region_id: i64,
+    pub region_path: String,
+    pub matter: String,
+    pub lawyer_id: i64,
+    pub status: String,
+    pub result: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = legal_consultations)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Consultation {
+    pub id: i64,
+    pub case_id: i64,
+    pub held_on: NaiveDate,
+    pub mode: String,
+    pub summary: String,
+    pub advice: String,
+    pub minutes: Option<i32>,
+    pub recorded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A note in the request's history that casework began or ended there.
+fn note_on_request(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    r: &Request,
+    action: &str,
+    note: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    requests::record_event(
+        conn,
+        actor,
+        r.id,
+        Some(r.status()),
+        r.status(),
+        action,
+        Some(note),
+        detail,
+    )?;
+    // The request is found by every note in its history, this one too.
+    let text = requests::searchable_text(conn, r)?;
+    requests::search::index(conn, r.id, &text, false)
+}
+
+/// Register a dispute from a request in the actor's scope (one per request).
+pub fn open_dispute(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    input: &DisputeInput,
+) -> Result<Dispute, DbError> {
+    let r = requests::get(conn, &actor.scope, request_id)?;
+    if dispute_for_request(conn, request_id)?.is_some() {
+        return Err(DbError::invalid("request_id", "err.dispute.exists"));
+    }
+    let t = now();
+    let d = Dispute {
+        id: new_id(),
+        request_id,
+        region_id: r.region_id,
+        region_path: r.region_path.clone(),
+        kind: input.kind.as_str().into(),
+        summary: input.summary.clone(),
+        status: DisputeStatus::Open.as_str().into(),
+        outcome: None,
+        agreement: None,
+        created_by: actor.user_id,
+        created_at: t,
+        closed_at: None,
+        updated_at: t,
+        version: 1,
+    };
+    diesel::insert_into(disputes::table)
+        .values(&d)
+        .execute(conn)?;
+    note_on_request(
+        conn,
+        actor,
+        &r,
+        "dispute_open",
+        &d.summary,
+        serde_json::json!({"dispute_id": d.id, "kind": d.kind}),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("dispute.open", "dispute", d.id)
+            .region(d.region_id)
+            .after(&d),
+    )?;
+    Ok(d)
+}
+
+/// One dispute in scope.
+pub fn dispute(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Dispute, DbError> {
+    let d: Dispute = disputes::table
+        .filter(disputes::id.eq(id))
+        .select(Dispute::as_select())
+        .first(conn)?;
+    scope.admit(&d.region_path.clone(), d)
+}
+
+/// The dispute registered from a request (the caller has the request in scope).
+pub fn dispute_for_request(
+    conn: &mut DbConnection,
+    request_id: i64,
+) -> Result<Option<Dispute>, DbError> {
+    Ok(disputes::table
+        .filter(disputes::request_id.eq(request_id))
+        .select(Dispute::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Disputes in scope, newest first, keyset-paginated by id.
+pub fn disputes(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    status: Option<DisputeStatus>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Dispute>, DbError> {
+    let mut q = disputes::table
+        .filter(scope.path_filter(disputes::region_path))
+        .select(Dispute::as_select())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(disputes::status.eq(s.as_str()));
+    }
+    if let Some(b) = before_id {
+        q = q.filter(disputes::id.lt(b));
+    }
+    Ok(q.order(disputes::id.desc()).limit(limit).load(conn)?)
+}
+
+/// A dispute's parties, mediators and sessions.
+pub type DisputeRecords = (Vec<Party>, Vec<Mediator>, Vec<Session>);
+
+/// A dispute's records, in the order they were recorded (sessions by date).
+pub fn dispute_records(
+    conn: &mut DbConnection,
+    dispute_id: i64,
+) -> Result<DisputeRecords, DbError> {
+    let parties = dispute_parties::table
+        .filter(dispute_parties::dispute_id.eq(dispute_id))
+        .order(dispute_parties::id.asc())
+        .select(Party::as_select())
+        .load(conn)?;
+    let mediators = dispute_mediators::table
+        .filter(dispute_mediators::dispute_id.eq(dispute_id))
+        .order(dispute_mediators::id.asc())
+        .select(Mediator::as_select())
+        .load(conn)?;
+    let sessions = dispute_sessions::table
+        .filter(dispute_sessions::dispute_id.eq(dispute_id))
+        .order((dispute_sessions::held_on.asc(), dispute_sessions::id.asc()))
+        .select(Session::as_select())
+        .load(conn)?;
+    Ok((parties, mediators, sessions))
+}
+
+/// A dispute in scope that still takes records.
+fn open_dispute_in_scope(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<Dispute, DbError> {
+    let d = dispute(conn, &actor.scope, id)?;
+    if d.status == DisputeStatus::Closed.as_str() {
+        return Err(DbError::invalid("dispute", "err.dispute.closed"));
+    }
+    Ok(d)
+}
+
+pub fn add_party(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    dispute_id: i64,
+    input: &PartyInput,
+) -> Result<Party, DbError> {
+    let d = open_dispute_in_scope(conn, actor, dispute_id)?;
+    let p = Party {
+        id: new_id(),
+        dispute_id,
+        side: input.side.as_str().into(),
+        name: input.name.clone(),
+        people: input.people.clone(),
+        phone: input.phone.as_ref().map(|m| m.as_str().to_string()),
+        created_at: now(),
+    };
+    diesel::insert_into(dispute_parties::table)
+        .values(&p)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("dispute.party_add", "dispute", dispute_id)
+            .region(d.region_id)
+            .after(&p),
+    )?;
+    Ok(p)
+}
+
+pub fn add_mediator(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    dispute_id: i64,
+    input: &MediatorInput,
+) -> Result<Mediator, DbError> {
+    let d = open_dispute_in_scope(conn, actor, dispute_id)?;
+    let m = Mediator {
+        id: new_id(),
+        dispute_id,
+        name: input.name.clone(),
+        organisation: input.organisation.clone(),
+        created_at: now(),
+    };
+    diesel::insert_into(dispute_mediators::table)
+        .values(&m)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("dispute.mediator_add", "dispute", dispute_id)
+            .region(d.region_id)
+            .after(&m),
+    )?;
+    Ok(m)
+}
+
+/// Record a session held; the first one moves the dispute to being mediated.
+pub fn add_session(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    dispute_id: i64,
+    input: &SessionInput,
+) -> Result<Session, DbError> {
+    let d = open_dispute_in_scope(conn, actor, dispute_id)?;
+    let t = now();
+    let s = Session {
+        id: new_id(),
+        dispute_id,
+        held_on: input.held_on,
+        place: input.place.clone(),
+        notes: input.notes.clone(),
+        recorded_by: actor.name.clone(),
+        created_at: t,
+    };
+    diesel::insert_into(dispute_sessions::table)
+        .values(&s)
+        .execute(conn)?;
+    if d.status == DisputeStatus::Open.as_str() {
+        diesel::update(disputes::table.filter(disputes::id.eq(dispute_id)))
+            .set((
+                disputes::status.eq(DisputeStatus::Mediating.as_str()),
+                disputes::updated_at.eq(t),
+                disputes::version.eq(disputes::version + 1),
+            ))
+            .execute(conn)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new("dispute.session_add", "dispute", dispute_id)
+            .region(d.region_id)
+            .after(&s),
+    )?;
+    Ok(s)
+}
+
+/// End mediation with its outcome (and the agreement, on success), as of the version seen.
+pub fn close_dispute(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    input: &DisputeOutcomeInput,
+) -> Result<Dispute, DbError> {
+    let before = open_dispute_in_scope(conn, actor, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    let t = now();
+    let n = diesel::update(
+        disputes::table
+            .filter(disputes::id.eq(id))
+            .filter(disputes::version.eq(version)),
+    )
+    .set((
+        disputes::status.eq(DisputeStatus::Closed.as_str()),
+        disputes::outcome.eq(input.outcome.as_str()),
+        disputes::agreement.eq(&input.agreement),
+        disputes::closed_at.eq(t),
+        disputes::updated_at.eq(t),
+        disputes::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = dispute(conn, &Scope::everything(), id)?;
+    let r = requests::get(conn, &Scope::everything(), after.request_id)?;
+    note_on_request(
+        conn,
+        actor,
+        &r,
+        "dispute_close",
+        after.agreement.as_deref().unwrap_or(""),
+        serde_json::json!({"dispute_id": id, "outcome": input.outcome.as_str()}),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("dispute.close", "dispute", id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}
+
+/// A lawyer who may take a case arising in `region_path`: an active legal-aid user whose
+/// region's subtree contains it.
+fn lawyer(
+    conn: &mut DbConnection,
+    username: &str,
+    region_path: &str,
+) -> Result<(i64, String), DbError> {
+    let found: Option<(i64, String, String)> = users::table
+        .inner_join(regions::table)
+        .filter(users::username.eq(username.trim()))
+        .filter(users::role.eq(Role::LegalAid.as_str()))
+        .filter(users::active.eq(true))
+        .select((users::id, users::display_name, regions::path))
+        .first(conn)
+        .optional()?;
+    match found {
+        None => Err(DbError::invalid("lawyer", "err.lawyer.unknown")),
+        Some((_, _, path)) if !region_path.starts_with(path.as_str()) => {
+            Err(DbError::invalid("lawyer", "err.lawyer.scope"))
+        }
+        Some((id, name, _)) => Ok((id, name)),
+    }
+}
+
+/// Legal-aid users whose scope covers a region: the lawyers a case there may go to.
+pub fn lawyers_for(
+    conn: &mut DbConnection,
+    region_path: &str,
+) -> Result<Vec<(String, String)>, DbError> {
+    let rows: Vec<(String, String, String)> = users::table
+        .inner_join(regions::table)
+        .filter(users::role.eq(Role::LegalAid.as_str()))
+        .filter(users::active.eq(true))
+        .order(users::username.asc())
+        .select((users::username, users::display_name, regions::path))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, p)| region_path.starts_with(p.as_str()))
+        .map(|(u, n, _)| (u, n))
+        .collect())
+}
+
+/// Open a legal-aid case from a request in the actor's scope, for a lawyer (one per request).
+pub fn open_legal_aid(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    input: &LegalAidInput,
+) -> Result<LegalAidCase, DbError> {
+    let r = requests::get(conn, &actor.scope, request_id)?;
+    if case_for_request(conn, request_id)?.is_some() {
+        return Err(DbError::invalid("request_id", "err.legal_aid.exists"));
+    }
+    let (lawyer_id, lawyer_name) = lawyer(conn, &input.lawyer, &r.region_path)?;
+    let t = now();
+    let c = LegalAidCase {
+        id: new_id(),
+        request_id,
+        region_id: r.region_id,
+        region_path: r.region_path.clone(),
+        matter: input.matter.clone(),
+        lawyer_id,
+        status: CaseStatus::Open.as_str().into(),
+        result: None,
+        created_by: actor.user_id,
+        created_at: t,
+        closed_at: None,
+        updated_at: t,
+        version: 1,
+    };
+    diesel::insert_into(legal_aid_cases::table)
+        .values(&c)
+        .execute(conn)?;
+    note_on_request(
+        conn,
+        actor,
+        &r,
+        "legal_aid_open",
+        &c.matter,
+        serde_json::json!({"case_id": c.id, "lawyer": lawyer_name}),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("legal_aid.open", "legal_aid_case", c.id)
+            .region(c.region_id)
+            .after(&c),
+    )?;
+    Ok(c)
+}
+
+/// One case in scope.
+pub fn legal_aid_case(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: i64,
+) -> Result<LegalAidCase, DbError> {
+    let c: LegalAidCase = legal_aid_cases::table
+        .filter(legal_aid_cases::id.eq(id))
+        .select(LegalAidCase::as_select())
+        .first(conn)?;
+    scope.admit(&c.region_path.clone(), c)
+}
+
+/// The case opened from a request (the caller has the request in scope).
+pub fn case_for_request(
+    conn: &mut DbConnection,
+    request_id: i64,
+) -> Result<Option<LegalAidCase>, DbError> {
+    Ok(legal_aid_cases::table
+        .filter(legal_aid_cases::request_id.eq(request_id))
+        .select(LegalAidCase::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Cases in scope, newest first, keyset-paginated by id; `lawyer_id`: only that lawyer's.
+pub fn legal_aid_cases(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    status: Option<CaseStatus>,
+    lawyer_id: Option<i64>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(LegalAidCase, String)>, DbError> {
+    let mut q = legal_aid_cases::table
+        .inner_join(users::table)
+        .filter(scope.path_filter(legal_aid_cases::region_path))
+        .select((LegalAidCase::as_select(), users::display_name))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(legal_aid_cases::status.eq(s.as_str()));
+    }
+    if let Some(l) = lawyer_id {
+        q = q.filter(legal_aid_cases::lawyer_id.eq(l));
+    }
+    if let Some(b) = before_id {
+        q = q.filter(legal_aid_cases::id.lt(b));
+    }
+    Ok(q.order(legal_aid_cases::id.desc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// The lawyer's name shown on a case.
+pub fn lawyer_name(conn: &mut DbConnection, lawyer_id: i64) -> Result<String, DbError> {
+    Ok(users::table
+        .filter(users::id.eq(lawyer_id))
+        .select(users::display_name)
+        .first(conn)?)
+}
+
+pub fn consultations(conn: &mut DbConnection, case_id: i64) -> Result<Vec<Consultation>, DbError> {
+    Ok(legal_consultations::table
+        .filter(legal_consultations::case_id.eq(case_id))
+        .order((
+            legal_consultations::held_on.asc(),
+            legal_consultations::id.asc(),
+        ))
+        .select(Consultation::as_select())
+        .load(conn)?)
+}
+
+/// A case in scope that still takes records.
+fn open_case_in_scope(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<LegalAidCase, DbError> {
+    let c = legal_aid_case(conn, &actor.scope, id)?;
+    if c.status == CaseStatus::Closed.as_str() {
+        return Err(DbError::invalid("case", "err.legal_aid.closed"));
+    }
+    Ok(c)
+}
+
+pub fn add_consultation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    case_id: i64,
+    input: &ConsultationInput,
+) -> Result<Consultation, DbError> {
+    let c = open_case_in_scope(conn, actor, case_id)?;
+    let k = Consultation {
+        id: new_id(),
+        case_id,
+        held_on: input.held_on,
+        mode: input.mode.as_str().into(),
+        summary: input.summary.clone(),
+        advice: input.advice.clone(),
+        minutes: input.minutes,
+        recorded_by: actor.name.clone(),
+        created_at: now(),
+    };
+    diesel::insert_into(legal_consultations::table)
+        .values(&k)
+        .execute(conn)?;
+    diesel::update(legal_aid_cases::table.filter(legal_aid_cases::id.eq(case_id)))
+        .set(legal_aid_cases::updated_at.eq(k.created_at))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("legal_aid.consultation_add", "legal_aid_case", case_id)
+            .region(c.region_id)
+            .after(&k),
+    )?;
+    Ok(k)
+}
+
+/// Close a case with what came of it, as of the version seen.
+pub fn close_case(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    version: i32,
+    result: &str,
+) -> Result<LegalAidCase, DbError> {
+    let result = shiliu_domain::error::required_text("result", result, 4000)
+        .map_err(|e| DbError::Invalid(e.into()))?;
+    let before = open_case_in_scope(conn, actor, id)?;
+    if before.version != version {
+        return Err(DbError::Stale);
+    }
+    let t = now();
+    let n = diesel::update(
+        legal_aid_cases::table
+            .filter(legal_aid_cases::id.eq(id))
+            .filter(legal_aid_cases::version.eq(version)),
+    )
+    .set((
+        legal_aid_cases::status.eq(CaseStatus::Closed.as_str()),
+        legal_aid_cases::result.eq(&result),
+        legal_aid_cases::closed_at.eq(t),
+        legal_aid_cases::updated_at.eq(t),
+        legal_aid_cases::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::Stale);
+    }
+    let after = legal_aid_case(conn, &Scope::everything(), id)?;
+    let r = requests::get(conn, &Scope::everything(), after.request_id)?;
+    note_on_request(
+        conn,
+        actor,
+        &r,
+        "legal_aid_close",
+        &result,
+        serde_json::json!({"case_id": id}),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("legal_aid.close", "legal_aid_case", id)
+            .region(after.region_id)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}
