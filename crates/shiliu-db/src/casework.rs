@@ -13,7 +13,7 @@ use shiliu_domain::roles::Role;
 
 use crate::audit::{self, Event};
 use crate::ids::new_id;
-use crate::requests::{self, Request};
+use crate::requests;
 use crate::schema::{
     dispute_mediators, dispute_parties, dispute_sessions, disputes, legal_aid_cases,
     legal_consultations, regions, users,
@@ -112,30 +112,6 @@ pub struct Consultation {
     pub created_at: NaiveDateTime,
 }
 
-/// A note in the request's history that casework began or ended there.
-fn note_on_request(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    r: &Request,
-    action: &str,
-    note: &str,
-    detail: serde_json::Value,
-) -> Result<(), DbError> {
-    requests::record_event(
-        conn,
-        actor,
-        r.id,
-        Some(r.status()),
-        r.status(),
-        action,
-        Some(note),
-        detail,
-    )?;
-    // The request is found by every note in its history, this one too.
-    let text = requests::searchable_text(conn, r)?;
-    requests::search::index(conn, r.id, &text, false)
-}
-
 /// Register a dispute from a request in the actor's scope (one per request).
 pub fn open_dispute(
     conn: &mut DbConnection,
@@ -167,7 +143,7 @@ pub fn open_dispute(
     diesel::insert_into(disputes::table)
         .values(&d)
         .execute(conn)?;
-    note_on_request(
+    requests::note(
         conn,
         actor,
         &r,
@@ -394,7 +370,7 @@ pub fn close_dispute(
     }
     let after = dispute(conn, &Scope::everything(), id)?;
     let r = requests::get(conn, &Scope::everything(), after.request_id)?;
-    note_on_request(
+    requests::note(
         conn,
         actor,
         &r,
@@ -487,7 +463,7 @@ pub fn open_legal_aid(
     diesel::insert_into(legal_aid_cases::table)
         .values(&c)
         .execute(conn)?;
-    note_on_request(
+    requests::note(
         conn,
         actor,
         &r,
@@ -657,7 +633,7 @@ pub fn close_case(
     }
     let after = legal_aid_case(conn, &Scope::everything(), id)?;
     let r = requests::get(conn, &Scope::everything(), after.request_id)?;
-    note_on_request(
+    requests::note(
         conn,
         actor,
         &r,

@@ -108,33 +108,6 @@ pub fn region_id_by_code(
         .map_err(|_| DbError::invalid(field, "err.region.unknown"))
 }
 
-/// The active site with exactly this name in scope (for forms that name a site); the error
-/// names `field` (required, unknown, or more than one site of that name).
-pub fn site_id_by_name(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    name: &str,
-    field: &str,
-) -> Result<i64, DbError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(DbError::invalid(field, "err.required"));
-    }
-    let ids: Vec<i64> = sites::table
-        .inner_join(regions::table)
-        .filter(scope.filter())
-        .filter(sites::name.eq(name))
-        .filter(sites::active.eq(true))
-        .select(sites::id)
-        .limit(2)
-        .load(conn)?;
-    match ids.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(DbError::invalid(field, "err.site.unknown")),
-        _ => Err(DbError::invalid(field, "err.site.ambiguous")),
-    }
-}
-
 /// The names of these regions, to label figures that refer to them by id.
 pub fn region_names(
     conn: &mut DbConnection,
@@ -554,7 +527,34 @@ pub struct Named<T> {
 /// The scoped list, get and activate/deactivate of a record kept at a region (sites, units):
 /// the same queries over different tables, written once.
 macro_rules! region_record {
-    ($table:ident, $ty:ty, $kind_col:ident, $entity:literal, $list:ident, $get:ident, $set_active:ident, $on:literal, $off:literal) => {
+    ($table:ident, $ty:ty, $kind_col:ident, $entity:literal, $list:ident, $get:ident, $set_active:ident, $on:literal, $off:literal, $by_name:ident, $unknown:literal, $ambiguous:literal) => {
+        /// The active record with exactly this name in scope (for forms that name one); the
+        /// error names `field` (required, unknown, or more than one of that name).
+        pub fn $by_name(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            name: &str,
+            field: &str,
+        ) -> Result<i64, DbError> {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(DbError::invalid(field, "err.required"));
+            }
+            let ids: Vec<i64> = $table::table
+                .inner_join(regions::table)
+                .filter(scope.filter())
+                .filter($table::name.eq(name))
+                .filter($table::active.eq(true))
+                .select($table::id)
+                .limit(2)
+                .load(conn)?;
+            match ids.as_slice() {
+                [one] => Ok(*one),
+                [] => Err(DbError::invalid(field, $unknown)),
+                _ => Err(DbError::invalid(field, $ambiguous)),
+            }
+        }
+
         /// Newest first, in scope, filtered; keyset-paginated by id.
         pub fn $list(
             conn: &mut DbConnection,
@@ -650,7 +650,10 @@ region_record!(
     get_site,
     set_site_active,
     "site.activate",
-    "site.deactivate"
+    "site.deactivate",
+    site_id_by_name,
+    "err.site.unknown",
+    "err.site.ambiguous"
 );
 region_record!(
     units,
@@ -661,7 +664,10 @@ region_record!(
     get_unit,
     set_unit_active,
     "unit.activate",
-    "unit.deactivate"
+    "unit.deactivate",
+    unit_id_by_name,
+    "err.unit.unknown",
+    "err.unit.ambiguous"
 );
 
 pub fn create_site(

@@ -244,6 +244,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_attachments (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<BigInt>,
+        uploader -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    request_cohandlers (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        site_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        asked -> Text,
+        status -> Text,
+        answer -> Nullable<Text>,
+        asked_by -> Text,
+        asked_at -> Timestamp,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
     calendar_days (day) {
         day -> Date,
         kind -> Text,
@@ -396,6 +428,10 @@ diesel::table! {
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
+diesel::joinable!(request_attachments -> requests (request_id));
+diesel::joinable!(request_cohandlers -> requests (request_id));
+diesel::joinable!(request_cohandlers -> sites (site_id));
+diesel::joinable!(request_cohandlers -> units (unit_id));
 diesel::joinable!(disputes -> requests (request_id));
 diesel::joinable!(dispute_parties -> disputes (dispute_id));
 diesel::joinable!(dispute_mediators -> disputes (dispute_id));
@@ -432,6 +468,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_aid_cases,
     legal_consultations,
     request_events,
+    request_attachments,
+    request_cohandlers,
     calendar_days,
     routing_rules,
     category_questions,

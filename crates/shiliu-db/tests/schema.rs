@@ -26,6 +26,7 @@ fn canonical(t: &str) -> &'static str {
         "boolean" | "bool" => "bool",
         "timestamp" | "timestamp without time zone" => "timestamp",
         "date" => "date",
+        "blob" | "bytea" => "binary",
         other => panic!("unmapped column type {other}"),
     }
 }
@@ -94,6 +95,7 @@ fn declared() -> Vec<(String, String, &'static str, bool)> {
                 "Bool" => "bool",
                 "Timestamp" => "timestamp",
                 "Date" => "date",
+                "Binary" => "binary",
                 other => panic!("unmapped schema.rs type {other}"),
             };
             out.push((table.clone(), col.trim().to_string(), kind, !nullable));

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod casework;
 pub mod divisions;
 pub mod error;
+pub mod files;
 pub mod id_number;
 pub mod mobile;
 pub mod org;

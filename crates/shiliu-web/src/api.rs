@@ -24,14 +24,17 @@ use crate::web::{AppState, Principal};
     info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
     paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step, request_stats,
         crate::api_casework::disputes, crate::api_casework::dispute, crate::api_casework::open_dispute, crate::api_casework::dispute_record,
-        crate::api_casework::cases, crate::api_casework::case, crate::api_casework::open_case, crate::api_casework::case_record),
+        crate::api_casework::cases, crate::api_casework::case, crate::api_casework::open_case, crate::api_casework::case_record,
+        crate::api_request_files::list_files, crate::api_request_files::attach, crate::api_request_files::open_file,
+        crate::api_request_files::cohandlers, crate::api_request_files::ask, crate::api_request_files::answer),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
         crate::api_casework::DisputeDto, crate::api_casework::PartyDto, crate::api_casework::MediatorDto, crate::api_casework::SessionDto,
         crate::api_casework::DisputeDetail, crate::api_casework::DisputePage, crate::api_casework::NewDisputeBody, crate::api_casework::DisputeRecordBody,
         crate::api_casework::CaseDto, crate::api_casework::ConsultationDto, crate::api_casework::CaseDetail, crate::api_casework::CasePage,
-        crate::api_casework::NewCaseBody, crate::api_casework::CaseRecordBody
+        crate::api_casework::NewCaseBody, crate::api_casework::CaseRecordBody,
+        crate::api_request_files::FileDto, crate::api_request_files::CohandlerDto, crate::api_request_files::AskBody, crate::api_request_files::AnswerBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -7,7 +7,9 @@
 
 pub mod api;
 pub mod api_casework;
+pub mod api_request_files;
 pub mod error;
+pub mod files;
 pub mod i18n;
 pub mod metrics;
 pub mod open311;
@@ -90,6 +92,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{id}", get(pages::requests::show))
         .route("/requests/{id}/step", post(pages::requests::step))
+        .route("/requests/{id}/files", post(pages::request_files::attach))
+        .route(
+            "/requests/{id}/files/{file_id}",
+            get(pages::request_files::open),
+        )
+        .route("/requests/{id}/cohandlers", post(pages::request_files::ask))
+        .route(
+            "/requests/{id}/cohandlers/{cohandler_id}/answer",
+            post(pages::request_files::answer),
+        )
         .route(
             "/requests/{id}/dispute",
             post(pages::casework::open_dispute),
@@ -171,6 +183,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/requests/{id}/legal-aid",
             post(api_casework::open_case),
+        )
+        .route(
+            "/api/v1/requests/{id}/files",
+            get(api_request_files::list_files).post(api_request_files::attach),
+        )
+        .route(
+            "/api/v1/requests/{id}/files/{file_id}",
+            get(api_request_files::open_file),
+        )
+        .route(
+            "/api/v1/requests/{id}/cohandlers",
+            get(api_request_files::cohandlers).post(api_request_files::ask),
+        )
+        .route(
+            "/api/v1/requests/{id}/cohandlers/{cohandler_id}/answer",
+            post(api_request_files::answer),
         )
         .route("/api/v1/disputes", get(api_casework::disputes))
         .route("/api/v1/disputes/{id}", get(api_casework::dispute))

@@ -1,7 +1,6 @@
 //! Excel export: every list can be downloaded as .xlsx.
 
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::{AppError, AppResult};
@@ -28,19 +27,10 @@ pub fn sheet(name: &str, headers: &[String], rows: &[Vec<String>]) -> AppResult<
 }
 
 pub fn download(filename: &str, bytes: Vec<u8>) -> Response {
-    let mut r = bytes.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-    );
-    let cd = format!(
-        "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
-        crate::web::urlencode(filename)
-    );
-    if let Ok(v) = HeaderValue::from_str(&cd) {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    r
+    crate::files::serve(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename,
+        false,
+        bytes,
+    )
 }

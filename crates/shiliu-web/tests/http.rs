@@ -955,20 +955,45 @@ impl App {
         file: Vec<u8>,
         mode: &str,
     ) -> Resp {
+        self.multipart(
+            path,
+            cookie,
+            csrf,
+            &[("mode", mode)],
+            &[("file", "a.xlsx", &file)],
+        )
+        .await
+    }
+
+    /// A `multipart/form-data` post as a browser sends a form with file inputs: text fields,
+    /// then files as (field, file name, bytes); the CSRF token in the query string.
+    async fn multipart(
+        &self,
+        path: &str,
+        cookie: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Resp {
         let boundary = "shiliuBoundary7MA4YWxk";
         let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\n{mode}\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
                 .as_bytes(),
-        );
-        body.extend_from_slice(&file);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         self.call(
             Request::post(format!("{path}?_csrf={csrf}"))
                 .header(header::COOKIE, cookie)
@@ -1914,6 +1939,50 @@ both_engines!(
                 !page.contains("13912345678"),
                 "no contact details on the public page"
             );
+            // A photo comes with the request (multipart, the token in the address); a file
+            // that is not a photo is refused and named.
+            let mut with_photo = as_ref(&form("13912345600", true));
+            with_photo.retain(|(k, _)| *k != "_csrf");
+            let fields: Vec<(&str, &str)> =
+                with_photo.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app
+                .multipart(
+                    "/r",
+                    pre,
+                    "resident-token-0123456789",
+                    &fields,
+                    &[("photos", "a.pdf", b"%PDF-1.4")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("a.pdf"), "{}", r.text());
+            let r = app
+                .multipart(
+                    "/r",
+                    pre,
+                    "resident-token-0123456789",
+                    &fields,
+                    &[("photos", "漏水.png", PNG)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let photo_code = r
+                .location()
+                .trim_start_matches("/r/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let kept = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let r = shiliu_db::requests::by_code(c, &photo_code)?;
+                    shiliu_db::requests::files::list(c, r.id)
+                })
+                .unwrap();
+            assert_eq!(kept.len(), 1);
+            assert_eq!(kept[0].uploader, "resident");
             // The same phone may not flood the desk.
             for _ in 0..2 {
                 assert_eq!(
@@ -3037,3 +3106,263 @@ both_engines!(
         });
     }
 );
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR photo";
+
+both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    let (grid_code, category) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let all = Scope::everything();
+            let category = shiliu_db::requests::categories(c, false)?[0].id.to_string();
+            let city = org::get_region_by_code(c, &all, "450100")?;
+            // A staff member of the city's education bureau (a unit), to answer co-handling.
+            accounts::create_user(
+                c,
+                &Actor::system("test"),
+                &NewUser {
+                    username: Username::parse("nn-edu").unwrap(),
+                    display_name: "教育局干部".into(),
+                    password_hash: "x".into(),
+                    role: Role::SiteStaff,
+                    region_id: city.id,
+                    unit_id: Some(nn.unit),
+                    site_id: None,
+                    phone: None,
+                    grid_ids: vec![],
+                },
+            )?;
+            Ok((org::get_region(c, &all, nn.grid)?.code, category))
+        })
+        .unwrap();
+    let count = |app: &App| {
+        app.t
+            .db
+            .write_blocking(|c| shiliu_db::requests::count(c, &Scope::everything()))
+            .unwrap()
+    };
+    block_on(async {
+        // A grid worker's phone form with photos: a file that is not a photo is named and
+        // nothing is kept; with the photo alone the request is made and holds it.
+        let (gw, gw_csrf) = app.session("nn-grid-worker");
+        let form = [
+            ("channel", "grid"),
+            ("category_id", category.as_str()),
+            ("region_code", grid_code.as_str()),
+            ("description", "楼道堆放杂物，有火灾隐患"),
+        ];
+        let before = count(&app);
+        let r = app
+            .multipart(
+                "/requests",
+                &gw,
+                &gw_csrf,
+                &form,
+                &[
+                    ("photos", "现场.png", PNG),
+                    ("photos", "病毒.png", b"MZ\x90\0"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("病毒.png") && r.text().contains("不是可接受的类型"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(count(&app), before, "nothing half-written");
+        let r = app
+            .multipart(
+                "/requests",
+                &gw,
+                &gw_csrf,
+                &form,
+                &[("photos", "现场.png", PNG)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page_path = r.location().split('?').next().unwrap().to_string();
+        let id: i64 = page_path.rsplit('/').next().unwrap().parse().unwrap();
+        // Without a token in the address, a multipart post is refused.
+        let r = app
+            .multipart(
+                &format!("{page_path}/files"),
+                &gw,
+                "wrong",
+                &[],
+                &[("files", "b.png", PNG)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+        let (ss, ss_csrf) = app.session("nn-site-staff");
+        let page = app.get(&page_path, &ss).await.text();
+        assert!(page.contains("现场.png"), "{page}");
+        let link = links(&page)
+            .into_iter()
+            .find(|l| l.starts_with(&format!("{page_path}/files/")))
+            .expect("a link to the file");
+        let r = app.get(&link, &ss).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.headers[header::CONTENT_TYPE], "image/png");
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(r.body, PNG);
+        let viewed = app
+            .t
+            .db
+            .write_blocking(|c| {
+                shiliu_db::audit::list(
+                    c,
+                    &shiliu_db::audit::AuditFilter {
+                        action: Some("request.file_view".into()),
+                        ..Default::default()
+                    },
+                    10,
+                )
+            })
+            .unwrap();
+        assert_eq!(viewed.len(), 1, "opening a file is audited");
+        let (ls, _) = app.session("lz-site-staff");
+        assert_eq!(app.get(&link, &ls).await.status, StatusCode::NOT_FOUND);
+        let _ = &lz;
+        // More files from the request's page; then the API lists both.
+        let r = app
+            .multipart(
+                &format!("{page_path}/files"),
+                &ss,
+                &ss_csrf,
+                &[],
+                &[("files", "记录.pdf", b"%PDF-1.4 x")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let (status, list) = app
+            .api_get(&format!("/api/v1/requests/{id}/files"), "nn-site-staff")
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let types: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["content_type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, vec!["image/png", "application/pdf"]);
+
+        // Co-handling: once the site accepted it, the site asks the city's education bureau.
+        let site = nn.site;
+        app.t
+            .db
+            .write_blocking(move |c| {
+                let sys = Actor::system("test");
+                let r = shiliu_db::requests::get(c, &Scope::everything(), id)?;
+                let input = shiliu_db::requests::StepInput {
+                    site_id: Some(site),
+                    ..Default::default()
+                };
+                let r = shiliu_db::requests::step(
+                    c,
+                    &sys,
+                    id,
+                    r.version,
+                    shiliu_domain::requests::Action::Dispatch,
+                    &input,
+                )?;
+                shiliu_db::requests::step(
+                    c,
+                    &sys,
+                    id,
+                    r.version,
+                    shiliu_domain::requests::Action::Accept,
+                    &shiliu_db::requests::StepInput::default(),
+                )
+            })
+            .unwrap();
+        let version = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
+            })
+            .unwrap()
+            .to_string();
+        let page = app.get(&page_path, &ss).await.text();
+        assert!(page.contains("请求协办"), "{page}");
+        let ask = format!("{page_path}/cohandlers");
+        let r = app
+            .post(
+                &ask,
+                &ss,
+                &[
+                    ("_csrf", &ss_csrf),
+                    ("version", &version),
+                    ("cohandler", "nn教育局"),
+                    ("asked", " "),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("协办事项：必填"), "{}", r.text());
+        let r = app
+            .post(
+                &ask,
+                &ss,
+                &[
+                    ("_csrf", &ss_csrf),
+                    ("version", &version),
+                    ("cohandler", "nn教育局"),
+                    ("asked", "请协调清理楼道"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get(&page_path, &ss).await.text();
+        assert!(
+            page.contains("nn教育局") && page.contains("待答复"),
+            "{page}"
+        );
+        // The bureau's staff answer it; the answer and who gave it show on the page.
+        let (edu, edu_csrf) = app.session("nn-edu");
+        let page = app.get(&page_path, &edu).await.text();
+        assert!(page.contains("答复协办"), "{page}");
+        let form_action = page
+            .split("action=\"")
+            .filter_map(|x| x.split('"').next())
+            .find(|a| a.ends_with("/answer"))
+            .expect("the answer form")
+            .to_string();
+        let r = app
+            .post(
+                &form_action,
+                &edu,
+                &[("_csrf", &edu_csrf), ("answer", "已安排清理")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get(&page_path, &ss).await.text();
+        assert!(
+            page.contains("已答复") && page.contains("已安排清理") && page.contains("nn-edu"),
+            "{page}"
+        );
+        let (status, cos) = app
+            .api_get(
+                &format!("/api/v1/requests/{id}/cohandlers"),
+                "nn-site-staff",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cos[0]["status"], "answered");
+        assert_eq!(cos[0]["name"], "nn教育局");
+    });
+});

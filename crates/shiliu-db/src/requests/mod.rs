@@ -3,6 +3,8 @@
 //! row and its audit row; concurrent edits are refused by `version`.
 
 pub mod bulk;
+pub mod cohandling;
+pub mod files;
 pub mod questions;
 pub mod search;
 
@@ -453,6 +455,30 @@ pub(crate) fn record_event(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A note in the request's history that does not move it (casework opened or closed, a
+/// co-handling unit asked or answered, files attached); the request is found by it too.
+pub(crate) fn note(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    r: &Request,
+    action: &str,
+    note: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    record_event(
+        conn,
+        actor,
+        r.id,
+        Some(r.status()),
+        r.status(),
+        action,
+        Some(note),
+        detail,
+    )?;
+    let text = searchable_text(conn, r)?;
+    search::index(conn, r.id, &text, false)
 }
 
 /// One request in scope (by where it arose).

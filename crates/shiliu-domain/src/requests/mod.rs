@@ -351,6 +351,41 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Whether the handler may ask other units to help (协办): once accepted, until resolved.
+    pub fn may_ask_cohandlers(self) -> bool {
+        matches!(
+            self,
+            Status::Accepted | Status::InProgress | Status::WaitingResident
+        )
+    }
+}
+
+/// A request to a co-handling unit (协办): whom (a site's or unit's name) and what is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CohandlingInput {
+    pub target: String,
+    pub asked: String,
+}
+
+impl CohandlingInput {
+    pub fn parse(target: &str, asked: &str) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let target = errs.check(required_text("cohandler", target, 100));
+        let asked = errs.check(required_text("asked", asked, 1000));
+        errs.into_result()?;
+        Ok(Self {
+            target: target.unwrap_or_default(),
+            asked: asked.unwrap_or_default(),
+        })
+    }
+}
+
+/// A co-handling unit's answer: what it did.
+pub fn parse_cohandling_answer(answer: &str) -> Result<String, FieldError> {
+    required_text("answer", answer, 2000)
+}
+
 /// What an action carries, checked before the transition is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ActionInput {

@@ -6,6 +6,7 @@ pub mod import;
 pub mod org;
 pub mod public;
 pub mod questions;
+pub mod request_files;
 pub mod requests;
 pub mod settings;
 pub mod stats;

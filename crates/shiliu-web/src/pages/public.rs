@@ -5,7 +5,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
+use shiliu_domain::files::FileLimits;
+
+use crate::files::FormData;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -241,21 +244,27 @@ async fn form(
 pub async fn submit(
     State(state): State<AppState>,
     ctx: Ctx,
-    RawForm(body): RawForm,
+    submitted: FormData,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let (d, pairs): (PublicForm, _) = super::questions::form_with_pairs(&body)?;
+    let (d, pairs): (PublicForm, _) = super::questions::form_with_pairs(&submitted)?;
     let category = d.category_id.parse::<i64>().unwrap_or(-1);
-    let input = match RequestInput::parse(
+    let parsed = RequestInput::parse(
         Channel::SelfService,
         &d.description,
         &d.place,
         &d.contact_name,
         &d.contact_phone,
         d.consent.is_some(),
-    ) {
-        Ok(i) => i.with_answers(super::questions::submitted_answers(&pairs, category)),
-        Err(e) => {
+    );
+    let (input, files) = match (parsed, submitted.files("photos", PUBLIC_FILES)) {
+        (Ok(i), Ok(f)) => (
+            i.with_answers(super::questions::submitted_answers(&pairs, category)),
+            f,
+        ),
+        (parsed, files) => {
+            let mut e = parsed.err().unwrap_or_default();
+            e.0.extend(files.err().unwrap_or_default().0);
             return form(
                 &state,
                 &ctx,
@@ -290,7 +299,11 @@ pub async fn submit(
             if db::count_by_phone_since(c, &phone, since)? >= PER_PHONE_PER_DAY {
                 return Ok(None);
             }
-            db::create(c, &actor, &input, category, region, None).map(Some)
+            let r = db::create(c, &actor, &input, category, region, None)?;
+            if !files.is_empty() {
+                db::files::attach_to(c, &actor, &r, &files, "photos")?;
+            }
+            Ok(Some(r))
         })
         .await;
     match result {
@@ -311,6 +324,13 @@ pub async fn submit(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A resident sends at most three photos (no documents) with a request.
+const PUBLIC_FILES: FileLimits = FileLimits {
+    max_files: 3,
+    photos_only: true,
+    ..shiliu_domain::files::REQUEST_FILES
+};
 
 fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
     let page = PublicTrack {

@@ -382,13 +382,9 @@ fn answer_labels(qs: &[QuestionRow], category_id: i64, t: T) -> Vec<(String, Str
 /// A form body read twice: into its fixed fields, and as pairs for the questions' answers
 /// (whose names depend on the categories).
 pub fn form_with_pairs<F: serde::de::DeserializeOwned>(
-    body: &[u8],
+    form: &crate::files::FormData,
 ) -> AppResult<(F, Vec<(String, String)>)> {
-    let bad = |_| crate::error::AppError::BadRequest("form");
-    Ok((
-        serde_urlencoded::from_bytes(body).map_err(bad)?,
-        serde_urlencoded::from_bytes(body).map_err(bad)?,
-    ))
+    Ok((form.parse()?, form.pairs.clone()))
 }
 
 /// A form's errors with labels, answers named by their questions' wording.

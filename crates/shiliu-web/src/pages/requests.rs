@@ -3,7 +3,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
+use shiliu_domain::files::REQUEST_FILES;
+
+use crate::files::FormData;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
@@ -378,10 +381,10 @@ pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Respo
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
-    RawForm(body): RawForm,
+    form: FormData,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::CreateRequests)?;
-    let (d, pairs): (IntakeForm, _) = super::questions::form_with_pairs(&body)?;
+    let (d, pairs): (IntakeForm, _) = super::questions::form_with_pairs(&form)?;
     let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
     let parsed = match channel {
         Some(ch) => RequestInput::parse(
@@ -398,15 +401,27 @@ pub async fn create(
         d.region_code.clone(),
         d.category_id.parse::<i64>().unwrap_or(-1),
     );
-    let input = match parsed {
-        Ok(i) => i.with_answers(super::questions::submitted_answers(&pairs, category)),
-        Err(e) => return intake_page(&state, &p, d, &pairs, &e).await,
+    let files = form.files("photos", REQUEST_FILES);
+    let (input, files) = match (parsed, files) {
+        (Ok(i), Ok(f)) => (
+            i.with_answers(super::questions::submitted_answers(&pairs, category)),
+            f,
+        ),
+        (parsed, files) => {
+            let mut e = parsed.err().unwrap_or_default();
+            e.0.extend(files.err().unwrap_or_default().0);
+            return intake_page(&state, &p, d, &pairs, &e).await;
+        }
     };
     let result = state
         .db
         .write(move |c| {
             let region = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
-            db::create(c, &actor, &input, category, region, None)
+            let r = db::create(c, &actor, &input, category, region, None)?;
+            if !files.is_empty() {
+                db::files::attach_to(c, &actor, &r, &files, "photos")?;
+            }
+            Ok(r)
         })
         .await;
     match result {
@@ -451,6 +466,7 @@ struct DetailPage {
     events: Vec<(String, String, String, String, String)>,
     errors: Vec<(String, String)>,
     casework: super::casework::RequestCasework,
+    extras: super::request_files::RequestExtras,
     description: String,
 }
 
@@ -628,6 +644,7 @@ pub(crate) async fn detail_page(
         events,
         errors: t.field_errors(errs),
         casework: super::casework::for_request(state, p, r.id, r.region_path.clone()).await?,
+        extras: super::request_files::for_request(state, p, &r).await?,
         description: r.description.clone(),
     };
     render_form(&page, !errs.is_empty())

@@ -1,0 +1,2 @@
+DROP TABLE request_cohandlers;
+DROP TABLE request_attachments;
