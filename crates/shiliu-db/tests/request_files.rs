@@ -192,12 +192,15 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         scope: Scope::subtrees(vec![county.path.clone()]),
         ..Actor::system("x")
     };
-    let waiting = {
-        let mut c = t.db.conn().unwrap();
-        cohandling::waiting_for(&mut c, &staff, &staff.scope).unwrap()
+    let waiting = |c: &mut shiliu_db::DbConnection| {
+        let f = requests::RequestFilter {
+            asked_of: Some((None, Some(unit_user.unit_id.unwrap()))),
+            ..Default::default()
+        };
+        requests::list(c, &staff.scope, &f, 10).unwrap()
     };
-    assert_eq!(waiting.len(), 1);
-    assert_eq!(waiting[0].0.id, asked.id);
+    let mine = waiting(&mut t.db.conn().unwrap());
+    assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![r.id]);
     let stranger = Actor {
         user_id: None,
         ..staff.clone()
@@ -218,6 +221,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
     assert_eq!(reason(&e).1, "err.cohandle.answered");
 
     let mut c = t.db.conn().unwrap();
+    assert!(waiting(&mut c).is_empty(), "answered: no longer waiting");
     let list = cohandling::list(&mut c, r.id).unwrap();
     let names: Vec<(&str, &str)> = list
         .iter()

@@ -175,6 +175,17 @@ both_engines!(
         assert_eq!(go(Action::Dispatch).unwrap().status(), Status::Dispatched);
         assert_eq!(go(Action::Accept).unwrap().status(), Status::Accepted);
         assert_eq!(go(Action::Start).unwrap().status(), Status::InProgress);
+        // A progress note keeps the status and is kept in the history.
+        assert!(
+            matches!(go(Action::Note), Err(DbError::Invalid(_))),
+            "a note needs its text"
+        );
+        assert_eq!(
+            step(&t, r.id, Action::Note, reason("已约房东周三见面"))
+                .unwrap()
+                .status(),
+            Status::InProgress
+        );
         // A transfer the receiver declines stays with the sender.
         let offered = step(
             &t,
@@ -261,6 +272,7 @@ both_engines!(
                 "dispatch",
                 "accept",
                 "start",
+                "note",
                 "transfer",
                 "decline_transfer",
                 "wait_for_resident",

@@ -558,6 +558,7 @@ pub struct RequestDetail {
         ("from" = Option<String>, Query, description = "received on or after, YYYY-MM-DD (China time)"),
         ("to" = Option<String>, Query, description = "received on or before, YYYY-MM-DD (China time)"),
         ("overdue" = Option<bool>, Query), ("due_soon" = Option<bool>, Query, description = "due within a day"),
+        ("cohandling" = Option<bool>, Query, description = "asked of the caller's own site or unit to co-handle, not yet answered"),
         ("before" = Option<i64>, Query, description = "page cursor")),
     responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn requests_list(
@@ -566,11 +567,12 @@ pub async fn requests_list(
     Query(q): Query<crate::pages::requests::ListQuery>,
 ) -> AppResult<Json<RequestPage>> {
     let actor = p.require(Permission::ViewRequests)?;
+    let own = (p.user.site_id, p.user.unit_id);
     let now = shiliu_db::now();
     let rows = state
         .db
         .read(move |c| {
-            let f = q.filter(c, &actor.scope, now)?;
+            let f = q.filter(c, &actor.scope, own, now)?;
             shiliu_db::requests::list(c, &actor.scope, &f, PAGE + 1)
         })
         .await?;

@@ -3334,6 +3334,8 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
         );
         // The bureau's staff answer it; the answer and who gave it show on the page.
         let (edu, edu_csrf) = app.session("nn-edu");
+        let waiting = app.get("/requests?cohandling=1", &edu).await.text();
+        assert!(waiting.contains(&format!("/requests/{id}\"")), "{waiting}");
         let page = app.get(&page_path, &edu).await.text();
         assert!(page.contains("答复协办"), "{page}");
         let form_action = page
@@ -3350,6 +3352,11 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let waiting = app.get("/requests?cohandling=1", &edu).await.text();
+        assert!(
+            !waiting.contains(&format!("/requests/{id}\"")),
+            "answered: {waiting}"
+        );
         let page = app.get(&page_path, &ss).await.text();
         assert!(
             page.contains("已答复") && page.contains("已安排清理") && page.contains("nn-edu"),

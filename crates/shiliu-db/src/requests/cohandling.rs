@@ -16,7 +16,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{site_id_by_name, unit_id_by_name};
 use crate::schema::{regions, request_cohandlers, sites, units, users};
-use crate::scope::{Actor, Scope};
+use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
 pub const ASKED: &str = "asked";
@@ -218,33 +218,6 @@ pub fn list(conn: &mut DbConnection, request_id: i64) -> Result<Vec<Named>, DbEr
             name: site.or(unit).unwrap_or_default(),
         })
         .collect())
-}
-
-/// Requests that ask the actor's own site or unit for help and are not yet answered, newest
-/// first, in scope.
-pub fn waiting_for(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    scope: &Scope,
-) -> Result<Vec<(Cohandler, Request)>, DbError> {
-    let (site_id, unit_id) = own_place(conn, actor)?;
-    if site_id.is_none() && unit_id.is_none() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Cohandler, Request)> = request_cohandlers::table
-        .inner_join(crate::schema::requests::table)
-        .filter(request_cohandlers::status.eq(ASKED))
-        .filter(
-            request_cohandlers::site_id
-                .eq(site_id)
-                .or(request_cohandlers::unit_id.eq(unit_id)),
-        )
-        .filter(scope.path_filter(crate::schema::requests::region_path))
-        .order(request_cohandlers::asked_at.desc())
-        .limit(200)
-        .select((Cohandler::as_select(), Request::as_select()))
-        .load(conn)?;
-    Ok(rows)
 }
 
 /// The site and unit the actor's account belongs to.

@@ -547,6 +547,8 @@ pub struct RequestFilter {
     /// Full-text: every word of this query (segmented) in the request's text.
     pub text: Option<String>,
     pub overdue_at: Option<NaiveDateTime>,
+    /// Asked of this site or unit (either may be absent) to co-handle, not yet answered.
+    pub asked_of: Option<(Option<i64>, Option<i64>)>,
     pub before_id: Option<i64>,
 }
 
@@ -617,6 +619,14 @@ pub(crate) fn filtered(
         q = q
             .filter(requests::due_at.lt(t))
             .filter(requests::status.eq_any(running_statuses()));
+    }
+    if let Some((site, unit)) = f.asked_of {
+        use crate::schema::request_cohandlers as co;
+        let asked = co::table
+            .filter(co::status.eq(cohandling::ASKED))
+            .filter(co::site_id.eq(site).or(co::unit_id.eq(unit)))
+            .select(co::request_id);
+        q = q.filter(requests::id.eq_any(asked));
     }
     if let Some(b) = f.before_id {
         q = q.filter(requests::id.lt(b));
@@ -707,7 +717,7 @@ pub fn step(
             r.outcome = None;
         }
         Action::Close => r.closed_at = Some(t),
-        Action::Accept | Action::Return | Action::Start => {}
+        Action::Accept | Action::Return | Action::Start | Action::Note => {}
     }
     let n = diesel::update(
         requests::table

@@ -278,6 +278,8 @@ code_enum! {
         Rate = "rate",
         Reopen = "reopen",
         Close = "close",
+        /// 办理情况: a handler's note on the work so far; the status stays.
+        Note = "note",
     }
 }
 
@@ -320,6 +322,9 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = {
         (S::Rated, A::Reopen, S::InProgress),
         (S::Resolved, A::Close, S::Closed),
         (S::Rated, A::Close, S::Closed),
+        (S::Accepted, A::Note, S::Accepted),
+        (S::InProgress, A::Note, S::InProgress),
+        (S::WaitingResident, A::Note, S::WaitingResident),
     ]
 };
 
@@ -412,7 +417,7 @@ pub fn next(from: Status, action: Action, input: &ActionInput) -> Result<Status,
         })?;
     let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
     match action {
-        Action::Return | Action::DeclineTransfer if !present(&input.reason) => {
+        Action::Return | Action::DeclineTransfer | Action::Note if !present(&input.reason) => {
             Err(FieldError::new("reason", "err.required"))
         }
         Action::Resolve if input.outcome.is_none() => {

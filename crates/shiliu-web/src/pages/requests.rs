@@ -85,6 +85,8 @@ pub struct RequestRow {
 struct ListPage {
     l: Layout,
     can_create: bool,
+    /// The reader belongs to a site or unit (which may be asked to co-handle).
+    has_place: bool,
     d: ListQuery,
     statuses: Vec<(String, String)>,
     categories: Vec<(String, String)>,
@@ -123,6 +125,9 @@ pub struct ListQuery {
     /// Due within the next day, not yet overdue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     due_soon: Option<String>,
+    /// Asked of the reader's own site or unit to co-handle (协办), not yet answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cohandling: Option<String>,
     #[serde(default, skip_serializing)]
     before: Option<i64>,
 }
@@ -142,6 +147,7 @@ impl ListQuery {
         &self,
         c: &mut shiliu_db::DbConnection,
         scope: &shiliu_db::scope::Scope,
+        own: (Option<i64>, Option<i64>),
         now: chrono::NaiveDateTime,
     ) -> Result<RequestFilter, shiliu_db::DbError> {
         let mut errs = FieldErrors::new();
@@ -199,6 +205,7 @@ impl ListQuery {
             received_to: to.map(|d| super::local_day_start(d.succ_opt().unwrap_or(d))),
             overdue_at: on(self.overdue.as_deref()).then_some(now),
             due_before: on(self.due_soon.as_deref()).then_some((now, now + DUE_SOON)),
+            asked_of: on(self.cohandling.as_deref()).then_some(own),
             text: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
             before_id: self.before,
             ..RequestFilter::default()
@@ -217,13 +224,14 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRequests)?;
+    let own = (p.user.site_id, p.user.unit_id);
     let t = p.t();
     let now = shiliu_db::now();
     let query = q.clone();
     let (found, cats) = state
         .db
         .read(move |c| {
-            let found = match query.filter(c, &actor.scope, now) {
+            let found = match query.filter(c, &actor.scope, own, now) {
                 Ok(f) => Ok(db::list(c, &actor.scope, &f, PAGE + 1)?),
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
@@ -252,6 +260,7 @@ pub async fn list(
     let page = ListPage {
         l: Layout::new(&p, "nav.requests", t.s("requests.title")),
         can_create: p.can(Permission::CreateRequests),
+        has_place: p.user.site_id.is_some() || p.user.unit_id.is_some(),
         statuses: Status::ALL
             .iter()
             .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
@@ -783,13 +792,14 @@ pub async fn export(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRequests)?;
+    let own = (p.user.site_id, p.user.unit_id);
     let t = p.t();
     let now = shiliu_db::now();
     let q = ListQuery { before: None, ..q };
     let (rows, cats) = state
         .db
         .read(move |c| {
-            let f = q.filter(c, &actor.scope, now)?;
+            let f = q.filter(c, &actor.scope, own, now)?;
             Ok((
                 db::list(c, &actor.scope, &f, 100_000)?,
                 db::categories(c, true)?,
