@@ -7,9 +7,10 @@
 //! batch touches the hot pages (indexes' right edges, the audit head) once.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 
 use diesel::Connection;
+use diesel::connection::SimpleConnection;
 
 use crate::{DbConnection, DbError};
 
@@ -34,7 +35,22 @@ impl Writer {
         conn: DbConnection,
         reconnect: impl Fn() -> Result<DbConnection, DbError> + Send + 'static,
     ) -> Self {
+        let mut conn = conn;
+        // The writer never checkpoints the WAL itself (copying pages back and syncing the file
+        // would stall every queued write); a thread beside it does, once a second.
+        let checkpointer = conn
+            .batch_execute("PRAGMA wal_autocheckpoint = 0;")
+            .ok()
+            .and_then(|()| reconnect().ok());
         let conn = Arc::new(Mutex::new(conn));
+        if let Some(c) = checkpointer {
+            start_checkpoints(c, Arc::downgrade(&conn));
+        } else {
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = guard.batch_execute("PRAGMA wal_autocheckpoint = 1000;");
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         let shared = conn.clone();
         std::thread::Builder::new()
@@ -53,6 +69,27 @@ impl Writer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .send(job)
             .map_err(|_| DbError::Connect("the database writer has stopped".into()))
+    }
+}
+
+/// Checkpoint the WAL every second without waiting for readers or the writer (`PASSIVE`),
+/// for as long as the writer lives.
+fn start_checkpoints(mut conn: DbConnection, writer: Weak<Mutex<DbConnection>>) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if writer.strong_count() == 0 {
+                    return;
+                }
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the WAL checkpoint thread");
     }
 }
 
