@@ -88,6 +88,17 @@ pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Copy everything the write-ahead log holds back into the database file and empty it, as
+/// the checkpoint thread does in its own time (`SQLite`; `PostgreSQL` needs nothing). Call it
+/// outside a transaction, after a bulk load, so later reads are measured in the steady state.
+pub fn checkpoint(conn: &mut DbConnection) -> Result<(), DbError> {
+    // engine-specific: only SQLite has a WAL to settle here.
+    if let DbConnection::Sqlite(c) = conn {
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(c)?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,

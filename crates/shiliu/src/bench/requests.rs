@@ -152,6 +152,8 @@ pub fn run(
         );
         db.write_blocking(shiliu_db::analyze)
             .map_err(|e| e.to_string())?;
+        let mut conn = db.conn().map_err(|e| e.to_string())?;
+        shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())?;
     }
     let total = db
         .write_blocking(|c| requests::count(c, &Scope::everything()))
