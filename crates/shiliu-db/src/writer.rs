@@ -16,6 +16,9 @@ use crate::{DbConnection, DbError};
 
 const MAX_BATCH: usize = 64;
 
+/// A batch that holds the writer this long is logged.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A queued write: runs in the batch's transaction and returns what to do once the batch's
 /// commit succeeded (`Ok`) or failed.
 pub(crate) type Job =
@@ -111,6 +114,7 @@ fn serve(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut deliveries = Vec::with_capacity(batch.len());
         let mut panicked = false;
+        let (started, jobs) = (std::time::Instant::now(), batch.len());
         let outcome = guard.transaction::<(), DbError, _>(|c| {
             for job in batch {
                 let Ok(deliver) = std::panic::catch_unwind(AssertUnwindSafe(|| job(c))) else {
@@ -122,6 +126,11 @@ fn serve(
             }
             Ok(())
         });
+        let took = started.elapsed();
+        if took >= SLOW_BATCH {
+            // Every queued write waited this long: worth knowing in production.
+            tracing::warn!(ms = took.as_millis(), jobs, "slow write batch");
+        }
         if panicked && let Ok(fresh) = reconnect() {
             *guard = fresh;
         }
