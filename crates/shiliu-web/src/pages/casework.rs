@@ -105,13 +105,10 @@ pub async fn open_dispute(
         }
         Err(e) => Err(shiliu_db::DbError::Invalid(e)),
     };
-    match result {
-        Ok(d) => Ok(Redirect::to(&format!("/disputes/{}?saved=1", d.id)).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => {
-            super::requests::detail_page(&state, &p, request_id, &e, false).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::requests::after_form(&state, &p, request_id, result, |d| {
+        format!("/disputes/{}?saved=1", d.id)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -139,13 +136,10 @@ pub async fn open_case(
         }
         Err(e) => Err(shiliu_db::DbError::Invalid(e)),
     };
-    match result {
-        Ok(k) => Ok(Redirect::to(&format!("/legal-aid/{}?saved=1", k.id)).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => {
-            super::requests::detail_page(&state, &p, request_id, &e, false).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::requests::after_form(&state, &p, request_id, result, |k| {
+        format!("/legal-aid/{}?saved=1", k.id)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

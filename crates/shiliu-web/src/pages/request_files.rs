@@ -4,7 +4,7 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use shiliu_db::audit::{self, Event};
 use shiliu_db::requests::{self as db, cohandling, files};
@@ -149,7 +149,10 @@ pub async fn attach(
         }
         Err(e) => Err(shiliu_db::DbError::Invalid(e)),
     };
-    back_to_request(&state, &p, id, result).await
+    super::requests::after_form(&state, &p, id, result, |_| {
+        format!("/requests/{id}?saved=1")
+    })
+    .await
 }
 
 /// One file, for someone who may see its request. Opening it is audited: a photo may show a
@@ -185,10 +188,7 @@ pub(crate) async fn file_response(
             Ok((a, bytes))
         })
         .await?;
-    let inline = FileKind::ALL
-        .iter()
-        .find(|k| k.as_str() == a.content_type)
-        .is_some_and(|k| k.inline());
+    let inline = FileKind::parse(&a.content_type).is_some_and(FileKind::inline);
     let mut resp = crate::files::serve(&a.content_type, &a.name, inline, bytes);
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -223,7 +223,10 @@ pub async fn ask(
         }
         Err(e) => Err(shiliu_db::DbError::Invalid(e)),
     };
-    back_to_request(&state, &p, id, result).await
+    super::requests::after_form(&state, &p, id, result, |_| {
+        format!("/requests/{id}?saved=1")
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -250,21 +253,8 @@ pub async fn answer(
         }
         Err(e) => Err(e.into()),
     };
-    back_to_request(&state, &p, id, result).await
-}
-
-/// After a form on the request's page: back to the page, or the page again with the errors.
-async fn back_to_request<T>(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-    result: Result<T, shiliu_db::DbError>,
-) -> AppResult<Response> {
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}?saved=1")).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => {
-            super::requests::detail_page(state, p, id, &e, false).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::requests::after_form(&state, &p, id, result, |_| {
+        format!("/requests/{id}?saved=1")
+    })
+    .await
 }

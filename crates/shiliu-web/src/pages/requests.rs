@@ -743,9 +743,24 @@ pub async fn step(
             db::step(c, &actor, id, f.version, action, &input)
         })
         .await;
+    after_form(&state, &p, id, result, |_| {
+        format!("/requests/{id}?saved=1")
+    })
+    .await
+}
+
+/// After a form on a request's page: on to `to` (from what the write returned), or the
+/// request's page again with the errors.
+pub(crate) async fn after_form<T>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    result: Result<T, shiliu_db::DbError>,
+    to: impl FnOnce(T) -> String,
+) -> AppResult<Response> {
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}?saved=1")).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => detail_page(&state, &p, id, &e, false).await,
+        Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => detail_page(state, p, id, &e, false).await,
         Err(e) => Err(e.into()),
     }
 }
