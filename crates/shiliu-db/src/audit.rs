@@ -1,20 +1,27 @@
 //! The append-only, hash-chained audit log.
 //!
 //! [`record`] runs inside the caller's transaction, after the change it describes, so the
-//! change and its audit row commit together or not at all. It first bumps the single
-//! `audit_head` row, which serialises appenders (a row lock on `PostgreSQL`, the write lock on
-//! `SQLite`), so sequence numbers have no gaps and each row's `prev_hash` is the previous row's
-//! `hash`. [`verify`] recomputes the chain and reports rows edited, removed or reordered
-//! behind the application's back.
+//! change and its audit row commit together or not at all. The log is [`CHAINS`] hash chains:
+//! a transaction appends to the chain its request hashes to, first bumping that chain's
+//! `audit_head` row, which serialises the chain's appenders (a row lock on `PostgreSQL`, the
+//! write lock on `SQLite`), so link numbers have no gaps and each row's `prev_hash` is the
+//! previous link's `hash`. Several chains rather than one because the head's lock is held
+//! until commit: with one chain, `PostgreSQL` flushed one commit at a time. [`verify`]
+//! recomputes every chain and reports rows edited, removed or reordered behind the
+//! application's back. `seq` orders the whole log for browsing.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::ids::new_id;
 use crate::schema::{audit_head, audit_log};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
+
+/// How many chains the log has (rows of `audit_head`, made by the migrations).
+pub const CHAINS: i32 = 16;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -90,6 +97,9 @@ pub struct AuditRow {
     pub client_addr: String,
     pub prev_hash: String,
     pub hash: String,
+    pub chain: i32,
+    /// The row's place in its chain: 1, 2, 3…
+    pub link: i64,
 }
 
 fn digest(v: &serde_json::Value) -> String {
@@ -124,15 +134,31 @@ pub fn row_hash(r: &AuditRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// The chain an actor's events go to. Every event of one transaction must go to the same
+/// chain (two transactions each holding one head and waiting for the other's would deadlock),
+/// and a transaction serves one request, so the request's id decides.
+fn chain_of(actor: &Actor) -> i32 {
+    // FNV-1a: stable, and spreads the short request ids evenly.
+    let h = actor
+        .request_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    i32::try_from(h % u64::from(CHAINS.unsigned_abs())).unwrap_or(0) + 1
+}
+
 /// Append an event to the log in the caller's transaction. Returns its sequence number.
 pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, DbError> {
-    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+    let chain = chain_of(actor);
+    diesel::update(audit_head::table.filter(audit_head::id.eq(chain)))
         .set(audit_head::seq.eq(audit_head::seq + 1))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table
-        .filter(audit_head::id.eq(1))
+    let (link, prev_hash): (i64, String) = audit_head::table
+        .filter(audit_head::id.eq(chain))
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
+    let seq = new_id();
     let mut row = AuditRow {
         seq,
         at: now(),
@@ -149,12 +175,14 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, 
         client_addr: actor.client_addr.clone(),
         prev_hash,
         hash: String::new(),
+        chain,
+        link,
     };
     row.hash = row_hash(&row);
     diesel::insert_into(audit_log::table)
         .values(&row)
         .execute(conn)?;
-    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+    diesel::update(audit_head::table.filter(audit_head::id.eq(chain)))
         .set(audit_head::hash.eq(&row.hash))
         .execute(conn)?;
     Ok(seq)
@@ -164,13 +192,14 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct VerifyReport {
     pub rows: u64,
-    /// Rows whose content no longer matches their hash (edited in place).
+    /// Rows (by `seq`) whose content no longer matches their hash (edited in place).
     pub altered: Vec<i64>,
-    /// Sequence numbers missing from the chain (rows deleted).
-    pub missing: Vec<i64>,
-    /// Rows whose `prev_hash` does not match the row before (rows replaced or re-chained).
+    /// Links missing from a chain, as (chain, link): rows deleted.
+    pub missing: Vec<(i32, i64)>,
+    /// Rows (by `seq`) whose `prev_hash` does not match the link before (rows replaced or
+    /// re-chained).
     pub broken_links: Vec<i64>,
-    /// The head says the chain should end elsewhere (newest rows deleted).
+    /// A head says its chain should end elsewhere (newest rows deleted).
     pub head_mismatch: Option<String>,
 }
 
@@ -183,51 +212,67 @@ impl VerifyReport {
     }
 }
 
-/// Recompute the whole chain, in batches.
+/// Recompute every chain, in batches.
 pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
-    const BATCH: i64 = 5_000;
+    let heads: Vec<(i32, i64, String)> = audit_head::table
+        .order(audit_head::id.asc())
+        .select((audit_head::id, audit_head::seq, audit_head::hash))
+        .load(conn)?;
     let mut report = VerifyReport::default();
-    let mut expected_seq = 1_i64;
+    let mut mismatches = Vec::new();
+    for (chain, head_link, head_hash) in heads {
+        let (last_link, last_hash) = verify_chain(conn, chain, &mut report)?;
+        if head_link != last_link || head_hash != last_hash {
+            mismatches.push(format!(
+                "chain {chain}: head is at {head_link}, the chain ends at {last_link}"
+            ));
+        }
+    }
+    if !mismatches.is_empty() {
+        report.head_mismatch = Some(mismatches.join("; "));
+    }
+    Ok(report)
+}
+
+/// Walk one chain; returns its last link and hash.
+fn verify_chain(
+    conn: &mut DbConnection,
+    chain: i32,
+    report: &mut VerifyReport,
+) -> Result<(i64, String), DbError> {
+    const BATCH: i64 = 5_000;
+    let mut expected = 1_i64;
     let mut prev_hash = GENESIS.to_string();
-    let mut after = 0_i64;
     loop {
         let rows: Vec<AuditRow> = audit_log::table
-            .filter(audit_log::seq.gt(after))
-            .order(audit_log::seq.asc())
+            .filter(audit_log::chain.eq(chain))
+            .filter(audit_log::link.ge(expected))
+            .order(audit_log::link.asc())
             .limit(BATCH)
             .select(AuditRow::as_select())
             .load(conn)?;
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
+        if rows.is_empty() {
+            break;
+        }
         for r in &rows {
             report.rows += 1;
-            if r.seq != expected_seq {
+            if r.link != expected {
                 report
                     .missing
-                    .extend(expected_seq..r.seq.min(expected_seq + 1000));
+                    .extend((expected..r.link.min(expected + 1000)).map(|link| (chain, link)));
             }
             if row_hash(r) != r.hash {
                 report.altered.push(r.seq);
             }
             // After a gap the link cannot match; the gap itself is reported.
-            if r.seq == expected_seq && r.prev_hash != prev_hash {
+            if r.link == expected && r.prev_hash != prev_hash {
                 report.broken_links.push(r.seq);
             }
-            expected_seq = r.seq + 1;
+            expected = r.link + 1;
             prev_hash.clone_from(&r.hash);
         }
     }
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .filter(audit_head::id.eq(1))
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
-    if head_seq != expected_seq - 1 || head_hash != prev_hash {
-        report.head_mismatch = Some(format!(
-            "head is at {head_seq}, the log ends at {}",
-            expected_seq - 1
-        ));
-    }
-    Ok(report)
+    Ok((expected - 1, prev_hash))
 }
 
 /// Filters for browsing the log.

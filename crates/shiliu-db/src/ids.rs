@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use rand::Rng;
 
 const EPOCH_MS: i64 = 1_704_067_200_000;
-const LOW_BITS: u32 = 22;
+pub(crate) const LOW_BITS: u32 = 22;
 static LAST: AtomicI64 = AtomicI64::new(0);
 
 pub fn new_id() -> i64 {

@@ -129,6 +129,8 @@ diesel::table! {
         client_addr -> Text,
         prev_hash -> Text,
         hash -> Text,
+        chain -> Integer,
+        link -> BigInt,
     }
 }
 

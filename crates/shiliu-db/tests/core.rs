@@ -154,6 +154,44 @@ both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
     assert!(report.head_mismatch.is_some());
 });
 
+both_engines!(the_audit_log_is_several_chains_each_checked, |t: TestDb| {
+    // Requests spread over the chains; removing a row from the middle of one is found.
+    let nn =
+        t.db.write_blocking(|c| org::get_region_by_code(c, &Scope::everything(), "450100"))
+            .unwrap();
+    for i in 0..40 {
+        let mut actor = Actor::system("test");
+        actor.request_id = format!("req-{i}");
+        t.db.write_blocking(|c| org::create_site(c, &actor, nn.id, &site(&format!("站点{i}"))))
+            .unwrap();
+    }
+    let mut c = t.db.conn().unwrap();
+    let report = audit::verify(&mut c).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    let rows = audit::list(&mut c, &audit::AuditFilter::default(), 100).unwrap();
+    let chains: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.chain).collect();
+    assert!(chains.len() >= 8, "40 requests over 16 chains: {chains:?}");
+    // In each chain the links count up from 1 and each names the one before.
+    let middle = rows
+        .iter()
+        .filter(|r| r.link > 1)
+        .find(|r| {
+            rows.iter()
+                .any(|o| o.chain == r.chain && o.link == r.link + 1)
+        })
+        .expect("a row in the middle of a chain")
+        .clone();
+    diesel::delete(audit_log::table.filter(audit_log::seq.eq(middle.seq)))
+        .execute(&mut c)
+        .unwrap();
+    let report = audit::verify(&mut c).unwrap();
+    assert_eq!(report.missing, [(middle.chain, middle.link)]);
+    assert!(
+        report.head_mismatch.is_none(),
+        "the newest rows are still there"
+    );
+});
+
 both_engines!(a_failed_write_leaves_nothing, |t: TestDb| {
     let sys = Actor::system("test");
     let before = t.read_blocking_count();

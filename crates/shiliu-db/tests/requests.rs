@@ -1168,3 +1168,157 @@ both_engines!(
         );
     }
 );
+
+both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
+    // 3,000 new open requests about unpaid wages, then older ones that differ in status,
+    // channel, category, region and site: a filtered search finds what the plain list
+    // with the same filters finds (every row here has the words), page after page.
+    let (fresh, nn, lz, legal) =
+        t.db.write_blocking(|c| {
+            let nn = place(c, "450107001", "秀厢");
+            let lz = place(c, "450202001", "柳北");
+            let other = category(c, "other");
+            let input =
+                RequestInput::parse(Channel::Hotline, "拖欠工资三个月", "", "", "", false).unwrap();
+            let r = requests::create(
+                c,
+                &Actor::system("test"),
+                &input,
+                other.id,
+                nn.grid.id,
+                None,
+            )?;
+            Ok((r, nn, lz, category(c, "legal_aid")))
+        })
+        .unwrap();
+    let base = fresh.received_at;
+    let mut rows: Vec<requests::Request> = (0..3000)
+        .map(|i| requests::Request {
+            id: shiliu_db::ids::id_at(base + chrono::Duration::seconds(i + 1), 1),
+            code: format!("NEW{i:06}"),
+            ..fresh.clone()
+        })
+        .collect();
+    rows.extend((0..120).map(|i| {
+        let far = i % 3 == 0;
+        let grid = if far { &lz.grid } else { &nn.grid };
+        requests::Request {
+            id: shiliu_db::ids::id_at(base - chrono::Duration::days(1 + i), 1),
+            code: format!("OLD{i:06}"),
+            status: if i % 2 == 0 { "closed" } else { "in_progress" }.into(),
+            channel: if i % 4 == 0 { "walk_in" } else { "hotline" }.into(),
+            category_id: if i % 5 == 0 {
+                legal.id
+            } else {
+                fresh.category_id
+            },
+            region_id: grid.id,
+            region_path: grid.path.clone(),
+            site_id: Some(if far {
+                lz.community_site
+            } else {
+                nn.community_site
+            }),
+            ..fresh.clone()
+        }
+    }));
+    let terms: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| (r.id, requests::search::index_terms("拖欠工资三个月")))
+        .collect();
+    t.db.write_blocking(|c| requests::bulk::insert(c, &rows, &[], &terms))
+        .unwrap();
+    let list = |scope: &Scope, f: &requests::RequestFilter| -> Vec<i64> {
+        let (scope, f) = (scope.clone(), f.clone());
+        t.db.write_blocking(move |c| requests::list(c, &scope, &f, 20))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    let plain = requests::RequestFilter::default;
+    let filters = [
+        requests::RequestFilter {
+            status: Some(Status::Closed),
+            ..plain()
+        },
+        requests::RequestFilter {
+            open: Some(false),
+            ..plain()
+        },
+        requests::RequestFilter {
+            status: Some(Status::InProgress),
+            channel: Some(Channel::WalkIn),
+            ..plain()
+        },
+        requests::RequestFilter {
+            category_ids: vec![legal.id],
+            ..plain()
+        },
+        requests::RequestFilter {
+            region_path: Some(lz.grid.path.clone()),
+            ..plain()
+        },
+        requests::RequestFilter {
+            site_id: Some(nn.community_site),
+            status: Some(Status::Closed),
+            ..plain()
+        },
+    ];
+    let scopes = [
+        Scope::everything(),
+        Scope::subtrees(vec![lz.grid.path.clone()]),
+    ];
+    for scope in &scopes {
+        for f in &filters {
+            let mut before = None;
+            loop {
+                let want = list(
+                    scope,
+                    &requests::RequestFilter {
+                        before_id: before,
+                        ..f.clone()
+                    },
+                );
+                let found = list(
+                    scope,
+                    &requests::RequestFilter {
+                        text: Some("拖欠工资".into()),
+                        before_id: before,
+                        ..f.clone()
+                    },
+                );
+                assert_eq!(found, want, "{f:?} in {scope:?}");
+                match want.last() {
+                    Some(&last) if want.len() == 20 => before = Some(last),
+                    _ => break,
+                }
+            }
+        }
+    }
+    assert_eq!(
+        list(
+            &Scope::everything(),
+            &requests::RequestFilter {
+                text: Some("拖欠工资".into()),
+                status: Some(Status::Closed),
+                ..plain()
+            }
+        )
+        .len(),
+        20
+    );
+    // A step moves the request's entry to its new status in the same transaction.
+    step(&t, fresh.id, Action::Dispatch, StepInput::default()).unwrap();
+    let dispatched = requests::RequestFilter {
+        text: Some("拖欠工资".into()),
+        status: Some(Status::Dispatched),
+        ..plain()
+    };
+    assert_eq!(list(&Scope::everything(), &dispatched), [fresh.id]);
+    let received = requests::RequestFilter {
+        status: Some(Status::Received),
+        ..dispatched
+    };
+    assert!(!list(&Scope::everything(), &received).contains(&fresh.id));
+});

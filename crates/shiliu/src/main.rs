@@ -255,7 +255,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                     println!("  edited rows (seq): {:?}", r.altered);
                 }
                 if !r.missing.is_empty() {
-                    println!("  missing rows (seq): {:?}", r.missing);
+                    println!("  missing rows (chain, link): {:?}", r.missing);
                 }
                 if !r.broken_links.is_empty() {
                     println!("  broken links at (seq): {:?}", r.broken_links);

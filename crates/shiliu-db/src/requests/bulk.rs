@@ -32,7 +32,12 @@ pub fn insert(
             .values(chunk)
             .execute(c))?;
     }
-    search::index_many(conn, terms)?;
+    let by_id: std::collections::HashMap<i64, &Request> = rows.iter().map(|r| (r.id, r)).collect();
+    let entries: Vec<(&Request, &str)> = terms
+        .iter()
+        .filter_map(|(id, t)| by_id.get(id).map(|r| (*r, t.as_str())))
+        .collect();
+    search::index_many(conn, &entries)?;
     crate::stats::count_many(conn, rows)?;
     Ok(())
 }

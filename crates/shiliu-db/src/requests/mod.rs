@@ -405,7 +405,7 @@ pub fn create(
         .execute(conn)?;
     crate::stats::count_change(conn, None, Some(&r))?;
     let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
-    search::index(conn, id, &own_text(&r).join("\n"), true)?;
+    search::index(conn, &r, &own_text(&r).join("\n"), true)?;
     record_event(
         conn,
         actor,
@@ -478,7 +478,7 @@ pub(crate) fn note(
         detail,
     )?;
     let text = searchable_text(conn, r)?;
-    search::index(conn, r.id, &text, false)
+    search::index(conn, r, &text, false)
 }
 
 /// One request in scope (by where it arose).
@@ -761,11 +761,10 @@ pub fn step(
         note,
         serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
     )?;
-    if note.is_some() || action == Action::Resolve {
-        let text = searchable_text(conn, &r)?;
-        search::index(conn, id, &text, false)?;
-    }
     let after = get(conn, &Scope::everything(), id)?;
+    // Every step: the entry's facets (status, site) change even when its words do not.
+    let text = searchable_text(conn, &after)?;
+    search::index(conn, &after, &text, false)?;
     crate::stats::count_change(conn, Some(&before), Some(&after))?;
     audit::record(
         conn,

@@ -4,6 +4,14 @@
 //! by spaces, go to `SQLite`'s FTS5 or `PostgreSQL`'s tsvector; a query is segmented in precise
 //! mode and every word must match. The index is the one engine-specific table (see the
 //! migrations), so its statements here are marked `engine-specific`.
+//!
+//! Beside the words, each entry holds the request's *facets* — its status, channel, category,
+//! site and every region on its path, as tokens such as `sclosed` or `r42` in a column of their
+//! own (`SQLite`) or at weight A (`PostgreSQL`) — so a search with a filter (closed requests
+//! about 拖欠工资, or those of one township) is narrowed inside the index instead of by
+//! reading every match. The entry is rewritten with every step, in the step's transaction.
+//! Matches are read newest first, in windows of time that widen while few are found, so that
+//! `PostgreSQL`, whose index returns matches unordered, sorts only a window's.
 
 use std::sync::LazyLock;
 
@@ -22,6 +30,7 @@ mod fts5 {
         request_search (rowid) {
             rowid -> BigInt,
             terms -> Text,
+            facets -> Text,
         }
     }
 }
@@ -67,33 +76,117 @@ pub fn query_terms(query: &str) -> Vec<String> {
     w
 }
 
-/// Put a request's text in the index; `fresh`: it has no entry yet.
+/// A status as a facet token.
+fn status_facet(status: &str) -> String {
+    format!("s{}", status.replace('_', ""))
+}
+
+/// A channel as a facet token.
+fn channel_facet(channel: &str) -> String {
+    format!("h{}", channel.replace('_', ""))
+}
+
+/// The facet tokens a request is filtered by in the index (see the module's comment).
+pub(crate) fn facets(r: &super::Request) -> String {
+    let mut f = vec![
+        status_facet(&r.status),
+        channel_facet(&r.channel),
+        format!("c{}", r.category_id),
+    ];
+    f.extend(r.site_id.map(|s| format!("t{s}")));
+    f.extend(
+        r.region_path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("r{p}")),
+    );
+    f.join(" ")
+}
+
+/// The facets a search must have, from the list's filters and the caller's scope: groups that
+/// must all hold, each satisfied by any of its tokens. Filters without a facet (dates,
+/// deadlines, co-handling) are left to the rows' own query.
+fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<Vec<String>> {
+    use shiliu_domain::requests::Status;
+    let region = |path: &str| {
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|id| !id.is_empty())
+            .map(|id| format!("r{id}"))
+    };
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut push = |g: Vec<String>| {
+        if !g.is_empty() {
+            groups.push(g);
+        }
+    };
+    // The whole tree (the system, a province-wide role) needs no facet: every entry has it.
+    let scope_regions: Vec<String> = scope.paths().iter().filter_map(|p| region(p)).collect();
+    if scope_regions.len() == scope.paths().len() {
+        push(scope_regions);
+    }
+    push(
+        f.region_path
+            .as_deref()
+            .and_then(region)
+            .into_iter()
+            .collect(),
+    );
+    push(f.status.iter().map(|s| status_facet(s.as_str())).collect());
+    if let Some(open) = f.open {
+        push(
+            Status::ALL
+                .iter()
+                .filter(|s| s.is_open() == open)
+                .map(|s| status_facet(s.as_str()))
+                .collect(),
+        );
+    }
+    push(
+        f.channel
+            .iter()
+            .map(|c| channel_facet(c.as_str()))
+            .collect(),
+    );
+    push(f.site_id.iter().map(|s| format!("t{s}")).collect());
+    // A long list of categories (a big subtree) narrows little and makes a long query.
+    if f.category_ids.len() <= 32 {
+        push(f.category_ids.iter().map(|c| format!("c{c}")).collect());
+    }
+    groups
+}
+
+/// Put a request's text and facets in the index; `fresh`: it has no entry yet.
 pub(crate) fn index(
     conn: &mut DbConnection,
-    request_id: i64,
+    r: &super::Request,
     text: &str,
     fresh: bool,
 ) -> Result<(), DbError> {
     let terms = index_terms(text);
+    let facets = facets(r);
     // engine-specific: the full-text index.
     match conn {
         DbConnection::Sqlite(c) => {
             // Through Diesel's DSL so the connection keeps the statements prepared.
             use fts5::request_search as t;
             if !fresh {
-                diesel::delete(t::table.filter(t::rowid.eq(request_id))).execute(c)?;
+                diesel::delete(t::table.filter(t::rowid.eq(r.id))).execute(c)?;
             }
             diesel::insert_into(t::table)
-                .values((t::rowid.eq(request_id), t::terms.eq(terms)))
+                .values((t::rowid.eq(r.id), t::terms.eq(terms), t::facets.eq(facets)))
                 .execute(c)?;
         }
         DbConnection::Postgres(c) => {
             diesel::sql_query(
-                "INSERT INTO request_search (request_id, terms) VALUES ($1, to_tsvector('simple', $2)) \
+                "INSERT INTO request_search (request_id, terms) \
+                 VALUES ($1, to_tsvector('simple', $2) || setweight(to_tsvector('simple', $3), 'A')) \
                  ON CONFLICT (request_id) DO UPDATE SET terms = EXCLUDED.terms",
             )
-            .bind::<BigInt, _>(request_id)
+            .bind::<BigInt, _>(r.id)
             .bind::<Text, _>(terms)
+            .bind::<Text, _>(facets)
             .execute(c)?;
         }
     }
@@ -121,36 +214,44 @@ pub fn backfill(conn: &mut DbConnection) -> Result<usize, DbError> {
     for Id { id } in &missing {
         let r = super::get(conn, &crate::scope::Scope::everything(), *id)?;
         let text = super::searchable_text(conn, &r)?;
-        index(conn, *id, &text, true)?;
+        index(conn, &r, &text, true)?;
     }
     Ok(missing.len())
 }
 
-/// Index many new requests at once: (id, terms made by [`index_terms`]) each, so a loader
+/// Index many new requests at once: each with its terms made by [`index_terms`], so a loader
 /// that repeats texts segments each only once.
 pub(crate) fn index_many(
     conn: &mut DbConnection,
-    entries: &[(i64, String)],
+    entries: &[(&super::Request, &str)],
 ) -> Result<(), DbError> {
     const PER_INSERT: usize = 2000;
     for chunk in entries.chunks(PER_INSERT) {
         // engine-specific: the full-text index, and placeholders.
         let sql = match conn {
             DbConnection::Sqlite(_) => format!(
-                "INSERT INTO request_search (rowid, terms) VALUES {}",
-                vec!["(?, ?)"; chunk.len()].join(", ")
+                "INSERT INTO request_search (rowid, terms, facets) VALUES {}",
+                vec!["(?, ?, ?)"; chunk.len()].join(", ")
             ),
             DbConnection::Postgres(_) => format!(
                 "INSERT INTO request_search (request_id, terms) VALUES {}",
                 (0..chunk.len())
-                    .map(|i| format!("(${}, to_tsvector('simple', ${}))", 2 * i + 1, 2 * i + 2))
+                    .map(|i| format!(
+                        "(${}, to_tsvector('simple', ${}) || setweight(to_tsvector('simple', ${}), 'A'))",
+                        3 * i + 1,
+                        3 * i + 2,
+                        3 * i + 3
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
         let mut q = diesel::sql_query(sql).into_boxed::<crate::MultiBackend>();
-        for (id, terms) in chunk {
-            q = q.bind::<BigInt, _>(*id).bind::<Text, _>(terms.clone());
+        for (r, terms) in chunk {
+            q = q
+                .bind::<BigInt, _>(r.id)
+                .bind::<Text, _>(terms.to_string())
+                .bind::<Text, _>(facets(r));
         }
         q.execute(conn)?;
     }
@@ -158,9 +259,10 @@ pub(crate) fn index_many(
 }
 
 /// Matches among the requests the list's filters admit, newest first. The index leads: it
-/// hands out its matches newest first, a chunk at a time, and the list's filters keep those
-/// that qualify. Chunks double while few qualify (a narrow scope, a rare combination), so a
-/// page costs at most about twice the matches it has to look through.
+/// hands out its matches that have the filters' facets newest first, a window of time at a
+/// time, and the list's filters keep those that qualify. Within a window, the first chunk is
+/// twice the page (an unfiltered search stops there) and chunks grow fourfold while few
+/// qualify; a window that runs dry gives way to the older one before it, eight times as long.
 pub(crate) fn list_matching(
     conn: &mut DbConnection,
     scope: &crate::scope::Scope,
@@ -169,43 +271,104 @@ pub(crate) fn list_matching(
     limit: i64,
 ) -> Result<Vec<super::Request>, DbError> {
     use crate::schema::requests;
-    const FIRST_CHUNK: i64 = 500;
     // Ids per statement stay well under SQLite's 32,766 bound values.
     const MAX_CHUNK: i64 = 16_000;
+    // The first window: the newest day (in milliseconds).
+    const FIRST_SPAN: i64 = 86_400_000;
     let mut out: Vec<super::Request> = Vec::new();
     if terms.is_empty() {
         return Ok(out);
     }
+    let query = IndexQuery {
+        terms,
+        facets: wanted_facets(scope, f),
+    };
     let all_but_cursor = super::RequestFilter {
         before_id: None,
         ..f.clone()
     };
     let mut below = f.before_id.unwrap_or(i64::MAX);
-    let mut chunk = FIRST_CHUNK;
+    let mut span = FIRST_SPAN;
+    let mut chunk = (2 * limit).clamp(20, MAX_CHUNK);
     while (out.len() as i64) < limit {
-        let ids = candidates(conn, terms, below, chunk)?;
-        let Some(&last) = ids.last() else { break };
-        let want = limit - out.len() as i64;
-        let rows: Vec<super::Request> = super::filtered(scope, &all_but_cursor)
-            .filter(requests::id.eq_any(ids.clone()))
-            .order(requests::id.desc())
-            .limit(want)
-            .select(super::Request::as_select())
-            .load(conn)?;
-        out.extend(rows);
-        if (ids.len() as i64) < chunk {
-            break;
+        let floor = window_floor(below, span);
+        let ids = candidates(conn, &query, floor, below, chunk)?;
+        let full = ids.len() as i64 == chunk;
+        let last = ids.last().copied();
+        if !ids.is_empty() {
+            let rows: Vec<super::Request> = super::filtered(scope, &all_but_cursor)
+                .filter(requests::id.eq_any(ids))
+                .order(requests::id.desc())
+                .limit(limit - out.len() as i64)
+                .select(super::Request::as_select())
+                .load(conn)?;
+            out.extend(rows);
         }
-        below = last;
-        chunk = (chunk * 2).min(MAX_CHUNK);
+        match last {
+            Some(last) if full => {
+                below = last;
+                chunk = (chunk * 4).min(MAX_CHUNK);
+            }
+            _ if floor == 0 => break,
+            _ => {
+                below = floor;
+                span = span.saturating_mul(8);
+            }
+        }
     }
     Ok(out)
 }
 
-/// Ids of requests with every word, below `below`, newest first.
+/// The oldest id of the window of `span` milliseconds that ends at `below` (0: all before).
+fn window_floor(below: i64, span: i64) -> i64 {
+    let top = below.min(crate::ids::new_id());
+    top.saturating_sub(span.saturating_mul(1 << crate::ids::LOW_BITS))
+        .max(0)
+}
+
+/// What the index is asked: every word, and from each facet group any of its tokens.
+struct IndexQuery<'a> {
+    terms: &'a [String],
+    facets: Vec<Vec<String>>,
+}
+
+impl IndexQuery<'_> {
+    /// `SQLite`: FTS5's query, each word quoted so none is read as an operator, each group of
+    /// facets restricted to their column.
+    fn fts5(&self) -> String {
+        let quote = |t: &String| format!("\"{}\"", t.replace('"', "\"\""));
+        let mut q = format!(
+            "terms : ({})",
+            self.terms.iter().map(quote).collect::<Vec<_>>().join(" ")
+        );
+        for g in &self.facets {
+            let any: Vec<String> = g.iter().map(quote).collect();
+            q = format!("{q} AND facets : ({})", any.join(" OR "));
+        }
+        q
+    }
+
+    /// `PostgreSQL`: the facets as a tsquery at weight A (the words go through
+    /// `plainto_tsquery`, which quotes them); facet tokens are letters and digits only.
+    fn tsquery_facets(&self) -> Option<String> {
+        (!self.facets.is_empty()).then(|| {
+            self.facets
+                .iter()
+                .map(|g| {
+                    let any: Vec<String> = g.iter().map(|t| format!("{t}:A")).collect();
+                    format!("({})", any.join(" | "))
+                })
+                .collect::<Vec<_>>()
+                .join(" & ")
+        })
+    }
+}
+
+/// Ids of requests that match, from `floor` up to below `below`, newest first.
 fn candidates(
     conn: &mut DbConnection,
-    terms: &[String],
+    q: &IndexQuery<'_>,
+    floor: i64,
     below: i64,
     n: i64,
 ) -> Result<Vec<i64>, DbError> {
@@ -217,33 +380,40 @@ fn candidates(
     // engine-specific: the full-text match.
     let rows: Vec<Id> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT rowid AS id FROM request_search WHERE request_search MATCH ? AND rowid < ? \
-             ORDER BY rowid DESC LIMIT ?",
+            "SELECT rowid AS id FROM request_search WHERE request_search MATCH ? \
+             AND rowid >= ? AND rowid < ? ORDER BY rowid DESC LIMIT ?",
         )
-        .bind::<Text, _>(fts5_query(terms))
+        .bind::<Text, _>(q.fts5())
+        .bind::<BigInt, _>(floor)
         .bind::<BigInt, _>(below)
         .bind::<BigInt, _>(n)
         .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(
-            "SELECT request_id AS id FROM request_search \
-             WHERE terms @@ plainto_tsquery('simple', $1) AND request_id < $2 \
-             ORDER BY request_id DESC LIMIT $3",
-        )
-        .bind::<Text, _>(terms.join(" "))
-        .bind::<BigInt, _>(below)
-        .bind::<BigInt, _>(n)
-        .load(c)?,
+        DbConnection::Postgres(c) => {
+            // An empty tsquery draws a notice from the server, so without facets it is left out.
+            let facets = q.tsquery_facets();
+            let sql = format!(
+                "SELECT request_id AS id FROM request_search \
+                 WHERE terms @@ (plainto_tsquery('simple', $1){}) \
+                 AND request_id >= $2 AND request_id < $3 ORDER BY request_id DESC LIMIT $4",
+                if facets.is_some() {
+                    " && to_tsquery('simple', $5)"
+                } else {
+                    ""
+                }
+            );
+            let query = diesel::sql_query(sql)
+                .into_boxed::<diesel::pg::Pg>()
+                .bind::<Text, _>(q.terms.join(" "))
+                .bind::<BigInt, _>(floor)
+                .bind::<BigInt, _>(below)
+                .bind::<BigInt, _>(n);
+            match facets {
+                Some(f) => query.bind::<Text, _>(f).load(c)?,
+                None => query.load(c)?,
+            }
+        }
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
-}
-
-/// FTS5's query for all the words: each quoted, so none is read as an operator.
-fn fts5_query(terms: &[String]) -> String {
-    terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -215,6 +215,9 @@ fn direct_intake(
                         grids[(i * 7919) % grids.len()].clone(),
                         cats[i % cats.len()],
                     );
+                    // Each request its own id, as the HTTP path gives it (it picks the audit chain).
+                    let mut actor = actor.clone();
+                    actor.request_id = format!("bench-{i}");
                     let ok = db.write_blocking(|c| {
                         let region = shiliu_db::org::region_id_by_code(
                             c,
