@@ -330,12 +330,20 @@ async fn fold_tallies(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         every.tick().await;
-        match state.db.write(shiliu_db::stats::fold).await {
-            Ok(_) => {}
-            Err(shiliu_db::DbError::Stale) => {
-                tracing::debug!("another node folded the tallies first");
+        // Batch after batch, each its own transaction, so intake's writes go in between.
+        loop {
+            match state.db.write(shiliu_db::stats::fold).await {
+                Ok(n) if n == shiliu_db::stats::FOLD_BATCH => {}
+                Ok(_) => break,
+                Err(shiliu_db::DbError::Stale) => {
+                    tracing::debug!("another node folded the tallies first");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "folding the statistics' journal failed");
+                    break;
+                }
             }
-            Err(e) => tracing::warn!(error = %e, "folding the statistics' journal failed"),
         }
     }
 }

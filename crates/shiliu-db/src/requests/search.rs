@@ -86,6 +86,11 @@ fn channel_facet(channel: &str) -> String {
     format!("h{}", channel.replace('_', ""))
 }
 
+/// Regions this high (the province, a city) get no facet: nearly every entry of a deployment
+/// would carry theirs, so they would narrow nothing and their long lists would be rewritten by
+/// every merge of the index.
+const UNFACETED_LEVELS: usize = 2;
+
 /// The facet tokens a request is filtered by in the index (see the module's comment).
 pub(crate) fn facets(r: &super::Request) -> String {
     let mut f = vec![
@@ -98,6 +103,7 @@ pub(crate) fn facets(r: &super::Request) -> String {
         r.region_path
             .split('/')
             .filter(|p| !p.is_empty())
+            .skip(UNFACETED_LEVELS)
             .map(|p| format!("r{p}")),
     );
     f.join(" ")
@@ -109,11 +115,8 @@ pub(crate) fn facets(r: &super::Request) -> String {
 fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<Vec<String>> {
     use shiliu_domain::requests::Status;
     let region = |path: &str| {
-        path.trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .filter(|id| !id.is_empty())
-            .map(|id| format!("r{id}"))
+        let ids: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        (ids.len() > UNFACETED_LEVELS).then(|| format!("r{}", ids[ids.len() - 1]))
     };
     let mut groups: Vec<Vec<String>> = Vec::new();
     let mut push = |g: Vec<String>| {
@@ -121,7 +124,8 @@ fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<V
             groups.push(g);
         }
     };
-    // The whole tree (the system, a province-wide role) needs no facet: every entry has it.
+    // A scope with a subtree too high for a facet (the whole tree, a province- or city-wide
+    // role) is left to the rows' own query.
     let scope_regions: Vec<String> = scope.paths().iter().filter_map(|p| region(p)).collect();
     if scope_regions.len() == scope.paths().len() {
         push(scope_regions);
