@@ -417,12 +417,19 @@ impl Db {
         let applied = run_migrations(&mut conn)?;
         drop(conn);
         self.write_blocking(refdata::sync)?;
-        // Requests taken in before the search index existed are indexed once, when it arrives.
-        if applied.iter().any(|m| m.contains("request_search")) {
+        // Requests taken in before the search index (or its new shape) existed are indexed
+        // once, when it arrives.
+        if applied
+            .iter()
+            .any(|v| REINDEX_SEARCH_AFTER.contains(&v.as_str()))
+        {
             self.write_blocking(requests::search::backfill)?;
         }
         // Likewise the statistics' running totals.
-        if applied.iter().any(|m| m.contains("request_tallies")) {
+        if applied
+            .iter()
+            .any(|v| RECOUNT_TALLIES_AFTER.contains(&v.as_str()))
+        {
             self.write_blocking(stats::rebuild)?;
         }
         Ok(applied)
@@ -473,6 +480,12 @@ where
     conn.transaction(f)
 }
 
+/// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
+/// tallies), by version: Diesel reports applied migrations by version only. A test checks every
+/// migration named `request_search` or `request_tallies` is listed.
+const REINDEX_SEARCH_AFTER: [&str; 2] = ["20261122000007", "20261122000012"];
+const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
+
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let versions = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
@@ -490,3 +503,31 @@ pub fn now() -> chrono::NaiveDateTime {
 }
 
 use chrono::Timelike as _;
+
+#[cfg(test)]
+mod migration_tests {
+    /// The version Diesel reports for a migration folder (`2026-11-22-000012_x` → `20261122000012`).
+    fn versions_named(part: &str) -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains(part))
+            .map(|n| n.split('_').next().unwrap().replace('-', ""))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rebuilds_follow_the_migrations_that_need_them() {
+        assert_eq!(
+            versions_named("request_search"),
+            super::REINDEX_SEARCH_AFTER
+        );
+        assert_eq!(
+            versions_named("request_tallies"),
+            super::RECOUNT_TALLIES_AFTER
+        );
+    }
+}

@@ -247,7 +247,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             let mut conn = db.conn().map_err(|e| e.to_string())?;
             let r = shiliu_db::audit::verify(&mut conn).map_err(|e| e.to_string())?;
             if r.is_intact() {
-                println!("audit log intact: {} rows, chain verified", r.rows);
+                println!("audit log intact: {} rows, every chain verified", r.rows);
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("audit log BROKEN ({} rows read)", r.rows);
