@@ -6,7 +6,7 @@
 //! migrations), so its statements here are marked `engine-specific`.
 //!
 //! Beside the words, each entry holds the request's *facets* — its status, channel, category,
-//! site and every region on its path, as tokens such as `sclosed` or `r42` in a column of their
+//! site and the regions on its path below the city, as tokens such as `sclosed` or `r42` in a column of their
 //! own (`SQLite`) or at weight A (`PostgreSQL`) — so a search with a filter (closed requests
 //! about 拖欠工资, or those of one township) is narrowed inside the index instead of by
 //! reading every match. The entry is rewritten with every step, in the step's transaction.
@@ -91,6 +91,14 @@ fn channel_facet(channel: &str) -> String {
 /// every merge of the index.
 const UNFACETED_LEVELS: usize = 2;
 
+/// The facet tokens of the regions on a path, top down, below [`UNFACETED_LEVELS`].
+fn region_facets(path: &str) -> impl Iterator<Item = String> + '_ {
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .skip(UNFACETED_LEVELS)
+        .map(|p| format!("r{p}"))
+}
+
 /// The facet tokens a request is filtered by in the index (see the module's comment).
 pub(crate) fn facets(r: &super::Request) -> String {
     let mut f = vec![
@@ -99,13 +107,7 @@ pub(crate) fn facets(r: &super::Request) -> String {
         format!("c{}", r.category_id),
     ];
     f.extend(r.site_id.map(|s| format!("t{s}")));
-    f.extend(
-        r.region_path
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .skip(UNFACETED_LEVELS)
-            .map(|p| format!("r{p}")),
-    );
+    f.extend(region_facets(&r.region_path));
     f.join(" ")
 }
 
@@ -114,10 +116,8 @@ pub(crate) fn facets(r: &super::Request) -> String {
 /// deadlines, co-handling) are left to the rows' own query.
 fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<Vec<String>> {
     use shiliu_domain::requests::Status;
-    let region = |path: &str| {
-        let ids: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-        (ids.len() > UNFACETED_LEVELS).then(|| format!("r{}", ids[ids.len() - 1]))
-    };
+    // A subtree's facet is its root's: the last region of its path.
+    let region = |path: &str| region_facets(path).last();
     let mut groups: Vec<Vec<String>> = Vec::new();
     let mut push = |g: Vec<String>| {
         if !g.is_empty() {
@@ -325,7 +325,8 @@ pub(crate) fn list_matching(
 
 /// The oldest id of the window of `span` milliseconds that ends at `below` (0: all before).
 fn window_floor(below: i64, span: i64) -> i64 {
-    let top = below.min(crate::ids::new_id());
+    // The newest id this millisecond could have (reading the clock, not taking an id).
+    let top = below.min(crate::ids::id_at(crate::now(), u32::MAX));
     top.saturating_sub(span.saturating_mul(1 << crate::ids::LOW_BITS))
         .max(0)
 }
