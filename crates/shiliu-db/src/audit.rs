@@ -150,42 +150,64 @@ fn chain_of(actor: &Actor) -> i32 {
 
 /// Append an event to the log in the caller's transaction. Returns its sequence number.
 pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, DbError> {
-    let chain = chain_of(actor);
+    let seqs = record_many(conn, &[(actor, ev)])?;
+    Ok(seqs[0])
+}
+
+/// Record several events of one transaction (a group of requests taken in together), each
+/// with its own actor, on one chain: the first actor's. Returns their `seq`s in order.
+pub fn record_many(
+    conn: &mut DbConnection,
+    events: &[(&Actor, Event)],
+) -> Result<Vec<i64>, DbError> {
+    let Some((first, _)) = events.first() else {
+        return Ok(Vec::new());
+    };
+    let chain = chain_of(first);
+    let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
     diesel::update(audit_head::table.filter(audit_head::id.eq(chain)))
-        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .set(audit_head::seq.eq(audit_head::seq + n))
         .execute(conn)?;
-    let (link, prev_hash): (i64, String) = audit_head::table
+    let (last, mut prev_hash): (i64, String) = audit_head::table
         .filter(audit_head::id.eq(chain))
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
-    let seq = new_id();
-    let mut row = AuditRow {
-        seq,
-        at: now(),
-        actor_id: actor.user_id,
-        actor: actor.name.clone(),
-        action: ev.action.to_string(),
-        entity: ev.entity.to_string(),
-        entity_id: ev.entity_id,
-        region_id: ev.region_id,
-        before_digest: ev.before.as_ref().map(digest),
-        after_digest: ev.after.as_ref().map(digest),
-        detail: ev.detail.to_string(),
-        request_id: actor.request_id.clone(),
-        client_addr: actor.client_addr.clone(),
-        prev_hash,
-        hash: String::new(),
-        chain,
-        link,
-    };
-    row.hash = row_hash(&row);
-    diesel::insert_into(audit_log::table)
-        .values(&row)
-        .execute(conn)?;
+    let at = now();
+    let mut rows = Vec::with_capacity(events.len());
+    for ((actor, ev), link) in events.iter().zip(last - n + 1..) {
+        let mut row = AuditRow {
+            seq: new_id(),
+            at,
+            actor_id: actor.user_id,
+            actor: actor.name.clone(),
+            action: ev.action.to_string(),
+            entity: ev.entity.to_string(),
+            entity_id: ev.entity_id.clone(),
+            region_id: ev.region_id,
+            before_digest: ev.before.as_ref().map(digest),
+            after_digest: ev.after.as_ref().map(digest),
+            detail: ev.detail.to_string(),
+            request_id: actor.request_id.clone(),
+            client_addr: actor.client_addr.clone(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+            chain,
+            link,
+        };
+        row.hash = row_hash(&row);
+        prev_hash.clone_from(&row.hash);
+        rows.push(row);
+    }
+    // Rows per statement: SQLite takes at most 32,766 bound values in one.
+    for chunk in rows.chunks(1000) {
+        crate::on_engine!(conn, |c| diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     diesel::update(audit_head::table.filter(audit_head::id.eq(chain)))
-        .set(audit_head::hash.eq(&row.hash))
+        .set(audit_head::hash.eq(&prev_hash))
         .execute(conn)?;
-    Ok(seq)
+    Ok(rows.iter().map(|r| r.seq).collect())
 }
 
 /// What `shiliu audit verify` found.

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod batch;
 pub mod casework;
 pub mod error;
 pub mod ids;
@@ -72,12 +73,52 @@ where
         }
     }
     if commit {
-        return c.transaction(f);
+        return write_transaction(c, f);
     }
-    match c.transaction(|c| Err::<(), _>(f(c).map_or_else(Outcome::Failed, Outcome::RolledBack))) {
+    match write_transaction(c, |c| {
+        Err::<(), _>(f(c).map_or_else(Outcome::Failed, Outcome::RolledBack))
+    }) {
         Err(Outcome::RolledBack(v)) => Ok(v),
         Err(Outcome::Failed(e)) => Err(e),
         Ok(()) => unreachable!("the closure always returns Err"),
+    }
+}
+
+/// `conn.transaction(f)`, except that an outermost `SQLite` transaction takes the write lock at
+/// its start (`BEGIN IMMEDIATE`), waiting for it if need be. A deferred one that read first
+/// would be refused at its first write ("database is locked", at once, not after waiting) if
+/// another connection had written since it read: another process (`shiliu user add` beside a
+/// running server), or a reader touching a session's last use.
+pub(crate) fn write_transaction<T, E, F>(c: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(s) = c else {
+        return c.transaction(f);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(s)
+        .transaction_depth()?
+        .is_some()
+    {
+        return c.transaction(f);
+    }
+    // engine-specific: only SQLite chooses when a transaction takes the write lock.
+    AnsiTransactionManager::begin_transaction_sql(s, "BEGIN IMMEDIATE")?;
+    let result = f(c);
+    let DbConnection::Sqlite(s) = c else {
+        unreachable!("the connection's engine does not change");
+    };
+    match result {
+        Ok(v) => {
+            AnsiTransactionManager::commit_transaction(s)?;
+            Ok(v)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(s) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }
 

@@ -5,12 +5,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use shiliu_domain::org::RegionKind;
 use shiliu_domain::requests::keywords_match;
 
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
-use crate::requests::{Routing, default_route, routing_reason};
+use crate::requests::{Routing, routing_reason};
 use crate::schema::{request_categories, routing_rules, sites, units};
 use crate::scope::{Actor, Scope};
 use crate::{DbConnection, DbError, now};
@@ -165,25 +166,104 @@ pub fn set_active(
     Ok(())
 }
 
-/// Who handles a new request: the first rule that holds, else the default rule. The reason
-/// names the rule and its conditions, e.g. "by rule 3: category 租房租住 in 西乡塘区".
+/// What routing reads, once for a group of requests taken in together: the active rules, and
+/// the active sites along the group's region chains.
+pub struct Router {
+    rules: Vec<Rule>,
+    /// (site, its region, its name), oldest first.
+    sites: Vec<(i64, i64, String)>,
+}
+
+impl Router {
+    pub fn load(conn: &mut DbConnection, regions: &[&Region]) -> Result<Self, DbError> {
+        let rules: Vec<Rule> = routing_rules::table
+            .filter(routing_rules::active.eq(true))
+            .order(routing_rules::position.asc())
+            .select(Rule::as_select())
+            .load(conn)?;
+        let mut ids: Vec<i64> = regions.iter().flat_map(|r| chain_ids(r)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut sites_found = Vec::new();
+        // Bound values per statement stay well under SQLite's limit.
+        for chunk in ids.chunks(5_000) {
+            let found: Vec<(i64, i64, String)> = sites::table
+                .filter(sites::region_id.eq_any(chunk))
+                .filter(sites::active.eq(true))
+                .select((sites::id, sites::region_id, sites::name))
+                .load(conn)?;
+            sites_found.extend(found);
+        }
+        sites_found.sort_unstable_by_key(|s| s.0);
+        Ok(Self {
+            rules,
+            sites: sites_found,
+        })
+    }
+
+    /// Who handles a new request: the first rule that holds, else the default rule. The reason
+    /// names the rule and its conditions, e.g. "by rule 3: category 租房租住 in 西乡塘区".
+    pub fn route(
+        &self,
+        conn: &mut DbConnection,
+        region: &Region,
+        category_id: i64,
+        description: &str,
+    ) -> Result<Routing, DbError> {
+        match self
+            .rules
+            .iter()
+            .find(|r| r.holds(region, category_id, description))
+        {
+            Some(rule) => by_rule(conn, rule),
+            None => Ok(self.default_route(region)),
+        }
+    }
+
+    /// The default route: the nearest active site up the region chain, preferring the grid's
+    /// community (a grid has no desk of its own), then the township, county and city.
+    pub fn default_route(&self, region: &Region) -> Routing {
+        // Deepest region first: the grid itself, its community, the township…
+        for rid in chain_ids(region).iter().rev() {
+            if let Some((sid, _, name)) = self.sites.iter().find(|(_, r, _)| r == rid) {
+                let community = region.kind() == RegionKind::Grid && region.parent_id == Some(*rid);
+                let how = if community { "community" } else { "nearest" };
+                return Routing {
+                    site_id: Some(*sid),
+                    unit_id: None,
+                    reason: routing_reason(how, Some(name), None),
+                };
+            }
+        }
+        Routing {
+            site_id: None,
+            unit_id: None,
+            reason: routing_reason("none", None, None),
+        }
+    }
+}
+
+/// The region and its ancestors, from the top.
+fn chain_ids(region: &Region) -> Vec<i64> {
+    region
+        .path
+        .split('/')
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// Who handles a new request: the first rule that holds, else the default rule.
 pub fn route(
     conn: &mut DbConnection,
     region: &Region,
     category_id: i64,
     description: &str,
 ) -> Result<Routing, DbError> {
-    let rules: Vec<Rule> = routing_rules::table
-        .filter(routing_rules::active.eq(true))
-        .order(routing_rules::position.asc())
-        .select(Rule::as_select())
-        .load(conn)?;
-    let Some(rule) = rules
-        .into_iter()
-        .find(|r| r.holds(region, category_id, description))
-    else {
-        return default_route(conn, region);
-    };
+    Router::load(conn, &[region])?.route(conn, region, category_id, description)
+}
+
+/// A rule's routing, with the names its reason shows.
+fn by_rule(conn: &mut DbConnection, rule: &Rule) -> Result<Routing, DbError> {
     let all = Scope::everything();
     let category = match rule.category_id {
         Some(c) => Some(

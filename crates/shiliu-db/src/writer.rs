@@ -9,7 +9,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, Weak, mpsc};
 
-use diesel::Connection;
 use diesel::connection::SimpleConnection;
 
 use crate::{DbConnection, DbError};
@@ -115,7 +114,7 @@ fn serve(
         let mut deliveries = Vec::with_capacity(batch.len());
         let mut panicked = false;
         let (started, jobs) = (std::time::Instant::now(), batch.len());
-        let outcome = guard.transaction::<(), DbError, _>(|c| {
+        let outcome = crate::write_transaction::<(), DbError, _>(&mut guard, |c| {
             for job in batch {
                 let Ok(deliver) = std::panic::catch_unwind(AssertUnwindSafe(|| job(c))) else {
                     // The job's caller sees its channel close; the rest fail with the batch.

@@ -324,3 +324,40 @@ both_engines!(expired_sessions_are_refused_and_purged, |t: TestDb| {
     let left: i64 = sessions::table.count().get_result(&mut c).unwrap();
     assert_eq!(left, 0);
 });
+
+both_engines!(
+    a_write_that_reads_first_waits_for_another_connections_write,
+    |t: TestDb| {
+        // Another connection (another process, say) holds the write lock for a moment…
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let other = t.db.conn().unwrap();
+        let holder = std::thread::spawn(move || {
+            let mut other = other;
+            other
+                .transaction::<_, DbError, _>(|c| {
+                    // A real change (an update that changes nothing writes nothing).
+                diesel::sql_query("INSERT INTO calendar_days (day, kind, note) VALUES ('2031-01-02', 'holiday', '')")
+                        .execute(c)?;
+                    locked_tx.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .unwrap();
+        });
+        locked_rx.recv().unwrap();
+        // …while a write reads, and writes after the other has committed. It waits its turn
+        // instead of being refused because what it read is no longer the latest.
+        t.db.write_blocking(|c| {
+            let regions: i64 = shiliu_db::schema::regions::table.count().get_result(c)?;
+            assert!(regions > 0);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            diesel::sql_query(
+                "INSERT INTO calendar_days (day, kind, note) VALUES ('2031-01-03', 'holiday', '')",
+            )
+            .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+        holder.join().unwrap();
+    }
+);

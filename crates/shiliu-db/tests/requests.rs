@@ -567,60 +567,8 @@ both_engines!(
         let (from, to) = (month_of(now - chrono::Duration::days(70)), month_of(now));
         let rows = stats::raw(&mut c, &scope).unwrap();
         assert_eq!(rows.len(), 26);
-        let city = &scope.paths()[0];
-        // The region one level below the scope's that a row counts in (the scope's own, if
-        // it arose there).
-        let region_key = |path: &str| -> String {
-            let rest = &path[city.len()..];
-            rest.find('/')
-                .map_or_else(|| city.clone(), |i| format!("{city}{}", &rest[..=i]))
-        };
-        for by in Dimension::ALL {
-            let got = stats::figures(&mut c, &scope, &from, &to, by).unwrap();
-            let mut total = Figures::default();
-            for g in &got {
-                total.add(g);
-                let mine: Vec<&stats::RawRow> = rows
-                    .iter()
-                    .filter(|(path, (cat, ch, site, rec, ..))| match by {
-                        Dimension::Category => cat.to_string() == g.key,
-                        Dimension::Channel => *ch == g.key,
-                        Dimension::Month => month_of(*rec) == g.key,
-                        Dimension::Region => region_key(path) == g.key,
-                        Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
-                    })
-                    .map(|(_, r)| r)
-                    .collect();
-                let count = |f: &dyn Fn(&stats::RawRow) -> bool| {
-                    mine.iter().filter(|r| f(r)).count() as i64
-                };
-                assert_eq!(g.received, mine.len() as i64, "{by:?} {}", g.key);
-                assert_eq!(g.resolved, count(&|r| r.5.is_some()));
-                assert_eq!(
-                    g.resolved_with_deadline,
-                    count(&|r| r.5.is_some() && r.4.is_some())
-                );
-                assert_eq!(
-                    g.on_time,
-                    count(&|r| matches!((r.5, r.4), (Some(res), Some(due)) if res <= due))
-                );
-                assert_eq!(g.rated, count(&|r| r.6.is_some()));
-                assert_eq!(
-                    g.satisfied,
-                    count(&|r| matches!(r.6.as_deref(), Some("satisfied" | "fairly_satisfied")))
-                );
-                let secs: i64 = mine
-                    .iter()
-                    .filter_map(|r| r.5.map(|res| (res - r.3).num_milliseconds()))
-                    .sum::<i64>()
-                    / 1000;
-                assert!(
-                    (g.handling_seconds - secs).abs() <= mine.len() as i64,
-                    "{} vs {secs}",
-                    g.handling_seconds
-                );
-            }
-            assert_eq!(total.received, 26, "{by:?}");
+        for total in assert_figures_are_the_rows(&mut c, &scope, &from, &to) {
+            assert_eq!(total.received, 26);
             assert_eq!(total.resolved, 14);
             assert_eq!(total.rated, 6);
             assert_eq!(
@@ -629,14 +577,30 @@ both_engines!(
                 "the late one"
             );
         }
+        // Townships keep totals; communities and grids are counted from their rows.
+        let grid_path = rows
+            .iter()
+            .map(|(p, _)| p)
+            .max_by_key(|p| p.len())
+            .unwrap()
+            .clone();
+        let deeper: Vec<Scope> = (4..=6)
+            .map(|depth| {
+                let end = grid_path.match_indices('/').nth(depth).unwrap().0;
+                Scope::subtrees(vec![grid_path[..=end].to_string()])
+            })
+            .collect();
+        for s in &deeper {
+            let totals = assert_figures_are_the_rows(&mut c, s, &from, &to);
+            assert!(totals[0].received > 0, "{s:?}");
+        }
         let by_region = stats::figures(&mut c, &scope, &from, &to, Dimension::Region).unwrap();
         assert_eq!(by_region.len(), 1, "one district: {by_region:?}");
         // The months before the history leave it out; a grid's scope sees its own.
         let recent = stats::figures(&mut c, &scope, &month_of(now), &to, Dimension::Month).unwrap();
         assert_eq!(recent.iter().map(|f| f.received).sum::<i64>(), 24);
-        let grid_path = rows.iter().map(|(p, _)| p).max_by_key(|p| p.len()).unwrap();
         let grid = Scope::subtrees(vec![grid_path.clone()]);
-        let mine = rows.iter().filter(|(p, _)| p == grid_path).count() as i64;
+        let mine = rows.iter().filter(|(p, _)| *p == grid_path).count() as i64;
         let got = stats::figures(&mut c, &grid, &from, &to, Dimension::Region).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(
@@ -651,6 +615,9 @@ both_engines!(
             "the steps were journalled"
         );
         assert_eq!(stats::fold(&mut c).unwrap(), 0);
+        for s in &deeper {
+            assert_figures_are_the_rows(&mut c, s, &from, &to);
+        }
         assert_eq!(
             stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap(),
             before
@@ -1322,3 +1289,225 @@ both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
     };
     assert!(!list(&Scope::everything(), &received).contains(&fresh.id));
 });
+
+fn order(i: usize, region: requests::RegionRef, category_id: i64) -> requests::Intake {
+    let mut actor = Actor::system("intake");
+    actor.request_id = format!("group-{i}");
+    requests::Intake {
+        actor,
+        input: RequestInput::parse(
+            Channel::Hotline,
+            &format!("第{i}号来电：租房押金纠纷"),
+            "",
+            "",
+            "",
+            false,
+        )
+        .unwrap(),
+        category_id,
+        region,
+        intake_site_id: None,
+    }
+}
+
+both_engines!(
+    requests_taken_in_together_are_each_checked_alone,
+    |t: TestDb| {
+        use requests::RegionRef;
+        let (p, jobs, other) =
+            t.db.write_blocking(|c| {
+                Ok((
+                    place(c, "450107001", "同批"),
+                    category(c, "jobs_training"),
+                    category(c, "other"),
+                ))
+            })
+            .unwrap();
+        let code = |c: &str| RegionRef::Code {
+            code: c.to_string(),
+            field: "region_code",
+        };
+        let mut outsider = order(6, RegionRef::Id(p.grid.id), jobs.id);
+        outsider.actor.scope = Scope::subtrees(vec!["/0/".into()]);
+        let orders = vec![
+            order(0, RegionRef::Id(p.grid.id), jobs.id),
+            order(1, code(&format!(" {} ", p.grid.code)), other.id),
+            order(2, code("999999999999"), jobs.id),
+            order(3, code(" "), jobs.id),
+            order(4, RegionRef::Id(p.grid.id), -1),
+            order(5, RegionRef::Id(p.grid.id), jobs.id),
+            outsider,
+        ];
+        let results =
+            t.db.write_blocking(|c| requests::create_many(c, &orders))
+                .unwrap();
+        let refused = |i: usize| match &results[i] {
+            Err(DbError::Invalid(f)) => (f.0[0].field.as_str(), f.0[0].reason),
+            other => panic!("order {i}: {other:?}"),
+        };
+        assert_eq!(refused(2), ("region_code", "err.region.unknown"));
+        assert_eq!(refused(3), ("region_code", "err.required"));
+        assert_eq!(refused(4), ("category_id", "err.choice"));
+        assert_eq!(refused(6), ("region_id", "err.region.unknown"));
+        let taken: Vec<&requests::Request> = [0, 1, 5]
+            .iter()
+            .map(|i| results[*i].as_ref().unwrap())
+            .collect();
+        t.db.write_blocking(|c| {
+            assert_eq!(requests::count(c, &Scope::everything())?, 3);
+            for r in &taken {
+                assert_eq!(r.site_id, Some(p.community_site));
+                assert!(r.due_at.is_some());
+                let stored = requests::get(c, &Scope::everything(), r.id)?;
+                assert_eq!(stored.description, r.description);
+                let events = requests::events(c, r.id)?;
+                assert_eq!(events.len(), 1);
+                assert_eq!(events[0].action, "receive");
+            }
+            let report = audit::verify(c)?;
+            assert!(report.is_intact(), "{report:?}");
+            let creates: i64 = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'request.create'",
+            )
+            .get_result::<Count>(c)?
+            .n;
+            assert_eq!(creates, 3);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+both_engines!(concurrent_intake_is_written_in_groups, |t: TestDb| {
+    let (p, jobs) =
+        t.db.write_blocking(|c| Ok((place(c, "450107001", "并发"), category(c, "jobs_training"))))
+            .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = rt.block_on(async {
+        let batcher = std::sync::Arc::new(shiliu_db::batch::Batcher::start(
+            &t.db,
+            2,
+            16,
+            requests::create_many,
+        ));
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let b = batcher.clone();
+                // Every seventh names a region that does not exist.
+                let region = if i % 7 == 3 {
+                    requests::RegionRef::Id(-1)
+                } else {
+                    requests::RegionRef::Id(p.grid.id)
+                };
+                let o = order(i, region, jobs.id);
+                tokio::spawn(async move { b.submit(o).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for task in tasks {
+            out.push(task.await.unwrap());
+        }
+        out
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok(r) => {
+                assert_ne!(i % 7, 3);
+                assert!(r.description.starts_with(&format!("第{i}号")));
+                ids.insert(r.id);
+            }
+            Err(DbError::Invalid(f)) => {
+                assert_eq!(i % 7, 3);
+                assert_eq!(f.0[0].field, "region_id");
+            }
+            Err(e) => panic!("{i}: {e}"),
+        }
+    }
+    assert_eq!(ids.len(), 60 - 9);
+    t.db.write_blocking(|c| {
+        assert_eq!(requests::count(c, &Scope::everything())?, 51);
+        let report = audit::verify(c)?;
+        assert!(report.is_intact(), "{report:?}");
+        Ok(())
+    })
+    .unwrap();
+});
+
+/// Check every figure of `scope` (one subtree) against its rows counted by hand, for every
+/// dimension; returns each dimension's total.
+fn assert_figures_are_the_rows(
+    c: &mut DbConnection,
+    scope: &Scope,
+    from: &str,
+    to: &str,
+) -> Vec<shiliu_db::stats::Figures> {
+    use shiliu_db::stats::{self, Dimension, Figures, month_of};
+    let rows = stats::raw(c, scope).unwrap();
+    let mut totals = Vec::new();
+    let city = &scope.paths()[0];
+    // The region one level below the scope's that a row counts in (the scope's own, if
+    // it arose there).
+    let region_key = |path: &str| -> String {
+        let rest = &path[city.len()..];
+        rest.find('/')
+            .map_or_else(|| city.clone(), |i| format!("{city}{}", &rest[..=i]))
+    };
+    for by in Dimension::ALL {
+        let got = stats::figures(c, scope, from, to, by).unwrap();
+        let mut total = Figures::default();
+        for g in &got {
+            total.add(g);
+            let mine: Vec<&stats::RawRow> = rows
+                .iter()
+                .filter(|(path, (cat, ch, site, rec, ..))| match by {
+                    Dimension::Category => cat.to_string() == g.key,
+                    Dimension::Channel => *ch == g.key,
+                    Dimension::Month => month_of(*rec) == g.key,
+                    Dimension::Region => region_key(path) == g.key,
+                    Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
+                })
+                .map(|(_, r)| r)
+                .collect();
+            let count =
+                |f: &dyn Fn(&stats::RawRow) -> bool| mine.iter().filter(|r| f(r)).count() as i64;
+            assert_eq!(g.received, mine.len() as i64, "{by:?} {}", g.key);
+            assert_eq!(g.resolved, count(&|r| r.5.is_some()));
+            assert_eq!(
+                g.resolved_with_deadline,
+                count(&|r| r.5.is_some() && r.4.is_some())
+            );
+            assert_eq!(
+                g.on_time,
+                count(&|r| matches!((r.5, r.4), (Some(res), Some(due)) if res <= due))
+            );
+            assert_eq!(g.rated, count(&|r| r.6.is_some()));
+            assert_eq!(
+                g.satisfied,
+                count(&|r| matches!(r.6.as_deref(), Some("satisfied" | "fairly_satisfied")))
+            );
+            let secs: i64 = mine
+                .iter()
+                .filter_map(|r| r.5.map(|res| (res - r.3).num_milliseconds()))
+                .sum::<i64>()
+                / 1000;
+            assert!(
+                (g.handling_seconds - secs).abs() <= mine.len() as i64,
+                "{} vs {secs}",
+                g.handling_seconds
+            );
+        }
+        totals.push(total);
+    }
+    totals
+}

@@ -771,12 +771,16 @@ pub async fn request_create(
         b.consent,
     )?
     .with_answers(raw_answers(&b.answers));
-    let (code, category) = (b.region_code.clone(), b.category_id);
     let r = state
-        .db
-        .write(move |c| {
-            let region = shiliu_db::org::region_id_by_code(c, &actor.scope, &code, "region_code")?;
-            shiliu_db::requests::create(c, &actor, &input, category, region, None)
+        .take_in(shiliu_db::requests::Intake {
+            actor,
+            input,
+            category_id: b.category_id,
+            region: shiliu_db::requests::RegionRef::Code {
+                code: b.region_code.clone(),
+                field: "region_code",
+            },
+            intake_site_id: None,
         })
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(r.into())))

@@ -26,7 +26,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeZone};
 use shiliu_db::requests::questions::QuestionRow;
-use shiliu_db::requests::{Category, Request, RequestFilter};
+use shiliu_db::requests::{Category, Intake, RegionRef, Request, RequestFilter};
 use shiliu_db::scope::Scope;
 use shiliu_domain::requests::questions::{QuestionKind, RawAnswers};
 use shiliu_domain::requests::{Channel, RequestInput};
@@ -456,16 +456,20 @@ pub async fn create(
         Err(e) => return field_errors(format, t, &e, &[("contact_phone", "phone")]),
     };
     let address_id = param(&pairs, "address_id").map(str::to_string);
+    let region = match address_id {
+        Some(code) => RegionRef::Code {
+            code,
+            field: "address_id",
+        },
+        None => RegionRef::Id(home),
+    };
     let result = state
-        .db
-        .write(move |c| {
-            let region = match address_id {
-                Some(code) => {
-                    shiliu_db::org::region_id_by_code(c, &actor.scope, &code, "address_id")?
-                }
-                None => home,
-            };
-            shiliu_db::requests::create(c, &actor, &input, cat.id, region, None)
+        .take_in(Intake {
+            actor,
+            input,
+            category_id: cat.id,
+            region,
+            intake_site_id: None,
         })
         .await;
     match result {

@@ -23,6 +23,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shiliu_db::Db;
 use shiliu_db::accounts::{self, User};
+use shiliu_db::batch::Batcher;
+use shiliu_db::requests::Intake;
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_domain::roles::{Permission, Role};
 
@@ -88,6 +90,9 @@ pub struct AppState {
     limiter: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
     /// API tokens checked in the last few seconds, by hash (see `token_caller`).
     tokens: Arc<Mutex<HashMap<String, (Instant, Authenticated)>>>,
+    /// Requests taken in through the API and Open311, written in groups (see
+    /// `shiliu_db::batch`); started on first use, inside the server's runtime.
+    intake: Arc<std::sync::OnceLock<Batcher<Intake, shiliu_db::requests::Request>>>,
 }
 
 impl AppState {
@@ -99,7 +104,29 @@ impl AppState {
             started_at: shiliu_db::now(),
             limiter: Arc::default(),
             tokens: Arc::default(),
+            intake: Arc::default(),
         }
+    }
+
+    /// Take in a request with others arriving at the same time, in one transaction.
+    pub async fn take_in(
+        &self,
+        order: Intake,
+    ) -> Result<shiliu_db::requests::Request, shiliu_db::DbError> {
+        /// Two groups in flight: one is written while the next gathers.
+        const WORKERS: usize = 2;
+        const MAX_GROUP: usize = 64;
+        self.intake
+            .get_or_init(|| {
+                Batcher::start(
+                    &self.db,
+                    WORKERS,
+                    MAX_GROUP,
+                    shiliu_db::requests::create_many,
+                )
+            })
+            .submit(order)
+            .await
     }
 
     /// Per-address login throttle (account lockout is separate, in the database).

@@ -163,12 +163,14 @@ struct Grid {
 fn grids(c: &mut DbConnection, city_code: &str) -> Result<Vec<Grid>, DbError> {
     let all = Scope::everything();
     let city = org::get_region_by_code(c, &all, city_code)?;
+    let regions: Vec<_> = org::subtree(c, &all, city.id)?
+        .into_iter()
+        .filter(|r| r.kind() == RegionKind::Grid && r.active)
+        .collect();
+    let router = shiliu_db::routing::Router::load(c, &regions.iter().collect::<Vec<_>>())?;
     let mut out = Vec::new();
-    for region in org::subtree(c, &all, city.id)? {
-        if region.kind() != RegionKind::Grid || !region.active {
-            continue;
-        }
-        let route = requests::default_route(c, &region)?;
+    for region in regions {
+        let route = router.default_route(&region);
         out.push(Grid {
             region,
             site_id: route.site_id,

@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod cohandling;
 pub mod files;
+mod intake;
 pub mod questions;
 pub mod search;
 
@@ -15,13 +16,14 @@ use diesel::prelude::*;
 use rand::Rng;
 use serde::Serialize;
 use shiliu_domain::calendar::{WorkCalendar, local, utc};
-use shiliu_domain::org::RegionKind;
-use shiliu_domain::requests::{Action, ActionInput, RequestInput, Status, next};
+use shiliu_domain::requests::{Action, ActionInput, Status, next};
+
+pub use intake::{Intake, RegionRef, create, create_many};
 
 use crate::audit::{self, Event};
 use crate::ids::new_id;
-use crate::org::{Region, get_region};
-use crate::schema::{calendar_days, request_categories, request_events, requests, sites};
+use crate::org::get_region;
+use crate::schema::{calendar_days, request_categories, request_events, requests};
 use crate::scope::{Actor, Scope};
 use crate::{DbConnection, DbError, now};
 
@@ -293,39 +295,6 @@ pub fn routing_reason(how: &str, site: Option<&str>, by: Option<&str>) -> serde_
     serde_json::json!({"how": how, "site": site, "by": by})
 }
 
-/// The default route: the nearest active site up the region chain, preferring the grid's
-/// community (a grid has no desk of its own), then the township, county and city.
-pub fn default_route(conn: &mut DbConnection, region: &Region) -> Result<Routing, DbError> {
-    let ids: Vec<i64> = region
-        .path
-        .split('/')
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let candidates: Vec<(i64, i64, String)> = sites::table
-        .filter(sites::region_id.eq_any(ids.clone()))
-        .filter(sites::active.eq(true))
-        .order(sites::id.asc())
-        .select((sites::id, sites::region_id, sites::name))
-        .load(conn)?;
-    // Deepest region first: the grid itself, its community, the township…
-    for rid in ids.iter().rev() {
-        if let Some((sid, _, name)) = candidates.iter().find(|(_, r, _)| r == rid) {
-            let community = region.kind() == RegionKind::Grid && region.parent_id == Some(*rid);
-            let how = if community { "community" } else { "nearest" };
-            return Ok(Routing {
-                site_id: Some(*sid),
-                unit_id: None,
-                reason: routing_reason(how, Some(name), None),
-            });
-        }
-    }
-    Ok(Routing {
-        site_id: None,
-        unit_id: None,
-        reason: routing_reason("none", None, None),
-    })
-}
-
 /// The deadline of a request received at `received` (UTC) with `minutes` of working time: the
 /// calendar counts in local time, the result is stored in UTC.
 pub fn deadline(cal: &WorkCalendar, received: NaiveDateTime, minutes: i64) -> NaiveDateTime {
@@ -339,94 +308,6 @@ pub fn tracking_code(rng: &mut impl Rng) -> String {
     (0..10)
         .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
         .collect()
-}
-
-/// A new request on any channel, in the region where it arose (a grid, usually). It is routed
-/// by the default rule and waits, received, to be dispatched.
-pub fn create(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    input: &RequestInput,
-    category_id: i64,
-    region_id: i64,
-    intake_site_id: Option<i64>,
-) -> Result<Request, DbError> {
-    let region = get_region(conn, &actor.scope, region_id)
-        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    let category: Category = request_categories::table
-        .filter(request_categories::id.eq(category_id))
-        .filter(request_categories::active.eq(true))
-        .select(Category::as_select())
-        .first(conn)
-        .map_err(|_| DbError::invalid("category_id", "err.choice"))?;
-    let routing = crate::routing::route(conn, &region, category.id, &input.description)?;
-    let received = now();
-    let due = match category.service_minutes {
-        Some(m) => Some(deadline(&calendar(conn)?, received, i64::from(m))),
-        None => None,
-    };
-    let id = new_id();
-    let r = Request {
-        id,
-        code: tracking_code(&mut rand::thread_rng()),
-        channel: input.channel.as_str().into(),
-        category_id: category.id,
-        region_id: region.id,
-        region_path: region.path.clone(),
-        status: Status::Received.as_str().into(),
-        description: input.description.clone(),
-        place: input.place.clone(),
-        contact_name: input.contact_name.clone(),
-        contact_phone: input.contact_phone.as_ref().map(|m| m.as_str().to_string()),
-        consent: input.consent,
-        site_id: routing.site_id,
-        unit_id: routing.unit_id,
-        routed_by: routing.reason.to_string(),
-        transfer_site_id: None,
-        transfer_unit_id: None,
-        intake_site_id,
-        created_by: actor.user_id,
-        received_at: received,
-        due_at: due,
-        paused_at: None,
-        reminded_at: None,
-        escalated_at: None,
-        resolved_at: None,
-        outcome: None,
-        reply: None,
-        rating: None,
-        rated_at: None,
-        closed_at: None,
-        updated_at: received,
-        version: 1,
-    };
-    diesel::insert_into(requests::table)
-        .values(&r)
-        .execute(conn)?;
-    crate::stats::count_change(conn, None, Some(&r))?;
-    let answers = questions::save_answers(conn, id, category.id, &input.answers)?;
-    search::index(conn, &r, &own_text(&r).join("\n"), true)?;
-    record_event(
-        conn,
-        actor,
-        id,
-        None,
-        Status::Received,
-        "receive",
-        None,
-        serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason}),
-    )?;
-    audit::record(
-        conn,
-        actor,
-        Event::new("request.create", "request", id)
-            .region(region.id)
-            .after(&r)
-            .detail(
-                serde_json::json!({"channel": input.channel.as_str(), "category": category.code, "answers": answers}),
-            ),
-    )?;
-    Ok(r)
 }
 
 #[allow(clippy::too_many_arguments)]

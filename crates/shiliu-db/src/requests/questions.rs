@@ -185,17 +185,14 @@ pub fn update_question(
     Ok(after)
 }
 
-/// Check a new request's answers against its category's questions and store them; returns
-/// them as (code, value) for the audit row.
-pub(crate) fn save_answers(
+/// The active questions of these categories, each category's in order: read once for the
+/// requests taken in together.
+pub(crate) fn asked(
     conn: &mut DbConnection,
-    request_id: i64,
-    category_id: i64,
-    raw: &RawAnswers,
-) -> Result<Vec<(String, String)>, DbError> {
-    // Fixed SQL (not the boxed list query): intake runs it every time, prepared once.
-    let asked: Vec<QuestionRow> = category_questions::table
-        .filter(category_questions::category_id.eq(category_id))
+    category_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<QuestionRow>>, DbError> {
+    let rows: Vec<QuestionRow> = category_questions::table
+        .filter(category_questions::category_id.eq_any(category_ids))
         .filter(category_questions::active.eq(true))
         .order((
             category_questions::sort_order.asc(),
@@ -203,27 +200,55 @@ pub(crate) fn save_answers(
         ))
         .select(QuestionRow::as_select())
         .load(conn)?;
+    let mut by_category: std::collections::HashMap<i64, Vec<QuestionRow>> =
+        std::collections::HashMap::new();
+    for q in rows {
+        by_category.entry(q.category_id).or_default().push(q);
+    }
+    Ok(by_category)
+}
+
+/// A request's answers checked against its category's questions: the stored rows as
+/// (question id, value), and (code, value) for the audit row.
+pub(crate) type Answered = (Vec<(i64, String)>, Vec<(String, String)>);
+
+pub(crate) fn check(asked: &[QuestionRow], raw: &RawAnswers) -> Result<Answered, DbError> {
     let rules: Vec<Question> = asked.iter().map(QuestionRow::rule).collect();
     let answered = check_answers(&rules, raw).map_err(DbError::Invalid)?;
-    let rows: Vec<_> = answered
+    Ok((
+        answered
+            .iter()
+            .map(|(i, v)| (asked[*i].id, v.clone()))
+            .collect(),
+        answered
+            .into_iter()
+            .map(|(i, v)| (asked[i].code.clone(), v))
+            .collect(),
+    ))
+}
+
+/// Store the answers of new requests: (request id, question id, value).
+pub(crate) fn save_answers(
+    conn: &mut DbConnection,
+    answers: &[(i64, i64, &str)],
+) -> Result<(), DbError> {
+    let rows: Vec<_> = answers
         .iter()
-        .map(|(i, v)| {
+        .map(|(r, q, v)| {
             (
-                request_answers::request_id.eq(request_id),
-                request_answers::question_id.eq(asked[*i].id),
-                request_answers::value.eq(v.as_str()),
+                request_answers::request_id.eq(*r),
+                request_answers::question_id.eq(*q),
+                request_answers::value.eq(*v),
             )
         })
         .collect();
-    if !rows.is_empty() {
+    // Three values a row: SQLite takes at most 32,766 in one statement.
+    for chunk in rows.chunks(5_000) {
         crate::on_engine!(conn, |c| diesel::insert_into(request_answers::table)
-            .values(&rows)
+            .values(chunk)
             .execute(c))?;
     }
-    Ok(answered
-        .into_iter()
-        .map(|(i, v)| (asked[i].code.clone(), v))
-        .collect())
+    Ok(())
 }
 
 /// A request's answers with their questions, in the questions' order.

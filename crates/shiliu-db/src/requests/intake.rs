@@ -1,0 +1,300 @@
+//! Taking requests in. [`create_many`] takes several in one transaction (the server groups
+//! concurrent intake, see `crate::batch`): what routing, deadlines and answers need is read
+//! once for the group, and the rows of every request go in together. [`create`] is one request
+//! by the same path. A request that fails its checks (unknown region, inactive category, bad
+//! answers) is refused on its own; the others of its group are taken in.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use shiliu_domain::requests::{RequestInput, Status};
+
+use super::questions::{self, QuestionRow};
+use super::{Category, Request, RequestEvent, calendar, deadline, own_text, search, tracking_code};
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::org::Region;
+use crate::routing::Router;
+use crate::schema::{regions, request_categories, request_events, requests};
+use crate::scope::Actor;
+use crate::{DbConnection, DbError, now};
+
+/// Where a new request arose: a region by id (forms pick one), or by its code (the API,
+/// Open311) with the input field to name in an error.
+#[derive(Debug, Clone)]
+pub enum RegionRef {
+    Id(i64),
+    Code { code: String, field: &'static str },
+}
+
+/// One request to take in.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub actor: Actor,
+    pub input: RequestInput,
+    pub category_id: i64,
+    pub region: RegionRef,
+    /// The desk it was taken at (walk-in).
+    pub intake_site_id: Option<i64>,
+}
+
+/// A new request on any channel, in the region where it arose (a grid, usually). It is routed
+/// by the rules and waits, received, to be dispatched.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    input: &RequestInput,
+    category_id: i64,
+    region_id: i64,
+    intake_site_id: Option<i64>,
+) -> Result<Request, DbError> {
+    let one = Intake {
+        actor: actor.clone(),
+        input: input.clone(),
+        category_id,
+        region: RegionRef::Id(region_id),
+        intake_site_id,
+    };
+    create_many(conn, std::slice::from_ref(&one))?
+        .pop()
+        .unwrap_or(Err(DbError::NotFound))
+}
+
+/// Take in several requests in the caller's transaction: for each, the request or why it was
+/// refused (`DbError::Invalid`). Any other error fails them all.
+pub fn create_many(
+    conn: &mut DbConnection,
+    orders: &[Intake],
+) -> Result<Vec<Result<Request, DbError>>, DbError> {
+    let known = Known::load(conn, orders)?;
+    let mut made = Vec::with_capacity(orders.len());
+    for o in orders {
+        match known.prepare(conn, o) {
+            Err(e @ DbError::Invalid(_)) => made.push(Err(e)),
+            other => made.push(Ok(other?)),
+        }
+    }
+    let new: Vec<&New> = made.iter().filter_map(|m| m.as_ref().ok()).collect();
+    write(conn, &new)?;
+    Ok(made.into_iter().map(|m| m.map(|n| n.request)).collect())
+}
+
+/// What the group's requests refer to, read once.
+struct Known {
+    regions_by_id: HashMap<i64, Region>,
+    regions_by_code: HashMap<String, i64>,
+    categories: HashMap<i64, Category>,
+    asked: HashMap<i64, Vec<QuestionRow>>,
+    calendar: Option<shiliu_domain::calendar::WorkCalendar>,
+    router: Router,
+}
+
+/// A request ready to be written, with what goes beside it.
+struct New {
+    request: Request,
+    answers: Vec<(i64, String)>,
+    event: RequestEvent,
+    actor: Actor,
+    audit: Event,
+}
+
+impl Known {
+    fn load(conn: &mut DbConnection, orders: &[Intake]) -> Result<Self, DbError> {
+        let (mut ids, mut codes) = (Vec::new(), Vec::new());
+        for o in orders {
+            match &o.region {
+                RegionRef::Id(id) => ids.push(*id),
+                RegionRef::Code { code, .. } => codes.push(code.trim().to_string()),
+            }
+        }
+        let mut found: Vec<Region> = Vec::new();
+        if !ids.is_empty() {
+            found.extend(
+                regions::table
+                    .filter(regions::id.eq_any(&ids))
+                    .select(Region::as_select())
+                    .load(conn)?,
+            );
+        }
+        if !codes.is_empty() {
+            found.extend(
+                regions::table
+                    .filter(regions::code.eq_any(&codes))
+                    .select(Region::as_select())
+                    .load(conn)?,
+            );
+        }
+        let regions_by_code = found.iter().map(|r| (r.code.clone(), r.id)).collect();
+        let regions_by_id: HashMap<i64, Region> = found.into_iter().map(|r| (r.id, r)).collect();
+        let mut category_ids: Vec<i64> = orders.iter().map(|o| o.category_id).collect();
+        category_ids.sort_unstable();
+        category_ids.dedup();
+        let categories: HashMap<i64, Category> = request_categories::table
+            .filter(request_categories::id.eq_any(&category_ids))
+            .filter(request_categories::active.eq(true))
+            .select(Category::as_select())
+            .load::<Category>(conn)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let asked = questions::asked(conn, &category_ids)?;
+        let calendar = if categories.values().any(|c| c.service_minutes.is_some()) {
+            Some(calendar(conn)?)
+        } else {
+            None
+        };
+        let router = Router::load(conn, &regions_by_id.values().collect::<Vec<_>>())?;
+        Ok(Self {
+            regions_by_id,
+            regions_by_code,
+            categories,
+            asked,
+            calendar,
+            router,
+        })
+    }
+
+    fn region(&self, o: &Intake) -> Result<&Region, DbError> {
+        let (id, field) = match &o.region {
+            RegionRef::Id(id) => (Some(*id), "region_id"),
+            RegionRef::Code { code, field } => {
+                if code.trim().is_empty() {
+                    return Err(DbError::invalid(field, "err.required"));
+                }
+                (self.regions_by_code.get(code.trim()).copied(), *field)
+            }
+        };
+        id.and_then(|id| self.regions_by_id.get(&id))
+            .filter(|r| o.actor.scope.covers(&r.path))
+            .ok_or_else(|| DbError::invalid(field, "err.region.unknown"))
+    }
+
+    fn prepare(&self, conn: &mut DbConnection, o: &Intake) -> Result<New, DbError> {
+        let region = self.region(o)?;
+        let category = self
+            .categories
+            .get(&o.category_id)
+            .ok_or_else(|| DbError::invalid("category_id", "err.choice"))?;
+        let asked = self.asked.get(&category.id).map_or(&[][..], Vec::as_slice);
+        let (answers, answered) = questions::check(asked, &o.input.answers)?;
+        let routing = self
+            .router
+            .route(conn, region, category.id, &o.input.description)?;
+        let received = now();
+        let due = match (category.service_minutes, &self.calendar) {
+            (Some(m), Some(cal)) => Some(deadline(cal, received, i64::from(m))),
+            _ => None,
+        };
+        let input = &o.input;
+        let request = Request {
+            id: new_id(),
+            code: tracking_code(&mut rand::thread_rng()),
+            channel: input.channel.as_str().into(),
+            category_id: category.id,
+            region_id: region.id,
+            region_path: region.path.clone(),
+            status: Status::Received.as_str().into(),
+            description: input.description.clone(),
+            place: input.place.clone(),
+            contact_name: input.contact_name.clone(),
+            contact_phone: input.contact_phone.as_ref().map(|m| m.as_str().to_string()),
+            consent: input.consent,
+            site_id: routing.site_id,
+            unit_id: routing.unit_id,
+            routed_by: routing.reason.to_string(),
+            transfer_site_id: None,
+            transfer_unit_id: None,
+            intake_site_id: o.intake_site_id,
+            created_by: o.actor.user_id,
+            received_at: received,
+            due_at: due,
+            paused_at: None,
+            reminded_at: None,
+            escalated_at: None,
+            resolved_at: None,
+            outcome: None,
+            reply: None,
+            rating: None,
+            rated_at: None,
+            closed_at: None,
+            updated_at: received,
+            version: 1,
+        };
+        let event = RequestEvent {
+            id: new_id(),
+            request_id: request.id,
+            at: received,
+            actor_id: o.actor.user_id,
+            actor: o.actor.name.clone(),
+            action: "receive".into(),
+            from_status: None,
+            to_status: Status::Received.as_str().into(),
+            note: None,
+            detail:
+                serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason})
+                    .to_string(),
+        };
+        let audit = Event::new("request.create", "request", request.id)
+            .region(region.id)
+            .after(&request)
+            .detail(serde_json::json!({
+                "channel": input.channel.as_str(),
+                "category": category.code,
+                "answers": answered,
+            }));
+        Ok(New {
+            request,
+            answers,
+            event,
+            actor: o.actor.clone(),
+            audit,
+        })
+    }
+}
+
+/// Rows per statement: `SQLite` takes at most 32,766 bound values in one.
+const REQUESTS_PER_INSERT: usize = 500;
+
+/// Write the requests with their tallies, answers, search entries, events and audit rows.
+fn write(conn: &mut DbConnection, new: &[&New]) -> Result<(), DbError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<&Request> = new.iter().map(|n| &n.request).collect();
+    for chunk in rows.chunks(REQUESTS_PER_INSERT) {
+        let chunk: Vec<Request> = chunk.iter().map(|r| (*r).clone()).collect();
+        crate::on_engine!(conn, |c| diesel::insert_into(requests::table)
+            .values(&chunk)
+            .execute(c))?;
+    }
+    let changes: Vec<_> = rows.iter().map(|r| (None, Some(*r))).collect();
+    crate::stats::count_changes(conn, &changes)?;
+    let answers: Vec<(i64, i64, &str)> = new
+        .iter()
+        .flat_map(|n| {
+            n.answers
+                .iter()
+                .map(|(q, v)| (n.request.id, *q, v.as_str()))
+        })
+        .collect();
+    questions::save_answers(conn, &answers)?;
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|r| search::index_terms(&own_text(r).join("\n")))
+        .collect();
+    let entries: Vec<(&Request, &str)> = rows
+        .iter()
+        .zip(&texts)
+        .map(|(r, t)| (*r, t.as_str()))
+        .collect();
+    search::index_many(conn, &entries)?;
+    let events: Vec<&RequestEvent> = new.iter().map(|n| &n.event).collect();
+    for chunk in events.chunks(2_000) {
+        crate::on_engine!(conn, |c| diesel::insert_into(request_events::table)
+            .values(chunk.to_vec())
+            .execute(c))?;
+    }
+    let audits: Vec<(&Actor, Event)> = new.iter().map(|n| (&n.actor, n.audit.clone())).collect();
+    audit::record_many(conn, &audits)?;
+    Ok(())
+}
