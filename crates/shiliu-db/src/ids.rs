@@ -35,6 +35,13 @@ pub fn id_at(at: chrono::NaiveDateTime, seq: u32) -> i64 {
     (ms << LOW_BITS) | i64::from(seq & ((1 << LOW_BITS) - 1))
 }
 
+/// The moment (UTC, to the millisecond) an id was made for.
+pub fn time_of(id: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis((id >> LOW_BITS) + EPOCH_MS)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -42,5 +49,14 @@ mod tests {
         let ids: Vec<i64> = (0..10_000).map(|_| super::new_id()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(ids[0] > 0);
+    }
+
+    #[test]
+    fn an_id_tells_its_moment() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_milli_opt(9, 30, 1, 234)
+            .unwrap();
+        assert_eq!(super::time_of(super::id_at(at, 77)), at);
     }
 }

@@ -524,7 +524,7 @@ where
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
 /// migration named `request_search` or `request_tallies` is listed.
-const REINDEX_SEARCH_AFTER: [&str; 2] = ["20261122000007", "20261122000012"];
+const REINDEX_SEARCH_AFTER: [&str; 3] = ["20261122000007", "20261122000012", "20261122000014"];
 const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

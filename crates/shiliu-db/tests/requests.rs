@@ -1051,20 +1051,27 @@ both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
     let rebuilt =
         t.db.write_blocking(|c| {
             let delete = format!(
-                "DELETE FROM request_search WHERE {} = {}",
+                "DELETE FROM request_search WHERE {} IN ({}, {})",
                 if t.engine() == shiliu_db::Engine::Sqlite {
                     "rowid"
                 } else {
                     "request_id"
                 },
-                a.id
+                a.id,
+                b.id
             );
             shiliu_db::on_engine!(c, |c| diesel::sql_query(&delete).execute(c))?;
             requests::search::backfill(c)
         })
         .unwrap();
-    assert_eq!(rebuilt, 1);
+    assert_eq!(rebuilt, 2);
     assert_eq!(search(&all, "押金"), [a.id]);
+    assert_eq!(
+        search(&all, "司法所"),
+        [b.id],
+        "with the notes of its history"
+    );
+    assert_eq!(search(&all, "租房"), [far.id, a.id]);
 });
 
 both_engines!(

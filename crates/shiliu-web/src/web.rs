@@ -113,7 +113,8 @@ impl AppState {
         &self,
         order: Intake,
     ) -> Result<shiliu_db::requests::Request, shiliu_db::DbError> {
-        /// Two groups in flight: one is written while the next gathers.
+        /// Groups in flight at once: one is written while the next gathers (1 and 4 measured
+        /// the same on `PostgreSQL`; see docs/PERFORMANCE.md).
         const WORKERS: usize = 2;
         const MAX_GROUP: usize = 64;
         self.intake

@@ -675,9 +675,38 @@ pub(crate) fn searchable_text(conn: &mut DbConnection, r: &Request) -> Result<St
         .filter(request_events::request_id.eq(r.id))
         .select(request_events::note)
         .load(conn)?;
+    Ok(text_with_notes(r, notes.into_iter().flatten()))
+}
+
+/// A request's own searchable text followed by its history's notes.
+fn text_with_notes(r: &Request, notes: impl Iterator<Item = String>) -> String {
     let mut parts = own_text(r);
-    parts.extend(notes.into_iter().flatten());
-    Ok(parts.join("\n"))
+    parts.extend(notes);
+    parts.join("\n")
+}
+
+/// The searchable texts of several requests (see [`searchable_text`]), read together.
+pub(crate) fn searchable_texts(
+    conn: &mut DbConnection,
+    rs: &[Request],
+) -> Result<Vec<String>, DbError> {
+    let ids: Vec<i64> = rs.iter().map(|r| r.id).collect();
+    let mut notes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        let found: Vec<(i64, Option<String>)> = request_events::table
+            .filter(request_events::request_id.eq_any(chunk))
+            .filter(request_events::note.is_not_null())
+            .order(request_events::id.asc())
+            .select((request_events::request_id, request_events::note))
+            .load(conn)?;
+        for (id, note) in found {
+            notes.entry(id).or_default().extend(note);
+        }
+    }
+    Ok(rs
+        .iter()
+        .map(|r| text_with_notes(r, notes.remove(&r.id).unwrap_or_default().into_iter()))
+        .collect())
 }
 
 /// The request's own searchable fields (without its history's notes).

@@ -108,7 +108,37 @@ pub(crate) fn facets(r: &super::Request) -> String {
     ];
     f.extend(r.site_id.map(|s| format!("t{s}")));
     f.extend(region_facets(&r.region_path));
+    f.push(month_facet(crate::ids::time_of(r.id)));
     f.join(" ")
+}
+
+/// The month (UTC) a request's id was made in, as a facet token: `PostgreSQL`'s search reads
+/// a window of time as the months it spans (see [`candidates`]).
+fn month_facet(at: chrono::NaiveDateTime) -> String {
+    at.format("m%Y%m").to_string()
+}
+
+/// The month facets of the ids from `floor` up to below `below`; none for a window open
+/// towards the past (`floor` 0).
+fn month_facets(floor: i64, below: i64) -> Vec<String> {
+    use chrono::Datelike;
+    if floor <= 0 {
+        return Vec::new();
+    }
+    let newest = crate::ids::time_of(below.min(crate::ids::id_at(crate::now(), u32::MAX)) - 1);
+    let mut month = crate::ids::time_of(floor)
+        .date()
+        .with_day(1)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    while month <= newest.date() {
+        out.push(month_facet(month.and_time(chrono::NaiveTime::MIN)));
+        let Some(next) = month.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        month = next;
+    }
+    out
 }
 
 /// The facets a search must have, from the list's filters and the caller's scope: groups that
@@ -197,30 +227,56 @@ pub(crate) fn index(
     Ok(())
 }
 
-/// Index every request not yet in the index; returns how many.
+/// Index every request not yet in the index, a few thousand per statement; returns how many.
 pub fn backfill(conn: &mut DbConnection) -> Result<usize, DbError> {
+    use crate::schema::requests;
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    // engine-specific: the index's key column.
-    let missing: Vec<Id> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT id FROM requests WHERE id NOT IN (SELECT rowid FROM request_search)",
-        )
-        .load(c)?,
-        DbConnection::Postgres(c) => diesel::sql_query(
-            "SELECT id FROM requests WHERE id NOT IN (SELECT request_id FROM request_search)",
-        )
-        .load(c)?,
-    };
-    for Id { id } in &missing {
-        let r = super::get(conn, &crate::scope::Scope::everything(), *id)?;
-        let text = super::searchable_text(conn, &r)?;
-        index(conn, &r, &text, true)?;
+    const CHUNK: i64 = 2_000;
+    let (mut after, mut done) = (i64::MIN, 0);
+    loop {
+        // engine-specific: the index's key column. NOT EXISTS, not NOT IN: PostgreSQL runs
+        // NOT IN over a large subquery row by row.
+        let missing: Vec<Id> = match conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(
+                "SELECT id FROM requests r WHERE id > ? AND NOT EXISTS \
+                 (SELECT 1 FROM request_search s WHERE s.rowid = r.id) ORDER BY id LIMIT ?",
+            )
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(CHUNK)
+            .load(c)?,
+            DbConnection::Postgres(c) => diesel::sql_query(
+                "SELECT id FROM requests r WHERE id > $1 AND NOT EXISTS \
+                 (SELECT 1 FROM request_search s WHERE s.request_id = r.id) ORDER BY id LIMIT $2",
+            )
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(CHUNK)
+            .load(c)?,
+        };
+        let Some(last) = missing.last() else {
+            return Ok(done);
+        };
+        after = last.id;
+        let ids: Vec<i64> = missing.iter().map(|m| m.id).collect();
+        let rows: Vec<super::Request> = requests::table
+            .filter(requests::id.eq_any(&ids))
+            .select(super::Request::as_select())
+            .load(conn)?;
+        let terms: Vec<String> = super::searchable_texts(conn, &rows)?
+            .iter()
+            .map(|t| index_terms(t))
+            .collect();
+        let entries: Vec<(&super::Request, &str)> = rows
+            .iter()
+            .zip(&terms)
+            .map(|(r, t)| (r, t.as_str()))
+            .collect();
+        index_many(conn, &entries)?;
+        done += rows.len();
     }
-    Ok(missing.len())
 }
 
 /// Index many new requests at once: each with its terms made by [`index_terms`], so a loader
@@ -394,8 +450,22 @@ fn candidates(
         .bind::<BigInt, _>(n)
         .load(c)?,
         DbConnection::Postgres(c) => {
+            // GIN hands out its matches unordered, and past a few weeks the planner stops
+            // combining the id range with it: every match's row would be visited to be sorted.
+            // When filters make the matches sparse, the window's months as a facet keep them to
+            // the window inside the index. Without filters (a word alone) they would only
+            // steer the planner off reading the newest rows first, which finds a common word's
+            // page at once (measured: 6 ms without, 16 ms with).
+            let mut windowed = IndexQuery {
+                terms: q.terms,
+                facets: q.facets.clone(),
+            };
+            let months = month_facets(floor, below);
+            if !months.is_empty() && !q.facets.is_empty() {
+                windowed.facets.push(months);
+            }
             // An empty tsquery draws a notice from the server, so without facets it is left out.
-            let facets = q.tsquery_facets();
+            let facets = windowed.tsquery_facets();
             let sql = format!(
                 "SELECT request_id AS id FROM request_search \
                  WHERE terms @@ (plainto_tsquery('simple', $1){}) \
@@ -438,5 +508,22 @@ mod tests {
         assert_eq!(query_terms("Rent 押金"), ["rent", "押金"]);
         assert_eq!(query_terms("租房纠纷"), ["租房", "纠纷"]);
         assert_eq!(query_terms("拖欠工资"), ["拖欠", "工资"]);
+    }
+
+    #[test]
+    fn a_window_is_the_months_it_spans() {
+        let id = |y, m, d| {
+            let at = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap();
+            crate::ids::id_at(at, 0)
+        };
+        assert_eq!(
+            month_facets(id(2025, 11, 20), id(2026, 2, 1)),
+            ["m202511", "m202512", "m202601", "m202602"]
+        );
+        assert_eq!(month_facets(id(2026, 3, 5), id(2026, 3, 6)), ["m202603"]);
+        assert!(month_facets(0, id(2026, 3, 6)).is_empty());
     }
 }

@@ -118,18 +118,30 @@ pub fn run(
     );
     let http_rate = n as f64 / seconds as f64;
 
-    // The same intake committed directly through the database layer, from as many threads.
-    let direct = direct_intake(&db, &user, &grids, &cats, concurrency, dur)?;
+    // The same intake committed directly through the database layer: one request per
+    // transaction from as many threads, then grouped as the server groups it (two writers,
+    // a group as large as the number of callers), which is the stricter comparison.
+    let single = direct_intake(&db, &user, (&grids, &cats), (concurrency, 1), dur)?;
     report(
-        &format!("intake direct through shiliu-db ({concurrency} threads)"),
-        direct.0,
-        &direct.1,
+        &format!("intake direct through shiliu-db ({concurrency} threads, one per transaction)"),
+        single.0,
+        &single.1,
         0,
         seconds,
     );
+    let grouped = direct_intake(&db, &user, (&grids, &cats), (2, concurrency), dur)?;
+    report(
+        &format!("intake direct through shiliu-db (2 threads, {concurrency} per transaction)"),
+        grouped.0,
+        &grouped.1,
+        0,
+        seconds,
+    );
+    let rate = |n: usize| n as f64 / seconds as f64;
     println!(
-        "HTTP / direct: {:.2}",
-        http_rate / (direct.0 as f64 / seconds as f64)
+        "HTTP / direct: {:.2} (one per transaction), {:.2} (grouped)",
+        http_rate / rate(single.0),
+        http_rate / rate(grouped.0)
     );
 
     if rows == 0 {
@@ -180,13 +192,13 @@ pub fn run(
     Ok(())
 }
 
-/// Intake through `requests::create` from `threads` threads: (count, latencies).
+/// Intake through `requests::create_many` from `threads` threads, `group` requests per
+/// transaction: (requests taken in, each one's latency).
 fn direct_intake(
     db: &shiliu_db::Db,
     user: &accounts::User,
-    grids: &[String],
-    cats: &[i64],
-    threads: usize,
+    (grids, cats): (&[String], &[i64]),
+    (threads, group): (usize, usize),
     dur: Duration,
 ) -> Result<(usize, Vec<Duration>), String> {
     let actor = db
@@ -202,35 +214,37 @@ fn direct_intake(
                 let mut i = k * 1_000_000;
                 while Instant::now() < end {
                     let t = Instant::now();
-                    let input = RequestInput::parse(
-                        Channel::Hotline,
-                        TEXTS[i % TEXTS.len()],
-                        "",
-                        "",
-                        &format!("139{:08}", i % 100_000_000),
-                        false,
-                    )
-                    .expect("valid input");
-                    let (code, cat) = (
-                        grids[(i * 7919) % grids.len()].clone(),
-                        cats[i % cats.len()],
-                    );
-                    // Each request its own id, as the HTTP path gives it (it picks the audit chain).
-                    let mut actor = actor.clone();
-                    actor.request_id = format!("bench-{i}");
-                    let ok = db.write_blocking(|c| {
-                        let region = shiliu_db::org::region_id_by_code(
-                            c,
-                            &actor.scope,
-                            &code,
-                            "region_code",
-                        )?;
-                        requests::create(c, &actor, &input, cat, region, None)
-                    });
-                    if ok.is_ok() {
-                        lat.push(t.elapsed());
+                    let orders: Vec<requests::Intake> = (i..i + group)
+                        .map(|n| {
+                            // Each request its own id, as the HTTP path gives it.
+                            let mut actor = actor.clone();
+                            actor.request_id = format!("bench-{n}");
+                            requests::Intake {
+                                actor,
+                                input: RequestInput::parse(
+                                    Channel::Hotline,
+                                    TEXTS[n % TEXTS.len()],
+                                    "",
+                                    "",
+                                    &format!("139{:08}", n % 100_000_000),
+                                    false,
+                                )
+                                .expect("valid input"),
+                                category_id: cats[n % cats.len()],
+                                region: requests::RegionRef::Code {
+                                    code: grids[(n * 7919) % grids.len()].clone(),
+                                    field: "region_code",
+                                },
+                                intake_site_id: None,
+                            }
+                        })
+                        .collect();
+                    let done = db.write_blocking(|c| requests::create_many(c, &orders));
+                    if let Ok(results) = done {
+                        let took = t.elapsed();
+                        lat.extend(results.iter().filter(|r| r.is_ok()).map(|_| took));
                     }
-                    i += 1;
+                    i += group;
                 }
                 lat
             })

@@ -1,0 +1,2 @@
+-- The previous release reads the same index and ignores the month facets.
+SELECT 1;
