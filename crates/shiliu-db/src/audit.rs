@@ -150,7 +150,7 @@ fn chain_of(actor: &Actor) -> i32 {
 
 /// Append an event to the log in the caller's transaction. Returns its sequence number.
 pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, DbError> {
-    let seqs = record_many(conn, &[(actor, ev)])?;
+    let seqs = record_many(conn, &[(actor, &ev)])?;
     Ok(seqs[0])
 }
 
@@ -158,7 +158,7 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, ev: Event) -> Result<i64, 
 /// with its own actor, on one chain: the first actor's. Returns their `seq`s in order.
 pub fn record_many(
     conn: &mut DbConnection,
-    events: &[(&Actor, Event)],
+    events: &[(&Actor, &Event)],
 ) -> Result<Vec<i64>, DbError> {
     let Some((first, _)) = events.first() else {
         return Ok(Vec::new());

@@ -1,6 +1,6 @@
 //! Routing rules: ordered; the first active rule whose conditions (category, region subtree,
 //! keywords in the description) all hold names the site or unit responsible for a new request.
-//! With none matching, the default rule (`requests::default_route`).
+//! With none matching, the default rule ([`Router::default_route`]): the nearest site.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -250,16 +250,6 @@ fn chain_ids(region: &Region) -> Vec<i64> {
         .split('/')
         .filter_map(|s| s.parse().ok())
         .collect()
-}
-
-/// Who handles a new request: the first rule that holds, else the default rule.
-pub fn route(
-    conn: &mut DbConnection,
-    region: &Region,
-    category_id: i64,
-    description: &str,
-) -> Result<Routing, DbError> {
-    Router::load(conn, &[region])?.route(conn, region, category_id, description)
 }
 
 /// A rule's routing, with the names its reason shows.

@@ -22,6 +22,23 @@ pub fn insert(
     events: &[RequestEvent],
     terms: &[(i64, String)],
 ) -> Result<(), DbError> {
+    insert_rows(conn, rows, events)?;
+    let by_id: std::collections::HashMap<i64, &Request> = rows.iter().map(|r| (r.id, r)).collect();
+    let entries: Vec<(&Request, &str)> = terms
+        .iter()
+        .filter_map(|(id, t)| by_id.get(id).map(|r| (*r, t.as_str())))
+        .collect();
+    search::index_many(conn, &entries)?;
+    crate::stats::count_many(conn, rows)?;
+    Ok(())
+}
+
+/// The requests' and events' rows alone, in multi-row inserts (for loads and for intake).
+pub(super) fn insert_rows(
+    conn: &mut DbConnection,
+    rows: &[Request],
+    events: &[RequestEvent],
+) -> Result<(), DbError> {
     for chunk in rows.chunks(REQUESTS_PER_INSERT) {
         crate::on_engine!(conn, |c| diesel::insert_into(requests::table)
             .values(chunk)
@@ -32,13 +49,6 @@ pub fn insert(
             .values(chunk)
             .execute(c))?;
     }
-    let by_id: std::collections::HashMap<i64, &Request> = rows.iter().map(|r| (r.id, r)).collect();
-    let entries: Vec<(&Request, &str)> = terms
-        .iter()
-        .filter_map(|(id, t)| by_id.get(id).map(|r| (*r, t.as_str())))
-        .collect();
-    search::index_many(conn, &entries)?;
-    crate::stats::count_many(conn, rows)?;
     Ok(())
 }
 

@@ -10,12 +10,15 @@ use diesel::prelude::*;
 use shiliu_domain::requests::{RequestInput, Status};
 
 use super::questions::{self, QuestionRow};
-use super::{Category, Request, RequestEvent, calendar, deadline, own_text, search, tracking_code};
+use super::{
+    Category, Request, RequestEvent, bulk, calendar, deadline, event_row, own_text, search,
+    tracking_code,
+};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::Region;
 use crate::routing::Router;
-use crate::schema::{regions, request_categories, request_events, requests};
+use crate::schema::{regions, request_categories};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
@@ -74,7 +77,7 @@ pub fn create_many(
             other => made.push(Ok(other?)),
         }
     }
-    let new: Vec<&New> = made.iter().filter_map(|m| m.as_ref().ok()).collect();
+    let new: Vec<&New<'_>> = made.iter().filter_map(|m| m.as_ref().ok()).collect();
     write(conn, &new)?;
     Ok(made.into_iter().map(|m| m.map(|n| n.request)).collect())
 }
@@ -90,11 +93,11 @@ struct Known {
 }
 
 /// A request ready to be written, with what goes beside it.
-struct New {
+struct New<'a> {
+    order: &'a Intake,
     request: Request,
     answers: Vec<(i64, String)>,
     event: RequestEvent,
-    actor: Actor,
     audit: Event,
 }
 
@@ -169,7 +172,7 @@ impl Known {
             .ok_or_else(|| DbError::invalid(field, "err.region.unknown"))
     }
 
-    fn prepare(&self, conn: &mut DbConnection, o: &Intake) -> Result<New, DbError> {
+    fn prepare<'a>(&self, conn: &mut DbConnection, o: &'a Intake) -> Result<New<'a>, DbError> {
         let region = self.region(o)?;
         let category = self
             .categories
@@ -220,20 +223,15 @@ impl Known {
             updated_at: received,
             version: 1,
         };
-        let event = RequestEvent {
-            id: new_id(),
-            request_id: request.id,
-            at: received,
-            actor_id: o.actor.user_id,
-            actor: o.actor.name.clone(),
-            action: "receive".into(),
-            from_status: None,
-            to_status: Status::Received.as_str().into(),
-            note: None,
-            detail:
-                serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason})
-                    .to_string(),
-        };
+        let event = event_row(
+            &o.actor,
+            request.id,
+            None,
+            Status::Received,
+            "receive",
+            None,
+            &serde_json::json!({"channel": input.channel.as_str(), "routed_by": routing.reason}),
+        );
         let audit = Event::new("request.create", "request", request.id)
             .region(region.id)
             .after(&request)
@@ -243,31 +241,24 @@ impl Known {
                 "answers": answered,
             }));
         Ok(New {
+            order: o,
             request,
             answers,
             event,
-            actor: o.actor.clone(),
             audit,
         })
     }
 }
 
-/// Rows per statement: `SQLite` takes at most 32,766 bound values in one.
-const REQUESTS_PER_INSERT: usize = 500;
-
 /// Write the requests with their tallies, answers, search entries, events and audit rows.
-fn write(conn: &mut DbConnection, new: &[&New]) -> Result<(), DbError> {
+fn write(conn: &mut DbConnection, new: &[&New<'_>]) -> Result<(), DbError> {
     if new.is_empty() {
         return Ok(());
     }
-    let rows: Vec<&Request> = new.iter().map(|n| &n.request).collect();
-    for chunk in rows.chunks(REQUESTS_PER_INSERT) {
-        let chunk: Vec<Request> = chunk.iter().map(|r| (*r).clone()).collect();
-        crate::on_engine!(conn, |c| diesel::insert_into(requests::table)
-            .values(&chunk)
-            .execute(c))?;
-    }
-    let changes: Vec<_> = rows.iter().map(|r| (None, Some(*r))).collect();
+    let rows: Vec<Request> = new.iter().map(|n| n.request.clone()).collect();
+    let events: Vec<RequestEvent> = new.iter().map(|n| n.event.clone()).collect();
+    bulk::insert_rows(conn, &rows, &events)?;
+    let changes: Vec<_> = rows.iter().map(|r| (None, Some(r))).collect();
     crate::stats::count_changes(conn, &changes)?;
     let answers: Vec<(i64, i64, &str)> = new
         .iter()
@@ -285,16 +276,10 @@ fn write(conn: &mut DbConnection, new: &[&New]) -> Result<(), DbError> {
     let entries: Vec<(&Request, &str)> = rows
         .iter()
         .zip(&texts)
-        .map(|(r, t)| (*r, t.as_str()))
+        .map(|(r, t)| (r, t.as_str()))
         .collect();
     search::index_many(conn, &entries)?;
-    let events: Vec<&RequestEvent> = new.iter().map(|n| &n.event).collect();
-    for chunk in events.chunks(2_000) {
-        crate::on_engine!(conn, |c| diesel::insert_into(request_events::table)
-            .values(chunk.to_vec())
-            .execute(c))?;
-    }
-    let audits: Vec<(&Actor, Event)> = new.iter().map(|n| (&n.actor, n.audit.clone())).collect();
+    let audits: Vec<(&Actor, &Event)> = new.iter().map(|n| (&n.order.actor, &n.audit)).collect();
     audit::record_many(conn, &audits)?;
     Ok(())
 }

@@ -322,20 +322,35 @@ pub(crate) fn record_event(
     detail: serde_json::Value,
 ) -> Result<(), DbError> {
     diesel::insert_into(request_events::table)
-        .values((
-            request_events::id.eq(new_id()),
-            request_events::request_id.eq(request_id),
-            request_events::at.eq(now()),
-            request_events::actor_id.eq(actor.user_id),
-            request_events::actor.eq(&actor.name),
-            request_events::action.eq(action),
-            request_events::from_status.eq(from.map(Status::as_str)),
-            request_events::to_status.eq(to.as_str()),
-            request_events::note.eq(note),
-            request_events::detail.eq(detail.to_string()),
+        .values(event_row(
+            actor, request_id, from, to, action, note, &detail,
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A row of a request's history, made now.
+pub(crate) fn event_row(
+    actor: &Actor,
+    request_id: i64,
+    from: Option<Status>,
+    to: Status,
+    action: &str,
+    note: Option<&str>,
+    detail: &serde_json::Value,
+) -> RequestEvent {
+    RequestEvent {
+        id: new_id(),
+        request_id,
+        at: now(),
+        actor_id: actor.user_id,
+        actor: actor.name.clone(),
+        action: action.to_string(),
+        from_status: from.map(|s| s.as_str().to_string()),
+        to_status: to.as_str().to_string(),
+        note: note.map(ToString::to_string),
+        detail: detail.to_string(),
+    }
 }
 
 /// A note in the request's history that does not move it (casework opened or closed, a
