@@ -23,6 +23,10 @@ pub enum DbError {
     Query(diesel::result::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// A sealed ID number that the configured registry key cannot open: the key is not the
+    /// one the record was written with, or the bytes were altered.
+    #[error("registry key: {0}")]
+    Key(String),
 }
 
 impl From<diesel::result::Error> for DbError {

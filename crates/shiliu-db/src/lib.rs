@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod org;
 pub mod refdata;
+pub mod registry;
 pub mod requests;
 pub mod routing;
 pub mod schema;
@@ -544,6 +545,11 @@ pub fn now() -> chrono::NaiveDateTime {
 }
 
 use chrono::Timelike as _;
+
+/// Today's date in China (the calendar every record's dates are in).
+pub fn today() -> chrono::NaiveDate {
+    shiliu_domain::calendar::local(now()).date()
+}
 
 #[cfg(test)]
 mod migration_tests {

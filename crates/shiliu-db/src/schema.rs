@@ -427,6 +427,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    households (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        address -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> BigInt,
+        name -> Text,
+        id_sealed -> Nullable<Binary>,
+        id_key -> Nullable<Binary>,
+        id_masked -> Nullable<Text>,
+        sex -> Text,
+        birth_date -> Date,
+        people -> Text,
+        mobile -> Nullable<Text>,
+        hukou -> Text,
+        region_id -> BigInt,
+        region_path -> Text,
+        address -> Text,
+        household_id -> Nullable<BigInt>,
+        relation -> Nullable<Text>,
+        arrived_on -> Nullable<Date>,
+        occupation -> Nullable<Text>,
+        employer -> Nullable<Text>,
+        employment -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    person_tags (person_id, tag) {
+        person_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    residences (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        address -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        purpose -> Text,
+        channel -> Text,
+        given_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        recorded_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    declarations (id) {
+        id -> BigInt,
+        code -> Text,
+        region_id -> BigInt,
+        region_path -> Text,
+        status -> Text,
+        payload -> Text,
+        reason -> Nullable<Text>,
+        person_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -447,9 +535,20 @@ diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(user_grids -> regions (grid_id));
+diesel::joinable!(persons -> regions (region_id));
+diesel::joinable!(persons -> households (household_id));
+diesel::joinable!(person_tags -> persons (person_id));
+diesel::joinable!(residences -> persons (person_id));
+diesel::joinable!(consents -> persons (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    households,
+    persons,
+    person_tags,
+    residences,
+    consents,
+    declarations,
     peoples,
     sites,
     units,

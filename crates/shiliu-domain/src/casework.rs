@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use crate::error::{optional_text, required_text};
+use crate::error::{choice, optional_text, past_day, required_text};
 use crate::mobile::Mobile;
 use crate::{FieldError, FieldErrors, code_enum};
 
@@ -75,27 +75,6 @@ code_enum! {
         Open = "open",
         Closed = "closed",
     }
-}
-
-fn choice<T>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, FieldError> {
-    if value.trim().is_empty() {
-        return Err(FieldError::new(field, "err.required"));
-    }
-    parse(value.trim()).ok_or_else(|| FieldError::new(field, "err.choice"))
-}
-
-/// A day on or before `today` (records are of what happened).
-fn past_day(field: &str, value: &str, today: NaiveDate) -> Result<NaiveDate, FieldError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(FieldError::new(field, "err.required"));
-    }
-    let d =
-        NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| FieldError::new(field, "err.date"))?;
-    if d > today {
-        return Err(FieldError::new(field, "err.date.future"));
-    }
-    Ok(d)
 }
 
 /// A dispute registered from a request.

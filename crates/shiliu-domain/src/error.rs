@@ -132,6 +132,32 @@ pub fn optional_text(
     Ok(Some(v.to_string()))
 }
 
+/// One of an enum's codes; blank is "required", anything else unknown is "not a choice".
+pub fn choice<T>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "err.required"));
+    }
+    parse(value.trim()).ok_or_else(|| FieldError::new(field, "err.choice"))
+}
+
+/// A day written `YYYY-MM-DD`, on or before `today` (records are of what happened).
+pub fn past_day(
+    field: &str,
+    value: &str,
+    today: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "err.required"));
+    }
+    let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "err.date"))?;
+    if d > today {
+        return Err(FieldError::new(field, "err.date.future"));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

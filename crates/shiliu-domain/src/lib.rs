@@ -15,6 +15,7 @@ pub mod id_number;
 pub mod mobile;
 pub mod org;
 pub mod peoples;
+pub mod registry;
 pub mod requests;
 pub mod roles;
 

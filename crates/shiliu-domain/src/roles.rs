@@ -45,6 +45,14 @@ code_enum! {
         HandleRequests = "handle_requests",
         /// Edit request categories and their service levels, and the working calendar.
         ManageRequestSettings = "manage_request_settings",
+        /// See the migrant registry within one's scope, ID numbers masked.
+        ViewRegistry = "view_registry",
+        /// Register people, correct and move them, verify self-declarations (核验).
+        EditRegistry = "edit_registry",
+        /// See a whole ID number; every such view is audited.
+        RevealIdNumbers = "reveal_id_numbers",
+        /// See the people registered elsewhere whose 户籍地 is in one's region (流出地联动).
+        ViewOutMigrants = "view_out_migrants",
     }
 }
 
@@ -52,9 +60,9 @@ impl Role {
     /// The permission matrix.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
-            CreateRequests, DispatchRequests, HandleRequests, ManageApiTokens, ManageRegions,
-            ManageRequestSettings, ManageSites, ManageUnits, ManageUsers, ViewAudit, ViewOrg,
-            ViewRequests,
+            CreateRequests, DispatchRequests, EditRegistry, HandleRequests, ManageApiTokens,
+            ManageRegions, ManageRequestSettings, ManageSites, ManageUnits, ManageUsers,
+            RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -70,6 +78,10 @@ impl Role {
                 DispatchRequests,
                 HandleRequests,
                 ManageRequestSettings,
+                ViewRegistry,
+                EditRegistry,
+                RevealIdNumbers,
+                ViewOutMigrants,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -83,6 +95,10 @@ impl Role {
                 DispatchRequests,
                 HandleRequests,
                 ManageRequestSettings,
+                ViewRegistry,
+                EditRegistry,
+                RevealIdNumbers,
+                ViewOutMigrants,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -92,11 +108,31 @@ impl Role {
                 CreateRequests,
                 DispatchRequests,
                 HandleRequests,
+                ViewRegistry,
+                EditRegistry,
+                RevealIdNumbers,
+                ViewOutMigrants,
             ],
-            Role::GridWorker => &[ViewOrg, ViewRequests, CreateRequests],
-            Role::SiteStaff => &[ViewOrg, ViewRequests, CreateRequests, HandleRequests],
+            // Grid workers check a declaration against the card in front of them.
+            Role::GridWorker => &[
+                ViewOrg,
+                ViewRequests,
+                CreateRequests,
+                ViewRegistry,
+                EditRegistry,
+                RevealIdNumbers,
+            ],
+            // Migrant service stations take registrations (居住登记) over the counter.
+            Role::SiteStaff => &[
+                ViewOrg,
+                ViewRequests,
+                CreateRequests,
+                HandleRequests,
+                ViewRegistry,
+                EditRegistry,
+            ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
-            Role::Leader => &[ViewOrg, ViewRequests],
+            Role::Leader => &[ViewOrg, ViewRequests, ViewRegistry],
             Role::Evaluator | Role::UnitReporter => &[ViewOrg],
         }
     }

@@ -221,10 +221,6 @@ pub struct DisputeRecordBody {
     version: i32,
 }
 
-fn today() -> chrono::NaiveDate {
-    shiliu_domain::calendar::local(shiliu_db::now()).date()
-}
-
 /// Add a party (`parties`: side, name, people, phone), a mediator (`mediators`: name,
 /// organisation) or a session (`sessions`: `held_on`, place, notes), or close the mediation
 /// (`close`: version, outcome, agreement). Returns the dispute as it now stands.
@@ -260,7 +256,7 @@ pub async fn dispute_record(
                 .await?
         }
         "sessions" => {
-            let i = SessionInput::parse(&b.held_on, &b.place, &b.notes, today())?;
+            let i = SessionInput::parse(&b.held_on, &b.place, &b.notes, shiliu_db::today())?;
             state
                 .db
                 .write(move |c| {
@@ -473,7 +469,7 @@ pub async fn case_record(
                 &b.summary,
                 &b.advice,
                 &minutes,
-                today(),
+                shiliu_db::today(),
             )?;
             state
                 .db

@@ -836,16 +836,21 @@ fn catalogues_cover_every_key_used() {
     );
     // Every literal key in templates and sources exists.
     let mut sources = Vec::new();
-    for dir in [
+    let mut dirs: Vec<std::path::PathBuf> = [
         "templates",
         "src",
-        "src/pages",
         "../shiliu-domain/src",
         "../shiliu-db/src",
-    ] {
-        for e in std::fs::read_dir(format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+    ]
+    .iter()
+    .map(|d| format!("{}/{d}", env!("CARGO_MANIFEST_DIR")).into())
+    .collect();
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
-            if p.is_file() {
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
                 sources.push(std::fs::read_to_string(&p).unwrap());
             }
         }

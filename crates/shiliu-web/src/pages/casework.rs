@@ -33,10 +33,6 @@ fn options<E: Copy>(
         .collect()
 }
 
-fn today() -> chrono::NaiveDate {
-    shiliu_domain::calendar::local(shiliu_db::now()).date()
-}
-
 /// What the request page shows of its casework: links to what exists, forms for what may be
 /// opened.
 pub struct RequestCasework {
@@ -341,7 +337,7 @@ async fn dispute_page(
             "mediation_outcome",
             t,
         ),
-        today: today().format("%Y-%m-%d").to_string(),
+        today: shiliu_db::today().format("%Y-%m-%d").to_string(),
         errors: t.field_errors(errs),
         d,
     };
@@ -412,7 +408,8 @@ pub async fn dispute_record(
             }
             Err(e) => Err(e.into()),
         },
-        "sessions" => match SessionInput::parse(&f.held_on, &f.place, &f.notes, today()) {
+        "sessions" => match SessionInput::parse(&f.held_on, &f.place, &f.notes, shiliu_db::today())
+        {
             Ok(i) => {
                 state
                     .db
@@ -511,7 +508,7 @@ async fn case_page(
             "consultation_mode",
             t,
         ),
-        today: today().format("%Y-%m-%d").to_string(),
+        today: shiliu_db::today().format("%Y-%m-%d").to_string(),
         errors: t.field_errors(errs),
         k,
     };
@@ -570,7 +567,7 @@ pub async fn case_record(
                 &f.summary,
                 &f.advice,
                 &f.minutes,
-                today(),
+                shiliu_db::today(),
             ) {
                 Ok(i) => {
                     state

@@ -1,0 +1,471 @@
+//! The migrant registry: sealed ID numbers, duplicates, residence history, households, scope
+//! and audit — on both engines.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use shiliu_db::org;
+use shiliu_db::registry::{
+    self, Correction, Household, OnDuplicate, Registered, Registration, Vault,
+};
+use shiliu_db::schema::{audit_log, persons};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, DbError, audit, both_engines};
+use shiliu_domain::id_number::check_char;
+use shiliu_domain::org::RegionInput;
+use shiliu_domain::registry::{
+    ConsentChannel, ConsentPurpose, PersonForm, PersonInput, PersonStatus, Relation,
+};
+
+fn number(first17: &str) -> String {
+    format!("{first17}{}", check_char(first17.as_bytes()))
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn person(name: &str, id: &str, address: &str, arrived: &str) -> PersonInput {
+    PersonInput::parse(
+        &PersonForm {
+            name: name.into(),
+            id_number: id.into(),
+            // Used only when there is no ID number to derive them from.
+            sex: if id.is_empty() {
+                "female".into()
+            } else {
+                String::new()
+            },
+            birth_date: if id.is_empty() {
+                "1990-02-03".into()
+            } else {
+                String::new()
+            },
+            hukou: if id.is_empty() {
+                "451022".into()
+            } else {
+                String::new()
+            },
+            people: "侗族".into(),
+            address: address.into(),
+            arrived_on: arrived.into(),
+            employment: "flexible".into(),
+            tags: vec!["relocated".into()],
+            ..PersonForm::default()
+        },
+        day("2026-11-22"),
+    )
+    .unwrap()
+}
+
+const CONSENT: &[(ConsentPurpose, ConsentChannel)] = &[
+    (ConsentPurpose::Registration, ConsentChannel::Staff),
+    (ConsentPurpose::Linkage, ConsentChannel::Staff),
+];
+
+fn new_here(p: &PersonInput, region_id: i64) -> Registration<'_> {
+    Registration {
+        person: p,
+        region_id,
+        household: Household::New,
+        consents: CONSENT,
+        on_duplicate: OnDuplicate::Refuse,
+    }
+}
+
+/// Two grids under one community of 西乡塘区's 衡阳街道, and a grid in 柳州: (a, b, far).
+fn grids(c: &mut DbConnection) -> Result<(org::Region, org::Region, org::Region), DbError> {
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let town = org::get_region_by_code(c, &all, "450107001")?;
+    let comm = org::create_child_region(
+        c,
+        &sys,
+        town.id,
+        &RegionInput::parse("安居社区", "").unwrap(),
+    )?;
+    let a = org::create_child_region(
+        c,
+        &sys,
+        comm.id,
+        &RegionInput::parse("第一网格", "").unwrap(),
+    )?;
+    let b = org::create_child_region(
+        c,
+        &sys,
+        comm.id,
+        &RegionInput::parse("第二网格", "").unwrap(),
+    )?;
+    let lz = org::get_region_by_code(c, &all, "450202")?;
+    let lz_town = org::children(c, &all, lz.id, false)?
+        .into_iter()
+        .next()
+        .expect("柳州 has townships");
+    Ok((a, b, lz_town))
+}
+
+fn field_of(e: &DbError) -> (String, &'static str) {
+    match e {
+        DbError::Invalid(errs) => (errs.0[0].field.clone(), errs.0[0].reason),
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+both_engines!(
+    an_id_number_is_stored_sealed_and_found_by_its_keyed_hash,
+    |t: TestDb| {
+        let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let sys = Actor::system("test");
+        let id = number("52263319950304202");
+        let (a, _, _) = t.db.write_blocking(grids).unwrap();
+        let input = person("韦小红", &id, "衡阳路 12 号", "2024-03-01");
+        let p = {
+            let v = vault.clone();
+            let input = input.clone();
+            t.db.write_blocking(move |c| registry::register(c, &sys, &v, &new_here(&input, a.id)))
+                .unwrap()
+        };
+        let Registered::Created(p) = p else {
+            panic!("a new person")
+        };
+        assert_eq!(
+            p.id_masked.as_deref(),
+            Some(&*format!("5226**********{}", &id[14..]))
+        );
+        assert_eq!(
+            (p.sex.as_str(), p.hukou.as_str(), p.relation.as_deref()),
+            ("female", "522633", Some("head"))
+        );
+
+        // Nothing in the row, nor in the audit log, reads as the number or its birth date.
+        let mut c = t.db.conn().unwrap();
+        let (sealed, key): (Option<Vec<u8>>, Option<Vec<u8>>) = persons::table
+            .select((persons::id_sealed, persons::id_key))
+            .first(&mut *c)
+            .unwrap();
+        for bytes in [sealed.unwrap(), key.unwrap()] {
+            assert!(!bytes.windows(8).any(|w| w == b"19950304"));
+            assert!(!String::from_utf8_lossy(&bytes).contains(&id));
+        }
+        let logged: Vec<(Option<String>, Option<String>, String)> = audit_log::table
+            .select((
+                audit_log::before_digest,
+                audit_log::after_digest,
+                audit_log::detail,
+            ))
+            .load(&mut *c)
+            .unwrap();
+        assert!(
+            logged
+                .iter()
+                .all(|(b, a, d)| !format!("{b:?}{a:?}{d}").contains("19950304"))
+        );
+        drop(c);
+
+        // Found by number; revealed whole (and audited); refused twice; updated once.
+        let number_of = shiliu_domain::id_number::IdNumber::parse(&id).unwrap();
+        let (found, revealed, dup) = {
+            let v = vault.clone();
+            let n = number_of.clone();
+            let input = input.clone();
+            let sys = Actor::system("test");
+            t.db.write_blocking(move |c| {
+                let found = registry::find_by_id_number(c, &sys, &v, &n)?;
+                let revealed = registry::reveal_id_number(c, &sys, &v, found.as_ref().unwrap().id)?;
+                let dup = registry::register(c, &sys, &v, &new_here(&input, a.id)).unwrap_err();
+                Ok((found, revealed, dup))
+            })
+            .unwrap()
+        };
+        assert_eq!(found.unwrap().id, p.id);
+        assert_eq!(revealed, Some(number_of.clone()));
+        assert_eq!(field_of(&dup), ("id_number".into(), "err.person.duplicate"));
+        let mut c = t.db.conn().unwrap();
+        let actions: Vec<String> = audit_log::table
+            .filter(audit_log::entity_id.eq(p.id.to_string()))
+            .order(audit_log::seq)
+            .select(audit_log::action)
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(
+            actions,
+            ["person.register", "person.lookup", "person.reveal_id"]
+        );
+        drop(c);
+
+        // Another key opens nothing and finds nothing.
+        let other = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let sys = Actor::system("test");
+        let pid = p.id;
+        let n = number_of.clone();
+        let (found, revealed) =
+            t.db.write_blocking(move |c| {
+                Ok((
+                    registry::find_by_id_number(c, &sys, &other, &n)?,
+                    registry::reveal_id_number(c, &sys, &other, pid),
+                ))
+            })
+            .unwrap();
+        assert!(found.is_none());
+        assert!(matches!(revealed, Err(DbError::Key(_))));
+        assert!(
+            audit::verify(&mut t.db.conn().unwrap())
+                .unwrap()
+                .is_intact()
+        );
+    }
+);
+
+both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
+    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let (a, b, _) = t.db.write_blocking(grids).unwrap();
+    let id = number("45102219880808123");
+    let first = person("黄志强", &id, "衡阳路 1 号", "2025-01-01");
+    let again = PersonInput {
+        occupation: Some("外卖骑手".into()),
+        ..person("黄志强", &id, "秀灵路 8 号", "2025-06-01")
+    };
+    let v = vault.clone();
+    let (one, two, count, homes) =
+        t.db.write_blocking(move |c| {
+            let sys = Actor::system("test");
+            let one = registry::register(c, &sys, &v, &new_here(&first, a.id))?;
+            let two = registry::register(
+                c,
+                &sys,
+                &v,
+                &Registration {
+                    on_duplicate: OnDuplicate::Update,
+                    ..new_here(&again, b.id)
+                },
+            )?;
+            let count: i64 = persons::table.count().get_result(c)?;
+            let homes = registry::residences_of(c, &sys.scope, one.person().id)?;
+            Ok((one, two, count, homes))
+        })
+        .unwrap();
+    let Registered::Updated(two) = two else {
+        panic!("an update")
+    };
+    assert_eq!(count, 1, "never a second record");
+    assert_eq!(two.id, one.person().id);
+    assert_eq!(
+        (two.region_id, two.occupation.as_deref()),
+        (b.id, Some("外卖骑手"))
+    );
+    assert_eq!(two.version, 2);
+    let periods: Vec<_> = homes
+        .iter()
+        .map(|h| (h.region_id, h.from_date, h.to_date))
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (a.id, day("2025-01-01"), Some(day("2025-06-01"))),
+            (b.id, day("2025-06-01"), None)
+        ]
+    );
+});
+
+both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
+    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let (a, b, _) = t.db.write_blocking(grids).unwrap();
+    let input = person("潘玉兰", "", "衡阳路 3 号", "2025-01-01");
+    let v = vault.clone();
+    let (a2, b2) = (a.clone(), b.clone());
+    let p =
+        t.db.write_blocking(move |c| {
+            let sys = Actor::system("test");
+            let p = registry::register(c, &sys, &v, &new_here(&input, a2.id))?
+                .person()
+                .clone();
+            let moved = PersonInput {
+                address: "秀灵路 9 号".into(),
+                ..input.clone()
+            };
+            let early = registry::update(
+                c,
+                &sys,
+                &v,
+                &Correction {
+                    id: p.id,
+                    version: p.version,
+                    person: &moved,
+                    region_id: b2.id,
+                    moved_on: day("2024-12-31"),
+                },
+            )
+            .unwrap_err();
+            assert_eq!(field_of(&early).0, "moved_on");
+            let p = registry::update(
+                c,
+                &sys,
+                &v,
+                &Correction {
+                    id: p.id,
+                    version: p.version,
+                    person: &moved,
+                    region_id: b2.id,
+                    moved_on: day("2025-06-01"),
+                },
+            )?;
+            let stale =
+                registry::move_out(c, &sys, p.id, p.version - 1, day("2026-01-01")).unwrap_err();
+            assert!(matches!(stale, DbError::Stale));
+            registry::move_out(c, &sys, p.id, p.version, day("2026-01-01"))
+        })
+        .unwrap();
+    assert_eq!(p.status, PersonStatus::MovedOut.as_str());
+
+    let lived = |region: &org::Region, on: &str| -> Vec<String> {
+        let scope = Scope::subtrees(vec![region.path.clone()]);
+        let on = day(on);
+        t.db.write_blocking(move |c| registry::residents_on(c, &scope, on, 0, 100))
+            .unwrap()
+            .into_iter()
+            .map(|(p, r)| format!("{} {}", p.name, r.address))
+            .collect()
+    };
+    assert_eq!(lived(&a, "2025-03-01"), ["潘玉兰 衡阳路 3 号"]);
+    assert!(
+        lived(&a, "2025-06-01").is_empty(),
+        "the day of the move counts at the new home"
+    );
+    assert_eq!(lived(&b, "2025-06-01"), ["潘玉兰 秀灵路 9 号"]);
+    assert!(lived(&b, "2026-02-01").is_empty(), "moved out");
+    assert!(lived(&a, "2024-12-31").is_empty(), "not yet arrived");
+});
+
+both_engines!(
+    the_register_is_scoped_and_households_hold_together,
+    |t: TestDb| {
+        let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let (a, b, far) = t.db.write_blocking(grids).unwrap();
+        let v = vault.clone();
+        let (a2, far2) = (a.clone(), far.clone());
+        let (head, child, distant) =
+            t.db.write_blocking(move |c| {
+                let sys = Actor::system("test");
+                let head = registry::register(
+                    c,
+                    &sys,
+                    &v,
+                    &new_here(
+                        &person(
+                            "蒙秀英",
+                            &number("45122819850101204"),
+                            "衡阳路 5 号",
+                            "2023-05-01",
+                        ),
+                        a2.id,
+                    ),
+                )?;
+                let kid = PersonInput {
+                    employment: None,
+                    ..person(
+                        "蒙小宝",
+                        &number("45122820150606101"),
+                        "衡阳路 5 号",
+                        "2023-05-01",
+                    )
+                };
+                let child = registry::register(
+                    c,
+                    &sys,
+                    &v,
+                    &Registration {
+                        household: Household::Join {
+                            household_id: head.person().household_id.unwrap(),
+                            relation: Relation::Child,
+                        },
+                        ..new_here(&kid, a2.id)
+                    },
+                )?;
+                let distant = registry::register(
+                    c,
+                    &sys,
+                    &v,
+                    &new_here(
+                        &person(
+                            "覃远",
+                            &number("45022219920202301"),
+                            "柳南区 1 号",
+                            "2024-01-01",
+                        ),
+                        far2.id,
+                    ),
+                )?;
+                Ok((
+                    head.person().clone(),
+                    child.person().clone(),
+                    distant.person().clone(),
+                ))
+            })
+            .unwrap();
+
+        // A grid worker of grid b sees nobody of grid a; the community's staff see both members.
+        let grid_b = Actor {
+            scope: Scope::subtrees(vec![b.path.clone()]),
+            ..Actor::system("grid-b")
+        };
+        let community = Scope::subtrees(vec![
+            a.path
+                .rsplitn(3, '/')
+                .nth(2)
+                .map(|p| format!("{p}/"))
+                .unwrap(),
+        ]);
+        let v = vault.clone();
+        let hid = head.household_id.unwrap();
+        let (hidden, unfound, join_far, members, listed, count, by_people) =
+            t.db.write_blocking(move |c| {
+                let hidden = registry::view(c, &grid_b, head.id).unwrap_err();
+                let n = shiliu_domain::id_number::IdNumber::parse(&number("45122819850101204"))
+                    .unwrap();
+                let unfound = registry::find_by_id_number(c, &grid_b, &v, &n)?;
+                let join_far = registry::register(
+                    c,
+                    &grid_b,
+                    &v,
+                    &Registration {
+                        household: Household::Join {
+                            household_id: hid,
+                            relation: Relation::Spouse,
+                        },
+                        ..new_here(&person("某人", "", "x", ""), b.id)
+                    },
+                );
+                let members = registry::household_members(c, &community, hid)?;
+                let f = registry::PersonFilter::default();
+                let listed = registry::list(c, &community, &f, None, 10)?;
+                let count = registry::count(c, &Scope::everything(), &f)?;
+                let by_people = registry::count(
+                    c,
+                    &Scope::everything(),
+                    &registry::PersonFilter {
+                        hukou: Some("4512".into()),
+                        ..f
+                    },
+                )?;
+                Ok((hidden, unfound, join_far, members, listed, count, by_people))
+            })
+            .unwrap();
+        assert!(matches!(hidden, DbError::NotFound));
+        assert!(
+            unfound.is_none(),
+            "a look-up outside the scope finds no one"
+        );
+        assert!(join_far.is_err());
+        let names: Vec<_> = members
+            .iter()
+            .map(|p| (p.name.as_str(), p.relation.as_deref()))
+            .collect();
+        assert_eq!(names, [("蒙秀英", Some("head")), ("蒙小宝", Some("child"))]);
+        assert_eq!(
+            listed.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [child.id, head.id]
+        );
+        assert_eq!((count, by_people), (3, 2));
+        assert_ne!(distant.region_id, a.id);
+    }
+);
