@@ -320,7 +320,11 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
     let lived = |region: &org::Region, on: &str| -> Vec<String> {
         let scope = Scope::subtrees(vec![region.path.clone()]);
         let on = day(on);
-        t.db.write_blocking(move |c| registry::residents_on(c, &scope, on, 0, 100))
+        let actor = Actor {
+            scope,
+            ..Actor::system("test")
+        };
+        t.db.write_blocking(move |c| registry::residents_on(c, &actor, on, 0, 100))
             .unwrap()
             .into_iter()
             .map(|(p, r)| format!("{} {}", p.name, r.address))
@@ -437,7 +441,11 @@ both_engines!(
                 );
                 let members = registry::household_members(c, &community, hid)?;
                 let f = registry::PersonFilter::default();
-                let listed = registry::list(c, &community, &f, None, 10)?;
+                let reader = Actor {
+                    scope: community.clone(),
+                    ..Actor::system("community")
+                };
+                let listed = registry::list(c, &reader, &f, None, 10)?;
                 let count = registry::count(c, &Scope::everything(), &f)?;
                 let by_people = registry::count(
                     c,

@@ -26,7 +26,9 @@ use crate::web::{AppState, Principal};
         crate::api_casework::disputes, crate::api_casework::dispute, crate::api_casework::open_dispute, crate::api_casework::dispute_record,
         crate::api_casework::cases, crate::api_casework::case, crate::api_casework::open_case, crate::api_casework::case_record,
         crate::api_request_files::list_files, crate::api_request_files::attach, crate::api_request_files::open_file,
-        crate::api_request_files::cohandlers, crate::api_request_files::ask, crate::api_request_files::answer),
+        crate::api_request_files::cohandlers, crate::api_request_files::ask, crate::api_request_files::answer,
+        crate::api_registry::list, crate::api_registry::get, crate::api_registry::create, crate::api_registry::update,
+        crate::api_registry::move_out, crate::api_registry::id_number, crate::api_registry::lookup, crate::api_registry::residents),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
@@ -34,7 +36,10 @@ use crate::web::{AppState, Principal};
         crate::api_casework::DisputeDetail, crate::api_casework::DisputePage, crate::api_casework::NewDisputeBody, crate::api_casework::DisputeRecordBody,
         crate::api_casework::CaseDto, crate::api_casework::ConsultationDto, crate::api_casework::CaseDetail, crate::api_casework::CasePage,
         crate::api_casework::NewCaseBody, crate::api_casework::CaseRecordBody,
-        crate::api_request_files::FileDto, crate::api_request_files::CohandlerDto, crate::api_request_files::AskBody, crate::api_request_files::AnswerBody
+        crate::api_request_files::FileDto, crate::api_request_files::CohandlerDto, crate::api_request_files::AskBody, crate::api_request_files::AnswerBody,
+        crate::api_registry::PersonDto, crate::api_registry::PersonPage, crate::api_registry::ResidenceDto, crate::api_registry::ConsentDto,
+        crate::api_registry::MemberDto, crate::api_registry::PersonDetail, crate::api_registry::PersonBody, crate::api_registry::MoveOutBody,
+        crate::api_registry::IdNumberDto, crate::api_registry::LookupBody, crate::api_registry::ResidentDto, crate::api_registry::ResidentPage
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_casework;
+pub mod api_registry;
 pub mod api_request_files;
 pub mod error;
 pub mod files;
@@ -116,6 +117,19 @@ pub fn router(state: AppState) -> Router {
         .route("/legal-aid", get(pages::casework::cases))
         .route("/legal-aid/{id}", get(pages::casework::case))
         .route("/legal-aid/{id}/{what}", post(pages::casework::case_record))
+        .route(
+            "/registry",
+            get(pages::registry::list).post(pages::registry::create),
+        )
+        .route("/registry/new", get(pages::registry::new))
+        .route("/registry/lookup", post(pages::registry::lookup))
+        .route(
+            "/registry/{id}",
+            get(pages::registry::show).post(pages::registry::update),
+        )
+        .route("/registry/{id}/edit", get(pages::registry::edit))
+        .route("/registry/{id}/reveal", post(pages::registry::reveal))
+        .route("/registry/{id}/move-out", post(pages::registry::move_out))
         .route("/regions", get(org::regions_root))
         .route(
             "/regions/import",
@@ -167,6 +181,24 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}/revoke", post(admin::tokens_revoke));
     let api = Router::new()
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route(
+            "/api/v1/persons",
+            get(api_registry::list).post(api_registry::create),
+        )
+        .route("/api/v1/persons/lookup", post(api_registry::lookup))
+        .route(
+            "/api/v1/persons/{id}",
+            get(api_registry::get).put(api_registry::update),
+        )
+        .route(
+            "/api/v1/persons/{id}/move-out",
+            post(api_registry::move_out),
+        )
+        .route(
+            "/api/v1/persons/{id}/id-number",
+            get(api_registry::id_number),
+        )
+        .route("/api/v1/residents", get(api_registry::residents))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/request-categories", get(api::request_categories))
         .route(

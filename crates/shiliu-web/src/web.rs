@@ -58,6 +58,9 @@ pub struct WebConfig {
     pub contact: String,
     /// Open311 `jurisdiction_id` this server answers to; `None`: any.
     pub open311_jurisdiction: Option<String>,
+    /// The registry key (ID numbers). The default is a new random key, for tests: a server
+    /// always has the configured one (`shiliu`'s `Config::web`).
+    pub vault: shiliu_db::registry::Vault,
 }
 
 impl Default for WebConfig {
@@ -76,6 +79,9 @@ impl Default for WebConfig {
             public_url: None,
             contact: String::new(),
             open311_jurisdiction: None,
+            vault:
+                shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
+                    .expect("a generated key is valid"),
         }
     }
 }

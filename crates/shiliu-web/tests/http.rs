@@ -8,7 +8,7 @@ use shiliu_db::accounts::{self, NewUser};
 use shiliu_db::org::{self, Region};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
-use shiliu_db::{DbConnection, both_engines};
+use shiliu_db::{DbConnection, audit, both_engines};
 use shiliu_domain::accounts::Username;
 use shiliu_domain::org::{RegionInput, SiteInput, UnitInput};
 use shiliu_domain::requests::{Channel, RequestInput, Status};
@@ -107,6 +107,17 @@ impl App {
 
     /// `GET path` with an API token of `username` (all their role's permissions), as JSON.
     async fn api_get(&self, path: &str, username: &str) -> (StatusCode, serde_json::Value) {
+        self.api("GET", path, username, None).await
+    }
+
+    /// A call with an API token of `username` (all their role's permissions), JSON both ways.
+    async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        username: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
         let token = format!("tok-{username}-{}", shiliu_db::ids::new_id());
         let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(&token));
         self.t
@@ -120,9 +131,12 @@ impl App {
             .unwrap();
         let r = self
             .call(
-                Request::get(path)
+                Request::builder()
+                    .method(method)
+                    .uri(path)
                     .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .body(Body::empty())
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
                     .unwrap(),
             )
             .await;
@@ -182,6 +196,7 @@ struct CityData {
     unit: i64,
     user: i64,
     request: i64,
+    person: i64,
     marks: Vec<String>,
 }
 
@@ -249,7 +264,36 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
     )
     .unwrap();
     let request = shiliu_db::requests::create(c, &sys, &input, cat.id, grid.id, None).unwrap();
+    let resident = shiliu_domain::registry::PersonInput::parse(
+        &shiliu_domain::registry::PersonForm {
+            name: format!("{tag}登记人"),
+            sex: "female".into(),
+            birth_date: "1990-01-01".into(),
+            people: "壮族".into(),
+            hukou: "451022".into(),
+            address: format!("{tag}路 1 号"),
+            ..Default::default()
+        },
+        shiliu_db::today(),
+    )
+    .unwrap();
+    let person = shiliu_db::registry::register(
+        c,
+        &sys,
+        &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key()).unwrap(),
+        &shiliu_db::registry::Registration {
+            person: &resident,
+            region_id: grid.id,
+            household: shiliu_db::registry::Household::New,
+            consents: &[],
+            on_duplicate: shiliu_db::registry::OnDuplicate::Refuse,
+        },
+    )
+    .unwrap()
+    .person()
+    .id;
     CityData {
+        person,
         region: comm.id,
         request: request.id,
         grid: grid.id,
@@ -263,6 +307,7 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
             format!("{tag}教育局"),
             format!("用户{tag}-"),
             format!("{tag}诉求内容"),
+            format!("{tag}登记人"),
         ],
     }
 }
@@ -315,6 +360,8 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "/requests",
                     "/requests?overdue=1",
                     "/requests/new",
+                    "/registry",
+                    "/registry?status=resident",
                 ];
                 for path in lists {
                     let r = app.get(path, &cookie).await;
@@ -361,6 +408,8 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     format!("/users/{}", theirs.user),
                     format!("/sites?region={}", theirs.region),
                     format!("/requests/{}", theirs.request),
+                    format!("/registry/{}", theirs.person),
+                    format!("/registry/{}/edit", theirs.person),
                 ];
                 for path in &theirs_paths {
                     let r = app.get(path, &cookie).await;
@@ -881,6 +930,7 @@ fn catalogues_cover_every_key_used() {
         "stats.",
         "settings.",
         "public.",
+        "registry.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -906,6 +956,33 @@ fn catalogues_cover_every_key_used() {
     }
     for k in shiliu_domain::org::UnitCategory::ALL {
         assert!(zh.contains_key(&format!("category.{}", k.as_str())));
+    }
+    {
+        use shiliu_domain::registry as r;
+        let coded = r::Employment::ALL
+            .iter()
+            .map(|k| format!("employment.{k}"))
+            .chain(r::Relation::ALL.iter().map(|k| format!("relation.{k}")))
+            .chain(r::PersonTag::ALL.iter().map(|k| format!("person_tag.{k}")))
+            .chain(
+                r::PersonStatus::ALL
+                    .iter()
+                    .map(|k| format!("person_status.{k}")),
+            )
+            .chain(
+                r::ConsentPurpose::ALL
+                    .iter()
+                    .map(|k| format!("consent_purpose.{k}")),
+            )
+            .chain(
+                r::ConsentChannel::ALL
+                    .iter()
+                    .map(|k| format!("consent_channel.{k}")),
+            )
+            .chain(["sex.male".to_string(), "sex.female".to_string()]);
+        for k in coded {
+            assert!(zh.contains_key(&k), "catalogue lacks {k}");
+        }
     }
     let coded = Status::ALL
         .iter()
@@ -3376,5 +3453,327 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(cos[0]["status"], "answered");
         assert_eq!(cos[0]["name"], "nn教育局");
+    });
+});
+
+both_engines!(the_register_through_pages_and_api, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, _lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    let grid_code = app
+        .t
+        .db
+        .write_blocking(move |c| Ok(org::get_region(c, &Scope::everything(), nn.grid)?.code))
+        .unwrap();
+    let number = {
+        let first = "52263319950304202";
+        format!(
+            "{first}{}",
+            shiliu_domain::id_number::check_char(first.as_bytes())
+        )
+    };
+    let audit_actions = |entity_id: i64| -> Vec<String> {
+        let f = audit::AuditFilter {
+            entity: Some("person".into()),
+            ..Default::default()
+        };
+        let mut rows = audit::list(&mut app.t.db.conn().unwrap(), &f, 1000).unwrap();
+        rows.reverse();
+        rows.into_iter()
+            .filter(|r| r.entity_id.as_deref() == Some(&*entity_id.to_string()))
+            .map(|r| r.action)
+            .collect()
+    };
+    block_on(async {
+        let (cookie, csrf) = app.session("nn-grid-worker");
+        let form = app.get("/registry/new", &cookie).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(
+            form.text().contains("nn网格"),
+            "a grid worker picks one of their grids"
+        );
+
+        // Bad input: each field named with its reason, in Chinese, nothing written.
+        let mut bad = number.clone();
+        bad.replace_range(17.., if number.ends_with('0') { "1" } else { "0" });
+        let r = app
+            .post(
+                "/registry",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "韦小红"),
+                    ("id_number", &bad),
+                    ("people", "火星族"),
+                    ("region_code", &grid_code),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        for part in ["身份证号码", "校验码", "民族", "火星族", "地址", "同意"] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+
+        // Registered: the page shows the number masked, and whole only when asked (audited).
+        let fields = [
+            ("_csrf", csrf.as_str()),
+            ("name", "韦小红"),
+            ("id_number", number.as_str()),
+            ("people", "12"),
+            ("mobile", "13807710000"),
+            ("region_code", grid_code.as_str()),
+            ("address", "衡阳路 12 号"),
+            ("arrived_on", "2024-03-01"),
+            ("employment", "flexible"),
+            ("tags", "hardship"),
+            ("tags", "relocated"),
+            ("consents", "registration"),
+            ("consents", "linkage"),
+        ];
+        let r = app.post("/registry", &cookie, &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let to = r.location();
+        let id: i64 = to
+            .trim_start_matches("/registry/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let page = app.get(&to, &cookie).await;
+        let text = page.text();
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(text.contains("5226**********"), "masked: {text}");
+        assert!(!text.contains(&number), "never whole by default");
+        for part in [
+            "侗族",
+            "从江县",
+            "困难群众",
+            "易地扶贫搬迁",
+            "灵活就业",
+            "户主",
+            "告知户籍地政府",
+        ] {
+            assert!(text.contains(part), "{part}");
+        }
+        assert_eq!(page.headers[header::CACHE_CONTROL], "private, no-store");
+        let shown = app
+            .post(
+                &format!("/registry/{id}/reveal"),
+                &cookie,
+                &[("_csrf", &csrf)],
+            )
+            .await;
+        assert!(shown.text().contains(&number));
+        assert_eq!(
+            audit_actions(id),
+            [
+                "person.register",
+                "person.view",
+                "person.view",
+                "person.reveal_id"
+            ]
+        );
+
+        // The same number again is refused, naming the record.
+        let r = app.post("/registry", &cookie, &fields).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("已经登记"));
+
+        // Look-up by number is posted and lands on the person; an unknown one says so.
+        let r = app
+            .post(
+                "/registry/lookup",
+                &cookie,
+                &[("_csrf", &csrf), ("id_number", &number)],
+            )
+            .await;
+        assert_eq!(r.location(), format!("/registry/{id}"));
+        let other = {
+            let first = "45010219800101001";
+            format!(
+                "{first}{}",
+                shiliu_domain::id_number::check_char(first.as_bytes())
+            )
+        };
+        let r = app
+            .post(
+                "/registry/lookup",
+                &cookie,
+                &[("_csrf", &csrf), ("id_number", &other)],
+            )
+            .await;
+        assert_eq!(r.location(), "/registry?not_found=1");
+        assert!(
+            app.get(&r.location(), &cookie)
+                .await
+                .text()
+                .contains("没有登记该身份证号码")
+        );
+
+        // A leader sees the record, but not the whole number; another city sees nothing.
+        let (leader, leader_csrf) = app.session("nn-leader");
+        let r = app.get(&format!("/registry/{id}"), &leader).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.text().contains("/reveal"));
+        let r = app
+            .post(
+                &format!("/registry/{id}/reveal"),
+                &leader,
+                &[("_csrf", &leader_csrf)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let (far, _) = app.session("lz-commission-staff");
+        assert_eq!(
+            app.get(&format!("/registry/{id}"), &far).await.status,
+            StatusCode::NOT_FOUND
+        );
+
+        // A correction that moves the address keeps the number (never sent to the form) and
+        // starts a new residence; moving out ends it.
+        let edit = app.get(&format!("/registry/{id}/edit"), &cookie).await;
+        assert!(!edit.text().contains(&number));
+        let mut moved: Vec<(&str, &str)> = fields
+            .iter()
+            .filter(|(k, _)| *k != "id_number")
+            .copied()
+            .collect();
+        moved.retain(|(k, _)| *k != "address");
+        moved.extend([
+            ("address", "秀灵路 8 号"),
+            ("version", "1"),
+            ("moved_on", "2025-06-01"),
+            ("birth_date", "1995-03-04"),
+            ("sex", "female"),
+            ("hukou", "522633"),
+        ]);
+        let r = app.post(&format!("/registry/{id}"), &cookie, &moved).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let stale = app.post(&format!("/registry/{id}"), &cookie, &moved).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        let r = app
+            .post(
+                &format!("/registry/{id}/move-out"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", "2"),
+                    ("moved_on", "2026-01-02"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let text = app.get(&format!("/registry/{id}"), &cookie).await.text();
+        for part in [
+            "衡阳路 12 号",
+            "秀灵路 8 号",
+            "2025-06-01",
+            "2026-01-02",
+            "已迁出",
+            "5226**********",
+        ] {
+            assert!(text.contains(part), "{part}");
+        }
+
+        // The API: masked in lists and records, whole only from its own path, for roles that
+        // may see it; a look-up by number in the body.
+        let (s, list) = app
+            .api_get("/api/v1/persons?people=12", "nn-grid-worker")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(list["items"][0]["id"], id);
+        assert!(!list.to_string().contains(&number));
+        let (s, one) = app
+            .api_get(&format!("/api/v1/persons/{id}"), "nn-township-staff")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(one["residences"].as_array().unwrap().len(), 2);
+        assert_eq!(one["tags"], serde_json::json!(["hardship", "relocated"]));
+        let (s, _) = app
+            .api_get(&format!("/api/v1/persons/{id}/id-number"), "nn-leader")
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, whole) = app
+            .api_get(&format!("/api/v1/persons/{id}/id-number"), "nn-grid-worker")
+            .await;
+        assert_eq!(
+            (s, whole["id_number"].as_str()),
+            (StatusCode::OK, Some(number.as_str()))
+        );
+        let (s, found) = app
+            .api(
+                "POST",
+                "/api/v1/persons/lookup",
+                "nn-commission-staff",
+                Some(serde_json::json!({"id_number": number})),
+            )
+            .await;
+        assert_eq!((s, found["id"].as_i64()), (StatusCode::OK, Some(id)));
+        let (s, _) = app
+            .api(
+                "POST",
+                "/api/v1/persons/lookup",
+                "lz-commission-staff",
+                Some(serde_json::json!({"id_number": number})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // Registering through the API: field errors in the envelope; a duplicate with
+        // `on_duplicate: update` moves the one person back in.
+        let (s, err) = app
+            .api(
+                "POST",
+                "/api/v1/persons",
+                "nn-grid-worker",
+                Some(serde_json::json!({"name": "", "region_code": grid_code})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        for field in ["name", "people", "address", "consent"] {
+            assert!(err["error"]["details"][field].is_string(), "{field}: {err}");
+        }
+        let (s, back) = app
+            .api(
+                "POST",
+                "/api/v1/persons",
+                "nn-grid-worker",
+                Some(serde_json::json!({
+                    "name": "韦小红", "id_number": number, "people": "侗族", "region_code": grid_code,
+                    "address": "衡阳路 20 号", "arrived_on": "2026-02-01", "consents": ["registration"],
+                    "on_duplicate": "update"
+                })),
+            )
+            .await;
+        assert_eq!(
+            (s, back["id"].as_i64(), back["status"].as_str()),
+            (StatusCode::OK, Some(id), Some("resident")),
+            "{back}"
+        );
+        let (s, on_day) = app
+            .api_get("/api/v1/residents?on=2025-07-01", "nn-commission-staff")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let lived: Vec<&str> = on_day["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["residence"]["address"].as_str())
+            .collect();
+        assert!(lived.contains(&"秀灵路 8 号"), "{on_day}");
+        assert!(
+            audit::verify(&mut app.t.db.conn().unwrap())
+                .unwrap()
+                .is_intact()
+        );
     });
 });

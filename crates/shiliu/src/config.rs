@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use shiliu_db::registry::Vault;
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -34,6 +35,11 @@ pub struct Config {
     pub contact: String,
     /// Open311 `jurisdiction_id`; empty: any (a server of one jurisdiction).
     pub open311_jurisdiction: String,
+    /// The key that seals the registry's ID numbers: 64 hexadecimal digits (`shiliu keygen`).
+    /// Required with `PostgreSQL` (every app node must hold the same one); with `SQLite`, when
+    /// empty, it is kept in `registry.key` beside the database file, made on first start.
+    /// Lose it and no sealed ID number can be read again: back it up apart from the database.
+    pub registry_key: String,
 }
 
 impl Default for Config {
@@ -53,6 +59,7 @@ impl Default for Config {
             public_url: String::new(),
             contact: String::new(),
             open311_jurisdiction: String::new(),
+            registry_key: String::new(),
         }
     }
 }
@@ -61,13 +68,16 @@ impl std::fmt::Debug for Config {
     // The database URL may hold a password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut c = self.clone();
+        if !c.registry_key.is_empty() {
+            c.registry_key = "(set)".into();
+        }
         c.database_url = shiliu_db::DatabaseUrl::parse(&self.database_url)
             .map_or_else(|_| c.database_url.clone(), |u| u.redacted());
         f.write_str(&toml::to_string(&c).unwrap_or_default())
     }
 }
 
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
     "database_url",
     "listen",
     "pool_size",
@@ -82,6 +92,7 @@ const KNOWN: [&str; 14] = [
     "public_url",
     "contact",
     "open311_jurisdiction",
+    "registry_key",
 ];
 
 pub struct Loaded {
@@ -158,8 +169,42 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
 }
 
 impl Config {
-    pub fn web(&self) -> shiliu_web::WebConfig {
-        shiliu_web::WebConfig {
+    /// The registry key: as configured, or (`SQLite` only) the one kept beside the database,
+    /// made on first use.
+    pub fn vault(&self) -> Result<Vault, String> {
+        if !self.registry_key.trim().is_empty() {
+            return Vault::from_hex(&self.registry_key).map_err(|e| format!("configuration: {e}"));
+        }
+        let url = shiliu_db::DatabaseUrl::parse(&self.database_url).map_err(|e| e.to_string())?;
+        if url.engine == shiliu_db::Engine::Postgres {
+            return Err(
+                "configuration: registry_key is required with PostgreSQL (every app node \
+                 must hold the same one): make one with `shiliu keygen` and set \
+                 SHILIU_REGISTRY_KEY or SHILIU_REGISTRY_KEY_FILE"
+                    .into(),
+            );
+        }
+        let path = Path::new(&url.target).with_file_name("registry.key");
+        let key = match std::fs::read_to_string(&path) {
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let k = Vault::generate_key();
+                write_secret(&path, &k)
+                    .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "made a new registry key: back it up apart from the database, without it no ID number can be read"
+                );
+                k
+            }
+            Err(e) => return Err(format!("cannot read '{}': {e}", path.display())),
+        };
+        Vault::from_hex(&key).map_err(|e| format!("'{}': {e}", path.display()))
+    }
+
+    pub fn web(&self) -> Result<shiliu_web::WebConfig, String> {
+        Ok(shiliu_web::WebConfig {
+            vault: self.vault()?,
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
             session_absolute: chrono::Duration::hours(self.session_absolute_hours.max(1)),
             lockout: shiliu_db::accounts::LockoutPolicy {
@@ -172,6 +217,16 @@ impl Config {
             contact: self.contact.clone(),
             open311_jurisdiction: Some(self.open311_jurisdiction.clone()).filter(|s| !s.is_empty()),
             ..shiliu_web::WebConfig::default()
-        }
+        })
     }
+}
+
+/// Write a secret readable by its owner only.
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(secret.as_bytes())
 }

@@ -76,6 +76,8 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    /// Print a new registry key (64 hexadecimal digits) for `registry_key`.
+    Keygen,
     /// Write an online, consistent copy of the `SQLite` database (`PostgreSQL`: use `pg_dump`).
     Backup {
         /// Destination file; must not exist.
@@ -231,6 +233,8 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             for k in &loaded.unknown {
                 println!("# warning: unknown key '{k}' ignored");
             }
+            c.vault()?;
+            println!("# registry key: usable");
             let db = open(c)?;
             let current = db.migrations_current().map_err(|e| e.to_string())?;
             println!(
@@ -278,6 +282,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "requests" => bench::requests::run(c, seconds, concurrency, rows)?,
                 other => return Err(format!("bench: unknown suite {other} (core or requests)")),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keygen => {
+            println!("{}", shiliu_db::registry::Vault::generate_key());
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { to } => {
@@ -391,7 +399,7 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = shiliu_web::AppState::new(db, c.web());
+        let state = shiliu_web::AppState::new(db, c.web()?);
         println!("Shiliu is running at http://{addr}/");
         if let Some(b) = banner {
             println!("{b}");

@@ -257,3 +257,65 @@ fn configuration_layers_file_env_and_secret_files() {
     assert!(all.contains("shiliu:***@127.0.0.1:1/x"), "{all}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_registry_key_is_configured_or_kept_beside_the_sqlite_database() {
+    let dir = std::env::temp_dir().join(format!("shiliu-key-{}", shiliu_db::ids::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("x.db").display());
+    let check = |url: &str, key: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shiliu"));
+        cmd.args(["check-config"])
+            .env("SHILIU_DATABASE_URL", url)
+            .env("SHILIU_LOG_LEVEL", "error");
+        match key {
+            Some(k) => cmd.env("SHILIU_REGISTRY_KEY", k),
+            None => cmd.env_remove("SHILIU_REGISTRY_KEY"),
+        };
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    // SQLite without a key: one is made beside the database, readable by its owner only, and
+    // the same one is used from then on.
+    let (ok, out) = check(&url, None);
+    assert!(ok && out.contains("registry key: usable"), "{out}");
+    let file = dir.join("registry.key");
+    let key = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(key.len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(check(&url, None).0);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), key);
+    assert!(!out.contains(&key), "the key is never printed");
+
+    // A configured key is used and never printed; a malformed one is one clear line.
+    let made = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .arg("keygen")
+        .output()
+        .unwrap();
+    let made = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    assert!(
+        made.len() == 64 && made.chars().all(|c| c.is_ascii_hexdigit()),
+        "{made}"
+    );
+    let (ok, out) = check(&url, Some(&made));
+    assert!(ok && !out.contains(&made), "{out}");
+    let (ok, out) = check(&url, Some("abc"));
+    assert!(!ok && out.contains("64 hexadecimal digits"), "{out}");
+
+    // PostgreSQL: a key must be configured (app nodes share it).
+    let (ok, out) = check("postgres://postgres@127.0.0.1:5432/postgres", None);
+    assert!(!ok && out.contains("registry_key is required"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,9 +59,6 @@ pub struct Person {
 #[diesel(treat_none_as_null = true)]
 struct PersonFields<'a> {
     name: &'a str,
-    id_sealed: Option<Vec<u8>>,
-    id_key: Option<Vec<u8>>,
-    id_masked: Option<String>,
     sex: &'a str,
     birth_date: NaiveDate,
     people: &'a str,
@@ -78,17 +75,32 @@ struct PersonFields<'a> {
     updated_at: NaiveDateTime,
 }
 
+/// An ID number as stored: sealed, its keyed hash, and the masked form lists show.
+// The columns are named for what they hold of the ID number.
+#[allow(clippy::struct_field_names)]
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = persons)]
+struct IdColumns {
+    id_sealed: Vec<u8>,
+    id_key: Vec<u8>,
+    id_masked: String,
+}
+
+impl IdColumns {
+    fn new(vault: &Vault, id: &IdNumber) -> Self {
+        let key = vault.lookup_key(id);
+        Self {
+            id_sealed: vault.seal(id, &key),
+            id_masked: id.masked(),
+            id_key: key,
+        }
+    }
+}
+
 impl<'a> PersonFields<'a> {
-    fn new(vault: &Vault, p: &'a PersonInput, region: &'a Region, at: NaiveDateTime) -> Self {
-        let (sealed, key) = p.id_number.as_ref().map_or((None, None), |id| {
-            let key = vault.lookup_key(id);
-            (Some(vault.seal(id, &key)), Some(key))
-        });
+    fn new(p: &'a PersonInput, region: &'a Region, at: NaiveDateTime) -> Self {
         Self {
             name: &p.name,
-            id_sealed: sealed,
-            id_key: key,
-            id_masked: p.id_number.as_ref().map(IdNumber::masked),
             sex: p.sex.as_str(),
             birth_date: p.birth_date,
             people: p.people,
@@ -248,7 +260,8 @@ pub fn register(
     diesel::insert_into(persons::table)
         .values((
             persons::id.eq(id),
-            PersonFields::new(vault, input, &region, at),
+            PersonFields::new(input, &region, at),
+            input.id_number.as_ref().map(|n| IdColumns::new(vault, n)),
             persons::household_id.eq(household_id),
             persons::relation.eq(relation.as_str()),
             persons::created_at.eq(at),
@@ -283,7 +296,8 @@ fn read(conn: &mut DbConnection, id: i64) -> Result<Person, DbError> {
 }
 
 /// Write `input` over `before`; a new region or address starts a new residence on
-/// `moved_on`, and a person who had moved out is resident again.
+/// `moved_on`, and a person who had moved out is resident again. Without an ID number in
+/// `input`, the one on file stays (it is never put into a form to be sent back).
 fn apply(
     conn: &mut DbConnection,
     vault: &Vault,
@@ -305,12 +319,17 @@ fn apply(
             .filter(persons::version.eq(before.version)),
     )
     .set((
-        PersonFields::new(vault, input, region, now()),
+        PersonFields::new(input, region, now()),
         persons::version.eq(before.version + 1),
     ))
     .execute(conn)?;
     if n == 0 {
         return Err(DbError::Stale);
+    }
+    if let Some(number) = &input.id_number {
+        diesel::update(persons::table.find(before.id))
+            .set(IdColumns::new(vault, number))
+            .execute(conn)?;
     }
     set_tags(conn, before.id, &input.tags)?;
     read(conn, before.id)
@@ -604,17 +623,18 @@ pub fn residences_of(
 }
 
 /// Who lived in the scope on `day` (ids ascending from `after`): the residence history, not
-/// the current register, so people since moved away are counted where they were.
+/// the current register, so people since moved away are counted where they were. Audited as
+/// a view of the people listed.
 pub fn residents_on(
     conn: &mut DbConnection,
-    scope: &Scope,
+    actor: &Actor,
     day: NaiveDate,
     after: i64,
     limit: i64,
 ) -> Result<Vec<(Person, Residence)>, DbError> {
-    Ok(residences::table
+    let rows: Vec<(Person, Residence)> = residences::table
         .inner_join(persons::table)
-        .filter(scope.path_filter(residences::region_path))
+        .filter(actor.scope.path_filter(residences::region_path))
         .filter(residences::from_date.le(day))
         .filter(
             residences::to_date
@@ -625,7 +645,36 @@ pub fn residents_on(
         .order(residences::person_id)
         .limit(limit)
         .select((Person::as_select(), Residence::as_select()))
-        .load(conn)?)
+        .load(conn)?;
+    record_list(
+        conn,
+        actor,
+        "person.residents_on",
+        rows.len(),
+        serde_json::json!({ "on": day }),
+    )?;
+    Ok(rows)
+}
+
+/// The audit row of a list of people shown: who saw how many, with which filters (names and
+/// numbers stay out of the log).
+fn record_list(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &'static str,
+    shown: usize,
+    filters: serde_json::Value,
+) -> Result<(), DbError> {
+    if shown == 0 {
+        return Ok(());
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new(action, "person", "")
+            .detail(serde_json::json!({ "shown": shown, "filters": filters })),
+    )?;
+    Ok(())
 }
 
 /// The tags of a person.
@@ -688,6 +737,21 @@ pub struct PersonFilter {
     pub tag: Option<PersonTag>,
 }
 
+impl PersonFilter {
+    /// The filters for the audit log (a name searched for is personal data: only its length).
+    fn described(&self) -> serde_json::Value {
+        serde_json::json!({
+            "region": self.region_path,
+            "q_chars": self.q.as_ref().map(|q| q.chars().count()),
+            "people": self.people,
+            "hukou": self.hukou,
+            "status": self.status.map(PersonStatus::as_str),
+            "employment": self.employment,
+            "tag": self.tag.map(PersonTag::as_str),
+        })
+    }
+}
+
 type PersonQuery<'a> = persons::BoxedQuery<'a, MultiBackend>;
 
 fn filtered<'a>(scope: &Scope, f: &'a PersonFilter) -> PersonQuery<'a> {
@@ -731,21 +795,25 @@ fn filtered<'a>(scope: &Scope, f: &'a PersonFilter) -> PersonQuery<'a> {
 }
 
 /// A page of the register, newest first, continuing below `before` (keyset pagination).
+/// Audited as a view of the people listed.
 pub fn list(
     conn: &mut DbConnection,
-    scope: &Scope,
+    actor: &Actor,
     f: &PersonFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Person>, DbError> {
-    let mut q = filtered(scope, f);
+    let mut q = filtered(&actor.scope, f);
     if let Some(b) = before {
         q = q.filter(persons::id.lt(b));
     }
-    Ok(q.order(persons::id.desc())
+    let rows: Vec<Person> = q
+        .order(persons::id.desc())
         .limit(limit)
         .select(Person::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    record_list(conn, actor, "person.list", rows.len(), f.described())?;
+    Ok(rows)
 }
 
 /// How many people match (for the list's heading).

@@ -16,22 +16,9 @@ use shiliu_domain::casework::{
 use shiliu_domain::roles::{Permission, Role};
 
 use super::org::PAGE;
-use super::{Layout, Saved, render, render_form, show_minute};
+use super::{Layout, Saved, options, render, render_form, show_minute};
 use crate::error::AppResult;
-use crate::i18n::T;
 use crate::web::{AppState, Principal};
-
-/// Codes with their labels in the reader's language, for a select.
-fn options<E: Copy>(
-    all: &[E],
-    code: fn(E) -> &'static str,
-    prefix: &str,
-    t: T,
-) -> Vec<(String, String)> {
-    all.iter()
-        .map(|e| (code(*e).to_string(), t.label(prefix, code(*e))))
-        .collect()
-}
 
 /// What the request page shows of its casework: links to what exists, forms for what may be
 /// opened.

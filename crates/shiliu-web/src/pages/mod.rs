@@ -6,6 +6,7 @@ pub mod import;
 pub mod org;
 pub mod public;
 pub mod questions;
+pub mod registry;
 pub mod request_files;
 pub mod requests;
 pub mod settings;
@@ -54,9 +55,10 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 12] = [
+const NAV: [(&str, &str, Option<Permission>); 13] = [
     ("nav.home", "/", None),
     ("nav.requests", "/requests", Some(Permission::ViewRequests)),
+    ("nav.registry", "/registry", Some(Permission::ViewRegistry)),
     ("nav.disputes", "/disputes", Some(Permission::ViewRequests)),
     (
         "nav.legal_aid",
@@ -136,6 +138,18 @@ impl Layout {
         }
         self
     }
+}
+
+/// Codes with their labels in the reader's language, for a select.
+pub(crate) fn options<E: Copy>(
+    all: &[E],
+    code: fn(E) -> &'static str,
+    prefix: &str,
+    t: T,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|e| (code(*e).to_string(), t.label(prefix, code(*e))))
+        .collect()
 }
 
 /// A stored timestamp in local (China) time, to the minute: the one way pages show times.

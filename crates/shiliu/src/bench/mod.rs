@@ -152,7 +152,7 @@ impl Server {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = shiliu_web::AppState::new(db.clone(), c.web());
+        let state = shiliu_web::AppState::new(db.clone(), c.web()?);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         rt.spawn(shiliu_web::serve(listener, state, async {
             let _ = stop_rx.await;
