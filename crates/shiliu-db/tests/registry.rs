@@ -477,3 +477,190 @@ both_engines!(
         assert_ne!(distant.region_id, a.id);
     }
 );
+
+both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
+    use shiliu_db::registry::declarations;
+    use shiliu_db::schema::declarations as decl;
+    use shiliu_domain::registry::DeclarationStatus;
+    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let (a, b, _) = t.db.write_blocking(grids).unwrap();
+    let head_id = number("52263319950304202");
+    let resident = Actor {
+        name: "resident".into(),
+        ..Actor::system("public")
+    };
+    let head = person("韦小红", &head_id, "衡阳路 12 号", "2024-03-01");
+    let child = PersonInput {
+        name: "韦小宝".into(),
+        id_number: None,
+        birth_date: day("2018-06-01"),
+        sex: shiliu_domain::id_number::Sex::Male,
+        employment: None,
+        ..head.clone()
+    };
+    let declare = |region: i64, address: &str| {
+        let (v, r) = (vault.clone(), resident.clone());
+        let people = vec![
+            (
+                PersonInput {
+                    address: address.into(),
+                    ..head.clone()
+                },
+                Relation::Head,
+            ),
+            (
+                PersonInput {
+                    address: address.into(),
+                    ..child.clone()
+                },
+                Relation::Child,
+            ),
+        ];
+        t.db.write_blocking(move |c| {
+            declarations::declare(
+                c,
+                &r,
+                &v,
+                region,
+                &people,
+                &[ConsentPurpose::Registration, ConsentPurpose::Linkage],
+            )
+        })
+        .unwrap()
+    };
+    let d = declare(a.id, "衡阳路 12 号");
+    assert_eq!(d.status, "pending");
+    assert!(
+        !d.payload.contains(&head_id) && !d.payload.contains("19950304"),
+        "sealed: {}",
+        d.payload
+    );
+    let code = d.code.clone();
+    let found =
+        t.db.write_blocking(move |c| declarations::by_code(c, &code.to_lowercase()))
+            .unwrap();
+    assert_eq!(found.map(|f| f.id), Some(d.id));
+
+    // Each grid's worker sees their own grid's queue.
+    let worker = |g: &org::Region| Actor {
+        scope: Scope::subtrees(vec![g.path.clone()]),
+        ..Actor::system("worker")
+    };
+    let (wa, wb) = (worker(&a), worker(&b));
+    let (qa, qb) = {
+        let (wa, wb) = (wa.clone(), wb.clone());
+        t.db.write_blocking(move |c| {
+            Ok((
+                declarations::queue(c, &wa, DeclarationStatus::Pending, None, 50)?,
+                declarations::queue(c, &wb, DeclarationStatus::Pending, None, 50)?,
+            ))
+        })
+        .unwrap()
+    };
+    assert_eq!((qa.len(), qb.len()), (1, 0));
+
+    // A correction that breaks a rule is refused under that person, and nothing is written.
+    let mut forms: Vec<PersonForm> = d.people().unwrap().into_iter().map(|p| p.form).collect();
+    assert!(
+        forms[0].id_number.is_empty(),
+        "the number stays sealed in the form"
+    );
+    forms[1].people = "火星族".into();
+    let (v, w, fs, did) = (vault.clone(), wa.clone(), forms.clone(), d.id);
+    let bad =
+        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 1, a.id, &fs))
+            .unwrap_err();
+    assert_eq!(field_of(&bad).0, "p1.people");
+    forms[1].people = "侗族".into();
+    forms[0].occupation = "制衣工".into();
+    let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
+    let (done, regs) =
+        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 1, a.id, &fs))
+            .unwrap();
+    assert_eq!(done.status, "confirmed");
+    let (h, k) = (regs[0].person().clone(), regs[1].person().clone());
+    assert!(matches!(regs[0], Registered::Created(_)) && matches!(regs[1], Registered::Created(_)));
+    assert_eq!(done.person_id, Some(h.id));
+    assert_eq!(h.occupation.as_deref(), Some("制衣工"));
+    assert_eq!(
+        h.id_masked.as_deref(),
+        Some(&*format!("5226**********{}", &head_id[14..])),
+        "the declared number"
+    );
+    assert_eq!(
+        (k.household_id, k.relation.as_deref()),
+        (h.household_id, Some("child"))
+    );
+    let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
+    let again =
+        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 2, a.id, &fs))
+            .unwrap_err();
+    assert_eq!(field_of(&again).0, "status");
+    let hid = h.id;
+    let consents =
+        t.db.write_blocking(move |c| registry::consents_of(c, hid))
+            .unwrap();
+    assert_eq!(
+        consents
+            .iter()
+            .map(|c| (c.purpose.as_str(), c.channel.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("registration", "self_service"),
+            ("linkage", "self_service")
+        ]
+    );
+
+    // Declared again from another grid: the same two people move, no second record; the
+    // household moves with its head.
+    let d2 = declare(b.id, "秀灵路 8 号");
+    let forms2: Vec<PersonForm> = d2.people().unwrap().into_iter().map(|p| p.form).collect();
+    let (v, w) = (vault.clone(), worker(&b));
+    let (_, regs2) =
+        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, d2.id, 1, b.id, &forms2))
+            .unwrap();
+    assert!(
+        matches!(regs2[0], Registered::Updated(_)),
+        "the head is found by number"
+    );
+    assert_eq!(regs2[0].person().id, h.id);
+    assert_eq!(regs2[0].person().region_id, b.id);
+    let count: i64 = persons::table
+        .filter(persons::name.eq("韦小红"))
+        .count()
+        .get_result(&mut *t.db.conn().unwrap())
+        .unwrap();
+    assert_eq!(count, 1);
+
+    // Turned back: a reason is required, and the declarant reads it by code.
+    let d3 = declare(a.id, "衡阳路 99 号");
+    let w = wa.clone();
+    let blank =
+        t.db.write_blocking(move |c| declarations::reject(c, &w, d3.id, 1, " "))
+            .unwrap_err();
+    assert_eq!(field_of(&blank).0, "reason");
+    let w = wa.clone();
+    t.db.write_blocking(move |c| {
+        declarations::reject(c, &w, d3.id, 1, "地址与房东登记不符，请核对门牌号")
+    })
+    .unwrap();
+    let code = d3.code.clone();
+    let seen =
+        t.db.write_blocking(move |c| declarations::by_code(c, &code))
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (seen.status.as_str(), seen.reason.as_deref()),
+        ("rejected", Some("地址与房东登记不符，请核对门牌号"))
+    );
+    let raw: Vec<String> = decl::table
+        .select(decl::payload)
+        .load(&mut *t.db.conn().unwrap())
+        .unwrap();
+    assert!(raw.iter().all(|p| !p.contains(&head_id)));
+    assert!(
+        audit::verify(&mut t.db.conn().unwrap())
+            .unwrap()
+            .is_intact()
+    );
+});

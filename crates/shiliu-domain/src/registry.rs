@@ -109,7 +109,7 @@ code_enum! {
 
 /// A person's particulars as typed: every field a string, as forms, the API and imports
 /// deliver them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct PersonForm {
     pub name: String,
@@ -126,6 +126,33 @@ pub struct PersonForm {
     pub employer: String,
     pub employment: String,
     pub tags: Vec<String>,
+}
+
+impl PersonForm {
+    /// Set a field by its form name; `tags` adds one. False for a name that is not a field.
+    pub fn set(&mut self, field: &str, value: String) -> bool {
+        let slot = match field {
+            "name" => &mut self.name,
+            "id_number" => &mut self.id_number,
+            "sex" => &mut self.sex,
+            "birth_date" => &mut self.birth_date,
+            "people" => &mut self.people,
+            "mobile" => &mut self.mobile,
+            "hukou" => &mut self.hukou,
+            "address" => &mut self.address,
+            "arrived_on" => &mut self.arrived_on,
+            "occupation" => &mut self.occupation,
+            "employer" => &mut self.employer,
+            "employment" => &mut self.employment,
+            "tags" => {
+                self.tags.push(value);
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
 }
 
 /// A person's particulars, checked.
@@ -290,6 +317,38 @@ impl PersonInput {
         }
     }
 
+    /// The checked particulars written out as a form again (a declaration keeps them so, to be
+    /// checked once more when a grid worker confirms them).
+    pub fn to_form(&self) -> PersonForm {
+        let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+        PersonForm {
+            name: self.name.clone(),
+            id_number: self
+                .id_number
+                .as_ref()
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            sex: self.sex.as_str().to_string(),
+            birth_date: day(self.birth_date),
+            people: self.people.to_string(),
+            mobile: self
+                .mobile
+                .as_ref()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+            hukou: self.hukou.to_string(),
+            address: self.address.clone(),
+            arrived_on: self.arrived_on.map(day).unwrap_or_default(),
+            occupation: self.occupation.clone().unwrap_or_default(),
+            employer: self.employer.clone().unwrap_or_default(),
+            employment: self
+                .employment
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
+            tags: self.tags.iter().map(|t| t.as_str().to_string()).collect(),
+        }
+    }
+
     /// The name shown to those who may not see a record in full (origin-side staff, lists
     /// exported without the right to see personal data): the family name and a mark per
     /// remaining character, `张**`.
@@ -414,6 +473,12 @@ mod tests {
         };
         let e = PersonInput::parse(&f, today()).unwrap_err();
         assert_eq!(e.0[0].reason, "err.person.arrived_before_birth");
+    }
+
+    #[test]
+    fn a_checked_person_written_out_reads_back_the_same() {
+        let p = PersonInput::parse(&form(), today()).unwrap();
+        assert_eq!(PersonInput::parse(&p.to_form(), today()).unwrap(), p);
     }
 
     #[test]

@@ -47,6 +47,22 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{code}", get(pages::public::status))
         .route("/r/{code}/rate", post(pages::public::rate))
         .route(
+            "/d",
+            get(pages::declare::start).post(pages::declare::submit),
+        )
+        .route("/d/track", get(pages::declare::track))
+        .route("/d/{code}", get(pages::declare::status))
+        .route("/registry/declarations", get(pages::declare::queue))
+        .route("/registry/declarations/{id}", get(pages::declare::review))
+        .route(
+            "/registry/declarations/{id}/confirm",
+            post(pages::declare::confirm),
+        )
+        .route(
+            "/registry/declarations/{id}/reject",
+            post(pages::declare::reject),
+        )
+        .route(
             "/requests",
             get(pages::requests::list).post(pages::requests::create),
         )

@@ -931,6 +931,7 @@ fn catalogues_cover_every_key_used() {
         "settings.",
         "public.",
         "registry.",
+        "declare.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -3777,3 +3778,218 @@ both_engines!(the_register_through_pages_and_api, |t: TestDb| {
         );
     });
 });
+
+both_engines!(
+    a_household_declares_and_a_grid_worker_verifies,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450200", "lz", "x");
+                Ok(seed_city(c, "450100", "nn", "x"))
+            })
+            .unwrap();
+        let grid_code = app
+            .t
+            .db
+            .write_blocking(move |c| Ok(org::get_region(c, &Scope::everything(), nn.grid)?.code))
+            .unwrap();
+        let number = {
+            let first = "52263319950304202";
+            format!(
+                "{first}{}",
+                shiliu_domain::id_number::check_char(first.as_bytes())
+            )
+        };
+        block_on(async {
+            // The place, down to the grid, without an account.
+            let r = app.get(&format!("/d?region={}", nn.region), "").await;
+            assert!(
+                r.text().contains("nn网格") && r.text().contains("不清楚所在网格"),
+                "{}",
+                r.text()
+            );
+            let r = app.get(&format!("/d?region={}", nn.grid), "").await;
+            assert!(r.text().contains("同住家庭成员"), "{}", r.text());
+            let pre = "shiliu_csrf=resident-token-0123456789";
+            let grid = nn.grid.to_string();
+            let mut fields = vec![
+                ("_csrf", "resident-token-0123456789"),
+                ("region", grid.as_str()),
+                ("p0.name", "韦小红"),
+                ("p0.id_number", number.as_str()),
+                ("p0.people", "12"),
+                ("p0.address", "衡阳路 12 号"),
+                ("p0.arrived_on", "2024-03-01"),
+                ("p1.name", "韦小宝"),
+                ("p1.relation", "child"),
+                ("p1.people", "12"),
+                ("p1.sex", "male"),
+                ("p1.birth_date", "2018-06-01"),
+                ("p2.relation", "spouse"),
+                ("consents", "registration"),
+            ];
+            // Every problem at once, each under its person.
+            let r = app.post("/d", pre, &fields).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("申报人 · 手机号码"), "{}", r.text());
+            fields.push(("p0.mobile", "13807710000"));
+            let r = app.post("/d", pre, &fields).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let status_page = r.location();
+            let code = status_page
+                .trim_start_matches("/d/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let text = app.get(&status_page, "").await.text();
+            assert!(
+                text.contains(&code) && text.contains("待核验") && text.contains("韦**"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("韦小红") && !text.contains(&number[6..14]),
+                "masked for whoever holds the code"
+            );
+
+            // The grid worker's queue; another city's staff see nothing of it.
+            let (cookie, csrf) = app.session("nn-grid-worker");
+            let list = app.get("/registry", &cookie).await.text();
+            assert!(list.contains("待核验申报（1）"), "{list}");
+            let queue = app.get("/registry/declarations", &cookie).await.text();
+            let id: i64 = queue
+                .split("/registry/declarations/")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(queue.contains("韦小红"));
+            let (far, _) = app.session("lz-grid-worker");
+            assert!(
+                !app.get("/registry/declarations", &far)
+                    .await
+                    .text()
+                    .contains("韦小红")
+            );
+            assert_eq!(
+                app.get(&format!("/registry/declarations/{id}"), &far)
+                    .await
+                    .status,
+                StatusCode::NOT_FOUND
+            );
+            let review = app
+                .get(&format!("/registry/declarations/{id}"), &cookie)
+                .await
+                .text();
+            assert!(
+                review.contains("5226**********") && !review.contains(&number),
+                "masked for review"
+            );
+
+            // Confirmed, with a correction: both people are registered in one household.
+            let confirm = [
+                ("_csrf", csrf.as_str()),
+                ("version", "1"),
+                ("region_code", grid_code.as_str()),
+                ("p0.name", "韦小红"),
+                ("p0.people", "12"),
+                ("p0.mobile", "13807710000"),
+                ("p0.address", "衡阳路 12 号之一"),
+                ("p0.arrived_on", "2024-03-01"),
+                ("p0.hukou", "522633"),
+                ("p0.sex", "female"),
+                ("p0.birth_date", "1995-03-04"),
+                ("p1.name", "韦小宝"),
+                ("p1.people", "12"),
+                ("p1.sex", "male"),
+                ("p1.birth_date", "2018-06-01"),
+                ("p1.hukou", "522633"),
+                ("p1.address", "衡阳路 12 号之一"),
+            ];
+            let r = app
+                .post(
+                    &format!("/registry/declarations/{id}/confirm"),
+                    &cookie,
+                    &confirm,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let person = app.get(&r.location(), &cookie).await.text();
+            for part in [
+                "韦小红",
+                "衡阳路 12 号之一",
+                "韦小宝",
+                "子女",
+                "本人网上申报",
+                "5226**********",
+            ] {
+                assert!(person.contains(part), "{part}: {person}");
+            }
+            let text = app.get(&status_page, "").await.text();
+            assert!(text.contains("已核验登记"), "{text}");
+
+            // Declared again and turned back: the declarant reads why.
+            let r = app.post("/d", pre, &fields).await;
+            let code2 = r
+                .location()
+                .trim_start_matches("/d/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let queue = app.get("/registry/declarations", &cookie).await.text();
+            let id2: i64 = queue
+                .split("/registry/declarations/")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let r = app
+                .post(
+                    &format!("/registry/declarations/{id2}/reject"),
+                    &cookie,
+                    &[("_csrf", &csrf), ("version", "1"), ("reason", "")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let r = app
+                .post(
+                    &format!("/registry/declarations/{id2}/reject"),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("version", "1"),
+                        ("reason", "您已登记，无需重复申报"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let text = app
+                .get(&format!("/d/track?code={}", code2.to_lowercase()), "")
+                .await;
+            let text = app.get(&text.location(), "").await.text();
+            assert!(
+                text.contains("已退回") && text.contains("您已登记，无需重复申报"),
+                "{text}"
+            );
+            assert_eq!(
+                app.get("/d/NOSUCHCODE", "").await.status,
+                StatusCode::NOT_FOUND
+            );
+            assert!(
+                audit::verify(&mut app.t.db.conn().unwrap())
+                    .unwrap()
+                    .is_intact()
+            );
+        });
+    }
+);

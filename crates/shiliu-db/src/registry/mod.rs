@@ -6,6 +6,7 @@
 //! [`Vault`]: stored sealed and as a keyed hash, shown masked; [`reveal_id_number`] is the one
 //! way to read one whole, and it is audited, as is every view of a person's record.
 
+pub mod declarations;
 pub mod vault;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -312,6 +313,20 @@ fn apply(
     if moved {
         close_residence(conn, before.id, moved_on)?;
         open_residence(conn, before.id, region, &input.address, moved_on)?;
+        // The household lives where its head does.
+        if let (Some(h), Some(Relation::Head)) = (
+            before.household_id,
+            before.relation.as_deref().and_then(Relation::parse),
+        ) {
+            diesel::update(households::table.find(h))
+                .set((
+                    households::region_id.eq(region.id),
+                    households::region_path.eq(&region.path),
+                    households::address.eq(&input.address),
+                    households::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
     }
     let n = diesel::update(
         persons::table
@@ -701,7 +716,7 @@ pub struct Consent {
 pub fn consents_of(conn: &mut DbConnection, person_id: i64) -> Result<Vec<Consent>, DbError> {
     Ok(consents::table
         .filter(consents::person_id.eq(person_id))
-        .order(consents::given_at)
+        .order((consents::given_at, consents::id))
         .select(Consent::as_select())
         .load(conn)?)
 }

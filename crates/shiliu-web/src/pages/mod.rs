@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod casework;
+pub mod declare;
 pub mod import;
 pub mod org;
 pub mod public;
@@ -149,6 +150,14 @@ pub(crate) fn options<E: Copy>(
 ) -> Vec<(String, String)> {
     all.iter()
         .map(|e| (code(*e).to_string(), t.label(prefix, code(*e))))
+        .collect()
+}
+
+/// The 56 peoples (GB 3304 code, name), for a select.
+pub(crate) fn people_options() -> Vec<(String, String)> {
+    shiliu_domain::peoples::all()
+        .iter()
+        .map(|x| (x.code.to_string(), x.name.to_string()))
         .collect()
 }
 

@@ -26,13 +26,13 @@ use crate::web::{AppState, Ctx, PRE_CSRF_COOKIE, Via, random_token, set_cookie};
 
 /// Requests one client address may submit per hour, one phone number per day, and codes one
 /// address may look up per hour.
-const PER_ADDRESS_PER_HOUR: u32 = 10;
+pub(super) const PER_ADDRESS_PER_HOUR: u32 = 10;
 const PER_PHONE_PER_DAY: i64 = 3;
-const LOOKUPS_PER_HOUR: u32 = 120;
-const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
+pub(super) const LOOKUPS_PER_HOUR: u32 = 120;
+pub(super) const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// The token a public form carries: the session's when signed in, else a double-submit cookie.
-fn form_token(ctx: &Ctx) -> (String, bool) {
+pub(super) fn form_token(ctx: &Ctx) -> (String, bool) {
     if let Some(crate::web::Authenticated {
         via: Via::Session { csrf, .. },
         ..
@@ -46,7 +46,7 @@ fn form_token(ctx: &Ctx) -> (String, bool) {
     }
 }
 
-fn with_token(mut resp: Response, state: &AppState, token: &str, set: bool) -> Response {
+pub(super) fn with_token(mut resp: Response, state: &AppState, token: &str, set: bool) -> Response {
     if set {
         resp.headers_mut().append(
             header::SET_COOKIE,
@@ -63,7 +63,7 @@ fn with_token(mut resp: Response, state: &AppState, token: &str, set: bool) -> R
 }
 
 /// The resident acting, for the audit log and the request's history.
-fn resident(ctx: &Ctx) -> Actor {
+pub(super) fn resident(ctx: &Ctx) -> Actor {
     Actor {
         user_id: None,
         name: "resident".into(),
@@ -72,6 +72,47 @@ fn resident(ctx: &Ctx) -> Actor {
         request_id: ctx.request_id.clone(),
         client_addr: ctx.client_addr.clone(),
     }
+}
+
+/// A place being picked on a public page: the region chosen so far (none: the top of the
+/// tree), its active children, and the names from below the province down to it.
+pub(super) async fn picking(
+    state: &AppState,
+    region: Option<i64>,
+) -> AppResult<(Option<Region>, Vec<Region>, Vec<String>)> {
+    Ok(state
+        .db
+        .read(move |c| {
+            let all = Scope::everything();
+            let current = match region {
+                Some(id) => Some(org_db::get_region(c, &all, id)?),
+                None => None,
+            };
+            let parent = match &current {
+                Some(r) => r.id,
+                None => org_db::scope_roots(c, &all)?
+                    .first()
+                    .map(|r| r.id)
+                    .ok_or(shiliu_db::DbError::NotFound)?,
+            };
+            let children = org_db::children(c, &all, parent, false)?;
+            let crumbs = match &current {
+                Some(r) => org_db::ancestors(c, &all, r)?
+                    .into_iter()
+                    .skip(1)
+                    .map(|(_, n, _)| n)
+                    .chain([r.name.clone()])
+                    .collect(),
+                None => vec![],
+            };
+            Ok((current, children, crumbs))
+        })
+        .await?)
+}
+
+/// A region's name with its ancestors' below the province, as residents read a place.
+pub(super) async fn place_name(state: &AppState, region: i64) -> AppResult<String> {
+    Ok(picking(state, Some(region)).await?.2.concat())
 }
 
 #[derive(Template)]
@@ -137,38 +178,9 @@ pub async fn start(
     Query(q): Query<PickQuery>,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let all = Scope::everything();
     let region = q.region;
-    let (current, children, crumbs) = state
-        .db
-        .read(move |c| {
-            let current = match region {
-                Some(id) => Some(org_db::get_region(c, &all, id)?),
-                None => None,
-            };
-            let parent = match &current {
-                Some(r) => r.id,
-                None => org_db::scope_roots(c, &all)?
-                    .first()
-                    .map(|r| r.id)
-                    .ok_or(shiliu_db::DbError::NotFound)?,
-            };
-            let children: Vec<Region> = org_db::children(c, &all, parent, false)?
-                .into_iter()
-                .filter(|r| r.kind() != RegionKind::Grid)
-                .collect();
-            let crumbs = match &current {
-                Some(r) => org_db::ancestors(c, &all, r)?
-                    .into_iter()
-                    .skip(1)
-                    .map(|(_, n, _)| n)
-                    .chain([r.name.clone()])
-                    .collect(),
-                None => vec![],
-            };
-            Ok((current, children, crumbs))
-        })
-        .await?;
+    let (current, mut children, crumbs) = picking(&state, region).await?;
+    children.retain(|r| r.kind() != RegionKind::Grid);
     if let Some(r) = current
         .filter(|r| q.here.is_some() && r.kind() == RegionKind::Township || is_final(r, &children))
     {
@@ -206,19 +218,11 @@ async fn form(
     status: StatusCode,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let (place, cats, qs) = state
+    let place = place_name(state, region).await?;
+    let (cats, qs) = state
         .db
         .read(move |c| {
-            let all = Scope::everything();
-            let r = org_db::get_region(c, &all, region)?;
-            let names: Vec<String> = org_db::ancestors(c, &all, &r)?
-                .into_iter()
-                .skip(1)
-                .map(|(_, n, _)| n)
-                .chain([r.name])
-                .collect();
             Ok((
-                names.concat(),
                 db::categories(c, false)?,
                 db::questions::questions(c, None, false)?,
             ))
@@ -332,7 +336,7 @@ const PUBLIC_FILES: FileLimits = FileLimits {
     ..shiliu_domain::files::REQUEST_FILES
 };
 
-fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
+pub(super) fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
     let page = PublicTrack {
         l: Layout::anonymous(ctx, t.s("public.title")),
         error: Some(t.s("public.too_many").to_string()),

@@ -133,6 +133,8 @@ struct ListPage {
     /// A number was looked up and nobody in scope has it.
     not_found: bool,
     csrf: String,
+    /// Declarations waiting in the reader's area, for those who verify them.
+    pending: Option<i64>,
 }
 
 pub async fn list(
@@ -154,6 +156,11 @@ pub async fn list(
             ))
         })
         .await?;
+    let pending = if p.can(Permission::EditRegistry) {
+        Some(super::declare::pending_count(&state, p.scope.clone()).await?)
+    } else {
+        None
+    };
     let next = (rows.len() as i64 > PAGE).then(|| {
         let qs = q.query_string();
         let sep = if qs.is_empty() { "" } else { "&" };
@@ -169,16 +176,14 @@ pub async fn list(
             .map(|r| row(r, t, today))
             .collect(),
         next,
-        peoples: shiliu_domain::peoples::all()
-            .iter()
-            .map(|x| (x.code.to_string(), x.name.to_string()))
-            .collect(),
+        peoples: super::people_options(),
         statuses: options(PersonStatus::ALL, PersonStatus::as_str, "person_status", t),
         employments: options(Employment::ALL, Employment::as_str, "employment", t),
         tags: options(PersonTag::ALL, PersonTag::as_str, "person_tag", t),
         can_edit: p.can(Permission::EditRegistry),
         not_found,
         csrf: p.csrf().to_string(),
+        pending,
         q,
     };
     render(&page)
@@ -203,21 +208,10 @@ impl RegisterForm {
     fn from_pairs(pairs: Vec<(String, String)>) -> Self {
         let mut f = Self::default();
         for (k, v) in pairs {
-            let p = &mut f.person;
+            if f.person.set(&k, v.clone()) {
+                continue;
+            }
             match k.as_str() {
-                "name" => p.name = v,
-                "id_number" => p.id_number = v,
-                "sex" => p.sex = v,
-                "birth_date" => p.birth_date = v,
-                "people" => p.people = v,
-                "mobile" => p.mobile = v,
-                "hukou" => p.hukou = v,
-                "address" => p.address = v,
-                "arrived_on" => p.arrived_on = v,
-                "occupation" => p.occupation = v,
-                "employer" => p.employer = v,
-                "employment" => p.employment = v,
-                "tags" => p.tags.push(v),
                 "region_code" => f.region_code = v,
                 "household_id" => f.household_id = v,
                 "relation" => f.relation = v,
@@ -317,10 +311,7 @@ async fn form_page(
         editing: editing.is_some(),
         id_masked,
         grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
-        peoples: shiliu_domain::peoples::all()
-            .iter()
-            .map(|x| (x.code.to_string(), x.name.to_string()))
-            .collect(),
+        peoples: super::people_options(),
         employments: options(Employment::ALL, Employment::as_str, "employment", t),
         tags: options(PersonTag::ALL, PersonTag::as_str, "person_tag", t),
         relations: options(&Relation::ALL[1..], Relation::as_str, "relation", t),
