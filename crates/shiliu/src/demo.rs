@@ -82,6 +82,7 @@ pub struct DemoCounts {
     pub units: usize,
     pub users: usize,
     pub requests: usize,
+    pub people: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -91,7 +92,12 @@ fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
 /// Communities and grids for every township of Nanning and Liuzhou's urban districts, a
 /// 民族之家 and a migrant service station in every county, a 解忧超市 in most townships,
 /// departments in every city, schools and enterprises in every county, and one account per role.
-pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, DbError> {
+pub fn seed(
+    db: &Db,
+    password_hash: &str,
+    scale: Scale,
+    vault: &shiliu_db::registry::Vault,
+) -> Result<DemoCounts, DbError> {
     let actor = Actor::system("cli:demo");
     let hash = password_hash.to_string();
     db.write_blocking(|c| {
@@ -266,6 +272,11 @@ pub fn seed(db: &Db, password_hash: &str, scale: Scale) -> Result<DemoCounts, Db
             n.users += 1;
         }
         n.requests = seed_requests(c, &actor, &mut rng)?;
+        let households = match scale {
+            Scale::Full => 12_000,
+            Scale::Small => 60,
+        };
+        n.people = seed_registry(c, &actor, vault, &mut rng, households)?;
         Ok(n)
     })
 }
@@ -517,4 +528,286 @@ fn seed_grids(
         }
     }
     Ok(())
+}
+
+/// Where the demo's migrants come from: a county, how many of a hundred households, and the
+/// peoples (GB 3304 codes) at home there, most common first.
+const ORIGINS: [(&str, u32, &[&str]); 17] = [
+    ("451228", 12, &["13", "08"]),      // 都安瑶族自治县
+    ("451229", 8, &["13", "08"]),       // 大化瑶族自治县
+    ("451226", 6, &["36", "08"]),       // 环江毛南族自治县
+    ("451225", 5, &["32", "08"]),       // 罗城仫佬族自治县
+    ("451031", 6, &["06", "07", "37"]), // 隆林各族自治县
+    ("450226", 6, &["12", "13"]),       // 三江侗族自治县
+    ("450225", 6, &["06", "13"]),       // 融水苗族自治县
+    ("451022", 8, &["08"]),             // 田东县
+    ("451421", 6, &["08", "01"]),       // 扶绥县
+    ("450681", 2, &["49", "01"]),       // 东兴市
+    ("450332", 3, &["13", "01"]),       // 恭城瑶族自治县
+    ("522633", 7, &["12", "06"]),       // 贵州 从江县
+    ("522631", 4, &["12"]),             // 贵州 黎平县
+    ("522732", 3, &["25", "09"]),       // 贵州 三都水族自治县
+    ("532601", 5, &["08", "06"]),       // 云南 文山市
+    ("532626", 3, &["07", "08"]),       // 云南 丘北县
+    ("430102", 10, &["01"]),            // 湖南 长沙市芙蓉区
+];
+
+const FAMILY_NAMES: [&str; 24] = [
+    "韦", "覃", "黄", "蒙", "陆", "莫", "潘", "农", "卢", "梁", "罗", "吴", "杨", "石", "龙", "谢",
+    "李", "王", "张", "刘", "陈", "赵", "粟", "银",
+];
+const GIVEN_NAMES: [&str; 24] = [
+    "秀兰", "海燕", "志强", "建华", "小丽", "明", "玉梅", "春花", "家豪", "金凤", "文军", "丽娟",
+    "国庆", "小龙", "美玲", "永福", "桂芳", "宏伟", "雪梅", "德胜", "晓东", "月娥", "光明", "红英",
+];
+const STREETS: [&str; 8] = [
+    "衡阳路",
+    "秀灵路",
+    "大学路",
+    "北湖路",
+    "明秀西路",
+    "安吉大道",
+    "友爱南路",
+    "西乡塘大道",
+];
+const JOBS: [(&str, &str); 8] = [
+    ("外卖骑手", "某外卖平台"),
+    ("建筑工人", "某建筑公司"),
+    ("制衣工", "某制衣厂"),
+    ("保洁员", "某物业公司"),
+    ("餐饮服务员", "某餐饮店"),
+    ("个体经营（米粉店）", ""),
+    ("保安", "某物业公司"),
+    ("家政服务员", "某家政公司"),
+];
+
+/// A household planned for the demo, before its people are checked.
+struct Planned {
+    grid: usize,
+    address: String,
+    members: Vec<(
+        shiliu_domain::registry::PersonForm,
+        shiliu_domain::registry::Relation,
+    )>,
+    moved_out: Option<chrono::NaiveDate>,
+}
+
+/// A valid ID number for someone from `county` born on `born`, the sequence made unique by
+/// `serial` (odd for men).
+fn demo_id_number(county: &str, born: chrono::NaiveDate, serial: u32, male: bool) -> String {
+    let seq = (serial % 500) * 2 + u32::from(male);
+    let first = format!("{county}{}{seq:03}", born.format("%Y%m%d"));
+    let check = shiliu_domain::id_number::check_char(first.as_bytes());
+    format!("{first}{check}")
+}
+
+/// 南宁市's migrant population (流动人口) in its grids, once: households from Guangxi's hill
+/// counties, Guizhou, Yunnan and further, with the peoples at home there; some moved on since.
+fn seed_registry(
+    c: &mut DbConnection,
+    actor: &Actor,
+    vault: &shiliu_db::registry::Vault,
+    rng: &mut StdRng,
+    households: usize,
+) -> Result<usize, DbError> {
+    use shiliu_db::registry::{self, bulk};
+    use shiliu_domain::registry::{ConsentChannel, PersonForm, PersonInput, Relation};
+    let everything = Scope::everything();
+    if registry::count(c, &everything, &registry::PersonFilter::default())? > 0 {
+        return Ok(0);
+    }
+    let nn = org::get_region_by_code(c, &everything, "450100")?;
+    let mut grids = Vec::new();
+    let mut frontier = vec![nn];
+    while let Some(r) = frontier.pop() {
+        for child in all(c, &r)? {
+            if child.kind() == RegionKind::Grid {
+                grids.push(child);
+            } else {
+                frontier.push(child);
+            }
+        }
+    }
+    if grids.is_empty() {
+        return Ok(0);
+    }
+    let today = shiliu_db::today();
+    let total_weight: u32 = ORIGINS.iter().map(|o| o.1).sum();
+    let mut serials: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut person = |rng: &mut StdRng,
+                      county: &str,
+                      peoples: &[&str],
+                      age: std::ops::Range<i64>,
+                      male: bool,
+                      family: &str,
+                      arrived: chrono::NaiveDate,
+                      grown: bool| {
+        let born = today - chrono::Duration::days(rng.gen_range(age.start * 365..age.end * 365));
+        let key = format!("{county}{born}");
+        let serial = serials.entry(key).or_insert(0);
+        *serial += 1;
+        let id = if rng.gen_range(0..100) < 92 {
+            demo_id_number(county, born, *serial, male)
+        } else {
+            String::new()
+        };
+        let job = JOBS[rng.gen_range(0..JOBS.len())];
+        let employment = if grown {
+            [
+                "employed",
+                "employed",
+                "flexible",
+                "self_employed",
+                "unemployed",
+                "flexible",
+            ][rng.gen_range(0..6)]
+        } else if born > today - chrono::Duration::days(6 * 365) {
+            ""
+        } else {
+            "student"
+        };
+        let mut tags = Vec::new();
+        if rng.gen_range(0..100) < 8 {
+            tags.push("hardship".to_string());
+        }
+        if county.starts_with("45") && rng.gen_range(0..100) < 15 {
+            tags.push("relocated".to_string());
+        }
+        PersonForm {
+            name: format!(
+                "{family}{}",
+                GIVEN_NAMES[rng.gen_range(0..GIVEN_NAMES.len())]
+            ),
+            id_number: id,
+            sex: if male { "male" } else { "female" }.into(),
+            birth_date: born.format("%Y-%m-%d").to_string(),
+            people: peoples
+                [usize::from(rng.gen_range(0..100) >= 70) * rng.gen_range(0..peoples.len())]
+            .into(),
+            mobile: if grown {
+                format!(
+                    "1{}{:09}",
+                    [3, 5, 7, 8, 9][rng.gen_range(0..5)],
+                    rng.gen_range(0..1_000_000_000u64)
+                )
+            } else {
+                String::new()
+            },
+            hukou: county.into(),
+            address: String::new(),
+            arrived_on: arrived.max(born).format("%Y-%m-%d").to_string(),
+            occupation: if employment == "employed" || employment == "flexible" {
+                job.0.into()
+            } else {
+                String::new()
+            },
+            employer: if employment == "employed" {
+                job.1.into()
+            } else {
+                String::new()
+            },
+            employment: employment.into(),
+            tags,
+        }
+    };
+    let mut loaded = 0;
+    let mut batch: Vec<Planned> = Vec::new();
+    for h in 0..households {
+        let mut pick = rng.gen_range(0..total_weight);
+        let (county, _, peoples) = ORIGINS
+            .iter()
+            .find(|o| {
+                if pick < o.1 {
+                    true
+                } else {
+                    pick -= o.1;
+                    false
+                }
+            })
+            .copied()
+            .unwrap_or(ORIGINS[0]);
+        let family = FAMILY_NAMES[rng.gen_range(0..FAMILY_NAMES.len())];
+        let arrived = today - chrono::Duration::days(rng.gen_range(30..5 * 365));
+        let head_male = rng.gen_bool(0.6);
+        let mut members = vec![(
+            person(
+                rng,
+                county,
+                peoples,
+                22..58,
+                head_male,
+                family,
+                arrived,
+                true,
+            ),
+            Relation::Head,
+        )];
+        if rng.gen_range(0..100) < 55 {
+            let theirs = FAMILY_NAMES[rng.gen_range(0..FAMILY_NAMES.len())];
+            members.push((
+                person(
+                    rng,
+                    county,
+                    peoples,
+                    22..55,
+                    !head_male,
+                    theirs,
+                    arrived,
+                    true,
+                ),
+                Relation::Spouse,
+            ));
+        }
+        for _ in 0..rng.gen_range(0..3) {
+            let boy = rng.gen_bool(0.5);
+            members.push((
+                person(rng, county, peoples, 1..17, boy, family, arrived, false),
+                Relation::Child,
+            ));
+        }
+        let grid = rng.gen_range(0..grids.len());
+        let address = format!(
+            "{}{}号{}栋{}室",
+            STREETS[rng.gen_range(0..STREETS.len())],
+            rng.gen_range(1..300),
+            rng.gen_range(1..20),
+            rng.gen_range(101..1808)
+        );
+        let moved_out = (rng.gen_range(0..100) < 6)
+            .then(|| arrived + chrono::Duration::days((today - arrived).num_days() / 2));
+        batch.push(Planned {
+            grid,
+            address,
+            members,
+            moved_out,
+        });
+        if batch.len() == 2_000 || h + 1 == households {
+            let mut load = Vec::with_capacity(batch.len());
+            for Planned {
+                grid,
+                address,
+                members,
+                moved_out,
+            } in batch.drain(..)
+            {
+                let members = members
+                    .into_iter()
+                    .map(|(mut f, r)| {
+                        f.address.clone_from(&address);
+                        PersonInput::parse(&f, today)
+                            .map(|p| (p, r))
+                            .map_err(DbError::Invalid)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                load.push(bulk::NewHousehold {
+                    region: &grids[grid],
+                    address,
+                    members,
+                    moved_out,
+                });
+            }
+            loaded += bulk::load(c, actor, vault, &load, ConsentChannel::Staff)?;
+        }
+    }
+    Ok(loaded)
 }

@@ -190,7 +190,9 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             db.migrate().map_err(|e| e.to_string())?;
             let hash = shiliu_web::password::hash(demo::DEMO_PASSWORD)?;
             let started = std::time::Instant::now();
-            let mut n = demo::seed(&db, &hash, demo::Scale::Full).map_err(|e| e.to_string())?;
+            let vault = c.vault()?;
+            let mut n =
+                demo::seed(&db, &hash, demo::Scale::Full, &vault).map_err(|e| e.to_string())?;
             n.users +=
                 shiliu::volume::grid_workers(&db, "450100", &hash).map_err(|e| e.to_string())?;
             let stored = db
@@ -203,14 +205,15 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?;
             }
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests added",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people added",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
                 n.sites,
                 n.units,
                 n.users,
-                n.requests
+                n.requests,
+                n.people
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);

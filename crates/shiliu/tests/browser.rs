@@ -144,10 +144,24 @@ both_engines!(
     every_demo_role_signs_in_and_works_in_chinese,
     |t: TestDb| {
         let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
-        let first = demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        let first = demo::seed(
+            &t.db,
+            &hash,
+            Scale::Small,
+            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
+                .unwrap(),
+        )
+        .unwrap();
         assert!(first.requests > 0 && first.grids > 0);
         // Refreshing the demo adds nothing.
-        let again = demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        let again = demo::seed(
+            &t.db,
+            &hash,
+            Scale::Small,
+            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             (
                 again.communities,
@@ -391,7 +405,14 @@ both_engines!(
     a_resident_and_each_staff_channel_go_round_the_loop,
     |t: TestDb| {
         let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
-        demo::seed(&t.db, &hash, Scale::Small).unwrap();
+        demo::seed(
+            &t.db,
+            &hash,
+            Scale::Small,
+            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
+                .unwrap(),
+        )
+        .unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

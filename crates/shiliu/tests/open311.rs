@@ -147,7 +147,13 @@ fn form(pairs: &[(&str, &str)]) -> String {
 
 both_engines!(a_client_written_to_the_specification, |t: TestDb| {
     let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
-    demo::seed(&t.db, &hash, Scale::Small).unwrap();
+    demo::seed(
+        &t.db,
+        &hash,
+        Scale::Small,
+        &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key()).unwrap(),
+    )
+    .unwrap();
     // An API key for the city's hotline system: a Shiliu API token with the permissions needed.
     let (key, reader_key, grid_code) =
         t.db.write_blocking(|c| {

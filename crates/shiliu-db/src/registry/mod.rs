@@ -6,6 +6,7 @@
 //! [`Vault`]: stored sealed and as a keyed hash, shown masked; [`reveal_id_number`] is the one
 //! way to read one whole, and it is audited, as is every view of a person's record.
 
+pub mod bulk;
 pub mod declarations;
 pub mod vault;
 
