@@ -316,6 +316,20 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
         })
         .unwrap();
     assert_eq!(p.status, PersonStatus::MovedOut.as_str());
+    assert_eq!(p.moved_out_on, Some(day("2026-01-01")));
+    let scope_b = Scope::subtrees(vec![b.path.clone()]);
+    let f =
+        t.db.write_blocking(move |c| {
+            registry::stats::figures(c, &scope_b, day("2025-01-01"), day("2026-12-31"))
+        })
+        .unwrap();
+    assert_eq!((f.residents, f.moved_out), (0, 1));
+    assert_eq!(f.departures.get("2026-01"), Some(&1));
+    assert_eq!(
+        f.arrivals.get("2025-01"),
+        Some(&1),
+        "arrival in the area, by its date"
+    );
 
     let lived = |region: &org::Region, on: &str| -> Vec<String> {
         let scope = Scope::subtrees(vec![region.path.clone()]);
@@ -474,6 +488,28 @@ both_engines!(
             [child.id, head.id]
         );
         assert_eq!((count, by_people), (3, 2));
+        // The figures are the rows' counts, by every breakdown.
+        let f =
+            t.db.write_blocking(|c| {
+                registry::stats::figures(
+                    c,
+                    &Scope::everything(),
+                    day("2020-01-01"),
+                    day("2026-12-31"),
+                )
+            })
+            .unwrap();
+        assert_eq!((f.residents, f.moved_out, f.households), (3, 0, 2));
+        assert_eq!(f.by_people, [("12".to_string(), 3)]);
+        let mut hukou = f.by_hukou.clone();
+        hukou.sort();
+        assert_eq!(
+            hukou,
+            [("450222".to_string(), 1), ("451228".to_string(), 2)]
+        );
+        assert_eq!(f.by_region.iter().map(|r| r.2).sum::<i64>(), 3);
+        assert_eq!(f.by_tag, [("relocated".to_string(), 3)]);
+        assert_eq!(f.arrivals.values().sum::<i64>(), 3);
         assert_ne!(distant.region_id, a.id);
     }
 );

@@ -368,6 +368,33 @@ pub fn rejection_reason(value: &str) -> Result<String, FieldError> {
 /// The households a declaration may list: the declarant and at most this many others.
 pub const MAX_MEMBERS: usize = 12;
 
+/// The smallest number of people a published figure may show when it is broken down by people
+/// or origin (a configurable default): fewer could single someone out.
+pub const MIN_CELL: i64 = 5;
+
+/// Which cells of one breakdown (people by 民族, by 户籍地…) may be shown: a cell of 1 to
+/// `min - 1` people is withheld (primary suppression), and when that leaves exactly one
+/// withheld cell beside a published total, the next smallest non-zero cell is withheld too, so
+/// the hidden figure cannot be recovered by subtraction (secondary suppression). Zero cells
+/// say nothing about anyone and stay.
+pub fn suppress(cells: &[i64], min: i64) -> Vec<Option<i64>> {
+    let mut out: Vec<Option<i64>> = cells
+        .iter()
+        .map(|&n| (n == 0 || n >= min).then_some(n))
+        .collect();
+    let hidden = out.iter().filter(|c| c.is_none()).count();
+    if hidden == 1
+        && let Some((i, _)) = cells
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| out[*i].is_some() && **n > 0)
+            .min_by_key(|(_, n)| **n)
+    {
+        out[i] = None;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,6 +506,28 @@ mod tests {
     fn a_checked_person_written_out_reads_back_the_same() {
         let p = PersonInput::parse(&form(), today()).unwrap();
         assert_eq!(PersonInput::parse(&p.to_form(), today()).unwrap(), p);
+    }
+
+    #[test]
+    fn small_cells_are_withheld_and_cannot_be_recovered_by_subtraction() {
+        assert_eq!(
+            suppress(&[120, 3, 0, 40, 7], 5),
+            [Some(120), None, Some(0), Some(40), None],
+            "3 withheld, and the next smallest (7) with it"
+        );
+        assert_eq!(
+            suppress(&[2, 4, 90], 5),
+            [None, None, Some(90)],
+            "two hidden: enough"
+        );
+        assert_eq!(suppress(&[5, 9], 5), [Some(5), Some(9)]);
+        assert_eq!(suppress(&[1], 5), [None]);
+        assert_eq!(suppress(&[], 5), Vec::<Option<i64>>::new());
+        assert_eq!(
+            suppress(&[1, 2], 1),
+            [Some(1), Some(2)],
+            "a minimum of 1 withholds nothing"
+        );
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub fn router(state: AppState) -> Router {
             get(pages::registry::list).post(pages::registry::create),
         )
         .route("/registry/new", get(pages::registry::new))
+        .route("/registry/stats", get(pages::registry_stats::page))
+        .route("/registry/stats.xlsx", get(pages::registry_stats::export))
         .route("/registry/lookup", post(pages::registry::lookup))
         .route(
             "/registry/{id}",

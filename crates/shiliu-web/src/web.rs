@@ -61,6 +61,8 @@ pub struct WebConfig {
     /// The registry key (ID numbers). The default is a new random key, for tests: a server
     /// always has the configured one (`shiliu`'s `Config::web`).
     pub vault: shiliu_db::registry::Vault,
+    /// The fewest people a published cell broken down by 民族 or 户籍地 may show.
+    pub min_cell: i64,
 }
 
 impl Default for WebConfig {
@@ -82,6 +84,7 @@ impl Default for WebConfig {
             vault:
                 shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
                     .expect("a generated key is valid"),
+            min_cell: shiliu_domain::registry::MIN_CELL,
         }
     }
 }

@@ -362,6 +362,8 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "/requests/new",
                     "/registry",
                     "/registry?status=resident",
+                    "/registry/stats",
+                    "/registry/declarations",
                 ];
                 for path in lists {
                     let r = app.get(path, &cookie).await;
@@ -3990,6 +3992,150 @@ both_engines!(
                     .unwrap()
                     .is_intact()
             );
+        });
+    }
+);
+
+both_engines!(
+    small_cells_stay_withheld_on_the_page_and_in_the_export,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        // Beside the seeded 壮族 resident: 6 侗族 from 从江县, 2 苗族 from 融水, 7 汉族 from 长沙.
+        app.t
+            .db
+            .write_blocking(move |c| {
+                let grid = org::get_region(c, &Scope::everything(), nn.grid)?;
+                let vault = shiliu_db::registry::Vault::from_hex(
+                    &shiliu_db::registry::Vault::generate_key(),
+                )
+                .unwrap();
+                let mut households = Vec::new();
+                for (people, hukou, n) in [
+                    ("12", "522633", 6),
+                    ("06", "450225", 2),
+                    ("01", "430102", 7),
+                ] {
+                    for i in 0..n {
+                        let p = shiliu_domain::registry::PersonInput::parse(
+                            &shiliu_domain::registry::PersonForm {
+                                name: format!("居民{people}{i}"),
+                                sex: "female".into(),
+                                birth_date: "1990-01-01".into(),
+                                people: people.into(),
+                                hukou: hukou.into(),
+                                address: "衡阳路".into(),
+                                arrived_on: shiliu_db::today().format("%Y-%m-%d").to_string(),
+                                ..Default::default()
+                            },
+                            shiliu_db::today(),
+                        )
+                        .unwrap();
+                        households.push(shiliu_db::registry::bulk::NewHousehold {
+                            region: &grid,
+                            address: "衡阳路".into(),
+                            members: vec![(p, shiliu_domain::registry::Relation::Head)],
+                            moved_out: None,
+                        });
+                    }
+                }
+                shiliu_db::registry::bulk::load(
+                    c,
+                    &Actor::system("test"),
+                    &vault,
+                    &households,
+                    shiliu_domain::registry::ConsentChannel::Staff,
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        block_on(async {
+            let (cookie, _) = app.session("nn-leader");
+            let r = app.get("/registry/stats", &cookie).await;
+            assert_eq!(r.status, StatusCode::OK);
+            let text = r.text();
+            assert!(
+                text.contains("在住人数") && text.contains(">16<"),
+                "1 + 6 + 2 + 7 residents: {text}"
+            );
+            // By people: 壮族 1 and 苗族 2 are withheld; 侗族 6 and 汉族 7 are shown.
+            let people = text
+                .split_once("按民族")
+                .unwrap()
+                .1
+                .split("</section>")
+                .next()
+                .unwrap();
+            assert!(
+                people.contains("<td>侗族</td><td>6</td>")
+                    && people.contains("<td>汉族</td><td>7</td>"),
+                "{people}"
+            );
+            assert!(
+                people.contains("<td>苗族</td><td><span class=\"withheld\"")
+                    && !people.contains("<td>2</td>"),
+                "{people}"
+            );
+            assert!(text.contains("少于 5 人的数字不予公布"));
+            // By county: 融水 (2) and 田东 (1) withheld.
+            let county = text
+                .split_once("按户籍地（县）")
+                .unwrap()
+                .1
+                .split("</section>")
+                .next()
+                .unwrap();
+            assert!(
+                county.contains("从江县</td><td>6</td>")
+                    && !county.contains("<td>2</td>")
+                    && !county.contains("<td>1</td>"),
+                "{county}"
+            );
+            let x = app.get("/registry/stats.xlsx", &cookie).await;
+            assert_eq!(x.status, StatusCode::OK);
+            let sheet = xlsx_text(&x.body);
+            let line = |label: &str| {
+                sheet
+                    .lines()
+                    .find(|l| l.contains(label) && l.starts_with("按民族"))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            assert!(line("苗族").ends_with("—\t"), "{sheet}");
+            assert!(line("侗族").ends_with("6\t"), "{sheet}");
+            // With a minimum of 1 nothing is withheld (the setting is read, not hard-coded).
+            let lenient = shiliu_web::router(AppState::new(
+                app.t.db.clone(),
+                WebConfig {
+                    min_cell: 1,
+                    ..WebConfig::default()
+                },
+            ));
+            let r = lenient
+                .oneshot(
+                    Request::get("/registry/stats")
+                        .header(header::COOKIE, &cookie)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                text.contains("<td>苗族</td><td>2</td>") && !text.contains("class=\"withheld\""),
+                "{text}"
+            );
+            let r = app
+                .get("/registry/stats?from=2030-01&to=2029-01", &cookie)
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         });
     }
 );

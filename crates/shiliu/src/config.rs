@@ -40,6 +40,9 @@ pub struct Config {
     /// empty, it is kept in `registry.key` beside the database file, made on first start.
     /// Lose it and no sealed ID number can be read again: back it up apart from the database.
     pub registry_key: String,
+    /// The fewest people a published figure broken down by 民族 or 户籍地 may show; smaller
+    /// cells are withheld on pages and in exports.
+    pub registry_min_cell: i64,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             contact: String::new(),
             open311_jurisdiction: String::new(),
             registry_key: String::new(),
+            registry_min_cell: shiliu_domain::registry::MIN_CELL,
         }
     }
 }
@@ -77,7 +81,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "database_url",
     "listen",
     "pool_size",
@@ -93,6 +97,7 @@ const KNOWN: [&str; 15] = [
     "contact",
     "open311_jurisdiction",
     "registry_key",
+    "registry_min_cell",
 ];
 
 pub struct Loaded {
@@ -205,6 +210,7 @@ impl Config {
     pub fn web(&self) -> Result<shiliu_web::WebConfig, String> {
         Ok(shiliu_web::WebConfig {
             vault: self.vault()?,
+            min_cell: self.registry_min_cell.max(1),
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
             session_absolute: chrono::Duration::hours(self.session_absolute_hours.max(1)),
             lockout: shiliu_db::accounts::LockoutPolicy {

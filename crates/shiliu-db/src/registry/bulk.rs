@@ -51,6 +51,7 @@ struct PersonRow {
     employer: Option<String>,
     employment: Option<&'static str>,
     status: &'static str,
+    moved_out_on: Option<NaiveDate>,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
     version: i32,
@@ -127,6 +128,7 @@ pub fn load(
                 } else {
                     PersonStatus::Resident.as_str()
                 },
+                moved_out_on: h.moved_out,
                 created_at: at,
                 updated_at: at,
                 version: 1,

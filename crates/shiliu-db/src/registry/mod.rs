@@ -8,6 +8,7 @@
 
 pub mod bulk;
 pub mod declarations;
+pub mod stats;
 pub mod vault;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -54,6 +55,8 @@ pub struct Person {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// The day they moved out of the area (while `status` is `moved_out`).
+    pub moved_out_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -74,6 +77,8 @@ struct PersonFields<'a> {
     employer: Option<String>,
     employment: Option<String>,
     status: &'a str,
+    /// Always none here: registering or correcting someone makes them resident.
+    moved_out_on: Option<NaiveDate>,
     updated_at: NaiveDateTime,
 }
 
@@ -116,6 +121,7 @@ impl<'a> PersonFields<'a> {
             employer: p.employer.clone(),
             employment: p.employment.map(|e| e.as_str().to_string()),
             status: PersonStatus::Resident.as_str(),
+            moved_out_on: None,
             updated_at: at,
         }
     }
@@ -530,6 +536,7 @@ pub fn move_out(
     )
     .set((
         persons::status.eq(PersonStatus::MovedOut.as_str()),
+        persons::moved_out_on.eq(on),
         persons::updated_at.eq(now()),
         persons::version.eq(version + 1),
     ))

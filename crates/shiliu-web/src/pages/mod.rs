@@ -8,6 +8,7 @@ pub mod org;
 pub mod public;
 pub mod questions;
 pub mod registry;
+pub mod registry_stats;
 pub mod request_files;
 pub mod requests;
 pub mod settings;

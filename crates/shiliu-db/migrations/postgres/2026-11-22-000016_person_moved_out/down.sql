@@ -1,0 +1,2 @@
+DROP INDEX persons_moved_out;
+ALTER TABLE persons DROP COLUMN moved_out_on;

@@ -1,0 +1,300 @@
+//! The register's statistics page and its Excel export: residents by region, by 民族, by
+//! 户籍地 (province and county), by employment and by tag; arrivals and departures by month;
+//! SVG bars. A cell of the breakdowns by 民族 or 户籍地 showing fewer people than the configured
+//! minimum is withheld — on the page and in the export alike — so no one can be singled out
+//! from a published table (`shiliu_domain::registry::suppress`).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Deserialize;
+use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::registry::stats::{self as db, RegistryFigures};
+use shiliu_db::scope::Scope;
+use shiliu_domain::registry::suppress;
+use shiliu_domain::roles::Permission;
+use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
+
+use super::{Layout, render};
+use crate::error::AppResult;
+use crate::i18n::T;
+use crate::web::{AppState, Principal};
+
+/// One row of a breakdown: label, the figure (`None`: withheld), and its bar's width.
+pub struct Cell {
+    pub label: String,
+    pub value: Option<i64>,
+    pub width: i64,
+}
+
+pub struct Section {
+    pub title: String,
+    pub cells: Vec<Cell>,
+    /// Some cells were withheld.
+    pub suppressed: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatsQuery {
+    /// A region code inside the reader's scope (default: the scope itself).
+    #[serde(default)]
+    region: String,
+    /// `YYYY-MM`, the window of arrivals and departures.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+const BAR_SPACE: i64 = 200;
+
+fn section(title: String, rows: Vec<(String, i64)>, min: Option<i64>) -> Section {
+    let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    let shown = match min {
+        Some(m) => suppress(&values, m),
+        None => values.iter().map(|v| Some(*v)).collect(),
+    };
+    let max = shown.iter().flatten().copied().max().unwrap_or(1).max(1);
+    Section {
+        title,
+        suppressed: shown.iter().any(Option::is_none),
+        cells: rows
+            .into_iter()
+            .zip(shown)
+            .map(|((label, _), value)| Cell {
+                label,
+                width: value.unwrap_or(0) * BAR_SPACE / max,
+                value,
+            })
+            .collect(),
+    }
+}
+
+fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDate, FieldError> {
+    if s.trim().is_empty() {
+        return Ok(default);
+    }
+    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "err.month"))
+}
+
+/// The figures the page and the export show: sections in reading order, and the heading.
+pub struct Report {
+    pub place: String,
+    pub from: String,
+    pub to: String,
+    pub totals: Vec<(String, i64)>,
+    pub sections: Vec<Section>,
+    pub min_cell: i64,
+}
+
+#[allow(clippy::too_many_lines)]
+async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Report> {
+    let actor = p.require(Permission::ViewRegistry)?;
+    let t = p.t();
+    let today = shiliu_db::today();
+    let this_month = today.with_day(1).unwrap_or(today);
+    let mut errs = FieldErrors::new();
+    let from = errs.check(month("from", &q.from, this_month - Months::new(11)));
+    let to = errs.check(month("to", &q.to, this_month));
+    errs.into_result()?;
+    let (from, to) = (from.unwrap_or(this_month), to.unwrap_or(this_month));
+    if to < from {
+        return Err(FieldErrors::from(FieldError::new("to", "err.month_order")).into());
+    }
+    let last_day = to + Months::new(1) - chrono::Duration::days(1);
+    let code = q.region.trim().to_string();
+    let (root, children, figures): (Option<Region>, Vec<Region>, RegistryFigures) = state
+        .db
+        .read(move |c| {
+            let root = if code.is_empty() {
+                let roots = org_db::scope_roots(c, &actor.scope)?;
+                (roots.len() == 1)
+                    .then(|| roots.into_iter().next())
+                    .flatten()
+            } else {
+                Some(
+                    org_db::get_region_by_code(c, &actor.scope, &code)
+                        .map_err(|_| shiliu_db::DbError::invalid("region", "err.region.unknown"))?,
+                )
+            };
+            let scope = match &root {
+                Some(r) => Scope::subtrees(vec![r.path.clone()]),
+                None => actor.scope.clone(),
+            };
+            let children = match &root {
+                Some(r) => org_db::children(c, &scope, r.id, true)?,
+                None => org_db::scope_roots(c, &actor.scope)?,
+            };
+            Ok((root, children, db::figures(c, &scope, from, last_day)?))
+        })
+        .await?;
+    let min = state.config.min_cell;
+    // Residents per child region of the root: each grid's count added to the child above it.
+    let mut by_child: Vec<(String, i64)> = children.iter().map(|r| (r.name.clone(), 0)).collect();
+    for (_, path, n) in &figures.by_region {
+        if let Some(i) = children.iter().position(|r| path.starts_with(&r.path)) {
+            by_child[i].1 += n;
+        }
+    }
+    by_child.retain(|(_, n)| *n > 0);
+    let mut by_people: Vec<(String, i64)> = figures
+        .by_people
+        .iter()
+        .map(|(code, n)| {
+            (
+                peoples::by_code(code).map_or_else(|| code.clone(), |x| x.name.to_string()),
+                *n,
+            )
+        })
+        .collect();
+    by_people.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut provinces: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (code, n) in &figures.by_hukou {
+        *provinces.entry(code.chars().take(2).collect()).or_insert(0) += n;
+    }
+    let mut by_province: Vec<(String, i64)> = provinces
+        .into_iter()
+        .map(|(code, n)| {
+            (
+                divisions::province_name(&code).map_or(code, str::to_string),
+                n,
+            )
+        })
+        .collect();
+    by_province.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut by_county: Vec<(String, i64)> = figures
+        .by_hukou
+        .iter()
+        .map(|(code, n)| {
+            (
+                divisions::full_name(code).unwrap_or_else(|| code.clone()),
+                *n,
+            )
+        })
+        .collect();
+    by_county.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let employment = figures
+        .by_employment
+        .iter()
+        .map(|(e, n)| {
+            let label = e.as_deref().map_or_else(
+                || t.s("registry.not_recorded").to_string(),
+                |e| t.label("employment", e),
+            );
+            (label, *n)
+        })
+        .collect();
+    let tags = figures
+        .by_tag
+        .iter()
+        .map(|(k, n)| (t.label("person_tag", k), *n))
+        .collect();
+    let months: Vec<String> = std::iter::successors(Some(from), |m| {
+        Some(*m + Months::new(1)).filter(|n| *n <= to)
+    })
+    .map(|m| m.format("%Y-%m").to_string())
+    .collect();
+    let per_month = |m: &std::collections::BTreeMap<String, i64>| -> Vec<(String, i64)> {
+        months
+            .iter()
+            .map(|k| (k.clone(), m.get(k).copied().unwrap_or(0)))
+            .collect()
+    };
+    let s = |k: &str| t.s(k).to_string();
+    Ok(Report {
+        place: root.map_or_else(|| s("registry.stats_all"), |r| r.name),
+        from: from.format("%Y-%m").to_string(),
+        to: to.format("%Y-%m").to_string(),
+        totals: vec![
+            (s("registry.residents"), figures.residents),
+            (s("registry.households"), figures.households),
+            (s("registry.moved_out_total"), figures.moved_out),
+        ],
+        sections: vec![
+            section(s("registry.by_region"), by_child, None),
+            section(s("registry.by_people"), by_people, Some(min)),
+            section(s("registry.by_province"), by_province, Some(min)),
+            section(s("registry.by_county"), by_county, Some(min)),
+            section(s("registry.by_employment"), employment, None),
+            section(s("registry.by_tag"), tags, None),
+            section(s("registry.arrivals"), per_month(&figures.arrivals), None),
+            section(
+                s("registry.departures"),
+                per_month(&figures.departures),
+                None,
+            ),
+        ],
+        min_cell: min,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "registry_stats.html")]
+struct StatsPage {
+    l: Layout,
+    r: Report,
+    region: String,
+    note: String,
+    bar_space: i64,
+}
+
+fn note(t: T, min: i64) -> String {
+    t.f("registry.suppressed_note", &[("n", &min.to_string())])
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Response> {
+    let r = report(&state, &p, &q).await?;
+    let t = p.t();
+    render(&StatsPage {
+        l: Layout::new(&p, "nav.registry", t.s("registry.stats")),
+        note: note(t, r.min_cell),
+        region: q.region,
+        bar_space: BAR_SPACE,
+        r,
+    })
+}
+
+/// The same sections in one sheet; withheld cells stay withheld.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Response> {
+    let r = report(&state, &p, &q).await?;
+    let t = p.t();
+    let headers = vec![
+        s(t, "registry.section"),
+        s(t, "registry.item"),
+        s(t, "registry.people_n"),
+    ];
+    let mut rows: Vec<Vec<String>> = r
+        .totals
+        .iter()
+        .map(|(k, n)| vec![r.place.clone(), k.clone(), n.to_string()])
+        .collect();
+    for sec in &r.sections {
+        for c in &sec.cells {
+            rows.push(vec![
+                sec.title.clone(),
+                c.label.clone(),
+                c.value.map_or_else(|| "—".to_string(), |v| v.to_string()),
+            ]);
+        }
+    }
+    rows.push(vec![String::new(), note(t, r.min_cell), String::new()]);
+    let name = format!("{} {} {}–{}", t.s("registry.stats"), r.place, r.from, r.to);
+    Ok(crate::xlsx::download(
+        &format!("{name}.xlsx"),
+        crate::xlsx::sheet(t.s("registry.stats"), &headers, &rows)?,
+    ))
+}
+
+fn s(t: T, k: &str) -> String {
+    t.s(k).to_string()
+}
