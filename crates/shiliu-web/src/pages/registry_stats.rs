@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, Months};
 use serde::Deserialize;
 use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::registry::stats::{self as db, RegistryFigures};
@@ -16,6 +16,7 @@ use shiliu_domain::registry::suppress;
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
 
+use super::stats::month;
 use super::{Layout, render};
 use crate::error::AppResult;
 use crate::i18n::T;
@@ -69,14 +70,6 @@ fn section(title: String, rows: Vec<(String, i64)>, min: Option<i64>) -> Section
             })
             .collect(),
     }
-}
-
-fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDate, FieldError> {
-    if s.trim().is_empty() {
-        return Ok(default);
-    }
-    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
-        .map_err(|_| FieldError::new(field, "err.month"))
 }
 
 /// The figures the page and the export show: sections in reading order, and the heading.

@@ -87,7 +87,7 @@ fn row(label: String, f: &Figures) -> Row {
 }
 
 /// A month `YYYY-MM` (a day `YYYY-MM-DD` stands for its month); empty: `default`.
-fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDate, FieldError> {
+pub(crate) fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDate, FieldError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(default);
