@@ -532,7 +532,7 @@ fn seed_grids(
 
 /// Where the demo's migrants come from: a county, how many of a hundred households, and the
 /// peoples (GB 3304 codes) at home there, most common first.
-const ORIGINS: [(&str, u32, &[&str]); 17] = [
+pub(crate) const ORIGINS: [(&str, u32, &[&str]); 17] = [
     ("451228", 12, &["13", "08"]),      // 都安瑶族自治县
     ("451229", 8, &["13", "08"]),       // 大化瑶族自治县
     ("451226", 6, &["36", "08"]),       // 环江毛南族自治县
@@ -552,11 +552,11 @@ const ORIGINS: [(&str, u32, &[&str]); 17] = [
     ("430102", 10, &["01"]),            // 湖南 长沙市芙蓉区
 ];
 
-const FAMILY_NAMES: [&str; 24] = [
+pub(crate) const FAMILY_NAMES: [&str; 24] = [
     "韦", "覃", "黄", "蒙", "陆", "莫", "潘", "农", "卢", "梁", "罗", "吴", "杨", "石", "龙", "谢",
     "李", "王", "张", "刘", "陈", "赵", "粟", "银",
 ];
-const GIVEN_NAMES: [&str; 24] = [
+pub(crate) const GIVEN_NAMES: [&str; 24] = [
     "秀兰", "海燕", "志强", "建华", "小丽", "明", "玉梅", "春花", "家豪", "金凤", "文军", "丽娟",
     "国庆", "小龙", "美玲", "永福", "桂芳", "宏伟", "雪梅", "德胜", "晓东", "月娥", "光明", "红英",
 ];
@@ -594,7 +594,12 @@ struct Planned {
 
 /// A valid ID number for someone from `county` born on `born`, the sequence made unique by
 /// `serial` (odd for men).
-fn demo_id_number(county: &str, born: chrono::NaiveDate, serial: u32, male: bool) -> String {
+pub(crate) fn demo_id_number(
+    county: &str,
+    born: chrono::NaiveDate,
+    serial: u32,
+    male: bool,
+) -> String {
     let seq = (serial % 500) * 2 + u32::from(male);
     let first = format!("{county}{}{seq:03}", born.format("%Y%m%d"));
     let check = shiliu_domain::id_number::check_char(first.as_bytes());

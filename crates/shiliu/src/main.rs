@@ -68,11 +68,14 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
-        /// `core` (start-up, memory, sites and home page) or `requests` (intake over HTTP and
-        /// direct; lists, search and statistics with `--rows` requests stored).
+        /// `core` (start-up, memory, sites and home page), `requests` (intake over HTTP and
+        /// direct; lists, search and statistics with `--rows` requests stored) or `registry`
+        /// (bulk load, look-up by ID number, register and statistics pages with `--rows`
+        /// people stored).
         #[arg(long, default_value = "core")]
         suite: String,
-        /// For `requests`: load requests in bulk up to this many before the reads.
+        /// For `requests` / `registry`: load requests / people in bulk up to this many before
+        /// the reads.
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
@@ -283,7 +286,12 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             match suite.as_str() {
                 "core" => bench::run(c, seconds, concurrency)?,
                 "requests" => bench::requests::run(c, seconds, concurrency, rows)?,
-                other => return Err(format!("bench: unknown suite {other} (core or requests)")),
+                "registry" => bench::registry::run(c, seconds, concurrency, rows)?,
+                other => {
+                    return Err(format!(
+                        "bench: unknown suite {other} (core, requests or registry)"
+                    ));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

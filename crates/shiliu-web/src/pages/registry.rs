@@ -117,6 +117,9 @@ fn row(p: &db::Person, t: T, today: chrono::NaiveDate) -> Row {
     }
 }
 
+/// The list's heading counts matches up to this many (see `registry::count_up_to`).
+const COUNT_CAP: i64 = 1_000;
+
 #[derive(Template)]
 #[template(path = "registry.html")]
 struct ListPage {
@@ -151,7 +154,7 @@ pub async fn list(
         .db
         .write(move |c| {
             Ok((
-                db::count(c, &actor.scope, &f)?,
+                db::count_up_to(c, &actor.scope, &f, COUNT_CAP)?,
                 db::list(c, &actor, &f, before, PAGE + 1)?,
             ))
         })
@@ -169,7 +172,11 @@ pub async fn list(
     let today = shiliu_db::today();
     let page = ListPage {
         l: Layout::new(&p, "nav.registry", t.s("registry.title")),
-        count_line: t.f("registry.count", &[("n", &total.to_string())]),
+        count_line: if total > COUNT_CAP {
+            t.f("registry.count_more", &[("n", &COUNT_CAP.to_string())])
+        } else {
+            t.f("registry.count", &[("n", &total.to_string())])
+        },
         rows: rows
             .iter()
             .take(PAGE as usize)

@@ -1,0 +1,178 @@
+//! `shiliu bench --suite registry`: people loaded in bulk up to `--rows` (the rate, rows per
+//! second, through the loader that seals every number), look-up by ID number through the
+//! audited path, and the register's list and statistics pages under concurrent load.
+
+use std::time::{Duration, Instant};
+
+use shiliu_db::accounts;
+use shiliu_db::registry::{self, bulk};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_domain::id_number::IdNumber;
+use shiliu_domain::registry::{ConsentChannel, PersonForm, PersonInput, Relation};
+
+use super::{Server, load, pct, session_cookie, status_kib};
+use crate::demo::{FAMILY_NAMES, GIVEN_NAMES, ORIGINS, demo_id_number};
+
+/// People written per transaction by the bulk load.
+const PER_TXN: usize = 10_000;
+
+/// The `i`-th synthetic person's ID number: unique for every `i` below 17 × 21,900 × 250.
+fn number_of(i: usize) -> String {
+    let county = ORIGINS[i % ORIGINS.len()].0;
+    let day = (i / ORIGINS.len()) % 21_900;
+    let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default()
+        + chrono::Duration::days(day as i64);
+    // From 250: the demo's own people have small serials.
+    let serial = 250 + (i / (ORIGINS.len() * 21_900)) as u32;
+    demo_id_number(county, born, serial, i.is_multiple_of(2))
+}
+
+fn person(i: usize, today: chrono::NaiveDate) -> PersonInput {
+    let (county, _, peoples) = ORIGINS[i % ORIGINS.len()];
+    let f = PersonForm {
+        name: format!(
+            "{}{}",
+            FAMILY_NAMES[i % FAMILY_NAMES.len()],
+            GIVEN_NAMES[(i / 7) % GIVEN_NAMES.len()]
+        ),
+        id_number: number_of(i),
+        people: peoples[i % peoples.len()].to_string(),
+        hukou: county.to_string(),
+        address: format!("衡阳路{}号", i % 300),
+        arrived_on: (today - chrono::Duration::days((i % 1800) as i64 + 1))
+            .format("%Y-%m-%d")
+            .to_string(),
+        employment: ["employed", "flexible", "self_employed", "unemployed"][i % 4].to_string(),
+        ..PersonForm::default()
+    };
+    let mut p = PersonInput::parse(&f, today).expect("a valid synthetic person");
+    // Born before 1960 + 60 years: arrival may precede nothing.
+    p.arrived_on = p.arrived_on.map(|a| a.max(p.birth_date));
+    p
+}
+
+pub fn run(
+    c: &crate::config::Config,
+    seconds: u64,
+    concurrency: usize,
+    rows: usize,
+) -> Result<(), String> {
+    let db = crate::open(c)?;
+    db.migrate().map_err(|e| e.to_string())?;
+    let vault = c.vault()?;
+    let user = db
+        .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
+        .map_err(|e| e.to_string())?
+        .ok_or("run `shiliu demo --no-serve` first: the bench uses the demo user 'nanning'")?;
+    let grids = db
+        .write_blocking(|c| {
+            let all = Scope::everything();
+            let city = shiliu_db::org::get_region_by_code(c, &all, "450100")?;
+            Ok(shiliu_db::org::subtree(c, &all, city.id)?
+                .into_iter()
+                .filter(|r| r.kind == "grid")
+                .collect::<Vec<_>>())
+        })
+        .map_err(|e| e.to_string())?;
+    if grids.is_empty() {
+        return Err("the demo's grids are missing: run `shiliu demo --no-serve`".into());
+    }
+    println!("engine: {}", db.engine().as_str());
+    let stored = db
+        .write_blocking(|c| {
+            registry::count(c, &Scope::everything(), &registry::PersonFilter::default())
+        })
+        .map_err(|e| e.to_string())? as usize;
+    // Synthetic people are numbered from the count stored, so a later run adds new numbers.
+    let first = stored;
+    if rows > stored {
+        let want = rows - stored;
+        let today = shiliu_db::today();
+        let actor = Actor::system("cli:bench");
+        let t = Instant::now();
+        let mut done = 0;
+        while done < want {
+            let n = PER_TXN.min(want - done);
+            let people: Vec<(PersonInput, usize)> = (first + done..first + done + n)
+                .map(|i| (person(i, today), i))
+                .collect();
+            let households: Vec<bulk::NewHousehold> = people
+                .into_iter()
+                .map(|(p, i)| bulk::NewHousehold {
+                    region: &grids[(i * 7919) % grids.len()],
+                    address: p.address.clone(),
+                    members: vec![(p, Relation::Head)],
+                    moved_out: None,
+                })
+                .collect();
+            let (a, v) = (actor.clone(), vault.clone());
+            db.write_blocking(move |c| bulk::load(c, &a, &v, &households, ConsentChannel::Import))
+                .map_err(|e| e.to_string())?;
+            done += n;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "bulk load: {want} people in {secs:.1}s = {:.0} rows/s (sealed numbers, households, residences, consents; {PER_TXN} per transaction)",
+            want as f64 / secs
+        );
+    }
+    // The planner's statistics, as PostgreSQL's autovacuum and SQLite's hourly optimize
+    // would have them; then settle the WAL, as the checkpoint thread does in its own time.
+    db.write_blocking(shiliu_db::analyze)
+        .map_err(|e| e.to_string())?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())?;
+    drop(conn);
+    let total = db
+        .write_blocking(|c| {
+            registry::count(c, &Scope::everything(), &registry::PersonFilter::default())
+        })
+        .map_err(|e| e.to_string())?;
+    println!("people stored: {total}");
+
+    // Look-up by number, as a page does it: one audited transaction each.
+    let actor = db
+        .write_blocking(|c| accounts::acting_as(c, &user, "bench"))
+        .map_err(|e| e.to_string())?;
+    let mut lat = Vec::new();
+    let mut found = 0;
+    for k in 0..500 {
+        let i = (k * 104_729) % (total.max(1) as usize);
+        let number = IdNumber::parse(&number_of(i)).map_err(|e| e.to_string())?;
+        let (a, v) = (actor.clone(), vault.clone());
+        let t = Instant::now();
+        let hit = db
+            .write_blocking(move |c| registry::find_by_id_number(c, &a, &v, &number))
+            .map_err(|e| e.to_string())?;
+        lat.push(t.elapsed());
+        found += usize::from(hit.is_some());
+    }
+    lat.sort();
+    println!(
+        "look-up by ID number (audited, 500 look-ups, {found} found in scope): p50 {:.2} ms, p99 {:.2} ms",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
+
+    let server = Server::start(&db, c)?;
+    let cookie = session_cookie(&db, &user)?;
+    let dur = Duration::from_secs(seconds);
+    for path in [
+        "/registry",
+        "/registry?people=12",
+        "/registry?hukou=5226&status=resident",
+        "/registry/stats",
+        "/registry/stats?region=450107",
+    ] {
+        let (n, lat, errors) = load(server.addr, path, &cookie, concurrency, dur);
+        println!(
+            "GET {path}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
+            n as f64 / seconds as f64,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+    }
+    println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
+    drop(server);
+    Ok(())
+}
