@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/registry/stats", get(pages::registry_stats::page))
         .route("/registry/stats.xlsx", get(pages::registry_stats::export))
         .route("/registry/lookup", post(pages::registry::lookup))
+        .route("/registry/export.xlsx", get(pages::registry::export))
         .route(
             "/registry/{id}",
             get(pages::registry::show).post(pages::registry::update),

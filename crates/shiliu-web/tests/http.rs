@@ -3752,7 +3752,7 @@ both_engines!(the_register_through_pages_and_api, |t: TestDb| {
                 "nn-grid-worker",
                 Some(serde_json::json!({
                     "name": "韦小红", "id_number": number, "people": "侗族", "region_code": grid_code,
-                    "address": "衡阳路 20 号", "arrived_on": "2026-02-01", "consents": ["registration"],
+                    "address": "衡阳路 20 号", "mobile": "13807710000", "arrived_on": "2026-02-01", "consents": ["registration"],
                     "on_duplicate": "update"
                 })),
             )
@@ -3773,6 +3773,48 @@ both_engines!(the_register_through_pages_and_api, |t: TestDb| {
             .filter_map(|r| r["residence"]["address"].as_str())
             .collect();
         assert!(lived.contains(&"秀灵路 8 号"), "{on_day}");
+
+        // Export: masked for a leader (and whole refused); whole for a role that may see it.
+        let x = app.get("/registry/export.xlsx?people=12", &leader).await;
+        assert_eq!(x.status, StatusCode::OK);
+        let sheet = xlsx_text(&x.body);
+        assert!(
+            sheet.contains("韦小红") && sheet.contains("5226**********"),
+            "{sheet}"
+        );
+        assert!(
+            !sheet.contains(&number)
+                && !sheet.contains("13807710000")
+                && sheet.contains("138****0000")
+        );
+        assert_eq!(
+            app.get("/registry/export.xlsx?whole=1", &leader)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let x = app
+            .get("/registry/export.xlsx?people=12&whole=1", &cookie)
+            .await;
+        let sheet = xlsx_text(&x.body);
+        assert!(
+            sheet.contains(&number) && sheet.contains("13807710000"),
+            "{sheet}"
+        );
+        let exports: Vec<String> = audit::list(
+            &mut app.t.db.conn().unwrap(),
+            &audit::AuditFilter {
+                action: Some("person.export".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r.detail)
+        .collect();
+        assert_eq!(exports.len(), 2, "each export audited: {exports:?}");
+        assert!(exports[0].contains("\"whole_id_numbers\":true") && !exports[0].contains(&number));
         assert!(
             audit::verify(&mut app.t.db.conn().unwrap())
                 .unwrap()

@@ -839,6 +839,44 @@ pub fn list(
     Ok(rows)
 }
 
+/// People for an export, newest first, up to `limit`: with `whole`, each one's whole ID number
+/// (the caller has checked the role may see them). Audited as one export: how many, whether
+/// whole, with which filters.
+pub fn export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    vault: &Vault,
+    f: &PersonFilter,
+    whole: bool,
+    limit: i64,
+) -> Result<Vec<(Person, Option<IdNumber>)>, DbError> {
+    /// A person with their sealed number and its keyed hash.
+    type Sealed = (Person, Option<Vec<u8>>, Option<Vec<u8>>);
+    let rows: Vec<Sealed> = filtered(&actor.scope, f)
+        .order(persons::id.desc())
+        .limit(limit)
+        .select((Person::as_select(), persons::id_sealed, persons::id_key))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (p, sealed, key) in rows {
+        let number = match (whole, sealed, key) {
+            (true, Some(s), Some(k)) => Some(vault.open(&s, &k)?),
+            _ => None,
+        };
+        out.push((p, number));
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new("person.export", "person", "").detail(serde_json::json!({
+            "shown": out.len(),
+            "whole_id_numbers": whole,
+            "filters": f.described(),
+        })),
+    )?;
+    Ok(out)
+}
+
 /// How many people match.
 pub fn count(conn: &mut DbConnection, scope: &Scope, f: &PersonFilter) -> Result<i64, DbError> {
     Ok(filtered(scope, f).count().get_result(conn)?)

@@ -138,6 +138,9 @@ struct ListPage {
     csrf: String,
     /// Declarations waiting in the reader's area, for those who verify them.
     pending: Option<i64>,
+    /// The filters as a query string (for the export links).
+    query: String,
+    can_reveal: bool,
 }
 
 pub async fn list(
@@ -191,9 +194,107 @@ pub async fn list(
         not_found,
         csrf: p.csrf().to_string(),
         pending,
+        query: q.query_string(),
+        can_reveal: p.can(Permission::RevealIdNumbers),
         q,
     };
     render(&page)
+}
+
+/// Rows an export holds at most (a filtered list narrows a larger register).
+const EXPORT_MAX: i64 = 50_000;
+
+#[derive(Deserialize, Default)]
+pub struct ExportQuery {
+    #[serde(flatten)]
+    list: ListQuery,
+    /// Whole ID numbers and mobile numbers, for roles that may see them.
+    whole: Option<String>,
+}
+
+/// The filtered register as Excel: ID and mobile numbers masked unless the reader's role may
+/// see them whole and asks for it; the export is audited either way.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ViewRegistry)?;
+    let whole = q.whole.is_some();
+    if whole {
+        p.require(Permission::RevealIdNumbers)?;
+    }
+    let t = p.t();
+    let f = q.list.filter();
+    let vault = state.config.vault.clone();
+    let rows = state
+        .db
+        .write(move |c| db::export(c, &actor, &vault, &f, whole, EXPORT_MAX))
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|(p, _)| p.region_id).collect();
+    let regions = state
+        .db
+        .read(move |c| org_db::region_names(c, &ids))
+        .await?;
+    let headers: Vec<String> = [
+        "field.name",
+        "field.id_number",
+        "field.sex",
+        "field.birth_date",
+        "field.people",
+        "field.mobile",
+        "field.hukou",
+        "field.region",
+        "field.address",
+        "field.arrived_on",
+        "field.employment",
+        "field.occupation",
+        "field.employer",
+        "field.status",
+    ]
+    .iter()
+    .map(|k| t.s(k).to_string())
+    .collect();
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(x, number)| {
+            let mobile = x.mobile.as_deref().map_or_else(String::new, |m| {
+                if whole {
+                    m.to_string()
+                } else {
+                    shiliu_domain::mobile::Mobile::parse(m)
+                        .map_or_else(|_| String::new(), |m| m.masked())
+                }
+            });
+            vec![
+                x.name.clone(),
+                number.as_ref().map_or_else(
+                    || x.id_masked.clone().unwrap_or_default(),
+                    |n| n.as_str().to_string(),
+                ),
+                t.label("sex", &x.sex),
+                day(x.birth_date),
+                people_name(&x.people),
+                mobile,
+                place_name(&x.hukou),
+                regions.get(&x.region_id).cloned().unwrap_or_default(),
+                x.address.clone(),
+                x.arrived_on.map(day).unwrap_or_default(),
+                x.employment
+                    .as_deref()
+                    .map(|e| t.label("employment", e))
+                    .unwrap_or_default(),
+                x.occupation.clone().unwrap_or_default(),
+                x.employer.clone().unwrap_or_default(),
+                t.label("person_status", &x.status),
+            ]
+        })
+        .collect();
+    Ok(crate::xlsx::download(
+        &format!("{}.xlsx", t.s("registry.title")),
+        crate::xlsx::sheet(t.s("registry.title"), &headers, &lines)?,
+    ))
 }
 
 /// The registration form as submitted: a person's fields, where they live, their household
