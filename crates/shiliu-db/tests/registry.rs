@@ -114,7 +114,7 @@ fn field_of(e: &DbError) -> (String, &'static str) {
 both_engines!(
     an_id_number_is_stored_sealed_and_found_by_its_keyed_hash,
     |t: TestDb| {
-        let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let vault = Vault::random();
         let sys = Actor::system("test");
         let id = number("52263319950304202");
         let (a, _, _) = t.db.write_blocking(grids).unwrap();
@@ -194,7 +194,7 @@ both_engines!(
         drop(c);
 
         // Another key opens nothing and finds nothing.
-        let other = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let other = Vault::random();
         let sys = Actor::system("test");
         let pid = p.id;
         let n = number_of.clone();
@@ -217,7 +217,7 @@ both_engines!(
 );
 
 both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
-    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let vault = Vault::random();
     let (a, b, _) = t.db.write_blocking(grids).unwrap();
     let id = number("45102219880808123");
     let first = person("黄志强", &id, "衡阳路 1 号", "2025-01-01");
@@ -268,7 +268,7 @@ both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
 });
 
 both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
-    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let vault = Vault::random();
     let (a, b, _) = t.db.write_blocking(grids).unwrap();
     let input = person("潘玉兰", "", "衡阳路 3 号", "2025-01-01");
     let v = vault.clone();
@@ -357,7 +357,7 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
 both_engines!(
     the_register_is_scoped_and_households_hold_together,
     |t: TestDb| {
-        let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+        let vault = Vault::random();
         let (a, b, far) = t.db.write_blocking(grids).unwrap();
         let v = vault.clone();
         let (a2, far2) = (a.clone(), far.clone());
@@ -518,7 +518,7 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     use shiliu_db::registry::declarations;
     use shiliu_db::schema::declarations as decl;
     use shiliu_domain::registry::DeclarationStatus;
-    let vault = Vault::from_hex(&Vault::generate_key()).unwrap();
+    let vault = Vault::random();
     let (a, b, _) = t.db.write_blocking(grids).unwrap();
     let head_id = number("52263319950304202");
     let resident = Actor {

@@ -81,9 +81,7 @@ impl Default for WebConfig {
             public_url: None,
             contact: String::new(),
             open311_jurisdiction: None,
-            vault:
-                shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
-                    .expect("a generated key is valid"),
+            vault: shiliu_db::registry::Vault::random(),
             min_cell: shiliu_domain::registry::MIN_CELL,
         }
     }

@@ -280,7 +280,7 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
     let person = shiliu_db::registry::register(
         c,
         &sys,
-        &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key()).unwrap(),
+        &shiliu_db::registry::Vault::random(),
         &shiliu_db::registry::Registration {
             person: &resident,
             region_id: grid.id,
@@ -4052,10 +4052,7 @@ both_engines!(
             .db
             .write_blocking(move |c| {
                 let grid = org::get_region(c, &Scope::everything(), nn.grid)?;
-                let vault = shiliu_db::registry::Vault::from_hex(
-                    &shiliu_db::registry::Vault::generate_key(),
-                )
-                .unwrap();
+                let vault = shiliu_db::registry::Vault::random();
                 let mut households = Vec::new();
                 for (people, hukou, n) in [
                     ("12", "522633", 6),

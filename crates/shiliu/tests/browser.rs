@@ -148,8 +148,7 @@ both_engines!(
             &t.db,
             &hash,
             Scale::Small,
-            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
-                .unwrap(),
+            &shiliu_db::registry::Vault::random(),
         )
         .unwrap();
         assert!(first.requests > 0 && first.grids > 0);
@@ -158,8 +157,7 @@ both_engines!(
             &t.db,
             &hash,
             Scale::Small,
-            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
-                .unwrap(),
+            &shiliu_db::registry::Vault::random(),
         )
         .unwrap();
         assert_eq!(
@@ -409,8 +407,7 @@ both_engines!(
             &t.db,
             &hash,
             Scale::Small,
-            &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key())
-                .unwrap(),
+            &shiliu_db::registry::Vault::random(),
         )
         .unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -151,7 +151,7 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
         &t.db,
         &hash,
         Scale::Small,
-        &shiliu_db::registry::Vault::from_hex(&shiliu_db::registry::Vault::generate_key()).unwrap(),
+        &shiliu_db::registry::Vault::random(),
     )
     .unwrap();
     // An API key for the city's hotline system: a Shiliu API token with the permissions needed.

@@ -66,7 +66,8 @@ fn is_blank(p: &PersonForm) -> bool {
     p.name.trim().is_empty() && p.id_number.trim().is_empty()
 }
 
-/// A field error's label: the person it concerns, then the field.
+/// A field error's label: the person it concerns, then the field (the place is the form's
+/// `region_code`, though the database reports the `region_id` it resolved to).
 fn labelled(errs: &FieldErrors, t: T) -> Vec<(String, String)> {
     errs.0
         .iter()
@@ -83,6 +84,7 @@ fn labelled(errs: &FieldErrors, t: T) -> Vec<(String, String)> {
                     t.f("declare.member_n", &[("n", &i.to_string())]),
                     t.field(f)
                 ),
+                None if e.field == "region_id" => t.field("region_code"),
                 None => t.field(&e.field),
             };
             (label, t.field_error(e))
@@ -544,15 +546,7 @@ async fn review_page(
             .collect(),
         peoples: super::people_options(),
         employments: options(Employment::ALL, Employment::as_str, "employment", t),
-        errors: {
-            let mut e = labelled(errs, t);
-            for x in &mut e {
-                if x.0 == t.field("region_id") {
-                    x.0 = t.field("region_code");
-                }
-            }
-            e
-        },
+        errors: labelled(errs, t),
         d,
     };
     render_form(&page, !errs.is_empty())

@@ -195,26 +195,29 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
             .map(|k| (k.clone(), m.get(k).copied().unwrap_or(0)))
             .collect()
     };
-    let s = |k: &str| t.s(k).to_string();
     Ok(Report {
-        place: root.map_or_else(|| s("registry.stats_all"), |r| r.name),
+        place: root.map_or_else(|| s(t, "registry.stats_all"), |r| r.name),
         from: from.format("%Y-%m").to_string(),
         to: to.format("%Y-%m").to_string(),
         totals: vec![
-            (s("registry.residents"), figures.residents),
-            (s("registry.households"), figures.households),
-            (s("registry.moved_out_total"), figures.moved_out),
+            (s(t, "registry.residents"), figures.residents),
+            (s(t, "registry.households"), figures.households),
+            (s(t, "registry.moved_out_total"), figures.moved_out),
         ],
         sections: vec![
-            section(s("registry.by_region"), by_child, None),
-            section(s("registry.by_people"), by_people, Some(min)),
-            section(s("registry.by_province"), by_province, Some(min)),
-            section(s("registry.by_county"), by_county, Some(min)),
-            section(s("registry.by_employment"), employment, None),
-            section(s("registry.by_tag"), tags, None),
-            section(s("registry.arrivals"), per_month(&figures.arrivals), None),
+            section(s(t, "registry.by_region"), by_child, None),
+            section(s(t, "registry.by_people"), by_people, Some(min)),
+            section(s(t, "registry.by_province"), by_province, Some(min)),
+            section(s(t, "registry.by_county"), by_county, Some(min)),
+            section(s(t, "registry.by_employment"), employment, None),
+            section(s(t, "registry.by_tag"), tags, None),
             section(
-                s("registry.departures"),
+                s(t, "registry.arrivals"),
+                per_month(&figures.arrivals),
+                None,
+            ),
+            section(
+                s(t, "registry.departures"),
                 per_month(&figures.departures),
                 None,
             ),
