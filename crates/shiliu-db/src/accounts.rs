@@ -64,11 +64,17 @@ pub fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError
             .load(conn)?;
         return Ok(Scope::subtrees(paths));
     }
-    let path: String = regions::table
+    let (path, code, kind): (String, String, String) = regions::table
         .filter(regions::id.eq(user.region_id))
-        .select(regions::path)
+        .select((regions::path, regions::code, regions::kind))
         .first(conn)?;
-    Ok(Scope::subtrees(vec![path]))
+    // The home side of 流出地联动 is a division: its staff answer for the people whose 户籍地
+    // lies in it. Communities and grids are not 户籍地.
+    let origins = RegionKind::parse(&kind)
+        .filter(|k| k.is_official())
+        .map(|_| vec![shiliu_domain::divisions::short_code(&code).to_string()])
+        .unwrap_or_default();
+    Ok(Scope::subtrees(vec![path]).with_origins(origins))
 }
 
 #[derive(Debug, Clone)]

@@ -516,6 +516,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assists (id) {
+        id -> BigInt,
+        kind -> Text,
+        person_id -> BigInt,
+        from_region_id -> BigInt,
+        from_path -> Text,
+        to_region_id -> BigInt,
+        to_path -> Text,
+        subject -> Text,
+        body -> Text,
+        due_on -> Date,
+        status -> Text,
+        reply -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        replied_by -> Nullable<BigInt>,
+        replied_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    surveys (id) {
+        id -> BigInt,
+        name -> Text,
+        region_id -> BigInt,
+        region_path -> Text,
+        tag -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        questions -> Text,
+        status -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    survey_responses (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        household_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        answers -> Text,
+        surveyed_by -> Nullable<BigInt>,
+        surveyed_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    needs (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        response_id -> Nullable<BigInt>,
+        kind -> Text,
+        note -> Nullable<Text>,
+        status -> Text,
+        region_path -> Text,
+        request_id -> Nullable<BigInt>,
+        provider -> Nullable<Text>,
+        planned_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        kind -> Text,
+        delivered_on -> Date,
+        provider -> Text,
+        amount_fen -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        need_id -> Nullable<BigInt>,
+        region_path -> Text,
+        recorded_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -541,9 +629,17 @@ diesel::joinable!(persons -> households (household_id));
 diesel::joinable!(person_tags -> persons (person_id));
 diesel::joinable!(residences -> persons (person_id));
 diesel::joinable!(consents -> persons (person_id));
+diesel::joinable!(assists -> persons (person_id));
+diesel::joinable!(needs -> persons (person_id));
+diesel::joinable!(services -> persons (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    assists,
+    surveys,
+    survey_responses,
+    needs,
+    services,
     households,
     persons,
     person_tags,

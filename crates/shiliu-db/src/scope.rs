@@ -64,6 +64,10 @@ where
 pub struct Scope {
     /// Materialised paths (`/1/2/`) of the subtree roots.
     paths: Vec<String>,
+    /// Division-code prefixes of the 户籍地 this scope answers for as the home side
+    /// (流出地): `4502` for 柳州市's staff, `450226` for 三江's. Empty for grid workers and for
+    /// regions below the divisions.
+    origins: Vec<String>,
 }
 
 /// The exclusive upper bound of a subtree's path range: `/1/2/` → `/1/20`.
@@ -72,17 +76,64 @@ pub(crate) fn path_upper(path: &str) -> String {
     format!("{}0", &path[..path.len() - 1])
 }
 
+/// The exclusive upper bound of the codes starting with a digit prefix: `4502` → `4503`,
+/// `4509` → `451`; none for `99…`.
+fn code_prefix_upper(prefix: &str) -> Option<String> {
+    let kept = prefix.trim_end_matches('9');
+    let last = kept.bytes().last()?;
+    Some(format!(
+        "{}{}",
+        &kept[..kept.len() - 1],
+        char::from(last + 1)
+    ))
+}
+
+/// The paths strictly above these, each once: `/1/2/3/` → `/1/`, `/1/2/`.
+fn ancestors(paths: &[String]) -> Vec<String> {
+    let mut above: Vec<String> = Vec::new();
+    for p in paths {
+        let ends = p.match_indices('/').map(|(i, _)| i).skip(1);
+        for end in ends.filter(|&e| e + 1 < p.len()) {
+            let prefix = &p[..=end];
+            if !above.iter().any(|a| a == prefix) {
+                above.push(prefix.to_string());
+            }
+        }
+    }
+    above
+}
+
 impl Scope {
     pub fn subtrees(paths: Vec<String>) -> Self {
         debug_assert!(paths.iter().all(|p| p.starts_with('/') && p.ends_with('/')));
-        Self { paths }
+        Self {
+            paths,
+            origins: Vec::new(),
+        }
+    }
+
+    /// The scope with the 户籍地 it answers for as the home side (division-code prefixes).
+    #[must_use]
+    pub fn with_origins(mut self, origins: Vec<String>) -> Self {
+        debug_assert!(
+            origins
+                .iter()
+                .all(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()))
+        );
+        self.origins = origins;
+        self
     }
 
     /// Every region: for the system itself (CLI, migrations).
     pub fn everything() -> Self {
         Self {
             paths: vec!["/".to_string()],
+            origins: Vec::new(),
         }
+    }
+
+    pub fn origins(&self) -> &[String] {
+        &self.origins
     }
 
     pub fn paths(&self) -> &[String] {
@@ -124,6 +175,46 @@ impl Scope {
         QS: 'static,
     {
         subtree_filter(column, &self.paths)
+    }
+
+    /// Rows of regions inside the scope or above it: what reaches the scope (a township's
+    /// campaign reaches the grid worker of one of its grids).
+    pub fn reaching_filter<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>,
+        QS: 'static,
+    {
+        let mut acc = self.path_filter(column);
+        for a in ancestors(&self.paths) {
+            acc = Box::new(acc.or(column.eq(a)));
+        }
+        acc
+    }
+
+    /// The home side's view (流出地联动): rows whose 户籍地 (`hukou`, a division code) lies in
+    /// one of the scope's origins and who live outside the scope (those inside are in its own
+    /// register). No origins: no rows.
+    pub fn origin_filter<QS, H, P>(&self, hukou: H, path: P) -> Predicate<QS>
+    where
+        H: PathColumn<QS>,
+        P: PathColumn<QS>,
+        QS: 'static,
+    {
+        let mut it = self.origins.iter();
+        let Some(first) = it.next() else {
+            return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+        };
+        let range = |o: &String| -> Predicate<QS> {
+            match code_prefix_upper(o) {
+                Some(upper) => Box::new(hukou.ge(o.clone()).and(hukou.lt(upper))),
+                None => Box::new(hukou.ge(o.clone())),
+            }
+        };
+        let mut home = range(first);
+        for o in it {
+            home = Box::new(home.or(range(o)));
+        }
+        Box::new(home.and(diesel::dsl::not(self.path_filter(path))))
     }
 
     /// The regions in scope, as a query to refine.
@@ -176,5 +267,24 @@ mod tests {
             "a sibling whose id shares a prefix is outside"
         );
         assert!("/1/23/" >= "/1/20", "and outside the SQL range too");
+    }
+
+    #[test]
+    fn what_reaches_a_scope() {
+        let paths = ["/1/2/3/".to_string(), "/1/2/4/".to_string()];
+        assert_eq!(ancestors(&paths), ["/1/", "/1/2/"]);
+        assert!(ancestors(&["/1/".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn code_prefix_ranges() {
+        assert_eq!(code_prefix_upper("4502").as_deref(), Some("4503"));
+        assert_eq!(code_prefix_upper("4509").as_deref(), Some("451"));
+        assert_eq!(code_prefix_upper("450299").as_deref(), Some("4503"));
+        assert_eq!(code_prefix_upper("99"), None);
+        for code in ["450200", "450226", "450299101"] {
+            assert!(("4502".."4503").contains(&code));
+        }
+        assert!("450300" >= "4503");
     }
 }

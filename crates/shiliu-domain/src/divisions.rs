@@ -83,6 +83,20 @@ pub fn guangxi() -> impl Iterator<Item = &'static Division> {
     all().iter().filter(|d| d.code.starts_with(GUANGXI))
 }
 
+/// The short code of an official 6-digit code (`450000` → `45`, `450200` → `4502`, `450226`
+/// unchanged; 9-digit township codes unchanged): the prefix every code below it starts with,
+/// as 户籍地 codes are stored. (A county's last two digits are never `00`.)
+pub fn short_code(official: &str) -> &str {
+    if official.len() != 6 {
+        return official;
+    }
+    let mut s = official;
+    while s.len() > 2 && s.ends_with("00") {
+        s = &s[..s.len() - 2];
+    }
+    s
+}
+
 /// The full name of a 6-digit county code or any shipped code, e.g. `广西壮族自治区南宁市西乡塘区`.
 /// Older codes that no longer exist (as in resident-ID numbers issued long ago) name what
 /// remains of their parents.
@@ -107,6 +121,15 @@ pub fn full_name(code: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_codes_are_the_prefixes_below() {
+        assert_eq!(short_code("450000"), "45");
+        assert_eq!(short_code("450200"), "4502");
+        assert_eq!(short_code("450226"), "450226");
+        assert_eq!(short_code("450226101"), "450226101");
+        assert!(get(short_code("450200")).is_some());
+    }
 
     #[test]
     fn guangxi_is_complete() {

@@ -5,6 +5,8 @@
 //! One parser ([`PersonInput::parse`]) serves every way a person arrives: a staff form, the
 //! public self-registration page, the JSON API and a row of an imported register.
 
+pub mod needs;
+
 use chrono::NaiveDate;
 
 use crate::error::{choice, optional_text, past_day, required_text};
@@ -365,6 +367,84 @@ pub fn rejection_reason(value: &str) -> Result<String, FieldError> {
     required_text("reason", value, 500)
 }
 
+code_enum! {
+    /// What one side of 流出地联动 asks the other.
+    pub enum AssistKind {
+        /// 协查: check a fact about a person (their household back home, where they are now).
+        Verify = "verify",
+        /// 协助: help with a matter (a child's school place, a relief application).
+        Assist = "assist",
+    }
+}
+
+code_enum! {
+    /// Where a request for assistance stands.
+    pub enum AssistStatus {
+        /// Waiting for the other side's reply.
+        Open = "open",
+        /// Replied; the asking side has not closed it yet.
+        Answered = "answered",
+        /// Closed by the asking side.
+        Closed = "closed",
+    }
+}
+
+/// The longest a request for assistance may give the other side, in days.
+pub const MAX_ASSIST_DAYS: i64 = 90;
+
+/// A request for assistance as checked: what is asked, and by when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssistInput {
+    pub kind: AssistKind,
+    pub subject: String,
+    pub body: String,
+    pub due_on: NaiveDate,
+}
+
+impl AssistInput {
+    /// The reply is due on a day from tomorrow up to [`MAX_ASSIST_DAYS`] ahead.
+    pub fn parse(
+        kind: &str,
+        subject: &str,
+        body: &str,
+        due_on: &str,
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let kind = errs.check(choice("kind", kind, AssistKind::parse));
+        let subject = errs.check(required_text("subject", subject, 100));
+        let body = errs.check(required_text("body", body, 2000));
+        let due_on = errs.check(Self::due_on(due_on, today));
+        errs.into_result()?;
+        Ok(Self {
+            kind: kind.expect("checked"),
+            subject: subject.expect("checked"),
+            body: body.expect("checked"),
+            due_on: due_on.expect("checked"),
+        })
+    }
+
+    fn due_on(value: &str, today: NaiveDate) -> Result<NaiveDate, FieldError> {
+        let v = value.trim();
+        if v.is_empty() {
+            return Err(FieldError::new("due_on", "err.required"));
+        }
+        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| FieldError::new("due_on", "err.date"))?;
+        if d <= today || (d - today).num_days() > MAX_ASSIST_DAYS {
+            return Err(
+                FieldError::new("due_on", "err.assist.due_range").arg("max", MAX_ASSIST_DAYS)
+            );
+        }
+        Ok(d)
+    }
+}
+
+/// The other side's reply to a request for assistance.
+pub fn assist_reply(value: &str) -> Result<String, FieldError> {
+    required_text("reply", value, 2000)
+}
+
 /// The households a declaration may list: the declarant and at most this many others.
 pub const MAX_MEMBERS: usize = 12;
 
@@ -406,6 +486,29 @@ mod tests {
 
     fn id(first17: &str) -> String {
         format!("{first17}{}", check_char(first17.as_bytes()))
+    }
+
+    #[test]
+    fn a_request_for_assistance_is_due_within_the_window() {
+        let ok =
+            AssistInput::parse("verify", " 核实户籍 ", "请核实", "2026-12-02", today()).unwrap();
+        assert_eq!(
+            (ok.kind, ok.subject.as_str()),
+            (AssistKind::Verify, "核实户籍")
+        );
+        let e = AssistInput::parse("ask", "", "x", "2026-11-22", today()).unwrap_err();
+        let reasons: Vec<_> = e.0.iter().map(|e| (e.field.as_str(), e.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("kind", "err.choice"),
+                ("subject", "err.required"),
+                ("due_on", "err.assist.due_range")
+            ]
+        );
+        let far = AssistInput::parse("assist", "a", "b", "2027-03-01", today()).unwrap_err();
+        assert_eq!(far.0[0].reason, "err.assist.due_range");
+        assert_eq!(assist_reply("  ").unwrap_err().reason, "err.required");
     }
 
     fn form() -> PersonForm {

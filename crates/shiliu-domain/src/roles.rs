@@ -53,6 +53,10 @@ code_enum! {
         RevealIdNumbers = "reveal_id_numbers",
         /// See the people registered elsewhere whose 户籍地 is in one's region (流出地联动).
         ViewOutMigrants = "view_out_migrants",
+        /// Ask the other side of 流出地联动 about a person (协查 / 协助) and answer what it asks.
+        ExchangeAssists = "exchange_assists",
+        /// Start and close needs surveys (就业需求摸排) over one's region.
+        ManageSurveys = "manage_surveys",
     }
 }
 
@@ -60,9 +64,10 @@ impl Role {
     /// The permission matrix.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
-            CreateRequests, DispatchRequests, EditRegistry, HandleRequests, ManageApiTokens,
-            ManageRegions, ManageRequestSettings, ManageSites, ManageUnits, ManageUsers,
-            RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
+            CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
+            ManageApiTokens, ManageRegions, ManageRequestSettings, ManageSites, ManageSurveys,
+            ManageUnits, ManageUsers, RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants,
+            ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -82,6 +87,8 @@ impl Role {
                 EditRegistry,
                 RevealIdNumbers,
                 ViewOutMigrants,
+                ExchangeAssists,
+                ManageSurveys,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -99,6 +106,8 @@ impl Role {
                 EditRegistry,
                 RevealIdNumbers,
                 ViewOutMigrants,
+                ExchangeAssists,
+                ManageSurveys,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -112,6 +121,8 @@ impl Role {
                 EditRegistry,
                 RevealIdNumbers,
                 ViewOutMigrants,
+                ExchangeAssists,
+                ManageSurveys,
             ],
             // Grid workers check a declaration against the card in front of them.
             Role::GridWorker => &[
@@ -121,6 +132,7 @@ impl Role {
                 ViewRegistry,
                 EditRegistry,
                 RevealIdNumbers,
+                ExchangeAssists,
             ],
             // Migrant service stations take registrations (居住登记) over the counter.
             Role::SiteStaff => &[

@@ -28,7 +28,11 @@ use crate::web::{AppState, Principal};
         crate::api_request_files::list_files, crate::api_request_files::attach, crate::api_request_files::open_file,
         crate::api_request_files::cohandlers, crate::api_request_files::ask, crate::api_request_files::answer,
         crate::api_registry::list, crate::api_registry::get, crate::api_registry::create, crate::api_registry::update,
-        crate::api_registry::move_out, crate::api_registry::id_number, crate::api_registry::lookup, crate::api_registry::residents),
+        crate::api_registry::move_out, crate::api_registry::id_number, crate::api_registry::lookup, crate::api_registry::residents,
+        crate::api_linkage::out_migrants, crate::api_linkage::list, crate::api_linkage::create, crate::api_linkage::get,
+        crate::api_linkage::reply, crate::api_linkage::close,
+        crate::api_needs::surveys, crate::api_needs::answer, crate::api_needs::needs, crate::api_needs::to_request,
+        crate::api_needs::plan, crate::api_needs::services, crate::api_needs::record_service),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
@@ -39,7 +43,12 @@ use crate::web::{AppState, Principal};
         crate::api_request_files::FileDto, crate::api_request_files::CohandlerDto, crate::api_request_files::AskBody, crate::api_request_files::AnswerBody,
         crate::api_registry::PersonDto, crate::api_registry::PersonPage, crate::api_registry::ResidenceDto, crate::api_registry::ConsentDto,
         crate::api_registry::MemberDto, crate::api_registry::PersonDetail, crate::api_registry::PersonBody, crate::api_registry::MoveOutBody,
-        crate::api_registry::IdNumberDto, crate::api_registry::LookupBody, crate::api_registry::ResidentDto, crate::api_registry::ResidentPage
+        crate::api_registry::IdNumberDto, crate::api_registry::LookupBody, crate::api_registry::ResidentDto, crate::api_registry::ResidentPage,
+        crate::api_linkage::OutMigrantDto, crate::api_linkage::OutMigrantPage, crate::api_linkage::AssistDto, crate::api_linkage::AssistPage,
+        crate::api_linkage::AssistBody, crate::api_linkage::AssistReplyBody, crate::api_linkage::AssistCloseBody,
+        crate::api_needs::SurveyQuestionDto, crate::api_needs::SurveyDto, crate::api_needs::NeedBody, crate::api_needs::ResponseBody,
+        crate::api_needs::ResponseDto, crate::api_needs::NeedDto, crate::api_needs::NeedPage, crate::api_needs::NeedRequestBody,
+        crate::api_needs::PlanBody, crate::api_needs::ServiceDto, crate::api_needs::ServiceBody
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

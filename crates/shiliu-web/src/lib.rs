@@ -7,6 +7,8 @@
 
 pub mod api;
 pub mod api_casework;
+pub mod api_linkage;
+pub mod api_needs;
 pub mod api_registry;
 pub mod api_request_files;
 pub mod error;
@@ -138,6 +140,44 @@ pub fn router(state: AppState) -> Router {
             get(pages::registry::list).post(pages::registry::create),
         )
         .route("/registry/new", get(pages::registry::new))
+        .route("/registry/out-migrants", get(pages::linkage::out_migrants))
+        .route(
+            "/registry/surveys",
+            get(pages::needs::surveys).post(pages::needs::create_survey),
+        )
+        .route("/registry/surveys/new", get(pages::needs::new_survey))
+        .route("/registry/surveys/{id}", get(pages::needs::survey))
+        .route(
+            "/registry/surveys/{id}/close",
+            post(pages::needs::close_survey),
+        )
+        .route(
+            "/registry/surveys/{id}/households",
+            get(pages::needs::households),
+        )
+        .route(
+            "/registry/surveys/{id}/households/{household}",
+            get(pages::needs::household_form).post(pages::needs::answer),
+        )
+        .route("/registry/needs", get(pages::needs::needs))
+        .route("/registry/needs/{id}", get(pages::needs::need_show))
+        .route(
+            "/registry/needs/{id}/request",
+            post(pages::needs::to_request),
+        )
+        .route("/registry/needs/{id}/plan", post(pages::needs::plan))
+        .route(
+            "/registry/{id}/services",
+            post(pages::needs::record_service),
+        )
+        .route(
+            "/registry/assists",
+            get(pages::linkage::assists).post(pages::linkage::create),
+        )
+        .route("/registry/assists/new", get(pages::linkage::new))
+        .route("/registry/assists/{id}", get(pages::linkage::show))
+        .route("/registry/assists/{id}/reply", post(pages::linkage::reply))
+        .route("/registry/assists/{id}/close", post(pages::linkage::close))
         .route("/registry/stats", get(pages::registry_stats::page))
         .route("/registry/stats.xlsx", get(pages::registry_stats::export))
         .route("/registry/lookup", post(pages::registry::lookup))
@@ -218,6 +258,23 @@ pub fn router(state: AppState) -> Router {
             get(api_registry::id_number),
         )
         .route("/api/v1/residents", get(api_registry::residents))
+        .route("/api/v1/out-migrants", get(api_linkage::out_migrants))
+        .route("/api/v1/surveys", get(api_needs::surveys))
+        .route("/api/v1/surveys/{id}/responses", post(api_needs::answer))
+        .route("/api/v1/needs", get(api_needs::needs))
+        .route("/api/v1/needs/{id}/request", post(api_needs::to_request))
+        .route("/api/v1/needs/{id}/plan", post(api_needs::plan))
+        .route(
+            "/api/v1/persons/{id}/services",
+            get(api_needs::services).post(api_needs::record_service),
+        )
+        .route(
+            "/api/v1/assists",
+            get(api_linkage::list).post(api_linkage::create),
+        )
+        .route("/api/v1/assists/{id}", get(api_linkage::get))
+        .route("/api/v1/assists/{id}/reply", post(api_linkage::reply))
+        .route("/api/v1/assists/{id}/close", post(api_linkage::close))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/request-categories", get(api::request_categories))
         .route(

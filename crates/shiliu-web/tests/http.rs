@@ -364,6 +364,11 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "/registry?status=resident",
                     "/registry/stats",
                     "/registry/declarations",
+                    "/registry/out-migrants",
+                    "/registry/assists",
+                    "/registry/assists?side=out",
+                    "/registry/surveys",
+                    "/registry/needs",
                 ];
                 for path in lists {
                     let r = app.get(path, &cookie).await;
@@ -934,6 +939,11 @@ fn catalogues_cover_every_key_used() {
         "public.",
         "registry.",
         "declare.",
+        "linkage.",
+        "assists.",
+        "surveys.",
+        "needs.",
+        "services.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -981,6 +991,36 @@ fn catalogues_cover_every_key_used() {
                 r::ConsentChannel::ALL
                     .iter()
                     .map(|k| format!("consent_channel.{k}")),
+            )
+            .chain(
+                r::AssistKind::ALL
+                    .iter()
+                    .map(|k| format!("assist_kind.{k}")),
+            )
+            .chain(
+                r::AssistStatus::ALL
+                    .iter()
+                    .map(|k| format!("assist_status.{k}")),
+            )
+            .chain(
+                r::needs::NeedKind::ALL
+                    .iter()
+                    .map(|k| format!("need_kind.{k}")),
+            )
+            .chain(
+                r::needs::NeedStatus::ALL
+                    .iter()
+                    .map(|k| format!("need_status.{k}")),
+            )
+            .chain(
+                r::needs::ServiceKind::ALL
+                    .iter()
+                    .map(|k| format!("service_kind.{k}")),
+            )
+            .chain(
+                r::needs::SurveyStatus::ALL
+                    .iter()
+                    .map(|k| format!("survey_status.{k}")),
             )
             .chain(["sex.male".to_string(), "sex.female".to_string()]);
         for k in coded {
@@ -4079,6 +4119,7 @@ both_engines!(
                             address: "衡阳路".into(),
                             members: vec![(p, shiliu_domain::registry::Relation::Head)],
                             moved_out: None,
+                            agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
                         });
                     }
                 }
@@ -4178,3 +4219,495 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    the_home_side_sees_its_out_migrants_and_the_two_sides_exchange_assistance,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let nn = seed_city(c, "450100", "nn", "x");
+                seed_city(c, "450200", "lz", "x");
+                Ok(nn)
+            })
+            .unwrap();
+        // Two people from 三江 (柳州市) registered in 南宁: one agreed that home may see her.
+        let (wei, yang) = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                use shiliu_domain::registry::{ConsentChannel as Ch, ConsentPurpose as P};
+                let mut reg = |name: &str, first17: &str, consents| {
+                    let input = shiliu_domain::registry::PersonInput::parse(
+                        &shiliu_domain::registry::PersonForm {
+                            name: name.into(),
+                            id_number: format!(
+                                "{first17}{}",
+                                shiliu_domain::id_number::check_char(first17.as_bytes())
+                            ),
+                            people: "侗族".into(),
+                            address: "衡阳路 3 号".into(),
+                            ..Default::default()
+                        },
+                        shiliu_db::today(),
+                    )
+                    .unwrap();
+                    shiliu_db::registry::register(
+                        c,
+                        &Actor::system("test"),
+                        &shiliu_db::registry::Vault::random(),
+                        &shiliu_db::registry::Registration {
+                            person: &input,
+                            region_id: nn.grid,
+                            household: shiliu_db::registry::Household::New,
+                            consents,
+                            on_duplicate: shiliu_db::registry::OnDuplicate::Refuse,
+                        },
+                    )
+                    .map(|r| r.person().id)
+                };
+                Ok((
+                    reg(
+                        "韦小红",
+                        "45022619950304202",
+                        &[(P::Registration, Ch::Staff), (P::Linkage, Ch::Staff)],
+                    )?,
+                    reg(
+                        "杨大山",
+                        "45022619880101101",
+                        &[(P::Registration, Ch::Staff)],
+                    )?,
+                ))
+            })
+            .unwrap();
+        block_on(async {
+            // 柳州市 sees its consenting out-migrant, masked, and nothing it may not.
+            let (home, home_csrf) = app.session("lz-commission-staff");
+            let r = app.get("/registry/out-migrants", &home).await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(r.headers[header::CACHE_CONTROL], "private, no-store");
+            let text = r.text();
+            assert!(text.contains("韦**"), "{text}");
+            for hidden in ["韦小红", "杨**", "衡阳路", "4502**********"] {
+                assert!(!text.contains(hidden), "{hidden} shown to the home side");
+            }
+            assert!(text.contains(&format!("/registry/assists/new?person={wei}")));
+            let (here, here_csrf) = app.session("nn-commission-staff");
+            assert!(
+                !app.get("/registry/out-migrants", &here)
+                    .await
+                    .text()
+                    .contains("韦**")
+            );
+            let (leader, _) = app.session("nn-leader");
+            assert_eq!(
+                app.get("/registry/out-migrants", &leader).await.status,
+                StatusCode::FORBIDDEN
+            );
+
+            // Asking: bad input names the fields; someone who did not agree cannot be asked about.
+            let due = (shiliu_db::today() + chrono::Duration::days(7)).to_string();
+            let today = shiliu_db::today().to_string();
+            let r = app
+                .post(
+                    "/registry/assists",
+                    &home,
+                    &[
+                        ("_csrf", &home_csrf),
+                        ("person_id", &wei.to_string()),
+                        ("kind", "verify"),
+                        ("subject", ""),
+                        ("body", "请核实"),
+                        ("due_on", &today),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            for part in ["事由", "回复期限", "明天起 90 天内"] {
+                assert!(text.contains(part), "{part} in {text}");
+            }
+            let ask = |person: i64| {
+                [
+                    ("_csrf", home_csrf.clone()),
+                    ("person_id", person.to_string()),
+                    ("kind", "verify".to_string()),
+                    ("subject", "核实子女入学情况".to_string()),
+                    ("body", "请核实韦小红子女是否已在当地入学。".to_string()),
+                    ("due_on", due.clone()),
+                ]
+            };
+            let fields = ask(yang);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.post("/registry/assists", &home, &pairs).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("不是您户籍地的外出人员"));
+            let fields = ask(wei);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.post("/registry/assists", &home, &pairs).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = r.location();
+            let id = page
+                .trim_start_matches("/registry/assists/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+
+            // The grid worker where she lives sees it waiting, and replies.
+            let (grid, grid_csrf) = app.session("nn-grid-worker");
+            assert!(
+                app.get("/registry", &grid)
+                    .await
+                    .text()
+                    .contains("协查协助（1）")
+            );
+            assert!(
+                app.get("/registry/assists", &grid)
+                    .await
+                    .text()
+                    .contains("核实子女入学情况")
+            );
+            let r = app.get(&format!("/registry/assists/{id}"), &grid).await;
+            assert!(
+                r.text().contains(&format!("/registry/{wei}")),
+                "her record is a link away"
+            );
+            let reply = format!("/registry/assists/{id}/reply");
+            let r = app
+                .post(
+                    &reply,
+                    &grid,
+                    &[("_csrf", &grid_csrf), ("version", "1"), ("reply", " ")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("回复"));
+            let r = app
+                .post(
+                    &reply,
+                    &grid,
+                    &[
+                        ("_csrf", &grid_csrf),
+                        ("version", "1"),
+                        ("reply", "已入读衡阳小学三年级"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            // Twice is refused as stale; the home side may not reply to its own request.
+            let r = app
+                .post(
+                    &reply,
+                    &grid,
+                    &[("_csrf", &grid_csrf), ("version", "1"), ("reply", "再答")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CONFLICT);
+            let (site, _) = app.session("nn-site-staff");
+            assert_eq!(
+                app.get(&format!("/registry/assists/{id}"), &site)
+                    .await
+                    .status,
+                StatusCode::FORBIDDEN
+            );
+
+            // The home side reads the reply and closes it.
+            let text = app
+                .get(&format!("/registry/assists/{id}"), &home)
+                .await
+                .text();
+            assert!(text.contains("已入读衡阳小学三年级") && text.contains("韦**"));
+            let r = app
+                .post(
+                    &format!("/registry/assists/{id}/close"),
+                    &home,
+                    &[("_csrf", &home_csrf), ("version", "2")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(
+                app.get(&format!("/registry/assists/{id}"), &home)
+                    .await
+                    .text()
+                    .contains("已关闭")
+            );
+            let _ = here_csrf;
+
+            // The API: the same rules.
+            let (s, list) = app
+                .api_get("/api/v1/out-migrants", "lz-commission-staff")
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(list["items"][0]["name"], "韦**");
+            assert_eq!(list["items"].as_array().unwrap().len(), 1);
+            assert!(list["items"][0].get("id_masked").is_none());
+            let (s, err) = app
+            .api(
+                "POST",
+                "/api/v1/assists",
+                "lz-commission-staff",
+                Some(serde_json::json!({"person_id": wei, "kind": "ask", "subject": "x", "body": "y", "due_on": due})),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(err["error"]["details"]["kind"].is_string(), "{err}");
+            let (s, made) = app
+            .api(
+                "POST",
+                "/api/v1/assists",
+                "nn-commission-staff",
+                Some(serde_json::json!({"person_id": wei, "kind": "assist", "subject": "协助转移低保", "body": "请协助", "due_on": due})),
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{made}");
+            let (s, incoming) = app
+                .api_get("/api/v1/assists?side=in", "lz-commission-staff")
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(incoming["items"][0]["id"], made["id"]);
+            assert_eq!(incoming["items"][0]["status"], "open");
+        });
+    }
+);
+
+both_engines!(a_needs_survey_through_pages_and_api, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    let (community_code, person) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            Ok((
+                org::get_region(c, &Scope::everything(), nn.region)?.code,
+                nn.person,
+            ))
+        })
+        .unwrap();
+    let today = shiliu_db::today();
+    let start = today.to_string();
+    let end = (today + chrono::Duration::days(30)).to_string();
+    block_on(async {
+        // The campaign form: each problem named, a question's by its number.
+        let (town, csrf) = app.session("nn-township-staff");
+        let r = app
+            .post(
+                "/registry/surveys",
+                &town,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", ""),
+                    ("region_code", &community_code),
+                    ("starts_on", &end),
+                    ("ends_on", &start),
+                    ("q1.label", "希望的工种"),
+                    ("q1.kind", "single"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        for part in ["名称", "结束日期", "不能早于开始日期", "问题 1 · 选项"] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        let r = app
+            .post(
+                "/registry/surveys",
+                &town,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "社区就业需求摸排"),
+                    ("region_code", &community_code),
+                    ("starts_on", &start),
+                    ("ends_on", &end),
+                    ("q1.label", "家中劳动力人数"),
+                    ("q1.kind", "number"),
+                    ("q1.required", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let sid: i64 = r
+            .location()
+            .trim_start_matches("/registry/surveys/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // Another city's staff cannot see it; a grid worker inside it can, and visits.
+        let (far, _) = app.session("lz-township-staff");
+        assert_eq!(
+            app.get(&format!("/registry/surveys/{sid}"), &far)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let _ = lz;
+        let (grid, gcsrf) = app.session("nn-grid-worker");
+        let page = app
+            .get(&format!("/registry/surveys/{sid}"), &grid)
+            .await
+            .text();
+        assert!(page.contains("0 / 1"), "{page}");
+        let list = app
+            .get(&format!("/registry/surveys/{sid}/households"), &grid)
+            .await;
+        assert_eq!(list.headers[header::CACHE_CONTROL], "private, no-store");
+        let list = list.text();
+        let hid: i64 = list
+            .split(&format!("/registry/surveys/{sid}/households/"))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let form = format!("/registry/surveys/{sid}/households/{hid}");
+        let need_field = format!("need.{person}");
+        let note_field = format!("note.{person}");
+        let answer_field = format!("answer.{sid}.q1");
+        let r = app
+            .post(&form, &grid, &[("_csrf", &gcsrf), (&need_field, "job")])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("家中劳动力人数"), "the question named");
+        let r = app
+            .post(
+                &form,
+                &grid,
+                &[
+                    ("_csrf", &gcsrf),
+                    (&answer_field, "2"),
+                    (&need_field, "job"),
+                    (&need_field, "relief"),
+                    (&note_field, "想进厂"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app
+            .get(&format!("/registry/surveys/{sid}"), &grid)
+            .await
+            .text();
+        assert!(page.contains("1 / 1"), "{page}");
+
+        // The needs: one becomes a request in one action, the other is met by a subsidy.
+        let (s, needs) = app
+            .api_get(&format!("/api/v1/needs?survey={sid}"), "nn-grid-worker")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let items = needs["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        let by_kind = |k: &str| items.iter().find(|n| n["kind"] == k).unwrap().clone();
+        let (job, relief) = (by_kind("job"), by_kind("relief"));
+        let r = app
+            .post(
+                &format!("/registry/needs/{}/request", job["id"]),
+                &grid,
+                &[
+                    ("_csrf", &gcsrf),
+                    ("version", &job["version"].to_string()),
+                    ("description", "就业岗位：想进厂"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert!(r.location().starts_with("/requests/"));
+        let r = app
+            .post(
+                &format!("/registry/{person}/services"),
+                &grid,
+                &[
+                    ("_csrf", &gcsrf),
+                    ("kind", "subsidy"),
+                    ("delivered_on", &start),
+                    ("provider", "区民政局"),
+                    ("amount", "12.345"),
+                    ("need_id", &relief["id"].to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("两位小数"), "{}", r.text());
+        let (s, made) = app
+            .api(
+                "POST",
+                &format!("/api/v1/persons/{person}/services"),
+                "nn-grid-worker",
+                Some(serde_json::json!({"kind": "subsidy", "delivered_on": start, "provider": "区民政局", "amount": "800", "need_id": relief["id"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{made}");
+        assert_eq!(made["amount_fen"], 80_000);
+        let (_, after) = app
+            .api_get(&format!("/api/v1/needs?survey={sid}"), "nn-grid-worker")
+            .await;
+        let mut statuses: Vec<String> = after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}:{}",
+                    n["kind"].as_str().unwrap(),
+                    n["status"].as_str().unwrap()
+                )
+            })
+            .collect();
+        statuses.sort();
+        assert_eq!(statuses, ["job:requested", "relief:met"]);
+        let person_page = app.get(&format!("/registry/{person}"), &grid).await.text();
+        assert!(
+            person_page.contains("补贴发放") && person_page.contains("800"),
+            "{person_page}"
+        );
+
+        // The statistics count them; the API answers a household too, with the same checks.
+        let stats = app.get("/registry/stats", &town).await.text();
+        assert!(
+            stats.contains("已满足需求") && stats.contains("发放补贴（元）"),
+            "{stats}"
+        );
+        let (s, list) = app.api_get("/api/v1/surveys", "nn-grid-worker").await;
+        assert_eq!((s, list[0]["answered"].as_i64()), (StatusCode::OK, Some(1)));
+        let (s, err) = app
+            .api(
+                "POST",
+                &format!("/api/v1/surveys/{sid}/responses"),
+                "nn-grid-worker",
+                Some(serde_json::json!({"household_id": hid, "answers": {"q1": "two"}, "needs": [{"person_id": person, "kind": "fly"}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            err["error"]["details"][format!("need.{person}.kind")].is_string(),
+            "{err}"
+        );
+        let (s, ok) = app
+            .api(
+                "POST",
+                &format!("/api/v1/surveys/{sid}/responses"),
+                "nn-grid-worker",
+                Some(serde_json::json!({"household_id": hid, "answers": {"q1": 3}, "needs": []})),
+            )
+            .await;
+        assert_eq!(
+            (s, ok["answers"]["q1"].as_str()),
+            (StatusCode::OK, Some("3")),
+            "{ok}"
+        );
+    });
+});

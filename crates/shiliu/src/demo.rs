@@ -14,7 +14,7 @@ use shiliu_domain::roles::Role;
 pub const DEMO_PASSWORD: &str = "Shiliu-2026!";
 
 /// The demo accounts: user name, display name, role, region code, and for grid workers a grid.
-pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
+pub const DEMO_USERS: [(&str, &str, Role, &str); 11] = [
     ("admin", "系统管理员", Role::SystemAdmin, "450000"),
     (
         "nanning",
@@ -28,8 +28,15 @@ pub const DEMO_USERS: [(&str, &str, Role, &str); 10] = [
         Role::CommissionStaff,
         "450200",
     ),
-    ("beihu", "北湖街道 黄海燕", Role::TownshipStaff, "450107001"),
-    ("grid", "网格员 蒙小丽", Role::GridWorker, "450107001"),
+    // The home county of many of 南宁's migrants: it sees them as its out-migrants (流出地).
+    (
+        "sanjiang",
+        "三江县民宗局 杨光明",
+        Role::CommissionStaff,
+        "450226",
+    ),
+    ("beihu", "北湖街道 黄海燕", Role::TownshipStaff, "450107002"),
+    ("grid", "网格员 蒙小丽", Role::GridWorker, "450107002"),
     ("site", "民族之家 陆建华", Role::SiteStaff, "450107"),
     ("lawyer", "红石榴工作室 李律师", Role::LegalAid, "450100"),
     ("evaluator", "考评组 莫志刚", Role::Evaluator, "450700"),
@@ -83,6 +90,8 @@ pub struct DemoCounts {
     pub users: usize,
     pub requests: usize,
     pub people: usize,
+    /// Needs found by the demo's survey.
+    pub needs: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -277,6 +286,8 @@ pub fn seed(
             Scale::Small => 60,
         };
         n.people = seed_registry(c, &actor, vault, &mut rng, households)?;
+        n.needs = seed_needs(c, &actor, &mut rng)?;
+        seed_assists(c, &mut rng)?;
         Ok(n)
     })
 }
@@ -397,7 +408,7 @@ fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Resul
     }
     let cats = requests::categories(c, false)?;
     seed_questions(c, actor, &cats)?;
-    let town = org::get_region_by_code(c, &Scope::everything(), "450107001")?;
+    let town = org::get_region_by_code(c, &Scope::everything(), "450107002")?;
     let mut grids = Vec::new();
     for comm in all(c, &town)? {
         grids.extend(all(c, &comm)?);
@@ -590,6 +601,7 @@ struct Planned {
         shiliu_domain::registry::Relation,
     )>,
     moved_out: Option<chrono::NaiveDate>,
+    linkage: bool,
 }
 
 /// A valid ID number for someone from `county` born on `born`, the sequence made unique by
@@ -616,7 +628,9 @@ fn seed_registry(
     households: usize,
 ) -> Result<usize, DbError> {
     use shiliu_db::registry::{self, bulk};
-    use shiliu_domain::registry::{ConsentChannel, PersonForm, PersonInput, Relation};
+    use shiliu_domain::registry::{
+        ConsentChannel, ConsentPurpose, PersonForm, PersonInput, Relation,
+    };
     let everything = Scope::everything();
     if registry::count(c, &everything, &registry::PersonFilter::default())? > 0 {
         return Ok(0);
@@ -780,11 +794,14 @@ fn seed_registry(
         );
         let moved_out = (rng.gen_range(0..100) < 6)
             .then(|| arrived + chrono::Duration::days((today - arrived).num_days() / 2));
+        // Most agree at registration that their home county may see them (流出地联动).
+        let linkage = rng.gen_range(0..100) < 85;
         batch.push(Planned {
             grid,
             address,
             members,
             moved_out,
+            linkage,
         });
         if batch.len() == 2_000 || h + 1 == households {
             let mut load = Vec::with_capacity(batch.len());
@@ -793,6 +810,7 @@ fn seed_registry(
                 address,
                 members,
                 moved_out,
+                linkage,
             } in batch.drain(..)
             {
                 let members = members
@@ -809,10 +827,212 @@ fn seed_registry(
                     address,
                     members,
                     moved_out,
+                    agreed: if linkage {
+                        &[ConsentPurpose::Registration, ConsentPurpose::Linkage]
+                    } else {
+                        &[ConsentPurpose::Registration]
+                    },
                 });
             }
             loaded += bulk::load(c, actor, vault, &load, ConsentChannel::Staff)?;
         }
     }
     Ok(loaded)
+}
+
+/// A needs survey over 西乡塘区 two-thirds done, its needs met, planned or made requests, and
+/// the services delivered: the figures the statistics page shows (jobs placed, subsidies).
+fn seed_needs(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Result<usize, DbError> {
+    use shiliu_db::registry::needs as nd;
+    use shiliu_domain::registry::needs::{NeedKind, PlanInput, ServiceInput, SurveyInput, need};
+    use shiliu_domain::requests::questions::RawAnswers;
+    use shiliu_domain::requests::{Channel, RequestInput};
+    let everything = Scope::everything();
+    if !nd::surveys(c, &everything)?.is_empty() {
+        return Ok(0);
+    }
+    let today = shiliu_db::today();
+    let day = |d: i64| (today + chrono::Duration::days(d)).to_string();
+    let Ok(area) = org::get_region_by_code(c, &everything, "450107") else {
+        return Ok(0);
+    };
+    let input = SurveyInput::parse(
+        "西乡塘区少数民族流动人口就业需求摸排",
+        &day(-20),
+        &day(40),
+        &[
+            (
+                "家中劳动力人数".into(),
+                "number".into(),
+                true,
+                String::new(),
+            ),
+            (
+                "最希望从事的工作".into(),
+                "single".into(),
+                false,
+                "factory=进厂务工\nservice=商贸服务\nown=自主创业\nany=都可以".into(),
+            ),
+        ],
+    )
+    .map_err(DbError::Invalid)?;
+    let survey = nd::create_survey(c, actor, area.id, None, &input)?;
+    let mut households = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = nd::survey_households(c, actor, &survey, false, after, 1_000)?;
+        let Some(last) = page.last() else { break };
+        after = last.household_id;
+        households.extend(page.into_iter().map(|h| h.household_id));
+    }
+    let jobs = ["factory", "service", "own", "any"];
+    for hid in households {
+        if rng.gen_range(0..100) < 35 {
+            continue;
+        }
+        let members = nd::household_for(c, &everything, &survey, hid)?;
+        let mut found = Vec::new();
+        let mut workers = 0;
+        for m in &members {
+            let age = today.years_since(m.birth_date).unwrap_or(0);
+            let looking = matches!(m.employment.as_deref(), Some("unemployed" | "flexible"));
+            if (18..60).contains(&age) {
+                workers += 1;
+            }
+            let roll = rng.gen_range(0..100);
+            if looking && roll < 60 {
+                found.push(need(m.id, "job", "希望找一份稳定的工作").map_err(DbError::Invalid)?);
+            } else if looking && roll < 80 {
+                found.push(need(m.id, "training", "想学电工或家政").map_err(DbError::Invalid)?);
+            } else if (3..15).contains(&age) && roll < 10 {
+                found.push(need(m.id, "school", "").map_err(DbError::Invalid)?);
+            } else if m.relation.as_deref() == Some("head") && roll < 5 {
+                found.push(need(m.id, "relief", "家中有病人，生活困难").map_err(DbError::Invalid)?);
+            }
+        }
+        let mut raw = RawAnswers::new();
+        raw.insert("q1".into(), vec![workers.to_string()]);
+        raw.insert("q2".into(), vec![jobs[rng.gen_range(0..jobs.len())].into()]);
+        nd::answer(c, actor, survey.id, hid, &raw, &found)?;
+    }
+    let mut needs = Vec::new();
+    let mut before = None;
+    loop {
+        let f = nd::NeedFilter::default();
+        let page = nd::needs(c, actor, &f, before, 1_000)?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.0.id);
+        needs.extend(page);
+    }
+    let employers = [
+        "南宁富士康科技园",
+        "西乡塘区家政服务公司",
+        "广西糖业集团",
+        "南宁万达商业广场",
+    ];
+    for (n, name) in &needs {
+        let roll = rng.gen_range(0..100);
+        let on = day(-rng.gen_range(0..15));
+        let service = |kind: &str, provider: &str, amount: &str| {
+            ServiceInput::parse(kind, &on, provider, amount, "", today).map_err(DbError::Invalid)
+        };
+        match n.kind() {
+            NeedKind::Job if roll < 45 => {
+                let s = service(
+                    "job_placement",
+                    employers[rng.gen_range(0..employers.len())],
+                    "",
+                )?;
+                nd::record_service(c, actor, n.person_id, &s, Some(n.id))?;
+            }
+            NeedKind::Job if roll < 60 => {
+                let input = RequestInput::parse(
+                    Channel::Grid,
+                    "就业岗位：希望找一份稳定的工作（需求摸排）",
+                    "",
+                    name,
+                    "",
+                    false,
+                )
+                .map_err(DbError::Invalid)?;
+                nd::to_request(c, actor, n.id, n.version, &input)?;
+            }
+            NeedKind::Training if roll < 50 => {
+                let s = service("training", "西乡塘区职业技能培训中心", "")?;
+                nd::record_service(c, actor, n.person_id, &s, Some(n.id))?;
+            }
+            NeedKind::Job | NeedKind::Training if roll < 75 => {
+                let p = PlanInput::parse(
+                    "西乡塘区人力资源和社会保障局",
+                    &day(rng.gen_range(1..30)),
+                    today,
+                )
+                .map_err(DbError::Invalid)?;
+                nd::plan(c, actor, n.id, n.version, &p)?;
+            }
+            NeedKind::School if roll < 60 => {
+                let s = service("school_place", "衡阳路小学", "")?;
+                nd::record_service(c, actor, n.person_id, &s, Some(n.id))?;
+            }
+            NeedKind::Relief if roll < 70 => {
+                let amount = (rng.gen_range(5..21) * 100).to_string();
+                let s = service("subsidy", "西乡塘区民政局", &amount)?;
+                nd::record_service(c, actor, n.person_id, &s, Some(n.id))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(needs.len())
+}
+
+/// Requests for assistance between 三江 (home) and 南宁 (where its people live): one answered,
+/// one waiting.
+fn seed_assists(c: &mut DbConnection, rng: &mut StdRng) -> Result<(), DbError> {
+    use shiliu_db::registry::linkage;
+    use shiliu_domain::registry::AssistInput;
+    let Some(sanjiang) = accounts::find_by_username(c, "sanjiang")? else {
+        return Ok(());
+    };
+    let home = accounts::acting_as(c, &sanjiang, "demo")?;
+    if !linkage::list(c, &home.scope, linkage::Side::Outgoing, None, None, 1)?.is_empty() {
+        return Ok(());
+    }
+    let people = linkage::out_migrants(c, &home, &linkage::OutMigrantFilter::default(), None, 50)?;
+    if people.len() < 2 {
+        return Ok(());
+    }
+    let today = shiliu_db::today();
+    let due = (today + chrono::Duration::days(rng.gen_range(5..15))).to_string();
+    let ask = |subject: &str, body: &str| {
+        AssistInput::parse("verify", subject, body, &due, today).map_err(DbError::Invalid)
+    };
+    let first = linkage::ask(
+        c,
+        &home,
+        people[0].id,
+        &ask(
+            "核实在南宁居住和就业情况",
+            "该人员户籍家庭申请低保，请协助核实其在当地的居住和就业收入情况。",
+        )?,
+    )?;
+    linkage::ask(
+        c,
+        &home,
+        people[1].id,
+        &ask(
+            "核实子女就学情况",
+            "请协助核实其随迁子女在当地就读情况，以便办理教育资助。",
+        )?,
+    )?;
+    if let Some(nanning) = accounts::find_by_username(c, "nanning")? {
+        let here = accounts::acting_as(c, &nanning, "demo")?;
+        linkage::reply(
+            c,
+            &here,
+            first.id,
+            first.version,
+            "经社区网格员入户核实：本人在西乡塘区一电子厂务工，月收入约3500元，与配偶和一名子女同住。",
+        )?;
+    }
+    Ok(())
 }

@@ -208,7 +208,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?;
             }
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people added",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
@@ -216,7 +216,8 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.units,
                 n.users,
                 n.requests,
-                n.people
+                n.people,
+                n.needs
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);

@@ -333,6 +333,42 @@ both_engines!(
     }
 );
 
+/// The small demo seeded into `t` and served on a loopback port: `f` drives a phone-sized
+/// browser against it (given the server's base URL) and hands the browser back to be closed.
+fn with_demo<F, Fut>(t: &TestDb, f: F)
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: std::future::Future<Output = Client>,
+{
+    let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+    demo::seed(
+        &t.db,
+        &hash,
+        Scale::Small,
+        &shiliu_db::registry::Vault::random(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = shiliu_web::AppState::new(t.db.clone(), shiliu_web::WebConfig::default());
+        let server = tokio::spawn(shiliu_web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let (c, _driver) = browser().await;
+        let c = f(c, base).await;
+        c.close().await.unwrap();
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+}
+
 /// Take one step on the request page: fill the step's form and press its button.
 async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
     let form = c
@@ -402,29 +438,7 @@ async fn sign_out(c: &Client) {
 both_engines!(
     a_resident_and_each_staff_channel_go_round_the_loop,
     |t: TestDb| {
-        let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
-        demo::seed(
-            &t.db,
-            &hash,
-            Scale::Small,
-            &shiliu_db::registry::Vault::random(),
-        )
-        .unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let state = shiliu_web::AppState::new(t.db.clone(), shiliu_web::WebConfig::default());
-            let server = tokio::spawn(shiliu_web::serve(listener, state, async {
-                let _ = stopped.await;
-            }));
-            let (c, _driver) = browser().await;
-
+        with_demo(&t, |c, base| async move {
             // A resident on a phone, no account: pick the place, describe the need, get a code.
             c.goto(&format!("{base}/r")).await.unwrap();
             for place in ["南宁市", "西乡塘区", "北湖街道"] {
@@ -490,7 +504,7 @@ both_engines!(
                     c.find(Locator::Css("input[name=region_code]"))
                         .await
                         .unwrap()
-                        .send_keys("450107001")
+                        .send_keys("450107002")
                         .await
                         .unwrap();
                 }
@@ -549,7 +563,10 @@ both_engines!(
                 wait_text(&c, ".flash", "已保存").await;
                 let main = text(&c, "main").await;
                 if user == "grid" {
-                    assert!(main.contains("现场照片.png") && main.contains("照片"), "{main}");
+                    assert!(
+                        main.contains("现场照片.png") && main.contains("照片"),
+                        "{main}"
+                    );
                 }
                 if user == "nanning" {
                     assert!(main.contains("子女年龄") && main.contains("小学"), "{main}");
@@ -636,9 +653,245 @@ both_engines!(
                 sign_out(&c).await;
             }
 
-            c.close().await.unwrap();
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
+            c
         });
     }
 );
+
+/// Type into the field named `name` (inside `scope`, a CSS selector), or choose the option
+/// labelled `value` when it is a list.
+async fn fill(c: &Client, scope: &str, name: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(&format!("{scope} [name='{name}']")))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    if field.tag_name().await.unwrap() == "select" {
+        field.select_by_label(value).await.unwrap();
+    } else {
+        field.send_keys(value).await.unwrap();
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+both_engines!(
+    a_migrant_self_registers_and_is_served_from_home_and_where_they_live,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            // On a phone, no account: the place down to the grid, then the declaration.
+            c.goto(&format!("{base}/d")).await.unwrap();
+            for place in ["南宁市", "西乡塘区", "北湖街道"] {
+                let link = c
+                    .find(Locator::LinkText(place))
+                    .await
+                    .unwrap_or_else(|e| panic!("{place}: {e}"));
+                submit(&c, link).await;
+            }
+            // The first community, then its first grid: the demo grid worker's.
+            for _ in 0..2 {
+                let link = c.find(Locator::Css("ul.picks a")).await.unwrap();
+                submit(&c, link).await;
+            }
+            wait_text(&c, "main", "同住家庭成员").await;
+            let first17 = "45022619960315202";
+            let number = format!(
+                "{first17}{}",
+                shiliu_domain::id_number::check_char(first17.as_bytes())
+            );
+            for (name, value) in [
+                ("p0.name", "石春燕"),
+                ("p0.id_number", number.as_str()),
+                ("p0.people", "侗族"),
+                ("p0.mobile", "13907720000"),
+                ("p0.address", "北湖路 66 号 3 栋 201"),
+            ] {
+                fill(&c, "main form", name, value).await;
+            }
+            for consent in ["registration", "linkage"] {
+                let boxes = c
+                    .find_all(Locator::Css(&format!(
+                        "input[name=consents][value={consent}]"
+                    )))
+                    .await
+                    .unwrap();
+                if !boxes[0].is_selected().await.unwrap() {
+                    boxes[0].click().await.unwrap();
+                }
+            }
+            snapshot(&c, "declare-form").await;
+            let button = c
+                .find(Locator::XPath(
+                    "//main//form//button[contains(., '提交申报')]",
+                ))
+                .await
+                .unwrap();
+            submit(&c, button).await;
+            let status = wait_text(&c, "main", "待核验").await;
+            assert!(
+                status.contains("石**") && !status.contains("石春燕"),
+                "{status}"
+            );
+
+            // The grid worker verifies it into the register.
+            sign_in(&c, &base, "grid").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/registry/declarations"))
+                .await
+                .unwrap();
+            c.find(Locator::LinkText("石春燕"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "main", "核验通过").await;
+            let confirm = c
+                .find(Locator::Css("form[action$='/confirm'] button"))
+                .await
+                .unwrap();
+            submit(&c, confirm).await;
+            wait_text(&c, ".flash", "已保存").await;
+            let person_url = c.current_url().await.unwrap();
+            let person_id: i64 = person_url
+                .path()
+                .trim_start_matches("/registry/")
+                .parse()
+                .unwrap();
+            sign_out(&c).await;
+
+            // 三江, her home county, sees her among its out-migrants and asks about her.
+            sign_in(&c, &base, "sanjiang").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/registry/out-migrants"))
+                .await
+                .unwrap();
+            let row = wait_text(&c, "main table tbody tr", "石**").await;
+            assert!(row.contains("北湖街道") && row.contains("侗族"), "{row}");
+            assert!(!text(&c, "main").await.contains("石春燕"));
+            snapshot(&c, "out-migrants").await;
+            click(
+                &c,
+                &format!("a[href='/registry/assists/new?person={person_id}']"),
+            )
+            .await;
+            fill(&c, "main form", "subject", "核实随迁子女情况").await;
+            fill(&c, "main form", "body", "请协助核实其子女在当地就读情况。").await;
+            let send = c.find(Locator::Css("main form button")).await.unwrap();
+            submit(&c, send).await;
+            wait_text(&c, ".flash", "已保存").await;
+            sign_out(&c).await;
+
+            // The grid worker surveys her household; her need for a job becomes a request.
+            sign_in(&c, &base, "grid").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/registry/assists")).await.unwrap();
+            wait_text(&c, "main", "核实随迁子女情况").await;
+            c.goto(&format!("{base}/registry/surveys")).await.unwrap();
+            click(&c, "main table a[href^='/registry/surveys/']").await;
+            click(&c, "a[href$='/households']").await;
+            c.find(Locator::XPath("//main//a[contains(., '石春燕')]"))
+                .await
+                .unwrap_or_else(|e| panic!("her household to visit: {e}"))
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "main", "各成员需求").await;
+            fill(
+                &c,
+                "main form",
+                &format!("answer.{}.q1", survey_id(&c).await),
+                "1",
+            )
+            .await;
+            click(&c, &format!("input[name='need.{person_id}'][value=job]")).await;
+            fill(
+                &c,
+                "main form",
+                &format!("note.{person_id}"),
+                "想找电子厂的工作",
+            )
+            .await;
+            snapshot(&c, "survey-form").await;
+            let save = c.find(Locator::Css("main form > button")).await.unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            c.goto(&format!("{base}/registry/{person_id}"))
+                .await
+                .unwrap();
+            c.find(Locator::LinkText("就业岗位"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "main", "转为诉求办理").await;
+            let make = c
+                .find(Locator::Css("form[action$='/request'] button"))
+                .await
+                .unwrap();
+            submit(&c, make).await;
+            wait_text(&c, ".flash", "已保存").await;
+            let main = text(&c, "main").await;
+            assert!(main.contains("想找电子厂的工作"), "{main}");
+            let code = text(&c, "h1")
+                .await
+                .rsplit('·')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            sign_out(&c).await;
+
+            // The request is handled like any other, to the end.
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            open_request(&c, &base, &code).await;
+            step(&c, "dispatch", &[]).await;
+            sign_out(&c).await;
+            sign_in(&c, &base, "site").await;
+            wait_path(&c, "/").await;
+            open_request(&c, &base, &code).await;
+            step(&c, "accept", &[]).await;
+            step(&c, "start", &[]).await;
+            step(
+                &c,
+                "resolve",
+                &[
+                    ("outcome", "solved"),
+                    ("reply", "已推荐到园区电子厂，已上岗"),
+                ],
+            )
+            .await;
+            sign_out(&c).await;
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            open_request(&c, &base, &code).await;
+            step(&c, "rate", &[("rating", "satisfied")]).await;
+            step(&c, "close", &[]).await;
+            assert!(text(&c, "main").await.contains("已归档"));
+            sign_out(&c).await;
+
+            c
+        });
+    }
+);
+
+/// The survey id of the form on the page (its action is `/registry/surveys/{id}/households/…`).
+async fn survey_id(c: &Client) -> i64 {
+    let action = c
+        .find(Locator::Css("main form[action^='/registry/surveys/']"))
+        .await
+        .unwrap()
+        .attr("action")
+        .await
+        .unwrap()
+        .unwrap();
+    action.split('/').nth(3).unwrap().parse().unwrap()
+}

@@ -26,6 +26,8 @@ pub struct NewHousehold<'a> {
     pub members: Vec<(PersonInput, Relation)>,
     /// Moved out on this day (their residence ends), for a register with history.
     pub moved_out: Option<NaiveDate>,
+    /// What its people agreed to (registration at least).
+    pub agreed: &'a [ConsentPurpose],
 }
 
 #[derive(Insertable)]
@@ -149,14 +151,16 @@ pub fn load(
                     person_tags::tag.eq(t.as_str()),
                 )
             }));
-            agreed.push((
-                consents::id.eq(new_id()),
-                consents::person_id.eq(id),
-                consents::purpose.eq(ConsentPurpose::Registration.as_str()),
-                consents::channel.eq(consent.as_str()),
-                consents::given_at.eq(at),
-                consents::recorded_by.eq(actor.user_id),
-            ));
+            agreed.extend(h.agreed.iter().map(|purpose| {
+                (
+                    consents::id.eq(new_id()),
+                    consents::person_id.eq(id),
+                    consents::purpose.eq(purpose.as_str()),
+                    consents::channel.eq(consent.as_str()),
+                    consents::given_at.eq(at),
+                    consents::recorded_by.eq(actor.user_id),
+                )
+            }));
         }
     }
     for chunk in house_rows.chunks(ROWS_PER_INSERT) {

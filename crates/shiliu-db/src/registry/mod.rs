@@ -8,6 +8,8 @@
 
 pub mod bulk;
 pub mod declarations;
+pub mod linkage;
+pub mod needs;
 pub mod stats;
 pub mod vault;
 

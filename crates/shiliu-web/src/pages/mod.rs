@@ -4,6 +4,8 @@ pub mod admin;
 pub mod casework;
 pub mod declare;
 pub mod import;
+pub mod linkage;
+pub mod needs;
 pub mod org;
 pub mod public;
 pub mod questions;

@@ -325,21 +325,7 @@ pub fn question_sets(
                 .map(|q| {
                     let name = field_name(q.category_id, &q.code);
                     let given = values(&name);
-                    QuestionField {
-                        label: t.pick(&q.label, &q.label_en).to_string(),
-                        kind: q.kind().as_str(),
-                        required: q.required,
-                        choices: q
-                            .choices()
-                            .into_iter()
-                            .map(|c| {
-                                let chosen = given.contains(&c.key.as_str());
-                                (c.key, c.name, chosen)
-                            })
-                            .collect(),
-                        value: given.first().map(|s| (*s).to_string()).unwrap_or_default(),
-                        name,
-                    }
+                    field(name, t.pick(&q.label, &q.label_en), &q.rule(), &given)
                 })
                 .collect();
             (!fields.is_empty()).then(|| QuestionSet {
@@ -349,6 +335,60 @@ pub fn question_sets(
             })
         })
         .collect()
+}
+
+/// One question on a form, filled with the values given for it.
+fn field(
+    name: String,
+    label: &str,
+    q: &shiliu_domain::requests::questions::Question,
+    given: &[&str],
+) -> QuestionField {
+    QuestionField {
+        label: label.to_string(),
+        kind: q.kind.as_str(),
+        required: q.required,
+        choices: q
+            .choices
+            .iter()
+            .map(|c| {
+                let chosen = given.contains(&c.key.as_str());
+                (c.key.clone(), c.name.clone(), chosen)
+            })
+            .collect(),
+        value: given.first().map(|s| (*s).to_string()).unwrap_or_default(),
+        name,
+    }
+}
+
+/// A needs survey's questions as one set on its form, named like a category's (the survey's
+/// id in place of the category's, so [`submitted_answers`] reads them), filled with `given`
+/// (question code → canonical answer).
+pub fn survey_set(
+    survey_id: i64,
+    title: &str,
+    questions: &[shiliu_domain::registry::needs::SurveyQuestion],
+    given: &std::collections::BTreeMap<String, String>,
+) -> QuestionSet {
+    QuestionSet {
+        category_id: String::new(),
+        category: title.to_string(),
+        fields: questions
+            .iter()
+            .map(|q| {
+                let values: Vec<&str> = given
+                    .get(&q.code)
+                    .map(|v| v.split(',').collect())
+                    .unwrap_or_default();
+                field(
+                    field_name(survey_id, &q.code),
+                    &q.label,
+                    &q.question(),
+                    &values,
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The answers submitted for the chosen category, by question code.

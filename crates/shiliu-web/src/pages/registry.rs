@@ -26,11 +26,11 @@ use crate::i18n::T;
 use crate::web::{AppState, Principal};
 use shiliu_db::scope::Actor;
 
-fn people_name(code: &str) -> String {
+pub(crate) fn people_name(code: &str) -> String {
     shiliu_domain::peoples::by_code(code).map_or_else(|| code.to_string(), |p| p.name.to_string())
 }
 
-fn place_name(code: &str) -> String {
+pub(crate) fn place_name(code: &str) -> String {
     shiliu_domain::divisions::full_name(code).unwrap_or_else(|| code.to_string())
 }
 
@@ -98,18 +98,23 @@ pub struct Row {
     pub status: String,
 }
 
-fn row(p: &db::Person, t: T, today: chrono::NaiveDate) -> Row {
+/// Age in whole years on `today`.
+pub(crate) fn age(birth: chrono::NaiveDate, today: chrono::NaiveDate) -> i32 {
     use chrono::Datelike;
-    let mut age = today.year() - p.birth_date.year();
-    if (today.month(), today.day()) < (p.birth_date.month(), p.birth_date.day()) {
+    let mut age = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
         age -= 1;
     }
+    age
+}
+
+fn row(p: &db::Person, t: T, today: chrono::NaiveDate) -> Row {
     Row {
         id: p.id,
         name: p.name.clone(),
         id_masked: p.id_masked.clone().unwrap_or_default(),
         sex: t.label("sex", &p.sex),
-        age,
+        age: age(p.birth_date, today),
         people: people_name(&p.people),
         hukou: place_name(&p.hukou),
         address: p.address.clone(),
@@ -141,6 +146,9 @@ struct ListPage {
     /// The filters as a query string (for the export links).
     query: String,
     can_reveal: bool,
+    can_see_out: bool,
+    /// Requests for assistance waiting for the reader's area to reply.
+    assists_waiting: Option<i64>,
 }
 
 pub async fn list(
@@ -164,6 +172,19 @@ pub async fn list(
         .await?;
     let pending = if p.can(Permission::EditRegistry) {
         Some(super::declare::pending_count(&state, p.scope.clone()).await?)
+    } else {
+        None
+    };
+    let assists_waiting = if p.can(Permission::ExchangeAssists) {
+        let scope = p.scope.clone();
+        let today = shiliu_db::today();
+        Some(
+            state
+                .db
+                .read(move |c| shiliu_db::registry::linkage::waiting(c, &scope, today))
+                .await?
+                .0,
+        )
     } else {
         None
     };
@@ -196,6 +217,8 @@ pub async fn list(
         pending,
         query: q.query_string(),
         can_reveal: p.can(Permission::RevealIdNumbers),
+        can_see_out: p.can(Permission::ViewOutMigrants),
+        assists_waiting,
         q,
     };
     render(&page)
@@ -581,15 +604,20 @@ struct PersonPage {
     revealed: Option<String>,
     can_reveal: bool,
     can_edit: bool,
+    /// May ask the person's home county for assistance (协查 / 协助).
+    can_ask: bool,
     moved_out: bool,
     members: Vec<(i64, String, String, bool)>,
     residences: Vec<(String, String, String)>,
     consents: Vec<(String, String, String, String)>,
     today: String,
     errors: Vec<(String, String)>,
+    needs: Vec<super::needs::NeedLine>,
+    services: Vec<super::needs::ServiceLine>,
+    service_kinds: Vec<(String, String)>,
 }
 
-async fn person_page(
+pub(crate) async fn person_page(
     state: &AppState,
     p: &Principal,
     id: i64,
@@ -603,7 +631,7 @@ async fn person_page(
     }
     let t = p.t();
     let vault = state.config.vault.clone();
-    let (person, revealed, tags, members, homes, consents, regions) = state
+    let (person, revealed, tags, members, homes, consents, regions, (needs, services)) = state
         .db
         .write(move |c| {
             let person = db::view(c, &actor, id)?;
@@ -627,9 +655,14 @@ async fn person_page(
                 homes,
                 db::consents_of(c, id)?,
                 regions,
+                (
+                    db::needs::needs_of(c, &actor.scope, id)?,
+                    db::needs::services_of(c, &actor.scope, id)?,
+                ),
             ))
         })
         .await?;
+    let (need_rows, service_rows) = super::needs::person_rows(t, &needs, &services);
     let region = |rid: i64| regions.get(&rid).cloned().unwrap_or_default();
     let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
     let opt = |s: &Option<String>| s.clone().unwrap_or_default();
@@ -674,6 +707,7 @@ async fn person_page(
         revealed: revealed.map(|n| n.as_str().to_string()),
         can_reveal: p.can(Permission::RevealIdNumbers) && person.id_masked.is_some(),
         can_edit: p.can(Permission::EditRegistry),
+        can_ask: p.can(Permission::ExchangeAssists),
         moved_out: person.status == PersonStatus::MovedOut.as_str(),
         members: members
             .iter()
@@ -711,16 +745,28 @@ async fn person_page(
             })
             .collect(),
         today: shiliu_db::today().format("%Y-%m-%d").to_string(),
-        errors: t.field_errors(errs),
+        // The service form's `kind` is the service's.
+        errors: t.field_errors_as(errs, &[("kind", "service_kind")]),
+        needs: need_rows,
+        services: service_rows,
+        service_kinds: options(
+            shiliu_domain::registry::needs::ServiceKind::ALL,
+            shiliu_domain::registry::needs::ServiceKind::as_str,
+            "service_kind",
+            t,
+        ),
         p: person,
     };
-    let mut r = render_form(&page, !errs.is_empty())?;
-    // Personal data: never kept by a browser's or a proxy's cache.
+    Ok(no_store(render_form(&page, !errs.is_empty())?))
+}
+
+/// A page of personal data: never kept by a browser's or a proxy's cache.
+pub(crate) fn no_store(mut r: Response) -> Response {
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    Ok(r)
+    r
 }
 
 pub async fn show(

@@ -10,8 +10,10 @@ use axum::response::Response;
 use chrono::{Datelike, Months};
 use serde::Deserialize;
 use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::registry::needs::NeedFigures;
 use shiliu_db::registry::stats::{self as db, RegistryFigures};
 use shiliu_db::scope::Scope;
+use shiliu_domain::registry::needs::ServiceKind;
 use shiliu_domain::registry::suppress;
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
@@ -98,7 +100,11 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
     }
     let last_day = to + Months::new(1) - chrono::Duration::days(1);
     let code = q.region.trim().to_string();
-    let (root, children, figures): (Option<Region>, Vec<Region>, RegistryFigures) = state
+    let (root, children, (figures, served)): (
+        Option<Region>,
+        Vec<Region>,
+        (RegistryFigures, NeedFigures),
+    ) = state
         .db
         .read(move |c| {
             let root = if code.is_empty() {
@@ -120,7 +126,14 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
                 Some(r) => org_db::children(c, &scope, r.id, true)?,
                 None => org_db::scope_roots(c, &actor.scope)?,
             };
-            Ok((root, children, db::figures(c, &scope, from, last_day)?))
+            Ok((
+                root,
+                children,
+                (
+                    db::figures(c, &scope, from, last_day)?,
+                    shiliu_db::registry::needs::figures(c, &scope, from, last_day)?,
+                ),
+            ))
         })
         .await?;
     let min = state.config.min_cell;
@@ -195,6 +208,23 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
             .map(|k| (k.clone(), m.get(k).copied().unwrap_or(0)))
             .collect()
     };
+    let needs_by = |pick: fn(&(String, i64, i64, i64)) -> i64| -> Vec<(String, i64)> {
+        served
+            .needs
+            .iter()
+            .map(|n| (t.label("need_kind", &n.0), pick(n)))
+            .collect()
+    };
+    let (found, met) = served
+        .needs
+        .iter()
+        .fold((0, 0), |a, n| (a.0 + n.1, a.1 + n.2));
+    let placed = served
+        .services
+        .iter()
+        .find(|x| x.0 == ServiceKind::JobPlacement.as_str())
+        .map_or(0, |x| x.2);
+    let paid: i64 = served.services.iter().map(|x| x.3).sum();
     Ok(Report {
         place: root.map_or_else(|| s(t, "registry.stats_all"), |r| r.name),
         from: from.format("%Y-%m").to_string(),
@@ -203,6 +233,10 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
             (s(t, "registry.residents"), figures.residents),
             (s(t, "registry.households"), figures.households),
             (s(t, "registry.moved_out_total"), figures.moved_out),
+            (s(t, "registry.needs_found"), found),
+            (s(t, "registry.needs_met"), met),
+            (s(t, "registry.jobs_placed"), placed),
+            (s(t, "registry.subsidies_paid"), paid / 100),
         ],
         sections: vec![
             section(s(t, "registry.by_region"), by_child, None),
@@ -219,6 +253,17 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
             section(
                 s(t, "registry.departures"),
                 per_month(&figures.departures),
+                None,
+            ),
+            section(s(t, "registry.needs_by_kind"), needs_by(|n| n.1), None),
+            section(s(t, "registry.needs_met_by_kind"), needs_by(|n| n.2), None),
+            section(
+                s(t, "registry.served_by_kind"),
+                served
+                    .services
+                    .iter()
+                    .map(|x| (t.label("service_kind", &x.0), x.2))
+                    .collect(),
                 None,
             ),
         ],

@@ -8,7 +8,7 @@ use shiliu_db::accounts;
 use shiliu_db::registry::{self, bulk};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_domain::id_number::IdNumber;
-use shiliu_domain::registry::{ConsentChannel, PersonForm, PersonInput, Relation};
+use shiliu_domain::registry::{ConsentChannel, ConsentPurpose, PersonForm, PersonInput, Relation};
 
 use super::{Server, load, pct, session_cookie, status_kib};
 use crate::demo::{FAMILY_NAMES, GIVEN_NAMES, ORIGINS, demo_id_number};
@@ -103,6 +103,7 @@ pub fn run(
                     address: p.address.clone(),
                     members: vec![(p, Relation::Head)],
                     moved_out: None,
+                    agreed: &[ConsentPurpose::Registration, ConsentPurpose::Linkage],
                 })
                 .collect();
             let (a, v) = (actor.clone(), vault.clone());

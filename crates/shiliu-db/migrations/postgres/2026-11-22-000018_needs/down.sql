@@ -1,0 +1,4 @@
+DROP TABLE services;
+DROP TABLE needs;
+DROP TABLE survey_responses;
+DROP TABLE surveys;
