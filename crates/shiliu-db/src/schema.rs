@@ -604,6 +604,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registry_imports (id) {
+        id -> BigInt,
+        sha256 -> Text,
+        people -> Integer,
+        households -> Integer,
+        skipped -> Integer,
+        imported_by -> Nullable<BigInt>,
+        imported_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -636,6 +648,7 @@ diesel::joinable!(services -> persons (person_id));
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     assists,
+    registry_imports,
     surveys,
     survey_responses,
     needs,

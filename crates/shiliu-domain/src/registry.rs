@@ -5,6 +5,7 @@
 //! One parser ([`PersonInput::parse`]) serves every way a person arrives: a staff form, the
 //! public self-registration page, the JSON API and a row of an imported register.
 
+pub mod import;
 pub mod needs;
 
 use chrono::NaiveDate;

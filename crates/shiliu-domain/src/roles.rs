@@ -57,6 +57,8 @@ code_enum! {
         ExchangeAssists = "exchange_assists",
         /// Start and close needs surveys (就业需求摸排) over one's region.
         ManageSurveys = "manage_surveys",
+        /// Import a register from Excel or CSV into one's region.
+        ImportRegistry = "import_registry",
     }
 }
 
@@ -65,9 +67,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
-            ManageApiTokens, ManageRegions, ManageRequestSettings, ManageSites, ManageSurveys,
-            ManageUnits, ManageUsers, RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants,
-            ViewRegistry, ViewRequests,
+            ImportRegistry, ManageApiTokens, ManageRegions, ManageRequestSettings, ManageSites,
+            ManageSurveys, ManageUnits, ManageUsers, RevealIdNumbers, ViewAudit, ViewOrg,
+            ViewOutMigrants, ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -89,6 +91,7 @@ impl Role {
                 ViewOutMigrants,
                 ExchangeAssists,
                 ManageSurveys,
+                ImportRegistry,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -108,6 +111,7 @@ impl Role {
                 ViewOutMigrants,
                 ExchangeAssists,
                 ManageSurveys,
+                ImportRegistry,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -123,6 +127,7 @@ impl Role {
                 ViewOutMigrants,
                 ExchangeAssists,
                 ManageSurveys,
+                ImportRegistry,
             ],
             // Grid workers check a declaration against the card in front of them.
             Role::GridWorker => &[

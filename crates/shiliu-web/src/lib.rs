@@ -142,6 +142,22 @@ pub fn router(state: AppState) -> Router {
         .route("/registry/new", get(pages::registry::new))
         .route("/registry/out-migrants", get(pages::linkage::out_migrants))
         .route(
+            "/registry/import",
+            get(pages::registry_import::form).post(pages::registry_import::submit),
+        )
+        .route(
+            "/registry/import/template.xlsx",
+            get(pages::registry_import::template_xlsx),
+        )
+        .route(
+            "/registry/import/template.csv",
+            get(pages::registry_import::template_csv),
+        )
+        .route(
+            "/registry/import/jobs/{id}",
+            get(pages::registry_import::job),
+        )
+        .route(
             "/registry/surveys",
             get(pages::needs::surveys).post(pages::needs::create_survey),
         )

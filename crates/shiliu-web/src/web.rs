@@ -100,6 +100,8 @@ pub struct AppState {
     /// Requests taken in through the API and Open311, written in groups (see
     /// `shiliu_db::batch`); started on first use, inside the server's runtime.
     intake: Arc<std::sync::OnceLock<Batcher<Intake, shiliu_db::requests::Request>>>,
+    /// Register imports running in the background, for their progress pages.
+    pub(crate) imports: crate::pages::registry_import::Jobs,
 }
 
 impl AppState {
@@ -112,6 +114,7 @@ impl AppState {
             limiter: Arc::default(),
             tokens: Arc::default(),
             intake: Arc::default(),
+            imports: Arc::default(),
         }
     }
 

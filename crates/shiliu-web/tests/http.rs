@@ -944,6 +944,7 @@ fn catalogues_cover_every_key_used() {
         "surveys.",
         "needs.",
         "services.",
+        "registry_import.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -4709,5 +4710,225 @@ both_engines!(a_needs_survey_through_pages_and_api, |t: TestDb| {
             (StatusCode::OK, Some("3")),
             "{ok}"
         );
+    });
+});
+
+both_engines!(a_register_imported_from_excel_or_csv, |t: TestDb| {
+    let app = App::new(t);
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let grid = app
+        .t
+        .db
+        .write_blocking(move |c| Ok(org::get_region(c, &Scope::everything(), nn.grid)?.code))
+        .unwrap();
+    let id = |first17: &str| {
+        format!(
+            "{first17}{}",
+            shiliu_domain::id_number::check_char(first17.as_bytes())
+        )
+    };
+    let (a, b, dup, other) = (
+        id("45022619900101202"),
+        id("45022620150601101"),
+        id("52263319850505303"),
+        id("45012219700707404"),
+    );
+    let count = || {
+        let f = shiliu_db::registry::PersonFilter::default();
+        shiliu_db::registry::count(&mut app.t.db.conn().unwrap(), &Scope::everything(), &f).unwrap()
+    };
+    block_on(async {
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        let r = app.get("/registry/import/template.csv", &cookie).await;
+        assert!(
+            r.text().starts_with("\u{feff}户编号,与户主关系,姓名"),
+            "{}",
+            r.text()
+        );
+        let (grid_cookie, _) = app.session("nn-grid-worker");
+        assert_eq!(
+            app.get("/registry/import", &grid_cookie).await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // Someone already registered, whose household the file repeats.
+        let r = app
+            .post(
+                "/registry",
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("name", "潘已登"),
+                    ("id_number", dup.as_str()),
+                    ("people", "苗族"),
+                    ("region_code", grid.as_str()),
+                    ("address", "衡阳路 1 号"),
+                    ("consents", "registration"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let before = count();
+        let header: &[&str] = &[
+            "户编号",
+            "与户主关系",
+            "姓名",
+            "身份证号码",
+            "民族",
+            "所属区域代码",
+            "居住地址",
+            "就业状况",
+            "人员标签",
+            "同意告知户籍地",
+        ];
+        let file = xlsx(&[
+            header,
+            &[
+                "H1",
+                "户主",
+                "吴春花",
+                &a,
+                "侗族",
+                &grid,
+                "衡阳路 9 号",
+                "灵活就业",
+                "困难群众、易地扶贫搬迁",
+                "是",
+            ],
+            &[
+                "H1",
+                "子女",
+                "吴小宝",
+                &b,
+                "侗族",
+                "",
+                "",
+                "在校学生",
+                "",
+                "",
+            ],
+            &[
+                "H2",
+                "户主",
+                "错民族",
+                &other,
+                "火星族",
+                &grid,
+                "衡阳路 10 号",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "H3",
+                "户主",
+                "潘已登",
+                &dup,
+                "苗族",
+                &grid,
+                "衡阳路 1 号",
+                "",
+                "",
+                "",
+            ],
+        ]);
+        // The dry run reports every problem and every household already registered.
+        let r = app
+            .upload("/registry/import", &cookie, &csrf, file.clone(), "dry_run")
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        for part in [
+            "第 4 行",
+            "民族",
+            "火星族",
+            "可导入 1 户 2 人",
+            "跳过 1 户",
+            "已登记的户",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        // All or nothing: nothing.
+        let r = app
+            .upload("/registry/import", &cookie, &csrf, file.clone(), "commit")
+            .await;
+        assert!(r.text().contains("未导入任何数据"));
+        assert_eq!(count(), before);
+        // The valid households only, in the background, with progress.
+        let r = app
+            .upload(
+                "/registry/import",
+                &cookie,
+                &csrf,
+                file.clone(),
+                "valid_only",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let job = r.location();
+        let mut outcome = String::new();
+        for _ in 0..200 {
+            let page = app.get(&job, &cookie).await.text();
+            if page.contains("import-outcome") {
+                outcome = page;
+                break;
+            }
+            assert!(page.contains("正在导入"), "{page}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(outcome.contains("导入完成：1 户 2 人"), "{outcome}");
+        assert_eq!(count(), before + 2);
+        assert_eq!(
+            app.get(&job, &grid_cookie).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let (other_user, _) = app.session("nn-township-staff");
+        assert_eq!(
+            app.get(&job, &other_user).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // The same file again changes nothing.
+        let r = app
+            .upload("/registry/import", &cookie, &csrf, file, "valid_only")
+            .await;
+        assert!(r.text().contains("此文件已于"), "{}", r.text());
+        assert_eq!(count(), before + 2);
+        let (_, listed) = app
+            .api_get("/api/v1/persons?q=吴春花", "nn-commission-staff")
+            .await;
+        let head = listed["items"][0]["id"].as_i64().unwrap();
+        let (_, detail) = app
+            .api_get(&format!("/api/v1/persons/{head}"), "nn-commission-staff")
+            .await;
+        assert_eq!(detail["tags"], serde_json::json!(["hardship", "relocated"]));
+        assert_eq!(detail["household"].as_array().unwrap().len(), 2);
+        let purposes: Vec<&str> = detail["consents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["purpose"].as_str().unwrap())
+            .collect();
+        assert_eq!(purposes, ["registration", "linkage"]);
+
+        // CSV as Excel on a Chinese Windows saves it (GB 18030), quoted fields and all.
+        let csv = format!(
+            "户编号,与户主关系,姓名,性别,出生日期,民族,户籍地,所属区域代码,居住地址\r\nH9,户主,\"韦,六\",女,1992-02-02,壮族,451022,{grid},\"衡阳路 \"\"11\"\" 号\"\r\n"
+        );
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
+        let r = app
+            .upload(
+                "/registry/import",
+                &cookie,
+                &csrf,
+                gbk.into_owned(),
+                "dry_run",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert!(r.text().contains("可导入 1 户 1 人"), "{}", r.text());
     });
 });

@@ -8,6 +8,7 @@
 
 pub mod bulk;
 pub mod declarations;
+pub mod import;
 pub mod linkage;
 pub mod needs;
 pub mod stats;

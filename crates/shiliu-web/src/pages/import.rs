@@ -158,47 +158,143 @@ fn cell_text(d: &calamine::Data) -> String {
         Data::Float(f) => f.to_string(),
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::DateTime(d) => excel_day(d.as_f64()),
         Data::Error(_) | Data::Empty => String::new(),
     }
 }
 
-/// Rows of the first sheet as (Excel row number, values in template column order).
-type Rows = Vec<(usize, Vec<String>)>;
+/// An Excel date cell (days since 1899-12-30 in the 1900 date system) as `YYYY-MM-DD`, with
+/// the time when it has one.
+fn excel_day(serial: f64) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("a date");
+    let days = serial.floor();
+    // Within any date a register holds; anything else is left as the number it is.
+    if !(1.0..=2_958_465.0).contains(&days) {
+        return serial.to_string();
+    }
+    let day = epoch + chrono::Duration::days(days as i64);
+    let seconds = ((serial - days) * 86_400.0).round() as u32;
+    if seconds == 0 {
+        day.format("%Y-%m-%d").to_string()
+    } else {
+        let t = chrono::NaiveTime::from_num_seconds_from_midnight_opt(seconds.min(86_399), 0)
+            .unwrap_or_default();
+        format!("{} {}", day.format("%Y-%m-%d"), t.format("%H:%M"))
+    }
+}
+
+/// Rows of the first sheet as (sheet row number, values in template column order).
+pub(crate) type Rows = Vec<(usize, Vec<String>)>;
 
 /// Problems found: (row label, column label, reason), in the user's language.
 type RowErrors = Vec<(String, String, String)>;
 
 fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
-    use calamine::Reader;
-    let mut wb: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
-            .map_err(|_| t.s("err.import.file").to_string())?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| t.s("err.import.file").to_string())?
-        .map_err(|_| t.s("err.import.file").to_string())?;
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .map(|r| r.iter().map(cell_text).collect())
-        .unwrap_or_default();
-    // A header matches a column by its label in either language or by the field name.
+    read_table(kind.columns(), &|_| Vec::new(), bytes, t, MAX_ROWS)
+}
+
+/// The cells of a file's first sheet, row by row: an Excel workbook, or CSV (UTF-8, with or
+/// without a byte-order mark, or GB 18030 as Excel on a Chinese Windows saves it).
+fn cells(bytes: &[u8], t: T) -> Result<Vec<Vec<String>>, String> {
+    let bad = || t.s("err.import.file").to_string();
+    if bytes.starts_with(b"PK\x03\x04") {
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
+                .map_err(|_| bad())?;
+        let range = wb
+            .worksheet_range_at(0)
+            .ok_or_else(bad)?
+            .map_err(|_| bad())?;
+        // Rows above the range's first are empty; keep the sheet's row numbers.
+        let (first_row, _) = range.start().unwrap_or((0, 0));
+        let mut out = vec![Vec::new(); first_row as usize];
+        out.extend(range.rows().map(|r| r.iter().map(cell_text).collect()));
+        return Ok(out);
+    }
+    let text = if let Ok(s) = std::str::from_utf8(bytes) {
+        s.trim_start_matches('\u{feff}').to_string()
+    } else {
+        let (s, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+        if had_errors {
+            return Err(bad());
+        }
+        s.into_owned()
+    };
+    if text.contains('\0') {
+        return Err(bad());
+    }
+    Ok(csv_rows(&text))
+}
+
+/// CSV as RFC 4180 writes it: commas, fields in double quotes (`""` inside one is a quote,
+/// and it may hold commas and line breaks), CRLF or LF between records.
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field).trim().to_string()),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field).trim().to_string());
+                rows.push(std::mem::take(&mut row));
+            }
+            (_, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field.trim().to_string());
+        rows.push(row);
+    }
+    rows
+}
+
+/// Rows of a file (Excel or CSV) as (sheet row number, values in `columns` order): the header
+/// row names the columns by their label in either language, by the field name, or by one of
+/// the `also` names of the field. A file whose header names none of them is not one we read.
+pub(crate) fn read_table(
+    columns: &[(&str, bool)],
+    also: &dyn Fn(&str) -> Vec<String>,
+    bytes: &[u8],
+    t: T,
+    max_rows: usize,
+) -> Result<Rows, String> {
+    let table = cells(bytes, t)?;
+    let mut rows = table
+        .iter()
+        .enumerate()
+        .skip_while(|(_, r)| r.iter().all(String::is_empty));
+    let Some((header_at, header)) = rows.next() else {
+        return Err(t.s("err.import.empty").to_string());
+    };
     let find = |field: &str| {
-        let names = [
+        let mut names = vec![
             T::new(Lang::ZhCn).field(field),
             T::new(Lang::En).field(field),
             field.to_string(),
         ];
+        names.extend(also(field));
         header.iter().position(|h| {
             names
                 .iter()
-                .any(|n| n.eq_ignore_ascii_case(h.trim_end_matches('*')))
+                .any(|n| n.eq_ignore_ascii_case(h.trim().trim_end_matches('*')))
         })
     };
-    let positions: Vec<Option<usize>> = kind.columns().iter().map(|(f, _)| find(f)).collect();
-    let missing: Vec<String> = kind
-        .columns()
+    let positions: Vec<Option<usize>> = columns.iter().map(|(f, _)| find(f)).collect();
+    if positions.iter().all(Option::is_none) {
+        return Err(t.s("err.import.file").to_string());
+    }
+    let missing: Vec<String> = columns
         .iter()
         .zip(&positions)
         .filter(|((_, req), pos)| *req && pos.is_none())
@@ -207,20 +303,19 @@ fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
     if !missing.is_empty() {
         return Err(t.f("err.import.header", &[("columns", &missing.join("、"))]));
     }
-    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let _ = header_at;
     let mut out = Vec::new();
-    for (i, r) in rows.enumerate() {
+    for (i, r) in rows {
         let values: Vec<String> = positions
             .iter()
-            .map(|p| p.and_then(|p| r.get(p)).map(cell_text).unwrap_or_default())
+            .map(|p| p.and_then(|p| r.get(p)).cloned().unwrap_or_default())
             .collect();
         if values.iter().all(String::is_empty) {
             continue;
         }
-        // Excel's row number: the header's row, plus one, plus the offset.
-        out.push((first_row as usize + i + 2, values));
-        if out.len() > MAX_ROWS {
-            return Err(t.f("err.import.too_many", &[("max", &MAX_ROWS.to_string())]));
+        out.push((i + 1, values));
+        if out.len() > max_rows {
+            return Err(t.f("err.import.too_many", &[("max", &max_rows.to_string())]));
         }
     }
     if out.is_empty() {
@@ -230,7 +325,7 @@ fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
 }
 
 /// A kind given by code or by its label in either language.
-fn code_of(value: &str, prefix: &str, codes: &[&'static str]) -> String {
+pub(crate) fn code_of(value: &str, prefix: &str, codes: &[&'static str]) -> String {
     let v = value.trim();
     codes
         .iter()
@@ -327,22 +422,9 @@ pub async fn submit(
 ) -> AppResult<Response> {
     let actor = p.require(kind.permission())?;
     let t = p.t();
-    let mut file = None;
-    let mut commit = false;
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|_| AppError::BadRequest("file"))?
-    {
-        match field.name() {
-            Some("file") => {
-                file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?);
-            }
-            Some("mode") => commit = field.text().await.unwrap_or_default() == "commit",
-            _ => {}
-        }
-    }
-    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+    let (file, mode) = upload(&mut mp).await?;
+    let commit = mode == "commit";
+    let Some(bytes) = file else {
         return page(
             &p,
             kind,
@@ -404,6 +486,26 @@ pub async fn submit(
     )
 }
 
+/// An import form's post: the file (none when empty) and the button pressed (`mode`).
+pub(crate) async fn upload(mp: &mut Multipart) -> AppResult<(Option<axum::body::Bytes>, String)> {
+    let mut file = None;
+    let mut mode = String::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("file"))?
+    {
+        match field.name() {
+            Some("file") => {
+                file = Some(field.bytes().await.map_err(|_| AppError::PayloadTooLarge)?);
+            }
+            Some("mode") => mode = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    Ok((file.filter(|b| !b.is_empty()), mode))
+}
+
 macro_rules! import_routes {
     ($($kind:ident => $form:ident, $template:ident, $submit:ident;)+) => {$(
         pub async fn $form(p: Principal) -> AppResult<Response> {
@@ -422,4 +524,30 @@ import_routes! {
     Sites => sites_form, sites_template, sites_submit;
     Units => units_form, units_template, units_submit;
     Regions => regions_form, regions_template, regions_submit;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_as_excel_writes_it() {
+        let rows = csv_rows("a,\"b,c\",\"say \"\"hi\"\"\"\r\n1, 2 ,\"x\ny\"\n\nlast");
+        assert_eq!(
+            rows,
+            [
+                vec!["a", "b,c", "say \"hi\""],
+                vec!["1", "2", "x\ny"],
+                vec![""],
+                vec!["last"],
+            ]
+        );
+    }
+
+    #[test]
+    fn excel_dates_read_as_days() {
+        assert_eq!(excel_day(45_000.0), "2023-03-15");
+        assert_eq!(excel_day(33_604.5), "1992-01-01 12:00");
+        assert_eq!(excel_day(-3.0), "-3");
+    }
 }

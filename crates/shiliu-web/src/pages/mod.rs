@@ -10,6 +10,7 @@ pub mod org;
 pub mod public;
 pub mod questions;
 pub mod registry;
+pub mod registry_import;
 pub mod registry_stats;
 pub mod request_files;
 pub mod requests;

@@ -147,6 +147,7 @@ struct ListPage {
     query: String,
     can_reveal: bool,
     can_see_out: bool,
+    can_import: bool,
     /// Requests for assistance waiting for the reader's area to reply.
     assists_waiting: Option<i64>,
 }
@@ -218,6 +219,7 @@ pub async fn list(
         query: q.query_string(),
         can_reveal: p.can(Permission::RevealIdNumbers),
         can_see_out: p.can(Permission::ViewOutMigrants),
+        can_import: p.can(Permission::ImportRegistry),
         assists_waiting,
         q,
     };
