@@ -81,6 +81,18 @@ enum Command {
     },
     /// Print a new registry key (64 hexadecimal digits) for `registry_key`.
     Keygen,
+    /// Import a register of people from Excel (.xlsx) or CSV, as the import page does: every
+    /// problem reported by row and column; nothing written unless all rows pass (or
+    /// `--valid-only`); the same file twice changes nothing.
+    ImportRegistry {
+        file: PathBuf,
+        /// Write (without it: a dry run that only reports).
+        #[arg(long)]
+        commit: bool,
+        /// With `--commit`: write the valid households even if other rows have problems.
+        #[arg(long)]
+        valid_only: bool,
+    },
     /// Write an online, consistent copy of the `SQLite` database (`PostgreSQL`: use `pg_dump`).
     Backup {
         /// Destination file; must not exist.
@@ -296,6 +308,11 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::ImportRegistry {
+            file,
+            commit,
+            valid_only,
+        } => import_registry(c, &file, commit, valid_only),
         Command::Keygen => {
             println!("{}", shiliu_db::registry::Vault::generate_key());
             Ok(ExitCode::SUCCESS)
@@ -442,4 +459,79 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `shiliu import-registry`: read, check, report; then write as asked, printing progress.
+fn import_registry(
+    c: &config::Config,
+    file: &std::path::Path,
+    commit: bool,
+    valid_only: bool,
+) -> Result<ExitCode, String> {
+    use shiliu_db::registry::import;
+    use shiliu_web::pages::registry_import::{file_hash, parse_file};
+    let t = shiliu_web::i18n::T::new(shiliu_web::i18n::Lang::ZhCn);
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let db = open(c)?;
+    db.migrate().map_err(|e| e.to_string())?;
+    let vault = c.vault()?;
+    let started = std::time::Instant::now();
+    let (rows, found, mut errors) = parse_file(&bytes, t, usize::MAX)?;
+    let sha = file_hash(&bytes);
+    let actor = shiliu_db::scope::Actor::system("cli:import-registry");
+    let (a, v) = (actor.clone(), vault.clone());
+    let checked = db
+        .write_blocking(move |c| import::check(c, &a, &v, found))
+        .map_err(|e| e.to_string())?;
+    errors.extend(checked.errors.iter().cloned());
+    errors.sort_by_key(|e| e.row);
+    eprintln!(
+        "{rows} rows read and checked in {:.1}s: {} households ({} people) to import, {} already registered, {} problems",
+        started.elapsed().as_secs_f64(),
+        checked.ready.len(),
+        checked.people(),
+        checked.duplicates.len(),
+        errors.len()
+    );
+    for e in errors.iter().take(200) {
+        eprintln!(
+            "row {}: {}: {}",
+            e.row,
+            t.field(&e.error.field),
+            t.field_error(&e.error)
+        );
+    }
+    if !commit || (!errors.is_empty() && !valid_only) {
+        if commit {
+            eprintln!("nothing imported: correct the rows above, or pass --valid-only");
+        }
+        return Ok(if errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let total = checked.people();
+    let written = std::time::Instant::now();
+    let done = db
+        .write_blocking(move |c| {
+            import::commit(c, &actor, &vault, &checked, &sha, &|n| {
+                eprintln!("  {n} / {total} people");
+            })
+        })
+        .map_err(|e| match e {
+            shiliu_db::DbError::Invalid(f) => {
+                f.0.first().map(|x| t.field_error(x)).unwrap_or_default()
+            }
+            other => other.to_string(),
+        })?;
+    eprintln!(
+        "imported {} people in {} households in {:.1}s ({:.0} people/s); {} households skipped",
+        done.people,
+        done.households,
+        written.elapsed().as_secs_f64(),
+        f64::from(done.people) / written.elapsed().as_secs_f64(),
+        done.skipped
+    );
+    Ok(ExitCode::SUCCESS)
 }

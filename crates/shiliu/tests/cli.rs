@@ -319,3 +319,85 @@ fn the_registry_key_is_configured_or_kept_beside_the_sqlite_database() {
     assert!(!ok && out.contains("registry_key is required"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+both_engines!(
+    a_register_file_is_checked_then_imported_once,
+    |t: TestDb| {
+        let url = url_of(&t);
+        let id = |first17: &str| {
+            format!(
+                "{first17}{}",
+                shiliu_domain::id_number::check_char(first17.as_bytes())
+            )
+        };
+        let file = std::env::temp_dir().join(format!("register-{}.csv", shiliu_db::ids::new_id()));
+        std::fs::write(
+            &file,
+            format!(
+                "户编号,与户主关系,姓名,身份证号码,民族,居住区域代码,居住地址\n\
+             H1,户主,吴春花,{},侗族,450107002,北湖路 3 号\n\
+             H1,子女,吴小宝,{},侗族,,\n\
+             H2,户主,错民族,{},火星族,450107002,北湖路 4 号\n",
+                id("45022619900101202"),
+                id("45022620150601101"),
+                id("45012219700707404"),
+            ),
+        )
+        .unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_shiliu"))
+                .arg("import-registry")
+                .arg(&path)
+                .args(args)
+                .env("SHILIU_DATABASE_URL", &url)
+                .env("SHILIU_REGISTRY_KEY", "ab".repeat(32))
+                .env("SHILIU_LOG_LEVEL", "warn")
+                .current_dir(std::env::temp_dir())
+                .output()
+                .unwrap()
+        };
+        let text = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+        // A dry run reports the bad row by number and column, and fails.
+        let dry = run(&[]);
+        assert!(!dry.status.success());
+        assert!(
+            text(&dry).contains("1 households (2 people) to import")
+                && text(&dry).contains("row 4: 民族"),
+            "{}",
+            text(&dry)
+        );
+        // All or nothing: nothing.
+        let all = run(&["--commit"]);
+        assert!(
+            !all.status.success() && text(&all).contains("nothing imported"),
+            "{}",
+            text(&all)
+        );
+        // The valid households, with progress; the same file again changes nothing.
+        let valid = run(&["--commit", "--valid-only"]);
+        assert!(valid.status.success(), "{}", text(&valid));
+        assert!(
+            text(&valid).contains("imported 2 people in 1 households"),
+            "{}",
+            text(&valid)
+        );
+        let again = run(&["--commit", "--valid-only"]);
+        assert!(
+            !again.status.success() && text(&again).contains("此文件已于"),
+            "{}",
+            text(&again)
+        );
+        let stored =
+            t.db.write_blocking(|c| {
+                shiliu_db::registry::count(
+                    c,
+                    &shiliu_db::scope::Scope::everything(),
+                    &shiliu_db::registry::PersonFilter::default(),
+                )
+            })
+            .unwrap();
+        assert_eq!(stored, 2);
+        let _ = std::fs::remove_file(&file);
+    }
+);

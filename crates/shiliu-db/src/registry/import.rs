@@ -160,6 +160,37 @@ pub fn imported(conn: &mut DbConnection, sha256: &str) -> Result<Option<Imported
         .optional()?)
 }
 
+/// Write the households chunk by chunk, counting the people written.
+fn load_all(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    vault: &Vault,
+    checked: &Checked,
+    progress: &dyn Fn(usize),
+    written: &mut usize,
+) -> Result<(), DbError> {
+    const BOTH: [ConsentPurpose; 2] = [ConsentPurpose::Registration, ConsentPurpose::Linkage];
+    for chunk in checked.ready.chunks(CHUNK) {
+        let load: Vec<NewHousehold<'_>> = chunk
+            .iter()
+            .map(|(h, region)| NewHousehold {
+                region,
+                address: h.address.clone(),
+                members: h
+                    .members
+                    .iter()
+                    .map(|m| (m.person.clone(), m.relation))
+                    .collect::<Vec<(_, Relation)>>(),
+                moved_out: None,
+                agreed: if h.linkage { &BOTH } else { &BOTH[..1] },
+            })
+            .collect();
+        *written += bulk::load(conn, actor, vault, &load, ConsentChannel::Import)?;
+        progress(*written);
+    }
+    Ok(())
+}
+
 /// Households written per bulk load (and per progress report).
 const CHUNK: usize = 2_000;
 
@@ -180,26 +211,19 @@ pub fn commit(
                 .into(),
         ));
     }
-    let both = [ConsentPurpose::Registration, ConsentPurpose::Linkage];
     let mut written = 0;
-    for chunk in checked.ready.chunks(CHUNK) {
-        let load: Vec<NewHousehold<'_>> = chunk
-            .iter()
-            .map(|(h, region)| NewHousehold {
-                region,
-                address: h.address.clone(),
-                members: h
-                    .members
-                    .iter()
-                    .map(|m| (m.person.clone(), m.relation))
-                    .collect::<Vec<(_, Relation)>>(),
-                moved_out: None,
-                agreed: if h.linkage { &both } else { &both[..1] },
-            })
-            .collect();
-        written += bulk::load(conn, actor, vault, &load, ConsentChannel::Import)?;
-        progress(written);
+    // engine-specific: SQLite's page cache for this connection, large while the import's
+    // indexes grow (every person lands in a dozen of them), back to the usual after.
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA cache_size = -262144;")?;
     }
+    let loaded = load_all(conn, actor, vault, checked, progress, &mut written);
+    if let DbConnection::Sqlite(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA cache_size = -16000;")?;
+    }
+    loaded?;
     let record = Imported {
         id: new_id(),
         sha256: sha256.to_string(),

@@ -13,7 +13,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 use shiliu_db::registry::import::{self as db, Checked};
-use shiliu_domain::registry::import::{COLUMNS, ImportRow, RowError, households};
+use shiliu_domain::registry::import::{COLUMNS, ImportRow, RowError, RowHousehold, households};
 use shiliu_domain::registry::{Employment, PersonTag, Relation};
 use shiliu_domain::roles::Permission;
 
@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, T};
 use crate::web::{AppState, Principal};
 
-/// The most rows one uploaded file may hold (the command line takes any number).
+/// The most rows one uploaded file may hold (`shiliu import-registry` takes any number).
 pub const MAX_ROWS: usize = 100_000;
 
 /// Problems shown on the page at most (the count says how many there are).
@@ -63,6 +63,25 @@ fn normalise(rows: Rows) -> Vec<ImportRow> {
         .collect()
 }
 
+/// A file read and grouped (no database): how many rows, the households that pass the rules,
+/// and every problem; an error message when the file cannot be read at all.
+pub fn parse_file(
+    bytes: &[u8],
+    t: T,
+    max_rows: usize,
+) -> Result<(usize, Vec<RowHousehold>, Vec<RowError>), String> {
+    read_table(&COLUMNS, &also, bytes, t, max_rows).map(|rows| {
+        let n = rows.len();
+        let (found, errors) = households(&normalise(rows), shiliu_db::today());
+        (n, found, errors)
+    })
+}
+
+/// The hash a file is remembered by (the same file twice changes nothing).
+pub fn file_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// A file read and checked: its hash, how many rows, and what the register says about them.
 pub struct Report {
     pub sha256: String,
@@ -79,16 +98,10 @@ pub async fn check_file(
     t: T,
     max_rows: usize,
 ) -> AppResult<Result<Report, String>> {
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let parsed = tokio::task::spawn_blocking(move || {
-        read_table(&COLUMNS, &also, &bytes, t, max_rows).map(|rows| {
-            let n = rows.len();
-            let (found, errors) = households(&normalise(rows), shiliu_db::today());
-            (n, found, errors)
-        })
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let sha256 = file_hash(&bytes);
+    let parsed = tokio::task::spawn_blocking(move || parse_file(&bytes, t, max_rows))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let (rows, found, mut errors) = match parsed {
         Ok(x) => x,
         Err(msg) => return Ok(Err(msg)),

@@ -1,20 +1,18 @@
-//! `shiliu bench --suite registry`: people loaded in bulk up to `--rows` (the rate, rows per
-//! second, through the loader that seals every number), look-up by ID number through the
+//! `shiliu bench --suite registry`: people imported up to `--rows` (the rate, rows per second,
+//! through the import path: a generated register read, checked and written by the loader that
+//! seals every number), look-up by ID number through the
 //! audited path, and the register's list and statistics pages under concurrent load.
 
 use std::time::{Duration, Instant};
 
 use shiliu_db::accounts;
-use shiliu_db::registry::{self, bulk};
+use shiliu_db::registry;
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_domain::id_number::IdNumber;
-use shiliu_domain::registry::{ConsentChannel, ConsentPurpose, PersonForm, PersonInput, Relation};
+use shiliu_domain::registry::{PersonForm, PersonInput};
 
 use super::{Server, load, pct, session_cookie, status_kib};
 use crate::demo::{FAMILY_NAMES, GIVEN_NAMES, ORIGINS, demo_id_number};
-
-/// People written per transaction by the bulk load.
-const PER_TXN: usize = 10_000;
 
 /// The `i`-th synthetic person's ID number: unique for every `i` below 17 × 21,900 × 250.
 fn number_of(i: usize) -> String {
@@ -49,6 +47,94 @@ fn person(i: usize, today: chrono::NaiveDate) -> PersonInput {
     // Born before 1960 + 60 years: arrival may precede nothing.
     p.arrived_on = p.arrived_on.map(|a| a.max(p.birth_date));
     p
+}
+
+/// People per generated file: each is read, checked and written as the import page would.
+const PER_FILE: usize = 50_000;
+
+/// The generated register's CSV for people `from..to`: households of one to three (head,
+/// spouse, child), each in one of the grids.
+fn register_csv(from: usize, to: usize, grids: &[shiliu_db::org::Region]) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "户编号,与户主关系,姓名,身份证号码,民族,户籍地,居住区域代码,居住地址,就业状况,同意告知户籍地\r\n",
+    );
+    let today = shiliu_db::today();
+    let mut head = from;
+    for i in from..to {
+        // Every third person starts a household; the next two join it.
+        if i % 3 == 0 || i == from {
+            head = i;
+        }
+        let relation = match i - head {
+            0 => "户主",
+            1 => "配偶",
+            _ => "子女",
+        };
+        let p = person(i, today);
+        let grid = &grids[(head * 7919) % grids.len()];
+        let _ = write!(
+            out,
+            "H{head},{relation},{},{},{},{},{},{},{},是\r\n",
+            p.name,
+            p.id_number.as_ref().map_or("", |n| n.as_str()),
+            p.people,
+            p.hukou,
+            grid.code,
+            p.address,
+            p.employment.map_or("", |e| e.as_str()),
+        );
+    }
+    out
+}
+
+/// Import `want` generated people through the import path (read the CSV, group, check against
+/// the register, write through the bulk loader), one file of `PER_FILE` at a time; prints the
+/// rate of each step and of the whole.
+fn import_people(
+    db: &shiliu_db::Db,
+    vault: &registry::Vault,
+    grids: &[shiliu_db::org::Region],
+    first: usize,
+    want: usize,
+) -> Result<(), String> {
+    use shiliu_web::pages::registry_import::{file_hash, parse_file};
+    let t = shiliu_web::i18n::T::new(shiliu_web::i18n::Lang::ZhCn);
+    let actor = Actor::system("cli:bench");
+    let (mut read, mut check, mut write) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut done = 0;
+    while done < want {
+        let n = PER_FILE.min(want - done);
+        let csv = register_csv(first + done, first + done + n, grids);
+        let started = Instant::now();
+        let (_, found, errors) = parse_file(csv.as_bytes(), t, usize::MAX)?;
+        if let Some(e) = errors.first() {
+            return Err(format!("row {}: {}", e.row, t.field_error(&e.error)));
+        }
+        read += started.elapsed();
+        let started = Instant::now();
+        let (a, v) = (actor.clone(), vault.clone());
+        let checked = db
+            .write_blocking(move |c| registry::import::check(c, &a, &v, found))
+            .map_err(|e| e.to_string())?;
+        check += started.elapsed();
+        let started = Instant::now();
+        let (a, v, sha) = (actor.clone(), vault.clone(), file_hash(csv.as_bytes()));
+        db.write_blocking(move |c| registry::import::commit(c, &a, &v, &checked, &sha, &|_| {}))
+            .map_err(|e| e.to_string())?;
+        write += started.elapsed();
+        done += n;
+    }
+    let rate = |d: Duration| want as f64 / d.as_secs_f64();
+    println!(
+        "import: {want} people in {:.1}s = {:.0} rows/s (read and check rows {:.0}/s, check against the register {:.0}/s, write {:.0}/s; {PER_FILE} per file, one transaction each)",
+        (read + check + write).as_secs_f64(),
+        rate(read + check + write),
+        rate(read),
+        rate(check),
+        rate(write)
+    );
+    Ok(())
 }
 
 pub fn run(
@@ -86,36 +172,7 @@ pub fn run(
     // Synthetic people are numbered from the count stored, so a later run adds new numbers.
     let first = stored;
     if rows > stored {
-        let want = rows - stored;
-        let today = shiliu_db::today();
-        let actor = Actor::system("cli:bench");
-        let t = Instant::now();
-        let mut done = 0;
-        while done < want {
-            let n = PER_TXN.min(want - done);
-            let people: Vec<(PersonInput, usize)> = (first + done..first + done + n)
-                .map(|i| (person(i, today), i))
-                .collect();
-            let households: Vec<bulk::NewHousehold> = people
-                .into_iter()
-                .map(|(p, i)| bulk::NewHousehold {
-                    region: &grids[(i * 7919) % grids.len()],
-                    address: p.address.clone(),
-                    members: vec![(p, Relation::Head)],
-                    moved_out: None,
-                    agreed: &[ConsentPurpose::Registration, ConsentPurpose::Linkage],
-                })
-                .collect();
-            let (a, v) = (actor.clone(), vault.clone());
-            db.write_blocking(move |c| bulk::load(c, &a, &v, &households, ConsentChannel::Import))
-                .map_err(|e| e.to_string())?;
-            done += n;
-        }
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "bulk load: {want} people in {secs:.1}s = {:.0} rows/s (sealed numbers, households, residences, consents; {PER_TXN} per transaction)",
-            want as f64 / secs
-        );
+        import_people(&db, &vault, &grids, first, rows - stored)?;
     }
     // The planner's statistics, as PostgreSQL's autovacuum and SQLite's hourly optimize
     // would have them; then settle the WAL, as the checkpoint thread does in its own time.
