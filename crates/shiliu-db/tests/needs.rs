@@ -197,8 +197,10 @@ both_engines!(
                     need(child, "school", "").unwrap(),
                 ];
                 needs::answer(c, &grid_a, sid, hid, &answers("2"), &found)?;
-                // Answering again keeps what is still needed, drops what is not, never doubles.
-                needs::answer(c, &grid_a, sid, hid, &answers("2"), &found[..1])?;
+                // Answering again keeps what is still needed, drops what is not, never doubles
+                // (not even when the form names a need twice).
+                let twice = [found[0].clone(), found[0].clone()];
+                needs::answer(c, &grid_a, sid, hid, &answers("2"), &twice)?;
                 needs::answer(c, &grid_a, sid, hid, &answers("3"), &found)?;
                 let s = needs::get_survey(c, &grid_a.scope, sid)?;
                 let progress = needs::progress(c, &town_staff.scope, &s)?;

@@ -179,7 +179,7 @@ pub async fn list(
     let status = AssistStatus::parse(q.status.trim());
     let rows = state
         .db
-        .read(move |c| db::list(c, &actor.scope, side, status, q.before, PAGE + 1))
+        .write(move |c| db::list(c, &actor, side, status, q.before, PAGE + 1))
         .await?;
     let (rows, next) = crate::api::paginate(rows, |a| a.id);
     Ok(Json(AssistPage {

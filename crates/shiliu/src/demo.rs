@@ -994,7 +994,7 @@ fn seed_assists(c: &mut DbConnection, rng: &mut StdRng) -> Result<(), DbError> {
         return Ok(());
     };
     let home = accounts::acting_as(c, &sanjiang, "demo")?;
-    if !linkage::list(c, &home.scope, linkage::Side::Outgoing, None, None, 1)?.is_empty() {
+    if !linkage::list(c, &home, linkage::Side::Outgoing, None, None, 1)?.is_empty() {
         return Ok(());
     }
     let people = linkage::out_migrants(c, &home, &linkage::OutMigrantFilter::default(), None, 50)?;

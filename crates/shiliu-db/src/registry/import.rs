@@ -21,11 +21,12 @@ use crate::schema::{persons, regions, registry_imports};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
-/// A household already in the register: the file's row of its head, and the person.
+/// A household already in the register: the file's row of its head, and the person when
+/// they are in the caller's scope (elsewhere: only that they are registered).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Duplicate {
     pub row: usize,
-    pub person_id: i64,
+    pub person_id: Option<i64>,
 }
 
 /// What the database says about the file's households.
@@ -89,13 +90,17 @@ pub fn check(
         .filter_map(|m| m.person.id_number.as_ref())
         .map(|n| vault.lookup_key(n))
         .collect();
-    let mut registered: HashMap<Vec<u8>, i64> = HashMap::new();
+    // Who is registered: the person's id where the caller may see them, else none.
+    let mut registered: HashMap<Vec<u8>, Option<i64>> = HashMap::new();
     for chunk in keys.chunks(500) {
-        let rows: Vec<(Option<Vec<u8>>, i64)> = persons::table
+        let rows: Vec<(Option<Vec<u8>>, i64, String)> = persons::table
             .filter(persons::id_key.eq_any(chunk))
-            .select((persons::id_key, persons::id))
+            .select((persons::id_key, persons::id, persons::region_path))
             .load(conn)?;
-        registered.extend(rows.into_iter().filter_map(|(k, id)| Some((k?, id))));
+        registered.extend(
+            rows.into_iter()
+                .filter_map(|(k, id, path)| Some((k?, actor.scope.covers(&path).then_some(id)))),
+        );
     }
     let mut out = Checked::default();
     for h in households {
@@ -122,18 +127,33 @@ pub fn check(
             continue;
         };
         for i in 1..h.members.len() {
-            if let Some(id) = known(i) {
-                out.errors.push(RowError {
-                    row: h.members[i].row,
-                    error: FieldError::new("id_number", "err.person.duplicate").arg("id", id),
-                });
-            }
+            let error = match known(i) {
+                Some(Some(id)) => {
+                    FieldError::new("id_number", "err.person.duplicate").arg("id", id)
+                }
+                Some(None) => FieldError::new("id_number", "err.import.registered_elsewhere"),
+                None => continue,
+            };
+            out.errors.push(RowError {
+                row: h.members[i].row,
+                error,
+            });
         }
         if out.errors.len() == before {
             out.ready.push((h, region.clone()));
         }
     }
     out.errors.sort_by_key(|e| e.row);
+    // Checking a file tells who of it is registered: recorded like a look-up.
+    audit::record(
+        conn,
+        actor,
+        Event::new("person.import_check", "import", "").detail(serde_json::json!({
+            "households": out.ready.len(),
+            "already_registered": out.duplicates.len(),
+            "numbers_looked_up": keys.len(),
+        })),
+    )?;
     Ok(out)
 }
 

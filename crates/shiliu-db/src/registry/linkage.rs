@@ -223,6 +223,16 @@ fn sides(
     let not_found = || DbError::invalid("person_id", "err.assist.person_unknown");
     let person = super::read(conn, person_id).map_err(|_| not_found())?;
     if actor.scope.covers(&person.region_path) {
+        // The home county hears of them only if they agreed to it (流出地联动).
+        let agreed: i64 = consents::table
+            .filter(consents::person_id.eq(person.id))
+            .filter(consents::purpose.eq(ConsentPurpose::Linkage.as_str()))
+            .filter(consents::withdrawn_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if agreed == 0 {
+            return Err(DbError::invalid("person_id", "err.assist.no_consent"));
+        }
         let here = region_by_id(conn, person.region_id)?;
         let home: Region = regions::table
             .filter(regions::code.eq(crate::refdata::official_code(&person.hukou)))
@@ -236,6 +246,10 @@ fn sides(
                         .into(),
                 )
             })?;
+        if actor.scope.covers(&home.path) {
+            // Both sides are the caller's own: nothing to ask of anyone else.
+            return Err(DbError::invalid("person_id", "err.assist.home_is_yours"));
+        }
         return Ok((here, home));
     }
     let person = out_migrant(conn, &actor.scope, person_id).map_err(|_| not_found())?;
@@ -349,15 +363,17 @@ pub enum Side {
     Outgoing,
 }
 
-/// A page of requests for assistance, newest first below `before`.
+/// A page of requests for assistance, newest first below `before`: what they ask tells of
+/// people, so the list is audited like a view of them.
 pub fn list(
     conn: &mut DbConnection,
-    scope: &Scope,
+    actor: &Actor,
     side: Side,
     status: Option<AssistStatus>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Assist>, DbError> {
+    let scope = &actor.scope;
     let mut q = assists::table.into_boxed();
     q = match side {
         Side::Incoming => q.filter(scope.path_filter(assists::to_path)),
@@ -369,10 +385,22 @@ pub fn list(
     if let Some(b) = before {
         q = q.filter(assists::id.lt(b));
     }
-    Ok(q.order(assists::id.desc())
+    let rows: Vec<Assist> = q
+        .order(assists::id.desc())
         .limit(limit)
         .select(Assist::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    if !rows.is_empty() {
+        audit::record(
+            conn,
+            actor,
+            Event::new("assist.list", "assist", "").detail(serde_json::json!({
+                "shown": rows.len(),
+                "incoming": side == Side::Incoming,
+            })),
+        )?;
+    }
+    Ok(rows)
 }
 
 /// How many requests wait for the caller's area to reply, and how many of them are overdue.

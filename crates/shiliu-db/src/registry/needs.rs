@@ -434,17 +434,19 @@ pub fn answer(
     let answers_json =
         serde_json::to_string(&answers).map_err(|e| DbError::Migration(e.to_string()))?;
     let response = upsert_response(conn, actor, survey.id, household_id, head, &answers_json)?;
-    let kept: Vec<(i64, String)> = needs::table
+    let mut kept: Vec<(i64, String)> = needs::table
         .filter(needs::response_id.eq(response))
         .select((needs::person_id, needs::kind))
         .load(conn)?;
     for n in found {
+        // One need of a kind per member, however often the form names it.
         if kept
             .iter()
             .any(|(p, k)| *p == n.person_id && k == n.kind.as_str())
         {
             continue;
         }
+        kept.push((n.person_id, n.kind.as_str().to_string()));
         let m = members
             .iter()
             .find(|m| m.id == n.person_id)

@@ -245,8 +245,8 @@ pub async fn assists(
     let today = shiliu_db::today();
     let (rows, names, (waiting, late)) = state
         .db
-        .read(move |c| {
-            let rows = db::list(c, &actor.scope, side, status, q.before, PAGE + 1)?;
+        .write(move |c| {
+            let rows = db::list(c, &actor, side, status, q.before, PAGE + 1)?;
             let ids: Vec<i64> = rows
                 .iter()
                 .map(|a| {

@@ -207,6 +207,10 @@ pub async fn create_survey(
         Err(e) => return new_survey_page(&p, f, &e),
     };
     let tag = PersonTag::parse(f.tag.trim());
+    if tag.is_none() && !f.tag.trim().is_empty() {
+        let e = shiliu_domain::FieldError::new("tag", "err.choice");
+        return new_survey_page(&p, f, &e.into());
+    }
     let code = f.region_code.trim().to_string();
     let result = state
         .db

@@ -376,9 +376,16 @@ pub fn survey_set(
         fields: questions
             .iter()
             .map(|q| {
+                // A multiple choice is stored as its keys joined by commas; a text may hold one.
                 let values: Vec<&str> = given
                     .get(&q.code)
-                    .map(|v| v.split(',').collect())
+                    .map(|v| {
+                        if q.kind == "multi" {
+                            v.split(',').collect()
+                        } else {
+                            vec![v.as_str()]
+                        }
+                    })
                     .unwrap_or_default();
                 field(
                     field_name(survey_id, &q.code),

@@ -110,7 +110,7 @@ pub async fn check_file(
     let sha = sha256.clone();
     let (checked, imported_before) = state
         .db
-        .read(move |c| Ok((db::check(c, &actor, &vault, found)?, db::imported(c, &sha)?)))
+        .write(move |c| Ok((db::check(c, &actor, &vault, found)?, db::imported(c, &sha)?)))
         .await?;
     errors.extend(checked.errors.iter().cloned());
     errors.sort_by_key(|e| e.row);
@@ -133,7 +133,7 @@ struct ImportPage {
     file_error: Option<String>,
     errors_line: String,
     errors: Vec<(String, String, String)>,
-    duplicates: Vec<(String, i64)>,
+    duplicates: Vec<(String, Option<i64>)>,
 }
 
 fn error_rows(errors: &[RowError], t: T) -> Vec<(String, String, String)> {
