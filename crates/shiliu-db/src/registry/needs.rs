@@ -787,14 +787,15 @@ pub fn figures(
     to: NaiveDate,
 ) -> Result<NeedFigures, DbError> {
     use crate::schema::requests;
-    let start = from.and_hms_opt(0, 0, 0).expect("midnight");
-    let end = to
-        .and_hms_opt(23, 59, 59)
-        .expect("a second before midnight");
+    // The period's days are local (China) days; the rows' times are UTC.
+    let midnight =
+        |d: NaiveDate| shiliu_domain::calendar::utc(d.and_hms_opt(0, 0, 0).unwrap_or_default());
+    let (start, end) = (midnight(from), midnight(to + chrono::Duration::days(1)));
     let found: Vec<(String, String, Option<String>)> = needs::table
         .left_join(requests::table.on(needs::request_id.eq(requests::id.nullable())))
         .filter(scope.path_filter(needs::region_path))
-        .filter(needs::created_at.between(start, end))
+        .filter(needs::created_at.ge(start))
+        .filter(needs::created_at.lt(end))
         .select((needs::kind, needs::status, requests::status.nullable()))
         .load(conn)?;
     let mut by_kind: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
