@@ -21,11 +21,7 @@ use crate::web::{AppState, Principal};
 
 /// The ids of the city, county and township in a region path (`/gx/city/county/town/…/`).
 pub(crate) fn place_ids(path: &str) -> Vec<i64> {
-    path.split('/')
-        .filter_map(|s| s.parse().ok())
-        .skip(1)
-        .take(3)
-        .collect()
+    super::path_ids(path).into_iter().skip(1).take(3).collect()
 }
 
 /// The names of the places of these paths, down to the township.

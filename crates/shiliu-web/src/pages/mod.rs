@@ -166,6 +166,11 @@ pub(crate) fn people_options() -> Vec<(String, String)> {
 }
 
 /// A stored timestamp in local (China) time, to the minute: the one way pages show times.
+/// Region ids of a materialised path (`/1/2/3/`), top down.
+pub(crate) fn path_ids(path: &str) -> Vec<i64> {
+    path.split('/').filter_map(|s| s.parse().ok()).collect()
+}
+
 pub fn show_minute(t: chrono::NaiveDateTime) -> String {
     shiliu_domain::calendar::local(t)
         .format("%Y-%m-%d %H:%M")

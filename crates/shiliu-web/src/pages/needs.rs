@@ -31,11 +31,6 @@ use crate::files::FormData;
 use crate::i18n::T;
 use crate::web::{AppState, Principal};
 
-/// Region ids of a path, top down.
-fn path_ids(path: &str) -> Vec<i64> {
-    path.split('/').filter_map(|s| s.parse().ok()).collect()
-}
-
 // ---- Campaigns ----
 
 pub struct SurveyRow {
@@ -269,7 +264,7 @@ pub async fn survey(
         .read(move |c| {
             let s = db::get_survey(c, &actor.scope, id)?;
             let progress = db::progress(c, &actor.scope, &s)?;
-            let mut ids: Vec<i64> = progress.keys().flat_map(|p| path_ids(p)).collect();
+            let mut ids: Vec<i64> = progress.keys().flat_map(|p| super::path_ids(p)).collect();
             ids.push(s.region_id);
             ids.sort_unstable();
             ids.dedup();
@@ -280,7 +275,7 @@ pub async fn survey(
     // Grouped by township (the fourth id of a path), each township's grids below its subtotal.
     let mut towns: BTreeMap<String, (i64, i64, Vec<ProgressRow>)> = BTreeMap::new();
     for (path, (n, d)) in &progress {
-        let ids = path_ids(path);
+        let ids = super::path_ids(path);
         let town = name(ids.get(3));
         let e = towns.entry(town).or_default();
         e.0 += n;
