@@ -474,6 +474,12 @@ impl Db {
         {
             self.write_blocking(stats::rebuild)?;
         }
+        if applied
+            .iter()
+            .any(|v| RECOUNT_REGISTRY_AFTER.contains(&v.as_str()))
+        {
+            self.write_blocking(registry::tallies::rebuild)?;
+        }
         Ok(applied)
     }
 
@@ -524,9 +530,10 @@ where
 
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
-/// migration named `request_search` or `request_tallies` is listed.
+/// migration named `request_search`, `request_tallies` or `registry_tallies` is listed.
 const REINDEX_SEARCH_AFTER: [&str; 3] = ["20261122000007", "20261122000012", "20261122000014"];
 const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
+const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let versions = match conn {
@@ -575,6 +582,10 @@ mod migration_tests {
         assert_eq!(
             versions_named("request_tallies"),
             super::RECOUNT_TALLIES_AFTER
+        );
+        assert_eq!(
+            versions_named("registry_tallies"),
+            super::RECOUNT_REGISTRY_AFTER
         );
     }
 }

@@ -468,6 +468,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    registry_tallies (region_path, dim, key) {
+        region_path -> Text,
+        depth -> Integer,
+        dim -> Text,
+        key -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    registry_tally_journal (id) {
+        id -> BigInt,
+        region_path -> Text,
+        dim -> Text,
+        key -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     person_tags (person_id, tag) {
         person_id -> BigInt,
         tag -> Text,
@@ -672,6 +692,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     requests,
     request_tallies,
     request_tally_journal,
+    registry_tallies,
+    registry_tally_journal,
     disputes,
     dispute_parties,
     dispute_mediators,

@@ -322,7 +322,7 @@ const DIMS: [&str; 3] = ["category", "channel", "site"];
 pub const TALLIED_DEPTH: i32 = 4;
 
 /// The regions on a path with their depth: `/1/2/` → `/1/` (1), `/1/2/` (2).
-fn levels(path: &str) -> impl Iterator<Item = (String, i32)> + '_ {
+pub(crate) fn levels(path: &str) -> impl Iterator<Item = (String, i32)> + '_ {
     path.match_indices('/')
         .skip(1)
         .zip(1..)
@@ -330,7 +330,7 @@ fn levels(path: &str) -> impl Iterator<Item = (String, i32)> + '_ {
 }
 
 /// How many regions a path names (`/` names none).
-fn depth(path: &str) -> i32 {
+pub(crate) fn depth(path: &str) -> i32 {
     i32::try_from(path.matches('/').count().saturating_sub(1)).unwrap_or(i32::MAX)
 }
 
@@ -468,26 +468,13 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<(), DbError> {
 fn apply(conn: &mut DbConnection, changes: &Changes) -> Result<(), DbError> {
     // Twelve values a row: SQLite takes at most 32,766 in one statement.
     const ROWS_PER_STATEMENT: usize = 2_000;
-    let ph = placeholders(conn.engine());
+    let engine = conn.engine();
     let entries: Vec<_> = changes.iter().collect();
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-        let mut n = 0;
-        let values: Vec<String> = chunk
-            .iter()
-            .map(|_| {
-                let row: Vec<String> = (0..12)
-                    .map(|_| {
-                        n += 1;
-                        ph(n)
-                    })
-                    .collect();
-                format!("({})", row.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO request_tallies (region_path, depth, month, dim, key, {COUNTERS}) \
              VALUES {} ON CONFLICT (region_path, dim, month, key) DO UPDATE SET {}",
-            values.join(", "),
+            values(engine, chunk.len(), 12),
             COUNTERS
                 .split(", ")
                 .map(|c| format!("{c} = request_tallies.{c} + excluded.{c}"))
@@ -514,8 +501,20 @@ fn apply(conn: &mut DbConnection, changes: &Changes) -> Result<(), DbError> {
 const COUNTERS: &str =
     "received, resolved, resolved_with_deadline, on_time, rated, satisfied, handling_seconds";
 
+/// The VALUES list of a multi-row insert: `rows` rows of `columns` placeholders each.
+pub(crate) fn values(engine: Engine, rows: usize, columns: usize) -> String {
+    let ph = placeholders(engine);
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns).map(|c| ph(r * columns + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The engine's placeholder for the n-th bound value (from 1).
-fn placeholders(engine: Engine) -> fn(usize) -> String {
+pub(crate) fn placeholders(engine: Engine) -> fn(usize) -> String {
     match engine {
         Engine::Sqlite => |_| "?".to_string(),
         Engine::Postgres => |n| format!("${n}"),
@@ -706,7 +705,7 @@ fn selected(paths: &[&String], by: Dimension, level: &str, depth: i32) -> bool {
 /// Run reads that must see one moment of the database (the totals and the journal a fold
 /// moves between them). `SQLite`'s transactions are snapshots; `PostgreSQL` needs
 /// REPEATABLE READ for one (set only when this is the outermost transaction).
-fn snapshot<T>(
+pub(crate) fn snapshot<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
 ) -> Result<T, DbError> {

@@ -447,26 +447,35 @@ pub async fn serve(
     result
 }
 
-/// Every two seconds: fold the statistics' journal into their totals (see `shiliu_db::stats`),
-/// so the journal a statistics page reads besides the totals stays a few seconds long. Several
-/// app nodes may fold at once: each journal row is folded once.
+/// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::stats`
+/// and `shiliu_db::registry::tallies`), so the journal a statistics page reads besides the
+/// totals stays a few seconds long. Several app nodes may fold at once: each journal row is
+/// folded once.
 async fn fold_tallies(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         every.tick().await;
-        // Batch after batch, each its own transaction, so intake's writes go in between.
-        loop {
-            match state.db.write(shiliu_db::stats::fold).await {
-                Ok(n) if n == shiliu_db::stats::FOLD_BATCH => {}
-                Ok(_) => break,
-                Err(shiliu_db::DbError::Stale) => {
-                    tracing::debug!("another node folded the tallies first");
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "folding the statistics' journal failed");
-                    break;
-                }
+        fold_journal(&state, shiliu_db::stats::fold).await;
+        fold_journal(&state, shiliu_db::registry::tallies::fold).await;
+    }
+}
+
+/// Fold one journal batch after batch, each its own transaction, so other writes go in between.
+async fn fold_journal(
+    state: &AppState,
+    fold: fn(&mut shiliu_db::DbConnection) -> Result<usize, shiliu_db::DbError>,
+) {
+    loop {
+        match state.db.write(fold).await {
+            Ok(n) if n == shiliu_db::stats::FOLD_BATCH => {}
+            Ok(_) => break,
+            Err(shiliu_db::DbError::Stale) => {
+                tracing::debug!("another node folded the tallies first");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "folding a statistics journal failed");
+                break;
             }
         }
     }

@@ -4124,14 +4124,16 @@ both_engines!(
                         });
                     }
                 }
+                let mut tally = shiliu_db::registry::Tally::default();
                 shiliu_db::registry::bulk::load(
                     c,
                     &Actor::system("test"),
                     &vault,
                     &households,
                     shiliu_domain::registry::ConsentChannel::Staff,
+                    &mut tally,
                 )?;
-                Ok(())
+                tally.journal(c)
             })
             .unwrap();
         block_on(async {

@@ -651,6 +651,7 @@ fn seed_registry(
         return Ok(0);
     }
     let today = shiliu_db::today();
+    let mut tally = registry::Tally::default();
     let total_weight: u32 = ORIGINS.iter().map(|o| o.1).sum();
     let mut serials: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut person = |rng: &mut StdRng,
@@ -834,9 +835,10 @@ fn seed_registry(
                     },
                 });
             }
-            loaded += bulk::load(c, actor, vault, &load, ConsentChannel::Staff)?;
+            loaded += bulk::load(c, actor, vault, &load, ConsentChannel::Staff, &mut tally)?;
         }
     }
+    tally.journal(c)?;
     Ok(loaded)
 }
 

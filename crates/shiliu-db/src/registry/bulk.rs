@@ -2,7 +2,8 @@
 //! written in multi-row inserts — households, people with sealed numbers, their first
 //! residence, tags and consents — recorded by one audit row for the whole load. The numbers
 //! must be new to the register (a load is of people not yet registered; imports of a register
-//! that may overlap go through `register`, row by row).
+//! that may overlap go through `register`, row by row)
+//! The statistics' counts go to the caller's `tally`, to be journaled once for a whole import.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -10,6 +11,7 @@ use shiliu_domain::registry::{
     ConsentChannel, ConsentPurpose, PersonInput, PersonStatus, Relation,
 };
 
+use super::tallies::{Facts, Tally};
 use super::{IdColumns, Vault};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
@@ -82,6 +84,7 @@ pub fn load(
     vault: &Vault,
     households: &[NewHousehold<'_>],
     consent: ConsentChannel,
+    tally: &mut Tally,
 ) -> Result<usize, DbError> {
     let at = now();
     let mut house_rows = Vec::with_capacity(households.len());
@@ -99,6 +102,7 @@ pub fn load(
             households::created_at.eq(at),
             households::updated_at.eq(at),
         ));
+        tally.household(&h.region.path, 1);
         for (p, relation) in &h.members {
             let id = new_id();
             let sealed = p.id_number.as_ref().map(|n| IdColumns::new(vault, n));
@@ -135,6 +139,20 @@ pub fn load(
                 updated_at: at,
                 version: 1,
             });
+            let row = people.last().expect("just pushed");
+            let facts = Facts {
+                id,
+                region_path: row.region_path.clone(),
+                status: row.status.to_string(),
+                people: row.people.to_string(),
+                hukou: row.hukou.to_string(),
+                employment: row.employment.map(str::to_string),
+                arrived_on: row.arrived_on,
+                moved_out_on: row.moved_out_on,
+            };
+            let mut named: Vec<String> = p.tags.iter().map(|t| t.as_str().to_string()).collect();
+            named.sort();
+            tally.person(None, Some(&(facts, named)));
             homes.push(ResidenceRow {
                 id: new_id(),
                 person_id: id,

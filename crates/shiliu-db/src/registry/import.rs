@@ -190,6 +190,7 @@ fn load_all(
     written: &mut usize,
 ) -> Result<(), DbError> {
     const BOTH: [ConsentPurpose; 2] = [ConsentPurpose::Registration, ConsentPurpose::Linkage];
+    let mut tally = super::Tally::default();
     for chunk in checked.ready.chunks(CHUNK) {
         let load: Vec<NewHousehold<'_>> = chunk
             .iter()
@@ -205,10 +206,17 @@ fn load_all(
                 agreed: if h.linkage { &BOTH } else { &BOTH[..1] },
             })
             .collect();
-        *written += bulk::load(conn, actor, vault, &load, ConsentChannel::Import)?;
+        *written += bulk::load(
+            conn,
+            actor,
+            vault,
+            &load,
+            ConsentChannel::Import,
+            &mut tally,
+        )?;
         progress(*written);
     }
-    Ok(())
+    tally.journal(conn)
 }
 
 /// Households written per bulk load (and per progress report).

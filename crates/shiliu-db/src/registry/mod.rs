@@ -12,6 +12,7 @@ pub mod import;
 pub mod linkage;
 pub mod needs;
 pub mod stats;
+pub mod tallies;
 pub mod vault;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -23,6 +24,7 @@ use shiliu_domain::registry::{
     ConsentChannel, ConsentPurpose, PersonInput, PersonStatus, PersonTag, Relation,
 };
 
+pub use tallies::Tally;
 pub use vault::Vault;
 
 use crate::audit::{self, Event};
@@ -289,6 +291,12 @@ pub fn register(
     )?;
     record_consents(conn, actor, id, consents)?;
     let person = read(conn, id)?;
+    let mut tally = Tally::default();
+    tally.person(None, Some(&counted(conn, &person)?));
+    if household == Household::New {
+        tally.household(&region.path, 1);
+    }
+    tally.journal(conn)?;
     audit::record(
         conn,
         actor,
@@ -317,6 +325,8 @@ fn apply(
     region: &Region,
     moved_on: NaiveDate,
 ) -> Result<Person, DbError> {
+    let mut tally = Tally::default();
+    let was = counted(conn, before)?;
     let moved = before.region_id != region.id
         || before.address != input.address
         || before.status != PersonStatus::Resident.as_str();
@@ -328,6 +338,12 @@ fn apply(
             before.household_id,
             before.relation.as_deref().and_then(Relation::parse),
         ) {
+            let home: String = households::table
+                .find(h)
+                .select(households::region_path)
+                .first(conn)?;
+            tally.household(&home, -1);
+            tally.household(&region.path, 1);
             diesel::update(households::table.find(h))
                 .set((
                     households::region_id.eq(region.id),
@@ -357,7 +373,15 @@ fn apply(
             .execute(conn)?;
     }
     set_tags(conn, before.id, &input.tags)?;
-    read(conn, before.id)
+    let after = read(conn, before.id)?;
+    tally.person(Some(&was), Some(&counted(conn, &after)?));
+    tally.journal(conn)?;
+    Ok(after)
+}
+
+/// What the statistics count of a person as stored.
+fn counted(conn: &mut DbConnection, p: &Person) -> Result<tallies::Counted, DbError> {
+    Ok(tallies::counted(p, tallies::tags(conn, p.id)?))
 }
 
 /// A correction of a person's particulars.
@@ -548,6 +572,13 @@ pub fn move_out(
         return Err(DbError::Stale);
     }
     let after = read(conn, id)?;
+    let tags = tallies::tags(conn, id)?;
+    let mut tally = Tally::default();
+    tally.person(
+        Some(&tallies::counted(&before, tags.clone())),
+        Some(&tallies::counted(&after, tags)),
+    );
+    tally.journal(conn)?;
     audit::record(
         conn,
         actor,

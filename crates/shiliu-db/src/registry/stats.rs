@@ -1,17 +1,23 @@
 //! The register's figures for a scope: residents by region, by 民族 (people), by 户籍地, by
-//! employment and by tag; arrivals and departures by month. Counted from the rows (GROUP BY
-//! over the scope's range of `persons_scope`), exact: small cells are withheld where figures
-//! are shown or exported (`shiliu_domain::registry::suppress`), not here.
+//! employment and by tag; arrivals and departures by month. Exact: small cells are withheld
+//! where figures are shown or exported (`shiliu_domain::registry::suppress`), not here.
+//!
+//! A county's, a city's or the province's figures come from the running totals
+//! (`super::tallies`): a few hundred rows whatever the population. A township's, a
+//! community's or a grid's are counted from its people (tens of thousands at most), and
+//! [`counted`] counts any scope that way: the tests hold the totals to it.
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use shiliu_domain::registry::PersonStatus;
 
+use super::tallies::{self, Total};
 use crate::schema::{households, person_tags, persons};
 use crate::scope::Scope;
+use crate::stats::{TALLIED_DEPTH, depth, levels, snapshot};
 use crate::{DbConnection, DbError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,8 +27,9 @@ pub struct RegistryFigures {
     /// People registered in the scope who have since moved out of the area.
     pub moved_out: i64,
     pub households: i64,
-    /// Residents per region they live in (grids, mostly), to be summed up the tree.
-    pub by_region: Vec<(i64, String, i64)>,
+    /// Residents of each of the scope's top regions and of each region one level below them,
+    /// by path.
+    pub by_region: Vec<(String, i64)>,
     /// Residents per GB 3304 code.
     pub by_people: Vec<(String, i64)>,
     /// Residents per 户籍地 division code.
@@ -30,13 +37,155 @@ pub struct RegistryFigures {
     /// Residents per employment status (`None`: not recorded).
     pub by_employment: Vec<(Option<String>, i64)>,
     pub by_tag: Vec<(String, i64)>,
-    /// Arrivals (`arrived_on`) and departures (`moved_out_on`) per month `YYYY-MM` in the window.
+    /// Arrivals (`arrived_on`) and departures (`moved_out_on`) per month `YYYY-MM`.
     pub arrivals: BTreeMap<String, i64>,
     pub departures: BTreeMap<String, i64>,
 }
 
-/// The figures of `scope`, with arrivals and departures from `from` up to `to` (inclusive).
+impl RegistryFigures {
+    /// The figures of two disjoint scopes together.
+    fn plus(self, o: Self) -> Self {
+        fn sum<K: Ord>(a: Vec<(K, i64)>, b: Vec<(K, i64)>) -> Vec<(K, i64)> {
+            let mut m: BTreeMap<K, i64> = BTreeMap::new();
+            for (k, n) in a.into_iter().chain(b) {
+                *m.entry(k).or_insert(0) += n;
+            }
+            m.into_iter().collect()
+        }
+        let months = |a: BTreeMap<String, i64>, b: BTreeMap<String, i64>| {
+            sum(a.into_iter().collect(), b.into_iter().collect())
+                .into_iter()
+                .collect()
+        };
+        Self {
+            residents: self.residents + o.residents,
+            moved_out: self.moved_out + o.moved_out,
+            households: self.households + o.households,
+            by_region: sum(self.by_region, o.by_region),
+            by_people: sum(self.by_people, o.by_people),
+            by_hukou: sum(self.by_hukou, o.by_hukou),
+            by_employment: sum(self.by_employment, o.by_employment),
+            by_tag: sum(self.by_tag, o.by_tag),
+            arrivals: months(self.arrivals, o.arrivals),
+            departures: months(self.departures, o.departures),
+        }
+    }
+}
+
+/// The subtree roots of a scope, none inside another (`/` alone if it has the whole tree).
+fn tops(scope: &Scope) -> Vec<String> {
+    let paths = scope.paths();
+    if paths.iter().any(|p| p == "/") {
+        return vec!["/".to_string()];
+    }
+    let mut tops: Vec<String> = paths
+        .iter()
+        .filter(|p| {
+            !paths
+                .iter()
+                .any(|o| o.len() < p.len() && p.starts_with(o.as_str()))
+        })
+        .cloned()
+        .collect();
+    tops.sort();
+    tops.dedup();
+    tops
+}
+
+/// The whole months from `from`'s to `to`'s: the figures count arrivals and departures by month.
+fn whole_months(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    (
+        first(from),
+        first(to) + Months::new(1) - chrono::Duration::days(1),
+    )
+}
+
+/// The figures of `scope`, with arrivals and departures in the months from `from`'s to
+/// `to`'s (inclusive).
 pub fn figures(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<RegistryFigures, DbError> {
+    let (from, to) = whole_months(from, to);
+    // The breakdown by region needs the totals one level down too.
+    let (tallied, counted_paths): (Vec<String>, Vec<String>) = tops(scope)
+        .into_iter()
+        .partition(|p| p == "/" || depth(p) < TALLIED_DEPTH);
+    snapshot(conn, |c| {
+        let totals = tallies::totals(c, &tallied)?;
+        let f = from_totals(&tallied, &totals, from, to);
+        if counted_paths.is_empty() {
+            return Ok(f);
+        }
+        Ok(f.plus(counted(c, &Scope::subtrees(counted_paths), from, to)?))
+    })
+}
+
+/// The figures of the regions at `tops` from their totals (see [`tallies::totals`]).
+fn from_totals(
+    tops: &[String],
+    totals: &[Total],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> RegistryFigures {
+    let resident = PersonStatus::Resident.as_str();
+    let mut own: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut regions: BTreeMap<String, i64> = BTreeMap::new();
+    for t in totals {
+        let counts_resident = t.dim == "status" && t.key == resident;
+        for p in tops {
+            let (is_own, in_regions) = if p == "/" {
+                (t.depth == 1, t.depth == 1)
+            } else {
+                let here = t.region_path == *p;
+                let child = t.depth == depth(p) + 1 && t.region_path.starts_with(p.as_str());
+                (here, here || child)
+            };
+            if is_own {
+                *own.entry((t.dim.as_str(), t.key.as_str())).or_insert(0) += t.n;
+            }
+            if counts_resident && in_regions {
+                *regions.entry(t.region_path.clone()).or_insert(0) += t.n;
+            }
+        }
+    }
+    let one = |dim: &str, key: &str| own.get(&(dim, key)).copied().unwrap_or(0);
+    let list = |dim: &str| -> Vec<(String, i64)> {
+        own.iter()
+            .filter(|((d, _), n)| *d == dim && **n != 0)
+            .map(|((_, k), n)| ((*k).to_string(), *n))
+            .collect()
+    };
+    let (from_m, to_m) = (tallies::month(from), tallies::month(to));
+    let months = |dim: &str| -> BTreeMap<String, i64> {
+        list(dim)
+            .into_iter()
+            .filter(|(m, _)| *m >= from_m && *m <= to_m)
+            .collect()
+    };
+    RegistryFigures {
+        residents: one("status", resident),
+        moved_out: one("status", PersonStatus::MovedOut.as_str()),
+        households: one("households", ""),
+        by_region: regions.into_iter().filter(|(_, n)| *n != 0).collect(),
+        by_people: list("people"),
+        by_hukou: list("hukou"),
+        by_employment: list("employment")
+            .into_iter()
+            .map(|(k, n)| ((!k.is_empty()).then_some(k), n))
+            .collect(),
+        by_tag: list("tag"),
+        arrivals: months("arrived"),
+        departures: months("departed"),
+    }
+}
+
+/// The figures of `scope` counted from its people's rows (GROUP BY over the scope's range of
+/// `persons_scope`), with arrivals and departures from `from` up to `to` (inclusive).
+pub fn counted(
     conn: &mut DbConnection,
     scope: &Scope,
     from: NaiveDate,
@@ -63,11 +212,12 @@ pub fn figures(
         .filter(scope.path_filter(households::region_path))
         .count()
         .get_result(conn)?;
-    let by_region: Vec<(i64, String, i64)> = in_scope!()
+    let per_region: Vec<(String, i64)> = in_scope!()
         .filter(persons::status.eq(resident))
-        .group_by((persons::region_id, persons::region_path))
-        .select((persons::region_id, persons::region_path, count_star()))
+        .group_by(persons::region_path)
+        .select((persons::region_path, count_star()))
         .load(conn)?;
+    let by_region = regions_below(&tops(scope), per_region);
     let by_people: Vec<(String, i64)> = in_scope!()
         .filter(persons::status.eq(resident))
         .group_by(persons::people)
@@ -113,16 +263,40 @@ pub fn figures(
             .select((persons::moved_out_on, count_star()))
             .load(conn)?,
     );
+    // In key order, as the totals give them (the engines order groups differently).
+    let sorted = |mut v: Vec<(String, i64)>| {
+        v.sort();
+        v
+    };
+    let mut by_employment = by_employment;
+    by_employment.sort();
     Ok(RegistryFigures {
         residents: status(resident),
         moved_out: status(PersonStatus::MovedOut.as_str()),
         households,
         by_region,
-        by_people,
-        by_hukou,
+        by_people: sorted(by_people),
+        by_hukou: sorted(by_hukou),
         by_employment,
-        by_tag,
+        by_tag: sorted(by_tag),
         arrivals,
         departures,
     })
+}
+
+/// Residents per region at `tops` and one level below, from residents per region they live in.
+fn regions_below(tops: &[String], per_region: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    let mut regions: BTreeMap<String, i64> = BTreeMap::new();
+    for (path, n) in per_region {
+        for p in tops.iter().filter(|p| path.starts_with(p.as_str())) {
+            let below = if p == "/" { 1 } else { depth(p) + 1 };
+            if p != "/" {
+                *regions.entry(p.clone()).or_insert(0) += n;
+            }
+            if let Some((child, _)) = levels(&path).find(|(_, d)| *d == below) {
+                *regions.entry(child).or_insert(0) += n;
+            }
+        }
+    }
+    regions.into_iter().collect()
 }

@@ -137,14 +137,14 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         })
         .await?;
     let min = state.config.min_cell;
-    // Residents per child region of the root: each grid's count added to the child above it.
-    let mut by_child: Vec<(String, i64)> = children.iter().map(|r| (r.name.clone(), 0)).collect();
-    for (_, path, n) in &figures.by_region {
-        if let Some(i) = children.iter().position(|r| path.starts_with(&r.path)) {
-            by_child[i].1 += n;
-        }
-    }
-    by_child.retain(|(_, n)| *n > 0);
+    // Residents per child region of the root (or per root, for a scope of several).
+    let by_child: Vec<(String, i64)> = children
+        .iter()
+        .filter_map(|r| {
+            let n = figures.by_region.iter().find(|(p, _)| *p == r.path)?.1;
+            (n > 0).then(|| (r.name.clone(), n))
+        })
+        .collect();
     let mut by_people: Vec<(String, i64)> = figures
         .by_people
         .iter()

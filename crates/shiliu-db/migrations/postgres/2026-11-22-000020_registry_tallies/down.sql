@@ -1,0 +1,2 @@
+DROP TABLE registry_tally_journal;
+DROP TABLE registry_tallies;
