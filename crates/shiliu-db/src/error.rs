@@ -31,8 +31,15 @@ pub enum DbError {
 
 impl From<diesel::result::Error> for DbError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => DbError::NotFound,
+            Error::NotFound => DbError::NotFound,
+            // Two writers did the same thing at once (the same first answer, the same import)
+            // and the other one's commit came first: for this one, the record changed under it.
+            Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+                _,
+            ) => DbError::Stale,
             other => DbError::Query(other),
         }
     }

@@ -361,3 +361,28 @@ both_engines!(
         holder.join().unwrap();
     }
 );
+
+both_engines!(
+    a_row_another_writer_inserted_first_is_a_conflict,
+    |t: TestDb| {
+        use shiliu_db::schema::registry_imports;
+        // What two writers doing the same thing at once meet (two first answers to a survey,
+        // the same file imported from two tabs): the second insert of a unique key. It is a
+        // 409 "changed by someone else", not a server error.
+        let insert = |c: &mut shiliu_db::DbConnection, id: i64| -> Result<usize, DbError> {
+            Ok(diesel::insert_into(registry_imports::table)
+                .values((
+                    registry_imports::id.eq(id),
+                    registry_imports::sha256.eq("ab"),
+                    registry_imports::people.eq(1),
+                    registry_imports::households.eq(1),
+                    registry_imports::skipped.eq(0),
+                    registry_imports::imported_at.eq(shiliu_db::now()),
+                ))
+                .execute(c)?)
+        };
+        t.db.write_blocking(move |c| insert(c, 1)).unwrap();
+        let second = t.db.write_blocking(move |c| insert(c, 2)).unwrap_err();
+        assert!(matches!(second, DbError::Stale), "{second:?}");
+    }
+);

@@ -204,6 +204,9 @@ both_engines!(
                 needs::answer(c, &grid_a, sid, hid, &answers("3"), &found)?;
                 let s = needs::get_survey(c, &grid_a.scope, sid)?;
                 let progress = needs::progress(c, &town_staff.scope, &s)?;
+                // The lists' totals, counted in the database, are the same households.
+                assert_eq!(needs::progress_totals(c, &town_staff.scope, &s)?, (2, 1));
+                assert_eq!(needs::progress_totals(c, &grid_a.scope, &s)?, (1, 1));
                 let todo = needs::survey_households(c, &grid_a, &s, true, 0, 10)?;
                 let found = needs::needs(
                     c,
@@ -311,6 +314,33 @@ both_engines!(
                 ("subsidy".to_string(), 1, 1, 30_000)
             ]
         );
+
+        // A need of someone who has moved out of the area is for wherever they live now: it
+        // no longer becomes a request or a plan here, and says why.
+        let grid_a = w.grid_a.clone();
+        let (to_request, to_plan) =
+            t.db.write_blocking(move |c| {
+                let training = need(head, "training", "").unwrap();
+                needs::answer(c, &grid_a, sid, hid, &answers("2"), &[training])?;
+                let open = needs::needs_of(c, &grid_a.scope, head)?
+                    .into_iter()
+                    .find(|n| n.kind() == NeedKind::Training)
+                    .unwrap();
+                let p = shiliu_db::registry::get(c, &grid_a.scope, head)?;
+                shiliu_db::registry::move_out(c, &grid_a, head, p.version, today())?;
+                let input = RequestInput::parse(Channel::Grid, "培训", "", "", "", false).unwrap();
+                let plan = PlanInput::parse("职校", &today().to_string(), today()).unwrap();
+                Ok((
+                    needs::to_request(c, &grid_a, open.id, open.version, &input).unwrap_err(),
+                    needs::plan(c, &grid_a, open.id, open.version, &plan).unwrap_err(),
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            reason(&to_request),
+            ("status".into(), "err.need.person_gone")
+        );
+        assert_eq!(reason(&to_plan), ("status".into(), "err.need.person_gone"));
 
         // Closed, it takes no more answers.
         let (town_staff, grid_a) = (w.town_staff.clone(), w.grid_a.clone());

@@ -799,6 +799,10 @@ both_engines!(
                     Scope::subtrees(vec![xxt.clone()]),
                     Scope::subtrees(vec![town.clone()]),
                     Scope::subtrees(vec![a.path.clone()]),
+                    // Its community.
+                    Scope::subtrees(vec![
+                        a.path[..=a.path[..a.path.len() - 1].rfind('/').unwrap()].to_string(),
+                    ]),
                     Scope::subtrees(vec![xxt, lz, town]),
                 ])
             })

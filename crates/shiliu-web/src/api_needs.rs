@@ -62,10 +62,7 @@ pub struct SurveyDto {
     version: i32,
 }
 
-fn survey_dto(s: Survey, progress: &BTreeMap<String, (i64, i64)>) -> AppResult<SurveyDto> {
-    let (households, answered) = progress
-        .values()
-        .fold((0, 0), |a, (n, d)| (a.0 + n, a.1 + d));
+fn survey_dto(s: Survey, (households, answered): (i64, i64)) -> AppResult<SurveyDto> {
     Ok(SurveyDto {
         questions: s.questions()?.into_iter().map(Into::into).collect(),
         id: s.id,
@@ -96,7 +93,7 @@ pub async fn surveys(
             let list = db::surveys(c, &actor.scope)?;
             let mut out = Vec::with_capacity(list.len());
             for s in list {
-                let progress = db::progress(c, &actor.scope, &s)?;
+                let progress = db::progress_totals(c, &actor.scope, &s)?;
                 out.push((s, progress));
             }
             Ok(out)
@@ -104,7 +101,7 @@ pub async fn surveys(
         .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(s, p)| survey_dto(s, &p))
+            .map(|(s, p)| survey_dto(s, p))
             .collect::<AppResult<_>>()?,
     ))
 }

@@ -4926,11 +4926,50 @@ both_engines!(a_register_imported_from_excel_or_csv, |t: TestDb| {
                 "/registry/import",
                 &cookie,
                 &csrf,
-                gbk.into_owned(),
+                gbk.clone().into_owned(),
                 "dry_run",
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         assert!(r.text().contains("可导入 1 户 1 人"), "{}", r.text());
+        let r = app
+            .upload(
+                "/registry/import",
+                &cookie,
+                &csrf,
+                gbk.into_owned(),
+                "commit",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let job = r.location();
+        for _ in 0..200 {
+            if app
+                .get(&job, &cookie)
+                .await
+                .text()
+                .contains("import-outcome")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(count(), before + 3);
+        // The file again after an edit (another hash): her household has no ID number to
+        // match, but the same name and birth date in the same place is the same head.
+        let edited = csv.replace("11\"\" 号", "12\"\" 号");
+        assert_ne!(edited, csv);
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&edited);
+        let r = app
+            .upload(
+                "/registry/import",
+                &cookie,
+                &csrf,
+                gbk.into_owned(),
+                "dry_run",
+            )
+            .await;
+        assert!(r.text().contains("跳过 1 户"), "{}", r.text());
+        assert_eq!(count(), before + 3);
     });
 });

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 use shiliu_domain::FieldError;
@@ -72,6 +73,40 @@ fn places(
     Ok(out)
 }
 
+/// Registered heads of household without an ID number where the file's such heads live:
+/// (place's path, name, birth date) → person. The same name and birth date in the same place
+/// is the same head, so a file imported again after an edit (a new hash) adds nobody twice.
+fn unnumbered_heads(
+    conn: &mut DbConnection,
+    households: &[RowHousehold],
+    places: &HashMap<String, Region>,
+) -> Result<HashMap<(String, String, NaiveDate), i64>, DbError> {
+    let mut paths: Vec<&str> = households
+        .iter()
+        .filter(|h| h.members[0].person.id_number.is_none())
+        .filter_map(|h| places.get(&h.region_code))
+        .map(|r| r.path.as_str())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut out = HashMap::new();
+    for chunk in paths.chunks(500) {
+        let rows: Vec<(String, String, NaiveDate, i64)> = persons::table
+            .filter(persons::region_path.eq_any(chunk))
+            .filter(persons::id_key.is_null())
+            .filter(persons::relation.eq(Relation::Head.as_str()))
+            .select((
+                persons::region_path,
+                persons::name,
+                persons::birth_date,
+                persons::id,
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(p, n, b, id)| ((p, n, b), id)));
+    }
+    Ok(out)
+}
+
 /// Check the households against the register.
 pub fn check(
     conn: &mut DbConnection,
@@ -102,6 +137,7 @@ pub fn check(
                 .filter_map(|(k, id, path)| Some((k?, actor.scope.covers(&path).then_some(id)))),
         );
     }
+    let unnumbered = unnumbered_heads(conn, &households, &places)?;
     let mut out = Checked::default();
     for h in households {
         let known = |i: usize| {
@@ -126,6 +162,17 @@ pub fn check(
             });
             continue;
         };
+        let head = &h.members[0].person;
+        if head.id_number.is_none()
+            && let Some(&id) =
+                unnumbered.get(&(region.path.clone(), head.name.clone(), head.birth_date))
+        {
+            out.duplicates.push(Duplicate {
+                row: h.members[0].row,
+                person_id: Some(id),
+            });
+            continue;
+        }
         for i in 1..h.members.len() {
             let error = match known(i) {
                 Some(Some(id)) => {

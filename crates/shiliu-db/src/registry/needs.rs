@@ -294,6 +294,29 @@ pub fn progress(
     Ok(out)
 }
 
+/// How far a campaign has got in the caller's scope, all told: (households it asks about,
+/// answered). Counted in the database, for lists of campaigns.
+pub fn progress_totals(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    survey: &Survey,
+) -> Result<(i64, i64), DbError> {
+    let total: i64 = surveyed_households!(survey, scope)
+        .count()
+        .get_result(conn)?;
+    let answered: i64 = surveyed_households!(survey, scope)
+        .filter(
+            households::id.eq_any(
+                survey_responses::table
+                    .filter(survey_responses::survey_id.eq(survey.id))
+                    .select(survey_responses::household_id),
+            ),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok((total, answered))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = survey_responses)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -600,6 +623,18 @@ fn open_need(
     Ok(n)
 }
 
+/// The person with the need, if they still live in the caller's area: a need of someone who
+/// moved away (or out of the area) is for the side where they live now.
+fn served_here(conn: &mut DbConnection, actor: &Actor, n: &Need) -> Result<Person, DbError> {
+    let person = read(conn, n.person_id)?;
+    if person.status != shiliu_domain::registry::PersonStatus::Resident.as_str()
+        || !actor.scope.covers(&person.region_path)
+    {
+        return Err(DbError::invalid("status", "err.need.person_gone"));
+    }
+    Ok(person)
+}
+
 fn set_need(
     conn: &mut DbConnection,
     n: &Need,
@@ -640,7 +675,7 @@ pub fn to_request(
     input: &RequestInput,
 ) -> Result<(Need, crate::requests::Request), DbError> {
     let n = open_need(conn, actor, id, version)?;
-    let person = read(conn, n.person_id)?;
+    let person = served_here(conn, actor, &n)?;
     let category: i64 = request_categories::table
         .filter(request_categories::code.eq(n.kind().category_code()))
         .filter(request_categories::active.eq(true))
@@ -674,6 +709,7 @@ pub fn plan(
     input: &PlanInput,
 ) -> Result<Need, DbError> {
     let n = open_need(conn, actor, id, version)?;
+    served_here(conn, actor, &n)?;
     set_need(conn, &n, NeedStatus::Planned, None, Some(input))?;
     audit::record(
         conn,

@@ -2,9 +2,9 @@
 //! employment and by tag; arrivals and departures by month. Exact: small cells are withheld
 //! where figures are shown or exported (`shiliu_domain::registry::suppress`), not here.
 //!
-//! A county's, a city's or the province's figures come from the running totals
-//! (`super::tallies`): a few hundred rows whatever the population. A township's, a
-//! community's or a grid's are counted from its people (tens of thousands at most), and
+//! A township's, a county's, a city's or the province's figures come from the running totals
+//! (`super::tallies`): a few hundred rows whatever the population. A community's or a grid's
+//! are counted from its people (a few thousand at most), and
 //! [`counted`] counts any scope that way: the tests hold the totals to it.
 
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use shiliu_domain::registry::PersonStatus;
 use super::tallies::{self, Total};
 use crate::schema::{households, person_tags, persons};
 use crate::scope::Scope;
-use crate::stats::{TALLIED_DEPTH, depth, levels, snapshot};
+use crate::stats::{depth, levels, snapshot};
 use crate::{DbConnection, DbError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,7 +113,7 @@ pub fn figures(
     // The breakdown by region needs the totals one level down too.
     let (tallied, counted_paths): (Vec<String>, Vec<String>) = tops(scope)
         .into_iter()
-        .partition(|p| p == "/" || depth(p) < TALLIED_DEPTH);
+        .partition(|p| p == "/" || depth(p) < tallies::REGION_DEPTH);
     snapshot(conn, |c| {
         let totals = tallies::totals(c, &tallied)?;
         let f = from_totals(&tallied, &totals, from, to);

@@ -1,9 +1,10 @@
 //! Running totals behind the register's statistics, kept as the requests' are
 //! (`crate::stats`): a person counts in the `registry_tallies` row of each region on their
-//! path down to the township ([`TALLIED_DEPTH`]), one row per dimension and key — by status;
-//! if resident, by 民族, 户籍地, employment status and each tag; by month of arrival and of
-//! moving out — and a household by where it lives. A county's or a city's figures are a few
-//! hundred rows however many people it registers.
+//! path down to the township ([`TALLIED_DEPTH`]), one row per dimension and key — by status
+//! (down to the community, [`REGION_DEPTH`]); if resident, by 民族, 户籍地, employment status
+//! and each tag; by month of arrival and of moving out — and a household by where it lives. A
+//! township's, a county's or a city's figures are a few hundred rows however many people it
+//! registers.
 //!
 //! Every write that changes what a person counts as adds the difference to a [`Tally`] and
 //! appends it to `registry_tally_journal` in its own transaction (an append: no row that
@@ -87,11 +88,29 @@ fn keys((f, tags): &Counted) -> Vec<(&'static str, String)> {
     k
 }
 
-/// The deepest region on a path that has totals: the township, or the region itself when it
+/// People by status — what the breakdown by region reads — are kept one level deeper than
+/// the rest, down to the community, so a township's page reads totals too.
+pub(crate) const REGION_DEPTH: i32 = TALLIED_DEPTH + 1;
+
+/// How deep a dimension's totals go.
+fn deepest(dim: &str) -> i32 {
+    if dim == "status" {
+        REGION_DEPTH
+    } else {
+        TALLIED_DEPTH
+    }
+}
+
+/// The regions on a path that have totals of a dimension, with their depth.
+fn tallied_levels<'a>(path: &'a str, dim: &str) -> impl Iterator<Item = (String, i32)> + 'a {
+    let deepest = deepest(dim);
+    levels(path).take_while(move |(_, d)| *d <= deepest)
+}
+
+/// The deepest region on a path that has totals of a dimension, or the region itself when it
 /// lies higher.
-fn tallied_path(path: &str) -> String {
-    levels(path)
-        .take_while(|(_, d)| *d <= TALLIED_DEPTH)
+fn tallied_path(path: &str, dim: &str) -> String {
+    tallied_levels(path, dim)
         .last()
         .map_or_else(|| path.to_string(), |(p, _)| p)
 }
@@ -104,7 +123,7 @@ impl Tally {
     fn add(&mut self, path: &str, dim: &str, key: String, n: i64) {
         *self
             .0
-            .entry((tallied_path(path), dim.to_string(), key))
+            .entry((tallied_path(path, dim), dim.to_string(), key))
             .or_insert(0) += n;
     }
 
@@ -154,7 +173,7 @@ impl Tally {
     fn expanded(self) -> Changes {
         let mut out = Changes::new();
         for ((path, dim, key), n) in self.0 {
-            for (level, depth) in levels(&path).filter(|(_, d)| *d <= TALLIED_DEPTH) {
+            for (level, depth) in tallied_levels(&path, &dim) {
                 out.entry((level, dim.clone(), key.clone()))
                     .or_insert((depth, 0))
                     .1 += n;
@@ -338,7 +357,7 @@ pub(crate) fn totals(conn: &mut DbConnection, tops: &[String]) -> Result<Vec<Tot
         .select(Entry::as_select())
         .load(conn)?;
     for e in pending {
-        for (level, depth) in levels(&e.region_path).filter(|(_, d)| *d <= TALLIED_DEPTH) {
+        for (level, depth) in tallied_levels(&e.region_path, &e.dim) {
             rows.push(Total {
                 region_path: level,
                 depth,

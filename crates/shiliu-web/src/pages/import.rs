@@ -195,22 +195,10 @@ fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
 
 /// The cells of a file's first sheet, row by row: an Excel workbook, or CSV (UTF-8, with or
 /// without a byte-order mark, or GB 18030 as Excel on a Chinese Windows saves it).
-fn cells(bytes: &[u8], t: T) -> Result<Vec<Vec<String>>, String> {
+fn cells(bytes: &[u8], t: T, max_rows: usize) -> Result<Vec<Vec<String>>, String> {
     let bad = || t.s("err.import.file").to_string();
     if bytes.starts_with(b"PK\x03\x04") {
-        use calamine::Reader;
-        let mut wb: calamine::Xlsx<_> =
-            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
-                .map_err(|_| bad())?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(bad)?
-            .map_err(|_| bad())?;
-        // Rows above the range's first are empty; keep the sheet's row numbers.
-        let (first_row, _) = range.start().unwrap_or((0, 0));
-        let mut out = vec![Vec::new(); first_row as usize];
-        out.extend(range.rows().map(|r| r.iter().map(cell_text).collect()));
-        return Ok(out);
+        return xlsx_cells(bytes, t, max_rows);
     }
     let text = if let Ok(s) = std::str::from_utf8(bytes) {
         s.trim_start_matches('\u{feff}').to_string()
@@ -225,6 +213,48 @@ fn cells(bytes: &[u8], t: T) -> Result<Vec<Vec<String>>, String> {
         return Err(bad());
     }
     Ok(csv_rows(&text))
+}
+
+/// Columns past these are never read: every table imported has a few dozen.
+const MAX_COLUMNS: usize = 256;
+
+/// The first sheet's cells by the sheet's row numbers, read as a stream: only the cells
+/// present cost anything (a sheet claiming a cell at XFD1048576 is not laid out whole), columns
+/// past [`MAX_COLUMNS`] are skipped, and a sheet with rows far past `max_rows` is refused as it
+/// is read, not after.
+fn xlsx_cells(bytes: &[u8], t: T, max_rows: usize) -> Result<Vec<Vec<String>>, String> {
+    use calamine::Reader;
+    let bad = || t.s("err.import.file").to_string();
+    // Room for a heading and blank lines between the rows that count.
+    let max_lines = max_rows.saturating_mul(2).saturating_add(1_000);
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|_| bad())?;
+    let name = wb.sheet_names().first().cloned().ok_or_else(bad)?;
+    let mut reader = wb.worksheet_cells_reader(&name).map_err(|_| bad())?;
+    let mut out: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|_| bad())? {
+        let (row, col) = cell.get_position();
+        let (row, col) = (row as usize, col as usize);
+        if col >= MAX_COLUMNS {
+            continue;
+        }
+        if row >= max_lines {
+            return Err(t.f("err.import.too_many", &[("max", &max_rows.to_string())]));
+        }
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        if out.len() <= row {
+            out.resize(row + 1, Vec::new());
+        }
+        let r = &mut out[row];
+        if r.len() <= col {
+            r.resize(col + 1, String::new());
+        }
+        r[col] = text;
+    }
+    Ok(out)
 }
 
 /// CSV as RFC 4180 writes it: commas, fields in double quotes (`""` inside one is a quote,
@@ -269,7 +299,7 @@ pub(crate) fn read_table(
     t: T,
     max_rows: usize,
 ) -> Result<Rows, String> {
-    let table = cells(bytes, t)?;
+    let table = cells(bytes, t, max_rows)?;
     let mut rows = table
         .iter()
         .enumerate()
@@ -542,6 +572,36 @@ mod tests {
                 vec!["last"],
             ]
         );
+    }
+
+    /// A sheet of a heading and two rows, plus one cell at `far` (row, column).
+    fn sheet(far: (u32, u16)) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, row) in [["name", "code"], ["甲", "1"], ["乙", "2"]]
+            .iter()
+            .enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        ws.write_string(far.0, far.1, "x").unwrap();
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_sheet_is_read_by_its_cells_not_its_extent() {
+        let t = T::new(Lang::En);
+        // A cell in the last column: skipped, and the sheet is not laid out 16,384 wide.
+        let wide = cells(&sheet((2, 16_383)), t, 10).unwrap();
+        assert_eq!(
+            wide,
+            [vec!["name", "code"], vec!["甲", "1"], vec!["乙", "2"]]
+        );
+        // A cell on the last row: refused as it is read, not after a million empty rows.
+        let long = cells(&sheet((1_048_575, 0)), t, 10).unwrap_err();
+        assert!(long.contains("10"), "{long}");
     }
 
     #[test]

@@ -64,10 +64,7 @@ pub async fn surveys(
             let list = db::surveys(c, &actor.scope)?;
             let mut out = Vec::with_capacity(list.len());
             for s in list {
-                let progress = db::progress(c, &actor.scope, &s)?;
-                let (total, done) = progress
-                    .values()
-                    .fold((0, 0), |a, (n, d)| (a.0 + n, a.1 + d));
+                let (total, done) = db::progress_totals(c, &actor.scope, &s)?;
                 out.push((s, total, done));
             }
             let ids: Vec<i64> = out.iter().map(|(s, _, _)| s.region_id).collect();

@@ -35,7 +35,13 @@ pub struct ImportJob {
     total: usize,
     done: AtomicUsize,
     ended: Mutex<Option<Result<db::Imported, String>>>,
+    /// When it ended: its page is kept for [`KEEP_ENDED`] after.
+    ended_at: std::sync::OnceLock<std::time::Instant>,
 }
+
+/// How long an ended import's page stays: long enough to come back to, and the jobs of a
+/// server that runs for months do not pile up.
+const KEEP_ENDED: std::time::Duration = std::time::Duration::from_hours(24);
 
 /// The imports of this node, by id (a page polls its own).
 pub type Jobs = Arc<Mutex<HashMap<i64, Arc<ImportJob>>>>;
@@ -318,13 +324,14 @@ pub async fn submit(
         total: report.checked.people(),
         done: AtomicUsize::new(0),
         ended: Mutex::new(None),
+        ended_at: std::sync::OnceLock::new(),
     });
     let id = shiliu_db::ids::new_id();
-    state
-        .imports
-        .lock()
-        .expect("imports")
-        .insert(id, job.clone());
+    {
+        let mut jobs = state.imports.lock().expect("imports");
+        jobs.retain(|_, j| j.ended_at.get().is_none_or(|t| t.elapsed() < KEEP_ENDED));
+        jobs.insert(id, job.clone());
+    }
     let (db, vault) = (state.db.clone(), state.config.vault.clone());
     tokio::spawn(async move {
         let progress = job.clone();
@@ -339,12 +346,16 @@ pub async fn submit(
                 shiliu_db::DbError::Invalid(f) => {
                     f.0.first().map(|x| t.field_error(x)).unwrap_or_default()
                 }
+                // Someone registered one of these people between the check and the write:
+                // the unique index refused the second record, and nothing was written.
+                shiliu_db::DbError::Stale => t.s("err.import.changed").to_string(),
                 other => {
                     tracing::error!(error = %other, "registry import failed");
                     t.s("err.internal").to_string()
                 }
             });
         *job.ended.lock().expect("job") = Some(ended);
+        let _ = job.ended_at.set(std::time::Instant::now());
     });
     Ok(Redirect::to(&format!("/registry/import/jobs/{id}")).into_response())
 }

@@ -221,6 +221,8 @@ pub fn run(
         "/registry?hukou=5226&status=resident",
         "/registry/stats",
         "/registry/stats?region=450107",
+        // A township's figures are grouped from its people, not read from the totals.
+        "/registry/stats?region=450107001",
     ] {
         let (n, lat, errors) = load(server.addr, path, &cookie, concurrency, dur);
         println!(

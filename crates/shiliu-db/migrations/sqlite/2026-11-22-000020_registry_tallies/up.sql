@@ -1,8 +1,9 @@
 -- Running totals behind the register's statistics (see shiliu_db::registry::tallies): per
 -- region down to the township (depth 4), one row per dimension and key — people counted by
--- status; residents by 民族, 户籍地, employment and tag; everyone by month of arrival and of
--- moving out; households. A county's or a city's figures are a few hundred rows to sum however
--- many people it registers; a community's or a grid's are counted from its people.
+-- status (down to the community, depth 5, for the breakdown by region); residents by 民族,
+-- 户籍地, employment and tag; everyone by month of arrival and of moving out; households. A
+-- township's, county's or city's figures are a few hundred rows to sum however many people it
+-- registers; a community's or a grid's are counted from its people.
 -- Keep in step with ../../postgres/<same name>/up.sql.
 CREATE TABLE registry_tallies (
     region_path TEXT NOT NULL,
