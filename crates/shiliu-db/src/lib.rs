@@ -57,6 +57,35 @@ macro_rules! on_engine {
     };
 }
 
+/// Write many new rows of one table (`$rows`: a slice of `Insertable` rows): on `SQLite` as
+/// multi-row INSERTs of `$per` rows each (its limit on bound values), on `PostgreSQL` as one
+/// binary `COPY … FROM STDIN`. Evaluates to `Result<(), DbError>`.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr, $per:expr) => {{
+        use diesel::RunQueryDsl as _;
+        let rows = $rows;
+        match $conn {
+            $crate::DbConnection::Sqlite(c) => rows
+                .chunks($per)
+                .try_for_each(|chunk| {
+                    diesel::insert_into($table)
+                        .values(chunk)
+                        .execute(c)
+                        .map(|_| ())
+                })
+                .map_err($crate::DbError::from),
+            // engine-specific: COPY is PostgreSQL's bulk path; the same rows as INSERTs run at
+            // a fraction of its rate.
+            $crate::DbConnection::Postgres(c) => diesel::copy_from($table)
+                .from_insertable(rows)
+                .execute(c)
+                .map(|_| ())
+                .map_err($crate::DbError::from),
+        }
+    }};
+}
+
 /// Run `f` in a transaction (a savepoint, inside another), committed, or with `commit` false
 /// rolled back whatever happened (a dry run that exercises every rule a real run would).
 fn run_transaction<T, F>(c: &mut DbConnection, f: F, commit: bool) -> Result<T, DbError>

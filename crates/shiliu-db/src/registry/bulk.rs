@@ -32,8 +32,10 @@ pub struct NewHousehold<'a> {
     pub agreed: &'a [ConsentPurpose],
 }
 
+// None is NULL (not DEFAULT, which COPY cannot say).
 #[derive(Insertable)]
 #[diesel(table_name = persons)]
+#[diesel(treat_none_as_default_value = false)]
 struct PersonRow {
     id: i64,
     name: String,
@@ -49,11 +51,11 @@ struct PersonRow {
     region_path: String,
     address: String,
     household_id: Option<i64>,
-    relation: Option<&'static str>,
+    relation: Option<String>,
     arrived_on: Option<NaiveDate>,
     occupation: Option<String>,
     employer: Option<String>,
-    employment: Option<&'static str>,
+    employment: Option<String>,
     status: &'static str,
     moved_out_on: Option<NaiveDate>,
     created_at: chrono::NaiveDateTime,
@@ -63,6 +65,7 @@ struct PersonRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = residences)]
+#[diesel(treat_none_as_default_value = false)]
 struct ResidenceRow {
     id: i64,
     person_id: i64,
@@ -122,13 +125,11 @@ pub fn load(
                 region_path: h.region.path.clone(),
                 address: h.address.clone(),
                 household_id: Some(hid),
-                relation: Some(relation.as_str()),
+                relation: Some(relation.as_str().to_string()),
                 arrived_on: p.arrived_on,
                 occupation: p.occupation.clone(),
                 employer: p.employer.clone(),
-                employment: p
-                    .employment
-                    .map(shiliu_domain::registry::Employment::as_str),
+                employment: p.employment.map(|e| e.as_str().to_string()),
                 status: if h.moved_out.is_some() {
                     PersonStatus::MovedOut.as_str()
                 } else {
@@ -146,7 +147,7 @@ pub fn load(
                 status: row.status.to_string(),
                 people: row.people.to_string(),
                 hukou: row.hukou.to_string(),
-                employment: row.employment.map(str::to_string),
+                employment: row.employment.clone(),
                 arrived_on: row.arrived_on,
                 moved_out_on: row.moved_out_on,
             };
@@ -181,32 +182,12 @@ pub fn load(
             }));
         }
     }
-    for chunk in house_rows.chunks(ROWS_PER_INSERT) {
-        crate::on_engine!(conn, |c| diesel::insert_into(households::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    crate::insert_many!(conn, households::table, &house_rows, ROWS_PER_INSERT)?;
     // ~25 values a person: 800 × 25 stays under SQLite's bound-value limit.
-    for chunk in people.chunks(ROWS_PER_INSERT) {
-        crate::on_engine!(conn, |c| diesel::insert_into(persons::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in homes.chunks(ROWS_PER_INSERT * 2) {
-        crate::on_engine!(conn, |c| diesel::insert_into(residences::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in tags.chunks(ROWS_PER_INSERT * 4) {
-        crate::on_engine!(conn, |c| diesel::insert_into(person_tags::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in agreed.chunks(ROWS_PER_INSERT * 2) {
-        crate::on_engine!(conn, |c| diesel::insert_into(consents::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    crate::insert_many!(conn, persons::table, &people, ROWS_PER_INSERT)?;
+    crate::insert_many!(conn, residences::table, &homes, ROWS_PER_INSERT * 2)?;
+    crate::insert_many!(conn, person_tags::table, &tags, ROWS_PER_INSERT * 4)?;
+    crate::insert_many!(conn, consents::table, &agreed, ROWS_PER_INSERT * 2)?;
     audit::record(
         conn,
         actor,
