@@ -4854,6 +4854,23 @@ both_engines!(a_register_imported_from_excel_or_csv, |t: TestDb| {
         ] {
             assert!(text.contains(part), "{part} in {text}");
         }
+        // The whole list, as a workbook to correct the file from: each problem by row and
+        // column, and the household already registered.
+        let r = app
+            .upload(
+                "/registry/import",
+                &cookie,
+                &csrf,
+                file.clone(),
+                "error_report",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let report = xlsx_text(&r.body);
+        assert!(report.starts_with("行\t列\t问题\t\n"), "{report}");
+        assert!(report.contains("4\t民族\t"), "{report}");
+        assert!(report.contains("5\t\t已登记（人员编号"), "{report}");
+        assert_eq!(count(), before);
         // All or nothing: nothing.
         let r = app
             .upload("/registry/import", &cookie, &csrf, file.clone(), "commit")

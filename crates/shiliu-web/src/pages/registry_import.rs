@@ -142,23 +142,62 @@ struct ImportPage {
     duplicates: Vec<(String, Option<i64>)>,
 }
 
+/// The column a row's error names, as the file's heading says it.
+fn column(e: &RowError, t: T) -> String {
+    let field = e.error.field.as_str();
+    t.field(if field == "region_id" {
+        "region_code"
+    } else {
+        field
+    })
+}
+
 fn error_rows(errors: &[RowError], t: T) -> Vec<(String, String, String)> {
     errors
         .iter()
         .take(SHOWN)
         .map(|e| {
-            let field = e.error.field.as_str();
             (
                 t.f("import.row", &[("row", &e.row.to_string())]),
-                t.field(if field == "region_id" {
-                    "region_code"
-                } else {
-                    field
-                }),
+                column(e, t),
                 t.field_error(&e.error),
             )
         })
         .collect()
+}
+
+/// Every problem of a file and every household already registered, by row, as a workbook:
+/// the page shows the first few hundred; a register of tens of thousands of rows is corrected
+/// from this list.
+fn error_report(r: &Report, t: T) -> AppResult<Response> {
+    let mut rows: Vec<(usize, Vec<String>)> = r
+        .checked
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.row,
+                vec![e.row.to_string(), column(e, t), t.field_error(&e.error)],
+            )
+        })
+        .collect();
+    rows.extend(r.checked.duplicates.iter().map(|d| {
+        let says = d.person_id.map_or_else(
+            || t.s("registry_import.registered_elsewhere").to_string(),
+            |id| t.f("registry_import.registered_id", &[("id", &id.to_string())]),
+        );
+        (d.row, vec![d.row.to_string(), String::new(), says])
+    }));
+    rows.sort_by_key(|(row, _)| *row);
+    let headers = [
+        t.s("import.row_col").to_string(),
+        t.s("registry_import.report_column").to_string(),
+        t.s("registry_import.report_reason").to_string(),
+    ];
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+    let name = t.s("registry_import.error_report");
+    let bytes = crate::xlsx::sheet(name, &headers, &rows)?;
+    Ok(crate::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
 
 fn page(
@@ -299,6 +338,9 @@ pub async fn submit(
         Ok(r) => r,
         Err(msg) => return page(&p, None, None, Some(msg)),
     };
+    if mode == "error_report" {
+        return error_report(&report, t);
+    }
     if let Some(before) = &report.imported_before {
         let note = t.f(
             "registry_import.already",
