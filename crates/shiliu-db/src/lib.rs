@@ -57,20 +57,22 @@ macro_rules! on_engine {
     };
 }
 
-/// Write many new rows of one table (`$rows`: a slice of `Insertable` rows): on `SQLite` as
-/// multi-row INSERTs of `$per` rows each (its limit on bound values), on `PostgreSQL` as one
-/// binary `COPY … FROM STDIN`. Evaluates to `Result<(), DbError>`.
+/// Write many new rows of one table (`$rows`: a slice of `Insertable` rows), in the caller's
+/// transaction: on `PostgreSQL` as one binary `COPY … FROM STDIN`; on `SQLite` as one prepared
+/// single-row INSERT a row — a multi-row INSERT inside a transaction first copies every page
+/// it touches into a statement journal (in case it fails halfway), which cost a sixth of a
+/// bulk load's time (docs/PERFORMANCE.md). Evaluates to `Result<(), DbError>`.
 #[macro_export]
 macro_rules! insert_many {
-    ($conn:expr, $table:expr, $rows:expr, $per:expr) => {{
+    ($conn:expr, $table:expr, $rows:expr) => {{
         use diesel::RunQueryDsl as _;
         let rows = $rows;
         match $conn {
             $crate::DbConnection::Sqlite(c) => rows
-                .chunks($per)
-                .try_for_each(|chunk| {
+                .iter()
+                .try_for_each(|row| {
                     diesel::insert_into($table)
-                        .values(chunk)
+                        .values(row)
                         .execute(c)
                         .map(|_| ())
                 })

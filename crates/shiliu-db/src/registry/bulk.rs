@@ -1,9 +1,9 @@
 //! Loading households in bulk (the demo's population, the benchmark's million): complete rows
-//! written in multi-row inserts — households, people with sealed numbers, their first
+//! written table by table (`insert_many!`) — households, people with sealed numbers, their first
 //! residence, tags and consents — recorded by one audit row for the whole load. The numbers
-//! must be new to the register (a load is of people not yet registered; imports of a register
-//! that may overlap go through `register`, row by row)
-//! The statistics' counts go to the caller's `tally`, to be journaled once for a whole import.
+//! must be new to the register: an import checks its file against the register first
+//! (`import::check`), and the unique index refuses the rest. The statistics' counts go to the
+//! caller's `tally`, to be journaled once for a whole import.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -76,9 +76,6 @@ struct ResidenceRow {
     to_date: Option<NaiveDate>,
     created_at: chrono::NaiveDateTime,
 }
-
-/// Rows per statement: `SQLite` takes at most 32,766 bound values in one.
-const ROWS_PER_INSERT: usize = 800;
 
 /// Write the households; returns how many people were loaded.
 pub fn load(
@@ -182,12 +179,11 @@ pub fn load(
             }));
         }
     }
-    crate::insert_many!(conn, households::table, &house_rows, ROWS_PER_INSERT)?;
-    // ~25 values a person: 800 × 25 stays under SQLite's bound-value limit.
-    crate::insert_many!(conn, persons::table, &people, ROWS_PER_INSERT)?;
-    crate::insert_many!(conn, residences::table, &homes, ROWS_PER_INSERT * 2)?;
-    crate::insert_many!(conn, person_tags::table, &tags, ROWS_PER_INSERT * 4)?;
-    crate::insert_many!(conn, consents::table, &agreed, ROWS_PER_INSERT * 2)?;
+    crate::insert_many!(conn, households::table, &house_rows)?;
+    crate::insert_many!(conn, persons::table, &people)?;
+    crate::insert_many!(conn, residences::table, &homes)?;
+    crate::insert_many!(conn, person_tags::table, &tags)?;
+    crate::insert_many!(conn, consents::table, &agreed)?;
     audit::record(
         conn,
         actor,

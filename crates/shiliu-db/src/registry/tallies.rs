@@ -108,11 +108,15 @@ fn tallied_levels<'a>(path: &'a str, dim: &str) -> impl Iterator<Item = (String,
 }
 
 /// The deepest region on a path that has totals of a dimension, or the region itself when it
-/// lies higher.
-fn tallied_path(path: &str, dim: &str) -> String {
-    tallied_levels(path, dim)
-        .last()
-        .map_or_else(|| path.to_string(), |(p, _)| p)
+/// lies higher: `/1/2/3/4/5/6/` → `/1/2/3/4/` (no allocation: a bulk load asks this for every
+/// key of every person).
+fn tallied_path<'a>(path: &'a str, dim: &str) -> &'a str {
+    let keep = usize::try_from(deepest(dim)).unwrap_or(0);
+    // The '/' that closes the region at depth `keep` is the (keep + 1)-th.
+    match path.match_indices('/').nth(keep) {
+        Some((end, _)) => &path[..=end],
+        None => path,
+    }
 }
 
 /// Counts to add: (region path, dimension, key) → how many.
@@ -123,7 +127,7 @@ impl Tally {
     fn add(&mut self, path: &str, dim: &str, key: String, n: i64) {
         *self
             .0
-            .entry((tallied_path(path, dim), dim.to_string(), key))
+            .entry((tallied_path(path, dim).to_string(), dim.to_string(), key))
             .or_insert(0) += n;
     }
 
@@ -368,4 +372,24 @@ pub(crate) fn totals(conn: &mut DbConnection, tops: &[String]) -> Result<Vec<Tot
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_kept_at_the_deepest_region_with_totals() {
+        let grid = "/1/2/3/4/5/6/";
+        assert_eq!(tallied_path(grid, "people"), "/1/2/3/4/");
+        assert_eq!(tallied_path(grid, "status"), "/1/2/3/4/5/");
+        assert_eq!(tallied_path("/1/2/", "people"), "/1/2/");
+        assert_eq!(tallied_path("/1/2/3/4/", "people"), "/1/2/3/4/");
+        // The same as the levels the fold expands it to.
+        let deepest = tallied_levels(grid, "hukou").last().unwrap();
+        assert_eq!(
+            (deepest.0.as_str(), deepest.1),
+            ("/1/2/3/4/", TALLIED_DEPTH)
+        );
+    }
 }
