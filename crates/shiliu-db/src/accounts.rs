@@ -525,7 +525,7 @@ pub fn login_succeeded(
 }
 
 /// The session and its user, if the session exists, is within both time-outs and the user is
-/// active. Expired sessions are deleted on sight.
+/// active. A read only: its last use is written apart ([`touch_session`]).
 pub fn load_session(
     conn: &mut DbConnection,
     session_hash: &str,
@@ -543,16 +543,29 @@ pub fn load_session(
     };
     let t = now();
     if session.last_seen_at + idle < t || session.created_at + absolute < t || !user.active {
-        diesel::delete(sessions::table.filter(sessions::id.eq(session_hash))).execute(conn)?;
+        // Refused; `purge_sessions` deletes it in its time.
         return Ok(None);
     }
-    // Touch at most once a minute: a read should rarely cost a write.
-    if t - session.last_seen_at > Duration::seconds(60) {
-        diesel::update(sessions::table.filter(sessions::id.eq(session_hash)))
-            .set(sessions::last_seen_at.eq(t))
-            .execute(conn)?;
-    }
     Ok(Some((session, user)))
+}
+
+/// How stale a last-use time may grow before it is written again: a read should rarely cost a
+/// write.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// Whether a session's last use should be written now ([`touch_session`]).
+pub fn session_needs_touch(session: &Session) -> bool {
+    now() - session.last_seen_at > TOUCH_EVERY
+}
+
+/// Record a session's use now. The caller runs it as a write of its own, apart from the read
+/// that found the session, so checking a cookie never waits on (or fails behind) a long write
+/// such as an import.
+pub fn touch_session(conn: &mut DbConnection, session_hash: &str) -> Result<(), DbError> {
+    diesel::update(sessions::table.filter(sessions::id.eq(session_hash)))
+        .set(sessions::last_seen_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn logout(conn: &mut DbConnection, actor: &Actor, session_hash: &str) -> Result<(), DbError> {
@@ -660,7 +673,8 @@ pub fn create_token(
     Ok(token)
 }
 
-/// A live token and its (active) owner.
+/// A live token and its (active) owner. A read only: its last use is written apart
+/// ([`touch_token`]).
 pub fn find_token(
     conn: &mut DbConnection,
     token_hash: &str,
@@ -675,16 +689,20 @@ pub fn find_token(
         .select((ApiToken::as_select(), User::as_select()))
         .first(conn)
         .optional()?;
-    if let Some((tok, _)) = &found
-        && tok
-            .last_used_at
-            .is_none_or(|u| t - u > Duration::seconds(60))
-    {
-        diesel::update(api_tokens::table.filter(api_tokens::id.eq(tok.id)))
-            .set(api_tokens::last_used_at.eq(Some(t)))
-            .execute(conn)?;
-    }
     Ok(found)
+}
+
+/// Whether a token's last use should be written now ([`touch_token`]).
+pub fn token_needs_touch(token: &ApiToken) -> bool {
+    token.last_used_at.is_none_or(|u| now() - u > TOUCH_EVERY)
+}
+
+/// Record a token's use now; like [`touch_session`], a write of its own.
+pub fn touch_token(conn: &mut DbConnection, token_id: i64) -> Result<(), DbError> {
+    diesel::update(api_tokens::table.filter(api_tokens::id.eq(token_id)))
+        .set(api_tokens::last_used_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn list_tokens(conn: &mut DbConnection, user_id: i64) -> Result<Vec<ApiToken>, DbError> {

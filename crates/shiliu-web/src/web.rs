@@ -406,18 +406,42 @@ async fn authenticate(
             let Some((session, user)) = accounts::load_session(c, &hash, idle, absolute)? else {
                 return Ok(None);
             };
+            let touch = accounts::session_needs_touch(&session);
             let scope = accounts::user_scope(c, &user)?;
-            Ok(Some(Authenticated {
-                scope,
-                via: Via::Session {
-                    csrf: session.csrf_token,
-                    session_hash: hash,
+            Ok(Some((
+                Authenticated {
+                    scope,
+                    via: Via::Session {
+                        csrf: session.csrf_token,
+                        session_hash: hash.clone(),
+                    },
+                    user,
                 },
-                user,
-            }))
+                touch.then_some(hash),
+            )))
         })
         .await?;
-    Ok(found)
+    Ok(found.map(|(caller, touch)| {
+        if let Some(hash) = touch {
+            record_use(state, move |c| accounts::touch_session(c, &hash));
+        }
+        caller
+    }))
+}
+
+/// Write a session's or token's last use in the background, through the writer like any
+/// write: the page does not wait for it (behind an import, say), and if it fails the next use
+/// writes it.
+fn record_use<F>(state: &AppState, touch: F)
+where
+    F: FnOnce(&mut shiliu_db::DbConnection) -> Result<(), shiliu_db::DbError> + Send + 'static,
+{
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = db.write(touch).await {
+            tracing::debug!(error = %e, "recording a session's or token's last use failed");
+        }
+    });
 }
 
 /// The caller an API token stands for, if it is valid (for bearer headers and Open311's
@@ -444,16 +468,26 @@ pub async fn token_caller(
             let Some((tok, user)) = accounts::find_token(c, &hash)? else {
                 return Ok(None);
             };
+            let touch = accounts::token_needs_touch(&tok).then_some(tok.id);
             let scope = accounts::user_scope(c, &user)?;
-            Ok(Some(Authenticated {
-                scope,
-                via: Via::Token {
-                    permissions: tok.permissions(),
+            Ok(Some((
+                Authenticated {
+                    scope,
+                    via: Via::Token {
+                        permissions: tok.permissions(),
+                    },
+                    user,
                 },
-                user,
-            }))
+                touch,
+            )))
         })
         .await?;
+    let found = found.map(|(caller, touch)| {
+        if let Some(id) = touch {
+            record_use(state, move |c| accounts::touch_token(c, id));
+        }
+        caller
+    });
     if let Some(a) = &found {
         let mut m = state
             .tokens

@@ -654,6 +654,77 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
     });
 });
 
+both_engines!(
+    a_session_is_recognised_while_a_long_write_holds_the_lock,
+    |t: TestDb| {
+        use diesel::prelude::*;
+        use shiliu_db::schema::sessions;
+        let app = App::new(t);
+        app.t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450100", "nn", "x");
+                Ok(())
+            })
+            .unwrap();
+        let (cookie, _) = app.session("nn-leader");
+        // Last used a while ago, so this visit records its use again.
+        let old = shiliu_db::now() - chrono::Duration::minutes(5);
+        let last_seen = || -> chrono::NaiveDateTime {
+            sessions::table
+                .select(diesel::dsl::max(sessions::last_seen_at))
+                .first::<Option<chrono::NaiveDateTime>>(&mut app.t.db.conn().unwrap())
+                .unwrap()
+                .unwrap()
+        };
+        diesel::update(sessions::table)
+            .set(sessions::last_seen_at.eq(old))
+            .execute(&mut app.t.db.conn().unwrap())
+            .unwrap();
+        // Another connection holds the write lock (SQLite) and the session's row (PostgreSQL),
+        // as a long import does.
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let other = app.t.db.conn().unwrap();
+        let holder = std::thread::spawn(move || {
+            let mut other = other;
+            other
+                .transaction::<_, shiliu_db::DbError, _>(|c| {
+                    diesel::update(sessions::table)
+                        .set(sessions::last_seen_at.eq(old - chrono::Duration::minutes(1)))
+                        .execute(c)?;
+                    locked_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        locked_rx.recv().unwrap();
+        block_on(async {
+            // The page is served at once: checking the cookie is a read.
+            let started = std::time::Instant::now();
+            let r = tokio::time::timeout(
+                std::time::Duration::from_secs(3),
+                app.get("/requests", &cookie),
+            )
+            .await;
+            release_tx.send(()).unwrap();
+            let r = r.expect("the page waited on the other write");
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            // Its use is recorded once the lock is free.
+            for _ in 0..200 {
+                if last_seen() > old {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            assert!(last_seen() > old, "the visit's use was recorded");
+        });
+        holder.join().unwrap();
+    }
+);
+
 both_engines!(login_csrf_and_lockout, |t: TestDb| {
     let app = App::new(t);
     let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
