@@ -140,6 +140,25 @@ impl Scope {
         &self.paths
     }
 
+    /// The subtree roots, none inside another and each once (`/` alone if it has the whole
+    /// tree): what sums of figures over the scope add up, so nothing counts twice.
+    pub fn tops(&self) -> Vec<String> {
+        let mut tops: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|p| {
+                !self
+                    .paths
+                    .iter()
+                    .any(|o| o.len() < p.len() && p.starts_with(o.as_str()))
+            })
+            .cloned()
+            .collect();
+        tops.sort();
+        tops.dedup();
+        tops
+    }
+
     /// Whether a region with this path lies inside the scope.
     pub fn covers(&self, path: &str) -> bool {
         self.paths.iter().any(|p| path.starts_with(p.as_str()))

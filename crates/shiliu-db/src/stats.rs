@@ -531,16 +531,8 @@ pub fn figures(
     by: Dimension,
 ) -> Result<Vec<Figures>, DbError> {
     // Subtrees inside another of the scope's would be counted twice.
-    let paths: Vec<&String> = scope
-        .paths()
-        .iter()
-        .filter(|p| {
-            !scope
-                .paths()
-                .iter()
-                .any(|o| o.len() < p.len() && p.starts_with(o.as_str()))
-        })
-        .collect();
+    let tops = scope.tops();
+    let paths: Vec<&String> = tops.iter().collect();
     // Scopes whose rows (or, by region, whose children's rows) have no totals are summed
     // from their requests.
     let (tallied, counted): (Vec<&String>, Vec<&String>) = paths

@@ -148,8 +148,7 @@ pub fn load(
                 arrived_on: row.arrived_on,
                 moved_out_on: row.moved_out_on,
             };
-            let mut named: Vec<String> = p.tags.iter().map(|t| t.as_str().to_string()).collect();
-            named.sort();
+            let named = p.tags.iter().map(|t| t.as_str().to_string()).collect();
             tally.person(None, Some(&(facts, named)));
             homes.push(ResidenceRow {
                 id: new_id(),

@@ -292,7 +292,7 @@ pub fn register(
     record_consents(conn, actor, id, consents)?;
     let person = read(conn, id)?;
     let mut tally = Tally::default();
-    tally.person(None, Some(&counted(conn, &person)?));
+    tally.person(None, Some(&facts(conn, &person)?));
     if household == Household::New {
         tally.household(&region.path, 1);
     }
@@ -326,7 +326,7 @@ fn apply(
     moved_on: NaiveDate,
 ) -> Result<Person, DbError> {
     let mut tally = Tally::default();
-    let was = counted(conn, before)?;
+    let was = facts(conn, before)?;
     let moved = before.region_id != region.id
         || before.address != input.address
         || before.status != PersonStatus::Resident.as_str();
@@ -374,14 +374,18 @@ fn apply(
     }
     set_tags(conn, before.id, &input.tags)?;
     let after = read(conn, before.id)?;
-    tally.person(Some(&was), Some(&counted(conn, &after)?));
+    tally.person(Some(&was), Some(&facts(conn, &after)?));
     tally.journal(conn)?;
     Ok(after)
 }
 
 /// What the statistics count of a person as stored.
-fn counted(conn: &mut DbConnection, p: &Person) -> Result<tallies::Counted, DbError> {
-    Ok(tallies::counted(p, tallies::tags(conn, p.id)?))
+fn facts(conn: &mut DbConnection, p: &Person) -> Result<tallies::Counted, DbError> {
+    let tags = tags_of(conn, p.id)?;
+    Ok(tallies::facts(
+        p,
+        tags.iter().map(|t| t.as_str().to_string()).collect(),
+    ))
 }
 
 /// A correction of a person's particulars.
@@ -572,12 +576,9 @@ pub fn move_out(
         return Err(DbError::Stale);
     }
     let after = read(conn, id)?;
-    let tags = tallies::tags(conn, id)?;
+    let now = facts(conn, &after)?;
     let mut tally = Tally::default();
-    tally.person(
-        Some(&tallies::counted(&before, tags.clone())),
-        Some(&tallies::counted(&after, tags)),
-    );
+    tally.person(Some(&tallies::facts(&before, now.1.clone())), Some(&now));
     tally.journal(conn)?;
     audit::record(
         conn,

@@ -72,26 +72,6 @@ impl RegistryFigures {
     }
 }
 
-/// The subtree roots of a scope, none inside another (`/` alone if it has the whole tree).
-fn tops(scope: &Scope) -> Vec<String> {
-    let paths = scope.paths();
-    if paths.iter().any(|p| p == "/") {
-        return vec!["/".to_string()];
-    }
-    let mut tops: Vec<String> = paths
-        .iter()
-        .filter(|p| {
-            !paths
-                .iter()
-                .any(|o| o.len() < p.len() && p.starts_with(o.as_str()))
-        })
-        .cloned()
-        .collect();
-    tops.sort();
-    tops.dedup();
-    tops
-}
-
 /// The whole months from `from`'s to `to`'s: the figures count arrivals and departures by month.
 fn whole_months(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
     let first = |d: NaiveDate| d.with_day(1).unwrap_or(d);
@@ -111,7 +91,8 @@ pub fn figures(
 ) -> Result<RegistryFigures, DbError> {
     let (from, to) = whole_months(from, to);
     // The breakdown by region needs the totals one level down too.
-    let (tallied, counted_paths): (Vec<String>, Vec<String>) = tops(scope)
+    let (tallied, counted_paths): (Vec<String>, Vec<String>) = scope
+        .tops()
         .into_iter()
         .partition(|p| p == "/" || depth(p) < tallies::REGION_DEPTH);
     snapshot(conn, |c| {
@@ -217,7 +198,7 @@ pub fn counted(
         .group_by(persons::region_path)
         .select((persons::region_path, count_star()))
         .load(conn)?;
-    let by_region = regions_below(&tops(scope), per_region);
+    let by_region = regions_below(&scope.tops(), per_region);
     let by_people: Vec<(String, i64)> = in_scope!()
         .filter(persons::status.eq(resident))
         .group_by(persons::people)
@@ -244,7 +225,7 @@ pub fn counted(
         let mut m = BTreeMap::new();
         for (d, n) in days {
             if let Some(d) = d {
-                *m.entry(d.format("%Y-%m").to_string()).or_insert(0) += n;
+                *m.entry(tallies::month(d)).or_insert(0) += n;
             }
         }
         m

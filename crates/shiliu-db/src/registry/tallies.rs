@@ -44,7 +44,7 @@ pub(crate) struct Facts {
 pub(crate) type Counted = (Facts, Vec<String>);
 
 /// The facts of a person as read, with their tags.
-pub(crate) fn counted(p: &Person, tags: Vec<String>) -> Counted {
+pub(crate) fn facts(p: &Person, tags: Vec<String>) -> Counted {
     (
         Facts {
             id: p.id,
@@ -58,16 +58,6 @@ pub(crate) fn counted(p: &Person, tags: Vec<String>) -> Counted {
         },
         tags,
     )
-}
-
-/// The tags of a person as stored.
-pub(crate) fn tags(conn: &mut DbConnection, person_id: i64) -> Result<Vec<String>, DbError> {
-    let mut t: Vec<String> = person_tags::table
-        .filter(person_tags::person_id.eq(person_id))
-        .select(person_tags::tag)
-        .load(conn)?;
-    t.sort();
-    Ok(t)
 }
 
 pub(crate) fn month(d: NaiveDate) -> String {
@@ -163,13 +153,7 @@ impl Tally {
                 )
             })
             .collect();
-        // Five values a row: SQLite takes at most 32,766 in one statement.
-        for chunk in rows.chunks(5_000) {
-            crate::on_engine!(conn, |c| diesel::insert_into(registry_tally_journal::table)
-                .values(chunk)
-                .execute(c))?;
-        }
-        Ok(())
+        crate::insert_many!(conn, registry_tally_journal::table, &rows)
     }
 
     /// The counts added to the rows of every region on their paths that has totals:
