@@ -321,6 +321,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_media (request_id) {
+        request_id -> BigInt,
+        url -> Text,
+    }
+}
+
+diesel::table! {
     request_answers (request_id, question_id) {
         request_id -> BigInt,
         question_id -> BigInt,
@@ -640,6 +647,7 @@ diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_attachments -> requests (request_id));
+diesel::joinable!(request_media -> requests (request_id));
 diesel::joinable!(request_cohandlers -> requests (request_id));
 diesel::joinable!(request_cohandlers -> sites (site_id));
 diesel::joinable!(request_cohandlers -> units (unit_id));
@@ -702,6 +710,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_consultations,
     request_events,
     request_attachments,
+    request_media,
     request_cohandlers,
     calendar_days,
     routing_rules,

@@ -506,6 +506,10 @@ pub struct RequestDto {
     closed_at: Option<NaiveDateTime>,
     /// Send it back with a step: a step on an older version is refused with `stale`.
     version: i32,
+    /// A link to media the request came with (from an Open311 client or the API); in the
+    /// responses about one request, left out where there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_url: Option<String>,
 }
 
 impl From<shiliu_db::requests::Request> for RequestDto {
@@ -534,7 +538,15 @@ impl From<shiliu_db::requests::Request> for RequestDto {
             rating: r.rating,
             closed_at: r.closed_at,
             version: r.version,
+            media_url: None,
         }
+    }
+}
+
+impl RequestDto {
+    fn with_media(mut self, link: Option<String>) -> Self {
+        self.media_url = link;
+        self
     }
 }
 
@@ -680,18 +692,19 @@ pub async fn request_get(
     Path(id): Path<i64>,
 ) -> AppResult<Json<RequestDetail>> {
     let actor = p.require(Permission::ViewRequests)?;
-    let (r, events, answers) = state
+    let (r, events, answers, link) = state
         .db
         .read(move |c| {
             Ok((
                 shiliu_db::requests::get(c, &actor.scope, id)?,
                 shiliu_db::requests::events(c, id)?,
                 shiliu_db::requests::questions::answers(c, id)?,
+                shiliu_db::requests::media_links(c, &[id])?.remove(&id),
             ))
         })
         .await?;
     Ok(Json(RequestDetail {
-        request: r.into(),
+        request: RequestDto::from(r).with_media(link),
         answers: answers
             .into_iter()
             .map(|(q, value)| AnswerDto {
@@ -735,6 +748,9 @@ pub struct NewRequestBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     answers: std::collections::BTreeMap<String, serde_json::Value>,
+    /// A link (`http` or `https`) to a photo or other media about the request; kept, not fetched.
+    #[serde(default)]
+    media_url: String,
 }
 
 /// JSON answers as the answer rules take them: every value as text.
@@ -776,15 +792,17 @@ pub async fn request_create(
                 "err.choice",
             ))
         })?;
-    let input = RequestInput::parse(
+    let parsed = RequestInput::parse(
         channel,
         &b.description,
         &b.place,
         &b.contact_name,
         &b.contact_phone,
         b.consent,
-    )?
-    .with_answers(raw_answers(&b.answers));
+    );
+    let input = RequestInput::with_media_url(parsed, "media_url", &b.media_url)?
+        .with_answers(raw_answers(&b.answers));
+    let link = input.media_url.clone();
     let r = state
         .take_in(shiliu_db::requests::Intake {
             actor,
@@ -797,7 +815,10 @@ pub async fn request_create(
             intake_site_id: None,
         })
         .await?;
-    Ok((axum::http::StatusCode::CREATED, Json(r.into())))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(RequestDto::from(r).with_media(link)),
+    ))
 }
 
 #[derive(serde::Deserialize, ToSchema)]

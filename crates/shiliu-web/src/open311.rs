@@ -16,7 +16,9 @@
 //!   residents' requests, so without a key (with `view_requests`) only requests named by their
 //!   `service_request_id` are returned — the code is the resident's own key, as on the public
 //!   page — and without description or address; with a key, the key's scope is listed;
-//! - status `open` is any status still being handled, `closed` resolved, rated or closed.
+//! - status `open` is any status still being handled, `closed` resolved, rated or closed;
+//! - `media_url` is kept as the client sent it (an `http(s)` link; never fetched) and returned,
+//!   like the description, only to key holders: a photo may show the resident.
 
 use std::collections::BTreeMap;
 
@@ -565,15 +567,16 @@ fn new_request(
             answers.entry(code.to_string()).or_default().push(v.clone());
         }
     }
-    RequestInput::parse(
+    let parsed = RequestInput::parse(
         Channel::Open311,
         &description.chars().take(2000).collect::<String>(),
         &place,
         &name,
         param(pairs, "phone").unwrap_or_default(),
         false,
-    )
-    .map(|i| i.with_answers(answers))
+    );
+    let media = param(pairs, "media_url").unwrap_or_default();
+    RequestInput::with_media_url(parsed, "media_url", media).map(|i| i.with_answers(answers))
 }
 
 /// `GET /open311/v2/requests/{service_request_id}.{xml|json}`
@@ -755,10 +758,16 @@ async fn found(
                     );
                 }
             }
-            Ok((cats, rows, sites, regions))
+            let links = if full {
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                shiliu_db::requests::media_links(c, &ids)?
+            } else {
+                BTreeMap::new()
+            };
+            Ok((cats, rows, sites, regions, links))
         })
         .await;
-    let Ok((cats, rows, sites, regions)) = result else {
+    let Ok((cats, rows, sites, regions, links)) = result else {
         return Err(error(
             format,
             StatusCode::BAD_REQUEST,
@@ -796,6 +805,7 @@ async fn found(
                     "address_id",
                     regions.get(&r.region_id).map(|c| V::S(c.clone())),
                 ),
+                ("media_url", links.get(&r.id).map(|l| V::S(l.clone()))),
             ])
         })
         .collect();

@@ -2515,13 +2515,25 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
             s.is_client_error() && e["error"]["code"].is_string(),
             "a malformed body gets the envelope too: {e}"
         );
+        // A bad media link is named with the other fields' problems, not after them.
+        let (s, e) = send("POST", "/api/v1/requests".into(), Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "", "media_url": "data:image/png;base64,AAAA"}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e["error"]["details"]["description"].is_string(), "{e}");
+        assert!(
+            e["error"]["details"]["media_url"]
+                .as_str()
+                .unwrap()
+                .contains("https://"),
+            "{e}"
+        );
         let (s, created) = send(
             "POST",
             "/api/v1/requests".into(),
-            Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "想咨询技能培训补贴", "contact_phone": "13877665544"})),
+            Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "想咨询技能培训补贴", "contact_phone": "13877665544", "media_url": "https://pan.example.cn/s/abc"})),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{created}");
+        assert_eq!(created["media_url"], "https://pan.example.cn/s/abc");
         let id = created["id"].as_i64().unwrap();
         assert_eq!(created["status"], "received");
         let step = |action: &str, version: i64, extra: serde_json::Value| {
@@ -2556,6 +2568,17 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
         )
         .await;
         assert_eq!(r["status"], "resolved");
+        // Staff see the link as one that opens apart from the page; the print view names it.
+        let page = app.get(&format!("/requests/{id}"), &cookie).await.text();
+        assert!(page.contains(r#"<a href="https://pan.example.cn/s/abc" target="_blank" rel="noopener noreferrer nofollow">"#), "{page}");
+        let print = app
+            .get(&format!("/requests/{id}/print"), &cookie)
+            .await
+            .text();
+        assert!(
+            print.contains("外部媒体链接</dt><dd>https://pan.example.cn/s/abc"),
+            "{print}"
+        );
         let (s, detail) = send("GET", format!("/api/v1/requests/{id}"), None).await;
         assert_eq!(s, StatusCode::OK);
         let actions: Vec<&str> = detail["events"]

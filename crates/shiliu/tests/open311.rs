@@ -242,6 +242,12 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
             assert_eq!(s, 403, "{e}");
             let mut with_key = post.to_vec();
             with_key.push(("api_key", key.as_str()));
+            with_key.push(("media_url", "javascript:alert(1)"));
+            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
+            assert_eq!(s, 400);
+            assert!(e[0]["description"].as_str().unwrap().starts_with("media_url: 应为以 http://"), "{e}");
+            with_key.retain(|(k, _)| *k != "media_url");
+            with_key.push(("media_url", "https://img.example.cn/school/1.jpg"));
             let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
             assert_eq!(s, 400);
             assert!(e[0]["description"].as_str().unwrap().contains("attribute[child_age]"), "{e}");
@@ -261,6 +267,7 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
             assert_eq!(one["service_code"], "school_places");
             assert!(one["requested_datetime"].as_str().unwrap().ends_with("+08:00"));
             assert!(one.get("description").is_none(), "no personal text without a key");
+            assert!(one.get("media_url").is_none(), "no photo link without a key");
             let (s, _, list) = client
                 .call("GET", &format!("requests.{{format}}?api_key={reader_key}&status=open&service_code=school_places"), format, None)
                 .await;
@@ -269,6 +276,7 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
             assert_eq!(mine["description"], "孩子随父母来南宁务工，想就近读小学");
             assert_eq!(mine["address"], "北湖路 12 号");
             assert_eq!(mine["address_id"], grid_code.as_str());
+            assert_eq!(mine["media_url"], "https://img.example.cn/school/1.jpg");
             let (s, _, _) = client.call("GET", "requests.{format}", format, None).await;
             assert_eq!(s, 403, "no list without a key");
             let (s, _, _) = client.call("GET", "requests/NOSUCHCODE.{format}", format, None).await;
@@ -288,6 +296,8 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
                 let r = shiliu_db::requests::by_code(c, code)?;
                 assert_eq!(r.channel, "open311");
                 assert_eq!(r.contact_name.as_deref(), Some("黄秀英"));
+                let links = shiliu_db::requests::media_links(c, &[r.id])?;
+                assert_eq!(links.get(&r.id).map(String::as_str), Some("https://img.example.cn/school/1.jpg"));
                 let answers: Vec<(String, String)> = shiliu_db::requests::questions::answers(c, r.id)?
                     .into_iter()
                     .map(|(q, v)| (q.code, v))

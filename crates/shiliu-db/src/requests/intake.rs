@@ -11,14 +11,14 @@ use shiliu_domain::requests::{RequestInput, Status};
 
 use super::questions::{self, QuestionRow};
 use super::{
-    Category, Request, RequestEvent, bulk, calendar, deadline, event_row, own_text, search,
-    tracking_code,
+    Category, MediaLink, Request, RequestEvent, bulk, calendar, deadline, event_row, own_text,
+    search, tracking_code,
 };
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::Region;
 use crate::routing::Router;
-use crate::schema::{regions, request_categories};
+use crate::schema::{regions, request_categories, request_media};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
@@ -239,6 +239,7 @@ impl Known {
                 "channel": input.channel.as_str(),
                 "category": category.code,
                 "answers": answered,
+                "media_url": input.media_url,
             }));
         Ok(New {
             order: o,
@@ -269,6 +270,20 @@ fn write(conn: &mut DbConnection, new: &[&New<'_>]) -> Result<(), DbError> {
         })
         .collect();
     questions::save_answers(conn, &answers)?;
+    let media: Vec<MediaLink> = new
+        .iter()
+        .filter_map(|n| {
+            n.order.input.media_url.clone().map(|url| MediaLink {
+                request_id: n.request.id,
+                url,
+            })
+        })
+        .collect();
+    if !media.is_empty() {
+        crate::on_engine!(conn, |c| diesel::insert_into(request_media::table)
+            .values(&media)
+            .execute(c))?;
+    }
     let texts: Vec<String> = rows
         .iter()
         .map(|r| search::index_terms(&own_text(r).join("\n")))

@@ -23,7 +23,7 @@ pub use intake::{Intake, RegionRef, create, create_many};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::get_region;
-use crate::schema::{calendar_days, request_categories, request_events, requests};
+use crate::schema::{calendar_days, request_categories, request_events, request_media, requests};
 use crate::scope::{Actor, Scope};
 use crate::{DbConnection, DbError, now};
 
@@ -384,6 +384,31 @@ pub fn get(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Request, D
         .select(Request::as_select())
         .first(conn)?;
     scope.admit(&r.region_path.clone(), r)
+}
+
+/// A link to media a request came with (Open311's `media_url`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_media)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct MediaLink {
+    pub request_id: i64,
+    pub url: String,
+}
+
+/// The media links of these requests, by request (most have none).
+pub fn media_links(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<std::collections::BTreeMap<i64, String>, DbError> {
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<MediaLink> = request_media::table
+            .filter(request_media::request_id.eq_any(chunk))
+            .select(MediaLink::as_select())
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|m| (m.request_id, m.url)));
+    }
+    Ok(out)
 }
 
 /// A request by its tracking code, for the resident's public page: no scope, the code is the key.

@@ -150,6 +150,34 @@ impl ReplyTemplateInput {
     }
 }
 
+/// Longest media link kept; a link past this is not one a person would follow.
+pub const MAX_MEDIA_URL: usize = 1000;
+
+/// An optional `http(s)` link with a host: anything else (`javascript:`, `data:`, a bare
+/// path) could run or embed content in a handler's page, so it is refused rather than kept.
+pub fn media_url(field: &str, value: &str) -> Result<Option<String>, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.len() > MAX_MEDIA_URL {
+        return Err(FieldError::new(field, "err.too_long").arg("max", MAX_MEDIA_URL));
+    }
+    let lower = v.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    let bad_char =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`');
+    match host {
+        Some(h) if !h.is_empty() && !h.starts_with(['@', ':']) && !v.chars().any(bad_char) => {
+            Ok(Some(v.to_string()))
+        }
+        _ => Err(FieldError::new(field, "err.media_url")),
+    }
+}
+
 /// A routing rule's keywords: split on spaces and commas, lower-cased, without repeats.
 pub fn parse_keywords(input: &str) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::new();
@@ -190,6 +218,9 @@ pub struct RequestInput {
     /// Answers to the category's extra questions, by question code, as submitted; checked
     /// against the questions where the category is known (see [`questions::check_answers`]).
     pub answers: questions::RawAnswers,
+    /// A link to a photo or other media about the request, as an Open311 client sends it
+    /// (`media_url`): kept and shown as a link, never fetched by the server.
+    pub media_url: Option<String>,
 }
 
 impl RequestInput {
@@ -227,7 +258,29 @@ impl RequestInput {
             contact_phone,
             consent,
             answers: questions::RawAnswers::new(),
+            media_url: None,
         })
+    }
+
+    /// A parsed request with a link to its media (blank: none), the link's problem reported
+    /// together with the other fields'.
+    pub fn with_media_url(
+        parsed: Result<Self, FieldErrors>,
+        field: &str,
+        url: &str,
+    ) -> Result<Self, FieldErrors> {
+        match (parsed, media_url(field, url)) {
+            (Ok(mut input), Ok(link)) => {
+                input.media_url = link;
+                Ok(input)
+            }
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(mut errs), Err(e)) => {
+                errs.push(e);
+                Err(errs)
+            }
+            (Err(errs), Ok(_)) => Err(errs),
+        }
     }
 
     /// The same request with answers to its category's extra questions.
@@ -444,6 +497,44 @@ mod tests {
             rating: Some(Rating::Satisfied),
             current_rating: Some(Rating::Dissatisfied),
         }
+    }
+
+    #[test]
+    fn a_media_link_is_an_http_link_with_a_host() {
+        for ok in [
+            "https://img.example.cn/a.jpg",
+            "HTTP://192.168.1.2:8080/p?id=1#x",
+            "  https://例子.cn/照片.png ",
+        ] {
+            assert_eq!(
+                media_url("media_url", ok).unwrap().as_deref(),
+                Some(ok.trim())
+            );
+        }
+        assert_eq!(media_url("media_url", "  ").unwrap(), None);
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "/files/1",
+            "https://",
+            "https:///path",
+            "https://@evil",
+            "https://a.cn/x y",
+            "https://a.cn/\"<script>",
+            "ftp://a.cn/x",
+        ] {
+            let e = media_url("media_url", bad).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.reason),
+                ("media_url", "err.media_url"),
+                "{bad}"
+            );
+        }
+        let long = format!("https://a.cn/{}", "x".repeat(MAX_MEDIA_URL));
+        assert_eq!(
+            media_url("media_url", &long).unwrap_err().reason,
+            "err.too_long"
+        );
     }
 
     #[test]

@@ -477,6 +477,8 @@ struct DetailPage {
     casework: super::casework::RequestCasework,
     extras: super::request_files::RequestExtras,
     description: String,
+    /// A link the request came with (Open311's `media_url`), listed with the files.
+    media_url: Option<String>,
 }
 
 /// A request as people read it: labelled facts in the reader's language, and its history.
@@ -484,12 +486,14 @@ struct Readable {
     r: Request,
     facts: Vec<(String, String)>,
     events: Vec<(String, String, String, String, String)>,
+    /// The link the request came with (kept apart from the facts: a page shows it as a link).
+    media_url: Option<String>,
 }
 
 async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
-    let (r, events, cats, site, transfer, answers) = state
+    let (r, events, cats, site, transfer, answers, mut links) = state
         .db
         .read(move |c| {
             let r: Request = db::get(c, &actor.scope, id)?;
@@ -511,6 +515,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
                 site,
                 transfer,
                 db::questions::answers(c, id)?,
+                db::media_links(c, &[id])?,
             ))
         })
         .await?;
@@ -593,7 +598,12 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             )
         })
         .collect();
-    Ok(Readable { r, facts, events })
+    Ok(Readable {
+        media_url: links.remove(&r.id),
+        r,
+        facts,
+        events,
+    })
 }
 
 pub(crate) async fn detail_page(
@@ -604,7 +614,12 @@ pub(crate) async fn detail_page(
     saved: bool,
 ) -> AppResult<Response> {
     let t = p.t();
-    let Readable { r, facts, events } = readable(state, p, id).await?;
+    let Readable {
+        r,
+        facts,
+        events,
+        media_url,
+    } = readable(state, p, id).await?;
     let templates = if r.status().actions().any(|a| a == Action::Resolve) {
         let category = r.category_id;
         state
@@ -655,6 +670,7 @@ pub(crate) async fn detail_page(
         casework: super::casework::for_request(state, p, r.id, r.region_path.clone()).await?,
         extras: super::request_files::for_request(state, p, &r).await?,
         description: r.description.clone(),
+        media_url,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -783,7 +799,15 @@ pub async fn print(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let t = p.t();
-    let Readable { r, facts, events } = readable(&state, &p, id).await?;
+    let Readable {
+        r,
+        mut facts,
+        events,
+        media_url,
+    } = readable(&state, &p, id).await?;
+    if let Some(link) = media_url {
+        facts.push((t.s("requests.media_url").to_string(), link));
+    }
     render(&PrintPage {
         t,
         version: env!("CARGO_PKG_VERSION"),
