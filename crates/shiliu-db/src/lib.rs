@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod casework;
 pub mod error;
+pub mod evaluation;
 pub mod ids;
 pub mod org;
 pub mod refdata;

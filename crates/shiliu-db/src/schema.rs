@@ -643,6 +643,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    eval_schemes (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        organiser -> Text,
+        year -> Integer,
+        name -> Text,
+        stage -> Text,
+        merge_rule -> Text,
+        bonus_cap -> Nullable<BigInt>,
+        deduction_cap -> Nullable<BigInt>,
+        grades -> Text,
+        self_due -> Nullable<Timestamp>,
+        first_due -> Nullable<Timestamp>,
+        field_due -> Nullable<Timestamp>,
+        feedback_due -> Nullable<Timestamp>,
+        copied_from -> Nullable<BigInt>,
+        published_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    eval_categories (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        name -> Text,
+        sort -> Integer,
+    }
+}
+
+diesel::table! {
+    eval_participants (scheme_id, unit_id) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        category_id -> BigInt,
+        key_unit -> Bool,
+    }
+}
+
+diesel::table! {
+    eval_indicators (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        level -> Text,
+        code -> Text,
+        name -> Text,
+        max_points -> BigInt,
+        kind -> Text,
+        guidance -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        sort -> Integer,
+    }
+}
+
+diesel::table! {
+    eval_weights (category_id, area_id) {
+        category_id -> BigInt,
+        area_id -> BigInt,
+        points -> BigInt,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -660,6 +728,14 @@ diesel::joinable!(legal_aid_cases -> users (lawyer_id));
 diesel::joinable!(legal_consultations -> legal_aid_cases (case_id));
 diesel::joinable!(request_answers -> category_questions (question_id));
 diesel::joinable!(units -> regions (region_id));
+diesel::joinable!(eval_schemes -> regions (region_id));
+diesel::joinable!(eval_categories -> eval_schemes (scheme_id));
+diesel::joinable!(eval_participants -> eval_schemes (scheme_id));
+diesel::joinable!(eval_participants -> units (unit_id));
+diesel::joinable!(eval_participants -> eval_categories (category_id));
+diesel::joinable!(eval_indicators -> eval_schemes (scheme_id));
+diesel::joinable!(eval_weights -> eval_categories (category_id));
+diesel::joinable!(eval_weights -> eval_indicators (area_id));
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -674,6 +750,11 @@ diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(services -> persons (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    eval_schemes,
+    eval_categories,
+    eval_participants,
+    eval_indicators,
+    eval_weights,
     regions,
     assists,
     registry_imports,

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod casework;
 pub mod divisions;
 pub mod error;
+pub mod evaluation;
 pub mod files;
 pub mod id_number;
 pub mod mobile;

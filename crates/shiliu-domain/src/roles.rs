@@ -59,6 +59,9 @@ code_enum! {
         ManageSurveys = "manage_surveys",
         /// Import a register from Excel or CSV into one's region.
         ImportRegistry = "import_registry",
+        /// Run performance evaluations (绩效考评) over one's region: schemes, indicators, units,
+        /// stages and deadlines.
+        ManageEvaluations = "manage_evaluations",
     }
 }
 
@@ -67,9 +70,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
-            ImportRegistry, ManageApiTokens, ManageRegions, ManageRequestSettings, ManageSites,
-            ManageSurveys, ManageUnits, ManageUsers, RevealIdNumbers, ViewAudit, ViewOrg,
-            ViewOutMigrants, ViewRegistry, ViewRequests,
+            ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
+            ManageRequestSettings, ManageSites, ManageSurveys, ManageUnits, ManageUsers,
+            RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -92,6 +95,7 @@ impl Role {
                 ExchangeAssists,
                 ManageSurveys,
                 ImportRegistry,
+                ManageEvaluations,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -112,6 +116,7 @@ impl Role {
                 ExchangeAssists,
                 ManageSurveys,
                 ImportRegistry,
+                ManageEvaluations,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,

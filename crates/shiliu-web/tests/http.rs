@@ -197,6 +197,7 @@ struct CityData {
     user: i64,
     request: i64,
     person: i64,
+    evaluation: i64,
     marks: Vec<String>,
 }
 
@@ -292,7 +293,21 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
     .unwrap()
     .person()
     .id;
+    let scheme = shiliu_domain::evaluation::SchemeInput::parse(
+        "2026",
+        &format!("{tag}考评方案"),
+        &format!("{tag}民宗委"),
+        "field_first",
+        "",
+        "",
+        "",
+    )
+    .unwrap();
+    let evaluation = shiliu_db::evaluation::create_scheme(c, &sys, city.id, &scheme)
+        .unwrap()
+        .id;
     CityData {
+        evaluation,
         person,
         region: comm.id,
         request: request.id,
@@ -308,6 +323,7 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
             format!("用户{tag}-"),
             format!("{tag}诉求内容"),
             format!("{tag}登记人"),
+            format!("{tag}考评方案"),
         ],
     }
 }
@@ -369,6 +385,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "/registry/assists?side=out",
                     "/registry/surveys",
                     "/registry/needs",
+                    "/evaluations",
                 ];
                 for path in lists {
                     let r = app.get(path, &cookie).await;
@@ -417,6 +434,8 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     format!("/requests/{}", theirs.request),
                     format!("/registry/{}", theirs.person),
                     format!("/registry/{}/edit", theirs.person),
+                    format!("/evaluations/{}", theirs.evaluation),
+                    format!("/evaluations/{}/indicators.xlsx", theirs.evaluation),
                 ];
                 for path in &theirs_paths {
                     let r = app.get(path, &cookie).await;
@@ -510,6 +529,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                         shiliu_db::requests::get(c, &all, d.request)?.version,
                         org::children(c, &all, d.region, true)?.len(),
                         accounts::get_user(c, &all, d.user)?.version,
+                        shiliu_db::evaluation::get_scheme(c, &all, d.evaluation)?.version,
                     ))
                 })
                 .unwrap()
@@ -591,6 +611,46 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                         ("region_code", "450200"),
                         ("description", "越界诉求"),
                     ],
+                ),
+                (
+                    format!("/evaluations/{}", lz.evaluation),
+                    vec![
+                        ("_csrf", csrf),
+                        ("version", "1"),
+                        ("year", "2026"),
+                        ("name", "改"),
+                        ("organiser", "改"),
+                        ("merge_rule", "mean"),
+                    ],
+                ),
+                (
+                    format!("/evaluations/{}/categories", lz.evaluation),
+                    vec![("_csrf", csrf), ("version", "1"), ("category_name", "越界")],
+                ),
+                (
+                    format!("/evaluations/{}/indicators", lz.evaluation),
+                    vec![
+                        ("_csrf", csrf),
+                        ("version", "1"),
+                        ("code", "9"),
+                        ("name", "越界"),
+                    ],
+                ),
+                (
+                    format!("/evaluations/{}/deadlines", lz.evaluation),
+                    vec![
+                        ("_csrf", csrf),
+                        ("version", "1"),
+                        ("self_due", "2026-03-31"),
+                    ],
+                ),
+                (
+                    format!("/evaluations/{}/advance", lz.evaluation),
+                    vec![("_csrf", csrf), ("version", "1")],
+                ),
+                (
+                    format!("/evaluations/{}/copy", lz.evaluation),
+                    vec![("_csrf", csrf), ("year", "2027"), ("name", "越界复制")],
                 ),
             ];
             for (path, form) in &writes {
@@ -1016,6 +1076,7 @@ fn catalogues_cover_every_key_used() {
         "needs.",
         "services.",
         "registry_import.",
+        "eval.",
     ];
     for src in &sources {
         for piece in src.split('"').skip(1).step_by(2) {
@@ -1095,6 +1156,22 @@ fn catalogues_cover_every_key_used() {
                     .map(|k| format!("survey_status.{k}")),
             )
             .chain(["sex.male".to_string(), "sex.female".to_string()]);
+        let coded = coded
+            .chain(
+                shiliu_domain::evaluation::Stage::ALL
+                    .iter()
+                    .map(|k| format!("eval_stage.{k}")),
+            )
+            .chain(
+                shiliu_domain::evaluation::MergeRule::ALL
+                    .iter()
+                    .map(|k| format!("merge_rule.{k}")),
+            )
+            .chain(
+                shiliu_domain::evaluation::CriterionKind::ALL
+                    .iter()
+                    .map(|k| format!("criterion_kind.{k}")),
+            );
         for k in coded {
             assert!(zh.contains_key(&k), "catalogue lacks {k}");
         }
@@ -5082,5 +5159,336 @@ both_engines!(a_register_imported_from_excel_or_csv, |t: TestDb| {
             .await;
         assert!(r.text().contains("跳过 1 户"), "{}", r.text());
         assert_eq!(count(), before + 3);
+    });
+});
+
+both_engines!(an_organiser_builds_an_evaluation_scheme, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            Ok(())
+        })
+        .unwrap();
+    block_on(async {
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        let r = app.get("/evaluations", &cookie).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text().contains("新建考评方案"));
+        let (grid_cookie, _) = app.session("nn-grid-worker");
+        assert_eq!(
+            app.get("/evaluations", &grid_cookie).await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // A bad form names each field; a good one makes a draft.
+        let r = app
+            .post(
+                "/evaluations",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("year", "26"),
+                    ("name", ""),
+                    ("organiser", "南宁市民宗委"),
+                    ("merge_rule", "field_first"),
+                    ("bonus_cap", "2.555"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains("年度：应为 2000 至 2100 之间的年度"),
+            "{text}"
+        );
+        assert!(text.contains("加分上限：应为不小于 0 的分值"), "{text}");
+        let r = app
+            .post(
+                "/evaluations",
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("year", "2026"),
+                    ("name", "2026年度民族工作绩效考评"),
+                    ("organiser", "南宁市民族宗教事务委员会"),
+                    ("merge_rule", "field_first"),
+                    ("bonus_cap", "5"),
+                    ("grades", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let id: i64 = r
+            .location()
+            .trim_start_matches("/evaluations/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let base = format!("/evaluations/{id}");
+        let version = || {
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    Ok(
+                        shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?
+                            .version
+                            .to_string(),
+                    )
+                })
+                .unwrap()
+        };
+
+        // A category, then a unit of the city in it; a unit that is not there is named.
+        let r = app
+            .post(
+                &format!("{base}/categories"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("category_name", "市直部门"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let category = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                Ok(shiliu_db::evaluation::categories(c, id)?[0].id.to_string())
+            })
+            .unwrap();
+        let r = app
+            .post(
+                &format!("{base}/units"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("unit", "没有这个局"),
+                    ("category_id", &category),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app
+            .post(
+                &format!("{base}/units"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("unit", "nn教育局"),
+                    ("category_id", &category),
+                    ("key_unit", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+        // The indicator sheet: a wrong area total is reported by row and nothing is imported;
+        // the corrected sheet replaces the tree.
+        let header: &[&str] = &["编号", "指标内容", "分值", "类型", "评分标准", "佐证材料"];
+        let mut rows: Vec<&[&str]> = vec![
+            header,
+            &["1", "组织领导", "12", "", "", ""],
+            &["1.1", "领导机制", "", "", "", ""],
+            &["1.1.1", "成立领导小组", "4", "", "查看文件", "文件"],
+            &["1.1.2", "年度工作部署", "6", "标准", "", ""],
+            &["2", "加分项", "", "", "", ""],
+            &["2.1", "创建成效", "", "", "", ""],
+            &["2.1.1", "获评示范单位", "3", "加分", "", "命名文件"],
+        ];
+        let r = app
+            .multipart(
+                &format!("{base}/indicators/import"),
+                &cookie,
+                &csrf,
+                &[("version", &version())],
+                &[("file", "指标.xlsx", &xlsx(&rows))],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains(
+                "<td>2</td><td>分值</td><td>填写的分值与其下评分细则之和（10）不一致</td>"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("尚无指标"), "nothing imported: {text}");
+        rows[1] = &["1", "组织领导", "10", "", "", ""];
+        let r = app
+            .multipart(
+                &format!("{base}/indicators/import"),
+                &cookie,
+                &csrf,
+                &[("version", &version())],
+                &[("file", "指标.xlsx", &xlsx(&rows))],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get(&base, &cookie).await.text();
+        assert!(
+            page.contains("1 个参评单位，3 项评分细则，基本分满分 10 分"),
+            "{page}"
+        );
+        assert!(
+            page.contains("成立领导小组") && page.contains(r#"<span class="badge">加分</span>"#),
+            "{page}"
+        );
+        // The export is the sheet again, to edit and import.
+        let r = app.get(&format!("{base}/indicators.xlsx"), &cookie).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let sheet = xlsx_text(&r.body);
+        assert!(
+            sheet
+                .starts_with("编号\t指标内容\t分值\t类型\t评分标准\t佐证材料\t\n1\t组织领导\t10\t"),
+            "{sheet}"
+        );
+        assert!(
+            sheet.contains("2.1.1\t获评示范单位\t3\t加分\t\t命名文件\t"),
+            "{sheet}"
+        );
+
+        // Moving on needs the deadline; then the structure is locked, and an old version is stale.
+        let r = app
+            .post(
+                &format!("{base}/advance"),
+                &cookie,
+                &[("_csrf", &csrf), ("version", &version())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text()
+                .contains("自查自评截止时间：进入该阶段前请先设置其截止时间"),
+            "{}",
+            r.text()
+        );
+        let r = app
+            .post(
+                &format!("{base}/deadlines"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("self_due", "2026-03-31T17:00"),
+                    ("first_due", "2026-03-01T17:00"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text()
+                .contains("第一次核验截止时间：各阶段截止时间应依次靠后"),
+            "{}",
+            r.text()
+        );
+        let r = app
+            .post(
+                &format!("{base}/deadlines"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("self_due", "2026-03-31T17:00"),
+                    ("first_due", "2026-04-30"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let old = version();
+        let r = app
+            .post(
+                &format!("{base}/advance"),
+                &cookie,
+                &[("_csrf", &csrf), ("version", &old)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app.get(&base, &cookie).await.text();
+        assert!(
+            page.contains(r#"<dd id="eval-stage">自查自评</dd>"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"value="2026-03-31T17:00""#),
+            "deadlines shown in China time: {page}"
+        );
+        let r = app
+            .post(
+                &format!("{base}/categories"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("version", &version()),
+                    ("category_name", "学校"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text()
+                .contains("方案已下发，类别、参评单位、指标与折算分值已锁定"),
+            "{}",
+            r.text()
+        );
+        let r = app
+            .post(
+                &format!("{base}/advance"),
+                &cookie,
+                &[("_csrf", &csrf), ("version", &old)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+
+        // Next year's starts as a copy, a draft again.
+        let r = app
+            .post(
+                &format!("{base}/copy"),
+                &cookie,
+                &[
+                    ("_csrf", &csrf),
+                    ("year", "2027"),
+                    ("name", "2027年度民族工作绩效考评"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let copy = app
+            .get(r.location().split('?').next().unwrap(), &cookie)
+            .await
+            .text();
+        assert!(
+            copy.contains(r#"<dd id="eval-stage">编制中</dd>"#)
+                && copy.contains("1 个参评单位，3 项评分细则"),
+            "{copy}"
+        );
+        let list = app.get("/evaluations", &cookie).await.text();
+        assert!(
+            list.contains("2027年度民族工作绩效考评") && list.contains("2026年度民族工作绩效考评"),
+            "{list}"
+        );
+        // Another city's commission does not see them.
+        app.t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450200", "lz", "x");
+                Ok(())
+            })
+            .unwrap();
+        let (lz, _) = app.session("lz-commission-staff");
+        assert_eq!(app.get(&base, &lz).await.status, StatusCode::NOT_FOUND);
+        assert!(
+            !app.get("/evaluations", &lz)
+                .await
+                .text()
+                .contains("2026年度民族工作绩效考评")
+        );
     });
 });

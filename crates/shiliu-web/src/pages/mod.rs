@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod casework;
 pub mod declare;
+pub mod evaluation;
 pub mod import;
 pub mod linkage;
 pub mod needs;
@@ -60,7 +61,7 @@ pub struct Layout {
 }
 
 /// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 13] = [
+const NAV: [(&str, &str, Option<Permission>); 14] = [
     ("nav.home", "/", None),
     ("nav.requests", "/requests", Some(Permission::ViewRequests)),
     ("nav.registry", "/registry", Some(Permission::ViewRegistry)),
@@ -69,6 +70,11 @@ const NAV: [(&str, &str, Option<Permission>); 13] = [
         "nav.legal_aid",
         "/legal-aid",
         Some(Permission::ViewRequests),
+    ),
+    (
+        "nav.evaluations",
+        "/evaluations",
+        Some(Permission::ManageEvaluations),
     ),
     ("nav.regions", "/regions", Some(Permission::ViewOrg)),
     ("nav.sites", "/sites", Some(Permission::ViewOrg)),

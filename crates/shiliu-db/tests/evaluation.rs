@@ -1,0 +1,411 @@
+//! Performance evaluation schemes: building, locking, copying — on both engines.
+
+use chrono::NaiveDateTime;
+use shiliu_db::evaluation::{self as eval, Participant};
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, DbError, audit, both_engines, org};
+use shiliu_domain::evaluation::{
+    CriterionKind, IndicatorInput, Level, Points, SchemeInput, SheetRow, Stage, place_sheet,
+};
+use shiliu_domain::org::UnitInput;
+
+fn scheme_input(year: i32) -> SchemeInput {
+    SchemeInput::parse(
+        &year.to_string(),
+        &format!("{year}年度民族工作绩效考评"),
+        "南宁市民族宗教事务委员会",
+        "field_first",
+        "5",
+        "3",
+        "",
+    )
+    .unwrap()
+}
+
+fn sheet() -> Vec<shiliu_domain::evaluation::PlacedIndicator> {
+    let rows = [
+        ("1", "组织领导", "20", ""),
+        ("1.1", "领导机制", "", ""),
+        ("1.1.1", "成立领导小组并定期研究", "8", ""),
+        ("1.1.2", "年度工作部署", "12", ""),
+        ("2", "服务管理", "", ""),
+        ("2.1", "流动人口服务", "", ""),
+        ("2.1.1", "建立服务台账", "30", ""),
+        ("3", "加分与扣分", "", ""),
+        ("3.1", "创建成效", "", ""),
+        ("3.1.1", "获评自治区级示范单位", "3", "加分"),
+        ("3.1.2", "发生涉民族因素负面事件", "5", "扣分"),
+    ];
+    let rows: Vec<(usize, SheetRow)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (code, name, points, kind))| {
+            (
+                i + 2,
+                SheetRow {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    points: (*points).into(),
+                    kind: (*kind).into(),
+                    guidance: "查看台账资料".into(),
+                    evidence: String::new(),
+                },
+            )
+        })
+        .collect();
+    place_sheet(&rows).unwrap()
+}
+
+/// A deadline as the forms give it (`Some`, since the arrays hold optional ones).
+#[allow(clippy::unnecessary_wraps)]
+fn at(s: &str) -> Option<NaiveDateTime> {
+    Some(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+}
+
+struct World {
+    organiser: Actor,
+    elsewhere: Actor,
+    city: i64,
+    units: Vec<i64>,
+    outside_unit: i64,
+}
+
+fn world(c: &mut DbConnection) -> Result<World, DbError> {
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let city = org::get_region_by_code(c, &all, "450100")?;
+    let county = org::get_region_by_code(c, &all, "450102")?;
+    let liuzhou = org::get_region_by_code(c, &all, "450200")?;
+    let mut units = Vec::new();
+    for (name, cat) in [
+        ("兴宁区民族宗教事务局", "county_district"),
+        ("南宁市教育局", "department"),
+        ("南宁市人力资源和社会保障局", "department"),
+    ] {
+        let u = org::create_unit(
+            c,
+            &sys,
+            county.id,
+            &UnitInput::parse(name, cat, "", "").unwrap(),
+        )?;
+        units.push(u.id);
+    }
+    let outside = org::create_unit(
+        c,
+        &sys,
+        liuzhou.id,
+        &UnitInput::parse("柳州市教育局", "department", "", "").unwrap(),
+    )?;
+    let staff = |name: &str, path: &str| Actor {
+        scope: Scope::subtrees(vec![path.to_string()]),
+        ..Actor::system(name)
+    };
+    Ok(World {
+        organiser: staff("nanning", &city.path),
+        elsewhere: staff("liuzhou", &liuzhou.path),
+        city: city.id,
+        units,
+        outside_unit: outside.id,
+    })
+}
+
+fn reason(e: DbError) -> &'static str {
+    match e {
+        DbError::Invalid(e) => e.0[0].reason,
+        other => panic!("expected a refusal with a reason, got {other:?}"),
+    }
+}
+
+both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
+    t.db.write_blocking(|c| {
+        let w = world(c)?;
+        let me = &w.organiser;
+        let s = eval::create_scheme(c, me, w.city, &scheme_input(2026))?;
+        assert_eq!((s.stage(), s.version), (Stage::Draft, 1));
+        assert_eq!(s.bonus_cap(), Some(Points(500)));
+        // Categories and units; a unit outside the organiser's region, or twice, is refused.
+        let counties = eval::add_category(c, me, s.id, 1, "县（市、区）")?;
+        let depts = eval::add_category(c, me, s.id, 2, "市直部门")?;
+        assert_eq!(
+            reason(eval::add_category(c, me, s.id, 3, "市直部门").unwrap_err()),
+            "err.eval.category_taken"
+        );
+        let p = |unit_id, category_id, key_unit| Participant {
+            scheme_id: s.id,
+            unit_id,
+            category_id,
+            key_unit,
+        };
+        eval::add_participant(c, me, s.id, 3, &p(w.units[0], counties.id, true))?;
+        eval::add_participant(c, me, s.id, 4, &p(w.units[1], depts.id, false))?;
+        eval::add_participant(c, me, s.id, 5, &p(w.units[2], depts.id, true))?;
+        assert_eq!(
+            reason(
+                eval::add_participant(c, me, s.id, 6, &p(w.outside_unit, depts.id, false))
+                    .unwrap_err()
+            ),
+            "err.eval.unit_outside"
+        );
+        assert_eq!(
+            reason(
+                eval::add_participant(c, me, s.id, 6, &p(w.units[1], counties.id, false))
+                    .unwrap_err()
+            ),
+            "err.eval.unit_taken"
+        );
+        assert!(
+            matches!(
+                eval::add_participant(c, me, s.id, 3, &p(w.units[1], counties.id, false)),
+                Err(DbError::Stale)
+            ),
+            "an old version is stale"
+        );
+        let units = eval::participants(c, s.id)?;
+        assert_eq!(units.len(), 3);
+        assert_eq!(
+            units[0].unit_name, "兴宁区民族宗教事务局",
+            "by category, then name"
+        );
+
+        // The tree from a sheet: maxima summed up the tree.
+        let tree = eval::replace_tree(c, me, s.id, 6, &sheet())?;
+        let max = |code: &str| tree.nodes.iter().find(|(i, _)| i.code == code).unwrap().1;
+        assert_eq!(
+            (max("1"), max("1.1"), max("2"), max("3")),
+            (Points(2000), Points(2000), Points(3000), Points(800))
+        );
+        assert_eq!(tree.standard_max(), Points(5000));
+        assert_eq!(tree.criteria().count(), 5);
+        let codes: Vec<&str> = tree.nodes.iter().map(|(i, _)| i.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "1", "1.1", "1.1.1", "1.1.2", "2", "2.1", "2.1.1", "3", "3.1", "3.1.1", "3.1.2"
+            ]
+        );
+        // One more criterion by form, under item 2.1; a taken code and a fourth level are refused.
+        let item = tree
+            .nodes
+            .iter()
+            .find(|(i, _)| i.code == "2.1")
+            .unwrap()
+            .0
+            .id;
+        let crit = IndicatorInput::parse(
+            Level::Criterion,
+            "2.1.2",
+            "开展就业帮扶",
+            "20",
+            "",
+            "",
+            "就业台账",
+        )
+        .unwrap();
+        let added = eval::add_indicator(c, me, s.id, 7, Some(item), &crit)?;
+        assert_eq!((added.level(), added.sort), (Level::Criterion, 1));
+        assert_eq!(
+            reason(eval::add_indicator(c, me, s.id, 8, Some(item), &crit).unwrap_err()),
+            "err.eval.code_taken"
+        );
+        let deeper = IndicatorInput {
+            code: "2.1.2.1".into(),
+            ..crit.clone()
+        };
+        assert_eq!(
+            reason(eval::add_indicator(c, me, s.id, 8, Some(added.id), &deeper).unwrap_err()),
+            "err.choice"
+        );
+        assert_eq!(
+            reason(eval::delete_indicator(c, me, s.id, 8, item).unwrap_err()),
+            "err.eval.has_children"
+        );
+        let tree = eval::tree(c, s.id)?;
+        assert_eq!(tree.standard_max(), Points(7000));
+        // Departments' area 1 counts for 30 points.
+        let area1 = tree.areas().find(|(a, _)| a.code == "1").unwrap().0.id;
+        eval::set_weights(c, me, s.id, 8, depts.id, &[(area1, Some(Points(3000)))])?;
+        assert_eq!(
+            reason(
+                eval::set_weights(c, me, s.id, 9, depts.id, &[(item, Some(Points(1)))])
+                    .unwrap_err()
+            ),
+            "err.choice"
+        );
+        assert_eq!(eval::weights(c, s.id)?, [(depts.id, area1, Points(3000))]);
+        let scored = tree.scored();
+        let bonus = scored
+            .iter()
+            .find(|x| x.kind == CriterionKind::Bonus)
+            .unwrap();
+        assert_eq!(
+            bonus.area,
+            tree.areas().find(|(a, _)| a.code == "3").unwrap().0.id
+        );
+
+        // Leaving the draft needs the first deadline; deadlines run in order.
+        assert_eq!(
+            reason(eval::advance(c, me, s.id, 9).unwrap_err()),
+            "err.eval.deadline_missing"
+        );
+        assert_eq!(
+            reason(
+                eval::set_deadlines(
+                    c,
+                    me,
+                    s.id,
+                    9,
+                    [at("2026-03-31 17:00"), at("2026-03-01 17:00"), None, None]
+                )
+                .unwrap_err()
+            ),
+            "err.eval.deadline_order"
+        );
+        eval::set_deadlines(
+            c,
+            me,
+            s.id,
+            9,
+            [
+                at("2026-03-31 17:00"),
+                at("2026-04-30 17:00"),
+                at("2026-05-31 17:00"),
+                at("2026-06-15 17:00"),
+            ],
+        )?;
+        let s2 = eval::advance(c, me, s.id, 10)?;
+        assert_eq!((s2.stage(), s2.version), (Stage::SelfAssessment, 11));
+        // Published to the units: the structure is locked, and a closed stage keeps its deadline.
+        assert_eq!(
+            reason(eval::add_category(c, me, s.id, 11, "学校").unwrap_err()),
+            "err.eval.structure_locked"
+        );
+        assert_eq!(
+            reason(eval::delete_indicator(c, me, s.id, 11, added.id).unwrap_err()),
+            "err.eval.structure_locked"
+        );
+        assert_eq!(
+            reason(eval::replace_tree(c, me, s.id, 11, &sheet()).unwrap_err()),
+            "err.eval.structure_locked"
+        );
+        let later = [
+            at("2026-04-07 17:00"),
+            at("2026-04-30 17:00"),
+            at("2026-05-31 17:00"),
+            at("2026-06-15 17:00"),
+        ];
+        let s3 = eval::set_deadlines(c, me, s.id, 11, later)?;
+        assert_eq!(
+            s3.self_due, later[0],
+            "the current stage's deadline may be extended"
+        );
+        let s4 = eval::advance(c, me, s.id, 12)?;
+        assert_eq!(s4.stage(), Stage::FirstReview);
+        let moved = [at("2026-04-08 17:00"), later[1], later[2], later[3]];
+        assert_eq!(
+            reason(eval::set_deadlines(c, me, s.id, 13, moved).unwrap_err()),
+            "err.eval.stage_closed"
+        );
+
+        // Another city's staff do not see it.
+        assert!(matches!(
+            eval::get_scheme(c, &w.elsewhere.scope, s.id),
+            Err(DbError::NotFound)
+        ));
+        assert!(eval::schemes(c, &w.elsewhere.scope)?.is_empty());
+        assert_eq!(eval::schemes(c, &me.scope)?.len(), 1);
+
+        // Next year's starts as a copy: a draft with the same units, tree and weights.
+        let next = eval::copy_scheme(c, me, s.id, 2027, "2027年度民族工作绩效考评")?;
+        assert_eq!(
+            (next.stage(), next.year, next.copied_from),
+            (Stage::Draft, 2027, Some(s.id))
+        );
+        assert_eq!(next.self_due, None);
+        let copied = eval::tree(c, next.id)?;
+        let codes_then: Vec<(String, Points)> = tree
+            .nodes
+            .iter()
+            .map(|(i, p)| (i.code.clone(), *p))
+            .collect();
+        let codes_now: Vec<(String, Points)> = copied
+            .nodes
+            .iter()
+            .map(|(i, p)| (i.code.clone(), *p))
+            .collect();
+        assert_eq!(codes_now, codes_then);
+        assert!(
+            copied
+                .nodes
+                .iter()
+                .all(|(i, _)| tree.nodes.iter().all(|(o, _)| o.id != i.id)),
+            "new ids"
+        );
+        let units_now: Vec<String> = eval::participants(c, next.id)?
+            .into_iter()
+            .map(|p| p.unit_name)
+            .collect();
+        assert_eq!(units_now.len(), 3);
+        let w_now = eval::weights(c, next.id)?;
+        let new_area1 = copied.areas().find(|(a, _)| a.code == "1").unwrap().0.id;
+        let new_depts = eval::categories(c, next.id)?
+            .into_iter()
+            .find(|k| k.name == "市直部门")
+            .unwrap()
+            .id;
+        assert_eq!(w_now, [(new_depts, new_area1, Points(3000))]);
+
+        // Every change is in the audit log.
+        let rows = audit::list(
+            c,
+            &audit::AuditFilter {
+                action: Some("evaluation.".into()),
+                ..Default::default()
+            },
+            100,
+        )?;
+        let actions: std::collections::BTreeSet<String> =
+            rows.into_iter().map(|r| r.action).collect();
+        for a in [
+            "evaluation.create",
+            "evaluation.category_add",
+            "evaluation.unit_add",
+            "evaluation.indicators_import",
+            "evaluation.indicator_add",
+            "evaluation.weights",
+            "evaluation.deadlines",
+            "evaluation.advance",
+            "evaluation.copy",
+        ] {
+            assert!(actions.contains(a), "{a} audited: {actions:?}");
+        }
+        Ok(())
+    })
+    .unwrap();
+});
+
+both_engines!(a_failed_import_leaves_the_tree_as_it_was, |t: TestDb| {
+    let (me, id) =
+        t.db.write_blocking(|c| {
+            let w = world(c)?;
+            let s = eval::create_scheme(c, &w.organiser, w.city, &scheme_input(2026))?;
+            eval::replace_tree(c, &w.organiser, s.id, 1, &sheet())?;
+            Ok((w.organiser, s.id))
+        })
+        .unwrap();
+    // A second import whose write fails halfway (a code twice, which the sheet check would
+    // have caught) rolls back whole: the first tree and the version stay.
+    let mut twice = sheet();
+    twice.push(twice[2].clone());
+    let writer = me.clone();
+    let result =
+        t.db.write_blocking(move |c| eval::replace_tree(c, &writer, id, 2, &twice));
+    assert!(result.is_err());
+    t.db.write_blocking(move |c| {
+        let s = eval::get_scheme(c, &me.scope, id)?;
+        assert_eq!(eval::tree(c, id)?.nodes.len(), 11);
+        assert_eq!(s.version, 2);
+        Ok(())
+    })
+    .unwrap();
+});

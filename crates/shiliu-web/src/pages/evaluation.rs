@@ -1,0 +1,874 @@
+//! Performance evaluation (绩效考评) as pages: the organiser's list of schemes and the
+//! workbench of one — header, stages and deadlines, categories and units, the indicator tree
+//! (by form, or from Excel and back), weights. The rules are `shiliu_domain::evaluation`'s;
+//! what is stored and locked, `shiliu_db::evaluation`'s.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::DbError;
+use shiliu_db::evaluation::{self as db, Participant, Scheme, Tree};
+use shiliu_db::scope::Actor;
+use shiliu_domain::evaluation::{
+    CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, SheetRow, Stage,
+    deadline, place_sheet,
+};
+use shiliu_domain::roles::Permission;
+use shiliu_domain::{FieldError, FieldErrors};
+
+use super::{Layout, Saved, options, render_form};
+use crate::error::AppResult;
+use crate::files::FormData;
+use crate::i18n::T;
+use crate::web::{AppState, Principal};
+
+/// The most rows an indicator sheet may hold (Qinzhou's scheme has a few dozen criteria).
+const MAX_SHEET_ROWS: usize = 2_000;
+
+// ---- The list ----
+
+pub struct SchemeRow {
+    pub id: i64,
+    pub year: i32,
+    pub name: String,
+    pub organiser: String,
+    pub stage: String,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct SchemeForm {
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organiser: String,
+    #[serde(default)]
+    merge_rule: String,
+    #[serde(default)]
+    bonus_cap: String,
+    #[serde(default)]
+    deduction_cap: String,
+    #[serde(default)]
+    grades: String,
+    #[serde(default)]
+    version: i32,
+}
+
+impl SchemeForm {
+    fn parse(&self) -> Result<SchemeInput, FieldErrors> {
+        SchemeInput::parse(
+            &self.year,
+            &self.name,
+            &self.organiser,
+            &self.merge_rule,
+            &self.bonus_cap,
+            &self.deduction_cap,
+            &self.grades,
+        )
+    }
+
+    fn of(s: &Scheme) -> Self {
+        SchemeForm {
+            year: s.year.to_string(),
+            name: s.name.clone(),
+            organiser: s.organiser.clone(),
+            merge_rule: s.merge_rule.clone(),
+            bonus_cap: s.bonus_cap().map(|p| p.to_string()).unwrap_or_default(),
+            deduction_cap: s.deduction_cap().map(|p| p.to_string()).unwrap_or_default(),
+            grades: s.grades().text(),
+            version: s.version,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "evaluations.html")]
+struct ListPage {
+    l: Layout,
+    rows: Vec<SchemeRow>,
+    f: SchemeForm,
+    rules: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+fn list_page(
+    p: &Principal,
+    schemes: Vec<Scheme>,
+    f: SchemeForm,
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let t = p.t();
+    let rows = schemes
+        .into_iter()
+        .map(|s| SchemeRow {
+            id: s.id,
+            year: s.year,
+            stage: t.label("eval_stage", &s.stage),
+            name: s.name,
+            organiser: s.organiser,
+        })
+        .collect();
+    render_form(
+        &ListPage {
+            l: Layout::new(p, "nav.evaluations", t.s("eval.title")),
+            rows,
+            f,
+            rules: options(MergeRule::ALL, MergeRule::as_str, "merge_rule", t),
+            errors: t.field_errors(errs),
+        },
+        !errs.is_empty(),
+    )
+}
+
+async fn schemes_in_scope(state: &AppState, p: &Principal) -> AppResult<Vec<Scheme>> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    Ok(state.db.read(move |c| db::schemes(c, &actor.scope)).await?)
+}
+
+pub async fn list(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    let schemes = schemes_in_scope(&state, &p).await?;
+    let f = SchemeForm {
+        year: shiliu_db::today().format("%Y").to_string(),
+        merge_rule: MergeRule::FieldFirst.as_str().into(),
+        grades: shiliu_domain::evaluation::Grades::default().text(),
+        ..SchemeForm::default()
+    };
+    list_page(&p, schemes, f, &FieldErrors::new())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    Form(f): Form<SchemeForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = match f.parse() {
+        Ok(input) => {
+            let region = p.user.region_id;
+            state
+                .db
+                .write(move |c| db::create_scheme(c, &actor, region, &input))
+                .await
+        }
+        Err(e) => Err(DbError::Invalid(e)),
+    };
+    match result {
+        Ok(s) => Ok(Redirect::to(&format!("/evaluations/{}?saved=1", s.id)).into_response()),
+        Err(DbError::Invalid(e)) => {
+            let schemes = schemes_in_scope(&state, &p).await?;
+            list_page(&p, schemes, f, &e)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- One scheme ----
+
+pub struct Due {
+    pub field: &'static str,
+    pub label: String,
+    /// As a datetime field's value, in China time.
+    pub value: String,
+    pub closed: bool,
+}
+
+pub struct NodeRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: &'static str,
+    pub kind: String,
+    pub max: String,
+    pub guidance: String,
+    pub evidence: String,
+    pub leaf: bool,
+}
+
+pub struct CategoryView {
+    pub id: i64,
+    pub name: String,
+    pub units: Vec<(i64, String, bool)>,
+    /// Per area: (area id, the points it counts for here, blank for its own maximum).
+    pub weights: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "evaluation.html")]
+struct SchemePage {
+    l: Layout,
+    s: Scheme,
+    f: SchemeForm,
+    draft: bool,
+    stage: String,
+    next: Option<String>,
+    dues: Vec<Due>,
+    categories: Vec<CategoryView>,
+    unit_names: Vec<String>,
+    nodes: Vec<NodeRow>,
+    parents: Vec<(i64, String)>,
+    areas: Vec<(i64, String)>,
+    kinds: Vec<(String, String)>,
+    rules: Vec<(String, String)>,
+    totals: String,
+    errors: Vec<(String, String)>,
+    sheet_errors: Vec<(String, String, String)>,
+}
+
+/// What the page shows beyond the scheme itself, read in one go.
+struct Parts {
+    s: Scheme,
+    categories: Vec<db::Category>,
+    units: Vec<db::ParticipantRow>,
+    tree: Tree,
+    weights: Vec<(i64, i64, Points)>,
+    candidates: Vec<String>,
+}
+
+async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    Ok(state
+        .db
+        .read(move |c| {
+            let s = db::get_scheme(c, &actor.scope, id)?;
+            let units = db::participants(c, id)?;
+            let region = shiliu_db::scope::Scope::subtrees(vec![s.region_path.clone()]);
+            let filter = shiliu_db::org::ListFilter::default();
+            let candidates = shiliu_db::org::list_units(c, &region, &filter, 5_000)?
+                .into_iter()
+                .map(|u| u.item.name)
+                .filter(|n| !units.iter().any(|x| &x.unit_name == n))
+                .collect();
+            Ok(Parts {
+                categories: db::categories(c, id)?,
+                tree: db::tree(c, id)?,
+                weights: db::weights(c, id)?,
+                units,
+                candidates,
+                s,
+            })
+        })
+        .await?)
+}
+
+fn node_rows(tree: &Tree, t: T) -> Vec<NodeRow> {
+    tree.nodes
+        .iter()
+        .map(|(i, max)| NodeRow {
+            id: i.id,
+            code: i.code.clone(),
+            name: i.name.clone(),
+            level: i.level().as_str(),
+            kind: if i.level() == Level::Criterion && i.kind() != CriterionKind::Standard {
+                t.label("criterion_kind", i.kind().as_str())
+            } else {
+                String::new()
+            },
+            max: max.to_string(),
+            guidance: i.guidance.clone().unwrap_or_default(),
+            evidence: i.evidence.clone().unwrap_or_default(),
+            leaf: !tree.nodes.iter().any(|(c, _)| c.parent_id == Some(i.id)),
+        })
+        .collect()
+}
+
+fn dues(s: &Scheme, t: T) -> Vec<Due> {
+    Stage::TIMED
+        .into_iter()
+        .map(|stage| Due {
+            field: stage.due_field().unwrap_or_default(),
+            label: t.label("eval_stage", stage.as_str()),
+            value: s
+                .due(stage)
+                .map(|d| {
+                    shiliu_domain::calendar::local(d)
+                        .format("%Y-%m-%dT%H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            closed: stage < s.stage(),
+        })
+        .collect()
+}
+
+fn categories_view(parts: &Parts) -> Vec<CategoryView> {
+    parts
+        .categories
+        .iter()
+        .map(|c| CategoryView {
+            id: c.id,
+            name: c.name.clone(),
+            units: parts
+                .units
+                .iter()
+                .filter(|u| u.category_id == c.id)
+                .map(|u| (u.unit_id, u.unit_name.clone(), u.key_unit))
+                .collect(),
+            weights: parts
+                .tree
+                .areas()
+                .map(|(a, _)| {
+                    let w = parts
+                        .weights
+                        .iter()
+                        .find(|(k, area, _)| *k == c.id && *area == a.id)
+                        .map(|(_, _, p)| p.to_string())
+                        .unwrap_or_default();
+                    (a.id, w)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn scheme_page(
+    p: &Principal,
+    parts: Parts,
+    f: Option<SchemeForm>,
+    errs: &FieldErrors,
+    sheet_errors: Vec<(String, String, String)>,
+    saved: bool,
+) -> AppResult<Response> {
+    let t = p.t();
+    let s = &parts.s;
+    let totals = t.f(
+        "eval.totals",
+        &[
+            ("criteria", &parts.tree.criteria().count().to_string()),
+            ("max", &parts.tree.standard_max().to_string()),
+            ("units", &parts.units.len().to_string()),
+        ],
+    );
+    let mut parents = vec![(0, t.s("eval.top_level").to_string())];
+    parents.extend(
+        parts
+            .tree
+            .nodes
+            .iter()
+            .filter(|(i, _)| i.level() != Level::Criterion)
+            .map(|(i, _)| (i.id, format!("{} {}", i.code, i.name))),
+    );
+    let aliases = [
+        ("max_points", "points"),
+        ("kind", "criterion_kind"),
+        ("code", "indicator_code"),
+        ("name", "indicator_name"),
+    ];
+    let has_errors = !errs.is_empty() || !sheet_errors.is_empty();
+    let page = SchemePage {
+        l: Layout::new(p, "nav.evaluations", &s.name).flash(saved),
+        f: f.unwrap_or_else(|| SchemeForm::of(s)),
+        draft: s.stage() == Stage::Draft,
+        stage: t.label("eval_stage", &s.stage),
+        next: s.stage().next().map(|n| t.label("eval_stage", n.as_str())),
+        dues: dues(s, t),
+        categories: categories_view(&parts),
+        unit_names: parts.candidates.clone(),
+        nodes: node_rows(&parts.tree, t),
+        parents,
+        areas: parts
+            .tree
+            .areas()
+            .map(|(a, max)| (a.id, format!("{} {}（{}）", a.code, a.name, max)))
+            .collect(),
+        kinds: options(
+            CriterionKind::ALL,
+            CriterionKind::as_str,
+            "criterion_kind",
+            t,
+        ),
+        rules: options(MergeRule::ALL, MergeRule::as_str, "merge_rule", t),
+        totals,
+        errors: t.field_errors_as(errs, &aliases),
+        sheet_errors,
+        s: parts.s,
+    };
+    render_form(&page, has_errors)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(saved): Query<Saved>,
+) -> AppResult<Response> {
+    let parts = parts(&state, &p, id).await?;
+    scheme_page(
+        &p,
+        parts,
+        None,
+        &FieldErrors::new(),
+        Vec::new(),
+        saved.yes(),
+    )
+}
+
+/// After a change: back to the page, or the page again with what was wrong.
+async fn after(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    result: Result<(), DbError>,
+    f: Option<SchemeForm>,
+) -> AppResult<Response> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/evaluations/{id}?saved=1")).into_response()),
+        Err(DbError::Invalid(e)) => {
+            let parts = parts(state, p, id).await?;
+            scheme_page(p, parts, f, &e, Vec::new(), false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Run a change to a scheme as the organiser (`actor`, who passed the permission check).
+async fn change<F>(state: &AppState, actor: Actor, f: F) -> Result<(), DbError>
+where
+    F: FnOnce(&mut shiliu_db::DbConnection, &Actor) -> Result<(), DbError> + Send + 'static,
+{
+    state.db.write(move |c| f(c, &actor)).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<SchemeForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = match f.parse() {
+        Ok(input) => {
+            let version = f.version;
+            change(&state, actor, move |c, a| {
+                db::update_scheme(c, a, id, version, &input).map(|_| ())
+            })
+            .await
+        }
+        Err(e) => Err(DbError::Invalid(e)),
+    };
+    after(&state, &p, id, result, Some(f)).await
+}
+
+#[derive(Deserialize)]
+pub struct DeadlinesForm {
+    version: i32,
+    #[serde(default)]
+    self_due: String,
+    #[serde(default)]
+    first_due: String,
+    #[serde(default)]
+    field_due: String,
+    #[serde(default)]
+    feedback_due: String,
+}
+
+pub async fn deadlines(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<DeadlinesForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let mut errs = FieldErrors::new();
+    let mut read = |field: &str, v: &str| errs.check(deadline(field, v)).flatten();
+    let dues = [
+        read("self_due", &f.self_due),
+        read("first_due", &f.first_due),
+        read("field_due", &f.field_due),
+        read("feedback_due", &f.feedback_due),
+    ];
+    let result = match errs.into_result() {
+        Ok(()) => {
+            change(&state, actor, move |c, a| {
+                db::set_deadlines(c, a, id, f.version, dues).map(|_| ())
+            })
+            .await
+        }
+        Err(e) => Err(DbError::Invalid(e)),
+    };
+    after(&state, &p, id, result, None).await
+}
+
+#[derive(Deserialize)]
+pub struct VersionForm {
+    version: i32,
+}
+
+pub async fn advance(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<VersionForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        db::advance(c, a, id, f.version).map(|_| ())
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CategoryForm {
+    version: i32,
+    #[serde(default)]
+    category_name: String,
+}
+
+pub async fn add_category(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<CategoryForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        db::add_category(c, a, id, f.version, &f.category_name).map(|_| ())
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+#[derive(Deserialize)]
+pub struct UnitForm {
+    version: i32,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    category_id: i64,
+    #[serde(default)]
+    key_unit: Option<String>,
+}
+
+pub async fn add_unit(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<UnitForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        let s = db::get_scheme(c, &a.scope, id)?;
+        let region = shiliu_db::scope::Scope::subtrees(vec![s.region_path]);
+        let unit_id = shiliu_db::org::unit_id_by_name(c, &region, &f.unit, "unit")?;
+        let participant = Participant {
+            scheme_id: id,
+            unit_id,
+            category_id: f.category_id,
+            key_unit: f.key_unit.is_some(),
+        };
+        db::add_participant(c, a, id, f.version, &participant)
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+pub async fn remove_unit(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, unit)): Path<(i64, i64)>,
+    Form(f): Form<VersionForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        db::remove_participant(c, a, id, f.version, unit)
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+#[derive(Deserialize)]
+pub struct IndicatorForm {
+    version: i32,
+    #[serde(default)]
+    parent_id: i64,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    max_points: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    guidance: String,
+    #[serde(default)]
+    evidence: String,
+}
+
+pub async fn add_indicator(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<IndicatorForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        let parent = (f.parent_id != 0).then_some(f.parent_id);
+        let level = match parent {
+            None => Level::Area,
+            Some(pid) => db::tree(c, id)?
+                .nodes
+                .iter()
+                .find(|(i, _)| i.id == pid)
+                .and_then(|(i, _)| i.level().child())
+                .ok_or_else(|| DbError::invalid("parent_id", "err.choice"))?,
+        };
+        let input = IndicatorInput::parse(
+            level,
+            &f.code,
+            &f.name,
+            &f.max_points,
+            &f.kind,
+            &f.guidance,
+            &f.evidence,
+        )?;
+        db::add_indicator(c, a, id, f.version, parent, &input).map(|_| ())
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+pub async fn delete_indicator(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, indicator)): Path<(i64, i64)>,
+    Form(f): Form<VersionForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        db::delete_indicator(c, a, id, f.version, indicator)
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+/// One category's weights: `area.{id}` per area, blank for the area's own maximum.
+pub async fn set_weights(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, category)): Path<(i64, i64)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let version = pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_default();
+    let mut errs = FieldErrors::new();
+    let weights: Vec<(i64, Option<Points>)> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let area = k.strip_prefix("area.")?.parse().ok()?;
+            let points = if v.trim().is_empty() {
+                None
+            } else {
+                Some(errs.check(Points::parse("points", v))?)
+            };
+            Some((area, points))
+        })
+        .collect();
+    let result = match errs.into_result() {
+        Ok(()) => {
+            change(&state, actor, move |c, a| {
+                db::set_weights(c, a, id, version, category, &weights)
+            })
+            .await
+        }
+        Err(e) => Err(DbError::Invalid(e)),
+    };
+    after(&state, &p, id, result, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CopyForm {
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn copy(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<CopyForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let year = f
+        .year
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y));
+    let result = match year {
+        Some(year) => {
+            state
+                .db
+                .write(move |c| db::copy_scheme(c, &actor, id, year, &f.name))
+                .await
+        }
+        None => Err(FieldError::new("year", "err.eval.year").into()),
+    };
+    match result {
+        Ok(s) => Ok(Redirect::to(&format!("/evaluations/{}?saved=1", s.id)).into_response()),
+        Err(DbError::Invalid(e)) => {
+            let parts = parts(&state, &p, id).await?;
+            scheme_page(&p, parts, None, &e, Vec::new(), false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- The tree in Excel ----
+
+/// The sheet's columns: (field, required).
+const SHEET_COLUMNS: [(&str, bool); 6] = [
+    ("indicator_code", true),
+    ("indicator_name", true),
+    ("points", false),
+    ("criterion_kind", false),
+    ("guidance", false),
+    ("evidence", false),
+];
+
+/// Other headings the same columns go by in the sheets commissions already keep.
+fn sheet_names(field: &str) -> Vec<String> {
+    let names: &[&str] = match field {
+        "indicator_code" => &["编号", "序号", "指标编号"],
+        "indicator_name" => &["指标", "内容", "考评内容", "指标名称"],
+        "points" => &["分值", "分数", "满分"],
+        "criterion_kind" => &["类型", "类别"],
+        "guidance" => &["评分标准", "评分细则", "评分办法"],
+        "evidence" => &["佐证材料", "台账资料", "佐证"],
+        _ => &[],
+    };
+    names.iter().map(|n| (*n).to_string()).collect()
+}
+
+/// The tree as a sheet to edit and import again (an empty scheme: the headings alone).
+pub async fn export_sheet(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let parts = parts(&state, &p, id).await?;
+    let t = p.t();
+    let headers: Vec<String> = SHEET_COLUMNS.iter().map(|(f, _)| t.field(f)).collect();
+    let rows: Vec<Vec<String>> = parts
+        .tree
+        .nodes
+        .iter()
+        .map(|(i, max)| {
+            vec![
+                i.code.clone(),
+                i.name.clone(),
+                max.to_string(),
+                if i.level() == Level::Criterion {
+                    t.label("criterion_kind", i.kind().as_str())
+                } else {
+                    String::new()
+                },
+                i.guidance.clone().unwrap_or_default(),
+                i.evidence.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let bytes = crate::xlsx::sheet(t.s("eval.indicators"), &headers, &rows)?;
+    Ok(crate::xlsx::download(
+        &format!("{} · {}.xlsx", parts.s.name, t.s("eval.indicators")),
+        bytes,
+    ))
+}
+
+/// A kind as the sheet may give it: our label in either language, or as the domain reads it.
+fn sheet_kind(v: &str) -> String {
+    super::import::code_of(v, "criterion_kind", &["standard", "bonus", "deduction"])
+}
+
+/// Replace the tree with an uploaded sheet: every row checked first; any problem and nothing
+/// changes, and the page lists them by row and column.
+pub async fn import_sheet(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let t = p.t();
+    let version: i32 = form
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_default();
+    let Some(upload) = form.uploads.iter().find(|u| u.field == "file") else {
+        let e: FieldErrors = FieldError::new("file", "err.required").into();
+        return after(&state, &p, id, Err(DbError::Invalid(e)), None).await;
+    };
+    let rows = match super::import::read_table(
+        &SHEET_COLUMNS,
+        &sheet_names,
+        &upload.bytes,
+        t,
+        MAX_SHEET_ROWS,
+    ) {
+        Ok(rows) => rows,
+        Err(message) => {
+            let parts = parts(&state, &p, id).await?;
+            let errs = vec![(String::new(), t.field("file"), message)];
+            return scheme_page(&p, parts, None, &FieldErrors::new(), errs, false);
+        }
+    };
+    let sheet: Vec<(usize, SheetRow)> = rows
+        .into_iter()
+        .map(|(n, v)| {
+            let get = |i: usize| v.get(i).cloned().unwrap_or_default();
+            (
+                n,
+                SheetRow {
+                    code: get(0),
+                    name: get(1),
+                    points: get(2),
+                    kind: sheet_kind(&get(3)),
+                    guidance: get(4),
+                    evidence: get(5),
+                },
+            )
+        })
+        .collect();
+    match place_sheet(&sheet) {
+        Ok(placed) => {
+            let result = change(&state, actor, move |c, a| {
+                db::replace_tree(c, a, id, version, &placed).map(|_| ())
+            })
+            .await;
+            after(&state, &p, id, result, None).await
+        }
+        Err(problems) => {
+            let column = |field: &str| match field {
+                "code" => t.field("indicator_code"),
+                "name" => t.field("indicator_name"),
+                "max_points" => t.field("points"),
+                "kind" => t.field("criterion_kind"),
+                other => t.field(other),
+            };
+            let errs = problems
+                .iter()
+                .map(|(row, e)| {
+                    let row = if *row == 0 {
+                        String::new()
+                    } else {
+                        row.to_string()
+                    };
+                    (row, column(&e.field), t.field_error(e))
+                })
+                .collect();
+            let parts = parts(&state, &p, id).await?;
+            scheme_page(&p, parts, None, &FieldErrors::new(), errs, false)
+        }
+    }
+}
