@@ -711,6 +711,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    eval_teams (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        round -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    eval_team_members (team_id, user_id) {
+        team_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    eval_team_units (team_id, unit_id) {
+        team_id -> BigInt,
+        unit_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    eval_scores (scheme_id, unit_id, round, indicator_id) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        round -> Text,
+        points -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        scored_by -> Nullable<BigInt>,
+        scorer -> Text,
+        scored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    eval_submissions (scheme_id, unit_id, round) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        round -> Text,
+        submitted_by -> Nullable<BigInt>,
+        submitter -> Text,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    eval_evidence (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        round -> Text,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<BigInt>,
+        uploader -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -736,6 +802,12 @@ diesel::joinable!(eval_participants -> eval_categories (category_id));
 diesel::joinable!(eval_indicators -> eval_schemes (scheme_id));
 diesel::joinable!(eval_weights -> eval_categories (category_id));
 diesel::joinable!(eval_weights -> eval_indicators (area_id));
+diesel::joinable!(eval_teams -> eval_schemes (scheme_id));
+diesel::joinable!(eval_team_members -> eval_teams (team_id));
+diesel::joinable!(eval_team_members -> users (user_id));
+diesel::joinable!(eval_team_units -> eval_teams (team_id));
+diesel::joinable!(eval_team_units -> units (unit_id));
+diesel::joinable!(eval_scores -> eval_indicators (indicator_id));
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -750,6 +822,12 @@ diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(services -> persons (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    eval_teams,
+    eval_team_members,
+    eval_team_units,
+    eval_scores,
+    eval_submissions,
+    eval_evidence,
     eval_schemes,
     eval_categories,
     eval_participants,

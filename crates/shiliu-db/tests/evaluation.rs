@@ -1,14 +1,18 @@
 //! Performance evaluation schemes: building, locking, copying — on both engines.
 
 use chrono::NaiveDateTime;
-use shiliu_db::evaluation::{self as eval, Participant};
+use shiliu_db::evaluation::access::{access, visible_schemes};
+use shiliu_db::evaluation::{self as eval, Participant, scores, teams};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, DbError, audit, both_engines, org};
+use shiliu_domain::accounts::Username;
 use shiliu_domain::evaluation::{
-    CriterionKind, IndicatorInput, Level, Points, SchemeInput, SheetRow, Stage, place_sheet,
+    CriterionKind, IndicatorInput, Level, Points, Round, SchemeInput, ScoreInput, SheetRow, Stage,
+    place_sheet,
 };
 use shiliu_domain::org::UnitInput;
+use shiliu_domain::roles::Role;
 
 fn scheme_input(year: i32) -> SchemeInput {
     SchemeInput::parse(
@@ -409,3 +413,299 @@ both_engines!(a_failed_import_leaves_the_tree_as_it_was, |t: TestDb| {
     })
     .unwrap();
 });
+
+fn user(
+    c: &mut DbConnection,
+    name: &str,
+    role: Role,
+    region: i64,
+    unit: Option<i64>,
+) -> Result<Actor, DbError> {
+    let u = shiliu_db::accounts::create_user(
+        c,
+        &Actor::system("test"),
+        &shiliu_db::accounts::NewUser {
+            username: Username::parse(name).unwrap(),
+            display_name: name.into(),
+            password_hash: "x".into(),
+            role,
+            region_id: region,
+            unit_id: unit,
+            site_id: None,
+            phone: None,
+            grid_ids: vec![],
+        },
+    )?;
+    shiliu_db::accounts::acting_as(c, &u, "test")
+}
+
+fn claim(code: &str, points: &str, note: &str, max: Points) -> ScoreInput {
+    ScoreInput::parse(code, points, note, max).unwrap()
+}
+
+both_engines!(
+    units_self_assess_and_reviewers_score_their_units,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let w = world(c)?;
+            let me = &w.organiser;
+            let s = eval::create_scheme(c, me, w.city, &scheme_input(2026))?;
+            let cat = eval::add_category(c, me, s.id, 1, "市直部门")?;
+            for (i, unit) in w.units.iter().enumerate() {
+                let p = Participant {
+                    scheme_id: s.id,
+                    unit_id: *unit,
+                    category_id: cat.id,
+                    key_unit: i == 0,
+                };
+                eval::add_participant(c, me, s.id, 2 + i32::try_from(i).unwrap(), &p)?;
+            }
+            let tree = eval::replace_tree(c, me, s.id, 5, &sheet())?;
+            let crit: Vec<(i64, String, Points)> = tree
+                .criteria()
+                .map(|x| (x.id, x.code.clone(), x.max()))
+                .collect();
+            let soon = shiliu_db::now() + chrono::Duration::days(10);
+            let later = soon + chrono::Duration::days(10);
+            eval::set_deadlines(
+                c,
+                me,
+                s.id,
+                6,
+                [
+                    Some(soon),
+                    Some(later),
+                    Some(later + chrono::Duration::days(5)),
+                    None,
+                ],
+            )?;
+            let reporter = user(
+                c,
+                "reporter-a",
+                Role::UnitReporter,
+                w.city,
+                Some(w.units[0]),
+            )?;
+            let other = user(
+                c,
+                "reporter-b",
+                Role::UnitReporter,
+                w.city,
+                Some(w.units[1]),
+            )?;
+            let reviewer = user(c, "reviewer-1", Role::Evaluator, w.city, None)?;
+            // In draft nobody but the organiser has a way in.
+            assert!(matches!(access(c, &reporter, s.id), Err(DbError::NotFound)));
+            assert!(visible_schemes(c, &reporter)?.is_empty());
+            let s = eval::advance(c, me, s.id, 7)?;
+            assert_eq!(s.stage(), Stage::SelfAssessment);
+            assert_eq!(visible_schemes(c, &reporter)?.len(), 1);
+
+            // The reporter claims scores for their own unit only, within each maximum.
+            let a = access(c, &reporter, s.id)?;
+            assert_eq!((a.organiser, a.own_unit), (false, Some(w.units[0])));
+            assert!(!a.may_view_unit(w.units[1]));
+            let entries = vec![
+                (
+                    crit[0].0,
+                    claim(&crit[0].1, "4", "已成立领导小组", crit[0].2),
+                ),
+                (crit[1].0, claim(&crit[1].1, "", "草稿", crit[1].2)),
+            ];
+            assert_eq!(
+                scores::save(
+                    c,
+                    &reporter,
+                    &a,
+                    w.units[0],
+                    Round::SelfAssessment,
+                    &entries
+                )?,
+                2
+            );
+            assert!(matches!(
+                scores::save(
+                    c,
+                    &reporter,
+                    &a,
+                    w.units[1],
+                    Round::SelfAssessment,
+                    &entries
+                ),
+                Err(DbError::NotFound)
+            ));
+            let too_much = vec![(
+                crit[0].0,
+                ScoreInput {
+                    points: Some(Points(900)),
+                    note: None,
+                },
+            )];
+            assert_eq!(
+                reason(
+                    scores::save(
+                        c,
+                        &reporter,
+                        &a,
+                        w.units[0],
+                        Round::SelfAssessment,
+                        &too_much
+                    )
+                    .unwrap_err()
+                ),
+                "err.eval.above_max"
+            );
+            // Submitting needs every criterion claimed, and names those left.
+            let e = scores::submit(c, &reporter, &a, w.units[0]).unwrap_err();
+            let DbError::Invalid(e) = e else { panic!() };
+            assert_eq!(
+                (e.0[0].reason, e.0[0].args[0].1.as_str()),
+                ("err.eval.unscored", "1.1.2、2.1.1、3.1.1、3.1.2")
+            );
+            let rest: Vec<(i64, ScoreInput)> = crit[1..]
+                .iter()
+                .map(|(id, code, max)| (*id, claim(code, "3", "", *max)))
+                .collect();
+            scores::save(c, &reporter, &a, w.units[0], Round::SelfAssessment, &rest)?;
+            let pdf = shiliu_domain::files::FileInput::parse(
+                "files",
+                "台账.pdf",
+                b"%PDF-1.4 ledger".to_vec(),
+                shiliu_domain::files::EVIDENCE_FILES,
+            )
+            .unwrap();
+            scores::attach(
+                c,
+                &reporter,
+                &a,
+                w.units[0],
+                Round::SelfAssessment,
+                crit[0].0,
+                &[pdf],
+            )?;
+            scores::submit(c, &reporter, &a, w.units[0])?;
+            assert_eq!(
+                reason(
+                    scores::save(
+                        c,
+                        &reporter,
+                        &a,
+                        w.units[0],
+                        Round::SelfAssessment,
+                        &entries
+                    )
+                    .unwrap_err()
+                ),
+                "err.eval.submitted"
+            );
+            let claimed = scores::scores(c, s.id, w.units[0], Round::SelfAssessment)?;
+            assert_eq!(claimed[&crit[0].0].points(), Some(Points(400)));
+            assert_eq!(claimed[&crit[0].0].note.as_deref(), Some("已成立领导小组"));
+            // The other unit's reporter sees neither the unit nor its files.
+            let b = access(c, &other, s.id)?;
+            assert!(matches!(
+                scores::evidence(c, &b, w.units[0]),
+                Err(DbError::NotFound)
+            ));
+            let files = scores::evidence(c, &a, w.units[0])?;
+            assert!(matches!(
+                scores::evidence_file(c, &b, files[0].id),
+                Err(DbError::NotFound)
+            ));
+            assert_eq!(
+                scores::evidence_file(c, &a, files[0].id)?.1,
+                b"%PDF-1.4 ledger"
+            );
+
+            // A first-round team reviews every unit; a field team, the key unit.
+            let first = teams::create_team(c, me, s.id, Round::First, "第一考评组")?;
+            let field = teams::create_team(c, me, s.id, Round::Field, "实地考核一组")?;
+            teams::add_member(c, me, s.id, first.id, "reviewer-1")?;
+            teams::add_member(c, me, s.id, field.id, "reviewer-1")?;
+            assert_eq!(
+                reason(teams::add_member(c, me, s.id, first.id, "reporter-b").unwrap_err()),
+                "err.eval.not_reviewer"
+            );
+            assert_eq!(
+                reason(teams::add_member(c, me, s.id, first.id, "nobody").unwrap_err()),
+                "err.eval.no_reviewer"
+            );
+            let tv = teams::teams(c, s.id)?;
+            assert_eq!(
+                tv.iter().map(|x| x.units.len()).collect::<Vec<_>>(),
+                [1, 3],
+                "field: the key unit; first: all"
+            );
+            // Not yet their stage: refused with the reason.
+            let r = access(c, &reviewer, s.id)?;
+            assert!(
+                r.may_score(Round::First, w.units[2]) && !r.may_score(Round::Field, w.units[2])
+            );
+            let opinion = vec![(
+                crit[0].0,
+                claim(&crit[0].1, "3.5", "领导小组会议记录不全", crit[0].2),
+            )];
+            assert_eq!(
+                reason(
+                    scores::save(c, &reviewer, &r, w.units[0], Round::First, &opinion).unwrap_err()
+                ),
+                "err.eval.round_not_open"
+            );
+            let s = eval::advance(c, me, s.id, s.version)?;
+            let r = access(c, &reviewer, s.id)?;
+            scores::save(c, &reviewer, &r, w.units[0], Round::First, &opinion)?;
+            // Until feedback the unit does not see the verified scores; the reviewer does.
+            let a = access(c, &reporter, s.id)?;
+            assert!(!a.sees_verified(w.units[0]) && r.sees_verified(w.units[0]));
+            // The change is audited with before and after.
+            let rows = audit::list(
+                c,
+                &audit::AuditFilter {
+                    action: Some("evaluation.score".into()),
+                    ..Default::default()
+                },
+                10,
+            )?;
+            let detail = rows[0].detail.clone();
+            assert!(
+                detail.contains("\"before\":null") && detail.contains("\"after\":350"),
+                "{detail}"
+            );
+            // Past the deadline nothing more is taken.
+            let s2 = eval::create_scheme(c, me, w.city, &scheme_input(2025))?;
+            let cat2 = eval::add_category(c, me, s2.id, 1, "市直部门")?;
+            eval::add_participant(
+                c,
+                me,
+                s2.id,
+                2,
+                &Participant {
+                    scheme_id: s2.id,
+                    unit_id: w.units[0],
+                    category_id: cat2.id,
+                    key_unit: false,
+                },
+            )?;
+            eval::replace_tree(c, me, s2.id, 3, &sheet())?;
+            let past = shiliu_db::now() - chrono::Duration::hours(1);
+            eval::set_deadlines(c, me, s2.id, 4, [Some(past), None, None, None])?;
+            eval::advance(c, me, s2.id, 5)?;
+            let a2 = access(c, &reporter, s2.id)?;
+            let first = eval::tree(c, s2.id)?.criteria().next().unwrap().clone();
+            let late = vec![(first.id, claim(&first.code, "1", "", first.max()))];
+            assert_eq!(
+                reason(
+                    scores::save(c, &reporter, &a2, w.units[0], Round::SelfAssessment, &late)
+                        .unwrap_err()
+                ),
+                "err.eval.late"
+            );
+            assert_eq!(
+                reason(scores::submit(c, &reporter, &a2, w.units[0]).unwrap_err()),
+                "err.eval.late"
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -166,6 +166,57 @@ impl Stage {
 }
 
 code_enum! {
+    /// Who scores, in which stage: the unit itself, the commission online, a field team.
+    pub enum Round {
+        /// 自查自评: the unit's claimed score, with its statement and ledger.
+        SelfAssessment = "self",
+        /// 第一次核验: reviewers online, every unit.
+        First = "first",
+        /// 第二次核验: field teams, on site, the key units.
+        Field = "field",
+    }
+}
+
+impl Round {
+    /// The stage in which this round's scores are entered.
+    pub fn stage(self) -> Stage {
+        match self {
+            Round::SelfAssessment => Stage::SelfAssessment,
+            Round::First => Stage::FirstReview,
+            Round::Field => Stage::FieldReview,
+        }
+    }
+
+    /// The verification rounds, which teams are formed for.
+    pub const REVIEWS: [Round; 2] = [Round::First, Round::Field];
+}
+
+/// One criterion's score as entered: blank (not yet scored: a draft), or points up to the
+/// criterion's maximum; with a statement (the unit's) or an opinion (a reviewer's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreInput {
+    pub points: Option<Points>,
+    pub note: Option<String>,
+}
+
+impl ScoreInput {
+    /// `field` names the criterion in errors (the form's `score.<code>` / `note.<code>`).
+    pub fn parse(code: &str, points: &str, note: &str, max: Points) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let points = if points.trim().is_empty() {
+            None
+        } else {
+            errs.check(Points::score(&format!("score.{code}"), points, max))
+        };
+        let note = errs
+            .check(optional_text(&format!("note.{code}"), note, 2000))
+            .flatten();
+        errs.into_result()?;
+        Ok(Self { points, note })
+    }
+}
+
+code_enum! {
     /// A level of the indicator tree.
     pub enum Level {
         /// 一级指标 (e.g. 组织领导)
@@ -824,6 +875,27 @@ mod tests {
             deadline("d", "31/03/2026").unwrap_err().reason,
             "err.eval.deadline"
         );
+    }
+
+    #[test]
+    fn a_score_is_blank_or_within_the_criterion() {
+        let ok = ScoreInput::parse("1.1.1", "3.5", " 已建立台账 ", Points(400)).unwrap();
+        assert_eq!(
+            (ok.points, ok.note.as_deref()),
+            (Some(Points(350)), Some("已建立台账"))
+        );
+        assert_eq!(
+            ScoreInput::parse("1.1.1", "", "", Points(400))
+                .unwrap()
+                .points,
+            None
+        );
+        let e = ScoreInput::parse("1.1.1", "4.5", "", Points(400)).unwrap_err();
+        assert_eq!(
+            (e.0[0].field.as_str(), e.0[0].reason),
+            ("score.1.1.1", "err.eval.above_max")
+        );
+        assert_eq!(Round::Field.stage(), Stage::FieldReview);
     }
 
     #[test]

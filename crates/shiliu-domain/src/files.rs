@@ -81,6 +81,13 @@ pub const REQUEST_FILES: FileLimits = FileLimits {
     photos_only: false,
 };
 
+/// Evidence for one criterion in one round (台账资料: scans, documents, on-site photos).
+pub const EVIDENCE_FILES: FileLimits = FileLimits {
+    max_bytes: 10 * 1024 * 1024,
+    max_files: 10,
+    photos_only: false,
+};
+
 /// A file as uploaded, checked: a kind we take, within the size limit, with a name that is safe
 /// to show and to offer as a download name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -62,6 +62,10 @@ code_enum! {
         /// Run performance evaluations (绩效考评) over one's region: schemes, indicators, units,
         /// stages and deadlines.
         ManageEvaluations = "manage_evaluations",
+        /// Score the units one's review teams are assigned, online or on site (核验).
+        ReviewEvaluations = "review_evaluations",
+        /// Self-assess one's own unit in the evaluations it takes part in (自查自评).
+        ReportEvaluations = "report_evaluations",
     }
 }
 
@@ -72,7 +76,8 @@ impl Role {
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
             ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
             ManageRequestSettings, ManageSites, ManageSurveys, ManageUnits, ManageUsers,
-            RevealIdNumbers, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
+            ReportEvaluations, RevealIdNumbers, ReviewEvaluations, ViewAudit, ViewOrg,
+            ViewOutMigrants, ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -96,6 +101,7 @@ impl Role {
                 ManageSurveys,
                 ImportRegistry,
                 ManageEvaluations,
+                ReviewEvaluations,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -117,6 +123,7 @@ impl Role {
                 ManageSurveys,
                 ImportRegistry,
                 ManageEvaluations,
+                ReviewEvaluations,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -155,7 +162,8 @@ impl Role {
             ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
             Role::Leader => &[ViewOrg, ViewRequests, ViewRegistry],
-            Role::Evaluator | Role::UnitReporter => &[ViewOrg],
+            Role::Evaluator => &[ViewOrg, ReviewEvaluations],
+            Role::UnitReporter => &[ViewOrg, ReportEvaluations],
         }
     }
 

@@ -240,6 +240,30 @@ pub fn router(state: AppState) -> Router {
             post(pages::evaluation::import_sheet),
         )
         .route("/evaluations/{id}/copy", post(pages::evaluation::copy))
+        .route(
+            "/evaluations/{id}/units/{unit}",
+            get(pages::evaluation_scores::unit_sheet),
+        )
+        .route(
+            "/evaluations/{id}/units/{unit}/scores",
+            post(pages::evaluation_scores::save_scores),
+        )
+        .route(
+            "/evaluations/{id}/evidence/{file}",
+            get(pages::evaluation_scores::evidence_file),
+        )
+        .route(
+            "/evaluations/{id}/teams",
+            post(pages::evaluation_scores::create_team),
+        )
+        .route(
+            "/evaluations/{id}/teams/{team}/members",
+            post(pages::evaluation_scores::add_member),
+        )
+        .route(
+            "/evaluations/{id}/teams/{team}/units",
+            post(pages::evaluation_scores::assign_units),
+        )
         .route("/registry/stats", get(pages::registry_stats::page))
         .route("/registry/stats.xlsx", get(pages::registry_stats::export))
         .route("/registry/lookup", post(pages::registry::lookup))

@@ -436,6 +436,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     format!("/registry/{}/edit", theirs.person),
                     format!("/evaluations/{}", theirs.evaluation),
                     format!("/evaluations/{}/indicators.xlsx", theirs.evaluation),
+                    format!("/evaluations/{}/units/{}", theirs.evaluation, theirs.unit),
                 ];
                 for path in &theirs_paths {
                     let r = app.get(path, &cookie).await;
@@ -647,6 +648,17 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 (
                     format!("/evaluations/{}/advance", lz.evaluation),
                     vec![("_csrf", csrf), ("version", "1")],
+                ),
+                (
+                    format!(
+                        "/evaluations/{}/units/{}/scores?round=first",
+                        lz.evaluation, lz.unit
+                    ),
+                    vec![("_csrf", csrf)],
+                ),
+                (
+                    format!("/evaluations/{}/teams", lz.evaluation),
+                    vec![("_csrf", csrf), ("round", "first"), ("team_name", "越界组")],
                 ),
                 (
                     format!("/evaluations/{}/copy", lz.evaluation),
@@ -1269,14 +1281,17 @@ impl App {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         self.call(
-            Request::post(format!("{path}?_csrf={csrf}"))
-                .header(header::COOKIE, cookie)
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(Body::from(body))
-                .unwrap(),
+            Request::post(format!(
+                "{path}{}_csrf={csrf}",
+                if path.contains('?') { '&' } else { '?' }
+            ))
+            .header(header::COOKIE, cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap(),
         )
         .await
     }
@@ -5489,6 +5504,289 @@ both_engines!(an_organiser_builds_an_evaluation_scheme, |t: TestDb| {
                 .await
                 .text()
                 .contains("2026年度民族工作绩效考评")
+        );
+    });
+});
+
+both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, id, crits) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            use diesel::prelude::*;
+            let nn = seed_city(c, "450100", "nn", "x");
+            seed_city(c, "450200", "lz", "x");
+            let me = Actor::system("organiser");
+            let city = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            let s = shiliu_db::evaluation::create_scheme(
+                c,
+                &me,
+                city.id,
+                &shiliu_domain::evaluation::SchemeInput::parse(
+                    "2026",
+                    "2026年度考评",
+                    "南宁市民宗委",
+                    "field_first",
+                    "",
+                    "",
+                    "",
+                )
+                .unwrap(),
+            )?;
+            let cat = shiliu_db::evaluation::add_category(c, &me, s.id, 1, "市直部门")?;
+            let p = shiliu_db::evaluation::Participant {
+                scheme_id: s.id,
+                unit_id: nn.unit,
+                category_id: cat.id,
+                key_unit: true,
+            };
+            shiliu_db::evaluation::add_participant(c, &me, s.id, 2, &p)?;
+            let rows: Vec<(usize, shiliu_domain::evaluation::SheetRow)> = [
+                ("1", "组织领导", ""),
+                ("1.1", "领导机制", ""),
+                ("1.1.1", "成立领导小组", "4"),
+                ("1.1.2", "年度部署", "6"),
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, (code, name, points))| {
+                (
+                    i + 2,
+                    shiliu_domain::evaluation::SheetRow {
+                        code: (*code).into(),
+                        name: (*name).into(),
+                        points: (*points).into(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+            let tree = shiliu_db::evaluation::replace_tree(
+                c,
+                &me,
+                s.id,
+                3,
+                &shiliu_domain::evaluation::place_sheet(&rows).unwrap(),
+            )?;
+            let crits: Vec<i64> = tree.criteria().map(|x| x.id).collect();
+            let due = shiliu_db::now() + chrono::Duration::days(7);
+            shiliu_db::evaluation::set_deadlines(
+                c,
+                &me,
+                s.id,
+                4,
+                [Some(due), Some(due + chrono::Duration::days(7)), None, None],
+            )?;
+            shiliu_db::evaluation::advance(c, &me, s.id, 5)?;
+            shiliu_db::on_engine!(c, |x| diesel::update(
+                shiliu_db::schema::users::table
+                    .filter(shiliu_db::schema::users::username.eq("nn-unit-reporter"))
+            )
+            .set(shiliu_db::schema::users::unit_id.eq(Some(nn.unit)))
+            .execute(x))?;
+            Ok((nn, s.id, crits))
+        })
+        .unwrap();
+    block_on(async {
+        let unit = nn.unit;
+        let (cookie, csrf) = app.session("nn-unit-reporter");
+        let list = app.get("/evaluations", &cookie).await.text();
+        assert!(
+            list.contains("2026年度考评") && !list.contains("新建考评方案"),
+            "{list}"
+        );
+        let page = app.get(&format!("/evaluations/{id}"), &cookie).await.text();
+        assert!(
+            page.contains(&format!("/evaluations/{id}/units/{unit}")) && page.contains("自查自评"),
+            "{page}"
+        );
+        let sheet_path = format!("/evaluations/{id}/units/{unit}");
+        let sheet = app.get(&sheet_path, &cookie).await.text();
+        assert!(
+            sheet.contains(&format!("name=\"score.{}\"", crits[0])),
+            "{sheet}"
+        );
+        let post = format!("{sheet_path}/scores?round=self");
+        let (c0, c1) = (format!("score.{}", crits[0]), format!("score.{}", crits[1]));
+        let (n0, f0) = (format!("note.{}", crits[0]), format!("files.{}", crits[0]));
+        // Above the maximum: named by the criterion's code.
+        let r = app
+            .multipart(&post, &cookie, &csrf, &[(&c0, "5"), (&n0, "")], &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("1.1.1 得分：不能高于该项满分 4 分"),
+            "{}",
+            r.text()
+        );
+        // A draft with a ledger file.
+        let r = app
+            .multipart(
+                &post,
+                &cookie,
+                &csrf,
+                &[(&c0, "3.5"), (&n0, "已成立领导小组")],
+                &[(&f0, "台账.pdf", b"%PDF-1.4 ledger")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let sheet = app.get(&sheet_path, &cookie).await.text();
+        assert!(
+            sheet.contains(r#"<dd id="eval-claimed">3.5</dd>"#) && sheet.contains("台账.pdf"),
+            "{sheet}"
+        );
+        let file = sheet
+            .split(&format!("/evaluations/{id}/evidence/"))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let r = app
+            .get(&format!("/evaluations/{id}/evidence/{file}"), &cookie)
+            .await;
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (StatusCode::OK, &b"%PDF-1.4 ledger"[..])
+        );
+        // Submitting with a criterion left is refused, naming it; then submitted and read only.
+        let r = app
+            .multipart(&post, &cookie, &csrf, &[(&c0, "3.5"), ("submit", "1")], &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("以下评分细则尚未自评打分：1.1.2"),
+            "{}",
+            r.text()
+        );
+        let r = app
+            .multipart(
+                &post,
+                &cookie,
+                &csrf,
+                &[(&c0, "3.5"), (&c1, "6"), ("submit", "1")],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let sheet = app.get(&sheet_path, &cookie).await.text();
+        assert!(
+            sheet.contains(r#"<dd id="eval-claimed">9.5</dd>"#)
+                && sheet.contains("自评已提交，不能再修改"),
+            "{sheet}"
+        );
+        assert!(
+            !sheet.contains("name=\"score."),
+            "no inputs after submitting"
+        );
+        let r = app
+            .multipart(&post, &cookie, &csrf, &[(&c0, "4")], &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Others: no permission, or another city's reporter.
+        let (grid, _) = app.session("nn-grid-worker");
+        assert_eq!(
+            app.get(&sheet_path, &grid).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let (lz, _) = app.session("lz-unit-reporter");
+        assert_eq!(
+            app.get(&sheet_path, &lz).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get(&format!("/evaluations/{id}/evidence/{file}"), &lz)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        // The organiser forms a first-round team with the city's evaluator.
+        let (org_cookie, org_csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                &format!("/evaluations/{id}/teams"),
+                &org_cookie,
+                &[
+                    ("_csrf", &org_csrf),
+                    ("round", "first"),
+                    ("team_name", "第一考评组"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let team = app
+            .t
+            .db
+            .write_blocking(move |c| Ok(shiliu_db::evaluation::teams::teams(c, id)?[0].team.id))
+            .unwrap();
+        let r = app
+            .post(
+                &format!("/evaluations/{id}/teams/{team}/members"),
+                &org_cookie,
+                &[("_csrf", &org_csrf), ("username", "nn-grid-worker")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("该用户的角色不能参与核验评分"),
+            "{}",
+            r.text()
+        );
+        let r = app
+            .post(
+                &format!("/evaluations/{id}/teams/{team}/members"),
+                &org_cookie,
+                &[("_csrf", &org_csrf), ("username", "nn-evaluator")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let workbench = app
+            .get(&format!("/evaluations/{id}"), &org_cookie)
+            .await
+            .text();
+        assert!(workbench.contains("用户nn-evaluator"), "{workbench}");
+        app.t
+            .db
+            .write_blocking(move |c| {
+                let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
+                shiliu_db::evaluation::advance(c, &Actor::system("organiser"), id, s.version)
+                    .map(|_| ())
+            })
+            .unwrap();
+        // The reviewer sees the claim and the file, and scores with an opinion.
+        let (rev, rev_csrf) = app.session("nn-evaluator");
+        let sheet = app.get(&sheet_path, &rev).await.text();
+        assert!(
+            sheet.contains("已成立领导小组")
+                && sheet.contains("台账.pdf")
+                && sheet.contains("正在填写：第一次核验"),
+            "{sheet}"
+        );
+        let r = app
+            .multipart(
+                &format!("{sheet_path}/scores?round=first"),
+                &rev,
+                &rev_csrf,
+                &[(&c0, "3"), (&n0, "会议记录不全")],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert!(
+            app.get(&sheet_path, &rev)
+                .await
+                .text()
+                .contains("会议记录不全")
+        );
+        // Until the feedback stage the unit does not see it.
+        assert!(
+            !app.get(&sheet_path, &cookie)
+                .await
+                .text()
+                .contains("会议记录不全")
         );
     });
 });

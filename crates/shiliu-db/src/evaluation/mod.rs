@@ -7,6 +7,10 @@
 //! structure — categories, units, indicators, weights — is edited while the scheme is a
 //! draft; publishing it to the units (the move to self-assessment) locks it.
 
+pub mod access;
+pub mod scores;
+pub mod teams;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;

@@ -89,6 +89,7 @@ impl SchemeForm {
 struct ListPage {
     l: Layout,
     rows: Vec<SchemeRow>,
+    can_create: bool,
     f: SchemeForm,
     rules: Vec<(String, String)>,
     errors: Vec<(String, String)>,
@@ -115,6 +116,7 @@ fn list_page(
         &ListPage {
             l: Layout::new(p, "nav.evaluations", t.s("eval.title")),
             rows,
+            can_create: p.can(Permission::ManageEvaluations),
             f,
             rules: options(MergeRule::ALL, MergeRule::as_str, "merge_rule", t),
             errors: t.field_errors(errs),
@@ -123,13 +125,17 @@ fn list_page(
     )
 }
 
-async fn schemes_in_scope(state: &AppState, p: &Principal) -> AppResult<Vec<Scheme>> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    Ok(state.db.read(move |c| db::schemes(c, &actor.scope)).await?)
+/// The schemes the user has a way into (running them, their unit taking part, reviewing).
+async fn visible(state: &AppState, p: &Principal) -> AppResult<Vec<Scheme>> {
+    let actor = super::evaluation_scores::actor(p)?;
+    Ok(state
+        .db
+        .read(move |c| shiliu_db::evaluation::access::visible_schemes(c, &actor))
+        .await?)
 }
 
 pub async fn list(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
-    let schemes = schemes_in_scope(&state, &p).await?;
+    let schemes = visible(&state, &p).await?;
     let f = SchemeForm {
         year: shiliu_db::today().format("%Y").to_string(),
         merge_rule: MergeRule::FieldFirst.as_str().into(),
@@ -158,7 +164,7 @@ pub async fn create(
     match result {
         Ok(s) => Ok(Redirect::to(&format!("/evaluations/{}?saved=1", s.id)).into_response()),
         Err(DbError::Invalid(e)) => {
-            let schemes = schemes_in_scope(&state, &p).await?;
+            let schemes = visible(&state, &p).await?;
             list_page(&p, schemes, f, &e)
         }
         Err(e) => Err(e.into()),
@@ -187,6 +193,15 @@ pub struct NodeRow {
     pub leaf: bool,
 }
 
+pub struct TeamRow {
+    pub id: i64,
+    pub name: String,
+    pub round: String,
+    pub members: String,
+    /// Every unit taking part: (id, name, reviewed by this team).
+    pub units: Vec<(i64, String, bool)>,
+}
+
 pub struct CategoryView {
     pub id: i64,
     pub name: String,
@@ -213,6 +228,10 @@ struct SchemePage {
     kinds: Vec<(String, String)>,
     rules: Vec<(String, String)>,
     totals: String,
+    teams: Vec<TeamRow>,
+    /// Teams can still be formed (the verification rounds have not closed).
+    teams_open: bool,
+    rounds: Vec<(String, String)>,
     errors: Vec<(String, String)>,
     sheet_errors: Vec<(String, String, String)>,
 }
@@ -225,6 +244,7 @@ struct Parts {
     tree: Tree,
     weights: Vec<(i64, i64, Points)>,
     candidates: Vec<String>,
+    teams: Vec<shiliu_db::evaluation::teams::TeamView>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
@@ -245,6 +265,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
                 categories: db::categories(c, id)?,
                 tree: db::tree(c, id)?,
                 weights: db::weights(c, id)?,
+                teams: shiliu_db::evaluation::teams::teams(c, id)?,
                 units,
                 candidates,
                 s,
@@ -289,6 +310,29 @@ fn dues(s: &Scheme, t: T) -> Vec<Due> {
                 })
                 .unwrap_or_default(),
             closed: stage < s.stage(),
+        })
+        .collect()
+}
+
+fn team_rows(parts: &Parts, t: T) -> Vec<TeamRow> {
+    parts
+        .teams
+        .iter()
+        .map(|v| TeamRow {
+            id: v.team.id,
+            name: v.team.name.clone(),
+            round: t.label("eval_round", &v.team.round),
+            members: v
+                .members
+                .iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join("、"),
+            units: parts
+                .units
+                .iter()
+                .map(|u| (u.unit_id, u.unit_name.clone(), v.units.contains(&u.unit_id)))
+                .collect(),
         })
         .collect()
 }
@@ -381,6 +425,12 @@ fn scheme_page(
         ),
         rules: options(MergeRule::ALL, MergeRule::as_str, "merge_rule", t),
         totals,
+        teams: team_rows(&parts, t),
+        teams_open: s.stage() < Stage::Final,
+        rounds: shiliu_domain::evaluation::Round::REVIEWS
+            .iter()
+            .map(|r| (r.as_str().to_string(), t.label("eval_round", r.as_str())))
+            .collect(),
         errors: t.field_errors_as(errs, &aliases),
         sheet_errors,
         s: parts.s,
@@ -394,6 +444,14 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
+    let actor = super::evaluation_scores::actor(&p)?;
+    let a = state
+        .db
+        .read(move |c| shiliu_db::evaluation::access::access(c, &actor, id))
+        .await?;
+    if !a.organiser {
+        return super::evaluation_scores::units_page(&state, &p, a).await;
+    }
     let parts = parts(&state, &p, id).await?;
     scheme_page(
         &p,
@@ -406,7 +464,7 @@ pub async fn show(
 }
 
 /// After a change: back to the page, or the page again with what was wrong.
-async fn after(
+pub(crate) async fn after(
     state: &AppState,
     p: &Principal,
     id: i64,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod casework;
 pub mod declare;
 pub mod evaluation;
+pub mod evaluation_scores;
 pub mod import;
 pub mod linkage;
 pub mod needs;
@@ -60,34 +61,35 @@ pub struct Layout {
     pub version: &'static str,
 }
 
-/// The navigation: each module appears for the roles that may use it.
-const NAV: [(&str, &str, Option<Permission>); 14] = [
-    ("nav.home", "/", None),
-    ("nav.requests", "/requests", Some(Permission::ViewRequests)),
-    ("nav.registry", "/registry", Some(Permission::ViewRegistry)),
-    ("nav.disputes", "/disputes", Some(Permission::ViewRequests)),
-    (
-        "nav.legal_aid",
-        "/legal-aid",
-        Some(Permission::ViewRequests),
-    ),
+/// The navigation: each module appears for the roles that may use it (any of its
+/// permissions; none listed: everyone).
+const NAV: [(&str, &str, &[Permission]); 14] = [
+    ("nav.home", "/", &[]),
+    ("nav.requests", "/requests", &[Permission::ViewRequests]),
+    ("nav.registry", "/registry", &[Permission::ViewRegistry]),
+    ("nav.disputes", "/disputes", &[Permission::ViewRequests]),
+    ("nav.legal_aid", "/legal-aid", &[Permission::ViewRequests]),
     (
         "nav.evaluations",
         "/evaluations",
-        Some(Permission::ManageEvaluations),
+        &[
+            Permission::ManageEvaluations,
+            Permission::ReviewEvaluations,
+            Permission::ReportEvaluations,
+        ],
     ),
-    ("nav.regions", "/regions", Some(Permission::ViewOrg)),
-    ("nav.sites", "/sites", Some(Permission::ViewOrg)),
-    ("nav.units", "/units", Some(Permission::ViewOrg)),
-    ("nav.users", "/users", Some(Permission::ManageUsers)),
-    ("nav.audit", "/audit", Some(Permission::ViewAudit)),
-    ("nav.tokens", "/tokens", Some(Permission::ManageApiTokens)),
+    ("nav.regions", "/regions", &[Permission::ViewOrg]),
+    ("nav.sites", "/sites", &[Permission::ViewOrg]),
+    ("nav.units", "/units", &[Permission::ViewOrg]),
+    ("nav.users", "/users", &[Permission::ManageUsers]),
+    ("nav.audit", "/audit", &[Permission::ViewAudit]),
+    ("nav.tokens", "/tokens", &[Permission::ManageApiTokens]),
     (
         "nav.settings",
         "/settings/categories",
-        Some(Permission::ManageRequestSettings),
+        &[Permission::ManageRequestSettings],
     ),
-    ("nav.reference", "/reference", Some(Permission::ViewOrg)),
+    ("nav.reference", "/reference", &[Permission::ViewOrg]),
 ];
 
 impl Layout {
@@ -115,7 +117,7 @@ impl Layout {
         });
         l.nav = NAV
             .iter()
-            .filter(|(_, _, perm)| perm.is_none_or(|x| p.can(x)))
+            .filter(|(_, _, perms)| perms.is_empty() || perms.iter().any(|x| p.can(*x)))
             .map(|(key, href, _)| NavItem { key, href })
             .collect();
         l.active = active;
