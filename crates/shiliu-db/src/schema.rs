@@ -777,6 +777,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    eval_decisions (scheme_id, unit_id, indicator_id) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        accepted -> Bool,
+        points -> Nullable<BigInt>,
+        reason -> Text,
+        decided_by -> Nullable<BigInt>,
+        decider -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    eval_final_scores (scheme_id, unit_id, indicator_id) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    eval_results (scheme_id, unit_id) {
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        category_id -> BigInt,
+        total -> BigInt,
+        bonus -> BigInt,
+        deduction -> BigInt,
+        rank -> Integer,
+        grade -> Text,
+        commended -> Bool,
+    }
+}
+
+diesel::table! {
+    eval_corrections (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        before_points -> BigInt,
+        after_points -> BigInt,
+        reason -> Text,
+        corrected_by -> Nullable<BigInt>,
+        corrector -> Text,
+        corrected_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -808,6 +860,8 @@ diesel::joinable!(eval_team_members -> users (user_id));
 diesel::joinable!(eval_team_units -> eval_teams (team_id));
 diesel::joinable!(eval_team_units -> units (unit_id));
 diesel::joinable!(eval_scores -> eval_indicators (indicator_id));
+diesel::joinable!(eval_results -> units (unit_id));
+diesel::joinable!(eval_corrections -> eval_indicators (indicator_id));
 diesel::joinable!(users -> regions (region_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -822,6 +876,10 @@ diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(services -> persons (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    eval_decisions,
+    eval_final_scores,
+    eval_results,
+    eval_corrections,
     eval_teams,
     eval_team_members,
     eval_team_units,

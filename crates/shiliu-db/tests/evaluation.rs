@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use shiliu_db::evaluation::access::{access, visible_schemes};
-use shiliu_db::evaluation::{self as eval, Participant, scores, teams};
+use shiliu_db::evaluation::{self as eval, Participant, results, scores, teams};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, DbError, audit, both_engines, org};
@@ -704,6 +704,261 @@ both_engines!(
                 reason(scores::submit(c, &reporter, &a2, w.units[0]).unwrap_err()),
                 "err.eval.late"
             );
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    scores_are_merged_objected_ranked_published_and_corrected,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let w = world(c)?;
+            let me = &w.organiser;
+            let input = SchemeInput::parse(
+                "2026",
+                "2026年度考评",
+                "南宁市民宗委",
+                "field_first",
+                "5",
+                "3",
+                "优秀 50, 良好 45, 合格 0",
+            )
+            .unwrap();
+            let s = eval::create_scheme(c, me, w.city, &input)?;
+            let cat = eval::add_category(c, me, s.id, 1, "市直部门")?;
+            for (i, unit) in w.units.iter().enumerate() {
+                let p = Participant {
+                    scheme_id: s.id,
+                    unit_id: *unit,
+                    category_id: cat.id,
+                    key_unit: i == 0,
+                };
+                eval::add_participant(c, me, s.id, 2 + i32::try_from(i).unwrap(), &p)?;
+            }
+            let tree = eval::replace_tree(c, me, s.id, 5, &sheet())?;
+            let id = |code: &str| {
+                tree.nodes
+                    .iter()
+                    .find(|(i, _)| i.code == code)
+                    .unwrap()
+                    .0
+                    .clone()
+            };
+            let due = shiliu_db::now() + chrono::Duration::days(30);
+            eval::set_deadlines(c, me, s.id, 6, [Some(due), Some(due), Some(due), Some(due)])
+                .unwrap_err();
+            let d = |n| Some(due + chrono::Duration::days(n));
+            let s = eval::set_deadlines(c, me, s.id, 6, [d(0), d(1), d(2), d(3)])?;
+            let s = eval::advance(c, me, s.id, s.version)?; // self-assessment
+            let s = eval::advance(c, me, s.id, s.version)?; // first review
+            let a = access(c, me, s.id)?;
+            let score = |c: &mut DbConnection,
+                         a: &shiliu_db::evaluation::access::Access,
+                         unit: i64,
+                         round: Round,
+                         pts: &[(&str, &str)]| {
+                let entries: Vec<(i64, ScoreInput)> = pts
+                    .iter()
+                    .map(|(code, p)| {
+                        let x = id(code);
+                        (x.id, claim(code, p, "核验意见", x.max()))
+                    })
+                    .collect();
+                scores::save(c, me, a, unit, round, &entries)
+            };
+            score(
+                c,
+                &a,
+                w.units[0],
+                Round::First,
+                &[
+                    ("1.1.1", "8"),
+                    ("1.1.2", "10"),
+                    ("2.1.1", "20"),
+                    ("3.1.1", "3"),
+                ],
+            )?;
+            score(
+                c,
+                &a,
+                w.units[1],
+                Round::First,
+                &[
+                    ("1.1.1", "8"),
+                    ("1.1.2", "12"),
+                    ("2.1.1", "25"),
+                    ("3.1.2", "2"),
+                ],
+            )?;
+            score(
+                c,
+                &a,
+                w.units[2],
+                Round::First,
+                &[
+                    ("1.1.1", "6"),
+                    ("1.1.2", "12"),
+                    ("2.1.1", "30"),
+                    ("3.1.1", "3"),
+                ],
+            )?;
+            let s = eval::advance(c, me, s.id, s.version)?; // field review
+            let a = access(c, me, s.id)?;
+            score(
+                c,
+                &a,
+                w.units[0],
+                Round::Field,
+                &[("2.1.1", "25"), ("1.1.1", "8")],
+            )?;
+            // Differences are listed where both rounds scored differently.
+            assert_eq!(
+                results::differences(c, s.id)?,
+                [(w.units[0], id("2.1.1").id, Points(2000), Points(2500))]
+            );
+            let s = eval::advance(c, me, s.id, s.version)?; // feedback
+            // The unit objects to 2.1.1, asking for 30 with a reason; a score without one is refused.
+            let reporter = user(
+                c,
+                "reporter-a",
+                Role::UnitReporter,
+                w.city,
+                Some(w.units[0]),
+            )?;
+            let ra = access(c, &reporter, s.id)?;
+            assert!(
+                ra.sees_verified(w.units[0]),
+                "from feedback on, the unit sees its verified scores"
+            );
+            let x = id("2.1.1");
+            let bare = vec![(
+                x.id,
+                ScoreInput {
+                    points: Some(Points(3000)),
+                    note: None,
+                },
+            )];
+            assert_eq!(
+                reason(
+                    scores::save(c, &reporter, &ra, w.units[0], Round::Objection, &bare)
+                        .unwrap_err()
+                ),
+                "err.eval.reason_required"
+            );
+            scores::save(
+                c,
+                &reporter,
+                &ra,
+                w.units[0],
+                Round::Objection,
+                &[(x.id, claim("2.1.1", "30", "已补充服务台账", x.max()))],
+            )?;
+            assert_eq!(results::pending_objections(c, s.id)?, [(w.units[0], x.id)]);
+            let s = eval::advance(c, me, s.id, s.version)?; // final
+            assert_eq!(
+                reason(eval::advance(c, me, s.id, s.version).unwrap_err()),
+                "err.eval.objections_pending"
+            );
+            let a = access(c, me, s.id)?;
+            assert_eq!(
+                reason(
+                    results::decide(
+                        c,
+                        me,
+                        &a,
+                        w.units[0],
+                        x.id,
+                        true,
+                        Some(Points(3100)),
+                        "部分采纳"
+                    )
+                    .unwrap_err()
+                ),
+                "err.eval.above_max"
+            );
+            assert_eq!(
+                reason(
+                    results::decide(c, me, &a, w.units[1], x.id, false, None, "无异议")
+                        .unwrap_err()
+                ),
+                "err.eval.no_objection"
+            );
+            results::decide(
+                c,
+                me,
+                &a,
+                w.units[0],
+                x.id,
+                true,
+                Some(Points(2800)),
+                "台账补充后部分采纳",
+            )?;
+            // Preview: field-first merge, the decision over it, caps; ranks and grades.
+            let r = results::results(c, &s)?;
+            let got: Vec<(i64, Points, usize, String, bool)> = r
+                .iter()
+                .map(|x| {
+                    (
+                        x.unit_id,
+                        x.total.total,
+                        x.rank,
+                        x.grade.clone(),
+                        x.commended,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (w.units[2], Points(5100), 1, "优秀".into(), true),
+                    (w.units[0], Points(4900), 2, "良好".into(), false),
+                    (w.units[1], Points(4300), 3, "合格".into(), false),
+                ]
+            );
+            let s = eval::advance(c, me, s.id, s.version)?;
+            assert_eq!(s.stage(), Stage::Published);
+            assert!(s.published_at.is_some());
+            // After publication: a correction keeps the old value; ranks move.
+            let a = access(c, me, s.id)?;
+            assert_eq!(
+                reason(
+                    scores::save(
+                        c,
+                        me,
+                        &a,
+                        w.units[0],
+                        Round::Field,
+                        &[(x.id, claim("2.1.1", "1", "", x.max()))]
+                    )
+                    .unwrap_err()
+                ),
+                "err.eval.round_not_open"
+            );
+            let fix = results::correct(
+                c,
+                me,
+                &a,
+                w.units[0],
+                x.id,
+                Points(2000),
+                "复核发现台账不实",
+            )?;
+            assert_eq!((fix.before_points, fix.after_points), (2800, 2000));
+            let r = results::results(c, &s)?;
+            let got: Vec<(i64, usize)> = r.iter().map(|x| (x.unit_id, x.rank)).collect();
+            assert_eq!(got, [(w.units[2], 1), (w.units[1], 2), (w.units[0], 3)]);
+            assert_eq!(results::corrections(c, s.id)?.len(), 1);
+            // Everyone taking part sees the published results; the unit sees its own sheet.
+            let other = user(
+                c,
+                "reporter-b",
+                Role::UnitReporter,
+                w.city,
+                Some(w.units[1]),
+            )?;
+            assert!(access(c, &other, s.id)?.sees_verified(w.units[1]));
             Ok(())
         })
         .unwrap();

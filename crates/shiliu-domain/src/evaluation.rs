@@ -174,6 +174,8 @@ code_enum! {
         First = "first",
         /// 第二次核验: field teams, on site, the key units.
         Field = "field",
+        /// 反馈复核: the unit objects to a verified score — the score it asks for, and why.
+        Objection = "objection",
     }
 }
 
@@ -184,6 +186,7 @@ impl Round {
             Round::SelfAssessment => Stage::SelfAssessment,
             Round::First => Stage::FirstReview,
             Round::Field => Stage::FieldReview,
+            Round::Objection => Stage::Feedback,
         }
     }
 

@@ -253,6 +253,26 @@ pub fn router(state: AppState) -> Router {
             get(pages::evaluation_scores::evidence_file),
         )
         .route(
+            "/evaluations/{id}/results",
+            get(pages::evaluation_results::page),
+        )
+        .route(
+            "/evaluations/{id}/results.xlsx",
+            get(pages::evaluation_results::export),
+        )
+        .route(
+            "/evaluations/{id}/notice",
+            get(pages::evaluation_results::notice),
+        )
+        .route(
+            "/evaluations/{id}/objections",
+            post(pages::evaluation_results::decide),
+        )
+        .route(
+            "/evaluations/{id}/corrections",
+            post(pages::evaluation_results::correct),
+        )
+        .route(
             "/evaluations/{id}/teams",
             post(pages::evaluation_scores::create_team),
         )

@@ -5788,5 +5788,158 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
                 .text()
                 .contains("会议记录不全")
         );
+        let advance = || {
+            app.t.db.write_blocking(move |c| {
+                let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
+                shiliu_db::evaluation::advance(c, &Actor::system("organiser"), id, s.version)
+                    .map(|_| ())
+            })
+        };
+        let r = app
+            .multipart(
+                &format!("{sheet_path}/scores?round=first"),
+                &rev,
+                &rev_csrf,
+                &[(&c1, "5")],
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let feedback_due = shiliu_db::now() + chrono::Duration::days(20);
+        app.t
+            .db
+            .write_blocking(move |c| {
+                let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
+                let d = [
+                    s.self_due,
+                    s.first_due,
+                    Some(feedback_due - chrono::Duration::days(1)),
+                    Some(feedback_due),
+                ];
+                shiliu_db::evaluation::set_deadlines(
+                    c,
+                    &Actor::system("organiser"),
+                    id,
+                    s.version,
+                    d,
+                )
+                .map(|_| ())
+            })
+            .unwrap();
+        advance().unwrap(); // field review: no field team, nothing to do
+        advance().unwrap(); // feedback
+        // The unit now sees its verified scores and the opinion, and objects to one criterion.
+        let sheet = app.get(&sheet_path, &cookie).await.text();
+        assert!(
+            sheet.contains("会议记录不全") && sheet.contains("核验得分：<strong>3</strong>"),
+            "{sheet}"
+        );
+        let objection = format!("{sheet_path}/scores?round=objection");
+        let r = app
+            .multipart(&objection, &cookie, &csrf, &[(&c0, "4"), (&n0, "")], &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("申请复核须写明理由"), "{}", r.text());
+        let r = app
+            .multipart(
+                &objection,
+                &cookie,
+                &csrf,
+                &[(&c0, "4"), (&n0, "会议记录已补齐")],
+                &[(&f0, "会议记录.pdf", b"%PDF-1.4 minutes")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        // Results are the organiser's until publication.
+        assert_eq!(
+            app.get(&format!("/evaluations/{id}/results"), &cookie)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let results = app
+            .get(&format!("/evaluations/{id}/results"), &org_cookie)
+            .await
+            .text();
+        assert!(
+            results.contains("会议记录已补齐") && results.contains("结果尚未通报"),
+            "{results}"
+        );
+        let decide = |reason: &'static str| {
+            let unit = unit.to_string();
+            let crit = crits[0].to_string();
+            let (org_cookie, org_csrf) = (org_cookie.clone(), org_csrf.clone());
+            let app = &app;
+            async move {
+                app.post(
+                    &format!("/evaluations/{id}/objections"),
+                    &org_cookie,
+                    &[
+                        ("_csrf", &org_csrf),
+                        ("unit", &unit),
+                        ("criterion", &crit),
+                        ("accepted", "yes"),
+                        ("points", "4"),
+                        ("reason", reason),
+                    ],
+                )
+                .await
+            }
+        };
+        assert_eq!(decide("").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = decide("补充材料属实").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        advance().unwrap(); // final
+        advance().unwrap(); // published
+        // Everyone taking part sees the results; the Excel export is the page's table.
+        let page = app
+            .get(&format!("/evaluations/{id}/results"), &cookie)
+            .await
+            .text();
+        assert!(
+            page.contains(r#"<td class="num"><strong>9</strong></td><td>不合格</td>"#),
+            "4 + 5 points: {page}"
+        );
+        let x = xlsx_text(
+            &app.get(&format!("/evaluations/{id}/results.xlsx"), &cookie)
+                .await
+                .body,
+        );
+        assert!(
+            x.contains("市直部门\t1\tnn教育局\t9\t0\t0\t9\t不合格\t"),
+            "{x}"
+        );
+        let notice = app
+            .get(&format!("/evaluations/{id}/notice"), &cookie)
+            .await
+            .text();
+        assert!(
+            notice.contains("关于2026年度考评结果的通报") && notice.contains("nn教育局"),
+            "{notice}"
+        );
+        // A correction after publication keeps the old value.
+        let r = app
+            .post(
+                &format!("/evaluations/{id}/corrections"),
+                &org_cookie,
+                &[
+                    ("_csrf", &org_csrf),
+                    ("unit", &unit.to_string()),
+                    ("criterion", &crits[1].to_string()),
+                    ("points", "6"),
+                    ("reason", "核验记录误录"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = app
+            .get(&format!("/evaluations/{id}/results"), &org_cookie)
+            .await
+            .text();
+        assert!(
+            page.contains(r#"<td class="num">5</td><td class="num">6</td><td>核验记录误录</td>"#),
+            "{page}"
+        );
+        assert!(page.contains("<strong>10</strong>"), "{page}");
     });
 });

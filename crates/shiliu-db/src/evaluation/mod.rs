@@ -8,6 +8,7 @@
 //! draft; publishing it to the units (the move to self-assessment) locks it.
 
 pub mod access;
+pub mod results;
 pub mod scores;
 pub mod teams;
 
@@ -437,6 +438,9 @@ pub fn advance(
         && before.due(to).is_none()
     {
         return Err(DbError::invalid(field, "err.eval.deadline_missing"));
+    }
+    if to == Stage::Published {
+        results::publish(conn, &before)?;
     }
     touch(conn, &before, version)?;
     let published = (to == Stage::Published).then(now);

@@ -141,6 +141,12 @@ pub fn save(
             .arg("max", c.max())
             .into());
         }
+        if round == Round::Objection && input.note.is_none() && input.points.is_some() {
+            return Err(DbError::invalid(
+                &format!("note.{}", c.code),
+                "err.eval.reason_required",
+            ));
+        }
         let old = before.get(criterion);
         let same = old.is_some_and(|o| o.points() == input.points && o.note == input.note);
         if same || (old.is_none() && input.points.is_none() && input.note.is_none()) {

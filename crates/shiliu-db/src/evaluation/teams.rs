@@ -88,7 +88,7 @@ pub fn create_team(
     round: Round,
     name: &str,
 ) -> Result<Team, DbError> {
-    if round == Round::SelfAssessment {
+    if !Round::REVIEWS.contains(&round) {
         return Err(DbError::invalid("round", "err.choice"));
     }
     let name = shiliu_domain::error::required_text("team_name", name, 40)?;

@@ -45,6 +45,7 @@ pub struct UnitLink {
 struct UnitsPage {
     l: Layout,
     scheme_id: i64,
+    published: bool,
     stage: String,
     due: String,
     units: Vec<UnitLink>,
@@ -70,8 +71,9 @@ pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult
                 .find(|c| c.id == u.category_id)
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
-            tasks: [Round::SelfAssessment, Round::First, Round::Field]
-                .into_iter()
+            tasks: Round::ALL
+                .iter()
+                .copied()
                 .filter(|r| r.stage() == now_in && a.may_score(*r, u.unit_id))
                 .map(|r| t.label("eval_round", r.as_str()))
                 .collect(),
@@ -80,6 +82,7 @@ pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult
     render(&UnitsPage {
         l: Layout::new(p, "nav.evaluations", &a.scheme.name),
         scheme_id: id,
+        published: now_in == shiliu_domain::evaluation::Stage::Published,
         stage: t.label("eval_stage", &a.scheme.stage),
         due: a.scheme.due(now_in).map(show_minute).unwrap_or_default(),
         units: links,
@@ -100,6 +103,9 @@ pub struct CriterionLine {
     /// (round label, points, note, by) for the rounds shown.
     pub rounds: Vec<(String, String, String, String)>,
     pub files: Vec<(i64, String, String)>,
+    /// From the feedback stage on: the score that stands, and the decision on an objection.
+    pub verified: String,
+    pub decision: String,
     /// The reader's own round's values, for the inputs.
     pub points: String,
     pub note: String,
@@ -115,7 +121,7 @@ pub struct Heading {
 
 pub enum Line {
     Heading(Heading),
-    Criterion(CriterionLine),
+    Criterion(Box<CriterionLine>),
 }
 
 #[derive(Template)]
@@ -134,6 +140,8 @@ struct UnitSheet {
     closed: String,
     submitted: String,
     self_round: bool,
+    /// The unit's objections (反馈复核): the score asked for and the reason.
+    objecting: bool,
     lines: Vec<Line>,
     claimed: String,
     errors: Vec<(String, String)>,
@@ -149,6 +157,9 @@ struct SheetData {
     files: Vec<Evidence>,
     submitted: Option<scores::Submission>,
     open: Option<(Round, Result<(), DbError>)>,
+    /// From the feedback stage on, to those who see verified scores: criterion → points.
+    verified: std::collections::BTreeMap<i64, shiliu_domain::evaluation::Points>,
+    decisions: Vec<shiliu_db::evaluation::results::Decision>,
 }
 
 async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppResult<SheetData> {
@@ -170,14 +181,31 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
                 scores::scores(c, id, unit, Round::SelfAssessment)?,
             )];
             if a.sees_verified(unit) {
-                for r in Round::REVIEWS {
+                for r in [Round::First, Round::Field, Round::Objection] {
                     rounds.push((r, scores::scores(c, id, unit, r)?));
                 }
             }
-            let current = [Round::SelfAssessment, Round::First, Round::Field]
-                .into_iter()
+            let current = Round::ALL
+                .iter()
+                .copied()
                 .find(|r| r.stage() == a.scheme.stage() && a.may_score(*r, unit));
             let open = current.map(|r| (r, scores::check_open(c, &a, unit, r)));
+            let settled = a.scheme.stage() >= shiliu_domain::evaluation::Stage::Feedback;
+            let (verified, decisions) = if settled && a.sees_verified(unit) {
+                let all = shiliu_db::evaluation::results::verified(c, &a.scheme)?;
+                (
+                    all.into_iter()
+                        .filter(|((u, _), _)| *u == unit)
+                        .map(|((_, i), p)| (i, p))
+                        .collect(),
+                    shiliu_db::evaluation::results::decisions(c, id)?
+                        .into_iter()
+                        .filter(|d| d.unit_id == unit)
+                        .collect(),
+                )
+            } else {
+                (std::collections::BTreeMap::new(), Vec::new())
+            };
             Ok(SheetData {
                 unit: name,
                 tree: db::tree(c, id)?,
@@ -185,6 +213,8 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
                 submitted: scores::submission(c, id, unit, Round::SelfAssessment)?,
                 rounds,
                 open,
+                verified,
+                decisions,
                 a,
             })
         })
@@ -225,7 +255,7 @@ fn lines(d: &SheetData, p: &Principal) -> Vec<Line> {
                     .find(|(x, _)| *x == r)
                     .and_then(|(_, l)| l.get(&i.id))
             });
-            Line::Criterion(CriterionLine {
+            Line::Criterion(Box::new(CriterionLine {
                 id: i.id,
                 code: i.code.clone(),
                 name: i.name.clone(),
@@ -244,12 +274,23 @@ fn lines(d: &SheetData, p: &Principal) -> Vec<Line> {
                     .filter(|f| f.indicator_id == i.id)
                     .map(|f| (f.id, f.name.clone(), t.label("eval_round", &f.round)))
                     .collect(),
+                verified: d
+                    .verified
+                    .get(&i.id)
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                decision: d
+                    .decisions
+                    .iter()
+                    .find(|x| x.indicator_id == i.id)
+                    .map(|x| super::evaluation_results::decision_text(x, t))
+                    .unwrap_or_default(),
                 points: own
                     .and_then(Score::points)
                     .map(|x| x.to_string())
                     .unwrap_or_default(),
                 note: own.and_then(|s| s.note.clone()).unwrap_or_default(),
-            })
+            }))
         })
         .collect()
 }
@@ -308,6 +349,7 @@ fn sheet_page(
             .map(|r| t.label("eval_round", r.as_str()))
             .unwrap_or_default(),
         self_round: round == Some(Round::SelfAssessment),
+        objecting: round == Some(Round::Objection),
         round: round.map(|r| r.as_str().to_string()),
         closed,
         submitted: d

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod casework;
 pub mod declare;
 pub mod evaluation;
+pub mod evaluation_results;
 pub mod evaluation_scores;
 pub mod import;
 pub mod linkage;
