@@ -526,7 +526,8 @@ fn kind_from_sheet(value: &str) -> &str {
 
 /// Check a whole indicator sheet: each row on its own, then the tree — a parent comes before
 /// its children, no code twice, at most three levels, and points given on an area or item
-/// equal the sum of its criteria (a typo in either shows). Problems by row number.
+/// equal the sum of its standard criteria or of all its criteria (a typo in either shows).
+/// Problems by row number.
 pub fn place_sheet(
     rows: &[(usize, SheetRow)],
 ) -> Result<Vec<PlacedIndicator>, Vec<(usize, FieldError)>> {
@@ -597,12 +598,20 @@ pub fn place_sheet(
     for (row, p, stated) in &placed {
         let Some(stated) = stated else { continue };
         let prefix = format!("{}.", p.input.code);
-        let sum: Points = placed
+        let below: Vec<&PlacedIndicator> = placed
             .iter()
-            .filter(|(_, c, _)| c.level == Level::Criterion && c.input.code.starts_with(&prefix))
-            .map(|(_, c, _)| c.input.max_points)
+            .map(|(_, c, _)| c)
+            .filter(|c| c.level == Level::Criterion && c.input.code.starts_with(&prefix))
+            .collect();
+        // An area's stated points are its base points (bonuses and deductions apart), or the
+        // sum of everything below it: either is read as meant.
+        let sum: Points = below
+            .iter()
+            .filter(|c| c.input.kind == CriterionKind::Standard)
+            .map(|c| c.input.max_points)
             .sum();
-        if sum != *stated {
+        let all: Points = below.iter().map(|c| c.input.max_points).sum();
+        if sum != *stated && all != *stated {
             errs.push((
                 *row,
                 FieldError::new("points", "err.eval.sum_mismatch").arg("sum", sum),
@@ -963,6 +972,10 @@ mod tests {
             (Level::Criterion, Some("1.1"))
         );
         assert_eq!(placed[6].input.kind, CriterionKind::Bonus);
+        // An area's points may count its bonus items or leave them apart.
+        let mut with_bonus = rows.clone();
+        with_bonus[4].1.points = "3".into();
+        assert!(place_sheet(&with_bonus).is_ok());
         // A wrong area total, an orphan, a fourth level, a repeated code, a bad kind: each by row.
         let mut bad = rows.clone();
         bad[0].1.points = "12".into();

@@ -92,6 +92,8 @@ pub struct DemoCounts {
     pub people: usize,
     /// Needs found by the demo's survey.
     pub needs: usize,
+    /// Units taking part in the demo's evaluation schemes (a year published, a year running).
+    pub evaluated_units: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -272,7 +274,12 @@ pub fn seed(
                 password_hash: hash.clone(),
                 role,
                 region_id: region.id,
-                unit_id: None,
+                // The demo's reporter fills in 钦州市教育局's self-assessment.
+                unit_id: if role == Role::UnitReporter {
+                    org::unit_id_by_name(c, &everything, "钦州市教育局", "unit").ok()
+                } else {
+                    None
+                },
                 site_id: None,
                 phone: None,
                 grid_ids,
@@ -288,6 +295,7 @@ pub fn seed(
         n.people = seed_registry(c, &actor, vault, &mut rng, households)?;
         n.needs = seed_needs(c, &actor, &mut rng)?;
         seed_assists(c, &mut rng)?;
+        n.evaluated_units = crate::demo_eval::seed(c, &actor, &mut rng, scale)?;
         Ok(n)
     })
 }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod demo_eval;
 pub mod volume;
 
 use shiliu_db::{DatabaseUrl, Db};

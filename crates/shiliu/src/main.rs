@@ -71,7 +71,8 @@ enum Command {
         /// `core` (start-up, memory, sites and home page), `requests` (intake over HTTP and
         /// direct; lists, search and statistics with `--rows` requests stored) or `registry`
         /// (bulk load, look-up by ID number, register and statistics pages with `--rows`
-        /// people stored).
+        /// people stored) or `evaluation` (results, their page and export, and publication of
+        /// schemes of 109 and 2,000 units × 100 criteria).
         #[arg(long, default_value = "core")]
         suite: String,
         /// For `requests` / `registry`: load requests / people in bulk up to this many before
@@ -220,7 +221,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?;
             }
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
@@ -229,7 +230,8 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.users,
                 n.requests,
                 n.people,
-                n.needs
+                n.needs,
+                n.evaluated_units
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);
@@ -300,9 +302,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "core" => bench::run(c, seconds, concurrency)?,
                 "requests" => bench::requests::run(c, seconds, concurrency, rows)?,
                 "registry" => bench::registry::run(c, seconds, concurrency, rows)?,
+                "evaluation" => bench::evaluation::run(c, seconds, concurrency)?,
                 other => {
                     return Err(format!(
-                        "bench: unknown suite {other} (core, requests or registry)"
+                        "bench: unknown suite {other} (core, requests, registry or evaluation)"
                     ));
                 }
             }

@@ -29,6 +29,8 @@ pub struct Access {
     pub own_unit: Option<i64>,
     /// (round, unit) pairs the user's teams review.
     pub reviews: Vec<(Round, i64)>,
+    /// The system itself (loading a past year's evaluation): not held to deadlines.
+    pub system: bool,
 }
 
 /// A role's permission; the system itself (the CLI, the demo generator: no role) may do
@@ -92,6 +94,7 @@ pub fn access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Access,
         organiser,
         own_unit,
         reviews,
+        system: actor.role.is_none(),
     })
 }
 
@@ -105,6 +108,9 @@ impl Access {
 
     /// Enter scores for `unit` in `round` (whether the stage is open is the scores' check).
     pub fn may_score(&self, round: Round, unit: i64) -> bool {
+        if self.system {
+            return self.organiser;
+        }
         match round {
             Round::SelfAssessment | Round::Objection => self.own_unit == Some(unit),
             Round::First | Round::Field => self.organiser || self.reviews.contains(&(round, unit)),

@@ -103,7 +103,8 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
             }
             let s = a.scheme.clone();
             let tree = db::tree(c, id)?;
-            let results = results::results(c, &s)?;
+            let verified = results::verified(c, &s)?;
+            let results = results::compute(c, &s, &tree, &verified)?;
             let units = db::participants(c, id)?;
             let name_of = |u: i64| {
                 units
@@ -138,33 +139,31 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
                     .into_iter()
                     .map(|(u, i, x, y)| (name_of(u), code_of(i), x.to_string(), y.to_string()))
                     .collect();
-                let verified = results::verified(c, &s)?;
                 let decisions = results::decisions(c, id)?;
-                for u in &units {
-                    for (i, o) in scores::scores(c, id, u.unit_id, Round::Objection)? {
-                        let Some(reason) = o.note.clone() else {
-                            continue;
-                        };
-                        let decision = decisions
-                            .iter()
-                            .find(|d| d.unit_id == u.unit_id && d.indicator_id == i)
-                            .map(|d| decision_text(d, t))
-                            .unwrap_or_default();
-                        objections.push(ObjectionRow {
-                            unit_id: u.unit_id,
-                            unit: u.unit_name.clone(),
-                            criterion_id: i,
-                            criterion: code_of(i),
-                            verified: verified
-                                .get(&(u.unit_id, i))
-                                .copied()
-                                .unwrap_or_default()
-                                .to_string(),
-                            asked: o.points().map(|p| p.to_string()).unwrap_or_default(),
-                            reason,
-                            decision,
-                        });
-                    }
+                for o in scores::round_scores(c, id, Round::Objection)? {
+                    let Some(reason) = o.note.clone() else {
+                        continue;
+                    };
+                    let (u, i) = (o.unit_id, o.indicator_id);
+                    let decision = decisions
+                        .iter()
+                        .find(|d| d.unit_id == u && d.indicator_id == i)
+                        .map(|d| decision_text(d, t))
+                        .unwrap_or_default();
+                    objections.push(ObjectionRow {
+                        unit_id: u,
+                        unit: name_of(u),
+                        criterion_id: i,
+                        criterion: code_of(i),
+                        verified: verified
+                            .get(&(u, i))
+                            .copied()
+                            .unwrap_or_default()
+                            .to_string(),
+                        asked: o.points().map(|p| p.to_string()).unwrap_or_default(),
+                        reason,
+                        decision,
+                    });
                 }
             }
             let corrections = results::corrections(c, id)?
