@@ -32,7 +32,9 @@ use crate::web::{AppState, Principal};
         crate::api_linkage::out_migrants, crate::api_linkage::list, crate::api_linkage::create, crate::api_linkage::get,
         crate::api_linkage::reply, crate::api_linkage::close,
         crate::api_needs::surveys, crate::api_needs::answer, crate::api_needs::needs, crate::api_needs::to_request,
-        crate::api_needs::plan, crate::api_needs::services, crate::api_needs::record_service),
+        crate::api_needs::plan, crate::api_needs::services, crate::api_needs::record_service,
+        crate::api_evaluation::list, crate::api_evaluation::get, crate::api_evaluation::unit_scores,
+        crate::api_evaluation::save_scores, crate::api_evaluation::results),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
@@ -48,7 +50,10 @@ use crate::web::{AppState, Principal};
         crate::api_linkage::AssistBody, crate::api_linkage::AssistReplyBody, crate::api_linkage::AssistCloseBody,
         crate::api_needs::SurveyQuestionDto, crate::api_needs::SurveyDto, crate::api_needs::NeedBody, crate::api_needs::ResponseBody,
         crate::api_needs::ResponseDto, crate::api_needs::NeedDto, crate::api_needs::NeedPage, crate::api_needs::NeedRequestBody,
-        crate::api_needs::PlanBody, crate::api_needs::ServiceDto, crate::api_needs::ServiceBody
+        crate::api_needs::PlanBody, crate::api_needs::ServiceDto, crate::api_needs::ServiceBody,
+        crate::api_evaluation::SchemeDto, crate::api_evaluation::IndicatorDto, crate::api_evaluation::EvalUnitDto,
+        crate::api_evaluation::SchemeDetail, crate::api_evaluation::ScoreDto, crate::api_evaluation::ScoreEntry,
+        crate::api_evaluation::ScoresBody, crate::api_evaluation::ResultDto
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod api_casework;
+pub mod api_evaluation;
 pub mod api_linkage;
 pub mod api_needs;
 pub mod api_registry;
@@ -365,6 +366,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/residents", get(api_registry::residents))
         .route("/api/v1/out-migrants", get(api_linkage::out_migrants))
+        .route("/api/v1/evaluations", get(api_evaluation::list))
+        .route("/api/v1/evaluations/{id}", get(api_evaluation::get))
+        .route(
+            "/api/v1/evaluations/{id}/units/{unit}/scores",
+            get(api_evaluation::unit_scores).post(api_evaluation::save_scores),
+        )
+        .route(
+            "/api/v1/evaluations/{id}/results",
+            get(api_evaluation::results),
+        )
         .route("/api/v1/surveys", get(api_needs::surveys))
         .route("/api/v1/surveys/{id}/responses", post(api_needs::answer))
         .route("/api/v1/needs", get(api_needs::needs))

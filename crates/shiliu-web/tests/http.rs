@@ -5747,7 +5747,11 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
             .get(&format!("/evaluations/{id}"), &org_cookie)
             .await
             .text();
-        assert!(workbench.contains("用户nn-evaluator"), "{workbench}");
+        assert!(
+            workbench.contains("用户nn-evaluator")
+                && workbench.contains("<td>已提交</td><td>0/2</td><td>0/2</td><td></td>"),
+            "{workbench}"
+        );
         app.t
             .db
             .write_blocking(move |c| {
@@ -5788,6 +5792,32 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
                 .text()
                 .contains("会议记录不全")
         );
+        // The same through the JSON API: a score above its maximum is named; a number is taken.
+        let api_scores = format!("/api/v1/evaluations/{id}/units/{unit}/scores");
+        let (st, e) = app
+            .api("POST", &api_scores, "nn-evaluator", Some(serde_json::json!({"round": "first", "scores": [{"criterion": "1.1.2", "points": "7"}]})))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(
+            e["error"]["details"]["score.1.1.2"]
+                .as_str()
+                .unwrap()
+                .contains('6'),
+            "{e}"
+        );
+        let (st, list) = app
+            .api("POST", &api_scores, "nn-evaluator", Some(serde_json::json!({"round": "first", "scores": [{"criterion": "1.1.2", "points": 5, "note": "部署及时"}]})))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["round"] == "first" && x["criterion"] == "1.1.2" && x["points"] == 5.0),
+            "{list}"
+        );
+        let (st, _) = app.api_get(&api_scores, "lz-evaluator").await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
         let advance = || {
             app.t.db.write_blocking(move |c| {
                 let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
@@ -5941,5 +5971,34 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
             "{page}"
         );
         assert!(page.contains("<strong>10</strong>"), "{page}");
+        let (st, r) = app
+            .api_get(
+                &format!("/api/v1/evaluations/{id}/results"),
+                "nn-unit-reporter",
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        assert_eq!(
+            (
+                r[0]["rank"].as_i64(),
+                r[0]["total"].as_f64(),
+                r[0]["grade"].as_str()
+            ),
+            (Some(1), Some(10.0), Some("不合格"))
+        );
+        let (st, d) = app
+            .api_get(&format!("/api/v1/evaluations/{id}"), "nn-unit-reporter")
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}");
+        assert_eq!(
+            (
+                d["scheme"]["stage"].as_str(),
+                d["indicators"].as_array().unwrap().len(),
+                d["units"].as_array().unwrap().len()
+            ),
+            (Some("published"), 4, 1)
+        );
+        let (_, l) = app.api_get("/api/v1/evaluations", "nn-unit-reporter").await;
+        assert_eq!(l.as_array().unwrap().len(), 1, "{l}");
     });
 });

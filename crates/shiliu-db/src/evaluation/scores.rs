@@ -84,6 +84,37 @@ pub fn round_scores(
         .load(conn)?)
 }
 
+/// How far each unit is: criteria scored per (unit, round), and the units that submitted
+/// their self-assessment — one grouped count, for the organiser's progress board.
+pub fn progress(conn: &mut DbConnection, scheme_id: i64) -> Result<Progress, DbError> {
+    let counts: Vec<(i64, String, i64)> = eval_scores::table
+        .filter(eval_scores::scheme_id.eq(scheme_id))
+        .filter(eval_scores::points.is_not_null())
+        .group_by((eval_scores::unit_id, eval_scores::round))
+        .select((
+            eval_scores::unit_id,
+            eval_scores::round,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let submitted = eval_submissions::table
+        .filter(eval_submissions::scheme_id.eq(scheme_id))
+        .filter(eval_submissions::round.eq(Round::SelfAssessment.as_str()))
+        .select(eval_submissions::unit_id)
+        .load(conn)?;
+    Ok(Progress {
+        scored: counts.into_iter().map(|(u, r, n)| ((u, r), n)).collect(),
+        submitted,
+    })
+}
+
+/// Criteria scored per (unit, round code), and the units whose self-assessment is submitted.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub scored: BTreeMap<(i64, String), i64>,
+    pub submitted: Vec<i64>,
+}
+
 pub fn submission(
     conn: &mut DbConnection,
     scheme_id: i64,

@@ -193,6 +193,15 @@ pub struct NodeRow {
     pub leaf: bool,
 }
 
+/// One unit on the organiser's progress board.
+pub struct ProgressRow {
+    pub unit_id: i64,
+    pub unit: String,
+    pub category: String,
+    /// Per round shown: (text, late).
+    pub cells: Vec<(String, bool)>,
+}
+
 pub struct TeamRow {
     pub id: i64,
     pub name: String,
@@ -229,6 +238,8 @@ struct SchemePage {
     rules: Vec<(String, String)>,
     totals: String,
     teams: Vec<TeamRow>,
+    board: Vec<ProgressRow>,
+    board_rounds: Vec<String>,
     /// Teams can still be formed (the verification rounds have not closed).
     teams_open: bool,
     rounds: Vec<(String, String)>,
@@ -245,6 +256,7 @@ struct Parts {
     weights: Vec<(i64, i64, Points)>,
     candidates: Vec<String>,
     teams: Vec<shiliu_db::evaluation::teams::TeamView>,
+    progress: shiliu_db::evaluation::scores::Progress,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
@@ -266,6 +278,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
                 tree: db::tree(c, id)?,
                 weights: db::weights(c, id)?,
                 teams: shiliu_db::evaluation::teams::teams(c, id)?,
+                progress: shiliu_db::evaluation::scores::progress(c, id)?,
                 units,
                 candidates,
                 s,
@@ -310,6 +323,60 @@ fn dues(s: &Scheme, t: T) -> Vec<Due> {
                 })
                 .unwrap_or_default(),
             closed: stage < s.stage(),
+        })
+        .collect()
+}
+
+/// Where every unit is: criteria scored of all, per round; submitted; late where the round's
+/// deadline has passed and it is not done.
+fn progress_rows(parts: &Parts, t: T) -> Vec<ProgressRow> {
+    use shiliu_domain::evaluation::Round;
+    let (counts, submitted) = (&parts.progress.scored, &parts.progress.submitted);
+    let all = parts.tree.criteria().count();
+    let s = &parts.s;
+    let now = shiliu_db::now();
+    parts
+        .units
+        .iter()
+        .map(|u| {
+            let cells = Round::ALL
+                .iter()
+                .map(|r| {
+                    let n = counts
+                        .get(&(u.unit_id, r.as_str().to_string()))
+                        .copied()
+                        .unwrap_or_default();
+                    let expected = match r {
+                        Round::Field => u.key_unit,
+                        Round::Objection => false,
+                        Round::SelfAssessment | Round::First => true,
+                    };
+                    let done = match r {
+                        Round::SelfAssessment => submitted.contains(&u.unit_id),
+                        _ => usize::try_from(n).unwrap_or_default() >= all,
+                    };
+                    let passed = s.due(r.stage()).is_some_and(|d| now > d) || s.stage() > r.stage();
+                    let text = match r {
+                        Round::Objection if n > 0 => n.to_string(),
+                        Round::Objection => String::new(),
+                        Round::SelfAssessment if done => t.s("eval.submitted").to_string(),
+                        _ if !expected => "—".to_string(),
+                        _ => format!("{n}/{all}"),
+                    };
+                    (text, expected && !done && passed && s.stage() >= r.stage())
+                })
+                .collect();
+            ProgressRow {
+                unit_id: u.unit_id,
+                unit: u.unit_name.clone(),
+                category: parts
+                    .categories
+                    .iter()
+                    .find(|c| c.id == u.category_id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                cells,
+            }
         })
         .collect()
 }
@@ -426,6 +493,11 @@ fn scheme_page(
         rules: options(MergeRule::ALL, MergeRule::as_str, "merge_rule", t),
         totals,
         teams: team_rows(&parts, t),
+        board: progress_rows(&parts, t),
+        board_rounds: shiliu_domain::evaluation::Round::ALL
+            .iter()
+            .map(|r| t.label("eval_round", r.as_str()))
+            .collect(),
         teams_open: s.stage() < Stage::Final,
         rounds: shiliu_domain::evaluation::Round::REVIEWS
             .iter()
