@@ -203,7 +203,7 @@ pub struct ScoreInput {
 }
 
 impl ScoreInput {
-    /// `field` names the criterion in errors (the form's `score.<code>` / `note.<code>`).
+    /// Errors name the criterion by its `code`: `score.<code>`, `note.<code>`.
     pub fn parse(code: &str, points: &str, note: &str, max: Points) -> Result<Self, FieldErrors> {
         let mut errs = FieldErrors::new();
         let points = if points.trim().is_empty() {
