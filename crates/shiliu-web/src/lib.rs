@@ -262,6 +262,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::evaluation_results::export),
         )
         .route(
+            "/evaluations/{id}/analysis",
+            get(pages::evaluation_results::analysis),
+        )
+        .route(
             "/evaluations/{id}/notice",
             get(pages::evaluation_results::notice),
         )

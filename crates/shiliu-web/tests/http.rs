@@ -5998,6 +5998,23 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
             ),
             (Some("published"), 4, 1)
         );
+        // The organiser's analysis: grades per category, criteria weakest first.
+        let analysis = app
+            .get(&format!("/evaluations/{id}/analysis"), &org_cookie)
+            .await
+            .text();
+        assert!(analysis.contains("<td>1.1.2 年度部署</td><td class=\"num\">6</td><td class=\"num\">6</td><td class=\"num\">6</td><td class=\"num\">100%</td>"), "{analysis}");
+        assert!(
+            analysis.contains("1 个单位，平均 10，最低 10，最高 10")
+                && analysis.contains("暂无比较"),
+            "{analysis}"
+        );
+        assert_eq!(
+            app.get(&format!("/evaluations/{id}/analysis"), &cookie)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
         let (_, l) = app.api_get("/api/v1/evaluations", "nn-unit-reporter").await;
         assert_eq!(l.as_array().unwrap().len(), 1, "{l}");
     });

@@ -460,3 +460,189 @@ pub async fn correct(
         .await;
     after(&state, &p, id, result).await
 }
+
+// ---- Analysis ----
+
+/// A horizontal bar of a chart drawn on the server.
+pub struct HBar {
+    pub label: String,
+    pub y: i64,
+    pub w: i64,
+    pub value: String,
+}
+
+/// Bars for `(label, value)` pairs scaled to `width` at `max` (0 for none).
+fn hbars(items: &[(String, f64, String)], max: f64, width: i64) -> Vec<HBar> {
+    items
+        .iter()
+        .zip(0i64..)
+        .map(|((label, v, text), i)| HBar {
+            label: label.clone(),
+            y: i * 22 + 4,
+            #[allow(clippy::cast_possible_truncation)]
+            w: if max > 0.0 {
+                (v / max * width as f64).round() as i64
+            } else {
+                0
+            },
+            value: text.clone(),
+        })
+        .collect()
+}
+
+pub struct CategoryStats {
+    pub name: String,
+    pub units: usize,
+    pub mean: String,
+    pub min: String,
+    pub max: String,
+    /// Units per grade band.
+    pub grades: Vec<HBar>,
+}
+
+#[derive(Template)]
+#[template(path = "evaluation_analysis.html")]
+struct AnalysisPage {
+    l: Layout,
+    id: i64,
+    categories: Vec<CategoryStats>,
+    /// Criteria from the weakest (mean share of the maximum) up.
+    criteria: Vec<(String, String, String, String, String)>,
+    weakest: Vec<HBar>,
+    /// (unit, last year, this year, change) where last year's scheme is published.
+    years: Vec<(String, String, String, String)>,
+    last_year: String,
+}
+
+/// Score distributions per category, every criterion's mean across units (weakest first), and
+/// each unit's change from the scheme this one was copied from, once that one is published.
+#[allow(clippy::too_many_lines)]
+pub async fn analysis(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let actor = actor(&p)?;
+    let t = p.t();
+    let (s, tree, sheet, res, cats, before) = state
+        .db
+        .read(move |c| {
+            let a = access(c, &actor, id)?;
+            if !a.organiser {
+                return Err(DbError::NotFound);
+            }
+            let s = a.scheme;
+            let tree = db::tree(c, id)?;
+            let sheet = results::verified(c, &s)?;
+            let res = results::compute(c, &s, &tree, &sheet)?;
+            let before = match s.copied_from {
+                Some(prev) => {
+                    let ps = db::get_scheme(c, &shiliu_db::scope::Scope::everything(), prev)?;
+                    if ps.stage() == Stage::Published {
+                        Some((ps.year, results::results(c, &ps)?))
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            };
+            Ok((s, tree, sheet, res, db::categories(c, id)?, before))
+        })
+        .await?;
+    let grades = s.grades();
+    let categories = cats
+        .iter()
+        .map(|k| {
+            let mine: Vec<&UnitResult> = res.iter().filter(|r| r.category_id == k.id).collect();
+            let totals: Vec<Points> = mine.iter().map(|r| r.total.total).collect();
+            let sum: i64 = totals.iter().map(|x| x.0).sum();
+            let n = i64::try_from(totals.len()).unwrap_or(1).max(1);
+            let counts: Vec<(String, f64, String)> = grades
+                .0
+                .iter()
+                .map(|(g, _)| {
+                    let c = mine.iter().filter(|r| &r.grade == g).count();
+                    #[allow(clippy::cast_precision_loss)]
+                    (g.clone(), c as f64, c.to_string())
+                })
+                .collect();
+            #[allow(clippy::cast_precision_loss)]
+            let most = counts.iter().map(|x| x.1).fold(0.0, f64::max);
+            CategoryStats {
+                name: k.name.clone(),
+                units: mine.len(),
+                mean: Points(sum / n).to_string(),
+                min: totals.iter().min().copied().unwrap_or_default().to_string(),
+                max: totals.iter().max().copied().unwrap_or_default().to_string(),
+                grades: hbars(&counts, most, 240),
+            }
+        })
+        .collect();
+    let units = res.len().max(1);
+    let mut per: Vec<(f64, String, String, String, String, String)> = tree
+        .criteria()
+        .filter(|c| c.kind() == shiliu_domain::evaluation::CriterionKind::Standard)
+        .map(|c| {
+            let got: Vec<Points> = res
+                .iter()
+                .map(|r| sheet.get(&(r.unit_id, c.id)).copied().unwrap_or_default())
+                .collect();
+            let sum: i64 = got.iter().map(|x| x.0).sum();
+            #[allow(clippy::cast_precision_loss)]
+            let share = if c.max().0 > 0 {
+                sum as f64 / units as f64 / c.max().0 as f64
+            } else {
+                0.0
+            };
+            #[allow(clippy::cast_possible_wrap)]
+            let mean = Points(sum / units as i64);
+            (
+                share,
+                format!("{} {}", c.code, c.name),
+                mean.to_string(),
+                c.max().to_string(),
+                got.iter().min().copied().unwrap_or_default().to_string(),
+                format!("{:.0}%", share * 100.0),
+            )
+        })
+        .collect();
+    per.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let weakest_items: Vec<(String, f64, String)> = per
+        .iter()
+        .take(10)
+        .map(|x| (x.1.chars().take(24).collect(), x.0, x.5.clone()))
+        .collect();
+    let criteria = per.into_iter().map(|x| (x.1, x.2, x.3, x.4, x.5)).collect();
+    let (years, last_year) = match before {
+        Some((year, prev)) => (
+            res.iter()
+                .filter_map(|r| {
+                    let old = prev.iter().find(|x| x.unit_id == r.unit_id)?.total.total;
+                    let change = r.total.total - old;
+                    let sign = if change.0 > 0 { "+" } else { "" };
+                    Some((
+                        r.unit_name.clone(),
+                        old.to_string(),
+                        r.total.total.to_string(),
+                        format!("{sign}{change}"),
+                    ))
+                })
+                .collect(),
+            year.to_string(),
+        ),
+        None => (Vec::new(), String::new()),
+    };
+    render(&AnalysisPage {
+        l: Layout::new(
+            &p,
+            "nav.evaluations",
+            &format!("{} · {}", s.name, t.s("eval.analysis")),
+        ),
+        id,
+        categories,
+        weakest: hbars(&weakest_items, 1.0, 240),
+        criteria,
+        years,
+        last_year,
+    })
+}
