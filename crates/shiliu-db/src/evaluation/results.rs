@@ -61,47 +61,76 @@ pub fn decisions(conn: &mut DbConnection, scheme_id: i64) -> Result<Vec<Decision
         .load(conn)?)
 }
 
-/// Where both verification rounds scored a criterion differently: (unit, criterion, first,
-/// field), for the organiser to review.
+/// The two verification rounds' scores, read once for both the merge and the differences
+/// (at province scale each round is a couple of hundred thousand rows).
+pub struct Rounds {
+    first: Sheet,
+    field: Sheet,
+}
+
+impl Rounds {
+    pub fn load(conn: &mut DbConnection, scheme_id: i64) -> Result<Self, DbError> {
+        Ok(Self {
+            first: round_points(conn, scheme_id, Round::First)?,
+            field: round_points(conn, scheme_id, Round::Field)?,
+        })
+    }
+
+    /// Where both rounds scored a criterion differently: (unit, criterion, first, field), for
+    /// the organiser to review.
+    pub fn differences(&self) -> Vec<(i64, i64, Points, Points)> {
+        self.first
+            .iter()
+            .filter_map(|(k, a)| {
+                self.field
+                    .get(k)
+                    .filter(|b| *b != a)
+                    .map(|b| (k.0, k.1, *a, *b))
+            })
+            .collect()
+    }
+}
+
+/// [`Rounds::differences`] of a scheme.
 pub fn differences(
     conn: &mut DbConnection,
     scheme_id: i64,
 ) -> Result<Vec<(i64, i64, Points, Points)>, DbError> {
-    let first = round_points(conn, scheme_id, Round::First)?;
-    let field = round_points(conn, scheme_id, Round::Field)?;
-    Ok(first
-        .iter()
-        .filter_map(|(k, a)| field.get(k).filter(|b| *b != a).map(|b| (k.0, k.1, *a, *b)))
-        .collect())
+    Ok(Rounds::load(conn, scheme_id)?.differences())
 }
 
 /// Every verified score: the merge rule over both rounds, an accepted objection's points over
-/// that. A criterion no round scored is absent (it counts 0).
+/// that; once published, the final scores. A criterion no round scored is absent (it counts 0).
 pub fn verified(conn: &mut DbConnection, s: &Scheme) -> Result<Sheet, DbError> {
-    if s.stage() == Stage::Published {
-        let rows: Vec<(i64, i64, i64)> = eval_final_scores::table
-            .filter(eval_final_scores::scheme_id.eq(s.id))
-            .select((
-                eval_final_scores::unit_id,
-                eval_final_scores::indicator_id,
-                eval_final_scores::points,
-            ))
-            .load(conn)?;
-        return Ok(rows
-            .into_iter()
-            .map(|(u, i, p)| ((u, i), Points(p)))
-            .collect());
+    if s.stage() != Stage::Published {
+        let rounds = Rounds::load(conn, s.id)?;
+        return merged(conn, s, &rounds);
     }
-    let first = round_points(conn, s.id, Round::First)?;
-    let field = round_points(conn, s.id, Round::Field)?;
+    let rows: Vec<(i64, i64, i64)> = eval_final_scores::table
+        .filter(eval_final_scores::scheme_id.eq(s.id))
+        .select((
+            eval_final_scores::unit_id,
+            eval_final_scores::indicator_id,
+            eval_final_scores::points,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, i, p)| ((u, i), Points(p)))
+        .collect())
+}
+
+/// The verified scores before publication, from rounds already read.
+pub fn merged(conn: &mut DbConnection, s: &Scheme, r: &Rounds) -> Result<Sheet, DbError> {
     let rule = s.merge_rule();
-    let mut out: Sheet = first
+    let mut out: Sheet = r
+        .first
         .keys()
-        .chain(field.keys())
+        .chain(r.field.keys())
         .filter_map(|k| {
             Some((
                 *k,
-                rule.merge(first.get(k).copied(), field.get(k).copied())?,
+                rule.merge(r.first.get(k).copied(), r.field.get(k).copied())?,
             ))
         })
         .collect();

@@ -103,7 +103,16 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
             }
             let s = a.scheme.clone();
             let tree = db::tree(c, id)?;
-            let verified = results::verified(c, &s)?;
+            // The organiser's page lists the rounds' differences too: read the rounds once.
+            let rounds = if a.organiser {
+                Some(results::Rounds::load(c, id)?)
+            } else {
+                None
+            };
+            let verified = match &rounds {
+                Some(r) if s.stage() != Stage::Published => results::merged(c, &s, r)?,
+                _ => results::verified(c, &s)?,
+            };
             let results = results::compute(c, &s, &tree, &verified)?;
             let units = db::participants(c, id)?;
             let name_of = |u: i64| {
@@ -134,8 +143,9 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
                 .collect();
             let mut differences = Vec::new();
             let mut objections = Vec::new();
-            if a.organiser {
-                differences = results::differences(c, id)?
+            if let Some(rounds) = &rounds {
+                differences = rounds
+                    .differences()
                     .into_iter()
                     .map(|(u, i, x, y)| (name_of(u), code_of(i), x.to_string(), y.to_string()))
                     .collect();
