@@ -760,6 +760,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    eval_reminders (scheme_id, stage, kind, recipient) {
+        scheme_id -> BigInt,
+        stage -> Text,
+        kind -> Text,
+        recipient -> BigInt,
+        units_left -> Integer,
+        criteria_left -> Integer,
+        due_at -> Timestamp,
+        sent_at -> Timestamp,
+        sender -> Text,
+        times -> Integer,
+    }
+}
+
+diesel::table! {
     eval_evidence (id) {
         id -> BigInt,
         scheme_id -> BigInt,
@@ -860,6 +875,7 @@ diesel::joinable!(eval_team_members -> users (user_id));
 diesel::joinable!(eval_team_units -> eval_teams (team_id));
 diesel::joinable!(eval_team_units -> units (unit_id));
 diesel::joinable!(eval_scores -> eval_indicators (indicator_id));
+diesel::joinable!(eval_reminders -> eval_schemes (scheme_id));
 diesel::joinable!(eval_results -> units (unit_id));
 diesel::joinable!(eval_corrections -> eval_indicators (indicator_id));
 diesel::joinable!(users -> regions (region_id));
@@ -885,6 +901,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     eval_team_units,
     eval_scores,
     eval_submissions,
+    eval_reminders,
     eval_evidence,
     eval_schemes,
     eval_categories,

@@ -964,3 +964,299 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(
+    what_is_left_is_reminded_before_each_deadline,
+    |t: TestDb| {
+        use shiliu_db::evaluation::reminders::{self, Owner, Who};
+        t.db.write_blocking(|c| {
+            let w = world(c)?;
+            let me = &w.organiser;
+            let s = eval::create_scheme(c, me, w.city, &scheme_input(2026))?;
+            let cat = eval::add_category(c, me, s.id, 1, "市直部门")?;
+            for (i, unit) in w.units.iter().enumerate() {
+                let p = Participant {
+                    scheme_id: s.id,
+                    unit_id: *unit,
+                    category_id: cat.id,
+                    key_unit: i == 0,
+                };
+                eval::add_participant(c, me, s.id, 2 + i32::try_from(i).unwrap(), &p)?;
+            }
+            let tree = eval::replace_tree(c, me, s.id, 5, &sheet())?;
+            let crit: Vec<(i64, String, Points)> = tree
+                .criteria()
+                .map(|x| (x.id, x.code.clone(), x.max()))
+                .collect();
+            let n = i64::try_from(crit.len()).unwrap();
+            let now = shiliu_db::now();
+            let self_due = now + chrono::Duration::days(2);
+            let first_due = now + chrono::Duration::days(10);
+            eval::set_deadlines(
+                c,
+                me,
+                s.id,
+                6,
+                [
+                    Some(self_due),
+                    Some(first_due),
+                    Some(first_due + chrono::Duration::days(5)),
+                    Some(first_due + chrono::Duration::days(10)),
+                ],
+            )?;
+            let reporter = user(
+                c,
+                "reporter-a",
+                Role::UnitReporter,
+                w.city,
+                Some(w.units[0]),
+            )?;
+            let reviewer = user(c, "reviewer-1", Role::Evaluator, w.city, None)?;
+            let draft = eval::get_scheme(c, &Scope::everything(), s.id)?;
+            assert!(
+                reminders::owed(c, &draft, Who::Everyone)?.is_empty(),
+                "a draft owes nothing"
+            );
+            let s = eval::advance(c, me, s.id, 7)?;
+
+            // Every unit owes its whole self-assessment; a draft of two criteria leaves the rest.
+            let mut owed: Vec<(Owner, i64)> = reminders::owed(c, &s, Who::Everyone)?
+                .iter()
+                .map(|o| (o.owner, o.criteria_left()))
+                .collect();
+            owed.sort_unstable();
+            let mut expected: Vec<(Owner, i64)> =
+                w.units.iter().map(|u| (Owner::Unit(*u), n)).collect();
+            expected.sort_unstable();
+            assert_eq!(owed, expected);
+            let a = access(c, &reporter, s.id)?;
+            let two: Vec<(i64, ScoreInput)> = crit[..2]
+                .iter()
+                .map(|(id, code, max)| (*id, claim(code, "1", "", *max)))
+                .collect();
+            scores::save(c, &reporter, &a, w.units[0], Round::SelfAssessment, &two)?;
+            let todo = reminders::todo(c, &reporter)?;
+            assert_eq!(todo.len(), 1);
+            assert_eq!(
+                (
+                    todo[0].owed.owner,
+                    todo[0].owed.criteria_left(),
+                    todo[0].reminded
+                ),
+                (Owner::Unit(w.units[0]), n - 2, None)
+            );
+            assert_eq!(todo[0].names[0].0, w.units[0]);
+            assert!(reminders::todo(c, &reviewer)?.is_empty(), "no team yet");
+
+            // The sweep reminds once, only inside the window before the deadline.
+            let early = self_due - reminders::REMIND_BEFORE - chrono::Duration::hours(1);
+            let sweeper = Actor::system("system:reminders");
+            assert_eq!(reminders::sweep(c, &sweeper, early)?, 0);
+            assert_eq!(reminders::sweep(c, &sweeper, now)?, 3);
+            assert_eq!(reminders::sweep(c, &sweeper, now)?, 0, "once each");
+            assert_eq!(
+                reminders::sweep(c, &sweeper, self_due + chrono::Duration::hours(1))?,
+                0,
+                "nothing after the deadline"
+            );
+            let sent = reminders::sent(c, &s)?;
+            let mine = sent
+                .iter()
+                .find(|r| r.owner() == Owner::Unit(w.units[0]))
+                .unwrap();
+            assert_eq!(
+                (mine.criteria_left, mine.times, mine.sender.as_str()),
+                (i32::try_from(n).unwrap() - 2, 1, "")
+            );
+            assert!(reminders::todo(c, &reporter)?[0].reminded.is_some());
+            let logged = audit::list(
+                c,
+                &audit::AuditFilter {
+                    action: Some("evaluation.remind".into()),
+                    ..Default::default()
+                },
+                10,
+            )?;
+            assert_eq!(logged.len(), 1);
+            assert!(
+                logged[0].detail.contains("\"criteria_left\":3"),
+                "{}",
+                logged[0].detail
+            );
+
+            // Once submitted the unit owes nothing; the organiser reminds the other two again.
+            let rest: Vec<(i64, ScoreInput)> = crit[2..]
+                .iter()
+                .map(|(id, code, max)| (*id, claim(code, "1", "", *max)))
+                .collect();
+            scores::save(c, &reporter, &a, w.units[0], Round::SelfAssessment, &rest)?;
+            scores::submit(c, &reporter, &a, w.units[0])?;
+            assert!(reminders::todo(c, &reporter)?.is_empty());
+            assert_eq!(reminders::remind_now(c, me, s.id)?, 2);
+            let sent = reminders::sent(c, &s)?;
+            let times = |u: i64| {
+                sent.iter()
+                    .find(|r| r.owner() == Owner::Unit(u))
+                    .unwrap()
+                    .times
+            };
+            assert_eq!(
+                (times(w.units[0]), times(w.units[1]), times(w.units[2])),
+                (1, 2, 2)
+            );
+            assert!(matches!(
+                reminders::remind_now(c, &w.elsewhere, s.id),
+                Err(DbError::NotFound)
+            ));
+            assert!(matches!(
+                reminders::remind_now(c, &reporter, s.id),
+                Err(DbError::NotFound)
+            ));
+
+            // In the first verification the reviewer owes every unit of their team.
+            let first = teams::create_team(c, me, s.id, Round::First, "第一考评组")?;
+            teams::add_member(c, me, s.id, first.id, "reviewer-1")?;
+            let s = eval::advance(c, me, s.id, s.version)?;
+            assert!(
+                reminders::todo(c, &reporter)?.is_empty(),
+                "nothing left to the unit"
+            );
+            let owed = reminders::owed(c, &s, Who::Everyone)?;
+            assert_eq!(owed.len(), 1);
+            assert_eq!(
+                (owed[0].owner, owed[0].units.len(), owed[0].criteria_left()),
+                (Owner::Reviewer(reviewer.user_id.unwrap()), 3, 3 * n)
+            );
+            let r = access(c, &reviewer, s.id)?;
+            let all: Vec<(i64, ScoreInput)> = crit
+                .iter()
+                .map(|(id, code, max)| (*id, claim(code, "1", "", *max)))
+                .collect();
+            scores::save(c, &reviewer, &r, w.units[0], Round::First, &all)?;
+            let todo = reminders::todo(c, &reviewer)?;
+            assert_eq!(todo.len(), 1);
+            assert_eq!(
+                (todo[0].owed.units.len(), todo[0].owed.criteria_left()),
+                (2, 2 * n)
+            );
+            let mut left: Vec<i64> = todo[0].names.iter().map(|(u, _)| *u).collect();
+            left.sort_unstable();
+            let mut expected = w.units[1..].to_vec();
+            expected.sort_unstable();
+            assert_eq!(left, expected);
+            assert_eq!(reminders::sweep(c, &sweeper, now)?, 0, "ten days ahead");
+            assert_eq!(
+                reminders::sweep(c, &sweeper, first_due - chrono::Duration::days(1))?,
+                1
+            );
+            let sent = reminders::sent(c, &s)?;
+            assert_eq!(sent.len(), 1, "this stage's reminders only");
+            assert_eq!((sent[0].kind.as_str(), sent[0].units_left), ("reviewer", 2));
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_units_sheet_joins_units_to_their_categories,
+    |t: TestDb| {
+        use shiliu_domain::evaluation::{UnitSheetRow, place_units};
+        t.db.write_blocking(|c| {
+            let w = world(c)?;
+            let me = &w.organiser;
+            let s = eval::create_scheme(c, me, w.city, &scheme_input(2026))?;
+            let depts = eval::add_category(c, me, s.id, 1, "市直部门")?;
+            eval::add_participant(
+                c,
+                me,
+                s.id,
+                2,
+                &Participant {
+                    scheme_id: s.id,
+                    unit_id: w.units[1],
+                    category_id: depts.id,
+                    key_unit: false,
+                },
+            )?;
+            let row = |unit: &str, category: &str, key: &str| UnitSheetRow {
+                unit: unit.into(),
+                category: category.into(),
+                key_unit: key.into(),
+            };
+            let sheet = |extra: bool| {
+                let mut rows = vec![
+                    (2, row("兴宁区民族宗教事务局", "县（市、区）", "是")),
+                    (3, row("南宁市教育局", "县（市、区）", "否")),
+                    (4, row("南宁市人力资源和社会保障局", "市直部门", "")),
+                ];
+                if extra {
+                    rows.push((5, row("没有这个单位", "市直部门", "")));
+                    rows.push((6, row("柳州市教育局", "市直部门", "")));
+                }
+                place_units(&rows).unwrap()
+            };
+            // Names not in the organiser's region are reported by row; nothing changes.
+            let refused = eval::import_units(c, me, s.id, 3, &sheet(true))?.unwrap_err();
+            assert_eq!(
+                refused
+                    .iter()
+                    .map(|(r, e)| (*r, e.reason))
+                    .collect::<Vec<_>>(),
+                [(5, "err.unit.unknown"), (6, "err.unit.unknown")]
+            );
+            assert_eq!(eval::participants(c, s.id)?.len(), 1);
+            assert_eq!(eval::categories(c, s.id)?.len(), 1);
+            assert_eq!(eval::get_scheme(c, &Scope::everything(), s.id)?.version, 3);
+            // Two join (one in a category made for it), one moves; audited; the version moves on.
+            let done = eval::import_units(c, me, s.id, 3, &sheet(false))?.unwrap();
+            assert_eq!(
+                (done.added, done.moved, done.new_categories.clone()),
+                (2, 1, vec!["县（市、区）".to_string()])
+            );
+            let counties = eval::categories(c, s.id)?
+                .into_iter()
+                .find(|k| k.name == "县（市、区）")
+                .unwrap();
+            let mut got: Vec<(i64, i64, bool)> = eval::participants(c, s.id)?
+                .iter()
+                .map(|p| (p.unit_id, p.category_id, p.key_unit))
+                .collect();
+            got.sort_unstable();
+            let mut expected = vec![
+                (w.units[0], counties.id, true),
+                (w.units[1], counties.id, false),
+                (w.units[2], depts.id, false),
+            ];
+            expected.sort_unstable();
+            assert_eq!(got, expected);
+            let s = eval::get_scheme(c, &Scope::everything(), s.id)?;
+            assert_eq!(s.version, 4);
+            assert_eq!(
+                audit::list(
+                    c,
+                    &audit::AuditFilter {
+                        action: Some("evaluation.units_import".into()),
+                        ..Default::default()
+                    },
+                    10,
+                )?
+                .len(),
+                1
+            );
+            // The same sheet again changes nothing; a stale version is refused.
+            let again = eval::import_units(c, me, s.id, 4, &sheet(false))?.unwrap();
+            assert_eq!((again.added, again.moved), (0, 0));
+            assert!(matches!(
+                eval::import_units(c, me, s.id, 4, &sheet(false)),
+                Err(DbError::Stale)
+            ));
+            assert!(matches!(
+                eval::import_units(c, &w.elsewhere, s.id, 5, &sheet(false)),
+                Err(DbError::NotFound)
+            ));
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -111,6 +111,15 @@ pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
     optional_text(field, v, max_chars).map(std::option::Option::unwrap_or_default)
 }
 
+/// A yes/no cell of an imported sheet: 是 / 否, yes / no, y / n, 1 / 0; blank is no.
+pub fn yes_no(field: &str, value: &str) -> Result<bool, FieldError> {
+    match value.trim().to_lowercase().as_str() {
+        "" | "否" | "no" | "n" | "0" | "false" => Ok(false),
+        "是" | "yes" | "y" | "1" | "true" => Ok(true),
+        _ => Err(FieldError::new(field, "err.yes_no")),
+    }
+}
+
 /// An optional trimmed text field: empty becomes `None`.
 pub fn optional_text(
     field: &str,

@@ -514,6 +514,62 @@ pub struct PlacedIndicator {
     pub input: IndicatorInput,
 }
 
+/// One row of a sheet of the units taking part (参评单位名单), as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitSheetRow {
+    pub unit: String,
+    pub category: String,
+    pub key_unit: String,
+}
+
+/// A units sheet's row, checked: the unit and its category by name, and whether a field team
+/// visits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitLine {
+    pub row: usize,
+    pub unit: String,
+    pub category: String,
+    pub key_unit: bool,
+}
+
+/// Check a whole units sheet: every row names its unit (at most 100 characters, as units are
+/// named) and category (at most 40), the key-unit cell says yes or no, and no unit comes
+/// twice. Problems by row number.
+pub fn place_units(
+    rows: &[(usize, UnitSheetRow)],
+) -> Result<Vec<UnitLine>, Vec<(usize, FieldError)>> {
+    let mut errs: Vec<(usize, FieldError)> = Vec::new();
+    let mut lines: Vec<UnitLine> = Vec::new();
+    for (row, r) in rows {
+        let mut e = FieldErrors::new();
+        let unit = e.check(required_text("unit", &r.unit, 100));
+        let category = e.check(required_text("category_name", &r.category, 40));
+        let key_unit = e.check(crate::error::yes_no("key_unit", &r.key_unit));
+        if let Some(u) = &unit
+            && lines.iter().any(|l| &l.unit == u)
+        {
+            e.push(FieldError::new("unit", "err.eval.unit_twice"));
+        }
+        match (unit, category, key_unit) {
+            (Some(unit), Some(category), Some(key_unit)) if e.is_empty() => lines.push(UnitLine {
+                row: *row,
+                unit,
+                category,
+                key_unit,
+            }),
+            _ => errs.extend(e.0.into_iter().map(|f| (*row, f))),
+        }
+    }
+    if lines.is_empty() && errs.is_empty() {
+        errs.push((0, FieldError::new("file", "err.eval.no_units_in_sheet")));
+    }
+    if errs.is_empty() {
+        Ok(lines)
+    } else {
+        Err(errs)
+    }
+}
+
 /// `标准` / `加分` / `扣分` (or 加分项, 扣分项, or the codes), blank for standard.
 fn kind_from_sheet(value: &str) -> &str {
     match value.trim() {
@@ -711,6 +767,51 @@ pub fn ranks(totals: &[Points]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_units_sheet_is_checked_whole() {
+        let row = |unit: &str, category: &str, key: &str| UnitSheetRow {
+            unit: unit.into(),
+            category: category.into(),
+            key_unit: key.into(),
+        };
+        let ok = place_units(&[
+            (2, row("钦州市教育局", "市直部门", "是")),
+            (3, row(" 灵山县民族宗教事务局 ", "县（市、区）", "")),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.iter()
+                .map(|l| (l.row, l.unit.as_str(), l.key_unit))
+                .collect::<Vec<_>>(),
+            [
+                (2, "钦州市教育局", true),
+                (3, "灵山县民族宗教事务局", false)
+            ]
+        );
+        let bad = place_units(&[
+            (2, row("钦州市教育局", "市直部门", "是")),
+            (3, row("钦州市教育局", "市直部门", "")),
+            (4, row("", "学校", "也许")),
+        ])
+        .unwrap_err();
+        let got: Vec<(usize, &str, &str)> = bad
+            .iter()
+            .map(|(r, e)| (*r, e.field.as_str(), e.reason))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, "unit", "err.eval.unit_twice"),
+                (4, "unit", "err.required"),
+                (4, "key_unit", "err.yes_no"),
+            ]
+        );
+        assert_eq!(
+            place_units(&[]).unwrap_err()[0].1.reason,
+            "err.eval.no_units_in_sheet"
+        );
+    }
 
     #[test]
     fn points_are_read_and_written_as_people_write_them() {

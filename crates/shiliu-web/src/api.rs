@@ -34,7 +34,8 @@ use crate::web::{AppState, Principal};
         crate::api_needs::surveys, crate::api_needs::answer, crate::api_needs::needs, crate::api_needs::to_request,
         crate::api_needs::plan, crate::api_needs::services, crate::api_needs::record_service,
         crate::api_evaluation::list, crate::api_evaluation::get, crate::api_evaluation::unit_scores,
-        crate::api_evaluation::save_scores, crate::api_evaluation::results),
+        crate::api_evaluation::save_scores, crate::api_evaluation::results,
+        crate::api_evaluation::todo, crate::api_evaluation::remind),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
@@ -53,7 +54,8 @@ use crate::web::{AppState, Principal};
         crate::api_needs::PlanBody, crate::api_needs::ServiceDto, crate::api_needs::ServiceBody,
         crate::api_evaluation::SchemeDto, crate::api_evaluation::IndicatorDto, crate::api_evaluation::EvalUnitDto,
         crate::api_evaluation::SchemeDetail, crate::api_evaluation::ScoreDto, crate::api_evaluation::ScoreEntry,
-        crate::api_evaluation::ScoresBody, crate::api_evaluation::ResultDto
+        crate::api_evaluation::ScoresBody, crate::api_evaluation::ResultDto,
+        crate::api_evaluation::TodoDto, crate::api_evaluation::TodoUnitDto, crate::api_evaluation::RemindedDto
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -1,13 +1,15 @@
 //! The JSON API of performance evaluation (see `pages::evaluation*` for the pages and
 //! `shiliu_db::evaluation` for the rules and who may see what): the schemes a caller has a
 //! way into, one scheme with its tree and units, a unit's scores, entering scores (any round
-//! the caller may score now, by criterion code), and the results.
+//! the caller may score now, by criterion code), the results, what is left to the caller,
+//! and the organiser's reminders.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shiliu_db::DbError;
 use shiliu_db::evaluation::access::{access, visible_schemes};
+use shiliu_db::evaluation::reminders::{self, Owner};
 use shiliu_db::evaluation::{self as db, Scheme, results, scores};
 use shiliu_domain::evaluation::{Round, ScoreInput};
 use shiliu_domain::{FieldError, FieldErrors};
@@ -337,4 +339,88 @@ pub async fn results(
             })
             .collect(),
     ))
+}
+
+/// A unit of the work left, with the criteria not yet scored (0 in the feedback window).
+#[derive(Serialize, ToSchema)]
+pub struct TodoUnitDto {
+    unit_id: i64,
+    name: String,
+    criteria_left: i64,
+}
+
+/// One piece of work the caller has left in a scheme.
+#[derive(Serialize, ToSchema)]
+pub struct TodoDto {
+    scheme_id: i64,
+    scheme: String,
+    /// The stage the scheme is in.
+    stage: String,
+    /// The round the work is for: `self`, `first`, `field`, `objection`.
+    round: String,
+    /// `unit` (the caller's unit's work) or `reviewer` (their teams' units).
+    owner: String,
+    /// The stage's deadline, UTC.
+    due: Option<chrono::NaiveDateTime>,
+    units: Vec<TodoUnitDto>,
+    /// When the caller was last reminded (催报) in this stage.
+    reminded_at: Option<chrono::NaiveDateTime>,
+}
+
+/// What the caller has left to do: their unit's self-assessment or objections, their teams'
+/// units to score, with the deadlines and any reminder.
+#[utoipa::path(get, path = "/api/v1/evaluations/todo", responses((status = 200, body = [TodoDto])))]
+pub async fn todo(State(state): State<AppState>, p: Principal) -> AppResult<Json<Vec<TodoDto>>> {
+    let actor = actor(&p)?;
+    let list = state.db.read(move |c| reminders::todo(c, &actor)).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|x| TodoDto {
+                scheme_id: x.scheme_id,
+                scheme: x.scheme,
+                stage: x.stage.as_str().to_string(),
+                round: x.owed.round.as_str().to_string(),
+                owner: match x.owed.owner {
+                    Owner::Unit(_) => "unit".into(),
+                    Owner::Reviewer(_) => "reviewer".into(),
+                },
+                due: x.due,
+                units: x
+                    .owed
+                    .units
+                    .iter()
+                    .zip(x.names)
+                    .map(|((unit_id, left), (_, name))| TodoUnitDto {
+                        unit_id: *unit_id,
+                        name,
+                        criteria_left: *left,
+                    })
+                    .collect(),
+                reminded_at: x.reminded,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemindedDto {
+    /// Units and reviewers reminded.
+    sent: usize,
+}
+
+/// Remind (催报) everyone who still owes work in the scheme's current stage (the organiser).
+#[utoipa::path(post, path = "/api/v1/evaluations/{id}/reminders", params(("id" = i64, Path)),
+    responses((status = 200, body = RemindedDto), (status = 404, body = crate::api::ErrorBody),
+              (status = 422, description = "nothing left to remind of, or the deadline has passed", body = crate::api::ErrorBody)))]
+pub async fn remind(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<RemindedDto>> {
+    let actor = p.require(shiliu_domain::roles::Permission::ManageEvaluations)?;
+    let sent = state
+        .db
+        .write(move |c| reminders::remind_now(c, &actor, id))
+        .await?;
+    Ok(Json(RemindedDto { sent }))
 }

@@ -221,6 +221,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/evaluations/{id}/units", post(pages::evaluation::add_unit))
         .route(
+            "/evaluations/{id}/units.xlsx",
+            get(pages::evaluation::export_units),
+        )
+        .route(
+            "/evaluations/{id}/units/import",
+            post(pages::evaluation::import_units),
+        )
+        .route(
             "/evaluations/{id}/units/{unit}/remove",
             post(pages::evaluation::remove_unit),
         )
@@ -241,6 +249,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::evaluation::import_sheet),
         )
         .route("/evaluations/{id}/copy", post(pages::evaluation::copy))
+        .route("/evaluations/{id}/remind", post(pages::evaluation::remind))
         .route(
             "/evaluations/{id}/units/{unit}",
             get(pages::evaluation_scores::unit_sheet),
@@ -371,6 +380,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/residents", get(api_registry::residents))
         .route("/api/v1/out-migrants", get(api_linkage::out_migrants))
         .route("/api/v1/evaluations", get(api_evaluation::list))
+        .route("/api/v1/evaluations/todo", get(api_evaluation::todo))
+        .route(
+            "/api/v1/evaluations/{id}/reminders",
+            post(api_evaluation::remind),
+        )
         .route("/api/v1/evaluations/{id}", get(api_evaluation::get))
         .route(
             "/api/v1/evaluations/{id}/units/{unit}/scores",
@@ -587,8 +601,9 @@ async fn fold_journal(
 }
 
 /// Every ten minutes: delete expired sessions (they are refused anyway; this keeps the table
-/// small), and remind (催办) and escalate (督办) requests by their deadlines. Both are idempotent,
-/// so several app nodes may run them.
+/// small), remind (催办) and escalate (督办) requests by their deadlines, and remind (催报) those
+/// who still owe work in an evaluation before its stage's deadline. All are idempotent, so
+/// several app nodes may run them.
 async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_mins(10));
     loop {
@@ -627,6 +642,16 @@ async fn housekeeping(state: AppState) {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
+        }
+        let actor = shiliu_db::scope::Actor::system("system:reminders");
+        match state
+            .db
+            .write(move |c| shiliu_db::evaluation::reminders::sweep(c, &actor, at))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(reminded = n, "evaluation deadlines swept"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "evaluation reminder sweep failed"),
         }
     }
 }

@@ -328,6 +328,11 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
     }
 }
 
+/// The home page's HTML for a session.
+async fn home_of(app: &App, cookie: &str) -> String {
+    app.get("/", cookie).await.text()
+}
+
 fn xlsx_text(bytes: &[u8]) -> String {
     use calamine::Reader;
     let mut wb: calamine::Xlsx<_> =
@@ -436,6 +441,7 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     format!("/registry/{}/edit", theirs.person),
                     format!("/evaluations/{}", theirs.evaluation),
                     format!("/evaluations/{}/indicators.xlsx", theirs.evaluation),
+                    format!("/evaluations/{}/units.xlsx", theirs.evaluation),
                     format!("/evaluations/{}/units/{}", theirs.evaluation, theirs.unit),
                 ];
                 for path in &theirs_paths {
@@ -663,6 +669,14 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 (
                     format!("/evaluations/{}/copy", lz.evaluation),
                     vec![("_csrf", csrf), ("year", "2027"), ("name", "越界复制")],
+                ),
+                (
+                    format!("/evaluations/{}/remind", lz.evaluation),
+                    vec![("_csrf", csrf)],
+                ),
+                (
+                    format!("/evaluations/{}/units/import?_csrf={csrf}", lz.evaluation),
+                    vec![("version", "1")],
                 ),
             ];
             for (path, form) in &writes {
@@ -5304,6 +5318,72 @@ both_engines!(an_organiser_builds_an_evaluation_scheme, |t: TestDb| {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        // The units as a sheet: an unknown unit is named by row and nothing changes; the
+        // sheet the export gives back is taken as it is.
+        let r = app
+            .multipart(
+                &format!("{base}/units/import"),
+                &cookie,
+                &csrf,
+                &[("version", &version())],
+                &[(
+                    "file",
+                    "参评单位.xlsx",
+                    &xlsx(&[
+                        &["单位名称", "类别", "重点单位"],
+                        &["nn教育局", "学校", "否"],
+                        &["没有这个局", "学校", "也许"],
+                    ]),
+                )],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains("<td>3</td><td>重点单位</td><td>请填“是”或“否”</td>"),
+            "{text}"
+        );
+        let r = app
+            .multipart(
+                &format!("{base}/units/import"),
+                &cookie,
+                &csrf,
+                &[("version", &version())],
+                &[(
+                    "file",
+                    "参评单位.xlsx",
+                    &xlsx(&[
+                        &["单位名称", "类别", "重点单位"],
+                        &["nn教育局", "学校", "否"],
+                        &["没有这个局", "学校", ""],
+                    ]),
+                )],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        assert!(
+            text.contains("<td>3</td><td>单位</td><td>您的范围内没有这个名称的在用单位</td>")
+                && !text.contains("<h3>学校"),
+            "{text}"
+        );
+        let r = app.get(&format!("{base}/units.xlsx"), &cookie).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let sheet = xlsx_text(&r.body);
+        assert_eq!(
+            sheet,
+            "单位\t单位类别\t重点单位\t\nnn教育局\t市直部门\t是\t\n"
+        );
+        let r = app
+            .multipart(
+                &format!("{base}/units/import"),
+                &cookie,
+                &csrf,
+                &[("version", &version())],
+                &[("file", "参评单位.xlsx", &r.body)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 
         // The indicator sheet: a wrong area total is reported by row and nothing is imported;
         // the corrected sheet replaces the tree.
@@ -5636,6 +5716,35 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
             sheet.contains(r#"<dd id="eval-claimed">3.5</dd>"#) && sheet.contains("台账.pdf"),
             "{sheet}"
         );
+        // What is left shows on the home page and on the scheme's list of units.
+        let home = app.get("/", &cookie).await.text();
+        assert!(
+            home.contains("id=\"eval-todo\"")
+                && home.contains("2026年度考评：")
+                && home.contains("自查自评还有 1 项未填")
+                && home.contains(&format!("href=\"{sheet_path}\"")),
+            "{home}"
+        );
+        assert!(
+            app.get(&format!("/evaluations/{id}"), &cookie)
+                .await
+                .text()
+                .contains("自查自评还有 1 项未填")
+        );
+        let (st, todo) = app
+            .api_get("/api/v1/evaluations/todo", "nn-unit-reporter")
+            .await;
+        assert_eq!(st, StatusCode::OK, "{todo}");
+        assert_eq!(
+            (
+                todo[0]["owner"].as_str(),
+                todo[0]["round"].as_str(),
+                todo[0]["units"][0]["unit_id"].as_i64(),
+                todo[0]["units"][0]["criteria_left"].as_i64()
+            ),
+            (Some("unit"), Some("self"), Some(unit), Some(1)),
+            "{todo}"
+        );
         let file = sheet
             .split(&format!("/evaluations/{id}/evidence/"))
             .nth(1)
@@ -5752,6 +5861,32 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
                 && workbench.contains("<td>已提交</td><td>0/2</td><td>0/2</td><td></td>"),
             "{workbench}"
         );
+        // The reviewer's workload: one unit, two criteria to score; nobody owes the
+        // self-assessment any more, so there is nobody to remind.
+        let workload = workbench
+            .split("id=\"eval-workload\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            workload
+                .contains("<td>第一次核验</td><td>第一考评组</td><td>1</td><td>0</td><td>2</td>"),
+            "{workbench}"
+        );
+        assert!(!home_of(&app, &cookie).await.contains("id=\"eval-todo\""));
+        let remind = format!("/evaluations/{id}/remind");
+        let r = app
+            .post(&remind, &org_cookie, &[("_csrf", &org_csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("本阶段没有需要提醒的单位或考评人员"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(
+            app.post(&remind, &cookie, &[("_csrf", &csrf)]).await.status,
+            StatusCode::FORBIDDEN
+        );
         app.t
             .db
             .write_blocking(move |c| {
@@ -5760,8 +5895,42 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
                     .map(|_| ())
             })
             .unwrap();
-        // The reviewer sees the claim and the file, and scores with an opinion.
+        // In the first verification the organiser reminds the reviewer, who sees it at home.
         let (rev, rev_csrf) = app.session("nn-evaluator");
+        let r = app
+            .post(&remind, &org_cookie, &[("_csrf", &org_csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let (st, sent) = app
+            .api(
+                "POST",
+                &format!("/api/v1/evaluations/{id}/reminders"),
+                "nn-commission-staff",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (st, sent["sent"].as_i64()),
+            (StatusCode::OK, Some(1)),
+            "{sent}"
+        );
+        let (st, _) = app
+            .api(
+                "POST",
+                &format!("/api/v1/evaluations/{id}/reminders"),
+                "nn-evaluator",
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let home = home_of(&app, &rev).await;
+        assert!(
+            home.contains("第一次核验还有 1 个单位共 2 项未评分")
+                && home.contains("已于 ")
+                && home.contains(&format!("href=\"{sheet_path}\"")),
+            "{home}"
+        );
+        // The reviewer sees the claim and the file, and scores with an opinion.
         let sheet = app.get(&sheet_path, &rev).await.text();
         assert!(
             sheet.contains("已成立领导小组")
@@ -6017,5 +6186,34 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
         );
         let (_, l) = app.api_get("/api/v1/evaluations", "nn-unit-reporter").await;
         assert_eq!(l.as_array().unwrap().len(), 1, "{l}");
+        // Next year's copy compares each unit with this year's published total.
+        let r = app
+            .post(
+                &format!("/evaluations/{id}/copy"),
+                &org_cookie,
+                &[
+                    ("_csrf", &org_csrf),
+                    ("year", "2027"),
+                    ("name", "2027年度考评"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let next = r.location().split('?').next().unwrap().to_string();
+        let analysis = app
+            .get(&format!("{next}/analysis"), &org_cookie)
+            .await
+            .text();
+        let years = analysis
+            .split("id=\"eval-years\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            years.contains("<th>2026</th>")
+                && years.contains(
+                    "<td class=\"num\">10</td><td class=\"num\">0</td><td class=\"num\">-10</td>"
+                ),
+            "{analysis}"
+        );
     });
 });

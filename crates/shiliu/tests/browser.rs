@@ -1,7 +1,9 @@
 //! End-to-end in a real headless Chromium (Debian `chromium` and `chromium-driver`), against the
 //! real server on a loopback port, on both engines: every demo role signs in on a phone-sized
 //! window and sees its home page in Chinese; a commission user creates a site through the form;
-//! the language switch works; sign-out ends the session.
+//! the language switch works; sign-out ends the session. The requests loop on every channel,
+//! a migrant's registration and service, and a unit's evaluation from its self-assessment to
+//! published results follow.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -11,6 +13,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use shiliu::demo::{self, DEMO_PASSWORD, DEMO_USERS, Scale};
 use shiliu_db::both_engines;
 use shiliu_db::testing::TestDb;
+use shiliu_domain::accounts::Username;
+use shiliu_domain::roles::Role;
 
 struct Driver(Child);
 
@@ -92,7 +96,7 @@ async fn snapshot(c: &Client, name: &str) {
 
 /// Wait for a navigation (a form post and its redirect) to land on `path`.
 async fn wait_path(c: &Client, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = c.current_url().await.unwrap();
         if now.path() == path {
@@ -105,7 +109,7 @@ async fn wait_path(c: &Client, path: &str) {
 
 /// Wait until the element's text contains `needle`; returns the text.
 async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(e) = c.find(Locator::Css(css)).await
             && let Ok(t) = e.text().await
@@ -398,7 +402,7 @@ async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
 async fn submit(c: &Client, button: fantoccini::elements::Element) {
     c.execute("window.__leaving = true", vec![]).await.unwrap();
     button.click().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let arrived = c
             .execute(
@@ -895,3 +899,384 @@ async fn survey_id(c: &Client) -> i64 {
         .unwrap();
     action.split('/').nth(3).unwrap().parse().unwrap()
 }
+
+/// The unit's sheet in the round the reader scores now: every criterion's score (and the
+/// first one's note and file, when given), then the save button (or submit).
+async fn score_sheet(c: &Client, points: &str, note: &str, file: Option<&std::path::Path>) {
+    let inputs = c
+        .find_all(Locator::Css("form.scoresheet input[name^='score.']"))
+        .await
+        .unwrap();
+    assert!(inputs.len() >= 5, "a criterion input each");
+    for input in &inputs {
+        input.clear().await.unwrap();
+        input.send_keys(points).await.unwrap();
+    }
+    c.find(Locator::Css("form.scoresheet textarea[name^='note.']"))
+        .await
+        .unwrap()
+        .send_keys(note)
+        .await
+        .unwrap();
+    if let Some(path) = file {
+        c.find(Locator::Css("form.scoresheet input[type=file]"))
+            .await
+            .unwrap()
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap();
+    }
+}
+
+/// Press the organiser's "next stage" button on the scheme's page and wait for `stage`.
+async fn advance_to(c: &Client, base: &str, id: i64, stage: &str) {
+    c.goto(&format!("{base}/evaluations/{id}")).await.unwrap();
+    let button = c
+        .find(Locator::Css("form[action$='/advance'] button"))
+        .await
+        .unwrap();
+    submit(c, button).await;
+    wait_text(c, "#eval-stage", stage).await;
+}
+
+/// The results page's tables as the browser shows them: per row the category, rank, unit,
+/// area points, bonus, deduction, total, grade, and whether the unit is commended.
+async fn results_on_page(c: &Client) -> Vec<Vec<String>> {
+    let rows = c
+        .execute(
+            r"return Array.from(document.querySelectorAll('table.results tbody tr')).map(tr => {
+                const category = tr.closest('div.scroll').previousElementSibling.textContent.trim();
+                const cells = Array.from(tr.querySelectorAll('td'));
+                const out = [category];
+                cells.forEach((td, i) => out.push(i === 1 ? td.querySelector('a').textContent.trim() : td.textContent.trim()));
+                out.push(tr.querySelector('.badge') ? 'yes' : '');
+                return out;
+            });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
+}
+
+/// The results workbook as the browser downloads it with its session: every data row.
+async fn results_workbook(c: &Client, id: i64) -> Vec<Vec<String>> {
+    use base64::Engine as _;
+    use calamine::Reader as _;
+    let b64 = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/evaluations/{id}/results.xlsx').then(r => r.arrayBuffer()).then(b => {{
+                   const bytes = new Uint8Array(b); let s = '';
+                   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+                   done(btoa(s));
+                 }});"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_str().unwrap())
+        .unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    // The last column says 是 for a unit to commend; the page marks it with a badge.
+    range
+        .rows()
+        .skip(1)
+        .map(|r| {
+            let mut row: Vec<String> = r.iter().map(ToString::to_string).collect();
+            if let Some(last) = row.last_mut() {
+                *last = if last.is_empty() {
+                    String::new()
+                } else {
+                    "yes".into()
+                };
+            }
+            row
+        })
+        .collect()
+}
+
+both_engines!(
+    a_unit_is_evaluated_from_its_self_assessment_to_published_results,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            // This year's scheme of the small demo (南宁市, open for self-assessment), one of its
+            // units that has not started, and a reporter, an online reviewer and a field
+            // reviewer of the city's.
+            let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+            let (id, unit, unit_name, units) = db
+                .write(move |c| {
+                    use shiliu_db::evaluation as ev;
+                    let all = shiliu_db::scope::Scope::everything();
+                    let city = shiliu_db::org::get_region_by_code(c, &all, "450100")?;
+                    let scope = shiliu_db::scope::Scope::subtrees(vec![city.path.clone()]);
+                    let s = ev::schemes(c, &scope)?
+                        .into_iter()
+                        .find(|s| s.stage() == shiliu_domain::evaluation::Stage::SelfAssessment)
+                        .unwrap();
+                    let mut taking_part = ev::participants(c, s.id)?;
+                    let units = taking_part.len();
+                    let last = taking_part.pop().unwrap();
+                    for (name, display, role, unit) in [
+                        (
+                            "nn-reporter",
+                            "填报员 黄丽",
+                            Role::UnitReporter,
+                            Some(last.unit_id),
+                        ),
+                        ("nn-reviewer", "考评组 韦国强", Role::Evaluator, None),
+                        ("nn-field", "实地组 蓝海燕", Role::Evaluator, None),
+                    ] {
+                        shiliu_db::accounts::create_user(
+                            c,
+                            &shiliu_db::scope::Actor::system("test"),
+                            &shiliu_db::accounts::NewUser {
+                                username: Username::parse(name).unwrap(),
+                                display_name: display.into(),
+                                password_hash: hash.clone(),
+                                role,
+                                region_id: city.id,
+                                unit_id: unit,
+                                site_id: None,
+                                phone: None,
+                                grid_ids: vec![],
+                            },
+                        )?;
+                    }
+                    Ok((s.id, last.unit_id, last.unit_name, units))
+                })
+                .await
+                .unwrap();
+            let sheet = format!("{base}/evaluations/{id}/units/{unit}");
+            let dir =
+                std::env::temp_dir().join(format!("shiliu-eval-{}", shiliu_db::ids::new_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let ledger = dir.join("领导小组成立文件.pdf");
+            std::fs::write(&ledger, b"%PDF-1.4 ledger of the leading group").unwrap();
+            let photo = dir.join("现场照片.png");
+            std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR on site").unwrap();
+
+            // The unit's reporter finds the work on the home page, drafts with a ledger file,
+            // then submits.
+            sign_in(&c, &base, "nn-reporter").await;
+            wait_path(&c, "/").await;
+            let todo = wait_text(&c, "#eval-todo", &unit_name).await;
+            assert!(todo.contains("自查自评还有"), "{todo}");
+            let link = c.find(Locator::Css("#eval-todo a")).await.unwrap();
+            submit(&c, link).await;
+            wait_text(&c, "main", "正在填写：自查自评").await;
+            score_sheet(&c, "3", "已成立领导小组，见成立文件", Some(&ledger)).await;
+            let save = c
+                .find(Locator::Css("form.scoresheet button:not([name])"))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            assert!(text(&c, "main").await.contains("领导小组成立文件.pdf"));
+            snapshot(&c, "evaluation-self").await;
+            let send = c.find(Locator::Css("button[name=submit]")).await.unwrap();
+            submit(&c, send).await;
+            let main = text(&c, "main").await;
+            assert!(main.contains("自评已提交"), "{main}");
+            sign_out(&c).await;
+
+            // The organiser forms the teams: the online one reviews every unit; the field
+            // team is given this unit; then the self-assessment closes.
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/evaluations/{id}")).await.unwrap();
+            for (round, team, member) in [
+                ("first", "第一考评组", "nn-reviewer"),
+                ("field", "实地考核一组", "nn-field"),
+            ] {
+                c.find(Locator::Css("form[action$='/teams'] select[name=round]"))
+                    .await
+                    .unwrap()
+                    .select_by_value(round)
+                    .await
+                    .unwrap();
+                fill(&c, "form[action$='/teams']", "team_name", team).await;
+                let add = c
+                    .find(Locator::Css("form[action$='/teams'] button"))
+                    .await
+                    .unwrap();
+                submit(&c, add).await;
+                let section = format!("//section[h3[contains(., '{team}')]]");
+                c.find(Locator::XPath(&format!(
+                    "{section}//form[contains(@action, '/members')]//input[@name='username']"
+                )))
+                .await
+                .unwrap()
+                .send_keys(member)
+                .await
+                .unwrap();
+                let add = c
+                    .find(Locator::XPath(&format!(
+                        "{section}//form[contains(@action, '/members')]//button"
+                    )))
+                    .await
+                    .unwrap();
+                submit(&c, add).await;
+                wait_text(&c, ".flash", "已保存").await;
+            }
+            let field_units =
+                "//section[h3[contains(., '实地考核一组')]]//form[contains(@action, '/units')]";
+            let tick = c
+                .find(Locator::XPath(&format!(
+                    "{field_units}//input[@value='{unit}']"
+                )))
+                .await
+                .unwrap();
+            if tick.prop("checked").await.unwrap().as_deref() != Some("true") {
+                tick.click().await.unwrap();
+            }
+            let save = c
+                .find(Locator::XPath(&format!("{field_units}//button")))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            let workload = text(&c, "#eval-workload").await;
+            assert!(
+                workload.contains("考评组 韦国强") && workload.contains("实地组 蓝海燕"),
+                "{workload}"
+            );
+            advance_to(&c, &base, id, "第一次核验").await;
+            sign_out(&c).await;
+
+            // The online reviewer scores every criterion with an opinion.
+            sign_in(&c, &base, "nn-reviewer").await;
+            wait_path(&c, "/").await;
+            wait_text(&c, "#eval-todo", "第一次核验还有").await;
+            c.goto(&sheet).await.unwrap();
+            wait_text(&c, "main", "正在填写：第一次核验").await;
+            assert!(
+                text(&c, "main").await.contains("领导小组成立文件.pdf"),
+                "the unit's ledger"
+            );
+            score_sheet(&c, "2.5", "成立文件齐全，但研究记录不全", None).await;
+            let save = c
+                .find(Locator::Css("form.scoresheet button"))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            sign_out(&c).await;
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            advance_to(&c, &base, id, "第二次核验").await;
+            sign_out(&c).await;
+
+            // The field reviewer scores on site on the phone, with a photo; the page fits it.
+            sign_in(&c, &base, "nn-field").await;
+            wait_path(&c, "/").await;
+            c.goto(&sheet).await.unwrap();
+            wait_text(&c, "main", "正在填写：第二次核验").await;
+            let fits = c
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, serde_json::Value::Bool(true), "the sheet fits 360 px");
+            score_sheet(&c, "2", "现场查看：领导小组运转正常", Some(&photo)).await;
+            let save = c
+                .find(Locator::Css("form.scoresheet button"))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            assert!(text(&c, "main").await.contains("现场照片.png"));
+            snapshot(&c, "evaluation-field").await;
+            sign_out(&c).await;
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            advance_to(&c, &base, id, "反馈复核").await;
+            sign_out(&c).await;
+
+            // The unit sees its verified scores (the field score stands) and objects to the
+            // first criterion with a reason.
+            sign_in(&c, &base, "nn-reporter").await;
+            wait_path(&c, "/").await;
+            c.goto(&sheet).await.unwrap();
+            let page = wait_text(&c, "main", "核验得分").await;
+            assert!(page.contains("现场查看：领导小组运转正常"), "{page}");
+            let first = c
+                .find(Locator::Css("form.scoresheet input[name^='score.']"))
+                .await
+                .unwrap();
+            first.send_keys("3").await.unwrap();
+            c.find(Locator::Css("form.scoresheet textarea[name^='note.']"))
+                .await
+                .unwrap()
+                .send_keys("补充提交了领导小组会议纪要")
+                .await
+                .unwrap();
+            let save = c
+                .find(Locator::Css("form.scoresheet button"))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已保存").await;
+            sign_out(&c).await;
+
+            // The commission accepts it, closes the feedback and publishes.
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/evaluations/{id}/results"))
+                .await
+                .unwrap();
+            wait_text(&c, "main", "补充提交了领导小组会议纪要").await;
+            fill(
+                &c,
+                "form[action$='/objections']",
+                "reason",
+                "会议纪要已补齐，予以认可",
+            )
+            .await;
+            let decide = c
+                .find(Locator::Css("form[action$='/objections'] button"))
+                .await
+                .unwrap();
+            submit(&c, decide).await;
+            wait_text(&c, "main", "会议纪要已补齐，予以认可").await;
+            advance_to(&c, &base, id, "结果确定").await;
+            advance_to(&c, &base, id, "已通报").await;
+            c.goto(&format!("{base}/evaluations/{id}/results"))
+                .await
+                .unwrap();
+            wait_text(&c, "h1", "结果").await;
+            let page = results_on_page(&c).await;
+            snapshot(&c, "evaluation-results").await;
+            // Our unit's area 1: the field scores stand (2 and 2, not the online 2.5), the
+            // first criterion at the accepted 3; ranked and graded.
+            let ours = page.iter().find(|r| r[2] == unit_name).unwrap();
+            assert_eq!(ours[3], "7", "{ours:?}");
+            assert!(
+                !ours[1].is_empty() && !ours[ours.len() - 2].is_empty(),
+                "{ours:?}"
+            );
+            assert_eq!(page.len(), units, "every unit ranked: {page:?}");
+            // The Excel export holds the same rows as the page.
+            assert_eq!(results_workbook(&c, id).await, page);
+            // The unit sees the published result too.
+            sign_out(&c).await;
+            sign_in(&c, &base, "nn-reporter").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/evaluations/{id}/results"))
+                .await
+                .unwrap();
+            wait_text(&c, "main", &unit_name).await;
+            std::fs::remove_dir_all(&dir).unwrap();
+            c
+        });
+    }
+);

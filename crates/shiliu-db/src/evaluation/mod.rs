@@ -8,6 +8,7 @@
 //! draft; publishing it to the units (the move to self-assessment) locks it.
 
 pub mod access;
+pub mod reminders;
 pub mod results;
 pub mod scores;
 pub mod teams;
@@ -571,6 +572,102 @@ pub fn add_participant(
             .after(&serde_json::json!({"unit": unit.name, "participant": p})),
     )?;
     Ok(())
+}
+
+/// What taking in a units sheet did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UnitsImported {
+    pub added: usize,
+    pub moved: usize,
+    pub new_categories: Vec<String>,
+}
+
+/// Take a sheet of the units taking part (参评单位名单) into a draft: each line's unit — by
+/// name, active, within the organiser's region — joins in its category (made when new), or,
+/// already taking part, moves to it and takes the line's key-unit mark. Units the sheet does
+/// not name stay. Every line is checked before anything is written: any unknown or ambiguous
+/// name and nothing changes; the problems come back by row (the outer error is the
+/// database's or a stale version).
+pub fn import_units(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scheme_id: i64,
+    version: i32,
+    lines: &[shiliu_domain::evaluation::UnitLine],
+) -> Result<Result<UnitsImported, Vec<(usize, FieldError)>>, DbError> {
+    let s = draft(conn, actor, scheme_id, version)?;
+    let region = Scope::subtrees(vec![s.region_path.clone()]);
+    let mut problems = Vec::new();
+    let mut found = Vec::with_capacity(lines.len());
+    for l in lines {
+        match crate::org::unit_id_by_name(conn, &region, &l.unit, "unit") {
+            Ok(id) => found.push((l, id)),
+            Err(DbError::Invalid(e)) => problems.extend(e.0.into_iter().map(|f| (l.row, f))),
+            Err(e) => return Err(e),
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    touch(conn, &s, version)?;
+    let mut cats = categories(conn, scheme_id)?;
+    let taking_part = participants(conn, scheme_id)?;
+    let mut done = UnitsImported::default();
+    for (l, unit_id) in found {
+        let category_id = if let Some(c) = cats.iter().find(|c| c.name == l.category) {
+            c.id
+        } else {
+            let c = Category {
+                id: new_id(),
+                scheme_id,
+                name: l.category.clone(),
+                sort: i32::try_from(cats.len()).unwrap_or(i32::MAX),
+            };
+            diesel::insert_into(eval_categories::table)
+                .values(&c)
+                .execute(conn)?;
+            done.new_categories.push(c.name.clone());
+            let id = c.id;
+            cats.push(c);
+            id
+        };
+        let p = Participant {
+            scheme_id,
+            unit_id,
+            category_id,
+            key_unit: l.key_unit,
+        };
+        match taking_part.iter().find(|x| x.unit_id == unit_id) {
+            Some(x) if x.category_id == category_id && x.key_unit == l.key_unit => {}
+            Some(_) => {
+                diesel::update(
+                    eval_participants::table
+                        .filter(eval_participants::scheme_id.eq(scheme_id))
+                        .filter(eval_participants::unit_id.eq(unit_id)),
+                )
+                .set((
+                    eval_participants::category_id.eq(category_id),
+                    eval_participants::key_unit.eq(l.key_unit),
+                ))
+                .execute(conn)?;
+                done.moved += 1;
+            }
+            None => {
+                diesel::insert_into(eval_participants::table)
+                    .values(&p)
+                    .execute(conn)?;
+                done.added += 1;
+            }
+        }
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new("evaluation.units_import", "evaluation", scheme_id)
+            .region(s.region_id)
+            .detail(serde_json::json!({"rows": lines.len(), "result": done})),
+    )?;
+    Ok(Ok(done))
 }
 
 /// Take a unit out of a draft.

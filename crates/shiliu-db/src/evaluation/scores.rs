@@ -85,9 +85,14 @@ pub fn round_scores(
 }
 
 /// How far each unit is: criteria scored per (unit, round), and the units that submitted
-/// their self-assessment — one grouped count, for the organiser's progress board.
-pub fn progress(conn: &mut DbConnection, scheme_id: i64) -> Result<Progress, DbError> {
-    let counts: Vec<(i64, String, i64)> = eval_scores::table
+/// their self-assessment — one grouped count, for the organiser's progress board, or for the
+/// units in `only` (a reporter's unit, a reviewer's assignment).
+pub fn progress(
+    conn: &mut DbConnection,
+    scheme_id: i64,
+    only: Option<&[i64]>,
+) -> Result<Progress, DbError> {
+    let mut counted = eval_scores::table
         .filter(eval_scores::scheme_id.eq(scheme_id))
         .filter(eval_scores::points.is_not_null())
         .group_by((eval_scores::unit_id, eval_scores::round))
@@ -96,15 +101,20 @@ pub fn progress(conn: &mut DbConnection, scheme_id: i64) -> Result<Progress, DbE
             eval_scores::round,
             diesel::dsl::count_star(),
         ))
-        .load(conn)?;
-    let submitted = eval_submissions::table
+        .into_boxed();
+    let mut submitted = eval_submissions::table
         .filter(eval_submissions::scheme_id.eq(scheme_id))
         .filter(eval_submissions::round.eq(Round::SelfAssessment.as_str()))
         .select(eval_submissions::unit_id)
-        .load(conn)?;
+        .into_boxed();
+    if let Some(units) = only {
+        counted = counted.filter(eval_scores::unit_id.eq_any(units.to_vec()));
+        submitted = submitted.filter(eval_submissions::unit_id.eq_any(units.to_vec()));
+    }
+    let counts: Vec<(i64, String, i64)> = counted.load(conn)?;
     Ok(Progress {
         scored: counts.into_iter().map(|(u, r, n)| ((u, r), n)).collect(),
-        submitted,
+        submitted: submitted.load(conn)?,
     })
 }
 
@@ -113,6 +123,16 @@ pub fn progress(conn: &mut DbConnection, scheme_id: i64) -> Result<Progress, DbE
 pub struct Progress {
     pub scored: BTreeMap<(i64, String), i64>,
     pub submitted: Vec<i64>,
+}
+
+impl Progress {
+    /// Criteria of `unit` scored in `round`.
+    pub fn scored(&self, unit: i64, round: Round) -> i64 {
+        self.scored
+            .get(&(unit, round.as_str().to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 pub fn submission(

@@ -80,15 +80,6 @@ pub struct RowHousehold {
     pub members: Vec<RowPerson>,
 }
 
-/// A yes/no cell: 是 / 否, yes / no, y / n, 1 / 0; blank is no.
-fn yes(field: &str, value: &str) -> Result<bool, FieldError> {
-    match value.trim().to_lowercase().as_str() {
-        "" | "否" | "no" | "n" | "0" | "false" => Ok(false),
-        "是" | "yes" | "y" | "1" | "true" => Ok(true),
-        _ => Err(FieldError::new(field, "err.yes_no")),
-    }
-}
-
 fn person(r: &ImportRow, address: &str, today: NaiveDate) -> Result<PersonInput, FieldErrors> {
     let mut f = PersonForm::default();
     for (field, _) in COLUMNS.iter().filter(|(f, _)| {
@@ -180,7 +171,7 @@ pub fn households(rows: &[ImportRow], today: NaiveDate) -> (Vec<RowHousehold>, V
         let head = group[h];
         let region_code = head.get("region_code").to_string();
         let address = head.get("address").to_string();
-        let linkage = match yes("linkage", head.get("linkage")) {
+        let linkage = match crate::error::yes_no("linkage", head.get("linkage")) {
             Ok(v) => v,
             Err(e) => {
                 errors.push(RowError {

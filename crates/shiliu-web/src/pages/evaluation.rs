@@ -9,11 +9,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::DbError;
+use shiliu_db::evaluation::reminders::{Owner, Reminder};
 use shiliu_db::evaluation::{self as db, Participant, Scheme, Tree};
 use shiliu_db::scope::Actor;
 use shiliu_domain::evaluation::{
     CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, SheetRow, Stage,
-    deadline, place_sheet,
+    UnitSheetRow, deadline, place_sheet, place_units,
 };
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
@@ -88,6 +89,7 @@ impl SchemeForm {
 #[template(path = "evaluations.html")]
 struct ListPage {
     l: Layout,
+    todo: Vec<super::evaluation_scores::TodoLine>,
     rows: Vec<SchemeRow>,
     can_create: bool,
     f: SchemeForm,
@@ -97,7 +99,7 @@ struct ListPage {
 
 fn list_page(
     p: &Principal,
-    schemes: Vec<Scheme>,
+    (schemes, todo): (Vec<Scheme>, Vec<shiliu_db::evaluation::reminders::Todo>),
     f: SchemeForm,
     errs: &FieldErrors,
 ) -> AppResult<Response> {
@@ -115,6 +117,7 @@ fn list_page(
     render_form(
         &ListPage {
             l: Layout::new(p, "nav.evaluations", t.s("eval.title")),
+            todo: super::evaluation_scores::todo_lines(t, &todo),
             rows,
             can_create: p.can(Permission::ManageEvaluations),
             f,
@@ -125,12 +128,21 @@ fn list_page(
     )
 }
 
-/// The schemes the user has a way into (running them, their unit taking part, reviewing).
-async fn visible(state: &AppState, p: &Principal) -> AppResult<Vec<Scheme>> {
+/// The schemes the user has a way into (running them, their unit taking part, reviewing),
+/// and what is left to them there.
+async fn visible(
+    state: &AppState,
+    p: &Principal,
+) -> AppResult<(Vec<Scheme>, Vec<shiliu_db::evaluation::reminders::Todo>)> {
     let actor = super::evaluation_scores::actor(p)?;
     Ok(state
         .db
-        .read(move |c| shiliu_db::evaluation::access::visible_schemes(c, &actor))
+        .read(move |c| {
+            Ok((
+                shiliu_db::evaluation::access::visible_schemes(c, &actor)?,
+                shiliu_db::evaluation::reminders::todo(c, &actor)?,
+            ))
+        })
         .await?)
 }
 
@@ -200,6 +212,19 @@ pub struct ProgressRow {
     pub category: String,
     /// Per round shown: (text, late).
     pub cells: Vec<(String, bool)>,
+    /// When the unit was reminded in the current stage.
+    pub reminded: String,
+}
+
+/// One reviewer's share of a verification round, on the organiser's board.
+pub struct WorkloadRow {
+    pub name: String,
+    pub round: String,
+    pub teams: String,
+    pub assigned: usize,
+    pub done: usize,
+    pub criteria_left: i64,
+    pub reminded: String,
 }
 
 pub struct TeamRow {
@@ -240,6 +265,9 @@ struct SchemePage {
     teams: Vec<TeamRow>,
     board: Vec<ProgressRow>,
     board_rounds: Vec<String>,
+    workload: Vec<WorkloadRow>,
+    /// The current stage runs to a deadline still ahead: reminders may be sent.
+    may_remind: bool,
     /// Teams can still be formed (the verification rounds have not closed).
     teams_open: bool,
     rounds: Vec<(String, String)>,
@@ -257,6 +285,8 @@ struct Parts {
     candidates: Vec<String>,
     teams: Vec<shiliu_db::evaluation::teams::TeamView>,
     progress: shiliu_db::evaluation::scores::Progress,
+    /// Reminders sent in the current stage.
+    sent: Vec<Reminder>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
@@ -278,7 +308,8 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
                 tree: db::tree(c, id)?,
                 weights: db::weights(c, id)?,
                 teams: shiliu_db::evaluation::teams::teams(c, id)?,
-                progress: shiliu_db::evaluation::scores::progress(c, id)?,
+                progress: shiliu_db::evaluation::scores::progress(c, id, None)?,
+                sent: shiliu_db::evaluation::reminders::sent(c, &s)?,
                 units,
                 candidates,
                 s,
@@ -367,6 +398,7 @@ fn progress_rows(parts: &Parts, t: T) -> Vec<ProgressRow> {
                 })
                 .collect();
             ProgressRow {
+                reminded: reminded(parts, Owner::Unit(u.unit_id)),
                 unit_id: u.unit_id,
                 unit: u.unit_name.clone(),
                 category: parts
@@ -379,6 +411,69 @@ fn progress_rows(parts: &Parts, t: T) -> Vec<ProgressRow> {
             }
         })
         .collect()
+}
+
+/// When `owner` was last reminded in the current stage, and how often.
+fn reminded(parts: &Parts, owner: Owner) -> String {
+    parts
+        .sent
+        .iter()
+        .find(|r| r.owner() == owner)
+        .map(|r| {
+            if r.times > 1 {
+                format!("{} (×{})", super::show_minute(r.sent_at), r.times)
+            } else {
+                super::show_minute(r.sent_at)
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// Each reviewer's units in each verification round: assigned, fully scored, criteria left.
+fn workload_rows(parts: &Parts, t: T) -> Vec<WorkloadRow> {
+    use shiliu_domain::evaluation::Round;
+    let all = parts.tree.criteria().count() as i64;
+    let mut rows = Vec::new();
+    for round in Round::REVIEWS {
+        let teams: Vec<_> = parts
+            .teams
+            .iter()
+            .filter(|v| v.team.round == round.as_str())
+            .collect();
+        let mut members: Vec<(i64, String)> = teams
+            .iter()
+            .flat_map(|v| v.members.iter().cloned())
+            .collect();
+        members.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        members.dedup_by_key(|m| m.0);
+        for (user, name) in members {
+            let mine: Vec<_> = teams
+                .iter()
+                .filter(|v| v.members.iter().any(|(m, _)| *m == user))
+                .collect();
+            let mut units: Vec<i64> = mine.iter().flat_map(|v| v.units.iter().copied()).collect();
+            units.sort_unstable();
+            units.dedup();
+            let left: Vec<i64> = units
+                .iter()
+                .map(|u| (all - parts.progress.scored(*u, round)).max(0))
+                .collect();
+            rows.push(WorkloadRow {
+                name,
+                round: t.label("eval_round", round.as_str()),
+                teams: mine
+                    .iter()
+                    .map(|v| v.team.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                assigned: units.len(),
+                done: left.iter().filter(|n| **n == 0).count(),
+                criteria_left: left.iter().sum(),
+                reminded: reminded(parts, Owner::Reviewer(user)),
+            });
+        }
+    }
+    rows
 }
 
 fn team_rows(parts: &Parts, t: T) -> Vec<TeamRow> {
@@ -498,6 +593,9 @@ fn scheme_page(
             .iter()
             .map(|r| t.label("eval_round", r.as_str()))
             .collect(),
+        workload: workload_rows(&parts, t),
+        may_remind: s.stage().has_deadline()
+            && s.due(s.stage()).is_some_and(|d| d > shiliu_db::now()),
         teams_open: s.stage() < Stage::Final,
         rounds: shiliu_domain::evaluation::Round::REVIEWS
             .iter()
@@ -635,6 +733,20 @@ pub async fn advance(
     let actor = p.require(Permission::ManageEvaluations)?;
     let result = change(&state, actor, move |c, a| {
         db::advance(c, a, id, f.version).map(|_| ())
+    })
+    .await;
+    after(&state, &p, id, result, None).await
+}
+
+/// Remind (催报) everyone who still owes work in the current stage.
+pub async fn remind(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let result = change(&state, actor, move |c, a| {
+        shiliu_db::evaluation::reminders::remind_now(c, a, id).map(|_| ())
     })
     .await;
     after(&state, &p, id, result, None).await
@@ -874,6 +986,9 @@ fn sheet_names(field: &str) -> Vec<String> {
         "criterion_kind" => &["类型", "类别"],
         "guidance" => &["评分标准", "评分细则", "评分办法"],
         "evidence" => &["佐证材料", "台账资料", "佐证"],
+        "unit" => &["单位名称", "参评单位", "被考评单位"],
+        "category_name" => &["类别", "分类", "考评类别"],
+        "key_unit" => &["是否重点单位", "重点"],
         _ => &[],
     };
     names.iter().map(|n| (*n).to_string()).collect()
@@ -919,6 +1034,68 @@ fn sheet_kind(v: &str) -> String {
     super::import::code_of(v, "criterion_kind", &["standard", "bonus", "deduction"])
 }
 
+/// An uploaded sheet's rows and the form's version, or the page to answer with: no file, or
+/// one that cannot be read as a table with `columns`.
+async fn sheet_upload(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    form: &FormData,
+    columns: &[(&str, bool)],
+) -> AppResult<Result<(i32, super::import::Rows), Response>> {
+    let t = p.t();
+    let version: i32 = form
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or_default();
+    let Some(upload) = form.uploads.iter().find(|u| u.field == "file") else {
+        let e: FieldErrors = FieldError::new("file", "err.required").into();
+        return after(state, p, id, Err(DbError::Invalid(e)), None)
+            .await
+            .map(Err);
+    };
+    match super::import::read_table(columns, &sheet_names, &upload.bytes, t, MAX_SHEET_ROWS) {
+        Ok(rows) => Ok(Ok((version, rows))),
+        Err(message) => {
+            let errs = vec![(String::new(), t.field("file"), message)];
+            sheet_refused(state, p, id, errs).await.map(Err)
+        }
+    }
+}
+
+/// A sheet's problems as the page lists them: (row, column, reason); row 0 is the sheet's as
+/// a whole. `column` names a problem's field as the sheet's heading.
+fn row_errors(
+    t: T,
+    problems: &[(usize, FieldError)],
+    column: impl Fn(&str) -> String,
+) -> Vec<(String, String, String)> {
+    problems
+        .iter()
+        .map(|(row, e)| {
+            let row = if *row == 0 {
+                String::new()
+            } else {
+                row.to_string()
+            };
+            (row, column(&e.field), t.field_error(e))
+        })
+        .collect()
+}
+
+/// The scheme's page again, listing what was wrong with a sheet (nothing of it was taken).
+async fn sheet_refused(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errs: Vec<(String, String, String)>,
+) -> AppResult<Response> {
+    let parts = parts(state, p, id).await?;
+    scheme_page(p, parts, None, &FieldErrors::new(), errs, false)
+}
+
 /// Replace the tree with an uploaded sheet: every row checked first; any problem and nothing
 /// changes, and the page lists them by row and column.
 pub async fn import_sheet(
@@ -929,29 +1106,9 @@ pub async fn import_sheet(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageEvaluations)?;
     let t = p.t();
-    let version: i32 = form
-        .pairs
-        .iter()
-        .find(|(k, _)| k == "version")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or_default();
-    let Some(upload) = form.uploads.iter().find(|u| u.field == "file") else {
-        let e: FieldErrors = FieldError::new("file", "err.required").into();
-        return after(&state, &p, id, Err(DbError::Invalid(e)), None).await;
-    };
-    let rows = match super::import::read_table(
-        &SHEET_COLUMNS,
-        &sheet_names,
-        &upload.bytes,
-        t,
-        MAX_SHEET_ROWS,
-    ) {
-        Ok(rows) => rows,
-        Err(message) => {
-            let parts = parts(&state, &p, id).await?;
-            let errs = vec![(String::new(), t.field("file"), message)];
-            return scheme_page(&p, parts, None, &FieldErrors::new(), errs, false);
-        }
+    let (version, rows) = match sheet_upload(&state, &p, id, &form, &SHEET_COLUMNS).await? {
+        Ok(read) => read,
+        Err(page) => return Ok(page),
     };
     let sheet: Vec<(usize, SheetRow)> = rows
         .into_iter()
@@ -986,19 +1143,112 @@ pub async fn import_sheet(
                 "kind" => t.field("criterion_kind"),
                 other => t.field(other),
             };
-            let errs = problems
-                .iter()
-                .map(|(row, e)| {
-                    let row = if *row == 0 {
-                        String::new()
-                    } else {
-                        row.to_string()
-                    };
-                    (row, column(&e.field), t.field_error(e))
-                })
-                .collect();
-            let parts = parts(&state, &p, id).await?;
-            scheme_page(&p, parts, None, &FieldErrors::new(), errs, false)
+            sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await
         }
     }
+}
+
+// ---- The units taking part in Excel ----
+
+/// The units sheet's columns: (field, required).
+const UNIT_COLUMNS: [(&str, bool); 3] =
+    [("unit", true), ("category_name", true), ("key_unit", false)];
+
+/// The units taking part as a sheet to edit and import again (with none yet: the headings,
+/// a template).
+pub async fn export_units(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let parts = parts(&state, &p, id).await?;
+    let t = p.t();
+    let headers: Vec<String> = UNIT_COLUMNS.iter().map(|(f, _)| t.field(f)).collect();
+    let rows: Vec<Vec<String>> = parts
+        .units
+        .iter()
+        .map(|u| {
+            vec![
+                u.unit_name.clone(),
+                parts
+                    .categories
+                    .iter()
+                    .find(|c| c.id == u.category_id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                if u.key_unit {
+                    t.s("eval.yes").to_string()
+                } else {
+                    t.s("eval.no").to_string()
+                },
+            ]
+        })
+        .collect();
+    let bytes = crate::xlsx::sheet(t.s("eval.units"), &headers, &rows)?;
+    Ok(crate::xlsx::download(
+        &format!("{} · {}.xlsx", parts.s.name, t.s("eval.units")),
+        bytes,
+    ))
+}
+
+/// Take an uploaded units sheet into the draft: every row checked first (the sheet, then
+/// the names against the region's units); any problem and nothing changes, and the page
+/// lists them by row and column.
+pub async fn import_units(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    form: FormData,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageEvaluations)?;
+    let t = p.t();
+    let (version, rows) = match sheet_upload(&state, &p, id, &form, &UNIT_COLUMNS).await? {
+        Ok(read) => read,
+        Err(page) => return Ok(page),
+    };
+    let sheet: Vec<(usize, UnitSheetRow)> = rows
+        .into_iter()
+        .map(|(n, v)| {
+            let get = |i: usize| v.get(i).cloned().unwrap_or_default();
+            (
+                n,
+                UnitSheetRow {
+                    unit: get(0),
+                    category: get(1),
+                    key_unit: yes_no_of(&get(2)),
+                },
+            )
+        })
+        .collect();
+    let column = |field: &str| t.field(field);
+    let lines = match place_units(&sheet) {
+        Ok(lines) => lines,
+        Err(problems) => {
+            return sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await;
+        }
+    };
+    match state
+        .db
+        .write(move |c| db::import_units(c, &actor, id, version, &lines))
+        .await
+    {
+        Ok(Ok(_)) => after(&state, &p, id, Ok(()), None).await,
+        Ok(Err(problems)) => sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await,
+        Err(e) => after(&state, &p, id, Err(e), None).await,
+    }
+}
+
+/// A yes/no cell as the export writes it (是 / 否, Yes / No, in either language), or as typed.
+fn yes_no_of(v: &str) -> String {
+    let v = v.trim();
+    for lang in [crate::i18n::Lang::ZhCn, crate::i18n::Lang::En] {
+        let t = T::new(lang);
+        if v.eq_ignore_ascii_case(t.s("eval.yes")) {
+            return "yes".into();
+        }
+        if v.eq_ignore_ascii_case(t.s("eval.no")) {
+            return "no".into();
+        }
+    }
+    v.to_string()
 }

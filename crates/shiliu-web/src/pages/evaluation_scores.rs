@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::DbError;
 use shiliu_db::evaluation::access::{Access, access};
+use shiliu_db::evaluation::reminders::{Owed, Owner, Todo};
 use shiliu_db::evaluation::scores::{self, Evidence, Score};
 use shiliu_db::evaluation::{self as db, teams};
 use shiliu_domain::FieldErrors;
@@ -31,6 +32,104 @@ pub(crate) fn actor(p: &Principal) -> AppResult<shiliu_db::scope::Actor> {
         .or_else(|_| p.require(Permission::ReportEvaluations))
 }
 
+// ---- What is left to do ----
+
+/// One piece of work left, as a line on the home page and the scheme list.
+pub struct TodoLine {
+    pub href: String,
+    pub text: String,
+    /// "3 days left", or that the deadline has passed.
+    pub when: String,
+    pub late: bool,
+    pub reminded: String,
+}
+
+/// What is left of `owed` in words: "还有 3 项未填".
+pub(crate) fn left_text(t: crate::i18n::T, owed: &Owed, unit: i64) -> String {
+    let left = owed
+        .units
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map_or(0, |(_, n)| *n);
+    match owed.round {
+        Round::SelfAssessment if left == 0 => t.s("eval.left_ready").to_string(),
+        Round::SelfAssessment => t.f("eval.left_self", &[("left", &left.to_string())]),
+        Round::Objection => t.s("eval.left_objection").to_string(),
+        Round::First | Round::Field => t.f("eval.left_review", &[("left", &left.to_string())]),
+    }
+}
+
+/// How long until `due`, in whole days (or that it has passed).
+fn time_left(t: crate::i18n::T, due: Option<chrono::NaiveDateTime>) -> (String, bool) {
+    let Some(due) = due else {
+        return (String::new(), false);
+    };
+    let left = due - shiliu_db::now();
+    if left <= chrono::TimeDelta::zero() {
+        (t.s("eval.overdue").to_string(), true)
+    } else if left < chrono::TimeDelta::days(1) {
+        (t.s("eval.under_a_day").to_string(), false)
+    } else {
+        (
+            t.f("eval.days_left", &[("days", &left.num_days().to_string())]),
+            false,
+        )
+    }
+}
+
+pub(crate) fn todo_lines(t: crate::i18n::T, todos: &[Todo]) -> Vec<TodoLine> {
+    todos
+        .iter()
+        .map(|x| {
+            let due = x.due.map(show_minute).unwrap_or_default();
+            let first = x.names.first().cloned().unwrap_or_default();
+            let (href, text) = match x.owed.owner {
+                Owner::Unit(unit) => (
+                    format!("/evaluations/{}/units/{unit}", x.scheme_id),
+                    t.f(
+                        "eval.todo_unit",
+                        &[
+                            ("scheme", &x.scheme),
+                            ("unit", &first.1),
+                            ("left", &left_text(t, &x.owed, unit)),
+                            ("due", &due),
+                        ],
+                    ),
+                ),
+                Owner::Reviewer(_) => (
+                    // One unit: straight to its sheet; more: the scheme's list of them.
+                    if x.names.len() == 1 {
+                        format!("/evaluations/{}/units/{}", x.scheme_id, first.0)
+                    } else {
+                        format!("/evaluations/{}", x.scheme_id)
+                    },
+                    t.f(
+                        "eval.todo_review",
+                        &[
+                            ("scheme", &x.scheme),
+                            ("round", &t.label("eval_round", x.owed.round.as_str())),
+                            ("units", &x.names.len().to_string()),
+                            ("left", &x.owed.criteria_left().to_string()),
+                            ("due", &due),
+                        ],
+                    ),
+                ),
+            };
+            let (when, late) = time_left(t, x.due);
+            TodoLine {
+                href,
+                text,
+                when,
+                late,
+                reminded: x
+                    .reminded
+                    .map(|at| t.f("eval.reminded", &[("at", &show_minute(at))]))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
 // ---- The units a reporter or reviewer may open ----
 
 pub struct UnitLink {
@@ -38,6 +137,8 @@ pub struct UnitLink {
     pub name: String,
     pub category: String,
     pub tasks: Vec<String>,
+    /// What is left of the reader's work there.
+    pub left: String,
 }
 
 #[derive(Template)]
@@ -55,9 +156,13 @@ struct UnitsPage {
 pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult<Response> {
     let t = p.t();
     let id = a.scheme.id;
-    let (units, categories) = state
+    let user = p.user.id;
+    let (a, units, categories, owed) = state
         .db
-        .read(move |c| Ok((db::participants(c, id)?, db::categories(c, id)?)))
+        .read(move |c| {
+            let owed = shiliu_db::evaluation::reminders::owed_by(c, &a, user)?;
+            Ok((a, db::participants(c, id)?, db::categories(c, id)?, owed))
+        })
         .await?;
     let now_in = a.scheme.stage();
     let links = a
@@ -77,6 +182,11 @@ pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult
                 .filter(|r| r.stage() == now_in && a.may_score(*r, u.unit_id))
                 .map(|r| t.label("eval_round", r.as_str()))
                 .collect(),
+            left: owed
+                .iter()
+                .find(|o| o.units.iter().any(|(x, _)| *x == u.unit_id))
+                .map(|o| left_text(t, o, u.unit_id))
+                .unwrap_or_default(),
         })
         .collect();
     render(&UnitsPage {

@@ -500,6 +500,8 @@ pub async fn switch_lang(State(state): State<AppState>, Query(q): Query<LangQuer
 #[template(path = "home.html")]
 struct HomePage {
     l: Layout,
+    /// Evaluation work left to the user's unit or teams.
+    todo: Vec<evaluation_scores::TodoLine>,
     welcome: String,
     scope_line: String,
     counts: Vec<(&'static str, i64, &'static str)>,
@@ -508,9 +510,21 @@ struct HomePage {
 pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     let actor = p.require(Permission::ViewOrg)?;
     let scope = actor.scope.clone();
-    let (counts, roots) = state
+    let evaluates = p.can(Permission::ReportEvaluations) || p.can(Permission::ReviewEvaluations);
+    let (counts, roots, todo) = state
         .db
-        .read(move |c| Ok((org_db::counts(c, &scope)?, org_db::scope_roots(c, &scope)?)))
+        .read(move |c| {
+            let todo = if evaluates {
+                shiliu_db::evaluation::reminders::todo(c, &actor)?
+            } else {
+                Vec::new()
+            };
+            Ok((
+                org_db::counts(c, &scope)?,
+                org_db::scope_roots(c, &scope)?,
+                todo,
+            ))
+        })
         .await?;
     let t = p.t();
     let scope_names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
@@ -522,6 +536,7 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
     };
     let page = HomePage {
         l: Layout::new(&p, "nav.home", t.s("home.title")),
+        todo: evaluation_scores::todo_lines(t, &todo),
         welcome: t.f("home.welcome", &[("name", &p.user.display_name)]),
         scope_line: t.f("home.scope", &[("scope", &scope_names.join("、"))]),
         counts: vec![

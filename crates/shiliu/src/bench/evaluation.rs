@@ -2,16 +2,21 @@
 //! and for 2,000 (a province's), scored in both verification rounds (the field round at a
 //! fifth of the units, as key units), objections on a tenth; then timed: the results (merge,
 //! decided objections, totals, ranks, grades) through the database layer, the results page
-//! and its Excel export under concurrent load, and publication (final scores and results
-//! written in the stage change).
+//! and its Excel export under concurrent load, what is left to do (who owes what in the
+//! self-assessment and in the first verification, as the reminders and the "to do" lists
+//! work it out, with one reviewer on a team of every unit), and publication (final scores
+//! and results written in the stage change).
 
 use std::time::{Duration, Instant};
 
 use shiliu_db::evaluation::access::access;
+use shiliu_db::evaluation::reminders::{self, Who};
 use shiliu_db::evaluation::{self as ev, Participant, results, scores};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::{Db, DbError, accounts, org};
-use shiliu_domain::evaluation::{Points, Round, SchemeInput, ScoreInput, SheetRow, place_sheet};
+use shiliu_domain::evaluation::{
+    Points, Round, SchemeInput, ScoreInput, SheetRow, Stage, place_sheet,
+};
 use shiliu_domain::org::UnitInput;
 
 use super::{Server, load, pct, session_cookie, status_kib};
@@ -117,9 +122,26 @@ fn setup(db: &Db, size: usize) -> Result<i64, String> {
         let far = |d: i64| Some(shiliu_db::now() + chrono::Duration::days(d));
         ev::set_deadlines(c, &me, s.id, version, [far(10), far(20), far(30), far(40)])?;
         version += 1;
-        for _ in 0..2 {
-            version = ev::advance(c, &me, s.id, version)?.version;
-        }
+        version = ev::advance(c, &me, s.id, version)?.version;
+        let reviewer = format!("bench-rev-{}", s.id);
+        accounts::create_user(
+            c,
+            &me,
+            &accounts::NewUser {
+                username: shiliu_domain::accounts::Username::parse(&reviewer)?,
+                display_name: "基准考评人员".into(),
+                password_hash: "x".into(),
+                role: shiliu_domain::roles::Role::Evaluator,
+                region_id: province.id,
+                unit_id: None,
+                site_id: None,
+                phone: None,
+                grid_ids: vec![],
+            },
+        )?;
+        let team = ev::teams::create_team(c, &me, s.id, Round::First, "基准第一组")?;
+        ev::teams::add_member(c, &me, s.id, team.id, &reviewer)?;
+        version = ev::advance(c, &me, s.id, version)?.version;
         let criteria: Vec<(i64, String, Points)> = tree
             .criteria()
             .map(|x| (x.id, x.code.clone(), x.max()))
@@ -208,6 +230,29 @@ fn one_size(
         pct(&lat, 0.5),
         pct(&lat, 0.99)
     );
+    // Who owes what, in the self-assessment (every unit) and in the first verification (the
+    // reviewer's team has every unit): the same reads whatever is left, so the scheme is
+    // looked at as if in each stage.
+    let s = ev::get_scheme(&mut conn, &Scope::everything(), id).map_err(|e| e.to_string())?;
+    for stage in [Stage::SelfAssessment, Stage::FirstReview] {
+        let as_if = ev::Scheme {
+            stage: stage.as_str().to_string(),
+            ..s.clone()
+        };
+        let mut lat = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            reminders::owed(&mut conn, &as_if, Who::Everyone).map_err(|e| e.to_string())?;
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        println!(
+            "  who owes what in {}, database layer: p50 {:.1} ms, p99 {:.1} ms",
+            stage.as_str(),
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+    }
     let user = accounts::find_by_username(&mut conn, "admin")
         .map_err(|e| e.to_string())?
         .ok_or("bench: the demo's admin account is needed (run `shiliu demo --no-serve` first)")?;
