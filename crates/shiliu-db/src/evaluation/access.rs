@@ -134,7 +134,7 @@ impl Access {
 /// Every scheme the actor has a way into: run in their scope, their unit taking part, or
 /// their teams reviewing; newest year first.
 pub fn visible_schemes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Scheme>, DbError> {
-    let mut ids: Vec<i64> = Vec::new();
+    let mut ids = taking_part(conn, actor)?;
     if allows(actor, Permission::ManageEvaluations) {
         ids.extend(
             eval_schemes::table
@@ -143,6 +143,27 @@ pub fn visible_schemes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Sch
                 .load::<i64>(conn)?,
         );
     }
+    ids.sort_unstable();
+    ids.dedup();
+    let schemes: Vec<Scheme> = eval_schemes::table
+        .filter(eval_schemes::id.eq_any(&ids))
+        .order((eval_schemes::year.desc(), eval_schemes::id.desc()))
+        .select(Scheme::as_select())
+        .load(conn)?;
+    // Others see a scheme once it is out of draft; its organiser, always.
+    Ok(schemes
+        .into_iter()
+        .filter(|s| {
+            s.stage() != Stage::Draft
+                || (allows(actor, Permission::ManageEvaluations)
+                    && actor.scope.covers(&s.region_path))
+        })
+        .collect())
+}
+
+/// The schemes the actor takes part in (not those they run): their unit's, their teams'.
+pub fn taking_part(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<i64>, DbError> {
+    let mut ids: Vec<i64> = Vec::new();
     if allows(actor, Permission::ReportEvaluations)
         && let Some(unit) = unit_of(conn, actor)?
     {
@@ -166,18 +187,5 @@ pub fn visible_schemes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Sch
     }
     ids.sort_unstable();
     ids.dedup();
-    let schemes: Vec<Scheme> = eval_schemes::table
-        .filter(eval_schemes::id.eq_any(&ids))
-        .order((eval_schemes::year.desc(), eval_schemes::id.desc()))
-        .select(Scheme::as_select())
-        .load(conn)?;
-    // Others see a scheme once it is out of draft; its organiser, always.
-    Ok(schemes
-        .into_iter()
-        .filter(|s| {
-            s.stage() != Stage::Draft
-                || (allows(actor, Permission::ManageEvaluations)
-                    && actor.scope.covers(&s.region_path))
-        })
-        .collect())
+    Ok(ids)
 }

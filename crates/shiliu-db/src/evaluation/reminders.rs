@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use shiliu_domain::evaluation::{Level, Round, Stage};
 
-use super::access::{Access, access, visible_schemes};
+use super::access::{Access, access, taking_part};
 use super::{Scheme, participants};
 use crate::audit::{self, Event};
 use crate::schema::{
@@ -371,11 +371,16 @@ pub fn todo(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Todo>, DbError
     let Some(user) = actor.user_id else {
         return Ok(Vec::new());
     };
+    let ids = taking_part(conn, actor)?;
+    let timed: Vec<&str> = Stage::TIMED.iter().map(|s| s.as_str()).collect();
+    let schemes: Vec<Scheme> = eval_schemes::table
+        .filter(eval_schemes::id.eq_any(&ids))
+        .filter(eval_schemes::stage.eq_any(timed))
+        .order((eval_schemes::year.desc(), eval_schemes::id.desc()))
+        .select(Scheme::as_select())
+        .load(conn)?;
     let mut out = Vec::new();
-    for s in visible_schemes(conn, actor)? {
-        if round_of(s.stage()).is_none() {
-            continue;
-        }
+    for s in schemes {
         let a = access(conn, actor, s.id)?;
         let owed_here = owed_by(conn, &a, user)?;
         if owed_here.is_empty() {
