@@ -16,12 +16,22 @@ use shiliu_db::testing::TestDb;
 use shiliu_domain::accounts::Username;
 use shiliu_domain::roles::Role;
 
-struct Driver(Child);
+/// chromedriver and the profile of the Chromium it started. A test that fails never closes
+/// its session, and killing chromedriver leaves that Chromium running: it is found by its
+/// profile directory and stopped too.
+struct Driver(Child, std::path::PathBuf);
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = Command::new("pkill")
+            .args(["-f", "--"])
+            .arg(&self.1)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 
@@ -41,9 +51,9 @@ async fn browser() -> (Client, Driver) {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver (Debian package chromium-driver; scripts/test.sh installs it)");
-    let driver = Driver(child);
     let profile =
         std::env::temp_dir().join(format!("shiliu-chromium-{}", shiliu_db::ids::new_id()));
+    let driver = Driver(child, profile.clone());
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
