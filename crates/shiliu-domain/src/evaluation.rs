@@ -148,6 +148,11 @@ impl Stage {
         Stage::Feedback,
     ];
 
+    /// The round whose scores are entered in this stage, if any (one a stage).
+    pub fn round(self) -> Option<Round> {
+        Round::ALL.iter().copied().find(|r| r.stage() == self)
+    }
+
     /// Whether this stage has a deadline.
     pub fn has_deadline(self) -> bool {
         Self::TIMED.contains(&self)

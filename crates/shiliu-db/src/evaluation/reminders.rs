@@ -82,9 +82,9 @@ impl Owed {
     }
 }
 
-/// The round whose scores are entered in `stage`, if any.
-fn round_of(stage: Stage) -> Option<Round> {
-    Round::ALL.iter().copied().find(|r| r.stage() == stage)
+/// The stages with a deadline, as stored: the schemes someone may owe work in.
+fn timed() -> Vec<&'static str> {
+    Stage::TIMED.iter().map(|s| s.as_str()).collect()
 }
 
 fn criteria_count(conn: &mut DbConnection, scheme_id: i64) -> Result<i64, DbError> {
@@ -97,7 +97,7 @@ fn criteria_count(conn: &mut DbConnection, scheme_id: i64) -> Result<i64, DbErro
 
 /// Everyone (or the one owner `who` names) who still owes work in `s`'s current stage.
 pub fn owed(conn: &mut DbConnection, s: &Scheme, who: Who) -> Result<Vec<Owed>, DbError> {
-    let Some(round) = round_of(s.stage()) else {
+    let Some(round) = s.stage().round() else {
         return Ok(Vec::new());
     };
     let all = criteria_count(conn, s.id)?;
@@ -257,9 +257,8 @@ fn audit_sending(
 /// nodes may run it (a reminder another node sent first is left alone). Returns how many
 /// were sent.
 pub fn sweep(conn: &mut DbConnection, actor: &Actor, at: NaiveDateTime) -> Result<usize, DbError> {
-    let timed: Vec<&str> = Stage::TIMED.iter().map(|s| s.as_str()).collect();
     let schemes: Vec<Scheme> = eval_schemes::table
-        .filter(eval_schemes::stage.eq_any(timed))
+        .filter(eval_schemes::stage.eq_any(timed()))
         .select(Scheme::as_select())
         .load(conn)?;
     let mut n = 0;
@@ -372,10 +371,9 @@ pub fn todo(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Todo>, DbError
         return Ok(Vec::new());
     };
     let ids = taking_part(conn, actor)?;
-    let timed: Vec<&str> = Stage::TIMED.iter().map(|s| s.as_str()).collect();
     let schemes: Vec<Scheme> = eval_schemes::table
         .filter(eval_schemes::id.eq_any(&ids))
-        .filter(eval_schemes::stage.eq_any(timed))
+        .filter(eval_schemes::stage.eq_any(timed()))
         .order((eval_schemes::year.desc(), eval_schemes::id.desc()))
         .select(Scheme::as_select())
         .load(conn)?;

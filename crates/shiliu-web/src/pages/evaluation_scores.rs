@@ -176,11 +176,11 @@ pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult
                 .find(|c| c.id == u.category_id)
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
-            tasks: Round::ALL
-                .iter()
-                .copied()
-                .filter(|r| r.stage() == now_in && a.may_score(*r, u.unit_id))
+            tasks: now_in
+                .round()
+                .filter(|r| a.may_score(*r, u.unit_id))
                 .map(|r| t.label("eval_round", r.as_str()))
+                .into_iter()
                 .collect(),
             left: owed
                 .iter()
@@ -295,10 +295,7 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
                     rounds.push((r, scores::scores(c, id, unit, r)?));
                 }
             }
-            let current = Round::ALL
-                .iter()
-                .copied()
-                .find(|r| r.stage() == a.scheme.stage() && a.may_score(*r, unit));
+            let current = a.scheme.stage().round().filter(|r| a.may_score(*r, unit));
             let open = current.map(|r| (r, scores::check_open(c, &a, unit, r)));
             let settled = a.scheme.stage() >= shiliu_domain::evaluation::Stage::Feedback;
             let (verified, decisions) = if settled && a.sees_verified(unit) {
