@@ -165,13 +165,14 @@ pub fn record_many(
     };
     let chain = chain_of(first);
     let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
-    diesel::update(audit_head::table.filter(audit_head::id.eq(chain)))
-        .set(audit_head::seq.eq(audit_head::seq + n))
-        .execute(conn)?;
-    let (last, mut prev_hash): (i64, String) = audit_head::table
-        .filter(audit_head::id.eq(chain))
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+    // One statement takes the chain's lock and reads where it ends: on PostgreSQL each
+    // statement is a round trip, and an audited read (a look-up by ID number) is little else.
+    let (last, mut prev_hash): (i64, String) = crate::on_engine!(conn, |c| diesel::update(
+        audit_head::table.filter(audit_head::id.eq(chain))
+    )
+    .set(audit_head::seq.eq(audit_head::seq + n))
+    .returning((audit_head::seq, audit_head::hash))
+    .get_result(c))?;
     let at = now();
     let mut rows = Vec::with_capacity(events.len());
     for ((actor, ev), link) in events.iter().zip(last - n + 1..) {

@@ -3,7 +3,9 @@
 //! residence, tags and consents — recorded by one audit row for the whole load. The numbers
 //! must be new to the register: an import checks its file against the register first
 //! (`import::check`), and the unique index refuses the rest. The statistics' counts go to the
-//! caller's `tally`, to be journaled once for a whole import.
+//! caller's `tally`, to be journaled once for a whole import. Rows are made ([`rows`]: ids,
+//! sealed numbers) apart from writing them ([`write`]), so an import makes the next chunk's on
+//! one core while the database writes this one's on the other.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -77,6 +79,47 @@ struct ResidenceRow {
     created_at: chrono::NaiveDateTime,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = households)]
+#[diesel(treat_none_as_default_value = false)]
+struct HouseholdRow {
+    id: i64,
+    region_id: i64,
+    region_path: String,
+    address: String,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = person_tags)]
+#[diesel(treat_none_as_default_value = false)]
+struct TagRow {
+    person_id: i64,
+    tag: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = consents)]
+#[diesel(treat_none_as_default_value = false)]
+struct ConsentRow {
+    id: i64,
+    person_id: i64,
+    purpose: &'static str,
+    channel: &'static str,
+    given_at: chrono::NaiveDateTime,
+    recorded_by: Option<i64>,
+}
+
+/// Households' rows, made and not yet written.
+pub struct Rows {
+    households: Vec<HouseholdRow>,
+    people: Vec<PersonRow>,
+    homes: Vec<ResidenceRow>,
+    tags: Vec<TagRow>,
+    consents: Vec<ConsentRow>,
+}
+
 /// Write the households; returns how many people were loaded.
 pub fn load(
     conn: &mut DbConnection,
@@ -86,6 +129,17 @@ pub fn load(
     consent: ConsentChannel,
     tally: &mut Tally,
 ) -> Result<usize, DbError> {
+    write(conn, actor, &rows(actor, vault, households, consent, tally))
+}
+
+/// The households' rows, their people counted in `tally`; no database is needed.
+pub fn rows(
+    actor: &Actor,
+    vault: &Vault,
+    households: &[NewHousehold<'_>],
+    consent: ConsentChannel,
+    tally: &mut Tally,
+) -> Rows {
     let at = now();
     let mut house_rows = Vec::with_capacity(households.len());
     let mut people = Vec::new();
@@ -94,14 +148,14 @@ pub fn load(
     let mut agreed = Vec::new();
     for h in households {
         let hid = new_id();
-        house_rows.push((
-            households::id.eq(hid),
-            households::region_id.eq(h.region.id),
-            households::region_path.eq(h.region.path.clone()),
-            households::address.eq(h.address.clone()),
-            households::created_at.eq(at),
-            households::updated_at.eq(at),
-        ));
+        house_rows.push(HouseholdRow {
+            id: hid,
+            region_id: h.region.id,
+            region_path: h.region.path.clone(),
+            address: h.address.clone(),
+            created_at: at,
+            updated_at: at,
+        });
         tally.household(&h.region.path, 1);
         for (p, relation) in &h.members {
             let id = new_id();
@@ -160,34 +214,44 @@ pub fn load(
                 to_date: h.moved_out,
                 created_at: at,
             });
-            tags.extend(p.tags.iter().map(|t| {
-                (
-                    person_tags::person_id.eq(id),
-                    person_tags::tag.eq(t.as_str()),
-                )
+            tags.extend(p.tags.iter().map(|t| TagRow {
+                person_id: id,
+                tag: t.as_str(),
             }));
-            agreed.extend(h.agreed.iter().map(|purpose| {
-                (
-                    consents::id.eq(new_id()),
-                    consents::person_id.eq(id),
-                    consents::purpose.eq(purpose.as_str()),
-                    consents::channel.eq(consent.as_str()),
-                    consents::given_at.eq(at),
-                    consents::recorded_by.eq(actor.user_id),
-                )
+            agreed.extend(h.agreed.iter().map(|purpose| ConsentRow {
+                id: new_id(),
+                person_id: id,
+                purpose: purpose.as_str(),
+                channel: consent.as_str(),
+                given_at: at,
+                recorded_by: actor.user_id,
             }));
         }
     }
-    crate::insert_many!(conn, households::table, &house_rows)?;
-    crate::insert_many!(conn, persons::table, &people)?;
-    crate::insert_many!(conn, residences::table, &homes)?;
-    crate::insert_many!(conn, person_tags::table, &tags)?;
-    crate::insert_many!(conn, consents::table, &agreed)?;
+    Rows {
+        households: house_rows,
+        people,
+        homes,
+        tags,
+        consents: agreed,
+    }
+}
+
+/// Write rows made by [`rows`] in the caller's transaction, with one audit row; returns how
+/// many people were written.
+pub fn write(conn: &mut DbConnection, actor: &Actor, rows: &Rows) -> Result<usize, DbError> {
+    crate::insert_many!(conn, households::table, &rows.households)?;
+    crate::insert_many!(conn, persons::table, &rows.people)?;
+    crate::insert_many!(conn, residences::table, &rows.homes)?;
+    crate::insert_many!(conn, person_tags::table, &rows.tags)?;
+    crate::insert_many!(conn, consents::table, &rows.consents)?;
     audit::record(
         conn,
         actor,
-        Event::new("person.bulk_load", "person", "")
-            .detail(serde_json::json!({ "people": people.len(), "households": households.len() })),
+        Event::new("person.bulk_load", "person", "").detail(serde_json::json!({
+            "people": rows.people.len(),
+            "households": rows.households.len(),
+        })),
     )?;
-    Ok(people.len())
+    Ok(rows.people.len())
 }

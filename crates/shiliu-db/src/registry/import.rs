@@ -227,7 +227,9 @@ pub fn imported(conn: &mut DbConnection, sha256: &str) -> Result<Option<Imported
         .optional()?)
 }
 
-/// Write the households chunk by chunk, counting the people written.
+/// Write the households chunk by chunk, counting the people written. A second thread makes
+/// each chunk's rows (ids, sealed numbers) while the database writes the chunk before: the
+/// two took turns on one core, leaving the other idle (docs/PERFORMANCE.md).
 fn load_all(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -237,33 +239,47 @@ fn load_all(
     written: &mut usize,
 ) -> Result<(), DbError> {
     const BOTH: [ConsentPurpose; 2] = [ConsentPurpose::Registration, ConsentPurpose::Linkage];
-    let mut tally = super::Tally::default();
-    for chunk in checked.ready.chunks(CHUNK) {
-        let load: Vec<NewHousehold<'_>> = chunk
-            .iter()
-            .map(|(h, region)| NewHousehold {
-                region,
-                address: h.address.clone(),
-                members: h
-                    .members
+    // Two chunks made ahead at most: memory stays at a few chunks whatever the file's size.
+    let (tx, made) = std::sync::mpsc::sync_channel::<bulk::Rows>(2);
+    std::thread::scope(|s| {
+        let maker = s.spawn(move || {
+            let mut tally = super::Tally::default();
+            for chunk in checked.ready.chunks(CHUNK) {
+                let load: Vec<NewHousehold<'_>> = chunk
                     .iter()
-                    .map(|m| (m.person.clone(), m.relation))
-                    .collect::<Vec<(_, Relation)>>(),
-                moved_out: None,
-                agreed: if h.linkage { &BOTH } else { &BOTH[..1] },
-            })
-            .collect();
-        *written += bulk::load(
-            conn,
-            actor,
-            vault,
-            &load,
-            ConsentChannel::Import,
-            &mut tally,
-        )?;
-        progress(*written);
-    }
-    tally.journal(conn)
+                    .map(|(h, region)| NewHousehold {
+                        region,
+                        address: h.address.clone(),
+                        members: h
+                            .members
+                            .iter()
+                            .map(|m| (m.person.clone(), m.relation))
+                            .collect::<Vec<(_, Relation)>>(),
+                        moved_out: None,
+                        agreed: if h.linkage { &BOTH } else { &BOTH[..1] },
+                    })
+                    .collect();
+                let rows = bulk::rows(actor, vault, &load, ConsentChannel::Import, &mut tally);
+                // The writer stopped (it failed): nothing more to make.
+                if tx.send(rows).is_err() {
+                    break;
+                }
+            }
+            tally
+        });
+        // Drops `made` on the way out, so a failed write stops the maker too.
+        let wrote = made.into_iter().try_for_each(|rows| {
+            *written += bulk::write(conn, actor, &rows)?;
+            progress(*written);
+            Ok::<_, DbError>(())
+        });
+        // A panic while making rows is the same bug it was when they were made inline.
+        let tally = maker
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        wrote?;
+        tally.journal(conn)
+    })
 }
 
 /// Households written per bulk load (and per progress report).
