@@ -491,6 +491,8 @@ impl Db {
         let applied = run_migrations(&mut conn)?;
         drop(conn);
         self.write_blocking(refdata::sync)?;
+        // PostgreSQL's search index by month: every month with requests, and the next few.
+        self.write_blocking(requests::search::ensure_stored_months)?;
         // Requests taken in before the search index (or its new shape) existed are indexed
         // once, when it arrives.
         if applied
@@ -563,7 +565,12 @@ where
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
 /// migration named `request_search`, `request_tallies` or `registry_tallies` is listed.
-const REINDEX_SEARCH_AFTER: [&str; 3] = ["20261122000007", "20261122000012", "20261122000014"];
+const REINDEX_SEARCH_AFTER: [&str; 4] = [
+    "20261122000007",
+    "20261122000012",
+    "20261122000014",
+    "20261122000026",
+];
 const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];
 

@@ -1297,6 +1297,105 @@ both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
     assert!(!list(&Scope::everything(), &received).contains(&fresh.id));
 });
 
+both_engines!(search_reaches_every_month_of_history, |t: TestDb| {
+    // Requests of this month, of fourteen months ago and of a month whose partition could not
+    // be made (PostgreSQL keeps its index by month; its rows wait in the default partition):
+    // a search finds all three, newest first, on both engines.
+    let now =
+        t.db.write_blocking(|c| {
+            let nn = place(c, "450107001", "秀厢");
+            let other = category(c, "other");
+            let input =
+                RequestInput::parse(Channel::Hotline, "租房押金纠纷", "", "", "", false).unwrap();
+            let r = requests::create(
+                c,
+                &Actor::system("test"),
+                &input,
+                other.id,
+                nn.grid.id,
+                None,
+            )?;
+            Ok(r)
+        })
+        .unwrap();
+    let at = |months_back: u32| {
+        let d = now.received_at.date() - chrono::Months::new(months_back);
+        shiliu_db::ids::id_at(d.and_hms_opt(12, 0, 0).unwrap(), 7)
+    };
+    let old = requests::Request {
+        id: at(14),
+        code: "OLD14".into(),
+        ..now.clone()
+    };
+    let terms = |r: &requests::Request| (r.id, requests::search::index_terms(&r.description));
+    t.db.write_blocking(|c| {
+        requests::bulk::insert(c, std::slice::from_ref(&old), &[], &[terms(&old)])
+    })
+    .unwrap();
+    // Eight months back: its partition is dropped after its request is written, its entry
+    // then written into the default partition, and making the month again leaves it there.
+    let stray = requests::Request {
+        id: at(8),
+        code: "STRAY8".into(),
+        ..now.clone()
+    };
+    let month = |id: i64| {
+        format!(
+            "request_search_m{}",
+            shiliu_db::ids::time_of(id).format("%Y%m")
+        )
+    };
+    let partition_rows = |name: String| {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        t.db.write_blocking(move |c| match c {
+            DbConnection::Postgres(c) => Ok(diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM {name}"
+            ))
+            .get_result::<N>(c)?
+            .n),
+            DbConnection::Sqlite(_) => Ok(-1),
+        })
+        .unwrap()
+    };
+    t.db.write_blocking(|c| {
+        requests::bulk::insert(c, std::slice::from_ref(&stray), &[], &[])?;
+        if let DbConnection::Postgres(pg) = c {
+            diesel::sql_query(format!("DROP TABLE {}", month(stray.id))).execute(pg)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    t.db.write_blocking(|c| {
+        // Its entry, written by the re-index of requests without one.
+        requests::search::backfill(c)?;
+        requests::search::ensure_months(c, stray.id, stray.id)
+    })
+    .unwrap();
+    if t.db.engine() == shiliu_db::Engine::Postgres {
+        assert_eq!(partition_rows(month(old.id)), 1, "in its month's partition");
+        assert_eq!(partition_rows(month(now.id)), 1);
+        assert_eq!(partition_rows("request_search_default".into()), 1);
+        let ahead = now.received_at.date() + chrono::Months::new(3);
+        let ahead = shiliu_db::ids::id_at(ahead.and_hms_opt(0, 0, 0).unwrap(), 0);
+        assert_eq!(partition_rows(month(ahead)), 0, "made ahead");
+    }
+    let f = requests::RequestFilter {
+        text: Some("押金".into()),
+        ..requests::RequestFilter::default()
+    };
+    let found: Vec<String> =
+        t.db.write_blocking(move |c| requests::list(c, &Scope::everything(), &f, 10))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
+    assert_eq!(found, [now.code.clone(), "STRAY8".into(), "OLD14".into()]);
+});
+
 fn order(i: usize, region: requests::RegionRef, category_id: i64) -> requests::Intake {
     let mut actor = Actor::system("intake");
     actor.request_id = format!("group-{i}");

@@ -601,7 +601,8 @@ async fn fold_journal(
 }
 
 /// Every ten minutes: delete expired sessions (they are refused anyway; this keeps the table
-/// small), remind (催办) and escalate (督办) requests by their deadlines, and remind (催报) those
+/// small), make the search index's coming months (`PostgreSQL`), remind (催办) and escalate
+/// (督办) requests by their deadlines, and remind (催报) those
 /// who still owe work in an evaluation before its stage's deadline. All are idempotent, so
 /// several app nodes may run them.
 async fn housekeeping(state: AppState) {
@@ -617,6 +618,14 @@ async fn housekeeping(state: AppState) {
             Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session purge failed"),
+        }
+        // PostgreSQL's search index by month: the coming months' partitions, made ahead.
+        if let Err(e) = state
+            .db
+            .write(shiliu_db::requests::search::ensure_stored_months)
+            .await
+        {
+            tracing::warn!(error = %e, "making the search index's coming months failed");
         }
         let actor = shiliu_db::scope::Actor::system("system:deadlines");
         let at = shiliu_db::now();

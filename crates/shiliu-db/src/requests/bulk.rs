@@ -23,6 +23,13 @@ pub fn insert(
     terms: &[(i64, String)],
 ) -> Result<(), DbError> {
     insert_rows(conn, rows, events)?;
+    // History: its months' partitions of the search index may not be made yet.
+    if let (Some(first), Some(last)) = (
+        rows.iter().map(|r| r.id).min(),
+        rows.iter().map(|r| r.id).max(),
+    ) {
+        search::ensure_months(conn, first, last)?;
+    }
     let by_id: std::collections::HashMap<i64, &Request> = rows.iter().map(|r| (r.id, r)).collect();
     let entries: Vec<(&Request, &str)> = terms
         .iter()
