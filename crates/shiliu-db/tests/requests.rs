@@ -413,9 +413,23 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
         Ok(())
     })
     .unwrap();
-    let stale =
-        t.db.write_blocking(|c| requests::mark_deadlines(c, &sweeper, now, &work))
-            .unwrap();
+    // Marked in parts of one request each, as the server marks a backlog.
+    let parts = work.parts(1);
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| (p.escalate.len(), p.remind.len()))
+            .collect::<Vec<_>>(),
+        [(1, 0), (0, 1)]
+    );
+    let mut stale = requests::Sweep::default();
+    for part in &parts {
+        let s =
+            t.db.write_blocking(|c| requests::mark_deadlines(c, &sweeper, now, part))
+                .unwrap();
+        stale.reminded += s.reminded;
+        stale.escalated += s.escalated;
+    }
     assert_eq!((stale.reminded, stale.escalated), (1, 0));
     let first =
         t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))

@@ -627,23 +627,8 @@ async fn housekeeping(state: AppState) {
         {
             tracing::warn!(error = %e, "making the search index's coming months failed");
         }
-        let actor = shiliu_db::scope::Actor::system("system:deadlines");
         let at = shiliu_db::now();
-        // Found on a reader, marked in a short write: intake is not held up while it looks.
-        let swept = match state
-            .db
-            .read(move |c| shiliu_db::requests::deadline_work(c, at))
-            .await
-        {
-            Ok(work) => {
-                state
-                    .db
-                    .write(move |c| shiliu_db::requests::mark_deadlines(c, &actor, at, &work))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        match swept {
+        match sweep_deadlines(&state, at).await {
             Ok(s) if s.reminded + s.escalated > 0 => tracing::info!(
                 reminded = s.reminded,
                 escalated = s.escalated,
@@ -663,4 +648,29 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "evaluation reminder sweep failed"),
         }
     }
+}
+
+/// Requests whose deadlines come: found on a reader, marked in short writes of
+/// [`DEADLINE_PART`] requests each, so intake is held up neither while the sweep looks nor
+/// while it marks a backlog.
+async fn sweep_deadlines(
+    state: &AppState,
+    at: chrono::NaiveDateTime,
+) -> Result<shiliu_db::requests::Sweep, shiliu_db::DbError> {
+    const DEADLINE_PART: usize = 200;
+    let work = state
+        .db
+        .read(move |c| shiliu_db::requests::deadline_work(c, at))
+        .await?;
+    let mut done = shiliu_db::requests::Sweep::default();
+    for part in work.parts(DEADLINE_PART) {
+        let actor = shiliu_db::scope::Actor::system("system:deadlines");
+        let s = state
+            .db
+            .write(move |c| shiliu_db::requests::mark_deadlines(c, &actor, at, &part))
+            .await?;
+        done.reminded += s.reminded;
+        done.escalated += s.escalated;
+    }
+    Ok(done)
 }

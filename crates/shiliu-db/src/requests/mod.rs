@@ -9,7 +9,7 @@ mod intake;
 pub mod questions;
 pub mod search;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -731,7 +731,7 @@ pub(crate) fn searchable_texts(
     rs: &[Request],
 ) -> Result<Vec<String>, DbError> {
     let ids: Vec<i64> = rs.iter().map(|r| r.id).collect();
-    let mut notes: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    let mut notes: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(5_000) {
         let found: Vec<(i64, Option<String>)> = request_events::table
             .filter(request_events::request_id.eq_any(chunk))
@@ -776,6 +776,35 @@ pub struct DeadlineWork {
     pub remind: Vec<(Request, i64)>,
 }
 
+impl DeadlineWork {
+    /// The work in parts of at most `n` requests, to mark each in its own transaction: after a
+    /// weekend or a holiday tens of thousands may fall due at once, and marking them in one
+    /// transaction held `SQLite`'s writer (and so every intake) for 19 seconds.
+    #[must_use]
+    pub fn parts(self, n: usize) -> Vec<DeadlineWork> {
+        let n = n.max(1);
+        let mut parts: Vec<DeadlineWork> = Vec::new();
+        let mut part = DeadlineWork::default();
+        let full = |p: &DeadlineWork| p.escalate.len() + p.remind.len() == n;
+        for r in self.escalate {
+            part.escalate.push(r);
+            if full(&part) {
+                parts.push(std::mem::take(&mut part));
+            }
+        }
+        for r in self.remind {
+            part.remind.push(r);
+            if full(&part) {
+                parts.push(std::mem::take(&mut part));
+            }
+        }
+        if !part.escalate.is_empty() || !part.remind.is_empty() {
+            parts.push(part);
+        }
+        parts
+    }
+}
+
 /// Remind (催办) open requests that have used most of their time, and escalate (督办) those past
 /// their deadline to the supervising level, once each, with an event and an audit row. Run
 /// periodically; idempotent. The server finds the work on a reader and only marks it in a
@@ -799,24 +828,40 @@ pub fn deadline_work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Deadl
         .select(Request::as_select())
         .load(conn)?;
     let cal = calendar(conn)?;
-    // Candidates: due within the next ten working days' worth of wall-clock time.
+    // Candidates: due within the next ten working days' worth of wall-clock time. Only their
+    // times are read to choose (a city has hundreds of thousands due in three weeks; read
+    // whole, they held hundreds of megabytes), then the chosen are read whole.
     let horizon = at + chrono::Duration::days(21);
-    let soon: Vec<Request> = requests::table
+    let soon: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = requests::table
         .filter(requests::status.eq_any(running))
         .filter(requests::due_at.ge(at))
         .filter(requests::due_at.lt(horizon))
         .filter(requests::reminded_at.is_null())
-        .select(Request::as_select())
+        .select((requests::id, requests::received_at, requests::due_at))
         .load(conn)?;
-    let remind = soon
+    let left: HashMap<i64, i64> = soon
         .into_iter()
-        .filter_map(|r| {
-            let due = r.due_at?;
-            let total = cal.working_minutes_between(local(r.received_at), local(due));
+        .filter_map(|(id, received, due)| {
+            let due = due?;
+            let total = cal.working_minutes_between(local(received), local(due));
             let left = cal.working_minutes_between(local(at), local(due));
-            (total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT).then_some((r, left))
+            (total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT).then_some((id, left))
         })
         .collect();
+    let ids: Vec<i64> = left.keys().copied().collect();
+    let mut remind = Vec::with_capacity(ids.len());
+    // Ids per statement stay well under SQLite's 32,766 bound values.
+    for chunk in ids.chunks(10_000) {
+        let rows: Vec<Request> = requests::table
+            .filter(requests::id.eq_any(chunk))
+            .select(Request::as_select())
+            .load(conn)?;
+        remind.extend(rows.into_iter().map(|r| {
+            let l = left[&r.id];
+            (r, l)
+        }));
+    }
+    remind.sort_by_key(|(r, _)| r.id);
     Ok(DeadlineWork { escalate, remind })
 }
 

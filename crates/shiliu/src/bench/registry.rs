@@ -145,6 +145,7 @@ pub fn run(
 ) -> Result<(), String> {
     let db = crate::open(c)?;
     db.migrate().map_err(|e| e.to_string())?;
+    super::warm_file_cache(c)?;
     let vault = c.vault()?;
     let user = db
         .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))

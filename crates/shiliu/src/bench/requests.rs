@@ -60,6 +60,7 @@ pub fn run(
 ) -> Result<(), String> {
     let db = crate::open(c)?;
     db.migrate().map_err(|e| e.to_string())?;
+    super::warm_file_cache(c)?;
     let user = db
         .write_blocking(|conn| accounts::find_by_username(conn, "nanning"))
         .map_err(|e| e.to_string())?
