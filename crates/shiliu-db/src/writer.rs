@@ -250,7 +250,72 @@ fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::Rewind;
+    use std::sync::Mutex;
+
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection;
+
+    use super::{Rewind, checkpoint, rewind_wal};
+    use crate::DbConnection;
+
+    fn open(path: &std::path::Path) -> DbConnection {
+        let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+        c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;")
+            .unwrap();
+        DbConnection::Sqlite(c)
+    }
+
+    fn write(writer: &Mutex<DbConnection>, rows: usize) {
+        let mut w = writer.lock().unwrap();
+        for _ in 0..rows {
+            w.batch_execute("INSERT INTO t VALUES (randomblob(3000));")
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_wal_starts_over_once_no_reader_holds_it() {
+        let dir = std::env::temp_dir().join(format!("shiliu_wal_{}", crate::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wal.db");
+        let writer = Mutex::new(open(&path));
+        writer
+            .lock()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x BLOB);")
+            .unwrap();
+        let (mut checkpointer, mut reader) = (open(&path), open(&path));
+        let frames = |c: &mut DbConnection| checkpoint(c, "PASSIVE").unwrap().log;
+
+        write(&writer, 200);
+        assert!(frames(&mut checkpointer) >= 200);
+        assert!(rewind_wal(&mut checkpointer, &writer));
+        write(&writer, 1);
+        assert!(
+            frames(&mut checkpointer) < 5,
+            "the next write starts the WAL over"
+        );
+
+        // A reader in the middle of a transaction over the WAL's frames holds it: the rewind
+        // gives up after its tenth of a second, and succeeds once the reader is done.
+        write(&writer, 50);
+        reader
+            .batch_execute("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        let t = std::time::Instant::now();
+        assert!(!rewind_wal(&mut checkpointer, &writer));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        reader.batch_execute("COMMIT;").unwrap();
+        assert!(rewind_wal(&mut checkpointer, &writer));
+        write(&writer, 1);
+        assert!(frames(&mut checkpointer) < 5);
+        drop((writer, checkpointer, reader));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_rewind_that_gave_up_waits_longer_each_time() {
