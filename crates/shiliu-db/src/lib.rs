@@ -474,14 +474,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, DbError>,
     {
         match &self.writer {
-            Some(w) => {
-                // A poisoned lock only means a writer panicked; its transaction rolled back.
-                let mut c = w
-                    .conn
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                run_transaction(&mut c, f, commit)
-            }
+            Some(w) => run_transaction(&mut w.lock(), f, commit),
             None => run_transaction(&mut *self.pool.get()?, f, commit),
         }
     }

@@ -26,8 +26,9 @@ pub(crate) type Job =
 /// The writer connection (also used directly by synchronous writes, under the same lock) and
 /// the queue its thread serves.
 pub(crate) struct Writer {
-    pub(crate) conn: Arc<Mutex<DbConnection>>,
+    conn: Arc<Mutex<DbConnection>>,
     queue: Mutex<mpsc::Sender<Job>>,
+    rewind: Arc<RewindRequest>,
 }
 
 impl Writer {
@@ -45,8 +46,9 @@ impl Writer {
             .ok()
             .and_then(|()| reconnect().ok());
         let conn = Arc::new(Mutex::new(conn));
+        let rewind = Arc::new(RewindRequest::default());
         if let Some(c) = checkpointer {
-            start_checkpoints(c, Arc::downgrade(&conn));
+            start_checkpoints(c, Arc::downgrade(&conn), rewind.clone());
         } else {
             let mut guard = conn
                 .lock()
@@ -57,12 +59,30 @@ impl Writer {
         let shared = conn.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(&shared, &rx, &reconnect))
+            .spawn({
+                let rewind = rewind.clone();
+                move || serve(&shared, &rx, &reconnect, &rewind)
+            })
             .expect("start the SQLite writer thread");
         Self {
             conn,
             queue: Mutex::new(tx),
+            rewind,
         }
+    }
+
+    /// The writer connection, for a synchronous write; a rewind the checkpoint thread asked
+    /// for is done first, as between two batches (a bulk load writes only this way).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, DbConnection> {
+        // A poisoned lock only means a writer panicked; its transaction rolled back.
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.rewind.take() {
+            self.rewind.report(rewind_wal(&mut guard));
+        }
+        guard
     }
 
     pub(crate) fn submit(&self, job: Job) -> Result<(), DbError> {
@@ -75,11 +95,16 @@ impl Writer {
 }
 
 /// Checkpoint the WAL every second without waiting for readers or the writer (`PASSIVE`),
-/// for as long as the writer lives; a minute after start and then hourly, refresh the
-/// planner's statistics of the tables that changed enough (`PRAGMA optimize`, bounded by
-/// `analysis_limit`). Without them `SQLite` read a city's million people through the scope
-/// index and sorted them for a page of 50 (2.5 s) instead of walking the primary key.
-fn start_checkpoints(mut conn: DbConnection, writer: Weak<Mutex<DbConnection>>) {
+/// and ask the writer to rewind it when it is long (see [`Rewind`]), for as long as the writer
+/// lives; a minute after start and then hourly, refresh the planner's statistics of the tables
+/// that changed enough (`PRAGMA optimize`, bounded by `analysis_limit`). Without them `SQLite`
+/// read a city's million people through the scope index and sorted them for a page of 50
+/// (2.5 s) instead of walking the primary key.
+fn start_checkpoints(
+    mut conn: DbConnection,
+    writer: Weak<Mutex<DbConnection>>,
+    request: Arc<RewindRequest>,
+) {
     const OPTIMIZE_FIRST: u64 = 60;
     const OPTIMIZE_EVERY: u64 = 3_600;
     let spawned = std::thread::Builder::new()
@@ -91,11 +116,11 @@ fn start_checkpoints(mut conn: DbConnection, writer: Weak<Mutex<DbConnection>>) 
                 if writer.strong_count() == 0 {
                     return;
                 }
+                if let Some(rewound) = request.outcome() {
+                    rewind.done(second, rewound);
+                }
                 match checkpoint(&mut conn, "PASSIVE") {
-                    Ok(wal) if rewind.due(second, wal.log) => {
-                        let Some(w) = writer.upgrade() else { return };
-                        rewind.done(second, rewind_wal(&mut conn, &w));
-                    }
+                    Ok(wal) if rewind.due(second, wal.log) => request.ask(),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
@@ -109,6 +134,42 @@ fn start_checkpoints(mut conn: DbConnection, writer: Weak<Mutex<DbConnection>>) 
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the WAL checkpoint thread");
+    }
+}
+
+/// The checkpoint thread's request to rewind the WAL, which the writer thread carries out
+/// before its next batch, and how it went.
+#[derive(Default)]
+struct RewindRequest {
+    asked: std::sync::atomic::AtomicBool,
+    /// 0: nothing to report; 1: rewound; 2: gave up on a reader.
+    outcome: std::sync::atomic::AtomicU8,
+}
+
+impl RewindRequest {
+    fn ask(&self) {
+        self.asked.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// For the writer: whether a rewind was asked for (and no longer is).
+    fn take(&self) -> bool {
+        self.asked.swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    fn report(&self, rewound: bool) {
+        self.outcome.store(
+            if rewound { 1 } else { 2 },
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// For the checkpoint thread: how the last rewind went, once.
+    fn outcome(&self) -> Option<bool> {
+        match self.outcome.swap(0, std::sync::atomic::Ordering::AcqRel) {
+            1 => Some(true),
+            2 => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -136,9 +197,11 @@ fn checkpoint(conn: &mut DbConnection, mode: &str) -> Result<Wal, DbError> {
 /// but never rewinds it: `SQLite` starts the WAL over only when a write begins after every
 /// frame was copied back and while no reader still reads from it, which under steady reads and
 /// writes never happens (the WAL grew to 2 GB in twelve seconds of intake, 11 GB in two
-/// minutes, and intake slowed as it grew). So once the WAL is past
-/// [`Rewind::FRAMES`], it is rewound with the writer held still; a reader that holds on (a long
-/// export) makes the attempt give up, and the next waits longer.
+/// minutes, and intake slowed as it grew). So once the WAL is past [`Rewind::FRAMES`], the
+/// writer thread rewinds it between two batches, right after a passive checkpoint copied back
+/// nearly all of it; a reader that holds on (a long export) makes the attempt give up, and the
+/// next waits longer. The checkpoint thread never waits for the writer: a bulk load holds the
+/// writer for its whole transaction, and it kept copying the WAL back meanwhile.
 #[derive(Default)]
 struct Rewind {
     /// The second before which no attempt is made.
@@ -167,22 +230,17 @@ impl Rewind {
     }
 }
 
-/// Copy back what is left of the WAL and have the next write start it over, with the writer
-/// held between batches and readers given a tenth of a second to leave it; true if it did.
-fn rewind_wal(conn: &mut DbConnection, writer: &Mutex<DbConnection>) -> bool {
-    let held = writer
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    // How long the writer was held, not how long it took to be between batches.
+/// On the writer's connection, between batches: copy back what is left of the WAL and have the
+/// next write start it over, giving readers a tenth of a second to leave it; true if it did.
+fn rewind_wal(conn: &mut DbConnection) -> bool {
     let started = std::time::Instant::now();
     let outcome = conn
         .batch_execute("PRAGMA busy_timeout = 100;")
         .map_err(DbError::from)
         .and_then(|()| checkpoint(conn, "RESTART"));
-    drop(held);
     let took = started.elapsed();
     if let Err(e) = conn.batch_execute("PRAGMA busy_timeout = 10000;") {
-        tracing::warn!(error = %e, "WAL checkpoint: cannot restore the busy timeout");
+        tracing::warn!(error = %e, "WAL rewind: cannot restore the busy timeout");
     }
     match outcome {
         Ok(wal) if wal.busy == 0 => {
@@ -206,6 +264,7 @@ fn serve(
     conn: &Mutex<DbConnection>,
     rx: &mpsc::Receiver<Job>,
     reconnect: &dyn Fn() -> Result<DbConnection, DbError>,
+    rewind: &RewindRequest,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -218,6 +277,9 @@ fn serve(
         let mut guard = conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if rewind.take() {
+            rewind.report(rewind_wal(&mut guard));
+        }
         let mut deliveries = Vec::with_capacity(batch.len());
         let mut panicked = false;
         let (started, jobs) = (std::time::Instant::now(), batch.len());
@@ -255,7 +317,7 @@ mod tests {
     use diesel::Connection as _;
     use diesel::connection::SimpleConnection;
 
-    use super::{Rewind, checkpoint, rewind_wal};
+    use super::{Rewind, RewindRequest, checkpoint, rewind_wal};
     use crate::DbConnection;
 
     fn open(path: &std::path::Path) -> DbConnection {
@@ -289,7 +351,7 @@ mod tests {
 
         write(&writer, 200);
         assert!(frames(&mut checkpointer) >= 200);
-        assert!(rewind_wal(&mut checkpointer, &writer));
+        assert!(rewind_wal(&mut writer.lock().unwrap()));
         write(&writer, 1);
         assert!(
             frames(&mut checkpointer) < 5,
@@ -303,14 +365,14 @@ mod tests {
             .batch_execute("BEGIN; SELECT count(*) FROM t;")
             .unwrap();
         let t = std::time::Instant::now();
-        assert!(!rewind_wal(&mut checkpointer, &writer));
+        assert!(!rewind_wal(&mut writer.lock().unwrap()));
         assert!(
             t.elapsed() < std::time::Duration::from_secs(2),
             "{:?}",
             t.elapsed()
         );
         reader.batch_execute("COMMIT;").unwrap();
-        assert!(rewind_wal(&mut checkpointer, &writer));
+        assert!(rewind_wal(&mut writer.lock().unwrap()));
         write(&writer, 1);
         assert!(frames(&mut checkpointer) < 5);
         drop((writer, checkpointer, reader));
@@ -339,5 +401,21 @@ mod tests {
             r.due(second, Rewind::FRAMES),
             "after a rewind, the next is due at once"
         );
+    }
+
+    #[test]
+    fn the_writer_takes_a_request_once_and_its_outcome_is_read_once() {
+        let r = RewindRequest::default();
+        assert!(!r.take());
+        r.ask();
+        r.ask();
+        assert!(r.take());
+        assert!(!r.take(), "asked twice before the writer came: one rewind");
+        assert_eq!(r.outcome(), None);
+        r.report(false);
+        assert_eq!(r.outcome(), Some(false));
+        assert_eq!(r.outcome(), None);
+        r.report(true);
+        assert_eq!(r.outcome(), Some(true));
     }
 }
