@@ -523,6 +523,34 @@ impl Db {
         Ok(!pending)
     }
 
+    /// What in the database server's settings will hurt in production, as sentences for an
+    /// operator (`shiliu check-config` prints them, `serve` logs them). `PostgreSQL` with
+    /// autovacuum off: the statistics' totals, updated by every fold, bloat without end (the
+    /// statistics pages ran 5–10× slower after a few benchmark runs); `SQLite`: none.
+    pub fn setting_warnings(&self) -> Result<Vec<String>, DbError> {
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let mut conn = self.pool.get()?;
+        // engine-specific: PostgreSQL's server settings.
+        let DbConnection::Postgres(c) = &mut *conn else {
+            return Ok(Vec::new());
+        };
+        let autovacuum: Setting =
+            diesel::sql_query("SELECT current_setting('autovacuum') AS value").get_result(c)?;
+        Ok((autovacuum.value != "on")
+            .then(|| {
+                "PostgreSQL's autovacuum is off: tables updated in place (the statistics' totals, \
+                 sessions, requests) will bloat and slow down; turn it on (autovacuum = on) or \
+                 run VACUUM ANALYZE regularly"
+                    .to_string()
+            })
+            .into_iter()
+            .collect())
+    }
+
     /// An online, consistent copy of a `SQLite` database (for `shiliu backup`).
     pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<(), DbError> {
         if self.engine != Engine::Sqlite {

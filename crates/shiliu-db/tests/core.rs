@@ -386,3 +386,31 @@ both_engines!(
         assert!(matches!(second, DbError::Stale), "{second:?}");
     }
 );
+
+both_engines!(server_settings_that_hurt_are_named, |t: TestDb| {
+    #[derive(diesel::QueryableByName)]
+    struct On {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        on: bool,
+    }
+    let warnings = t.db.setting_warnings().unwrap();
+    match t.db.engine() {
+        shiliu_db::Engine::Sqlite => assert!(warnings.is_empty()),
+        shiliu_db::Engine::Postgres => {
+            // The test server's own setting, read another way.
+            let mut c = t.db.conn().unwrap();
+            let shiliu_db::DbConnection::Postgres(pg) = &mut *c else {
+                unreachable!()
+            };
+            let on: On = diesel::RunQueryDsl::get_result(
+                diesel::sql_query(
+                    "SELECT setting = 'on' AS on FROM pg_settings WHERE name = 'autovacuum'",
+                ),
+                pg,
+            )
+            .unwrap();
+            assert_eq!(warnings.len(), usize::from(!on.on), "{warnings:?}");
+            assert!(warnings.iter().all(|w| w.contains("autovacuum")));
+        }
+    }
+});

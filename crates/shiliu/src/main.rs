@@ -263,6 +263,9 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 db.engine().as_str(),
                 if current { "current" } else { "pending" }
             );
+            for w in db.setting_warnings().map_err(|e| e.to_string())? {
+                println!("# warning: {w}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
@@ -431,12 +434,17 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let db_warnings = db.setting_warnings();
         let state = shiliu_web::AppState::new(db, c.web()?);
         println!("Shiliu is running at http://{addr}/");
         if let Some(b) = banner {
             println!("{b}");
         }
         tracing::info!(%addr, "listening");
+        match db_warnings {
+            Ok(ws) => ws.iter().for_each(|w| tracing::warn!("{w}")),
+            Err(e) => tracing::warn!(error = %e, "cannot read the database server's settings"),
+        }
         shiliu_web::serve(listener, state, shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;
