@@ -166,11 +166,7 @@ pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
 /// the checkpoint thread does in its own time (`SQLite`; `PostgreSQL` needs nothing). Call it
 /// outside a transaction, after a bulk load, so later reads are measured in the steady state.
 pub fn checkpoint(conn: &mut DbConnection) -> Result<(), DbError> {
-    // engine-specific: only SQLite has a WAL to settle here.
-    if let DbConnection::Sqlite(c) = conn {
-        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(c)?;
-    }
-    Ok(())
+    writer::checkpoint(conn, "TRUNCATE").map(|_| ())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! batch touches the hot pages (indexes' right edges, the audit head) once.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 
 use diesel::connection::SimpleConnection;
 
@@ -73,16 +73,8 @@ impl Writer {
 
     /// The writer connection, for a synchronous write; a rewind the checkpoint thread asked
     /// for is done first, as between two batches (a bulk load writes only this way).
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, DbConnection> {
-        // A poisoned lock only means a writer panicked; its transaction rolled back.
-        let mut guard = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.rewind.take() {
-            self.rewind.report(rewind_wal(&mut guard));
-        }
-        guard
+    pub(crate) fn lock(&self) -> MutexGuard<'_, DbConnection> {
+        lock(&self.conn, &self.rewind)
     }
 
     pub(crate) fn submit(&self, job: Job) -> Result<(), DbError> {
@@ -175,7 +167,7 @@ impl RewindRequest {
 
 /// What `PRAGMA wal_checkpoint` reports.
 #[derive(diesel::QueryableByName)]
-struct Wal {
+pub(crate) struct Wal {
     /// 1 when a checkpoint that waits (`RESTART`) gave up on a reader.
     #[diesel(sql_type = diesel::sql_types::Integer)]
     busy: i32,
@@ -184,7 +176,8 @@ struct Wal {
     log: i32,
 }
 
-fn checkpoint(conn: &mut DbConnection, mode: &str) -> Result<Wal, DbError> {
+/// `PRAGMA wal_checkpoint(mode)` (`SQLite`; nothing on `PostgreSQL`).
+pub(crate) fn checkpoint(conn: &mut DbConnection, mode: &str) -> Result<Wal, DbError> {
     use diesel::RunQueryDsl;
     // engine-specific: only SQLite has a WAL; the checkpoint thread only runs for it.
     let DbConnection::Sqlite(c) = conn else {
@@ -260,6 +253,18 @@ fn rewind_wal(conn: &mut DbConnection) -> bool {
     }
 }
 
+/// The writer connection, held; a rewind asked for is done first.
+fn lock<'a>(conn: &'a Mutex<DbConnection>, rewind: &RewindRequest) -> MutexGuard<'a, DbConnection> {
+    // A poisoned lock only means a writer panicked; its transaction rolled back.
+    let mut guard = conn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if rewind.take() {
+        rewind.report(rewind_wal(&mut guard));
+    }
+    guard
+}
+
 fn serve(
     conn: &Mutex<DbConnection>,
     rx: &mpsc::Receiver<Job>,
@@ -274,12 +279,7 @@ fn serve(
                 Err(_) => break,
             }
         }
-        let mut guard = conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if rewind.take() {
-            rewind.report(rewind_wal(&mut guard));
-        }
+        let mut guard = lock(conn, rewind);
         let mut deliveries = Vec::with_capacity(batch.len());
         let mut panicked = false;
         let (started, jobs) = (std::time::Instant::now(), batch.len());

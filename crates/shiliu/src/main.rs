@@ -434,17 +434,16 @@ fn serve(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let db_warnings = db.setting_warnings();
+        match db.setting_warnings() {
+            Ok(ws) => ws.iter().for_each(|w| tracing::warn!("{w}")),
+            Err(e) => tracing::warn!(error = %e, "cannot read the database server's settings"),
+        }
         let state = shiliu_web::AppState::new(db, c.web()?);
         println!("Shiliu is running at http://{addr}/");
         if let Some(b) = banner {
             println!("{b}");
         }
         tracing::info!(%addr, "listening");
-        match db_warnings {
-            Ok(ws) => ws.iter().for_each(|w| tracing::warn!("{w}")),
-            Err(e) => tracing::warn!(error = %e, "cannot read the database server's settings"),
-        }
         shiliu_web::serve(listener, state, shutdown_signal())
             .await
             .map_err(|e| e.to_string())?;

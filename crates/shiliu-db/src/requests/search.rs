@@ -409,9 +409,10 @@ pub(crate) fn index_many(
 
 /// Matches among the requests the list's filters admit, newest first. The index leads: it
 /// hands out its matches that have the filters' facets newest first, a window of time at a
-/// time (`PostgreSQL`; `SQLite` in one window), and the list's filters keep those that qualify. Within a window, the first chunk is
-/// twice the page (an unfiltered search stops there) and chunks grow fourfold while few
-/// qualify; a window that runs dry gives way to the older one before it, eight times as long.
+/// time (`PostgreSQL`; `SQLite` in one window), and the list's filters keep those that
+/// qualify. Within a window, the first chunk is twice the page (an unfiltered search stops
+/// there) and chunks grow fourfold while few qualify; a window that runs dry gives way to the
+/// older one before it, eight times as long.
 pub(crate) fn list_matching(
     conn: &mut DbConnection,
     scope: &crate::scope::Scope,
