@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod batch;
+mod cached;
 pub mod casework;
 pub mod error;
 pub mod evaluation;
@@ -308,8 +309,16 @@ impl r2d2::ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection is dropped, not pooled again, when its transaction state is broken: a
+    /// transaction left open, or, on `PostgreSQL`, a statement that found the server gone
+    /// (libpq then reports an unknown transaction state). Checked on return instead of a
+    /// `SELECT 1` on every checkout, a round trip per page or write (see `Db::connect`).
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        std::thread::panicking()
+            || on_engine!(conn, |c| {
+                AnsiTransactionManager::is_broken_transaction_manager(c)
+            })
     }
 }
 
@@ -361,6 +370,11 @@ impl Db {
             // No idle floor: r2d2 replenishes it on a background thread, and a process that
             // exits (a CLI command) while that thread is inside libpq can crash on exit.
             .min_idle(Some(0))
+            // Connections are not tested on checkout (`has_broken` drops one found broken on
+            // return). After a PostgreSQL restart, each idle connection fails the one use
+            // that finds it closed; connections idle for a minute are closed anyway.
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_mins(1)))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;

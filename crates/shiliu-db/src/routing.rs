@@ -2,6 +2,8 @@
 //! keywords in the description) all hold names the site or unit responsible for a new request.
 //! With none matching, the default rule ([`Router::default_route`]): the nearest site.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -166,58 +168,53 @@ pub fn set_active(
     Ok(())
 }
 
-/// What routing reads, once for a group of requests taken in together: the active rules, and
-/// the active sites along the group's region chains.
+/// What routing reads: the active rules, each with the routing it gives, and each region's
+/// oldest active site. Kept between intake groups while the configuration stays the same
+/// (`crate::cached`).
+#[derive(Debug)]
 pub struct Router {
-    rules: Vec<Rule>,
-    /// (site, its region, its name), oldest first.
-    sites: Vec<(i64, i64, String)>,
+    rules: Vec<(Rule, Routing)>,
+    /// By region: its oldest active site (id, name).
+    sites: HashMap<i64, (i64, String)>,
 }
 
 impl Router {
-    pub fn load(conn: &mut DbConnection, regions: &[&Region]) -> Result<Self, DbError> {
-        let rules: Vec<Rule> = routing_rules::table
+    pub fn load(conn: &mut DbConnection) -> Result<Self, DbError> {
+        let active: Vec<Rule> = routing_rules::table
             .filter(routing_rules::active.eq(true))
             .order(routing_rules::position.asc())
             .select(Rule::as_select())
             .load(conn)?;
-        let mut ids: Vec<i64> = regions.iter().flat_map(|r| chain_ids(r)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut sites_found = Vec::new();
-        // Bound values per statement stay well under SQLite's limit.
-        for chunk in ids.chunks(5_000) {
-            let found: Vec<(i64, i64, String)> = sites::table
-                .filter(sites::region_id.eq_any(chunk))
-                .filter(sites::active.eq(true))
-                .select((sites::id, sites::region_id, sites::name))
-                .load(conn)?;
-            sites_found.extend(found);
+        let mut rules = Vec::with_capacity(active.len());
+        for rule in active {
+            let routing = by_rule(conn, &rule)?;
+            rules.push((rule, routing));
         }
-        sites_found.sort_unstable_by_key(|s| s.0);
+        let found: Vec<(i64, i64, String)> = sites::table
+            .filter(sites::active.eq(true))
+            .order(sites::id.asc())
+            .select((sites::id, sites::region_id, sites::name))
+            .load(conn)?;
+        let mut by_region = HashMap::new();
+        for (id, region_id, name) in found {
+            by_region.entry(region_id).or_insert((id, name));
+        }
         Ok(Self {
             rules,
-            sites: sites_found,
+            sites: by_region,
         })
     }
 
     /// Who handles a new request: the first rule that holds, else the default rule. The reason
     /// names the rule and its conditions, e.g. "by rule 3: category 租房租住 in 西乡塘区".
-    pub fn route(
-        &self,
-        conn: &mut DbConnection,
-        region: &Region,
-        category_id: i64,
-        description: &str,
-    ) -> Result<Routing, DbError> {
-        match self
-            .rules
+    pub fn route(&self, region: &Region, category_id: i64, description: &str) -> Routing {
+        self.rules
             .iter()
-            .find(|r| r.holds(region, category_id, description))
-        {
-            Some(rule) => by_rule(conn, rule),
-            None => Ok(self.default_route(region)),
-        }
+            .find(|(r, _)| r.holds(region, category_id, description))
+            .map_or_else(
+                || self.default_route(region),
+                |(_, routing)| routing.clone(),
+            )
     }
 
     /// The default route: the nearest active site up the region chain, preferring the grid's
@@ -225,7 +222,7 @@ impl Router {
     pub fn default_route(&self, region: &Region) -> Routing {
         // Deepest region first: the grid itself, its community, the township…
         for rid in chain_ids(region).iter().rev() {
-            if let Some((sid, _, name)) = self.sites.iter().find(|(_, r, _)| r == rid) {
+            if let Some((sid, name)) = self.sites.get(rid) {
                 let community = region.kind() == RegionKind::Grid && region.parent_id == Some(*rid);
                 let how = if community { "community" } else { "nearest" };
                 return Routing {

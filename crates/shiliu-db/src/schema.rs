@@ -143,6 +143,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    config_stamp (id) {
+        id -> Integer,
+        database_id -> BigInt,
+        stamp -> BigInt,
+    }
+}
+
+diesel::table! {
     request_categories (id) {
         id -> BigInt,
         parent_id -> Nullable<BigInt>,
@@ -930,6 +938,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     audit_head,
+    config_stamp,
     request_categories,
     requests,
     request_tallies,

@@ -414,3 +414,43 @@ both_engines!(server_settings_that_hurt_are_named, |t: TestDb| {
         }
     }
 });
+
+/// `PostgreSQL` only: `SQLite` has no server to lose. Connections are not tested on checkout, so
+/// one the server closed must be dropped when it comes back from the use that found it closed,
+/// never handed out again (the pool hands out the connection returned last first).
+#[test]
+fn a_connection_the_server_closed_is_not_pooled_again() {
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid = |c: &mut shiliu_db::DbConnection| {
+        diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(c)
+    };
+    let t = TestDb::new(shiliu_db::Engine::Postgres);
+    let mut c = t.db.conn().unwrap();
+    let closed = pid(&mut c).unwrap().pid;
+    let mut other = t.db.conn().unwrap();
+    diesel::sql_query("SELECT pg_terminate_backend($1)")
+        .bind::<diesel::sql_types::Integer, _>(closed)
+        .execute(&mut *other)
+        .unwrap();
+    // Wait until the backend has gone.
+    while diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE pid = $1")
+        .bind::<diesel::sql_types::Integer, _>(closed)
+        .load::<Pid>(&mut *other)
+        .unwrap()
+        .len()
+        == 1
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(other);
+    assert!(pid(&mut c).is_err(), "the terminated connection fails");
+    drop(c);
+    for _ in 0..3 {
+        let mut c = t.db.conn().unwrap();
+        assert_ne!(pid(&mut c).unwrap().pid, closed);
+    }
+}

@@ -765,6 +765,84 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
 });
 
 both_engines!(
+    intake_follows_configuration_committed_and_not_rolled_back,
+    |t: TestDb| {
+        use shiliu_db::routing::{self, NewRule};
+        use shiliu_domain::requests::CategoryInput;
+        // Intake keeps its configuration in memory between transactions; each change must
+        // reach the next transaction, and a change rolled back must not.
+        let sys = Actor::system("test");
+        let (p, other, target) =
+            t.db.write_blocking(|c| {
+                let xxt = org::get_region_by_code(c, &Scope::everything(), "450107")?;
+                let target = org::create_site(
+                    c,
+                    &sys,
+                    xxt.id,
+                    &SiteInput::parse("缓存调解室", "mediation", "", "", "", "").unwrap(),
+                )?;
+                Ok((place(c, "450107001", "缓存"), category(c, "other"), target))
+            })
+            .unwrap();
+        let mk = |text: &str| {
+            let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+            t.db.write_blocking(|c| requests::create(c, &sys, &input, other.id, p.grid.id, None))
+        };
+        assert_eq!(mk("第一件").unwrap().site_id, Some(p.community_site));
+        let rule = NewRule {
+            category_id: Some(other.id),
+            region_id: None,
+            keywords: vec![],
+            site_id: Some(target.id),
+            unit_id: None,
+        };
+        let rolled_back = t.db.write_blocking(|c| {
+            routing::create(c, &sys, &rule)?;
+            let input = RequestInput::parse(Channel::Hotline, "同一事务", "", "", "", false)?;
+            let r = requests::create(c, &sys, &input, other.id, p.grid.id, None)?;
+            assert_eq!(r.site_id, Some(target.id), "its own transaction's rule");
+            Err::<(), _>(DbError::Stale)
+        });
+        assert!(matches!(rolled_back, Err(DbError::Stale)));
+        assert_eq!(
+            mk("回滚之后").unwrap().site_id,
+            Some(p.community_site),
+            "the rolled-back rule routes nothing"
+        );
+        t.db.write_blocking(|c| routing::create(c, &sys, &rule))
+            .unwrap();
+        assert_eq!(mk("规则之后").unwrap().site_id, Some(target.id));
+        // A service level changed: the next deadline follows it.
+        let input = |minutes: &str| {
+            CategoryInput::parse("other", &other.name, &other.name_en, minutes, "hours", 480)
+                .unwrap()
+        };
+        let cat =
+            t.db.write_blocking(|c| {
+                requests::update_category(c, &sys, other.id, other.version, &input("1"), true)
+            })
+            .unwrap();
+        let r = mk("一小时").unwrap();
+        let expected =
+            t.db.write_blocking(|c| {
+                Ok(requests::deadline(
+                    &requests::calendar(c)?,
+                    r.received_at,
+                    60,
+                ))
+            })
+            .unwrap();
+        assert_eq!(r.due_at, Some(expected));
+        // Switched off: refused.
+        t.db.write_blocking(|c| {
+            requests::update_category(c, &sys, other.id, cat.version, &input("1"), false)
+        })
+        .unwrap();
+        assert!(matches!(mk("停用之后"), Err(DbError::Invalid(_))));
+    }
+);
+
+both_engines!(
     routing_rules_stay_inside_their_authors_scope,
     |t: TestDb| {
         use shiliu_db::routing::{self, NewRule};

@@ -1,24 +1,24 @@
 //! Taking requests in. [`create_many`] takes several in one transaction (the server groups
 //! concurrent intake, see `crate::batch`): what routing, deadlines and answers need is read
-//! once for the group, and the rows of every request go in together. [`create`] is one request
+//! once for the group, from memory while the configuration is unchanged (`crate::cached`),
+//! and the rows of every request go in together. [`create`] is one request
 //! by the same path. A request that fails its checks (unknown region, inactive category, bad
 //! answers) is refused on its own; the others of its group are taken in.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::prelude::*;
 use shiliu_domain::requests::{RequestInput, Status};
 
-use super::questions::{self, QuestionRow};
+use super::questions;
 use super::{
-    Category, MediaLink, Request, RequestEvent, bulk, calendar, deadline, event_row, own_text,
-    search, tracking_code,
+    MediaLink, Request, RequestEvent, bulk, deadline, event_row, own_text, search, tracking_code,
 };
 use crate::audit::{self, Event};
+use crate::cached::{self, IntakeConfig, Regions};
 use crate::ids::new_id;
 use crate::org::Region;
-use crate::routing::Router;
-use crate::schema::{regions, request_categories, request_media};
+use crate::schema::request_media;
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
@@ -72,7 +72,7 @@ pub fn create_many(
     let known = Known::load(conn, orders)?;
     let mut made = Vec::with_capacity(orders.len());
     for o in orders {
-        match known.prepare(conn, o) {
+        match known.prepare(o) {
             Err(e @ DbError::Invalid(_)) => made.push(Err(e)),
             other => made.push(Ok(other?)),
         }
@@ -82,14 +82,10 @@ pub fn create_many(
     Ok(made.into_iter().map(|m| m.map(|n| n.request)).collect())
 }
 
-/// What the group's requests refer to, read once.
+/// What the group's requests refer to: the configuration, and the group's regions.
 struct Known {
-    regions_by_id: HashMap<i64, Region>,
-    regions_by_code: HashMap<String, i64>,
-    categories: HashMap<i64, Category>,
-    asked: HashMap<i64, Vec<QuestionRow>>,
-    calendar: Option<shiliu_domain::calendar::WorkCalendar>,
-    router: Router,
+    config: Arc<IntakeConfig>,
+    regions: Regions,
 }
 
 /// A request ready to be written, with what goes beside it.
@@ -110,51 +106,9 @@ impl Known {
                 RegionRef::Code { code, .. } => codes.push(code.trim().to_string()),
             }
         }
-        let mut found: Vec<Region> = Vec::new();
-        if !ids.is_empty() {
-            found.extend(
-                regions::table
-                    .filter(regions::id.eq_any(&ids))
-                    .select(Region::as_select())
-                    .load(conn)?,
-            );
-        }
-        if !codes.is_empty() {
-            found.extend(
-                regions::table
-                    .filter(regions::code.eq_any(&codes))
-                    .select(Region::as_select())
-                    .load(conn)?,
-            );
-        }
-        let regions_by_code = found.iter().map(|r| (r.code.clone(), r.id)).collect();
-        let regions_by_id: HashMap<i64, Region> = found.into_iter().map(|r| (r.id, r)).collect();
-        let mut category_ids: Vec<i64> = orders.iter().map(|o| o.category_id).collect();
-        category_ids.sort_unstable();
-        category_ids.dedup();
-        let categories: HashMap<i64, Category> = request_categories::table
-            .filter(request_categories::id.eq_any(&category_ids))
-            .filter(request_categories::active.eq(true))
-            .select(Category::as_select())
-            .load::<Category>(conn)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let asked = questions::asked(conn, &category_ids)?;
-        let calendar = if categories.values().any(|c| c.service_minutes.is_some()) {
-            Some(calendar(conn)?)
-        } else {
-            None
-        };
-        let router = Router::load(conn, &regions_by_id.values().collect::<Vec<_>>())?;
-        Ok(Self {
-            regions_by_id,
-            regions_by_code,
-            categories,
-            asked,
-            calendar,
-            router,
-        })
+        let config = cached::intake(conn)?;
+        let regions = config.regions(conn, &ids, &codes)?;
+        Ok(Self { config, regions })
     }
 
     fn region(&self, o: &Intake) -> Result<&Region, DbError> {
@@ -164,30 +118,33 @@ impl Known {
                 if code.trim().is_empty() {
                     return Err(DbError::invalid(field, "err.required"));
                 }
-                (self.regions_by_code.get(code.trim()).copied(), *field)
+                (self.regions.by_code.get(code.trim()).copied(), *field)
             }
         };
-        id.and_then(|id| self.regions_by_id.get(&id))
+        id.and_then(|id| self.regions.by_id.get(&id))
             .filter(|r| o.actor.scope.covers(&r.path))
             .ok_or_else(|| DbError::invalid(field, "err.region.unknown"))
     }
 
-    fn prepare<'a>(&self, conn: &mut DbConnection, o: &'a Intake) -> Result<New<'a>, DbError> {
+    fn prepare<'a>(&self, o: &'a Intake) -> Result<New<'a>, DbError> {
         let region = self.region(o)?;
-        let category = self
+        let config = &self.config;
+        let category = config
             .categories
             .get(&o.category_id)
             .ok_or_else(|| DbError::invalid("category_id", "err.choice"))?;
-        let asked = self.asked.get(&category.id).map_or(&[][..], Vec::as_slice);
+        let asked = config
+            .asked
+            .get(&category.id)
+            .map_or(&[][..], Vec::as_slice);
         let (answers, answered) = questions::check(asked, &o.input.answers)?;
-        let routing = self
+        let routing = config
             .router
-            .route(conn, region, category.id, &o.input.description)?;
+            .route(region, category.id, &o.input.description);
         let received = now();
-        let due = match (category.service_minutes, &self.calendar) {
-            (Some(m), Some(cal)) => Some(deadline(cal, received, i64::from(m))),
-            _ => None,
-        };
+        let due = category
+            .service_minutes
+            .map(|m| deadline(&config.calendar, received, i64::from(m)));
         let input = &o.input;
         let request = Request {
             id: new_id(),
