@@ -561,6 +561,30 @@ impl Db {
             .collect())
     }
 
+    /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value),
+    /// for the benchmarks to print beside them; none on `SQLite`.
+    pub fn server_settings(&self) -> Result<Vec<(String, String)>, DbError> {
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let mut conn = self.pool.get()?;
+        // engine-specific: PostgreSQL's server settings.
+        let DbConnection::Postgres(c) = &mut *conn else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<Setting> = diesel::sql_query(
+            "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN \
+             ('server_version', 'shared_buffers', 'synchronous_commit', 'wal_compression', \
+             'checkpoint_timeout', 'max_wal_size', 'autovacuum') ORDER BY name",
+        )
+        .load(c)?;
+        Ok(rows.into_iter().map(|s| (s.name, s.value)).collect())
+    }
+
     /// An online, consistent copy of a `SQLite` database (for `shiliu backup`).
     pub fn backup_sqlite(&self, dest: &std::path::Path) -> Result<(), DbError> {
         if self.engine != Engine::Sqlite {

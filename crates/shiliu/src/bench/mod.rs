@@ -251,7 +251,7 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     }
     drop(conn);
     lat.sort();
-    println!("engine: {}", db.engine().as_str());
+    print_engine(&db);
     println!(
         "startup (open, migrations check, bind): {:.1} ms",
         startup.as_secs_f64() * 1000.0
@@ -280,4 +280,15 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
     println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
     drop(server);
     Ok(())
+}
+
+/// The engine, and on `PostgreSQL` the server settings the figures depend on.
+fn print_engine(db: &shiliu_db::Db) {
+    let settings = db.server_settings().unwrap_or_default();
+    let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if shown.is_empty() {
+        println!("engine: {}", db.engine().as_str());
+    } else {
+        println!("engine: {} ({})", db.engine().as_str(), shown.join(", "));
+    }
 }

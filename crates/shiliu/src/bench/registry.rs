@@ -164,7 +164,7 @@ pub fn run(
     if grids.is_empty() {
         return Err("the demo's grids are missing: run `shiliu demo --no-serve`".into());
     }
-    println!("engine: {}", db.engine().as_str());
+    super::print_engine(&db);
     let stored = db
         .write_blocking(|c| {
             registry::count(c, &Scope::everything(), &registry::PersonFilter::default())
