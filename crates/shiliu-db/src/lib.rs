@@ -156,10 +156,16 @@ where
     }
 }
 
-/// Refresh the planner's statistics after a bulk load (autovacuum does it in production, in
-/// its own time).
+/// After a bulk load, what autovacuum does in production in its own time: refresh the
+/// planner's statistics and, on `PostgreSQL`, set the visibility map and clear the dead rows
+/// the load's folds left (the registry's statistics page ran at p99 1.5 s before it on a
+/// server with autovacuum off). Call it outside a transaction: `VACUUM` cannot run in one.
 pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
-    on_engine!(conn, |c| diesel::sql_query("ANALYZE").execute(c))?;
+    // engine-specific: SQLite has no dead rows to clear, and its VACUUM rewrites the file.
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query("ANALYZE").execute(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(c)?,
+    };
     Ok(())
 }
 

@@ -177,9 +177,8 @@ pub fn run(
             rows - have,
             t.elapsed().as_secs_f64()
         );
-        db.write_blocking(shiliu_db::analyze)
-            .map_err(|e| e.to_string())?;
         let mut conn = db.conn().map_err(|e| e.to_string())?;
+        shiliu_db::analyze(&mut conn).map_err(|e| e.to_string())?;
         shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())?;
     }
     let total = db
