@@ -158,8 +158,8 @@ where
 
 /// After a bulk load, what autovacuum does in production in its own time: refresh the
 /// planner's statistics and, on `PostgreSQL`, set the visibility map and clear the dead rows
-/// the load's folds left (the registry's statistics page ran at p99 1.5 s before it on a
-/// server with autovacuum off). Call it outside a transaction: `VACUUM` cannot run in one.
+/// the load's folds left (this machine's server runs with autovacuum off). Call it outside a
+/// transaction: `VACUUM` cannot run in one.
 pub fn analyze(conn: &mut DbConnection) -> Result<(), DbError> {
     // engine-specific: SQLite has no dead rows to clear, and its VACUUM rewrites the file.
     match conn {
@@ -544,19 +544,11 @@ impl Db {
     /// autovacuum off: the statistics' totals, updated by every fold, bloat without end (the
     /// statistics pages ran 5–10× slower after a few benchmark runs); `SQLite`: none.
     pub fn setting_warnings(&self) -> Result<Vec<String>, DbError> {
-        #[derive(QueryableByName)]
-        struct Setting {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            value: String,
-        }
-        let mut conn = self.pool.get()?;
-        // engine-specific: PostgreSQL's server settings.
-        let DbConnection::Postgres(c) = &mut *conn else {
-            return Ok(Vec::new());
-        };
-        let autovacuum: Setting =
-            diesel::sql_query("SELECT current_setting('autovacuum') AS value").get_result(c)?;
-        Ok((autovacuum.value != "on")
+        let autovacuum_off = self
+            .server_settings()?
+            .iter()
+            .any(|(name, value)| name == "autovacuum" && value != "on");
+        Ok(autovacuum_off
             .then(|| {
                 "PostgreSQL's autovacuum is off: tables updated in place (the statistics' totals, \
                  sessions, requests) will bloat and slow down; turn it on (autovacuum = on) or \
@@ -567,8 +559,9 @@ impl Db {
             .collect())
     }
 
-    /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value),
-    /// for the benchmarks to print beside them; none on `SQLite`.
+    /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value):
+    /// the benchmarks print them beside their figures, `setting_warnings` reads autovacuum's.
+    /// None on `SQLite`.
     pub fn server_settings(&self) -> Result<Vec<(String, String)>, DbError> {
         #[derive(QueryableByName)]
         struct Setting {
