@@ -502,8 +502,8 @@ impl Db {
         let applied = run_migrations(&mut conn)?;
         drop(conn);
         self.write_blocking(refdata::sync)?;
-        // PostgreSQL's search index by month: every month with requests, and the next few.
-        self.write_blocking(requests::search::ensure_stored_months)?;
+        // PostgreSQL's search index by week: every week with requests, and the next few.
+        self.write_blocking(requests::search::ensure_stored_weeks)?;
         // Requests taken in before the search index (or its new shape) existed are indexed
         // once, when it arrives.
         if applied
@@ -621,11 +621,12 @@ where
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
 /// migration named `request_search`, `request_tallies` or `registry_tallies` is listed.
-const REINDEX_SEARCH_AFTER: [&str; 4] = [
+const REINDEX_SEARCH_AFTER: [&str; 5] = [
     "20261122000007",
     "20261122000012",
     "20261122000014",
     "20261122000026",
+    "20261122000028",
 ];
 const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];

@@ -439,6 +439,25 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(rows.len())
 }
 
+/// `PostgreSQL`: clear the dead rows folding leaves — in the journals (a queue: every row is
+/// deleted seconds after it is written) and, with `totals`, in the totals (updated in place).
+/// Under heavy intake autovacuum, a minute between rounds by default, left over 100,000 dead
+/// journal rows that every statistics page read past (p50 7.6 → 44 ms, measured). Tables
+/// another node is vacuuming are skipped. Run it outside a transaction. `SQLite`: nothing (a
+/// deleted row leaves no dead version behind).
+pub fn clear_dead_rows(conn: &mut DbConnection, totals: bool) -> Result<(), DbError> {
+    // engine-specific: VACUUM is PostgreSQL's.
+    if let DbConnection::Postgres(c) = conn {
+        let tables = if totals {
+            "request_tally_journal, registry_tally_journal, request_tallies, registry_tallies"
+        } else {
+            "request_tally_journal, registry_tally_journal"
+        };
+        diesel::sql_query(format!("VACUUM (SKIP_LOCKED) {tables}")).execute(c)?;
+    }
+    Ok(())
+}
+
 /// Count every request again from nothing (when the tallies first arrive).
 pub fn rebuild(conn: &mut DbConnection) -> Result<(), DbError> {
     const CHUNK: i64 = 20_000;

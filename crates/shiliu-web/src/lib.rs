@@ -569,25 +569,47 @@ pub async fn serve(
 /// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::stats`
 /// and `shiliu_db::registry::tallies`), so the journal a statistics page reads besides the
 /// totals stays a few seconds long. Several app nodes may fold at once: each journal row is
-/// folded once.
+/// folded once. After folding, the dead rows it left are cleared (`PostgreSQL`): the journals'
+/// at once, the totals' every half minute.
 async fn fold_tallies(state: AppState) {
+    const TICKS_PER_TOTALS: u32 = 15;
     let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    let (mut ticks, mut folded_since) = (0_u32, 0_usize);
     loop {
         every.tick().await;
-        fold_journal(&state, shiliu_db::stats::fold).await;
-        fold_journal(&state, shiliu_db::registry::tallies::fold).await;
+        let folded = fold_journal(&state, shiliu_db::stats::fold).await
+            + fold_journal(&state, shiliu_db::registry::tallies::fold).await;
+        folded_since += folded;
+        ticks += 1;
+        if folded == 0 && (folded_since == 0 || ticks < TICKS_PER_TOTALS) {
+            continue;
+        }
+        let totals = ticks >= TICKS_PER_TOTALS && folded_since > 0;
+        if totals {
+            (ticks, folded_since) = (0, 0);
+        }
+        // Not `write`: VACUUM cannot run inside a transaction.
+        let cleared = state
+            .db
+            .read(move |c| shiliu_db::stats::clear_dead_rows(c, totals))
+            .await;
+        if let Err(e) = cleared {
+            tracing::warn!(error = %e, "clearing the statistics' dead rows failed");
+        }
     }
 }
 
-/// Fold one journal batch after batch, each its own transaction, so other writes go in between.
+/// Fold one journal batch after batch, each its own transaction, so other writes go in
+/// between; returns how many rows were folded.
 async fn fold_journal(
     state: &AppState,
     fold: fn(&mut shiliu_db::DbConnection) -> Result<usize, shiliu_db::DbError>,
-) {
+) -> usize {
+    let mut folded = 0;
     loop {
         match state.db.write(fold).await {
-            Ok(n) if n == shiliu_db::stats::FOLD_BATCH => {}
-            Ok(_) => break,
+            Ok(n) if n == shiliu_db::stats::FOLD_BATCH => folded += n,
+            Ok(n) => return folded + n,
             Err(shiliu_db::DbError::Stale) => {
                 tracing::debug!("another node folded the tallies first");
                 break;
@@ -598,10 +620,11 @@ async fn fold_journal(
             }
         }
     }
+    folded
 }
 
 /// Every ten minutes: delete expired sessions (they are refused anyway; this keeps the table
-/// small), make the search index's coming months (`PostgreSQL`), remind (催办) and escalate
+/// small), make the search index's coming weeks (`PostgreSQL`), remind (催办) and escalate
 /// (督办) requests by their deadlines, and remind (催报) those
 /// who still owe work in an evaluation before its stage's deadline. All are idempotent, so
 /// several app nodes may run them.
@@ -619,13 +642,13 @@ async fn housekeeping(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session purge failed"),
         }
-        // PostgreSQL's search index by month: the coming months' partitions, made ahead.
+        // PostgreSQL's search index by week: the coming weeks' partitions, made ahead.
         if let Err(e) = state
             .db
-            .write(shiliu_db::requests::search::ensure_stored_months)
+            .write(shiliu_db::requests::search::ensure_stored_weeks)
             .await
         {
-            tracing::warn!(error = %e, "making the search index's coming months failed");
+            tracing::warn!(error = %e, "making the search index's coming weeks failed");
         }
         let at = shiliu_db::now();
         match sweep_deadlines(&state, at).await {

@@ -28,7 +28,7 @@ pub fn insert(
         rows.iter().map(|r| r.id).min(),
         rows.iter().map(|r| r.id).max(),
     ) {
-        search::ensure_months(conn, first, last)?;
+        search::ensure_weeks(conn, first, last)?;
     }
     let by_id: std::collections::HashMap<i64, &Request> = rows.iter().map(|r| (r.id, r)).collect();
     let entries: Vec<(&Request, &str)> = terms

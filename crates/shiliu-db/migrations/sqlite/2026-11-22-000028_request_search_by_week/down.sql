@@ -1,0 +1,2 @@
+-- Nothing was changed on SQLite.
+SELECT 1;
