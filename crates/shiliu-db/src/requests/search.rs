@@ -163,6 +163,11 @@ fn monday_of(id: i64) -> chrono::NaiveDate {
     day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
 
+/// The first id of the week of id `id` (the bound of its partition).
+fn week_start(id: i64) -> i64 {
+    crate::ids::id_at(monday_of(id).and_time(chrono::NaiveTime::MIN), 0)
+}
+
 /// The name of the index's partition that holds id `id`'s entry (`PostgreSQL`).
 pub fn partition_of(id: i64) -> String {
     format!("request_search_w{}", monday_of(id).format("%Y%m%d"))
@@ -506,11 +511,19 @@ fn next_span(span: i64, read: i64, found: usize, wanted: usize) -> i64 {
         .clamp(DAY, longest)
 }
 
-/// The oldest id of the window of `span` milliseconds that ends at `below` (0: all before).
+/// The oldest id of the window of `span` milliseconds that ends at `below` (0: all before),
+/// moved back to the start of its week: `PostgreSQL` fetches the rows of all of a week's
+/// matches whatever part of the week a window spans (ADR 0003), so the rest of the week costs
+/// next to nothing and may spare a window.
 fn window_floor(below: i64, span: i64) -> i64 {
-    window_top(below)
+    let floor = window_top(below)
         .saturating_sub(span.saturating_mul(1 << crate::ids::LOW_BITS))
-        .max(0)
+        .max(0);
+    if floor == 0 {
+        0
+    } else {
+        week_start(floor).max(0)
+    }
 }
 
 /// Where a window that ends at `below` really starts: no later than the newest id this
@@ -628,6 +641,32 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn a_window_starts_at_the_start_of_its_week() {
+        let at = |d: u32, h: u32| {
+            crate::ids::id_at(
+                chrono::NaiveDate::from_ymd_opt(2026, 12, d)
+                    .unwrap()
+                    .and_hms_opt(h, 0, 0)
+                    .unwrap(),
+                5,
+            )
+        };
+        // Thursday noon, a day back: from Monday (30 November) 00:00.
+        let monday = crate::ids::id_at(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+            0,
+        );
+        assert_eq!(window_floor(at(3, 12), DAY), monday);
+        // Monday noon, a day back: the week before's Monday.
+        assert_eq!(window_floor(at(7, 12), DAY), monday);
+        // All of history stays all of it.
+        assert_eq!(window_floor(at(3, 12), i64::MAX), 0);
+    }
 
     #[test]
     fn a_dry_window_gives_way_to_one_eight_times_as_long() {
