@@ -645,7 +645,7 @@ async fn housekeeping(state: AppState) {
         // PostgreSQL's search index by week: the coming weeks' partitions, made ahead.
         if let Err(e) = state
             .db
-            .write(shiliu_db::requests::search::ensure_stored_weeks)
+            .write(shiliu_db::requests::search::ensure_coming_weeks)
             .await
         {
             tracing::warn!(error = %e, "making the search index's coming weeks failed");

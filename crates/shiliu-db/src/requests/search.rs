@@ -148,10 +148,18 @@ pub fn ensure_stored_weeks(conn: &mut DbConnection) -> Result<(), DbError> {
         .select(diesel::dsl::min(requests::id))
         .first(conn)?;
     let now = crate::ids::id_at(crate::now(), 0);
+    ensure_weeks(conn, oldest.unwrap_or(now).min(now), now)?;
+    ensure_coming_weeks(conn)
+}
+
+/// `PostgreSQL`: make the partitions of this week and the next [`WEEKS_AHEAD`] that have none
+/// (the server's housekeeping: the weeks before were made when their requests were written).
+/// `SQLite`: nothing.
+pub fn ensure_coming_weeks(conn: &mut DbConnection) -> Result<(), DbError> {
     let ahead = crate::now() + chrono::Duration::weeks(WEEKS_AHEAD);
     ensure_weeks(
         conn,
-        oldest.unwrap_or(now).min(now),
+        crate::ids::id_at(crate::now(), 0),
         crate::ids::id_at(ahead, 0),
     )
 }
