@@ -464,7 +464,8 @@ pub(crate) fn list_matching(
         DbConnection::Postgres(_) => FIRST_SPAN,
     };
     let mut chunk = (2 * limit).clamp(20, MAX_CHUNK);
-    // Rows found since the window began, and how long it has been from its top.
+    // Where the window being read began (its top: full chunks move `below`, not it), and the
+    // rows it has yielded so far.
     let (mut top, mut in_window) = (below, 0_usize);
     while (out.len() as i64) < limit {
         let floor = window_floor(below, span);
