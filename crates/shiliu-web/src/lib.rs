@@ -574,6 +574,7 @@ pub async fn serve(
 async fn fold_tallies(state: AppState) {
     const TICKS_PER_TOTALS: u32 = 15;
     let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    // Ticks since the totals were last cleared, and rows folded since.
     let (mut ticks, mut folded_since) = (0_u32, 0_usize);
     loop {
         every.tick().await;
@@ -581,10 +582,10 @@ async fn fold_tallies(state: AppState) {
             + fold_journal(&state, shiliu_db::registry::tallies::fold).await;
         folded_since += folded;
         ticks += 1;
-        if folded == 0 && (folded_since == 0 || ticks < TICKS_PER_TOTALS) {
+        let totals = folded_since > 0 && ticks >= TICKS_PER_TOTALS;
+        if folded == 0 && !totals {
             continue;
         }
-        let totals = ticks >= TICKS_PER_TOTALS && folded_since > 0;
         if totals {
             (ticks, folded_since) = (0, 0);
         }
