@@ -123,23 +123,18 @@ impl IntakeConfig {
                     .collect(),
             )
         };
-        let mut found: Vec<Region> = Vec::new();
-        if !missing_ids.is_empty() {
-            found.extend(
-                regions::table
-                    .filter(regions::id.eq_any(&missing_ids))
-                    .select(Region::as_select())
-                    .load(conn)?,
-            );
-        }
-        if !missing_codes.is_empty() {
-            found.extend(
-                regions::table
-                    .filter(regions::code.eq_any(&missing_codes))
-                    .select(Region::as_select())
-                    .load(conn)?,
-            );
-        }
+        let found: Vec<Region> = if missing_ids.is_empty() && missing_codes.is_empty() {
+            Vec::new()
+        } else {
+            regions::table
+                .filter(
+                    regions::id
+                        .eq_any(&missing_ids)
+                        .or(regions::code.eq_any(&missing_codes)),
+                )
+                .select(Region::as_select())
+                .load(conn)?
+        };
         let mut known = lock();
         for r in found {
             known.by_code.insert(r.code.clone(), r.id);

@@ -292,3 +292,12 @@ fn print_engine(db: &shiliu_db::Db) {
         println!("engine: {} ({})", db.engine().as_str(), shown.join(", "));
     }
 }
+
+/// After a load, the database as the server and its engine would have it in their own time:
+/// the planner's statistics and (`PostgreSQL`) the dead rows cleared, as autovacuum and
+/// `SQLite`'s hourly optimize would; then the WAL settled, as the checkpoint thread does.
+fn settle(db: &shiliu_db::Db) -> Result<(), String> {
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    shiliu_db::analyze(&mut conn).map_err(|e| e.to_string())?;
+    shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())
+}

@@ -183,12 +183,7 @@ pub fn run(
         .map_err(|e| e.to_string())?
         == shiliu_db::stats::FOLD_BATCH
     {}
-    // The planner's statistics and (PostgreSQL) the dead rows cleared, as autovacuum and
-    // SQLite's hourly optimize would have them; then settle the WAL, as the checkpoint thread does in its own time.
-    let mut conn = db.conn().map_err(|e| e.to_string())?;
-    shiliu_db::analyze(&mut conn).map_err(|e| e.to_string())?;
-    shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())?;
-    drop(conn);
+    super::settle(&db)?;
     let total = db
         .write_blocking(|c| {
             registry::count(c, &Scope::everything(), &registry::PersonFilter::default())

@@ -177,9 +177,7 @@ pub fn run(
             rows - have,
             t.elapsed().as_secs_f64()
         );
-        let mut conn = db.conn().map_err(|e| e.to_string())?;
-        shiliu_db::analyze(&mut conn).map_err(|e| e.to_string())?;
-        shiliu_db::checkpoint(&mut conn).map_err(|e| e.to_string())?;
+        super::settle(&db)?;
     }
     let total = db
         .write_blocking(|c| requests::count(c, &Scope::everything()))
