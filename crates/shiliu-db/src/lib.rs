@@ -328,6 +328,11 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Whether the database user may set `session_replication_role`, as a pseudo-setting in
+/// [`Db::server_settings`]: with it a register import checks its references by set rather than
+/// `PostgreSQL` row by row (`registry::bulk`, ADR 0004).
+pub const MAY_SET_REPLICATION_ROLE: &str = "may_set_session_replication_role";
+
 /// The database: a pool of connections and, on `SQLite`, the one-writer lock.
 #[derive(Clone)]
 pub struct Db {
@@ -544,24 +549,31 @@ impl Db {
     /// autovacuum off: the statistics' totals, updated by every fold, bloat without end (the
     /// statistics pages ran 5–10× slower after a few benchmark runs); `SQLite`: none.
     pub fn setting_warnings(&self) -> Result<Vec<String>, DbError> {
-        let autovacuum_off = self
-            .server_settings()?
-            .iter()
-            .any(|(name, value)| name == "autovacuum" && value != "on");
-        Ok(autovacuum_off
-            .then(|| {
+        let settings = self.server_settings()?;
+        let off = |setting: &str| settings.iter().any(|(n, v)| n == setting && v != "on");
+        let mut warnings = Vec::new();
+        if off("autovacuum") {
+            warnings.push(
                 "PostgreSQL's autovacuum is off: tables updated in place (the statistics' totals, \
                  sessions, requests) will bloat and slow down; turn it on (autovacuum = on) or \
                  run VACUUM ANALYZE regularly"
-                    .to_string()
-            })
-            .into_iter()
-            .collect())
+                    .to_string(),
+            );
+        }
+        if off(MAY_SET_REPLICATION_ROLE) {
+            warnings.push(
+                "the database user may not set session_replication_role: a register import has \
+                 PostgreSQL check each row's references one by one, at about two thirds of the \
+                 speed; as a superuser: GRANT SET ON PARAMETER session_replication_role TO <user>"
+                    .to_string(),
+            );
+        }
+        Ok(warnings)
     }
 
-    /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value):
-    /// the benchmarks print them beside their figures, `setting_warnings` reads autovacuum's.
-    /// None on `SQLite`.
+    /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value),
+    /// with [`MAY_SET_REPLICATION_ROLE`]: the benchmarks print them beside their figures,
+    /// `setting_warnings` reads them. None on `SQLite`.
     pub fn server_settings(&self) -> Result<Vec<(String, String)>, DbError> {
         #[derive(QueryableByName)]
         struct Setting {
@@ -575,11 +587,14 @@ impl Db {
         let DbConnection::Postgres(c) = &mut *conn else {
             return Ok(Vec::new());
         };
-        let rows: Vec<Setting> = diesel::sql_query(
+        let rows: Vec<Setting> = diesel::sql_query(format!(
             "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN \
              ('server_version', 'shared_buffers', 'synchronous_commit', 'wal_compression', \
-             'checkpoint_timeout', 'max_wal_size', 'autovacuum') ORDER BY name",
-        )
+             'checkpoint_timeout', 'max_wal_size', 'autovacuum') \
+             UNION ALL SELECT '{MAY_SET_REPLICATION_ROLE}', CASE WHEN \
+             has_parameter_privilege('session_replication_role', 'SET') THEN 'on' ELSE 'off' END \
+             ORDER BY name"
+        ))
         .load(c)?;
         Ok(rows.into_iter().map(|s| (s.name, s.value)).collect())
     }

@@ -844,3 +844,126 @@ both_engines!(
         check("rebuilt");
     }
 );
+
+both_engines!(
+    a_bulk_load_naming_a_missing_place_people_or_user_writes_nothing,
+    |t: TestDb| {
+        use shiliu_db::registry::{Tally, bulk};
+        let vault = Vault::random();
+        let (a, _, _) = t.db.write_blocking(grids).unwrap();
+        let postgres = t.engine() == shiliu_db::Engine::Postgres;
+        let sys = Actor::system("test");
+        let load = |c: &mut DbConnection, actor: &Actor, region: &org::Region, people, n: u8| {
+            let id = number(&format!("450226199003150{n:02}"));
+            let mut p = person("韦秀英", &id, "秀灵路", "2025-03-01");
+            p.people = people;
+            let household = bulk::NewHousehold {
+                region,
+                address: "秀灵路 3 号".into(),
+                members: vec![(p, Relation::Head)],
+                moved_out: None,
+                agreed: &[ConsentPurpose::Registration],
+            };
+            bulk::load(
+                c,
+                actor,
+                &vault,
+                &[household],
+                ConsentChannel::Staff,
+                &mut Tally::default(),
+            )
+        };
+        let mut nowhere = a.clone();
+        nowhere.id = a.id + 1_000_003;
+        let stranger = Actor {
+            user_id: Some(i64::MAX - 7),
+            ..sys.clone()
+        };
+        let people = person("韦秀英", "", "秀灵路", "2025-03-01").people;
+        for (actor, region, people) in [
+            (&sys, &nowhere, people),
+            (&sys, &a, "00"),
+            (&stranger, &a, people),
+        ] {
+            let err =
+                t.db.write_blocking(|c| load(c, actor, region, people, 1))
+                    .unwrap_err();
+            // engine-specific: PostgreSQL's loader checks the references itself (the per-row
+            // checks off) where the connection may, as the test database's user may.
+            assert_eq!(refused_by_loader(&err), Some(postgres), "{err:?}");
+        }
+        let count = |c: &mut DbConnection| Ok(persons::table.count().get_result::<i64>(c)?);
+        assert_eq!(t.db.write_blocking(count).unwrap(), 0);
+        // After a load, the transaction checks each row again: a stray residence is refused
+        // (and takes the load with it).
+        let err =
+            t.db.write_blocking(|c| {
+                load(c, &sys, &a, people, 1)?;
+                diesel::sql_query(stray_residence(nowhere.id)).execute(c)?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(refused_by_loader(&err), Some(false), "{err:?}");
+        assert_eq!(t.db.write_blocking(count).unwrap(), 0);
+        t.db.write_blocking(|c| load(c, &sys, &a, people, 1))
+            .unwrap();
+        assert_eq!(t.db.write_blocking(count).unwrap(), 1);
+        if postgres {
+            // A connection that may not turn the per-row checks off: the loader's checks refuse
+            // as before, and a good load is written (with the per-row checks on).
+            t.db.write_blocking(|c| {
+                diesel::sql_query(
+                    "DO $$ BEGIN CREATE ROLE shiliu_plain NOLOGIN; \
+                     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+                )
+                .execute(c)?;
+                diesel::sql_query("GRANT ALL ON ALL TABLES IN SCHEMA public TO shiliu_plain")
+                    .execute(c)?;
+                Ok(())
+            })
+            .unwrap();
+            let plain = |c: &mut DbConnection| -> Result<(), DbError> {
+                diesel::sql_query("SET LOCAL ROLE shiliu_plain").execute(c)?;
+                Ok(())
+            };
+            let err =
+                t.db.write_blocking(|c| {
+                    plain(c)?;
+                    load(c, &sys, &nowhere, people, 2)
+                })
+                .unwrap_err();
+            assert_eq!(refused_by_loader(&err), Some(true), "{err:?}");
+            t.db.write_blocking(|c| {
+                plain(c)?;
+                load(c, &sys, &a, people, 2)
+            })
+            .unwrap();
+            assert_eq!(t.db.write_blocking(count).unwrap(), 2);
+        }
+        assert!(
+            audit::verify(&mut t.db.conn().unwrap())
+                .unwrap()
+                .is_intact()
+        );
+    }
+);
+
+/// A residence of nobody, somewhere that is not.
+fn stray_residence(region: i64) -> String {
+    format!(
+        "INSERT INTO residences (id, person_id, region_id, region_path, address, from_date, \
+         created_at) VALUES (1, 1, {region}, '/', '-', '2025-01-01', '2025-01-01 00:00:00')"
+    )
+}
+
+/// For a reference to nothing refused: whether the bulk loader refused it (rather than the
+/// database's own check); None for any other error.
+fn refused_by_loader(err: &DbError) -> Option<bool> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        DbError::Query(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)) => {
+            Some(info.message().contains("do not exist"))
+        }
+        _ => None,
+    }
+}
