@@ -561,18 +561,22 @@ impl Db {
             );
         }
         if off(MAY_SET_REPLICATION_ROLE) {
-            warnings.push(
+            let user = settings
+                .iter()
+                .find(|(n, _)| n == "user")
+                .map_or("<user>", |(_, v)| v.as_str());
+            warnings.push(format!(
                 "the database user may not set session_replication_role: a register import has \
                  PostgreSQL check each row's references one by one, at about two thirds of the \
-                 speed; as a superuser: GRANT SET ON PARAMETER session_replication_role TO <user>"
-                    .to_string(),
-            );
+                 speed; as a superuser: GRANT SET ON PARAMETER session_replication_role TO {user}"
+            ));
         }
         Ok(warnings)
     }
 
     /// The server settings that figures measured on `PostgreSQL` depend on, as (name, value),
-    /// with [`MAY_SET_REPLICATION_ROLE`]: the benchmarks print them beside their figures,
+    /// with the user connected as (`user`, quoted as SQL needs it) and
+    /// [`MAY_SET_REPLICATION_ROLE`]: the benchmarks print them beside their figures,
     /// `setting_warnings` reads them. None on `SQLite`.
     pub fn server_settings(&self) -> Result<Vec<(String, String)>, DbError> {
         #[derive(QueryableByName)]
@@ -591,6 +595,7 @@ impl Db {
             "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN \
              ('server_version', 'shared_buffers', 'synchronous_commit', 'wal_compression', \
              'checkpoint_timeout', 'max_wal_size', 'autovacuum') \
+             UNION ALL SELECT 'user', quote_ident(current_user) \
              UNION ALL SELECT '{MAY_SET_REPLICATION_ROLE}', CASE WHEN \
              has_parameter_privilege('session_replication_role', 'SET') THEN 'on' ELSE 'off' END \
              ORDER BY name"
