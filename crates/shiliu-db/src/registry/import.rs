@@ -118,13 +118,18 @@ pub fn check(
     codes.sort_unstable();
     codes.dedup();
     let places = places(conn, actor, &codes)?;
-    // Every ID number's keyed hash, looked up in the unique index 500 at a time.
-    let keys: Vec<Vec<u8>> = households
+    // Every ID number's keyed hash, by household and member, looked up in the unique index
+    // 500 at a time.
+    let member_keys: Vec<Vec<Option<Vec<u8>>>> = households
         .iter()
-        .flat_map(|h| &h.members)
-        .filter_map(|m| m.person.id_number.as_ref())
-        .map(|n| vault.lookup_key(n))
+        .map(|h| {
+            h.members
+                .iter()
+                .map(|m| m.person.id_number.as_ref().map(|n| vault.lookup_key(n)))
+                .collect()
+        })
         .collect();
+    let keys: Vec<&Vec<u8>> = member_keys.iter().flatten().flatten().collect();
     // Who is registered: the person's id where the caller may see them, else none.
     let mut registered: HashMap<Vec<u8>, Option<i64>> = HashMap::new();
     for chunk in keys.chunks(500) {
@@ -139,14 +144,8 @@ pub fn check(
     }
     let unnumbered = unnumbered_heads(conn, &households, &places)?;
     let mut out = Checked::default();
-    for h in households {
-        let known = |i: usize| {
-            h.members[i]
-                .person
-                .id_number
-                .as_ref()
-                .and_then(|n| registered.get(&vault.lookup_key(n)).copied())
-        };
+    for (h, keys) in households.into_iter().zip(&member_keys) {
+        let known = |i: usize| keys[i].as_ref().and_then(|k| registered.get(k).copied());
         if let Some(person_id) = known(0) {
             out.duplicates.push(Duplicate {
                 row: h.members[0].row,

@@ -48,8 +48,12 @@ impl ImportRow {
         COLUMNS
             .iter()
             .position(|(f, _)| *f == field)
-            .and_then(|i| self.values.get(i))
-            .map_or("", |v| v.trim())
+            .map_or("", |i| self.at(i))
+    }
+
+    /// The value of the `i`th of [`COLUMNS`].
+    fn at(&self, i: usize) -> &str {
+        self.values.get(i).map_or("", |v| v.trim())
     }
 }
 
@@ -82,13 +86,13 @@ pub struct RowHousehold {
 
 fn person(r: &ImportRow, address: &str, today: NaiveDate) -> Result<PersonInput, FieldErrors> {
     let mut f = PersonForm::default();
-    for (field, _) in COLUMNS.iter().filter(|(f, _)| {
+    for (i, (field, _)) in COLUMNS.iter().enumerate().filter(|(_, (f, _))| {
         !matches!(
             *f,
             "household_no" | "relation" | "region_code" | "linkage" | "tags"
         )
     }) {
-        f.set(field, r.get(field).to_string());
+        f.set(field, r.at(i).to_string());
     }
     if f.address.is_empty() {
         f.address = address.to_string();

@@ -1031,7 +1031,7 @@ pub async fn export_sheet(
 
 /// A kind as the sheet may give it: our label in either language, or as the domain reads it.
 fn sheet_kind(v: &str) -> String {
-    super::import::code_of(v, "criterion_kind", &["standard", "bonus", "deduction"])
+    super::import::Codes::new("criterion_kind", &["standard", "bonus", "deduction"]).of(v)
 }
 
 /// An uploaded sheet's rows and the form's version, or the page to answer with: no file, or

@@ -2,6 +2,8 @@
 //! that runs every rule and rolls back, a row-by-row error report (row, column, reason), and an
 //! all-or-nothing commit.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::response::Response;
@@ -354,18 +356,28 @@ pub(crate) fn read_table(
     Ok(out)
 }
 
-/// A kind given by code or by its label in either language.
-pub(crate) fn code_of(value: &str, prefix: &str, codes: &[&'static str]) -> String {
-    let v = value.trim();
-    codes
-        .iter()
-        .find(|c| {
-            **c == v
-                || [Lang::ZhCn, Lang::En]
-                    .iter()
-                    .any(|l| T::new(*l).label(prefix, c) == v)
-        })
-        .map_or_else(|| v.to_string(), ToString::to_string)
+/// The codes of a kind, to read a cell that gives one by code or by its label in either
+/// language. Made once per file: a register's million rows read four kinds each.
+pub(crate) struct Codes(HashMap<String, &'static str>);
+
+impl Codes {
+    pub(crate) fn new(prefix: &str, codes: &[&'static str]) -> Self {
+        let mut by_name = HashMap::new();
+        for &code in codes {
+            for l in [Lang::En, Lang::ZhCn] {
+                by_name.insert(T::new(l).label(prefix, code), code);
+            }
+            by_name.insert(code.to_string(), code);
+        }
+        Self(by_name)
+    }
+
+    /// The code the cell names; the cell (trimmed) when it names none, for the parser to
+    /// refuse with its own message.
+    pub(crate) fn of(&self, value: &str) -> String {
+        let v = value.trim();
+        self.0.get(v).map_or(v, |c| *c).to_string()
+    }
 }
 
 /// Apply every row in the caller's transaction; rows that break a rule are reported, each in
@@ -390,32 +402,23 @@ fn apply(
             t.field(cols[0].0)
         }
     };
-    let site_codes: Vec<&str> = SiteType::ALL.iter().map(|k| k.as_str()).collect();
-    let unit_codes: Vec<&str> = UnitCategory::ALL.iter().map(|k| k.as_str()).collect();
+    let site_types: Vec<&str> = SiteType::ALL.iter().map(|k| k.as_str()).collect();
+    let site_types = Codes::new("site_type", &site_types);
+    let categories: Vec<&str> = UnitCategory::ALL.iter().map(|k| k.as_str()).collect();
+    let categories = Codes::new("category", &categories);
     let mut errors = Vec::new();
     let mut applied = 0;
     for (row, v) in rows {
         let result: Result<(), DbError> = shiliu_db::savepoint(c, |c| {
             match kind {
                 ImportKind::Sites => {
-                    let input = SiteInput::parse(
-                        &v[0],
-                        &code_of(&v[1], "site_type", &site_codes),
-                        &v[3],
-                        &v[4],
-                        &v[5],
-                        &v[6],
-                    )?;
+                    let input =
+                        SiteInput::parse(&v[0], &site_types.of(&v[1]), &v[3], &v[4], &v[5], &v[6])?;
                     let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
                     db::create_site(c, actor, region, &input)?;
                 }
                 ImportKind::Units => {
-                    let input = UnitInput::parse(
-                        &v[0],
-                        &code_of(&v[1], "category", &unit_codes),
-                        &v[3],
-                        &v[4],
-                    )?;
+                    let input = UnitInput::parse(&v[0], &categories.of(&v[1]), &v[3], &v[4])?;
                     let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
                     db::create_unit(c, actor, region, &input)?;
                 }

@@ -17,7 +17,7 @@ use shiliu_domain::registry::import::{COLUMNS, ImportRow, RowError, RowHousehold
 use shiliu_domain::registry::{Employment, PersonTag, Relation};
 use shiliu_domain::roles::Permission;
 
-use super::import::{Rows, code_of, read_table};
+use super::import::{Codes, Rows, read_table};
 use super::{Layout, render};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, T};
@@ -49,21 +49,34 @@ pub type Jobs = Arc<Mutex<HashMap<i64, Arc<ImportJob>>>>;
 /// Labels in either language become codes; a list of tags is split and each one mapped.
 fn normalise(rows: Rows) -> Vec<ImportRow> {
     let col = |f: &str| COLUMNS.iter().position(|(c, _)| *c == f).expect("a column");
-    let relations: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
-    let employments: Vec<&str> = Employment::ALL.iter().map(|r| r.as_str()).collect();
-    let tags: Vec<&str> = PersonTag::ALL.iter().map(|r| r.as_str()).collect();
+    let codes = |prefix: &str, all: Vec<&'static str>| Codes::new(prefix, &all);
+    let relations = codes(
+        "relation",
+        Relation::ALL.iter().map(|r| r.as_str()).collect(),
+    );
+    let sexes = codes("sex", vec!["male", "female"]);
+    let employments = codes(
+        "employment",
+        Employment::ALL.iter().map(|r| r.as_str()).collect(),
+    );
+    let tags = codes(
+        "person_tag",
+        PersonTag::ALL.iter().map(|r| r.as_str()).collect(),
+    );
     let (rel, sex, emp, tag) = (col("relation"), col("sex"), col("employment"), col("tags"));
     rows.into_iter()
         .map(|(row, mut values)| {
-            values[rel] = code_of(&values[rel], "relation", &relations);
-            values[sex] = code_of(&values[sex], "sex", &["male", "female"]);
-            values[emp] = code_of(&values[emp], "employment", &employments);
-            values[tag] = values[tag]
-                .split([',', '，', '、', ';', '；'])
-                .map(|x| code_of(x, "person_tag", &tags))
-                .filter(|x| !x.is_empty())
-                .collect::<Vec<_>>()
-                .join(",");
+            values[rel] = relations.of(&values[rel]);
+            values[sex] = sexes.of(&values[sex]);
+            values[emp] = employments.of(&values[emp]);
+            if !values[tag].is_empty() {
+                values[tag] = values[tag]
+                    .split([',', '，', '、', ';', '；'])
+                    .map(|x| tags.of(x))
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(",");
+            }
             ImportRow { row, values }
         })
         .collect()
