@@ -171,14 +171,24 @@ fn monday_of(id: i64) -> chrono::NaiveDate {
     day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
 }
 
+/// The first id of a day (UTC): a partition's bound when the day is a Monday.
+fn first_id_of(day: chrono::NaiveDate) -> i64 {
+    crate::ids::id_at(day.and_time(chrono::NaiveTime::MIN), 0)
+}
+
 /// The first id of the week of id `id` (the bound of its partition).
 fn week_start(id: i64) -> i64 {
-    crate::ids::id_at(monday_of(id).and_time(chrono::NaiveTime::MIN), 0)
+    first_id_of(monday_of(id))
+}
+
+/// The name of the week's partition that starts on `monday`.
+fn partition_name(monday: chrono::NaiveDate) -> String {
+    format!("request_search_w{}", monday.format("%Y%m%d"))
 }
 
 /// The name of the index's partition that holds id `id`'s entry (`PostgreSQL`).
 pub fn partition_of(id: i64) -> String {
-    format!("request_search_w{}", monday_of(id).format("%Y%m%d"))
+    partition_name(monday_of(id))
 }
 
 /// `PostgreSQL`: make the index's partition of every week from the one of id `from` to the
@@ -191,26 +201,20 @@ pub fn ensure_weeks(conn: &mut DbConnection, from: i64, to: i64) -> Result<(), D
     let last = crate::ids::time_of(to).date();
     let mut week = monday_of(from);
     while week <= last {
-        let next = week + chrono::Duration::weeks(1);
-        ensure_week(conn, week, next)?;
-        week = next;
+        ensure_week(conn, week)?;
+        week += chrono::Duration::weeks(1);
     }
     Ok(())
 }
 
 /// One week's partition (see [`ensure_weeks`]).
-fn ensure_week(
-    conn: &mut DbConnection,
-    monday: chrono::NaiveDate,
-    next: chrono::NaiveDate,
-) -> Result<(), DbError> {
+fn ensure_week(conn: &mut DbConnection, monday: chrono::NaiveDate) -> Result<(), DbError> {
     #[derive(QueryableByName)]
     struct Made {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         made: bool,
     }
-    let bound = |d: chrono::NaiveDate| crate::ids::id_at(d.and_time(chrono::NaiveTime::MIN), 0);
-    let name = partition_of(bound(monday));
+    let name = partition_name(monday);
     // engine-specific: PostgreSQL's catalogue and partitions.
     let DbConnection::Postgres(c) = conn else {
         return Ok(());
@@ -224,8 +228,8 @@ fn ensure_week(
     // The name and bounds are made here from dates, never from input.
     let sql = format!(
         "CREATE TABLE IF NOT EXISTS {name} PARTITION OF request_search FOR VALUES FROM ({}) TO ({})",
-        bound(monday),
-        bound(next)
+        first_id_of(monday),
+        first_id_of(monday + chrono::Duration::weeks(1))
     );
     match crate::savepoint(conn, |c| Ok(diesel::sql_query(&sql).execute(c)?)) {
         Ok(_) | Err(DbError::Stale) => Ok(()), // Stale: another node made it at the same time.
