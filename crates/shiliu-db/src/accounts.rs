@@ -445,6 +445,11 @@ pub struct LockoutPolicy {
 }
 
 /// Record a wrong password. Returns whether the account is now locked.
+///
+/// The count is raised in the database (`failed_logins + 1 … RETURNING`), never from the
+/// `user` read before the password was checked: guesses checked in parallel each count.
+/// The count is cleared only by a successful login or a new password, so once past the limit
+/// ("in a row"), every further wrong password locks the account again.
 pub fn login_failed(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -452,15 +457,16 @@ pub fn login_failed(
     policy: LockoutPolicy,
 ) -> Result<bool, DbError> {
     let t = now();
-    let failures = user.failed_logins + 1;
+    let failures: i32 = diesel::update(users::table.filter(users::id.eq(user.id)))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .returning(users::failed_logins)
+        .get_result(conn)?;
     let lock = failures >= policy.max_failures;
-    let locked_until = lock.then(|| t + policy.lock_for);
-    diesel::update(users::table.filter(users::id.eq(user.id)))
-        .set((
-            users::failed_logins.eq(if lock { 0 } else { failures }),
-            users::locked_until.eq(locked_until.or(user.locked_until)),
-        ))
-        .execute(conn)?;
+    if lock {
+        diesel::update(users::table.filter(users::id.eq(user.id)))
+            .set(users::locked_until.eq(Some(t + policy.lock_for)))
+            .execute(conn)?;
+    }
     let action = if lock {
         "user.locked"
     } else {

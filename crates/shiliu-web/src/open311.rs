@@ -36,11 +36,15 @@ use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::i18n::T;
+use crate::pages::public::{HOUR, LOOKUPS_PER_HOUR};
 use crate::web::{AppState, Ctx, Principal};
 
 pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 /// Most requests one list returns, and the default window, as the specification sets them.
 const MAX_RESULTS: i64 = 1000;
+/// The most `service_request_id`s one call may name: a resident's client asks about a few of
+/// its own; a longer list is only useful for trying codes.
+const MAX_IDS: usize = 50;
 const WINDOW_DAYS: i64 = 90;
 const MAX_DESCRIPTION: usize = 4000;
 
@@ -660,9 +664,13 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, FieldErrors> {
     if to < from || to - from > window {
         errs.push(FieldError::new("end_date", "err.open311.window").arg("days", WINDOW_DAYS));
     }
+    let ids = csv("service_request_id");
+    if ids.len() > MAX_IDS {
+        errs.push(FieldError::new("service_request_id", "err.too_many_items").arg("max", MAX_IDS));
+    }
     errs.into_result()?;
     Ok(ListQuery {
-        ids: csv("service_request_id"),
+        ids,
         codes: csv("service_code"),
         statuses,
         from,
@@ -701,7 +709,25 @@ async fn found(
                 t.s("open311.list_needs_key"),
             ));
         }
-        None => None,
+        None => {
+            // Without a key every code named counts against the address's public look-ups,
+            // shared with the residents' tracking pages, so codes cannot be found by trying.
+            let cost = q.ids.len() as u32;
+            if !state.allow_many(
+                "public-lookup",
+                &ctx.client_addr,
+                cost,
+                LOOKUPS_PER_HOUR,
+                HOUR,
+            ) {
+                return Err(error(
+                    format,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    t.s("err.too_many"),
+                ));
+            }
+            None
+        }
     };
     let full = reader.is_some();
     let result = state

@@ -152,6 +152,19 @@ impl AppState {
 
     /// A fixed-window rate limit per (kind, key) on this node: at most `limit` in `window`.
     pub fn allow(&self, kind: &'static str, key: &str, limit: u32, window: Duration) -> bool {
+        self.allow_many(kind, key, 1, limit, window)
+    }
+
+    /// As [`Self::allow`], for `cost` attempts at once (e.g. a list of codes looked up in one
+    /// call, each counting as one look-up).
+    pub fn allow_many(
+        &self,
+        kind: &'static str,
+        key: &str,
+        cost: u32,
+        limit: u32,
+        window: Duration,
+    ) -> bool {
         let mut m = self
             .limiter
             .lock()
@@ -164,7 +177,7 @@ impl AppState {
         if now.duration_since(e.1) >= window {
             *e = (0, now);
         }
-        e.0 += 1;
+        e.0 = e.0.saturating_add(cost);
         e.0 <= limit
     }
 }

@@ -52,8 +52,8 @@ impl Resp {
 
 impl App {
     fn new(t: TestDb) -> Self {
-        let state = AppState::new(
-            t.db.clone(),
+        Self::with(
+            t,
             WebConfig {
                 lockout: accounts::LockoutPolicy {
                     max_failures: 3,
@@ -61,7 +61,11 @@ impl App {
                 },
                 ..WebConfig::default()
             },
-        );
+        )
+    }
+
+    fn with(t: TestDb, config: WebConfig) -> Self {
+        let state = AppState::new(t.db.clone(), config);
         Self {
             router: shiliu_web::router(state),
             t,
@@ -901,12 +905,31 @@ both_engines!(login_csrf_and_lockout, |t: TestDb| {
         }
         let r = app.post("/login", pre, &ok).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert!(r.text().contains("账户已临时锁定"), "{}", r.text());
+        // A locked account answers as an unknown user does: the same words, no lock's minutes.
+        let message = |r: &Resp| {
+            let text = r.text();
+            let at = text.find("class=\"error\"").expect("an error message");
+            text[at..at + text[at..].find("</").unwrap()].to_string()
+        };
+        let unknown = app
+            .post(
+                "/login",
+                pre,
+                &[
+                    ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
+                    ("username", "nobody-here"),
+                    ("password", "Shiliu-2026!"),
+                ],
+            )
+            .await;
+        assert_eq!(unknown.status, r.status);
+        assert_eq!(message(&unknown), message(&r));
+        assert!(message(&r).contains("用户名或密码错误"), "{}", r.text());
         // English on request.
         let r = app
             .post("/login", &format!("{pre}; shiliu_lang=en"), &ok)
             .await;
-        assert!(r.text().contains("the account is locked"));
+        assert!(r.text().contains("Wrong user name or password"));
         let audit = app
             .t
             .db
@@ -918,6 +941,224 @@ both_engines!(login_csrf_and_lockout, |t: TestDb| {
         assert!(audit.iter().any(|a| a.action == "user.login"));
     });
 });
+
+both_engines!(redirects_stay_on_this_site_and_never_fail, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            Ok(())
+        })
+        .unwrap();
+    let (cookie, _) = app.session("nn-commission-staff");
+    block_on(async {
+        // Decoded, `%09` is a tab a browser drops (`//evil.example/`); `%0a` cannot go into a
+        // header at all (it was a 500); `%5c` is a backslash browsers read as `/`.
+        for next in [
+            "/%09/evil.example/",
+            "/%0a/x",
+            "%0d%0aSet-Cookie:%20x=1",
+            "//evil.example/",
+            "/%5cevil.example/",
+            "https://evil.example/",
+            "/%E5%8D%97",
+            "evil.example",
+        ] {
+            let r = app.get(&format!("/login?next={next}"), &cookie).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}");
+            assert_eq!(r.location(), "/", "next={next}");
+            let r = app.get(&format!("/lang?to=en&back={next}"), "").await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "back={next}");
+            assert_eq!(r.location(), "/", "back={next}");
+            let r = app.get(&format!("/d/track?code={next}"), "").await;
+            assert!(r.status.is_redirection(), "code={next}: {}", r.status);
+            assert!(r.location().starts_with("/d/"), "code={next}");
+        }
+        // A path of this site, with its query, is followed.
+        let r = app
+            .get("/login?next=%2Frequests%3Fstatus%3Dreceived", &cookie)
+            .await;
+        assert_eq!(r.location(), "/requests?status=received");
+    });
+});
+
+both_engines!(tracking_codes_cannot_be_found_by_trying, |t: TestDb| {
+    let app = App::new(t);
+    let code = app
+        .t
+        .db
+        .write_blocking(|c| {
+            let nn = seed_city(c, "450100", "nn", "x");
+            Ok(shiliu_db::requests::get(c, &Scope::everything(), nn.request)?.code)
+        })
+        .unwrap();
+    block_on(async {
+        let pre = "shiliu_csrf=resident-token-0123456789";
+        let rate = |code: String| {
+            let app = &app;
+            async move {
+                app.post(
+                    &format!("/r/{code}/rate"),
+                    pre,
+                    &[
+                        ("_csrf", "resident-token-0123456789"),
+                        ("rating", "satisfied"),
+                    ],
+                )
+                .await
+            }
+        };
+        // A request not yet resolved and a code that does not exist answer alike.
+        let known = rate(code.clone()).await;
+        let unknown = rate("ZZZZZZZZZZ".into()).await;
+        assert_eq!(known.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(unknown.status, known.status);
+        let details = |r: &Resp| {
+            let text = r.text();
+            let at = text
+                .find("<ul class=\"errors\">")
+                .expect("the error's details");
+            text[at..at + text[at..].find("</ul>").unwrap()].to_string()
+        };
+        assert_eq!(details(&unknown), details(&known));
+        assert!(details(&known).contains("编号不存在"), "{}", known.text());
+        // Open311 without a key: at most 50 codes a call, named field and reason.
+        let many: Vec<String> = (0..51).map(|i| format!("CODE{i:06}")).collect();
+        let r = app
+            .get(
+                &format!(
+                    "/open311/v2/requests.json?service_request_id={}",
+                    many.join(",")
+                ),
+                "",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.text().contains("service_request_id") && r.text().contains("50"));
+        // Each code named counts as one of the address's look-ups (120 an hour, the two rating
+        // tries above included): the second call of 50 still answers, the third is refused.
+        let fifty = many[..50].join(",");
+        let list = format!("/open311/v2/requests.json?service_request_id={fifty}");
+        assert_eq!(app.get(&list, "").await.status, StatusCode::OK);
+        assert_eq!(app.get(&list, "").await.status, StatusCode::OK);
+        let r = app.get(&list, "").await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+        // The same budget: rating tries are refused too now.
+        assert_eq!(rate(code).await.status, StatusCode::TOO_MANY_REQUESTS);
+    });
+});
+
+both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
+    let app = App::with(
+        t,
+        WebConfig {
+            lockout: accounts::LockoutPolicy {
+                max_failures: 100,
+                lock_for: chrono::Duration::minutes(15),
+            },
+            ..WebConfig::default()
+        },
+    );
+    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    app.t
+        .db
+        .write_blocking(|c| {
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            user(c, "staff", Role::CommissionStaff, &nn, vec![], &hash);
+            Ok(())
+        })
+        .unwrap();
+    let app = std::sync::Arc::new(app);
+    block_on(async {
+        let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
+        let guesses: Vec<_> = (0..20)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let password = format!("wrong-Password-{i}");
+                    app.post(
+                        "/login",
+                        pre,
+                        &[
+                            ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
+                            ("username", "staff"),
+                            ("password", &password),
+                        ],
+                    )
+                    .await
+                    .status
+                })
+            })
+            .collect();
+        for g in guesses {
+            assert_eq!(g.await.unwrap(), StatusCode::UNAUTHORIZED);
+        }
+    });
+    let failures = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok(accounts::find_by_username(c, "staff")?
+                .unwrap()
+                .failed_logins)
+        })
+        .unwrap();
+    assert_eq!(failures, 20, "twenty guesses in parallel count twenty");
+});
+
+both_engines!(
+    a_locked_account_answers_as_slowly_as_an_unknown_user,
+    |t: TestDb| {
+        let app = App::new(t);
+        let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+        app.t
+            .db
+            .write_blocking(|c| {
+                let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+                user(c, "staff", Role::CommissionStaff, &nn, vec![], &hash);
+                Ok(())
+            })
+            .unwrap();
+        block_on(async {
+            let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
+            let attempt = |username: &'static str, password: &'static str| {
+                let app = &app;
+                async move {
+                    let started = std::time::Instant::now();
+                    let r = app
+                        .post(
+                            "/login",
+                            pre,
+                            &[
+                                ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
+                                ("username", username),
+                                ("password", password),
+                            ],
+                        )
+                        .await;
+                    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+                    started.elapsed()
+                }
+            };
+            for _ in 0..3 {
+                attempt("staff", "wrong-Password-1").await;
+            }
+            // The fastest of five of each: a locked account still checks the password (before the
+            // fix it answered at once, without argon2, and so told itself apart).
+            let mut locked = std::time::Duration::MAX;
+            let mut unknown = std::time::Duration::MAX;
+            for _ in 0..5 {
+                locked = locked.min(attempt("staff", "Shiliu-2026!").await);
+                unknown = unknown.min(attempt("nobody-here", "Shiliu-2026!").await);
+            }
+            assert!(
+                locked * 2 > unknown && unknown * 2 > locked,
+                "locked {locked:?} against unknown {unknown:?}"
+            );
+        });
+    }
+);
 
 both_engines!(api_tokens_and_error_envelope, |t: TestDb| {
     let app = App::new(t);
@@ -1310,6 +1551,88 @@ impl App {
         .await
     }
 }
+
+/// A workbook whose shared strings inflate to `mb` megabytes from a file of about a tenth of a
+/// megabyte: its other parts copied from a real workbook.
+fn spreadsheet_bomb(mb: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let real = xlsx(&[
+        &["名称", "站点类型", "所属区域代码"],
+        &["甲", "民族之家", "450103"],
+    ]);
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(real)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..src.len() {
+        let part = src.by_index_raw(i).unwrap();
+        if part.name() != "xl/sharedStrings.xml" {
+            out.raw_copy_file(part).unwrap();
+        }
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    out.start_file("xl/sharedStrings.xml", options).unwrap();
+    out.write_all(
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"3\" uniqueCount=\"3\"><si><t>",
+    )
+    .unwrap();
+    let chunk = vec![b'A'; 1 << 20];
+    for _ in 0..mb {
+        out.write_all(&chunk).unwrap();
+    }
+    out.write_all(b"</t></si><si><t>b</t></si><si><t>c</t></si></sst>")
+        .unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+both_engines!(
+    a_spreadsheet_bomb_is_refused_before_it_is_inflated,
+    |t: TestDb| {
+        let app = App::new(t);
+        let lz = app
+            .t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450100", "nn", "x");
+                Ok(seed_city(c, "450200", "lz", "x"))
+            })
+            .unwrap();
+        let bomb = spreadsheet_bomb(300);
+        assert!(
+            bomb.len() < 2 << 20,
+            "the bomb is small: {} bytes",
+            bomb.len()
+        );
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            for path in ["/sites/import", "/registry/import"] {
+                let r = app
+                    .upload(path, &cookie, &csrf, bomb.clone(), "dry_run")
+                    .await;
+                assert!(r.status.is_client_error(), "{path}: {}", r.status);
+                assert!(r.text().contains("文件解压后过大"), "{path}: {}", r.text());
+            }
+            // Another city's scheme: refused before the file is looked at.
+            let r = app
+                .multipart(
+                    &format!("/evaluations/{}/units/import", lz.evaluation),
+                    &cookie,
+                    &csrf,
+                    &[("version", "1")],
+                    &[("file", "a.xlsx", &bomb)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert!(!r.text().contains("文件解压后过大"));
+            // A role that may not import is refused before the file is looked at.
+            let (grid, grid_csrf) = app.session("nn-grid-worker");
+            let r = app
+                .upload("/sites/import", &grid, &grid_csrf, bomb.clone(), "dry_run")
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            assert!(!r.text().contains("文件解压后过大"));
+        });
+    }
+);
 
 both_engines!(
     excel_import_dry_run_errors_and_all_or_nothing,

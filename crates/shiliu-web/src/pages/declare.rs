@@ -339,7 +339,11 @@ pub struct StatusQuery {
 /// address, so codes cannot be found by trying.
 pub async fn track(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Response> {
     match q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(code) => Ok(Redirect::to(&format!("/d/{}", code.to_uppercase())).into_response()),
+        Some(code) => Ok(Redirect::to(&format!(
+            "/d/{}",
+            crate::web::urlencode(&code.to_uppercase())
+        ))
+        .into_response()),
         None => render(&StatusPage {
             l: Layout::anonymous(&ctx, ctx.t.s("declare.track_title")),
             code: String::new(),

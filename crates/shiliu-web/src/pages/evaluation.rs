@@ -20,7 +20,7 @@ use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, Saved, options, render_form};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::files::FormData;
 use crate::i18n::T;
 use crate::web::{AppState, Principal};
@@ -1041,7 +1041,7 @@ async fn sheet_upload(
     p: &Principal,
     id: i64,
     form: &FormData,
-    columns: &[(&str, bool)],
+    columns: &'static [(&'static str, bool)],
 ) -> AppResult<Result<(i32, super::import::Rows), Response>> {
     let t = p.t();
     let version: i32 = form
@@ -1056,7 +1056,19 @@ async fn sheet_upload(
             .await
             .map(Err);
     };
-    match super::import::read_table(columns, &sheet_names, &upload.bytes, t, MAX_SHEET_ROWS) {
+    // The scheme must be the caller's before the file is read at all.
+    let scope = p.require(Permission::ManageEvaluations)?.scope;
+    state
+        .db
+        .read(move |c| db::get_scheme(c, &scope, id).map(drop))
+        .await?;
+    let bytes = upload.bytes.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        super::import::read_table(columns, &sheet_names, &bytes, t, MAX_SHEET_ROWS)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    match read {
         Ok(rows) => Ok(Ok((version, rows))),
         Err(message) => {
             let errs = vec![(String::new(), t.field("file"), message)];

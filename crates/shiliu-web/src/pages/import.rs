@@ -220,6 +220,51 @@ fn cells(bytes: &[u8], t: T, max_rows: usize) -> Result<Vec<Vec<String>>, String
 /// Columns past these are never read: every table imported has a few dozen.
 const MAX_COLUMNS: usize = 256;
 
+/// The most a workbook's part (one file in its zip) may inflate to, and all its parts together:
+/// a register of [`super::registry_import::MAX_ROWS`] rows is well under both.
+const MAX_PART_BYTES: u64 = 128 << 20;
+const MAX_WORKBOOK_BYTES: u64 = 192 << 20;
+/// How much a part may inflate per byte stored, once it is past [`RATIO_FROM`]: a sheet's XML
+/// compresses 5–30 times; a zip bomb a thousand.
+const MAX_RATIO: u64 = 100;
+const RATIO_FROM: u64 = 1 << 20;
+
+/// Whether an uploaded workbook stays within the bounds above, found before anything is read
+/// from it: calamine keeps a workbook's shared strings in memory whole, so a 1.3 MB file whose
+/// strings inflate to 600 MB would cost the server 600 MB. A part's declared size may lie, so
+/// each part is inflated into nothing, counting, and stops one byte past its bound.
+fn workbook_within_bounds(bytes: &[u8], t: T) -> Result<(), String> {
+    use std::io::Read as _;
+    let bad = || t.s("err.import.file").to_string();
+    let too_large = || {
+        t.f(
+            "err.import.inflated",
+            &[
+                ("max", &(MAX_WORKBOOK_BYTES >> 20).to_string()),
+                ("ratio", &MAX_RATIO.to_string()),
+            ],
+        )
+    };
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| bad())?;
+    let mut total = 0_u64;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|_| bad())?;
+        let bound = MAX_PART_BYTES
+            .min(MAX_WORKBOOK_BYTES - total)
+            .min(RATIO_FROM.max(part.compressed_size().saturating_mul(MAX_RATIO)));
+        if part.size() > bound {
+            return Err(too_large());
+        }
+        let inflated =
+            std::io::copy(&mut part.take(bound + 1), &mut std::io::sink()).map_err(|_| bad())?;
+        if inflated > bound {
+            return Err(too_large());
+        }
+        total += inflated;
+    }
+    Ok(())
+}
+
 /// The first sheet's cells by the sheet's row numbers, read as a stream: only the cells
 /// present cost anything (a sheet claiming a cell at XFD1048576 is not laid out whole), columns
 /// past [`MAX_COLUMNS`] are skipped, and a sheet with rows far past `max_rows` is refused as it
@@ -229,6 +274,7 @@ fn xlsx_cells(bytes: &[u8], t: T, max_rows: usize) -> Result<Vec<Vec<String>>, S
     let bad = || t.s("err.import.file").to_string();
     // Room for a heading and blank lines between the rows that count.
     let max_lines = max_rows.saturating_mul(2).saturating_add(1_000);
+    workbook_within_bounds(bytes, t)?;
     let mut wb: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).map_err(|_| bad())?;
     let name = wb.sheet_names().first().cloned().ok_or_else(bad)?;

@@ -280,9 +280,16 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Only same-site paths are followed after login.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+/// Where to go after login or a language switch: only a path on this site, or `/`.
+///
+/// The value arrives decoded, so it is taken only when it is already a plain path: a `/`
+/// not followed by `/` or `\` (which a browser reads as another host), and nothing but
+/// visible ASCII (a tab or newline is dropped by browsers, turning `/\t/evil.example` into
+/// `//evil.example`, and cannot go into a header at all), parsing as a URI path.
+pub(crate) fn safe_next(next: &str) -> String {
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let local = next.starts_with('/') && !next.starts_with("//");
+    if plain && local && next.parse::<axum::http::uri::PathAndQuery>().is_ok() {
         next.to_string()
     } else {
         "/".to_string()
@@ -351,11 +358,9 @@ pub async fn login_submit(
 ) -> AppResult<Response> {
     let next = safe_next(&f.next);
     let t = ctx.t;
-    let fail = |key: &str, minutes: Option<i64>| {
-        let msg = match minutes {
-            Some(m) => t.f(key, &[("minutes", &m.to_string())]),
-            None => t.s(key).to_string(),
-        };
+    let lock_minutes = state.config.lockout.lock_for.num_minutes().to_string();
+    let fail = |key: &str| {
+        let msg = t.f(key, &[("minutes", &lock_minutes)]);
         login_page(
             &state,
             &ctx,
@@ -366,7 +371,7 @@ pub async fn login_submit(
         )
     };
     if !state.allow_login_attempt(&ctx.client_addr) {
-        return fail("login.throttled", None).map(|mut r| {
+        return fail("login.throttled").map(|mut r| {
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             r
         });
@@ -379,10 +384,21 @@ pub async fn login_submit(
             .read(move |c| accounts::find_by_username(c, &u))
             .await?
     };
-    let Some(user) = user else {
-        // Spend the same time as a real check so user names cannot be probed by timing.
-        let _ = crate::password::verify(&f.password, crate::password::DUMMY_HASH);
-        return fail("login.failed", None);
+    // An unknown user, a locked account and a wrong password answer alike, in words and in
+    // time: the password is checked in every case (against a dummy hash for an unknown user),
+    // on a blocking thread, never on the async workers.
+    let now = shiliu_db::now();
+    let locked = user.as_ref().is_some_and(|u| u.is_locked(now));
+    let hash = user.as_ref().map_or_else(
+        || crate::password::DUMMY_HASH.to_string(),
+        |u| u.password_hash.clone(),
+    );
+    let password = f.password.clone();
+    let right = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let Some(user) = user.filter(|_| !locked) else {
+        return fail("login.failed");
     };
     let actor = Actor {
         user_id: Some(user.id),
@@ -392,31 +408,17 @@ pub async fn login_submit(
         request_id: ctx.request_id.clone(),
         client_addr: ctx.client_addr.clone(),
     };
-    let now = shiliu_db::now();
-    if user.is_locked(now) {
-        let minutes = user.locked_until.map_or(1, |u| (u - now).num_minutes() + 1);
-        return fail("login.locked", Some(minutes));
-    }
-    let password = f.password.clone();
-    let hash = user.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    if !ok {
+    if !right {
         let policy = state.config.lockout;
         let (a, u) = (actor.clone(), user.clone());
-        let locked = state
+        state
             .db
             .write(move |c| accounts::login_failed(c, &a, &u, policy))
             .await?;
-        return if locked {
-            fail("login.locked", Some(policy.lock_for.num_minutes()))
-        } else {
-            fail("login.failed", None)
-        };
+        return fail("login.failed");
     }
     if !user.active {
-        return fail("login.disabled", None);
+        return fail("login.disabled");
     }
     // A new session id at every login (no fixation); the old cookie, if any, is dropped.
     let token = random_token(32);

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::requests::{self as db, StepInput};
 use shiliu_db::scope::{Actor, Scope};
-use shiliu_domain::FieldErrors;
 use shiliu_domain::org::RegionKind;
 use shiliu_domain::requests::{Action, ActionInput, Channel, Rating, RequestInput, Status};
+use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, render};
 use crate::error::{AppError, AppResult};
@@ -28,8 +28,8 @@ use crate::web::{AppState, Ctx, PRE_CSRF_COOKIE, Via, random_token, set_cookie};
 /// address may look up per hour.
 pub(super) const PER_ADDRESS_PER_HOUR: u32 = 10;
 const PER_PHONE_PER_DAY: i64 = 3;
-pub(super) const LOOKUPS_PER_HOUR: u32 = 120;
-pub(super) const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
+pub(crate) const LOOKUPS_PER_HOUR: u32 = 120;
+pub(crate) const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// The token a public form carries: the session's when signed in, else a double-submit cookie.
 pub(super) fn form_token(ctx: &Ctx) -> (String, bool) {
@@ -483,18 +483,38 @@ pub async fn rate(
     Path(code): Path<String>,
     Form(f): Form<RateForm>,
 ) -> AppResult<Response> {
+    let t = ctx.t;
+    // Each try counts as a look-up of the code, as on the tracking page.
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
     let actor = resident(&ctx);
-    let rating = Rating::parse(&f.rating);
+    // The form is checked before the code is looked up, so its errors say nothing of the code.
+    let Some(rating) = Rating::parse(&f.rating) else {
+        return Err(AppError::Invalid(
+            FieldError::new("rating", "err.required").into(),
+        ));
+    };
     let comment =
         Some(f.comment.trim().chars().take(500).collect::<String>()).filter(|s| !s.is_empty());
     let c2 = code.clone();
     let result = state
         .db
         .write(move |c| {
-            let r = db::by_code(c, &c2)?;
+            // A code that does not exist and a request that cannot be rated now answer alike.
+            let r = match db::by_code(c, &c2) {
+                Ok(r) if r.status() == Status::Resolved => r,
+                Ok(_) | Err(shiliu_db::DbError::NotFound) => {
+                    return Err(shiliu_db::DbError::invalid(
+                        "code",
+                        "err.public.not_ratable",
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
             let input = StepInput {
                 action_input: ActionInput {
-                    rating,
+                    rating: Some(rating),
                     ..ActionInput::default()
                 },
                 note: comment,
