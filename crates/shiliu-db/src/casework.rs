@@ -1,6 +1,12 @@
 //! Disputes (矛盾纠纷) and legal-aid cases (法律援助), each opened from a request and scoped by
 //! that request's region. Opening and closing one is also written into the request's history,
 //! so the request's page tells the whole story; every write is audited in its transaction.
+//!
+//! Who may see a dispute or a case is decided here, in [`assigned_to`] and the readers built on
+//! it, for every read and write: staff by region (their scope covers it); a legal-aid user — a
+//! lawyer or a mediator with an account — only what is assigned to them (the cases whose lawyer
+//! they are, the disputes they mediate), inside their scope. A record's parties, sessions and
+//! consultations are read through the record, never by a bare id.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -63,6 +69,8 @@ pub struct Mediator {
     pub name: String,
     pub organisation: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The mediator's account, when they have one.
+    pub user_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -120,7 +128,11 @@ pub fn open_dispute(
     input: &DisputeInput,
 ) -> Result<Dispute, DbError> {
     let r = requests::get(conn, &actor.scope, request_id)?;
-    if dispute_for_request(conn, request_id)?.is_some() {
+    let exists = disputes::table
+        .filter(disputes::request_id.eq(request_id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if exists > 0 {
         return Err(DbError::invalid("request_id", "err.dispute.exists"));
     }
     let t = now();
@@ -161,39 +173,76 @@ pub fn open_dispute(
     Ok(d)
 }
 
-/// One dispute in scope.
-pub fn dispute(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Dispute, DbError> {
+/// The user a legal-aid caller's casework is limited to: their own cases and the disputes
+/// they mediate. `None` for staff, who see by region alone.
+fn assigned_to(actor: &Actor) -> Option<i64> {
+    (actor.role == Some(Role::LegalAid)).then(|| actor.user_id.unwrap_or_default())
+}
+
+/// A dispute as the actor may see it (in scope and, for a legal-aid user, mediated by them);
+/// otherwise `NotFound`, as if it did not exist.
+fn admit_dispute(conn: &mut DbConnection, actor: &Actor, d: Dispute) -> Result<Dispute, DbError> {
+    let d = actor.scope.admit(&d.region_path.clone(), d)?;
+    if let Some(user) = assigned_to(actor) {
+        let mediates = dispute_mediators::table
+            .filter(dispute_mediators::dispute_id.eq(d.id))
+            .filter(dispute_mediators::user_id.eq(user))
+            .count()
+            .get_result::<i64>(conn)?;
+        if mediates == 0 {
+            return Err(DbError::NotFound);
+        }
+    }
+    Ok(d)
+}
+
+/// One dispute the actor may see.
+pub fn dispute(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Dispute, DbError> {
     let d: Dispute = disputes::table
         .filter(disputes::id.eq(id))
         .select(Dispute::as_select())
         .first(conn)?;
-    scope.admit(&d.region_path.clone(), d)
+    admit_dispute(conn, actor, d)
 }
 
-/// The dispute registered from a request (the caller has the request in scope).
+/// The dispute registered from a request, if the actor may see it.
 pub fn dispute_for_request(
     conn: &mut DbConnection,
+    actor: &Actor,
     request_id: i64,
 ) -> Result<Option<Dispute>, DbError> {
-    Ok(disputes::table
+    let found: Option<Dispute> = disputes::table
         .filter(disputes::request_id.eq(request_id))
         .select(Dispute::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    match found.map(|d| admit_dispute(conn, actor, d)) {
+        Some(Err(DbError::NotFound)) | None => Ok(None),
+        Some(other) => other.map(Some),
+    }
 }
 
-/// Disputes in scope, newest first, keyset-paginated by id.
+/// Disputes the actor may see, newest first, keyset-paginated by id.
 pub fn disputes(
     conn: &mut DbConnection,
-    scope: &Scope,
+    actor: &Actor,
     status: Option<DisputeStatus>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Dispute>, DbError> {
     let mut q = disputes::table
-        .filter(scope.path_filter(disputes::region_path))
+        .filter(actor.scope.path_filter(disputes::region_path))
         .select(Dispute::as_select())
         .into_boxed();
+    if let Some(user) = assigned_to(actor) {
+        q = q.filter(
+            disputes::id.eq_any(
+                dispute_mediators::table
+                    .filter(dispute_mediators::user_id.eq(user))
+                    .select(dispute_mediators::dispute_id),
+            ),
+        );
+    }
     if let Some(s) = status {
         q = q.filter(disputes::status.eq(s.as_str()));
     }
@@ -206,11 +255,10 @@ pub fn disputes(
 /// A dispute's parties, mediators and sessions.
 pub type DisputeRecords = (Vec<Party>, Vec<Mediator>, Vec<Session>);
 
-/// A dispute's records, in the order they were recorded (sessions by date).
-pub fn dispute_records(
-    conn: &mut DbConnection,
-    dispute_id: i64,
-) -> Result<DisputeRecords, DbError> {
+/// A dispute's records, in the order they were recorded (sessions by date); read through the
+/// dispute as the caller was admitted to it.
+pub fn dispute_records(conn: &mut DbConnection, d: &Dispute) -> Result<DisputeRecords, DbError> {
+    let dispute_id = d.id;
     let parties = dispute_parties::table
         .filter(dispute_parties::dispute_id.eq(dispute_id))
         .order(dispute_parties::id.asc())
@@ -235,7 +283,7 @@ fn open_dispute_in_scope(
     actor: &Actor,
     id: i64,
 ) -> Result<Dispute, DbError> {
-    let d = dispute(conn, &actor.scope, id)?;
+    let d = dispute(conn, actor, id)?;
     if d.status == DisputeStatus::Closed.as_str() {
         return Err(DbError::invalid("dispute", "err.dispute.closed"));
     }
@@ -278,12 +326,21 @@ pub fn add_mediator(
     input: &MediatorInput,
 ) -> Result<Mediator, DbError> {
     let d = open_dispute_in_scope(conn, actor, dispute_id)?;
+    // One with an account is named by it; they must be a legal-aid user covering the dispute.
+    let (user_id, name) = match &input.user {
+        Some(username) => {
+            let (id, name) = lawyer(conn, "mediator_user", username, &d.region_path)?;
+            (Some(id), name)
+        }
+        None => (None, input.name.clone()),
+    };
     let m = Mediator {
         id: new_id(),
         dispute_id,
-        name: input.name.clone(),
+        name,
         organisation: input.organisation.clone(),
         created_at: now(),
+        user_id,
     };
     diesel::insert_into(dispute_mediators::table)
         .values(&m)
@@ -368,7 +425,7 @@ pub fn close_dispute(
     if n == 0 {
         return Err(DbError::Stale);
     }
-    let after = dispute(conn, &Scope::everything(), id)?;
+    let after = dispute_row(conn, id)?;
     let r = requests::get(conn, &Scope::everything(), after.request_id)?;
     requests::note(
         conn,
@@ -389,10 +446,11 @@ pub fn close_dispute(
     Ok(after)
 }
 
-/// A lawyer who may take a case arising in `region_path`: an active legal-aid user whose
-/// region's subtree contains it.
+/// A lawyer (or mediator) who may take a case arising in `region_path`: an active legal-aid
+/// user whose region's subtree contains it; a problem is reported under `field`.
 fn lawyer(
     conn: &mut DbConnection,
+    field: &str,
     username: &str,
     region_path: &str,
 ) -> Result<(i64, String), DbError> {
@@ -405,9 +463,9 @@ fn lawyer(
         .first(conn)
         .optional()?;
     match found {
-        None => Err(DbError::invalid("lawyer", "err.lawyer.unknown")),
+        None => Err(DbError::invalid(field, "err.lawyer.unknown")),
         Some((_, _, path)) if !region_path.starts_with(path.as_str()) => {
-            Err(DbError::invalid("lawyer", "err.lawyer.scope"))
+            Err(DbError::invalid(field, "err.lawyer.scope"))
         }
         Some((id, name, _)) => Ok((id, name)),
     }
@@ -440,10 +498,14 @@ pub fn open_legal_aid(
     input: &LegalAidInput,
 ) -> Result<LegalAidCase, DbError> {
     let r = requests::get(conn, &actor.scope, request_id)?;
-    if case_for_request(conn, request_id)?.is_some() {
+    let exists = legal_aid_cases::table
+        .filter(legal_aid_cases::request_id.eq(request_id))
+        .count()
+        .get_result::<i64>(conn)?;
+    if exists > 0 {
         return Err(DbError::invalid("request_id", "err.legal_aid.exists"));
     }
-    let (lawyer_id, lawyer_name) = lawyer(conn, &input.lawyer, &r.region_path)?;
+    let (lawyer_id, lawyer_name) = lawyer(conn, "lawyer", &input.lawyer, &r.region_path)?;
     let t = now();
     let c = LegalAidCase {
         id: new_id(),
@@ -481,49 +543,70 @@ pub fn open_legal_aid(
     Ok(c)
 }
 
-/// One case in scope.
-pub fn legal_aid_case(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    id: i64,
-) -> Result<LegalAidCase, DbError> {
-    let c: LegalAidCase = legal_aid_cases::table
-        .filter(legal_aid_cases::id.eq(id))
-        .select(LegalAidCase::as_select())
-        .first(conn)?;
-    scope.admit(&c.region_path.clone(), c)
+/// A case as the actor may see it (in scope and, for a legal-aid user, theirs); otherwise
+/// `NotFound`, as if it did not exist.
+fn admit_case(actor: &Actor, c: LegalAidCase) -> Result<LegalAidCase, DbError> {
+    let c = actor.scope.admit(&c.region_path.clone(), c)?;
+    match assigned_to(actor) {
+        Some(user) if c.lawyer_id != user => Err(DbError::NotFound),
+        _ => Ok(c),
+    }
 }
 
-/// The case opened from a request (the caller has the request in scope).
+/// One case the actor may see.
+pub fn legal_aid_case(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+) -> Result<LegalAidCase, DbError> {
+    admit_case(actor, case_row(conn, id)?)
+}
+
+fn case_row(conn: &mut DbConnection, id: i64) -> Result<LegalAidCase, DbError> {
+    Ok(legal_aid_cases::table
+        .filter(legal_aid_cases::id.eq(id))
+        .select(LegalAidCase::as_select())
+        .first(conn)?)
+}
+
+fn dispute_row(conn: &mut DbConnection, id: i64) -> Result<Dispute, DbError> {
+    Ok(disputes::table
+        .filter(disputes::id.eq(id))
+        .select(Dispute::as_select())
+        .first(conn)?)
+}
+
+/// The case opened from a request, if the actor may see it.
 pub fn case_for_request(
     conn: &mut DbConnection,
+    actor: &Actor,
     request_id: i64,
 ) -> Result<Option<LegalAidCase>, DbError> {
-    Ok(legal_aid_cases::table
+    let found: Option<LegalAidCase> = legal_aid_cases::table
         .filter(legal_aid_cases::request_id.eq(request_id))
         .select(LegalAidCase::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(found.and_then(|c| admit_case(actor, c).ok()))
 }
 
-/// Cases in scope, newest first, keyset-paginated by id; `lawyer_id`: only that lawyer's.
+/// Cases the actor may see (a lawyer: their own), newest first, keyset-paginated by id.
 pub fn legal_aid_cases(
     conn: &mut DbConnection,
-    scope: &Scope,
+    actor: &Actor,
     status: Option<CaseStatus>,
-    lawyer_id: Option<i64>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<(LegalAidCase, String)>, DbError> {
     let mut q = legal_aid_cases::table
         .inner_join(users::table)
-        .filter(scope.path_filter(legal_aid_cases::region_path))
+        .filter(actor.scope.path_filter(legal_aid_cases::region_path))
         .select((LegalAidCase::as_select(), users::display_name))
         .into_boxed();
     if let Some(s) = status {
         q = q.filter(legal_aid_cases::status.eq(s.as_str()));
     }
-    if let Some(l) = lawyer_id {
+    if let Some(l) = assigned_to(actor) {
         q = q.filter(legal_aid_cases::lawyer_id.eq(l));
     }
     if let Some(b) = before_id {
@@ -542,9 +625,13 @@ pub fn lawyer_name(conn: &mut DbConnection, lawyer_id: i64) -> Result<String, Db
         .first(conn)?)
 }
 
-pub fn consultations(conn: &mut DbConnection, case_id: i64) -> Result<Vec<Consultation>, DbError> {
+/// A case's consultations by date, read through the case as the caller was admitted to it.
+pub fn consultations(
+    conn: &mut DbConnection,
+    k: &LegalAidCase,
+) -> Result<Vec<Consultation>, DbError> {
     Ok(legal_consultations::table
-        .filter(legal_consultations::case_id.eq(case_id))
+        .filter(legal_consultations::case_id.eq(k.id))
         .order((
             legal_consultations::held_on.asc(),
             legal_consultations::id.asc(),
@@ -559,7 +646,7 @@ fn open_case_in_scope(
     actor: &Actor,
     id: i64,
 ) -> Result<LegalAidCase, DbError> {
-    let c = legal_aid_case(conn, &actor.scope, id)?;
+    let c = legal_aid_case(conn, actor, id)?;
     if c.status == CaseStatus::Closed.as_str() {
         return Err(DbError::invalid("case", "err.legal_aid.closed"));
     }
@@ -631,7 +718,7 @@ pub fn close_case(
     if n == 0 {
         return Err(DbError::Stale);
     }
-    let after = legal_aid_case(conn, &Scope::everything(), id)?;
+    let after = case_row(conn, id)?;
     let r = requests::get(conn, &Scope::everything(), after.request_id)?;
     requests::note(
         conn,

@@ -395,6 +395,7 @@ diesel::table! {
         name -> Text,
         organisation -> Nullable<Text>,
         created_at -> Timestamp,
+        user_id -> Nullable<BigInt>,
     }
 }
 

@@ -17,6 +17,12 @@ use shiliu_domain::org::RegionInput;
 use shiliu_domain::requests::{Channel, RequestInput};
 use shiliu_domain::roles::Role;
 
+/// A user's actor, as the web layer makes it after sign-in.
+fn acting(c: &mut shiliu_db::DbConnection, username: &str) -> Actor {
+    let user = accounts::find_by_username(c, username).unwrap().unwrap();
+    accounts::acting_as(c, &user, "test").unwrap()
+}
+
 fn invalid_field(e: &DbError) -> String {
     match e {
         DbError::Invalid(errs) => errs.0[0].field.clone(),
@@ -54,7 +60,11 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
             let r = requests::create(c, &sys, &input, cat.id, comm.id, None)?;
             let nn = org::get_region_by_code(c, &all, "450100")?;
             let lz = org::get_region_by_code(c, &all, "450200")?;
-            for (name, region) in [("lawyer_nn", nn.id), ("lawyer_lz", lz.id)] {
+            for (name, region) in [
+                ("lawyer_nn", nn.id),
+                ("lawyer_nn2", nn.id),
+                ("lawyer_lz", lz.id),
+            ] {
                 accounts::create_user(
                     c,
                     &sys,
@@ -71,7 +81,8 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
                     },
                 )?;
             }
-            Ok((r, Scope::subtrees(vec![lz.path])))
+            let _ = lz;
+            Ok((r, acting(c, "lawyer_lz")))
         })
         .unwrap();
 
@@ -100,15 +111,30 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
                 c,
                 &sys,
                 d.id,
-                &MediatorInput::parse("韦调解员", "西乡塘区司法局").unwrap(),
+                &MediatorInput::parse("韦调解员", "西乡塘区司法局", "").unwrap(),
             )?;
+            // A mediator with an account, named by it.
+            let m = casework::add_mediator(
+                c,
+                &sys,
+                d.id,
+                &MediatorInput::parse("", "南宁市律师协会", "lawyer_nn2").unwrap(),
+            )?;
+            assert_eq!(m.name, "lawyer_nn2律师");
+            let outside = casework::add_mediator(
+                c,
+                &sys,
+                d.id,
+                &MediatorInput::parse("", "", "lawyer_lz").unwrap(),
+            );
+            assert_eq!(invalid_field(&outside.unwrap_err()), "mediator_user");
             casework::add_session(
                 c,
                 &sys,
                 d.id,
                 &SessionInput::parse(&day, "联合调解室", "双方同意分两期支付", today).unwrap(),
             )?;
-            casework::dispute(c, &Scope::everything(), d.id)
+            casework::dispute(c, &sys, d.id)
         })
         .unwrap();
     assert_eq!(d.status, "mediating", "a session was held");
@@ -198,11 +224,11 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
     assert_eq!(case.status, "closed");
 
     let mut c = t.db.conn().unwrap();
-    let (parties, mediators, sessions) = casework::dispute_records(&mut c, d.id).unwrap();
-    assert_eq!((parties.len(), mediators.len(), sessions.len()), (2, 1, 1));
+    let (parties, mediators, sessions) = casework::dispute_records(&mut c, &closed).unwrap();
+    assert_eq!((parties.len(), mediators.len(), sessions.len()), (2, 2, 1));
     assert_eq!(parties[0].people.as_deref(), Some("08"));
     assert_eq!(
-        casework::consultations(&mut c, case.id).unwrap()[0].minutes,
+        casework::consultations(&mut c, &case).unwrap()[0].minutes,
         Some(40)
     );
     // The request's history tells the story, and its search finds the agreement.
@@ -231,34 +257,82 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
             .len(),
         1
     );
-    // Another city sees neither.
+    // Another city's lawyer sees neither.
+    let lz = other_city;
     assert!(matches!(
-        casework::dispute(&mut c, &other_city, d.id),
+        casework::dispute(&mut c, &lz, d.id),
         Err(DbError::NotFound)
     ));
     assert!(
-        casework::disputes(&mut c, &other_city, None, None, 10)
+        casework::disputes(&mut c, &lz, None, None, 10)
             .unwrap()
             .is_empty()
     );
     assert!(
-        casework::legal_aid_cases(&mut c, &other_city, None, None, None, 10)
+        casework::legal_aid_cases(&mut c, &lz, None, None, 10)
             .unwrap()
             .is_empty()
     );
-    let mine = casework::legal_aid_cases(
-        &mut c,
-        &Scope::everything(),
-        None,
-        Some(case.lawyer_id),
-        None,
-        10,
-    )
-    .unwrap();
+    // In the same city, by assignment: the case's lawyer sees the case and not the dispute;
+    // the dispute's mediator sees the dispute and not the case; staff see both.
+    let lawyer = acting(&mut c, "lawyer_nn");
+    let mediator = acting(&mut c, "lawyer_nn2");
+    let mine = casework::legal_aid_cases(&mut c, &lawyer, None, None, 10).unwrap();
+    assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].1, "lawyer_nn律师");
+    assert!(casework::legal_aid_case(&mut c, &lawyer, case.id).is_ok());
+    assert!(
+        casework::case_for_request(&mut c, &lawyer, request.id)
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        casework::dispute(&mut c, &lawyer, d.id),
+        Err(DbError::NotFound)
+    ));
+    assert!(
+        casework::dispute_for_request(&mut c, &lawyer, request.id)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        casework::disputes(&mut c, &lawyer, None, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        casework::legal_aid_case(&mut c, &mediator, case.id),
+        Err(DbError::NotFound)
+    ));
+    assert!(
+        casework::case_for_request(&mut c, &mediator, request.id)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        casework::legal_aid_cases(&mut c, &mediator, None, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(casework::dispute(&mut c, &mediator, d.id).unwrap().id, d.id);
+    assert_eq!(
+        casework::disputes(&mut c, &mediator, None, None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        casework::legal_aid_cases(&mut c, &sys, None, None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         casework::lawyers_for(&mut c, &request.region_path).unwrap(),
-        [("lawyer_nn".to_string(), "lawyer_nn律师".to_string())]
+        [
+            ("lawyer_nn".to_string(), "lawyer_nn律师".to_string()),
+            ("lawyer_nn2".to_string(), "lawyer_nn2律师".to_string())
+        ]
     );
     let log = audit::list(&mut c, &audit::AuditFilter::default(), 100).unwrap();
     for action in [

@@ -138,17 +138,26 @@ impl PartyInput {
 }
 
 /// A mediator on a dispute: a person of the joint mediation room, from their organisation
-/// (司法所, 派出所, 人民法庭, 民族之家…), with or without an account.
+/// (司法所, 派出所, 人民法庭, 民族之家…), with or without an account. One with an account (a
+/// legal-aid user, picked by user name) is named by it and sees the dispute they mediate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediatorInput {
     pub name: String,
     pub organisation: Option<String>,
+    /// The user name of a mediator with an account.
+    pub user: Option<String>,
 }
 
 impl MediatorInput {
-    pub fn parse(name: &str, organisation: &str) -> Result<Self, FieldErrors> {
+    pub fn parse(name: &str, organisation: &str, user: &str) -> Result<Self, FieldErrors> {
         let mut errs = FieldErrors::new();
-        let name = errs.check(required_text("mediator_name", name, 40));
+        let user = Some(user.trim().to_string()).filter(|u| !u.is_empty());
+        let name = if user.is_some() {
+            errs.check(optional_text("mediator_name", name, 40))
+                .flatten()
+        } else {
+            errs.check(required_text("mediator_name", name, 40))
+        };
         let organisation = errs
             .check(optional_text("organisation", organisation, 80))
             .flatten();
@@ -156,6 +165,7 @@ impl MediatorInput {
         Ok(Self {
             name: name.unwrap_or_default(),
             organisation,
+            user,
         })
     }
 }

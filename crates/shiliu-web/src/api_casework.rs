@@ -10,7 +10,7 @@ use shiliu_domain::casework::{
     CaseStatus, ConsultationInput, DisputeInput, DisputeOutcomeInput, DisputeStatus, LegalAidInput,
     MediatorInput, PartyInput, SessionInput,
 };
-use shiliu_domain::roles::{Permission, Role};
+use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
@@ -110,7 +110,7 @@ pub async fn disputes(
     let status = DisputeStatus::parse(&q.status);
     let rows = state
         .db
-        .read(move |c| db::disputes(c, &actor.scope, status, q.before, PAGE + 1))
+        .read(move |c| db::disputes(c, &actor, status, q.before, PAGE + 1))
         .await?;
     let (rows, next) = crate::api::paginate(rows, |d| d.id);
     Ok(Json(DisputePage {
@@ -131,10 +131,9 @@ pub async fn dispute(
     let (d, (parties, mediators, sessions)) = state
         .db
         .read(move |c| {
-            Ok((
-                db::dispute(c, &actor.scope, id)?,
-                db::dispute_records(c, id)?,
-            ))
+            let d = db::dispute(c, &actor, id)?;
+            let records = db::dispute_records(c, &d)?;
+            Ok((d, records))
         })
         .await?;
     Ok(Json(DisputeDetail {
@@ -204,6 +203,10 @@ pub struct DisputeRecordBody {
     phone: String,
     #[serde(default)]
     organisation: String,
+    /// A mediator with an account: their user name (a legal-aid user covering the dispute's
+    /// region), who then sees the dispute; `name` may then be left out.
+    #[serde(default)]
+    user: String,
     /// YYYY-MM-DD
     #[serde(default)]
     held_on: String,
@@ -241,17 +244,17 @@ pub async fn dispute_record(
                 .db
                 .write(move |c| {
                     db::add_party(c, &actor, id, &i)?;
-                    db::dispute(c, &actor.scope, id)
+                    db::dispute(c, &actor, id)
                 })
                 .await?
         }
         "mediators" => {
-            let i = MediatorInput::parse(&b.name, &b.organisation)?;
+            let i = MediatorInput::parse(&b.name, &b.organisation, &b.user)?;
             state
                 .db
                 .write(move |c| {
                     db::add_mediator(c, &actor, id, &i)?;
-                    db::dispute(c, &actor.scope, id)
+                    db::dispute(c, &actor, id)
                 })
                 .await?
         }
@@ -261,7 +264,7 @@ pub async fn dispute_record(
                 .db
                 .write(move |c| {
                     db::add_session(c, &actor, id, &i)?;
-                    db::dispute(c, &actor.scope, id)
+                    db::dispute(c, &actor, id)
                 })
                 .await?
         }
@@ -333,7 +336,7 @@ pub struct CasePage {
     next: Option<i64>,
 }
 
-/// Legal-aid cases in the caller's scope, newest first (a lawyer: their own).
+/// Legal-aid cases the caller may see, newest first: in their scope; a lawyer's, their own.
 #[utoipa::path(get, path = "/api/v1/legal-aid",
     params(("status" = Option<String>, Query, description = "open or closed"), ("before" = Option<i64>, Query, description = "page cursor")),
     responses((status = 200, body = CasePage), (status = 401, body = crate::api::ErrorBody)))]
@@ -344,10 +347,9 @@ pub async fn cases(
 ) -> AppResult<Json<CasePage>> {
     let actor = p.require(Permission::ViewRequests)?;
     let status = CaseStatus::parse(&q.status);
-    let lawyer = (p.role() == Role::LegalAid).then_some(p.user.id);
     let rows = state
         .db
-        .read(move |c| db::legal_aid_cases(c, &actor.scope, status, lawyer, q.before, PAGE + 1))
+        .read(move |c| db::legal_aid_cases(c, &actor, status, q.before, PAGE + 1))
         .await?;
     let (rows, next) = crate::api::paginate(rows, |(k, _)| k.id);
     Ok(Json(CasePage {
@@ -368,9 +370,10 @@ pub async fn case(
     let (k, lawyer, consultations) = state
         .db
         .read(move |c| {
-            let k = db::legal_aid_case(c, &actor.scope, id)?;
+            let k = db::legal_aid_case(c, &actor, id)?;
             let lawyer = db::lawyer_name(c, k.lawyer_id)?;
-            Ok((k, lawyer, db::consultations(c, id)?))
+            let consultations = db::consultations(c, &k)?;
+            Ok((k, lawyer, consultations))
         })
         .await?;
     Ok(Json(CaseDetail {
@@ -452,10 +455,10 @@ pub async fn case_record(
     Json(b): Json<CaseRecordBody>,
 ) -> AppResult<Json<CaseDto>> {
     let actor = p.require(Permission::ViewRequests)?;
-    let scope = actor.scope.clone();
+    let a = actor.clone();
     let k = state
         .db
-        .read(move |c| db::legal_aid_case(c, &scope, id))
+        .read(move |c| db::legal_aid_case(c, &a, id))
         .await?;
     if !crate::pages::casework::may_edit_case(&p, &k) {
         return Err(AppError::Forbidden);
@@ -475,7 +478,7 @@ pub async fn case_record(
                 .db
                 .write(move |c| {
                     db::add_consultation(c, &actor, id, &i)?;
-                    let k = db::legal_aid_case(c, &actor.scope, id)?;
+                    let k = db::legal_aid_case(c, &actor, id)?;
                     let lawyer = db::lawyer_name(c, k.lawyer_id)?;
                     Ok((k, lawyer))
                 })

@@ -3509,6 +3509,15 @@ both_engines!(
             .db
             .write_blocking(|c| Ok(seed_city(c, "450200", "lz", "x")))
             .unwrap();
+        // A second lawyer of the same city, to whom nothing is assigned.
+        app.t
+            .db
+            .write_blocking(|c| {
+                let city = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+                user(c, "nn-lawyer2", Role::LegalAid, &city, vec![], "x");
+                Ok(())
+            })
+            .unwrap();
         block_on(async {
             let (cs, csrf) = app.session("nn-site-staff");
             let req = format!("/requests/{}", nn.request);
@@ -3558,6 +3567,8 @@ both_engines!(
                     "mediators",
                     vec![("mediator_name", "韦调解员"), ("organisation", "司法所")],
                 ),
+                // A mediator with an account, picked from the city's legal-aid users.
+                ("mediators", vec![("mediator_user", "nn-lawyer2")]),
                 (
                     "sessions",
                     vec![
@@ -3578,9 +3589,24 @@ both_engines!(
                 assert_eq!(r.status, StatusCode::SEE_OTHER, "{what}: {}", r.text());
             }
             let page = app.get(&dispute, &cs).await.text();
-            for s in ["潘某", "壮族", "韦调解员", "联合调解室", "调解中"] {
+            for s in [
+                "潘某",
+                "壮族",
+                "韦调解员",
+                "联合调解室",
+                "调解中",
+                "用户nn-lawyer2",
+            ] {
                 assert!(page.contains(s), "{s} on the dispute page");
             }
+            // The mediator with an account sees the dispute they mediate; the city's other
+            // lawyer, who does not mediate it, does not.
+            let (ms, _) = app.session("nn-lawyer2");
+            assert_eq!(app.get(&dispute, &ms).await.status, StatusCode::OK);
+            assert!(app.get("/disputes", &ms).await.text().contains(&dispute));
+            let (ls, _) = app.session("nn-legal-aid");
+            assert_eq!(app.get(&dispute, &ls).await.status, StatusCode::NOT_FOUND);
+            assert!(!app.get("/disputes", &ls).await.text().contains(&dispute));
             let version = page
                 .split("name=\"version\" value=\"")
                 .nth(1)
@@ -3660,6 +3686,46 @@ both_engines!(
                     .contains("追索劳动报酬"),
                 "the lawyer's list"
             );
+            // Another lawyer of the city can neither read nor write it, by page or API.
+            let (os, ocsrf) = app.session("nn-lawyer2");
+            assert_eq!(app.get(&case, &os).await.status, StatusCode::NOT_FOUND);
+            assert!(
+                !app.get("/legal-aid", &os)
+                    .await
+                    .text()
+                    .contains("追索劳动报酬")
+            );
+            assert!(!app.get(&req, &os).await.text().contains(&case));
+            let r = app
+                .post(
+                    &format!("{case}/consultations"),
+                    &os,
+                    &[
+                        ("_csrf", &ocsrf),
+                        ("held_on", "2026-01-05"),
+                        ("mode", "phone"),
+                        ("summary", "越权"),
+                        ("advice", "越权"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            let cid = case.rsplit('/').next().unwrap();
+            let (status, _) = app
+                .api_get(&format!("/api/v1/legal-aid/{cid}"), "nn-lawyer2")
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            let (status, _) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/legal-aid/{cid}/close"),
+                    "nn-lawyer2",
+                    Some(serde_json::json!({"version": 1, "result": "越权结案"})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+            let (_, j) = app.api_get("/api/v1/legal-aid", "nn-lawyer2").await;
+            assert_eq!(j["items"].as_array().map(Vec::len), Some(0), "{j}");
             let today = shiliu_domain::calendar::local(shiliu_db::now())
                 .format("%Y-%m-%d")
                 .to_string();

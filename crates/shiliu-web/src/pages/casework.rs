@@ -13,7 +13,7 @@ use shiliu_domain::casework::{
     DisputeOutcomeInput, DisputeStatus, LegalAidInput, MediationOutcome, MediatorInput, PartyInput,
     PartySide, SessionInput,
 };
-use shiliu_domain::roles::{Permission, Role};
+use shiliu_domain::roles::Permission;
 
 use super::org::PAGE;
 use super::{Layout, Saved, options, render, render_form, show_minute};
@@ -39,6 +39,7 @@ pub(crate) async fn for_request(
 ) -> AppResult<RequestCasework> {
     let t = p.t();
     let can_open = p.can(Permission::HandleRequests);
+    let actor = p.require(Permission::ViewRequests)?;
     let (dispute, case, lawyers) = state
         .db
         .read(move |c| {
@@ -48,8 +49,8 @@ pub(crate) async fn for_request(
                 Vec::new()
             };
             Ok((
-                db::dispute_for_request(c, request_id)?,
-                db::case_for_request(c, request_id)?,
+                db::dispute_for_request(c, &actor, request_id)?,
+                db::case_for_request(c, &actor, request_id)?,
                 lawyers,
             ))
         })
@@ -163,7 +164,7 @@ pub async fn disputes(
     let status = DisputeStatus::parse(&q.status);
     let rows = state
         .db
-        .read(move |c| db::disputes(c, &actor.scope, status, q.before, PAGE + 1))
+        .read(move |c| db::disputes(c, &actor, status, q.before, PAGE + 1))
         .await?;
     let next = (rows.len() as i64 > PAGE).then(|| rows[PAGE as usize - 1].id);
     let page = ListPage {
@@ -201,11 +202,9 @@ pub async fn cases(
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
     let status = CaseStatus::parse(&q.status);
-    // A lawyer's list is their own cases.
-    let lawyer = (p.role() == Role::LegalAid).then_some(p.user.id);
     let rows = state
         .db
-        .read(move |c| db::legal_aid_cases(c, &actor.scope, status, lawyer, q.before, PAGE + 1))
+        .read(move |c| db::legal_aid_cases(c, &actor, status, q.before, PAGE + 1))
         .await?;
     let next = (rows.len() as i64 > PAGE).then(|| rows[PAGE as usize - 1].0.id);
     let page = ListPage {
@@ -243,6 +242,8 @@ struct DisputePage {
     can_edit: bool,
     parties: Vec<(String, String, String, String)>,
     mediators: Vec<(String, String)>,
+    /// Mediators with an account who may be picked: (user name, name).
+    mediator_users: Vec<(String, String)>,
     sessions: Vec<(String, String, String, String)>,
     sides: Vec<(String, String)>,
     outcomes: Vec<(String, String)>,
@@ -259,13 +260,14 @@ async fn dispute_page(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRequests)?;
     let t = p.t();
-    let (d, code, (parties, mediators, sessions)) = state
+    let (d, code, (parties, mediators, sessions), mediator_users) = state
         .db
         .read(move |c| {
-            let d = db::dispute(c, &actor.scope, id)?;
+            let d = db::dispute(c, &actor, id)?;
             let code = shiliu_db::requests::get(c, &actor.scope, d.request_id)?.code;
-            let records = db::dispute_records(c, id)?;
-            Ok((d, code, records))
+            let records = db::dispute_records(c, &d)?;
+            let users = db::lawyers_for(c, &d.region_path)?;
+            Ok((d, code, records, users))
         })
         .await?;
     let people = |code: &Option<String>| {
@@ -306,6 +308,7 @@ async fn dispute_page(
             .into_iter()
             .map(|m| (m.name, m.organisation.unwrap_or_default()))
             .collect(),
+        mediator_users,
         sessions: sessions
             .into_iter()
             .map(|s| {
@@ -350,6 +353,8 @@ pub struct DisputeRecordForm {
     #[serde(default)]
     mediator_name: String,
     #[serde(default)]
+    mediator_user: String,
+    #[serde(default)]
     people: String,
     #[serde(default)]
     phone: String,
@@ -386,15 +391,17 @@ pub async fn dispute_record(
             }
             Err(e) => Err(e.into()),
         },
-        "mediators" => match MediatorInput::parse(&f.mediator_name, &f.organisation) {
-            Ok(i) => {
-                state
-                    .db
-                    .write(move |c| db::add_mediator(c, &actor, id, &i).map(drop))
-                    .await
+        "mediators" => {
+            match MediatorInput::parse(&f.mediator_name, &f.organisation, &f.mediator_user) {
+                Ok(i) => {
+                    state
+                        .db
+                        .write(move |c| db::add_mediator(c, &actor, id, &i).map(drop))
+                        .await
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        },
+        }
         "sessions" => match SessionInput::parse(&f.held_on, &f.place, &f.notes, shiliu_db::today())
         {
             Ok(i) => {
@@ -457,10 +464,10 @@ async fn case_page(
     let (k, code, lawyer, consultations) = state
         .db
         .read(move |c| {
-            let k = db::legal_aid_case(c, &actor.scope, id)?;
+            let k = db::legal_aid_case(c, &actor, id)?;
             let code = shiliu_db::requests::get(c, &actor.scope, k.request_id)?.code;
             let lawyer = db::lawyer_name(c, k.lawyer_id)?;
-            let consultations = db::consultations(c, id)?;
+            let consultations = db::consultations(c, &k)?;
             Ok((k, code, lawyer, consultations))
         })
         .await?;
@@ -537,10 +544,10 @@ pub async fn case_record(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRequests)?;
     let k = {
-        let scope = actor.scope.clone();
+        let a = actor.clone();
         state
             .db
-            .read(move |c| db::legal_aid_case(c, &scope, id))
+            .read(move |c| db::legal_aid_case(c, &a, id))
             .await?
     };
     if !may_edit_case(&p, &k) {
