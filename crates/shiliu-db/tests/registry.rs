@@ -652,13 +652,31 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
         ]
     );
 
-    // Declared again from another grid: the same two people move, no second record; the
-    // household moves with its head.
+    // Declared again from another grid: that grid's worker may not take over a person of
+    // grid a (refused, under the person); the township's staff, whose area holds both grids,
+    // confirm it: the same two people move, no second record; the household moves with its
+    // head.
     let d2 = declare(b.id, "秀灵路 8 号");
     let forms2: Vec<PersonForm> = d2.people().unwrap().into_iter().map(|p| p.form).collect();
-    let (v, w) = (vault.clone(), worker(&b));
+    let (v, w, f) = (vault.clone(), worker(&b), forms2.clone());
+    let refused =
+        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, d2.id, 1, b.id, &f))
+            .unwrap_err();
+    assert_eq!(
+        field_of(&refused),
+        ("p0.id_number".into(), "err.person.registered_elsewhere")
+    );
+    let community = a.parent_id.unwrap();
+    let community =
+        t.db.write_blocking(move |c| org::get_region(c, &Scope::everything(), community))
+            .unwrap();
+    let town = Actor {
+        scope: Scope::subtrees(vec![community.path]),
+        ..Actor::system("community staff")
+    };
+    let v = vault.clone();
     let (_, regs2) =
-        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, d2.id, 1, b.id, &forms2))
+        t.db.write_blocking(move |c| declarations::confirm(c, &town, &v, d2.id, 1, b.id, &forms2))
             .unwrap();
     assert!(
         matches!(regs2[0], Registered::Updated(_)),
@@ -967,3 +985,186 @@ fn refused_by_loader(err: &DbError) -> Option<bool> {
         _ => None,
     }
 }
+
+both_engines!(
+    a_number_registered_elsewhere_is_never_taken_over,
+    |t: TestDb| {
+        use shiliu_db::registry::OnRegister;
+        use shiliu_db::registry::declarations;
+        let vault = Vault::random();
+        let (a, _, far) = t.db.write_blocking(grids).unwrap();
+        let staff = |r: &org::Region| Actor {
+            scope: Scope::subtrees(vec![r.path.clone()]),
+            ..Actor::system("staff")
+        };
+        let (nn, lz) = (staff(&a), staff(&far));
+        let held_number = number("52263319950304202");
+        let held = {
+            let (v, nn, p) = (
+                vault.clone(),
+                nn.clone(),
+                person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01"),
+            );
+            t.db.write_blocking(move |c| registry::register(c, &nn, &v, &new_here(&p, a.id)))
+                .unwrap()
+                .person()
+                .clone()
+        };
+        // Another city registers the same number, with "update on duplicate" and without: refused
+        // alike, naming neither the person nor the place.
+        for on_duplicate in [OnDuplicate::Update, OnDuplicate::Refuse] {
+            let (v, lz) = (vault.clone(), lz.clone());
+            let mut p = person("冒名者", &held_number, "柳州某路 1 号", "2026-01-01");
+            p.mobile = shiliu_domain::mobile::Mobile::parse("13900000000").ok();
+            let e =
+                t.db.write_blocking(move |c| {
+                    registry::register(
+                        c,
+                        &lz,
+                        &v,
+                        &Registration {
+                            on_duplicate,
+                            ..new_here(&p, far.id)
+                        },
+                    )
+                })
+                .unwrap_err();
+            assert_eq!(
+                field_of(&e),
+                ("id_number".into(), "err.person.registered_elsewhere")
+            );
+            let DbError::Invalid(errs) = &e else {
+                unreachable!()
+            };
+            assert!(errs.0[0].args.is_empty(), "no person id: {errs:?}");
+        }
+        // A correction to that number from the other city: refused the same way.
+        let other = {
+            let (v, lz) = (vault.clone(), lz.clone());
+            let p = person(
+                "柳州居民",
+                &number("45020219800101001"),
+                "柳州某路 2 号",
+                "2025-01-01",
+            );
+            t.db.write_blocking(move |c| registry::register(c, &lz, &v, &new_here(&p, far.id)))
+                .unwrap()
+                .person()
+                .clone()
+        };
+        let e = {
+            let (v, lz) = (vault.clone(), lz.clone());
+            let p = person("柳州居民", &held_number, "柳州某路 2 号", "2025-01-01");
+            let (id, version) = (other.id, other.version);
+            t.db.write_blocking(move |c| {
+                registry::update(
+                    c,
+                    &lz,
+                    &v,
+                    &Correction {
+                        id,
+                        version,
+                        person: &p,
+                        region_id: far.id,
+                        moved_on: day("2026-01-01"),
+                    },
+                )
+            })
+            .unwrap_err()
+        };
+        assert_eq!(
+            field_of(&e),
+            ("id_number".into(), "err.person.registered_elsewhere")
+        );
+        // In the holding city, a second registration is named for what it is.
+        let e = {
+            let (v, nn) = (vault.clone(), nn.clone());
+            let p = person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01");
+            t.db.write_blocking(move |c| registry::register(c, &nn, &v, &new_here(&p, a.id)))
+                .unwrap_err()
+        };
+        assert_eq!(field_of(&e), ("id_number".into(), "err.person.duplicate"));
+        // An anonymous declaration in the other city with the number: flagged for its reviewer,
+        // and confirming it is refused under that person.
+        let resident = Actor {
+            name: "resident".into(),
+            ..Actor::system("public")
+        };
+        let d = {
+            let v = vault.clone();
+            let p = person("冒名者", &held_number, "柳州某路 3 号", "2026-01-01");
+            t.db.write_blocking(move |c| {
+                declarations::declare(
+                    c,
+                    &resident,
+                    &v,
+                    far.id,
+                    &[(p, Relation::Head)],
+                    &[ConsentPurpose::Registration],
+                )
+            })
+            .unwrap()
+        };
+        let (flags, here) = {
+            let (lz, nn, d) = (lz.clone(), nn.clone(), d.clone());
+            t.db.write_blocking(move |c| {
+                Ok((
+                    declarations::registered(c, &lz, &d)?,
+                    declarations::registered(c, &nn, &d)?,
+                ))
+            })
+            .unwrap()
+        };
+        assert_eq!(flags, [OnRegister::Elsewhere]);
+        assert_eq!(here, [OnRegister::Here(held.id)]);
+        let forms = d
+            .people()
+            .unwrap()
+            .into_iter()
+            .map(|x| x.form)
+            .collect::<Vec<_>>();
+        let e = {
+            let (v, lz) = (vault.clone(), lz.clone());
+            t.db.write_blocking(move |c| {
+                declarations::confirm(c, &lz, &v, d.id, d.version, far.id, &forms)
+            })
+            .unwrap_err()
+        };
+        assert_eq!(
+            field_of(&e),
+            ("p0.id_number".into(), "err.person.registered_elsewhere")
+        );
+        // The holding city's record is as it was, and nothing of the refusals was written.
+        let now = {
+            let nn = nn.clone();
+            t.db.write_blocking(move |c| registry::get(c, &nn.scope, held.id))
+                .unwrap()
+        };
+        assert_eq!(
+            (
+                now.name.as_str(),
+                now.region_id,
+                now.mobile.clone(),
+                now.version
+            ),
+            (
+                held.name.as_str(),
+                held.region_id,
+                held.mobile.clone(),
+                held.version
+            )
+        );
+        // The refusals wrote nothing: two people registered, no one updated.
+        let actions: Vec<String> =
+            t.db.write_blocking(|c| audit::list(c, &audit::AuditFilter::default(), 1000))
+                .unwrap()
+                .into_iter()
+                .map(|e| e.action)
+                .collect();
+        assert_eq!(
+            actions.iter().filter(|a| *a == "person.register").count(),
+            2
+        );
+        assert!(!actions.iter().any(|a| a == "person.update"), "{actions:?}");
+    }
+);

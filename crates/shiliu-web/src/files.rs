@@ -2,8 +2,8 @@
 //!
 //! A form with a file input is sent as `multipart/form-data`; the same handler also takes the
 //! url-encoded form (no file chosen, no JavaScript, API clients), so each form is read one way.
-//! Its CSRF token travels in the query string, where the middleware reads it without parsing
-//! the multipart body.
+//! Its CSRF token is the form's first field, `_csrf`, which the middleware finds without
+//! reading the files (never in the query string, which ends up in logs and `Referer`).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -63,6 +63,9 @@ pub struct WebConfig {
     pub vault: shiliu_db::registry::Vault,
     /// The fewest people a published cell broken down by 民族 or 户籍地 may show.
     pub min_cell: i64,
+    /// The bearer token `/metrics` asks for; `None`: `/metrics` is not served (it tells who
+    /// uses which pages how often, and the database pool's state).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -83,6 +86,7 @@ impl Default for WebConfig {
             open311_jurisdiction: None,
             vault: shiliu_db::registry::Vault::random(),
             min_cell: shiliu_domain::registry::MIN_CELL,
+            metrics_token: None,
         }
     }
 }
@@ -138,6 +142,16 @@ impl AppState {
             })
             .submit(order)
             .await
+    }
+
+    /// Forget the API tokens of `user_id` this node has checked lately, so that revoking one,
+    /// or disabling the user, takes effect on this node at once; other nodes ask the database
+    /// again within [`TOKEN_CHECK_TTL`].
+    pub fn forget_tokens_of(&self, user_id: i64) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, (_, a)| a.user.id != user_id);
     }
 
     /// Per-address login throttle (account lockout is separate, in the database).
@@ -515,38 +529,52 @@ pub async fn token_caller(
 }
 
 /// How long a checked API token is trusted without asking the database again. A machine client
-/// (a hotline system, an Open311 integration) sends many requests a second; a revoked or
-/// expired token, or a changed scope, takes effect on every node within this time.
+/// (a hotline system, an Open311 integration) sends many requests a second. Revoking a token or
+/// disabling its user takes effect at once on the node that did it ([`AppState::forget_tokens_of`]);
+/// on other nodes, and for an expired token or a changed scope, within this time.
 const TOKEN_CHECK_TTL: Duration = Duration::from_secs(10);
 
-/// Find the CSRF token a request carries: header, query string, or url-encoded form body.
-fn csrf_from(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Option<String> {
+/// Find the CSRF token a request carries: the `X-CSRF-Token` header (scripts), or the `_csrf`
+/// field of a form's body, url-encoded or multipart. Never the query string: a token in a URL
+/// is written to logs and sent on in `Referer`.
+async fn csrf_from(headers: &HeaderMap, body: &axum::body::Bytes) -> Option<String> {
     if let Some(v) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Some(v.to_string());
     }
-    let from_pairs = |s: &[u8]| {
-        form_urlencoded_pairs(s)
-            .into_iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v)
-    };
-    if let Some(q) = query
-        && let Some(v) = from_pairs(q.as_bytes())
-    {
-        return Some(v);
-    }
-    let is_form = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form { from_pairs(body) } else { None }
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return form_urlencoded_pairs(body)
+            .into_iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v);
+    }
+    if content_type.starts_with("multipart/form-data") {
+        // Our forms put the token first; the parts before it (a client's order) are skipped
+        // unread, within the body already read.
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.clone()))
+            .ok()?;
+        let mut parts = axum::extract::Multipart::from_request(req, &())
+            .await
+            .ok()?;
+        while let Ok(Some(field)) = parts.next_field().await {
+            if field.name() == Some("_csrf") {
+                return field.text().await.ok();
+            }
+        }
+    }
+    None
 }
 
 pub fn form_urlencoded_pairs(s: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(s).unwrap_or_default()
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -595,7 +623,7 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         if unsafe_method && !is_api(&path) {
             let (parts, body) = req.into_parts();
             let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| AppError::PayloadTooLarge)?;
-            let sent = csrf_from(&parts.headers, parts.uri.query(), &bytes);
+            let sent = csrf_from(&parts.headers, &bytes).await;
             let expected = match &ctx.auth {
                 Some(Authenticated { via: Via::Session { csrf, .. }, .. }) => Some(csrf.clone()),
                 _ => ctx.pre_csrf.clone(),
@@ -622,6 +650,13 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
     }
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    // Served over HTTPS (cookies marked Secure): browsers are told to come back only that way.
+    if state.config.secure_cookies {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();

@@ -679,8 +679,8 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     vec![("_csrf", csrf)],
                 ),
                 (
-                    format!("/evaluations/{}/units/import?_csrf={csrf}", lz.evaluation),
-                    vec![("version", "1")],
+                    format!("/evaluations/{}/units/import", lz.evaluation),
+                    vec![("_csrf", csrf), ("version", "1")],
                 ),
             ];
             for (path, form) in &writes {
@@ -1048,6 +1048,256 @@ both_engines!(tracking_codes_cannot_be_found_by_trying, |t: TestDb| {
         assert_eq!(rate(code).await.status, StatusCode::TOO_MANY_REQUESTS);
     });
 });
+
+both_engines!(
+    a_person_on_another_citys_register_cannot_be_taken_over,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (nn, lz, nn_grid, lz_grid) = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let (nn, lz) = (
+                    seed_city(c, "450100", "nn", "x"),
+                    seed_city(c, "450200", "lz", "x"),
+                );
+                let all = Scope::everything();
+                let code = |c: &mut DbConnection, id| org::get_region(c, &all, id).map(|r| r.code);
+                let (a, b) = (code(c, nn.grid)?, code(c, lz.grid)?);
+                Ok((nn, lz, a, b))
+            })
+            .unwrap();
+        let number = {
+            let first17 = "52263319950304202";
+            format!(
+                "{first17}{}",
+                shiliu_domain::id_number::check_char(first17.as_bytes())
+            )
+        };
+        block_on(async {
+            let (s, held) = app
+            .api(
+                "POST",
+                "/api/v1/persons",
+                "nn-commission-staff",
+                Some(serde_json::json!({
+                    "name": "韦小红", "id_number": number, "people": "侗族", "region_code": nn_grid,
+                    "address": "衡阳路 12 号", "mobile": "13807710000", "consents": ["registration"]
+                })),
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED, "{held}");
+            let id = held["id"].as_i64().unwrap();
+            // Another city, with "update on duplicate": refused, without the person's id or place.
+            let (s, err) = app
+            .api(
+                "POST",
+                "/api/v1/persons",
+                "lz-commission-staff",
+                Some(serde_json::json!({
+                    "name": "冒名者", "id_number": number, "people": "侗族", "region_code": lz_grid,
+                    "address": "柳州某路 1 号", "mobile": "13900000000", "consents": ["registration"],
+                    "on_duplicate": "update"
+                })),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+            let said = err["error"]["details"]["id_number"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(said.contains("辖区以外"), "{said}");
+            assert!(
+                !err.to_string().contains(&id.to_string()),
+                "no oracle: {err}"
+            );
+            let (_, still) = app
+                .api_get(&format!("/api/v1/persons/{id}"), "nn-commission-staff")
+                .await;
+            assert_eq!(
+                (
+                    still["person"]["name"].as_str(),
+                    still["person"]["mobile"].as_str(),
+                    still["person"]["region_id"].as_i64()
+                ),
+                (Some("韦小红"), Some("13807710000"), Some(nn.grid)),
+                "{still}"
+            );
+            // Without an account: a declaration in the other city with the number. Its grid
+            // worker's review page flags it, and confirming it is refused under the person.
+            let pre = "shiliu_csrf=resident-token-0123456789";
+            let grid = lz.grid.to_string();
+            let r = app
+                .post(
+                    "/d",
+                    pre,
+                    &[
+                        ("_csrf", "resident-token-0123456789"),
+                        ("region", grid.as_str()),
+                        ("p0.name", "冒名者"),
+                        ("p0.id_number", number.as_str()),
+                        ("p0.people", "12"),
+                        ("p0.mobile", "13900000000"),
+                        ("p0.address", "柳州某路 1 号"),
+                        ("consents", "registration"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (cookie, csrf) = app.session("lz-grid-worker");
+            let queue = app.get("/registry/declarations", &cookie).await.text();
+            let did: i64 = queue
+                .split("/registry/declarations/")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let review = app
+                .get(&format!("/registry/declarations/{did}"), &cookie)
+                .await
+                .text();
+            assert!(review.contains("已在您的辖区以外登记"), "{review}");
+            let r = app
+                .post(
+                    &format!("/registry/declarations/{did}/confirm"),
+                    &cookie,
+                    &[
+                        ("_csrf", csrf.as_str()),
+                        ("version", "1"),
+                        ("region_code", lz_grid.as_str()),
+                        ("p0.name", "冒名者"),
+                        ("p0.people", "12"),
+                        ("p0.mobile", "13900000000"),
+                        ("p0.address", "柳州某路 1 号"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+            assert!(r.text().contains("辖区以外登记"));
+            let (_, still) = app
+                .api_get(&format!("/api/v1/persons/{id}"), "nn-commission-staff")
+                .await;
+            assert_eq!(still["person"]["name"].as_str(), Some("韦小红"), "{still}");
+            assert_eq!(still["person"]["region_id"].as_i64(), Some(nn.grid));
+        });
+    }
+);
+
+both_engines!(
+    metrics_hsts_token_revocation_and_csrf_in_forms_only,
+    |t: TestDb| {
+        let app = App::with(
+            t,
+            WebConfig {
+                secure_cookies: true,
+                ..WebConfig::default()
+            },
+        );
+        app.t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450100", "nn", "x");
+                Ok(())
+            })
+            .unwrap();
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        // A token of the staff member's, and one of the grid worker's.
+        let token = |username: &str, secret: &str| {
+            let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(secret));
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    let user = accounts::find_by_username(c, &u)?.expect("user");
+                    let actor = accounts::acting_as(c, &user, "test")?;
+                    let until = shiliu_db::now() + chrono::Duration::hours(1);
+                    accounts::create_token(
+                        c,
+                        &actor,
+                        "test",
+                        &hash,
+                        user.role().permissions(),
+                        until,
+                    )
+                    .map(|t| (t.id, user.id))
+                })
+                .unwrap()
+        };
+        let (staff_token, _) = token("nn-commission-staff", "staff-secret-0123456789");
+        let (_, grid_user) = token("nn-grid-worker", "grid-secret-0123456789");
+        block_on(async {
+            // Without a configured token, /metrics is not served at all.
+            assert_eq!(app.get("/metrics", "").await.status, StatusCode::NOT_FOUND);
+            // Behind HTTPS, browsers are told to stay on it.
+            let r = app.get("/login", "").await;
+            assert_eq!(
+                r.headers[header::STRICT_TRANSPORT_SECURITY],
+                "max-age=31536000"
+            );
+            let me = |secret: &'static str| {
+                let app = &app;
+                async move {
+                    app.call(
+                        Request::get("/api/v1/me")
+                            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .status
+                }
+            };
+            assert_eq!(me("staff-secret-0123456789").await, StatusCode::OK);
+            assert_eq!(me("grid-secret-0123456789").await, StatusCode::OK);
+            // Revoked on this node: refused at once, not after the check's cache runs out.
+            let r = app
+                .post(
+                    &format!("/tokens/{staff_token}/revoke"),
+                    &cookie,
+                    &[("_csrf", csrf.as_str())],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            assert_eq!(
+                me("staff-secret-0123456789").await,
+                StatusCode::UNAUTHORIZED
+            );
+            // A disabled user's tokens too.
+            let r = app
+                .post(
+                    &format!("/users/{grid_user}/active"),
+                    &cookie,
+                    &[("_csrf", csrf.as_str()), ("active", "false")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            assert_eq!(me("grid-secret-0123456789").await, StatusCode::UNAUTHORIZED);
+            // The CSRF token is taken from the form, never from the query string.
+            let r = app
+                .post(
+                    &format!("/sites?_csrf={csrf}"),
+                    &cookie,
+                    &[
+                        ("name", "查询串令牌"),
+                        ("site_type", "other"),
+                        ("region_code", "450100"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            let r = app
+                .multipart("/sites/import", &cookie, &csrf, &[("mode", "dry_run")], &[])
+                .await;
+            assert_ne!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "a multipart form's first field"
+            );
+        });
+    }
+);
 
 both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
     let app = App::with(
@@ -1506,8 +1756,9 @@ impl App {
         .await
     }
 
-    /// A `multipart/form-data` post as a browser sends a form with file inputs: text fields,
-    /// then files as (field, file name, bytes); the CSRF token in the query string.
+    /// A `multipart/form-data` post as a browser sends a form with file inputs: the CSRF
+    /// token first, as our forms have it, then text fields, then files as (field, file name,
+    /// bytes).
     async fn multipart(
         &self,
         path: &str,
@@ -1518,7 +1769,7 @@ impl App {
     ) -> Resp {
         let boundary = "shiliuBoundary7MA4YWxk";
         let mut body = Vec::new();
-        for (name, value) in fields {
+        for (name, value) in std::iter::once(&("_csrf", csrf)).chain(fields) {
             body.extend_from_slice(
                 format!(
                     "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
@@ -1536,17 +1787,14 @@ impl App {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         self.call(
-            Request::post(format!(
-                "{path}{}_csrf={csrf}",
-                if path.contains('?') { '&' } else { '?' }
-            ))
-            .header(header::COOKIE, cookie)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(Body::from(body))
-            .unwrap(),
+            Request::post(path)
+                .header(header::COOKIE, cookie)
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
         )
         .await
     }
@@ -1985,13 +2233,37 @@ both_engines!(own_password_reference_and_region_export, |t: TestDb| {
 });
 
 both_engines!(health_readiness_and_metrics, |t: TestDb| {
-    let app = App::new(t);
+    let app = App::with(
+        t,
+        WebConfig {
+            metrics_token: Some("scrape-0123456789".into()),
+            ..WebConfig::default()
+        },
+    );
     block_on(async {
         assert_eq!(app.get("/healthz", "").await.text(), "ok");
         assert_eq!(app.get("/readyz", "").await.status, StatusCode::OK);
         app.get("/login", "").await;
         app.get("/sites/1", "").await;
-        let m = app.get("/metrics", "").await.text();
+        // The metrics only to the scraper holding the token.
+        let scrape = |token: &'static str| {
+            let app = &app;
+            async move {
+                app.call(
+                    Request::get("/metrics")
+                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            app.get("/metrics", "").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(scrape("wrong-token").await.status, StatusCode::UNAUTHORIZED);
+        let m = scrape("scrape-0123456789").await.text();
         assert!(
             m.contains(
                 "shiliu_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"

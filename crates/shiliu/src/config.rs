@@ -43,6 +43,8 @@ pub struct Config {
     /// The fewest people a published figure broken down by 民族 or 户籍地 may show; smaller
     /// cells are withheld on pages and in exports.
     pub registry_min_cell: i64,
+    /// The bearer token `/metrics` asks of its scraper; empty: `/metrics` is not served.
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             open311_jurisdiction: String::new(),
             registry_key: String::new(),
             registry_min_cell: shiliu_domain::registry::MIN_CELL,
+            metrics_token: String::new(),
         }
     }
 }
@@ -75,13 +78,16 @@ impl std::fmt::Debug for Config {
         if !c.registry_key.is_empty() {
             c.registry_key = "(set)".into();
         }
+        if !c.metrics_token.is_empty() {
+            c.metrics_token = "(set)".into();
+        }
         c.database_url = shiliu_db::DatabaseUrl::parse(&self.database_url)
             .map_or_else(|_| c.database_url.clone(), |u| u.redacted());
         f.write_str(&toml::to_string(&c).unwrap_or_default())
     }
 }
 
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "database_url",
     "listen",
     "pool_size",
@@ -98,6 +104,7 @@ const KNOWN: [&str; 16] = [
     "open311_jurisdiction",
     "registry_key",
     "registry_min_cell",
+    "metrics_token",
 ];
 
 pub struct Loaded {
@@ -222,6 +229,7 @@ impl Config {
             public_url: Some(self.public_url.clone()).filter(|s| !s.is_empty()),
             contact: self.contact.clone(),
             open311_jurisdiction: Some(self.open311_jurisdiction.clone()).filter(|s| !s.is_empty()),
+            metrics_token: Some(self.metrics_token.clone()).filter(|s| !s.is_empty()),
             ..shiliu_web::WebConfig::default()
         })
     }

@@ -18,7 +18,10 @@ use shiliu_domain::registry::{
 };
 use shiliu_domain::{FieldError, FieldErrors};
 
-use super::{Household, OnDuplicate, Registered, Registration, Vault, record_list, register};
+use super::{
+    Household, OnDuplicate, OnRegister, Registered, Registration, Vault, by_key, on_register,
+    record_list, register,
+};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
@@ -100,6 +103,28 @@ fn seal(vault: &Vault, p: &PersonInput, relation: Relation) -> DeclaredPerson {
         id_key: sealed.as_ref().map(|s| s.1.clone()),
         id_masked: sealed.map(|s| s.2),
     }
+}
+
+/// Where each declared person's ID number stands on the register, as far as the reviewer may
+/// know: the review page flags a number registered elsewhere (confirming it is refused) and one
+/// registered here (confirming updates that person). Part of viewing the declaration, which is
+/// audited.
+pub fn registered(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    d: &Declaration,
+) -> Result<Vec<OnRegister>, DbError> {
+    d.people()?
+        .iter()
+        .map(|p| {
+            let Some(key) = p.id_key.as_deref() else {
+                return Ok(OnRegister::No);
+            };
+            let key = hex::decode(key)
+                .map_err(|_| DbError::Key("a declared ID number's key is not readable".into()))?;
+            Ok(on_register(&actor.scope, by_key(conn, &key)?.as_ref()))
+        })
+        .collect()
 }
 
 fn unseal(vault: &Vault, d: &DeclaredPerson) -> Result<Option<IdNumber>, DbError> {
@@ -375,7 +400,24 @@ pub fn confirm(
                 consents: &consents,
                 on_duplicate: OnDuplicate::Update,
             },
-        )?;
+        )
+        .map_err(|e| match e {
+            // A person's problem is reported under that person (e.g. a number registered
+            // outside the reviewer's scope); the place is the household's.
+            DbError::Invalid(errs) => DbError::Invalid(FieldErrors(
+                errs.0
+                    .into_iter()
+                    .map(|f| match f.field.as_str() {
+                        "region_id" => f,
+                        field => FieldError {
+                            field: format!("p{i}.{field}"),
+                            ..f
+                        },
+                    })
+                    .collect(),
+            )),
+            other => other,
+        })?;
         if i == 0 {
             household = r.person().household_id;
         }

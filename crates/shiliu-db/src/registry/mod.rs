@@ -149,8 +149,9 @@ pub enum Household {
 pub enum OnDuplicate {
     /// Staff typing a new person: refuse, naming the record that exists.
     Refuse,
-    /// A confirmed declaration or an imported row: the existing person is updated (moved in,
-    /// if they lived elsewhere), never registered twice.
+    /// A confirmed declaration or an imported row: the existing person is updated (moved in
+    /// from another grid of the caller's scope), never registered twice. A person registered
+    /// outside the caller's scope is never updated: the registration is refused.
     Update,
 }
 
@@ -199,6 +200,38 @@ fn by_key(conn: &mut DbConnection, key: &[u8]) -> Result<Option<Person>, DbError
         .optional()?)
 }
 
+/// Where an ID number stands on the register, as far as `scope` may know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRegister {
+    /// Not registered.
+    No,
+    /// Registered to a person in the scope.
+    Here(i64),
+    /// Registered outside the scope: where, and to whom, is not the caller's to know.
+    Elsewhere,
+}
+
+fn on_register(scope: &Scope, found: Option<&Person>) -> OnRegister {
+    match found {
+        None => OnRegister::No,
+        Some(p) if scope.covers(&p.region_path) => OnRegister::Here(p.id),
+        Some(_) => OnRegister::Elsewhere,
+    }
+}
+
+/// A number registered to someone else: named where the caller may see them; outside their
+/// scope only that it is registered — the record is never changed from here, nor is its place
+/// or id told (the holding area moves the person out first).
+fn duplicate_error(scope: &Scope, other: &Person) -> DbError {
+    let e = match on_register(scope, Some(other)) {
+        OnRegister::Here(id) => {
+            shiliu_domain::FieldError::new("id_number", "err.person.duplicate").arg("id", id)
+        }
+        _ => shiliu_domain::FieldError::new("id_number", "err.person.registered_elsewhere"),
+    };
+    DbError::Invalid(e.into())
+}
+
 /// A person to register and where.
 #[derive(Debug, Clone)]
 pub struct Registration<'a> {
@@ -226,12 +259,10 @@ pub fn register(
         None => None,
     };
     if let Some(before) = existing {
-        if r.on_duplicate == OnDuplicate::Refuse {
-            return Err(DbError::Invalid(
-                shiliu_domain::FieldError::new("id_number", "err.person.duplicate")
-                    .arg("id", before.id)
-                    .into(),
-            ));
+        // Only a person in the caller's scope is ever updated: someone registered elsewhere
+        // cannot be moved in, renamed or re-numbered by registering their number here.
+        if r.on_duplicate == OnDuplicate::Refuse || !actor.scope.covers(&before.region_path) {
+            return Err(duplicate_error(&actor.scope, &before));
         }
         let moved_on = input.arrived_on.unwrap_or_else(crate::today);
         let after = apply(conn, vault, &before, input, &region, moved_on)?;
@@ -416,11 +447,7 @@ pub fn update(
         && let Some(other) = by_key(conn, &vault.lookup_key(number))?
         && other.id != id
     {
-        return Err(DbError::Invalid(
-            shiliu_domain::FieldError::new("id_number", "err.person.duplicate")
-                .arg("id", other.id)
-                .into(),
-        ));
+        return Err(duplicate_error(&actor.scope, &other));
     }
     let region = residence_region(conn, &actor.scope, c.region_id)?;
     let after = apply(conn, vault, &before, input, &region, c.moved_on)?;

@@ -511,6 +511,7 @@ pub async fn user_active(
         .db
         .write(move |c| accounts::set_active(c, &actor, id, f.active))
         .await?;
+    state.forget_tokens_of(id);
     Ok(Redirect::to(&format!("/users/{id}?saved=1")).into_response())
 }
 
@@ -766,5 +767,6 @@ pub async fn tokens_revoke(
         .db
         .write(move |c| accounts::revoke_token(c, &actor, id))
         .await?;
+    state.forget_tokens_of(p.user.id);
     Ok(Redirect::to("/tokens").into_response())
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::DbError;
 use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::registry::OnRegister;
 use shiliu_db::registry::declarations as db;
 use shiliu_db::scope::Scope;
 use shiliu_domain::org::RegionKind;
@@ -474,6 +475,14 @@ pub async fn queue(
     })
 }
 
+/// A flag on a declared person: their number is on the register here (confirming updates that
+/// person, linked) or elsewhere (confirming is refused).
+struct OnRegisterNote {
+    warn: bool,
+    text: String,
+    href: String,
+}
+
 #[derive(Template)]
 #[template(path = "declaration.html")]
 struct ReviewPage {
@@ -484,7 +493,8 @@ struct ReviewPage {
     place: String,
     region_code: String,
     grids: Vec<(String, String)>,
-    people: Vec<(usize, PersonForm, String, String)>,
+    /// (index, form, relation, masked ID number, where the number stands on the register).
+    people: Vec<(usize, PersonForm, String, String, Option<OnRegisterNote>)>,
     consents: Vec<String>,
     peoples: Vec<(String, String)>,
     employments: Vec<(String, String)>,
@@ -502,17 +512,18 @@ async fn review_page(
     let actor = p.require(Permission::EditRegistry)?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
-    let (d, region, grids) = state
+    let (d, region, grids, registered) = state
         .db
         .write(move |c| {
             let d = db::view(c, &actor, id)?;
+            let registered = db::registered(c, &actor, &d)?;
             let region = org_db::get_region(c, &Scope::everything(), d.region_id)?;
             let grids = if grid_worker {
                 org_db::scope_roots(c, &actor.scope)?
             } else {
                 Vec::new()
             };
-            Ok((d, region, grids))
+            Ok((d, region, grids, registered))
         })
         .await?;
     let declared = d.people()?;
@@ -527,11 +538,25 @@ async fn review_page(
         .zip(forms)
         .enumerate()
         .map(|(i, (x, f))| {
+            let note = match registered.get(i) {
+                Some(OnRegister::Here(person)) => Some(OnRegisterNote {
+                    warn: false,
+                    text: t.s("declare.registered_here").to_string(),
+                    href: format!("/registry/{person}"),
+                }),
+                Some(OnRegister::Elsewhere) => Some(OnRegisterNote {
+                    warn: true,
+                    text: t.s("declare.registered_elsewhere").to_string(),
+                    href: String::new(),
+                }),
+                _ => None,
+            };
             (
                 i,
                 f,
                 t.label("relation", &x.relation),
                 x.id_masked.clone().unwrap_or_default(),
+                note,
             )
         })
         .collect();
