@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use diesel::prelude::*;
-use shiliu_domain::calendar::WorkCalendar;
 
 use crate::org::Region;
+use crate::requests::Category;
 use crate::requests::questions::{self, QuestionRow};
-use crate::requests::{Category, calendar};
+use crate::requests::settings::{Calendars, Levels};
 use crate::routing::Router;
 use crate::schema::{config_stamp, regions, request_categories};
 use crate::{DbConnection, DbError};
@@ -41,7 +41,9 @@ pub(crate) struct IntakeConfig {
     pub categories: HashMap<i64, Category>,
     /// Each active category's active questions, in order.
     pub asked: HashMap<i64, Vec<QuestionRow>>,
-    pub calendar: WorkCalendar,
+    /// The working calendars and service levels, the platform's and the regions' own.
+    pub calendars: Calendars,
+    pub levels: Levels,
     pub router: Router,
     /// Regions are many (every grid of a province): read when first asked for.
     regions: Mutex<Regions>,
@@ -95,7 +97,8 @@ impl IntakeConfig {
         Ok(Self {
             asked: questions::asked(conn, &ids)?,
             categories,
-            calendar: calendar(conn)?,
+            calendars: Calendars::load(conn)?,
+            levels: Levels::load(conn)?,
             router: Router::load(conn)?,
             regions: Mutex::default(),
         })

@@ -286,6 +286,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    category_levels (category_id, region_id) {
+        category_id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        service_minutes -> Nullable<Integer>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    region_calendar_days (region_id, day) {
+        region_id -> BigInt,
+        region_path -> Text,
+        day -> Date,
+        kind -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
     calendar_days (day) {
         day -> Date,
         kind -> Text,
@@ -917,6 +937,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     eval_participants,
     eval_indicators,
     eval_weights,
+    region_calendar_days,
     regions,
     assists,
     registry_imports,
@@ -957,6 +978,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_media,
     request_cohandlers,
     calendar_days,
+    category_levels,
     routing_rules,
     category_questions,
     request_answers,

@@ -1715,3 +1715,80 @@ fn assert_figures_are_the_rows(
     }
     totals
 }
+
+both_engines!(
+    the_deepest_regions_setting_on_a_requests_path_wins,
+    |t: TestDb| {
+        use shiliu_db::requests::settings::{self, Calendars, Levels, Owner};
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let staff = |c: &mut DbConnection, code: &str| {
+            let r = org::get_region_by_code(c, &Scope::everything(), code).unwrap();
+            Actor {
+                scope: Scope::subtrees(vec![r.path.clone()]),
+                ..Actor::system(code)
+            }
+        };
+        let (levels, cals, sanjiang, liubei, renting) =
+            t.db.write_blocking(|c| {
+                let renting = requests::categories(c, false)?
+                    .into_iter()
+                    .find(|k| k.code == "renting")
+                    .unwrap();
+                let (city, county) = (staff(c, "450200"), staff(c, "450226"));
+                assert!(
+                    matches!(settings::owner(c, &city)?, Owner::Region(r) if r.code == "450200")
+                );
+                assert!(matches!(
+                    settings::owner(c, &Actor::system("test"))?,
+                    Owner::Platform
+                ));
+                // 柳州: two working hours, and a holiday; 三江 (in 柳州): a day, and that day worked
+                // (its own arrangement) and 侗年 off.
+                settings::set_level(c, &city, renting.id, Some(Some(120)))?;
+                settings::set_level(c, &county, renting.id, Some(Some(480)))?;
+                settings::set_day(c, &city, day("2026-12-03"), Some("holiday"), "市里放假")?;
+                settings::set_day(c, &county, day("2026-12-03"), Some("workday"), "照常上班")?;
+                settings::set_day(c, &county, day("2026-12-04"), Some("holiday"), "侗年")?;
+                // Neither may touch the platform's category.
+                let input = shiliu_domain::requests::CategoryInput::parse(
+                    "renting", "租房", "", "1", "days", 420,
+                )
+                .unwrap();
+                let refused =
+                    requests::update_category(c, &city, renting.id, renting.version, &input, true);
+                assert!(matches!(refused, Err(DbError::Invalid(_))), "{refused:?}");
+                let all = Scope::everything();
+                let county_id = org::get_region_by_code(c, &all, "450226")?.id;
+                let sanjiang = org::children(c, &all, county_id, false)?.remove(0).path;
+                let district_id = org::get_region_by_code(c, &all, "450205")?.id;
+                let liubei = org::children(c, &all, district_id, false)?.remove(0).path;
+                Ok((
+                    Levels::load(c)?,
+                    Calendars::load(c)?,
+                    sanjiang,
+                    liubei,
+                    renting,
+                ))
+            })
+            .unwrap();
+        assert_eq!(levels.minutes(&renting, &sanjiang), Some(480));
+        assert_eq!(levels.minutes(&renting, &liubei), Some(120));
+        assert_eq!(
+            levels.minutes(&renting, "/no-such-path/"),
+            renting.service_minutes
+        );
+        assert!(cals.at(&sanjiang).is_working_day(day("2026-12-03")));
+        assert!(!cals.at(&sanjiang).is_working_day(day("2026-12-04")));
+        assert!(!cals.at(&liubei).is_working_day(day("2026-12-03")));
+        assert!(cals.at(&liubei).is_working_day(day("2026-12-04")));
+        // Back to the level above: 三江 takes 柳州's.
+        let levels =
+            t.db.write_blocking(|c| {
+                let county = staff(c, "450226");
+                settings::set_level(c, &county, renting.id, None)?;
+                Levels::load(c)
+            })
+            .unwrap();
+        assert_eq!(levels.minutes(&renting, &sanjiang), Some(120));
+    }
+);

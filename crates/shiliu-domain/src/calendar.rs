@@ -71,6 +71,23 @@ impl WorkCalendar {
         })
     }
 
+    /// This calendar with a region's own days laid over it: each `(day, working)` makes that
+    /// day a working day or a day off, whatever the calendar under it said.
+    #[must_use]
+    pub fn overlaid(&self, days: impl IntoIterator<Item = (NaiveDate, bool)>) -> Self {
+        let mut out = self.clone();
+        for (day, working) in days {
+            if working {
+                out.holidays.remove(&day);
+                out.workdays.insert(day);
+            } else {
+                out.workdays.remove(&day);
+                out.holidays.insert(day);
+            }
+        }
+        out
+    }
+
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
         let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
         if weekend {
@@ -272,6 +289,30 @@ mod tests {
                 vec![(t(8), t(12)), (t(11), t(13))]
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_regions_days_lie_over_the_calendar_under_it() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let base = WorkCalendar::new(
+            [d("2026-10-01")].into(),
+            [d("2026-10-10")].into(),
+            WorkCalendar::default().periods().to_vec(),
+        )
+        .unwrap();
+        // 三江's 侗年 (a Thursday) off; the province's holiday worked; a Sunday worked.
+        let local = base.overlaid([
+            (d("2026-12-03"), false),
+            (d("2026-10-01"), true),
+            (d("2026-10-11"), true),
+        ]);
+        assert!(base.is_working_day(d("2026-12-03")) && !local.is_working_day(d("2026-12-03")));
+        assert!(!base.is_working_day(d("2026-10-01")) && local.is_working_day(d("2026-10-01")));
+        assert!(!base.is_working_day(d("2026-10-11")) && local.is_working_day(d("2026-10-11")));
+        assert!(
+            local.is_working_day(d("2026-10-10")),
+            "the rest as under it"
         );
     }
 }

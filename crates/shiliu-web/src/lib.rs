@@ -91,6 +91,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::questions::show).post(pages::settings::update_category),
         )
         .route(
+            "/settings/categories/{id}/level",
+            post(pages::settings::set_level),
+        )
+        .route(
             "/settings/categories/{id}/questions",
             post(pages::questions::create_question),
         )

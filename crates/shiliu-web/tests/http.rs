@@ -2994,88 +2994,114 @@ both_engines!(
     }
 );
 
+/// A system administrator of the whole province (广西壮族自治区), who holds the platform's
+/// settings.
+fn province_admin(c: &mut DbConnection) -> i64 {
+    let gx = org::get_region_by_code(c, &Scope::everything(), "450000").unwrap();
+    user(c, "gx-admin", Role::SystemAdmin, &gx, vec![], "x")
+}
+
 both_engines!(
-    service_levels_and_the_calendar_drive_deadlines,
+    service_levels_and_the_calendar_belong_to_their_region,
     |t: TestDb| {
         let app = App::new(t);
-        let nn = app
+        let (nn, lz) = app
             .t
             .db
-            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .write_blocking(|c| {
+                province_admin(c);
+                Ok((
+                    seed_city(c, "450100", "nn", "x"),
+                    seed_city(c, "450200", "lz", "x"),
+                ))
+            })
             .unwrap();
+        let renting = app
+            .t
+            .db
+            .write_blocking(|c| {
+                Ok(shiliu_db::requests::categories(c, false)?
+                    .into_iter()
+                    .find(|k| k.code == "renting")
+                    .unwrap())
+            })
+            .unwrap();
+        let platform_minutes = renting.service_minutes;
         block_on(async {
+            let (admin, admin_csrf) = app.session("gx-admin");
             let (cs, csrf) = app.session("nn-commission-staff");
             let (gw, _) = app.session("nn-grid-worker");
             assert_eq!(
                 app.get("/settings/categories", &gw).await.status,
                 StatusCode::FORBIDDEN
             );
-            let page = app.get("/settings/categories", &cs).await.text();
-            assert!(page.contains("renting") && page.contains("租房租住"));
-            let renting = app
-                .t
-                .db
-                .write_blocking(|c| {
-                    Ok(shiliu_db::requests::categories(c, false)?
-                        .into_iter()
-                        .find(|k| k.code == "renting")
-                        .unwrap())
-                })
-                .unwrap();
-            // Bad input names the field.
             let path = format!("/settings/categories/{}", renting.id);
             let v = renting.version.to_string();
+            let edit = |amount: &'static str, unit: &'static str, name: &'static str| {
+                vec![
+                    ("code", "renting"),
+                    ("name", name),
+                    ("amount", amount),
+                    ("unit", unit),
+                    ("active", "1"),
+                ]
+            };
+            // A city may not change the province's category: named, and nothing changes.
+            let mut f = vec![("_csrf", csrf.as_str()), ("version", v.as_str())];
+            f.extend(edit("1", "hours", "改名"));
+            let r = app.post(&path, &cs, &f).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("全区统一的设置"), "{}", r.text());
+            // Nor its questions or reply templates.
             let r = app
                 .post(
-                    &path,
+                    &format!("{path}/templates"),
                     &cs,
-                    &[
-                        ("_csrf", &csrf),
-                        ("code", "renting"),
-                        ("name", "租房"),
-                        ("amount", "abc"),
-                        ("unit", "days"),
-                        ("active", "1"),
-                        ("version", &v),
-                    ],
+                    &[("_csrf", &csrf), ("title", "越权模板"), ("body", "越权")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            // The city's page shows the province's level and offers a local one.
+            let page = app.get("/settings/categories", &cs).await.text();
+            assert!(
+                page.contains("租房租住") && page.contains("全区时限"),
+                "{page}"
+            );
+            assert!(page.contains(&format!("{path}/level")));
+            // Bad input names the field.
+            let r = app
+                .post(
+                    &format!("{path}/level"),
+                    &cs,
+                    &[("_csrf", &csrf), ("amount", "abc"), ("unit", "days")],
                 )
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(r.text().contains("办理时限：应为整数"), "{}", r.text());
-            // Two working hours from now on.
+            // 南宁's own level: two working hours, for 南宁 only.
             let r = app
                 .post(
-                    &path,
+                    &format!("{path}/level"),
                     &cs,
-                    &[
-                        ("_csrf", &csrf),
-                        ("code", "renting"),
-                        ("name", "租房租住"),
-                        ("amount", "2"),
-                        ("unit", "hours"),
-                        ("active", "1"),
-                        ("version", &v),
-                    ],
+                    &[("_csrf", &csrf), ("amount", "2"), ("unit", "hours")],
                 )
                 .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER);
-            // A holiday on the next working day, recorded on the calendar page.
-            let sys = Actor::system("test");
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // A holiday on the next day, as 南宁's own (a local festival).
             let tomorrow = shiliu_domain::calendar::local(shiliu_db::now())
                 .date()
                 .succ_opt()
-                .unwrap()
-                .format("%Y-%m-%d")
-                .to_string();
+                .unwrap();
+            let day = tomorrow.format("%Y-%m-%d").to_string();
             let r = app
                 .post(
                     "/settings/calendar",
                     &cs,
                     &[
                         ("_csrf", &csrf),
-                        ("day", &tomorrow),
+                        ("day", &day),
                         ("kind", "holiday"),
-                        ("note", "测试假日"),
+                        ("note", "本地节日"),
                     ],
                 )
                 .await;
@@ -3088,13 +3114,21 @@ both_engines!(
                 )
                 .await;
             assert!(r.text().contains("日期格式应为"));
+            let year = format!("/settings/calendar?year={}", &day[..4]);
+            assert!(app.get(&year, &cs).await.text().contains("本地节日"));
             assert!(
-                app.get(&format!("/settings/calendar?year={}", &tomorrow[..4]), &cs)
-                    .await
-                    .text()
-                    .contains("测试假日")
+                !app.get(&year, &admin).await.text().contains("本地节日"),
+                "not the province's"
             );
-            let (created, cal) = app
+            // The province's administrator edits the province's category and calendar.
+            let mut f = vec![("_csrf", admin_csrf.as_str()), ("version", v.as_str())];
+            f.extend(edit("3", "days", "租房租住"));
+            let r = app.post(&path, &admin, &f).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // Requests taken in now: 南宁's by its own level and calendar, 柳州's by the
+            // province's.
+            let sys = Actor::system("test");
+            let (nn_req, lz_req, cals) = app
                 .t
                 .db
                 .write_blocking(move |c| {
@@ -3107,34 +3141,62 @@ both_engines!(
                         false,
                     )
                     .unwrap();
-                    let r =
+                    let a =
                         shiliu_db::requests::create(c, &sys, &input, renting.id, nn.grid, None)?;
-                    Ok((r, shiliu_db::requests::calendar(c)?))
+                    let b =
+                        shiliu_db::requests::create(c, &sys, &input, renting.id, lz.grid, None)?;
+                    Ok((a, b, shiliu_db::requests::settings::Calendars::load(c)?))
                 })
                 .unwrap();
-            assert_eq!(
-                created.due_at,
+            let nn_cal = cals.at(&nn_req.region_path);
+            let lz_cal = cals.at(&lz_req.region_path);
+            let after = |cal: &shiliu_domain::calendar::WorkCalendar,
+                         r: &shiliu_db::requests::Request,
+                         m| {
                 Some(shiliu_domain::calendar::utc(cal.add_working_minutes(
-                    shiliu_domain::calendar::local(created.received_at),
-                    120
+                    shiliu_domain::calendar::local(r.received_at),
+                    m,
                 )))
+            };
+            assert_eq!(nn_req.due_at, after(&nn_cal, &nn_req, 120));
+            let per_day = shiliu_domain::calendar::WorkCalendar::default().minutes_per_day();
+            assert_eq!(lz_req.due_at, after(&lz_cal, &lz_req, 3 * per_day));
+            assert_ne!(
+                Some(3 * per_day as i32),
+                platform_minutes,
+                "the province's level changed"
             );
-            assert!(
-                !cal.is_working_day(
-                    chrono::NaiveDate::parse_from_str(&tomorrow, "%Y-%m-%d").unwrap()
+            assert!(!nn_cal.is_working_day(tomorrow), "南宁's own holiday");
+            let weekday = !matches!(
+                chrono::Datelike::weekday(&tomorrow),
+                chrono::Weekday::Sat | chrono::Weekday::Sun
+            );
+            assert_eq!(lz_cal.is_working_day(tomorrow), weekday, "not 柳州's");
+            // Back to the province's level.
+            let r = app
+                .post(
+                    &format!("{path}/level"),
+                    &cs,
+                    &[("_csrf", &csrf), ("clear", "1")],
                 )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(
+                !app.get("/settings/categories", &cs)
+                    .await
+                    .text()
+                    .contains("恢复全区时限")
             );
             let audit = app
                 .t
                 .db
                 .write_blocking(|c| {
-                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)
+                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
                 })
                 .unwrap();
-            assert!(
-                audit.iter().any(|a| a.action == "category.update")
-                    && audit.iter().any(|a| a.action == "calendar.set")
-            );
+            for action in ["category.update", "category.level", "calendar.set"] {
+                assert!(audit.iter().any(|a| a.action == action), "{action} audited");
+            }
         });
     }
 );
@@ -3416,7 +3478,10 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
     let nn = app
         .t
         .db
-        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .write_blocking(|c| {
+            province_admin(c);
+            Ok(seed_city(c, "450100", "nn", "x"))
+        })
         .unwrap();
     let (grid_code, school, site_name) = app
         .t
@@ -3437,14 +3502,16 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
     let cat = school.to_string();
     block_on(async {
         let (cs, csrf) = app.session("nn-commission-staff");
-        // The administrator adds two questions and a reply template on the category's page.
+        // The province's administrator adds two questions and a reply template on the
+        // category's page (they are the province's settings; the city reads them).
+        let (ad, ad_csrf) = app.session("gx-admin");
         let settings = format!("/settings/categories/{cat}");
         let r = app
             .post(
                 &format!("{settings}/questions"),
-                &cs,
+                &ad,
                 &[
-                    ("_csrf", &csrf),
+                    ("_csrf", &ad_csrf),
                     ("code", "stage"),
                     ("label", "学段"),
                     ("kind", "single"),
@@ -3461,9 +3528,9 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
             let r = app
                 .post(
                     &format!("{settings}/questions"),
-                    &cs,
+                    &ad,
                     &[
-                        ("_csrf", &csrf),
+                        ("_csrf", &ad_csrf),
                         ("code", code),
                         ("label", label),
                         ("kind", kind),
@@ -3477,9 +3544,9 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
         let r = app
             .post(
                 &format!("{settings}/templates"),
-                &cs,
+                &ad,
                 &[
-                    ("_csrf", &csrf),
+                    ("_csrf", &ad_csrf),
                     ("title", "已协调学位"),
                     ("body", "已为孩子协调学位，请按时报到。"),
                 ],

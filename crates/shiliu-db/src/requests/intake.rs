@@ -12,7 +12,7 @@ use shiliu_domain::requests::{RequestInput, Status};
 
 use super::questions;
 use super::{
-    MediaLink, Request, RequestEvent, bulk, deadline, event_row, own_text, search, tracking_code,
+    MediaLink, Request, RequestEvent, bulk, event_row, own_text, search, settings, tracking_code,
 };
 use crate::audit::{self, Event};
 use crate::cached::{self, IntakeConfig, Regions};
@@ -142,9 +142,13 @@ impl Known {
             .router
             .route(region, category.id, &o.input.description);
         let received = now();
-        let due = category
-            .service_minutes
-            .map(|m| deadline(&config.calendar, received, i64::from(m)));
+        let due = settings::due(
+            &config.calendars,
+            &config.levels,
+            category,
+            &region.path,
+            received,
+        );
         let input = &o.input;
         let request = Request {
             id: new_id(),

@@ -8,6 +8,7 @@ pub mod files;
 mod intake;
 pub mod questions;
 pub mod search;
+pub mod settings;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -61,13 +62,15 @@ pub fn categories(
     .load(conn)?)
 }
 
-/// A new category (at the top level, or below `parent_id`). Audited.
+/// A new category (at the top level, or below `parent_id`); the platform's settings only
+/// ([`settings::owner`]). Audited.
 pub fn create_category(
     conn: &mut DbConnection,
     actor: &Actor,
     parent_id: Option<i64>,
     c: &shiliu_domain::requests::CategoryInput,
 ) -> Result<Category, DbError> {
+    settings::platform_only(conn, actor)?;
     if request_categories::table
         .filter(request_categories::code.eq(&c.code))
         .count()
@@ -112,9 +115,10 @@ pub fn category(conn: &mut DbConnection, id: i64) -> Result<Category, DbError> {
         .first(conn)?)
 }
 
-/// Change a category's names, service level or whether it is offered. The code stays (Open311
-/// clients and reports refer to it). New deadlines use the new service level; requests already
-/// taken in keep theirs. Audited.
+/// Change a category's names, service level or whether it is offered: the platform's settings
+/// only (a region sets its own service level with [`settings::set_level`]). The code stays
+/// (Open311 clients and reports refer to it). New deadlines use the new service level;
+/// requests already taken in keep theirs. Audited.
 pub fn update_category(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -123,6 +127,7 @@ pub fn update_category(
     c: &shiliu_domain::requests::CategoryInput,
     active: bool,
 ) -> Result<Category, DbError> {
+    settings::platform_only(conn, actor)?;
     let before = category(conn, id)?;
     if before.version != version {
         return Err(DbError::Stale);
@@ -155,15 +160,19 @@ pub fn update_category(
     Ok(after)
 }
 
-/// The calendar's exceptions in one year: (day, kind, note).
+/// The first day of `year` and of the year after.
+fn year_bounds(year: i32) -> Result<(NaiveDate, NaiveDate), DbError> {
+    let day =
+        |y| NaiveDate::from_ymd_opt(y, 1, 1).ok_or_else(|| DbError::invalid("year", "err.number"));
+    Ok((day(year)?, day(year + 1)?))
+}
+
+/// The platform's calendar exceptions in one year: (day, kind, note).
 pub fn calendar_days(
     conn: &mut DbConnection,
     year: i32,
 ) -> Result<Vec<(NaiveDate, String, String)>, DbError> {
-    let from = NaiveDate::from_ymd_opt(year, 1, 1)
-        .ok_or_else(|| DbError::invalid("year", "err.number"))?;
-    let to = NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .ok_or_else(|| DbError::invalid("year", "err.number"))?;
+    let (from, to) = year_bounds(year)?;
     Ok(calendar_days::table
         .filter(calendar_days::day.ge(from))
         .filter(calendar_days::day.lt(to))
@@ -232,7 +241,8 @@ pub struct RequestEvent {
     pub detail: String,
 }
 
-/// The working calendar: the default working day with the stored holidays and make-up days.
+/// The platform's working calendar: the default working day with its holidays and make-up
+/// days. A request's own calendar lays its regions' days over it ([`settings::Calendars`]).
 pub fn calendar(conn: &mut DbConnection) -> Result<WorkCalendar, DbError> {
     let days: Vec<(NaiveDate, String)> = calendar_days::table
         .select((calendar_days::day, calendar_days::kind))
@@ -248,9 +258,10 @@ pub fn calendar(conn: &mut DbConnection) -> Result<WorkCalendar, DbError> {
     WorkCalendar::new(pick("holiday"), pick("workday"), periods).map_err(DbError::from)
 }
 
-/// Set a day as a holiday (`holiday`), a worked weekend day (`workday`), or back to normal
-/// (`None`). Audited.
-pub fn set_calendar_day(
+/// Set a day of the platform's calendar as a holiday (`holiday`), a worked weekend day
+/// (`workday`), or back to normal (`None`). Audited. Callers go through [`settings::set_day`],
+/// which decides whose calendar the caller's is.
+fn set_calendar_day(
     conn: &mut DbConnection,
     actor: &Actor,
     day: NaiveDate,
@@ -619,7 +630,8 @@ pub fn step(
         Action::Resume => {
             // The working time that was left when the pause began is left again now.
             if let (Some(paused), Some(due)) = (r.paused_at.take(), r.due_at) {
-                let cal = calendar(conn)?;
+                let calendars = settings::Calendars::load(conn)?;
+                let cal = calendars.at(&r.region_path);
                 let left = cal.working_minutes_between(local(paused), local(due));
                 r.due_at = Some(utc(cal.add_working_minutes(local(t.max(paused)), left)));
             }
@@ -827,22 +839,29 @@ pub fn deadline_work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Deadl
         .filter(requests::escalated_at.is_null())
         .select(Request::as_select())
         .load(conn)?;
-    let cal = calendar(conn)?;
+    let calendars = settings::Calendars::load(conn)?;
     // Candidates: due within the next ten working days' worth of wall-clock time. Only their
-    // times are read to choose (a city has hundreds of thousands due in three weeks; read
-    // whole, they held hundreds of megabytes), then the chosen are read whole.
+    // times (and paths, for their calendars) are read to choose (a city has hundreds of
+    // thousands due in three weeks; read whole, they held hundreds of megabytes), then the
+    // chosen are read whole.
     let horizon = at + chrono::Duration::days(21);
-    let soon: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)> = requests::table
+    let soon: Vec<(i64, NaiveDateTime, Option<NaiveDateTime>, String)> = requests::table
         .filter(requests::status.eq_any(running))
         .filter(requests::due_at.ge(at))
         .filter(requests::due_at.lt(horizon))
         .filter(requests::reminded_at.is_null())
-        .select((requests::id, requests::received_at, requests::due_at))
+        .select((
+            requests::id,
+            requests::received_at,
+            requests::due_at,
+            requests::region_path,
+        ))
         .load(conn)?;
     let left: HashMap<i64, i64> = soon
         .into_iter()
-        .filter_map(|(id, received, due)| {
+        .filter_map(|(id, received, due, path)| {
             let due = due?;
+            let cal = calendars.at(&path);
             let total = cal.working_minutes_between(local(received), local(due));
             let left = cal.working_minutes_between(local(at), local(due));
             (total > 0 && (total - left) * 100 >= total * REMIND_AT_PERCENT).then_some((id, left))

@@ -97,6 +97,7 @@ pub fn create_question(
     category_id: i64,
     q: &QuestionInput,
 ) -> Result<QuestionRow, DbError> {
+    super::settings::platform_only(conn, actor)?;
     super::category(conn, category_id)?;
     let taken: i64 = category_questions::table
         .filter(category_questions::category_id.eq(category_id))
@@ -148,6 +149,7 @@ pub fn update_question(
     active: bool,
     sort_order: i32,
 ) -> Result<QuestionRow, DbError> {
+    super::settings::platform_only(conn, actor)?;
     let before = question(conn, id)?;
     if before.version != version {
         return Err(DbError::Stale);
@@ -322,6 +324,7 @@ pub fn create_reply_template(
     category_id: Option<i64>,
     r: &ReplyTemplateInput,
 ) -> Result<ReplyTemplate, DbError> {
+    super::settings::platform_only(conn, actor)?;
     if let Some(c) = category_id {
         super::category(conn, c).map_err(|_| DbError::invalid("category_id", "err.choice"))?;
     }
@@ -359,6 +362,7 @@ pub fn update_reply_template(
     r: &ReplyTemplateInput,
     active: bool,
 ) -> Result<ReplyTemplate, DbError> {
+    super::settings::platform_only(conn, actor)?;
     let before = reply_template(conn, id)?;
     let n = diesel::update(
         reply_templates::table

@@ -68,6 +68,31 @@ pub struct CategoryInput {
     pub service_minutes: Option<i32>,
 }
 
+/// A service level as a form gives it: an amount of working days or hours (`unit`), as
+/// working minutes; blank: no time limit. Errors name `service_level` (or `unit`).
+pub fn service_level(
+    amount: &str,
+    unit: &str,
+    minutes_per_day: i64,
+) -> Result<Option<i32>, FieldError> {
+    let amount = amount.trim();
+    if amount.is_empty() {
+        return Ok(None);
+    }
+    let per = match unit {
+        "hours" => 60,
+        "days" => minutes_per_day,
+        _ => return Err(FieldError::new("unit", "err.choice")),
+    };
+    match amount.parse::<i64>() {
+        Ok(n) if (1..=365).contains(&n) => Ok(Some((n * per) as i32)),
+        Ok(_) => Err(FieldError::new("service_level", "err.range")
+            .arg("min", 1)
+            .arg("max", 365)),
+        Err(_) => Err(FieldError::new("service_level", "err.number")),
+    }
+}
+
 impl CategoryInput {
     pub fn parse(
         code: &str,
@@ -90,35 +115,9 @@ impl CategoryInput {
         }
         let name = errs.check(required_text("name", name, 40));
         let name_en = errs.check(optional_text("name_en", name_en, 60)).flatten();
-        let amount = amount.trim();
-        let service_minutes = if amount.is_empty() {
-            None
-        } else {
-            let per = match unit {
-                "hours" => Some(60),
-                "days" => Some(minutes_per_day),
-                _ => {
-                    errs.push(FieldError::new("unit", "err.choice"));
-                    None
-                }
-            };
-            match (amount.parse::<i64>(), per) {
-                (Ok(n), Some(per)) if (1..=365).contains(&n) => Some((n * per) as i32),
-                (Ok(_), Some(_)) => {
-                    errs.push(
-                        FieldError::new("service_level", "err.range")
-                            .arg("min", 1)
-                            .arg("max", 365),
-                    );
-                    None
-                }
-                (Err(_), _) => {
-                    errs.push(FieldError::new("service_level", "err.number"));
-                    None
-                }
-                _ => None,
-            }
-        };
+        let service_minutes = errs
+            .check(service_level(amount, unit, minutes_per_day))
+            .flatten();
         errs.into_result()?;
         let name = name.unwrap_or_default();
         Ok(Self {

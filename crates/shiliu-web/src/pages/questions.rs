@@ -63,6 +63,8 @@ pub struct TemplateView {
 #[template(path = "settings_category.html")]
 struct CategoryPage {
     l: Layout,
+    /// The caller edits the platform's settings (a region sees them only).
+    platform: bool,
     category_id: i64,
     questions: Vec<QuestionView>,
     kinds: Vec<(String, String)>,
@@ -77,12 +79,14 @@ async fn page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require(Permission::ManageRequestSettings)?;
     let t = p.t();
-    let (cat, qs, tpls) = state
+    let (platform, cat, qs, tpls) = state
         .db
         .read(move |c| {
+            let owner = shiliu_db::requests::settings::owner(c, &actor)?;
             Ok((
+                matches!(owner, shiliu_db::requests::settings::Owner::Platform),
                 shiliu_db::requests::category(c, id)?,
                 db::questions(c, Some(id), true)?,
                 db::reply_templates(c, Some(id), true)?,
@@ -97,6 +101,7 @@ async fn page(
             &t.f("questions.title", &[("name", name)]),
         )
         .flash(saved),
+        platform,
         category_id: id,
         questions: qs.into_iter().map(|q| QuestionView::new(q, t)).collect(),
         kinds: QuestionKind::ALL

@@ -1,4 +1,6 @@
-//! Request settings: the categories with their service levels, and the working calendar.
+//! Request settings: the categories with their service levels, and the working calendar. The
+//! platform's are edited by whoever holds the whole tree; a city or county sees them and sets
+//! its own service levels and calendar days for its subtree (`shiliu_db::requests::settings`).
 
 use askama::Template;
 use axum::Form;
@@ -7,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use shiliu_db::requests as db;
+use shiliu_db::requests::settings;
 use shiliu_domain::calendar::WorkCalendar;
 use shiliu_domain::requests::CategoryInput;
 use shiliu_domain::roles::Permission;
@@ -25,14 +28,39 @@ pub struct CategoryRow {
     pub amount: String,
     pub unit: &'static str,
     pub active: bool,
+    /// The platform's service level in words (for a region's page).
+    pub platform_level: String,
+    /// The region's own level, when it set one: (amount, unit).
+    pub local: Option<(String, &'static str)>,
 }
 
 #[derive(Template)]
 #[template(path = "settings_categories.html")]
 struct CategoriesPage {
     l: Layout,
+    /// The caller edits the platform's settings; else those of `region`.
+    platform: bool,
+    region: String,
     categories: Vec<CategoryRow>,
     errors: Vec<(String, String)>,
+}
+
+/// Whose settings the caller edits: `None` for the platform's, else their region.
+async fn owner_of(state: &AppState, p: &Principal) -> AppResult<Option<shiliu_db::org::Region>> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let owner = state.db.read(move |c| settings::owner(c, &actor)).await?;
+    Ok(match owner {
+        settings::Owner::Platform => None,
+        settings::Owner::Region(r) => Some(r),
+    })
+}
+
+/// A service level in words: "3 个工作日", or "不设时限".
+fn level_words(minutes: Option<i32>, t: crate::i18n::T) -> String {
+    match as_amount(minutes) {
+        (a, _) if a.is_empty() => t.s("settings.no_limit").to_string(),
+        (a, unit) => format!("{a} {}", t.s(&format!("settings.{unit}"))),
+    }
 }
 
 /// A service level in minutes as the form shows it: whole days where it divides, else hours.
@@ -51,16 +79,30 @@ async fn categories_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    p.require(Permission::ManageRequestSettings)?;
+    let region = owner_of(state, p).await?;
     let t = p.t();
-    let cats = state.db.read(|c| db::categories(c, true)).await?;
+    let region_id = region.as_ref().map(|r| r.id);
+    let (cats, local) = state
+        .db
+        .read(move |c| {
+            let local = match region_id {
+                Some(id) => settings::region_levels(c, id)?,
+                None => std::collections::HashMap::new(),
+            };
+            Ok((db::categories(c, true)?, local))
+        })
+        .await?;
     let page = CategoriesPage {
         l: Layout::new(p, "nav.settings", t.s("settings.categories")).flash(saved),
+        platform: region.is_none(),
+        region: region.map(|r| r.name).unwrap_or_default(),
         categories: cats
             .into_iter()
             .map(|c| {
                 let (amount, unit) = as_amount(c.service_minutes);
                 CategoryRow {
+                    platform_level: level_words(c.service_minutes, t),
+                    local: local.get(&c.id).map(|m| as_amount(*m)),
                     id: c.id,
                     version: c.version,
                     code: c.code,
@@ -160,12 +202,60 @@ pub async fn update_category(
     }
 }
 
+#[derive(Deserialize, Default)]
+pub struct LevelForm {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    unit: String,
+    /// Go back to the level above (the platform's).
+    #[serde(default)]
+    clear: Option<String>,
+}
+
+/// A region's own service level for a category, for its subtree (or back to the platform's).
+pub async fn set_level(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<LevelForm>,
+) -> AppResult<Response> {
+    let actor = p.require(Permission::ManageRequestSettings)?;
+    let level = if f.clear.is_some() {
+        None
+    } else {
+        match shiliu_domain::requests::service_level(
+            &f.amount,
+            &f.unit,
+            WorkCalendar::default().minutes_per_day(),
+        ) {
+            Ok(m) => Some(m),
+            Err(e) => return categories_page(&state, &p, &e.into(), false).await,
+        }
+    };
+    match state
+        .db
+        .write(move |c| settings::set_level(c, &actor, id, level))
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/settings/categories?saved=1").into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => categories_page(&state, &p, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "settings_calendar.html")]
 struct CalendarPage {
     l: Layout,
     year: i32,
+    /// The caller edits the platform's calendar; else `region`'s own days.
+    platform: bool,
+    region: String,
+    /// The platform's days: (day, kind, note).
     days: Vec<(String, String, String)>,
+    /// The region's own days.
+    local: Vec<(String, String, String)>,
     errors: Vec<(String, String)>,
 }
 
@@ -184,15 +274,22 @@ async fn calendar_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    p.require(Permission::ManageRequestSettings)?;
+    let region = owner_of(state, p).await?;
     let t = p.t();
     let year = year.clamp(2000, 2100);
-    let days = state.db.read(move |c| db::calendar_days(c, year)).await?;
-    let page = CalendarPage {
-        l: Layout::new(p, "nav.settings", t.s("settings.calendar")).flash(saved),
-        year,
-        days: days
-            .into_iter()
+    let region_id = region.as_ref().map(|r| r.id);
+    let (days, local) = state
+        .db
+        .read(move |c| {
+            let local = match region_id {
+                Some(id) => settings::region_days(c, id, year)?,
+                None => Vec::new(),
+            };
+            Ok((db::calendar_days(c, year)?, local))
+        })
+        .await?;
+    let rows = |days: Vec<(NaiveDate, String, String)>| {
+        days.into_iter()
             .map(|(d, k, n)| {
                 (
                     d.format("%Y-%m-%d").to_string(),
@@ -205,7 +302,15 @@ async fn calendar_page(
                     n,
                 )
             })
-            .collect(),
+            .collect()
+    };
+    let page = CalendarPage {
+        l: Layout::new(p, "nav.settings", t.s("settings.calendar")).flash(saved),
+        year,
+        platform: region.is_none(),
+        region: region.map(|r| r.name).unwrap_or_default(),
+        days: rows(days),
+        local: rows(local),
         errors: t.field_errors(errs),
     };
     render_form(&page, !errs.is_empty())
@@ -253,7 +358,7 @@ pub async fn set_day(
     let note: String = f.note.trim().chars().take(40).collect();
     match state
         .db
-        .write(move |c| db::set_calendar_day(c, &actor, day, kind.as_deref(), &note))
+        .write(move |c| settings::set_day(c, &actor, day, kind.as_deref(), &note))
         .await
     {
         Ok(()) => Ok(

@@ -1,0 +1,2 @@
+DROP TABLE region_calendar_days;
+DROP TABLE category_levels;
