@@ -29,15 +29,69 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use pages::{admin, import, org};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use web::{AppState, WebConfig};
 
+/// The routes as they are registered: each path kept beside the router, so that the
+/// cross-scope test walks every route there is ([`route_paths`]) and a route is covered the day
+/// it is added.
+struct Routes {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    fn route(mut self, path: &'static str, method: MethodRouter<AppState>) -> Self {
+        self.router = self.router.route(path, method);
+        self.paths.push(path);
+        self
+    }
+
+    fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.paths.extend(other.paths);
+        self
+    }
+}
+
+/// Every route's path, as the router matches it (`/requests/{id}`), in the order registered.
+pub fn route_paths() -> Vec<&'static str> {
+    routes().paths
+}
+
 pub fn router(state: AppState) -> Router {
-    let pages = Router::new()
+    routes()
+        .router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), web::context))
+        .layer(DefaultBodyLimit::max(web::MAX_BODY))
+        .layer(CatchPanicLayer::custom(|_| {
+            // The context middleware is inside; a panic here still gets a bare 500, never a trace.
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .with_state(state)
+}
+
+fn routes() -> Routes {
+    let pages = Routes::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
@@ -362,7 +416,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/export.xlsx", get(admin::audit_export))
         .route("/tokens", get(admin::tokens).post(admin::tokens_create))
         .route("/tokens/{id}/revoke", post(admin::tokens_revoke));
-    let api = Router::new()
+    let api = Routes::new()
         .route("/api/v1/openapi.json", get(api::openapi))
         .route(
             "/api/v1/persons",
@@ -475,30 +529,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sites/{id}", get(api::site))
         .route("/api/v1/units", get(api::units))
         .route("/api/v1/units/{id}", get(api::unit));
-    let ops = Router::new()
+    let ops = Routes::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js));
-    pages
-        .merge(api)
-        .merge(ops)
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), web::context))
-        .layer(DefaultBodyLimit::max(web::MAX_BODY))
-        .layer(CatchPanicLayer::custom(|_| {
-            // The context middleware is inside; a panic here still gets a bare 500, never a trace.
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .with_state(state)
+    pages.merge(api).merge(ops)
 }
 
 async fn not_found() -> error::AppError {

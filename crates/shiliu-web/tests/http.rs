@@ -1299,6 +1299,584 @@ both_engines!(
     }
 );
 
+/// Every kind of record a route's path may name, of one city, for the walk of every route.
+/// Each holds something no other city's page may show (`CityData::marks`).
+struct CityRecords {
+    city: CityData,
+    /// Path parameter kind → the record's id (or code) in this city.
+    ids: std::collections::HashMap<&'static str, String>,
+}
+
+/// One city's records of every kind a route names, made as the system (the pages are not
+/// under test here).
+fn seed_every_kind(
+    c: &mut DbConnection,
+    vault: &shiliu_db::registry::Vault,
+    city: CityData,
+    tag: &str,
+) -> CityRecords {
+    use shiliu_db::{casework, evaluation, registry, requests, routing};
+    use shiliu_domain::casework::{DisputeInput, LegalAidInput};
+    use shiliu_domain::requests::{Action, ActionInput, CohandlingInput};
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let mut ids = std::collections::HashMap::new();
+    let mut put = |k: &'static str, v: String| {
+        ids.insert(k, v);
+    };
+    put("region", city.region.to_string());
+    put("site", city.site.to_string());
+    put("unit", city.unit.to_string());
+    put("user", city.user.to_string());
+    put("request", city.request.to_string());
+    put("person", city.person.to_string());
+    put("evaluation", city.evaluation.to_string());
+    let r = requests::get(c, &all, city.request).unwrap();
+    put("request_code", r.code.clone());
+    // Handled, so that co-handling may be asked; a file that says whose it is.
+    let mut r = r;
+    for (a, input) in [
+        (Action::Dispatch, ActionInput::default()),
+        (Action::Accept, ActionInput::default()),
+    ] {
+        let step = requests::StepInput {
+            action_input: input,
+            site_id: Some(city.site),
+            ..Default::default()
+        };
+        r = requests::step(c, &sys, r.id, r.version, a, &step).unwrap();
+    }
+    let unit_name = org::get_unit(c, &all, city.unit).unwrap().name;
+    let asked = requests::cohandling::ask(
+        c,
+        &sys,
+        r.id,
+        r.version,
+        &CohandlingInput::parse(&unit_name, &format!("{tag}协办事项")).unwrap(),
+    )
+    .unwrap();
+    put("cohandler", asked.id.to_string());
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(format!("{tag}诉求内容").as_bytes());
+    let file = shiliu_domain::files::FileInput::parse(
+        "files",
+        "photo.png",
+        png,
+        shiliu_domain::files::REQUEST_FILES,
+    )
+    .unwrap();
+    let files = requests::files::attach(c, &sys, city.request, &[file], "files").unwrap();
+    put("file", files[0].id.to_string());
+    let d = casework::open_dispute(
+        c,
+        &sys,
+        city.request,
+        &DisputeInput::parse("labour", &format!("{tag}诉求内容")).unwrap(),
+    )
+    .unwrap();
+    put("dispute", d.id.to_string());
+    let k = casework::open_legal_aid(
+        c,
+        &sys,
+        city.request,
+        &LegalAidInput::parse(&format!("{tag}-legal-aid"), &format!("{tag}诉求内容")).unwrap(),
+    )
+    .unwrap();
+    put("case", k.id.to_string());
+    // The register: a declaration, a request for assistance, a survey with a need.
+    let person = registry::get(c, &all, city.person).unwrap();
+    put("household", person.household_id.unwrap().to_string());
+    let resident = Actor {
+        name: "resident".into(),
+        ..Actor::system("public")
+    };
+    let declared = shiliu_domain::registry::PersonInput::parse(
+        &shiliu_domain::registry::PersonForm {
+            name: format!("{tag}登记人"),
+            sex: "male".into(),
+            birth_date: "1991-01-01".into(),
+            people: "壮族".into(),
+            hukou: "451022".into(),
+            address: format!("{tag}路 2 号"),
+            ..Default::default()
+        },
+        shiliu_db::today(),
+    )
+    .unwrap();
+    let decl = registry::declarations::declare(
+        c,
+        &resident,
+        vault,
+        city.grid,
+        &[(declared, shiliu_domain::registry::Relation::Head)],
+        &[shiliu_domain::registry::ConsentPurpose::Registration],
+    )
+    .unwrap();
+    put("declaration", decl.id.to_string());
+    put("declaration_code", decl.code.clone());
+    let grid_worker = {
+        let u = accounts::find_by_username(c, &format!("{tag}-grid-worker"))
+            .unwrap()
+            .unwrap();
+        accounts::acting_as(c, &u, "test").unwrap()
+    };
+    let due = (shiliu_db::today() + chrono::Duration::days(7)).to_string();
+    // Someone who agreed to their home county being told (a request for assistance needs it).
+    let linked = registry::register(
+        c,
+        &sys,
+        vault,
+        &registry::Registration {
+            person: &shiliu_domain::registry::PersonInput::parse(
+                &shiliu_domain::registry::PersonForm {
+                    name: format!("{tag}登记人乙"),
+                    sex: "female".into(),
+                    birth_date: "1992-02-02".into(),
+                    people: "瑶族".into(),
+                    hukou: "451022".into(),
+                    address: format!("{tag}路 3 号"),
+                    ..Default::default()
+                },
+                shiliu_db::today(),
+            )
+            .unwrap(),
+            region_id: city.grid,
+            household: registry::Household::New,
+            consents: &[
+                (
+                    shiliu_domain::registry::ConsentPurpose::Registration,
+                    shiliu_domain::registry::ConsentChannel::Staff,
+                ),
+                (
+                    shiliu_domain::registry::ConsentPurpose::Linkage,
+                    shiliu_domain::registry::ConsentChannel::Staff,
+                ),
+            ],
+            on_duplicate: registry::OnDuplicate::Refuse,
+        },
+    )
+    .unwrap()
+    .person()
+    .id;
+    let assist = registry::linkage::ask(
+        c,
+        &grid_worker,
+        linked,
+        &shiliu_domain::registry::AssistInput::parse(
+            "verify",
+            &format!("{tag}登记人"),
+            "请核实",
+            &due,
+            shiliu_db::today(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    put("assist", assist.id.to_string());
+    let start = shiliu_db::today().to_string();
+    let end = (shiliu_db::today() + chrono::Duration::days(30)).to_string();
+    let survey = registry::needs::create_survey(
+        c,
+        &sys,
+        city.region,
+        None,
+        &shiliu_domain::registry::needs::SurveyInput::parse(
+            &format!("{tag}考评方案摸排"),
+            &start,
+            &end,
+            &[(
+                "家中劳动力人数".into(),
+                "number".into(),
+                true,
+                String::new(),
+            )],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    put("survey", survey.id.to_string());
+    let mut answers = shiliu_domain::requests::questions::RawAnswers::new();
+    answers.insert("q1".into(), vec!["2".into()]);
+    registry::needs::answer(
+        c,
+        &grid_worker,
+        survey.id,
+        person.household_id.unwrap(),
+        &answers,
+        &[
+            shiliu_domain::registry::needs::need(city.person, "job", &format!("{tag}诉求内容"))
+                .unwrap(),
+        ],
+    )
+    .unwrap();
+    let need =
+        registry::needs::needs(c, &sys, &registry::needs::NeedFilter::default(), None, 10).unwrap();
+    put(
+        "need",
+        need.iter()
+            .find(|n| n.0.person_id == city.person)
+            .unwrap()
+            .0
+            .id
+            .to_string(),
+    );
+    // The evaluation: a category, an indicator, a team.
+    let cat = evaluation::add_category(c, &sys, city.evaluation, 1, "市直部门").unwrap();
+    put("eval_category", cat.id.to_string());
+    let ind = evaluation::add_indicator(
+        c,
+        &sys,
+        city.evaluation,
+        2,
+        None,
+        &shiliu_domain::evaluation::IndicatorInput::parse(
+            shiliu_domain::evaluation::Level::Area,
+            "1",
+            &format!("{tag}考评方案指标"),
+            "",
+            "",
+            "",
+            "",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    put("indicator", ind.id.to_string());
+    let team = evaluation::teams::create_team(
+        c,
+        &sys,
+        city.evaluation,
+        shiliu_domain::evaluation::Round::First,
+        "考评组",
+    )
+    .unwrap();
+    put("team", team.id.to_string());
+    // A routing rule of the city's, and a token of its staff.
+    let rule = routing::create(
+        c,
+        &sys,
+        &routing::NewRule {
+            category_id: None,
+            region_id: Some(city.region),
+            keywords: vec![format!("{tag}关键词")],
+            site_id: Some(city.site),
+            unit_id: None,
+        },
+    )
+    .unwrap();
+    put("rule", rule.id.to_string());
+    let staff = accounts::find_by_username(c, &format!("{tag}-commission-staff"))
+        .unwrap()
+        .unwrap();
+    let staff_actor = accounts::acting_as(c, &staff, "test").unwrap();
+    let until = shiliu_db::now() + chrono::Duration::hours(1);
+    let token = accounts::create_token(
+        c,
+        &staff_actor,
+        "walk",
+        &format!("hash-{tag}"),
+        staff.role().permissions(),
+        until,
+    )
+    .unwrap();
+    put("token", token.id.to_string());
+    CityRecords { city, ids }
+}
+
+/// The record a path parameter names, by the segment before it (and the route's section):
+/// (kind, whether it is the other city's own — else the platform's, shared by every city).
+fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let at = segments.iter().position(|s| *s == format!("{{{param}}}"))?;
+    let before = segments[at - 1];
+    let settings = path.starts_with("/settings/");
+    Some(match (before, param) {
+        ("regions", _) => ("region", true),
+        ("sites", _) => ("site", true),
+        ("units", "unit" | "id") => ("unit", true),
+        ("users", _) => ("user", true),
+        ("tokens", "id") => ("token", true),
+        ("requests", _) => ("request", true),
+        ("files", "file_id") => ("file", true),
+        ("cohandlers", _) => ("cohandler", true),
+        ("disputes", _) => ("dispute", true),
+        ("legal-aid", _) => ("case", true),
+        ("registry" | "persons", _) => ("person", true),
+        ("declarations", _) => ("declaration", true),
+        ("assists", _) => ("assist", true),
+        ("surveys", _) => ("survey", true),
+        ("households", _) => ("household", true),
+        ("needs", _) => ("need", true),
+        ("evaluations", _) => ("evaluation", true),
+        ("categories", _) if settings => ("category", false),
+        ("categories", _) => ("eval_category", true),
+        ("indicators", _) => ("indicator", true),
+        ("teams", _) => ("team", true),
+        ("questions", _) => ("question", false),
+        ("templates", _) => ("template", false),
+        ("routing", _) => ("rule", true),
+        ("r", "code") => ("request_code", true),
+        ("d", "code") => ("declaration_code", true),
+        // Records with no other city's instance to aim at: an import job lives in one node's
+        // memory, and an evidence file needs a scheme in self-assessment (the evaluation's
+        // own tests aim at both).
+        ("jobs", _) => ("import_job", true),
+        ("evidence", _) => ("evidence", true),
+        (_, "what" | "record") => ("record_kind", false),
+        (_, "file") => ("open311_file", false),
+        _ => return None,
+    })
+}
+
+/// A route's path with its parameters filled in with the other city's records (and, for the
+/// platform's records, any one of them); the kinds named, whether any is the other city's.
+fn aim(
+    path: &str,
+    theirs: &CityRecords,
+    shared: &std::collections::HashMap<&'static str, String>,
+) -> (String, bool) {
+    let mut out = String::new();
+    let mut owned = false;
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let Some(param) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            out.push_str(seg);
+            continue;
+        };
+        let (kind, theirs_kind) = param_kind(path, param).unwrap_or_else(|| {
+            panic!(
+                "{path}: no record kind for {{{param}}}: add it to param_kind and seed_every_kind"
+            )
+        });
+        owned |= theirs_kind;
+        let value = match kind {
+            "record_kind" if path.contains("legal-aid") => "consultations".to_string(),
+            "record_kind" => "parties".to_string(),
+            "open311_file" if path.contains("/services/") => "renting.json".to_string(),
+            "open311_file" => "requests.json".to_string(),
+            "import_job" | "evidence" => "1".to_string(),
+            k if theirs_kind => theirs
+                .ids
+                .get(k)
+                .unwrap_or_else(|| {
+                    panic!("{path}: the other city has no {k}: add one to seed_every_kind")
+                })
+                .clone(),
+            k => shared
+                .get(k)
+                .unwrap_or_else(|| panic!("{path}: no shared {k}"))
+                .clone(),
+        };
+        out.push_str(&value);
+    }
+    (out, owned)
+}
+
+both_engines!(every_route_every_role_two_cities_no_leak, |t: TestDb| {
+    let vault = shiliu_db::registry::Vault::random();
+    let app = App::with(
+        t,
+        WebConfig {
+            vault: vault.clone(),
+            ..WebConfig::default()
+        },
+    );
+    let (nn, lz, shared) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let nn = seed_city(c, "450100", "nn", "x");
+            let lz = seed_city(c, "450200", "lz", "x");
+            let nn = seed_every_kind(c, &vault, nn, "nn");
+            let lz = seed_every_kind(c, &vault, lz, "lz");
+            let sys = Actor::system("test");
+            let cat = shiliu_db::requests::categories(c, false)?.remove(0);
+            let q = shiliu_db::requests::questions::create_question(
+                c,
+                &sys,
+                cat.id,
+                &shiliu_domain::requests::questions::QuestionInput::parse(
+                    "walk_q", "问题", "", "text", false, "",
+                )
+                .unwrap(),
+            )?;
+            let tpl = shiliu_db::requests::questions::create_reply_template(
+                c,
+                &sys,
+                Some(cat.id),
+                &shiliu_domain::requests::ReplyTemplateInput::parse("模板", "内容").unwrap(),
+            )?;
+            let shared: std::collections::HashMap<&'static str, String> = [
+                ("category", cat.id.to_string()),
+                ("question", q.id.to_string()),
+                ("template", tpl.id.to_string()),
+            ]
+            .into();
+            Ok((nn, lz, shared))
+        })
+        .unwrap();
+    // What of the other city must not change: what the walking city's users did there (the
+    // audited writes and views in its subtree), and its records' versions.
+    let fingerprint = |d: &CityData, code: &'static str, walker: &'static str| {
+        let d = d.clone();
+        app.t
+            .db
+            .write_blocking(move |c| {
+                use diesel::prelude::*;
+                use shiliu_db::schema::{audit_log, regions};
+                let all = Scope::everything();
+                let city = org::get_region_by_code(c, &all, code)?;
+                let inside: Vec<i64> = regions::table
+                    .filter(regions::path.like(format!("{}%", city.path)))
+                    .select(regions::id)
+                    .load(c)?;
+                let audited: Vec<String> = audit_log::table
+                    .filter(audit_log::region_id.eq_any(inside))
+                    .filter(audit_log::actor.like(format!("{walker}-%")))
+                    .select(audit_log::action)
+                    .load(c)?;
+                Ok((
+                    audited,
+                    org::get_site(c, &all, d.site)?.version,
+                    org::get_unit(c, &all, d.unit)?.version,
+                    shiliu_db::requests::get(c, &all, d.request)?.version,
+                    accounts::get_user(c, &all, d.user)?.version,
+                    shiliu_db::evaluation::get_scheme(c, &all, d.evaluation)?.version,
+                    shiliu_db::registry::get(c, &all, d.person)?.version,
+                ))
+            })
+            .unwrap()
+    };
+    let routes = shiliu_web::route_paths();
+    assert!(routes.len() > 150, "the router's routes: {}", routes.len());
+    for (tag, theirs, code) in [("nn", &lz, "450200"), ("lz", &nn, "450100")] {
+        let before = fingerprint(&theirs.city, code, tag);
+        assert!(before.0.is_empty());
+        block_on(walk(&app, tag, (theirs, code), &shared, &routes));
+        let after = fingerprint(&theirs.city, code, tag);
+        assert_eq!(
+            after, before,
+            "{tag}'s walk changed nothing of the other city's"
+        );
+    }
+    // The walk can fail: aimed at one's own city, the same paths answer (a walk whose every
+    // answer was a refusal would prove nothing).
+    block_on(async {
+        let (cookie, _) = app.session("nn-commission-staff");
+        let mut reached = Vec::new();
+        for path in routes
+            .iter()
+            .filter(|p| p.contains('{') && !p.starts_with("/api/"))
+        {
+            let (url, aimed) = aim(path, &nn, &shared);
+            if aimed && app.get(&url, &cookie).await.status.is_success() {
+                reached.push(url);
+            }
+        }
+        assert!(reached.len() >= 20, "own records reached: {reached:?}");
+    });
+});
+
+/// Every route as every role of the city `tag`, aimed at `theirs`: reads and writes, pages,
+/// exports and the API.
+async fn walk(
+    app: &App,
+    tag: &str,
+    (theirs, code): (&CityRecords, &str),
+    shared: &std::collections::HashMap<&'static str, String>,
+    routes: &[&'static str],
+) {
+    // Pages reached by a code are the code holder's by design (the resident's tracking code,
+    // Open311's service_request_id): they are walked for errors, not for what they show.
+    let by_code =
+        |p: &str| p.starts_with("/r/") || p.starts_with("/d/") || p.starts_with("/open311/");
+    for role in Role::ALL {
+        let name = format!("{tag}-{}", role.as_str().replace('_', "-"));
+        let (cookie, csrf) = app.session(&name);
+        for path in routes {
+            let (url, aimed) = aim(path, theirs, shared);
+            // Reads: pages and exports with the session, the API with a token of the same user.
+            let r = if path.starts_with("/api/") {
+                let (status, body) = app.api_get(&url, &name).await;
+                Resp {
+                    status,
+                    headers: axum::http::HeaderMap::default(),
+                    body: body.to_string().into_bytes(),
+                }
+            } else {
+                app.get(&url, &cookie).await
+            };
+            assert!(r.status.as_u16() < 500, "{name} GET {url}: {}", r.status);
+            if aimed && !by_code(path) {
+                assert!(
+                    !r.status.is_success(),
+                    "{name} GET {url} (the other city's): {}",
+                    r.status
+                );
+            }
+            if r.status.is_success() && !by_code(path) {
+                let text = if std::path::Path::new(&url)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+                {
+                    xlsx_text(&r.body)
+                } else {
+                    r.text()
+                };
+                for m in &theirs.city.marks {
+                    assert!(!text.contains(m.as_str()), "{name} sees {m} at GET {url}");
+                }
+            }
+            // Writes aimed at the other city: whatever the answer, nothing of theirs changes
+            // (the fingerprint, after the walk). Signing in and out and one's own password act
+            // on the caller's own session or account only.
+            if matches!(*path, "/logout" | "/account/password" | "/login") {
+                continue;
+            }
+            let fields = [
+                ("_csrf", csrf.as_str()),
+                ("version", "1"),
+                ("region_code", code),
+                ("region_id", &theirs.ids["region"]),
+                ("site_id", &theirs.ids["site"]),
+                ("unit_id", &theirs.ids["unit"]),
+                ("person_id", &theirs.ids["person"]),
+                ("request_id", &theirs.ids["request"]),
+                ("name", "越界"),
+                ("reason", "越界"),
+                ("active", "false"),
+            ];
+            if path.starts_with("/api/") {
+                let body: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .skip(1)
+                    .map(|(k, v)| {
+                        (
+                            (*k).to_string(),
+                            serde_json::Value::String((*v).to_string()),
+                        )
+                    })
+                    .collect();
+                for method in ["POST", "PUT"] {
+                    let (s, _) = app
+                        .api(
+                            method,
+                            &url,
+                            &name,
+                            Some(serde_json::Value::Object(body.clone())),
+                        )
+                        .await;
+                    assert!(s.as_u16() < 500, "{name} {method} {url}: {s}");
+                }
+            } else {
+                let s = app.post(&url, &cookie, &fields).await.status;
+                assert!(s.as_u16() < 500, "{name} POST {url}: {s}");
+            }
+        }
+    }
+}
 both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
     let app = App::with(
         t,
