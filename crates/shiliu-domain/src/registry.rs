@@ -453,11 +453,17 @@ pub const MAX_MEMBERS: usize = 12;
 /// or origin (a configurable default): fewer could single someone out.
 pub const MIN_CELL: i64 = 5;
 
-/// Which cells of one breakdown (people by 民族, by 户籍地…) may be shown: a cell of 1 to
-/// `min - 1` people is withheld (primary suppression), and when that leaves exactly one
-/// withheld cell beside a published total, the next smallest non-zero cell is withheld too, so
-/// the hidden figure cannot be recovered by subtraction (secondary suppression). Zero cells
-/// say nothing about anyone and stay.
+/// Which cells of one breakdown (people by 民族, by 户籍地…) may be shown, and as what.
+///
+/// A cell of 1 to `min - 1` people is withheld (primary suppression); when that leaves exactly
+/// one withheld cell beside a published total, the next smallest non-zero cell is withheld too
+/// (secondary suppression). Every cell shown is rounded to the nearest multiple of `min` (half
+/// up), so that the same category's figures on the pages of nested regions — a township and
+/// its communities, a province and its counties — cannot be subtracted from one another to
+/// recover a withheld cell: each difference is only known to within the rounding. Pages list
+/// the withheld cells together as one unnamed row: naming them would tell which categories are
+/// small (and, where a region has one category only, everyone's). Zero cells say nothing about
+/// anyone and stay. With `min` of 1 nothing is withheld or rounded.
 pub fn suppress(cells: &[i64], min: i64) -> Vec<Option<i64>> {
     let mut out: Vec<Option<i64>> = cells
         .iter()
@@ -473,7 +479,18 @@ pub fn suppress(cells: &[i64], min: i64) -> Vec<Option<i64>> {
     {
         out[i] = None;
     }
-    out
+    out.into_iter()
+        .map(|c| c.map(|n| round_to(n, min)))
+        .collect()
+}
+
+/// `n` to the nearest multiple of `base` (half up); `base` of 1 or less: `n`.
+pub fn round_to(n: i64, base: i64) -> i64 {
+    if base <= 1 {
+        n
+    } else {
+        (n + base / 2) / base * base
+    }
 }
 
 #[cfg(test)]
@@ -615,16 +632,21 @@ mod tests {
     #[test]
     fn small_cells_are_withheld_and_cannot_be_recovered_by_subtraction() {
         assert_eq!(
-            suppress(&[120, 3, 0, 40, 7], 5),
+            suppress(&[121, 3, 0, 42, 7], 5),
             [Some(120), None, Some(0), Some(40), None],
-            "3 withheld, and the next smallest (7) with it"
+            "3 withheld, and the next smallest (7) with it; the rest rounded"
         );
         assert_eq!(
-            suppress(&[2, 4, 90], 5),
+            suppress(&[2, 4, 92], 5),
             [None, None, Some(90)],
             "two hidden: enough"
         );
-        assert_eq!(suppress(&[5, 9], 5), [Some(5), Some(9)]);
+        assert_eq!(
+            suppress(&[5, 9, 12, 13], 5),
+            [Some(5), Some(10), Some(10), Some(15)]
+        );
+        assert_eq!(round_to(7, 1), 7);
+        assert_eq!(round_to(17, 10), 20);
         assert_eq!(suppress(&[1], 5), [None]);
         assert_eq!(suppress(&[], 5), Vec::<Option<i64>>::new());
         assert_eq!(

@@ -1629,14 +1629,14 @@ fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)> {
 }
 
 /// A route's path with its parameters filled in with the other city's records (and, for the
-/// platform's records, any one of them); the kinds named, whether any is the other city's.
+/// platform's records, any one of them); and the kinds of the other city's records it names.
 fn aim(
     path: &str,
     theirs: &CityRecords,
     shared: &std::collections::HashMap<&'static str, String>,
-) -> (String, bool) {
+) -> (String, Vec<&'static str>) {
     let mut out = String::new();
-    let mut owned = false;
+    let mut owned = Vec::new();
     for (i, seg) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -1650,7 +1650,9 @@ fn aim(
                 "{path}: no record kind for {{{param}}}: add it to param_kind and seed_every_kind"
             )
         });
-        owned |= theirs_kind;
+        if theirs_kind {
+            owned.push(kind);
+        }
         let value = match kind {
             "record_kind" if path.contains("legal-aid") => "consultations".to_string(),
             "record_kind" => "parties".to_string(),
@@ -1770,8 +1772,8 @@ both_engines!(every_route_every_role_two_cities_no_leak, |t: TestDb| {
             .iter()
             .filter(|p| p.contains('{') && !p.starts_with("/api/"))
         {
-            let (url, aimed) = aim(path, &nn, &shared);
-            if aimed && app.get(&url, &cookie).await.status.is_success() {
+            let (url, kinds) = aim(path, &nn, &shared);
+            if !kinds.is_empty() && app.get(&url, &cookie).await.status.is_success() {
                 reached.push(url);
             }
         }
@@ -1796,7 +1798,8 @@ async fn walk(
         let name = format!("{tag}-{}", role.as_str().replace('_', "-"));
         let (cookie, csrf) = app.session(&name);
         for path in routes {
-            let (url, aimed) = aim(path, theirs, shared);
+            let (url, kinds) = aim(path, theirs, shared);
+            let aimed = !kinds.is_empty();
             // Reads: pages and exports with the session, the API with a token of the same user.
             let r = if path.starts_with("/api/") {
                 let (status, body) = app.api_get(&url, &name).await;
@@ -1877,6 +1880,198 @@ async fn walk(
         }
     }
 }
+
+/// Every route that names one of `aimed` kinds of `theirs` records, as `walker` — a user of the
+/// same city whose scope or assignment does not reach them (a grid worker of the next grid, a
+/// lawyer the case is not assigned to): reads and writes are refused, and no list shows `marks`.
+/// Returns what the walker's writes audited on those records (none, when nothing leaked).
+async fn walk_siblings(
+    app: &App,
+    walker: &str,
+    theirs: &CityRecords,
+    aimed: &[&str],
+    marks: &[&str],
+    shared: &std::collections::HashMap<&'static str, String>,
+) -> Vec<String> {
+    let (cookie, csrf) = app.session(walker);
+    for path in shiliu_web::route_paths() {
+        let (url, kinds) = aim(path, theirs, shared);
+        let by_code = path.starts_with("/r/") || path.starts_with("/d/");
+        let named = kinds.iter().any(|k| aimed.contains(k)) && !by_code;
+        if !path.contains('{') {
+            let r = app.get(&url, &cookie).await;
+            assert!(r.status.as_u16() < 500, "{walker} GET {url}: {}", r.status);
+            if r.status.is_success() && !path.starts_with("/open311/") {
+                for m in marks {
+                    assert!(!r.text().contains(m), "{walker} sees {m} at {url}");
+                }
+            }
+            continue;
+        }
+        if !named {
+            continue;
+        }
+        let r = if path.starts_with("/api/") {
+            app.api_get(&url, walker).await.0
+        } else {
+            app.get(&url, &cookie).await.status
+        };
+        assert!(
+            !r.is_success() && r.as_u16() < 500,
+            "{walker} GET {url} (not theirs): {r}"
+        );
+        let fields = [
+            ("_csrf", csrf.as_str()),
+            ("version", "1"),
+            ("reason", "越权"),
+            ("summary", "越权"),
+            ("advice", "越权"),
+            ("held_on", "2026-01-05"),
+            ("mode", "phone"),
+            ("result", "越权"),
+            ("side", "applicant"),
+            ("party_name", "越权"),
+        ];
+        if path.starts_with("/api/") {
+            let body: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .skip(1)
+                .map(|(k, v)| {
+                    (
+                        (*k).to_string(),
+                        serde_json::Value::String((*v).to_string()),
+                    )
+                })
+                .collect();
+            for method in ["POST", "PUT"] {
+                let (s, _) = app
+                    .api(
+                        method,
+                        &url,
+                        walker,
+                        Some(serde_json::Value::Object(body.clone())),
+                    )
+                    .await;
+                assert!(
+                    s.as_u16() < 500 && !s.is_success(),
+                    "{walker} {method} {url}: {s}"
+                );
+            }
+        } else {
+            let s = app.post(&url, &cookie, &fields).await.status;
+            assert!(
+                s.as_u16() < 500 && !s.is_success() && !s.is_redirection(),
+                "{walker} POST {url}: {s}"
+            );
+        }
+    }
+    let ids: Vec<String> = aimed
+        .iter()
+        .filter_map(|k| theirs.ids.get(k).cloned())
+        .collect();
+    let walker = walker.to_string();
+    app.t
+        .db
+        .write_blocking(move |c| {
+            use diesel::prelude::*;
+            use shiliu_db::schema::audit_log;
+            Ok(audit_log::table
+                .filter(audit_log::actor.eq(walker))
+                .filter(audit_log::entity_id.eq_any(ids))
+                .select(audit_log::action)
+                .load(c)?)
+        })
+        .unwrap()
+}
+
+both_engines!(
+    the_next_grid_and_another_lawyer_see_only_their_own,
+    |t: TestDb| {
+        let vault = shiliu_db::registry::Vault::random();
+        let app = App::with(
+            t,
+            WebConfig {
+                vault: vault.clone(),
+                ..WebConfig::default()
+            },
+        );
+        let (nn, shared) = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                let city = seed_city(c, "450100", "nn", "x");
+                let all = Scope::everything();
+                // A second grid of the same community, with its own worker; a second lawyer.
+                let community = org::get_region(c, &all, city.region)?;
+                let second = org::create_child_region(
+                    c,
+                    &Actor::system("test"),
+                    community.id,
+                    &RegionInput::parse("第二网格", "").unwrap(),
+                )?;
+                let town = org::get_region(c, &all, community.parent_id.unwrap())?;
+                user(
+                    c,
+                    "nn-grid-worker2",
+                    Role::GridWorker,
+                    &town,
+                    vec![second.id],
+                    "x",
+                );
+                let nn_city = org::get_region_by_code(c, &all, "450100")?;
+                user(c, "nn-lawyer2", Role::LegalAid, &nn_city, vec![], "x");
+                let nn = seed_every_kind(c, &vault, city, "nn");
+                let cat = shiliu_db::requests::categories(c, false)?.remove(0);
+                // The platform's records are not what this walk aims at: any id does.
+                let shared: std::collections::HashMap<&'static str, String> = [
+                    ("category", cat.id.to_string()),
+                    ("question", "0".to_string()),
+                    ("template", "0".to_string()),
+                ]
+                .into();
+                Ok((nn, shared))
+            })
+            .unwrap();
+        block_on(async {
+            // The grid's own: its people and households, their declarations, requests for
+            // assistance and needs, the requests made there with their files, co-handling and
+            // casework, and its site.
+            let grid_kinds = [
+                "person",
+                "household",
+                "declaration",
+                "assist",
+                "need",
+                "request",
+                "file",
+                "cohandler",
+                "dispute",
+                "case",
+                "site",
+            ];
+            let audited = walk_siblings(
+                &app,
+                "nn-grid-worker2",
+                &nn,
+                &grid_kinds,
+                &["nn网格", "nn民族之家", "nn诉求内容", "nn登记人"],
+                &shared,
+            )
+            .await;
+            assert!(audited.is_empty(), "{audited:?}");
+            // A lawyer of the same city sees its requests, but not another lawyer's case nor a
+            // dispute they do not mediate.
+            let audited =
+                walk_siblings(&app, "nn-lawyer2", &nn, &["case", "dispute"], &[], &shared).await;
+            assert!(audited.is_empty(), "{audited:?}");
+            // The same walk as the case's own lawyer would find its pages: it can fail.
+            let (cookie, _) = app.session("nn-legal-aid");
+            let case = format!("/legal-aid/{}", nn.ids["case"]);
+            assert_eq!(app.get(&case, &cookie).await.status, StatusCode::OK);
+        });
+    }
+);
+
 both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
     let app = App::with(
         t,
@@ -5585,6 +5780,263 @@ both_engines!(
     }
 );
 
+/// A statistics page as a reader sees it: the residents, and per section the rows (label,
+/// figure or withheld); whether the breakdowns are rounded (the page says so).
+struct SeenPage {
+    residents: i64,
+    sections: std::collections::HashMap<String, Vec<(String, Option<i64>)>>,
+    rounded: bool,
+}
+
+fn seen_page(html: &str) -> SeenPage {
+    let residents = html
+        .split("<dt>在住人数</dt><dd>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.parse().ok())
+        .expect("the residents");
+    let mut sections = std::collections::HashMap::new();
+    for part in html.split("<h2>").skip(1) {
+        let title = part.split('<').next().unwrap_or_default().to_string();
+        let body = part.split("</section>").next().unwrap_or_default();
+        let Some(rows) = body.split("<tbody>").nth(1) else {
+            continue;
+        };
+        let rows = rows
+            .split("<tr><td>")
+            .skip(1)
+            .map(|r| {
+                let label = r.split("</td>").next().unwrap_or_default().to_string();
+                let cell = r.split("</td><td>").nth(1).unwrap_or_default();
+                (label, cell.split('<').next().and_then(|v| v.parse().ok()))
+            })
+            .collect();
+        sections.insert(title, rows);
+    }
+    SeenPage {
+        residents,
+        sections,
+        rounded: html.contains("四舍五入"),
+    }
+}
+
+/// Which of `targets` (region, 民族) can be computed exactly, by any linear combination, from
+/// what the pages show: each region's residents; each exact figure of its breakdown by 民族
+/// (a rounded one is not exact); zeros for the categories a page lists none of (when it lists
+/// no withheld row, every category not listed is none); and that a region's figure is the sum
+/// of its children's, where the children's residents add up to it. `children`: (parent, child).
+fn recoverable(
+    pages: &[(&str, &SeenPage)],
+    children: &[(&str, &str)],
+    targets: &[(&str, &str)],
+    as_exact: bool,
+) -> Vec<(String, String)> {
+    const REST: &str = "(not listed)";
+    let mut kinds: Vec<String> = pages
+        .iter()
+        .flat_map(|(_, p)| p.sections.get("按民族").into_iter().flatten())
+        .map(|(l, _)| l.clone())
+        .chain(targets.iter().map(|(_, k)| (*k).to_string()))
+        .chain([REST.to_string()])
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let var = |region: &str, kind: &str| {
+        let r = pages.iter().position(|(n, _)| *n == region).unwrap();
+        r * kinds.len() + kinds.iter().position(|k| k == kind).unwrap()
+    };
+    let width = pages.len() * kinds.len() + 1;
+    let mut rows: Vec<Vec<i128>> = Vec::new();
+    let mut equation = |terms: &[(usize, i128)], value: i128| {
+        let mut row = vec![0_i128; width];
+        for (v, c) in terms {
+            row[*v] += c;
+        }
+        row[width - 1] = value;
+        rows.push(row);
+    };
+    for (name, page) in pages {
+        let listed = page.sections.get("按民族").cloned().unwrap_or_default();
+        let all: Vec<(usize, i128)> = kinds.iter().map(|k| (var(name, k), 1)).collect();
+        equation(&all, i128::from(page.residents));
+        let withheld_row = listed
+            .iter()
+            .any(|(l, v)| v.is_none() && !kinds.contains(l))
+            || listed.iter().any(|(l, _)| l.contains("合并"));
+        for (label, value) in &listed {
+            if let (Some(v), true) = (value, as_exact || !page.rounded) {
+                equation(&[(var(name, label), 1)], i128::from(*v));
+            }
+        }
+        if !withheld_row {
+            for k in kinds
+                .iter()
+                .filter(|k| !listed.iter().any(|(l, _)| l == *k))
+            {
+                equation(&[(var(name, k), 1)], 0);
+            }
+        }
+    }
+    for (parent, child_names) in children.iter().fold(
+        std::collections::BTreeMap::<&str, Vec<&str>>::new(),
+        |mut m, (p, c)| {
+            m.entry(p).or_default().push(c);
+            m
+        },
+    ) {
+        let total = |n: &str| pages.iter().find(|(x, _)| *x == n).unwrap().1.residents;
+        if total(parent) != child_names.iter().map(|c| total(c)).sum::<i64>() {
+            continue;
+        }
+        for k in &kinds {
+            let mut terms = vec![(var(parent, k), 1)];
+            terms.extend(child_names.iter().map(|c| (var(c, k), -1)));
+            equation(&terms, 0);
+        }
+    }
+    // Reduced row echelon form over the integers (each row kept divided by its gcd).
+    let gcd = |a: i128, b: i128| {
+        let (mut a, mut b) = (a.abs(), b.abs());
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let mut pivots = Vec::new();
+    let mut r = 0;
+    for col in 0..width - 1 {
+        let Some(p) = (r..rows.len()).find(|&i| rows[i][col] != 0) else {
+            continue;
+        };
+        rows.swap(r, p);
+        for i in 0..rows.len() {
+            if i != r && rows[i][col] != 0 {
+                let (a, b) = (rows[r][col], rows[i][col]);
+                let next: Vec<i128> = (0..width)
+                    .map(|j| rows[i][j] * a - rows[r][j] * b)
+                    .collect();
+                let g = next.iter().fold(0, |g, x| gcd(g, *x)).max(1);
+                rows[i] = next.into_iter().map(|x| x / g).collect();
+            }
+        }
+        pivots.push((r, col));
+        r += 1;
+    }
+    // A variable is determined when its pivot row holds no other unknown.
+    targets
+        .iter()
+        .filter(|(region, kind)| {
+            let v = var(region, kind);
+            pivots
+                .iter()
+                .any(|(row, col)| *col == v && (0..width - 1).all(|j| j == v || rows[*row][j] == 0))
+        })
+        .map(|(r, k)| ((*r).to_string(), (*k).to_string()))
+        .collect()
+}
+
+both_engines!(
+    withheld_cells_cannot_be_recovered_from_nested_pages,
+    |t: TestDb| {
+        let app = App::new(t);
+        // A township and its two communities: 3 壮族 and 6 侗族 in one, 16 壮族 and 7 侗族 in the
+        // other. The township shows 19 壮族, the second community 16: before rounding, their
+        // difference told the first community's withheld 3.
+        let (town, a, b) = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let all = Scope::everything();
+                let town = org::get_region_by_code(c, &all, "450103001")?;
+                let sys = Actor::system("test");
+                let a = org::create_child_region(
+                    c,
+                    &sys,
+                    town.id,
+                    &RegionInput::parse("甲社区", "").unwrap(),
+                )?;
+                let b = org::create_child_region(
+                    c,
+                    &sys,
+                    town.id,
+                    &RegionInput::parse("乙社区", "").unwrap(),
+                )?;
+                user(c, "town-staff", Role::TownshipStaff, &town, vec![], "x");
+                let vault = shiliu_db::registry::Vault::random();
+                let mut households = Vec::new();
+                for (region, people, n) in
+                    [(&a, "08", 3), (&a, "12", 6), (&b, "08", 16), (&b, "12", 7)]
+                {
+                    for i in 0..n {
+                        let p = shiliu_domain::registry::PersonInput::parse(
+                            &shiliu_domain::registry::PersonForm {
+                                name: format!("居民{people}{i}"),
+                                sex: "female".into(),
+                                birth_date: "1990-01-01".into(),
+                                people: people.into(),
+                                hukou: "450103".into(),
+                                address: "某路".into(),
+                                ..Default::default()
+                            },
+                            shiliu_db::today(),
+                        )
+                        .unwrap();
+                        households.push(shiliu_db::registry::bulk::NewHousehold {
+                            region,
+                            address: "某路".into(),
+                            members: vec![(p, shiliu_domain::registry::Relation::Head)],
+                            moved_out: None,
+                            agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
+                        });
+                    }
+                }
+                let mut tally = shiliu_db::registry::Tally::default();
+                shiliu_db::registry::bulk::load(
+                    c,
+                    &sys,
+                    &vault,
+                    &households,
+                    shiliu_domain::registry::ConsentChannel::Staff,
+                    &mut tally,
+                )?;
+                tally.journal(c)?;
+                Ok((town.code.clone(), a.code.clone(), b.code.clone()))
+            })
+            .unwrap();
+        block_on(async {
+            let (cookie, _) = app.session("town-staff");
+            let mut seen = Vec::new();
+            for code in [&town, &a, &b] {
+                let r = app
+                    .get(&format!("/registry/stats?region={code}"), &cookie)
+                    .await;
+                assert_eq!(r.status, StatusCode::OK);
+                seen.push(seen_page(&r.text()));
+            }
+            let pages = [("town", &seen[0]), ("a", &seen[1]), ("b", &seen[2])];
+            assert_eq!(
+                pages.iter().map(|(_, p)| p.residents).collect::<Vec<_>>(),
+                [32, 9, 23]
+            );
+            let children = [("town", "a"), ("town", "b")];
+            // Every cell under the minimum, wherever it is: 甲社区's 3 壮族.
+            let small = [("a", "壮族")];
+            assert!(
+                recoverable(&pages, &children, &small, false).is_empty(),
+                "no withheld cell comes back"
+            );
+            // The same pages read as if their figures were exact — as they were before rounding —
+            // give it back: the check finds what it looks for.
+            assert_eq!(
+                recoverable(&pages, &children, &small, true),
+                [("a".to_string(), "壮族".to_string())]
+            );
+            // And the page never names it.
+            assert!(!seen[1].sections["按民族"].iter().any(|(l, _)| l == "壮族"));
+        });
+    }
+);
+
 both_engines!(
     small_cells_stay_withheld_on_the_page_and_in_the_export,
     |t: TestDb| {
@@ -5651,7 +6103,8 @@ both_engines!(
                 text.contains("在住人数") && text.contains(">16<"),
                 "1 + 6 + 2 + 7 residents: {text}"
             );
-            // By people: 壮族 1 and 苗族 2 are withheld; 侗族 6 and 汉族 7 are shown.
+            // By people: 壮族 1 and 苗族 2 are withheld, together and unnamed; 侗族 6 and 汉族
+            // 7 are shown, rounded to a multiple of 5.
             let people = text
                 .split_once("按民族")
                 .unwrap()
@@ -5660,16 +6113,19 @@ both_engines!(
                 .next()
                 .unwrap();
             assert!(
-                people.contains("<td>侗族</td><td>6</td>")
-                    && people.contains("<td>汉族</td><td>7</td>"),
+                people.contains("<td>侗族</td><td>5</td>")
+                    && people.contains("<td>汉族</td><td>5</td>"),
                 "{people}"
             );
             assert!(
-                people.contains("<td>苗族</td><td><span class=\"withheld\"")
+                people.contains(
+                    "其余人数较少的类别（合并，不公布）</td><td><span class=\"withheld\""
+                ) && !people.contains("苗族")
+                    && !people.contains("壮族")
                     && !people.contains("<td>2</td>"),
                 "{people}"
             );
-            assert!(text.contains("少于 5 人的数字不予公布"));
+            assert!(text.contains("四舍五入到 5 的倍数；少于 5 人的类别合并"));
             // By county: 融水 (2) and 田东 (1) withheld.
             let county = text
                 .split_once("按户籍地（县）")
@@ -5679,7 +6135,8 @@ both_engines!(
                 .next()
                 .unwrap();
             assert!(
-                county.contains("从江县</td><td>6</td>")
+                county.contains("从江县</td><td>5</td>")
+                    && !county.contains("融水")
                     && !county.contains("<td>2</td>")
                     && !county.contains("<td>1</td>"),
                 "{county}"
@@ -5694,8 +6151,9 @@ both_engines!(
                     .unwrap_or_default()
                     .to_string()
             };
-            assert!(line("苗族").ends_with("—\t"), "{sheet}");
-            assert!(line("侗族").ends_with("6\t"), "{sheet}");
+            assert!(line("其余人数较少的类别").ends_with("—\t"), "{sheet}");
+            assert!(line("侗族").ends_with("5\t"), "{sheet}");
+            assert!(!sheet.contains("按民族\t苗族"), "{sheet}");
             // With a minimum of 1 nothing is withheld (the setting is read, not hard-coded).
             let lenient = shiliu_web::router(AppState::new(
                 app.t.db.clone(),

@@ -1,8 +1,9 @@
 //! The register's statistics page and its Excel export: residents by region, by 民族, by
 //! 户籍地 (province and county), by employment and by tag; arrivals and departures by month;
 //! SVG bars. A cell of the breakdowns by 民族 or 户籍地 showing fewer people than the configured
-//! minimum is withheld — on the page and in the export alike — so no one can be singled out
-//! from a published table (`shiliu_domain::registry::suppress`).
+//! minimum is withheld, unnamed, and the rest rounded to a multiple of it — on the page and in
+//! the export alike — so no one can be singled out from a published table, nor a withheld cell
+//! recovered from the pages of the regions above and below (`shiliu_domain::registry::suppress`).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -36,6 +37,8 @@ pub struct Section {
     pub cells: Vec<Cell>,
     /// Some cells were withheld.
     pub suppressed: bool,
+    /// The figures are rounded (a breakdown by 民族 or 户籍地).
+    pub rounded: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -52,25 +55,43 @@ pub struct StatsQuery {
 
 const BAR_SPACE: i64 = 200;
 
-fn section(title: String, rows: Vec<(String, i64)>, min: Option<i64>) -> Section {
+/// A section of figures. With `min` (a breakdown by 民族 or 户籍地) its cells are published
+/// as `suppress` says — small cells withheld, the rest rounded — and the withheld ones as one
+/// row, `other`, without naming them; sorted again by what is shown.
+fn section(title: String, rows: Vec<(String, i64)>, min: Option<(i64, &str)>) -> Section {
     let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    let shown = match min {
-        Some(m) => suppress(&values, m),
-        None => values.iter().map(|v| Some(*v)).collect(),
+    let (shown, other) = match min {
+        Some((m, other)) => (suppress(&values, m), Some(other)),
+        None => (values.iter().map(|v| Some(*v)).collect(), None),
     };
     let max = shown.iter().flatten().copied().max().unwrap_or(1).max(1);
+    let suppressed = shown.iter().any(Option::is_none);
+    let mut cells: Vec<Cell> = rows
+        .into_iter()
+        .zip(shown)
+        .filter_map(|((label, _), value)| {
+            value.map(|v| Cell {
+                label,
+                width: v * BAR_SPACE / max,
+                value: Some(v),
+            })
+        })
+        .collect();
+    if other.is_some() {
+        cells.sort_by(|a, b| b.value.cmp(&a.value).then(a.label.cmp(&b.label)));
+    }
+    if let (true, Some(other)) = (suppressed, other) {
+        cells.push(Cell {
+            label: other.to_string(),
+            value: None,
+            width: 0,
+        });
+    }
     Section {
         title,
-        suppressed: shown.iter().any(Option::is_none),
-        cells: rows
-            .into_iter()
-            .zip(shown)
-            .map(|((label, _), value)| Cell {
-                label,
-                width: value.unwrap_or(0) * BAR_SPACE / max,
-                value,
-            })
-            .collect(),
+        suppressed,
+        rounded: min.is_some_and(|(m, _)| m > 1),
+        cells,
     }
 }
 
@@ -137,6 +158,7 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         })
         .await?;
     let min = state.config.min_cell;
+    let other = t.s("registry.withheld_together");
     // Residents per child region of the root (or per root, for a scope of several).
     let by_child: Vec<(String, i64)> = children
         .iter()
@@ -240,9 +262,13 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         ],
         sections: vec![
             section(s(t, "registry.by_region"), by_child, None),
-            section(s(t, "registry.by_people"), by_people, Some(min)),
-            section(s(t, "registry.by_province"), by_province, Some(min)),
-            section(s(t, "registry.by_county"), by_county, Some(min)),
+            section(s(t, "registry.by_people"), by_people, Some((min, other))),
+            section(
+                s(t, "registry.by_province"),
+                by_province,
+                Some((min, other)),
+            ),
+            section(s(t, "registry.by_county"), by_county, Some((min, other))),
             section(s(t, "registry.by_employment"), employment, None),
             section(s(t, "registry.by_tag"), tags, None),
             section(
