@@ -232,7 +232,7 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
         Some(40)
     );
     // The request's history tells the story, and its search finds the agreement.
-    let actions: Vec<String> = requests::events(&mut c, request.id)
+    let actions: Vec<String> = requests::events(&mut c, &request)
         .unwrap()
         .into_iter()
         .map(|e| e.action)

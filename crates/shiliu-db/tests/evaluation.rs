@@ -165,7 +165,7 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
             ),
             "an old version is stale"
         );
-        let units = eval::participants(c, s.id)?;
+        let units = eval::participants(c, &s)?;
         assert_eq!(units.len(), 3);
         assert_eq!(
             units[0].unit_name, "兴宁区民族宗教事务局",
@@ -224,7 +224,7 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
             reason(eval::delete_indicator(c, me, s.id, 8, item).unwrap_err()),
             "err.eval.has_children"
         );
-        let tree = eval::tree(c, s.id)?;
+        let tree = eval::tree(c, &s)?;
         assert_eq!(tree.standard_max(), Points(7000));
         // Departments' area 1 counts for 30 points.
         let area1 = tree.areas().find(|(a, _)| a.code == "1").unwrap().0.id;
@@ -236,7 +236,7 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
             ),
             "err.choice"
         );
-        assert_eq!(eval::weights(c, s.id)?, [(depts.id, area1, Points(3000))]);
+        assert_eq!(eval::weights(c, &s)?, [(depts.id, area1, Points(3000))]);
         let scored = tree.scored();
         let bonus = scored
             .iter()
@@ -326,7 +326,7 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
             (Stage::Draft, 2027, Some(s.id))
         );
         assert_eq!(next.self_due, None);
-        let copied = eval::tree(c, next.id)?;
+        let copied = eval::tree(c, &next)?;
         let codes_then: Vec<(String, Points)> = tree
             .nodes
             .iter()
@@ -345,14 +345,14 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
                 .all(|(i, _)| tree.nodes.iter().all(|(o, _)| o.id != i.id)),
             "new ids"
         );
-        let units_now: Vec<String> = eval::participants(c, next.id)?
+        let units_now: Vec<String> = eval::participants(c, &next)?
             .into_iter()
             .map(|p| p.unit_name)
             .collect();
         assert_eq!(units_now.len(), 3);
-        let w_now = eval::weights(c, next.id)?;
+        let w_now = eval::weights(c, &next)?;
         let new_area1 = copied.areas().find(|(a, _)| a.code == "1").unwrap().0.id;
-        let new_depts = eval::categories(c, next.id)?
+        let new_depts = eval::categories(c, &next)?
             .into_iter()
             .find(|k| k.name == "市直部门")
             .unwrap()
@@ -407,7 +407,7 @@ both_engines!(a_failed_import_leaves_the_tree_as_it_was, |t: TestDb| {
     assert!(result.is_err());
     t.db.write_blocking(move |c| {
         let s = eval::get_scheme(c, &me.scope, id)?;
-        assert_eq!(eval::tree(c, id)?.nodes.len(), 11);
+        assert_eq!(eval::tree(c, &s)?.nodes.len(), 11);
         assert_eq!(s.version, 2);
         Ok(())
     })
@@ -630,7 +630,7 @@ both_engines!(
                 reason(teams::add_member(c, me, s.id, first.id, "nobody").unwrap_err()),
                 "err.eval.no_reviewer"
             );
-            let tv = teams::teams(c, s.id)?;
+            let tv = teams::teams(c, &s)?;
             assert_eq!(
                 tv.iter().map(|x| x.units.len()).collect::<Vec<_>>(),
                 [1, 3],
@@ -691,7 +691,7 @@ both_engines!(
             eval::set_deadlines(c, me, s2.id, 4, [Some(past), None, None, None])?;
             eval::advance(c, me, s2.id, 5)?;
             let a2 = access(c, &reporter, s2.id)?;
-            let first = eval::tree(c, s2.id)?.criteria().next().unwrap().clone();
+            let first = eval::tree(c, &s2)?.criteria().next().unwrap().clone();
             let late = vec![(first.id, claim(&first.code, "1", "", first.max()))];
             assert_eq!(
                 reason(
@@ -1205,8 +1205,8 @@ both_engines!(
                     .collect::<Vec<_>>(),
                 [(5, "err.unit.unknown"), (6, "err.unit.unknown")]
             );
-            assert_eq!(eval::participants(c, s.id)?.len(), 1);
-            assert_eq!(eval::categories(c, s.id)?.len(), 1);
+            assert_eq!(eval::participants(c, &s)?.len(), 1);
+            assert_eq!(eval::categories(c, &s)?.len(), 1);
             assert_eq!(eval::get_scheme(c, &Scope::everything(), s.id)?.version, 3);
             // Two join (one in a category made for it), one moves; audited; the version moves on.
             let done = eval::import_units(c, me, s.id, 3, &sheet(false))?.unwrap();
@@ -1214,11 +1214,11 @@ both_engines!(
                 (done.added, done.moved, done.new_categories.clone()),
                 (2, 1, vec!["县（市、区）".to_string()])
             );
-            let counties = eval::categories(c, s.id)?
+            let counties = eval::categories(c, &s)?
                 .into_iter()
                 .find(|k| k.name == "县（市、区）")
                 .unwrap();
-            let mut got: Vec<(i64, i64, bool)> = eval::participants(c, s.id)?
+            let mut got: Vec<(i64, i64, bool)> = eval::participants(c, &s)?
                 .iter()
                 .map(|p| (p.unit_id, p.category_id, p.key_unit))
                 .collect();

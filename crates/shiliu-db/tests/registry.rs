@@ -637,9 +637,9 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
         t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 2, a.id, &fs))
             .unwrap_err();
     assert_eq!(field_of(&again).0, "status");
-    let hid = h.id;
+    let head = h.clone();
     let consents =
-        t.db.write_blocking(move |c| registry::consents_of(c, hid))
+        t.db.write_blocking(move |c| registry::consents_of(c, &head))
             .unwrap();
     assert_eq!(
         consents

@@ -78,7 +78,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         ("image/png", PNG.len() as i64)
     );
     let mut c = t.db.conn().unwrap();
-    assert_eq!(files::list(&mut c, r.id).unwrap(), att);
+    assert_eq!(files::list(&mut c, &r).unwrap(), att);
     let town_scope = Scope::subtrees(vec![town.path.clone()]);
     let (meta, bytes) = files::open(&mut c, &town_scope, r.id, att[0].id).unwrap();
     assert_eq!((meta.name.as_str(), bytes.as_slice()), ("现场.png", PNG));
@@ -92,7 +92,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         files::open(&mut c, &town_scope, r.id + 1, att[0].id),
         Err(DbError::NotFound)
     ));
-    let history = requests::events(&mut c, r.id).unwrap();
+    let history = requests::events(&mut c, &r).unwrap();
     assert_eq!(history.last().unwrap().action, "attach");
     drop(c);
 
@@ -222,7 +222,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
 
     let mut c = t.db.conn().unwrap();
     assert!(waiting(&mut c).is_empty(), "answered: no longer waiting");
-    let list = cohandling::list(&mut c, r.id).unwrap();
+    let list = cohandling::list(&mut c, &r).unwrap();
     let names: Vec<(&str, &str)> = list
         .iter()
         .map(|n| (n.name.as_str(), n.cohandler.status.as_str()))
@@ -231,7 +231,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         names,
         vec![("区住建局", "answered"), ("街道民族之家", "asked")]
     );
-    let actions: Vec<String> = requests::events(&mut c, r.id)
+    let actions: Vec<String> = requests::events(&mut c, &r)
         .unwrap()
         .into_iter()
         .map(|e| e.action)

@@ -261,7 +261,7 @@ both_engines!(
         // Nothing moves a closed request.
         assert!(matches!(go(Action::Reopen), Err(DbError::Invalid(_))));
 
-        let events = t.db.write_blocking(|c| requests::events(c, r.id)).unwrap();
+        let events = t.db.write_blocking(|c| requests::events(c, &r)).unwrap();
         let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -455,7 +455,7 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     );
     let f = requests::get(&mut c, &all, fresh.id).unwrap();
     assert!(f.reminded_at.is_none() && f.escalated_at.is_none());
-    let ev = requests::events(&mut c, late.id).unwrap();
+    let ev = requests::events(&mut c, &late).unwrap();
     let last = ev.last().unwrap();
     assert_eq!(last.action, "escalate");
     let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
@@ -1015,7 +1015,7 @@ both_engines!(
                 )
             })
             .unwrap();
-        let answers = t.db.write_blocking(|c| q::answers(c, r.id)).unwrap();
+        let answers = t.db.write_blocking(|c| q::answers(c, &r)).unwrap();
         let got: Vec<(&str, &str)> = answers
             .iter()
             .map(|(q, v)| (q.code.as_str(), v.as_str()))
@@ -1564,7 +1564,7 @@ both_engines!(
                 assert!(r.due_at.is_some());
                 let stored = requests::get(c, &Scope::everything(), r.id)?;
                 assert_eq!(stored.description, r.description);
-                let events = requests::events(c, r.id)?;
+                let events = requests::events(c, r)?;
                 assert_eq!(events.len(), 1);
                 assert_eq!(events[0].action, "receive");
             }

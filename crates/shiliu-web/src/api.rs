@@ -702,12 +702,11 @@ pub async fn request_get(
     let (r, events, answers, link) = state
         .db
         .read(move |c| {
-            Ok((
-                shiliu_db::requests::get(c, &actor.scope, id)?,
-                shiliu_db::requests::events(c, id)?,
-                shiliu_db::requests::questions::answers(c, id)?,
-                shiliu_db::requests::media_links(c, &[id])?.remove(&id),
-            ))
+            let r = shiliu_db::requests::get(c, &actor.scope, id)?;
+            let events = shiliu_db::requests::events(c, &r)?;
+            let answers = shiliu_db::requests::questions::answers(c, &r)?;
+            let link = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?.remove(&id);
+            Ok((r, events, answers, link))
         })
         .await?;
     Ok(Json(RequestDetail {

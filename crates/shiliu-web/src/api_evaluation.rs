@@ -108,12 +108,10 @@ pub async fn get(
         .db
         .read(move |c| {
             let a = access(c, &actor, id)?;
-            Ok((
-                a,
-                db::tree(c, id)?,
-                db::participants(c, id)?,
-                db::categories(c, id)?,
-            ))
+            let tree = db::tree(c, &a.scheme)?;
+            let units = db::participants(c, &a.scheme)?;
+            let cats = db::categories(c, &a.scheme)?;
+            Ok((a, tree, units, cats))
         })
         .await?;
     let indicators = tree
@@ -181,7 +179,7 @@ pub async fn unit_scores(
             if !a.may_view_unit(unit) {
                 return Err(DbError::NotFound);
             }
-            let tree = db::tree(c, id)?;
+            let tree = db::tree(c, &a.scheme)?;
             let mut out = Vec::new();
             for round in Round::ALL {
                 if *round != Round::SelfAssessment && !a.sees_verified(unit) {
@@ -250,7 +248,7 @@ pub async fn save_scores(
         .db
         .write(move |c| {
             let a = access(c, &writer, id)?;
-            let tree = db::tree(c, id)?;
+            let tree = db::tree(c, &a.scheme)?;
             let mut errs = FieldErrors::new();
             let mut entries = Vec::new();
             for e in &b.scores {
@@ -317,7 +315,10 @@ pub async fn results(
             if !a.organiser && a.scheme.stage() != shiliu_domain::evaluation::Stage::Published {
                 return Err(DbError::NotFound);
             }
-            Ok((results::results(c, &a.scheme)?, db::categories(c, id)?))
+            Ok((
+                results::results(c, &a.scheme)?,
+                db::categories(c, &a.scheme)?,
+            ))
         })
         .await?;
     Ok(Json(

@@ -166,12 +166,14 @@ pub async fn get(
                 Some(h) => db::household_members(c, &actor.scope, h)?,
                 None => Vec::new(),
             };
+            let tags = db::tags_of(c, &person)?;
+            let consents = db::consents_of(c, &person)?;
             Ok((
                 person,
-                db::tags_of(c, id)?,
+                tags,
                 members,
                 db::residences_of(c, &actor.scope, id)?,
-                db::consents_of(c, id)?,
+                consents,
             ))
         })
         .await?;

@@ -92,8 +92,8 @@ pub async fn list_files(
     let list = state
         .db
         .read(move |c| {
-            db::get(c, &actor.scope, id)?;
-            files::list(c, id)
+            let r = db::get(c, &actor.scope, id)?;
+            files::list(c, &r)
         })
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
@@ -146,8 +146,8 @@ pub async fn cohandlers(
     let list = state
         .db
         .read(move |c| {
-            db::get(c, &actor.scope, id)?;
-            cohandling::list(c, id)
+            let r = db::get(c, &actor.scope, id)?;
+            cohandling::list(c, &r)
         })
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
@@ -177,7 +177,8 @@ pub async fn ask(
         .db
         .write(move |c| {
             cohandling::ask(c, &actor, id, b.version, &input)?;
-            cohandling::list(c, id)
+            let r = db::get(c, &actor.scope, id)?;
+            cohandling::list(c, &r)
         })
         .await?;
     Ok((
@@ -208,7 +209,8 @@ pub async fn answer(
         .db
         .write(move |c| {
             cohandling::answer(c, &actor, id, cohandler_id, for_others, &text)?;
-            cohandling::list(c, id)
+            let r = db::get(c, &actor.scope, id)?;
+            cohandling::list(c, &r)
         })
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))

@@ -785,8 +785,7 @@ async fn found(
                 }
             }
             let links = if full {
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                shiliu_db::requests::media_links(c, &ids)?
+                shiliu_db::requests::media_links(c, &rows)?
             } else {
                 BTreeMap::new()
             };

@@ -2175,8 +2175,10 @@ both_engines!(
                 locked = locked.min(attempt("staff", "Shiliu-2026!").await);
                 unknown = unknown.min(attempt("nobody-here", "Shiliu-2026!").await);
             }
+            // Within a factor of three, so that a busy machine running other tests beside
+            // this one does not fail it; the fault it guards against was a factor of fifty.
             assert!(
-                locked * 2 > unknown && unknown * 2 > locked,
+                locked * 3 > unknown && unknown * 3 > locked,
                 "locked {locked:?} against unknown {unknown:?}"
             );
         });
@@ -3649,7 +3651,7 @@ both_engines!(
                 .db
                 .write_blocking(move |c| {
                     let r = shiliu_db::requests::by_code(c, &photo_code)?;
-                    shiliu_db::requests::files::list(c, r.id)
+                    shiliu_db::requests::files::list(c, &r)
                 })
                 .unwrap();
             assert_eq!(kept.len(), 1);
@@ -7052,7 +7054,8 @@ both_engines!(an_organiser_builds_an_evaluation_scheme, |t: TestDb| {
             .t
             .db
             .write_blocking(move |c| {
-                Ok(shiliu_db::evaluation::categories(c, id)?[0].id.to_string())
+                let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
+                Ok(shiliu_db::evaluation::categories(c, &s)?[0].id.to_string())
             })
             .unwrap();
         let r = app
@@ -7593,7 +7596,10 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
         let team = app
             .t
             .db
-            .write_blocking(move |c| Ok(shiliu_db::evaluation::teams::teams(c, id)?[0].team.id))
+            .write_blocking(move |c| {
+                let s = shiliu_db::evaluation::get_scheme(c, &Scope::everything(), id)?;
+                Ok(shiliu_db::evaluation::teams::teams(c, &s)?[0].team.id)
+            })
             .unwrap();
         let r = app
             .post(

@@ -533,7 +533,7 @@ fn this_year(
         [due(21), due(45), due(60), due(75)],
     )?;
     ev::advance(c, actor, s.id, s.version)?;
-    let tree = ev::tree(c, s.id)?;
+    let tree = ev::tree(c, &s)?;
     for (i, (unit, _, _)) in units.iter().enumerate().take(units.len() / 3) {
         let a = access(c, actor, s.id)?;
         let entries: Vec<(i64, ScoreInput)> = tree

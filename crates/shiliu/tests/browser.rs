@@ -1031,7 +1031,7 @@ both_engines!(
                         .into_iter()
                         .find(|s| s.stage() == shiliu_domain::evaluation::Stage::SelfAssessment)
                         .unwrap();
-                    let mut taking_part = ev::participants(c, s.id)?;
+                    let mut taking_part = ev::participants(c, &s)?;
                     let units = taking_part.len();
                     let last = taking_part.pop().unwrap();
                     for (name, display, role, unit) in [

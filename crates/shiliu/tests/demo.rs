@@ -31,7 +31,7 @@ both_engines!(the_demo_evaluation_runs_through_every_stage, |t: TestDb| {
         // Last year: every unit ranked within its category, 1 first, from every round's scores.
         let r = results::results(c, last)?;
         assert_eq!(r.len(), 12);
-        for cat in ev::categories(c, last.id)? {
+        for cat in ev::categories(c, last)? {
             let ranks: Vec<usize> = r
                 .iter()
                 .filter(|x| x.category_id == cat.id)
@@ -52,11 +52,11 @@ both_engines!(the_demo_evaluation_runs_through_every_stage, |t: TestDb| {
         assert_eq!(results::corrections(c, last.id)?.len(), 1);
         // This year: the same tree and units, open for self-assessment, some submitted.
         assert_eq!(
-            ev::tree(c, this.id)?.criteria().count(),
-            ev::tree(c, last.id)?.criteria().count()
+            ev::tree(c, this)?.criteria().count(),
+            ev::tree(c, last)?.criteria().count()
         );
-        assert_eq!(ev::participants(c, this.id)?.len(), 12);
-        let submitted = ev::participants(c, this.id)?
+        assert_eq!(ev::participants(c, this)?.len(), 12);
+        let submitted = ev::participants(c, this)?
             .iter()
             .filter(|p| {
                 shiliu_db::evaluation::scores::submission(

@@ -296,9 +296,9 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
                 let r = shiliu_db::requests::by_code(c, code)?;
                 assert_eq!(r.channel, "open311");
                 assert_eq!(r.contact_name.as_deref(), Some("黄秀英"));
-                let links = shiliu_db::requests::media_links(c, &[r.id])?;
+                let links = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?;
                 assert_eq!(links.get(&r.id).map(String::as_str), Some("https://img.example.cn/school/1.jpg"));
-                let answers: Vec<(String, String)> = shiliu_db::requests::questions::answers(c, r.id)?
+                let answers: Vec<(String, String)> = shiliu_db::requests::questions::answers(c, &r)?
                     .into_iter()
                     .map(|(q, v)| (q.code, v))
                     .collect();

@@ -428,10 +428,10 @@ pub fn advance(
         .next()
         .ok_or_else(|| DbError::invalid("stage", "err.eval.published"))?;
     if from == Stage::Draft {
-        if participants(conn, id)?.is_empty() {
+        if participants(conn, &before)?.is_empty() {
             return Err(DbError::invalid("stage", "err.eval.no_units"));
         }
-        if tree(conn, id)?.criteria().next().is_none() {
+        if tree(conn, &before)?.criteria().next().is_none() {
             return Err(DbError::invalid("stage", "err.eval.no_criteria"));
         }
     }
@@ -462,9 +462,11 @@ pub fn advance(
     Ok(after)
 }
 
-pub fn categories(conn: &mut DbConnection, scheme_id: i64) -> Result<Vec<Category>, DbError> {
+/// A scheme's categories of units; read, like every part of a scheme, through the scheme as the
+/// caller was given it (in scope, or by `access`).
+pub fn categories(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<Category>, DbError> {
     Ok(eval_categories::table
-        .filter(eval_categories::scheme_id.eq(scheme_id))
+        .filter(eval_categories::scheme_id.eq(s.id))
         .order((eval_categories::sort.asc(), eval_categories::id.asc()))
         .select(Category::as_select())
         .load(conn)?)
@@ -480,7 +482,7 @@ pub fn add_category(
 ) -> Result<Category, DbError> {
     let name = shiliu_domain::error::required_text("category_name", name, 40)?;
     let s = draft(conn, actor, scheme_id, version)?;
-    let existing = categories(conn, scheme_id)?;
+    let existing = categories(conn, &s)?;
     if existing.iter().any(|c| c.name == name) {
         return Err(DbError::invalid("category_name", "err.eval.category_taken"));
     }
@@ -505,14 +507,11 @@ pub fn add_category(
 }
 
 /// The units taking part, by category and name.
-pub fn participants(
-    conn: &mut DbConnection,
-    scheme_id: i64,
-) -> Result<Vec<ParticipantRow>, DbError> {
+pub fn participants(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<ParticipantRow>, DbError> {
     let rows: Vec<(Participant, String, i32)> = eval_participants::table
         .inner_join(units::table)
         .inner_join(eval_categories::table)
-        .filter(eval_participants::scheme_id.eq(scheme_id))
+        .filter(eval_participants::scheme_id.eq(s.id))
         .order((eval_categories::sort.asc(), units::name.asc()))
         .select((Participant::as_select(), units::name, eval_categories::sort))
         .load(conn)?;
@@ -542,10 +541,7 @@ pub fn add_participant(
         p.unit_id,
     )
     .map_err(|_| DbError::invalid("unit", "err.eval.unit_outside"))?;
-    if !categories(conn, scheme_id)?
-        .iter()
-        .any(|c| c.id == p.category_id)
-    {
+    if !categories(conn, &s)?.iter().any(|c| c.id == p.category_id) {
         return Err(DbError::invalid("category_id", "err.choice"));
     }
     let p = Participant {
@@ -610,8 +606,8 @@ pub fn import_units(
         return Ok(Err(problems));
     }
     touch(conn, &s, version)?;
-    let mut cats = categories(conn, scheme_id)?;
-    let taking_part = participants(conn, scheme_id)?;
+    let mut cats = categories(conn, &s)?;
+    let taking_part = participants(conn, &s)?;
     let mut done = UnitsImported::default();
     for (l, unit_id) in found {
         let category_id = if let Some(c) = cats.iter().find(|c| c.name == l.category) {
@@ -700,9 +696,9 @@ pub fn remove_participant(
 }
 
 /// A scheme's indicator tree.
-pub fn tree(conn: &mut DbConnection, scheme_id: i64) -> Result<Tree, DbError> {
+pub fn tree(conn: &mut DbConnection, s: &Scheme) -> Result<Tree, DbError> {
     let all: Vec<Indicator> = eval_indicators::table
-        .filter(eval_indicators::scheme_id.eq(scheme_id))
+        .filter(eval_indicators::scheme_id.eq(s.id))
         .select(Indicator::as_select())
         .load(conn)?;
     Ok(Tree::build(all))
@@ -718,7 +714,7 @@ pub fn add_indicator(
     input: &IndicatorInput,
 ) -> Result<Indicator, DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    let t = tree(conn, scheme_id)?;
+    let t = tree(conn, &s)?;
     let level = match parent_id {
         None => Level::Area,
         Some(pid) => t
@@ -789,7 +785,7 @@ pub fn delete_indicator(
     id: i64,
 ) -> Result<(), DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    let t = tree(conn, scheme_id)?;
+    let t = tree(conn, &s)?;
     let Some((i, _)) = t.nodes.iter().find(|(i, _)| i.id == id) else {
         return Err(DbError::NotFound);
     };
@@ -819,7 +815,7 @@ pub fn replace_tree(
     sheet: &[PlacedIndicator],
 ) -> Result<Tree, DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    let before = tree(conn, scheme_id)?.nodes.len();
+    let before = tree(conn, &s)?.nodes.len();
     touch(conn, &s, version)?;
     clear_tree(conn, scheme_id)?;
     let mut ids: Vec<(String, i64)> = Vec::with_capacity(sheet.len());
@@ -845,7 +841,7 @@ pub fn replace_tree(
             .region(s.region_id)
             .detail(serde_json::json!({"removed": before, "added": rows.len()})),
     )?;
-    tree(conn, scheme_id)
+    tree(conn, &s)
 }
 
 fn clear_tree(conn: &mut DbConnection, scheme_id: i64) -> Result<(), DbError> {
@@ -866,13 +862,10 @@ fn clear_tree(conn: &mut DbConnection, scheme_id: i64) -> Result<(), DbError> {
 }
 
 /// (category, area, points) for every weight the organiser set.
-pub fn weights(
-    conn: &mut DbConnection,
-    scheme_id: i64,
-) -> Result<Vec<(i64, i64, Points)>, DbError> {
+pub fn weights(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<(i64, i64, Points)>, DbError> {
     let rows: Vec<(i64, i64, i64)> = eval_weights::table
         .inner_join(eval_categories::table)
-        .filter(eval_categories::scheme_id.eq(scheme_id))
+        .filter(eval_categories::scheme_id.eq(s.id))
         .select((
             eval_weights::category_id,
             eval_weights::area_id,
@@ -895,13 +888,10 @@ pub fn set_weights(
     weights: &[(i64, Option<Points>)],
 ) -> Result<(), DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    if !categories(conn, scheme_id)?
-        .iter()
-        .any(|c| c.id == category_id)
-    {
+    if !categories(conn, &s)?.iter().any(|c| c.id == category_id) {
         return Err(DbError::invalid("category_id", "err.choice"));
     }
-    let t = tree(conn, scheme_id)?;
+    let t = tree(conn, &s)?;
     for (area, points) in weights {
         if !t.areas().any(|(a, _)| a.id == *area) {
             return Err(DbError::invalid("area_id", "err.choice"));
@@ -963,7 +953,7 @@ pub fn copy_scheme(
         .execute(conn)?;
     to.copied_from = Some(from.id);
     let mut category_ids = Vec::new();
-    for c in categories(conn, from.id)? {
+    for c in categories(conn, &from)? {
         let copy = Category {
             id: new_id(),
             scheme_id: to.id,
@@ -980,7 +970,7 @@ pub fn copy_scheme(
             .find(|(o, _)| *o == old)
             .map(|(_, n)| *n)
     };
-    let units: Vec<Participant> = participants(conn, from.id)?
+    let units: Vec<Participant> = participants(conn, &from)?
         .into_iter()
         .filter_map(|p| {
             Some(Participant {
@@ -992,7 +982,7 @@ pub fn copy_scheme(
         })
         .collect();
     crate::insert_many!(conn, eval_participants::table, &units)?;
-    let old = tree(conn, from.id)?;
+    let old = tree(conn, &from)?;
     let mut indicator_ids: Vec<(i64, i64)> = Vec::new();
     let mut rows = Vec::new();
     for (i, _) in &old.nodes {
@@ -1009,7 +999,7 @@ pub fn copy_scheme(
         });
     }
     crate::insert_many!(conn, eval_indicators::table, &rows)?;
-    for (c, a, p) in weights(conn, from.id)? {
+    for (c, a, p) in weights(conn, &from)? {
         let area = indicator_ids.iter().find(|(o, _)| *o == a).map(|(_, n)| *n);
         if let (Some(c), Some(a)) = (new_category(c), area) {
             diesel::insert_into(eval_weights::table)

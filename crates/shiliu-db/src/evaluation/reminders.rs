@@ -103,7 +103,7 @@ pub fn owed(conn: &mut DbConnection, s: &Scheme, who: Who) -> Result<Vec<Owed>, 
     let all = criteria_count(conn, s.id)?;
     match round {
         Round::SelfAssessment | Round::Objection => {
-            let mut units: Vec<i64> = participants(conn, s.id)?
+            let mut units: Vec<i64> = participants(conn, s)?
                 .into_iter()
                 .map(|p| p.unit_id)
                 .collect();
@@ -385,7 +385,7 @@ pub fn todo(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Todo>, DbError
             continue;
         }
         let sent = sent(conn, &s)?;
-        let names: BTreeMap<i64, String> = participants(conn, s.id)?
+        let names: BTreeMap<i64, String> = participants(conn, &s)?
             .into_iter()
             .map(|p| (p.unit_id, p.unit_name))
             .collect();

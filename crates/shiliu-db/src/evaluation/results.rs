@@ -163,12 +163,12 @@ pub fn compute(
     sheet: &Sheet,
 ) -> Result<Vec<UnitResult>, DbError> {
     let criteria = t.scored();
-    let all_weights = weights(conn, s.id)?;
+    let all_weights = weights(conn, s)?;
     let grades = s.grades();
     let top = grades.0.first().map(|(n, _)| n.clone()).unwrap_or_default();
-    let units = participants(conn, s.id)?;
+    let units = participants(conn, s)?;
     let mut out = Vec::with_capacity(units.len());
-    for cat in categories(conn, s.id)? {
+    for cat in categories(conn, s)? {
         let w: BTreeMap<i64, Points> = all_weights
             .iter()
             .filter(|(c, _, _)| *c == cat.id)
@@ -215,7 +215,7 @@ pub fn compute(
 
 /// The results as they stand: published, or a preview from the verified scores.
 pub fn results(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<UnitResult>, DbError> {
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let sheet = verified(conn, s)?;
     compute(conn, s, &t, &sheet)
 }
@@ -242,7 +242,7 @@ pub fn decide(
         return Err(DbError::invalid("stage", "err.eval.round_not_open"));
     }
     let reason = shiliu_domain::error::required_text("reason", reason, 500)?;
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let c = t
         .criteria()
         .find(|c| c.id == criterion)
@@ -331,9 +331,9 @@ pub(super) fn publish(conn: &mut DbConnection, s: &Scheme) -> Result<(), DbError
     if !pending_objections(conn, s.id)?.is_empty() {
         return Err(DbError::invalid("stage", "err.eval.objections_pending"));
     }
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let sheet = verified(conn, s)?;
-    let units = participants(conn, s.id)?;
+    let units = participants(conn, s)?;
     let mut finals = Vec::new();
     for u in &units {
         for c in t.criteria() {
@@ -427,7 +427,7 @@ pub fn correct(
         return Err(DbError::invalid("stage", "err.eval.not_published"));
     }
     let reason = shiliu_domain::error::required_text("reason", reason, 500)?;
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let c = t
         .criteria()
         .find(|c| c.id == criterion)

@@ -186,7 +186,7 @@ pub fn save(
 ) -> Result<usize, DbError> {
     check_open(conn, access, unit, round)?;
     let s = &access.scheme;
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let before = scores(conn, s.id, unit, round)?;
     let at = now();
     let mut changes = Vec::new();
@@ -271,7 +271,7 @@ pub fn submit(
     let round = Round::SelfAssessment;
     check_open(conn, access, unit, round)?;
     let s = &access.scheme;
-    let t = tree(conn, s.id)?;
+    let t = tree(conn, s)?;
     let claimed = scores(conn, s.id, unit, round)?;
     let missing: Vec<String> = t
         .criteria()
@@ -343,7 +343,7 @@ pub fn attach(
 ) -> Result<usize, DbError> {
     check_open(conn, access, unit, round)?;
     let s = &access.scheme;
-    if !tree(conn, s.id)?.criteria().any(|c| c.id == criterion) {
+    if !tree(conn, s)?.criteria().any(|c| c.id == criterion) {
         return Err(DbError::invalid("criterion", "err.choice"));
     }
     let field = format!("files.{criterion}");

@@ -44,9 +44,10 @@ fn open_for(
     Ok(s)
 }
 
-pub fn teams(conn: &mut DbConnection, scheme_id: i64) -> Result<Vec<TeamView>, DbError> {
+/// A scheme's review teams, read through the scheme as the caller was given it.
+pub fn teams(conn: &mut DbConnection, s: &super::Scheme) -> Result<Vec<TeamView>, DbError> {
     let list: Vec<Team> = eval_teams::table
-        .filter(eval_teams::scheme_id.eq(scheme_id))
+        .filter(eval_teams::scheme_id.eq(s.id))
         .order((eval_teams::round.asc(), eval_teams::name.asc()))
         .select(Team::as_select())
         .load(conn)?;
@@ -110,7 +111,7 @@ pub fn create_team(
     diesel::insert_into(eval_teams::table)
         .values(&team)
         .execute(conn)?;
-    let units: Vec<(i64, i64)> = participants(conn, scheme_id)?
+    let units: Vec<(i64, i64)> = participants(conn, &s)?
         .into_iter()
         .filter(|p| round == Round::First || p.key_unit)
         .map(|p| (team.id, p.unit_id))
@@ -195,7 +196,7 @@ pub fn assign_units(
     let team = team_of(conn, scheme_id, team_id)?;
     let round = Round::parse(&team.round).unwrap_or(Round::First);
     let s = open_for(conn, actor, scheme_id, round)?;
-    let taking_part = participants(conn, scheme_id)?;
+    let taking_part = participants(conn, &s)?;
     if units
         .iter()
         .any(|u| !taking_part.iter().any(|p| p.unit_id == *u))

@@ -412,7 +412,7 @@ fn apply(
 
 /// What the statistics count of a person as stored.
 fn facts(conn: &mut DbConnection, p: &Person) -> Result<tallies::Counted, DbError> {
-    let tags = tags_of(conn, p.id)?;
+    let tags = tags_of(conn, p)?;
     Ok(tallies::facts(
         p,
         tags.iter().map(|t| t.as_str().to_string()).collect(),
@@ -762,10 +762,10 @@ fn record_list(
     Ok(())
 }
 
-/// The tags of a person.
-pub fn tags_of(conn: &mut DbConnection, person_id: i64) -> Result<Vec<PersonTag>, DbError> {
+/// The tags of a person, read through the person as the caller was given them.
+pub fn tags_of(conn: &mut DbConnection, p: &Person) -> Result<Vec<PersonTag>, DbError> {
     let t: Vec<String> = person_tags::table
-        .filter(person_tags::person_id.eq(person_id))
+        .filter(person_tags::person_id.eq(p.id))
         .select(person_tags::tag)
         .load(conn)?;
     Ok(t.iter().filter_map(|s| PersonTag::parse(s)).collect())
@@ -783,9 +783,10 @@ pub struct Consent {
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
-pub fn consents_of(conn: &mut DbConnection, person_id: i64) -> Result<Vec<Consent>, DbError> {
+/// What a person agreed to, read through the person as the caller was given them.
+pub fn consents_of(conn: &mut DbConnection, p: &Person) -> Result<Vec<Consent>, DbError> {
     Ok(consents::table
-        .filter(consents::person_id.eq(person_id))
+        .filter(consents::person_id.eq(p.id))
         .order((consents::given_at, consents::id))
         .select(Consent::as_select())
         .load(conn)?)

@@ -197,9 +197,10 @@ pub fn answer(
     Ok(after)
 }
 
-/// A request's co-handlers with their names, in the order they were asked. The caller has read
-/// the request in its scope.
-pub fn list(conn: &mut DbConnection, request_id: i64) -> Result<Vec<Named>, DbError> {
+/// A request's co-handlers with their names, in the order they were asked; read through the
+/// request as the caller was given it in scope.
+pub fn list(conn: &mut DbConnection, r: &super::Request) -> Result<Vec<Named>, DbError> {
+    let request_id = r.id;
     let rows: Vec<(Cohandler, Option<String>, Option<String>)> = request_cohandlers::table
         .left_join(sites::table)
         .left_join(units::table)

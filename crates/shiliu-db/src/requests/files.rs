@@ -114,11 +114,11 @@ pub fn attach_to(
     Ok(out)
 }
 
-/// A request's files, oldest first, without their content. The caller has read the request in
-/// its scope.
-pub fn list(conn: &mut DbConnection, request_id: i64) -> Result<Vec<Attachment>, DbError> {
+/// A request's files, oldest first, without their content; read through the request as the
+/// caller was given it in scope.
+pub fn list(conn: &mut DbConnection, r: &super::Request) -> Result<Vec<Attachment>, DbError> {
     Ok(request_attachments::table
-        .filter(request_attachments::request_id.eq(request_id))
+        .filter(request_attachments::request_id.eq(r.id))
         .order(request_attachments::id.asc())
         .select(Attachment::as_select())
         .load(conn)?)

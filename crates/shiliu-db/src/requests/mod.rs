@@ -406,11 +406,13 @@ pub struct MediaLink {
     pub url: String,
 }
 
-/// The media links of these requests, by request (most have none).
+/// The media links of these requests, by request (most have none); read through the requests
+/// as the caller was given them in scope.
 pub fn media_links(
     conn: &mut DbConnection,
-    ids: &[i64],
+    rows: &[Request],
 ) -> Result<std::collections::BTreeMap<i64, String>, DbError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut out = std::collections::BTreeMap::new();
     for chunk in ids.chunks(1000) {
         let rows: Vec<MediaLink> = request_media::table
@@ -443,9 +445,10 @@ pub fn count_by_phone_since(
         .get_result(conn)?)
 }
 
-pub fn events(conn: &mut DbConnection, request_id: i64) -> Result<Vec<RequestEvent>, DbError> {
+/// A request's history, read through the request as the caller was given it in scope.
+pub fn events(conn: &mut DbConnection, r: &Request) -> Result<Vec<RequestEvent>, DbError> {
     Ok(request_events::table
-        .filter(request_events::request_id.eq(request_id))
+        .filter(request_events::request_id.eq(r.id))
         .order(request_events::id.asc())
         .select(RequestEvent::as_select())
         .load(conn)?)

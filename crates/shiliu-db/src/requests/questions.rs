@@ -253,14 +253,15 @@ pub(crate) fn save_answers(
     Ok(())
 }
 
-/// A request's answers with their questions, in the questions' order.
+/// A request's answers with their questions, in the questions' order; read through the request
+/// as the caller was given it in scope.
 pub fn answers(
     conn: &mut DbConnection,
-    request_id: i64,
+    r: &super::Request,
 ) -> Result<Vec<(QuestionRow, String)>, DbError> {
     Ok(request_answers::table
         .inner_join(category_questions::table)
-        .filter(request_answers::request_id.eq(request_id))
+        .filter(request_answers::request_id.eq(r.id))
         .order((
             category_questions::sort_order.asc(),
             category_questions::id.asc(),

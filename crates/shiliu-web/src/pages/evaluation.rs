@@ -295,7 +295,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
         .db
         .read(move |c| {
             let s = db::get_scheme(c, &actor.scope, id)?;
-            let units = db::participants(c, id)?;
+            let units = db::participants(c, &s)?;
             let region = shiliu_db::scope::Scope::subtrees(vec![s.region_path.clone()]);
             let filter = shiliu_db::org::ListFilter::default();
             let candidates = shiliu_db::org::list_units(c, &region, &filter, 5_000)?
@@ -304,10 +304,10 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
                 .filter(|n| !units.iter().any(|x| &x.unit_name == n))
                 .collect();
             Ok(Parts {
-                categories: db::categories(c, id)?,
-                tree: db::tree(c, id)?,
-                weights: db::weights(c, id)?,
-                teams: shiliu_db::evaluation::teams::teams(c, id)?,
+                categories: db::categories(c, &s)?,
+                tree: db::tree(c, &s)?,
+                weights: db::weights(c, &s)?,
+                teams: shiliu_db::evaluation::teams::teams(c, &s)?,
                 progress: shiliu_db::evaluation::scores::progress(c, id, None)?,
                 sent: shiliu_db::evaluation::reminders::sent(c, &s)?,
                 units,
@@ -851,12 +851,15 @@ pub async fn add_indicator(
         let parent = (f.parent_id != 0).then_some(f.parent_id);
         let level = match parent {
             None => Level::Area,
-            Some(pid) => db::tree(c, id)?
-                .nodes
-                .iter()
-                .find(|(i, _)| i.id == pid)
-                .and_then(|(i, _)| i.level().child())
-                .ok_or_else(|| DbError::invalid("parent_id", "err.choice"))?,
+            Some(pid) => {
+                let s = db::get_scheme(c, &a.scope, id)?;
+                db::tree(c, &s)?
+                    .nodes
+                    .iter()
+                    .find(|(i, _)| i.id == pid)
+                    .and_then(|(i, _)| i.level().child())
+                    .ok_or_else(|| DbError::invalid("parent_id", "err.choice"))?
+            }
         };
         let input = IndicatorInput::parse(
             level,

@@ -102,7 +102,7 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
                 return Err(DbError::NotFound);
             }
             let s = a.scheme.clone();
-            let tree = db::tree(c, id)?;
+            let tree = db::tree(c, &s)?;
             // The organiser's page lists the rounds' differences too: read the rounds once.
             let rounds = if a.organiser {
                 Some(results::Rounds::load(c, id)?)
@@ -114,7 +114,7 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
                 _ => results::verified(c, &s)?,
             };
             let results = results::compute(c, &s, &tree, &verified)?;
-            let units = db::participants(c, id)?;
+            let units = db::participants(c, &s)?;
             let name_of = |u: i64| {
                 units
                     .iter()
@@ -134,7 +134,7 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
                 .areas()
                 .map(|(a, _)| format!("{} {}", a.code, a.name))
                 .collect();
-            let tables = db::categories(c, id)?
+            let tables = db::categories(c, &s)?
                 .into_iter()
                 .map(|k| CategoryTable {
                     rows: rows_of(&results, &area_ids, k.id),
@@ -542,7 +542,7 @@ pub async fn analysis(
                 return Err(DbError::NotFound);
             }
             let s = a.scheme;
-            let tree = db::tree(c, id)?;
+            let tree = db::tree(c, &s)?;
             let sheet = results::verified(c, &s)?;
             let res = results::compute(c, &s, &tree, &sheet)?;
             let before = match s.copied_from {
@@ -556,7 +556,8 @@ pub async fn analysis(
                 }
                 None => None,
             };
-            Ok((s, tree, sheet, res, db::categories(c, id)?, before))
+            let cats = db::categories(c, &s)?;
+            Ok((s, tree, sheet, res, cats, before))
         })
         .await?;
     let grades = s.grades();

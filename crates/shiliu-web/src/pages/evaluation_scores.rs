@@ -161,7 +161,9 @@ pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult
         .db
         .read(move |c| {
             let owed = shiliu_db::evaluation::reminders::owed_by(c, &a, user)?;
-            Ok((a, db::participants(c, id)?, db::categories(c, id)?, owed))
+            let units = db::participants(c, &a.scheme)?;
+            let categories = db::categories(c, &a.scheme)?;
+            Ok((a, units, categories, owed))
         })
         .await?;
     let now_in = a.scheme.stage();
@@ -281,7 +283,7 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
             if !a.may_view_unit(unit) {
                 return Err(DbError::NotFound);
             }
-            let name = db::participants(c, id)?
+            let name = db::participants(c, &a.scheme)?
                 .into_iter()
                 .find(|u| u.unit_id == unit)
                 .map(|u| u.unit_name)
@@ -315,7 +317,7 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
             };
             Ok(SheetData {
                 unit: name,
-                tree: db::tree(c, id)?,
+                tree: db::tree(c, &a.scheme)?,
                 files: scores::evidence(c, &a, unit)?,
                 submitted: scores::submission(c, id, unit, Round::SelfAssessment)?,
                 rounds,

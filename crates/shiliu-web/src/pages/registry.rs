@@ -649,13 +649,15 @@ pub(crate) async fn person_page(
             let homes = db::residences_of(c, &actor.scope, id)?;
             let ids: Vec<i64> = homes.iter().map(|h| h.region_id).collect();
             let regions = org_db::region_names(c, &ids)?;
+            let tags = db::tags_of(c, &person)?;
+            let consents = db::consents_of(c, &person)?;
             Ok((
                 person,
                 revealed,
-                db::tags_of(c, id)?,
+                tags,
                 members,
                 homes,
-                db::consents_of(c, id)?,
+                consents,
                 regions,
                 (
                     db::needs::needs_of(c, &actor.scope, id)?,
@@ -800,7 +802,8 @@ pub async fn edit(
         .read(move |c| {
             let person = db::get(c, &actor.scope, id)?;
             let region = org_db::get_region(c, &actor.scope, person.region_id)?;
-            Ok((person, db::tags_of(c, id)?, region.code))
+            let tags = db::tags_of(c, &person)?;
+            Ok((person, tags, region.code))
         })
         .await?;
     let masked = person.id_masked.clone().unwrap_or_default();

@@ -74,10 +74,10 @@ pub(crate) async fn for_request(
     r: &db::Request,
 ) -> AppResult<RequestExtras> {
     let t = p.t();
-    let id = r.id;
+    let request = r.clone();
     let (list, cos) = state
         .db
-        .read(move |c| Ok((files::list(c, id)?, cohandling::list(c, id)?)))
+        .read(move |c| Ok((files::list(c, &request)?, cohandling::list(c, &request)?)))
         .await?;
     let handles = p.can(Permission::HandleRequests);
     let dispatches = p.can(Permission::DispatchRequests);

@@ -510,12 +510,12 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             let transfer = site_name(c, r.transfer_site_id)?;
             Ok((
                 r.clone(),
-                db::events(c, id)?,
+                db::events(c, &r)?,
                 db::categories(c, true)?,
                 site,
                 transfer,
-                db::questions::answers(c, id)?,
-                db::media_links(c, &[id])?,
+                db::questions::answers(c, &r)?,
+                db::media_links(c, std::slice::from_ref(&r))?,
             ))
         })
         .await?;

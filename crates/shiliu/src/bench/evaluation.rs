@@ -146,7 +146,7 @@ fn setup(db: &Db, size: usize) -> Result<i64, String> {
             .criteria()
             .map(|x| (x.id, x.code.clone(), x.max()))
             .collect();
-        let units = ev::participants(c, s.id)?;
+        let units = ev::participants(c, &s)?;
         let score = |c: &mut shiliu_db::DbConnection,
                      round: Round,
                      unit: i64,
