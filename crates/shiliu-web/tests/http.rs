@@ -5896,7 +5896,18 @@ fn recoverable(
             equation(&terms, 0);
         }
     }
-    // Reduced row echelon form over the integers (each row kept divided by its gcd).
+    let determined = determined(rows, width - 1);
+    targets
+        .iter()
+        .filter(|(region, kind)| determined.contains(&var(region, kind)))
+        .map(|(r, k)| ((*r).to_string(), (*k).to_string()))
+        .collect()
+}
+
+/// The unknowns a system of exact linear equations fixes: each row holds the coefficients of
+/// `unknowns` variables and then its constant. Reduced row echelon form over the integers (each
+/// row kept divided by its gcd); a variable is determined when its pivot row holds no other.
+fn determined(mut rows: Vec<Vec<i128>>, unknowns: usize) -> Vec<usize> {
     let gcd = |a: i128, b: i128| {
         let (mut a, mut b) = (a.abs(), b.abs());
         while b != 0 {
@@ -5906,7 +5917,7 @@ fn recoverable(
     };
     let mut pivots = Vec::new();
     let mut r = 0;
-    for col in 0..width - 1 {
+    for col in 0..unknowns {
         let Some(p) = (r..rows.len()).find(|&i| rows[i][col] != 0) else {
             continue;
         };
@@ -5914,7 +5925,7 @@ fn recoverable(
         for i in 0..rows.len() {
             if i != r && rows[i][col] != 0 {
                 let (a, b) = (rows[r][col], rows[i][col]);
-                let next: Vec<i128> = (0..width)
+                let next: Vec<i128> = (0..=unknowns)
                     .map(|j| rows[i][j] * a - rows[r][j] * b)
                     .collect();
                 let g = next.iter().fold(0, |g, x| gcd(g, *x)).max(1);
@@ -5924,17 +5935,93 @@ fn recoverable(
         pivots.push((r, col));
         r += 1;
     }
-    // A variable is determined when its pivot row holds no other unknown.
-    targets
-        .iter()
-        .filter(|(region, kind)| {
-            let v = var(region, kind);
-            pivots
-                .iter()
-                .any(|(row, col)| *col == v && (0..width - 1).all(|j| j == v || rows[*row][j] == 0))
-        })
-        .map(|(r, k)| ((*r).to_string(), (*k).to_string()))
+    pivots
+        .into_iter()
+        .filter(|(row, col)| (0..unknowns).all(|j| j == *col || rows[*row][j] == 0))
+        .map(|(_, col)| col)
         .collect()
+}
+
+/// Whether a page's breakdown by 户籍地 gives away what its withheld counties of `province`
+/// hold: from the residents, the provinces and the counties shown (exact only when the page
+/// does not round, or `as_exact`), each province being the sum of its counties.
+fn hukou_rest_recoverable(page: &SeenPage, province: &str, as_exact: bool) -> bool {
+    let provinces = page
+        .sections
+        .get("按户籍地（省）")
+        .cloned()
+        .unwrap_or_default();
+    let counties = page
+        .sections
+        .get("按户籍地（县）")
+        .cloned()
+        .unwrap_or_default();
+    let exact = as_exact || !page.rounded;
+    let together = |rows: &[(String, Option<i64>)]| rows.iter().any(|(l, _)| l.contains("合并"));
+    let named = |rows: &[(String, Option<i64>)]| -> Vec<(String, Option<i64>)> {
+        rows.iter()
+            .filter(|(l, _)| !l.contains("合并"))
+            .cloned()
+            .collect()
+    };
+    let (provs, counts) = (named(&provinces), named(&counties));
+    // Unknowns: each province, per province the counties not named, each county named, and the
+    // provinces not named.
+    let n = provs.len() * 2 + counts.len() + 1;
+    let rest_var = |i: usize| provs.len() + i;
+    let county_var = |j: usize| provs.len() * 2 + j;
+    let other_provinces = n - 1;
+    let row = |terms: &[(usize, i128)], value: i128| {
+        let mut r = vec![0_i128; n + 1];
+        for (v, c) in terms {
+            r[*v] += c;
+        }
+        r[n] = value;
+        r
+    };
+    let mut rows = Vec::new();
+    let mut total: Vec<(usize, i128)> = (0..provs.len()).map(|i| (i, 1)).collect();
+    total.push((other_provinces, 1));
+    rows.push(row(&total, i128::from(page.residents)));
+    if !together(&provinces) {
+        rows.push(row(&[(other_provinces, 1)], 0));
+    }
+    for (i, (p, v)) in provs.iter().enumerate() {
+        let mut terms = vec![(i, 1), (rest_var(i), -1)];
+        for (j, (c, _)) in counts.iter().enumerate() {
+            if c.starts_with(p.as_str()) {
+                terms.push((county_var(j), -1));
+            }
+        }
+        rows.push(row(&terms, 0));
+        if !together(&counties) {
+            rows.push(row(&[(rest_var(i), 1)], 0));
+        }
+        if let (Some(v), true) = (v, exact) {
+            rows.push(row(&[(i, 1)], i128::from(*v)));
+        }
+    }
+    for (j, (_, v)) in counts.iter().enumerate() {
+        if let (Some(v), true) = (v, exact) {
+            rows.push(row(&[(county_var(j), 1)], i128::from(*v)));
+        }
+    }
+    let Some(i) = provs.iter().position(|(p, _)| p == province) else {
+        return false;
+    };
+    let fixed = determined(rows, n);
+    // The province's withheld counties: each, where a page names them; else all together.
+    let withheld: Vec<usize> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, (c, v))| v.is_none() && c.starts_with(province))
+        .map(|(j, _)| county_var(j))
+        .collect();
+    if withheld.is_empty() {
+        fixed.contains(&rest_var(i))
+    } else {
+        withheld.iter().any(|v| fixed.contains(v))
+    }
 }
 
 both_engines!(
@@ -5966,9 +6053,12 @@ both_engines!(
                 user(c, "town-staff", Role::TownshipStaff, &town, vec![], "x");
                 let vault = shiliu_db::registry::Vault::random();
                 let mut households = Vec::new();
-                for (region, people, n) in
-                    [(&a, "08", 3), (&a, "12", 6), (&b, "08", 16), (&b, "12", 7)]
-                {
+                for (region, people, hukou, n) in [
+                    (&a, "08", "450226", 3),
+                    (&a, "12", "430102", 6),
+                    (&b, "08", "450103", 16),
+                    (&b, "12", "450103", 7),
+                ] {
                     for i in 0..n {
                         let p = shiliu_domain::registry::PersonInput::parse(
                             &shiliu_domain::registry::PersonForm {
@@ -5976,7 +6066,7 @@ both_engines!(
                                 sex: "female".into(),
                                 birth_date: "1990-01-01".into(),
                                 people: people.into(),
-                                hukou: "450103".into(),
+                                hukou: hukou.into(),
                                 address: "某路".into(),
                                 ..Default::default()
                             },
@@ -6035,6 +6125,42 @@ both_engines!(
             );
             // And the page never names it.
             assert!(!seen[1].sections["按民族"].iter().any(|(l, _)| l == "壮族"));
+            // Within one page, a province and its counties: of the township's 32 people, 26 are
+            // from 广西 (23 of 南宁's 青秀区, 3 of 三江) and 6 from 长沙. 三江 is withheld and,
+            // beside it, 长沙 (the next smallest); as pages once showed them — exact, the
+            // withheld counties named — 广西's 26 minus 青秀区's 23 told 三江's 3.
+            assert!(!hukou_rest_recoverable(&seen[0], "广西壮族自治区", false));
+            let county = |code: &str| shiliu_domain::divisions::full_name(code).unwrap();
+            let once = SeenPage {
+                residents: 32,
+                rounded: false,
+                sections: [
+                    (
+                        "按户籍地（省）".to_string(),
+                        vec![
+                            ("广西壮族自治区".to_string(), Some(26)),
+                            ("湖南省".to_string(), Some(6)),
+                        ],
+                    ),
+                    (
+                        "按户籍地（县）".to_string(),
+                        vec![
+                            (county("450103"), Some(23)),
+                            (county("430102"), None),
+                            (county("450226"), None),
+                        ],
+                    ),
+                ]
+                .into(),
+            };
+            assert!(hukou_rest_recoverable(&once, "广西壮族自治区", false));
+            // The page as it is now rounds those figures and names neither county.
+            let counties = &seen[0].sections["按户籍地（县）"];
+            assert!(
+                counties
+                    .iter()
+                    .all(|(l, _)| !l.contains("三江") && !l.contains("长沙"))
+            );
         });
     }
 );
