@@ -1851,34 +1851,48 @@ async fn walk(
                 ("reason", "越界"),
                 ("active", "false"),
             ];
-            if path.starts_with("/api/") {
-                let body: serde_json::Map<String, serde_json::Value> = fields
-                    .iter()
-                    .skip(1)
-                    .map(|(k, v)| {
-                        (
-                            (*k).to_string(),
-                            serde_json::Value::String((*v).to_string()),
-                        )
-                    })
-                    .collect();
-                for method in ["POST", "PUT"] {
-                    let (s, _) = app
-                        .api(
-                            method,
-                            &url,
-                            &name,
-                            Some(serde_json::Value::Object(body.clone())),
-                        )
-                        .await;
-                    assert!(s.as_u16() < 500, "{name} {method} {url}: {s}");
-                }
-            } else {
-                let s = app.post(&url, &cookie, &fields).await.status;
-                assert!(s.as_u16() < 500, "{name} POST {url}: {s}");
+            for (how, s) in write(app, &name, &cookie, &url, &fields).await {
+                assert!(s.as_u16() < 500, "{name} {how} {url}: {s}");
             }
         }
     }
+}
+
+/// A write aimed at `url`, as `user` would send it: a form POST with the session, or, under
+/// `/api/`, JSON POST and PUT with a token (the `_csrf` field left out). Each answer, with how.
+async fn write(
+    app: &App,
+    user: &str,
+    cookie: &str,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> Vec<(&'static str, StatusCode)> {
+    if !url.starts_with("/api/") {
+        return vec![("POST", app.post(url, cookie, fields).await.status)];
+    }
+    let body: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter(|(k, _)| *k != "_csrf")
+        .map(|(k, v)| {
+            (
+                (*k).to_string(),
+                serde_json::Value::String((*v).to_string()),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for method in ["POST", "PUT"] {
+        let (s, _) = app
+            .api(
+                method,
+                url,
+                user,
+                Some(serde_json::Value::Object(body.clone())),
+            )
+            .await;
+        out.push((method, s));
+    }
+    out
 }
 
 /// Every route that names one of `aimed` kinds of `theirs` records, as `walker` — a user of the
@@ -1932,36 +1946,10 @@ async fn walk_siblings(
             ("side", "applicant"),
             ("party_name", "越权"),
         ];
-        if path.starts_with("/api/") {
-            let body: serde_json::Map<String, serde_json::Value> = fields
-                .iter()
-                .skip(1)
-                .map(|(k, v)| {
-                    (
-                        (*k).to_string(),
-                        serde_json::Value::String((*v).to_string()),
-                    )
-                })
-                .collect();
-            for method in ["POST", "PUT"] {
-                let (s, _) = app
-                    .api(
-                        method,
-                        &url,
-                        walker,
-                        Some(serde_json::Value::Object(body.clone())),
-                    )
-                    .await;
-                assert!(
-                    s.as_u16() < 500 && !s.is_success(),
-                    "{walker} {method} {url}: {s}"
-                );
-            }
-        } else {
-            let s = app.post(&url, &cookie, &fields).await.status;
+        for (how, s) in write(app, walker, &cookie, &url, &fields).await {
             assert!(
                 s.as_u16() < 500 && !s.is_success() && !s.is_redirection(),
-                "{walker} POST {url}: {s}"
+                "{walker} {how} {url}: {s}"
             );
         }
     }
