@@ -1327,6 +1327,7 @@ fn seed_every_kind(
     put("region", city.region.to_string());
     put("site", city.site.to_string());
     put("unit", city.unit.to_string());
+    put("eval_unit", city.unit.to_string());
     put("user", city.user.to_string());
     put("request", city.request.to_string());
     put("person", city.person.to_string());
@@ -1593,6 +1594,8 @@ fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)> {
     Some(match (before, param) {
         ("regions", _) => ("region", true),
         ("sites", _) => ("site", true),
+        // A unit's sheet in an evaluation, beside the unit itself (organisation data).
+        ("units", "unit") if path.contains("/evaluations/") => ("eval_unit", true),
         ("units", "unit" | "id") => ("unit", true),
         ("users", _) => ("user", true),
         ("tokens", "id") => ("token", true),
@@ -1983,7 +1986,7 @@ both_engines!(
                 ..WebConfig::default()
             },
         );
-        let (nn, shared) = app
+        let (nn, shared, reporter2_unit) = app
             .t
             .db
             .write_blocking(move |c| {
@@ -2008,7 +2011,92 @@ both_engines!(
                 );
                 let nn_city = org::get_region_by_code(c, &all, "450100")?;
                 user(c, "nn-lawyer2", Role::LegalAid, &nn_city, vec![], "x");
-                let nn = seed_every_kind(c, &vault, city, "nn");
+                let unit = city.unit;
+                let mut nn = seed_every_kind(c, &vault, city, "nn");
+                // A scheme open for self-assessment with two units, each with its reporter.
+                let sys = Actor::system("organiser");
+                let other = org::create_unit(
+                    c,
+                    &sys,
+                    nn_city.id,
+                    &UnitInput::parse("nn统战部", "department", "", "").unwrap(),
+                )?;
+                accounts::create_user(
+                    c,
+                    &sys,
+                    &NewUser {
+                        username: Username::parse("nn-reporter2").unwrap(),
+                        display_name: "统战部填报员".into(),
+                        password_hash: "x".into(),
+                        role: Role::UnitReporter,
+                        region_id: nn_city.id,
+                        unit_id: Some(other.id),
+                        site_id: None,
+                        phone: None,
+                        grid_ids: vec![],
+                    },
+                )?;
+                let running = shiliu_db::evaluation::create_scheme(
+                    c,
+                    &sys,
+                    nn_city.id,
+                    &shiliu_domain::evaluation::SchemeInput::parse(
+                        "2026",
+                        "2026年度考评",
+                        "南宁市民宗委",
+                        "field_first",
+                        "",
+                        "",
+                        "",
+                    )
+                    .unwrap(),
+                )?;
+                let cat = shiliu_db::evaluation::add_category(c, &sys, running.id, 1, "市直部门")?;
+                for (version, unit_id) in [(2, unit), (3, other.id)] {
+                    let p = shiliu_db::evaluation::Participant {
+                        scheme_id: running.id,
+                        unit_id,
+                        category_id: cat.id,
+                        key_unit: false,
+                    };
+                    shiliu_db::evaluation::add_participant(c, &sys, running.id, version, &p)?;
+                }
+                let rows: Vec<(usize, shiliu_domain::evaluation::SheetRow)> = [
+                    ("1", "组织领导", ""),
+                    ("1.1", "领导机制", ""),
+                    ("1.1.1", "成立领导小组", "4"),
+                ]
+                .iter()
+                .enumerate()
+                .map(|(i, (code, name, points))| {
+                    (
+                        i + 2,
+                        shiliu_domain::evaluation::SheetRow {
+                            code: (*code).into(),
+                            name: (*name).into(),
+                            points: (*points).into(),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect();
+                shiliu_db::evaluation::replace_tree(
+                    c,
+                    &sys,
+                    running.id,
+                    4,
+                    &shiliu_domain::evaluation::place_sheet(&rows).unwrap(),
+                )?;
+                let due = shiliu_db::now() + chrono::Duration::days(7);
+                shiliu_db::evaluation::set_deadlines(
+                    c,
+                    &sys,
+                    running.id,
+                    5,
+                    [Some(due), Some(due + chrono::Duration::days(7)), None, None],
+                )?;
+                shiliu_db::evaluation::advance(c, &sys, running.id, 6)?;
+                nn.ids.insert("evaluation", running.id.to_string());
                 let cat = shiliu_db::requests::categories(c, false)?.remove(0);
                 // The platform's records are not what this walk aims at: any id does.
                 let shared: std::collections::HashMap<&'static str, String> = [
@@ -2017,7 +2105,7 @@ both_engines!(
                     ("template", "0".to_string()),
                 ]
                 .into();
-                Ok((nn, shared))
+                Ok((nn, shared, other.id))
             })
             .unwrap();
         block_on(async {
@@ -2052,10 +2140,21 @@ both_engines!(
             let audited =
                 walk_siblings(&app, "nn-lawyer2", &nn, &["case", "dispute"], &[], &shared).await;
             assert!(audited.is_empty(), "{audited:?}");
-            // The same walk as the case's own lawyer would find its pages: it can fail.
+            // The reporter of one unit taking part, aimed at the other unit's sheet.
+            let audited =
+                walk_siblings(&app, "nn-reporter2", &nn, &["eval_unit"], &[], &shared).await;
+            assert!(audited.is_empty(), "{audited:?}");
+            // The same walks as the case's own lawyer and the other unit's reporter would find
+            // their pages: they can fail.
             let (cookie, _) = app.session("nn-legal-aid");
             let case = format!("/legal-aid/{}", nn.ids["case"]);
             assert_eq!(app.get(&case, &cookie).await.status, StatusCode::OK);
+            let (cookie, _) = app.session("nn-reporter2");
+            let sheet = format!(
+                "/evaluations/{}/units/{}",
+                nn.ids["evaluation"], reporter2_unit
+            );
+            assert_eq!(app.get(&sheet, &cookie).await.status, StatusCode::OK);
         });
     }
 );
