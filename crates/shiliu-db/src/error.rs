@@ -8,6 +8,9 @@ pub enum DbError {
     /// so a scope check never reveals that a record exists.
     #[error("not found")]
     NotFound,
+    /// The caller's role may not do this (a `Can` check in the database layer refused it).
+    #[error("forbidden")]
+    Forbidden,
     /// The row changed since the caller read it (optimistic concurrency via `version`).
     #[error("the record was changed by someone else")]
     Stale,

@@ -8,7 +8,8 @@ use shiliu_db::registry::{
     self, Correction, Household, OnDuplicate, Registered, Registration, Vault,
 };
 use shiliu_db::schema::{audit_log, persons};
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::grants::RevealIdNumbers;
+use shiliu_db::scope::{Actor, Can, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, DbError, audit, both_engines};
 use shiliu_domain::id_number::check_char;
@@ -171,7 +172,8 @@ both_engines!(
             let sys = Actor::system("test");
             t.db.write_blocking(move |c| {
                 let found = registry::find_by_id_number(c, &sys, &v, &n)?;
-                let revealed = registry::reveal_id_number(c, &sys, &v, found.as_ref().unwrap().id)?;
+                let can = Can::<RevealIdNumbers>::check(&sys)?;
+                let revealed = registry::reveal_id_number(c, &can, &v, found.as_ref().unwrap().id)?;
                 let dup = registry::register(c, &sys, &v, &new_here(&input, a.id)).unwrap_err();
                 Ok((found, revealed, dup))
             })
@@ -202,12 +204,21 @@ both_engines!(
             t.db.write_blocking(move |c| {
                 Ok((
                     registry::find_by_id_number(c, &sys, &other, &n)?,
-                    registry::reveal_id_number(c, &sys, &other, pid),
+                    registry::reveal_id_number(c, &Can::check(&sys)?, &other, pid),
                 ))
             })
             .unwrap();
         assert!(found.is_none());
         assert!(matches!(revealed, Err(DbError::Key(_))));
+        // A role without the permission gets no grant to ask with, whatever its caller did.
+        let leader = Actor {
+            role: Some(shiliu_domain::roles::Role::Leader),
+            ..Actor::system("leader")
+        };
+        assert!(matches!(
+            Can::<RevealIdNumbers>::check(&leader),
+            Err(DbError::Forbidden)
+        ));
         assert!(
             audit::verify(&mut t.db.conn().unwrap())
                 .unwrap()

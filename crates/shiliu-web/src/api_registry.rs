@@ -8,6 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::registry::{self as db, OnDuplicate, Registered};
+use shiliu_db::scope::Can;
+use shiliu_db::scope::grants::RevealIdNumbers;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::id_number::IdNumber;
 use shiliu_domain::registry::PersonForm;
@@ -355,12 +357,12 @@ pub async fn id_number(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<IdNumberDto>> {
-    p.require(Permission::RevealIdNumbers)?;
-    let actor = p.require(Permission::ViewRegistry)?;
+    p.require(Permission::ViewRegistry)?;
+    let can = Can::<RevealIdNumbers>::check(&p.require(Permission::RevealIdNumbers)?)?;
     let vault = state.config.vault.clone();
     let number = state
         .db
-        .write(move |c| db::reveal_id_number(c, &actor, &vault, id))
+        .write(move |c| db::reveal_id_number(c, &can, &vault, id))
         .await?;
     Ok(Json(IdNumberDto {
         id_number: number.map(|n| n.as_str().to_string()),

@@ -114,6 +114,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => AppError::NotFound,
+            DbError::Forbidden => AppError::Forbidden,
             DbError::Stale => AppError::Stale,
             DbError::Invalid(f) => AppError::Invalid(f),
             DbError::Pool(e) => AppError::Unavailable(e.to_string()),

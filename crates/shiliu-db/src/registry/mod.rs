@@ -31,7 +31,8 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
 use crate::schema::{consents, households, person_tags, persons, residences};
-use crate::scope::{Actor, Scope};
+use crate::scope::grants::RevealIdNumbers;
+use crate::scope::{Actor, Can, Scope};
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 /// A person as every reader sees them: the ID number only masked.
@@ -636,10 +637,11 @@ pub fn view(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Person, D
 /// The whole ID number, for those whose role may see it; the view is audited.
 pub fn reveal_id_number(
     conn: &mut DbConnection,
-    actor: &Actor,
+    can: &Can<RevealIdNumbers>,
     vault: &Vault,
     id: i64,
 ) -> Result<Option<IdNumber>, DbError> {
+    let actor = can.actor();
     let p = get(conn, &actor.scope, id)?;
     let sealed: (Option<Vec<u8>>, Option<Vec<u8>>) = persons::table
         .find(id)
@@ -902,19 +904,20 @@ pub fn list(
     Ok(rows)
 }
 
-/// People for an export, newest first, up to `limit`: with `whole`, each one's whole ID number
-/// (the caller has checked the role may see them). Audited as one export: how many, whether
-/// whole, with which filters.
+/// People for an export, newest first, up to `limit`: with `whole` (a caller checked for the
+/// permission), each one's whole ID number. Audited as one export: how many, whether whole,
+/// with which filters.
 pub fn export(
     conn: &mut DbConnection,
     actor: &Actor,
     vault: &Vault,
     f: &PersonFilter,
-    whole: bool,
+    whole: Option<&Can<RevealIdNumbers>>,
     limit: i64,
 ) -> Result<Vec<(Person, Option<IdNumber>)>, DbError> {
     /// A person with their sealed number and its keyed hash.
     type Sealed = (Person, Option<Vec<u8>>, Option<Vec<u8>>);
+    let whole = whole.is_some();
     let rows: Vec<Sealed> = filtered(&actor.scope, f)
         .order(persons::id.desc())
         .limit(limit)

@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::registry::{self as db, Correction, Household, OnDuplicate, Registration};
+use shiliu_db::scope::Can;
+use shiliu_db::scope::grants::RevealIdNumbers;
 use shiliu_db::{DbError, org as org_db};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::id_number::IdNumber;
@@ -245,16 +247,22 @@ pub async fn export(
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRegistry)?;
-    let whole = q.whole.is_some();
-    if whole {
-        p.require(Permission::RevealIdNumbers)?;
-    }
+    let whole = if q.whole.is_some() {
+        Some(Can::<RevealIdNumbers>::check(
+            &p.require(Permission::RevealIdNumbers)?,
+        )?)
+    } else {
+        None
+    };
     let t = p.t();
     let f = q.list.filter();
     let vault = state.config.vault.clone();
     let rows = state
         .db
-        .write(move |c| db::export(c, &actor, &vault, &f, whole, EXPORT_MAX))
+        .write({
+            let whole = whole.clone();
+            move |c| db::export(c, &actor, &vault, &f, whole.as_ref(), EXPORT_MAX)
+        })
         .await?;
     let ids: Vec<i64> = rows.iter().map(|(p, _)| p.region_id).collect();
     let regions = state
@@ -285,7 +293,7 @@ pub async fn export(
         .iter()
         .map(|(x, number)| {
             let mobile = x.mobile.as_deref().map_or_else(String::new, |m| {
-                if whole {
+                if whole.is_some() {
                     m.to_string()
                 } else {
                     shiliu_domain::mobile::Mobile::parse(m)
@@ -628,19 +636,22 @@ pub(crate) async fn person_page(
     saved: bool,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRegistry)?;
-    if reveal {
-        p.require(Permission::RevealIdNumbers)?;
-    }
+    let reveal = if reveal {
+        Some(Can::<RevealIdNumbers>::check(
+            &p.require(Permission::RevealIdNumbers)?,
+        )?)
+    } else {
+        None
+    };
     let t = p.t();
     let vault = state.config.vault.clone();
     let (person, revealed, tags, members, homes, consents, regions, (needs, services)) = state
         .db
         .write(move |c| {
             let person = db::view(c, &actor, id)?;
-            let revealed = if reveal {
-                db::reveal_id_number(c, &actor, &vault, id)?
-            } else {
-                None
+            let revealed = match &reveal {
+                Some(can) => db::reveal_id_number(c, can, &vault, id)?,
+                None => None,
             };
             let members = match person.household_id {
                 Some(h) => db::household_members(c, &actor.scope, h)?,
