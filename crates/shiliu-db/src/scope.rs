@@ -286,6 +286,14 @@ pub mod grants {
     impl super::Grant for RevealIdNumbers {
         const PERMISSION: Permission = Permission::RevealIdNumbers;
     }
+
+    /// See the people registered elsewhere whose 户籍地 is in one's region (流出地).
+    #[derive(Debug, Clone, Copy)]
+    pub struct ViewOutMigrants;
+
+    impl super::Grant for ViewOutMigrants {
+        const PERMISSION: Permission = Permission::ViewOutMigrants;
+    }
 }
 
 /// An actor checked for the permission `P`. A database function that needs `P` asks for a

@@ -7,7 +7,7 @@ use shiliu_db::accounts::{self, NewUser};
 use shiliu_db::registry::linkage::{self, OutMigrantFilter, Side};
 use shiliu_db::registry::{self, Household, OnDuplicate, Registration, Vault};
 use shiliu_db::schema::audit_log;
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::{Actor, Can, Scope};
 use shiliu_db::testing::TestDb;
 use shiliu_db::{DbConnection, DbError, both_engines, org};
 use shiliu_domain::accounts::Username;
@@ -164,14 +164,14 @@ both_engines!(
             t.db.write_blocking({
                 let w = (w.sanjiang.clone(), w.liuzhou.clone(), w.nanning.clone());
                 move |c| {
-                    let sj = linkage::out_migrants(c, &w.0, &f, None, 10)?;
-                    let lz = linkage::out_migrants(c, &w.1, &f, None, 10)?;
-                    let nn = linkage::out_migrants(c, &w.2, &f, None, 10)?;
+                    let sj = linkage::out_migrants(c, &Can::check(&w.0)?, &f, None, 10)?;
+                    let lz = linkage::out_migrants(c, &Can::check(&w.1)?, &f, None, 10)?;
+                    let nn = linkage::out_migrants(c, &Can::check(&w.2)?, &f, None, 10)?;
                     let narrowed = OutMigrantFilter {
                         hukou: Some("450226".into()),
                         ..f.clone()
                     };
-                    let lz_sj = linkage::out_migrants(c, &w.1, &narrowed, None, 10)?;
+                    let lz_sj = linkage::out_migrants(c, &Can::check(&w.1)?, &narrowed, None, 10)?;
                     let masked = sj.first().map(|m| m.name.clone());
                     Ok((sj, lz, nn, lz_sj, masked))
                 }
@@ -206,7 +206,13 @@ both_engines!(
         let after =
             t.db.write_blocking(move |c| {
                 registry::move_out(c, &sys, wei.id, wei.version, today())?;
-                linkage::out_migrants(c, &sj_actor, &OutMigrantFilter::default(), None, 10)
+                linkage::out_migrants(
+                    c,
+                    &Can::check(&sj_actor)?,
+                    &OutMigrantFilter::default(),
+                    None,
+                    10,
+                )
             })
             .unwrap();
         assert_eq!(ids(&after), [w.wu.id]);

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, OutMigrantFilter, Side};
+use shiliu_db::scope::Can;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistStatus};
 use shiliu_domain::roles::Permission;
@@ -91,7 +92,7 @@ pub async fn out_migrants(
     };
     let rows = state
         .db
-        .write(move |c| db::out_migrants(c, &actor, &f, q.before, PAGE + 1))
+        .write(move |c| db::out_migrants(c, &Can::check(&actor)?, &f, q.before, PAGE + 1))
         .await?;
     let (rows, next) = crate::api::paginate(rows, |m| m.id);
     Ok(Json(OutMigrantPage {

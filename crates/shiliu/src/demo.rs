@@ -1007,7 +1007,13 @@ fn seed_assists(c: &mut DbConnection, rng: &mut StdRng) -> Result<(), DbError> {
     if !linkage::list(c, &home, linkage::Side::Outgoing, None, None, 1)?.is_empty() {
         return Ok(());
     }
-    let people = linkage::out_migrants(c, &home, &linkage::OutMigrantFilter::default(), None, 50)?;
+    let people = linkage::out_migrants(
+        c,
+        &shiliu_db::scope::Can::check(&home)?,
+        &linkage::OutMigrantFilter::default(),
+        None,
+        50,
+    )?;
     if people.len() < 2 {
         return Ok(());
     }

@@ -18,7 +18,8 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::Region;
 use crate::schema::{assists, consents, persons, regions, users};
-use crate::scope::{Actor, Scope};
+use crate::scope::grants::ViewOutMigrants;
+use crate::scope::{Actor, Can, Scope};
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 /// What the home side sees of an out-migrant: no ID or mobile number, no address, the name
@@ -122,14 +123,15 @@ fn out_migrants_of<'a>(
 }
 
 /// A page of the caller's out-migrants, newest first below `before`; audited as a view of the
-/// people listed.
+/// people listed. People registered elsewhere: asked for with the permission, by type.
 pub fn out_migrants(
     conn: &mut DbConnection,
-    actor: &Actor,
+    can: &Can<ViewOutMigrants>,
     f: &OutMigrantFilter,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<OutMigrant>, DbError> {
+    let actor = can.actor();
     let mut q = out_migrants_of(&actor.scope, f);
     if let Some(b) = before {
         q = q.filter(persons::id.lt(b));

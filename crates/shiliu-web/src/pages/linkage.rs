@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, OutMigrantFilter, Side};
+use shiliu_db::scope::Can;
 use shiliu_db::{DbError, org as org_db};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistKind, AssistStatus, Employment};
@@ -156,7 +157,7 @@ pub async fn out_migrants(
     let (rows, places) = state
         .db
         .write(move |c| {
-            let rows = db::out_migrants(c, &actor, &f, q.before, PAGE + 1)?;
+            let rows = db::out_migrants(c, &Can::check(&actor)?, &f, q.before, PAGE + 1)?;
             let paths: Vec<&str> = rows.iter().map(|r| r.region_path.as_str()).collect();
             let places = places(c, &paths)?;
             Ok((rows, places))
