@@ -198,10 +198,7 @@ fn admit_dispute(conn: &mut DbConnection, actor: &Actor, d: Dispute) -> Result<D
 
 /// One dispute the actor may see.
 pub fn dispute(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Dispute, DbError> {
-    let d: Dispute = disputes::table
-        .filter(disputes::id.eq(id))
-        .select(Dispute::as_select())
-        .first(conn)?;
+    let d = dispute_row(conn, id)?;
     admit_dispute(conn, actor, d)
 }
 

@@ -1861,6 +1861,77 @@ async fn walk(
     }
 }
 
+/// A scheme of `city`'s, open for self-assessment: one category, the `units` taking part (with
+/// whether each is a key unit), an indicator tree from `sheet` (code, name, points) and the
+/// first two stages' deadlines a week apart. Made as the organiser.
+fn scheme_in_self_assessment(
+    c: &mut DbConnection,
+    city: i64,
+    units: &[(i64, bool)],
+    sheet: &[(&str, &str, &str)],
+) -> Result<(shiliu_db::evaluation::Scheme, shiliu_db::evaluation::Tree), shiliu_db::DbError> {
+    let me = Actor::system("organiser");
+    let s = shiliu_db::evaluation::create_scheme(
+        c,
+        &me,
+        city,
+        &shiliu_domain::evaluation::SchemeInput::parse(
+            "2026",
+            "2026年度考评",
+            "南宁市民宗委",
+            "field_first",
+            "",
+            "",
+            "",
+        )
+        .unwrap(),
+    )?;
+    let cat = shiliu_db::evaluation::add_category(c, &me, s.id, 1, "市直部门")?;
+    let mut version = 2;
+    for (unit_id, key_unit) in units {
+        let p = shiliu_db::evaluation::Participant {
+            scheme_id: s.id,
+            unit_id: *unit_id,
+            category_id: cat.id,
+            key_unit: *key_unit,
+        };
+        shiliu_db::evaluation::add_participant(c, &me, s.id, version, &p)?;
+        version += 1;
+    }
+    let rows: Vec<(usize, shiliu_domain::evaluation::SheetRow)> = sheet
+        .iter()
+        .enumerate()
+        .map(|(i, (code, name, points))| {
+            (
+                i + 2,
+                shiliu_domain::evaluation::SheetRow {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    points: (*points).into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let tree = shiliu_db::evaluation::replace_tree(
+        c,
+        &me,
+        s.id,
+        version,
+        &shiliu_domain::evaluation::place_sheet(&rows).unwrap(),
+    )?;
+    let due = shiliu_db::now() + chrono::Duration::days(7);
+    shiliu_db::evaluation::set_deadlines(
+        c,
+        &me,
+        s.id,
+        version + 1,
+        [Some(due), Some(due + chrono::Duration::days(7)), None, None],
+    )?;
+    let s = shiliu_db::evaluation::advance(c, &me, s.id, version + 2)?;
+    Ok((s, tree))
+}
+
 /// A write aimed at `url`, as `user` would send it: a form POST with the session, or, under
 /// `/api/`, JSON POST and PUT with a token (the `_csrf` field left out). Each answer, with how.
 async fn write(
@@ -2036,66 +2107,16 @@ both_engines!(
                         grid_ids: vec![],
                     },
                 )?;
-                let running = shiliu_db::evaluation::create_scheme(
+                let (running, _) = scheme_in_self_assessment(
                     c,
-                    &sys,
                     nn_city.id,
-                    &shiliu_domain::evaluation::SchemeInput::parse(
-                        "2026",
-                        "2026年度考评",
-                        "南宁市民宗委",
-                        "field_first",
-                        "",
-                        "",
-                        "",
-                    )
-                    .unwrap(),
+                    &[(unit, false), (other.id, false)],
+                    &[
+                        ("1", "组织领导", ""),
+                        ("1.1", "领导机制", ""),
+                        ("1.1.1", "成立领导小组", "4"),
+                    ],
                 )?;
-                let cat = shiliu_db::evaluation::add_category(c, &sys, running.id, 1, "市直部门")?;
-                for (version, unit_id) in [(2, unit), (3, other.id)] {
-                    let p = shiliu_db::evaluation::Participant {
-                        scheme_id: running.id,
-                        unit_id,
-                        category_id: cat.id,
-                        key_unit: false,
-                    };
-                    shiliu_db::evaluation::add_participant(c, &sys, running.id, version, &p)?;
-                }
-                let rows: Vec<(usize, shiliu_domain::evaluation::SheetRow)> = [
-                    ("1", "组织领导", ""),
-                    ("1.1", "领导机制", ""),
-                    ("1.1.1", "成立领导小组", "4"),
-                ]
-                .iter()
-                .enumerate()
-                .map(|(i, (code, name, points))| {
-                    (
-                        i + 2,
-                        shiliu_domain::evaluation::SheetRow {
-                            code: (*code).into(),
-                            name: (*name).into(),
-                            points: (*points).into(),
-                            ..Default::default()
-                        },
-                    )
-                })
-                .collect();
-                shiliu_db::evaluation::replace_tree(
-                    c,
-                    &sys,
-                    running.id,
-                    4,
-                    &shiliu_domain::evaluation::place_sheet(&rows).unwrap(),
-                )?;
-                let due = shiliu_db::now() + chrono::Duration::days(7);
-                shiliu_db::evaluation::set_deadlines(
-                    c,
-                    &sys,
-                    running.id,
-                    5,
-                    [Some(due), Some(due + chrono::Duration::days(7)), None, None],
-                )?;
-                shiliu_db::evaluation::advance(c, &sys, running.id, 6)?;
                 nn.ids.insert("evaluation", running.id.to_string());
                 let cat = shiliu_db::requests::categories(c, false)?.remove(0);
                 // The platform's records are not what this walk aims at: any id does.
@@ -7577,68 +7598,19 @@ both_engines!(a_unit_self_assesses_and_a_reviewer_scores, |t: TestDb| {
             use diesel::prelude::*;
             let nn = seed_city(c, "450100", "nn", "x");
             seed_city(c, "450200", "lz", "x");
-            let me = Actor::system("organiser");
             let city = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-            let s = shiliu_db::evaluation::create_scheme(
+            let (s, tree) = scheme_in_self_assessment(
                 c,
-                &me,
                 city.id,
-                &shiliu_domain::evaluation::SchemeInput::parse(
-                    "2026",
-                    "2026年度考评",
-                    "南宁市民宗委",
-                    "field_first",
-                    "",
-                    "",
-                    "",
-                )
-                .unwrap(),
-            )?;
-            let cat = shiliu_db::evaluation::add_category(c, &me, s.id, 1, "市直部门")?;
-            let p = shiliu_db::evaluation::Participant {
-                scheme_id: s.id,
-                unit_id: nn.unit,
-                category_id: cat.id,
-                key_unit: true,
-            };
-            shiliu_db::evaluation::add_participant(c, &me, s.id, 2, &p)?;
-            let rows: Vec<(usize, shiliu_domain::evaluation::SheetRow)> = [
-                ("1", "组织领导", ""),
-                ("1.1", "领导机制", ""),
-                ("1.1.1", "成立领导小组", "4"),
-                ("1.1.2", "年度部署", "6"),
-            ]
-            .iter()
-            .enumerate()
-            .map(|(i, (code, name, points))| {
-                (
-                    i + 2,
-                    shiliu_domain::evaluation::SheetRow {
-                        code: (*code).into(),
-                        name: (*name).into(),
-                        points: (*points).into(),
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect();
-            let tree = shiliu_db::evaluation::replace_tree(
-                c,
-                &me,
-                s.id,
-                3,
-                &shiliu_domain::evaluation::place_sheet(&rows).unwrap(),
+                &[(nn.unit, true)],
+                &[
+                    ("1", "组织领导", ""),
+                    ("1.1", "领导机制", ""),
+                    ("1.1.1", "成立领导小组", "4"),
+                    ("1.1.2", "年度部署", "6"),
+                ],
             )?;
             let crits: Vec<i64> = tree.criteria().map(|x| x.id).collect();
-            let due = shiliu_db::now() + chrono::Duration::days(7);
-            shiliu_db::evaluation::set_deadlines(
-                c,
-                &me,
-                s.id,
-                4,
-                [Some(due), Some(due + chrono::Duration::days(7)), None, None],
-            )?;
-            shiliu_db::evaluation::advance(c, &me, s.id, 5)?;
             shiliu_db::on_engine!(c, |x| diesel::update(
                 shiliu_db::schema::users::table
                     .filter(shiliu_db::schema::users::username.eq("nn-unit-reporter"))

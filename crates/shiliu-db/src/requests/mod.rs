@@ -258,38 +258,6 @@ pub fn calendar(conn: &mut DbConnection) -> Result<WorkCalendar, DbError> {
     WorkCalendar::new(pick("holiday"), pick("workday"), periods).map_err(DbError::from)
 }
 
-/// Set a day of the platform's calendar as a holiday (`holiday`), a worked weekend day
-/// (`workday`), or back to normal (`None`). Audited. Callers go through [`settings::set_day`],
-/// which decides whose calendar the caller's is.
-fn set_calendar_day(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    day: NaiveDate,
-    kind: Option<&str>,
-    note: &str,
-) -> Result<(), DbError> {
-    if kind.is_some_and(|k| k != "holiday" && k != "workday") {
-        return Err(DbError::invalid("kind", "err.choice"));
-    }
-    diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day))).execute(conn)?;
-    if let Some(k) = kind {
-        diesel::insert_into(calendar_days::table)
-            .values((
-                calendar_days::day.eq(day),
-                calendar_days::kind.eq(k),
-                calendar_days::note.eq(note),
-            ))
-            .execute(conn)?;
-    }
-    audit::record(
-        conn,
-        actor,
-        Event::new("calendar.set", "calendar_day", day)
-            .detail(serde_json::json!({"kind": kind, "note": note})),
-    )?;
-    Ok(())
-}
-
 /// Who is responsible, and why. The reason is kept on the request as a small JSON object
 /// (`{"how": …, "site": …, "by": …}`) that pages put into words in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq)]

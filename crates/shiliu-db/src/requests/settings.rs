@@ -17,7 +17,9 @@ use shiliu_domain::calendar::WorkCalendar;
 use super::{Category, calendar};
 use crate::audit::{self, Event};
 use crate::org::Region;
-use crate::schema::{category_levels, region_calendar_days, regions, request_categories};
+use crate::schema::{
+    calendar_days, category_levels, region_calendar_days, regions, request_categories,
+};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
@@ -255,31 +257,41 @@ pub fn set_day(
     if kind.is_some_and(|k| k != "holiday" && k != "workday") {
         return Err(DbError::invalid("kind", "err.choice"));
     }
-    let region = match owner(conn, actor)? {
-        Owner::Platform => return super::set_calendar_day(conn, actor, day, kind, note),
-        Owner::Region(r) => r,
-    };
-    let key = region_calendar_days::table
-        .filter(region_calendar_days::region_id.eq(region.id))
-        .filter(region_calendar_days::day.eq(day));
-    diesel::delete(key).execute(conn)?;
-    if let Some(k) = kind {
-        diesel::insert_into(region_calendar_days::table)
-            .values((
-                region_calendar_days::region_id.eq(region.id),
-                region_calendar_days::region_path.eq(&region.path),
-                region_calendar_days::day.eq(day),
-                region_calendar_days::kind.eq(k),
-                region_calendar_days::note.eq(note),
-            ))
-            .execute(conn)?;
+    let mut event = Event::new("calendar.set", "calendar_day", day)
+        .detail(serde_json::json!({"kind": kind, "note": note}));
+    match owner(conn, actor)? {
+        Owner::Platform => {
+            diesel::delete(calendar_days::table.filter(calendar_days::day.eq(day)))
+                .execute(conn)?;
+            if let Some(k) = kind {
+                diesel::insert_into(calendar_days::table)
+                    .values((
+                        calendar_days::day.eq(day),
+                        calendar_days::kind.eq(k),
+                        calendar_days::note.eq(note),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Owner::Region(region) => {
+            let key = region_calendar_days::table
+                .filter(region_calendar_days::region_id.eq(region.id))
+                .filter(region_calendar_days::day.eq(day));
+            diesel::delete(key).execute(conn)?;
+            if let Some(k) = kind {
+                diesel::insert_into(region_calendar_days::table)
+                    .values((
+                        region_calendar_days::region_id.eq(region.id),
+                        region_calendar_days::region_path.eq(&region.path),
+                        region_calendar_days::day.eq(day),
+                        region_calendar_days::kind.eq(k),
+                        region_calendar_days::note.eq(note),
+                    ))
+                    .execute(conn)?;
+            }
+            event = event.region(region.id);
+        }
     }
-    audit::record(
-        conn,
-        actor,
-        Event::new("calendar.set", "calendar_day", day)
-            .region(region.id)
-            .detail(serde_json::json!({"kind": kind, "note": note})),
-    )?;
+    audit::record(conn, actor, event)?;
     Ok(())
 }
