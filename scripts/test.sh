@@ -24,6 +24,10 @@ if ! psql "$SHILIU_TEST_PG" -qAtc 'select 1' >/dev/null 2>&1; then
 fi
 
 cargo fmt --all -- --check
+# The web crate alone, without the features the binary and the tests turn on: a handler that
+# builds a whole-region scope or the system's actor (shiliu-db's `system` feature) fails here,
+# where the workspace's unified features would let it compile.
+cargo check -p shiliu-web --lib --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp)
 set +e

@@ -15,7 +15,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
 use crate::schema::{api_tokens, regions, sessions, user_grids, users};
-use crate::scope::{Actor, Scope};
+use crate::scope::{Actor, Caller, Scope};
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -54,7 +54,7 @@ impl User {
 }
 
 /// The data scope of a user: their grids (grid workers) or their region's subtree.
-pub fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError> {
+pub(crate) fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError> {
     if user.role().scoped_to_grids() {
         let paths: Vec<String> = user_grids::table
             .inner_join(regions::table)
@@ -62,7 +62,7 @@ pub fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError
             .filter(regions::active.eq(true))
             .select(regions::path)
             .load(conn)?;
-        return Ok(Scope::subtrees(paths));
+        return Ok(Scope::of_paths(paths));
     }
     let (path, code, kind): (String, String, String) = regions::table
         .filter(regions::id.eq(user.region_id))
@@ -74,7 +74,7 @@ pub fn user_scope(conn: &mut DbConnection, user: &User) -> Result<Scope, DbError
         .filter(|k| k.is_official())
         .map(|_| vec![shiliu_domain::divisions::short_code(&code).to_string()])
         .unwrap_or_default();
-    Ok(Scope::subtrees(vec![path]).with_origins(origins))
+    Ok(Scope::of_paths(vec![path]).with_origins(origins))
 }
 
 #[derive(Debug, Clone)]
@@ -91,10 +91,14 @@ pub struct NewUser {
     pub grid_ids: Vec<i64>,
 }
 
+/// Whether the actor may give (or manage an account holding) this role: a user by their own
+/// role, the system always, a resident never.
+fn may_assign(actor: &Actor, role: Role) -> bool {
+    actor.is_system() || actor.role().is_some_and(|r| r.may_assign(role))
+}
+
 pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Result<User, DbError> {
-    if let Some(r) = actor.role
-        && !r.may_assign(new.role)
-    {
+    if !may_assign(actor, new.role) {
         return Err(DbError::invalid("role", "err.role.not_assignable"));
     }
     let region = get_region(conn, &actor.scope, new.region_id)
@@ -221,7 +225,7 @@ pub fn list_users(
     }
     if let Some(w) = f.within {
         let r = get_region(conn, scope, w)?;
-        q = q.filter(Scope::subtrees(vec![r.path]).filter());
+        q = q.filter(Scope::of_paths(vec![r.path]).filter());
     }
     if let Some(role) = &f.kind {
         q = q.filter(users::role.eq(role.clone()));
@@ -247,9 +251,7 @@ pub fn user_grid_ids(conn: &mut DbConnection, user_id: i64) -> Result<Vec<i64>, 
 /// (commission staff cannot reset a system administrator's password, whatever the region).
 pub fn managed_user(conn: &mut DbConnection, actor: &Actor, user_id: i64) -> Result<User, DbError> {
     let user = get_user(conn, &actor.scope, user_id)?;
-    if let Some(r) = actor.role
-        && !r.may_assign(user.role())
-    {
+    if !may_assign(actor, user.role()) {
         return Err(DbError::invalid("role", "err.role.not_manageable"));
     }
     Ok(user)
@@ -277,9 +279,7 @@ pub fn update_user(
     if before.version != version {
         return Err(DbError::Stale);
     }
-    if let Some(r) = actor.role
-        && !r.may_assign(u.role)
-    {
+    if !may_assign(actor, u.role) {
         return Err(DbError::invalid("role", "err.role.not_assignable"));
     }
     if actor.user_id == Some(user_id) && u.role != before.role() {
@@ -530,14 +530,15 @@ pub fn login_succeeded(
     Ok(())
 }
 
-/// The session and its user, if the session exists, is within both time-outs and the user is
-/// active. A read only: its last use is written apart ([`touch_session`]).
+/// The session and its caller (the user with their scope), if the session exists, is within
+/// both time-outs and the user is active. A read only: its last use is written apart
+/// ([`touch_session`]).
 pub fn load_session(
     conn: &mut DbConnection,
     session_hash: &str,
     idle: Duration,
     absolute: Duration,
-) -> Result<Option<(Session, User)>, DbError> {
+) -> Result<Option<(Session, Caller)>, DbError> {
     let found: Option<(Session, User)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_hash))
@@ -552,7 +553,8 @@ pub fn load_session(
         // Refused; `purge_sessions` deletes it in its time.
         return Ok(None);
     }
-    Ok(Some((session, user)))
+    let scope = user_scope(conn, &user)?;
+    Ok(Some((session, Caller::new(user, scope))))
 }
 
 /// How stale a last-use time may grow before it is written again: a read should rarely cost a
@@ -625,15 +627,10 @@ impl ApiToken {
 /// Issue a token for the acting user, limited to permissions their role has.
 /// A user acting outside a web request (a command, a benchmark): their own scope, with `via`
 /// recorded as the request id in the audit log.
+#[cfg(feature = "system")]
 pub fn acting_as(conn: &mut DbConnection, user: &User, via: &str) -> Result<Actor, DbError> {
-    Ok(Actor {
-        user_id: Some(user.id),
-        name: user.username.clone(),
-        role: Some(user.role()),
-        scope: user_scope(conn, user)?,
-        request_id: via.to_string(),
-        client_addr: "local".to_string(),
-    })
+    let caller = crate::scope::Caller::of(conn, user.clone())?;
+    Ok(Actor::for_caller(&caller, via, "local"))
 }
 
 pub fn create_token(
@@ -644,7 +641,7 @@ pub fn create_token(
     permissions: &[Permission],
     expires_at: NaiveDateTime,
 ) -> Result<ApiToken, DbError> {
-    let (Some(uid), Some(role)) = (actor.user_id, actor.role) else {
+    let (Some(uid), Some(role)) = (actor.user_id, actor.role()) else {
         return Err(DbError::invalid("user", "err.token.needs_user"));
     };
     if permissions.is_empty() || permissions.iter().any(|p| !role.allows(*p)) {
@@ -679,12 +676,12 @@ pub fn create_token(
     Ok(token)
 }
 
-/// A live token and its (active) owner. A read only: its last use is written apart
+/// A live token and its (active) owner as a caller. A read only: its last use is written apart
 /// ([`touch_token`]).
 pub fn find_token(
     conn: &mut DbConnection,
     token_hash: &str,
-) -> Result<Option<(ApiToken, User)>, DbError> {
+) -> Result<Option<(ApiToken, Caller)>, DbError> {
     let t = now();
     let found: Option<(ApiToken, User)> = api_tokens::table
         .inner_join(users::table)
@@ -695,7 +692,11 @@ pub fn find_token(
         .select((ApiToken::as_select(), User::as_select()))
         .first(conn)
         .optional()?;
-    Ok(found)
+    let Some((token, user)) = found else {
+        return Ok(None);
+    };
+    let scope = user_scope(conn, &user)?;
+    Ok(Some((token, Caller::new(user, scope))))
 }
 
 /// Whether a token's last use should be written now ([`touch_token`]).

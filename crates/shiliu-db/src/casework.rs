@@ -176,7 +176,7 @@ pub fn open_dispute(
 /// The user a legal-aid caller's casework is limited to: their own cases and the disputes
 /// they mediate. `None` for staff, who see by region alone.
 fn assigned_to(actor: &Actor) -> Option<i64> {
-    (actor.role == Some(Role::LegalAid)).then(|| actor.user_id.unwrap_or_default())
+    (actor.role() == Some(Role::LegalAid)).then(|| actor.user_id.unwrap_or_default())
 }
 
 /// A dispute as the actor may see it (in scope and, for a legal-aid user, mediated by them);
@@ -423,7 +423,7 @@ pub fn close_dispute(
         return Err(DbError::Stale);
     }
     let after = dispute_row(conn, id)?;
-    let r = requests::get(conn, &Scope::everything(), after.request_id)?;
+    let r = requests::get(conn, &Scope::whole(), after.request_id)?;
     requests::note(
         conn,
         actor,
@@ -716,7 +716,7 @@ pub fn close_case(
         return Err(DbError::Stale);
     }
     let after = case_row(conn, id)?;
-    let r = requests::get(conn, &Scope::everything(), after.request_id)?;
+    let r = requests::get(conn, &Scope::whole(), after.request_id)?;
     requests::note(
         conn,
         actor,

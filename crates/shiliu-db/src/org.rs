@@ -108,6 +108,54 @@ pub fn region_id_by_code(
         .map_err(|_| DbError::invalid(field, "err.region.unknown"))
 }
 
+/// The region tree and the sites as public geography: what the public forms list and every
+/// label names (a request's site, a routing rule's region), whoever reads it. No row of work
+/// (a request, a person, a unit's figures) is read through it; those are read in scope.
+pub mod atlas {
+    use super::{Region, get_region, get_site, scope_roots};
+    use crate::scope::Scope;
+    use crate::{DbConnection, DbError};
+
+    pub fn region(conn: &mut DbConnection, id: i64) -> Result<Region, DbError> {
+        get_region(conn, &Scope::whole(), id)
+    }
+
+    /// The tops of the tree (the province).
+    pub fn roots(conn: &mut DbConnection) -> Result<Vec<Region>, DbError> {
+        scope_roots(conn, &Scope::whole())
+    }
+
+    /// A region's active children.
+    pub fn children(conn: &mut DbConnection, parent_id: i64) -> Result<Vec<Region>, DbError> {
+        super::children(conn, &Scope::whole(), parent_id, false)
+    }
+
+    /// The names of a region's ancestors, the top first.
+    pub fn ancestor_names(
+        conn: &mut DbConnection,
+        region: &Region,
+    ) -> Result<Vec<String>, DbError> {
+        Ok(super::ancestors(conn, &Scope::whole(), region)?
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect())
+    }
+
+    pub fn site_name(conn: &mut DbConnection, id: i64) -> Result<String, DbError> {
+        Ok(get_site(conn, &Scope::whole(), id)?.name)
+    }
+
+    /// A site's name, or none for no site.
+    pub fn site_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, DbError> {
+        id.map_or_else(|| Ok(String::new()), |id| site_name(conn, id))
+    }
+
+    /// A region's name, or none for no region.
+    pub fn region_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, DbError> {
+        id.map_or_else(|| Ok(String::new()), |id| Ok(region(conn, id)?.name))
+    }
+}
+
 /// The names of these regions, to label figures that refer to them by id.
 pub fn region_names(
     conn: &mut DbConnection,
@@ -175,7 +223,7 @@ pub fn children(
 /// A region and everything below it (in scope), parents before children, for export.
 pub fn subtree(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Vec<Region>, DbError> {
     let root = get_region(conn, scope, id)?;
-    let below = Scope::subtrees(vec![root.path]);
+    let below = Scope::of_paths(vec![root.path]);
     Ok(scope
         .regions()
         .filter(below.filter::<regions::table>())
@@ -271,7 +319,7 @@ pub fn create_child_region(
     diesel::insert_into(regions::table)
         .values(&row)
         .execute(conn)?;
-    let region = get_region(conn, &Scope::everything(), id)?;
+    let region = get_region(conn, &Scope::whole(), id)?;
     audit::record(
         conn,
         actor,
@@ -489,7 +537,7 @@ pub struct ListFilter {
 /// The subtree of `within` (itself checked against the scope), as another scope.
 fn within_scope(conn: &mut DbConnection, scope: &Scope, within: i64) -> Result<Scope, DbError> {
     let r = get_region(conn, scope, within)?;
-    Ok(Scope::subtrees(vec![r.path]))
+    Ok(Scope::of_paths(vec![r.path]))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

@@ -125,7 +125,7 @@ pub fn sync(conn: &mut DbConnection) -> Result<SyncCounts, DbError> {
             detail: serde_json::json!({"regions": counts.regions, "peoples": counts.peoples, "categories": counts.categories}),
             ..Event::default()
         };
-        audit::record(conn, &Actor::system("system:migrate"), ev)?;
+        audit::record(conn, &Actor::the_system("system:migrate"), ev)?;
     }
     Ok(counts)
 }

@@ -83,7 +83,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, r: &NewRule) -> Result<Rul
                 .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
             (Some(region.id), Some(region.path))
         }
-        None if actor.scope == Scope::everything() => (None, None),
+        None if actor.scope == Scope::whole() => (None, None),
         None => {
             let [root]: [Region; 1] = crate::org::scope_roots(conn, &actor.scope)?
                 .try_into()
@@ -132,7 +132,7 @@ pub fn list_in_scope(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Rule>
         .filter(|r| {
             r.region_path
                 .as_deref()
-                .map_or(*scope == Scope::everything(), |p| scope.covers(p))
+                .map_or(*scope == Scope::whole(), |p| scope.covers(p))
         })
         .collect())
 }
@@ -251,7 +251,7 @@ fn chain_ids(region: &Region) -> Vec<i64> {
 
 /// A rule's routing, with the names its reason shows.
 fn by_rule(conn: &mut DbConnection, rule: &Rule) -> Result<Routing, DbError> {
-    let all = Scope::everything();
+    let all = Scope::whole();
     let category = match rule.category_id {
         Some(c) => Some(
             request_categories::table

@@ -4,8 +4,14 @@
 //! subtree of their region). List and get queries take a `&Scope` and filter through
 //! [`Scope::filter`] (rows joined to `regions`) or [`Scope::path_filter`] (rows that carry their
 //! region's path); writes take an [`Actor`], which carries the scope and the identity
-//! the audit log records. Neither can be built from a request except by the web layer's
-//! authentication, after the permission check.
+//! the audit log records.
+//!
+//! Neither can be made outside this crate except from a signed-in account ([`Caller`], which
+//! only `accounts::load_session` and `accounts::find_token` make), as a resident on the public
+//! pages (who sees nothing by scope), or narrowed from one already held. A whole-region scope
+//! and the system's actor exist for the CLI, the demo and the tests only: the `system`
+//! feature, which the web crate does not enable (`scripts/test.sh` checks it alone, so
+//! the workspace's unified features cannot hide a use).
 
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
@@ -104,7 +110,7 @@ fn ancestors(paths: &[String]) -> Vec<String> {
 }
 
 impl Scope {
-    pub fn subtrees(paths: Vec<String>) -> Self {
+    pub(crate) fn of_paths(paths: Vec<String>) -> Self {
         debug_assert!(paths.iter().all(|p| p.starts_with('/') && p.ends_with('/')));
         Self {
             paths,
@@ -124,12 +130,35 @@ impl Scope {
         self
     }
 
-    /// Every region: for the system itself (CLI, migrations).
-    pub fn everything() -> Self {
+    /// Every region: for the system itself (its background jobs, the public pages' own
+    /// look-ups inside this crate).
+    pub(crate) fn whole() -> Self {
         Self {
             paths: vec!["/".to_string()],
             origins: Vec::new(),
         }
+    }
+
+    /// No region: what a caller without an account sees by scope.
+    pub fn none() -> Self {
+        Self::of_paths(Vec::new())
+    }
+
+    /// This scope within one region's subtree: the region itself when the scope covers it,
+    /// else the scope's own subtrees below it (a grid worker's grids in a township). Never
+    /// more than this scope; the home side's origins are dropped.
+    #[must_use]
+    pub fn narrowed_to(&self, path: &str) -> Self {
+        if self.covers(path) {
+            return Self::of_paths(vec![path.to_string()]);
+        }
+        Self::of_paths(
+            self.paths
+                .iter()
+                .filter(|p| p.starts_with(path))
+                .cloned()
+                .collect(),
+        )
     }
 
     pub fn origins(&self) -> &[String] {
@@ -247,26 +276,220 @@ impl Scope {
 /// Who performs a write: recorded in the audit log, and limited to their scope.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Option<i64>,
-    /// User name, or `system` / `cli:<command>` / `public` for actions with no account.
-    pub name: String,
-    pub role: Option<Role>,
-    pub scope: Scope,
-    pub request_id: String,
-    pub client_addr: String,
+    pub(crate) user_id: Option<i64>,
+    /// User name, or `system:<job>` / `cli:<command>` / `resident` for actions with no account.
+    pub(crate) name: String,
+    pub(crate) standing: Standing,
+    pub(crate) scope: Scope,
+    pub(crate) request_id: String,
+    pub(crate) client_addr: String,
+}
+
+/// On what footing an actor acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// A signed-in account with its role.
+    User(Role),
+    /// The system itself: a background job, the CLI, the demo generator. Every permission.
+    System,
+    /// A resident on the public pages: no account, no permission, nothing in scope; files a
+    /// request or a declaration anywhere and rates their own request by its code.
+    Resident,
 }
 
 impl Actor {
-    /// The system itself (the CLI, migrations, the demo generator): every region.
-    pub fn system(name: &str) -> Self {
+    /// A signed-in caller, acting in this request.
+    pub fn for_caller(caller: &Caller, request_id: &str, client_addr: &str) -> Self {
+        Self {
+            user_id: Some(caller.user.id),
+            name: caller.user.username.clone(),
+            standing: Standing::User(caller.user.role()),
+            scope: caller.scope.clone(),
+            request_id: request_id.to_string(),
+            client_addr: client_addr.to_string(),
+        }
+    }
+
+    /// A user signing in, before they have a session: their own account's rows only (the
+    /// failed-login count, the session made), nothing in scope.
+    pub fn signing_in(user: &crate::accounts::User, request_id: &str, client_addr: &str) -> Self {
+        Self {
+            user_id: Some(user.id),
+            name: user.username.clone(),
+            standing: Standing::User(user.role()),
+            scope: Scope::none(),
+            request_id: request_id.to_string(),
+            client_addr: client_addr.to_string(),
+        }
+    }
+
+    /// A resident on the public pages.
+    pub fn resident(request_id: &str, client_addr: &str) -> Self {
+        Self {
+            user_id: None,
+            name: "resident".to_string(),
+            standing: Standing::Resident,
+            scope: Scope::none(),
+            request_id: request_id.to_string(),
+            client_addr: client_addr.to_string(),
+        }
+    }
+
+    /// The system itself, named for the job (`system:reminders`): every region.
+    pub(crate) fn the_system(name: &str) -> Self {
         Self {
             user_id: None,
             name: name.to_string(),
-            role: None,
-            scope: Scope::everything(),
+            standing: Standing::System,
+            scope: Scope::whole(),
             request_id: String::new(),
             client_addr: "local".to_string(),
         }
+    }
+
+    /// This actor with the system's reach, for a step the public may take on a row they name
+    /// by its code (a resident's rating): the audit log still names them.
+    pub(crate) fn reaching_everywhere(&self) -> Self {
+        Self {
+            scope: Scope::whole(),
+            ..self.clone()
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        self.user_id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The role of a signed-in actor (none for the system and residents).
+    pub fn role(&self) -> Option<Role> {
+        match self.standing {
+            Standing::User(r) => Some(r),
+            Standing::System | Standing::Resident => None,
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    pub fn client_addr(&self) -> &str {
+        &self.client_addr
+    }
+
+    /// Whether the actor holds a permission: a user by their role, the system always, a
+    /// resident never.
+    pub fn allows(&self, p: Permission) -> bool {
+        match self.standing {
+            Standing::User(r) => r.allows(p),
+            Standing::System => true,
+            Standing::Resident => false,
+        }
+    }
+
+    pub(crate) fn is_system(&self) -> bool {
+        self.standing == Standing::System
+    }
+
+    pub(crate) fn is_resident(&self) -> bool {
+        self.standing == Standing::Resident
+    }
+
+    /// The same actor in another request (the benchmarks number theirs).
+    #[must_use]
+    pub fn in_request(mut self, request_id: &str) -> Self {
+        self.request_id = request_id.to_string();
+        self
+    }
+}
+
+/// A signed-in account and the scope it gives: made only when a session or an API token is
+/// found valid (`accounts::load_session`, `accounts::find_token`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    user: crate::accounts::User,
+    scope: Scope,
+}
+
+impl Caller {
+    pub(crate) fn new(user: crate::accounts::User, scope: Scope) -> Self {
+        Self { user, scope }
+    }
+
+    pub fn user(&self) -> &crate::accounts::User {
+        &self.user
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+/// What the system itself may build, for the CLI, the demo generator, the benchmarks and the
+/// tests: a whole-region scope, any subtrees, the system's actor.
+#[cfg(feature = "system")]
+impl Scope {
+    pub fn everything() -> Self {
+        Self::whole()
+    }
+
+    pub fn subtrees(paths: Vec<String>) -> Self {
+        Self::of_paths(paths)
+    }
+}
+
+#[cfg(feature = "system")]
+impl Actor {
+    pub fn system(name: &str) -> Self {
+        Self::the_system(name)
+    }
+
+    /// The system confined to a scope (a test's grid worker without an account).
+    pub fn system_within(name: &str, scope: Scope) -> Self {
+        Self {
+            scope,
+            ..Self::the_system(name)
+        }
+    }
+
+    /// A role with no account in a scope, as the tests need to set one up.
+    pub fn with_role(name: &str, role: Role, scope: Scope) -> Self {
+        Self {
+            standing: Standing::User(role),
+            scope,
+            ..Self::the_system(name)
+        }
+    }
+
+    /// This actor under another account id, or none (tests of the database's own checks).
+    #[must_use]
+    pub fn as_user_id(mut self, user_id: Option<i64>) -> Self {
+        self.user_id = user_id;
+        self
+    }
+
+    /// Any account with any scope, as the tests need to set one up.
+    pub fn for_user(user: &crate::accounts::User, scope: Scope) -> Self {
+        Self::for_caller(&Caller::new(user.clone(), scope), "", "local")
+    }
+}
+
+#[cfg(feature = "system")]
+impl Caller {
+    /// The caller an account would be once signed in.
+    pub fn of(
+        conn: &mut crate::DbConnection,
+        user: crate::accounts::User,
+    ) -> Result<Self, crate::DbError> {
+        let scope = crate::accounts::user_scope(conn, &user)?;
+        Ok(Self::new(user, scope))
     }
 }
 
@@ -299,7 +522,7 @@ pub mod grants {
 /// An actor checked for the permission `P`. A database function that needs `P` asks for a
 /// `&Can<P>`, which only [`Can::check`] makes: a caller that skipped the check does not compile,
 /// and the role is checked here again whatever the caller did (the web layer checks the
-/// caller's token on top). The system itself holds every permission.
+/// caller's token on top). The system itself holds every permission, a resident none.
 #[derive(Debug, Clone)]
 pub struct Can<P> {
     actor: Actor,
@@ -308,7 +531,7 @@ pub struct Can<P> {
 
 impl<P: Grant> Can<P> {
     pub fn check(actor: &Actor) -> Result<Self, crate::DbError> {
-        if actor.role.is_some_and(|r| !r.allows(P::PERMISSION)) {
+        if !actor.allows(P::PERMISSION) {
             return Err(crate::DbError::Forbidden);
         }
         Ok(Self {
@@ -330,7 +553,7 @@ mod tests {
     fn path_ranges() {
         assert_eq!(path_upper("/1/2/"), "/1/20");
         assert_eq!(path_upper("/"), "0");
-        let s = Scope::subtrees(vec!["/1/2/".into()]);
+        let s = Scope::of_paths(vec!["/1/2/".into()]);
         assert!(s.covers("/1/2/"));
         assert!(s.covers("/1/2/9/"));
         assert!(

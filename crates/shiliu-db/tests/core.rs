@@ -99,8 +99,7 @@ both_engines!(scope_separates_sibling_regions, |t: TestDb| {
     assert!(org::get_region(&mut c, &lz_scope, liuzhou.id).is_ok());
     drop(c);
     // Writes through an actor of another scope are refused the same way.
-    let mut lz_actor = Actor::system("lz");
-    lz_actor.scope = lz_scope;
+    let lz_actor = Actor::system_within("lz", lz_scope);
     let e =
         t.db.write_blocking(|c| org::create_site(c, &lz_actor, nanning.id, &site("越界")))
             .unwrap_err();
@@ -160,8 +159,7 @@ both_engines!(the_audit_log_is_several_chains_each_checked, |t: TestDb| {
         t.db.write_blocking(|c| org::get_region_by_code(c, &Scope::everything(), "450100"))
             .unwrap();
     for i in 0..40 {
-        let mut actor = Actor::system("test");
-        actor.request_id = format!("req-{i}");
+        let actor = Actor::system("test").in_request(&format!("req-{i}"));
         t.db.write_blocking(|c| org::create_site(c, &actor, nn.id, &site(&format!("站点{i}"))))
             .unwrap();
     }
@@ -309,6 +307,7 @@ both_engines!(expired_sessions_are_refused_and_purged, |t: TestDb| {
             .unwrap()
             .unwrap()
             .1
+            .user()
             .id,
         u.id
     );

@@ -101,9 +101,8 @@ fn world(c: &mut DbConnection) -> Result<World, DbError> {
         liuzhou.id,
         &UnitInput::parse("柳州市教育局", "department", "", "").unwrap(),
     )?;
-    let staff = |name: &str, path: &str| Actor {
-        scope: Scope::subtrees(vec![path.to_string()]),
-        ..Actor::system(name)
+    let staff = |name: &str, path: &str| {
+        Actor::system_within(name, Scope::subtrees(vec![path.to_string()]))
     };
     Ok(World {
         organiser: staff("nanning", &city.path),
@@ -313,11 +312,11 @@ both_engines!(a_scheme_is_built_locked_and_copied, |t: TestDb| {
 
         // Another city's staff do not see it.
         assert!(matches!(
-            eval::get_scheme(c, &w.elsewhere.scope, s.id),
+            eval::get_scheme(c, w.elsewhere.scope(), s.id),
             Err(DbError::NotFound)
         ));
-        assert!(eval::schemes(c, &w.elsewhere.scope)?.is_empty());
-        assert_eq!(eval::schemes(c, &me.scope)?.len(), 1);
+        assert!(eval::schemes(c, w.elsewhere.scope())?.is_empty());
+        assert_eq!(eval::schemes(c, me.scope())?.len(), 1);
 
         // Next year's starts as a copy: a draft with the same units, tree and weights.
         let next = eval::copy_scheme(c, me, s.id, 2027, "2027年度民族工作绩效考评")?;
@@ -406,7 +405,7 @@ both_engines!(a_failed_import_leaves_the_tree_as_it_was, |t: TestDb| {
         t.db.write_blocking(move |c| eval::replace_tree(c, &writer, id, 2, &twice));
     assert!(result.is_err());
     t.db.write_blocking(move |c| {
-        let s = eval::get_scheme(c, &me.scope, id)?;
+        let s = eval::get_scheme(c, me.scope(), id)?;
         assert_eq!(eval::tree(c, &s)?.nodes.len(), 11);
         assert_eq!(s.version, 2);
         Ok(())
@@ -1050,12 +1049,11 @@ both_engines!(
 
             // The sweep reminds once, only inside the window before the deadline.
             let early = self_due - reminders::REMIND_BEFORE - chrono::Duration::hours(1);
-            let sweeper = Actor::system("system:reminders");
-            assert_eq!(reminders::sweep(c, &sweeper, early)?, 0);
-            assert_eq!(reminders::sweep(c, &sweeper, now)?, 3);
-            assert_eq!(reminders::sweep(c, &sweeper, now)?, 0, "once each");
+            assert_eq!(reminders::sweep(c, early)?, 0);
+            assert_eq!(reminders::sweep(c, now)?, 3);
+            assert_eq!(reminders::sweep(c, now)?, 0, "once each");
             assert_eq!(
-                reminders::sweep(c, &sweeper, self_due + chrono::Duration::hours(1))?,
+                reminders::sweep(c, self_due + chrono::Duration::hours(1))?,
                 0,
                 "nothing after the deadline"
             );
@@ -1125,7 +1123,7 @@ both_engines!(
             assert_eq!(owed.len(), 1);
             assert_eq!(
                 (owed[0].owner, owed[0].units.len(), owed[0].criteria_left()),
-                (Owner::Reviewer(reviewer.user_id.unwrap()), 3, 3 * n)
+                (Owner::Reviewer(reviewer.user_id().unwrap()), 3, 3 * n)
             );
             let r = access(c, &reviewer, s.id)?;
             let all: Vec<(i64, ScoreInput)> = crit
@@ -1144,9 +1142,9 @@ both_engines!(
             let mut expected = w.units[1..].to_vec();
             expected.sort_unstable();
             assert_eq!(left, expected);
-            assert_eq!(reminders::sweep(c, &sweeper, now)?, 0, "ten days ahead");
+            assert_eq!(reminders::sweep(c, now)?, 0, "ten days ahead");
             assert_eq!(
-                reminders::sweep(c, &sweeper, first_due - chrono::Duration::days(1))?,
+                reminders::sweep(c, first_due - chrono::Duration::days(1))?,
                 1
             );
             let sent = reminders::sent(c, &s)?;

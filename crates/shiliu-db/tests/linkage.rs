@@ -66,14 +66,7 @@ fn staff(c: &mut DbConnection, name: &str, code: &str) -> Result<Actor, DbError>
             grid_ids: vec![],
         },
     )?;
-    Ok(Actor {
-        user_id: Some(user.id),
-        name: name.into(),
-        role: Some(Role::CommissionStaff),
-        scope: accounts::user_scope(c, &user)?,
-        request_id: format!("test-{name}"),
-        client_addr: "127.0.0.1".into(),
-    })
+    accounts::acting_as(c, &user, &format!("test-{name}"))
 }
 
 struct World {
@@ -157,8 +150,8 @@ both_engines!(
     |t: TestDb| {
         let vault = Vault::random();
         let w = t.db.write_blocking(move |c| world(c, &vault)).unwrap();
-        assert_eq!(w.sanjiang.scope.origins(), ["450226"]);
-        assert_eq!(w.liuzhou.scope.origins(), ["4502"]);
+        assert_eq!(w.sanjiang.scope().origins(), ["450226"]);
+        assert_eq!(w.liuzhou.scope().origins(), ["4502"]);
         let f = OutMigrantFilter::default();
         let (sj, lz, nn, lz_sj, masked) =
             t.db.write_blocking({
@@ -249,7 +242,7 @@ both_engines!(the_two_sides_ask_each_other_and_reply, |t: TestDb| {
             let refused = linkage::ask(c, &sj, yang, &ask("verify", "x")).unwrap_err();
             let incoming = linkage::list(c, &nn, Side::Incoming, None, None, 10)?;
             let outgoing = linkage::list(c, &sj, Side::Outgoing, None, None, 10)?;
-            let hidden = linkage::get(c, &qz.scope, a.id).unwrap_err();
+            let hidden = linkage::get(c, qz.scope(), a.id).unwrap_err();
             Ok((a, refused, incoming, outgoing, hidden))
         })
         .unwrap();
@@ -263,7 +256,7 @@ both_engines!(the_two_sides_ask_each_other_and_reply, |t: TestDb| {
     let (nn, sj) = (w.nanning.clone(), w.sanjiang.clone());
     let (waiting, answered, again, wrong_side, view, closed) =
         t.db.write_blocking(move |c| {
-            let waiting = linkage::waiting(c, &nn.scope, today())?;
+            let waiting = linkage::waiting(c, nn.scope(), today())?;
             let wrong_side = linkage::reply(c, &sj, a.id, a.version, "好").unwrap_err();
             let answered = linkage::reply(c, &nn, a.id, a.version, "已入读衡阳小学三年级")?;
             let again = linkage::reply(c, &nn, a.id, a.version, "再答").unwrap_err();

@@ -101,9 +101,8 @@ fn world(c: &mut DbConnection, vault: &Vault) -> Result<World, DbError> {
         a.id,
         Household::New,
     )?;
-    let grid = |name: &str, path: &str| Actor {
-        scope: Scope::subtrees(vec![path.to_string()]),
-        ..Actor::system(name)
+    let grid = |name: &str, path: &str| {
+        Actor::system_within(name, Scope::subtrees(vec![path.to_string()]))
     };
     Ok(World {
         grid_a: grid("grid-a", &a.path),
@@ -170,8 +169,8 @@ both_engines!(
                     Some(PersonTag::Relocated),
                     &survey_input(),
                 )?;
-                let seen_by_grid = needs::surveys(c, &grid_a.scope)?.len();
-                let progress = needs::progress(c, &town_staff.scope, &s)?;
+                let seen_by_grid = needs::surveys(c, grid_a.scope())?.len();
+                let progress = needs::progress(c, town_staff.scope(), &s)?;
                 let refused = needs::answer(c, &grid_a, s.id, hid, &answers(""), &[]).unwrap_err();
                 let foreign = needs::answer(c, &grid_b, s.id, hid, &answers("2"), &[]).unwrap_err();
                 let stranger = need(w.h2, "job", "").unwrap();
@@ -202,11 +201,11 @@ both_engines!(
                 let twice = [found[0].clone(), found[0].clone()];
                 needs::answer(c, &grid_a, sid, hid, &answers("2"), &twice)?;
                 needs::answer(c, &grid_a, sid, hid, &answers("3"), &found)?;
-                let s = needs::get_survey(c, &grid_a.scope, sid)?;
-                let progress = needs::progress(c, &town_staff.scope, &s)?;
+                let s = needs::get_survey(c, grid_a.scope(), sid)?;
+                let progress = needs::progress(c, town_staff.scope(), &s)?;
                 // The lists' totals, counted in the database, are the same households.
-                assert_eq!(needs::progress_totals(c, &town_staff.scope, &s)?, (2, 1));
-                assert_eq!(needs::progress_totals(c, &grid_a.scope, &s)?, (1, 1));
+                assert_eq!(needs::progress_totals(c, town_staff.scope(), &s)?, (2, 1));
+                assert_eq!(needs::progress_totals(c, grid_a.scope(), &s)?, (1, 1));
                 let todo = needs::survey_households(c, &grid_a, &s, true, 0, 10)?;
                 let found = needs::needs(
                     c,
@@ -282,8 +281,8 @@ both_engines!(
                 )
                 .unwrap();
                 needs::record_service(c, &grid_a, head, &subsidy, None)?;
-                let met = needs::get_need(c, &grid_a.scope, school.id)?;
-                let served = needs::services_of(c, &grid_a.scope, child)?;
+                let met = needs::get_need(c, grid_a.scope(), school.id)?;
+                let served = needs::services_of(c, grid_a.scope(), child)?;
                 Ok((requested, request, twice, planned, met, served))
             })
             .unwrap();
@@ -298,7 +297,7 @@ both_engines!(
         // The figures are the rows': two needs found, one met; one school place, 300 yuan paid.
         let town_staff = w.town_staff.clone();
         let f =
-            t.db.write_blocking(move |c| needs::figures(c, &town_staff.scope, today(), today()))
+            t.db.write_blocking(move |c| needs::figures(c, town_staff.scope(), today(), today()))
                 .unwrap();
         assert_eq!(
             f.needs,
@@ -322,11 +321,11 @@ both_engines!(
             t.db.write_blocking(move |c| {
                 let training = need(head, "training", "").unwrap();
                 needs::answer(c, &grid_a, sid, hid, &answers("2"), &[training])?;
-                let open = needs::needs_of(c, &grid_a.scope, head)?
+                let open = needs::needs_of(c, grid_a.scope(), head)?
                     .into_iter()
                     .find(|n| n.kind() == NeedKind::Training)
                     .unwrap();
-                let p = shiliu_db::registry::get(c, &grid_a.scope, head)?;
+                let p = shiliu_db::registry::get(c, grid_a.scope(), head)?;
                 shiliu_db::registry::move_out(c, &grid_a, head, p.version, today())?;
                 let input = RequestInput::parse(Channel::Grid, "培训", "", "", "", false).unwrap();
                 let plan = PlanInput::parse("职校", &today().to_string(), today()).unwrap();
@@ -346,7 +345,7 @@ both_engines!(
         let (town_staff, grid_a) = (w.town_staff.clone(), w.grid_a.clone());
         let late =
             t.db.write_blocking(move |c| {
-                let s = needs::get_survey(c, &town_staff.scope, sid)?;
+                let s = needs::get_survey(c, town_staff.scope(), sid)?;
                 needs::close_survey(c, &town_staff, sid, s.version)?;
                 Ok(needs::answer(c, &grid_a, sid, hid, &answers("2"), &[]).unwrap_err())
             })
@@ -357,7 +356,7 @@ both_engines!(
 
 impl World {
     fn grid_a_region(&self) -> i64 {
-        self.grid_a.scope.paths()[0]
+        self.grid_a.scope().paths()[0]
             .trim_end_matches('/')
             .rsplit('/')
             .next()

@@ -211,10 +211,11 @@ both_engines!(
         assert!(found.is_none());
         assert!(matches!(revealed, Err(DbError::Key(_))));
         // A role without the permission gets no grant to ask with, whatever its caller did.
-        let leader = Actor {
-            role: Some(shiliu_domain::roles::Role::Leader),
-            ..Actor::system("leader")
-        };
+        let leader = Actor::with_role(
+            "leader",
+            shiliu_domain::roles::Role::Leader,
+            Scope::everything(),
+        );
         assert!(matches!(
             Can::<RevealIdNumbers>::check(&leader),
             Err(DbError::Forbidden)
@@ -251,7 +252,7 @@ both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
                 },
             )?;
             let count: i64 = persons::table.count().get_result(c)?;
-            let homes = registry::residences_of(c, &sys.scope, one.person().id)?;
+            let homes = registry::residences_of(c, sys.scope(), one.person().id)?;
             Ok((one, two, count, homes))
         })
         .unwrap();
@@ -345,10 +346,7 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
     let lived = |region: &org::Region, on: &str| -> Vec<String> {
         let scope = Scope::subtrees(vec![region.path.clone()]);
         let on = day(on);
-        let actor = Actor {
-            scope,
-            ..Actor::system("test")
-        };
+        let actor = Actor::system_within("test", scope);
         t.db.write_blocking(move |c| registry::residents_on(c, &actor, on, 0, 100))
             .unwrap()
             .into_iter()
@@ -433,10 +431,7 @@ both_engines!(
             .unwrap();
 
         // A grid worker of grid b sees nobody of grid a; the community's staff see both members.
-        let grid_b = Actor {
-            scope: Scope::subtrees(vec![b.path.clone()]),
-            ..Actor::system("grid-b")
-        };
+        let grid_b = Actor::system_within("grid-b", Scope::subtrees(vec![b.path.clone()]));
         let community = Scope::subtrees(vec![
             a.path
                 .rsplitn(3, '/')
@@ -466,10 +461,7 @@ both_engines!(
                 );
                 let members = registry::household_members(c, &community, hid)?;
                 let f = registry::PersonFilter::default();
-                let reader = Actor {
-                    scope: community.clone(),
-                    ..Actor::system("community")
-                };
+                let reader = Actor::system_within("community", community.clone());
                 let listed = registry::list(c, &reader, &f, None, 10)?;
                 let count = registry::count(c, &Scope::everything(), &f)?;
                 let by_people = registry::count(
@@ -537,10 +529,7 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     let vault = Vault::random();
     let (a, b, _) = t.db.write_blocking(grids).unwrap();
     let head_id = number("52263319950304202");
-    let resident = Actor {
-        name: "resident".into(),
-        ..Actor::system("public")
-    };
+    let resident = Actor::resident("test", "local");
     let head = person("韦小红", &head_id, "衡阳路 12 号", "2024-03-01");
     let child = PersonInput {
         name: "韦小宝".into(),
@@ -594,10 +583,8 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     assert_eq!(found.map(|f| f.id), Some(d.id));
 
     // Each grid's worker sees their own grid's queue.
-    let worker = |g: &org::Region| Actor {
-        scope: Scope::subtrees(vec![g.path.clone()]),
-        ..Actor::system("worker")
-    };
+    let worker =
+        |g: &org::Region| Actor::system_within("worker", Scope::subtrees(vec![g.path.clone()]));
     let (wa, wb) = (worker(&a), worker(&b));
     let (qa, qb) = {
         let (wa, wb) = (wa.clone(), wb.clone());
@@ -681,10 +668,7 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     let community =
         t.db.write_blocking(move |c| org::get_region(c, &Scope::everything(), community))
             .unwrap();
-    let town = Actor {
-        scope: Scope::subtrees(vec![community.path]),
-        ..Actor::system("community staff")
-    };
+    let town = Actor::system_within("community staff", Scope::subtrees(vec![community.path]));
     let v = vault.clone();
     let (_, regs2) =
         t.db.write_blocking(move |c| declarations::confirm(c, &town, &v, d2.id, 1, b.id, &forms2))
@@ -904,10 +888,7 @@ both_engines!(
         };
         let mut nowhere = a.clone();
         nowhere.id = a.id + 1_000_003;
-        let stranger = Actor {
-            user_id: Some(i64::MAX - 7),
-            ..sys.clone()
-        };
+        let stranger = sys.clone().as_user_id(Some(i64::MAX - 7));
         let people = person("韦秀英", "", "秀灵路", "2025-03-01").people;
         for (actor, region, people) in [
             (&sys, &nowhere, people),
@@ -1004,10 +985,8 @@ both_engines!(
         use shiliu_db::registry::declarations;
         let vault = Vault::random();
         let (a, _, far) = t.db.write_blocking(grids).unwrap();
-        let staff = |r: &org::Region| Actor {
-            scope: Scope::subtrees(vec![r.path.clone()]),
-            ..Actor::system("staff")
-        };
+        let staff =
+            |r: &org::Region| Actor::system_within("staff", Scope::subtrees(vec![r.path.clone()]));
         let (nn, lz) = (staff(&a), staff(&far));
         let held_number = number("52263319950304202");
         let held = {
@@ -1097,10 +1076,7 @@ both_engines!(
         assert_eq!(field_of(&e), ("id_number".into(), "err.person.duplicate"));
         // An anonymous declaration in the other city with the number: flagged for its reviewer,
         // and confirming it is refused under that person.
-        let resident = Actor {
-            name: "resident".into(),
-            ..Actor::system("public")
-        };
+        let resident = Actor::resident("test", "local");
         let d = {
             let v = vault.clone();
             let p = person("冒名者", &held_number, "柳州某路 3 号", "2026-01-01");
@@ -1148,7 +1124,7 @@ both_engines!(
         // The holding city's record is as it was, and nothing of the refusals was written.
         let now = {
             let nn = nn.clone();
-            t.db.write_blocking(move |c| registry::get(c, &nn.scope, held.id))
+            t.db.write_blocking(move |c| registry::get(c, nn.scope(), held.id))
                 .unwrap()
         };
         assert_eq!(

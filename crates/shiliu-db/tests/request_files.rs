@@ -185,26 +185,22 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         let mut c = t.db.conn().unwrap();
         org::get_region_by_code(&mut c, &Scope::everything(), "450107").unwrap()
     };
-    let staff = Actor {
-        user_id: Some(unit_user.id),
-        name: "zhujian".into(),
-        role: Some(Role::SiteStaff),
-        scope: Scope::subtrees(vec![county.path.clone()]),
-        ..Actor::system("x")
-    };
+    let staff = Actor::with_role(
+        "zhujian",
+        Role::SiteStaff,
+        Scope::subtrees(vec![county.path.clone()]),
+    )
+    .as_user_id(Some(unit_user.id));
     let waiting = |c: &mut shiliu_db::DbConnection| {
         let f = requests::RequestFilter {
             asked_of: Some((None, Some(unit_user.unit_id.unwrap()))),
             ..Default::default()
         };
-        requests::list(c, &staff.scope, &f, 10).unwrap()
+        requests::list(c, staff.scope(), &f, 10).unwrap()
     };
     let mine = waiting(&mut t.db.conn().unwrap());
     assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![r.id]);
-    let stranger = Actor {
-        user_id: None,
-        ..staff.clone()
-    };
+    let stranger = staff.clone().as_user_id(None);
     let e =
         t.db.write_blocking(|c| cohandling::answer(c, &stranger, r.id, asked.id, false, "已核实"))
             .unwrap_err();

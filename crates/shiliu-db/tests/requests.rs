@@ -400,7 +400,6 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
         .execute(&mut c)
         .unwrap();
     drop(c);
-    let sweeper = Actor::system("system:deadlines");
     // Work found, then the overdue request changes before the marks: it is left alone.
     let work =
         t.db.write_blocking(|c| requests::deadline_work(c, now))
@@ -425,18 +424,18 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     let mut stale = requests::Sweep::default();
     for part in &parts {
         let s =
-            t.db.write_blocking(|c| requests::mark_deadlines(c, &sweeper, now, part))
+            t.db.write_blocking(|c| requests::mark_deadlines(c, now, part))
                 .unwrap();
         stale.reminded += s.reminded;
         stale.escalated += s.escalated;
     }
     assert_eq!((stale.reminded, stale.escalated), (1, 0));
     let first =
-        t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, now))
             .unwrap();
     assert_eq!((first.reminded, first.escalated), (0, 1));
     let again =
-        t.db.write_blocking(|c| requests::sweep_deadlines(c, &sweeper, now))
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, now))
             .unwrap();
     assert_eq!((again.reminded, again.escalated), (0, 0), "once each");
     let mut c = t.db.conn().unwrap();
@@ -859,8 +858,7 @@ both_engines!(
                 nn.id,
                 &SiteInput::parse("南宁分流站", "other", "", "", "", "").unwrap(),
             )?;
-            let mut nn_staff = Actor::system("nn");
-            nn_staff.scope = Scope::subtrees(vec![nn.path.clone()]);
+            let nn_staff = Actor::system_within("nn", Scope::subtrees(vec![nn.path.clone()]));
             // A rule with no region from Nanning staff covers Nanning only.
             let rule = routing::create(
                 c,
@@ -885,14 +883,13 @@ both_engines!(
             );
             // Liuzhou staff neither see nor switch off Nanning's rule.
             let lz = org::get_region_by_code(c, &all, "450200")?;
-            let mut lz_staff = Actor::system("lz");
-            lz_staff.scope = Scope::subtrees(vec![lz.path]);
-            assert!(routing::list_in_scope(c, &lz_staff.scope)?.is_empty());
+            let lz_staff = Actor::system_within("lz", Scope::subtrees(vec![lz.path]));
+            assert!(routing::list_in_scope(c, lz_staff.scope())?.is_empty());
             assert!(matches!(
                 routing::set_active(c, &lz_staff, rule.id, false),
                 Err(DbError::NotFound)
             ));
-            assert_eq!(routing::list_in_scope(c, &nn_staff.scope)?.len(), 1);
+            assert_eq!(routing::list_in_scope(c, nn_staff.scope())?.len(), 1);
             Ok(())
         })
         .unwrap();
@@ -1495,8 +1492,7 @@ both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
 });
 
 fn order(i: usize, region: requests::RegionRef, category_id: i64) -> requests::Intake {
-    let mut actor = Actor::system("intake");
-    actor.request_id = format!("group-{i}");
+    let actor = Actor::system("intake").in_request(&format!("group-{i}"));
     requests::Intake {
         actor,
         input: RequestInput::parse(
@@ -1532,7 +1528,7 @@ both_engines!(
             field: "region_code",
         };
         let mut outsider = order(6, RegionRef::Id(p.grid.id), jobs.id);
-        outsider.actor.scope = Scope::subtrees(vec!["/0/".into()]);
+        outsider.actor = Actor::system_within("intake", Scope::subtrees(vec!["/0/".into()]));
         let orders = vec![
             order(0, RegionRef::Id(p.grid.id), jobs.id),
             order(1, code(&format!(" {} ", p.grid.code)), other.id),
@@ -1723,10 +1719,7 @@ both_engines!(
         let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let staff = |c: &mut DbConnection, code: &str| {
             let r = org::get_region_by_code(c, &Scope::everything(), code).unwrap();
-            Actor {
-                scope: Scope::subtrees(vec![r.path.clone()]),
-                ..Actor::system(code)
-            }
+            Actor::system_within(code, Scope::subtrees(vec![r.path.clone()]))
         };
         let (levels, cals, sanjiang, liubei, renting) =
             t.db.write_blocking(|c| {

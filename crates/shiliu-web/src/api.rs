@@ -261,7 +261,7 @@ pub async fn region(
     Ok(Json(
         state
             .db
-            .read(move |c| db::get_region(c, &actor.scope, id))
+            .read(move |c| db::get_region(c, actor.scope(), id))
             .await?
             .into(),
     ))
@@ -279,8 +279,8 @@ pub async fn region_children(
     let rows = state
         .db
         .read(move |c| {
-            db::get_region(c, &actor.scope, id)?;
-            db::children(c, &actor.scope, id, true)
+            db::get_region(c, actor.scope(), id)?;
+            db::children(c, actor.scope(), id, true)
         })
         .await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
@@ -301,7 +301,7 @@ pub async fn sites(
     let f = q.filter();
     let rows = state
         .db
-        .read(move |c| db::list_sites(c, &actor.scope, &f, PAGE + 1))
+        .read(move |c| db::list_sites(c, actor.scope(), &f, PAGE + 1))
         .await?;
     let (rows, next) = paginate(rows, |r: &Named<Site>| r.item.id);
     Ok(Json(SitePage {
@@ -325,7 +325,7 @@ pub async fn site(
     Ok(Json(SiteDto::new(
         state
             .db
-            .read(move |c| db::get_site(c, &actor.scope, id))
+            .read(move |c| db::get_site(c, actor.scope(), id))
             .await?,
         None,
     )))
@@ -345,7 +345,7 @@ pub async fn units(
     let f = q.filter();
     let rows = state
         .db
-        .read(move |c| db::list_units(c, &actor.scope, &f, PAGE + 1))
+        .read(move |c| db::list_units(c, actor.scope(), &f, PAGE + 1))
         .await?;
     let (rows, next) = paginate(rows, |r: &Named<Unit>| r.item.id);
     Ok(Json(UnitPage {
@@ -369,7 +369,7 @@ pub async fn unit(
     Ok(Json(UnitDto::new(
         state
             .db
-            .read(move |c| db::get_unit(c, &actor.scope, id))
+            .read(move |c| db::get_unit(c, actor.scope(), id))
             .await?,
         None,
     )))
@@ -605,8 +605,8 @@ pub async fn requests_list(
     let rows = state
         .db
         .read(move |c| {
-            let f = q.filter(c, &actor.scope, own, now)?;
-            shiliu_db::requests::list(c, &actor.scope, &f, PAGE + 1)
+            let f = q.filter(c, actor.scope(), own, now)?;
+            shiliu_db::requests::list(c, actor.scope(), &f, PAGE + 1)
         })
         .await?;
     let (rows, next) = paginate(rows, |r| r.id);
@@ -702,7 +702,7 @@ pub async fn request_get(
     let (r, events, answers, link) = state
         .db
         .read(move |c| {
-            let r = shiliu_db::requests::get(c, &actor.scope, id)?;
+            let r = shiliu_db::requests::get(c, actor.scope(), id)?;
             let events = shiliu_db::requests::events(c, &r)?;
             let answers = shiliu_db::requests::questions::answers(c, &r)?;
             let link = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?.remove(&id);
@@ -886,7 +886,7 @@ pub async fn request_step(
         .db
         .write(move |c| {
             if let Some(s) = input.site_id {
-                shiliu_db::org::get_site(c, &actor.scope, s)
+                shiliu_db::org::get_site(c, actor.scope(), s)
                     .map_err(|_| shiliu_db::DbError::invalid("site_id", "err.site.unknown"))?;
             }
             shiliu_db::requests::step(c, &actor, id, version, action, &input)

@@ -90,10 +90,10 @@ pub async fn surveys(
     let rows = state
         .db
         .read(move |c| {
-            let list = db::surveys(c, &actor.scope)?;
+            let list = db::surveys(c, actor.scope())?;
             let mut out = Vec::with_capacity(list.len());
             for s in list {
-                let progress = db::progress_totals(c, &actor.scope, &s)?;
+                let progress = db::progress_totals(c, actor.scope(), &s)?;
                 out.push((s, progress));
             }
             Ok(out)
@@ -372,7 +372,7 @@ pub async fn services(
         .db
         .write(move |c| {
             shiliu_db::registry::view(c, &actor, id)?;
-            db::services_of(c, &actor.scope, id)
+            db::services_of(c, actor.scope(), id)
         })
         .await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))

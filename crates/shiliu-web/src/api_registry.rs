@@ -165,7 +165,7 @@ pub async fn get(
         .write(move |c| {
             let person = db::view(c, &actor, id)?;
             let members = match person.household_id {
-                Some(h) => db::household_members(c, &actor.scope, h)?,
+                Some(h) => db::household_members(c, actor.scope(), h)?,
                 None => Vec::new(),
             };
             let tags = db::tags_of(c, &person)?;
@@ -174,7 +174,7 @@ pub async fn get(
                 person,
                 tags,
                 members,
-                db::residences_of(c, &actor.scope, id)?,
+                db::residences_of(c, actor.scope(), id)?,
                 consents,
             ))
         })

@@ -92,7 +92,7 @@ pub async fn list_files(
     let list = state
         .db
         .read(move |c| {
-            let r = db::get(c, &actor.scope, id)?;
+            let r = db::get(c, actor.scope(), id)?;
             files::list(c, &r)
         })
         .await?;
@@ -146,7 +146,7 @@ pub async fn cohandlers(
     let list = state
         .db
         .read(move |c| {
-            let r = db::get(c, &actor.scope, id)?;
+            let r = db::get(c, actor.scope(), id)?;
             cohandling::list(c, &r)
         })
         .await?;
@@ -177,7 +177,7 @@ pub async fn ask(
         .db
         .write(move |c| {
             cohandling::ask(c, &actor, id, b.version, &input)?;
-            let r = db::get(c, &actor.scope, id)?;
+            let r = db::get(c, actor.scope(), id)?;
             cohandling::list(c, &r)
         })
         .await?;
@@ -209,7 +209,7 @@ pub async fn answer(
         .db
         .write(move |c| {
             cohandling::answer(c, &actor, id, cohandler_id, for_others, &text)?;
-            let r = db::get(c, &actor.scope, id)?;
+            let r = db::get(c, actor.scope(), id)?;
             cohandling::list(c, &r)
         })
         .await?;

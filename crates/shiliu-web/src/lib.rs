@@ -720,10 +720,9 @@ async fn housekeeping(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
         }
-        let actor = shiliu_db::scope::Actor::system("system:reminders");
         match state
             .db
-            .write(move |c| shiliu_db::evaluation::reminders::sweep(c, &actor, at))
+            .write(move |c| shiliu_db::evaluation::reminders::sweep(c, at))
             .await
         {
             Ok(n) if n > 0 => tracing::info!(reminded = n, "evaluation deadlines swept"),
@@ -747,10 +746,9 @@ async fn sweep_deadlines(
         .await?;
     let mut done = shiliu_db::requests::Sweep::default();
     for part in work.parts(DEADLINE_PART) {
-        let actor = shiliu_db::scope::Actor::system("system:deadlines");
         let s = state
             .db
-            .write(move |c| shiliu_db::requests::mark_deadlines(c, &actor, at, &part))
+            .write(move |c| shiliu_db::requests::mark_deadlines(c, at, &part))
             .await?;
         done.reminded += s.reminded;
         done.escalated += s.escalated;

@@ -699,7 +699,7 @@ async fn found(
     };
     let reader = match holder {
         Some(p) => match p.require(Permission::ViewRequests) {
-            Ok(actor) => Some(actor.scope),
+            Ok(actor) => Some(actor.scope().clone()),
             Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
         },
         None if q.ids.is_empty() => {
@@ -735,7 +735,7 @@ async fn found(
         .read(move |c| {
             let cats = shiliu_db::requests::categories(c, true)?;
             let rows: Vec<Request> = if q.ids.is_empty() {
-                let scope = reader.unwrap_or_else(|| Scope::subtrees(vec![]));
+                let scope = reader.unwrap_or_else(Scope::none);
                 let f = RequestFilter {
                     received_from: Some(q.from),
                     received_to: Some(q.to),
@@ -759,9 +759,7 @@ async fn found(
                 let mut out = Vec::new();
                 for id in q.ids.iter().take(MAX_RESULTS as usize) {
                     let found = match &reader {
-                        Some(scope) => shiliu_db::requests::by_code(c, id)
-                            .ok()
-                            .filter(|r| scope.covers(&r.region_path)),
+                        Some(scope) => shiliu_db::requests::by_code_in(c, scope, id).ok(),
                         None => shiliu_db::requests::by_code(c, id).ok(),
                     };
                     out.extend(found);
@@ -770,17 +768,16 @@ async fn found(
             };
             let mut sites = BTreeMap::new();
             let mut regions = BTreeMap::new();
-            let all = Scope::everything();
             for r in &rows {
                 if let Some(sid) = r.site_id
                     && !sites.contains_key(&sid)
                 {
-                    sites.insert(sid, shiliu_db::org::get_site(c, &all, sid)?.name);
+                    sites.insert(sid, shiliu_db::org::atlas::site_name(c, sid)?);
                 }
                 if full && !regions.contains_key(&r.region_id) {
                     regions.insert(
                         r.region_id,
-                        shiliu_db::org::get_region(c, &all, r.region_id)?.code,
+                        shiliu_db::org::atlas::region(c, r.region_id)?.code,
                     );
                 }
             }

@@ -25,7 +25,7 @@ use shiliu_db::Db;
 use shiliu_db::accounts::{self, User};
 use shiliu_db::batch::Batcher;
 use shiliu_db::requests::Intake;
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::{Actor, Caller, Scope};
 use shiliu_domain::roles::{Permission, Role};
 
 use crate::error::{AppError, AppResult, ErrorInfo};
@@ -151,7 +151,7 @@ impl AppState {
         self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, (_, a)| a.user.id != user_id);
+            .retain(|_, (_, a)| a.caller.user().id != user_id);
     }
 
     /// Per-address login throttle (account lockout is separate, in the database).
@@ -206,8 +206,7 @@ pub enum Via {
 /// A signed-in caller, as established by the context middleware.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub user: User,
-    pub scope: Scope,
+    pub caller: Caller,
     pub via: Via,
 }
 
@@ -242,6 +241,7 @@ pub struct Principal {
     pub scope: Scope,
     pub via: Via,
     pub ctx: Ctx,
+    caller: Caller,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
@@ -269,10 +269,11 @@ impl Principal {
     /// The caller the context middleware (or an Open311 `api_key`) authenticated.
     pub fn new(a: Authenticated, ctx: Ctx) -> Self {
         Self {
-            user: a.user,
-            scope: a.scope,
+            user: a.caller.user().clone(),
+            scope: a.caller.scope().clone(),
             via: a.via,
             ctx,
+            caller: a.caller,
         }
     }
 
@@ -300,14 +301,7 @@ impl Principal {
     /// The caller acting on their own account only (sign-out, their own password): needs no
     /// permission, and the account functions it reaches touch nothing but `user_id`'s rows.
     pub fn acting_on_own_account(&self) -> Actor {
-        Actor {
-            user_id: Some(self.user.id),
-            name: self.user.username.clone(),
-            role: Some(self.role()),
-            scope: self.scope.clone(),
-            request_id: self.ctx.request_id.clone(),
-            client_addr: self.ctx.client_addr.clone(),
-        }
+        Actor::for_caller(&self.caller, &self.ctx.request_id, &self.ctx.client_addr)
     }
 
     pub fn csrf(&self) -> &str {
@@ -430,19 +424,17 @@ async fn authenticate(
     let found = state
         .db
         .read(move |c| {
-            let Some((session, user)) = accounts::load_session(c, &hash, idle, absolute)? else {
+            let Some((session, caller)) = accounts::load_session(c, &hash, idle, absolute)? else {
                 return Ok(None);
             };
             let touch = accounts::session_needs_touch(&session);
-            let scope = accounts::user_scope(c, &user)?;
             Ok(Some((
                 Authenticated {
-                    scope,
+                    caller,
                     via: Via::Session {
                         csrf: session.csrf_token,
                         session_hash: hash.clone(),
                     },
-                    user,
                 },
                 touch.then_some(hash),
             )))
@@ -492,18 +484,16 @@ pub async fn token_caller(
     let found = state
         .db
         .read(move |c| {
-            let Some((tok, user)) = accounts::find_token(c, &hash)? else {
+            let Some((tok, caller)) = accounts::find_token(c, &hash)? else {
                 return Ok(None);
             };
             let touch = accounts::token_needs_touch(&tok).then_some(tok.id);
-            let scope = accounts::user_scope(c, &user)?;
             Ok(Some((
                 Authenticated {
-                    scope,
+                    caller,
                     via: Via::Token {
                         permissions: tok.permissions(),
                     },
-                    user,
                 },
                 touch,
             )))

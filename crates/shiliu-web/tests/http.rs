@@ -1387,10 +1387,7 @@ fn seed_every_kind(
     // The register: a declaration, a request for assistance, a survey with a need.
     let person = registry::get(c, &all, city.person).unwrap();
     put("household", person.household_id.unwrap().to_string());
-    let resident = Actor {
-        name: "resident".into(),
-        ..Actor::system("public")
-    };
+    let resident = Actor::resident("seed", "local");
     let declared = shiliu_domain::registry::PersonInput::parse(
         &shiliu_domain::registry::PersonForm {
             name: format!("{tag}登记人"),

@@ -33,10 +33,10 @@ pub struct Access {
     pub system: bool,
 }
 
-/// A role's permission; the system itself (the CLI, the demo generator: no role) may do
-/// everything within its scope.
+/// A role's permission; the system itself (the CLI, the demo generator) may do everything
+/// within its scope, a resident nothing.
 fn allows(actor: &Actor, p: Permission) -> bool {
-    actor.role.is_none_or(|r| r.allows(p))
+    actor.allows(p)
 }
 
 /// The unit a signed-in user belongs to.
@@ -54,7 +54,7 @@ fn unit_of(conn: &mut DbConnection, actor: &Actor) -> Result<Option<i64>, DbErro
 
 /// What `actor` may do in scheme `id`; `NotFound` if nothing.
 pub fn access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Access, DbError> {
-    let scheme = get_scheme(conn, &Scope::everything(), id)?;
+    let scheme = get_scheme(conn, &Scope::whole(), id)?;
     let organiser =
         allows(actor, Permission::ManageEvaluations) && actor.scope.covers(&scheme.region_path);
     let out_of_draft = scheme.stage() != Stage::Draft;
@@ -94,7 +94,7 @@ pub fn access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Access,
         organiser,
         own_unit,
         reviews,
-        system: actor.role.is_none(),
+        system: actor.is_system(),
     })
 }
 

@@ -507,6 +507,36 @@ pub fn add_category(
 }
 
 /// The units taking part, by category and name.
+impl Scheme {
+    /// The scheme's region, as a scope: where its units and its teams' members come from.
+    pub(crate) fn region(&self) -> Scope {
+        Scope::of_paths(vec![self.region_path.clone()])
+    }
+}
+
+/// The names of the units in the scheme's region that do not take part yet: what the
+/// organiser picks from.
+pub fn candidate_units(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<String>, DbError> {
+    let taking_part = participants(conn, s)?;
+    Ok(
+        crate::org::list_units(conn, &s.region(), &crate::org::ListFilter::default(), 5_000)?
+            .into_iter()
+            .map(|u| u.item.name)
+            .filter(|n| !taking_part.iter().any(|x| &x.unit_name == n))
+            .collect(),
+    )
+}
+
+/// The id of the unit of this name in the scheme's region; the error names `field`.
+pub fn unit_by_name(
+    conn: &mut DbConnection,
+    s: &Scheme,
+    name: &str,
+    field: &str,
+) -> Result<i64, DbError> {
+    crate::org::unit_id_by_name(conn, &s.region(), name, field)
+}
+
 pub fn participants(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<ParticipantRow>, DbError> {
     let rows: Vec<(Participant, String, i32)> = eval_participants::table
         .inner_join(units::table)
@@ -535,12 +565,8 @@ pub fn add_participant(
     p: &Participant,
 ) -> Result<(), DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    let unit = crate::org::get_unit(
-        conn,
-        &Scope::subtrees(vec![s.region_path.clone()]),
-        p.unit_id,
-    )
-    .map_err(|_| DbError::invalid("unit", "err.eval.unit_outside"))?;
+    let unit = crate::org::get_unit(conn, &s.region(), p.unit_id)
+        .map_err(|_| DbError::invalid("unit", "err.eval.unit_outside"))?;
     if !categories(conn, &s)?.iter().any(|c| c.id == p.category_id) {
         return Err(DbError::invalid("category_id", "err.choice"));
     }
@@ -592,7 +618,7 @@ pub fn import_units(
     lines: &[shiliu_domain::evaluation::UnitLine],
 ) -> Result<Result<UnitsImported, Vec<(usize, FieldError)>>, DbError> {
     let s = draft(conn, actor, scheme_id, version)?;
-    let region = Scope::subtrees(vec![s.region_path.clone()]);
+    let region = s.region();
     let mut problems = Vec::new();
     let mut found = Vec::with_capacity(lines.len());
     for l in lines {

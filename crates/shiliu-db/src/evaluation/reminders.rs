@@ -255,8 +255,9 @@ fn audit_sending(
 /// The server's sweep: in every scheme whose current stage's deadline is less than
 /// [`REMIND_BEFORE`] away, remind once each who still owes work. Idempotent; several app
 /// nodes may run it (a reminder another node sent first is left alone). Returns how many
-/// were sent.
-pub fn sweep(conn: &mut DbConnection, actor: &Actor, at: NaiveDateTime) -> Result<usize, DbError> {
+/// were sent. The audit log names the actor `system:reminders`.
+pub fn sweep(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, DbError> {
+    let actor = &Actor::the_system("system:reminders");
     let schemes: Vec<Scheme> = eval_schemes::table
         .filter(eval_schemes::stage.eq_any(timed()))
         .select(Scheme::as_select())

@@ -214,6 +214,22 @@ pub fn compute(
 }
 
 /// The results as they stand: published, or a preview from the verified scores.
+/// The published results of the scheme this one was copied from, with its year, to compare
+/// with (none if it was not copied or that one is not published).
+pub fn previous(
+    conn: &mut DbConnection,
+    s: &Scheme,
+) -> Result<Option<(i32, Vec<UnitResult>)>, DbError> {
+    let Some(prev) = s.copied_from else {
+        return Ok(None);
+    };
+    let ps = super::get_scheme(conn, &crate::scope::Scope::whole(), prev)?;
+    if ps.stage() != Stage::Published {
+        return Ok(None);
+    }
+    Ok(Some((ps.year, results(conn, &ps)?)))
+}
+
 pub fn results(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<UnitResult>, DbError> {
     let t = tree(conn, s)?;
     let sheet = verified(conn, s)?;

@@ -9,7 +9,7 @@ use super::{Scheme, get_scheme, participants};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{eval_team_members, eval_team_units, eval_teams, regions, users};
-use crate::scope::{Actor, Scope};
+use crate::scope::Actor;
 use crate::{DbConnection, DbError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -145,7 +145,7 @@ pub fn add_member(
     let team = team_of(conn, scheme_id, team_id)?;
     let round = Round::parse(&team.round).unwrap_or(Round::First);
     let s = open_for(conn, actor, scheme_id, round)?;
-    let region = Scope::subtrees(vec![s.region_path.clone()]);
+    let region = s.region();
     let found: Option<(i64, String)> = users::table
         .inner_join(regions::table)
         .filter(region.filter())

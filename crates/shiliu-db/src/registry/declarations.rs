@@ -140,7 +140,7 @@ fn unseal(vault: &Vault, d: &DeclaredPerson) -> Result<Option<IdNumber>, DbError
 
 /// Where a household may declare: an active township, community or grid.
 fn declarable(conn: &mut DbConnection, region_id: i64) -> Result<Region, DbError> {
-    let r = get_region(conn, &Scope::everything(), region_id)
+    let r = get_region(conn, &Scope::whole(), region_id)
         .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
     if !r.active
         || !matches!(

@@ -54,6 +54,11 @@ type OutMigrantRow = (
 );
 
 impl OutMigrant {
+    /// Whether they live inside the scope (on its own register, not only its out-migrant).
+    pub fn lives_in(&self, scope: &Scope) -> bool {
+        scope.covers(&self.region_path)
+    }
+
     fn from_person(p: Person) -> Self {
         Self::from_row((
             p.id,
@@ -204,6 +209,16 @@ pub struct Assist {
 impl Assist {
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
         self.status == AssistStatus::Open.as_str() && self.due_on < today
+    }
+
+    /// Whether the scope is the side asked, who replies.
+    pub fn asked_of(&self, scope: &Scope) -> bool {
+        scope.covers(&self.to_path)
+    }
+
+    /// Whether the scope is the side that asked, who closes.
+    pub fn asked_by(&self, scope: &Scope) -> bool {
+        scope.covers(&self.from_path)
     }
 }
 
@@ -434,7 +449,7 @@ pub fn reply(
 ) -> Result<Assist, DbError> {
     let text = assist_reply(text).map_err(|e| DbError::Invalid(e.into()))?;
     let a = get(conn, &actor.scope, id)?;
-    if !actor.scope.covers(&a.to_path) {
+    if !a.asked_of(&actor.scope) {
         return Err(DbError::invalid("reply", "err.assist.not_asked_of_you"));
     }
     let n = diesel::update(
@@ -472,7 +487,7 @@ pub fn close(
     version: i32,
 ) -> Result<Assist, DbError> {
     let a = get(conn, &actor.scope, id)?;
-    if !actor.scope.covers(&a.from_path) {
+    if !a.asked_by(&actor.scope) {
         return Err(DbError::invalid("status", "err.assist.not_yours"));
     }
     let n = diesel::update(

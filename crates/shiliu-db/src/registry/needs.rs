@@ -48,6 +48,11 @@ pub struct Survey {
 }
 
 impl Survey {
+    /// Whether the scope runs the campaign (may close it), not only receives it from above.
+    pub fn run_by(&self, scope: &Scope) -> bool {
+        scope.covers(&self.region_path)
+    }
+
     pub fn questions(&self) -> Result<Vec<SurveyQuestion>, DbError> {
         serde_json::from_str(&self.questions)
             .map_err(|e| DbError::Migration(format!("survey {} questions: {e}", self.id)))
@@ -121,7 +126,7 @@ pub fn close_survey(
     version: i32,
 ) -> Result<Survey, DbError> {
     let s = get_survey(conn, &actor.scope, id)?;
-    if !actor.scope.covers(&s.region_path) {
+    if !s.run_by(&actor.scope) {
         return Err(DbError::invalid("status", "err.survey.not_yours"));
     }
     let n = diesel::update(

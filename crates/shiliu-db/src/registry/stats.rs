@@ -101,7 +101,7 @@ pub fn figures(
         if counted_paths.is_empty() {
             return Ok(f);
         }
-        Ok(f.plus(counted(c, &Scope::subtrees(counted_paths), from, to)?))
+        Ok(f.plus(counted(c, &Scope::of_paths(counted_paths), from, to)?))
     })
 }
 

@@ -122,7 +122,8 @@ impl Known {
             }
         };
         id.and_then(|id| self.regions.by_id.get(&id))
-            .filter(|r| o.actor.scope.covers(&r.path))
+            // A resident files in any region (the public form); staff in their scope.
+            .filter(|r| o.actor.is_resident() || o.actor.scope.covers(&r.path))
             .ok_or_else(|| DbError::invalid(field, "err.region.unknown"))
     }
 

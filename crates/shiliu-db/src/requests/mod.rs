@@ -400,6 +400,12 @@ pub fn by_code(conn: &mut DbConnection, code: &str) -> Result<Request, DbError> 
         .first(conn)?)
 }
 
+/// A request by its tracking code, if it lies in the scope (else `NotFound`).
+pub fn by_code_in(conn: &mut DbConnection, scope: &Scope, code: &str) -> Result<Request, DbError> {
+    let r = by_code(conn, code)?;
+    scope.admit(&r.region_path.clone(), r)
+}
+
 /// How many requests a phone number has made since `since` (the public page's abuse limit).
 pub fn count_by_phone_since(
     conn: &mut DbConnection,
@@ -550,6 +556,31 @@ pub struct StepInput {
 }
 
 /// Apply one step of the state machine, as `actor`, to the version they saw.
+/// A resident's rating of their resolved request, named by its tracking code. A code that
+/// does not exist and a request that cannot be rated now answer alike (`err.public.not_ratable`
+/// on `code`), so the answer tells nothing of which codes exist.
+pub fn rate_by_code(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    code: &str,
+    input: &StepInput,
+) -> Result<Request, DbError> {
+    let r = match by_code(conn, code) {
+        Ok(r) if r.status() == Status::Resolved => r,
+        Ok(_) | Err(DbError::NotFound) => {
+            return Err(DbError::invalid("code", "err.public.not_ratable"));
+        }
+        Err(e) => return Err(e),
+    };
+    // The resident has no scope; the code they hold is their reach, to this one request.
+    let reach = if actor.is_resident() {
+        actor.reaching_everywhere()
+    } else {
+        actor.clone()
+    };
+    step(conn, &reach, r.id, r.version, Action::Rate, input)
+}
+
 pub fn step(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -665,7 +696,7 @@ pub fn step(
         note,
         serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
     )?;
-    let after = get(conn, &Scope::everything(), id)?;
+    let after = get(conn, &Scope::whole(), id)?;
     // Every step: the entry's facets (status, site) change even when its words do not.
     let text = searchable_text(conn, &after)?;
     search::index(conn, &after, &text, false)?;
@@ -792,13 +823,9 @@ impl DeadlineWork {
 /// their deadline to the supervising level, once each, with an event and an audit row. Run
 /// periodically; idempotent. The server finds the work on a reader and only marks it in a
 /// write ([`deadline_work`], [`mark_deadlines`]), so the writer is not held while it looks.
-pub fn sweep_deadlines(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    at: NaiveDateTime,
-) -> Result<Sweep, DbError> {
+pub fn sweep_deadlines(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Sweep, DbError> {
     let work = deadline_work(conn, at)?;
-    mark_deadlines(conn, actor, at, &work)
+    mark_deadlines(conn, at, &work)
 }
 
 /// Find the sweep's work at `at` (reads only).
@@ -856,12 +883,13 @@ pub fn deadline_work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Deadl
 }
 
 /// Mark what [`deadline_work`] found; a request changed since then is left for the next sweep.
+/// The audit log and the requests' histories name the actor `system:deadlines`.
 pub fn mark_deadlines(
     conn: &mut DbConnection,
-    actor: &Actor,
     at: NaiveDateTime,
     work: &DeadlineWork,
 ) -> Result<Sweep, DbError> {
+    let actor = &Actor::the_system("system:deadlines");
     let mut done = Sweep::default();
     for r in &work.escalate {
         let supervising = supervising_region(conn, r)?;
@@ -882,7 +910,7 @@ pub fn mark_deadlines(
 /// The region above the responsible site's region (the level that supervises it), or above the
 /// request's own region when no site is responsible.
 fn supervising_region(conn: &mut DbConnection, r: &Request) -> Result<Option<i64>, DbError> {
-    let all = Scope::everything();
+    let all = Scope::whole();
     let region_id = match r.site_id {
         Some(s) => crate::org::get_site(conn, &all, s)?.region_id,
         None => r.region_id,

@@ -30,7 +30,7 @@ pub async fn users(
     let f = q.filter();
     let mut rows = state
         .db
-        .read(move |c| accounts::list_users(c, &actor.scope, &f, PAGE + 1))
+        .read(move |c| accounts::list_users(c, actor.scope(), &f, PAGE + 1))
         .await?;
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
@@ -80,7 +80,7 @@ pub async fn users_export(
     f.before_id = None;
     let rows = state
         .db
-        .read(move |c| accounts::list_users(c, &actor.scope, &f, 100_000))
+        .read(move |c| accounts::list_users(c, actor.scope(), &f, 100_000))
         .await?;
     let headers: Vec<String> = [
         "field.username",
@@ -211,7 +211,7 @@ fn region_id_by_code(
     code: &str,
     field: &str,
 ) -> Result<i64, shiliu_db::DbError> {
-    org_db::region_id_by_code(c, &actor.scope, code, field)
+    org_db::region_id_by_code(c, actor.scope(), code, field)
 }
 
 /// Grid codes separated by spaces, new lines or commas.
@@ -223,7 +223,7 @@ fn grid_ids_by_codes(
     codes
         .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
         .filter(|s| !s.is_empty())
-        .map(|g| org_db::region_id_by_code(c, &actor.scope, g, "grid_ids"))
+        .map(|g| org_db::region_id_by_code(c, actor.scope(), g, "grid_ids"))
         .collect()
 }
 
@@ -345,12 +345,11 @@ async fn user_page(
     let (user, region_code, grid_codes) = state
         .db
         .read(move |c| {
-            let u = accounts::get_user(c, &actor.scope, id)?;
-            let region =
-                org_db::get_region(c, &shiliu_db::scope::Scope::everything(), u.region_id)?;
+            let u = accounts::get_user(c, actor.scope(), id)?;
+            let region = org_db::atlas::region(c, u.region_id)?;
             let mut grids = Vec::new();
             for g in accounts::user_grid_ids(c, id)? {
-                grids.push(org_db::get_region(c, &shiliu_db::scope::Scope::everything(), g)?.code);
+                grids.push(org_db::atlas::region(c, g)?.code);
             }
             Ok((u, region.code, grids))
         })
@@ -476,7 +475,7 @@ pub async fn user_password(
     Form(f): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageUsers)?;
-    let scope = actor.scope.clone();
+    let scope = actor.scope().clone();
     let user = state
         .db
         .read(move |c| accounts::get_user(c, &scope, id))

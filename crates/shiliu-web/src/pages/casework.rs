@@ -264,7 +264,7 @@ async fn dispute_page(
         .db
         .read(move |c| {
             let d = db::dispute(c, &actor, id)?;
-            let code = shiliu_db::requests::get(c, &actor.scope, d.request_id)?.code;
+            let code = shiliu_db::requests::get(c, actor.scope(), d.request_id)?.code;
             let records = db::dispute_records(c, &d)?;
             let users = db::lawyers_for(c, &d.region_path)?;
             Ok((d, code, records, users))
@@ -465,7 +465,7 @@ async fn case_page(
         .db
         .read(move |c| {
             let k = db::legal_aid_case(c, &actor, id)?;
-            let code = shiliu_db::requests::get(c, &actor.scope, k.request_id)?.code;
+            let code = shiliu_db::requests::get(c, actor.scope(), k.request_id)?.code;
             let lawyer = db::lawyer_name(c, k.lawyer_id)?;
             let consultations = db::consultations(c, &k)?;
             Ok((k, code, lawyer, consultations))

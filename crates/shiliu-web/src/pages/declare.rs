@@ -517,9 +517,9 @@ async fn review_page(
         .write(move |c| {
             let d = db::view(c, &actor, id)?;
             let registered = db::registered(c, &actor, &d)?;
-            let region = org_db::get_region(c, &Scope::everything(), d.region_id)?;
+            let region = org_db::atlas::region(c, d.region_id)?;
             let grids = if grid_worker {
-                org_db::scope_roots(c, &actor.scope)?
+                org_db::scope_roots(c, actor.scope())?
             } else {
                 Vec::new()
             };
@@ -618,7 +618,7 @@ pub async fn confirm(
     let result = state
         .db
         .write(move |c| {
-            let region_id = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region_id = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             db::confirm(c, &actor, &vault, id, version, region_id, &submitted)
         })
         .await;

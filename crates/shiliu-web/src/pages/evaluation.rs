@@ -294,15 +294,9 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
     Ok(state
         .db
         .read(move |c| {
-            let s = db::get_scheme(c, &actor.scope, id)?;
+            let s = db::get_scheme(c, actor.scope(), id)?;
             let units = db::participants(c, &s)?;
-            let region = shiliu_db::scope::Scope::subtrees(vec![s.region_path.clone()]);
-            let filter = shiliu_db::org::ListFilter::default();
-            let candidates = shiliu_db::org::list_units(c, &region, &filter, 5_000)?
-                .into_iter()
-                .map(|u| u.item.name)
-                .filter(|n| !units.iter().any(|x| &x.unit_name == n))
-                .collect();
+            let candidates = db::candidate_units(c, &s)?;
             Ok(Parts {
                 categories: db::categories(c, &s)?,
                 tree: db::tree(c, &s)?,
@@ -792,9 +786,8 @@ pub async fn add_unit(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ManageEvaluations)?;
     let result = change(&state, actor, move |c, a| {
-        let s = db::get_scheme(c, &a.scope, id)?;
-        let region = shiliu_db::scope::Scope::subtrees(vec![s.region_path]);
-        let unit_id = shiliu_db::org::unit_id_by_name(c, &region, &f.unit, "unit")?;
+        let s = db::get_scheme(c, a.scope(), id)?;
+        let unit_id = db::unit_by_name(c, &s, &f.unit, "unit")?;
         let participant = Participant {
             scheme_id: id,
             unit_id,
@@ -852,7 +845,7 @@ pub async fn add_indicator(
         let level = match parent {
             None => Level::Area,
             Some(pid) => {
-                let s = db::get_scheme(c, &a.scope, id)?;
+                let s = db::get_scheme(c, a.scope(), id)?;
                 db::tree(c, &s)?
                     .nodes
                     .iter()
@@ -1060,7 +1053,7 @@ async fn sheet_upload(
             .map(Err);
     };
     // The scheme must be the caller's before the file is read at all.
-    let scope = p.require(Permission::ManageEvaluations)?.scope;
+    let scope = p.require(Permission::ManageEvaluations)?.scope().clone();
     state
         .db
         .read(move |c| db::get_scheme(c, &scope, id).map(drop))

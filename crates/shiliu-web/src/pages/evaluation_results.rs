@@ -545,17 +545,7 @@ pub async fn analysis(
             let tree = db::tree(c, &s)?;
             let sheet = results::verified(c, &s)?;
             let res = results::compute(c, &s, &tree, &sheet)?;
-            let before = match s.copied_from {
-                Some(prev) => {
-                    let ps = db::get_scheme(c, &shiliu_db::scope::Scope::everything(), prev)?;
-                    if ps.stage() == Stage::Published {
-                        Some((ps.year, results::results(c, &ps)?))
-                    } else {
-                        None
-                    }
-                }
-                None => None,
-            };
+            let before = results::previous(c, &s)?;
             let cats = db::categories(c, &s)?;
             Ok((s, tree, sheet, res, cats, before))
         })

@@ -460,17 +460,17 @@ fn apply(
                 ImportKind::Sites => {
                     let input =
                         SiteInput::parse(&v[0], &site_types.of(&v[1]), &v[3], &v[4], &v[5], &v[6])?;
-                    let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
+                    let region = db::region_id_by_code(c, actor.scope(), &v[2], "region_id")?;
                     db::create_site(c, actor, region, &input)?;
                 }
                 ImportKind::Units => {
                     let input = UnitInput::parse(&v[0], &categories.of(&v[1]), &v[3], &v[4])?;
-                    let region = db::region_id_by_code(c, &actor.scope, &v[2], "region_id")?;
+                    let region = db::region_id_by_code(c, actor.scope(), &v[2], "region_id")?;
                     db::create_unit(c, actor, region, &input)?;
                 }
                 ImportKind::Regions => {
                     let input = RegionInput::parse(&v[1], &v[2])?;
-                    let parent = db::region_id_by_code(c, &actor.scope, &v[0], "parent_id")?;
+                    let parent = db::region_id_by_code(c, actor.scope(), &v[0], "parent_id")?;
                     db::create_child_region(c, actor, parent, &input)?;
                 }
             }

@@ -148,7 +148,7 @@ pub async fn out_migrants(
     let t = p.t();
     let f = q.filter();
     let origins = actor
-        .scope
+        .scope()
         .origins()
         .iter()
         .map(|o| super::registry::place_name(o))
@@ -255,7 +255,7 @@ pub async fn assists(
                 })
                 .collect();
             let names = org_db::region_names(c, &ids)?;
-            Ok((rows, names, db::waiting(c, &actor.scope, today)?))
+            Ok((rows, names, db::waiting(c, actor.scope(), today)?))
         })
         .await?;
     let side_code = if incoming { "in" } else { "out" };
@@ -415,7 +415,7 @@ async fn assist_page(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ExchangeAssists)?;
     let t = p.t();
-    let scope = actor.scope.clone();
+    let scope = actor.scope().clone();
     let (a, person, names, places) = state
         .db
         .write(move |c| {
@@ -435,17 +435,15 @@ async fn assist_page(
         overdue: a.is_overdue(today),
         from: names.get(&a.from_region_id).cloned().unwrap_or_default(),
         to: names.get(&a.to_region_id).cloned().unwrap_or_default(),
-        person_here: person
-            .as_ref()
-            .is_some_and(|m| scope.covers(&m.region_path)),
+        person_here: person.as_ref().is_some_and(|m| m.lives_in(&scope)),
         person: person.map(|m| {
             let place = places.get(&m.region_path).cloned().unwrap_or_default();
             migrant_row(&m, place, t, today)
         }),
         created: show_minute(a.created_at),
         replied: a.replied_at.map(show_minute).unwrap_or_default(),
-        may_reply: open && scope.covers(&a.to_path),
-        may_close: a.status != AssistStatus::Closed.as_str() && scope.covers(&a.from_path),
+        may_reply: open && a.asked_of(&scope),
+        may_close: a.status != AssistStatus::Closed.as_str() && a.asked_by(&scope),
         errors: t.field_errors_as(errs, ALIASES),
         reply,
         a,

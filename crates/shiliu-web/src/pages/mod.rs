@@ -400,14 +400,7 @@ pub async fn login_submit(
     let Some(user) = user.filter(|_| !locked) else {
         return fail("login.failed");
     };
-    let actor = Actor {
-        user_id: Some(user.id),
-        name: user.username.clone(),
-        role: Some(user.role()),
-        scope: shiliu_db::scope::Scope::subtrees(vec![]),
-        request_id: ctx.request_id.clone(),
-        client_addr: ctx.client_addr.clone(),
-    };
+    let actor = Actor::signing_in(&user, &ctx.request_id, &ctx.client_addr);
     if !right {
         let policy = state.config.lockout;
         let (a, u) = (actor.clone(), user.clone());
@@ -511,7 +504,7 @@ struct HomePage {
 
 pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     let actor = p.require(Permission::ViewOrg)?;
-    let scope = actor.scope.clone();
+    let scope = actor.scope().clone();
     let evaluates = p.can(Permission::ReportEvaluations) || p.can(Permission::ReviewEvaluations);
     let (counts, roots, todo) = state
         .db

@@ -61,10 +61,10 @@ pub async fn surveys(
     let (list, names) = state
         .db
         .read(move |c| {
-            let list = db::surveys(c, &actor.scope)?;
+            let list = db::surveys(c, actor.scope())?;
             let mut out = Vec::with_capacity(list.len());
             for s in list {
-                let (total, done) = db::progress_totals(c, &actor.scope, &s)?;
+                let (total, done) = db::progress_totals(c, actor.scope(), &s)?;
                 out.push((s, total, done));
             }
             let ids: Vec<i64> = out.iter().map(|(s, _, _)| s.region_id).collect();
@@ -207,7 +207,7 @@ pub async fn create_survey(
     let result = state
         .db
         .write(move |c| {
-            let region = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             db::create_survey(c, &actor, region, tag, &input)
         })
         .await;
@@ -255,12 +255,12 @@ pub async fn survey(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::ViewRegistry)?;
     let t = p.t();
-    let scope = actor.scope.clone();
+    let scope = actor.scope().clone();
     let (s, progress, names) = state
         .db
         .read(move |c| {
-            let s = db::get_survey(c, &actor.scope, id)?;
-            let progress = db::progress(c, &actor.scope, &s)?;
+            let s = db::get_survey(c, actor.scope(), id)?;
+            let progress = db::progress(c, actor.scope(), &s)?;
             let mut ids: Vec<i64> = progress.keys().flat_map(|p| super::path_ids(p)).collect();
             ids.push(s.region_id);
             ids.sort_unstable();
@@ -321,7 +321,7 @@ pub async fn survey(
         can_fill: open && p.can(Permission::EditRegistry),
         can_close: s.status == SurveyStatus::Open.as_str()
             && p.can(Permission::ManageSurveys)
-            && scope.covers(&s.region_path),
+            && s.run_by(&scope),
         s,
     })
 }
@@ -379,7 +379,7 @@ pub async fn households(
     let (s, rows) = state
         .db
         .write(move |c| {
-            let s = db::get_survey(c, &actor.scope, id)?;
+            let s = db::get_survey(c, actor.scope(), id)?;
             let rows = db::survey_households(c, &actor, &s, todo, q.after, PAGE + 1)?;
             Ok((s, rows))
         })
@@ -459,12 +459,12 @@ async fn form_page(
     let (s, members, response, open_needs) = state
         .db
         .write(move |c| {
-            let s = db::get_survey(c, &actor.scope, id)?;
-            let members = db::household_for(c, &actor.scope, &s, household_id)?;
+            let s = db::get_survey(c, actor.scope(), id)?;
+            let members = db::household_for(c, actor.scope(), &s, household_id)?;
             let response = db::response_of(c, s.id, household_id)?;
             let mut needs = Vec::new();
             for m in &members {
-                needs.extend(db::needs_of(c, &actor.scope, m.id)?);
+                needs.extend(db::needs_of(c, actor.scope(), m.id)?);
             }
             shiliu_db::audit::record(
                 c,
@@ -738,7 +738,7 @@ async fn need_page(
     let (n, person, category, qs) = state
         .db
         .write(move |c| {
-            let n = db::get_need(c, &actor.scope, id)?;
+            let n = db::get_need(c, actor.scope(), id)?;
             let person = shiliu_db::registry::view(c, &actor, n.person_id)?;
             let code = n.kind().category_code();
             let category = shiliu_db::requests::categories(c, false)?
@@ -844,7 +844,7 @@ pub async fn to_request(
     let result = state
         .db
         .write(move |c| {
-            let n = db::get_need(c, &actor.scope, id)?;
+            let n = db::get_need(c, actor.scope(), id)?;
             let category = shiliu_db::requests::categories(c, false)?
                 .into_iter()
                 .find(|k| k.code == n.kind().category_code())

@@ -40,7 +40,7 @@ pub async fn regions_root(
     let actor = p.require(Permission::ViewOrg)?;
     let roots = state
         .db
-        .read(move |c| db::scope_roots(c, &actor.scope))
+        .read(move |c| db::scope_roots(c, actor.scope()))
         .await?;
     if let [only] = roots.as_slice() {
         return Ok(Redirect::to(&format!("/regions/{}", only.id)).into_response());
@@ -70,9 +70,9 @@ async fn region_page(
     let (region, crumbs, children) = state
         .db
         .read(move |c| {
-            let r = db::get_region(c, &actor.scope, id)?;
-            let crumbs = db::ancestors(c, &actor.scope, &r)?;
-            let children = db::children(c, &actor.scope, r.id, true)?;
+            let r = db::get_region(c, actor.scope(), id)?;
+            let crumbs = db::ancestors(c, actor.scope(), &r)?;
+            let children = db::children(c, actor.scope(), r.id, true)?;
             Ok((r, crumbs, children))
         })
         .await?;
@@ -329,7 +329,7 @@ async fn load_rows(
         .db
         .read(move |c| {
             Ok(match kind {
-                OrgKind::Site => db::list_sites(c, &actor.scope, &f, limit)?
+                OrgKind::Site => db::list_sites(c, actor.scope(), &f, limit)?
                     .into_iter()
                     .map(|n| {
                         let s = n.item;
@@ -349,7 +349,7 @@ async fn load_rows(
                         )
                     })
                     .collect::<Vec<_>>(),
-                OrgKind::Unit => db::list_units(c, &actor.scope, &f, limit)?
+                OrgKind::Unit => db::list_units(c, actor.scope(), &f, limit)?
                     .into_iter()
                     .map(|n| {
                         let u = n.item;
@@ -673,7 +673,7 @@ pub async fn new_form(
         Some(r) => {
             state
                 .db
-                .read(move |c| Ok(db::get_region(c, &actor.scope, r)?.code))
+                .read(move |c| Ok(db::get_region(c, actor.scope(), r)?.code))
                 .await?
         }
         None => String::new(),
@@ -749,7 +749,7 @@ pub async fn save(
     let result = state
         .db
         .write(move |c| {
-            let region = db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region = db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             Ok(match (&input, id) {
                 (Parsed::Site(s), None) => db::create_site(c, &actor, region, s)?.id,
                 (Parsed::Site(s), Some(i)) => db::update_site(c, &actor, i, version, region, s)?.id,
@@ -813,8 +813,8 @@ pub async fn show(
         .read(move |c| {
             Ok(match kind {
                 OrgKind::Site => {
-                    let s = db::get_site(c, &actor.scope, id)?;
-                    let code = db::get_region(c, &actor.scope, s.region_id)?.code;
+                    let s = db::get_site(c, actor.scope(), id)?;
+                    let code = db::get_region(c, actor.scope(), s.region_id)?.code;
                     (
                         OrgFormData {
                             name: s.name,
@@ -831,8 +831,8 @@ pub async fn show(
                     )
                 }
                 OrgKind::Unit => {
-                    let u = db::get_unit(c, &actor.scope, id)?;
-                    let code = db::get_region(c, &actor.scope, u.region_id)?.code;
+                    let u = db::get_unit(c, actor.scope(), id)?;
+                    let code = db::get_region(c, actor.scope(), u.region_id)?.code;
                     (
                         OrgFormData {
                             name: u.name,
@@ -921,7 +921,7 @@ pub async fn region_export(
     let t = p.t();
     let rows = state
         .db
-        .read(move |c| db::subtree(c, &actor.scope, id))
+        .read(move |c| db::subtree(c, actor.scope(), id))
         .await?;
     let codes: std::collections::HashMap<i64, String> =
         rows.iter().map(|r| (r.id, r.code.clone())).collect();

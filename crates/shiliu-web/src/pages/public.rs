@@ -12,11 +12,11 @@ use crate::files::FormData;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::org::{Region, atlas};
 use shiliu_db::requests::{self as db, StepInput};
-use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::scope::Actor;
 use shiliu_domain::org::RegionKind;
-use shiliu_domain::requests::{Action, ActionInput, Channel, Rating, RequestInput, Status};
+use shiliu_domain::requests::{ActionInput, Channel, Rating, RequestInput, Status};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, render};
@@ -64,14 +64,7 @@ pub(super) fn with_token(mut resp: Response, state: &AppState, token: &str, set:
 
 /// The resident acting, for the audit log and the request's history.
 pub(super) fn resident(ctx: &Ctx) -> Actor {
-    Actor {
-        user_id: None,
-        name: "resident".into(),
-        role: None,
-        scope: Scope::everything(),
-        request_id: ctx.request_id.clone(),
-        client_addr: ctx.client_addr.clone(),
-    }
+    Actor::resident(&ctx.request_id, &ctx.client_addr)
 }
 
 /// A place being picked on a public page: the region chosen so far (none: the top of the
@@ -83,24 +76,22 @@ pub(super) async fn picking(
     Ok(state
         .db
         .read(move |c| {
-            let all = Scope::everything();
             let current = match region {
-                Some(id) => Some(org_db::get_region(c, &all, id)?),
+                Some(id) => Some(atlas::region(c, id)?),
                 None => None,
             };
             let parent = match &current {
                 Some(r) => r.id,
-                None => org_db::scope_roots(c, &all)?
+                None => atlas::roots(c)?
                     .first()
                     .map(|r| r.id)
                     .ok_or(shiliu_db::DbError::NotFound)?,
             };
-            let children = org_db::children(c, &all, parent, false)?;
+            let children = atlas::children(c, parent)?;
             let crumbs = match &current {
-                Some(r) => org_db::ancestors(c, &all, r)?
+                Some(r) => atlas::ancestor_names(c, r)?
                     .into_iter()
                     .skip(1)
-                    .map(|(_, n, _)| n)
                     .chain([r.name.clone()])
                     .collect(),
                 None => vec![],
@@ -501,17 +492,6 @@ pub async fn rate(
     let result = state
         .db
         .write(move |c| {
-            // A code that does not exist and a request that cannot be rated now answer alike.
-            let r = match db::by_code(c, &c2) {
-                Ok(r) if r.status() == Status::Resolved => r,
-                Ok(_) | Err(shiliu_db::DbError::NotFound) => {
-                    return Err(shiliu_db::DbError::invalid(
-                        "code",
-                        "err.public.not_ratable",
-                    ));
-                }
-                Err(e) => return Err(e),
-            };
             let input = StepInput {
                 action_input: ActionInput {
                     rating: Some(rating),
@@ -520,7 +500,7 @@ pub async fn rate(
                 note: comment,
                 ..StepInput::default()
             };
-            db::step(c, &actor, r.id, r.version, Action::Rate, &input)
+            db::rate_by_code(c, &actor, &c2, &input)
         })
         .await;
     match result {

@@ -168,7 +168,7 @@ pub async fn list(
         .db
         .write(move |c| {
             Ok((
-                db::count_up_to(c, &actor.scope, &f, COUNT_CAP)?,
+                db::count_up_to(c, actor.scope(), &f, COUNT_CAP)?,
                 db::list(c, &actor, &f, before, PAGE + 1)?,
             ))
         })
@@ -433,7 +433,7 @@ async fn form_page(
     let grids = if grid_worker {
         state
             .db
-            .read(move |c| org_db::scope_roots(c, &actor.scope))
+            .read(move |c| org_db::scope_roots(c, actor.scope()))
             .await?
     } else {
         Vec::new()
@@ -550,7 +550,7 @@ pub(crate) async fn register(
     state
         .db
         .write(move |c| {
-            let region_id = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region_id = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             let r = Registration {
                 person: &input,
                 region_id,
@@ -654,10 +654,10 @@ pub(crate) async fn person_page(
                 None => None,
             };
             let members = match person.household_id {
-                Some(h) => db::household_members(c, &actor.scope, h)?,
+                Some(h) => db::household_members(c, actor.scope(), h)?,
                 None => Vec::new(),
             };
-            let homes = db::residences_of(c, &actor.scope, id)?;
+            let homes = db::residences_of(c, actor.scope(), id)?;
             let ids: Vec<i64> = homes.iter().map(|h| h.region_id).collect();
             let regions = org_db::region_names(c, &ids)?;
             let tags = db::tags_of(c, &person)?;
@@ -671,8 +671,8 @@ pub(crate) async fn person_page(
                 consents,
                 regions,
                 (
-                    db::needs::needs_of(c, &actor.scope, id)?,
-                    db::needs::services_of(c, &actor.scope, id)?,
+                    db::needs::needs_of(c, actor.scope(), id)?,
+                    db::needs::services_of(c, actor.scope(), id)?,
                 ),
             ))
         })
@@ -811,8 +811,8 @@ pub async fn edit(
     let (person, tags, code) = state
         .db
         .read(move |c| {
-            let person = db::get(c, &actor.scope, id)?;
-            let region = org_db::get_region(c, &actor.scope, person.region_id)?;
+            let person = db::get(c, actor.scope(), id)?;
+            let region = org_db::get_region(c, actor.scope(), person.region_id)?;
             let tags = db::tags_of(c, &person)?;
             Ok((person, tags, region.code))
         })
@@ -863,7 +863,7 @@ pub(crate) async fn correct(
     state
         .db
         .write(move |c| {
-            let region_id = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region_id = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             db::update(
                 c,
                 &actor,
@@ -889,7 +889,7 @@ pub async fn update(
 ) -> AppResult<Response> {
     let actor = p.require(Permission::EditRegistry)?;
     let d = RegisterForm::from_pairs(pairs);
-    let scope = actor.scope.clone();
+    let scope = actor.scope().clone();
     match correct(&state, actor, id, &d).await {
         Ok(_) => Ok(Redirect::to(&format!("/registry/{id}?saved=1")).into_response()),
         Err(DbError::Invalid(e)) => {

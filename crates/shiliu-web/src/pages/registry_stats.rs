@@ -13,7 +13,6 @@ use serde::Deserialize;
 use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::registry::needs::NeedFigures;
 use shiliu_db::registry::stats::{self as db, RegistryFigures};
-use shiliu_db::scope::Scope;
 use shiliu_domain::registry::needs::ServiceKind;
 use shiliu_domain::registry::suppress;
 use shiliu_domain::roles::Permission;
@@ -129,23 +128,23 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         .db
         .read(move |c| {
             let root = if code.is_empty() {
-                let roots = org_db::scope_roots(c, &actor.scope)?;
+                let roots = org_db::scope_roots(c, actor.scope())?;
                 (roots.len() == 1)
                     .then(|| roots.into_iter().next())
                     .flatten()
             } else {
                 Some(
-                    org_db::get_region_by_code(c, &actor.scope, &code)
+                    org_db::get_region_by_code(c, actor.scope(), &code)
                         .map_err(|_| shiliu_db::DbError::invalid("region", "err.region.unknown"))?,
                 )
             };
             let scope = match &root {
-                Some(r) => Scope::subtrees(vec![r.path.clone()]),
-                None => actor.scope.clone(),
+                Some(r) => actor.scope().narrowed_to(&r.path),
+                None => actor.scope().clone(),
             };
             let children = match &root {
                 Some(r) => org_db::children(c, &scope, r.id, true)?,
-                None => org_db::scope_roots(c, &actor.scope)?,
+                None => org_db::scope_roots(c, actor.scope())?,
             };
             Ok((
                 root,

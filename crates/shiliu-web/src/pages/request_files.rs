@@ -176,8 +176,8 @@ pub(crate) async fn file_response(
     let (a, bytes) = state
         .db
         .write(move |c| {
-            let r = db::get(c, &actor.scope, id)?;
-            let (a, bytes) = files::open(c, &actor.scope, id, file_id)?;
+            let r = db::get(c, actor.scope(), id)?;
+            let (a, bytes) = files::open(c, actor.scope(), id, file_id)?;
             audit::record(
                 c,
                 &actor,

@@ -231,8 +231,8 @@ pub async fn list(
     let (found, cats) = state
         .db
         .read(move |c| {
-            let found = match query.filter(c, &actor.scope, own, now) {
-                Ok(f) => Ok(db::list(c, &actor.scope, &f, PAGE + 1)?),
+            let found = match query.filter(c, actor.scope(), own, now) {
+                Ok(f) => Ok(db::list(c, actor.scope(), &f, PAGE + 1)?),
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
             };
@@ -355,7 +355,7 @@ async fn intake_page(
         .db
         .read(move |c| {
             let grids = if grid_worker {
-                org_db::scope_roots(c, &actor.scope)?
+                org_db::scope_roots(c, actor.scope())?
             } else {
                 vec![]
             };
@@ -425,7 +425,7 @@ pub async fn create(
     let result = state
         .db
         .write(move |c| {
-            let region = org_db::region_id_by_code(c, &actor.scope, &code, "region_id")?;
+            let region = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
             let r = db::create(c, &actor, &input, category, region, None)?;
             if !files.is_empty() {
                 db::files::attach_to(c, &actor, &r, &files, "photos")?;
@@ -496,18 +496,9 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
     let (r, events, cats, site, transfer, answers, mut links) = state
         .db
         .read(move |c| {
-            let r: Request = db::get(c, &actor.scope, id)?;
-            let all = shiliu_db::scope::Scope::everything();
-            let site_name = |c: &mut shiliu_db::DbConnection,
-                             s: Option<i64>|
-             -> Result<String, shiliu_db::DbError> {
-                Ok(match s {
-                    Some(s) => org_db::get_site(c, &all, s)?.name,
-                    None => String::new(),
-                })
-            };
-            let site = site_name(c, r.site_id)?;
-            let transfer = site_name(c, r.transfer_site_id)?;
+            let r: Request = db::get(c, actor.scope(), id)?;
+            let site = org_db::atlas::site_name_of(c, r.site_id)?;
+            let transfer = org_db::atlas::site_name_of(c, r.transfer_site_id)?;
             Ok((
                 r.clone(),
                 db::events(c, &r)?,
@@ -751,7 +742,7 @@ pub async fn step(
             if !site_name.trim().is_empty() {
                 input.site_id = Some(org_db::site_id_by_name(
                     c,
-                    &actor.scope,
+                    actor.scope(),
                     &site_name,
                     "target_site",
                 )?);
@@ -838,9 +829,9 @@ pub async fn export(
     let (rows, cats) = state
         .db
         .read(move |c| {
-            let f = q.filter(c, &actor.scope, own, now)?;
+            let f = q.filter(c, actor.scope(), own, now)?;
             Ok((
-                db::list(c, &actor.scope, &f, 100_000)?,
+                db::list(c, actor.scope(), &f, 100_000)?,
                 db::categories(c, true)?,
             ))
         })

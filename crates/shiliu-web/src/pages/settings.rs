@@ -400,19 +400,13 @@ async fn routing_page(
     let (rules, cats, names) = state
         .db
         .read(move |c| {
-            let rules = shiliu_db::routing::list_in_scope(c, &actor.scope)?;
-            let all = shiliu_db::scope::Scope::everything();
+            let rules = shiliu_db::routing::list_in_scope(c, actor.scope())?;
             let mut names = Vec::new();
             for r in &rules {
-                let region = match r.region_id {
-                    Some(id) => shiliu_db::org::get_region(c, &all, id)?.name,
-                    None => String::new(),
-                };
-                let target = match r.site_id {
-                    Some(s) => shiliu_db::org::get_site(c, &all, s)?.name,
-                    None => String::new(),
-                };
-                names.push((region, target));
+                names.push((
+                    shiliu_db::org::atlas::region_name_of(c, r.region_id)?,
+                    shiliu_db::org::atlas::site_name_of(c, r.site_id)?,
+                ));
             }
             Ok((rules, db::categories(c, true)?, names))
         })
@@ -491,13 +485,13 @@ pub async fn create_rule(
             } else {
                 Some(shiliu_db::org::region_id_by_code(
                     c,
-                    &actor.scope,
+                    actor.scope(),
                     &f.region_code,
                     "region_code",
                 )?)
             };
             let site_id =
-                shiliu_db::org::site_id_by_name(c, &actor.scope, &f.site_name, "target_site")?;
+                shiliu_db::org::site_id_by_name(c, actor.scope(), &f.site_name, "target_site")?;
             shiliu_db::routing::create(
                 c,
                 &actor,

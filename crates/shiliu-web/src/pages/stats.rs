@@ -127,11 +127,11 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
         to.format("%Y-%m").to_string(),
     );
     let (f2, t2) = (from.clone(), to.clone());
-    let scope_paths = actor.scope.paths().to_vec();
+    let scope_paths = actor.scope().paths().to_vec();
     let (figures, cats, names) = state
         .db
         .read(move |c| {
-            let figures = stats::figures(c, &actor.scope, &f2, &t2, by)?;
+            let figures = stats::figures(c, actor.scope(), &f2, &t2, by)?;
             let cats = shiliu_db::requests::categories(c, true)?;
             let ids: Vec<i64> = figures
                 .iter()

@@ -239,7 +239,10 @@ pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Resul
 
     // The scoped list query alone, through the database layer.
     let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let scope = accounts::user_scope(&mut conn, &user).map_err(|e| e.to_string())?;
+    let scope = shiliu_db::scope::Caller::of(&mut conn, user.clone())
+        .map_err(|e| e.to_string())?
+        .scope()
+        .clone();
     let mut lat = Vec::new();
     let mut rows = 0;
     for _ in 0..500 {

@@ -229,8 +229,7 @@ fn direct_intake(
                     let orders: Vec<requests::Intake> = (i..i + group)
                         .map(|n| {
                             // Each request its own id, as the HTTP path gives it.
-                            let mut actor = actor.clone();
-                            actor.request_id = format!("bench-{n}");
+                            let actor = actor.clone().in_request(&format!("bench-{n}"));
                             requests::Intake {
                                 actor,
                                 input: RequestInput::parse(
@@ -276,7 +275,10 @@ type ReadCase<'a> = dyn Fn(&mut shiliu_db::DbConnection) -> usize + 'a;
 /// The reads alone, through the database layer, one at a time: p50 / p99 of 200 each.
 fn reads_direct(db: &shiliu_db::Db, user: &accounts::User) -> Result<(), String> {
     let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let scope = accounts::user_scope(&mut conn, user).map_err(|e| e.to_string())?;
+    let scope = shiliu_db::scope::Caller::of(&mut conn, user.clone())
+        .map_err(|e| e.to_string())?
+        .scope()
+        .clone();
     let (year_ago, this_month) = (
         shiliu_db::stats::month_of(shiliu_db::now() - chrono::Duration::days(365)),
         shiliu_db::stats::month_of(shiliu_db::now()),
