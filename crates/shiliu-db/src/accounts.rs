@@ -15,7 +15,8 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
 use crate::schema::{api_tokens, regions, sessions, user_grids, users};
-use crate::scope::{Actor, Caller, Scope};
+use crate::scope::grants::ManageUsers;
+use crate::scope::{Actor, Caller, Can, Scope};
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -97,7 +98,11 @@ fn may_assign(actor: &Actor, role: Role) -> bool {
     actor.is_system() || actor.role().is_some_and(|r| r.may_assign(role))
 }
 
-pub fn create_user(conn: &mut DbConnection, actor: &Actor, new: &NewUser) -> Result<User, DbError> {
+pub fn create_user(
+    conn: &mut DbConnection,
+    actor: &Can<ManageUsers>,
+    new: &NewUser,
+) -> Result<User, DbError> {
     if !may_assign(actor, new.role) {
         return Err(DbError::invalid("role", "err.role.not_assignable"));
     }
@@ -249,7 +254,11 @@ pub fn user_grid_ids(conn: &mut DbConnection, user_id: i64) -> Result<Vec<i64>, 
 
 /// A user the actor may manage: inside their scope, and holding no permission the actor lacks
 /// (commission staff cannot reset a system administrator's password, whatever the region).
-pub fn managed_user(conn: &mut DbConnection, actor: &Actor, user_id: i64) -> Result<User, DbError> {
+pub fn managed_user(
+    conn: &mut DbConnection,
+    actor: &Can<ManageUsers>,
+    user_id: i64,
+) -> Result<User, DbError> {
     let user = get_user(conn, &actor.scope, user_id)?;
     if !may_assign(actor, user.role()) {
         return Err(DbError::invalid("role", "err.role.not_manageable"));
@@ -270,7 +279,7 @@ pub struct UserUpdate {
 /// Change an account's name, role, region, grids or phone, within what the actor may grant.
 pub fn update_user(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<ManageUsers>,
     user_id: i64,
     version: i32,
     u: &UserUpdate,
@@ -331,7 +340,7 @@ pub fn update_user(
 /// Set a new password hash; clears any lockout and ends the user's sessions.
 pub fn set_password(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<ManageUsers>,
     user_id: i64,
     password_hash: &str,
 ) -> Result<(), DbError> {
@@ -394,7 +403,7 @@ pub fn change_own_password(
 /// Disable or re-enable an account. Disabling ends its sessions and revokes its tokens.
 pub fn set_active(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<ManageUsers>,
     user_id: i64,
     active: bool,
 ) -> Result<User, DbError> {

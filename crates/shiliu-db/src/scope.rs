@@ -498,25 +498,45 @@ pub trait Grant {
     const PERMISSION: Permission;
 }
 
-/// The permissions that database functions ask for by type.
+/// Every permission as a type, for [`Can`]: `grants::EditRegistry` for
+/// `Permission::EditRegistry`.
 pub mod grants {
-    use shiliu_domain::roles::Permission;
+    macro_rules! grants {
+        ($($name:ident),* $(,)?) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
 
-    /// See a whole ID number (every such view is audited).
-    #[derive(Debug, Clone, Copy)]
-    pub struct RevealIdNumbers;
-
-    impl super::Grant for RevealIdNumbers {
-        const PERMISSION: Permission = Permission::RevealIdNumbers;
+            impl super::Grant for $name {
+                const PERMISSION: shiliu_domain::roles::Permission =
+                    shiliu_domain::roles::Permission::$name;
+            }
+        )*};
     }
 
-    /// See the people registered elsewhere whose 户籍地 is in one's region (流出地).
-    #[derive(Debug, Clone, Copy)]
-    pub struct ViewOutMigrants;
-
-    impl super::Grant for ViewOutMigrants {
-        const PERMISSION: Permission = Permission::ViewOutMigrants;
-    }
+    grants!(
+        ViewOrg,
+        ManageRegions,
+        ManageSites,
+        ManageUnits,
+        ManageUsers,
+        ViewAudit,
+        ManageApiTokens,
+        ViewRequests,
+        CreateRequests,
+        DispatchRequests,
+        HandleRequests,
+        ManageRequestSettings,
+        ViewRegistry,
+        EditRegistry,
+        RevealIdNumbers,
+        ViewOutMigrants,
+        ExchangeAssists,
+        ManageSurveys,
+        ImportRegistry,
+        ManageEvaluations,
+        ReviewEvaluations,
+        ReportEvaluations,
+    );
 }
 
 /// An actor checked for the permission `P`. A database function that needs `P` asks for a
@@ -541,6 +561,21 @@ impl<P: Grant> Can<P> {
     }
 
     pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The actor, no longer known to hold `P` (for code that needs an `Actor` by value).
+    pub fn into_actor(self) -> Actor {
+        self.actor
+    }
+}
+
+/// A checked actor is still the actor: it reads and writes in its scope wherever an `&Actor`
+/// is asked for.
+impl<P> std::ops::Deref for Can<P> {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
         &self.actor
     }
 }

@@ -67,7 +67,7 @@ both_engines!(a_dispute_is_mediated_and_a_lawyer_advises, |t: TestDb| {
             ] {
                 accounts::create_user(
                     c,
-                    &sys,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
                     &NewUser {
                         username: Username::parse(name).unwrap(),
                         display_name: format!("{name}律师"),

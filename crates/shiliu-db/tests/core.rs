@@ -232,7 +232,7 @@ both_engines!(lockout_after_repeated_failures, |t: TestDb| {
             let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
             accounts::create_user(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &NewUser {
                     username: Username::parse("staff1").unwrap(),
                     display_name: "工作人员".into(),
@@ -285,7 +285,7 @@ both_engines!(expired_sessions_are_refused_and_purged, |t: TestDb| {
                 phone: None,
                 grid_ids: vec![],
             };
-            let u = accounts::create_user(c, &sys, &new)?;
+            let u = accounts::create_user(c, &shiliu_db::scope::Can::check(&sys).unwrap(), &new)?;
             accounts::login_succeeded(c, &sys, &u, "fresh", "csrf", "ua")?;
             accounts::login_succeeded(c, &sys, &u, "stale", "csrf", "ua")?;
             Ok(u)

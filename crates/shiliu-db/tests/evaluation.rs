@@ -422,7 +422,7 @@ fn user(
 ) -> Result<Actor, DbError> {
     let u = shiliu_db::accounts::create_user(
         c,
-        &Actor::system("test"),
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
         &shiliu_db::accounts::NewUser {
             username: Username::parse(name).unwrap(),
             display_name: name.into(),

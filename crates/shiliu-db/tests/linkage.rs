@@ -53,7 +53,7 @@ fn staff(c: &mut DbConnection, name: &str, code: &str) -> Result<Actor, DbError>
     let region = org::get_region_by_code(c, &Scope::everything(), code)?;
     let user = accounts::create_user(
         c,
-        &Actor::system("test"),
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
         &NewUser {
             username: Username::parse(name).unwrap(),
             display_name: name.into(),
@@ -109,7 +109,7 @@ fn world(c: &mut DbConnection, vault: &Vault) -> Result<World, DbError> {
     let mut reg = |p: PersonInput, region_id: i64, consents| {
         registry::register(
             c,
-            &sys,
+            &shiliu_db::scope::Can::check(&sys).unwrap(),
             vault,
             &Registration {
                 person: &p,
@@ -198,7 +198,13 @@ both_engines!(
         let sj_actor = w.sanjiang.clone();
         let after =
             t.db.write_blocking(move |c| {
-                registry::move_out(c, &sys, wei.id, wei.version, today())?;
+                registry::move_out(
+                    c,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
+                    wei.id,
+                    wei.version,
+                    today(),
+                )?;
                 linkage::out_migrants(
                     c,
                     &Can::check(&sj_actor)?,

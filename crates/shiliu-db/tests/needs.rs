@@ -65,7 +65,7 @@ fn world(c: &mut DbConnection, vault: &Vault) -> Result<World, DbError> {
     let mut reg = |p: PersonInput, region: i64, household: Household| {
         registry::register(
             c,
-            &sys,
+            &shiliu_db::scope::Can::check(&sys).unwrap(),
             vault,
             &Registration {
                 person: &p,
@@ -326,7 +326,13 @@ both_engines!(
                     .find(|n| n.kind() == NeedKind::Training)
                     .unwrap();
                 let p = shiliu_db::registry::get(c, grid_a.scope(), head)?;
-                shiliu_db::registry::move_out(c, &grid_a, head, p.version, today())?;
+                shiliu_db::registry::move_out(
+                    c,
+                    &shiliu_db::scope::Can::check(&grid_a).unwrap(),
+                    head,
+                    p.version,
+                    today(),
+                )?;
                 let input = RequestInput::parse(Channel::Grid, "培训", "", "", "", false).unwrap();
                 let plan = PlanInput::parse("职校", &today().to_string(), today()).unwrap();
                 Ok((

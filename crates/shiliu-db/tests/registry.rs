@@ -123,8 +123,15 @@ both_engines!(
         let p = {
             let v = vault.clone();
             let input = input.clone();
-            t.db.write_blocking(move |c| registry::register(c, &sys, &v, &new_here(&input, a.id)))
-                .unwrap()
+            t.db.write_blocking(move |c| {
+                registry::register(
+                    c,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
+                    &v,
+                    &new_here(&input, a.id),
+                )
+            })
+            .unwrap()
         };
         let Registered::Created(p) = p else {
             panic!("a new person")
@@ -174,7 +181,13 @@ both_engines!(
                 let found = registry::find_by_id_number(c, &sys, &v, &n)?;
                 let can = Can::<RevealIdNumbers>::check(&sys)?;
                 let revealed = registry::reveal_id_number(c, &can, &v, found.as_ref().unwrap().id)?;
-                let dup = registry::register(c, &sys, &v, &new_here(&input, a.id)).unwrap_err();
+                let dup = registry::register(
+                    c,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
+                    &v,
+                    &new_here(&input, a.id),
+                )
+                .unwrap_err();
                 Ok((found, revealed, dup))
             })
             .unwrap()
@@ -241,10 +254,15 @@ both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
     let (one, two, count, homes) =
         t.db.write_blocking(move |c| {
             let sys = Actor::system("test");
-            let one = registry::register(c, &sys, &v, &new_here(&first, a.id))?;
+            let one = registry::register(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                &v,
+                &new_here(&first, a.id),
+            )?;
             let two = registry::register(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &Registration {
                     on_duplicate: OnDuplicate::Update,
@@ -288,16 +306,21 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
     let p =
         t.db.write_blocking(move |c| {
             let sys = Actor::system("test");
-            let p = registry::register(c, &sys, &v, &new_here(&input, a2.id))?
-                .person()
-                .clone();
+            let p = registry::register(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                &v,
+                &new_here(&input, a2.id),
+            )?
+            .person()
+            .clone();
             let moved = PersonInput {
                 address: "秀灵路 9 号".into(),
                 ..input.clone()
             };
             let early = registry::update(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &Correction {
                     id: p.id,
@@ -311,7 +334,7 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
             assert_eq!(field_of(&early).0, "moved_on");
             let p = registry::update(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &Correction {
                     id: p.id,
@@ -321,10 +344,22 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
                     moved_on: day("2025-06-01"),
                 },
             )?;
-            let stale =
-                registry::move_out(c, &sys, p.id, p.version - 1, day("2026-01-01")).unwrap_err();
+            let stale = registry::move_out(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                p.id,
+                p.version - 1,
+                day("2026-01-01"),
+            )
+            .unwrap_err();
             assert!(matches!(stale, DbError::Stale));
-            registry::move_out(c, &sys, p.id, p.version, day("2026-01-01"))
+            registry::move_out(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                p.id,
+                p.version,
+                day("2026-01-01"),
+            )
         })
         .unwrap();
     assert_eq!(p.status, PersonStatus::MovedOut.as_str());
@@ -375,7 +410,7 @@ both_engines!(
                 let sys = Actor::system("test");
                 let head = registry::register(
                     c,
-                    &sys,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
                     &v,
                     &new_here(
                         &person(
@@ -398,7 +433,7 @@ both_engines!(
                 };
                 let child = registry::register(
                     c,
-                    &sys,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
                     &v,
                     &Registration {
                         household: Household::Join {
@@ -410,7 +445,7 @@ both_engines!(
                 )?;
                 let distant = registry::register(
                     c,
-                    &sys,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
                     &v,
                     &new_here(
                         &person(
@@ -449,7 +484,7 @@ both_engines!(
                 let unfound = registry::find_by_id_number(c, &grid_b, &v, &n)?;
                 let join_far = registry::register(
                     c,
-                    &grid_b,
+                    &shiliu_db::scope::Can::check(&grid_b).unwrap(),
                     &v,
                     &Registration {
                         household: Household::Join {
@@ -607,15 +642,35 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     forms[1].people = "火星族".into();
     let (v, w, fs, did) = (vault.clone(), wa.clone(), forms.clone(), d.id);
     let bad =
-        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 1, a.id, &fs))
-            .unwrap_err();
+        t.db.write_blocking(move |c| {
+            declarations::confirm(
+                c,
+                &shiliu_db::scope::Can::check(&w).unwrap(),
+                &v,
+                did,
+                1,
+                a.id,
+                &fs,
+            )
+        })
+        .unwrap_err();
     assert_eq!(field_of(&bad).0, "p1.people");
     forms[1].people = "侗族".into();
     forms[0].occupation = "制衣工".into();
     let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
     let (done, regs) =
-        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 1, a.id, &fs))
-            .unwrap();
+        t.db.write_blocking(move |c| {
+            declarations::confirm(
+                c,
+                &shiliu_db::scope::Can::check(&w).unwrap(),
+                &v,
+                did,
+                1,
+                a.id,
+                &fs,
+            )
+        })
+        .unwrap();
     assert_eq!(done.status, "confirmed");
     let (h, k) = (regs[0].person().clone(), regs[1].person().clone());
     assert!(matches!(regs[0], Registered::Created(_)) && matches!(regs[1], Registered::Created(_)));
@@ -632,8 +687,18 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     );
     let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
     let again =
-        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, did, 2, a.id, &fs))
-            .unwrap_err();
+        t.db.write_blocking(move |c| {
+            declarations::confirm(
+                c,
+                &shiliu_db::scope::Can::check(&w).unwrap(),
+                &v,
+                did,
+                2,
+                a.id,
+                &fs,
+            )
+        })
+        .unwrap_err();
     assert_eq!(field_of(&again).0, "status");
     let head = h.clone();
     let consents =
@@ -658,8 +723,18 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     let forms2: Vec<PersonForm> = d2.people().unwrap().into_iter().map(|p| p.form).collect();
     let (v, w, f) = (vault.clone(), worker(&b), forms2.clone());
     let refused =
-        t.db.write_blocking(move |c| declarations::confirm(c, &w, &v, d2.id, 1, b.id, &f))
-            .unwrap_err();
+        t.db.write_blocking(move |c| {
+            declarations::confirm(
+                c,
+                &shiliu_db::scope::Can::check(&w).unwrap(),
+                &v,
+                d2.id,
+                1,
+                b.id,
+                &f,
+            )
+        })
+        .unwrap_err();
     assert_eq!(
         field_of(&refused),
         ("p0.id_number".into(), "err.person.registered_elsewhere")
@@ -671,8 +746,18 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
     let town = Actor::system_within("community staff", Scope::subtrees(vec![community.path]));
     let v = vault.clone();
     let (_, regs2) =
-        t.db.write_blocking(move |c| declarations::confirm(c, &town, &v, d2.id, 1, b.id, &forms2))
-            .unwrap();
+        t.db.write_blocking(move |c| {
+            declarations::confirm(
+                c,
+                &shiliu_db::scope::Can::check(&town).unwrap(),
+                &v,
+                d2.id,
+                1,
+                b.id,
+                &forms2,
+            )
+        })
+        .unwrap();
     assert!(
         matches!(regs2[0], Registered::Updated(_)),
         "the head is found by number"
@@ -759,7 +844,7 @@ both_engines!(
             // a move out of the area.
             let p = registry::register(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &new_here(&person("黄海燕", "", "衡阳路 1 号", "2026-03-03"), a2.id),
             )?
@@ -770,7 +855,7 @@ both_engines!(
             moved.tags = Vec::new();
             let p = registry::update(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &Correction {
                     id: p.id,
@@ -782,13 +867,19 @@ both_engines!(
             )?;
             let q = registry::register(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &v,
                 &new_here(&person("黄小明", "", "衡阳路 2 号", "2025-07-07"), b2.id),
             )?
             .person()
             .clone();
-            registry::move_out(c, &sys, q.id, q.version, day("2026-06-06"))?;
+            registry::move_out(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                q.id,
+                q.version,
+                day("2026-06-06"),
+            )?;
             Ok(p)
         })
         .unwrap();
@@ -995,10 +1086,17 @@ both_engines!(
                 nn.clone(),
                 person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01"),
             );
-            t.db.write_blocking(move |c| registry::register(c, &nn, &v, &new_here(&p, a.id)))
-                .unwrap()
-                .person()
-                .clone()
+            t.db.write_blocking(move |c| {
+                registry::register(
+                    c,
+                    &shiliu_db::scope::Can::check(&nn).unwrap(),
+                    &v,
+                    &new_here(&p, a.id),
+                )
+            })
+            .unwrap()
+            .person()
+            .clone()
         };
         // Another city registers the same number, with "update on duplicate" and without: refused
         // alike, naming neither the person nor the place.
@@ -1010,7 +1108,7 @@ both_engines!(
                 t.db.write_blocking(move |c| {
                     registry::register(
                         c,
-                        &lz,
+                        &shiliu_db::scope::Can::check(&lz).unwrap(),
                         &v,
                         &Registration {
                             on_duplicate,
@@ -1037,10 +1135,17 @@ both_engines!(
                 "柳州某路 2 号",
                 "2025-01-01",
             );
-            t.db.write_blocking(move |c| registry::register(c, &lz, &v, &new_here(&p, far.id)))
-                .unwrap()
-                .person()
-                .clone()
+            t.db.write_blocking(move |c| {
+                registry::register(
+                    c,
+                    &shiliu_db::scope::Can::check(&lz).unwrap(),
+                    &v,
+                    &new_here(&p, far.id),
+                )
+            })
+            .unwrap()
+            .person()
+            .clone()
         };
         let e = {
             let (v, lz) = (vault.clone(), lz.clone());
@@ -1049,7 +1154,7 @@ both_engines!(
             t.db.write_blocking(move |c| {
                 registry::update(
                     c,
-                    &lz,
+                    &shiliu_db::scope::Can::check(&lz).unwrap(),
                     &v,
                     &Correction {
                         id,
@@ -1070,8 +1175,15 @@ both_engines!(
         let e = {
             let (v, nn) = (vault.clone(), nn.clone());
             let p = person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01");
-            t.db.write_blocking(move |c| registry::register(c, &nn, &v, &new_here(&p, a.id)))
-                .unwrap_err()
+            t.db.write_blocking(move |c| {
+                registry::register(
+                    c,
+                    &shiliu_db::scope::Can::check(&nn).unwrap(),
+                    &v,
+                    &new_here(&p, a.id),
+                )
+            })
+            .unwrap_err()
         };
         assert_eq!(field_of(&e), ("id_number".into(), "err.person.duplicate"));
         // An anonymous declaration in the other city with the number: flagged for its reviewer,
@@ -1113,7 +1225,15 @@ both_engines!(
         let e = {
             let (v, lz) = (vault.clone(), lz.clone());
             t.db.write_blocking(move |c| {
-                declarations::confirm(c, &lz, &v, d.id, d.version, far.id, &forms)
+                declarations::confirm(
+                    c,
+                    &shiliu_db::scope::Can::check(&lz).unwrap(),
+                    &v,
+                    d.id,
+                    d.version,
+                    far.id,
+                    &forms,
+                )
             })
             .unwrap_err()
         };

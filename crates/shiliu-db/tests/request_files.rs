@@ -121,7 +121,7 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
             )?;
             let user = accounts::create_user(
                 c,
-                &sys,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
                 &NewUser {
                     username: Username::parse("zhujian").unwrap(),
                     display_name: "住建局干部".into(),

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use shiliu_db::org::{self as db, Named, Region, Site, Unit};
+use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -257,7 +258,7 @@ pub async fn region(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<RegionDto>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     Ok(Json(
         state
             .db
@@ -275,7 +276,7 @@ pub async fn region_children(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<RegionDto>>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let rows = state
         .db
         .read(move |c| {
@@ -297,7 +298,7 @@ pub async fn sites(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<SitePage>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let f = q.filter();
     let rows = state
         .db
@@ -321,7 +322,7 @@ pub async fn site(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<SiteDto>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     Ok(Json(SiteDto::new(
         state
             .db
@@ -341,7 +342,7 @@ pub async fn units(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<UnitPage>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let f = q.filter();
     let rows = state
         .db
@@ -365,7 +366,7 @@ pub async fn unit(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<UnitDto>> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     Ok(Json(UnitDto::new(
         state
             .db
@@ -431,7 +432,7 @@ pub async fn request_categories(
     p: Principal,
 ) -> AppResult<Json<Vec<CategoryDto>>> {
     use shiliu_db::requests::questions as qdb;
-    p.require(Permission::ViewRequests)?;
+    p.require::<grants::ViewRequests>()?;
     let (cats, qs, tpls) = state
         .db
         .read(|c| {
@@ -599,7 +600,7 @@ pub async fn requests_list(
     p: Principal,
     Query(q): Query<crate::pages::requests::ListQuery>,
 ) -> AppResult<Json<RequestPage>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user.site_id, p.user.unit_id);
     let now = shiliu_db::now();
     let rows = state
@@ -698,7 +699,7 @@ pub async fn request_get(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<RequestDetail>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let (r, events, answers, link) = state
         .db
         .read(move |c| {
@@ -789,7 +790,7 @@ pub async fn request_create(
     Json(b): Json<NewRequestBody>,
 ) -> AppResult<(axum::http::StatusCode, Json<RequestDto>)> {
     use shiliu_domain::requests::{Channel, RequestInput};
-    let actor = p.require(Permission::CreateRequests)?;
+    let actor = p.require::<grants::CreateRequests>()?;
     let channel = Channel::parse(&b.channel)
         .filter(|c| matches!(c, Channel::Hotline | Channel::Grid | Channel::WalkIn))
         .ok_or_else(|| {
@@ -811,7 +812,7 @@ pub async fn request_create(
     let link = input.media_url.clone();
     let r = state
         .take_in(shiliu_db::requests::Intake {
-            actor,
+            actor: actor.into_actor(),
             input,
             category_id: b.category_id,
             region: shiliu_db::requests::RegionRef::Code {
@@ -868,7 +869,7 @@ pub async fn request_step(
         }
         _ => Permission::HandleRequests,
     };
-    let actor = p.require(permission)?;
+    let actor = p.require_permission(permission)?;
     let input = shiliu_db::requests::StepInput {
         action_input: ActionInput {
             reason: b.reason.clone(),

@@ -6,11 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::casework as db;
+use shiliu_db::scope::grants;
 use shiliu_domain::casework::{
     CaseStatus, ConsultationInput, DisputeInput, DisputeOutcomeInput, DisputeStatus, LegalAidInput,
     MediatorInput, PartyInput, SessionInput,
 };
-use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
@@ -106,7 +106,7 @@ pub async fn disputes(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<DisputePage>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let status = DisputeStatus::parse(&q.status);
     let rows = state
         .db
@@ -127,7 +127,7 @@ pub async fn dispute(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<DisputeDetail>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let (d, (parties, mediators, sessions)) = state
         .db
         .read(move |c| {
@@ -181,7 +181,7 @@ pub async fn open_dispute(
     Path(request_id): Path<i64>,
     Json(b): Json<NewDisputeBody>,
 ) -> AppResult<(StatusCode, Json<DisputeDto>)> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let input = DisputeInput::parse(&b.kind, &b.summary)?;
     let d = state
         .db
@@ -236,7 +236,7 @@ pub async fn dispute_record(
     Path((id, record)): Path<(i64, String)>,
     Json(b): Json<DisputeRecordBody>,
 ) -> AppResult<Json<DisputeDto>> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let d = match record.as_str() {
         "parties" => {
             let i = PartyInput::parse(&b.side, &b.name, &b.people, &b.phone)?;
@@ -345,7 +345,7 @@ pub async fn cases(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<CasePage>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let status = CaseStatus::parse(&q.status);
     let rows = state
         .db
@@ -366,7 +366,7 @@ pub async fn case(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<CaseDetail>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let (k, lawyer, consultations) = state
         .db
         .read(move |c| {
@@ -408,7 +408,7 @@ pub async fn open_case(
     Path(request_id): Path<i64>,
     Json(b): Json<NewCaseBody>,
 ) -> AppResult<(StatusCode, Json<CaseDto>)> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let input = LegalAidInput::parse(&b.lawyer, &b.matter)?;
     let (k, lawyer) = state
         .db
@@ -454,7 +454,7 @@ pub async fn case_record(
     Path((id, record)): Path<(i64, String)>,
     Json(b): Json<CaseRecordBody>,
 ) -> AppResult<Json<CaseDto>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let a = actor.clone();
     let k = state
         .db

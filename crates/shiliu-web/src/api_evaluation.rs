@@ -11,6 +11,7 @@ use shiliu_db::DbError;
 use shiliu_db::evaluation::access::{access, visible_schemes};
 use shiliu_db::evaluation::reminders::{self, Owner};
 use shiliu_db::evaluation::{self as db, Scheme, results, scores};
+use shiliu_db::scope::grants;
 use shiliu_domain::evaluation::{Round, ScoreInput};
 use shiliu_domain::{FieldError, FieldErrors};
 use utoipa::ToSchema;
@@ -418,7 +419,7 @@ pub async fn remind(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<RemindedDto>> {
-    let actor = p.require(shiliu_domain::roles::Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let sent = state
         .db
         .write(move |c| reminders::remind_now(c, &actor, id))

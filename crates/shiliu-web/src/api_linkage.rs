@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, OutMigrantFilter, Side};
 use shiliu_db::scope::Can;
+use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistStatus};
-use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
 use crate::error::AppResult;
@@ -83,7 +83,7 @@ pub async fn out_migrants(
     p: Principal,
     Query(q): Query<OutMigrantQuery>,
 ) -> AppResult<Json<OutMigrantPage>> {
-    let actor = p.require(Permission::ViewOutMigrants)?;
+    let actor = p.require::<grants::ViewOutMigrants>()?;
     let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let f = OutMigrantFilter {
         hukou: some(&q.hukou).filter(|h| h.bytes().all(|b| b.is_ascii_digit())),
@@ -171,7 +171,7 @@ pub async fn list(
     p: Principal,
     Query(q): Query<AssistQuery>,
 ) -> AppResult<Json<AssistPage>> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let side = if q.side == "out" {
         Side::Outgoing
     } else {
@@ -210,7 +210,7 @@ pub async fn create(
     p: Principal,
     Json(b): Json<AssistBody>,
 ) -> AppResult<(StatusCode, Json<AssistDto>)> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let input = AssistInput::parse(&b.kind, &b.subject, &b.body, &b.due_on, shiliu_db::today())?;
     let a = state
         .db
@@ -227,7 +227,7 @@ pub async fn get(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<AssistDto>> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let (a, _) = state.db.write(move |c| db::view(c, &actor, id)).await?;
     Ok(Json(a.into()))
 }
@@ -248,7 +248,7 @@ pub async fn reply(
     Path(id): Path<i64>,
     Json(b): Json<AssistReplyBody>,
 ) -> AppResult<Json<AssistDto>> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     shiliu_domain::registry::assist_reply(&b.reply).map_err(FieldErrors::from)?;
     let a = state
         .db
@@ -272,7 +272,7 @@ pub async fn close(
     Path(id): Path<i64>,
     Json(b): Json<AssistCloseBody>,
 ) -> AppResult<Json<AssistDto>> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let a = state
         .db
         .write(move |c| db::close(c, &actor, id, b.version))

@@ -1,6 +1,7 @@
 //! The JSON API of needs surveys, needs and services delivered (see `pages::needs` for the
 //! pages and `shiliu_db::registry::needs` for the rules).
 
+use shiliu_db::scope::grants;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -14,7 +15,6 @@ use shiliu_domain::registry::needs::{
 };
 use shiliu_domain::requests::questions::RawAnswers;
 use shiliu_domain::requests::{Channel, RequestInput};
-use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
 use crate::error::AppResult;
@@ -86,7 +86,7 @@ pub async fn surveys(
     State(state): State<AppState>,
     p: Principal,
 ) -> AppResult<Json<Vec<SurveyDto>>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let rows = state
         .db
         .read(move |c| {
@@ -144,7 +144,7 @@ pub async fn answer(
     Path(id): Path<i64>,
     Json(b): Json<ResponseBody>,
 ) -> AppResult<Json<ResponseDto>> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let raw: RawAnswers = b
         .answers
         .into_iter()
@@ -248,7 +248,7 @@ pub async fn needs(
     p: Principal,
     Query(q): Query<NeedQuery>,
 ) -> AppResult<Json<NeedPage>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let f = NeedFilter {
         status: NeedStatus::parse(q.status.trim()),
         kind: NeedKind::parse(q.kind.trim()),
@@ -285,8 +285,8 @@ pub async fn to_request(
     Path(id): Path<i64>,
     Json(b): Json<NeedRequestBody>,
 ) -> AppResult<(StatusCode, Json<NeedDto>)> {
-    let actor = p.require(Permission::EditRegistry)?;
-    p.require(Permission::CreateRequests)?;
+    let actor = p.require::<grants::EditRegistry>()?;
+    p.require::<grants::CreateRequests>()?;
     let input = RequestInput::parse(
         Channel::Grid,
         &b.description,
@@ -321,7 +321,7 @@ pub async fn plan(
     Path(id): Path<i64>,
     Json(b): Json<PlanBody>,
 ) -> AppResult<Json<NeedDto>> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let input = PlanInput::parse(&b.provider, &b.planned_on, shiliu_db::today())?;
     let n = state
         .db
@@ -367,7 +367,7 @@ pub async fn services(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<ServiceDto>>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let rows = state
         .db
         .write(move |c| {
@@ -402,7 +402,7 @@ pub async fn record_service(
     Path(id): Path<i64>,
     Json(b): Json<ServiceBody>,
 ) -> AppResult<(StatusCode, Json<ServiceDto>)> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let input = ServiceInput::parse(
         &b.kind,
         &b.delivered_on,

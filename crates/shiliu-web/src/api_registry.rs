@@ -8,12 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::registry::{self as db, OnDuplicate, Registered};
-use shiliu_db::scope::Can;
-use shiliu_db::scope::grants::RevealIdNumbers;
+use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::id_number::IdNumber;
 use shiliu_domain::registry::PersonForm;
-use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
 use crate::error::AppResult;
@@ -138,7 +136,7 @@ pub async fn list(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<PersonPage>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let f = q.filter();
     let rows = state
         .db
@@ -159,7 +157,7 @@ pub async fn get(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<PersonDetail>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let (person, tags, members, homes, consents) = state
         .db
         .write(move |c| {
@@ -289,7 +287,7 @@ pub async fn create(
     p: Principal,
     Json(b): Json<PersonBody>,
 ) -> AppResult<(StatusCode, Json<PersonDto>)> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let on_duplicate = if b.on_duplicate == "update" {
         OnDuplicate::Update
     } else {
@@ -311,7 +309,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(b): Json<PersonBody>,
 ) -> AppResult<Json<PersonDto>> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let d = b.into_form();
     Ok(Json(correct(&state, actor, id, &d).await?.into()))
 }
@@ -333,7 +331,7 @@ pub async fn move_out(
     Path(id): Path<i64>,
     Json(b): Json<MoveOutBody>,
 ) -> AppResult<Json<PersonDto>> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let on = shiliu_domain::error::past_day("moved_on", &b.moved_on, shiliu_db::today())
         .map_err(FieldErrors::from)?;
     let person = state
@@ -357,8 +355,8 @@ pub async fn id_number(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<IdNumberDto>> {
-    p.require(Permission::ViewRegistry)?;
-    let can = Can::<RevealIdNumbers>::check(&p.require(Permission::RevealIdNumbers)?)?;
+    p.require::<grants::ViewRegistry>()?;
+    let can = p.require::<grants::RevealIdNumbers>()?;
     let vault = state.config.vault.clone();
     let number = state
         .db
@@ -384,7 +382,7 @@ pub async fn lookup(
     p: Principal,
     Json(b): Json<LookupBody>,
 ) -> AppResult<Json<PersonDto>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let number = IdNumber::parse(&b.id_number).map_err(FieldErrors::from)?;
     let vault = state.config.vault.clone();
     let found = state
@@ -426,7 +424,7 @@ pub async fn residents(
     p: Principal,
     Query(q): Query<ResidentsQuery>,
 ) -> AppResult<Json<ResidentPage>> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let on = shiliu_domain::error::past_day("on", &q.on, shiliu_db::today())
         .map_err(FieldErrors::from)?;
     let mut rows = state

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shiliu_db::requests::{self as db, cohandling, files};
+use shiliu_db::scope::grants;
 use shiliu_domain::files::REQUEST_FILES;
 use shiliu_domain::requests::{CohandlingInput, parse_cohandling_answer};
 use shiliu_domain::roles::Permission;
@@ -88,7 +89,7 @@ pub async fn list_files(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<FileDto>>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let list = state
         .db
         .read(move |c| {
@@ -110,7 +111,7 @@ pub async fn attach(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<(StatusCode, Json<Vec<FileDto>>)> {
-    let actor = p.require(crate::pages::request_files::may_attach(&p))?;
+    let actor = p.require_permission(crate::pages::request_files::may_attach(&p))?;
     let list = form.files("files", REQUEST_FILES)?;
     let saved = state
         .db
@@ -142,7 +143,7 @@ pub async fn cohandlers(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Json<Vec<CohandlerDto>>> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let list = state
         .db
         .read(move |c| {
@@ -171,7 +172,7 @@ pub async fn ask(
     Path(id): Path<i64>,
     Json(b): Json<AskBody>,
 ) -> AppResult<(StatusCode, Json<Vec<CohandlerDto>>)> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let input = CohandlingInput::parse(&b.cohandler, &b.asked)?;
     let list = state
         .db
@@ -202,7 +203,7 @@ pub async fn answer(
     Path((id, cohandler_id)): Path<(i64, i64)>,
     Json(b): Json<AnswerBody>,
 ) -> AppResult<Json<Vec<CohandlerDto>>> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let for_others = p.can(Permission::DispatchRequests);
     let text = parse_cohandling_answer(&b.answer).map_err(shiliu_domain::FieldErrors::from)?;
     let list = state

@@ -1,9 +1,9 @@
 //! Shiliu's HTTP server: server-rendered pages, the JSON API, health and metrics.
 //!
 //! A request's path: `web::context` (request id, language, session or token, CSRF check,
-//! metrics, error rendering) → the route's handler → `Principal::require(permission)` gives an
-//! `Actor` carrying the user's scope → `shiliu-db` queries filtered by that scope, writes
-//! audited in the same transaction → a template or JSON.
+//! metrics, error rendering) → the route's handler → `Principal::require::<grants::X>()` gives a
+//! `Can<X>`, the caller's `Actor` with their scope, known to hold `X` → `shiliu-db` queries
+//! filtered by that scope, writes audited in the same transaction → a template or JSON.
 
 pub mod api;
 pub mod api_casework;

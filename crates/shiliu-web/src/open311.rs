@@ -20,6 +20,7 @@
 //! - `media_url` is kept as the client sent it (an `http(s)` link; never fetched) and returned,
 //!   like the description, only to key holders: a photo may show the resident.
 
+use shiliu_db::scope::grants;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -32,7 +33,6 @@ use shiliu_db::requests::{Category, Intake, RegionRef, Request, RequestFilter};
 use shiliu_db::scope::Scope;
 use shiliu_domain::requests::questions::{QuestionKind, RawAnswers};
 use shiliu_domain::requests::{Channel, RequestInput};
-use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::i18n::T;
@@ -437,7 +437,7 @@ pub async fn create(
         return error(format, StatusCode::NOT_FOUND, t.s("open311.jurisdiction"));
     }
     let (actor, home) = match key_holder(&state, &ctx, &pairs).await {
-        Ok(Some(p)) => match p.require(Permission::CreateRequests) {
+        Ok(Some(p)) => match p.require::<grants::CreateRequests>() {
             Ok(actor) => (actor, p.user.region_id),
             Err(_) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),
         },
@@ -471,7 +471,7 @@ pub async fn create(
     };
     let result = state
         .take_in(Intake {
-            actor,
+            actor: actor.into_actor(),
             input,
             category_id: cat.id,
             region,
@@ -698,7 +698,7 @@ async fn found(
         ));
     };
     let reader = match holder {
-        Some(p) => match p.require(Permission::ViewRequests) {
+        Some(p) => match p.require::<grants::ViewRequests>() {
             Ok(actor) => Some(actor.scope().clone()),
             Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
         },

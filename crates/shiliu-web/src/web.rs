@@ -25,7 +25,7 @@ use shiliu_db::Db;
 use shiliu_db::accounts::{self, User};
 use shiliu_db::batch::Batcher;
 use shiliu_db::requests::Intake;
-use shiliu_db::scope::{Actor, Caller, Scope};
+use shiliu_db::scope::{Actor, Caller, Can, Grant, Scope};
 use shiliu_domain::roles::{Permission, Role};
 
 use crate::error::{AppError, AppResult, ErrorInfo};
@@ -290,8 +290,18 @@ impl Principal {
             }
     }
 
-    /// The permission check. Its `Actor` is what scoped queries and writes require.
-    pub fn require(&self, p: Permission) -> AppResult<Actor> {
+    /// The permission check, by type: its `Can<P>` is what a database function that needs `P`
+    /// asks for, and the `Actor` that scoped queries and writes take anywhere else.
+    pub fn require<P: Grant>(&self) -> AppResult<Can<P>> {
+        if !self.can(P::PERMISSION) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(Can::check(&self.acting_on_own_account())?)
+    }
+
+    /// The check for a permission chosen at run time (the action posted, the kind of record
+    /// edited): an `Actor` only, which no function asking for a permission by type accepts.
+    pub fn require_permission(&self, p: Permission) -> AppResult<Actor> {
         if !self.can(p) {
             return Err(AppError::Forbidden);
         }

@@ -191,9 +191,13 @@ fn user(
         phone: None,
         grid_ids: grids,
     };
-    accounts::create_user(c, &Actor::system("test"), &new)
-        .unwrap()
-        .id
+    accounts::create_user(
+        c,
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+        &new,
+    )
+    .unwrap()
+    .id
 }
 
 /// Records of one city: ids and the unique names that must never show up elsewhere.
@@ -289,7 +293,7 @@ fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityDat
     .unwrap();
     let person = shiliu_db::registry::register(
         c,
-        &sys,
+        &shiliu_db::scope::Can::check(&sys).unwrap(),
         &shiliu_db::registry::Vault::random(),
         &shiliu_db::registry::Registration {
             person: &resident,
@@ -1427,7 +1431,7 @@ fn seed_every_kind(
     // Someone who agreed to their home county being told (a request for assistance needs it).
     let linked = registry::register(
         c,
-        &sys,
+        &shiliu_db::scope::Can::check(&sys).unwrap(),
         vault,
         &registry::Registration {
             person: &shiliu_domain::registry::PersonInput::parse(
@@ -2096,7 +2100,7 @@ both_engines!(
                 )?;
                 accounts::create_user(
                     c,
-                    &sys,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
                     &NewUser {
                         username: Username::parse("nn-reporter2").unwrap(),
                         display_name: "统战部填报员".into(),
@@ -5070,7 +5074,7 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
             // A staff member of the city's education bureau (a unit), to answer co-handling.
             accounts::create_user(
                 c,
-                &Actor::system("test"),
+                &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
                 &NewUser {
                     username: Username::parse("nn-edu").unwrap(),
                     display_name: "教育局干部".into(),
@@ -6219,7 +6223,7 @@ both_engines!(
                     .unwrap();
                     shiliu_db::registry::register(
                         c,
-                        &Actor::system("test"),
+                        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
                         &shiliu_db::registry::Vault::random(),
                         &shiliu_db::registry::Registration {
                             person: &input,

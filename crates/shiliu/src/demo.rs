@@ -284,7 +284,7 @@ pub fn seed(
                 phone: None,
                 grid_ids,
             };
-            accounts::create_user(c, &actor, &new)?;
+            accounts::create_user(c, &shiliu_db::scope::Can::check(&actor).unwrap(), &new)?;
             n.users += 1;
         }
         n.requests = seed_requests(c, &actor, &mut rng)?;

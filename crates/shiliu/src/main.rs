@@ -377,7 +377,7 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
                     }
                     shiliu_db::accounts::create_user(
                         conn,
-                        &actor,
+                        &shiliu_db::scope::Can::check(&actor).unwrap(),
                         &shiliu_db::accounts::NewUser {
                             username,
                             display_name,
@@ -401,7 +401,12 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
             db.write_blocking(|conn| {
                 let u = shiliu_db::accounts::find_by_username(conn, &username)?
                     .ok_or(shiliu_db::DbError::NotFound)?;
-                shiliu_db::accounts::set_password(conn, &actor, u.id, &hash)
+                shiliu_db::accounts::set_password(
+                    conn,
+                    &shiliu_db::scope::Can::check(&actor).unwrap(),
+                    u.id,
+                    &hash,
+                )
             })
             .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
             println!("password changed for '{username}'");
@@ -410,7 +415,12 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
             db.write_blocking(|conn| {
                 let u = shiliu_db::accounts::find_by_username(conn, &username)?
                     .ok_or(shiliu_db::DbError::NotFound)?;
-                shiliu_db::accounts::set_active(conn, &actor, u.id, false)
+                shiliu_db::accounts::set_active(
+                    conn,
+                    &shiliu_db::scope::Can::check(&actor).unwrap(),
+                    u.id,
+                    false,
+                )
             })
             .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
             println!("user '{username}' disabled");

@@ -510,7 +510,7 @@ pub fn grid_workers(db: &Db, city_code: &str, password_hash: &str) -> Result<usi
             );
             accounts::create_user(
                 c,
-                &actor,
+                &shiliu_db::scope::Can::check(&actor).unwrap(),
                 &NewUser {
                     username,
                     display_name: display,

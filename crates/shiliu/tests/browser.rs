@@ -1046,7 +1046,8 @@ both_engines!(
                     ] {
                         shiliu_db::accounts::create_user(
                             c,
-                            &shiliu_db::scope::Actor::system("test"),
+                            &shiliu_db::scope::Can::check(&shiliu_db::scope::Actor::system("test"))
+                                .unwrap(),
                             &shiliu_db::accounts::NewUser {
                                 username: Username::parse(name).unwrap(),
                                 display_name: display.into(),

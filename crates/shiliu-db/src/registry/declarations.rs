@@ -26,7 +26,8 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
 use crate::schema::declarations;
-use crate::scope::{Actor, Scope};
+use crate::scope::grants::EditRegistry;
+use crate::scope::{Actor, Can, Scope};
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -341,7 +342,7 @@ pub fn reject(
 /// registered updates that person. The consents are the declarant's, given on the public page.
 pub fn confirm(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<EditRegistry>,
     vault: &Vault,
     id: i64,
     version: i32,

@@ -31,7 +31,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::{Region, get_region};
 use crate::schema::{consents, households, person_tags, persons, residences};
-use crate::scope::grants::RevealIdNumbers;
+use crate::scope::grants::{EditRegistry, RevealIdNumbers};
 use crate::scope::{Actor, Can, Scope};
 use crate::{DbConnection, DbError, MultiBackend, now};
 
@@ -249,7 +249,7 @@ pub struct Registration<'a> {
 /// `on_duplicate` says.
 pub fn register(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<EditRegistry>,
     vault: &Vault,
     r: &Registration<'_>,
 ) -> Result<Registered, DbError> {
@@ -435,7 +435,7 @@ pub struct Correction<'a> {
 /// Correct a person's particulars; a new region or address is a move.
 pub fn update(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<EditRegistry>,
     vault: &Vault,
     c: &Correction<'_>,
 ) -> Result<Person, DbError> {
@@ -575,7 +575,7 @@ fn record_consents(
 /// so who lived here on a past date can still be answered.
 pub fn move_out(
     conn: &mut DbConnection,
-    actor: &Actor,
+    actor: &Can<EditRegistry>,
     id: i64,
     version: i32,
     on: NaiveDate,

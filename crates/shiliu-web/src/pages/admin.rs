@@ -9,6 +9,7 @@ use serde::Deserialize;
 use shiliu_db::accounts::{self, ApiToken, NewUser};
 use shiliu_db::audit::{self, AuditFilter, AuditRow};
 use shiliu_db::org as org_db;
+use shiliu_db::scope::grants;
 use shiliu_domain::accounts::{Username, check_password};
 use shiliu_domain::error::{optional_text, required_text};
 use shiliu_domain::mobile::Mobile;
@@ -25,7 +26,7 @@ pub async fn users(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let t = p.t();
     let f = q.filter();
     let mut rows = state
@@ -74,7 +75,7 @@ pub async fn users_export(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let t = p.t();
     let mut f = q.filter();
     f.before_id = None;
@@ -228,7 +229,7 @@ fn grid_ids_by_codes(
 }
 
 pub async fn users_new(p: Principal) -> AppResult<Response> {
-    p.require(Permission::ManageUsers)?;
+    p.require::<grants::ManageUsers>()?;
     user_form(
         &p,
         &UserFormData {
@@ -244,7 +245,7 @@ pub async fn users_create(
     p: Principal,
     Form(d): Form<UserFormData>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let mut errs = FieldErrors::new();
     let username = errs.check(Username::parse(&d.username));
     let display_name = errs.check(required_text("display_name", &d.display_name, 40));
@@ -340,7 +341,7 @@ async fn user_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let t = p.t();
     let (user, region_code, grid_codes) = state
         .db
@@ -427,7 +428,7 @@ pub async fn user_update(
     Path(id): Path<i64>,
     Form(d): Form<UserEditForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let mut errs = FieldErrors::new();
     let display_name = errs.check(required_text("display_name", &d.display_name, 40));
     let role =
@@ -474,7 +475,7 @@ pub async fn user_password(
     Path(id): Path<i64>,
     Form(f): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     let scope = actor.scope().clone();
     let user = state
         .db
@@ -505,7 +506,7 @@ pub async fn user_active(
     Path(id): Path<i64>,
     Form(f): Form<UserActiveForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageUsers)?;
+    let actor = p.require::<grants::ManageUsers>()?;
     state
         .db
         .write(move |c| accounts::set_active(c, &actor, id, f.active))
@@ -585,7 +586,7 @@ pub async fn audit_log(
     p: Principal,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    p.require(Permission::ViewAudit)?;
+    p.require::<grants::ViewAudit>()?;
     let t = p.t();
     let f = q.filter()?;
     let (mut rows, report) = state
@@ -629,7 +630,7 @@ pub async fn audit_export(
     p: Principal,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    p.require(Permission::ViewAudit)?;
+    p.require::<grants::ViewAudit>()?;
     let t = p.t();
     let mut f = q.filter()?;
     f.before_seq = None;
@@ -704,7 +705,7 @@ async fn tokens_page(
 }
 
 pub async fn tokens(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
-    p.require(Permission::ManageApiTokens)?;
+    p.require::<grants::ManageApiTokens>()?;
     tokens_page(&state, &p, None, &FieldErrors::new()).await
 }
 
@@ -713,7 +714,7 @@ pub async fn tokens_create(
     p: Principal,
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageApiTokens)?;
+    let actor = p.require::<grants::ManageApiTokens>()?;
     // Repeated `perm` fields: parse the pairs directly.
     let pairs = crate::web::form_urlencoded_pairs(&body);
     let get = |k: &str| {
@@ -761,7 +762,7 @@ pub async fn tokens_revoke(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageApiTokens)?;
+    let actor = p.require::<grants::ManageApiTokens>()?;
     state
         .db
         .write(move |c| accounts::revoke_token(c, &actor, id))

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::casework as db;
+use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::casework::{
     CaseStatus, ConsultationInput, ConsultationMode, DisputeInput, DisputeKind,
@@ -39,7 +40,7 @@ pub(crate) async fn for_request(
 ) -> AppResult<RequestCasework> {
     let t = p.t();
     let can_open = p.can(Permission::HandleRequests);
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let (dispute, case, lawyers) = state
         .db
         .read(move |c| {
@@ -79,7 +80,7 @@ pub async fn open_dispute(
     Path(request_id): Path<i64>,
     Form(f): Form<OpenDisputeForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let result = match DisputeInput::parse(&f.dispute_kind, &f.summary) {
         Ok(input) => {
             state
@@ -110,7 +111,7 @@ pub async fn open_case(
     Path(request_id): Path<i64>,
     Form(f): Form<OpenCaseForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let result = match LegalAidInput::parse(&f.lawyer, &f.matter) {
         Ok(input) => {
             state
@@ -159,7 +160,7 @@ pub async fn disputes(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let status = DisputeStatus::parse(&q.status);
     let rows = state
@@ -199,7 +200,7 @@ pub async fn cases(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let status = CaseStatus::parse(&q.status);
     let rows = state
@@ -258,7 +259,7 @@ async fn dispute_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let (d, code, (parties, mediators, sessions), mediator_users) = state
         .db
@@ -380,7 +381,7 @@ pub async fn dispute_record(
     Path((id, what)): Path<(i64, String)>,
     Form(f): Form<DisputeRecordForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let result: Result<(), shiliu_db::DbError> = match what.as_str() {
         "parties" => match PartyInput::parse(&f.side, &f.party_name, &f.people, &f.phone) {
             Ok(i) => {
@@ -459,7 +460,7 @@ async fn case_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let (k, code, lawyer, consultations) = state
         .db
@@ -542,7 +543,7 @@ pub async fn case_record(
     Path((id, what)): Path<(i64, String)>,
     Form(f): Form<CaseRecordForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let k = {
         let a = actor.clone();
         state

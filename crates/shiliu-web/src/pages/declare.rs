@@ -17,11 +17,11 @@ use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::registry::OnRegister;
 use shiliu_db::registry::declarations as db;
 use shiliu_db::scope::Scope;
+use shiliu_db::scope::grants;
 use shiliu_domain::org::RegionKind;
 use shiliu_domain::registry::{
     ConsentPurpose, DeclarationStatus, Employment, MAX_MEMBERS, PersonForm, PersonInput, Relation,
 };
-use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::public::{
@@ -431,7 +431,7 @@ pub async fn queue(
     p: Principal,
     Query(q): Query<QueueQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let status = DeclarationStatus::parse(q.status.trim()).unwrap_or(DeclarationStatus::Pending);
     let limit = super::org::PAGE;
@@ -509,7 +509,7 @@ async fn review_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
     let (d, region, grids, registered) = state
@@ -597,7 +597,7 @@ pub async fn confirm(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let field = |name: &str| {
         pairs
             .iter()
@@ -657,7 +657,7 @@ pub async fn reject(
     Path(id): Path<i64>,
     Form(f): Form<RejectForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let result = state
         .db
         .write(move |c| db::reject(c, &actor, id, f.version, &f.reason))

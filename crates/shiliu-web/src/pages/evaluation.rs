@@ -12,6 +12,7 @@ use shiliu_db::DbError;
 use shiliu_db::evaluation::reminders::{Owner, Reminder};
 use shiliu_db::evaluation::{self as db, Participant, Scheme, Tree};
 use shiliu_db::scope::Actor;
+use shiliu_db::scope::grants;
 use shiliu_domain::evaluation::{
     CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, SheetRow, Stage,
     UnitSheetRow, deadline, place_sheet, place_units,
@@ -162,7 +163,7 @@ pub async fn create(
     p: Principal,
     Form(f): Form<SchemeForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let result = match f.parse() {
         Ok(input) => {
             let region = p.user.region_id;
@@ -290,7 +291,7 @@ struct Parts {
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     Ok(state
         .db
         .read(move |c| {
@@ -659,11 +660,11 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(f): Form<SchemeForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let result = match f.parse() {
         Ok(input) => {
             let version = f.version;
-            change(&state, actor, move |c, a| {
+            change(&state, actor.into_actor(), move |c, a| {
                 db::update_scheme(c, a, id, version, &input).map(|_| ())
             })
             .await
@@ -692,7 +693,7 @@ pub async fn deadlines(
     Path(id): Path<i64>,
     Form(f): Form<DeadlinesForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let mut errs = FieldErrors::new();
     let mut read = |field: &str, v: &str| errs.check(deadline(field, v)).flatten();
     let dues = [
@@ -703,7 +704,7 @@ pub async fn deadlines(
     ];
     let result = match errs.into_result() {
         Ok(()) => {
-            change(&state, actor, move |c, a| {
+            change(&state, actor.into_actor(), move |c, a| {
                 db::set_deadlines(c, a, id, f.version, dues).map(|_| ())
             })
             .await
@@ -724,8 +725,8 @@ pub async fn advance(
     Path(id): Path<i64>,
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         db::advance(c, a, id, f.version).map(|_| ())
     })
     .await;
@@ -738,8 +739,8 @@ pub async fn remind(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         shiliu_db::evaluation::reminders::remind_now(c, a, id).map(|_| ())
     })
     .await;
@@ -759,8 +760,8 @@ pub async fn add_category(
     Path(id): Path<i64>,
     Form(f): Form<CategoryForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         db::add_category(c, a, id, f.version, &f.category_name).map(|_| ())
     })
     .await;
@@ -784,8 +785,8 @@ pub async fn add_unit(
     Path(id): Path<i64>,
     Form(f): Form<UnitForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         let s = db::get_scheme(c, a.scope(), id)?;
         let unit_id = db::unit_by_name(c, &s, &f.unit, "unit")?;
         let participant = Participant {
@@ -806,8 +807,8 @@ pub async fn remove_unit(
     Path((id, unit)): Path<(i64, i64)>,
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         db::remove_participant(c, a, id, f.version, unit)
     })
     .await;
@@ -839,8 +840,8 @@ pub async fn add_indicator(
     Path(id): Path<i64>,
     Form(f): Form<IndicatorForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         let parent = (f.parent_id != 0).then_some(f.parent_id);
         let level = match parent {
             None => Level::Area,
@@ -875,8 +876,8 @@ pub async fn delete_indicator(
     Path((id, indicator)): Path<(i64, i64)>,
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
-    let result = change(&state, actor, move |c, a| {
+    let actor = p.require::<grants::ManageEvaluations>()?;
+    let result = change(&state, actor.into_actor(), move |c, a| {
         db::delete_indicator(c, a, id, f.version, indicator)
     })
     .await;
@@ -890,7 +891,7 @@ pub async fn set_weights(
     Path((id, category)): Path<(i64, i64)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let version = pairs
         .iter()
         .find(|(k, _)| k == "version")
@@ -911,7 +912,7 @@ pub async fn set_weights(
         .collect();
     let result = match errs.into_result() {
         Ok(()) => {
-            change(&state, actor, move |c, a| {
+            change(&state, actor.into_actor(), move |c, a| {
                 db::set_weights(c, a, id, version, category, &weights)
             })
             .await
@@ -935,7 +936,7 @@ pub async fn copy(
     Path(id): Path<i64>,
     Form(f): Form<CopyForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let year = f
         .year
         .trim()
@@ -1053,7 +1054,7 @@ async fn sheet_upload(
             .map(Err);
     };
     // The scheme must be the caller's before the file is read at all.
-    let scope = p.require(Permission::ManageEvaluations)?.scope().clone();
+    let scope = p.require::<grants::ManageEvaluations>()?.scope().clone();
     state
         .db
         .read(move |c| db::get_scheme(c, &scope, id).map(drop))
@@ -1112,7 +1113,7 @@ pub async fn import_sheet(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let t = p.t();
     let (version, rows) = match sheet_upload(&state, &p, id, &form, &SHEET_COLUMNS).await? {
         Ok(read) => read,
@@ -1137,7 +1138,7 @@ pub async fn import_sheet(
         .collect();
     match place_sheet(&sheet) {
         Ok(placed) => {
-            let result = change(&state, actor, move |c, a| {
+            let result = change(&state, actor.into_actor(), move |c, a| {
                 db::replace_tree(c, a, id, version, &placed).map(|_| ())
             })
             .await;
@@ -1208,7 +1209,7 @@ pub async fn import_units(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let t = p.t();
     let (version, rows) = match sheet_upload(&state, &p, id, &form, &UNIT_COLUMNS).await? {
         Ok(read) => read,

@@ -15,10 +15,10 @@ use shiliu_db::evaluation::access::{Access, access};
 use shiliu_db::evaluation::reminders::{Owed, Owner, Todo};
 use shiliu_db::evaluation::scores::{self, Evidence, Score};
 use shiliu_db::evaluation::{self as db, teams};
+use shiliu_db::scope::{Can, grants};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::evaluation::{Level, Round, ScoreInput};
 use shiliu_domain::files::EVIDENCE_FILES;
-use shiliu_domain::roles::Permission;
 
 use super::{Layout, Saved, render, render_form, show_minute};
 use crate::error::{AppError, AppResult};
@@ -27,9 +27,16 @@ use crate::web::{AppState, Principal};
 
 /// Any of the three ways into an evaluation.
 pub(crate) fn actor(p: &Principal) -> AppResult<shiliu_db::scope::Actor> {
-    p.require(Permission::ManageEvaluations)
-        .or_else(|_| p.require(Permission::ReviewEvaluations))
-        .or_else(|_| p.require(Permission::ReportEvaluations))
+    p.require::<grants::ManageEvaluations>()
+        .map(Can::into_actor)
+        .or_else(|_| {
+            p.require::<grants::ReviewEvaluations>()
+                .map(Can::into_actor)
+        })
+        .or_else(|_| {
+            p.require::<grants::ReportEvaluations>()
+                .map(Can::into_actor)
+        })
 }
 
 // ---- What is left to do ----
@@ -616,7 +623,7 @@ where
         + Send
         + 'static,
 {
-    let actor = p.require(Permission::ManageEvaluations)?;
+    let actor = p.require::<grants::ManageEvaluations>()?;
     let result = state.db.write(move |c| f(c, &actor)).await;
     super::evaluation::after(state, p, id, result, None).await
 }

@@ -136,12 +136,12 @@ fn page(
 }
 
 pub fn form(p: &Principal, kind: ImportKind) -> AppResult<Response> {
-    p.require(kind.permission())?;
+    p.require_permission(kind.permission())?;
     page(p, kind, None, None, vec![])
 }
 
 pub fn template(p: &Principal, kind: ImportKind) -> AppResult<Response> {
-    p.require(kind.permission())?;
+    p.require_permission(kind.permission())?;
     let t = p.t();
     let headers: Vec<String> = kind.columns().iter().map(|(f, _)| t.field(f)).collect();
     let bytes = crate::xlsx::sheet(t.s("import.title"), &headers, &[])?;
@@ -499,7 +499,7 @@ pub async fn submit(
     kind: ImportKind,
     mut mp: Multipart,
 ) -> AppResult<Response> {
-    let actor = p.require(kind.permission())?;
+    let actor = p.require_permission(kind.permission())?;
     let t = p.t();
     let (file, mode) = upload(&mut mp).await?;
     let commit = mode == "commit";

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, OutMigrantFilter, Side};
 use shiliu_db::scope::Can;
+use shiliu_db::scope::grants;
 use shiliu_db::{DbError, org as org_db};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistKind, AssistStatus, Employment};
@@ -144,7 +145,7 @@ pub async fn out_migrants(
     p: Principal,
     Query(q): Query<MigrantQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOutMigrants)?;
+    let actor = p.require::<grants::ViewOutMigrants>()?;
     let t = p.t();
     let f = q.filter();
     let origins = actor
@@ -230,7 +231,7 @@ pub async fn assists(
     Query(q): Query<AssistQuery>,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let t = p.t();
     let incoming = q.side != "out";
     let side = if incoming {
@@ -344,7 +345,7 @@ pub struct NewQuery {
 
 /// The form, with the person and a due day ten days ahead filled in.
 pub async fn new(p: Principal, Query(q): Query<NewQuery>) -> AppResult<Response> {
-    p.require(Permission::ExchangeAssists)?;
+    p.require::<grants::ExchangeAssists>()?;
     let due = shiliu_db::today() + chrono::Duration::days(10);
     let f = AssistForm {
         person_id: q.person,
@@ -360,7 +361,7 @@ pub async fn create(
     p: Principal,
     Form(f): Form<AssistForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let input =
         match AssistInput::parse(&f.kind, &f.subject, &f.body, &f.due_on, shiliu_db::today()) {
             Ok(i) => i,
@@ -413,7 +414,7 @@ async fn assist_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let t = p.t();
     let scope = actor.scope().clone();
     let (a, person, names, places) = state
@@ -477,7 +478,7 @@ pub async fn reply(
     Path(id): Path<i64>,
     Form(f): Form<ReplyForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let text = f.reply.clone();
     let result = state
         .db
@@ -496,7 +497,7 @@ pub async fn close(
     Path(id): Path<i64>,
     Form(f): Form<ReplyForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ExchangeAssists)?;
+    let actor = p.require::<grants::ExchangeAssists>()?;
     let result = state
         .db
         .write(move |c| db::close(c, &actor, id, f.version))

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use shiliu_db::accounts;
 use shiliu_db::org as org_db;
 use shiliu_db::scope::Actor;
+use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
 
 use crate::error::{AppError, AppResult, ErrorInfo};
@@ -503,7 +504,7 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let scope = actor.scope().clone();
     let evaluates = p.can(Permission::ReportEvaluations) || p.can(Permission::ReviewEvaluations);
     let (counts, roots, todo) = state
@@ -578,7 +579,7 @@ struct ReferencePage {
 /// The shipped reference data: the peoples, and how many divisions are built in.
 pub async fn reference(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     use shiliu_domain::divisions::DivisionLevel as L;
-    p.require(Permission::ViewOrg)?;
+    p.require::<grants::ViewOrg>()?;
     let t = p.t();
     let peoples = state.db.read(org_db::peoples).await?;
     let gx: Vec<_> = shiliu_domain::divisions::guangxi().collect();

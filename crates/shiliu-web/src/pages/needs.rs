@@ -3,6 +3,7 @@
 //! or a planned service with one action), and services delivered to a person. The rules are
 //! `shiliu_db::registry::needs`'s.
 
+use shiliu_db::scope::grants;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -56,7 +57,7 @@ pub async fn surveys(
     p: Principal,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let (list, names) = state
         .db
@@ -176,7 +177,7 @@ fn new_survey_page(p: &Principal, f: SurveyForm, errs: &FieldErrors) -> AppResul
 }
 
 pub async fn new_survey(p: Principal) -> AppResult<Response> {
-    p.require(Permission::ManageSurveys)?;
+    p.require::<grants::ManageSurveys>()?;
     let today = shiliu_db::today();
     let f = SurveyForm {
         starts_on: today.to_string(),
@@ -192,7 +193,7 @@ pub async fn create_survey(
     p: Principal,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageSurveys)?;
+    let actor = p.require::<grants::ManageSurveys>()?;
     let f = SurveyForm::from_pairs(&pairs);
     let input = match SurveyInput::parse(&f.name, &f.starts_on, &f.ends_on, &f.questions) {
         Ok(i) => i,
@@ -253,7 +254,7 @@ pub async fn survey(
     Path(id): Path<i64>,
     Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let scope = actor.scope().clone();
     let (s, progress, names) = state
@@ -338,7 +339,7 @@ pub async fn close_survey(
     Path(id): Path<i64>,
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageSurveys)?;
+    let actor = p.require::<grants::ManageSurveys>()?;
     state
         .db
         .write(move |c| db::close_survey(c, &actor, id, f.version))
@@ -373,7 +374,7 @@ pub async fn households(
     Query(q): Query<HouseholdsQuery>,
     Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let todo = q.all.is_empty();
     let (s, rows) = state
@@ -454,7 +455,7 @@ async fn form_page(
     filled: Option<Filled>,
     errs: &FieldErrors,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let (s, members, response, open_needs) = state
         .db
@@ -583,7 +584,7 @@ pub async fn answer(
     Path((id, household_id)): Path<(i64, i64)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let raw = submitted_answers(&pairs, id);
     let filled = Filled::from_pairs(&pairs, id);
     let mut errs = FieldErrors::new();
@@ -652,7 +653,7 @@ pub async fn needs(
     Query(q): Query<NeedsQuery>,
     Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let f = NeedFilter {
         status: NeedStatus::parse(q.status.trim()),
@@ -733,7 +734,7 @@ async fn need_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let (n, person, category, qs) = state
         .db
@@ -820,8 +821,8 @@ pub async fn to_request(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
-    p.require(Permission::CreateRequests)?;
+    let actor = p.require::<grants::EditRegistry>()?;
+    p.require::<grants::CreateRequests>()?;
     let (f, pairs): (ToRequestForm, _) = super::questions::form_with_pairs(&form)?;
     let forms = NeedForms {
         description: f.description.clone(),
@@ -877,7 +878,7 @@ pub async fn plan(
     Path(id): Path<i64>,
     Form(f): Form<PlanForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let forms = NeedForms {
         provider: f.provider.clone(),
         planned_on: f.planned_on.clone(),
@@ -924,7 +925,7 @@ pub async fn record_service(
     Path(person_id): Path<i64>,
     Form(f): Form<ServiceForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let input = ServiceInput::parse(
         &f.kind,
         &f.delivered_on,

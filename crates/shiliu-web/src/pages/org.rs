@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org::{self as db, ListFilter, Region};
 use shiliu_db::scope::Actor;
+use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::org::{RegionInput, RegionKind, SiteInput, SiteType, UnitCategory, UnitInput};
 use shiliu_domain::roles::Permission;
@@ -37,7 +38,7 @@ pub async fn regions_root(
     p: Principal,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let roots = state
         .db
         .read(move |c| db::scope_roots(c, actor.scope()))
@@ -66,7 +67,7 @@ async fn region_page(
     errors: Vec<(String, String)>,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let (region, crumbs, children) = state
         .db
         .read(move |c| {
@@ -140,7 +141,7 @@ pub async fn region_create_child(
     Path(parent): Path<i64>,
     Form(f): Form<RegionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRegions)?;
+    let actor = p.require::<grants::ManageRegions>()?;
     let result = async {
         let input = RegionInput::parse(&f.name, &f.code)?;
         Ok(state
@@ -164,7 +165,7 @@ pub async fn region_update(
     Path(id): Path<i64>,
     Form(f): Form<RegionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRegions)?;
+    let actor = p.require::<grants::ManageRegions>()?;
     let result = async {
         let input = RegionInput::parse(&f.name, &f.code)?;
         Ok(state
@@ -191,7 +192,7 @@ pub async fn region_set_active(
     Path(id): Path<i64>,
     Form(f): Form<ActiveForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRegions)?;
+    let actor = p.require::<grants::ManageRegions>()?;
     let result = state
         .db
         .write(move |c| db::set_region_active(c, &actor, id, f.version, f.active))
@@ -396,9 +397,9 @@ pub async fn list(
     kind: OrgKind,
     q: ListQuery,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let t = p.t();
-    let rows = load_rows(&state, actor, kind, q.filter(), PAGE + 1, t).await?;
+    let rows = load_rows(&state, actor.into_actor(), kind, q.filter(), PAGE + 1, t).await?;
     let mut rows: Vec<OrgRow> = rows.into_iter().map(|(r, _)| r).collect();
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
@@ -454,11 +455,11 @@ pub async fn export(
     kind: OrgKind,
     q: ListQuery,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let t = p.t();
     let mut f = q.filter();
     f.before_id = None;
-    let rows = load_rows(&state, actor, kind, f, 100_000, t).await?;
+    let rows = load_rows(&state, actor.into_actor(), kind, f, 100_000, t).await?;
     let mut headers: Vec<String> = [
         "field.name",
         if kind == OrgKind::Site {
@@ -668,7 +669,7 @@ pub async fn new_form(
     kind: OrgKind,
     q: NewQuery,
 ) -> AppResult<Response> {
-    let actor = p.require(kind.manage())?;
+    let actor = p.require_permission(kind.manage())?;
     let code = match q.region {
         Some(r) => {
             state
@@ -732,7 +733,7 @@ pub async fn save(
     id: Option<i64>,
     d: OrgFormData,
 ) -> AppResult<Response> {
-    let actor = p.require(kind.manage())?;
+    let actor = p.require_permission(kind.manage())?;
     let parsed = parse(kind, &d);
     let mut errs = parsed.as_ref().err().cloned().unwrap_or_default();
     if d.region_code.trim().is_empty() {
@@ -807,7 +808,7 @@ pub async fn show(
     kind: OrgKind,
     id: i64,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let (d, active) = state
         .db
         .read(move |c| {
@@ -882,7 +883,7 @@ pub async fn set_active(
     id: i64,
     f: ActiveForm,
 ) -> AppResult<Response> {
-    let actor = p.require(kind.manage())?;
+    let actor = p.require_permission(kind.manage())?;
     state
         .db
         .write(move |c| match kind {
@@ -917,7 +918,7 @@ pub async fn region_export(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewOrg)?;
+    let actor = p.require::<grants::ViewOrg>()?;
     let t = p.t();
     let rows = state
         .db

@@ -7,10 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::requests::questions::{self as db, QuestionRow};
+use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::requests::ReplyTemplateInput;
 use shiliu_domain::requests::questions::{QuestionInput, QuestionKind, format_choices};
-use shiliu_domain::roles::Permission;
 
 use super::{Layout, Saved, render_form};
 use crate::error::AppResult;
@@ -79,7 +79,7 @@ async fn page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let t = p.t();
     let (platform, cat, qs, tpls) = state
         .db
@@ -190,7 +190,7 @@ pub async fn create_question(
     Path(id): Path<i64>,
     Form(f): Form<QuestionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = match f.parse() {
         Ok(i) => i,
         Err(e) => return page(&state, &p, id, &e, false).await,
@@ -208,7 +208,7 @@ pub async fn update_question(
     Path((category_id, id)): Path<(i64, i64)>,
     Form(f): Form<QuestionForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = f.parse();
     let sort = f.sort_order.trim().parse::<i32>();
     let input = match (input, sort) {
@@ -249,7 +249,7 @@ pub async fn create_template(
     Path(id): Path<i64>,
     Form(f): Form<TemplateForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = match ReplyTemplateInput::parse(&f.title, &f.body) {
         Ok(i) => i,
         Err(e) => return page(&state, &p, id, &e, false).await,
@@ -267,7 +267,7 @@ pub async fn update_template(
     Path((category_id, id)): Path<(i64, i64)>,
     Form(f): Form<TemplateForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = match ReplyTemplateInput::parse(&f.title, &f.body) {
         Ok(i) => i,
         Err(e) => return page(&state, &p, category_id, &e, false).await,

@@ -10,8 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::registry::{self as db, Correction, Household, OnDuplicate, Registration};
-use shiliu_db::scope::Can;
-use shiliu_db::scope::grants::RevealIdNumbers;
+use shiliu_db::scope::grants;
 use shiliu_db::{DbError, org as org_db};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::id_number::IdNumber;
@@ -26,7 +25,8 @@ use super::{Layout, Saved, options, render, render_form, show_minute};
 use crate::error::AppResult;
 use crate::i18n::T;
 use crate::web::{AppState, Principal};
-use shiliu_db::scope::Actor;
+use shiliu_db::scope::Can;
+use shiliu_db::scope::grants::EditRegistry;
 
 pub(crate) fn people_name(code: &str) -> String {
     shiliu_domain::peoples::by_code(code).map_or_else(|| code.to_string(), |p| p.name.to_string())
@@ -159,7 +159,7 @@ pub async fn list(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let not_found = q.not_found.is_some();
     let f = q.filter();
@@ -246,11 +246,9 @@ pub async fn export(
     p: Principal,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let whole = if q.whole.is_some() {
-        Some(Can::<RevealIdNumbers>::check(
-            &p.require(Permission::RevealIdNumbers)?,
-        )?)
+        Some(p.require::<grants::RevealIdNumbers>()?)
     } else {
         None
     };
@@ -427,7 +425,7 @@ async fn form_page(
     editing: Option<(i64, String)>,
     errs: &FieldErrors,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
     let grids = if grid_worker {
@@ -495,7 +493,7 @@ pub async fn new(
 /// `OnDuplicate::Update`) confirmed declarations. Field errors come back as `DbError::Invalid`.
 pub(crate) async fn register(
     state: &AppState,
-    actor: Actor,
+    actor: Can<EditRegistry>,
     d: &RegisterForm,
     on_duplicate: OnDuplicate,
 ) -> Result<db::Registered, DbError> {
@@ -569,7 +567,7 @@ pub async fn create(
     p: Principal,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let d = RegisterForm::from_pairs(pairs);
     match register(&state, actor, &d, OnDuplicate::Refuse).await {
         Ok(r) => Ok(Redirect::to(&format!("/registry/{}?saved=1", r.person().id)).into_response()),
@@ -591,7 +589,7 @@ pub async fn lookup(
     p: Principal,
     Form(f): Form<LookupForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let number = IdNumber::parse(&f.id_number).map_err(FieldErrors::from)?;
     let vault = state.config.vault.clone();
     let found = state
@@ -635,11 +633,9 @@ pub(crate) async fn person_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let reveal = if reveal {
-        Some(Can::<RevealIdNumbers>::check(
-            &p.require(Permission::RevealIdNumbers)?,
-        )?)
+        Some(p.require::<grants::RevealIdNumbers>()?)
     } else {
         None
     };
@@ -807,7 +803,7 @@ pub async fn edit(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let (person, tags, code) = state
         .db
         .read(move |c| {
@@ -825,7 +821,7 @@ pub async fn edit(
 /// Check a correction and write it (the page's and the API's one path).
 pub(crate) async fn correct(
     state: &AppState,
-    actor: Actor,
+    actor: Can<EditRegistry>,
     id: i64,
     d: &RegisterForm,
 ) -> Result<db::Person, DbError> {
@@ -887,7 +883,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let d = RegisterForm::from_pairs(pairs);
     let scope = actor.scope().clone();
     match correct(&state, actor, id, &d).await {
@@ -918,7 +914,7 @@ pub async fn move_out(
     Path(id): Path<i64>,
     Form(f): Form<MoveOutForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::EditRegistry)?;
+    let actor = p.require::<grants::EditRegistry>()?;
     let on = match shiliu_domain::error::past_day("moved_on", &f.moved_on, shiliu_db::today()) {
         Ok(d) => d,
         Err(e) => return person_page(&state, &p, id, false, &e.into(), false).await,

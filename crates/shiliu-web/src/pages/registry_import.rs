@@ -4,6 +4,7 @@
 //! background while the page shows how far it has got. The same file twice changes nothing.
 //! The rules are `shiliu_domain::registry::import`'s and `shiliu_db::registry::import`'s.
 
+use shiliu_db::scope::grants;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,6 @@ use sha2::{Digest, Sha256};
 use shiliu_db::registry::import::{self as db, Checked};
 use shiliu_domain::registry::import::{COLUMNS, ImportRow, RowError, RowHousehold, households};
 use shiliu_domain::registry::{Employment, PersonTag, Relation};
-use shiliu_domain::roles::Permission;
 
 use super::import::{Codes, Rows, read_table};
 use super::{Layout, render};
@@ -275,7 +275,7 @@ fn page(
 }
 
 pub async fn form(p: Principal) -> AppResult<Response> {
-    p.require(Permission::ImportRegistry)?;
+    p.require::<grants::ImportRegistry>()?;
     page(&p, None, None, None)
 }
 
@@ -303,7 +303,7 @@ fn headers(t: T) -> Vec<String> {
 }
 
 pub async fn template_xlsx(p: Principal) -> AppResult<Response> {
-    p.require(Permission::ImportRegistry)?;
+    p.require::<grants::ImportRegistry>()?;
     let t = p.t();
     let bytes = crate::xlsx::sheet(t.s("registry_import.title"), &headers(t), &[])?;
     Ok(crate::xlsx::download(
@@ -314,7 +314,7 @@ pub async fn template_xlsx(p: Principal) -> AppResult<Response> {
 
 /// The template as CSV, UTF-8 with a byte-order mark so Excel opens it right.
 pub async fn template_csv(p: Principal) -> AppResult<Response> {
-    p.require(Permission::ImportRegistry)?;
+    p.require::<grants::ImportRegistry>()?;
     let t = p.t();
     let body = format!("\u{feff}{}\r\n", headers(t).join(","));
     Ok((
@@ -341,13 +341,21 @@ pub async fn submit(
     p: Principal,
     mut mp: Multipart,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ImportRegistry)?;
+    let actor = p.require::<grants::ImportRegistry>()?;
     let t = p.t();
     let (file, mode) = super::import::upload(&mut mp).await?;
     let Some(bytes) = file else {
         return page(&p, None, None, Some(t.s("err.import.file").to_string()));
     };
-    let report = match check_file(&state, actor.clone(), bytes.to_vec(), t, MAX_ROWS).await? {
+    let report = match check_file(
+        &state,
+        actor.clone().into_actor(),
+        bytes.to_vec(),
+        t,
+        MAX_ROWS,
+    )
+    .await?
+    {
         Ok(r) => r,
         Err(msg) => return page(&p, None, None, Some(msg)),
     };
@@ -433,7 +441,7 @@ pub async fn job(
     p: Principal,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    p.require(Permission::ImportRegistry)?;
+    p.require::<grants::ImportRegistry>()?;
     let t = p.t();
     let job = state
         .imports

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::registry::needs::NeedFigures;
 use shiliu_db::registry::stats::{self as db, RegistryFigures};
+use shiliu_db::scope::grants;
 use shiliu_domain::registry::needs::ServiceKind;
 use shiliu_domain::registry::suppress;
-use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
 
 use super::stats::month;
@@ -106,7 +106,7 @@ pub struct Report {
 
 #[allow(clippy::too_many_lines)]
 async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Report> {
-    let actor = p.require(Permission::ViewRegistry)?;
+    let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let today = shiliu_db::today();
     let this_month = today.with_day(1).unwrap_or(today);

@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use shiliu_db::audit::{self, Event};
 use shiliu_db::requests::{self as db, cohandling, files};
+use shiliu_db::scope::grants;
 use shiliu_domain::files::{FileKind, REQUEST_FILES};
 use shiliu_domain::requests::{CohandlingInput, parse_cohandling_answer};
 use shiliu_domain::roles::Permission;
@@ -139,7 +140,7 @@ pub async fn attach(
     Path(id): Path<i64>,
     form: FormData,
 ) -> AppResult<Response> {
-    let actor = p.require(may_attach(&p))?;
+    let actor = p.require_permission(may_attach(&p))?;
     let result = match form.files("files", REQUEST_FILES) {
         Ok(list) => {
             state
@@ -172,7 +173,7 @@ pub(crate) async fn file_response(
     id: i64,
     file_id: i64,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let (a, bytes) = state
         .db
         .write(move |c| {
@@ -213,7 +214,7 @@ pub async fn ask(
     Path(id): Path<i64>,
     Form(f): Form<AskForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let result = match CohandlingInput::parse(&f.cohandler, &f.asked) {
         Ok(input) => {
             state
@@ -242,7 +243,7 @@ pub async fn answer(
     Path((id, cohandler_id)): Path<(i64, i64)>,
     Form(f): Form<AnswerForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::HandleRequests)?;
+    let actor = p.require::<grants::HandleRequests>()?;
     let for_others = p.can(Permission::DispatchRequests);
     let result = match parse_cohandling_answer(&f.answer) {
         Ok(text) => {

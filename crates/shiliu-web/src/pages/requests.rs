@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
+use shiliu_db::scope::grants;
 use shiliu_domain::files::REQUEST_FILES;
 
 use crate::files::FormData;
@@ -223,7 +224,7 @@ pub async fn list(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user.site_id, p.user.unit_id);
     let t = p.t();
     let now = shiliu_db::now();
@@ -348,7 +349,7 @@ async fn intake_page(
     submitted: &[(String, String)],
     errs: &FieldErrors,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::CreateRequests)?;
+    let actor = p.require::<grants::CreateRequests>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
     let (cats, grids, qs) = state
@@ -392,7 +393,7 @@ pub async fn create(
     p: Principal,
     form: FormData,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::CreateRequests)?;
+    let actor = p.require::<grants::CreateRequests>()?;
     let (d, pairs): (IntakeForm, _) = super::questions::form_with_pairs(&form)?;
     let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
     let parsed = match channel {
@@ -491,7 +492,7 @@ struct Readable {
 }
 
 async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let (r, events, cats, site, transfer, answers, mut links) = state
         .db
@@ -710,7 +711,7 @@ pub async fn step(
         )
         .await;
     };
-    let actor = p.require(permission_for(action))?;
+    let actor = p.require_permission(permission_for(action))?;
     let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
     let input = StepInput {
         action_input: ActionInput {
@@ -821,7 +822,7 @@ pub async fn export(
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user.site_id, p.user.unit_id);
     let t = p.t();
     let now = shiliu_db::now();

@@ -10,9 +10,9 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use shiliu_db::requests as db;
 use shiliu_db::requests::settings;
+use shiliu_db::scope::grants;
 use shiliu_domain::calendar::WorkCalendar;
 use shiliu_domain::requests::CategoryInput;
-use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, Saved, render_form};
@@ -47,7 +47,7 @@ struct CategoriesPage {
 
 /// Whose settings the caller edits: `None` for the platform's, else their region.
 async fn owner_of(state: &AppState, p: &Principal) -> AppResult<Option<shiliu_db::org::Region>> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let owner = state.db.read(move |c| settings::owner(c, &actor)).await?;
     Ok(match owner {
         settings::Owner::Platform => None,
@@ -163,7 +163,7 @@ pub async fn create_category(
     p: Principal,
     Form(f): Form<CategoryForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = match f.parse() {
         Ok(i) => i,
         Err(e) => return categories_page(&state, &p, &e, false).await,
@@ -185,7 +185,7 @@ pub async fn update_category(
     Path(id): Path<i64>,
     Form(f): Form<CategoryForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let input = match f.parse() {
         Ok(i) => i,
         Err(e) => return categories_page(&state, &p, &e, false).await,
@@ -220,7 +220,7 @@ pub async fn set_level(
     Path(id): Path<i64>,
     Form(f): Form<LevelForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let level = if f.clear.is_some() {
         None
     } else {
@@ -342,7 +342,7 @@ pub async fn set_day(
     p: Principal,
     Form(f): Form<DayForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let this_year = shiliu_domain::calendar::local(shiliu_db::now()).year();
     let Ok(day) = NaiveDate::parse_from_str(f.day.trim(), "%Y-%m-%d") else {
         return calendar_page(
@@ -395,7 +395,7 @@ async fn routing_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let t = p.t();
     let (rules, cats, names) = state
         .db
@@ -471,7 +471,7 @@ pub async fn create_rule(
     p: Principal,
     Form(f): Form<RuleForm>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     let keywords = match shiliu_domain::requests::parse_keywords(&f.keywords) {
         Ok(k) => k,
         Err(e) => return routing_page(&state, &p, &e.into(), false).await,
@@ -523,7 +523,7 @@ pub async fn rule_active(
     Path(id): Path<i64>,
     Form(f): Form<RuleActive>,
 ) -> AppResult<Response> {
-    let actor = p.require(Permission::ManageRequestSettings)?;
+    let actor = p.require::<grants::ManageRequestSettings>()?;
     state
         .db
         .write(move |c| shiliu_db::routing::set_active(c, &actor, id, f.active))

@@ -4,12 +4,12 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use shiliu_db::scope::grants;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use shiliu_db::stats::{self, Dimension, Figures};
-use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, render};
@@ -119,7 +119,7 @@ impl StatsQuery {
 
 /// The report the page, its Excel download and the API show.
 pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Report> {
-    let actor = p.require(Permission::ViewRequests)?;
+    let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
     let (by, from, to) = q.period()?;
     let (from, to) = (

@@ -126,7 +126,7 @@ fn setup(db: &Db, size: usize) -> Result<i64, String> {
         let reviewer = format!("bench-rev-{}", s.id);
         accounts::create_user(
             c,
-            &me,
+            &shiliu_db::scope::Can::check(&me).unwrap(),
             &accounts::NewUser {
                 username: shiliu_domain::accounts::Username::parse(&reviewer)?,
                 display_name: "基准考评人员".into(),
