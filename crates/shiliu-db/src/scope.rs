@@ -295,6 +295,9 @@ pub(crate) enum Standing {
     /// A resident on the public pages: no account, no permission, nothing in scope; files a
     /// request or a declaration anywhere and rates their own request by its code.
     Resident,
+    /// A signed-in user, or one signing in, acting on their own account's rows only (the
+    /// session, the password, the failed-login count): no permission, nothing in scope.
+    OwnAccount,
 }
 
 impl Actor {
@@ -310,13 +313,19 @@ impl Actor {
         }
     }
 
+    /// A signed-in caller acting on their own account only (signing out, changing their own
+    /// password): no permission, nothing in scope.
+    pub fn on_own_account(caller: &Caller, request_id: &str, client_addr: &str) -> Self {
+        Self::signing_in(&caller.user, request_id, client_addr)
+    }
+
     /// A user signing in, before they have a session: their own account's rows only (the
-    /// failed-login count, the session made), nothing in scope.
+    /// failed-login count, the session made), no permission, nothing in scope.
     pub fn signing_in(user: &crate::accounts::User, request_id: &str, client_addr: &str) -> Self {
         Self {
             user_id: Some(user.id),
             name: user.username.clone(),
-            standing: Standing::User(user.role()),
+            standing: Standing::OwnAccount,
             scope: Scope::none(),
             request_id: request_id.to_string(),
             client_addr: client_addr.to_string(),
@@ -368,7 +377,7 @@ impl Actor {
     pub fn role(&self) -> Option<Role> {
         match self.standing {
             Standing::User(r) => Some(r),
-            Standing::System | Standing::Resident => None,
+            Standing::System | Standing::Resident | Standing::OwnAccount => None,
         }
     }
 
@@ -390,7 +399,7 @@ impl Actor {
         match self.standing {
             Standing::User(r) => r.allows(p),
             Standing::System => true,
-            Standing::Resident => false,
+            Standing::Resident | Standing::OwnAccount => false,
         }
     }
 

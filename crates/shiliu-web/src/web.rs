@@ -25,7 +25,7 @@ use shiliu_db::Db;
 use shiliu_db::accounts::{self, User};
 use shiliu_db::batch::Batcher;
 use shiliu_db::requests::Intake;
-use shiliu_db::scope::{Actor, Caller, Can, Grant, Scope};
+use shiliu_db::scope::{Actor, Caller, Can, Grant};
 use shiliu_domain::roles::{Permission, Role};
 
 use crate::error::{AppError, AppResult, ErrorInfo};
@@ -238,7 +238,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,
-    pub scope: Scope,
     pub via: Via,
     pub ctx: Ctx,
     caller: Caller,
@@ -270,7 +269,6 @@ impl Principal {
     pub fn new(a: Authenticated, ctx: Ctx) -> Self {
         Self {
             user: a.caller.user().clone(),
-            scope: a.caller.scope().clone(),
             via: a.via,
             ctx,
             caller: a.caller,
@@ -296,7 +294,7 @@ impl Principal {
         if !self.can(P::PERMISSION) {
             return Err(AppError::Forbidden);
         }
-        Ok(Can::check(&self.acting_on_own_account())?)
+        Ok(Can::check(&self.actor())?)
     }
 
     /// The check for a permission chosen at run time (the action posted, the kind of record
@@ -305,13 +303,18 @@ impl Principal {
         if !self.can(p) {
             return Err(AppError::Forbidden);
         }
-        Ok(self.acting_on_own_account())
+        Ok(self.actor())
+    }
+
+    /// The caller with their scope: only behind a permission check.
+    fn actor(&self) -> Actor {
+        Actor::for_caller(&self.caller, &self.ctx.request_id, &self.ctx.client_addr)
     }
 
     /// The caller acting on their own account only (sign-out, their own password): needs no
     /// permission, and the account functions it reaches touch nothing but `user_id`'s rows.
     pub fn acting_on_own_account(&self) -> Actor {
-        Actor::for_caller(&self.caller, &self.ctx.request_id, &self.ctx.client_addr)
+        Actor::on_own_account(&self.caller, &self.ctx.request_id, &self.ctx.client_addr)
     }
 
     pub fn csrf(&self) -> &str {

@@ -173,13 +173,13 @@ pub async fn list(
             ))
         })
         .await?;
-    let pending = if p.can(Permission::EditRegistry) {
-        Some(super::declare::pending_count(&state, p.scope.clone()).await?)
+    let pending = if let Ok(editor) = p.require::<grants::EditRegistry>() {
+        Some(super::declare::pending_count(&state, editor.scope().clone()).await?)
     } else {
         None
     };
-    let assists_waiting = if p.can(Permission::ExchangeAssists) {
-        let scope = p.scope.clone();
+    let assists_waiting = if let Ok(exchanger) = p.require::<grants::ExchangeAssists>() {
+        let scope = exchanger.scope().clone();
         let today = shiliu_db::today();
         Some(
             state
