@@ -16,8 +16,8 @@ use shiliu_domain::roles::Permission;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::error::AppResult;
 use crate::pages::org::{ListQuery, PAGE};
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 #[derive(OpenApi)]

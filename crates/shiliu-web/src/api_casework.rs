@@ -13,8 +13,8 @@ use shiliu_domain::casework::{
 };
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
 use crate::pages::org::PAGE;
+use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal};
 
 #[derive(Serialize, ToSchema)]

@@ -16,8 +16,8 @@ use shiliu_domain::evaluation::{Round, ScoreInput};
 use shiliu_domain::{FieldError, FieldErrors};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
 use crate::pages::evaluation_scores::actor;
+use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal};
 
 #[derive(Serialize, ToSchema)]

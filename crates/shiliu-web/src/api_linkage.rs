@@ -13,8 +13,8 @@ use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistStatus};
 use utoipa::ToSchema;
 
-use crate::error::AppResult;
 use crate::pages::org::PAGE;
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 /// What the home side sees of an out-migrant: no ID or mobile number, no address.

@@ -17,8 +17,8 @@ use shiliu_domain::requests::questions::RawAnswers;
 use shiliu_domain::requests::{Channel, RequestInput};
 use utoipa::ToSchema;
 
-use crate::error::AppResult;
 use crate::pages::org::PAGE;
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 #[derive(Serialize, ToSchema)]

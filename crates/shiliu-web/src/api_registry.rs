@@ -14,9 +14,9 @@ use shiliu_domain::id_number::IdNumber;
 use shiliu_domain::registry::PersonForm;
 use utoipa::ToSchema;
 
-use crate::error::AppResult;
 use crate::pages::org::PAGE;
 use crate::pages::registry::{ListQuery, RegisterForm, correct, register};
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 #[derive(Serialize, ToSchema)]
@@ -389,7 +389,9 @@ pub async fn lookup(
         .db
         .write(move |c| db::find_by_id_number(c, &actor, &vault, &number))
         .await?;
-    Ok(Json(found.ok_or(crate::error::AppError::NotFound)?.into()))
+    Ok(Json(
+        found.ok_or(crate::web::error::AppError::NotFound)?.into(),
+    ))
 }
 
 #[derive(Deserialize, Default)]

@@ -13,8 +13,8 @@ use shiliu_domain::requests::{CohandlingInput, parse_cohandling_answer};
 use shiliu_domain::roles::Permission;
 use utoipa::ToSchema;
 
-use crate::error::AppResult;
-use crate::files::FormData;
+use crate::web::error::AppResult;
+use crate::web::files::FormData;
 use crate::web::{AppState, Principal};
 
 #[derive(Serialize, ToSchema)]

@@ -12,15 +12,9 @@ pub mod api_linkage;
 pub mod api_needs;
 pub mod api_registry;
 pub mod api_request_files;
-pub mod error;
-pub mod files;
-pub mod i18n;
-pub mod metrics;
 pub mod open311;
 pub mod pages;
-pub mod password;
 pub mod web;
-pub mod xlsx;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -538,8 +532,8 @@ fn routes() -> Routes {
     pages.merge(api).merge(ops)
 }
 
-async fn not_found() -> error::AppError {
-    error::AppError::NotFound
+async fn not_found() -> web::error::AppError {
+    web::error::AppError::NotFound
 }
 
 async fn healthz() -> &'static str {
@@ -561,7 +555,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// configured, not served.
 async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let Some(token) = state.config.metrics_token.as_deref() else {
-        return error::AppError::NotFound.into_response();
+        return web::error::AppError::NotFound.into_response();
     };
     let sent = headers
         .get(header::AUTHORIZATION)

@@ -35,8 +35,8 @@ use shiliu_domain::requests::questions::{QuestionKind, RawAnswers};
 use shiliu_domain::requests::{Channel, RequestInput};
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::i18n::T;
 use crate::pages::public::{HOUR, LOOKUPS_PER_HOUR};
+use crate::web::i18n::T;
 use crate::web::{AppState, Ctx, Principal};
 
 pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";

@@ -826,7 +826,7 @@ both_engines!(
 
 both_engines!(login_csrf_and_lockout, |t: TestDb| {
     let app = App::new(t);
-    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
     app.t
         .db
         .write_blocking(|c| {
@@ -2197,7 +2197,7 @@ both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
             ..WebConfig::default()
         },
     );
-    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
     app.t
         .db
         .write_blocking(|c| {
@@ -2248,7 +2248,7 @@ both_engines!(
     a_locked_account_answers_as_slowly_as_an_unknown_user,
     |t: TestDb| {
         let app = App::new(t);
-        let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+        let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
         app.t
             .db
             .write_blocking(|c| {
@@ -3048,7 +3048,7 @@ both_engines!(no_input_crashes_the_server, |t: TestDb| {
 
 both_engines!(own_password_reference_and_region_export, |t: TestDb| {
     let app = App::new(t);
-    let hash = shiliu_web::password::hash("Shiliu-2026!").unwrap();
+    let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
     let nn = app
         .t
         .db

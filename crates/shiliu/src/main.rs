@@ -204,7 +204,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
         } => {
             let db = open(c)?;
             db.migrate().map_err(|e| e.to_string())?;
-            let hash = shiliu_web::password::hash(demo::DEMO_PASSWORD)?;
+            let hash = shiliu_web::web::password::hash(demo::DEMO_PASSWORD)?;
             let started = std::time::Instant::now();
             let vault = c.vault()?;
             let mut n =
@@ -335,10 +335,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
 /// A validation error as a sentence in the operator's language (`LANG=zh_CN…` or English).
 fn explain(e: &shiliu_domain::FieldError) -> String {
     let zh = std::env::var("LANG").is_ok_and(|l| l.starts_with("zh"));
-    let t = shiliu_web::i18n::T::new(if zh {
-        shiliu_web::i18n::Lang::ZhCn
+    let t = shiliu_web::web::i18n::T::new(if zh {
+        shiliu_web::web::i18n::Lang::ZhCn
     } else {
-        shiliu_web::i18n::Lang::En
+        shiliu_web::web::i18n::Lang::En
     });
     format!("{}: {}", t.field(&e.field), t.field_error(e))
 }
@@ -365,7 +365,7 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
             })?;
             let password = read_password()?;
             check_password(&password, username.as_str()).map_err(|e| explain(&e))?;
-            let hash = shiliu_web::password::hash(&password)?;
+            let hash = shiliu_web::web::password::hash(&password)?;
             let u = db
                 .write_blocking(|conn| {
                     let all = shiliu_db::scope::Scope::everything();
@@ -397,7 +397,7 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
         UserCmd::Passwd { username } => {
             let password = read_password()?;
             check_password(&password, &username).map_err(|e| explain(&e))?;
-            let hash = shiliu_web::password::hash(&password)?;
+            let hash = shiliu_web::web::password::hash(&password)?;
             db.write_blocking(|conn| {
                 let u = shiliu_db::accounts::find_by_username(conn, &username)?
                     .ok_or(shiliu_db::DbError::NotFound)?;
@@ -490,7 +490,7 @@ fn import_registry(
 ) -> Result<ExitCode, String> {
     use shiliu_db::registry::import;
     use shiliu_web::pages::registry_import::{file_hash, parse_file};
-    let t = shiliu_web::i18n::T::new(shiliu_web::i18n::Lang::ZhCn);
+    let t = shiliu_web::web::i18n::T::new(shiliu_web::web::i18n::Lang::ZhCn);
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let db = open(c)?;
     db.migrate().map_err(|e| e.to_string())?;

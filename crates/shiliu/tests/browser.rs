@@ -157,7 +157,7 @@ async fn sign_in(c: &Client, base: &str, user: &str) {
 both_engines!(
     every_demo_role_signs_in_and_works_in_chinese,
     |t: TestDb| {
-        let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+        let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
         let first = demo::seed(
             &t.db,
             &hash,
@@ -354,7 +354,7 @@ where
     F: FnOnce(Client, String) -> Fut,
     Fut: std::future::Future<Output = Client>,
 {
-    let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+    let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
     demo::seed(
         &t.db,
         &hash,
@@ -1020,7 +1020,7 @@ both_engines!(
             // This year's scheme of the small demo (南宁市, open for self-assessment), one of its
             // units that has not started, and a reporter, an online reviewer and a field
             // reviewer of the city's.
-            let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+            let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
             let (id, unit, unit_name, units) = db
                 .write(move |c| {
                     use shiliu_db::evaluation as ev;

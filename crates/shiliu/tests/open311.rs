@@ -146,7 +146,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 both_engines!(a_client_written_to_the_specification, |t: TestDb| {
-    let hash = shiliu_web::password::hash(DEMO_PASSWORD).unwrap();
+    let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
     demo::seed(
         &t.db,
         &hash,

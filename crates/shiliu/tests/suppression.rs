@@ -21,7 +21,7 @@ use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
 
 both_engines!(no_withheld_cell_of_the_demo_comes_back, |t: TestDb| {
-    let hash = shiliu_web::password::hash("demo-password").unwrap();
+    let hash = shiliu_web::web::password::hash("demo-password").unwrap();
     demo::seed(
         &t.db,
         &hash,

@@ -18,7 +18,7 @@ use shiliu_domain::{FieldError, FieldErrors};
 
 use super::org::{FormField, ListQuery, OrgForm, OrgList, OrgRow, PAGE};
 use super::{Layout, Saved, render, render_form};
-use crate::error::{AppError, AppResult};
+use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal, random_token, sha256_hex};
 
 pub async fn users(
@@ -115,9 +115,9 @@ pub async fn users_export(
         })
         .collect();
     let name = t.s("users.title");
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::xlsx::sheet(name, &headers, &data)?,
+        crate::web::xlsx::sheet(name, &headers, &data)?,
     ))
 }
 
@@ -265,7 +265,7 @@ pub async fn users_create(
         return user_form(&p, &d, &errs);
     }
     let password = d.password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+    let hash = tokio::task::spawn_blocking(move || crate::web::password::hash(&password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(AppError::Internal)?;
@@ -484,7 +484,7 @@ pub async fn user_password(
     if let Err(e) = check_password(&f.password, &user.username) {
         return user_page(&state, &p, id, None, &e.into(), false).await;
     }
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&f.password))
+    let hash = tokio::task::spawn_blocking(move || crate::web::password::hash(&f.password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(AppError::Internal)?;
@@ -666,9 +666,9 @@ pub async fn audit_export(
         })
         .collect();
     let name = t.s("audit.title");
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::xlsx::sheet(name, &headers, &data)?,
+        crate::web::xlsx::sheet(name, &headers, &data)?,
     ))
 }
 

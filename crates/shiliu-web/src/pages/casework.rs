@@ -18,7 +18,7 @@ use shiliu_domain::roles::Permission;
 
 use super::org::PAGE;
 use super::{Layout, Saved, options, render, render_form, show_minute};
-use crate::error::AppResult;
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 /// What the request page shows of its casework: links to what exists, forms for what may be
@@ -423,7 +423,7 @@ pub async fn dispute_record(
             }
             Err(e) => Err(e.into()),
         },
-        _ => return Err(crate::error::AppError::NotFound),
+        _ => return Err(crate::web::error::AppError::NotFound),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/disputes/{id}?saved=1")).into_response()),
@@ -552,7 +552,7 @@ pub async fn case_record(
             .await?
     };
     if !may_edit_case(&p, &k) {
-        return Err(crate::error::AppError::Forbidden);
+        return Err(crate::web::error::AppError::Forbidden);
     }
     let result: Result<(), shiliu_db::DbError> = match what.as_str() {
         "consultations" => {
@@ -580,7 +580,7 @@ pub async fn case_record(
                 .write(move |c| db::close_case(c, &actor, id, v, &f.result).map(drop))
                 .await
         }
-        _ => return Err(crate::error::AppError::NotFound),
+        _ => return Err(crate::web::error::AppError::NotFound),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/legal-aid/{id}?saved=1")).into_response()),

@@ -28,8 +28,8 @@ use super::public::{
     HOUR, LOOKUPS_PER_HOUR, PER_ADDRESS_PER_HOUR, form_token, resident, too_many, with_token,
 };
 use super::{Layout, Saved, options, render, render_form, show_minute};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Ctx, Principal};
 
 /// Member rows the public form offers (blank rows are ignored).

@@ -21,9 +21,9 @@ use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, Saved, options, render_form};
-use crate::error::{AppError, AppResult};
-use crate::files::FormData;
-use crate::i18n::T;
+use crate::web::error::{AppError, AppResult};
+use crate::web::files::FormData;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 /// The most rows an indicator sheet may hold (Qinzhou's scheme has a few dozen criteria).
@@ -1019,8 +1019,8 @@ pub async fn export_sheet(
             ]
         })
         .collect();
-    let bytes = crate::xlsx::sheet(t.s("eval.indicators"), &headers, &rows)?;
-    Ok(crate::xlsx::download(
+    let bytes = crate::web::xlsx::sheet(t.s("eval.indicators"), &headers, &rows)?;
+    Ok(crate::web::xlsx::download(
         &format!("{} · {}.xlsx", parts.s.name, t.s("eval.indicators")),
         bytes,
     ))
@@ -1193,8 +1193,8 @@ pub async fn export_units(
             ]
         })
         .collect();
-    let bytes = crate::xlsx::sheet(t.s("eval.units"), &headers, &rows)?;
-    Ok(crate::xlsx::download(
+    let bytes = crate::web::xlsx::sheet(t.s("eval.units"), &headers, &rows)?;
+    Ok(crate::web::xlsx::download(
         &format!("{} · {}.xlsx", parts.s.name, t.s("eval.units")),
         bytes,
     ))
@@ -1250,7 +1250,7 @@ pub async fn import_units(
 /// A yes/no cell as the export writes it (是 / 否, Yes / No, in either language), or as typed.
 fn yes_no_of(v: &str) -> String {
     let v = v.trim();
-    for lang in [crate::i18n::Lang::ZhCn, crate::i18n::Lang::En] {
+    for lang in [crate::web::i18n::Lang::ZhCn, crate::web::i18n::Lang::En] {
         let t = T::new(lang);
         if v.eq_ignore_ascii_case(t.s("eval.yes")) {
             return "yes".into();

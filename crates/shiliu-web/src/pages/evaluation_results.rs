@@ -17,8 +17,8 @@ use shiliu_domain::evaluation::{Points, Round, Stage};
 
 use super::evaluation_scores::actor;
 use super::{Layout, render, render_form, show_minute};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 pub struct ResultRow {
@@ -325,8 +325,8 @@ pub async fn export(
             })
         })
         .collect();
-    let bytes = crate::xlsx::sheet(t.s("eval.results"), &headers, &rows)?;
-    Ok(crate::xlsx::download(
+    let bytes = crate::web::xlsx::sheet(t.s("eval.results"), &headers, &rows)?;
+    Ok(crate::web::xlsx::download(
         &format!("{} · {}.xlsx", b.a.scheme.name, t.s("eval.results")),
         bytes,
     ))

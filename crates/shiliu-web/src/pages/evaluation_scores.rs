@@ -21,8 +21,8 @@ use shiliu_domain::evaluation::{Level, Round, ScoreInput};
 use shiliu_domain::files::EVIDENCE_FILES;
 
 use super::{Layout, Saved, render, render_form, show_minute};
-use crate::error::{AppError, AppResult};
-use crate::files::FormData;
+use crate::web::error::{AppError, AppResult};
+use crate::web::files::FormData;
 use crate::web::{AppState, Principal};
 
 /// Any of the three ways into an evaluation.
@@ -52,7 +52,7 @@ pub struct TodoLine {
 }
 
 /// What is left of `owed` in words: "还有 3 项未填".
-pub(crate) fn left_text(t: crate::i18n::T, owed: &Owed, unit: i64) -> String {
+pub(crate) fn left_text(t: crate::web::i18n::T, owed: &Owed, unit: i64) -> String {
     let left = owed
         .units
         .iter()
@@ -67,7 +67,7 @@ pub(crate) fn left_text(t: crate::i18n::T, owed: &Owed, unit: i64) -> String {
 }
 
 /// How long until `due`, in whole days (or that it has passed).
-fn time_left(t: crate::i18n::T, due: Option<chrono::NaiveDateTime>) -> (String, bool) {
+fn time_left(t: crate::web::i18n::T, due: Option<chrono::NaiveDateTime>) -> (String, bool) {
     let Some(due) = due else {
         return (String::new(), false);
     };
@@ -84,7 +84,7 @@ fn time_left(t: crate::i18n::T, due: Option<chrono::NaiveDateTime>) -> (String, 
     }
 }
 
-pub(crate) fn todo_lines(t: crate::i18n::T, todos: &[Todo]) -> Vec<TodoLine> {
+pub(crate) fn todo_lines(t: crate::web::i18n::T, todos: &[Todo]) -> Vec<TodoLine> {
     todos
         .iter()
         .map(|x| {
@@ -604,7 +604,12 @@ pub async fn evidence_file(
         .await?;
     let inline = shiliu_domain::files::FileKind::parse(&e.content_type)
         .is_some_and(shiliu_domain::files::FileKind::inline);
-    Ok(crate::files::serve(&e.content_type, &e.name, inline, bytes))
+    Ok(crate::web::files::serve(
+        &e.content_type,
+        &e.name,
+        inline,
+        bytes,
+    ))
 }
 
 // ---- Review teams (the organiser's) ----

@@ -15,8 +15,8 @@ use shiliu_domain::org::{RegionInput, SiteInput, SiteType, UnitCategory, UnitInp
 use shiliu_domain::roles::Permission;
 
 use super::{Layout, render};
-use crate::error::{AppError, AppResult};
-use crate::i18n::{Lang, T};
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::{Lang, T};
 use crate::web::{AppState, Principal};
 
 /// The most rows one file may hold.
@@ -144,8 +144,8 @@ pub fn template(p: &Principal, kind: ImportKind) -> AppResult<Response> {
     p.require_permission(kind.permission())?;
     let t = p.t();
     let headers: Vec<String> = kind.columns().iter().map(|(f, _)| t.field(f)).collect();
-    let bytes = crate::xlsx::sheet(t.s("import.title"), &headers, &[])?;
-    Ok(crate::xlsx::download(
+    let bytes = crate::web::xlsx::sheet(t.s("import.title"), &headers, &[])?;
+    Ok(crate::web::xlsx::download(
         &format!("{}.xlsx", kind.title(t)),
         bytes,
     ))

@@ -17,8 +17,8 @@ use shiliu_domain::roles::Permission;
 
 use super::org::PAGE;
 use super::{Layout, Saved, options, render, render_form, show_minute};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 /// The ids of the city, county and township in a region path (`/gx/city/county/town/…/`).

@@ -32,8 +32,8 @@ use shiliu_db::scope::Actor;
 use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
 
-use crate::error::{AppError, AppResult, ErrorInfo};
-use crate::i18n::{Lang, T};
+use crate::web::error::{AppError, AppResult, ErrorInfo};
+use crate::web::i18n::{Lang, T};
 use crate::web::{
     AppState, Ctx, LANG_COOKIE, PRE_CSRF_COOKIE, Principal, SESSION_COOKIE, Via, random_token,
     set_cookie, sha256_hex, urlencode,
@@ -391,11 +391,11 @@ pub async fn login_submit(
     let now = shiliu_db::now();
     let locked = user.as_ref().is_some_and(|u| u.is_locked(now));
     let hash = user.as_ref().map_or_else(
-        || crate::password::DUMMY_HASH.to_string(),
+        || crate::web::password::DUMMY_HASH.to_string(),
         |u| u.password_hash.clone(),
     );
     let password = f.password.clone();
-    let right = tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
+    let right = tokio::task::spawn_blocking(move || crate::web::password::verify(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| !locked) else {
@@ -650,7 +650,7 @@ pub async fn account_password(
         return Err(AppError::Forbidden);
     };
     let (current, hash) = (f.current.clone(), p.user.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&current, &hash))
+    let ok = tokio::task::spawn_blocking(move || crate::web::password::verify(&current, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut errs = shiliu_domain::FieldErrors::new();
@@ -667,7 +667,7 @@ pub async fn account_password(
     if !errs.is_empty() {
         return account_page(&p, &errs, false);
     }
-    let new_hash = tokio::task::spawn_blocking(move || crate::password::hash(&f.password))
+    let new_hash = tokio::task::spawn_blocking(move || crate::web::password::hash(&f.password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(AppError::Internal)?;

@@ -27,9 +27,9 @@ use super::org::PAGE;
 use super::questions::{QuestionSet, submitted_answers, survey_set};
 use super::registry::no_store;
 use super::{Layout, Saved, options, render, render_form};
-use crate::error::AppResult;
-use crate::files::FormData;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::files::FormData;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 // ---- Campaigns ----

@@ -13,8 +13,8 @@ use shiliu_domain::org::{RegionInput, RegionKind, SiteInput, SiteType, UnitCateg
 use shiliu_domain::roles::Permission;
 
 use super::{Layout, Saved, render, render_form};
-use crate::error::{AppError, AppResult};
-use crate::i18n::T;
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 pub const PAGE: i64 = 50;
@@ -499,8 +499,8 @@ pub async fn export(
         OrgKind::Site => t.s("sites.title"),
         OrgKind::Unit => t.s("units.title"),
     };
-    let bytes = crate::xlsx::sheet(name, &headers, &data)?;
-    Ok(crate::xlsx::download(&format!("{name}.xlsx"), bytes))
+    let bytes = crate::web::xlsx::sheet(name, &headers, &data)?;
+    Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
 
 pub async fn sites_export(
@@ -958,6 +958,6 @@ pub async fn region_export(
             ]
         })
         .collect();
-    let bytes = crate::xlsx::sheet(t.s("regions.title"), &headers, &data)?;
-    Ok(crate::xlsx::download(&format!("{name}.xlsx"), bytes))
+    let bytes = crate::web::xlsx::sheet(t.s("regions.title"), &headers, &data)?;
+    Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }

@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use shiliu_domain::files::FileLimits;
 
-use crate::files::FormData;
+use crate::web::files::FormData;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -20,8 +20,8 @@ use shiliu_domain::requests::{ActionInput, Channel, Rating, RequestInput, Status
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, render};
-use crate::error::{AppError, AppResult};
-use crate::i18n::T;
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::T;
 use crate::web::{AppState, Ctx, PRE_CSRF_COOKIE, Via, random_token, set_cookie};
 
 /// Requests one client address may submit per hour, one phone number per day, and codes one

@@ -13,8 +13,8 @@ use shiliu_domain::requests::ReplyTemplateInput;
 use shiliu_domain::requests::questions::{QuestionInput, QuestionKind, format_choices};
 
 use super::{Layout, Saved, render_form};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 pub struct QuestionView {
@@ -434,7 +434,7 @@ fn answer_labels(qs: &[QuestionRow], category_id: i64, t: T) -> Vec<(String, Str
 /// A form body read twice: into its fixed fields, and as pairs for the questions' answers
 /// (whose names depend on the categories).
 pub fn form_with_pairs<F: serde::de::DeserializeOwned>(
-    form: &crate::files::FormData,
+    form: &crate::web::files::FormData,
 ) -> AppResult<(F, Vec<(String, String)>)> {
     Ok((form.parse()?, form.pairs.clone()))
 }

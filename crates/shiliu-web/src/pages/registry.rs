@@ -22,8 +22,8 @@ use shiliu_domain::roles::Permission;
 
 use super::org::PAGE;
 use super::{Layout, Saved, options, render, render_form, show_minute};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 use shiliu_db::scope::Can;
 use shiliu_db::scope::grants::EditRegistry;
@@ -322,9 +322,9 @@ pub async fn export(
             ]
         })
         .collect();
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{}.xlsx", t.s("registry.title")),
-        crate::xlsx::sheet(t.s("registry.title"), &headers, &lines)?,
+        crate::web::xlsx::sheet(t.s("registry.title"), &headers, &lines)?,
     ))
 }
 

@@ -19,8 +19,8 @@ use shiliu_domain::registry::{Employment, PersonTag, Relation};
 
 use super::import::{Codes, Rows, read_table};
 use super::{Layout, render};
-use crate::error::{AppError, AppResult};
-use crate::i18n::{Lang, T};
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::{Lang, T};
 use crate::web::{AppState, Principal};
 
 /// The most rows one uploaded file may hold (`shiliu import-registry` takes any number).
@@ -209,8 +209,8 @@ fn error_report(r: &Report, t: T) -> AppResult<Response> {
     ];
     let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
     let name = t.s("registry_import.error_report");
-    let bytes = crate::xlsx::sheet(name, &headers, &rows)?;
-    Ok(crate::xlsx::download(&format!("{name}.xlsx"), bytes))
+    let bytes = crate::web::xlsx::sheet(name, &headers, &rows)?;
+    Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
 
 fn page(
@@ -305,8 +305,8 @@ fn headers(t: T) -> Vec<String> {
 pub async fn template_xlsx(p: Principal) -> AppResult<Response> {
     p.require::<grants::ImportRegistry>()?;
     let t = p.t();
-    let bytes = crate::xlsx::sheet(t.s("registry_import.title"), &headers(t), &[])?;
-    Ok(crate::xlsx::download(
+    let bytes = crate::web::xlsx::sheet(t.s("registry_import.title"), &headers(t), &[])?;
+    Ok(crate::web::xlsx::download(
         &format!("{}.xlsx", t.s("registry_import.title")),
         bytes,
     ))

@@ -20,8 +20,8 @@ use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
 
 use super::stats::month;
 use super::{Layout, render};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 /// One row of a breakdown: label, the figure (`None`: withheld), and its bar's width.
@@ -355,9 +355,9 @@ pub async fn export(
     }
     rows.push(vec![String::new(), note(t, r.min_cell), String::new()]);
     let name = format!("{} {} {}–{}", t.s("registry.stats"), r.place, r.from, r.to);
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::xlsx::sheet(t.s("registry.stats"), &headers, &rows)?,
+        crate::web::xlsx::sheet(t.s("registry.stats"), &headers, &rows)?,
     ))
 }
 

@@ -14,8 +14,8 @@ use shiliu_domain::requests::{CohandlingInput, parse_cohandling_answer};
 use shiliu_domain::roles::Permission;
 
 use super::show_minute;
-use crate::error::AppResult;
-use crate::files::FormData;
+use crate::web::error::AppResult;
+use crate::web::files::FormData;
 use crate::web::{AppState, Principal};
 
 /// One file as the page lists it.
@@ -190,7 +190,7 @@ pub(crate) async fn file_response(
         })
         .await?;
     let inline = FileKind::parse(&a.content_type).is_some_and(FileKind::inline);
-    let mut resp = crate::files::serve(&a.content_type, &a.name, inline, bytes);
+    let mut resp = crate::web::files::serve(&a.content_type, &a.name, inline, bytes);
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use shiliu_db::scope::grants;
 use shiliu_domain::files::REQUEST_FILES;
 
-use crate::files::FormData;
+use crate::web::files::FormData;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
@@ -20,8 +20,8 @@ use shiliu_domain::roles::{Permission, Role};
 
 use super::org::PAGE;
 use super::{Layout, Saved, render, render_form};
-use crate::error::AppResult;
-use crate::i18n::T;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
 use crate::web::{AppState, Principal};
 
 fn minute(t: chrono::NaiveDateTime) -> String {
@@ -882,8 +882,8 @@ pub async fn export(
         })
         .collect();
     let name = t.s("requests.title");
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::xlsx::sheet(name, &headers, &data)?,
+        crate::web::xlsx::sheet(name, &headers, &data)?,
     ))
 }

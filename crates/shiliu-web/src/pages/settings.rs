@@ -16,7 +16,7 @@ use shiliu_domain::requests::CategoryInput;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, Saved, render_form};
-use crate::error::AppResult;
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 pub struct CategoryRow {
@@ -56,7 +56,7 @@ async fn owner_of(state: &AppState, p: &Principal) -> AppResult<Option<shiliu_db
 }
 
 /// A service level in words: "3 个工作日", or "不设时限".
-fn level_words(minutes: Option<i32>, t: crate::i18n::T) -> String {
+fn level_words(minutes: Option<i32>, t: crate::web::i18n::T) -> String {
     match as_amount(minutes) {
         (a, _) if a.is_empty() => t.s("settings.no_limit").to_string(),
         (a, unit) => format!("{a} {}", t.s(&format!("settings.{unit}"))),

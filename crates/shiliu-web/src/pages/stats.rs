@@ -13,7 +13,7 @@ use shiliu_db::stats::{self, Dimension, Figures};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::{Layout, render};
-use crate::error::AppResult;
+use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
 pub struct Bar {
@@ -282,9 +282,9 @@ pub async fn export(
     let mut rows: Vec<Vec<String>> = r.groups.iter().map(|(l, f)| line(l, f)).collect();
     rows.push(line(t.s("stats.total"), &r.total));
     let name = format!("{} {}–{}", t.s("stats.title"), r.from, r.to);
-    Ok(crate::xlsx::download(
+    Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::xlsx::sheet(t.s("stats.title"), &headers, &rows)?,
+        crate::web::xlsx::sheet(t.s("stats.title"), &headers, &rows)?,
     ))
 }
 

@@ -60,8 +60,8 @@ fn load(src: &str) -> Catalogue {
         .expect("message catalogue is valid TOML of strings")
 }
 
-static ZH: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../locales/zh-CN.toml")));
-static EN: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../locales/en.toml")));
+static ZH: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../../locales/zh-CN.toml")));
+static EN: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../../locales/en.toml")));
 
 /// A translator for one language, handed to every template as `t`.
 #[derive(Debug, Clone, Copy, Default)]

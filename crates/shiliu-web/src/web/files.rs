@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use shiliu_domain::FieldErrors;
 use shiliu_domain::files::{FileInput, FileLimits};
 
-use crate::error::{AppError, AppResult};
+use crate::web::error::{AppError, AppResult};
 
 /// One file as it came in.
 pub struct Upload {

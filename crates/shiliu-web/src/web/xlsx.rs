@@ -3,7 +3,7 @@
 use axum::response::Response;
 use rust_xlsxwriter::{Format, Workbook};
 
-use crate::error::{AppError, AppResult};
+use crate::web::error::{AppError, AppResult};
 
 /// A sheet with a bold, frozen header row and one row per record.
 pub fn sheet(name: &str, headers: &[String], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
@@ -27,7 +27,7 @@ pub fn sheet(name: &str, headers: &[String], rows: &[Vec<String>]) -> AppResult<
 }
 
 pub fn download(filename: &str, bytes: Vec<u8>) -> Response {
-    crate::files::serve(
+    crate::web::files::serve(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename,
         false,

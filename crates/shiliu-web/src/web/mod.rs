@@ -5,6 +5,16 @@
 //! it gets an [`Actor`] — the handle that can read scoped data and write — only through
 //! [`Principal::require`], which checks the permission matrix. So a handler cannot reach data
 //! without passing the check, and every query it makes carries the user's scope.
+//!
+//! The machinery every module shares lives here too: errors, uploaded files, workbooks, the
+//! message catalogues, metrics and password hashing.
+
+pub mod error;
+pub mod files;
+pub mod i18n;
+pub mod metrics;
+pub mod password;
+pub mod xlsx;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -28,9 +38,9 @@ use shiliu_db::requests::Intake;
 use shiliu_db::scope::{Actor, Caller, Can, Grant};
 use shiliu_domain::roles::{Permission, Role};
 
-use crate::error::{AppError, AppResult, ErrorInfo};
-use crate::i18n::{Lang, T};
-use crate::metrics::Metrics;
+use crate::web::error::{AppError, AppResult, ErrorInfo};
+use crate::web::i18n::{Lang, T};
+use crate::web::metrics::Metrics;
 
 pub const SESSION_COOKIE: &str = "shiliu_session";
 /// Before login there is no session: the login form uses a double-submit cookie instead.
