@@ -16,7 +16,7 @@ use shiliu_domain::roles::Permission;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::pages::org::{ListQuery, PAGE};
+use crate::org::pages::{ListQuery, PAGE};
 use crate::web::error::AppResult;
 use crate::web::{AppState, Principal};
 
@@ -24,39 +24,39 @@ use crate::web::{AppState, Principal};
 #[openapi(
     info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
     paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step, request_stats,
-        crate::api_casework::disputes, crate::api_casework::dispute, crate::api_casework::open_dispute, crate::api_casework::dispute_record,
-        crate::api_casework::cases, crate::api_casework::case, crate::api_casework::open_case, crate::api_casework::case_record,
-        crate::api_request_files::list_files, crate::api_request_files::attach, crate::api_request_files::open_file,
-        crate::api_request_files::cohandlers, crate::api_request_files::ask, crate::api_request_files::answer,
-        crate::api_registry::list, crate::api_registry::get, crate::api_registry::create, crate::api_registry::update,
-        crate::api_registry::move_out, crate::api_registry::id_number, crate::api_registry::lookup, crate::api_registry::residents,
-        crate::api_linkage::out_migrants, crate::api_linkage::list, crate::api_linkage::create, crate::api_linkage::get,
-        crate::api_linkage::reply, crate::api_linkage::close,
-        crate::api_needs::surveys, crate::api_needs::answer, crate::api_needs::needs, crate::api_needs::to_request,
-        crate::api_needs::plan, crate::api_needs::services, crate::api_needs::record_service,
-        crate::api_evaluation::list, crate::api_evaluation::get, crate::api_evaluation::unit_scores,
-        crate::api_evaluation::save_scores, crate::api_evaluation::results,
-        crate::api_evaluation::todo, crate::api_evaluation::remind),
+        crate::casework::api::disputes, crate::casework::api::dispute, crate::casework::api::open_dispute, crate::casework::api::dispute_record,
+        crate::casework::api::cases, crate::casework::api::case, crate::casework::api::open_case, crate::casework::api::case_record,
+        crate::requests::files::api::list_files, crate::requests::files::api::attach, crate::requests::files::api::open_file,
+        crate::requests::files::api::cohandlers, crate::requests::files::api::ask, crate::requests::files::api::answer,
+        crate::registry::api::list, crate::registry::api::get, crate::registry::api::create, crate::registry::api::update,
+        crate::registry::api::move_out, crate::registry::api::id_number, crate::registry::api::lookup, crate::registry::api::residents,
+        crate::registry::linkage::api::out_migrants, crate::registry::linkage::api::list, crate::registry::linkage::api::create, crate::registry::linkage::api::get,
+        crate::registry::linkage::api::reply, crate::registry::linkage::api::close,
+        crate::registry::needs::api::surveys, crate::registry::needs::api::answer, crate::registry::needs::api::needs, crate::registry::needs::api::to_request,
+        crate::registry::needs::api::plan, crate::registry::needs::api::services, crate::registry::needs::api::record_service,
+        crate::evaluation::api::list, crate::evaluation::api::get, crate::evaluation::api::unit_scores,
+        crate::evaluation::api::save_scores, crate::evaluation::api::results,
+        crate::evaluation::api::todo, crate::evaluation::api::remind),
     components(schemas(
         MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
         CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
-        crate::api_casework::DisputeDto, crate::api_casework::PartyDto, crate::api_casework::MediatorDto, crate::api_casework::SessionDto,
-        crate::api_casework::DisputeDetail, crate::api_casework::DisputePage, crate::api_casework::NewDisputeBody, crate::api_casework::DisputeRecordBody,
-        crate::api_casework::CaseDto, crate::api_casework::ConsultationDto, crate::api_casework::CaseDetail, crate::api_casework::CasePage,
-        crate::api_casework::NewCaseBody, crate::api_casework::CaseRecordBody,
-        crate::api_request_files::FileDto, crate::api_request_files::CohandlerDto, crate::api_request_files::AskBody, crate::api_request_files::AnswerBody,
-        crate::api_registry::PersonDto, crate::api_registry::PersonPage, crate::api_registry::ResidenceDto, crate::api_registry::ConsentDto,
-        crate::api_registry::MemberDto, crate::api_registry::PersonDetail, crate::api_registry::PersonBody, crate::api_registry::MoveOutBody,
-        crate::api_registry::IdNumberDto, crate::api_registry::LookupBody, crate::api_registry::ResidentDto, crate::api_registry::ResidentPage,
-        crate::api_linkage::OutMigrantDto, crate::api_linkage::OutMigrantPage, crate::api_linkage::AssistDto, crate::api_linkage::AssistPage,
-        crate::api_linkage::AssistBody, crate::api_linkage::AssistReplyBody, crate::api_linkage::AssistCloseBody,
-        crate::api_needs::SurveyQuestionDto, crate::api_needs::SurveyDto, crate::api_needs::NeedBody, crate::api_needs::ResponseBody,
-        crate::api_needs::ResponseDto, crate::api_needs::NeedDto, crate::api_needs::NeedPage, crate::api_needs::NeedRequestBody,
-        crate::api_needs::PlanBody, crate::api_needs::ServiceDto, crate::api_needs::ServiceBody,
-        crate::api_evaluation::SchemeDto, crate::api_evaluation::IndicatorDto, crate::api_evaluation::EvalUnitDto,
-        crate::api_evaluation::SchemeDetail, crate::api_evaluation::ScoreDto, crate::api_evaluation::ScoreEntry,
-        crate::api_evaluation::ScoresBody, crate::api_evaluation::ResultDto,
-        crate::api_evaluation::TodoDto, crate::api_evaluation::TodoUnitDto, crate::api_evaluation::RemindedDto
+        crate::casework::api::DisputeDto, crate::casework::api::PartyDto, crate::casework::api::MediatorDto, crate::casework::api::SessionDto,
+        crate::casework::api::DisputeDetail, crate::casework::api::DisputePage, crate::casework::api::NewDisputeBody, crate::casework::api::DisputeRecordBody,
+        crate::casework::api::CaseDto, crate::casework::api::ConsultationDto, crate::casework::api::CaseDetail, crate::casework::api::CasePage,
+        crate::casework::api::NewCaseBody, crate::casework::api::CaseRecordBody,
+        crate::requests::files::api::FileDto, crate::requests::files::api::CohandlerDto, crate::requests::files::api::AskBody, crate::requests::files::api::AnswerBody,
+        crate::registry::api::PersonDto, crate::registry::api::PersonPage, crate::registry::api::ResidenceDto, crate::registry::api::ConsentDto,
+        crate::registry::api::MemberDto, crate::registry::api::PersonDetail, crate::registry::api::PersonBody, crate::registry::api::MoveOutBody,
+        crate::registry::api::IdNumberDto, crate::registry::api::LookupBody, crate::registry::api::ResidentDto, crate::registry::api::ResidentPage,
+        crate::registry::linkage::api::OutMigrantDto, crate::registry::linkage::api::OutMigrantPage, crate::registry::linkage::api::AssistDto, crate::registry::linkage::api::AssistPage,
+        crate::registry::linkage::api::AssistBody, crate::registry::linkage::api::AssistReplyBody, crate::registry::linkage::api::AssistCloseBody,
+        crate::registry::needs::api::SurveyQuestionDto, crate::registry::needs::api::SurveyDto, crate::registry::needs::api::NeedBody, crate::registry::needs::api::ResponseBody,
+        crate::registry::needs::api::ResponseDto, crate::registry::needs::api::NeedDto, crate::registry::needs::api::NeedPage, crate::registry::needs::api::NeedRequestBody,
+        crate::registry::needs::api::PlanBody, crate::registry::needs::api::ServiceDto, crate::registry::needs::api::ServiceBody,
+        crate::evaluation::api::SchemeDto, crate::evaluation::api::IndicatorDto, crate::evaluation::api::EvalUnitDto,
+        crate::evaluation::api::SchemeDetail, crate::evaluation::api::ScoreDto, crate::evaluation::api::ScoreEntry,
+        crate::evaluation::api::ScoresBody, crate::evaluation::api::ResultDto,
+        crate::evaluation::api::TodoDto, crate::evaluation::api::TodoUnitDto, crate::evaluation::api::RemindedDto
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -598,7 +598,7 @@ pub struct RequestDetail {
 pub async fn requests_list(
     State(state): State<AppState>,
     p: Principal,
-    Query(q): Query<crate::pages::requests::ListQuery>,
+    Query(q): Query<crate::requests::pages::ListQuery>,
 ) -> AppResult<Json<RequestPage>> {
     let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user.site_id, p.user.unit_id);
@@ -675,9 +675,9 @@ pub struct StatsDto {
 pub async fn request_stats(
     State(state): State<AppState>,
     p: Principal,
-    Query(q): Query<crate::pages::stats::StatsQuery>,
+    Query(q): Query<crate::requests::stats::StatsQuery>,
 ) -> AppResult<Json<StatsDto>> {
-    let r = crate::pages::stats::report(&state, &p, &q).await?;
+    let r = crate::requests::stats::report(&state, &p, &q).await?;
     Ok(Json(StatsDto {
         by: r.by.as_str().to_string(),
         from: r.from,

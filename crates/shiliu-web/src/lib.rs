@@ -5,15 +5,14 @@
 //! `Can<X>`, the caller's `Actor` with their scope, known to hold `X` → `shiliu-db` queries
 //! filtered by that scope, writes audited in the same transaction → a template or JSON.
 
+pub mod accounts;
 pub mod api;
-pub mod api_casework;
-pub mod api_evaluation;
-pub mod api_linkage;
-pub mod api_needs;
-pub mod api_registry;
-pub mod api_request_files;
-pub mod open311;
-pub mod pages;
+pub mod casework;
+pub mod evaluation;
+pub mod home;
+pub mod org;
+pub mod registry;
+pub mod requests;
 pub mod web;
 
 use std::future::Future;
@@ -24,7 +23,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use pages::{admin, import, org};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -86,382 +84,454 @@ pub fn router(state: AppState) -> Router {
 
 fn routes() -> Routes {
     let pages = Routes::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login_submit))
-        .route("/logout", post(pages::logout))
-        .route("/lang", get(pages::switch_lang))
-        .route("/account", get(pages::account))
-        .route("/account/password", post(pages::account_password))
-        .route("/reference", get(pages::reference))
-        .route("/r", get(pages::public::start).post(pages::public::submit))
-        .route("/r/track", get(pages::public::track))
-        .route("/r/{code}", get(pages::public::status))
-        .route("/r/{code}/rate", post(pages::public::rate))
+        .route("/", get(home::pages::home))
+        .route(
+            "/login",
+            get(accounts::session::login_form).post(accounts::session::login_submit),
+        )
+        .route("/logout", post(accounts::session::logout))
+        .route("/lang", get(accounts::session::switch_lang))
+        .route("/account", get(accounts::session::account))
+        .route(
+            "/account/password",
+            post(accounts::session::account_password),
+        )
+        .route("/reference", get(home::pages::reference))
+        .route(
+            "/r",
+            get(requests::public::start).post(requests::public::submit),
+        )
+        .route("/r/track", get(requests::public::track))
+        .route("/r/{code}", get(requests::public::status))
+        .route("/r/{code}/rate", post(requests::public::rate))
         .route(
             "/d",
-            get(pages::declare::start).post(pages::declare::submit),
+            get(registry::declare::start).post(registry::declare::submit),
         )
-        .route("/d/track", get(pages::declare::track))
-        .route("/d/{code}", get(pages::declare::status))
-        .route("/registry/declarations", get(pages::declare::queue))
-        .route("/registry/declarations/{id}", get(pages::declare::review))
+        .route("/d/track", get(registry::declare::track))
+        .route("/d/{code}", get(registry::declare::status))
+        .route("/registry/declarations", get(registry::declare::queue))
+        .route(
+            "/registry/declarations/{id}",
+            get(registry::declare::review),
+        )
         .route(
             "/registry/declarations/{id}/confirm",
-            post(pages::declare::confirm),
+            post(registry::declare::confirm),
         )
         .route(
             "/registry/declarations/{id}/reject",
-            post(pages::declare::reject),
+            post(registry::declare::reject),
         )
         .route(
             "/requests",
-            get(pages::requests::list).post(pages::requests::create),
+            get(requests::pages::list).post(requests::pages::create),
         )
-        .route("/requests/new", get(pages::requests::new))
-        .route("/requests/stats", get(pages::stats::page))
-        .route("/requests/stats.xlsx", get(pages::stats::export))
+        .route("/requests/new", get(requests::pages::new))
+        .route("/requests/stats", get(requests::stats::page))
+        .route("/requests/stats.xlsx", get(requests::stats::export))
         .route(
             "/settings/routing",
-            get(pages::settings::routing).post(pages::settings::create_rule),
+            get(requests::settings::routing).post(requests::settings::create_rule),
         )
         .route(
             "/settings/routing/{id}/active",
-            post(pages::settings::rule_active),
+            post(requests::settings::rule_active),
         )
-        .route("/requests/export.xlsx", get(pages::requests::export))
-        .route("/requests/{id}/print", get(pages::requests::print))
+        .route("/requests/export.xlsx", get(requests::pages::export))
+        .route("/requests/{id}/print", get(requests::pages::print))
         .route(
             "/settings/categories",
-            get(pages::settings::categories).post(pages::settings::create_category),
+            get(requests::settings::categories).post(requests::settings::create_category),
         )
         .route(
             "/settings/categories/{id}",
-            get(pages::questions::show).post(pages::settings::update_category),
+            get(requests::questions::show).post(requests::settings::update_category),
         )
         .route(
             "/settings/categories/{id}/level",
-            post(pages::settings::set_level),
+            post(requests::settings::set_level),
         )
         .route(
             "/settings/categories/{id}/questions",
-            post(pages::questions::create_question),
+            post(requests::questions::create_question),
         )
         .route(
             "/settings/categories/{category}/questions/{id}",
-            post(pages::questions::update_question),
+            post(requests::questions::update_question),
         )
         .route(
             "/settings/categories/{id}/templates",
-            post(pages::questions::create_template),
+            post(requests::questions::create_template),
         )
         .route(
             "/settings/categories/{category}/templates/{id}",
-            post(pages::questions::update_template),
+            post(requests::questions::update_template),
         )
         .route(
             "/settings/calendar",
-            get(pages::settings::calendar).post(pages::settings::set_day),
+            get(requests::settings::calendar).post(requests::settings::set_day),
         )
-        .route("/requests/{id}", get(pages::requests::show))
-        .route("/requests/{id}/step", post(pages::requests::step))
-        .route("/requests/{id}/files", post(pages::request_files::attach))
+        .route("/requests/{id}", get(requests::pages::show))
+        .route("/requests/{id}/step", post(requests::pages::step))
+        .route("/requests/{id}/files", post(requests::files::pages::attach))
         .route(
             "/requests/{id}/files/{file_id}",
-            get(pages::request_files::open),
+            get(requests::files::pages::open),
         )
-        .route("/requests/{id}/cohandlers", post(pages::request_files::ask))
+        .route(
+            "/requests/{id}/cohandlers",
+            post(requests::files::pages::ask),
+        )
         .route(
             "/requests/{id}/cohandlers/{cohandler_id}/answer",
-            post(pages::request_files::answer),
+            post(requests::files::pages::answer),
         )
         .route(
             "/requests/{id}/dispute",
-            post(pages::casework::open_dispute),
+            post(casework::pages::open_dispute),
         )
-        .route("/requests/{id}/legal-aid", post(pages::casework::open_case))
-        .route("/disputes", get(pages::casework::disputes))
-        .route("/disputes/{id}", get(pages::casework::dispute))
+        .route("/requests/{id}/legal-aid", post(casework::pages::open_case))
+        .route("/disputes", get(casework::pages::disputes))
+        .route("/disputes/{id}", get(casework::pages::dispute))
         .route(
             "/disputes/{id}/{what}",
-            post(pages::casework::dispute_record),
+            post(casework::pages::dispute_record),
         )
-        .route("/legal-aid", get(pages::casework::cases))
-        .route("/legal-aid/{id}", get(pages::casework::case))
-        .route("/legal-aid/{id}/{what}", post(pages::casework::case_record))
+        .route("/legal-aid", get(casework::pages::cases))
+        .route("/legal-aid/{id}", get(casework::pages::case))
+        .route("/legal-aid/{id}/{what}", post(casework::pages::case_record))
         .route(
             "/registry",
-            get(pages::registry::list).post(pages::registry::create),
+            get(registry::pages::list).post(registry::pages::create),
         )
-        .route("/registry/new", get(pages::registry::new))
-        .route("/registry/out-migrants", get(pages::linkage::out_migrants))
+        .route("/registry/new", get(registry::pages::new))
+        .route(
+            "/registry/out-migrants",
+            get(registry::linkage::pages::out_migrants),
+        )
         .route(
             "/registry/import",
-            get(pages::registry_import::form).post(pages::registry_import::submit),
+            get(registry::import::form).post(registry::import::submit),
         )
         .route(
             "/registry/import/template.xlsx",
-            get(pages::registry_import::template_xlsx),
+            get(registry::import::template_xlsx),
         )
         .route(
             "/registry/import/template.csv",
-            get(pages::registry_import::template_csv),
+            get(registry::import::template_csv),
         )
-        .route(
-            "/registry/import/jobs/{id}",
-            get(pages::registry_import::job),
-        )
+        .route("/registry/import/jobs/{id}", get(registry::import::job))
         .route(
             "/registry/surveys",
-            get(pages::needs::surveys).post(pages::needs::create_survey),
+            get(registry::needs::pages::surveys).post(registry::needs::pages::create_survey),
         )
-        .route("/registry/surveys/new", get(pages::needs::new_survey))
-        .route("/registry/surveys/{id}", get(pages::needs::survey))
+        .route(
+            "/registry/surveys/new",
+            get(registry::needs::pages::new_survey),
+        )
+        .route(
+            "/registry/surveys/{id}",
+            get(registry::needs::pages::survey),
+        )
         .route(
             "/registry/surveys/{id}/close",
-            post(pages::needs::close_survey),
+            post(registry::needs::pages::close_survey),
         )
         .route(
             "/registry/surveys/{id}/households",
-            get(pages::needs::households),
+            get(registry::needs::pages::households),
         )
         .route(
             "/registry/surveys/{id}/households/{household}",
-            get(pages::needs::household_form).post(pages::needs::answer),
+            get(registry::needs::pages::household_form).post(registry::needs::pages::answer),
         )
-        .route("/registry/needs", get(pages::needs::needs))
-        .route("/registry/needs/{id}", get(pages::needs::need_show))
+        .route("/registry/needs", get(registry::needs::pages::needs))
+        .route(
+            "/registry/needs/{id}",
+            get(registry::needs::pages::need_show),
+        )
         .route(
             "/registry/needs/{id}/request",
-            post(pages::needs::to_request),
+            post(registry::needs::pages::to_request),
         )
-        .route("/registry/needs/{id}/plan", post(pages::needs::plan))
+        .route(
+            "/registry/needs/{id}/plan",
+            post(registry::needs::pages::plan),
+        )
         .route(
             "/registry/{id}/services",
-            post(pages::needs::record_service),
+            post(registry::needs::pages::record_service),
         )
         .route(
             "/registry/assists",
-            get(pages::linkage::assists).post(pages::linkage::create),
+            get(registry::linkage::pages::assists).post(registry::linkage::pages::create),
         )
-        .route("/registry/assists/new", get(pages::linkage::new))
-        .route("/registry/assists/{id}", get(pages::linkage::show))
-        .route("/registry/assists/{id}/reply", post(pages::linkage::reply))
-        .route("/registry/assists/{id}/close", post(pages::linkage::close))
+        .route("/registry/assists/new", get(registry::linkage::pages::new))
+        .route(
+            "/registry/assists/{id}",
+            get(registry::linkage::pages::show),
+        )
+        .route(
+            "/registry/assists/{id}/reply",
+            post(registry::linkage::pages::reply),
+        )
+        .route(
+            "/registry/assists/{id}/close",
+            post(registry::linkage::pages::close),
+        )
         .route(
             "/evaluations",
-            get(pages::evaluation::list).post(pages::evaluation::create),
+            get(evaluation::pages::list).post(evaluation::pages::create),
         )
         .route(
             "/evaluations/{id}",
-            get(pages::evaluation::show).post(pages::evaluation::update),
+            get(evaluation::pages::show).post(evaluation::pages::update),
         )
         .route(
             "/evaluations/{id}/deadlines",
-            post(pages::evaluation::deadlines),
+            post(evaluation::pages::deadlines),
         )
         .route(
             "/evaluations/{id}/advance",
-            post(pages::evaluation::advance),
+            post(evaluation::pages::advance),
         )
         .route(
             "/evaluations/{id}/categories",
-            post(pages::evaluation::add_category),
+            post(evaluation::pages::add_category),
         )
         .route(
             "/evaluations/{id}/categories/{category}/weights",
-            post(pages::evaluation::set_weights),
+            post(evaluation::pages::set_weights),
         )
-        .route("/evaluations/{id}/units", post(pages::evaluation::add_unit))
+        .route("/evaluations/{id}/units", post(evaluation::pages::add_unit))
         .route(
             "/evaluations/{id}/units.xlsx",
-            get(pages::evaluation::export_units),
+            get(evaluation::pages::export_units),
         )
         .route(
             "/evaluations/{id}/units/import",
-            post(pages::evaluation::import_units),
+            post(evaluation::pages::import_units),
         )
         .route(
             "/evaluations/{id}/units/{unit}/remove",
-            post(pages::evaluation::remove_unit),
+            post(evaluation::pages::remove_unit),
         )
         .route(
             "/evaluations/{id}/indicators",
-            post(pages::evaluation::add_indicator),
+            post(evaluation::pages::add_indicator),
         )
         .route(
             "/evaluations/{id}/indicators/{indicator}/delete",
-            post(pages::evaluation::delete_indicator),
+            post(evaluation::pages::delete_indicator),
         )
         .route(
             "/evaluations/{id}/indicators.xlsx",
-            get(pages::evaluation::export_sheet),
+            get(evaluation::pages::export_sheet),
         )
         .route(
             "/evaluations/{id}/indicators/import",
-            post(pages::evaluation::import_sheet),
+            post(evaluation::pages::import_sheet),
         )
-        .route("/evaluations/{id}/copy", post(pages::evaluation::copy))
-        .route("/evaluations/{id}/remind", post(pages::evaluation::remind))
+        .route("/evaluations/{id}/copy", post(evaluation::pages::copy))
+        .route("/evaluations/{id}/remind", post(evaluation::pages::remind))
         .route(
             "/evaluations/{id}/units/{unit}",
-            get(pages::evaluation_scores::unit_sheet),
+            get(evaluation::scores::unit_sheet),
         )
         .route(
             "/evaluations/{id}/units/{unit}/scores",
-            post(pages::evaluation_scores::save_scores),
+            post(evaluation::scores::save_scores),
         )
         .route(
             "/evaluations/{id}/evidence/{file}",
-            get(pages::evaluation_scores::evidence_file),
+            get(evaluation::scores::evidence_file),
         )
-        .route(
-            "/evaluations/{id}/results",
-            get(pages::evaluation_results::page),
-        )
+        .route("/evaluations/{id}/results", get(evaluation::results::page))
         .route(
             "/evaluations/{id}/results.xlsx",
-            get(pages::evaluation_results::export),
+            get(evaluation::results::export),
         )
         .route(
             "/evaluations/{id}/analysis",
-            get(pages::evaluation_results::analysis),
+            get(evaluation::results::analysis),
         )
-        .route(
-            "/evaluations/{id}/notice",
-            get(pages::evaluation_results::notice),
-        )
+        .route("/evaluations/{id}/notice", get(evaluation::results::notice))
         .route(
             "/evaluations/{id}/objections",
-            post(pages::evaluation_results::decide),
+            post(evaluation::results::decide),
         )
         .route(
             "/evaluations/{id}/corrections",
-            post(pages::evaluation_results::correct),
+            post(evaluation::results::correct),
         )
         .route(
             "/evaluations/{id}/teams",
-            post(pages::evaluation_scores::create_team),
+            post(evaluation::scores::create_team),
         )
         .route(
             "/evaluations/{id}/teams/{team}/members",
-            post(pages::evaluation_scores::add_member),
+            post(evaluation::scores::add_member),
         )
         .route(
             "/evaluations/{id}/teams/{team}/units",
-            post(pages::evaluation_scores::assign_units),
+            post(evaluation::scores::assign_units),
         )
-        .route("/registry/stats", get(pages::registry_stats::page))
-        .route("/registry/stats.xlsx", get(pages::registry_stats::export))
-        .route("/registry/lookup", post(pages::registry::lookup))
-        .route("/registry/export.xlsx", get(pages::registry::export))
+        .route("/registry/stats", get(registry::stats::page))
+        .route("/registry/stats.xlsx", get(registry::stats::export))
+        .route("/registry/lookup", post(registry::pages::lookup))
+        .route("/registry/export.xlsx", get(registry::pages::export))
         .route(
             "/registry/{id}",
-            get(pages::registry::show).post(pages::registry::update),
+            get(registry::pages::show).post(registry::pages::update),
         )
-        .route("/registry/{id}/edit", get(pages::registry::edit))
-        .route("/registry/{id}/reveal", post(pages::registry::reveal))
-        .route("/registry/{id}/move-out", post(pages::registry::move_out))
-        .route("/regions", get(org::regions_root))
+        .route("/registry/{id}/edit", get(registry::pages::edit))
+        .route("/registry/{id}/reveal", post(registry::pages::reveal))
+        .route("/registry/{id}/move-out", post(registry::pages::move_out))
+        .route("/regions", get(org::pages::regions_root))
         .route(
             "/regions/import",
-            get(import::regions_form).post(import::regions_submit),
+            get(org::import::regions_form).post(org::import::regions_submit),
         )
         .route(
             "/regions/import/template.xlsx",
-            get(import::regions_template),
+            get(org::import::regions_template),
         )
         .route(
             "/regions/{id}",
-            get(org::region_show).post(org::region_update),
+            get(org::pages::region_show).post(org::pages::region_update),
         )
-        .route("/regions/{id}/children", post(org::region_create_child))
-        .route("/regions/{id}/export.xlsx", get(org::region_export))
-        .route("/regions/{id}/active", post(org::region_set_active))
-        .route("/sites", get(org::sites).post(org::sites_create))
-        .route("/sites/new", get(org::sites_new))
-        .route("/sites/export.xlsx", get(org::sites_export))
+        .route(
+            "/regions/{id}/children",
+            post(org::pages::region_create_child),
+        )
+        .route("/regions/{id}/export.xlsx", get(org::pages::region_export))
+        .route("/regions/{id}/active", post(org::pages::region_set_active))
+        .route(
+            "/sites",
+            get(org::pages::sites).post(org::pages::sites_create),
+        )
+        .route("/sites/new", get(org::pages::sites_new))
+        .route("/sites/export.xlsx", get(org::pages::sites_export))
         .route(
             "/sites/import",
-            get(import::sites_form).post(import::sites_submit),
+            get(org::import::sites_form).post(org::import::sites_submit),
         )
-        .route("/sites/import/template.xlsx", get(import::sites_template))
-        .route("/sites/{id}", get(org::sites_show).post(org::sites_update))
-        .route("/sites/{id}/active", post(org::sites_active))
-        .route("/units", get(org::units).post(org::units_create))
-        .route("/units/new", get(org::units_new))
-        .route("/units/export.xlsx", get(org::units_export))
+        .route(
+            "/sites/import/template.xlsx",
+            get(org::import::sites_template),
+        )
+        .route(
+            "/sites/{id}",
+            get(org::pages::sites_show).post(org::pages::sites_update),
+        )
+        .route("/sites/{id}/active", post(org::pages::sites_active))
+        .route(
+            "/units",
+            get(org::pages::units).post(org::pages::units_create),
+        )
+        .route("/units/new", get(org::pages::units_new))
+        .route("/units/export.xlsx", get(org::pages::units_export))
         .route(
             "/units/import",
-            get(import::units_form).post(import::units_submit),
+            get(org::import::units_form).post(org::import::units_submit),
         )
-        .route("/units/import/template.xlsx", get(import::units_template))
-        .route("/units/{id}", get(org::units_show).post(org::units_update))
-        .route("/units/{id}/active", post(org::units_active))
-        .route("/users", get(admin::users).post(admin::users_create))
-        .route("/users/new", get(admin::users_new))
-        .route("/users/export.xlsx", get(admin::users_export))
+        .route(
+            "/units/import/template.xlsx",
+            get(org::import::units_template),
+        )
+        .route(
+            "/units/{id}",
+            get(org::pages::units_show).post(org::pages::units_update),
+        )
+        .route("/units/{id}/active", post(org::pages::units_active))
+        .route(
+            "/users",
+            get(accounts::pages::users).post(accounts::pages::users_create),
+        )
+        .route("/users/new", get(accounts::pages::users_new))
+        .route("/users/export.xlsx", get(accounts::pages::users_export))
         .route(
             "/users/{id}",
-            get(admin::user_show).post(admin::user_update),
+            get(accounts::pages::user_show).post(accounts::pages::user_update),
         )
-        .route("/users/{id}/password", post(admin::user_password))
-        .route("/users/{id}/active", post(admin::user_active))
-        .route("/audit", get(admin::audit_log))
-        .route("/audit/export.xlsx", get(admin::audit_export))
-        .route("/tokens", get(admin::tokens).post(admin::tokens_create))
-        .route("/tokens/{id}/revoke", post(admin::tokens_revoke));
+        .route("/users/{id}/password", post(accounts::pages::user_password))
+        .route("/users/{id}/active", post(accounts::pages::user_active))
+        .route("/audit", get(accounts::pages::audit_log))
+        .route("/audit/export.xlsx", get(accounts::pages::audit_export))
+        .route(
+            "/tokens",
+            get(accounts::pages::tokens).post(accounts::pages::tokens_create),
+        )
+        .route("/tokens/{id}/revoke", post(accounts::pages::tokens_revoke));
     let api = Routes::new()
         .route("/api/v1/openapi.json", get(api::openapi))
         .route(
             "/api/v1/persons",
-            get(api_registry::list).post(api_registry::create),
+            get(registry::api::list).post(registry::api::create),
         )
-        .route("/api/v1/persons/lookup", post(api_registry::lookup))
+        .route("/api/v1/persons/lookup", post(registry::api::lookup))
         .route(
             "/api/v1/persons/{id}",
-            get(api_registry::get).put(api_registry::update),
+            get(registry::api::get).put(registry::api::update),
         )
         .route(
             "/api/v1/persons/{id}/move-out",
-            post(api_registry::move_out),
+            post(registry::api::move_out),
         )
         .route(
             "/api/v1/persons/{id}/id-number",
-            get(api_registry::id_number),
+            get(registry::api::id_number),
         )
-        .route("/api/v1/residents", get(api_registry::residents))
-        .route("/api/v1/out-migrants", get(api_linkage::out_migrants))
-        .route("/api/v1/evaluations", get(api_evaluation::list))
-        .route("/api/v1/evaluations/todo", get(api_evaluation::todo))
+        .route("/api/v1/residents", get(registry::api::residents))
+        .route(
+            "/api/v1/out-migrants",
+            get(registry::linkage::api::out_migrants),
+        )
+        .route("/api/v1/evaluations", get(evaluation::api::list))
+        .route("/api/v1/evaluations/todo", get(evaluation::api::todo))
         .route(
             "/api/v1/evaluations/{id}/reminders",
-            post(api_evaluation::remind),
+            post(evaluation::api::remind),
         )
-        .route("/api/v1/evaluations/{id}", get(api_evaluation::get))
+        .route("/api/v1/evaluations/{id}", get(evaluation::api::get))
         .route(
             "/api/v1/evaluations/{id}/units/{unit}/scores",
-            get(api_evaluation::unit_scores).post(api_evaluation::save_scores),
+            get(evaluation::api::unit_scores).post(evaluation::api::save_scores),
         )
         .route(
             "/api/v1/evaluations/{id}/results",
-            get(api_evaluation::results),
+            get(evaluation::api::results),
         )
-        .route("/api/v1/surveys", get(api_needs::surveys))
-        .route("/api/v1/surveys/{id}/responses", post(api_needs::answer))
-        .route("/api/v1/needs", get(api_needs::needs))
-        .route("/api/v1/needs/{id}/request", post(api_needs::to_request))
-        .route("/api/v1/needs/{id}/plan", post(api_needs::plan))
+        .route("/api/v1/surveys", get(registry::needs::api::surveys))
+        .route(
+            "/api/v1/surveys/{id}/responses",
+            post(registry::needs::api::answer),
+        )
+        .route("/api/v1/needs", get(registry::needs::api::needs))
+        .route(
+            "/api/v1/needs/{id}/request",
+            post(registry::needs::api::to_request),
+        )
+        .route("/api/v1/needs/{id}/plan", post(registry::needs::api::plan))
         .route(
             "/api/v1/persons/{id}/services",
-            get(api_needs::services).post(api_needs::record_service),
+            get(registry::needs::api::services).post(registry::needs::api::record_service),
         )
         .route(
             "/api/v1/assists",
-            get(api_linkage::list).post(api_linkage::create),
+            get(registry::linkage::api::list).post(registry::linkage::api::create),
         )
-        .route("/api/v1/assists/{id}", get(api_linkage::get))
-        .route("/api/v1/assists/{id}/reply", post(api_linkage::reply))
-        .route("/api/v1/assists/{id}/close", post(api_linkage::close))
+        .route("/api/v1/assists/{id}", get(registry::linkage::api::get))
+        .route(
+            "/api/v1/assists/{id}/reply",
+            post(registry::linkage::api::reply),
+        )
+        .route(
+            "/api/v1/assists/{id}/close",
+            post(registry::linkage::api::close),
+        )
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/request-categories", get(api::request_categories))
         .route(
@@ -473,50 +543,50 @@ fn routes() -> Routes {
         .route("/api/v1/requests/{id}/steps", post(api::request_step))
         .route(
             "/api/v1/requests/{id}/dispute",
-            post(api_casework::open_dispute),
+            post(casework::api::open_dispute),
         )
         .route(
             "/api/v1/requests/{id}/legal-aid",
-            post(api_casework::open_case),
+            post(casework::api::open_case),
         )
         .route(
             "/api/v1/requests/{id}/files",
-            get(api_request_files::list_files).post(api_request_files::attach),
+            get(requests::files::api::list_files).post(requests::files::api::attach),
         )
         .route(
             "/api/v1/requests/{id}/files/{file_id}",
-            get(api_request_files::open_file),
+            get(requests::files::api::open_file),
         )
         .route(
             "/api/v1/requests/{id}/cohandlers",
-            get(api_request_files::cohandlers).post(api_request_files::ask),
+            get(requests::files::api::cohandlers).post(requests::files::api::ask),
         )
         .route(
             "/api/v1/requests/{id}/cohandlers/{cohandler_id}/answer",
-            post(api_request_files::answer),
+            post(requests::files::api::answer),
         )
-        .route("/api/v1/disputes", get(api_casework::disputes))
-        .route("/api/v1/disputes/{id}", get(api_casework::dispute))
+        .route("/api/v1/disputes", get(casework::api::disputes))
+        .route("/api/v1/disputes/{id}", get(casework::api::dispute))
         .route(
             "/api/v1/disputes/{id}/{record}",
-            post(api_casework::dispute_record),
+            post(casework::api::dispute_record),
         )
-        .route("/api/v1/legal-aid", get(api_casework::cases))
-        .route("/api/v1/legal-aid/{id}", get(api_casework::case))
+        .route("/api/v1/legal-aid", get(casework::api::cases))
+        .route("/api/v1/legal-aid/{id}", get(casework::api::case))
         .route(
             "/api/v1/legal-aid/{id}/{record}",
-            post(api_casework::case_record),
+            post(casework::api::case_record),
         )
         .route(
             "/open311/v2/{file}",
-            get(open311::root_get).post(open311::create),
+            get(requests::open311::root_get).post(requests::open311::create),
         )
         .route(
             "/open311/v2/services/{file}",
-            get(open311::service_definition),
+            get(requests::open311::service_definition),
         )
-        .route("/open311/v2/requests/{file}", get(open311::one))
-        .route("/open311/v2/tokens/{file}", get(open311::token))
+        .route("/open311/v2/requests/{file}", get(requests::open311::one))
+        .route("/open311/v2/tokens/{file}", get(requests::open311::token))
         .route("/api/v1/regions/{id}", get(api::region))
         .route("/api/v1/regions/{id}/children", get(api::region_children))
         .route("/api/v1/sites", get(api::sites))

@@ -489,7 +489,7 @@ fn import_registry(
     valid_only: bool,
 ) -> Result<ExitCode, String> {
     use shiliu_db::registry::import;
-    use shiliu_web::pages::registry_import::{file_hash, parse_file};
+    use shiliu_web::registry::import::{file_hash, parse_file};
     let t = shiliu_web::web::i18n::T::new(shiliu_web::web::i18n::Lang::ZhCn);
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let db = open(c)?;

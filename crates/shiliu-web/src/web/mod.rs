@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod i18n;
 pub mod metrics;
+pub mod page;
 pub mod password;
 pub mod xlsx;
 
@@ -115,7 +116,7 @@ pub struct AppState {
     /// `shiliu_db::batch`); started on first use, inside the server's runtime.
     intake: Arc<std::sync::OnceLock<Batcher<Intake, shiliu_db::requests::Request>>>,
     /// Register imports running in the background, for their progress pages.
-    pub(crate) imports: crate::pages::registry_import::Jobs,
+    pub(crate) imports: crate::registry::import::Jobs,
 }
 
 impl AppState {
@@ -659,7 +660,7 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
         .remove::<ErrorInfo>()
         .or_else(|| rejection_info(&resp));
     if let Some(info) = info {
-        resp = crate::pages::render_error(&ctx, &info, is_api(&path));
+        resp = crate::web::page::render_error(&ctx, &info, is_api(&path));
     }
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);

@@ -98,7 +98,7 @@ fn import_people(
     first: usize,
     want: usize,
 ) -> Result<(), String> {
-    use shiliu_web::pages::registry_import::{file_hash, parse_file};
+    use shiliu_web::registry::import::{file_hash, parse_file};
     let t = shiliu_web::web::i18n::T::new(shiliu_web::web::i18n::Lang::ZhCn);
     let actor = Actor::system("cli:bench");
     let (mut read, mut check, mut write) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);

@@ -1,0 +1,4 @@
+//! Accounts: users and their grids, API tokens, the audit log; signing in and one's own account.
+
+pub mod pages;
+pub mod session;

@@ -1,0 +1,3 @@
+//! Where every role starts.
+
+pub mod pages;

@@ -1,0 +1,101 @@
+//! The home page — each role's to-do (待办) — and the reference tables.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use shiliu_db::org as org_db;
+use shiliu_db::scope::grants;
+use shiliu_domain::roles::Permission;
+
+use crate::web::error::AppResult;
+use crate::web::page::{Layout, render};
+use crate::web::{AppState, Principal};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    /// Evaluation work left to the user's unit or teams.
+    todo: Vec<crate::evaluation::scores::TodoLine>,
+    welcome: String,
+    scope_line: String,
+    counts: Vec<(&'static str, i64, &'static str)>,
+}
+
+pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    let actor = p.require::<grants::ViewOrg>()?;
+    let scope = actor.scope().clone();
+    let evaluates = p.can(Permission::ReportEvaluations) || p.can(Permission::ReviewEvaluations);
+    let (counts, roots, todo) = state
+        .db
+        .read(move |c| {
+            let todo = if evaluates {
+                shiliu_db::evaluation::reminders::todo(c, &actor)?
+            } else {
+                Vec::new()
+            };
+            Ok((
+                org_db::counts(c, &scope)?,
+                org_db::scope_roots(c, &scope)?,
+                todo,
+            ))
+        })
+        .await?;
+    let t = p.t();
+    let scope_names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
+    // Tiles link only where the user may go.
+    let users_href = if p.can(Permission::ManageUsers) {
+        "/users"
+    } else {
+        ""
+    };
+    let page = HomePage {
+        l: Layout::new(&p, "nav.home", t.s("home.title")),
+        todo: crate::evaluation::scores::todo_lines(t, &todo),
+        welcome: t.f("home.welcome", &[("name", &p.user.display_name)]),
+        scope_line: t.f("home.scope", &[("scope", &scope_names.join("、"))]),
+        counts: vec![
+            ("count.cities", counts.cities, "/regions"),
+            ("count.counties", counts.counties, "/regions"),
+            ("count.townships", counts.townships, "/regions"),
+            ("count.communities", counts.communities, "/regions"),
+            ("count.grids", counts.grids, "/regions"),
+            ("count.sites", counts.sites, "/sites"),
+            ("count.units", counts.units, "/units"),
+            ("count.users", counts.users, users_href),
+            ("count.grid_workers", counts.grid_workers, users_href),
+        ],
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "reference.html")]
+struct ReferencePage {
+    l: Layout,
+    divisions_line: String,
+    peoples: Vec<(String, String, String, String)>,
+}
+
+/// The shipped reference data: the peoples, and how many divisions are built in.
+pub async fn reference(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    use shiliu_domain::divisions::DivisionLevel as L;
+    p.require::<grants::ViewOrg>()?;
+    let t = p.t();
+    let peoples = state.db.read(org_db::peoples).await?;
+    let gx: Vec<_> = shiliu_domain::divisions::guangxi().collect();
+    let count = |l| gx.iter().filter(|d| d.level == l).count().to_string();
+    let page = ReferencePage {
+        l: Layout::new(&p, "nav.reference", t.s("reference.title")),
+        divisions_line: t.f(
+            "reference.divisions",
+            &[
+                ("cities", &count(L::City)),
+                ("counties", &count(L::County)),
+                ("townships", &count(L::Township)),
+            ],
+        ),
+        peoples,
+    };
+    render(&page)
+}

@@ -1,0 +1,4 @@
+//! The organisation: regions, grids, service sites and units, and their import.
+
+pub mod import;
+pub mod pages;

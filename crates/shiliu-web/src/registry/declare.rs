@@ -1,0 +1,675 @@
+//! Self-declaration of residence (自主申报, 居住登记) and its verification (核验).
+//!
+//! Public, without an account: `/d` picks the place down to the grid, takes the household (the
+//! declarant and up to [`MAX_MEMBERS`] members) with consent, and returns a code; `/d/{code}`
+//! shows where it stands and, if it was turned back, why. Staff: `/registry/declarations` is
+//! the queue of the reader's grids or area; a declaration's page confirms it — corrected where
+//! needed — into the register, or turns it back with a reason.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::DbError;
+use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::registry::OnRegister;
+use shiliu_db::registry::declarations as db;
+use shiliu_db::scope::Scope;
+use shiliu_db::scope::grants;
+use shiliu_domain::org::RegionKind;
+use shiliu_domain::registry::{
+    ConsentPurpose, DeclarationStatus, Employment, MAX_MEMBERS, PersonForm, PersonInput, Relation,
+};
+use shiliu_domain::{FieldError, FieldErrors};
+
+use crate::requests::public::{
+    HOUR, LOOKUPS_PER_HOUR, PER_ADDRESS_PER_HOUR, form_token, resident, too_many, with_token,
+};
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
+use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
+use crate::web::{AppState, Ctx, Principal};
+
+/// Member rows the public form offers (blank rows are ignored).
+const MEMBER_ROWS: usize = 4;
+
+/// The people of a submitted form, by the `p{i}.` prefix of their fields: `p0` is the
+/// declarant. Repeated fields (`tags`) and the `consents` are why this reads pairs.
+fn people_from(pairs: &[(String, String)]) -> (Vec<(PersonForm, String)>, Vec<String>) {
+    let mut people: Vec<(PersonForm, String)> = vec![Default::default(); MAX_MEMBERS + 1];
+    let mut consents = Vec::new();
+    for (k, v) in pairs {
+        if k == "consents" {
+            consents.push(v.clone());
+            continue;
+        }
+        let Some((i, field)) = k
+            .strip_prefix('p')
+            .and_then(|r| r.split_once('.'))
+            .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f)))
+            .filter(|(i, _)| *i <= MAX_MEMBERS)
+        else {
+            continue;
+        };
+        let (p, relation) = &mut people[i];
+        if field == "relation" {
+            relation.clone_from(v);
+        } else {
+            p.set(field, v.clone());
+        }
+    }
+    (people, consents)
+}
+
+fn is_blank(p: &PersonForm) -> bool {
+    p.name.trim().is_empty() && p.id_number.trim().is_empty()
+}
+
+/// A field error's label: the person it concerns, then the field (the place is the form's
+/// `region_code`, though the database reports the `region_id` it resolved to).
+fn labelled(errs: &FieldErrors, t: T) -> Vec<(String, String)> {
+    errs.0
+        .iter()
+        .map(|e| {
+            let label = match e
+                .field
+                .strip_prefix('p')
+                .and_then(|r| r.split_once('.'))
+                .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f)))
+            {
+                Some((0, f)) => format!("{} · {}", t.s("declare.declarant"), t.field(f)),
+                Some((i, f)) => format!(
+                    "{} · {}",
+                    t.f("declare.member_n", &[("n", &i.to_string())]),
+                    t.field(f)
+                ),
+                None if e.field == "region_id" => t.field("region_code"),
+                None => t.field(&e.field),
+            };
+            (label, t.field_error(e))
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "declare_pick.html")]
+struct PickPage {
+    l: Layout,
+    crumbs: Vec<String>,
+    here: Option<(i64, String)>,
+    children: Vec<(i64, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PickQuery {
+    region: Option<i64>,
+    here: Option<String>,
+}
+
+/// Where one declares: a grid, or a community (or township) without grids below it — or the
+/// community itself when the resident does not know their grid.
+fn is_final(r: &Region, children: &[Region]) -> bool {
+    match r.kind() {
+        RegionKind::Grid => true,
+        RegionKind::Community | RegionKind::Township => children.is_empty(),
+        _ => false,
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PickQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let (current, children, crumbs) = crate::requests::public::picking(&state, q.region).await?;
+    if let Some(r) = current.as_ref().filter(|r| {
+        q.here.is_some() && matches!(r.kind(), RegionKind::Community | RegionKind::Township)
+            || is_final(r, &children)
+    }) {
+        return form(&state, &ctx, r.id, &[], &FieldErrors::new(), StatusCode::OK).await;
+    }
+    let here = current
+        .filter(|r| r.kind() == RegionKind::Community)
+        .map(|r| (r.id, t.s("declare.grid_unknown").to_string()));
+    render(&PickPage {
+        l: Layout::anonymous(&ctx, t.s("declare.title")),
+        crumbs,
+        here,
+        children: children.into_iter().map(|r| (r.id, r.name)).collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "declare_new.html")]
+struct NewPage {
+    l: Layout,
+    csrf: String,
+    region: i64,
+    place: String,
+    d: Vec<(PersonForm, String)>,
+    consents: Vec<String>,
+    peoples: Vec<(String, String)>,
+    employments: Vec<(String, String)>,
+    relations: Vec<(String, String)>,
+    purposes: Vec<(String, String)>,
+    members: Vec<usize>,
+    errors: Vec<(String, String)>,
+}
+
+async fn form(
+    state: &AppState,
+    ctx: &Ctx,
+    region: i64,
+    pairs: &[(String, String)],
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let place = crate::requests::public::place_name(state, region).await?;
+    let (d, mut consents) = people_from(pairs);
+    if pairs.is_empty() {
+        consents.push(ConsentPurpose::Registration.as_str().to_string());
+    }
+    let (token, set) = form_token(ctx);
+    let page = NewPage {
+        l: Layout::anonymous(ctx, t.s("declare.title")),
+        csrf: token.clone(),
+        region,
+        place,
+        d,
+        consents,
+        peoples: crate::web::page::people_options(),
+        employments: options(Employment::ALL, Employment::as_str, "employment", t),
+        relations: options(&Relation::ALL[1..], Relation::as_str, "relation", t),
+        purposes: options(
+            ConsentPurpose::ALL,
+            ConsentPurpose::as_str,
+            "consent_purpose",
+            t,
+        ),
+        members: (1..=MEMBER_ROWS).collect(),
+        errors: labelled(errs, t),
+    };
+    let mut resp = render(&page)?;
+    *resp.status_mut() = status;
+    Ok(with_token(resp, state, &token, set))
+}
+
+/// Check a household as declared: the declarant must give a mobile number (to be reached);
+/// members take the declarant's address, arrival and 户籍地 where they leave them blank.
+fn check_household(
+    people: &[(PersonForm, String)],
+    today: chrono::NaiveDate,
+) -> Result<Vec<(PersonInput, Relation)>, FieldErrors> {
+    let mut errs = FieldErrors::new();
+    let mut out: Vec<(PersonInput, Relation)> = Vec::new();
+    let head = people.first().map(|p| p.0.clone()).unwrap_or_default();
+    if head.mobile.trim().is_empty() {
+        errs.push(FieldError::new("p0.mobile", "err.required"));
+    }
+    for (i, (form, relation)) in people.iter().enumerate() {
+        if i > 0 && is_blank(form) {
+            continue;
+        }
+        let mut f = form.clone();
+        let relation = if i == 0 {
+            Some(Relation::Head)
+        } else {
+            for (mine, theirs) in [
+                (&mut f.address, &head.address),
+                (&mut f.arrived_on, &head.arrived_on),
+            ] {
+                if mine.trim().is_empty() {
+                    mine.clone_from(theirs);
+                }
+            }
+            if f.hukou.trim().is_empty() && f.id_number.trim().is_empty() {
+                // The declarant's, as typed or as their ID number gave it.
+                f.hukou = out
+                    .first()
+                    .map_or_else(|| head.hukou.clone(), |(h, _)| h.hukou.to_string());
+            }
+            let r = Relation::parse(relation.trim()).filter(|r| *r != Relation::Head);
+            if r.is_none() {
+                errs.push(FieldError::new(format!("p{i}.relation"), "err.choice"));
+            }
+            r
+        };
+        match PersonInput::parse(&f, today) {
+            Ok(p) => out.extend(relation.map(|r| (p, r))),
+            Err(e) => errs.0.extend(e.0.into_iter().map(|x| FieldError {
+                field: format!("p{i}.{}", x.field),
+                ..x
+            })),
+        }
+    }
+    errs.into_result()?;
+    Ok(out)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let region = pairs
+        .iter()
+        .find(|(k, _)| k == "region")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let (people, consent_codes) = people_from(&pairs);
+    let consents: Vec<ConsentPurpose> = consent_codes
+        .iter()
+        .filter_map(|c| ConsentPurpose::parse(c))
+        .collect();
+    let checked = check_household(&people, shiliu_db::today()).and_then(|p| {
+        if consents.contains(&ConsentPurpose::Registration) {
+            Ok(p)
+        } else {
+            Err(FieldError::new("consent", "err.person.consent").into())
+        }
+    });
+    let household = match checked {
+        Ok(h) => h,
+        Err(e) => {
+            return form(
+                &state,
+                &ctx,
+                region,
+                &pairs,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if !state.allow(
+        "public-declaration",
+        &ctx.client_addr,
+        PER_ADDRESS_PER_HOUR,
+        HOUR,
+    ) {
+        return too_many(&ctx, t);
+    }
+    let actor = resident(&ctx);
+    let vault = state.config.vault.clone();
+    let result = state
+        .db
+        .write(move |c| db::declare(c, &actor, &vault, region, &household, &consents))
+        .await;
+    match result {
+        Ok(d) => Ok(Redirect::to(&format!("/d/{}?new=1", d.code)).into_response()),
+        Err(DbError::Invalid(e)) => {
+            form(
+                &state,
+                &ctx,
+                region,
+                &pairs,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "declare_status.html")]
+struct StatusPage {
+    l: Layout,
+    code: String,
+    created: bool,
+    status: String,
+    reason: Option<String>,
+    confirmed: bool,
+    facts: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    new: Option<String>,
+    code: Option<String>,
+}
+
+/// `/d/track?code=…` and `/d/{code}`: where a declaration stands. Lookups are limited per
+/// address, so codes cannot be found by trying.
+pub async fn track(ctx: Ctx, Query(q): Query<StatusQuery>) -> AppResult<Response> {
+    match q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Ok(Redirect::to(&format!(
+            "/d/{}",
+            crate::web::urlencode(&code.to_uppercase())
+        ))
+        .into_response()),
+        None => render(&StatusPage {
+            l: Layout::anonymous(&ctx, ctx.t.s("declare.track_title")),
+            code: String::new(),
+            created: false,
+            status: String::new(),
+            reason: None,
+            confirmed: false,
+            facts: Vec::new(),
+        }),
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let found = state.db.read(move |c| db::by_code(c, &code)).await?;
+    let Some(d) = found else {
+        let mut r = render(&StatusPage {
+            l: Layout::anonymous(&ctx, t.s("declare.track_title")),
+            code: String::new(),
+            created: false,
+            status: t.s("declare.not_found").to_string(),
+            reason: None,
+            confirmed: false,
+            facts: Vec::new(),
+        })?;
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return Ok(r);
+    };
+    // What the declarant gave, masked: the page is reachable by anyone holding the code.
+    let people = d.people()?;
+    let facts = people
+        .iter()
+        .map(|p| {
+            (
+                t.label("relation", &p.relation),
+                PersonInput::masked_name(&p.form.name),
+            )
+        })
+        .chain([(
+            t.s("declare.submitted").to_string(),
+            show_minute(d.created_at),
+        )])
+        .collect();
+    render(&StatusPage {
+        l: Layout::anonymous(&ctx, t.s("declare.track_title")),
+        created: q.new.is_some(),
+        status: t.label("declaration_status", &d.status),
+        confirmed: d.status == DeclarationStatus::Confirmed.as_str(),
+        reason: d.reason.clone(),
+        code: d.code,
+        facts,
+    })
+}
+
+// ---- Staff: the queue and verification ----
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    after: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "declarations.html")]
+struct QueuePage {
+    l: Layout,
+    status: String,
+    statuses: Vec<(String, String)>,
+    rows: Vec<(i64, String, String, usize, String)>,
+    next: Option<i64>,
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<QueueQuery>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::EditRegistry>()?;
+    let t = p.t();
+    let status = DeclarationStatus::parse(q.status.trim()).unwrap_or(DeclarationStatus::Pending);
+    let limit = crate::org::pages::PAGE;
+    let (rows, names) = state
+        .db
+        .write(move |c| {
+            let rows = db::queue(c, &actor, status, q.after, limit + 1)?;
+            let ids: Vec<i64> = rows.iter().map(|d| d.region_id).collect();
+            Ok((rows, org_db::region_names(c, &ids)?))
+        })
+        .await?;
+    let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
+    let rows = rows
+        .iter()
+        .take(limit as usize)
+        .map(|d| {
+            let people = d.people().unwrap_or_default();
+            (
+                d.id,
+                people
+                    .first()
+                    .map(|p| p.form.name.clone())
+                    .unwrap_or_default(),
+                names.get(&d.region_id).cloned().unwrap_or_default(),
+                people.len(),
+                show_minute(d.created_at),
+            )
+        })
+        .collect();
+    render(&QueuePage {
+        l: Layout::new(&p, "nav.registry", t.s("declare.queue")),
+        status: status.as_str().to_string(),
+        statuses: options(
+            DeclarationStatus::ALL,
+            DeclarationStatus::as_str,
+            "declaration_status",
+            t,
+        ),
+        rows,
+        next,
+    })
+}
+
+/// A flag on a declared person: their number is on the register here (confirming updates that
+/// person, linked) or elsewhere (confirming is refused).
+struct OnRegisterNote {
+    warn: bool,
+    text: String,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "declaration.html")]
+struct ReviewPage {
+    l: Layout,
+    d: db::Declaration,
+    pending: bool,
+    status: String,
+    place: String,
+    region_code: String,
+    grids: Vec<(String, String)>,
+    /// (index, form, relation, masked ID number, where the number stands on the register).
+    people: Vec<(usize, PersonForm, String, String, Option<OnRegisterNote>)>,
+    consents: Vec<String>,
+    peoples: Vec<(String, String)>,
+    employments: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+async fn review_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    corrected: Option<(Vec<PersonForm>, String)>,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::EditRegistry>()?;
+    let t = p.t();
+    let grid_worker = p.role().scoped_to_grids();
+    let (d, region, grids, registered) = state
+        .db
+        .write(move |c| {
+            let d = db::view(c, &actor, id)?;
+            let registered = db::registered(c, &actor, &d)?;
+            let region = org_db::atlas::region(c, d.region_id)?;
+            let grids = if grid_worker {
+                org_db::scope_roots(c, actor.scope())?
+            } else {
+                Vec::new()
+            };
+            Ok((d, region, grids, registered))
+        })
+        .await?;
+    let declared = d.people()?;
+    let (forms, region_code) = corrected.unwrap_or_else(|| {
+        (
+            declared.iter().map(|x| x.form.clone()).collect(),
+            region.code.clone(),
+        )
+    });
+    let people = declared
+        .iter()
+        .zip(forms)
+        .enumerate()
+        .map(|(i, (x, f))| {
+            let note = match registered.get(i) {
+                Some(OnRegister::Here(person)) => Some(OnRegisterNote {
+                    warn: false,
+                    text: t.s("declare.registered_here").to_string(),
+                    href: format!("/registry/{person}"),
+                }),
+                Some(OnRegister::Elsewhere) => Some(OnRegisterNote {
+                    warn: true,
+                    text: t.s("declare.registered_elsewhere").to_string(),
+                    href: String::new(),
+                }),
+                _ => None,
+            };
+            (
+                i,
+                f,
+                t.label("relation", &x.relation),
+                x.id_masked.clone().unwrap_or_default(),
+                note,
+            )
+        })
+        .collect();
+    let page = ReviewPage {
+        l: Layout::new(p, "nav.registry", t.s("declare.review")).flash(saved),
+        pending: d.status == DeclarationStatus::Pending.as_str(),
+        status: t.label("declaration_status", &d.status),
+        place: region.name,
+        region_code,
+        grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
+        people,
+        consents: d
+            .consents()?
+            .iter()
+            .map(|c| t.label("consent_purpose", c.as_str()))
+            .collect(),
+        peoples: crate::web::page::people_options(),
+        employments: options(Employment::ALL, Employment::as_str, "employment", t),
+        errors: labelled(errs, t),
+        d,
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(s): Query<Saved>,
+) -> AppResult<Response> {
+    review_page(&state, &p, id, None, &FieldErrors::new(), s.yes()).await
+}
+
+/// 核验通过: into the register, as corrected on the page.
+pub async fn confirm(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::EditRegistry>()?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let version: i32 = field("version").parse().unwrap_or(0);
+    let code = field("region_code");
+    let (people, _) = people_from(&pairs);
+    let count = pairs
+        .iter()
+        .filter(|(k, _)| k.split_once('.').is_some_and(|(_, f)| f == "name"))
+        .count();
+    let forms: Vec<PersonForm> = people.into_iter().take(count).map(|(f, _)| f).collect();
+    let vault = state.config.vault.clone();
+    let submitted = forms.clone();
+    let result = state
+        .db
+        .write(move |c| {
+            let region_id = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
+            db::confirm(c, &actor, &vault, id, version, region_id, &submitted)
+        })
+        .await;
+    match result {
+        Ok((_, regs)) => {
+            let head = regs.first().map_or(0, |r| r.person().id);
+            Ok(Redirect::to(&format!("/registry/{head}?saved=1")).into_response())
+        }
+        Err(DbError::Invalid(e)) => {
+            review_page(
+                &state,
+                &p,
+                id,
+                Some((forms, field("region_code"))),
+                &e,
+                false,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct RejectForm {
+    #[serde(default)]
+    version: i32,
+    #[serde(default)]
+    reason: String,
+}
+
+/// 退回, with the reason the declarant will read.
+pub async fn reject(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<RejectForm>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::EditRegistry>()?;
+    let result = state
+        .db
+        .write(move |c| db::reject(c, &actor, id, f.version, &f.reason))
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/registry/declarations?saved=1").into_response()),
+        Err(DbError::Invalid(e)) => review_page(&state, &p, id, None, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How many declarations wait in the reader's area (for the register's page).
+pub(crate) async fn pending_count(state: &AppState, scope: Scope) -> AppResult<i64> {
+    Ok(state.db.read(move |c| db::pending_count(c, &scope)).await?)
+}

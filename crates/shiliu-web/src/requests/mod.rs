@@ -1,0 +1,9 @@
+//! Requests (诉求) from intake to the resident's rating: the desk's pages and API, the public forms, Open311, files and co-handling, questions, settings and statistics.
+
+pub mod files;
+pub mod open311;
+pub mod pages;
+pub mod public;
+pub mod questions;
+pub mod settings;
+pub mod stats;

@@ -1,0 +1,844 @@
+//! Open311 `GeoReport` v2 under `/open311/v2`, written to the specification's text
+//! (<http://wiki.open311.org/GeoReport_v2>): every resource in XML (required) and JSON (the
+//! XML with its root stripped, repeated elements as arrays), errors as
+//! `<errors><error><code/><description/></error></errors>` with 404 for what does not exist,
+//! 403 for a missing or wrong `api_key` and 400 for everything else.
+//!
+//! How Shiliu fills it in:
+//! - a service is an active request category (`service_code` = the category's code); its extra
+//!   questions are the service definition's attributes (`metadata` is true when it has any);
+//!   services are `realtime`: the id comes back at once, so no tokens are ever issued;
+//! - `service_request_id` is the request's tracking code, the same the resident's page uses;
+//! - `api_key` is a Shiliu API token: creating needs `create_requests`, and a request is placed
+//!   in the region named by `address_id` (a region code in the token's scope) or else the token
+//!   owner's own region;
+//! - reading: the specification asks no key of readers, but a request list would expose
+//!   residents' requests, so without a key (with `view_requests`) only requests named by their
+//!   `service_request_id` are returned — the code is the resident's own key, as on the public
+//!   page — and without description or address; with a key, the key's scope is listed;
+//! - status `open` is any status still being handled, `closed` resolved, rated or closed;
+//! - `media_url` is kept as the client sent it (an `http(s)` link; never fetched) and returned,
+//!   like the description, only to key holders: a photo may show the resident.
+
+use shiliu_db::scope::grants;
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDateTime, TimeZone};
+use shiliu_db::requests::questions::QuestionRow;
+use shiliu_db::requests::{Category, Intake, RegionRef, Request, RequestFilter};
+use shiliu_db::scope::Scope;
+use shiliu_domain::requests::questions::{QuestionKind, RawAnswers};
+use shiliu_domain::requests::{Channel, RequestInput};
+use shiliu_domain::{FieldError, FieldErrors};
+
+use crate::requests::public::{HOUR, LOOKUPS_PER_HOUR};
+use crate::web::i18n::T;
+use crate::web::{AppState, Ctx, Principal};
+
+pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
+/// Most requests one list returns, and the default window, as the specification sets them.
+const MAX_RESULTS: i64 = 1000;
+/// The most `service_request_id`s one call may name: a resident's client asks about a few of
+/// its own; a longer list is only useful for trying codes.
+const MAX_IDS: usize = 50;
+const WINDOW_DAYS: i64 = 90;
+const MAX_DESCRIPTION: usize = 4000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xml,
+    Json,
+}
+
+/// `services.json` → ("services", JSON). XML is the specification's required format, so an
+/// unknown suffix is answered in XML.
+fn split(file: &str) -> (&str, Option<Format>) {
+    match file.rsplit_once('.') {
+        Some((name, "xml")) => (name, Some(Format::Xml)),
+        Some((name, "json")) => (name, Some(Format::Json)),
+        _ => (file, None),
+    }
+}
+
+/// A response value, written as XML or as JSON by the same rules.
+enum V {
+    S(String),
+    B(bool),
+    I(i64),
+    /// Child elements in order; `None` values are left out ("may not be returned").
+    Obj(Vec<(&'static str, Option<V>)>),
+    /// A container of repeated elements named `.0`.
+    List(&'static str, Vec<V>),
+}
+
+/// A text field present (the `Obj` field lists take `Option`s).
+#[allow(clippy::unnecessary_wraps)]
+fn s(v: impl Into<String>) -> Option<V> {
+    Some(V::S(v.into()))
+}
+
+fn escape(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry are dropped rather than break the document.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+}
+
+impl V {
+    fn xml(&self, name: &str, out: &mut String) {
+        out.push('<');
+        out.push_str(name);
+        out.push('>');
+        match self {
+            V::S(t) => escape(out, t),
+            V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+            V::I(n) => out.push_str(&n.to_string()),
+            V::Obj(fields) => {
+                for (k, v) in fields {
+                    if let Some(v) = v {
+                        v.xml(k, out);
+                    }
+                }
+            }
+            V::List(item, items) => {
+                for v in items {
+                    v.xml(item, out);
+                }
+            }
+        }
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+
+    fn json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            V::S(t) => J::String(t.clone()),
+            V::B(b) => J::Bool(*b),
+            V::I(n) => J::from(*n),
+            V::Obj(fields) => J::Object(
+                fields
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_string(), v.json())))
+                    .collect(),
+            ),
+            V::List(_, items) => J::Array(items.iter().map(V::json).collect()),
+        }
+    }
+}
+
+fn reply(status: StatusCode, format: Format, root: &str, v: &V) -> Response {
+    let (body, content_type) = match format {
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+            v.xml(root, &mut out);
+            (out, "text/xml; charset=utf-8")
+        }
+        Format::Json => (v.json().to_string(), "application/json; charset=utf-8"),
+    };
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// The specification's error document: one `error` per problem.
+fn errors(format: Format, status: StatusCode, descriptions: &[String]) -> Response {
+    let list = V::List(
+        "error",
+        descriptions
+            .iter()
+            .map(|d| {
+                V::Obj(vec![
+                    ("code", Some(V::I(i64::from(status.as_u16())))),
+                    ("description", s(d.as_str())),
+                ])
+            })
+            .collect(),
+    );
+    reply(status, format, "errors", &list)
+}
+
+fn error(format: Format, status: StatusCode, description: &str) -> Response {
+    errors(format, status, &[description.to_string()])
+}
+
+fn field_errors(format: Format, t: T, e: &FieldErrors, aliases: &[(&str, &str)]) -> Response {
+    let list: Vec<String> = t
+        .field_errors_as(e, aliases)
+        .into_iter()
+        .map(|(field, reason)| format!("{field}: {reason}"))
+        .collect();
+    errors(format, StatusCode::BAD_REQUEST, &list)
+}
+
+/// W3C date-time in China time, with its offset (the specification requires the zone).
+fn w3c(t: NaiveDateTime) -> String {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    china
+        .from_utc_datetime(&t)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn parse_w3c(field: &str, v: &str) -> Result<NaiveDateTime, FieldError> {
+    chrono::DateTime::parse_from_rfc3339(v.trim())
+        .map(|d| d.naive_utc())
+        .map_err(|_| FieldError::new(field, "err.open311.datetime"))
+}
+
+fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| crate::web::form_urlencoded_pairs(q.as_bytes()))
+        .unwrap_or_default()
+}
+
+/// A parameter's value; empty counts as absent, as the specification says.
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, v)| k == name && !v.trim().is_empty())
+        .map(|(_, v)| v.trim())
+}
+
+/// `jurisdiction_id` is optional for a server of one jurisdiction; a wrong one is not found.
+fn wrong_jurisdiction(state: &AppState, pairs: &[(String, String)]) -> bool {
+    match (
+        param(pairs, "jurisdiction_id"),
+        &state.config.open311_jurisdiction,
+    ) {
+        (Some(given), Some(ours)) => given != ours,
+        _ => false,
+    }
+}
+
+fn category_name(c: &Category, t: T) -> String {
+    t.pick(&c.name, &c.name_en).to_string()
+}
+
+fn datatype(k: QuestionKind) -> &'static str {
+    match k {
+        QuestionKind::Text => "string",
+        QuestionKind::Number => "number",
+        QuestionKind::Date => "datetime",
+        QuestionKind::Single => "singlevaluelist",
+        QuestionKind::Multi => "multivaluelist",
+    }
+}
+
+/// `GET /open311/v2/discovery.{xml|json}`: both formats, as service discovery requires.
+fn discovery(state: &AppState, ctx: &Ctx, format: Format) -> Response {
+    let base = state
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let changeset = w3c(state.started_at);
+    let endpoint = V::Obj(vec![
+        ("specification", s(SPECIFICATION)),
+        ("url", s(format!("{base}/open311/v2"))),
+        ("changeset", s(changeset.clone())),
+        ("type", s("production")),
+        (
+            "formats",
+            Some(V::List(
+                "format",
+                vec![V::S("text/xml".into()), V::S("application/json".into())],
+            )),
+        ),
+    ]);
+    let doc = V::Obj(vec![
+        ("changeset", s(changeset)),
+        ("contact", s(state.config.contact.clone())),
+        ("key_service", s(ctx.t.s("open311.key_service"))),
+        ("endpoints", Some(V::List("endpoint", vec![endpoint]))),
+    ]);
+    reply(StatusCode::OK, format, "discovery", &doc)
+}
+
+async fn catalogue(
+    state: &AppState,
+) -> Result<(Vec<Category>, Vec<QuestionRow>), shiliu_db::DbError> {
+    state
+        .db
+        .read(|c| {
+            Ok((
+                shiliu_db::requests::categories(c, false)?,
+                shiliu_db::requests::questions::questions(c, None, false)?,
+            ))
+        })
+        .await
+}
+
+/// `GET /open311/v2/services.{xml|json}`, and `GET|POST /open311/v2/requests.{xml|json}`.
+pub async fn root_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (name, format) = split(&file);
+    let format = format.unwrap_or(Format::Xml);
+    let pairs = pairs(query.as_deref());
+    if wrong_jurisdiction(&state, &pairs) {
+        return error(
+            format,
+            StatusCode::NOT_FOUND,
+            ctx.t.s("open311.jurisdiction"),
+        );
+    }
+    match name {
+        "services" => services(&state, &ctx, format).await,
+        "requests" => match found(&state, &ctx, format, &pairs).await {
+            Ok(items) => requests_document(format, items),
+            Err(r) => r,
+        },
+        "discovery" => discovery(&state, &ctx, format),
+        _ => error(format, StatusCode::NOT_FOUND, ctx.t.s("err.not_found")),
+    }
+}
+
+async fn services(state: &AppState, ctx: &Ctx, format: Format) -> Response {
+    let t = ctx.t;
+    let Ok((cats, qs)) = catalogue(state).await else {
+        return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+    };
+    let per_day = shiliu_domain::calendar::WorkCalendar::default().minutes_per_day();
+    let list = cats
+        .iter()
+        .map(|c| {
+            let level = c.service_minutes.map(|m| {
+                let m = i64::from(m);
+                if m % per_day == 0 {
+                    t.f("open311.level_days", &[("n", &(m / per_day).to_string())])
+                } else {
+                    t.f("open311.level_hours", &[("n", &(m / 60).to_string())])
+                }
+            });
+            V::Obj(vec![
+                ("service_code", s(c.code.clone())),
+                ("service_name", s(category_name(c, t))),
+                ("description", s(level.unwrap_or_default())),
+                (
+                    "metadata",
+                    Some(V::B(qs.iter().any(|q| q.category_id == c.id))),
+                ),
+                ("type", s("realtime")),
+                ("keywords", s(c.code.replace('_', ","))),
+                ("group", s(t.s("open311.group"))),
+            ])
+        })
+        .collect();
+    reply(
+        StatusCode::OK,
+        format,
+        "services",
+        &V::List("service", list),
+    )
+}
+
+/// `GET /open311/v2/services/{service_code}.{xml|json}`
+pub async fn service_definition(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let t = ctx.t;
+    let (code, format) = split(&file);
+    let format = format.unwrap_or(Format::Xml);
+    if wrong_jurisdiction(&state, &pairs(query.as_deref())) {
+        return error(format, StatusCode::NOT_FOUND, t.s("open311.jurisdiction"));
+    }
+    let Ok((cats, qs)) = catalogue(&state).await else {
+        return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+    };
+    let Some(cat) = cats.iter().find(|c| c.code == code) else {
+        return error(format, StatusCode::NOT_FOUND, t.s("open311.no_service"));
+    };
+    let attributes = qs
+        .iter()
+        .filter(|q| q.category_id == cat.id)
+        .enumerate()
+        .map(|(i, q)| {
+            let kind = q.kind();
+            let values = q
+                .choices()
+                .into_iter()
+                .map(|c| V::Obj(vec![("key", s(c.key)), ("name", s(c.name))]))
+                .collect();
+            V::Obj(vec![
+                ("variable", Some(V::B(true))),
+                ("code", s(q.code.clone())),
+                ("datatype", s(datatype(kind))),
+                ("required", Some(V::B(q.required))),
+                (
+                    "datatype_description",
+                    s(t.label("open311.datatype", kind.as_str())),
+                ),
+                ("order", Some(V::I(i as i64 + 1))),
+                ("description", s(t.pick(&q.label, &q.label_en))),
+                (
+                    "values",
+                    kind.has_choices().then_some(V::List("value", values)),
+                ),
+            ])
+        })
+        .collect();
+    let doc = V::Obj(vec![
+        ("service_code", s(cat.code.clone())),
+        ("attributes", Some(V::List("attribute", attributes))),
+    ]);
+    reply(StatusCode::OK, format, "service_definition", &doc)
+}
+
+/// The caller of an API key: a Shiliu API token, given as `api_key` (or as a bearer header,
+/// which the context middleware has already checked).
+async fn key_holder(
+    state: &AppState,
+    ctx: &Ctx,
+    pairs: &[(String, String)],
+) -> Result<Option<Principal>, shiliu_db::DbError> {
+    let auth = match param(pairs, "api_key") {
+        Some(key) => crate::web::token_caller(state, key).await?,
+        None => ctx.auth.clone(),
+    };
+    Ok(auth.map(|a| Principal::new(a, ctx.clone())))
+}
+
+/// `POST /open311/v2/requests.{xml|json}`
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let t = ctx.t;
+    let (name, format) = split(&file);
+    let format = format.unwrap_or(Format::Xml);
+    if name != "requests" {
+        return error(format, StatusCode::NOT_FOUND, t.s("err.not_found"));
+    }
+    let mut pairs = pairs(query.as_deref());
+    pairs.extend(crate::web::form_urlencoded_pairs(&body));
+    if wrong_jurisdiction(&state, &pairs) {
+        return error(format, StatusCode::NOT_FOUND, t.s("open311.jurisdiction"));
+    }
+    let (actor, home) = match key_holder(&state, &ctx, &pairs).await {
+        Ok(Some(p)) => match p.require::<grants::CreateRequests>() {
+            Ok(actor) => (actor, p.user.region_id),
+            Err(_) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),
+        },
+        Ok(None) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),
+        Err(_) => return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable")),
+    };
+    let Some(code) = param(&pairs, "service_code").map(str::to_string) else {
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            &t.f("open311.missing", &[("name", "service_code")]),
+        );
+    };
+    let Ok((cats, _)) = catalogue(&state).await else {
+        return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+    };
+    let Some(cat) = cats.into_iter().find(|c| c.code == code) else {
+        return error(format, StatusCode::NOT_FOUND, t.s("open311.no_service"));
+    };
+    let input = match new_request(&pairs, &cat, t) {
+        Ok(i) => i,
+        Err(e) => return field_errors(format, t, &e, &[("contact_phone", "phone")]),
+    };
+    let address_id = param(&pairs, "address_id").map(str::to_string);
+    let region = match address_id {
+        Some(code) => RegionRef::Code {
+            code,
+            field: "address_id",
+        },
+        None => RegionRef::Id(home),
+    };
+    let result = state
+        .take_in(Intake {
+            actor: actor.into_actor(),
+            input,
+            category_id: cat.id,
+            region,
+            intake_site_id: None,
+        })
+        .await;
+    match result {
+        Ok(r) => {
+            let item = V::Obj(vec![("service_request_id", s(r.code))]);
+            reply(
+                StatusCode::OK,
+                format,
+                "service_requests",
+                &V::List("request", vec![item]),
+            )
+        }
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            let labels: Vec<(String, String)> =
+                e.0.iter()
+                    .filter_map(|f| {
+                        f.field
+                            .strip_prefix("answer.")
+                            .map(|code| (f.field.clone(), format!("attribute[{code}]")))
+                    })
+                    .collect();
+            let mut aliases: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            aliases.push(("region_id", "address_id"));
+            field_errors(format, t, &e, &aliases)
+        }
+        Err(_) => error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable")),
+    }
+}
+
+/// The request a client posted: a location is required (the specification's "full location
+/// parameter"), attributes are the category's questions, and the description defaults to the
+/// service's name (the specification lets a client send none).
+fn new_request(
+    pairs: &[(String, String)],
+    cat: &Category,
+    t: T,
+) -> Result<RequestInput, FieldErrors> {
+    let mut errs = FieldErrors::new();
+    let lat = param(pairs, "lat");
+    let long = param(pairs, "long");
+    let address = param(pairs, "address_string");
+    let coords = match (lat, long) {
+        (Some(a), Some(b)) => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(a), Ok(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => {
+                Some(format!("{a:.6},{b:.6}"))
+            }
+            _ => {
+                errs.push(FieldError::new("lat", "err.open311.coordinates"));
+                None
+            }
+        },
+        (None, None) => None,
+        _ => {
+            errs.push(FieldError::new("lat", "err.open311.coordinates"));
+            None
+        }
+    };
+    if coords.is_none()
+        && address.is_none()
+        && param(pairs, "address_id").is_none()
+        && errs.is_empty()
+    {
+        errs.push(FieldError::new("address_string", "err.open311.location"));
+    }
+    let description = param(pairs, "description").unwrap_or_default();
+    if description.chars().count() > MAX_DESCRIPTION {
+        errs.push(FieldError::new("description", "err.too_long").arg("max", MAX_DESCRIPTION));
+    }
+    errs.into_result()?;
+    let place = match (address, coords) {
+        (Some(a), Some(c)) => format!("{a} ({c})"),
+        (Some(a), None) => a.to_string(),
+        (None, Some(c)) => c,
+        (None, None) => String::new(),
+    };
+    let name = [param(pairs, "last_name"), param(pairs, "first_name")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("");
+    let description = if description.is_empty() {
+        category_name(cat, t)
+    } else {
+        description.to_string()
+    };
+    let mut answers = RawAnswers::new();
+    for (k, v) in pairs {
+        if let Some(rest) = k.strip_prefix("attribute[") {
+            let code = rest.trim_end_matches("[]").trim_end_matches(']');
+            answers.entry(code.to_string()).or_default().push(v.clone());
+        }
+    }
+    let parsed = RequestInput::parse(
+        Channel::Open311,
+        &description.chars().take(2000).collect::<String>(),
+        &place,
+        &name,
+        param(pairs, "phone").unwrap_or_default(),
+        false,
+    );
+    let media = param(pairs, "media_url").unwrap_or_default();
+    RequestInput::with_media_url(parsed, "media_url", media).map(|i| i.with_answers(answers))
+}
+
+/// `GET /open311/v2/requests/{service_request_id}.{xml|json}`
+pub async fn one(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (id, format) = split(&file);
+    let format = format.unwrap_or(Format::Xml);
+    let mut pairs = pairs(query.as_deref());
+    if wrong_jurisdiction(&state, &pairs) {
+        return error(
+            format,
+            StatusCode::NOT_FOUND,
+            ctx.t.s("open311.jurisdiction"),
+        );
+    }
+    pairs.retain(|(k, _)| k == "api_key");
+    pairs.push(("service_request_id".into(), id.to_string()));
+    match found(&state, &ctx, format, &pairs).await {
+        Ok(items) if items.is_empty() => {
+            error(format, StatusCode::NOT_FOUND, ctx.t.s("open311.no_request"))
+        }
+        Ok(items) => requests_document(format, items),
+        Err(r) => r,
+    }
+}
+
+/// `GET /open311/v2/tokens/{token_id}.{xml|json}`: services are realtime, so no token was ever
+/// issued and every token is unknown.
+pub async fn token(ctx: Ctx, Path(file): Path<String>) -> Response {
+    let (_, format) = split(&file);
+    error(
+        format.unwrap_or(Format::Xml),
+        StatusCode::NOT_FOUND,
+        ctx.t.s("open311.no_token"),
+    )
+}
+
+struct ListQuery {
+    ids: Vec<String>,
+    codes: Vec<String>,
+    statuses: Vec<String>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+}
+
+fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, FieldErrors> {
+    let mut errs = FieldErrors::new();
+    let csv = |name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let statuses = csv("status");
+    if statuses.iter().any(|s| s != "open" && s != "closed") {
+        errs.push(FieldError::new("status", "err.choice"));
+    }
+    let date = |errs: &mut FieldErrors, name: &str| {
+        param(pairs, name).and_then(|v| errs.check(parse_w3c(name, v)))
+    };
+    let start = date(&mut errs, "start_date");
+    let end = date(&mut errs, "end_date");
+    let window = chrono::Duration::days(WINDOW_DAYS);
+    // One end given: the window runs from it (or up to it); none: the last 90 days.
+    let (from, to) = match (start, end) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(a), None) => (a, a + window),
+        (None, Some(b)) => (b - window, b),
+        (None, None) => {
+            let now = shiliu_db::now();
+            (now - window, now)
+        }
+    };
+    if to < from || to - from > window {
+        errs.push(FieldError::new("end_date", "err.open311.window").arg("days", WINDOW_DAYS));
+    }
+    let ids = csv("service_request_id");
+    if ids.len() > MAX_IDS {
+        errs.push(FieldError::new("service_request_id", "err.too_many_items").arg("max", MAX_IDS));
+    }
+    errs.into_result()?;
+    Ok(ListQuery {
+        ids,
+        codes: csv("service_code"),
+        statuses,
+        from,
+        to,
+    })
+}
+
+/// The requests a query asks for, as response items; or the error document to answer with.
+async fn found(
+    state: &AppState,
+    ctx: &Ctx,
+    format: Format,
+    pairs: &[(String, String)],
+) -> Result<Vec<V>, Response> {
+    let t = ctx.t;
+    let q = match list_query(pairs) {
+        Ok(q) => q,
+        Err(e) => return Err(field_errors(format, t, &e, &[])),
+    };
+    let Ok(holder) = key_holder(state, ctx, pairs).await else {
+        return Err(error(
+            format,
+            StatusCode::BAD_REQUEST,
+            t.s("err.unavailable"),
+        ));
+    };
+    let reader = match holder {
+        Some(p) => match p.require::<grants::ViewRequests>() {
+            Ok(actor) => Some(actor.scope().clone()),
+            Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
+        },
+        None if q.ids.is_empty() => {
+            return Err(error(
+                format,
+                StatusCode::FORBIDDEN,
+                t.s("open311.list_needs_key"),
+            ));
+        }
+        None => {
+            // Without a key every code named counts against the address's public look-ups,
+            // shared with the residents' tracking pages, so codes cannot be found by trying.
+            let cost = q.ids.len() as u32;
+            if !state.allow_many(
+                "public-lookup",
+                &ctx.client_addr,
+                cost,
+                LOOKUPS_PER_HOUR,
+                HOUR,
+            ) {
+                return Err(error(
+                    format,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    t.s("err.too_many"),
+                ));
+            }
+            None
+        }
+    };
+    let full = reader.is_some();
+    let result = state
+        .db
+        .read(move |c| {
+            let cats = shiliu_db::requests::categories(c, true)?;
+            let rows: Vec<Request> = if q.ids.is_empty() {
+                let scope = reader.unwrap_or_else(Scope::none);
+                let f = RequestFilter {
+                    received_from: Some(q.from),
+                    received_to: Some(q.to),
+                    open: match q.statuses.as_slice() {
+                        [one] => Some(one == "open"),
+                        _ => None,
+                    },
+                    category_ids: cats
+                        .iter()
+                        .filter(|k| q.codes.contains(&k.code))
+                        .map(|k| k.id)
+                        .collect(),
+                    ..RequestFilter::default()
+                };
+                if !q.codes.is_empty() && f.category_ids.is_empty() {
+                    vec![]
+                } else {
+                    shiliu_db::requests::list(c, &scope, &f, MAX_RESULTS)?
+                }
+            } else {
+                let mut out = Vec::new();
+                for id in q.ids.iter().take(MAX_RESULTS as usize) {
+                    let found = match &reader {
+                        Some(scope) => shiliu_db::requests::by_code_in(c, scope, id).ok(),
+                        None => shiliu_db::requests::by_code(c, id).ok(),
+                    };
+                    out.extend(found);
+                }
+                out
+            };
+            let mut sites = BTreeMap::new();
+            let mut regions = BTreeMap::new();
+            for r in &rows {
+                if let Some(sid) = r.site_id
+                    && !sites.contains_key(&sid)
+                {
+                    sites.insert(sid, shiliu_db::org::atlas::site_name(c, sid)?);
+                }
+                if full && !regions.contains_key(&r.region_id) {
+                    regions.insert(
+                        r.region_id,
+                        shiliu_db::org::atlas::region(c, r.region_id)?.code,
+                    );
+                }
+            }
+            let links = if full {
+                shiliu_db::requests::media_links(c, &rows)?
+            } else {
+                BTreeMap::new()
+            };
+            Ok((cats, rows, sites, regions, links))
+        })
+        .await;
+    let Ok((cats, rows, sites, regions, links)) = result else {
+        return Err(error(
+            format,
+            StatusCode::BAD_REQUEST,
+            t.s("err.unavailable"),
+        ));
+    };
+    let items: Vec<V> = rows
+        .iter()
+        .map(|r| {
+            let cat = cats.iter().find(|k| k.id == r.category_id);
+            let closed = !r.status().is_open();
+            let updated = [r.closed_at, r.rated_at, r.resolved_at]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(r.updated_at);
+            V::Obj(vec![
+                ("service_request_id", s(r.code.clone())),
+                ("status", s(if closed { "closed" } else { "open" })),
+                ("status_notes", r.reply.clone().filter(|_| closed).map(V::S)),
+                ("service_name", cat.map(|c| V::S(category_name(c, t)))),
+                ("service_code", cat.map(|c| V::S(c.code.clone()))),
+                ("description", full.then(|| V::S(r.description.clone()))),
+                (
+                    "agency_responsible",
+                    r.site_id
+                        .and_then(|id| sites.get(&id))
+                        .map(|n| V::S(n.clone())),
+                ),
+                ("requested_datetime", s(w3c(r.received_at))),
+                ("updated_datetime", s(w3c(updated))),
+                ("expected_datetime", r.due_at.map(|d| V::S(w3c(d)))),
+                ("address", r.place.clone().filter(|_| full).map(V::S)),
+                (
+                    "address_id",
+                    regions.get(&r.region_id).map(|c| V::S(c.clone())),
+                ),
+                ("media_url", links.get(&r.id).map(|l| V::S(l.clone()))),
+            ])
+        })
+        .collect();
+    Ok(items)
+}
+
+fn requests_document(format: Format, items: Vec<V>) -> Response {
+    reply(
+        StatusCode::OK,
+        format,
+        "service_requests",
+        &V::List("request", items),
+    )
+}

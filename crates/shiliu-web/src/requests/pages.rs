@@ -1,0 +1,892 @@
+//! Request pages: the scoped list with filters, intake by staff (hotline, grid worker, walk-in
+//! desk), and one request with its history and the steps the user may take now.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use shiliu_db::scope::grants;
+use shiliu_domain::files::REQUEST_FILES;
+
+use crate::web::files::FormData;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::org as org_db;
+use shiliu_db::requests::{self as db, Request, RequestFilter, StepInput};
+use shiliu_domain::FieldErrors;
+use shiliu_domain::requests::{
+    Action, ActionInput, Channel, Outcome, Rating, RequestInput, Status,
+};
+use shiliu_domain::roles::{Permission, Role};
+
+use crate::org::pages::PAGE;
+use crate::web::error::AppResult;
+use crate::web::i18n::T;
+use crate::web::page::{Layout, Saved, render, render_form};
+use crate::web::{AppState, Principal};
+
+fn minute(t: chrono::NaiveDateTime) -> String {
+    crate::web::page::show_minute(t)
+}
+
+/// Category names in the user's language, by id.
+pub(crate) fn category_names(cats: &[db::Category], t: T) -> Vec<(String, String)> {
+    cats.iter()
+        .map(|c| (c.id.to_string(), t.pick(&c.name, &c.name_en).to_string()))
+        .collect()
+}
+
+/// The routing reason kept on a request, in the reader's language.
+/// A routing rule's conditions in words (empty parts do not apply).
+pub(crate) fn rule_conditions(t: T, category: &str, region: &str, keywords: &str) -> String {
+    let mut cond = Vec::new();
+    if !category.is_empty() {
+        cond.push(t.f("routing.cond_category", &[("name", category)]));
+    }
+    if !region.is_empty() {
+        cond.push(t.f("routing.cond_region", &[("name", region)]));
+    }
+    if !keywords.is_empty() {
+        cond.push(t.f("routing.cond_keywords", &[("words", keywords)]));
+    }
+    if cond.is_empty() {
+        cond.push(t.s("routing.cond_any").to_string());
+    }
+    cond.join("、")
+}
+
+pub(crate) fn routing_words(json: &str, t: T) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let how = field("how");
+    if how == "rule" {
+        let cond = rule_conditions(t, &field("category"), &field("region"), &field("keywords"));
+        let rule = v["rule"].as_i64().unwrap_or_default().to_string();
+        return t.f(
+            "routing.rule",
+            &[("rule", &rule), ("cond", &cond), ("site", &field("site"))],
+        );
+    }
+    let key = format!("routing.{}", if how.is_empty() { "none" } else { &how });
+    t.f(&key, &[("site", &field("site")), ("by", &field("by"))])
+}
+
+pub struct RequestRow {
+    pub id: i64,
+    pub code: String,
+    pub received: String,
+    pub category: String,
+    pub summary: String,
+    pub status: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct ListPage {
+    l: Layout,
+    can_create: bool,
+    /// The reader belongs to a site or unit (which may be asked to co-handle).
+    has_place: bool,
+    d: ListQuery,
+    statuses: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    rows: Vec<RequestRow>,
+    next: Option<i64>,
+    query: String,
+    errors: Vec<(String, String)>,
+}
+
+/// The list's filters as the form and links carry them.
+#[derive(Deserialize, serde::Serialize, Default, Clone)]
+pub struct ListQuery {
+    /// Words to find (full-text).
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    channel: String,
+    /// A region code (a subtree within the caller's scope).
+    #[serde(default)]
+    region: String,
+    /// A site's name, as people know it.
+    #[serde(default)]
+    site: String,
+    /// Received from / to, local dates (YYYY-MM-DD, both included).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    overdue: Option<String>,
+    /// Due within the next day, not yet overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_soon: Option<String>,
+    /// Asked of the reader's own site or unit to co-handle (协办), not yet answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cohandling: Option<String>,
+    #[serde(default, skip_serializing)]
+    before: Option<i64>,
+}
+
+/// A checkbox or API flag: `1`, `true` or `on`.
+fn on(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "true" | "on"))
+}
+
+/// How far ahead "due soon" looks.
+const DUE_SOON: chrono::Duration = chrono::Duration::hours(24);
+
+impl ListQuery {
+    /// The filters of the list and its export, resolved in the caller's scope (a region or site
+    /// outside it is unknown); every bad field is reported.
+    pub(crate) fn filter(
+        &self,
+        c: &mut shiliu_db::DbConnection,
+        scope: &shiliu_db::scope::Scope,
+        own: (Option<i64>, Option<i64>),
+        now: chrono::NaiveDateTime,
+    ) -> Result<RequestFilter, shiliu_db::DbError> {
+        let mut errs = FieldErrors::new();
+        let region_path = match self.region.trim() {
+            "" => None,
+            code => {
+                let found = org_db::get_region_by_code(c, scope, code).ok();
+                if found.is_none() {
+                    errs.push(shiliu_domain::FieldError::new(
+                        "region",
+                        "err.region.unknown",
+                    ));
+                }
+                found.map(|r| r.path)
+            }
+        };
+        let site_id = match self.site.trim() {
+            "" => None,
+            name => match org_db::site_id_by_name(c, scope, name, "site") {
+                Ok(id) => Some(id),
+                Err(shiliu_db::DbError::Invalid(e)) => {
+                    errs.0.extend(e.0);
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let mut day = |field: &str, v: &str| match v.trim() {
+            "" => None,
+            v => errs.check(
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| shiliu_domain::FieldError::new(field, "err.date")),
+            ),
+        };
+        let from = day("from", &self.from);
+        let to = day("to", &self.to);
+        let channel = match self.channel.as_str() {
+            "" => None,
+            v => {
+                let ch = Channel::parse(v);
+                if ch.is_none() {
+                    errs.push(shiliu_domain::FieldError::new("channel", "err.choice"));
+                }
+                ch
+            }
+        };
+        errs.into_result().map_err(shiliu_db::DbError::Invalid)?;
+        Ok(RequestFilter {
+            status: Status::parse(&self.status),
+            category_ids: self.category.parse().into_iter().collect(),
+            channel,
+            region_path,
+            site_id,
+            received_from: from.map(crate::web::page::local_day_start),
+            received_to: to.map(|d| crate::web::page::local_day_start(d.succ_opt().unwrap_or(d))),
+            overdue_at: on(self.overdue.as_deref()).then_some(now),
+            due_before: on(self.due_soon.as_deref()).then_some((now, now + DUE_SOON)),
+            asked_of: on(self.cohandling.as_deref()).then_some(own),
+            text: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
+            before_id: self.before,
+            ..RequestFilter::default()
+        })
+    }
+
+    /// The filters as a query string, without the page cursor.
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ViewRequests>()?;
+    let own = (p.user.site_id, p.user.unit_id);
+    let t = p.t();
+    let now = shiliu_db::now();
+    let query = q.clone();
+    let (found, cats) = state
+        .db
+        .read(move |c| {
+            let found = match query.filter(c, actor.scope(), own, now) {
+                Ok(f) => Ok(db::list(c, actor.scope(), &f, PAGE + 1)?),
+                Err(shiliu_db::DbError::Invalid(e)) => Err(e),
+                Err(e) => return Err(e),
+            };
+            Ok((found, db::categories(c, true)?))
+        })
+        .await?;
+    let (mut rows, errs) = match found {
+        Ok(rows) => (rows, FieldErrors::new()),
+        Err(e) => (Vec::new(), e),
+    };
+    let next = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let names = category_names(&cats, t);
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id.to_string())
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let page = ListPage {
+        l: Layout::new(&p, "nav.requests", t.s("requests.title")),
+        can_create: p.can(Permission::CreateRequests),
+        has_place: p.user.site_id.is_some() || p.user.unit_id.is_some(),
+        statuses: Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
+            .collect(),
+        channels: Channel::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
+            .collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| RequestRow {
+                id: r.id,
+                code: r.code.clone(),
+                received: minute(r.received_at),
+                category: name_of(r.category_id),
+                summary: r.description.chars().take(40).collect(),
+                status: if r.escalated_at.is_some() {
+                    format!(
+                        "{} · {}",
+                        t.label("status", &r.status),
+                        t.s("requests.escalated")
+                    )
+                } else {
+                    t.label("status", &r.status)
+                },
+                due: r.due_at.map(minute).unwrap_or_default(),
+                overdue: r.status().clock_runs() && r.due_at.is_some_and(|d| d < now),
+            })
+            .collect(),
+        categories: names,
+        next,
+        query: q.query_string(),
+        errors: t.field_errors_as(&errs, &[("site", "site_filter"), ("region", "region_code")]),
+        d: q,
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct IntakeForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "request_new.html")]
+struct IntakePage {
+    l: Layout,
+    d: IntakeForm,
+    channels: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    /// A grid worker picks one of their grids: (code, name).
+    grids: Vec<(String, String)>,
+    question_sets: Vec<crate::requests::questions::QuestionSet>,
+    errors: Vec<(String, String)>,
+}
+
+/// The channels staff may record, the role's own first.
+fn channels(role: Role) -> Vec<Channel> {
+    match role {
+        Role::GridWorker => vec![Channel::Grid],
+        Role::SiteStaff => vec![Channel::WalkIn, Channel::Hotline],
+        _ => vec![Channel::Hotline, Channel::WalkIn, Channel::Grid],
+    }
+}
+
+async fn intake_page(
+    state: &AppState,
+    p: &Principal,
+    d: IntakeForm,
+    submitted: &[(String, String)],
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::CreateRequests>()?;
+    let t = p.t();
+    let grid_worker = p.role().scoped_to_grids();
+    let (cats, grids, qs) = state
+        .db
+        .read(move |c| {
+            let grids = if grid_worker {
+                org_db::scope_roots(c, actor.scope())?
+            } else {
+                vec![]
+            };
+            Ok((
+                db::categories(c, false)?,
+                grids,
+                db::questions::questions(c, None, false)?,
+            ))
+        })
+        .await?;
+    let categories = category_names(&cats, t);
+    let chosen = d.category_id.parse().unwrap_or(-1);
+    let page = IntakePage {
+        l: Layout::new(p, "nav.requests", t.s("requests.new")),
+        d,
+        channels: channels(p.role())
+            .into_iter()
+            .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
+            .collect(),
+        question_sets: crate::requests::questions::question_sets(&qs, &categories, submitted, t),
+        categories,
+        grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
+        errors: crate::requests::questions::answer_errors(errs, &qs, chosen, t),
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+    intake_page(&state, &p, IntakeForm::default(), &[], &FieldErrors::new()).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    form: FormData,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::CreateRequests>()?;
+    let (d, pairs): (IntakeForm, _) = crate::requests::questions::form_with_pairs(&form)?;
+    let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
+    let parsed = match channel {
+        Some(ch) => RequestInput::parse(
+            ch,
+            &d.description,
+            &d.place,
+            &d.contact_name,
+            &d.contact_phone,
+            d.consent.is_some(),
+        ),
+        None => Err(shiliu_domain::FieldError::new("channel", "err.choice").into()),
+    };
+    let (code, category) = (
+        d.region_code.clone(),
+        d.category_id.parse::<i64>().unwrap_or(-1),
+    );
+    let files = form.files("photos", REQUEST_FILES);
+    let (input, files) = match (parsed, files) {
+        (Ok(i), Ok(f)) => (
+            i.with_answers(crate::requests::questions::submitted_answers(
+                &pairs, category,
+            )),
+            f,
+        ),
+        (parsed, files) => {
+            let mut e = parsed.err().unwrap_or_default();
+            e.0.extend(files.err().unwrap_or_default().0);
+            return intake_page(&state, &p, d, &pairs, &e).await;
+        }
+    };
+    let result = state
+        .db
+        .write(move |c| {
+            let region = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
+            let r = db::create(c, &actor, &input, category, region, None)?;
+            if !files.is_empty() {
+                db::files::attach_to(c, &actor, &r, &files, "photos")?;
+            }
+            Ok(r)
+        })
+        .await;
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/requests/{}?saved=1", r.id)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => intake_page(&state, &p, d, &pairs, &e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A step the user may take now, as a small form.
+pub struct ActionForm {
+    pub code: &'static str,
+    pub label: String,
+    pub needs_site: bool,
+    pub needs_outcome: bool,
+    pub needs_rating: bool,
+}
+
+/// Which permission a step needs.
+fn permission_for(a: Action) -> Permission {
+    match a {
+        Action::Dispatch | Action::Rate | Action::Reopen | Action::Close => {
+            Permission::DispatchRequests
+        }
+        _ => Permission::HandleRequests,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct DetailPage {
+    l: Layout,
+    id: i64,
+    version: i32,
+    facts: Vec<(String, String)>,
+    paused: bool,
+    actions: Vec<ActionForm>,
+    outcomes: Vec<(String, String)>,
+    ratings: Vec<(String, String)>,
+    /// Reply templates for the request's category: (id, title, text).
+    templates: Vec<(String, String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+    errors: Vec<(String, String)>,
+    casework: crate::casework::pages::RequestCasework,
+    extras: crate::requests::files::pages::RequestExtras,
+    description: String,
+    /// A link the request came with (Open311's `media_url`), listed with the files.
+    media_url: Option<String>,
+}
+
+/// A request as people read it: labelled facts in the reader's language, and its history.
+struct Readable {
+    r: Request,
+    facts: Vec<(String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+    /// The link the request came with (kept apart from the facts: a page shows it as a link).
+    media_url: Option<String>,
+}
+
+async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
+    let actor = p.require::<grants::ViewRequests>()?;
+    let t = p.t();
+    let (r, events, cats, site, transfer, answers, mut links) = state
+        .db
+        .read(move |c| {
+            let r: Request = db::get(c, actor.scope(), id)?;
+            let site = org_db::atlas::site_name_of(c, r.site_id)?;
+            let transfer = org_db::atlas::site_name_of(c, r.transfer_site_id)?;
+            Ok((
+                r.clone(),
+                db::events(c, &r)?,
+                db::categories(c, true)?,
+                site,
+                transfer,
+                db::questions::answers(c, &r)?,
+                db::media_links(c, std::slice::from_ref(&r))?,
+            ))
+        })
+        .await?;
+    let category = category_names(&cats, t)
+        .into_iter()
+        .find(|(i, _)| *i == r.category_id.to_string())
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let mut facts = vec![
+        (t.s("requests.code").to_string(), r.code.clone()),
+        (
+            t.s("field.status").to_string(),
+            t.label("status", &r.status),
+        ),
+        (
+            t.s("field.channel").to_string(),
+            t.label("channel", &r.channel),
+        ),
+        (t.s("field.category_id").to_string(), category),
+        (t.s("field.description").to_string(), r.description.clone()),
+    ];
+    for (q, value) in answers {
+        facts.push((
+            t.pick(&q.label, &q.label_en).to_string(),
+            shiliu_domain::requests::questions::answer_text(&q.rule(), &value),
+        ));
+    }
+    facts.extend([
+        (
+            t.s("field.place").to_string(),
+            r.place.clone().unwrap_or_default(),
+        ),
+        (
+            t.s("field.contact_name").to_string(),
+            r.contact_name.clone().unwrap_or_default(),
+        ),
+        (
+            t.s("field.contact_phone").to_string(),
+            r.contact_phone.clone().unwrap_or_default(),
+        ),
+        (t.s("requests.received").to_string(), minute(r.received_at)),
+        (
+            t.s("requests.due").to_string(),
+            r.due_at.map(minute).unwrap_or_default(),
+        ),
+        (t.s("requests.responsible").to_string(), site),
+        (
+            t.s("requests.routed_by").to_string(),
+            routing_words(&r.routed_by, t),
+        ),
+    ]);
+    if !transfer.is_empty() {
+        facts.push((t.s("requests.transfer_to").to_string(), transfer));
+    }
+    if let Some(at) = r.reminded_at {
+        facts.push((t.s("req_action.remind").to_string(), minute(at)));
+    }
+    if let Some(at) = r.escalated_at {
+        facts.push((t.s("req_action.escalate").to_string(), minute(at)));
+    }
+    if let Some(o) = &r.outcome {
+        facts.push((t.s("field.outcome").to_string(), t.label("outcome", o)));
+    }
+    if let Some(reply) = &r.reply {
+        facts.push((t.s("field.reply").to_string(), reply.clone()));
+    }
+    if let Some(x) = &r.rating {
+        facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
+    }
+    facts.retain(|(_, v)| !v.is_empty());
+    let events = events
+        .into_iter()
+        .map(|e| {
+            (
+                minute(e.at),
+                e.actor,
+                t.label("req_action", &e.action),
+                t.label("status", &e.to_status),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Readable {
+        media_url: links.remove(&r.id),
+        r,
+        facts,
+        events,
+    })
+}
+
+pub(crate) async fn detail_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errs: &FieldErrors,
+    saved: bool,
+) -> AppResult<Response> {
+    let t = p.t();
+    let Readable {
+        r,
+        facts,
+        events,
+        media_url,
+    } = readable(state, p, id).await?;
+    let templates = if r.status().actions().any(|a| a == Action::Resolve) {
+        let category = r.category_id;
+        state
+            .db
+            .read(move |c| db::questions::reply_templates(c, Some(category), false))
+            .await?
+            .into_iter()
+            .map(|x| (x.id.to_string(), x.title, x.body))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let actions = r
+        .status()
+        .actions()
+        .filter(|a| p.can(permission_for(*a)))
+        .map(|a| ActionForm {
+            code: a.as_str(),
+            label: t.label("req_action", a.as_str()),
+            needs_site: matches!(a, Action::Dispatch | Action::Transfer),
+            needs_outcome: a == Action::Resolve,
+            needs_rating: a == Action::Rate,
+        })
+        .collect();
+    let page = DetailPage {
+        l: Layout::new(
+            p,
+            "nav.requests",
+            &format!("{} · {}", t.s("requests.title"), r.code),
+        )
+        .flash(saved),
+        id: r.id,
+        version: r.version,
+        paused: r.paused_at.is_some(),
+        facts,
+        actions,
+        outcomes: Outcome::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("outcome", o.as_str())))
+            .collect(),
+        ratings: Rating::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
+            .collect(),
+        templates,
+        events,
+        errors: t.field_errors(errs),
+        casework: crate::casework::pages::for_request(state, p, r.id, r.region_path.clone())
+            .await?,
+        extras: crate::requests::files::pages::for_request(state, p, &r).await?,
+        description: r.description.clone(),
+        media_url,
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(s): Query<Saved>,
+) -> AppResult<Response> {
+    detail_page(&state, &p, id, &FieldErrors::new(), s.yes()).await
+}
+
+#[derive(Deserialize)]
+pub struct StepForm {
+    action: String,
+    version: i32,
+    #[serde(default)]
+    site_name: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    reply: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    reason: String,
+    /// Without JavaScript, a template chosen with an empty reply becomes the reply.
+    #[serde(default)]
+    reply_template: String,
+}
+
+pub async fn step(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Form(f): Form<StepForm>,
+) -> AppResult<Response> {
+    let Some(action) = Action::parse(&f.action) else {
+        return detail_page(
+            &state,
+            &p,
+            id,
+            &shiliu_domain::FieldError::new("action", "err.choice").into(),
+            false,
+        )
+        .await;
+    };
+    let actor = p.require_permission(permission_for(action))?;
+    let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
+    let input = StepInput {
+        action_input: ActionInput {
+            reason: reason.clone(),
+            outcome: Outcome::parse(&f.outcome),
+            reply: Some(f.reply.clone()),
+            rating: Rating::parse(&f.rating),
+            current_rating: None,
+        },
+        note: reason,
+        ..StepInput::default()
+    };
+    let site_name = f.site_name.clone();
+    let template = f
+        .reply_template
+        .parse::<i64>()
+        .ok()
+        .filter(|_| f.reply.trim().is_empty());
+    let result = state
+        .db
+        .write(move |c| {
+            let mut input = input;
+            if let Some(tid) = template {
+                input.action_input.reply = db::questions::reply_templates(c, None, false)?
+                    .into_iter()
+                    .find(|x| x.id == tid)
+                    .map(|x| x.body);
+            }
+            if !site_name.trim().is_empty() {
+                input.site_id = Some(org_db::site_id_by_name(
+                    c,
+                    actor.scope(),
+                    &site_name,
+                    "target_site",
+                )?);
+            }
+            db::step(c, &actor, id, f.version, action, &input)
+        })
+        .await;
+    after_form(&state, &p, id, result, |_| {
+        format!("/requests/{id}?saved=1")
+    })
+    .await
+}
+
+/// After a form on a request's page: on to `to` (from what the write returned), or the
+/// request's page again with the errors.
+pub(crate) async fn after_form<T>(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    result: Result<T, shiliu_db::DbError>,
+    to: impl FnOnce(T) -> String,
+) -> AppResult<Response> {
+    match result {
+        Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => detail_page(state, p, id, &e, false).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "request_print.html")]
+struct PrintPage {
+    t: T,
+    version: &'static str,
+    title: String,
+    facts: Vec<(String, String)>,
+    events: Vec<(String, String, String, String, String)>,
+    printed: String,
+}
+
+/// One request on paper: its facts and history, without navigation or forms.
+pub async fn print(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let t = p.t();
+    let Readable {
+        r,
+        mut facts,
+        events,
+        media_url,
+    } = readable(&state, &p, id).await?;
+    if let Some(link) = media_url {
+        facts.push((t.s("requests.media_url").to_string(), link));
+    }
+    render(&PrintPage {
+        t,
+        version: env!("CARGO_PKG_VERSION"),
+        title: format!("{} · {}", t.s("requests.title"), r.code),
+        facts,
+        events,
+        printed: t.f(
+            "requests.printed",
+            &[
+                ("by", &p.user.display_name),
+                ("at", &minute(shiliu_db::now())),
+            ],
+        ),
+    })
+}
+
+/// Export every request matching the filters (up to 100,000) in the caller's scope.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ViewRequests>()?;
+    let own = (p.user.site_id, p.user.unit_id);
+    let t = p.t();
+    let now = shiliu_db::now();
+    let q = ListQuery { before: None, ..q };
+    let (rows, cats) = state
+        .db
+        .read(move |c| {
+            let f = q.filter(c, actor.scope(), own, now)?;
+            Ok((
+                db::list(c, actor.scope(), &f, 100_000)?,
+                db::categories(c, true)?,
+            ))
+        })
+        .await?;
+    let names = category_names(&cats, t);
+    let name_of = |id: i64| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id.to_string())
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let headers: Vec<String> = [
+        "requests.code",
+        "requests.received",
+        "field.channel",
+        "field.category_id",
+        "field.description",
+        "field.status",
+        "requests.due",
+        "field.outcome",
+        "field.rating",
+    ]
+    .iter()
+    .map(|k| t.s(k).to_string())
+    .collect();
+    let data: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.code.clone(),
+                minute(r.received_at),
+                t.label("channel", &r.channel),
+                name_of(r.category_id),
+                r.description.clone(),
+                t.label("status", &r.status),
+                r.due_at.map(minute).unwrap_or_default(),
+                r.outcome
+                    .as_deref()
+                    .map(|o| t.label("outcome", o))
+                    .unwrap_or_default(),
+                r.rating
+                    .as_deref()
+                    .map(|o| t.label("rating", o))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let name = t.s("requests.title");
+    Ok(crate::web::xlsx::download(
+        &format!("{name}.xlsx"),
+        crate::web::xlsx::sheet(name, &headers, &data)?,
+    ))
+}

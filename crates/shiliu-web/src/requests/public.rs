@@ -1,0 +1,518 @@
+//! The residents' self-service pages, without an account: pick the place, submit a request,
+//! get a tracking code, follow it, read the reply, rate the handling. Abuse limits: per client
+//! address (this node) and per phone number (the database); lookups by code are limited too,
+//! so codes cannot be guessed by trying, and no page lists anyone else's requests.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use shiliu_domain::files::FileLimits;
+
+use crate::web::files::FormData;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::org::{Region, atlas};
+use shiliu_db::requests::{self as db, StepInput};
+use shiliu_db::scope::Actor;
+use shiliu_domain::org::RegionKind;
+use shiliu_domain::requests::{ActionInput, Channel, Rating, RequestInput, Status};
+use shiliu_domain::{FieldError, FieldErrors};
+
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::T;
+use crate::web::page::{Layout, render};
+use crate::web::{AppState, Ctx, PRE_CSRF_COOKIE, Via, random_token, set_cookie};
+
+/// Requests one client address may submit per hour, one phone number per day, and codes one
+/// address may look up per hour.
+pub(crate) const PER_ADDRESS_PER_HOUR: u32 = 10;
+const PER_PHONE_PER_DAY: i64 = 3;
+pub(crate) const LOOKUPS_PER_HOUR: u32 = 120;
+pub(crate) const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
+
+/// The token a public form carries: the session's when signed in, else a double-submit cookie.
+pub(crate) fn form_token(ctx: &Ctx) -> (String, bool) {
+    if let Some(crate::web::Authenticated {
+        via: Via::Session { csrf, .. },
+        ..
+    }) = &ctx.auth
+    {
+        return (csrf.clone(), false);
+    }
+    match ctx.pre_csrf.clone().filter(|c| c.len() >= 16) {
+        Some(c) => (c, false),
+        None => (random_token(24), true),
+    }
+}
+
+pub(crate) fn with_token(mut resp: Response, state: &AppState, token: &str, set: bool) -> Response {
+    if set {
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(
+                PRE_CSRF_COOKIE,
+                token,
+                None,
+                true,
+                state.config.secure_cookies,
+            ),
+        );
+    }
+    resp
+}
+
+/// The resident acting, for the audit log and the request's history.
+pub(crate) fn resident(ctx: &Ctx) -> Actor {
+    Actor::resident(&ctx.request_id, &ctx.client_addr)
+}
+
+/// A place being picked on a public page: the region chosen so far (none: the top of the
+/// tree), its active children, and the names from below the province down to it.
+pub(crate) async fn picking(
+    state: &AppState,
+    region: Option<i64>,
+) -> AppResult<(Option<Region>, Vec<Region>, Vec<String>)> {
+    Ok(state
+        .db
+        .read(move |c| {
+            let current = match region {
+                Some(id) => Some(atlas::region(c, id)?),
+                None => None,
+            };
+            let parent = match &current {
+                Some(r) => r.id,
+                None => atlas::roots(c)?
+                    .first()
+                    .map(|r| r.id)
+                    .ok_or(shiliu_db::DbError::NotFound)?,
+            };
+            let children = atlas::children(c, parent)?;
+            let crumbs = match &current {
+                Some(r) => atlas::ancestor_names(c, r)?
+                    .into_iter()
+                    .skip(1)
+                    .chain([r.name.clone()])
+                    .collect(),
+                None => vec![],
+            };
+            Ok((current, children, crumbs))
+        })
+        .await?)
+}
+
+/// A region's name with its ancestors' below the province, as residents read a place.
+pub(crate) async fn place_name(state: &AppState, region: i64) -> AppResult<String> {
+    Ok(picking(state, Some(region)).await?.2.concat())
+}
+
+#[derive(Template)]
+#[template(path = "public_pick.html")]
+struct PickPage {
+    l: Layout,
+    crumbs: Vec<String>,
+    here: Option<(i64, String)>,
+    children: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "public_new.html")]
+struct NewPage {
+    l: Layout,
+    csrf: String,
+    region: i64,
+    place: String,
+    categories: Vec<(String, String)>,
+    d: PublicForm,
+    question_sets: Vec<crate::requests::questions::QuestionSet>,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PickQuery {
+    #[serde(default)]
+    region: Option<i64>,
+    #[serde(default)]
+    here: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PublicForm {
+    #[serde(default)]
+    region: i64,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+/// Where a request can be made: a township, or a community below it.
+fn is_final(r: &Region, children: &[Region]) -> bool {
+    match r.kind() {
+        RegionKind::Community | RegionKind::Grid => true,
+        RegionKind::Township => children.is_empty(),
+        _ => false,
+    }
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PickQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let region = q.region;
+    let (current, mut children, crumbs) = picking(&state, region).await?;
+    children.retain(|r| r.kind() != RegionKind::Grid);
+    if let Some(r) = current
+        .filter(|r| q.here.is_some() && r.kind() == RegionKind::Township || is_final(r, &children))
+    {
+        return form(
+            &state,
+            &ctx,
+            r.id,
+            PublicForm::default(),
+            &[],
+            &FieldErrors::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let here = region
+        .zip(crumbs.last().cloned())
+        .filter(|_| children.iter().all(|c| c.kind() == RegionKind::Community))
+        .map(|(id, name)| (id, t.f("public.here", &[("name", &name)])));
+    let page = PickPage {
+        l: Layout::anonymous(&ctx, t.s("public.title")),
+        crumbs,
+        here,
+        children: children.into_iter().map(|r| (r.id, r.name)).collect(),
+    };
+    render(&page)
+}
+
+async fn form(
+    state: &AppState,
+    ctx: &Ctx,
+    region: i64,
+    d: PublicForm,
+    submitted: &[(String, String)],
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let place = place_name(state, region).await?;
+    let (cats, qs) = state
+        .db
+        .read(move |c| {
+            Ok((
+                db::categories(c, false)?,
+                db::questions::questions(c, None, false)?,
+            ))
+        })
+        .await?;
+    let (token, set) = form_token(ctx);
+    let categories = crate::requests::pages::category_names(&cats, t);
+    let page = NewPage {
+        l: Layout::anonymous(ctx, t.s("public.title")),
+        csrf: token.clone(),
+        region,
+        place,
+        question_sets: crate::requests::questions::question_sets(&qs, &categories, submitted, t),
+        errors: crate::requests::questions::answer_errors(
+            errs,
+            &qs,
+            d.category_id.parse().unwrap_or(-1),
+            t,
+        ),
+        categories,
+        d,
+    };
+    let mut resp = render(&page)?;
+    *resp.status_mut() = status;
+    Ok(with_token(resp, state, &token, set))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    submitted: FormData,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let (d, pairs): (PublicForm, _) = crate::requests::questions::form_with_pairs(&submitted)?;
+    let category = d.category_id.parse::<i64>().unwrap_or(-1);
+    let parsed = RequestInput::parse(
+        Channel::SelfService,
+        &d.description,
+        &d.place,
+        &d.contact_name,
+        &d.contact_phone,
+        d.consent.is_some(),
+    );
+    let (input, files) = match (parsed, submitted.files("photos", PUBLIC_FILES)) {
+        (Ok(i), Ok(f)) => (
+            i.with_answers(crate::requests::questions::submitted_answers(
+                &pairs, category,
+            )),
+            f,
+        ),
+        (parsed, files) => {
+            let mut e = parsed.err().unwrap_or_default();
+            e.0.extend(files.err().unwrap_or_default().0);
+            return form(
+                &state,
+                &ctx,
+                d.region,
+                d,
+                &pairs,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    if !state.allow(
+        "public-request",
+        &ctx.client_addr,
+        PER_ADDRESS_PER_HOUR,
+        HOUR,
+    ) {
+        return too_many(&ctx, t);
+    }
+    let phone = input
+        .contact_phone
+        .as_ref()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let actor = resident(&ctx);
+    let region = d.region;
+    let result = state
+        .db
+        .write(move |c| {
+            let since = shiliu_db::now() - chrono::Duration::days(1);
+            if db::count_by_phone_since(c, &phone, since)? >= PER_PHONE_PER_DAY {
+                return Ok(None);
+            }
+            let r = db::create(c, &actor, &input, category, region, None)?;
+            if !files.is_empty() {
+                db::files::attach_to(c, &actor, &r, &files, "photos")?;
+            }
+            Ok(Some(r))
+        })
+        .await;
+    match result {
+        Ok(Some(r)) => Ok(Redirect::to(&format!("/r/{}?new=1", r.code)).into_response()),
+        Ok(None) => too_many(&ctx, t),
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            form(
+                &state,
+                &ctx,
+                d.region,
+                d,
+                &pairs,
+                &e,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A resident sends at most three photos (no documents) with a request.
+const PUBLIC_FILES: FileLimits = FileLimits {
+    max_files: 3,
+    photos_only: true,
+    ..shiliu_domain::files::REQUEST_FILES
+};
+
+pub(crate) fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
+    let page = PublicTrack {
+        l: Layout::anonymous(ctx, t.s("public.title")),
+        error: Some(t.s("public.too_many").to_string()),
+    };
+    let mut r = render(&page)?;
+    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "public_track.html")]
+struct PublicTrack {
+    l: Layout,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+pub async fn track(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TrackQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    let Some(code) = q
+        .code
+        .map(|c| c.trim().to_uppercase())
+        .filter(|c| !c.is_empty())
+    else {
+        return render(&PublicTrack {
+            l: Layout::anonymous(&ctx, t.s("public.track_title")),
+            error: None,
+        });
+    };
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let c2 = code.clone();
+    match state.db.read(move |c| db::by_code(c, &c2)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{code}")).into_response()),
+        Err(shiliu_db::DbError::NotFound) => {
+            let mut r = render(&PublicTrack {
+                l: Layout::anonymous(&ctx, t.s("public.track_title")),
+                error: Some(t.s("public.not_found").to_string()),
+            })?;
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public_status.html")]
+struct StatusPage {
+    l: Layout,
+    code: String,
+    created: bool,
+    message: Option<String>,
+    facts: Vec<(String, String)>,
+    can_rate: bool,
+    csrf: String,
+    ratings: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    new: Option<String>,
+    #[serde(default)]
+    rated: Option<String>,
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let c2 = code.clone();
+    let (r, cats) = state
+        .db
+        .read(move |c| Ok((db::by_code(c, &c2)?, db::categories(c, true)?)))
+        .await?;
+    let category = crate::requests::pages::category_names(&cats, t)
+        .into_iter()
+        .find(|(i, _)| *i == r.category_id.to_string())
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let minute = crate::web::page::show_minute;
+    // What the resident wrote and what we answer; never the contact details or who handled it.
+    let mut facts = vec![
+        (t.s("requests.code").to_string(), r.code.clone()),
+        (
+            t.s("field.status").to_string(),
+            t.label("status", &r.status),
+        ),
+        (t.s("field.category_id").to_string(), category),
+        (t.s("field.description").to_string(), r.description.clone()),
+        (t.s("requests.received").to_string(), minute(r.received_at)),
+    ];
+    if let Some(reply) = &r.reply {
+        facts.push((t.s("field.reply").to_string(), reply.clone()));
+    }
+    if let Some(x) = &r.rating {
+        facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
+    }
+    let (token, set) = form_token(&ctx);
+    let page = StatusPage {
+        l: Layout::anonymous(&ctx, t.s("public.track_title")),
+        code: r.code.clone(),
+        created: q.new.is_some(),
+        message: q.rated.is_some().then(|| t.s("public.rated").to_string()),
+        facts,
+        can_rate: r.status() == Status::Resolved,
+        csrf: token.clone(),
+        ratings: Rating::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
+            .collect(),
+    };
+    Ok(with_token(render(&page)?, &state, &token, set))
+}
+
+#[derive(Deserialize)]
+pub struct RateForm {
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    Form(f): Form<RateForm>,
+) -> AppResult<Response> {
+    let t = ctx.t;
+    // Each try counts as a look-up of the code, as on the tracking page.
+    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
+        return too_many(&ctx, t);
+    }
+    let actor = resident(&ctx);
+    // The form is checked before the code is looked up, so its errors say nothing of the code.
+    let Some(rating) = Rating::parse(&f.rating) else {
+        return Err(AppError::Invalid(
+            FieldError::new("rating", "err.required").into(),
+        ));
+    };
+    let comment =
+        Some(f.comment.trim().chars().take(500).collect::<String>()).filter(|s| !s.is_empty());
+    let c2 = code.clone();
+    let result = state
+        .db
+        .write(move |c| {
+            let input = StepInput {
+                action_input: ActionInput {
+                    rating: Some(rating),
+                    ..ActionInput::default()
+                },
+                note: comment,
+                ..StepInput::default()
+            };
+            db::rate_by_code(c, &actor, &c2, &input)
+        })
+        .await;
+    match result {
+        Ok(r) => Ok(Redirect::to(&format!("/r/{}?rated=1", r.code)).into_response()),
+        Err(shiliu_db::DbError::Invalid(e)) => Err(AppError::Invalid(e)),
+        Err(e) => Err(e.into()),
+    }
+}

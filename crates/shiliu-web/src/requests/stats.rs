@@ -1,0 +1,303 @@
+//! The request statistics page: figures per scope and period by category, channel, month or
+//! site, as a table and an SVG chart drawn on the server.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use shiliu_db::scope::grants;
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use shiliu_db::stats::{self, Dimension, Figures};
+use shiliu_domain::{FieldError, FieldErrors};
+
+use crate::web::error::AppResult;
+use crate::web::page::{Layout, render};
+use crate::web::{AppState, Principal};
+
+pub struct Bar {
+    pub label: String,
+    pub y: i64,
+    pub received: i64,
+    pub resolved: i64,
+    pub received_w: i64,
+    pub resolved_w: i64,
+}
+
+type Row = (String, i64, i64, String, String, String, String);
+
+#[derive(Template)]
+#[template(path = "request_stats.html")]
+struct StatsPage {
+    l: Layout,
+    dimensions: Vec<(&'static str, String)>,
+    by: &'static str,
+    by_label: String,
+    from: String,
+    to: String,
+    query: String,
+    rows: Vec<Row>,
+    total: Row,
+    bars: Vec<Bar>,
+    chart_width: i64,
+    chart_height: i64,
+    label_width: i64,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatsQuery {
+    #[serde(default)]
+    by: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The figures of one scope and period, each group labelled in the reader's language.
+pub struct Report {
+    pub by: Dimension,
+    /// `YYYY-MM`, both included.
+    pub from: String,
+    pub to: String,
+    pub groups: Vec<(String, Figures)>,
+    pub total: Figures,
+}
+
+fn percent(per_mille: Option<i64>) -> String {
+    per_mille.map_or_else(|| "—".into(), |v| format!("{}.{}%", v / 10, v % 10))
+}
+
+fn hours(f: &Figures) -> String {
+    f.avg_handling_tenths_of_hours()
+        .map_or_else(|| "—".into(), |v| format!("{}.{}", v / 10, v % 10))
+}
+
+fn row(label: String, f: &Figures) -> Row {
+    (
+        label,
+        f.received,
+        f.resolved,
+        percent(f.completion()),
+        percent(f.on_time_rate()),
+        percent(f.satisfaction()),
+        hours(f),
+    )
+}
+
+/// A month `YYYY-MM` (a day `YYYY-MM-DD` stands for its month); empty: `default`.
+pub(crate) fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDate, FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(default);
+    }
+    let head = s.get(..7).filter(|_| s.len() == 7 || s.len() == 10);
+    head.and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
+        .ok_or_else(|| FieldError::new(field, "err.month"))
+}
+
+impl StatsQuery {
+    /// The dimension and the months, checked: by default this year up to this month.
+    fn period(&self) -> Result<(Dimension, NaiveDate, NaiveDate), FieldErrors> {
+        let by = Dimension::parse(&self.by).unwrap_or(Dimension::Category);
+        let today = shiliu_domain::calendar::local(shiliu_db::now()).date();
+        let this_month = today.with_day(1).unwrap_or(today);
+        let year_start = this_month.with_month(1).unwrap_or(this_month);
+        let mut errs = FieldErrors::new();
+        let from = errs.check(month("from", &self.from, year_start));
+        let to = errs.check(month("to", &self.to, this_month));
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            errs.push(FieldError::new("to", "err.month_order"));
+        }
+        errs.into_result()?;
+        Ok((by, from.unwrap_or(year_start), to.unwrap_or(this_month)))
+    }
+}
+
+/// The report the page, its Excel download and the API show.
+pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Report> {
+    let actor = p.require::<grants::ViewRequests>()?;
+    let t = p.t();
+    let (by, from, to) = q.period()?;
+    let (from, to) = (
+        from.format("%Y-%m").to_string(),
+        to.format("%Y-%m").to_string(),
+    );
+    let (f2, t2) = (from.clone(), to.clone());
+    let scope_paths = actor.scope().paths().to_vec();
+    let (figures, cats, names) = state
+        .db
+        .read(move |c| {
+            let figures = stats::figures(c, actor.scope(), &f2, &t2, by)?;
+            let cats = shiliu_db::requests::categories(c, true)?;
+            let ids: Vec<i64> = figures
+                .iter()
+                .filter_map(|f| f.key.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+                .collect();
+            let names = match by {
+                Dimension::Site => shiliu_db::org::site_names(c, &ids)?,
+                Dimension::Region => shiliu_db::org::region_names(c, &ids)?,
+                _ => HashMap::new(),
+            };
+            Ok((figures, cats, names))
+        })
+        .await?;
+    let name = |key: &str| -> Option<String> {
+        let id: i64 = key.trim_end_matches('/').rsplit('/').next()?.parse().ok()?;
+        names.get(&id).cloned()
+    };
+    let label = |key: &str| -> String {
+        match by {
+            Dimension::Category => cats.iter().find(|c| c.id.to_string() == key).map_or_else(
+                || key.to_string(),
+                |c| t.pick(&c.name, &c.name_en).to_string(),
+            ),
+            Dimension::Channel => t.label("channel", key),
+            Dimension::Month => key.to_string(),
+            Dimension::Site => name(key).unwrap_or_else(|| t.s("stats.no_site").to_string()),
+            Dimension::Region => {
+                let n = name(key).unwrap_or_else(|| key.to_string());
+                // The scope's own region: requests that arose there, not below.
+                if scope_paths.iter().any(|s| s == key) {
+                    t.f("stats.itself", &[("name", &n)])
+                } else {
+                    n
+                }
+            }
+        }
+    };
+    let mut total = Figures::default();
+    for f in &figures {
+        total.add(f);
+    }
+    Ok(Report {
+        by,
+        from,
+        to,
+        groups: figures.into_iter().map(|f| (label(&f.key), f)).collect(),
+        total,
+    })
+}
+
+fn query_string(r: &Report) -> String {
+    format!("by={}&from={}&to={}", r.by.as_str(), r.from, r.to)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Response> {
+    let r = report(&state, &p, &q).await?;
+    let t = p.t();
+    let max = r
+        .groups
+        .iter()
+        .map(|(_, f)| f.received)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // Sized for a 360-px phone, where the SVG is drawn at about its own scale.
+    let (label_width, bar_space) = (104_i64, 200_i64);
+    let bars = r
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, (label, f))| Bar {
+            label: label.chars().take(7).collect(),
+            y: i as i64 * 26 + 4,
+            received: f.received,
+            resolved: f.resolved,
+            received_w: f.received * bar_space / max,
+            resolved_w: f.resolved * bar_space / max,
+        })
+        .collect::<Vec<_>>();
+    let dim_label = |d: Dimension| t.s(&format!("stats.by_{}", d.as_str())).to_string();
+    let page = StatsPage {
+        l: Layout::new(&p, "nav.requests", t.s("stats.title")),
+        dimensions: Dimension::ALL
+            .iter()
+            .map(|d| (d.as_str(), dim_label(*d)))
+            .collect(),
+        by: r.by.as_str(),
+        by_label: dim_label(r.by),
+        query: query_string(&r),
+        from: r.from.clone(),
+        to: r.to.clone(),
+        rows: r.groups.iter().map(|(l, f)| row(l.clone(), f)).collect(),
+        total: row(t.s("stats.total").to_string(), &r.total),
+        chart_width: label_width + bar_space + 40,
+        chart_height: bars.len() as i64 * 26 + 8,
+        bars,
+        label_width,
+    };
+    render(&page)
+}
+
+/// The same table as an Excel sheet, with the counts behind each rate so an analyst can
+/// recompute them.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Response> {
+    let r = report(&state, &p, &q).await?;
+    let t = p.t();
+    let by_label = t.s(&format!("stats.by_{}", r.by.as_str())).to_string();
+    let mut headers = vec![by_label];
+    headers.extend(
+        [
+            "stats.received",
+            "stats.resolved",
+            "stats.completion",
+            "stats.resolved_with_deadline",
+            "stats.on_time_count",
+            "stats.on_time",
+            "stats.rated",
+            "stats.satisfied",
+            "stats.satisfaction",
+            "stats.avg_hours",
+        ]
+        .iter()
+        .map(|k| t.s(k).to_string()),
+    );
+    let line = |label: &str, f: &Figures| -> Vec<String> {
+        vec![
+            label.to_string(),
+            f.received.to_string(),
+            f.resolved.to_string(),
+            percent(f.completion()),
+            f.resolved_with_deadline.to_string(),
+            f.on_time.to_string(),
+            percent(f.on_time_rate()),
+            f.rated.to_string(),
+            f.satisfied.to_string(),
+            percent(f.satisfaction()),
+            hours(f),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = r.groups.iter().map(|(l, f)| line(l, f)).collect();
+    rows.push(line(t.s("stats.total"), &r.total));
+    let name = format!("{} {}–{}", t.s("stats.title"), r.from, r.to);
+    Ok(crate::web::xlsx::download(
+        &format!("{name}.xlsx"),
+        crate::web::xlsx::sheet(t.s("stats.title"), &headers, &rows)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages() {
+        assert_eq!(super::percent(Some(943)), "94.3%");
+        assert_eq!(super::percent(None), "—");
+        let d = |s| super::month("from", s, chrono::NaiveDate::MIN);
+        assert_eq!(d("2026-03").unwrap().to_string(), "2026-03-01");
+        assert_eq!(d("2026-03-31").unwrap().to_string(), "2026-03-01");
+        assert_eq!(d("").unwrap(), chrono::NaiveDate::MIN);
+        assert!(d("2026-13").is_err() && d("2026-3").is_err() && d("三月").is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! What every page shares: the layout around it, rendering, the error page, and the small
+//! helpers forms use.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use shiliu_domain::roles::Permission;
+
+use crate::web::error::{AppError, AppResult, ErrorInfo};
+use crate::web::i18n::T;
+use crate::web::{Ctx, Principal, Via, urlencode};
+
+pub struct NavItem {
+    pub key: &'static str,
+    pub href: &'static str,
+}
+
+pub struct NavUser {
+    pub display_name: String,
+    pub role_label: String,
+}
+
+/// What the base template needs.
+pub struct Layout {
+    pub t: T,
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub nav: Vec<NavItem>,
+    pub active: &'static str,
+    pub csrf: String,
+    pub other_lang: &'static str,
+    pub back: String,
+    pub flash: Option<String>,
+    pub version: &'static str,
+}
+
+/// The navigation: each module appears for the roles that may use it (any of its
+/// permissions; none listed: everyone).
+const NAV: [(&str, &str, &[Permission]); 14] = [
+    ("nav.home", "/", &[]),
+    ("nav.requests", "/requests", &[Permission::ViewRequests]),
+    ("nav.registry", "/registry", &[Permission::ViewRegistry]),
+    ("nav.disputes", "/disputes", &[Permission::ViewRequests]),
+    ("nav.legal_aid", "/legal-aid", &[Permission::ViewRequests]),
+    (
+        "nav.evaluations",
+        "/evaluations",
+        &[
+            Permission::ManageEvaluations,
+            Permission::ReviewEvaluations,
+            Permission::ReportEvaluations,
+        ],
+    ),
+    ("nav.regions", "/regions", &[Permission::ViewOrg]),
+    ("nav.sites", "/sites", &[Permission::ViewOrg]),
+    ("nav.units", "/units", &[Permission::ViewOrg]),
+    ("nav.users", "/users", &[Permission::ManageUsers]),
+    ("nav.audit", "/audit", &[Permission::ViewAudit]),
+    ("nav.tokens", "/tokens", &[Permission::ManageApiTokens]),
+    (
+        "nav.settings",
+        "/settings/categories",
+        &[Permission::ManageRequestSettings],
+    ),
+    ("nav.reference", "/reference", &[Permission::ViewOrg]),
+];
+
+impl Layout {
+    pub fn anonymous(ctx: &Ctx, title: &str) -> Self {
+        Self {
+            t: ctx.t,
+            title: title.to_string(),
+            user: None,
+            nav: Vec::new(),
+            active: "",
+            csrf: String::new(),
+            other_lang: ctx.t.lang.other().code(),
+            back: urlencode(&ctx.path),
+            flash: None,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    pub fn new(p: &Principal, active: &'static str, title: &str) -> Self {
+        let t = p.t();
+        let mut l = Self::anonymous(&p.ctx, title);
+        l.user = Some(NavUser {
+            display_name: p.user.display_name.clone(),
+            role_label: t.label("role", p.role().as_str()),
+        });
+        l.nav = NAV
+            .iter()
+            .filter(|(_, _, perms)| perms.is_empty() || perms.iter().any(|x| p.can(*x)))
+            .map(|(key, href, _)| NavItem { key, href })
+            .collect();
+        l.active = active;
+        l.csrf = p.csrf().to_string();
+        l
+    }
+
+    /// A stored timestamp as people read it, in local (China) time, to the minute.
+    pub fn minute<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        show_minute(*t.borrow())
+    }
+
+    /// The same, to the second (the audit log).
+    pub fn second<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        shiliu_domain::calendar::local(*t.borrow())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// The local date of a stored timestamp.
+    pub fn day<D: std::borrow::Borrow<chrono::NaiveDateTime>>(&self, t: D) -> String {
+        shiliu_domain::calendar::local(*t.borrow())
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
+    #[must_use]
+    pub fn flash(mut self, saved: bool) -> Self {
+        if saved {
+            self.flash = Some(self.t.s("saved").to_string());
+        }
+        self
+    }
+}
+
+/// Codes with their labels in the reader's language, for a select.
+pub(crate) fn options<E: Copy>(
+    all: &[E],
+    code: fn(E) -> &'static str,
+    prefix: &str,
+    t: T,
+) -> Vec<(String, String)> {
+    all.iter()
+        .map(|e| (code(*e).to_string(), t.label(prefix, code(*e))))
+        .collect()
+}
+
+/// The 56 peoples (GB 3304 code, name), for a select.
+pub(crate) fn people_options() -> Vec<(String, String)> {
+    shiliu_domain::peoples::all()
+        .iter()
+        .map(|x| (x.code.to_string(), x.name.to_string()))
+        .collect()
+}
+
+/// A stored timestamp in local (China) time, to the minute: the one way pages show times.
+/// Region ids of a materialised path (`/1/2/3/`), top down.
+pub(crate) fn path_ids(path: &str) -> Vec<i64> {
+    path.split('/').filter_map(|s| s.parse().ok()).collect()
+}
+
+pub fn show_minute(t: chrono::NaiveDateTime) -> String {
+    shiliu_domain::calendar::local(t)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The UTC moment a local date begins (for date filters people type in local dates).
+pub fn local_day_start(d: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    shiliu_domain::calendar::utc(d.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+pub fn render<Tpl: Template>(tpl: &Tpl) -> AppResult<Response> {
+    let html = tpl
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(Html(html).into_response())
+}
+
+/// A form page shown again with its errors: 422 when there are any, so clients and tests can
+/// tell a refused submission from a page view.
+pub fn render_form<Tpl: Template>(tpl: &Tpl, has_errors: bool) -> AppResult<Response> {
+    let mut r = render(tpl)?;
+    if has_errors {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    l: Layout,
+    message: String,
+    details: Vec<(String, String)>,
+    request_id_line: String,
+}
+
+/// The body of an error response: the API envelope or a friendly page. Internal causes are
+/// logged here, with the request id, and never sent.
+pub fn render_error(ctx: &Ctx, info: &ErrorInfo, api: bool) -> Response {
+    if let Some(cause) = &info.internal {
+        tracing::error!(request_id = %ctx.request_id, code = info.code, cause = %cause, "internal error");
+    }
+    let t = ctx.t;
+    let details: Vec<(String, String)> = info
+        .details
+        .as_ref()
+        .map(|d| {
+            d.0.iter()
+                .map(|e| (e.field.clone(), t.field_error(e)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut resp = if api {
+        let details_json: serde_json::Map<String, serde_json::Value> = details
+            .iter()
+            .map(|(f, m)| (f.clone(), serde_json::Value::String(m.clone())))
+            .collect();
+        let body = serde_json::json!({"error": {
+            "code": info.code,
+            "message": t.s(info.message_key),
+            "details": details_json,
+            "request_id": ctx.request_id,
+        }});
+        (info.status, axum::Json(body)).into_response()
+    } else {
+        let page = ErrorPage {
+            l: Layout::anonymous(ctx, t.s("err.title")),
+            message: t.s(info.message_key).to_string(),
+            details: details.into_iter().map(|(f, m)| (t.field(&f), m)).collect(),
+            request_id_line: t.f("err.request_id", &[("id", &ctx.request_id)]),
+        };
+        let html = page
+            .render()
+            .unwrap_or_else(|_| t.s(info.message_key).to_string());
+        (info.status, Html(html)).into_response()
+    };
+    if info.status == StatusCode::UNAUTHORIZED && api {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+/// `saved=1` after a successful form post shows the confirmation.
+#[derive(Deserialize, Default)]
+pub struct Saved {
+    #[serde(default)]
+    pub saved: Option<String>,
+}
+
+impl Saved {
+    pub fn yes(&self) -> bool {
+        self.saved.is_some()
+    }
+}
+
+/// For the token list: a session that is not an API token.
+pub fn is_session(p: &Principal) -> bool {
+    matches!(p.via, Via::Session { .. })
+}
+
+/// Where to go after login or a language switch: only a path on this site, or `/`.
+///
+/// The value arrives decoded, so it is taken only when it is already a plain path: a `/`
+/// not followed by `/` or `\` (which a browser reads as another host), and nothing but
+/// visible ASCII (a tab or newline is dropped by browsers, turning `/\t/evil.example` into
+/// `//evil.example`, and cannot go into a header at all), parsing as a URI path.
+pub(crate) fn safe_next(next: &str) -> String {
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let local = next.starts_with('/') && !next.starts_with("//");
+    if plain && local && next.parse::<axum::http::uri::PathAndQuery>().is_ok() {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
