@@ -6,7 +6,6 @@
 //! filtered by that scope, writes audited in the same transaction → a template or JSON.
 
 pub mod accounts;
-pub mod api;
 pub mod casework;
 pub mod evaluation;
 pub mod home;
@@ -466,7 +465,7 @@ fn routes() -> Routes {
         )
         .route("/tokens/{id}/revoke", post(accounts::pages::tokens_revoke));
     let api = Routes::new()
-        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/openapi.json", get(web::api::openapi))
         .route(
             "/api/v1/persons",
             get(registry::api::list).post(registry::api::create),
@@ -532,15 +531,21 @@ fn routes() -> Routes {
             "/api/v1/assists/{id}/close",
             post(registry::linkage::api::close),
         )
-        .route("/api/v1/me", get(api::me))
-        .route("/api/v1/request-categories", get(api::request_categories))
+        .route("/api/v1/me", get(accounts::api::me))
+        .route(
+            "/api/v1/request-categories",
+            get(requests::api::request_categories),
+        )
         .route(
             "/api/v1/requests",
-            get(api::requests_list).post(api::request_create),
+            get(requests::api::requests_list).post(requests::api::request_create),
         )
-        .route("/api/v1/requests/stats", get(api::request_stats))
-        .route("/api/v1/requests/{id}", get(api::request_get))
-        .route("/api/v1/requests/{id}/steps", post(api::request_step))
+        .route("/api/v1/requests/stats", get(requests::api::request_stats))
+        .route("/api/v1/requests/{id}", get(requests::api::request_get))
+        .route(
+            "/api/v1/requests/{id}/steps",
+            post(requests::api::request_step),
+        )
         .route(
             "/api/v1/requests/{id}/dispute",
             post(casework::api::open_dispute),
@@ -587,12 +592,15 @@ fn routes() -> Routes {
         )
         .route("/open311/v2/requests/{file}", get(requests::open311::one))
         .route("/open311/v2/tokens/{file}", get(requests::open311::token))
-        .route("/api/v1/regions/{id}", get(api::region))
-        .route("/api/v1/regions/{id}/children", get(api::region_children))
-        .route("/api/v1/sites", get(api::sites))
-        .route("/api/v1/sites/{id}", get(api::site))
-        .route("/api/v1/units", get(api::units))
-        .route("/api/v1/units/{id}", get(api::unit));
+        .route("/api/v1/regions/{id}", get(org::api::region))
+        .route(
+            "/api/v1/regions/{id}/children",
+            get(org::api::region_children),
+        )
+        .route("/api/v1/sites", get(org::api::sites))
+        .route("/api/v1/sites/{id}", get(org::api::site))
+        .route("/api/v1/units", get(org::api::units))
+        .route("/api/v1/units/{id}", get(org::api::unit));
     let ops = Routes::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -16,8 +16,9 @@ use shiliu_domain::mobile::Mobile;
 use shiliu_domain::roles::{Permission, Role};
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::org::pages::{FormField, ListQuery, OrgForm, OrgList, OrgRow, PAGE};
+use crate::org::pages::{FormField, ListQuery, OrgForm, OrgList, OrgRow};
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
 use crate::web::{AppState, Principal, random_token, sha256_hex};
 

@@ -13,9 +13,41 @@ use shiliu_domain::casework::{
 };
 use utoipa::ToSchema;
 
-use crate::org::pages::PAGE;
 use crate::web::error::{AppError, AppResult};
+use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        disputes,
+        dispute,
+        open_dispute,
+        dispute_record,
+        cases,
+        case,
+        open_case,
+        case_record
+    ),
+    components(schemas(
+        DisputeDto,
+        PartyDto,
+        MediatorDto,
+        SessionDto,
+        DisputeDetail,
+        DisputePage,
+        NewDisputeBody,
+        DisputeRecordBody,
+        CaseDto,
+        ConsultationDto,
+        CaseDetail,
+        CasePage,
+        NewCaseBody,
+        CaseRecordBody
+    ))
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct DisputeDto {
@@ -100,7 +132,7 @@ pub struct ListQuery {
 /// Disputes in the caller's scope, newest first.
 #[utoipa::path(get, path = "/api/v1/disputes",
     params(("status" = Option<String>, Query, description = "open, mediating or closed"), ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = DisputePage), (status = 401, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = DisputePage), (status = 401, body = crate::web::api::ErrorBody)))]
 pub async fn disputes(
     State(state): State<AppState>,
     p: Principal,
@@ -112,7 +144,7 @@ pub async fn disputes(
         .db
         .read(move |c| db::disputes(c, &actor, status, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |d| d.id);
+    let (rows, next) = crate::web::api::paginate(rows, |d| d.id);
     Ok(Json(DisputePage {
         items: rows.into_iter().map(Into::into).collect(),
         next,
@@ -121,7 +153,7 @@ pub async fn disputes(
 
 /// One dispute with its parties, mediators and sessions.
 #[utoipa::path(get, path = "/api/v1/disputes/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = DisputeDetail), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = DisputeDetail), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn dispute(
     State(state): State<AppState>,
     p: Principal,
@@ -174,7 +206,7 @@ pub struct NewDisputeBody {
 
 /// Register a dispute from a request (one per request).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/dispute", params(("id" = i64, Path)), request_body = NewDisputeBody,
-    responses((status = 201, body = DisputeDto), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = DisputeDto), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn open_dispute(
     State(state): State<AppState>,
     p: Principal,
@@ -229,7 +261,7 @@ pub struct DisputeRecordBody {
 /// (`close`: version, outcome, agreement). Returns the dispute as it now stands.
 #[utoipa::path(post, path = "/api/v1/disputes/{id}/{record}", params(("id" = i64, Path), ("record" = String, Path, description = "parties, mediators, sessions or close")),
     request_body = DisputeRecordBody,
-    responses((status = 200, body = DisputeDto), (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = DisputeDto), (status = 404, body = crate::web::api::ErrorBody), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn dispute_record(
     State(state): State<AppState>,
     p: Principal,
@@ -339,7 +371,7 @@ pub struct CasePage {
 /// Legal-aid cases the caller may see, newest first: in their scope; a lawyer's, their own.
 #[utoipa::path(get, path = "/api/v1/legal-aid",
     params(("status" = Option<String>, Query, description = "open or closed"), ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = CasePage), (status = 401, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = CasePage), (status = 401, body = crate::web::api::ErrorBody)))]
 pub async fn cases(
     State(state): State<AppState>,
     p: Principal,
@@ -351,7 +383,7 @@ pub async fn cases(
         .db
         .read(move |c| db::legal_aid_cases(c, &actor, status, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |(k, _)| k.id);
+    let (rows, next) = crate::web::api::paginate(rows, |(k, _)| k.id);
     Ok(Json(CasePage {
         items: rows.into_iter().map(|(k, l)| CaseDto::new(k, l)).collect(),
         next,
@@ -360,7 +392,7 @@ pub async fn cases(
 
 /// One case with its consultations.
 #[utoipa::path(get, path = "/api/v1/legal-aid/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = CaseDetail), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = CaseDetail), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn case(
     State(state): State<AppState>,
     p: Principal,
@@ -401,7 +433,7 @@ pub struct NewCaseBody {
 
 /// Refer a request to legal aid (one case per request).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/legal-aid", params(("id" = i64, Path)), request_body = NewCaseBody,
-    responses((status = 201, body = CaseDto), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = CaseDto), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn open_case(
     State(state): State<AppState>,
     p: Principal,
@@ -447,7 +479,7 @@ pub struct CaseRecordBody {
 /// anyone who handles requests in scope. Returns the case as it now stands.
 #[utoipa::path(post, path = "/api/v1/legal-aid/{id}/{record}", params(("id" = i64, Path), ("record" = String, Path, description = "consultations or close")),
     request_body = CaseRecordBody,
-    responses((status = 200, body = CaseDto), (status = 403, body = crate::api::ErrorBody), (status = 404, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = CaseDto), (status = 403, body = crate::web::api::ErrorBody), (status = 404, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn case_record(
     State(state): State<AppState>,
     p: Principal,

@@ -16,8 +16,8 @@ use shiliu_domain::casework::{
 };
 use shiliu_domain::roles::Permission;
 
-use crate::org::pages::PAGE;
 use crate::web::error::AppResult;
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
 use crate::web::{AppState, Principal};
 

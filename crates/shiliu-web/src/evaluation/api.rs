@@ -19,6 +19,26 @@ use utoipa::ToSchema;
 use crate::evaluation::scores::actor;
 use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, get, unit_scores, save_scores, results, todo, remind),
+    components(schemas(
+        SchemeDto,
+        IndicatorDto,
+        EvalUnitDto,
+        SchemeDetail,
+        ScoreDto,
+        ScoreEntry,
+        ScoresBody,
+        ResultDto,
+        TodoDto,
+        TodoUnitDto,
+        RemindedDto
+    ))
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct SchemeDto {
@@ -98,7 +118,7 @@ pub async fn list(State(state): State<AppState>, p: Principal) -> AppResult<Json
 
 /// One scheme: its indicator tree and the units the caller may open.
 #[utoipa::path(get, path = "/api/v1/evaluations/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = SchemeDetail), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = SchemeDetail), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     p: Principal,
@@ -166,7 +186,7 @@ pub struct ScoreDto {
 /// A unit's scores in the rounds the caller may see (its own claims; the verification rounds
 /// for reviewers and the organiser, and for the unit from the feedback stage on).
 #[utoipa::path(get, path = "/api/v1/evaluations/{id}/units/{unit}/scores", params(("id" = i64, Path), ("unit" = i64, Path)),
-    responses((status = 200, body = [ScoreDto]), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = [ScoreDto]), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn unit_scores(
     State(state): State<AppState>,
     p: Principal,
@@ -234,8 +254,8 @@ pub struct ScoresBody {
 /// Enter scores for a unit in the round the caller may score now; one transaction.
 #[utoipa::path(post, path = "/api/v1/evaluations/{id}/units/{unit}/scores", params(("id" = i64, Path), ("unit" = i64, Path)),
     request_body = ScoresBody,
-    responses((status = 200, body = [ScoreDto]), (status = 404, body = crate::api::ErrorBody),
-              (status = 422, description = "a score above its maximum, a closed or late round, an unknown criterion", body = crate::api::ErrorBody)))]
+    responses((status = 200, body = [ScoreDto]), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a score above its maximum, a closed or late round, an unknown criterion", body = crate::web::api::ErrorBody)))]
 pub async fn save_scores(
     State(state): State<AppState>,
     p: Principal,
@@ -302,7 +322,7 @@ pub struct ResultDto {
 /// Totals, ranks within each category and grades: published ones to everyone taking part, a
 /// preview to the organiser before.
 #[utoipa::path(get, path = "/api/v1/evaluations/{id}/results", params(("id" = i64, Path)),
-    responses((status = 200, body = [ResultDto]), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = [ResultDto]), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn results(
     State(state): State<AppState>,
     p: Principal,
@@ -412,8 +432,8 @@ pub struct RemindedDto {
 
 /// Remind (催报) everyone who still owes work in the scheme's current stage (the organiser).
 #[utoipa::path(post, path = "/api/v1/evaluations/{id}/reminders", params(("id" = i64, Path)),
-    responses((status = 200, body = RemindedDto), (status = 404, body = crate::api::ErrorBody),
-              (status = 422, description = "nothing left to remind of, or the deadline has passed", body = crate::api::ErrorBody)))]
+    responses((status = 200, body = RemindedDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "nothing left to remind of, or the deadline has passed", body = crate::web::api::ErrorBody)))]
 pub async fn remind(
     State(state): State<AppState>,
     p: Principal,

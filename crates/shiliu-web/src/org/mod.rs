@@ -1,4 +1,5 @@
 //! The organisation: regions, grids, service sites and units, and their import.
 
+pub mod api;
 pub mod import;
 pub mod pages;

@@ -14,10 +14,9 @@ use shiliu_domain::roles::Permission;
 
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
 use crate::web::{AppState, Principal};
-
-pub const PAGE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "regions.html")]

@@ -14,10 +14,31 @@ use shiliu_domain::id_number::IdNumber;
 use shiliu_domain::registry::PersonForm;
 use utoipa::ToSchema;
 
-use crate::org::pages::PAGE;
 use crate::registry::pages::{ListQuery, RegisterForm, correct, register};
 use crate::web::error::AppResult;
+use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, get, create, update, move_out, id_number, lookup, residents),
+    components(schemas(
+        PersonDto,
+        PersonPage,
+        ResidenceDto,
+        ConsentDto,
+        MemberDto,
+        PersonDetail,
+        PersonBody,
+        MoveOutBody,
+        IdNumberDto,
+        LookupBody,
+        ResidentDto,
+        ResidentPage
+    ))
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct PersonDto {
@@ -130,7 +151,7 @@ pub struct PersonDetail {
         ("employment" = Option<String>, Query),
         ("tag" = Option<String>, Query),
         ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = PersonPage), (status = 401, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = PersonPage), (status = 401, body = crate::web::api::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -142,7 +163,7 @@ pub async fn list(
         .db
         .write(move |c| db::list(c, &actor, &f, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |p| p.id);
+    let (rows, next) = crate::web::api::paginate(rows, |p| p.id);
     Ok(Json(PersonPage {
         items: rows.into_iter().map(Into::into).collect(),
         next,
@@ -151,7 +172,7 @@ pub async fn list(
 
 /// One person with household, residences and consents. The view is audited.
 #[utoipa::path(get, path = "/api/v1/persons/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = PersonDetail), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = PersonDetail), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     p: Principal,
@@ -281,7 +302,7 @@ impl PersonBody {
 /// Register a person. 201 with the new record; with `on_duplicate: update`, 200 with the
 /// existing person updated when the ID number is registered already.
 #[utoipa::path(post, path = "/api/v1/persons", request_body = PersonBody,
-    responses((status = 201, body = PersonDto), (status = 200, body = PersonDto), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = PersonDto), (status = 200, body = PersonDto), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -302,7 +323,7 @@ pub async fn create(
 
 /// Correct a person's particulars; a new grid or address is a move on `moved_on`.
 #[utoipa::path(put, path = "/api/v1/persons/{id}", params(("id" = i64, Path)), request_body = PersonBody,
-    responses((status = 200, body = PersonDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = PersonDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     p: Principal,
@@ -324,7 +345,7 @@ pub struct MoveOutBody {
 
 /// Record that a person moved out of the area (their residence ends that day).
 #[utoipa::path(post, path = "/api/v1/persons/{id}/move-out", params(("id" = i64, Path)), request_body = MoveOutBody,
-    responses((status = 200, body = PersonDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = PersonDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn move_out(
     State(state): State<AppState>,
     p: Principal,
@@ -349,7 +370,7 @@ pub struct IdNumberDto {
 
 /// The whole ID number, for roles that may see it. Every call is audited.
 #[utoipa::path(get, path = "/api/v1/persons/{id}/id-number", params(("id" = i64, Path)),
-    responses((status = 200, body = IdNumberDto), (status = 403, body = crate::api::ErrorBody), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = IdNumberDto), (status = 403, body = crate::web::api::ErrorBody), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn id_number(
     State(state): State<AppState>,
     p: Principal,
@@ -376,7 +397,7 @@ pub struct LookupBody {
 /// Find the person registered under an ID number in the caller's scope (404 if none). The
 /// number travels in the body, never in the address; a find is audited.
 #[utoipa::path(post, path = "/api/v1/persons/lookup", request_body = LookupBody,
-    responses((status = 200, body = PersonDto), (status = 404, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = PersonDto), (status = 404, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     p: Principal,
@@ -420,7 +441,7 @@ pub struct ResidentPage {
 /// moved away are counted where they were), by person id.
 #[utoipa::path(get, path = "/api/v1/residents",
     params(("on" = String, Query, description = "YYYY-MM-DD"), ("after" = Option<i64>, Query, description = "page cursor: the last person id")),
-    responses((status = 200, body = ResidentPage), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = ResidentPage), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn residents(
     State(state): State<AppState>,
     p: Principal,

@@ -434,7 +434,7 @@ pub async fn queue(
     let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let status = DeclarationStatus::parse(q.status.trim()).unwrap_or(DeclarationStatus::Pending);
-    let limit = crate::org::pages::PAGE;
+    let limit = crate::web::page::PAGE;
     let (rows, names) = state
         .db
         .write(move |c| {

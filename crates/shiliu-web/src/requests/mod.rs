@@ -1,5 +1,6 @@
 //! Requests (诉求) from intake to the resident's rating: the desk's pages and API, the public forms, Open311, files and co-handling, questions, settings and statistics.
 
+pub mod api;
 pub mod files;
 pub mod open311;
 pub mod pages;

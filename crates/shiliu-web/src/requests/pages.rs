@@ -18,9 +18,9 @@ use shiliu_domain::requests::{
 };
 use shiliu_domain::roles::{Permission, Role};
 
-use crate::org::pages::PAGE;
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
 use crate::web::{AppState, Principal};
 

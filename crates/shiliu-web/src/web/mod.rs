@@ -9,6 +9,7 @@
 //! The machinery every module shares lives here too: errors, uploaded files, workbooks, the
 //! message catalogues, metrics and password hashing.
 
+pub mod api;
 pub mod error;
 pub mod files;
 pub mod i18n;

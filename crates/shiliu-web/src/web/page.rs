@@ -181,6 +181,9 @@ pub fn render_form<Tpl: Template>(tpl: &Tpl, has_errors: bool) -> AppResult<Resp
     Ok(r)
 }
 
+/// Rows one page of a list shows, on a page or through the API.
+pub const PAGE: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {

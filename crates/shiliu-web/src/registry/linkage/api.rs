@@ -13,9 +13,25 @@ use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistStatus};
 use utoipa::ToSchema;
 
-use crate::org::pages::PAGE;
 use crate::web::error::AppResult;
+use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(out_migrants, list, create, get, reply, close),
+    components(schemas(
+        OutMigrantDto,
+        OutMigrantPage,
+        AssistDto,
+        AssistPage,
+        AssistBody,
+        AssistReplyBody,
+        AssistCloseBody
+    ))
+)]
+pub struct Doc;
 
 /// What the home side sees of an out-migrant: no ID or mobile number, no address.
 #[derive(Serialize, ToSchema)]
@@ -77,7 +93,7 @@ pub struct OutMigrantQuery {
         ("people" = Option<String>, Query, description = "GB 3304 code"),
         ("employment" = Option<String>, Query),
         ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = OutMigrantPage), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = OutMigrantPage), (status = 403, body = crate::web::api::ErrorBody)))]
 pub async fn out_migrants(
     State(state): State<AppState>,
     p: Principal,
@@ -94,7 +110,7 @@ pub async fn out_migrants(
         .db
         .write(move |c| db::out_migrants(c, &Can::check(&actor)?, &f, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |m| m.id);
+    let (rows, next) = crate::web::api::paginate(rows, |m| m.id);
     Ok(Json(OutMigrantPage {
         items: rows.into_iter().map(Into::into).collect(),
         next,
@@ -165,7 +181,7 @@ pub struct AssistQuery {
         ("side" = Option<String>, Query, description = "in (asked of us) or out (asked by us)"),
         ("status" = Option<String>, Query, description = "open, answered, closed"),
         ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = AssistPage), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = AssistPage), (status = 403, body = crate::web::api::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -182,7 +198,7 @@ pub async fn list(
         .db
         .write(move |c| db::list(c, &actor, side, status, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |a| a.id);
+    let (rows, next) = crate::web::api::paginate(rows, |a| a.id);
     Ok(Json(AssistPage {
         items: rows.into_iter().map(Into::into).collect(),
         next,
@@ -204,7 +220,7 @@ pub struct AssistBody {
 /// Ask the other side about a person: the home county about someone living in the caller's
 /// area, or the area where one of the caller's out-migrants lives.
 #[utoipa::path(post, path = "/api/v1/assists", request_body = AssistBody,
-    responses((status = 201, body = AssistDto), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = AssistDto), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     p: Principal,
@@ -221,7 +237,7 @@ pub async fn create(
 
 /// One request for assistance, either side of which is the caller's. Audited.
 #[utoipa::path(get, path = "/api/v1/assists/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = AssistDto), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = AssistDto), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     p: Principal,
@@ -241,7 +257,7 @@ pub struct AssistReplyBody {
 
 /// The asked side replies (once).
 #[utoipa::path(post, path = "/api/v1/assists/{id}/reply", params(("id" = i64, Path)), request_body = AssistReplyBody,
-    responses((status = 200, body = AssistDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = AssistDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn reply(
     State(state): State<AppState>,
     p: Principal,
@@ -265,7 +281,7 @@ pub struct AssistCloseBody {
 
 /// The asking side closes the request.
 #[utoipa::path(post, path = "/api/v1/assists/{id}/close", params(("id" = i64, Path)), request_body = AssistCloseBody,
-    responses((status = 200, body = AssistDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = AssistDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
     p: Principal,

@@ -15,9 +15,9 @@ use shiliu_domain::FieldErrors;
 use shiliu_domain::registry::{AssistInput, AssistKind, AssistStatus, Employment};
 use shiliu_domain::roles::Permission;
 
-use crate::org::pages::PAGE;
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
 use crate::web::{AppState, Principal};
 

@@ -17,9 +17,29 @@ use shiliu_domain::requests::questions::RawAnswers;
 use shiliu_domain::requests::{Channel, RequestInput};
 use utoipa::ToSchema;
 
-use crate::org::pages::PAGE;
 use crate::web::error::AppResult;
+use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(surveys, answer, needs, to_request, plan, services, record_service),
+    components(schemas(
+        SurveyQuestionDto,
+        SurveyDto,
+        NeedBody,
+        ResponseBody,
+        ResponseDto,
+        NeedDto,
+        NeedPage,
+        NeedRequestBody,
+        PlanBody,
+        ServiceDto,
+        ServiceBody
+    ))
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct SurveyQuestionDto {
@@ -81,7 +101,7 @@ fn survey_dto(s: Survey, (households, answered): (i64, i64)) -> AppResult<Survey
 /// The needs surveys the caller takes part in, newest first, with their progress in the
 /// caller's scope.
 #[utoipa::path(get, path = "/api/v1/surveys",
-    responses((status = 200, body = Vec<SurveyDto>), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = Vec<SurveyDto>), (status = 403, body = crate::web::api::ErrorBody)))]
 pub async fn surveys(
     State(state): State<AppState>,
     p: Principal,
@@ -137,7 +157,7 @@ pub struct ResponseDto {
 
 /// Answer a survey for one household (again: replaces the answers and the needs still open).
 #[utoipa::path(post, path = "/api/v1/surveys/{id}/responses", params(("id" = i64, Path)), request_body = ResponseBody,
-    responses((status = 200, body = ResponseDto), (status = 404, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = ResponseDto), (status = 404, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn answer(
     State(state): State<AppState>,
     p: Principal,
@@ -242,7 +262,7 @@ pub struct NeedQuery {
         ("kind" = Option<String>, Query),
         ("survey" = Option<i64>, Query),
         ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = NeedPage), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = NeedPage), (status = 403, body = crate::web::api::ErrorBody)))]
 pub async fn needs(
     State(state): State<AppState>,
     p: Principal,
@@ -258,7 +278,7 @@ pub async fn needs(
         .db
         .write(move |c| db::needs(c, &actor, &f, q.before, PAGE + 1))
         .await?;
-    let (rows, next) = crate::api::paginate(rows, |(n, _)| n.id);
+    let (rows, next) = crate::web::api::paginate(rows, |(n, _)| n.id);
     Ok(Json(NeedPage {
         items: rows.into_iter().map(|(n, _)| n.into()).collect(),
         next,
@@ -278,7 +298,7 @@ pub struct NeedRequestBody {
 
 /// One action: the need becomes a request (诉求) in its category, at the person's grid.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/request", params(("id" = i64, Path)), request_body = NeedRequestBody,
-    responses((status = 201, body = NeedDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = NeedDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn to_request(
     State(state): State<AppState>,
     p: Principal,
@@ -314,7 +334,7 @@ pub struct PlanBody {
 
 /// One action: the need goes into a service plan.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/plan", params(("id" = i64, Path)), request_body = PlanBody,
-    responses((status = 200, body = NeedDto), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = NeedDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
     p: Principal,
@@ -361,7 +381,7 @@ impl From<Service> for ServiceDto {
 
 /// The services delivered to a person, newest first.
 #[utoipa::path(get, path = "/api/v1/persons/{id}/services", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<ServiceDto>), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = Vec<ServiceDto>), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn services(
     State(state): State<AppState>,
     p: Principal,
@@ -395,7 +415,7 @@ pub struct ServiceBody {
 
 /// Record a service delivered to a person; naming a need of theirs meets it.
 #[utoipa::path(post, path = "/api/v1/persons/{id}/services", params(("id" = i64, Path)), request_body = ServiceBody,
-    responses((status = 201, body = ServiceDto), (status = 404, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = ServiceDto), (status = 404, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn record_service(
     State(state): State<AppState>,
     p: Principal,

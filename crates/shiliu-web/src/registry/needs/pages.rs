@@ -23,12 +23,12 @@ use shiliu_domain::requests::questions::QuestionKind;
 use shiliu_domain::requests::{Channel, RequestInput};
 use shiliu_domain::roles::Permission;
 
-use crate::org::pages::PAGE;
 use crate::registry::pages::no_store;
 use crate::requests::questions::{QuestionSet, submitted_answers, survey_set};
 use crate::web::error::AppResult;
 use crate::web::files::FormData;
 use crate::web::i18n::T;
+use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form};
 use crate::web::{AppState, Principal};
 

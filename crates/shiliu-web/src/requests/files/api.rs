@@ -16,6 +16,14 @@ use utoipa::ToSchema;
 use crate::web::error::AppResult;
 use crate::web::files::FormData;
 use crate::web::{AppState, Principal};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_files, attach, open_file, cohandlers, ask, answer),
+    components(schemas(FileDto, CohandlerDto, AskBody, AnswerBody))
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct FileDto {
@@ -83,7 +91,7 @@ impl From<cohandling::Named> for CohandlerDto {
 
 /// A request's files (without their content).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/files", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<FileDto>), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = Vec<FileDto>), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn list_files(
     State(state): State<AppState>,
     p: Principal,
@@ -104,7 +112,7 @@ pub async fn list_files(
 /// PDF, .docx and .xlsx (the type is read from the content), 8 MB each, 10 per request.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/files", params(("id" = i64, Path)),
     request_body(content_type = "multipart/form-data", description = "parts named `files`"),
-    responses((status = 201, body = Vec<FileDto>), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = Vec<FileDto>), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn attach(
     State(state): State<AppState>,
     p: Principal,
@@ -126,7 +134,7 @@ pub async fn attach(
 /// One file's content, with its type. Audited.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/files/{file_id}",
     params(("id" = i64, Path), ("file_id" = i64, Path)),
-    responses((status = 200, description = "the file's bytes"), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the file's bytes"), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn open_file(
     State(state): State<AppState>,
     p: Principal,
@@ -137,7 +145,7 @@ pub async fn open_file(
 
 /// A request's co-handling units (协办), in the order they were asked.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/cohandlers", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<CohandlerDto>), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = Vec<CohandlerDto>), (status = 404, body = crate::web::api::ErrorBody)))]
 pub async fn cohandlers(
     State(state): State<AppState>,
     p: Principal,
@@ -165,7 +173,7 @@ pub struct AskBody {
 
 /// Ask a site or unit to help with a request (once accepted, until resolved).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/cohandlers", params(("id" = i64, Path)), request_body = AskBody,
-    responses((status = 201, body = Vec<CohandlerDto>), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 201, body = Vec<CohandlerDto>), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn ask(
     State(state): State<AppState>,
     p: Principal,
@@ -196,7 +204,7 @@ pub struct AnswerBody {
 /// The co-handler's answer, by its staff or by a dispatcher for them.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/cohandlers/{cohandler_id}/answer",
     params(("id" = i64, Path), ("cohandler_id" = i64, Path)), request_body = AnswerBody,
-    responses((status = 200, body = Vec<CohandlerDto>), (status = 422, body = crate::api::ErrorBody)))]
+    responses((status = 200, body = Vec<CohandlerDto>), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn answer(
     State(state): State<AppState>,
     p: Principal,

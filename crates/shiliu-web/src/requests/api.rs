@@ -1,380 +1,45 @@
-//! The JSON API under `/api/v1`, authenticated with `Authorization: Bearer <token>` (tokens are
-//! issued on the API-tokens page, limited to the owner's permissions and scope, and expire).
-//! Errors use the envelope `{"error":{"code","message","details","request_id"}}`. The API's
-//! description document is served at `/api/v1/openapi.json`.
-//!
-//! The response types here are the API's contract, kept apart from the database rows so a
-//! schema change cannot silently change the API.
+//! The requests API: categories, the list and one request, intake, steps and figures.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use shiliu_db::org::{self as db, Named, Region, Site, Unit};
 use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 
-use crate::org::pages::{ListQuery, PAGE};
+use crate::web::api::{ErrorBody, paginate};
 use crate::web::error::AppResult;
+use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Shiliu API", description = "石榴 Shiliu — ethnic-affairs service and governance platform"),
-    paths(me, region, region_children, sites, site, units, unit, request_categories, requests_list, request_get, request_create, request_step, request_stats,
-        crate::casework::api::disputes, crate::casework::api::dispute, crate::casework::api::open_dispute, crate::casework::api::dispute_record,
-        crate::casework::api::cases, crate::casework::api::case, crate::casework::api::open_case, crate::casework::api::case_record,
-        crate::requests::files::api::list_files, crate::requests::files::api::attach, crate::requests::files::api::open_file,
-        crate::requests::files::api::cohandlers, crate::requests::files::api::ask, crate::requests::files::api::answer,
-        crate::registry::api::list, crate::registry::api::get, crate::registry::api::create, crate::registry::api::update,
-        crate::registry::api::move_out, crate::registry::api::id_number, crate::registry::api::lookup, crate::registry::api::residents,
-        crate::registry::linkage::api::out_migrants, crate::registry::linkage::api::list, crate::registry::linkage::api::create, crate::registry::linkage::api::get,
-        crate::registry::linkage::api::reply, crate::registry::linkage::api::close,
-        crate::registry::needs::api::surveys, crate::registry::needs::api::answer, crate::registry::needs::api::needs, crate::registry::needs::api::to_request,
-        crate::registry::needs::api::plan, crate::registry::needs::api::services, crate::registry::needs::api::record_service,
-        crate::evaluation::api::list, crate::evaluation::api::get, crate::evaluation::api::unit_scores,
-        crate::evaluation::api::save_scores, crate::evaluation::api::results,
-        crate::evaluation::api::todo, crate::evaluation::api::remind),
+    paths(
+        request_categories,
+        requests_list,
+        request_get,
+        request_create,
+        request_step,
+        request_stats
+    ),
     components(schemas(
-        MeDto, RegionDto, SiteDto, UnitDto, SitePage, UnitPage, ErrorBody, ErrorDetail,
-        CategoryDto, QuestionDto, ChoiceDto, ReplyTemplateDto, AnswerDto, RequestDto, RequestPage, RequestEventDto, RequestDetail, NewRequestBody, StepBody, FiguresDto, StatsDto,
-        crate::casework::api::DisputeDto, crate::casework::api::PartyDto, crate::casework::api::MediatorDto, crate::casework::api::SessionDto,
-        crate::casework::api::DisputeDetail, crate::casework::api::DisputePage, crate::casework::api::NewDisputeBody, crate::casework::api::DisputeRecordBody,
-        crate::casework::api::CaseDto, crate::casework::api::ConsultationDto, crate::casework::api::CaseDetail, crate::casework::api::CasePage,
-        crate::casework::api::NewCaseBody, crate::casework::api::CaseRecordBody,
-        crate::requests::files::api::FileDto, crate::requests::files::api::CohandlerDto, crate::requests::files::api::AskBody, crate::requests::files::api::AnswerBody,
-        crate::registry::api::PersonDto, crate::registry::api::PersonPage, crate::registry::api::ResidenceDto, crate::registry::api::ConsentDto,
-        crate::registry::api::MemberDto, crate::registry::api::PersonDetail, crate::registry::api::PersonBody, crate::registry::api::MoveOutBody,
-        crate::registry::api::IdNumberDto, crate::registry::api::LookupBody, crate::registry::api::ResidentDto, crate::registry::api::ResidentPage,
-        crate::registry::linkage::api::OutMigrantDto, crate::registry::linkage::api::OutMigrantPage, crate::registry::linkage::api::AssistDto, crate::registry::linkage::api::AssistPage,
-        crate::registry::linkage::api::AssistBody, crate::registry::linkage::api::AssistReplyBody, crate::registry::linkage::api::AssistCloseBody,
-        crate::registry::needs::api::SurveyQuestionDto, crate::registry::needs::api::SurveyDto, crate::registry::needs::api::NeedBody, crate::registry::needs::api::ResponseBody,
-        crate::registry::needs::api::ResponseDto, crate::registry::needs::api::NeedDto, crate::registry::needs::api::NeedPage, crate::registry::needs::api::NeedRequestBody,
-        crate::registry::needs::api::PlanBody, crate::registry::needs::api::ServiceDto, crate::registry::needs::api::ServiceBody,
-        crate::evaluation::api::SchemeDto, crate::evaluation::api::IndicatorDto, crate::evaluation::api::EvalUnitDto,
-        crate::evaluation::api::SchemeDetail, crate::evaluation::api::ScoreDto, crate::evaluation::api::ScoreEntry,
-        crate::evaluation::api::ScoresBody, crate::evaluation::api::ResultDto,
-        crate::evaluation::api::TodoDto, crate::evaluation::api::TodoUnitDto, crate::evaluation::api::RemindedDto
-    )),
-    modifiers(&BearerAuth),
-    security(("bearer" = []))
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        if let Some(c) = doc.components.as_mut() {
-            c.add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-            );
-        }
-    }
-}
-
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
-/// The error envelope of every API error.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `invalid`, `stale`, …
-    code: String,
-    /// In the language of `Accept-Language` (zh-CN or en).
-    message: String,
-    /// Field name → reason, for `invalid`.
-    details: std::collections::BTreeMap<String, String>,
-    /// Also in the `x-request-id` header and the server's logs.
-    request_id: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MeDto {
-    id: i64,
-    username: String,
-    display_name: String,
-    role: String,
-    region_id: i64,
-    /// What this token may do: the token's permissions that the user's role still has.
-    permissions: Vec<&'static str>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RegionDto {
-    id: i64,
-    parent_id: Option<i64>,
-    /// Official division code, or the code given to a community or grid.
-    code: String,
-    name: String,
-    /// province, city, county, township, community or grid.
-    kind: String,
-    depth: i32,
-    active: bool,
-}
-
-impl From<Region> for RegionDto {
-    fn from(r: Region) -> Self {
-        Self {
-            id: r.id,
-            parent_id: r.parent_id,
-            code: r.code,
-            name: r.name,
-            kind: r.kind,
-            depth: r.depth,
-            active: r.active,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SiteDto {
-    id: i64,
-    region_id: i64,
-    region_name: Option<String>,
-    name: String,
-    /// `minzu_home`, `migrant_station`, `jieyou_desk`, `legal_aid`, `mediation`, `deputy_liaison`,
-    /// `education_base` or `other`.
-    site_type: String,
-    address: Option<String>,
-    contact_name: Option<String>,
-    contact_phone: Option<String>,
-    opening_hours: Option<String>,
-    active: bool,
-    updated_at: NaiveDateTime,
-    /// For optimistic concurrency: send it back when changing the record.
-    version: i32,
-}
-
-impl SiteDto {
-    fn new(s: Site, region_name: Option<String>) -> Self {
-        Self {
-            id: s.id,
-            region_id: s.region_id,
-            region_name,
-            name: s.name,
-            site_type: s.site_type,
-            address: s.address,
-            contact_name: s.contact_name,
-            contact_phone: s.contact_phone,
-            opening_hours: s.opening_hours,
-            active: s.active,
-            updated_at: s.updated_at,
-            version: s.version,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UnitDto {
-    id: i64,
-    region_id: i64,
-    region_name: Option<String>,
-    name: String,
-    category: String,
-    contact_name: Option<String>,
-    contact_phone: Option<String>,
-    active: bool,
-    updated_at: NaiveDateTime,
-    version: i32,
-}
-
-impl UnitDto {
-    fn new(u: Unit, region_name: Option<String>) -> Self {
-        Self {
-            id: u.id,
-            region_id: u.region_id,
-            region_name,
-            name: u.name,
-            category: u.category,
-            contact_name: u.contact_name,
-            contact_phone: u.contact_phone,
-            active: u.active,
-            updated_at: u.updated_at,
-            version: u.version,
-        }
-    }
-}
-
-/// A page of sites, newest first. Pass `next` as `before` for the following page.
-#[derive(Serialize, ToSchema)]
-pub struct SitePage {
-    items: Vec<SiteDto>,
-    next: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UnitPage {
-    items: Vec<UnitDto>,
-    next: Option<i64>,
-}
-
-/// Split one extra row off a `PAGE + 1` query into the next-page cursor.
-pub(crate) fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
-    let limit = PAGE as usize;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(&id)
-    } else {
-        None
-    };
-    (items, next)
-}
-
-/// The caller: user, role and the token's effective permissions.
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeDto), (status = 401, body = ErrorBody)))]
-pub async fn me(p: Principal) -> AppResult<Json<MeDto>> {
-    let permissions = p
-        .role()
-        .permissions()
-        .iter()
-        .filter(|x| p.can(**x))
-        .map(|x| x.as_str())
-        .collect();
-    Ok(Json(MeDto {
-        id: p.user.id,
-        username: p.user.username.clone(),
-        display_name: p.user.display_name.clone(),
-        role: p.user.role.clone(),
-        region_id: p.user.region_id,
-        permissions,
-    }))
-}
-
-/// A region in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/regions/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = RegionDto), (status = 404, description = "no such region in scope", body = ErrorBody)))]
-pub async fn region(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Json<RegionDto>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    Ok(Json(
-        state
-            .db
-            .read(move |c| db::get_region(c, actor.scope(), id))
-            .await?
-            .into(),
+        CategoryDto,
+        QuestionDto,
+        ChoiceDto,
+        ReplyTemplateDto,
+        AnswerDto,
+        RequestDto,
+        RequestPage,
+        RequestEventDto,
+        RequestDetail,
+        NewRequestBody,
+        StepBody,
+        FiguresDto,
+        StatsDto
     ))
-}
-
-/// The regions directly below a region, in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/regions/{id}/children", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<RegionDto>), (status = 404, body = ErrorBody)))]
-pub async fn region_children(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Json<Vec<RegionDto>>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    let rows = state
-        .db
-        .read(move |c| {
-            db::get_region(c, actor.scope(), id)?;
-            db::children(c, actor.scope(), id, true)
-        })
-        .await?;
-    Ok(Json(rows.into_iter().map(Into::into).collect()))
-}
-
-/// Service sites in the caller's scope, filtered.
-#[utoipa::path(get, path = "/api/v1/sites",
-    params(("q" = Option<String>, Query, description = "name contains"), ("kind" = Option<String>, Query, description = "site type code"),
-           ("region" = Option<i64>, Query, description = "within this region's subtree"), ("inactive" = Option<String>, Query, description = "include deactivated"),
-           ("before" = Option<i64>, Query, description = "page cursor")),
-    responses((status = 200, body = SitePage), (status = 401, body = ErrorBody)))]
-pub async fn sites(
-    State(state): State<AppState>,
-    p: Principal,
-    Query(q): Query<ListQuery>,
-) -> AppResult<Json<SitePage>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    let f = q.filter();
-    let rows = state
-        .db
-        .read(move |c| db::list_sites(c, actor.scope(), &f, PAGE + 1))
-        .await?;
-    let (rows, next) = paginate(rows, |r: &Named<Site>| r.item.id);
-    Ok(Json(SitePage {
-        items: rows
-            .into_iter()
-            .map(|n| SiteDto::new(n.item, Some(n.region_name)))
-            .collect(),
-        next,
-    }))
-}
-
-/// One service site in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/sites/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = SiteDto), (status = 404, body = ErrorBody)))]
-pub async fn site(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Json<SiteDto>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    Ok(Json(SiteDto::new(
-        state
-            .db
-            .read(move |c| db::get_site(c, actor.scope(), id))
-            .await?,
-        None,
-    )))
-}
-
-/// Units in the caller's scope, filtered.
-#[utoipa::path(get, path = "/api/v1/units",
-    params(("q" = Option<String>, Query, description = "name contains"), ("kind" = Option<String>, Query, description = "category code"),
-           ("region" = Option<i64>, Query), ("inactive" = Option<String>, Query), ("before" = Option<i64>, Query)),
-    responses((status = 200, body = UnitPage), (status = 401, body = ErrorBody)))]
-pub async fn units(
-    State(state): State<AppState>,
-    p: Principal,
-    Query(q): Query<ListQuery>,
-) -> AppResult<Json<UnitPage>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    let f = q.filter();
-    let rows = state
-        .db
-        .read(move |c| db::list_units(c, actor.scope(), &f, PAGE + 1))
-        .await?;
-    let (rows, next) = paginate(rows, |r: &Named<Unit>| r.item.id);
-    Ok(Json(UnitPage {
-        items: rows
-            .into_iter()
-            .map(|n| UnitDto::new(n.item, Some(n.region_name)))
-            .collect(),
-        next,
-    }))
-}
-
-/// One unit in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/units/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = UnitDto), (status = 404, body = ErrorBody)))]
-pub async fn unit(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Json<UnitDto>> {
-    let actor = p.require::<grants::ViewOrg>()?;
-    Ok(Json(UnitDto::new(
-        state
-            .db
-            .read(move |c| db::get_unit(c, actor.scope(), id))
-            .await?,
-        None,
-    )))
-}
+)]
+pub struct Doc;
 
 #[derive(Serialize, ToSchema)]
 pub struct CategoryDto {
