@@ -42,3 +42,9 @@ pub async fn me(p: Principal) -> AppResult<Json<MeDto>> {
         permissions,
     }))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!()).route("/api/v1/me", get(me))
+}

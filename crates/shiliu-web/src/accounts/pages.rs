@@ -771,3 +771,19 @@ pub async fn tokens_revoke(
     state.forget_tokens_of(p.user.id);
     Ok(Redirect::to("/tokens").into_response())
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/users", get(users).post(users_create))
+        .route("/users/new", get(users_new))
+        .route("/users/export.xlsx", get(users_export))
+        .route("/users/{id}", get(user_show).post(user_update))
+        .route("/users/{id}/password", post(user_password))
+        .route("/users/{id}/active", post(user_active))
+        .route("/audit", get(audit_log))
+        .route("/audit/export.xlsx", get(audit_export))
+        .route("/tokens", get(tokens).post(tokens_create))
+        .route("/tokens/{id}/revoke", post(tokens_revoke))
+}

@@ -307,3 +307,14 @@ pub async fn account_password(
         .await?;
     Ok(Redirect::to("/account?saved=1").into_response())
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang", get(switch_lang))
+        .route("/account", get(account))
+        .route("/account/password", post(account_password))
+}

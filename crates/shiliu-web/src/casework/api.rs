@@ -530,3 +530,17 @@ pub async fn case_record(
     };
     Ok(Json(CaseDto::new(k, lawyer)))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/requests/{id}/dispute", post(open_dispute))
+        .route("/api/v1/requests/{id}/legal-aid", post(open_case))
+        .route("/api/v1/disputes", get(disputes))
+        .route("/api/v1/disputes/{id}", get(dispute))
+        .route("/api/v1/disputes/{id}/{record}", post(dispute_record))
+        .route("/api/v1/legal-aid", get(cases))
+        .route("/api/v1/legal-aid/{id}", get(case))
+        .route("/api/v1/legal-aid/{id}/{record}", post(case_record))
+}

@@ -588,3 +588,17 @@ pub async fn case_record(
         Err(e) => Err(e.into()),
     }
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/requests/{id}/dispute", post(open_dispute))
+        .route("/requests/{id}/legal-aid", post(open_case))
+        .route("/disputes", get(disputes))
+        .route("/disputes/{id}", get(dispute))
+        .route("/disputes/{id}/{what}", post(dispute_record))
+        .route("/legal-aid", get(cases))
+        .route("/legal-aid/{id}", get(case))
+        .route("/legal-aid/{id}/{what}", post(case_record))
+}

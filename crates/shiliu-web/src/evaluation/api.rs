@@ -446,3 +446,18 @@ pub async fn remind(
         .await?;
     Ok(Json(RemindedDto { sent }))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/evaluations", get(list))
+        .route("/api/v1/evaluations/todo", get(todo))
+        .route("/api/v1/evaluations/{id}/reminders", post(remind))
+        .route("/api/v1/evaluations/{id}", get(self::get))
+        .route(
+            "/api/v1/evaluations/{id}/units/{unit}/scores",
+            get(unit_scores).post(save_scores),
+        )
+        .route("/api/v1/evaluations/{id}/results", get(results))
+}

@@ -4,3 +4,15 @@ pub mod api;
 pub mod pages;
 pub mod results;
 pub mod scores;
+
+/// The module's routes, each registered in the file that handles it.
+pub(crate) fn routes() -> crate::Routes {
+    [
+        api::routes(),
+        pages::routes(),
+        results::routes(),
+        scores::routes(),
+    ]
+    .into_iter()
+    .fold(crate::Routes::new(file!()), crate::Routes::merge)
+}

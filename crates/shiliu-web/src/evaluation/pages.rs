@@ -1265,3 +1265,31 @@ fn yes_no_of(v: &str) -> String {
     }
     v.to_string()
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/evaluations", get(list).post(create))
+        .route("/evaluations/{id}", get(show).post(update))
+        .route("/evaluations/{id}/deadlines", post(deadlines))
+        .route("/evaluations/{id}/advance", post(advance))
+        .route("/evaluations/{id}/categories", post(add_category))
+        .route(
+            "/evaluations/{id}/categories/{category}/weights",
+            post(set_weights),
+        )
+        .route("/evaluations/{id}/units", post(add_unit))
+        .route("/evaluations/{id}/units.xlsx", get(export_units))
+        .route("/evaluations/{id}/units/import", post(import_units))
+        .route("/evaluations/{id}/units/{unit}/remove", post(remove_unit))
+        .route("/evaluations/{id}/indicators", post(add_indicator))
+        .route(
+            "/evaluations/{id}/indicators/{indicator}/delete",
+            post(delete_indicator),
+        )
+        .route("/evaluations/{id}/indicators.xlsx", get(export_sheet))
+        .route("/evaluations/{id}/indicators/import", post(import_sheet))
+        .route("/evaluations/{id}/copy", post(copy))
+        .route("/evaluations/{id}/remind", post(remind))
+}

@@ -647,3 +647,15 @@ pub async fn analysis(
         last_year,
     })
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/evaluations/{id}/results", get(page))
+        .route("/evaluations/{id}/results.xlsx", get(export))
+        .route("/evaluations/{id}/analysis", get(analysis))
+        .route("/evaluations/{id}/notice", get(notice))
+        .route("/evaluations/{id}/objections", post(decide))
+        .route("/evaluations/{id}/corrections", post(correct))
+}

@@ -682,3 +682,15 @@ pub async fn assign_units(
     })
     .await
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/evaluations/{id}/units/{unit}", get(unit_sheet))
+        .route("/evaluations/{id}/units/{unit}/scores", post(save_scores))
+        .route("/evaluations/{id}/evidence/{file}", get(evidence_file))
+        .route("/evaluations/{id}/teams", post(create_team))
+        .route("/evaluations/{id}/teams/{team}/members", post(add_member))
+        .route("/evaluations/{id}/teams/{team}/units", post(assign_units))
+}

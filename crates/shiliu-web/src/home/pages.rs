@@ -99,3 +99,11 @@ pub async fn reference(State(state): State<AppState>, p: Principal) -> AppResult
     };
     render(&page)
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/", get(home))
+        .route("/reference", get(reference))
+}

@@ -255,3 +255,15 @@ pub async fn unit(
         None,
     )))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/api/v1/regions/{id}", get(region))
+        .route("/api/v1/regions/{id}/children", get(region_children))
+        .route("/api/v1/sites", get(sites))
+        .route("/api/v1/sites/{id}", get(site))
+        .route("/api/v1/units", get(units))
+        .route("/api/v1/units/{id}", get(unit))
+}

@@ -605,6 +605,18 @@ import_routes! {
     Regions => regions_form, regions_template, regions_submit;
 }
 
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/regions/import", get(regions_form).post(regions_submit))
+        .route("/regions/import/template.xlsx", get(regions_template))
+        .route("/sites/import", get(sites_form).post(sites_submit))
+        .route("/sites/import/template.xlsx", get(sites_template))
+        .route("/units/import", get(units_form).post(units_submit))
+        .route("/units/import/template.xlsx", get(units_template))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -960,3 +960,24 @@ pub async fn region_export(
     let bytes = crate::web::xlsx::sheet(t.s("regions.title"), &headers, &data)?;
     Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/regions", get(regions_root))
+        .route("/regions/{id}", get(region_show).post(region_update))
+        .route("/regions/{id}/children", post(region_create_child))
+        .route("/regions/{id}/export.xlsx", get(region_export))
+        .route("/regions/{id}/active", post(region_set_active))
+        .route("/sites", get(sites).post(sites_create))
+        .route("/sites/new", get(sites_new))
+        .route("/sites/export.xlsx", get(sites_export))
+        .route("/sites/{id}", get(sites_show).post(sites_update))
+        .route("/sites/{id}/active", post(sites_active))
+        .route("/units", get(units).post(units_create))
+        .route("/units/new", get(units_new))
+        .route("/units/export.xlsx", get(units_export))
+        .route("/units/{id}", get(units_show).post(units_update))
+        .route("/units/{id}/active", post(units_active))
+}

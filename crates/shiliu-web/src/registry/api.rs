@@ -476,3 +476,15 @@ pub async fn residents(
         next,
     }))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/persons", get(list).post(create))
+        .route("/api/v1/persons/lookup", post(lookup))
+        .route("/api/v1/persons/{id}", get(self::get).put(update))
+        .route("/api/v1/persons/{id}/move-out", post(move_out))
+        .route("/api/v1/persons/{id}/id-number", get(id_number))
+        .route("/api/v1/residents", get(residents))
+}

@@ -673,3 +673,16 @@ pub async fn reject(
 pub(crate) async fn pending_count(state: &AppState, scope: Scope) -> AppResult<i64> {
     Ok(state.db.read(move |c| db::pending_count(c, &scope)).await?)
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/d", get(start).post(submit))
+        .route("/d/track", get(track))
+        .route("/d/{code}", get(status))
+        .route("/registry/declarations", get(queue))
+        .route("/registry/declarations/{id}", get(review))
+        .route("/registry/declarations/{id}/confirm", post(confirm))
+        .route("/registry/declarations/{id}/reject", post(reject))
+}

@@ -481,3 +481,13 @@ pub async fn job(
         failed,
     })
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/registry/import", get(form).post(submit))
+        .route("/registry/import/template.xlsx", get(template_xlsx))
+        .route("/registry/import/template.csv", get(template_csv))
+        .route("/registry/import/jobs/{id}", get(job))
+}

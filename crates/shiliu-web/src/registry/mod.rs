@@ -7,3 +7,18 @@ pub mod linkage;
 pub mod needs;
 pub mod pages;
 pub mod stats;
+
+/// The module's routes, each registered in the file that handles it.
+pub(crate) fn routes() -> crate::Routes {
+    [
+        api::routes(),
+        declare::routes(),
+        import::routes(),
+        pages::routes(),
+        stats::routes(),
+        linkage::routes(),
+        needs::routes(),
+    ]
+    .into_iter()
+    .fold(crate::Routes::new(file!()), crate::Routes::merge)
+}

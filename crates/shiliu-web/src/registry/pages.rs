@@ -930,3 +930,17 @@ pub async fn move_out(
         Err(e) => Err(e.into()),
     }
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/registry", get(list).post(create))
+        .route("/registry/new", get(new))
+        .route("/registry/lookup", post(lookup))
+        .route("/registry/export.xlsx", get(export))
+        .route("/registry/{id}", get(show).post(update))
+        .route("/registry/{id}/edit", get(edit))
+        .route("/registry/{id}/reveal", post(reveal))
+        .route("/registry/{id}/move-out", post(move_out))
+}

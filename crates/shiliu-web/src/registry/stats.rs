@@ -364,3 +364,11 @@ pub async fn export(
 fn s(t: T, k: &str) -> String {
     t.s(k).to_string()
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/registry/stats", get(page))
+        .route("/registry/stats.xlsx", get(export))
+}

@@ -560,3 +560,14 @@ pub async fn request_step(
         .await?;
     Ok(Json(r.into()))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/request-categories", get(request_categories))
+        .route("/api/v1/requests", get(requests_list).post(request_create))
+        .route("/api/v1/requests/stats", get(request_stats))
+        .route("/api/v1/requests/{id}", get(request_get))
+        .route("/api/v1/requests/{id}/steps", post(request_step))
+}

@@ -8,3 +8,19 @@ pub mod public;
 pub mod questions;
 pub mod settings;
 pub mod stats;
+
+/// The module's routes, each registered in the file that handles it.
+pub(crate) fn routes() -> crate::Routes {
+    [
+        api::routes(),
+        open311::routes(),
+        pages::routes(),
+        public::routes(),
+        questions::routes(),
+        settings::routes(),
+        stats::routes(),
+        files::routes(),
+    ]
+    .into_iter()
+    .fold(crate::Routes::new(file!()), crate::Routes::merge)
+}

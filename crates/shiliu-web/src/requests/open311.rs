@@ -842,3 +842,13 @@ fn requests_document(format: Format, items: Vec<V>) -> Response {
         &V::List("request", items),
     )
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/open311/v2/{file}", get(root_get).post(create))
+        .route("/open311/v2/services/{file}", get(service_definition))
+        .route("/open311/v2/requests/{file}", get(one))
+        .route("/open311/v2/tokens/{file}", get(token))
+}

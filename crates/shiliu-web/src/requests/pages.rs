@@ -890,3 +890,15 @@ pub async fn export(
         crate::web::xlsx::sheet(name, &headers, &data)?,
     ))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/requests", get(list).post(create))
+        .route("/requests/new", get(new))
+        .route("/requests/export.xlsx", get(export))
+        .route("/requests/{id}/print", get(print))
+        .route("/requests/{id}", get(show))
+        .route("/requests/{id}/step", post(step))
+}

@@ -516,3 +516,13 @@ pub async fn rate(
         Err(e) => Err(e.into()),
     }
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/r", get(start).post(submit))
+        .route("/r/track", get(track))
+        .route("/r/{code}", get(status))
+        .route("/r/{code}/rate", post(rate))
+}

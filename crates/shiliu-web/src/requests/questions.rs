@@ -453,3 +453,23 @@ pub fn answer_errors(
         .collect();
     t.field_errors_as(errs, &aliases)
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route(
+            "/settings/categories/{id}",
+            get(show).post(crate::requests::settings::update_category),
+        )
+        .route("/settings/categories/{id}/questions", post(create_question))
+        .route(
+            "/settings/categories/{category}/questions/{id}",
+            post(update_question),
+        )
+        .route("/settings/categories/{id}/templates", post(create_template))
+        .route(
+            "/settings/categories/{category}/templates/{id}",
+            post(update_template),
+        )
+}

@@ -530,3 +530,17 @@ pub async fn rule_active(
         .await?;
     Ok(Redirect::to("/settings/routing?saved=1").into_response())
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/settings/routing", get(routing).post(create_rule))
+        .route("/settings/routing/{id}/active", post(rule_active))
+        .route(
+            "/settings/categories",
+            get(categories).post(create_category),
+        )
+        .route("/settings/categories/{id}/level", post(set_level))
+        .route("/settings/calendar", get(calendar).post(set_day))
+}

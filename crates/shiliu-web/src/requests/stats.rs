@@ -288,6 +288,14 @@ pub async fn export(
     ))
 }
 
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/requests/stats", get(page))
+        .route("/requests/stats.xlsx", get(export))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

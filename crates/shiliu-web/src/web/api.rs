@@ -87,3 +87,9 @@ pub(crate) fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>,
     };
     (items, next)
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!()).route("/api/v1/openapi.json", get(openapi))
+}

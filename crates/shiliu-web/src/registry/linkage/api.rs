@@ -295,3 +295,14 @@ pub async fn close(
         .await?;
     Ok(Json(a.into()))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/out-migrants", get(out_migrants))
+        .route("/api/v1/assists", get(list).post(create))
+        .route("/api/v1/assists/{id}", get(self::get))
+        .route("/api/v1/assists/{id}/reply", post(reply))
+        .route("/api/v1/assists/{id}/close", post(close))
+}

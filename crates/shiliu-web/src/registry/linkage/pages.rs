@@ -512,3 +512,15 @@ pub async fn close(
         Err(e) => Err(e.into()),
     }
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/registry/out-migrants", get(out_migrants))
+        .route("/registry/assists", get(assists).post(create))
+        .route("/registry/assists/new", get(new))
+        .route("/registry/assists/{id}", get(show))
+        .route("/registry/assists/{id}/reply", post(reply))
+        .route("/registry/assists/{id}/close", post(close))
+}

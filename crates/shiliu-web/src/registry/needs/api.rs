@@ -437,3 +437,18 @@ pub async fn record_service(
         .await?;
     Ok((StatusCode::CREATED, Json(s.into())))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/surveys", get(surveys))
+        .route("/api/v1/surveys/{id}/responses", post(answer))
+        .route("/api/v1/needs", get(needs))
+        .route("/api/v1/needs/{id}/request", post(to_request))
+        .route("/api/v1/needs/{id}/plan", post(plan))
+        .route(
+            "/api/v1/persons/{id}/services",
+            get(services).post(record_service),
+        )
+}

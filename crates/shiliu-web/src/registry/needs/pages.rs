@@ -996,3 +996,23 @@ pub(crate) fn person_rows(
             .collect(),
     )
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/registry/surveys", get(surveys).post(create_survey))
+        .route("/registry/surveys/new", get(new_survey))
+        .route("/registry/surveys/{id}", get(survey))
+        .route("/registry/surveys/{id}/close", post(close_survey))
+        .route("/registry/surveys/{id}/households", get(households))
+        .route(
+            "/registry/surveys/{id}/households/{household}",
+            get(household_form).post(answer),
+        )
+        .route("/registry/needs", get(needs))
+        .route("/registry/needs/{id}", get(need_show))
+        .route("/registry/needs/{id}/request", post(to_request))
+        .route("/registry/needs/{id}/plan", post(plan))
+        .route("/registry/{id}/services", post(record_service))
+}

@@ -224,3 +224,19 @@ pub async fn answer(
         .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/api/v1/requests/{id}/files", get(list_files).post(attach))
+        .route("/api/v1/requests/{id}/files/{file_id}", get(open_file))
+        .route(
+            "/api/v1/requests/{id}/cohandlers",
+            get(cohandlers).post(ask),
+        )
+        .route(
+            "/api/v1/requests/{id}/cohandlers/{cohandler_id}/answer",
+            post(answer),
+        )
+}

@@ -259,3 +259,16 @@ pub async fn answer(
     })
     .await
 }
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/requests/{id}/files", post(attach))
+        .route("/requests/{id}/files/{file_id}", get(open))
+        .route("/requests/{id}/cohandlers", post(ask))
+        .route(
+            "/requests/{id}/cohandlers/{cohandler_id}/answer",
+            post(answer),
+        )
+}
