@@ -1,7 +1,9 @@
 //! Roles and the permission matrix: the one place that says who may do what.
 //!
-//! What a user may *see* is decided twice and in two places only: here (may this role use this
-//! capability at all?) and in `shiliu-db`'s scope module (which rows, by region subtree).
+//! What a user may *see* is decided in three places only: here (may this role use this
+//! capability at all?), in `shiliu-db`'s scope module (which rows, by region subtree), and, for
+//! work assigned to a person, by the assignment (`casework`: a lawyer's cases, a mediator's
+//! disputes; `evaluation::access`: a reviewer's teams, a unit's own sheet).
 
 use crate::code_enum;
 

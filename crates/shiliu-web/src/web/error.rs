@@ -1,7 +1,7 @@
 //! The web layer's error: what handlers return.
 //!
 //! A handler's `AppError` becomes a response carrying an [`ErrorInfo`] extension and no body;
-//! the `render_errors` middleware then writes the body the client wants — a friendly HTML page
+//! the context middleware (`web::context`) then writes the body the client wants — a friendly HTML page
 //! in the user's language, or the API envelope `{"error":{"code","message","details"}}` — and
 //! logs internal causes with the request id. Internal causes never reach the client.
 

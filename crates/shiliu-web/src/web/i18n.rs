@@ -38,7 +38,8 @@ impl Lang {
         }
     }
 
-    /// From an `Accept-Language` header: English only if it is preferred over Chinese.
+    /// From an `Accept-Language` header: the first language listed that we have (browsers list
+    /// them in order of preference; q-values are not read).
     pub fn from_accept(header: &str) -> Option<Self> {
         header.split(',').find_map(|part| {
             Lang::parse(
