@@ -9,7 +9,6 @@
 pub mod accounts;
 pub mod audit;
 pub mod batch;
-mod cached;
 pub mod casework;
 pub mod error;
 pub mod evaluation;
@@ -18,10 +17,8 @@ pub mod org;
 pub mod refdata;
 pub mod registry;
 pub mod requests;
-pub mod routing;
 pub mod schema;
 pub mod scope;
-pub mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod writer;
@@ -522,7 +519,7 @@ impl Db {
             .iter()
             .any(|v| RECOUNT_TALLIES_AFTER.contains(&v.as_str()))
         {
-            self.write_blocking(stats::rebuild)?;
+            self.write_blocking(requests::stats::rebuild)?;
         }
         if applied
             .iter()

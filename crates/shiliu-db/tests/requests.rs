@@ -515,7 +515,7 @@ fn past_request(
 both_engines!(
     statistics_equal_counts_recomputed_from_the_rows,
     |t: TestDb| {
-        use shiliu_db::stats::{self, Dimension, Figures, month_of};
+        use shiliu_db::requests::stats::{self, Dimension, Figures, month_of};
         let sys = Actor::system("test");
         let scope =
             t.db.write_blocking(|c| {
@@ -677,7 +677,7 @@ fn deadlines_count_local_working_hours() {
 }
 
 both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
-    use shiliu_db::routing::{self, NewRule};
+    use shiliu_db::requests::routing::{self, NewRule};
     let sys = Actor::system("test");
     t.db.write_blocking(|c| {
         let p = place(c, "450107001", "规则");
@@ -768,7 +768,7 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
 both_engines!(
     intake_follows_configuration_committed_and_not_rolled_back,
     |t: TestDb| {
-        use shiliu_db::routing::{self, NewRule};
+        use shiliu_db::requests::routing::{self, NewRule};
         use shiliu_domain::requests::CategoryInput;
         // Intake keeps its configuration in memory between transactions; each change must
         // reach the next transaction, and a change rolled back must not.
@@ -846,7 +846,7 @@ both_engines!(
 both_engines!(
     routing_rules_stay_inside_their_authors_scope,
     |t: TestDb| {
-        use shiliu_db::routing::{self, NewRule};
+        use shiliu_db::requests::routing::{self, NewRule};
         t.db.write_blocking(|c| {
             let all = Scope::everything();
             let sys = Actor::system("test");
@@ -1651,8 +1651,8 @@ fn assert_figures_are_the_rows(
     scope: &Scope,
     from: &str,
     to: &str,
-) -> Vec<shiliu_db::stats::Figures> {
-    use shiliu_db::stats::{self, Dimension, Figures, month_of};
+) -> Vec<shiliu_db::requests::stats::Figures> {
+    use shiliu_db::requests::stats::{self, Dimension, Figures, month_of};
     let rows = stats::raw(c, scope).unwrap();
     let mut totals = Vec::new();
     let city = &scope.paths()[0];

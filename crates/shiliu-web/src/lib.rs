@@ -199,7 +199,7 @@ pub async fn serve(
     result
 }
 
-/// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::stats`
+/// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::requests::stats`
 /// and `shiliu_db::registry::tallies`), so the journal a statistics page reads besides the
 /// totals stays a few seconds long. Several app nodes may fold at once: each journal row is
 /// folded once. After folding, the dead rows it left are cleared (`PostgreSQL`): the journals'
@@ -211,7 +211,7 @@ async fn fold_tallies(state: AppState) {
     let (mut ticks, mut folded_since) = (0_u32, 0_usize);
     loop {
         every.tick().await;
-        let folded = fold_journal(&state, shiliu_db::stats::fold).await
+        let folded = fold_journal(&state, shiliu_db::requests::stats::fold).await
             + fold_journal(&state, shiliu_db::registry::tallies::fold).await;
         folded_since += folded;
         ticks += 1;
@@ -225,7 +225,7 @@ async fn fold_tallies(state: AppState) {
         // Not `write`: VACUUM cannot run inside a transaction.
         let cleared = state
             .db
-            .read(move |c| shiliu_db::stats::clear_dead_rows(c, totals))
+            .read(move |c| shiliu_db::requests::stats::clear_dead_rows(c, totals))
             .await;
         if let Err(e) = cleared {
             tracing::warn!(error = %e, "clearing the statistics' dead rows failed");
@@ -242,7 +242,7 @@ async fn fold_journal(
     let mut folded = 0;
     loop {
         match state.db.write(fold).await {
-            Ok(n) if n == shiliu_db::stats::FOLD_BATCH => folded += n,
+            Ok(n) if n == shiliu_db::requests::stats::FOLD_BATCH => folded += n,
             Ok(n) => return folded + n,
             Err(shiliu_db::DbError::Stale) => {
                 tracing::debug!("another node folded the tallies first");

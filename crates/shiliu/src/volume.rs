@@ -167,7 +167,7 @@ fn grids(c: &mut DbConnection, city_code: &str) -> Result<Vec<Grid>, DbError> {
         .into_iter()
         .filter(|r| r.kind() == RegionKind::Grid && r.active)
         .collect();
-    let router = shiliu_db::routing::Router::load(c)?;
+    let router = shiliu_db::requests::routing::Router::load(c)?;
     let mut out = Vec::new();
     for region in regions {
         let route = router.default_route(&region);

@@ -15,9 +15,9 @@ use diesel::prelude::*;
 use shiliu_domain::registry::PersonStatus;
 
 use super::tallies::{self, Total};
+use crate::requests::stats::{depth, levels, snapshot};
 use crate::schema::{households, person_tags, persons};
 use crate::scope::Scope;
-use crate::stats::{depth, levels, snapshot};
 use crate::{DbConnection, DbError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Running totals behind the register's statistics, kept as the requests' are
-//! (`crate::stats`): a person counts in the `registry_tallies` row of each region on their
+//! (`crate::requests::stats`): a person counts in the `registry_tallies` row of each region on their
 //! path down to the township ([`TALLIED_DEPTH`]), one row per dimension and key — by status
 //! (down to the community, [`REGION_DEPTH`]); if resident, by 民族, 户籍地, employment status
 //! and each tag; by month of arrival and of moving out — and a household by where it lives. A
@@ -21,8 +21,8 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use shiliu_domain::registry::PersonStatus;
 
 use super::Person;
+use crate::requests::stats::{FOLD_BATCH, TALLIED_DEPTH, levels, placeholders, values};
 use crate::schema::{households, person_tags, persons, registry_tallies, registry_tally_journal};
-use crate::stats::{FOLD_BATCH, TALLIED_DEPTH, levels, placeholders, values};
 use crate::{DbConnection, DbError};
 
 /// What the figures count of a person.
@@ -322,7 +322,7 @@ pub(crate) fn totals(conn: &mut DbConnection, tops: &[String]) -> Result<Vec<Tot
         conds.push(format!("region_path = {}", next()));
         conds.push(format!(
             "(depth = {} AND dim = 'status' AND region_path >= {} AND region_path < {})",
-            crate::stats::depth(p) + 1,
+            crate::requests::stats::depth(p) + 1,
             next(),
             next()
         ));

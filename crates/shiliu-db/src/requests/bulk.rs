@@ -36,7 +36,7 @@ pub fn insert(
         .filter_map(|(id, t)| by_id.get(id).map(|r| (*r, t.as_str())))
         .collect();
     search::index_many(conn, &entries)?;
-    crate::stats::count_many(conn, rows)?;
+    crate::requests::stats::count_many(conn, rows)?;
     Ok(())
 }
 

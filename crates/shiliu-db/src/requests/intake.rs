@@ -1,6 +1,6 @@
 //! Taking requests in. [`create_many`] takes several in one transaction (the server groups
 //! concurrent intake, see `crate::batch`): what routing, deadlines and answers need is read
-//! once for the group, from memory while the configuration is unchanged (`crate::cached`),
+//! once for the group, from memory while the configuration is unchanged (`crate::requests::cached`),
 //! and the rows of every request go in together. [`create`] is one request
 //! by the same path. A request that fails its checks (unknown region, inactive category, bad
 //! answers) is refused on its own; the others of its group are taken in.
@@ -15,9 +15,9 @@ use super::{
     MediaLink, Request, RequestEvent, bulk, event_row, own_text, search, settings, tracking_code,
 };
 use crate::audit::{self, Event};
-use crate::cached::{self, IntakeConfig, Regions};
 use crate::ids::new_id;
 use crate::org::Region;
+use crate::requests::cached::{self, IntakeConfig, Regions};
 use crate::schema::request_media;
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
@@ -222,7 +222,7 @@ fn write(conn: &mut DbConnection, new: &[&New<'_>]) -> Result<(), DbError> {
     let events: Vec<RequestEvent> = new.iter().map(|n| n.event.clone()).collect();
     bulk::insert_rows(conn, &rows, &events)?;
     let changes: Vec<_> = rows.iter().map(|r| (None, Some(r))).collect();
-    crate::stats::count_changes(conn, &changes)?;
+    crate::requests::stats::count_changes(conn, &changes)?;
     let answers: Vec<(i64, i64, &str)> = new
         .iter()
         .flat_map(|n| {

@@ -3,12 +3,15 @@
 //! row and its audit row; concurrent edits are refused by `version`.
 
 pub mod bulk;
+pub(crate) mod cached;
 pub mod cohandling;
 pub mod files;
 mod intake;
 pub mod questions;
+pub mod routing;
 pub mod search;
 pub mod settings;
+pub mod stats;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -700,7 +703,7 @@ pub fn step(
     // Every step: the entry's facets (status, site) change even when its words do not.
     let text = searchable_text(conn, &after)?;
     search::index(conn, &after, &text, false)?;
-    crate::stats::count_change(conn, Some(&before), Some(&after))?;
+    crate::requests::stats::count_change(conn, Some(&before), Some(&after))?;
     audit::record(
         conn,
         actor,

@@ -298,7 +298,7 @@ pub async fn users_create(
 }
 
 #[derive(Template)]
-#[template(path = "user.html")]
+#[template(path = "accounts/user.html")]
 struct UserPage {
     l: Layout,
     id: i64,
@@ -517,7 +517,7 @@ pub async fn user_active(
 }
 
 #[derive(Template)]
-#[template(path = "audit.html")]
+#[template(path = "accounts/audit.html")]
 struct AuditPage {
     l: Layout,
     chain_ok: bool,
@@ -674,7 +674,7 @@ pub async fn audit_export(
 }
 
 #[derive(Template)]
-#[template(path = "tokens.html")]
+#[template(path = "accounts/tokens.html")]
 struct TokensPage {
     l: Layout,
     created: Option<String>,

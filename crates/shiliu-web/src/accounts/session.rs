@@ -18,7 +18,7 @@ use crate::web::{
 };
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "accounts/login.html")]
 struct LoginPage {
     l: Layout,
     error: Option<String>,
@@ -229,7 +229,7 @@ pub async fn switch_lang(State(state): State<AppState>, Query(q): Query<LangQuer
 }
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "accounts/account.html")]
 struct AccountPage {
     l: Layout,
     who: String,

@@ -144,7 +144,7 @@ pub struct ListRow {
 }
 
 #[derive(Template)]
-#[template(path = "casework_list.html")]
+#[template(path = "casework/casework_list.html")]
 struct ListPage {
     l: Layout,
     base: &'static str,
@@ -231,7 +231,7 @@ pub async fn cases(
 }
 
 #[derive(Template)]
-#[template(path = "dispute.html")]
+#[template(path = "casework/dispute.html")]
 struct DisputePage {
     l: Layout,
     d: db::Dispute,
@@ -433,7 +433,7 @@ pub async fn dispute_record(
 }
 
 #[derive(Template)]
-#[template(path = "legal_aid.html")]
+#[template(path = "casework/legal_aid.html")]
 struct CasePage {
     l: Layout,
     k: db::LegalAidCase,

@@ -87,7 +87,7 @@ impl SchemeForm {
 }
 
 #[derive(Template)]
-#[template(path = "evaluations.html")]
+#[template(path = "evaluation/evaluations.html")]
 struct ListPage {
     l: Layout,
     todo: Vec<crate::evaluation::scores::TodoLine>,
@@ -246,7 +246,7 @@ pub struct CategoryView {
 }
 
 #[derive(Template)]
-#[template(path = "evaluation.html")]
+#[template(path = "evaluation/evaluation.html")]
 struct SchemePage {
     l: Layout,
     s: Scheme,

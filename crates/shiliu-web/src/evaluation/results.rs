@@ -228,7 +228,7 @@ pub(crate) fn decision_text(d: &results::Decision, t: T) -> String {
 }
 
 #[derive(Template)]
-#[template(path = "evaluation_results.html")]
+#[template(path = "evaluation/evaluation_results.html")]
 struct ResultsPage {
     l: Layout,
     id: i64,
@@ -333,7 +333,7 @@ pub async fn export(
 }
 
 #[derive(Template)]
-#[template(path = "evaluation_notice.html")]
+#[template(path = "evaluation/evaluation_notice.html")]
 struct NoticePage {
     t: T,
     version: &'static str,
@@ -511,7 +511,7 @@ pub struct CategoryStats {
 }
 
 #[derive(Template)]
-#[template(path = "evaluation_analysis.html")]
+#[template(path = "evaluation/evaluation_analysis.html")]
 struct AnalysisPage {
     l: Layout,
     id: i64,

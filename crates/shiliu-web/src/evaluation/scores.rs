@@ -149,7 +149,7 @@ pub struct UnitLink {
 }
 
 #[derive(Template)]
-#[template(path = "evaluation_units.html")]
+#[template(path = "evaluation/evaluation_units.html")]
 struct UnitsPage {
     l: Layout,
     scheme_id: i64,
@@ -244,7 +244,7 @@ pub enum Line {
 }
 
 #[derive(Template)]
-#[template(path = "evaluation_unit.html")]
+#[template(path = "evaluation/evaluation_unit.html")]
 struct UnitSheet {
     l: Layout,
     scheme_id: i64,

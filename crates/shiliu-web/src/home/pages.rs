@@ -12,7 +12,7 @@ use crate::web::page::{Layout, render};
 use crate::web::{AppState, Principal};
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "home/home.html")]
 struct HomePage {
     l: Layout,
     /// Evaluation work left to the user's unit or teams.
@@ -70,7 +70,7 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
 }
 
 #[derive(Template)]
-#[template(path = "reference.html")]
+#[template(path = "home/reference.html")]
 struct ReferencePage {
     l: Layout,
     divisions_line: String,

@@ -95,7 +95,7 @@ impl ImportKind {
 }
 
 #[derive(Template)]
-#[template(path = "import.html")]
+#[template(path = "org/import.html")]
 struct ImportPage {
     l: Layout,
     base: &'static str,

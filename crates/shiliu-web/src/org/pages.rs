@@ -19,7 +19,7 @@ use crate::web::page::{Layout, Saved, render, render_form};
 use crate::web::{AppState, Principal};
 
 #[derive(Template)]
-#[template(path = "regions.html")]
+#[template(path = "org/regions.html")]
 struct RegionsPage {
     l: Layout,
     crumbs: Vec<(i64, String, bool)>,
@@ -215,7 +215,7 @@ pub struct OrgRow {
 }
 
 #[derive(Template)]
-#[template(path = "org_list.html")]
+#[template(path = "org/org_list.html")]
 pub struct OrgList {
     pub l: Layout,
     pub base: &'static str,
@@ -530,7 +530,7 @@ pub struct FormField {
 }
 
 #[derive(Template)]
-#[template(path = "org_form.html")]
+#[template(path = "org/org_form.html")]
 pub struct OrgForm {
     pub l: Layout,
     pub action: String,

@@ -94,7 +94,7 @@ fn labelled(errs: &FieldErrors, t: T) -> Vec<(String, String)> {
 }
 
 #[derive(Template)]
-#[template(path = "declare_pick.html")]
+#[template(path = "registry/declare_pick.html")]
 struct PickPage {
     l: Layout,
     crumbs: Vec<String>,
@@ -143,7 +143,7 @@ pub async fn start(
 }
 
 #[derive(Template)]
-#[template(path = "declare_new.html")]
+#[template(path = "registry/declare_new.html")]
 struct NewPage {
     l: Layout,
     csrf: String,
@@ -319,7 +319,7 @@ pub async fn submit(
 }
 
 #[derive(Template)]
-#[template(path = "declare_status.html")]
+#[template(path = "registry/declare_status.html")]
 struct StatusPage {
     l: Layout,
     code: String,
@@ -417,7 +417,7 @@ pub struct QueueQuery {
 }
 
 #[derive(Template)]
-#[template(path = "declarations.html")]
+#[template(path = "registry/declarations.html")]
 struct QueuePage {
     l: Layout,
     status: String,
@@ -484,7 +484,7 @@ struct OnRegisterNote {
 }
 
 #[derive(Template)]
-#[template(path = "declaration.html")]
+#[template(path = "registry/declaration.html")]
 struct ReviewPage {
     l: Layout,
     d: db::Declaration,

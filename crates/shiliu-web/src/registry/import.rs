@@ -142,7 +142,7 @@ pub async fn check_file(
 }
 
 #[derive(Template)]
-#[template(path = "registry_import.html")]
+#[template(path = "registry/registry_import.html")]
 struct ImportPage {
     l: Layout,
     columns: String,
@@ -424,7 +424,7 @@ pub async fn submit(
 }
 
 #[derive(Template)]
-#[template(path = "registry_import_job.html")]
+#[template(path = "registry/registry_import_job.html")]
 struct JobPage {
     l: Layout,
     running: bool,

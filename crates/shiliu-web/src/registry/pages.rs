@@ -128,7 +128,7 @@ fn row(p: &db::Person, t: T, today: chrono::NaiveDate) -> Row {
 const COUNT_CAP: i64 = 1_000;
 
 #[derive(Template)]
-#[template(path = "registry.html")]
+#[template(path = "registry/registry.html")]
 struct ListPage {
     l: Layout,
     q: ListQuery,
@@ -400,7 +400,7 @@ impl RegisterForm {
 }
 
 #[derive(Template)]
-#[template(path = "person_form.html")]
+#[template(path = "registry/person_form.html")]
 struct FormPage {
     l: Layout,
     action: String,
@@ -603,7 +603,7 @@ pub async fn lookup(
 }
 
 #[derive(Template)]
-#[template(path = "person.html")]
+#[template(path = "registry/person.html")]
 struct PersonPage {
     l: Layout,
     p: db::Person,

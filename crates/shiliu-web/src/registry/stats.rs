@@ -297,7 +297,7 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
 }
 
 #[derive(Template)]
-#[template(path = "registry_stats.html")]
+#[template(path = "registry/registry_stats.html")]
 struct StatsPage {
     l: Layout,
     r: Report,

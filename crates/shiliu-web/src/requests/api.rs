@@ -301,7 +301,7 @@ pub struct FiguresDto {
 }
 
 impl FiguresDto {
-    fn new(label: String, f: &shiliu_db::stats::Figures) -> Self {
+    fn new(label: String, f: &shiliu_db::requests::stats::Figures) -> Self {
         let frac = |per_mille: Option<i64>| per_mille.map(|v| v as f64 / 1000.0);
         Self {
             key: f.key.clone(),

@@ -82,7 +82,7 @@ pub struct RequestRow {
 }
 
 #[derive(Template)]
-#[template(path = "requests.html")]
+#[template(path = "requests/requests.html")]
 struct ListPage {
     l: Layout,
     can_create: bool,
@@ -321,7 +321,7 @@ pub struct IntakeForm {
 }
 
 #[derive(Template)]
-#[template(path = "request_new.html")]
+#[template(path = "requests/request_new.html")]
 struct IntakePage {
     l: Layout,
     d: IntakeForm,
@@ -463,7 +463,7 @@ fn permission_for(a: Action) -> Permission {
 }
 
 #[derive(Template)]
-#[template(path = "request.html")]
+#[template(path = "requests/request.html")]
 struct DetailPage {
     l: Layout,
     id: i64,
@@ -777,7 +777,7 @@ pub(crate) async fn after_form<T>(
 }
 
 #[derive(Template)]
-#[template(path = "request_print.html")]
+#[template(path = "requests/request_print.html")]
 struct PrintPage {
     t: T,
     version: &'static str,

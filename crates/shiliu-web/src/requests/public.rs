@@ -107,7 +107,7 @@ pub(crate) async fn place_name(state: &AppState, region: i64) -> AppResult<Strin
 }
 
 #[derive(Template)]
-#[template(path = "public_pick.html")]
+#[template(path = "requests/public_pick.html")]
 struct PickPage {
     l: Layout,
     crumbs: Vec<String>,
@@ -116,7 +116,7 @@ struct PickPage {
 }
 
 #[derive(Template)]
-#[template(path = "public_new.html")]
+#[template(path = "requests/public_new.html")]
 struct NewPage {
     l: Layout,
     csrf: String,
@@ -345,7 +345,7 @@ pub(crate) fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
 }
 
 #[derive(Template)]
-#[template(path = "public_track.html")]
+#[template(path = "requests/public_track.html")]
 struct PublicTrack {
     l: Layout,
     error: Option<String>,
@@ -392,7 +392,7 @@ pub async fn track(
 }
 
 #[derive(Template)]
-#[template(path = "public_status.html")]
+#[template(path = "requests/public_status.html")]
 struct StatusPage {
     l: Layout,
     code: String,

@@ -60,7 +60,7 @@ pub struct TemplateView {
 }
 
 #[derive(Template)]
-#[template(path = "settings_category.html")]
+#[template(path = "requests/settings_category.html")]
 struct CategoryPage {
     l: Layout,
     /// The caller edits the platform's settings (a region sees them only).

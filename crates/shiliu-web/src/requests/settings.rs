@@ -35,7 +35,7 @@ pub struct CategoryRow {
 }
 
 #[derive(Template)]
-#[template(path = "settings_categories.html")]
+#[template(path = "requests/settings_categories.html")]
 struct CategoriesPage {
     l: Layout,
     /// The caller edits the platform's settings; else those of `region`.
@@ -245,7 +245,7 @@ pub async fn set_level(
 }
 
 #[derive(Template)]
-#[template(path = "settings_calendar.html")]
+#[template(path = "requests/settings_calendar.html")]
 struct CalendarPage {
     l: Layout,
     year: i32,
@@ -381,7 +381,7 @@ pub struct RuleRow {
 }
 
 #[derive(Template)]
-#[template(path = "settings_routing.html")]
+#[template(path = "requests/settings_routing.html")]
 struct RoutingPage {
     l: Layout,
     rules: Vec<RuleRow>,
@@ -400,7 +400,7 @@ async fn routing_page(
     let (rules, cats, names) = state
         .db
         .read(move |c| {
-            let rules = shiliu_db::routing::list_in_scope(c, actor.scope())?;
+            let rules = shiliu_db::requests::routing::list_in_scope(c, actor.scope())?;
             let mut names = Vec::new();
             for r in &rules {
                 names.push((
@@ -492,10 +492,10 @@ pub async fn create_rule(
             };
             let site_id =
                 shiliu_db::org::site_id_by_name(c, actor.scope(), &f.site_name, "target_site")?;
-            shiliu_db::routing::create(
+            shiliu_db::requests::routing::create(
                 c,
                 &actor,
-                &shiliu_db::routing::NewRule {
+                &shiliu_db::requests::routing::NewRule {
                     category_id,
                     region_id,
                     keywords,
@@ -526,7 +526,7 @@ pub async fn rule_active(
     let actor = p.require::<grants::ManageRequestSettings>()?;
     state
         .db
-        .write(move |c| shiliu_db::routing::set_active(c, &actor, id, f.active))
+        .write(move |c| shiliu_db::requests::routing::set_active(c, &actor, id, f.active))
         .await?;
     Ok(Redirect::to("/settings/routing?saved=1").into_response())
 }

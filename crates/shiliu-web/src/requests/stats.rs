@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
-use shiliu_db::stats::{self, Dimension, Figures};
+use shiliu_db::requests::stats::{self, Dimension, Figures};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::web::error::AppResult;
@@ -28,7 +28,7 @@ pub struct Bar {
 type Row = (String, i64, i64, String, String, String, String);
 
 #[derive(Template)]
-#[template(path = "request_stats.html")]
+#[template(path = "requests/request_stats.html")]
 struct StatsPage {
     l: Layout,
     dimensions: Vec<(&'static str, String)>,

@@ -181,7 +181,7 @@ pub fn run(
     while db
         .write_blocking(registry::tallies::fold)
         .map_err(|e| e.to_string())?
-        == shiliu_db::stats::FOLD_BATCH
+        == shiliu_db::requests::stats::FOLD_BATCH
     {}
     super::settle(&db)?;
     let total = db

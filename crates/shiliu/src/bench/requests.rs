@@ -185,7 +185,8 @@ pub fn run(
     println!("requests stored: {total}");
     reads_direct(&db, &user)?;
     let cookie = session_cookie(&db, &user)?;
-    let year_ago = shiliu_db::stats::month_of(shiliu_db::now() - chrono::Duration::days(365));
+    let year_ago =
+        shiliu_db::requests::stats::month_of(shiliu_db::now() - chrono::Duration::days(365));
     let pages = [
         "/requests".to_string(),
         "/requests?q=%E7%A7%9F%E6%88%BF".to_string(),
@@ -280,8 +281,8 @@ fn reads_direct(db: &shiliu_db::Db, user: &accounts::User) -> Result<(), String>
         .scope()
         .clone();
     let (year_ago, this_month) = (
-        shiliu_db::stats::month_of(shiliu_db::now() - chrono::Duration::days(365)),
-        shiliu_db::stats::month_of(shiliu_db::now()),
+        shiliu_db::requests::stats::month_of(shiliu_db::now() - chrono::Duration::days(365)),
+        shiliu_db::requests::stats::month_of(shiliu_db::now()),
     );
     let cases: [(&str, Box<ReadCase>); 4] = [
         (
@@ -314,12 +315,12 @@ fn reads_direct(db: &shiliu_db::Db, user: &accounts::User) -> Result<(), String>
         (
             "statistics by category, past year",
             Box::new(|c| {
-                shiliu_db::stats::figures(
+                shiliu_db::requests::stats::figures(
                     c,
                     &scope,
                     &year_ago,
                     &this_month,
-                    shiliu_db::stats::Dimension::Category,
+                    shiliu_db::requests::stats::Dimension::Category,
                 )
                 .map_or(0, |v| v.len())
             }),

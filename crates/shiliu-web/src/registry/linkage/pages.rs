@@ -130,7 +130,7 @@ impl MigrantQuery {
 }
 
 #[derive(Template)]
-#[template(path = "out_migrants.html")]
+#[template(path = "registry/out_migrants.html")]
 struct MigrantsPage {
     l: Layout,
     q: MigrantQuery,
@@ -217,7 +217,7 @@ pub struct AssistQuery {
 }
 
 #[derive(Template)]
-#[template(path = "assists.html")]
+#[template(path = "registry/assists.html")]
 struct AssistsPage {
     l: Layout,
     incoming: bool,
@@ -318,7 +318,7 @@ pub struct AssistForm {
 }
 
 #[derive(Template)]
-#[template(path = "assist_new.html")]
+#[template(path = "registry/assist_new.html")]
 struct NewPage {
     l: Layout,
     f: AssistForm,
@@ -390,7 +390,7 @@ pub async fn create(
 }
 
 #[derive(Template)]
-#[template(path = "assist.html")]
+#[template(path = "registry/assist.html")]
 struct AssistPage {
     l: Layout,
     a: Assist,

@@ -45,7 +45,7 @@ pub struct SurveyRow {
 }
 
 #[derive(Template)]
-#[template(path = "surveys.html")]
+#[template(path = "registry/surveys.html")]
 struct SurveysPage {
     l: Layout,
     rows: Vec<SurveyRow>,
@@ -136,7 +136,7 @@ impl SurveyForm {
 }
 
 #[derive(Template)]
-#[template(path = "survey_new.html")]
+#[template(path = "registry/survey_new.html")]
 struct NewSurveyPage {
     l: Layout,
     f: SurveyForm,
@@ -233,7 +233,7 @@ fn percent(done: i64, total: i64) -> i64 {
 }
 
 #[derive(Template)]
-#[template(path = "survey.html")]
+#[template(path = "registry/survey.html")]
 struct SurveyPage {
     l: Layout,
     s: Survey,
@@ -361,7 +361,7 @@ pub struct HouseholdsQuery {
 }
 
 #[derive(Template)]
-#[template(path = "survey_households.html")]
+#[template(path = "registry/survey_households.html")]
 struct HouseholdsPage {
     l: Layout,
     s: Survey,
@@ -414,7 +414,7 @@ pub struct MemberNeeds {
 }
 
 #[derive(Template)]
-#[template(path = "survey_form.html")]
+#[template(path = "registry/survey_form.html")]
 struct FormPage {
     l: Layout,
     s: Survey,
@@ -638,7 +638,7 @@ pub struct NeedRow {
 }
 
 #[derive(Template)]
-#[template(path = "needs.html")]
+#[template(path = "registry/needs.html")]
 struct NeedsPage {
     l: Layout,
     status: String,
@@ -710,7 +710,7 @@ struct NeedForms {
 }
 
 #[derive(Template)]
-#[template(path = "need.html")]
+#[template(path = "registry/need.html")]
 struct NeedPage {
     l: Layout,
     n: Need,

@@ -22,8 +22,8 @@ use diesel::prelude::*;
 use crate::org::Region;
 use crate::requests::Category;
 use crate::requests::questions::{self, QuestionRow};
+use crate::requests::routing::Router;
 use crate::requests::settings::{Calendars, Levels};
-use crate::routing::Router;
 use crate::schema::{config_stamp, regions, request_categories};
 use crate::{DbConnection, DbError};
 

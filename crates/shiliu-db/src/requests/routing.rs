@@ -170,7 +170,7 @@ pub fn set_active(
 
 /// What routing reads: the active rules, each with the routing it gives, and each region's
 /// oldest active site. Kept between intake groups while the configuration stays the same
-/// (`crate::cached`).
+/// (`crate::requests::cached`).
 #[derive(Debug)]
 pub struct Router {
     rules: Vec<(Rule, Routing)>,
