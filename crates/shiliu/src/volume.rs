@@ -304,46 +304,40 @@ fn history(
         7..=19 => 0.85,
         _ => 0.965,
     };
-    let mut r = Request {
-        id,
-        code: requests::tracking_code(rng),
-        channel: channel.as_str().into(),
-        category_id: cat.id,
-        region_id: grid.region.id,
-        region_path: grid.region.path.clone(),
-        status: Status::Received.as_str().into(),
+    let phone = format!(
+        "13{}{:08}",
+        rng.gen_range(0..10),
+        rng.gen_range(0..100_000_000)
+    );
+    let input = shiliu_domain::requests::RequestInput {
+        channel,
         description: text.into(),
         place: Some(format!("{}附近", grid.region.name)),
         contact_name: Some(contact.into()),
-        contact_phone: Some(format!(
-            "13{}{:08}",
-            rng.gen_range(0..10),
-            rng.gen_range(0..100_000_000)
-        )),
+        contact_phone: shiliu_domain::mobile::Mobile::parse(&phone).ok(),
         consent: true,
-        site_id: grid.site_id,
-        unit_id: None,
-        routed_by: grid.routed_by.clone(),
-        transfer_site_id: None,
-        transfer_unit_id: None,
-        intake_site_id: (channel == Channel::WalkIn)
-            .then_some(grid.site_id)
-            .flatten(),
-        created_by: None,
-        received_at: at,
-        due_at: due,
-        paused_at: None,
-        reminded_at: None,
-        escalated_at: None,
-        resolved_at: None,
-        outcome: None,
-        reply: None,
-        rating: None,
-        rated_at: None,
-        closed_at: None,
-        updated_at: at,
-        version: 1,
+        answers: shiliu_domain::requests::questions::RawAnswers::default(),
+        media_url: None,
     };
+    let mut r = Request::received(
+        id,
+        requests::tracking_code(rng),
+        &requests::Arrival {
+            input: &input,
+            category_id: cat.id,
+            region_id: grid.region.id,
+            region_path: &grid.region.path,
+            site_id: grid.site_id,
+            unit_id: None,
+            routed_by: grid.routed_by.clone(),
+            intake_site_id: (channel == Channel::WalkIn)
+                .then_some(grid.site_id)
+                .flatten(),
+            created_by: None,
+            received_at: at,
+            due_at: due,
+        },
+    );
     if grid.site_id.is_none() {
         return r;
     }

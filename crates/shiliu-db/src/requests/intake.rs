@@ -12,7 +12,8 @@ use shiliu_domain::requests::{RequestInput, Status};
 
 use super::questions;
 use super::{
-    MediaLink, Request, RequestEvent, bulk, event_row, own_text, search, settings, tracking_code,
+    Arrival, MediaLink, Request, RequestEvent, bulk, event_row, own_text, search, settings,
+    tracking_code,
 };
 use crate::audit::{self, Event};
 use crate::ids::new_id;
@@ -151,40 +152,23 @@ impl Known {
             received,
         );
         let input = &o.input;
-        let request = Request {
-            id: new_id(),
-            code: tracking_code(&mut rand::thread_rng()),
-            channel: input.channel.as_str().into(),
-            category_id: category.id,
-            region_id: region.id,
-            region_path: region.path.clone(),
-            status: Status::Received.as_str().into(),
-            description: input.description.clone(),
-            place: input.place.clone(),
-            contact_name: input.contact_name.clone(),
-            contact_phone: input.contact_phone.as_ref().map(|m| m.as_str().to_string()),
-            consent: input.consent,
-            site_id: routing.site_id,
-            unit_id: routing.unit_id,
-            routed_by: routing.reason.to_string(),
-            transfer_site_id: None,
-            transfer_unit_id: None,
-            intake_site_id: o.intake_site_id,
-            created_by: o.actor.user_id,
-            received_at: received,
-            due_at: due,
-            paused_at: None,
-            reminded_at: None,
-            escalated_at: None,
-            resolved_at: None,
-            outcome: None,
-            reply: None,
-            rating: None,
-            rated_at: None,
-            closed_at: None,
-            updated_at: received,
-            version: 1,
-        };
+        let request = Request::received(
+            new_id(),
+            tracking_code(&mut rand::thread_rng()),
+            &Arrival {
+                input,
+                category_id: category.id,
+                region_id: region.id,
+                region_path: &region.path,
+                site_id: routing.site_id,
+                unit_id: routing.unit_id,
+                routed_by: routing.reason.to_string(),
+                intake_site_id: o.intake_site_id,
+                created_by: o.actor.user_id,
+                received_at: received,
+                due_at: due,
+            },
+        );
         let event = event_row(
             &o.actor,
             request.id,

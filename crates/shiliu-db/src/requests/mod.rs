@@ -222,7 +222,63 @@ pub struct Request {
     pub version: i32,
 }
 
+/// Where a new request goes and who took it in: with its input, all a request row is made of
+/// when it arrives.
+pub struct Arrival<'a> {
+    pub input: &'a shiliu_domain::requests::RequestInput,
+    pub category_id: i64,
+    pub region_id: i64,
+    pub region_path: &'a str,
+    pub site_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub routed_by: String,
+    pub intake_site_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub received_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+}
+
 impl Request {
+    /// A request as it arrives — received, nothing done yet, version 1: the one constructor of
+    /// a new row, for intake and for the history the demo and the benchmarks load.
+    pub fn received(id: i64, code: String, a: &Arrival<'_>) -> Self {
+        let input = a.input;
+        Self {
+            id,
+            code,
+            channel: input.channel.as_str().into(),
+            category_id: a.category_id,
+            region_id: a.region_id,
+            region_path: a.region_path.to_string(),
+            status: Status::Received.as_str().into(),
+            description: input.description.clone(),
+            place: input.place.clone(),
+            contact_name: input.contact_name.clone(),
+            contact_phone: input.contact_phone.as_ref().map(|m| m.as_str().to_string()),
+            consent: input.consent,
+            site_id: a.site_id,
+            unit_id: a.unit_id,
+            routed_by: a.routed_by.clone(),
+            transfer_site_id: None,
+            transfer_unit_id: None,
+            intake_site_id: a.intake_site_id,
+            created_by: a.created_by,
+            received_at: a.received_at,
+            due_at: a.due_at,
+            paused_at: None,
+            reminded_at: None,
+            escalated_at: None,
+            resolved_at: None,
+            outcome: None,
+            reply: None,
+            rating: None,
+            rated_at: None,
+            closed_at: None,
+            updated_at: a.received_at,
+            version: 1,
+        }
+    }
+
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Received)
     }

@@ -24,9 +24,7 @@ use shiliu_domain::registry::{
 };
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::requests::public::{
-    HOUR, LOOKUPS_PER_HOUR, PER_ADDRESS_PER_HOUR, form_token, resident, too_many, with_token,
-};
+use crate::requests::public::{PublicLimit, form_token, over_limit, resident, with_token};
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
@@ -255,7 +253,6 @@ pub async fn submit(
     ctx: Ctx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let t = ctx.t;
     let region = pairs
         .iter()
         .find(|(k, _)| k == "region")
@@ -287,13 +284,8 @@ pub async fn submit(
             .await;
         }
     };
-    if !state.allow(
-        "public-declaration",
-        &ctx.client_addr,
-        PER_ADDRESS_PER_HOUR,
-        HOUR,
-    ) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Submit("public-declaration")) {
+        return refused;
     }
     let actor = resident(&ctx);
     let vault = state.config.vault.clone();
@@ -364,8 +356,8 @@ pub async fn status(
     Query(q): Query<StatusQuery>,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Lookup) {
+        return refused;
     }
     let found = state.db.read(move |c| db::by_code(c, &code)).await?;
     let Some(d) = found else {

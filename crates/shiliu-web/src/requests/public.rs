@@ -279,13 +279,8 @@ pub async fn submit(
             .await;
         }
     };
-    if !state.allow(
-        "public-request",
-        &ctx.client_addr,
-        PER_ADDRESS_PER_HOUR,
-        HOUR,
-    ) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Submit("public-request")) {
+        return refused;
     }
     let phone = input
         .contact_phone
@@ -334,6 +329,33 @@ const PUBLIC_FILES: FileLimits = FileLimits {
     ..shiliu_domain::files::REQUEST_FILES
 };
 
+/// What a public form is about to do, for its flood limit.
+pub(crate) enum PublicLimit {
+    /// Submit a form of this kind (`public-request`, `public-declaration`): each kind
+    /// [`PER_ADDRESS_PER_HOUR`] an hour per address.
+    Submit(&'static str),
+    /// Look a tracking code up, or act on one: [`LOOKUPS_PER_HOUR`] an hour per address, shared
+    /// by every form that takes a code (and Open311's look-ups without a key).
+    Lookup,
+}
+
+/// The public forms' one flood guard: the 429 page when the address is over the limit.
+pub(crate) fn over_limit(
+    state: &AppState,
+    ctx: &Ctx,
+    what: PublicLimit,
+) -> Option<AppResult<Response>> {
+    let allowed = match what {
+        PublicLimit::Submit(kind) => {
+            state.allow(kind, &ctx.client_addr, PER_ADDRESS_PER_HOUR, HOUR)
+        }
+        PublicLimit::Lookup => {
+            state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR)
+        }
+    };
+    (!allowed).then(|| too_many(ctx, ctx.t))
+}
+
 pub(crate) fn too_many(ctx: &Ctx, t: T) -> AppResult<Response> {
     let page = PublicTrack {
         l: Layout::anonymous(ctx, t.s("public.title")),
@@ -373,8 +395,8 @@ pub async fn track(
             error: None,
         });
     };
-    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Lookup) {
+        return refused;
     }
     let c2 = code.clone();
     match state.db.read(move |c| db::by_code(c, &c2)).await {
@@ -419,8 +441,8 @@ pub async fn status(
     Query(q): Query<StatusQuery>,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Lookup) {
+        return refused;
     }
     let c2 = code.clone();
     let (r, cats) = state
@@ -481,10 +503,9 @@ pub async fn rate(
     Path(code): Path<String>,
     Form(f): Form<RateForm>,
 ) -> AppResult<Response> {
-    let t = ctx.t;
     // Each try counts as a look-up of the code, as on the tracking page.
-    if !state.allow("public-lookup", &ctx.client_addr, LOOKUPS_PER_HOUR, HOUR) {
-        return too_many(&ctx, t);
+    if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Lookup) {
+        return refused;
     }
     let actor = resident(&ctx);
     // The form is checked before the code is looked up, so its errors say nothing of the code.

@@ -108,53 +108,7 @@ pub fn region_id_by_code(
         .map_err(|_| DbError::invalid(field, "err.region.unknown"))
 }
 
-/// The region tree and the sites as public geography: what the public forms list and every
-/// label names (a request's site, a routing rule's region), whoever reads it. No row of work
-/// (a request, a person, a unit's figures) is read through it; those are read in scope.
-pub mod atlas {
-    use super::{Region, get_region, get_site, scope_roots};
-    use crate::scope::Scope;
-    use crate::{DbConnection, DbError};
-
-    pub fn region(conn: &mut DbConnection, id: i64) -> Result<Region, DbError> {
-        get_region(conn, &Scope::whole(), id)
-    }
-
-    /// The tops of the tree (the province).
-    pub fn roots(conn: &mut DbConnection) -> Result<Vec<Region>, DbError> {
-        scope_roots(conn, &Scope::whole())
-    }
-
-    /// A region's active children.
-    pub fn children(conn: &mut DbConnection, parent_id: i64) -> Result<Vec<Region>, DbError> {
-        super::children(conn, &Scope::whole(), parent_id, false)
-    }
-
-    /// The names of a region's ancestors, the top first.
-    pub fn ancestor_names(
-        conn: &mut DbConnection,
-        region: &Region,
-    ) -> Result<Vec<String>, DbError> {
-        Ok(super::ancestors(conn, &Scope::whole(), region)?
-            .into_iter()
-            .map(|(_, name, _)| name)
-            .collect())
-    }
-
-    pub fn site_name(conn: &mut DbConnection, id: i64) -> Result<String, DbError> {
-        Ok(get_site(conn, &Scope::whole(), id)?.name)
-    }
-
-    /// A site's name, or none for no site.
-    pub fn site_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, DbError> {
-        id.map_or_else(|| Ok(String::new()), |id| site_name(conn, id))
-    }
-
-    /// A region's name, or none for no region.
-    pub fn region_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, DbError> {
-        id.map_or_else(|| Ok(String::new()), |id| Ok(region(conn, id)?.name))
-    }
-}
+pub mod atlas;
 
 /// The names of these regions, to label figures that refer to them by id.
 pub fn region_names(
