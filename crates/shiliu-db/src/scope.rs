@@ -483,11 +483,6 @@ impl Actor {
         self.user_id = user_id;
         self
     }
-
-    /// Any account with any scope, as the tests need to set one up.
-    pub fn for_user(user: &crate::accounts::User, scope: Scope) -> Self {
-        Self::for_caller(&Caller::new(user.clone(), scope), "", "local")
-    }
 }
 
 #[cfg(feature = "system")]

@@ -514,10 +514,13 @@ impl Scheme {
     }
 }
 
-/// The names of the units in the scheme's region that do not take part yet: what the
-/// organiser picks from.
-pub fn candidate_units(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<String>, DbError> {
-    let taking_part = participants(conn, s)?;
+/// The names of the units in the scheme's region that do not take part yet (`taking_part`,
+/// its [`participants`]): what the organiser picks from.
+pub fn candidate_units(
+    conn: &mut DbConnection,
+    s: &Scheme,
+    taking_part: &[ParticipantRow],
+) -> Result<Vec<String>, DbError> {
     Ok(
         crate::org::list_units(conn, &s.region(), &crate::org::ListFilter::default(), 5_000)?
             .into_iter()

@@ -34,11 +34,11 @@ pub async fn me(p: Principal) -> AppResult<Json<MeDto>> {
         .map(|x| x.as_str())
         .collect();
     Ok(Json(MeDto {
-        id: p.user.id,
-        username: p.user.username.clone(),
-        display_name: p.user.display_name.clone(),
-        role: p.user.role.clone(),
-        region_id: p.user.region_id,
+        id: p.user().id,
+        username: p.user().username.clone(),
+        display_name: p.user().display_name.clone(),
+        role: p.user().role.clone(),
+        region_id: p.user().region_id,
         permissions,
     }))
 }

@@ -690,7 +690,7 @@ async fn tokens_page(
     errs: &FieldErrors,
 ) -> AppResult<Response> {
     let t = p.t();
-    let uid = p.user.id;
+    let uid = p.user().id;
     let tokens = state
         .db
         .read(move |c| accounts::list_tokens(c, uid))
@@ -768,7 +768,7 @@ pub async fn tokens_revoke(
         .db
         .write(move |c| accounts::revoke_token(c, &actor, id))
         .await?;
-    state.forget_tokens_of(p.user.id);
+    state.forget_tokens_of(p.user().id);
     Ok(Redirect::to("/tokens").into_response())
 }
 

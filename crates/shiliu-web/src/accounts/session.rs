@@ -247,8 +247,8 @@ fn account_page(
         who: t.f(
             "account.who",
             &[
-                ("name", &p.user.display_name),
-                ("username", &p.user.username),
+                ("name", &p.user().display_name),
+                ("username", &p.user().username),
                 ("role", &t.label("role", p.role().as_str())),
             ],
         ),
@@ -278,7 +278,7 @@ pub async fn account_password(
     let Via::Session { session_hash, .. } = p.via.clone() else {
         return Err(AppError::Forbidden);
     };
-    let (current, hash) = (f.current.clone(), p.user.password_hash.clone());
+    let (current, hash) = (f.current.clone(), p.user().password_hash.clone());
     let ok = tokio::task::spawn_blocking(move || crate::web::password::verify(&current, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -288,7 +288,7 @@ pub async fn account_password(
     }
     errs.check(shiliu_domain::accounts::check_password(
         &f.password,
-        &p.user.username,
+        &p.user().username,
     ));
     if f.password != f.confirm {
         errs.push(FieldError::new("confirm", "err.password.mismatch"));

@@ -450,7 +450,7 @@ struct CasePage {
 
 /// A case's records may be added by its lawyer and by anyone who handles requests.
 pub(crate) fn may_edit_case(p: &Principal, k: &db::LegalAidCase) -> bool {
-    p.can(Permission::HandleRequests) || k.lawyer_id == p.user.id
+    p.can(Permission::HandleRequests) || k.lawyer_id == p.user().id
 }
 
 async fn case_page(

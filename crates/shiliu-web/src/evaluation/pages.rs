@@ -11,8 +11,8 @@ use serde::Deserialize;
 use shiliu_db::DbError;
 use shiliu_db::evaluation::reminders::{Owner, Reminder};
 use shiliu_db::evaluation::{self as db, Participant, Scheme, Tree};
-use shiliu_db::scope::Actor;
 use shiliu_db::scope::grants;
+use shiliu_db::scope::{Actor, Can};
 use shiliu_domain::evaluation::{
     CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, SheetRow, Stage,
     UnitSheetRow, deadline, place_sheet, place_units,
@@ -166,7 +166,7 @@ pub async fn create(
     let actor = p.require::<grants::ManageEvaluations>()?;
     let result = match f.parse() {
         Ok(input) => {
-            let region = p.user.region_id;
+            let region = p.user().region_id;
             state
                 .db
                 .write(move |c| db::create_scheme(c, &actor, region, &input))
@@ -297,7 +297,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
         .read(move |c| {
             let s = db::get_scheme(c, actor.scope(), id)?;
             let units = db::participants(c, &s)?;
-            let candidates = db::candidate_units(c, &s)?;
+            let candidates = db::candidate_units(c, &s, &units)?;
             Ok(Parts {
                 categories: db::categories(c, &s)?,
                 tree: db::tree(c, &s)?,
@@ -651,7 +651,11 @@ pub(crate) async fn after(
 }
 
 /// Run a change to a scheme as the organiser (`actor`, who passed the permission check).
-async fn change<F>(state: &AppState, actor: Actor, f: F) -> Result<(), DbError>
+async fn change<F>(
+    state: &AppState,
+    actor: Can<grants::ManageEvaluations>,
+    f: F,
+) -> Result<(), DbError>
 where
     F: FnOnce(&mut shiliu_db::DbConnection, &Actor) -> Result<(), DbError> + Send + 'static,
 {
@@ -668,7 +672,7 @@ pub async fn update(
     let result = match f.parse() {
         Ok(input) => {
             let version = f.version;
-            change(&state, actor.into_actor(), move |c, a| {
+            change(&state, actor, move |c, a| {
                 db::update_scheme(c, a, id, version, &input).map(|_| ())
             })
             .await
@@ -708,7 +712,7 @@ pub async fn deadlines(
     ];
     let result = match errs.into_result() {
         Ok(()) => {
-            change(&state, actor.into_actor(), move |c, a| {
+            change(&state, actor, move |c, a| {
                 db::set_deadlines(c, a, id, f.version, dues).map(|_| ())
             })
             .await
@@ -730,7 +734,7 @@ pub async fn advance(
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         db::advance(c, a, id, f.version).map(|_| ())
     })
     .await;
@@ -744,7 +748,7 @@ pub async fn remind(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         shiliu_db::evaluation::reminders::remind_now(c, a, id).map(|_| ())
     })
     .await;
@@ -765,7 +769,7 @@ pub async fn add_category(
     Form(f): Form<CategoryForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         db::add_category(c, a, id, f.version, &f.category_name).map(|_| ())
     })
     .await;
@@ -790,7 +794,7 @@ pub async fn add_unit(
     Form(f): Form<UnitForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         let s = db::get_scheme(c, a.scope(), id)?;
         let unit_id = db::unit_by_name(c, &s, &f.unit, "unit")?;
         let participant = Participant {
@@ -812,7 +816,7 @@ pub async fn remove_unit(
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         db::remove_participant(c, a, id, f.version, unit)
     })
     .await;
@@ -845,7 +849,7 @@ pub async fn add_indicator(
     Form(f): Form<IndicatorForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         let parent = (f.parent_id != 0).then_some(f.parent_id);
         let level = match parent {
             None => Level::Area,
@@ -881,7 +885,7 @@ pub async fn delete_indicator(
     Form(f): Form<VersionForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
-    let result = change(&state, actor.into_actor(), move |c, a| {
+    let result = change(&state, actor, move |c, a| {
         db::delete_indicator(c, a, id, f.version, indicator)
     })
     .await;
@@ -916,7 +920,7 @@ pub async fn set_weights(
         .collect();
     let result = match errs.into_result() {
         Ok(()) => {
-            change(&state, actor.into_actor(), move |c, a| {
+            change(&state, actor, move |c, a| {
                 db::set_weights(c, a, id, version, category, &weights)
             })
             .await
@@ -1142,7 +1146,7 @@ pub async fn import_sheet(
         .collect();
     match place_sheet(&sheet) {
         Ok(placed) => {
-            let result = change(&state, actor.into_actor(), move |c, a| {
+            let result = change(&state, actor, move |c, a| {
                 db::replace_tree(c, a, id, version, &placed).map(|_| ())
             })
             .await;

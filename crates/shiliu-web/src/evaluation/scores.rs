@@ -163,7 +163,7 @@ struct UnitsPage {
 pub async fn units_page(state: &AppState, p: &Principal, a: Access) -> AppResult<Response> {
     let t = p.t();
     let id = a.scheme.id;
-    let user = p.user.id;
+    let user = p.user().id;
     let (a, units, categories, owed) = state
         .db
         .read(move |c| {

@@ -52,7 +52,7 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
     let page = HomePage {
         l: Layout::new(&p, "nav.home", t.s("home.title")),
         todo: crate::evaluation::scores::todo_lines(t, &todo),
-        welcome: t.f("home.welcome", &[("name", &p.user.display_name)]),
+        welcome: t.f("home.welcome", &[("name", &p.user().display_name)]),
         scope_line: t.f("home.scope", &[("scope", &scope_names.join("、"))]),
         counts: vec![
             ("count.cities", counts.cities, "/regions"),

@@ -383,7 +383,7 @@ pub async fn submit(
         return page(&p, Some(&report), note, None);
     }
     let job = Arc::new(ImportJob {
-        owner: p.user.id,
+        owner: p.user().id,
         total: report.checked.people(),
         done: AtomicUsize::new(0),
         ended: Mutex::new(None),
@@ -448,7 +448,7 @@ pub async fn job(
         .lock()
         .expect("imports")
         .get(&id)
-        .filter(|j| j.owner == p.user.id)
+        .filter(|j| j.owner == p.user().id)
         .cloned()
         .ok_or(AppError::NotFound)?;
     let done = job.done.load(Ordering::Relaxed);

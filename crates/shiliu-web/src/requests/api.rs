@@ -266,7 +266,7 @@ pub async fn requests_list(
     Query(q): Query<crate::requests::pages::ListQuery>,
 ) -> AppResult<Json<RequestPage>> {
     let actor = p.require::<grants::ViewRequests>()?;
-    let own = (p.user.site_id, p.user.unit_id);
+    let own = (p.user().site_id, p.user().unit_id);
     let now = shiliu_db::now();
     let rows = state
         .db

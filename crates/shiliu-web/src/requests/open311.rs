@@ -438,7 +438,7 @@ pub async fn create(
     }
     let (actor, home) = match key_holder(&state, &ctx, &pairs).await {
         Ok(Some(p)) => match p.require::<grants::CreateRequests>() {
-            Ok(actor) => (actor, p.user.region_id),
+            Ok(actor) => (actor, p.user().region_id),
             Err(_) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),
         },
         Ok(None) => return error(format, StatusCode::FORBIDDEN, t.s("open311.api_key")),

@@ -225,7 +225,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewRequests>()?;
-    let own = (p.user.site_id, p.user.unit_id);
+    let own = (p.user().site_id, p.user().unit_id);
     let t = p.t();
     let now = shiliu_db::now();
     let query = q.clone();
@@ -261,7 +261,7 @@ pub async fn list(
     let page = ListPage {
         l: Layout::new(&p, "nav.requests", t.s("requests.title")),
         can_create: p.can(Permission::CreateRequests),
-        has_place: p.user.site_id.is_some() || p.user.unit_id.is_some(),
+        has_place: p.user().site_id.is_some() || p.user().unit_id.is_some(),
         statuses: Status::ALL
             .iter()
             .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
@@ -812,7 +812,7 @@ pub async fn print(
         printed: t.f(
             "requests.printed",
             &[
-                ("by", &p.user.display_name),
+                ("by", &p.user().display_name),
                 ("at", &minute(shiliu_db::now())),
             ],
         ),
@@ -826,7 +826,7 @@ pub async fn export(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewRequests>()?;
-    let own = (p.user.site_id, p.user.unit_id);
+    let own = (p.user().site_id, p.user().unit_id);
     let t = p.t();
     let now = shiliu_db::now();
     let q = ListQuery { before: None, ..q };

@@ -249,7 +249,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 /// A signed-in user. Pages without one redirect to the login form; the API answers 401.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: User,
     pub via: Via,
     pub ctx: Ctx,
     caller: Caller,
@@ -280,15 +279,19 @@ impl Principal {
     /// The caller the context middleware (or an Open311 `api_key`) authenticated.
     pub fn new(a: Authenticated, ctx: Ctx) -> Self {
         Self {
-            user: a.caller.user().clone(),
             via: a.via,
             ctx,
             caller: a.caller,
         }
     }
 
+    /// The signed-in account.
+    pub fn user(&self) -> &User {
+        self.caller.user()
+    }
+
     pub fn role(&self) -> Role {
-        self.user.role()
+        self.user().role()
     }
 
     /// Whether the caller has a permission (through their role and, for tokens, the token).

@@ -86,7 +86,7 @@ impl Layout {
         let t = p.t();
         let mut l = Self::anonymous(&p.ctx, title);
         l.user = Some(NavUser {
-            display_name: p.user.display_name.clone(),
+            display_name: p.user().display_name.clone(),
             role_label: t.label("role", p.role().as_str()),
         });
         l.nav = NAV

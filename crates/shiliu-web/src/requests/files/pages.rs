@@ -82,7 +82,7 @@ pub(crate) async fn for_request(
         .await?;
     let handles = p.can(Permission::HandleRequests);
     let dispatches = p.can(Permission::DispatchRequests);
-    let (my_site, my_unit) = (p.user.site_id, p.user.unit_id);
+    let (my_site, my_unit) = (p.user().site_id, p.user().unit_id);
     Ok(RequestExtras {
         files: list
             .into_iter()
