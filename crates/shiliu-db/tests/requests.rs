@@ -135,73 +135,181 @@ both_engines!(
     }
 );
 
-both_engines!(
-    the_whole_handling_loop_with_events_and_audit,
-    |t: TestDb| {
-        let sys = Actor::system("test");
-        let (r, other_site) =
-            t.db.write_blocking(|c| {
-                let p = place(c, "450107001", "秀厢");
-                let q = place(c, "450107002", "北湖");
-                let rent = category(c, "renting");
-                let input = RequestInput::parse(Channel::WalkIn, "房东不退押金", "", "", "", false)
-                    .unwrap();
-                Ok((
-                    requests::create(c, &sys, &input, rent.id, p.grid.id, Some(p.community_site))?,
-                    q.community_site,
-                ))
-            })
-            .unwrap();
-        let reason = |s: &str| StepInput {
-            action_input: ActionInput {
-                reason: Some(s.into()),
-                ..Default::default()
-            },
+/// A walk-in request at one community's site, and another community's site it may be
+/// transferred to.
+fn walk_in_request(t: &TestDb) -> (requests::Request, i64) {
+    let sys = Actor::system("test");
+    t.db.write_blocking(|c| {
+        let p = place(c, "450107001", "秀厢");
+        let q = place(c, "450107002", "北湖");
+        let rent = category(c, "renting");
+        let input =
+            RequestInput::parse(Channel::WalkIn, "房东不退押金", "", "", "", false).unwrap();
+        Ok((
+            requests::create(c, &sys, &input, rent.id, p.grid.id, Some(p.community_site))?,
+            q.community_site,
+        ))
+    })
+    .unwrap()
+}
+
+fn with_reason(s: &str) -> StepInput {
+    StepInput {
+        action_input: ActionInput {
+            reason: Some(s.into()),
             ..Default::default()
-        };
+        },
+        ..Default::default()
+    }
+}
+
+fn resolution() -> StepInput {
+    StepInput {
+        action_input: ActionInput {
+            outcome: Some(Outcome::Solved),
+            reply: Some("已联系房东退还押金".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn rating(x: Rating) -> StepInput {
+    StepInput {
+        action_input: ActionInput {
+            rating: Some(x),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn transfer_to(site_id: i64) -> StepInput {
+    StepInput {
+        site_id: Some(site_id),
+        ..Default::default()
+    }
+}
+
+/// Take the steps in turn, each of which must succeed; the request as the last left it.
+fn steps(t: &TestDb, id: i64, steps: Vec<(Action, StepInput)>) -> requests::Request {
+    let mut last = None;
+    for (action, input) in steps {
+        last = Some(step(t, id, action, input).unwrap());
+    }
+    last.unwrap()
+}
+
+/// The walk-in request dispatched, returned with its reason, dispatched again, accepted and
+/// started; and the other community's site.
+fn started_request(t: &TestDb) -> (requests::Request, i64) {
+    let (r, other_site) = walk_in_request(t);
+    steps(
+        t,
+        r.id,
+        vec![
+            (Action::Dispatch, StepInput::default()),
+            (Action::Return, with_reason("不属于本站点")),
+            (Action::Dispatch, StepInput::default()),
+            (Action::Accept, StepInput::default()),
+            (Action::Start, StepInput::default()),
+        ],
+    );
+    (r, other_site)
+}
+
+/// The started request resolved with an outcome and a reply.
+fn resolved_request(t: &TestDb) -> requests::Request {
+    let (r, _) = started_request(t);
+    step(t, r.id, Action::Resolve, resolution()).unwrap();
+    r
+}
+
+/// The started request taken round the whole loop, every step of it once at least, to its
+/// close: the request as it was taken in.
+fn request_handled_to_its_close(t: &TestDb) -> requests::Request {
+    let (r, other_site) = started_request(t);
+    steps(
+        t,
+        r.id,
+        vec![
+            (Action::Note, with_reason("已约房东周三见面")),
+            (Action::Transfer, transfer_to(other_site)),
+            (Action::DeclineTransfer, with_reason("人手不足")),
+            (Action::WaitForResident, StepInput::default()),
+            (Action::Resume, StepInput::default()),
+            (Action::Resolve, resolution()),
+            (Action::Rate, rating(Rating::Dissatisfied)),
+            (Action::Reopen, StepInput::default()),
+            (Action::Resolve, resolution()),
+            (Action::Rate, rating(Rating::Satisfied)),
+            (Action::Close, StepInput::default()),
+        ],
+    );
+    r
+}
+
+both_engines!(
+    a_returned_request_goes_back_to_the_dispatcher_who_sends_it_again,
+    |t: TestDb| {
+        let (r, _) = walk_in_request(&t);
         let go = |a| step(&t, r.id, a, StepInput::default());
         assert_eq!(go(Action::Dispatch).unwrap().status(), Status::Dispatched);
-        // Returned with a reason, it goes back to the dispatcher, who sends it again.
         assert!(
             matches!(go(Action::Return), Err(DbError::Invalid(_))),
             "a return needs its reason"
         );
         assert_eq!(
-            step(&t, r.id, Action::Return, reason("不属于本站点"))
+            step(&t, r.id, Action::Return, with_reason("不属于本站点"))
                 .unwrap()
                 .status(),
             Status::Returned
         );
         assert_eq!(go(Action::Dispatch).unwrap().status(), Status::Dispatched);
+    }
+);
+
+both_engines!(
+    a_dispatched_request_is_accepted_then_started,
+    |t: TestDb| {
+        let (r, _) = walk_in_request(&t);
+        let go = |a| step(&t, r.id, a, StepInput::default());
+        go(Action::Dispatch).unwrap();
         assert_eq!(go(Action::Accept).unwrap().status(), Status::Accepted);
         assert_eq!(go(Action::Start).unwrap().status(), Status::InProgress);
-        // A progress note keeps the status and is kept in the history.
+    }
+);
+
+both_engines!(
+    a_progress_note_needs_its_text_and_keeps_the_status,
+    |t: TestDb| {
+        let (r, _) = started_request(&t);
         assert!(
-            matches!(go(Action::Note), Err(DbError::Invalid(_))),
+            matches!(
+                step(&t, r.id, Action::Note, StepInput::default()),
+                Err(DbError::Invalid(_))
+            ),
             "a note needs its text"
         );
         assert_eq!(
-            step(&t, r.id, Action::Note, reason("已约房东周三见面"))
+            step(&t, r.id, Action::Note, with_reason("已约房东周三见面"))
                 .unwrap()
                 .status(),
             Status::InProgress
         );
-        // A transfer the receiver declines stays with the sender.
-        let offered = step(
-            &t,
-            r.id,
-            Action::Transfer,
-            StepInput {
-                site_id: Some(other_site),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    }
+);
+
+both_engines!(
+    a_transfer_the_receiver_declines_stays_with_the_sender,
+    |t: TestDb| {
+        let (r, other_site) = started_request(&t);
+        let offered = step(&t, r.id, Action::Transfer, transfer_to(other_site)).unwrap();
         assert_eq!(
             (offered.status(), offered.transfer_site_id),
             (Status::TransferPending, Some(other_site))
         );
-        let declined = step(&t, r.id, Action::DeclineTransfer, reason("人手不足")).unwrap();
+        let declined = step(&t, r.id, Action::DeclineTransfer, with_reason("人手不足")).unwrap();
         assert_eq!(
             (
                 declined.status(),
@@ -210,57 +318,85 @@ both_engines!(
             ),
             (Status::InProgress, r.site_id, None)
         );
-        // Waiting for the resident moves the deadline on by the pause.
+    }
+);
+
+both_engines!(
+    waiting_for_the_resident_moves_the_deadline_on_by_the_pause,
+    |t: TestDb| {
+        let (r, _) = started_request(&t);
+        let go = |a| step(&t, r.id, a, StepInput::default());
         let waiting = go(Action::WaitForResident).unwrap();
         assert!(waiting.paused_at.is_some());
         let resumed = go(Action::Resume).unwrap();
         assert!(resumed.due_at >= waiting.due_at && resumed.paused_at.is_none());
-        // Resolving needs an outcome and a reply.
-        assert!(matches!(go(Action::Resolve), Err(DbError::Invalid(_))));
-        let resolve = StepInput {
-            action_input: ActionInput {
-                outcome: Some(Outcome::Solved),
-                reply: Some("已联系房东退还押金".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        assert_eq!(
-            step(&t, r.id, Action::Resolve, resolve.clone())
-                .unwrap()
-                .status(),
-            Status::Resolved
-        );
-        let rate = |x| StepInput {
-            action_input: ActionInput {
-                rating: Some(x),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        assert_eq!(
-            step(&t, r.id, Action::Rate, rate(Rating::Dissatisfied))
-                .unwrap()
-                .status(),
-            Status::Rated
-        );
-        assert_eq!(
-            go(Action::Reopen).unwrap().status(),
-            Status::InProgress,
-            "不满意 reopens"
-        );
-        step(&t, r.id, Action::Resolve, resolve).unwrap();
-        step(&t, r.id, Action::Rate, rate(Rating::Satisfied)).unwrap();
+    }
+);
+
+both_engines!(resolving_needs_an_outcome_and_a_reply, |t: TestDb| {
+    let (r, _) = started_request(&t);
+    assert!(matches!(
+        step(&t, r.id, Action::Resolve, StepInput::default()),
+        Err(DbError::Invalid(_))
+    ));
+    assert_eq!(
+        step(&t, r.id, Action::Resolve, resolution())
+            .unwrap()
+            .status(),
+        Status::Resolved
+    );
+});
+
+both_engines!(a_dissatisfied_rating_reopens_the_request, |t: TestDb| {
+    let r = resolved_request(&t);
+    assert_eq!(
+        step(&t, r.id, Action::Rate, rating(Rating::Dissatisfied))
+            .unwrap()
+            .status(),
+        Status::Rated
+    );
+    assert_eq!(
+        step(&t, r.id, Action::Reopen, StepInput::default())
+            .unwrap()
+            .status(),
+        Status::InProgress,
+        "不满意 reopens"
+    );
+});
+
+both_engines!(
+    a_satisfied_rating_does_not_reopen_the_request,
+    |t: TestDb| {
+        let r = resolved_request(&t);
+        step(&t, r.id, Action::Rate, rating(Rating::Satisfied)).unwrap();
         assert!(
-            matches!(go(Action::Reopen), Err(DbError::Invalid(_))),
+            matches!(
+                step(&t, r.id, Action::Reopen, StepInput::default()),
+                Err(DbError::Invalid(_))
+            ),
             "满意 does not"
         );
+    }
+);
+
+both_engines!(
+    a_closed_request_keeps_its_reply_and_nothing_moves_it,
+    |t: TestDb| {
+        let r = resolved_request(&t);
+        step(&t, r.id, Action::Rate, rating(Rating::Satisfied)).unwrap();
+        let go = |a| step(&t, r.id, a, StepInput::default());
         let closed = go(Action::Close).unwrap();
         assert_eq!(closed.status(), Status::Closed);
         assert!(closed.closed_at.is_some() && closed.reply.is_some());
         // Nothing moves a closed request.
         assert!(matches!(go(Action::Reopen), Err(DbError::Invalid(_))));
+    }
+);
 
+both_engines!(
+    every_step_of_the_handling_loop_is_an_event_in_its_history,
+    |t: TestDb| {
+        let r = request_handled_to_its_close(&t);
         let events = t.db.write_blocking(|c| requests::events(c, &r)).unwrap();
         let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
@@ -286,6 +422,14 @@ both_engines!(
             ]
         );
         assert_eq!(events[2].note.as_deref(), Some("不属于本站点"));
+    }
+);
+
+both_engines!(
+    every_step_of_the_handling_loop_writes_one_audit_row,
+    |t: TestDb| {
+        let r = request_handled_to_its_close(&t);
+        let events = t.db.write_blocking(|c| requests::events(c, &r)).unwrap();
         let mut c = t.db.conn().unwrap();
         let report = audit::verify(&mut c).unwrap();
         assert!(report.is_intact());
@@ -300,7 +444,7 @@ both_engines!(
         .unwrap();
         assert_eq!(
             steps.len(),
-            actions.len(),
+            events.len(),
             "one audit row per step, in the same transaction"
         );
     }
@@ -512,75 +656,113 @@ fn past_request(
     }
 }
 
+/// Statistics of Nanning over the months from before the history to now.
+struct StatsHistory {
+    scope: Scope,
+    from: String,
+    to: String,
+}
+
+/// 24 requests in the grids of two communities of one district, over three channels and four
+/// categories, taken to different points of the loop, and two months ago two more from the
+/// loader.
+fn stats_history(t: &TestDb) -> StatsHistory {
+    use shiliu_db::requests::stats::month_of;
+    let sys = Actor::system("test");
+    let scope =
+        t.db.write_blocking(|c| {
+            let p = place(c, "450107001", "统计");
+            let q = place(c, "450107002", "统计二");
+            let cats = requests::categories(c, false)?;
+            let mut n = 0_usize;
+            for (i, grid) in [p.grid.id, q.grid.id].iter().cycle().take(24).enumerate() {
+                let ch = [Channel::Hotline, Channel::Grid, Channel::WalkIn][i % 3];
+                let input =
+                    RequestInput::parse(ch, &format!("诉求{i}"), "", "", "", false).unwrap();
+                let mut r = requests::create(c, &sys, &input, cats[i % 4].id, *grid, None)?;
+                let plan: &[Action] = match i % 4 {
+                    0 => &[],
+                    1 => &[Action::Dispatch, Action::Accept],
+                    2 => &[Action::Dispatch, Action::Accept, Action::Resolve],
+                    _ => &[
+                        Action::Dispatch,
+                        Action::Accept,
+                        Action::Resolve,
+                        Action::Rate,
+                    ],
+                };
+                for a in plan {
+                    let rating = if i % 8 == 3 {
+                        Rating::Dissatisfied
+                    } else {
+                        Rating::Satisfied
+                    };
+                    // Some go to the other community's site: they count there from then on.
+                    let site_id =
+                        (*a == Action::Dispatch && i % 5 == 0).then_some(q.community_site);
+                    let step = StepInput {
+                        action_input: ActionInput {
+                            outcome: Some(Outcome::Solved),
+                            reply: Some("已办".into()),
+                            rating: Some(rating),
+                            ..Default::default()
+                        },
+                        site_id,
+                        ..Default::default()
+                    };
+                    r = requests::step(c, &sys, r.id, r.version, *a, &step)?;
+                }
+                n += 1;
+            }
+            assert_eq!(n, 24);
+            // History from the loader: two months ago one resolved late and one on time,
+            // arisen in a community (not in one of its grids).
+            let comm = org::get_region(c, &Scope::everything(), p.grid.parent_id.unwrap())?;
+            let old = [
+                past_request(&p.grid, cats[0].id, 62, 30, 24),
+                past_request(&comm, cats[1].id, 61, 2, 24),
+            ];
+            requests::bulk::insert(c, &old, &[], &[])?;
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            Ok(Scope::subtrees(vec![nn.path]))
+        })
+        .unwrap();
+    let now = shiliu_db::now();
+    StatsHistory {
+        scope,
+        from: month_of(now - chrono::Duration::days(70)),
+        to: month_of(now),
+    }
+}
+
+/// The path of the deepest region a row of `scope` arose in: one of the grids.
+fn grid_path(c: &mut DbConnection, scope: &Scope) -> String {
+    shiliu_db::requests::stats::raw(c, scope)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .max_by_key(String::len)
+        .unwrap()
+}
+
+/// The scopes of a grid's township, community and the grid itself.
+fn scopes_down_to(grid_path: &str) -> Vec<Scope> {
+    (4..=6)
+        .map(|depth| {
+            let end = grid_path.match_indices('/').nth(depth).unwrap().0;
+            Scope::subtrees(vec![grid_path[..=end].to_string()])
+        })
+        .collect()
+}
+
 both_engines!(
     statistics_equal_counts_recomputed_from_the_rows,
     |t: TestDb| {
-        use shiliu_db::requests::stats::{self, Dimension, Figures, month_of};
-        let sys = Actor::system("test");
-        let scope =
-            t.db.write_blocking(|c| {
-                let p = place(c, "450107001", "统计");
-                let q = place(c, "450107002", "统计二");
-                let cats = requests::categories(c, false)?;
-                let mut n = 0_usize;
-                for (i, grid) in [p.grid.id, q.grid.id].iter().cycle().take(24).enumerate() {
-                    let ch = [Channel::Hotline, Channel::Grid, Channel::WalkIn][i % 3];
-                    let input =
-                        RequestInput::parse(ch, &format!("诉求{i}"), "", "", "", false).unwrap();
-                    let mut r = requests::create(c, &sys, &input, cats[i % 4].id, *grid, None)?;
-                    let plan: &[Action] = match i % 4 {
-                        0 => &[],
-                        1 => &[Action::Dispatch, Action::Accept],
-                        2 => &[Action::Dispatch, Action::Accept, Action::Resolve],
-                        _ => &[
-                            Action::Dispatch,
-                            Action::Accept,
-                            Action::Resolve,
-                            Action::Rate,
-                        ],
-                    };
-                    for a in plan {
-                        let rating = if i % 8 == 3 {
-                            Rating::Dissatisfied
-                        } else {
-                            Rating::Satisfied
-                        };
-                        // Some go to the other community's site: they count there from then on.
-                        let site_id =
-                            (*a == Action::Dispatch && i % 5 == 0).then_some(q.community_site);
-                        let step = StepInput {
-                            action_input: ActionInput {
-                                outcome: Some(Outcome::Solved),
-                                reply: Some("已办".into()),
-                                rating: Some(rating),
-                                ..Default::default()
-                            },
-                            site_id,
-                            ..Default::default()
-                        };
-                        r = requests::step(c, &sys, r.id, r.version, *a, &step)?;
-                    }
-                    n += 1;
-                }
-                assert_eq!(n, 24);
-                // History from the loader: two months ago one resolved late and one on time,
-                // arisen in a community (not in one of its grids).
-                let comm = org::get_region(c, &Scope::everything(), p.grid.parent_id.unwrap())?;
-                let old = [
-                    past_request(&p.grid, cats[0].id, 62, 30, 24),
-                    past_request(&comm, cats[1].id, 61, 2, 24),
-                ];
-                requests::bulk::insert(c, &old, &[], &[])?;
-                let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-                Ok(Scope::subtrees(vec![nn.path]))
-            })
-            .unwrap();
+        let h = stats_history(&t);
         let mut c = t.db.conn().unwrap();
-        let now = shiliu_db::now();
-        let (from, to) = (month_of(now - chrono::Duration::days(70)), month_of(now));
-        let rows = stats::raw(&mut c, &scope).unwrap();
+        let rows = shiliu_db::requests::stats::raw(&mut c, &h.scope).unwrap();
         assert_eq!(rows.len(), 26);
-        for total in assert_figures_are_the_rows(&mut c, &scope, &from, &to) {
+        for total in assert_figures_are_the_rows(&mut c, &h.scope, &h.from, &h.to) {
             assert_eq!(total.received, 26);
             assert_eq!(total.resolved, 14);
             assert_eq!(total.rated, 6);
@@ -590,76 +772,170 @@ both_engines!(
                 "the late one"
             );
         }
+    }
+);
+
+both_engines!(
+    townships_communities_and_grids_are_counted_from_their_rows,
+    |t: TestDb| {
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
         // Townships keep totals; communities and grids are counted from their rows.
-        let grid_path = rows
-            .iter()
-            .map(|(p, _)| p)
-            .max_by_key(|p| p.len())
-            .unwrap()
-            .clone();
-        let deeper: Vec<Scope> = (4..=6)
-            .map(|depth| {
-                let end = grid_path.match_indices('/').nth(depth).unwrap().0;
-                Scope::subtrees(vec![grid_path[..=end].to_string()])
-            })
-            .collect();
-        for s in &deeper {
-            let totals = assert_figures_are_the_rows(&mut c, s, &from, &to);
+        let grid = grid_path(&mut c, &h.scope);
+        for s in &scopes_down_to(&grid) {
+            let totals = assert_figures_are_the_rows(&mut c, s, &h.from, &h.to);
             assert!(totals[0].received > 0, "{s:?}");
         }
-        let by_region = stats::figures(&mut c, &scope, &from, &to, Dimension::Region).unwrap();
+    }
+);
+
+both_engines!(
+    a_citys_statistics_by_region_are_its_one_district,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        let by_region =
+            stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Region).unwrap();
         assert_eq!(by_region.len(), 1, "one district: {by_region:?}");
-        // The months before the history leave it out; a grid's scope sees its own.
-        let recent = stats::figures(&mut c, &scope, &month_of(now), &to, Dimension::Month).unwrap();
+    }
+);
+
+both_engines!(
+    statistics_from_a_month_after_the_history_leave_it_out,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension, month_of};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        // The months before the history leave it out.
+        let recent = stats::figures(
+            &mut c,
+            &h.scope,
+            &month_of(shiliu_db::now()),
+            &h.to,
+            Dimension::Month,
+        )
+        .unwrap();
         assert_eq!(recent.iter().map(|f| f.received).sum::<i64>(), 24);
-        let grid = Scope::subtrees(vec![grid_path.clone()]);
-        let mine = rows.iter().filter(|(p, _)| *p == grid_path).count() as i64;
-        let got = stats::figures(&mut c, &grid, &from, &to, Dimension::Region).unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            (got[0].key.as_str(), got[0].received),
-            (grid_path.as_str(), mine)
-        );
-        // Counting everything again from the rows gives the same tallies.
-        let before = stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap();
+    }
+);
+
+both_engines!(a_grids_scope_sees_its_own_statistics, |t: TestDb| {
+    use shiliu_db::requests::stats::{self, Dimension};
+    let h = stats_history(&t);
+    let mut c = t.db.conn().unwrap();
+    let rows = stats::raw(&mut c, &h.scope).unwrap();
+    let grid_path = grid_path(&mut c, &h.scope);
+    let grid = Scope::subtrees(vec![grid_path.clone()]);
+    let mine = rows.iter().filter(|(p, _)| *p == grid_path).count() as i64;
+    let got = stats::figures(&mut c, &grid, &h.from, &h.to, Dimension::Region).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].key.as_str(), got[0].received),
+        (grid_path.as_str(), mine)
+    );
+});
+
+both_engines!(
+    folding_the_journal_folds_each_row_once_and_changes_no_figure,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        let before = stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap();
         // Folding the journal into the totals changes no figure, and folds each row once.
         assert!(
             stats::fold(&mut c).unwrap() > 0,
             "the steps were journalled"
         );
         assert_eq!(stats::fold(&mut c).unwrap(), 0);
+        assert_eq!(
+            stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap(),
+            before
+        );
+    }
+);
+
+both_engines!(
+    clearing_the_dead_rows_the_fold_left_changes_no_figure,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        let before = stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap();
+        stats::fold(&mut c).unwrap();
         // Clearing the dead rows the fold left (PostgreSQL's VACUUM) changes nothing either.
         stats::clear_dead_rows(&mut c, true).unwrap();
-        for s in &deeper {
-            assert_figures_are_the_rows(&mut c, s, &from, &to);
+        for s in &scopes_down_to(&grid_path(&mut c, &h.scope)) {
+            assert_figures_are_the_rows(&mut c, s, &h.from, &h.to);
         }
         assert_eq!(
-            stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap(),
+            stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap(),
             before
         );
+    }
+);
+
+both_engines!(
+    counting_everything_again_from_the_rows_gives_the_same_tallies,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        let before = stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap();
+        stats::fold(&mut c).unwrap();
+        stats::clear_dead_rows(&mut c, true).unwrap();
         stats::rebuild(&mut c).unwrap();
         assert_eq!(
-            stats::figures(&mut c, &scope, &from, &to, Dimension::Site).unwrap(),
+            stats::figures(&mut c, &h.scope, &h.from, &h.to, Dimension::Site).unwrap(),
             before
         );
-        // Another city's scope sees none of it; the system's whole tree sees all of it.
+    }
+);
+
+both_engines!(
+    another_citys_scope_sees_none_of_the_statistics,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
         let lz = Scope::subtrees(vec![
             org::get_region_by_code(&mut c, &Scope::everything(), "450200")
                 .unwrap()
                 .path,
         ]);
         assert!(
-            stats::figures(&mut c, &lz, &from, &to, Dimension::Category)
+            stats::figures(&mut c, &lz, &h.from, &h.to, Dimension::Category)
                 .unwrap()
                 .is_empty()
         );
-        let all =
-            stats::figures(&mut c, &Scope::everything(), &from, &to, Dimension::Channel).unwrap();
-        assert_eq!(all.iter().map(|f| f.received).sum::<i64>(), 26);
-        assert_eq!(Figures::rate(94, 100), Some(940));
-        assert_eq!(Figures::rate(1, 0), None);
     }
 );
+
+both_engines!(
+    the_systems_whole_tree_sees_all_the_statistics,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        let all = stats::figures(
+            &mut c,
+            &Scope::everything(),
+            &h.from,
+            &h.to,
+            Dimension::Channel,
+        )
+        .unwrap();
+        assert_eq!(all.iter().map(|f| f.received).sum::<i64>(), 26);
+    }
+);
+
+#[test]
+fn a_rate_is_in_thousandths_and_there_is_none_of_nothing() {
+    use shiliu_db::requests::stats::Figures;
+    assert_eq!(Figures::rate(94, 100), Some(940));
+    assert_eq!(Figures::rate(1, 0), None);
+}
 
 #[test]
 fn deadlines_count_local_working_hours() {
@@ -896,93 +1172,124 @@ both_engines!(
     }
 );
 
+/// A community, and the school-places category asking two extra questions: the child's age
+/// (a number, required) and the school stage (a choice of several, optional).
+struct SchoolQuestions {
+    place: Place,
+    school: requests::Category,
+    stage: requests::questions::QuestionRow,
+}
+
+fn school_questions(t: &TestDb) -> SchoolQuestions {
+    use shiliu_db::requests::questions as q;
+    use shiliu_domain::requests::questions::QuestionInput;
+    let sys = Actor::system("test");
+    t.db.write_blocking(|c| {
+        let place = place(c, "450107001", "长岗");
+        let school = category(c, "school_places");
+        q::create_question(
+            c,
+            &sys,
+            school.id,
+            &QuestionInput::parse("age", "子女年龄", "", "number", true, "").unwrap(),
+        )?;
+        let stage = q::create_question(
+            c,
+            &sys,
+            school.id,
+            &QuestionInput::parse(
+                "stage",
+                "学段",
+                "",
+                "multi",
+                false,
+                "primary=小学\njunior=初中",
+            )
+            .unwrap(),
+        )?;
+        Ok(SchoolQuestions {
+            place,
+            school,
+            stage,
+        })
+    })
+    .unwrap()
+}
+
+/// A request about a school place with these answers to the extra questions.
+fn school_request(answers: &[(&str, &[&str])]) -> RequestInput {
+    use shiliu_domain::requests::questions::RawAnswers;
+    let raw: RawAnswers = answers
+        .iter()
+        .map(|(k, v)| {
+            (
+                (*k).to_string(),
+                v.iter().map(|s| (*s).to_string()).collect(),
+            )
+        })
+        .collect();
+    RequestInput::parse(Channel::Hotline, "孩子想转学", "", "", "", false)
+        .unwrap()
+        .with_answers(raw)
+}
+
+fn request_count(t: &TestDb) -> usize {
+    t.db.write_blocking(|c| {
+        requests::list(
+            c,
+            &Scope::everything(),
+            &requests::RequestFilter::default(),
+            1000,
+        )
+    })
+    .unwrap()
+    .len()
+}
+
+both_engines!(a_question_code_is_taken_once_in_a_category, |t: TestDb| {
+    use shiliu_domain::requests::questions::QuestionInput;
+    let s = school_questions(&t);
+    let dup = t.db.write_blocking(|c| {
+        requests::questions::create_question(
+            c,
+            &Actor::system("test"),
+            s.school.id,
+            &QuestionInput::parse("age", "年龄", "", "text", false, "").unwrap(),
+        )
+    });
+    assert!(matches!(dup, Err(DbError::Invalid(e)) if e.0[0].field == "code"));
+});
+
+both_engines!(a_questions_kind_never_changes, |t: TestDb| {
+    use shiliu_domain::requests::questions::QuestionInput;
+    let s = school_questions(&t);
+    let retype = t.db.write_blocking(|c| {
+        requests::questions::update_question(
+            c,
+            &Actor::system("test"),
+            s.stage.id,
+            s.stage.version,
+            &QuestionInput::parse("stage", "学段", "", "text", false, "").unwrap(),
+            true,
+            5,
+        )
+    });
+    assert!(matches!(retype, Err(DbError::Invalid(e)) if e.0[0].field == "kind"));
+});
+
 both_engines!(
-    extra_questions_are_checked_stored_and_fixed_in_kind,
+    answers_missing_or_not_offered_are_refused_by_question_and_nothing_kept,
     |t: TestDb| {
-        use shiliu_db::requests::questions as q;
-        use shiliu_domain::requests::questions::{QuestionInput, RawAnswers};
-        let sys = Actor::system("test");
-        let (p, school, stage) =
-            t.db.write_blocking(|c| {
-                let p = place(c, "450107001", "长岗");
-                let school = category(c, "school_places");
-                q::create_question(
-                    c,
-                    &sys,
-                    school.id,
-                    &QuestionInput::parse("age", "子女年龄", "", "number", true, "").unwrap(),
-                )?;
-                let stage = q::create_question(
-                    c,
-                    &sys,
-                    school.id,
-                    &QuestionInput::parse(
-                        "stage",
-                        "学段",
-                        "",
-                        "multi",
-                        false,
-                        "primary=小学\njunior=初中",
-                    )
-                    .unwrap(),
-                )?;
-                // The same code in one category is refused; the kind never changes.
-                let dup = q::create_question(
-                    c,
-                    &sys,
-                    school.id,
-                    &QuestionInput::parse("age", "年龄", "", "text", false, "").unwrap(),
-                );
-                assert!(matches!(dup, Err(DbError::Invalid(e)) if e.0[0].field == "code"));
-                let retype = q::update_question(
-                    c,
-                    &sys,
-                    stage.id,
-                    stage.version,
-                    &QuestionInput::parse("stage", "学段", "", "text", false, "").unwrap(),
-                    true,
-                    5,
-                );
-                assert!(matches!(retype, Err(DbError::Invalid(e)) if e.0[0].field == "kind"));
-                Ok((p, school, stage))
-            })
-            .unwrap();
-        let count = |t: &TestDb| {
-            t.db.write_blocking(|c| {
-                requests::list(
-                    c,
-                    &Scope::everything(),
-                    &requests::RequestFilter::default(),
-                    1000,
-                )
-            })
-            .unwrap()
-            .len()
-        };
-        let before = count(&t);
-        let input = |answers: &[(&str, &[&str])]| {
-            let raw: RawAnswers = answers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        (*k).to_string(),
-                        v.iter().map(|s| (*s).to_string()).collect(),
-                    )
-                })
-                .collect();
-            RequestInput::parse(Channel::Hotline, "孩子想转学", "", "", "", false)
-                .unwrap()
-                .with_answers(raw)
-        };
-        // A missing required answer and a choice not offered: refused by question, nothing kept.
+        let s = school_questions(&t);
+        let before = request_count(&t);
         let e =
             t.db.write_blocking(|c| {
                 requests::create(
                     c,
-                    &sys,
-                    &input(&[("stage", &["college"])]),
-                    school.id,
-                    p.grid.id,
+                    &Actor::system("test"),
+                    &school_request(&[("stage", &["college"])]),
+                    s.school.id,
+                    s.place.grid.id,
                     None,
                 )
             })
@@ -998,30 +1305,46 @@ both_engines!(
                 ("answer.stage", "err.choice")
             ]
         );
-        assert_eq!(count(&t), before);
-        // Answered: kept canonical, read back in the questions' order.
-        let r =
+        assert_eq!(request_count(&t), before);
+    }
+);
+
+both_engines!(
+    answers_are_kept_canonical_and_read_back_in_the_questions_order,
+    |t: TestDb| {
+        let s = school_questions(&t);
+        let answers =
             t.db.write_blocking(|c| {
-                requests::create(
+                let r = requests::create(
                     c,
-                    &sys,
-                    &input(&[("age", &["7"]), ("stage", &["junior", "primary"])]),
-                    school.id,
-                    p.grid.id,
+                    &Actor::system("test"),
+                    &school_request(&[("age", &["7"]), ("stage", &["junior", "primary"])]),
+                    s.school.id,
+                    s.place.grid.id,
                     None,
-                )
+                )?;
+                requests::questions::answers(c, &r)
             })
             .unwrap();
-        let answers = t.db.write_blocking(|c| q::answers(c, &r)).unwrap();
         let got: Vec<(&str, &str)> = answers
             .iter()
             .map(|(q, v)| (q.code.as_str(), v.as_str()))
             .collect();
         assert_eq!(got, [("age", "7"), ("stage", "primary,junior")]);
-        assert_eq!(answers[1].0.id, stage.id);
+        assert_eq!(answers[1].0.id, s.stage.id);
+    }
+);
+
+both_engines!(
+    a_question_no_longer_asked_is_no_longer_required,
+    |t: TestDb| {
+        use shiliu_db::requests::questions as q;
+        use shiliu_domain::requests::questions::QuestionInput;
+        let s = school_questions(&t);
+        let sys = Actor::system("test");
         // A question no longer asked is no longer required or accepted.
         t.db.write_blocking(|c| {
-            let age = q::questions(c, Some(school.id), false)?
+            let age = q::questions(c, Some(s.school.id), false)?
                 .into_iter()
                 .find(|x| x.code == "age")
                 .unwrap();
@@ -1034,12 +1357,27 @@ both_engines!(
                 false,
                 1,
             )?;
-            requests::create(c, &sys, &input(&[]), school.id, p.grid.id, None)
+            requests::create(
+                c,
+                &sys,
+                &school_request(&[]),
+                s.school.id,
+                s.place.grid.id,
+                None,
+            )
         })
         .unwrap();
-        // Reply templates: the category's own, then those for every category.
+    }
+);
+
+both_engines!(
+    reply_templates_are_the_categorys_own_then_those_for_every_category,
+    |t: TestDb| {
+        use shiliu_db::requests::questions as q;
+        use shiliu_domain::requests::ReplyTemplateInput;
+        let sys = Actor::system("test");
         t.db.write_blocking(|c| {
-            use shiliu_domain::requests::ReplyTemplateInput;
+            let school = category(c, "school_places");
             q::create_reply_template(
                 c,
                 &sys,
@@ -1234,10 +1572,17 @@ both_engines!(
     }
 );
 
-both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
-    // 3,000 new open requests about unpaid wages, then older ones that differ in status,
-    // channel, category, region and site: a filtered search finds what the plain list
-    // with the same filters finds (every row here has the words), page after page.
+/// A new open request about unpaid wages taken in in a Nanning grid, 3,000 newer ones like it,
+/// then 120 older ones that differ in status, channel, category, region and site (the bulk
+/// loader writes those): every row here has the words.
+struct Wages {
+    fresh: requests::Request,
+    nn: Place,
+    lz: Place,
+    legal: requests::Category,
+}
+
+fn wage_requests(t: &TestDb) -> Wages {
     let (fresh, nn, lz, legal) =
         t.db.write_blocking(|c| {
             let nn = place(c, "450107001", "秀厢");
@@ -1293,14 +1638,27 @@ both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
         .collect();
     t.db.write_blocking(|c| requests::bulk::insert(c, &rows, &[], &terms))
         .unwrap();
-    let list = |scope: &Scope, f: &requests::RequestFilter| -> Vec<i64> {
-        let (scope, f) = (scope.clone(), f.clone());
-        t.db.write_blocking(move |c| requests::list(c, &scope, &f, 20))
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect()
-    };
+    Wages {
+        fresh,
+        nn,
+        lz,
+        legal,
+    }
+}
+
+/// The ids of a page of 20 the list gives in `scope` with the filter `f`.
+fn listed(t: &TestDb, scope: &Scope, f: &requests::RequestFilter) -> Vec<i64> {
+    let (scope, f) = (scope.clone(), f.clone());
+    t.db.write_blocking(move |c| requests::list(c, &scope, &f, 20))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// A filtered search in `scope` finds what the plain list with the same filters finds, page
+/// after page, for filters of each kind.
+fn assert_filtered_searches_are_the_list(t: &TestDb, w: &Wages, scope: &Scope) {
     let plain = requests::RequestFilter::default;
     let filters = [
         requests::RequestFilter {
@@ -1317,76 +1675,107 @@ both_engines!(filtered_searches_are_narrowed_in_the_index, |t: TestDb| {
             ..plain()
         },
         requests::RequestFilter {
-            category_ids: vec![legal.id],
+            category_ids: vec![w.legal.id],
             ..plain()
         },
         requests::RequestFilter {
-            region_path: Some(lz.grid.path.clone()),
+            region_path: Some(w.lz.grid.path.clone()),
             ..plain()
         },
         requests::RequestFilter {
-            site_id: Some(nn.community_site),
+            site_id: Some(w.nn.community_site),
             status: Some(Status::Closed),
             ..plain()
         },
     ];
-    let scopes = [
-        Scope::everything(),
-        Scope::subtrees(vec![lz.grid.path.clone()]),
-    ];
-    for scope in &scopes {
-        for f in &filters {
-            let mut before = None;
-            loop {
-                let want = list(
-                    scope,
-                    &requests::RequestFilter {
-                        before_id: before,
-                        ..f.clone()
-                    },
-                );
-                let found = list(
-                    scope,
-                    &requests::RequestFilter {
-                        text: Some("拖欠工资".into()),
-                        before_id: before,
-                        ..f.clone()
-                    },
-                );
-                assert_eq!(found, want, "{f:?} in {scope:?}");
-                match want.last() {
-                    Some(&last) if want.len() == 20 => before = Some(last),
-                    _ => break,
-                }
+    for f in &filters {
+        let mut before = None;
+        loop {
+            let want = listed(
+                t,
+                scope,
+                &requests::RequestFilter {
+                    before_id: before,
+                    ..f.clone()
+                },
+            );
+            let found = listed(
+                t,
+                scope,
+                &requests::RequestFilter {
+                    text: Some("拖欠工资".into()),
+                    before_id: before,
+                    ..f.clone()
+                },
+            );
+            assert_eq!(found, want, "{f:?} in {scope:?}");
+            match want.last() {
+                Some(&last) if want.len() == 20 => before = Some(last),
+                _ => break,
             }
         }
     }
-    assert_eq!(
-        list(
-            &Scope::everything(),
-            &requests::RequestFilter {
-                text: Some("拖欠工资".into()),
-                status: Some(Status::Closed),
-                ..plain()
-            }
-        )
-        .len(),
-        20
-    );
-    // A step moves the request's entry to its new status in the same transaction.
-    step(&t, fresh.id, Action::Dispatch, StepInput::default()).unwrap();
-    let dispatched = requests::RequestFilter {
-        text: Some("拖欠工资".into()),
-        status: Some(Status::Dispatched),
-        ..plain()
-    };
-    assert_eq!(list(&Scope::everything(), &dispatched), [fresh.id]);
-    let received = requests::RequestFilter {
-        status: Some(Status::Received),
-        ..dispatched
-    };
-    assert!(!list(&Scope::everything(), &received).contains(&fresh.id));
-});
+}
+
+both_engines!(
+    filtered_searches_find_what_the_filtered_list_finds,
+    |t: TestDb| {
+        let w = wage_requests(&t);
+        assert_filtered_searches_are_the_list(&t, &w, &Scope::everything());
+    }
+);
+
+both_engines!(
+    filtered_searches_in_a_narrow_scope_find_what_its_filtered_list_finds,
+    |t: TestDb| {
+        let w = wage_requests(&t);
+        assert_filtered_searches_are_the_list(
+            &t,
+            &w,
+            &Scope::subtrees(vec![w.lz.grid.path.clone()]),
+        );
+    }
+);
+
+both_engines!(
+    a_filtered_search_reaches_older_rows_past_newer_ones_that_differ,
+    |t: TestDb| {
+        let _ = wage_requests(&t);
+        assert_eq!(
+            listed(
+                &t,
+                &Scope::everything(),
+                &requests::RequestFilter {
+                    text: Some("拖欠工资".into()),
+                    status: Some(Status::Closed),
+                    ..requests::RequestFilter::default()
+                }
+            )
+            .len(),
+            20
+        );
+    }
+);
+
+both_engines!(
+    a_step_moves_the_search_entry_to_the_new_status_at_once,
+    |t: TestDb| {
+        let w = wage_requests(&t);
+        // A step moves the request's entry to its new status in the same transaction.
+        step(&t, w.fresh.id, Action::Dispatch, StepInput::default()).unwrap();
+        let dispatched = requests::RequestFilter {
+            text: Some("拖欠工资".into()),
+            status: Some(Status::Dispatched),
+            ..requests::RequestFilter::default()
+        };
+        assert_eq!(listed(&t, &Scope::everything(), &dispatched), [w.fresh.id]);
+        let received = requests::RequestFilter {
+            status: Some(Status::Received),
+            ..dispatched
+        };
+        assert!(!listed(&t, &Scope::everything(), &received).contains(&w.fresh.id));
+    }
+);
 
 both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
     // Requests of this week, of fourteen months ago and of a week whose partition could not
