@@ -41,93 +41,138 @@ both_engines!(reference_data_is_loaded, |t: TestDb| {
     );
 });
 
-both_engines!(scope_separates_sibling_regions, |t: TestDb| {
+/// Nanning with a site of its own and one in a grid made under a township of 西乡塘区, and
+/// Liuzhou with a site of its own.
+struct TwoCities {
+    nanning: org::Region,
+    liuzhou: org::Region,
+    grid: org::Region,
+}
+
+fn sites_in_two_cities(t: &TestDb) -> TwoCities {
     let sys = Actor::system("test");
-    let (nanning, liuzhou, grid_a) =
-        t.db.write_blocking(|c| {
-            let all = Scope::everything();
-            let nn = org::get_region_by_code(c, &all, "450100")?;
-            let lz = org::get_region_by_code(c, &all, "450200")?;
-            let town = org::get_region_by_code(c, &all, "450107001")?;
-            org::create_site(c, &sys, nn.id, &site("南宁民族之家"))?;
-            org::create_site(c, &sys, lz.id, &site("柳州民族之家"))?;
-            let comm = org::create_child_region(
-                c,
-                &sys,
-                town.id,
-                &RegionInput::parse("万秀社区", "").unwrap(),
-            )?;
-            let g = org::create_child_region(
-                c,
-                &sys,
-                comm.id,
-                &RegionInput::parse("第一网格", "").unwrap(),
-            )?;
-            org::create_site(c, &sys, g.id, &site("一网格服务点"))?;
-            Ok((nn, lz, g))
+    t.db.write_blocking(|c| {
+        let all = Scope::everything();
+        let nn = org::get_region_by_code(c, &all, "450100")?;
+        let lz = org::get_region_by_code(c, &all, "450200")?;
+        let town = org::get_region_by_code(c, &all, "450107001")?;
+        org::create_site(c, &sys, nn.id, &site("南宁民族之家"))?;
+        org::create_site(c, &sys, lz.id, &site("柳州民族之家"))?;
+        let comm = org::create_child_region(
+            c,
+            &sys,
+            town.id,
+            &RegionInput::parse("万秀社区", "").unwrap(),
+        )?;
+        let g = org::create_child_region(
+            c,
+            &sys,
+            comm.id,
+            &RegionInput::parse("第一网格", "").unwrap(),
+        )?;
+        org::create_site(c, &sys, g.id, &site("一网格服务点"))?;
+        Ok(TwoCities {
+            nanning: nn,
+            liuzhou: lz,
+            grid: g,
         })
-        .unwrap();
+    })
+    .unwrap()
+}
+
+fn site_names(c: &mut shiliu_db::DbConnection, s: &Scope) -> Vec<String> {
+    org::list_sites(c, s, &ListFilter::default(), 100)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.item.name)
+        .collect()
+}
+
+fn subtree(region: &org::Region) -> Scope {
+    Scope::subtrees(vec![region.path.clone()])
+}
+
+both_engines!(a_citys_scope_lists_its_own_sites_only, |t: TestDb| {
+    let w = sites_in_two_cities(&t);
     let mut c = t.db.conn().unwrap();
-    let nn_scope = Scope::subtrees(vec![nanning.path.clone()]);
-    let lz_scope = Scope::subtrees(vec![liuzhou.path.clone()]);
-    let names = |c: &mut _, s: &Scope| -> Vec<String> {
-        org::list_sites(c, s, &ListFilter::default(), 100)
-            .unwrap()
-            .into_iter()
-            .map(|n| n.item.name)
-            .collect()
-    };
-    let nn_sites = names(&mut c, &nn_scope);
+    let nn_sites = site_names(&mut c, &subtree(&w.nanning));
     assert_eq!(nn_sites.len(), 2);
     assert!(nn_sites.iter().all(|n| n != "柳州民族之家"));
-    assert_eq!(names(&mut c, &lz_scope), ["柳州民族之家"]);
-    let grid_scope = Scope::subtrees(vec![grid_a.path.clone()]);
-    assert_eq!(names(&mut c, &grid_scope), ["一网格服务点"]);
-    // A get outside the scope looks exactly like a missing row.
-    let lz_site = org::list_sites(&mut c, &lz_scope, &ListFilter::default(), 1)
-        .unwrap()
-        .remove(0)
-        .item;
-    assert!(matches!(
-        org::get_site(&mut c, &nn_scope, lz_site.id),
-        Err(DbError::NotFound)
-    ));
-    assert!(matches!(
-        org::get_region(&mut c, &nn_scope, liuzhou.id),
-        Err(DbError::NotFound)
-    ));
-    assert!(org::get_region(&mut c, &lz_scope, liuzhou.id).is_ok());
-    drop(c);
-    // Writes through an actor of another scope are refused the same way.
-    let lz_actor = Actor::system_within("lz", lz_scope);
-    let e =
-        t.db.write_blocking(|c| org::create_site(c, &lz_actor, nanning.id, &site("越界")))
-            .unwrap_err();
-    assert!(matches!(e, DbError::Invalid(_)));
+    assert_eq!(site_names(&mut c, &subtree(&w.liuzhou)), ["柳州民族之家"]);
 });
 
-both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
-    let sys = Actor::system("test");
-    let s =
-        t.db.write_blocking(|c| {
-            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-            let s = org::create_site(c, &sys, nn.id, &site("民族之家"))?;
-            org::update_site(c, &sys, s.id, s.version, nn.id, &site("北湖民族之家"))
-        })
-        .unwrap();
+both_engines!(a_grids_scope_lists_its_own_site_only, |t: TestDb| {
+    let w = sites_in_two_cities(&t);
     let mut c = t.db.conn().unwrap();
-    let report = audit::verify(&mut c).unwrap();
-    assert!(report.is_intact(), "{report:?}");
-    assert!(report.rows >= 3, "refdata sync, create, update");
-    let rows = audit::list(
-        &mut c,
+    assert_eq!(site_names(&mut c, &subtree(&w.grid)), ["一网格服务点"]);
+});
+
+both_engines!(
+    a_get_outside_the_scope_looks_exactly_like_a_missing_row,
+    |t: TestDb| {
+        let w = sites_in_two_cities(&t);
+        let mut c = t.db.conn().unwrap();
+        let (nn_scope, lz_scope) = (subtree(&w.nanning), subtree(&w.liuzhou));
+        let lz_site = org::list_sites(&mut c, &lz_scope, &ListFilter::default(), 1)
+            .unwrap()
+            .remove(0)
+            .item;
+        assert!(matches!(
+            org::get_site(&mut c, &nn_scope, lz_site.id),
+            Err(DbError::NotFound)
+        ));
+        assert!(matches!(
+            org::get_region(&mut c, &nn_scope, w.liuzhou.id),
+            Err(DbError::NotFound)
+        ));
+        assert!(org::get_region(&mut c, &lz_scope, w.liuzhou.id).is_ok());
+    }
+);
+
+both_engines!(
+    a_write_through_an_actor_of_another_scope_is_refused,
+    |t: TestDb| {
+        let w = sites_in_two_cities(&t);
+        // Writes through an actor of another scope are refused the same way.
+        let lz_actor = Actor::system_within("lz", subtree(&w.liuzhou));
+        let e =
+            t.db.write_blocking(|c| org::create_site(c, &lz_actor, w.nanning.id, &site("越界")))
+                .unwrap_err();
+        assert!(matches!(e, DbError::Invalid(_)));
+    }
+);
+
+/// A site created then renamed: two audited writes after the reference data's.
+fn renamed_site(t: &TestDb) -> org::Site {
+    let sys = Actor::system("test");
+    t.db.write_blocking(|c| {
+        let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+        let s = org::create_site(c, &sys, nn.id, &site("民族之家"))?;
+        org::update_site(c, &sys, s.id, s.version, nn.id, &site("北湖民族之家"))
+    })
+    .unwrap()
+}
+
+/// The audit rows about sites, newest first.
+fn site_audit_rows(c: &mut shiliu_db::DbConnection) -> Vec<audit::AuditRow> {
+    audit::list(
+        c,
         &audit::AuditFilter {
             entity: Some("site".into()),
             ..Default::default()
         },
         10,
     )
-    .unwrap();
+    .unwrap()
+}
+
+both_engines!(writes_are_audited_in_an_intact_chain, |t: TestDb| {
+    let s = renamed_site(&t);
+    let mut c = t.db.conn().unwrap();
+    let report = audit::verify(&mut c).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert!(report.rows >= 3, "refdata sync, create, update");
+    let rows = site_audit_rows(&mut c);
     assert_eq!(
         rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
         ["site.update", "site.create"]
@@ -137,14 +182,28 @@ both_engines!(writes_are_audited_and_tampering_is_detected, |t: TestDb| {
         rows[0].entity_id.as_deref(),
         Some(s.id.to_string().as_str())
     );
+});
 
-    // Edit a row behind the application's back.
-    diesel::update(audit_log::table.filter(audit_log::seq.eq(rows[1].seq)))
-        .set(audit_log::actor.eq("someone-else"))
-        .execute(&mut c)
-        .unwrap();
-    let report = audit::verify(&mut c).unwrap();
-    assert_eq!(report.altered, vec![rows[1].seq]);
+both_engines!(
+    an_audit_row_edited_behind_the_applications_back_is_found,
+    |t: TestDb| {
+        renamed_site(&t);
+        let mut c = t.db.conn().unwrap();
+        let rows = site_audit_rows(&mut c);
+        // Edit a row behind the application's back.
+        diesel::update(audit_log::table.filter(audit_log::seq.eq(rows[1].seq)))
+            .set(audit_log::actor.eq("someone-else"))
+            .execute(&mut c)
+            .unwrap();
+        let report = audit::verify(&mut c).unwrap();
+        assert_eq!(report.altered, vec![rows[1].seq]);
+    }
+);
+
+both_engines!(the_newest_audit_row_deleted_is_found, |t: TestDb| {
+    renamed_site(&t);
+    let mut c = t.db.conn().unwrap();
+    let rows = site_audit_rows(&mut c);
     // Delete the newest row.
     diesel::delete(audit_log::table.filter(audit_log::seq.eq(rows[0].seq)))
         .execute(&mut c)
