@@ -450,67 +450,98 @@ both_engines!(
     }
 );
 
-both_engines!(concurrent_edits_and_scope, |t: TestDb| {
+/// An open request in a grid of Nanning, and the paths of Nanning and Liuzhou.
+fn hotline_request_in_nanning(t: &TestDb) -> (requests::Request, String, String) {
     let sys = Actor::system("test");
-    let (r, nn_path, lz_path) =
-        t.db.write_blocking(|c| {
-            let p = place(c, "450107001", "甲");
-            let other = category(c, "other");
-            let input =
-                RequestInput::parse(Channel::Hotline, "咨询政策", "", "", "", false).unwrap();
-            let all = Scope::everything();
-            Ok((
-                requests::create(c, &sys, &input, other.id, p.grid.id, None)?,
-                org::get_region_by_code(c, &all, "450100")?.path,
-                org::get_region_by_code(c, &all, "450200")?.path,
-            ))
-        })
-        .unwrap();
-    // Two people saw version 1; the second to act is refused, not silently applied.
-    let first =
-        t.db.write_blocking(|c| {
-            requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
-        })
-        .unwrap();
-    assert_eq!(first.version, 2);
-    let second = t.db.write_blocking(|c| {
-        requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
-    });
-    assert!(matches!(second, Err(DbError::Stale)));
-    let mut c = t.db.conn().unwrap();
-    let nn = Scope::subtrees(vec![nn_path]);
-    let lz = Scope::subtrees(vec![lz_path]);
-    assert_eq!(
-        requests::list(&mut c, &nn, &requests::RequestFilter::default(), 10)
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(
-        requests::list(&mut c, &lz, &requests::RequestFilter::default(), 10)
-            .unwrap()
-            .is_empty()
-    );
-    assert!(matches!(
-        requests::get(&mut c, &lz, r.id),
-        Err(DbError::NotFound)
-    ));
-    // Overdue: due before a moment far in the future, still open.
-    let far = shiliu_db::now() + chrono::Duration::days(400);
-    let overdue = requests::list(
-        &mut c,
-        &nn,
-        &requests::RequestFilter {
-            overdue_at: Some(far),
-            ..Default::default()
-        },
-        10,
-    )
-    .unwrap();
-    assert_eq!(overdue.len(), 1);
-});
+    t.db.write_blocking(|c| {
+        let p = place(c, "450107001", "甲");
+        let other = category(c, "other");
+        let input = RequestInput::parse(Channel::Hotline, "咨询政策", "", "", "", false).unwrap();
+        let all = Scope::everything();
+        Ok((
+            requests::create(c, &sys, &input, other.id, p.grid.id, None)?,
+            org::get_region_by_code(c, &all, "450100")?.path,
+            org::get_region_by_code(c, &all, "450200")?.path,
+        ))
+    })
+    .unwrap()
+}
 
-both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
+both_engines!(
+    the_second_of_two_edits_of_one_version_is_refused,
+    |t: TestDb| {
+        let sys = Actor::system("test");
+        let (r, _, _) = hotline_request_in_nanning(&t);
+        // Two people saw version 1; the second to act is refused, not silently applied.
+        let first =
+            t.db.write_blocking(|c| {
+                requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
+            })
+            .unwrap();
+        assert_eq!(first.version, 2);
+        let second = t.db.write_blocking(|c| {
+            requests::step(c, &sys, r.id, 1, Action::Dispatch, &StepInput::default())
+        });
+        assert!(matches!(second, Err(DbError::Stale)));
+    }
+);
+
+both_engines!(
+    requests_are_listed_and_got_only_in_their_scope,
+    |t: TestDb| {
+        let (r, nn_path, lz_path) = hotline_request_in_nanning(&t);
+        let mut c = t.db.conn().unwrap();
+        let nn = Scope::subtrees(vec![nn_path]);
+        let lz = Scope::subtrees(vec![lz_path]);
+        assert_eq!(
+            requests::list(&mut c, &nn, &requests::RequestFilter::default(), 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            requests::list(&mut c, &lz, &requests::RequestFilter::default(), 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            requests::get(&mut c, &lz, r.id),
+            Err(DbError::NotFound)
+        ));
+    }
+);
+
+both_engines!(
+    an_open_request_due_before_a_moment_is_overdue_at_it,
+    |t: TestDb| {
+        let (_, nn_path, _) = hotline_request_in_nanning(&t);
+        let mut c = t.db.conn().unwrap();
+        // Overdue: due before a moment far in the future, still open.
+        let far = shiliu_db::now() + chrono::Duration::days(400);
+        let overdue = requests::list(
+            &mut c,
+            &Scope::subtrees(vec![nn_path]),
+            &requests::RequestFilter {
+                overdue_at: Some(far),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+        assert_eq!(overdue.len(), 1);
+    }
+);
+
+/// Three requests and the moment they are looked at: one past due; one received long ago and
+/// due in a few working minutes; one just taken in.
+struct Deadlines {
+    late: requests::Request,
+    soon: requests::Request,
+    fresh: requests::Request,
+    now: chrono::NaiveDateTime,
+}
+
+fn deadline_requests(t: &TestDb) -> Deadlines {
     use diesel::prelude::*;
     use shiliu_db::schema::requests as rq;
     let sys = Actor::system("test");
@@ -528,7 +559,6 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
     let mut c = t.db.conn().unwrap();
     let now = shiliu_db::now();
     let cal = requests::calendar(&mut c).unwrap();
-    // One past due; one received long ago and due in a few working minutes; one just taken in.
     diesel::update(rq::table.filter(rq::id.eq(late.id)))
         .set(rq::due_at.eq(Some(now - chrono::Duration::hours(1))))
         .execute(&mut c)
@@ -543,71 +573,130 @@ both_engines!(deadlines_remind_then_escalate_once, |t: TestDb| {
         ))
         .execute(&mut c)
         .unwrap();
-    drop(c);
-    // Work found, then the overdue request changes before the marks: it is left alone.
+    Deadlines {
+        late,
+        soon,
+        fresh,
+        now,
+    }
+}
+
+/// The overdue request changed after the work was found and before it was marked, in parts
+/// of one request each as the server marks a backlog: what the marks did, added up.
+fn marked_after_the_late_one_changed(t: &TestDb, d: &Deadlines) -> requests::Sweep {
+    use diesel::prelude::*;
+    use shiliu_db::schema::requests as rq;
     let work =
-        t.db.write_blocking(|c| requests::deadline_work(c, now))
+        t.db.write_blocking(|c| requests::deadline_work(c, d.now))
             .unwrap();
-    assert_eq!((work.remind.len(), work.escalate.len()), (1, 1));
     t.db.write_blocking(|c| {
-        diesel::update(rq::table.filter(rq::id.eq(late.id)))
+        diesel::update(rq::table.filter(rq::id.eq(d.late.id)))
             .set(rq::version.eq(rq::version + 1))
             .execute(c)?;
         Ok(())
     })
     .unwrap();
-    // Marked in parts of one request each, as the server marks a backlog.
-    let parts = work.parts(1);
-    assert_eq!(
-        parts
-            .iter()
-            .map(|p| (p.escalate.len(), p.remind.len()))
-            .collect::<Vec<_>>(),
-        [(1, 0), (0, 1)]
-    );
-    let mut stale = requests::Sweep::default();
-    for part in &parts {
+    let mut marked = requests::Sweep::default();
+    for part in &work.parts(1) {
         let s =
-            t.db.write_blocking(|c| requests::mark_deadlines(c, now, part))
+            t.db.write_blocking(|c| requests::mark_deadlines(c, d.now, part))
                 .unwrap();
-        stale.reminded += s.reminded;
-        stale.escalated += s.escalated;
+        marked.reminded += s.reminded;
+        marked.escalated += s.escalated;
     }
-    assert_eq!((stale.reminded, stale.escalated), (1, 0));
-    let first =
-        t.db.write_blocking(|c| requests::sweep_deadlines(c, now))
+    marked
+}
+
+both_engines!(
+    deadline_work_is_marked_in_parts_of_one_request_each,
+    |t: TestDb| {
+        let d = deadline_requests(&t);
+        let work =
+            t.db.write_blocking(|c| requests::deadline_work(c, d.now))
+                .unwrap();
+        assert_eq!((work.remind.len(), work.escalate.len()), (1, 1));
+        // Marked in parts of one request each, as the server marks a backlog.
+        assert_eq!(
+            work.parts(1)
+                .iter()
+                .map(|p| (p.escalate.len(), p.remind.len()))
+                .collect::<Vec<_>>(),
+            [(1, 0), (0, 1)]
+        );
+    }
+);
+
+both_engines!(
+    a_request_changed_after_its_deadline_work_was_found_is_left_alone,
+    |t: TestDb| {
+        let d = deadline_requests(&t);
+        // Work found, then the overdue request changes before the marks: it is left alone.
+        let stale = marked_after_the_late_one_changed(&t, &d);
+        assert_eq!((stale.reminded, stale.escalated), (1, 0));
+    }
+);
+
+both_engines!(
+    the_sweep_takes_up_what_was_left_and_marks_each_once,
+    |t: TestDb| {
+        let d = deadline_requests(&t);
+        marked_after_the_late_one_changed(&t, &d);
+        let first =
+            t.db.write_blocking(|c| requests::sweep_deadlines(c, d.now))
+                .unwrap();
+        assert_eq!((first.reminded, first.escalated), (0, 1));
+        let again =
+            t.db.write_blocking(|c| requests::sweep_deadlines(c, d.now))
+                .unwrap();
+        assert_eq!((again.reminded, again.escalated), (0, 0), "once each");
+    }
+);
+
+both_engines!(
+    the_late_request_is_escalated_the_one_due_soon_reminded_the_fresh_one_neither,
+    |t: TestDb| {
+        let d = deadline_requests(&t);
+        marked_after_the_late_one_changed(&t, &d);
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, d.now))
             .unwrap();
-    assert_eq!((first.reminded, first.escalated), (0, 1));
-    let again =
-        t.db.write_blocking(|c| requests::sweep_deadlines(c, now))
+        let mut c = t.db.conn().unwrap();
+        let all = Scope::everything();
+        assert!(
+            requests::get(&mut c, &all, d.late.id)
+                .unwrap()
+                .escalated_at
+                .is_some()
+        );
+        assert!(
+            requests::get(&mut c, &all, d.soon.id)
+                .unwrap()
+                .reminded_at
+                .is_some()
+        );
+        let f = requests::get(&mut c, &all, d.fresh.id).unwrap();
+        assert!(f.reminded_at.is_none() && f.escalated_at.is_none());
+    }
+);
+
+both_engines!(
+    an_escalation_to_the_level_above_is_in_the_history_and_audited,
+    |t: TestDb| {
+        let d = deadline_requests(&t);
+        marked_after_the_late_one_changed(&t, &d);
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, d.now))
             .unwrap();
-    assert_eq!((again.reminded, again.escalated), (0, 0), "once each");
-    let mut c = t.db.conn().unwrap();
-    let all = Scope::everything();
-    assert!(
-        requests::get(&mut c, &all, late.id)
-            .unwrap()
-            .escalated_at
-            .is_some()
-    );
-    assert!(
-        requests::get(&mut c, &all, soon.id)
-            .unwrap()
-            .reminded_at
-            .is_some()
-    );
-    let f = requests::get(&mut c, &all, fresh.id).unwrap();
-    assert!(f.reminded_at.is_none() && f.escalated_at.is_none());
-    let ev = requests::events(&mut c, &late).unwrap();
-    let last = ev.last().unwrap();
-    assert_eq!(last.action, "escalate");
-    let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
-    assert!(
-        detail["supervising_region_id"].is_i64(),
-        "escalated to the level above: {detail}"
-    );
-    assert!(audit::verify(&mut c).unwrap().is_intact());
-});
+        let mut c = t.db.conn().unwrap();
+        let ev = requests::events(&mut c, &d.late).unwrap();
+        let last = ev.last().unwrap();
+        assert_eq!(last.action, "escalate");
+        let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+        assert!(
+            detail["supervising_region_id"].is_i64(),
+            "escalated to the level above: {detail}"
+        );
+        assert!(audit::verify(&mut c).unwrap().is_intact());
+    }
+);
 
 /// A request received `days_ago`, resolved `hours` later, due after `due_hours`: history as the
 /// bulk loader writes it.
@@ -1403,7 +1492,16 @@ both_engines!(
     }
 );
 
-both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
+/// Two requests in a Nanning grid (a rent dispute with the contact's name, a school place)
+/// and, taken in last, a rent dispute in a Liuzhou grid.
+struct Searchable {
+    a: requests::Request,
+    b: requests::Request,
+    far: requests::Request,
+    nn_grid: Region,
+}
+
+fn searchable_requests(t: &TestDb) -> Searchable {
     let (nn_grid, lz_grid, other) =
         t.db.write_blocking(|c| {
             let nn = place(c, "450107001", "秀厢");
@@ -1421,61 +1519,120 @@ both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
         })
         .unwrap()
     };
-    let a = make(&nn_grid, "和房东发生租房纠纷，押金不退", "黄秀英");
-    let b = make(&nn_grid, "孩子想转学到附近小学", "");
-    let far = make(&lz_grid, "租房合同到期，房东涨价", "");
-    let search = |scope: &Scope, q: &str| -> Vec<i64> {
-        let f = requests::RequestFilter {
-            text: Some(q.to_string()),
-            ..requests::RequestFilter::default()
-        };
-        let scope = scope.clone();
-        t.db.write_blocking(move |c| requests::list(c, &scope, &f, 50))
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect()
+    Searchable {
+        a: make(&nn_grid, "和房东发生租房纠纷，押金不退", "黄秀英"),
+        b: make(&nn_grid, "孩子想转学到附近小学", ""),
+        far: make(&lz_grid, "租房合同到期，房东涨价", ""),
+        nn_grid,
+    }
+}
+
+/// The ids of the requests a search for `q` finds in `scope`.
+fn search(t: &TestDb, scope: &Scope, q: &str) -> Vec<i64> {
+    let f = requests::RequestFilter {
+        text: Some(q.to_string()),
+        ..requests::RequestFilter::default()
     };
-    let all = Scope::everything();
-    // 租房 finds 租房纠纷 (and 租房合同), newest first; every word must match.
-    assert_eq!(search(&all, "租房"), [far.id, a.id]);
-    assert_eq!(search(&all, "租房 押金"), [a.id]);
-    assert_eq!(search(&all, "押金不退"), [a.id]);
-    assert_eq!(search(&all, "小学"), [b.id]);
-    assert_eq!(search(&all, "黄秀英"), [a.id], "contact names are found");
-    assert_eq!(search(&all, &a.code.to_lowercase()), [a.id], "and codes");
-    assert!(search(&all, "社保").is_empty());
-    assert!(
-        search(&all, "，。").is_empty(),
-        "punctuation alone finds nothing"
-    );
-    // The caller's scope still applies.
-    let nn_scope = Scope::subtrees(vec![nn_grid.path.clone()]);
-    assert_eq!(search(&nn_scope, "租房"), [a.id]);
-    // Handlers' notes and the reply become searchable as they are written.
-    let returned = StepInput {
-        action_input: ActionInput {
-            reason: Some("需转交司法所调解".into()),
-            ..ActionInput::default()
-        },
-        ..StepInput::default()
-    };
-    step(&t, b.id, Action::Dispatch, StepInput::default()).unwrap();
-    step(&t, b.id, Action::Return, returned).unwrap();
-    assert_eq!(search(&all, "司法所"), [b.id]);
-    step(&t, b.id, Action::Dispatch, StepInput::default()).unwrap();
-    step(&t, b.id, Action::Accept, StepInput::default()).unwrap();
-    let resolve = StepInput {
+    let scope = scope.clone();
+    t.db.write_blocking(move |c| requests::list(c, &scope, &f, 50))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+fn school_place_found() -> StepInput {
+    StepInput {
         action_input: ActionInput {
             outcome: Some(Outcome::Solved),
             reply: Some("已协调学位，请九月到校报到".into()),
             ..ActionInput::default()
         },
         ..StepInput::default()
-    };
-    step(&t, b.id, Action::Resolve, resolve).unwrap();
-    assert_eq!(search(&all, "学位"), [b.id]);
-    assert_eq!(search(&all, "司法所"), [b.id], "earlier notes stay");
+    }
+}
+
+/// The school-place request returned with a note, sent again, accepted and resolved with a
+/// reply.
+fn school_place_request_handled(t: &TestDb, b: &requests::Request) {
+    steps(
+        t,
+        b.id,
+        vec![
+            (Action::Dispatch, StepInput::default()),
+            (Action::Return, with_reason("需转交司法所调解")),
+            (Action::Dispatch, StepInput::default()),
+            (Action::Accept, StepInput::default()),
+            (Action::Resolve, school_place_found()),
+        ],
+    );
+}
+
+both_engines!(
+    chinese_words_are_found_newest_first_and_every_word_must_match,
+    |t: TestDb| {
+        let s = searchable_requests(&t);
+        let all = Scope::everything();
+        // 租房 finds 租房纠纷 (and 租房合同), newest first; every word must match.
+        assert_eq!(search(&t, &all, "租房"), [s.far.id, s.a.id]);
+        assert_eq!(search(&t, &all, "租房 押金"), [s.a.id]);
+        assert_eq!(search(&t, &all, "押金不退"), [s.a.id]);
+        assert_eq!(search(&t, &all, "小学"), [s.b.id]);
+        assert!(search(&t, &all, "社保").is_empty());
+    }
+);
+
+both_engines!(contact_names_and_codes_are_found, |t: TestDb| {
+    let s = searchable_requests(&t);
+    let all = Scope::everything();
+    assert_eq!(
+        search(&t, &all, "黄秀英"),
+        [s.a.id],
+        "contact names are found"
+    );
+    assert_eq!(
+        search(&t, &all, &s.a.code.to_lowercase()),
+        [s.a.id],
+        "and codes"
+    );
+});
+
+both_engines!(punctuation_alone_finds_nothing, |t: TestDb| {
+    searchable_requests(&t);
+    assert!(
+        search(&t, &Scope::everything(), "，。").is_empty(),
+        "punctuation alone finds nothing"
+    );
+});
+
+both_engines!(a_search_keeps_to_the_callers_scope, |t: TestDb| {
+    let s = searchable_requests(&t);
+    // The caller's scope still applies.
+    let nn_scope = Scope::subtrees(vec![s.nn_grid.path.clone()]);
+    assert_eq!(search(&t, &nn_scope, "租房"), [s.a.id]);
+});
+
+both_engines!(
+    handlers_notes_and_the_reply_become_searchable_as_they_are_written,
+    |t: TestDb| {
+        let s = searchable_requests(&t);
+        let all = Scope::everything();
+        let b = s.b.id;
+        step(&t, b, Action::Dispatch, StepInput::default()).unwrap();
+        step(&t, b, Action::Return, with_reason("需转交司法所调解")).unwrap();
+        assert_eq!(search(&t, &all, "司法所"), [b]);
+        step(&t, b, Action::Dispatch, StepInput::default()).unwrap();
+        step(&t, b, Action::Accept, StepInput::default()).unwrap();
+        step(&t, b, Action::Resolve, school_place_found()).unwrap();
+        assert_eq!(search(&t, &all, "学位"), [b]);
+        assert_eq!(search(&t, &all, "司法所"), [b], "earlier notes stay");
+    }
+);
+
+both_engines!(a_lost_search_index_is_rebuilt_from_the_rows, |t: TestDb| {
+    let s = searchable_requests(&t);
+    school_place_request_handled(&t, &s.b);
+    let all = Scope::everything();
     // An index lost (or a database from before it existed) is rebuilt from the rows.
     let rebuilt =
         t.db.write_blocking(|c| {
@@ -1486,21 +1643,21 @@ both_engines!(chinese_full_text_search_in_scope, |t: TestDb| {
                 } else {
                     "request_id"
                 },
-                a.id,
-                b.id
+                s.a.id,
+                s.b.id
             );
             shiliu_db::on_engine!(c, |c| diesel::sql_query(&delete).execute(c))?;
             requests::search::backfill(c)
         })
         .unwrap();
     assert_eq!(rebuilt, 2);
-    assert_eq!(search(&all, "押金"), [a.id]);
+    assert_eq!(search(&t, &all, "押金"), [s.a.id]);
     assert_eq!(
-        search(&all, "司法所"),
-        [b.id],
+        search(&t, &all, "司法所"),
+        [s.b.id],
         "with the notes of its history"
     );
-    assert_eq!(search(&all, "租房"), [far.id, a.id]);
+    assert_eq!(search(&t, &all, "租房"), [s.far.id, s.a.id]);
 });
 
 both_engines!(
