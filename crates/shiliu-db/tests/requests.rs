@@ -1041,11 +1041,21 @@ fn deadlines_count_local_working_hours() {
     assert_eq!(requests::deadline(&cal, at(20, 10, 0), 60), at(23, 1, 30));
 }
 
-both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
+/// A community in 西乡塘区 and two sites of the district with a rule each: rule 1, legal help
+/// anywhere in 西乡塘区 → the studio; rule 2, keyword 押金 → mediation.
+struct TwoRules {
+    place: Place,
+    legal: i64,
+    mediation: i64,
+    rent: requests::Category,
+    legal_cat: requests::Category,
+}
+
+fn two_routing_rules(t: &TestDb) -> TwoRules {
     use shiliu_db::requests::routing::{self, NewRule};
     let sys = Actor::system("test");
     t.db.write_blocking(|c| {
-        let p = place(c, "450107001", "规则");
+        let place = place(c, "450107001", "规则");
         let all = Scope::everything();
         let xxt = org::get_region_by_code(c, &all, "450107")?;
         let legal = org::create_site(
@@ -1062,7 +1072,6 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
         )?;
         let rent = category(c, "renting");
         let legal_cat = category(c, "legal_aid");
-        // Rule 1: legal help anywhere in 西乡塘区 → the studio. Rule 2: keyword 押金 → mediation.
         routing::create(
             c,
             &sys,
@@ -1085,12 +1094,39 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
                 unit_id: None,
             },
         )?;
-        let mk = |c: &mut DbConnection, cat: i64, text: &str| {
-            let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
-            requests::create(c, &sys, &input, cat, p.grid.id, None)
-        };
-        let a = mk(c, legal_cat.id, "被拖欠工资想起诉")?;
-        assert_eq!(a.site_id, Some(legal.id));
+        Ok(TwoRules {
+            place,
+            legal: legal.id,
+            mediation: mediation.id,
+            rent,
+            legal_cat,
+        })
+    })
+    .unwrap()
+}
+
+/// A hotline request of `category_id` taken in in the rules' community.
+fn routed(t: &TestDb, rules: &TwoRules, category_id: i64, text: &str) -> requests::Request {
+    let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+    t.db.write_blocking(|c| {
+        requests::create(
+            c,
+            &Actor::system("test"),
+            &input,
+            category_id,
+            rules.place.grid.id,
+            None,
+        )
+    })
+    .unwrap()
+}
+
+both_engines!(
+    the_first_rule_that_holds_routes_and_is_named_as_the_reason,
+    |t: TestDb| {
+        let rules = two_routing_rules(&t);
+        let a = routed(&t, &rules, rules.legal_cat.id, "被拖欠工资想起诉");
+        assert_eq!(a.site_id, Some(rules.legal));
         let reason: serde_json::Value = serde_json::from_str(&a.routed_by).unwrap();
         assert_eq!(
             (
@@ -1100,22 +1136,45 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
             ),
             (Some("rule"), Some(1), Some("西乡塘区"))
         );
-        let b = mk(c, rent.id, "房东不退押金")?;
-        assert_eq!(b.site_id, Some(mediation.id), "rule 2 by keyword");
-        let d = mk(c, rent.id, "想找便宜的房子")?;
-        assert_eq!(
-            d.site_id,
-            Some(p.community_site),
-            "no rule holds: the default rule"
-        );
-        // A rule switched off no longer routes.
-        let rules = routing::list(c)?;
-        routing::set_active(c, &sys, rules[1].id, false)?;
-        assert_eq!(mk(c, rent.id, "押金问题")?.site_id, Some(p.community_site));
-        // A rule needs exactly one target.
-        let e = routing::create(
+    }
+);
+
+both_engines!(a_rule_routes_by_a_keyword_of_the_text, |t: TestDb| {
+    let rules = two_routing_rules(&t);
+    let b = routed(&t, &rules, rules.rent.id, "房东不退押金");
+    assert_eq!(b.site_id, Some(rules.mediation), "rule 2 by keyword");
+});
+
+both_engines!(where_no_rule_holds_the_default_rule_routes, |t: TestDb| {
+    let rules = two_routing_rules(&t);
+    let d = routed(&t, &rules, rules.rent.id, "想找便宜的房子");
+    assert_eq!(
+        d.site_id,
+        Some(rules.place.community_site),
+        "no rule holds: the default rule"
+    );
+});
+
+both_engines!(a_rule_switched_off_no_longer_routes, |t: TestDb| {
+    use shiliu_db::requests::routing;
+    let rules = two_routing_rules(&t);
+    t.db.write_blocking(|c| {
+        let listed = routing::list(c)?;
+        routing::set_active(c, &Actor::system("test"), listed[1].id, false)
+    })
+    .unwrap();
+    assert_eq!(
+        routed(&t, &rules, rules.rent.id, "押金问题").site_id,
+        Some(rules.place.community_site)
+    );
+});
+
+both_engines!(a_routing_rule_needs_exactly_one_target, |t: TestDb| {
+    use shiliu_db::requests::routing::{self, NewRule};
+    let e = t.db.write_blocking(|c| {
+        routing::create(
             c,
-            &sys,
+            &Actor::system("test"),
             &NewRule {
                 category_id: None,
                 region_id: None,
@@ -1123,72 +1182,132 @@ both_engines!(routing_rules_in_order_then_the_default, |t: TestDb| {
                 site_id: None,
                 unit_id: None,
             },
-        );
-        assert!(matches!(e, Err(DbError::Invalid(_))));
-        Ok(())
-    })
-    .unwrap();
+        )
+    });
+    assert!(matches!(e, Err(DbError::Invalid(_))));
 });
 
+// Intake keeps its configuration in memory between transactions; each change must reach the
+// next transaction, and a change rolled back must not.
+
+/// A community, the catch-all category and a mediation site of the district a rule may send
+/// it to; intake has read its configuration once, for a request routed by default.
+struct Configured {
+    place: Place,
+    other: requests::Category,
+    target: i64,
+}
+
+fn intake_configured_once(t: &TestDb) -> Configured {
+    let sys = Actor::system("test");
+    let (place, other, target) =
+        t.db.write_blocking(|c| {
+            let xxt = org::get_region_by_code(c, &Scope::everything(), "450107")?;
+            let target = org::create_site(
+                c,
+                &sys,
+                xxt.id,
+                &SiteInput::parse("缓存调解室", "mediation", "", "", "", "").unwrap(),
+            )?;
+            Ok((place(c, "450107001", "缓存"), category(c, "other"), target))
+        })
+        .unwrap();
+    let w = Configured {
+        place,
+        other,
+        target: target.id,
+    };
+    assert_eq!(
+        taken_in(t, &w, "第一件").unwrap().site_id,
+        Some(w.place.community_site)
+    );
+    w
+}
+
+fn taken_in(t: &TestDb, w: &Configured, text: &str) -> Result<requests::Request, DbError> {
+    let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+    t.db.write_blocking(|c| {
+        requests::create(
+            c,
+            &Actor::system("test"),
+            &input,
+            w.other.id,
+            w.place.grid.id,
+            None,
+        )
+    })
+}
+
+fn rule_to_target(w: &Configured) -> shiliu_db::requests::routing::NewRule {
+    shiliu_db::requests::routing::NewRule {
+        category_id: Some(w.other.id),
+        region_id: None,
+        keywords: vec![],
+        site_id: Some(w.target),
+        unit_id: None,
+    }
+}
+
+fn service_level(
+    other: &requests::Category,
+    hours: &str,
+) -> shiliu_domain::requests::CategoryInput {
+    shiliu_domain::requests::CategoryInput::parse(
+        "other",
+        &other.name,
+        &other.name_en,
+        hours,
+        "hours",
+        480,
+    )
+    .unwrap()
+}
+
 both_engines!(
-    intake_follows_configuration_committed_and_not_rolled_back,
+    a_rule_rolled_back_routes_only_in_its_own_transaction,
     |t: TestDb| {
-        use shiliu_db::requests::routing::{self, NewRule};
-        use shiliu_domain::requests::CategoryInput;
-        // Intake keeps its configuration in memory between transactions; each change must
-        // reach the next transaction, and a change rolled back must not.
+        use shiliu_db::requests::routing;
+        let w = intake_configured_once(&t);
         let sys = Actor::system("test");
-        let (p, other, target) =
-            t.db.write_blocking(|c| {
-                let xxt = org::get_region_by_code(c, &Scope::everything(), "450107")?;
-                let target = org::create_site(
-                    c,
-                    &sys,
-                    xxt.id,
-                    &SiteInput::parse("缓存调解室", "mediation", "", "", "", "").unwrap(),
-                )?;
-                Ok((place(c, "450107001", "缓存"), category(c, "other"), target))
-            })
-            .unwrap();
-        let mk = |text: &str| {
-            let input = RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
-            t.db.write_blocking(|c| requests::create(c, &sys, &input, other.id, p.grid.id, None))
-        };
-        assert_eq!(mk("第一件").unwrap().site_id, Some(p.community_site));
-        let rule = NewRule {
-            category_id: Some(other.id),
-            region_id: None,
-            keywords: vec![],
-            site_id: Some(target.id),
-            unit_id: None,
-        };
         let rolled_back = t.db.write_blocking(|c| {
-            routing::create(c, &sys, &rule)?;
+            routing::create(c, &sys, &rule_to_target(&w))?;
             let input = RequestInput::parse(Channel::Hotline, "同一事务", "", "", "", false)?;
-            let r = requests::create(c, &sys, &input, other.id, p.grid.id, None)?;
-            assert_eq!(r.site_id, Some(target.id), "its own transaction's rule");
+            let r = requests::create(c, &sys, &input, w.other.id, w.place.grid.id, None)?;
+            assert_eq!(r.site_id, Some(w.target), "its own transaction's rule");
             Err::<(), _>(DbError::Stale)
         });
         assert!(matches!(rolled_back, Err(DbError::Stale)));
         assert_eq!(
-            mk("回滚之后").unwrap().site_id,
-            Some(p.community_site),
+            taken_in(&t, &w, "回滚之后").unwrap().site_id,
+            Some(w.place.community_site),
             "the rolled-back rule routes nothing"
         );
-        t.db.write_blocking(|c| routing::create(c, &sys, &rule))
-            .unwrap();
-        assert_eq!(mk("规则之后").unwrap().site_id, Some(target.id));
+    }
+);
+
+both_engines!(a_committed_rule_routes_the_next_intake, |t: TestDb| {
+    use shiliu_db::requests::routing;
+    let w = intake_configured_once(&t);
+    t.db.write_blocking(|c| routing::create(c, &Actor::system("test"), &rule_to_target(&w)))
+        .unwrap();
+    assert_eq!(
+        taken_in(&t, &w, "规则之后").unwrap().site_id,
+        Some(w.target)
+    );
+});
+
+both_engines!(
+    the_next_deadline_follows_a_changed_service_level,
+    |t: TestDb| {
+        let w = intake_configured_once(&t);
+        let sys = Actor::system("test");
         // A service level changed: the next deadline follows it.
-        let input = |minutes: &str| {
-            CategoryInput::parse("other", &other.name, &other.name_en, minutes, "hours", 480)
-                .unwrap()
-        };
-        let cat =
-            t.db.write_blocking(|c| {
-                requests::update_category(c, &sys, other.id, other.version, &input("1"), true)
-            })
-            .unwrap();
-        let r = mk("一小时").unwrap();
+        t.db.write_blocking(|c| {
+            let input = service_level(&w.other, "1");
+            requests::update_category(c, &sys, w.other.id, w.other.version, &input, true)
+        })
+        .unwrap();
+        let r = taken_in(&t, &w, "一小时").unwrap();
         let expected =
             t.db.write_blocking(|c| {
                 Ok(requests::deadline(
@@ -1199,14 +1318,23 @@ both_engines!(
             })
             .unwrap();
         assert_eq!(r.due_at, Some(expected));
-        // Switched off: refused.
-        t.db.write_blocking(|c| {
-            requests::update_category(c, &sys, other.id, cat.version, &input("1"), false)
-        })
-        .unwrap();
-        assert!(matches!(mk("停用之后"), Err(DbError::Invalid(_))));
     }
 );
+
+both_engines!(a_category_switched_off_is_refused_at_once, |t: TestDb| {
+    let w = intake_configured_once(&t);
+    let sys = Actor::system("test");
+    // Switched off: refused.
+    t.db.write_blocking(|c| {
+        let input = service_level(&w.other, "1");
+        requests::update_category(c, &sys, w.other.id, w.other.version, &input, false)
+    })
+    .unwrap();
+    assert!(matches!(
+        taken_in(&t, &w, "停用之后"),
+        Err(DbError::Invalid(_))
+    ));
+});
 
 both_engines!(
     routing_rules_stay_inside_their_authors_scope,
@@ -1934,27 +2062,43 @@ both_engines!(
     }
 );
 
+/// A rent dispute taken in this week in a Nanning grid.
+fn rent_dispute_this_week(t: &TestDb) -> requests::Request {
+    t.db.write_blocking(|c| {
+        let nn = place(c, "450107001", "秀厢");
+        let other = category(c, "other");
+        let input =
+            RequestInput::parse(Channel::Hotline, "租房押金纠纷", "", "", "", false).unwrap();
+        requests::create(
+            c,
+            &Actor::system("test"),
+            &input,
+            other.id,
+            nn.grid.id,
+            None,
+        )
+    })
+    .unwrap()
+}
+
+/// The rows of one of the search index's tables on `PostgreSQL` (which keeps it by week).
+fn pg_rows(t: &TestDb, table: String) -> i64 {
+    t.db.write_blocking(move |c| match c {
+        DbConnection::Postgres(c) => Ok(diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM {table}"
+        ))
+        .get_result::<Count>(c)?
+        .n),
+        DbConnection::Sqlite(_) => unreachable!("PostgreSQL only"),
+    })
+    .unwrap()
+}
+
 both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
     // Requests of this week, of fourteen months ago and of a week whose partition could not
     // be made (PostgreSQL keeps its index by week; its rows wait in the default partition):
     // a search finds all three, newest first, on both engines.
-    let now =
-        t.db.write_blocking(|c| {
-            let nn = place(c, "450107001", "秀厢");
-            let other = category(c, "other");
-            let input =
-                RequestInput::parse(Channel::Hotline, "租房押金纠纷", "", "", "", false).unwrap();
-            let r = requests::create(
-                c,
-                &Actor::system("test"),
-                &input,
-                other.id,
-                nn.grid.id,
-                None,
-            )?;
-            Ok(r)
-        })
-        .unwrap();
+    let now = rent_dispute_this_week(&t);
     let at = |months_back: u32| {
         let d = now.received_at.date() - chrono::Months::new(months_back);
         shiliu_db::ids::id_at(d.and_hms_opt(12, 0, 0).unwrap(), 7)
@@ -1977,22 +2121,6 @@ both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
         ..now.clone()
     };
     let week = requests::search::partition_of;
-    let partition_rows = |name: String| {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        t.db.write_blocking(move |c| match c {
-            DbConnection::Postgres(c) => Ok(diesel::sql_query(format!(
-                "SELECT count(*) AS n FROM {name}"
-            ))
-            .get_result::<N>(c)?
-            .n),
-            DbConnection::Sqlite(_) => Ok(-1),
-        })
-        .unwrap()
-    };
     t.db.write_blocking(|c| {
         requests::bulk::insert(c, std::slice::from_ref(&stray), &[], &[])?;
         if let DbConnection::Postgres(pg) = c {
@@ -2008,21 +2136,9 @@ both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
     })
     .unwrap();
     if t.db.engine() == shiliu_db::Engine::Postgres {
-        assert_eq!(partition_rows(week(old.id)), 1, "in its week's partition");
-        assert_eq!(partition_rows(week(now.id)), 1);
-        assert_eq!(partition_rows("request_search_default".into()), 1);
-        let ahead = now.received_at.date() + chrono::Duration::weeks(12);
-        let ahead = shiliu_db::ids::id_at(ahead.and_hms_opt(0, 0, 0).unwrap(), 0);
-        assert_eq!(partition_rows(week(ahead)), 0, "made ahead");
-        // The housekeeping makes a coming week that went missing again.
-        t.db.write_blocking(move |c| {
-            if let DbConnection::Postgres(pg) = c {
-                diesel::sql_query(format!("DROP TABLE {}", week(ahead))).execute(pg)?;
-            }
-            requests::search::ensure_coming_weeks(c)
-        })
-        .unwrap();
-        assert_eq!(partition_rows(week(ahead)), 0, "made again");
+        assert_eq!(pg_rows(&t, week(old.id)), 1, "in its week's partition");
+        assert_eq!(pg_rows(&t, week(now.id)), 1);
+        assert_eq!(pg_rows(&t, "request_search_default".into()), 1);
     }
     let f = requests::RequestFilter {
         text: Some("押金".into()),
@@ -2036,6 +2152,26 @@ both_engines!(search_reaches_every_week_of_history, |t: TestDb| {
             .collect();
     assert_eq!(found, [now.code.clone(), "STRAY8".into(), "OLD14".into()]);
 });
+
+/// `PostgreSQL` only: `SQLite` keeps no index by week.
+#[test]
+fn the_housekeeping_makes_a_coming_week_that_went_missing_again() {
+    let t = TestDb::new(shiliu_db::Engine::Postgres);
+    let now = rent_dispute_this_week(&t);
+    let week = requests::search::partition_of;
+    let ahead = now.received_at.date() + chrono::Duration::weeks(12);
+    let ahead = shiliu_db::ids::id_at(ahead.and_hms_opt(0, 0, 0).unwrap(), 0);
+    assert_eq!(pg_rows(&t, week(ahead)), 0, "made ahead");
+    // The housekeeping makes a coming week that went missing again.
+    t.db.write_blocking(move |c| {
+        if let DbConnection::Postgres(pg) = c {
+            diesel::sql_query(format!("DROP TABLE {}", week(ahead))).execute(pg)?;
+        }
+        requests::search::ensure_coming_weeks(c)
+    })
+    .unwrap();
+    assert_eq!(pg_rows(&t, week(ahead)), 0, "made again");
+}
 
 fn order(i: usize, region: requests::RegionRef, category_id: i64) -> requests::Intake {
     let actor = Actor::system("intake").in_request(&format!("group-{i}"));
