@@ -10,38 +10,59 @@ use shiliu_web::WebConfig;
 use crate::common::*;
 use shiliu_domain::requests::Status;
 
-both_engines!(health_readiness_and_metrics, |t: TestDb| {
-    let app = App::with(
+/// The app with a metrics token for the scraper.
+fn with_metrics_token(t: TestDb) -> App {
+    App::with(
         t,
         WebConfig {
             metrics_token: Some("scrape-0123456789".into()),
             ..WebConfig::default()
         },
-    );
+    )
+}
+
+/// `/metrics` as a scraper holding `token`.
+async fn scrape(app: &App, token: &str) -> Resp {
+    app.call(
+        Request::get("/metrics")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+both_engines!(health_and_readiness_answer, |t: TestDb| {
+    let app = with_metrics_token(t);
     block_on(async {
         assert_eq!(app.get("/healthz", "").await.text(), "ok");
         assert_eq!(app.get("/readyz", "").await.status, StatusCode::OK);
+    });
+});
+
+both_engines!(
+    the_metrics_are_only_for_the_scraper_holding_the_token,
+    |t: TestDb| {
+        let app = with_metrics_token(t);
+        block_on(async {
+            assert_eq!(
+                app.get("/metrics", "").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+            assert_eq!(
+                scrape(&app, "wrong-token").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        });
+    }
+);
+
+both_engines!(the_metrics_count_requests_by_route, |t: TestDb| {
+    let app = with_metrics_token(t);
+    block_on(async {
         app.get("/login", "").await;
         app.get("/sites/1", "").await;
-        // The metrics only to the scraper holding the token.
-        let scrape = |token: &'static str| {
-            let app = &app;
-            async move {
-                app.call(
-                    Request::get("/metrics")
-                        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await
-            }
-        };
-        assert_eq!(
-            app.get("/metrics", "").await.status,
-            StatusCode::UNAUTHORIZED
-        );
-        assert_eq!(scrape("wrong-token").await.status, StatusCode::UNAUTHORIZED);
-        let m = scrape("scrape-0123456789").await.text();
+        let m = scrape(&app, "scrape-0123456789").await.text();
         assert!(
             m.contains(
                 "shiliu_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"
@@ -51,14 +72,19 @@ both_engines!(health_readiness_and_metrics, |t: TestDb| {
         assert!(m.contains("shiliu_http_request_duration_seconds_bucket{method=\"GET\",route=\"/sites/{id}\",le=\"+Inf\"} 1"), "{m}");
         assert!(m.contains("shiliu_db_pool_max{engine="));
     });
-    // A database whose migrations have not run is not ready.
-    let empty = App::new(TestDb::empty(app.t.engine()));
-    block_on(async {
-        let r = empty.get("/readyz", "").await;
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(r.text(), "migrations pending");
-    });
 });
+
+both_engines!(
+    a_database_whose_migrations_have_not_run_is_not_ready,
+    |t: TestDb| {
+        let empty = App::new(TestDb::empty(t.engine()));
+        block_on(async {
+            let r = empty.get("/readyz", "").await;
+            assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(r.text(), "migrations pending");
+        });
+    }
+);
 
 both_engines!(every_link_a_role_is_shown_works, |t: TestDb| {
     let app = App::new(t);
@@ -100,20 +126,14 @@ both_engines!(every_link_a_role_is_shown_works, |t: TestDb| {
     });
 });
 
-#[test]
-fn catalogues_cover_every_key_used() {
-    let read =
-        |p: &str| std::fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let zh: std::collections::BTreeMap<String, String> =
-        toml::from_str(&read("locales/zh-CN.toml")).unwrap();
-    let en: std::collections::BTreeMap<String, String> =
-        toml::from_str(&read("locales/en.toml")).unwrap();
-    assert_eq!(
-        zh.keys().collect::<Vec<_>>(),
-        en.keys().collect::<Vec<_>>(),
-        "both catalogues have the same keys"
-    );
-    // Every literal key in templates and sources exists.
+/// One of the catalogues, `locales/{lang}.toml`: key → text.
+fn catalogue(lang: &str) -> std::collections::BTreeMap<String, String> {
+    let path = format!("{}/locales/{lang}.toml", env!("CARGO_MANIFEST_DIR"));
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every file of the templates and of the sources that may name a catalogue key.
+fn templates_and_sources() -> Vec<String> {
     let mut sources = Vec::new();
     let mut dirs: Vec<std::path::PathBuf> = [
         "templates",
@@ -134,6 +154,33 @@ fn catalogues_cover_every_key_used() {
             }
         }
     }
+    sources
+}
+
+/// `keys` that the Chinese catalogue lacks.
+fn lacking(keys: impl IntoIterator<Item = String>) -> Vec<String> {
+    let zh = catalogue("zh-CN");
+    keys.into_iter().filter(|k| !zh.contains_key(k)).collect()
+}
+
+/// `prefix.code` for every code of a list.
+fn labels<T: std::fmt::Display>(prefix: &str, codes: &[T]) -> Vec<String> {
+    codes.iter().map(|k| format!("{prefix}.{k}")).collect()
+}
+
+#[test]
+fn both_catalogues_have_the_same_keys() {
+    let (zh, en) = (catalogue("zh-CN"), catalogue("en"));
+    assert_eq!(
+        zh.keys().collect::<Vec<_>>(),
+        en.keys().collect::<Vec<_>>(),
+        "both catalogues have the same keys"
+    );
+}
+
+#[test]
+fn every_literal_key_in_templates_and_sources_is_in_the_catalogue() {
+    let zh = catalogue("zh-CN");
     let prefixes = [
         "err.",
         "nav.",
@@ -170,7 +217,7 @@ fn catalogues_cover_every_key_used() {
         "registry_import.",
         "eval.",
     ];
-    for src in &sources {
+    for src in &templates_and_sources() {
         for piece in src.split('"').skip(1).step_by(2) {
             if prefixes.iter().any(|p| piece.starts_with(p))
                 && !piece.contains(' ')
@@ -185,7 +232,13 @@ fn catalogues_cover_every_key_used() {
             }
         }
     }
-    // Labels built from codes.
+}
+
+// Labels built from codes.
+
+#[test]
+fn every_role_site_type_and_unit_category_has_a_label() {
+    let zh = catalogue("zh-CN");
     for r in Role::ALL {
         assert!(zh.contains_key(&format!("role.{}", r.as_str())));
     }
@@ -195,108 +248,56 @@ fn catalogues_cover_every_key_used() {
     for k in shiliu_domain::org::UnitCategory::ALL {
         assert!(zh.contains_key(&format!("category.{}", k.as_str())));
     }
-    {
-        use shiliu_domain::registry as r;
-        let coded = r::Employment::ALL
-            .iter()
-            .map(|k| format!("employment.{k}"))
-            .chain(r::Relation::ALL.iter().map(|k| format!("relation.{k}")))
-            .chain(r::PersonTag::ALL.iter().map(|k| format!("person_tag.{k}")))
-            .chain(
-                r::PersonStatus::ALL
-                    .iter()
-                    .map(|k| format!("person_status.{k}")),
-            )
-            .chain(
-                r::ConsentPurpose::ALL
-                    .iter()
-                    .map(|k| format!("consent_purpose.{k}")),
-            )
-            .chain(
-                r::ConsentChannel::ALL
-                    .iter()
-                    .map(|k| format!("consent_channel.{k}")),
-            )
-            .chain(
-                r::AssistKind::ALL
-                    .iter()
-                    .map(|k| format!("assist_kind.{k}")),
-            )
-            .chain(
-                r::AssistStatus::ALL
-                    .iter()
-                    .map(|k| format!("assist_status.{k}")),
-            )
-            .chain(
-                r::needs::NeedKind::ALL
-                    .iter()
-                    .map(|k| format!("need_kind.{k}")),
-            )
-            .chain(
-                r::needs::NeedStatus::ALL
-                    .iter()
-                    .map(|k| format!("need_status.{k}")),
-            )
-            .chain(
-                r::needs::ServiceKind::ALL
-                    .iter()
-                    .map(|k| format!("service_kind.{k}")),
-            )
-            .chain(
-                r::needs::SurveyStatus::ALL
-                    .iter()
-                    .map(|k| format!("survey_status.{k}")),
-            )
-            .chain(["sex.male".to_string(), "sex.female".to_string()]);
-        let coded = coded
-            .chain(
-                shiliu_domain::evaluation::Stage::ALL
-                    .iter()
-                    .map(|k| format!("eval_stage.{k}")),
-            )
-            .chain(
-                shiliu_domain::evaluation::MergeRule::ALL
-                    .iter()
-                    .map(|k| format!("merge_rule.{k}")),
-            )
-            .chain(
-                shiliu_domain::evaluation::CriterionKind::ALL
-                    .iter()
-                    .map(|k| format!("criterion_kind.{k}")),
-            );
-        for k in coded {
-            assert!(zh.contains_key(&k), "catalogue lacks {k}");
-        }
-    }
-    let coded = Status::ALL
-        .iter()
-        .map(|k| format!("status.{k}"))
-        .chain(
-            shiliu_domain::requests::Action::ALL
-                .iter()
-                .map(|k| format!("req_action.{k}")),
-        )
-        .chain(
-            shiliu_domain::requests::Channel::ALL
-                .iter()
-                .map(|k| format!("channel.{k}")),
-        )
-        .chain(
-            shiliu_domain::requests::Outcome::ALL
-                .iter()
-                .map(|k| format!("outcome.{k}")),
-        )
-        .chain(
-            shiliu_domain::requests::Rating::ALL
-                .iter()
-                .map(|k| format!("rating.{k}")),
-        )
-        .chain(
-            ["community", "nearest", "none", "dispatched", "transferred"]
-                .iter()
-                .map(|k| format!("routing.{k}")),
-        );
-    for key in coded {
-        assert!(zh.contains_key(&key), "catalogue lacks {key}");
-    }
+}
+
+#[test]
+fn every_code_of_the_register_has_a_label() {
+    use shiliu_domain::registry as r;
+    let coded = [
+        labels("employment", r::Employment::ALL),
+        labels("relation", r::Relation::ALL),
+        labels("person_tag", r::PersonTag::ALL),
+        labels("person_status", r::PersonStatus::ALL),
+        labels("consent_purpose", r::ConsentPurpose::ALL),
+        labels("consent_channel", r::ConsentChannel::ALL),
+        labels("assist_kind", r::AssistKind::ALL),
+        labels("assist_status", r::AssistStatus::ALL),
+        labels("need_kind", r::needs::NeedKind::ALL),
+        labels("need_status", r::needs::NeedStatus::ALL),
+        labels("service_kind", r::needs::ServiceKind::ALL),
+        labels("survey_status", r::needs::SurveyStatus::ALL),
+        vec!["sex.male".to_string(), "sex.female".to_string()],
+    ];
+    let lacks = lacking(coded.concat());
+    assert!(lacks.is_empty(), "catalogue lacks {lacks:?}");
+}
+
+#[test]
+fn every_code_of_an_evaluation_has_a_label() {
+    use shiliu_domain::evaluation as e;
+    let coded = [
+        labels("eval_stage", e::Stage::ALL),
+        labels("merge_rule", e::MergeRule::ALL),
+        labels("criterion_kind", e::CriterionKind::ALL),
+    ];
+    let lacks = lacking(coded.concat());
+    assert!(lacks.is_empty(), "catalogue lacks {lacks:?}");
+}
+
+#[test]
+fn every_code_of_a_request_has_a_label() {
+    use shiliu_domain::requests as q;
+    let coded = [
+        labels("status", Status::ALL),
+        labels("req_action", q::Action::ALL),
+        labels("channel", q::Channel::ALL),
+        labels("outcome", q::Outcome::ALL),
+        labels("rating", q::Rating::ALL),
+        labels(
+            "routing",
+            &["community", "nearest", "none", "dispatched", "transferred"],
+        ),
+    ];
+    let lacks = lacking(coded.concat());
+    assert!(lacks.is_empty(), "catalogue lacks {lacks:?}");
 }
