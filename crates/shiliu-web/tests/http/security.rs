@@ -14,10 +14,9 @@ use shiliu_web::WebConfig;
 
 use crate::common::*;
 
-both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
-    let app = App::new(t);
-    let (nn, lz) = app
-        .t
+/// Two sibling cities, Nanning and Liuzhou, each with a user of every role.
+fn two_cities(app: &App) -> (CityData, CityData) {
+    app.t
         .db
         .write_blocking(|c| {
             Ok((
@@ -25,72 +24,120 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                 seed_city(c, "450200", "lz", "x"),
             ))
         })
-        .unwrap();
-    block_on(async {
-        for (mine, theirs, tag) in [(&nn, &lz, "nn"), (&lz, &nn, "lz")] {
-            for role in Role::ALL {
+        .unwrap()
+}
+
+/// Every role of both cities, each with the other city: (user name, role, mine, theirs).
+fn every_user_of_both<'a>(
+    nn: &'a CityData,
+    lz: &'a CityData,
+) -> Vec<(String, Role, &'a CityData, &'a CityData)> {
+    [(nn, lz, "nn"), (lz, nn, "lz")]
+        .into_iter()
+        .flat_map(|(mine, theirs, tag)| {
+            Role::ALL.iter().map(move |role| {
                 let name = format!("{tag}-{}", role.as_str().replace('_', "-"));
-                let (cookie, _) = app.session(&name);
-                let lists = [
-                    "/",
-                    "/regions",
-                    "/sites",
-                    "/units",
-                    "/users",
-                    "/audit",
-                    "/tokens",
-                    "/sites?inactive=1",
-                    "/units?inactive=1",
-                    "/requests",
-                    "/requests?overdue=1",
-                    "/requests/new",
-                    "/registry",
-                    "/registry?status=resident",
-                    "/registry/stats",
-                    "/registry/declarations",
-                    "/registry/out-migrants",
-                    "/registry/assists",
-                    "/registry/assists?side=out",
-                    "/registry/surveys",
-                    "/registry/needs",
-                    "/evaluations",
-                ];
-                for path in lists {
-                    let r = app.get(path, &cookie).await;
-                    assert!(
-                        matches!(
-                            r.status,
-                            StatusCode::OK | StatusCode::FORBIDDEN | StatusCode::SEE_OTHER
-                        ),
-                        "{name} {path}: {}",
-                        r.status
-                    );
-                    if r.status == StatusCode::SEE_OTHER {
-                        // /regions redirects a single-root scope to its region page.
-                        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
-                        let r2 = app.get(&to, &cookie).await;
-                        assert_eq!(r2.status, StatusCode::OK, "{name} {to}");
-                        for m in &theirs.marks {
-                            assert!(!r2.text().contains(m.as_str()), "{name} sees {m} at {to}");
-                        }
-                    }
+                (name, *role, mine, theirs)
+            })
+        })
+        .collect()
+}
+
+/// The lists every role may be shown (or refused).
+const LISTS: [&str; 22] = [
+    "/",
+    "/regions",
+    "/sites",
+    "/units",
+    "/users",
+    "/audit",
+    "/tokens",
+    "/sites?inactive=1",
+    "/units?inactive=1",
+    "/requests",
+    "/requests?overdue=1",
+    "/requests/new",
+    "/registry",
+    "/registry?status=resident",
+    "/registry/stats",
+    "/registry/declarations",
+    "/registry/out-migrants",
+    "/registry/assists",
+    "/registry/assists?side=out",
+    "/registry/surveys",
+    "/registry/needs",
+    "/evaluations",
+];
+
+/// Neither `r` nor the page it redirects to shows any of `theirs` marks.
+async fn shows_none_of(app: &App, name: &str, cookie: &str, path: &str, theirs: &CityData) {
+    let r = app.get(path, cookie).await;
+    assert!(
+        matches!(
+            r.status,
+            StatusCode::OK | StatusCode::FORBIDDEN | StatusCode::SEE_OTHER
+        ),
+        "{name} {path}: {}",
+        r.status
+    );
+    if r.status == StatusCode::SEE_OTHER {
+        // /regions redirects a single-root scope to its region page.
+        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+        let r2 = app.get(&to, cookie).await;
+        assert_eq!(r2.status, StatusCode::OK, "{name} {to}");
+        for m in &theirs.marks {
+            assert!(!r2.text().contains(m.as_str()), "{name} sees {m} at {to}");
+        }
+    }
+    for m in &theirs.marks {
+        assert!(!r.text().contains(m.as_str()), "{name} sees {m} at {path}");
+    }
+}
+
+both_engines!(no_list_shows_the_other_city_to_any_role, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = two_cities(&app);
+    block_on(async {
+        for (name, _, _, theirs) in every_user_of_both(&nn, &lz) {
+            let (cookie, _) = app.session(&name);
+            for path in LISTS {
+                shows_none_of(&app, &name, &cookie, path, theirs).await;
+            }
+        }
+    });
+});
+
+both_engines!(no_export_holds_the_other_city_for_any_role, |t: TestDb| {
+    let app = App::new(t);
+    let (nn, lz) = two_cities(&app);
+    block_on(async {
+        for (name, _, _, theirs) in every_user_of_both(&nn, &lz) {
+            let (cookie, _) = app.session(&name);
+            for path in [
+                "/sites/export.xlsx",
+                "/units/export.xlsx",
+                "/users/export.xlsx",
+            ] {
+                let r = app.get(path, &cookie).await;
+                if r.status == StatusCode::OK {
+                    let text = xlsx_text(&r.body);
                     for m in &theirs.marks {
-                        assert!(!r.text().contains(m.as_str()), "{name} sees {m} at {path}");
+                        assert!(!text.contains(m.as_str()), "{name} exports {m} from {path}");
                     }
                 }
-                for path in [
-                    "/sites/export.xlsx",
-                    "/units/export.xlsx",
-                    "/users/export.xlsx",
-                ] {
-                    let r = app.get(path, &cookie).await;
-                    if r.status == StatusCode::OK {
-                        let text = xlsx_text(&r.body);
-                        for m in &theirs.marks {
-                            assert!(!text.contains(m.as_str()), "{name} exports {m} from {path}");
-                        }
-                    }
-                }
+            }
+        }
+    });
+});
+
+both_engines!(
+    no_role_reaches_the_other_citys_records_by_their_ids,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (nn, lz) = two_cities(&app);
+        block_on(async {
+            for (name, _, _, theirs) in every_user_of_both(&nn, &lz) {
+                let (cookie, _) = app.session(&name);
                 let theirs_paths = [
                     format!("/regions/{}", theirs.region),
                     format!("/regions/{}/export.xlsx", theirs.region),
@@ -115,6 +162,19 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                         r.status
                     );
                 }
+            }
+        });
+    }
+);
+
+both_engines!(
+    every_role_reaches_its_own_site_with_a_save_button_only_if_it_may_save,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (nn, lz) = two_cities(&app);
+        block_on(async {
+            for (name, role, mine, _) in every_user_of_both(&nn, &lz) {
+                let (cookie, _) = app.session(&name);
                 // Their own records are reachable for every role that may view.
                 let r = app.get(&format!("/sites/{}", mine.site), &cookie).await;
                 assert_eq!(r.status, StatusCode::OK, "{name} own site");
@@ -125,283 +185,347 @@ both_engines!(no_data_crosses_scope_for_any_role, |t: TestDb| {
                     "{name}: a save button only for those who may save"
                 );
             }
+        });
+    }
+);
+
+/// An API token to view the organisation, made on the tokens page by `tag`'s commission staff.
+async fn view_org_token(app: &App, tag: &str) -> String {
+    let (cookie, csrf) = app.session(&format!("{tag}-commission-staff"));
+    let r = app
+        .post(
+            "/tokens",
+            &cookie,
+            &[
+                ("_csrf", &csrf),
+                ("name", "walk"),
+                ("days", "1"),
+                ("perm", "view_org"),
+            ],
+        )
+        .await;
+    let text = r.text();
+    text.split("<code class=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn api_get_with(app: &App, path: &str, token: &str) -> Resp {
+    app.call(
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+both_engines!(
+    the_apis_lists_show_nothing_of_the_other_city,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (nn, lz) = two_cities(&app);
+        block_on(async {
+            // The API, with a token of each city's commission staff.
+            for (tag, theirs) in [("nn", &lz), ("lz", &nn)] {
+                let token = view_org_token(&app, tag).await;
+                for path in ["/api/v1/sites", "/api/v1/units", "/api/v1/sites?inactive=1"] {
+                    let r = api_get_with(&app, path, &token).await;
+                    assert_eq!(r.status, StatusCode::OK);
+                    for m in &theirs.marks {
+                        assert!(
+                            !r.text().contains(m.as_str()),
+                            "{tag} API sees {m} at {path}"
+                        );
+                    }
+                }
+            }
+        });
+    }
+);
+
+both_engines!(
+    the_api_does_not_find_the_other_citys_records,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (nn, lz) = two_cities(&app);
+        block_on(async {
+            for (tag, theirs) in [("nn", &lz), ("lz", &nn)] {
+                let token = view_org_token(&app, tag).await;
+                for path in [
+                    format!("/api/v1/sites/{}", theirs.site),
+                    format!("/api/v1/units/{}", theirs.unit),
+                    format!("/api/v1/regions/{}", theirs.region),
+                    format!("/api/v1/regions/{}/children", theirs.region),
+                ] {
+                    let r = api_get_with(&app, &path, &token).await;
+                    assert_eq!(r.status, StatusCode::NOT_FOUND, "{tag} API {path}");
+                }
+            }
+        });
+    }
+);
+
+/// What of a city a write would change: its records' versions and the region's children.
+fn fingerprint(app: &App, d: &CityData) -> impl PartialEq + std::fmt::Debug + use<> {
+    let d = d.clone();
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let all = Scope::everything();
+            Ok((
+                org::get_site(c, &all, d.site)?.version,
+                org::get_unit(c, &all, d.unit)?.version,
+                org::get_region(c, &all, d.region)?.version,
+                shiliu_db::requests::get(c, &all, d.request)?.version,
+                org::children(c, &all, d.region, true)?.len(),
+                accounts::get_user(c, &all, d.user)?.version,
+                shiliu_db::evaluation::get_scheme(c, &all, d.evaluation)?.version,
+            ))
+        })
+        .unwrap()
+}
+
+type Form<'a> = (String, Vec<(&'a str, &'a str)>);
+
+/// The state-changing routes of the organisation, accounts and requests, aimed at `lz`.
+fn org_writes<'a>(lz: &CityData, csrf: &'a str) -> Vec<Form<'a>> {
+    vec![
+        (
+            format!("/sites/{}", lz.site),
+            vec![
+                ("_csrf", csrf),
+                ("name", "改"),
+                ("site_type", "other"),
+                ("region_code", "450100"),
+                ("version", "1"),
+            ],
+        ),
+        (
+            format!("/sites/{}/active", lz.site),
+            vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+        ),
+        (
+            format!("/units/{}", lz.unit),
+            vec![
+                ("_csrf", csrf),
+                ("name", "改"),
+                ("category", "other"),
+                ("region_code", "450100"),
+                ("version", "1"),
+            ],
+        ),
+        (
+            format!("/units/{}/active", lz.unit),
+            vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+        ),
+        (
+            format!("/regions/{}", lz.region),
+            vec![("_csrf", csrf), ("name", "改"), ("version", "1")],
+        ),
+        (
+            format!("/regions/{}/active", lz.region),
+            vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
+        ),
+        (
+            format!("/regions/{}/children", lz.region),
+            vec![("_csrf", csrf), ("name", "越界网格")],
+        ),
+        (
+            format!("/users/{}", lz.user),
+            vec![
+                ("_csrf", csrf),
+                ("display_name", "改"),
+                ("role", "leader"),
+                ("region_code", "450100"),
+                ("version", "1"),
+            ],
+        ),
+        (
+            format!("/users/{}/password", lz.user),
+            vec![("_csrf", csrf), ("password", "Taken-Over-2026")],
+        ),
+        (
+            format!("/users/{}/active", lz.user),
+            vec![("_csrf", csrf), ("active", "false")],
+        ),
+        (
+            format!("/requests/{}/step", lz.request),
+            vec![("_csrf", csrf), ("action", "dispatch"), ("version", "1")],
+        ),
+        (
+            "/requests".to_string(),
+            vec![
+                ("_csrf", csrf),
+                ("channel", "hotline"),
+                ("category_id", "1"),
+                ("region_code", "450200"),
+                ("description", "越界诉求"),
+            ],
+        ),
+    ]
+}
+
+/// The state-changing routes of an evaluation scheme, aimed at `lz`'s.
+fn evaluation_writes<'a>(lz: &CityData, csrf: &'a str) -> Vec<Form<'a>> {
+    let scheme = format!("/evaluations/{}", lz.evaluation);
+    vec![
+        (
+            scheme.clone(),
+            vec![
+                ("_csrf", csrf),
+                ("version", "1"),
+                ("year", "2026"),
+                ("name", "改"),
+                ("organiser", "改"),
+                ("merge_rule", "mean"),
+            ],
+        ),
+        (
+            format!("{scheme}/categories"),
+            vec![("_csrf", csrf), ("version", "1"), ("category_name", "越界")],
+        ),
+        (
+            format!("{scheme}/indicators"),
+            vec![
+                ("_csrf", csrf),
+                ("version", "1"),
+                ("code", "9"),
+                ("name", "越界"),
+            ],
+        ),
+        (
+            format!("{scheme}/deadlines"),
+            vec![
+                ("_csrf", csrf),
+                ("version", "1"),
+                ("self_due", "2026-03-31"),
+            ],
+        ),
+        (
+            format!("{scheme}/advance"),
+            vec![("_csrf", csrf), ("version", "1")],
+        ),
+        (
+            format!("{scheme}/units/{}/scores?round=first", lz.unit),
+            vec![("_csrf", csrf)],
+        ),
+        (
+            format!("{scheme}/teams"),
+            vec![("_csrf", csrf), ("round", "first"), ("team_name", "越界组")],
+        ),
+        (
+            format!("{scheme}/copy"),
+            vec![("_csrf", csrf), ("year", "2027"), ("name", "越界复制")],
+        ),
+        (format!("{scheme}/remind"), vec![("_csrf", csrf)]),
+        (
+            format!("{scheme}/units/import"),
+            vec![("_csrf", csrf), ("version", "1")],
+        ),
+    ]
+}
+
+/// Every route of `writes`, as every role of Nanning, aimed at Liuzhou's records: refused, and
+/// nothing of theirs changes.
+async fn every_nn_role_is_refused(
+    app: &App,
+    lz: &CityData,
+    writes: for<'a> fn(&CityData, &'a str) -> Vec<Form<'a>>,
+) {
+    let before = fingerprint(app, lz);
+    for role in Role::ALL {
+        let name = format!("nn-{}", role.as_str().replace('_', "-"));
+        let (cookie, csrf) = app.session(&name);
+        for (path, form) in &writes(lz, &csrf) {
+            let r = app.post(path, &cookie, form).await;
+            assert!(
+                matches!(
+                    r.status,
+                    StatusCode::NOT_FOUND
+                        | StatusCode::FORBIDDEN
+                        | StatusCode::UNPROCESSABLE_ENTITY
+                ),
+                "{name} POST {path}: {}",
+                r.status
+            );
         }
-        // The API, with a token of each city's commission staff.
-        for (tag, theirs) in [("nn", &lz), ("lz", &nn)] {
-            let (cookie, csrf) = app.session(&format!("{tag}-commission-staff"));
+    }
+    assert_eq!(
+        fingerprint(app, lz),
+        before,
+        "the other city's records are untouched"
+    );
+}
+
+both_engines!(
+    no_role_changes_the_other_citys_organisation_users_or_requests,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (_, lz) = two_cities(&app);
+        block_on(every_nn_role_is_refused(&app, &lz, org_writes));
+    }
+);
+
+both_engines!(
+    no_role_changes_the_other_citys_evaluation_scheme,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (_, lz) = two_cities(&app);
+        block_on(every_nn_role_is_refused(&app, &lz, evaluation_writes));
+    }
+);
+
+both_engines!(
+    writes_into_the_other_city_are_refused_as_if_the_records_did_not_exist,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (_, lz) = two_cities(&app);
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-commission-staff");
             let r = app
                 .post(
-                    "/tokens",
+                    &format!("/sites/{}", lz.site),
                     &cookie,
                     &[
                         ("_csrf", &csrf),
-                        ("name", "walk"),
-                        ("days", "1"),
-                        ("perm", "view_org"),
-                    ],
-                )
-                .await;
-            let text = r.text();
-            let token = text
-                .split("<code class=\"secret\">")
-                .nth(1)
-                .unwrap()
-                .split('<')
-                .next()
-                .unwrap()
-                .to_string();
-            for path in ["/api/v1/sites", "/api/v1/units", "/api/v1/sites?inactive=1"] {
-                let r = app
-                    .call(
-                        Request::get(path)
-                            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                            .body(Body::empty())
-                            .unwrap(),
-                    )
-                    .await;
-                assert_eq!(r.status, StatusCode::OK);
-                for m in &theirs.marks {
-                    assert!(
-                        !r.text().contains(m.as_str()),
-                        "{tag} API sees {m} at {path}"
-                    );
-                }
-            }
-            for path in [
-                format!("/api/v1/sites/{}", theirs.site),
-                format!("/api/v1/units/{}", theirs.unit),
-                format!("/api/v1/regions/{}", theirs.region),
-                format!("/api/v1/regions/{}/children", theirs.region),
-            ] {
-                let r = app
-                    .call(
-                        Request::get(&path)
-                            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                            .body(Body::empty())
-                            .unwrap(),
-                    )
-                    .await;
-                assert_eq!(r.status, StatusCode::NOT_FOUND, "{tag} API {path}");
-            }
-        }
-        // Every state-changing route, as every role of one city, aimed at the other city's
-        // records: refused, and nothing of theirs changes.
-        let fingerprint = |d: &CityData| {
-            let d = d.clone();
-            app.t
-                .db
-                .write_blocking(move |c| {
-                    let all = Scope::everything();
-                    Ok((
-                        org::get_site(c, &all, d.site)?.version,
-                        org::get_unit(c, &all, d.unit)?.version,
-                        org::get_region(c, &all, d.region)?.version,
-                        shiliu_db::requests::get(c, &all, d.request)?.version,
-                        org::children(c, &all, d.region, true)?.len(),
-                        accounts::get_user(c, &all, d.user)?.version,
-                        shiliu_db::evaluation::get_scheme(c, &all, d.evaluation)?.version,
-                    ))
-                })
-                .unwrap()
-        };
-        let before = fingerprint(&lz);
-        for role in Role::ALL {
-            let name = format!("nn-{}", role.as_str().replace('_', "-"));
-            let (cookie, csrf) = app.session(&name);
-            let csrf = csrf.as_str();
-            let writes: Vec<(String, Vec<(&str, &str)>)> = vec![
-                (
-                    format!("/sites/{}", lz.site),
-                    vec![
-                        ("_csrf", csrf),
-                        ("name", "改"),
+                        ("name", "改名"),
                         ("site_type", "other"),
                         ("region_code", "450100"),
                         ("version", "1"),
                     ],
-                ),
-                (
-                    format!("/sites/{}/active", lz.site),
-                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
-                ),
-                (
-                    format!("/units/{}", lz.unit),
-                    vec![
-                        ("_csrf", csrf),
-                        ("name", "改"),
-                        ("category", "other"),
-                        ("region_code", "450100"),
-                        ("version", "1"),
-                    ],
-                ),
-                (
-                    format!("/units/{}/active", lz.unit),
-                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
-                ),
-                (
-                    format!("/regions/{}", lz.region),
-                    vec![("_csrf", csrf), ("name", "改"), ("version", "1")],
-                ),
-                (
-                    format!("/regions/{}/active", lz.region),
-                    vec![("_csrf", csrf), ("version", "1"), ("active", "false")],
-                ),
-                (
-                    format!("/regions/{}/children", lz.region),
-                    vec![("_csrf", csrf), ("name", "越界网格")],
-                ),
-                (
-                    format!("/users/{}", lz.user),
-                    vec![
-                        ("_csrf", csrf),
-                        ("display_name", "改"),
-                        ("role", "leader"),
-                        ("region_code", "450100"),
-                        ("version", "1"),
-                    ],
-                ),
-                (
-                    format!("/users/{}/password", lz.user),
-                    vec![("_csrf", csrf), ("password", "Taken-Over-2026")],
-                ),
-                (
-                    format!("/users/{}/active", lz.user),
-                    vec![("_csrf", csrf), ("active", "false")],
-                ),
-                (
-                    format!("/requests/{}/step", lz.request),
-                    vec![("_csrf", csrf), ("action", "dispatch"), ("version", "1")],
-                ),
-                (
-                    "/requests".to_string(),
-                    vec![
-                        ("_csrf", csrf),
-                        ("channel", "hotline"),
-                        ("category_id", "1"),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            let r = app
+                .post(
+                    &format!("/regions/{}/children", lz.region),
+                    &cookie,
+                    &[("_csrf", &csrf), ("name", "越界网格")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            let r = app
+                .post(
+                    "/sites",
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("name", "越界站点"),
+                        ("site_type", "other"),
                         ("region_code", "450200"),
-                        ("description", "越界诉求"),
                     ],
-                ),
-                (
-                    format!("/evaluations/{}", lz.evaluation),
-                    vec![
-                        ("_csrf", csrf),
-                        ("version", "1"),
-                        ("year", "2026"),
-                        ("name", "改"),
-                        ("organiser", "改"),
-                        ("merge_rule", "mean"),
-                    ],
-                ),
-                (
-                    format!("/evaluations/{}/categories", lz.evaluation),
-                    vec![("_csrf", csrf), ("version", "1"), ("category_name", "越界")],
-                ),
-                (
-                    format!("/evaluations/{}/indicators", lz.evaluation),
-                    vec![
-                        ("_csrf", csrf),
-                        ("version", "1"),
-                        ("code", "9"),
-                        ("name", "越界"),
-                    ],
-                ),
-                (
-                    format!("/evaluations/{}/deadlines", lz.evaluation),
-                    vec![
-                        ("_csrf", csrf),
-                        ("version", "1"),
-                        ("self_due", "2026-03-31"),
-                    ],
-                ),
-                (
-                    format!("/evaluations/{}/advance", lz.evaluation),
-                    vec![("_csrf", csrf), ("version", "1")],
-                ),
-                (
-                    format!(
-                        "/evaluations/{}/units/{}/scores?round=first",
-                        lz.evaluation, lz.unit
-                    ),
-                    vec![("_csrf", csrf)],
-                ),
-                (
-                    format!("/evaluations/{}/teams", lz.evaluation),
-                    vec![("_csrf", csrf), ("round", "first"), ("team_name", "越界组")],
-                ),
-                (
-                    format!("/evaluations/{}/copy", lz.evaluation),
-                    vec![("_csrf", csrf), ("year", "2027"), ("name", "越界复制")],
-                ),
-                (
-                    format!("/evaluations/{}/remind", lz.evaluation),
-                    vec![("_csrf", csrf)],
-                ),
-                (
-                    format!("/evaluations/{}/units/import", lz.evaluation),
-                    vec![("_csrf", csrf), ("version", "1")],
-                ),
-            ];
-            for (path, form) in &writes {
-                let r = app.post(path, &cookie, form).await;
-                assert!(
-                    matches!(
-                        r.status,
-                        StatusCode::NOT_FOUND
-                            | StatusCode::FORBIDDEN
-                            | StatusCode::UNPROCESSABLE_ENTITY
-                    ),
-                    "{name} POST {path}: {}",
-                    r.status
-                );
-            }
-        }
-        assert_eq!(
-            fingerprint(&lz),
-            before,
-            "the other city's records are untouched"
-        );
-
-        // Writes into the other city are refused as if the records did not exist.
-        let (cookie, csrf) = app.session("nn-commission-staff");
-        let r = app
-            .post(
-                &format!("/sites/{}", lz.site),
-                &cookie,
-                &[
-                    ("_csrf", &csrf),
-                    ("name", "改名"),
-                    ("site_type", "other"),
-                    ("region_code", "450100"),
-                    ("version", "1"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let r = app
-            .post(
-                &format!("/regions/{}/children", lz.region),
-                &cookie,
-                &[("_csrf", &csrf), ("name", "越界网格")],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND);
-        let r = app
-            .post(
-                "/sites",
-                &cookie,
-                &[
-                    ("_csrf", &csrf),
-                    ("name", "越界站点"),
-                    ("site_type", "other"),
-                    ("region_code", "450200"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().contains("区域不存在或不在您的范围内"));
-    });
-});
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("区域不存在或不在您的范围内"));
+        });
+    }
+);
 
 both_engines!(
     a_session_is_recognised_while_a_long_write_holds_the_lock,
@@ -474,8 +598,12 @@ both_engines!(
     }
 );
 
-both_engines!(login_csrf_and_lockout, |t: TestDb| {
-    let app = App::new(t);
+/// The CSRF cookie a browser holds before it signs in, and the token its form carries.
+const PRE: &str = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
+const PRE_TOKEN: &str = "abcdefghijklmnopqrstuvwxyz";
+
+/// Nanning's commission staff member `staff`, whose password is `Shiliu-2026!`.
+fn with_staff(app: App) -> App {
     let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
     app.t
         .db
@@ -485,26 +613,98 @@ both_engines!(login_csrf_and_lockout, |t: TestDb| {
             Ok(())
         })
         .unwrap();
+    app
+}
+
+/// The sign-in form, with the right CSRF token, as `cookie`'s browser.
+async fn sign_in(app: &App, cookie: &str, username: &str, password: &str) -> Resp {
+    app.post(
+        "/login",
+        cookie,
+        &[
+            ("_csrf", PRE_TOKEN),
+            ("username", username),
+            ("password", password),
+            ("next", "/sites"),
+        ],
+    )
+    .await
+}
+
+/// `staff` signed in through the form: the response and its session cookie.
+async fn signed_in(app: &App) -> (Resp, String) {
+    let r = sign_in(app, PRE, "staff", "Shiliu-2026!").await;
+    let cookie = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("shiliu_session="))
+        .unwrap();
+    (r, cookie)
+}
+
+/// Three wrong passwords for `staff`, each refused.
+async fn three_wrong_passwords(app: &App) {
+    for _ in 0..3 {
+        let r = sign_in(app, PRE, "staff", "wrong-Password-1").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// The error message a refused sign-in shows.
+fn message(r: &Resp) -> String {
+    let text = r.text();
+    let at = text.find("class=\"error\"").expect("an error message");
+    text[at..at + text[at..].find("</").unwrap()].to_string()
+}
+
+/// Whether the audit log holds an entry of `action`.
+fn audited(app: &App, action: &'static str) -> bool {
+    app.t
+        .db
+        .write_blocking(|c| {
+            shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)
+        })
+        .unwrap()
+        .iter()
+        .any(|a| a.action == action)
+}
+
+both_engines!(pages_need_a_session, |t: TestDb| {
+    let app = with_staff(App::new(t));
     block_on(async {
-        // Pages need a session.
         let r = app.get("/sites", "").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(r.headers[header::LOCATION], "/login?next=/sites");
-        // A POST without the CSRF token is refused, before any password is checked.
+    });
+});
+
+both_engines!(
+    a_sign_in_without_the_csrf_token_is_refused_before_any_password_is_checked,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            let r = app
+                .post(
+                    "/login",
+                    "",
+                    &[("username", "staff"), ("password", "Shiliu-2026!")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            assert!(r.text().contains("表单已过期或来源不明"));
+        });
+    }
+);
+
+both_engines!(a_sign_in_with_a_wrong_csrf_token_is_refused, |t: TestDb| {
+    let app = with_staff(App::new(t));
+    block_on(async {
         let r = app
             .post(
                 "/login",
-                "",
-                &[("username", "staff"), ("password", "Shiliu-2026!")],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN);
-        assert!(r.text().contains("表单已过期或来源不明"));
-        let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
-        let r = app
-            .post(
-                "/login",
-                pre,
+                PRE,
                 &[
                     ("_csrf", "wrong-token-wrong-token"),
                     ("username", "staff"),
@@ -513,93 +713,95 @@ both_engines!(login_csrf_and_lockout, |t: TestDb| {
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        // The right token and password: a session cookie, HttpOnly and SameSite.
-        let ok = [
-            ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
-            ("username", "staff"),
-            ("password", "Shiliu-2026!"),
-            ("next", "/sites"),
-        ];
-        let r = app.post("/login", pre, &ok).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        assert_eq!(r.headers[header::LOCATION], "/sites");
-        let cookie = r
-            .headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|v| v.starts_with("shiliu_session="))
-            .unwrap();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
-        let session = cookie.split(';').next().unwrap().to_string();
-        assert_eq!(app.get("/sites", &session).await.status, StatusCode::OK);
-        // A logged-in form post without the token is refused too, and writes nothing.
-        let r = app
-            .post(
-                "/sites",
-                &session,
-                &[
-                    ("name", "无令牌"),
-                    ("site_type", "other"),
-                    ("region_code", "450100"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN);
-        assert!(!app.get("/sites", &session).await.text().contains("无令牌"));
-        // Three wrong passwords lock the account; then even the right one is refused.
-        for _ in 0..3 {
+    });
+});
+
+both_engines!(
+    the_right_token_and_password_give_an_httponly_samesite_session,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            let (r, cookie) = signed_in(&app).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            assert_eq!(r.headers[header::LOCATION], "/sites");
+            assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+            let session = cookie.split(';').next().unwrap().to_string();
+            assert_eq!(app.get("/sites", &session).await.status, StatusCode::OK);
+        });
+        assert!(audited(&app, "user.login"));
+    }
+);
+
+both_engines!(
+    a_signed_in_form_post_without_the_token_is_refused_and_writes_nothing,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            let (_, cookie) = signed_in(&app).await;
+            let session = cookie.split(';').next().unwrap().to_string();
             let r = app
                 .post(
-                    "/login",
-                    pre,
+                    "/sites",
+                    &session,
                     &[
-                        ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
-                        ("username", "staff"),
-                        ("password", "wrong-Password-1"),
+                        ("name", "无令牌"),
+                        ("site_type", "other"),
+                        ("region_code", "450100"),
                     ],
                 )
                 .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            assert!(!app.get("/sites", &session).await.text().contains("无令牌"));
+        });
+    }
+);
+
+both_engines!(
+    three_wrong_passwords_lock_the_account_against_even_the_right_one,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            three_wrong_passwords(&app).await;
+            let r = sign_in(&app, PRE, "staff", "Shiliu-2026!").await;
             assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        }
-        let r = app.post("/login", pre, &ok).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        // A locked account answers as an unknown user does: the same words, no lock's minutes.
-        let message = |r: &Resp| {
-            let text = r.text();
-            let at = text.find("class=\"error\"").expect("an error message");
-            text[at..at + text[at..].find("</").unwrap()].to_string()
-        };
-        let unknown = app
-            .post(
-                "/login",
-                pre,
-                &[
-                    ("_csrf", "abcdefghijklmnopqrstuvwxyz"),
-                    ("username", "nobody-here"),
-                    ("password", "Shiliu-2026!"),
-                ],
+        });
+        assert!(audited(&app, "user.locked"));
+    }
+);
+
+both_engines!(
+    a_locked_account_answers_as_an_unknown_user_does,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            three_wrong_passwords(&app).await;
+            let r = sign_in(&app, PRE, "staff", "Shiliu-2026!").await;
+            // The same words, no lock's minutes.
+            let unknown = sign_in(&app, PRE, "nobody-here", "Shiliu-2026!").await;
+            assert_eq!(unknown.status, r.status);
+            assert_eq!(message(&unknown), message(&r));
+            assert!(message(&r).contains("用户名或密码错误"), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(
+    a_locked_accounts_refusal_is_in_english_on_request,
+    |t: TestDb| {
+        let app = with_staff(App::new(t));
+        block_on(async {
+            three_wrong_passwords(&app).await;
+            let r = sign_in(
+                &app,
+                &format!("{PRE}; shiliu_lang=en"),
+                "staff",
+                "Shiliu-2026!",
             )
             .await;
-        assert_eq!(unknown.status, r.status);
-        assert_eq!(message(&unknown), message(&r));
-        assert!(message(&r).contains("用户名或密码错误"), "{}", r.text());
-        // English on request.
-        let r = app
-            .post("/login", &format!("{pre}; shiliu_lang=en"), &ok)
-            .await;
-        assert!(r.text().contains("Wrong user name or password"));
-        let audit = app
-            .t
-            .db
-            .write_blocking(|c| {
-                shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)
-            })
-            .unwrap();
-        assert!(audit.iter().any(|a| a.action == "user.locked"));
-        assert!(audit.iter().any(|a| a.action == "user.login"));
-    });
-});
+            assert!(r.text().contains("Wrong user name or password"));
+        });
+    }
+);
 
 both_engines!(redirects_stay_on_this_site_and_never_fail, |t: TestDb| {
     let app = App::new(t);
@@ -708,45 +910,72 @@ both_engines!(tracking_codes_cannot_be_found_by_trying, |t: TestDb| {
     });
 });
 
+/// A person registered in a Nanning grid through the API, with the number another city will try.
+struct Registered {
+    nn: CityData,
+    lz: CityData,
+    lz_grid: String,
+    number: String,
+    id: i64,
+}
+
+async fn registered_in_nanning(app: &App) -> Registered {
+    let (nn, lz, nn_grid, lz_grid) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            let (nn, lz) = (
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            );
+            let all = Scope::everything();
+            let code = |c: &mut DbConnection, id| org::get_region(c, &all, id).map(|r| r.code);
+            let (a, b) = (code(c, nn.grid)?, code(c, lz.grid)?);
+            Ok((nn, lz, a, b))
+        })
+        .unwrap();
+    let number = {
+        let first17 = "52263319950304202";
+        format!(
+            "{first17}{}",
+            shiliu_domain::id_number::check_char(first17.as_bytes())
+        )
+    };
+    let (s, held) = app
+        .api(
+            "POST",
+            "/api/v1/persons",
+            "nn-commission-staff",
+            Some(serde_json::json!({
+                "name": "韦小红", "id_number": number, "people": "侗族", "region_code": nn_grid,
+                "address": "衡阳路 12 号", "mobile": "13807710000", "consents": ["registration"]
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{held}");
+    let id = held["id"].as_i64().unwrap();
+    Registered {
+        nn,
+        lz,
+        lz_grid,
+        number,
+        id,
+    }
+}
+
+/// The person as Nanning's staff reads them.
+async fn person_now(app: &App, id: i64) -> serde_json::Value {
+    app.api_get(&format!("/api/v1/persons/{id}"), "nn-commission-staff")
+        .await
+        .1
+}
+
 both_engines!(
-    a_person_on_another_citys_register_cannot_be_taken_over,
+    another_city_cannot_take_over_a_person_by_updating_on_duplicate,
     |t: TestDb| {
         let app = App::new(t);
-        let (nn, lz, nn_grid, lz_grid) = app
-            .t
-            .db
-            .write_blocking(|c| {
-                let (nn, lz) = (
-                    seed_city(c, "450100", "nn", "x"),
-                    seed_city(c, "450200", "lz", "x"),
-                );
-                let all = Scope::everything();
-                let code = |c: &mut DbConnection, id| org::get_region(c, &all, id).map(|r| r.code);
-                let (a, b) = (code(c, nn.grid)?, code(c, lz.grid)?);
-                Ok((nn, lz, a, b))
-            })
-            .unwrap();
-        let number = {
-            let first17 = "52263319950304202";
-            format!(
-                "{first17}{}",
-                shiliu_domain::id_number::check_char(first17.as_bytes())
-            )
-        };
         block_on(async {
-            let (s, held) = app
-            .api(
-                "POST",
-                "/api/v1/persons",
-                "nn-commission-staff",
-                Some(serde_json::json!({
-                    "name": "韦小红", "id_number": number, "people": "侗族", "region_code": nn_grid,
-                    "address": "衡阳路 12 号", "mobile": "13807710000", "consents": ["registration"]
-                })),
-            )
-            .await;
-            assert_eq!(s, StatusCode::CREATED, "{held}");
-            let id = held["id"].as_i64().unwrap();
+            let p = registered_in_nanning(&app).await;
             // Another city, with "update on duplicate": refused, without the person's id or place.
             let (s, err) = app
             .api(
@@ -754,9 +983,9 @@ both_engines!(
                 "/api/v1/persons",
                 "lz-commission-staff",
                 Some(serde_json::json!({
-                    "name": "冒名者", "id_number": number, "people": "侗族", "region_code": lz_grid,
-                    "address": "柳州某路 1 号", "mobile": "13900000000", "consents": ["registration"],
-                    "on_duplicate": "update"
+                    "name": "冒名者", "id_number": p.number, "people": "侗族",
+                    "region_code": p.lz_grid, "address": "柳州某路 1 号", "mobile": "13900000000",
+                    "consents": ["registration"], "on_duplicate": "update"
                 })),
             )
             .await;
@@ -767,58 +996,83 @@ both_engines!(
                 .to_string();
             assert!(said.contains("辖区以外"), "{said}");
             assert!(
-                !err.to_string().contains(&id.to_string()),
+                !err.to_string().contains(&p.id.to_string()),
                 "no oracle: {err}"
             );
-            let (_, still) = app
-                .api_get(&format!("/api/v1/persons/{id}"), "nn-commission-staff")
-                .await;
+            let still = person_now(&app, p.id).await;
             assert_eq!(
                 (
                     still["person"]["name"].as_str(),
                     still["person"]["mobile"].as_str(),
                     still["person"]["region_id"].as_i64()
                 ),
-                (Some("韦小红"), Some("13807710000"), Some(nn.grid)),
+                (Some("韦小红"), Some("13807710000"), Some(p.nn.grid)),
                 "{still}"
             );
-            // Without an account: a declaration in the other city with the number. Its grid
-            // worker's review page flags it, and confirming it is refused under the person.
-            let pre = "shiliu_csrf=resident-token-0123456789";
-            let grid = lz.grid.to_string();
-            let r = app
-                .post(
-                    "/d",
-                    pre,
-                    &[
-                        ("_csrf", "resident-token-0123456789"),
-                        ("region", grid.as_str()),
-                        ("p0.name", "冒名者"),
-                        ("p0.id_number", number.as_str()),
-                        ("p0.people", "12"),
-                        ("p0.mobile", "13900000000"),
-                        ("p0.address", "柳州某路 1 号"),
-                        ("consents", "registration"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let (cookie, csrf) = app.session("lz-grid-worker");
-            let queue = app.get("/registry/declarations", &cookie).await.text();
-            let did: i64 = queue
-                .split("/registry/declarations/")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+        });
+    }
+);
+
+/// Without an account: a declaration in Liuzhou with the Nanning person's number. Its grid
+/// worker's session and CSRF token, and the declaration's id from their review queue.
+async fn declared_in_liuzhou(app: &App, p: &Registered) -> (String, String, i64) {
+    let pre = "shiliu_csrf=resident-token-0123456789";
+    let grid = p.lz.grid.to_string();
+    let r = app
+        .post(
+            "/d",
+            pre,
+            &[
+                ("_csrf", "resident-token-0123456789"),
+                ("region", grid.as_str()),
+                ("p0.name", "冒名者"),
+                ("p0.id_number", p.number.as_str()),
+                ("p0.people", "12"),
+                ("p0.mobile", "13900000000"),
+                ("p0.address", "柳州某路 1 号"),
+                ("consents", "registration"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (cookie, csrf) = app.session("lz-grid-worker");
+    let queue = app.get("/registry/declarations", &cookie).await.text();
+    let did: i64 = queue
+        .split("/registry/declarations/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (cookie, csrf, did)
+}
+
+both_engines!(
+    a_declaration_in_another_city_with_a_registered_number_is_flagged,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let p = registered_in_nanning(&app).await;
+            let (cookie, _, did) = declared_in_liuzhou(&app, &p).await;
+            // Its grid worker's review page flags it.
             let review = app
                 .get(&format!("/registry/declarations/{did}"), &cookie)
                 .await
                 .text();
             assert!(review.contains("已在您的辖区以外登记"), "{review}");
+        });
+    }
+);
+
+both_engines!(
+    confirming_a_declaration_of_a_person_registered_elsewhere_is_refused,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let p = registered_in_nanning(&app).await;
+            let (cookie, csrf, did) = declared_in_liuzhou(&app, &p).await;
             let r = app
                 .post(
                     &format!("/registry/declarations/{did}/confirm"),
@@ -826,7 +1080,7 @@ both_engines!(
                     &[
                         ("_csrf", csrf.as_str()),
                         ("version", "1"),
-                        ("region_code", lz_grid.as_str()),
+                        ("region_code", p.lz_grid.as_str()),
                         ("p0.name", "冒名者"),
                         ("p0.people", "12"),
                         ("p0.mobile", "13900000000"),
@@ -836,104 +1090,122 @@ both_engines!(
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
             assert!(r.text().contains("辖区以外登记"));
-            let (_, still) = app
-                .api_get(&format!("/api/v1/persons/{id}"), "nn-commission-staff")
-                .await;
+            let still = person_now(&app, p.id).await;
             assert_eq!(still["person"]["name"].as_str(), Some("韦小红"), "{still}");
-            assert_eq!(still["person"]["region_id"].as_i64(), Some(nn.grid));
+            assert_eq!(still["person"]["region_id"].as_i64(), Some(p.nn.grid));
         });
     }
 );
 
+/// The app behind HTTPS (secure cookies), with Nanning seeded, and no metrics token.
+fn behind_https(t: TestDb) -> App {
+    let app = App::with(
+        t,
+        WebConfig {
+            secure_cookies: true,
+            ..WebConfig::default()
+        },
+    );
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            Ok(())
+        })
+        .unwrap();
+    app
+}
+
+/// An API token of `username`'s, with all their role's permissions: (token id, user id).
+fn token_of(app: &App, username: &str, secret: &str) -> (i64, i64) {
+    let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(secret));
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let user = accounts::find_by_username(c, &u)?.expect("user");
+            let actor = accounts::acting_as(c, &user, "test")?;
+            let until = shiliu_db::now() + chrono::Duration::hours(1);
+            accounts::create_token(c, &actor, "test", &hash, user.role().permissions(), until)
+                .map(|t| (t.id, user.id))
+        })
+        .unwrap()
+}
+
+/// `/api/v1/me` with the token `secret`.
+async fn me(app: &App, secret: &str) -> StatusCode {
+    api_get_with(app, "/api/v1/me", secret).await.status
+}
+
 both_engines!(
-    metrics_hsts_token_revocation_and_csrf_in_forms_only,
+    without_a_configured_token_metrics_are_not_served,
     |t: TestDb| {
-        let app = App::with(
-            t,
-            WebConfig {
-                secure_cookies: true,
-                ..WebConfig::default()
-            },
-        );
-        app.t
-            .db
-            .write_blocking(|c| {
-                seed_city(c, "450100", "nn", "x");
-                Ok(())
-            })
-            .unwrap();
-        let (cookie, csrf) = app.session("nn-commission-staff");
-        // A token of the staff member's, and one of the grid worker's.
-        let token = |username: &str, secret: &str| {
-            let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(secret));
-            app.t
-                .db
-                .write_blocking(move |c| {
-                    let user = accounts::find_by_username(c, &u)?.expect("user");
-                    let actor = accounts::acting_as(c, &user, "test")?;
-                    let until = shiliu_db::now() + chrono::Duration::hours(1);
-                    accounts::create_token(
-                        c,
-                        &actor,
-                        "test",
-                        &hash,
-                        user.role().permissions(),
-                        until,
-                    )
-                    .map(|t| (t.id, user.id))
-                })
-                .unwrap()
-        };
-        let (staff_token, _) = token("nn-commission-staff", "staff-secret-0123456789");
-        let (_, grid_user) = token("nn-grid-worker", "grid-secret-0123456789");
+        let app = behind_https(t);
         block_on(async {
-            // Without a configured token, /metrics is not served at all.
             assert_eq!(app.get("/metrics", "").await.status, StatusCode::NOT_FOUND);
-            // Behind HTTPS, browsers are told to stay on it.
-            let r = app.get("/login", "").await;
-            assert_eq!(
-                r.headers[header::STRICT_TRANSPORT_SECURITY],
-                "max-age=31536000"
-            );
-            let me = |secret: &'static str| {
-                let app = &app;
-                async move {
-                    app.call(
-                        Request::get("/api/v1/me")
-                            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
-                            .body(Body::empty())
-                            .unwrap(),
-                    )
-                    .await
-                    .status
-                }
-            };
-            assert_eq!(me("staff-secret-0123456789").await, StatusCode::OK);
-            assert_eq!(me("grid-secret-0123456789").await, StatusCode::OK);
-            // Revoked on this node: refused at once, not after the check's cache runs out.
-            let r = app
-                .post(
-                    &format!("/tokens/{staff_token}/revoke"),
-                    &cookie,
-                    &[("_csrf", csrf.as_str())],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            assert_eq!(
-                me("staff-secret-0123456789").await,
-                StatusCode::UNAUTHORIZED
-            );
-            // A disabled user's tokens too.
-            let r = app
-                .post(
-                    &format!("/users/{grid_user}/active"),
-                    &cookie,
-                    &[("_csrf", csrf.as_str()), ("active", "false")],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            assert_eq!(me("grid-secret-0123456789").await, StatusCode::UNAUTHORIZED);
-            // The CSRF token is taken from the form, never from the query string.
+        });
+    }
+);
+
+both_engines!(behind_https_browsers_are_told_to_stay_on_it, |t: TestDb| {
+    let app = behind_https(t);
+    block_on(async {
+        let r = app.get("/login", "").await;
+        assert_eq!(
+            r.headers[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000"
+        );
+    });
+});
+
+both_engines!(a_revoked_token_is_refused_at_once, |t: TestDb| {
+    let app = behind_https(t);
+    let (cookie, csrf) = app.session("nn-commission-staff");
+    let (staff_token, _) = token_of(&app, "nn-commission-staff", "staff-secret-0123456789");
+    block_on(async {
+        assert_eq!(me(&app, "staff-secret-0123456789").await, StatusCode::OK);
+        // Revoked on this node: refused at once, not after the check's cache runs out.
+        let r = app
+            .post(
+                &format!("/tokens/{staff_token}/revoke"),
+                &cookie,
+                &[("_csrf", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(
+            me(&app, "staff-secret-0123456789").await,
+            StatusCode::UNAUTHORIZED
+        );
+    });
+});
+
+both_engines!(a_disabled_users_tokens_are_refused_at_once, |t: TestDb| {
+    let app = behind_https(t);
+    let (cookie, csrf) = app.session("nn-commission-staff");
+    let (_, grid_user) = token_of(&app, "nn-grid-worker", "grid-secret-0123456789");
+    block_on(async {
+        assert_eq!(me(&app, "grid-secret-0123456789").await, StatusCode::OK);
+        let r = app
+            .post(
+                &format!("/users/{grid_user}/active"),
+                &cookie,
+                &[("_csrf", csrf.as_str()), ("active", "false")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(
+            me(&app, "grid-secret-0123456789").await,
+            StatusCode::UNAUTHORIZED
+        );
+    });
+});
+
+both_engines!(
+    the_csrf_token_is_taken_from_the_form_never_from_the_query_string,
+    |t: TestDb| {
+        let app = behind_https(t);
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        block_on(async {
             let r = app
                 .post(
                     &format!("/sites?_csrf={csrf}"),
@@ -946,6 +1218,16 @@ both_engines!(
                 )
                 .await;
             assert_eq!(r.status, StatusCode::FORBIDDEN);
+        });
+    }
+);
+
+both_engines!(
+    the_csrf_token_is_read_from_a_multipart_forms_first_field,
+    |t: TestDb| {
+        let app = behind_https(t);
+        let (cookie, csrf) = app.session("nn-commission-staff");
+        block_on(async {
             let r = app
                 .multipart("/sites/import", &cookie, &csrf, &[("mode", "dry_run")], &[])
                 .await;
@@ -958,7 +1240,15 @@ both_engines!(
     }
 );
 
-both_engines!(every_route_every_role_two_cities_no_leak, |t: TestDb| {
+/// Two sibling cities with records of every kind, and the platform's records a route may name.
+fn two_cities_of_every_kind(
+    t: TestDb,
+) -> (
+    App,
+    CityRecords,
+    CityRecords,
+    std::collections::HashMap<&'static str, String>,
+) {
     let vault = shiliu_db::registry::Vault::random();
     let app = App::with(
         t,
@@ -1001,151 +1291,213 @@ both_engines!(every_route_every_role_two_cities_no_leak, |t: TestDb| {
             Ok((nn, lz, shared))
         })
         .unwrap();
-    // What of the other city must not change: what the walking city's users did there (the
-    // audited writes and views in its subtree), and its records' versions.
-    let fingerprint = |d: &CityData, code: &'static str, walker: &'static str| {
-        let d = d.clone();
-        app.t
-            .db
-            .write_blocking(move |c| {
-                use diesel::prelude::*;
-                use shiliu_db::schema::{audit_log, regions};
-                let all = Scope::everything();
-                let city = org::get_region_by_code(c, &all, code)?;
-                let inside: Vec<i64> = regions::table
-                    .filter(regions::path.like(format!("{}%", city.path)))
-                    .select(regions::id)
-                    .load(c)?;
-                let audited: Vec<String> = audit_log::table
-                    .filter(audit_log::region_id.eq_any(inside))
-                    .filter(audit_log::actor.like(format!("{walker}-%")))
-                    .select(audit_log::action)
-                    .load(c)?;
-                Ok((
-                    audited,
+    (app, nn, lz, shared)
+}
+
+/// The router's routes, all of them walked.
+fn walked_routes() -> Vec<&'static str> {
+    let routes = shiliu_web::route_paths();
+    assert!(routes.len() > 150, "the router's routes: {}", routes.len());
+    routes
+}
+
+/// What of the other city (`code`) must not change: what the walking city's users (`walker`)
+/// did there (the audited writes and views in its subtree), and its records' versions.
+fn untouched_by(
+    app: &App,
+    d: &CityData,
+    code: &'static str,
+    walker: &'static str,
+) -> (Vec<String>, [i32; 6]) {
+    let d = d.clone();
+    app.t
+        .db
+        .write_blocking(move |c| {
+            use diesel::prelude::*;
+            use shiliu_db::schema::{audit_log, regions};
+            let all = Scope::everything();
+            let city = org::get_region_by_code(c, &all, code)?;
+            let inside: Vec<i64> = regions::table
+                .filter(regions::path.like(format!("{}%", city.path)))
+                .select(regions::id)
+                .load(c)?;
+            let audited: Vec<String> = audit_log::table
+                .filter(audit_log::region_id.eq_any(inside))
+                .filter(audit_log::actor.like(format!("{walker}-%")))
+                .select(audit_log::action)
+                .load(c)?;
+            Ok((
+                audited,
+                [
                     org::get_site(c, &all, d.site)?.version,
                     org::get_unit(c, &all, d.unit)?.version,
                     shiliu_db::requests::get(c, &all, d.request)?.version,
                     accounts::get_user(c, &all, d.user)?.version,
                     shiliu_db::evaluation::get_scheme(c, &all, d.evaluation)?.version,
                     shiliu_db::registry::get(c, &all, d.person)?.version,
-                ))
-            })
-            .unwrap()
-    };
-    let routes = shiliu_web::route_paths();
-    assert!(routes.len() > 150, "the router's routes: {}", routes.len());
-    for (tag, theirs, code) in [("nn", &lz, "450200"), ("lz", &nn, "450100")] {
-        let before = fingerprint(&theirs.city, code, tag);
-        assert!(before.0.is_empty());
-        block_on(walk(&app, tag, (theirs, code), &shared, &routes));
-        let after = fingerprint(&theirs.city, code, tag);
-        assert_eq!(
-            after, before,
-            "{tag}'s walk changed nothing of the other city's"
-        );
-    }
-    // The walk can fail: aimed at one's own city, the same paths answer (a walk whose every
-    // answer was a refusal would prove nothing).
-    block_on(async {
-        let (cookie, _) = app.session("nn-commission-staff");
-        let mut reached = Vec::new();
-        for path in routes
-            .iter()
-            .filter(|p| p.contains('{') && !p.starts_with("/api/"))
-        {
-            let (url, kinds) = aim(path, &nn, &shared);
-            if !kinds.is_empty() && app.get(&url, &cookie).await.status.is_success() {
-                reached.push(url);
-            }
-        }
-        assert!(reached.len() >= 20, "own records reached: {reached:?}");
-    });
-});
+                ],
+            ))
+        })
+        .unwrap()
+}
+
+/// Every route as every role of `tag`, aimed at `theirs` (the city `code`): nothing of theirs
+/// seen (checked by `walk`) and nothing of theirs changed.
+fn walk_leaves_untouched(
+    app: &App,
+    tag: &'static str,
+    (theirs, code): (&CityRecords, &'static str),
+    shared: &std::collections::HashMap<&'static str, String>,
+) {
+    let routes = walked_routes();
+    let before = untouched_by(app, &theirs.city, code, tag);
+    assert!(before.0.is_empty());
+    block_on(walk(app, tag, (theirs, code), shared, &routes));
+    let after = untouched_by(app, &theirs.city, code, tag);
+    assert_eq!(
+        after, before,
+        "{tag}'s walk changed nothing of the other city's"
+    );
+}
 
 both_engines!(
-    the_next_grid_and_another_lawyer_see_only_their_own,
+    every_route_as_every_role_of_nanning_leaves_liuzhou_unseen_and_unchanged,
     |t: TestDb| {
-        let vault = shiliu_db::registry::Vault::random();
-        let app = App::with(
-            t,
-            WebConfig {
-                vault: vault.clone(),
-                ..WebConfig::default()
-            },
-        );
-        let (nn, shared, reporter2_unit) = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                let city = seed_city(c, "450100", "nn", "x");
-                let all = Scope::everything();
-                // A second grid of the same community, with its own worker; a second lawyer.
-                let community = org::get_region(c, &all, city.region)?;
-                let second = org::create_child_region(
-                    c,
-                    &Actor::system("test"),
-                    community.id,
-                    &RegionInput::parse("第二网格", "").unwrap(),
-                )?;
-                let town = org::get_region(c, &all, community.parent_id.unwrap())?;
-                user(
-                    c,
-                    "nn-grid-worker2",
-                    Role::GridWorker,
-                    &town,
-                    vec![second.id],
-                    "x",
-                );
-                let nn_city = org::get_region_by_code(c, &all, "450100")?;
-                user(c, "nn-lawyer2", Role::LegalAid, &nn_city, vec![], "x");
-                let unit = city.unit;
-                let mut nn = seed_every_kind(c, &vault, city, "nn");
-                // A scheme open for self-assessment with two units, each with its reporter.
-                let sys = Actor::system("organiser");
-                let other = org::create_unit(
-                    c,
-                    &sys,
-                    nn_city.id,
-                    &UnitInput::parse("nn统战部", "department", "", "").unwrap(),
-                )?;
-                accounts::create_user(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &NewUser {
-                        username: Username::parse("nn-reporter2").unwrap(),
-                        display_name: "统战部填报员".into(),
-                        password_hash: "x".into(),
-                        role: Role::UnitReporter,
-                        region_id: nn_city.id,
-                        unit_id: Some(other.id),
-                        site_id: None,
-                        phone: None,
-                        grid_ids: vec![],
-                    },
-                )?;
-                let (running, _) = scheme_in_self_assessment(
-                    c,
-                    nn_city.id,
-                    &[(unit, false), (other.id, false)],
-                    &[
-                        ("1", "组织领导", ""),
-                        ("1.1", "领导机制", ""),
-                        ("1.1.1", "成立领导小组", "4"),
-                    ],
-                )?;
-                nn.ids.insert("evaluation", running.id.to_string());
-                let cat = shiliu_db::requests::categories(c, false)?.remove(0);
-                // The platform's records are not what this walk aims at: any id does.
-                let shared: std::collections::HashMap<&'static str, String> = [
-                    ("category", cat.id.to_string()),
-                    ("question", "0".to_string()),
-                    ("template", "0".to_string()),
-                ]
-                .into();
-                Ok((nn, shared, other.id))
-            })
-            .unwrap();
+        let (app, _, lz, shared) = two_cities_of_every_kind(t);
+        walk_leaves_untouched(&app, "nn", (&lz, "450200"), &shared);
+    }
+);
+
+both_engines!(
+    every_route_as_every_role_of_liuzhou_leaves_nanning_unseen_and_unchanged,
+    |t: TestDb| {
+        let (app, nn, _, shared) = two_cities_of_every_kind(t);
+        walk_leaves_untouched(&app, "lz", (&nn, "450100"), &shared);
+    }
+);
+
+both_engines!(
+    the_walked_routes_aimed_at_ones_own_city_answer,
+    |t: TestDb| {
+        let (app, nn, _, shared) = two_cities_of_every_kind(t);
+        let routes = walked_routes();
+        // The walk can fail: aimed at one's own city, the same paths answer (a walk whose every
+        // answer was a refusal would prove nothing).
+        block_on(async {
+            let (cookie, _) = app.session("nn-commission-staff");
+            let mut reached = Vec::new();
+            for path in routes
+                .iter()
+                .filter(|p| p.contains('{') && !p.starts_with("/api/"))
+            {
+                let (url, kinds) = aim(path, &nn, &shared);
+                if !kinds.is_empty() && app.get(&url, &cookie).await.status.is_success() {
+                    reached.push(url);
+                }
+            }
+            assert!(reached.len() >= 20, "own records reached: {reached:?}");
+        });
+    }
+);
+
+/// One city with records of every kind, and beside them: a second grid of the same community
+/// with its own worker, a second lawyer, and a scheme open for self-assessment with two units,
+/// each with its reporter. The city's records, the platform's, and the second unit's id.
+fn siblings_of_one_city(
+    t: TestDb,
+) -> (
+    App,
+    CityRecords,
+    std::collections::HashMap<&'static str, String>,
+    i64,
+) {
+    let vault = shiliu_db::registry::Vault::random();
+    let app = App::with(
+        t,
+        WebConfig {
+            vault: vault.clone(),
+            ..WebConfig::default()
+        },
+    );
+    let (nn, shared, reporter2_unit) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let city = seed_city(c, "450100", "nn", "x");
+            let all = Scope::everything();
+            // A second grid of the same community, with its own worker; a second lawyer.
+            let community = org::get_region(c, &all, city.region)?;
+            let second = org::create_child_region(
+                c,
+                &Actor::system("test"),
+                community.id,
+                &RegionInput::parse("第二网格", "").unwrap(),
+            )?;
+            let town = org::get_region(c, &all, community.parent_id.unwrap())?;
+            user(
+                c,
+                "nn-grid-worker2",
+                Role::GridWorker,
+                &town,
+                vec![second.id],
+                "x",
+            );
+            let nn_city = org::get_region_by_code(c, &all, "450100")?;
+            user(c, "nn-lawyer2", Role::LegalAid, &nn_city, vec![], "x");
+            let unit = city.unit;
+            let mut nn = seed_every_kind(c, &vault, city, "nn");
+            // A scheme open for self-assessment with two units, each with its reporter.
+            let sys = Actor::system("organiser");
+            let other = org::create_unit(
+                c,
+                &sys,
+                nn_city.id,
+                &UnitInput::parse("nn统战部", "department", "", "").unwrap(),
+            )?;
+            accounts::create_user(
+                c,
+                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                &NewUser {
+                    username: Username::parse("nn-reporter2").unwrap(),
+                    display_name: "统战部填报员".into(),
+                    password_hash: "x".into(),
+                    role: Role::UnitReporter,
+                    region_id: nn_city.id,
+                    unit_id: Some(other.id),
+                    site_id: None,
+                    phone: None,
+                    grid_ids: vec![],
+                },
+            )?;
+            let (running, _) = scheme_in_self_assessment(
+                c,
+                nn_city.id,
+                &[(unit, false), (other.id, false)],
+                &[
+                    ("1", "组织领导", ""),
+                    ("1.1", "领导机制", ""),
+                    ("1.1.1", "成立领导小组", "4"),
+                ],
+            )?;
+            nn.ids.insert("evaluation", running.id.to_string());
+            let cat = shiliu_db::requests::categories(c, false)?.remove(0);
+            // The platform's records are not what this walk aims at: any id does.
+            let shared: std::collections::HashMap<&'static str, String> = [
+                ("category", cat.id.to_string()),
+                ("question", "0".to_string()),
+                ("template", "0".to_string()),
+            ]
+            .into();
+            Ok((nn, shared, other.id))
+        })
+        .unwrap();
+    (app, nn, shared, reporter2_unit)
+}
+
+both_engines!(
+    the_next_grids_worker_reaches_nothing_of_this_grid,
+    |t: TestDb| {
+        let (app, nn, shared, _) = siblings_of_one_city(t);
         block_on(async {
             // The grid's own: its people and households, their declarations, requests for
             // assistance and needs, the requests made there with their files, co-handling and
@@ -1173,32 +1525,62 @@ both_engines!(
             )
             .await;
             assert!(audited.is_empty(), "{audited:?}");
+        });
+    }
+);
+
+both_engines!(
+    another_lawyer_reaches_neither_the_case_nor_a_dispute_they_do_not_mediate,
+    |t: TestDb| {
+        let (app, nn, shared, _) = siblings_of_one_city(t);
+        block_on(async {
             // A lawyer of the same city sees its requests, but not another lawyer's case nor a
             // dispute they do not mediate.
             let audited =
                 walk_siblings(&app, "nn-lawyer2", &nn, &["case", "dispute"], &[], &shared).await;
             assert!(audited.is_empty(), "{audited:?}");
-            // The reporter of one unit taking part, aimed at the other unit's sheet.
-            let audited =
-                walk_siblings(&app, "nn-reporter2", &nn, &["eval_unit"], &[], &shared).await;
-            assert!(audited.is_empty(), "{audited:?}");
-            // The same walks as the case's own lawyer and the other unit's reporter would find
-            // their pages: they can fail.
-            let (cookie, _) = app.session("nn-legal-aid");
-            let case = format!("/legal-aid/{}", nn.ids["case"]);
-            assert_eq!(app.get(&case, &cookie).await.status, StatusCode::OK);
-            let (cookie, _) = app.session("nn-reporter2");
-            let sheet = format!(
-                "/evaluations/{}/units/{}",
-                nn.ids["evaluation"], reporter2_unit
-            );
-            assert_eq!(app.get(&sheet, &cookie).await.status, StatusCode::OK);
         });
     }
 );
 
+both_engines!(
+    the_reporter_of_one_unit_reaches_nothing_of_the_other_units_sheet,
+    |t: TestDb| {
+        let (app, nn, shared, _) = siblings_of_one_city(t);
+        block_on(async {
+            let audited =
+                walk_siblings(&app, "nn-reporter2", &nn, &["eval_unit"], &[], &shared).await;
+            assert!(audited.is_empty(), "{audited:?}");
+        });
+    }
+);
+
+// The same walks as the case's own lawyer and the other unit's reporter would find their
+// pages: they can fail.
+
+both_engines!(the_cases_own_lawyer_reaches_the_case, |t: TestDb| {
+    let (app, nn, _, _) = siblings_of_one_city(t);
+    block_on(async {
+        let (cookie, _) = app.session("nn-legal-aid");
+        let case = format!("/legal-aid/{}", nn.ids["case"]);
+        assert_eq!(app.get(&case, &cookie).await.status, StatusCode::OK);
+    });
+});
+
+both_engines!(a_units_own_reporter_reaches_its_sheet, |t: TestDb| {
+    let (app, nn, _, reporter2_unit) = siblings_of_one_city(t);
+    block_on(async {
+        let (cookie, _) = app.session("nn-reporter2");
+        let sheet = format!(
+            "/evaluations/{}/units/{}",
+            nn.ids["evaluation"], reporter2_unit
+        );
+        assert_eq!(app.get(&sheet, &cookie).await.status, StatusCode::OK);
+    });
+});
+
 both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
-    let app = App::with(
+    let app = with_staff(App::with(
         t,
         WebConfig {
             lockout: accounts::LockoutPolicy {
@@ -1207,16 +1589,7 @@ both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
             },
             ..WebConfig::default()
         },
-    );
-    let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
-    app.t
-        .db
-        .write_blocking(|c| {
-            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-            user(c, "staff", Role::CommissionStaff, &nn, vec![], &hash);
-            Ok(())
-        })
-        .unwrap();
+    ));
     let app = std::sync::Arc::new(app);
     block_on(async {
         let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
@@ -1258,16 +1631,7 @@ both_engines!(parallel_wrong_passwords_each_count, |t: TestDb| {
 both_engines!(
     a_locked_account_answers_as_slowly_as_an_unknown_user,
     |t: TestDb| {
-        let app = App::new(t);
-        let hash = shiliu_web::web::password::hash("Shiliu-2026!").unwrap();
-        app.t
-            .db
-            .write_blocking(|c| {
-                let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-                user(c, "staff", Role::CommissionStaff, &nn, vec![], &hash);
-                Ok(())
-            })
-            .unwrap();
+        let app = with_staff(App::new(t));
         block_on(async {
             let pre = "shiliu_csrf=abcdefghijklmnopqrstuvwxyz";
             let attempt = |username: &'static str, password: &'static str| {
@@ -1314,14 +1678,7 @@ both_engines!(
     a_spreadsheet_bomb_is_refused_before_it_is_inflated,
     |t: TestDb| {
         let app = App::new(t);
-        let lz = app
-            .t
-            .db
-            .write_blocking(|c| {
-                seed_city(c, "450100", "nn", "x");
-                Ok(seed_city(c, "450200", "lz", "x"))
-            })
-            .unwrap();
+        let (_, lz) = two_cities(&app);
         let bomb = spreadsheet_bomb(300);
         assert!(
             bomb.len() < 2 << 20,
@@ -1360,7 +1717,8 @@ both_engines!(
     }
 );
 
-both_engines!(no_input_crashes_the_server, |t: TestDb| {
+/// Nanning's system administrator, signed in: (app, session cookie, CSRF token).
+fn admin_of_nanning(t: TestDb) -> (App, String, String) {
     let app = App::new(t);
     app.t
         .db
@@ -1369,48 +1727,84 @@ both_engines!(no_input_crashes_the_server, |t: TestDb| {
             Ok(())
         })
         .unwrap();
-    block_on(async {
-        let (cookie, csrf) = app.session("nn-system-admin");
-        let huge = "名".repeat(200_000);
-        let gets = [
-            "/sites/abc",
-            "/sites/99999999999999999999999",
-            "/sites?before=xyz",
-            "/sites?q=%25%5F%5C",
-            "/regions/-1",
-            "/audit?from=2026-13-45",
-            "/static/../Cargo.toml",
-            "/api/v1/regions/abc",
-            "/lang?to=klingon&back=//evil.example",
-        ];
-        for path in gets {
-            let r = app.get(path, &cookie).await;
+    let (cookie, csrf) = app.session("nn-system-admin");
+    (app, cookie, csrf)
+}
+
+both_engines!(
+    no_malformed_path_or_query_crashes_the_server,
+    |t: TestDb| {
+        let (app, cookie, _) = admin_of_nanning(t);
+        block_on(async {
+            let gets = [
+                "/sites/abc",
+                "/sites/99999999999999999999999",
+                "/sites?before=xyz",
+                "/sites?q=%25%5F%5C",
+                "/regions/-1",
+                "/audit?from=2026-13-45",
+                "/static/../Cargo.toml",
+                "/api/v1/regions/abc",
+                "/lang?to=klingon&back=//evil.example",
+            ];
+            for path in gets {
+                let r = app.get(path, &cookie).await;
+                assert!(
+                    r.status.is_client_error()
+                        || r.status.is_redirection()
+                        || r.status == StatusCode::OK,
+                    "{path}: {}",
+                    r.status
+                );
+                assert!(!r.text().contains("panicked"));
+            }
+        });
+    }
+);
+
+both_engines!(
+    a_query_string_rejection_gets_the_same_friendly_page_as_our_own_errors,
+    |t: TestDb| {
+        let (app, cookie, _) = admin_of_nanning(t);
+        block_on(async {
+            let r = app.get("/sites?before=xyz", &cookie).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST);
             assert!(
-                r.status.is_client_error()
-                    || r.status.is_redirection()
-                    || r.status == StatusCode::OK,
-                "{path}: {}",
-                r.status
+                r.text().contains("<strong>请求</strong>：格式不正确"),
+                "{}",
+                r.text()
             );
-            assert!(!r.text().contains("panicked"));
-        }
-        // A query-string rejection gets the same friendly page as our own errors.
-        let r = app.get("/sites?before=xyz", &cookie).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST);
-        assert!(
-            r.text().contains("<strong>请求</strong>：格式不正确"),
-            "{}",
-            r.text()
-        );
+        });
+    }
+);
+
+both_engines!(the_api_checks_the_token_before_the_path, |t: TestDb| {
+    let (app, _, _) = admin_of_nanning(t);
+    block_on(async {
         let r = app.get("/api/v1/sites/abc", "").await;
         assert_eq!(
             r.status,
             StatusCode::UNAUTHORIZED,
             "the token is checked first"
         );
-        // The redirect after switching language never leaves the site.
-        let r = app.get("/lang?to=en&back=//evil.example", "").await;
-        assert_eq!(r.headers[header::LOCATION], "/");
+    });
+});
+
+both_engines!(
+    the_redirect_after_switching_language_never_leaves_the_site,
+    |t: TestDb| {
+        let (app, _, _) = admin_of_nanning(t);
+        block_on(async {
+            let r = app.get("/lang?to=en&back=//evil.example", "").await;
+            assert_eq!(r.headers[header::LOCATION], "/");
+        });
+    }
+);
+
+both_engines!(no_malformed_form_crashes_the_server, |t: TestDb| {
+    let (app, cookie, csrf) = admin_of_nanning(t);
+    let huge = "名".repeat(200_000);
+    block_on(async {
         let posts: [(&str, Vec<(&str, &str)>); 6] = [
             (
                 "/sites",
@@ -1457,31 +1851,52 @@ both_engines!(no_input_crashes_the_server, |t: TestDb| {
             let r = app.post(path, &cookie, form).await;
             assert!(r.status.is_client_error(), "POST {path}: {}", r.status);
         }
-        // Bytes that are not UTF-8, and a body over the limit.
-        let r = app
-            .call(
-                Request::post("/sites")
-                    .header(header::COOKIE, &cookie)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(vec![b'_', b'c', 0xff, 0xfe, b'=', 0xc3]))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(
-            r.status,
-            StatusCode::FORBIDDEN,
-            "no valid CSRF token in garbage"
-        );
-        let r = app
-            .call(
-                Request::post("/sites")
-                    .header(header::COOKIE, &cookie)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(vec![b'a'; 21 * 1024 * 1024]))
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    });
+});
+
+/// A raw form body posted to `/sites` as `cookie`.
+async fn post_raw(app: &App, cookie: &str, body: Vec<u8>) -> Resp {
+    app.call(
+        Request::post("/sites")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+both_engines!(
+    bytes_that_are_not_utf8_carry_no_valid_csrf_token,
+    |t: TestDb| {
+        let (app, cookie, _) = admin_of_nanning(t);
+        block_on(async {
+            let r = post_raw(&app, &cookie, vec![b'_', b'c', 0xff, 0xfe, b'=', 0xc3]).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "no valid CSRF token in garbage"
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_body_over_the_limit_is_refused_and_the_server_still_answers,
+    |t: TestDb| {
+        let (app, cookie, _) = admin_of_nanning(t);
+        block_on(async {
+            let r = post_raw(&app, &cookie, vec![b'a'; 21 * 1024 * 1024]).await;
+            assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+            // The server still answers.
+            assert_eq!(app.get("/healthz", "").await.status, StatusCode::OK);
+        });
+    }
+);
+
+both_engines!(a_method_a_route_lacks_is_a_client_error, |t: TestDb| {
+    let (app, cookie, _) = admin_of_nanning(t);
+    block_on(async {
         let r = app
             .call(
                 Request::delete("/sites")
@@ -1491,7 +1906,5 @@ both_engines!(no_input_crashes_the_server, |t: TestDb| {
             )
             .await;
         assert!(r.status.is_client_error(), "DELETE /sites: {}", r.status);
-        // The server still answers.
-        assert_eq!(app.get("/healthz", "").await.status, StatusCode::OK);
     });
 });
