@@ -4,9 +4,11 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use shiliu_db::org;
+use shiliu_db::registry::declarations::{self, Declaration};
 use shiliu_db::registry::{
     self, Correction, Household, OnDuplicate, Registered, Registration, Vault,
 };
+use shiliu_db::schema::declarations as decl;
 use shiliu_db::schema::{audit_log, persons};
 use shiliu_db::scope::grants::RevealIdNumbers;
 use shiliu_db::scope::{Actor, Can, Scope};
@@ -398,134 +400,212 @@ both_engines!(who_lived_where_on_a_past_day, |t: TestDb| {
     assert!(lived(&a, "2024-12-31").is_empty(), "not yet arrived");
 });
 
-both_engines!(
-    the_register_is_scoped_and_households_hold_together,
-    |t: TestDb| {
-        let vault = Vault::random();
-        let (a, b, far) = t.db.write_blocking(grids).unwrap();
-        let v = vault.clone();
-        let (a2, far2) = (a.clone(), far.clone());
-        let (head, child, distant) =
-            t.db.write_blocking(move |c| {
-                let sys = Actor::system("test");
-                let head = registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &v,
-                    &new_here(
-                        &person(
-                            "蒙秀英",
-                            &number("45122819850101204"),
-                            "衡阳路 5 号",
-                            "2023-05-01",
-                        ),
-                        a2.id,
-                    ),
-                )?;
-                let kid = PersonInput {
-                    employment: None,
-                    ..person(
-                        "蒙小宝",
-                        &number("45122820150606101"),
+/// A mother and child in grid a, one household, and someone in 柳州: the grids and the three.
+struct Scoped {
+    vault: Vault,
+    a: org::Region,
+    b: org::Region,
+    head: registry::Person,
+    child: registry::Person,
+    distant: registry::Person,
+}
+
+fn a_household_and_someone_far(t: &TestDb) -> Scoped {
+    let vault = Vault::random();
+    let (a, b, far) = t.db.write_blocking(grids).unwrap();
+    let v = vault.clone();
+    let (a2, far2) = (a.clone(), far.clone());
+    let (head, child, distant) =
+        t.db.write_blocking(move |c| {
+            let sys = Actor::system("test");
+            let head = registry::register(
+                c,
+                &Can::check(&sys).unwrap(),
+                &v,
+                &new_here(
+                    &person(
+                        "蒙秀英",
+                        &number("45122819850101204"),
                         "衡阳路 5 号",
                         "2023-05-01",
-                    )
-                };
-                let child = registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &v,
-                    &Registration {
-                        household: Household::Join {
-                            household_id: head.person().household_id.unwrap(),
-                            relation: Relation::Child,
-                        },
-                        ..new_here(&kid, a2.id)
-                    },
-                )?;
-                let distant = registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &v,
-                    &new_here(
-                        &person(
-                            "覃远",
-                            &number("45022219920202301"),
-                            "柳南区 1 号",
-                            "2024-01-01",
-                        ),
-                        far2.id,
                     ),
-                )?;
-                Ok((
-                    head.person().clone(),
-                    child.person().clone(),
-                    distant.person().clone(),
-                ))
-            })
-            .unwrap();
+                    a2.id,
+                ),
+            )?;
+            let kid = PersonInput {
+                employment: None,
+                ..person(
+                    "蒙小宝",
+                    &number("45122820150606101"),
+                    "衡阳路 5 号",
+                    "2023-05-01",
+                )
+            };
+            let child = registry::register(
+                c,
+                &Can::check(&sys).unwrap(),
+                &v,
+                &Registration {
+                    household: Household::Join {
+                        household_id: head.person().household_id.unwrap(),
+                        relation: Relation::Child,
+                    },
+                    ..new_here(&kid, a2.id)
+                },
+            )?;
+            let distant = registry::register(
+                c,
+                &Can::check(&sys).unwrap(),
+                &v,
+                &new_here(
+                    &person(
+                        "覃远",
+                        &number("45022219920202301"),
+                        "柳南区 1 号",
+                        "2024-01-01",
+                    ),
+                    far2.id,
+                ),
+            )?;
+            Ok((
+                head.person().clone(),
+                child.person().clone(),
+                distant.person().clone(),
+            ))
+        })
+        .unwrap();
+    Scoped {
+        vault,
+        a,
+        b,
+        head,
+        child,
+        distant,
+    }
+}
 
-        // A grid worker of grid b sees nobody of grid a; the community's staff see both members.
-        let grid_b = Actor::system_within("grid-b", Scope::subtrees(vec![b.path.clone()]));
-        let community = Scope::subtrees(vec![
-            a.path
-                .rsplitn(3, '/')
-                .nth(2)
-                .map(|p| format!("{p}/"))
-                .unwrap(),
-        ]);
-        let v = vault.clone();
-        let hid = head.household_id.unwrap();
-        let (hidden, unfound, join_far, members, listed, count, by_people) =
-            t.db.write_blocking(move |c| {
-                let hidden = registry::view(c, &grid_b, head.id).unwrap_err();
-                let n = shiliu_domain::id_number::IdNumber::parse(&number("45122819850101204"))
-                    .unwrap();
-                let unfound = registry::find_by_id_number(c, &grid_b, &v, &n)?;
-                let join_far = registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&grid_b).unwrap(),
-                    &v,
-                    &Registration {
-                        household: Household::Join {
-                            household_id: hid,
-                            relation: Relation::Spouse,
-                        },
-                        ..new_here(&person("某人", "", "x", ""), b.id)
-                    },
-                );
-                let members = registry::household_members(c, &community, hid)?;
-                let f = registry::PersonFilter::default();
-                let reader = Actor::system_within("community", community.clone());
-                let listed = registry::list(c, &reader, &f, None, 10)?;
-                let count = registry::count(c, &Scope::everything(), &f)?;
-                let by_people = registry::count(
-                    c,
-                    &Scope::everything(),
-                    &registry::PersonFilter {
-                        hukou: Some("4512".into()),
-                        ..f
-                    },
-                )?;
-                Ok((hidden, unfound, join_far, members, listed, count, by_people))
-            })
+fn grid_worker(g: &org::Region) -> Actor {
+    Actor::system_within("grid-b", Scope::subtrees(vec![g.path.clone()]))
+}
+
+/// The scope of the community that holds grids a and b.
+fn community_of(a: &org::Region) -> Scope {
+    Scope::subtrees(vec![
+        a.path
+            .rsplitn(3, '/')
+            .nth(2)
+            .map(|p| format!("{p}/"))
+            .unwrap(),
+    ])
+}
+
+both_engines!(a_grid_worker_sees_nobody_of_another_grid, |t: TestDb| {
+    let x = a_household_and_someone_far(&t);
+    let (grid_b, id) = (grid_worker(&x.b), x.head.id);
+    let hidden =
+        t.db.write_blocking(move |c| Ok(registry::view(c, &grid_b, id).unwrap_err()))
             .unwrap();
-        assert!(matches!(hidden, DbError::NotFound));
-        assert!(
-            unfound.is_none(),
-            "a look-up outside the scope finds no one"
-        );
+    assert!(matches!(hidden, DbError::NotFound));
+});
+
+both_engines!(a_look_up_outside_the_scope_finds_no_one, |t: TestDb| {
+    let x = a_household_and_someone_far(&t);
+    let (grid_b, v) = (grid_worker(&x.b), x.vault.clone());
+    let unfound =
+        t.db.write_blocking(move |c| {
+            let n =
+                shiliu_domain::id_number::IdNumber::parse(&number("45122819850101204")).unwrap();
+            registry::find_by_id_number(c, &grid_b, &v, &n)
+        })
+        .unwrap();
+    assert!(
+        unfound.is_none(),
+        "a look-up outside the scope finds no one"
+    );
+});
+
+both_engines!(
+    a_grid_worker_cannot_join_someone_to_a_household_of_another_grid,
+    |t: TestDb| {
+        let x = a_household_and_someone_far(&t);
+        let (grid_b, v, b) = (grid_worker(&x.b), x.vault.clone(), x.b.id);
+        let hid = x.head.household_id.unwrap();
+        let join_far = t.db.write_blocking(move |c| {
+            registry::register(
+                c,
+                &Can::check(&grid_b).unwrap(),
+                &v,
+                &Registration {
+                    household: Household::Join {
+                        household_id: hid,
+                        relation: Relation::Spouse,
+                    },
+                    ..new_here(&person("某人", "", "x", ""), b)
+                },
+            )
+        });
         assert!(join_far.is_err());
+    }
+);
+
+both_engines!(
+    the_communitys_staff_see_both_members_of_a_household,
+    |t: TestDb| {
+        let x = a_household_and_someone_far(&t);
+        let (community, hid) = (community_of(&x.a), x.head.household_id.unwrap());
+        let members =
+            t.db.write_blocking(move |c| registry::household_members(c, &community, hid))
+                .unwrap();
         let names: Vec<_> = members
             .iter()
             .map(|p| (p.name.as_str(), p.relation.as_deref()))
             .collect();
         assert_eq!(names, [("蒙秀英", Some("head")), ("蒙小宝", Some("child"))]);
+    }
+);
+
+both_engines!(
+    the_communitys_staff_list_only_their_residents,
+    |t: TestDb| {
+        let x = a_household_and_someone_far(&t);
+        let reader = Actor::system_within("community", community_of(&x.a));
+        let listed =
+            t.db.write_blocking(move |c| {
+                registry::list(c, &reader, &registry::PersonFilter::default(), None, 10)
+            })
+            .unwrap();
         assert_eq!(
             listed.iter().map(|p| p.id).collect::<Vec<_>>(),
-            [child.id, head.id]
+            [x.child.id, x.head.id]
         );
-        assert_eq!((count, by_people), (3, 2));
+    }
+);
+
+both_engines!(the_register_is_counted_through_a_filter, |t: TestDb| {
+    a_household_and_someone_far(&t);
+    let (count, by_people) =
+        t.db.write_blocking(|c| {
+            let f = registry::PersonFilter::default();
+            let count = registry::count(c, &Scope::everything(), &f)?;
+            let by_people = registry::count(
+                c,
+                &Scope::everything(),
+                &registry::PersonFilter {
+                    hukou: Some("4512".into()),
+                    ..f
+                },
+            )?;
+            Ok((count, by_people))
+        })
+        .unwrap();
+    assert_eq!((count, by_people), (3, 2));
+});
+
+both_engines!(
+    the_figures_are_the_rows_counts_by_every_breakdown,
+    |t: TestDb| {
+        let x = a_household_and_someone_far(&t);
+        assert_ne!(x.distant.region_id, x.a.id);
         // The figures are the rows' counts, by every breakdown.
         let f =
             t.db.write_blocking(|c| {
@@ -553,18 +633,23 @@ both_engines!(
         );
         assert_eq!(f.by_tag, [("relocated".to_string(), 3)]);
         assert_eq!(f.arrivals.values().sum::<i64>(), 3);
-        assert_ne!(distant.region_id, a.id);
     }
 );
 
-both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
-    use shiliu_db::registry::declarations;
-    use shiliu_db::schema::declarations as decl;
-    use shiliu_domain::registry::DeclarationStatus;
-    let vault = Vault::random();
+/// A mother and her child about to declare themselves in grid a: the vault, the grids, the
+/// mother's number and the two people.
+struct Declaring {
+    vault: Vault,
+    a: org::Region,
+    b: org::Region,
+    head_id: String,
+    head: PersonInput,
+    child: PersonInput,
+}
+
+fn declaring(t: &TestDb) -> Declaring {
     let (a, b, _) = t.db.write_blocking(grids).unwrap();
     let head_id = number("52263319950304202");
-    let resident = Actor::resident("test", "local");
     let head = person("韦小红", &head_id, "衡阳路 12 号", "2024-03-01");
     let child = PersonInput {
         name: "韦小宝".into(),
@@ -574,229 +659,326 @@ both_engines!(a_declaration_is_verified_into_one_household, |t: TestDb| {
         employment: None,
         ..head.clone()
     };
-    let declare = |region: i64, address: &str| {
-        let (v, r) = (vault.clone(), resident.clone());
-        let people = vec![
-            (
-                PersonInput {
-                    address: address.into(),
-                    ..head.clone()
-                },
-                Relation::Head,
-            ),
-            (
-                PersonInput {
-                    address: address.into(),
-                    ..child.clone()
-                },
-                Relation::Child,
-            ),
-        ];
-        t.db.write_blocking(move |c| {
-            declarations::declare(
-                c,
-                &r,
-                &v,
-                region,
-                &people,
-                &[ConsentPurpose::Registration, ConsentPurpose::Linkage],
-            )
-        })
-        .unwrap()
-    };
-    let d = declare(a.id, "衡阳路 12 号");
+    Declaring {
+        vault: Vault::random(),
+        a,
+        b,
+        head_id,
+        head,
+        child,
+    }
+}
+
+/// The two declare themselves, living at this address of this grid.
+fn declare(t: &TestDb, x: &Declaring, region: i64, address: &str) -> Declaration {
+    let (v, r) = (x.vault.clone(), Actor::resident("test", "local"));
+    let people = vec![
+        (
+            PersonInput {
+                address: address.into(),
+                ..x.head.clone()
+            },
+            Relation::Head,
+        ),
+        (
+            PersonInput {
+                address: address.into(),
+                ..x.child.clone()
+            },
+            Relation::Child,
+        ),
+    ];
+    t.db.write_blocking(move |c| {
+        declarations::declare(
+            c,
+            &r,
+            &v,
+            region,
+            &people,
+            &[ConsentPurpose::Registration, ConsentPurpose::Linkage],
+        )
+    })
+    .unwrap()
+}
+
+fn worker(g: &org::Region) -> Actor {
+    Actor::system_within("worker", Scope::subtrees(vec![g.path.clone()]))
+}
+
+fn forms_of(d: &Declaration) -> Vec<PersonForm> {
+    d.people().unwrap().into_iter().map(|p| p.form).collect()
+}
+
+/// The declaration confirmed by `actor` into `region` with these forms, in its own transaction.
+fn confirm(
+    t: &TestDb,
+    x: &Declaring,
+    actor: &Actor,
+    (id, version): (i64, i32),
+    region: i64,
+    forms: &[PersonForm],
+) -> Result<(Declaration, Vec<Registered>), DbError> {
+    let (v, w, fs) = (x.vault.clone(), actor.clone(), forms.to_vec());
+    t.db.write_blocking(move |c| {
+        declarations::confirm(c, &Can::check(&w).unwrap(), &v, id, version, region, &fs)
+    })
+}
+
+/// The declared forms as grid a's worker corrects them: the mother's occupation added.
+fn corrected(d: &Declaration) -> Vec<PersonForm> {
+    let mut forms = forms_of(d);
+    forms[0].occupation = "制衣工".into();
+    forms
+}
+
+/// Declared in grid a and confirmed there by its worker: the declaration as declared and as
+/// confirmed, and the two people registered (the mother, the child).
+struct Confirmed {
+    x: Declaring,
+    d: Declaration,
+    done: Declaration,
+    h: Registered,
+    k: Registered,
+}
+
+fn confirmed(t: &TestDb) -> Confirmed {
+    let x = declaring(t);
+    let d = declare(t, &x, x.a.id, "衡阳路 12 号");
+    let (done, mut regs) =
+        confirm(t, &x, &worker(&x.a), (d.id, 1), x.a.id, &corrected(&d)).unwrap();
+    let k = regs.pop().unwrap();
+    let h = regs.pop().unwrap();
+    Confirmed { x, d, done, h, k }
+}
+
+both_engines!(a_declaration_waits_with_the_numbers_sealed, |t: TestDb| {
+    let x = declaring(&t);
+    let d = declare(&t, &x, x.a.id, "衡阳路 12 号");
     assert_eq!(d.status, "pending");
     assert!(
-        !d.payload.contains(&head_id) && !d.payload.contains("19950304"),
+        !d.payload.contains(&x.head_id) && !d.payload.contains("19950304"),
         "sealed: {}",
         d.payload
     );
-    let code = d.code.clone();
-    let found =
-        t.db.write_blocking(move |c| declarations::by_code(c, &code.to_lowercase()))
-            .unwrap();
-    assert_eq!(found.map(|f| f.id), Some(d.id));
+});
 
-    // Each grid's worker sees their own grid's queue.
-    let worker =
-        |g: &org::Region| Actor::system_within("worker", Scope::subtrees(vec![g.path.clone()]));
-    let (wa, wb) = (worker(&a), worker(&b));
-    let (qa, qb) = {
-        let (wa, wb) = (wa.clone(), wb.clone());
+both_engines!(
+    a_declaration_is_found_by_its_code_in_any_case,
+    |t: TestDb| {
+        let x = declaring(&t);
+        let d = declare(&t, &x, x.a.id, "衡阳路 12 号");
+        let code = d.code.clone();
+        let found =
+            t.db.write_blocking(move |c| declarations::by_code(c, &code.to_lowercase()))
+                .unwrap();
+        assert_eq!(found.map(|f| f.id), Some(d.id));
+    }
+);
+
+both_engines!(each_grids_worker_sees_their_own_grids_queue, |t: TestDb| {
+    use shiliu_domain::registry::DeclarationStatus;
+    let x = declaring(&t);
+    declare(&t, &x, x.a.id, "衡阳路 12 号");
+    let (wa, wb) = (worker(&x.a), worker(&x.b));
+    let (qa, qb) =
         t.db.write_blocking(move |c| {
             Ok((
                 declarations::queue(c, &wa, DeclarationStatus::Pending, None, 50)?,
                 declarations::queue(c, &wb, DeclarationStatus::Pending, None, 50)?,
             ))
         })
-        .unwrap()
-    };
+        .unwrap();
     assert_eq!((qa.len(), qb.len()), (1, 0));
+});
 
-    // A correction that breaks a rule is refused under that person, and nothing is written.
-    let mut forms: Vec<PersonForm> = d.people().unwrap().into_iter().map(|p| p.form).collect();
+both_engines!(the_number_stays_sealed_in_the_declared_form, |t: TestDb| {
+    let x = declaring(&t);
+    let d = declare(&t, &x, x.a.id, "衡阳路 12 号");
     assert!(
-        forms[0].id_number.is_empty(),
+        forms_of(&d)[0].id_number.is_empty(),
         "the number stays sealed in the form"
     );
-    forms[1].people = "火星族".into();
-    let (v, w, fs, did) = (vault.clone(), wa.clone(), forms.clone(), d.id);
-    let bad =
-        t.db.write_blocking(move |c| {
-            declarations::confirm(
-                c,
-                &shiliu_db::scope::Can::check(&w).unwrap(),
-                &v,
-                did,
-                1,
-                a.id,
-                &fs,
-            )
-        })
-        .unwrap_err();
-    assert_eq!(field_of(&bad).0, "p1.people");
-    forms[1].people = "侗族".into();
-    forms[0].occupation = "制衣工".into();
-    let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
-    let (done, regs) =
-        t.db.write_blocking(move |c| {
-            declarations::confirm(
-                c,
-                &shiliu_db::scope::Can::check(&w).unwrap(),
-                &v,
-                did,
-                1,
-                a.id,
-                &fs,
-            )
-        })
-        .unwrap();
-    assert_eq!(done.status, "confirmed");
-    let (h, k) = (regs[0].person().clone(), regs[1].person().clone());
-    assert!(matches!(regs[0], Registered::Created(_)) && matches!(regs[1], Registered::Created(_)));
-    assert_eq!(done.person_id, Some(h.id));
-    assert_eq!(h.occupation.as_deref(), Some("制衣工"));
-    assert_eq!(
-        h.id_masked.as_deref(),
-        Some(&*format!("5226**********{}", &head_id[14..])),
-        "the declared number"
-    );
+});
+
+both_engines!(
+    a_correction_that_breaks_a_rule_is_refused_under_that_person,
+    |t: TestDb| {
+        // A correction that breaks a rule is refused under that person, and nothing is written:
+        // the declaration is then confirmed at the version it had.
+        let x = declaring(&t);
+        let d = declare(&t, &x, x.a.id, "衡阳路 12 号");
+        let wa = worker(&x.a);
+        let mut forms = forms_of(&d);
+        forms[1].people = "火星族".into();
+        let bad = confirm(&t, &x, &wa, (d.id, 1), x.a.id, &forms).unwrap_err();
+        assert_eq!(field_of(&bad).0, "p1.people");
+        confirm(&t, &x, &wa, (d.id, 1), x.a.id, &corrected(&d)).unwrap();
+    }
+);
+
+both_engines!(
+    confirming_registers_the_declared_people_as_corrected,
+    |t: TestDb| {
+        let Confirmed { x, done, h, k, .. } = confirmed(&t);
+        assert_eq!(done.status, "confirmed");
+        assert!(matches!(h, Registered::Created(_)) && matches!(k, Registered::Created(_)));
+        let h = h.person();
+        assert_eq!(done.person_id, Some(h.id));
+        assert_eq!(h.occupation.as_deref(), Some("制衣工"));
+        assert_eq!(
+            h.id_masked.as_deref(),
+            Some(&*format!("5226**********{}", &x.head_id[14..])),
+            "the declared number"
+        );
+    }
+);
+
+both_engines!(a_declared_child_joins_the_heads_household, |t: TestDb| {
+    let Confirmed { h, k, .. } = confirmed(&t);
+    let (h, k) = (h.person(), k.person());
     assert_eq!(
         (k.household_id, k.relation.as_deref()),
         (h.household_id, Some("child"))
     );
-    let (v, w, fs) = (vault.clone(), wa.clone(), forms.clone());
-    let again =
-        t.db.write_blocking(move |c| {
-            declarations::confirm(
-                c,
-                &shiliu_db::scope::Can::check(&w).unwrap(),
-                &v,
-                did,
-                2,
-                a.id,
-                &fs,
-            )
-        })
-        .unwrap_err();
-    assert_eq!(field_of(&again).0, "status");
-    let head = h.clone();
-    let consents =
-        t.db.write_blocking(move |c| registry::consents_of(c, &head))
-            .unwrap();
-    assert_eq!(
-        consents
-            .iter()
-            .map(|c| (c.purpose.as_str(), c.channel.as_str()))
-            .collect::<Vec<_>>(),
-        [
-            ("registration", "self_service"),
-            ("linkage", "self_service")
-        ]
-    );
+});
 
-    // Declared again from another grid: that grid's worker may not take over a person of
-    // grid a (refused, under the person); the township's staff, whose area holds both grids,
-    // confirm it: the same two people move, no second record; the household moves with its
-    // head.
-    let d2 = declare(b.id, "秀灵路 8 号");
-    let forms2: Vec<PersonForm> = d2.people().unwrap().into_iter().map(|p| p.form).collect();
-    let (v, w, f) = (vault.clone(), worker(&b), forms2.clone());
-    let refused =
-        t.db.write_blocking(move |c| {
-            declarations::confirm(
-                c,
-                &shiliu_db::scope::Can::check(&w).unwrap(),
-                &v,
-                d2.id,
-                1,
-                b.id,
-                &f,
-            )
-        })
-        .unwrap_err();
-    assert_eq!(
-        field_of(&refused),
-        ("p0.id_number".into(), "err.person.registered_elsewhere")
-    );
-    let community = a.parent_id.unwrap();
+both_engines!(a_declaration_is_confirmed_once, |t: TestDb| {
+    let Confirmed { x, d, done, .. } = confirmed(&t);
+    let forms = corrected(&d);
+    let again = confirm(&t, &x, &worker(&x.a), (done.id, 2), x.a.id, &forms).unwrap_err();
+    assert_eq!(field_of(&again).0, "status");
+});
+
+both_engines!(
+    a_declared_persons_consents_are_given_by_themselves,
+    |t: TestDb| {
+        let Confirmed { h, .. } = confirmed(&t);
+        let head = h.person().clone();
+        let consents =
+            t.db.write_blocking(move |c| registry::consents_of(c, &head))
+                .unwrap();
+        assert_eq!(
+            consents
+                .iter()
+                .map(|c| (c.purpose.as_str(), c.channel.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("registration", "self_service"),
+                ("linkage", "self_service")
+            ]
+        );
+    }
+);
+
+both_engines!(
+    another_grids_worker_may_not_take_over_a_declared_person,
+    |t: TestDb| {
+        // Declared again from another grid: that grid's worker may not take over a person of
+        // grid a (refused, under the person).
+        let Confirmed { x, .. } = confirmed(&t);
+        let d2 = declare(&t, &x, x.b.id, "秀灵路 8 号");
+        let refused =
+            confirm(&t, &x, &worker(&x.b), (d2.id, 1), x.b.id, &forms_of(&d2)).unwrap_err();
+        assert_eq!(
+            field_of(&refused),
+            ("p0.id_number".into(), "err.person.registered_elsewhere")
+        );
+    }
+);
+
+/// The community's staff, whose area holds both grids.
+fn community_staff(t: &TestDb, x: &Declaring) -> Actor {
+    let community = x.a.parent_id.unwrap();
     let community =
         t.db.write_blocking(move |c| org::get_region(c, &Scope::everything(), community))
             .unwrap();
-    let town = Actor::system_within("community staff", Scope::subtrees(vec![community.path]));
-    let v = vault.clone();
-    let (_, regs2) =
-        t.db.write_blocking(move |c| {
-            declarations::confirm(
-                c,
-                &shiliu_db::scope::Can::check(&town).unwrap(),
-                &v,
-                d2.id,
-                1,
-                b.id,
-                &forms2,
-            )
-        })
-        .unwrap();
-    assert!(
-        matches!(regs2[0], Registered::Updated(_)),
-        "the head is found by number"
-    );
-    assert_eq!(regs2[0].person().id, h.id);
-    assert_eq!(regs2[0].person().region_id, b.id);
-    let count: i64 = persons::table
-        .filter(persons::name.eq("韦小红"))
-        .count()
-        .get_result(&mut *t.db.conn().unwrap())
-        .unwrap();
-    assert_eq!(count, 1);
+    Actor::system_within("community staff", Scope::subtrees(vec![community.path]))
+}
 
-    // Turned back: a reason is required, and the declarant reads it by code.
-    let d3 = declare(a.id, "衡阳路 99 号");
-    let w = wa.clone();
-    let blank =
-        t.db.write_blocking(move |c| declarations::reject(c, &w, d3.id, 1, " "))
-            .unwrap_err();
-    assert_eq!(field_of(&blank).0, "reason");
-    let w = wa.clone();
-    t.db.write_blocking(move |c| {
-        declarations::reject(c, &w, d3.id, 1, "地址与房东登记不符，请核对门牌号")
-    })
-    .unwrap();
-    let code = d3.code.clone();
-    let seen =
-        t.db.write_blocking(move |c| declarations::by_code(c, &code))
-            .unwrap()
+both_engines!(
+    staff_over_both_grids_move_the_declared_people_without_a_second_record,
+    |t: TestDb| {
+        // The township's staff, whose area holds both grids, confirm it: the same two people move,
+        // no second record; the household moves with its head.
+        let Confirmed { x, h, .. } = confirmed(&t);
+        let d2 = declare(&t, &x, x.b.id, "秀灵路 8 号");
+        let town = community_staff(&t, &x);
+        let (_, regs2) = confirm(&t, &x, &town, (d2.id, 1), x.b.id, &forms_of(&d2)).unwrap();
+        assert!(
+            matches!(regs2[0], Registered::Updated(_)),
+            "the head is found by number"
+        );
+        assert_eq!(regs2[0].person().id, h.person().id);
+        assert_eq!(regs2[0].person().region_id, x.b.id);
+        let count: i64 = persons::table
+            .filter(persons::name.eq("韦小红"))
+            .count()
+            .get_result(&mut *t.db.conn().unwrap())
             .unwrap();
-    assert_eq!(
-        (seen.status.as_str(), seen.reason.as_deref()),
-        ("rejected", Some("地址与房东登记不符，请核对门牌号"))
-    );
+        assert_eq!(count, 1);
+    }
+);
+
+fn reject(
+    t: &TestDb,
+    w: &Actor,
+    d: &Declaration,
+    reason: &'static str,
+) -> Result<Declaration, DbError> {
+    let (w, id) = (w.clone(), d.id);
+    t.db.write_blocking(move |c| declarations::reject(c, &w, id, 1, reason))
+}
+
+both_engines!(turning_a_declaration_back_needs_a_reason, |t: TestDb| {
+    let x = declaring(&t);
+    let d3 = declare(&t, &x, x.a.id, "衡阳路 99 号");
+    let blank = reject(&t, &worker(&x.a), &d3, " ").unwrap_err();
+    assert_eq!(field_of(&blank).0, "reason");
+});
+
+const WHY: &str = "地址与房东登记不符，请核对门牌号";
+
+both_engines!(
+    the_declarant_reads_by_code_why_it_was_turned_back,
+    |t: TestDb| {
+        let x = declaring(&t);
+        let d3 = declare(&t, &x, x.a.id, "衡阳路 99 号");
+        reject(&t, &worker(&x.a), &d3, WHY).unwrap();
+        let code = d3.code.clone();
+        let seen =
+            t.db.write_blocking(move |c| declarations::by_code(c, &code))
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            (seen.status.as_str(), seen.reason.as_deref()),
+            ("rejected", Some(WHY))
+        );
+    }
+);
+
+/// One declaration confirmed in grid a, one confirmed by the community's staff in grid b, and
+/// one turned back.
+fn every_way_out(t: &TestDb) -> Declaring {
+    let Confirmed { x, .. } = confirmed(t);
+    let d2 = declare(t, &x, x.b.id, "秀灵路 8 号");
+    let town = community_staff(t, &x);
+    confirm(t, &x, &town, (d2.id, 1), x.b.id, &forms_of(&d2)).unwrap();
+    let d3 = declare(t, &x, x.a.id, "衡阳路 99 号");
+    reject(t, &worker(&x.a), &d3, WHY).unwrap();
+    x
+}
+
+both_engines!(no_stored_declaration_holds_the_number, |t: TestDb| {
+    let x = every_way_out(&t);
     let raw: Vec<String> = decl::table
         .select(decl::payload)
         .load(&mut *t.db.conn().unwrap())
         .unwrap();
-    assert!(raw.iter().all(|p| !p.contains(&head_id)));
+    assert!(raw.iter().all(|p| !p.contains(&x.head_id)));
+});
+
+both_engines!(declarations_keep_the_audit_log_intact, |t: TestDb| {
+    every_way_out(&t);
     assert!(
         audit::verify(&mut t.db.conn().unwrap())
             .unwrap()
@@ -1069,184 +1251,238 @@ fn refused_by_loader(err: &DbError) -> Option<bool> {
     }
 }
 
+/// A number held in 南宁 (grid a), and staff of 南宁 and of 柳州 (`far`).
+struct Held {
+    vault: Vault,
+    a: org::Region,
+    far: org::Region,
+    nn: Actor,
+    lz: Actor,
+    number: String,
+    person: registry::Person,
+}
+
+fn held_in_nanning(t: &TestDb) -> Held {
+    let vault = Vault::random();
+    let (a, _, far) = t.db.write_blocking(grids).unwrap();
+    let staff =
+        |r: &org::Region| Actor::system_within("staff", Scope::subtrees(vec![r.path.clone()]));
+    let (nn, lz) = (staff(&a), staff(&far));
+    let held_number = number("52263319950304202");
+    let held = {
+        let (v, nn, p) = (
+            vault.clone(),
+            nn.clone(),
+            person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01"),
+        );
+        let a = a.id;
+        t.db.write_blocking(move |c| {
+            registry::register(c, &Can::check(&nn).unwrap(), &v, &new_here(&p, a))
+        })
+        .unwrap()
+        .person()
+        .clone()
+    };
+    Held {
+        vault,
+        a,
+        far,
+        nn,
+        lz,
+        number: held_number,
+        person: held,
+    }
+}
+
+/// 柳州's staff register someone with the held number.
+fn register_in_liuzhou(t: &TestDb, x: &Held, on_duplicate: OnDuplicate) -> DbError {
+    let (v, lz, far) = (x.vault.clone(), x.lz.clone(), x.far.id);
+    let mut p = person("冒名者", &x.number, "柳州某路 1 号", "2026-01-01");
+    p.mobile = shiliu_domain::mobile::Mobile::parse("13900000000").ok();
+    t.db.write_blocking(move |c| {
+        registry::register(
+            c,
+            &Can::check(&lz).unwrap(),
+            &v,
+            &Registration {
+                on_duplicate,
+                ..new_here(&p, far)
+            },
+        )
+    })
+    .unwrap_err()
+}
+
+/// 柳州's staff register a resident of theirs, then correct their number to the held one.
+fn correct_in_liuzhou(t: &TestDb, x: &Held) -> DbError {
+    let far = x.far.id;
+    let other = {
+        let (v, lz) = (x.vault.clone(), x.lz.clone());
+        let p = person(
+            "柳州居民",
+            &number("45020219800101001"),
+            "柳州某路 2 号",
+            "2025-01-01",
+        );
+        t.db.write_blocking(move |c| {
+            registry::register(c, &Can::check(&lz).unwrap(), &v, &new_here(&p, far))
+        })
+        .unwrap()
+        .person()
+        .clone()
+    };
+    let (v, lz) = (x.vault.clone(), x.lz.clone());
+    let p = person("柳州居民", &x.number, "柳州某路 2 号", "2025-01-01");
+    let (id, version) = (other.id, other.version);
+    t.db.write_blocking(move |c| {
+        registry::update(
+            c,
+            &Can::check(&lz).unwrap(),
+            &v,
+            &Correction {
+                id,
+                version,
+                person: &p,
+                region_id: far,
+                moved_on: day("2026-01-01"),
+            },
+        )
+    })
+    .unwrap_err()
+}
+
+/// 南宁's staff register the holder a second time.
+fn register_again_in_nanning(t: &TestDb, x: &Held) -> DbError {
+    let (v, nn, a) = (x.vault.clone(), x.nn.clone(), x.a.id);
+    let p = person("韦小红", &x.number, "衡阳路 12 号", "2024-03-01");
+    t.db.write_blocking(move |c| {
+        registry::register(c, &Can::check(&nn).unwrap(), &v, &new_here(&p, a))
+    })
+    .unwrap_err()
+}
+
+/// Someone declares themselves in 柳州, anonymously, with the held number.
+fn declared_in_liuzhou(t: &TestDb, x: &Held) -> Declaration {
+    let resident = Actor::resident("test", "local");
+    let (v, far) = (x.vault.clone(), x.far.id);
+    let p = person("冒名者", &x.number, "柳州某路 3 号", "2026-01-01");
+    t.db.write_blocking(move |c| {
+        declarations::declare(
+            c,
+            &resident,
+            &v,
+            far,
+            &[(p, Relation::Head)],
+            &[ConsentPurpose::Registration],
+        )
+    })
+    .unwrap()
+}
+
+/// 柳州's staff confirm that declaration.
+fn confirm_in_liuzhou(t: &TestDb, x: &Held, d: &Declaration) -> DbError {
+    let forms = forms_of(d);
+    let (v, lz, far, id, version) = (x.vault.clone(), x.lz.clone(), x.far.id, d.id, d.version);
+    t.db.write_blocking(move |c| {
+        declarations::confirm(c, &Can::check(&lz).unwrap(), &v, id, version, far, &forms)
+    })
+    .unwrap_err()
+}
+
+fn registered_elsewhere(e: &DbError, field: &str) {
+    assert_eq!(
+        field_of(e),
+        (field.into(), "err.person.registered_elsewhere")
+    );
+}
+
 both_engines!(
-    a_number_registered_elsewhere_is_never_taken_over,
+    another_city_registering_a_held_number_is_refused_naming_no_one,
     |t: TestDb| {
-        use shiliu_db::registry::OnRegister;
-        use shiliu_db::registry::declarations;
-        let vault = Vault::random();
-        let (a, _, far) = t.db.write_blocking(grids).unwrap();
-        let staff =
-            |r: &org::Region| Actor::system_within("staff", Scope::subtrees(vec![r.path.clone()]));
-        let (nn, lz) = (staff(&a), staff(&far));
-        let held_number = number("52263319950304202");
-        let held = {
-            let (v, nn, p) = (
-                vault.clone(),
-                nn.clone(),
-                person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01"),
-            );
-            t.db.write_blocking(move |c| {
-                registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&nn).unwrap(),
-                    &v,
-                    &new_here(&p, a.id),
-                )
-            })
-            .unwrap()
-            .person()
-            .clone()
-        };
         // Another city registers the same number, with "update on duplicate" and without: refused
         // alike, naming neither the person nor the place.
+        let x = held_in_nanning(&t);
         for on_duplicate in [OnDuplicate::Update, OnDuplicate::Refuse] {
-            let (v, lz) = (vault.clone(), lz.clone());
-            let mut p = person("冒名者", &held_number, "柳州某路 1 号", "2026-01-01");
-            p.mobile = shiliu_domain::mobile::Mobile::parse("13900000000").ok();
-            let e =
-                t.db.write_blocking(move |c| {
-                    registry::register(
-                        c,
-                        &shiliu_db::scope::Can::check(&lz).unwrap(),
-                        &v,
-                        &Registration {
-                            on_duplicate,
-                            ..new_here(&p, far.id)
-                        },
-                    )
-                })
-                .unwrap_err();
-            assert_eq!(
-                field_of(&e),
-                ("id_number".into(), "err.person.registered_elsewhere")
-            );
+            let e = register_in_liuzhou(&t, &x, on_duplicate);
+            registered_elsewhere(&e, "id_number");
             let DbError::Invalid(errs) = &e else {
                 unreachable!()
             };
             assert!(errs.0[0].args.is_empty(), "no person id: {errs:?}");
         }
+    }
+);
+
+both_engines!(
+    another_city_correcting_to_a_held_number_is_refused,
+    |t: TestDb| {
         // A correction to that number from the other city: refused the same way.
-        let other = {
-            let (v, lz) = (vault.clone(), lz.clone());
-            let p = person(
-                "柳州居民",
-                &number("45020219800101001"),
-                "柳州某路 2 号",
-                "2025-01-01",
-            );
-            t.db.write_blocking(move |c| {
-                registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&lz).unwrap(),
-                    &v,
-                    &new_here(&p, far.id),
-                )
-            })
-            .unwrap()
-            .person()
-            .clone()
-        };
-        let e = {
-            let (v, lz) = (vault.clone(), lz.clone());
-            let p = person("柳州居民", &held_number, "柳州某路 2 号", "2025-01-01");
-            let (id, version) = (other.id, other.version);
-            t.db.write_blocking(move |c| {
-                registry::update(
-                    c,
-                    &shiliu_db::scope::Can::check(&lz).unwrap(),
-                    &v,
-                    &Correction {
-                        id,
-                        version,
-                        person: &p,
-                        region_id: far.id,
-                        moved_on: day("2026-01-01"),
-                    },
-                )
-            })
-            .unwrap_err()
-        };
-        assert_eq!(
-            field_of(&e),
-            ("id_number".into(), "err.person.registered_elsewhere")
-        );
+        let x = held_in_nanning(&t);
+        registered_elsewhere(&correct_in_liuzhou(&t, &x), "id_number");
+    }
+);
+
+both_engines!(
+    in_the_holding_city_a_second_registration_is_a_duplicate,
+    |t: TestDb| {
         // In the holding city, a second registration is named for what it is.
-        let e = {
-            let (v, nn) = (vault.clone(), nn.clone());
-            let p = person("韦小红", &held_number, "衡阳路 12 号", "2024-03-01");
-            t.db.write_blocking(move |c| {
-                registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&nn).unwrap(),
-                    &v,
-                    &new_here(&p, a.id),
-                )
-            })
-            .unwrap_err()
-        };
+        let x = held_in_nanning(&t);
+        let e = register_again_in_nanning(&t, &x);
         assert_eq!(field_of(&e), ("id_number".into(), "err.person.duplicate"));
-        // An anonymous declaration in the other city with the number: flagged for its reviewer,
-        // and confirming it is refused under that person.
-        let resident = Actor::resident("test", "local");
-        let d = {
-            let v = vault.clone();
-            let p = person("冒名者", &held_number, "柳州某路 3 号", "2026-01-01");
-            t.db.write_blocking(move |c| {
-                declarations::declare(
-                    c,
-                    &resident,
-                    &v,
-                    far.id,
-                    &[(p, Relation::Head)],
-                    &[ConsentPurpose::Registration],
-                )
-            })
-            .unwrap()
-        };
-        let (flags, here) = {
-            let (lz, nn, d) = (lz.clone(), nn.clone(), d.clone());
+    }
+);
+
+both_engines!(
+    a_declaration_of_a_held_number_elsewhere_is_flagged_for_its_reviewer,
+    |t: TestDb| {
+        use shiliu_db::registry::OnRegister;
+        let x = held_in_nanning(&t);
+        let d = declared_in_liuzhou(&t, &x);
+        let (lz, nn) = (x.lz.clone(), x.nn.clone());
+        let (flags, here) =
             t.db.write_blocking(move |c| {
                 Ok((
                     declarations::registered(c, &lz, &d)?,
                     declarations::registered(c, &nn, &d)?,
                 ))
             })
-            .unwrap()
-        };
+            .unwrap();
         assert_eq!(flags, [OnRegister::Elsewhere]);
-        assert_eq!(here, [OnRegister::Here(held.id)]);
-        let forms = d
-            .people()
-            .unwrap()
-            .into_iter()
-            .map(|x| x.form)
-            .collect::<Vec<_>>();
-        let e = {
-            let (v, lz) = (vault.clone(), lz.clone());
-            t.db.write_blocking(move |c| {
-                declarations::confirm(
-                    c,
-                    &shiliu_db::scope::Can::check(&lz).unwrap(),
-                    &v,
-                    d.id,
-                    d.version,
-                    far.id,
-                    &forms,
-                )
-            })
-            .unwrap_err()
-        };
-        assert_eq!(
-            field_of(&e),
-            ("p0.id_number".into(), "err.person.registered_elsewhere")
-        );
-        // The holding city's record is as it was, and nothing of the refusals was written.
-        let now = {
-            let nn = nn.clone();
-            t.db.write_blocking(move |c| registry::get(c, nn.scope(), held.id))
-                .unwrap()
-        };
+        assert_eq!(here, [OnRegister::Here(x.person.id)]);
+    }
+);
+
+both_engines!(
+    confirming_a_declaration_of_a_held_number_elsewhere_is_refused,
+    |t: TestDb| {
+        // An anonymous declaration in the other city with the number: confirming it is refused
+        // under that person.
+        let x = held_in_nanning(&t);
+        let d = declared_in_liuzhou(&t, &x);
+        registered_elsewhere(&confirm_in_liuzhou(&t, &x, &d), "p0.id_number");
+    }
+);
+
+/// Every refusal above, one after another.
+fn every_refusal(t: &TestDb, x: &Held) {
+    register_in_liuzhou(t, x, OnDuplicate::Update);
+    register_in_liuzhou(t, x, OnDuplicate::Refuse);
+    correct_in_liuzhou(t, x);
+    register_again_in_nanning(t, x);
+    let d = declared_in_liuzhou(t, x);
+    confirm_in_liuzhou(t, x, &d);
+}
+
+both_engines!(
+    after_the_refusals_the_holding_citys_record_is_as_it_was,
+    |t: TestDb| {
+        let x = held_in_nanning(&t);
+        every_refusal(&t, &x);
+        let (nn, id) = (x.nn.clone(), x.person.id);
+        let now =
+            t.db.write_blocking(move |c| registry::get(c, nn.scope(), id))
+                .unwrap();
+        let held = &x.person;
         assert_eq!(
             (
                 now.name.as_str(),
@@ -1261,17 +1497,23 @@ both_engines!(
                 held.version
             )
         );
-        // The refusals wrote nothing: two people registered, no one updated.
-        let actions: Vec<String> =
-            t.db.write_blocking(|c| audit::list(c, &audit::AuditFilter::default(), 1000))
-                .unwrap()
-                .into_iter()
-                .map(|e| e.action)
-                .collect();
-        assert_eq!(
-            actions.iter().filter(|a| *a == "person.register").count(),
-            2
-        );
-        assert!(!actions.iter().any(|a| a == "person.update"), "{actions:?}");
     }
 );
+
+both_engines!(the_refusals_write_nothing, |t: TestDb| {
+    // The refusals wrote nothing: two people registered (the holder, and 柳州's own
+    // resident), no one updated.
+    let x = held_in_nanning(&t);
+    every_refusal(&t, &x);
+    let actions: Vec<String> =
+        t.db.write_blocking(|c| audit::list(c, &audit::AuditFilter::default(), 1000))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "person.register").count(),
+        2
+    );
+    assert!(!actions.iter().any(|a| a == "person.update"), "{actions:?}");
+});
