@@ -146,181 +146,309 @@ fn reason(e: &DbError) -> (String, &'static str) {
     }
 }
 
-both_engines!(
-    a_survey_finds_needs_that_become_requests_and_services,
-    |t: TestDb| {
-        let vault = Vault::random();
-        let w = t.db.write_blocking(move |c| world(c, &vault)).unwrap();
-        let (hid, head, child) = w.h1;
-        let (town, town_staff, grid_a, grid_b) = (
-            w.town.clone(),
-            w.town_staff.clone(),
-            w.grid_a.clone(),
-            w.grid_b.clone(),
-        );
+/// A township's campaign over its relocated households, begun.
+fn surveyed(t: &TestDb) -> (World, needs::Survey) {
+    let vault = Vault::random();
+    let w = t.db.write_blocking(move |c| world(c, &vault)).unwrap();
+    let s =
+        t.db.write_blocking(|c| {
+            needs::create_survey(
+                c,
+                &w.town_staff,
+                w.town.id,
+                Some(PersonTag::Relocated),
+                &survey_input(),
+            )
+        })
+        .unwrap();
+    (w, s)
+}
 
-        // A township's campaign over its relocated households; each grid worker sees it.
-        let (s, seen_by_grid, progress, refused, foreign, unknown_member) =
-            t.db.write_blocking(move |c| {
-                let s = needs::create_survey(
-                    c,
-                    &town_staff,
-                    town.id,
-                    Some(PersonTag::Relocated),
-                    &survey_input(),
-                )?;
-                let seen_by_grid = needs::surveys(c, grid_a.scope())?.len();
-                let progress = needs::progress(c, town_staff.scope(), &s)?;
-                let refused = needs::answer(c, &grid_a, s.id, hid, &answers(""), &[]).unwrap_err();
-                let foreign = needs::answer(c, &grid_b, s.id, hid, &answers("2"), &[]).unwrap_err();
-                let stranger = need(w.h2, "job", "").unwrap();
-                let unknown_member =
-                    needs::answer(c, &grid_a, s.id, hid, &answers("2"), &[stranger]).unwrap_err();
-                Ok((s, seen_by_grid, progress, refused, foreign, unknown_member))
-            })
+/// …and grid a has answered for household 1: the head needs a job, the child a school place.
+/// It answered three times: once, again naming the job twice, and again with three workers.
+fn answered(t: &TestDb) -> (World, needs::Survey) {
+    let (w, s) = surveyed(t);
+    let (hid, head, child) = w.h1;
+    t.db.write_blocking(|c| {
+        let found = [
+            need(head, "job", "想进电子厂").unwrap(),
+            need(child, "school", "").unwrap(),
+        ];
+        needs::answer(c, &w.grid_a, s.id, hid, &answers("2"), &found)?;
+        let twice = [found[0].clone(), found[0].clone()];
+        needs::answer(c, &w.grid_a, s.id, hid, &answers("2"), &twice)?;
+        needs::answer(c, &w.grid_a, s.id, hid, &answers("3"), &found)
+    })
+    .unwrap();
+    let s =
+        t.db.write_blocking(|c| needs::get_survey(c, w.grid_a.scope(), s.id))
             .unwrap();
-        assert_eq!(seen_by_grid, 1);
+    (w, s)
+}
+
+/// The survey's needs as the township's staff list them, with the person's name.
+fn found(t: &TestDb, w: &World, s: &needs::Survey) -> Vec<(needs::Need, String)> {
+    t.db.write_blocking(|c| {
+        needs::needs(
+            c,
+            &w.town_staff,
+            &NeedFilter {
+                survey_id: Some(s.id),
+                ..NeedFilter::default()
+            },
+            None,
+            10,
+        )
+    })
+    .unwrap()
+}
+
+fn of_kind(found: &[(needs::Need, String)], kind: NeedKind) -> needs::Need {
+    found
+        .iter()
+        .find(|(n, _)| n.kind() == kind)
+        .unwrap()
+        .0
+        .clone()
+}
+
+fn job_request() -> RequestInput {
+    RequestInput::parse(
+        Channel::Grid,
+        "就业岗位：想进电子厂",
+        "",
+        "杨春花",
+        "",
+        false,
+    )
+    .unwrap()
+}
+
+/// …and acted on, one action each: the job need became a request; the school place was
+/// planned, then met by a service; the head was paid a 300 yuan subsidy.
+struct Acted {
+    w: World,
+    s: needs::Survey,
+    requested: needs::Need,
+    request: shiliu_db::requests::Request,
+    planned: needs::Need,
+    school: i64,
+}
+
+fn acted_on(t: &TestDb) -> Acted {
+    let (w, s) = answered(t);
+    let (_, head, child) = w.h1;
+    let found = found(t, &w, &s);
+    let (job, school) = (
+        of_kind(&found, NeedKind::Job),
+        of_kind(&found, NeedKind::School),
+    );
+    let grid_a = &w.grid_a;
+    let (requested, request, planned) =
+        t.db.write_blocking(|c| {
+            let (requested, request) =
+                needs::to_request(c, grid_a, job.id, job.version, &job_request())?;
+            let plan = PlanInput::parse("衡阳小学", &today().to_string(), today()).unwrap();
+            let planned = needs::plan(c, grid_a, school.id, school.version, &plan)?;
+            let service = ServiceInput::parse(
+                "school_place",
+                &today().to_string(),
+                "衡阳小学",
+                "",
+                "一年级",
+                today(),
+            )
+            .unwrap();
+            needs::record_service(c, grid_a, child, &service, Some(school.id))?;
+            let subsidy = ServiceInput::parse(
+                "subsidy",
+                &today().to_string(),
+                "区人社局",
+                "300",
+                "交通补贴",
+                today(),
+            )
+            .unwrap();
+            needs::record_service(c, grid_a, head, &subsidy, None)?;
+            Ok((requested, request, planned))
+        })
+        .unwrap();
+    Acted {
+        w,
+        s,
+        requested,
+        request,
+        planned,
+        school: school.id,
+    }
+}
+
+both_engines!(each_grid_worker_sees_the_townships_survey, |t: TestDb| {
+    let (w, _) = surveyed(&t);
+    let seen_by_grid =
+        t.db.write_blocking(|c| needs::surveys(c, w.grid_a.scope()))
+            .unwrap()
+            .len();
+    assert_eq!(seen_by_grid, 1);
+});
+
+both_engines!(
+    a_survey_covers_one_relocated_household_per_grid,
+    |t: TestDb| {
+        let (w, s) = surveyed(&t);
+        let progress =
+            t.db.write_blocking(|c| needs::progress(c, w.town_staff.scope(), &s))
+                .unwrap();
         let counts: Vec<(i64, i64)> = progress.values().copied().collect();
         assert_eq!(counts, [(1, 0), (1, 0)], "one relocated household per grid");
-        assert_eq!(reason(&refused), ("answer.q1".into(), "err.required"));
-        assert!(matches!(foreign, DbError::NotFound));
-        assert_eq!(reason(&unknown_member).1, "err.survey.not_a_member");
+    }
+);
 
-        // Answered: the head needs a job, the child a school place.
-        let (grid_a, town_staff) = (w.grid_a.clone(), w.town_staff.clone());
-        let sid = s.id;
-        let (progress, todo, found) =
-            t.db.write_blocking(move |c| {
-                let found = [
-                    need(head, "job", "想进电子厂").unwrap(),
-                    need(child, "school", "").unwrap(),
-                ];
-                needs::answer(c, &grid_a, sid, hid, &answers("2"), &found)?;
-                // Answering again keeps what is still needed, drops what is not, never doubles
-                // (not even when the form names a need twice).
-                let twice = [found[0].clone(), found[0].clone()];
-                needs::answer(c, &grid_a, sid, hid, &answers("2"), &twice)?;
-                needs::answer(c, &grid_a, sid, hid, &answers("3"), &found)?;
-                let s = needs::get_survey(c, grid_a.scope(), sid)?;
-                let progress = needs::progress(c, town_staff.scope(), &s)?;
-                // The lists' totals, counted in the database, are the same households.
-                assert_eq!(needs::progress_totals(c, town_staff.scope(), &s)?, (2, 1));
-                assert_eq!(needs::progress_totals(c, grid_a.scope(), &s)?, (1, 1));
-                let todo = needs::survey_households(c, &grid_a, &s, true, 0, 10)?;
-                let found = needs::needs(
-                    c,
-                    &town_staff,
-                    &NeedFilter {
-                        survey_id: Some(sid),
-                        ..NeedFilter::default()
-                    },
-                    None,
-                    10,
-                )?;
-                Ok((progress, todo, found))
-            })
-            .unwrap();
-        let counts: Vec<(i64, i64)> = progress.values().copied().collect();
-        assert_eq!(counts.iter().map(|c| c.1).sum::<i64>(), 1);
-        assert!(todo.is_empty(), "grid a has nobody left to visit");
+both_engines!(a_required_answer_left_out_is_refused, |t: TestDb| {
+    let (w, s) = surveyed(&t);
+    let refused =
+        t.db.write_blocking(|c| needs::answer(c, &w.grid_a, s.id, w.h1.0, &answers(""), &[]))
+            .unwrap_err();
+    assert_eq!(reason(&refused), ("answer.q1".into(), "err.required"));
+});
+
+both_engines!(
+    a_grid_worker_cannot_answer_for_another_grids_household,
+    |t: TestDb| {
+        let (w, s) = surveyed(&t);
+        let foreign =
+            t.db.write_blocking(|c| needs::answer(c, &w.grid_b, s.id, w.h1.0, &answers("2"), &[]))
+                .unwrap_err();
+        assert!(matches!(foreign, DbError::NotFound));
+    }
+);
+
+both_engines!(a_need_found_is_a_household_members, |t: TestDb| {
+    let (w, s) = surveyed(&t);
+    let stranger = need(w.h2, "job", "").unwrap();
+    let unknown_member = t
+        .db
+        .write_blocking(|c| needs::answer(c, &w.grid_a, s.id, w.h1.0, &answers("2"), &[stranger]))
+        .unwrap_err();
+    assert_eq!(reason(&unknown_member).1, "err.survey.not_a_member");
+});
+
+both_engines!(
+    answering_again_keeps_what_is_needed_and_never_doubles,
+    |t: TestDb| {
+        // Answering again keeps what is still needed, drops what is not, never doubles (not even
+        // when the form names a need twice).
+        let (w, s) = answered(&t);
+        let found = found(&t, &w, &s);
         let mut kinds: Vec<(&str, &str)> = found
             .iter()
             .map(|(n, name)| (n.kind.as_str(), name.as_str()))
             .collect();
         kinds.sort_unstable();
         assert_eq!(kinds, [("job", "杨春花"), ("school", "杨小宝")]);
+    }
+);
 
-        // One action each: the job need becomes a request; the school place is planned, then met.
-        let job = found
-            .iter()
-            .find(|(n, _)| n.kind() == NeedKind::Job)
-            .unwrap()
-            .0
-            .clone();
-        let school = found
-            .iter()
-            .find(|(n, _)| n.kind() == NeedKind::School)
-            .unwrap()
-            .0
-            .clone();
-        let grid_a = w.grid_a.clone();
-        let (requested, request, twice, planned, met, served) =
-            t.db.write_blocking(move |c| {
-                let input = RequestInput::parse(
-                    Channel::Grid,
-                    "就业岗位：想进电子厂",
-                    "",
-                    "杨春花",
-                    "",
-                    false,
-                )
-                .unwrap();
-                let (requested, request) =
-                    needs::to_request(c, &grid_a, job.id, job.version, &input)?;
-                let twice =
-                    needs::to_request(c, &grid_a, job.id, requested.version, &input).unwrap_err();
-                let plan = PlanInput::parse("衡阳小学", &today().to_string(), today()).unwrap();
-                let planned = needs::plan(c, &grid_a, school.id, school.version, &plan)?;
-                let service = ServiceInput::parse(
-                    "school_place",
-                    &today().to_string(),
-                    "衡阳小学",
-                    "",
-                    "一年级",
-                    today(),
-                )
-                .unwrap();
-                needs::record_service(c, &grid_a, child, &service, Some(school.id))?;
-                let subsidy = ServiceInput::parse(
-                    "subsidy",
-                    &today().to_string(),
-                    "区人社局",
-                    "300",
-                    "交通补贴",
-                    today(),
-                )
-                .unwrap();
-                needs::record_service(c, &grid_a, head, &subsidy, None)?;
-                let met = needs::get_need(c, grid_a.scope(), school.id)?;
-                let served = needs::services_of(c, grid_a.scope(), child)?;
-                Ok((requested, request, twice, planned, met, served))
-            })
+both_engines!(an_answered_household_counts_as_done, |t: TestDb| {
+    let (w, s) = answered(&t);
+    let progress =
+        t.db.write_blocking(|c| needs::progress(c, w.town_staff.scope(), &s))
             .unwrap();
-        assert_eq!(requested.status, NeedStatus::Requested.as_str());
-        assert_eq!(requested.request_id, Some(request.id));
-        assert_eq!(request.region_id, w.grid_a_region());
-        assert_eq!(reason(&twice).1, "err.need.not_open");
-        assert_eq!(planned.status, NeedStatus::Planned.as_str());
-        assert_eq!(met.status, NeedStatus::Met.as_str());
-        assert_eq!(served.len(), 1);
+    let counts: Vec<(i64, i64)> = progress.values().copied().collect();
+    assert_eq!(counts.iter().map(|c| c.1).sum::<i64>(), 1);
+});
 
-        // The figures are the rows': two needs found, one met; one school place, 300 yuan paid.
-        let town_staff = w.town_staff.clone();
-        let f =
-            t.db.write_blocking(move |c| needs::figures(c, town_staff.scope(), today(), today()))
+both_engines!(
+    the_lists_totals_counted_in_the_database_are_the_same_households,
+    |t: TestDb| {
+        // The lists' totals, counted in the database, are the same households.
+        let (w, s) = answered(&t);
+        t.db.write_blocking(|c| {
+            assert_eq!(needs::progress_totals(c, w.town_staff.scope(), &s)?, (2, 1));
+            assert_eq!(needs::progress_totals(c, w.grid_a.scope(), &s)?, (1, 1));
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_grid_with_every_household_answered_has_nobody_left_to_visit,
+    |t: TestDb| {
+        let (w, s) = answered(&t);
+        let todo =
+            t.db.write_blocking(|c| needs::survey_households(c, &w.grid_a, &s, true, 0, 10))
                 .unwrap();
-        assert_eq!(
-            f.needs,
-            [
-                ("job".to_string(), 1, 0, 0),
-                ("school".to_string(), 1, 1, 0)
-            ]
-        );
-        assert_eq!(
-            f.services,
-            [
-                ("school_place".to_string(), 1, 1, 0),
-                ("subsidy".to_string(), 1, 1, 30_000)
-            ]
-        );
+        assert!(todo.is_empty(), "grid a has nobody left to visit");
+    }
+);
 
+both_engines!(a_need_becomes_a_request_in_its_grid, |t: TestDb| {
+    let x = acted_on(&t);
+    assert_eq!(x.requested.status, NeedStatus::Requested.as_str());
+    assert_eq!(x.requested.request_id, Some(x.request.id));
+    assert_eq!(x.request.region_id, x.w.grid_a_region());
+});
+
+both_engines!(a_need_becomes_a_request_once, |t: TestDb| {
+    let x = acted_on(&t);
+    let (id, version) = (x.requested.id, x.requested.version);
+    let twice =
+        t.db.write_blocking(|c| needs::to_request(c, &x.w.grid_a, id, version, &job_request()))
+            .unwrap_err();
+    assert_eq!(reason(&twice).1, "err.need.not_open");
+});
+
+both_engines!(a_planned_need_is_met_by_a_service, |t: TestDb| {
+    let x = acted_on(&t);
+    assert_eq!(x.planned.status, NeedStatus::Planned.as_str());
+    let (met, served) =
+        t.db.write_blocking(|c| {
+            let scope = x.w.grid_a.scope();
+            Ok((
+                needs::get_need(c, scope, x.school)?,
+                needs::services_of(c, scope, x.w.h1.2)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(met.status, NeedStatus::Met.as_str());
+    assert_eq!(served.len(), 1);
+});
+
+both_engines!(the_needs_figures_are_the_rows, |t: TestDb| {
+    // The figures are the rows': two needs found, one met; one school place, 300 yuan paid.
+    let x = acted_on(&t);
+    let f =
+        t.db.write_blocking(|c| needs::figures(c, x.w.town_staff.scope(), today(), today()))
+            .unwrap();
+    assert_eq!(
+        f.needs,
+        [
+            ("job".to_string(), 1, 0, 0),
+            ("school".to_string(), 1, 1, 0)
+        ]
+    );
+    assert_eq!(
+        f.services,
+        [
+            ("school_place".to_string(), 1, 1, 0),
+            ("subsidy".to_string(), 1, 1, 30_000)
+        ]
+    );
+});
+
+both_engines!(
+    a_need_of_someone_moved_out_is_no_longer_acted_on_here,
+    |t: TestDb| {
         // A need of someone who has moved out of the area is for wherever they live now: it
         // no longer becomes a request or a plan here, and says why.
-        let grid_a = w.grid_a.clone();
+        let Acted { w, s, .. } = acted_on(&t);
+        let (hid, head, _) = w.h1;
+        let grid_a = &w.grid_a;
         let (to_request, to_plan) =
-            t.db.write_blocking(move |c| {
+            t.db.write_blocking(|c| {
                 let training = need(head, "training", "").unwrap();
-                needs::answer(c, &grid_a, sid, hid, &answers("2"), &[training])?;
+                needs::answer(c, grid_a, s.id, hid, &answers("2"), &[training])?;
                 let open = needs::needs_of(c, grid_a.scope(), head)?
                     .into_iter()
                     .find(|n| n.kind() == NeedKind::Training)
@@ -328,7 +456,7 @@ both_engines!(
                 let p = shiliu_db::registry::get(c, grid_a.scope(), head)?;
                 shiliu_db::registry::move_out(
                     c,
-                    &shiliu_db::scope::Can::check(&grid_a).unwrap(),
+                    &shiliu_db::scope::Can::check(grid_a).unwrap(),
                     head,
                     p.version,
                     today(),
@@ -336,8 +464,8 @@ both_engines!(
                 let input = RequestInput::parse(Channel::Grid, "培训", "", "", "", false).unwrap();
                 let plan = PlanInput::parse("职校", &today().to_string(), today()).unwrap();
                 Ok((
-                    needs::to_request(c, &grid_a, open.id, open.version, &input).unwrap_err(),
-                    needs::plan(c, &grid_a, open.id, open.version, &plan).unwrap_err(),
+                    needs::to_request(c, grid_a, open.id, open.version, &input).unwrap_err(),
+                    needs::plan(c, grid_a, open.id, open.version, &plan).unwrap_err(),
                 ))
             })
             .unwrap();
@@ -346,19 +474,22 @@ both_engines!(
             ("status".into(), "err.need.person_gone")
         );
         assert_eq!(reason(&to_plan), ("status".into(), "err.need.person_gone"));
-
-        // Closed, it takes no more answers.
-        let (town_staff, grid_a) = (w.town_staff.clone(), w.grid_a.clone());
-        let late =
-            t.db.write_blocking(move |c| {
-                let s = needs::get_survey(c, town_staff.scope(), sid)?;
-                needs::close_survey(c, &town_staff, sid, s.version)?;
-                Ok(needs::answer(c, &grid_a, sid, hid, &answers("2"), &[]).unwrap_err())
-            })
-            .unwrap();
-        assert_eq!(reason(&late).1, "err.survey.not_running");
     }
 );
+
+both_engines!(a_closed_survey_takes_no_more_answers, |t: TestDb| {
+    // Closed, it takes no more answers.
+    let (w, s) = answered(&t);
+    let (town_staff, grid_a) = (&w.town_staff, &w.grid_a);
+    let late =
+        t.db.write_blocking(|c| {
+            let s = needs::get_survey(c, town_staff.scope(), s.id)?;
+            needs::close_survey(c, town_staff, s.id, s.version)?;
+            Ok(needs::answer(c, grid_a, s.id, w.h1.0, &answers("2"), &[]).unwrap_err())
+        })
+        .unwrap();
+    assert_eq!(reason(&late).1, "err.survey.not_running");
+});
 
 impl World {
     fn grid_a_region(&self) -> i64 {
