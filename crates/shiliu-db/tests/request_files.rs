@@ -26,7 +26,16 @@ fn photo(name: &str) -> FileInput {
     FileInput::parse("photos", name, PNG.to_vec(), REQUEST_FILES).unwrap()
 }
 
-both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
+/// A new community under 衡阳街道, a category, and a report of a leaking rented room.
+struct Place {
+    sys: Actor,
+    town: org::Region,
+    comm: org::Region,
+    cat: i64,
+    input: RequestInput,
+}
+
+fn a_place(t: &TestDb) -> Place {
     let sys = Actor::system("test");
     let (town, comm, cat) =
         t.db.write_blocking(|c| {
@@ -44,8 +53,35 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         .unwrap();
     let input =
         RequestInput::parse(Channel::Grid, "出租屋漏水，房东不修", "", "", "", false).unwrap();
+    Place {
+        sys,
+        town,
+        comm,
+        cat,
+        input,
+    }
+}
 
+/// The request received with its photo, 现场.png.
+fn with_photo(t: &TestDb) -> (Place, requests::Request, Vec<files::Attachment>) {
+    let p = a_place(t);
+    let (r, att) =
+        t.db.write_blocking(|c| {
+            let r = requests::create(c, &p.sys, &p.input, p.cat, p.comm.id, None)?;
+            let a = files::attach_to(c, &p.sys, &r, &[photo("现场.png")], "photos")?;
+            Ok((r, a))
+        })
+        .unwrap();
+    (p, r, att)
+}
+
+fn town_scope(p: &Place) -> Scope {
+    Scope::subtrees(vec![p.town.path.clone()])
+}
+
+both_engines!(a_refused_file_takes_its_request_with_it, |t: TestDb| {
     // A refused file takes its request with it: one transaction.
+    let p = a_place(&t);
     let before =
         t.db.conn()
             .map(|mut c| requests::count(&mut c, &Scope::everything()).unwrap());
@@ -54,8 +90,8 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         .collect();
     let err =
         t.db.write_blocking(|c| {
-            let r = requests::create(c, &sys, &input, cat, comm.id, None)?;
-            files::attach_to(c, &sys, &r, &eleven, "photos")
+            let r = requests::create(c, &p.sys, &p.input, p.cat, p.comm.id, None)?;
+            files::attach_to(c, &p.sys, &r, &eleven, "photos")
         })
         .unwrap_err();
     assert_eq!(reason(&err), ("photos".into(), "err.file.count"));
@@ -63,41 +99,71 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
         t.db.conn()
             .map(|mut c| requests::count(&mut c, &Scope::everything()).unwrap());
     assert_eq!(before.unwrap(), after.unwrap(), "nothing half-written");
+});
 
-    // With its photo it lands; the photo is listed, opened in scope, and hidden outside it.
-    let (r, att) =
-        t.db.write_blocking(|c| {
-            let r = requests::create(c, &sys, &input, cat, comm.id, None)?;
-            let a = files::attach_to(c, &sys, &r, &[photo("现场.png")], "photos")?;
-            Ok((r, a))
-        })
-        .unwrap();
+both_engines!(with_its_photo_a_request_lands, |t: TestDb| {
+    let (_, _, att) = with_photo(&t);
     assert_eq!(att.len(), 1);
     assert_eq!(
         (att[0].content_type.as_str(), att[0].size),
         ("image/png", PNG.len() as i64)
     );
+});
+
+both_engines!(a_requests_photo_is_listed, |t: TestDb| {
+    let (_, r, att) = with_photo(&t);
     let mut c = t.db.conn().unwrap();
     assert_eq!(files::list(&mut c, &r).unwrap(), att);
-    let town_scope = Scope::subtrees(vec![town.path.clone()]);
-    let (meta, bytes) = files::open(&mut c, &town_scope, r.id, att[0].id).unwrap();
+});
+
+both_engines!(a_requests_photo_is_opened_in_scope, |t: TestDb| {
+    let (p, r, att) = with_photo(&t);
+    let mut c = t.db.conn().unwrap();
+    let (meta, bytes) = files::open(&mut c, &town_scope(&p), r.id, att[0].id).unwrap();
     assert_eq!((meta.name.as_str(), bytes.as_slice()), ("现场.png", PNG));
+});
+
+both_engines!(a_requests_photo_is_hidden_outside_the_scope, |t: TestDb| {
+    let (_, r, att) = with_photo(&t);
+    let mut c = t.db.conn().unwrap();
     let lz = org::get_region_by_code(&mut c, &Scope::everything(), "450200").unwrap();
     let elsewhere = Scope::subtrees(vec![lz.path.clone()]);
     assert!(matches!(
         files::open(&mut c, &elsewhere, r.id, att[0].id),
         Err(DbError::NotFound)
     ));
+});
+
+both_engines!(a_photo_is_opened_only_under_its_own_request, |t: TestDb| {
+    let (p, r, att) = with_photo(&t);
+    let mut c = t.db.conn().unwrap();
     assert!(matches!(
-        files::open(&mut c, &town_scope, r.id + 1, att[0].id),
+        files::open(&mut c, &town_scope(&p), r.id + 1, att[0].id),
         Err(DbError::NotFound)
     ));
+});
+
+both_engines!(attaching_is_in_the_requests_history, |t: TestDb| {
+    let (_, r, _) = with_photo(&t);
+    let mut c = t.db.conn().unwrap();
     let history = requests::events(&mut c, &r).unwrap();
     assert_eq!(history.last().unwrap().action, "attach");
-    drop(c);
+});
 
-    // Co-handling: a site handles it, a county department and a township site help.
-    let (site, unit_user, far_site) =
+/// Co-handling: the request with its photo; in the town a site to handle it (协办测试站) and
+/// another (街道民族之家); a site in the next township (邻镇服务站); a county department
+/// (区住建局) and a user of it.
+struct Cohandled {
+    p: Place,
+    r: requests::Request,
+    site: org::Site,
+    unit_user: accounts::User,
+}
+
+fn with_helpers(t: &TestDb) -> Cohandled {
+    let (p, r, _) = with_photo(t);
+    let sys = &p.sys;
+    let (site, unit_user) =
         t.db.write_blocking(|c| {
             let all = Scope::everything();
             let county = org::get_region_by_code(c, &all, "450107")?;
@@ -105,23 +171,23 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
             let mk_site = |c: &mut _, region: i64, name: &str| {
                 org::create_site(
                     c,
-                    &sys,
+                    sys,
                     region,
                     &SiteInput::parse(name, "minzu_home", "", "", "", "").unwrap(),
                 )
             };
-            let site = mk_site(c, town.id, "协办测试站")?;
-            mk_site(c, town.id, "街道民族之家")?;
-            let far = mk_site(c, other_town.id, "邻镇服务站")?;
+            let site = mk_site(c, p.town.id, "协办测试站")?;
+            mk_site(c, p.town.id, "街道民族之家")?;
+            mk_site(c, other_town.id, "邻镇服务站")?;
             let unit = org::create_unit(
                 c,
-                &sys,
+                sys,
                 county.id,
                 &UnitInput::parse("区住建局", "department", "", "").unwrap(),
             )?;
             let user = accounts::create_user(
                 c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
+                &shiliu_db::scope::Can::check(sys).unwrap(),
                 &NewUser {
                     username: Username::parse("zhujian").unwrap(),
                     display_name: "住建局干部".into(),
@@ -134,120 +200,254 @@ both_engines!(files_and_cohandlers_of_a_request, |t: TestDb| {
                     grid_ids: vec![],
                 },
             )?;
-            Ok((site, user, far))
+            Ok((site, user))
         })
         .unwrap();
-    let ask = |target: &str, version: i32| {
+    Cohandled {
+        p,
+        r,
+        site,
+        unit_user,
+    }
+}
+
+impl Cohandled {
+    fn ask(
+        &self,
+        t: &TestDb,
+        target: &str,
+        version: i32,
+    ) -> Result<cohandling::Cohandler, DbError> {
         let input = CohandlingInput::parse(target, "请核实房屋安全").unwrap();
-        t.db.write_blocking(|c| cohandling::ask(c, &sys, r.id, version, &input))
-    };
-    assert_eq!(
-        reason(&ask("区住建局", r.version).unwrap_err()).1,
-        "err.cohandle.status",
-        "not before the handler accepted it"
-    );
-    let step = |action: Action, version: i32, site: Option<i64>| {
+        t.db.write_blocking(|c| cohandling::ask(c, &self.p.sys, self.r.id, version, &input))
+    }
+
+    fn step(&self, t: &TestDb, action: Action, version: i32, site: Option<i64>) -> i32 {
         let input = StepInput {
             site_id: site,
             ..StepInput::default()
         };
-        t.db.write_blocking(|c| requests::step(c, &sys, r.id, version, action, &input))
+        t.db.write_blocking(|c| requests::step(c, &self.p.sys, self.r.id, version, action, &input))
             .unwrap()
-    };
-    let v = step(Action::Dispatch, r.version, Some(site.id)).version;
-    let v = step(Action::Accept, v, None).version;
-    assert_eq!(
-        reason(&ask("协办测试站", v).unwrap_err()).1,
-        "err.cohandle.self"
-    );
-    assert_eq!(
-        reason(&ask("邻镇服务站", v).unwrap_err()).1,
-        "err.cohandle.scope"
-    );
-    assert_eq!(
-        reason(&ask("不存在的单位", v).unwrap_err()),
-        ("cohandler".into(), "err.unit.unknown")
-    );
-    let _ = far_site;
-    let asked = ask("区住建局", v).unwrap();
-    assert!(
-        matches!(ask("区住建局", v), Err(DbError::Stale)),
-        "the page was old"
-    );
-    assert_eq!(
-        reason(&ask("区住建局", v + 1).unwrap_err()).1,
-        "err.cohandle.exists"
-    );
-    ask("街道民族之家", v + 1).unwrap();
+            .version
+    }
 
-    // The department's staff see it waiting and answer; a stranger may not.
-    let county = {
-        let mut c = t.db.conn().unwrap();
-        org::get_region_by_code(&mut c, &Scope::everything(), "450107").unwrap()
-    };
-    let staff = Actor::with_role(
-        "zhujian",
-        Role::SiteStaff,
-        Scope::subtrees(vec![county.path.clone()]),
-    )
-    .as_user_id(Some(unit_user.id));
-    let waiting = |c: &mut shiliu_db::DbConnection| {
+    /// The department's staff, as signed in.
+    fn staff(&self, t: &TestDb) -> Actor {
+        let county = {
+            let mut c = t.db.conn().unwrap();
+            org::get_region_by_code(&mut c, &Scope::everything(), "450107").unwrap()
+        };
+        Actor::with_role(
+            "zhujian",
+            Role::SiteStaff,
+            Scope::subtrees(vec![county.path.clone()]),
+        )
+        .as_user_id(Some(self.unit_user.id))
+    }
+
+    /// The requests waiting for the department's answer, as its staff see them.
+    fn waiting(&self, t: &TestDb) -> Vec<requests::Request> {
         let f = requests::RequestFilter {
-            asked_of: Some((None, Some(unit_user.unit_id.unwrap()))),
+            asked_of: Some((None, Some(self.unit_user.unit_id.unwrap()))),
             ..Default::default()
         };
-        requests::list(c, staff.scope(), &f, 10).unwrap()
-    };
-    let mine = waiting(&mut t.db.conn().unwrap());
-    assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![r.id]);
-    let stranger = staff.clone().as_user_id(None);
-    let e =
-        t.db.write_blocking(|c| cohandling::answer(c, &stranger, r.id, asked.id, false, "已核实"))
-            .unwrap_err();
+        let staff = self.staff(t);
+        requests::list(&mut t.db.conn().unwrap(), staff.scope(), &f, 10).unwrap()
+    }
+}
+
+/// …dispatched to the site, which accepted it: the request's version then.
+fn accepted(t: &TestDb) -> (Cohandled, i32) {
+    let x = with_helpers(t);
+    let v = x.step(t, Action::Dispatch, x.r.version, Some(x.site.id));
+    let v = x.step(t, Action::Accept, v, None);
+    (x, v)
+}
+
+/// …and the department and 街道民族之家 asked to help.
+fn asked(t: &TestDb) -> (Cohandled, cohandling::Cohandler) {
+    let (x, v) = accepted(t);
+    let asked = x.ask(t, "区住建局", v).unwrap();
+    x.ask(t, "街道民族之家", v + 1).unwrap();
+    (x, asked)
+}
+
+/// …and the department's staff answered.
+fn answered(t: &TestDb) -> Cohandled {
+    let (x, asked) = asked(t);
+    let staff = x.staff(t);
+    t.db.write_blocking(|c| {
+        cohandling::answer(c, &staff, x.r.id, asked.id, false, "已派员核实，房屋安全")
+    })
+    .unwrap();
+    x
+}
+
+both_engines!(
+    a_cohandler_is_asked_only_once_the_handler_accepted,
+    |t: TestDb| {
+        let x = with_helpers(&t);
+        assert_eq!(
+            reason(&x.ask(&t, "区住建局", x.r.version).unwrap_err()).1,
+            "err.cohandle.status",
+            "not before the handler accepted it"
+        );
+    }
+);
+
+both_engines!(the_handling_site_does_not_help_itself, |t: TestDb| {
+    let (x, v) = accepted(&t);
+    assert_eq!(
+        reason(&x.ask(&t, "协办测试站", v).unwrap_err()).1,
+        "err.cohandle.self"
+    );
+});
+
+both_engines!(
+    a_site_outside_the_requests_area_is_not_asked,
+    |t: TestDb| {
+        let (x, v) = accepted(&t);
+        assert_eq!(
+            reason(&x.ask(&t, "邻镇服务站", v).unwrap_err()).1,
+            "err.cohandle.scope"
+        );
+    }
+);
+
+both_engines!(an_unknown_cohandler_is_refused, |t: TestDb| {
+    let (x, v) = accepted(&t);
+    assert_eq!(
+        reason(&x.ask(&t, "不存在的单位", v).unwrap_err()),
+        ("cohandler".into(), "err.unit.unknown")
+    );
+});
+
+both_engines!(asking_from_an_old_page_is_stale, |t: TestDb| {
+    let (x, v) = accepted(&t);
+    x.ask(&t, "区住建局", v).unwrap();
+    assert!(
+        matches!(x.ask(&t, "区住建局", v), Err(DbError::Stale)),
+        "the page was old"
+    );
+});
+
+both_engines!(a_cohandler_is_asked_once, |t: TestDb| {
+    let (x, v) = accepted(&t);
+    x.ask(&t, "区住建局", v).unwrap();
+    assert_eq!(
+        reason(&x.ask(&t, "区住建局", v + 1).unwrap_err()).1,
+        "err.cohandle.exists"
+    );
+});
+
+both_engines!(
+    the_departments_staff_see_the_request_waiting,
+    |t: TestDb| {
+        // The department's staff see it waiting and answer; a stranger may not.
+        let (x, _) = asked(&t);
+        let mine = x.waiting(&t);
+        assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![x.r.id]);
+    }
+);
+
+both_engines!(a_stranger_may_not_answer_for_the_department, |t: TestDb| {
+    let (x, asked) = asked(&t);
+    let stranger = x.staff(&t).as_user_id(None);
+    let e = t
+        .db
+        .write_blocking(|c| cohandling::answer(c, &stranger, x.r.id, asked.id, false, "已核实"))
+        .unwrap_err();
     assert_eq!(reason(&e).1, "err.cohandle.not_yours");
+});
+
+both_engines!(the_departments_staff_answer, |t: TestDb| {
+    let (x, asked) = asked(&t);
+    let staff = x.staff(&t);
     let done =
         t.db.write_blocking(|c| {
-            cohandling::answer(c, &staff, r.id, asked.id, false, "已派员核实，房屋安全")
+            cohandling::answer(c, &staff, x.r.id, asked.id, false, "已派员核实，房屋安全")
         })
         .unwrap();
     assert_eq!(done.status, cohandling::ANSWERED);
-    let e =
-        t.db.write_blocking(|c| cohandling::answer(c, &staff, r.id, asked.id, false, "再答"))
-            .unwrap_err();
-    assert_eq!(reason(&e).1, "err.cohandle.answered");
-
-    let mut c = t.db.conn().unwrap();
-    assert!(waiting(&mut c).is_empty(), "answered: no longer waiting");
-    let list = cohandling::list(&mut c, &r).unwrap();
-    let names: Vec<(&str, &str)> = list
-        .iter()
-        .map(|n| (n.name.as_str(), n.cohandler.status.as_str()))
-        .collect();
-    assert_eq!(
-        names,
-        vec![("区住建局", "answered"), ("街道民族之家", "asked")]
-    );
-    let actions: Vec<String> = requests::events(&mut c, &r)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    assert!(actions.ends_with(&[
-        "cohandle_ask".into(),
-        "cohandle_ask".into(),
-        "cohandle_answer".into()
-    ]));
-    // The request is found by what the co-handler said.
-    let found = requests::list(
-        &mut c,
-        &Scope::everything(),
-        &requests::RequestFilter {
-            text: Some("房屋安全".into()),
-            ..Default::default()
-        },
-        10,
-    )
-    .unwrap();
-    assert!(found.iter().any(|x| x.id == r.id));
-    assert!(audit::verify(&mut c).unwrap().is_intact());
 });
+
+both_engines!(a_cohandler_answers_once, |t: TestDb| {
+    let (x, asked) = asked(&t);
+    let staff = x.staff(&t);
+    let answer = |text: &'static str| {
+        t.db.write_blocking(|c| cohandling::answer(c, &staff, x.r.id, asked.id, false, text))
+    };
+    answer("已派员核实，房屋安全").unwrap();
+    let e = answer("再答").unwrap_err();
+    assert_eq!(reason(&e).1, "err.cohandle.answered");
+});
+
+both_engines!(an_answered_request_is_no_longer_waiting, |t: TestDb| {
+    let x = answered(&t);
+    assert!(x.waiting(&t).is_empty(), "answered: no longer waiting");
+});
+
+both_engines!(
+    a_requests_cohandlers_are_listed_with_where_they_stand,
+    |t: TestDb| {
+        let x = answered(&t);
+        let list = cohandling::list(&mut t.db.conn().unwrap(), &x.r).unwrap();
+        let names: Vec<(&str, &str)> = list
+            .iter()
+            .map(|n| (n.name.as_str(), n.cohandler.status.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("区住建局", "answered"), ("街道民族之家", "asked")]
+        );
+    }
+);
+
+both_engines!(
+    asking_and_answering_are_in_the_requests_history,
+    |t: TestDb| {
+        let x = answered(&t);
+        let actions: Vec<String> = requests::events(&mut t.db.conn().unwrap(), &x.r)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.ends_with(&[
+            "cohandle_ask".into(),
+            "cohandle_ask".into(),
+            "cohandle_answer".into()
+        ]));
+    }
+);
+
+both_engines!(
+    the_request_is_found_by_what_the_cohandler_said,
+    |t: TestDb| {
+        // The request is found by what the co-handler said.
+        let x = answered(&t);
+        let found = requests::list(
+            &mut t.db.conn().unwrap(),
+            &Scope::everything(),
+            &requests::RequestFilter {
+                text: Some("房屋安全".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .unwrap();
+        assert!(found.iter().any(|f| f.id == x.r.id));
+    }
+);
+
+both_engines!(
+    files_and_cohandling_keep_the_audit_log_intact,
+    |t: TestDb| {
+        answered(&t);
+        assert!(
+            audit::verify(&mut t.db.conn().unwrap())
+                .unwrap()
+                .is_intact()
+        );
+    }
+);
