@@ -114,30 +114,66 @@ fn field_of(e: &DbError) -> (String, &'static str) {
     }
 }
 
+/// 韦小红 registered by number in grid a: the vault, the number, the form and the person.
+struct Sealed {
+    vault: Vault,
+    a: org::Region,
+    id: String,
+    input: PersonInput,
+    p: registry::Person,
+}
+
+fn registered_by_number(t: &TestDb) -> Sealed {
+    let vault = Vault::random();
+    let sys = Actor::system("test");
+    let id = number("52263319950304202");
+    let (a, _, _) = t.db.write_blocking(grids).unwrap();
+    let input = person("韦小红", &id, "衡阳路 12 号", "2024-03-01");
+    let p = {
+        let (v, input, a) = (vault.clone(), input.clone(), a.id);
+        t.db.write_blocking(move |c| {
+            registry::register(c, &Can::check(&sys).unwrap(), &v, &new_here(&input, a))
+        })
+        .unwrap()
+    };
+    let Registered::Created(p) = p else {
+        panic!("a new person")
+    };
+    Sealed {
+        vault,
+        a,
+        id,
+        input,
+        p,
+    }
+}
+
+fn id_number_of(x: &Sealed) -> shiliu_domain::id_number::IdNumber {
+    shiliu_domain::id_number::IdNumber::parse(&x.id).unwrap()
+}
+
+/// …then found by number and revealed whole, in one transaction: (found, revealed).
+fn found_and_revealed(
+    t: &TestDb,
+    x: &Sealed,
+) -> (
+    Option<registry::Person>,
+    Option<shiliu_domain::id_number::IdNumber>,
+) {
+    let (v, n, sys) = (x.vault.clone(), id_number_of(x), Actor::system("test"));
+    t.db.write_blocking(move |c| {
+        let found = registry::find_by_id_number(c, &sys, &v, &n)?;
+        let can = Can::<RevealIdNumbers>::check(&sys)?;
+        let revealed = registry::reveal_id_number(c, &can, &v, found.as_ref().unwrap().id)?;
+        Ok((found, revealed))
+    })
+    .unwrap()
+}
+
 both_engines!(
-    an_id_number_is_stored_sealed_and_found_by_its_keyed_hash,
+    a_number_is_shown_masked_and_gives_sex_and_hukou,
     |t: TestDb| {
-        let vault = Vault::random();
-        let sys = Actor::system("test");
-        let id = number("52263319950304202");
-        let (a, _, _) = t.db.write_blocking(grids).unwrap();
-        let input = person("韦小红", &id, "衡阳路 12 号", "2024-03-01");
-        let p = {
-            let v = vault.clone();
-            let input = input.clone();
-            t.db.write_blocking(move |c| {
-                registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &v,
-                    &new_here(&input, a.id),
-                )
-            })
-            .unwrap()
-        };
-        let Registered::Created(p) = p else {
-            panic!("a new person")
-        };
+        let Sealed { id, p, .. } = registered_by_number(&t);
         assert_eq!(
             p.id_masked.as_deref(),
             Some(&*format!("5226**********{}", &id[14..]))
@@ -146,8 +182,13 @@ both_engines!(
             (p.sex.as_str(), p.hukou.as_str(), p.relation.as_deref()),
             ("female", "522633", Some("head"))
         );
+    }
+);
 
-        // Nothing in the row, nor in the audit log, reads as the number or its birth date.
+both_engines!(
+    nothing_in_the_row_reads_as_the_number_or_its_birth_date,
+    |t: TestDb| {
+        let Sealed { id, .. } = registered_by_number(&t);
         let mut c = t.db.conn().unwrap();
         let (sealed, key): (Option<Vec<u8>>, Option<Vec<u8>>) = persons::table
             .select((persons::id_sealed, persons::id_key))
@@ -157,6 +198,14 @@ both_engines!(
             assert!(!bytes.windows(8).any(|w| w == b"19950304"));
             assert!(!String::from_utf8_lossy(&bytes).contains(&id));
         }
+    }
+);
+
+both_engines!(
+    nothing_in_the_audit_log_reads_as_the_birth_date,
+    |t: TestDb| {
+        registered_by_number(&t);
+        let mut c = t.db.conn().unwrap();
         let logged: Vec<(Option<String>, Option<String>, String)> = audit_log::table
             .select((
                 audit_log::before_digest,
@@ -170,78 +219,108 @@ both_engines!(
                 .iter()
                 .all(|(b, a, d)| !format!("{b:?}{a:?}{d}").contains("19950304"))
         );
-        drop(c);
-
-        // Found by number; revealed whole (and audited); refused twice; updated once.
-        let number_of = shiliu_domain::id_number::IdNumber::parse(&id).unwrap();
-        let (found, revealed, dup) = {
-            let v = vault.clone();
-            let n = number_of.clone();
-            let input = input.clone();
-            let sys = Actor::system("test");
-            t.db.write_blocking(move |c| {
-                let found = registry::find_by_id_number(c, &sys, &v, &n)?;
-                let can = Can::<RevealIdNumbers>::check(&sys)?;
-                let revealed = registry::reveal_id_number(c, &can, &v, found.as_ref().unwrap().id)?;
-                let dup = registry::register(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &v,
-                    &new_here(&input, a.id),
-                )
-                .unwrap_err();
-                Ok((found, revealed, dup))
-            })
-            .unwrap()
-        };
-        assert_eq!(found.unwrap().id, p.id);
-        assert_eq!(revealed, Some(number_of.clone()));
-        assert_eq!(field_of(&dup), ("id_number".into(), "err.person.duplicate"));
-        let mut c = t.db.conn().unwrap();
-        let actions: Vec<String> = audit_log::table
-            .filter(audit_log::entity_id.eq(p.id.to_string()))
-            .order(audit_log::seq)
-            .select(audit_log::action)
-            .load(&mut *c)
-            .unwrap();
-        assert_eq!(
-            actions,
-            ["person.register", "person.lookup", "person.reveal_id"]
-        );
-        drop(c);
-
-        // Another key opens nothing and finds nothing.
-        let other = Vault::random();
-        let sys = Actor::system("test");
-        let pid = p.id;
-        let n = number_of.clone();
-        let (found, revealed) =
-            t.db.write_blocking(move |c| {
-                Ok((
-                    registry::find_by_id_number(c, &sys, &other, &n)?,
-                    registry::reveal_id_number(c, &Can::check(&sys)?, &other, pid),
-                ))
-            })
-            .unwrap();
-        assert!(found.is_none());
-        assert!(matches!(revealed, Err(DbError::Key(_))));
-        // A role without the permission gets no grant to ask with, whatever its caller did.
-        let leader = Actor::with_role(
-            "leader",
-            shiliu_domain::roles::Role::Leader,
-            Scope::everything(),
-        );
-        assert!(matches!(
-            Can::<RevealIdNumbers>::check(&leader),
-            Err(DbError::Forbidden)
-        ));
-        assert!(
-            audit::verify(&mut t.db.conn().unwrap())
-                .unwrap()
-                .is_intact()
-        );
     }
 );
+
+both_engines!(
+    a_person_is_found_by_number_and_revealed_whole,
+    |t: TestDb| {
+        let x = registered_by_number(&t);
+        let (found, revealed) = found_and_revealed(&t, &x);
+        assert_eq!(found.unwrap().id, x.p.id);
+        assert_eq!(revealed, Some(id_number_of(&x)));
+    }
+);
+
+both_engines!(a_look_up_and_a_reveal_are_audited, |t: TestDb| {
+    let x = registered_by_number(&t);
+    found_and_revealed(&t, &x);
+    let mut c = t.db.conn().unwrap();
+    let actions: Vec<String> = audit_log::table
+        .filter(audit_log::entity_id.eq(x.p.id.to_string()))
+        .order(audit_log::seq)
+        .select(audit_log::action)
+        .load(&mut *c)
+        .unwrap();
+    assert_eq!(
+        actions,
+        ["person.register", "person.lookup", "person.reveal_id"]
+    );
+});
+
+/// The same person registered again, by the same form.
+fn register_again(t: &TestDb, x: &Sealed) -> DbError {
+    let (v, input, a, sys) = (
+        x.vault.clone(),
+        x.input.clone(),
+        x.a.id,
+        Actor::system("test"),
+    );
+    t.db.write_blocking(move |c| {
+        registry::register(c, &Can::check(&sys).unwrap(), &v, &new_here(&input, a))
+    })
+    .unwrap_err()
+}
+
+/// A look-up and a reveal with another key: (found, revealed).
+fn with_another_key(
+    t: &TestDb,
+    x: &Sealed,
+) -> (
+    Option<registry::Person>,
+    Result<Option<shiliu_domain::id_number::IdNumber>, DbError>,
+) {
+    let other = Vault::random();
+    let sys = Actor::system("test");
+    let (pid, n) = (x.p.id, id_number_of(x));
+    t.db.write_blocking(move |c| {
+        Ok((
+            registry::find_by_id_number(c, &sys, &other, &n)?,
+            registry::reveal_id_number(c, &Can::check(&sys)?, &other, pid),
+        ))
+    })
+    .unwrap()
+}
+
+both_engines!(a_number_is_registered_once, |t: TestDb| {
+    let x = registered_by_number(&t);
+    let dup = register_again(&t, &x);
+    assert_eq!(field_of(&dup), ("id_number".into(), "err.person.duplicate"));
+});
+
+both_engines!(another_key_opens_nothing_and_finds_nothing, |t: TestDb| {
+    let x = registered_by_number(&t);
+    let (found, revealed) = with_another_key(&t, &x);
+    assert!(found.is_none());
+    assert!(matches!(revealed, Err(DbError::Key(_))));
+});
+
+#[test]
+fn a_role_without_the_permission_gets_no_grant_to_reveal_numbers() {
+    // A role without the permission gets no grant to ask with, whatever its caller did.
+    let leader = Actor::with_role(
+        "leader",
+        shiliu_domain::roles::Role::Leader,
+        Scope::everything(),
+    );
+    assert!(matches!(
+        Can::<RevealIdNumbers>::check(&leader),
+        Err(DbError::Forbidden)
+    ));
+}
+
+both_engines!(sealed_numbers_keep_the_audit_log_intact, |t: TestDb| {
+    let x = registered_by_number(&t);
+    found_and_revealed(&t, &x);
+    register_again(&t, &x);
+    let (_, revealed) = with_another_key(&t, &x);
+    revealed.unwrap_err();
+    assert!(
+        audit::verify(&mut t.db.conn().unwrap())
+            .unwrap()
+            .is_intact()
+    );
+});
 
 both_engines!(a_second_registration_updates_the_one_person, |t: TestDb| {
     let vault = Vault::random();
@@ -986,132 +1065,147 @@ both_engines!(declarations_keep_the_audit_log_intact, |t: TestDb| {
     );
 });
 
-both_engines!(
-    the_figures_from_the_totals_are_the_rows_counted,
-    |t: TestDb| {
-        use shiliu_db::registry::{Tally, bulk, stats, tallies};
-        use shiliu_domain::registry::{Employment, PersonTag};
-        let vault = Vault::random();
-        let (a, b, far) = t.db.write_blocking(grids).unwrap();
-        let v = vault.clone();
-        let (a2, b2, far2) = (a.clone(), b.clone(), far.clone());
-        t.db.write_blocking(move |c| {
-            let sys = Actor::system("test");
-            // A loaded register: three grids, several 户籍地, some moved out, some untagged.
-            let mut load = Vec::new();
-            for i in 0..24 {
-                let county = ["450226", "522631", "451022"][i % 3];
-                let mut p = person(
-                    &format!("韦{i}"),
-                    &number(&format!("{county}1990{:02}150{i:02}", i % 12 + 1)),
-                    "秀灵路",
-                    &format!("202{}-{:02}-10", 3 + i % 3, i % 12 + 1),
-                );
-                if i % 4 == 0 {
-                    p.employment = None;
-                    p.tags = vec![PersonTag::parse("hardship").unwrap()];
-                }
-                load.push(bulk::NewHousehold {
-                    region: [&a2, &b2, &far2][i % 3],
-                    address: "秀灵路".into(),
-                    members: vec![(p, Relation::Head)],
-                    moved_out: (i % 5 == 0).then(|| day("2026-02-01")),
-                    agreed: &[ConsentPurpose::Registration],
-                });
+/// A loaded register, then changes one at a time; the scopes to count it in, from the whole
+/// region down to grid a, and one of several subtrees.
+fn loaded_and_changed(t: &TestDb) -> Vec<Scope> {
+    use shiliu_db::registry::{Tally, bulk};
+    use shiliu_domain::registry::{Employment, PersonTag};
+    let vault = Vault::random();
+    let (a, b, far) = t.db.write_blocking(grids).unwrap();
+    let v = vault.clone();
+    let (a2, b2, far2) = (a.clone(), b.clone(), far.clone());
+    t.db.write_blocking(move |c| {
+        let sys = Actor::system("test");
+        // A loaded register: three grids, several 户籍地, some moved out, some untagged.
+        let mut load = Vec::new();
+        for i in 0..24 {
+            let county = ["450226", "522631", "451022"][i % 3];
+            let mut p = person(
+                &format!("韦{i}"),
+                &number(&format!("{county}1990{:02}150{i:02}", i % 12 + 1)),
+                "秀灵路",
+                &format!("202{}-{:02}-10", 3 + i % 3, i % 12 + 1),
+            );
+            if i % 4 == 0 {
+                p.employment = None;
+                p.tags = vec![PersonTag::parse("hardship").unwrap()];
             }
-            let mut tally = Tally::default();
-            bulk::load(c, &sys, &v, &load, ConsentChannel::Staff, &mut tally)?;
-            tally.journal(c)?;
-            // And changes one at a time: a new person, a move between cities with a new job,
-            // a move out of the area.
-            let p = registry::register(
-                c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
-                &v,
-                &new_here(&person("黄海燕", "", "衡阳路 1 号", "2026-03-03"), a2.id),
-            )?
-            .person()
-            .clone();
-            let mut moved = person("黄海燕", "", "柳石路 8 号", "2026-03-03");
-            moved.employment = Some(Employment::parse("employed").unwrap());
-            moved.tags = Vec::new();
-            let p = registry::update(
-                c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
-                &v,
-                &Correction {
-                    id: p.id,
-                    version: p.version,
-                    person: &moved,
-                    region_id: far2.id,
-                    moved_on: day("2026-05-01"),
-                },
-            )?;
-            let q = registry::register(
-                c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
-                &v,
-                &new_here(&person("黄小明", "", "衡阳路 2 号", "2025-07-07"), b2.id),
-            )?
-            .person()
-            .clone();
-            registry::move_out(
-                c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
-                q.id,
-                q.version,
-                day("2026-06-06"),
-            )?;
-            Ok(p)
-        })
-        .unwrap();
-        let scopes: Vec<Scope> =
-            t.db.write_blocking(|c| {
-                let all = Scope::everything();
-                let path = |c: &mut DbConnection, code: &str| -> Result<String, DbError> {
-                    Ok(org::get_region_by_code(c, &all, code)?.path)
-                };
-                let (gx, nn, xxt, town, lz) = (
-                    path(c, "450000")?,
-                    path(c, "450100")?,
-                    path(c, "450107")?,
-                    path(c, "450107001")?,
-                    path(c, "450202")?,
-                );
-                Ok(vec![
-                    all.clone(),
-                    Scope::subtrees(vec![gx]),
-                    Scope::subtrees(vec![nn]),
-                    Scope::subtrees(vec![xxt.clone()]),
-                    Scope::subtrees(vec![town.clone()]),
-                    Scope::subtrees(vec![a.path.clone()]),
-                    // Its community.
-                    Scope::subtrees(vec![
-                        a.path[..=a.path[..a.path.len() - 1].rfind('/').unwrap()].to_string(),
-                    ]),
-                    Scope::subtrees(vec![xxt, lz, town]),
-                ])
+            load.push(bulk::NewHousehold {
+                region: [&a2, &b2, &far2][i % 3],
+                address: "秀灵路".into(),
+                members: vec![(p, Relation::Head)],
+                moved_out: (i % 5 == 0).then(|| day("2026-02-01")),
+                agreed: &[ConsentPurpose::Registration],
+            });
+        }
+        let mut tally = Tally::default();
+        bulk::load(c, &sys, &v, &load, ConsentChannel::Staff, &mut tally)?;
+        tally.journal(c)?;
+        // And changes one at a time: a new person, a move between cities with a new job,
+        // a move out of the area.
+        let p = registry::register(
+            c,
+            &Can::check(&sys).unwrap(),
+            &v,
+            &new_here(&person("黄海燕", "", "衡阳路 1 号", "2026-03-03"), a2.id),
+        )?
+        .person()
+        .clone();
+        let mut moved = person("黄海燕", "", "柳石路 8 号", "2026-03-03");
+        moved.employment = Some(Employment::parse("employed").unwrap());
+        moved.tags = Vec::new();
+        let p = registry::update(
+            c,
+            &Can::check(&sys).unwrap(),
+            &v,
+            &Correction {
+                id: p.id,
+                version: p.version,
+                person: &moved,
+                region_id: far2.id,
+                moved_on: day("2026-05-01"),
+            },
+        )?;
+        let q = registry::register(
+            c,
+            &Can::check(&sys).unwrap(),
+            &v,
+            &new_here(&person("黄小明", "", "衡阳路 2 号", "2025-07-07"), b2.id),
+        )?
+        .person()
+        .clone();
+        registry::move_out(
+            c,
+            &Can::check(&sys).unwrap(),
+            q.id,
+            q.version,
+            day("2026-06-06"),
+        )?;
+        Ok(p)
+    })
+    .unwrap();
+    t.db.write_blocking(|c| {
+        let all = Scope::everything();
+        let path = |c: &mut DbConnection, code: &str| -> Result<String, DbError> {
+            Ok(org::get_region_by_code(c, &all, code)?.path)
+        };
+        let (gx, nn, xxt, town, lz) = (
+            path(c, "450000")?,
+            path(c, "450100")?,
+            path(c, "450107")?,
+            path(c, "450107001")?,
+            path(c, "450202")?,
+        );
+        Ok(vec![
+            all.clone(),
+            Scope::subtrees(vec![gx]),
+            Scope::subtrees(vec![nn]),
+            Scope::subtrees(vec![xxt.clone()]),
+            Scope::subtrees(vec![town.clone()]),
+            Scope::subtrees(vec![a.path.clone()]),
+            // Its community.
+            Scope::subtrees(vec![
+                a.path[..=a.path[..a.path.len() - 1].rfind('/').unwrap()].to_string(),
+            ]),
+            Scope::subtrees(vec![xxt, lz, town]),
+        ])
+    })
+    .unwrap()
+}
+
+/// In every scope, the figures (from the totals) are the rows counted, and not nothing.
+fn check(t: &TestDb, scopes: &[Scope], when: &str) {
+    use shiliu_db::registry::stats;
+    for scope in scopes {
+        let s = scope.clone();
+        let (got, rows) =
+            t.db.write_blocking(move |c| {
+                let (from, to) = (day("2020-01-01"), day("2026-12-31"));
+                Ok((
+                    stats::figures(c, &s, from, to)?,
+                    stats::counted(c, &s, from, to)?,
+                ))
             })
             .unwrap();
-        let check = |when: &str| {
-            for scope in &scopes {
-                let s = scope.clone();
-                let (got, rows) =
-                    t.db.write_blocking(move |c| {
-                        let (from, to) = (day("2020-01-01"), day("2026-12-31"));
-                        Ok((
-                            stats::figures(c, &s, from, to)?,
-                            stats::counted(c, &s, from, to)?,
-                        ))
-                    })
-                    .unwrap();
-                assert_eq!(got, rows, "{when}: {scope:?}");
-                assert!(rows.residents > 0 || rows.moved_out > 0, "{scope:?}");
-            }
-        };
-        check("from the journal");
+        assert_eq!(got, rows, "{when}: {scope:?}");
+        assert!(rows.residents > 0 || rows.moved_out > 0, "{scope:?}");
+    }
+}
+
+both_engines!(
+    the_figures_from_the_journal_are_the_rows_counted,
+    |t: TestDb| {
+        let scopes = loaded_and_changed(&t);
+        check(&t, &scopes, "from the journal");
+    }
+);
+
+both_engines!(
+    this_years_figures_count_residents_departures_and_households,
+    |t: TestDb| {
+        loaded_and_changed(&t);
         let everyone = t.db.write_blocking(|c| {
-            stats::figures(
+            shiliu_db::registry::stats::figures(
                 c,
                 &Scope::everything(),
                 day("2026-01-01"),
@@ -1124,10 +1218,27 @@ both_engines!(
             (20, 6, 26)
         );
         assert_eq!(everyone.departures.values().sum::<i64>(), 6);
+    }
+);
+
+both_engines!(
+    the_figures_from_folded_totals_are_the_rows_counted,
+    |t: TestDb| {
+        use shiliu_db::registry::tallies;
+        let scopes = loaded_and_changed(&t);
         while t.db.write_blocking(tallies::fold).unwrap() > 0 {}
-        check("folded");
+        check(&t, &scopes, "folded");
+    }
+);
+
+both_engines!(
+    the_figures_from_rebuilt_totals_are_the_rows_counted,
+    |t: TestDb| {
+        use shiliu_db::registry::tallies;
+        let scopes = loaded_and_changed(&t);
+        while t.db.write_blocking(tallies::fold).unwrap() > 0 {}
         t.db.write_blocking(tallies::rebuild).unwrap();
-        check("rebuilt");
+        check(&t, &scopes, "rebuilt");
     }
 );
 
