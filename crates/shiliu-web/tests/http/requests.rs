@@ -13,34 +13,191 @@ use shiliu_domain::roles::Role;
 
 use crate::common::*;
 
+/// A request's current version, as its page's forms carry it.
+fn version_of(app: &App, id: i64) -> String {
+    app.t
+        .db
+        .write_blocking(move |c| Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version))
+        .unwrap()
+        .to_string()
+}
+
+/// The secret of a token the commission's staff make on the tokens page.
+async fn page_token(app: &App, name: &str, days: &str, perms: &[&str]) -> String {
+    let (cookie, csrf) = app.session("nn-commission-staff");
+    let mut form = vec![("_csrf", csrf.as_str()), ("name", name), ("days", days)];
+    for p in perms {
+        form.push(("perm", p));
+    }
+    let r = app.post("/tokens", &cookie, &form).await;
+    r.text()
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+// A request goes round the loop through the pages.
+
+/// 南宁, with its grid's code and its site's name.
+struct Loop {
+    grid_code: String,
+    site_name: String,
+}
+
+fn loop_city(app: &App) -> Loop {
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let (grid_code, site_name) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let all = Scope::everything();
+            Ok((
+                org::get_region(c, &all, nn.grid)?.code,
+                org::get_site(c, &all, nn.site)?.name,
+            ))
+        })
+        .unwrap();
+    Loop {
+        grid_code,
+        site_name,
+    }
+}
+
+/// A step on the request's page by `who` (a session and its form token), at its current
+/// version.
+async fn act(
+    app: &App,
+    id: i64,
+    who: &(String, String),
+    action: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let v = version_of(app, id);
+    let mut form = vec![
+        ("_csrf", who.1.as_str()),
+        ("action", action),
+        ("version", v.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    app.post(&format!("/requests/{id}/step"), &who.0, &form)
+        .await
+}
+
+/// A request a grid worker took in on a phone: its page's address and its id.
+async fn taken_in(app: &App, city: &Loop) -> (String, i64) {
+    let (gw, gw_csrf) = app.session("nn-grid-worker");
+    let cat = app
+        .t
+        .db
+        .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(2)))
+        .unwrap();
+    let r = app
+        .post(
+            "/requests",
+            &gw,
+            &[
+                ("_csrf", &gw_csrf),
+                ("channel", "grid"),
+                ("category_id", &cat.id.to_string()),
+                ("region_code", &city.grid_code),
+                ("description", "出租屋漏水房东不修"),
+                ("contact_phone", "13977112233"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let path = r.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    (path, id)
+}
+
+/// The request taken in, dispatched by the commission's staff to the city's site.
+async fn dispatched(app: &App, city: &Loop) -> (String, i64) {
+    let (path, id) = taken_in(app, city).await;
+    let cs = app.session("nn-commission-staff");
+    let r = act(app, id, &cs, "dispatch", &[("site_name", &city.site_name)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    (path, id)
+}
+
+/// The dispatched request, returned by the site with a reason, dispatched again, accepted and
+/// started.
+async fn started(app: &App, city: &Loop) -> (String, i64) {
+    let (path, id) = dispatched(app, city).await;
+    let cs = app.session("nn-commission-staff");
+    let ss = app.session("nn-site-staff");
+    for (who, action, extra) in [
+        (&ss, "return", vec![("reason", "应由社区处理")]),
+        (
+            &cs,
+            "dispatch",
+            vec![("site_name", city.site_name.as_str())],
+        ),
+        (&ss, "accept", vec![]),
+        (&ss, "start", vec![]),
+    ] {
+        let r = act(app, id, who, action, &extra).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}");
+    }
+    (path, id)
+}
+
+/// The started request, resolved by the site with a reply.
+async fn resolved(app: &App, city: &Loop) -> (String, i64) {
+    let (path, id) = started(app, city).await;
+    let ss = app.session("nn-site-staff");
+    let resolve = [("outcome", "solved"), ("reply", "已联系房东维修")];
+    let r = act(app, id, &ss, "resolve", &resolve).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    (path, id)
+}
+
+/// The resolved request, rated satisfied and closed by the commission's staff.
+async fn closed(app: &App, city: &Loop) -> (String, i64) {
+    let (path, id) = resolved(app, city).await;
+    let cs = app.session("nn-commission-staff");
+    for (action, extra) in [("rate", vec![("rating", "satisfied")]), ("close", vec![])] {
+        let r = act(app, id, &cs, action, &extra).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}");
+    }
+    (path, id)
+}
+
+both_engines!(the_grid_worker_picks_one_of_their_grids, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (gw, _) = app.session("nn-grid-worker");
+        let form = app.get("/requests/new", &gw).await.text();
+        assert!(
+            form.contains(&city.grid_code),
+            "the grid worker picks one of their grids"
+        );
+    });
+});
+
 both_engines!(
-    a_request_goes_round_the_loop_through_the_pages,
+    a_request_without_a_description_is_refused_and_named,
     |t: TestDb| {
         let app = App::new(t);
-        let nn = app
-            .t
-            .db
-            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
-            .unwrap();
-        let (grid_code, site_name) = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                let all = Scope::everything();
-                Ok((
-                    org::get_region(c, &all, nn.grid)?.code,
-                    org::get_site(c, &all, nn.site)?.name,
-                ))
-            })
-            .unwrap();
+        let city = loop_city(&app);
         block_on(async {
-            // A grid worker takes a request in on a phone; bad input first.
+            // A grid worker takes a request in on a phone; bad input.
             let (gw, gw_csrf) = app.session("nn-grid-worker");
-            let form = app.get("/requests/new", &gw).await.text();
-            assert!(
-                form.contains(&grid_code),
-                "the grid worker picks one of their grids"
-            );
             let r = app
                 .post(
                     "/requests",
@@ -49,197 +206,149 @@ both_engines!(
                         ("_csrf", &gw_csrf),
                         ("channel", "grid"),
                         ("category_id", "x"),
-                        ("region_code", &grid_code),
+                        ("region_code", &city.grid_code),
                         ("description", ""),
                     ],
                 )
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(r.text().contains("诉求内容：必填"), "{}", r.text());
-            let r = app
-                .post(
-                    "/requests",
-                    &gw,
-                    &[
-                        ("_csrf", &gw_csrf),
-                        ("channel", "hotline"),
-                        ("category_id", "1"),
-                        ("region_code", &grid_code),
-                        ("description", "x"),
-                    ],
-                )
-                .await;
-            assert!(
-                r.text().contains("渠道：请从列表中选择"),
-                "a grid worker records the grid channel only"
-            );
-            let cat = app
-                .t
-                .db
-                .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(2)))
-                .unwrap();
-            let r = app
-                .post(
-                    "/requests",
-                    &gw,
-                    &[
-                        ("_csrf", &gw_csrf),
-                        ("channel", "grid"),
-                        ("category_id", &cat.id.to_string()),
-                        ("region_code", &grid_code),
-                        ("description", "出租屋漏水房东不修"),
-                        ("contact_phone", "13977112233"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let path = r.headers[header::LOCATION]
-                .to_str()
-                .unwrap()
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string();
-            let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
-            let page = app.get(&path, &gw).await.text();
-            assert!(page.contains("已受理") && page.contains("出租屋漏水房东不修"));
-            assert!(
-                !page.contains("name=\"action\" value=\"dispatch\""),
-                "a grid worker does not dispatch"
-            );
+        });
+    }
+);
 
-            let version = || {
-                app.t
-                    .db
-                    .write_blocking(move |c| {
-                        Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
-                    })
-                    .unwrap()
-                    .to_string()
-            };
-            let act = |cookie: String,
-                       csrf: String,
-                       action: &'static str,
-                       extra: Vec<(&'static str, String)>| {
-                let app = &app;
-                let v = version();
-                async move {
-                    let mut form: Vec<(&str, &str)> =
-                        vec![("_csrf", &csrf), ("action", action), ("version", &v)];
-                    for (k, val) in &extra {
-                        form.push((k, val));
-                    }
-                    app.post(&format!("/requests/{id}/step"), &cookie, &form)
-                        .await
-                }
-            };
-            let (cs, cs_csrf) = app.session("nn-commission-staff");
-            let (ss, ss_csrf) = app.session("nn-site-staff");
-            let r = act(
-                cs.clone(),
-                cs_csrf.clone(),
-                "dispatch",
-                vec![("site_name", "没有这个站点".into())],
+both_engines!(a_grid_worker_records_the_grid_channel_only, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (gw, gw_csrf) = app.session("nn-grid-worker");
+        let r = app
+            .post(
+                "/requests",
+                &gw,
+                &[
+                    ("_csrf", &gw_csrf),
+                    ("channel", "hotline"),
+                    ("category_id", "1"),
+                    ("region_code", &city.grid_code),
+                    ("description", "x"),
+                ],
             )
             .await;
+        assert!(
+            r.text().contains("渠道：请从列表中选择"),
+            "a grid worker records the grid channel only"
+        );
+    });
+});
+
+both_engines!(a_request_taken_in_shows_as_received, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (path, _) = taken_in(&app, &city).await;
+        let (gw, _) = app.session("nn-grid-worker");
+        let page = app.get(&path, &gw).await.text();
+        assert!(page.contains("已受理") && page.contains("出租屋漏水房东不修"));
+    });
+});
+
+both_engines!(a_grid_worker_does_not_dispatch, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (path, _) = taken_in(&app, &city).await;
+        let (gw, _) = app.session("nn-grid-worker");
+        let page = app.get(&path, &gw).await.text();
+        assert!(
+            !page.contains("name=\"action\" value=\"dispatch\""),
+            "a grid worker does not dispatch"
+        );
+    });
+});
+
+both_engines!(
+    a_dispatch_to_a_site_out_of_scope_is_refused_and_named,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (_, id) = taken_in(&app, &city).await;
+            let cs = app.session("nn-commission-staff");
+            let r = act(&app, id, &cs, "dispatch", &[("site_name", "没有这个站点")]).await;
             assert!(
                 r.text().contains("您的范围内没有这个名称的在用站点"),
                 "{}",
                 r.text()
             );
-            let ok = StatusCode::SEE_OTHER;
-            assert_eq!(
-                act(
-                    cs.clone(),
-                    cs_csrf.clone(),
-                    "dispatch",
-                    vec![("site_name", site_name.clone())]
-                )
-                .await
-                .status,
-                ok
-            );
-            // The site returns it without a reason: refused; with one: back to the dispatcher.
-            let r = act(ss.clone(), ss_csrf.clone(), "return", vec![]).await;
+        });
+    }
+);
+
+both_engines!(
+    a_site_does_not_return_a_request_without_a_reason,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            // The site returns it without a reason: refused (with one it goes back to the
+            // dispatcher, as `started` does).
+            let (_, id) = dispatched(&app, &city).await;
+            let ss = app.session("nn-site-staff");
+            let r = act(&app, id, &ss, "return", &[]).await;
             assert!(r.text().contains("原因 / 说明：必填"), "{}", r.text());
-            assert_eq!(
-                act(
-                    ss.clone(),
-                    ss_csrf.clone(),
-                    "return",
-                    vec![("reason", "应由社区处理".into())]
-                )
-                .await
-                .status,
-                ok
-            );
-            assert_eq!(
-                act(
-                    cs.clone(),
-                    cs_csrf.clone(),
-                    "dispatch",
-                    vec![("site_name", site_name.clone())]
-                )
-                .await
-                .status,
-                ok
-            );
-            for a in ["accept", "start"] {
-                assert_eq!(
-                    act(ss.clone(), ss_csrf.clone(), a, vec![]).await.status,
-                    ok,
-                    "{a}"
-                );
-            }
-            let r = act(
-                ss.clone(),
-                ss_csrf.clone(),
-                "resolve",
-                vec![("outcome", "solved".into()), ("reply", String::new())],
+        });
+    }
+);
+
+both_engines!(a_resolution_without_a_reply_is_refused, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (_, id) = started(&app, &city).await;
+        let ss = app.session("nn-site-staff");
+        let r = act(
+            &app,
+            id,
+            &ss,
+            "resolve",
+            &[("outcome", "solved"), ("reply", "")],
+        )
+        .await;
+        assert!(r.text().contains("答复群众：必填"));
+    });
+});
+
+both_engines!(a_stale_form_is_refused_not_applied, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (_, id) = resolved(&app, &city).await;
+        let (cs, cs_csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                &format!("/requests/{id}/step"),
+                &cs,
+                &[
+                    ("_csrf", &cs_csrf),
+                    ("action", "rate"),
+                    ("rating", "satisfied"),
+                    ("version", "1"),
+                ],
             )
             .await;
-            assert!(r.text().contains("答复群众：必填"));
-            let resolve = vec![
-                ("outcome", "solved".to_string()),
-                ("reply", "已联系房东维修".to_string()),
-            ];
-            assert_eq!(
-                act(ss.clone(), ss_csrf.clone(), "resolve", resolve)
-                    .await
-                    .status,
-                ok
-            );
-            // A stale form is refused, not applied.
-            let r = app
-                .post(
-                    &format!("/requests/{id}/step"),
-                    &cs,
-                    &[
-                        ("_csrf", &cs_csrf),
-                        ("action", "rate"),
-                        ("rating", "satisfied"),
-                        ("version", "1"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::CONFLICT);
-            assert_eq!(
-                act(
-                    cs.clone(),
-                    cs_csrf.clone(),
-                    "rate",
-                    vec![("rating", "satisfied".into())]
-                )
-                .await
-                .status,
-                ok
-            );
-            assert_eq!(
-                act(cs.clone(), cs_csrf.clone(), "close", vec![])
-                    .await
-                    .status,
-                ok
-            );
+        assert_eq!(r.status, StatusCode::CONFLICT);
+    });
+});
+
+both_engines!(
+    a_closed_requests_page_shows_its_whole_history,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (path, _) = closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
             let page = app.get(&path, &cs).await.text();
             for s in [
                 "已归档",
@@ -254,29 +363,92 @@ both_engines!(
             ] {
                 assert!(page.contains(s), "{s} in the page: {page}");
             }
-            let list = app.get("/requests?status=closed", &cs).await.text();
-            assert!(list.contains("出租屋漏水房东不修"));
+        });
+    }
+);
+
+both_engines!(a_closed_request_is_listed_among_the_closed, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        closed(&app, &city).await;
+        let (cs, _) = app.session("nn-commission-staff");
+        let list = app.get("/requests?status=closed", &cs).await.text();
+        assert!(list.contains("出租屋漏水房东不修"));
+    });
+});
+
+both_engines!(
+    a_requests_print_view_has_its_history_and_no_forms,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (path, _) = closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
             let print = app.get(&format!("{path}/print"), &cs).await;
             assert_eq!(print.status, StatusCode::OK);
             assert!(
                 print.text().contains("应由社区处理") && !print.text().contains("<form"),
                 "a print view without forms"
             );
+        });
+    }
+);
+
+both_engines!(
+    the_export_of_the_closed_holds_a_closed_request,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
             let x = app.get("/requests/export.xlsx?status=closed", &cs).await;
             assert!(xlsx_text(&x.body).contains("出租屋漏水房东不修"));
+        });
+    }
+);
+
+both_engines!(
+    the_figures_by_channel_chart_a_closed_request,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
             let stats = app.get("/requests/stats?by=channel", &cs).await.text();
             assert!(
                 stats.contains("<svg") && stats.contains("网格员上报") && stats.contains("100.0%"),
                 "{stats}"
             );
-            let bad = app.get("/requests/stats?from=yesterday", &cs).await;
-            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(bad.text().contains("月份格式应为"), "{}", bad.text());
-            let by_region = app.get("/requests/stats?by=region", &cs).await.text();
-            assert!(
-                by_region.contains("<svg") && by_region.contains("100.0%"),
-                "{by_region}"
-            );
+        });
+    }
+);
+
+both_engines!(the_figures_by_region_chart_a_closed_request, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        closed(&app, &city).await;
+        let (cs, _) = app.session("nn-commission-staff");
+        let by_region = app.get("/requests/stats?by=region", &cs).await.text();
+        assert!(
+            by_region.contains("<svg") && by_region.contains("100.0%"),
+            "{by_region}"
+        );
+    });
+});
+
+both_engines!(
+    the_figures_sheet_holds_the_channel_and_the_total,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
             let x = app.get("/requests/stats.xlsx?by=channel", &cs).await;
             let cells = xlsx_text(&x.body);
             assert!(
@@ -287,349 +459,647 @@ both_engines!(
     }
 );
 
+both_engines!(the_figures_name_a_bad_month, |t: TestDb| {
+    let app = App::new(t);
+    loop_city(&app);
+    block_on(async {
+        let (cs, _) = app.session("nn-commission-staff");
+        let bad = app.get("/requests/stats?from=yesterday", &cs).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text().contains("月份格式应为"), "{}", bad.text());
+    });
+});
+
+// A resident submits, follows and rates without an account.
+
+/// The cookie the public form's token comes with, and the token.
+const RESIDENT: &str = "shiliu_csrf=resident-token-0123456789";
+const RESIDENT_TOKEN: &str = "resident-token-0123456789";
+
+/// 南宁, and the public form about a school transfer in it.
+struct Public {
+    nn: CityData,
+    region: String,
+    cat_id: String,
+}
+
+fn public_city(app: &App) -> Public {
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    let cat = app
+        .t
+        .db
+        .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(1)))
+        .unwrap();
+    Public {
+        region: nn.region.to_string(),
+        cat_id: cat.id.to_string(),
+        nn,
+    }
+}
+
+impl Public {
+    /// The public form's fields, from `phone`, with or without consent.
+    fn form(&self, phone: &str, consent: bool) -> Vec<(&'static str, String)> {
+        let mut f = vec![
+            ("_csrf", RESIDENT_TOKEN.to_string()),
+            ("region", self.region.clone()),
+            ("category_id", self.cat_id.clone()),
+            ("description", "孩子转学需要哪些材料？".to_string()),
+            ("contact_phone", phone.to_string()),
+        ];
+        if consent {
+            f.push(("consent", "1".to_string()));
+        }
+        f
+    }
+}
+
+/// The public form posted with its token.
+async fn post_public(app: &App, f: &[(&'static str, String)]) -> Resp {
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.post("/r", RESIDENT, &pairs).await
+}
+
+/// A request the resident submitted with consent: where the form sent them, and its code.
+async fn submitted(app: &App, p: &Public) -> (String, String) {
+    let r = post_public(app, &p.form("13912345678", true)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let code = to
+        .trim_start_matches("/r/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    (to, code)
+}
+
+/// The submitted request, handled by staff up to a reply: its code.
+async fn answered(app: &App, p: &Public) -> String {
+    let (_, code) = submitted(app, p).await;
+    let staff = Actor::system("staff");
+    let (c2, site) = (code.clone(), p.nn.site);
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let mut r = shiliu_db::requests::by_code(c, &c2)?;
+            for (a, input) in [
+                (
+                    shiliu_domain::requests::Action::Dispatch,
+                    shiliu_domain::requests::ActionInput::default(),
+                ),
+                (
+                    shiliu_domain::requests::Action::Accept,
+                    shiliu_domain::requests::ActionInput::default(),
+                ),
+                (
+                    shiliu_domain::requests::Action::Resolve,
+                    shiliu_domain::requests::ActionInput {
+                        outcome: Some(shiliu_domain::requests::Outcome::Solved),
+                        reply: Some("请带户口本和原学校转学证明到教育局办理".into()),
+                        ..Default::default()
+                    },
+                ),
+            ] {
+                // The request was made at the community, which has no site: dispatched by hand.
+                let step = shiliu_db::requests::StepInput {
+                    action_input: input,
+                    site_id: Some(site),
+                    ..Default::default()
+                };
+                r = shiliu_db::requests::step(c, &staff, r.id, r.version, a, &step)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    code
+}
+
+/// The answered request, rated satisfied by the resident: its code.
+async fn rated(app: &App, p: &Public) -> String {
+    let code = answered(app, p).await;
+    let r = app
+        .post(
+            &format!("/r/{code}/rate"),
+            RESIDENT,
+            &[
+                ("_csrf", RESIDENT_TOKEN),
+                ("rating", "satisfied"),
+                ("comment", "很快"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    code
+}
+
+/// The public form's fields for a multipart post (the token goes in the address).
+fn multipart_fields<'a>(f: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    f.iter()
+        .filter(|(k, _)| *k != "_csrf")
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect()
+}
+
 both_engines!(
-    a_resident_submits_follows_and_rates_without_an_account,
+    a_resident_drills_down_to_a_community_without_an_account,
     |t: TestDb| {
         let app = App::new(t);
-        let nn = app
-            .t
-            .db
-            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
-            .unwrap();
+        let p = public_city(&app);
         block_on(async {
             // The place: drill down from the region to a community, with no account.
             let r = app.get("/r", "").await;
             assert_eq!(r.status, StatusCode::OK);
             assert!(r.text().contains("南宁市") && r.text().contains("柳州市"));
-            let r = app.get(&format!("/r?region={}", nn.region), "").await;
+            let r = app.get(&format!("/r?region={}", p.nn.region), "").await;
             assert!(
                 r.text().contains("提交诉求") && r.text().contains("nn社区"),
                 "{}",
                 r.text()
             );
-            let pre = "shiliu_csrf=resident-token-0123456789";
-            let cat = app
-                .t
-                .db
-                .write_blocking(|c| Ok(shiliu_db::requests::categories(c, false)?.remove(1)))
-                .unwrap();
-            let region = nn.region.to_string();
-            let cat_id = cat.id.to_string();
-            let form = |phone: &'static str, consent: bool| {
-                let mut f = vec![
-                    ("_csrf", "resident-token-0123456789".to_string()),
-                    ("region", region.clone()),
-                    ("category_id", cat_id.clone()),
-                    ("description", "孩子转学需要哪些材料？".to_string()),
-                    ("contact_phone", phone.to_string()),
-                ];
-                if consent {
-                    f.push(("consent", "1".to_string()));
-                }
-                f
-            };
-            let as_ref = |f: &Vec<(&'static str, String)>| {
-                f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
-            };
-            let post = |f: Vec<(&'static str, String)>| {
-                let app = &app;
-                async move {
-                    let pairs: Vec<(&str, &str)> =
-                        f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    app.post("/r", pre, &pairs).await
-                }
-            };
-            // Without the form's token nothing is taken; without consent, the field says why.
-            let r = app
-                .post("/r", "", &[("region", &region), ("description", "x")])
-                .await;
-            assert_eq!(r.status, StatusCode::FORBIDDEN);
-            let r = post(as_ref(&form("13912345678", false))).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(
-                r.text().contains("需要同意使用您的信息办理诉求"),
-                "{}",
-                r.text()
-            );
-            let r = post(as_ref(&form("13912345678", true))).await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
-            let code = to
-                .trim_start_matches("/r/")
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string();
+        });
+    }
+);
+
+both_engines!(a_public_form_without_its_token_is_not_taken, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        // Without the form's token nothing is taken.
+        let r = app
+            .post("/r", "", &[("region", &p.region), ("description", "x")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    });
+});
+
+both_engines!(without_consent_the_field_says_why, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let r = post_public(&app, &p.form("13912345678", false)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.text().contains("需要同意使用您的信息办理诉求"),
+            "{}",
+            r.text()
+        );
+    });
+});
+
+both_engines!(
+    a_submitted_request_shows_its_code_and_status,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let (to, code) = submitted(&app, &p).await;
             let page = app.get(&to, "").await.text();
             assert!(
                 page.contains(&code) && page.contains("已收到您的诉求") && page.contains("已受理")
             );
-            assert!(
-                !page.contains("13912345678"),
-                "no contact details on the public page"
-            );
-            // A photo comes with the request (multipart, the token in the address); a file
-            // that is not a photo is refused and named.
-            let mut with_photo = as_ref(&form("13912345600", true));
-            with_photo.retain(|(k, _)| *k != "_csrf");
-            let fields: Vec<(&str, &str)> =
-                with_photo.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        });
+    }
+);
+
+both_engines!(the_public_page_shows_no_contact_details, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let (to, _) = submitted(&app, &p).await;
+        let page = app.get(&to, "").await.text();
+        assert!(
+            !page.contains("13912345678"),
+            "no contact details on the public page"
+        );
+    });
+});
+
+both_engines!(
+    a_file_that_is_not_a_photo_is_refused_and_named,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            // A file that is not a photo is refused and named (multipart, the token in the
+            // address).
+            let form = p.form("13912345600", true);
             let r = app
                 .multipart(
                     "/r",
-                    pre,
-                    "resident-token-0123456789",
-                    &fields,
+                    RESIDENT,
+                    RESIDENT_TOKEN,
+                    &multipart_fields(&form),
                     &[("photos", "a.pdf", b"%PDF-1.4")],
                 )
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(r.text().contains("a.pdf"), "{}", r.text());
-            let r = app
-                .multipart(
-                    "/r",
-                    pre,
-                    "resident-token-0123456789",
-                    &fields,
-                    &[("photos", "漏水.png", PNG)],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let photo_code = r
-                .location()
-                .trim_start_matches("/r/")
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string();
-            let kept = app
-                .t
-                .db
-                .write_blocking(move |c| {
-                    let r = shiliu_db::requests::by_code(c, &photo_code)?;
-                    shiliu_db::requests::files::list(c, &r)
-                })
-                .unwrap();
-            assert_eq!(kept.len(), 1);
-            assert_eq!(kept[0].uploader, "resident");
-            // The same phone may not flood the desk.
-            for _ in 0..2 {
-                assert_eq!(
-                    post(as_ref(&form("13912345678", true))).await.status,
-                    StatusCode::SEE_OTHER
-                );
-            }
+        });
+    }
+);
+
+both_engines!(a_photo_comes_with_the_request, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        // A photo comes with the request (multipart, the token in the address).
+        let form = p.form("13912345600", true);
+        let r = app
+            .multipart(
+                "/r",
+                RESIDENT,
+                RESIDENT_TOKEN,
+                &multipart_fields(&form),
+                &[("photos", "漏水.png", PNG)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let photo_code = r
+            .location()
+            .trim_start_matches("/r/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let kept = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                let r = shiliu_db::requests::by_code(c, &photo_code)?;
+                shiliu_db::requests::files::list(c, &r)
+            })
+            .unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].uploader, "resident");
+    });
+});
+
+both_engines!(the_same_phone_may_not_flood_the_desk, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        // The same phone may not flood the desk: the first of the day from this phone, then
+        // two more; the fourth is refused.
+        submitted(&app, &p).await;
+        for _ in 0..2 {
             assert_eq!(
-                post(as_ref(&form("13912345678", true))).await.status,
-                StatusCode::TOO_MANY_REQUESTS
+                post_public(&app, &p.form("13912345678", true)).await.status,
+                StatusCode::SEE_OTHER
             );
-            // Staff handle it; the resident reads the reply and rates it.
-            let staff = Actor::system("staff");
-            let c2 = code.clone();
-            app.t
-                .db
-                .write_blocking(move |c| {
-                    let mut r = shiliu_db::requests::by_code(c, &c2)?;
-                    for (a, input) in [
-                        (
-                            shiliu_domain::requests::Action::Dispatch,
-                            shiliu_domain::requests::ActionInput::default(),
-                        ),
-                        (
-                            shiliu_domain::requests::Action::Accept,
-                            shiliu_domain::requests::ActionInput::default(),
-                        ),
-                        (
-                            shiliu_domain::requests::Action::Resolve,
-                            shiliu_domain::requests::ActionInput {
-                                outcome: Some(shiliu_domain::requests::Outcome::Solved),
-                                reply: Some("请带户口本和原学校转学证明到教育局办理".into()),
-                                ..Default::default()
-                            },
-                        ),
-                    ] {
-                        // The request was made at the community, which has no site: dispatched by hand.
-                        let step = shiliu_db::requests::StepInput {
-                            action_input: input,
-                            site_id: Some(nn.site),
-                            ..Default::default()
-                        };
-                        r = shiliu_db::requests::step(c, &staff, r.id, r.version, a, &step)?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
+        }
+        assert_eq!(
+            post_public(&app, &p.form("13912345678", true)).await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    });
+});
+
+both_engines!(
+    the_resident_reads_the_reply_and_is_asked_to_rate_it,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            // Staff handle it; the resident reads the reply.
+            let code = answered(&app, &p).await;
             let page = app.get(&format!("/r/{code}"), "").await.text();
             assert!(
                 page.contains("请带户口本和原学校转学证明到教育局办理")
                     && page.contains("提交评价")
-            );
-            let r = app
-                .post(
-                    &format!("/r/{code}/rate"),
-                    pre,
-                    &[
-                        ("_csrf", "resident-token-0123456789"),
-                        ("rating", "satisfied"),
-                        ("comment", "很快"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER);
-            let page = app.get(&format!("/r/{code}?rated=1"), "").await.text();
-            assert!(
-                page.contains("感谢您的评价")
-                    && page.contains("已回访")
-                    && !page.contains("提交评价")
-            );
-            let r = app
-                .post(
-                    &format!("/r/{code}/rate"),
-                    pre,
-                    &[
-                        ("_csrf", "resident-token-0123456789"),
-                        ("rating", "dissatisfied"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "rated once");
-            // Unknown codes are not found, through the form and directly.
-            let r = app.get("/r/track?code=NOSUCHCODE", "").await;
-            assert_eq!(r.status, StatusCode::NOT_FOUND);
-            assert!(r.text().contains("没有找到这个编号的诉求"));
-            assert_eq!(
-                app.get("/r/ZZZZZZZZZZ", "").await.status,
-                StatusCode::NOT_FOUND
-            );
-            let r = app
-                .get(&format!("/r/track?code={}", code.to_lowercase()), "")
-                .await;
-            assert_eq!(
-                r.headers[header::LOCATION].to_str().unwrap(),
-                format!("/r/{code}")
-            );
-            // The audit log names the resident, with the client address.
-            let audit = app
-                .t
-                .db
-                .write_blocking(|c| {
-                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
-                })
-                .unwrap();
-            assert!(
-                audit
-                    .iter()
-                    .any(|a| a.actor == "resident" && a.action == "request.create")
             );
         });
     }
 );
 
 both_engines!(
-    service_levels_and_the_calendar_belong_to_their_region,
+    a_rated_request_thanks_the_resident_and_asks_no_more,
     |t: TestDb| {
         let app = App::new(t);
-        let (nn, lz) = app
-            .t
-            .db
-            .write_blocking(|c| {
-                province_admin(c);
-                Ok((
-                    seed_city(c, "450100", "nn", "x"),
-                    seed_city(c, "450200", "lz", "x"),
-                ))
-            })
-            .unwrap();
-        let renting = app
-            .t
-            .db
-            .write_blocking(|c| {
-                Ok(shiliu_db::requests::categories(c, false)?
-                    .into_iter()
-                    .find(|k| k.code == "renting")
-                    .unwrap())
-            })
-            .unwrap();
-        let platform_minutes = renting.service_minutes;
+        let p = public_city(&app);
         block_on(async {
-            let (admin, admin_csrf) = app.session("gx-admin");
-            let (cs, csrf) = app.session("nn-commission-staff");
+            let code = rated(&app, &p).await;
+            let page = app.get(&format!("/r/{code}?rated=1"), "").await.text();
+            assert!(
+                page.contains("感谢您的评价")
+                    && page.contains("已回访")
+                    && !page.contains("提交评价")
+            );
+        });
+    }
+);
+
+both_engines!(a_request_is_rated_once, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let code = rated(&app, &p).await;
+        let r = app
+            .post(
+                &format!("/r/{code}/rate"),
+                RESIDENT,
+                &[("_csrf", RESIDENT_TOKEN), ("rating", "dissatisfied")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "rated once");
+    });
+});
+
+both_engines!(an_unknown_code_is_not_found, |t: TestDb| {
+    let app = App::new(t);
+    public_city(&app);
+    block_on(async {
+        // Unknown codes are not found, through the form and directly.
+        let r = app.get("/r/track?code=NOSUCHCODE", "").await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(r.text().contains("没有找到这个编号的诉求"));
+        assert_eq!(
+            app.get("/r/ZZZZZZZZZZ", "").await.status,
+            StatusCode::NOT_FOUND
+        );
+    });
+});
+
+both_engines!(a_code_in_small_letters_finds_its_request, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let (_, code) = submitted(&app, &p).await;
+        let r = app
+            .get(&format!("/r/track?code={}", code.to_lowercase()), "")
+            .await;
+        assert_eq!(
+            r.headers[header::LOCATION].to_str().unwrap(),
+            format!("/r/{code}")
+        );
+    });
+});
+
+both_engines!(the_audit_log_names_the_resident, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        submitted(&app, &p).await;
+        // The audit log names the resident, with the client address.
+        let audit = app
+            .t
+            .db
+            .write_blocking(|c| {
+                shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
+            })
+            .unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.actor == "resident" && a.action == "request.create")
+        );
+    });
+});
+
+// Service levels and the calendar belong to their region.
+
+/// The province's administrator, 南宁 and 柳州, and the province's `renting` category as
+/// seeded.
+struct Levels {
+    nn: CityData,
+    lz: CityData,
+    renting: shiliu_db::requests::Category,
+}
+
+fn levels_cities(app: &App) -> Levels {
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(|c| {
+            province_admin(c);
+            Ok((
+                seed_city(c, "450100", "nn", "x"),
+                seed_city(c, "450200", "lz", "x"),
+            ))
+        })
+        .unwrap();
+    let renting = app
+        .t
+        .db
+        .write_blocking(|c| {
+            Ok(shiliu_db::requests::categories(c, false)?
+                .into_iter()
+                .find(|k| k.code == "renting")
+                .unwrap())
+        })
+        .unwrap();
+    Levels { nn, lz, renting }
+}
+
+impl Levels {
+    /// The category's settings page.
+    fn path(&self) -> String {
+        format!("/settings/categories/{}", self.renting.id)
+    }
+}
+
+/// The `renting` category's form, at version `v`.
+fn renting_form<'a>(
+    csrf: &'a str,
+    v: &'a str,
+    amount: &'a str,
+    unit: &'a str,
+    name: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("_csrf", csrf),
+        ("version", v),
+        ("code", "renting"),
+        ("name", name),
+        ("amount", amount),
+        ("unit", unit),
+        ("active", "1"),
+    ]
+}
+
+/// The next day, in local time.
+fn tomorrow() -> chrono::NaiveDate {
+    shiliu_domain::calendar::local(shiliu_db::now())
+        .date()
+        .succ_opt()
+        .unwrap()
+}
+
+/// 南宁's own level for the category (two working hours) and its own holiday tomorrow (a local
+/// festival); then the province's administrator makes the province's level three days.
+async fn local_settings(app: &App, l: &Levels) {
+    let (admin, admin_csrf) = app.session("gx-admin");
+    let (cs, csrf) = app.session("nn-commission-staff");
+    let path = l.path();
+    let r = app
+        .post(
+            &format!("{path}/level"),
+            &cs,
+            &[("_csrf", &csrf), ("amount", "2"), ("unit", "hours")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let day = tomorrow().format("%Y-%m-%d").to_string();
+    let r = app
+        .post(
+            "/settings/calendar",
+            &cs,
+            &[
+                ("_csrf", &csrf),
+                ("day", &day),
+                ("kind", "holiday"),
+                ("note", "本地节日"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let v = l.renting.version.to_string();
+    let f = renting_form(&admin_csrf, &v, "3", "days", "租房租住");
+    let r = app.post(&path, &admin, &f).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+}
+
+/// Requests taken in after the local settings, at 南宁's grid and at 柳州's, and the
+/// calendars as they now stand.
+fn taken_in_now(
+    app: &App,
+    l: &Levels,
+) -> (
+    shiliu_db::requests::Request,
+    shiliu_db::requests::Request,
+    shiliu_db::requests::settings::Calendars,
+) {
+    let sys = Actor::system("test");
+    let (renting, nn_grid, lz_grid) = (l.renting.id, l.nn.grid, l.lz.grid);
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let input = shiliu_domain::requests::RequestInput::parse(
+                shiliu_domain::requests::Channel::Hotline,
+                "押金",
+                "",
+                "",
+                "",
+                false,
+            )
+            .unwrap();
+            let a = shiliu_db::requests::create(c, &sys, &input, renting, nn_grid, None)?;
+            let b = shiliu_db::requests::create(c, &sys, &input, renting, lz_grid, None)?;
+            Ok((a, b, shiliu_db::requests::settings::Calendars::load(c)?))
+        })
+        .unwrap()
+}
+
+/// When a request taken in under `cal` falls due, `m` working minutes on.
+fn due_after(
+    cal: &shiliu_domain::calendar::WorkCalendar,
+    r: &shiliu_db::requests::Request,
+    m: i64,
+) -> chrono::NaiveDateTime {
+    shiliu_domain::calendar::utc(
+        cal.add_working_minutes(shiliu_domain::calendar::local(r.received_at), m),
+    )
+}
+
+both_engines!(
+    a_grid_worker_cannot_open_the_category_settings,
+    |t: TestDb| {
+        let app = App::new(t);
+        levels_cities(&app);
+        block_on(async {
             let (gw, _) = app.session("nn-grid-worker");
             assert_eq!(
                 app.get("/settings/categories", &gw).await.status,
                 StatusCode::FORBIDDEN
             );
-            let path = format!("/settings/categories/{}", renting.id);
-            let v = renting.version.to_string();
-            let edit = |amount: &'static str, unit: &'static str, name: &'static str| {
-                vec![
-                    ("code", "renting"),
-                    ("name", name),
-                    ("amount", amount),
-                    ("unit", unit),
-                    ("active", "1"),
-                ]
-            };
-            // A city may not change the province's category: named, and nothing changes.
-            let mut f = vec![("_csrf", csrf.as_str()), ("version", v.as_str())];
-            f.extend(edit("1", "hours", "改名"));
-            let r = app.post(&path, &cs, &f).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(r.text().contains("全区统一的设置"), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(a_city_may_not_change_the_provinces_category, |t: TestDb| {
+    let app = App::new(t);
+    let l = levels_cities(&app);
+    block_on(async {
+        let (cs, csrf) = app.session("nn-commission-staff");
+        // A city may not change the province's category: named, and nothing changes.
+        let v = l.renting.version.to_string();
+        let r = app
+            .post(
+                &l.path(),
+                &cs,
+                &renting_form(&csrf, &v, "1", "hours", "改名"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("全区统一的设置"), "{}", r.text());
+    });
+});
+
+both_engines!(
+    a_city_may_not_add_to_the_provinces_reply_templates,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(async {
+            let (cs, csrf) = app.session("nn-commission-staff");
             // Nor its questions or reply templates.
             let r = app
                 .post(
-                    &format!("{path}/templates"),
+                    &format!("{}/templates", l.path()),
                     &cs,
                     &[("_csrf", &csrf), ("title", "越权模板"), ("body", "越权")],
                 )
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-            // The city's page shows the province's level and offers a local one.
+        });
+    }
+);
+
+both_engines!(
+    the_citys_page_shows_the_provinces_level_and_offers_a_local_one,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(async {
+            let (cs, _) = app.session("nn-commission-staff");
             let page = app.get("/settings/categories", &cs).await.text();
             assert!(
                 page.contains("租房租住") && page.contains("全区时限"),
                 "{page}"
             );
-            assert!(page.contains(&format!("{path}/level")));
-            // Bad input names the field.
-            let r = app
-                .post(
-                    &format!("{path}/level"),
-                    &cs,
-                    &[("_csrf", &csrf), ("amount", "abc"), ("unit", "days")],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(r.text().contains("办理时限：应为整数"), "{}", r.text());
-            // 南宁's own level: two working hours, for 南宁 only.
-            let r = app
-                .post(
-                    &format!("{path}/level"),
-                    &cs,
-                    &[("_csrf", &csrf), ("amount", "2"), ("unit", "hours")],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            // A holiday on the next day, as 南宁's own (a local festival).
-            let tomorrow = shiliu_domain::calendar::local(shiliu_db::now())
-                .date()
-                .succ_opt()
-                .unwrap();
-            let day = tomorrow.format("%Y-%m-%d").to_string();
-            let r = app
-                .post(
-                    "/settings/calendar",
-                    &cs,
-                    &[
-                        ("_csrf", &csrf),
-                        ("day", &day),
-                        ("kind", "holiday"),
-                        ("note", "本地节日"),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(page.contains(&format!("{}/level", l.path())));
+        });
+    }
+);
+
+both_engines!(a_bad_local_level_names_the_field, |t: TestDb| {
+    let app = App::new(t);
+    let l = levels_cities(&app);
+    block_on(async {
+        let (cs, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                &format!("{}/level", l.path()),
+                &cs,
+                &[("_csrf", &csrf), ("amount", "abc"), ("unit", "days")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("办理时限：应为整数"), "{}", r.text());
+    });
+});
+
+both_engines!(
+    a_day_that_does_not_exist_is_refused_and_named,
+    |t: TestDb| {
+        let app = App::new(t);
+        levels_cities(&app);
+        block_on(async {
+            let (cs, csrf) = app.session("nn-commission-staff");
             let r = app
                 .post(
                     "/settings/calendar",
@@ -638,68 +1108,92 @@ both_engines!(
                 )
                 .await;
             assert!(r.text().contains("日期格式应为"));
-            let year = format!("/settings/calendar?year={}", &day[..4]);
+        });
+    }
+);
+
+both_engines!(
+    a_citys_own_holiday_is_in_its_calendar_not_the_provinces,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(async {
+            local_settings(&app, &l).await;
+            let (admin, _) = app.session("gx-admin");
+            let (cs, _) = app.session("nn-commission-staff");
+            let year = format!("/settings/calendar?year={}", &tomorrow().format("%Y"));
             assert!(app.get(&year, &cs).await.text().contains("本地节日"));
             assert!(
                 !app.get(&year, &admin).await.text().contains("本地节日"),
                 "not the province's"
             );
-            // The province's administrator edits the province's category and calendar.
-            let mut f = vec![("_csrf", admin_csrf.as_str()), ("version", v.as_str())];
-            f.extend(edit("3", "days", "租房租住"));
-            let r = app.post(&path, &admin, &f).await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            // Requests taken in now: 南宁's by its own level and calendar, 柳州's by the
-            // province's.
-            let sys = Actor::system("test");
-            let (nn_req, lz_req, cals) = app
-                .t
-                .db
-                .write_blocking(move |c| {
-                    let input = shiliu_domain::requests::RequestInput::parse(
-                        shiliu_domain::requests::Channel::Hotline,
-                        "押金",
-                        "",
-                        "",
-                        "",
-                        false,
-                    )
-                    .unwrap();
-                    let a =
-                        shiliu_db::requests::create(c, &sys, &input, renting.id, nn.grid, None)?;
-                    let b =
-                        shiliu_db::requests::create(c, &sys, &input, renting.id, lz.grid, None)?;
-                    Ok((a, b, shiliu_db::requests::settings::Calendars::load(c)?))
-                })
-                .unwrap();
-            let nn_cal = cals.at(&nn_req.region_path);
-            let lz_cal = cals.at(&lz_req.region_path);
-            let after = |cal: &shiliu_domain::calendar::WorkCalendar,
-                         r: &shiliu_db::requests::Request,
-                         m| {
-                Some(shiliu_domain::calendar::utc(cal.add_working_minutes(
-                    shiliu_domain::calendar::local(r.received_at),
-                    m,
-                )))
-            };
-            assert_eq!(nn_req.due_at, after(&nn_cal, &nn_req, 120));
-            let per_day = shiliu_domain::calendar::WorkCalendar::default().minutes_per_day();
-            assert_eq!(lz_req.due_at, after(&lz_cal, &lz_req, 3 * per_day));
-            assert_ne!(
-                Some(3 * per_day as i32),
-                platform_minutes,
-                "the province's level changed"
-            );
-            assert!(!nn_cal.is_working_day(tomorrow), "南宁's own holiday");
-            let weekday = !matches!(
-                chrono::Datelike::weekday(&tomorrow),
-                chrono::Weekday::Sat | chrono::Weekday::Sun
-            );
-            assert_eq!(lz_cal.is_working_day(tomorrow), weekday, "not 柳州's");
+        });
+    }
+);
+
+both_engines!(
+    a_request_in_the_city_falls_due_by_the_citys_own_level,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(local_settings(&app, &l));
+        // Requests taken in now: 南宁's by its own level and calendar.
+        let (nn_req, _, cals) = taken_in_now(&app, &l);
+        let nn_cal = cals.at(&nn_req.region_path);
+        assert_eq!(nn_req.due_at, Some(due_after(&nn_cal, &nn_req, 120)));
+    }
+);
+
+both_engines!(
+    a_request_in_another_city_falls_due_by_the_provinces_level,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        let platform_minutes = l.renting.service_minutes;
+        block_on(local_settings(&app, &l));
+        // 柳州's by the province's.
+        let (_, lz_req, cals) = taken_in_now(&app, &l);
+        let lz_cal = cals.at(&lz_req.region_path);
+        let per_day = shiliu_domain::calendar::WorkCalendar::default().minutes_per_day();
+        assert_eq!(
+            lz_req.due_at,
+            Some(due_after(&lz_cal, &lz_req, 3 * per_day))
+        );
+        assert_ne!(
+            Some(3 * per_day as i32),
+            platform_minutes,
+            "the province's level changed"
+        );
+    }
+);
+
+both_engines!(a_citys_own_holiday_is_not_another_citys, |t: TestDb| {
+    let app = App::new(t);
+    let l = levels_cities(&app);
+    block_on(local_settings(&app, &l));
+    let (nn_req, lz_req, cals) = taken_in_now(&app, &l);
+    let (nn_cal, lz_cal) = (cals.at(&nn_req.region_path), cals.at(&lz_req.region_path));
+    let tomorrow = tomorrow();
+    assert!(!nn_cal.is_working_day(tomorrow), "南宁's own holiday");
+    let weekday = !matches!(
+        chrono::Datelike::weekday(&tomorrow),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    );
+    assert_eq!(lz_cal.is_working_day(tomorrow), weekday, "not 柳州's");
+});
+
+both_engines!(
+    a_cleared_local_level_gives_way_to_the_provinces,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(async {
+            local_settings(&app, &l).await;
+            let (cs, csrf) = app.session("nn-commission-staff");
             // Back to the province's level.
             let r = app
                 .post(
-                    &format!("{path}/level"),
+                    &format!("{}/level", l.path()),
                     &cs,
                     &[("_csrf", &csrf), ("clear", "1")],
                 )
@@ -711,22 +1205,39 @@ both_engines!(
                     .text()
                     .contains("恢复全区时限")
             );
-            let audit = app
-                .t
-                .db
-                .write_blocking(|c| {
-                    shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
-                })
-                .unwrap();
-            for action in ["category.update", "category.level", "calendar.set"] {
-                assert!(audit.iter().any(|a| a.action == action), "{action} audited");
-            }
         });
     }
 );
 
-both_engines!(requests_through_the_json_api, |t: TestDb| {
-    let app = App::new(t);
+both_engines!(
+    the_changes_to_levels_and_the_calendar_are_audited,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(local_settings(&app, &l));
+        let audit = app
+            .t
+            .db
+            .write_blocking(|c| {
+                shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 100)
+            })
+            .unwrap();
+        for action in ["category.update", "category.level", "calendar.set"] {
+            assert!(audit.iter().any(|a| a.action == action), "{action} audited");
+        }
+    }
+);
+
+// Requests through the JSON API.
+
+/// 南宁, its grid's code, and a hotline system's token made on the tokens page.
+struct Api {
+    nn: CityData,
+    grid_code: String,
+    token: String,
+}
+
+async fn api_city(app: &App) -> Api {
     let nn = app
         .t
         .db
@@ -737,64 +1248,152 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
         .db
         .write_blocking(move |c| Ok(org::get_region(c, &Scope::everything(), nn.grid)?.code))
         .unwrap();
+    let token = page_token(
+        app,
+        "热线系统",
+        "30",
+        &[
+            "view_requests",
+            "create_requests",
+            "dispatch_requests",
+            "handle_requests",
+        ],
+    )
+    .await;
+    Api {
+        nn,
+        grid_code,
+        token,
+    }
+}
+
+/// A call with the token; JSON back (null if none).
+async fn send(
+    app: &App,
+    api: &Api,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.token));
+    let body = match body {
+        Some(v) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let r = app.call(req.body(body).unwrap()).await;
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+    (r.status, v)
+}
+
+/// The first request category's id, from the API.
+async fn first_category(app: &App, api: &Api) -> i64 {
+    let (_, cats) = send(app, api, "GET", "/api/v1/request-categories", None).await;
+    cats[0]["id"].as_i64().unwrap()
+}
+
+/// A request made through the API with a media link, as the API returns it.
+async fn created_by_api(app: &App, api: &Api) -> serde_json::Value {
+    let cat = first_category(app, api).await;
+    let (s, created) = send(
+        app,
+        api,
+        "POST",
+        "/api/v1/requests",
+        Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": api.grid_code, "description": "想咨询技能培训补贴", "contact_phone": "13877665544", "media_url": "https://pan.example.cn/s/abc"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    created
+}
+
+/// A step through the API.
+async fn api_step(
+    app: &App,
+    api: &Api,
+    id: i64,
+    action: &str,
+    version: i64,
+    extra: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let mut b = serde_json::json!({"action": action, "version": version});
+    b.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    send(
+        app,
+        api,
+        "POST",
+        &format!("/api/v1/requests/{id}/steps"),
+        Some(b),
+    )
+    .await
+}
+
+/// The request made through the API, dispatched to the city's site (version 1 to 2): its id
+/// and the step's answer.
+async fn dispatched_by_api(app: &App, api: &Api) -> (i64, StatusCode, serde_json::Value) {
+    let id = created_by_api(app, api).await["id"].as_i64().unwrap();
+    let site = serde_json::json!({"site_id": api.nn.site});
+    let (s, r) = api_step(app, api, id, "dispatch", 1, site).await;
+    (id, s, r)
+}
+
+/// The dispatched request, accepted and resolved through the API: its id and the last step's
+/// answer.
+async fn resolved_by_api(app: &App, api: &Api) -> (i64, serde_json::Value) {
+    let (id, _, _) = dispatched_by_api(app, api).await;
+    let (_, r) = api_step(app, api, id, "accept", 2, serde_json::json!({})).await;
+    let (_, r) = api_step(
+        app,
+        api,
+        id,
+        "resolve",
+        r["version"].as_i64().unwrap(),
+        serde_json::json!({"outcome": "solved", "reply": "已告知补贴申领流程"}),
+    )
+    .await;
+    (id, r)
+}
+
+both_engines!(the_api_lists_the_request_categories, |t: TestDb| {
+    let app = App::new(t);
     block_on(async {
-        let (cookie, csrf) = app.session("nn-commission-staff");
-        let r = app
-            .post(
-                "/tokens",
-                &cookie,
-                &[
-                    ("_csrf", &csrf),
-                    ("name", "热线系统"),
-                    ("days", "30"),
-                    ("perm", "view_requests"),
-                    ("perm", "create_requests"),
-                    ("perm", "dispatch_requests"),
-                    ("perm", "handle_requests"),
-                ],
-            )
-            .await;
-        let text = r.text();
-        let token = text
-            .split("<code class=\"secret\">")
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap()
-            .to_string();
-        let send = |method: &'static str, path: String, body: Option<serde_json::Value>| {
-            let app = &app;
-            let token = token.clone();
-            async move {
-                let mut req = Request::builder()
-                    .method(method)
-                    .uri(path)
-                    .header(header::AUTHORIZATION, format!("Bearer {token}"));
-                let body = match body {
-                    Some(v) => {
-                        req = req.header(header::CONTENT_TYPE, "application/json");
-                        Body::from(v.to_string())
-                    }
-                    None => Body::empty(),
-                };
-                let r = app.call(req.body(body).unwrap()).await;
-                let v: serde_json::Value =
-                    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
-                (r.status, v)
-            }
-        };
-        let (s, cats) = send("GET", "/api/v1/request-categories".into(), None).await;
+        let api = api_city(&app).await;
+        let (s, _) = send(&app, &api, "GET", "/api/v1/request-categories", None).await;
         assert_eq!(s, StatusCode::OK);
-        let cat = cats[0]["id"].as_i64().unwrap();
-        // Invalid input: the envelope names the fields.
-        let (s, e) = send("POST", "/api/v1/requests".into(), Some(serde_json::json!({"channel": "fax", "category_id": cat, "region_code": grid_code, "description": ""}))).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(e["error"]["code"], "invalid");
-        assert!(e["error"]["details"]["channel"].is_string(), "{e}");
+    });
+});
+
+both_engines!(
+    invalid_input_gets_the_envelope_naming_the_fields,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let cat = first_category(&app, &api).await;
+            let (s, e) = send(&app, &api, "POST", "/api/v1/requests", Some(serde_json::json!({"channel": "fax", "category_id": cat, "region_code": api.grid_code, "description": ""}))).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(e["error"]["code"], "invalid");
+            assert!(e["error"]["details"]["channel"].is_string(), "{e}");
+        });
+    }
+);
+
+both_engines!(a_malformed_body_gets_the_envelope_too, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
         let (s, e) = send(
+            &app,
+            &api,
             "POST",
-            "/api/v1/requests".into(),
+            "/api/v1/requests",
             Some(serde_json::json!({"channel": "hotline"})),
         )
         .await;
@@ -802,62 +1401,117 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
             s.is_client_error() && e["error"]["code"].is_string(),
             "a malformed body gets the envelope too: {e}"
         );
-        // A bad media link is named with the other fields' problems, not after them.
-        let (s, e) = send("POST", "/api/v1/requests".into(), Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "", "media_url": "data:image/png;base64,AAAA"}))).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(e["error"]["details"]["description"].is_string(), "{e}");
-        assert!(
-            e["error"]["details"]["media_url"]
-                .as_str()
-                .unwrap()
-                .contains("https://"),
-            "{e}"
-        );
-        let (s, created) = send(
-            "POST",
-            "/api/v1/requests".into(),
-            Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": grid_code, "description": "想咨询技能培训补贴", "contact_phone": "13877665544", "media_url": "https://pan.example.cn/s/abc"})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::CREATED, "{created}");
-        assert_eq!(created["media_url"], "https://pan.example.cn/s/abc");
-        let id = created["id"].as_i64().unwrap();
-        assert_eq!(created["status"], "received");
-        let step = |action: &str, version: i64, extra: serde_json::Value| {
-            let mut b = serde_json::json!({"action": action, "version": version});
-            b.as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            send("POST", format!("/api/v1/requests/{id}/steps"), Some(b))
-        };
-        let (s, r) = step("dispatch", 1, serde_json::json!({"site_id": nn.site})).await;
+    });
+});
+
+both_engines!(
+    a_bad_media_link_is_named_with_the_other_fields_problems,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let cat = first_category(&app, &api).await;
+            // A bad media link is named with the other fields' problems, not after them.
+            let (s, e) = send(&app, &api, "POST", "/api/v1/requests", Some(serde_json::json!({"channel": "hotline", "category_id": cat, "region_code": api.grid_code, "description": "", "media_url": "data:image/png;base64,AAAA"}))).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(e["error"]["details"]["description"].is_string(), "{e}");
+            assert!(
+                e["error"]["details"]["media_url"]
+                    .as_str()
+                    .unwrap()
+                    .contains("https://"),
+                "{e}"
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_request_made_through_the_api_is_received_with_its_link,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let created = created_by_api(&app, &api).await;
+            assert_eq!(created["media_url"], "https://pan.example.cn/s/abc");
+            assert_eq!(created["status"], "received");
+        });
+    }
+);
+
+both_engines!(a_request_is_dispatched_through_the_api, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (_, s, r) = dispatched_by_api(&app, &api).await;
         assert_eq!(
             (s, r["status"].as_str()),
             (StatusCode::OK, Some("dispatched")),
             "{r}"
         );
-        let (s, e) = step("accept", 1, serde_json::json!({})).await;
+    });
+});
+
+both_engines!(a_step_at_an_old_version_is_refused_as_stale, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (id, _, _) = dispatched_by_api(&app, &api).await;
+        let (s, e) = api_step(&app, &api, id, "accept", 1, serde_json::json!({})).await;
         assert_eq!(
             (s, e["error"]["code"].as_str()),
             (StatusCode::CONFLICT, Some("stale"))
         );
-        let (s, e) = step("close", 2, serde_json::json!({})).await;
-        assert_eq!(
-            s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not allowed from dispatched: {e}"
-        );
-        let (_, r) = step("accept", 2, serde_json::json!({})).await;
-        let (_, r) = step(
-            "resolve",
-            r["version"].as_i64().unwrap(),
-            serde_json::json!({"outcome": "solved", "reply": "已告知补贴申领流程"}),
-        )
-        .await;
+    });
+});
+
+both_engines!(
+    a_step_not_allowed_from_dispatched_is_refused,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let (id, _, _) = dispatched_by_api(&app, &api).await;
+            let (s, e) = api_step(&app, &api, id, "close", 2, serde_json::json!({})).await;
+            assert_eq!(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not allowed from dispatched: {e}"
+            );
+        });
+    }
+);
+
+both_engines!(a_request_is_resolved_through_the_api, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (_, r) = resolved_by_api(&app, &api).await;
         assert_eq!(r["status"], "resolved");
-        // Staff see the link as one that opens apart from the page; the print view names it.
-        let page = app.get(&format!("/requests/{id}"), &cookie).await.text();
-        assert!(page.contains(r#"<a href="https://pan.example.cn/s/abc" target="_blank" rel="noopener noreferrer nofollow">"#), "{page}");
+    });
+});
+
+both_engines!(
+    staff_see_the_media_link_open_apart_from_the_page,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let (id, _) = resolved_by_api(&app, &api).await;
+            let (cookie, _) = app.session("nn-commission-staff");
+            // Staff see the link as one that opens apart from the page.
+            let page = app.get(&format!("/requests/{id}"), &cookie).await.text();
+            assert!(page.contains(r#"<a href="https://pan.example.cn/s/abc" target="_blank" rel="noopener noreferrer nofollow">"#), "{page}");
+        });
+    }
+);
+
+both_engines!(the_print_view_names_the_media_link, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (id, _) = resolved_by_api(&app, &api).await;
+        let (cookie, _) = app.session("nn-commission-staff");
         let print = app
             .get(&format!("/requests/{id}/print"), &cookie)
             .await
@@ -866,7 +1520,15 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
             print.contains("外部媒体链接</dt><dd>https://pan.example.cn/s/abc"),
             "{print}"
         );
-        let (s, detail) = send("GET", format!("/api/v1/requests/{id}"), None).await;
+    });
+});
+
+both_engines!(the_api_gives_a_requests_events_in_order, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (id, _) = resolved_by_api(&app, &api).await;
+        let (s, detail) = send(&app, &api, "GET", &format!("/api/v1/requests/{id}"), None).await;
         assert_eq!(s, StatusCode::OK);
         let actions: Vec<&str> = detail["events"]
             .as_array()
@@ -875,41 +1537,89 @@ both_engines!(requests_through_the_json_api, |t: TestDb| {
             .map(|e| e["action"].as_str().unwrap())
             .collect();
         assert_eq!(actions, ["receive", "dispatch", "accept", "resolve"]);
-        let (_, list) = send("GET", "/api/v1/requests?status=resolved".into(), None).await;
+    });
+});
+
+both_engines!(the_api_lists_requests_by_status, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        resolved_by_api(&app, &api).await;
+        let (_, list) = send(&app, &api, "GET", "/api/v1/requests?status=resolved", None).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
-        // The figures: two received, one resolved, as in the lists.
-        let (s, st) = send("GET", "/api/v1/requests/stats?by=channel".into(), None).await;
+    });
+});
+
+both_engines!(the_apis_figures_count_as_the_lists_do, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        resolved_by_api(&app, &api).await;
+        // The figures: two received (the city's seeded one and this), one resolved, as in
+        // the lists.
+        let (s, st) = send(&app, &api, "GET", "/api/v1/requests/stats?by=channel", None).await;
         assert_eq!(s, StatusCode::OK, "{st}");
         assert_eq!(st["total"]["received"], 2, "{st}");
         assert_eq!(st["groups"][0]["label"], "服务咨询专线", "{st}");
         assert_eq!(st["total"]["completion_rate"], 0.5, "{st}");
-        let (s, e) = send(
-            "GET",
-            "/api/v1/requests/stats?from=2026-05&to=2026-01".into(),
-            None,
-        )
-        .await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(e.to_string().contains("\"to\""), "{e}");
-        // The other city's requests stay out of reach.
-        let (s, _) = send("GET", format!("/api/v1/requests/{}", -1), None).await;
-        assert_eq!(s, StatusCode::NOT_FOUND);
-        let doc: serde_json::Value =
-            serde_json::from_slice(&app.get("/api/v1/openapi.json", "").await.body).unwrap();
-        for path in [
-            "/api/v1/requests",
-            "/api/v1/requests/{id}",
-            "/api/v1/requests/{id}/steps",
-            "/api/v1/requests/stats",
-            "/api/v1/request-categories",
-        ] {
-            assert!(
-                doc["paths"][path].is_object(),
-                "{path} in the OpenAPI document"
-            );
-        }
     });
 });
+
+both_engines!(
+    the_apis_figures_name_a_period_that_ends_before_it_starts,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let (s, e) = send(
+                &app,
+                &api,
+                "GET",
+                "/api/v1/requests/stats?from=2026-05&to=2026-01",
+                None,
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(e.to_string().contains("\"to\""), "{e}");
+        });
+    }
+);
+
+both_engines!(
+    a_request_out_of_reach_is_not_found_through_the_api,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            // The other city's requests stay out of reach.
+            let (s, _) = send(&app, &api, "GET", &format!("/api/v1/requests/{}", -1), None).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+        });
+    }
+);
+
+both_engines!(
+    the_openapi_document_names_the_requests_paths,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&app.get("/api/v1/openapi.json", "").await.body).unwrap();
+            for path in [
+                "/api/v1/requests",
+                "/api/v1/requests/{id}",
+                "/api/v1/requests/{id}/steps",
+                "/api/v1/requests/stats",
+                "/api/v1/request-categories",
+            ] {
+                assert!(
+                    doc["paths"][path].is_object(),
+                    "{path} in the OpenAPI document"
+                );
+            }
+        });
+    }
+);
 
 both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
     let app = App::new(t);
@@ -997,8 +1707,19 @@ both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
     });
 });
 
-both_engines!(extra_questions_on_every_channel, |t: TestDb| {
-    let app = App::new(t);
+// Extra questions on every channel.
+
+/// The province's administrator and 南宁; its grid's code, the `school_places` category and
+/// the city's site's name.
+struct School {
+    nn: CityData,
+    grid_code: String,
+    category: i64,
+    cat: String,
+    site_name: String,
+}
+
+fn school_city(app: &App) -> School {
     let nn = app
         .t
         .db
@@ -1023,16 +1744,173 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
             ))
         })
         .unwrap();
-    let cat = school.to_string();
-    block_on(async {
-        let (cs, csrf) = app.session("nn-commission-staff");
-        // The province's administrator adds two questions and a reply template on the
-        // category's page (they are the province's settings; the city reads them).
-        let (ad, ad_csrf) = app.session("gx-admin");
-        let settings = format!("/settings/categories/{cat}");
+    School {
+        nn,
+        grid_code,
+        category: school,
+        cat: school.to_string(),
+        site_name,
+    }
+}
+
+impl School {
+    fn settings(&self) -> String {
+        format!("/settings/categories/{}", self.cat)
+    }
+
+    /// The names of the answers' fields: the child's age and the school stage.
+    fn fields(&self) -> (String, String) {
+        (
+            format!("answer.{}.age", self.cat),
+            format!("answer.{}.stage", self.cat),
+        )
+    }
+}
+
+/// The province's administrator adds two questions and a reply template on the category's
+/// page (they are the province's settings; the city reads them).
+async fn school_questions(app: &App, s: &School) {
+    let (ad, ad_csrf) = app.session("gx-admin");
+    for (code, label, kind, choices) in [
+        ("age", "子女年龄", "number", ""),
+        ("stage", "学段", "single", "primary=小学\njunior=初中"),
+    ] {
         let r = app
             .post(
-                &format!("{settings}/questions"),
+                &format!("{}/questions", s.settings()),
+                &ad,
+                &[
+                    ("_csrf", &ad_csrf),
+                    ("code", code),
+                    ("label", label),
+                    ("kind", kind),
+                    ("required", "1"),
+                    ("choices", choices),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    let r = app
+        .post(
+            &format!("{}/templates", s.settings()),
+            &ad,
+            &[
+                ("_csrf", &ad_csrf),
+                ("title", "已协调学位"),
+                ("body", "已为孩子协调学位，请按时报到。"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+}
+
+/// The staff intake form's fields, without the answers.
+fn school_intake<'a>(s: &'a School, csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("_csrf", csrf),
+        ("channel", "hotline"),
+        ("category_id", s.cat.as_str()),
+        ("region_code", s.grid_code.as_str()),
+        ("description", "孩子随迁，想在附近读书"),
+    ]
+}
+
+/// A request the commission's staff took in with both answers: its page's address.
+async fn answered_intake(app: &App, s: &School) -> String {
+    school_questions(app, s).await;
+    let (cs, csrf) = app.session("nn-commission-staff");
+    let (age, stage) = s.fields();
+    let mut good = school_intake(s, &csrf);
+    good.extend([(age.as_str(), "8"), (stage.as_str(), "primary")]);
+    let r = app.post("/requests", &cs, &good).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.headers[header::LOCATION].to_str().unwrap().to_string()
+}
+
+/// The request taken in with answers, dispatched and accepted from its page: its id.
+async fn accepted_intake(app: &App, s: &School) -> i64 {
+    let to = answered_intake(app, s).await;
+    let (cs, csrf) = app.session("nn-commission-staff");
+    let id: i64 = to
+        .trim_start_matches("/requests/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for action in ["dispatch", "accept"] {
+        let v = version_of(app, id);
+        let mut f = vec![
+            ("_csrf", csrf.as_str()),
+            ("action", action),
+            ("version", v.as_str()),
+        ];
+        if action == "dispatch" {
+            f.push(("site_name", s.site_name.as_str()));
+        }
+        let r = app.post(&format!("/requests/{id}/step"), &cs, &f).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
+    }
+    id
+}
+
+/// The public form's fields for a resident's request about a school place, answering the
+/// stage only.
+fn school_public<'a>(s: &'a School, region: &'a str, stage: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("_csrf", RESIDENT_TOKEN),
+        ("region", region),
+        ("category_id", s.cat.as_str()),
+        ("description", "想给孩子报名小学"),
+        ("contact_phone", "13912340000"),
+        ("consent", "1"),
+        (stage, "junior"),
+    ]
+}
+
+/// A call with a token of the hotline's (view and create), JSON both ways.
+async fn send_json(
+    app: &App,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    let req = req.header(header::ACCEPT, "application/json");
+    let body = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
+    let r = app.call(req.body(body).unwrap()).await;
+    (
+        r.status,
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default(),
+    )
+}
+
+/// The questions set, and a token for the JSON API (view and create).
+async fn hotline_token(app: &App, s: &School) -> String {
+    school_questions(app, s).await;
+    page_token(app, "热线", "1", &["view_requests", "create_requests"]).await
+}
+
+/// A request through the API with answers to both questions and to one that does not exist.
+fn api_answers(s: &School) -> serde_json::Value {
+    serde_json::json!({"channel": "hotline", "category_id": s.category, "region_code": s.grid_code,
+        "description": "咨询插班", "answers": {"age": 9, "stage": ["primary"], "pet": "猫"}})
+}
+
+both_engines!(a_single_choice_question_needs_its_choices, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        let (ad, ad_csrf) = app.session("gx-admin");
+        let r = app
+            .post(
+                &format!("{}/questions", s.settings()),
                 &ad,
                 &[
                     ("_csrf", &ad_csrf),
@@ -1045,212 +1923,178 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().contains("选项：必填"), "{}", r.text());
-        for (code, label, kind, choices) in [
-            ("age", "子女年龄", "number", ""),
-            ("stage", "学段", "single", "primary=小学\njunior=初中"),
-        ] {
-            let r = app
-                .post(
-                    &format!("{settings}/questions"),
-                    &ad,
-                    &[
-                        ("_csrf", &ad_csrf),
-                        ("code", code),
-                        ("label", label),
-                        ("kind", kind),
-                        ("required", "1"),
-                        ("choices", choices),
-                    ],
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        }
-        let r = app
-            .post(
-                &format!("{settings}/templates"),
-                &ad,
-                &[
-                    ("_csrf", &ad_csrf),
-                    ("title", "已协调学位"),
-                    ("body", "已为孩子协调学位，请按时报到。"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let page = app.get(&settings, &cs).await.text();
-        assert!(
-            page.contains("primary=小学") && page.contains("已协调学位"),
-            "{page}"
-        );
+    });
+});
 
-        // Staff intake: the form asks them; a missing or wrong answer is named by its question.
+both_engines!(
+    the_city_reads_the_provinces_questions_and_templates,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = school_city(&app);
+        block_on(async {
+            school_questions(&app, &s).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get(&s.settings(), &cs).await.text();
+            assert!(
+                page.contains("primary=小学") && page.contains("已协调学位"),
+                "{page}"
+            );
+        });
+    }
+);
+
+both_engines!(the_staff_intake_form_asks_the_questions, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        school_questions(&app, &s).await;
+        let (cs, _) = app.session("nn-commission-staff");
         let page = app.get("/requests/new", &cs).await.text();
-        assert!(page.contains(&format!("name=\"answer.{cat}.stage\"")) && page.contains("初中"));
-        let base = [
-            ("_csrf", csrf.as_str()),
-            ("channel", "hotline"),
-            ("category_id", cat.as_str()),
-            ("region_code", grid_code.as_str()),
-            ("description", "孩子随迁，想在附近读书"),
-        ];
-        let age = format!("answer.{cat}.age");
-        let stage = format!("answer.{cat}.stage");
-        let mut bad = base.to_vec();
-        bad.push((stage.as_str(), "college"));
-        let r = app.post("/requests", &cs, &bad).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let text = r.text();
-        assert!(
-            text.contains("子女年龄：必填") && text.contains("学段：请从列表中选择"),
-            "{text}"
-        );
-        let mut good = base.to_vec();
-        good.extend([(age.as_str(), "8"), (stage.as_str(), "primary")]);
-        let r = app.post("/requests", &cs, &good).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+        let (_, stage) = s.fields();
+        assert!(page.contains(&format!("name=\"{stage}\"")) && page.contains("初中"));
+    });
+});
+
+both_engines!(
+    a_missing_or_wrong_answer_is_named_by_its_question,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = school_city(&app);
+        block_on(async {
+            school_questions(&app, &s).await;
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let (_, stage) = s.fields();
+            let mut bad = school_intake(&s, &csrf);
+            bad.push((stage.as_str(), "college"));
+            let r = app.post("/requests", &cs, &bad).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(
+                text.contains("子女年龄：必填") && text.contains("学段：请从列表中选择"),
+                "{text}"
+            );
+        });
+    }
+);
+
+both_engines!(the_answers_show_on_the_requests_page, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        let to = answered_intake(&app, &s).await;
+        let (cs, _) = app.session("nn-commission-staff");
         let page = app.get(&to, &cs).await.text();
         assert!(
             page.contains("<dt>子女年龄</dt><dd>8</dd>")
                 && page.contains("<dt>学段</dt><dd>小学</dd>"),
             "{page}"
         );
+    });
+});
 
-        // Resolving without JavaScript: a chosen template with an empty reply becomes the reply.
-        let id: i64 = to
-            .trim_start_matches("/requests/")
-            .split('?')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let tid = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                Ok(shiliu_db::requests::questions::reply_templates(c, Some(school), false)?[0].id)
-            })
-            .unwrap()
-            .to_string();
-        for action in ["dispatch", "accept"] {
-            let v = app
+both_engines!(
+    an_accepted_requests_page_offers_the_reply_template,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = school_city(&app);
+        block_on(async {
+            let id = accepted_intake(&app, &s).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get(&format!("/requests/{id}"), &cs).await.text();
+            assert!(
+                page.contains("data-body=\"已为孩子协调学位，请按时报到。\""),
+                "{page}"
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_chosen_template_with_an_empty_reply_becomes_the_reply,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = school_city(&app);
+        block_on(async {
+            // Resolving without JavaScript: a chosen template with an empty reply becomes the
+            // reply.
+            let id = accepted_intake(&app, &s).await;
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let school = s.category;
+            let tid = app
                 .t
                 .db
                 .write_blocking(move |c| {
-                    Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
+                    Ok(
+                        shiliu_db::requests::questions::reply_templates(c, Some(school), false)?[0]
+                            .id,
+                    )
                 })
                 .unwrap()
                 .to_string();
-            let mut f = vec![
-                ("_csrf", csrf.as_str()),
-                ("action", action),
-                ("version", v.as_str()),
-            ];
-            if action == "dispatch" {
-                f.push(("site_name", site_name.as_str()));
-            }
-            let r = app.post(&format!("/requests/{id}/step"), &cs, &f).await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
-        }
-        let page = app.get(&format!("/requests/{id}"), &cs).await.text();
-        assert!(
-            page.contains("data-body=\"已为孩子协调学位，请按时报到。\""),
-            "{page}"
-        );
-        let v = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
-            })
-            .unwrap()
-            .to_string();
-        let r = app
-            .post(
-                &format!("/requests/{id}/step"),
-                &cs,
-                &[
-                    ("_csrf", &csrf),
-                    ("action", "resolve"),
-                    ("version", &v),
-                    ("outcome", "solved"),
-                    ("reply", ""),
-                    ("reply_template", &tid),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let reply = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.reply)
-            })
-            .unwrap();
-        assert_eq!(reply.as_deref(), Some("已为孩子协调学位，请按时报到。"));
+            let v = version_of(&app, id);
+            let r = app
+                .post(
+                    &format!("/requests/{id}/step"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("action", "resolve"),
+                        ("version", &v),
+                        ("outcome", "solved"),
+                        ("reply", ""),
+                        ("reply_template", &tid),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let reply = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.reply)
+                })
+                .unwrap();
+            assert_eq!(reply.as_deref(), Some("已为孩子协调学位，请按时报到。"));
+        });
+    }
+);
 
+both_engines!(the_public_form_names_a_missing_answer, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        school_questions(&app, &s).await;
         // The public page asks the same questions of a resident.
-        let pre = "shiliu_csrf=resident-token-0123456789";
-        let region = nn.region.to_string();
-        let public = [
-            ("_csrf", "resident-token-0123456789"),
-            ("region", region.as_str()),
-            ("category_id", cat.as_str()),
-            ("description", "想给孩子报名小学"),
-            ("contact_phone", "13912340000"),
-            ("consent", "1"),
-            (stage.as_str(), "junior"),
-        ];
-        let r = app.post("/r", pre, &public).await;
+        let (region, (_, stage)) = (s.nn.region.to_string(), s.fields());
+        let r = app
+            .post("/r", RESIDENT, &school_public(&s, &region, &stage))
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().contains("子女年龄：必填"), "{}", r.text());
-        let mut public = public.to_vec();
-        public.push((age.as_str(), "12"));
-        let r = app.post("/r", pre, &public).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    });
+});
 
-        // The JSON API lists the questions and takes and returns answers.
-        let r = app
-            .post(
-                "/tokens",
-                &cs,
-                &[
-                    ("_csrf", &csrf),
-                    ("name", "热线"),
-                    ("days", "1"),
-                    ("perm", "view_requests"),
-                    ("perm", "create_requests"),
-                ],
-            )
-            .await;
-        let token = r
-            .text()
-            .split("<code class=\"secret\">")
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap()
-            .to_string();
-        let api = |method: &'static str, path: String, body: Option<serde_json::Value>| {
-            let (app, token) = (&app, token.clone());
-            async move {
-                let mut req = Request::builder()
-                    .method(method)
-                    .uri(path)
-                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .header(header::CONTENT_TYPE, "application/json");
-                req = req.header(header::ACCEPT, "application/json");
-                let body = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
-                let r = app.call(req.body(body).unwrap()).await;
-                (
-                    r.status,
-                    serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or_default(),
-                )
-            }
-        };
-        let (s, cats) = api("GET", "/api/v1/request-categories".into(), None).await;
-        assert_eq!(s, StatusCode::OK);
+both_engines!(the_public_form_takes_the_answers, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        school_questions(&app, &s).await;
+        let (region, (age, stage)) = (s.nn.region.to_string(), s.fields());
+        let mut public = school_public(&s, &region, &stage);
+        public.push((age.as_str(), "12"));
+        let r = app.post("/r", RESIDENT, &public).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    });
+});
+
+both_engines!(the_api_lists_the_questions_and_templates, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        // The JSON API lists the questions.
+        let token = hotline_token(&app, &s).await;
+        let (st, cats) = send_json(&app, &token, "GET", "/api/v1/request-categories", None).await;
+        assert_eq!(st, StatusCode::OK);
         let c = cats
             .as_array()
             .unwrap()
@@ -1259,16 +2103,38 @@ both_engines!(extra_questions_on_every_channel, |t: TestDb| {
             .unwrap();
         assert_eq!(c["questions"][1]["choices"][1]["name"], "初中", "{c}");
         assert_eq!(c["reply_templates"][0]["title"], "已协调学位");
-        let body = serde_json::json!({"channel": "hotline", "category_id": school, "region_code": grid_code,
-            "description": "咨询插班", "answers": {"age": 9, "stage": ["primary"], "pet": "猫"}});
-        let (s, e) = api("POST", "/api/v1/requests".into(), Some(body.clone())).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    });
+});
+
+both_engines!(the_api_names_an_answer_to_no_question, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        let token = hotline_token(&app, &s).await;
+        let body = api_answers(&s);
+        let (st, e) = send_json(&app, &token, "POST", "/api/v1/requests", Some(body)).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(e["error"]["details"]["answer.pet"].is_string(), "{e}");
-        let mut body = body;
+    });
+});
+
+both_engines!(the_api_takes_and_returns_answers, |t: TestDb| {
+    let app = App::new(t);
+    let s = school_city(&app);
+    block_on(async {
+        let token = hotline_token(&app, &s).await;
+        let mut body = api_answers(&s);
         body["answers"].as_object_mut().unwrap().remove("pet");
-        let (s, r) = api("POST", "/api/v1/requests".into(), Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
-        let (_, d) = api("GET", format!("/api/v1/requests/{}", r["id"]), None).await;
+        let (st, r) = send_json(&app, &token, "POST", "/api/v1/requests", Some(body)).await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        let (_, d) = send_json(
+            &app,
+            &token,
+            "GET",
+            &format!("/api/v1/requests/{}", r["id"]),
+            None,
+        )
+        .await;
         assert_eq!(d["answers"][0]["value"], "9");
         assert_eq!(d["answers"][1]["text"], "小学", "{d}");
     });
@@ -1358,9 +2224,18 @@ both_engines!(finding_requests_by_words_and_filters, |t: TestDb| {
     });
 });
 
-both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
-    let app = App::new(t);
-    let (nn, lz) = app
+// Files and co-handling on a request's page.
+
+/// 南宁 (and 柳州), its grid's code, a category's id; and a staff member of the city's
+/// education bureau (a unit), to answer co-handling.
+struct Files {
+    nn: CityData,
+    grid_code: String,
+    category: String,
+}
+
+fn files_cities(app: &App) -> Files {
+    let (nn, _lz) = app
         .t
         .db
         .write_blocking(|c| {
@@ -1396,78 +2271,231 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
             Ok((org::get_region(c, &all, nn.grid)?.code, category))
         })
         .unwrap();
-    let count = |app: &App| {
-        app.t
-            .db
-            .write_blocking(|c| shiliu_db::requests::count(c, &Scope::everything()))
-            .unwrap()
-    };
-    block_on(async {
-        // A grid worker's phone form with photos: a file that is not a photo is named and
-        // nothing is kept; with the photo alone the request is made and holds it.
-        let (gw, gw_csrf) = app.session("nn-grid-worker");
-        let form = [
-            ("channel", "grid"),
-            ("category_id", category.as_str()),
-            ("region_code", grid_code.as_str()),
-            ("description", "楼道堆放杂物，有火灾隐患"),
-        ];
-        let before = count(&app);
-        let r = app
-            .multipart(
-                "/requests",
-                &gw,
-                &gw_csrf,
-                &form,
-                &[
-                    ("photos", "现场.png", PNG),
-                    ("photos", "病毒.png", b"MZ\x90\0"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            r.text().contains("病毒.png") && r.text().contains("不是可接受的类型"),
-            "{}",
-            r.text()
-        );
-        assert_eq!(count(&app), before, "nothing half-written");
-        let r = app
-            .multipart(
-                "/requests",
-                &gw,
-                &gw_csrf,
-                &form,
-                &[("photos", "现场.png", PNG)],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let page_path = r.location().split('?').next().unwrap().to_string();
-        let id: i64 = page_path.rsplit('/').next().unwrap().parse().unwrap();
-        // Without a token in the address, a multipart post is refused.
-        let r = app
-            .multipart(
-                &format!("{page_path}/files"),
-                &gw,
-                "wrong",
-                &[],
-                &[("files", "b.png", PNG)],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    Files {
+        nn,
+        grid_code,
+        category,
+    }
+}
 
-        let (ss, ss_csrf) = app.session("nn-site-staff");
+impl Files {
+    /// A grid worker's phone form, without the photos.
+    fn form(&self) -> [(&str, &str); 4] {
+        [
+            ("channel", "grid"),
+            ("category_id", self.category.as_str()),
+            ("region_code", self.grid_code.as_str()),
+            ("description", "楼道堆放杂物，有火灾隐患"),
+        ]
+    }
+}
+
+fn request_count(app: &App) -> i64 {
+    app.t
+        .db
+        .write_blocking(|c| shiliu_db::requests::count(c, &Scope::everything()))
+        .unwrap()
+}
+
+/// A request a grid worker made on a phone with a photo: its page's address and its id.
+async fn with_photo(app: &App, f: &Files) -> (String, i64) {
+    let (gw, gw_csrf) = app.session("nn-grid-worker");
+    let r = app
+        .multipart(
+            "/requests",
+            &gw,
+            &gw_csrf,
+            &f.form(),
+            &[("photos", "现场.png", PNG)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page_path = r.location().split('?').next().unwrap().to_string();
+    let id: i64 = page_path.rsplit('/').next().unwrap().parse().unwrap();
+    (page_path, id)
+}
+
+/// The link to the photo on the request's page, as the site's staff see it.
+async fn photo_link(app: &App, page_path: &str) -> String {
+    let (ss, _) = app.session("nn-site-staff");
+    let page = app.get(page_path, &ss).await.text();
+    links(&page)
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{page_path}/files/")))
+        .expect("a link to the file")
+}
+
+/// The request with a photo, dispatched to the city's site and accepted there: its page's
+/// address, its id and its version.
+async fn accepted_with_photo(app: &App, f: &Files) -> (String, i64, String) {
+    let (page_path, id) = with_photo(app, f).await;
+    let site = f.nn.site;
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let sys = Actor::system("test");
+            let r = shiliu_db::requests::get(c, &Scope::everything(), id)?;
+            let input = shiliu_db::requests::StepInput {
+                site_id: Some(site),
+                ..Default::default()
+            };
+            let r = shiliu_db::requests::step(
+                c,
+                &sys,
+                id,
+                r.version,
+                shiliu_domain::requests::Action::Dispatch,
+                &input,
+            )?;
+            shiliu_db::requests::step(
+                c,
+                &sys,
+                id,
+                r.version,
+                shiliu_domain::requests::Action::Accept,
+                &shiliu_db::requests::StepInput::default(),
+            )
+        })
+        .unwrap();
+    (page_path, id, version_of(app, id))
+}
+
+/// The site's co-handling request to the city's education bureau about `asked`.
+async fn ask_bureau(app: &App, page_path: &str, version: &str, asked: &str) -> Resp {
+    let (ss, ss_csrf) = app.session("nn-site-staff");
+    app.post(
+        &format!("{page_path}/cohandlers"),
+        &ss,
+        &[
+            ("_csrf", &ss_csrf),
+            ("version", version),
+            ("cohandler", "nn教育局"),
+            ("asked", asked),
+        ],
+    )
+    .await
+}
+
+/// The accepted request, on which the site asked the bureau to help: its page's address and
+/// its id.
+async fn asked_bureau(app: &App, f: &Files) -> (String, i64) {
+    let (page_path, id, version) = accepted_with_photo(app, f).await;
+    let r = ask_bureau(app, &page_path, &version, "请协调清理楼道").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    (page_path, id)
+}
+
+/// The request the bureau's staff answered from its page's form: its page's address and its id.
+async fn answered_by_bureau(app: &App, f: &Files) -> (String, i64) {
+    let (page_path, id) = asked_bureau(app, f).await;
+    let (edu, edu_csrf) = app.session("nn-edu");
+    let page = app.get(&page_path, &edu).await.text();
+    let form_action = page
+        .split("action=\"")
+        .filter_map(|x| x.split('"').next())
+        .find(|a| a.ends_with("/answer"))
+        .expect("the answer form")
+        .to_string();
+    let r = app
+        .post(
+            &form_action,
+            &edu,
+            &[("_csrf", &edu_csrf), ("answer", "已安排清理")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    (page_path, id)
+}
+
+both_engines!(
+    a_file_that_is_not_a_photo_is_named_and_nothing_is_kept,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            // A grid worker's phone form with photos: a file that is not a photo is named and
+            // nothing is kept (with the photo alone the request is made: `with_photo`).
+            let (gw, gw_csrf) = app.session("nn-grid-worker");
+            let before = request_count(&app);
+            let r = app
+                .multipart(
+                    "/requests",
+                    &gw,
+                    &gw_csrf,
+                    &f.form(),
+                    &[
+                        ("photos", "现场.png", PNG),
+                        ("photos", "病毒.png", b"MZ\x90\0"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                r.text().contains("病毒.png") && r.text().contains("不是可接受的类型"),
+                "{}",
+                r.text()
+            );
+            assert_eq!(request_count(&app), before, "nothing half-written");
+        });
+    }
+);
+
+both_engines!(
+    a_multipart_post_without_the_token_in_the_address_is_refused,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            let (page_path, _) = with_photo(&app, &f).await;
+            let (gw, _) = app.session("nn-grid-worker");
+            let r = app
+                .multipart(
+                    &format!("{page_path}/files"),
+                    &gw,
+                    "wrong",
+                    &[],
+                    &[("files", "b.png", PNG)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+        });
+    }
+);
+
+both_engines!(the_request_page_names_its_photo, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = with_photo(&app, &f).await;
+        let (ss, _) = app.session("nn-site-staff");
         let page = app.get(&page_path, &ss).await.text();
         assert!(page.contains("现场.png"), "{page}");
-        let link = links(&page)
-            .into_iter()
-            .find(|l| l.starts_with(&format!("{page_path}/files/")))
-            .expect("a link to the file");
+    });
+});
+
+both_engines!(a_photo_opens_as_a_photo_and_is_not_sniffed, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = with_photo(&app, &f).await;
+        let link = photo_link(&app, &page_path).await;
+        let (ss, _) = app.session("nn-site-staff");
         let r = app.get(&link, &ss).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.headers[header::CONTENT_TYPE], "image/png");
         assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(r.body, PNG);
+    });
+});
+
+both_engines!(opening_a_file_is_audited, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = with_photo(&app, &f).await;
+        let link = photo_link(&app, &page_path).await;
+        let (ss, _) = app.session("nn-site-staff");
+        app.get(&link, &ss).await;
         let viewed = app
             .t
             .db
@@ -1483,134 +2511,147 @@ both_engines!(files_and_cohandling_on_a_request_page, |t: TestDb| {
             })
             .unwrap();
         assert_eq!(viewed.len(), 1, "opening a file is audited");
+    });
+});
+
+both_engines!(another_citys_staff_cannot_open_the_file, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = with_photo(&app, &f).await;
+        let link = photo_link(&app, &page_path).await;
         let (ls, _) = app.session("lz-site-staff");
         assert_eq!(app.get(&link, &ls).await.status, StatusCode::NOT_FOUND);
-        let _ = &lz;
-        // More files from the request's page; then the API lists both.
-        let r = app
-            .multipart(
-                &format!("{page_path}/files"),
-                &ss,
-                &ss_csrf,
-                &[],
-                &[("files", "记录.pdf", b"%PDF-1.4 x")],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let (status, list) = app
-            .api_get(&format!("/api/v1/requests/{id}/files"), "nn-site-staff")
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        let types: Vec<&str> = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["content_type"].as_str().unwrap())
-            .collect();
-        assert_eq!(types, vec!["image/png", "application/pdf"]);
+    });
+});
 
-        // Co-handling: once the site accepted it, the site asks the city's education bureau.
-        let site = nn.site;
-        app.t
-            .db
-            .write_blocking(move |c| {
-                let sys = Actor::system("test");
-                let r = shiliu_db::requests::get(c, &Scope::everything(), id)?;
-                let input = shiliu_db::requests::StepInput {
-                    site_id: Some(site),
-                    ..Default::default()
-                };
-                let r = shiliu_db::requests::step(
-                    c,
-                    &sys,
-                    id,
-                    r.version,
-                    shiliu_domain::requests::Action::Dispatch,
-                    &input,
-                )?;
-                shiliu_db::requests::step(
-                    c,
-                    &sys,
-                    id,
-                    r.version,
-                    shiliu_domain::requests::Action::Accept,
-                    &shiliu_db::requests::StepInput::default(),
+both_engines!(
+    files_added_on_the_page_are_listed_by_the_api,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            let (page_path, id) = with_photo(&app, &f).await;
+            // More files from the request's page; then the API lists both.
+            let (ss, ss_csrf) = app.session("nn-site-staff");
+            let r = app
+                .multipart(
+                    &format!("{page_path}/files"),
+                    &ss,
+                    &ss_csrf,
+                    &[],
+                    &[("files", "记录.pdf", b"%PDF-1.4 x")],
                 )
-            })
-            .unwrap();
-        let version = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.version)
-            })
-            .unwrap()
-            .to_string();
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (status, list) = app
+                .api_get(&format!("/api/v1/requests/{id}/files"), "nn-site-staff")
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let types: Vec<&str> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["content_type"].as_str().unwrap())
+                .collect();
+            assert_eq!(types, vec!["image/png", "application/pdf"]);
+        });
+    }
+);
+
+both_engines!(an_accepted_request_offers_co_handling, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        // Co-handling: once the site accepted it, the site asks the city's education bureau.
+        let (page_path, _, _) = accepted_with_photo(&app, &f).await;
+        let (ss, _) = app.session("nn-site-staff");
         let page = app.get(&page_path, &ss).await.text();
         assert!(page.contains("请求协办"), "{page}");
-        let ask = format!("{page_path}/cohandlers");
-        let r = app
-            .post(
-                &ask,
-                &ss,
-                &[
-                    ("_csrf", &ss_csrf),
-                    ("version", &version),
-                    ("cohandler", "nn教育局"),
-                    ("asked", " "),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().contains("协办事项：必填"), "{}", r.text());
-        let r = app
-            .post(
-                &ask,
-                &ss,
-                &[
-                    ("_csrf", &ss_csrf),
-                    ("version", &version),
-                    ("cohandler", "nn教育局"),
-                    ("asked", "请协调清理楼道"),
-                ],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    });
+});
+
+both_engines!(
+    a_co_handling_request_without_its_matter_is_refused_and_named,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            let (page_path, _, version) = accepted_with_photo(&app, &f).await;
+            let r = ask_bureau(&app, &page_path, &version, " ").await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("协办事项：必填"), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(an_asked_unit_shows_as_awaiting_its_answer, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = asked_bureau(&app, &f).await;
+        let (ss, _) = app.session("nn-site-staff");
         let page = app.get(&page_path, &ss).await.text();
         assert!(
             page.contains("nn教育局") && page.contains("待答复"),
             "{page}"
         );
+    });
+});
+
+both_engines!(
+    the_asked_unit_finds_the_request_awaiting_its_answer,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            let (page_path, id) = asked_bureau(&app, &f).await;
+            let (edu, _) = app.session("nn-edu");
+            let waiting = app.get("/requests?cohandling=1", &edu).await.text();
+            assert!(waiting.contains(&format!("/requests/{id}\"")), "{waiting}");
+            let page = app.get(&page_path, &edu).await.text();
+            assert!(page.contains("答复协办"), "{page}");
+        });
+    }
+);
+
+both_engines!(
+    an_answered_request_leaves_the_units_waiting_list,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            let (_, id) = answered_by_bureau(&app, &f).await;
+            let (edu, _) = app.session("nn-edu");
+            let waiting = app.get("/requests?cohandling=1", &edu).await.text();
+            assert!(
+                !waiting.contains(&format!("/requests/{id}\"")),
+                "answered: {waiting}"
+            );
+        });
+    }
+);
+
+both_engines!(the_answer_and_who_gave_it_show_on_the_page, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
         // The bureau's staff answer it; the answer and who gave it show on the page.
-        let (edu, edu_csrf) = app.session("nn-edu");
-        let waiting = app.get("/requests?cohandling=1", &edu).await.text();
-        assert!(waiting.contains(&format!("/requests/{id}\"")), "{waiting}");
-        let page = app.get(&page_path, &edu).await.text();
-        assert!(page.contains("答复协办"), "{page}");
-        let form_action = page
-            .split("action=\"")
-            .filter_map(|x| x.split('"').next())
-            .find(|a| a.ends_with("/answer"))
-            .expect("the answer form")
-            .to_string();
-        let r = app
-            .post(
-                &form_action,
-                &edu,
-                &[("_csrf", &edu_csrf), ("answer", "已安排清理")],
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let waiting = app.get("/requests?cohandling=1", &edu).await.text();
-        assert!(
-            !waiting.contains(&format!("/requests/{id}\"")),
-            "answered: {waiting}"
-        );
+        let (page_path, _) = answered_by_bureau(&app, &f).await;
+        let (ss, _) = app.session("nn-site-staff");
         let page = app.get(&page_path, &ss).await.text();
         assert!(
             page.contains("已答复") && page.contains("已安排清理") && page.contains("nn-edu"),
             "{page}"
         );
+    });
+});
+
+both_engines!(the_api_gives_the_co_handlers_answer, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (_, id) = answered_by_bureau(&app, &f).await;
         let (status, cos) = app
             .api_get(
                 &format!("/api/v1/requests/{id}/cohandlers"),
