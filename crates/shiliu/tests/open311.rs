@@ -3,8 +3,6 @@
 //! reads a service definition, posts a request with attributes (form-encoded, with `api_key`)
 //! and reads it back — each in XML and in JSON — and gets the specification's error documents.
 
-use std::collections::BTreeMap;
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -145,7 +143,21 @@ fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap()
 }
 
-both_engines!(a_client_written_to_the_specification, |t: TestDb| {
+/// The hotline system's API keys (one that creates requests, one that reads them) and the
+/// demo grid a request is filed in.
+struct Keys {
+    create: String,
+    read: String,
+    grid: String,
+}
+
+/// The small demo seeded into `t`, the hotline's keys, and the real server on a loopback port:
+/// `f` runs with a client of it.
+fn with_server<F, Fut>(t: &TestDb, f: F)
+where
+    F: FnOnce(Open311, Keys) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
     demo::seed(
         &t.db,
@@ -155,7 +167,7 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
     )
     .unwrap();
     // An API key for the city's hotline system: a Shiliu API token with the permissions needed.
-    let (key, reader_key, grid_code) =
+    let keys =
         t.db.write_blocking(|c| {
             let user = shiliu_db::accounts::find_by_username(c, "nanning")?.unwrap();
             let actor = shiliu_db::accounts::acting_as(c, &user, "test")?;
@@ -173,7 +185,11 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
             let town = shiliu_db::org::get_region_by_code(c, &Scope::everything(), "450107001")?;
             let comm = shiliu_db::org::children(c, &Scope::everything(), town.id, false)?.remove(0);
             let grid = shiliu_db::org::children(c, &Scope::everything(), comm.id, false)?.remove(0);
-            Ok((keys[0].clone(), keys[1].clone(), grid.code))
+            Ok(Keys {
+                create: keys[0].clone(),
+                read: keys[1].clone(),
+                grid: grid.code,
+            })
         })
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -193,121 +209,323 @@ both_engines!(a_client_written_to_the_specification, |t: TestDb| {
             http: Client::builder(TokioExecutor::new()).build_http(),
             base,
         };
-        let mut created = BTreeMap::new();
-        for format in ["xml", "json"] {
-            // Discovery names the specification and both formats.
-            let (s, _, d) = client.call("GET", "discovery.{format}", format, None).await;
+        f(client, keys).await;
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+}
+
+/// The specification's two formats.
+const FORMATS: [&str; 2] = ["xml", "json"];
+
+/// A request for a school place filed in `grid`, posted with `api_key` and `media_url` when
+/// given, and with the required `child_age` answer when `with_age`.
+fn school_request(
+    grid: &str,
+    api_key: Option<&str>,
+    media_url: Option<&str>,
+    with_age: bool,
+) -> String {
+    let mut post = vec![
+        ("service_code", "school_places"),
+        ("address_id", grid),
+        ("address_string", "北湖路 12 号"),
+        ("description", "孩子随父母来南宁务工，想就近读小学"),
+        ("first_name", "秀英"),
+        ("last_name", "黄"),
+        ("phone", "13877771234"),
+        ("attribute[school_stage]", "primary"),
+    ];
+    post.extend(api_key.map(|k| ("api_key", k)));
+    post.extend(media_url.map(|m| ("media_url", m)));
+    if with_age {
+        post.push(("attribute[child_age]", "7"));
+    }
+    form(&post)
+}
+
+const PHOTO: &str = "https://img.example.cn/school/1.jpg";
+
+/// A complete request posted with the creating key: its id.
+async fn posted(client: &Open311, format: &str, keys: &Keys) -> String {
+    let full = school_request(&keys.grid, Some(&keys.create), Some(PHOTO), true);
+    let (s, text, r) = client
+        .call("POST", "requests.{format}", format, Some(full))
+        .await;
+    assert_eq!(s, 200, "{text}");
+    r[0]["service_request_id"].as_str().unwrap().to_string()
+}
+
+both_engines!(
+    discovery_names_the_specification_and_both_formats,
+    |t: TestDb| {
+        with_server(&t, |client, _| async move {
+            for format in FORMATS {
+                let (s, _, d) = client.call("GET", "discovery.{format}", format, None).await;
+                assert_eq!(s, 200);
+                assert_eq!(
+                    d["endpoints"][0]["specification"],
+                    "http://wiki.open311.org/GeoReport_v2"
+                );
+                assert_eq!(
+                    d["endpoints"][0]["formats"],
+                    serde_json::json!(["text/xml", "application/json"])
+                );
+            }
+        });
+    }
+);
+
+both_engines!(
+    the_services_are_the_categories_and_the_one_with_questions_has_metadata,
+    |t: TestDb| {
+        with_server(&t, |client, _| async move {
+            for format in FORMATS {
+                let (s, _, services) = client.call("GET", "services.{format}", format, None).await;
+                assert_eq!(s, 200);
+                let school = services
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["service_code"] == "school_places")
+                    .unwrap_or_else(|| panic!("{services}"));
+                assert_eq!(school["service_name"], "子女入学入园");
+                assert_eq!(school["type"], "realtime");
+                let metadata = if format == "json" {
+                    serde_json::json!(true)
+                } else {
+                    serde_json::json!("true")
+                };
+                assert_eq!(school["metadata"], metadata);
+            }
+        });
+    }
+);
+
+both_engines!(
+    a_service_definition_gives_its_questions_as_attributes_with_their_values,
+    |t: TestDb| {
+        with_server(&t, |client, _| async move {
+            for format in FORMATS {
+                let (s, _, def) = client
+                    .call("GET", "services/school_places.{format}", format, None)
+                    .await;
+                assert_eq!(s, 200);
+                assert_eq!(def["service_code"], "school_places");
+                let attrs = def["attributes"].as_array().unwrap();
+                assert_eq!(attrs[0]["code"], "child_age");
+                assert_eq!(attrs[0]["datatype"], "number");
+                assert_eq!(attrs[1]["datatype"], "singlevaluelist");
+                assert_eq!(attrs[1]["values"][1]["key"], "primary");
+                assert_eq!(attrs[1]["values"][1]["name"], "小学");
+            }
+        });
+    }
+);
+
+both_engines!(
+    an_unknown_service_request_or_path_is_not_found,
+    |t: TestDb| {
+        with_server(&t, |client, _| async move {
+            for format in FORMATS {
+                let (s, _, e) = client
+                    .call("GET", "services/no_such.{format}", format, None)
+                    .await;
+                assert_eq!(s, 404);
+                assert_eq!(e[0]["code"].to_string().trim_matches('"'), "404");
+                let (s, _, _) = client
+                    .call("GET", "requests/NOSUCHCODE.{format}", format, None)
+                    .await;
+                assert_eq!(s, 404);
+                let (s, _, _) = client
+                    .call("GET", "tokens/123456.{format}", format, None)
+                    .await;
+                assert_eq!(s, 404);
+            }
+        });
+    }
+);
+
+both_engines!(posting_without_an_api_key_is_forbidden, |t: TestDb| {
+    with_server(&t, |client, keys| async move {
+        for format in FORMATS {
+            let post = school_request(&keys.grid, None, None, false);
+            let (s, _, e) = client
+                .call("POST", "requests.{format}", format, Some(post))
+                .await;
+            assert_eq!(s, 403, "{e}");
+        }
+    });
+});
+
+both_engines!(
+    a_media_url_that_is_not_a_web_address_is_refused,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let post = school_request(
+                    &keys.grid,
+                    Some(&keys.create),
+                    Some("javascript:alert(1)"),
+                    false,
+                );
+                let (s, _, e) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 400);
+                assert!(
+                    e[0]["description"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("media_url: 应为以 http://"),
+                    "{e}"
+                );
+            }
+        });
+    }
+);
+
+both_engines!(
+    a_missing_required_attribute_is_refused_by_name,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let post = school_request(&keys.grid, Some(&keys.create), Some(PHOTO), false);
+                let (s, _, e) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 400);
+                assert!(
+                    e[0]["description"]
+                        .as_str()
+                        .unwrap()
+                        .contains("attribute[child_age]"),
+                    "{e}"
+                );
+            }
+        });
+    }
+);
+
+both_engines!(
+    a_posted_request_is_stored_with_its_channel_contact_photo_and_answers,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_server(&t, |client, keys| async move {
+            let mut ids = Vec::new();
+            for format in FORMATS {
+                let id = posted(&client, format, &keys).await;
+                assert_eq!(id.len(), 10);
+                ids.push(id);
+            }
+            // Both requests are in the database with the channel, the answers and the place.
+            db.write(move |c| {
+                for code in &ids {
+                    let r = shiliu_db::requests::by_code(c, code)?;
+                    assert_eq!(r.channel, "open311");
+                    assert_eq!(r.contact_name.as_deref(), Some("黄秀英"));
+                    let links = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?;
+                    assert_eq!(links.get(&r.id).map(String::as_str), Some(PHOTO));
+                    let answers: Vec<(String, String)> =
+                        shiliu_db::requests::questions::answers(c, &r)?
+                            .into_iter()
+                            .map(|(q, v)| (q.code, v))
+                            .collect();
+                    assert_eq!(
+                        answers,
+                        [
+                            ("child_age".to_string(), "7".to_string()),
+                            ("school_stage".into(), "primary".into())
+                        ]
+                    );
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        });
+    }
+);
+
+both_engines!(
+    a_request_read_by_id_without_a_key_shows_no_personal_fields,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let id = posted(&client, format, &keys).await;
+                let (s, _, got) = client
+                    .call("GET", &format!("requests/{id}.{{format}}"), format, None)
+                    .await;
+                assert_eq!(s, 200);
+                let one = &got[0];
+                assert_eq!(one["service_request_id"], id.as_str());
+                assert_eq!(one["status"], "open");
+                assert_eq!(one["service_code"], "school_places");
+                assert!(
+                    one["requested_datetime"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("+08:00")
+                );
+                assert!(
+                    one.get("description").is_none(),
+                    "no personal text without a key"
+                );
+                assert!(
+                    one.get("media_url").is_none(),
+                    "no photo link without a key"
+                );
+            }
+        });
+    }
+);
+
+both_engines!(a_key_holders_list_shows_the_request_in_full, |t: TestDb| {
+    with_server(&t, |client, keys| async move {
+        for format in FORMATS {
+            let id = posted(&client, format, &keys).await;
+            let query = format!(
+                "requests.{{format}}?api_key={}&status=open&service_code=school_places",
+                keys.read
+            );
+            let (s, _, list) = client.call("GET", &query, format, None).await;
             assert_eq!(s, 200);
-            assert_eq!(d["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
-            assert_eq!(d["endpoints"][0]["formats"], serde_json::json!(["text/xml", "application/json"]));
-            // Services: the categories; the one with questions has metadata.
-            let (s, _, services) = client.call("GET", "services.{format}", format, None).await;
-            assert_eq!(s, 200);
-            let school = services
+            let mine = list
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|x| x["service_code"] == "school_places")
-                .unwrap_or_else(|| panic!("{services}"));
-            assert_eq!(school["service_name"], "子女入学入园");
-            assert_eq!(school["type"], "realtime");
-            let metadata = if format == "json" { serde_json::json!(true) } else { serde_json::json!("true") };
-            assert_eq!(school["metadata"], metadata);
-            // The definition: the questions as attributes, with their values.
-            let (s, _, def) = client.call("GET", "services/school_places.{format}", format, None).await;
-            assert_eq!(s, 200);
-            assert_eq!(def["service_code"], "school_places");
-            let attrs = def["attributes"].as_array().unwrap();
-            assert_eq!(attrs[0]["code"], "child_age");
-            assert_eq!(attrs[0]["datatype"], "number");
-            assert_eq!(attrs[1]["datatype"], "singlevaluelist");
-            assert_eq!(attrs[1]["values"][1]["key"], "primary");
-            assert_eq!(attrs[1]["values"][1]["name"], "小学");
-            let (s, _, e) = client.call("GET", "services/no_such.{format}", format, None).await;
-            assert_eq!(s, 404);
-            assert_eq!(e[0]["code"].to_string().trim_matches('"'), "404");
-
-            // Posting: without a key 403; without a required attribute 400 naming it; then created.
-            let post = [
-                ("service_code", "school_places"),
-                ("address_id", grid_code.as_str()),
-                ("address_string", "北湖路 12 号"),
-                ("description", "孩子随父母来南宁务工，想就近读小学"),
-                ("first_name", "秀英"),
-                ("last_name", "黄"),
-                ("phone", "13877771234"),
-                ("attribute[school_stage]", "primary"),
-            ];
-            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&post))).await;
-            assert_eq!(s, 403, "{e}");
-            let mut with_key = post.to_vec();
-            with_key.push(("api_key", key.as_str()));
-            with_key.push(("media_url", "javascript:alert(1)"));
-            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
-            assert_eq!(s, 400);
-            assert!(e[0]["description"].as_str().unwrap().starts_with("media_url: 应为以 http://"), "{e}");
-            with_key.retain(|(k, _)| *k != "media_url");
-            with_key.push(("media_url", "https://img.example.cn/school/1.jpg"));
-            let (s, _, e) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
-            assert_eq!(s, 400);
-            assert!(e[0]["description"].as_str().unwrap().contains("attribute[child_age]"), "{e}");
-            with_key.push(("attribute[child_age]", "7"));
-            let (s, text, r) = client.call("POST", "requests.{format}", format, Some(form(&with_key))).await;
-            assert_eq!(s, 200, "{text}");
-            let id = r[0]["service_request_id"].as_str().unwrap().to_string();
-            assert_eq!(id.len(), 10);
-            created.insert(format, id.clone());
-
-            // Read back, by id without a key (limited fields) and in a key holder's list.
-            let (s, _, got) = client.call("GET", &format!("requests/{id}.{{format}}"), format, None).await;
-            assert_eq!(s, 200);
-            let one = &got[0];
-            assert_eq!(one["service_request_id"], id.as_str());
-            assert_eq!(one["status"], "open");
-            assert_eq!(one["service_code"], "school_places");
-            assert!(one["requested_datetime"].as_str().unwrap().ends_with("+08:00"));
-            assert!(one.get("description").is_none(), "no personal text without a key");
-            assert!(one.get("media_url").is_none(), "no photo link without a key");
-            let (s, _, list) = client
-                .call("GET", &format!("requests.{{format}}?api_key={reader_key}&status=open&service_code=school_places"), format, None)
-                .await;
-            assert_eq!(s, 200);
-            let mine = list.as_array().unwrap().iter().find(|x| x["service_request_id"] == id.as_str()).expect("listed");
+                .find(|x| x["service_request_id"] == id.as_str())
+                .expect("listed");
             assert_eq!(mine["description"], "孩子随父母来南宁务工，想就近读小学");
             assert_eq!(mine["address"], "北湖路 12 号");
-            assert_eq!(mine["address_id"], grid_code.as_str());
-            assert_eq!(mine["media_url"], "https://img.example.cn/school/1.jpg");
+            assert_eq!(mine["address_id"], keys.grid.as_str());
+            assert_eq!(mine["media_url"], PHOTO);
+        }
+    });
+});
+
+both_engines!(the_list_of_requests_needs_a_key, |t: TestDb| {
+    with_server(&t, |client, _| async move {
+        for format in FORMATS {
             let (s, _, _) = client.call("GET", "requests.{format}", format, None).await;
             assert_eq!(s, 403, "no list without a key");
-            let (s, _, _) = client.call("GET", "requests/NOSUCHCODE.{format}", format, None).await;
-            assert_eq!(s, 404);
-            let (s, _, _) = client.call("GET", "tokens/123456.{format}", format, None).await;
-            assert_eq!(s, 404);
-            let (s, _, e) = client
-                .call("GET", &format!("requests.{{format}}?api_key={reader_key}&start_date=yesterday"), format, None)
-                .await;
-            assert_eq!(s, 400);
-            assert!(e[0]["description"].as_str().unwrap().contains("start_date"), "{e}");
         }
-        // Both requests are in the database with the channel, the answers and the place.
-        let ids: Vec<String> = created.into_values().collect();
-        t.db.write_blocking(move |c| {
-            for code in &ids {
-                let r = shiliu_db::requests::by_code(c, code)?;
-                assert_eq!(r.channel, "open311");
-                assert_eq!(r.contact_name.as_deref(), Some("黄秀英"));
-                let links = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?;
-                assert_eq!(links.get(&r.id).map(String::as_str), Some("https://img.example.cn/school/1.jpg"));
-                let answers: Vec<(String, String)> = shiliu_db::requests::questions::answers(c, &r)?
-                    .into_iter()
-                    .map(|(q, v)| (q.code, v))
-                    .collect();
-                assert_eq!(answers, [("child_age".to_string(), "7".to_string()), ("school_stage".into(), "primary".into())]);
-            }
-            Ok(())
-        })
-        .unwrap();
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+    });
+});
+
+both_engines!(a_malformed_start_date_is_refused_by_name, |t: TestDb| {
+    with_server(&t, |client, keys| async move {
+        for format in FORMATS {
+            let query = format!(
+                "requests.{{format}}?api_key={}&start_date=yesterday",
+                keys.read
+            );
+            let (s, _, e) = client.call("GET", &query, format, None).await;
+            assert_eq!(s, 400);
+            assert!(
+                e[0]["description"].as_str().unwrap().contains("start_date"),
+                "{e}"
+            );
+        }
     });
 });
