@@ -21,6 +21,7 @@ pub mod schema;
 pub mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod versioned;
 mod writer;
 
 use std::path::PathBuf;

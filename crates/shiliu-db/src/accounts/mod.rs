@@ -17,6 +17,7 @@ use crate::org::{Region, get_region};
 use crate::schema::{api_tokens, regions, sessions, user_grids, users};
 use crate::scope::grants::ManageUsers;
 use crate::scope::{Actor, Caller, Can, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -285,9 +286,7 @@ pub fn update_user(
     u: &UserUpdate,
 ) -> Result<User, DbError> {
     let before = managed_user(conn, actor, user_id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     if !may_assign(actor, u.role) {
         return Err(DbError::invalid("role", "err.role.not_assignable"));
     }
@@ -311,9 +310,18 @@ pub fn update_user(
         users::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    let after = versioned::finish(
+        conn,
+        actor,
+        n,
+        &before,
+        |c| get_user_unscoped(c, user_id),
+        |after| {
+            Event::new("user.update", "user", user_id)
+                .region(after.region_id)
+                .detail(serde_json::json!({"role": after.role, "grids": grids.len()}))
+        },
+    )?;
     diesel::delete(user_grids::table.filter(user_grids::user_id.eq(user_id))).execute(conn)?;
     for g in &grids {
         diesel::insert_into(user_grids::table)
@@ -324,16 +332,6 @@ pub fn update_user(
     if before.role != u.role.as_str() || before.region_id != region.id {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
     }
-    let after = get_user_unscoped(conn, user_id)?;
-    audit::record(
-        conn,
-        actor,
-        Event::new("user.update", "user", user_id)
-            .region(after.region_id)
-            .before(&before)
-            .after(&after)
-            .detail(serde_json::json!({"role": after.role, "grids": grids.len()})),
-    )?;
     Ok(after)
 }
 

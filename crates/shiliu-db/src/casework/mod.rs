@@ -25,6 +25,7 @@ use crate::schema::{
     legal_consultations, regions, users,
 };
 use crate::scope::{Actor, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -127,14 +128,12 @@ pub fn open_dispute(
     request_id: i64,
     input: &DisputeInput,
 ) -> Result<Dispute, DbError> {
-    let r = requests::get(conn, &actor.scope, request_id)?;
-    let exists = disputes::table
-        .filter(disputes::request_id.eq(request_id))
-        .count()
-        .get_result::<i64>(conn)?;
-    if exists > 0 {
-        return Err(DbError::invalid("request_id", "err.dispute.exists"));
-    }
+    let r = opening_from(conn, actor, request_id, "err.dispute.exists", |c| {
+        disputes::table
+            .filter(disputes::request_id.eq(request_id))
+            .count()
+            .get_result(c)
+    })?;
     let t = now();
     let d = Dispute {
         id: new_id(),
@@ -155,14 +154,8 @@ pub fn open_dispute(
     diesel::insert_into(disputes::table)
         .values(&d)
         .execute(conn)?;
-    requests::note(
-        conn,
-        actor,
-        &r,
-        "dispute_open",
-        &d.summary,
-        serde_json::json!({"dispute_id": d.id, "kind": d.kind}),
-    )?;
+    let on_request = serde_json::json!({"dispute_id": d.id, "kind": d.kind});
+    requests::note(conn, actor, &r, "dispute_open", &d.summary, on_request)?;
     audit::record(
         conn,
         actor,
@@ -171,6 +164,49 @@ pub fn open_dispute(
             .after(&d),
     )?;
     Ok(d)
+}
+
+/// The request a dispute or a case is opened from: in the actor's scope, and without one
+/// already (`opened` counts those it has; `taken` says so when it has).
+fn opening_from(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    taken: &'static str,
+    opened: impl FnOnce(&mut DbConnection) -> QueryResult<i64>,
+) -> Result<requests::Request, DbError> {
+    let r = requests::get(conn, &actor.scope, request_id)?;
+    if opened(conn)? > 0 {
+        return Err(DbError::invalid("request_id", taken));
+    }
+    Ok(r)
+}
+
+/// A dispute or case in scope takes records until it is closed (`closed` says so).
+fn still_open<T>(
+    record: T,
+    is_closed: bool,
+    field: &str,
+    closed: &'static str,
+) -> Result<T, DbError> {
+    if is_closed {
+        Err(DbError::invalid(field, closed))
+    } else {
+        Ok(record)
+    }
+}
+
+/// Closing a dispute or a case is written into its request's history too.
+fn note_closing(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    action: &str,
+    text: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbError> {
+    let r = requests::get(conn, &Scope::whole(), request_id)?;
+    requests::note(conn, actor, &r, action, text, detail)
 }
 
 /// The user a legal-aid caller's casework is limited to: their own cases and the disputes
@@ -281,10 +317,8 @@ fn open_dispute_in_scope(
     id: i64,
 ) -> Result<Dispute, DbError> {
     let d = dispute(conn, actor, id)?;
-    if d.status == DisputeStatus::Closed.as_str() {
-        return Err(DbError::invalid("dispute", "err.dispute.closed"));
-    }
-    Ok(d)
+    let closed = d.status == DisputeStatus::Closed.as_str();
+    still_open(d, closed, "dispute", "err.dispute.closed")
 }
 
 pub fn add_party(
@@ -401,9 +435,7 @@ pub fn close_dispute(
     input: &DisputeOutcomeInput,
 ) -> Result<Dispute, DbError> {
     let before = open_dispute_in_scope(conn, actor, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let t = now();
     let n = diesel::update(
         disputes::table
@@ -419,26 +451,23 @@ pub fn close_dispute(
         disputes::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = dispute_row(conn, id)?;
-    let r = requests::get(conn, &Scope::whole(), after.request_id)?;
-    requests::note(
+    let after = versioned::finish(
         conn,
         actor,
-        &r,
-        "dispute_close",
-        after.agreement.as_deref().unwrap_or(""),
-        serde_json::json!({"dispute_id": id, "outcome": input.outcome.as_str()}),
+        n,
+        &before,
+        |c| dispute_row(c, id),
+        |after| Event::new("dispute.close", "dispute", id).region(after.region_id),
     )?;
-    audit::record(
+    let on_request = serde_json::json!({"dispute_id": id, "outcome": input.outcome.as_str()});
+    let agreement = after.agreement.as_deref().unwrap_or("");
+    note_closing(
         conn,
         actor,
-        Event::new("dispute.close", "dispute", id)
-            .region(after.region_id)
-            .before(&before)
-            .after(&after),
+        after.request_id,
+        "dispute_close",
+        agreement,
+        on_request,
     )?;
     Ok(after)
 }
@@ -494,14 +523,12 @@ pub fn open_legal_aid(
     request_id: i64,
     input: &LegalAidInput,
 ) -> Result<LegalAidCase, DbError> {
-    let r = requests::get(conn, &actor.scope, request_id)?;
-    let exists = legal_aid_cases::table
-        .filter(legal_aid_cases::request_id.eq(request_id))
-        .count()
-        .get_result::<i64>(conn)?;
-    if exists > 0 {
-        return Err(DbError::invalid("request_id", "err.legal_aid.exists"));
-    }
+    let r = opening_from(conn, actor, request_id, "err.legal_aid.exists", |c| {
+        legal_aid_cases::table
+            .filter(legal_aid_cases::request_id.eq(request_id))
+            .count()
+            .get_result(c)
+    })?;
     let (lawyer_id, lawyer_name) = lawyer(conn, "lawyer", &input.lawyer, &r.region_path)?;
     let t = now();
     let c = LegalAidCase {
@@ -522,14 +549,8 @@ pub fn open_legal_aid(
     diesel::insert_into(legal_aid_cases::table)
         .values(&c)
         .execute(conn)?;
-    requests::note(
-        conn,
-        actor,
-        &r,
-        "legal_aid_open",
-        &c.matter,
-        serde_json::json!({"case_id": c.id, "lawyer": lawyer_name}),
-    )?;
+    let on_request = serde_json::json!({"case_id": c.id, "lawyer": lawyer_name});
+    requests::note(conn, actor, &r, "legal_aid_open", &c.matter, on_request)?;
     audit::record(
         conn,
         actor,
@@ -644,10 +665,8 @@ fn open_case_in_scope(
     id: i64,
 ) -> Result<LegalAidCase, DbError> {
     let c = legal_aid_case(conn, actor, id)?;
-    if c.status == CaseStatus::Closed.as_str() {
-        return Err(DbError::invalid("case", "err.legal_aid.closed"));
-    }
-    Ok(c)
+    let closed = c.status == CaseStatus::Closed.as_str();
+    still_open(c, closed, "case", "err.legal_aid.closed")
 }
 
 pub fn add_consultation(
@@ -695,9 +714,7 @@ pub fn close_case(
     let result = shiliu_domain::error::required_text("result", result, 4000)
         .map_err(|e| DbError::Invalid(e.into()))?;
     let before = open_case_in_scope(conn, actor, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let t = now();
     let n = diesel::update(
         legal_aid_cases::table
@@ -712,26 +729,22 @@ pub fn close_case(
         legal_aid_cases::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = case_row(conn, id)?;
-    let r = requests::get(conn, &Scope::whole(), after.request_id)?;
-    requests::note(
+    let after = versioned::finish(
         conn,
         actor,
-        &r,
+        n,
+        &before,
+        |c| case_row(c, id),
+        |after| Event::new("legal_aid.close", "legal_aid_case", id).region(after.region_id),
+    )?;
+    let on_request = serde_json::json!({"case_id": id});
+    note_closing(
+        conn,
+        actor,
+        after.request_id,
         "legal_aid_close",
         &result,
-        serde_json::json!({"case_id": id}),
-    )?;
-    audit::record(
-        conn,
-        actor,
-        Event::new("legal_aid.close", "legal_aid_case", id)
-            .region(after.region_id)
-            .before(&before)
-            .after(&after),
+        on_request,
     )?;
     Ok(after)
 }

@@ -28,6 +28,7 @@ use crate::schema::{
     eval_categories, eval_indicators, eval_participants, eval_schemes, eval_weights, units,
 };
 use crate::scope::{Actor, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -312,9 +313,7 @@ fn touch(conn: &mut DbConnection, s: &Scheme, version: i32) -> Result<(), DbErro
         eval_schemes::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     Ok(())
 }
 
@@ -322,9 +321,7 @@ fn touch(conn: &mut DbConnection, s: &Scheme, version: i32) -> Result<(), DbErro
 /// `touch`es the scheme before its first write, so a refused change writes nothing.
 fn draft(conn: &mut DbConnection, actor: &Actor, id: i64, version: i32) -> Result<Scheme, DbError> {
     let s = get_scheme(conn, &actor.scope, id)?;
-    if s.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, s.version)?;
     s.check_draft()?;
     Ok(s)
 }
@@ -371,9 +368,7 @@ pub fn set_deadlines(
     dues: [Option<NaiveDateTime>; 4],
 ) -> Result<Scheme, DbError> {
     let before = get_scheme(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let current = before.stage();
     let mut errs = shiliu_domain::FieldErrors::new();
     let mut last: Option<NaiveDateTime> = None;
@@ -420,9 +415,7 @@ pub fn advance(
     version: i32,
 ) -> Result<Scheme, DbError> {
     let before = get_scheme(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let from = before.stage();
     let to = from
         .next()

@@ -9,6 +9,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{regions, sites, units, user_grids, users};
 use crate::scope::{Actor, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 /// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
@@ -318,9 +319,7 @@ pub fn update_region(
     if before.kind().is_official() {
         return Err(DbError::invalid("name", "err.region.official"));
     }
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let code = input.code.clone().unwrap_or_else(|| before.code.clone());
     if code != before.code
         && regions::table
@@ -343,19 +342,14 @@ pub fn update_region(
         regions::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = get_region(conn, &actor.scope, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("region.update", "region", id)
-            .region(id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| get_region(c, &actor.scope, id),
+        |_| Event::new("region.update", "region", id).region(id),
+    )
 }
 
 /// Deactivate or reactivate a community or grid. Nothing that history refers to is deleted.
@@ -370,9 +364,7 @@ pub fn set_region_active(
     if before.kind().is_official() {
         return Err(DbError::invalid("active", "err.region.official"));
     }
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     if !active {
         let live_children = regions::table
             .filter(regions::parent_id.eq(id))
@@ -383,7 +375,7 @@ pub fn set_region_active(
             return Err(DbError::invalid("active", "err.region.has_children"));
         }
     }
-    diesel::update(
+    let n = diesel::update(
         regions::table
             .filter(regions::id.eq(id))
             .filter(regions::version.eq(version)),
@@ -394,21 +386,19 @@ pub fn set_region_active(
         regions::version.eq(version + 1),
     ))
     .execute(conn)?;
-    let after = get_region(conn, &actor.scope, id)?;
     let action = if active {
         "region.activate"
     } else {
         "region.deactivate"
     };
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new(action, "region", id)
-            .region(id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| get_region(c, &actor.scope, id),
+        |_| Event::new(action, "region", id).region(id),
+    )
 }
 
 /// Counts shown on the home page, all within the caller's scope.
@@ -614,10 +604,8 @@ macro_rules! region_record {
             active: bool,
         ) -> Result<$ty, DbError> {
             let before = $get(conn, &actor.scope, id)?;
-            if before.version != version {
-                return Err(DbError::Stale);
-            }
-            diesel::update(
+            versioned::expect(version, before.version)?;
+            let n = diesel::update(
                 $table::table
                     .filter($table::id.eq(id))
                     .filter($table::version.eq(version)),
@@ -628,17 +616,15 @@ macro_rules! region_record {
                 $table::version.eq(version + 1),
             ))
             .execute(conn)?;
-            let after = $get(conn, &actor.scope, id)?;
             let action = if active { $on } else { $off };
-            audit::record(
+            versioned::finish(
                 conn,
                 actor,
-                Event::new(action, $entity, id)
-                    .region(after.region_id)
-                    .before(&before)
-                    .after(&after),
-            )?;
-            Ok(after)
+                n,
+                &before,
+                |c| $get(c, &actor.scope, id),
+                |after| Event::new(action, $entity, id).region(after.region_id),
+            )
         }
     };
 }
@@ -672,17 +658,34 @@ region_record!(
     "err.unit.ambiguous"
 );
 
+/// The region a new site or unit is placed in: one in the actor's scope, and active.
+fn placing_in(conn: &mut DbConnection, actor: &Actor, region_id: i64) -> Result<(), DbError> {
+    let region = get_region(conn, &actor.scope, region_id)
+        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    if region.active {
+        Ok(())
+    } else {
+        Err(DbError::invalid("region_id", "err.inactive"))
+    }
+}
+
+/// A site or unit moves only into a region in the actor's scope (staying put needs no check:
+/// it may sit in a region since deactivated).
+fn moving_to(conn: &mut DbConnection, actor: &Actor, from: i64, to: i64) -> Result<(), DbError> {
+    if to != from {
+        get_region(conn, &actor.scope, to)
+            .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
+    }
+    Ok(())
+}
+
 pub fn create_site(
     conn: &mut DbConnection,
     actor: &Actor,
     region_id: i64,
     input: &SiteInput,
 ) -> Result<Site, DbError> {
-    let region = get_region(conn, &actor.scope, region_id)
-        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    if !region.active {
-        return Err(DbError::invalid("region_id", "err.inactive"));
-    }
+    placing_in(conn, actor, region_id)?;
     let id = new_id();
     let t = now();
     diesel::insert_into(sites::table)
@@ -721,13 +724,8 @@ pub fn update_site(
     input: &SiteInput,
 ) -> Result<Site, DbError> {
     let before = get_site(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
-    if region_id != before.region_id {
-        get_region(conn, &actor.scope, region_id)
-            .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    }
+    versioned::expect(version, before.version)?;
+    moving_to(conn, actor, before.region_id, region_id)?;
     let n = diesel::update(
         sites::table
             .filter(sites::id.eq(id))
@@ -745,19 +743,14 @@ pub fn update_site(
         sites::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = get_site(conn, &actor.scope, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("site.update", "site", id)
-            .region(region_id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| get_site(c, &actor.scope, id),
+        |_| Event::new("site.update", "site", id).region(region_id),
+    )
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -788,11 +781,7 @@ pub fn create_unit(
     region_id: i64,
     input: &UnitInput,
 ) -> Result<Unit, DbError> {
-    let region = get_region(conn, &actor.scope, region_id)
-        .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    if !region.active {
-        return Err(DbError::invalid("region_id", "err.inactive"));
-    }
+    placing_in(conn, actor, region_id)?;
     let id = new_id();
     let t = now();
     diesel::insert_into(units::table)
@@ -829,13 +818,8 @@ pub fn update_unit(
     input: &UnitInput,
 ) -> Result<Unit, DbError> {
     let before = get_unit(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
-    if region_id != before.region_id {
-        get_region(conn, &actor.scope, region_id)
-            .map_err(|_| DbError::invalid("region_id", "err.region.unknown"))?;
-    }
+    versioned::expect(version, before.version)?;
+    moving_to(conn, actor, before.region_id, region_id)?;
     let n = diesel::update(
         units::table
             .filter(units::id.eq(id))
@@ -851,17 +835,12 @@ pub fn update_unit(
         units::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = get_unit(conn, &actor.scope, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("unit.update", "unit", id)
-            .region(region_id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| get_unit(c, &actor.scope, id),
+        |_| Event::new("unit.update", "unit", id).region(region_id),
+    )
 }

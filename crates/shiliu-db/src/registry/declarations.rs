@@ -28,6 +28,7 @@ use crate::org::{Region, get_region};
 use crate::schema::declarations;
 use crate::scope::grants::EditRegistry;
 use crate::scope::{Actor, Can, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -273,9 +274,7 @@ fn pending(
 ) -> Result<Declaration, DbError> {
     let d = read(conn, id)?;
     let d = actor.scope.admit(&d.region_path.clone(), d)?;
-    if d.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, d.version)?;
     if d.status != DeclarationStatus::Pending.as_str() {
         return Err(DbError::invalid("status", "err.declaration.decided"));
     }
@@ -304,9 +303,7 @@ fn decide(
         declarations::version.eq(d.version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     read(conn, d.id)
 }
 

@@ -20,6 +20,7 @@ use crate::org::Region;
 use crate::schema::{assists, consents, persons, regions, users};
 use crate::scope::grants::ViewOutMigrants;
 use crate::scope::{Actor, Can, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 /// What the home side sees of an out-migrant: no ID or mobile number, no address, the name
@@ -466,9 +467,7 @@ pub fn reply(
         assists::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     audit::record(
         conn,
         actor,
@@ -502,9 +501,7 @@ pub fn close(
         assists::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     audit::record(
         conn,
         actor,

@@ -33,6 +33,7 @@ use crate::org::{Region, get_region};
 use crate::schema::{consents, households, person_tags, persons, residences};
 use crate::scope::grants::{EditRegistry, RevealIdNumbers};
 use crate::scope::{Actor, Can, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, MultiBackend, now};
 
 /// A person as every reader sees them: the ID number only masked.
@@ -396,9 +397,7 @@ fn apply(
         persons::version.eq(before.version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     if let Some(number) = &input.id_number {
         diesel::update(persons::table.find(before.id))
             .set(IdColumns::new(vault, number))
@@ -441,9 +440,7 @@ pub fn update(
 ) -> Result<Person, DbError> {
     let (id, version, input) = (c.id, c.version, c.person);
     let before = get(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     if let Some(number) = &input.id_number
         && let Some(other) = by_key(conn, &vault.lookup_key(number))?
         && other.id != id
@@ -581,9 +578,7 @@ pub fn move_out(
     on: NaiveDate,
 ) -> Result<Person, DbError> {
     let before = get(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     if before.status == PersonStatus::MovedOut.as_str() {
         return Err(DbError::invalid("status", "err.person.moved_out_already"));
     }
@@ -600,9 +595,7 @@ pub fn move_out(
         persons::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     let after = read(conn, id)?;
     let now = facts(conn, &after)?;
     let mut tally = Tally::default();

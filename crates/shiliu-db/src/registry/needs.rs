@@ -27,6 +27,7 @@ use crate::schema::{
     surveys,
 };
 use crate::scope::{Actor, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -139,9 +140,7 @@ pub fn close_survey(
         surveys::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     audit::record(
         conn,
         actor,
@@ -619,9 +618,7 @@ fn open_need(
     version: i32,
 ) -> Result<Need, DbError> {
     let n = get_need(conn, &actor.scope, id)?;
-    if n.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, n.version)?;
     if n.status != NeedStatus::Open.as_str() {
         return Err(DbError::invalid("status", "err.need.not_open"));
     }
@@ -663,9 +660,7 @@ fn set_need(
         needs::version.eq(n.version + 1),
     ))
     .execute(conn)?;
-    if changed == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(changed)?;
     Ok(())
 }
 

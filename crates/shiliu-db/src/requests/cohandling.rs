@@ -17,6 +17,7 @@ use crate::ids::new_id;
 use crate::org::{site_id_by_name, unit_id_by_name};
 use crate::schema::{regions, request_cohandlers, sites, units, users};
 use crate::scope::Actor;
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 pub const ASKED: &str = "asked";
@@ -58,9 +59,7 @@ pub fn ask(
     input: &CohandlingInput,
 ) -> Result<Cohandler, DbError> {
     let r = get(conn, &actor.scope, request_id)?;
-    if r.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, r.version)?;
     if !r.status().may_ask_cohandlers() {
         return Err(DbError::invalid("cohandler", "err.cohandle.status"));
     }
@@ -170,9 +169,7 @@ pub fn answer(
         request_cohandlers::version.eq(before.version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     let after: Cohandler = request_cohandlers::table
         .find(cohandler_id)
         .select(Cohandler::as_select())
@@ -273,8 +270,6 @@ fn bump(conn: &mut DbConnection, r: &Request) -> Result<(), DbError> {
         requests::updated_at.eq(now()),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::ids::new_id;
 use crate::org::get_region;
 use crate::schema::{calendar_days, request_categories, request_events, request_media, requests};
 use crate::scope::{Actor, Scope};
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -132,9 +133,7 @@ pub fn update_category(
 ) -> Result<Category, DbError> {
     settings::platform_only(conn, actor)?;
     let before = category(conn, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let n = diesel::update(
         request_categories::table
             .filter(request_categories::id.eq(id))
@@ -149,18 +148,14 @@ pub fn update_category(
         request_categories::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = category(conn, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("category.update", "request_category", id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| category(c, id),
+        |_| Event::new("category.update", "request_category", id),
+    )
 }
 
 /// The first day of `year` and of the year after.
@@ -649,9 +644,7 @@ pub fn step(
     input: &StepInput,
 ) -> Result<Request, DbError> {
     let before = get(conn, &actor.scope, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     let from = before.status();
     let mut ai = input.action_input.clone();
     ai.current_rating = before
@@ -737,9 +730,7 @@ pub fn step(
         requests::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
+    versioned::written(n)?;
     let note = input
         .note
         .as_deref()

@@ -15,6 +15,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{category_questions, reply_templates, request_answers};
 use crate::scope::Actor;
+use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -151,9 +152,7 @@ pub fn update_question(
 ) -> Result<QuestionRow, DbError> {
     super::settings::platform_only(conn, actor)?;
     let before = question(conn, id)?;
-    if before.version != version {
-        return Err(DbError::Stale);
-    }
+    versioned::expect(version, before.version)?;
     if before.kind() != q.kind {
         return Err(DbError::invalid("kind", "err.question.kind_fixed"));
     }
@@ -173,18 +172,14 @@ pub fn update_question(
         category_questions::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = question(conn, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("question.update", "category_question", id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| question(c, id),
+        |_| Event::new("question.update", "category_question", id),
+    )
 }
 
 /// The active questions of these categories, each category's in order: read once for the
@@ -378,16 +373,12 @@ pub fn update_reply_template(
         reply_templates::version.eq(version + 1),
     ))
     .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::Stale);
-    }
-    let after = reply_template(conn, id)?;
-    audit::record(
+    versioned::finish(
         conn,
         actor,
-        Event::new("reply_template.update", "reply_template", id)
-            .before(&before)
-            .after(&after),
-    )?;
-    Ok(after)
+        n,
+        &before,
+        |c| reply_template(c, id),
+        |_| Event::new("reply_template.update", "reply_template", id),
+    )
 }

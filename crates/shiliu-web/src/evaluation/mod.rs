@@ -4,6 +4,7 @@ pub mod api;
 pub mod pages;
 pub mod results;
 pub mod scores;
+pub mod sheets;
 
 /// The module's routes, each registered in the file that handles it.
 pub(crate) fn routes() -> crate::Routes {
@@ -12,6 +13,7 @@ pub(crate) fn routes() -> crate::Routes {
         pages::routes(),
         results::routes(),
         scores::routes(),
+        sheets::routes(),
     ]
     .into_iter()
     .fold(crate::Routes::new(file!()), crate::Routes::merge)

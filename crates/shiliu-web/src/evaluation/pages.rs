@@ -1,7 +1,7 @@
 //! Performance evaluation (绩效考评) as pages: the organiser's list of schemes and the
 //! workbench of one — header, stages and deadlines, categories and units, the indicator tree
-//! (by form, or from Excel and back), weights. The rules are `shiliu_domain::evaluation`'s;
-//! what is stored and locked, `shiliu_db::evaluation`'s.
+//! (by form here; from Excel and back in `sheets`), weights. The rules are
+//! `shiliu_domain::evaluation`'s; what is stored and locked, `shiliu_db::evaluation`'s.
 
 use askama::Template;
 use axum::Form;
@@ -14,20 +14,15 @@ use shiliu_db::evaluation::{self as db, Participant, Scheme, Tree};
 use shiliu_db::scope::grants;
 use shiliu_db::scope::{Actor, Can};
 use shiliu_domain::evaluation::{
-    CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, SheetRow, Stage,
-    UnitSheetRow, deadline, place_sheet, place_units,
+    CriterionKind, IndicatorInput, Level, MergeRule, Points, SchemeInput, Stage, deadline,
 };
 use shiliu_domain::roles::Permission;
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::web::error::{AppError, AppResult};
-use crate::web::files::FormData;
+use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, Saved, options, render_form};
 use crate::web::{AppState, Principal};
-
-/// The most rows an indicator sheet may hold (Qinzhou's scheme has a few dozen criteria).
-const MAX_SHEET_ROWS: usize = 2_000;
 
 // ---- The list ----
 
@@ -277,11 +272,11 @@ struct SchemePage {
 }
 
 /// What the page shows beyond the scheme itself, read in one go.
-struct Parts {
-    s: Scheme,
-    categories: Vec<db::Category>,
-    units: Vec<db::ParticipantRow>,
-    tree: Tree,
+pub(super) struct Parts {
+    pub(super) s: Scheme,
+    pub(super) categories: Vec<db::Category>,
+    pub(super) units: Vec<db::ParticipantRow>,
+    pub(super) tree: Tree,
     weights: Vec<(i64, i64, Points)>,
     candidates: Vec<String>,
     teams: Vec<shiliu_db::evaluation::teams::TeamView>,
@@ -290,7 +285,7 @@ struct Parts {
     sent: Vec<Reminder>,
 }
 
-async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
+pub(super) async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
     let actor = p.require::<grants::ManageEvaluations>()?;
     Ok(state
         .db
@@ -528,7 +523,7 @@ fn categories_view(parts: &Parts) -> Vec<CategoryView> {
         .collect()
 }
 
-fn scheme_page(
+pub(super) fn scheme_page(
     p: &Principal,
     parts: Parts,
     f: Option<SchemeForm>,
@@ -970,306 +965,6 @@ pub async fn copy(
     }
 }
 
-// ---- The tree in Excel ----
-
-/// The sheet's columns: (field, required).
-const SHEET_COLUMNS: [(&str, bool); 6] = [
-    ("indicator_code", true),
-    ("indicator_name", true),
-    ("points", false),
-    ("criterion_kind", false),
-    ("guidance", false),
-    ("evidence", false),
-];
-
-/// Other headings the same columns go by in the sheets commissions already keep.
-fn sheet_names(field: &str) -> Vec<String> {
-    let names: &[&str] = match field {
-        "indicator_code" => &["编号", "序号", "指标编号"],
-        "indicator_name" => &["指标", "内容", "考评内容", "指标名称"],
-        "points" => &["分值", "分数", "满分"],
-        "criterion_kind" => &["类型", "类别"],
-        "guidance" => &["评分标准", "评分细则", "评分办法"],
-        "evidence" => &["佐证材料", "台账资料", "佐证"],
-        "unit" => &["单位名称", "参评单位", "被考评单位"],
-        "category_name" => &["类别", "分类", "考评类别"],
-        "key_unit" => &["是否重点单位", "重点"],
-        _ => &[],
-    };
-    names.iter().map(|n| (*n).to_string()).collect()
-}
-
-/// The tree as a sheet to edit and import again (an empty scheme: the headings alone).
-pub async fn export_sheet(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let parts = parts(&state, &p, id).await?;
-    let t = p.t();
-    let headers: Vec<String> = SHEET_COLUMNS.iter().map(|(f, _)| t.field(f)).collect();
-    let rows: Vec<Vec<String>> = parts
-        .tree
-        .nodes
-        .iter()
-        .map(|(i, max)| {
-            vec![
-                i.code.clone(),
-                i.name.clone(),
-                max.to_string(),
-                if i.level() == Level::Criterion {
-                    t.label("criterion_kind", i.kind().as_str())
-                } else {
-                    String::new()
-                },
-                i.guidance.clone().unwrap_or_default(),
-                i.evidence.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let bytes = crate::web::xlsx::sheet(t.s("eval.indicators"), &headers, &rows)?;
-    Ok(crate::web::xlsx::download(
-        &format!("{} · {}.xlsx", parts.s.name, t.s("eval.indicators")),
-        bytes,
-    ))
-}
-
-/// A kind as the sheet may give it: our label in either language, or as the domain reads it.
-fn sheet_kind(v: &str) -> String {
-    crate::org::import::Codes::new("criterion_kind", &["standard", "bonus", "deduction"]).of(v)
-}
-
-/// An uploaded sheet's rows and the form's version, or the page to answer with: no file, or
-/// one that cannot be read as a table with `columns`.
-async fn sheet_upload(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-    form: &FormData,
-    columns: &'static [(&'static str, bool)],
-) -> AppResult<Result<(i32, crate::org::import::Rows), Response>> {
-    let t = p.t();
-    let version: i32 = form
-        .pairs
-        .iter()
-        .find(|(k, _)| k == "version")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or_default();
-    let Some(upload) = form.uploads.iter().find(|u| u.field == "file") else {
-        let e: FieldErrors = FieldError::new("file", "err.required").into();
-        return after(state, p, id, Err(DbError::Invalid(e)), None)
-            .await
-            .map(Err);
-    };
-    // The scheme must be the caller's before the file is read at all.
-    let scope = p.require::<grants::ManageEvaluations>()?.scope().clone();
-    state
-        .db
-        .read(move |c| db::get_scheme(c, &scope, id).map(drop))
-        .await?;
-    let bytes = upload.bytes.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        crate::org::import::read_table(columns, &sheet_names, &bytes, t, MAX_SHEET_ROWS)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    match read {
-        Ok(rows) => Ok(Ok((version, rows))),
-        Err(message) => {
-            let errs = vec![(String::new(), t.field("file"), message)];
-            sheet_refused(state, p, id, errs).await.map(Err)
-        }
-    }
-}
-
-/// A sheet's problems as the page lists them: (row, column, reason); row 0 is the sheet's as
-/// a whole. `column` names a problem's field as the sheet's heading.
-fn row_errors(
-    t: T,
-    problems: &[(usize, FieldError)],
-    column: impl Fn(&str) -> String,
-) -> Vec<(String, String, String)> {
-    problems
-        .iter()
-        .map(|(row, e)| {
-            let row = if *row == 0 {
-                String::new()
-            } else {
-                row.to_string()
-            };
-            (row, column(&e.field), t.field_error(e))
-        })
-        .collect()
-}
-
-/// The scheme's page again, listing what was wrong with a sheet (nothing of it was taken).
-async fn sheet_refused(
-    state: &AppState,
-    p: &Principal,
-    id: i64,
-    errs: Vec<(String, String, String)>,
-) -> AppResult<Response> {
-    let parts = parts(state, p, id).await?;
-    scheme_page(p, parts, None, &FieldErrors::new(), errs, false)
-}
-
-/// Replace the tree with an uploaded sheet: every row checked first; any problem and nothing
-/// changes, and the page lists them by row and column.
-pub async fn import_sheet(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> AppResult<Response> {
-    let actor = p.require::<grants::ManageEvaluations>()?;
-    let t = p.t();
-    let (version, rows) = match sheet_upload(&state, &p, id, &form, &SHEET_COLUMNS).await? {
-        Ok(read) => read,
-        Err(page) => return Ok(page),
-    };
-    let sheet: Vec<(usize, SheetRow)> = rows
-        .into_iter()
-        .map(|(n, v)| {
-            let get = |i: usize| v.get(i).cloned().unwrap_or_default();
-            (
-                n,
-                SheetRow {
-                    code: get(0),
-                    name: get(1),
-                    points: get(2),
-                    kind: sheet_kind(&get(3)),
-                    guidance: get(4),
-                    evidence: get(5),
-                },
-            )
-        })
-        .collect();
-    match place_sheet(&sheet) {
-        Ok(placed) => {
-            let result = change(&state, actor, move |c, a| {
-                db::replace_tree(c, a, id, version, &placed).map(|_| ())
-            })
-            .await;
-            after(&state, &p, id, result, None).await
-        }
-        Err(problems) => {
-            let column = |field: &str| match field {
-                "code" => t.field("indicator_code"),
-                "name" => t.field("indicator_name"),
-                "max_points" => t.field("points"),
-                "kind" => t.field("criterion_kind"),
-                other => t.field(other),
-            };
-            sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await
-        }
-    }
-}
-
-// ---- The units taking part in Excel ----
-
-/// The units sheet's columns: (field, required).
-const UNIT_COLUMNS: [(&str, bool); 3] =
-    [("unit", true), ("category_name", true), ("key_unit", false)];
-
-/// The units taking part as a sheet to edit and import again (with none yet: the headings,
-/// a template).
-pub async fn export_units(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-) -> AppResult<Response> {
-    let parts = parts(&state, &p, id).await?;
-    let t = p.t();
-    let headers: Vec<String> = UNIT_COLUMNS.iter().map(|(f, _)| t.field(f)).collect();
-    let rows: Vec<Vec<String>> = parts
-        .units
-        .iter()
-        .map(|u| {
-            vec![
-                u.unit_name.clone(),
-                parts
-                    .categories
-                    .iter()
-                    .find(|c| c.id == u.category_id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                if u.key_unit {
-                    t.s("eval.yes").to_string()
-                } else {
-                    t.s("eval.no").to_string()
-                },
-            ]
-        })
-        .collect();
-    let bytes = crate::web::xlsx::sheet(t.s("eval.units"), &headers, &rows)?;
-    Ok(crate::web::xlsx::download(
-        &format!("{} · {}.xlsx", parts.s.name, t.s("eval.units")),
-        bytes,
-    ))
-}
-
-/// Take an uploaded units sheet into the draft: every row checked first (the sheet, then
-/// the names against the region's units); any problem and nothing changes, and the page
-/// lists them by row and column.
-pub async fn import_units(
-    State(state): State<AppState>,
-    p: Principal,
-    Path(id): Path<i64>,
-    form: FormData,
-) -> AppResult<Response> {
-    let actor = p.require::<grants::ManageEvaluations>()?;
-    let t = p.t();
-    let (version, rows) = match sheet_upload(&state, &p, id, &form, &UNIT_COLUMNS).await? {
-        Ok(read) => read,
-        Err(page) => return Ok(page),
-    };
-    let sheet: Vec<(usize, UnitSheetRow)> = rows
-        .into_iter()
-        .map(|(n, v)| {
-            let get = |i: usize| v.get(i).cloned().unwrap_or_default();
-            (
-                n,
-                UnitSheetRow {
-                    unit: get(0),
-                    category: get(1),
-                    key_unit: yes_no_of(&get(2)),
-                },
-            )
-        })
-        .collect();
-    let column = |field: &str| t.field(field);
-    let lines = match place_units(&sheet) {
-        Ok(lines) => lines,
-        Err(problems) => {
-            return sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await;
-        }
-    };
-    match state
-        .db
-        .write(move |c| db::import_units(c, &actor, id, version, &lines))
-        .await
-    {
-        Ok(Ok(_)) => after(&state, &p, id, Ok(()), None).await,
-        Ok(Err(problems)) => sheet_refused(&state, &p, id, row_errors(t, &problems, column)).await,
-        Err(e) => after(&state, &p, id, Err(e), None).await,
-    }
-}
-
-/// A yes/no cell as the export writes it (是 / 否, Yes / No, in either language), or as typed.
-fn yes_no_of(v: &str) -> String {
-    let v = v.trim();
-    for lang in [crate::web::i18n::Lang::ZhCn, crate::web::i18n::Lang::En] {
-        let t = T::new(lang);
-        if v.eq_ignore_ascii_case(t.s("eval.yes")) {
-            return "yes".into();
-        }
-        if v.eq_ignore_ascii_case(t.s("eval.no")) {
-            return "no".into();
-        }
-    }
-    v.to_string()
-}
-
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::{get, post};
@@ -1284,16 +979,12 @@ pub(crate) fn routes() -> crate::Routes {
             post(set_weights),
         )
         .route("/evaluations/{id}/units", post(add_unit))
-        .route("/evaluations/{id}/units.xlsx", get(export_units))
-        .route("/evaluations/{id}/units/import", post(import_units))
         .route("/evaluations/{id}/units/{unit}/remove", post(remove_unit))
         .route("/evaluations/{id}/indicators", post(add_indicator))
         .route(
             "/evaluations/{id}/indicators/{indicator}/delete",
             post(delete_indicator),
         )
-        .route("/evaluations/{id}/indicators.xlsx", get(export_sheet))
-        .route("/evaluations/{id}/indicators/import", post(import_sheet))
         .route("/evaluations/{id}/copy", post(copy))
         .route("/evaluations/{id}/remind", post(remind))
 }
