@@ -378,12 +378,6 @@ pub(crate) fn seed_every_kind(
     city: CityData,
     tag: &str,
 ) -> CityRecords {
-    use shiliu_db::requests::routing;
-    use shiliu_db::{casework, evaluation, registry, requests};
-    use shiliu_domain::casework::{DisputeInput, LegalAidInput};
-    use shiliu_domain::requests::{Action, ActionInput, CohandlingInput};
-    let sys = Actor::system("test");
-    let all = Scope::everything();
     let mut ids = std::collections::HashMap::new();
     let mut put = |k: &'static str, v: String| {
         ids.insert(k, v);
@@ -396,9 +390,25 @@ pub(crate) fn seed_every_kind(
     put("request", city.request.to_string());
     put("person", city.person.to_string());
     put("evaluation", city.evaluation.to_string());
+    seed_request_records(c, &city, tag, &mut put);
+    seed_register_records(c, vault, &city, tag, &mut put);
+    seed_evaluation_records(c, &city, tag, &mut put);
+    seed_settings_records(c, &city, tag, &mut put);
+    CityRecords { city, ids }
+}
+
+/// A record's id under its kind's name, for the walk's paths.
+type Put<'a> = dyn FnMut(&'static str, String) + 'a;
+
+/// The request handled so far that co-handling may be asked; a file, a dispute, a case.
+fn seed_request_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) {
+    use shiliu_db::{casework, requests};
+    use shiliu_domain::casework::{DisputeInput, LegalAidInput};
+    use shiliu_domain::requests::{Action, ActionInput, CohandlingInput};
+    let sys = Actor::system("test");
+    let all = Scope::everything();
     let r = requests::get(c, &all, city.request).unwrap();
     put("request_code", r.code.clone());
-    // Handled, so that co-handling may be asked; a file that says whose it is.
     let mut r = r;
     for (a, input) in [
         (Action::Dispatch, ActionInput::default()),
@@ -448,7 +458,19 @@ pub(crate) fn seed_every_kind(
     )
     .unwrap();
     put("case", k.id.to_string());
-    // The register: a declaration, a request for assistance, a survey with a need.
+}
+
+/// The register: a declaration, a request for assistance, a survey with a need.
+fn seed_register_records(
+    c: &mut DbConnection,
+    vault: &shiliu_db::registry::Vault,
+    city: &CityData,
+    tag: &str,
+    put: &mut Put,
+) {
+    use shiliu_db::registry;
+    let sys = Actor::system("test");
+    let all = Scope::everything();
     let person = registry::get(c, &all, city.person).unwrap();
     put("household", person.household_id.unwrap().to_string());
     let resident = Actor::resident("seed", "local");
@@ -582,7 +604,12 @@ pub(crate) fn seed_every_kind(
             .id
             .to_string(),
     );
-    // The evaluation: a category, an indicator, a team.
+}
+
+/// The evaluation: a category, an indicator, a team.
+fn seed_evaluation_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) {
+    use shiliu_db::evaluation;
+    let sys = Actor::system("test");
     let cat = evaluation::add_category(c, &sys, city.evaluation, 1, "市直部门").unwrap();
     put("eval_category", cat.id.to_string());
     let ind = evaluation::add_indicator(
@@ -613,7 +640,12 @@ pub(crate) fn seed_every_kind(
     )
     .unwrap();
     put("team", team.id.to_string());
-    // A routing rule of the city's, and a token of its staff.
+}
+
+/// A routing rule of the city's, and a token of its staff.
+fn seed_settings_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) {
+    use shiliu_db::requests::routing;
+    let sys = Actor::system("test");
     let rule = routing::create(
         c,
         &sys,
@@ -642,7 +674,6 @@ pub(crate) fn seed_every_kind(
     )
     .unwrap();
     put("token", token.id.to_string());
-    CityRecords { city, ids }
 }
 
 /// The record a path parameter names, by the segment before it (and the route's section):
