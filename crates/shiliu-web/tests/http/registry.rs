@@ -2164,12 +2164,13 @@ async fn upload(app: &App, file: Vec<u8>, mode: &str) -> Resp {
         .await
 }
 
-/// The job's page once the import is done (or empty after `looks` looks 25 ms apart), each
-/// look before that checked to show progress if `progress`.
-async fn outcome(app: &App, job: &str, progress: bool, looks: usize) -> String {
+/// The job's page once the import is done (or empty after about a minute of looks 25 ms
+/// apart, enough on a loaded machine), each look before that checked to show progress if
+/// `progress`.
+async fn outcome(app: &App, job: &str, progress: bool) -> String {
     let (cookie, _) = app.session("nn-commission-staff");
     let mut outcome = String::new();
-    for _ in 0..looks {
+    for _ in 0..2400 {
         let page = app.get(job, &cookie).await.text();
         if page.contains("import-outcome") {
             outcome = page;
@@ -2183,9 +2184,6 @@ async fn outcome(app: &App, job: &str, progress: bool, looks: usize) -> String {
     outcome
 }
 
-/// Looks enough for an import to finish on a loaded machine (up to about a minute).
-const LONG_WAIT: usize = 2400;
-
 /// The valid households of the workbook imported in the background: the job's page and the
 /// count before.
 async fn imported(app: &App, i: &Import) -> (String, i64) {
@@ -2194,7 +2192,7 @@ async fn imported(app: &App, i: &Import) -> (String, i64) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let job = r.location();
     // Done, however long a busy machine takes: what follows needs the import finished.
-    assert!(!outcome(app, &job, false, LONG_WAIT).await.is_empty());
+    assert!(!outcome(app, &job, false).await.is_empty());
     (job, before)
 }
 
@@ -2296,7 +2294,7 @@ both_engines!(
             let before = already_registered(&app, &i).await;
             let r = upload(&app, workbook(&i), "valid_only").await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let outcome = outcome(&app, &r.location(), true, LONG_WAIT).await;
+            let outcome = outcome(&app, &r.location(), true).await;
             assert!(outcome.contains("导入完成：1 户 2 人"), "{outcome}");
             assert_eq!(count(&app), before + 2);
         });
@@ -2367,11 +2365,7 @@ both_engines!(
             assert!(r.text().contains("可导入 1 户 1 人"), "{}", r.text());
             let r = upload(&app, gb18030(&csv(&i)), "commit").await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            assert!(
-                !outcome(&app, &r.location(), false, LONG_WAIT)
-                    .await
-                    .is_empty()
-            );
+            assert!(!outcome(&app, &r.location(), false).await.is_empty());
             assert_eq!(count(&app), before + 1);
         });
     }
@@ -2384,11 +2378,7 @@ both_engines!(
         block_on(async {
             let r = upload(&app, gb18030(&csv(&i)), "commit").await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            assert!(
-                !outcome(&app, &r.location(), false, LONG_WAIT)
-                    .await
-                    .is_empty()
-            );
+            assert!(!outcome(&app, &r.location(), false).await.is_empty());
             let before = count(&app);
             // The file again after an edit (another hash): her household has no ID number to
             // match, but the same name and birth date in the same place is the same head.
