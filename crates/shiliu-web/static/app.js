@@ -27,3 +27,95 @@ for (const sel of document.querySelectorAll("select[name=reply_template]")) {
     if (opt && opt.dataset.body && reply) reply.value = opt.dataset.body;
   });
 }
+// Photos: the camera gives one photo at a time; each one taken is added to those already
+// chosen (not put in their place), and their names are listed under the field.
+for (const input of document.querySelectorAll("input[type=file][capture]")) {
+  if (typeof DataTransfer === "undefined") break;
+  const chosen = new DataTransfer();
+  const list = document.createElement("ul");
+  list.className = "chosen";
+  input.insertAdjacentElement("afterend", list);
+  input.addEventListener("change", () => {
+    for (const f of input.files) {
+      if (![...chosen.files].some((c) => c.name === f.name && c.size === f.size)) chosen.items.add(f);
+    }
+    input.files = chosen.files;
+    list.replaceChildren(...[...chosen.files].map((f) => {
+      const li = document.createElement("li");
+      li.textContent = f.name;
+      return li;
+    }));
+  });
+}
+// "Use my location": the browser's position goes into the hidden latitude and longitude and,
+// readable, into the place (kept if the person already typed one). Without a position the
+// place is typed as before.
+for (const button of document.querySelectorAll("button[data-locate]")) {
+  if (!("geolocation" in navigator)) continue;
+  const form = button.form;
+  const status = button.parentElement.querySelector("[role=status]");
+  button.parentElement.hidden = false;
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    navigator.geolocation.getCurrentPosition((pos) => {
+      const lat = pos.coords.latitude.toFixed(6);
+      const long = pos.coords.longitude.toFixed(6);
+      form.querySelector("input[name=latitude]").value = lat;
+      form.querySelector("input[name=longitude]").value = long;
+      const place = form.querySelector("input[name=place]");
+      const at = `${lat},${long}`;
+      if (!place.value.includes(at)) {
+        place.value = place.value.trim() ? `${place.value.trim()} (${at})` : `${button.dataset.at} ${at}`;
+      }
+      status.textContent = button.dataset.found;
+      button.disabled = false;
+    }, () => {
+      status.textContent = button.dataset.failed;
+      button.disabled = false;
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  });
+}
+// Long forms in steps: one fieldset at a time, "Next" only once its fields are filled in as
+// asked. Without this script every fieldset shows on one page; so does a form that came
+// back with errors, so that every field the errors name is in sight.
+for (const form of document.querySelectorAll("form.steps")) {
+  const steps = [...form.querySelectorAll(":scope > fieldset.step")];
+  const submit = form.querySelector(":scope > p.submit");
+  if (steps.length < 2 || !submit || document.querySelector("div.error[role=alert]")) continue;
+  const bar = document.createElement("p");
+  bar.className = "stepper";
+  const back = document.createElement("button");
+  back.type = "button";
+  back.className = "secondary back";
+  back.textContent = form.dataset.back;
+  const count = document.createElement("span");
+  count.className = "count";
+  const next = document.createElement("button");
+  next.type = "button";
+  next.className = "next";
+  next.textContent = form.dataset.next;
+  bar.append(back, count, next);
+  submit.insertAdjacentElement("beforebegin", bar);
+  let at = 0;
+  const show = (i) => {
+    at = i;
+    steps.forEach((s, j) => { s.hidden = j !== i; });
+    back.style.visibility = i === 0 ? "hidden" : "visible";
+    next.hidden = i === steps.length - 1;
+    submit.hidden = i !== steps.length - 1;
+    count.textContent = form.dataset.count.replace("{n}", i + 1).replace("{of}", steps.length);
+  };
+  const filled = (s) => [...s.querySelectorAll("input, select, textarea")]
+    .filter((f) => !f.disabled && !f.closest("fieldset[disabled]"))
+    .every((f) => f.reportValidity());
+  next.addEventListener("click", () => {
+    if (filled(steps[at])) { show(at + 1); steps[at].scrollIntoView({ block: "start" }); }
+  });
+  back.addEventListener("click", () => show(at - 1));
+  // A field the browser finds wrong on sending is shown on its step.
+  form.addEventListener("invalid", (e) => {
+    const i = steps.findIndex((s) => s.contains(e.target));
+    if (i >= 0 && i !== at) show(i);
+  }, true);
+  show(0);
+}

@@ -158,8 +158,10 @@ fn main() -> ExitCode {
 fn init_logging(c: &config::Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&c.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal: in a file or a log collector they are noise.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if c.log_format == "json" {
         b.json().init();

@@ -458,23 +458,14 @@ async fn sign_out(c: &Client) {
 /// A resident on a phone, no account: pick the place, describe the need, send. The code the
 /// page gives back.
 async fn resident_sends_a_request(c: &Client, base: &str) -> String {
-    c.goto(&format!("{base}/r")).await.unwrap();
-    for place in ["南宁市", "西乡塘区", "北湖街道"] {
-        c.find(Locator::LinkText(place))
-            .await
-            .unwrap_or_else(|e| panic!("{place}: {e}"))
-            .click()
-            .await
-            .unwrap();
-    }
-    click(c, "ul.picks a").await;
-    wait_text(c, "main", "提交诉求").await;
+    resident_at_the_form(c, base).await;
     c.find(Locator::Css("textarea[name=description]"))
         .await
         .unwrap()
         .send_keys("孩子转学需要准备哪些材料？")
         .await
         .unwrap();
+    to_last_step(c).await;
     c.find(Locator::Css("input[name=contact_phone]"))
         .await
         .unwrap()
@@ -483,8 +474,22 @@ async fn resident_sends_a_request(c: &Client, base: &str) -> String {
         .unwrap();
     click(c, "input[name=consent]").await;
     snapshot(c, "resident-form").await;
-    click(c, "main form button").await;
+    click(c, "main form button[type=submit]").await;
     wait_text(c, "p.code", "").await.trim().to_string()
+}
+
+/// A form in steps (app.js shows one fieldset at a time): "Next" until the last step.
+async fn to_last_step(c: &Client) {
+    for _ in 0..10 {
+        let Ok(next) = c.find(Locator::Css("p.stepper button.next")).await else {
+            return;
+        };
+        if !next.is_displayed().await.unwrap() {
+            return;
+        }
+        next.click().await.unwrap();
+    }
+    panic!("a step's fields are not filled in as asked: the form never reached its last step");
 }
 
 /// `user` signs in, opens the new-request form and describes the request; all but the grid
@@ -511,7 +516,11 @@ async fn new_request_form(c: &Client, base: &str, user: &str, what: &str) {
 
 /// Save the new-request form: the saved request's page and its code.
 async fn save_new_request(c: &Client) -> (String, String) {
-    let button = c.find(Locator::Css("main form button")).await.unwrap();
+    to_last_step(c).await;
+    let button = c
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap();
     submit(c, button).await;
     wait_text(c, ".flash", "已保存").await;
     let main = text(c, "main").await;
@@ -1423,6 +1432,240 @@ both_engines!(
                 .unwrap();
             wait_text(&c, "main", &ev.unit_name).await;
             std::fs::remove_dir_all(&dir).unwrap();
+            c
+        });
+    }
+);
+
+// ---- The phone (issue 25): tap targets, colours, words kept whole, photos kept, cards ----
+
+/// Every tap target the header shows (`selector` inside it): its text and its size in CSS px.
+async fn header_targets(c: &Client) -> Vec<(String, f64, f64)> {
+    let found = c
+        .execute(
+            "return [...document.querySelectorAll('header.top a, header.top button, header.top summary')]
+               .filter(e => e.getClientRects().length > 0)
+               .map(e => { const r = e.getBoundingClientRect(); return [e.textContent.trim(), r.width, r.height]; })",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+both_engines!(
+    every_tap_target_in_the_header_is_at_least_44_px_square,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            c.goto(&format!("{base}/login")).await.unwrap();
+            let mut targets = header_targets(&c).await;
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            targets.extend(header_targets(&c).await);
+            let names: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
+            assert!(
+                ["退出", "English", "菜单"]
+                    .iter()
+                    .all(|n| names.iter().any(|m| m.contains(n))),
+                "{names:?}"
+            );
+            for (name, w, h) in &targets {
+                assert!(*w >= 44.0 && *h >= 44.0, "{name}: {w} × {h} px");
+            }
+            snapshot(&c, "header-phone").await;
+            c
+        });
+    }
+);
+
+/// WCAG's contrast ratio of two CSS colours as computed (`rgb(r, g, b)`).
+fn contrast(a: &str, b: &str) -> f64 {
+    let luminance = |css: &str| {
+        let v: Vec<f64> = css
+            .trim_start_matches("rgba(")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .take(3)
+            .map(|x| x.trim().parse::<f64>().unwrap() / 255.0)
+            .map(|c| {
+                if c <= 0.039_28 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            })
+            .collect();
+        0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+both_engines!(the_grid_workers_household_list_is_readable, |t: TestDb| {
+    with_demo(&t, |c, base| async move {
+        migrant_registered(&c, &base).await;
+        sign_in(&c, &base, "grid").await;
+        wait_path(&c, "/").await;
+        c.goto(&format!("{base}/registry/surveys")).await.unwrap();
+        click(&c, "main table a[href^='/registry/surveys/']").await;
+        click(&c, "a[href$='/households']").await;
+        wait_text(&c, "ul.households", "石春燕").await;
+        snapshot(&c, "households-phone").await;
+        let colours = c
+            .execute(
+                "return [...document.querySelectorAll('ul.households a, ul.households a small')]
+                       .map(e => { const s = getComputedStyle(e); const a = e.closest('a');
+                                   return [s.color, getComputedStyle(a).backgroundColor]; })",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let colours: Vec<(String, String)> = serde_json::from_value(colours).unwrap();
+        assert!(!colours.is_empty());
+        for (fg, bg) in &colours {
+            assert!(contrast(fg, bg) >= 4.5, "{fg} on {bg}");
+        }
+        c
+    });
+});
+
+both_engines!(
+    the_residents_rating_choices_keep_their_words_on_one_line,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            let code = resident_sends_a_request(&c, &base).await;
+            dispatched_and_resolved(&c, &base, &code, "已按政策办理").await;
+            c.goto(&format!("{base}/r/{code}")).await.unwrap();
+            wait_text(&c, "main", "已按政策办理").await;
+            snapshot(&c, "rating-phone").await;
+            let labels = c
+                .execute(
+                    "return [...document.querySelectorAll('form[action$=\"/rate\"] label.check')]
+                       .map(e => { const r = e.getBoundingClientRect();
+                                   const line = parseFloat(getComputedStyle(e).lineHeight);
+                                   return [e.textContent.trim(), r.width, r.height, line]; })",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let labels: Vec<(String, f64, f64, f64)> = serde_json::from_value(labels).unwrap();
+            assert!(labels.len() >= 3, "{labels:?}");
+            for (words, width, height, _) in &labels {
+                // At 16 px a character of Chinese is 16 px wide: the choice's words and its
+                // button side by side, on one line of a 44-px tap target.
+                let chars = words.chars().count() as f64;
+                assert!(*width >= chars * 14.0, "{words}: {width} px wide");
+                assert!(*height <= 48.0, "{words}: {height} px high");
+            }
+            c
+        });
+    }
+);
+
+/// A resident on a phone at the request form of 北湖街道, no account.
+async fn resident_at_the_form(c: &Client, base: &str) {
+    c.goto(&format!("{base}/r")).await.unwrap();
+    for place in ["南宁市", "西乡塘区", "北湖街道"] {
+        c.find(Locator::LinkText(place))
+            .await
+            .unwrap_or_else(|e| panic!("{place}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+    click(c, "ul.picks a").await;
+    wait_text(c, "main", "提交诉求").await;
+}
+
+both_engines!(a_photo_survives_a_validation_error, |t: TestDb| {
+    let db = t.db.clone();
+    let dir = std::env::temp_dir().join(format!("留存-{}", shiliu_db::ids::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = dir.join("门口积水.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR photo").unwrap();
+    with_demo(&t, |c, base| async move {
+        resident_at_the_form(&c, &base).await;
+        fill(&c, "main form", "description", "小区门口积水，出行不便").await;
+        to_last_step(&c).await;
+        c.find(Locator::Css("input[type=file][name=photos]"))
+            .await
+            .unwrap()
+            .send_keys(&photo.to_string_lossy())
+            .await
+            .unwrap();
+        // A phone number with a digit missing: the form comes back with the error.
+        fill(&c, "main form", "contact_phone", "1391234000").await;
+        click(&c, "input[name=consent]").await;
+        click(&c, "main form button[type=submit]").await;
+        wait_text(&c, ".kept", "门口积水.png").await;
+        snapshot(&c, "photo-kept").await;
+        let phone = c
+            .find(Locator::Css("input[name=contact_phone]"))
+            .await
+            .unwrap();
+        phone.clear().await.unwrap();
+        phone.send_keys("13912340000").await.unwrap();
+        click(&c, "main form button[type=submit]").await;
+        let code = wait_text(&c, "p.code", "").await.trim().to_string();
+        let files = db
+            .read(move |conn| {
+                let r = shiliu_db::requests::by_code(conn, &code)?;
+                shiliu_db::requests::files::list(conn, &r)
+            })
+            .await
+            .unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["门口积水.png"]);
+        c
+    });
+});
+
+both_engines!(
+    the_request_form_shows_one_step_at_a_time_on_a_phone,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            resident_at_the_form(&c, &base).await;
+            let shown = "return [...document.querySelectorAll('form.steps > fieldset.step')]
+                           .filter(f => f.getClientRects().length > 0).length";
+            let visible = c.execute(shown, vec![]).await.unwrap();
+            assert_eq!(visible.as_i64(), Some(1));
+            // "Next" waits for the description, which is asked for.
+            click(&c, "p.stepper button.next").await;
+            assert_eq!(text(&c, "p.stepper .count").await, "第 1 步，共 3 步");
+            fill(&c, "main form", "description", "路灯不亮").await;
+            click(&c, "p.stepper button.next").await;
+            assert_eq!(text(&c, "p.stepper .count").await, "第 2 步，共 3 步");
+            c
+        });
+    }
+);
+
+both_engines!(
+    the_request_list_is_a_column_of_cards_on_a_phone,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/requests")).await.unwrap();
+            wait_text(&c, "h1", "诉求办理").await;
+            snapshot(&c, "requests-phone").await;
+            let shape = c
+                .execute(
+                    "const row = document.querySelector('table.cards tbody tr');
+                     const head = document.querySelector('table.cards thead').getBoundingClientRect();
+                     return [getComputedStyle(row).display, row.getBoundingClientRect().width,
+                             head.height, document.documentElement.scrollWidth];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (display, width, head, page): (String, f64, f64, f64) =
+                serde_json::from_value(shape).unwrap();
+            assert_eq!(display, "block", "each request a card");
+            assert!(width <= 340.0, "a card {width} px wide");
+            assert!(head <= 1.0, "the column heads hidden: {head} px");
+            assert!(page <= 360.0, "the page is {page} px wide");
             c
         });
     }

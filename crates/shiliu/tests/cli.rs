@@ -329,6 +329,23 @@ fn sqlite_in_new_folder(prefix: &str) -> (std::path::PathBuf, String) {
 }
 
 #[test]
+fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
+    let (dir, url) = sqlite_in_new_folder("shiliu-log");
+    // An unknown setting is logged as a warning: one log line, on a pipe here.
+    let out = Command::new(env!("CARGO_BIN_EXE_shiliu"))
+        .arg("migrate")
+        .env("SHILIU_DATABASE_URL", &url)
+        .env("SHILIU_NOT_A_SETTING", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not_a_setting"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn sqlite_without_a_key_keeps_one_beside_the_database() {
     let (dir, url) = sqlite_in_new_folder("shiliu-key");
     // SQLite without a key: one is made beside the database, readable by its owner only, and

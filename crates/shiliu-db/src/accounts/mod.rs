@@ -193,6 +193,22 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Optio
         .optional()?)
 }
 
+/// The display names of the users who wrote the rows a caller was given (a request's
+/// history), by user id: a record shows who acted by name, not by login. Not scoped by the
+/// users' regions: the ids come from rows already read through their scoped parent, and a
+/// name is what those rows' readers are shown anyway.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, DbError> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 fn get_user_unscoped(conn: &mut DbConnection, id: i64) -> Result<User, DbError> {
     Ok(users::table
         .filter(users::id.eq(id))

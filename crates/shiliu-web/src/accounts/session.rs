@@ -107,13 +107,13 @@ pub async fn login_submit(
             StatusCode::UNAUTHORIZED,
         )
     };
-    if !state.allow_login_attempt(&ctx.client_addr) {
+    let username = f.username.trim().to_lowercase();
+    if !state.allow_login_attempt(&ctx.client_addr, &username) {
         return fail("login.throttled").map(|mut r| {
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             r
         });
     }
-    let username = f.username.trim().to_lowercase();
     let user = {
         let u = username.clone();
         state
@@ -163,6 +163,7 @@ pub async fn login_submit(
         .db
         .write(move |c| accounts::login_succeeded(c, &actor, &user, &session_hash, &c2, &ua))
         .await?;
+    state.login_succeeded(&ctx.client_addr, &username);
     let mut resp = Redirect::to(&next).into_response();
     let max_age = state.config.session_absolute.num_seconds();
     resp.headers_mut().append(

@@ -24,3 +24,54 @@ pub(crate) fn routes() -> crate::Routes {
     .into_iter()
     .fold(crate::Routes::new(file!()), crate::Routes::merge)
 }
+
+/// A request as a form sent it, with the position "use my location" found (`position`:
+/// latitude and longitude in degrees, both empty when it was not used). The request keeps
+/// its place as text, so the position goes into it as Open311's does, `lat,long` to six
+/// decimals — unless the place already holds it, as the page's script writes it there.
+pub(crate) fn request_input(
+    channel: shiliu_domain::requests::Channel,
+    description: &str,
+    place: &str,
+    position: (&str, &str),
+    contact_name: &str,
+    contact_phone: &str,
+    consent: bool,
+) -> Result<shiliu_domain::requests::RequestInput, shiliu_domain::FieldErrors> {
+    let (lat, long) = (position.0.trim(), position.1.trim());
+    let mut bad = None;
+    let place = if lat.is_empty() && long.is_empty() {
+        place.to_string()
+    } else {
+        match (lat.parse::<f64>(), long.parse::<f64>()) {
+            (Ok(a), Ok(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => {
+                let at = format!("{a:.6},{b:.6}");
+                match place.trim() {
+                    p if p.contains(&at) => p.to_string(),
+                    "" => at,
+                    p => format!("{p} ({at})"),
+                }
+            }
+            _ => {
+                bad = Some(shiliu_domain::FieldError::new("place", "err.position"));
+                place.to_string()
+            }
+        }
+    };
+    let parsed = shiliu_domain::requests::RequestInput::parse(
+        channel,
+        description,
+        &place,
+        contact_name,
+        contact_phone,
+        consent,
+    );
+    match bad {
+        None => parsed,
+        Some(e) => {
+            let mut errs = parsed.err().unwrap_or_default();
+            errs.push(e);
+            Err(errs)
+        }
+    }
+}

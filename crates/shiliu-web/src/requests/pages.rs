@@ -8,14 +8,13 @@ use shiliu_db::scope::grants;
 use shiliu_domain::files::REQUEST_FILES;
 
 use crate::web::files::FormData;
+use crate::web::pending::{Kept, keep_for_next_send};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
 use shiliu_db::requests::{self as db, Request, RequestFilter, StepInput};
 use shiliu_domain::FieldErrors;
-use shiliu_domain::requests::{
-    Action, ActionInput, Channel, Outcome, Rating, RequestInput, Status,
-};
+use shiliu_domain::requests::{Action, ActionInput, Channel, Outcome, Rating, Status};
 use shiliu_domain::roles::{Permission, Role};
 
 use crate::web::error::AppResult;
@@ -75,7 +74,8 @@ pub struct RequestRow {
     pub code: String,
     pub received: String,
     pub category: String,
-    pub summary: String,
+    /// The description's start, in runs marked where a word searched for is.
+    pub summary: Vec<(String, bool)>,
     pub status: String,
     pub due: String,
     pub overdue: bool,
@@ -219,6 +219,9 @@ impl ListQuery {
     }
 }
 
+/// How much of a description a list row shows (it wraps; the request page has it all).
+const SUMMARY: usize = 80;
+
 pub async fn list(
     State(state): State<AppState>,
     p: Principal,
@@ -250,6 +253,7 @@ pub async fn list(
     } else {
         None
     };
+    let searched = shiliu_db::requests::search::query_terms(&q.q);
     let names = category_names(&cats, t);
     let name_of = |id: i64| {
         names
@@ -277,7 +281,10 @@ pub async fn list(
                 code: r.code.clone(),
                 received: minute(r.received_at),
                 category: name_of(r.category_id),
-                summary: r.description.chars().take(40).collect(),
+                summary: crate::web::page::marked(
+                    &r.description.chars().take(SUMMARY).collect::<String>(),
+                    &searched,
+                ),
                 status: if r.escalated_at.is_some() {
                     format!(
                         "{} · {}",
@@ -316,6 +323,11 @@ pub struct IntakeForm {
     contact_name: String,
     #[serde(default)]
     contact_phone: String,
+    /// Filled by "use my location" (degrees), kept with the place.
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
     #[serde(default)]
     consent: Option<String>,
 }
@@ -331,6 +343,8 @@ struct IntakePage {
     grids: Vec<(String, String)>,
     question_sets: Vec<crate::requests::questions::QuestionSet>,
     errors: Vec<(String, String)>,
+    /// Photos sent with an earlier try of this form, held for the next send.
+    kept: Kept,
 }
 
 /// The channels staff may record, the role's own first.
@@ -348,6 +362,7 @@ async fn intake_page(
     d: IntakeForm,
     submitted: &[(String, String)],
     errs: &FieldErrors,
+    kept: Kept,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::CreateRequests>()?;
     let t = p.t();
@@ -380,12 +395,21 @@ async fn intake_page(
         categories,
         grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
         errors: crate::requests::questions::answer_errors(errs, &qs, chosen, t),
+        kept,
     };
     render_form(&page, !errs.is_empty())
 }
 
 pub async fn new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
-    intake_page(&state, &p, IntakeForm::default(), &[], &FieldErrors::new()).await
+    intake_page(
+        &state,
+        &p,
+        IntakeForm::default(),
+        &[],
+        &FieldErrors::new(),
+        Kept::default(),
+    )
+    .await
 }
 
 pub async fn create(
@@ -397,10 +421,11 @@ pub async fn create(
     let (d, pairs): (IntakeForm, _) = crate::requests::questions::form_with_pairs(&form)?;
     let channel = Channel::parse(&d.channel).filter(|c| channels(p.role()).contains(c));
     let parsed = match channel {
-        Some(ch) => RequestInput::parse(
+        Some(ch) => crate::requests::request_input(
             ch,
             &d.description,
             &d.place,
+            (&d.latitude, &d.longitude),
             &d.contact_name,
             &d.contact_phone,
             d.consent.is_some(),
@@ -411,20 +436,22 @@ pub async fn create(
         d.region_code.clone(),
         d.category_id.parse::<i64>().unwrap_or(-1),
     );
-    let files = form.files("photos", REQUEST_FILES);
-    let (input, files) = match (parsed, files) {
-        (Ok(i), Ok(f)) => (
+    let photos = state.pending.photos(&form, "photos", REQUEST_FILES);
+    let (input, files) = match parsed {
+        Ok(i) if photos.errors.0.is_empty() => (
             i.with_answers(crate::requests::questions::submitted_answers(
                 &pairs, category,
             )),
-            f,
+            photos.files,
         ),
-        (parsed, files) => {
+        parsed => {
             let mut e = parsed.err().unwrap_or_default();
-            e.0.extend(files.err().unwrap_or_default().0);
-            return intake_page(&state, &p, d, &pairs, &e).await;
+            e.0.extend(photos.errors.0);
+            let kept = keep_for_next_send(&state.pending, &form, photos.files);
+            return intake_page(&state, &p, d, &pairs, &e, kept).await;
         }
     };
+    let held = files.clone();
     let result = state
         .db
         .write(move |c| {
@@ -438,7 +465,10 @@ pub async fn create(
         .await;
     match result {
         Ok(r) => Ok(Redirect::to(&format!("/requests/{}?saved=1", r.id)).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => intake_page(&state, &p, d, &pairs, &e).await,
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            let kept = keep_for_next_send(&state.pending, &form, held);
+            intake_page(&state, &p, d, &pairs, &e, kept).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -502,9 +532,12 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             let r: Request = db::get(c, actor.scope(), id)?;
             let site = org_db::atlas::site_name_of(c, r.site_id)?;
             let transfer = org_db::atlas::site_name_of(c, r.transfer_site_id)?;
+            let events = db::events(c, &r)?;
+            let ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+            let names = shiliu_db::accounts::display_names(c, &ids)?;
             Ok((
                 r.clone(),
-                db::events(c, &r)?,
+                (events, names),
                 db::categories(c, true)?,
                 site,
                 transfer,
@@ -580,12 +613,13 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
     facts.retain(|(_, v)| !v.is_empty());
+    let (events, names) = events;
     let events = events
         .into_iter()
         .map(|e| {
             (
                 minute(e.at),
-                e.actor,
+                actor_name(&e, &names, t),
                 t.label("req_action", &e.action),
                 t.label("status", &e.to_status),
                 e.note.unwrap_or_default(),
@@ -598,6 +632,25 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         facts,
         events,
     })
+}
+
+/// Who took a step, as people know them: a user's display name, "the resident", "the
+/// system" (deadlines, reminders), never a login name.
+fn actor_name(
+    e: &shiliu_db::requests::RequestEvent,
+    names: &std::collections::HashMap<i64, String>,
+    t: T,
+) -> String {
+    if let Some(name) = e.actor_id.and_then(|id| names.get(&id)) {
+        return name.clone();
+    }
+    if e.actor == "resident" {
+        t.s("actor.resident").to_string()
+    } else if e.actor.starts_with("system") {
+        t.s("actor.system").to_string()
+    } else {
+        e.actor.clone()
+    }
 }
 
 pub(crate) async fn detail_page(

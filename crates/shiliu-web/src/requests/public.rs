@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use shiliu_domain::files::FileLimits;
 
 use crate::web::files::FormData;
+use crate::web::pending::{Kept, keep_for_next_send};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use shiliu_db::org::{Region, atlas};
 use shiliu_db::requests::{self as db, StepInput};
 use shiliu_db::scope::Actor;
 use shiliu_domain::org::RegionKind;
-use shiliu_domain::requests::{ActionInput, Channel, Rating, RequestInput, Status};
+use shiliu_domain::requests::{ActionInput, Channel, Rating, Status};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::web::error::{AppError, AppResult};
@@ -126,6 +127,8 @@ struct NewPage {
     d: PublicForm,
     question_sets: Vec<crate::requests::questions::QuestionSet>,
     errors: Vec<(String, String)>,
+    /// Photos sent with an earlier try of this form, held for the next send.
+    kept: Kept,
 }
 
 #[derive(Deserialize, Default)]
@@ -150,6 +153,11 @@ pub struct PublicForm {
     contact_name: String,
     #[serde(default)]
     contact_phone: String,
+    /// Filled by "use my location" (degrees), kept with the place.
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
     #[serde(default)]
     consent: Option<String>,
 }
@@ -182,7 +190,7 @@ pub async fn start(
             PublicForm::default(),
             &[],
             &FieldErrors::new(),
-            StatusCode::OK,
+            Kept::default(),
         )
         .await;
     }
@@ -206,9 +214,15 @@ async fn form(
     d: PublicForm,
     submitted: &[(String, String)],
     errs: &FieldErrors,
-    status: StatusCode,
+    kept: Kept,
 ) -> AppResult<Response> {
     let t = ctx.t;
+    // A form sent back with its errors answers 422 Unprocessable Content; a new one 200.
+    let status = if errs.0.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let place = place_name(state, region).await?;
     let (cats, qs) = state
         .db
@@ -235,6 +249,7 @@ async fn form(
         ),
         categories,
         d,
+        kept,
     };
     let mut resp = render(&page)?;
     *resp.status_mut() = status;
@@ -249,36 +264,31 @@ pub async fn submit(
     let t = ctx.t;
     let (d, pairs): (PublicForm, _) = crate::requests::questions::form_with_pairs(&submitted)?;
     let category = d.category_id.parse::<i64>().unwrap_or(-1);
-    let parsed = RequestInput::parse(
+    let parsed = crate::requests::request_input(
         Channel::SelfService,
         &d.description,
         &d.place,
+        (&d.latitude, &d.longitude),
         &d.contact_name,
         &d.contact_phone,
         d.consent.is_some(),
     );
-    let (input, files) = match (parsed, submitted.files("photos", PUBLIC_FILES)) {
-        (Ok(i), Ok(f)) => (
+    let photos = state.pending.photos(&submitted, "photos", PUBLIC_FILES);
+    let (input, files) = match parsed {
+        Ok(i) if photos.errors.0.is_empty() => (
             i.with_answers(crate::requests::questions::submitted_answers(
                 &pairs, category,
             )),
-            f,
+            photos.files,
         ),
-        (parsed, files) => {
+        parsed => {
             let mut e = parsed.err().unwrap_or_default();
-            e.0.extend(files.err().unwrap_or_default().0);
-            return form(
-                &state,
-                &ctx,
-                d.region,
-                d,
-                &pairs,
-                &e,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            e.0.extend(photos.errors.0);
+            let kept = keep_for_next_send(&state.pending, &submitted, photos.files);
+            return form(&state, &ctx, d.region, d, &pairs, &e, kept).await;
         }
     };
+    let held = files.clone();
     if let Some(refused) = over_limit(&state, &ctx, PublicLimit::Submit("public-request")) {
         return refused;
     }
@@ -307,16 +317,8 @@ pub async fn submit(
         Ok(Some(r)) => Ok(Redirect::to(&format!("/r/{}?new=1", r.code)).into_response()),
         Ok(None) => too_many(&ctx, t),
         Err(shiliu_db::DbError::Invalid(e)) => {
-            form(
-                &state,
-                &ctx,
-                d.region,
-                d,
-                &pairs,
-                &e,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let kept = keep_for_next_send(&state.pending, &submitted, held);
+            form(&state, &ctx, d.region, d, &pairs, &e, kept).await
         }
         Err(e) => Err(e.into()),
     }

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod page;
 pub mod password;
+pub mod pending;
 pub mod xlsx;
 
 use std::collections::HashMap;
@@ -61,7 +62,7 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
-    /// Login attempts allowed per client address per window.
+    /// Failed sign-ins allowed per client address, and per account name, per window.
     pub login_attempts_per_window: u32,
     pub login_window: Duration,
     /// The server's public address, for absolute links in documents (Open311 discovery).
@@ -118,6 +119,8 @@ pub struct AppState {
     intake: Arc<std::sync::OnceLock<Batcher<Intake, shiliu_db::requests::Request>>>,
     /// Register imports running in the background, for their progress pages.
     pub(crate) imports: crate::registry::import::Jobs,
+    /// Photos held while their form is put right (`web::pending`).
+    pub(crate) pending: Arc<pending::PendingUploads>,
 }
 
 impl AppState {
@@ -131,6 +134,7 @@ impl AppState {
             tokens: Arc::default(),
             intake: Arc::default(),
             imports: Arc::default(),
+            pending: Arc::default(),
         }
     }
 
@@ -166,14 +170,45 @@ impl AppState {
             .retain(|_, (_, a)| a.caller.user().id != user_id);
     }
 
-    /// Per-address login throttle (account lockout is separate, in the database).
-    pub fn allow_login_attempt(&self, addr: &str) -> bool {
-        self.allow(
-            "login",
-            addr,
+    /// The sign-in throttle, by failures: at most `login_attempts_per_window` failed
+    /// sign-ins from one address, and as many against one account name from anywhere
+    /// (whether it exists or not, so the answer tells nothing about it), per window. An
+    /// attempt is counted against both as it starts — so attempts sent at once cannot pass
+    /// the limit together — and given back when it succeeds (`login_succeeded`): an office
+    /// behind one address is not held up by its colleagues signing in. (The database's
+    /// lockout of an account after repeated failures is separate and stays.)
+    pub fn allow_login_attempt(&self, addr: &str, account: &str) -> bool {
+        let (limit, window) = (
             self.config.login_attempts_per_window,
             self.config.login_window,
-        )
+        );
+        if !self.allow("login", addr, limit, window) {
+            self.give_back("login", addr);
+            return false;
+        }
+        if !self.allow("login-account", account, limit, window) {
+            self.give_back("login-account", account);
+            self.give_back("login", addr);
+            return false;
+        }
+        true
+    }
+
+    /// A sign-in succeeded: its attempt no longer counts against the address or the account.
+    pub fn login_succeeded(&self, addr: &str, account: &str) {
+        self.give_back("login", addr);
+        self.give_back("login-account", account);
+    }
+
+    /// Take one attempt back from a (kind, key)'s count in the current window.
+    fn give_back(&self, kind: &'static str, key: &str) {
+        let mut m = self
+            .limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(e) = m.get_mut(&format!("{kind}:{key}")) {
+            e.0 = e.0.saturating_sub(1);
+        }
     }
 
     /// A fixed-window rate limit per (kind, key) on this node: at most `limit` in `window`.

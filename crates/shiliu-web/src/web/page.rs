@@ -253,6 +253,40 @@ impl Saved {
     }
 }
 
+/// A text cut into runs, each marked when it is one of the words searched for, for a list to
+/// show them highlighted (`<mark>`): the runs are escaped by the template like any text.
+/// Case is ignored for Latin letters; where words overlap, the longer one is marked.
+pub fn marked(text: &str, words: &[String]) -> Vec<(String, bool)> {
+    let chars: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = chars.iter().map(char::to_ascii_lowercase).collect();
+    let mut words: Vec<Vec<char>> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .map(|c| c.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    let mut runs: Vec<(String, bool)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let hit = words
+            .iter()
+            .find(|w| folded[i..].starts_with(w))
+            .map(Vec::len);
+        let (len, mark) = hit.map_or((1, false), |n| (n, true));
+        let piece: String = chars[i..i + len].iter().collect();
+        match runs.last_mut() {
+            Some((run, m)) if *m == mark && !mark => run.push_str(&piece),
+            _ => runs.push((piece, mark)),
+        }
+        i += len;
+    }
+    runs
+}
+
 /// For the token list: a session that is not an API token.
 pub fn is_session(p: &Principal) -> bool {
     matches!(p.via, Via::Session { .. })
@@ -271,5 +305,24 @@ pub(crate) fn safe_next(next: &str) -> String {
         next.to_string()
     } else {
         "/".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked;
+
+    #[test]
+    fn the_words_searched_for_are_marked_in_a_text_and_nothing_else() {
+        let words = vec!["工资".to_string(), "abc".to_string()];
+        assert_eq!(
+            marked("拖欠工资ABC<b>", &words),
+            vec![
+                ("拖欠".to_string(), false),
+                ("工资".to_string(), true),
+                ("ABC".to_string(), true),
+                ("<b>".to_string(), false),
+            ]
+        );
     }
 }

@@ -739,6 +739,138 @@ both_engines!(a_photo_comes_with_the_request, |t: TestDb| {
     });
 });
 
+/// The resident's form sent with a photo and without the consent: the page that comes back
+/// and the token it holds the photo under.
+async fn photo_sent_without_consent(app: &App, p: &Public) -> (Resp, String) {
+    let form = p.form("13912345600", false);
+    let r = app
+        .multipart(
+            "/r",
+            RESIDENT,
+            RESIDENT_TOKEN,
+            &multipart_fields(&form),
+            &[("photos", "漏水.png", PNG)],
+        )
+        .await;
+    let text = r.text();
+    let token = text
+        .split("name=\"kept_photos\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    (r, token)
+}
+
+both_engines!(
+    a_photo_sent_with_a_form_in_error_is_kept_and_shown,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let (r, token) = photo_sent_without_consent(&app, &p).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("<li>漏水.png</li>"), "{}", r.text());
+            assert!(token.len() >= 24, "{}", r.text());
+        });
+    }
+);
+
+both_engines!(
+    the_kept_photo_is_saved_once_the_form_is_put_right,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let (_, token) = photo_sent_without_consent(&app, &p).await;
+            let form = p.form("13912345600", true);
+            let mut fields = multipart_fields(&form);
+            fields.push(("kept_photos", &token));
+            let r = app
+                .multipart("/r", RESIDENT, RESIDENT_TOKEN, &fields, &[])
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let code = r
+                .location()
+                .trim_start_matches("/r/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let files = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let r = shiliu_db::requests::by_code(c, &code)?;
+                    shiliu_db::requests::files::list(c, &r)
+                })
+                .unwrap();
+            assert_eq!(files.len(), 1);
+            assert_eq!(files[0].name, "漏水.png");
+        });
+    }
+);
+
+both_engines!(a_kept_photo_is_not_given_to_another_browser, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let (_, token) = photo_sent_without_consent(&app, &p).await;
+        let other = "shiliu_csrf=another-browser-0123456789";
+        let mut form = p.form("13912345600", true);
+        form[0].1 = "another-browser-0123456789".to_string();
+        let mut fields = multipart_fields(&form);
+        fields.push(("kept_photos", &token));
+        let r = app
+            .multipart("/r", other, "another-browser-0123456789", &fields, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("之前选的照片已过期"), "{}", r.text());
+    });
+});
+
+both_engines!(
+    the_position_found_on_the_phone_is_kept_with_the_place,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let mut form = p.form("13912345600", true);
+            form.push(("place", "民族大道口".to_string()));
+            form.push(("latitude", "22.8170".to_string()));
+            form.push(("longitude", "108.3665".to_string()));
+            let r = post_public(&app, &form).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let code = r
+                .location()
+                .trim_start_matches("/r/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let place = app
+                .t
+                .db
+                .write_blocking(move |c| Ok(shiliu_db::requests::by_code(c, &code)?.place))
+                .unwrap();
+            assert_eq!(place.as_deref(), Some("民族大道口 (22.817000,108.366500)"));
+        });
+    }
+);
+
+both_engines!(a_position_out_of_range_is_named, |t: TestDb| {
+    let app = App::new(t);
+    let p = public_city(&app);
+    block_on(async {
+        let mut form = p.form("13912345600", true);
+        form.push(("latitude", "122.8".to_string()));
+        form.push(("longitude", "108.3".to_string()));
+        let r = post_public(&app, &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("位置无效"), "{}", r.text());
+    });
+});
+
 both_engines!(the_same_phone_may_not_flood_the_desk, |t: TestDb| {
     let app = App::new(t);
     let p = public_city(&app);
@@ -2436,6 +2568,36 @@ both_engines!(
                 r.text()
             );
             assert_eq!(request_count(&app), before, "nothing half-written");
+        });
+    }
+);
+
+both_engines!(the_history_names_people_not_logins, |t: TestDb| {
+    let app = App::new(t);
+    let f = files_cities(&app);
+    block_on(async {
+        let (page_path, _) = with_photo(&app, &f).await;
+        let (ss, _) = app.session("nn-site-staff");
+        let page = app.get(&page_path, &ss).await.text();
+        let history = page
+            .split("<table class=\"cards history\">")
+            .nth(1)
+            .unwrap();
+        assert!(history.contains(">用户nn-grid-worker</td>"), "{history}");
+    });
+});
+
+both_engines!(
+    the_words_searched_for_are_marked_in_the_list,
+    |t: TestDb| {
+        let app = App::new(t);
+        let f = files_cities(&app);
+        block_on(async {
+            with_photo(&app, &f).await;
+            let (gw, _) = app.session("nn-grid-worker");
+            let list = app.get("/requests?q=%E7%81%AB%E7%81%BE", &gw).await.text();
+            assert!(list.contains("<mark>火灾</mark>"), "{list}");
+            assert!(list.contains(r#"<table class="cards">"#));
         });
     }
 );

@@ -803,6 +803,87 @@ both_engines!(
     }
 );
 
+/// `staff` behind a proxy that names the client (`X-Forwarded-For`), with a throttle of three
+/// failed sign-ins per address and per account, and the account lockout out of reach.
+fn throttled_at_three(t: TestDb) -> App {
+    with_staff(App::with(
+        t,
+        WebConfig {
+            trust_proxy: true,
+            login_attempts_per_window: 3,
+            lockout: accounts::LockoutPolicy {
+                max_failures: 100,
+                lock_for: chrono::Duration::minutes(15),
+            },
+            ..WebConfig::default()
+        },
+    ))
+}
+
+/// A sign-in from the client at `addr`.
+async fn sign_in_from(app: &App, addr: &str, username: &str, password: &str) -> StatusCode {
+    let form = [
+        ("_csrf", PRE_TOKEN),
+        ("username", username),
+        ("password", password),
+    ];
+    app.call(
+        Request::post("/login")
+            .header(header::COOKIE, PRE)
+            .header("x-forwarded-for", addr)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
+            .unwrap(),
+    )
+    .await
+    .status
+}
+
+both_engines!(
+    colleagues_signing_in_from_one_address_do_not_hold_it_up,
+    |t: TestDb| {
+        let app = throttled_at_three(t);
+        block_on(async {
+            for i in 0..6 {
+                let r = sign_in_from(&app, "10.0.0.1", "staff", "Shiliu-2026!").await;
+                assert_eq!(r, StatusCode::SEE_OTHER, "sign-in {i} of an office");
+            }
+        });
+    }
+);
+
+both_engines!(
+    failures_from_one_address_hold_it_up_for_every_account,
+    |t: TestDb| {
+        let app = throttled_at_three(t);
+        block_on(async {
+            for name in ["guess-1", "guess-2", "guess-3"] {
+                let r = sign_in_from(&app, "10.0.0.1", name, "wrong-Password-1").await;
+                assert_eq!(r, StatusCode::UNAUTHORIZED);
+            }
+            let held = sign_in_from(&app, "10.0.0.1", "staff", "Shiliu-2026!").await;
+            assert_eq!(held, StatusCode::TOO_MANY_REQUESTS);
+            let elsewhere = sign_in_from(&app, "10.0.0.2", "staff", "Shiliu-2026!").await;
+            assert_eq!(elsewhere, StatusCode::SEE_OTHER);
+        });
+    }
+);
+
+both_engines!(
+    failures_against_one_account_hold_it_up_from_every_address,
+    |t: TestDb| {
+        let app = throttled_at_three(t);
+        block_on(async {
+            for addr in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+                let r = sign_in_from(&app, addr, "staff", "wrong-Password-1").await;
+                assert_eq!(r, StatusCode::UNAUTHORIZED);
+            }
+            let held = sign_in_from(&app, "10.0.0.4", "staff", "Shiliu-2026!").await;
+            assert_eq!(held, StatusCode::TOO_MANY_REQUESTS);
+        });
+    }
+);
+
 both_engines!(redirects_stay_on_this_site_and_never_fail, |t: TestDb| {
     let app = App::new(t);
     app.t

@@ -168,6 +168,115 @@ fn labels<T: std::fmt::Display>(prefix: &str, codes: &[T]) -> Vec<String> {
     codes.iter().map(|k| format!("{prefix}.{k}")).collect()
 }
 
+/// `GET path` as a browser that takes the encodings `accept`.
+async fn get_accepting(app: &App, path: &str, cookie: &str, accept: &str) -> Resp {
+    app.call(
+        Request::get(path)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+fn encoding(r: &Resp) -> Option<&str> {
+    r.headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+}
+
+both_engines!(a_page_goes_out_gzip_compressed_when_asked, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let plain = app.get("/login", "").await;
+        let r = get_accepting(&app, "/login", "", "gzip").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(encoding(&r), Some("gzip"));
+        assert!(r.body.len() < plain.body.len(), "{} bytes", r.body.len());
+        let mut page = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut page)
+            .unwrap();
+        assert!(page.contains("name=\"password\""), "{page}");
+    });
+});
+
+both_engines!(brotli_is_chosen_when_the_browser_takes_it, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let r = get_accepting(&app, "/static/app.css", "", "gzip, deflate, br").await;
+        assert_eq!(encoding(&r), Some("br"));
+    });
+});
+
+both_engines!(a_tiny_answer_is_not_compressed, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let r = get_accepting(&app, "/healthz", "", "gzip, br").await;
+        assert_eq!((r.status, encoding(&r)), (StatusCode::OK, None));
+        assert_eq!(r.text(), "ok");
+    });
+});
+
+both_engines!(a_spreadsheet_is_not_compressed_again, |t: TestDb| {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            seed_city(c, "450100", "nn", "x");
+            Ok(())
+        })
+        .unwrap();
+    let (cookie, _) = app.session("nn-commission-staff");
+    block_on(async {
+        let r = get_accepting(&app, "/sites/export.xlsx", &cookie, "gzip, br").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(encoding(&r), None);
+        assert!(r.body.starts_with(b"PK"), "a zip archive as it was made");
+    });
+});
+
+both_engines!(
+    the_web_app_manifest_names_the_app_and_its_icon,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let r = app.get("/manifest.webmanifest", "").await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(r.headers[header::CONTENT_TYPE], "application/manifest+json");
+            let m: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(m["start_url"], "/");
+            assert_eq!(m["display"], "standalone");
+            let icon = m["icons"][0]["src"].as_str().unwrap();
+            let i = app.get(icon, "").await;
+            assert_eq!(i.status, StatusCode::OK);
+            assert_eq!(i.headers[header::CONTENT_TYPE], "image/svg+xml");
+            assert!(i.text().starts_with("<svg"));
+        });
+    }
+);
+
+both_engines!(every_page_links_the_manifest, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let page = app.get("/login", "").await.text();
+        assert!(
+            page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#),
+            "{page}"
+        );
+    });
+});
+
+both_engines!(the_sign_in_page_links_every_public_page, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let page = app.get("/login", "").await.text();
+        for link in ["/r", "/r/track", "/d", "/d/track"] {
+            assert!(page.contains(&format!("<a href=\"{link}\">")), "{link}");
+        }
+    });
+});
+
 #[test]
 fn both_catalogues_have_the_same_keys() {
     let (zh, en) = (catalogue("zh-CN"), catalogue("en"));
