@@ -109,6 +109,21 @@ fn ancestors(paths: &[String]) -> Vec<String> {
     above
 }
 
+/// The path just above each of these, each once: `/1/2/3/` → `/1/2/` (none above a root).
+fn parents(paths: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in paths {
+        let inner = &p[..p.len() - 1];
+        if let Some(i) = inner.rfind('/').filter(|&i| i > 0) {
+            let parent = &p[..=i];
+            if !out.iter().any(|o| o == parent) {
+                out.push(parent.to_string());
+            }
+        }
+    }
+    out
+}
+
 impl Scope {
     pub(crate) fn of_paths(paths: Vec<String>) -> Self {
         debug_assert!(paths.iter().all(|p| p.starts_with('/') && p.ends_with('/')));
@@ -237,6 +252,31 @@ impl Scope {
             acc = Box::new(acc.or(column.eq(a)));
         }
         acc
+    }
+
+    /// Rows inside the scope or at the region just above one of its subtrees: where a
+    /// declaration waits for its reviewers, since residents declare at a community (a grid is
+    /// nothing they know) and the grid workers of its grids verify it.
+    pub fn with_parents_filter<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>,
+        QS: 'static,
+    {
+        let mut acc = self.path_filter(column);
+        for a in parents(&self.paths) {
+            acc = Box::new(acc.or(column.eq(a)));
+        }
+        acc
+    }
+
+    /// One row kept if it lies in the scope or at the region just above one of its subtrees
+    /// (what [`Scope::with_parents_filter`] admits), else `NotFound`.
+    pub fn admit_with_parents<T>(&self, path: &str, row: T) -> Result<T, crate::DbError> {
+        if self.covers(path) || parents(&self.paths).iter().any(|p| p == path) {
+            Ok(row)
+        } else {
+            Err(crate::DbError::NotFound)
+        }
     }
 
     /// The home side's view (流出地联动): rows whose 户籍地 (`hukou`, a division code) lies in
@@ -587,6 +627,28 @@ impl<P> std::ops::Deref for Can<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grid_scope_reaches_its_community_but_not_a_sibling_grid() {
+        let grids = Scope::of_paths(vec!["/1/2/3/4/".into()]);
+        assert!(
+            grids.admit_with_parents("/1/2/3/", ()).is_ok(),
+            "its community"
+        );
+        assert!(
+            grids.admit_with_parents("/1/2/3/4/", ()).is_ok(),
+            "its grid"
+        );
+        assert!(
+            grids.admit_with_parents("/1/2/3/5/", ()).is_err(),
+            "a sibling grid"
+        );
+        assert!(
+            grids.admit_with_parents("/1/2/", ()).is_err(),
+            "the township above"
+        );
+        assert!(Scope::whole().admit_with_parents("/1/", ()).is_ok());
+    }
 
     #[test]
     fn path_ranges() {

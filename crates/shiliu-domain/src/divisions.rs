@@ -118,6 +118,36 @@ pub fn full_name(code: &str) -> Option<String> {
     Some(parts.concat())
 }
 
+/// A division's children, in code order.
+pub fn children(code: &str) -> impl Iterator<Item = &'static Division> {
+    all().iter().filter(move |d| d.parent == code)
+}
+
+/// One level of a picker: the division its choices lie under (none for the provinces), and
+/// its children.
+pub type Level = (Option<&'static Division>, Vec<&'static Division>);
+
+/// What a picker of divisions offers with `current` picked (empty: none): every province, then
+/// the children of the current value and of each division above it — a province's cities, a
+/// city's counties, a Guangxi county's townships — so each pick opens the next level. Groups of
+/// (the division they are under, none for the provinces; its children).
+pub fn choices_around(current: &str) -> Vec<Level> {
+    let mut out = vec![(None, children("").collect::<Vec<_>>())];
+    let mut chain = Vec::new();
+    let mut cur = get(current.trim());
+    while let Some(d) = cur {
+        chain.push(d);
+        cur = get(d.parent);
+    }
+    for d in chain.into_iter().rev() {
+        let below: Vec<_> = children(d.code).collect();
+        if !below.is_empty() {
+            out.push((Some(d), below));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +199,22 @@ mod tests {
             assert!(d.code.starts_with(p.code), "{} under {}", d.code, p.code);
             assert!(p.level < d.level);
         }
+    }
+
+    #[test]
+    fn a_picked_county_offers_the_provinces_its_citys_counties_and_its_townships() {
+        let groups = choices_around("450107");
+        let under: Vec<Option<&str>> = groups.iter().map(|(p, _)| p.map(|d| d.code)).collect();
+        assert_eq!(under, [None, Some("45"), Some("4501"), Some("450107")]);
+        assert_eq!(groups[0].1.len(), 31, "every province in the data");
+        assert!(groups[2].1.iter().any(|d| d.name == "西乡塘区"));
+    }
+
+    #[test]
+    fn nothing_picked_offers_the_provinces_only() {
+        let groups = choices_around("");
+        assert_eq!(groups.len(), 1);
+        assert!(groups[0].1.iter().any(|d| d.name == "贵州省"));
     }
 
     #[test]

@@ -119,3 +119,47 @@ for (const form of document.querySelectorAll("form.steps")) {
   }, true);
   show(0);
 }
+// Pickers whose levels open one another (a province its cities, a city its counties): a pick
+// fetches the groups around it, as the server would draw them after the form is sent.
+for (const sel of document.querySelectorAll("select[data-source]")) {
+  sel.addEventListener("change", async () => {
+    const picked = sel.value;
+    const res = await fetch(sel.dataset.source + encodeURIComponent(picked), {
+      headers: { Accept: "application/json" },
+    });
+    if (!res.ok) return;
+    const groups = await res.json();
+    for (const g of sel.querySelectorAll("optgroup")) g.remove();
+    for (const g of groups) {
+      const og = document.createElement("optgroup");
+      og.label = g.label;
+      for (const [value, name] of g.options) og.append(new Option(name, value));
+      sel.append(og);
+    }
+    sel.value = picked;
+  });
+}
+// Pickers: typing narrows a long list of choices to the names (or headings) that contain what
+// was typed, and picks the first match; the list alone works without this.
+for (const box of document.querySelectorAll("input[data-picker]")) {
+  const sel = document.getElementById(box.dataset.picker);
+  if (!sel) continue;
+  box.hidden = false;
+  box.addEventListener("input", () => {
+    const q = box.value.trim().toLowerCase();
+    let first = null;
+    for (const g of sel.querySelectorAll("optgroup")) {
+      const all = g.label.toLowerCase().includes(q);
+      let any = false;
+      for (const o of g.querySelectorAll("option")) {
+        const on = !q || all || o.text.toLowerCase().includes(q);
+        o.hidden = !on;
+        any = any || on;
+        if (on && !first) first = o;
+      }
+      g.hidden = !any;
+    }
+    const cur = sel.selectedOptions[0];
+    if (q && first && (!cur || !cur.value || cur.hidden)) sel.value = first.value;
+  });
+}

@@ -499,12 +499,8 @@ async fn new_request_form(c: &Client, base: &str, user: &str, what: &str) {
     wait_path(c, "/").await;
     c.goto(&format!("{base}/requests/new")).await.unwrap();
     if user != "grid" {
-        c.find(Locator::Css("input[name=region_code]"))
-            .await
-            .unwrap()
-            .send_keys("450107002")
-            .await
-            .unwrap();
+        // 南宁市, then 西乡塘区, then 北湖街道: each pick opens the next level.
+        pick_levels(c, "region_code", &["450100", "450107", "450107002"]).await;
     }
     c.find(Locator::Css("textarea[name=description]"))
         .await
@@ -512,6 +508,26 @@ async fn new_request_form(c: &Client, base: &str, user: &str, what: &str) {
         .send_keys(what)
         .await
         .unwrap();
+}
+
+/// Pick a place level by level in a picker: each pick fetches the next level, so each choice
+/// is waited for before it is made.
+async fn pick_levels(c: &Client, name: &str, values: &[&str]) {
+    let select = format!("select[name='{name}']");
+    for v in values {
+        let option = format!("{select} option[value='{v}']");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.find(Locator::Css(&option)).await.is_err() {
+            assert!(Instant::now() < deadline, "{v} never offered in {name}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        c.find(Locator::Css(&select))
+            .await
+            .unwrap()
+            .select_by_value(v)
+            .await
+            .unwrap();
+    }
 }
 
 /// Save the new-request form: the saved request's page and its code.
@@ -597,13 +613,30 @@ async fn site_takes_one_in(c: &Client, base: &str) -> (String, String) {
     save_new_request(c).await
 }
 
-/// The commission dispatches the request; the site accepts it, starts and resolves it with
-/// `reply`. Everyone signed out after.
-async fn dispatched_and_resolved(c: &Client, base: &str, code: &str, reply: &str) {
+/// The commission opens the request and dispatches it by one tap on the suggested site: the
+/// site the button named.
+async fn dispatched_by_the_suggestion(c: &Client, base: &str, code: &str) -> String {
     sign_in(c, base, "nanning").await;
     wait_path(c, "/").await;
     open_request(c, base, code).await;
-    step(c, "dispatch", &[]).await;
+    let button = c
+        .find(Locator::Css("form.suggestion button"))
+        .await
+        .unwrap();
+    let label = button.text().await.unwrap();
+    submit(c, button).await;
+    wait_text(c, ".flash", "已保存").await;
+    label
+        .trim()
+        .trim_start_matches("派至 ")
+        .trim_end_matches("（建议）")
+        .to_string()
+}
+
+/// The commission dispatches the request; the site accepts it, starts and resolves it with
+/// `reply`. Everyone signed out after.
+async fn dispatched_and_resolved(c: &Client, base: &str, code: &str, reply: &str) {
+    dispatched_by_the_suggestion(c, base, code).await;
     sign_out(c).await;
     sign_in(c, base, "site").await;
     wait_path(c, "/").await;
@@ -664,6 +697,21 @@ both_engines!(a_site_takes_a_request_in_at_its_window, |t: TestDb| {
         c
     });
 });
+
+both_engines!(
+    a_dispatcher_sends_a_request_to_the_suggested_site_in_one_tap,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            let (_, code) = site_takes_one_in(&c, &base).await;
+            sign_out(&c).await;
+            let site = dispatched_by_the_suggestion(&c, &base, &code).await;
+            let facts = text(&c, "dl.facts").await;
+            assert!(!site.is_empty() && facts.contains("已派单"), "{facts}");
+            assert!(facts.contains(&site), "sent to {site}: {facts}");
+            c
+        });
+    }
+);
 
 both_engines!(
     a_request_from_each_staff_channel_is_handled_rated_and_closed,
@@ -746,8 +794,9 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
-/// On a phone, no account: the place down to the grid, then 石春燕's declaration with both
-/// consents. The text of the page it lands on (waiting for verification).
+/// On a phone, no account: the place down to the community (no grid asked), then 石春燕's
+/// declaration with both consents. The text of the page it lands on (waiting for
+/// verification).
 async fn migrant_declares(c: &Client, base: &str) -> String {
     c.goto(&format!("{base}/d")).await.unwrap();
     for place in ["南宁市", "西乡塘区", "北湖街道"] {
@@ -757,11 +806,9 @@ async fn migrant_declares(c: &Client, base: &str) -> String {
             .unwrap_or_else(|e| panic!("{place}: {e}"));
         submit(c, link).await;
     }
-    // The first community, then its first grid: the demo grid worker's.
-    for _ in 0..2 {
-        let link = c.find(Locator::Css("ul.picks a")).await.unwrap();
-        submit(c, link).await;
-    }
+    // The first community: the demo grid worker's grid lies in it.
+    let link = c.find(Locator::Css("ul.picks a")).await.unwrap();
+    submit(c, link).await;
     wait_text(c, "main", "同住家庭成员").await;
     let first17 = "45022619960315202";
     let number = format!(

@@ -41,3 +41,14 @@ pub fn site_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, 
 pub fn region_name_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, DbError> {
     id.map_or_else(|| Ok(String::new()), |id| Ok(region(conn, id)?.name))
 }
+
+/// An active site, as its poster's QR code names it to the public forms: (its region, its
+/// name). An inactive or unknown site is `NotFound`.
+pub fn open_site(conn: &mut DbConnection, id: i64) -> Result<(i64, String), DbError> {
+    let site = get_site(conn, &Scope::whole(), id)?;
+    if site.active {
+        Ok((site.region_id, site.name))
+    } else {
+        Err(DbError::NotFound)
+    }
+}

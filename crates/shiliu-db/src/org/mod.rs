@@ -196,6 +196,57 @@ pub fn peoples(conn: &mut DbConnection) -> Result<Vec<(String, String, String, S
         .load(conn)?)
 }
 
+/// The region a form picked from a list, by its code: in scope, else an error naming `field`
+/// (not one of the choices the caller had). Empty: none picked.
+pub fn picked_region(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    code: &str,
+    field: &str,
+) -> Result<Option<Region>, DbError> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Ok(None);
+    }
+    match get_region_by_code(conn, scope, code) {
+        Ok(r) => Ok(Some(r)),
+        Err(DbError::NotFound) => Err(DbError::invalid(field, "err.choice")),
+        Err(e) => Err(e),
+    }
+}
+
+/// A picker's levels: groups of regions, each with the region they lie under (none for the
+/// top level).
+pub type Levels = Vec<(Option<Region>, Vec<Region>)>;
+
+/// What a region picker offers with `current` picked (none: nothing yet): the scope's roots,
+/// then the active children in scope of each region from the roots down to the current one, so
+/// each pick opens the next level. Groups of (the region they are under, none for the roots;
+/// its children). Only regions in scope are ever offered.
+pub fn choices_around(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    current: Option<&Region>,
+) -> Result<Levels, DbError> {
+    let mut out = vec![(None, scope_roots(conn, scope)?)];
+    let Some(current) = current else {
+        return Ok(out);
+    };
+    let mut chain: Vec<i64> = ancestors(conn, scope, current)?
+        .into_iter()
+        .filter(|(_, _, inside)| *inside)
+        .map(|(id, _, _)| id)
+        .collect();
+    chain.push(current.id);
+    for id in chain {
+        let below = children(conn, scope, id, false)?;
+        if !below.is_empty() {
+            out.push((Some(get_region(conn, scope, id)?), below));
+        }
+    }
+    Ok(out)
+}
+
 /// A region's ancestors, root first, for breadcrumbs: (id, name, inside the scope). Names of the
 /// chain above a region the caller may see are not scoped data; only those inside the scope are
 /// linked.
@@ -519,7 +570,48 @@ pub struct Named<T> {
 /// The scoped list, get and activate/deactivate of a record kept at a region (sites, units):
 /// the same queries over different tables, written once.
 macro_rules! region_record {
-    ($table:ident, $ty:ty, $kind_col:ident, $entity:literal, $list:ident, $get:ident, $set_active:ident, $on:literal, $off:literal, $by_name:ident, $unknown:literal, $ambiguous:literal) => {
+    ($table:ident, $ty:ty, $kind_col:ident, $entity:literal, $list:ident, $get:ident, $set_active:ident, $on:literal, $off:literal, $by_name:ident, $picked:ident, $choices:ident, $unknown:literal, $ambiguous:literal) => {
+        /// The record a form picked from a list (its id as posted): active and in scope, else
+        /// an error naming `field` (required, or not one of the choices the caller had).
+        pub fn $picked(
+            conn: &mut DbConnection,
+            scope: &Scope,
+            picked: &str,
+            field: &str,
+        ) -> Result<i64, DbError> {
+            let picked = picked.trim();
+            if picked.is_empty() {
+                return Err(DbError::invalid(field, "err.required"));
+            }
+            let id: i64 = picked
+                .parse()
+                .map_err(|_| DbError::invalid(field, "err.choice"))?;
+            let found: Option<i64> = $table::table
+                .inner_join(regions::table)
+                .filter(scope.filter())
+                .filter($table::id.eq(id))
+                .filter($table::active.eq(true))
+                .select($table::id)
+                .first(conn)
+                .optional()?;
+            found.ok_or_else(|| DbError::invalid(field, "err.choice"))
+        }
+
+        /// What a picker offers: every active record in scope as (region name, id, name),
+        /// by region and then name, so a page can group them under their regions.
+        pub fn $choices(
+            conn: &mut DbConnection,
+            scope: &Scope,
+        ) -> Result<Vec<(String, i64, String)>, DbError> {
+            Ok($table::table
+                .inner_join(regions::table)
+                .filter(scope.filter())
+                .filter($table::active.eq(true))
+                .order((regions::path.asc(), $table::name.asc()))
+                .select((regions::name, $table::id, $table::name))
+                .load(conn)?)
+        }
+
         /// The active record with exactly this name in scope (for forms that name one); the
         /// error names `field` (required, unknown, or more than one of that name).
         pub fn $by_name(
@@ -640,6 +732,8 @@ region_record!(
     "site.activate",
     "site.deactivate",
     site_id_by_name,
+    picked_site,
+    site_choices,
     "err.site.unknown",
     "err.site.ambiguous"
 );
@@ -654,6 +748,8 @@ region_record!(
     "unit.activate",
     "unit.deactivate",
     unit_id_by_name,
+    picked_unit,
+    unit_choices,
     "err.unit.unknown",
     "err.unit.ambiguous"
 );

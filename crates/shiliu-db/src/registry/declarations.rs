@@ -224,7 +224,7 @@ pub fn queue(
     limit: i64,
 ) -> Result<Vec<Declaration>, DbError> {
     let mut q: declarations::BoxedQuery<'_, MultiBackend> = declarations::table
-        .filter(actor.scope.path_filter(declarations::region_path))
+        .filter(actor.scope.with_parents_filter(declarations::region_path))
         .filter(declarations::status.eq(status.as_str()))
         .into_boxed();
     if let Some(a) = after {
@@ -248,7 +248,7 @@ pub fn queue(
 /// How many wait in the scope (the queue's badge).
 pub fn pending_count(conn: &mut DbConnection, scope: &Scope) -> Result<i64, DbError> {
     Ok(declarations::table
-        .filter(scope.path_filter(declarations::region_path))
+        .filter(scope.with_parents_filter(declarations::region_path))
         .filter(declarations::status.eq(DeclarationStatus::Pending.as_str()))
         .count()
         .get_result(conn)?)
@@ -257,7 +257,7 @@ pub fn pending_count(conn: &mut DbConnection, scope: &Scope) -> Result<i64, DbEr
 /// One declaration for its reviewer; the view is audited.
 pub fn view(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Declaration, DbError> {
     let d = read(conn, id)?;
-    let d = actor.scope.admit(&d.region_path.clone(), d)?;
+    let d = actor.scope.admit_with_parents(&d.region_path.clone(), d)?;
     audit::record(
         conn,
         actor,
@@ -273,7 +273,7 @@ fn pending(
     version: i32,
 ) -> Result<Declaration, DbError> {
     let d = read(conn, id)?;
-    let d = actor.scope.admit(&d.region_path.clone(), d)?;
+    let d = actor.scope.admit_with_parents(&d.region_path.clone(), d)?;
     versioned::expect(version, d.version)?;
     if d.status != DeclarationStatus::Pending.as_str() {
         return Err(DbError::invalid("status", "err.declaration.decided"));

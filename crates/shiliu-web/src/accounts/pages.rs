@@ -189,6 +189,7 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         errors: t.field_errors(errs),
         toggle: None,
         readonly: false,
+        poster: None,
     };
     render_form(&page, !errs.is_empty())
 }

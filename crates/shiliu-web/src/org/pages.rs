@@ -542,6 +542,8 @@ pub struct OrgForm {
     pub toggle: Option<(String, String, &'static str)>,
     /// Shown to a role that may view but not change the record.
     pub readonly: bool,
+    /// A site's printable poster with the public forms' QR codes.
+    pub poster: Option<String>,
 }
 
 /// The posted form of a site or unit (fields of the other kind are ignored).
@@ -652,6 +654,9 @@ fn form_page(
         errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
         toggle,
         readonly: id.is_some() && !p.can(kind.manage()),
+        poster: id
+            .filter(|_| kind == OrgKind::Site)
+            .map(|i| format!("/sites/{i}/poster")),
     };
     render_form(&page, !errs.is_empty())
 }

@@ -28,6 +28,7 @@ use crate::requests::public::{PublicLimit, form_token, over_limit, resident, wit
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Ctx, Principal};
 
 /// Member rows the public form offers (blank rows are ignored).
@@ -104,14 +105,17 @@ struct PickPage {
 pub struct PickQuery {
     region: Option<i64>,
     here: Option<String>,
+    /// From a site's poster: the form opens at that site's place.
+    site: Option<i64>,
 }
 
-/// Where one declares: a grid, or a community (or township) without grids below it — or the
-/// community itself when the resident does not know their grid.
+/// Where one declares: a community, or a township without communities below it. Residents
+/// are not asked for their grid (nothing they know); staff place the household in its grid
+/// when they confirm the declaration.
 fn is_final(r: &Region, children: &[Region]) -> bool {
     match r.kind() {
-        RegionKind::Grid => true,
-        RegionKind::Community | RegionKind::Township => children.is_empty(),
+        RegionKind::Grid | RegionKind::Community => true,
+        RegionKind::Township => children.is_empty(),
         _ => false,
     }
 }
@@ -122,16 +126,35 @@ pub async fn start(
     Query(q): Query<PickQuery>,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let (current, children, crumbs) = crate::requests::public::picking(&state, q.region).await?;
-    if let Some(r) = current.as_ref().filter(|r| {
-        q.here.is_some() && matches!(r.kind(), RegionKind::Community | RegionKind::Township)
-            || is_final(r, &children)
-    }) {
+    if let Some(site) = q.site
+        && let Some((region, _)) = crate::requests::public::site_place(&state, site).await?
+    {
+        let from = [("site".to_string(), site.to_string())];
+        return form(
+            &state,
+            &ctx,
+            region,
+            &from,
+            &FieldErrors::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let (current, mut children, crumbs) =
+        crate::requests::public::picking(&state, q.region).await?;
+    children.retain(|r| r.kind() != RegionKind::Grid);
+    if let Some(r) = current
+        .as_ref()
+        .filter(|r| q.here.is_some() && r.kind() == RegionKind::Township || is_final(r, &children))
+    {
         return form(&state, &ctx, r.id, &[], &FieldErrors::new(), StatusCode::OK).await;
     }
     let here = current
-        .filter(|r| r.kind() == RegionKind::Community)
-        .map(|r| (r.id, t.s("declare.grid_unknown").to_string()));
+        .filter(|r| {
+            r.kind() == RegionKind::Township
+                && children.iter().all(|c| c.kind() == RegionKind::Community)
+        })
+        .map(|r| (r.id, t.f("public.here", &[("name", &r.name)])));
     render(&PickPage {
         l: Layout::anonymous(&ctx, t.s("declare.title")),
         crumbs,
@@ -146,6 +169,8 @@ struct NewPage {
     l: Layout,
     csrf: String,
     region: i64,
+    /// The site whose poster the resident scanned, carried through an error.
+    site: Option<i64>,
     place: String,
     d: Vec<(PersonForm, String)>,
     consents: Vec<String>,
@@ -155,6 +180,8 @@ struct NewPage {
     purposes: Vec<(String, String)>,
     members: Vec<usize>,
     errors: Vec<(String, String)>,
+    /// The declarant's 户籍地, by name.
+    hukou: Picker,
 }
 
 async fn form(
@@ -166,17 +193,40 @@ async fn form(
     status: StatusCode,
 ) -> AppResult<Response> {
     let t = ctx.t;
-    let place = crate::requests::public::place_name(state, region).await?;
+    let site = pairs
+        .iter()
+        .find(|(k, _)| k == "site")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
+    let from_poster = match site {
+        Some(site) => crate::requests::public::site_place(state, site)
+            .await?
+            .filter(|(r, _)| *r == region),
+        None => None,
+    };
+    let place = match from_poster {
+        Some((_, place)) => place,
+        None => crate::requests::public::place_name(state, region).await?,
+    };
     let (d, mut consents) = people_from(pairs);
-    if pairs.is_empty() {
+    if pairs.iter().all(|(k, _)| k == "site") {
         consents.push(ConsentPurpose::Registration.as_str().to_string());
     }
     let (token, set) = form_token(ctx);
+    let hukou = Picker::new("hukou", "p0.hukou", t.s("field.hukou"))
+        .selected(
+            d.first()
+                .map(|(me, _)| me.hukou.clone())
+                .unwrap_or_default(),
+        )
+        .blank(t.s("registry.hukou_from_id"))
+        .divisions(t);
     let page = NewPage {
         l: Layout::anonymous(ctx, t.s("declare.title")),
         csrf: token.clone(),
         region,
+        site,
         place,
+        hukou,
         d,
         consents,
         peoples: crate::web::page::people_options(),
@@ -483,10 +533,20 @@ struct ReviewPage {
     pending: bool,
     status: String,
     place: String,
-    region_code: String,
-    grids: Vec<(String, String)>,
-    /// (index, form, relation, masked ID number, where the number stands on the register).
-    people: Vec<(usize, PersonForm, String, String, Option<OnRegisterNote>)>,
+    /// A grid worker's grids: (code, name, picked).
+    grids: Vec<(String, String, bool)>,
+    /// Where the household lives, for staff not scoped to grids: the regions in scope.
+    regions: Picker,
+    /// (index, form, relation, masked ID number, where the number stands on the register,
+    /// the 户籍地 picker).
+    people: Vec<(
+        usize,
+        PersonForm,
+        String,
+        String,
+        Option<OnRegisterNote>,
+        Picker,
+    )>,
     consents: Vec<String>,
     peoples: Vec<(String, String)>,
     employments: Vec<(String, String)>,
@@ -504,18 +564,23 @@ async fn review_page(
     let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
-    let (d, region, grids, registered) = state
+    let picked = corrected.as_ref().map(|(_, code)| code.clone());
+    let (d, region, grids, around, registered) = state
         .db
         .write(move |c| {
             let d = db::view(c, &actor, id)?;
             let registered = db::registered(c, &actor, &d)?;
             let region = org_db::atlas::region(c, d.region_id)?;
-            let grids = if grid_worker {
-                org_db::scope_roots(c, actor.scope())?
-            } else {
-                Vec::new()
-            };
-            Ok((d, region, grids, registered))
+            if grid_worker {
+                let grids = org_db::scope_roots(c, actor.scope())?;
+                return Ok((d, region, grids, Vec::new(), registered));
+            }
+            let code = picked.unwrap_or_else(|| region.code.clone());
+            let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
+                .ok()
+                .flatten();
+            let around = org_db::choices_around(c, actor.scope(), current.as_ref())?;
+            Ok((d, region, Vec::new(), around, registered))
         })
         .await?;
     let declared = d.people()?;
@@ -543,12 +608,21 @@ async fn review_page(
                 }),
                 _ => None,
             };
+            let hukou = Picker::new(
+                format!("hukou-{i}"),
+                format!("p{i}.hukou"),
+                t.s("field.hukou"),
+            )
+            .selected(f.hukou.clone())
+            .blank(t.s("registry.hukou_from_id"))
+            .divisions(t);
             (
                 i,
                 f,
                 t.label("relation", &x.relation),
                 x.id_masked.clone().unwrap_or_default(),
                 note,
+                hukou,
             )
         })
         .collect();
@@ -557,8 +631,17 @@ async fn review_page(
         pending: d.status == DeclarationStatus::Pending.as_str(),
         status: t.label("declaration_status", &d.status),
         place: region.name,
-        region_code,
-        grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
+        grids: grids
+            .into_iter()
+            .map(|g| {
+                let picked = g.code == region_code;
+                (g.code, g.name, picked)
+            })
+            .collect(),
+        regions: Picker::new("region", "region_code", t.s("field.region"))
+            .selected(region_code)
+            .required()
+            .regions(around, t),
         people,
         consents: d
             .consents()?

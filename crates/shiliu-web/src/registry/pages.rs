@@ -24,6 +24,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Principal};
 use shiliu_db::scope::Can;
 use shiliu_db::scope::grants::EditRegistry;
@@ -152,6 +153,8 @@ struct ListPage {
     can_import: bool,
     /// Requests for assistance waiting for the reader's area to reply.
     assists_waiting: Option<i64>,
+    /// The 户籍地 filter, by name.
+    hukou: Picker,
 }
 
 pub async fn list(
@@ -223,6 +226,9 @@ pub async fn list(
         can_see_out: p.can(Permission::ViewOutMigrants),
         can_import: p.can(Permission::ImportRegistry),
         assists_waiting,
+        hukou: Picker::new("hukou-filter", "hukou", t.s("field.hukou"))
+            .selected(q.hukou.clone())
+            .divisions(t),
         q,
     };
     render(&page)
@@ -416,6 +422,10 @@ struct FormPage {
     consents: Vec<(String, String)>,
     today: String,
     errors: Vec<(String, String)>,
+    /// 户籍地, by name.
+    hukou: Picker,
+    /// Where the person lives, for staff not scoped to grids: the regions in scope.
+    regions: Picker,
 }
 
 async fn form_page(
@@ -428,14 +438,22 @@ async fn form_page(
     let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
-    let grids = if grid_worker {
-        state
-            .db
-            .read(move |c| org_db::scope_roots(c, actor.scope()))
-            .await?
-    } else {
-        Vec::new()
-    };
+    let code = d.region_code.clone();
+    let (grids, around) = state
+        .db
+        .read(move |c| {
+            if grid_worker {
+                return Ok((org_db::scope_roots(c, actor.scope())?, Vec::new()));
+            }
+            let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
+                .ok()
+                .flatten();
+            Ok((
+                Vec::new(),
+                org_db::choices_around(c, actor.scope(), current.as_ref())?,
+            ))
+        })
+        .await?;
     let (action, title, id_masked) = match &editing {
         Some((id, masked)) => (
             format!("/registry/{id}"),
@@ -461,7 +479,15 @@ async fn form_page(
             t,
         ),
         today: shiliu_db::today().format("%Y-%m-%d").to_string(),
-        errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
+        errors: t.field_errors_as(errs, &[("region_id", "region")]),
+        hukou: Picker::new("hukou", "hukou", t.s("field.hukou"))
+            .selected(d.person.hukou.clone())
+            .blank(t.s("registry.hukou_from_id"))
+            .divisions(t),
+        regions: Picker::new("region", "region_code", t.s("field.region"))
+            .selected(d.region_code.clone())
+            .required()
+            .regions(around, t),
         d,
     };
     render_form(&page, !errs.is_empty())

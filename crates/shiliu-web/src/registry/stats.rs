@@ -22,6 +22,7 @@ use crate::requests::stats::month;
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, render};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Principal};
 
 /// One row of a breakdown: label, the figure (`None`: withheld), and its bar's width.
@@ -304,6 +305,8 @@ struct StatsPage {
     region: String,
     note: String,
     bar_space: i64,
+    /// The region whose figures are shown: the regions in scope.
+    regions: Picker,
 }
 
 fn note(t: T, min: i64) -> String {
@@ -317,9 +320,21 @@ pub async fn page(
 ) -> AppResult<Response> {
     let r = report(&state, &p, &q).await?;
     let t = p.t();
+    let actor = p.require::<grants::ViewRegistry>()?;
+    let code = q.region.clone();
+    let around = state
+        .db
+        .read(move |c| {
+            let current = org_db::picked_region(c, actor.scope(), &code, "region")?;
+            org_db::choices_around(c, actor.scope(), current.as_ref())
+        })
+        .await?;
     render(&StatsPage {
         l: Layout::new(&p, "nav.registry", t.s("registry.stats")),
         note: note(t, r.min_cell),
+        regions: Picker::new("stats-region", "region", t.s("field.region"))
+            .selected(q.region.clone())
+            .regions(around, t),
         region: q.region,
         bar_space: BAR_SPACE,
         r,

@@ -21,6 +21,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Principal};
 
 fn minute(t: chrono::NaiveDateTime) -> String {
@@ -96,6 +97,10 @@ struct ListPage {
     next: Option<i64>,
     query: String,
     errors: Vec<(String, String)>,
+    /// The region filter: the regions in scope around the one picked.
+    regions: Picker,
+    /// The site filter: the sites in scope, by name.
+    sites: Picker,
 }
 
 /// The list's filters as the form and links carry them.
@@ -232,7 +237,7 @@ pub async fn list(
     let t = p.t();
     let now = shiliu_db::now();
     let query = q.clone();
-    let (found, cats) = state
+    let (found, cats, around, site_rows) = state
         .db
         .read(move |c| {
             let found = match query.filter(c, actor.scope(), own, now) {
@@ -240,9 +245,28 @@ pub async fn list(
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
             };
-            Ok((found, db::categories(c, true)?))
+            let current = org_db::picked_region(c, actor.scope(), &query.region, "region")
+                .ok()
+                .flatten();
+            Ok((
+                found,
+                db::categories(c, true)?,
+                org_db::choices_around(c, actor.scope(), current.as_ref())?,
+                org_db::site_choices(c, actor.scope())?,
+            ))
         })
         .await?;
+    let regions = Picker::new("region-filter", "region", t.s("field.region"))
+        .selected(q.region.clone())
+        .regions(around, t);
+    // The filter names a site as people know it, by name (as the API takes it too).
+    let sites = Picker::new("site-filter", "site", t.s("field.site_filter"))
+        .selected(q.site.clone())
+        .grouped(
+            site_rows
+                .into_iter()
+                .map(|(r, _, name)| (r, name.clone(), name)),
+        );
     let (mut rows, errs) = match found {
         Ok(rows) => (rows, FieldErrors::new()),
         Err(e) => (Vec::new(), e),
@@ -301,8 +325,10 @@ pub async fn list(
         categories: names,
         next,
         query: q.query_string(),
-        errors: t.field_errors_as(&errs, &[("site", "site_filter"), ("region", "region_code")]),
+        errors: t.field_errors_as(&errs, &[("site", "site_filter")]),
         d: q,
+        regions,
+        sites,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -345,6 +371,8 @@ struct IntakePage {
     errors: Vec<(String, String)>,
     /// Photos sent with an earlier try of this form, held for the next send.
     kept: Kept,
+    /// Where the request is about, for staff not scoped to grids: the regions in scope.
+    regions: Picker,
 }
 
 /// The channels staff may record, the role's own first.
@@ -367,21 +395,33 @@ async fn intake_page(
     let actor = p.require::<grants::CreateRequests>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
-    let (cats, grids, qs) = state
+    let code = d.region_code.clone();
+    let (cats, grids, around, qs) = state
         .db
         .read(move |c| {
-            let grids = if grid_worker {
-                org_db::scope_roots(c, actor.scope())?
+            let (grids, around) = if grid_worker {
+                (org_db::scope_roots(c, actor.scope())?, Vec::new())
             } else {
-                vec![]
+                let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
+                    .ok()
+                    .flatten();
+                (
+                    Vec::new(),
+                    org_db::choices_around(c, actor.scope(), current.as_ref())?,
+                )
             };
             Ok((
                 db::categories(c, false)?,
                 grids,
+                around,
                 db::questions::questions(c, None, false)?,
             ))
         })
         .await?;
+    let regions = Picker::new("region", "region_code", t.s("field.region"))
+        .selected(d.region_code.clone())
+        .required()
+        .regions(around, t);
     let categories = category_names(&cats, t);
     let chosen = d.category_id.parse().unwrap_or(-1);
     let page = IntakePage {
@@ -396,6 +436,7 @@ async fn intake_page(
         grids: grids.into_iter().map(|g| (g.code, g.name)).collect(),
         errors: crate::requests::questions::answer_errors(errs, &qs, chosen, t),
         kept,
+        regions,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -512,6 +553,11 @@ struct DetailPage {
     description: String,
     /// A link the request came with (Open311's `media_url`), listed with the files.
     media_url: Option<String>,
+    /// The site routing chose when the request came in, while it waits for its first dispatch:
+    /// (its name, as the one-tap button names it).
+    suggested: Option<String>,
+    /// The sites in the caller's scope, for dispatch and transfer.
+    sites: crate::web::pickers::Picker,
 }
 
 /// A request as people read it: labelled facts in the reader's language, and its history.
@@ -679,7 +725,7 @@ pub(crate) async fn detail_page(
     } else {
         Vec::new()
     };
-    let actions = r
+    let actions: Vec<ActionForm> = r
         .status()
         .actions()
         .filter(|a| p.can(permission_for(*a)))
@@ -691,6 +737,23 @@ pub(crate) async fn detail_page(
             needs_rating: a == Action::Rate,
         })
         .collect();
+    let mut sites = Picker::new("site-picker", "site_id", t.s("field.target_site"));
+    let mut suggested = None;
+    if actions.iter().any(|a| a.needs_site) {
+        let (site_id, actor) = (r.site_id, p.require::<grants::ViewRequests>()?);
+        let (choices, routed) = state
+            .db
+            .read(move |c| {
+                Ok((
+                    org_db::site_choices(c, actor.scope())?,
+                    org_db::atlas::site_name_of(c, site_id)?,
+                ))
+            })
+            .await?;
+        sites = sites.grouped(choices).required();
+        let first = r.status() == Status::Received && actions.iter().any(|a| a.code == "dispatch");
+        suggested = Some(routed).filter(|n| first && !n.is_empty());
+    }
     let page = DetailPage {
         l: Layout::new(
             p,
@@ -719,6 +782,8 @@ pub(crate) async fn detail_page(
         extras: crate::requests::files::pages::for_request(state, p, &r).await?,
         description: r.description.clone(),
         media_url,
+        suggested,
+        sites,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -736,8 +801,9 @@ pub async fn show(
 pub struct StepForm {
     action: String,
     version: i32,
+    /// The site picked (its id); none on a dispatch keeps the site routing chose.
     #[serde(default)]
-    site_name: String,
+    site_id: String,
     #[serde(default)]
     outcome: String,
     #[serde(default)]
@@ -780,7 +846,7 @@ pub async fn step(
         note: reason,
         ..StepInput::default()
     };
-    let site_name = f.site_name.clone();
+    let site = f.site_id.clone();
     let template = f
         .reply_template
         .parse::<i64>()
@@ -796,13 +862,8 @@ pub async fn step(
                     .find(|x| x.id == tid)
                     .map(|x| x.body);
             }
-            if !site_name.trim().is_empty() {
-                input.site_id = Some(org_db::site_id_by_name(
-                    c,
-                    actor.scope(),
-                    &site_name,
-                    "target_site",
-                )?);
+            if !site.trim().is_empty() {
+                input.site_id = Some(org_db::picked_site(c, actor.scope(), &site, "target_site")?);
             }
             db::step(c, &actor, id, f.version, action, &input)
         })

@@ -107,6 +107,35 @@ pub(crate) async fn place_name(state: &AppState, region: i64) -> AppResult<Strin
     Ok(picking(state, Some(region)).await?.2.concat())
 }
 
+/// The place a site's QR code opens a public form at: the site's region (where its requests
+/// and declarations belong, so routing finds the site), and the words residents read for it —
+/// the site's name and the place above any grid, since a grid is nothing a resident knows.
+/// An unknown or closed site: none, and the form asks for the place.
+pub(crate) async fn site_place(state: &AppState, site: i64) -> AppResult<Option<(i64, String)>> {
+    let found = state
+        .db
+        .read(move |c| match atlas::open_site(c, site) {
+            Ok((region_id, name)) => {
+                let region = atlas::region(c, region_id)?;
+                let named = match region.parent_id {
+                    Some(parent) if region.kind() == RegionKind::Grid => parent,
+                    _ => region.id,
+                };
+                Ok(Some((region_id, name, named)))
+            }
+            Err(shiliu_db::DbError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await?;
+    Ok(match found {
+        Some((region, name, named)) => {
+            let place = place_name(state, named).await?;
+            Some((region, format!("{name}（{place}）")))
+        }
+        None => None,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "requests/public_pick.html")]
 struct PickPage {
@@ -137,12 +166,19 @@ pub struct PickQuery {
     region: Option<i64>,
     #[serde(default)]
     here: Option<String>,
+    /// From a site's poster: the form opens at that site's place.
+    #[serde(default)]
+    site: Option<i64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
 pub struct PublicForm {
     #[serde(default)]
     region: i64,
+    /// The site whose poster the resident scanned, carried so the place reads the same after
+    /// an error.
+    #[serde(default)]
+    site: Option<i64>,
     #[serde(default)]
     category_id: String,
     #[serde(default)]
@@ -177,6 +213,24 @@ pub async fn start(
     Query(q): Query<PickQuery>,
 ) -> AppResult<Response> {
     let t = ctx.t;
+    if let Some(site) = q.site
+        && let Some((region, place)) = site_place(&state, site).await?
+    {
+        let d = PublicForm {
+            site: Some(site),
+            ..PublicForm::default()
+        };
+        return form_at(
+            &state,
+            &ctx,
+            (region, place),
+            d,
+            &[],
+            &FieldErrors::new(),
+            Kept::default(),
+        )
+        .await;
+    }
     let region = q.region;
     let (current, mut children, crumbs) = picking(&state, region).await?;
     children.retain(|r| r.kind() != RegionKind::Grid);
@@ -216,6 +270,27 @@ async fn form(
     errs: &FieldErrors,
     kept: Kept,
 ) -> AppResult<Response> {
+    let from_poster = match d.site {
+        Some(site) => site_place(state, site).await?.filter(|(r, _)| *r == region),
+        None => None,
+    };
+    let at = match from_poster {
+        Some(at) => at,
+        None => (region, place_name(state, region).await?),
+    };
+    form_at(state, ctx, at, d, submitted, errs, kept).await
+}
+
+/// The form at a place picked (its region, and the words residents read for it).
+async fn form_at(
+    state: &AppState,
+    ctx: &Ctx,
+    (region, place): (i64, String),
+    d: PublicForm,
+    submitted: &[(String, String)],
+    errs: &FieldErrors,
+    kept: Kept,
+) -> AppResult<Response> {
     let t = ctx.t;
     // A form sent back with its errors answers 422 Unprocessable Content; a new one 200.
     let status = if errs.0.is_empty() {
@@ -223,7 +298,6 @@ async fn form(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let place = place_name(state, region).await?;
     let (cats, qs) = state
         .db
         .read(move |c| {

@@ -17,6 +17,7 @@ use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::web::error::AppResult;
 use crate::web::page::{Layout, Saved, render_form};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Principal};
 
 pub struct CategoryRow {
@@ -387,6 +388,10 @@ struct RoutingPage {
     rules: Vec<RuleRow>,
     categories: Vec<(String, String)>,
     errors: Vec<(String, String)>,
+    /// The rule's region: the regions in scope.
+    regions: Picker,
+    /// The rule's target: the sites in scope.
+    sites: Picker,
 }
 
 async fn routing_page(
@@ -397,7 +402,7 @@ async fn routing_page(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageRequestSettings>()?;
     let t = p.t();
-    let (rules, cats, names) = state
+    let (rules, cats, names, around, site_rows) = state
         .db
         .read(move |c| {
             let rules = shiliu_db::requests::routing::list_in_scope(c, actor.scope())?;
@@ -408,7 +413,13 @@ async fn routing_page(
                     shiliu_db::org::atlas::site_name_of(c, r.site_id)?,
                 ));
             }
-            Ok((rules, db::categories(c, true)?, names))
+            Ok((
+                rules,
+                db::categories(c, true)?,
+                names,
+                shiliu_db::org::choices_around(c, actor.scope(), None)?,
+                shiliu_db::org::site_choices(c, actor.scope())?,
+            ))
         })
         .await?;
     let cat_names = crate::requests::pages::category_names(&cats, t);
@@ -442,6 +453,12 @@ async fn routing_page(
         rules: rows,
         categories: cat_names,
         errors: t.field_errors(errs),
+        regions: Picker::new("rule-region", "region_code", t.s("field.region"))
+            .blank(t.s("routing.region_hint"))
+            .regions(around, t),
+        sites: Picker::new("rule-site", "site_id", t.s("field.target_site"))
+            .required()
+            .grouped(site_rows),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -462,8 +479,9 @@ pub struct RuleForm {
     region_code: String,
     #[serde(default)]
     keywords: String,
+    /// The target site picked (its id).
     #[serde(default)]
-    site_name: String,
+    site_id: String,
 }
 
 pub async fn create_rule(
@@ -487,11 +505,10 @@ pub async fn create_rule(
                     c,
                     actor.scope(),
                     &f.region_code,
-                    "region_code",
+                    "region",
                 )?)
             };
-            let site_id =
-                shiliu_db::org::site_id_by_name(c, actor.scope(), &f.site_name, "target_site")?;
+            let site_id = shiliu_db::org::picked_site(c, actor.scope(), &f.site_id, "target_site")?;
             shiliu_db::requests::routing::create(
                 c,
                 &actor,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod page;
 pub mod password;
 pub mod pending;
+pub mod pickers;
 pub mod xlsx;
 
 use std::collections::HashMap;

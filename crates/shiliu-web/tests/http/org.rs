@@ -144,3 +144,177 @@ both_engines!(
         });
     }
 );
+
+// A site's poster and the pickers' levels.
+
+/// The QR codes a page draws as SVG, read back: each path's modules set in a bitmap, scaled up
+/// for the reader, and decoded.
+fn qr_codes(html: &str) -> Vec<String> {
+    html.split("<svg").skip(1).map(read_qr).collect()
+}
+
+fn read_qr(svg: &str) -> String {
+    let number = |after: &str| -> usize {
+        svg.split(after)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let size = number(" width=\"");
+    let path = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let mut dark = vec![false; size * size];
+    // Each dark run is "M{x} {y}h{w}v{h}H{x}V{y}".
+    for run in path.split('M').filter(|r| !r.is_empty()) {
+        let n: Vec<usize> = run
+            .split(|ch: char| !ch.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let (x, y, w, h) = (n[0], n[1], n[2], n[3]);
+        for row in y..y + h {
+            for col in x..x + w {
+                dark[row * size + col] = true;
+            }
+        }
+    }
+    let scale = 6;
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(size * scale, size * scale, |x, y| {
+            if dark[(y / scale) * size + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one code in each drawing");
+    grids[0].decode().unwrap().1
+}
+
+both_engines!(
+    a_sites_poster_carries_codes_for_its_two_public_forms,
+    |t: TestDb| {
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        block_on(async {
+            let (cookie, _) = app.session("nn-site-staff");
+            let r = app
+                .get(&format!("/sites/{}/poster", nn.site), &cookie)
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+            let codes = qr_codes(&r.text());
+            let site = nn.site;
+            assert_eq!(codes.len(), 2, "{}", r.text());
+            assert!(codes[0].ends_with(&format!("/r?site={site}")), "{codes:?}");
+            assert!(codes[1].ends_with(&format!("/d?site={site}")), "{codes:?}");
+        });
+    }
+);
+
+both_engines!(
+    a_poster_names_the_server_at_its_public_address,
+    |t: TestDb| {
+        let config = shiliu_web::WebConfig {
+            public_url: Some("https://shiliu.example.cn/".into()),
+            ..shiliu_web::WebConfig::default()
+        };
+        let app = App::with(t, config);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        block_on(async {
+            let (cookie, _) = app.session("nn-site-staff");
+            let page = app
+                .get(&format!("/sites/{}/poster", nn.site), &cookie)
+                .await;
+            let site = nn.site;
+            assert_eq!(
+                qr_codes(&page.text())[0],
+                format!("https://shiliu.example.cn/r?site={site}")
+            );
+        });
+    }
+);
+
+both_engines!(the_site_page_links_its_poster, |t: TestDb| {
+    let app = App::new(t);
+    let nn = app
+        .t
+        .db
+        .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+        .unwrap();
+    block_on(async {
+        let (cookie, _) = app.session("nn-commission-staff");
+        let page = app
+            .get(&format!("/sites/{}", nn.site), &cookie)
+            .await
+            .text();
+        assert!(
+            page.contains(&format!("href=\"/sites/{}/poster\"", nn.site)),
+            "{page}"
+        );
+    });
+});
+
+both_engines!(
+    the_region_levels_fetched_by_a_picker_stay_in_scope,
+    |t: TestDb| {
+        let app = App::new(t);
+        app.t
+            .db
+            .write_blocking(|c| {
+                seed_city(c, "450200", "lz", "x");
+                Ok(seed_city(c, "450100", "nn", "x"))
+            })
+            .unwrap();
+        block_on(async {
+            let (cookie, _) = app.session("nn-commission-staff");
+            let mine = app
+                .get("/regions/choices?around=450100", &cookie)
+                .await
+                .text();
+            assert!(mine.contains("南宁市") && mine.contains("区"), "{mine}");
+            let theirs = app
+                .get("/regions/choices?around=450200", &cookie)
+                .await
+                .text();
+            assert!(!theirs.contains("柳州市"), "{theirs}");
+        });
+    }
+);
+
+both_engines!(
+    the_divisions_fetched_by_a_picker_open_the_next_level,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let groups: serde_json::Value =
+                serde_json::from_str(&app.get("/reference/divisions?around=45", "").await.text())
+                    .unwrap();
+            let labels: Vec<&str> = groups
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["label"].as_str().unwrap())
+                .collect();
+            assert_eq!(labels, ["省、自治区、直辖市", "广西壮族自治区"]);
+            assert!(groups[1]["options"].to_string().contains("南宁市"));
+        });
+    }
+);

@@ -727,21 +727,151 @@ async fn declared_again(app: &App, reg: &Reg) -> (String, i64) {
 }
 
 both_engines!(
-    the_place_is_chosen_down_to_the_grid_without_an_account,
+    the_register_lists_the_hukou_by_name_not_its_code,
+    |t: TestDb| {
+        let (app, reg) = two_cities(t);
+        block_on(async {
+            registered(&app, &reg).await;
+            let (cookie, _) = app.session("nn-grid-worker");
+            let text = app.get("/registry", &cookie).await.text();
+            assert!(
+                text.contains("<td>贵州省黔东南苗族侗族自治州从江县</td>"),
+                "{text}"
+            );
+            assert!(!text.contains("<td>522633</td>"), "{text}");
+        });
+    }
+);
+
+both_engines!(
+    the_hukou_filter_opens_the_cities_of_the_province_picked,
+    |t: TestDb| {
+        let (app, _) = two_cities(t);
+        block_on(async {
+            let (cookie, _) = app.session("nn-grid-worker");
+            let text = app.get("/registry?hukou=52", &cookie).await.text();
+            assert!(
+                text.contains("<option value=\"52\" selected>贵州省</option>"),
+                "{text}"
+            );
+            assert!(
+                text.contains("<option value=\"5226\">黔东南苗族侗族自治州</option>"),
+                "{text}"
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_hukou_not_among_the_divisions_is_refused_and_named,
+    |t: TestDb| {
+        let (app, reg) = two_cities(t);
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-grid-worker");
+            let mut form = person_form(&reg, &csrf);
+            form.push(("hukou", "999999"));
+            let r = app.post("/registry", &cookie, &form).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("户籍地：999999"), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(
+    the_registration_form_offers_only_the_regions_in_scope,
+    |t: TestDb| {
+        let (app, _) = two_cities(t);
+        block_on(async {
+            let (cookie, _) = app.session("nn-commission-staff");
+            let text = app.get("/registry/new", &cookie).await.text();
+            assert!(
+                text.contains("<option value=\"450100\">南宁市</option>"),
+                "{text}"
+            );
+            assert!(!text.contains("柳州市"), "{text}");
+        });
+    }
+);
+
+both_engines!(
+    a_region_picked_outside_the_scope_is_refused_and_named,
+    |t: TestDb| {
+        let (app, reg) = two_cities(t);
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            let form: Vec<(&str, &str)> = person_form(&reg, &csrf)
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "region_code" {
+                        (k, "450200")
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            let r = app.post("/registry", &cookie, &form).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("所属区域："), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(
+    a_resident_declares_at_a_community_without_being_asked_for_a_grid,
     |t: TestDb| {
         let (app, reg) = two_cities(t);
         block_on(async {
             let r = app.get(&format!("/d?region={}", reg.nn.region), "").await;
+            let text = r.text();
             assert!(
-                r.text().contains("nn网格") && r.text().contains("不清楚所在网格"),
-                "{}",
-                r.text()
+                text.contains("同住家庭成员"),
+                "the community is the place: {text}"
             );
-            let r = app.get(&format!("/d?region={}", reg.nn.grid), "").await;
-            assert!(r.text().contains("同住家庭成员"), "{}", r.text());
+            assert!(!text.contains("nn网格"), "no grid is offered: {text}");
         });
     }
 );
+
+both_engines!(
+    a_sites_poster_opens_the_declaration_form_at_the_sites_place,
+    |t: TestDb| {
+        let (app, reg) = two_cities(t);
+        block_on(async {
+            let text = app
+                .get(&format!("/d?site={}", reg.nn.site), "")
+                .await
+                .text();
+            assert!(text.contains("同住家庭成员"), "{text}");
+            assert!(
+                text.contains("nn民族之家（") && !text.contains("nn网格"),
+                "the place reads as the site, not its grid: {text}"
+            );
+            let region = format!("name=\"region\" value=\"{}\"", reg.nn.grid);
+            assert!(
+                text.contains(&region),
+                "declared at the site's place: {text}"
+            );
+        });
+    }
+);
+
+both_engines!(the_declaration_form_picks_the_hukou_by_name, |t: TestDb| {
+    let (app, reg) = two_cities(t);
+    block_on(async {
+        let text = app
+            .get(&format!("/d?region={}", reg.nn.region), "")
+            .await
+            .text();
+        assert!(
+            text.contains("<option value=\"52\">贵州省</option>"),
+            "provinces by name: {text}"
+        );
+        assert!(
+            !text.contains("inputmode=\"numeric\" maxlength=\"9\""),
+            "no code typed"
+        );
+    });
+});
 
 both_engines!(
     a_declaration_names_every_problem_at_once_under_its_person,

@@ -42,10 +42,11 @@ async fn page_token(app: &App, name: &str, days: &str, perms: &[&str]) -> String
 
 // A request goes round the loop through the pages.
 
-/// 南宁, with its grid's code and its site's name.
+/// 南宁, with its grid's code, and its site's name and id (as its pickers post it).
 struct Loop {
     grid_code: String,
     site_name: String,
+    site: String,
 }
 
 fn loop_city(app: &App) -> Loop {
@@ -68,6 +69,7 @@ fn loop_city(app: &App) -> Loop {
     Loop {
         grid_code,
         site_name,
+        site: nn.site.to_string(),
     }
 }
 
@@ -129,7 +131,7 @@ async fn taken_in(app: &App, city: &Loop) -> (String, i64) {
 async fn dispatched(app: &App, city: &Loop) -> (String, i64) {
     let (path, id) = taken_in(app, city).await;
     let cs = app.session("nn-commission-staff");
-    let r = act(app, id, &cs, "dispatch", &[("site_name", &city.site_name)]).await;
+    let r = act(app, id, &cs, "dispatch", &[("site_id", &city.site)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     (path, id)
 }
@@ -142,11 +144,7 @@ async fn started(app: &App, city: &Loop) -> (String, i64) {
     let ss = app.session("nn-site-staff");
     for (who, action, extra) in [
         (&ss, "return", vec![("reason", "应由社区处理")]),
-        (
-            &cs,
-            "dispatch",
-            vec![("site_name", city.site_name.as_str())],
-        ),
+        (&cs, "dispatch", vec![("site_id", city.site.as_str())]),
         (&ss, "accept", vec![]),
         (&ss, "start", vec![]),
     ] {
@@ -272,14 +270,107 @@ both_engines!(
     |t: TestDb| {
         let app = App::new(t);
         let city = loop_city(&app);
+        let lz = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450200", "lz", "x")))
+            .unwrap();
         block_on(async {
             let (_, id) = taken_in(&app, &city).await;
             let cs = app.session("nn-commission-staff");
-            let r = act(&app, id, &cs, "dispatch", &[("site_name", "没有这个站点")]).await;
+            let elsewhere = lz.site.to_string();
+            let r = act(&app, id, &cs, "dispatch", &[("site_id", &elsewhere)]).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(
-                r.text().contains("您的范围内没有这个名称的在用站点"),
+                r.text().contains("目标站点：请从列表中选择"),
                 "{}",
                 r.text()
+            );
+        });
+    }
+);
+
+both_engines!(
+    the_dispatch_picker_offers_only_the_sites_in_scope,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        app.t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450200", "lz", "x")))
+            .unwrap();
+        block_on(async {
+            let (path, _) = taken_in(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get(&path, &cs).await.text();
+            let offered = format!(
+                "<option value=\"{}\">{}</option>",
+                city.site, city.site_name
+            );
+            assert!(page.contains(&offered), "{page}");
+            assert!(
+                !page.contains("lz民族之家"),
+                "another city's site is not offered"
+            );
+        });
+    }
+);
+
+both_engines!(
+    the_list_filters_offer_only_the_regions_and_sites_in_scope,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        app.t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450200", "lz", "x")))
+            .unwrap();
+        block_on(async {
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get("/requests", &cs).await.text();
+            assert!(
+                page.contains("<option value=\"450100\">南宁市</option>"),
+                "{page}"
+            );
+            let site = format!("<option value=\"{0}\">{0}</option>", city.site_name);
+            assert!(page.contains(&site), "{page}");
+            assert!(
+                !page.contains("柳州市") && !page.contains("lz民族之家"),
+                "{page}"
+            );
+        });
+    }
+);
+
+both_engines!(
+    the_request_page_suggests_the_routed_site_as_one_button,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (path, _) = taken_in(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get(&path, &cs).await.text();
+            let button = format!("<button>派至 {}（建议）</button>", city.site_name);
+            assert!(page.contains(&button), "{page}");
+        });
+    }
+);
+
+both_engines!(
+    a_dispatch_without_a_pick_sends_it_to_the_suggested_site,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (path, id) = taken_in(&app, &city).await;
+            let cs = app.session("nn-commission-staff");
+            let r = act(&app, id, &cs, "dispatch", &[]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&path, &cs.0).await.text();
+            assert!(
+                page.contains("已派单") && page.contains(&city.site_name),
+                "{page}"
             );
         });
     }
@@ -621,6 +712,63 @@ both_engines!(
                 "{}",
                 r.text()
             );
+        });
+    }
+);
+
+both_engines!(
+    a_sites_poster_opens_the_request_form_at_the_sites_place,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let text = app.get(&format!("/r?site={}", p.nn.site), "").await.text();
+            assert!(text.contains("提交诉求"), "the form, no picking: {text}");
+            assert!(
+                text.contains("nn民族之家（") && !text.contains("nn网格"),
+                "the place reads as the site, not its grid: {text}"
+            );
+            let at = format!("name=\"region\" value=\"{}\"", p.nn.grid);
+            assert!(text.contains(&at), "at the site's place: {text}");
+        });
+    }
+);
+
+both_engines!(
+    a_request_from_a_sites_poster_goes_to_that_site,
+    |t: TestDb| {
+        let app = App::new(t);
+        let p = public_city(&app);
+        block_on(async {
+            let site = p.nn.site.to_string();
+            let grid = p.nn.grid.to_string();
+            let mut f: Vec<(&'static str, String)> = p
+                .form("13912345678", true)
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "region" {
+                        (k, grid.clone())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            f.push(("site", site));
+            let r = post_public(&app, &f).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let code = r
+                .location()
+                .trim_start_matches("/r/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            let routed = app
+                .t
+                .db
+                .write_blocking(move |c| Ok(shiliu_db::requests::by_code(c, &code)?.site_id))
+                .unwrap();
+            assert_eq!(routed, Some(p.nn.site));
         });
     }
 );
@@ -1786,7 +1934,7 @@ both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
                     ("_csrf", &csrf),
                     ("category_id", &renting),
                     ("keywords", "押金"),
-                    ("site_name", "没有的站点"),
+                    ("site_id", "没有的站点"),
                 ],
             )
             .await;
@@ -1800,7 +1948,7 @@ both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
                     ("category_id", &renting),
                     ("region_code", "450100"),
                     ("keywords", "押金，房东"),
-                    ("site_name", &site_name),
+                    ("site_id", &nn.site.to_string()),
                 ],
             )
             .await;
@@ -1842,13 +1990,13 @@ both_engines!(routing_rules_from_the_settings_page, |t: TestDb| {
 // Extra questions on every channel.
 
 /// The province's administrator and 南宁; its grid's code, the `school_places` category and
-/// the city's site's name.
+/// the city's site (its id, as the dispatch picker posts it).
 struct School {
     nn: CityData,
     grid_code: String,
     category: i64,
     cat: String,
-    site_name: String,
+    site: String,
 }
 
 fn school_city(app: &App) -> School {
@@ -1860,7 +2008,7 @@ fn school_city(app: &App) -> School {
             Ok(seed_city(c, "450100", "nn", "x"))
         })
         .unwrap();
-    let (grid_code, school, site_name) = app
+    let (grid_code, school) = app
         .t
         .db
         .write_blocking(move |c| {
@@ -1869,19 +2017,15 @@ fn school_city(app: &App) -> School {
                 .find(|k| k.code == "school_places")
                 .unwrap();
             let all = Scope::everything();
-            Ok((
-                org::get_region(c, &all, nn.grid)?.code,
-                cat.id,
-                org::get_site(c, &all, nn.site)?.name,
-            ))
+            Ok((org::get_region(c, &all, nn.grid)?.code, cat.id))
         })
         .unwrap();
     School {
-        nn,
         grid_code,
         category: school,
         cat: school.to_string(),
-        site_name,
+        site: nn.site.to_string(),
+        nn,
     }
 }
 
@@ -1979,7 +2123,7 @@ async fn accepted_intake(app: &App, s: &School) -> i64 {
             ("version", v.as_str()),
         ];
         if action == "dispatch" {
-            f.push(("site_name", s.site_name.as_str()));
+            f.push(("site_id", s.site.as_str()));
         }
         let r = app.post(&format!("/requests/{id}/step"), &cs, &f).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
@@ -2337,7 +2481,7 @@ both_engines!(finding_requests_by_words_and_filters, |t: TestDb| {
         let text = r.text();
         assert!(
             text.contains("受理日期自：日期格式应为")
-                && text.contains("所属区域代码：区域不存在或不在您的范围内"),
+                && text.contains("所属区域：区域不存在或不在您的范围内"),
             "{text}"
         );
         // The export takes the same filters.

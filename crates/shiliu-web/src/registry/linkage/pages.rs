@@ -19,6 +19,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
+use crate::web::pickers::Picker;
 use crate::web::{AppState, Principal};
 
 /// The ids of the city, county and township in a region path (`/gx/city/county/town/…/`).
@@ -140,6 +141,8 @@ struct MigrantsPage {
     peoples: Vec<(String, String)>,
     employments: Vec<(String, String)>,
     can_ask: bool,
+    /// The 户籍地 filter, by name.
+    hukou: Picker,
 }
 
 /// The home side's out-migrants (流出地): people whose 户籍地 lies in the reader's division,
@@ -191,6 +194,9 @@ pub async fn out_migrants(
         peoples: crate::web::page::people_options(),
         employments: options(Employment::ALL, Employment::as_str, "employment", t),
         can_ask: p.can(Permission::ExchangeAssists),
+        hukou: Picker::new("hukou-filter", "hukou", t.s("field.hukou"))
+            .selected(q.hukou.clone())
+            .divisions(t),
         q,
     })?))
 }
