@@ -2467,3 +2467,370 @@ both_engines!(
         assert_eq!(levels.minutes(&renting, &sanjiang), Some(120));
     }
 );
+
+/// A list to page through in every order: 120 requests in one Nanning grid over every status,
+/// three categories, every channel, deadlines that tie (and a seventh without one), a third
+/// of them about 租房; and one taken in the ordinary way.
+struct Listed {
+    rows: Vec<requests::Request>,
+    grid_path: String,
+}
+
+fn in_every_order(t: &TestDb) -> Listed {
+    let (template, grid, cats) =
+        t.db.write_blocking(|c| {
+            let p = place(c, "450107001", "序列");
+            let cats: Vec<i64> = ["other", "jobs_training", "renting"]
+                .iter()
+                .filter_map(|code| {
+                    requests::categories(c, false)
+                        .ok()?
+                        .into_iter()
+                        .find(|k| k.code == *code)
+                        .map(|k| k.id)
+                })
+                .collect();
+            let input =
+                RequestInput::parse(Channel::Hotline, "租房押金纠纷", "", "", "", false).unwrap();
+            let r = requests::create(c, &Actor::system("test"), &input, cats[0], p.grid.id, None)?;
+            Ok((r, p.grid, cats))
+        })
+        .unwrap();
+    let base = template.received_at - chrono::Duration::days(3);
+    let rows: Vec<requests::Request> = (0..120_i64)
+        .map(|i| {
+            let received = base + chrono::Duration::seconds(i * 61);
+            requests::Request {
+                id: shiliu_db::ids::id_at(received, 1),
+                code: format!("LIST{i:06}"),
+                status: Status::ALL[i as usize % Status::ALL.len()].as_str().into(),
+                category_id: cats[i as usize % cats.len()],
+                channel: Channel::ALL[i as usize % Channel::ALL.len()]
+                    .as_str()
+                    .into(),
+                received_at: received,
+                due_at: (i % 7 != 0).then(|| base + chrono::Duration::hours(i % 13)),
+                ..template.clone()
+            }
+        })
+        .collect();
+    let terms: Vec<(i64, String)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let text = if i % 3 == 0 {
+                "租房押金纠纷"
+            } else {
+                "噪音扰民"
+            };
+            (r.id, requests::search::index_terms(text))
+        })
+        .collect();
+    t.db.write_blocking(|c| requests::bulk::insert(c, &rows, &[], &terms))
+        .unwrap();
+    let mut all = rows;
+    all.push(template);
+    Listed {
+        rows: all,
+        grid_path: grid.path,
+    }
+}
+
+/// Every page of the list in `sort`'s order, pages of 7, and the count it gives.
+fn every_page(
+    t: &TestDb,
+    f: &requests::RequestFilter,
+    sort: requests::listing::Sort,
+) -> (Vec<requests::Request>, i64) {
+    use requests::listing;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) =
+            t.db.write_blocking(|c| listing::page(c, &Scope::everything(), f, sort, after, 7))
+                .unwrap();
+        assert!(page.len() <= 7);
+        out.extend(page);
+        // Through the cursor's text, as links and the API carry it.
+        match next {
+            Some(n) => after = Some(listing::Cursor::decode(&n.encode(), sort).unwrap()),
+            None => break,
+        }
+    }
+    let total =
+        t.db.write_blocking(|c| listing::count(c, &Scope::everything(), f))
+            .unwrap();
+    (out, total)
+}
+
+/// The order a sort promises, worked out here from the rows themselves.
+fn promised_order(
+    rows: &[requests::Request],
+    sort: requests::listing::Sort,
+    categories: &[i64],
+) -> Vec<i64> {
+    use requests::listing::SortBy;
+    let mut rows: Vec<&requests::Request> = rows.iter().collect();
+    let rank = |r: &requests::Request| -> i64 {
+        match sort.by {
+            SortBy::Status => Status::ALL
+                .iter()
+                .position(|s| s.as_str() == r.status)
+                .unwrap() as i64,
+            _ => categories.iter().position(|c| *c == r.category_id).unwrap() as i64,
+        }
+    };
+    rows.sort_by(|a, b| {
+        let flip = |o: std::cmp::Ordering| if sort.descending { o.reverse() } else { o };
+        match sort.by {
+            SortBy::Received => flip(a.id.cmp(&b.id)),
+            // Without a deadline: last, whichever way.
+            SortBy::Due => match (a.due_at, b.due_at) {
+                (Some(x), Some(y)) => flip((x, a.id).cmp(&(y, b.id))),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => flip(a.id.cmp(&b.id)),
+            },
+            // Newest first within a group.
+            SortBy::Status | SortBy::Category => flip(rank(a).cmp(&rank(b))).then(b.id.cmp(&a.id)),
+        }
+    });
+    rows.iter().map(|r| r.id).collect()
+}
+
+fn every_sort() -> Vec<requests::listing::Sort> {
+    requests::listing::SortBy::ALL
+        .into_iter()
+        .flat_map(|by| [true, false].map(|descending| requests::listing::Sort { by, descending }))
+        .collect()
+}
+
+both_engines!(
+    every_order_pages_through_every_request_once_in_its_order,
+    |t: TestDb| {
+        let l = in_every_order(&t);
+        let categories: Vec<i64> =
+            t.db.write_blocking(|c| requests::categories(c, true))
+                .unwrap()
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+        for sort in every_sort() {
+            let (seen, total) = every_page(&t, &requests::RequestFilter::default(), sort);
+            let ids: Vec<i64> = seen.iter().map(|r| r.id).collect();
+            assert_eq!(ids, promised_order(&l.rows, sort, &categories), "{sort:?}");
+            assert_eq!(total, l.rows.len() as i64, "{sort:?}");
+        }
+    }
+);
+
+both_engines!(
+    every_order_pages_through_the_matches_of_words_once_in_its_order,
+    |t: TestDb| {
+        let l = in_every_order(&t);
+        let categories: Vec<i64> =
+            t.db.write_blocking(|c| requests::categories(c, true))
+                .unwrap()
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+        let matching: Vec<requests::Request> = l
+            .rows
+            .iter()
+            .filter(|r| {
+                r.code
+                    .strip_prefix("LIST")
+                    .is_none_or(|n| n.parse::<i64>().unwrap() % 3 == 0)
+            })
+            .cloned()
+            .collect();
+        let f = requests::RequestFilter {
+            text: Some("租房".into()),
+            ..requests::RequestFilter::default()
+        };
+        for sort in every_sort() {
+            let (seen, total) = every_page(&t, &f, sort);
+            let ids: Vec<i64> = seen.iter().map(|r| r.id).collect();
+            assert_eq!(
+                ids,
+                promised_order(&matching, sort, &categories),
+                "{sort:?}"
+            );
+            assert_eq!(total, matching.len() as i64, "{sort:?}");
+        }
+    }
+);
+
+both_engines!(
+    counts_equal_the_rows_their_filters_list_alone_and_combined,
+    |t: TestDb| {
+        use requests::RequestFilter;
+        let l = in_every_order(&t);
+        let now = l.rows.iter().map(|r| r.received_at).max().unwrap();
+        let mid = l.rows[60].received_at;
+        let category = l.rows[1].category_id;
+        let filters = [
+            RequestFilter {
+                status: Some(Status::Closed),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                open: Some(true),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                open: Some(false),
+                category_ids: vec![category],
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                channel: Some(Channel::Grid),
+                received_from: Some(mid),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                received_to: Some(mid),
+                region_path: Some(l.grid_path.clone()),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                overdue_at: Some(now),
+                category_ids: vec![category],
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                due_before: Some((now - chrono::Duration::days(3), now)),
+                ..RequestFilter::default()
+            },
+            RequestFilter {
+                text: Some("租房".into()),
+                status: Some(Status::Received),
+                received_from: Some(mid),
+                ..RequestFilter::default()
+            },
+        ];
+        for f in &filters {
+            let mut counted = Vec::new();
+            for sort in every_sort() {
+                let (seen, total) = every_page(&t, f, sort);
+                let mut ids: Vec<i64> = seen.iter().map(|r| r.id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                assert_eq!(ids.len(), seen.len(), "no row twice: {f:?} {sort:?}");
+                assert_eq!(total, seen.len() as i64, "{f:?} {sort:?}");
+                counted.push(total);
+            }
+            assert!(counted.iter().all(|n| *n == counted[0]));
+            // The count agrees with the list as it was before orders (newest first, by id).
+            let listed =
+                t.db.write_blocking(|c| requests::list(c, &Scope::everything(), f, 1000))
+                    .unwrap();
+            assert_eq!(counted[0], listed.len() as i64, "{f:?}");
+            assert!(counted[0] > 0, "each filter finds some: {f:?}");
+        }
+    }
+);
+
+both_engines!(
+    counts_from_the_running_totals_stay_exact_across_intake_steps_and_bulk_loads,
+    |t: TestDb| {
+        use requests::RequestFilter;
+        use shiliu_domain::calendar::{local, utc};
+        let l = in_every_order(&t);
+        // Intake (journaled), bulk rows (straight into the totals) and a step that moves one
+        // to another site, in another category and channel.
+        let (moved, other_site) =
+            t.db.write_blocking(|c| {
+                let p = place(c, "450107001", "序列北");
+                let input =
+                    RequestInput::parse(Channel::WalkIn, "咨询居住证办理", "", "", "", false)
+                        .unwrap();
+                let jobs = category(c, "jobs_training");
+                let r =
+                    requests::create(c, &Actor::system("test"), &input, jobs.id, p.grid.id, None)?;
+                Ok((r, p.community_site))
+            })
+            .unwrap();
+        step(
+            &t,
+            moved.id,
+            Action::Dispatch,
+            StepInput {
+                site_id: Some(other_site),
+                ..StepInput::default()
+            },
+        )
+        .unwrap();
+        let first = l.rows.iter().map(|r| r.received_at).min().unwrap();
+        let month_of = |t: chrono::NaiveDateTime| {
+            use chrono::Datelike;
+            utc(local(t)
+                .date()
+                .with_day(1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap())
+        };
+        let this_month = month_of(first);
+        let next_month = month_of(shiliu_db::now() + chrono::Duration::days(32));
+        let filters = |sites: [Option<i64>; 2]| {
+            let mut fs = vec![
+                RequestFilter::default(),
+                RequestFilter {
+                    category_ids: vec![moved.category_id, l.rows[0].category_id],
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    channel: Some(Channel::WalkIn),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    region_path: Some(l.grid_path.clone()),
+                    received_from: Some(this_month),
+                    received_to: Some(next_month),
+                    ..RequestFilter::default()
+                },
+                // Part of a month before the whole ones, and after.
+                RequestFilter {
+                    received_from: Some(this_month - chrono::Duration::days(40)),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    received_from: Some(l.rows[60].received_at),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    received_to: Some(l.rows[60].received_at),
+                    channel: Some(Channel::Hotline),
+                    ..RequestFilter::default()
+                },
+            ];
+            fs.extend(sites.into_iter().map(|s| RequestFilter {
+                site_id: s,
+                ..RequestFilter::default()
+            }));
+            fs
+        };
+        let check = |when: &str| {
+            for f in filters([Some(other_site), l.rows[0].site_id]) {
+                let (counted, listed) =
+                    t.db.write_blocking(|c| {
+                        let all = Scope::everything();
+                        Ok((
+                            requests::listing::count(c, &all, &f)?,
+                            requests::list(c, &all, &f, 10_000)?.len() as i64,
+                        ))
+                    })
+                    .unwrap();
+                assert_eq!(counted, listed, "{when}: {f:?}");
+            }
+        };
+        check("journal unfolded");
+        t.db.write_blocking(|c| {
+            while requests::stats::fold(c)? > 0 {}
+            Ok(())
+        })
+        .unwrap();
+        check("journal folded");
+    }
+);

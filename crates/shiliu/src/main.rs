@@ -72,7 +72,8 @@ enum Command {
         /// direct; lists, search and statistics with `--rows` requests stored) or `registry`
         /// (bulk load, look-up by ID number, register and statistics pages with `--rows`
         /// people stored) or `evaluation` (results, their page and export, and publication of
-        /// schemes of 109 and 2,000 units × 100 criteria).
+        /// schemes of 109 and 2,000 units × 100 criteria) or `lists` (the requests list over
+        /// the API, every filter and order with its count, with `--rows` requests stored).
         #[arg(long, default_value = "core")]
         suite: String,
         /// For `requests` / `registry`: load requests / people in bulk up to this many before
@@ -307,6 +308,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "core" => bench::run(c, seconds, concurrency)?,
                 "requests" => bench::requests::run(c, seconds, concurrency, rows)?,
                 "registry" => bench::registry::run(c, seconds, concurrency, rows)?,
+                "lists" => bench::lists::run(c, seconds, concurrency, rows)?,
                 "evaluation" => bench::evaluation::run(c, seconds, concurrency)?,
                 other => {
                     return Err(format!(

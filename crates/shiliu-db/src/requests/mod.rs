@@ -7,6 +7,7 @@ pub(crate) mod cached;
 pub mod cohandling;
 pub mod files;
 mod intake;
+pub mod listing;
 pub mod questions;
 pub mod routing;
 pub mod search;

@@ -505,6 +505,24 @@ pub(crate) fn list_matching(
     Ok(out)
 }
 
+/// Every request id that matches the words and the filters the index knows (status, channel,
+/// region, scope), newest first: for a count, or an order other than the newest first.
+pub(crate) fn all_matching(
+    conn: &mut DbConnection,
+    scope: &crate::scope::Scope,
+    f: &super::RequestFilter,
+    terms: &[String],
+) -> Result<Vec<i64>, DbError> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = IndexQuery {
+        terms,
+        facets: wanted_facets(scope, f),
+    };
+    candidates(conn, &query, 0, i64::MAX, i64::MAX)
+}
+
 /// How long the next, older window is, after one of `span` milliseconds that was read for
 /// `read` milliseconds (the present cuts the first one short; full chunks stretch one) and
 /// yielded `found` rows, with `wanted` more wanted. Nothing found: eight times as long. Some

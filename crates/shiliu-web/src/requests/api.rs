@@ -8,7 +8,7 @@ use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::web::api::{ErrorBody, paginate};
+use crate::web::api::ErrorBody;
 use crate::web::error::AppResult;
 use crate::web::page::PAGE;
 use crate::web::{AppState, Principal};
@@ -226,7 +226,11 @@ impl RequestDto {
 #[derive(Serialize, ToSchema)]
 pub struct RequestPage {
     items: Vec<RequestDto>,
-    next: Option<i64>,
+    /// How many requests the filters list, on every page together (exact).
+    total: i64,
+    /// The next page's cursor (pass it back as `cursor` with the same filters and order);
+    /// absent on the last page.
+    next: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -246,7 +250,8 @@ pub struct RequestDetail {
     events: Vec<RequestEventDto>,
 }
 
-/// Requests in the caller's scope, newest first, with the same filters as the list page.
+/// Requests in the caller's scope, with the same filters and orders as the list page (newest
+/// first unless `sort` says otherwise), a page at a time, and how many there are in all.
 #[utoipa::path(get, path = "/api/v1/requests",
     params(
         ("q" = Option<String>, Query, description = "words to find in descriptions, notes, replies, names and codes (all must match)"),
@@ -258,7 +263,9 @@ pub struct RequestDetail {
         ("to" = Option<String>, Query, description = "received on or before, YYYY-MM-DD (China time)"),
         ("overdue" = Option<bool>, Query), ("due_soon" = Option<bool>, Query, description = "due within a day"),
         ("cohandling" = Option<bool>, Query, description = "asked of the caller's own site or unit to co-handle, not yet answered"),
-        ("before" = Option<i64>, Query, description = "page cursor")),
+        ("sort" = Option<String>, Query, description = "received (default), due, status (the handling loop's order) or category (the categories' order); any other value is refused (422, field `sort`). Requests without a deadline come last in either direction of `due`; within a status or a category, newest first"),
+        ("dir" = Option<String>, Query, description = "asc or desc (default: desc for received, asc for the others); any other value is refused (422, field `dir`)"),
+        ("cursor" = Option<String>, Query, description = "where the page starts: the previous page's `next`, with the same filters and order")),
     responses((status = 200, body = RequestPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn requests_list(
     State(state): State<AppState>,
@@ -268,17 +275,20 @@ pub async fn requests_list(
     let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user().site_id, p.user().unit_id);
     let now = shiliu_db::now();
-    let rows = state
+    let (rows, next, total) = state
         .db
         .read(move |c| {
+            use shiliu_db::requests::listing;
             let f = q.filter(c, actor.scope(), own, now)?;
-            shiliu_db::requests::list(c, actor.scope(), &f, PAGE + 1)
+            let (sort, after) = q.order()?;
+            let (rows, next) = listing::page(c, actor.scope(), &f, sort, after, PAGE)?;
+            Ok((rows, next, listing::count(c, actor.scope(), &f)?))
         })
         .await?;
-    let (rows, next) = paginate(rows, |r| r.id);
     Ok(Json(RequestPage {
         items: rows.into_iter().map(Into::into).collect(),
-        next,
+        total,
+        next: next.map(|c| c.encode()),
     }))
 }
 

@@ -12,6 +12,7 @@ use crate::web::pending::{Kept, keep_for_next_send};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
+use shiliu_db::requests::listing::{self, Cursor, Sort, SortBy};
 use shiliu_db::requests::{self as db, Request, RequestFilter, StepInput};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::requests::{Action, ActionInput, Channel, Outcome, Rating, Status};
@@ -94,13 +95,24 @@ struct ListPage {
     categories: Vec<(String, String)>,
     channels: Vec<(String, String)>,
     rows: Vec<RequestRow>,
-    next: Option<i64>,
+    /// How many requests the filters list, on every page.
+    total: Option<i64>,
+    sort_links: Vec<SortLink>,
+    next: Option<String>,
     query: String,
     errors: Vec<(String, String)>,
     /// The region filter: the regions in scope around the one picked.
     regions: Picker,
     /// The site filter: the sites in scope, by name.
     sites: Picker,
+}
+
+/// A column header, and the link that sorts the list by its column (empty: it does not sort).
+pub struct SortLink {
+    label: String,
+    href: String,
+    aria: &'static str,
+    mark: &'static str,
 }
 
 /// The list's filters as the form and links carry them.
@@ -111,6 +123,9 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     status: String,
+    /// `open` (still being handled) or `done`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    state: String,
     #[serde(default)]
     category: String,
     #[serde(default)]
@@ -134,8 +149,15 @@ pub struct ListQuery {
     /// Asked of the reader's own site or unit to co-handle (协办), not yet answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cohandling: Option<String>,
+    /// The order: `received`, `due`, `status` or `category` (empty: received).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sort: String,
+    /// `asc` or `desc` (empty: newest first for received, the order's own way for the others).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    dir: String,
+    /// Where the page starts (the previous page's `next`).
     #[serde(default, skip_serializing)]
-    before: Option<i64>,
+    cursor: String,
 }
 
 /// A checkbox or API flag: `1`, `true` or `on`.
@@ -200,9 +222,22 @@ impl ListQuery {
                 ch
             }
         };
+        let open = match self.state.as_str() {
+            "" => None,
+            "open" => Some(true),
+            "done" => Some(false),
+            _ => {
+                errs.push(shiliu_domain::FieldError::new("state", "err.choice"));
+                None
+            }
+        };
+        if let Err(e) = self.order() {
+            errs.0.extend(e.0);
+        }
         errs.into_result().map_err(shiliu_db::DbError::Invalid)?;
         Ok(RequestFilter {
             status: Status::parse(&self.status),
+            open,
             category_ids: self.category.parse().into_iter().collect(),
             channel,
             region_path,
@@ -213,9 +248,100 @@ impl ListQuery {
             due_before: on(self.due_soon.as_deref()).then_some((now, now + DUE_SOON)),
             asked_of: on(self.cohandling.as_deref()).then_some(own),
             text: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
-            before_id: self.before,
             ..RequestFilter::default()
         })
+    }
+
+    /// The order asked for and where the page starts; an order not offered, or a cursor that
+    /// is damaged or made for another order, is refused naming its field.
+    pub(crate) fn order(&self) -> Result<(Sort, Option<Cursor>), FieldErrors> {
+        use shiliu_domain::FieldError;
+        let mut errs = FieldErrors::new();
+        let by = match self.sort.as_str() {
+            "" => Some(SortBy::default()),
+            v => SortBy::parse(v),
+        };
+        if by.is_none() {
+            errs.push(FieldError::new("sort", "err.choice"));
+        }
+        let by = by.unwrap_or_default();
+        let descending = match self.dir.as_str() {
+            // Newest first; the earliest deadline, the loop's and the categories' order first.
+            "" => by == SortBy::Received,
+            "desc" => true,
+            "asc" => false,
+            _ => {
+                errs.push(FieldError::new("dir", "err.choice"));
+                false
+            }
+        };
+        let sort = Sort { by, descending };
+        let cursor = match self.cursor.trim() {
+            "" => None,
+            c => {
+                let found = Cursor::decode(c, sort);
+                if found.is_none() {
+                    errs.push(FieldError::new("cursor", "err.cursor"));
+                }
+                found
+            }
+        };
+        errs.into_result()?;
+        Ok((sort, cursor))
+    }
+
+    /// The list's column headers; those that sort link to the list in their column's order
+    /// (the current column's turns it round).
+    fn sort_links(&self, t: &T) -> Vec<SortLink> {
+        let current = self.order().map(|(s, _)| s).unwrap_or_default();
+        let base = ListQuery {
+            sort: String::new(),
+            dir: String::new(),
+            ..self.clone()
+        }
+        .query_string();
+        [
+            (None, "requests.code"),
+            (Some(SortBy::Received), "requests.received"),
+            (Some(SortBy::Category), "field.category_id"),
+            (None, "field.description"),
+            (Some(SortBy::Status), "field.status"),
+            (Some(SortBy::Due), "requests.due"),
+        ]
+        .into_iter()
+        .map(|(by, label)| {
+            let Some(by) = by else {
+                return SortLink {
+                    label: t.s(label).to_string(),
+                    href: String::new(),
+                    aria: "none",
+                    mark: "",
+                };
+            };
+            let on = current.by == by;
+            let dir = match (on, current.descending) {
+                (true, true) => "asc",
+                (true, false) => "desc",
+                (false, _) if by == SortBy::Received => "desc",
+                (false, _) => "asc",
+            };
+            let sep = if base.is_empty() { "" } else { "&" };
+            SortLink {
+                label: t.s(label).to_string(),
+                href: format!("/requests?{base}{sep}sort={}&dir={dir}", by.as_str()),
+                aria: match (on, current.descending) {
+                    (false, _) => "none",
+                    (true, true) => "descending",
+                    (true, false) => "ascending",
+                },
+                mark: match (on, current.descending) {
+                    (false, _) => "",
+                    (true, true) => "▼",
+                    (true, false) => "▲",
+                },
+            }
+        })
+        .collect()
     }
 
     /// The filters as a query string, without the page cursor.
@@ -241,7 +367,11 @@ pub async fn list(
         .db
         .read(move |c| {
             let found = match query.filter(c, actor.scope(), own, now) {
-                Ok(f) => Ok(db::list(c, actor.scope(), &f, PAGE + 1)?),
+                Ok(f) => {
+                    let (sort, after) = query.order()?;
+                    let (rows, next) = listing::page(c, actor.scope(), &f, sort, after, PAGE)?;
+                    Ok((rows, next, listing::count(c, actor.scope(), &f)?))
+                }
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
             };
@@ -267,15 +397,9 @@ pub async fn list(
                 .into_iter()
                 .map(|(r, _, name)| (r, name.clone(), name)),
         );
-    let (mut rows, errs) = match found {
-        Ok(rows) => (rows, FieldErrors::new()),
-        Err(e) => (Vec::new(), e),
-    };
-    let next = if rows.len() as i64 > PAGE {
-        rows.truncate(PAGE as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
+    let (rows, next, total, errs) = match found {
+        Ok((rows, next, total)) => (rows, next, Some(total), FieldErrors::new()),
+        Err(e) => (Vec::new(), None, None, e),
     };
     let searched = shiliu_db::requests::search::query_terms(&q.q);
     let names = category_names(&cats, t);
@@ -323,7 +447,9 @@ pub async fn list(
             })
             .collect(),
         categories: names,
-        next,
+        total,
+        sort_links: q.sort_links(&t),
+        next: next.map(|c| c.encode()),
         query: q.query_string(),
         errors: t.field_errors_as(&errs, &[("site", "site_filter")]),
         d: q,
@@ -943,7 +1069,10 @@ pub async fn export(
     let own = (p.user().site_id, p.user().unit_id);
     let t = p.t();
     let now = shiliu_db::now();
-    let q = ListQuery { before: None, ..q };
+    let q = ListQuery {
+        cursor: String::new(),
+        ..q
+    };
     let (rows, cats) = state
         .db
         .read(move |c| {

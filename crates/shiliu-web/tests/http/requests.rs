@@ -1830,6 +1830,84 @@ both_engines!(the_api_lists_requests_by_status, |t: TestDb| {
     });
 });
 
+both_engines!(
+    the_api_pages_an_order_by_its_cursor_with_the_total,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            let (resolved, _) = resolved_by_api(&app, &api).await;
+            // The city's seeded request is received; the resolved one comes after it in the
+            // handling loop, so first when the order is turned round.
+            let (s, first) = send(
+                &app,
+                &api,
+                "GET",
+                "/api/v1/requests?sort=status&dir=desc",
+                None,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{first}");
+            assert_eq!(first["total"], 2, "{first}");
+            assert_eq!(first["items"][0]["id"], resolved, "{first}");
+            assert!(first["next"].is_null(), "one page: {first}");
+            let (_, asc) = send(
+                &app,
+                &api,
+                "GET",
+                "/api/v1/requests?sort=status&dir=asc",
+                None,
+            )
+            .await;
+            assert_eq!(asc["items"][1]["id"], resolved, "{asc}");
+        });
+    }
+);
+
+both_engines!(the_api_refuses_an_order_it_does_not_offer, |t: TestDb| {
+    let app = App::new(t);
+    block_on(async {
+        let api = api_city(&app).await;
+        let (s, e) = send(&app, &api, "GET", "/api/v1/requests?sort=code&dir=up", None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        let details = &e["error"]["details"];
+        assert!(details["sort"].is_string(), "{e}");
+        assert!(details["dir"].is_string(), "{e}");
+    });
+});
+
+both_engines!(
+    the_list_page_shows_the_total_and_sorts_by_its_column_headers,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let list = app.get("/requests?status=closed", &cs).await.text();
+            assert!(list.contains("共 1 条"), "{list}");
+            // Each header keeps the filters and sorts by its column; the current one's turns
+            // the order round.
+            let header = |page: &str, aria: &str, to: &str, label: &str| {
+                page.split("<th ").any(|th| {
+                    th.starts_with(&format!(r#"aria-sort="{aria}"><a href="/requests?"#))
+                        && th.contains("status=closed")
+                        && th.contains(&format!("sort=due&#38;dir={to}\">{label}</a>"))
+                })
+            };
+            assert!(header(&list, "none", "asc", "办理期限"), "{list}");
+            let by_due = app
+                .get("/requests?status=closed&sort=due&dir=asc", &cs)
+                .await
+                .text();
+            assert!(
+                header(&by_due, "ascending", "desc", "办理期限 ▲"),
+                "{by_due}"
+            );
+        });
+    }
+);
+
 both_engines!(the_apis_figures_count_as_the_lists_do, |t: TestDb| {
     let app = App::new(t);
     block_on(async {

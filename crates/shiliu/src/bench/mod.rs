@@ -3,6 +3,7 @@
 //! connections to the real server (the same router, middleware and database as `serve`).
 
 pub mod evaluation;
+pub mod lists;
 pub mod registry;
 pub mod requests;
 

@@ -164,25 +164,7 @@ pub fn run(
         println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
         return Ok(());
     }
-    // Fill up to `rows` requests, then read under load.
-    let have = db
-        .write_blocking(|c| requests::count(c, &Scope::everything()))
-        .map_err(|e| e.to_string())? as usize;
-    if have < rows {
-        let t = Instant::now();
-        crate::volume::generate(&db, "450100", rows - have, have as u64)
-            .map_err(|e| e.to_string())?;
-        println!(
-            "loaded {} requests in {:.1}s",
-            rows - have,
-            t.elapsed().as_secs_f64()
-        );
-        super::settle(&db)?;
-    }
-    let total = db
-        .write_blocking(|c| requests::count(c, &Scope::everything()))
-        .map_err(|e| e.to_string())?;
-    println!("requests stored: {total}");
+    fill(&db, rows)?;
     reads_direct(&db, &user)?;
     let cookie = session_cookie(&db, &user)?;
     let year_ago =
@@ -202,6 +184,30 @@ pub fn run(
     }
     println!("peak RSS: {:.1} MiB", status_kib("VmHWM:") as f64 / 1024.0);
     drop(server);
+    Ok(())
+}
+
+/// Load requests in bulk up to `rows` stored (in 南宁市), then settle the database as a running
+/// server's would be.
+pub(super) fn fill(db: &shiliu_db::Db, rows: usize) -> Result<(), String> {
+    let have = db
+        .write_blocking(|c| requests::count(c, &Scope::everything()))
+        .map_err(|e| e.to_string())? as usize;
+    if have < rows {
+        let t = Instant::now();
+        crate::volume::generate(db, "450100", rows - have, have as u64)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "loaded {} requests in {:.1}s",
+            rows - have,
+            t.elapsed().as_secs_f64()
+        );
+        super::settle(db)?;
+    }
+    let total = db
+        .write_blocking(|c| requests::count(c, &Scope::everything()))
+        .map_err(|e| e.to_string())?;
+    println!("requests stored: {total}");
     Ok(())
 }
 

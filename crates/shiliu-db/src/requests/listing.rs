@@ -1,0 +1,564 @@
+//! The request list in the reader's order, a page at a time, and how many match.
+//!
+//! Every order pages by a cursor that names the last row shown (never an offset, so a page
+//! costs the same however deep it is and rows taken in meanwhile neither repeat nor vanish):
+//! - received: by id, which is made at receipt (`ids`), so id order is the order of receipt;
+//! - due: by deadline then id, the requests without a deadline after all the others whichever
+//!   way (the engines put NULLs at opposite ends, so the two parts are read one after the other);
+//! - status and category: group by group in the order people know them (the handling loop's
+//!   order, the categories' own), newest first within each; each group is one index range.
+
+use diesel::prelude::*;
+use shiliu_domain::requests::Status;
+
+use super::{Request, RequestFilter, search};
+use crate::schema::requests;
+use crate::scope::Scope;
+use crate::{DbConnection, DbError};
+
+/// What the list is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Received,
+    Due,
+    Status,
+    Category,
+}
+
+impl SortBy {
+    pub const ALL: [SortBy; 4] = [Self::Received, Self::Due, Self::Status, Self::Category];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Due => "due",
+            Self::Status => "status",
+            Self::Category => "category",
+        }
+    }
+}
+
+/// An order and its direction. The default: newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub by: SortBy,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Self {
+            by: SortBy::Received,
+            descending: true,
+        }
+    }
+}
+
+/// Where the next page starts: after this row, in the page's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// Received: the row's id.
+    Id(i64),
+    /// Due: the row's deadline (none: among the requests without one) and id.
+    Due(Option<chrono::NaiveDateTime>, i64),
+    /// Status or category: the group's key (the status's place in the loop, the category's id)
+    /// and the row's id.
+    Group(i64, i64),
+}
+
+impl Cursor {
+    /// The cursor as it travels in links and the API (`next`).
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Id(id) => format!("i{id}"),
+            Self::Due(Some(t), id) => format!("d{}_{id}", t.and_utc().timestamp_micros()),
+            Self::Due(None, id) => format!("n{id}"),
+            Self::Group(k, id) => format!("g{k}_{id}"),
+        }
+    }
+
+    /// A cursor for `sort` read back (`None`: damaged, or made for another order).
+    pub fn decode(s: &str, sort: Sort) -> Option<Self> {
+        let (kind, rest) = s.split_at_checked(1)?;
+        let pair = || -> Option<(i64, i64)> {
+            let (a, b) = rest.split_once('_')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        match (kind, sort.by) {
+            ("i", SortBy::Received) => rest.parse().ok().map(Self::Id),
+            ("d", SortBy::Due) => {
+                let (t, id) = pair()?;
+                let t = chrono::DateTime::from_timestamp_micros(t)?.naive_utc();
+                Some(Self::Due(Some(t), id))
+            }
+            ("n", SortBy::Due) => rest.parse().ok().map(|id| Self::Due(None, id)),
+            ("g", SortBy::Status | SortBy::Category) => pair().map(|(k, id)| Self::Group(k, id)),
+            _ => None,
+        }
+    }
+
+    fn id(&self) -> i64 {
+        match self {
+            Self::Id(id) | Self::Due(_, id) | Self::Group(_, id) => *id,
+        }
+    }
+}
+
+/// One page of the list in `sort`'s order after `after`, and the cursor of the page after it
+/// (none: this is the last). With words to find, the search index gives the matches.
+pub fn page(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
+    let mut rows = if has_words(f) {
+        with_words(conn, scope, f, sort, after, limit + 1)?
+    } else {
+        match sort.by {
+            SortBy::Received => by_id(conn, scope, f, sort.descending, after, limit + 1)?,
+            SortBy::Due => by_due(conn, scope, f, sort.descending, after, limit + 1)?,
+            SortBy::Status | SortBy::Category => by_group(conn, scope, f, sort, after, limit + 1)?,
+        }
+    };
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let categories = category_order(conn)?;
+        rows.last().map(|r| cursor_of(r, sort, &categories))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// How many requests in scope the filter lists (every page together), exactly.
+pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<i64, DbError> {
+    let f = RequestFilter {
+        before_id: None,
+        ..f.clone()
+    };
+    if has_words(&f) {
+        return Ok(matching_keys(conn, scope, &f)?.len() as i64);
+    }
+    if let Some(n) = count_from_tallies(conn, scope, &f)? {
+        return Ok(n);
+    }
+    Ok(super::filtered(scope, &f).count().get_result(conn)?)
+}
+
+/// The count of a filter the statistics' running totals answer (`stats`): by where, when (whole
+/// months of receipt) and one of category, channel or site — the totals of its whole months, and
+/// the requests of the days before the first and after the last of them counted one by one.
+/// Counting a city's requests row by row read a million index entries (tens of milliseconds);
+/// its totals are a few hundred rows. `None`: a filter the totals do not know (status,
+/// deadlines, co-handling, two dimensions at once).
+fn count_from_tallies(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+) -> Result<Option<i64>, DbError> {
+    use super::stats::{Dimension, figures};
+    use shiliu_domain::calendar::{local, utc};
+    let untallied = f.status.is_some()
+        || f.open.is_some()
+        || f.due_before.is_some()
+        || f.overdue_at.is_some()
+        || f.asked_of.is_some()
+        || has_words(f);
+    let dims = usize::from(!f.category_ids.is_empty())
+        + usize::from(f.channel.is_some())
+        + usize::from(f.site_id.is_some());
+    if untallied || dims > 1 {
+        return Ok(None);
+    }
+    let (by, keys): (Dimension, Option<Vec<String>>) = if !f.category_ids.is_empty() {
+        let keys = f.category_ids.iter().map(ToString::to_string).collect();
+        (Dimension::Category, Some(keys))
+    } else if let Some(ch) = f.channel {
+        (Dimension::Channel, Some(vec![ch.as_str().to_string()]))
+    } else if let Some(site) = f.site_id {
+        (Dimension::Site, Some(vec![site.to_string()]))
+    } else {
+        (Dimension::Channel, None)
+    };
+    // The whole months (China's) between the dates: from the first month that starts at or
+    // after `from` to the last that ends at or before `to`.
+    let month_start = |t: chrono::NaiveDateTime| {
+        use chrono::Datelike;
+        local(t)
+            .date()
+            .with_day(1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    };
+    let next_month = |m: chrono::NaiveDateTime| month_start(m + chrono::Duration::days(32));
+    let first = match f.received_from {
+        None => None,
+        Some(t) => match month_start(t) {
+            Some(m) if m == local(t) => Some(m),
+            Some(m) => next_month(m),
+            None => return Ok(None),
+        },
+    };
+    let end = match f.received_to {
+        None => None,
+        Some(t) => match month_start(t) {
+            Some(m) => Some(m),
+            None => return Ok(None),
+        },
+    };
+    if let (Some(a), Some(b)) = (first, end)
+        && a >= b
+    {
+        // Not one whole month: the rows are few enough to count.
+        return Ok(None);
+    }
+    let month = |m: chrono::NaiveDateTime| m.format("%Y-%m").to_string();
+    let from_month = first.map_or_else(|| "1970-01".to_string(), month);
+    let to_month = match end {
+        Some(e) => month(e - chrono::Duration::days(1)),
+        None => "9999-12".to_string(),
+    };
+    let scope = match &f.region_path {
+        Some(p) => scope.narrowed_to(p),
+        None => scope.clone(),
+    };
+    let mut n: i64 = figures(conn, &scope, &from_month, &to_month, by)?
+        .iter()
+        .filter(|g| keys.as_ref().is_none_or(|k| k.contains(&g.key)))
+        .map(|g| g.received)
+        .sum();
+    // The days outside the whole months.
+    let mut rest = |from: chrono::NaiveDateTime, to: chrono::NaiveDateTime| {
+        let part = RequestFilter {
+            received_from: Some(from),
+            received_to: Some(to),
+            ..f.clone()
+        };
+        super::filtered(&scope, &part)
+            .count()
+            .get_result::<i64>(conn)
+    };
+    if let (Some(from), Some(a)) = (f.received_from, first)
+        && utc(a) > from
+    {
+        n += rest(from, utc(a))?;
+    }
+    if let (Some(to), Some(b)) = (f.received_to, end)
+        && to > utc(b)
+    {
+        n += rest(utc(b), to)?;
+    }
+    Ok(Some(n))
+}
+
+fn has_words(f: &RequestFilter) -> bool {
+    f.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+}
+
+/// The cursor that starts the page after `r`.
+fn cursor_of(r: &Request, sort: Sort, categories: &[i64]) -> Cursor {
+    match sort.by {
+        SortBy::Received => Cursor::Id(r.id),
+        SortBy::Due => Cursor::Due(r.due_at, r.id),
+        SortBy::Status => Cursor::Group(status_rank(&r.status), r.id),
+        SortBy::Category => Cursor::Group(
+            categories
+                .iter()
+                .position(|c| *c == r.category_id)
+                .map_or(i64::MAX, |p| p as i64),
+            r.id,
+        ),
+    }
+}
+
+/// A status's place in the handling loop (unknown ones last).
+fn status_rank(s: &str) -> i64 {
+    Status::ALL
+        .iter()
+        .position(|x| x.as_str() == s)
+        .map_or(i64::MAX, |p| p as i64)
+}
+
+/// Every category's id in the order the lists show them.
+fn category_order(conn: &mut DbConnection) -> Result<Vec<i64>, DbError> {
+    Ok(super::categories(conn, true)?
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
+}
+
+fn by_id(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    descending: bool,
+    after: Option<Cursor>,
+    n: i64,
+) -> Result<Vec<Request>, DbError> {
+    let mut q = super::filtered(scope, f);
+    if let Some(c) = after {
+        q = if descending {
+            q.filter(requests::id.lt(c.id()))
+        } else {
+            q.filter(requests::id.gt(c.id()))
+        };
+    }
+    q = if descending {
+        q.order(requests::id.desc())
+    } else {
+        q.order(requests::id.asc())
+    };
+    Ok(q.limit(n).select(Request::as_select()).load(conn)?)
+}
+
+fn by_due(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    descending: bool,
+    after: Option<Cursor>,
+    n: i64,
+) -> Result<Vec<Request>, DbError> {
+    let mut out = Vec::new();
+    // The requests with a deadline, unless the cursor is already past them.
+    if !matches!(after, Some(Cursor::Due(None, _))) {
+        let mut q = super::filtered(scope, f).filter(requests::due_at.is_not_null());
+        if let Some(Cursor::Due(Some(t), id)) = after {
+            q = if descending {
+                q.filter(
+                    requests::due_at
+                        .lt(t)
+                        .or(requests::due_at.eq(t).and(requests::id.lt(id))),
+                )
+            } else {
+                q.filter(
+                    requests::due_at
+                        .gt(t)
+                        .or(requests::due_at.eq(t).and(requests::id.gt(id))),
+                )
+            };
+        }
+        q = if descending {
+            q.order((requests::due_at.desc(), requests::id.desc()))
+        } else {
+            q.order((requests::due_at.asc(), requests::id.asc()))
+        };
+        out = q.limit(n).select(Request::as_select()).load(conn)?;
+    }
+    if (out.len() as i64) < n {
+        let mut q = super::filtered(scope, f).filter(requests::due_at.is_null());
+        if let Some(Cursor::Due(None, id)) = after {
+            q = if descending {
+                q.filter(requests::id.lt(id))
+            } else {
+                q.filter(requests::id.gt(id))
+            };
+        }
+        q = if descending {
+            q.order(requests::id.desc())
+        } else {
+            q.order(requests::id.asc())
+        };
+        let more: Vec<Request> = q
+            .limit(n - out.len() as i64)
+            .select(Request::as_select())
+            .load(conn)?;
+        out.extend(more);
+    }
+    Ok(out)
+}
+
+fn by_group(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    sort: Sort,
+    after: Option<Cursor>,
+    n: i64,
+) -> Result<Vec<Request>, DbError> {
+    // The groups in order, each with its place (the cursor's key); a filter that names some
+    // statuses or categories leaves the others out unread.
+    let mut groups: Vec<(i64, GroupKey)> = match sort.by {
+        SortBy::Status => Status::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| f.status.is_none_or(|w| w == **s))
+            .filter(|(_, s)| f.open.is_none_or(|o| s.is_open() == o))
+            .filter(|(_, s)| (f.overdue_at.is_none() && f.due_before.is_none()) || s.clock_runs())
+            .map(|(i, s)| (i as i64, GroupKey::Status(s.as_str())))
+            .collect(),
+        _ => category_order(conn)?
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| f.category_ids.is_empty() || f.category_ids.contains(c))
+            .map(|(i, c)| (i as i64, GroupKey::Category(c)))
+            .collect(),
+    };
+    if sort.descending {
+        groups.reverse();
+    }
+    let mut out: Vec<Request> = Vec::new();
+    for (rank, key) in groups {
+        let below = match after {
+            Some(Cursor::Group(k, id)) => {
+                let passed = if sort.descending { rank > k } else { rank < k };
+                if passed {
+                    continue;
+                }
+                (rank == k).then_some(id)
+            }
+            _ => None,
+        };
+        let mut q = super::filtered(scope, f);
+        q = match key {
+            GroupKey::Status(s) => q.filter(requests::status.eq(s)),
+            GroupKey::Category(c) => q.filter(requests::category_id.eq(c)),
+        };
+        if let Some(b) = below {
+            q = q.filter(requests::id.lt(b));
+        }
+        let rows: Vec<Request> = q
+            .order(requests::id.desc())
+            .limit(n - out.len() as i64)
+            .select(Request::as_select())
+            .load(conn)?;
+        out.extend(rows);
+        if out.len() as i64 >= n {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum GroupKey {
+    Status(&'static str),
+    Category(i64),
+}
+
+/// The sort keys of every request that matches words and filters: (id, deadline, status,
+/// category).
+type Keys = (i64, Option<chrono::NaiveDateTime>, String, i64);
+
+fn matching_keys(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+) -> Result<Vec<Keys>, DbError> {
+    // Ids per statement stay well under SQLite's 32,766 bound values.
+    const CHUNK: usize = 10_000;
+    let terms = search::query_terms(f.text.as_deref().unwrap_or_default());
+    let ids = search::all_matching(conn, scope, f, &terms)?;
+    let plain = RequestFilter {
+        text: None,
+        before_id: None,
+        ..f.clone()
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<Keys> = super::filtered(scope, &plain)
+            .filter(requests::id.eq_any(chunk))
+            .select((
+                requests::id,
+                requests::due_at,
+                requests::status,
+                requests::category_id,
+            ))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// A page of the requests that match words, in any order: newest first straight from the search
+/// index; otherwise every match's sort keys are read and ordered here.
+fn with_words(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    sort: Sort,
+    after: Option<Cursor>,
+    n: i64,
+) -> Result<Vec<Request>, DbError> {
+    if sort == Sort::default() {
+        let f = RequestFilter {
+            before_id: after.map(|c| c.id()),
+            ..f.clone()
+        };
+        let terms = search::query_terms(f.text.as_deref().unwrap_or_default());
+        return search::list_matching(conn, scope, &f, &terms, n);
+    }
+    let categories = category_order(conn)?;
+    let rank_of = |c: i64| {
+        categories
+            .iter()
+            .position(|x| *x == c)
+            .map_or(i64::MAX, |p| p as i64)
+    };
+    // One key per order, ascending; NULL deadlines last either way, newest first in a group.
+    type Key = (i64, i64, i64);
+    let key = |k: &Keys| -> Key {
+        match sort.by {
+            SortBy::Received => (0, 0, k.0),
+            SortBy::Due => match k.1 {
+                Some(t) => {
+                    let v = t.and_utc().timestamp_micros();
+                    if sort.descending {
+                        (0, -v, -k.0)
+                    } else {
+                        (0, v, k.0)
+                    }
+                }
+                None => (1, 0, if sort.descending { -k.0 } else { k.0 }),
+            },
+            SortBy::Status => {
+                let r = status_rank(&k.2);
+                (if sort.descending { -r } else { r }, 0, -k.0)
+            }
+            SortBy::Category => {
+                let r = rank_of(k.3);
+                (if sort.descending { -r } else { r }, 0, -k.0)
+            }
+        }
+    };
+    let start: Option<Key> = after.map(|c| match (c, sort.by) {
+        (Cursor::Id(id), _) => (0, 0, if sort.descending { -id } else { id }),
+        (Cursor::Due(Some(t), id), _) => {
+            let v = t.and_utc().timestamp_micros();
+            if sort.descending {
+                (0, -v, -id)
+            } else {
+                (0, v, id)
+            }
+        }
+        (Cursor::Due(None, id), _) => (1, 0, if sort.descending { -id } else { id }),
+        (Cursor::Group(r, id), _) => (if sort.descending { -r } else { r }, 0, -id),
+    });
+    let mut keys: Vec<(Key, i64)> = matching_keys(conn, scope, f)?
+        .iter()
+        .map(|k| {
+            let mut key = key(k);
+            if sort.by == SortBy::Received && sort.descending {
+                key.2 = -key.2;
+            }
+            (key, k.0)
+        })
+        .filter(|(k, _)| start.is_none_or(|s| *k > s))
+        .collect();
+    keys.sort_unstable();
+    keys.truncate(usize::try_from(n).unwrap_or(0));
+    let ids: Vec<i64> = keys.iter().map(|(_, id)| *id).collect();
+    let mut rows: Vec<Request> = requests::table
+        .filter(requests::id.eq_any(&ids))
+        .select(Request::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
+}
