@@ -477,3 +477,48 @@ both_engines!(casework_keeps_the_audit_log_intact, |t: TestDb| {
     let mut c = t.db.conn().unwrap();
     assert!(audit::verify(&mut c).unwrap().is_intact());
 });
+
+both_engines!(
+    the_mediators_count_of_disputes_being_mediated_is_what_their_list_shows,
+    |t: TestDb| {
+        use shiliu_domain::casework::DisputeStatus;
+        let x = unpaid_wages(&t);
+        mediated(&t, &x);
+        let mut c = t.db.conn().unwrap();
+        let mediator = acting(&mut c, "lawyer_nn2");
+        let status = DisputeStatus::Mediating;
+        let listed = casework::disputes(&mut c, &mediator, Some(status), None, 10).unwrap();
+        let counted = casework::dispute_count(&mut c, &mediator, status).unwrap();
+        assert_eq!((counted, listed.len()), (1, 1));
+        let lawyer = acting(&mut c, "lawyer_nn");
+        assert_eq!(casework::dispute_count(&mut c, &lawyer, status).unwrap(), 0);
+    }
+);
+
+both_engines!(
+    the_lawyers_count_of_open_cases_is_what_their_list_shows,
+    |t: TestDb| {
+        use shiliu_domain::casework::CaseStatus;
+        let x = unpaid_wages(&t);
+        t.db.write_blocking(|c| {
+            casework::open_legal_aid(
+                c,
+                &x.sys,
+                x.request.id,
+                &LegalAidInput::parse("lawyer_nn", "追索劳动报酬").unwrap(),
+            )
+        })
+        .unwrap();
+        let mut c = t.db.conn().unwrap();
+        let lawyer = acting(&mut c, "lawyer_nn");
+        let listed =
+            casework::legal_aid_cases(&mut c, &lawyer, Some(CaseStatus::Open), None, 10).unwrap();
+        let counted = casework::legal_aid_count(&mut c, &lawyer, CaseStatus::Open).unwrap();
+        assert_eq!((counted, listed.len()), (1, 1));
+        let other = acting(&mut c, "lawyer_nn2");
+        assert_eq!(
+            casework::legal_aid_count(&mut c, &other, CaseStatus::Open).unwrap(),
+            0
+        );
+    }
+);

@@ -502,3 +502,29 @@ impl World {
             .unwrap()
     }
 }
+
+both_engines!(
+    a_grid_workers_households_left_to_visit_are_those_their_list_shows_still_to_visit,
+    |t: TestDb| {
+        let (w, s) = surveyed(&t);
+        let left = |t: &TestDb, a: &Actor| {
+            let mut c = t.db.conn().unwrap();
+            let counted = needs::households_left(&mut c, a.scope(), today()).unwrap();
+            let s = s.clone();
+            let a = a.clone();
+            let listed =
+                t.db.write_blocking(move |c| needs::survey_households(c, &a, &s, true, 0, 100))
+                    .unwrap();
+            (counted.iter().map(|(_, n)| *n).sum::<i64>(), listed.len())
+        };
+        assert_eq!(left(&t, &w.grid_a), (1, 1));
+        let (hid, head, _) = w.h1;
+        t.db.write_blocking(|c| {
+            let found = [need(head, "job", "想进电子厂").unwrap()];
+            needs::answer(c, &w.grid_a, s.id, hid, &answers("2"), &found)
+        })
+        .unwrap();
+        assert_eq!(left(&t, &w.grid_a), (0, 0));
+        assert_eq!(left(&t, &w.grid_b), (1, 1));
+    }
+);

@@ -2834,3 +2834,125 @@ both_engines!(
         check("journal folded");
     }
 );
+
+/// A work queue at `now` in the whole tree, `own` and `mine` as the home passes them: what
+/// the home counts and how many rows the list shows with the queue's filter.
+fn queue_at(
+    t: &TestDb,
+    q: requests::queues::Queue,
+    own: requests::queues::Own,
+    mine: bool,
+    now: chrono::NaiveDateTime,
+) -> (i64, usize) {
+    let mut c = t.db.conn().unwrap();
+    let all = Scope::everything();
+    let counted = requests::queues::todo_counts(&mut c, &all, &[q], own, mine, now).unwrap();
+    assert_eq!(counted[0].0, q);
+    let listed = requests::list(&mut c, &all, &q.filter(own, mine, now), 1000).unwrap();
+    (counted[0].1, listed.len())
+}
+
+both_engines!(
+    the_queue_to_dispatch_counts_the_received_and_the_returned_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        step(&t, d.fresh.id, Action::Dispatch, StepInput::default()).unwrap();
+        step(&t, d.soon.id, Action::Dispatch, StepInput::default()).unwrap();
+        step(&t, d.soon.id, Action::Return, with_reason("不属于本站点")).unwrap();
+        // late: received; soon: returned; fresh: dispatched.
+        assert_eq!(
+            queue_at(&t, Queue::ToDispatch, (None, None), false, d.now),
+            (2, 2)
+        );
+    }
+);
+
+both_engines!(
+    the_queue_to_accept_counts_the_dispatched_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        step(&t, d.fresh.id, Action::Dispatch, StepInput::default()).unwrap();
+        assert_eq!(
+            queue_at(&t, Queue::ToAccept, (None, None), false, d.now),
+            (1, 1)
+        );
+    }
+);
+
+both_engines!(
+    the_overdue_queue_counts_the_late_request_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        assert_eq!(
+            queue_at(&t, Queue::Overdue, (None, None), false, d.now),
+            (1, 1)
+        );
+    }
+);
+
+both_engines!(
+    the_due_soon_queue_counts_the_request_due_within_a_day_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        assert_eq!(
+            queue_at(&t, Queue::DueSoon, (None, None), false, d.now),
+            (1, 1)
+        );
+    }
+);
+
+both_engines!(
+    the_escalated_queue_counts_the_open_request_the_sweep_escalated_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        assert_eq!(
+            queue_at(&t, Queue::Escalated, (None, None), false, d.now),
+            (0, 0)
+        );
+        t.db.write_blocking(|c| requests::sweep_deadlines(c, d.now))
+            .unwrap();
+        assert_eq!(
+            queue_at(&t, Queue::Escalated, (None, None), false, d.now),
+            (1, 1)
+        );
+    }
+);
+
+both_engines!(
+    the_queue_to_rate_counts_the_resolved_request_as_its_list_shows,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let r = resolved_request(&t);
+        let now = shiliu_db::now();
+        assert_eq!(
+            queue_at(&t, Queue::ToRate, (None, None), false, now),
+            (1, 1)
+        );
+        step(&t, r.id, Action::Rate, rating(Rating::Satisfied)).unwrap();
+        assert_eq!(
+            queue_at(&t, Queue::ToRate, (None, None), false, now),
+            (0, 0)
+        );
+    }
+);
+
+both_engines!(
+    a_queue_of_ones_own_counts_only_what_ones_site_handles,
+    |t: TestDb| {
+        use requests::queues::Queue;
+        let d = deadline_requests(&t);
+        let site = d.late.site_id;
+        assert!(site.is_some());
+        assert_eq!(
+            queue_at(&t, Queue::Overdue, (site, None), true, d.now),
+            (1, 1)
+        );
+        let elsewhere = (Some(site.unwrap_or_default() + 1_000_000), None);
+        assert_eq!(queue_at(&t, Queue::Overdue, elsewhere, true, d.now), (0, 0));
+    }
+);

@@ -244,6 +244,89 @@ both_engines!(the_home_page_fits_a_phone_screen, |t: TestDb| {
     });
 });
 
+/// The counters of the to-do on the page shown: (what, how many, link).
+async fn todo_counters(c: &Client) -> Vec<(String, i64, String)> {
+    let found = c
+        .execute(
+            "return [...document.querySelectorAll('ul.todo a')].map(a => \
+             [a.dataset.todo, a.querySelector('.n').textContent.trim(), a.getAttribute('href')])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let n = x[1].as_str().unwrap().parse().unwrap();
+            (
+                x[0].as_str().unwrap().into(),
+                n,
+                x[2].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+/// The rows a list shows from `href` on, following its pages: its table's rows, or a
+/// survey's households.
+async fn rows_from(c: &Client, base: &str, href: &str) -> i64 {
+    c.goto(&format!("{base}{href}")).await.unwrap();
+    let mut rows = 0;
+    loop {
+        let page = c
+            .execute(
+                "const m = document.querySelector('main'); \
+                 const n = m.querySelectorAll('tbody tr').length \
+                     || m.querySelectorAll('a[href*=\"/households/\"]').length; \
+                 const next = [...m.querySelectorAll('a')].find(a => a.textContent.trim() === '下一页'); \
+                 return [n, next ? next.href : ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        rows += page[0].as_i64().unwrap();
+        match page[1].as_str().unwrap() {
+            "" => return rows,
+            next => c.goto(next).await.unwrap(),
+        }
+    }
+}
+
+both_engines!(
+    every_roles_home_on_a_phone_counts_exactly_what_the_lists_it_opens_show,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            let mut counted = 0;
+            for (username, ..) in DEMO_USERS {
+                sign_in(&c, &base, username).await;
+                wait_path(&c, "/").await;
+                let width = c
+                    .execute("return document.documentElement.scrollWidth", vec![])
+                    .await
+                    .unwrap();
+                assert!(
+                    width.as_i64().unwrap() <= 360,
+                    "{username}: {width} px wide"
+                );
+                for (what, n, href) in todo_counters(&c).await {
+                    assert_eq!(
+                        rows_from(&c, &base, &href).await,
+                        n,
+                        "{username}: {what} counts {n}, {href} shows otherwise"
+                    );
+                    counted += n;
+                }
+                sign_out(&c).await;
+            }
+            // Every counter at zero would prove little.
+            assert!(counted > 0, "nothing counted on any home");
+            c
+        });
+    }
+);
+
 /// A commission user sends the new-site form with a region, a malformed phone and no name
 /// (the browser's own check on the name taken off): the errors of the page that comes back.
 async fn site_form_with_bad_input(c: &Client, base: &str) -> String {
@@ -410,7 +493,8 @@ async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
     }
     let button = form.find(Locator::Css("button")).await.unwrap();
     submit(c, button).await;
-    wait_text(c, ".flash", "已保存").await;
+    // The page says what the step did ("已派单至…", "已接单"…).
+    wait_text(c, ".flash", "已").await;
 }
 
 /// Press a form's button and wait until the next page has replaced this one (so a check that
@@ -867,7 +951,7 @@ async fn migrant_registered(c: &Client, base: &str) -> i64 {
         .await
         .unwrap();
     submit(c, confirm).await;
-    wait_text(c, ".flash", "已保存").await;
+    wait_text(c, ".flash", "已核验申报").await;
     let person_url = c.current_url().await.unwrap();
     let person_id: i64 = person_url
         .path()
@@ -993,7 +1077,7 @@ both_engines!(
             fill(&c, "main form", "body", "请协助核实其子女在当地就读情况。").await;
             let send = c.find(Locator::Css("main form button")).await.unwrap();
             submit(&c, send).await;
-            wait_text(&c, ".flash", "已保存").await;
+            wait_text(&c, ".flash", "已向").await;
             sign_out(&c).await;
             sign_in(&c, &base, "grid").await;
             wait_path(&c, "/").await;
@@ -1078,6 +1162,9 @@ async fn score_sheet(c: &Client, points: &str, note: &str, file: Option<&std::pa
 /// Press the organiser's "next stage" button on the scheme's page and wait for `stage`.
 async fn advance_to(c: &Client, base: &str, id: i64, stage: &str) {
     c.goto(&format!("{base}/evaluations/{id}")).await.unwrap();
+    // What moving on means is said, and confirmed by ticking the box under it.
+    assert!(!text(c, "#eval-advance-means").await.is_empty());
+    click(c, "form[action$='/advance'] input[name=confirm]").await;
     let button = c
         .find(Locator::Css("form[action$='/advance'] button"))
         .await
@@ -1242,6 +1329,8 @@ async fn reporter_assesses_the_unit(c: &Client, ev: &Evaluation, ledger: &std::p
     wait_text(c, ".flash", "已保存").await;
     assert!(text(c, "main").await.contains("领导小组成立文件.pdf"));
     snapshot(c, "evaluation-self").await;
+    // Submitting locks the self-assessment: the box under the button confirms it.
+    click(c, "input[name=confirm_submit]").await;
     let send = c.find(Locator::Css("button[name=submit]")).await.unwrap();
     submit(c, send).await;
     let main = text(c, "main").await;

@@ -255,17 +255,14 @@ pub fn dispute_for_request(
     }
 }
 
-/// Disputes the actor may see, newest first, keyset-paginated by id.
-pub fn disputes(
-    conn: &mut DbConnection,
+/// The disputes the actor may see (in scope; a legal-aid user: those they mediate), with
+/// this status: the list's query and its count.
+fn visible_disputes(
     actor: &Actor,
     status: Option<DisputeStatus>,
-    before_id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<Dispute>, DbError> {
+) -> disputes::BoxedQuery<'static, crate::MultiBackend> {
     let mut q = disputes::table
         .filter(actor.scope.path_filter(disputes::region_path))
-        .select(Dispute::as_select())
         .into_boxed();
     if let Some(user) = assigned_to(actor) {
         q = q.filter(
@@ -279,10 +276,36 @@ pub fn disputes(
     if let Some(s) = status {
         q = q.filter(disputes::status.eq(s.as_str()));
     }
+    q
+}
+
+/// Disputes the actor may see, newest first, keyset-paginated by id.
+pub fn disputes(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    status: Option<DisputeStatus>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Dispute>, DbError> {
+    let mut q = visible_disputes(actor, status);
     if let Some(b) = before_id {
         q = q.filter(disputes::id.lt(b));
     }
-    Ok(q.order(disputes::id.desc()).limit(limit).load(conn)?)
+    Ok(q.order(disputes::id.desc())
+        .limit(limit)
+        .select(Dispute::as_select())
+        .load(conn)?)
+}
+
+/// How many disputes [`disputes`] lists with this status.
+pub fn dispute_count(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    status: DisputeStatus,
+) -> Result<i64, DbError> {
+    Ok(visible_disputes(actor, Some(status))
+        .count()
+        .get_result(conn)?)
 }
 
 /// A dispute's parties, mediators and sessions.
@@ -608,6 +631,24 @@ pub fn case_for_request(
     Ok(found.and_then(|c| admit_case(actor, c).ok()))
 }
 
+/// The cases the actor may see (in scope; a lawyer: their own), with this status: the list's
+/// query and its count.
+fn visible_cases(
+    actor: &Actor,
+    status: Option<CaseStatus>,
+) -> legal_aid_cases::BoxedQuery<'static, crate::MultiBackend> {
+    let mut q = legal_aid_cases::table
+        .filter(actor.scope.path_filter(legal_aid_cases::region_path))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(legal_aid_cases::status.eq(s.as_str()));
+    }
+    if let Some(l) = assigned_to(actor) {
+        q = q.filter(legal_aid_cases::lawyer_id.eq(l));
+    }
+    q
+}
+
 /// Cases the actor may see (a lawyer: their own), newest first, keyset-paginated by id.
 pub fn legal_aid_cases(
     conn: &mut DbConnection,
@@ -616,23 +657,40 @@ pub fn legal_aid_cases(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<(LegalAidCase, String)>, DbError> {
-    let mut q = legal_aid_cases::table
-        .inner_join(users::table)
-        .filter(actor.scope.path_filter(legal_aid_cases::region_path))
-        .select((LegalAidCase::as_select(), users::display_name))
-        .into_boxed();
-    if let Some(s) = status {
-        q = q.filter(legal_aid_cases::status.eq(s.as_str()));
-    }
-    if let Some(l) = assigned_to(actor) {
-        q = q.filter(legal_aid_cases::lawyer_id.eq(l));
-    }
+    let mut q = visible_cases(actor, status);
     if let Some(b) = before_id {
         q = q.filter(legal_aid_cases::id.lt(b));
     }
-    Ok(q.order(legal_aid_cases::id.desc())
+    let cases: Vec<LegalAidCase> = q
+        .order(legal_aid_cases::id.desc())
         .limit(limit)
-        .load(conn)?)
+        .select(LegalAidCase::as_select())
+        .load(conn)?;
+    let lawyers: Vec<i64> = cases.iter().map(|k| k.lawyer_id).collect();
+    let names: std::collections::HashMap<i64, String> = users::table
+        .filter(users::id.eq_any(lawyers))
+        .select((users::id, users::display_name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(cases
+        .into_iter()
+        .map(|k| {
+            let name = names.get(&k.lawyer_id).cloned().unwrap_or_default();
+            (k, name)
+        })
+        .collect())
+}
+
+/// How many cases [`legal_aid_cases`] lists with this status.
+pub fn legal_aid_count(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    status: CaseStatus,
+) -> Result<i64, DbError> {
+    Ok(visible_cases(actor, Some(status))
+        .count()
+        .get_result(conn)?)
 }
 
 /// The lawyer's name shown on a case.

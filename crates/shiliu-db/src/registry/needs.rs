@@ -204,6 +204,42 @@ macro_rules! surveyed_households {
     }};
 }
 
+/// Households not yet answered in a campaign: the list's "still to visit" and the home's count.
+macro_rules! unanswered {
+    ($survey:expr) => {
+        diesel::dsl::not(
+            households::id.eq_any(
+                survey_responses::table
+                    .filter(survey_responses::survey_id.eq($survey.id))
+                    .select(survey_responses::household_id),
+            ),
+        )
+    };
+}
+
+/// The running campaigns the caller takes part in that still have households to visit in
+/// their scope, with how many (the list of households shows them, `survey_households`).
+pub fn households_left(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    today: NaiveDate,
+) -> Result<Vec<(Survey, i64)>, DbError> {
+    let mut out = Vec::new();
+    for s in surveys(conn, scope)? {
+        if !s.is_running(today) {
+            continue;
+        }
+        let left: i64 = surveyed_households!(&s, scope)
+            .filter(unanswered!(s))
+            .count()
+            .get_result(conn)?;
+        if left > 0 {
+            out.push((s, left));
+        }
+    }
+    Ok(out)
+}
+
 /// A household on a campaign's list: its head and whether it has been answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SurveyHousehold {
@@ -226,13 +262,7 @@ pub fn survey_households(
 ) -> Result<Vec<SurveyHousehold>, DbError> {
     let mut q = surveyed_households!(survey, actor.scope).filter(households::id.gt(after));
     if todo {
-        q = q.filter(diesel::dsl::not(
-            households::id.eq_any(
-                survey_responses::table
-                    .filter(survey_responses::survey_id.eq(survey.id))
-                    .select(survey_responses::household_id),
-            ),
-        ));
+        q = q.filter(unanswered!(survey));
     }
     let rows: Vec<(i64, i64, String)> = q
         .order(households::id)

@@ -9,6 +9,7 @@ pub mod files;
 mod intake;
 pub mod listing;
 pub mod questions;
+pub mod queues;
 pub mod routing;
 pub mod search;
 pub mod settings;
@@ -495,6 +496,8 @@ pub fn count(conn: &mut DbConnection, scope: &Scope) -> Result<i64, DbError> {
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub status: Option<Status>,
+    /// Any of these statuses (none: any).
+    pub any_status: Vec<Status>,
     /// Still being handled (`Some(true)`) or done (`Some(false)`).
     pub open: Option<bool>,
     pub site_id: Option<i64>,
@@ -513,6 +516,10 @@ pub struct RequestFilter {
     pub overdue_at: Option<NaiveDateTime>,
     /// Asked of this site or unit (either may be absent) to co-handle, not yet answered.
     pub asked_of: Option<(Option<i64>, Option<i64>)>,
+    /// Handled by this site or unit (either may be absent).
+    pub handled_by: Option<(Option<i64>, Option<i64>)>,
+    /// Escalated (督办) by the deadline sweep.
+    pub escalated: bool,
     pub before_id: Option<i64>,
 }
 
@@ -544,8 +551,18 @@ pub(crate) fn filtered(
     if let Some(s) = f.status {
         q = q.filter(requests::status.eq(s.as_str()));
     }
+    if !f.any_status.is_empty() {
+        let wanted: Vec<&str> = f.any_status.iter().map(|s| s.as_str()).collect();
+        q = q.filter(requests::status.eq_any(wanted));
+    }
     if let Some(s) = f.site_id {
         q = q.filter(requests::site_id.eq(s));
+    }
+    if let Some((site, unit)) = f.handled_by {
+        q = q.filter(requests::site_id.eq(site).or(requests::unit_id.eq(unit)));
+    }
+    if f.escalated {
+        q = q.filter(requests::escalated_at.is_not_null());
     }
     if !f.category_ids.is_empty() {
         q = q.filter(requests::category_id.eq_any(f.category_ids.clone()));
@@ -705,7 +722,7 @@ pub fn step(
             r.outcome = None;
         }
         Action::Close => r.closed_at = Some(t),
-        Action::Accept | Action::Return | Action::Start | Action::Note => {}
+        Action::Accept | Action::Return | Action::Withdraw | Action::Start | Action::Note => {}
     }
     let n = diesel::update(
         requests::table

@@ -248,7 +248,7 @@ fn ensure_week(conn: &mut DbConnection, monday: chrono::NaiveDate) -> Result<(),
 
 /// The facets a search must have, from the list's filters and the caller's scope: groups that
 /// must all hold, each satisfied by any of its tokens. Filters without a facet (dates,
-/// deadlines, co-handling) are left to the rows' own query.
+/// deadlines, co-handling, escalation) are left to the rows' own query.
 fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<Vec<String>> {
     use shiliu_domain::requests::Status;
     // A subtree's facet is its root's: the last region of its path.
@@ -273,6 +273,12 @@ fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<V
             .collect(),
     );
     push(f.status.iter().map(|s| status_facet(s.as_str())).collect());
+    push(
+        f.any_status
+            .iter()
+            .map(|s| status_facet(s.as_str()))
+            .collect(),
+    );
     if let Some(open) = f.open {
         push(
             Status::ALL
@@ -289,6 +295,9 @@ fn wanted_facets(scope: &crate::scope::Scope, f: &super::RequestFilter) -> Vec<V
             .collect(),
     );
     push(f.site_id.iter().map(|s| format!("t{s}")).collect());
+    if let Some((Some(site), None)) = f.handled_by {
+        push(vec![format!("t{site}")]);
+    }
     // A long list of categories (a big subtree) narrows little and makes a long query.
     if f.category_ids.len() <= 32 {
         push(f.category_ids.iter().map(|c| format!("c{c}")).collect());

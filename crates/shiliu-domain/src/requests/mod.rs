@@ -318,6 +318,8 @@ code_enum! {
 code_enum! {
     pub enum Action {
         Dispatch = "dispatch",
+        /// 撤回: the dispatcher takes a dispatch back before the handler has accepted it.
+        Withdraw = "withdraw",
         Accept = "accept",
         Return = "return",
         Start = "start",
@@ -360,6 +362,7 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = {
     &[
         (S::Received, A::Dispatch, S::Dispatched),
         (S::Returned, A::Dispatch, S::Dispatched),
+        (S::Dispatched, A::Withdraw, S::Received),
         (S::Dispatched, A::Accept, S::Accepted),
         (S::Dispatched, A::Return, S::Returned),
         (S::Accepted, A::Start, S::InProgress),
@@ -557,6 +560,16 @@ mod tests {
                     .any(|(f2, a2, _)| f2 == f && a2 == a)
             );
         }
+    }
+
+    #[test]
+    fn a_dispatch_is_withdrawn_only_until_it_is_accepted() {
+        let none = ActionInput::default();
+        assert_eq!(
+            next(Status::Dispatched, Action::Withdraw, &none),
+            Ok(Status::Received)
+        );
+        assert!(next(Status::Accepted, Action::Withdraw, &none).is_err());
     }
 
     #[test]

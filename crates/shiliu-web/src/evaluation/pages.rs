@@ -249,6 +249,8 @@ struct SchemePage {
     draft: bool,
     stage: String,
     next: Option<String>,
+    /// What moving to the next stage means, said before it is confirmed.
+    advance_means: String,
     dues: Vec<Due>,
     categories: Vec<CategoryView>,
     unit_names: Vec<String>,
@@ -283,6 +285,8 @@ pub(super) struct Parts {
     progress: shiliu_db::evaluation::scores::Progress,
     /// Reminders sent in the current stage.
     sent: Vec<Reminder>,
+    /// Who still owes work in the current stage (what moving on leaves undone).
+    owed: Vec<shiliu_db::evaluation::reminders::Owed>,
 }
 
 pub(super) async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult<Parts> {
@@ -300,6 +304,11 @@ pub(super) async fn parts(state: &AppState, p: &Principal, id: i64) -> AppResult
                 teams: shiliu_db::evaluation::teams::teams(c, &s)?,
                 progress: shiliu_db::evaluation::scores::progress(c, id, None)?,
                 sent: shiliu_db::evaluation::reminders::sent(c, &s)?,
+                owed: shiliu_db::evaluation::reminders::owed(
+                    c,
+                    &s,
+                    shiliu_db::evaluation::reminders::Who::Everyone,
+                )?,
                 units,
                 candidates,
                 s,
@@ -523,6 +532,36 @@ fn categories_view(parts: &Parts) -> Vec<CategoryView> {
         .collect()
 }
 
+/// What ending the current stage leaves undone, in words: the units that have not submitted
+/// their self-assessment, the units not fully scored in a review round, or the units' last
+/// chance to object.
+fn advance_means(parts: &Parts, t: T) -> String {
+    let units = |owed: &[shiliu_db::evaluation::reminders::Owed]| {
+        let mut left: Vec<i64> = owed
+            .iter()
+            .flat_map(|o| o.units.iter().filter(|(_, n)| *n > 0).map(|(u, _)| *u))
+            .collect();
+        left.sort_unstable();
+        left.dedup();
+        left.len().to_string()
+    };
+    match parts.s.stage().round() {
+        Some(shiliu_domain::evaluation::Round::SelfAssessment) => t.f(
+            "eval.advance_means_self",
+            &[("n", &parts.owed.len().to_string())],
+        ),
+        Some(shiliu_domain::evaluation::Round::Objection) => {
+            t.s("eval.advance_means_objection").to_string()
+        }
+        Some(_) => t.f("eval.advance_means_review", &[("n", &units(&parts.owed))]),
+        None if parts.s.stage() == Stage::Draft => t.f(
+            "eval.advance_means_draft",
+            &[("n", &parts.units.len().to_string())],
+        ),
+        None => t.s("eval.advance_means_final").to_string(),
+    }
+}
+
 pub(super) fn scheme_page(
     p: &Principal,
     parts: Parts,
@@ -563,6 +602,7 @@ pub(super) fn scheme_page(
         draft: s.stage() == Stage::Draft,
         stage: t.label("eval_stage", &s.stage),
         next: s.stage().next().map(|n| t.label("eval_stage", n.as_str())),
+        advance_means: advance_means(&parts, t),
         dues: dues(s, t),
         categories: categories_view(&parts),
         unit_names: parts.candidates.clone(),
@@ -722,13 +762,25 @@ pub struct VersionForm {
     version: i32,
 }
 
+#[derive(Deserialize)]
+pub struct AdvanceForm {
+    version: i32,
+    /// The box ticked under what moving on means (the step cannot be undone).
+    #[serde(default)]
+    confirm: String,
+}
+
 pub async fn advance(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-    Form(f): Form<VersionForm>,
+    Form(f): Form<AdvanceForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageEvaluations>()?;
+    if f.confirm.is_empty() {
+        let e = FieldError::new("confirm_step", "err.confirm_required");
+        return after(&state, &p, id, Err(DbError::Invalid(e.into())), None).await;
+    }
     let result = change(&state, actor, move |c, a| {
         db::advance(c, a, id, f.version).map(|_| ())
     })

@@ -558,6 +558,10 @@ pub async fn save_scores(
         }
     }
     let submit = sent("submit").is_some_and(|v| !v.is_empty());
+    // Submitting locks the self-assessment: it needs the box under the button ticked.
+    // Without it the scores are saved, not submitted, and the page asks again.
+    let unconfirmed = submit && sent("confirm_submit").is_none_or(|v| v.is_empty());
+    let submit = submit && !unconfirmed;
     let result = match errs.into_result() {
         Ok(()) => {
             state
@@ -578,6 +582,11 @@ pub async fn save_scores(
         Err(e) => Err(DbError::Invalid(e)),
     };
     match result {
+        Ok(()) if unconfirmed && round == Round::SelfAssessment => {
+            let d = sheet_data(&state, &p, id, unit).await?;
+            let e = shiliu_domain::FieldError::new("confirm_step", "err.confirm_submit");
+            sheet_page(&p, &d, unit, &e.into(), false)
+        }
         Ok(()) => {
             Ok(Redirect::to(&format!("/evaluations/{id}/units/{unit}?saved=1")).into_response())
         }

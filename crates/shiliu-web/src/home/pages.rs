@@ -17,6 +17,12 @@ struct HomePage {
     l: Layout,
     /// Evaluation work left to the user's unit or teams.
     todo: Vec<crate::evaluation::scores::TodoLine>,
+    /// What is owed, counted, each linking to its list.
+    counters: Vec<super::todo::Counter>,
+    /// The first requests of the handler's queue, oldest due first.
+    queue_requests: Vec<crate::requests::pages::RequestRow>,
+    /// The first declarations of the grid worker's queue.
+    queue_declarations: Vec<(i64, String, String, usize, String)>,
     welcome: String,
     scope_line: String,
     counts: Vec<(&'static str, i64, &'static str)>,
@@ -41,6 +47,12 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
             ))
         })
         .await?;
+    let owed = super::todo::gather(&state, &p).await?;
+    let (queue_requests, queue_declarations) = match owed.queue {
+        Some(super::todo::QueueItems::Requests(r)) => (r, Vec::new()),
+        Some(super::todo::QueueItems::Declarations(d)) => (Vec::new(), d),
+        None => (Vec::new(), Vec::new()),
+    };
     let t = p.t();
     let scope_names: Vec<String> = roots.iter().map(|r| r.name.clone()).collect();
     // Tiles link only where the user may go.
@@ -52,6 +64,9 @@ pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Resp
     let page = HomePage {
         l: Layout::new(&p, "nav.home", t.s("home.title")),
         todo: crate::evaluation::scores::todo_lines(t, &todo),
+        counters: owed.counters,
+        queue_requests,
+        queue_declarations,
         welcome: t.f("home.welcome", &[("name", &p.user().display_name)]),
         scope_line: t.f("home.scope", &[("scope", &scope_names.join("、"))]),
         counts: vec![

@@ -468,10 +468,34 @@ struct QueuePage {
     next: Option<i64>,
 }
 
+/// Declarations as the queue shows them: id, the first person's name, where, how many
+/// people, when.
+pub(crate) fn queue_rows(
+    rows: &[db::Declaration],
+    names: &std::collections::HashMap<i64, String>,
+) -> Vec<(i64, String, String, usize, String)> {
+    rows.iter()
+        .map(|d| {
+            let people = d.people().unwrap_or_default();
+            (
+                d.id,
+                people
+                    .first()
+                    .map(|p| p.form.name.clone())
+                    .unwrap_or_default(),
+                names.get(&d.region_id).cloned().unwrap_or_default(),
+                people.len(),
+                show_minute(d.created_at),
+            )
+        })
+        .collect()
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<QueueQuery>,
+    Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::EditRegistry>()?;
     let t = p.t();
@@ -486,25 +510,13 @@ pub async fn queue(
         })
         .await?;
     let next = (rows.len() as i64 > limit).then(|| rows[limit as usize - 1].id);
-    let rows = rows
-        .iter()
-        .take(limit as usize)
-        .map(|d| {
-            let people = d.people().unwrap_or_default();
-            (
-                d.id,
-                people
-                    .first()
-                    .map(|p| p.form.name.clone())
-                    .unwrap_or_default(),
-                names.get(&d.region_id).cloned().unwrap_or_default(),
-                people.len(),
-                show_minute(d.created_at),
-            )
-        })
-        .collect();
+    let rows = queue_rows(&rows[..rows.len().min(limit as usize)], &names);
     render(&QueuePage {
-        l: Layout::new(&p, "nav.registry", t.s("declare.queue")),
+        l: Layout::new(&p, "nav.registry", t.s("declare.queue")).said(
+            saved
+                .done(&["declaration_rejected"])
+                .map(|d| t.s(&format!("done.{d}")).to_string()),
+        ),
         status: status.as_str().to_string(),
         statuses: options(
             DeclarationStatus::ALL,
@@ -700,7 +712,10 @@ pub async fn confirm(
     match result {
         Ok((_, regs)) => {
             let head = regs.first().map_or(0, |r| r.person().id);
-            Ok(Redirect::to(&format!("/registry/{head}?saved=1")).into_response())
+            Ok(
+                Redirect::to(&format!("/registry/{head}?done=declaration_confirmed"))
+                    .into_response(),
+            )
         }
         Err(DbError::Invalid(e)) => {
             review_page(
@@ -738,7 +753,9 @@ pub async fn reject(
         .write(move |c| db::reject(c, &actor, id, f.version, &f.reason))
         .await;
     match result {
-        Ok(_) => Ok(Redirect::to("/registry/declarations?saved=1").into_response()),
+        Ok(_) => {
+            Ok(Redirect::to("/registry/declarations?done=declaration_rejected").into_response())
+        }
         Err(DbError::Invalid(e)) => review_page(&state, &p, id, None, &e, false).await,
         Err(e) => Err(e.into()),
     }

@@ -659,6 +659,20 @@ pub(crate) async fn person_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
+    said_person_page(state, p, id, reveal, errs, saved, None).await
+}
+
+/// The person's page; `done`: the step that just led here (a declaration verified), said
+/// with the person's name.
+async fn said_person_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    reveal: bool,
+    errs: &FieldErrors,
+    saved: bool,
+    done: Option<&str>,
+) -> AppResult<Response> {
     let actor = p.require::<grants::ViewRegistry>()?;
     let reveal = if reveal {
         Some(p.require::<grants::RevealIdNumbers>()?)
@@ -740,7 +754,9 @@ pub(crate) async fn person_page(
         ),
     ];
     let page = PersonPage {
-        l: Layout::new(p, "nav.registry", &person.name).flash(saved),
+        l: Layout::new(p, "nav.registry", &person.name)
+            .flash(saved)
+            .said(done.map(|d| t.f(&format!("done.{d}"), &[("name", &person.name)]))),
         facts,
         revealed: revealed.map(|n| n.as_str().to_string()),
         can_reveal: p.can(Permission::RevealIdNumbers) && person.id_masked.is_some(),
@@ -813,7 +829,8 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    person_page(&state, &p, id, false, &FieldErrors::new(), s.yes()).await
+    let done = s.done(&["declaration_confirmed"]);
+    said_person_page(&state, &p, id, false, &FieldErrors::new(), s.yes(), done).await
 }
 
 /// 查看完整证件号码: the person's page with the whole number, audited.

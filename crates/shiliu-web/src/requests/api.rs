@@ -263,6 +263,8 @@ pub struct RequestDetail {
         ("to" = Option<String>, Query, description = "received on or before, YYYY-MM-DD (China time)"),
         ("overdue" = Option<bool>, Query), ("due_soon" = Option<bool>, Query, description = "due within a day"),
         ("cohandling" = Option<bool>, Query, description = "asked of the caller's own site or unit to co-handle, not yet answered"),
+        ("queue" = Option<String>, Query, description = "a work queue, as /api/v1/todo links to it: to_dispatch, to_accept, due_soon, overdue, escalated, to_rate or cohandling"),
+        ("mine" = Option<bool>, Query, description = "only requests handled by the caller's own site or unit"),
         ("sort" = Option<String>, Query, description = "received (default), due, status (the handling loop's order) or category (the categories' order); any other value is refused (422, field `sort`). Requests without a deadline come last in either direction of `due`; within a status or a category, newest first"),
         ("dir" = Option<String>, Query, description = "asc or desc (default: desc for received, asc for the others); any other value is refused (422, field `dir`)"),
         ("cursor" = Option<String>, Query, description = "where the page starts: the previous page's `next`, with the same filters and order")),
@@ -539,7 +541,7 @@ pub async fn request_step(
         shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new("action", "err.choice"))
     })?;
     let permission = match action {
-        Action::Dispatch | Action::Rate | Action::Reopen | Action::Close => {
+        Action::Dispatch | Action::Withdraw | Action::Rate | Action::Reopen | Action::Close => {
             Permission::DispatchRequests
         }
         _ => Permission::HandleRequests,

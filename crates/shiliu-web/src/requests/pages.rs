@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use shiliu_db::org as org_db;
 use shiliu_db::requests::listing::{self, Cursor, Sort, SortBy};
+use shiliu_db::requests::queues::Queue;
 use shiliu_db::requests::{self as db, Request, RequestFilter, StepInput};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::requests::{Action, ActionInput, Channel, Outcome, Rating, Status};
@@ -83,6 +84,40 @@ pub struct RequestRow {
     pub overdue: bool,
 }
 
+impl RequestRow {
+    /// A request as a list shows it at `now`, its category named and the words `searched`
+    /// for marked in its description's start.
+    pub(crate) fn of(
+        r: &Request,
+        t: T,
+        now: chrono::NaiveDateTime,
+        category: String,
+        searched: &[String],
+    ) -> Self {
+        Self {
+            id: r.id,
+            code: r.code.clone(),
+            received: minute(r.received_at),
+            category,
+            summary: crate::web::page::marked(
+                &r.description.chars().take(SUMMARY).collect::<String>(),
+                searched,
+            ),
+            status: if r.escalated_at.is_some() {
+                format!(
+                    "{} · {}",
+                    t.label("status", &r.status),
+                    t.s("requests.escalated")
+                )
+            } else {
+                t.label("status", &r.status)
+            },
+            due: r.due_at.map(minute).unwrap_or_default(),
+            overdue: r.status().clock_runs() && r.due_at.is_some_and(|d| d < now),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "requests/requests.html")]
 struct ListPage {
@@ -92,6 +127,7 @@ struct ListPage {
     has_place: bool,
     d: ListQuery,
     statuses: Vec<(String, String)>,
+    queues: Vec<(String, String)>,
     categories: Vec<(String, String)>,
     channels: Vec<(String, String)>,
     rows: Vec<RequestRow>,
@@ -149,6 +185,12 @@ pub struct ListQuery {
     /// Asked of the reader's own site or unit to co-handle (协办), not yet answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cohandling: Option<String>,
+    /// A work queue (`shiliu_db::requests::queues::Queue`), as the home's counters link to it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    queue: String,
+    /// Only those handled by the reader's own site or unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mine: Option<String>,
     /// The order: `received`, `due`, `status` or `category` (empty: received).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     sort: String,
@@ -164,9 +206,6 @@ pub struct ListQuery {
 fn on(v: Option<&str>) -> bool {
     matches!(v, Some("1" | "true" | "on"))
 }
-
-/// How far ahead "due soon" looks.
-const DUE_SOON: chrono::Duration = chrono::Duration::hours(24);
 
 impl ListQuery {
     /// The filters of the list and its export, resolved in the caller's scope (a region or site
@@ -234,8 +273,18 @@ impl ListQuery {
         if let Err(e) = self.order() {
             errs.0.extend(e.0);
         }
+        let queue = match self.queue.as_str() {
+            "" => None,
+            v => {
+                let q = Queue::parse(v);
+                if q.is_none() {
+                    errs.push(shiliu_domain::FieldError::new("queue", "err.choice"));
+                }
+                q
+            }
+        };
         errs.into_result().map_err(shiliu_db::DbError::Invalid)?;
-        Ok(RequestFilter {
+        let mut f = RequestFilter {
             status: Status::parse(&self.status),
             open,
             category_ids: self.category.parse().into_iter().collect(),
@@ -244,12 +293,24 @@ impl ListQuery {
             site_id,
             received_from: from.map(crate::web::page::local_day_start),
             received_to: to.map(|d| crate::web::page::local_day_start(d.succ_opt().unwrap_or(d))),
-            overdue_at: on(self.overdue.as_deref()).then_some(now),
-            due_before: on(self.due_soon.as_deref()).then_some((now, now + DUE_SOON)),
-            asked_of: on(self.cohandling.as_deref()).then_some(own),
+            handled_by: on(self.mine.as_deref()).then_some(own),
             text: Some(self.q.trim().to_string()).filter(|q| !q.is_empty()),
             ..RequestFilter::default()
-        })
+        };
+        // The flags are queues too: one definition of overdue, due soon and co-handling.
+        let flagged = [
+            (self.overdue.as_deref(), Queue::Overdue),
+            (self.due_soon.as_deref(), Queue::DueSoon),
+            (self.cohandling.as_deref(), Queue::Cohandling),
+        ];
+        for q in flagged
+            .into_iter()
+            .filter_map(|(flag, q)| on(flag).then_some(q))
+            .chain(queue)
+        {
+            q.apply(&mut f, own, now);
+        }
+        Ok(f)
     }
 
     /// The order asked for and where the page starts; an order not offered, or a cursor that
@@ -418,33 +479,14 @@ pub async fn list(
             .iter()
             .map(|s| (s.as_str().to_string(), t.label("status", s.as_str())))
             .collect(),
+        queues: crate::web::page::options(Queue::ALL, Queue::as_str, "queue", t),
         channels: Channel::ALL
             .iter()
             .map(|c| (c.as_str().to_string(), t.label("channel", c.as_str())))
             .collect(),
         rows: rows
             .into_iter()
-            .map(|r| RequestRow {
-                id: r.id,
-                code: r.code.clone(),
-                received: minute(r.received_at),
-                category: name_of(r.category_id),
-                summary: crate::web::page::marked(
-                    &r.description.chars().take(SUMMARY).collect::<String>(),
-                    &searched,
-                ),
-                status: if r.escalated_at.is_some() {
-                    format!(
-                        "{} · {}",
-                        t.label("status", &r.status),
-                        t.s("requests.escalated")
-                    )
-                } else {
-                    t.label("status", &r.status)
-                },
-                due: r.due_at.map(minute).unwrap_or_default(),
-                overdue: r.status().clock_runs() && r.due_at.is_some_and(|d| d < now),
-            })
+            .map(|r| RequestRow::of(&r, t, now, name_of(r.category_id), &searched))
             .collect(),
         categories: names,
         total,
@@ -652,7 +694,7 @@ pub struct ActionForm {
 /// Which permission a step needs.
 fn permission_for(a: Action) -> Permission {
     match a {
-        Action::Dispatch | Action::Rate | Action::Reopen | Action::Close => {
+        Action::Dispatch | Action::Withdraw | Action::Rate | Action::Reopen | Action::Close => {
             Permission::DispatchRequests
         }
         _ => Permission::HandleRequests,
@@ -693,6 +735,10 @@ struct Readable {
     events: Vec<(String, String, String, String, String)>,
     /// The link the request came with (kept apart from the facts: a page shows it as a link).
     media_url: Option<String>,
+    /// The responsible site's name, and the one a transfer is offered to (for what a step
+    /// did, in words).
+    site: String,
+    transfer: String,
 }
 
 async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
@@ -760,14 +806,14 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             t.s("requests.due").to_string(),
             r.due_at.map(minute).unwrap_or_default(),
         ),
-        (t.s("requests.responsible").to_string(), site),
+        (t.s("requests.responsible").to_string(), site.clone()),
         (
             t.s("requests.routed_by").to_string(),
             routing_words(&r.routed_by, t),
         ),
     ]);
     if !transfer.is_empty() {
-        facts.push((t.s("requests.transfer_to").to_string(), transfer));
+        facts.push((t.s("requests.transfer_to").to_string(), transfer.clone()));
     }
     if let Some(at) = r.reminded_at {
         facts.push((t.s("req_action.remind").to_string(), minute(at)));
@@ -800,6 +846,8 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         .collect();
     Ok(Readable {
         media_url: links.remove(&r.id),
+        site,
+        transfer,
         r,
         facts,
         events,
@@ -832,12 +880,35 @@ pub(crate) async fn detail_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
+    said_page(state, p, id, errs, saved, None).await
+}
+
+/// What a step did, in words that name it and whom it went to ("已派单至北湖街道解忧超市"),
+/// from the request as it now stands.
+fn what_was_done(t: T, done: Action, site: &str, transfer: &str) -> String {
+    t.f(
+        &format!("done.{}", done.as_str()),
+        &[("site", site), ("to", transfer)],
+    )
+}
+
+/// The request's page; `done`: the step just taken, said at the top.
+async fn said_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    errs: &FieldErrors,
+    saved: bool,
+    done: Option<Action>,
+) -> AppResult<Response> {
     let t = p.t();
     let Readable {
         r,
         facts,
         events,
         media_url,
+        site,
+        transfer,
     } = readable(state, p, id).await?;
     let templates = if r.status().actions().any(|a| a == Action::Resolve) {
         let category = r.category_id;
@@ -886,7 +957,8 @@ pub(crate) async fn detail_page(
             "nav.requests",
             &format!("{} · {}", t.s("requests.title"), r.code),
         )
-        .flash(saved),
+        .flash(saved)
+        .said(done.map(|a| what_was_done(t, a, &site, &transfer))),
         id: r.id,
         version: r.version,
         paused: r.paused_at.is_some(),
@@ -914,13 +986,22 @@ pub(crate) async fn detail_page(
     render_form(&page, !errs.is_empty())
 }
 
+/// `?done=<action>` after a step: which step was just taken.
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
     Query(s): Query<Saved>,
+    Query(d): Query<Done>,
 ) -> AppResult<Response> {
-    detail_page(&state, &p, id, &FieldErrors::new(), s.yes()).await
+    let done = Action::parse(&d.done);
+    said_page(&state, &p, id, &FieldErrors::new(), s.yes(), done).await
 }
 
 #[derive(Deserialize)]
@@ -995,7 +1076,7 @@ pub async fn step(
         })
         .await;
     after_form(&state, &p, id, result, |_| {
-        format!("/requests/{id}?saved=1")
+        format!("/requests/{id}?done={}", action.as_str())
     })
     .await
 }
@@ -1039,6 +1120,7 @@ pub async fn print(
         mut facts,
         events,
         media_url,
+        ..
     } = readable(&state, &p, id).await?;
     if let Some(link) = media_url {
         facts.push((t.s("requests.media_url").to_string(), link));

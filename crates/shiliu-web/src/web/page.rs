@@ -118,6 +118,15 @@ impl Layout {
             .to_string()
     }
 
+    /// Say what was just done, in words of its own (in place of the plain "saved").
+    #[must_use]
+    pub fn said(mut self, what: Option<String>) -> Self {
+        if what.is_some() {
+            self.flash = what;
+        }
+        self
+    }
+
     #[must_use]
     pub fn flash(mut self, saved: bool) -> Self {
         if saved {
@@ -240,14 +249,22 @@ pub fn render_error(ctx: &Ctx, info: &ErrorInfo, api: bool) -> Response {
     resp
 }
 
-/// `saved=1` after a successful form post shows the confirmation.
+/// `saved=1` after a successful form post shows the confirmation; `done=<step>` names the
+/// step, for a page that says what it did in words of its own.
 #[derive(Deserialize, Default)]
 pub struct Saved {
     #[serde(default)]
     pub saved: Option<String>,
+    #[serde(default)]
+    pub done: String,
 }
 
 impl Saved {
+    /// The step just taken, if it is one of `steps` (anything else in the address is ignored).
+    pub fn done<'a>(&self, steps: &[&'a str]) -> Option<&'a str> {
+        steps.iter().copied().find(|s| *s == self.done)
+    }
+
     pub fn yes(&self) -> bool {
         self.saved.is_some()
     }

@@ -182,7 +182,7 @@ async fn issued(app: &App) -> (Draft, String) {
         .post(
             &format!("{}/advance", d.base),
             &d.cookie,
-            &[("_csrf", &d.csrf), ("version", &old)],
+            &[("_csrf", &d.csrf), ("version", &old), ("confirm", "1")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
@@ -405,7 +405,11 @@ both_engines!(moving_on_needs_the_self_assessment_deadline, |t: TestDb| {
             .post(
                 &format!("{}/advance", d.base),
                 &d.cookie,
-                &[("_csrf", &d.csrf), ("version", &version(&app, d.id))],
+                &[
+                    ("_csrf", &d.csrf),
+                    ("version", &version(&app, d.id)),
+                    ("confirm", "1"),
+                ],
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -491,6 +495,39 @@ both_engines!(once_issued_the_structure_is_locked, |t: TestDb| {
     });
 });
 
+both_engines!(
+    the_page_says_how_many_units_have_not_submitted_before_the_self_assessment_ends,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (d, _) = issued(&app).await;
+            let page = app.get(&d.base, &d.cookie).await.text();
+            assert!(page.contains("尚有 1 个单位未提交自查自评"), "{page}");
+        });
+    }
+);
+
+both_engines!(
+    ending_a_stage_without_ticking_the_confirmation_is_refused_and_changes_nothing,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (d, _) = issued(&app).await;
+            let before = version(&app, d.id);
+            let r = app
+                .post(
+                    &format!("{}/advance", d.base),
+                    &d.cookie,
+                    &[("_csrf", &d.csrf), ("version", &before)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+            assert!(r.text().contains("请勾选确认"), "{}", r.text());
+            assert_eq!(version(&app, d.id), before);
+        });
+    }
+);
+
 both_engines!(a_change_from_an_old_version_is_stale, |t: TestDb| {
     let app = city(t);
     block_on(async {
@@ -499,7 +536,7 @@ both_engines!(a_change_from_an_old_version_is_stale, |t: TestDb| {
             .post(
                 &format!("{}/advance", d.base),
                 &d.cookie,
-                &[("_csrf", &d.csrf), ("version", &old)],
+                &[("_csrf", &d.csrf), ("version", &old), ("confirm", "1")],
             )
             .await;
         assert_eq!(r.status, StatusCode::CONFLICT);
@@ -679,12 +716,44 @@ async fn submitted(app: &App, s: &Sheet) {
             &s.scores("self"),
             &cookie,
             &csrf,
-            &[(&c0, "3.5"), (&c1, "6"), ("submit", "1")],
+            &[
+                (&c0, "3.5"),
+                (&c1, "6"),
+                ("submit", "1"),
+                ("confirm_submit", "1"),
+            ],
             &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 }
+
+both_engines!(
+    submitting_without_ticking_the_box_saves_the_scores_and_submits_nothing,
+    |t: TestDb| {
+        let (app, s) = in_self_assessment(t);
+        block_on(async {
+            drafted(&app, &s).await;
+            let (cookie, csrf) = app.session("nn-unit-reporter");
+            let ((c0, _, _), (c1, _, _)) = (s.fields(0), s.fields(1));
+            let r = app
+                .multipart(
+                    &s.scores("self"),
+                    &cookie,
+                    &csrf,
+                    &[(&c0, "3.5"), (&c1, "6"), ("submit", "1")],
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let page = r.text();
+            assert!(
+                page.contains("请勾选") && !page.contains("id=\"eval-submitted\""),
+                "{page}"
+            );
+        });
+    }
+);
 
 /// With the self-assessment submitted, the organiser's first-round team, still empty; its id.
 async fn team(app: &App, s: &Sheet) -> i64 {
@@ -980,7 +1049,7 @@ both_engines!(
                     &s.scores("self"),
                     &cookie,
                     &csrf,
-                    &[(&c0, "3.5"), ("submit", "1")],
+                    &[(&c0, "3.5"), ("submit", "1"), ("confirm_submit", "1")],
                     &[],
                 )
                 .await;

@@ -11,6 +11,7 @@ mod common;
 mod accounts;
 mod casework;
 mod evaluation;
+mod home;
 mod org;
 mod registry;
 mod requests;

@@ -175,6 +175,64 @@ async fn closed(app: &App, city: &Loop) -> (String, i64) {
     (path, id)
 }
 
+both_engines!(
+    after_a_dispatch_the_page_names_the_site_it_went_to,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (_, id) = taken_in(&app, &city).await;
+            let cs = app.session("nn-commission-staff");
+            let r = act(&app, id, &cs, "dispatch", &[("site_name", &city.site_name)]).await;
+            let to = r.location();
+            assert!(to.ends_with("?done=dispatch"), "{to}");
+            let page = app.get(&to, &cs.0).await.text();
+            assert!(
+                page.contains(&format!("已派单至{}", city.site_name)),
+                "{page}"
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_dispatch_not_yet_accepted_is_withdrawn_and_can_go_again,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (_, id) = dispatched(&app, &city).await;
+            let cs = app.session("nn-commission-staff");
+            let r = act(&app, id, &cs, "withdraw", &[]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            assert!(
+                app.get(&r.location(), &cs.0)
+                    .await
+                    .text()
+                    .contains("已撤回派单")
+            );
+            let again = act(&app, id, &cs, "dispatch", &[("site_name", &city.site_name)]).await;
+            assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
+        });
+    }
+);
+
+both_engines!(an_accepted_dispatch_cannot_be_withdrawn, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (_, id) = dispatched(&app, &city).await;
+        let ss = app.session("nn-site-staff");
+        assert_eq!(
+            act(&app, id, &ss, "accept", &[]).await.status,
+            StatusCode::SEE_OTHER
+        );
+        let cs = app.session("nn-commission-staff");
+        let r = act(&app, id, &cs, "withdraw", &[]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    });
+});
+
 both_engines!(the_grid_worker_picks_one_of_their_grids, |t: TestDb| {
     let app = App::new(t);
     let city = loop_city(&app);

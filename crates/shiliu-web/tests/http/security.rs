@@ -44,7 +44,7 @@ fn every_user_of_both<'a>(
 }
 
 /// The lists every role may be shown (or refused).
-const LISTS: [&str; 22] = [
+const LISTS: [&str; 23] = [
     "/",
     "/regions",
     "/sites",
@@ -56,6 +56,7 @@ const LISTS: [&str; 22] = [
     "/units?inactive=1",
     "/requests",
     "/requests?overdue=1",
+    "/requests?queue=to_accept&mine=1",
     "/requests/new",
     "/registry",
     "/registry?status=resident",
@@ -408,7 +409,7 @@ fn evaluation_writes<'a>(lz: &CityData, csrf: &'a str) -> Vec<Form<'a>> {
         ),
         (
             format!("{scheme}/advance"),
-            vec![("_csrf", csrf), ("version", "1")],
+            vec![("_csrf", csrf), ("version", "1"), ("confirm", "1")],
         ),
         (
             format!("{scheme}/units/{}/scores?round=first", lz.unit),

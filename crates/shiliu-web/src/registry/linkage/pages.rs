@@ -389,7 +389,7 @@ pub async fn create(
         .write(move |c| db::ask(c, &actor, person_id, &input))
         .await;
     match result {
-        Ok(a) => Ok(Redirect::to(&format!("/registry/assists/{}?saved=1", a.id)).into_response()),
+        Ok(a) => Ok(Redirect::to(&format!("/registry/assists/{}?done=ask", a.id)).into_response()),
         Err(DbError::Invalid(e)) => new_page(&p, f, &e),
         Err(e) => Err(e.into()),
     }
@@ -422,7 +422,7 @@ async fn assist_page(
     id: i64,
     reply: String,
     errs: &FieldErrors,
-    saved: bool,
+    saved: &Saved,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ExchangeAssists>()?;
     let t = p.t();
@@ -439,13 +439,24 @@ async fn assist_page(
         .await?;
     let today = shiliu_db::today();
     let open = a.status == AssistStatus::Open.as_str();
+    let from = names.get(&a.from_region_id).cloned().unwrap_or_default();
+    let to = names.get(&a.to_region_id).cloned().unwrap_or_default();
+    // What the step just taken did, naming the other side.
+    let said = saved.done(&["ask", "reply", "close"]).map(|d| {
+        t.f(
+            &format!("done.assist_{d}"),
+            &[("from", from.as_str()), ("to", to.as_str())],
+        )
+    });
     let page = AssistPage {
-        l: Layout::new(p, "nav.registry", &a.subject).flash(saved),
+        l: Layout::new(p, "nav.registry", &a.subject)
+            .flash(saved.yes())
+            .said(said),
         kind: t.label("assist_kind", &a.kind),
         status: t.label("assist_status", &a.status),
         overdue: a.is_overdue(today),
-        from: names.get(&a.from_region_id).cloned().unwrap_or_default(),
-        to: names.get(&a.to_region_id).cloned().unwrap_or_default(),
+        from,
+        to,
         person_here: person.as_ref().is_some_and(|m| m.lives_in(&scope)),
         person: person.map(|m| {
             let place = places.get(&m.region_path).cloned().unwrap_or_default();
@@ -471,7 +482,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    assist_page(&state, &p, id, String::new(), &FieldErrors::new(), s.yes()).await
+    assist_page(&state, &p, id, String::new(), &FieldErrors::new(), &s).await
 }
 
 #[derive(Deserialize, Default)]
@@ -495,8 +506,10 @@ pub async fn reply(
         .write(move |c| db::reply(c, &actor, id, f.version, &text))
         .await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/registry/assists/{id}?saved=1")).into_response()),
-        Err(DbError::Invalid(e)) => assist_page(&state, &p, id, f.reply, &e, false).await,
+        Ok(_) => Ok(Redirect::to(&format!("/registry/assists/{id}?done=reply")).into_response()),
+        Err(DbError::Invalid(e)) => {
+            assist_page(&state, &p, id, f.reply, &e, &Saved::default()).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -513,8 +526,10 @@ pub async fn close(
         .write(move |c| db::close(c, &actor, id, f.version))
         .await;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/registry/assists/{id}?saved=1")).into_response()),
-        Err(DbError::Invalid(e)) => assist_page(&state, &p, id, String::new(), &e, false).await,
+        Ok(_) => Ok(Redirect::to(&format!("/registry/assists/{id}?done=close")).into_response()),
+        Err(DbError::Invalid(e)) => {
+            assist_page(&state, &p, id, String::new(), &e, &Saved::default()).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -1,0 +1,199 @@
+//! The to-do home: each role's counters, and each counter equal to the rows of the list it
+//! links to.
+
+use axum::http::StatusCode;
+use shiliu_db::both_engines;
+use shiliu_db::testing::TestDb;
+use shiliu_web::WebConfig;
+
+use crate::common::*;
+
+/// One city with records of every kind (a request dispatched, a dispute, a legal-aid case, a
+/// declaration, a request for assistance, a survey), and a user of every role.
+fn city_of_every_kind(t: TestDb) -> App {
+    let vault = shiliu_db::registry::Vault::random();
+    let app = App::with(
+        t,
+        WebConfig {
+            vault: vault.clone(),
+            ..WebConfig::default()
+        },
+    );
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let nn = seed_city(c, "450100", "nn", "x");
+            seed_every_kind(c, &vault, nn, "nn");
+            Ok(())
+        })
+        .unwrap();
+    app
+}
+
+/// The home's counters: (what, how many, link).
+fn counters(home: &str) -> Vec<(String, i64, String)> {
+    home.split("<a href=\"")
+        .skip(1)
+        .filter_map(|part| {
+            let (href, rest) = part.split_once('"')?;
+            let rest = rest.strip_prefix(" data-todo=\"")?;
+            let (what, rest) = rest.split_once('"')?;
+            let n = rest.split_once("\">")?.1.split_once('<')?.0;
+            Some((what.into(), n.parse().ok()?, href.replace("&amp;", "&")))
+        })
+        .collect()
+}
+
+/// The kinds of work on `user`'s home.
+async fn kinds_on_home(app: &App, user: &str) -> Vec<String> {
+    let (cookie, _) = app.session(user);
+    counters(&home_of(app, &cookie).await)
+        .into_iter()
+        .map(|(what, _, _)| what)
+        .collect()
+}
+
+/// The rows a list page shows: its table's body rows, or a survey's households.
+fn rows_shown(html: &str) -> usize {
+    if let Some((_, body)) = html.split_once("<tbody>") {
+        let body = body.split_once("</tbody>").map_or(body, |b| b.0);
+        body.matches("<tr").count()
+    } else {
+        html.matches("/households/").count()
+    }
+}
+
+const REQUEST_QUEUES: [&str; 3] = ["queue.due_soon", "queue.overdue", "queue.escalated"];
+
+both_engines!(
+    a_dispatchers_home_counts_every_request_queue_and_the_registers_work,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        let kinds = block_on(kinds_on_home(&app, "nn-commission-staff"));
+        for k in [
+            "queue.to_dispatch",
+            "queue.to_accept",
+            "queue.to_rate",
+            "todo.declarations",
+            "todo.assists",
+            "todo.disputes_open",
+            "todo.legal_aid_open",
+        ]
+        .iter()
+        .chain(&REQUEST_QUEUES)
+        {
+            assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+        }
+    }
+);
+
+both_engines!(
+    a_site_staffs_home_counts_what_to_accept_and_no_dispatching,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        let kinds = block_on(kinds_on_home(&app, "nn-site-staff"));
+        assert!(kinds.iter().any(|x| x == "queue.to_accept"), "{kinds:?}");
+        assert!(kinds.iter().any(|x| x == "todo.declarations"), "{kinds:?}");
+        assert!(!kinds.iter().any(|x| x == "queue.to_dispatch"), "{kinds:?}");
+    }
+);
+
+both_engines!(
+    a_grid_workers_home_counts_declarations_and_assists_and_no_request_handling,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        let kinds = block_on(kinds_on_home(&app, "nn-grid-worker"));
+        assert!(kinds.iter().any(|x| x == "todo.declarations"), "{kinds:?}");
+        assert!(kinds.iter().any(|x| x == "todo.assists"), "{kinds:?}");
+        assert!(
+            !kinds
+                .iter()
+                .any(|x| x == "queue.to_accept" || x == "queue.to_dispatch"),
+            "{kinds:?}"
+        );
+    }
+);
+
+both_engines!(
+    a_leaders_home_counts_only_the_late_and_the_escalated,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        let kinds = block_on(kinds_on_home(&app, "nn-leader"));
+        assert_eq!(kinds, REQUEST_QUEUES);
+    }
+);
+
+both_engines!(
+    a_lawyers_home_counts_their_disputes_and_cases,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        let kinds = block_on(kinds_on_home(&app, "nn-legal-aid"));
+        for k in [
+            "todo.disputes_open",
+            "todo.disputes_mediating",
+            "todo.legal_aid_open",
+        ] {
+            assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+        }
+    }
+);
+
+both_engines!(
+    an_evaluators_home_has_no_counters_of_requests_or_the_register,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        assert!(block_on(kinds_on_home(&app, "nn-evaluator")).is_empty());
+    }
+);
+
+both_engines!(
+    every_counter_on_every_roles_home_equals_the_rows_of_the_list_it_opens,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        block_on(async {
+            let mut nonzero = 0;
+            for role in shiliu_domain::roles::Role::ALL {
+                let user = format!("nn-{}", role.as_str().replace('_', "-"));
+                let (cookie, _) = app.session(&user);
+                for (what, n, href) in counters(&home_of(&app, &cookie).await) {
+                    let list = app.get(&href, &cookie).await;
+                    assert_eq!(list.status, StatusCode::OK, "{user}: {href}");
+                    assert_eq!(
+                        rows_shown(&list.text()) as i64,
+                        n,
+                        "{user}: {what} counts {n}, {href} shows otherwise"
+                    );
+                    nonzero += usize::from(n > 0);
+                }
+            }
+            // A walk where every counter is zero would prove little.
+            assert!(nonzero >= 5, "counters above zero: {nonzero}");
+        });
+    }
+);
+
+both_engines!(
+    the_api_gives_the_homes_counters_with_their_links,
+    |t: TestDb| {
+        let app = city_of_every_kind(t);
+        block_on(async {
+            let (cookie, _) = app.session("nn-commission-staff");
+            let home = counters(&home_of(&app, &cookie).await);
+            let (st, todo) = app.api_get("/api/v1/todo", "nn-commission-staff").await;
+            assert_eq!(st, StatusCode::OK, "{todo}");
+            let api: Vec<(String, i64, String)> = todo
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["what"].as_str().unwrap().to_string(),
+                        c["count"].as_i64().unwrap(),
+                        c["href"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(api, home);
+        });
+    }
+);
