@@ -1716,7 +1716,7 @@ async fn resident_at_the_form(c: &Client, base: &str) {
             .unwrap();
     }
     click(c, "ul.picks a").await;
-    wait_text(c, "main", "提交诉求").await;
+    wait_text(c, "form.steps legend", "反映什么").await;
 }
 
 both_engines!(a_photo_survives_a_validation_error, |t: TestDb| {

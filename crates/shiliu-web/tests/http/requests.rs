@@ -909,6 +909,26 @@ both_engines!(
     }
 );
 
+/// The files saved with the request a resident's form made (`r`: the form's redirect to the
+/// request's code).
+fn files_of_sent(app: &App, r: &Resp) -> Vec<shiliu_db::requests::files::Attachment> {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let code = r
+        .location()
+        .trim_start_matches("/r/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let r = shiliu_db::requests::by_code(c, &code)?;
+            shiliu_db::requests::files::list(c, &r)
+        })
+        .unwrap()
+}
+
 both_engines!(a_photo_comes_with_the_request, |t: TestDb| {
     let app = App::new(t);
     let p = public_city(&app);
@@ -924,22 +944,7 @@ both_engines!(a_photo_comes_with_the_request, |t: TestDb| {
                 &[("photos", "漏水.png", PNG)],
             )
             .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-        let photo_code = r
-            .location()
-            .trim_start_matches("/r/")
-            .split('?')
-            .next()
-            .unwrap()
-            .to_string();
-        let kept = app
-            .t
-            .db
-            .write_blocking(move |c| {
-                let r = shiliu_db::requests::by_code(c, &photo_code)?;
-                shiliu_db::requests::files::list(c, &r)
-            })
-            .unwrap();
+        let kept = files_of_sent(&app, &r);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].uploader, "resident");
     });
@@ -995,22 +1000,7 @@ both_engines!(
             let r = app
                 .multipart("/r", RESIDENT, RESIDENT_TOKEN, &fields, &[])
                 .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-            let code = r
-                .location()
-                .trim_start_matches("/r/")
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string();
-            let files = app
-                .t
-                .db
-                .write_blocking(move |c| {
-                    let r = shiliu_db::requests::by_code(c, &code)?;
-                    shiliu_db::requests::files::list(c, &r)
-                })
-                .unwrap();
+            let files = files_of_sent(&app, &r);
             assert_eq!(files.len(), 1);
             assert_eq!(files[0].name, "漏水.png");
         });
