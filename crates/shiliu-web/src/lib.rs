@@ -95,7 +95,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Pages, JSON and the static files go out gzip- or Brotli-compressed when the client asks
-/// (a list page shrinks to a fifth: what a phone on a weak signal waits for). Not compressed:
+/// (pages are repetitive markup, and a phone on a weak signal waits for every byte). Not compressed:
 /// bodies under a kilobyte (the frame costs more than it saves), files that are compressed
 /// already (photos, PDF, the Office files, which are zip archives) and event streams, which
 /// a compressor would hold back until its buffer fills.
