@@ -13,6 +13,7 @@ pub mod casework;
 pub mod error;
 pub mod evaluation;
 pub mod ids;
+pub mod messages;
 pub mod org;
 pub mod refdata;
 pub mod registry;

@@ -873,6 +873,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        channel -> Text,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        phone -> Nullable<Text>,
+        request_id -> Nullable<BigInt>,
+        region_path -> Text,
+        params -> Text,
+        status -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_attempts (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        at -> Timestamp,
+        provider -> Text,
+        ok -> Bool,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    sms_log (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        phone -> Text,
+        sign_name -> Text,
+        template -> Text,
+        params -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    request_sms_consents (request_id) {
+        request_id -> BigInt,
+        given_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    resident_codes (id) {
+        id -> BigInt,
+        phone -> Text,
+        client_addr -> Text,
+        code_hash -> Text,
+        tries -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -919,8 +982,15 @@ diesel::joinable!(consents -> persons (person_id));
 diesel::joinable!(assists -> persons (person_id));
 diesel::joinable!(needs -> persons (person_id));
 diesel::joinable!(services -> persons (person_id));
+diesel::joinable!(messages -> users (user_id));
+diesel::joinable!(message_attempts -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    messages,
+    message_attempts,
+    sms_log,
+    request_sms_consents,
+    resident_codes,
     eval_decisions,
     eval_final_scores,
     eval_results,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluation;
 pub mod files;
 pub mod id_number;
+pub mod messages;
 pub mod mobile;
 pub mod org;
 pub mod peoples;

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod casework;
 pub mod evaluation;
 pub mod home;
+pub mod messages;
 pub mod org;
 pub mod registry;
 pub mod requests;
@@ -127,6 +128,7 @@ fn routes() -> Routes {
         .route("/manifest.webmanifest", get(manifest));
     [
         home::routes(),
+        messages::routes(),
         accounts::routes(),
         requests::routes(),
         casework::routes(),
@@ -227,6 +229,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let folding = tokio::spawn(fold_tallies(state.clone()));
+    let sending = tokio::spawn(messages::sender::run(state.clone()));
     // The search segmenter's dictionary loads in the background, not on the first intake.
     tokio::task::spawn_blocking(shiliu_db::requests::search::warm_up);
     let result = axum::serve(
@@ -237,6 +240,7 @@ pub async fn serve(
     .await;
     housekeeping.abort();
     folding.abort();
+    sending.abort();
     result
 }
 

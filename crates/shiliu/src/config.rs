@@ -45,6 +45,27 @@ pub struct Config {
     pub registry_min_cell: i64,
     /// The bearer token `/metrics` asks of its scraper; empty: `/metrics` is not served.
     pub metrics_token: String,
+    /// The SMS provider: `log` (keeps what would be sent in the database: the demo's and the
+    /// tests'), `aliyun` (Alibaba Cloud SMS) or `tencent` (Tencent Cloud SMS).
+    pub sms_provider: String,
+    /// The provider's key id and secret (Alibaba: the `AccessKey` ID and secret; Tencent: the
+    /// `SecretId` and `SecretKey`).
+    pub sms_key_id: String,
+    pub sms_key_secret: String,
+    /// Tencent only: the SMS application (`SmsSdkAppId`) and the API region.
+    pub sms_app_id: String,
+    pub sms_region: String,
+    /// The registered signature (签名).
+    pub sms_sign_name: String,
+    /// Each message's registered template (Alibaba's `SMS_…` code, Tencent's id); a kind
+    /// left empty is not sent by SMS.
+    pub sms_template_received: String,
+    pub sms_template_resolved: String,
+    pub sms_template_rate: String,
+    pub sms_template_escalated: String,
+    pub sms_template_code: String,
+    /// SMS one server sends a second at most.
+    pub sms_per_second: u32,
 }
 
 impl Default for Config {
@@ -67,6 +88,18 @@ impl Default for Config {
             registry_key: String::new(),
             registry_min_cell: shiliu_domain::registry::MIN_CELL,
             metrics_token: String::new(),
+            sms_provider: "log".into(),
+            sms_key_id: String::new(),
+            sms_key_secret: String::new(),
+            sms_app_id: String::new(),
+            sms_region: "ap-guangzhou".into(),
+            sms_sign_name: "石榴".into(),
+            sms_template_received: String::new(),
+            sms_template_resolved: String::new(),
+            sms_template_rate: String::new(),
+            sms_template_escalated: String::new(),
+            sms_template_code: String::new(),
+            sms_per_second: 20,
         }
     }
 }
@@ -81,13 +114,16 @@ impl std::fmt::Debug for Config {
         if !c.metrics_token.is_empty() {
             c.metrics_token = "(set)".into();
         }
+        if !c.sms_key_secret.is_empty() {
+            c.sms_key_secret = "(set)".into();
+        }
         c.database_url = shiliu_db::DatabaseUrl::parse(&self.database_url)
             .map_or_else(|_| c.database_url.clone(), |u| u.redacted());
         f.write_str(&toml::to_string(&c).unwrap_or_default())
     }
 }
 
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 29] = [
     "database_url",
     "listen",
     "pool_size",
@@ -105,6 +141,18 @@ const KNOWN: [&str; 17] = [
     "registry_key",
     "registry_min_cell",
     "metrics_token",
+    "sms_provider",
+    "sms_key_id",
+    "sms_key_secret",
+    "sms_app_id",
+    "sms_region",
+    "sms_sign_name",
+    "sms_template_received",
+    "sms_template_resolved",
+    "sms_template_rate",
+    "sms_template_escalated",
+    "sms_template_code",
+    "sms_per_second",
 ];
 
 pub struct Loaded {
@@ -173,6 +221,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, String> {
     if !matches!(config.log_format.as_str(), "text" | "json") {
         return Err("configuration: log_format must be 'text' or 'json'".into());
     }
+    config.sms()?;
     Ok(Loaded {
         config,
         unknown,
@@ -230,7 +279,65 @@ impl Config {
             contact: self.contact.clone(),
             open311_jurisdiction: Some(self.open311_jurisdiction.clone()).filter(|s| !s.is_empty()),
             metrics_token: Some(self.metrics_token.clone()).filter(|s| !s.is_empty()),
+            sms: self.sms()?,
             ..shiliu_web::WebConfig::default()
+        })
+    }
+
+    /// The SMS side: the provider with its credentials, the signature and the templates.
+    pub fn sms(&self) -> Result<shiliu_web::messages::providers::SmsConfig, String> {
+        use shiliu_domain::messages::Kind;
+        use shiliu_web::messages::providers::{ProviderConfig, SmsConfig, aliyun, tencent};
+        let need = |v: &str, key: &str| {
+            if v.trim().is_empty() {
+                Err(format!(
+                    "configuration: sms_provider '{}' needs {key}",
+                    self.sms_provider
+                ))
+            } else {
+                Ok(v.trim().to_string())
+            }
+        };
+        let provider = match self.sms_provider.as_str() {
+            "log" => {
+                return Ok(SmsConfig {
+                    sign_name: self.sms_sign_name.clone(),
+                    per_second: self.sms_per_second.max(1),
+                    ..SmsConfig::default()
+                });
+            }
+            "aliyun" => ProviderConfig::Aliyun(aliyun::Credentials {
+                access_key_id: need(&self.sms_key_id, "sms_key_id")?,
+                access_key_secret: need(&self.sms_key_secret, "sms_key_secret")?,
+            }),
+            "tencent" => ProviderConfig::Tencent(tencent::Credentials {
+                secret_id: need(&self.sms_key_id, "sms_key_id")?,
+                secret_key: need(&self.sms_key_secret, "sms_key_secret")?,
+                sdk_app_id: need(&self.sms_app_id, "sms_app_id")?,
+                region: need(&self.sms_region, "sms_region")?,
+            }),
+            other => {
+                return Err(format!(
+                    "configuration: sms_provider must be 'log', 'aliyun' or 'tencent', not '{other}'"
+                ));
+            }
+        };
+        let templates = [
+            (Kind::Received, &self.sms_template_received),
+            (Kind::Resolved, &self.sms_template_resolved),
+            (Kind::Rate, &self.sms_template_rate),
+            (Kind::Escalated, &self.sms_template_escalated),
+            (Kind::Code, &self.sms_template_code),
+        ]
+        .into_iter()
+        .filter(|(_, t)| !t.trim().is_empty())
+        .map(|(k, t)| (k, t.trim().to_string()))
+        .collect();
+        Ok(SmsConfig {
+            provider,
+            sign_name: need(&self.sms_sign_name, "sms_sign_name")?,
+            templates,
+            per_second: self.sms_per_second.max(1),
         })
     }
 }
@@ -243,4 +350,52 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
     o.open(path)?.write_all(secret.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shiliu_web::messages::providers::ProviderConfig;
+
+    fn tencent() -> Config {
+        Config {
+            sms_provider: "tencent".into(),
+            sms_key_id: "AKID".into(),
+            sms_key_secret: "very-secret".into(),
+            sms_app_id: "1400000000".into(),
+            sms_template_received: "1001".into(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_log_only_provider_is_the_default() {
+        let sms = Config::default().sms().unwrap();
+        assert!(matches!(sms.provider, ProviderConfig::Log));
+    }
+
+    #[test]
+    fn a_provider_without_its_secret_is_refused_by_name() {
+        let e = Config {
+            sms_key_secret: String::new(),
+            ..tencent()
+        }
+        .sms()
+        .unwrap_err();
+        assert!(e.contains("sms_key_secret"), "{e}");
+    }
+
+    #[test]
+    fn only_the_configured_templates_are_sent() {
+        let sms = tencent().sms().unwrap();
+        assert!(matches!(sms.provider, ProviderConfig::Tencent(_)));
+        assert_eq!(sms.templates.len(), 1);
+    }
+
+    #[test]
+    fn the_sms_secret_is_in_no_debug_output() {
+        let c = tencent();
+        assert!(!format!("{c:?}").contains("very-secret"));
+        assert!(!format!("{:?}", c.sms().unwrap()).contains("very-secret"));
+    }
 }

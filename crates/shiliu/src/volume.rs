@@ -316,6 +316,7 @@ fn history(
         contact_name: Some(contact.into()),
         contact_phone: shiliu_domain::mobile::Mobile::parse(&phone).ok(),
         consent: true,
+        sms_consent: false,
         answers: shiliu_domain::requests::questions::RawAnswers::default(),
         media_url: None,
     };

@@ -216,6 +216,11 @@ fn write(conn: &mut DbConnection, new: &[&New<'_>]) -> Result<(), DbError> {
         })
         .collect();
     questions::save_answers(conn, &answers)?;
+    let received: Vec<(&Request, bool)> = new
+        .iter()
+        .map(|n| (&n.request, n.order.input.sms_consent))
+        .collect();
+    crate::messages::on_received(conn, &received)?;
     let media: Vec<MediaLink> = new
         .iter()
         .filter_map(|n| {

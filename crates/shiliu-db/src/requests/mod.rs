@@ -297,6 +297,16 @@ pub struct RequestEvent {
     pub detail: String,
 }
 
+impl RequestEvent {
+    /// The site a step sent the request to (dispatch, transfer), from its detail.
+    pub fn detail_site(&self) -> Option<i64> {
+        serde_json::from_str::<serde_json::Value>(&self.detail)
+            .ok()?
+            .get("site_id")?
+            .as_i64()
+    }
+}
+
 /// The platform's working calendar: the default working day with its holidays and make-up
 /// days. A request's own calendar lays its regions' days over it ([`settings::Calendars`]).
 pub fn calendar(conn: &mut DbConnection) -> Result<WorkCalendar, DbError> {
@@ -765,6 +775,7 @@ pub fn step(
         serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
     )?;
     let after = get(conn, &Scope::whole(), id)?;
+    crate::messages::on_step(conn, &after, action)?;
     // Every step: the entry's facets (status, site) change even when its words do not.
     let text = searchable_text(conn, &after)?;
     search::index(conn, &after, &text, false)?;
@@ -963,12 +974,14 @@ pub fn mark_deadlines(
         let supervising = supervising_region(conn, r)?;
         let detail = serde_json::json!({"due_at": r.due_at, "supervising_region_id": supervising});
         if mark(conn, actor, r, at, "escalate", detail)? {
+            crate::messages::on_escalated(conn, r, supervising)?;
             done.escalated += 1;
         }
     }
     for (r, left) in &work.remind {
         let detail = serde_json::json!({"due_at": r.due_at, "minutes_left": left});
         if mark(conn, actor, r, at, "remind", detail)? {
+            crate::messages::on_reminded(conn, r)?;
             done.reminded += 1;
         }
     }

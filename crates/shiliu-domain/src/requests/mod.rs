@@ -214,6 +214,9 @@ pub struct RequestInput {
     pub contact_phone: Option<Mobile>,
     /// The resident agreed to the use of their data for handling the request.
     pub consent: bool,
+    /// The resident agreed to receive SMS about the request (received, resolved with the
+    /// reply, the invitation to rate): asked apart from `consent`, off unless ticked.
+    pub sms_consent: bool,
     /// Answers to the category's extra questions, by question code, as submitted; checked
     /// against the questions where the category is known (see [`questions::check_answers`]).
     pub answers: questions::RawAnswers,
@@ -256,6 +259,7 @@ impl RequestInput {
             contact_name,
             contact_phone,
             consent,
+            sms_consent: false,
             answers: questions::RawAnswers::new(),
             media_url: None,
         })
@@ -280,6 +284,14 @@ impl RequestInput {
             }
             (Err(errs), Ok(_)) => Err(errs),
         }
+    }
+
+    /// The same request with the resident's answer to "send me SMS about it" (needs a phone
+    /// number: without one there is nobody to send to, and the answer is kept as no).
+    #[must_use]
+    pub fn with_sms_consent(mut self, sms: bool) -> Self {
+        self.sms_consent = sms && self.contact_phone.is_some();
+        self
     }
 
     /// The same request with answers to its category's extra questions.

@@ -428,6 +428,10 @@ pub struct NewRequestBody {
     contact_phone: String,
     #[serde(default)]
     consent: bool,
+    /// The resident agreed to SMS about the request (received, resolved with the reply, the
+    /// invitation to rate); needs `contact_phone`. Default: no.
+    #[serde(default)]
+    sms_consent: bool,
     /// Answers to the category's questions by code: a string, a number, or a list of choice keys.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -485,6 +489,7 @@ pub async fn request_create(
         b.consent,
     );
     let input = RequestInput::with_media_url(parsed, "media_url", &b.media_url)?
+        .with_sms_consent(b.sms_consent)
         .with_answers(raw_answers(&b.answers));
     let link = input.media_url.clone();
     let r = state

@@ -6,6 +6,7 @@ pub mod open311;
 pub mod pages;
 pub mod public;
 pub mod questions;
+pub mod recover;
 pub mod settings;
 pub mod stats;
 
@@ -16,6 +17,7 @@ pub(crate) fn routes() -> crate::Routes {
         open311::routes(),
         pages::routes(),
         public::routes(),
+        recover::routes(),
         questions::routes(),
         settings::routes(),
         stats::routes(),

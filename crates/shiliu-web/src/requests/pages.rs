@@ -524,6 +524,9 @@ pub struct IntakeForm {
     longitude: String,
     #[serde(default)]
     consent: Option<String>,
+    /// The resident agreed to SMS about the request (asked on the phone or at the desk).
+    #[serde(default)]
+    sms: Option<String>,
 }
 
 #[derive(Template)]
@@ -648,9 +651,9 @@ pub async fn create(
     let photos = state.pending.photos(&form, "photos", REQUEST_FILES);
     let (input, files) = match parsed {
         Ok(i) if photos.errors.0.is_empty() => (
-            i.with_answers(crate::requests::questions::submitted_answers(
-                &pairs, category,
-            )),
+            i.with_sms_consent(d.sms.is_some()).with_answers(
+                crate::requests::questions::submitted_answers(&pairs, category),
+            ),
             photos.files,
         ),
         parsed => {

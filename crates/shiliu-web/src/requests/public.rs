@@ -196,6 +196,9 @@ pub struct PublicForm {
     longitude: String,
     #[serde(default)]
     consent: Option<String>,
+    /// "Send me SMS about it": unticked unless the resident ticks it.
+    #[serde(default)]
+    sms: Option<String>,
 }
 
 /// Where a request can be made: a township, or a community below it.
@@ -350,9 +353,9 @@ pub async fn submit(
     let photos = state.pending.photos(&submitted, "photos", PUBLIC_FILES);
     let (input, files) = match parsed {
         Ok(i) if photos.errors.0.is_empty() => (
-            i.with_answers(crate::requests::questions::submitted_answers(
-                &pairs, category,
-            )),
+            i.with_sms_consent(d.sms.is_some()).with_answers(
+                crate::requests::questions::submitted_answers(&pairs, category),
+            ),
             photos.files,
         ),
         parsed => {
@@ -497,6 +500,8 @@ struct StatusPage {
     created: bool,
     message: Option<String>,
     facts: Vec<(String, String)>,
+    /// What happened, oldest first: (when, what).
+    timeline: Vec<(String, String)>,
     can_rate: bool,
     csrf: String,
     ratings: Vec<(String, String)>,
@@ -521,9 +526,20 @@ pub async fn status(
         return refused;
     }
     let c2 = code.clone();
-    let (r, cats) = state
+    let (r, cats, events, site) = state
         .db
-        .read(move |c| Ok((db::by_code(c, &c2)?, db::categories(c, true)?)))
+        .read(move |c| {
+            let r = db::by_code(c, &c2)?;
+            let events = db::events(c, &r)?;
+            let site = atlas::site_name_of(c, r.site_id)?;
+            let mut named = std::collections::HashMap::new();
+            for e in &events {
+                if let Some(id) = e.detail_site() {
+                    named.insert(id, atlas::site_name(c, id)?);
+                }
+            }
+            Ok((r, db::categories(c, true)?, (events, named), site))
+        })
         .await?;
     let category = crate::requests::pages::category_names(&cats, t)
         .into_iter()
@@ -531,7 +547,8 @@ pub async fn status(
         .map(|(_, n)| n)
         .unwrap_or_default();
     let minute = crate::web::page::show_minute;
-    // What the resident wrote and what we answer; never the contact details or who handled it.
+    // What the resident wrote and what we answer, where it is handled and by when; never the
+    // contact details or which staff member handled it.
     let mut facts = vec![
         (t.s("requests.code").to_string(), r.code.clone()),
         (
@@ -542,12 +559,19 @@ pub async fn status(
         (t.s("field.description").to_string(), r.description.clone()),
         (t.s("requests.received").to_string(), minute(r.received_at)),
     ];
+    if !site.is_empty() {
+        facts.push((t.s("public.handled_by").to_string(), site));
+    }
+    if let Some(due) = r.due_at.filter(|_| r.resolved_at.is_none()) {
+        facts.push((t.s("requests.due").to_string(), minute(due)));
+    }
     if let Some(reply) = &r.reply {
         facts.push((t.s("field.reply").to_string(), reply.clone()));
     }
     if let Some(x) = &r.rating {
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
+    let timeline = public_timeline(t, &events.0, &events.1);
     let (token, set) = form_token(&ctx);
     let page = StatusPage {
         l: Layout::anonymous(&ctx, t.s("public.track_title")),
@@ -555,6 +579,7 @@ pub async fn status(
         created: q.new.is_some(),
         message: q.rated.is_some().then(|| t.s("public.rated").to_string()),
         facts,
+        timeline,
         can_rate: r.status() == Status::Resolved,
         csrf: token.clone(),
         ratings: Rating::ALL
@@ -563,6 +588,39 @@ pub async fn status(
             .collect(),
     };
     Ok(with_token(render(&page)?, &state, &token, set))
+}
+
+/// The steps a resident is shown, as they read them: received, dispatched to a site,
+/// accepted, resolved, rated, reopened, closed. Notes, returns and transfers between staff
+/// stay inside.
+fn public_timeline(
+    t: T,
+    events: &[db::RequestEvent],
+    sites: &std::collections::HashMap<i64, String>,
+) -> Vec<(String, String)> {
+    const SHOWN: [&str; 8] = [
+        "receive",
+        "dispatch",
+        "accept",
+        "accept_transfer",
+        "resolve",
+        "rate",
+        "reopen",
+        "close",
+    ];
+    events
+        .iter()
+        .filter(|e| SHOWN.contains(&e.action.as_str()))
+        .map(|e| {
+            let what = match e.detail_site().and_then(|s| sites.get(&s)) {
+                Some(site) if matches!(e.action.as_str(), "dispatch" | "accept_transfer") => {
+                    t.f("public.dispatched_to", &[("site", site)])
+                }
+                _ => t.label("public_step", &e.action),
+            };
+            (crate::web::page::show_minute(e.at), what)
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         crate::accounts::api::Doc::openapi(),
         crate::home::api::Doc::openapi(),
+        crate::messages::api::Doc::openapi(),
         crate::org::api::Doc::openapi(),
         crate::requests::api::Doc::openapi(),
         crate::requests::files::api::Doc::openapi(),

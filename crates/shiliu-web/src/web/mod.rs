@@ -80,6 +80,8 @@ pub struct WebConfig {
     /// The bearer token `/metrics` asks for; `None`: `/metrics` is not served (it tells who
     /// uses which pages how often, and the database pool's state).
     pub metrics_token: Option<String>,
+    /// The SMS provider, signature and templates (default: the log-only provider).
+    pub sms: crate::messages::providers::SmsConfig,
 }
 
 impl Default for WebConfig {
@@ -101,6 +103,7 @@ impl Default for WebConfig {
             vault: shiliu_db::registry::Vault::random(),
             min_cell: shiliu_domain::registry::MIN_CELL,
             metrics_token: None,
+            sms: crate::messages::providers::SmsConfig::default(),
         }
     }
 }
@@ -122,11 +125,15 @@ pub struct AppState {
     pub(crate) imports: crate::registry::import::Jobs,
     /// Photos held while their form is put right (`web::pending`).
     pub(crate) pending: Arc<pending::PendingUploads>,
+    /// The SMS provider the configuration names.
+    sms: Arc<dyn crate::messages::providers::SmsProvider>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Self {
+        let sms = crate::messages::providers::provider(&config.sms, &db);
         Self {
+            sms,
             db,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
@@ -137,6 +144,11 @@ impl AppState {
             imports: Arc::default(),
             pending: Arc::default(),
         }
+    }
+
+    /// The SMS provider the configuration names.
+    pub fn sms_provider(&self) -> Arc<dyn crate::messages::providers::SmsProvider> {
+        self.sms.clone()
     }
 
     /// Take in a request with others arriving at the same time, in one transaction.
@@ -247,8 +259,16 @@ impl AppState {
 /// How the caller authenticated.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { csrf: String, session_hash: String },
-    Token { permissions: Vec<Permission> },
+    /// A page session, with the caller's unread messages when the page was asked for (the
+    /// header's bell; read with the session, one indexed count).
+    Session {
+        csrf: String,
+        session_hash: String,
+        unread: i64,
+    },
+    Token {
+        permissions: Vec<Permission>,
+    },
 }
 
 /// A signed-in caller, as established by the context middleware.
@@ -492,12 +512,17 @@ async fn authenticate(
                 return Ok(None);
             };
             let touch = accounts::session_needs_touch(&session);
+            let unread = shiliu_db::messages::unread(
+                c,
+                &shiliu_db::scope::Actor::for_caller(&caller, "", ""),
+            )?;
             Ok(Some((
                 Authenticated {
                     caller,
                     via: Via::Session {
                         csrf: session.csrf_token,
                         session_hash: hash.clone(),
+                        unread,
                     },
                 },
                 touch.then_some(hash),

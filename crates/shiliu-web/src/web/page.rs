@@ -33,6 +33,9 @@ pub struct Layout {
     pub back: String,
     pub flash: Option<String>,
     pub version: &'static str,
+    /// Whether the user has an inbox (the header's bell), and their unread messages.
+    pub inbox: bool,
+    pub unread: i64,
 }
 
 /// The navigation: each module appears for the roles that may use it (any of its
@@ -79,6 +82,8 @@ impl Layout {
             back: urlencode(&ctx.path),
             flash: None,
             version: env!("CARGO_PKG_VERSION"),
+            inbox: false,
+            unread: 0,
         }
     }
 
@@ -96,6 +101,10 @@ impl Layout {
             .collect();
         l.active = active;
         l.csrf = p.csrf().to_string();
+        l.inbox = p.can(Permission::ViewRequests);
+        if let Via::Session { unread, .. } = &p.via {
+            l.unread = *unread;
+        }
         l
     }
 

@@ -421,6 +421,7 @@ fn seed_request_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &
         };
         r = requests::step(c, &sys, r.id, r.version, a, &step).unwrap();
     }
+    put("message", seed_message(c, &r, tag).to_string());
     let unit_name = org::get_unit(c, &all, city.unit).unwrap().name;
     let asked = requests::cohandling::ask(
         c,
@@ -642,6 +643,39 @@ fn seed_evaluation_records(c: &mut DbConnection, city: &CityData, tag: &str, put
     put("team", team.id.to_string());
 }
 
+/// An in-app message about the city's request in its commission staff's inbox (as an
+/// escalation leaves one); its id.
+fn seed_message(c: &mut DbConnection, r: &shiliu_db::requests::Request, tag: &str) -> i64 {
+    use diesel::prelude::*;
+    use shiliu_db::messages::{DELIVERED, IN_APP, Message};
+    let staff = accounts::find_by_username(c, &format!("{tag}-commission-staff"))
+        .unwrap()
+        .unwrap();
+    let at = shiliu_db::now();
+    let m = Message {
+        id: shiliu_db::ids::new_id(),
+        channel: IN_APP.into(),
+        kind: "request.escalated".into(),
+        user_id: Some(staff.id),
+        phone: None,
+        request_id: Some(r.id),
+        region_path: r.region_path.clone(),
+        params: serde_json::json!({"code": r.code}).to_string(),
+        status: DELIVERED.into(),
+        attempts: 0,
+        due_at: at,
+        claimed_until: None,
+        sent_at: None,
+        read_at: None,
+        created_at: at,
+    };
+    diesel::insert_into(shiliu_db::schema::messages::table)
+        .values(&m)
+        .execute(c)
+        .unwrap();
+    m.id
+}
+
 /// A routing rule of the city's, and a token of its staff.
 fn seed_settings_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) {
     use shiliu_db::requests::routing;
@@ -710,6 +744,7 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("questions", _) => ("question", false),
         ("templates", _) => ("template", false),
         ("routing", _) => ("rule", true),
+        ("messages", _) => ("message", true),
         ("r", "code") => ("request_code", true),
         ("d", "code") => ("declaration_code", true),
         // Records with no other city's instance to aim at: an import job lives in one node's

@@ -12,6 +12,7 @@ mod accounts;
 mod casework;
 mod evaluation;
 mod home;
+mod messages;
 mod org;
 mod registry;
 mod requests;
