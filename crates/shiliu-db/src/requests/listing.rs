@@ -500,6 +500,9 @@ fn matching_keys(
     Ok(out)
 }
 
+/// A match's place in an order, compared ascending (see `with_words`).
+type Key = (i64, i64, i64);
+
 /// A page of the requests that match words, in any order: newest first straight from the search
 /// index; otherwise every match's sort keys are read and ordered here.
 fn with_words(
@@ -526,7 +529,6 @@ fn with_words(
             .map_or(i64::MAX, |p| p as i64)
     };
     // One key per order, ascending; NULL deadlines last either way, newest first in a group.
-    type Key = (i64, i64, i64);
     let key = |k: &Keys| -> Key {
         match sort.by {
             SortBy::Received => (0, 0, k.0),
