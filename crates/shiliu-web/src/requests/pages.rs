@@ -353,7 +353,7 @@ impl ListQuery {
 
     /// The list's column headers; those that sort link to the list in their column's order
     /// (the current column's turns it round).
-    fn sort_links(&self, t: &T) -> Vec<SortLink> {
+    fn sort_links(&self, t: T) -> Vec<SortLink> {
         let current = self.order().map(|(s, _)| s).unwrap_or_default();
         let base = ListQuery {
             sort: String::new(),
@@ -380,12 +380,14 @@ impl ListQuery {
                 };
             };
             let on = current.by == by;
-            let dir = match (on, current.descending) {
-                (true, true) => "asc",
-                (true, false) => "desc",
-                (false, _) if by == SortBy::Received => "desc",
-                (false, _) => "asc",
+            // The current column turns round; another starts newest first (received) or
+            // from the start of its order.
+            let descending = if on {
+                !current.descending
+            } else {
+                by == SortBy::Received
             };
+            let dir = if descending { "desc" } else { "asc" };
             let sep = if base.is_empty() { "" } else { "&" };
             SortLink {
                 label: t.s(label).to_string(),
@@ -490,7 +492,7 @@ pub async fn list(
             .collect(),
         categories: names,
         total,
-        sort_links: q.sort_links(&t),
+        sort_links: q.sort_links(t),
         next: next.map(|c| c.encode()),
         query: q.query_string(),
         errors: t.field_errors_as(&errs, &[("site", "site_filter")]),
