@@ -423,7 +423,7 @@ both_engines!(
             c.goto(&format!("{base}/requests")).await.unwrap();
             wait_text(&c, "h1", "诉求办理").await;
             snapshot(&c, "requests").await;
-            click(&c, "table a").await;
+            click(&c, "table tbody a").await;
             wait_text(&c, "main", "办理记录").await;
             snapshot(&c, "request").await;
             c.goto(&format!("{base}/requests/stats?by=channel"))
@@ -713,13 +713,15 @@ async fn dispatched_by_the_suggestion(c: &Client, base: &str, code: &str) -> Str
         .await
         .unwrap();
     let label = button.text().await.unwrap();
-    submit(c, button).await;
-    wait_text(c, ".flash", "已保存").await;
-    label
+    let site = label
         .trim()
         .trim_start_matches("派至 ")
         .trim_end_matches("（建议）")
-        .to_string()
+        .to_string();
+    submit(c, button).await;
+    // The page says what the step did, naming the site.
+    wait_text(c, ".flash", &format!("已派单至{site}")).await;
+    site
 }
 
 /// The commission dispatches the request; the site accepts it, starts and resolves it with
