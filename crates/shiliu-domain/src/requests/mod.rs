@@ -349,6 +349,20 @@ code_enum! {
     }
 }
 
+impl Action {
+    /// The permission a step of this kind needs: the dispatcher's steps (sending a request out,
+    /// taking it back, the call-back rating, reopening and closing) or the handler's.
+    pub fn permission(self) -> crate::roles::Permission {
+        use crate::roles::Permission;
+        match self {
+            Self::Dispatch | Self::Withdraw | Self::Rate | Self::Reopen | Self::Close => {
+                Permission::DispatchRequests
+            }
+            _ => Permission::HandleRequests,
+        }
+    }
+}
+
 code_enum! {
     /// 办结结果
     pub enum Outcome {

@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, State};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use shiliu_db::scope::grants;
-use shiliu_domain::roles::Permission;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::web::api::ErrorBody;
@@ -545,13 +544,7 @@ pub async fn request_step(
     let action = Action::parse(&b.action).ok_or_else(|| {
         shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new("action", "err.choice"))
     })?;
-    let permission = match action {
-        Action::Dispatch | Action::Withdraw | Action::Rate | Action::Reopen | Action::Close => {
-            Permission::DispatchRequests
-        }
-        _ => Permission::HandleRequests,
-    };
-    let actor = p.require_permission(permission)?;
+    let actor = p.require_permission(action.permission())?;
     let input = shiliu_db::requests::StepInput {
         action_input: ActionInput {
             reason: b.reason.clone(),

@@ -696,16 +696,6 @@ pub struct ActionForm {
     pub needs_rating: bool,
 }
 
-/// Which permission a step needs.
-fn permission_for(a: Action) -> Permission {
-    match a {
-        Action::Dispatch | Action::Withdraw | Action::Rate | Action::Reopen | Action::Close => {
-            Permission::DispatchRequests
-        }
-        _ => Permission::HandleRequests,
-    }
-}
-
 #[derive(Template)]
 #[template(path = "requests/request.html")]
 struct DetailPage {
@@ -930,7 +920,7 @@ async fn said_page(
     let actions: Vec<ActionForm> = r
         .status()
         .actions()
-        .filter(|a| p.can(permission_for(*a)))
+        .filter(|a| p.can(a.permission()))
         .map(|a| ActionForm {
             code: a.as_str(),
             label: t.label("req_action", a.as_str()),
@@ -1045,7 +1035,7 @@ pub async fn step(
         )
         .await;
     };
-    let actor = p.require_permission(permission_for(action))?;
+    let actor = p.require_permission(action.permission())?;
     let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
     let input = StepInput {
         action_input: ActionInput {

@@ -155,17 +155,7 @@ impl SmsProvider for Aliyun {
                 &self.params(sms, &timestamp, &nonce),
             );
             let agent = self.agent.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut resp = agent.get(url.as_str()).call().map_err(|e| e.to_string())?;
-                let status = resp.status().as_u16();
-                let body = resp
-                    .body_mut()
-                    .read_to_string()
-                    .map_err(|e| e.to_string())?;
-                read_answer(status, &body)
-            })
-            .await
-            .map_err(|e| e.to_string())?
+            super::exchange(move || agent.get(url.as_str()).call(), read_answer).await
         })
     }
 }

@@ -157,6 +157,25 @@ pub(crate) fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Make a provider's HTTPS call (`request`, on the shared [`agent`]) off the async threads,
+/// since the client blocks, and read the answer with the provider's own `read`.
+pub(crate) async fn exchange(
+    request: impl FnOnce() -> Result<ureq::http::Response<ureq::Body>, ureq::Error> + Send + 'static,
+    read: fn(u16, &str) -> Answer,
+) -> Answer {
+    tokio::task::spawn_blocking(move || {
+        let mut resp = request().map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        read(status, &body)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
 /// A mainland number as the international form Tencent asks for.
 pub(crate) fn e164(phone: &str) -> String {
     if phone.starts_with('+') {

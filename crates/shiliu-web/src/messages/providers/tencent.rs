@@ -166,8 +166,8 @@ impl SmsProvider for Tencent {
                 &canonical_request(HOST, &body),
             );
             let (agent, region) = (self.agent.clone(), c.region.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut resp = agent
+            let request = move || {
+                agent
                     .post(format!("https://{HOST}/"))
                     .header("Authorization", &auth)
                     .header("Content-Type", CONTENT_TYPE)
@@ -177,16 +177,8 @@ impl SmsProvider for Tencent {
                     .header("X-TC-Timestamp", &timestamp.to_string())
                     .header("X-TC-Region", &region)
                     .send(body.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                let status = resp.status().as_u16();
-                let text = resp
-                    .body_mut()
-                    .read_to_string()
-                    .map_err(|e| e.to_string())?;
-                read_answer(status, &text)
-            })
-            .await
-            .map_err(|e| e.to_string())?
+            };
+            super::exchange(request, read_answer).await
         })
     }
 }
