@@ -14,7 +14,7 @@ use shiliu_domain::messages::{
 };
 use shiliu_domain::mobile::Mobile;
 
-use super::{Message, PENDING, SMS};
+use super::{Message, SMS};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::requests::Request;
@@ -82,21 +82,14 @@ pub fn ask(
     if let Some(region_path) = &newest {
         diesel::insert_into(messages::table)
             .values(&Message {
-                id: new_id(),
-                channel: SMS.into(),
-                kind: Kind::Code.as_str().into(),
-                user_id: None,
                 phone: Some(phone.to_string()),
-                request_id: None,
-                region_path: region_path.clone(),
-                params: serde_json::json!({"code": code}).to_string(),
-                status: PENDING.into(),
-                attempts: 0,
-                due_at: at,
-                claimed_until: None,
-                sent_at: None,
-                read_at: None,
-                created_at: at,
+                ..super::new_message(
+                    SMS,
+                    Kind::Code,
+                    region_path.clone(),
+                    &serde_json::json!({"code": code}),
+                    at,
+                )
             })
             .execute(conn)?;
     }

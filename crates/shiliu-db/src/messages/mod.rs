@@ -77,17 +77,23 @@ impl Message {
     }
 }
 
-/// One message about a request, to send now.
-fn about(r: &Request, channel: &str, kind: Kind, params: serde_json::Value) -> Message {
-    let at = crate::now();
+/// A new message on `channel`, written at `at` and due then, for the region at
+/// `region_path`: in the inbox at once, or waiting for the sender (SMS).
+fn new_message(
+    channel: &str,
+    kind: Kind,
+    region_path: String,
+    params: &serde_json::Value,
+    at: NaiveDateTime,
+) -> Message {
     Message {
         id: new_id(),
         channel: channel.into(),
         kind: kind.as_str().into(),
         user_id: None,
         phone: None,
-        request_id: Some(r.id),
-        region_path: r.region_path.clone(),
+        request_id: None,
+        region_path,
         params: params.to_string(),
         status: if channel == IN_APP {
             DELIVERED
@@ -101,6 +107,14 @@ fn about(r: &Request, channel: &str, kind: Kind, params: serde_json::Value) -> M
         sent_at: None,
         read_at: None,
         created_at: at,
+    }
+}
+
+/// One message about a request, to send now.
+fn about(r: &Request, channel: &str, kind: Kind, params: serde_json::Value) -> Message {
+    Message {
+        request_id: Some(r.id),
+        ..new_message(channel, kind, r.region_path.clone(), &params, crate::now())
     }
 }
 
