@@ -647,7 +647,7 @@ const REINDEX_SEARCH_AFTER: [&str; 5] = [
     "20261122000026",
     "20261122000028",
 ];
-const RECOUNT_TALLIES_AFTER: [&str; 1] = ["20261122000008"];
+const RECOUNT_TALLIES_AFTER: [&str; 2] = ["20261122000008", "20261206000035"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

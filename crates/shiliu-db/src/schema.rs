@@ -204,12 +204,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    request_tallies (region_path, dim, month, key) {
+    request_tallies (region_path, dim, month, key, status) {
         region_path -> Text,
         depth -> Integer,
         month -> Text,
         dim -> Text,
         key -> Text,
+        status -> Text,
         received -> BigInt,
         resolved -> BigInt,
         resolved_with_deadline -> BigInt,
@@ -228,6 +229,7 @@ diesel::table! {
         category_id -> BigInt,
         channel -> Text,
         site -> Text,
+        status -> Text,
         received -> BigInt,
         resolved -> BigInt,
         resolved_with_deadline -> BigInt,

@@ -240,6 +240,36 @@ impl Scope {
         subtree_filter(column, &self.paths)
     }
 
+    /// The rows [`Scope::path_filter`] admits, tested on each row a query reads rather than
+    /// read as a range of the path's index (the path is compared as an expression, which no
+    /// engine looks up in an index). For a list whose scope holds most rows: the fast plan
+    /// reads the list's order index and drops the few rows outside, where a planner offered
+    /// the path range (`SQLite`'s above all, which cannot tell a range that holds every row
+    /// from one that holds ten) reads the whole scope and sorts it to show fifty.
+    pub fn path_filter_per_row<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>
+            + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+            + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        QS: 'static,
+    {
+        let range = |p: &String| {
+            column
+                .concat("")
+                .ge(p.clone())
+                .and(column.concat("").lt(path_upper(p)))
+        };
+        let mut it = self.paths.iter();
+        let Some(first) = it.next() else {
+            return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+        };
+        let mut acc: Predicate<QS> = Box::new(range(first));
+        for p in it {
+            acc = Box::new(acc.or(range(p)));
+        }
+        acc
+    }
+
     /// Rows of regions inside the scope or above it: what reaches the scope (a township's
     /// campaign reaches the grid worker of one of its grids).
     pub fn reaching_filter<QS, C>(&self, column: C) -> Predicate<QS>

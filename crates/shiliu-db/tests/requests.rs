@@ -533,7 +533,7 @@ both_engines!(
 );
 
 /// Three requests and the moment they are looked at: one past due; one received long ago and
-/// due in a few working minutes; one just taken in.
+/// due in a few working minutes; one just taken in, due in five days.
 struct Deadlines {
     late: requests::Request,
     soon: requests::Request,
@@ -573,6 +573,13 @@ fn deadline_requests(t: &TestDb) -> Deadlines {
         ))
         .execute(&mut c)
         .unwrap();
+    // Days away whichever day this runs: taken in on a weekend evening, a one-day service
+    // level would fall due within the day the due-soon queue looks ahead.
+    diesel::update(rq::table.filter(rq::id.eq(fresh.id)))
+        .set(rq::due_at.eq(Some(now + chrono::Duration::days(5))))
+        .execute(&mut c)
+        .unwrap();
+    let fresh = requests::get(&mut c, &Scope::everything(), fresh.id).unwrap();
     Deadlines {
         late,
         soon,
@@ -2583,7 +2590,7 @@ fn promised_order(
     rows.sort_by(|a, b| {
         let flip = |o: std::cmp::Ordering| if sort.descending { o.reverse() } else { o };
         match sort.by {
-            SortBy::Received => flip(a.id.cmp(&b.id)),
+            SortBy::Received => flip((a.received_at, a.id).cmp(&(b.received_at, b.id))),
             // Without a deadline: last, whichever way.
             SortBy::Due => match (a.due_at, b.due_at) {
                 (Some(x), Some(y)) => flip((x, a.id).cmp(&(y, b.id))),
@@ -2809,20 +2816,68 @@ both_engines!(
                 site_id: s,
                 ..RequestFilter::default()
             }));
+            // By status (the totals keep each request's status now): one, some, the open,
+            // the done, and with a category, a channel or a site.
+            fs.extend([
+                RequestFilter {
+                    status: Some(Status::Received),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    status: Some(Status::Dispatched),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    any_status: vec![Status::Closed, Status::Rated],
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    open: Some(true),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    open: Some(false),
+                    category_ids: vec![l.rows[0].category_id],
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    status: Some(Status::Received),
+                    open: Some(false),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    open: Some(true),
+                    site_id: Some(other_site),
+                    ..RequestFilter::default()
+                },
+                RequestFilter {
+                    status: Some(Status::Dispatched),
+                    channel: Some(Channel::WalkIn),
+                    received_from: Some(this_month - chrono::Duration::days(40)),
+                    ..RequestFilter::default()
+                },
+            ]);
             fs
         };
+        // The whole tree (its totals; the list reads along its order), and the grid alone
+        // (below the regions with totals: counted from its rows; the list reads its range).
+        let scopes = [
+            Scope::everything(),
+            Scope::subtrees(vec![l.grid_path.clone()]),
+        ];
         let check = |when: &str| {
-            for f in filters([Some(other_site), l.rows[0].site_id]) {
-                let (counted, listed) =
-                    t.db.write_blocking(|c| {
-                        let all = Scope::everything();
-                        Ok((
-                            requests::listing::count(c, &all, &f)?,
-                            requests::list(c, &all, &f, 10_000)?.len() as i64,
-                        ))
-                    })
-                    .unwrap();
-                assert_eq!(counted, listed, "{when}: {f:?}");
+            for scope in &scopes {
+                for f in filters([Some(other_site), l.rows[0].site_id]) {
+                    let (counted, listed) =
+                        t.db.write_blocking(|c| {
+                            Ok((
+                                requests::listing::count(c, scope, &f)?,
+                                requests::list(c, scope, &f, 10_000)?.len() as i64,
+                            ))
+                        })
+                        .unwrap();
+                    assert_eq!(counted, listed, "{when}: {scope:?} {f:?}");
+                }
             }
         };
         check("journal unfolded");

@@ -1813,3 +1813,82 @@ both_engines!(
         });
     }
 );
+
+/// What the log-only SMS provider has sent to `phone`, once it holds `n` messages (the
+/// server's sender runs every two seconds): (template, parameters).
+async fn sms_to(db: &shiliu_db::Db, phone: &str, n: usize) -> Vec<(String, String)> {
+    for _ in 0..100 {
+        let phone = phone.to_string();
+        let sent = db
+            .read(move |c| shiliu_db::messages::sender::logged_for(c, &phone))
+            .await
+            .unwrap();
+        if sent.len() >= n {
+            return sent.into_iter().map(|m| (m.template, m.params)).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("fewer than {n} SMS reached {phone} in 20 s");
+}
+
+both_engines!(
+    a_resident_is_told_by_sms_rates_by_the_link_and_recovers_a_lost_code_by_phone,
+    |t: TestDb| {
+        const PHONE: &str = "13912345670";
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            // On the phone: the request, with SMS ticked.
+            resident_at_the_form(&c, &base).await;
+            fill(&c, "main form", "description", "楼道灯坏了，晚上看不见路").await;
+            to_last_step(&c).await;
+            fill(&c, "main form", "contact_phone", PHONE).await;
+            click(&c, "input[name=sms]").await;
+            click(&c, "input[name=consent]").await;
+            click(&c, "main form button[type=submit]").await;
+            let code = wait_text(&c, "p.code", "").await.trim().to_string();
+            let sent = sms_to(&db, PHONE, 1).await;
+            assert_eq!(sent[0].0, "log:received", "{sent:?}");
+            assert!(sent[0].1.contains(&code), "{sent:?}");
+            // Dispatched by one tap on the suggestion, handled and resolved.
+            dispatched_and_resolved(&c, &base, &code, "楼道灯已更换").await;
+            let sent = sms_to(&db, PHONE, 3).await;
+            let templates: Vec<&str> = sent.iter().map(|s| s.0.as_str()).collect();
+            assert_eq!(templates, ["log:received", "log:resolved", "log:rate"]);
+            assert!(sent[1].1.contains("楼道灯已更换"), "the reply: {sent:?}");
+            // The resident lost the code: a one-time code by SMS to the same phone finds it.
+            c.goto(&format!("{base}/r/recover")).await.unwrap();
+            fill(&c, "form[action='/r/recover']", "phone", PHONE).await;
+            click(&c, "form[action='/r/recover'] button").await;
+            wait_text(&c, "p[role=status]", "").await;
+            let sent = sms_to(&db, PHONE, 4).await;
+            assert_eq!(sent[3].0, "log:code", "{sent:?}");
+            let otp = serde_json::from_str::<serde_json::Value>(&sent[3].1).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            fill(&c, "form[action='/r/recover/code']", "code", &otp).await;
+            click(&c, "form[action='/r/recover/code'] button").await;
+            let found = wait_text(&c, "main", &code).await;
+            assert!(found.contains(&code), "{found}");
+            snapshot(&c, "code-recovered").await;
+            // From the list to the request's page, where the resident rates it.
+            c.find(Locator::LinkText(&code))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let page = wait_text(&c, "ol.timeline", "").await;
+            assert!(!page.is_empty());
+            click(&c, "input[name=rating][value=satisfied]").await;
+            click(&c, "form[action$='/rate'] button").await;
+            wait_text(&c, "p.ok[role=status]", "").await;
+            let rating = db
+                .read(move |conn| Ok(shiliu_db::requests::by_code(conn, &code)?.rating))
+                .await
+                .unwrap();
+            assert_eq!(rating.as_deref(), Some("satisfied"));
+            c
+        });
+    }
+);

@@ -2,7 +2,8 @@
 //!
 //! Every order pages by a cursor that names the last row shown (never an offset, so a page
 //! costs the same however deep it is and rows taken in meanwhile neither repeat nor vanish):
-//! - received: by id, which is made at receipt (`ids`), so id order is the order of receipt;
+//! - received: by the moment of receipt then id (with words to find: by id, which is made at
+//!   receipt, the search index's own order);
 //! - due: by deadline then id, the requests without a deadline after all the others whichever
 //!   way (the engines put NULLs at opposite ends, so the two parts are read one after the other);
 //! - status and category: group by group in the order people know them (the handling loop's
@@ -11,7 +12,7 @@
 use diesel::prelude::*;
 use shiliu_domain::requests::Status;
 
-use super::{Request, RequestFilter, search};
+use super::{Plan, Request, RequestFilter, search};
 use crate::schema::requests;
 use crate::scope::Scope;
 use crate::{DbConnection, DbError};
@@ -62,8 +63,10 @@ impl Default for Sort {
 /// Where the next page starts: after this row, in the page's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cursor {
-    /// Received: the row's id.
+    /// Received, with words to find: the row's id.
     Id(i64),
+    /// Received: the row's moment of receipt and id.
+    Received(chrono::NaiveDateTime, i64),
     /// Due: the row's deadline (none: among the requests without one) and id.
     Due(Option<chrono::NaiveDateTime>, i64),
     /// Status or category: the group's key (the status's place in the loop, the category's id)
@@ -76,6 +79,7 @@ impl Cursor {
     pub fn encode(&self) -> String {
         match self {
             Self::Id(id) => format!("i{id}"),
+            Self::Received(t, id) => format!("r{}_{id}", t.and_utc().timestamp_micros()),
             Self::Due(Some(t), id) => format!("d{}_{id}", t.and_utc().timestamp_micros()),
             Self::Due(None, id) => format!("n{id}"),
             Self::Group(k, id) => format!("g{k}_{id}"),
@@ -91,6 +95,11 @@ impl Cursor {
         };
         match (kind, sort.by) {
             ("i", SortBy::Received) => rest.parse().ok().map(Self::Id),
+            ("r", SortBy::Received) => {
+                let (t, id) = pair()?;
+                let t = chrono::DateTime::from_timestamp_micros(t)?.naive_utc();
+                Some(Self::Received(t, id))
+            }
             ("d", SortBy::Due) => {
                 let (t, id) = pair()?;
                 let t = chrono::DateTime::from_timestamp_micros(t)?.naive_utc();
@@ -104,7 +113,7 @@ impl Cursor {
 
     fn id(&self) -> i64 {
         match self {
-            Self::Id(id) | Self::Due(_, id) | Self::Group(_, id) => *id,
+            Self::Id(id) | Self::Received(_, id) | Self::Due(_, id) | Self::Group(_, id) => *id,
         }
     }
 }
@@ -122,16 +131,22 @@ pub fn page(
     let mut rows = if has_words(f) {
         with_words(conn, scope, f, sort, after, limit + 1)?
     } else {
+        let q = ListQuery {
+            scope,
+            f,
+            plan: plan(conn, scope, f)?,
+        };
         match sort.by {
-            SortBy::Received => by_id(conn, scope, f, sort.descending, after, limit + 1)?,
-            SortBy::Due => by_due(conn, scope, f, sort.descending, after, limit + 1)?,
-            SortBy::Status | SortBy::Category => by_group(conn, scope, f, sort, after, limit + 1)?,
+            SortBy::Received => by_received(conn, &q, sort.descending, after, limit + 1)?,
+            SortBy::Due => by_due(conn, &q, sort.descending, after, limit + 1)?,
+            SortBy::Status | SortBy::Category => by_group(conn, &q, sort, after, limit + 1)?,
         }
     };
     let next = if rows.len() as i64 > limit {
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         let categories = category_order(conn)?;
-        rows.last().map(|r| cursor_of(r, sort, &categories))
+        rows.last()
+            .map(|r| cursor_of(r, sort, &categories, has_words(f)))
     } else {
         None
     };
@@ -150,21 +165,80 @@ pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Resul
     if let Some(n) = count_from_tallies(conn, scope, &f)? {
         return Ok(n);
     }
-    Ok(super::filtered(scope, &f).count().get_result(conn)?)
+    let plan = plan(conn, scope, &f)?;
+    Ok(super::filtered_as(scope, &f, plan)
+        .count()
+        .get_result(conn)?)
+}
+
+/// The list's query before its order: the scope, the filter, the plan.
+struct ListQuery<'a> {
+    scope: &'a Scope,
+    f: &'a RequestFilter,
+    plan: Plan,
+}
+
+impl ListQuery<'_> {
+    fn rows(&self) -> requests::BoxedQuery<'static, crate::MultiBackend, requests::SqlType> {
+        super::filtered_as(self.scope, self.f, self.plan)
+    }
+}
+
+/// A page read along its order's index visits about (all requests ÷ those that match) rows
+/// per row it keeps; read by the filters' indexes, every match is visited and sorted. The
+/// first is cheaper once more than √(this × all requests) match.
+const ROWS_PER_PAGE_READ: i64 = 64;
+
+/// How the list reads the requests that match ([`Plan`]): by the filters' indexes when few
+/// match, along the order's index when many do. How many: the running totals' count of the
+/// filter (a few hundred rows); a filter they do not know (deadlines, escalation) is taken
+/// to match many. A scope below the regions with totals (a community, a grid) holds few
+/// requests, and co-handling or one site's or unit's own work is narrow: their indexes.
+fn plan(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<Plan, DbError> {
+    use super::stats::{Dimension, TALLIED_DEPTH, depth, received};
+    if f.asked_of.is_some() || f.handled_by.is_some() {
+        return Ok(Plan::Seek);
+    }
+    let narrowed = match &f.region_path {
+        Some(p) => scope.narrowed_to(p),
+        None => scope.clone(),
+    };
+    let tops = narrowed.tops();
+    if tops.is_empty() || tops.iter().any(|p| depth(p) > TALLIED_DEPTH) {
+        return Ok(Plan::Seek);
+    }
+    let Some(matching) = count_from_tallies(conn, scope, f)? else {
+        return Ok(Plan::Walk);
+    };
+    let all = received(
+        conn,
+        &Scope::of_paths(vec!["/".into()]),
+        ("1970-01", "9999-12"),
+        (Dimension::Channel, None),
+        None,
+    )?;
+    Ok(
+        if matching.saturating_mul(matching) >= ROWS_PER_PAGE_READ.saturating_mul(all) {
+            Plan::Walk
+        } else {
+            Plan::Seek
+        },
+    )
 }
 
 /// The count of a filter the statistics' running totals answer (`stats`): by where, when (whole
-/// months of receipt) and one of category, channel or site — the totals of its whole months, and
-/// the requests of the days before the first and after the last of them counted one by one.
-/// Counting a city's requests row by row read a million index entries (tens of milliseconds);
-/// its totals are a few hundred rows. `None`: a filter the totals do not know (status,
-/// deadlines, co-handling, two dimensions at once).
+/// months of receipt), status (one, some, the open or the done) and one of category, channel or
+/// site — the totals of its whole months, and the requests of the days before the first and
+/// after the last of them counted one by one. Counting a city's closed requests row by row read
+/// half a million index entries (tens of milliseconds); its totals are a few hundred rows.
+/// `None`: a filter the totals do not know (deadlines, co-handling, two of category, channel
+/// and site at once).
 fn count_from_tallies(
     conn: &mut DbConnection,
     scope: &Scope,
     f: &RequestFilter,
 ) -> Result<Option<i64>, DbError> {
-    use super::stats::{Dimension, figures};
+    use super::stats::{Dimension, received};
     use shiliu_domain::calendar::{local, utc};
     // Every field named, so that a filter added later must be placed here: known to the
     // totals, or not (a count from the totals that ignored a filter would be wrong).
@@ -186,10 +260,7 @@ fn count_from_tallies(
         escalated,
         before_id: _,
     } = f;
-    let untallied = status.is_some()
-        || !any_status.is_empty()
-        || open.is_some()
-        || due_before.is_some()
+    let untallied = due_before.is_some()
         || overdue_at.is_some()
         || asked_of.is_some()
         || handled_by.is_some()
@@ -201,6 +272,17 @@ fn count_from_tallies(
     if untallied || dims > 1 {
         return Ok(None);
     }
+    // The statuses every status filter admits.
+    let statuses: Option<Vec<&str>> =
+        (status.is_some() || !any_status.is_empty() || open.is_some()).then(|| {
+            Status::ALL
+                .iter()
+                .filter(|s| status.is_none_or(|w| w == **s))
+                .filter(|s| any_status.is_empty() || any_status.contains(s))
+                .filter(|s| open.is_none_or(|o| s.is_open() == o))
+                .map(|s| s.as_str())
+                .collect()
+        });
     let (by, keys): (Dimension, Option<Vec<String>>) = if !f.category_ids.is_empty() {
         let keys = f.category_ids.iter().map(ToString::to_string).collect();
         (Dimension::Category, Some(keys))
@@ -252,11 +334,13 @@ fn count_from_tallies(
         Some(p) => scope.narrowed_to(p),
         None => scope.clone(),
     };
-    let mut n: i64 = figures(conn, &scope, &from_month, &to_month, by)?
-        .iter()
-        .filter(|g| keys.as_ref().is_none_or(|k| k.contains(&g.key)))
-        .map(|g| g.received)
-        .sum();
+    let mut n = received(
+        conn,
+        &scope,
+        (&from_month, &to_month),
+        (by, keys.as_deref()),
+        statuses.as_deref(),
+    )?;
     // The days outside the whole months.
     let mut rest = |from: chrono::NaiveDateTime, to: chrono::NaiveDateTime| {
         let part = RequestFilter {
@@ -285,10 +369,11 @@ fn has_words(f: &RequestFilter) -> bool {
     f.text.as_deref().is_some_and(|t| !t.trim().is_empty())
 }
 
-/// The cursor that starts the page after `r`.
-fn cursor_of(r: &Request, sort: Sort, categories: &[i64]) -> Cursor {
+/// The cursor that starts the page after `r` (`words`: a page of the search index's).
+fn cursor_of(r: &Request, sort: Sort, categories: &[i64], words: bool) -> Cursor {
     match sort.by {
-        SortBy::Received => Cursor::Id(r.id),
+        SortBy::Received if words => Cursor::Id(r.id),
+        SortBy::Received => Cursor::Received(r.received_at, r.id),
         SortBy::Due => Cursor::Due(r.due_at, r.id),
         SortBy::Status => Cursor::Group(status_rank(&r.status), r.id),
         SortBy::Category => Cursor::Group(
@@ -317,34 +402,54 @@ fn category_order(conn: &mut DbConnection) -> Result<Vec<i64>, DbError> {
         .collect())
 }
 
-fn by_id(
+fn by_received(
     conn: &mut DbConnection,
-    scope: &Scope,
-    f: &RequestFilter,
+    query: &ListQuery,
     descending: bool,
     after: Option<Cursor>,
     n: i64,
 ) -> Result<Vec<Request>, DbError> {
-    let mut q = super::filtered(scope, f);
-    if let Some(c) = after {
-        q = if descending {
-            q.filter(requests::id.lt(c.id()))
-        } else {
-            q.filter(requests::id.gt(c.id()))
-        };
+    let mut q = query.rows();
+    match after {
+        Some(Cursor::Received(t, id)) => {
+            q = if descending {
+                q.filter(
+                    requests::received_at
+                        .lt(t)
+                        .or(requests::received_at.eq(t).and(requests::id.lt(id))),
+                )
+            } else {
+                q.filter(
+                    requests::received_at
+                        .gt(t)
+                        .or(requests::received_at.eq(t).and(requests::id.gt(id))),
+                )
+            };
+        }
+        // A cursor of a search's page (by id): the rows after that one's.
+        Some(c) => {
+            let id = c.id();
+            let t = requests::table
+                .find(id)
+                .select(requests::received_at)
+                .first::<chrono::NaiveDateTime>(conn)
+                .optional()?
+                .unwrap_or_else(|| crate::ids::time_of(id));
+            return by_received(conn, query, descending, Some(Cursor::Received(t, id)), n);
+        }
+        None => {}
     }
     q = if descending {
-        q.order(requests::id.desc())
+        q.order((requests::received_at.desc(), requests::id.desc()))
     } else {
-        q.order(requests::id.asc())
+        q.order((requests::received_at.asc(), requests::id.asc()))
     };
     Ok(q.limit(n).select(Request::as_select()).load(conn)?)
 }
 
 fn by_due(
     conn: &mut DbConnection,
-    scope: &Scope,
-    f: &RequestFilter,
+    query: &ListQuery,
     descending: bool,
     after: Option<Cursor>,
     n: i64,
@@ -352,7 +457,7 @@ fn by_due(
     let mut out = Vec::new();
     // The requests with a deadline, unless the cursor is already past them.
     if !matches!(after, Some(Cursor::Due(None, _))) {
-        let mut q = super::filtered(scope, f).filter(requests::due_at.is_not_null());
+        let mut q = query.rows().filter(requests::due_at.is_not_null());
         if let Some(Cursor::Due(Some(t), id)) = after {
             q = if descending {
                 q.filter(
@@ -376,7 +481,7 @@ fn by_due(
         out = q.limit(n).select(Request::as_select()).load(conn)?;
     }
     if (out.len() as i64) < n {
-        let mut q = super::filtered(scope, f).filter(requests::due_at.is_null());
+        let mut q = query.rows().filter(requests::due_at.is_null());
         if let Some(Cursor::Due(None, id)) = after {
             q = if descending {
                 q.filter(requests::id.lt(id))
@@ -400,14 +505,14 @@ fn by_due(
 
 fn by_group(
     conn: &mut DbConnection,
-    scope: &Scope,
-    f: &RequestFilter,
+    query: &ListQuery,
     sort: Sort,
     after: Option<Cursor>,
     n: i64,
 ) -> Result<Vec<Request>, DbError> {
     // The groups in order, each with its place (the cursor's key); a filter that names some
     // statuses or categories leaves the others out unread.
+    let f = query.f;
     let mut groups: Vec<(i64, GroupKey)> = match sort.by {
         SortBy::Status => Status::ALL
             .iter()
@@ -439,7 +544,7 @@ fn by_group(
             }
             _ => None,
         };
-        let mut q = super::filtered(scope, f);
+        let mut q = query.rows();
         q = match key {
             GroupKey::Status(s) => q.filter(requests::status.eq(s)),
             GroupKey::Category(c) => q.filter(requests::category_id.eq(c)),
@@ -554,7 +659,10 @@ fn with_words(
         }
     };
     let start: Option<Key> = after.map(|c| match (c, sort.by) {
-        (Cursor::Id(id), _) => (0, 0, if sort.descending { -id } else { id }),
+        // A page of the list without words before (by the moment of receipt): its id.
+        (Cursor::Id(id) | Cursor::Received(_, id), _) => {
+            (0, 0, if sort.descending { -id } else { id })
+        }
         (Cursor::Due(Some(t), id), _) => {
             let v = t.and_utc().timestamp_micros();
             if sort.descending {

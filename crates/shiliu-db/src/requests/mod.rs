@@ -555,18 +555,61 @@ pub(crate) fn filtered(
     scope: &Scope,
     f: &RequestFilter,
 ) -> requests::BoxedQuery<'static, crate::MultiBackend, requests::SqlType> {
+    filtered_as(scope, f, Plan::Seek)
+}
+
+/// How a list query finds its rows (`listing` chooses, by how many match).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Few match: every filter is an index the engine may read them by, then sort them.
+    Seek,
+    /// Many match: read along the order's index and test the place, category, site, channel
+    /// and status on each row read (each written as an expression, which no engine looks
+    /// up in an index), so a page stops after about (all ÷ matching) × its rows. Offered the
+    /// indexes, the planners (`SQLite`'s above all, which cannot tell a range or a value that
+    /// holds half the table from one that holds ten rows) read every match and sort it to
+    /// show fifty. Deadlines, dates of receipt and co-handling stay indexed: they are the
+    /// order's own index, or narrow.
+    Walk,
+}
+
+/// [`filtered`] with the filters written for `plan`.
+pub(crate) fn filtered_as(
+    scope: &Scope,
+    f: &RequestFilter,
+    plan: Plan,
+) -> requests::BoxedQuery<'static, crate::MultiBackend, requests::SqlType> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    let walk = plan == Plan::Walk;
+    // Statuses, compared as a value (never read through the index) when walking.
+    let status_in = |wanted: Vec<&'static str>| -> crate::scope::Predicate<requests::table> {
+        if walk {
+            Box::new(requests::status.concat("").eq_any(wanted))
+        } else {
+            Box::new(requests::status.eq_any(wanted))
+        }
+    };
     let mut q = requests::table
-        .filter(scope.path_filter(requests::region_path))
+        .filter(if walk {
+            scope.path_filter_per_row(requests::region_path)
+        } else {
+            scope.path_filter(requests::region_path)
+        })
         .into_boxed();
     if let Some(s) = f.status {
-        q = q.filter(requests::status.eq(s.as_str()));
+        q = q.filter(status_in(vec![s.as_str()]));
     }
     if !f.any_status.is_empty() {
-        let wanted: Vec<&str> = f.any_status.iter().map(|s| s.as_str()).collect();
-        q = q.filter(requests::status.eq_any(wanted));
+        q = q.filter(status_in(f.any_status.iter().map(|s| s.as_str()).collect()));
     }
     if let Some(s) = f.site_id {
-        q = q.filter(requests::site_id.eq(s));
+        q = q.filter(if walk {
+            Box::new((requests::site_id + sql::<Nullable<BigInt>>("0")).eq(s))
+                as Box<dyn BoxableExpression<_, _, SqlType = _>>
+        } else {
+            Box::new(requests::site_id.eq(s))
+        });
     }
     if let Some((site, unit)) = f.handled_by {
         q = q.filter(requests::site_id.eq(site).or(requests::unit_id.eq(unit)));
@@ -575,7 +618,12 @@ pub(crate) fn filtered(
         q = q.filter(requests::escalated_at.is_not_null());
     }
     if !f.category_ids.is_empty() {
-        q = q.filter(requests::category_id.eq_any(f.category_ids.clone()));
+        q = q.filter(if walk {
+            Box::new((requests::category_id + sql::<BigInt>("0")).eq_any(f.category_ids.clone()))
+                as Box<dyn BoxableExpression<_, _, SqlType = _>>
+        } else {
+            Box::new(requests::category_id.eq_any(f.category_ids.clone()))
+        });
     }
     if let Some(open) = f.open {
         let wanted: Vec<&str> = Status::ALL
@@ -583,7 +631,7 @@ pub(crate) fn filtered(
             .filter(|s| s.is_open() == open)
             .map(|s| s.as_str())
             .collect();
-        q = q.filter(requests::status.eq_any(wanted));
+        q = q.filter(status_in(wanted));
     }
     if let Some(t) = f.received_from {
         q = q.filter(requests::received_at.ge(t));
@@ -592,13 +640,20 @@ pub(crate) fn filtered(
         q = q.filter(requests::received_at.lt(t));
     }
     if let Some(ch) = f.channel {
-        q = q.filter(requests::channel.eq(ch.as_str()));
+        q = q.filter(if walk {
+            Box::new(requests::channel.concat("").eq(ch.as_str()))
+                as Box<dyn BoxableExpression<_, _, SqlType = _>>
+        } else {
+            Box::new(requests::channel.eq(ch.as_str()))
+        });
     }
     if let Some(p) = &f.region_path {
-        q = q.filter(crate::scope::subtree_filter(
-            requests::region_path,
-            std::slice::from_ref(p),
-        ));
+        let region = Scope::of_paths(vec![p.clone()]);
+        q = q.filter(if walk {
+            region.path_filter_per_row(requests::region_path)
+        } else {
+            region.path_filter(requests::region_path)
+        });
     }
     if let Some((now, before)) = f.due_before {
         q = q

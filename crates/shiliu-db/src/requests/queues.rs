@@ -1,7 +1,7 @@
 //! The work queues of requests (待办): what is owed — to dispatch, to accept, due soon,
 //! overdue, escalated (督办), to rate back (回访), asked to co-handle (协办). Each queue is
 //! one set of list filters ([`Queue::apply`]), so the home's counter and the list it links to
-//! count the same rows, through the list's own query ([`super::filtered`]).
+//! count the same rows, through the list's own count ([`super::listing::count`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -86,9 +86,7 @@ pub fn todo_counts(
     queues
         .iter()
         .map(|q| {
-            let n: i64 = filtered(scope, &q.filter(own, mine, now))
-                .count()
-                .get_result(conn)?;
+            let n = super::listing::count(conn, scope, &q.filter(own, mine, now))?;
             Ok((*q, n))
         })
         .collect()

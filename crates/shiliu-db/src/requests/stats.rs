@@ -183,6 +183,7 @@ struct Facts {
     due_at: Option<NaiveDateTime>,
     resolved_at: Option<NaiveDateTime>,
     rating: Option<String>,
+    status: String,
 }
 
 impl From<&Request> for Facts {
@@ -197,6 +198,7 @@ impl From<&Request> for Facts {
             due_at: r.due_at,
             resolved_at: r.resolved_at,
             rating: r.rating.clone(),
+            status: r.status.clone(),
         }
     }
 }
@@ -236,6 +238,7 @@ struct Entry {
     category_id: i64,
     channel: String,
     site: String,
+    status: String,
     received: i64,
     resolved: i64,
     resolved_with_deadline: i64,
@@ -255,6 +258,7 @@ impl Entry {
             category_id: f.category_id,
             channel: f.channel.clone(),
             site: f.site_id.map(|s| s.to_string()).unwrap_or_default(),
+            status: f.status.clone(),
             received: c[0],
             resolved: c[1],
             resolved_with_deadline: c[2],
@@ -299,7 +303,15 @@ impl Entry {
             self.category_id,
             &self.channel,
             &self.site,
-        ) == (&o.region_path, &o.month, o.category_id, &o.channel, &o.site)
+            &self.status,
+        ) == (
+            &o.region_path,
+            &o.month,
+            o.category_id,
+            &o.channel,
+            &o.site,
+            &o.status,
+        )
     }
 
     /// Its key in each dimension's rows.
@@ -334,15 +346,21 @@ pub(crate) fn depth(path: &str) -> i32 {
     i32::try_from(path.matches('/').count().saturating_sub(1)).unwrap_or(i32::MAX)
 }
 
-/// Changes to tally rows: (region path, dimension, month, key) → (depth, counts to add).
-type Changes = BTreeMap<(String, &'static str, String, String), (i32, Counts)>;
+/// Changes to tally rows: (region path, dimension, month, key, status) → (depth, counts to add).
+type Changes = BTreeMap<(String, &'static str, String, String, String), (i32, Counts)>;
 
 fn add_to(changes: &mut Changes, e: &Entry) {
     let counts = e.counts();
     for (path, depth) in levels(&e.region_path).filter(|(_, d)| *d <= TALLIED_DEPTH) {
         for dim in DIMS {
             let row = changes
-                .entry((path.clone(), dim, e.month.clone(), e.key(dim)))
+                .entry((
+                    path.clone(),
+                    dim,
+                    e.month.clone(),
+                    e.key(dim),
+                    e.status.clone(),
+                ))
                 .or_insert((depth, [0; 7]));
             for (acc, c) in row.1.iter_mut().zip(counts) {
                 *acc += c;
@@ -371,7 +389,7 @@ pub(crate) fn count_changes(
         .iter()
         .flat_map(|(b, a)| journal_entries(*b, *a))
         .collect();
-    // Thirteen values a row: SQLite takes at most 32,766 in one statement.
+    // Fourteen values a row: SQLite takes at most 32,766 in one statement.
     for chunk in entries.chunks(2_000) {
         crate::on_engine!(conn, |c| diesel::insert_into(request_tally_journal::table)
             .values(chunk)
@@ -485,15 +503,16 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<(), DbError> {
 
 /// Add the changes to their rows, creating the rows that are new.
 fn apply(conn: &mut DbConnection, changes: &Changes) -> Result<(), DbError> {
-    // Twelve values a row: SQLite takes at most 32,766 in one statement.
+    // Thirteen values a row: SQLite takes at most 32,766 in one statement.
     const ROWS_PER_STATEMENT: usize = 2_000;
     let engine = conn.engine();
     let entries: Vec<_> = changes.iter().collect();
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO request_tallies (region_path, depth, month, dim, key, {COUNTERS}) \
-             VALUES {} ON CONFLICT (region_path, dim, month, key) DO UPDATE SET {}",
-            values(engine, chunk.len(), 12),
+            "INSERT INTO request_tallies (region_path, depth, month, dim, key, status, \
+             {COUNTERS}) VALUES {} ON CONFLICT (region_path, dim, month, key, status) \
+             DO UPDATE SET {}",
+            values(engine, chunk.len(), 13),
             COUNTERS
                 .split(", ")
                 .map(|c| format!("{c} = request_tallies.{c} + excluded.{c}"))
@@ -501,13 +520,14 @@ fn apply(conn: &mut DbConnection, changes: &Changes) -> Result<(), DbError> {
                 .join(", ")
         );
         let mut q = diesel::sql_query(sql).into_boxed::<crate::MultiBackend>();
-        for ((path, dim, month, key), (depth, counts)) in chunk {
+        for ((path, dim, month, key, status), (depth, counts)) in chunk {
             q = q
                 .bind::<Text, _>(path.clone())
                 .bind::<Integer, _>(*depth)
                 .bind::<Text, _>(month.clone())
                 .bind::<Text, _>(*dim)
-                .bind::<Text, _>(key.clone());
+                .bind::<Text, _>(key.clone())
+                .bind::<Text, _>(status.clone());
             for c in counts {
                 q = q.bind::<BigInt, _>(*c);
             }
@@ -548,6 +568,35 @@ pub fn figures(
     from: &str,
     to: &str,
     by: Dimension,
+) -> Result<Vec<Figures>, DbError> {
+    figures_of(conn, scope, (from, to), by, None, None)
+}
+
+/// How many requests of a scope received in the months `from` to `to` (both included) have
+/// one of `keys` in `by` (none: any) and one of `statuses` now (none: any) — the request
+/// list's count of such a filter, from the totals.
+pub fn received(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    (from, to): (&str, &str),
+    (by, keys): (Dimension, Option<&[String]>),
+    statuses: Option<&[&str]>,
+) -> Result<i64, DbError> {
+    Ok(figures_of(conn, scope, (from, to), by, keys, statuses)?
+        .iter()
+        .map(|g| g.received)
+        .sum())
+}
+
+/// The figures of the groups `keys` of `by` (none: all; one site's are a few hundred of a
+/// city's hundreds of thousands of rows), of the requests in one of `statuses` (none: all).
+fn figures_of(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    (from, to): (&str, &str),
+    by: Dimension,
+    keys: Option<&[String]>,
+    statuses: Option<&[&str]>,
 ) -> Result<Vec<Figures>, DbError> {
     // Subtrees inside another of the scope's would be counted twice.
     let tops = scope.tops();
@@ -590,6 +639,26 @@ pub fn figures(
         // Matches no row, so the query's shape stays the same.
         conds.push("1 = 0".into());
     }
+    // Only the rows of these keys of the dimension and these statuses.
+    let mut only = |column: &str, values: Option<Vec<String>>| match values {
+        None => String::new(),
+        Some(v) if v.is_empty() => " AND 1 = 0".into(),
+        Some(v) => {
+            let list: Vec<String> = v
+                .into_iter()
+                .map(|x| {
+                    binds.push(x);
+                    next()
+                })
+                .collect();
+            format!(" AND {column} IN ({})", list.join(", "))
+        }
+    };
+    let key_cond = only("key", keys.map(<[String]>::to_vec));
+    let status_cond = only(
+        "status",
+        statuses.map(|w| w.iter().map(ToString::to_string).collect()),
+    );
     let key = match by {
         Dimension::Category | Dimension::Channel | Dimension::Site => "key",
         Dimension::Month => "month",
@@ -602,7 +671,7 @@ pub fn figures(
         .join(", ");
     let sql = format!(
         "SELECT {key} AS key, {sums} FROM request_tallies \
-         WHERE dim = {p_dim} AND month >= {p_from} AND month <= {p_to} AND ({}) \
+         WHERE dim = {p_dim} AND month >= {p_from} AND month <= {p_to} AND ({}){key_cond}{status_cond} \
          GROUP BY {key}",
         conds.join(" OR ")
     );
@@ -621,13 +690,24 @@ pub fn figures(
         } else {
             q.load(c)?
         };
-        let pending: Vec<Entry> = request_tally_journal::table
+        let mut pending = request_tally_journal::table
             .filter(scope.path_filter(request_tally_journal::region_path))
             .filter(request_tally_journal::month.ge(from))
             .filter(request_tally_journal::month.le(to))
             .select(Entry::as_select())
-            .load(c)?;
-        let requests = facts_of(c, &counted_paths, from, to)?;
+            .into_boxed();
+        if let Some(wanted) = statuses {
+            pending = pending.filter(request_tally_journal::status.eq_any(wanted.to_vec()));
+        }
+        let mut pending: Vec<Entry> = pending.load(c)?;
+        let mut requests = facts_of(c, &counted_paths, from, to)?;
+        // Rows of other keys than those asked for count for nothing here.
+        let keep = |e: &Entry| {
+            statuses.is_none_or(|w| w.contains(&e.status.as_str()))
+                && keys.is_none_or(|k| k.contains(&e.key(by.rows())))
+        };
+        pending.retain(keep);
+        requests.retain(keep);
         Ok((totals, pending, requests))
     })?;
     // The journal's rows counted as the totals' rows they will be folded into, and the
@@ -688,7 +768,9 @@ fn facts_of(
     if let Some(start) = month_start(from) {
         q = q.filter(requests::received_at.ge(start - chrono::Duration::days(1)));
     }
-    if let Some(end) = month_start(to) {
+    // No bound for "every month to come" (`9999-12`): a year past 9999 is written with five
+    // digits, which SQLite, comparing text, puts before every date.
+    if let Some(end) = month_start(to).filter(|_| to < "9999-01") {
         q = q.filter(requests::received_at.lt(end + chrono::Duration::days(32)));
     }
     Ok(q.load::<Facts>(conn)?
