@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run the whole test suite on both engines (SQLite and PostgreSQL).
 # Installs what it needs from Debian's packages when missing (scripts/setup.sh): libpq,
-# PostgreSQL, Chromium with its driver, and a Chinese font.
+# PostgreSQL, Chromium with its driver, and a Chinese font; and axe-core from npm (not kept in
+# the repository) for the browser tests' accessibility check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/setup.sh
 ensure_packages test
+export SHILIU_AXE_JS="${SHILIU_AXE_JS:-$AXE_JS}"
 
 # PostgreSQL for the tests: SHILIU_TEST_PG, or the local server (started if it is down).
 export SHILIU_TEST_PG="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"

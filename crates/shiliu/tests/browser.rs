@@ -3,7 +3,7 @@
 //! window and sees its home page in Chinese; a commission user creates a site through the form;
 //! the language switch works; sign-out ends the session. The requests loop on every channel,
 //! a migrant's registration and service, and a unit's evaluation from its self-assessment to
-//! published results follow.
+//! published results follow. Last, axe-core checks every kind of page for accessibility.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -1888,6 +1888,634 @@ both_engines!(
                 .await
                 .unwrap();
             assert_eq!(rating.as_deref(), Some("satisfied"));
+            c
+        });
+    }
+);
+
+// ---- Accessibility (issue 25): axe-core on every page type, on a phone and a desktop ----
+
+/// axe-core's script. It comes from npm and is not kept in the repository: scripts/test.sh
+/// installs it (scripts/setup.sh) and names it in `SHILIU_AXE_JS`; without that variable the
+/// test looks where setup.sh puts it.
+fn axe_source() -> String {
+    let path = std::env::var_os("SHILIU_AXE_JS").map_or_else(
+        || {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/shiliu/axe/node_modules/axe-core/axe.min.js")
+        },
+        std::path::PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is not installed ({}: {e}). scripts/test.sh installs it; by hand: \
+             npm install --prefix ~/.cache/shiliu/axe axe-core@4 (the version scripts/setup.sh \
+             pins), or point SHILIU_AXE_JS at an axe.min.js",
+            path.display()
+        )
+    })
+}
+
+/// A Chrome `DevTools` command through chromedriver's own endpoint (`WebDriver` has no way to set
+/// the viewport of an emulated phone).
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (hyper::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.0, "params": self.1});
+        (hyper::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Show pages `width` CSS px wide: 360 is the phone the browser starts as, wider a desktop.
+async fn screen_width(c: &Client, width: u32) {
+    let phone = width <= 360;
+    let (height, scale) = if phone { (740, 2.0) } else { (768, 1.0) };
+    c.issue_cmd(Cdp(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": phone}),
+    ))
+    .await
+    .unwrap();
+    let shown = c.execute("return window.innerWidth", vec![]).await.unwrap();
+    assert_eq!(shown.as_u64(), Some(width.into()), "the viewport's width");
+}
+
+/// Load axe-core into every page the browser opens from now on, before the page's own scripts.
+/// Chromium runs it whatever the page's content security policy says (no script but the
+/// site's own may run on its pages), and it is parsed once per page, not sent over each time.
+async fn with_axe(c: &Client, axe: &str) {
+    c.issue_cmd(Cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        serde_json::json!({ "source": axe }),
+    ))
+    .await
+    .unwrap();
+}
+
+/// Runs axe on the page shown; hands back its serious and critical violations, each as one
+/// line: the rule, what it asks, how many elements and the first few of them.
+const AXE_RUN: &str = r"
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.length + '×: '
+    + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' — '
+      + (n.failureSummary || '').split('\n').slice(1, 2).join('').trim()).join('; ') + ')')),
+  e => done(['axe failed: ' + e]));";
+
+/// The page walk's findings: every serious or critical violation with its URL and width, and
+/// the paths checked.
+struct Audit {
+    width: u32,
+    found: Vec<String>,
+    checked: Vec<String>,
+}
+
+impl Audit {
+    /// Check the page the browser shows, which came with HTTP status `status` (any, if `None`).
+    async fn here(&mut self, c: &Client, status: Option<u16>) {
+        let url = c.current_url().await.unwrap();
+        let got = c
+            .execute(
+                "return performance.getEntriesByType('navigation')[0].responseStatus",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(want) = status {
+            assert_eq!(got.as_u64(), Some(want.into()), "{url}");
+        }
+        let found: Vec<String> =
+            serde_json::from_value(c.execute_async(AXE_RUN, vec![]).await.unwrap()).unwrap();
+        let at = format!(
+            "{}{}",
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        for v in found {
+            self.found.push(format!("{at} at {} px: {v}", self.width));
+        }
+        self.checked.push(url.path().to_string());
+    }
+
+    /// Open `path` (an HTML page that answers 200, perhaps after a redirect) and check it.
+    async fn page(&mut self, c: &Client, base: &str, path: &str) {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        self.here(c, Some(200)).await;
+        // The route asked for is covered too when it redirects (`/regions` to the scope's top).
+        let asked = path.split('?').next().unwrap_or(path);
+        self.checked.push(asked.to_string());
+    }
+
+    /// Follow the first link `css` matches on the page shown and check where it leads: the
+    /// path.
+    async fn follow(&mut self, c: &Client, base: &str, css: &str) -> String {
+        let here = c.current_url().await.unwrap();
+        let href = c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{here}: no {css}: {e}"))
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        self.page(c, base, &href).await;
+        href
+    }
+}
+
+/// What the walk opens that the demo's lists do not lead to, made before it: requests in the
+/// states whose pages differ (a resolved one by its code, for the resident's page), a dispute
+/// and a legal-aid case, 南宁市's two schemes (this year's open, last year's published) with
+/// a unit of theirs, and a grid of 北湖街道 (for an import sheet).
+struct Sample {
+    received: i64,
+    dispatched: i64,
+    in_progress: i64,
+    resolved: String,
+    dispute: i64,
+    case: i64,
+    this_year: i64,
+    last_year: i64,
+    unit: i64,
+    grid: String,
+}
+
+async fn sample(db: shiliu_db::Db) -> Sample {
+    use shiliu_db::{casework, evaluation as ev, requests};
+    use shiliu_domain::casework::{ConsultationInput, DisputeInput, LegalAidInput, PartyInput};
+    use shiliu_domain::evaluation::Stage;
+    use shiliu_domain::requests::Status;
+    db.write(|c| {
+        let all = shiliu_db::scope::Scope::everything();
+        let sys = shiliu_db::scope::Actor::system("test:accessibility");
+        let mut first = |s: Status| {
+            let f = requests::RequestFilter {
+                status: Some(s),
+                ..Default::default()
+            };
+            requests::list(c, &all, &f, 1).map(|mut r| r.pop().expect("a request in each status"))
+        };
+        let (received, dispatched) = (first(Status::Received)?, first(Status::Dispatched)?);
+        let (in_progress, resolved) = (first(Status::InProgress)?, first(Status::Resolved)?);
+        let input = DisputeInput::parse("neighbours", "楼道堆放杂物引发争执").unwrap();
+        let dispute = casework::open_dispute(c, &sys, received.id, &input)?;
+        let party = PartyInput::parse("applicant", "韦大姐", "壮族", "13907710000").unwrap();
+        casework::add_party(c, &sys, dispute.id, &party)?;
+        let input = LegalAidInput::parse("lawyer", "追索劳动报酬").unwrap();
+        let case = casework::open_legal_aid(c, &sys, received.id, &input)?;
+        let today = shiliu_db::today();
+        let talk = ConsultationInput::parse(
+            &today.to_string(),
+            "phone",
+            "了解欠薪情况",
+            "先整理工资凭证",
+            "",
+            today,
+        )
+        .unwrap();
+        casework::add_consultation(c, &sys, case.id, &talk)?;
+        let city = shiliu_db::org::get_region_by_code(c, &all, "450100")?;
+        let schemes = ev::schemes(c, &shiliu_db::scope::Scope::subtrees(vec![city.path]))?;
+        let in_stage = |stage| {
+            schemes
+                .iter()
+                .find(|s| s.stage() == stage)
+                .expect("a scheme")
+        };
+        let (this_year, last_year) = (in_stage(Stage::SelfAssessment), in_stage(Stage::Published));
+        let unit = ev::participants(c, last_year)?[0].unit_id;
+        let town = shiliu_db::org::get_region_by_code(c, &all, "450107002")?;
+        let grid = shiliu_db::org::subtree(c, &all, town.id)?
+            .into_iter()
+            .find(|r| r.kind == "grid")
+            .expect("a grid in 北湖街道");
+        Ok(Sample {
+            received: received.id,
+            dispatched: dispatched.id,
+            in_progress: in_progress.id,
+            resolved: resolved.code,
+            dispute: dispute.id,
+            case: case.id,
+            this_year: this_year.id,
+            last_year: last_year.id,
+            unit,
+            grid: grid.code,
+        })
+    })
+    .await
+    .unwrap()
+}
+
+/// A registry sheet of two people, one of them wrong (a birth date that is not one), for the
+/// import page's errors and its background job.
+fn registry_sheet(grid: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("shiliu-axe-{}", shiliu_db::ids::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sheet = dir.join("登记表.csv");
+    std::fs::write(
+        &sheet,
+        format!(
+            "户编号,与户主关系,姓名,性别,出生日期,民族,户籍地,所属区域代码,居住地址\r\n\
+             H1,户主,韦六,女,1992-02-02,壮族,451022,{grid},衡阳路 11 号\r\n\
+             H2,户主,蓝七,男,1990-13-40,瑶族,451022,{grid},衡阳路 12 号\r\n"
+        ),
+    )
+    .unwrap();
+    sheet
+}
+
+/// Send `sheet` through the registry's import form with the button `mode`.
+async fn import_sheet(c: &Client, base: &str, sheet: &std::path::Path, mode: &str) {
+    c.goto(&format!("{base}/registry/import")).await.unwrap();
+    c.find(Locator::Css("input[type=file][name=file]"))
+        .await
+        .unwrap()
+        .send_keys(&sheet.to_string_lossy())
+        .await
+        .unwrap();
+    let button = c
+        .find(Locator::Css(&format!("button[name=mode][value={mode}]")))
+        .await
+        .unwrap();
+    submit(c, button).await;
+}
+
+/// A migrant's declaration waiting for the grid worker, and a registry import by 南宁市 that
+/// runs in the background: the paths of the declaration's public page and of the job's.
+async fn declared_and_imported(
+    c: &Client,
+    base: &str,
+    sheet: &std::path::Path,
+) -> (String, String) {
+    migrant_declares(c, base).await;
+    let declared = c.current_url().await.unwrap().path().to_string();
+    assert!(declared.starts_with("/d/"), "{declared}");
+    sign_in(c, base, "nanning").await;
+    wait_path(c, "/").await;
+    import_sheet(c, base, sheet, "valid_only").await;
+    let job = c.current_url().await.unwrap().path().to_string();
+    assert!(job.starts_with("/registry/import/jobs/"), "{job}");
+    sign_out(c).await;
+    (declared, job)
+}
+
+/// Everything a visitor without an account sees: sign-in (and a failed one), the residents'
+/// request form (and its errors), a request's status with its timeline and rating, finding a
+/// lost code by phone, the declaration form and a declaration's status, a missing page.
+async fn public_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample, declared: &str) {
+    a.page(c, base, "/login").await;
+    fill(c, "main form", "username", "nobody").await;
+    fill(c, "main form", "password", "not-the-password").await;
+    let button = c
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap();
+    submit(c, button).await;
+    a.here(c, None).await;
+    a.page(c, base, "/r").await;
+    resident_at_the_form(c, base).await;
+    a.here(c, Some(200)).await;
+    fill(c, "main form", "description", "路灯不亮").await;
+    to_last_step(c).await;
+    fill(c, "main form", "contact_phone", "1391234000").await;
+    click(c, "input[name=consent]").await;
+    let button = c
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap();
+    submit(c, button).await;
+    a.here(c, Some(422)).await;
+    a.page(c, base, "/r/track").await;
+    a.page(c, base, &format!("/r/{}", s.resolved)).await;
+    a.page(c, base, "/r/recover").await;
+    // Each width asks for a code for another number: the numbers' sending limits stay clear.
+    let phone = format!("13800{:06}", a.width);
+    for (phone, status) in [("123", 422), (phone.as_str(), 200)] {
+        let field = c.find(Locator::Css("input[name=phone]")).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(phone).await.unwrap();
+        let button = c.find(Locator::Css("main form button")).await.unwrap();
+        submit(c, button).await;
+        a.here(c, Some(status)).await;
+    }
+    fill(c, "main form", "code", "000000").await;
+    let button = c.find(Locator::Css("main form button")).await.unwrap();
+    submit(c, button).await;
+    a.here(c, Some(422)).await;
+    a.page(c, base, "/d").await;
+    for place in ["南宁市", "西乡塘区", "北湖街道"] {
+        let link = c.find(Locator::LinkText(place)).await.unwrap();
+        submit(c, link).await;
+    }
+    let link = c.find(Locator::Css("ul.picks a")).await.unwrap();
+    submit(c, link).await;
+    a.here(c, Some(200)).await;
+    a.page(c, base, "/d/track").await;
+    a.page(c, base, declared).await;
+    c.goto(&format!("{base}/no-such-page")).await.unwrap();
+    a.here(c, Some(404)).await;
+}
+
+/// The administrator's pages: accounts, the audit log, tokens, the platform's settings, the
+/// regions and the import forms.
+async fn admin_pages(c: &Client, base: &str, a: &mut Audit) {
+    for path in [
+        "/users",
+        "/users/new",
+        "/audit",
+        "/tokens",
+        "/account",
+        "/reference",
+    ] {
+        a.page(c, base, path).await;
+    }
+    a.page(c, base, "/users").await;
+    a.follow(c, base, "main tbody a[href^='/users/']").await;
+    a.page(c, base, "/settings/categories").await;
+    a.follow(c, base, "main a[href^='/settings/categories/']")
+        .await;
+    for path in ["/settings/routing", "/settings/calendar", "/regions"] {
+        a.page(c, base, path).await;
+    }
+    a.follow(
+        c,
+        base,
+        "main a[href^='/regions/']:not([href$='.xlsx']):not([href$='/import'])",
+    )
+    .await;
+    for path in ["/regions/import", "/sites/import", "/units/import"] {
+        a.page(c, base, path).await;
+    }
+}
+
+/// 南宁市's commission: requests (a list with results, a search, one to dispatch, its print,
+/// the statistics), sites (a poster, the form and its errors), units, a dispute, the inbox,
+/// and the evaluation pages of both its schemes.
+async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
+    let received = format!("/requests/{}", s.received);
+    for path in [
+        "/requests",
+        "/requests?q=孩子",
+        "/requests/new",
+        &received,
+        &format!("{received}/print"),
+        "/requests/stats",
+        "/requests/stats?by=channel",
+        "/sites",
+        "/sites/new",
+        "/units",
+        "/units/new",
+        "/disputes",
+        &format!("/disputes/{}", s.dispute),
+        "/messages",
+    ] {
+        a.page(c, base, path).await;
+    }
+    a.page(c, base, "/sites").await;
+    let site = a.follow(c, base, "main tbody a[href^='/sites/']").await;
+    a.page(c, base, &format!("{site}/poster")).await;
+    a.page(c, base, "/units").await;
+    a.follow(c, base, "main tbody a[href^='/units/']").await;
+    // The site form sent with a malformed phone and no name: the errors it comes back with.
+    a.page(c, base, "/sites/new").await;
+    fill(c, "main form", "region_code", "450107").await;
+    fill(c, "main form", "contact_phone", "abc").await;
+    c.execute(
+        "document.querySelector('input[name=name]').removeAttribute('required')",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let button = c.find(Locator::Css("main form button")).await.unwrap();
+    submit(c, button).await;
+    a.here(c, Some(422)).await;
+    a.page(c, base, "/evaluations").await;
+    for id in [s.this_year, s.last_year] {
+        a.page(c, base, &format!("/evaluations/{id}")).await;
+        a.page(c, base, &format!("/evaluations/{id}/units/{}", s.unit))
+            .await;
+    }
+    for part in ["results", "analysis", "notice"] {
+        a.page(c, base, &format!("/evaluations/{}/{part}", s.last_year))
+            .await;
+    }
+}
+
+/// 南宁市's register: the list, a person and the person form, the figures, the import (its
+/// errors and a job), needs, requests for assistance and surveys.
+async fn registry_pages(c: &Client, base: &str, a: &mut Audit, sheet: &std::path::Path, job: &str) {
+    a.page(c, base, "/registry").await;
+    let person = a.follow(c, base, "main tbody a[href^='/registry/']").await;
+    a.page(c, base, &format!("{person}/edit")).await;
+    for path in [
+        "/registry/new",
+        "/registry/stats",
+        "/registry/import",
+        job,
+        "/registry/needs",
+        "/registry/assists",
+        "/registry/assists/new",
+        "/registry/surveys",
+        "/registry/surveys/new",
+    ] {
+        a.page(c, base, path).await;
+    }
+    import_sheet(c, base, sheet, "dry_run").await;
+    a.here(c, None).await;
+    a.page(c, base, "/registry/needs").await;
+    a.follow(c, base, "main tbody a[href^='/registry/needs/']")
+        .await;
+    a.page(c, base, "/registry/assists").await;
+    a.follow(c, base, "main tbody a[href^='/registry/assists/']")
+        .await;
+}
+
+/// The people in the field: the grid worker's declarations and household visits, the site's
+/// requests to accept and to resolve, the lawyer's cases, the home county's out-migrants.
+async fn field_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
+    // Each starts on its home, its to-do.
+    as_user(c, base, "grid", async {
+        a.here(c, Some(200)).await;
+        a.page(c, base, "/registry/declarations").await;
+        a.follow(c, base, "main a[href^='/registry/declarations/']")
+            .await;
+        a.page(c, base, "/registry/surveys").await;
+        let survey = a
+            .follow(c, base, "main tbody a[href^='/registry/surveys/']")
+            .await;
+        a.page(c, base, &format!("{survey}/households")).await;
+        a.follow(c, base, "main a[href*='/households/']").await;
+    })
+    .await;
+    as_user(c, base, "site", async {
+        a.here(c, Some(200)).await;
+        for id in [s.dispatched, s.in_progress] {
+            a.page(c, base, &format!("/requests/{id}")).await;
+        }
+    })
+    .await;
+    as_user(c, base, "lawyer", async {
+        a.here(c, Some(200)).await;
+        a.page(c, base, "/legal-aid").await;
+        a.page(c, base, &format!("/legal-aid/{}", s.case)).await;
+    })
+    .await;
+    as_user(c, base, "sanjiang", async {
+        a.here(c, Some(200)).await;
+        a.page(c, base, "/registry/out-migrants").await;
+    })
+    .await;
+}
+
+/// Every page type, as the users who see it, at the width the audit is at.
+async fn every_page(
+    c: &Client,
+    base: &str,
+    a: &mut Audit,
+    s: &Sample,
+    made: &(String, String),
+    sheet: &std::path::Path,
+) {
+    screen_width(c, a.width).await;
+    public_pages(c, base, a, s, &made.0).await;
+    as_user(c, base, "admin", async {
+        a.here(c, Some(200)).await;
+        admin_pages(c, base, a).await;
+    })
+    .await;
+    as_user(c, base, "nanning", async {
+        a.here(c, Some(200)).await;
+        commission_pages(c, base, a, s).await;
+        registry_pages(c, base, a, sheet, &made.1).await;
+    })
+    .await;
+    field_pages(c, base, a, s).await;
+    for user in ["liuzhou", "beihu", "evaluator", "reporter", "leader"] {
+        as_user(c, base, user, a.here(c, Some(200))).await;
+    }
+}
+
+/// GET routes that are not pages: files and downloads, the pickers' JSON, the language
+/// switch (a redirect), the static files and the machines' endpoints. (The JSON API and
+/// Open311 are left out by their prefixes; a route that answers GET with 405 takes only forms.)
+const NOT_PAGES: [&str; 12] = [
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/app.css",
+    "/static/app.js",
+    "/static/icon.svg",
+    "/manifest.webmanifest",
+    "/lang",
+    "/reference/divisions",
+    "/regions/choices",
+    "/requests/{id}/files/{file_id}",
+    "/evaluations/{id}/evidence/{file}",
+];
+
+/// The route `path` is served by: of those its segments match, the one with the most fixed
+/// segments (`/requests/new` over `/requests/{id}`).
+fn route_of(path: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = path.split('/').collect();
+    shiliu_web::route_paths()
+        .into_iter()
+        .filter(|r| {
+            let pattern: Vec<&str> = r.split('/').collect();
+            pattern.len() == parts.len()
+                && pattern
+                    .iter()
+                    .zip(&parts)
+                    .all(|(p, s)| p.starts_with('{') || p == s)
+        })
+        .max_by_key(|r| r.split('/').filter(|p| !p.starts_with('{')).count())
+}
+
+/// The router's routes that may draw a page and that the walk did not check: those neither
+/// checked, nor API, nor in [`NOT_PAGES`], nor a download, that answer a GET with anything but
+/// 405 (asked in the browser, with `1` for every id).
+async fn pages_not_checked(c: &Client, checked: &[String]) -> Vec<String> {
+    let covered: std::collections::HashSet<&str> =
+        checked.iter().filter_map(|p| route_of(p)).collect();
+    let left: Vec<String> = shiliu_web::route_paths()
+        .into_iter()
+        .filter(|r| !covered.contains(r) && !NOT_PAGES.contains(r))
+        .filter(|r| !r.starts_with("/api/") && !r.starts_with("/open311/"))
+        .filter(|r| {
+            let kind = std::path::Path::new(r).extension().unwrap_or_default();
+            !(kind.eq_ignore_ascii_case("xlsx") || kind.eq_ignore_ascii_case("csv"))
+        })
+        .map(|r| {
+            r.split('/')
+                .map(|p| if p.starts_with('{') { "1" } else { p })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    let statuses = c
+        .execute_async(
+            "const [urls, done] = arguments;
+             Promise.all(urls.map(u => fetch(u, {redirect: 'manual'}).then(r => r.status)))
+               .then(done, e => done(['fetch failed: ' + e]));",
+            vec![serde_json::json!(left)],
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<serde_json::Value> = serde_json::from_value(statuses).unwrap();
+    left.into_iter()
+        .zip(statuses)
+        .filter(|(_, s)| s.as_u64() != Some(405))
+        .map(|(url, s)| format!("{url} (GET answers {s})"))
+        .collect()
+}
+
+both_engines!(
+    no_page_has_a_serious_or_critical_accessibility_violation_on_a_phone_or_a_desktop,
+    |t: TestDb| {
+        let axe = axe_source();
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            let s = sample(db).await;
+            let sheet = registry_sheet(&s.grid);
+            let made = declared_and_imported(&c, &base, &sheet).await;
+            with_axe(&c, &axe).await;
+            let mut found = Vec::new();
+            let mut checked = Vec::new();
+            for width in [360, 1366] {
+                let mut a = Audit {
+                    width,
+                    found: Vec::new(),
+                    checked: Vec::new(),
+                };
+                every_page(&c, &base, &mut a, &s, &made, &sheet).await;
+                found.extend(a.found);
+                checked.extend(a.checked);
+            }
+            std::fs::remove_dir_all(sheet.parent().unwrap()).unwrap();
+            // Signed in, so that no page hides behind the sign-in redirect.
+            sign_in(&c, &base, "admin").await;
+            wait_path(&c, "/").await;
+            let missed = pages_not_checked(&c, &checked).await;
+            assert!(
+                found.is_empty() && missed.is_empty(),
+                "{} serious or critical accessibility violations (axe-core):\n{}\n\
+                 pages the walk does not check: {missed:#?}",
+                found.len(),
+                found.join("\n")
+            );
             c
         });
     }
