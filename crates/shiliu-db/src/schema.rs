@@ -163,6 +163,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        on_the_spot -> Bool,
     }
 }
 
@@ -347,6 +348,14 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+    }
+}
+
+diesel::table! {
+    request_handlers (request_id) {
+        request_id -> BigInt,
+        user_id -> BigInt,
+        since -> Timestamp,
     }
 }
 
@@ -943,6 +952,7 @@ diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_attachments -> requests (request_id));
 diesel::joinable!(request_media -> requests (request_id));
+diesel::joinable!(request_handlers -> requests (request_id));
 diesel::joinable!(request_cohandlers -> requests (request_id));
 diesel::joinable!(request_cohandlers -> sites (site_id));
 diesel::joinable!(request_cohandlers -> units (unit_id));
@@ -1047,6 +1057,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_consultations,
     request_events,
     request_attachments,
+    request_handlers,
     request_media,
     request_cohandlers,
     calendar_days,

@@ -599,6 +599,7 @@ pub mod grants {
         CreateRequests,
         DispatchRequests,
         HandleRequests,
+        ResolveOnTheSpot,
         ManageRequestSettings,
         ViewRegistry,
         EditRegistry,

@@ -45,6 +45,11 @@ code_enum! {
         DispatchRequests = "dispatch_requests",
         /// Accept or return, handle, transfer, resolve.
         HandleRequests = "handle_requests",
+        /// 就地办结: take a simple request in one's own grids and resolve it on the spot, in
+        /// categories set to allow it. Only an account scoped to grids uses it (`shiliu-db`
+        /// checks the grids and the category); those who appoint grid workers hold it so that
+        /// they may hand it out.
+        ResolveOnTheSpot = "resolve_on_the_spot",
         /// Edit request categories and their service levels, and the working calendar.
         ManageRequestSettings = "manage_request_settings",
         /// See the migrant registry within one's scope, ID numbers masked.
@@ -78,8 +83,8 @@ impl Role {
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
             ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
             ManageRequestSettings, ManageSites, ManageSurveys, ManageUnits, ManageUsers,
-            ReportEvaluations, RevealIdNumbers, ReviewEvaluations, ViewAudit, ViewOrg,
-            ViewOutMigrants, ViewRegistry, ViewRequests,
+            ReportEvaluations, ResolveOnTheSpot, RevealIdNumbers, ReviewEvaluations, ViewAudit,
+            ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
         };
         match self {
             Role::SystemAdmin => &[
@@ -94,6 +99,7 @@ impl Role {
                 CreateRequests,
                 DispatchRequests,
                 HandleRequests,
+                ResolveOnTheSpot,
                 ManageRequestSettings,
                 ViewRegistry,
                 EditRegistry,
@@ -116,6 +122,7 @@ impl Role {
                 CreateRequests,
                 DispatchRequests,
                 HandleRequests,
+                ResolveOnTheSpot,
                 ManageRequestSettings,
                 ViewRegistry,
                 EditRegistry,
@@ -143,11 +150,13 @@ impl Role {
                 ManageSurveys,
                 ImportRegistry,
             ],
-            // Grid workers check a declaration against the card in front of them.
+            // Grid workers check a declaration against the card in front of them, and resolve
+            // simple requests in their grids on the spot (就地办结), as Beihai's do.
             Role::GridWorker => &[
                 ViewOrg,
                 ViewRequests,
                 CreateRequests,
+                ResolveOnTheSpot,
                 ViewRegistry,
                 EditRegistry,
                 RevealIdNumbers,
@@ -204,6 +213,17 @@ mod tests {
         assert!(!Role::CommissionStaff.may_assign(Role::SystemAdmin));
         assert!(Role::CommissionStaff.may_assign(Role::GridWorker));
         assert!(!Role::TownshipStaff.may_assign(Role::GridWorker));
+        // On the spot is the grid worker's: a site or township handles through the loop.
+        assert!(Role::GridWorker.allows(Permission::ResolveOnTheSpot));
+        assert!(!Role::GridWorker.allows(Permission::HandleRequests));
+        for r in [
+            Role::TownshipStaff,
+            Role::SiteStaff,
+            Role::LegalAid,
+            Role::Leader,
+        ] {
+            assert!(!r.allows(Permission::ResolveOnTheSpot), "{r:?}");
+        }
     }
 
     #[test]

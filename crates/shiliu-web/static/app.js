@@ -64,6 +64,12 @@ for (const button of document.querySelectorAll("button[data-locate]")) {
       form.querySelector("input[name=longitude]").value = long;
       const place = form.querySelector("input[name=place]");
       const at = `${lat},${long}`;
+      // A step taken on the spot has no place to fill: the position goes with it as it is.
+      if (!place) {
+        status.textContent = `${button.dataset.at} ${at}`;
+        button.disabled = false;
+        return;
+      }
       if (!place.value.includes(at)) {
         place.value = place.value.trim() ? `${place.value.trim()} (${at})` : `${button.dataset.at} ${at}`;
       }

@@ -287,6 +287,7 @@ pub fn seed(
             accounts::create_user(c, &shiliu_db::scope::Can::check(&actor).unwrap(), &new)?;
             n.users += 1;
         }
+        seed_on_the_spot(c, &actor)?;
         n.requests = seed_requests(c, &actor, &mut rng)?;
         let households = match scale {
             Scale::Full => 12_000,
@@ -399,8 +400,40 @@ fn seed_questions(
     Ok(())
 }
 
+/// The simple categories a grid worker may resolve on the spot (就地办结), as Beihai's do: a
+/// policy question answered at the door, a small matter of the neighbourhood.
+const ON_THE_SPOT: [&str; 2] = ["policy", "other"];
+
+/// What residents ask a grid worker in person that they can settle there and then: waiting,
+/// received, in the demo grid worker's first grid.
+const ON_THE_SPOT_REQUESTS: [(&str, &str); 2] = [
+    ("other", "楼下路灯坏了好几天，晚上老人出行不方便"),
+    ("policy", "刚搬来想办居住证，要带哪些材料"),
+];
+
+/// Mark the simple categories as resolvable on the spot; one already marked is left alone, so
+/// a refresh changes nothing.
+fn seed_on_the_spot(c: &mut DbConnection, actor: &Actor) -> Result<(), DbError> {
+    use shiliu_db::requests;
+    for k in requests::categories(c, true)?
+        .into_iter()
+        .filter(|k| ON_THE_SPOT.contains(&k.code.as_str()) && !k.on_the_spot)
+    {
+        let input = shiliu_domain::requests::CategoryInput {
+            code: k.code.clone(),
+            name: k.name.clone(),
+            name_en: k.name_en.clone(),
+            service_minutes: k.service_minutes,
+            on_the_spot: true,
+        };
+        requests::update_category(c, actor, k.id, k.version, &input, k.active)?;
+    }
+    Ok(())
+}
+
 /// A few dozen requests in 北湖街道's grids, taken in on each channel and carried to each
-/// status, so every page of the module has something to show. Added once.
+/// status, so every page of the module has something to show, and two for the grid worker to
+/// resolve on the spot. Added once.
 fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Result<usize, DbError> {
     use shiliu_db::requests::{self, StepInput};
     use shiliu_domain::requests::{Action, ActionInput, Channel, Outcome, Rating, RequestInput};
@@ -498,6 +531,23 @@ fn seed_requests(c: &mut DbConnection, actor: &Actor, rng: &mut StdRng) -> Resul
             }
             r = requests::step(c, actor, r.id, r.version, *action, &step)?;
         }
+        n += 1;
+    }
+    let worker = shiliu_db::accounts::find_by_username(c, "grid")?;
+    let first_grid = match &worker {
+        Some(u) => shiliu_db::accounts::user_grid_ids(c, u.id)?
+            .into_iter()
+            .min(),
+        None => None,
+    };
+    for (code, text) in ON_THE_SPOT_REQUESTS {
+        let (Some(grid), Some(cat)) = (first_grid, cats.iter().find(|k| k.code == code)) else {
+            continue;
+        };
+        let phone = format!("139{:08}", rng.gen_range(0..100_000_000));
+        let input = RequestInput::parse(Channel::Grid, text, "", "", &phone, true)
+            .map_err(DbError::Invalid)?;
+        requests::create(c, actor, &input, cat.id, grid, None)?;
         n += 1;
     }
     Ok(n)

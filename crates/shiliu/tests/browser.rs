@@ -766,6 +766,138 @@ both_engines!(
     }
 );
 
+/// A chromedriver command through its door to the DevTools protocol (fantoccini has no method
+/// for it): here, where the phone is and its permission to say so.
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.0, "params": self.1});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The phone stands at 22.817,108.366 (北湖, 南宁) and lets the page read it.
+async fn phone_at_beihu(c: &Client) {
+    c.issue_cmd(Cdp(
+        "Browser.grantPermissions",
+        serde_json::json!({"permissions": ["geolocation"]}),
+    ))
+    .await
+    .unwrap();
+    c.issue_cmd(Cdp(
+        "Emulation.setGeolocationOverride",
+        serde_json::json!({"latitude": 22.817, "longitude": 108.366, "accuracy": 10}),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The grid worker opens the request from their on-the-spot counter's list, and resolves it
+/// there: reply, a photo, "use my location". The request's page after.
+async fn grid_worker_resolves_on_the_spot(c: &Client, base: &str, href: &str) -> String {
+    let photo = std::env::temp_dir().join(format!("路灯-{}", shiliu_db::ids::new_id()));
+    std::fs::create_dir_all(&photo).unwrap();
+    let photo = photo.join("路灯修好了.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR photo").unwrap();
+    c.goto(&format!("{base}{href}")).await.unwrap();
+    c.find(Locator::XPath(
+        "//main//tbody//tr[contains(., '楼下路灯')]//a[contains(@href, '/requests/')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_text(c, "main", "办理记录").await;
+    let form = c.find(Locator::Css("form.on-the-spot")).await.unwrap();
+    form.find(Locator::Css("textarea[name=reply]"))
+        .await
+        .unwrap()
+        .send_keys("已联系供电所更换灯泡，当晚恢复照明")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[type=file][name=photos]"))
+        .await
+        .unwrap()
+        .send_keys(&photo.to_string_lossy())
+        .await
+        .unwrap();
+    phone_at_beihu(c).await;
+    form.find(Locator::Css("button[data-locate]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "form.on-the-spot [role=status]", "22.817000,108.366000").await;
+    snapshot(c, "on-the-spot-form").await;
+    let send = form.find(Locator::Css(":scope > button")).await.unwrap();
+    submit(c, send).await;
+    wait_text(c, ".flash", "已就地办结").await;
+    text(c, "main").await
+}
+
+both_engines!(
+    a_grid_worker_resolves_a_simple_request_in_their_grid_on_the_phone_with_a_photo_and_location,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            sign_in(&c, &base, "grid").await;
+            wait_path(&c, "/").await;
+            let (_, n, href) = todo_counters(&c)
+                .await
+                .into_iter()
+                .find(|(what, ..)| what == "queue.on_the_spot")
+                .expect("the on-the-spot counter on the grid worker's home");
+            assert!(n >= 2, "the demo's two at least: {n}");
+            assert_eq!(rows_from(&c, &base, &href).await, n);
+            let main = grid_worker_resolves_on_the_spot(&c, &base, &href).await;
+            snapshot(&c, "on-the-spot-resolved").await;
+            for seen in [
+                "已办结",
+                "路灯修好了.png",
+                "网格员 蒙小丽（就地办理）",
+                "已联系供电所更换灯泡",
+                "位置 22.817000,108.366000",
+            ] {
+                assert!(main.contains(seen), "{seen}: {main}");
+            }
+            // The history names her as people know her, never by her login name.
+            let history = text(&c, "table.history").await;
+            assert!(
+                history.contains("网格员 蒙小丽") && history.contains("就地办结"),
+                "{history}"
+            );
+            let width = c
+                .execute("return document.documentElement.scrollWidth", vec![])
+                .await
+                .unwrap();
+            assert!(width.as_i64().unwrap() <= 360, "page is {width} px wide");
+            // One fewer is left to resolve on the spot.
+            c.goto(&format!("{base}/")).await.unwrap();
+            let left = todo_counters(&c)
+                .await
+                .into_iter()
+                .find(|(what, ..)| what == "queue.on_the_spot")
+                .map(|(_, n, _)| n);
+            assert_eq!(left, Some(n - 1));
+            c
+        });
+    }
+);
+
 both_engines!(
     the_hotline_answers_only_the_chosen_categorys_questions,
     |t: TestDb| {

@@ -206,7 +206,7 @@ pub(crate) fn on_step(
             Kind::Dispatched,
             &params,
         )?,
-        Action::Resolve if after.contact_phone.is_some() && consented(conn, after)? => {
+        a if a.resolves() && after.contact_phone.is_some() && consented(conn, after)? => {
             let reply = reply_for_sms(after.reply.as_deref().unwrap_or_default());
             vec![
                 to_resident(

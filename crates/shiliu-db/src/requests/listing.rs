@@ -258,6 +258,7 @@ fn count_from_tallies(
         asked_of,
         handled_by,
         escalated,
+        on_the_spot,
         before_id: _,
     } = f;
     let untallied = due_before.is_some()
@@ -265,6 +266,7 @@ fn count_from_tallies(
         || asked_of.is_some()
         || handled_by.is_some()
         || *escalated
+        || *on_the_spot
         || has_words(f);
     let dims = usize::from(!category_ids.is_empty())
         + usize::from(channel.is_some())

@@ -8,6 +8,7 @@ pub mod cohandling;
 pub mod files;
 mod intake;
 pub mod listing;
+pub mod on_the_spot;
 pub mod questions;
 pub mod queues;
 pub mod routing;
@@ -49,6 +50,8 @@ pub struct Category {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// 网格员可就地办结: grid workers may take and resolve its requests in their own grids.
+    pub on_the_spot: bool,
 }
 
 pub fn categories(
@@ -100,6 +103,7 @@ pub fn create_category(
             request_categories::service_minutes.eq(c.service_minutes),
             request_categories::sort_order.eq(sort.unwrap_or(0) + 1),
             request_categories::active.eq(true),
+            request_categories::on_the_spot.eq(c.on_the_spot),
             request_categories::created_at.eq(t),
             request_categories::updated_at.eq(t),
             request_categories::version.eq(1),
@@ -121,7 +125,8 @@ pub fn category(conn: &mut DbConnection, id: i64) -> Result<Category, DbError> {
         .first(conn)?)
 }
 
-/// Change a category's names, service level or whether it is offered: the platform's settings
+/// Change a category's names, service level, whether it is offered and whether grid workers
+/// may resolve its requests on the spot: the platform's settings
 /// only (a region sets its own service level with [`settings::set_level`]). The code stays
 /// (Open311 clients and reports refer to it). New deadlines use the new service level;
 /// requests already taken in keep theirs. Audited.
@@ -146,6 +151,7 @@ pub fn update_category(
         request_categories::name_en.eq(&c.name_en),
         request_categories::service_minutes.eq(c.service_minutes),
         request_categories::active.eq(active),
+        request_categories::on_the_spot.eq(c.on_the_spot),
         request_categories::updated_at.eq(now()),
         request_categories::version.eq(version + 1),
     ))
@@ -530,6 +536,8 @@ pub struct RequestFilter {
     pub handled_by: Option<(Option<i64>, Option<i64>)>,
     /// Escalated (督办) by the deadline sweep.
     pub escalated: bool,
+    /// In a category whose requests grid workers may resolve on the spot (就地办结).
+    pub on_the_spot: bool,
     pub before_id: Option<i64>,
 }
 
@@ -617,6 +625,12 @@ pub(crate) fn filtered_as(
     if f.escalated {
         q = q.filter(requests::escalated_at.is_not_null());
     }
+    if f.on_the_spot {
+        let allowed = request_categories::table
+            .filter(request_categories::on_the_spot.eq(true))
+            .select(request_categories::id);
+        q = q.filter(requests::category_id.eq_any(allowed));
+    }
     if !f.category_ids.is_empty() {
         q = q.filter(if walk {
             Box::new((requests::category_id + sql::<BigInt>("0")).eq_any(f.category_ids.clone()))
@@ -690,9 +704,15 @@ pub struct StepInput {
     /// A note kept in the step's event: the reason to return or decline, the resident's comment
     /// with a rating, a handler's note.
     pub note: Option<String>,
+    /// For `ResolveOnTheSpot`: the photos taken there, attached in the step's transaction…
+    pub photos: Vec<shiliu_domain::files::FileInput>,
+    /// …or photos the same person attached to the request before (an API client uploads them
+    /// first), by id.
+    pub photo_ids: Vec<i64>,
+    /// Where the step was taken (`lat,long`, from "use my location"), kept in its event.
+    pub position: Option<String>,
 }
 
-/// Apply one step of the state machine, as `actor`, to the version they saw.
 /// A resident's rating of their resolved request, named by its tracking code. A code that
 /// does not exist and a request that cannot be rated now answer alike (`err.public.not_ratable`
 /// on `code`), so the answer tells nothing of which codes exist.
@@ -718,6 +738,7 @@ pub fn rate_by_code(
     step(conn, &reach, r.id, r.version, Action::Rate, input)
 }
 
+/// Apply one step of the state machine, as `actor`, to the version they saw.
 pub fn step(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -734,6 +755,17 @@ pub fn step(
         .rating
         .as_deref()
         .and_then(shiliu_domain::requests::Rating::parse);
+    // A step on the spot is the grid worker's, in their grids and an allowing category: checked
+    // before anything else is said about it.
+    if action.is_on_the_spot() {
+        on_the_spot::admit(conn, actor, &before, action)?;
+    }
+    let evidence = if action == Action::ResolveOnTheSpot {
+        on_the_spot::earlier_photos(conn, actor, &before, &input.photo_ids)?
+    } else {
+        Vec::new()
+    };
+    ai.photos = evidence.len() + input.photos.iter().filter(|f| f.kind.is_image()).count();
     let to = next(from, action, &ai)?;
     let t = now();
     let mut r = before.clone();
@@ -773,7 +805,11 @@ pub fn step(
                 r.due_at = Some(utc(cal.add_working_minutes(local(t.max(paused)), left)));
             }
         }
-        Action::Resolve => {
+        Action::Take => on_the_spot::hand_to(conn, &mut r, actor)?,
+        Action::Resolve | Action::ResolveOnTheSpot => {
+            if action == Action::ResolveOnTheSpot {
+                on_the_spot::hand_to(conn, &mut r, actor)?;
+            }
             r.resolved_at = Some(t);
             r.outcome = ai.outcome.map(|o| o.as_str().to_string());
             r.reply = ai.reply.clone().map(|s| s.trim().to_string());
@@ -819,6 +855,12 @@ pub fn step(
         .as_deref()
         .or(input.action_input.reason.as_deref())
         .filter(|s| !s.trim().is_empty());
+    let mut detail = serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id});
+    if action.is_on_the_spot() {
+        detail["handler_user_id"] = actor.user_id.into();
+        detail["position"] = input.position.clone().into();
+        detail["photos"] = evidence.into();
+    }
     record_event(
         conn,
         actor,
@@ -827,9 +869,14 @@ pub fn step(
         to,
         action.as_str(),
         note,
-        serde_json::json!({"site_id": r.site_id, "unit_id": r.unit_id}),
+        detail,
     )?;
     let after = get(conn, &Scope::whole(), id)?;
+    // The photos taken there go in with the step (their own history row and audit), so a
+    // resolution on the spot is never saved without its evidence.
+    if action == Action::ResolveOnTheSpot && !input.photos.is_empty() {
+        files::attach_to(conn, actor, &after, &input.photos, "photos")?;
+    }
     crate::messages::on_step(conn, &after, action)?;
     // Every step: the entry's facets (status, site) change even when its words do not.
     let text = searchable_text(conn, &after)?;

@@ -1,5 +1,6 @@
 //! The work queues of requests (待办): what is owed — to dispatch, to accept, due soon,
-//! overdue, escalated (督办), to rate back (回访), asked to co-handle (协办). Each queue is
+//! overdue, escalated (督办), to rate back (回访), asked to co-handle (协办), for a grid worker
+//! to resolve on the spot (可就地办结). Each queue is
 //! one set of list filters ([`Queue::apply`]), so the home's counter and the list it links to
 //! count the same rows, through the list's own count ([`super::listing::count`]).
 
@@ -32,6 +33,9 @@ shiliu_domain::code_enum! {
         ToRate = "to_rate",
         /// Asked of one's own site or unit to co-handle (协办), not yet answered.
         Cohandling = "cohandling",
+        /// Not yet dispatched, in a category a grid worker may resolve on the spot (可就地办结):
+        /// in a grid worker's scope, theirs to take.
+        OnTheSpot = "on_the_spot",
     }
 }
 
@@ -53,13 +57,18 @@ impl Queue {
             }
             Queue::ToRate => f.status = Some(Status::Resolved),
             Queue::Cohandling => f.asked_of = Some(own),
+            Queue::OnTheSpot => {
+                f.any_status = vec![Status::Received, Status::Returned];
+                f.on_the_spot = true;
+            }
         }
     }
 
     /// Whether "mine" narrows this queue to the requests one's own site or unit handles
-    /// (co-handling is asked of them about requests others handle).
+    /// (co-handling is asked of them about requests others handle; on the spot, no site
+    /// handles them yet).
     pub fn own_work(self) -> bool {
-        self != Queue::Cohandling
+        !matches!(self, Queue::Cohandling | Queue::OnTheSpot)
     }
 
     /// The filter of this queue alone; `mine`: only the requests handled by `own`.

@@ -3,6 +3,9 @@
 //! received (受理) → dispatched (派单) → accepted (接单) or returned (退回) → in progress (办理),
 //! with transfers (转办) the receiver accepts or declines and pauses while waiting for the
 //! resident → resolved (办结) → rated (回访) → closed (归档); a 不满意 rating may reopen it.
+//! A grid worker may take a simple request in their grid before it is dispatched (我来办) and
+//! resolve it on the spot (就地办结), with a photo as evidence: the handler is then a person,
+//! not a site, and the request goes on to the resident's rating like any other.
 
 pub mod questions;
 
@@ -66,6 +69,8 @@ pub struct CategoryInput {
     pub name: String,
     pub name_en: String,
     pub service_minutes: Option<i32>,
+    /// 网格员可就地办结: grid workers may take and resolve its requests in their own grids.
+    pub on_the_spot: bool,
 }
 
 /// A service level as a form gives it: an amount of working days or hours (`unit`), as
@@ -125,7 +130,16 @@ impl CategoryInput {
             name_en: name_en.unwrap_or_else(|| name.clone()),
             name,
             service_minutes,
+            on_the_spot: false,
         })
+    }
+
+    /// The same category with grid workers allowed (or not) to resolve its requests on the
+    /// spot.
+    #[must_use]
+    pub fn with_on_the_spot(mut self, on: bool) -> Self {
+        self.on_the_spot = on;
+        self
     }
 }
 
@@ -346,6 +360,12 @@ code_enum! {
         Close = "close",
         /// 办理情况: a handler's note on the work so far; the status stays.
         Note = "note",
+        /// 我来办: a grid worker takes a request not yet dispatched, in their grid, to handle
+        /// it themselves (accepted, with them as the handler).
+        Take = "take",
+        /// 就地办结: a grid worker resolves a request in their grid there and then, with the
+        /// reply and at least one photo as evidence.
+        ResolveOnTheSpot = "resolve_on_the_spot",
     }
 }
 
@@ -358,8 +378,20 @@ impl Action {
             Self::Dispatch | Self::Withdraw | Self::Rate | Self::Reopen | Self::Close => {
                 Permission::DispatchRequests
             }
+            Self::Take | Self::ResolveOnTheSpot => Permission::ResolveOnTheSpot,
             _ => Permission::HandleRequests,
         }
+    }
+
+    /// A grid worker's step on the spot (我来办, 就地办结): allowed only in the worker's own
+    /// grids and in categories that allow it, which the database checks.
+    pub fn is_on_the_spot(self) -> bool {
+        matches!(self, Self::Take | Self::ResolveOnTheSpot)
+    }
+
+    /// Whether the step resolves the request (办结), with an outcome and a reply.
+    pub fn resolves(self) -> bool {
+        matches!(self, Self::Resolve | Self::ResolveOnTheSpot)
     }
 }
 
@@ -406,6 +438,14 @@ pub const TRANSITIONS: &[(Status, Action, Status)] = {
         (S::Accepted, A::Note, S::Accepted),
         (S::InProgress, A::Note, S::InProgress),
         (S::WaitingResident, A::Note, S::WaitingResident),
+        // On the spot: before any dispatch, or once the grid worker has taken it.
+        (S::Received, A::Take, S::Accepted),
+        (S::Returned, A::Take, S::Accepted),
+        (S::Received, A::ResolveOnTheSpot, S::Resolved),
+        (S::Returned, A::ResolveOnTheSpot, S::Resolved),
+        (S::Accepted, A::ResolveOnTheSpot, S::Resolved),
+        // Reopened after a 不满意 rating, it is the grid worker's again.
+        (S::InProgress, A::ResolveOnTheSpot, S::Resolved),
     ]
 };
 
@@ -483,6 +523,8 @@ pub struct ActionInput {
     pub rating: Option<Rating>,
     /// The rating the request holds now (for `Reopen`).
     pub current_rating: Option<Rating>,
+    /// How many photos come with the step as evidence (`ResolveOnTheSpot` needs one).
+    pub photos: usize,
 }
 
 /// The status after `action`, or why it is refused (naming the field to fix).
@@ -501,10 +543,15 @@ pub fn next(from: Status, action: Action, input: &ActionInput) -> Result<Status,
         Action::Return | Action::DeclineTransfer | Action::Note if !present(&input.reason) => {
             Err(FieldError::new("reason", "err.required"))
         }
-        Action::Resolve if input.outcome.is_none() => {
+        a if a.resolves() && input.outcome.is_none() => {
             Err(FieldError::new("outcome", "err.required"))
         }
-        Action::Resolve if !present(&input.reply) => Err(FieldError::new("reply", "err.required")),
+        a if a.resolves() && !present(&input.reply) => {
+            Err(FieldError::new("reply", "err.required"))
+        }
+        Action::ResolveOnTheSpot if input.photos == 0 => {
+            Err(FieldError::new("photos", "err.on_the_spot.photo"))
+        }
         Action::Rate if input.rating.is_none() => Err(FieldError::new("rating", "err.required")),
         Action::Reopen if input.current_rating != Some(Rating::Dissatisfied) => {
             Err(FieldError::new("rating", "err.request.rating_reopen"))
@@ -524,6 +571,7 @@ mod tests {
             reply: Some("已协调学位".into()),
             rating: Some(Rating::Satisfied),
             current_rating: Some(Rating::Dissatisfied),
+            photos: 1,
         }
     }
 
@@ -676,6 +724,79 @@ mod tests {
             next(Status::Received, Action::Dispatch, &none).unwrap(),
             Status::Dispatched
         );
+    }
+
+    #[test]
+    fn a_grid_worker_takes_or_resolves_only_what_is_not_yet_dispatched() {
+        let none = ActionInput::default();
+        for from in [Status::Received, Status::Returned] {
+            assert_eq!(next(from, Action::Take, &none), Ok(Status::Accepted));
+            assert_eq!(
+                next(from, Action::ResolveOnTheSpot, &full()),
+                Ok(Status::Resolved)
+            );
+        }
+        // Taken (or reopened), the grid worker resolves it when done.
+        for from in [Status::Accepted, Status::InProgress] {
+            assert_eq!(
+                next(from, Action::ResolveOnTheSpot, &full()),
+                Ok(Status::Resolved)
+            );
+        }
+        // With a site, or done: not theirs to take.
+        for from in [
+            Status::Dispatched,
+            Status::InProgress,
+            Status::TransferPending,
+            Status::Resolved,
+            Status::Closed,
+        ] {
+            assert!(next(from, Action::Take, &none).is_err(), "{from}");
+            if from != Status::InProgress {
+                assert!(
+                    next(from, Action::ResolveOnTheSpot, &full()).is_err(),
+                    "{from}"
+                );
+            }
+        }
+        assert!(next(Status::Accepted, Action::Take, &none).is_err());
+        // The resident rates it like any other resolved request.
+        assert_eq!(
+            next(Status::Resolved, Action::Rate, &full()),
+            Ok(Status::Rated)
+        );
+    }
+
+    #[test]
+    fn on_the_spot_needs_a_reply_an_outcome_and_a_photo() {
+        let without = |f: fn(&mut ActionInput)| {
+            let mut i = full();
+            f(&mut i);
+            next(Status::Received, Action::ResolveOnTheSpot, &i)
+                .unwrap_err()
+                .field
+        };
+        assert_eq!(without(|i| i.photos = 0), "photos");
+        assert_eq!(without(|i| i.reply = Some(" ".into())), "reply");
+        assert_eq!(without(|i| i.outcome = None), "outcome");
+        // An ordinary resolution by a site needs no photo.
+        let no_photo = ActionInput {
+            photos: 0,
+            ..full()
+        };
+        assert!(next(Status::InProgress, Action::Resolve, &no_photo).is_ok());
+    }
+
+    #[test]
+    fn on_the_spot_steps_need_their_own_permission() {
+        use crate::roles::{Permission, Role};
+        for a in [Action::Take, Action::ResolveOnTheSpot] {
+            assert!(a.is_on_the_spot());
+            assert_eq!(a.permission(), Permission::ResolveOnTheSpot);
+            assert!(Role::GridWorker.allows(a.permission()));
+        }
+        assert!(!Action::Resolve.is_on_the_spot());
+        assert!(!Role::GridWorker.allows(Action::Resolve.permission()));
     }
 
     #[test]

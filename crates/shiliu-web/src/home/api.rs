@@ -15,7 +15,8 @@ pub struct Doc;
 /// One kind of work owed and how much of it.
 #[derive(Serialize, ToSchema)]
 pub struct TodoCounterDto {
-    /// The kind of work: `queue.to_dispatch`, `queue.to_accept`, `queue.due_soon`,
+    /// The kind of work: `queue.on_the_spot` (a grid worker's, to resolve on the spot),
+    /// `queue.to_dispatch`, `queue.to_accept`, `queue.due_soon`,
     /// `queue.overdue`, `queue.escalated`, `queue.to_rate`, `queue.cohandling`,
     /// `todo.declarations`, `todo.survey` (one per running campaign), `todo.assists`,
     /// `todo.disputes_open`, `todo.disputes_mediating`, `todo.legal_aid_open`.

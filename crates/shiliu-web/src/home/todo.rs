@@ -66,6 +66,10 @@ const QUEUE_ITEMS: i64 = 10;
 fn request_queues(p: &Principal) -> (Vec<Queue>, bool) {
     let own = p.user().site_id.is_some() || p.user().unit_id.is_some();
     let mut qs = Vec::new();
+    // A grid worker's own work first: what they may resolve on the spot in their grids.
+    if p.can(Permission::ResolveOnTheSpot) && p.user().role().scoped_to_grids() {
+        qs.push(Queue::OnTheSpot);
+    }
     if p.can(Permission::DispatchRequests) {
         qs.push(Queue::ToDispatch);
     }

@@ -49,6 +49,9 @@ pub struct CategoryDto {
     /// Service level in working minutes; absent: no deadline.
     service_minutes: Option<i32>,
     active: bool,
+    /// Grid workers may take and resolve its requests in their own grids on the spot
+    /// (就地办结: the steps `take` and `resolve_on_the_spot`).
+    on_the_spot: bool,
     /// Extra questions asked at intake; answer them in `answers` when creating a request.
     questions: Vec<QuestionDto>,
     /// Replies handlers may start from when resolving.
@@ -144,6 +147,7 @@ pub async fn request_categories(
                 name_en: c.name_en,
                 service_minutes: c.service_minutes,
                 active: c.active,
+                on_the_spot: c.on_the_spot,
             })
             .collect(),
     ))
@@ -166,6 +170,9 @@ pub struct RequestDto {
     contact_phone: Option<String>,
     site_id: Option<i64>,
     unit_id: Option<i64>,
+    /// The grid worker handling it in person (after `take` or `resolve_on_the_spot`), instead
+    /// of a site or unit.
+    handler_user_id: Option<i64>,
     transfer_site_id: Option<i64>,
     received_at: NaiveDateTime,
     due_at: Option<NaiveDateTime>,
@@ -199,6 +206,7 @@ impl From<shiliu_db::requests::Request> for RequestDto {
             contact_phone: r.contact_phone,
             site_id: r.site_id,
             unit_id: r.unit_id,
+            handler_user_id: None,
             transfer_site_id: r.transfer_site_id,
             received_at: r.received_at,
             due_at: r.due_at,
@@ -218,6 +226,11 @@ impl From<shiliu_db::requests::Request> for RequestDto {
 impl RequestDto {
     fn with_media(mut self, link: Option<String>) -> Self {
         self.media_url = link;
+        self
+    }
+
+    fn with_handler(mut self, handler: Option<i64>) -> Self {
+        self.handler_user_id = handler;
         self
     }
 }
@@ -262,7 +275,7 @@ pub struct RequestDetail {
         ("to" = Option<String>, Query, description = "received on or before, YYYY-MM-DD (China time)"),
         ("overdue" = Option<bool>, Query), ("due_soon" = Option<bool>, Query, description = "due within a day"),
         ("cohandling" = Option<bool>, Query, description = "asked of the caller's own site or unit to co-handle, not yet answered"),
-        ("queue" = Option<String>, Query, description = "a work queue, as /api/v1/todo links to it: to_dispatch, to_accept, due_soon, overdue, escalated, to_rate or cohandling"),
+        ("queue" = Option<String>, Query, description = "a work queue, as /api/v1/todo links to it: to_dispatch, to_accept, due_soon, overdue, escalated, to_rate, cohandling or on_the_spot (not yet dispatched, in a category grid workers may resolve on the spot)"),
         ("mine" = Option<bool>, Query, description = "only requests handled by the caller's own site or unit"),
         ("sort" = Option<String>, Query, description = "received (default), due, status (the handling loop's order) or category (the categories' order); any other value is refused (422, field `sort`). Requests without a deadline come last in either direction of `due`; within a status or a category, newest first"),
         ("dir" = Option<String>, Query, description = "asc or desc (default: desc for received, asc for the others); any other value is refused (422, field `dir`)"),
@@ -276,18 +289,25 @@ pub async fn requests_list(
     let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user().site_id, p.user().unit_id);
     let now = shiliu_db::now();
-    let (rows, next, total) = state
+    let (rows, next, total, handlers) = state
         .db
         .read(move |c| {
             use shiliu_db::requests::listing;
             let f = q.filter(c, actor.scope(), own, now)?;
             let (sort, after) = q.order()?;
             let (rows, next) = listing::page(c, actor.scope(), &f, sort, after, PAGE)?;
-            Ok((rows, next, listing::count(c, actor.scope(), &f)?))
+            let handlers = shiliu_db::requests::on_the_spot::handlers(c, &rows)?;
+            Ok((rows, next, listing::count(c, actor.scope(), &f)?, handlers))
         })
         .await?;
     Ok(Json(RequestPage {
-        items: rows.into_iter().map(Into::into).collect(),
+        items: rows
+            .into_iter()
+            .map(|r| {
+                let handler = handlers.get(&r.id).copied();
+                RequestDto::from(r).with_handler(handler)
+            })
+            .collect(),
         total,
         next: next.map(|c| c.encode()),
     }))
@@ -383,11 +403,13 @@ pub async fn request_get(
             let events = shiliu_db::requests::events(c, &r)?;
             let answers = shiliu_db::requests::questions::answers(c, &r)?;
             let link = shiliu_db::requests::media_links(c, std::slice::from_ref(&r))?.remove(&id);
-            Ok((r, events, answers, link))
+            let handler = shiliu_db::requests::on_the_spot::handler_of(c, id)?;
+            Ok((r, events, answers, (link, handler)))
         })
         .await?;
+    let (link, handler) = link;
     Ok(Json(RequestDetail {
-        request: RequestDto::from(r).with_media(link),
+        request: RequestDto::from(r).with_media(link).with_handler(handler),
         answers: answers
             .into_iter()
             .map(|(q, value)| AnswerDto {
@@ -511,9 +533,12 @@ pub async fn request_create(
 
 #[derive(serde::Deserialize, ToSchema)]
 pub struct StepBody {
-    /// A step of the transition table: `dispatch`, `accept`, `return`, `start`, `transfer`,
-    /// `accept_transfer`, `decline_transfer`, `wait_for_resident`, `resume`, `resolve`, `rate`,
-    /// `reopen`, `close`.
+    /// A step of the transition table: `dispatch`, `withdraw`, `accept`, `return`, `start`,
+    /// `transfer`, `accept_transfer`, `decline_transfer`, `wait_for_resident`, `resume`,
+    /// `resolve`, `rate`, `reopen`, `close`, `note`; and a grid worker's steps on the spot
+    /// (就地办结), in their own grids and in categories that allow it (`on_the_spot` on the
+    /// category): `take` (我来办: a request not yet dispatched becomes theirs to handle) and
+    /// `resolve_on_the_spot` (with `outcome`, `reply` and at least one photo in `photo_ids`).
     action: String,
     /// The version the client saw.
     version: i32,
@@ -528,12 +553,21 @@ pub struct StepBody {
     /// For `dispatch` and `transfer`.
     #[serde(default)]
     site_id: Option<i64>,
+    /// For `resolve_on_the_spot`: the evidence, photos (JPEG, PNG or WebP) the caller attached
+    /// to this request first (`POST /api/v1/requests/{id}/files`), by their ids.
+    #[serde(default)]
+    photo_ids: Vec<i64>,
+    /// For `resolve_on_the_spot`: where it was done, in degrees (both or neither).
+    #[serde(default)]
+    latitude: Option<f64>,
+    #[serde(default)]
+    longitude: Option<f64>,
 }
 
 /// Apply one step to a request.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/steps", params(("id" = i64, Path)), request_body = StepBody,
     responses((status = 200, body = RequestDto), (status = 409, description = "the request changed since `version`", body = ErrorBody),
-              (status = 422, description = "not allowed from this status, or data missing", body = ErrorBody)))]
+              (status = 422, description = "not allowed from this status, or data missing; on the spot: not a grid worker's own grid (`region_id`), a category that does not allow it (`category_id`), no photo (`photos`, `photo_ids`)", body = ErrorBody)))]
 pub async fn request_step(
     State(state): State<AppState>,
     p: Principal,
@@ -545,17 +579,24 @@ pub async fn request_step(
         shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new("action", "err.choice"))
     })?;
     let actor = p.require_permission(action.permission())?;
+    let degrees = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let position =
+        crate::requests::position("latitude", (&degrees(b.latitude), &degrees(b.longitude)))
+            .map_err(shiliu_domain::FieldErrors::from)?;
     let input = shiliu_db::requests::StepInput {
         action_input: ActionInput {
             reason: b.reason.clone(),
             outcome: b.outcome.as_deref().and_then(Outcome::parse),
             reply: b.reply.clone(),
             rating: b.rating.as_deref().and_then(Rating::parse),
-            current_rating: None,
+            ..ActionInput::default()
         },
         site_id: b.site_id,
         unit_id: None,
         note: b.reason.clone(),
+        photo_ids: b.photo_ids.clone(),
+        position,
+        ..Default::default()
     };
     let version = b.version;
     let r = state
@@ -565,10 +606,12 @@ pub async fn request_step(
                 shiliu_db::org::get_site(c, actor.scope(), s)
                     .map_err(|_| shiliu_db::DbError::invalid("site_id", "err.site.unknown"))?;
             }
-            shiliu_db::requests::step(c, &actor, id, version, action, &input)
+            let r = shiliu_db::requests::step(c, &actor, id, version, action, &input)?;
+            let handler = shiliu_db::requests::on_the_spot::handler_of(c, id)?;
+            Ok((r, handler))
         })
         .await?;
-    Ok(Json(r.into()))
+    Ok(Json(RequestDto::from(r.0).with_handler(r.1)))
 }
 
 /// This file's routes: every handler is registered in the file that holds it.

@@ -2,7 +2,6 @@
 //! desk), and one request with its history and the steps the user may take now.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use shiliu_db::scope::grants;
 use shiliu_domain::files::REQUEST_FILES;
@@ -529,6 +528,13 @@ pub struct IntakeForm {
     /// The resident agreed to SMS about the request (asked on the phone or at the desk).
     #[serde(default)]
     sms: Option<String>,
+    /// A grid worker resolves it there and then (就地办结), with `outcome`, `reply` and a photo.
+    #[serde(default)]
+    on_the_spot: Option<String>,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    reply: String,
 }
 
 #[derive(Template)]
@@ -546,6 +552,10 @@ struct IntakePage {
     kept: Kept,
     /// Where the request is about, for staff not scoped to grids: the regions in scope.
     regions: Picker,
+    /// A grid worker may resolve it on the spot: the names of the categories that allow it
+    /// (empty: not offered).
+    spot_categories: Vec<String>,
+    outcomes: Vec<(String, String)>,
 }
 
 /// The channels staff may record, the role's own first.
@@ -568,6 +578,7 @@ async fn intake_page(
     let actor = p.require::<grants::CreateRequests>()?;
     let t = p.t();
     let grid_worker = p.role().scoped_to_grids();
+    let on_the_spot = grid_worker && p.can(Permission::ResolveOnTheSpot);
     let code = d.region_code.clone();
     let (cats, grids, around, qs) = state
         .db
@@ -595,9 +606,19 @@ async fn intake_page(
         .selected(d.region_code.clone())
         .required()
         .regions(around, t);
+    let spot_categories = if on_the_spot {
+        cats.iter()
+            .filter(|c| c.on_the_spot)
+            .map(|c| t.pick(&c.name, &c.name_en).to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let categories = category_names(&cats, t);
     let chosen = d.category_id.parse().unwrap_or(-1);
     let page = IntakePage {
+        spot_categories,
+        outcomes: outcomes(t),
         l: Layout::new(p, "nav.requests", t.s("requests.new")),
         d,
         channels: channels(p.role())
@@ -666,10 +687,27 @@ pub async fn create(
         }
     };
     let held = files.clone();
+    // On the spot, the photos are the resolution's evidence, attached with its step.
+    let spot = match d.on_the_spot.is_some() {
+        true => Some((
+            p.require::<grants::ResolveOnTheSpot>()?,
+            resolution(&d.outcome, &d.reply, (&d.latitude, &d.longitude)),
+        )),
+        false => None,
+    };
     let result = state
         .db
         .write(move |c| {
             let region = org_db::region_id_by_code(c, actor.scope(), &code, "region_id")?;
+            if let Some((spot, done)) = spot {
+                let done = StepInput {
+                    photos: files,
+                    ..done.map_err(shiliu_db::DbError::Invalid)?
+                };
+                return db::on_the_spot::take_in_resolved(
+                    c, &spot, &input, category, region, &done,
+                );
+            }
             let r = db::create(c, &actor, &input, category, region, None)?;
             if !files.is_empty() {
                 db::files::attach_to(c, &actor, &r, &files, "photos")?;
@@ -694,6 +732,8 @@ pub struct ActionForm {
     pub needs_site: bool,
     pub needs_outcome: bool,
     pub needs_rating: bool,
+    /// Resolved on the spot: photos (multipart) and "use my location" come with it.
+    pub needs_evidence: bool,
 }
 
 #[derive(Template)]
@@ -721,6 +761,8 @@ struct DetailPage {
     suggested: Option<String>,
     /// The sites in the caller's scope, for dispatch and transfer.
     sites: crate::web::pickers::Picker,
+    /// Photos sent with an earlier try of the resolution on the spot, held for the next send.
+    kept: Kept,
 }
 
 /// A request as people read it: labelled facts in the reader's language, and its history.
@@ -746,11 +788,16 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             let site = org_db::atlas::site_name_of(c, r.site_id)?;
             let transfer = org_db::atlas::site_name_of(c, r.transfer_site_id)?;
             let events = db::events(c, &r)?;
-            let ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+            let handler = db::on_the_spot::handler_of(c, r.id)?;
+            let ids: Vec<i64> = events
+                .iter()
+                .filter_map(|e| e.actor_id)
+                .chain(handler)
+                .collect();
             let names = shiliu_db::accounts::display_names(c, &ids)?;
             Ok((
                 r.clone(),
-                (events, names),
+                (events, names, handler),
                 db::categories(c, true)?,
                 site,
                 transfer,
@@ -801,7 +848,13 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             t.s("requests.due").to_string(),
             r.due_at.map(minute).unwrap_or_default(),
         ),
-        (t.s("requests.responsible").to_string(), site.clone()),
+        (
+            t.s("requests.responsible").to_string(),
+            match events.2.and_then(|id| events.1.get(&id)) {
+                Some(person) => t.f("requests.handled_in_person", &[("name", person)]),
+                None => site.clone(),
+            },
+        ),
         (
             t.s("requests.routed_by").to_string(),
             routing_words(&r.routed_by, t),
@@ -826,7 +879,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
     facts.retain(|(_, v)| !v.is_empty());
-    let (events, names) = events;
+    let (events, names, _) = events;
     let events = events
         .into_iter()
         .map(|e| {
@@ -835,7 +888,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
                 actor_name(&e, &names, t),
                 t.label("req_action", &e.action),
                 t.label("status", &e.to_status),
-                e.note.unwrap_or_default(),
+                with_position(e.note.clone().unwrap_or_default(), &e, t),
             )
         })
         .collect();
@@ -847,6 +900,22 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
         facts,
         events,
     })
+}
+
+/// A step's note with the place it was taken at, where "use my location" gave one.
+fn with_position(note: String, e: &shiliu_db::requests::RequestEvent, t: T) -> String {
+    let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+    match detail["position"].as_str() {
+        Some(at) => {
+            let at = t.f("requests.at_position", &[("at", at)]);
+            if note.is_empty() {
+                at
+            } else {
+                format!("{note} · {at}")
+            }
+        }
+        None => note,
+    }
 }
 
 /// Who took a step, as people know them: a user's display name, "the resident", "the
@@ -875,7 +944,7 @@ pub(crate) async fn detail_page(
     errs: &FieldErrors,
     saved: bool,
 ) -> AppResult<Response> {
-    said_page(state, p, id, errs, saved, None).await
+    said_page(state, p, id, errs, saved, None, Kept::default()).await
 }
 
 /// What a step did, in words that name it and whom it went to ("已派单至北湖街道解忧超市"),
@@ -895,6 +964,7 @@ async fn said_page(
     errs: &FieldErrors,
     saved: bool,
     done: Option<Action>,
+    kept: Kept,
 ) -> AppResult<Response> {
     let t = p.t();
     let Readable {
@@ -905,7 +975,31 @@ async fn said_page(
         site,
         transfer,
     } = readable(state, p, id).await?;
-    let templates = if r.status().actions().any(|a| a == Action::Resolve) {
+    // The steps on the spot are offered only where the database would take them.
+    let spot = if p.can(Permission::ResolveOnTheSpot)
+        && r.status().actions().any(Action::is_on_the_spot)
+    {
+        let (actor, held) = (p.require::<grants::ResolveOnTheSpot>()?, r.clone());
+        state
+            .db
+            .read(move |c| db::on_the_spot::offered(c, &actor, &held))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let may = |a: &Action| {
+        if a.is_on_the_spot() {
+            spot.contains(a)
+        } else {
+            p.can(a.permission())
+        }
+    };
+    let templates = if r
+        .status()
+        .actions()
+        .filter(|a| may(a))
+        .any(Action::resolves)
+    {
         let category = r.category_id;
         state
             .db
@@ -920,13 +1014,14 @@ async fn said_page(
     let actions: Vec<ActionForm> = r
         .status()
         .actions()
-        .filter(|a| p.can(a.permission()))
+        .filter(|a| may(a))
         .map(|a| ActionForm {
             code: a.as_str(),
             label: t.label("req_action", a.as_str()),
             needs_site: matches!(a, Action::Dispatch | Action::Transfer),
-            needs_outcome: a == Action::Resolve,
+            needs_outcome: a.resolves(),
             needs_rating: a == Action::Rate,
+            needs_evidence: a == Action::ResolveOnTheSpot,
         })
         .collect();
     let mut sites = Picker::new("site-picker", "site_id", t.s("field.target_site"));
@@ -959,10 +1054,7 @@ async fn said_page(
         paused: r.paused_at.is_some(),
         facts,
         actions,
-        outcomes: Outcome::ALL
-            .iter()
-            .map(|o| (o.as_str().to_string(), t.label("outcome", o.as_str())))
-            .collect(),
+        outcomes: outcomes(t),
         ratings: Rating::ALL
             .iter()
             .map(|o| (o.as_str().to_string(), t.label("rating", o.as_str())))
@@ -977,8 +1069,32 @@ async fn said_page(
         media_url,
         suggested,
         sites,
+        kept,
     };
     render_form(&page, !errs.is_empty())
+}
+
+/// The outcomes of a resolution, in the reader's language.
+fn outcomes(t: T) -> Vec<(String, String)> {
+    Outcome::ALL
+        .iter()
+        .map(|o| (o.as_str().to_string(), t.label("outcome", o.as_str())))
+        .collect()
+}
+
+/// A resolution on the spot as a form gives it: the outcome, the reply and where it was done
+/// (the photos are added by the caller). Every bad field is reported.
+fn resolution(outcome: &str, reply: &str, at: (&str, &str)) -> Result<StepInput, FieldErrors> {
+    let position = crate::requests::position("position", at).map_err(FieldErrors::from)?;
+    Ok(StepInput {
+        action_input: ActionInput {
+            outcome: Outcome::parse(outcome),
+            reply: Some(reply.to_string()),
+            ..ActionInput::default()
+        },
+        position,
+        ..StepInput::default()
+    })
 }
 
 /// `?done=<action>` after a step: which step was just taken.
@@ -996,7 +1112,16 @@ pub async fn show(
     Query(d): Query<Done>,
 ) -> AppResult<Response> {
     let done = Action::parse(&d.done);
-    said_page(&state, &p, id, &FieldErrors::new(), s.yes(), done).await
+    said_page(
+        &state,
+        &p,
+        id,
+        &FieldErrors::new(),
+        s.yes(),
+        done,
+        Kept::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -1017,14 +1142,22 @@ pub struct StepForm {
     /// Without JavaScript, a template chosen with an empty reply becomes the reply.
     #[serde(default)]
     reply_template: String,
+    /// Where a resolution on the spot was done ("use my location"), in degrees.
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
 }
 
+/// One step on a request. The form is multipart when it carries photos (a resolution on the
+/// spot); those that passed their checks are held for the next send if the step is refused.
 pub async fn step(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-    Form(f): Form<StepForm>,
+    form: FormData,
 ) -> AppResult<Response> {
+    let f: StepForm = form.parse()?;
     let Some(action) = Action::parse(&f.action) else {
         return detail_page(
             &state,
@@ -1037,15 +1170,35 @@ pub async fn step(
     };
     let actor = p.require_permission(action.permission())?;
     let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
+    let mut errs = FieldErrors::new();
+    let position = errs
+        .check(crate::requests::position(
+            "position",
+            (&f.latitude, &f.longitude),
+        ))
+        .flatten();
+    let photos = if action == Action::ResolveOnTheSpot {
+        let got = state.pending.photos(&form, "photos", REQUEST_FILES);
+        errs.0.extend(got.errors.0);
+        got.files
+    } else {
+        Vec::new()
+    };
+    if !errs.is_empty() {
+        let kept = keep_for_next_send(&state.pending, &form, photos);
+        return said_page(&state, &p, id, &errs, false, None, kept).await;
+    }
     let input = StepInput {
         action_input: ActionInput {
             reason: reason.clone(),
             outcome: Outcome::parse(&f.outcome),
             reply: Some(f.reply.clone()),
             rating: Rating::parse(&f.rating),
-            current_rating: None,
+            ..ActionInput::default()
         },
         note: reason,
+        photos: photos.clone(),
+        position,
         ..StepInput::default()
     };
     let site = f.site_id.clone();
@@ -1070,10 +1223,18 @@ pub async fn step(
             db::step(c, &actor, id, f.version, action, &input)
         })
         .await;
-    after_form(&state, &p, id, result, |_| {
-        format!("/requests/{id}?done={}", action.as_str())
-    })
-    .await
+    match result {
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            let kept = keep_for_next_send(&state.pending, &form, photos);
+            said_page(&state, &p, id, &e, false, None, kept).await
+        }
+        other => {
+            after_form(&state, &p, id, other, |_| {
+                format!("/requests/{id}?done={}", action.as_str())
+            })
+            .await
+        }
+    }
 }
 
 /// After a form on a request's page: on to `to` (from what the write returned), or the

@@ -591,19 +591,21 @@ pub async fn status(
 }
 
 /// The steps a resident is shown, as they read them: received, dispatched to a site,
-/// accepted, resolved, rated, reopened, closed. Notes, returns and transfers between staff
+/// accepted (or taken on by the grid worker), resolved (there and then too), rated, reopened, closed. Notes, returns and transfers between staff
 /// stay inside.
 fn public_timeline(
     t: T,
     events: &[db::RequestEvent],
     sites: &std::collections::HashMap<i64, String>,
 ) -> Vec<(String, String)> {
-    const SHOWN: [&str; 8] = [
+    const SHOWN: [&str; 10] = [
         "receive",
         "dispatch",
         "accept",
         "accept_transfer",
+        "take",
         "resolve",
+        "resolve_on_the_spot",
         "rate",
         "reopen",
         "close",

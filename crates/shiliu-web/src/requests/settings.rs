@@ -29,6 +29,8 @@ pub struct CategoryRow {
     pub amount: String,
     pub unit: &'static str,
     pub active: bool,
+    /// 网格员可就地办结.
+    pub on_the_spot: bool,
     /// The platform's service level in words (for a region's page).
     pub platform_level: String,
     /// The region's own level, when it set one: (amount, unit).
@@ -112,6 +114,7 @@ async fn categories_page(
                     amount,
                     unit,
                     active: c.active,
+                    on_the_spot: c.on_the_spot,
                 }
             })
             .collect(),
@@ -142,6 +145,9 @@ pub struct CategoryForm {
     unit: String,
     #[serde(default)]
     active: Option<String>,
+    /// Grid workers may resolve its requests on the spot.
+    #[serde(default)]
+    on_the_spot: Option<String>,
     #[serde(default)]
     version: i32,
 }
@@ -156,6 +162,7 @@ impl CategoryForm {
             &self.unit,
             WorkCalendar::default().minutes_per_day(),
         )
+        .map(|c| c.with_on_the_spot(self.on_the_spot.is_some()))
     }
 }
 

@@ -23,6 +23,19 @@ fn city_of_every_kind(t: TestDb) -> App {
         .db
         .write_blocking(move |c| {
             let nn = seed_city(c, "450100", "nn", "x");
+            // The city's request waits in a category its grid worker may resolve on the spot.
+            let r =
+                shiliu_db::requests::get(c, &shiliu_db::scope::Scope::everything(), nn.request)?;
+            let k = shiliu_db::requests::category(c, r.category_id)?;
+            let spot = shiliu_domain::requests::CategoryInput {
+                code: k.code.clone(),
+                name: k.name.clone(),
+                name_en: k.name_en.clone(),
+                service_minutes: k.service_minutes,
+                on_the_spot: true,
+            };
+            let sys = shiliu_db::scope::Actor::system("test");
+            shiliu_db::requests::update_category(c, &sys, k.id, k.version, &spot, true)?;
             seed_every_kind(c, &vault, nn, "nn");
             Ok(())
         })
@@ -99,10 +112,12 @@ both_engines!(
 );
 
 both_engines!(
-    a_grid_workers_home_counts_declarations_and_assists_and_no_request_handling,
+    a_grid_workers_home_counts_what_to_resolve_on_the_spot_declarations_and_assists_and_no_dispatching,
     |t: TestDb| {
         let app = city_of_every_kind(t);
         let kinds = block_on(kinds_on_home(&app, "nn-grid-worker"));
+        // Their own work first: what they may resolve on the spot in their grids.
+        assert_eq!(kinds.first().map(String::as_str), Some("queue.on_the_spot"));
         assert!(kinds.iter().any(|x| x == "todo.declarations"), "{kinds:?}");
         assert!(kinds.iter().any(|x| x == "todo.assists"), "{kinds:?}");
         assert!(

@@ -3095,3 +3095,553 @@ both_engines!(the_api_gives_the_co_handlers_answer, |t: TestDb| {
         assert_eq!(cos[0]["name"], "nn教育局");
     });
 });
+
+// 就地办结: a grid worker resolves a simple request in their own grid there and then.
+
+/// 南宁 and 柳州, each with a request waiting in its grid, in a category whose requests grid
+/// workers may (`allow`) resolve on the spot; 南宁's grid worker signed in.
+struct Spot {
+    nn: CityData,
+    lz: CityData,
+    cookie: String,
+    csrf: String,
+}
+
+fn spot_cities(app: &App, allow: bool) -> Spot {
+    let (nn, lz) = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let nn = seed_city(c, "450100", "nn", "x");
+            let lz = seed_city(c, "450200", "lz", "x");
+            let r = shiliu_db::requests::get(c, &Scope::everything(), nn.request)?;
+            let k = shiliu_db::requests::category(c, r.category_id)?;
+            let input = shiliu_domain::requests::CategoryInput {
+                code: k.code.clone(),
+                name: k.name.clone(),
+                name_en: k.name_en.clone(),
+                service_minutes: k.service_minutes,
+                on_the_spot: allow,
+            };
+            let sys = Actor::system("test");
+            shiliu_db::requests::update_category(c, &sys, k.id, k.version, &input, true)?;
+            Ok((nn, lz))
+        })
+        .unwrap();
+    let (cookie, csrf) = app.session("nn-grid-worker");
+    Spot {
+        nn,
+        lz,
+        cookie,
+        csrf,
+    }
+}
+
+/// The grid worker sends the resolution on the spot from request `id`'s page, with `photos`
+/// and the reply `reply`, where "use my location" found them.
+async fn resolved_on_the_spot(
+    app: &App,
+    s: &Spot,
+    id: i64,
+    reply: &str,
+    photos: &[(&str, &str, &[u8])],
+    extra: &[(&str, &str)],
+) -> Resp {
+    let v = version_of(app, id);
+    let mut fields = vec![
+        ("action", "resolve_on_the_spot"),
+        ("version", v.as_str()),
+        ("outcome", "solved"),
+        ("reply", reply),
+        ("latitude", "22.817"),
+        ("longitude", "108.366"),
+    ];
+    fields.extend_from_slice(extra);
+    app.multipart(
+        &format!("/requests/{id}/step"),
+        &s.cookie,
+        &s.csrf,
+        &fields,
+        photos,
+    )
+    .await
+}
+
+/// A request as it stands, with its files.
+fn stands(
+    app: &App,
+    id: i64,
+) -> (
+    shiliu_db::requests::Request,
+    Vec<shiliu_db::requests::files::Attachment>,
+) {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let r = shiliu_db::requests::get(c, &Scope::everything(), id)?;
+            let files = shiliu_db::requests::files::list(c, &r)?;
+            Ok((r, files))
+        })
+        .unwrap()
+}
+
+/// The grid worker handling a request in person, if any.
+fn handler(app: &App, id: i64) -> Option<i64> {
+    app.t
+        .db
+        .write_blocking(move |c| shiliu_db::requests::on_the_spot::handler_of(c, id))
+        .unwrap()
+}
+
+both_engines!(
+    a_grid_worker_resolves_a_request_in_their_grid_on_the_spot_with_a_photo,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let home = home_of(&app, &s.cookie).await;
+            assert!(
+                home.contains("data-todo=\"queue.on_the_spot\"><span class=\"n\">1<"),
+                "{home}"
+            );
+            let page = app
+                .get(&format!("/requests/{}", s.nn.request), &s.cookie)
+                .await;
+            assert!(page.text().contains("我来办") && page.text().contains("就地办结"));
+            let id = s.nn.request;
+            let r = resolved_on_the_spot(
+                &app,
+                &s,
+                id,
+                "路灯已报修",
+                &[("photos", "现场.png", PNG)],
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            assert_eq!(
+                r.location(),
+                format!("/requests/{id}?done=resolve_on_the_spot")
+            );
+            let (req, files) = stands(&app, id);
+            assert_eq!(req.status, "resolved");
+            assert_eq!(req.reply.as_deref(), Some("路灯已报修"));
+            assert_eq!((req.site_id, req.unit_id), (None, None));
+            let worker = app
+                .t
+                .db
+                .write_blocking(|c| {
+                    Ok(accounts::find_by_username(c, "nn-grid-worker")?.unwrap().id)
+                })
+                .unwrap();
+            assert_eq!(handler(&app, id), Some(worker));
+            assert_eq!(files.len(), 1);
+            assert!(files[0].is_image());
+            // The history names the grid worker as people know them, with where it was done.
+            let page = app.get(&r.location(), &s.cookie).await.text();
+            assert!(page.contains("已就地办结"), "{page}");
+            assert!(page.contains("用户nn-grid-worker（就地办理）"), "{page}");
+            assert!(page.contains("位置 22.817000,108.366000"), "{page}");
+            assert!(!page.contains(">nn-grid-worker<"), "no login names: {page}");
+            // The step and its photo are audited, and nothing is left to resolve on the spot.
+            let audited = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let rows =
+                        shiliu_db::audit::list(c, &shiliu_db::audit::AuditFilter::default(), 50)?;
+                    Ok(rows
+                        .iter()
+                        .filter(|a| a.entity_id.as_deref() == Some(id.to_string().as_str()))
+                        .map(|a| a.action.clone())
+                        .collect::<Vec<_>>())
+                })
+                .unwrap();
+            assert!(audited.iter().any(|a| a == "request.step"), "{audited:?}");
+            assert!(audited.iter().any(|a| a == "request.attach"), "{audited:?}");
+            let home = home_of(&app, &s.cookie).await;
+            assert!(home.contains("data-todo=\"queue.on_the_spot\"><span class=\"n\">0<"));
+        });
+    }
+);
+
+both_engines!(
+    a_grid_worker_takes_a_request_on_and_the_resident_rates_it_once_resolved,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let id = s.nn.request;
+            let v = version_of(&app, id);
+            let r = app
+                .post(
+                    &format!("/requests/{id}/step"),
+                    &s.cookie,
+                    &[("_csrf", &s.csrf), ("action", "take"), ("version", &v)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (taken, _) = stands(&app, id);
+            assert_eq!(taken.status, "accepted");
+            assert!(handler(&app, id).is_some() && taken.site_id.is_none());
+            // Taken, it is the grid worker's: resolved on the spot later.
+            let r = resolved_on_the_spot(
+                &app,
+                &s,
+                id,
+                "已上门讲解政策",
+                &[("photos", "现场.png", PNG)],
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // Then the call-back rating (回访), as for any resolved request.
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            let v = version_of(&app, id);
+            let rated = app
+                .post(
+                    &format!("/requests/{id}/step"),
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("action", "rate"),
+                        ("version", &v),
+                        ("rating", "satisfied"),
+                    ],
+                )
+                .await;
+            assert_eq!(rated.status, StatusCode::SEE_OTHER, "{}", rated.text());
+            assert_eq!(stands(&app, id).0.status, "rated");
+        });
+    }
+);
+
+both_engines!(
+    resolving_on_the_spot_is_refused_in_a_category_that_does_not_allow_it,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, false);
+        block_on(async {
+            let id = s.nn.request;
+            let page = app.get(&format!("/requests/{id}"), &s.cookie).await.text();
+            assert!(
+                !page.contains("value=\"resolve_on_the_spot\""),
+                "not offered"
+            );
+            let r = resolved_on_the_spot(
+                &app,
+                &s,
+                id,
+                "路灯已报修",
+                &[("photos", "现场.png", PNG)],
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                r.text().contains("该类别不允许网格员就地办结"),
+                "{}",
+                r.text()
+            );
+            let (req, files) = stands(&app, id);
+            assert_eq!((req.status.as_str(), files.len()), ("received", 0));
+            // In English too, naming the field.
+            let (st, e) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/requests/{id}/steps"),
+                    "nn-grid-worker",
+                    Some(serde_json::json!({"action": "take", "version": req.version})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e.to_string().contains("category_id"), "{e}");
+        });
+    }
+);
+
+both_engines!(
+    resolving_on_the_spot_is_refused_outside_the_grid_workers_own_grids,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            // Another city's grid: not theirs to see, let alone resolve.
+            let r = resolved_on_the_spot(
+                &app,
+                &s,
+                s.lz.request,
+                "已办",
+                &[("photos", "现场.png", PNG)],
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+            assert_eq!(stands(&app, s.lz.request).0.status, "received");
+            // Staff whose region holds the grid are not its grid worker.
+            let id = s.nn.request;
+            let v = version_of(&app, id);
+            let (st, e) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/requests/{id}/steps"),
+                    "nn-commission-staff",
+                    Some(
+                        serde_json::json!({"action": "take", "version": v.parse::<i32>().unwrap()}),
+                    ),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e.to_string().contains("action"), "{e}");
+            // Taken in on the spot in another city's grid: refused on the place.
+            let (cat, lz_grid) = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let r = shiliu_db::requests::get(c, &Scope::everything(), id)?;
+                    let g = org::get_region(c, &Scope::everything(), s.lz.grid)?;
+                    Ok((r.category_id.to_string(), g.code))
+                })
+                .unwrap();
+            let r = app
+                .multipart(
+                    "/requests",
+                    &s.cookie,
+                    &s.csrf,
+                    &[
+                        ("channel", "grid"),
+                        ("category_id", &cat),
+                        ("region_code", &lz_grid),
+                        ("description", "路灯不亮"),
+                        ("on_the_spot", "1"),
+                        ("outcome", "solved"),
+                        ("reply", "已修"),
+                    ],
+                    &[("photos", "现场.png", PNG)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+            assert!(r.text().contains("所在区域"), "{}", r.text());
+        });
+    }
+);
+
+both_engines!(
+    resolving_on_the_spot_needs_a_photo_and_keeps_one_sent_with_a_refused_try,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let id = s.nn.request;
+            let r = resolved_on_the_spot(&app, &s, id, "路灯已报修", &[], &[]).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                r.text().contains("就地办结需要至少一张现场照片"),
+                "{}",
+                r.text()
+            );
+            // A photo with no reply: refused, the photo held for the next send.
+            let r =
+                resolved_on_the_spot(&app, &s, id, " ", &[("photos", "现场.png", PNG)], &[]).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(text.contains("<li>现场.png</li>"), "{text}");
+            let token = text
+                .split("name=\"kept_photos\" value=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .unwrap()
+                .to_string();
+            assert_eq!(stands(&app, id).0.status, "received");
+            let r =
+                resolved_on_the_spot(&app, &s, id, "路灯已报修", &[], &[("kept_photos", &token)])
+                    .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (req, files) = stands(&app, id);
+            assert_eq!((req.status.as_str(), files.len()), ("resolved", 1));
+            assert_eq!(files[0].name, "现场.png");
+        });
+    }
+);
+
+both_engines!(
+    a_grid_worker_takes_one_in_resolved_on_the_spot_from_the_intake_form,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let (cat, grid) = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let r = shiliu_db::requests::get(c, &Scope::everything(), s.nn.request)?;
+                    let g = org::get_region(c, &Scope::everything(), s.nn.grid)?;
+                    Ok((r.category_id.to_string(), g.code))
+                })
+                .unwrap();
+            let form = app.get("/requests/new", &s.cookie).await.text();
+            assert!(form.contains("name=\"on_the_spot\""), "offered on the form");
+            let r = app
+                .multipart(
+                    "/requests",
+                    &s.cookie,
+                    &s.csrf,
+                    &[
+                        ("channel", "grid"),
+                        ("category_id", &cat),
+                        ("region_code", &grid),
+                        ("description", "路灯不亮"),
+                        ("on_the_spot", "1"),
+                        ("outcome", "solved"),
+                        ("reply", "已联系物业更换灯泡"),
+                        ("latitude", "22.8"),
+                        ("longitude", "108.3"),
+                    ],
+                    &[("photos", "现场.png", PNG)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let id: i64 = r
+                .location()
+                .trim_start_matches("/requests/")
+                .split('?')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let (req, files) = stands(&app, id);
+            assert_eq!(req.status, "resolved");
+            assert_eq!(req.place.as_deref(), Some("22.800000,108.300000"));
+            assert_eq!(files.len(), 1);
+            let page = app.get(&format!("/requests/{id}"), &s.cookie).await.text();
+            assert!(page.contains("受理") && page.contains("就地办结"), "{page}");
+        });
+    }
+);
+
+/// A file sent to the files API with `username`'s token: its id.
+async fn api_photo(app: &App, id: i64, username: &str) -> i64 {
+    let token = format!("tok-photo-{}", shiliu_db::ids::new_id());
+    let (u, hash) = (username.to_string(), shiliu_web::web::sha256_hex(&token));
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let user = accounts::find_by_username(c, &u)?.expect("user");
+            let actor = accounts::acting_as(c, &user, "test")?;
+            let until = shiliu_db::now() + chrono::Duration::hours(1);
+            accounts::create_token(c, &actor, "test", &hash, user.role().permissions(), until)
+        })
+        .unwrap();
+    let boundary = "spotBoundary";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"现场.png\"\r\n\r\n").into_bytes();
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = app
+        .call(
+            Request::post(format!("/api/v1/requests/{id}/files"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v[0]["id"].as_i64().unwrap()
+}
+
+both_engines!(
+    the_api_resolves_on_the_spot_with_the_photos_sent_first,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let id = s.nn.request;
+            let step = |photos: Vec<i64>| {
+                serde_json::json!({"action": "resolve_on_the_spot", "version": version_of(&app, id).parse::<i32>().unwrap(),
+                    "outcome": "solved", "reply": "已当场解答", "photo_ids": photos,
+                    "latitude": 22.817, "longitude": 108.366})
+            };
+            let path = format!("/api/v1/requests/{id}/steps");
+            let (st, e) = app
+                .api("POST", &path, "nn-grid-worker", Some(step(vec![])))
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e.to_string().contains("photos"), "{e}");
+            let photo = api_photo(&app, id, "nn-grid-worker").await;
+            let (st, done) = app
+                .api("POST", &path, "nn-grid-worker", Some(step(vec![photo])))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{done}");
+            assert_eq!(done["status"], "resolved");
+            assert!(done["handler_user_id"].as_i64().is_some(), "{done}");
+            assert_eq!(done["site_id"], serde_json::Value::Null);
+            let (_, doc) = app.api_get("/api/v1/openapi.json", "nn-grid-worker").await;
+            assert!(
+                doc.to_string().contains("resolve_on_the_spot"),
+                "documented"
+            );
+        });
+    }
+);
+
+both_engines!(
+    the_province_lets_grid_workers_resolve_a_category_on_the_spot_and_a_city_sees_it,
+    |t: TestDb| {
+        let app = App::new(t);
+        let l = levels_cities(&app);
+        block_on(async {
+            let (admin, csrf) = app.session("gx-admin");
+            let v = l.renting.version.to_string();
+            let mut form = renting_form(&csrf, &v, "5", "days", "租房租住");
+            form.push(("on_the_spot", "1"));
+            let r = app.post(&l.path(), &admin, &form).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let id = l.renting.id;
+            let after = app
+                .t
+                .db
+                .write_blocking(move |c| shiliu_db::requests::category(c, id))
+                .unwrap();
+            assert!(after.on_the_spot);
+            let page = app.get("/settings/categories", &admin).await.text();
+            assert!(
+                page.contains("name=\"on_the_spot\" value=\"1\" checked"),
+                "{page}"
+            );
+            // A city reads it; the grid worker's intake form names the category.
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get("/settings/categories", &cs).await.text();
+            assert!(
+                page.contains("<span class=\"badge\">网格员可就地办结</span>"),
+                "{page}"
+            );
+            let (gw, _) = app.session("nn-grid-worker");
+            let form = app.get("/requests/new", &gw).await.text();
+            assert!(
+                form.contains("这些类别的简单诉求可当场办结：租房租住"),
+                "{form}"
+            );
+            assert!(form.contains("name=\"on_the_spot\""), "{form}");
+            // Unticked, it is off again.
+            let v = after.version.to_string();
+            let r = app
+                .post(
+                    &l.path(),
+                    &admin,
+                    &renting_form(&csrf, &v, "5", "days", "租房租住"),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let again = app
+                .t
+                .db
+                .write_blocking(move |c| shiliu_db::requests::category(c, id))
+                .unwrap();
+            assert!(!again.on_the_spot);
+        });
+    }
+);

@@ -404,7 +404,14 @@ fn every_code_of_a_request_has_a_label() {
         labels("rating", q::Rating::ALL),
         labels(
             "routing",
-            &["community", "nearest", "none", "dispatched", "transferred"],
+            &[
+                "community",
+                "nearest",
+                "none",
+                "dispatched",
+                "transferred",
+                "on_the_spot",
+            ],
         ),
     ];
     let lacks = lacking(coded.concat());
