@@ -766,7 +766,7 @@ both_engines!(
     }
 );
 
-/// A chromedriver command through its door to the DevTools protocol (fantoccini has no method
+/// A chromedriver command through its door to the `DevTools` protocol (fantoccini has no method
 /// for it): here, where the phone is and its permission to say so.
 #[derive(Debug)]
 struct Cdp(&'static str, serde_json::Value);

@@ -25,7 +25,10 @@ pub fn admit(
     debug_assert!(action.is_on_the_spot());
     // The grids are the grid worker's scope; anyone else's scope is a region's subtree, which
     // is not "their own grid" even when it holds the request.
-    let grid_worker = actor.role().is_some_and(|r| r.scoped_to_grids()) && actor.user_id.is_some();
+    let grid_worker = actor
+        .role()
+        .is_some_and(shiliu_domain::roles::Role::scoped_to_grids)
+        && actor.user_id.is_some();
     if !grid_worker {
         return Err(DbError::invalid(
             "action",

@@ -688,12 +688,13 @@ pub async fn create(
     };
     let held = files.clone();
     // On the spot, the photos are the resolution's evidence, attached with its step.
-    let spot = match d.on_the_spot.is_some() {
-        true => Some((
+    let spot = if d.on_the_spot.is_some() {
+        Some((
             p.require::<grants::ResolveOnTheSpot>()?,
             resolution(&d.outcome, &d.reply, (&d.latitude, &d.longitude)),
-        )),
-        false => None,
+        ))
+    } else {
+        None
     };
     let result = state
         .db

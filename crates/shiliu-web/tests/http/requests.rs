@@ -3645,3 +3645,40 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_request_reopened_after_a_dissatisfied_rating_goes_back_to_its_grid_worker,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let id = s.nn.request;
+            let photo = [("photos", "现场.png", PNG)];
+            let r = resolved_on_the_spot(&app, &s, id, "已当场解答", &photo, &[]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            for (action, rating) in [("rate", "dissatisfied"), ("reopen", "")] {
+                let v = version_of(&app, id);
+                let form = [
+                    ("_csrf", csrf.as_str()),
+                    ("action", action),
+                    ("version", v.as_str()),
+                    ("rating", rating),
+                    ("reason", "群众不满意"),
+                ];
+                let r = app
+                    .post(&format!("/requests/{id}/step"), &cookie, &form)
+                    .await;
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
+            }
+            assert_eq!(stands(&app, id).0.status, "in_progress");
+            // Hers again: offered on her page, and resolved with a new photo.
+            let page = app.get(&format!("/requests/{id}"), &s.cookie).await.text();
+            assert!(page.contains("value=\"resolve_on_the_spot\""), "{page}");
+            let r = resolved_on_the_spot(&app, &s, id, "再次上门解决", &photo, &[]).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (req, files) = stands(&app, id);
+            assert_eq!((req.status.as_str(), files.len()), ("resolved", 2));
+        });
+    }
+);
