@@ -767,7 +767,7 @@ both_engines!(
 );
 
 /// A chromedriver command through its door to the `DevTools` protocol (fantoccini has no method
-/// for it): here, where the phone is and its permission to say so.
+/// for it): where the phone is and its permission to say so; the viewport's width.
 #[derive(Debug)]
 struct Cdp(&'static str, serde_json::Value);
 
@@ -2046,29 +2046,6 @@ fn axe_source() -> String {
             path.display()
         )
     })
-}
-
-/// A Chrome `DevTools` command through chromedriver's own endpoint (`WebDriver` has no way to set
-/// the viewport of an emulated phone).
-#[derive(Debug)]
-struct Cdp(&'static str, serde_json::Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (hyper::Method, Option<String>) {
-        let body = serde_json::json!({"cmd": self.0, "params": self.1});
-        (hyper::Method::POST, Some(body.to_string()))
-    }
 }
 
 /// Show pages `width` CSS px wide: 360 is the phone the browser starts as, wider a desktop.
