@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing Shiliu needs, from Debian's packages, when missing.
 # Sourced by demo.sh (build only) and test.sh (build, PostgreSQL, Chromium, axe-core).
-# axe-core from npm, kept outside the repository; the browser tests read $SHILIU_AXE_JS
+# axe-core from npm, kept outside the repository; the browser tests read $SHILIU_TEST_AXE_JS
 # (crates/shiliu/tests/browser.rs falls back to the same path).
 AXE_VERSION=4.14.1
 AXE_DIR="$HOME/.cache/shiliu/axe"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 . scripts/setup.sh
 ensure_packages test
-export SHILIU_AXE_JS="${SHILIU_AXE_JS:-$AXE_JS}"
+export SHILIU_TEST_AXE_JS="${SHILIU_TEST_AXE_JS:-$AXE_JS}"
 
 # PostgreSQL for the tests: SHILIU_TEST_PG, or the local server (started if it is down).
 export SHILIU_TEST_PG="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"

@@ -2028,10 +2028,10 @@ both_engines!(
 // ---- Accessibility (issue 25): axe-core on every page type, on a phone and a desktop ----
 
 /// axe-core's script. It comes from npm and is not kept in the repository: scripts/test.sh
-/// installs it (scripts/setup.sh) and names it in `SHILIU_AXE_JS`; without that variable the
+/// installs it (scripts/setup.sh) and names it in `SHILIU_TEST_AXE_JS`; without that variable the
 /// test looks where setup.sh puts it.
 fn axe_source() -> String {
-    let path = std::env::var_os("SHILIU_AXE_JS").map_or_else(
+    let path = std::env::var_os("SHILIU_TEST_AXE_JS").map_or_else(
         || {
             std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
                 .join(".cache/shiliu/axe/node_modules/axe-core/axe.min.js")
@@ -2042,7 +2042,7 @@ fn axe_source() -> String {
         panic!(
             "axe-core is not installed ({}: {e}). scripts/test.sh installs it; by hand: \
              npm install --prefix ~/.cache/shiliu/axe axe-core@4 (the version scripts/setup.sh \
-             pins), or point SHILIU_AXE_JS at an axe.min.js",
+             pins), or point SHILIU_TEST_AXE_JS at an axe.min.js",
             path.display()
         )
     })
