@@ -54,14 +54,20 @@ where
     C: PathColumn<QS>,
     QS: 'static,
 {
-    let range = |p: &String| column.ge(p.clone()).and(column.lt(path_upper(p)));
+    any_of(paths, |p| {
+        Box::new(column.ge(p.clone()).and(column.lt(path_upper(p))))
+    })
+}
+
+/// Rows that meet `cond` of any of `paths` (none: no rows).
+fn any_of<QS: 'static>(paths: &[String], cond: impl Fn(&String) -> Predicate<QS>) -> Predicate<QS> {
     let mut it = paths.iter();
     let Some(first) = it.next() else {
         return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
     };
-    let mut acc: Predicate<QS> = Box::new(range(first));
+    let mut acc = cond(first);
     for p in it {
-        acc = Box::new(acc.or(range(p)));
+        acc = Box::new(acc.or(cond(p)));
     }
     acc
 }
@@ -253,21 +259,14 @@ impl Scope {
             + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
         QS: 'static,
     {
-        let range = |p: &String| {
-            column
-                .concat("")
-                .ge(p.clone())
-                .and(column.concat("").lt(path_upper(p)))
-        };
-        let mut it = self.paths.iter();
-        let Some(first) = it.next() else {
-            return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
-        };
-        let mut acc: Predicate<QS> = Box::new(range(first));
-        for p in it {
-            acc = Box::new(acc.or(range(p)));
-        }
-        acc
+        any_of(&self.paths, |p| {
+            Box::new(
+                column
+                    .concat("")
+                    .ge(p.clone())
+                    .and(column.concat("").lt(path_upper(p))),
+            )
+        })
     }
 
     /// Rows of regions inside the scope or above it: what reaches the scope (a township's

@@ -128,14 +128,62 @@ pub fn page(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
+    let tallied = tallied(conn, scope, f)?;
+    let plan = plan(conn, scope, f, tallied)?;
+    page_by(conn, scope, f, (sort, after, limit), plan)
+}
+
+/// How many requests in scope the filter lists (every page together), exactly.
+pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<i64, DbError> {
+    let tallied = tallied(conn, scope, f)?;
+    count_by(conn, scope, f, tallied, |c| plan(c, scope, f, tallied))
+}
+
+/// A page (as [`page`]) and the count of all that match (as [`count`]), the running totals'
+/// count of the filter, which the page's plan needs too, read once.
+pub fn page_and_count(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<(Vec<Request>, Option<Cursor>, i64), DbError> {
+    let tallied = tallied(conn, scope, f)?;
+    let plan = plan(conn, scope, f, tallied)?;
+    let (rows, next) = page_by(conn, scope, f, (sort, after, limit), plan)?;
+    let total = count_by(conn, scope, f, tallied, |_| Ok(plan))?;
+    Ok((rows, next, total))
+}
+
+/// The totals' count of the filter, every page of it (`count_from_tallies`); none with words
+/// to find.
+fn tallied(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+) -> Result<Option<i64>, DbError> {
+    if has_words(f) {
+        return Ok(None);
+    }
+    let whole = RequestFilter {
+        before_id: None,
+        ..f.clone()
+    };
+    count_from_tallies(conn, scope, &whole)
+}
+
+fn page_by(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    (sort, after, limit): (Sort, Option<Cursor>, i64),
+    plan: Plan,
+) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
     let mut rows = if has_words(f) {
         with_words(conn, scope, f, sort, after, limit + 1)?
     } else {
-        let q = ListQuery {
-            scope,
-            f,
-            plan: plan(conn, scope, f)?,
-        };
+        let q = ListQuery { scope, f, plan };
         match sort.by {
             SortBy::Received => by_received(conn, &q, sort.descending, after, limit + 1)?,
             SortBy::Due => by_due(conn, &q, sort.descending, after, limit + 1)?,
@@ -153,8 +201,18 @@ pub fn page(
     Ok((rows, next))
 }
 
-/// How many requests in scope the filter lists (every page together), exactly.
-pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<i64, DbError> {
+/// The count: the totals' when they know the filter, else the matches of the words, else the
+/// rows of the list's query under the plan (worked out only then).
+fn count_by(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    tallied: Option<i64>,
+    plan: impl FnOnce(&mut DbConnection) -> Result<Plan, DbError>,
+) -> Result<i64, DbError> {
+    if let Some(n) = tallied {
+        return Ok(n);
+    }
     let f = RequestFilter {
         before_id: None,
         ..f.clone()
@@ -162,10 +220,7 @@ pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Resul
     if has_words(&f) {
         return Ok(matching_keys(conn, scope, &f)?.len() as i64);
     }
-    if let Some(n) = count_from_tallies(conn, scope, &f)? {
-        return Ok(n);
-    }
-    let plan = plan(conn, scope, &f)?;
+    let plan = plan(conn)?;
     Ok(super::filtered_as(scope, &f, plan)
         .count()
         .get_result(conn)?)
@@ -191,10 +246,15 @@ const ROWS_PER_PAGE_READ: i64 = 64;
 
 /// How the list reads the requests that match ([`Plan`]): by the filters' indexes when few
 /// match, along the order's index when many do. How many: the running totals' count of the
-/// filter (a few hundred rows); a filter they do not know (deadlines, escalation) is taken
-/// to match many. A scope below the regions with totals (a community, a grid) holds few
+/// filter, `tallied` (a few hundred rows); a filter they do not know (deadlines, escalation)
+/// is taken to match many. A scope below the regions with totals (a community, a grid) holds few
 /// requests, and co-handling or one site's or unit's own work is narrow: their indexes.
-fn plan(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<Plan, DbError> {
+fn plan(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+    tallied: Option<i64>,
+) -> Result<Plan, DbError> {
     use super::stats::{Dimension, TALLIED_DEPTH, depth, received};
     if f.asked_of.is_some() || f.handled_by.is_some() {
         return Ok(Plan::Seek);
@@ -207,7 +267,7 @@ fn plan(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<Pla
     if tops.is_empty() || tops.iter().any(|p| depth(p) > TALLIED_DEPTH) {
         return Ok(Plan::Seek);
     }
-    let Some(matching) = count_from_tallies(conn, scope, f)? else {
+    let Some(matching) = tallied else {
         return Ok(Plan::Walk);
     };
     let all = received(

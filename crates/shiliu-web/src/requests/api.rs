@@ -295,9 +295,10 @@ pub async fn requests_list(
             use shiliu_db::requests::listing;
             let f = q.filter(c, actor.scope(), own, now)?;
             let (sort, after) = q.order()?;
-            let (rows, next) = listing::page(c, actor.scope(), &f, sort, after, PAGE)?;
+            let (rows, next, total) =
+                listing::page_and_count(c, actor.scope(), &f, sort, after, PAGE)?;
             let handlers = shiliu_db::requests::on_the_spot::handlers(c, &rows)?;
-            Ok((rows, next, listing::count(c, actor.scope(), &f)?, handlers))
+            Ok((rows, next, total, handlers))
         })
         .await?;
     Ok(Json(RequestPage {

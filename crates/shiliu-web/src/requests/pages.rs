@@ -431,8 +431,14 @@ pub async fn list(
             let found = match query.filter(c, actor.scope(), own, now) {
                 Ok(f) => {
                     let (sort, after) = query.order()?;
-                    let (rows, next) = listing::page(c, actor.scope(), &f, sort, after, PAGE)?;
-                    Ok((rows, next, listing::count(c, actor.scope(), &f)?))
+                    Ok(listing::page_and_count(
+                        c,
+                        actor.scope(),
+                        &f,
+                        sort,
+                        after,
+                        PAGE,
+                    )?)
                 }
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
