@@ -126,7 +126,10 @@ for (const form of document.querySelectorAll("form.steps")) {
 }
 // Pickers whose levels open one another (a province its cities, a city its counties): a pick
 // fetches the groups around it, as the server would draw them after the form is sent.
+// The button that opens the next level by sending the form (without JavaScript) is not needed.
 for (const sel of document.querySelectorAll("select[data-source]")) {
+  const open = document.querySelector(`button[data-opens="${sel.id}"]`);
+  if (open) open.hidden = true;
   sel.addEventListener("change", async () => {
     const picked = sel.value;
     const res = await fetch(sel.dataset.source + encodeURIComponent(picked), {

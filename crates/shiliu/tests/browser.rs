@@ -333,12 +333,7 @@ async fn site_form_with_bad_input(c: &Client, base: &str) -> String {
     sign_in(c, base, "nanning").await;
     wait_path(c, "/").await;
     c.goto(&format!("{base}/sites/new")).await.unwrap();
-    c.find(Locator::Css("input[name=region_code]"))
-        .await
-        .unwrap()
-        .send_keys("450107")
-        .await
-        .unwrap();
+    pick_levels(c, "region_code", &["450100", "450107"]).await;
     c.find(Locator::Css("input[name=contact_phone]"))
         .await
         .unwrap()
@@ -351,7 +346,7 @@ async fn site_form_with_bad_input(c: &Client, base: &str) -> String {
     )
     .await
     .unwrap();
-    click(c, "main form button").await;
+    click(c, "main form > button").await;
     wait_text(c, "div.error", "名称").await
 }
 
@@ -384,7 +379,7 @@ both_engines!(
                 .unwrap();
             phone.clear().await.unwrap();
             phone.send_keys("0771-3211234").await.unwrap();
-            click(&c, "main form button").await;
+            click(&c, "main form > button").await;
             wait_path(&c, "/sites").await;
             wait_text(&c, ".flash", "已保存").await;
             assert!(text(&c, "table").await.contains("万秀村民族之家"));
@@ -490,6 +485,10 @@ async fn step(c: &Client, action: &str, fields: &[(&str, &str)]) {
         } else {
             field.send_keys(value).await.unwrap();
         }
+    }
+    // A step that cannot be taken back asks for its box to be ticked first, as a person would.
+    if let Ok(tick) = form.find(Locator::Css("input[name=confirm]")).await {
+        tick.click().await.unwrap();
     }
     let button = form.find(Locator::Css("button")).await.unwrap();
     submit(c, button).await;
@@ -2401,7 +2400,7 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.follow(c, base, "main tbody a[href^='/units/']").await;
     // The site form sent with a malformed phone and no name: the errors it comes back with.
     a.page(c, base, "/sites/new").await;
-    fill(c, "main form", "region_code", "450107").await;
+    pick_levels(c, "region_code", &["450100", "450107"]).await;
     fill(c, "main form", "contact_phone", "abc").await;
     c.execute(
         "document.querySelector('input[name=name]').removeAttribute('required')",
@@ -2409,7 +2408,7 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     )
     .await
     .unwrap();
-    let button = c.find(Locator::Css("main form button")).await.unwrap();
+    let button = c.find(Locator::Css("main form > button")).await.unwrap();
     submit(c, button).await;
     a.here(c, Some(422)).await;
     a.page(c, base, "/evaluations").await;

@@ -247,6 +247,60 @@ pub fn choices_around(
     Ok(out)
 }
 
+/// What a region picker on a form offers around the code the form holds so far (none, an
+/// unknown code or one outside the scope: the top level only; the code is checked again when
+/// the form is saved).
+pub fn choices_around_code(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    code: &str,
+) -> Result<Levels, DbError> {
+    let current = match picked_region(conn, scope, code, "region_id") {
+        Ok(r) => r,
+        Err(DbError::Invalid(_)) => None,
+        Err(e) => return Err(e),
+    };
+    choices_around(conn, scope, current.as_ref())
+}
+
+/// The active grids in scope below `region` (itself, if it is one), each with the name of the
+/// region it lies directly under, ordered by their place in the tree; `None` when there are
+/// more than `most` (a city's thousands are no list to tick: a narrower region first).
+pub fn grids_within(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    region: &Region,
+    most: i64,
+) -> Result<Option<Vec<(Region, String)>>, DbError> {
+    let below = Scope::of_paths(vec![region.path.clone()]);
+    let grids: Vec<Region> = scope
+        .regions()
+        .filter(below.filter::<regions::table>())
+        .filter(regions::kind.eq(RegionKind::Grid.as_str()))
+        .filter(regions::active.eq(true))
+        .order(regions::path.asc())
+        .limit(most + 1)
+        .select(Region::as_select())
+        .load(conn)?;
+    if grids.len() as i64 > most {
+        return Ok(None);
+    }
+    let parents: Vec<i64> = grids.iter().filter_map(|g| g.parent_id).collect();
+    let names = region_names(conn, &parents)?;
+    Ok(Some(
+        grids
+            .into_iter()
+            .map(|g| {
+                let under = g
+                    .parent_id
+                    .and_then(|p| names.get(&p).cloned())
+                    .unwrap_or_default();
+                (g, under)
+            })
+            .collect(),
+    ))
+}
+
 /// A region's ancestors, root first, for breadcrumbs: (id, name, inside the scope). Names of the
 /// chain above a region the caller may see are not scoped data; only those inside the scope are
 /// linked.

@@ -393,6 +393,13 @@ impl Action {
     pub fn resolves(self) -> bool {
         matches!(self, Self::Resolve | Self::ResolveOnTheSpot)
     }
+
+    /// Whether the step cannot be taken back by whoever takes it, so people are asked first: a
+    /// resolution is told to the resident and waits for their rating (only a 不满意 rating
+    /// reopens it), and a closed request is done with.
+    pub fn is_final(self) -> bool {
+        self.resolves() || self == Self::Close
+    }
 }
 
 code_enum! {

@@ -18,8 +18,10 @@ use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::org::pages::{FormField, ListQuery, OrgForm, OrgList, OrgRow};
 use crate::web::error::{AppError, AppResult};
+use crate::web::files::FormData;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
+use crate::web::pickers::{Picker, Ticks, opens_a_level};
 use crate::web::{AppState, Principal, random_token, sha256_hex};
 
 pub async fn users(
@@ -140,7 +142,104 @@ pub struct UserFormData {
     phone: String,
 }
 
-fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<Response> {
+/// Most grids a user's form lists to tick (a township's); below a wider region, a narrower one
+/// is asked for first.
+const GRIDS_LISTED: i64 = 300;
+
+/// Where a user works, on their form: the region picker around the code the form holds, and
+/// the grids to tick (those below the region picked, and those ticked already wherever they
+/// lie), each named with the community it is in.
+async fn placement(
+    state: &AppState,
+    p: &Principal,
+    region_code: &str,
+    grids: &str,
+) -> AppResult<(Picker, Ticks)> {
+    let actor = p.require::<grants::ManageUsers>()?;
+    let t = p.t();
+    let code = region_code.trim().to_string();
+    let ticked: Vec<String> = grid_codes(grids).map(str::to_string).collect();
+    let held = ticked.clone();
+    let (around, listed, kept) = state
+        .db
+        .read(move |c| {
+            let scope = actor.scope();
+            let around = org_db::choices_around_code(c, scope, &code)?;
+            let listed = match org_db::picked_region(c, scope, &code, "region_id") {
+                Ok(Some(r)) => Some(org_db::grids_within(c, scope, &r, GRIDS_LISTED)?),
+                Ok(None) | Err(shiliu_db::DbError::Invalid(_)) => None,
+                Err(e) => return Err(e),
+            };
+            let mut kept = Vec::new();
+            for g in &held {
+                if let Ok(r) = org_db::get_region_by_code(c, scope, g)
+                    && let Some(mut one) = org_db::grids_within(c, scope, &r, 1)?
+                {
+                    kept.append(&mut one);
+                }
+            }
+            Ok((around, listed, kept))
+        })
+        .await?;
+    let hint = match &listed {
+        None => t.s("users.grids_pick_region").to_string(),
+        Some(None) => t.f(
+            "users.grids_too_many",
+            &[("n", GRIDS_LISTED.to_string().as_str())],
+        ),
+        Some(Some(g)) if g.is_empty() => t.s("users.grids_none").to_string(),
+        Some(Some(_)) => String::new(),
+    };
+    let mut all: Vec<(org_db::Region, String)> = kept;
+    all.extend(listed.flatten().unwrap_or_default());
+    all.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    all.dedup_by(|a, b| a.0.id == b.0.id);
+    let options = all
+        .into_iter()
+        .map(|(g, under)| {
+            let on = ticked.contains(&g.code);
+            (g.code, format!("{under} · {}", g.name), on)
+        })
+        .collect();
+    Ok((
+        Picker::new("region", "region_code", t.s("field.region"))
+            .selected(region_code.trim())
+            .required()
+            .regions(around, t),
+        Ticks {
+            name: "grid",
+            label: t.field("grids"),
+            options,
+            hint: Some(
+                format!("{} {hint}", t.s("users.grids_hint"))
+                    .trim()
+                    .to_string(),
+            ),
+        },
+    ))
+}
+
+/// A user's form as posted: the grids ticked (`grid`, once per box) gathered as their codes,
+/// one per line, in `grids`.
+fn posted_user_form<F: serde::de::DeserializeOwned>(pairs: Vec<(String, String)>) -> AppResult<F> {
+    let (grids, mut rest): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(k, _)| k == "grid");
+    rest.retain(|(k, _)| k != "grids");
+    let codes: Vec<String> = grids.into_iter().map(|(_, v)| v).collect();
+    rest.push(("grids".into(), codes.join("\n")));
+    FormData {
+        pairs: rest,
+        ..FormData::default()
+    }
+    .parse()
+}
+
+async fn user_form(
+    state: &AppState,
+    p: &Principal,
+    d: &UserFormData,
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let (region, grids) = placement(state, p, &d.region_code, &d.grids).await?;
     let t = p.t();
     let err = |name: &str| {
         errs.0
@@ -170,14 +269,6 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         f("display_name", &d.display_name, true, "", "display_name"),
         f("password", "", true, t.s("users.password_hint"), "password"),
         role,
-        f("region_code", &d.region_code, true, "", "region_id"),
-        f(
-            "grids",
-            &d.grids,
-            false,
-            t.s("users.grids_hint"),
-            "grid_ids",
-        ),
         f("phone", &d.phone, false, "", "phone"),
     ];
     let page = OrgForm {
@@ -186,10 +277,12 @@ fn user_form(p: &Principal, d: &UserFormData, errs: &FieldErrors) -> AppResult<R
         back: "/users".into(),
         version: 0,
         fields,
-        errors: t.field_errors(errs),
+        errors: t.field_errors_as(errs, &[("region_id", "region"), ("grid_ids", "grids")]),
         toggle: None,
         readonly: false,
         poster: None,
+        region: Some(region),
+        grids: Some(grids),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -218,21 +311,26 @@ fn region_id_by_code(
 }
 
 /// Grid codes separated by spaces, new lines or commas.
+fn grid_codes(codes: &str) -> impl Iterator<Item = &str> {
+    codes
+        .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
+        .filter(|s| !s.is_empty())
+}
+
 fn grid_ids_by_codes(
     c: &mut shiliu_db::DbConnection,
     actor: &shiliu_db::scope::Actor,
     codes: &str,
 ) -> Result<Vec<i64>, shiliu_db::DbError> {
-    codes
-        .split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '，')
-        .filter(|s| !s.is_empty())
+    grid_codes(codes)
         .map(|g| org_db::region_id_by_code(c, actor.scope(), g, "grid_ids"))
         .collect()
 }
 
-pub async fn users_new(p: Principal) -> AppResult<Response> {
+pub async fn users_new(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     p.require::<grants::ManageUsers>()?;
     user_form(
+        &state,
         &p,
         &UserFormData {
             role: "grid_worker".into(),
@@ -240,14 +338,20 @@ pub async fn users_new(p: Principal) -> AppResult<Response> {
         },
         &FieldErrors::new(),
     )
+    .await
 }
 
 pub async fn users_create(
     State(state): State<AppState>,
     p: Principal,
-    Form(d): Form<UserFormData>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageUsers>()?;
+    let opening = opens_a_level(&pairs);
+    let d: UserFormData = posted_user_form(pairs)?;
+    if opening {
+        return user_form(&state, &p, &d, &FieldErrors::new()).await;
+    }
     let mut errs = FieldErrors::new();
     let username = errs.check(Username::parse(&d.username));
     let display_name = errs.check(required_text("display_name", &d.display_name, 40));
@@ -261,10 +365,10 @@ pub async fn users_create(
         errs.push(FieldError::new("region_id", "err.required"));
     }
     let (Some(username), Some(display_name), Some(role)) = (username, display_name, role) else {
-        return user_form(&p, &d, &errs);
+        return user_form(&state, &p, &d, &errs).await;
     };
     if !errs.is_empty() {
-        return user_form(&p, &d, &errs);
+        return user_form(&state, &p, &d, &errs).await;
     }
     let password = d.password.clone();
     let hash = tokio::task::spawn_blocking(move || crate::web::password::hash(&password))
@@ -293,7 +397,7 @@ pub async fn users_create(
         .await;
     match result {
         Ok(_) => Ok(Redirect::to("/users?saved=1").into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => user_form(&p, &d, &e),
+        Err(shiliu_db::DbError::Invalid(e)) => user_form(&state, &p, &d, &e).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -308,8 +412,8 @@ struct UserPage {
     display_name: String,
     role: String,
     roles: Vec<(String, String)>,
-    region_code: String,
-    grids: String,
+    region: Picker,
+    grids: Ticks,
     phone: String,
     toggle_label: String,
     toggle_to: &'static str,
@@ -365,6 +469,7 @@ async fn user_page(
         phone: user.phone.clone().unwrap_or_default(),
         version: user.version,
     });
+    let (region, grids) = placement(state, p, &d.region_code, &d.grids).await?;
     let status = if !user.active {
         t.s("status.inactive")
     } else if user.is_locked(shiliu_db::now()) {
@@ -400,8 +505,8 @@ async fn user_page(
             .filter(|r| p.role().may_assign(**r))
             .map(|r| (r.as_str().to_string(), t.label("role", r.as_str())))
             .collect(),
-        region_code: d.region_code,
-        grids: d.grids,
+        region,
+        grids,
         phone: d.phone,
         toggle_label: if user.active {
             t.s("users.disable")
@@ -410,7 +515,7 @@ async fn user_page(
         }
         .to_string(),
         toggle_to: if user.active { "false" } else { "true" },
-        errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
+        errors: t.field_errors_as(errs, &[("region_id", "region"), ("grid_ids", "grids")]),
     };
     render_form(&page, !errs.is_empty())
 }
@@ -428,9 +533,14 @@ pub async fn user_update(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-    Form(d): Form<UserEditForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageUsers>()?;
+    let opening = opens_a_level(&pairs);
+    let d: UserEditForm = posted_user_form(pairs)?;
+    if opening {
+        return user_page(&state, &p, id, Some(d), &FieldErrors::new(), false).await;
+    }
     let mut errs = FieldErrors::new();
     let display_name = errs.check(required_text("display_name", &d.display_name, 40));
     let role =

@@ -16,6 +16,7 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
+use crate::web::pickers::{Picker, Ticks};
 use crate::web::{AppState, Principal};
 
 #[derive(Template)]
@@ -544,6 +545,10 @@ pub struct OrgForm {
     pub readonly: bool,
     /// A site's printable poster with the public forms' QR codes.
     pub poster: Option<String>,
+    /// Where the record lies: the regions in scope, after the fields.
+    pub region: Option<Picker>,
+    /// A user's grids to tick.
+    pub grids: Option<Ticks>,
 }
 
 /// The posted form of a site or unit (fields of the other kind are ignored).
@@ -567,6 +572,9 @@ pub struct OrgFormData {
     pub opening_hours: String,
     #[serde(default)]
     pub version: i32,
+    /// Sent by the region picker's "show the level below" (`pickers::OPEN`).
+    #[serde(default, rename = "_open")]
+    pub open: Option<String>,
 }
 
 fn form_fields(kind: OrgKind, t: T, d: &OrgFormData, errs: &FieldErrors) -> Vec<FormField> {
@@ -584,11 +592,7 @@ fn form_fields(kind: OrgKind, t: T, d: &OrgFormData, errs: &FieldErrors) -> Vec<
         required,
         options: vec![],
         hint: String::new(),
-        error: err(if name == "region_code" {
-            "region_id"
-        } else {
-            name
-        }),
+        error: err(name),
     };
     let mut v = vec![field("name", &d.name, true)];
     let mut k = field(
@@ -602,7 +606,6 @@ fn form_fields(kind: OrgKind, t: T, d: &OrgFormData, errs: &FieldErrors) -> Vec<
     );
     k.options = kind.kind_options(t);
     v.push(k);
-    v.push(field("region_code", &d.region_code, true));
     if kind == OrgKind::Site {
         v.push(field("address", &d.address, false));
     }
@@ -614,15 +617,21 @@ fn form_fields(kind: OrgKind, t: T, d: &OrgFormData, errs: &FieldErrors) -> Vec<
     v
 }
 
-fn form_page(
+async fn form_page(
+    state: &AppState,
     p: &Principal,
-    kind: OrgKind,
-    id: Option<i64>,
+    (kind, id): (OrgKind, Option<i64>),
     d: &OrgFormData,
     errs: &FieldErrors,
     active: Option<bool>,
 ) -> AppResult<Response> {
     let t = p.t();
+    let actor = p.require::<grants::ViewOrg>()?;
+    let code = d.region_code.clone();
+    let around = state
+        .db
+        .read(move |c| db::choices_around_code(c, actor.scope(), &code))
+        .await?;
     let title = match (kind, id) {
         (OrgKind::Site, None) => t.s("sites.new"),
         (OrgKind::Site, Some(_)) => t.s("sites.edit"),
@@ -651,12 +660,19 @@ fn form_page(
         back: kind.base().to_string(),
         version: d.version,
         fields: form_fields(kind, t, d, errs),
-        errors: t.field_errors_as(errs, &[("region_id", "region_code")]),
+        errors: t.field_errors_as(errs, &[("region_id", "region"), ("grid_ids", "grids")]),
         toggle,
         readonly: id.is_some() && !p.can(kind.manage()),
         poster: id
             .filter(|_| kind == OrgKind::Site)
             .map(|i| format!("/sites/{i}/poster")),
+        region: Some(
+            Picker::new("region", "region_code", t.s("field.region"))
+                .selected(d.region_code.clone())
+                .required()
+                .regions(around, t),
+        ),
+        grids: None,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -689,7 +705,7 @@ pub async fn new_form(
         category: "department".into(),
         ..Default::default()
     };
-    form_page(&p, kind, None, &d, &FieldErrors::new(), None)
+    form_page(&state, &p, (kind, None), &d, &FieldErrors::new(), None).await
 }
 
 pub async fn sites_new(
@@ -738,16 +754,19 @@ pub async fn save(
     d: OrgFormData,
 ) -> AppResult<Response> {
     let actor = p.require_permission(kind.manage())?;
+    if d.open.is_some() {
+        return form_page(&state, &p, (kind, id), &d, &FieldErrors::new(), None).await;
+    }
     let parsed = parse(kind, &d);
     let mut errs = parsed.as_ref().err().cloned().unwrap_or_default();
     if d.region_code.trim().is_empty() {
         errs.push(shiliu_domain::FieldError::new("region_id", "err.required"));
     }
     if !errs.is_empty() {
-        return form_page(&p, kind, id, &d, &errs, None);
+        return form_page(&state, &p, (kind, id), &d, &errs, None).await;
     }
     let Ok(input) = parsed else {
-        return form_page(&p, kind, id, &d, &errs, None);
+        return form_page(&state, &p, (kind, id), &d, &errs, None).await;
     };
     let code = d.region_code.trim().to_string();
     let version = d.version;
@@ -765,7 +784,9 @@ pub async fn save(
         .await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("{}?saved=1", kind.base())).into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => form_page(&p, kind, id, &d, &e, None),
+        Err(shiliu_db::DbError::Invalid(e)) => {
+            form_page(&state, &p, (kind, id), &d, &e, None).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -855,13 +876,14 @@ pub async fn show(
         })
         .await?;
     form_page(
+        &state,
         &p,
-        kind,
-        Some(id),
+        (kind, Some(id)),
         &d,
         &FieldErrors::new(),
         p.can(kind.manage()).then_some(active),
     )
+    .await
 }
 
 pub async fn sites_show(

@@ -39,12 +39,7 @@ pub async fn regions(
     let actor = p.require::<grants::ViewOrg>()?;
     let around = state
         .db
-        .read(move |c| {
-            let current = db::picked_region(c, actor.scope(), &q.around, "around")
-                .ok()
-                .flatten();
-            db::choices_around(c, actor.scope(), current.as_ref())
-        })
+        .read(move |c| db::choices_around_code(c, actor.scope(), &q.around))
         .await?;
     Ok(Json(
         region_groups(around, p.t())

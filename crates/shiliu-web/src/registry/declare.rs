@@ -28,7 +28,7 @@ use crate::requests::public::{PublicLimit, form_token, over_limit, resident, wit
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
-use crate::web::pickers::Picker;
+use crate::web::pickers::{Picker, opens_a_level};
 use crate::web::{AppState, Ctx, Principal};
 
 /// Member rows the public form offers (blank rows are ignored).
@@ -308,6 +308,17 @@ pub async fn submit(
         .find(|(k, _)| k == "region")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    if opens_a_level(&pairs) {
+        return form(
+            &state,
+            &ctx,
+            region,
+            &pairs,
+            &FieldErrors::new(),
+            StatusCode::OK,
+        )
+        .await;
+    }
     let (people, consent_codes) = people_from(&pairs);
     let consents: Vec<ConsentPurpose> = consent_codes
         .iter()
@@ -588,10 +599,7 @@ async fn review_page(
                 return Ok((d, region, grids, Vec::new(), registered));
             }
             let code = picked.unwrap_or_else(|| region.code.clone());
-            let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
-                .ok()
-                .flatten();
-            let around = org_db::choices_around(c, actor.scope(), current.as_ref())?;
+            let around = org_db::choices_around_code(c, actor.scope(), &code)?;
             Ok((d, region, Vec::new(), around, registered))
         })
         .await?;
@@ -700,6 +708,10 @@ pub async fn confirm(
         .filter(|(k, _)| k.split_once('.').is_some_and(|(_, f)| f == "name"))
         .count();
     let forms: Vec<PersonForm> = people.into_iter().take(count).map(|(f, _)| f).collect();
+    if opens_a_level(&pairs) {
+        let e = FieldErrors::new();
+        return review_page(&state, &p, id, Some((forms, code)), &e, false).await;
+    }
     let vault = state.config.vault.clone();
     let submitted = forms.clone();
     let result = state

@@ -24,7 +24,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form, show_minute};
-use crate::web::pickers::Picker;
+use crate::web::pickers::{Picker, opens_a_level};
 use crate::web::{AppState, Principal};
 use shiliu_db::scope::Can;
 use shiliu_db::scope::grants::EditRegistry;
@@ -445,12 +445,9 @@ async fn form_page(
             if grid_worker {
                 return Ok((org_db::scope_roots(c, actor.scope())?, Vec::new()));
             }
-            let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
-                .ok()
-                .flatten();
             Ok((
                 Vec::new(),
-                org_db::choices_around(c, actor.scope(), current.as_ref())?,
+                org_db::choices_around_code(c, actor.scope(), &code)?,
             ))
         })
         .await?;
@@ -594,7 +591,11 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::EditRegistry>()?;
+    let opening = opens_a_level(&pairs);
     let d = RegisterForm::from_pairs(pairs);
+    if opening {
+        return form_page(&state, &p, d, None, &FieldErrors::new()).await;
+    }
     match register(&state, actor, &d, OnDuplicate::Refuse).await {
         Ok(r) => Ok(Redirect::to(&format!("/registry/{}?saved=1", r.person().id)).into_response()),
         Err(DbError::Invalid(e)) => form_page(&state, &p, d, None, &e).await,
@@ -928,10 +929,16 @@ pub async fn update(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::EditRegistry>()?;
+    let opening = opens_a_level(&pairs);
     let d = RegisterForm::from_pairs(pairs);
     let scope = actor.scope().clone();
-    match correct(&state, actor, id, &d).await {
-        Ok(_) => Ok(Redirect::to(&format!("/registry/{id}?saved=1")).into_response()),
+    let result = if opening {
+        Err(DbError::Invalid(FieldErrors::new()))
+    } else {
+        correct(&state, actor, id, &d).await.map(|_| ())
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/registry/{id}?saved=1")).into_response()),
         Err(DbError::Invalid(e)) => {
             let masked = state
                 .db

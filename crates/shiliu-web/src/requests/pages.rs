@@ -22,7 +22,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, render, render_form};
-use crate::web::pickers::Picker;
+use crate::web::pickers::{Picker, opens_a_level};
 use crate::web::{AppState, Principal};
 
 fn minute(t: chrono::NaiveDateTime) -> String {
@@ -443,13 +443,10 @@ pub async fn list(
                 Err(shiliu_db::DbError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
             };
-            let current = org_db::picked_region(c, actor.scope(), &query.region, "region")
-                .ok()
-                .flatten();
             Ok((
                 found,
                 db::categories(c, true)?,
-                org_db::choices_around(c, actor.scope(), current.as_ref())?,
+                org_db::choices_around_code(c, actor.scope(), &query.region)?,
                 org_db::site_choices(c, actor.scope())?,
             ))
         })
@@ -592,12 +589,9 @@ async fn intake_page(
             let (grids, around) = if grid_worker {
                 (org_db::scope_roots(c, actor.scope())?, Vec::new())
             } else {
-                let current = org_db::picked_region(c, actor.scope(), &code, "region_id")
-                    .ok()
-                    .flatten();
                 (
                     Vec::new(),
-                    org_db::choices_around(c, actor.scope(), current.as_ref())?,
+                    org_db::choices_around_code(c, actor.scope(), &code)?,
                 )
             };
             Ok((
@@ -678,6 +672,10 @@ pub async fn create(
         d.category_id.parse::<i64>().unwrap_or(-1),
     );
     let photos = state.pending.photos(&form, "photos", REQUEST_FILES);
+    if opens_a_level(&form.pairs) {
+        let kept = keep_for_next_send(&state.pending, &form, photos.files);
+        return intake_page(&state, &p, d, &pairs, &photos.errors, kept).await;
+    }
     let (input, files) = match parsed {
         Ok(i) if photos.errors.0.is_empty() => (
             i.with_sms_consent(d.sms.is_some()).with_answers(
@@ -741,6 +739,8 @@ pub struct ActionForm {
     pub needs_rating: bool,
     /// Resolved on the spot: photos (multipart) and "use my location" come with it.
     pub needs_evidence: bool,
+    /// A step that cannot be taken back (`Action::is_final`): what ticking the box confirms.
+    pub confirm: Option<String>,
 }
 
 #[derive(Template)]
@@ -1029,6 +1029,17 @@ async fn said_page(
             needs_outcome: a.resolves(),
             needs_rating: a == Action::Rate,
             needs_evidence: a == Action::ResolveOnTheSpot,
+            confirm: a.is_final().then(|| {
+                t.s(&format!(
+                    "req_confirm.{}",
+                    if a == Action::Close {
+                        "close"
+                    } else {
+                        "resolve"
+                    }
+                ))
+                .to_string()
+            }),
         })
         .collect();
     let mut sites = Picker::new("site-picker", "site_id", t.s("field.target_site"));
@@ -1154,6 +1165,9 @@ pub struct StepForm {
     latitude: String,
     #[serde(default)]
     longitude: String,
+    /// Ticked to confirm a step that cannot be taken back (`Action::is_final`).
+    #[serde(default)]
+    confirm: String,
 }
 
 /// One step on a request. The form is multipart when it carries photos (a resolution on the
@@ -1178,6 +1192,12 @@ pub async fn step(
     let actor = p.require_permission(action.permission())?;
     let reason = Some(f.reason.trim().to_string()).filter(|s| !s.is_empty());
     let mut errs = FieldErrors::new();
+    if action.is_final() && f.confirm.is_empty() {
+        errs.push(shiliu_domain::FieldError::new(
+            "confirm_step",
+            "err.confirm_required",
+        ));
+    }
     let position = errs
         .check(crate::requests::position(
             "position",

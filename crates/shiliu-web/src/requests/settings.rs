@@ -399,16 +399,19 @@ struct RoutingPage {
     regions: Picker,
     /// The rule's target: the sites in scope.
     sites: Picker,
+    /// The new rule as posted (empty on arrival), shown again beside its errors.
+    posted: RuleForm,
 }
 
 async fn routing_page(
     state: &AppState,
     p: &Principal,
-    errs: &FieldErrors,
+    (posted, errs): (RuleForm, &FieldErrors),
     saved: bool,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageRequestSettings>()?;
     let t = p.t();
+    let code = posted.region_code.clone();
     let (rules, cats, names, around, site_rows) = state
         .db
         .read(move |c| {
@@ -424,7 +427,7 @@ async fn routing_page(
                 rules,
                 db::categories(c, true)?,
                 names,
-                shiliu_db::org::choices_around(c, actor.scope(), None)?,
+                shiliu_db::org::choices_around_code(c, actor.scope(), &code)?,
                 shiliu_db::org::site_choices(c, actor.scope())?,
             ))
         })
@@ -462,10 +465,13 @@ async fn routing_page(
         errors: t.field_errors(errs),
         regions: Picker::new("rule-region", "region_code", t.s("field.region"))
             .blank(t.s("routing.region_hint"))
+            .selected(posted.region_code.clone())
             .regions(around, t),
         sites: Picker::new("rule-site", "site_id", t.s("field.target_site"))
             .required()
+            .selected(posted.site_id.clone())
             .grouped(site_rows),
+        posted,
     };
     render_form(&page, !errs.is_empty())
 }
@@ -475,10 +481,16 @@ pub async fn routing(
     p: Principal,
     Query(s): Query<Saved>,
 ) -> AppResult<Response> {
-    routing_page(&state, &p, &FieldErrors::new(), s.yes()).await
+    routing_page(
+        &state,
+        &p,
+        (RuleForm::default(), &FieldErrors::new()),
+        s.yes(),
+    )
+    .await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct RuleForm {
     #[serde(default)]
     category_id: String,
@@ -489,6 +501,9 @@ pub struct RuleForm {
     /// The target site picked (its id).
     #[serde(default)]
     site_id: String,
+    /// Sent by the region picker's "show the level below" (`pickers::OPEN`).
+    #[serde(default, rename = "_open")]
+    open: Option<String>,
 }
 
 pub async fn create_rule(
@@ -497,11 +512,15 @@ pub async fn create_rule(
     Form(f): Form<RuleForm>,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageRequestSettings>()?;
+    if f.open.is_some() {
+        return routing_page(&state, &p, (f, &FieldErrors::new()), false).await;
+    }
     let keywords = match shiliu_domain::requests::parse_keywords(&f.keywords) {
         Ok(k) => k,
-        Err(e) => return routing_page(&state, &p, &e.into(), false).await,
+        Err(e) => return routing_page(&state, &p, (f, &e.into()), false).await,
     };
     let category_id = f.category_id.parse::<i64>().ok();
+    let posted = f.clone();
     let result = state
         .db
         .write(move |c| {
@@ -531,7 +550,7 @@ pub async fn create_rule(
         .await;
     match result {
         Ok(_) => Ok(Redirect::to("/settings/routing?saved=1").into_response()),
-        Err(shiliu_db::DbError::Invalid(e)) => routing_page(&state, &p, &e, false).await,
+        Err(shiliu_db::DbError::Invalid(e)) => routing_page(&state, &p, (posted, &e), false).await,
         Err(e) => Err(e.into()),
     }
 }

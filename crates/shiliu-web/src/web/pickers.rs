@@ -37,6 +37,17 @@ pub struct Picker {
     pub source: Option<&'static str>,
 }
 
+/// Boxes to tick from a list (a user's grids), each under the heading of what it lies in.
+pub struct Ticks {
+    /// The field posted, once per box ticked.
+    pub name: &'static str,
+    pub label: String,
+    /// (value posted, name shown, ticked).
+    pub options: Vec<(String, String, bool)>,
+    /// Said above the boxes (why some are not listed).
+    pub hint: Option<String>,
+}
+
 /// The groups as the page's script receives them.
 #[derive(serde::Serialize)]
 pub struct GroupJson {
@@ -114,6 +125,16 @@ impl Picker {
         self.source = Some(REGIONS);
         self
     }
+}
+
+/// The field a picker's "show the level below" button sends (`_picker.html`), there for a form
+/// sent without JavaScript: the form comes back as it was sent with the level below the pick
+/// open, and nothing is saved.
+pub const OPEN: &str = "_open";
+
+/// Whether a posted form asks for a picker's level below rather than to be saved.
+pub fn opens_a_level(pairs: &[(String, String)]) -> bool {
+    pairs.iter().any(|(k, _)| k == OPEN)
 }
 
 /// Where the script fetches the divisions around a pick (`org/pickers.rs`).

@@ -380,7 +380,7 @@ async fn moved_grid_worker(app: &App, nn: &CityData) -> Move {
                 ("display_name", "蒙小丽"),
                 ("role", "grid_worker"),
                 ("region_code", &town_code),
-                ("grids", &new_grid.code),
+                ("grid", &new_grid.code),
                 ("phone", "13877112345"),
                 ("version", &gw.version.to_string()),
             ],
@@ -478,7 +478,7 @@ both_engines!(
                         ("display_name", "旧表单"),
                         ("role", "grid_worker"),
                         ("region_code", &m.town_code),
-                        ("grids", &m.new_grid.code),
+                        ("grid", &m.new_grid.code),
                         ("version", &m.gw.version.to_string()),
                     ],
                 )

@@ -318,3 +318,119 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_region_picker_opens_the_level_below_when_its_form_is_sent_without_javascript,
+    |t: TestDb| {
+        let app = App::new(t);
+        let (city, county, comm, grid) = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let nn = seed_city(c, "450100", "nn", "x");
+                let all = shiliu_db::scope::Scope::everything();
+                let city = shiliu_db::org::get_region_by_code(c, &all, "450100")?;
+                let county = shiliu_db::org::children(c, &all, city.id, false)?.remove(0);
+                let comm = shiliu_db::org::get_region(c, &all, nn.region)?;
+                let grid = shiliu_db::org::get_region(c, &all, nn.grid)?;
+                Ok((city, county, comm, grid))
+            })
+            .unwrap();
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-commission-staff");
+            // Each form with a region picker: the level below the city opens, what was typed
+            // stays, and nothing is written.
+            for (path, extra) in [
+                ("/sites", ("name", "新建的民族之家")),
+                ("/units", ("name", "新建的单位")),
+                ("/users", ("display_name", "新来的同事")),
+                ("/registry/surveys", ("name", "秋季摸排")),
+                ("/settings/routing", ("keywords", "语言不通")),
+                ("/requests", ("description", "想问问子女入学的事")),
+                ("/registry", ("address", "民族路 8 号")),
+            ] {
+                let before = app.t.read_blocking_count();
+                let r = app
+                    .post(
+                        path,
+                        &cookie,
+                        &[
+                            ("_csrf", &csrf),
+                            ("_open", "region_code"),
+                            ("region_code", &city.code),
+                            extra,
+                        ],
+                    )
+                    .await;
+                let page = r.text();
+                assert_eq!(r.status, StatusCode::OK, "{path}: {page}");
+                assert!(
+                    page.contains(&format!(
+                        "<option value=\"{}\">{}</option>",
+                        county.code, county.name
+                    )),
+                    "{path}: the city's districts are offered: {page}"
+                );
+                assert!(page.contains(extra.1), "{path}: what was typed stays");
+                assert!(
+                    page.contains("name=\"_open\""),
+                    "{path}: the next level opens again"
+                );
+                assert!(
+                    !page.contains("role=\"alert\""),
+                    "{path}: no errors yet: {page}"
+                );
+                assert_eq!(
+                    app.t.read_blocking_count(),
+                    before,
+                    "{path}: nothing written"
+                );
+            }
+            // A user's form lists the grids below the community picked, to tick.
+            let r = app
+                .post(
+                    "/users",
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("_open", "region_code"),
+                        ("region_code", &comm.code),
+                    ],
+                )
+                .await;
+            let page = r.text();
+            assert!(
+                page.contains(&format!(
+                    "name=\"grid\" value=\"{}\"> nn社区 · nn网格",
+                    grid.code
+                )),
+                "{page}"
+            );
+            let r = app
+                .post(
+                    "/users",
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("username", "new-grid-worker"),
+                        ("display_name", "新网格员"),
+                        ("password", "Correct-horse-42"),
+                        ("role", "grid_worker"),
+                        ("region_code", &comm.code),
+                        ("grid", &grid.code),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let grids = app
+                .t
+                .db
+                .write_blocking(|c| {
+                    let u = shiliu_db::accounts::find_by_username(c, "new-grid-worker")?.unwrap();
+                    shiliu_db::accounts::user_grid_ids(c, u.id)
+                })
+                .unwrap();
+            assert_eq!(grids, [grid.id]);
+        });
+    }
+);

@@ -88,6 +88,10 @@ async fn act(
         ("action", action),
         ("version", v.as_str()),
     ];
+    // The box a step that cannot be taken back asks to tick.
+    if ["resolve", "close", "resolve_on_the_spot"].contains(&action) {
+        form.push(("confirm", "1"));
+    }
     form.extend_from_slice(extra);
     app.post(&format!("/requests/{id}/step"), &who.0, &form)
         .await
@@ -465,6 +469,38 @@ both_engines!(a_resolution_without_a_reply_is_refused, |t: TestDb| {
         )
         .await;
         assert!(r.text().contains("答复群众：必填"));
+    });
+});
+
+both_engines!(a_resolution_asks_to_be_confirmed_first, |t: TestDb| {
+    let app = App::new(t);
+    let city = loop_city(&app);
+    block_on(async {
+        let (_, id) = started(&app, &city).await;
+        let ss = app.session("nn-site-staff");
+        let page = app.get(&format!("/requests/{id}"), &ss.0).await.text();
+        assert!(
+            page.contains("name=\"confirm\" value=\"1\" required> 确认办结"),
+            "the resolve form asks: {page}"
+        );
+        let v = version_of(&app, id);
+        let r = app
+            .post(
+                &format!("/requests/{id}/step"),
+                &ss.0,
+                &[
+                    ("_csrf", ss.1.as_str()),
+                    ("action", "resolve"),
+                    ("version", v.as_str()),
+                    ("outcome", "solved"),
+                    ("reply", "已答复"),
+                ],
+            )
+            .await;
+        assert!(r.text().contains("确认：请勾选确认后再继续"), "{}", r.text());
+        assert_eq!(version_of(&app, id), v, "not resolved");
+        let r = act(&app, id, &ss, "resolve", &[("outcome", "solved"), ("reply", "已答复")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     });
 });
 
@@ -2445,6 +2481,7 @@ both_engines!(
                         ("outcome", "solved"),
                         ("reply", ""),
                         ("reply_template", &tid),
+                        ("confirm", "1"),
                     ],
                 )
                 .await;
@@ -3151,6 +3188,7 @@ async fn resolved_on_the_spot(
     let mut fields = vec![
         ("action", "resolve_on_the_spot"),
         ("version", v.as_str()),
+        ("confirm", "1"),
         ("outcome", "solved"),
         ("reply", reply),
         ("latitude", "22.817"),

@@ -30,6 +30,7 @@ use crate::web::files::FormData;
 use crate::web::i18n::T;
 use crate::web::page::PAGE;
 use crate::web::page::{Layout, Saved, options, render, render_form};
+use crate::web::pickers::{Picker, opens_a_level};
 use crate::web::{AppState, Principal};
 
 // ---- Campaigns ----
@@ -143,9 +144,22 @@ struct NewSurveyPage {
     tags: Vec<(String, String)>,
     kinds: Vec<(String, String)>,
     errors: Vec<(String, String)>,
+    /// The campaign's area: the regions in scope.
+    area: Picker,
 }
 
-fn new_survey_page(p: &Principal, f: SurveyForm, errs: &FieldErrors) -> AppResult<Response> {
+async fn new_survey_page(
+    state: &AppState,
+    p: &Principal,
+    f: SurveyForm,
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ManageSurveys>()?;
+    let code = f.region_code.clone();
+    let around = state
+        .db
+        .read(move |c| org_db::choices_around_code(c, actor.scope(), &code))
+        .await?;
     let t = p.t();
     let labels: Vec<(String, String)> = (1..=QUESTION_ROWS)
         .flat_map(|n| {
@@ -161,22 +175,26 @@ fn new_survey_page(p: &Principal, f: SurveyForm, errs: &FieldErrors) -> AppResul
     let aliases: Vec<(&str, &str)> = labels
         .iter()
         .map(|(a, b)| (a.as_str(), b.as_str()))
-        .chain([("region_id", "region_code")])
+        .chain([("region_id", "region")])
         .collect();
     let errors = t.field_errors_as(errs, &aliases);
     render_form(
         &NewSurveyPage {
             l: Layout::new(p, "nav.registry", t.s("surveys.new")),
-            f,
             tags: options(PersonTag::ALL, PersonTag::as_str, "person_tag", t),
             kinds: options(QuestionKind::ALL, QuestionKind::as_str, "question_kind", t),
             errors,
+            area: Picker::new("area", "region_code", t.s("surveys.area"))
+                .selected(f.region_code.clone())
+                .required()
+                .regions(around, t),
+            f,
         },
         !errs.is_empty(),
     )
 }
 
-pub async fn new_survey(p: Principal) -> AppResult<Response> {
+pub async fn new_survey(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     p.require::<grants::ManageSurveys>()?;
     let today = shiliu_db::today();
     let f = SurveyForm {
@@ -185,7 +203,7 @@ pub async fn new_survey(p: Principal) -> AppResult<Response> {
         questions: vec![Default::default(); QUESTION_ROWS],
         ..SurveyForm::default()
     };
-    new_survey_page(&p, f, &FieldErrors::new())
+    new_survey_page(&state, &p, f, &FieldErrors::new()).await
 }
 
 pub async fn create_survey(
@@ -195,14 +213,17 @@ pub async fn create_survey(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageSurveys>()?;
     let f = SurveyForm::from_pairs(&pairs);
+    if opens_a_level(&pairs) {
+        return new_survey_page(&state, &p, f, &FieldErrors::new()).await;
+    }
     let input = match SurveyInput::parse(&f.name, &f.starts_on, &f.ends_on, &f.questions) {
         Ok(i) => i,
-        Err(e) => return new_survey_page(&p, f, &e),
+        Err(e) => return new_survey_page(&state, &p, f, &e).await,
     };
     let tag = PersonTag::parse(f.tag.trim());
     if tag.is_none() && !f.tag.trim().is_empty() {
         let e = shiliu_domain::FieldError::new("tag", "err.choice");
-        return new_survey_page(&p, f, &e.into());
+        return new_survey_page(&state, &p, f, &e.into()).await;
     }
     let code = f.region_code.trim().to_string();
     let result = state
@@ -214,7 +235,7 @@ pub async fn create_survey(
         .await;
     match result {
         Ok(s) => Ok(Redirect::to(&format!("/registry/surveys/{}?saved=1", s.id)).into_response()),
-        Err(DbError::Invalid(e)) => new_survey_page(&p, f, &e),
+        Err(DbError::Invalid(e)) => new_survey_page(&state, &p, f, &e).await,
         Err(e) => Err(e.into()),
     }
 }
