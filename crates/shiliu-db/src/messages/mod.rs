@@ -223,10 +223,16 @@ pub(crate) fn on_step(
 }
 
 /// A reminder (催办) marked (in the sweep's transaction): to the inbox of the staff handling
-/// the request.
+/// the request, or of the grid worker who took it (我来办), who handles it in person.
 pub(crate) fn on_reminded(conn: &mut DbConnection, r: &Request) -> Result<(), DbError> {
     let params = serde_json::json!({"code": r.code});
-    let rows = staff_messages(conn, r, r.site_id, r.unit_id, Kind::Reminded, &params)?;
+    let mut rows = staff_messages(conn, r, r.site_id, r.unit_id, Kind::Reminded, &params)?;
+    if let Some(worker) = crate::requests::on_the_spot::handler_of(conn, r.id)? {
+        rows.push(Message {
+            user_id: Some(worker),
+            ..about(r, IN_APP, Kind::Reminded, params)
+        });
+    }
     insert(conn, &rows)
 }
 

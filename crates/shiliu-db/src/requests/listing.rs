@@ -136,7 +136,7 @@ pub fn page(
 /// How many requests in scope the filter lists (every page together), exactly.
 pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<i64, DbError> {
     let tallied = tallied(conn, scope, f)?;
-    count_by(conn, scope, f, tallied, |c| plan(c, scope, f, tallied))
+    count_by(conn, scope, f, tallied)
 }
 
 /// A page (as [`page`]) and the count of all that match (as [`count`]), the running totals'
@@ -152,7 +152,7 @@ pub fn page_and_count(
     let tallied = tallied(conn, scope, f)?;
     let plan = plan(conn, scope, f, tallied)?;
     let (rows, next) = page_by(conn, scope, f, (sort, after, limit), plan)?;
-    let total = count_by(conn, scope, f, tallied, |_| Ok(plan))?;
+    let total = count_by(conn, scope, f, tallied)?;
     Ok((rows, next, total))
 }
 
@@ -202,13 +202,13 @@ fn page_by(
 }
 
 /// The count: the totals' when they know the filter, else the matches of the words, else the
-/// rows of the list's query under the plan (worked out only then).
+/// rows that match, read by the filters' indexes (a count has no order to walk: walking one
+/// read every request to count the 28,000 overdue among a million, 1.5 s).
 fn count_by(
     conn: &mut DbConnection,
     scope: &Scope,
     f: &RequestFilter,
     tallied: Option<i64>,
-    plan: impl FnOnce(&mut DbConnection) -> Result<Plan, DbError>,
 ) -> Result<i64, DbError> {
     if let Some(n) = tallied {
         return Ok(n);
@@ -220,8 +220,7 @@ fn count_by(
     if has_words(&f) {
         return Ok(matching_keys(conn, scope, &f)?.len() as i64);
     }
-    let plan = plan(conn)?;
-    Ok(super::filtered_as(scope, &f, plan)
+    Ok(super::filtered_as(scope, &f, Plan::Seek)
         .count()
         .get_result(conn)?)
 }

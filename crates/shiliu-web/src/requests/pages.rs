@@ -741,6 +741,8 @@ pub struct ActionForm {
     pub needs_evidence: bool,
     /// A step that cannot be taken back (`Action::is_final`): what ticking the box confirms.
     pub confirm: Option<String>,
+    /// Whether the step takes a note (说明); taking a request on (我来办) says all there is.
+    pub takes_reason: bool,
 }
 
 #[derive(Template)]
@@ -1029,6 +1031,7 @@ async fn said_page(
             needs_outcome: a.resolves(),
             needs_rating: a == Action::Rate,
             needs_evidence: a == Action::ResolveOnTheSpot,
+            takes_reason: a != Action::Take,
             confirm: a.is_final().then(|| {
                 t.s(&format!(
                     "req_confirm.{}",

@@ -531,7 +531,14 @@ pub async fn status(
         .read(move |c| {
             let r = db::by_code(c, &c2)?;
             let events = db::events(c, &r)?;
-            let site = atlas::site_name_of(c, r.site_id)?;
+            let mut site = atlas::site_name_of(c, r.site_id)?;
+            // Taken on by the grid worker (我来办): their grid, never their name.
+            if site.is_empty() && db::on_the_spot::handler_of(c, r.id)?.is_some() {
+                site = t.f(
+                    "public.grid_worker_of",
+                    &[("grid", atlas::region(c, r.region_id)?.name.as_str())],
+                );
+            }
             let mut named = std::collections::HashMap::new();
             for e in &events {
                 if let Some(id) = e.detail_site() {

@@ -229,7 +229,7 @@ both_engines!(
                 "已接单",
                 "已办结并答复",
                 "路灯已修复",
-                "办理站点",
+                "办理方",
             ] {
                 assert!(page.contains(what), "{what} missing: {page}");
             }

@@ -497,9 +497,20 @@ both_engines!(a_resolution_asks_to_be_confirmed_first, |t: TestDb| {
                 ],
             )
             .await;
-        assert!(r.text().contains("确认：请勾选确认后再继续"), "{}", r.text());
+        assert!(
+            r.text().contains("确认：请勾选确认后再继续"),
+            "{}",
+            r.text()
+        );
         assert_eq!(version_of(&app, id), v, "not resolved");
-        let r = act(&app, id, &ss, "resolve", &[("outcome", "solved"), ("reply", "已答复")]).await;
+        let r = act(
+            &app,
+            id,
+            &ss,
+            "resolve",
+            &[("outcome", "solved"), ("reply", "已答复")],
+        )
+        .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     });
 });
@@ -3299,6 +3310,57 @@ both_engines!(
             assert!(audited.iter().any(|a| a == "request.attach"), "{audited:?}");
             let home = home_of(&app, &s.cookie).await;
             assert!(home.contains("data-todo=\"queue.on_the_spot\"><span class=\"n\">0<"));
+        });
+    }
+);
+
+both_engines!(
+    a_reminder_for_a_request_a_grid_worker_took_reaches_their_inbox,
+    |t: TestDb| {
+        let app = App::new(t);
+        let s = spot_cities(&app, true);
+        block_on(async {
+            let id = s.nn.request;
+            let v = version_of(&app, id);
+            let r = app
+                .post(
+                    &format!("/requests/{id}/step"),
+                    &s.cookie,
+                    &[("_csrf", &s.csrf), ("action", "take"), ("version", &v)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // Due within the reminder's window: the sweep reminds whoever handles it.
+            let swept = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    use diesel::prelude::*;
+                    use shiliu_db::schema::requests as rq;
+                    let now = shiliu_db::now();
+                    let cal = shiliu_db::requests::calendar(c)?;
+                    let due = shiliu_domain::calendar::utc(
+                        cal.add_working_minutes(shiliu_domain::calendar::local(now), 10),
+                    );
+                    diesel::update(rq::table.filter(rq::id.eq(id)))
+                        .set((
+                            rq::received_at.eq(now - chrono::Duration::days(3)),
+                            rq::due_at.eq(Some(due)),
+                        ))
+                        .execute(c)?;
+                    shiliu_db::requests::sweep_deadlines(c, now)
+                })
+                .unwrap();
+            assert_eq!(swept.reminded, 1);
+            let inbox = app.get("/messages", &s.cookie).await.text();
+            let code = stands(&app, id).0.code;
+            assert!(
+                inbox.contains(&code),
+                "the grid worker is reminded: {inbox}"
+            );
+            // The resident reads who handles it: the grid's worker, not by name.
+            let status = app.get(&format!("/r/{code}"), "").await.text();
+            assert!(status.contains("<dd>nn网格网格员</dd>"), "{status}");
         });
     }
 );
