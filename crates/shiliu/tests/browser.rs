@@ -842,6 +842,13 @@ async fn grid_worker_resolves_on_the_spot(c: &Client, base: &str, href: &str) ->
         .await
         .unwrap();
     wait_text(c, "form.on-the-spot [role=status]", "22.817000,108.366000").await;
+    // Resolving cannot be taken back: the box that says so is ticked first.
+    form.find(Locator::Css("input[name=confirm]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     snapshot(c, "on-the-spot-form").await;
     let send = form.find(Locator::Css(":scope > button")).await.unwrap();
     submit(c, send).await;
@@ -1085,7 +1092,7 @@ async fn migrant_registered(c: &Client, base: &str) -> i64 {
         .unwrap();
     wait_text(c, "main", "核验通过").await;
     let confirm = c
-        .find(Locator::Css("form[action$='/confirm'] button"))
+        .find(Locator::Css("form[action$='/confirm'] > button"))
         .await
         .unwrap();
     submit(c, confirm).await;
@@ -2151,6 +2158,8 @@ impl Audit {
 /// a unit of theirs, and a grid of 北湖街道 (for an import sheet).
 struct Sample {
     received: i64,
+    /// The phone of the request `resolved`: a resident's number that finds requests.
+    phone: String,
     dispatched: i64,
     in_progress: i64,
     resolved: String,
@@ -2213,6 +2222,7 @@ async fn sample(db: shiliu_db::Db) -> Sample {
             .expect("a grid in 北湖街道");
         Ok(Sample {
             received: received.id,
+            phone: resolved.contact_phone.clone().expect("a resident's phone"),
             dispatched: dispatched.id,
             in_progress: in_progress.id,
             resolved: resolved.code,
@@ -2284,7 +2294,13 @@ async fn declared_and_imported(
 /// Everything a visitor without an account sees: sign-in (and a failed one), the residents'
 /// request form (and its errors), a request's status with its timeline and rating, finding a
 /// lost code by phone, the declaration form and a declaration's status, a missing page.
-async fn public_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample, declared: &str) {
+async fn public_pages(
+    c: &Client,
+    base: &str,
+    (a, db): (&mut Audit, &shiliu_db::Db),
+    s: &Sample,
+    declared: &str,
+) {
     a.page(c, base, "/login").await;
     fill(c, "main form", "username", "nobody").await;
     fill(c, "main form", "password", "not-the-password").await;
@@ -2324,6 +2340,33 @@ async fn public_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample, declare
     let button = c.find(Locator::Css("main form button")).await.unwrap();
     submit(c, button).await;
     a.here(c, Some(422)).await;
+    // The right code for a number with requests: the list of them.
+    a.page(c, base, "/r/recover").await;
+    let before = sms_to(db, &s.phone, 0).await.len();
+    fill(c, "form[action='/r/recover']", "phone", &s.phone).await;
+    click(c, "form[action='/r/recover'] button").await;
+    wait_text(c, "p[role=status]", "").await;
+    let codes: Vec<String> = sms_to(db, &s.phone, before + 1)
+        .await
+        .into_iter()
+        .filter(|(template, _)| template == "log:code")
+        .map(|(_, params)| {
+            serde_json::from_str::<serde_json::Value>(&params).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    fill(
+        c,
+        "form[action='/r/recover/code']",
+        "code",
+        codes.last().unwrap(),
+    )
+    .await;
+    click(c, "form[action='/r/recover/code'] button").await;
+    wait_text(c, "main", &s.resolved).await;
+    a.here(c, Some(200)).await;
     a.page(c, base, "/d").await;
     for place in ["南宁市", "西乡塘区", "北湖街道"] {
         let link = c.find(Locator::LinkText(place)).await.unwrap();
@@ -2332,6 +2375,21 @@ async fn public_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample, declare
     let link = c.find(Locator::Css("ul.picks a")).await.unwrap();
     submit(c, link).await;
     a.here(c, Some(200)).await;
+    // Sent without what it asks for (the browser's own checks taken off): its errors.
+    c.execute(
+        "document.querySelectorAll('main form [required]').forEach(e => e.removeAttribute('required'))",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let button = c
+        .find(Locator::XPath(
+            "//main//form//button[contains(., '提交申报')]",
+        ))
+        .await
+        .unwrap();
+    submit(c, button).await;
+    a.here(c, Some(422)).await;
     a.page(c, base, "/d/track").await;
     a.page(c, base, declared).await;
     c.goto(&format!("{base}/no-such-page")).await.unwrap();
@@ -2493,13 +2551,13 @@ async fn field_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
 async fn every_page(
     c: &Client,
     base: &str,
-    a: &mut Audit,
+    (a, db): (&mut Audit, &shiliu_db::Db),
     s: &Sample,
     made: &(String, String),
     sheet: &std::path::Path,
 ) {
     screen_width(c, a.width).await;
-    public_pages(c, base, a, s, &made.0).await;
+    public_pages(c, base, (a, db), s, &made.0).await;
     as_user(c, base, "admin", async {
         a.here(c, Some(200)).await;
         admin_pages(c, base, a).await;
@@ -2596,7 +2654,7 @@ both_engines!(
         let axe = axe_source();
         let db = t.db.clone();
         with_demo(&t, |c, base| async move {
-            let s = sample(db).await;
+            let s = sample(db.clone()).await;
             let sheet = registry_sheet(&s.grid);
             let made = declared_and_imported(&c, &base, &sheet).await;
             with_axe(&c, &axe).await;
@@ -2608,7 +2666,7 @@ both_engines!(
                     found: Vec::new(),
                     checked: Vec::new(),
                 };
-                every_page(&c, &base, &mut a, &s, &made, &sheet).await;
+                every_page(&c, &base, (&mut a, &db), &s, &made, &sheet).await;
                 found.extend(a.found);
                 checked.extend(a.checked);
             }

@@ -579,6 +579,11 @@ pub(crate) enum Plan {
     /// show fifty. Deadlines, dates of receipt and co-handling stay indexed: they are the
     /// order's own index, or narrow.
     Walk,
+    /// A count over a wide place (a city, a county): by the other filters' indexes, with the
+    /// place tested on each row. Offered the place's index, `SQLite` read a whole city's rows to
+    /// count the 28,546 overdue among them (4 s at a million) instead of reading the overdue
+    /// by their deadlines.
+    Count,
 }
 
 /// [`filtered`] with the filters written for `plan`.
@@ -590,6 +595,7 @@ pub(crate) fn filtered_as(
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Nullable};
     let walk = plan == Plan::Walk;
+    let place_per_row = plan != Plan::Seek;
     // Statuses, compared as a value (never read through the index) when walking.
     let status_in = |wanted: Vec<&'static str>| -> crate::scope::Predicate<requests::table> {
         if walk {
@@ -599,7 +605,7 @@ pub(crate) fn filtered_as(
         }
     };
     let mut q = requests::table
-        .filter(if walk {
+        .filter(if place_per_row {
             scope.path_filter_per_row(requests::region_path)
         } else {
             scope.path_filter(requests::region_path)
@@ -663,7 +669,7 @@ pub(crate) fn filtered_as(
     }
     if let Some(p) = &f.region_path {
         let region = Scope::of_paths(vec![p.clone()]);
-        q = q.filter(if walk {
+        q = q.filter(if place_per_row {
             region.path_filter_per_row(requests::region_path)
         } else {
             region.path_filter(requests::region_path)
