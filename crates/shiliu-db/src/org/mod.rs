@@ -285,20 +285,43 @@ pub fn grids_within(
     if grids.len() as i64 > most {
         return Ok(None);
     }
-    let parents: Vec<i64> = grids.iter().filter_map(|g| g.parent_id).collect();
+    Ok(Some(with_parent_names(conn, grids)?))
+}
+
+/// The active grids in scope with these codes (codes of anything else, or out of scope, left
+/// out), each with the name of the region it lies directly under.
+pub fn grids_by_codes(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    codes: &[String],
+) -> Result<Vec<(Region, String)>, DbError> {
+    let grids: Vec<Region> = scope
+        .regions()
+        .filter(regions::code.eq_any(codes))
+        .filter(regions::kind.eq(RegionKind::Grid.as_str()))
+        .filter(regions::active.eq(true))
+        .select(Region::as_select())
+        .load(conn)?;
+    with_parent_names(conn, grids)
+}
+
+/// Regions, each with the name of the region it lies directly under ("" for a root).
+fn with_parent_names(
+    conn: &mut DbConnection,
+    regions: Vec<Region>,
+) -> Result<Vec<(Region, String)>, DbError> {
+    let parents: Vec<i64> = regions.iter().filter_map(|g| g.parent_id).collect();
     let names = region_names(conn, &parents)?;
-    Ok(Some(
-        grids
-            .into_iter()
-            .map(|g| {
-                let under = g
-                    .parent_id
-                    .and_then(|p| names.get(&p).cloned())
-                    .unwrap_or_default();
-                (g, under)
-            })
-            .collect(),
-    ))
+    Ok(regions
+        .into_iter()
+        .map(|g| {
+            let under = g
+                .parent_id
+                .and_then(|p| names.get(&p).cloned())
+                .unwrap_or_default();
+            (g, under)
+        })
+        .collect())
 }
 
 /// A region's ancestors, root first, for breadcrumbs: (id, name, inside the scope). Names of the

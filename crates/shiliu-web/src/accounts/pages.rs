@@ -164,21 +164,20 @@ async fn placement(
         .db
         .read(move |c| {
             let scope = actor.scope();
-            let around = org_db::choices_around_code(c, scope, &code)?;
-            let listed = match org_db::picked_region(c, scope, &code, "region_id") {
-                Ok(Some(r)) => Some(org_db::grids_within(c, scope, &r, GRIDS_LISTED)?),
-                Ok(None) | Err(shiliu_db::DbError::Invalid(_)) => None,
+            let picked = match org_db::picked_region(c, scope, &code, "region_id") {
+                Ok(r) => r,
+                Err(shiliu_db::DbError::Invalid(_)) => None,
                 Err(e) => return Err(e),
             };
-            let mut kept = Vec::new();
-            for g in &held {
-                if let Ok(r) = org_db::get_region_by_code(c, scope, g)
-                    && let Some(mut one) = org_db::grids_within(c, scope, &r, 1)?
-                {
-                    kept.append(&mut one);
-                }
-            }
-            Ok((around, listed, kept))
+            let listed = picked
+                .as_ref()
+                .map(|r| org_db::grids_within(c, scope, r, GRIDS_LISTED))
+                .transpose()?;
+            Ok((
+                org_db::choices_around(c, scope, picked.as_ref())?,
+                listed,
+                org_db::grids_by_codes(c, scope, &held)?,
+            ))
         })
         .await?;
     let hint = match &listed {

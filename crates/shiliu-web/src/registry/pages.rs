@@ -932,22 +932,30 @@ pub async fn update(
     let opening = opens_a_level(&pairs);
     let d = RegisterForm::from_pairs(pairs);
     let scope = actor.scope().clone();
-    let result = if opening {
-        Err(DbError::Invalid(FieldErrors::new()))
-    } else {
-        correct(&state, actor, id, &d).await.map(|_| ())
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/registry/{id}?saved=1")).into_response()),
-        Err(DbError::Invalid(e)) => {
-            let masked = state
-                .db
-                .read(move |c| Ok(db::get(c, &scope, id)?.id_masked.unwrap_or_default()))
-                .await?;
-            form_page(&state, &p, d, Some((id, masked)), &e).await
-        }
+    if opening {
+        return edit_again(&state, &p, (id, scope), d, &FieldErrors::new()).await;
+    }
+    match correct(&state, actor, id, &d).await {
+        Ok(_) => Ok(Redirect::to(&format!("/registry/{id}?saved=1")).into_response()),
+        Err(DbError::Invalid(e)) => edit_again(&state, &p, (id, scope), d, &e).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// The correction form again, as it was sent: with the level below a pick open, or with its
+/// errors.
+async fn edit_again(
+    state: &AppState,
+    p: &Principal,
+    (id, scope): (i64, shiliu_db::scope::Scope),
+    d: RegisterForm,
+    errs: &FieldErrors,
+) -> AppResult<Response> {
+    let masked = state
+        .db
+        .read(move |c| Ok(db::get(c, &scope, id)?.id_masked.unwrap_or_default()))
+        .await?;
+    form_page(state, p, d, Some((id, masked)), errs).await
 }
 
 #[derive(Deserialize, Default)]

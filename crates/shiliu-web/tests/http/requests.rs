@@ -3321,14 +3321,8 @@ both_engines!(
         let s = spot_cities(&app, true);
         block_on(async {
             let id = s.nn.request;
-            let v = version_of(&app, id);
-            let r = app
-                .post(
-                    &format!("/requests/{id}/step"),
-                    &s.cookie,
-                    &[("_csrf", &s.csrf), ("action", "take"), ("version", &v)],
-                )
-                .await;
+            let worker = (s.cookie.clone(), s.csrf.clone());
+            let r = act(&app, id, &worker, "take", &[]).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
             // Due within the reminder's window: the sweep reminds whoever handles it.
             let swept = app
@@ -3372,14 +3366,8 @@ both_engines!(
         let s = spot_cities(&app, true);
         block_on(async {
             let id = s.nn.request;
-            let v = version_of(&app, id);
-            let r = app
-                .post(
-                    &format!("/requests/{id}/step"),
-                    &s.cookie,
-                    &[("_csrf", &s.csrf), ("action", "take"), ("version", &v)],
-                )
-                .await;
+            let worker = (s.cookie.clone(), s.csrf.clone());
+            let r = act(&app, id, &worker, "take", &[]).await;
             assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
             let (taken, _) = stands(&app, id);
             assert_eq!(taken.status, "accepted");
