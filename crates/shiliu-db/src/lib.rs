@@ -342,6 +342,8 @@ pub struct Db {
     /// to writers would cause, and a connection that only writes keeps its page cache (a pooled
     /// one would find it reset by every other connection's write).
     writer: Option<Arc<writer::Writer>>,
+    /// The request list's keys in memory, this node's (`requests::keys`).
+    request_keys: Arc<requests::keys::RequestKeys>,
 }
 
 impl std::fmt::Debug for Db {
@@ -394,15 +396,22 @@ impl Db {
                 r2d2::ManageConnection::connect(&again)
             }))
         });
+        let request_keys = requests::keys::RequestKeys::new(Some(pool.clone()));
         Ok(Self {
             pool,
             engine: url.engine,
             writer,
+            request_keys,
         })
     }
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The request list's keys in memory, for the list's functions (`requests::listing`).
+    pub fn request_keys(&self) -> Arc<requests::keys::RequestKeys> {
+        self.request_keys.clone()
     }
 
     pub fn pool_state(&self) -> PoolState {

@@ -205,6 +205,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_changes (seq) {
+        seq -> BigInt,
+        request_id -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     request_tallies (region_path, dim, month, key, status) {
         region_path -> Text,
         depth -> Integer,
@@ -1047,6 +1055,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     requests,
     request_tallies,
     request_tally_journal,
+    request_changes,
     registry_tallies,
     registry_tally_journal,
     disputes,

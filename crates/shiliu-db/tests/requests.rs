@@ -3,6 +3,7 @@
 
 use diesel::RunQueryDsl;
 use shiliu_db::org::{self, Region};
+use shiliu_db::requests::keys::RequestKeys;
 use shiliu_db::requests::{self, StepInput};
 use shiliu_db::scope::{Actor, Scope};
 use shiliu_db::testing::TestDb;
@@ -2543,9 +2544,25 @@ fn in_every_order(t: &TestDb) -> Listed {
     }
 }
 
-/// Every page of the list in `sort`'s order, pages of 7, and the count it gives.
+/// Every page of the list in `sort`'s order, pages of 7, and the count it gives: found by the
+/// keys in memory, and the same found by the database alone.
 fn every_page(
     t: &TestDb,
+    f: &requests::RequestFilter,
+    sort: requests::listing::Sort,
+) -> (Vec<requests::Request>, i64) {
+    let in_memory = every_page_by(t, &t.db.request_keys(), f, sort);
+    assert!(t.db.request_keys().is_loaded(), "the keys answered");
+    let from_db = every_page_by(t, &RequestKeys::off(), f, sort);
+    let ids = |rows: &[requests::Request]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&in_memory.0), ids(&from_db.0), "{f:?} {sort:?}");
+    assert_eq!(in_memory.1, from_db.1, "{f:?} {sort:?}");
+    in_memory
+}
+
+fn every_page_by(
+    t: &TestDb,
+    keys: &RequestKeys,
     f: &requests::RequestFilter,
     sort: requests::listing::Sort,
 ) -> (Vec<requests::Request>, i64) {
@@ -2553,9 +2570,10 @@ fn every_page(
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let (page, next) =
-            t.db.write_blocking(|c| listing::page(c, &Scope::everything(), f, sort, after, 7))
-                .unwrap();
+        let (page, next) = t
+            .db
+            .write_blocking(|c| listing::page(keys, c, &Scope::everything(), f, sort, after, 7))
+            .unwrap();
         assert!(page.len() <= 7);
         out.extend(page);
         // Through the cursor's text, as links and the API carry it.
@@ -2565,7 +2583,7 @@ fn every_page(
         }
     }
     let total =
-        t.db.write_blocking(|c| listing::count(c, &Scope::everything(), f))
+        t.db.write_blocking(|c| listing::count(keys, c, &Scope::everything(), f))
             .unwrap();
     (out, total)
 }
@@ -2868,15 +2886,18 @@ both_engines!(
         let check = |when: &str| {
             for scope in &scopes {
                 for f in filters([Some(other_site), l.rows[0].site_id]) {
-                    let (counted, listed) =
+                    let keys = t.db.request_keys();
+                    let (counted, from_db, listed) =
                         t.db.write_blocking(|c| {
                             Ok((
-                                requests::listing::count(c, scope, &f)?,
+                                requests::listing::count(&keys, c, scope, &f)?,
+                                requests::listing::count(&RequestKeys::off(), c, scope, &f)?,
                                 requests::list(c, scope, &f, 10_000)?.len() as i64,
                             ))
                         })
                         .unwrap();
                     assert_eq!(counted, listed, "{when}: {scope:?} {f:?}");
+                    assert_eq!(from_db, listed, "{when}: {scope:?} {f:?}");
                 }
             }
         };
@@ -2887,6 +2908,98 @@ both_engines!(
         })
         .unwrap();
         check("journal folded");
+    }
+);
+
+both_engines!(
+    a_node_lists_what_another_wrote_and_what_committed_while_it_read,
+    |t: TestDb| {
+        use requests::RequestFilter;
+        let l = in_every_order(&t);
+        // Two app nodes on one database: each its own keys in memory.
+        let other = shiliu_db::Db::connect(&t.url, 2).unwrap();
+        let all = Scope::everything();
+        let newest = |db: &shiliu_db::Db, f: &RequestFilter| {
+            // A reader's connection, as a page's: a write held open elsewhere does not stop it.
+            let keys = db.request_keys();
+            requests::listing::page_and_count(
+                &keys,
+                &mut db.conn().unwrap(),
+                &all,
+                f,
+                requests::listing::Sort::default(),
+                None,
+                500,
+            )
+            .unwrap()
+        };
+        let f = RequestFilter::default();
+        let (_, _, before) = newest(&t.db, &f);
+        assert!(t.db.request_keys().is_loaded());
+        assert_eq!(before, l.rows.len() as i64);
+        // The other node takes one in and moves one on; this node sees both at once.
+        let taken = other
+            .write_blocking(|c| {
+                let p = place(c, "450107001", "另一节点");
+                let input = RequestInput::parse(Channel::WalkIn, "另一节点受理", "", "", "", false)
+                    .unwrap();
+                requests::create(
+                    c,
+                    &Actor::system("test"),
+                    &input,
+                    l.rows[0].category_id,
+                    p.grid.id,
+                    None,
+                )
+            })
+            .unwrap();
+        let (rows, _, after) = newest(&t.db, &f);
+        assert_eq!(after, before + 1);
+        assert_eq!(rows[0].id, taken.id);
+        step(&t, taken.id, Action::Dispatch, StepInput::default()).unwrap();
+        let dispatched = RequestFilter {
+            status: Some(Status::Dispatched),
+            ..RequestFilter::default()
+        };
+        let (rows, _, _) = newest(&other, &dispatched);
+        assert_eq!(rows[0].id, taken.id, "the other node saw this one's step");
+        // A write that commits after a later one was read (PostgreSQL numbers the feed at
+        // insert, not at commit): this node still learns of it.
+        let mut slow = other.conn().unwrap();
+        diesel::sql_query("BEGIN").execute(&mut *slow).unwrap();
+        let held = l.rows[5].id;
+        diesel::sql_query(format!(
+            "UPDATE requests SET status = 'closed' WHERE id = {held}"
+        ))
+        .execute(&mut *slow)
+        .unwrap();
+        let closed = RequestFilter {
+            status: Some(Status::Closed),
+            ..RequestFilter::default()
+        };
+        let (_, _, closed_before) = newest(&t.db, &closed);
+        if t.engine() == shiliu_db::Engine::Postgres {
+            // A later write, committed first, read by this node.
+            step(&t, taken.id, Action::Accept, StepInput::default()).unwrap();
+            let (rows, _, _) = newest(
+                &t.db,
+                &RequestFilter {
+                    status: Some(Status::Accepted),
+                    ..RequestFilter::default()
+                },
+            );
+            assert_eq!(rows[0].id, taken.id);
+        }
+        diesel::sql_query("COMMIT").execute(&mut *slow).unwrap();
+        let was_closed = l.rows[5].status == "closed";
+        let (rows, _, closed_after) = newest(&t.db, &closed);
+        assert!(rows.iter().any(|r| r.id == held));
+        assert_eq!(closed_after, closed_before + i64::from(!was_closed));
+        // (The running totals did not see the bare UPDATE: count the rows.)
+        let rows =
+            t.db.write_blocking(|c| requests::list(c, &all, &closed, 1_000))
+                .unwrap();
+        assert_eq!(closed_after, rows.len() as i64);
     }
 );
 
@@ -2901,8 +3014,13 @@ fn queue_at(
 ) -> (i64, usize) {
     let mut c = t.db.conn().unwrap();
     let all = Scope::everything();
-    let counted = requests::queues::todo_counts(&mut c, &all, &[q], own, mine, now).unwrap();
+    let keys = t.db.request_keys();
+    let counted = requests::queues::todo_counts(&keys, &mut c, &all, &[q], own, mine, now).unwrap();
     assert_eq!(counted[0].0, q);
+    let from_db =
+        requests::queues::todo_counts(&RequestKeys::off(), &mut c, &all, &[q], own, mine, now)
+            .unwrap();
+    assert_eq!(counted, from_db, "{q:?}");
     let listed = requests::list(&mut c, &all, &q.filter(own, mine, now), 1000).unwrap();
     (counted[0].1, listed.len())
 }

@@ -230,6 +230,8 @@ pub async fn serve(
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let folding = tokio::spawn(fold_tallies(state.clone()));
     let sending = tokio::spawn(messages::sender::run(state.clone()));
+    // The request list's keys load in the background; the database answers the list meanwhile.
+    state.db.request_keys().load_in_background();
     // The search segmenter's dictionary loads in the background, not on the first intake.
     tokio::task::spawn_blocking(shiliu_db::requests::search::warm_up);
     let result = axum::serve(
@@ -330,6 +332,15 @@ async fn housekeeping(state: AppState) {
             tracing::warn!(error = %e, "making the search index's coming weeks failed");
         }
         let at = shiliu_db::now();
+        match state
+            .db
+            .write(move |c| shiliu_db::requests::keys::clear_feed(c, at))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::debug!(changes = n, "old request changes cleared"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "clearing the request change feed failed"),
+        }
         match sweep_deadlines(&state, at).await {
             Ok(s) if s.reminded + s.escalated > 0 => tracing::info!(
                 reminded = s.reminded,

@@ -12,6 +12,7 @@
 use diesel::prelude::*;
 use shiliu_domain::requests::Status;
 
+use super::keys::RequestKeys;
 use super::{Plan, Request, RequestFilter, search};
 use crate::schema::requests;
 use crate::scope::Scope;
@@ -119,8 +120,10 @@ impl Cursor {
 }
 
 /// One page of the list in `sort`'s order after `after`, and the cursor of the page after it
-/// (none: this is the last). With words to find, the search index gives the matches.
+/// (none: this is the last). The node's keys in memory find it when they are loaded and hold
+/// the filter ([`keys`](super::keys)); otherwise the database, with words by the search index.
 pub fn page(
+    keys: &RequestKeys,
     conn: &mut DbConnection,
     scope: &Scope,
     f: &RequestFilter,
@@ -128,20 +131,36 @@ pub fn page(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
+    if let Some((rows, next, _)) = from_keys(keys, conn, (scope, f), (sort, after, limit), false)? {
+        return Ok((rows, next));
+    }
     let tallied = tallied(conn, scope, f)?;
     let plan = plan(conn, scope, f, tallied)?;
     page_by(conn, scope, f, (sort, after, limit), plan)
 }
 
 /// How many requests in scope the filter lists (every page together), exactly.
-pub fn count(conn: &mut DbConnection, scope: &Scope, f: &RequestFilter) -> Result<i64, DbError> {
+pub fn count(
+    keys: &RequestKeys,
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &RequestFilter,
+) -> Result<i64, DbError> {
+    let whole = RequestFilter {
+        before_id: None,
+        ..f.clone()
+    };
+    if let Some(n) = keys.count(conn, scope, &whole)? {
+        return Ok(n);
+    }
     let tallied = tallied(conn, scope, f)?;
     count_by(conn, scope, f, tallied)
 }
 
-/// A page (as [`page`]) and the count of all that match (as [`count`]), the running totals'
-/// count of the filter, which the page's plan needs too, read once.
+/// A page (as [`page`]) and the count of all that match (as [`count`]); from the database,
+/// the running totals' count of the filter, which the page's plan needs too, read once.
 pub fn page_and_count(
+    keys: &RequestKeys,
     conn: &mut DbConnection,
     scope: &Scope,
     f: &RequestFilter,
@@ -149,11 +168,69 @@ pub fn page_and_count(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<(Vec<Request>, Option<Cursor>, i64), DbError> {
+    if let Some((rows, next, Some(total))) =
+        from_keys(keys, conn, (scope, f), (sort, after, limit), true)?
+    {
+        return Ok((rows, next, total));
+    }
     let tallied = tallied(conn, scope, f)?;
     let plan = plan(conn, scope, f, tallied)?;
     let (rows, next) = page_by(conn, scope, f, (sort, after, limit), plan)?;
     let total = count_by(conn, scope, f, tallied)?;
     Ok((rows, next, total))
+}
+
+/// A page found by the keys in memory, its rows read by id through the scope, and with
+/// `with_count` the count of all that match; `None`: the database must find them.
+fn from_keys(
+    keys: &RequestKeys,
+    conn: &mut DbConnection,
+    (scope, f): (&Scope, &RequestFilter),
+    (sort, after, limit): (Sort, Option<Cursor>, i64),
+    with_count: bool,
+) -> Result<Option<Page>, DbError> {
+    let n = usize::try_from(limit).unwrap_or(0) + 1;
+    let Some(found) = keys.page(conn, (scope, f), (sort, after, n), with_count)? else {
+        return Ok(None);
+    };
+    let mut rows: Vec<Request> = super::filtered(scope, &RequestFilter::default())
+        .filter(requests::id.eq_any(&found.ids))
+        .select(Request::as_select())
+        .load(conn)?;
+    let place: std::collections::HashMap<i64, usize> = found
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    rows.sort_by_key(|r| place.get(&r.id).copied().unwrap_or(usize::MAX));
+    let more = found.ids.len() >= n;
+    let (rows, next) = finish(conn, rows, more, (sort, limit, has_words(f)))?;
+    Ok(Some((rows, next, found.total)))
+}
+
+/// A page's rows, the next page's cursor, and the count when asked for.
+type Page = (Vec<Request>, Option<Cursor>, Option<i64>);
+
+/// The page's rows (cut to `limit`) and the cursor of the page after them, if `more` (there
+/// are rows past these).
+fn finish(
+    conn: &mut DbConnection,
+    mut rows: Vec<Request>,
+    more: bool,
+    (sort, limit, words): (Sort, i64, bool),
+) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    if !more {
+        return Ok((rows, None));
+    }
+    let categories = if sort.by == SortBy::Category {
+        category_order(conn)?
+    } else {
+        Vec::new()
+    };
+    let next = rows.last().map(|r| cursor_of(r, sort, &categories, words));
+    Ok((rows, next))
 }
 
 /// The totals' count of the filter, every page of it (`count_from_tallies`); none with words
@@ -180,7 +257,7 @@ fn page_by(
     (sort, after, limit): (Sort, Option<Cursor>, i64),
     plan: Plan,
 ) -> Result<(Vec<Request>, Option<Cursor>), DbError> {
-    let mut rows = if has_words(f) {
+    let rows = if has_words(f) {
         with_words(conn, scope, f, sort, after, limit + 1)?
     } else {
         let q = ListQuery { scope, f, plan };
@@ -190,15 +267,8 @@ fn page_by(
             SortBy::Status | SortBy::Category => by_group(conn, &q, sort, after, limit + 1)?,
         }
     };
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(usize::try_from(limit).unwrap_or(0));
-        let categories = category_order(conn)?;
-        rows.last()
-            .map(|r| cursor_of(r, sort, &categories, has_words(f)))
-    } else {
-        None
-    };
-    Ok((rows, next))
+    let more = rows.len() as i64 > limit;
+    finish(conn, rows, more, (sort, limit, has_words(f)))
 }
 
 /// The count: the totals' when they know the filter, else the matches of the words, else the

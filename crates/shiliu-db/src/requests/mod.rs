@@ -7,6 +7,7 @@ pub(crate) mod cached;
 pub mod cohandling;
 pub mod files;
 mod intake;
+pub mod keys;
 pub mod listing;
 pub mod on_the_spot;
 pub mod questions;

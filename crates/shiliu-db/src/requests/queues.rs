@@ -85,6 +85,7 @@ impl Queue {
 /// How many requests each queue holds in the scope (`mine`: handled by `own`), in the order
 /// asked.
 pub fn todo_counts(
+    keys: &super::keys::RequestKeys,
     conn: &mut DbConnection,
     scope: &Scope,
     queues: &[Queue],
@@ -95,7 +96,7 @@ pub fn todo_counts(
     queues
         .iter()
         .map(|q| {
-            let n = super::listing::count(conn, scope, &q.filter(own, mine, now))?;
+            let n = super::listing::count(keys, conn, scope, &q.filter(own, mine, now))?;
             Ok((*q, n))
         })
         .collect()

@@ -118,13 +118,14 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
     // The grid worker's queue is the declarations to check in their grids; reading them is a
     // view of people, audited, so that home is written.
     let grid_worker = p.user().role().scoped_to_grids() && registry.is_some();
+    let keys = state.db.request_keys();
     let work = move |c: &mut shiliu_db::DbConnection| -> Result<_, shiliu_db::DbError> {
         let mut counters: Vec<Owing> = Vec::new();
         let mut queue = None;
         if let Some((actor, (queues, mine))) = &requests {
             let scope = actor.scope();
             for (q, n) in
-                shiliu_db::requests::queues::todo_counts(c, scope, queues, own, *mine, now)?
+                shiliu_db::requests::queues::todo_counts(&keys, c, scope, queues, own, *mine, now)?
             {
                 counters.push(Owing {
                     urgent: matches!(q, Queue::Overdue | Queue::Escalated),

@@ -289,6 +289,7 @@ pub async fn requests_list(
     let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user().site_id, p.user().unit_id);
     let now = shiliu_db::now();
+    let keys = state.db.request_keys();
     let (rows, next, total, handlers) = state
         .db
         .read(move |c| {
@@ -296,7 +297,7 @@ pub async fn requests_list(
             let f = q.filter(c, actor.scope(), own, now)?;
             let (sort, after) = q.order()?;
             let (rows, next, total) =
-                listing::page_and_count(c, actor.scope(), &f, sort, after, PAGE)?;
+                listing::page_and_count(&keys, c, actor.scope(), &f, sort, after, PAGE)?;
             let handlers = shiliu_db::requests::on_the_spot::handlers(c, &rows)?;
             Ok((rows, next, total, handlers))
         })

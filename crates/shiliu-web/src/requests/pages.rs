@@ -425,6 +425,7 @@ pub async fn list(
     let t = p.t();
     let now = shiliu_db::now();
     let query = q.clone();
+    let keys = state.db.request_keys();
     let (found, cats, around, site_rows) = state
         .db
         .read(move |c| {
@@ -432,6 +433,7 @@ pub async fn list(
                 Ok(f) => {
                     let (sort, after) = query.order()?;
                     Ok(listing::page_and_count(
+                        &keys,
                         c,
                         actor.scope(),
                         &f,

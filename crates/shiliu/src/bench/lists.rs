@@ -89,9 +89,23 @@ pub fn run(
     })
     .map_err(|e| e.to_string())?;
     let n = named(&db)?;
+    let t0 = std::time::Instant::now();
     let server = Server::start(&db, c)?;
-    // The segmenter loads in the background at start; let it.
+    // The segmenter and the list's keys load in the background at start; let them (until the
+    // keys are in, the database answers the list, as it did before them).
     std::thread::sleep(Duration::from_millis(800));
+    while !db.request_keys().is_loaded() && t0.elapsed() < Duration::from_mins(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "the list's keys in memory: {} after {:.1}s",
+        if db.request_keys().is_loaded() {
+            "loaded"
+        } else {
+            "not loaded"
+        },
+        t0.elapsed().as_secs_f64()
+    );
     super::print_engine(&db);
 
     // A month: the last whole one (China's dates).
