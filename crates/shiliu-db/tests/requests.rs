@@ -2553,10 +2553,13 @@ fn every_page(
 ) -> (Vec<requests::Request>, i64) {
     let in_memory = every_page_by(t, &t.db.request_keys(), f, sort);
     assert!(t.db.request_keys().is_loaded(), "the keys answered");
+    let walking = every_page_by(t, &RequestKeys::walking(), f, sort);
     let from_db = every_page_by(t, &RequestKeys::off(), f, sort);
     let ids = |rows: &[requests::Request]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(&in_memory.0), ids(&from_db.0), "{f:?} {sort:?}");
+    assert_eq!(ids(&walking.0), ids(&from_db.0), "walking: {f:?} {sort:?}");
     assert_eq!(in_memory.1, from_db.1, "{f:?} {sort:?}");
+    assert_eq!(walking.1, from_db.1, "walking: {f:?} {sort:?}");
     in_memory
 }
 

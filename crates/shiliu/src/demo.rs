@@ -280,7 +280,18 @@ pub fn seed(
                 } else {
                     None
                 },
-                site_id: None,
+                // The demo's site staff work at their district's 民族之家, which routing
+                // sends many requests to: their inbox and queues have work in them.
+                site_id: if role == Role::SiteStaff {
+                    Some(org::site_id_by_name(
+                        c,
+                        &everything,
+                        &format!("{}民族之家", region.name),
+                        "site",
+                    )?)
+                } else {
+                    None
+                },
                 phone: None,
                 grid_ids,
             };

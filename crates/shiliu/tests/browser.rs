@@ -2532,6 +2532,12 @@ async fn field_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         for id in [s.dispatched, s.in_progress] {
             a.page(c, base, &format!("/requests/{id}")).await;
         }
+        // The inbox with messages in it (the demo's requests dispatched to the user's site),
+        // unread ones with their buttons.
+        a.page(c, base, "/messages").await;
+        c.find(Locator::Css("ul.messages li.unread form button"))
+            .await
+            .expect("the site's inbox holds unread messages");
     })
     .await;
     as_user(c, base, "lawyer", async {

@@ -35,10 +35,11 @@ use crate::{DbConnection, DbError};
 const REBUILD_AT: usize = 20_000;
 /// Up to this many candidates, a page in an order other than receipt is picked from all of
 /// them at once rather than walked along the order.
-const SCAN_MAX: usize = 20_000;
-/// How many rows a walk along an order may test before the page is picked from the narrowest
-/// candidates instead (the filters' rows lie together in the order: a month by deadline).
-const WALK_BUDGET: usize = 60_000;
+const SCAN_MAX: usize = 50_000;
+/// A walk along an order may test one entry for every this many candidates before the page is
+/// picked from the candidates instead (the filters' rows lie together in the order: a month by
+/// deadline). A walk reads entries here and there, a pick reads the candidates in a row.
+const WALK_PER_CANDIDATES: usize = 8;
 /// How long the change feed keeps a change; a node that has not read it for half as long
 /// loads every request's keys again rather than trust what it would read.
 const FEED_KEPT: chrono::Duration = chrono::Duration::hours(24);
@@ -138,8 +139,10 @@ struct Snapshot {
     /// Slots with a deadline, by (deadline, id); those without, by id.
     by_due: Vec<u32>,
     no_due: Vec<u32>,
-    /// Slots with a deadline and a running clock, by (deadline, id): deadlines soon and past.
+    /// Slots with a deadline and a running clock, by (deadline, id): deadlines soon and past;
+    /// and their entries, in the same order, to read them in a row.
     running_due: Vec<u32>,
+    running_due_entries: Vec<Entry>,
     /// Per status, per category (its number), per site (its number): slots in receipt order,
     /// and for status and category in id order (the groups' order within them).
     status_slots: Vec<Vec<u32>>,
@@ -188,7 +191,7 @@ impl Snapshot {
         by_due.sort_unstable_by_key(due_key);
         no_due.sort_unstable_by_key(|s| entries[*s as usize].id);
         let running: Vec<bool> = Status::ALL.iter().map(|s| s.clock_runs()).collect();
-        let running_due = by_due
+        let running_due: Vec<u32> = by_due
             .iter()
             .copied()
             .filter(|s| {
@@ -198,6 +201,7 @@ impl Snapshot {
                     .unwrap_or(false)
             })
             .collect();
+        let running_due_entries = running_due.iter().map(|s| entries[*s as usize]).collect();
         let by_id = |lists: &[Vec<u32>]| -> Vec<Vec<u32>> {
             lists
                 .iter()
@@ -218,6 +222,7 @@ impl Snapshot {
             by_due,
             no_due,
             running_due,
+            running_due_entries,
             status_slots,
             status_ids,
             category_slots,
@@ -328,6 +333,10 @@ pub struct RequestKeys {
     loading: AtomicBool,
     /// Off: the list reads the database only (its tests compare both ways).
     enabled: bool,
+    /// When to pick rather than walk ([`SCAN_MAX`], [`WALK_PER_CANDIDATES`]; the tests walk
+    /// every time too).
+    scan_max: usize,
+    walk_per_candidates: usize,
     /// For a load in the background: connections, and this keys' own handle.
     pool: Option<r2d2::Pool<crate::Manager>>,
     me: std::sync::Weak<RequestKeys>,
@@ -340,9 +349,11 @@ pub struct RequestKeys {
 /// Which of the index's paths lie in some subtrees, as worked out when it knew this many.
 type Places = (usize, Arc<Vec<bool>>);
 
-/// The requests that match a search's words: snapshot slots and overlay ids.
+/// The requests that match a search's words: snapshot slots with their entries (copied, to
+/// read them in a row), and overlay ids.
 struct WordMatches {
     slots: Vec<u32>,
+    entries: Vec<Entry>,
     ids: Vec<i64>,
 }
 
@@ -361,6 +372,8 @@ impl RequestKeys {
             feed: Mutex::new(Feed::default()),
             loading: AtomicBool::new(false),
             enabled: pool.is_some(),
+            scan_max: SCAN_MAX,
+            walk_per_candidates: WALK_PER_CANDIDATES,
             pool,
             me: me.clone(),
             counts: Mutex::new(HashMap::new()),
@@ -372,6 +385,26 @@ impl RequestKeys {
     /// Keys that are never loaded: the list reads the database.
     pub fn off() -> Arc<Self> {
         Self::new(None)
+    }
+
+    /// Keys that walk an order whenever they can, however few match and however far the walk
+    /// goes (loaded by the first list, on its connection): for the tests, which list too few
+    /// requests to make the keys walk otherwise.
+    #[cfg(feature = "testing")]
+    pub fn walking() -> Arc<Self> {
+        Arc::new(Self {
+            index: RwLock::new(None),
+            feed: Mutex::new(Feed::default()),
+            loading: AtomicBool::new(false),
+            enabled: true,
+            scan_max: 0,
+            walk_per_candidates: 0,
+            pool: None,
+            me: std::sync::Weak::new(),
+            counts: Mutex::new(HashMap::new()),
+            words: Mutex::new(HashMap::new()),
+            places: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Whether the keys are loaded (the list answers from them).
@@ -551,6 +584,7 @@ struct FeedRow {
 /// than one already committed: `low` stays below the changes of every transaction running now
 /// (their `changed_at` is when they began, `now()`).
 fn feed_start(conn: &mut DbConnection) -> Result<Feed, DbError> {
+    // engine-specific: SQLite numbers in commit order; PostgreSQL asks who is running.
     let low = match conn {
         DbConnection::Sqlite(c) => request_changes::table
             .select(diesel::dsl::max(request_changes::seq))
@@ -581,6 +615,7 @@ impl Feed {
     /// The requests changed since the last read, each once.
     fn read(&mut self, conn: &mut DbConnection) -> Result<Vec<i64>, DbError> {
         let mut ids: Vec<i64> = Vec::new();
+        // engine-specific: PostgreSQL's read carries its snapshot's bounds.
         match conn {
             DbConnection::Sqlite(c) => {
                 let rows: Vec<(i64, i64)> = request_changes::table
@@ -695,6 +730,9 @@ struct Order {
     words: bool,
     /// Category order: each category number's rank.
     category_rank: Vec<i64>,
+    /// As [`RequestKeys`]'s.
+    scan_max: usize,
+    walk_per_candidates: usize,
 }
 
 impl Order {
@@ -742,8 +780,8 @@ enum Source<'a> {
     Slots(Range<usize>),
     /// Lists of slots, each in receipt order.
     Lists(Vec<&'a [u32]>),
-    /// Slots in no useful order.
-    Unordered(&'a [u32]),
+    /// Slots in no useful order, with copies of their entries.
+    Copied(&'a [u32], &'a [Entry]),
 }
 
 impl Source<'_> {
@@ -751,15 +789,32 @@ impl Source<'_> {
         match self {
             Self::Slots(r) => r.len(),
             Self::Lists(l) => l.iter().map(|x| x.len()).sum(),
-            Self::Unordered(s) => s.len(),
+            Self::Copied(s, _) => s.len(),
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(u32)) {
+    /// Every live candidate's entry.
+    fn for_each(&self, snap: &Snapshot, mut f: impl FnMut(&Entry)) {
         match self {
-            Self::Slots(r) => r.clone().for_each(|s| f(slot(s))),
-            Self::Lists(l) => l.iter().for_each(|x| x.iter().for_each(|s| f(*s))),
-            Self::Unordered(x) => x.iter().for_each(|s| f(*s)),
+            Self::Slots(r) => r.clone().for_each(|s| {
+                if let Some(e) = snap.live(slot(s)) {
+                    f(e);
+                }
+            }),
+            Self::Lists(l) => l.iter().for_each(|x| {
+                x.iter().for_each(|s| {
+                    if let Some(e) = snap.live(*s) {
+                        f(e);
+                    }
+                });
+            }),
+            Self::Copied(slots, entries) => {
+                for (s, e) in slots.iter().zip(entries.iter()) {
+                    if !snap.stale[*s as usize] {
+                        f(e);
+                    }
+                }
+            }
         }
     }
 }
@@ -829,6 +884,8 @@ impl RequestKeys {
         let order = Order {
             sort,
             words: words.is_some(),
+            scan_max: self.scan_max,
+            walk_per_candidates: self.walk_per_candidates,
             category_rank: if sort.by == SortBy::Category {
                 category_ranks(conn, index)?
             } else {
@@ -1021,6 +1078,7 @@ impl RequestKeys {
         let ids = super::search::all_matching(conn, &everywhere, &RequestFilter::default(), terms)?;
         let mut m = WordMatches {
             slots: Vec::new(),
+            entries: Vec::new(),
             ids: Vec::new(),
         };
         for id in ids {
@@ -1030,6 +1088,7 @@ impl RequestKeys {
                 && !index.snap.stale[*s as usize]
             {
                 m.slots.push(*s);
+                m.entries.push(index.snap.entries[*s as usize]);
             }
         }
         let m = Arc::new(m);
@@ -1075,7 +1134,7 @@ fn category_ranks(conn: &mut DbConnection, index: &Index) -> Result<Vec<i64>, Db
 fn narrowest<'a>(index: &'a Index, t: &Test, words: Option<&'a WordMatches>) -> Source<'a> {
     let snap = &index.snap;
     if let Some(w) = words {
-        return Source::Unordered(&w.slots);
+        return Source::Copied(&w.slots, &w.entries);
     }
     let received = {
         let lo = snap.entries.partition_point(|e| e.received < t.received.0);
@@ -1116,23 +1175,27 @@ fn narrowest<'a>(index: &'a Index, t: &Test, words: Option<&'a WordMatches>) -> 
         SiteTest::Unheard => consider(Source::Lists(Vec::new())),
     }
     if let Some((lo, hi)) = t.due {
-        consider(Source::Unordered(running_due_range(snap, lo, hi)));
+        let (a, b) = running_due_range(snap, lo, hi);
+        consider(Source::Copied(
+            &snap.running_due[a..b],
+            &snap.running_due_entries[a..b],
+        ));
     }
     best
 }
 
-fn running_due_range(snap: &Snapshot, lo: i64, hi: i64) -> &[u32] {
-    let due = |s: &u32| snap.entries[*s as usize].due;
-    let a = snap.running_due.partition_point(|s| due(s) < lo);
-    let b = snap.running_due.partition_point(|s| due(s) < hi);
-    &snap.running_due[a..b.max(a)]
+/// Where the running requests due in [lo, hi) lie in [`Snapshot::running_due`].
+fn running_due_range(snap: &Snapshot, lo: i64, hi: i64) -> (usize, usize) {
+    let e = &snap.running_due_entries;
+    let a = e.partition_point(|x| x.due < lo);
+    let b = e.partition_point(|x| x.due < hi);
+    (a, b.max(a))
 }
 
 fn count_of(index: &Index, t: &Test, words: Option<&WordMatches>) -> i64 {
-    let snap = &index.snap;
     let mut n: i64 = 0;
-    narrowest(index, t, words).for_each(|s| {
-        if snap.live(s).is_some_and(|e| t.pass(e)) {
+    narrowest(index, t, words).for_each(&index.snap, |e| {
+        if t.pass(e) {
             n += 1;
         }
     });
@@ -1193,13 +1256,21 @@ fn snapshot_page(
 ) -> Vec<(Key, i64)> {
     let source = narrowest(index, t, words);
     match (order.sort.by, &source) {
-        (SortBy::Received, Source::Slots(_) | Source::Lists(_)) if !order.words => {
+        // The words' matches are the candidates, whatever the order.
+        _ if words.is_some() => pick(index, t, order, &source, after, n),
+        (SortBy::Received, Source::Slots(_) | Source::Lists(_)) => {
             walk_receipt(index, t, order, &source, after, n)
         }
         (SortBy::Received, _) => pick(index, t, order, &source, after, n),
-        _ if source.len() <= SCAN_MAX => pick(index, t, order, &source, after, n),
-        _ => walk_order(index, t, order, after, n)
-            .unwrap_or_else(|| pick(index, t, order, &source, after, n)),
+        _ if source.len() <= order.scan_max => pick(index, t, order, &source, after, n),
+        _ => {
+            let budget = source
+                .len()
+                .checked_div(order.walk_per_candidates)
+                .unwrap_or(usize::MAX);
+            walk_order(index, t, order, (after, n), budget)
+                .unwrap_or_else(|| pick(index, t, order, &source, after, n))
+        }
     }
 }
 
@@ -1212,10 +1283,8 @@ fn pick(
     after: Option<Key>,
     n: usize,
 ) -> Vec<(Key, i64)> {
-    let snap = &index.snap;
     let mut best: BinaryHeap<(Key, i64)> = BinaryHeap::with_capacity(n + 1);
-    source.for_each(|s| {
-        let Some(e) = snap.live(s) else { return };
+    source.for_each(&index.snap, |e| {
         if !t.pass(e) {
             return;
         }
@@ -1329,19 +1398,19 @@ fn walk_receipt(
                 }
             }
         }
-        Source::Unordered(_) => {}
+        Source::Copied(..) => {}
     }
     out
 }
 
 /// Deadline, status or category order: walk the order's own list from the cursor's place,
-/// testing each entry; `None` when that tests more than [`WALK_BUDGET`] entries.
+/// testing each entry; `None` when that tests more than `budget` entries.
 fn walk_order(
     index: &Index,
     t: &Test,
     order: &Order,
-    after: Option<Key>,
-    n: usize,
+    (after, n): (Option<Key>, usize),
+    budget: usize,
 ) -> Option<Vec<(Key, i64)>> {
     let snap = &index.snap;
     let desc = order.sort.descending;
@@ -1350,7 +1419,10 @@ fn walk_order(
     match order.sort.by {
         SortBy::Due => {
             let with_due: &[u32] = match t.due {
-                Some((lo, hi)) => running_due_range(snap, lo, hi),
+                Some((lo, hi)) => {
+                    let (a, b) = running_due_range(snap, lo, hi);
+                    &snap.running_due[a..b]
+                }
                 None => &snap.by_due,
             };
             parts.push((with_due, desc));
@@ -1411,7 +1483,7 @@ fn walk_order(
         let range = lo..hi;
         let mut visit = |s: u32| -> Option<bool> {
             tested += 1;
-            if tested > WALK_BUDGET {
+            if tested > budget {
                 return None;
             }
             if let Some(e) = snap.live(s)
