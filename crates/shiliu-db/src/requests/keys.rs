@@ -15,7 +15,7 @@
 //! A wrong or stale entry here can only hide a row or show it in the wrong place, never show
 //! one out of scope: the rows are read through the scoped query.
 
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
@@ -35,7 +35,7 @@ use crate::{DbConnection, DbError};
 const REBUILD_AT: usize = 20_000;
 /// Up to this many candidates, a page in an order other than receipt is picked from all of
 /// them at once rather than walked along the order.
-const SCAN_MAX: usize = 50_000;
+const SCAN_MAX: usize = 20_000;
 /// A walk along an order may test one entry for every this many candidates before the page is
 /// picked from the candidates instead (the filters' rows lie together in the order: a month by
 /// deadline). A walk reads entries here and there, a pick reads the candidates in a row.
@@ -343,6 +343,9 @@ pub struct RequestKeys {
     /// Caches that stay true while the index's generation does not move.
     counts: Mutex<HashMap<String, (u64, i64)>>,
     words: Mutex<HashMap<String, (u64, Arc<WordMatches>)>>,
+    /// Held while a search's matches are read: the calls that want them meanwhile wait and
+    /// take them, rather than each read them again.
+    searching: Mutex<()>,
     places: Mutex<HashMap<String, Places>>,
 }
 
@@ -378,6 +381,7 @@ impl RequestKeys {
             me: me.clone(),
             counts: Mutex::new(HashMap::new()),
             words: Mutex::new(HashMap::new()),
+            searching: Mutex::new(()),
             places: Mutex::new(HashMap::new()),
         })
     }
@@ -403,6 +407,7 @@ impl RequestKeys {
             me: std::sync::Weak::new(),
             counts: Mutex::new(HashMap::new()),
             words: Mutex::new(HashMap::new()),
+            searching: Mutex::new(()),
             places: Mutex::new(HashMap::new()),
         })
     }
@@ -1065,14 +1070,23 @@ impl RequestKeys {
         terms: &[String],
     ) -> Result<Arc<WordMatches>, DbError> {
         let key = terms.join(" ");
-        if let Some((g, m)) = self
-            .words
+        let cached = || {
+            self.words
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .filter(|(g, _)| *g == index.generation)
+                .map(|(_, m)| m.clone())
+        };
+        if let Some(m) = cached() {
+            return Ok(m);
+        }
+        let _searching = self
+            .searching
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            && *g == index.generation
-        {
-            return Ok(m.clone());
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(m) = cached() {
+            return Ok(m);
         }
         let everywhere = Scope::of_paths(vec!["/".into()]);
         let ids = super::search::all_matching(conn, &everywhere, &RequestFilter::default(), terms)?;
@@ -1274,7 +1288,10 @@ fn snapshot_page(
     }
 }
 
-/// The `n` first in the order among every candidate in `source`.
+/// The `n` first in the order among every candidate in `source`. The best found so far are
+/// kept loosely (up to four times `n`, then cut to `n`): a candidate that cannot beat the
+/// `n`-th is passed over, and candidates that come better and better (a source read against
+/// its order) cost a cut now and then, not a heap's work each.
 fn pick(
     index: &Index,
     t: &Test,
@@ -1283,23 +1300,27 @@ fn pick(
     after: Option<Key>,
     n: usize,
 ) -> Vec<(Key, i64)> {
-    let mut best: BinaryHeap<(Key, i64)> = BinaryHeap::with_capacity(n + 1);
+    let n = n.max(1);
+    let mut kept: Vec<(Key, i64)> = Vec::with_capacity(4 * n);
+    let mut worst: Option<(Key, i64)> = None;
     source.for_each(&index.snap, |e| {
         if !t.pass(e) {
             return;
         }
-        let k = order.key(e);
-        if after.is_some_and(|a| k <= a) {
+        let item = (order.key(e), e.id);
+        if after.is_some_and(|a| item.0 <= a) || worst.is_some_and(|w| item >= w) {
             return;
         }
-        if best.len() < n {
-            best.push((k, e.id));
-        } else if best.peek().is_some_and(|top| (k, e.id) < *top) {
-            best.pop();
-            best.push((k, e.id));
+        kept.push(item);
+        if kept.len() >= 4 * n {
+            kept.select_nth_unstable(n - 1);
+            kept.truncate(n);
+            worst = kept.iter().max().copied();
         }
     });
-    best.into_sorted_vec()
+    kept.sort_unstable();
+    kept.truncate(n);
+    kept
 }
 
 /// Receipt order: walk the candidates (each list in receipt order) from the cursor's place.
