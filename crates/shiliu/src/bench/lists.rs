@@ -90,6 +90,7 @@ pub fn run(
     .map_err(|e| e.to_string())?;
     let n = named(&db)?;
     let t0 = std::time::Instant::now();
+    let before = super::status_kib("VmRSS:");
     let server = Server::start(&db, c)?;
     // The segmenter and the list's keys load in the background at start; let them (until the
     // keys are in, the database answers the list, as it did before them).
@@ -97,14 +98,18 @@ pub fn run(
     while !db.request_keys().is_loaded() && t0.elapsed() < Duration::from_mins(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The process's resident memory grows by the keys, the server's threads and what they
+    // read (on SQLite, the database pages the load touched count too).
     println!(
-        "the list's keys in memory: {} after {:.1}s",
+        "the list's keys in memory: {} after {:.1}s; resident memory {:.0} → {:.0} MiB",
         if db.request_keys().is_loaded() {
             "loaded"
         } else {
             "not loaded"
         },
-        t0.elapsed().as_secs_f64()
+        t0.elapsed().as_secs_f64(),
+        before as f64 / 1024.0,
+        super::status_kib("VmRSS:") as f64 / 1024.0
     );
     super::print_engine(&db);
 
