@@ -2188,6 +2188,33 @@ async fn sample(db: shiliu_db::Db) -> Sample {
         };
         let (received, dispatched) = (first(Status::Received)?, first(Status::Dispatched)?);
         let (in_progress, resolved) = (first(Status::InProgress)?, first(Status::Resolved)?);
+        // One more dispatched to the demo's site staff's own site: their inbox has a message.
+        let site_staff = shiliu_db::accounts::find_by_username(c, "site")?
+            .and_then(|u| u.site_id)
+            .expect("the demo's site staff have a site");
+        let waiting = requests::list(
+            c,
+            &all,
+            &requests::RequestFilter {
+                status: Some(Status::Received),
+                ..Default::default()
+            },
+            2,
+        )?
+        .pop()
+        .expect("two received requests");
+        let to_site = requests::StepInput {
+            site_id: Some(site_staff),
+            ..Default::default()
+        };
+        requests::step(
+            c,
+            &sys,
+            waiting.id,
+            waiting.version,
+            shiliu_domain::requests::Action::Dispatch,
+            &to_site,
+        )?;
         let input = DisputeInput::parse("neighbours", "楼道堆放杂物引发争执").unwrap();
         let dispute = casework::open_dispute(c, &sys, received.id, &input)?;
         let party = PartyInput::parse("applicant", "韦大姐", "壮族", "13907710000").unwrap();
@@ -2532,8 +2559,8 @@ async fn field_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         for id in [s.dispatched, s.in_progress] {
             a.page(c, base, &format!("/requests/{id}")).await;
         }
-        // The inbox with messages in it (the demo's requests dispatched to the user's site),
-        // unread ones with their buttons.
+        // The inbox with messages in it (a request dispatched to the user's site), unread ones
+        // with their buttons.
         a.page(c, base, "/messages").await;
         c.find(Locator::Css("ul.messages li.unread form button"))
             .await
