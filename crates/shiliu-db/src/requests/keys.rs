@@ -890,15 +890,19 @@ impl RequestKeys {
         (sort, after, n): (Sort, Option<Cursor>, usize),
         with_count: bool,
     ) -> Result<Option<Found>, DbError> {
-        if !answers(f) {
-            return Ok(None);
-        }
-        let Some(guard) = self.ready(conn)? else {
-            return Ok(None);
-        };
-        let Some(index) = guard.as_ref() else {
-            return Ok(None);
-        };
+        self.with_index(conn, f, |conn, index| {
+            self.page_in(conn, index, (scope, f), (sort, after, n), with_count)
+        })
+    }
+
+    fn page_in(
+        &self,
+        conn: &mut DbConnection,
+        index: &Index,
+        (scope, f): (&Scope, &RequestFilter),
+        (sort, after, n): (Sort, Option<Cursor>, usize),
+        with_count: bool,
+    ) -> Result<Found, DbError> {
         let words = words_of(f);
         let matches = match &words {
             Some(w) => Some(self.word_matches(conn, index, w)?),
@@ -927,7 +931,7 @@ impl RequestKeys {
         } else {
             None
         };
-        Ok(Some(Found { ids, total }))
+        Ok(Found { ids, total })
     }
 
     /// The exact count of a filter from the keys, or `None` when the database must answer.
@@ -937,6 +941,16 @@ impl RequestKeys {
         scope: &Scope,
         f: &RequestFilter,
     ) -> Result<Option<i64>, DbError> {
+        self.with_index(conn, f, |conn, index| self.count_in(conn, index, scope, f))
+    }
+
+    /// `then` on the keys, up to date, when they can answer `f`; `None` when the database must.
+    fn with_index<T>(
+        &self,
+        conn: &mut DbConnection,
+        f: &RequestFilter,
+        then: impl FnOnce(&mut DbConnection, &Index) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
         if !answers(f) {
             return Ok(None);
         }
@@ -946,7 +960,7 @@ impl RequestKeys {
         let Some(index) = guard.as_ref() else {
             return Ok(None);
         };
-        self.count_in(conn, index, scope, f).map(Some)
+        then(conn, index).map(Some)
     }
 
     fn count_in(
