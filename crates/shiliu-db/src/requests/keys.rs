@@ -352,6 +352,9 @@ pub struct RequestKeys {
     places: Mutex<HashMap<String, Places>>,
 }
 
+/// What a filter tests, and the matches of its words.
+type Prepared = (Test, Option<Arc<WordMatches>>);
+
 /// Which of the index's paths lie in some subtrees, as worked out when it knew this many.
 type Places = (usize, Arc<Vec<bool>>);
 
@@ -373,13 +376,22 @@ impl std::fmt::Debug for RequestKeys {
 
 impl RequestKeys {
     pub(crate) fn new(pool: Option<r2d2::Pool<crate::Manager>>) -> Arc<Self> {
+        let enabled = pool.is_some();
+        Self::tuned(pool, enabled, (SCAN_MAX, WALK_PER_CANDIDATES))
+    }
+
+    fn tuned(
+        pool: Option<r2d2::Pool<crate::Manager>>,
+        enabled: bool,
+        (scan_max, walk_per_candidates): (usize, usize),
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             index: RwLock::new(None),
             feed: Mutex::new(Feed::default()),
             loading: AtomicBool::new(false),
-            enabled: pool.is_some(),
-            scan_max: SCAN_MAX,
-            walk_per_candidates: WALK_PER_CANDIDATES,
+            enabled,
+            scan_max,
+            walk_per_candidates,
             pool,
             me: me.clone(),
             counts: Mutex::new(HashMap::new()),
@@ -399,20 +411,7 @@ impl RequestKeys {
     /// requests to make the keys walk otherwise.
     #[cfg(feature = "testing")]
     pub fn walking() -> Arc<Self> {
-        Arc::new(Self {
-            index: RwLock::new(None),
-            feed: Mutex::new(Feed::default()),
-            loading: AtomicBool::new(false),
-            enabled: true,
-            scan_max: 0,
-            walk_per_candidates: 0,
-            pool: None,
-            me: std::sync::Weak::new(),
-            counts: Mutex::new(HashMap::new()),
-            words: Mutex::new(HashMap::new()),
-            searching: Mutex::new(()),
-            places: Mutex::new(HashMap::new()),
-        })
+        Self::tuned(None, true, (0, 0))
     }
 
     /// Whether the keys are loaded (the list answers from them).
@@ -903,15 +902,10 @@ impl RequestKeys {
         (sort, after, n): (Sort, Option<Cursor>, usize),
         with_count: bool,
     ) -> Result<Found, DbError> {
-        let words = words_of(f);
-        let matches = match &words {
-            Some(w) => Some(self.word_matches(conn, index, w)?),
-            None => None,
-        };
-        let test = self.test(conn, index, scope, f)?;
+        let (test, matches) = self.prepare(conn, index, scope, f)?;
         let order = Order {
             sort,
-            words: words.is_some(),
+            words: matches.is_some(),
             scan_max: self.scan_max,
             walk_per_candidates: self.walk_per_candidates,
             category_rank: if sort.by == SortBy::Category {
@@ -927,21 +921,49 @@ impl RequestKeys {
                 before_id: None,
                 ..f.clone()
             };
-            Some(self.count_in(conn, index, scope, &whole)?)
+            let made = Test {
+                before_id: None,
+                ..test
+            };
+            Some(self.count_in(index, scope, &whole, || Ok((made, matches)))?)
         } else {
             None
         };
         Ok(Found { ids, total })
     }
 
-    /// The exact count of a filter from the keys, or `None` when the database must answer.
+    /// What a page and a count of `f` test, and the matches of its words if it has any.
+    fn prepare(
+        &self,
+        conn: &mut DbConnection,
+        index: &Index,
+        scope: &Scope,
+        f: &RequestFilter,
+    ) -> Result<Prepared, DbError> {
+        let matches = match words_of(f) {
+            Some(w) => Some(self.word_matches(conn, index, &w)?),
+            None => None,
+        };
+        Ok((self.test(conn, index, scope, f)?, matches))
+    }
+
+    /// The exact count of a filter (every page of it: `before_id` aside) from the keys, or
+    /// `None` when the database must answer.
     pub(crate) fn count(
         &self,
         conn: &mut DbConnection,
         scope: &Scope,
         f: &RequestFilter,
     ) -> Result<Option<i64>, DbError> {
-        self.with_index(conn, f, |conn, index| self.count_in(conn, index, scope, f))
+        let whole = RequestFilter {
+            before_id: None,
+            ..f.clone()
+        };
+        self.with_index(conn, &whole, |conn, index| {
+            self.count_in(index, scope, &whole, || {
+                self.prepare(conn, index, scope, &whole)
+            })
+        })
     }
 
     /// `then` on the keys, up to date, when they can answer `f`; `None` when the database must.
@@ -963,12 +985,13 @@ impl RequestKeys {
         then(conn, index).map(Some)
     }
 
+    /// The count of `f` (without `before_id`), from the cache or from what `prepare` makes.
     fn count_in(
         &self,
-        conn: &mut DbConnection,
         index: &Index,
         scope: &Scope,
         f: &RequestFilter,
+        prepare: impl FnOnce() -> Result<Prepared, DbError>,
     ) -> Result<i64, DbError> {
         // A filter that moves with nothing but the requests is counted once per generation
         // (not one of deadlines, which move with the clock, nor of the categories allowed on
@@ -985,12 +1008,7 @@ impl RequestKeys {
         {
             return Ok(*n);
         }
-        let words = words_of(f);
-        let matches = match &words {
-            Some(w) => Some(self.word_matches(conn, index, w)?),
-            None => None,
-        };
-        let test = self.test(conn, index, scope, f)?;
+        let (test, matches) = prepare()?;
         let n = count_of(index, &test, matches.as_deref());
         if timeless {
             let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1038,15 +1056,13 @@ impl RequestKeys {
                 None => on_spot,
             });
         }
-        let (due, running_bits) = match (f.due_before, f.overdue_at) {
-            (Some((now, before)), Some(t)) => {
-                (Some((micros(now), micros(before).min(micros(t)))), true)
-            }
-            (Some((now, before)), None) => (Some((micros(now), micros(before))), true),
-            (None, Some(t)) => (Some((i64::MIN, micros(t))), true),
-            (None, None) => (None, false),
+        // (The statuses they admit are the running ones: `status_bits`.)
+        let due = match (f.due_before, f.overdue_at) {
+            (Some((now, before)), Some(t)) => Some((micros(now), micros(before).min(micros(t)))),
+            (Some((now, before)), None) => Some((micros(now), micros(before))),
+            (None, Some(t)) => Some((i64::MIN, micros(t))),
+            (None, None) => None,
         };
-        debug_assert!(!running_bits || status_bits(f) != u16::MAX);
         Ok(Test {
             places,
             statuses: status_bits(f),
@@ -1159,13 +1175,7 @@ fn words_of(f: &RequestFilter) -> Option<Vec<String>> {
 
 /// Each category number's place in the categories' own order (unknown ones last).
 fn category_ranks(conn: &mut DbConnection, index: &Index) -> Result<Vec<i64>, DbError> {
-    let order: Vec<i64> = request_categories::table
-        .order((
-            request_categories::sort_order.asc(),
-            request_categories::id.asc(),
-        ))
-        .select(request_categories::id)
-        .load(conn)?;
+    let order = super::listing::category_order(conn)?;
     Ok(index
         .categories
         .all

@@ -146,11 +146,7 @@ pub fn count(
     scope: &Scope,
     f: &RequestFilter,
 ) -> Result<i64, DbError> {
-    let whole = RequestFilter {
-        before_id: None,
-        ..f.clone()
-    };
-    if let Some(n) = keys.count(conn, scope, &whole)? {
+    if let Some(n) = keys.count(conn, scope, f)? {
         return Ok(n);
     }
     let tallied = tallied(conn, scope, f)?;
@@ -193,17 +189,7 @@ fn from_keys(
     let Some(found) = keys.page(conn, (scope, f), (sort, after, n), with_count)? else {
         return Ok(None);
     };
-    let mut rows: Vec<Request> = super::filtered(scope, &RequestFilter::default())
-        .filter(requests::id.eq_any(&found.ids))
-        .select(Request::as_select())
-        .load(conn)?;
-    let place: std::collections::HashMap<i64, usize> = found
-        .ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (*id, i))
-        .collect();
-    rows.sort_by_key(|r| place.get(&r.id).copied().unwrap_or(usize::MAX));
+    let rows = rows_in_order(conn, scope, &found.ids)?;
     let more = found.ids.len() >= n;
     let (rows, next) = finish(conn, rows, more, (sort, limit, has_words(f)))?;
     Ok(Some((rows, next, found.total)))
@@ -539,7 +525,7 @@ fn status_rank(s: &str) -> i64 {
 }
 
 /// Every category's id in the order the lists show them.
-fn category_order(conn: &mut DbConnection) -> Result<Vec<i64>, DbError> {
+pub(super) fn category_order(conn: &mut DbConnection) -> Result<Vec<i64>, DbError> {
     Ok(super::categories(conn, true)?
         .into_iter()
         .map(|c| c.id)
@@ -672,7 +658,7 @@ fn by_group(
             .limit(MOST + 1)
             .load(conn)?;
         if keys.len() as i64 <= MOST {
-            return page_of_keys(conn, &keys, sort, after, n);
+            return page_of_keys(conn, query.scope, &keys, sort, after, n);
         }
     }
     // The groups in order, each with its place (the cursor's key); a filter that names some
@@ -792,13 +778,14 @@ fn with_words(
         return search::list_matching(conn, scope, &f, &terms, n);
     }
     let keys = matching_keys(conn, scope, f)?;
-    page_of_keys(conn, &keys, sort, after, n)
+    page_of_keys(conn, scope, &keys, sort, after, n)
 }
 
 /// A page in `sort`'s order after `after`, ordered here from the sort keys of every request
 /// that matches (few: words, or a filter the plan seeks by).
 fn page_of_keys(
     conn: &mut DbConnection,
+    scope: &Scope,
     matching: &[Keys],
     sort: Sort,
     after: Option<Cursor>,
@@ -866,10 +853,21 @@ fn page_of_keys(
     keys.sort_unstable();
     keys.truncate(usize::try_from(n).unwrap_or(0));
     let ids: Vec<i64> = keys.iter().map(|(_, id)| *id).collect();
-    let mut rows: Vec<Request> = requests::table
-        .filter(requests::id.eq_any(&ids))
+    rows_in_order(conn, scope, &ids)
+}
+
+/// The rows of these requests in scope, in the order of `ids` (a page found by its keys).
+fn rows_in_order(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    ids: &[i64],
+) -> Result<Vec<Request>, DbError> {
+    let mut rows: Vec<Request> = super::filtered(scope, &RequestFilter::default())
+        .filter(requests::id.eq_any(ids))
         .select(Request::as_select())
         .load(conn)?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    let place: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|r| place.get(&r.id).copied().unwrap_or(usize::MAX));
     Ok(rows)
 }
