@@ -649,12 +649,13 @@ where
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
 /// migration named `request_search`, `request_tallies` or `registry_tallies` is listed.
-const REINDEX_SEARCH_AFTER: [&str; 5] = [
+const REINDEX_SEARCH_AFTER: [&str; 6] = [
     "20261122000007",
     "20261122000012",
     "20261122000014",
     "20261122000026",
     "20261122000028",
+    "20261207000038",
 ];
 const RECOUNT_TALLIES_AFTER: [&str; 2] = ["20261122000008", "20261206000035"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];

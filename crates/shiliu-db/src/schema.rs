@@ -205,6 +205,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_words (request_id) {
+        request_id -> BigInt,
+        words -> Text,
+    }
+}
+
+diesel::table! {
     request_changes (seq) {
         seq -> BigInt,
         request_id -> BigInt,
@@ -961,6 +968,7 @@ diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_attachments -> requests (request_id));
 diesel::joinable!(request_media -> requests (request_id));
 diesel::joinable!(request_handlers -> requests (request_id));
+diesel::joinable!(request_words -> requests (request_id));
 diesel::joinable!(request_cohandlers -> requests (request_id));
 diesel::joinable!(request_cohandlers -> sites (site_id));
 diesel::joinable!(request_cohandlers -> units (unit_id));
@@ -1056,6 +1064,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_tallies,
     request_tally_journal,
     request_changes,
+    request_words,
     registry_tallies,
     registry_tally_journal,
     disputes,

@@ -2966,6 +2966,25 @@ both_engines!(
         };
         let (rows, _, _) = newest(&other, &dispatched);
         assert_eq!(rows[0].id, taken.id, "the other node saw this one's step");
+        // Words the other node gives a request (as a note does, without touching the request's
+        // row): this node finds it by them.
+        let by_word = RequestFilter {
+            text: Some("zzqword".into()),
+            ..RequestFilter::default()
+        };
+        assert_eq!(newest(&t.db, &by_word).2, 0);
+        let worded = l.rows[3].id;
+        other
+            .write_blocking(move |c| {
+                shiliu_db::on_engine!(c, |c| diesel::sql_query(format!(
+                    "UPDATE request_words SET words = words || ' zzqword' WHERE request_id = {worded}"
+                ))
+                .execute(c))?;
+                Ok(())
+            })
+            .unwrap();
+        let (rows, _, n) = newest(&t.db, &by_word);
+        assert_eq!((rows[0].id, n), (worded, 1));
         // A write that commits after a later one was read (PostgreSQL numbers the feed at
         // insert, not at commit): this node still learns of it.
         let mut slow = other.conn().unwrap();

@@ -312,7 +312,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "evaluation" => bench::evaluation::run(c, seconds, concurrency)?,
                 other => {
                     return Err(format!(
-                        "bench: unknown suite {other} (core, requests, registry or evaluation)"
+                        "bench: unknown suite {other} (core, requests, registry, lists or evaluation)"
                     ));
                 }
             }

@@ -5,6 +5,11 @@
 //! - A [`Snapshot`] holds the keys of every request as they were when it was built, ordered
 //!   by receipt, with the orders and groups the list reads (by deadline; by status, by
 //!   category and by site, each in order of receipt and, for the groups, of id).
+//! - With the keys, the words each request is found by (`request_words`, written beside the
+//!   search index with the same words): per word the slots of the requests it finds
+//!   ([`Postings`]), so a search's matches are counted here too. Read from `PostgreSQL`'s GIN,
+//!   a common word's matches cost a fetch of every matching row (租房, 89,845 of a million:
+//!   1.4 s), again after every change.
 //! - Requests written since are in the overlay, their snapshot entries marked stale; past
 //!   [`REBUILD_AT`] the snapshot is built again from both (in memory, no database read).
 //! - Every write of a request leaves its id in `request_changes` (triggers, in the write's own
@@ -27,7 +32,7 @@ use shiliu_domain::requests::{Channel, Status};
 
 use super::RequestFilter;
 use super::listing::{Cursor, Sort, SortBy};
-use crate::schema::{request_categories, request_changes, requests};
+use crate::schema::{request_categories, request_changes, request_words, requests};
 use crate::scope::Scope;
 use crate::{DbConnection, DbError};
 
@@ -86,6 +91,15 @@ impl Entry {
 struct Names<T: std::hash::Hash + Eq + Clone> {
     all: Vec<T>,
     number: HashMap<T, u32>,
+}
+
+impl Names<String> {
+    fn intern_str(&mut self, v: &str) -> u32 {
+        match self.number.get(v) {
+            Some(n) => *n,
+            None => self.intern(&v.to_string()),
+        }
+    }
 }
 
 impl<T: std::hash::Hash + Eq + Clone> Names<T> {
@@ -153,10 +167,89 @@ struct Snapshot {
     category_slots: Vec<Vec<u32>>,
     category_ids: Vec<Vec<u32>>,
     site_slots: HashMap<u32, Vec<u32>>,
+    /// The words' lists (set by whoever builds the snapshot: they come from elsewhere).
+    postings: Postings,
 }
 
 fn slot(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// For each word (its number in [`Index::words`]), the snapshot slots of the requests found
+/// by it, in receipt order: the lists end to end.
+#[derive(Default)]
+struct Postings {
+    /// Where each word's list begins in `slots`, and one past the last word's end.
+    starts: Vec<usize>,
+    slots: Vec<u32>,
+}
+
+impl Postings {
+    fn list(&self, word: u32) -> &[u32] {
+        let w = word as usize;
+        match (self.starts.get(w), self.starts.get(w + 1)) {
+            (Some(a), Some(b)) => &self.slots[*a..*b],
+            _ => &[],
+        }
+    }
+
+    /// From the words of the request at each slot (`words_at(slot)`), read in slot order so
+    /// that every list comes out in it.
+    fn build<'a>(words: usize, slots: usize, words_at: impl Fn(usize) -> &'a [u32]) -> Self {
+        let mut starts = vec![0usize; words + 1];
+        for s in 0..slots {
+            for w in words_at(s) {
+                starts[*w as usize + 1] += 1;
+            }
+        }
+        for w in 0..words {
+            starts[w + 1] += starts[w];
+        }
+        let mut next = starts.clone();
+        let mut out = vec![0u32; starts[words]];
+        for s in 0..slots {
+            for w in words_at(s) {
+                out[next[*w as usize]] = slot(s);
+                next[*w as usize] += 1;
+            }
+        }
+        Self { starts, slots: out }
+    }
+
+    /// These lists in a snapshot built again: each old slot moved to `moved[slot]` (gone:
+    /// `u32::MAX`; the moves keep the order), and `added` (word, slot) pairs, sorted.
+    fn moved(&self, moved: &[u32], added: &[(u32, u32)], words: usize) -> Self {
+        let mut starts = Vec::with_capacity(words + 1);
+        let mut out: Vec<u32> = Vec::with_capacity(self.slots.len() + added.len());
+        let mut a = 0;
+        for w in 0..words {
+            starts.push(out.len());
+            let k = added[a..].partition_point(|(word, _)| *word as usize == w);
+            let adds = &added[a..a + k];
+            a += k;
+            // Both in slot order: merged.
+            let mut olds = self
+                .list(slot(w))
+                .iter()
+                .map(|s| moved[*s as usize])
+                .filter(|s| *s != u32::MAX)
+                .peekable();
+            let mut j = 0;
+            loop {
+                match (olds.peek(), adds.get(j)) {
+                    (Some(o), Some((_, x))) if o < x => out.extend(olds.next()),
+                    (_, Some((_, x))) => {
+                        out.push(*x);
+                        j += 1;
+                    }
+                    (Some(_), None) => out.extend(olds.by_ref()),
+                    (None, None) => break,
+                }
+            }
+        }
+        starts.push(out.len());
+        Self { starts, slots: out }
+    }
 }
 
 impl Snapshot {
@@ -231,6 +324,7 @@ impl Snapshot {
             category_slots,
             category_ids,
             site_slots,
+            postings: Postings::default(),
         }
     }
 
@@ -244,14 +338,48 @@ struct Index {
     paths: Names<String>,
     categories: Names<i64>,
     sites: Names<i64>,
+    /// The words requests are found by (`request_words`).
+    words: Names<String>,
     snap: Snapshot,
     /// Requests written since the snapshot, as they are now (gone ones: absent, and stale).
     overlay: HashMap<i64, Entry>,
+    /// Their words, by number, sorted.
+    overlay_words: HashMap<i64, Box<[u32]>>,
     /// Moves on with every change applied: what was worked out from the keys before is old.
     generation: u64,
 }
 
 impl Index {
+    fn empty() -> Self {
+        Self {
+            paths: Names::default(),
+            categories: Names::default(),
+            sites: Names::default(),
+            words: Names::default(),
+            snap: Snapshot::build(Vec::new(), 0),
+            overlay: HashMap::new(),
+            overlay_words: HashMap::new(),
+            generation: 1,
+        }
+    }
+
+    /// The snapshot of these entries, in id order, the words of the `i`-th being
+    /// `words[word_starts[i]..word_starts[i + 1]]`.
+    fn start_from(&mut self, entries: Vec<Entry>, words: &[u32], word_starts: &[usize]) {
+        let loaded: Vec<i64> = entries.iter().map(|e| e.id).collect();
+        self.snap = Snapshot::build(entries, self.categories.all.len());
+        // The snapshot is in receipt order: where each slot's entry was loaded.
+        let at: Vec<usize> = self
+            .snap
+            .entries
+            .iter()
+            .map(|e| loaded.binary_search(&e.id).unwrap_or(0))
+            .collect();
+        self.snap.postings = Postings::build(self.words.all.len(), at.len(), |s| {
+            &words[word_starts[at[s]]..word_starts[at[s] + 1]]
+        });
+    }
+
     fn entry_of(&mut self, r: &Row) -> Entry {
         let (id, received, due, path, category, channel, site, status, escalated) = r;
         let mut flags = 0;
@@ -281,36 +409,76 @@ impl Index {
         self.snap.slot_of.get(&id).and_then(|s| self.snap.live(*s))
     }
 
-    /// The keys of these requests as read now (`rows`; an id without a row is gone).
-    fn apply(&mut self, ids: &[i64], rows: &[Row]) {
+    /// A request's words (`request_words`' text) by number, sorted.
+    fn words_of(&mut self, text: &str) -> Box<[u32]> {
+        let mut w: Vec<u32> = text
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(|t| self.words.intern_str(t))
+            .collect();
+        w.sort_unstable();
+        w.dedup();
+        w.into_boxed_slice()
+    }
+
+    /// The keys and words of these requests as read now (`rows`, `words`; an id without a
+    /// row is gone).
+    fn apply(&mut self, ids: &[i64], rows: &[Row], words: &HashMap<i64, String>) {
         let now: HashMap<i64, &Row> = rows.iter().map(|r| (r.0, r)).collect();
         for id in ids {
             if let Some(s) = self.snap.slot_of.get(id) {
                 self.snap.stale[*s as usize] = true;
             }
-            match now.get(id) {
-                Some(r) => {
-                    let e = self.entry_of(r);
-                    self.overlay.insert(*id, e);
-                }
-                None => {
-                    self.overlay.remove(id);
-                }
+            if let Some(r) = now.get(id) {
+                let e = self.entry_of(r);
+                self.overlay.insert(*id, e);
+                let w = self.words_of(words.get(id).map_or("", String::as_str));
+                self.overlay_words.insert(*id, w);
+            } else {
+                self.overlay.remove(id);
+                self.overlay_words.remove(id);
             }
         }
         self.generation += 1;
         if self.overlay.len() > REBUILD_AT {
-            let mut all: Vec<Entry> = self
-                .snap
-                .entries
-                .iter()
-                .zip(&self.snap.stale)
-                .filter(|(_, stale)| !**stale)
-                .map(|(e, _)| *e)
-                .collect();
-            all.extend(self.overlay.drain().map(|(_, e)| e));
-            self.snap = Snapshot::build(all, self.categories.all.len());
+            self.rebuild();
         }
+    }
+
+    /// Build the snapshot again from its live entries and the overlay (in memory).
+    fn rebuild(&mut self) {
+        let mut all: Vec<Entry> = self
+            .snap
+            .entries
+            .iter()
+            .zip(&self.snap.stale)
+            .filter(|(_, stale)| !**stale)
+            .map(|(e, _)| *e)
+            .collect();
+        all.extend(self.overlay.drain().map(|(_, e)| e));
+        let old = std::mem::replace(
+            &mut self.snap,
+            Snapshot::build(all, self.categories.all.len()),
+        );
+        let new_slot = |id: &i64| self.snap.slot_of.get(id).copied().unwrap_or(u32::MAX);
+        let moved: Vec<u32> = old
+            .entries
+            .iter()
+            .zip(&old.stale)
+            .map(|(e, stale)| if *stale { u32::MAX } else { new_slot(&e.id) })
+            .collect();
+        let mut added: Vec<(u32, u32)> = self
+            .overlay_words
+            .iter()
+            .flat_map(|(id, words)| {
+                let s = new_slot(id);
+                words.iter().map(move |w| (*w, s))
+            })
+            .filter(|(_, s)| *s != u32::MAX)
+            .collect();
+        added.sort_unstable();
+        self.overlay_words.clear();
+        self.snap.postings = old.postings.moved(&moved, &added, self.words.all.len());
     }
 }
 
@@ -346,9 +514,6 @@ pub struct RequestKeys {
     /// Caches that stay true while the index's generation does not move.
     counts: Mutex<HashMap<String, (u64, i64)>>,
     words: Mutex<HashMap<String, (u64, Arc<WordMatches>)>>,
-    /// Held while a search's matches are read: the calls that want them meanwhile wait and
-    /// take them, rather than each read them again.
-    searching: Mutex<()>,
     places: Mutex<HashMap<String, Places>>,
 }
 
@@ -396,7 +561,6 @@ impl RequestKeys {
             me: me.clone(),
             counts: Mutex::new(HashMap::new()),
             words: Mutex::new(HashMap::new()),
-            searching: Mutex::new(()),
             places: Mutex::new(HashMap::new()),
         })
     }
@@ -453,16 +617,10 @@ impl RequestKeys {
     pub fn load(&self, conn: &mut DbConnection) -> Result<(), DbError> {
         let started = Instant::now();
         let feed = feed_start(conn)?;
-        let mut index = Index {
-            paths: Names::default(),
-            categories: Names::default(),
-            sites: Names::default(),
-            snap: Snapshot::build(Vec::new(), 0),
-            overlay: HashMap::new(),
-            generation: 1,
-        };
-        // By id, a part at a time ([`LOAD_PART`]).
+        let mut index = Index::empty();
+        // By id, a part at a time ([`LOAD_PART`]); each request's words by number, end to end.
         let mut entries: Vec<Entry> = Vec::new();
+        let (mut words, mut word_starts): (Vec<u32>, Vec<usize>) = (Vec::new(), vec![0]);
         let mut last = i64::MIN;
         loop {
             let rows = key_rows(
@@ -473,13 +631,26 @@ impl RequestKeys {
                     .limit(LOAD_PART)
                     .into_boxed(),
             )?;
-            entries.extend(rows.iter().map(|r| index.entry_of(r)));
-            match rows.last() {
-                Some(r) if rows.len() as i64 == LOAD_PART => last = r.0,
-                _ => break,
+            let full = rows.len() as i64 == LOAD_PART;
+            let upto = rows.last().map(|r| r.0).filter(|_| full);
+            let mut texts = word_rows(conn, last, upto)?.into_iter().peekable();
+            for r in &rows {
+                entries.push(index.entry_of(r));
+                while texts.peek().is_some_and(|(id, _)| *id < r.0) {
+                    texts.next();
+                }
+                if let Some((_, text)) = texts.next_if(|(id, _)| *id == r.0) {
+                    words.extend(index.words_of(&text));
+                }
+                word_starts.push(words.len());
+            }
+            match upto {
+                Some(u) => last = u,
+                None => break,
             }
         }
-        index.snap = Snapshot::build(entries, index.categories.all.len());
+        index.start_from(entries, &words, &word_starts);
+        drop((words, word_starts));
         let n = index.snap.entries.len();
         *self.feed.lock().unwrap_or_else(PoisonError::into_inner) = feed;
         *self.index.write().unwrap_or_else(PoisonError::into_inner) = Some(index);
@@ -546,6 +717,7 @@ impl RequestKeys {
             return Ok(());
         }
         let mut rows = Vec::with_capacity(ids.len());
+        let mut words = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(10_000) {
             let some = key_rows(
                 conn,
@@ -554,13 +726,36 @@ impl RequestKeys {
                     .into_boxed(),
             )?;
             rows.extend(some);
+            words.extend(
+                request_words::table
+                    .filter(request_words::request_id.eq_any(chunk.to_vec()))
+                    .select((request_words::request_id, request_words::words))
+                    .load::<(i64, String)>(conn)?,
+            );
         }
         let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = index.as_mut() {
-            index.apply(&ids, &rows);
+            index.apply(&ids, &rows, &words);
         }
         Ok(())
     }
+}
+
+/// The words of the requests with ids in (`after`, `upto`], by id.
+fn word_rows(
+    conn: &mut DbConnection,
+    after: i64,
+    upto: Option<i64>,
+) -> Result<Vec<(i64, String)>, DbError> {
+    let mut q = request_words::table
+        .filter(request_words::request_id.gt(after))
+        .select((request_words::request_id, request_words::words))
+        .order(request_words::request_id)
+        .into_boxed();
+    if let Some(u) = upto {
+        q = q.filter(request_words::request_id.le(u));
+    }
+    Ok(q.load(conn)?)
 }
 
 /// Clear the changes older than the feed keeps them ([`FEED_KEPT`]); how many.
@@ -940,10 +1135,7 @@ impl RequestKeys {
         scope: &Scope,
         f: &RequestFilter,
     ) -> Result<Prepared, DbError> {
-        let matches = match words_of(f) {
-            Some(w) => Some(self.word_matches(conn, index, &w)?),
-            None => None,
-        };
+        let matches = words_of(f).map(|w| self.word_matches(index, &w));
         Ok((self.test(conn, index, scope, f)?, matches))
     }
 
@@ -1112,58 +1304,69 @@ impl RequestKeys {
         set
     }
 
-    /// The requests the search index finds for these words (anywhere; the filters and scope
-    /// are tested here), kept until the next change.
-    fn word_matches(
-        &self,
-        conn: &mut DbConnection,
-        index: &Index,
-        terms: &[String],
-    ) -> Result<Arc<WordMatches>, DbError> {
+    /// The requests found by every one of these words (anywhere; the filters and scope are
+    /// tested here), kept until the next change.
+    fn word_matches(&self, index: &Index, terms: &[String]) -> Arc<WordMatches> {
         let key = terms.join(" ");
-        let cached = || {
-            self.words
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&key)
-                .filter(|(g, _)| *g == index.generation)
-                .map(|(_, m)| m.clone())
-        };
-        if let Some(m) = cached() {
-            return Ok(m);
-        }
-        let _searching = self
-            .searching
+        if let Some((g, m)) = self
+            .words
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = cached() {
-            return Ok(m);
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            && *g == index.generation
+        {
+            return m.clone();
         }
-        let everywhere = Scope::of_paths(vec!["/".into()]);
-        let ids = super::search::all_matching(conn, &everywhere, &RequestFilter::default(), terms)?;
-        let mut m = WordMatches {
-            slots: Vec::new(),
-            entries: Vec::new(),
-            ids: Vec::new(),
-        };
-        for id in ids {
-            if index.overlay.contains_key(&id) {
-                m.ids.push(id);
-            } else if let Some(s) = index.snap.slot_of.get(&id)
-                && !index.snap.stale[*s as usize]
-            {
-                m.slots.push(*s);
-                m.entries.push(index.snap.entries[*s as usize]);
-            }
-        }
-        let m = Arc::new(m);
+        let m = Arc::new(matching(index, terms));
         let mut words = self.words.lock().unwrap_or_else(PoisonError::into_inner);
         if words.len() > 256 {
             words.clear();
         }
         words.insert(key, (index.generation, m.clone()));
-        Ok(m)
+        m
     }
+}
+
+/// The requests found by every one of `terms`: the snapshot's (the shortest word's list, each
+/// slot looked up in the others') and the overlay's.
+fn matching(index: &Index, terms: &[String]) -> WordMatches {
+    let mut m = WordMatches {
+        slots: Vec::new(),
+        entries: Vec::new(),
+        ids: Vec::new(),
+    };
+    let numbers: Option<Vec<u32>> = terms
+        .iter()
+        .map(|t| index.words.number.get(t.as_str()).copied())
+        .collect();
+    let Some(numbers) = numbers.filter(|n| !n.is_empty()) else {
+        return m;
+    };
+    let snap = &index.snap;
+    let mut lists: Vec<&[u32]> = numbers.iter().map(|w| snap.postings.list(*w)).collect();
+    lists.sort_unstable_by_key(|l| l.len());
+    let (first, rest) = (lists[0], &lists[1..]);
+    // Each later list is read from where the last slot was found: the slots only grow.
+    let mut from = vec![0usize; rest.len()];
+    'slots: for s in first {
+        for (l, f) in rest.iter().zip(from.iter_mut()) {
+            *f += l[*f..].partition_point(|x| x < s);
+            if l.get(*f) != Some(s) {
+                continue 'slots;
+            }
+        }
+        if let Some(e) = snap.live(*s) {
+            m.slots.push(*s);
+            m.entries.push(*e);
+        }
+    }
+    m.ids = index
+        .overlay_words
+        .iter()
+        .filter(|(_, w)| numbers.iter().all(|n| w.binary_search(n).is_ok()))
+        .map(|(id, _)| *id)
+        .collect();
+    m
 }
 
 fn words_of(f: &RequestFilter) -> Option<Vec<String>> {
@@ -1574,4 +1777,88 @@ fn walk_order(
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(day: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap()
+    }
+
+    /// A request's keys as the database gives them: id, received that day.
+    fn row(id: i64, day: u32) -> Row {
+        (
+            id,
+            at(day),
+            None,
+            "/1/".into(),
+            1,
+            "hotline".into(),
+            None,
+            "received".into(),
+            None,
+        )
+    }
+
+    /// An index loaded from (id, day received, words), in id order.
+    fn loaded(requests: &[(i64, u32, &str)]) -> Index {
+        let mut index = Index::empty();
+        let (mut entries, mut words, mut starts) = (Vec::new(), Vec::new(), vec![0]);
+        for (id, day, text) in requests {
+            entries.push(index.entry_of(&row(*id, *day)));
+            words.extend(index.words_of(text));
+            starts.push(words.len());
+        }
+        index.start_from(entries, &words, &starts);
+        index
+    }
+
+    fn found(index: &Index, words: &[&str]) -> Vec<i64> {
+        let terms: Vec<String> = words.iter().map(ToString::to_string).collect();
+        let m = matching(index, &terms);
+        let mut ids: Vec<i64> = m.entries.iter().map(|e| e.id).chain(m.ids).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn words_find_their_requests_before_and_after_changes_and_a_rebuild() {
+        // Received out of id order, so that receipt order (the slots') is not the ids'.
+        let mut index = loaded(&[
+            (1, 5, "租房 纠纷 押金"),
+            (2, 3, "租房 合同"),
+            (3, 4, "转学 小学"),
+            (4, 1, "押金 租房"),
+        ]);
+        assert_eq!(found(&index, &["租房"]), [1, 2, 4]);
+        assert_eq!(found(&index, &["押金", "租房"]), [1, 4]);
+        assert_eq!(found(&index, &["租房", "小学"]), Vec::<i64>::new());
+        assert_eq!(found(&index, &["无此词"]), Vec::<i64>::new());
+        // 2 loses a word and gains one, 3 is gone, 5 comes (with a word never seen).
+        let words: HashMap<i64, String> = [(2, "合同 押金".to_string()), (5, "租房 新词".into())]
+            .into_iter()
+            .collect();
+        index.apply(&[2, 3, 5], &[row(2, 3), row(5, 2)], &words);
+        let expect = |index: &Index| {
+            assert_eq!(found(index, &["租房"]), [1, 4, 5]);
+            assert_eq!(found(index, &["押金"]), [1, 2, 4]);
+            assert_eq!(found(index, &["新词"]), [5]);
+            assert_eq!(found(index, &["转学"]), Vec::<i64>::new());
+        };
+        expect(&index);
+        index.rebuild();
+        assert!(index.overlay.is_empty() && index.overlay_words.is_empty());
+        assert_eq!(index.snap.entries.len(), 4);
+        expect(&index);
+        // Each list stays in slot order.
+        for w in 0..index.words.all.len() {
+            let l = index.snap.postings.list(slot(w));
+            assert!(l.windows(2).all(|p| p[0] < p[1]), "{l:?}");
+        }
+    }
 }

@@ -324,7 +324,7 @@ pub(crate) fn index(
             diesel::insert_into(t::table)
                 .values((
                     t::rowid.eq(r.id),
-                    t::terms.eq(terms),
+                    t::terms.eq(&terms),
                     t::facets.eq(facets(r)),
                 ))
                 .execute(c)?;
@@ -336,10 +336,41 @@ pub(crate) fn index(
                 PG_ENTRY.replace("{words}", "$2").replace("{facets}", "$3")
             ))
             .bind::<BigInt, _>(r.id)
-            .bind::<Text, _>(terms)
+            .bind::<Text, _>(&terms)
             .bind::<Text, _>(pg_facets(r))
             .execute(c)?;
         }
+    }
+    keep_words(conn, &[(r.id, &terms)])
+}
+
+/// Keep requests' words where the list's keys read them (`request_words`), rewriting a row
+/// only when its words changed (each rewrite is a change every node reloads).
+fn keep_words(conn: &mut DbConnection, words: &[(i64, &str)]) -> Result<(), DbError> {
+    const PER_INSERT: usize = 2000;
+    for chunk in words.chunks(PER_INSERT) {
+        // engine-specific: placeholders.
+        let pg = matches!(conn, DbConnection::Postgres(_));
+        let rows = (0..chunk.len())
+            .map(|i| {
+                if pg {
+                    format!("(${}, ${})", 2 * i + 1, 2 * i + 2)
+                } else {
+                    "(?, ?)".to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut q = diesel::sql_query(format!(
+            "INSERT INTO request_words (request_id, words) VALUES {rows} \
+             ON CONFLICT (request_id) DO UPDATE SET words = excluded.words \
+             WHERE request_words.words <> excluded.words"
+        ))
+        .into_boxed::<crate::MultiBackend>();
+        for (id, w) in chunk {
+            q = q.bind::<BigInt, _>(*id).bind::<Text, _>(w.to_string());
+        }
+        q.execute(conn)?;
     }
     Ok(())
 }
@@ -434,7 +465,8 @@ pub(crate) fn index_many(
         }
         q.execute(conn)?;
     }
-    Ok(())
+    let words: Vec<(i64, &str)> = entries.iter().map(|(r, t)| (r.id, *t)).collect();
+    keep_words(conn, &words)
 }
 
 /// Matches among the requests the list's filters admit, newest first. The index leads: it
