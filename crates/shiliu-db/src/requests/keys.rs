@@ -1011,26 +1011,36 @@ impl Source<'_> {
         }
     }
 
-    /// Every live candidate's entry.
-    fn for_each(&self, snap: &Snapshot, mut f: impl FnMut(&Entry)) {
+    /// Every live candidate's entry; `backwards`: each list (and range) from its end, newest
+    /// first where it is in receipt order.
+    fn for_each(&self, snap: &Snapshot, backwards: bool, mut f: impl FnMut(&Entry)) {
+        let mut at = |s: u32| {
+            if let Some(e) = snap.live(s) {
+                f(e);
+            }
+        };
         match self {
-            Self::Slots(r) => r.clone().for_each(|s| {
-                if let Some(e) = snap.live(slot(s)) {
-                    f(e);
-                }
-            }),
-            Self::Lists(l) => l.iter().for_each(|x| {
-                x.iter().for_each(|s| {
-                    if let Some(e) = snap.live(*s) {
-                        f(e);
+            Self::Slots(r) if backwards => r.clone().rev().for_each(|s| at(slot(s))),
+            Self::Slots(r) => r.clone().for_each(|s| at(slot(s))),
+            Self::Lists(l) => {
+                for x in l {
+                    if backwards {
+                        x.iter().rev().for_each(|s| at(*s));
+                    } else {
+                        x.iter().for_each(|s| at(*s));
                     }
-                });
-            }),
+                }
+            }
             Self::Copied(slots, entries) => {
-                for (s, e) in slots.iter().zip(entries.iter()) {
+                let mut copied = |(s, e): (&u32, &Entry)| {
                     if !snap.stale[*s as usize] {
                         f(e);
                     }
+                };
+                if backwards {
+                    slots.iter().zip(entries.iter()).rev().for_each(&mut copied);
+                } else {
+                    slots.iter().zip(entries.iter()).for_each(&mut copied);
                 }
             }
         }
@@ -1456,7 +1466,7 @@ fn running_due_range(snap: &Snapshot, lo: i64, hi: i64) -> (usize, usize) {
 
 fn count_of(index: &Index, t: &Test, words: Option<&WordMatches>) -> i64 {
     let mut n: i64 = 0;
-    narrowest(index, t, words).for_each(&index.snap, |e| {
+    narrowest(index, t, words).for_each(&index.snap, false, |e| {
         if t.pass(e) {
             n += 1;
         }
@@ -1551,7 +1561,12 @@ fn pick(
     let n = n.max(1);
     let mut kept: Vec<(Key, i64)> = Vec::with_capacity(4 * n);
     let mut worst: Option<(Key, i64)> = None;
-    source.for_each(&index.snap, |e| {
+    // Read the way the order prefers, so that candidates mostly come worse and worse and are
+    // passed over: every order but the oldest (or earliest due) first ends with the newest
+    // first (the groups' inner order; deadlines follow receipt).
+    let backwards =
+        order.sort.descending || !matches!(order.sort.by, SortBy::Received | SortBy::Due);
+    source.for_each(&index.snap, backwards, |e| {
         if !t.pass(e) {
             return;
         }
