@@ -93,15 +93,6 @@ struct Names<T: std::hash::Hash + Eq + Clone> {
     number: HashMap<T, u32>,
 }
 
-impl Names<String> {
-    fn intern_str(&mut self, v: &str) -> u32 {
-        match self.number.get(v) {
-            Some(n) => *n,
-            None => self.intern(&v.to_string()),
-        }
-    }
-}
-
 impl<T: std::hash::Hash + Eq + Clone> Names<T> {
     fn intern(&mut self, v: &T) -> u32 {
         if let Some(n) = self.number.get(v) {
@@ -110,6 +101,62 @@ impl<T: std::hash::Hash + Eq + Clone> Names<T> {
         let n = u32::try_from(self.all.len()).unwrap_or(u32::MAX);
         self.all.push(v.clone());
         self.number.insert(v.clone(), n);
+        n
+    }
+}
+
+/// The words requests are found by, numbered in the order first seen. Most words of a million
+/// requests are found in one each (its tracking code, names): each word's text is kept once,
+/// end to end, and found by its hash (about 40 bytes a word; a `String` in a map and a list
+/// took three times as much).
+#[derive(Default)]
+struct WordBook {
+    text: String,
+    /// Where each word ends in `text` (it begins where the one before ends).
+    ends: Vec<u32>,
+    hasher: std::hash::RandomState,
+    /// The first word with each hash; a later word with the same hash is in `clashes`.
+    by_hash: HashMap<u64, u32>,
+    clashes: HashMap<Box<str>, u32>,
+}
+
+impl WordBook {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn word(&self, n: u32) -> &str {
+        let n = n as usize;
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        &self.text[start..self.ends[n] as usize]
+    }
+
+    fn number(&self, w: &str) -> Option<u32> {
+        use std::hash::BuildHasher;
+        match self.by_hash.get(&self.hasher.hash_one(w)) {
+            Some(n) if self.word(*n) == w => Some(*n),
+            Some(_) => self.clashes.get(w).copied(),
+            None => None,
+        }
+    }
+
+    fn intern(&mut self, w: &str) -> u32 {
+        use std::hash::BuildHasher;
+        if let Some(n) = self.number(w) {
+            return n;
+        }
+        let n = slot(self.ends.len());
+        self.text.push_str(w);
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        match self.by_hash.entry(self.hasher.hash_one(w)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.clashes.insert(w.into(), n);
+            }
+        }
         n
     }
 }
@@ -339,7 +386,7 @@ struct Index {
     categories: Names<i64>,
     sites: Names<i64>,
     /// The words requests are found by (`request_words`).
-    words: Names<String>,
+    words: WordBook,
     snap: Snapshot,
     /// Requests written since the snapshot, as they are now (gone ones: absent, and stale).
     overlay: HashMap<i64, Entry>,
@@ -355,7 +402,7 @@ impl Index {
             paths: Names::default(),
             categories: Names::default(),
             sites: Names::default(),
-            words: Names::default(),
+            words: WordBook::default(),
             snap: Snapshot::build(Vec::new(), 0),
             overlay: HashMap::new(),
             overlay_words: HashMap::new(),
@@ -375,7 +422,7 @@ impl Index {
             .iter()
             .map(|e| loaded.binary_search(&e.id).unwrap_or(0))
             .collect();
-        self.snap.postings = Postings::build(self.words.all.len(), at.len(), |s| {
+        self.snap.postings = Postings::build(self.words.len(), at.len(), |s| {
             &words[word_starts[at[s]]..word_starts[at[s] + 1]]
         });
     }
@@ -414,7 +461,7 @@ impl Index {
         let mut w: Vec<u32> = text
             .split(' ')
             .filter(|t| !t.is_empty())
-            .map(|t| self.words.intern_str(t))
+            .map(|t| self.words.intern(t))
             .collect();
         w.sort_unstable();
         w.dedup();
@@ -478,7 +525,7 @@ impl Index {
             .collect();
         added.sort_unstable();
         self.overlay_words.clear();
-        self.snap.postings = old.postings.moved(&moved, &added, self.words.all.len());
+        self.snap.postings = old.postings.moved(&moved, &added, self.words.len());
     }
 }
 
@@ -1345,10 +1392,7 @@ fn matching(index: &Index, terms: &[String]) -> WordMatches {
         entries: Vec::new(),
         ids: Vec::new(),
     };
-    let numbers: Option<Vec<u32>> = terms
-        .iter()
-        .map(|t| index.words.number.get(t.as_str()).copied())
-        .collect();
+    let numbers: Option<Vec<u32>> = terms.iter().map(|t| index.words.number(t)).collect();
     let Some(numbers) = numbers.filter(|n| !n.is_empty()) else {
         return m;
     };
@@ -1842,6 +1886,31 @@ mod tests {
     }
 
     #[test]
+    fn a_word_is_numbered_once_and_found_by_its_text_even_when_its_hash_clashes() {
+        use std::hash::BuildHasher;
+        let mut book = WordBook::default();
+        assert_eq!(
+            (
+                book.intern("租房"),
+                book.intern("押金"),
+                book.intern("租房")
+            ),
+            (0, 1, 0)
+        );
+        assert_eq!((book.word(0), book.word(1)), ("租房", "押金"));
+        assert_eq!(book.number("纠纷"), None);
+        // A word whose hash another word has: as if 纠纷's were 租房's.
+        let h = book.hasher.hash_one("纠纷");
+        book.by_hash.insert(h, 0);
+        assert_eq!(book.number("纠纷"), None);
+        assert_eq!(book.intern("纠纷"), 2);
+        assert_eq!(
+            (book.number("纠纷"), book.number("租房"), book.len()),
+            (Some(2), Some(0), 3)
+        );
+    }
+
+    #[test]
     fn words_find_their_requests_before_and_after_changes_and_a_rebuild() {
         // Received out of id order, so that receipt order (the slots') is not the ids'.
         let mut index = loaded(&[
@@ -1871,7 +1940,7 @@ mod tests {
         assert_eq!(index.snap.entries.len(), 4);
         expect(&index);
         // Each list stays in slot order.
-        for w in 0..index.words.all.len() {
+        for w in 0..index.words.len() {
             let l = index.snap.postings.list(slot(w));
             assert!(l.windows(2).all(|p| p[0] < p[1]), "{l:?}");
         }
