@@ -322,7 +322,7 @@ pub fn list(
     if let Some(a) = &f.action {
         q = q.filter(
             audit_log::action
-                .like(format!("{}%", crate::org::escape_like(a)))
+                .like(crate::org::prefix_pattern(a))
                 .escape('\\'),
         );
     }

@@ -534,3 +534,60 @@ fn a_connection_the_server_closed_is_not_pooled_again() {
         assert_ne!(pid(&mut c).unwrap().pid, closed);
     }
 }
+
+both_engines!(
+    a_search_takes_percent_underscore_and_backslash_as_written_and_ignores_case,
+    |t: TestDb| {
+        let sys = Actor::system("test");
+        let names = [
+            "A_B 组",
+            "axb 组",
+            "完成100%",
+            "完成100",
+            r"路径\甲",
+            "路径甲",
+        ];
+        let found = |q: &str| -> Vec<String> {
+            let f = ListFilter {
+                text: Some(q.to_string()),
+                ..ListFilter::default()
+            };
+            let mut v: Vec<String> =
+                t.db.write_blocking(|c| accounts::list_users(c, &Scope::everything(), &f, 100))
+                    .unwrap()
+                    .into_iter()
+                    .map(|(u, _)| u.display_name)
+                    .filter(|n| names.contains(&n.as_str()))
+                    .collect();
+            v.sort();
+            v
+        };
+        t.db.write_blocking(|c| {
+            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+            for (i, name) in names.iter().enumerate() {
+                accounts::create_user(
+                    c,
+                    &shiliu_db::scope::Can::check(&sys).unwrap(),
+                    &NewUser {
+                        username: Username::parse(&format!("like{i}")).unwrap(),
+                        display_name: (*name).to_string(),
+                        password_hash: "x".into(),
+                        role: Role::Leader,
+                        region_id: nn.id,
+                        unit_id: None,
+                        site_id: None,
+                        phone: None,
+                        grid_ids: vec![],
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(found("a_b"), ["A_B 组"]);
+        assert_eq!(found("AXB"), ["axb 组"]);
+        assert_eq!(found("100%"), ["完成100%"]);
+        assert_eq!(found(r"\"), [r"路径\甲"]);
+        assert_eq!(found("_"), ["A_B 组"]);
+    }
+);

@@ -217,7 +217,12 @@ fn roster(
             if out.len() >= count {
                 break 'towns;
             }
-            let name = format!("{}人民政府", town.name);
+            // A 街道 is run by its 办事处, a 镇 or 乡 by its 人民政府.
+            let name = if town.name.ends_with("街道") {
+                format!("{}办事处", town.name)
+            } else {
+                format!("{}人民政府", town.name)
+            };
             let id = unit_named(c, actor, &units, &town, &name, "township_street")?;
             out.push((id, "乡镇（街道）", out.len().is_multiple_of(9)));
         }

@@ -237,12 +237,14 @@ pub fn list_users(
         .select((User::as_select(), regions::name))
         .into_boxed();
     if let Some(t) = f.text.as_deref().filter(|t| !t.trim().is_empty()) {
-        let pat = format!("%{}%", crate::org::escape_like(&t.trim().to_lowercase()));
+        let pat = crate::org::contains_pattern(t.trim());
         q = q.filter(
-            users::username
+            crate::org::lower(users::username)
                 .like(pat.clone())
                 .escape('\\')
-                .or(users::display_name.like(pat).escape('\\')),
+                .or(crate::org::lower(users::display_name)
+                    .like(pat)
+                    .escape('\\')),
         );
     }
     if let Some(w) = f.within {

@@ -13,7 +13,7 @@ use crate::versioned;
 use crate::{DbConnection, DbError, now};
 
 /// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-pub fn escape_like(s: &str) -> String {
+fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -29,8 +29,16 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-fn contains_pattern(q: &str) -> String {
+/// A `LIKE … ESCAPE '\\'` pattern for text containing `q`, case-folded: compare it with
+/// [`lower`] of the column (`SQLite`'s LIKE folds ASCII case by itself, `PostgreSQL`'s does not).
+pub(crate) fn contains_pattern(q: &str) -> String {
     format!("%{}%", escape_like(&q.to_lowercase()))
+}
+
+/// A `LIKE … ESCAPE '\\'` pattern for text starting with `q` as written (codes, names: a
+/// plain prefix, so the column's index serves it).
+pub(crate) fn prefix_pattern(q: &str) -> String {
+    format!("{}%", escape_like(q))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

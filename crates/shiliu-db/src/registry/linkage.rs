@@ -117,7 +117,11 @@ fn out_migrants_of<'a>(
         .filter(diesel::dsl::exists(consented))
         .into_boxed();
     if let Some(h) = f.hukou.as_deref().filter(|h| !h.is_empty()) {
-        q = q.filter(persons::hukou.like(format!("{}%", crate::org::escape_like(h))));
+        q = q.filter(
+            persons::hukou
+                .like(crate::org::prefix_pattern(h))
+                .escape('\\'),
+        );
     }
     if let Some(p) = &f.people {
         q = q.filter(persons::people.eq(p));

@@ -848,14 +848,22 @@ fn filtered<'a>(scope: &Scope, f: &'a PersonFilter) -> PersonQuery<'a> {
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = match shiliu_domain::mobile::Mobile::parse(text) {
             Ok(m) => q.filter(persons::mobile.eq(m.as_str().to_string())),
-            Err(_) => q.filter(persons::name.like(format!("{}%", crate::org::escape_like(text)))),
+            Err(_) => q.filter(
+                persons::name
+                    .like(crate::org::prefix_pattern(text))
+                    .escape('\\'),
+            ),
         };
     }
     if let Some(p) = &f.people {
         q = q.filter(persons::people.eq(p));
     }
     if let Some(h) = f.hukou.as_deref().filter(|h| !h.is_empty()) {
-        q = q.filter(persons::hukou.like(format!("{}%", crate::org::escape_like(h))));
+        q = q.filter(
+            persons::hukou
+                .like(crate::org::prefix_pattern(h))
+                .escape('\\'),
+        );
     }
     if let Some(s) = f.status {
         q = q.filter(persons::status.eq(s.as_str()));

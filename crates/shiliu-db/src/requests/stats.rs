@@ -152,10 +152,11 @@ impl Figures {
         Self::rate(self.satisfied, self.rated)
     }
 
-    /// Average hours from receipt to resolution, in tenths.
+    /// Average hours from receipt to resolution, in tenths, rounded half up (32.48 h: 325).
     pub fn avg_handling_tenths_of_hours(&self) -> Option<i64> {
+        // Tenths of an hour are 360 s each: round the total once, at the end.
         (self.resolved > 0)
-            .then(|| (self.handling_seconds * 10 / 3600 + self.resolved / 2) / self.resolved)
+            .then(|| (self.handling_seconds + 180 * self.resolved) / (360 * self.resolved))
     }
 }
 
@@ -878,6 +879,20 @@ pub fn raw(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<(String, RawRow
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn average_hours_are_rounded_not_cut() {
+        let f = |resolved: i64, handling_seconds: i64| Figures {
+            resolved,
+            handling_seconds,
+            ..Figures::default()
+        };
+        // 32.48 h, then 32.44 h and 32.45 h each over two requests.
+        assert_eq!(f(1, 116_928).avg_handling_tenths_of_hours(), Some(325));
+        assert_eq!(f(2, 2 * 116_784).avg_handling_tenths_of_hours(), Some(324));
+        assert_eq!(f(2, 2 * 116_820).avg_handling_tenths_of_hours(), Some(325));
+        assert_eq!(f(0, 0).avg_handling_tenths_of_hours(), None);
+    }
 
     #[test]
     fn a_path_counts_at_every_level() {

@@ -274,7 +274,7 @@ pub async fn export(
         .read(move |c| org_db::region_names(c, &ids))
         .await?;
     let headers: Vec<String> = [
-        "field.name",
+        "field.person_name",
         "field.id_number",
         "field.sex",
         "field.birth_date",
@@ -476,7 +476,7 @@ async fn form_page(
             t,
         ),
         today: shiliu_db::today().format("%Y-%m-%d").to_string(),
-        errors: t.field_errors_as(errs, &[("region_id", "region")]),
+        errors: t.field_errors_as(errs, &[("region_id", "region"), ("name", "person_name")]),
         hukou: Picker::new("hukou", "hukou", t.s("field.hukou"))
             .selected(d.person.hukou.clone())
             .blank(t.s("registry.hukou_from_id"))

@@ -558,10 +558,7 @@ pub async fn status(
     // contact details or which staff member handled it.
     let mut facts = vec![
         (t.s("requests.code").to_string(), r.code.clone()),
-        (
-            t.s("field.status").to_string(),
-            t.label("status", &r.status),
-        ),
+        (t.s("field.status").to_string(), resident_status(t, &r)),
         (t.s("field.category_id").to_string(), category),
         (t.s("field.description").to_string(), r.description.clone()),
         (t.s("requests.received").to_string(), minute(r.received_at)),
@@ -578,7 +575,8 @@ pub async fn status(
     if let Some(x) = &r.rating {
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
-    let timeline = public_timeline(t, &events.0, &events.1);
+    let self_sent = r.channel == Channel::SelfService.as_str();
+    let timeline = public_timeline(t, &events.0, &events.1, self_sent);
     let (token, set) = form_token(&ctx);
     let page = StatusPage {
         l: Layout::anonymous(&ctx, t.s("public.track_title")),
@@ -597,6 +595,16 @@ pub async fn status(
     Ok(with_token(render(&page)?, &state, &token, set))
 }
 
+/// A request's status as its resident reads it: what they sent themselves is submitted until
+/// someone takes it on (已受理 would say staff had).
+fn resident_status(t: T, r: &db::Request) -> String {
+    if r.status() == Status::Received && r.channel == Channel::SelfService.as_str() {
+        t.s("public_step.submitted").to_string()
+    } else {
+        t.label("status", &r.status)
+    }
+}
+
 /// The steps a resident is shown, as they read them: received, dispatched to a site,
 /// accepted (or taken on by the grid worker), resolved (there and then too), rated, reopened, closed. Notes, returns and transfers between staff
 /// stay inside.
@@ -604,6 +612,7 @@ fn public_timeline(
     t: T,
     events: &[db::RequestEvent],
     sites: &std::collections::HashMap<i64, String>,
+    self_sent: bool,
 ) -> Vec<(String, String)> {
     const SHOWN: [&str; 10] = [
         "receive",
@@ -625,6 +634,8 @@ fn public_timeline(
                 Some(site) if matches!(e.action.as_str(), "dispatch" | "accept_transfer") => {
                     t.f("public.dispatched_to", &[("site", site)])
                 }
+                // What the resident sent themselves arrived; nobody had taken it on yet.
+                _ if self_sent && e.action == "receive" => t.s("public_step.submit").to_string(),
                 _ => t.label("public_step", &e.action),
             };
             (crate::web::page::show_minute(e.at), what)

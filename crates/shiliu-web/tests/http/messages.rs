@@ -224,7 +224,7 @@ both_engines!(
                 .unwrap();
             for what in [
                 "办理进度",
-                "已受理",
+                "已提交",
                 &format!("已派单至{site}"),
                 "已接单",
                 "已办结并答复",

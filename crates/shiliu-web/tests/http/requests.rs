@@ -913,7 +913,10 @@ both_engines!(
             let (to, code) = submitted(&app, &p).await;
             let page = app.get(&to, "").await.text();
             assert!(
-                page.contains(&code) && page.contains("已收到您的诉求") && page.contains("已受理")
+                page.contains(&code)
+                    && page.contains("已收到您的诉求")
+                    && page.contains("已提交，待受理")
+                    && !page.contains("已受理")
             );
         });
     }

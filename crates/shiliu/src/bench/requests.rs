@@ -127,35 +127,35 @@ pub fn run(
     let single = direct_intake(&db, &user, (&grids, &cats), (concurrency, 1), dur)?;
     report(
         &format!("intake direct through shiliu-db ({concurrency} threads, one per transaction)"),
-        single.0,
-        &single.1,
-        0,
+        single.n,
+        &single.lat,
+        single.errors,
         seconds,
     );
     let half = concurrency.div_ceil(2);
     let grouped = direct_intake(&db, &user, (&grids, &cats), (2, half), dur)?;
     report(
         &format!("intake direct through shiliu-db (2 threads, {half} per transaction)"),
-        grouped.0,
-        &grouped.1,
-        0,
+        grouped.n,
+        &grouped.lat,
+        grouped.errors,
         seconds,
     );
     let doubled = direct_intake(&db, &user, (&grids, &cats), (2, concurrency), dur)?;
     report(
         &format!("intake direct through shiliu-db (2 threads, {concurrency} per transaction)"),
-        doubled.0,
-        &doubled.1,
-        0,
+        doubled.n,
+        &doubled.lat,
+        doubled.errors,
         seconds,
     );
     let rate = |n: usize| n as f64 / seconds as f64;
     println!(
         "HTTP / direct: {:.2} (one per transaction), {:.2} (grouped, {concurrency} in flight), \
          {:.2} (grouped, {} in flight)",
-        http_rate / rate(single.0),
-        http_rate / rate(grouped.0),
-        http_rate / rate(doubled.0),
+        http_rate / rate(single.n),
+        http_rate / rate(grouped.n),
+        http_rate / rate(doubled.n),
         2 * concurrency
     );
 
@@ -219,7 +219,7 @@ fn direct_intake(
     (grids, cats): (&[String], &[i64]),
     (threads, group): (usize, usize),
     dur: Duration,
-) -> Result<(usize, Vec<Duration>), String> {
+) -> Result<Intaken, String> {
     let actor = db
         .write_blocking(|c| accounts::acting_as(c, user, "bench"))
         .map_err(|e| e.to_string())?;
@@ -228,7 +228,7 @@ fn direct_intake(
             let (db, actor) = (db.clone(), actor.clone());
             let (grids, cats) = (grids.to_vec(), cats.to_vec());
             std::thread::spawn(move || {
-                let mut lat = Vec::new();
+                let (mut lat, mut errors) = (Vec::new(), 0usize);
                 let end = Instant::now() + dur;
                 let mut i = k * 1_000_000;
                 while Instant::now() < end {
@@ -257,23 +257,45 @@ fn direct_intake(
                             }
                         })
                         .collect();
-                    let done = db.write_blocking(|c| requests::create_many(c, &orders));
-                    if let Ok(results) = done {
-                        let took = t.elapsed();
-                        lat.extend(results.iter().filter(|r| r.is_ok()).map(|_| took));
+                    // A transaction that fails loses its whole group; a request refused
+                    // inside one is an error of its own.
+                    match db.write_blocking(|c| requests::create_many(c, &orders)) {
+                        Ok(results) => {
+                            let took = t.elapsed();
+                            for r in &results {
+                                match r {
+                                    Ok(_) => lat.push(took),
+                                    Err(_) => errors += 1,
+                                }
+                            }
+                        }
+                        Err(_) => errors += orders.len(),
                     }
                     i += group;
                 }
-                lat
+                (lat, errors)
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut errors) = (Vec::new(), 0);
     for h in handles {
-        all.extend(h.join().map_err(|_| "intake thread panicked")?);
+        let (lat, e) = h.join().map_err(|_| "intake thread panicked")?;
+        all.extend(lat);
+        errors += e;
     }
     all.sort();
-    Ok((all.len(), all))
+    Ok(Intaken {
+        n: all.len(),
+        lat: all,
+        errors,
+    })
+}
+
+/// What a direct intake took in: how many, each one's latency, and how many failed.
+struct Intaken {
+    n: usize,
+    lat: Vec<Duration>,
+    errors: usize,
 }
 
 /// One read of the database layer, returning how many rows it found.
