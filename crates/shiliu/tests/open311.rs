@@ -529,3 +529,46 @@ both_engines!(a_malformed_start_date_is_refused_by_name, |t: TestDb| {
         }
     });
 });
+
+both_engines!(
+    a_description_up_to_four_thousand_characters_is_kept_whole_and_a_longer_one_refused,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let long = "孩子想就近读小学。".repeat(400); // 3,600 characters
+                let post = school_request(&keys.grid, Some(&keys.create), None, true).replace(
+                    "description=",
+                    &format!(
+                        "description={}",
+                        form(&[("x", &long)]).trim_start_matches("x=")
+                    ),
+                );
+                let (s, text, r) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 200, "{text}");
+                let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+                let query = format!("requests/{id}.{{format}}?api_key={}", keys.read);
+                let (s, _, one) = client.call("GET", &query, format, None).await;
+                assert_eq!(s, 200);
+                let stored = one[0]["description"].as_str().unwrap().to_string();
+                assert!(
+                    stored.starts_with(&long),
+                    "cut to {} characters",
+                    stored.chars().count()
+                );
+                let too_long = form(&[("description", &"字".repeat(4001))]);
+                let post = school_request(&keys.grid, Some(&keys.create), None, true)
+                    .replace("description=", &format!("{too_long}&ignored="));
+                let (s, _, e) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 400);
+                assert!(
+                    e[0]["description"].as_str().unwrap().contains("4000"),
+                    "{e}"
+                );
+            }
+        });
+    }
+);

@@ -239,6 +239,10 @@ pub struct RequestInput {
     pub media_url: Option<String>,
 }
 
+/// The longest description a request may have, in characters, on every channel: Open311
+/// `GeoReport` v2's (a partner's longer text is refused, never cut).
+pub const MAX_DESCRIPTION: usize = 4000;
+
 impl RequestInput {
     /// A resident on the public page must give a phone number and consent; staff may take an
     /// anonymous request (a caller who will not give a number).
@@ -251,7 +255,7 @@ impl RequestInput {
         consent: bool,
     ) -> Result<Self, FieldErrors> {
         let mut errs = FieldErrors::new();
-        let description = errs.check(required_text("description", description, 2000));
+        let description = errs.check(required_text("description", description, MAX_DESCRIPTION));
         let place = errs.check(optional_text("place", place, 200)).flatten();
         let contact_name = errs
             .check(optional_text("contact_name", contact_name, 40))

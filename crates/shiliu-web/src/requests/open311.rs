@@ -46,7 +46,6 @@ const MAX_RESULTS: i64 = 1000;
 /// its own; a longer list is only useful for trying codes.
 const MAX_IDS: usize = 50;
 const WINDOW_DAYS: i64 = 90;
-const MAX_DESCRIPTION: usize = 4000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -544,8 +543,11 @@ fn new_request(
         errs.push(FieldError::new("address_string", "err.open311.location"));
     }
     let description = param(pairs, "description").unwrap_or_default();
-    if description.chars().count() > MAX_DESCRIPTION {
-        errs.push(FieldError::new("description", "err.too_long").arg("max", MAX_DESCRIPTION));
+    if description.chars().count() > shiliu_domain::requests::MAX_DESCRIPTION {
+        errs.push(
+            FieldError::new("description", "err.too_long")
+                .arg("max", shiliu_domain::requests::MAX_DESCRIPTION),
+        );
     }
     errs.into_result()?;
     let place = match (address, coords) {
@@ -573,7 +575,7 @@ fn new_request(
     }
     let parsed = RequestInput::parse(
         Channel::Open311,
-        &description.chars().take(2000).collect::<String>(),
+        &description,
         &place,
         &name,
         param(pairs, "phone").unwrap_or_default(),
