@@ -12,6 +12,31 @@ use shiliu_domain::accounts::Username;
 use shiliu_domain::org::{RegionInput, SiteInput, UnitInput};
 use shiliu_domain::roles::Role;
 
+/// An account of `role` in 南宁市, made by the system.
+fn nanning_user(
+    c: &mut shiliu_db::DbConnection,
+    username: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<accounts::User, DbError> {
+    let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
+    accounts::create_user(
+        c,
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+        &NewUser {
+            username: Username::parse(username).unwrap(),
+            display_name: display_name.to_string(),
+            password_hash: "x".into(),
+            role,
+            region_id: nn.id,
+            unit_id: None,
+            site_id: None,
+            phone: None,
+            grid_ids: vec![],
+        },
+    )
+}
+
 fn site(name: &str) -> SiteInput {
     SiteInput::parse(name, "minzu_home", "", "", "", "").unwrap()
 }
@@ -287,25 +312,8 @@ both_engines!(stale_versions_are_refused, |t: TestDb| {
 both_engines!(lockout_after_repeated_failures, |t: TestDb| {
     let sys = Actor::system("test");
     let user =
-        t.db.write_blocking(|c| {
-            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-            accounts::create_user(
-                c,
-                &shiliu_db::scope::Can::check(&sys).unwrap(),
-                &NewUser {
-                    username: Username::parse("staff1").unwrap(),
-                    display_name: "工作人员".into(),
-                    password_hash: "x".into(),
-                    role: Role::CommissionStaff,
-                    region_id: nn.id,
-                    unit_id: None,
-                    site_id: None,
-                    phone: None,
-                    grid_ids: vec![],
-                },
-            )
-        })
-        .unwrap();
+        t.db.write_blocking(|c| nanning_user(c, "staff1", "工作人员", Role::CommissionStaff))
+            .unwrap();
     let policy = accounts::LockoutPolicy {
         max_failures: 3,
         lock_for: chrono::Duration::minutes(15),
@@ -332,19 +340,7 @@ both_engines!(expired_sessions_are_refused_and_purged, |t: TestDb| {
     let sys = Actor::system("test");
     let u =
         t.db.write_blocking(|c| {
-            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
-            let new = NewUser {
-                username: Username::parse("sess").unwrap(),
-                display_name: "会话".into(),
-                password_hash: "x".into(),
-                role: Role::Leader,
-                region_id: nn.id,
-                unit_id: None,
-                site_id: None,
-                phone: None,
-                grid_ids: vec![],
-            };
-            let u = accounts::create_user(c, &shiliu_db::scope::Can::check(&sys).unwrap(), &new)?;
+            let u = nanning_user(c, "sess", "会话", Role::Leader)?;
             accounts::login_succeeded(c, &sys, &u, "fresh", "csrf", "ua")?;
             accounts::login_succeeded(c, &sys, &u, "stale", "csrf", "ua")?;
             Ok(u)
@@ -538,7 +534,6 @@ fn a_connection_the_server_closed_is_not_pooled_again() {
 both_engines!(
     a_search_takes_percent_underscore_and_backslash_as_written_and_ignores_case,
     |t: TestDb| {
-        let sys = Actor::system("test");
         let names = [
             "A_B 组",
             "axb 组",
@@ -563,23 +558,8 @@ both_engines!(
             v
         };
         t.db.write_blocking(|c| {
-            let nn = org::get_region_by_code(c, &Scope::everything(), "450100")?;
             for (i, name) in names.iter().enumerate() {
-                accounts::create_user(
-                    c,
-                    &shiliu_db::scope::Can::check(&sys).unwrap(),
-                    &NewUser {
-                        username: Username::parse(&format!("like{i}")).unwrap(),
-                        display_name: (*name).to_string(),
-                        password_hash: "x".into(),
-                        role: Role::Leader,
-                        region_id: nn.id,
-                        unit_id: None,
-                        site_id: None,
-                        phone: None,
-                        grid_ids: vec![],
-                    },
-                )?;
+                nanning_user(c, &format!("like{i}"), name, Role::Leader)?;
             }
             Ok(())
         })

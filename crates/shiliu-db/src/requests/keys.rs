@@ -457,7 +457,7 @@ impl Index {
     }
 
     /// A request's words (`request_words`' text) by number, sorted.
-    fn words_of(&mut self, text: &str) -> Box<[u32]> {
+    fn word_numbers(&mut self, text: &str) -> Box<[u32]> {
         let mut w: Vec<u32> = text
             .split(' ')
             .filter(|t| !t.is_empty())
@@ -479,7 +479,7 @@ impl Index {
             if let Some(r) = now.get(id) {
                 let e = self.entry_of(r);
                 self.overlay.insert(*id, e);
-                let w = self.words_of(words.get(id).map_or("", String::as_str));
+                let w = self.word_numbers(words.get(id).map_or("", String::as_str));
                 self.overlay_words.insert(*id, w);
             } else {
                 self.overlay.remove(id);
@@ -687,7 +687,7 @@ impl RequestKeys {
                     texts.next();
                 }
                 if let Some((_, text)) = texts.next_if(|(id, _)| *id == r.0) {
-                    words.extend(index.words_of(&text));
+                    words.extend(index.word_numbers(&text));
                 }
                 word_starts.push(words.len());
             }
@@ -1870,7 +1870,7 @@ mod tests {
         let (mut entries, mut words, mut starts) = (Vec::new(), Vec::new(), vec![0]);
         for (id, day, text) in requests {
             entries.push(index.entry_of(&row(*id, *day)));
-            words.extend(index.words_of(text));
+            words.extend(index.word_numbers(text));
             starts.push(words.len());
         }
         index.start_from(entries, &words, &starts);

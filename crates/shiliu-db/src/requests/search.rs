@@ -349,18 +349,7 @@ pub(crate) fn index(
 fn keep_words(conn: &mut DbConnection, words: &[(i64, &str)]) -> Result<(), DbError> {
     const PER_INSERT: usize = 2000;
     for chunk in words.chunks(PER_INSERT) {
-        // engine-specific: placeholders.
-        let pg = matches!(conn, DbConnection::Postgres(_));
-        let rows = (0..chunk.len())
-            .map(|i| {
-                if pg {
-                    format!("(${}, ${})", 2 * i + 1, 2 * i + 2)
-                } else {
-                    "(?, ?)".to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let rows = super::stats::values(conn.engine(), chunk.len(), 2);
         let mut q = diesel::sql_query(format!(
             "INSERT INTO request_words (request_id, words) VALUES {rows} \
              ON CONFLICT (request_id) DO UPDATE SET words = excluded.words \

@@ -556,9 +556,13 @@ pub async fn status(
     let minute = crate::web::page::show_minute;
     // What the resident wrote and what we answer, where it is handled and by when; never the
     // contact details or which staff member handled it.
+    let self_sent = r.channel == Channel::SelfService.as_str();
     let mut facts = vec![
         (t.s("requests.code").to_string(), r.code.clone()),
-        (t.s("field.status").to_string(), resident_status(t, &r)),
+        (
+            t.s("field.status").to_string(),
+            resident_status(t, &r, self_sent),
+        ),
         (t.s("field.category_id").to_string(), category),
         (t.s("field.description").to_string(), r.description.clone()),
         (t.s("requests.received").to_string(), minute(r.received_at)),
@@ -575,7 +579,6 @@ pub async fn status(
     if let Some(x) = &r.rating {
         facts.push((t.s("field.rating").to_string(), t.label("rating", x)));
     }
-    let self_sent = r.channel == Channel::SelfService.as_str();
     let timeline = public_timeline(t, &events.0, &events.1, self_sent);
     let (token, set) = form_token(&ctx);
     let page = StatusPage {
@@ -595,10 +598,10 @@ pub async fn status(
     Ok(with_token(render(&page)?, &state, &token, set))
 }
 
-/// A request's status as its resident reads it: what they sent themselves is submitted until
-/// someone takes it on (已受理 would say staff had).
-fn resident_status(t: T, r: &db::Request) -> String {
-    if r.status() == Status::Received && r.channel == Channel::SelfService.as_str() {
+/// A request's status as its resident reads it: what they sent themselves (`self_sent`) is
+/// submitted until someone takes it on (已受理 would say staff had).
+fn resident_status(t: T, r: &db::Request, self_sent: bool) -> String {
+    if self_sent && r.status() == Status::Received {
         t.s("public_step.submitted").to_string()
     } else {
         t.label("status", &r.status)
