@@ -382,6 +382,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_points (request_id) {
+        request_id -> BigInt,
+        lat -> Double,
+        long -> Double,
+    }
+}
+
+diesel::table! {
     request_answers (request_id, question_id) {
         request_id -> BigInt,
         question_id -> BigInt,
@@ -967,6 +975,7 @@ diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
 diesel::joinable!(request_attachments -> requests (request_id));
 diesel::joinable!(request_media -> requests (request_id));
+diesel::joinable!(request_points -> requests (request_id));
 diesel::joinable!(request_handlers -> requests (request_id));
 diesel::joinable!(request_words -> requests (request_id));
 diesel::joinable!(request_cohandlers -> requests (request_id));
@@ -1077,6 +1086,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_attachments,
     request_handlers,
     request_media,
+    request_points,
     request_cohandlers,
     calendar_days,
     category_levels,

@@ -27,6 +27,7 @@ fn canonical(t: &str) -> &'static str {
         "timestamp" | "timestamp without time zone" => "timestamp",
         "date" => "date",
         "blob" | "bytea" => "binary",
+        "double precision" | "double" | "real" => "float",
         other => panic!("unmapped column type {other}"),
     }
 }
@@ -96,6 +97,7 @@ fn declared() -> Vec<(String, String, &'static str, bool)> {
                 "Timestamp" => "timestamp",
                 "Date" => "date",
                 "Binary" => "binary",
+                "Double" => "float",
                 other => panic!("unmapped schema.rs type {other}"),
             };
             out.push((table.clone(), col.trim().to_string(), kind, !nullable));

@@ -216,22 +216,12 @@ impl UnitInput {
 
 /// A contact telephone: a mobile number, or a landline such as `0771-1234567` or `12345`.
 fn contact_phone_field(v: &str) -> Result<Option<String>, FieldError> {
-    let v = v.trim();
-    if v.is_empty() {
+    if v.trim().is_empty() {
         return Ok(None);
     }
-    if let Ok(m) = crate::mobile::Mobile::parse(v) {
-        return Ok(Some(m.as_str().to_string()));
-    }
-    let digits = v.chars().filter(char::is_ascii_digit).count();
-    let ok_chars = v
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+' | '(' | ')'));
-    if ok_chars && (5..=16).contains(&digits) {
-        Ok(Some(v.to_string()))
-    } else {
-        Err(FieldError::new("contact_phone", "err.phone.invalid"))
-    }
+    crate::mobile::Phone::parse(v)
+        .map(|p| Some(p.as_str().to_string()))
+        .map_err(|e| e.on("contact_phone"))
 }
 
 #[cfg(test)]

@@ -314,11 +314,14 @@ fn history(
         description: text.into(),
         place: Some(format!("{}附近", grid.region.name)),
         contact_name: Some(contact.into()),
-        contact_phone: shiliu_domain::mobile::Mobile::parse(&phone).ok(),
+        contact_phone: shiliu_domain::mobile::Mobile::parse(&phone)
+            .ok()
+            .map(Into::into),
         consent: true,
         sms_consent: false,
         answers: shiliu_domain::requests::questions::RawAnswers::default(),
         media_url: None,
+        point: None,
     };
     let mut r = Request::received(
         id,

@@ -504,14 +504,155 @@ both_engines!(a_key_holders_list_shows_the_request_in_full, |t: TestDb| {
     });
 });
 
-both_engines!(the_list_of_requests_needs_a_key, |t: TestDb| {
-    with_server(&t, |client, _| async move {
-        for format in FORMATS {
-            let (s, _, _) = client.call("GET", "requests.{format}", format, None).await;
-            assert_eq!(s, 403, "no list without a key");
-        }
-    });
-});
+both_engines!(
+    without_a_key_the_list_is_the_public_view_placed_at_the_township,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let id = posted(&client, format, &keys).await;
+                let (s, text, list) = client.call("GET", "requests.{format}", format, None).await;
+                assert_eq!(s, 200, "{text}");
+                let mine = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["service_request_id"] == id.as_str())
+                    .unwrap_or_else(|| panic!("listed: {text}"));
+                assert_eq!(mine["service_code"], "school_places");
+                assert_eq!(mine["status"], "open");
+                // The grid's township, not the grid; named from the province down.
+                assert_eq!(mine["address_id"], "450107001");
+                assert!(
+                    mine["address"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("广西壮族自治区南宁市"),
+                    "{mine}"
+                );
+                for private in ["description", "media_url", "lat", "long", "status_notes"] {
+                    assert!(mine.get(private).is_none(), "{private} in {mine}");
+                }
+                assert!(!text.contains("北湖路"), "no street address: {text}");
+                assert!(!text.contains("13877771234"), "no phone: {text}");
+            }
+        });
+    }
+);
+
+both_engines!(
+    a_landline_or_no_phone_is_accepted_and_a_malformed_one_refused_naming_phone,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let mut stored = Vec::new();
+                for phone in ["0771-5551234", ""] {
+                    let post = school_request(&keys.grid, Some(&keys.create), None, true)
+                        .replace("phone=13877771234", &form(&[("phone", phone)]));
+                    let (s, text, r) = client
+                        .call("POST", "requests.{format}", format, Some(post))
+                        .await;
+                    assert_eq!(s, 200, "{phone}: {text}");
+                    stored.push(r[0]["service_request_id"].as_str().unwrap().to_string());
+                }
+                let phones = db
+                    .read(move |c| {
+                        stored
+                            .iter()
+                            .map(|code| Ok(shiliu_db::requests::by_code(c, code)?.contact_phone))
+                            .collect::<Result<Vec<_>, shiliu_db::DbError>>()
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(phones, [Some("0771-5551234".to_string()), None]);
+                let post = school_request(&keys.grid, Some(&keys.create), None, true)
+                    .replace("phone=13877771234", "phone=call-me");
+                let (s, _, e) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 400);
+                assert_eq!(
+                    e[0]["description"], "phone（联系电话）: 电话号码格式不正确",
+                    "the parameter, its label and the reason"
+                );
+            }
+        });
+    }
+);
+
+both_engines!(
+    lat_and_long_are_kept_and_returned_as_given_to_key_holders,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let post = format!(
+                    "{}&lat=22.8170&long=108.3665",
+                    school_request(&keys.grid, Some(&keys.create), None, true)
+                );
+                let (s, text, r) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 200, "{text}");
+                let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+                let query = format!("requests/{id}.{{format}}?api_key={}", keys.read);
+                let (_, _, one) = client.call("GET", &query, format, None).await;
+                let number = |v: &serde_json::Value| match v {
+                    serde_json::Value::String(s) => s.parse::<f64>().unwrap(),
+                    v => v.as_f64().unwrap(),
+                };
+                assert!((number(&one[0]["lat"]) - 22.817).abs() < 1e-12, "{one}");
+                assert!((number(&one[0]["long"]) - 108.3665).abs() < 1e-12, "{one}");
+                assert_eq!(one[0]["address"], "北湖路 12 号", "the address as given");
+                let (_, _, public) = client
+                    .call("GET", &format!("requests/{id}.{{format}}"), format, None)
+                    .await;
+                assert!(public[0].get("lat").is_none(), "{public}");
+                let half = format!(
+                    "{}&lat=22.8170",
+                    school_request(&keys.grid, Some(&keys.create), None, true)
+                );
+                let (s, _, e) = client
+                    .call("POST", "requests.{format}", format, Some(half))
+                    .await;
+                assert_eq!(s, 400);
+                assert!(
+                    e[0]["description"].as_str().unwrap().starts_with("lat: "),
+                    "{e}"
+                );
+            }
+        });
+    }
+);
+
+both_engines!(
+    service_request_id_overrides_every_other_argument_and_answers_each_id_once,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                let id = posted(&client, format, &keys).await;
+                for key in [Some(keys.read.as_str()), None] {
+                    let mut query = format!(
+                        "requests.{{format}}?service_request_id={id},{},{id}&status=nonsense\
+                         &start_date=yesterday&end_date=2001-01-01T00:00:00Z&service_code=none",
+                        id.to_lowercase()
+                    );
+                    if let Some(k) = key {
+                        query = query + "&api_key=" + k;
+                    }
+                    let (s, text, list) = client.call("GET", &query, format, None).await;
+                    assert_eq!(s, 200, "{text}");
+                    let ids: Vec<&str> = list
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x["service_request_id"].as_str().unwrap())
+                        .collect();
+                    assert_eq!(ids, [id.as_str()], "{text}");
+                }
+            }
+        });
+    }
+);
 
 both_engines!(a_malformed_start_date_is_refused_by_name, |t: TestDb| {
     with_server(&t, |client, keys| async move {

@@ -12,14 +12,14 @@ use shiliu_domain::requests::{RequestInput, Status};
 
 use super::questions;
 use super::{
-    Arrival, MediaLink, Request, RequestEvent, bulk, event_row, own_text, search, settings,
-    tracking_code,
+    Arrival, MediaLink, PointRow, Request, RequestEvent, bulk, event_row, own_text, search,
+    settings, tracking_code,
 };
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::Region;
 use crate::requests::cached::{self, IntakeConfig, Regions};
-use crate::schema::request_media;
+use crate::schema::{request_media, request_points};
 use crate::scope::Actor;
 use crate::{DbConnection, DbError, now};
 
@@ -233,6 +233,21 @@ fn write(conn: &mut DbConnection, new: &[&New<'_>]) -> Result<(), DbError> {
     if !media.is_empty() {
         crate::on_engine!(conn, |c| diesel::insert_into(request_media::table)
             .values(&media)
+            .execute(c))?;
+    }
+    let points: Vec<PointRow> = new
+        .iter()
+        .filter_map(|n| {
+            n.order.input.point.map(|p| PointRow {
+                request_id: n.request.id,
+                lat: p.lat,
+                long: p.long,
+            })
+        })
+        .collect();
+    if !points.is_empty() {
+        crate::on_engine!(conn, |c| diesel::insert_into(request_points::table)
+            .values(&points)
             .execute(c))?;
     }
     let texts: Vec<String> = rows

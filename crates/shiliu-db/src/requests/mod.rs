@@ -10,6 +10,7 @@ mod intake;
 pub mod keys;
 pub mod listing;
 pub mod on_the_spot;
+pub mod public;
 pub mod questions;
 pub mod queues;
 pub mod routing;
@@ -31,7 +32,9 @@ pub use intake::{Intake, RegionRef, create, create_many};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::org::get_region;
-use crate::schema::{calendar_days, request_categories, request_events, request_media, requests};
+use crate::schema::{
+    calendar_days, request_categories, request_events, request_media, request_points, requests,
+};
 use crate::scope::{Actor, Scope};
 use crate::versioned;
 use crate::{DbConnection, DbError, now};
@@ -461,6 +464,42 @@ pub fn media_links(
             .select(MediaLink::as_select())
             .load(conn)?;
         out.extend(rows.into_iter().map(|m| (m.request_id, m.url)));
+    }
+    Ok(out)
+}
+
+/// Where a request is, as its client gave it (Open311's `lat` and `long`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_points)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct PointRow {
+    pub request_id: i64,
+    pub lat: f64,
+    pub long: f64,
+}
+
+/// The points of these requests, by request (most have none); read, like their media links,
+/// through the requests as the caller was given them in scope.
+pub fn points(
+    conn: &mut DbConnection,
+    rows: &[Request],
+) -> Result<std::collections::BTreeMap<i64, shiliu_domain::requests::Point>, DbError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<PointRow> = request_points::table
+            .filter(request_points::request_id.eq_any(chunk))
+            .select(PointRow::as_select())
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|p| {
+            (
+                p.request_id,
+                shiliu_domain::requests::Point {
+                    lat: p.lat,
+                    long: p.long,
+                },
+            )
+        }));
     }
     Ok(out)
 }

@@ -10,7 +10,7 @@
 pub mod questions;
 
 use crate::error::{optional_text, required_text};
-use crate::mobile::Mobile;
+use crate::mobile::{Mobile, Phone};
 use crate::{FieldError, FieldErrors, code_enum};
 
 code_enum! {
@@ -218,14 +218,42 @@ pub fn keywords_match(keywords: &[String], text: &str) -> bool {
     keywords.is_empty() || keywords.iter().any(|k| text.contains(k.as_str()))
 }
 
+/// Where a request is, as a client gave it in WGS-84 degrees (Open311's `lat` and `long`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub lat: f64,
+    pub long: f64,
+}
+
+impl Point {
+    /// Both given and on the globe, or neither (`None`); one without the other is refused on
+    /// `lat_field`.
+    pub fn parse(lat_field: &str, lat: &str, long: &str) -> Result<Option<Self>, FieldError> {
+        let bad = || FieldError::new(lat_field, "err.open311.coordinates");
+        match (lat.trim(), long.trim()) {
+            ("", "") => Ok(None),
+            (a, b) => match (a.parse::<f64>(), b.parse::<f64>()) {
+                (Ok(lat), Ok(long))
+                    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) =>
+                {
+                    Ok(Some(Self { lat, long }))
+                }
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
 /// A new request as taken in on any channel, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequestInput {
     pub channel: Channel,
     pub description: String,
     pub place: Option<String>,
     pub contact_name: Option<String>,
-    pub contact_phone: Option<Mobile>,
+    /// A mobile on every channel but Open311, whose partners may send a landline (the
+    /// specification accepts any telephone number).
+    pub contact_phone: Option<Phone>,
     /// The resident agreed to the use of their data for handling the request.
     pub consent: bool,
     /// The resident agreed to receive SMS about the request (received, resolved with the
@@ -237,6 +265,8 @@ pub struct RequestInput {
     /// A link to a photo or other media about the request, as an Open311 client sends it
     /// (`media_url`): kept and shown as a link, never fetched by the server.
     pub media_url: Option<String>,
+    /// Where the request is, when the client gave coordinates.
+    pub point: Option<Point>,
 }
 
 /// The longest description a request may have, in characters, on every channel: Open311
@@ -244,8 +274,9 @@ pub struct RequestInput {
 pub const MAX_DESCRIPTION: usize = 4000;
 
 impl RequestInput {
-    /// A resident on the public page must give a phone number and consent; staff may take an
-    /// anonymous request (a caller who will not give a number).
+    /// A resident on the public page must give a mobile number (it is how they sign in to follow
+    /// the request) and consent; staff may take an anonymous request (a caller who will not give
+    /// a number); an Open311 partner may send any telephone number or none.
     pub fn parse(
         channel: Channel,
         description: &str,
@@ -260,11 +291,14 @@ impl RequestInput {
         let contact_name = errs
             .check(optional_text("contact_name", contact_name, 40))
             .flatten();
-        let public = matches!(channel, Channel::SelfService | Channel::Open311);
-        let contact_phone = if contact_phone.trim().is_empty() && !public {
-            None
-        } else {
-            errs.check(Mobile::parse(contact_phone).map_err(|e| e.on("contact_phone")))
+        let contact_phone = match channel {
+            _ if contact_phone.trim().is_empty() && channel != Channel::SelfService => None,
+            Channel::Open311 => {
+                errs.check(Phone::parse(contact_phone).map_err(|e| e.on("contact_phone")))
+            }
+            _ => errs
+                .check(Mobile::parse(contact_phone).map_err(|e| e.on("contact_phone")))
+                .map(Phone::from),
         };
         if channel == Channel::SelfService && !consent {
             errs.push(FieldError::new("consent", "err.request.consent"));
@@ -280,6 +314,7 @@ impl RequestInput {
             sms_consent: false,
             answers: questions::RawAnswers::new(),
             media_url: None,
+            point: None,
         })
     }
 
@@ -308,7 +343,18 @@ impl RequestInput {
     /// number: without one there is nobody to send to, and the answer is kept as no).
     #[must_use]
     pub fn with_sms_consent(mut self, sms: bool) -> Self {
-        self.sms_consent = sms && self.contact_phone.is_some();
+        self.sms_consent = sms
+            && self
+                .contact_phone
+                .as_ref()
+                .is_some_and(|p| p.mobile().is_some());
+        self
+    }
+
+    /// The same request at a point.
+    #[must_use]
+    pub fn with_point(mut self, point: Option<Point>) -> Self {
+        self.point = point;
         self
     }
 

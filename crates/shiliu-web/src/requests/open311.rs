@@ -12,10 +12,17 @@
 //! - `api_key` is a Shiliu API token: creating needs `create_requests`, and a request is placed
 //!   in the region named by `address_id` (a region code in the token's scope) or else the token
 //!   owner's own region;
-//! - reading: the specification asks no key of readers, but a request list would expose
-//!   residents' requests, so without a key (with `view_requests`) only requests named by their
-//!   `service_request_id` are returned — the code is the resident's own key, as on the public
-//!   page — and without description or address; with a key, the key's scope is listed;
+//! - reading: the specification asks no key of readers. Without a key anyone gets the public
+//!   view of the whole jurisdiction (as `FixMyStreet` gives): service, status, dates, the site
+//!   handling it and the township it lies in — no description, reply, contact, media or point;
+//!   every call costs against the address's public look-ups. With a key (`view_requests`), the
+//!   key's scope in full, with `lat`/`long` as the client gave them;
+//! - `service_request_id` overrides every other argument; each id is answered once;
+//! - personal fields are optional as the specification has them: `phone` may be any telephone
+//!   number (a landline too) or none. A category that needs a way to reach the resident says
+//!   so with a required question, which the service definition lists as a required attribute;
+//! - errors name the Open311 parameter (`phone`, `attribute[child_age]`) with Shiliu's label
+//!   for it beside it;
 //! - status `open` is any status still being handled, `closed` resolved, rated or closed;
 //! - `media_url` is kept as the client sent it (an `http(s)` link; never fetched) and returned,
 //!   like the description, only to key holders: a photo may show the resident.
@@ -32,7 +39,7 @@ use shiliu_db::requests::questions::QuestionRow;
 use shiliu_db::requests::{Category, Intake, RegionRef, Request, RequestFilter};
 use shiliu_db::scope::Scope;
 use shiliu_domain::requests::questions::{QuestionKind, RawAnswers};
-use shiliu_domain::requests::{Channel, RequestInput};
+use shiliu_domain::requests::{Channel, Point, RequestInput};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::requests::public::{HOUR, LOOKUPS_PER_HOUR};
@@ -68,6 +75,8 @@ enum V {
     S(String),
     B(bool),
     I(i64),
+    /// A decimal number, written in its shortest exact form (a coordinate as it was given).
+    F(f64),
     /// Child elements in order; `None` values are left out ("may not be returned").
     Obj(Vec<(&'static str, Option<V>)>),
     /// A container of repeated elements named `.0`.
@@ -104,6 +113,7 @@ impl V {
             V::S(t) => escape(out, t),
             V::B(b) => out.push_str(if *b { "true" } else { "false" }),
             V::I(n) => out.push_str(&n.to_string()),
+            V::F(x) => out.push_str(&x.to_string()),
             V::Obj(fields) => {
                 for (k, v) in fields {
                     if let Some(v) = v {
@@ -128,6 +138,7 @@ impl V {
             V::S(t) => J::String(t.clone()),
             V::B(b) => J::Bool(*b),
             V::I(n) => J::from(*n),
+            V::F(x) => J::from(*x),
             V::Obj(fields) => J::Object(
                 fields
                     .iter()
@@ -172,13 +183,36 @@ fn error(format: Format, status: StatusCode, description: &str) -> Response {
     errors(format, status, &[description.to_string()])
 }
 
-fn field_errors(format: Format, t: T, e: &FieldErrors, aliases: &[(&str, &str)]) -> Response {
-    let list: Vec<String> = t
-        .field_errors_as(e, aliases)
-        .into_iter()
-        .map(|(field, reason)| format!("{field}: {reason}"))
-        .collect();
+/// The specification's error document for checked fields: each names the Open311 parameter
+/// it is about, with the field's label in the caller's language beside it.
+fn field_errors(format: Format, t: T, e: &FieldErrors) -> Response {
+    let list: Vec<String> =
+        e.0.iter()
+            .map(|f| {
+                let name = parameter(&f.field);
+                let label = t.field(&f.field);
+                let field = if label == f.field || label == name {
+                    name
+                } else {
+                    t.f("open311.field", &[("name", &name), ("label", &label)])
+                };
+                format!("{field}: {}", t.field_error(f))
+            })
+            .collect();
     errors(format, StatusCode::BAD_REQUEST, &list)
+}
+
+/// The Open311 parameter a field Shiliu checked came from.
+fn parameter(field: &str) -> String {
+    match field {
+        "contact_phone" => "phone".into(),
+        "contact_name" => "first_name".into(),
+        "place" => "address_string".into(),
+        "region_id" | "region_code" => "address_id".into(),
+        f => f
+            .strip_prefix("answer.")
+            .map_or_else(|| f.to_string(), |code| format!("attribute[{code}]")),
+    }
 }
 
 /// W3C date-time in China time, with its offset (the specification requires the zone).
@@ -458,7 +492,7 @@ pub async fn create(
     };
     let input = match new_request(&pairs, &cat, t) {
         Ok(i) => i,
-        Err(e) => return field_errors(format, t, &e, &[("contact_phone", "phone")]),
+        Err(e) => return field_errors(format, t, &e),
     };
     let address_id = param(&pairs, "address_id").map(str::to_string);
     let region = match address_id {
@@ -487,22 +521,7 @@ pub async fn create(
                 &V::List("request", vec![item]),
             )
         }
-        Err(shiliu_db::DbError::Invalid(e)) => {
-            let labels: Vec<(String, String)> =
-                e.0.iter()
-                    .filter_map(|f| {
-                        f.field
-                            .strip_prefix("answer.")
-                            .map(|code| (f.field.clone(), format!("attribute[{code}]")))
-                    })
-                    .collect();
-            let mut aliases: Vec<(&str, &str)> = labels
-                .iter()
-                .map(|(a, b)| (a.as_str(), b.as_str()))
-                .collect();
-            aliases.push(("region_id", "address_id"));
-            field_errors(format, t, &e, &aliases)
-        }
+        Err(shiliu_db::DbError::Invalid(e)) => field_errors(format, t, &e),
         Err(_) => error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable")),
     }
 }
@@ -516,26 +535,15 @@ fn new_request(
     t: T,
 ) -> Result<RequestInput, FieldErrors> {
     let mut errs = FieldErrors::new();
-    let lat = param(pairs, "lat");
-    let long = param(pairs, "long");
+    let point = errs
+        .check(Point::parse(
+            "lat",
+            param(pairs, "lat").unwrap_or_default(),
+            param(pairs, "long").unwrap_or_default(),
+        ))
+        .flatten();
     let address = param(pairs, "address_string");
-    let coords = match (lat, long) {
-        (Some(a), Some(b)) => match (a.parse::<f64>(), b.parse::<f64>()) {
-            (Ok(a), Ok(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => {
-                Some(format!("{a:.6},{b:.6}"))
-            }
-            _ => {
-                errs.push(FieldError::new("lat", "err.open311.coordinates"));
-                None
-            }
-        },
-        (None, None) => None,
-        _ => {
-            errs.push(FieldError::new("lat", "err.open311.coordinates"));
-            None
-        }
-    };
-    if coords.is_none()
+    if point.is_none()
         && address.is_none()
         && param(pairs, "address_id").is_none()
         && errs.is_empty()
@@ -550,12 +558,6 @@ fn new_request(
         );
     }
     errs.into_result()?;
-    let place = match (address, coords) {
-        (Some(a), Some(c)) => format!("{a} ({c})"),
-        (Some(a), None) => a.to_string(),
-        (None, Some(c)) => c,
-        (None, None) => String::new(),
-    };
     let name = [param(pairs, "last_name"), param(pairs, "first_name")]
         .into_iter()
         .flatten()
@@ -576,13 +578,14 @@ fn new_request(
     let parsed = RequestInput::parse(
         Channel::Open311,
         &description,
-        &place,
+        address.unwrap_or_default(),
         &name,
         param(pairs, "phone").unwrap_or_default(),
         false,
     );
     let media = param(pairs, "media_url").unwrap_or_default();
-    RequestInput::with_media_url(parsed, "media_url", media).map(|i| i.with_answers(answers))
+    RequestInput::with_media_url(parsed, "media_url", media)
+        .map(|i| i.with_answers(answers).with_point(point))
 }
 
 /// `GET /open311/v2/requests/{service_request_id}.{xml|json}`
@@ -624,26 +627,41 @@ pub async fn token(ctx: Ctx, Path(file): Path<String>) -> Response {
     )
 }
 
-struct ListQuery {
-    ids: Vec<String>,
-    codes: Vec<String>,
-    statuses: Vec<String>,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+/// What a list call asks for: the named requests (`service_request_id` overrides every other
+/// argument, as the specification says), or a window of the list.
+enum ListQuery {
+    Named(Vec<String>),
+    Window {
+        codes: Vec<String>,
+        statuses: Vec<String>,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    },
+}
+
+/// A parameter's comma-separated values, over every time it is given.
+fn csv(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, FieldErrors> {
     let mut errs = FieldErrors::new();
-    let csv = |name: &str| -> Vec<String> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
-    let statuses = csv("status");
+    let ids = csv(pairs, "service_request_id");
+    if !ids.is_empty() {
+        if ids.len() > MAX_IDS {
+            errs.push(
+                FieldError::new("service_request_id", "err.too_many_items").arg("max", MAX_IDS),
+            );
+        }
+        return errs.into_result().map(|()| ListQuery::Named(ids));
+    }
+    let statuses = csv(pairs, "status");
     if statuses.iter().any(|s| s != "open" && s != "closed") {
         errs.push(FieldError::new("status", "err.choice"));
     }
@@ -666,21 +684,57 @@ fn list_query(pairs: &[(String, String)]) -> Result<ListQuery, FieldErrors> {
     if to < from || to - from > window {
         errs.push(FieldError::new("end_date", "err.open311.window").arg("days", WINDOW_DAYS));
     }
-    let ids = csv("service_request_id");
-    if ids.len() > MAX_IDS {
-        errs.push(FieldError::new("service_request_id", "err.too_many_items").arg("max", MAX_IDS));
-    }
     errs.into_result()?;
-    Ok(ListQuery {
-        ids,
-        codes: csv("service_code"),
+    Ok(ListQuery::Window {
+        codes: csv(pairs, "service_code"),
         statuses,
         from,
         to,
     })
 }
 
+impl ListQuery {
+    /// How many look-ups it costs against the address's public allowance (shared with the
+    /// residents' tracking pages, so codes cannot be found by trying): one per code named,
+    /// one for a page of the list.
+    fn cost(&self) -> u32 {
+        match self {
+            ListQuery::Named(ids) => u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            ListQuery::Window { .. } => 1,
+        }
+    }
+
+    /// The list's filter, or `None` when it asks for services that do not exist.
+    fn filter(&self, cats: &[Category]) -> Option<RequestFilter> {
+        let ListQuery::Window {
+            codes,
+            statuses,
+            from,
+            to,
+        } = self
+        else {
+            return None;
+        };
+        let f = RequestFilter {
+            received_from: Some(*from),
+            received_to: Some(*to),
+            open: match statuses.as_slice() {
+                [one] => Some(one == "open"),
+                _ => None,
+            },
+            category_ids: cats
+                .iter()
+                .filter(|k| codes.contains(&k.code))
+                .map(|k| k.id)
+                .collect(),
+            ..RequestFilter::default()
+        };
+        (codes.is_empty() || !f.category_ids.is_empty()).then_some(f)
+    }
+}
+
 /// The requests a query asks for, as response items; or the error document to answer with.
+/// A key holder sees its scope in full; anyone else the public view of the whole jurisdiction.
 async fn found(
     state: &AppState,
     ctx: &Ctx,
@@ -688,85 +742,94 @@ async fn found(
     pairs: &[(String, String)],
 ) -> Result<Vec<V>, Response> {
     let t = ctx.t;
-    let q = match list_query(pairs) {
-        Ok(q) => q,
-        Err(e) => return Err(field_errors(format, t, &e, &[])),
-    };
-    let Ok(holder) = key_holder(state, ctx, pairs).await else {
-        return Err(error(
-            format,
-            StatusCode::BAD_REQUEST,
-            t.s("err.unavailable"),
-        ));
-    };
-    let reader = match holder {
-        Some(p) => match p.require::<grants::ViewRequests>() {
-            Ok(actor) => Some(actor.scope().clone()),
-            Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
-        },
-        None if q.ids.is_empty() => {
+    let q = list_query(pairs).map_err(|e| field_errors(format, t, &e))?;
+    let unavailable = || error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable"));
+    let holder = key_holder(state, ctx, pairs)
+        .await
+        .map_err(|_| unavailable())?;
+    let Some(holder) = holder else {
+        if !state.allow_many(
+            "public-lookup",
+            &ctx.client_addr,
+            q.cost(),
+            LOOKUPS_PER_HOUR,
+            HOUR,
+        ) {
             return Err(error(
                 format,
-                StatusCode::FORBIDDEN,
-                t.s("open311.list_needs_key"),
+                StatusCode::TOO_MANY_REQUESTS,
+                t.s("err.too_many"),
             ));
         }
-        None => {
-            // Without a key every code named counts against the address's public look-ups,
-            // shared with the residents' tracking pages, so codes cannot be found by trying.
-            let cost = q.ids.len() as u32;
-            if !state.allow_many(
-                "public-lookup",
-                &ctx.client_addr,
-                cost,
-                LOOKUPS_PER_HOUR,
-                HOUR,
-            ) {
-                return Err(error(
-                    format,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    t.s("err.too_many"),
-                ));
-            }
-            None
-        }
+        return public_items(state, t, q).await.map_err(|_| unavailable());
     };
-    let full = reader.is_some();
-    let result = state
+    let scope = match holder.require::<grants::ViewRequests>() {
+        Ok(actor) => actor.scope().clone(),
+        Err(_) => return Err(error(format, StatusCode::FORBIDDEN, t.s("open311.api_key"))),
+    };
+    full_items(state, t, q, scope)
+        .await
+        .map_err(|_| unavailable())
+}
+
+/// The public view: no description, reply, contact, media or point; placed at its township.
+async fn public_items(state: &AppState, t: T, q: ListQuery) -> Result<Vec<V>, shiliu_db::DbError> {
+    use shiliu_db::requests::public;
+    let (cats, rows) = state
         .db
         .read(move |c| {
             let cats = shiliu_db::requests::categories(c, true)?;
-            let rows: Vec<Request> = if q.ids.is_empty() {
-                let scope = reader.unwrap_or_else(Scope::none);
-                let f = RequestFilter {
-                    received_from: Some(q.from),
-                    received_to: Some(q.to),
-                    open: match q.statuses.as_slice() {
-                        [one] => Some(one == "open"),
-                        _ => None,
-                    },
-                    category_ids: cats
-                        .iter()
-                        .filter(|k| q.codes.contains(&k.code))
-                        .map(|k| k.id)
-                        .collect(),
-                    ..RequestFilter::default()
-                };
-                if !q.codes.is_empty() && f.category_ids.is_empty() {
-                    vec![]
-                } else {
-                    shiliu_db::requests::list(c, &scope, &f, MAX_RESULTS)?
+            let rows = match &q {
+                ListQuery::Named(ids) => public::by_codes(c, ids)?,
+                ListQuery::Window { .. } => match q.filter(&cats) {
+                    Some(f) => public::list(c, &f, MAX_RESULTS)?,
+                    None => vec![],
+                },
+            };
+            Ok((cats, rows))
+        })
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let cat = cats.iter().find(|k| k.id == r.category_id);
+            V::Obj(vec![
+                ("service_request_id", s(r.code.clone())),
+                ("status", s(if r.open { "open" } else { "closed" })),
+                ("service_name", cat.map(|c| V::S(category_name(c, t)))),
+                ("service_code", cat.map(|c| V::S(c.code.clone()))),
+                ("agency_responsible", r.site.clone().map(V::S)),
+                ("requested_datetime", s(w3c(r.received_at))),
+                ("updated_datetime", s(w3c(r.changed_at))),
+                ("expected_datetime", r.due_at.map(|d| V::S(w3c(d)))),
+                ("address", s(r.area_name.clone())),
+                ("address_id", s(r.area_code.clone())),
+            ])
+        })
+        .collect())
+}
+
+/// A key holder's view of the requests in its scope, with every field the specification has.
+async fn full_items(
+    state: &AppState,
+    t: T,
+    q: ListQuery,
+    scope: Scope,
+) -> Result<Vec<V>, shiliu_db::DbError> {
+    let (cats, rows, sites, regions, links, points) = state
+        .db
+        .read(move |c| {
+            let cats = shiliu_db::requests::categories(c, true)?;
+            let rows: Vec<Request> = match &q {
+                ListQuery::Named(ids) => {
+                    shiliu_db::requests::public::known_codes(c, ids, |c, id| {
+                        shiliu_db::requests::by_code_in(c, &scope, id)
+                    })?
                 }
-            } else {
-                let mut out = Vec::new();
-                for id in q.ids.iter().take(MAX_RESULTS as usize) {
-                    let found = match &reader {
-                        Some(scope) => shiliu_db::requests::by_code_in(c, scope, id).ok(),
-                        None => shiliu_db::requests::by_code(c, id).ok(),
-                    };
-                    out.extend(found);
-                }
-                out
+                ListQuery::Window { .. } => match q.filter(&cats) {
+                    Some(f) => shiliu_db::requests::list(c, &scope, &f, MAX_RESULTS)?,
+                    None => vec![],
+                },
             };
             let mut sites = BTreeMap::new();
             let mut regions = BTreeMap::new();
@@ -776,29 +839,16 @@ async fn found(
                 {
                     sites.insert(sid, shiliu_db::org::atlas::site_name(c, sid)?);
                 }
-                if full && !regions.contains_key(&r.region_id) {
-                    regions.insert(
-                        r.region_id,
-                        shiliu_db::org::atlas::region(c, r.region_id)?.code,
-                    );
+                if let std::collections::btree_map::Entry::Vacant(e) = regions.entry(r.region_id) {
+                    e.insert(shiliu_db::org::atlas::region(c, r.region_id)?.code);
                 }
             }
-            let links = if full {
-                shiliu_db::requests::media_links(c, &rows)?
-            } else {
-                BTreeMap::new()
-            };
-            Ok((cats, rows, sites, regions, links))
+            let links = shiliu_db::requests::media_links(c, &rows)?;
+            let points = shiliu_db::requests::points(c, &rows)?;
+            Ok((cats, rows, sites, regions, links, points))
         })
-        .await;
-    let Ok((cats, rows, sites, regions, links)) = result else {
-        return Err(error(
-            format,
-            StatusCode::BAD_REQUEST,
-            t.s("err.unavailable"),
-        ));
-    };
-    let items: Vec<V> = rows
+        .await?;
+    Ok(rows
         .iter()
         .map(|r| {
             let cat = cats.iter().find(|k| k.id == r.category_id);
@@ -808,13 +858,14 @@ async fn found(
                 .flatten()
                 .max()
                 .unwrap_or(r.updated_at);
+            let point = points.get(&r.id);
             V::Obj(vec![
                 ("service_request_id", s(r.code.clone())),
                 ("status", s(if closed { "closed" } else { "open" })),
                 ("status_notes", r.reply.clone().filter(|_| closed).map(V::S)),
                 ("service_name", cat.map(|c| V::S(category_name(c, t)))),
                 ("service_code", cat.map(|c| V::S(c.code.clone()))),
-                ("description", full.then(|| V::S(r.description.clone()))),
+                ("description", s(r.description.clone())),
                 (
                     "agency_responsible",
                     r.site_id
@@ -824,16 +875,17 @@ async fn found(
                 ("requested_datetime", s(w3c(r.received_at))),
                 ("updated_datetime", s(w3c(updated))),
                 ("expected_datetime", r.due_at.map(|d| V::S(w3c(d)))),
-                ("address", r.place.clone().filter(|_| full).map(V::S)),
+                ("address", r.place.clone().map(V::S)),
                 (
                     "address_id",
                     regions.get(&r.region_id).map(|c| V::S(c.clone())),
                 ),
+                ("lat", point.map(|p| V::F(p.lat))),
+                ("long", point.map(|p| V::F(p.long))),
                 ("media_url", links.get(&r.id).map(|l| V::S(l.clone()))),
             ])
         })
-        .collect();
-    Ok(items)
+        .collect())
 }
 
 fn requests_document(format: Format, items: Vec<V>) -> Response {

@@ -792,7 +792,7 @@ struct Readable {
 async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readable> {
     let actor = p.require::<grants::ViewRequests>()?;
     let t = p.t();
-    let (r, events, cats, site, transfer, answers, mut links) = state
+    let (r, events, cats, site, transfer, answers, mut links, point) = state
         .db
         .read(move |c| {
             let r: Request = db::get(c, actor.scope(), id)?;
@@ -814,6 +814,7 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
                 transfer,
                 db::questions::answers(c, &r)?,
                 db::media_links(c, std::slice::from_ref(&r))?,
+                db::points(c, std::slice::from_ref(&r))?.remove(&r.id),
             ))
         })
         .await?;
@@ -841,11 +842,20 @@ async fn readable(state: &AppState, p: &Principal, id: i64) -> AppResult<Readabl
             shiliu_domain::requests::questions::answer_text(&q.rule(), &value),
         ));
     }
+    facts.push((
+        t.s("field.place").to_string(),
+        r.place.clone().unwrap_or_default(),
+    ));
+    if let Some(p) = point {
+        facts.push((
+            t.s("field.point").to_string(),
+            t.f(
+                "requests.point",
+                &[("lat", &p.lat.to_string()), ("long", &p.long.to_string())],
+            ),
+        ));
+    }
     facts.extend([
-        (
-            t.s("field.place").to_string(),
-            r.place.clone().unwrap_or_default(),
-        ),
         (
             t.s("field.contact_name").to_string(),
             r.contact_name.clone().unwrap_or_default(),
