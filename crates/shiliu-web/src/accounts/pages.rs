@@ -1,5 +1,6 @@
 //! Administration pages: users, the audit log, API tokens.
 
+use crate::web::xlsx::Cell;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -98,22 +99,21 @@ pub async fn users_export(
     .iter()
     .map(|k| t.s(k).to_string())
     .collect();
-    let data: Vec<Vec<String>> = rows
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|(u, region)| {
             vec![
-                u.username.clone(),
-                u.display_name.clone(),
-                t.label("role", &u.role),
-                region,
-                u.phone.clone().unwrap_or_default(),
-                if u.active {
+                Cell::from(&u.username),
+                Cell::from(&u.display_name),
+                Cell::from(t.label("role", &u.role)),
+                Cell::from(region),
+                Cell::from(u.phone.clone()),
+                Cell::from(if u.active {
                     t.s("status.active")
                 } else {
                     t.s("status.inactive")
-                }
-                .to_string(),
-                crate::web::page::show_minute(u.created_at),
+                }),
+                Cell::Minute(u.created_at),
             ]
         })
         .collect();
@@ -759,20 +759,18 @@ pub async fn audit_export(
     .iter()
     .map(|k| t.s(k).to_string())
     .collect();
-    let data: Vec<Vec<String>> = rows
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|r| {
             vec![
-                r.seq.to_string(),
-                shiliu_domain::calendar::local(r.at)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
-                r.actor,
-                r.action,
-                format!("{} {}", r.entity, r.entity_id.unwrap_or_default()),
-                r.client_addr,
-                r.request_id,
-                r.detail,
+                Cell::Int(r.seq),
+                Cell::Second(r.at),
+                Cell::from(r.actor),
+                Cell::from(r.action),
+                Cell::from(format!("{} {}", r.entity, r.entity_id.unwrap_or_default())),
+                Cell::from(r.client_addr),
+                Cell::from(r.request_id),
+                Cell::from(r.detail),
             ]
         })
         .collect();

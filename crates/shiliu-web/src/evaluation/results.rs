@@ -3,6 +3,7 @@
 //! the differences between the two verifications; objections and their decisions; corrections
 //! after publication; the same table as Excel, and the notice (通报) ready to print.
 
+use crate::web::xlsx::Cell;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -303,23 +304,23 @@ pub async fn export(
         ]
         .map(|k| t.s(k).to_string()),
     );
-    let rows: Vec<Vec<String>> = b
+    let rows: Vec<Vec<Cell>> = b
         .tables
         .iter()
         .flat_map(|k| {
             k.rows.iter().map(|r| {
-                let mut row = vec![k.name.clone(), r.rank.to_string(), r.unit.clone()];
-                row.extend(r.areas.iter().cloned());
+                let mut row = vec![
+                    Cell::from(&k.name),
+                    Cell::Int(i64::try_from(r.rank).unwrap_or(i64::MAX)),
+                    Cell::from(&r.unit),
+                ];
+                row.extend(r.areas.iter().map(|a| Cell::figure(a)));
                 row.extend([
-                    r.bonus.clone(),
-                    r.deduction.clone(),
-                    r.total.clone(),
-                    r.grade.clone(),
-                    if r.commended {
-                        t.s("eval.yes").to_string()
-                    } else {
-                        String::new()
-                    },
+                    Cell::figure(&r.bonus),
+                    Cell::figure(&r.deduction),
+                    Cell::figure(&r.total),
+                    Cell::from(&r.grade),
+                    Cell::from(if r.commended { t.s("eval.yes") } else { "" }),
                 ]);
                 row
             })

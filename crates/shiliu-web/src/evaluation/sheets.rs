@@ -17,7 +17,7 @@ use crate::org::import::{Codes, Rows, read_table};
 use crate::web::error::{AppError, AppResult};
 use crate::web::files::FormData;
 use crate::web::i18n::{Lang, T};
-use crate::web::xlsx;
+use crate::web::xlsx::{self, Cell};
 use crate::web::{AppState, Principal};
 
 /// The most rows a sheet may hold (Qinzhou's scheme has a few dozen criteria).
@@ -37,7 +37,7 @@ trait SchemeSheet: Send + Sync + 'static {
     type Placed: Send + 'static;
 
     /// The scheme as rows in `COLUMNS`' order.
-    fn rows(parts: &Parts, t: T) -> Vec<Vec<String>>;
+    fn rows(parts: &Parts, t: T) -> Vec<Vec<Cell>>;
     /// Check the whole sheet: placed, or every problem by row.
     fn place(rows: Rows) -> Result<Self::Placed, Problems>;
     /// Take the placed rows into the draft, or refuse rows the stored scheme rules out (and
@@ -70,23 +70,22 @@ impl SchemeSheet for Indicators {
     const TITLE: &'static str = "eval.indicators";
     type Placed = Vec<shiliu_domain::evaluation::PlacedIndicator>;
 
-    fn rows(parts: &Parts, t: T) -> Vec<Vec<String>> {
+    fn rows(parts: &Parts, t: T) -> Vec<Vec<Cell>> {
         parts
             .tree
             .nodes
             .iter()
             .map(|(i, max)| {
                 vec![
-                    i.code.clone(),
-                    i.name.clone(),
-                    max.to_string(),
-                    if i.level() == Level::Criterion {
-                        t.label("criterion_kind", i.kind().as_str())
-                    } else {
-                        String::new()
-                    },
-                    i.guidance.clone().unwrap_or_default(),
-                    i.evidence.clone().unwrap_or_default(),
+                    Cell::from(&i.code),
+                    Cell::from(&i.name),
+                    Cell::figure(&max.to_string()),
+                    Cell::from(
+                        (i.level() == Level::Criterion)
+                            .then(|| t.label("criterion_kind", i.kind().as_str())),
+                    ),
+                    Cell::from(i.guidance.clone()),
+                    Cell::from(i.evidence.clone()),
                 ]
             })
             .collect()
@@ -142,7 +141,7 @@ impl SchemeSheet for Units {
     const TITLE: &'static str = "eval.units";
     type Placed = Vec<shiliu_domain::evaluation::UnitLine>;
 
-    fn rows(parts: &Parts, t: T) -> Vec<Vec<String>> {
+    fn rows(parts: &Parts, t: T) -> Vec<Vec<Cell>> {
         let yes_no = |b: bool| t.s(if b { "eval.yes" } else { "eval.no" }).to_string();
         parts
             .units
@@ -150,9 +149,9 @@ impl SchemeSheet for Units {
             .map(|u| {
                 let category = parts.categories.iter().find(|c| c.id == u.category_id);
                 vec![
-                    u.unit_name.clone(),
-                    category.map(|c| c.name.clone()).unwrap_or_default(),
-                    yes_no(u.key_unit),
+                    Cell::from(&u.unit_name),
+                    Cell::from(category.map(|c| c.name.clone())),
+                    Cell::from(yes_no(u.key_unit)),
                 ]
             })
             .collect()

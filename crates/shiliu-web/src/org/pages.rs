@@ -499,7 +499,7 @@ pub async fn export(
         OrgKind::Site => t.s("sites.title"),
         OrgKind::Unit => t.s("units.title"),
     };
-    let bytes = crate::web::xlsx::sheet(name, &headers, &data)?;
+    let bytes = crate::web::xlsx::sheet(name, &headers, &crate::web::xlsx::texts(data))?;
     Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
 
@@ -984,7 +984,11 @@ pub async fn region_export(
             ]
         })
         .collect();
-    let bytes = crate::web::xlsx::sheet(t.s("regions.title"), &headers, &data)?;
+    let bytes = crate::web::xlsx::sheet(
+        t.s("regions.title"),
+        &headers,
+        &crate::web::xlsx::texts(data),
+    )?;
     Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))
 }
 

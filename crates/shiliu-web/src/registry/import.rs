@@ -183,14 +183,20 @@ fn error_rows(errors: &[RowError], t: T) -> Vec<(String, String, String)> {
 /// the page shows the first few hundred; a register of tens of thousands of rows is corrected
 /// from this list.
 fn error_report(r: &Report, t: T) -> AppResult<Response> {
-    let mut rows: Vec<(usize, Vec<String>)> = r
+    use crate::web::xlsx::Cell;
+    let number = |row: usize| Cell::Int(i64::try_from(row).unwrap_or(i64::MAX));
+    let mut rows: Vec<(usize, Vec<Cell>)> = r
         .checked
         .errors
         .iter()
         .map(|e| {
             (
                 e.row,
-                vec![e.row.to_string(), column(e, t), t.field_error(&e.error)],
+                vec![
+                    number(e.row),
+                    Cell::from(column(e, t)),
+                    Cell::from(t.field_error(&e.error)),
+                ],
             )
         })
         .collect();
@@ -199,7 +205,7 @@ fn error_report(r: &Report, t: T) -> AppResult<Response> {
             || t.s("registry_import.registered_elsewhere").to_string(),
             |id| t.f("registry_import.registered_id", &[("id", &id.to_string())]),
         );
-        (d.row, vec![d.row.to_string(), String::new(), says])
+        (d.row, vec![number(d.row), Cell::Empty, Cell::from(says)])
     }));
     rows.sort_by_key(|(row, _)| *row);
     let headers = [
@@ -207,7 +213,7 @@ fn error_report(r: &Report, t: T) -> AppResult<Response> {
         t.s("registry_import.report_column").to_string(),
         t.s("registry_import.report_reason").to_string(),
     ];
-    let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+    let rows: Vec<Vec<Cell>> = rows.into_iter().map(|(_, r)| r).collect();
     let name = t.s("registry_import.error_report");
     let bytes = crate::web::xlsx::sheet(name, &headers, &rows)?;
     Ok(crate::web::xlsx::download(&format!("{name}.xlsx"), bytes))

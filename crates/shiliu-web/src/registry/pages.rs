@@ -3,6 +3,7 @@
 //! view; the whole ID number only on request, for roles that may see it, audited again),
 //! corrections, moves and moving out.
 
+use crate::web::xlsx::Cell;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -292,8 +293,7 @@ pub async fn export(
     .iter()
     .map(|k| t.s(k).to_string())
     .collect();
-    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-    let lines: Vec<Vec<String>> = rows
+    let lines: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(x, number)| {
             let mobile = x.mobile.as_deref().map_or_else(String::new, |m| {
@@ -305,26 +305,23 @@ pub async fn export(
                 }
             });
             vec![
-                x.name.clone(),
-                number.as_ref().map_or_else(
+                Cell::from(&x.name),
+                Cell::from(number.as_ref().map_or_else(
                     || x.id_masked.clone().unwrap_or_default(),
                     |n| n.as_str().to_string(),
-                ),
-                t.label("sex", &x.sex),
-                day(x.birth_date),
-                people_name(&x.people),
-                mobile,
-                place_name(&x.hukou),
-                regions.get(&x.region_id).cloned().unwrap_or_default(),
-                x.address.clone(),
-                x.arrived_on.map(day).unwrap_or_default(),
-                x.employment
-                    .as_deref()
-                    .map(|e| t.label("employment", e))
-                    .unwrap_or_default(),
-                x.occupation.clone().unwrap_or_default(),
-                x.employer.clone().unwrap_or_default(),
-                t.label("person_status", &x.status),
+                )),
+                Cell::from(t.label("sex", &x.sex)),
+                Cell::Date(x.birth_date),
+                Cell::from(people_name(&x.people)),
+                Cell::from(mobile),
+                Cell::from(place_name(&x.hukou)),
+                Cell::from(regions.get(&x.region_id).cloned()),
+                Cell::from(&x.address),
+                Cell::from(x.arrived_on),
+                Cell::from(x.employment.as_deref().map(|e| t.label("employment", e))),
+                Cell::from(x.occupation.clone()),
+                Cell::from(x.employer.clone()),
+                Cell::from(t.label("person_status", &x.status)),
             ]
         })
         .collect();

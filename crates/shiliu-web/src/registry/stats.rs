@@ -23,6 +23,7 @@ use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, render};
 use crate::web::pickers::Picker;
+use crate::web::xlsx::Cell as XlsxCell;
 use crate::web::{AppState, Principal};
 
 /// One row of a breakdown: label, the figure (`None`: withheld), and its bar's width.
@@ -354,21 +355,32 @@ pub async fn export(
         s(t, "registry.item"),
         s(t, "registry.people_n"),
     ];
-    let mut rows: Vec<Vec<String>> = r
+    let mut rows: Vec<Vec<XlsxCell>> = r
         .totals
         .iter()
-        .map(|(k, n)| vec![r.place.clone(), k.clone(), n.to_string()])
+        .map(|(k, n)| {
+            vec![
+                XlsxCell::from(&r.place),
+                XlsxCell::from(k),
+                XlsxCell::Int(*n),
+            ]
+        })
         .collect();
     for sec in &r.sections {
         for c in &sec.cells {
             rows.push(vec![
-                sec.title.clone(),
-                c.label.clone(),
-                c.value.map_or_else(|| "—".to_string(), |v| v.to_string()),
+                XlsxCell::from(&sec.title),
+                XlsxCell::from(&c.label),
+                // A withheld cell stays a dash: no number to add up to it.
+                c.value.map_or_else(|| XlsxCell::from("—"), XlsxCell::Int),
             ]);
         }
     }
-    rows.push(vec![String::new(), note(t, r.min_cell), String::new()]);
+    rows.push(vec![
+        XlsxCell::Empty,
+        XlsxCell::from(note(t, r.min_cell)),
+        XlsxCell::Empty,
+    ]);
     let name = format!("{} {} {}–{}", t.s("registry.stats"), r.place, r.from, r.to);
     Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),

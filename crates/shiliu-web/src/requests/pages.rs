@@ -132,6 +132,8 @@ struct ListPage {
     rows: Vec<RequestRow>,
     /// How many requests the filters list, on every page.
     total: Option<i64>,
+    /// The most one export holds (the page says so when the filters list more).
+    export_max: i64,
     sort_links: Vec<SortLink>,
     next: Option<String>,
     query: String,
@@ -496,6 +498,7 @@ pub async fn list(
             .collect(),
         categories: names,
         total,
+        export_max: EXPORT_MAX,
         sort_links: q.sort_links(t),
         next: next.map(|c| c.encode()),
         query: q.query_string(),
@@ -1339,12 +1342,19 @@ pub async fn print(
     })
 }
 
-/// Export every request matching the filters (up to 100,000) in the caller's scope.
+/// The most requests one export holds: beyond it the sheet says where it stopped (a region's
+/// year is far below it; the whole province's history is an extract for the database).
+pub(crate) const EXPORT_MAX: i64 = 100_000;
+
+/// Export the requests matching the filters in the caller's scope, in the list's order, with
+/// the columns a clerk files: up to [`EXPORT_MAX`], and a line under the last row saying how
+/// many there were when there were more.
 pub async fn export(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
+    use crate::web::xlsx::Cell;
     let actor = p.require::<grants::ViewRequests>()?;
     let own = (p.user().site_id, p.user().unit_id);
     let t = p.t();
@@ -1353,14 +1363,23 @@ pub async fn export(
         cursor: String::new(),
         ..q
     };
-    let (rows, cats) = state
+    let keys = state.db.request_keys();
+    let (rows, total, cats, regions, sites) = state
         .db
         .read(move |c| {
             let f = q.filter(c, actor.scope(), own, now)?;
-            Ok((
-                db::list(c, actor.scope(), &f, 100_000)?,
-                db::categories(c, true)?,
-            ))
+            let (sort, _) = q.order()?;
+            let (rows, _, total) =
+                listing::page_and_count(&keys, c, actor.scope(), &f, sort, None, EXPORT_MAX)?;
+            let ids = |of: &dyn Fn(&Request) -> Option<i64>| {
+                let mut v: Vec<i64> = rows.iter().filter_map(of).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let regions = org_db::region_names(c, &ids(&|r| Some(r.region_id)))?;
+            let sites = org_db::site_names(c, &ids(&|r| r.site_id))?;
+            Ok((rows, total, db::categories(c, true)?, regions, sites))
         })
         .await?;
     let names = category_names(&cats, t);
@@ -1377,40 +1396,54 @@ pub async fn export(
         "field.channel",
         "field.category_id",
         "field.description",
+        "field.place",
+        "field.region",
+        "field.site",
         "field.status",
         "requests.due",
+        "requests.resolved_at",
         "field.outcome",
+        "field.reply",
         "field.rating",
     ]
     .iter()
     .map(|k| t.s(k).to_string())
     .collect();
-    let data: Vec<Vec<String>> = rows
+    let label = |prefix: &str, v: Option<&str>| Cell::from(v.map(|v| t.label(prefix, v)));
+    let data: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|r| {
             vec![
-                r.code.clone(),
-                minute(r.received_at),
-                t.label("channel", &r.channel),
-                name_of(r.category_id),
-                r.description.clone(),
-                t.label("status", &r.status),
-                r.due_at.map(minute).unwrap_or_default(),
-                r.outcome
-                    .as_deref()
-                    .map(|o| t.label("outcome", o))
-                    .unwrap_or_default(),
-                r.rating
-                    .as_deref()
-                    .map(|o| t.label("rating", o))
-                    .unwrap_or_default(),
+                Cell::from(&r.code),
+                Cell::Minute(r.received_at),
+                label("channel", Some(&r.channel)),
+                Cell::from(name_of(r.category_id)),
+                Cell::from(&r.description),
+                Cell::from(r.place.clone()),
+                Cell::from(regions.get(&r.region_id).cloned()),
+                Cell::from(r.site_id.and_then(|id| sites.get(&id).cloned())),
+                label("status", Some(&r.status)),
+                r.due_at.map_or(Cell::Empty, Cell::Minute),
+                r.resolved_at.map_or(Cell::Empty, Cell::Minute),
+                label("outcome", r.outcome.as_deref()),
+                Cell::from(r.reply.clone()),
+                label("rating", r.rating.as_deref()),
             ]
         })
         .collect();
+    let note = (total > EXPORT_MAX).then(|| {
+        t.f(
+            "requests.export_stopped",
+            &[
+                ("max", &EXPORT_MAX.to_string()),
+                ("total", &total.to_string()),
+            ],
+        )
+    });
     let name = t.s("requests.title");
     Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::web::xlsx::sheet(name, &headers, &data)?,
+        crate::web::xlsx::sheet_with_note(name, &headers, &data, note.as_deref())?,
     ))
 }
 

@@ -14,6 +14,7 @@ use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::web::error::AppResult;
 use crate::web::page::{Layout, render};
+use crate::web::xlsx::Cell;
 use crate::web::{AppState, Principal};
 
 pub struct Bar {
@@ -264,22 +265,24 @@ pub async fn export(
         .iter()
         .map(|k| t.s(k).to_string()),
     );
-    let line = |label: &str, f: &Figures| -> Vec<String> {
+    let share = |v: Option<i64>| v.map_or(Cell::Empty, Cell::PerMille);
+    let line = |label: &str, f: &Figures| -> Vec<Cell> {
         vec![
-            label.to_string(),
-            f.received.to_string(),
-            f.resolved.to_string(),
-            percent(f.completion()),
-            f.resolved_with_deadline.to_string(),
-            f.on_time.to_string(),
-            percent(f.on_time_rate()),
-            f.rated.to_string(),
-            f.satisfied.to_string(),
-            percent(f.satisfaction()),
-            hours(f),
+            Cell::from(label),
+            Cell::Int(f.received),
+            Cell::Int(f.resolved),
+            share(f.completion()),
+            Cell::Int(f.resolved_with_deadline),
+            Cell::Int(f.on_time),
+            share(f.on_time_rate()),
+            Cell::Int(f.rated),
+            Cell::Int(f.satisfied),
+            share(f.satisfaction()),
+            f.avg_handling_tenths_of_hours()
+                .map_or(Cell::Empty, Cell::Tenths),
         ]
     };
-    let mut rows: Vec<Vec<String>> = r.groups.iter().map(|(l, f)| line(l, f)).collect();
+    let mut rows: Vec<Vec<Cell>> = r.groups.iter().map(|(l, f)| line(l, f)).collect();
     rows.push(line(t.s("stats.total"), &r.total));
     let name = format!("{} {}–{}", t.s("stats.title"), r.from, r.to);
     Ok(crate::web::xlsx::download(

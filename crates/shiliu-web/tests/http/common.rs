@@ -339,6 +339,17 @@ pub(crate) fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str)
     }
 }
 
+/// The cells of a workbook's first sheet, with their types (a number Excel can sum is a
+/// `Float`, a day or a moment a `DateTime`).
+pub(crate) fn xlsx_cells(bytes: &[u8]) -> Vec<Vec<calamine::Data>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).unwrap();
+    range.rows().map(<[calamine::Data]>::to_vec).collect()
+}
+
 /// The home page's HTML for a session.
 pub(crate) async fn home_of(app: &App, cookie: &str) -> String {
     app.get("/", cookie).await.text()

@@ -655,6 +655,56 @@ both_engines!(
     }
 );
 
+both_engines!(
+    the_exports_write_counts_and_shares_as_numbers_and_moments_as_dates,
+    |t: TestDb| {
+        use calamine::Data;
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let sheet = xlsx_cells(&app.get("/requests/stats.xlsx?by=channel", &cs).await.body);
+            let head: Vec<String> = sheet[0].iter().map(ToString::to_string).collect();
+            let col = |name: &str| {
+                head.iter()
+                    .position(|h| h == name)
+                    .unwrap_or_else(|| panic!("{name} in {head:?}"))
+            };
+            let total = sheet.iter().find(|r| r[0] == "合计").unwrap();
+            let number = |name: &str| match total[col(name)] {
+                Data::Float(n) => n,
+                ref other => panic!("{name} is not a number: {other:?}"),
+            };
+            assert!(number("受理数（件）") >= 1.0, "{total:?}");
+            assert!(
+                (number("办结率") - number("办结数（件）") / number("受理数（件）")).abs() < 1e-3,
+                "a share as the number Excel computes: {total:?}"
+            );
+            let list = xlsx_cells(
+                &app.get("/requests/export.xlsx?status=closed", &cs)
+                    .await
+                    .body,
+            );
+            let head: Vec<String> = list[0].iter().map(ToString::to_string).collect();
+            for name in ["承办站点", "所属区域", "办结时间", "答复群众", "评价"] {
+                assert!(head.iter().any(|h| h == name), "{name} in {head:?}");
+            }
+            let received = head.iter().position(|h| h == "受理时间").unwrap();
+            assert!(
+                matches!(list[1][received], Data::DateTime(_)),
+                "a moment as a date: {:?}",
+                list[1][received]
+            );
+            let code = head.iter().position(|h| h == "诉求编号").unwrap();
+            assert!(
+                matches!(list[1][code], Data::String(_)),
+                "a code stays text"
+            );
+        });
+    }
+);
+
 both_engines!(the_figures_name_a_bad_month, |t: TestDb| {
     let app = App::new(t);
     loop_city(&app);
