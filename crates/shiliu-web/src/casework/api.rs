@@ -61,7 +61,9 @@ pub struct DisputeDto {
     /// success, failure
     outcome: Option<String>,
     agreement: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     closed_at: Option<chrono::NaiveDateTime>,
     version: i32,
 }
@@ -139,7 +141,7 @@ pub async fn disputes(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<DisputePage>> {
     let actor = p.require::<grants::ViewRequests>()?;
-    let status = DisputeStatus::parse(&q.status);
+    let status = crate::web::api::choice("status", &q.status, DisputeStatus::parse)?;
     let rows = state
         .db
         .read(move |c| db::disputes(c, &actor, status, q.before, PAGE + 1))
@@ -322,7 +324,9 @@ pub struct CaseDto {
     /// open, closed
     status: String,
     result: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     closed_at: Option<chrono::NaiveDateTime>,
     version: i32,
 }
@@ -378,7 +382,7 @@ pub async fn cases(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<CasePage>> {
     let actor = p.require::<grants::ViewRequests>()?;
-    let status = CaseStatus::parse(&q.status);
+    let status = crate::web::api::choice("status", &q.status, CaseStatus::parse)?;
     let rows = state
         .db
         .read(move |c| db::legal_aid_cases(c, &actor, status, q.before, PAGE + 1))

@@ -51,10 +51,15 @@ pub struct SchemeDto {
     /// `field_first`, `mean`, `lower`
     merge_rule: String,
     /// Deadlines of the stages, UTC.
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     self_due: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     first_due: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     field_due: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     feedback_due: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     published_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -180,6 +185,7 @@ pub struct ScoreDto {
     points: Option<f64>,
     note: Option<String>,
     scorer: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
     scored_at: chrono::NaiveDateTime,
 }
 
@@ -383,9 +389,11 @@ pub struct TodoDto {
     /// `unit` (the caller's unit's work) or `reviewer` (their teams' units).
     owner: String,
     /// The stage's deadline, UTC.
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     due: Option<chrono::NaiveDateTime>,
     units: Vec<TodoUnitDto>,
     /// When the caller was last reminded (催报) in this stage.
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     reminded_at: Option<chrono::NaiveDateTime>,
 }
 

@@ -22,7 +22,9 @@ pub struct MessageDto {
     /// The message in the caller's language.
     text: String,
     request_id: Option<i64>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     read_at: Option<chrono::NaiveDateTime>,
 }
 

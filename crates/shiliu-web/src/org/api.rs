@@ -62,6 +62,7 @@ pub struct SiteDto {
     contact_phone: Option<String>,
     opening_hours: Option<String>,
     active: bool,
+    #[serde(serialize_with = "crate::web::api::moment")]
     updated_at: NaiveDateTime,
     /// For optimistic concurrency: send it back when changing the record.
     version: i32,
@@ -96,6 +97,7 @@ pub struct UnitDto {
     contact_name: Option<String>,
     contact_phone: Option<String>,
     active: bool,
+    #[serde(serialize_with = "crate::web::api::moment")]
     updated_at: NaiveDateTime,
     version: i32,
 }

@@ -67,7 +67,9 @@ pub struct PersonDto {
     employment: Option<String>,
     /// resident, `moved_out`
     status: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment")]
     updated_at: chrono::NaiveDateTime,
     version: i32,
 }
@@ -121,7 +123,9 @@ pub struct ConsentDto {
     purpose: String,
     /// `self_service`, staff, import
     channel: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
     given_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     withdrawn_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -158,7 +162,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<PersonPage>> {
     let actor = p.require::<grants::ViewRegistry>()?;
-    let f = q.filter();
+    let f = q.filter()?;
     let rows = state
         .db
         .write(move |c| db::list(c, &actor, &f, q.before, PAGE + 1))

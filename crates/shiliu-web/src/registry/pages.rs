@@ -59,17 +59,41 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub(crate) fn filter(&self) -> db::PersonFilter {
-        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        db::PersonFilter {
+    /// The filters; a value no choice holds (an unknown people's code, a 户籍地 prefix that
+    /// is not digits, an unknown status) is refused naming its field.
+    pub(crate) fn filter(&self) -> Result<db::PersonFilter, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let mut known = |field: &str, v: &str, ok: fn(&str) -> bool| -> Option<String> {
+            match v.trim() {
+                "" => None,
+                v if ok(v) => Some(v.to_string()),
+                _ => {
+                    errs.push(shiliu_domain::FieldError::new(field, "err.choice"));
+                    None
+                }
+            }
+        };
+        let people = known("people", &self.people, |v| {
+            shiliu_domain::peoples::by_code(v).is_some()
+        });
+        let hukou = known("hukou", &self.hukou, |v| {
+            v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit())
+        });
+        let status = known("status", &self.status, |v| PersonStatus::parse(v).is_some());
+        let employment = known("employment", &self.employment, |v| {
+            Employment::parse(v).is_some()
+        });
+        let tag = known("tag", &self.tag, |v| PersonTag::parse(v).is_some());
+        errs.into_result()?;
+        Ok(db::PersonFilter {
             region_path: None,
-            q: some(&self.q),
-            people: some(&self.people),
-            hukou: some(&self.hukou).filter(|h| h.bytes().all(|b| b.is_ascii_digit())),
-            status: PersonStatus::parse(self.status.trim()),
-            employment: some(&self.employment),
-            tag: PersonTag::parse(self.tag.trim()),
-        }
+            q: Some(self.q.trim().to_string()).filter(|s| !s.is_empty()),
+            people,
+            hukou,
+            status: status.as_deref().and_then(PersonStatus::parse),
+            employment,
+            tag: tag.as_deref().and_then(PersonTag::parse),
+        })
     }
 
     /// The filters as a query string, for the next page's link.
@@ -166,7 +190,7 @@ pub async fn list(
     let actor = p.require::<grants::ViewRegistry>()?;
     let t = p.t();
     let not_found = q.not_found.is_some();
-    let f = q.filter();
+    let f = q.filter()?;
     let before = q.before;
     let (total, rows) = state
         .db
@@ -260,7 +284,7 @@ pub async fn export(
         None
     };
     let t = p.t();
-    let f = q.list.filter();
+    let f = q.list.filter()?;
     let vault = state.config.vault.clone();
     let rows = state
         .db

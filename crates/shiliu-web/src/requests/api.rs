@@ -174,14 +174,20 @@ pub struct RequestDto {
     /// of a site or unit.
     handler_user_id: Option<i64>,
     transfer_site_id: Option<i64>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     received_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     due_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     reminded_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     escalated_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     resolved_at: Option<NaiveDateTime>,
     outcome: Option<String>,
     reply: Option<String>,
     rating: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     closed_at: Option<NaiveDateTime>,
     /// Send it back with a step: a step on an older version is refused with `stale`.
     version: i32,
@@ -247,6 +253,7 @@ pub struct RequestPage {
 
 #[derive(Serialize, ToSchema)]
 pub struct RequestEventDto {
+    #[serde(serialize_with = "crate::web::api::moment")]
     at: NaiveDateTime,
     actor: String,
     action: String,

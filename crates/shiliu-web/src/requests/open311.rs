@@ -34,7 +34,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use shiliu_db::requests::questions::QuestionRow;
 use shiliu_db::requests::{Category, Intake, RegionRef, Request, RequestFilter};
 use shiliu_db::scope::Scope;
@@ -217,11 +217,7 @@ fn parameter(field: &str) -> String {
 
 /// W3C date-time in China time, with its offset (the specification requires the zone).
 fn w3c(t: NaiveDateTime) -> String {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    china
-        .from_utc_datetime(&t)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    crate::web::api::rfc3339(t)
 }
 
 fn parse_w3c(field: &str, v: &str) -> Result<NaiveDateTime, FieldError> {

@@ -208,6 +208,15 @@ fn on(v: Option<&str>) -> bool {
     matches!(v, Some("1" | "true" | "on"))
 }
 
+/// A flag's value is one a checkbox or an API client sends (absent, empty, `1`/`true`/`on`,
+/// `0`/`false`/`off`); anything else is refused, not read as "off".
+fn flag_known(v: Option<&str>) -> bool {
+    matches!(
+        v,
+        None | Some("" | "1" | "true" | "on" | "0" | "false" | "off")
+    )
+}
+
 impl ListQuery {
     /// The filters of the list and its export, resolved in the caller's scope (a region or site
     /// outside it is unknown); every bad field is reported.
@@ -274,6 +283,40 @@ impl ListQuery {
         if let Err(e) = self.order() {
             errs.0.extend(e.0);
         }
+        let status = match self.status.trim() {
+            "" => None,
+            v => {
+                let st = Status::parse(v);
+                if st.is_none() {
+                    errs.push(shiliu_domain::FieldError::new("status", "err.choice"));
+                }
+                st
+            }
+        };
+        let category = match self.category.trim() {
+            "" => None,
+            v => {
+                let cats = shiliu_db::requests::categories(c, true)?;
+                let known = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| cats.iter().any(|k| k.id == *id));
+                if known.is_none() {
+                    errs.push(shiliu_domain::FieldError::new("category", "err.choice"));
+                }
+                known
+            }
+        };
+        for (field, v) in [
+            ("overdue", &self.overdue),
+            ("due_soon", &self.due_soon),
+            ("cohandling", &self.cohandling),
+            ("mine", &self.mine),
+        ] {
+            if !flag_known(v.as_deref()) {
+                errs.push(shiliu_domain::FieldError::new(field, "err.choice"));
+            }
+        }
         let queue = match self.queue.as_str() {
             "" => None,
             v => {
@@ -286,9 +329,9 @@ impl ListQuery {
         };
         errs.into_result().map_err(shiliu_db::DbError::Invalid)?;
         let mut f = RequestFilter {
-            status: Status::parse(&self.status),
+            status,
             open,
-            category_ids: self.category.parse().into_iter().collect(),
+            category_ids: category.into_iter().collect(),
             channel,
             region_path,
             site_id,

@@ -287,7 +287,12 @@ pub async fn export(
     let name = format!("{} {}–{}", t.s("stats.title"), r.from, r.to);
     Ok(crate::web::xlsx::download(
         &format!("{name}.xlsx"),
-        crate::web::xlsx::sheet(t.s("stats.title"), &headers, &rows)?,
+        crate::web::xlsx::sheet_with_note(
+            t.s("stats.title"),
+            &headers,
+            &rows,
+            Some(t.s("stats.basis")),
+        )?,
     ))
 }
 

@@ -53,7 +53,310 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
+    declare_enums(&mut doc);
+    declare_error_statuses(&mut doc);
     doc
+}
+
+/// The error statuses an operation can answer, by what it takes, each with the error envelope:
+/// every call may be unauthenticated (401), refused by permission (403) or find the database
+/// too busy (503); a call with parameters or a body may be malformed (400) or invalid (422); a
+/// path naming a record may not find it (404); a body may be too large (413) or of another
+/// type (415); a body carrying a `version` may be stale (409).
+fn declare_error_statuses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
+    let bodies_with_version: Vec<String> = doc
+        .components
+        .as_ref()
+        .map(|c| {
+            c.schemas
+                .iter()
+                .filter(|(_, s)| {
+                    matches!(s, RefOr::T(Schema::Object(o)) if o.properties.contains_key("version"))
+                })
+                .map(|(name, _)| format!("#/components/schemas/{name}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let envelope = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in &mut doc.paths.paths {
+        let names_a_record = path.contains('{');
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            let body = op.request_body.as_ref();
+            let versioned = body.is_some_and(|b| {
+                b.content.values().any(|c| {
+                    matches!(&c.schema, Some(RefOr::Ref(r)) if bodies_with_version.contains(&r.ref_location))
+                })
+            });
+            let takes_input =
+                body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let statuses = [
+                (
+                    "400",
+                    takes_input,
+                    "malformed: a parameter of the wrong type, or a body that is not JSON",
+                ),
+                ("401", true, "no valid API token"),
+                ("403", true, "the token's permissions do not allow it"),
+                (
+                    "404",
+                    names_a_record,
+                    "no such record in the caller's scope",
+                ),
+                (
+                    "409",
+                    versioned,
+                    "stale: the record changed since the version sent",
+                ),
+                ("413", body.is_some(), "the body is too large"),
+                (
+                    "415",
+                    body.is_some(),
+                    "the body is not of the type the operation takes",
+                ),
+                (
+                    "422",
+                    takes_input,
+                    "invalid: `details` names each field and the reason",
+                ),
+                ("503", true, "the service is busy; try again"),
+            ];
+            for (code, applies, what) in statuses {
+                if applies && !op.responses.responses.contains_key(code) {
+                    op.responses
+                        .responses
+                        .insert(code.to_string(), RefOr::T(envelope(what)));
+                }
+            }
+        }
+    }
+}
+
+/// The codes of a domain enumeration, as the API writes them.
+macro_rules! codes {
+    ($t:ty) => {
+        <$t>::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<&'static str>>()
+    };
+}
+
+/// A schema's property (or a path's query parameter) and the codes it holds.
+type Enumerated = (&'static str, &'static str, Vec<&'static str>);
+
+/// Which properties of which response and body schemas, and which query parameters, hold a
+/// code from a fixed list: each declared with its list (`enum`), taken from the domain's own
+/// enumeration so the document cannot drift from what the server accepts and writes.
+fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
+    use shiliu_domain::casework::{
+        CaseStatus, DisputeKind, DisputeStatus, MediationOutcome, PartySide,
+    };
+    use shiliu_domain::evaluation::{CriterionKind, Level, Stage};
+    use shiliu_domain::org::{RegionKind, SiteType};
+    use shiliu_domain::registry::needs::{NeedKind, NeedStatus, ServiceKind, SurveyStatus};
+    use shiliu_domain::registry::{
+        AssistKind, AssistStatus, ConsentChannel, ConsentPurpose, Employment, PersonStatus,
+        Relation,
+    };
+    use shiliu_domain::requests::questions::QuestionKind;
+    use shiliu_domain::requests::{Action, Channel, Outcome, Rating, Status};
+    use shiliu_domain::roles::Role;
+    let properties = vec![
+        ("RequestDto", "channel", codes!(Channel)),
+        ("RequestDto", "status", codes!(Status)),
+        ("RequestDto", "outcome", codes!(Outcome)),
+        ("RequestDto", "rating", codes!(Rating)),
+        ("RequestEventDto", "action", codes!(Action)),
+        ("RequestEventDto", "from_status", codes!(Status)),
+        ("RequestEventDto", "to_status", codes!(Status)),
+        ("StepBody", "action", codes!(Action)),
+        ("StepBody", "outcome", codes!(Outcome)),
+        ("StepBody", "rating", codes!(Rating)),
+        (
+            "NewRequestBody",
+            "channel",
+            vec!["hotline", "grid", "walk_in"],
+        ),
+        ("QuestionDto", "kind", codes!(QuestionKind)),
+        ("AssistBody", "kind", codes!(AssistKind)),
+        ("AssistDto", "kind", codes!(AssistKind)),
+        ("AssistDto", "status", codes!(AssistStatus)),
+        ("CaseDto", "status", codes!(CaseStatus)),
+        ("ConsentDto", "channel", codes!(ConsentChannel)),
+        ("ConsentDto", "purpose", codes!(ConsentPurpose)),
+        ("DisputeDto", "kind", codes!(DisputeKind)),
+        ("DisputeDto", "outcome", codes!(MediationOutcome)),
+        ("DisputeDto", "status", codes!(DisputeStatus)),
+        ("NewDisputeBody", "kind", codes!(DisputeKind)),
+        (
+            "DisputeRecordBody",
+            "outcome",
+            blank_or(codes!(MediationOutcome)),
+        ),
+        ("DisputeRecordBody", "side", blank_or(codes!(PartySide))),
+        ("PartyDto", "side", codes!(PartySide)),
+        ("IndicatorDto", "kind", codes!(CriterionKind)),
+        ("IndicatorDto", "level", codes!(Level)),
+        ("SchemeDto", "stage", codes!(Stage)),
+        ("TodoDto", "stage", codes!(Stage)),
+        ("MeDto", "role", codes!(Role)),
+        ("MemberDto", "relation", codes!(Relation)),
+        ("PersonBody", "relation", blank_or(codes!(Relation))),
+        ("PersonBody", "employment", blank_or(codes!(Employment))),
+        ("PersonBody", "sex", vec!["male", "female", ""]),
+        ("PersonDto", "relation", codes!(Relation)),
+        ("PersonDto", "employment", codes!(Employment)),
+        ("PersonDto", "status", codes!(PersonStatus)),
+        ("PersonDto", "sex", vec!["male", "female"]),
+        ("OutMigrantDto", "employment", codes!(Employment)),
+        ("OutMigrantDto", "sex", vec!["male", "female"]),
+        ("NeedBody", "kind", codes!(NeedKind)),
+        ("NeedDto", "kind", codes!(NeedKind)),
+        ("NeedDto", "status", codes!(NeedStatus)),
+        ("ServiceBody", "kind", codes!(ServiceKind)),
+        ("ServiceDto", "kind", codes!(ServiceKind)),
+        ("SurveyDto", "status", codes!(SurveyStatus)),
+        ("SurveyQuestionDto", "kind", codes!(QuestionKind)),
+        ("RegionDto", "kind", codes!(RegionKind)),
+        ("SiteDto", "site_type", codes!(SiteType)),
+        ("MessageDto", "kind", codes!(shiliu_domain::messages::Kind)),
+        ("CohandlerDto", "status", vec!["asked", "answered"]),
+    ];
+    let parameters = vec![
+        ("/api/v1/requests", "status", codes!(Status)),
+        ("/api/v1/requests", "channel", codes!(Channel)),
+        (
+            "/api/v1/requests",
+            "queue",
+            codes!(shiliu_db::requests::queues::Queue),
+        ),
+        (
+            "/api/v1/requests",
+            "sort",
+            shiliu_db::requests::listing::SortBy::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        ),
+        ("/api/v1/requests", "dir", vec!["asc", "desc"]),
+        ("/api/v1/disputes", "status", codes!(DisputeStatus)),
+        ("/api/v1/legal-aid", "status", codes!(CaseStatus)),
+        ("/api/v1/persons", "status", codes!(PersonStatus)),
+        ("/api/v1/persons", "employment", codes!(Employment)),
+        ("/api/v1/needs", "status", codes!(NeedStatus)),
+        ("/api/v1/needs", "kind", codes!(NeedKind)),
+        ("/api/v1/assists", "side", vec!["in", "out"]),
+        ("/api/v1/assists", "status", codes!(AssistStatus)),
+    ];
+    (properties, parameters)
+}
+
+/// A body field that may be left empty ("not given"): its codes and `""`.
+fn blank_or(mut codes: Vec<&'static str>) -> Vec<&'static str> {
+    codes.push("");
+    codes
+}
+
+/// Set each listed property's and parameter's `enum` (with `null` where it may be absent).
+fn declare_enums(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    let with_null = |o: &utoipa::openapi::schema::Object, codes: &[&str]| {
+        let mut v: Vec<serde_json::Value> = codes.iter().map(|c| (*c).into()).collect();
+        if matches!(&o.schema_type, SchemaType::Array(t) if t.contains(&Type::Null)) {
+            v.push(serde_json::Value::Null);
+        }
+        v
+    };
+    let (properties, parameters) = enumerations();
+    if let Some(components) = doc.components.as_mut() {
+        for (schema, property, codes) in &properties {
+            let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(*schema) else {
+                continue;
+            };
+            if let Some(RefOr::T(Schema::Object(p))) = o.properties.get_mut(*property) {
+                p.enum_values = Some(with_null(p, codes));
+            }
+        }
+    }
+    for (path, name, codes) in &parameters {
+        let Some(item) = doc.paths.paths.get_mut(*path) else {
+            continue;
+        };
+        let Some(get) = item.get.as_mut() else {
+            continue;
+        };
+        for param in get.parameters.iter_mut().flatten() {
+            if param.name == *name
+                && let Some(RefOr::T(Schema::Object(o))) = param.schema.as_mut()
+            {
+                o.enum_values = Some(with_null(o, codes));
+            }
+        }
+    }
+}
+
+/// A filter's value from a fixed list: absent or empty is no filter; a value the list does
+/// not hold is refused (422 naming the field), never read as "no filter".
+pub fn choice<T>(
+    field: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, crate::web::error::AppError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => parse(v).map(Some).ok_or_else(|| {
+            shiliu_domain::FieldErrors::from(shiliu_domain::FieldError::new(field, "err.choice"))
+                .into()
+        }),
+    }
+}
+
+/// A moment as the API writes it: RFC 3339 in China time with its offset
+/// (`2026-12-05T20:06:41+08:00`), as the document's `date-time` promises; the database keeps
+/// UTC without a zone. Every timestamp field of a response type names this.
+pub fn moment<S: serde::Serializer>(t: &chrono::NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+/// [`moment`] for a timestamp that may be absent (`null`).
+#[allow(clippy::ref_option)] // serde's `serialize_with` hands over `&Option<T>`.
+pub fn moment_opt<S: serde::Serializer>(
+    t: &Option<chrono::NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => moment(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A UTC moment as RFC 3339 in China time, with its offset.
+pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    use chrono::TimeZone;
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    china
+        .from_utc_datetime(&t)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -94,4 +397,92 @@ pub(crate) fn paginate<T>(mut items: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>,
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::get;
     crate::Routes::new(file!()).route("/api/v1/openapi.json", get(openapi))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::{RefOr, Schema};
+
+    /// Every property named like a code (`status`, `kind`, `channel`…) in every schema of the
+    /// document declares its list, and every entry of the table names something that exists.
+    #[test]
+    fn every_code_property_declares_its_values() {
+        let doc = super::document();
+        let schemas = &doc.components.as_ref().unwrap().schemas;
+        let code_like = [
+            "status",
+            "from_status",
+            "to_status",
+            "kind",
+            "channel",
+            "action",
+            "outcome",
+            "rating",
+            "stage",
+            "level",
+            "side",
+            "relation",
+            "employment",
+            "purpose",
+            "role",
+            "sex",
+            "site_type",
+        ];
+        let mut missing = Vec::new();
+        for (name, schema) in schemas {
+            let RefOr::T(Schema::Object(o)) = schema else {
+                continue;
+            };
+            for (prop, p) in &o.properties {
+                if let RefOr::T(Schema::Object(p)) = p
+                    && code_like.contains(&prop.as_str())
+                    && p.enum_values.is_none()
+                {
+                    missing.push(format!("{name}.{prop}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no enum: {missing:?}");
+        let (properties, parameters) = super::enumerations();
+        for (schema, prop, _) in properties {
+            let Some(RefOr::T(Schema::Object(o))) = schemas.get(schema) else {
+                panic!("no schema {schema}");
+            };
+            assert!(o.properties.contains_key(prop), "no {schema}.{prop}");
+        }
+        for (path, name, _) in parameters {
+            let get = doc.paths.paths[path].get.as_ref().unwrap();
+            let p = get.parameters.iter().flatten().find(|p| p.name == name);
+            assert!(p.is_some(), "no parameter {name} of {path}");
+        }
+    }
+
+    /// A step on a request names a record, takes a versioned body: every error it can answer
+    /// is declared; a list without a body or a record declares none of those it cannot.
+    #[test]
+    fn each_operation_declares_the_errors_it_can_answer() {
+        let doc = super::document();
+        let codes = |path: &str, post: bool| -> Vec<String> {
+            let item = &doc.paths.paths[path];
+            let op = if post {
+                item.post.as_ref()
+            } else {
+                item.get.as_ref()
+            };
+            op.unwrap().responses.responses.keys().cloned().collect()
+        };
+        let step = codes("/api/v1/requests/{id}/steps", true);
+        for code in [
+            "400", "401", "403", "404", "409", "413", "415", "422", "503",
+        ] {
+            assert!(step.contains(&code.to_string()), "{code} in {step:?}");
+        }
+        let list = codes("/api/v1/requests", false);
+        for code in ["400", "401", "403", "422", "503"] {
+            assert!(list.contains(&code.to_string()), "{code} in {list:?}");
+        }
+        for code in ["404", "409", "415"] {
+            assert!(!list.contains(&code.to_string()), "{code} in {list:?}");
+        }
+    }
 }

@@ -705,6 +705,113 @@ both_engines!(
     }
 );
 
+/// Every string in a JSON document that reads as a timestamp (`2026-…T…`), with its path.
+fn timestamps(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::String(s)
+            if s.len() >= 19 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' =>
+        {
+            out.push((path.to_string(), s.clone()));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                timestamps(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, x) in fields {
+                timestamps(x, &format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+both_engines!(
+    every_timestamp_the_api_writes_is_rfc_3339_with_its_offset,
+    |t: TestDb| {
+        use chrono::SubsecRound;
+        let app = App::new(t);
+        let city = loop_city(&app);
+        block_on(async {
+            let (_, id) = closed(&app, &city).await;
+            let received = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    Ok(shiliu_db::requests::get(c, &Scope::everything(), id)?.received_at)
+                })
+                .unwrap();
+            let mut seen = Vec::new();
+            for path in [
+                "/api/v1/requests?status=closed".to_string(),
+                format!("/api/v1/requests/{id}"),
+            ] {
+                let (st, body) = app.api_get(&path, "nn-commission-staff").await;
+                assert_eq!(st, StatusCode::OK, "{body}");
+                timestamps(&body, &path, &mut seen);
+            }
+            assert!(
+                seen.len() >= 6,
+                "received, resolved, rated, closed and the events: {seen:?}"
+            );
+            for (at, v) in &seen {
+                let parsed = chrono::DateTime::parse_from_rfc3339(v)
+                    .unwrap_or_else(|e| panic!("{at} = {v}: {e}"));
+                assert_eq!(parsed.offset().local_minus_utc(), 8 * 3600, "{at} = {v}");
+            }
+            let (_, one) = app
+                .api_get(&format!("/api/v1/requests/{id}"), "nn-commission-staff")
+                .await;
+            let written = chrono::DateTime::parse_from_rfc3339(
+                one["request"]["received_at"].as_str().unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                written.naive_utc(),
+                received.trunc_subsecs(0),
+                "the same moment"
+            );
+        });
+    }
+);
+
+both_engines!(
+    the_api_lists_refuse_filter_values_they_do_not_know_naming_the_field,
+    |t: TestDb| {
+        let app = App::new(t);
+        loop_city(&app);
+        block_on(async {
+            let user = "nn-commission-staff";
+            for (path, field) in [
+                ("/api/v1/requests?overdue=AAA", "overdue"),
+                ("/api/v1/requests?mine=yes-please", "mine"),
+                ("/api/v1/requests?category=abc", "category"),
+                ("/api/v1/requests?category=999999999", "category"),
+                ("/api/v1/requests?status=nonsense", "status"),
+                ("/api/v1/disputes?status=nonsense", "status"),
+                ("/api/v1/legal-aid?status=nonsense", "status"),
+                ("/api/v1/persons?status=nonsense", "status"),
+                ("/api/v1/persons?people=99", "people"),
+                ("/api/v1/persons?hukou=45x", "hukou"),
+                ("/api/v1/needs?kind=nonsense", "kind"),
+            ] {
+                let (st, e) = app.api_get(path, user).await;
+                assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {e}");
+                assert!(e["error"]["details"][field].is_string(), "{path}: {e}");
+            }
+            for path in [
+                "/api/v1/requests?overdue=1",
+                "/api/v1/requests?overdue=0&status=received",
+                "/api/v1/persons?people=01&status=resident",
+            ] {
+                let (st, e) = app.api_get(path, user).await;
+                assert_eq!(st, StatusCode::OK, "{path}: {e}");
+            }
+        });
+    }
+);
+
 both_engines!(the_figures_name_a_bad_month, |t: TestDb| {
     let app = App::new(t);
     loop_city(&app);

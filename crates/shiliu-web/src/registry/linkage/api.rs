@@ -132,8 +132,11 @@ pub struct AssistDto {
     status: String,
     overdue: bool,
     reply: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     replied_at: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     closed_at: Option<chrono::NaiveDateTime>,
     version: i32,
 }
@@ -188,12 +191,13 @@ pub async fn list(
     Query(q): Query<AssistQuery>,
 ) -> AppResult<Json<AssistPage>> {
     let actor = p.require::<grants::ExchangeAssists>()?;
-    let side = if q.side == "out" {
-        Side::Outgoing
-    } else {
-        Side::Incoming
-    };
-    let status = AssistStatus::parse(q.status.trim());
+    let side = crate::web::api::choice("side", &q.side, |v| match v {
+        "in" => Some(Side::Incoming),
+        "out" => Some(Side::Outgoing),
+        _ => None,
+    })?
+    .unwrap_or(Side::Incoming);
+    let status = crate::web::api::choice("status", &q.status, AssistStatus::parse)?;
     let rows = state
         .db
         .write(move |c| db::list(c, &actor, side, status, q.before, PAGE + 1))

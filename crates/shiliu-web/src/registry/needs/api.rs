@@ -152,6 +152,7 @@ pub struct ResponseDto {
     household_id: i64,
     #[schema(value_type = Object)]
     answers: BTreeMap<String, String>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     surveyed_at: chrono::NaiveDateTime,
 }
 
@@ -219,6 +220,7 @@ pub struct NeedDto {
     request_id: Option<i64>,
     provider: Option<String>,
     planned_on: Option<chrono::NaiveDate>,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
     version: i32,
 }
@@ -270,8 +272,8 @@ pub async fn needs(
 ) -> AppResult<Json<NeedPage>> {
     let actor = p.require::<grants::ViewRegistry>()?;
     let f = NeedFilter {
-        status: NeedStatus::parse(q.status.trim()),
-        kind: NeedKind::parse(q.kind.trim()),
+        status: crate::web::api::choice("status", &q.status, NeedStatus::parse)?,
+        kind: crate::web::api::choice("kind", &q.kind, NeedKind::parse)?,
         survey_id: q.survey,
     };
     let rows = state

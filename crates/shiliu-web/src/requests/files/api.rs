@@ -36,6 +36,7 @@ pub struct FileDto {
     /// Hex SHA-256 of the content.
     sha256: String,
     uploader: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
     created_at: chrono::NaiveDateTime,
 }
 
@@ -65,8 +66,10 @@ pub struct CohandlerDto {
     status: String,
     answer: Option<String>,
     asked_by: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
     asked_at: chrono::NaiveDateTime,
     answered_by: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
     answered_at: Option<chrono::NaiveDateTime>,
 }
 
