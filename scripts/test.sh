@@ -40,4 +40,11 @@ set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+# The JSON API against its served description, by Schemathesis, on both engines.
+set +e
+scripts/api-fuzz.sh target/debug/shiliu
+fuzz=$?
+set -e
+echo "api fuzz: $([ "$fuzz" = 0 ] && echo passed || echo failed)"
+[ "$status" = 0 ] && status=$fuzz
 exit "$status"

@@ -126,6 +126,17 @@ enum UserCmd {
     Passwd { username: String },
     /// Disable an account: ends its sessions and revokes its API tokens.
     Disable { username: String },
+    /// Issue an API token for an account, with every permission of its role, and print it
+    /// (once: only its hash is kept). For a partner system's set-up, or a test against the API.
+    Token {
+        username: String,
+        /// What the token is for, as the API-tokens page lists it.
+        #[arg(long)]
+        name: String,
+        /// Days until it expires (at most 366).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -428,6 +439,31 @@ fn user(action: UserCmd, c: &config::Config) -> Result<ExitCode, String> {
             })
             .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
             println!("user '{username}' disabled");
+        }
+        UserCmd::Token {
+            username,
+            name,
+            days,
+        } => {
+            let secret = format!("sl_{}", shiliu_web::web::random_token(32));
+            let hash = shiliu_web::web::sha256_hex(&secret);
+            db.write_blocking(|conn| {
+                let u = shiliu_db::accounts::find_by_username(conn, &username)?
+                    .ok_or(shiliu_db::DbError::NotFound)?;
+                let role = Role::parse(&u.role).ok_or(shiliu_db::DbError::NotFound)?;
+                let owner = shiliu_db::accounts::acting_as(conn, &u, "cli:user-token")?;
+                let expires = shiliu_db::now() + chrono::Duration::days(days.clamp(1, 366));
+                shiliu_db::accounts::create_token(
+                    conn,
+                    &owner,
+                    &name,
+                    &hash,
+                    role.permissions(),
+                    expires,
+                )
+            })
+            .map_err(|e| format!("user '{username}': {}", fmt(e)))?;
+            println!("{secret}");
         }
     }
     Ok(ExitCode::SUCCESS)

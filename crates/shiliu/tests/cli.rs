@@ -142,6 +142,47 @@ both_engines!(
     }
 );
 
+both_engines!(
+    user_token_prints_a_token_kept_only_as_its_hash_with_the_roles_permissions,
+    |t: TestDb| {
+        use diesel::prelude::*;
+        use shiliu_db::schema::api_tokens;
+        let url = url_of(&t);
+        ops_added(&url);
+        let out = shiliu(
+            &url,
+            &[
+                "user",
+                "token",
+                "ops",
+                "--name",
+                "12345 热线",
+                "--days",
+                "7",
+            ],
+            "",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(token.starts_with("sl_") && token.len() > 40, "{token}");
+        let mut c = t.db.conn().unwrap();
+        let (name, perms): (String, String) = api_tokens::table
+            .filter(api_tokens::token_hash.eq(shiliu_web::web::sha256_hex(&token)))
+            .select((api_tokens::name, api_tokens::permissions))
+            .first(&mut c)
+            .unwrap();
+        assert_eq!(name, "12345 热线");
+        assert!(perms.contains("create_requests"), "{perms}");
+        let none = shiliu(&url, &["user", "token", "nobody", "--name", "x"], "");
+        assert_eq!(none.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&none.stderr).contains("user 'nobody'"));
+    }
+);
+
 both_engines!(user_add_refuses_a_weak_password, |t: TestDb| {
     let url = url_of(&t);
     let weak = user_add(&url, "ops2", "x", "leader", "short\n");

@@ -615,9 +615,14 @@ pub struct ListFilter {
 }
 
 /// The subtree of `within` (itself checked against the scope), as another scope.
+/// A list's region filter: the region's subtree, or a refusal naming `region` when the region
+/// is not in scope (a filter value, not a record the path names: 422, not 404).
 fn within_scope(conn: &mut DbConnection, scope: &Scope, within: i64) -> Result<Scope, DbError> {
-    let r = get_region(conn, scope, within)?;
-    Ok(Scope::of_paths(vec![r.path]))
+    match get_region(conn, scope, within) {
+        Ok(r) => Ok(Scope::of_paths(vec![r.path])),
+        Err(DbError::NotFound) => Err(DbError::invalid("region", "err.region.unknown")),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

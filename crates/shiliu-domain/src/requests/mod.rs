@@ -366,6 +366,22 @@ impl RequestInput {
     }
 }
 
+/// What a request's history records besides the steps of [`Action`]: its intake, the deadline
+/// sweep's reminders and escalations, and notes that do not move it (files attached,
+/// co-handling asked and answered, casework opened and closed).
+pub const OTHER_EVENTS: &[&str] = &[
+    "receive",
+    "remind",
+    "escalate",
+    "attach",
+    "cohandle_ask",
+    "cohandle_answer",
+    "dispute_open",
+    "dispute_close",
+    "legal_aid_open",
+    "legal_aid_close",
+];
+
 code_enum! {
     pub enum Status {
         /// 受理: taken in, not yet sent to a handler.

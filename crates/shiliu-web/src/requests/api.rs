@@ -447,7 +447,9 @@ pub struct NewRequestBody {
     /// `hotline`, `grid` or `walk_in`.
     channel: String,
     category_id: i64,
-    /// The code of the region (usually a grid) where the request arose.
+    /// The code of the region (usually a grid) where the request arose; absent or empty: the
+    /// caller's own region.
+    #[serde(default)]
     region_code: String,
     description: String,
     #[serde(default)]
@@ -527,9 +529,12 @@ pub async fn request_create(
             actor: actor.into_actor(),
             input,
             category_id: b.category_id,
-            region: shiliu_db::requests::RegionRef::Code {
-                code: b.region_code.clone(),
-                field: "region_code",
+            region: match b.region_code.trim() {
+                "" => shiliu_db::requests::RegionRef::Id(p.user().region_id),
+                code => shiliu_db::requests::RegionRef::Code {
+                    code: code.to_string(),
+                    field: "region_code",
+                },
             },
             intake_site_id: None,
         })

@@ -55,7 +55,345 @@ pub fn document() -> utoipa::openapi::OpenApi {
     }
     declare_enums(&mut doc);
     declare_error_statuses(&mut doc);
+    unique_operation_ids(&mut doc);
+    declare_links(&mut doc);
     doc
+}
+
+/// Operation ids are handler names, which repeat across modules (`list`, `get`, `create`):
+/// a repeated one is prefixed with the collection it works on (`persons_list`), so each is
+/// unique as the specification requires.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for item in doc.paths.paths.values() {
+        for op in operations_of(item) {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in &mut doc.paths.paths {
+        let collection = path
+            .trim_start_matches("/api/v1/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_");
+        for op in operations_of_mut(item) {
+            if let Some(id) = op.operation_id.as_mut()
+                && seen.get(id.as_str()).is_some_and(|n| *n > 1)
+            {
+                *id = format!("{collection}_{id}");
+            }
+        }
+    }
+}
+
+fn operations_of(
+    item: &utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &utoipa::openapi::path::Operation> {
+    [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+        .into_iter()
+        .flatten()
+}
+
+fn operations_of_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.put.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// What a created record leads to: (the creating operation's path, its success status) →
+/// (link name, the operation's path and method, its parameters as runtime expressions). A
+/// client — or a stateful test — follows them from a new request to its steps and files, from
+/// a new person to their record.
+/// One creating (or listing) operation's links: its path, method and success status, and
+/// where its answer leads.
+type Source = (&'static str, &'static str, &'static str, &'static [Target]);
+
+/// A link: its name, the target's path and method, the target's parameters as runtime
+/// expressions, and a request body (JSON, expressions inside) where the link fills one in.
+type Target = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<&'static str>,
+);
+
+const LINKS: &[Source] = &[
+    (
+        "/api/v1/request-categories",
+        "get",
+        "200",
+        &[(
+            "CreateRequest",
+            "/api/v1/requests",
+            "post",
+            &[],
+            Some(
+                r#"{"channel": "hotline", "category_id": "$response.body#/0/id", "description": "来电反映：租住的房屋漏水，房东一直不修。"}"#,
+            ),
+        )],
+    ),
+    (
+        "/api/v1/requests",
+        "post",
+        "201",
+        &[
+            (
+                "GetRequest",
+                "/api/v1/requests/{id}",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "StepRequest",
+                "/api/v1/requests/{id}/steps",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "ListFiles",
+                "/api/v1/requests/{id}/files",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "AttachFiles",
+                "/api/v1/requests/{id}/files",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "ListCohandlers",
+                "/api/v1/requests/{id}/cohandlers",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "AskCohandler",
+                "/api/v1/requests/{id}/cohandlers",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "OpenDispute",
+                "/api/v1/requests/{id}/dispute",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "OpenCase",
+                "/api/v1/requests/{id}/legal-aid",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+        ],
+    ),
+    (
+        "/api/v1/requests/{id}/files",
+        "post",
+        "201",
+        &[(
+            "OpenFile",
+            "/api/v1/requests/{id}/files/{file_id}",
+            "get",
+            &[
+                ("id", "$request.path.id"),
+                ("file_id", "$response.body#/0/id"),
+            ],
+            None,
+        )],
+    ),
+    (
+        "/api/v1/requests/{id}/cohandlers",
+        "post",
+        "201",
+        &[(
+            "AnswerCohandler",
+            "/api/v1/requests/{id}/cohandlers/{cohandler_id}/answer",
+            "post",
+            &[
+                ("id", "$request.path.id"),
+                ("cohandler_id", "$response.body#/0/id"),
+            ],
+            None,
+        )],
+    ),
+    (
+        "/api/v1/requests/{id}/dispute",
+        "post",
+        "201",
+        &[
+            (
+                "GetDispute",
+                "/api/v1/disputes/{id}",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "RecordDispute",
+                "/api/v1/disputes/{id}/{record}",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+        ],
+    ),
+    (
+        "/api/v1/requests/{id}/legal-aid",
+        "post",
+        "201",
+        &[
+            (
+                "GetCase",
+                "/api/v1/legal-aid/{id}",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "RecordCase",
+                "/api/v1/legal-aid/{id}/{record}",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+        ],
+    ),
+    (
+        "/api/v1/persons",
+        "post",
+        "201",
+        &[
+            (
+                "GetPerson",
+                "/api/v1/persons/{id}",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "UpdatePerson",
+                "/api/v1/persons/{id}",
+                "put",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "MoveOut",
+                "/api/v1/persons/{id}/move-out",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "ListServices",
+                "/api/v1/persons/{id}/services",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "RecordService",
+                "/api/v1/persons/{id}/services",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+        ],
+    ),
+    (
+        "/api/v1/assists",
+        "post",
+        "201",
+        &[
+            (
+                "GetAssist",
+                "/api/v1/assists/{id}",
+                "get",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "ReplyAssist",
+                "/api/v1/assists/{id}/reply",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+            (
+                "CloseAssist",
+                "/api/v1/assists/{id}/close",
+                "post",
+                &[("id", "$response.body#/id")],
+                None,
+            ),
+        ],
+    ),
+];
+
+/// Add [`LINKS`] to the creating operations' responses, each naming its target by its
+/// (unique) operation id.
+fn declare_links(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    let id_of = |doc: &utoipa::openapi::OpenApi, path: &str, method: &str| -> Option<String> {
+        let item = doc.paths.paths.get(path)?;
+        let op = match method {
+            "get" => item.get.as_ref(),
+            "post" => item.post.as_ref(),
+            "put" => item.put.as_ref(),
+            _ => None,
+        }?;
+        op.operation_id.clone()
+    };
+    for (path, source_method, status, links) in LINKS {
+        let built: Vec<(String, RefOr<utoipa::openapi::link::Link>)> = links
+            .iter()
+            .filter_map(|(name, target, method, params, body)| {
+                let mut link = LinkBuilder::new().operation_id(id_of(doc, target, method)?);
+                for (p, expr) in *params {
+                    link = link.parameter(*p, *expr);
+                }
+                let body = body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+                link = link.request_body(body);
+                Some(((*name).to_string(), RefOr::T(link.build())))
+            })
+            .collect();
+        let Some(item) = doc.paths.paths.get_mut(*path) else {
+            continue;
+        };
+        let op = if *source_method == "get" {
+            item.get.as_mut()
+        } else {
+            item.post.as_mut()
+        };
+        let Some(op) = op else {
+            continue;
+        };
+        if let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) {
+            response.links.extend(built);
+        }
+    }
 }
 
 /// The error statuses an operation can answer, by what it takes, each with the error envelope:
@@ -91,14 +429,7 @@ fn declare_error_statuses(doc: &mut utoipa::openapi::OpenApi) {
     };
     for (path, item) in &mut doc.paths.paths {
         let names_a_record = path.contains('{');
-        let operations = [
-            item.get.as_mut(),
-            item.post.as_mut(),
-            item.put.as_mut(),
-            item.patch.as_mut(),
-            item.delete.as_mut(),
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations_of_mut(item) {
             let body = op.request_body.as_ref();
             let versioned = body.is_some_and(|b| {
                 b.content.values().any(|c| {
@@ -184,7 +515,14 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
         ("RequestDto", "status", codes!(Status)),
         ("RequestDto", "outcome", codes!(Outcome)),
         ("RequestDto", "rating", codes!(Rating)),
-        ("RequestEventDto", "action", codes!(Action)),
+        (
+            "RequestEventDto",
+            "action",
+            codes!(Action)
+                .into_iter()
+                .chain(shiliu_domain::requests::OTHER_EVENTS.iter().copied())
+                .collect(),
+        ),
         ("RequestEventDto", "from_status", codes!(Status)),
         ("RequestEventDto", "to_status", codes!(Status)),
         ("StepBody", "action", codes!(Action)),
@@ -359,8 +697,43 @@ pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
         .to_string()
 }
 
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+pub async fn openapi() -> Json<serde_json::Value> {
+    Json(served(&document()))
+}
+
+/// The document as served. utoipa 5 writes a link's fields in snake case (`operation_id`);
+/// the specification spells them `operationId`, `operationRef`, `requestBody`, and clients
+/// that follow links read only those.
+pub fn served(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut v = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(paths) = v.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        let responses = paths
+            .values_mut()
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+            .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+            .flat_map(|r| r.values_mut());
+        for response in responses {
+            let links = response
+                .get_mut("links")
+                .and_then(|l| l.as_object_mut())
+                .into_iter()
+                .flat_map(|l| l.values_mut())
+                .filter_map(|link| link.as_object_mut());
+            for link in links {
+                for (snake, camel) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(x) = link.remove(snake) {
+                        link.insert(camel.to_string(), x);
+                    }
+                }
+            }
+        }
+    }
+    v
 }
 
 /// The error envelope of every API error.
@@ -484,5 +857,71 @@ mod tests {
         for code in ["404", "409", "415"] {
             assert!(!list.contains(&code.to_string()), "{code} in {list:?}");
         }
+    }
+    /// Every link's source answers with its status and every target exists, with the
+    /// parameters the link fills in; operation ids are unique.
+    #[test]
+    fn links_lead_to_operations_that_exist_and_ids_are_unique() {
+        let doc = super::document();
+        for (path, method, status, links) in super::LINKS {
+            let item = &doc.paths.paths[*path];
+            let op = if *method == "get" {
+                item.get.as_ref()
+            } else {
+                item.post.as_ref()
+            };
+            let op = op.unwrap_or_else(|| panic!("no {method} {path}"));
+            let utoipa::openapi::RefOr::T(r) = &op.responses.responses[*status] else {
+                panic!("{path} {status}");
+            };
+            assert_eq!(r.links.len(), links.len(), "{path}");
+            for (name, target, method, params, body) in *links {
+                if let Some(b) = body {
+                    serde_json::from_str::<serde_json::Value>(b)
+                        .unwrap_or_else(|e| panic!("{name}'s body: {e}"));
+                }
+                let item = &doc.paths.paths[*target];
+                let op = match *method {
+                    "get" => item.get.as_ref(),
+                    "post" => item.post.as_ref(),
+                    "put" => item.put.as_ref(),
+                    _ => None,
+                };
+                let op = op.unwrap_or_else(|| panic!("{name}: no {method} {target}"));
+                let declared: Vec<&str> = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                for (p, _) in *params {
+                    assert!(
+                        declared.contains(p),
+                        "{name}: {p} not a parameter of {target}"
+                    );
+                }
+            }
+        }
+        let mut ids: Vec<String> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(super::operations_of)
+            .filter_map(|op| op.operation_id.clone())
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operation ids repeat");
+    }
+
+    /// Links are served in the specification's spelling.
+    #[test]
+    fn links_are_served_with_operation_id_in_camel_case() {
+        let v = super::served(&super::document());
+        let link =
+            &v["paths"]["/api/v1/requests"]["post"]["responses"]["201"]["links"]["GetRequest"];
+        assert_eq!(link["operationId"], "request_get", "{link}");
+        assert!(link.get("operation_id").is_none(), "{link}");
     }
 }

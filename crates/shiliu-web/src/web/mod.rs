@@ -653,6 +653,89 @@ pub fn form_urlencoded_pairs(s: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes(s).unwrap_or_default()
 }
 
+/// The first field of a query string or a form body whose name or value holds a NUL
+/// character: no text Shiliu keeps may hold one (`PostgreSQL` refuses it in any text).
+fn nul_in_pairs(s: &[u8]) -> Option<String> {
+    form_urlencoded_pairs(s)
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| {
+            if k.contains('\0') {
+                "request".into()
+            } else {
+                k
+            }
+        })
+}
+
+/// The same in a JSON body: the path of the first string (or key) holding a NUL character.
+fn nul_in_json(bytes: &[u8]) -> Option<String> {
+    fn walk(v: &serde_json::Value, at: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(at.to_string()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{at}.{i}"))),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    return Some(at.to_string());
+                }
+                let path = if at == "request" {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                walk(x, &path)
+            }),
+            _ => None,
+        }
+    }
+    // Cheap test first: a JSON text can only carry NUL escaped.
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !text.contains("\\u0000") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    walk(&v, "request")
+}
+
+/// Refuse a request whose query or form or JSON body holds a NUL character, naming the field
+/// (422); the body is read (within [`MAX_BODY`]) and handed on unchanged.
+async fn refuse_nul(req: Request) -> AppResult<Request> {
+    if let Some(field) = req.uri().query().and_then(|q| nul_in_pairs(q.as_bytes())) {
+        return Err(AppError::Invalid(
+            shiliu_domain::FieldError::new(field, "err.nul").into(),
+        ));
+    }
+    let kind = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let form = kind.starts_with("application/x-www-form-urlencoded");
+    let json = kind.starts_with("application/json");
+    if !form && !json {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let found = if form {
+        nul_in_pairs(&bytes)
+    } else {
+        nul_in_json(&bytes)
+    };
+    if let Some(field) = found {
+        return Err(AppError::Invalid(
+            shiliu_domain::FieldError::new(field, "err.nul").into(),
+        ));
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -697,6 +780,7 @@ pub async fn context(State(state): State<AppState>, mut req: Request, next: Next
     };
 
     let outcome: AppResult<Response> = async {
+        req = refuse_nul(req).await?;
         ctx.auth = authenticate(&state, req.headers(), &path).await?;
         let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
         if unsafe_method && !is_api(&path) {
