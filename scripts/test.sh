@@ -47,4 +47,11 @@ fuzz=$?
 set -e
 echo "api fuzz: $([ "$fuzz" = 0 ] && echo passed || echo failed)"
 [ "$status" = 0 ] && status=$fuzz
+# Every benchmark suite at a tiny size on both engines, so none rots between measurements.
+set +e
+scripts/bench-smoke.sh target/debug/shiliu
+smoke=$?
+set -e
+echo "bench smoke: $([ "$smoke" = 0 ] && echo passed || echo failed)"
+[ "$status" = 0 ] && status=$smoke
 exit "$status"

@@ -1079,8 +1079,13 @@ pub(crate) async fn walk_siblings(
         .unwrap()
 }
 
+/// A workbook of these rows. The same rows make the same bytes: the creation time (which
+/// `rust_xlsxwriter` sets to the current second) is fixed, so a file made twice is the same file
+/// to an import that recognises files by their hash.
 pub(crate) fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
+    let made = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1).unwrap();
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&made));
     let ws = wb.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {

@@ -286,9 +286,20 @@ fn one_size(
     Ok(())
 }
 
-pub fn run(c: &crate::config::Config, seconds: u64, concurrency: usize) -> Result<(), String> {
+/// Schemes of 109 and 2,000 units, none larger than `units` (smaller: one of `units`, for a
+/// quick run that only checks the suite still works).
+pub fn run(
+    c: &crate::config::Config,
+    seconds: u64,
+    concurrency: usize,
+    units: usize,
+) -> Result<(), String> {
     let db = crate::open(c)?;
-    for size in [109, 2_000] {
+    let mut sizes: Vec<usize> = [109, 2_000].into_iter().filter(|n| *n <= units).collect();
+    if sizes.is_empty() {
+        sizes.push(units.max(1));
+    }
+    for size in sizes {
         one_size(&db, c, seconds, concurrency, size)?;
     }
     println!("peak RSS {} MiB", status_kib("VmHWM") / 1024);

@@ -2,6 +2,8 @@
 //! which answers each page with the exact count of all that match) over the matrix of every
 //! filter the list offers, alone and combined, × every order, with `--rows` requests stored.
 //! Each cell is read by `--concurrency` connections for `--seconds`: pages/s, p50 and p99.
+//! `--seconds 0` reads each cell for a tenth of a second: a smoke run that checks every cell
+//! still answers (`scripts/bench-smoke.sh`), whose figures are not measurements.
 
 use std::time::Duration;
 
@@ -161,11 +163,16 @@ pub fn run(
         "sort=category&dir=asc",
         "sort=category&dir=desc",
     ];
-    let dur = Duration::from_secs(seconds);
+    let dur = if seconds == 0 {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(seconds)
+    };
     let auth = format!("Authorization: Bearer {token}\r\n");
     println!(
         "each cell: GET /api/v1/requests?<filter>&<order> (50 rows and the total), \
-         {concurrency} connections, {seconds}s"
+         {concurrency} connections, {:.1}s",
+        dur.as_secs_f64()
     );
     let mut worst: Vec<(f64, String)> = Vec::new();
     for (name, filter) in &filters {
@@ -188,7 +195,7 @@ pub fn run(
             let p99 = pct(&lat, 0.99);
             println!(
                 "{name:<20} {order:<24} {:>7.0} pages/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {errors}",
-                done as f64 / seconds as f64,
+                done as f64 / dur.as_secs_f64(),
                 pct(&lat, 0.5),
                 p99
             );
