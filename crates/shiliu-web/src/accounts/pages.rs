@@ -25,6 +25,11 @@ use crate::web::page::{Layout, Saved, render, render_form};
 use crate::web::pickers::{Picker, Ticks, opens_a_level};
 use crate::web::{AppState, Principal, random_token, sha256_hex};
 
+/// The users list's `kind` filter is a role.
+fn is_role(k: &str) -> bool {
+    Role::parse(k).is_some()
+}
+
 pub async fn users(
     State(state): State<AppState>,
     p: Principal,
@@ -32,7 +37,7 @@ pub async fn users(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageUsers>()?;
     let t = p.t();
-    let f = q.filter();
+    let f = q.filter(is_role)?;
     let mut rows = state
         .db
         .read(move |c| accounts::list_users(c, actor.scope(), &f, PAGE + 1))
@@ -81,7 +86,7 @@ pub async fn users_export(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ManageUsers>()?;
     let t = p.t();
-    let mut f = q.filter();
+    let mut f = q.filter(is_role)?;
     f.before_id = None;
     let rows = state
         .db

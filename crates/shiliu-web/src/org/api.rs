@@ -181,7 +181,7 @@ pub async fn sites(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<SitePage>> {
     let actor = p.require::<grants::ViewOrg>()?;
-    let f = q.filter();
+    let f = q.filter(crate::org::pages::OrgKind::Site.knows())?;
     let rows = state
         .db
         .read(move |c| db::list_sites(c, actor.scope(), &f, PAGE + 1))
@@ -225,7 +225,7 @@ pub async fn units(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<UnitPage>> {
     let actor = p.require::<grants::ViewOrg>()?;
-    let f = q.filter();
+    let f = q.filter(crate::org::pages::OrgKind::Unit.knows())?;
     let rows = state
         .db
         .read(move |c| db::list_units(c, actor.scope(), &f, PAGE + 1))

@@ -249,14 +249,24 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn filter(&self) -> ListFilter {
-        ListFilter {
+    /// The list's filter; a `kind` the list does not know (`known`: a site type, a unit
+    /// category, a role) is refused naming the field.
+    pub fn filter(
+        &self,
+        known: fn(&str) -> bool,
+    ) -> Result<ListFilter, shiliu_domain::FieldErrors> {
+        let kind = match self.kind.trim() {
+            "" => None,
+            k if known(k) => Some(k.to_string()),
+            _ => return Err(shiliu_domain::FieldError::new("kind", "err.choice").into()),
+        };
+        Ok(ListFilter {
             text: Some(self.q.clone()).filter(|s| !s.trim().is_empty()),
             within: self.region,
-            kind: Some(self.kind.clone()).filter(|s| !s.is_empty()),
+            kind,
             include_inactive: self.inactive.is_some(),
             before_id: self.before,
-        }
+        })
     }
 
     /// The filter part of the query string, for export and paging links.
@@ -269,6 +279,16 @@ impl ListQuery {
             pairs.push(("region", r.to_string()));
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+impl OrgKind {
+    /// Whether a list filter's `kind` is one of this kind's codes.
+    pub fn knows(self) -> fn(&str) -> bool {
+        match self {
+            OrgKind::Site => |k| shiliu_domain::org::SiteType::parse(k).is_some(),
+            OrgKind::Unit => |k| shiliu_domain::org::UnitCategory::parse(k).is_some(),
+        }
     }
 }
 
@@ -399,7 +419,15 @@ pub async fn list(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewOrg>()?;
     let t = p.t();
-    let rows = load_rows(&state, actor.into_actor(), kind, q.filter(), PAGE + 1, t).await?;
+    let rows = load_rows(
+        &state,
+        actor.into_actor(),
+        kind,
+        q.filter(kind.knows())?,
+        PAGE + 1,
+        t,
+    )
+    .await?;
     let mut rows: Vec<OrgRow> = rows.into_iter().map(|(r, _)| r).collect();
     let next = if rows.len() as i64 > PAGE {
         rows.truncate(PAGE as usize);
@@ -457,7 +485,7 @@ pub async fn export(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewOrg>()?;
     let t = p.t();
-    let mut f = q.filter();
+    let mut f = q.filter(kind.knows())?;
     f.before_id = None;
     let rows = load_rows(&state, actor.into_actor(), kind, f, 100_000, t).await?;
     let mut headers: Vec<String> = [

@@ -38,6 +38,39 @@ pub(crate) fn place_name(code: &str) -> String {
     shiliu_domain::divisions::full_name(code).unwrap_or_else(|| code.to_string())
 }
 
+/// A filter's value when `ok` takes it (empty: no filter); else the field is refused in `errs`.
+fn known(errs: &mut FieldErrors, field: &str, v: &str, ok: fn(&str) -> bool) -> Option<String> {
+    match v.trim() {
+        "" => None,
+        v if ok(v) => Some(v.to_string()),
+        _ => {
+            errs.push(shiliu_domain::FieldError::new(field, "err.choice"));
+            None
+        }
+    }
+}
+
+/// The filters the register and the home side's out-migrants share: a people's GB 3304 code,
+/// a 户籍地 division-code prefix, an employment code; each refused in `errs` when it is not one.
+pub(crate) fn person_filters(
+    errs: &mut FieldErrors,
+    people: &str,
+    hukou: &str,
+    employment: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        known(errs, "people", people, |v| {
+            shiliu_domain::peoples::by_code(v).is_some()
+        }),
+        known(errs, "hukou", hukou, |v| {
+            v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit())
+        }),
+        known(errs, "employment", employment, |v| {
+            Employment::parse(v).is_some()
+        }),
+    )
+}
+
 /// The register's filters, as the list page and the API take them.
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -63,27 +96,14 @@ impl ListQuery {
     /// is not digits, an unknown status) is refused naming its field.
     pub(crate) fn filter(&self) -> Result<db::PersonFilter, FieldErrors> {
         let mut errs = FieldErrors::new();
-        let mut known = |field: &str, v: &str, ok: fn(&str) -> bool| -> Option<String> {
-            match v.trim() {
-                "" => None,
-                v if ok(v) => Some(v.to_string()),
-                _ => {
-                    errs.push(shiliu_domain::FieldError::new(field, "err.choice"));
-                    None
-                }
-            }
-        };
-        let people = known("people", &self.people, |v| {
-            shiliu_domain::peoples::by_code(v).is_some()
+        let (people, hukou, employment) =
+            person_filters(&mut errs, &self.people, &self.hukou, &self.employment);
+        let status = known(&mut errs, "status", &self.status, |v| {
+            PersonStatus::parse(v).is_some()
         });
-        let hukou = known("hukou", &self.hukou, |v| {
-            v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit())
+        let tag = known(&mut errs, "tag", &self.tag, |v| {
+            PersonTag::parse(v).is_some()
         });
-        let status = known("status", &self.status, |v| PersonStatus::parse(v).is_some());
-        let employment = known("employment", &self.employment, |v| {
-            Employment::parse(v).is_some()
-        });
-        let tag = known("tag", &self.tag, |v| PersonTag::parse(v).is_some());
         errs.into_result()?;
         Ok(db::PersonFilter {
             region_path: None,

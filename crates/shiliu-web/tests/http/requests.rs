@@ -795,6 +795,10 @@ both_engines!(
                 ("/api/v1/persons?people=99", "people"),
                 ("/api/v1/persons?hukou=45x", "hukou"),
                 ("/api/v1/needs?kind=nonsense", "kind"),
+                ("/api/v1/sites?kind=nonsense", "kind"),
+                ("/api/v1/units?kind=minzu_home", "kind"),
+                ("/api/v1/out-migrants?hukou=45x", "hukou"),
+                ("/api/v1/out-migrants?people=99", "people"),
             ] {
                 let (st, e) = app.api_get(path, user).await;
                 assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {e}");
@@ -804,6 +808,8 @@ both_engines!(
                 "/api/v1/requests?overdue=1",
                 "/api/v1/requests?overdue=0&status=received",
                 "/api/v1/persons?people=01&status=resident",
+                "/api/v1/sites?kind=minzu_home",
+                "/api/v1/out-migrants?hukou=45&employment=employed",
             ] {
                 let (st, e) = app.api_get(path, user).await;
                 assert_eq!(st, StatusCode::OK, "{path}: {e}");

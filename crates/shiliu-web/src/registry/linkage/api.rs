@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, OutMigrantFilter, Side};
+use shiliu_db::registry::linkage::{self as db, Assist, OutMigrant, Side};
 use shiliu_db::scope::Can;
 use shiliu_db::scope::grants;
 use shiliu_domain::FieldErrors;
@@ -100,12 +100,7 @@ pub async fn out_migrants(
     Query(q): Query<OutMigrantQuery>,
 ) -> AppResult<Json<OutMigrantPage>> {
     let actor = p.require::<grants::ViewOutMigrants>()?;
-    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let f = OutMigrantFilter {
-        hukou: some(&q.hukou).filter(|h| h.bytes().all(|b| b.is_ascii_digit())),
-        people: some(&q.people),
-        employment: some(&q.employment),
-    };
+    let f = super::pages::out_migrant_filter(&q.hukou, &q.people, &q.employment)?;
     let rows = state
         .db
         .write(move |c| db::out_migrants(c, &Can::check(&actor)?, &f, q.before, PAGE + 1))

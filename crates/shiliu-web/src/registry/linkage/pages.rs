@@ -93,6 +93,24 @@ fn migrant_row(m: &OutMigrant, lives_in: String, t: T, today: chrono::NaiveDate)
     }
 }
 
+/// The out-migrants' filters, as the page and the API take them; a value that is not a code
+/// is refused naming its field.
+pub(crate) fn out_migrant_filter(
+    hukou: &str,
+    people: &str,
+    employment: &str,
+) -> Result<OutMigrantFilter, FieldErrors> {
+    let mut errs = FieldErrors::new();
+    let (people, hukou, employment) =
+        crate::registry::pages::person_filters(&mut errs, people, hukou, employment);
+    errs.into_result()?;
+    Ok(OutMigrantFilter {
+        hukou,
+        people,
+        employment,
+    })
+}
+
 #[derive(Deserialize, Default)]
 pub struct MigrantQuery {
     #[serde(default)]
@@ -105,13 +123,8 @@ pub struct MigrantQuery {
 }
 
 impl MigrantQuery {
-    fn filter(&self) -> OutMigrantFilter {
-        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        OutMigrantFilter {
-            hukou: some(&self.hukou).filter(|h| h.bytes().all(|b| b.is_ascii_digit())),
-            people: some(&self.people),
-            employment: some(&self.employment),
-        }
+    fn filter(&self) -> Result<OutMigrantFilter, FieldErrors> {
+        out_migrant_filter(&self.hukou, &self.people, &self.employment)
     }
 
     fn query_string(&self) -> String {
@@ -154,7 +167,7 @@ pub async fn out_migrants(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewOutMigrants>()?;
     let t = p.t();
-    let f = q.filter();
+    let f = q.filter()?;
     let origins = actor
         .scope()
         .origins()
