@@ -19,13 +19,11 @@ if ! "$ST_DIR/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
   "$ST_DIR/bin/pip" install -q "schemathesis==$ST_VERSION"
 fi
 
-bin="${1:-target/debug/shiliu}"
-[ -x "$bin" ] || cargo build -p shiliu --locked
-bin="$(realpath "$bin")"
+. scripts/engines.sh
+shiliu_bin "${1:-}"
 work=$(mktemp -d)
 server=""
 pgdb="shiliu_fuzz_$$"
-pg="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   psql "$pg" -qAtc "DROP DATABASE IF EXISTS $pgdb" >/dev/null 2>&1 || true
@@ -36,18 +34,7 @@ trap cleanup EXIT
 status=0
 for engine in sqlite postgres; do
   dir="$work/$engine"
-  mkdir -p "$dir"
-  if [ "$engine" = sqlite ]; then
-    url="sqlite://$dir/shiliu.db"
-  else
-    psql "$pg" -qAtc "DROP DATABASE IF EXISTS $pgdb" >/dev/null
-    psql "$pg" -qAtc "CREATE DATABASE $pgdb" >/dev/null
-    url="${pg%/*}/$pgdb"
-  fi
-  # Every command runs in $dir, where the key to the registry's ID numbers is kept.
-  "$bin" keygen >"$dir/registry.key"
-  export SHILIU_DATABASE_URL="$url" SHILIU_REGISTRY_KEY_FILE="$dir/registry.key"
-  (cd "$dir" && "$bin" demo --no-serve --requests 2000 >"$dir/demo.log" 2>&1)
+  fresh_demo "$engine" "$dir" "$pgdb" 2000
   token=$(cd "$dir" && "$bin" user token nanning --name api-fuzz --days 1)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   (cd "$dir" && exec "$bin" serve --listen "127.0.0.1:$port" >"$dir/serve.log" 2>&1) &

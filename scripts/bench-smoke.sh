@@ -6,12 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin="${1:-target/debug/shiliu}"
-[ -x "$bin" ] || cargo build -p shiliu --locked
-bin="$(realpath "$bin")"
+. scripts/engines.sh
+shiliu_bin "${1:-}"
 work=$(mktemp -d)
 pgdb="shiliu_bench_smoke_$$"
-pg="${SHILIU_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}"
 cleanup() {
   psql "$pg" -qAtc "DROP DATABASE IF EXISTS $pgdb" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -21,17 +19,8 @@ trap cleanup EXIT
 status=0
 for engine in sqlite postgres; do
   dir="$work/$engine"
-  mkdir -p "$dir"
-  if [ "$engine" = sqlite ]; then
-    url="sqlite://$dir/shiliu.db"
-  else
-    psql "$pg" -qAtc "DROP DATABASE IF EXISTS $pgdb" >/dev/null 2>&1
-    psql "$pg" -qAtc "CREATE DATABASE $pgdb" >/dev/null
-    url="${pg%/*}/$pgdb"
-  fi
-  "$bin" keygen >"$dir/registry.key"
-  export SHILIU_DATABASE_URL="$url" SHILIU_REGISTRY_KEY_FILE="$dir/registry.key" SHILIU_LOG_LEVEL=warn
-  (cd "$dir" && "$bin" demo --no-serve --requests 1000 >"$dir/demo.log" 2>&1) || {
+  export SHILIU_LOG_LEVEL=warn
+  fresh_demo "$engine" "$dir" "$pgdb" 1000 || {
     echo "bench smoke ($engine): the demo failed"; tail -n 20 "$dir/demo.log"; status=1; continue
   }
   # Rows stored for the reads (requests, people); for `evaluation`, the scheme's units.

@@ -289,6 +289,16 @@ impl Request {
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Received)
     }
+
+    /// The last step a resident or a partner sees (resolved, rated, closed), else the last
+    /// change: Open311's `updated_datetime`.
+    pub fn changed_at(&self) -> NaiveDateTime {
+        [self.closed_at, self.rated_at, self.resolved_at]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(self.updated_at)
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]

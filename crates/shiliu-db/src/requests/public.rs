@@ -93,11 +93,7 @@ fn view(conn: &mut DbConnection, rows: &[Request]) -> Result<Vec<PublicRequest>,
             open: r.status().is_open(),
             category_id: r.category_id,
             received_at: r.received_at,
-            changed_at: [r.closed_at, r.rated_at, r.resolved_at]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or(r.updated_at),
+            changed_at: r.changed_at(),
             due_at: r.due_at,
             site: r.site_id.and_then(|id| sites.get(&id).cloned()),
             area_code,

@@ -849,11 +849,6 @@ async fn full_items(
         .map(|r| {
             let cat = cats.iter().find(|k| k.id == r.category_id);
             let closed = !r.status().is_open();
-            let updated = [r.closed_at, r.rated_at, r.resolved_at]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or(r.updated_at);
             let point = points.get(&r.id);
             V::Obj(vec![
                 ("service_request_id", s(r.code.clone())),
@@ -869,7 +864,7 @@ async fn full_items(
                         .map(|n| V::S(n.clone())),
                 ),
                 ("requested_datetime", s(w3c(r.received_at))),
-                ("updated_datetime", s(w3c(updated))),
+                ("updated_datetime", s(w3c(r.changed_at()))),
                 ("expected_datetime", r.due_at.map(|d| V::S(w3c(d)))),
                 ("address", r.place.clone().map(V::S)),
                 (
