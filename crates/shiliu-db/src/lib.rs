@@ -657,7 +657,7 @@ const REINDEX_SEARCH_AFTER: [&str; 6] = [
     "20261122000028",
     "20261207000038",
 ];
-const RECOUNT_TALLIES_AFTER: [&str; 2] = ["20261122000008", "20261206000035"];
+const RECOUNT_TALLIES_AFTER: [&str; 3] = ["20261122000008", "20261206000035", "20261209000040"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

@@ -253,6 +253,7 @@ diesel::table! {
         rated -> BigInt,
         satisfied -> BigInt,
         handling_seconds -> BigInt,
+        resolved_month -> Text,
     }
 }
 

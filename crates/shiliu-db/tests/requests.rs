@@ -887,6 +887,64 @@ both_engines!(
 );
 
 both_engines!(
+    by_month_of_resolution_a_request_counts_where_it_was_resolved,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension, month_of};
+        let h = stats_history(&t);
+        let grid_path = {
+            let mut c = t.db.conn().unwrap();
+            grid_path(&mut c, &h.scope)
+        };
+        // Received two months ago and resolved 40 days later; received before the period and
+        // resolved in it (95 days later); received in it and not yet resolved.
+        t.db.write_blocking(|c| {
+            let id = grid_path.trim_end_matches('/').rsplit('/').next().unwrap();
+            let grid = org::get_region(c, &Scope::everything(), id.parse().unwrap())?;
+            assert_eq!(grid.path, grid_path);
+            let cat = requests::categories(c, false)?[0].id;
+            let mut open = past_request(&grid, cat, 40, 0, 24);
+            open.resolved_at = None;
+            open.status = Status::Received.as_str().into();
+            let old = [
+                past_request(&grid, cat, 62, 40 * 24, 50 * 24),
+                past_request(&grid, cat, 100, 95 * 24, 24),
+                open,
+            ];
+            requests::bulk::insert(c, &old, &[], &[])
+        })
+        .unwrap();
+        let mut c = t.db.conn().unwrap();
+        let by_receipt = |c: &mut DbConnection| {
+            stats::figures(c, &h.scope, &h.from, &h.to, Dimension::Month).unwrap()
+        };
+        let by_resolution = |c: &mut DbConnection| {
+            stats::figures(c, &h.scope, &h.from, &h.to, Dimension::ResolvedMonth).unwrap()
+        };
+        let sum = |f: &[stats::Figures], pick: fn(&stats::Figures) -> i64| -> i64 {
+            f.iter().map(pick).sum()
+        };
+        let (receipt, resolution) = (by_receipt(&mut c), by_resolution(&mut c));
+        // The same 28 requests received either way; 15 of them resolved, and 16 resolutions
+        // in the period (one of a request received before it).
+        assert_eq!(sum(&receipt, |f| f.received), 28);
+        assert_eq!(sum(&resolution, |f| f.received), 28);
+        assert_eq!(sum(&receipt, |f| f.resolved), 15);
+        assert_eq!(sum(&resolution, |f| f.resolved), 16);
+        let late = month_of(shiliu_db::now() - chrono::Duration::days(5));
+        assert!(resolution.iter().any(|f| f.key == late && f.resolved >= 1));
+        for s in std::iter::once(&h.scope).chain(&scopes_down_to(&grid_path)) {
+            assert_figures_are_the_rows(&mut c, s, &h.from, &h.to);
+        }
+        // Folding and counting again from the rows change nothing.
+        stats::fold(&mut c).unwrap();
+        assert_eq!(by_resolution(&mut c), resolution);
+        stats::rebuild(&mut c).unwrap();
+        assert_eq!(by_resolution(&mut c), resolution);
+        assert_eq!(by_receipt(&mut c), receipt);
+    }
+);
+
+both_engines!(
     a_citys_statistics_by_region_are_its_one_district,
     |t: TestDb| {
         use shiliu_db::requests::stats::{self, Dimension};
@@ -2358,20 +2416,40 @@ fn assert_figures_are_the_rows(
         let mut total = Figures::default();
         for g in &got {
             total.add(g);
-            let mine: Vec<&stats::RawRow> = rows
-                .iter()
-                .filter(|(path, (cat, ch, site, rec, ..))| match by {
-                    Dimension::Category => cat.to_string() == g.key,
-                    Dimension::Channel => *ch == g.key,
-                    Dimension::Month => month_of(*rec) == g.key,
-                    Dimension::Region => region_key(path) == g.key,
-                    Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
-                })
-                .map(|(_, r)| r)
-                .collect();
+            // By month of resolution a month's receipts are those received in it and its
+            // other figures those of the requests resolved in it.
+            let rows_where = |resolution: bool| -> Vec<&stats::RawRow> {
+                rows.iter()
+                    .filter(|(_, (_, _, _, rec, _, res, _))| {
+                        // Counted in the period: received in it, or for a resolution, resolved.
+                        let m = match by {
+                            Dimension::ResolvedMonth if resolution => res.map(month_of),
+                            _ => Some(month_of(*rec)),
+                        };
+                        m.is_some_and(|m| m.as_str() >= from && m.as_str() <= to)
+                    })
+                    .filter(|(path, (cat, ch, site, rec, _, res, _))| match by {
+                        Dimension::Category => cat.to_string() == g.key,
+                        Dimension::Channel => *ch == g.key,
+                        Dimension::ResolvedMonth if resolution => {
+                            res.is_some_and(|r| month_of(r) == g.key)
+                        }
+                        Dimension::Month | Dimension::ResolvedMonth => month_of(*rec) == g.key,
+                        Dimension::Region => region_key(path) == g.key,
+                        Dimension::Site => site.map(|s| s.to_string()).unwrap_or_default() == g.key,
+                    })
+                    .map(|(_, r)| r)
+                    .collect()
+            };
+            let mine = rows_where(true);
             let count =
                 |f: &dyn Fn(&stats::RawRow) -> bool| mine.iter().filter(|r| f(r)).count() as i64;
-            assert_eq!(g.received, mine.len() as i64, "{by:?} {}", g.key);
+            assert_eq!(
+                g.received,
+                rows_where(false).len() as i64,
+                "{by:?} {}",
+                g.key
+            );
             assert_eq!(g.resolved, count(&|r| r.5.is_some()));
             assert_eq!(
                 g.resolved_with_deadline,
@@ -2396,6 +2474,10 @@ fn assert_figures_are_the_rows(
                 "{} vs {secs}",
                 g.handling_seconds
             );
+        }
+        if by != Dimension::ResolvedMonth {
+            // Every group is there (a month with resolutions only has none received).
+            assert_eq!(total.received, got.iter().map(|g| g.received).sum::<i64>());
         }
         totals.push(total);
     }

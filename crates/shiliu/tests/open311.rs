@@ -654,6 +654,31 @@ both_engines!(
     }
 );
 
+both_engines!(
+    a_nul_character_is_refused_in_the_specifications_error_document,
+    |t: TestDb| {
+        with_server(&t, |client, keys| async move {
+            for format in FORMATS {
+                // Refused before any handler runs, yet answered as Open311's handlers answer.
+                let query = format!("requests.{{format}}?api_key={}&status=op%00en", keys.read);
+                let (s, text, e) = client.call("GET", &query, format, None).await;
+                assert_eq!(s, 400, "{text}");
+                let said = e[0]["description"].as_str().unwrap_or_default();
+                assert!(said.starts_with("status"), "{text}");
+                assert_eq!(e[0]["code"].to_string().trim_matches('"'), "400", "{text}");
+                let post = school_request(&keys.grid, Some(&keys.create), None, true)
+                    .replace("description=", "description=%00");
+                let (s, text, e) = client
+                    .call("POST", "requests.{format}", format, Some(post))
+                    .await;
+                assert_eq!(s, 400, "{text}");
+                let said = e[0]["description"].as_str().unwrap_or_default();
+                assert!(said.starts_with("description"), "{text}");
+            }
+        });
+    }
+);
+
 both_engines!(a_malformed_start_date_is_refused_by_name, |t: TestDb| {
     with_server(&t, |client, keys| async move {
         for format in FORMATS {

@@ -35,14 +35,18 @@ pub enum Dimension {
     /// The regions one level below the scope's (and the scope's own region, for requests
     /// that arose there and not in a region below it).
     Region,
+    /// Months of resolution: a month's `received` are the requests received in it, and its
+    /// other figures those of the requests resolved in it, whenever they were received.
+    ResolvedMonth,
     Site,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 5] = [
+    pub const ALL: [Dimension; 6] = [
         Self::Category,
         Self::Channel,
         Self::Month,
+        Self::ResolvedMonth,
         Self::Region,
         Self::Site,
     ];
@@ -57,17 +61,19 @@ impl Dimension {
             Self::Channel => "channel",
             Self::Month => "month",
             Self::Region => "region",
+            Self::ResolvedMonth => "resolved_month",
             Self::Site => "site",
         }
     }
 
     /// The tally rows that hold it. Months and regions are in every dimension's rows; the
-    /// channel's are the fewest.
+    /// channel's are the fewest. Months of resolution are in their own rows.
     fn rows(self) -> &'static str {
         match self {
             Self::Category => "category",
             Self::Site => "site",
             Self::Channel | Self::Month | Self::Region => "channel",
+            Self::ResolvedMonth => RESOLVED,
         }
     }
 }
@@ -247,6 +253,8 @@ struct Entry {
     rated: i64,
     satisfied: i64,
     handling_seconds: i64,
+    /// The month the request was resolved in (`YYYY-MM`, China's time); empty: unresolved.
+    resolved_month: String,
 }
 
 impl Entry {
@@ -267,6 +275,7 @@ impl Entry {
             rated: c[4],
             satisfied: c[5],
             handling_seconds: c[6],
+            resolved_month: f.resolved_at.map(month_of).unwrap_or_default(),
         }
     }
 
@@ -305,6 +314,7 @@ impl Entry {
             &self.channel,
             &self.site,
             &self.status,
+            &self.resolved_month,
         ) == (
             &o.region_path,
             &o.month,
@@ -312,6 +322,7 @@ impl Entry {
             &o.channel,
             &o.site,
             &o.status,
+            &o.resolved_month,
         )
     }
 
@@ -320,12 +331,26 @@ impl Entry {
         match dim {
             "category" => self.category_id.to_string(),
             "channel" => self.channel.clone(),
+            RESOLVED => String::new(),
             _ => self.site.clone(),
+        }
+    }
+
+    /// The month it counts in in each dimension's rows: the month of resolution in the
+    /// resolution's rows (none while unresolved), of receipt in the others.
+    fn month(&self, dim: &str) -> Option<&str> {
+        if dim == RESOLVED {
+            Some(self.resolved_month.as_str()).filter(|m| !m.is_empty())
+        } else {
+            Some(self.month.as_str())
         }
     }
 }
 
-const DIMS: [&str; 3] = ["category", "channel", "site"];
+/// The rows by month of receipt, one set per dimension kept, and by month of resolution.
+const DIMS: [&str; 4] = ["category", "channel", "site", RESOLVED];
+/// The rows of resolved requests by the month they were resolved in (key: empty).
+const RESOLVED: &str = "resolved";
 
 /// Totals are kept for the regions down to this depth (province 1, city 2, county 3, township
 /// 4). A community's or a grid's figures are summed from its requests when asked for (a few
@@ -354,11 +379,14 @@ fn add_to(changes: &mut Changes, e: &Entry) {
     let counts = e.counts();
     for (path, depth) in levels(&e.region_path).filter(|(_, d)| *d <= TALLIED_DEPTH) {
         for dim in DIMS {
+            let Some(month) = e.month(dim) else {
+                continue;
+            };
             let row = changes
                 .entry((
                     path.clone(),
                     dim,
-                    e.month.clone(),
+                    month.to_string(),
                     e.key(dim),
                     e.status.clone(),
                 ))
@@ -390,7 +418,7 @@ pub(crate) fn count_changes(
         .iter()
         .flat_map(|(b, a)| journal_entries(*b, *a))
         .collect();
-    // Fourteen values a row: SQLite takes at most 32,766 in one statement.
+    // Fifteen values a row: SQLite takes at most 32,766 in one statement.
     for chunk in entries.chunks(2_000) {
         crate::on_engine!(conn, |c| diesel::insert_into(request_tally_journal::table)
             .values(chunk)
@@ -570,7 +598,33 @@ pub fn figures(
     to: &str,
     by: Dimension,
 ) -> Result<Vec<Figures>, DbError> {
-    figures_of(conn, scope, (from, to), by, None, None)
+    if by != Dimension::ResolvedMonth {
+        return figures_of(conn, scope, (from, to), by, None, None);
+    }
+    // Each month's receipts beside its resolutions, read in one snapshot.
+    let (receipts, resolutions) = snapshot(conn, |c| {
+        Ok((
+            figures_of(c, scope, (from, to), Dimension::Month, None, None)?,
+            figures_of(c, scope, (from, to), by, None, None)?,
+        ))
+    })?;
+    let mut months: BTreeMap<String, Figures> = resolutions
+        .into_iter()
+        .map(|f| {
+            let month = Figures { received: 0, ..f };
+            (month.key.clone(), month)
+        })
+        .collect();
+    for r in receipts {
+        months
+            .entry(r.key.clone())
+            .or_insert_with(|| Figures {
+                key: r.key.clone(),
+                ..Figures::default()
+            })
+            .received = r.received;
+    }
+    Ok(months.into_values().collect())
 }
 
 /// How many requests of a scope received in the months `from` to `to` (both included) have
@@ -662,7 +716,7 @@ fn figures_of(
     );
     let key = match by {
         Dimension::Category | Dimension::Channel | Dimension::Site => "key",
-        Dimension::Month => "month",
+        Dimension::Month | Dimension::ResolvedMonth => "month",
         Dimension::Region => "region_path",
     };
     let sums = COUNTERS
@@ -693,15 +747,22 @@ fn figures_of(
         };
         let mut pending = request_tally_journal::table
             .filter(scope.path_filter(request_tally_journal::region_path))
-            .filter(request_tally_journal::month.ge(from))
-            .filter(request_tally_journal::month.le(to))
             .select(Entry::as_select())
             .into_boxed();
+        pending = if by == Dimension::ResolvedMonth {
+            pending
+                .filter(request_tally_journal::resolved_month.ge(from))
+                .filter(request_tally_journal::resolved_month.le(to))
+        } else {
+            pending
+                .filter(request_tally_journal::month.ge(from))
+                .filter(request_tally_journal::month.le(to))
+        };
         if let Some(wanted) = statuses {
             pending = pending.filter(request_tally_journal::status.eq_any(wanted.to_vec()));
         }
         let mut pending: Vec<Entry> = pending.load(c)?;
-        let mut requests = facts_of(c, &counted_paths, from, to)?;
+        let mut requests = facts_of(c, &counted_paths, from, to, by.rows())?;
         // Rows of other keys than those asked for count for nothing here.
         let keep = |e: &Entry| {
             statuses.is_none_or(|w| w.contains(&e.status.as_str()))
@@ -726,6 +787,7 @@ fn figures_of(
             }
             let key = match by {
                 Dimension::Month => e.month.clone(),
+                Dimension::ResolvedMonth => e.resolved_month.clone(),
                 Dimension::Region => level,
                 _ => e.key(by.rows()),
             };
@@ -744,13 +806,15 @@ fn figures_of(
     })
 }
 
-/// The requests under `paths` received in the months `from` to `to`, as the entries a
-/// journal would hold for them.
+/// The requests under `paths` that count in the months `from` to `to` in `dim`'s rows
+/// (received in them; for the resolution's rows, resolved in them), as the entries a journal
+/// would hold for them.
 fn facts_of(
     conn: &mut DbConnection,
     paths: &[String],
     from: &str,
     to: &str,
+    dim: &str,
 ) -> Result<Vec<Entry>, DbError> {
     if paths.is_empty() {
         return Ok(Vec::new());
@@ -766,18 +830,31 @@ fn facts_of(
         .select(Facts::as_select())
         .into_boxed();
     // Months are China's: a day either side covers the offset; the month test below decides.
-    if let Some(start) = month_start(from) {
-        q = q.filter(requests::received_at.ge(start - chrono::Duration::days(1)));
-    }
+    let start = month_start(from).map(|s| s - chrono::Duration::days(1));
     // No bound for "every month to come" (`9999-12`): a year past 9999 is written with five
     // digits, which SQLite, comparing text, puts before every date.
-    if let Some(end) = month_start(to).filter(|_| to < "9999-01") {
-        q = q.filter(requests::received_at.lt(end + chrono::Duration::days(32)));
+    let end = month_start(to)
+        .filter(|_| to < "9999-01")
+        .map(|e| e + chrono::Duration::days(32));
+    if dim == RESOLVED {
+        if let Some(start) = start {
+            q = q.filter(requests::resolved_at.ge(start));
+        }
+        if let Some(end) = end {
+            q = q.filter(requests::resolved_at.lt(end));
+        }
+    } else {
+        if let Some(start) = start {
+            q = q.filter(requests::received_at.ge(start));
+        }
+        if let Some(end) = end {
+            q = q.filter(requests::received_at.lt(end));
+        }
     }
     Ok(q.load::<Facts>(conn)?
         .iter()
         .map(|f| Entry::new(f, 1))
-        .filter(|e| e.month.as_str() >= from && e.month.as_str() <= to)
+        .filter(|e| e.month(dim).is_some_and(|m| m >= from && m <= to))
         .collect())
 }
 

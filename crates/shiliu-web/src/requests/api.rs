@@ -341,7 +341,11 @@ pub struct FiguresDto {
 }
 
 impl FiguresDto {
-    fn new(label: String, f: &shiliu_db::requests::stats::Figures) -> Self {
+    fn new(
+        label: String,
+        by: shiliu_db::requests::stats::Dimension,
+        f: &shiliu_db::requests::stats::Figures,
+    ) -> Self {
         let frac = |per_mille: Option<i64>| per_mille.map(|v| v as f64 / 1000.0);
         Self {
             key: f.key.clone(),
@@ -352,7 +356,7 @@ impl FiguresDto {
             on_time: f.on_time,
             rated: f.rated,
             satisfied: f.satisfied,
-            completion_rate: frac(f.completion()),
+            completion_rate: frac(crate::requests::stats::completion(by, f)),
             on_time_rate: frac(f.on_time_rate()),
             satisfaction_rate: frac(f.satisfaction()),
             average_handling_hours: f.avg_handling_tenths_of_hours().map(|v| v as f64 / 10.0),
@@ -373,7 +377,7 @@ pub struct StatsDto {
 /// figures as the statistics page.
 #[utoipa::path(get, path = "/api/v1/requests/stats",
     params(
-        ("by" = Option<String>, Query, description = "category (default), channel, month, region or site"),
+        ("by" = Option<String>, Query, description = "category (default), channel, month (of receipt), resolved_month (of resolution: a month's received are those received in it, its other figures those of the requests resolved in it, and it has no completion rate), region or site"),
         ("from" = Option<String>, Query, description = "first month, YYYY-MM (default: January this year)"),
         ("to" = Option<String>, Query, description = "last month, YYYY-MM (default: this month)")),
     responses((status = 200, body = StatsDto), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -390,9 +394,9 @@ pub async fn request_stats(
         groups: r
             .groups
             .iter()
-            .map(|(l, f)| FiguresDto::new(l.clone(), f))
+            .map(|(l, f)| FiguresDto::new(l.clone(), r.by, f))
             .collect(),
-        total: FiguresDto::new(p.t().s("stats.total").to_string(), &r.total),
+        total: FiguresDto::new(p.t().s("stats.total").to_string(), r.by, &r.total),
     }))
 }
 

@@ -183,6 +183,25 @@ fn error(format: Format, status: StatusCode, description: &str) -> Response {
     errors(format, status, &[description.to_string()])
 }
 
+/// An error raised before an Open311 handler ran (by the middleware every request passes
+/// through: a NUL character, a body too large, too many calls), as the specification's error
+/// document in the format the path asks for: a field's error as the handlers' are (400,
+/// naming the parameter), any other with the status it had.
+pub(crate) fn outer_error(
+    path: &str,
+    t: T,
+    status: StatusCode,
+    message: &str,
+    details: Option<&FieldErrors>,
+) -> Response {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let format = split(file).1.unwrap_or(Format::Xml);
+    match details.filter(|d| !d.0.is_empty()) {
+        Some(d) => field_errors(format, t, d),
+        None => error(format, status, message),
+    }
+}
+
 /// The specification's error document for checked fields: each names the Open311 parameter
 /// it is about, with the field's label in the caller's language beside it.
 fn field_errors(format: Format, t: T, e: &FieldErrors) -> Response {

@@ -35,6 +35,8 @@ struct StatsPage {
     dimensions: Vec<(&'static str, String)>,
     by: &'static str,
     by_label: String,
+    /// What the months are months of.
+    basis: &'static str,
     from: String,
     to: String,
     query: String,
@@ -75,12 +77,20 @@ fn hours(f: &Figures) -> String {
         .map_or_else(|| "—".into(), |v| format!("{}.{}", v / 10, v % 10))
 }
 
-fn row(label: String, f: &Figures) -> Row {
+/// 办结率, where it means something: by month of resolution a month's resolutions are not
+/// a share of its receipts (they may be of any month's), so there is none.
+pub(crate) fn completion(by: Dimension, f: &Figures) -> Option<i64> {
+    (by != Dimension::ResolvedMonth)
+        .then(|| f.completion())
+        .flatten()
+}
+
+fn row(label: String, by: Dimension, f: &Figures) -> Row {
     (
         label,
         f.received,
         f.resolved,
-        percent(f.completion()),
+        percent(completion(by, f)),
         percent(f.on_time_rate()),
         percent(f.satisfaction()),
         hours(f),
@@ -101,11 +111,16 @@ pub(crate) fn month(field: &str, s: &str, default: NaiveDate) -> Result<NaiveDat
 impl StatsQuery {
     /// The dimension and the months, checked: by default this year up to this month.
     fn period(&self) -> Result<(Dimension, NaiveDate, NaiveDate), FieldErrors> {
-        let by = Dimension::parse(&self.by).unwrap_or(Dimension::Category);
+        let mut errs = FieldErrors::new();
+        let by = match self.by.trim() {
+            "" => Dimension::Category,
+            code => errs
+                .check(Dimension::parse(code).ok_or_else(|| FieldError::new("by", "err.choice")))
+                .unwrap_or(Dimension::Category),
+        };
         let today = shiliu_domain::calendar::local(shiliu_db::now()).date();
         let this_month = today.with_day(1).unwrap_or(today);
         let year_start = this_month.with_month(1).unwrap_or(this_month);
-        let mut errs = FieldErrors::new();
         let from = errs.check(month("from", &self.from, year_start));
         let to = errs.check(month("to", &self.to, this_month));
         if let (Some(f), Some(t)) = (from, to)
@@ -157,7 +172,7 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
                 |c| t.pick(&c.name, &c.name_en).to_string(),
             ),
             Dimension::Channel => t.label("channel", key),
-            Dimension::Month => key.to_string(),
+            Dimension::Month | Dimension::ResolvedMonth => key.to_string(),
             Dimension::Site => name(key).unwrap_or_else(|| t.s("stats.no_site").to_string()),
             Dimension::Region => {
                 let n = name(key).unwrap_or_else(|| key.to_string());
@@ -181,6 +196,15 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
         groups: figures.into_iter().map(|f| (label(&f.key), f)).collect(),
         total,
     })
+}
+
+/// The note that says what the months are months of.
+fn basis(by: Dimension) -> &'static str {
+    if by == Dimension::ResolvedMonth {
+        "stats.basis_resolved"
+    } else {
+        "stats.basis"
+    }
 }
 
 fn query_string(r: &Report) -> String {
@@ -228,8 +252,13 @@ pub async fn page(
         query: query_string(&r),
         from: r.from.clone(),
         to: r.to.clone(),
-        rows: r.groups.iter().map(|(l, f)| row(l.clone(), f)).collect(),
-        total: row(t.s("stats.total").to_string(), &r.total),
+        rows: r
+            .groups
+            .iter()
+            .map(|(l, f)| row(l.clone(), r.by, f))
+            .collect(),
+        total: row(t.s("stats.total").to_string(), r.by, &r.total),
+        basis: basis(r.by),
         chart_width: label_width + bar_space + 40,
         chart_height: bars.len() as i64 * 26 + 8,
         bars,
@@ -271,7 +300,7 @@ pub async fn export(
             Cell::from(label),
             Cell::Int(f.received),
             Cell::Int(f.resolved),
-            share(f.completion()),
+            share(completion(r.by, f)),
             Cell::Int(f.resolved_with_deadline),
             Cell::Int(f.on_time),
             share(f.on_time_rate()),
@@ -291,7 +320,7 @@ pub async fn export(
             t.s("stats.title"),
             &headers,
             &rows,
-            Some(t.s("stats.basis")),
+            Some(t.s(basis(r.by))),
         )?,
     ))
 }

@@ -595,6 +595,11 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
                 .collect(),
         ),
         ("/api/v1/requests", "dir", vec!["asc", "desc"]),
+        (
+            "/api/v1/requests/stats",
+            "by",
+            codes!(shiliu_db::requests::stats::Dimension),
+        ),
         ("/api/v1/disputes", "status", codes!(DisputeStatus)),
         ("/api/v1/legal-aid", "status", codes!(CaseStatus)),
         ("/api/v1/persons", "status", codes!(PersonStatus)),

@@ -227,7 +227,15 @@ pub fn render_error(ctx: &Ctx, info: &ErrorInfo, api: bool) -> Response {
                 .collect()
         })
         .unwrap_or_default();
-    let mut resp = if api {
+    let mut resp = if ctx.path.starts_with("/open311/") {
+        crate::requests::open311::outer_error(
+            &ctx.path,
+            t,
+            info.status,
+            t.s(info.message_key),
+            info.details.as_ref(),
+        )
+    } else if api {
         let details_json: serde_json::Map<String, serde_json::Value> = details
             .iter()
             .map(|(f, m)| (f.clone(), serde_json::Value::String(m.clone())))

@@ -2185,6 +2185,48 @@ both_engines!(the_apis_figures_count_as_the_lists_do, |t: TestDb| {
 });
 
 both_engines!(
+    figures_by_month_of_resolution_say_so_and_give_no_completion_rate,
+    |t: TestDb| {
+        let app = App::new(t);
+        block_on(async {
+            let api = api_city(&app).await;
+            resolved_by_api(&app, &api).await;
+            let (s, st) = send(
+                &app,
+                &api,
+                "GET",
+                "/api/v1/requests/stats?by=resolved_month",
+                None,
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{st}");
+            // Both received this month, the one resolved in it: no share of one in the other.
+            assert_eq!(st["by"], "resolved_month", "{st}");
+            assert_eq!(st["total"]["received"], 2, "{st}");
+            assert_eq!(st["total"]["resolved"], 1, "{st}");
+            assert!(st["total"]["completion_rate"].is_null(), "{st}");
+            let (cs, _) = app.session("nn-commission-staff");
+            let cs = &cs;
+            let page = app
+                .get("/requests/stats?by=resolved_month", cs)
+                .await
+                .text();
+            assert!(page.contains("按办结月份统计"), "{page}");
+            let sheet = xlsx_text(
+                &app.get("/requests/stats.xlsx?by=resolved_month", cs)
+                    .await
+                    .body,
+            );
+            assert!(sheet.contains("按办结月份统计"), "{sheet}");
+            // A dimension that is not one is named, not taken for the default.
+            let (s, e) = send(&app, &api, "GET", "/api/v1/requests/stats?by=week", None).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e.to_string().contains("\"by\""), "{e}");
+        });
+    }
+);
+
+both_engines!(
     the_apis_figures_name_a_period_that_ends_before_it_starts,
     |t: TestDb| {
         let app = App::new(t);

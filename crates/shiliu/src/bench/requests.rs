@@ -175,6 +175,7 @@ pub fn run(
         "/requests?q=%E6%8B%96%E6%AC%A0%E5%B7%A5%E8%B5%84&status=closed".to_string(),
         "/requests/stats".to_string(),
         format!("/requests/stats?by=month&from={year_ago}"),
+        format!("/requests/stats?by=resolved_month&from={year_ago}"),
         "/requests/stats?by=site".to_string(),
         format!("/requests/stats?by=region&from={year_ago}"),
     ];
