@@ -20,5 +20,6 @@ pub mod peoples;
 pub mod registry;
 pub mod requests;
 pub mod roles;
+pub mod tasks;
 
 pub use error::{FieldError, FieldErrors};
