@@ -20,6 +20,7 @@ pub mod registry;
 pub mod requests;
 pub mod schema;
 pub mod scope;
+pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod versioned;

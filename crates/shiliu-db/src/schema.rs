@@ -971,6 +971,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_plans (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        region_path -> Text,
+        name -> Text,
+        organiser -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        phases -> Text,
+        status -> Text,
+        copied_from -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    task_items (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        level -> Text,
+        seq -> Text,
+        title -> Text,
+        deliverables -> Nullable<Text>,
+        due_on -> Nullable<Date>,
+        recurrence -> Text,
+        target_value -> Nullable<BigInt>,
+        target_unit -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        sort -> Integer,
+    }
+}
+
+diesel::table! {
+    task_assignments (item_id, unit_id) {
+        item_id -> BigInt,
+        unit_id -> BigInt,
+        plan_id -> BigInt,
+        lead -> Bool,
+        sort -> Integer,
+    }
+}
+
+diesel::joinable!(task_plans -> regions (region_id));
+diesel::joinable!(task_items -> task_plans (plan_id));
+diesel::joinable!(task_assignments -> task_items (item_id));
+diesel::joinable!(task_assignments -> units (unit_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1095,4 +1146,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     category_questions,
     request_answers,
     reply_templates,
+    task_plans,
+    task_items,
+    task_assignments,
 );

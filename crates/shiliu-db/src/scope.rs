@@ -610,6 +610,9 @@ pub mod grants {
         ManageEvaluations,
         ReviewEvaluations,
         ReportEvaluations,
+        ViewTasks,
+        ManageTasks,
+        ReportTasks,
     );
 }
 

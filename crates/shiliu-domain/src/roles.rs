@@ -73,6 +73,14 @@ code_enum! {
         ReviewEvaluations = "review_evaluations",
         /// Self-assess one's own unit in the evaluations it takes part in (自查自评).
         ReportEvaluations = "report_evaluations",
+        /// Read the work plans of one's region, their tasks and ledgers (任务清单 · 工作台账).
+        ViewTasks = "view_tasks",
+        /// Draw up work plans over one's region: phases, the task decomposition and the units
+        /// it is handed to; inspections and rectification.
+        ManageTasks = "manage_tasks",
+        /// Report one's own unit's progress on the tasks it is handed (工作台账), and, as a
+        /// lead unit, confirm or return what the others report.
+        ReportTasks = "report_tasks",
     }
 }
 
@@ -82,9 +90,10 @@ impl Role {
         use Permission::{
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
             ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
-            ManageRequestSettings, ManageSites, ManageSurveys, ManageUnits, ManageUsers,
-            ReportEvaluations, ResolveOnTheSpot, RevealIdNumbers, ReviewEvaluations, ViewAudit,
-            ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
+            ManageRequestSettings, ManageSites, ManageSurveys, ManageTasks, ManageUnits,
+            ManageUsers, ReportEvaluations, ReportTasks, ResolveOnTheSpot, RevealIdNumbers,
+            ReviewEvaluations, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
+            ViewTasks,
         };
         match self {
             Role::SystemAdmin => &[
@@ -110,6 +119,8 @@ impl Role {
                 ImportRegistry,
                 ManageEvaluations,
                 ReviewEvaluations,
+                ViewTasks,
+                ManageTasks,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -133,6 +144,8 @@ impl Role {
                 ImportRegistry,
                 ManageEvaluations,
                 ReviewEvaluations,
+                ViewTasks,
+                ManageTasks,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -172,9 +185,9 @@ impl Role {
                 EditRegistry,
             ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
-            Role::Leader => &[ViewOrg, ViewRequests, ViewRegistry],
+            Role::Leader => &[ViewOrg, ViewRequests, ViewRegistry, ViewTasks],
             Role::Evaluator => &[ViewOrg, ReviewEvaluations],
-            Role::UnitReporter => &[ViewOrg, ReportEvaluations],
+            Role::UnitReporter => &[ViewOrg, ReportEvaluations, ReportTasks],
         }
     }
 

@@ -417,7 +417,7 @@ pub fn place_sheet(
                         due_on: None,
                         recurrence: Recurrence::Once,
                         target: None,
-                        notes: text("notes", &r.notes, 500).unwrap_or_default(),
+                        notes: text("remarks", &r.notes, 500).unwrap_or_default(),
                     });
                     area = Some(out.len() - 1);
                     task = None;
@@ -447,7 +447,7 @@ pub fn place_sheet(
             let target = Target::parse("target", &r.target)
                 .map_err(|e| errs.push((row, e)))
                 .ok();
-            let notes = text("notes", &r.notes, 500)
+            let notes = text("remarks", &r.notes, 500)
                 .map_err(|e| errs.push((row, e)))
                 .ok();
             Some(LeafParts {

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod org;
 pub mod registry;
 pub mod requests;
+pub mod tasks;
 pub mod web;
 
 use std::future::Future;
@@ -134,6 +135,7 @@ fn routes() -> Routes {
         casework::routes(),
         registry::routes(),
         evaluation::routes(),
+        tasks::routes(),
         org::routes(),
         web::api::routes(),
     ]

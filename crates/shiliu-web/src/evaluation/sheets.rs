@@ -13,7 +13,7 @@ use shiliu_domain::FieldErrors;
 use shiliu_domain::evaluation::{Level, SheetRow, UnitSheetRow, place_sheet, place_units};
 
 use super::pages::{Parts, after, parts, scheme_page};
-use crate::org::import::{Codes, Rows, read_table};
+use crate::org::import::{Codes, Rows, read_table, row_errors};
 use crate::web::error::{AppError, AppResult};
 use crate::web::files::FormData;
 use crate::web::i18n::{Lang, T};
@@ -314,26 +314,6 @@ async fn sheet_refused(
 ) -> AppResult<Response> {
     let parts = parts(state, p, id).await?;
     scheme_page(p, parts, None, &FieldErrors::new(), errs, false)
-}
-
-/// A sheet's problems as the page lists them: (row, column, reason); row 0 is the sheet's as
-/// a whole. `column` names a problem's field as the sheet's heading.
-fn row_errors(
-    t: T,
-    problems: &[(usize, FieldError)],
-    column: impl Fn(&str) -> String,
-) -> Vec<(String, String, String)> {
-    problems
-        .iter()
-        .map(|(row, e)| {
-            let row = if *row == 0 {
-                String::new()
-            } else {
-                row.to_string()
-            };
-            (row, column(&e.field), t.field_error(e))
-        })
-        .collect()
 }
 
 /// This file's routes: every handler is registered in the file that holds it.

@@ -339,7 +339,9 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
 
 /// Rows of a file (Excel or CSV) as (sheet row number, values in `columns` order): the header
 /// row names the columns by their label in either language, by the field name, or by one of
-/// the `also` names of the field. A file whose header names none of them is not one we read.
+/// the `also` names of the field. It is the first row that names any of them, within the first
+/// few lines that hold something (a sheet kept by hand often has its title above the header:
+/// 《…任务分解表》); a file where none does is not one we read.
 pub(crate) fn read_table(
     columns: &[(&str, bool)],
     also: &dyn Fn(&str) -> Vec<String>,
@@ -347,31 +349,50 @@ pub(crate) fn read_table(
     t: T,
     max_rows: usize,
 ) -> Result<Rows, String> {
+    /// Lines above the header that are read past (titles, notes, a blank line or two).
+    const TITLE_LINES: usize = 5;
     let table = cells(bytes, t, max_rows)?;
-    let mut rows = table
+    let names: Vec<Vec<String>> = columns
+        .iter()
+        .map(|(field, _)| {
+            let mut names = vec![
+                T::new(Lang::ZhCn).field(field),
+                T::new(Lang::En).field(field),
+                (*field).to_string(),
+            ];
+            names.extend(also(field));
+            names
+        })
+        .collect();
+    let positions_in = |header: &[String]| -> Vec<Option<usize>> {
+        names
+            .iter()
+            .map(|names| {
+                header.iter().position(|h| {
+                    names
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(h.trim().trim_end_matches('*')))
+                })
+            })
+            .collect()
+    };
+    let filled: Vec<(usize, &Vec<String>)> = table
         .iter()
         .enumerate()
-        .skip_while(|(_, r)| r.iter().all(String::is_empty));
-    let Some((header_at, header)) = rows.next() else {
+        .filter(|(_, r)| !r.iter().all(String::is_empty))
+        .collect();
+    if filled.is_empty() {
         return Err(t.s("err.import.empty").to_string());
-    };
-    let find = |field: &str| {
-        let mut names = vec![
-            T::new(Lang::ZhCn).field(field),
-            T::new(Lang::En).field(field),
-            field.to_string(),
-        ];
-        names.extend(also(field));
-        header.iter().position(|h| {
-            names
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(h.trim().trim_end_matches('*')))
-        })
-    };
-    let positions: Vec<Option<usize>> = columns.iter().map(|(f, _)| find(f)).collect();
-    if positions.iter().all(Option::is_none) {
-        return Err(t.s("err.import.file").to_string());
     }
+    let Some((header_at, positions)) = filled
+        .iter()
+        .take(TITLE_LINES + 1)
+        .map(|(at, r)| (*at, positions_in(r)))
+        .find(|(_, p)| p.iter().any(Option::is_some))
+    else {
+        return Err(t.s("err.import.file").to_string());
+    };
+    let rows = table.iter().enumerate().skip(header_at + 1);
     let missing: Vec<String> = columns
         .iter()
         .zip(&positions)
@@ -381,7 +402,6 @@ pub(crate) fn read_table(
     if !missing.is_empty() {
         return Err(t.f("err.import.header", &[("columns", &missing.join("、"))]));
     }
-    let _ = header_at;
     let mut out = Vec::new();
     for (i, r) in rows {
         let values: Vec<String> = positions
@@ -400,6 +420,26 @@ pub(crate) fn read_table(
         return Err(t.s("err.import.empty").to_string());
     }
     Ok(out)
+}
+
+/// A sheet's problems as the page lists them: (row, column, reason); row 0 is the sheet's as
+/// a whole. `column` names a problem's field as the sheet's heading.
+pub(crate) fn row_errors(
+    t: T,
+    problems: &[(usize, shiliu_domain::FieldError)],
+    column: impl Fn(&str) -> String,
+) -> Vec<(String, String, String)> {
+    problems
+        .iter()
+        .map(|(row, e)| {
+            let row = if *row == 0 {
+                String::new()
+            } else {
+                row.to_string()
+            };
+            (row, column(&e.field), t.field_error(e))
+        })
+        .collect()
 }
 
 /// The codes of a kind, to read a cell that gives one by code or by its label in either

@@ -50,6 +50,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::registry::linkage::api::Doc::openapi(),
         crate::registry::needs::api::Doc::openapi(),
         crate::evaluation::api::Doc::openapi(),
+        crate::tasks::api::Doc::openapi(),
     ] {
         doc.merge(part);
     }
@@ -577,6 +578,17 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
         ("SiteDto", "site_type", codes!(SiteType)),
         ("MessageDto", "kind", codes!(shiliu_domain::messages::Kind)),
         ("CohandlerDto", "status", vec!["asked", "answered"]),
+        (
+            "PlanDto",
+            "status",
+            codes!(shiliu_domain::tasks::PlanStatus),
+        ),
+        ("TaskDto", "level", codes!(shiliu_domain::tasks::TaskLevel)),
+        (
+            "TaskDto",
+            "recurrence",
+            codes!(shiliu_domain::tasks::Recurrence),
+        ),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),

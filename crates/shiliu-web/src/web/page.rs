@@ -40,7 +40,7 @@ pub struct Layout {
 
 /// The navigation: each module appears for the roles that may use it (any of its
 /// permissions; none listed: everyone).
-const NAV: [(&str, &str, &[Permission]); 14] = [
+const NAV: [(&str, &str, &[Permission]); 15] = [
     ("nav.home", "/", &[]),
     ("nav.requests", "/requests", &[Permission::ViewRequests]),
     ("nav.registry", "/registry", &[Permission::ViewRegistry]),
@@ -54,6 +54,11 @@ const NAV: [(&str, &str, &[Permission]); 14] = [
             Permission::ReviewEvaluations,
             Permission::ReportEvaluations,
         ],
+    ),
+    (
+        "nav.plans",
+        "/plans",
+        &[Permission::ViewTasks, Permission::ReportTasks],
     ),
     ("nav.regions", "/regions", &[Permission::ViewOrg]),
     ("nav.sites", "/sites", &[Permission::ViewOrg]),

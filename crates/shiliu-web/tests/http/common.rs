@@ -405,7 +405,50 @@ pub(crate) fn seed_every_kind(
     seed_register_records(c, vault, &city, tag, &mut put);
     seed_evaluation_records(c, &city, tag, &mut put);
     seed_settings_records(c, &city, tag, &mut put);
+    let mut city = city;
+    city.marks.push(seed_plan(c, &city, tag, &mut put));
     CityRecords { city, ids }
+}
+
+/// A work plan of the city in force, its one task handed to the city's unit; its name, which
+/// no other city's page may show.
+fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) -> String {
+    use shiliu_db::tasks;
+    use shiliu_domain::tasks::{PlanInput, PlanStatus, SheetRow, place_sheet};
+    let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+    let all = Scope::everything();
+    let unit = org::get_unit(c, &all, city.unit).unwrap();
+    let name = format!("{tag}工作方案");
+    let region = org::get_region(c, &all, city.region).unwrap();
+    let city_id = region.path.split('/').nth(2).unwrap().parse().unwrap();
+    let plan = tasks::create_plan(
+        c,
+        &sys,
+        city_id,
+        &PlanInput::parse(
+            &name,
+            &format!("{tag}创建办"),
+            "2027-01-01",
+            "2027-12-31",
+            &[],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let row = SheetRow {
+        seq: "1".into(),
+        task: format!("{tag}分解任务"),
+        lead_units: unit.name,
+        due: "2027年6月底前".into(),
+        ..Default::default()
+    };
+    let placed = place_sheet(&[(2, row)]).unwrap();
+    tasks::replace_tree(c, &sys, plan.id, 1, &placed)
+        .unwrap()
+        .unwrap();
+    tasks::set_status(c, &sys, plan.id, 2, PlanStatus::Active).unwrap();
+    put("plan", plan.id.to_string());
+    name
 }
 
 /// A record's id under its kind's name, for the walk's paths.
@@ -748,6 +791,7 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("households", _) => ("household", true),
         ("needs", _) => ("need", true),
         ("evaluations", _) => ("evaluation", true),
+        ("plans", _) => ("plan", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

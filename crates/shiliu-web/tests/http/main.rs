@@ -18,3 +18,4 @@ mod registry;
 mod requests;
 mod security;
 mod site;
+mod tasks;

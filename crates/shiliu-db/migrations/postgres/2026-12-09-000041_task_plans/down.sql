@@ -1,0 +1,3 @@
+DROP TABLE task_assignments;
+DROP TABLE task_items;
+DROP TABLE task_plans;

@@ -1,0 +1,351 @@
+//! Work plans and their task decomposition: drawn up, imported from a sheet, put in force,
+//! copied, and seen by the units they are handed to — on both engines.
+
+use shiliu_db::scope::{Actor, Can, Scope, grants};
+use shiliu_db::tasks::{self, Plan};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, DbError, audit, both_engines, org};
+use shiliu_domain::accounts::Username;
+use shiliu_domain::org::UnitInput;
+use shiliu_domain::roles::Role;
+use shiliu_domain::tasks::{PlanInput, PlanStatus, Recurrence, SheetRow, TaskLevel, place_sheet};
+
+struct World {
+    organiser: Can<grants::ManageTasks>,
+    elsewhere: Can<grants::ManageTasks>,
+    city: i64,
+    /// 南宁市民宗委, 南宁市教育局, 南宁市委宣传部 (in a district of the city).
+    units: Vec<i64>,
+}
+
+fn world(c: &mut DbConnection) -> Result<World, DbError> {
+    let sys = Actor::system("test");
+    let all = Scope::everything();
+    let city = org::get_region_by_code(c, &all, "450100")?;
+    let county = org::get_region_by_code(c, &all, "450102")?;
+    let liuzhou = org::get_region_by_code(c, &all, "450200")?;
+    let mut units = Vec::new();
+    for name in ["南宁市民宗委", "南宁市教育局", "南宁市委宣传部"] {
+        let u = org::create_unit(
+            c,
+            &sys,
+            county.id,
+            &UnitInput::parse(name, "department", "", "").unwrap(),
+        )?;
+        units.push(u.id);
+    }
+    // The same name in another city is not the city's unit.
+    org::create_unit(
+        c,
+        &sys,
+        liuzhou.id,
+        &UnitInput::parse("柳州市教育局", "department", "", "").unwrap(),
+    )?;
+    let staff = |name: &str, path: &str| {
+        Can::check(&Actor::system_within(
+            name,
+            Scope::subtrees(vec![path.to_string()]),
+        ))
+        .unwrap()
+    };
+    Ok(World {
+        organiser: staff("nanning", &city.path),
+        elsewhere: staff("liuzhou", &liuzhou.path),
+        city: city.id,
+        units,
+    })
+}
+
+fn plan_input() -> PlanInput {
+    PlanInput::parse(
+        "2027年创建示范市实施方案",
+        "南宁市创建办",
+        "2027-01-01",
+        "2029-12-31",
+        &[
+            ("强基础", "2027-01-01", "2027-12-31", "一年强基础"),
+            ("见成效", "2028-01-01", "2028-12-31", "两年见成效"),
+            ("创示范", "2029-01-01", "2029-12-31", "三年创示范"),
+        ],
+    )
+    .unwrap()
+}
+
+fn row(seq: &str, task: &str, measure: &str, lead: &str, co: &str, due: &str) -> SheetRow {
+    SheetRow {
+        seq: seq.into(),
+        task: task.into(),
+        measure: measure.into(),
+        lead_units: lead.into(),
+        co_units: co.into(),
+        due: due.into(),
+        ..Default::default()
+    }
+}
+
+fn sheet(rows: &[SheetRow]) -> Vec<shiliu_domain::tasks::PlacedTask> {
+    let numbered: Vec<(usize, SheetRow)> = rows
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, r)| (i + 2, r))
+        .collect();
+    place_sheet(&numbered).unwrap()
+}
+
+fn good_sheet() -> Vec<shiliu_domain::tasks::PlacedTask> {
+    sheet(&[
+        row("一、组织领导", "", "", "", "", ""),
+        row("1", "制定实施方案", "", "南宁市民宗委", "", "2027年3月底前"),
+        row(
+            "2",
+            "开展“十进”活动",
+            "进机关",
+            "南宁市委宣传部",
+            "南宁市民宗委",
+            "每季度",
+        ),
+        row("", "", "进学校", "南宁市教育局", "南宁市民宗委", "2027年底"),
+    ])
+}
+
+/// A draft with the good sheet's tree: version 2.
+fn drafted(c: &mut DbConnection) -> Result<(World, Plan), DbError> {
+    let w = world(c)?;
+    let p = tasks::create_plan(c, &w.organiser, w.city, &plan_input())?;
+    tasks::replace_tree(c, &w.organiser, p.id, 1, &good_sheet())?.unwrap();
+    let p = tasks::get_plan(c, &w.organiser.scope().clone(), p.id)?;
+    Ok((w, p))
+}
+
+fn reporter(c: &mut DbConnection, name: &str, unit: i64, city: i64) -> Can<grants::ReportTasks> {
+    let u = shiliu_db::accounts::create_user(
+        c,
+        &Can::check(&Actor::system("test")).unwrap(),
+        &shiliu_db::accounts::NewUser {
+            username: Username::parse(name).unwrap(),
+            display_name: name.into(),
+            password_hash: "x".into(),
+            role: Role::UnitReporter,
+            region_id: city,
+            unit_id: Some(unit),
+            site_id: None,
+            phone: None,
+            grid_ids: vec![],
+        },
+    )
+    .unwrap();
+    Can::check(&shiliu_db::accounts::acting_as(c, &u, "test").unwrap()).unwrap()
+}
+
+both_engines!(
+    a_sheet_becomes_the_plans_tree_with_its_units,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            assert_eq!(p.version, 2);
+            let tree = tasks::tree(c, &p)?;
+            let shape: Vec<(TaskLevel, usize, &str)> = tree
+                .nodes
+                .iter()
+                .map(|n| (n.item.level(), n.depth, n.item.title.as_str()))
+                .collect();
+            assert_eq!(
+                shape,
+                [
+                    (TaskLevel::Area, 0, "组织领导"),
+                    (TaskLevel::Task, 1, "制定实施方案"),
+                    (TaskLevel::Task, 1, "开展“十进”活动"),
+                    (TaskLevel::Measure, 2, "进机关"),
+                    (TaskLevel::Measure, 2, "进学校"),
+                ]
+            );
+            let school = &tree.nodes[4];
+            assert_eq!(
+                school.leads().map(|u| u.unit_id).collect::<Vec<_>>(),
+                [w.units[1]]
+            );
+            assert_eq!(
+                school.others().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+                ["南宁市民宗委"]
+            );
+            assert_eq!(tree.nodes[3].item.recurrence(), Recurrence::Quarterly);
+            assert_eq!(tree.reported().count(), 3);
+            // Importing again replaces the tree whole.
+            let again = sheet(&[row("1", "唯一任务", "", "南宁市民宗委", "", "2028年")]);
+            let tree = tasks::replace_tree(c, &w.organiser, p.id, 2, &again)?.unwrap();
+            assert_eq!(tree.nodes.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_sheet_naming_unknown_units_or_dates_outside_the_plan_changes_nothing,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            let bad = sheet(&[
+                row("1", "任务", "", "柳州市教育局", "", "2027年"),
+                row("2", "任务二", "", "南宁市民宗委", "不存在的局", "2031年"),
+            ]);
+            let problems = tasks::replace_tree(c, &w.organiser, p.id, 2, &bad)?.unwrap_err();
+            let got: Vec<(usize, &str, &str)> = problems
+                .iter()
+                .map(|(r, e)| (*r, e.field.as_str(), e.reason))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (2, "lead_units", "err.tasks.unit_unknown"),
+                    (3, "co_units", "err.tasks.unit_unknown"),
+                    (3, "due", "err.tasks.due_outside_plan"),
+                ]
+            );
+            // Nothing changed: the same tree, the same version.
+            let same = tasks::get_plan(c, w.organiser.scope(), p.id)?;
+            assert_eq!(same.version, 2);
+            assert_eq!(tasks::tree(c, &same)?.nodes.len(), 5);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_plan_goes_in_force_with_tasks_handed_and_its_tree_is_then_locked,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            let empty = tasks::create_plan(c, &w.organiser, w.city, &plan_input())?;
+            let refused =
+                tasks::set_status(c, &w.organiser, empty.id, 1, PlanStatus::Active).unwrap_err();
+            assert!(
+                matches!(&refused, DbError::Invalid(e) if e.0[0].reason == "err.tasks.nothing_handed"),
+                "{refused:?}"
+            );
+            let p = tasks::set_status(c, &w.organiser, p.id, 2, PlanStatus::Active)?;
+            assert_eq!(p.status(), PlanStatus::Active);
+            let locked = tasks::replace_tree(c, &w.organiser, p.id, 3, &good_sheet()).unwrap_err();
+            assert!(matches!(&locked, DbError::Invalid(e) if e.0[0].reason == "err.tasks.not_draft"));
+            // Back to a draft: no.
+            assert!(tasks::set_status(c, &w.organiser, p.id, 3, PlanStatus::Draft).is_err());
+            // A stale version: refused.
+            assert!(matches!(
+                tasks::set_status(c, &w.organiser, p.id, 2, PlanStatus::Closed),
+                Err(DbError::Stale)
+            ));
+            let p = tasks::set_status(c, &w.organiser, p.id, 3, PlanStatus::Closed)?;
+            assert_eq!(p.status(), PlanStatus::Closed);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_plan_copied_to_next_year_is_a_draft_with_its_tree_a_year_on,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            let copy = tasks::copy_plan(c, &w.organiser, p.id)?;
+            assert_eq!(copy.name, "2028年创建示范市实施方案");
+            assert_eq!(copy.status(), PlanStatus::Draft);
+            assert_eq!(copy.copied_from, Some(p.id));
+            assert_eq!(copy.phases()[2].name, "创示范");
+            assert_eq!(copy.ends_on.to_string(), "2030-12-31");
+            let (from, to) = (tasks::tree(c, &p)?, tasks::tree(c, &copy)?);
+            assert_eq!(from.nodes.len(), to.nodes.len());
+            assert_eq!(to.nodes[1].item.due_on.unwrap().to_string(), "2028-03-31");
+            assert_eq!(to.nodes[4].units, from.nodes[4].units);
+            assert!(to.nodes.iter().all(|n| n.item.plan_id == copy.id));
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    another_citys_staff_neither_see_nor_change_the_plan,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            let them = &w.elsewhere;
+            assert!(matches!(
+                tasks::get_plan(c, them.scope(), p.id),
+                Err(DbError::NotFound)
+            ));
+            assert!(tasks::plans(c, them.scope())?.is_empty());
+            assert!(tasks::copy_plan(c, them, p.id).is_err());
+            assert!(tasks::update_plan(c, them, p.id, 2, &plan_input()).is_err());
+            assert!(tasks::set_status(c, them, p.id, 2, PlanStatus::Active).is_err());
+            assert!(tasks::replace_tree(c, them, p.id, 2, &good_sheet()).is_err());
+            // Nor may they place a plan in the city.
+            assert!(tasks::create_plan(c, them, w.city, &plan_input()).is_err());
+            assert_eq!(tasks::plans(c, w.organiser.scope())?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_unit_sees_only_what_it_is_handed_in_plans_in_force,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let (w, p) = drafted(c)?;
+            let education = reporter(c, "edu-reporter", w.units[1], w.city);
+            // A draft is the organiser's own.
+            assert!(tasks::assigned(c, &education)?.is_empty());
+            assert!(tasks::plan_for_unit(c, &education, p.id).is_err());
+            tasks::set_status(c, &w.organiser, p.id, 2, PlanStatus::Active)?;
+            let mine = tasks::assigned(c, &education)?;
+            assert_eq!(mine.len(), 1);
+            assert_eq!(mine[0].item.title, "进学校");
+            assert_eq!(mine[0].task_title.as_deref(), Some("开展“十进”活动"));
+            assert!(mine[0].lead);
+            let (plan, unit) = tasks::plan_for_unit(c, &education, p.id)?;
+            let seen = tasks::tree(c, &plan)?.of_unit(unit);
+            let titles: Vec<&str> = seen.nodes.iter().map(|n| n.item.title.as_str()).collect();
+            assert_eq!(titles, ["组织领导", "开展“十进”活动", "进学校"]);
+            // The commission's reporter is handed three (one as lead, two co-operating).
+            let commission = reporter(c, "mzw-reporter", w.units[0], w.city);
+            let theirs = tasks::assigned(c, &commission)?;
+            assert_eq!(theirs.len(), 3);
+            assert_eq!(theirs.iter().filter(|t| t.lead).count(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(every_change_to_a_plan_is_audited, |t: TestDb| {
+    use diesel::prelude::*;
+    use shiliu_db::schema::audit_log;
+    t.db.write_blocking(|c| {
+        let (w, p) = drafted(c)?;
+        tasks::update_plan(c, &w.organiser, p.id, 2, &plan_input())?;
+        tasks::set_status(c, &w.organiser, p.id, 3, PlanStatus::Active)?;
+        tasks::copy_plan(c, &w.organiser, p.id)?;
+        let mut actions: Vec<String> = audit_log::table
+            .filter(audit_log::action.like("plan.%"))
+            .select(audit_log::action)
+            .load(c)?;
+        actions.sort();
+        assert_eq!(
+            actions,
+            [
+                "plan.copy",
+                "plan.create",
+                "plan.create",
+                "plan.status",
+                "plan.tasks_import",
+                "plan.update",
+            ]
+        );
+        assert!(audit::verify(c)?.is_intact());
+        Ok(())
+    })
+    .unwrap();
+});

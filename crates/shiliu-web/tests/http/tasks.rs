@@ -1,0 +1,408 @@
+//! Work plans through the router: a plan drawn up by the commission, its decomposition sheet
+//! imported (refused whole when a row is wrong), put in force, and seen by the units it hands
+//! tasks to and by leaders — pages, the sheet and the API.
+
+use axum::http::StatusCode;
+use shiliu_db::both_engines;
+use shiliu_db::org;
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_domain::org::UnitInput;
+use shiliu_domain::roles::Role;
+
+use crate::common::*;
+
+/// The app with 南宁 seeded, two more units of the city, and a reporter of the education
+/// bureau (nn教育局, the city's seeded unit).
+fn city(t: TestDb) -> App {
+    let app = App::new(t);
+    app.t
+        .db
+        .write_blocking(|c| {
+            let d = seed_city(c, "450100", "nn", "x");
+            let all = Scope::everything();
+            let city = org::get_region_by_code(c, &all, "450100")?;
+            for name in ["南宁市民宗委", "南宁市委宣传部"] {
+                org::create_unit(
+                    c,
+                    &Actor::system("test"),
+                    city.id,
+                    &UnitInput::parse(name, "department", "", "").unwrap(),
+                )?;
+            }
+            let new = shiliu_db::accounts::NewUser {
+                username: shiliu_domain::accounts::Username::parse("edu-reporter").unwrap(),
+                display_name: "教育局填报员".into(),
+                password_hash: "x".into(),
+                role: Role::UnitReporter,
+                region_id: city.id,
+                unit_id: Some(d.unit),
+                site_id: None,
+                phone: None,
+                grid_ids: vec![],
+            };
+            shiliu_db::accounts::create_user(
+                c,
+                &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+                &new,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    app
+}
+
+/// A plan made through the form; its id (from the redirect).
+async fn new_plan(app: &App, cookie: &str, csrf: &str) -> i64 {
+    let r = app
+        .post(
+            "/plans",
+            cookie,
+            &[
+                ("_csrf", csrf),
+                ("name", "2027年创建示范市实施方案"),
+                ("organiser", "南宁市创建办"),
+                ("starts_on", "2027-01-01"),
+                ("ends_on", "2029-12-31"),
+                ("phase1_name", "强基础"),
+                ("phase1_start", "2027-01-01"),
+                ("phase1_end", "2027-12-31"),
+                ("phase1_goal", "一年强基础"),
+                ("phase2_name", "见成效"),
+                ("phase2_start", "2028-01-01"),
+                ("phase2_end", "2029-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let loc = r.location();
+    loc.trim_start_matches("/plans/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn version(app: &App, id: i64) -> String {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            Ok(shiliu_db::tasks::get_plan(c, &Scope::everything(), id)?
+                .version
+                .to_string())
+        })
+        .unwrap()
+}
+
+/// The decomposition sheet as a commission keeps it: a title above the heading, an area row,
+/// a task whose cell is merged down its two measures.
+fn sheet(lead_of_schools: &str) -> Vec<u8> {
+    xlsx(&[
+        &["南宁市创建全国民族团结进步示范市任务分解表"],
+        &[
+            "序号",
+            "工作任务",
+            "具体措施",
+            "牵头单位",
+            "责任单位",
+            "完成时限",
+            "目标",
+            "备注",
+        ],
+        &["一、组织领导", "", "", "", "", "", "", ""],
+        &[
+            "1",
+            "制定实施方案",
+            "",
+            "南宁市民宗委",
+            "",
+            "2027年3月底前",
+            "",
+            "",
+        ],
+        &[
+            "2",
+            "开展“十进”活动",
+            "进机关",
+            "南宁市委宣传部",
+            "南宁市民宗委",
+            "每季度",
+            "≥4场",
+            "",
+        ],
+        &[
+            "",
+            "",
+            "进学校",
+            lead_of_schools,
+            "南宁市民宗委",
+            "2027年底",
+            "",
+            "报送照片",
+        ],
+    ])
+}
+
+async fn import(app: &App, cookie: &str, csrf: &str, id: i64, bytes: &[u8]) -> Resp {
+    app.multipart(
+        &format!("/plans/{id}/tasks/import"),
+        cookie,
+        csrf,
+        &[("version", &version(app, id))],
+        &[("file", "任务分解表.xlsx", bytes)],
+    )
+    .await
+}
+
+both_engines!(
+    a_plan_is_drawn_up_its_sheet_refused_whole_then_taken_and_put_in_force,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let id = new_plan(&app, &cs, &csrf).await;
+            let page = app
+                .get(&format!("/plans/{id}?done=created"), &cs)
+                .await
+                .text();
+            assert!(page.contains("已创建方案"), "{page}");
+            assert!(page.contains("强基础") && page.contains("一年强基础"));
+            // A sheet naming a unit the city does not have: every row's problem, nothing taken.
+            let r = import(&app, &cs, &csrf, id, &sheet("南宁市教育厅")).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(
+                text.contains("sheet-errors")
+                    && text.contains("南宁市教育厅")
+                    && text.contains("牵头单位"),
+                "{text}"
+            );
+            assert!(text.contains("还没有任务"), "nothing taken");
+            // The corrected sheet: the tree, with its units.
+            let r = import(&app, &cs, &csrf, id, &sheet("nn教育局")).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&format!("/plans/{id}"), &cs).await.text();
+            for words in [
+                "组织领导",
+                "制定实施方案",
+                "进机关",
+                "进学校",
+                "nn教育局",
+                "每季度",
+                "≥4场",
+                "报送照片",
+            ] {
+                assert!(page.contains(words), "{words} in {page}");
+            }
+            assert!(page.contains("3 项任务（措施），交由 3 个单位"), "{page}");
+            // Put in force, with the step said.
+            let r = app
+                .post(
+                    &format!("/plans/{id}/status"),
+                    &cs,
+                    &[
+                        ("_csrf", &csrf),
+                        ("version", &version(&app, id)),
+                        ("to", "active"),
+                        ("confirm", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&r.location(), &cs).await.text();
+            assert!(page.contains("方案已发布实施"), "{page}");
+            assert!(page.contains("实施中"));
+            // In force, the sheet is no longer taken whole.
+            let r = import(&app, &cs, &csrf, id, &sheet("nn教育局")).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("不能再整体替换"));
+        });
+    }
+);
+
+/// The plan made, imported and in force; its id.
+async fn in_force(app: &App) -> i64 {
+    let (cs, csrf) = app.session("nn-commission-staff");
+    let id = new_plan(app, &cs, &csrf).await;
+    let r = import(app, &cs, &csrf, id, &sheet("nn教育局")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app
+        .post(
+            &format!("/plans/{id}/status"),
+            &cs,
+            &[
+                ("_csrf", &csrf),
+                ("version", &version(app, id)),
+                ("to", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    id
+}
+
+both_engines!(
+    a_unit_sees_its_own_tasks_and_a_leader_reads_the_plan,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let id = in_force(&app).await;
+            let (edu, _) = app.session("edu-reporter");
+            let list = app.get("/plans", &edu).await.text();
+            assert!(
+                list.contains("本单位的任务") && list.contains("进学校"),
+                "{list}"
+            );
+            assert!(list.contains("牵头"));
+            assert!(!list.contains("进机关"), "another unit's measure");
+            let page = app.get(&format!("/plans/{id}"), &edu).await.text();
+            assert!(page.contains("进学校") && page.contains("开展“十进”活动"));
+            assert!(
+                !page.contains("进机关") && !page.contains("制定实施方案"),
+                "{page}"
+            );
+            assert!(!page.contains("/status"), "no forms for a unit");
+            // A unit cannot change the plan.
+            let (_, csrf) = app.session("edu-reporter");
+            let r = app
+                .post(&format!("/plans/{id}/copy"), &edu, &[("_csrf", &csrf)])
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            // A leader reads all of it and changes nothing.
+            let (leader, _) = app.session("nn-leader");
+            let page = app.get(&format!("/plans/{id}"), &leader).await.text();
+            assert!(page.contains("进机关") && page.contains("进学校"));
+            assert!(
+                !page.contains("/copy") && !page.contains("/status"),
+                "{page}"
+            );
+            // Someone with neither permission: refused.
+            let (grid, _) = app.session("nn-grid-worker");
+            assert_eq!(app.get("/plans", &grid).await.status, StatusCode::FORBIDDEN);
+        });
+    }
+);
+
+both_engines!(
+    the_exported_sheet_is_the_layout_imported_and_a_copy_takes_it_back,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let id = in_force(&app).await;
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let x = app.get(&format!("/plans/{id}/tasks.xlsx"), &cs).await;
+            assert_eq!(x.status, StatusCode::OK);
+            let cells = xlsx_cells(&x.body);
+            let text: Vec<Vec<String>> = cells
+                .iter()
+                .map(|r| r.iter().map(ToString::to_string).collect())
+                .collect();
+            assert_eq!(
+                text[0],
+                [
+                    "序号",
+                    "工作任务",
+                    "具体措施",
+                    "牵头单位",
+                    "责任单位",
+                    "完成时限",
+                    "目标",
+                    "备注"
+                ]
+            );
+            // The task's first measure on the task's row, the next below with the task blank.
+            assert_eq!(text[3][1], "开展“十进”活动");
+            assert_eq!(text[3][2], "进机关");
+            assert_eq!(text[4][1], "");
+            assert_eq!(text[4][2], "进学校");
+            assert_eq!(text[4][5], "2027-12-31");
+            // Copied to next year, the exported sheet imports into the copy as it was.
+            let r = app
+                .post(&format!("/plans/{id}/copy"), &cs, &[("_csrf", &csrf)])
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let copy: i64 = r
+                .location()
+                .trim_start_matches("/plans/")
+                .split('?')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let page = app.get(&r.location(), &cs).await.text();
+            assert!(page.contains("2028年创建示范市实施方案") && page.contains("日期均顺延一年"));
+            let again = app.get(&format!("/plans/{copy}/tasks.xlsx"), &cs).await;
+            let r = import(&app, &cs, &csrf, copy, &again.body).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let back = xlsx_text(
+                &app.get(&format!("/plans/{copy}/tasks.xlsx"), &cs)
+                    .await
+                    .body,
+            );
+            assert_eq!(back, xlsx_text(&again.body));
+        });
+    }
+);
+
+both_engines!(
+    the_api_gives_plans_their_tree_and_a_units_tasks,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let id = in_force(&app).await;
+            let (s, list) = app.api_get("/api/v1/plans", "nn-commission-staff").await;
+            assert_eq!(s, StatusCode::OK, "{list}");
+            assert_eq!(list[0]["status"], "active");
+            assert_eq!(list[0]["phases"][1]["name"], "见成效");
+            let (s, one) = app
+                .api_get(&format!("/api/v1/plans/{id}"), "nn-leader")
+                .await;
+            assert_eq!(s, StatusCode::OK, "{one}");
+            let tasks = one["tasks"].as_array().unwrap();
+            assert_eq!(tasks.len(), 5);
+            assert_eq!(tasks[3]["recurrence"], "quarterly");
+            assert_eq!(tasks[3]["target_value"], 4);
+            let (s, mine) = app.api_get("/api/v1/tasks", "edu-reporter").await;
+            assert_eq!(s, StatusCode::OK, "{mine}");
+            assert_eq!(mine.as_array().unwrap().len(), 1);
+            assert_eq!(mine[0]["task"]["title"], "进学校");
+            assert_eq!(mine[0]["lead"], true);
+            // Someone else's plan is not found.
+            let (s, _) = app
+                .api_get("/api/v1/plans/12345", "nn-commission-staff")
+                .await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+        });
+    }
+);
+
+both_engines!(a_plans_form_names_each_problem, |t: TestDb| {
+    let app = city(t);
+    block_on(async {
+        let (cs, csrf) = app.session("nn-commission-staff");
+        let r = app
+            .post(
+                "/plans",
+                &cs,
+                &[
+                    ("_csrf", &csrf),
+                    ("name", ""),
+                    ("organiser", "南宁市创建办"),
+                    ("starts_on", "2027-01-01"),
+                    ("ends_on", "2026-12-31"),
+                    ("phase1_name", "强基础"),
+                    ("phase1_start", "2027-01-01"),
+                    ("phase1_end", "2027-13-01"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        for words in ["名称", "结束日期", "第1阶段"] {
+            assert!(text.contains(words), "{words} in {text}");
+        }
+        // What was typed is kept.
+        assert!(text.contains("南宁市创建办"));
+    });
+});
