@@ -1018,10 +1018,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_reports (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        item_id -> BigInt,
+        unit_id -> BigInt,
+        period -> Text,
+        status -> Text,
+        progress -> Text,
+        figure -> Nullable<BigInt>,
+        opinion -> Nullable<Text>,
+        submitted_by -> Nullable<BigInt>,
+        submitted_at -> Timestamp,
+        reviewed_by -> Nullable<BigInt>,
+        reviewed_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    task_report_events (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        action -> Text,
+        body -> Text,
+        figure -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(task_plans -> regions (region_id));
 diesel::joinable!(task_items -> task_plans (plan_id));
 diesel::joinable!(task_assignments -> task_items (item_id));
 diesel::joinable!(task_assignments -> units (unit_id));
+diesel::joinable!(task_reports -> units (unit_id));
+diesel::joinable!(task_report_events -> task_reports (report_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1149,4 +1183,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_plans,
     task_items,
     task_assignments,
+    task_reports,
+    task_report_events,
 );

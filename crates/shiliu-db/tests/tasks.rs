@@ -349,3 +349,213 @@ both_engines!(every_change_to_a_plan_is_audited, |t: TestDb| {
     })
     .unwrap();
 });
+
+// ---- Ledgers ----
+
+/// A plan in force over this year and the next: 建立工作台账 (once, led by 民宗委 with 教育局)
+/// and 开展宣讲 (quarterly, led by 宣传部 with 民宗委); the reporters of 民宗委, 教育局 and
+/// 宣传部.
+struct Running {
+    w: World,
+    plan: Plan,
+    ledger_task: i64,
+    talks: i64,
+    commission: Can<grants::ReportTasks>,
+    education: Can<grants::ReportTasks>,
+    publicity: Can<grants::ReportTasks>,
+    year: i32,
+}
+
+fn running(c: &mut DbConnection) -> Result<Running, DbError> {
+    use chrono::Datelike;
+    let w = world(c)?;
+    let year = shiliu_db::today().year();
+    let input = PlanInput::parse(
+        "本年度创建工作方案",
+        "南宁市创建办",
+        &format!("{year}-01-01"),
+        &format!("{}-12-31", year + 1),
+        &[],
+    )
+    .unwrap();
+    let p = tasks::create_plan(c, &w.organiser, w.city, &input)?;
+    let rows = sheet(&[
+        row(
+            "1",
+            "建立工作台账",
+            "",
+            "南宁市民宗委",
+            "南宁市教育局",
+            &format!("{}年12月底前", year + 1),
+        ),
+        row(
+            "2",
+            "开展宣讲",
+            "",
+            "南宁市委宣传部",
+            "南宁市民宗委",
+            "每季度",
+        ),
+    ]);
+    let tree = tasks::replace_tree(c, &w.organiser, p.id, 1, &rows)?.unwrap();
+    let plan = tasks::set_status(c, &w.organiser, p.id, 2, PlanStatus::Active)?;
+    let commission = reporter(c, "mzw-reporter", w.units[0], w.city);
+    let education = reporter(c, "edu-reporter", w.units[1], w.city);
+    let publicity = reporter(c, "xcb-reporter", w.units[2], w.city);
+    Ok(Running {
+        ledger_task: tree.nodes[0].item.id,
+        talks: tree.nodes[1].item.id,
+        w,
+        plan,
+        commission,
+        education,
+        publicity,
+        year,
+    })
+}
+
+fn report(period: &str, text: &str) -> shiliu_domain::tasks::ReportInput {
+    shiliu_domain::tasks::ReportInput {
+        period: period.into(),
+        progress: text.into(),
+        figure: None,
+    }
+}
+
+fn refusal(e: &DbError) -> &'static str {
+    match e {
+        DbError::Invalid(e) => e.0[0].reason,
+        other => panic!("expected a refusal with a reason, got {other:?}"),
+    }
+}
+
+both_engines!(
+    a_lead_unit_returns_a_report_with_an_opinion_and_confirms_it_sent_again,
+    |t: TestDb| {
+        use shiliu_db::tasks::ledger;
+        use shiliu_domain::tasks::{Progress, ReportStatus};
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let (plan, task) = (r.plan.id, r.ledger_task);
+            let sent = ledger::submit(c, &r.education, plan, task, &report("", "已建立台账"))?;
+            assert_eq!(sent.status(), ReportStatus::Submitted);
+            // The unit does not decide on its own report; sending back needs an opinion.
+            let key = (plan, task, sent.id);
+            assert!(matches!(
+                ledger::review(c, &r.education, key, 1, true, None),
+                Err(DbError::Forbidden)
+            ));
+            let bare = ledger::review(c, &r.commission, key, 1, false, Some(" ")).unwrap_err();
+            assert_eq!(refusal(&bare), "err.tasks.opinion_required");
+            let back = ledger::review(c, &r.commission, key, 1, false, Some("请补充照片"))?;
+            assert_eq!(back.status(), ReportStatus::Returned);
+            assert_eq!(ledger::returned_count(c, &r.education)?, 1);
+            let p = tasks::get_plan(c, r.w.organiser.scope(), plan)?;
+            let asked = ledger::asked(&p, &tasks::tree(c, &p)?.nodes[0].item);
+            let today = shiliu_db::today();
+            let progress = |c: &mut DbConnection| {
+                ledger::ledger(c, &p, task).map(|l| l.progress(&asked, r.w.units[1], today))
+            };
+            assert_eq!(progress(c)?, Progress::Lagging);
+            // Sent again: the same report, its history kept.
+            let again = ledger::submit(
+                c,
+                &r.education,
+                plan,
+                task,
+                &report("", "已建立台账，附照片"),
+            )?;
+            assert_eq!((again.id, again.version), (sent.id, 3));
+            assert_eq!(ledger::returned_count(c, &r.education)?, 0);
+            let ok = ledger::review(c, &r.commission, key, 3, true, None)?;
+            assert_eq!(ok.status(), ReportStatus::Confirmed);
+            assert_eq!(progress(c)?, Progress::Done);
+            let l = ledger::ledger(c, &p, task)?;
+            let actions: Vec<&str> = l.events[&sent.id]
+                .iter()
+                .map(|e| e.action.as_str())
+                .collect();
+            assert_eq!(actions, ["submitted", "returned", "submitted", "confirmed"]);
+            assert_eq!(l.events[&sent.id][1].body, "请补充照片");
+            // Confirmed is final for the period.
+            let late =
+                ledger::submit(c, &r.education, plan, task, &report("", "再报")).unwrap_err();
+            assert_eq!(refusal(&late), "err.tasks.already_confirmed");
+            // Deciding twice: the second finds it decided.
+            let twice = ledger::review(c, &r.commission, key, 4, true, None).unwrap_err();
+            assert_eq!(refusal(&twice), "err.tasks.not_waiting");
+            assert!(audit::verify(c)?.is_intact());
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_lead_units_own_report_is_the_organisers_to_decide,
+    |t: TestDb| {
+        use shiliu_db::tasks::ledger;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let (plan, task) = (r.plan.id, r.ledger_task);
+            let own = ledger::submit(c, &r.commission, plan, task, &report("", "牵头推进"))?;
+            let key = (plan, task, own.id);
+            assert!(matches!(
+                ledger::review(c, &r.commission, key, 1, true, None),
+                Err(DbError::Forbidden)
+            ));
+            // Another city's organiser does not reach it at all.
+            assert!(matches!(
+                ledger::review(c, &r.w.elsewhere, key, 1, true, None),
+                Err(DbError::NotFound)
+            ));
+            // Named under another task of the plan: not found.
+            assert!(matches!(
+                ledger::review(c, &r.w.organiser, (plan, r.talks, own.id), 1, true, None),
+                Err(DbError::NotFound)
+            ));
+            ledger::review(c, &r.w.organiser, key, 1, true, None)?;
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_unit_reports_only_on_what_it_is_handed_for_a_period_begun,
+    |t: TestDb| {
+        use shiliu_db::tasks::ledger;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            // 宣传部 is not handed 建立工作台账.
+            assert!(matches!(
+                ledger::submit(c, &r.publicity, plan, r.ledger_task, &report("", "越权")),
+                Err(DbError::NotFound)
+            ));
+            // A quarter that has not begun.
+            let future = format!("{}-Q4", r.year + 1);
+            let e = ledger::submit(c, &r.publicity, plan, r.talks, &report(&future, "提前报"))
+                .unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.period");
+            // This quarter: yes.
+            let open = ledger::asked(&r.plan, &tasks::tree(c, &r.plan)?.nodes[1].item)
+                .open_periods(shiliu_db::today());
+            let now = open.last().unwrap().code.clone();
+            ledger::submit(
+                c,
+                &r.publicity,
+                plan,
+                r.talks,
+                &report(&now, "开展宣讲 3 场"),
+            )?;
+            // A closed plan takes no report.
+            tasks::set_status(c, &r.w.organiser, plan, 3, PlanStatus::Closed)?;
+            let e =
+                ledger::submit(c, &r.commission, plan, r.talks, &report(&now, "迟报")).unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.not_in_force");
+            Ok(())
+        })
+        .unwrap();
+    }
+);

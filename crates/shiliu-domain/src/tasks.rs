@@ -44,12 +44,27 @@ code_enum! {
     }
 }
 
+/// A period a task is reported for: its code (`2027-03`, `2027-Q1`, `2027-H1`, `2027`; `""`
+/// for a task done once) and its days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub code: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
 impl Recurrence {
-    /// The periods of a recurring task within `from`..=`to`, each as (code, last day): `2027-03`,
-    /// `2027-Q1`, `2027-H1`, `2027`. A task done once has one period, `""`, ending `to`.
-    pub fn periods(self, from: NaiveDate, to: NaiveDate) -> Vec<(String, NaiveDate)> {
+    /// The periods within `from`..=`to`: for a rhythm, the calendar's months, quarters, halves or
+    /// years that overlap it; for a task done once, one period, `""`, over all of it.
+    pub fn periods(self, from: NaiveDate, to: NaiveDate) -> Vec<Period> {
         let months = match self {
-            Recurrence::Once => return vec![(String::new(), to)],
+            Recurrence::Once => {
+                return vec![Period {
+                    code: String::new(),
+                    starts_on: from,
+                    ends_on: to,
+                }];
+            }
             Recurrence::Monthly => 1,
             Recurrence::Quarterly => 3,
             Recurrence::HalfYearly => 6,
@@ -66,7 +81,11 @@ impl Recurrence {
                 break;
             }
             if end >= from {
-                out.push((period_code(self, year, month), end));
+                out.push(Period {
+                    code: period_code(self, year, month),
+                    starts_on: start,
+                    ends_on: end,
+                });
             }
             month += months;
             if month > 12 {
@@ -75,6 +94,181 @@ impl Recurrence {
             }
         }
         out
+    }
+}
+
+code_enum! {
+    /// Where a unit's report on a task for a period stands: sent to the lead unit (or, for a
+    /// lead unit's own, to the organiser), sent back with an opinion (审核意见), or confirmed.
+    pub enum ReportStatus {
+        Submitted = "submitted",
+        Returned = "returned",
+        Confirmed = "confirmed",
+    }
+}
+
+code_enum! {
+    /// How a unit stands on a task, as the boards colour it: 未开始 · 推进中 · 已完成 · 逾期 · 滞后.
+    pub enum Progress {
+        NotStarted = "not_started",
+        InProgress = "in_progress",
+        Done = "done",
+        /// A deadline passed without a report confirmed (a task done once) or without one
+        /// sent (a period of a rhythm).
+        Overdue = "overdue",
+        /// Reported but behind: a report sent back and not sent again, or a figure short of
+        /// what the target asks by now.
+        Lagging = "lagging",
+    }
+}
+
+impl Progress {
+    /// Red, amber or green as a board shows it (grey: not started, nothing due yet).
+    pub fn colour(self) -> &'static str {
+        match self {
+            Progress::Overdue => "red",
+            Progress::Lagging => "amber",
+            Progress::Done | Progress::InProgress => "green",
+            Progress::NotStarted => "grey",
+        }
+    }
+}
+
+/// A unit's latest report for one period, as the progress rule reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    pub period: String,
+    pub status: ReportStatus,
+    pub figure: Option<i64>,
+}
+
+/// What a task asks of each unit it is handed to: its deadline or rhythm within the plan, and
+/// its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    pub due_on: Option<NaiveDate>,
+    pub recurrence: Recurrence,
+    pub plan_start: NaiveDate,
+    pub plan_end: NaiveDate,
+    pub target: Option<i64>,
+}
+
+impl Asked {
+    /// The periods reported for: a task done once has one, due on its deadline (or the plan's
+    /// end).
+    pub fn periods(&self) -> Vec<Period> {
+        let end = match self.recurrence {
+            Recurrence::Once => self.due_on.unwrap_or(self.plan_end),
+            _ => self.plan_end,
+        };
+        self.recurrence.periods(self.plan_start, end)
+    }
+
+    /// The periods a report may be sent for on `today`: those begun.
+    pub fn open_periods(&self, today: NaiveDate) -> Vec<Period> {
+        self.periods()
+            .into_iter()
+            .filter(|p| p.starts_on <= today)
+            .collect()
+    }
+
+    /// How a unit stands on `today`, from its latest report of each period.
+    pub fn progress(&self, reports: &[Reported], today: NaiveDate) -> Progress {
+        let periods = self.periods();
+        let status = |code: &str| reports.iter().find(|r| r.period == code).map(|r| r.status);
+        if periods
+            .iter()
+            .all(|p| status(&p.code) == Some(ReportStatus::Confirmed))
+        {
+            return Progress::Done;
+        }
+        let overdue = periods
+            .iter()
+            .filter(|p| p.ends_on < today)
+            .any(|p| match self.recurrence {
+                Recurrence::Once => status(&p.code) != Some(ReportStatus::Confirmed),
+                _ => status(&p.code).is_none(),
+            });
+        if overdue {
+            Progress::Overdue
+        } else if reports.iter().any(|r| r.status == ReportStatus::Returned)
+            || self.behind(reports, today)
+        {
+            Progress::Lagging
+        } else if reports.is_empty() {
+            Progress::NotStarted
+        } else {
+            Progress::InProgress
+        }
+    }
+
+    /// Whether the best figure reported falls short of the target's share of the time gone by.
+    fn behind(&self, reports: &[Reported], today: NaiveDate) -> bool {
+        let (Some(target), Some(figure)) =
+            (self.target, reports.iter().filter_map(|r| r.figure).max())
+        else {
+            return false;
+        };
+        let end = self.due_on.unwrap_or(self.plan_end);
+        let whole = (end - self.plan_start).num_days().max(1);
+        let gone = (today - self.plan_start).num_days().clamp(0, whole);
+        // figure / target < gone / whole, in whole numbers.
+        i128::from(figure) * i128::from(whole) < i128::from(target) * i128::from(gone)
+    }
+}
+
+/// A unit's report as sent: for which period, what was done, and a figure against the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportInput {
+    pub period: String,
+    pub progress: String,
+    pub figure: Option<i64>,
+}
+
+impl ReportInput {
+    /// `period` must be one of `open` (the periods begun); the text is required.
+    pub fn parse(
+        period: &str,
+        progress: &str,
+        figure: &str,
+        open: &[Period],
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let period = period.trim();
+        if !open.iter().any(|p| p.code == period) {
+            errs.push(FieldError::new("period", "err.tasks.period"));
+        }
+        let progress = errs.check(required_text("progress", progress, 4_000));
+        let figure = match figure.trim() {
+            "" => None,
+            f => match f.parse::<i64>() {
+                Ok(n) if (0..=1_000_000_000).contains(&n) => Some(n),
+                _ => {
+                    errs.push(FieldError::new("figure", "err.tasks.figure"));
+                    None
+                }
+            },
+        };
+        errs.into_result()?;
+        Ok(Self {
+            period: period.to_string(),
+            progress: progress.unwrap_or_default(),
+            figure,
+        })
+    }
+}
+
+/// A period's name as people say it: 2027年3月, 2027年第1季度, 2027年上半年, 2027年度; a task done
+/// once: empty.
+pub fn period_label(code: &str) -> String {
+    let (year, rest) = code.split_once('-').unwrap_or((code, ""));
+    match rest {
+        "" if year.is_empty() => String::new(),
+        "" => format!("{year}年度"),
+        "H1" => format!("{year}年上半年"),
+        "H2" => format!("{year}年下半年"),
+        q if q.starts_with('Q') => format!("{year}年第{}季度", &q[1..]),
+        m => format!("{year}年{}月", m.trim_start_matches('0')),
     }
 }
 
@@ -601,23 +795,110 @@ mod tests {
 
     #[test]
     fn periods_cover_the_plan() {
+        let codes = |ps: &[Period]| ps.iter().map(|p| p.code.clone()).collect::<Vec<_>>();
         let q = Recurrence::Quarterly.periods(d("2027-02-10"), d("2027-12-31"));
+        assert_eq!(codes(&q), ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]);
         assert_eq!(
-            q.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
-            ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+            (q[0].starts_on, q[0].ends_on),
+            (d("2027-01-01"), d("2027-03-31"))
         );
-        assert_eq!(q[0].1, d("2027-03-31"));
         let m = Recurrence::Monthly.periods(d("2027-11-01"), d("2028-01-31"));
+        assert_eq!(codes(&m), ["2027-11", "2027-12", "2028-01"]);
         assert_eq!(
-            m.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(),
-            ["2027-11", "2027-12", "2028-01"]
+            Recurrence::Ongoing
+                .periods(d("2027-01-01"), d("2029-12-31"))
+                .len(),
+            3
         );
-        let y = Recurrence::Ongoing.periods(d("2027-01-01"), d("2029-12-31"));
-        assert_eq!(y.len(), 3);
         assert_eq!(
             Recurrence::Once.periods(d("2027-01-01"), d("2027-06-30")),
-            vec![(String::new(), d("2027-06-30"))]
+            vec![Period {
+                code: String::new(),
+                starts_on: d("2027-01-01"),
+                ends_on: d("2027-06-30")
+            }]
         );
+    }
+
+    fn asked(due: Option<&str>, r: Recurrence, target: Option<i64>) -> Asked {
+        Asked {
+            due_on: due.map(d),
+            recurrence: r,
+            plan_start: d("2027-01-01"),
+            plan_end: d("2027-12-31"),
+            target,
+        }
+    }
+
+    fn rep(period: &str, status: ReportStatus, figure: Option<i64>) -> Reported {
+        Reported {
+            period: period.into(),
+            status,
+            figure,
+        }
+    }
+
+    #[test]
+    fn a_task_done_once_is_overdue_until_confirmed_after_its_deadline() {
+        let a = asked(Some("2027-06-30"), Recurrence::Once, None);
+        let (before, after) = (d("2027-05-01"), d("2027-07-01"));
+        assert_eq!(a.progress(&[], before), Progress::NotStarted);
+        let sent = [rep("", ReportStatus::Submitted, None)];
+        assert_eq!(a.progress(&sent, before), Progress::InProgress);
+        assert_eq!(a.progress(&sent, after), Progress::Overdue);
+        let returned = [rep("", ReportStatus::Returned, None)];
+        assert_eq!(a.progress(&returned, before), Progress::Lagging);
+        let confirmed = [rep("", ReportStatus::Confirmed, None)];
+        assert_eq!(a.progress(&confirmed, after), Progress::Done);
+        assert_eq!(Progress::Overdue.colour(), "red");
+    }
+
+    #[test]
+    fn a_rhythm_is_overdue_when_a_past_period_has_no_report() {
+        let a = asked(None, Recurrence::Quarterly, None);
+        let in_q2 = d("2027-05-15");
+        assert_eq!(
+            a.open_periods(in_q2)
+                .iter()
+                .map(|p| p.code.as_str())
+                .collect::<Vec<_>>(),
+            ["2027-Q1", "2027-Q2"]
+        );
+        assert_eq!(a.progress(&[], d("2027-02-01")), Progress::NotStarted);
+        assert_eq!(a.progress(&[], in_q2), Progress::Overdue);
+        let q1 = [rep("2027-Q1", ReportStatus::Submitted, None)];
+        assert_eq!(a.progress(&q1, in_q2), Progress::InProgress);
+        let all: Vec<Reported> = ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+            .iter()
+            .map(|q| rep(q, ReportStatus::Confirmed, None))
+            .collect();
+        assert_eq!(a.progress(&all, d("2028-01-05")), Progress::Done);
+    }
+
+    #[test]
+    fn a_figure_short_of_the_targets_share_by_now_lags() {
+        // ≥ 12 by the year's end: by July, 6 is on course and 3 is behind.
+        let a = asked(None, Recurrence::Ongoing, Some(12));
+        let july = d("2027-07-02");
+        let with = |n| [rep("2027", ReportStatus::Submitted, Some(n))];
+        assert_eq!(a.progress(&with(6), july), Progress::InProgress);
+        assert_eq!(a.progress(&with(3), july), Progress::Lagging);
+    }
+
+    #[test]
+    fn a_report_names_its_period_text_and_figure() {
+        let a = asked(None, Recurrence::Quarterly, None);
+        let open = a.open_periods(d("2027-05-15"));
+        let ok = ReportInput::parse("2027-Q2", "已开展两场", "2", &open).unwrap();
+        assert_eq!(ok.figure, Some(2));
+        let bad = ReportInput::parse("2027-Q3", " ", "两场", &open).unwrap_err();
+        let fields: Vec<&str> = bad.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["period", "progress", "figure"]);
+        assert_eq!(period_label("2027-Q2"), "2027年第2季度");
+        assert_eq!(period_label("2027-03"), "2027年3月");
+        assert_eq!(period_label("2027-H1"), "2027年上半年");
+        assert_eq!(period_label("2027"), "2027年度");
+        assert_eq!(period_label(""), "");
     }
 
     fn row(seq: &str, task: &str, measure: &str, lead: &str, due: &str) -> SheetRow {

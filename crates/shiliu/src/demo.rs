@@ -94,6 +94,8 @@ pub struct DemoCounts {
     pub needs: usize,
     /// Units taking part in the demo's evaluation schemes (a year published, a year running).
     pub evaluated_units: usize,
+    /// Units the demo's work plan hands tasks to.
+    pub planned_units: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -308,6 +310,7 @@ pub fn seed(
         n.needs = seed_needs(c, &actor, &mut rng)?;
         seed_assists(c, &mut rng)?;
         n.evaluated_units = crate::demo_eval::seed(c, &actor, &mut rng, scale)?;
+        n.planned_units = crate::demo_tasks::seed(c, &actor, &mut rng, scale)?;
         Ok(n)
     })
 }

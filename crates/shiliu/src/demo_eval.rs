@@ -174,7 +174,7 @@ fn unit_named(
 }
 
 /// The units taking part, by category, up to `count`: (unit id, category name, key unit).
-fn roster(
+pub(crate) fn roster(
     c: &mut DbConnection,
     actor: &Actor,
     city: &org::Region,

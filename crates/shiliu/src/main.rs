@@ -236,7 +236,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                     .map_err(|e| e.to_string())?;
             }
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
@@ -246,7 +246,8 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.requests,
                 n.people,
                 n.needs,
-                n.evaluated_units
+                n.evaluated_units,
+                n.planned_units
             );
             if no_serve {
                 return Ok(ExitCode::SUCCESS);

@@ -2496,6 +2496,12 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     let button = c.find(Locator::Css("main form > button")).await.unwrap();
     submit(c, button).await;
     a.here(c, Some(422)).await;
+    // The city's work plan, one task of it with its ledger.
+    a.page(c, base, "/plans").await;
+    a.follow(c, base, "main #plans tbody a[href^='/plans/']")
+        .await;
+    a.follow(c, base, "main #plan-tasks a[href*='/tasks/']")
+        .await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;

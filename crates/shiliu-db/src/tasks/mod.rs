@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+pub mod ledger;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -632,7 +634,7 @@ pub fn copy_plan(
 }
 
 /// The unit a signed-in user reports for.
-fn unit_of(conn: &mut DbConnection, actor: &Actor) -> Result<Option<i64>, DbError> {
+pub(crate) fn unit_of(conn: &mut DbConnection, actor: &Actor) -> Result<Option<i64>, DbError> {
     let Some(user) = actor.user_id else {
         return Ok(None);
     };
@@ -642,6 +644,14 @@ fn unit_of(conn: &mut DbConnection, actor: &Actor) -> Result<Option<i64>, DbErro
         .first(conn)
         .optional()?
         .flatten())
+}
+
+/// The unit the reporter reports for, if their account names one.
+pub fn own_unit(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ReportTasks>,
+) -> Result<Option<i64>, DbError> {
+    unit_of(conn, actor)
 }
 
 /// A task handed to the reporter's unit, in a plan in force.

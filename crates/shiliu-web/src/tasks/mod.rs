@@ -1,12 +1,18 @@
 //! Work plans, task decomposition and ledgers (实施方案 · 任务分解表 · 工作台账).
 
 pub mod api;
+pub mod ledger;
 pub mod pages;
 pub mod sheets;
 
 /// The module's routes, each registered in the file that handles it.
 pub(crate) fn routes() -> crate::Routes {
-    [api::routes(), pages::routes(), sheets::routes()]
-        .into_iter()
-        .fold(crate::Routes::new(file!()), crate::Routes::merge)
+    [
+        api::routes(),
+        ledger::routes(),
+        pages::routes(),
+        sheets::routes(),
+    ]
+    .into_iter()
+    .fold(crate::Routes::new(file!()), crate::Routes::merge)
 }

@@ -8,10 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use shiliu_db::DbError;
 use shiliu_db::scope::grants;
+use shiliu_db::tasks::ledger::Report;
 use shiliu_db::tasks::{self as db, AssignedTask, Plan, Tree};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::roles::Permission;
-use shiliu_domain::tasks::{PhaseFields, PlanInput, PlanStatus, Recurrence, TaskLevel};
+use shiliu_domain::tasks::{
+    PhaseFields, PlanInput, PlanStatus, Progress, Recurrence, Reported, TaskLevel,
+};
 
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
@@ -261,6 +264,11 @@ pub async fn create(
 pub struct NodeRow {
     pub id: i64,
     pub level: &'static str,
+    /// Units report on it (its page has the ledger).
+    pub reported: bool,
+    /// How its units stand, the worst of them (a unit's reporter: their unit's).
+    pub progress: String,
+    pub colour: &'static str,
     pub seq: String,
     pub title: String,
     pub leads: String,
@@ -332,26 +340,76 @@ pub(crate) async fn seen(
         .await?)
 }
 
-fn node_rows(t: T, tree: &Tree) -> Vec<NodeRow> {
+/// How the units of a node stand on `today`: the worst of them (or `unit`'s alone).
+fn standing(
+    plan: &Plan,
+    n: &db::Node,
+    reports: &[Report],
+    unit: Option<i64>,
+    today: chrono::NaiveDate,
+) -> Option<Progress> {
+    let asked = shiliu_db::tasks::ledger::asked(plan, &n.item);
+    n.units
+        .iter()
+        .filter(|u| unit.is_none_or(|x| x == u.unit_id))
+        .map(|u| {
+            let mine: Vec<Reported> = reports
+                .iter()
+                .filter(|r| r.item_id == n.item.id && r.unit_id == u.unit_id)
+                .map(|r| Reported {
+                    period: r.period.clone(),
+                    status: r.status(),
+                    figure: r.figure,
+                })
+                .collect();
+            asked.progress(&mine, today)
+        })
+        .min_by_key(|p| match p {
+            Progress::Overdue => 0,
+            Progress::Lagging => 1,
+            Progress::NotStarted => 2,
+            Progress::InProgress => 3,
+            Progress::Done => 4,
+        })
+}
+
+fn node_rows(
+    t: T,
+    plan: &Plan,
+    tree: &Tree,
+    reports: &[Report],
+    unit: Option<i64>,
+) -> Vec<NodeRow> {
+    let today = shiliu_db::today();
     let names = |it: &mut dyn Iterator<Item = &db::Handed>| {
         it.map(|u| u.name.as_str()).collect::<Vec<_>>().join("、")
     };
     tree.nodes
         .iter()
-        .map(|n| NodeRow {
-            id: n.item.id,
-            level: n.item.level().as_str(),
-            seq: n.item.seq.clone(),
-            title: n.item.title.clone(),
-            leads: names(&mut n.leads()),
-            others: names(&mut n.others()),
-            due: if n.reported() {
-                due(t, &n.item)
-            } else {
-                String::new()
-            },
-            target: n.item.target().map(|x| x.to_string()).unwrap_or_default(),
-            notes: n.item.notes.clone().unwrap_or_default(),
+        .map(|n| {
+            let standing = (plan.status() != PlanStatus::Draft)
+                .then(|| standing(plan, n, reports, unit, today))
+                .flatten();
+            NodeRow {
+                id: n.item.id,
+                level: n.item.level().as_str(),
+                reported: n.reported(),
+                progress: standing
+                    .map(|p| t.label("progress", p.as_str()))
+                    .unwrap_or_default(),
+                colour: standing.map_or("", Progress::colour),
+                seq: n.item.seq.clone(),
+                title: n.item.title.clone(),
+                leads: names(&mut n.leads()),
+                others: names(&mut n.others()),
+                due: if n.reported() {
+                    due(t, &n.item)
+                } else {
+                    String::new()
+                },
+                target: n.item.target().map(|x| x.to_string()).unwrap_or_default(),
+                notes: n.item.notes.clone().unwrap_or_default(),
+            }
         })
         .map(|mut r| {
             if r.level == TaskLevel::Area.as_str() && r.seq.is_empty() {
@@ -372,11 +430,47 @@ pub(crate) struct Shown {
     pub sheet_errors: Vec<(String, String, String)>,
 }
 
-pub(crate) fn plan_page(
-    p: &Principal,
-    (plan, tree, own_only): (Plan, Tree, bool),
-    shown: Shown,
-) -> AppResult<Response> {
+/// A plan as its page shows it: the plan, its tree as the caller sees it, the caller's unit
+/// where they see only its part, and the plan's reports.
+pub(crate) struct View {
+    plan: Plan,
+    tree: Tree,
+    own_unit: Option<i64>,
+    reports: Vec<Report>,
+}
+
+/// The plan's page's view of it for the caller.
+pub(crate) async fn view(state: &AppState, p: &Principal, id: i64) -> AppResult<View> {
+    let (plan, tree, own_only) = seen(state, p, id).await?;
+    let reporter = p.require::<grants::ReportTasks>().ok().filter(|_| own_only);
+    let plan2 = plan.clone();
+    let (reports, own_unit) = state
+        .db
+        .read(move |c| {
+            let reports = shiliu_db::tasks::ledger::plan_reports(c, &plan2)?;
+            let own = match &reporter {
+                Some(r) => db::own_unit(c, r)?,
+                None => None,
+            };
+            Ok((reports, own))
+        })
+        .await?;
+    Ok(View {
+        plan,
+        tree,
+        own_unit,
+        reports,
+    })
+}
+
+pub(crate) fn plan_page(p: &Principal, view: View, shown: Shown) -> AppResult<Response> {
+    let View {
+        plan,
+        tree,
+        own_unit,
+        reports,
+    } = view;
+    let own_only = own_unit.is_some();
     let Shown {
         said,
         f,
@@ -424,7 +518,7 @@ pub(crate) fn plan_page(
                 goal: x.goal,
             })
             .collect(),
-        nodes: node_rows(t, &tree),
+        nodes: node_rows(t, &plan, &tree, &reports, own_unit),
         counts: t.f(
             "plans.counts",
             &[
@@ -454,13 +548,13 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(saved): Query<Saved>,
 ) -> AppResult<Response> {
-    let seen = seen(&state, &p, id).await?;
+    let view = view(&state, &p, id).await?;
     let said = saved
         .done(&DONE)
         .map(|d| p.t().s(&format!("plans.done_{d}")).to_string());
     plan_page(
         &p,
-        seen,
+        view,
         Shown {
             said,
             ..Shown::default()
@@ -479,10 +573,10 @@ async fn after(
     match result {
         Ok(done) => Ok(Redirect::to(&format!("/plans/{id}?done={done}")).into_response()),
         Err(DbError::Invalid(errs)) => {
-            let seen = seen(state, p, id).await?;
+            let view = view(state, p, id).await?;
             plan_page(
                 p,
-                seen,
+                view,
                 Shown {
                     f,
                     errs,
@@ -500,10 +594,10 @@ pub(crate) async fn sheet_refused(
     id: i64,
     errs: Vec<(String, String, String)>,
 ) -> AppResult<Response> {
-    let seen = seen(state, p, id).await?;
+    let view = view(state, p, id).await?;
     plan_page(
         p,
-        seen,
+        view,
         Shown {
             sheet_errors: errs,
             ..Shown::default()

@@ -11,7 +11,7 @@ use shiliu_db::tasks as db;
 use shiliu_domain::tasks::{SheetRow, TaskLevel, place_sheet};
 use shiliu_domain::{FieldError, FieldErrors};
 
-use super::pages::{Shown, plan_page, seen, sheet_refused};
+use super::pages::{Shown, plan_page, seen, sheet_refused, view};
 use crate::org::import::{read_table, row_errors};
 use crate::web::error::{AppError, AppResult};
 use crate::web::files::FormData;
@@ -144,10 +144,10 @@ pub async fn import(
         .read(move |c| db::get_plan(c, &scope, id).map(drop))
         .await?;
     let Some(upload) = form.uploads.iter().find(|u| u.field == "file") else {
-        let seen = seen(&state, &p, id).await?;
+        let view = view(&state, &p, id).await?;
         return plan_page(
             &p,
-            seen,
+            view,
             Shown {
                 errs: FieldErrors::from(FieldError::new("file", "err.required")),
                 ..Shown::default()

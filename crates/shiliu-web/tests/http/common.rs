@@ -410,17 +410,20 @@ pub(crate) fn seed_every_kind(
     CityRecords { city, ids }
 }
 
-/// A work plan of the city in force, its one task handed to the city's unit; its name, which
-/// no other city's page may show.
+/// A work plan of the city in force over this year and the next, its one task handed to the
+/// city's unit, and that unit's report on it; the plan's name, which no other city's page may
+/// show.
 fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) -> String {
+    use chrono::Datelike;
     use shiliu_db::tasks;
-    use shiliu_domain::tasks::{PlanInput, PlanStatus, SheetRow, place_sheet};
+    use shiliu_domain::tasks::{PlanInput, PlanStatus, ReportInput, SheetRow, place_sheet};
+    let year = shiliu_db::today().year();
     let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
     let all = Scope::everything();
     let unit = org::get_unit(c, &all, city.unit).unwrap();
     let name = format!("{tag}工作方案");
     let region = org::get_region(c, &all, city.region).unwrap();
-    let city_id = region.path.split('/').nth(2).unwrap().parse().unwrap();
+    let city_id: i64 = region.path.split('/').nth(2).unwrap().parse().unwrap();
     let plan = tasks::create_plan(
         c,
         &sys,
@@ -428,8 +431,8 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
         &PlanInput::parse(
             &name,
             &format!("{tag}创建办"),
-            "2027-01-01",
-            "2027-12-31",
+            &format!("{year}-01-01"),
+            &format!("{}-12-31", year + 1),
             &[],
         )
         .unwrap(),
@@ -439,15 +442,49 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
         seq: "1".into(),
         task: format!("{tag}分解任务"),
         lead_units: unit.name,
-        due: "2027年6月底前".into(),
+        due: format!("{}年6月底前", year + 1),
         ..Default::default()
     };
     let placed = place_sheet(&[(2, row)]).unwrap();
-    tasks::replace_tree(c, &sys, plan.id, 1, &placed)
+    let tree = tasks::replace_tree(c, &sys, plan.id, 1, &placed)
         .unwrap()
         .unwrap();
     tasks::set_status(c, &sys, plan.id, 2, PlanStatus::Active).unwrap();
     put("plan", plan.id.to_string());
+    let item = tree.nodes[0].item.id;
+    put("task_item", item.to_string());
+    // The unit's reporter reports on it.
+    let reporter = accounts::create_user(
+        c,
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+        &NewUser {
+            username: Username::parse(&format!("{tag}-plan-reporter")).unwrap(),
+            display_name: format!("用户{tag}-plan-reporter"),
+            password_hash: "x".into(),
+            role: Role::UnitReporter,
+            region_id: city_id,
+            unit_id: Some(city.unit),
+            site_id: None,
+            phone: None,
+            grid_ids: vec![],
+        },
+    )
+    .unwrap();
+    let reporter =
+        shiliu_db::scope::Can::check(&accounts::acting_as(c, &reporter, "test").unwrap()).unwrap();
+    let report = tasks::ledger::submit(
+        c,
+        &reporter,
+        plan.id,
+        item,
+        &ReportInput {
+            period: String::new(),
+            progress: format!("{tag}台账进展"),
+            figure: None,
+        },
+    )
+    .unwrap();
+    put("task_report", report.id.to_string());
     name
 }
 
@@ -792,6 +829,8 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("needs", _) => ("need", true),
         ("evaluations", _) => ("evaluation", true),
         ("plans", _) => ("plan", true),
+        ("tasks", "item") => ("task_item", true),
+        ("reports", "report") => ("task_report", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

@@ -22,30 +22,36 @@ fn city(t: TestDb) -> App {
             let d = seed_city(c, "450100", "nn", "x");
             let all = Scope::everything();
             let city = org::get_region_by_code(c, &all, "450100")?;
+            let mut commission = 0;
             for name in ["南宁市民宗委", "南宁市委宣传部"] {
-                org::create_unit(
+                let u = org::create_unit(
                     c,
                     &Actor::system("test"),
                     city.id,
                     &UnitInput::parse(name, "department", "", "").unwrap(),
                 )?;
+                if commission == 0 {
+                    commission = u.id;
+                }
             }
-            let new = shiliu_db::accounts::NewUser {
-                username: shiliu_domain::accounts::Username::parse("edu-reporter").unwrap(),
-                display_name: "教育局填报员".into(),
-                password_hash: "x".into(),
-                role: Role::UnitReporter,
-                region_id: city.id,
-                unit_id: Some(d.unit),
-                site_id: None,
-                phone: None,
-                grid_ids: vec![],
-            };
-            shiliu_db::accounts::create_user(
-                c,
-                &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
-                &new,
-            )?;
+            for (name, unit) in [("edu-reporter", d.unit), ("mzw-reporter", commission)] {
+                let new = shiliu_db::accounts::NewUser {
+                    username: shiliu_domain::accounts::Username::parse(name).unwrap(),
+                    display_name: format!("{name}填报员"),
+                    password_hash: "x".into(),
+                    role: Role::UnitReporter,
+                    region_id: city.id,
+                    unit_id: Some(unit),
+                    site_id: None,
+                    phone: None,
+                    grid_ids: vec![],
+                };
+                shiliu_db::accounts::create_user(
+                    c,
+                    &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+                    &new,
+                )?;
+            }
             Ok(())
         })
         .unwrap();
@@ -406,3 +412,190 @@ both_engines!(a_plans_form_names_each_problem, |t: TestDb| {
         assert!(text.contains("南宁市创建办"));
     });
 });
+
+/// A plan in force over this year and the next, its one task (建立工作台账, once, by the end of
+/// next year) led by 南宁市民宗委 with nn教育局; the plan's and the task's ids.
+async fn running(app: &App) -> (i64, i64) {
+    use chrono::Datelike;
+    let year = shiliu_db::today().year();
+    let (cs, csrf) = app.session("nn-commission-staff");
+    let r = app
+        .post(
+            "/plans",
+            &cs,
+            &[
+                ("_csrf", &csrf),
+                ("name", "本年度工作方案"),
+                ("organiser", "南宁市创建办"),
+                ("starts_on", &format!("{year}-01-01")),
+                ("ends_on", &format!("{}-12-31", year + 1)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let id: i64 = r
+        .location()
+        .trim_start_matches("/plans/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let due = format!("{}年12月底前", year + 1);
+    let bytes = xlsx(&[
+        &[
+            "序号",
+            "工作任务",
+            "具体措施",
+            "牵头单位",
+            "责任单位",
+            "完成时限",
+        ],
+        &["1", "建立工作台账", "", "南宁市民宗委", "nn教育局", &due],
+    ]);
+    let r = import(app, &cs, &csrf, id, &bytes).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app
+        .post(
+            &format!("/plans/{id}/status"),
+            &cs,
+            &[
+                ("_csrf", &csrf),
+                ("version", &version(app, id)),
+                ("to", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let task = app
+        .t
+        .db
+        .write_blocking(move |c| {
+            let p = shiliu_db::tasks::get_plan(c, &Scope::everything(), id)?;
+            Ok(shiliu_db::tasks::tree(c, &p)?.nodes[0].item.id)
+        })
+        .unwrap();
+    (id, task)
+}
+
+/// The id and version of the one report on a task.
+fn the_report(app: &App, task: i64) -> (i64, i32) {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            use diesel::prelude::*;
+            use shiliu_db::schema::task_reports as r;
+            Ok(r::table
+                .filter(r::item_id.eq(task))
+                .select((r::id, r::version))
+                .first::<(i64, i32)>(c)?)
+        })
+        .unwrap()
+}
+
+both_engines!(
+    a_unit_reports_the_lead_returns_it_with_an_opinion_and_confirms_it_sent_again,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let page_of = format!("/plans/{id}/tasks/{task}");
+            // The co-operating unit reports.
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(
+                page.contains("report-form") && page.contains("未开始"),
+                "{page}"
+            );
+            let send = |text: &'static str| {
+                let (edu, edu_csrf, page_of) = (edu.clone(), edu_csrf.clone(), page_of.clone());
+                let app = &app;
+                async move {
+                    app.post(
+                        &format!("{page_of}/reports"),
+                        &edu,
+                        &[("_csrf", &edu_csrf), ("period", ""), ("progress", text)],
+                    )
+                    .await
+                }
+            };
+            // Nothing written: named.
+            let r = send(" ").await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("工作进展"));
+            let r = send("已建立台账").await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&r.location(), &edu).await.text();
+            assert!(page.contains("已报送，等待牵头单位审核") && page.contains("待审核"));
+            assert!(
+                !page.contains("/review"),
+                "a unit does not decide on its own"
+            );
+            // The lead unit sends it back with an opinion.
+            let (mzw, mzw_csrf) = app.session("mzw-reporter");
+            let (report, v) = the_report(&app, task);
+            let review = format!("{page_of}/reports/{report}/review");
+            let page = app.get(&page_of, &mzw).await.text();
+            assert!(page.contains(&review), "{page}");
+            let r = app
+                .post(
+                    &review,
+                    &mzw,
+                    &[
+                        ("_csrf", &mzw_csrf),
+                        ("version", &v.to_string()),
+                        ("decision", "return"),
+                        ("opinion", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("退回时请写明审核意见"));
+            let r = app
+                .post(
+                    &review,
+                    &mzw,
+                    &[
+                        ("_csrf", &mzw_csrf),
+                        ("version", &v.to_string()),
+                        ("decision", "return"),
+                        ("opinion", "请补充照片"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(
+                page.contains("请补充照片") && page.contains("滞后"),
+                "{page}"
+            );
+            // Sent again, then confirmed: done.
+            let r = send("已建立台账，附照片").await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let (_, v) = the_report(&app, task);
+            let r = app
+                .post(
+                    &review,
+                    &mzw,
+                    &[
+                        ("_csrf", &mzw_csrf),
+                        ("version", &v.to_string()),
+                        ("decision", "confirm"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(page.contains("已确认") && page.contains("已完成"), "{page}");
+            assert!(!page.contains("report-form"), "nothing left to report");
+            // The plan's tree shows how the task stands.
+            let (cs, _) = app.session("nn-commission-staff");
+            let plan = app.get(&format!("/plans/{id}"), &cs).await.text();
+            assert!(plan.contains(&page_of), "{plan}");
+            // A leader reads the ledger and decides nothing.
+            let (leader, _) = app.session("nn-leader");
+            let page = app.get(&page_of, &leader).await.text();
+            assert!(page.contains("请补充照片") && !page.contains("/review"));
+        });
+    }
+);

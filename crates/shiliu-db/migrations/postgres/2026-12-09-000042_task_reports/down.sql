@@ -1,0 +1,2 @@
+DROP TABLE task_report_events;
+DROP TABLE task_reports;

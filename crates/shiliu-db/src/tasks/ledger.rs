@@ -1,0 +1,522 @@
+//! Work ledgers (工作台账): a unit reports on a task it is handed, per period; the lead unit
+//! (or, for a lead unit's own report, the organiser) confirms it or sends it back with an
+//! opinion. Who may do what is decided here, from the task's units and the caller's:
+//! - a unit's reporter (`ReportTasks`) reports for their own unit on the tasks it is handed,
+//!   in a plan in force, for a period begun and not yet confirmed;
+//! - a lead unit's reporter reviews the other units' reports on that task;
+//! - the organiser (`ManageTasks` over the plan's region) reviews any report.
+//!
+//! Anything else is `NotFound` (a task one cannot see) or `Forbidden` (one can see it).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use shiliu_domain::roles::Permission;
+use shiliu_domain::tasks::{Asked, PlanStatus, Progress, ReportInput, ReportStatus, Reported};
+
+use super::{Item, Node, Plan, get_plan, unit_of};
+use crate::audit::{self, Event};
+use crate::ids::new_id;
+use crate::schema::{
+    task_assignments, task_items, task_plans, task_report_events, task_reports, users,
+};
+use crate::scope::{Actor, Can, grants};
+use crate::versioned;
+use crate::{DbConnection, DbError, now};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = task_reports)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Report {
+    pub id: i64,
+    pub plan_id: i64,
+    pub item_id: i64,
+    pub unit_id: i64,
+    pub period: String,
+    pub status: String,
+    pub progress: String,
+    pub figure: Option<i64>,
+    pub opinion: Option<String>,
+    pub submitted_by: Option<i64>,
+    pub submitted_at: NaiveDateTime,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub version: i32,
+}
+
+impl Report {
+    pub fn status(&self) -> ReportStatus {
+        ReportStatus::parse(&self.status).unwrap_or(ReportStatus::Submitted)
+    }
+
+    fn reported(&self) -> Reported {
+        Reported {
+            period: self.period.clone(),
+            status: self.status(),
+            figure: self.figure,
+        }
+    }
+}
+
+/// One sending or decision in a report's history.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = task_report_events)]
+#[diesel(treat_none_as_default_value = false)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ReportEvent {
+    pub id: i64,
+    pub report_id: i64,
+    pub action: String,
+    pub body: String,
+    pub figure: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub at: NaiveDateTime,
+}
+
+/// What a task asks of its units, for the progress rule.
+pub fn asked(plan: &Plan, item: &Item) -> Asked {
+    Asked {
+        due_on: item.due_on,
+        recurrence: item.recurrence(),
+        plan_start: plan.starts_on,
+        plan_end: plan.ends_on,
+        target: item.target_value,
+    }
+}
+
+/// A task's reports, by unit, with each report's history, read through the plan as the caller
+/// was given it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ledger {
+    pub reports: Vec<Report>,
+    pub events: HashMap<i64, Vec<ReportEvent>>,
+}
+
+impl Ledger {
+    /// One unit's reports, latest period first.
+    pub fn of_unit(&self, unit: i64) -> Vec<&Report> {
+        let mut v: Vec<&Report> = self.reports.iter().filter(|r| r.unit_id == unit).collect();
+        v.sort_by(|a, b| b.period.cmp(&a.period));
+        v
+    }
+
+    /// How a unit stands on the task on `today`.
+    pub fn progress(&self, asked: &Asked, unit: i64, today: chrono::NaiveDate) -> Progress {
+        let mine: Vec<Reported> = self
+            .reports
+            .iter()
+            .filter(|r| r.unit_id == unit)
+            .map(Report::reported)
+            .collect();
+        asked.progress(&mine, today)
+    }
+}
+
+/// The reports on one task of a plan (and their history).
+pub fn ledger(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<Ledger, DbError> {
+    let reports: Vec<Report> = task_reports::table
+        .filter(task_reports::plan_id.eq(plan.id))
+        .filter(task_reports::item_id.eq(item_id))
+        .order(task_reports::period.desc())
+        .select(Report::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = reports.iter().map(|r| r.id).collect();
+    let mut events: HashMap<i64, Vec<ReportEvent>> = HashMap::new();
+    for e in task_report_events::table
+        .filter(task_report_events::report_id.eq_any(ids))
+        .order((task_report_events::at, task_report_events::id))
+        .select(ReportEvent::as_select())
+        .load::<ReportEvent>(conn)?
+    {
+        events.entry(e.report_id).or_default().push(e);
+    }
+    Ok(Ledger { reports, events })
+}
+
+/// Every report of a plan (for its board).
+pub fn plan_reports(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<Report>, DbError> {
+    Ok(task_reports::table
+        .filter(task_reports::plan_id.eq(plan.id))
+        .select(Report::as_select())
+        .load(conn)?)
+}
+
+/// A task of a plan with its units (`NotFound` if the plan has no such task).
+fn node(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<Node, DbError> {
+    let item: Item = task_items::table
+        .filter(task_items::id.eq(item_id))
+        .filter(task_items::plan_id.eq(plan.id))
+        .select(Item::as_select())
+        .first(conn)?;
+    let units: Vec<super::Handed> = task_assignments::table
+        .inner_join(crate::schema::units::table)
+        .filter(task_assignments::item_id.eq(item_id))
+        .order(task_assignments::sort)
+        .select((
+            task_assignments::unit_id,
+            crate::schema::units::name,
+            task_assignments::lead,
+        ))
+        .load::<(i64, String, bool)>(conn)?
+        .into_iter()
+        .map(|(unit_id, name, lead)| super::Handed {
+            unit_id,
+            name,
+            lead,
+        })
+        .collect();
+    Ok(Node {
+        item,
+        depth: 0,
+        units,
+    })
+}
+
+fn display_name(conn: &mut DbConnection, actor: &Actor) -> Result<String, DbError> {
+    Ok(match actor.user_id {
+        Some(id) => users::table
+            .filter(users::id.eq(id))
+            .select(users::display_name)
+            .first(conn)
+            .optional()?
+            .unwrap_or_else(|| actor.name.clone()),
+        None => actor.name.clone(),
+    })
+}
+
+fn event(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    report: &Report,
+    action: ReportStatus,
+    body: &str,
+) -> Result<(), DbError> {
+    let e = ReportEvent {
+        id: new_id(),
+        report_id: report.id,
+        action: action.as_str().into(),
+        body: body.to_string(),
+        figure: (action == ReportStatus::Submitted)
+            .then_some(report.figure)
+            .flatten(),
+        actor_id: actor.user_id,
+        actor_name: display_name(conn, actor)?,
+        at: now(),
+    };
+    diesel::insert_into(task_report_events::table)
+        .values(&e)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Send the reporter's unit's report on a task for a period: a new one, or again after it was
+/// sent back (or to amend one not yet decided). Audited.
+pub fn submit(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ReportTasks>,
+    plan_id: i64,
+    item_id: i64,
+    input: &ReportInput,
+) -> Result<Report, DbError> {
+    let (plan, unit) = super::plan_for_unit(conn, actor, plan_id)?;
+    if plan.status() != PlanStatus::Active {
+        return Err(DbError::invalid("status", "err.tasks.not_in_force"));
+    }
+    let n = node(conn, &plan, item_id)?;
+    if !n.units.iter().any(|u| u.unit_id == unit) {
+        return Err(DbError::NotFound);
+    }
+    let open = asked(&plan, &n.item).open_periods(crate::today());
+    if !open.iter().any(|p| p.code == input.period) {
+        return Err(DbError::invalid("period", "err.tasks.period"));
+    }
+    let at = now();
+    let existing: Option<Report> = task_reports::table
+        .filter(task_reports::item_id.eq(item_id))
+        .filter(task_reports::unit_id.eq(unit))
+        .filter(task_reports::period.eq(&input.period))
+        .select(Report::as_select())
+        .first(conn)
+        .optional()?;
+    let report = match existing {
+        Some(r) if r.status() == ReportStatus::Confirmed => {
+            return Err(DbError::invalid("period", "err.tasks.already_confirmed"));
+        }
+        Some(before) => {
+            let n = diesel::update(
+                task_reports::table
+                    .filter(task_reports::id.eq(before.id))
+                    .filter(task_reports::version.eq(before.version)),
+            )
+            .set((
+                task_reports::status.eq(ReportStatus::Submitted.as_str()),
+                task_reports::progress.eq(&input.progress),
+                task_reports::figure.eq(input.figure),
+                task_reports::submitted_by.eq(actor.user_id),
+                task_reports::submitted_at.eq(at),
+                task_reports::version.eq(before.version + 1),
+            ))
+            .execute(conn)?;
+            versioned::written(n)?;
+            get_report(conn, before.id)?
+        }
+        None => {
+            let r = Report {
+                id: new_id(),
+                plan_id,
+                item_id,
+                unit_id: unit,
+                period: input.period.clone(),
+                status: ReportStatus::Submitted.as_str().into(),
+                progress: input.progress.clone(),
+                figure: input.figure,
+                opinion: None,
+                submitted_by: actor.user_id,
+                submitted_at: at,
+                reviewed_by: None,
+                reviewed_at: None,
+                version: 1,
+            };
+            diesel::insert_into(task_reports::table)
+                .values(&r)
+                .execute(conn)?;
+            r
+        }
+    };
+    event(
+        conn,
+        actor,
+        &report,
+        ReportStatus::Submitted,
+        &report.progress,
+    )?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("task_report.submit", "task_report", report.id)
+            .region(plan.region_id)
+            .after(&report),
+    )?;
+    Ok(report)
+}
+
+fn get_report(conn: &mut DbConnection, id: i64) -> Result<Report, DbError> {
+    Ok(task_reports::table
+        .filter(task_reports::id.eq(id))
+        .select(Report::as_select())
+        .first(conn)?)
+}
+
+/// Whether `actor` reviews reports on this task from `unit`: the organiser any; a lead unit's
+/// reporter the other units'.
+fn reviews(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan: &Plan,
+    n: &Node,
+    unit: i64,
+) -> Result<bool, DbError> {
+    if actor.allows(Permission::ManageTasks) && actor.scope.covers(&plan.region_path) {
+        return Ok(true);
+    }
+    if !actor.allows(Permission::ReportTasks) {
+        return Ok(false);
+    }
+    let Some(own) = unit_of(conn, actor)? else {
+        return Ok(false);
+    };
+    Ok(own != unit && n.units.iter().any(|u| u.unit_id == own && u.lead))
+}
+
+/// Which units' reports on a task `actor` reviews (for a page to offer the decision where the
+/// write will take it).
+pub fn reviewed_units(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    plan: &Plan,
+    item_id: i64,
+) -> Result<Vec<i64>, DbError> {
+    let n = node(conn, plan, item_id)?;
+    let mut out = Vec::new();
+    for u in &n.units {
+        if reviews(conn, actor, plan, &n, u.unit_id)? {
+            out.push(u.unit_id);
+        }
+    }
+    Ok(out)
+}
+
+/// Confirm a report of a plan's task, or send it back with an opinion (required then). Only a report waiting
+/// for a decision, by one who reviews it (else `NotFound` if the plan is out of their reach,
+/// `Forbidden` if not theirs to decide). Audited.
+pub fn review(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    (plan_id, item_id, report_id): (i64, i64, i64),
+    version: i32,
+    confirm: bool,
+    opinion: Option<&str>,
+) -> Result<Report, DbError> {
+    let before = get_report(conn, report_id)?;
+    // The report is of the plan's task the caller named.
+    if (before.plan_id, before.item_id) != (plan_id, item_id) {
+        return Err(DbError::NotFound);
+    }
+    // The plan must be within the actor's reach: the organiser's scope, or a unit's tasks.
+    let plan = reachable_plan(conn, actor, before.plan_id)?;
+    let n = node(conn, &plan, before.item_id)?;
+    if !reviews(conn, actor, &plan, &n, before.unit_id)? {
+        return Err(DbError::Forbidden);
+    }
+    versioned::expect(version, before.version)?;
+    if before.status() != ReportStatus::Submitted {
+        return Err(DbError::invalid("status", "err.tasks.not_waiting"));
+    }
+    let opinion = opinion.map(str::trim).filter(|o| !o.is_empty());
+    if !confirm && opinion.is_none() {
+        return Err(DbError::invalid("opinion", "err.tasks.opinion_required"));
+    }
+    if opinion.is_some_and(|o| o.chars().count() > 2_000) {
+        return Err(DbError::Invalid(
+            shiliu_domain::FieldError::new("opinion", "err.too_long")
+                .arg("max", 2_000)
+                .into(),
+        ));
+    }
+    let to = if confirm {
+        ReportStatus::Confirmed
+    } else {
+        ReportStatus::Returned
+    };
+    let written = diesel::update(
+        task_reports::table
+            .filter(task_reports::id.eq(report_id))
+            .filter(task_reports::version.eq(version)),
+    )
+    .set((
+        task_reports::status.eq(to.as_str()),
+        task_reports::opinion.eq(opinion),
+        task_reports::reviewed_by.eq(actor.user_id),
+        task_reports::reviewed_at.eq(now()),
+        task_reports::version.eq(version + 1),
+    ))
+    .execute(conn)?;
+    let action = if confirm {
+        "task_report.confirm"
+    } else {
+        "task_report.return"
+    };
+    let after = versioned::finish(
+        conn,
+        actor,
+        written,
+        &before,
+        |c| get_report(c, report_id),
+        |_| Event::new(action, "task_report", report_id).region(plan.region_id),
+    )?;
+    event(conn, actor, &after, to, opinion.unwrap_or_default())?;
+    Ok(after)
+}
+
+/// A plan the actor reaches: in the organiser's (or a reader's) scope, or, for a unit's
+/// reporter, one in force that hands their unit a task.
+pub fn reachable_plan(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Plan, DbError> {
+    if actor.allows(Permission::ViewTasks)
+        && let Ok(p) = get_plan(conn, &actor.scope, id)
+    {
+        return Ok(p);
+    }
+    match Can::<grants::ReportTasks>::check(actor) {
+        Ok(r) => super::plan_for_unit(conn, &r, id).map(|(p, _)| p),
+        Err(_) => Err(DbError::NotFound),
+    }
+}
+
+/// How many of the reporter's unit's reports in plans in force were sent back and wait to be
+/// sent again (for its to-do).
+pub fn returned_count(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ReportTasks>,
+) -> Result<i64, DbError> {
+    let Some(unit) = unit_of(conn, actor)? else {
+        return Ok(0);
+    };
+    Ok(task_reports::table
+        .inner_join(task_plans::table.on(task_plans::id.eq(task_reports::plan_id)))
+        .filter(task_reports::unit_id.eq(unit))
+        .filter(task_reports::status.eq(ReportStatus::Returned.as_str()))
+        .filter(task_plans::status.eq(PlanStatus::Active.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// A report from a unit's past, loaded by the system (the demo's year of ledgers): sent at
+/// `sent_at`, and decided at `decided`'s moment if it was (confirmed, or sent back with its
+/// opinion). Audited as one load.
+#[cfg(feature = "system")]
+pub fn load_past(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ManageTasks>,
+    (plan, item_id, unit): (&Plan, i64, i64),
+    input: &ReportInput,
+    sent_at: NaiveDateTime,
+    decided: Option<(bool, Option<&str>, NaiveDateTime)>,
+) -> Result<Report, DbError> {
+    let status = match decided {
+        None => ReportStatus::Submitted,
+        Some((true, ..)) => ReportStatus::Confirmed,
+        Some((false, ..)) => ReportStatus::Returned,
+    };
+    let r = Report {
+        id: new_id(),
+        plan_id: plan.id,
+        item_id,
+        unit_id: unit,
+        period: input.period.clone(),
+        status: status.as_str().into(),
+        progress: input.progress.clone(),
+        figure: input.figure,
+        opinion: decided.and_then(|(_, o, _)| o.map(ToString::to_string)),
+        submitted_by: None,
+        submitted_at: sent_at,
+        reviewed_by: None,
+        reviewed_at: decided.map(|(.., at)| at),
+        version: 1,
+    };
+    diesel::insert_into(task_reports::table)
+        .values(&r)
+        .execute(conn)?;
+    let mut events = vec![(ReportStatus::Submitted, r.progress.clone(), sent_at)];
+    if let Some((_, opinion, at)) = decided {
+        events.push((status, opinion.unwrap_or_default().to_string(), at));
+    }
+    for (action, body, at) in events {
+        let e = ReportEvent {
+            id: new_id(),
+            report_id: r.id,
+            action: action.as_str().into(),
+            figure: (action == ReportStatus::Submitted)
+                .then_some(r.figure)
+                .flatten(),
+            body,
+            actor_id: None,
+            actor_name: actor.name.clone(),
+            at,
+        };
+        diesel::insert_into(task_report_events::table)
+            .values(&e)
+            .execute(conn)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Event::new("task_report.load", "task_report", r.id)
+            .region(plan.region_id)
+            .after(&r),
+    )?;
+    Ok(r)
+}

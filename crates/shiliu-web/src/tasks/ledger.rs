@@ -1,0 +1,358 @@
+//! One task of a plan and its ledger (工作台账): how each unit it is handed stands, every report
+//! with its history, the caller's unit's report form, and the decision on reports the caller
+//! reviews (a lead unit on the others', the organiser on any).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use shiliu_db::DbError;
+use shiliu_db::scope::{Actor, Can, grants};
+use shiliu_db::tasks::ledger::{self as db, Ledger};
+use shiliu_db::tasks::{Node, Plan};
+use shiliu_domain::FieldErrors;
+use shiliu_domain::tasks::{PlanStatus, ReportInput, ReportStatus, period_label};
+
+use super::pages::{due, seen};
+use crate::web::error::{AppError, AppResult};
+use crate::web::page::{Layout, Saved, render_form, show_minute};
+use crate::web::{AppState, Principal};
+
+/// Any of the ways into a plan's task: reading the plan, drawing it up, reporting on it.
+fn actor(p: &Principal) -> AppResult<Actor> {
+    p.require::<grants::ManageTasks>()
+        .map(Can::into_actor)
+        .or_else(|_| p.require::<grants::ViewTasks>().map(Can::into_actor))
+        .or_else(|_| p.require::<grants::ReportTasks>().map(Can::into_actor))
+}
+
+pub struct EventLine {
+    pub action: String,
+    pub body: String,
+    pub who: String,
+    pub at: String,
+}
+
+pub struct ReportLine {
+    pub id: i64,
+    pub version: i32,
+    pub period: String,
+    pub status: String,
+    pub status_code: &'static str,
+    pub progress: String,
+    pub figure: String,
+    pub opinion: String,
+    pub at: String,
+    pub events: Vec<EventLine>,
+    /// The caller decides on it now.
+    pub decide: bool,
+}
+
+pub struct UnitBlock {
+    pub name: String,
+    pub lead: bool,
+    pub progress: String,
+    pub colour: &'static str,
+    pub reports: Vec<ReportLine>,
+}
+
+#[derive(Template)]
+#[template(path = "tasks/task.html")]
+struct TaskPage {
+    l: Layout,
+    plan: Plan,
+    item_id: i64,
+    parent: String,
+    due: String,
+    target: String,
+    notes: String,
+    units: Vec<UnitBlock>,
+    /// The caller's unit reports here: the periods it may report for (code, label).
+    periods: Vec<(String, String)>,
+    may_report: bool,
+    f: ReportForm,
+    errors: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ReportForm {
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    progress: String,
+    #[serde(default)]
+    figure: String,
+}
+
+/// What the page needs beside the plan: the task, its ledger, whose reports the caller
+/// decides on, and the caller's own unit.
+struct Parts {
+    plan: Plan,
+    node: Node,
+    parent: String,
+    ledger: Ledger,
+    decides: Vec<i64>,
+    own: Option<i64>,
+}
+
+async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
+    let (plan, tree, _) = seen(state, p, id).await?;
+    let node = tree
+        .nodes
+        .iter()
+        .find(|n| n.item.id == item && n.reported())
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let parent = node
+        .item
+        .parent_id
+        .and_then(|pid| tree.nodes.iter().find(|n| n.item.id == pid))
+        .map(|n| n.item.title.clone())
+        .unwrap_or_default();
+    let actor = actor(p)?;
+    let reporter = p.require::<grants::ReportTasks>().ok();
+    let plan2 = plan.clone();
+    let (ledger, decides, own) = state
+        .db
+        .read(move |c| {
+            let ledger = db::ledger(c, &plan2, item)?;
+            let decides = db::reviewed_units(c, &actor, &plan2, item)?;
+            let own = match &reporter {
+                Some(r) => shiliu_db::tasks::own_unit(c, r)?,
+                None => None,
+            };
+            Ok((ledger, decides, own))
+        })
+        .await?;
+    Ok(Parts {
+        plan,
+        node,
+        parent,
+        ledger,
+        decides,
+        own,
+    })
+}
+
+fn page(
+    p: &Principal,
+    parts: Parts,
+    f: ReportForm,
+    errs: &FieldErrors,
+    said: Option<String>,
+) -> AppResult<Response> {
+    let t = p.t();
+    let today = shiliu_db::today();
+    let Parts {
+        plan,
+        node,
+        parent,
+        ledger,
+        decides,
+        own,
+    } = parts;
+    let asked = db::asked(&plan, &node.item);
+    let units = node
+        .units
+        .iter()
+        .map(|u| {
+            let progress = ledger.progress(&asked, u.unit_id, today);
+            UnitBlock {
+                name: u.name.clone(),
+                lead: u.lead,
+                progress: t.label("progress", progress.as_str()),
+                colour: progress.colour(),
+                reports: ledger
+                    .of_unit(u.unit_id)
+                    .into_iter()
+                    .map(|r| ReportLine {
+                        id: r.id,
+                        version: r.version,
+                        period: period_label(&r.period),
+                        status: t.label("report_status", &r.status),
+                        status_code: r.status().as_str(),
+                        progress: r.progress.clone(),
+                        figure: r.figure.map(|f| f.to_string()).unwrap_or_default(),
+                        opinion: r.opinion.clone().unwrap_or_default(),
+                        at: show_minute(r.submitted_at),
+                        events: ledger
+                            .events
+                            .get(&r.id)
+                            .map(|es| {
+                                es.iter()
+                                    .map(|e| EventLine {
+                                        action: t.label("report_action", &e.action),
+                                        body: e.body.clone(),
+                                        who: e.actor_name.clone(),
+                                        at: show_minute(e.at),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        decide: r.status() == ReportStatus::Submitted
+                            && decides.contains(&u.unit_id)
+                            && plan.status() == PlanStatus::Active,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mine = own.filter(|u| node.units.iter().any(|x| x.unit_id == *u));
+    let confirmed = |code: &str| {
+        mine.is_some_and(|u| {
+            ledger.reports.iter().any(|r| {
+                r.unit_id == u && r.period == code && r.status() == ReportStatus::Confirmed
+            })
+        })
+    };
+    let periods: Vec<(String, String)> = asked
+        .open_periods(today)
+        .into_iter()
+        .filter(|x| !confirmed(&x.code))
+        .map(|x| {
+            let label = if x.code.is_empty() {
+                t.s("plans.once_period").to_string()
+            } else {
+                period_label(&x.code)
+            };
+            (x.code, label)
+        })
+        .rev()
+        .collect();
+    let may_report = mine.is_some() && plan.status() == PlanStatus::Active && !periods.is_empty();
+    let page = TaskPage {
+        l: Layout::new(p, "nav.plans", &node.item.title).said(said),
+        item_id: node.item.id,
+        due: due(t, &node.item),
+        target: node
+            .item
+            .target()
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        notes: node.item.notes.clone().unwrap_or_default(),
+        parent,
+        units,
+        periods,
+        may_report,
+        f,
+        errors: t.field_errors(errs),
+        plan,
+    };
+    render_form(&page, !errs.is_empty())
+}
+
+const DONE: [&str; 3] = ["submitted", "confirmed", "returned"];
+
+pub async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+    Query(saved): Query<Saved>,
+) -> AppResult<Response> {
+    let parts = parts(&state, &p, id, item).await?;
+    let said = saved
+        .done(&DONE)
+        .map(|d| p.t().s(&format!("plans.report_{d}")).to_string());
+    page(&p, parts, ReportForm::default(), &FieldErrors::new(), said)
+}
+
+/// After a write: the task's page saying what was done, or again with the problems.
+async fn after(
+    state: &AppState,
+    p: &Principal,
+    (id, item): (i64, i64),
+    result: Result<&'static str, DbError>,
+    f: ReportForm,
+) -> AppResult<Response> {
+    match result {
+        Ok(done) => {
+            Ok(Redirect::to(&format!("/plans/{id}/tasks/{item}?done={done}")).into_response())
+        }
+        Err(DbError::Invalid(e)) => {
+            let parts = parts(state, p, id, item).await?;
+            page(p, parts, f, &e, None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+    Form(f): Form<ReportForm>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ReportTasks>()?;
+    let parts = parts(&state, &p, id, item).await?;
+    let open = db::asked(&parts.plan, &parts.node.item).open_periods(shiliu_db::today());
+    let result = match ReportInput::parse(&f.period, &f.progress, &f.figure, &open) {
+        Ok(input) => {
+            state
+                .db
+                .write(move |c| {
+                    shiliu_db::tasks::ledger::submit(c, &actor, id, item, &input)
+                        .map(|_| "submitted")
+                })
+                .await
+        }
+        Err(e) => Err(DbError::Invalid(e)),
+    };
+    after(&state, &p, (id, item), result, f).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReviewForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    opinion: String,
+    #[serde(default)]
+    version: i32,
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item, report)): Path<(i64, i64, i64)>,
+    Form(f): Form<ReviewForm>,
+) -> AppResult<Response> {
+    let actor = actor(&p)?;
+    let confirm = match f.decision.as_str() {
+        "confirm" => Some(true),
+        "return" => Some(false),
+        _ => None,
+    };
+    let result = match confirm {
+        Some(confirm) => {
+            state
+                .db
+                .write(move |c| {
+                    db::review(
+                        c,
+                        &actor,
+                        (id, item, report),
+                        f.version,
+                        confirm,
+                        Some(&f.opinion),
+                    )
+                    .map(|_| if confirm { "confirmed" } else { "returned" })
+                })
+                .await
+        }
+        None => Err(DbError::invalid("decision", "err.choice")),
+    };
+    after(&state, &p, (id, item), result, ReportForm::default()).await
+}
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::{get, post};
+    crate::Routes::new(file!())
+        .route("/plans/{id}/tasks/{item}", get(show))
+        .route("/plans/{id}/tasks/{item}/reports", post(submit))
+        .route(
+            "/plans/{id}/tasks/{item}/reports/{report}/review",
+            post(review),
+        )
+}
