@@ -520,3 +520,170 @@ pub fn load_past(
     )?;
     Ok(r)
 }
+
+/// A task the reporter's unit owes work on: overdue or lagging, or with a period ending within
+/// [`DUE_SOON_DAYS`] that it has not reported on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Owed {
+    pub plan_id: i64,
+    pub plan_name: String,
+    pub item: Item,
+    pub task_title: Option<String>,
+    pub progress: Progress,
+    /// The period to report on next and the day it ends, if one is due soon.
+    pub next: Option<(String, chrono::NaiveDate)>,
+}
+
+/// How far ahead a period's end makes its report owed.
+pub const DUE_SOON_DAYS: i64 = 14;
+
+/// What the reporter's unit owes on `today`, the late first (overdue, then lagging), then by
+/// the day the next report is due.
+pub fn owed(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ReportTasks>,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Owed>, DbError> {
+    let Some(unit) = unit_of(conn, actor)? else {
+        return Ok(Vec::new());
+    };
+    let handed = super::assigned(conn, actor)?;
+    let mut plan_ids: Vec<i64> = handed.iter().map(|t| t.plan_id).collect();
+    plan_ids.sort_unstable();
+    plan_ids.dedup();
+    let plans: HashMap<i64, Plan> = task_plans::table
+        .filter(task_plans::id.eq_any(&plan_ids))
+        .select(Plan::as_select())
+        .load::<Plan>(conn)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let reports: Vec<Report> = task_reports::table
+        .filter(task_reports::unit_id.eq(unit))
+        .filter(task_reports::plan_id.eq_any(&plan_ids))
+        .select(Report::as_select())
+        .load(conn)?;
+    let soon = today + chrono::Duration::days(DUE_SOON_DAYS);
+    let mut out: Vec<Owed> = Vec::new();
+    for t in handed {
+        let Some(plan) = plans.get(&t.plan_id) else {
+            continue;
+        };
+        let a = asked(plan, &t.item);
+        let mine: Vec<Reported> = reports
+            .iter()
+            .filter(|r| r.item_id == t.item.id)
+            .map(Report::reported)
+            .collect();
+        let progress = a.progress(&mine, today);
+        let next = a
+            .open_periods(today)
+            .into_iter()
+            .find(|p| {
+                p.ends_on >= today && p.ends_on <= soon && !mine.iter().any(|r| r.period == p.code)
+            })
+            .map(|p| (p.code, p.ends_on));
+        if matches!(progress, Progress::Overdue | Progress::Lagging) || next.is_some() {
+            out.push(Owed {
+                plan_id: t.plan_id,
+                plan_name: t.plan_name,
+                item: t.item,
+                task_title: t.task_title,
+                progress,
+                next,
+            });
+        }
+    }
+    out.sort_by_key(|o| {
+        (
+            match o.progress {
+                Progress::Overdue => 0,
+                Progress::Lagging => 1,
+                _ => 2,
+            },
+            o.next.as_ref().map(|(_, d)| *d),
+            o.item.sort,
+        )
+    });
+    Ok(out)
+}
+
+/// A report waiting for the caller's decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToReview {
+    pub report: Report,
+    pub plan_name: String,
+    pub item_title: String,
+    pub unit_name: String,
+}
+
+/// The reports, in plans in force, that wait for the caller's decision: as a lead unit's
+/// reporter, the other units' on its tasks; as the organiser, the lead units' own (the others'
+/// are the lead units' to decide). Oldest sent first.
+pub fn to_review(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<ToReview>, DbError> {
+    use crate::schema::units;
+    let mut rows: Vec<(Report, String, String, String)> = Vec::new();
+    let submitted = ReportStatus::Submitted.as_str();
+    let active = PlanStatus::Active.as_str();
+    if actor.allows(Permission::ReportTasks)
+        && let Some(unit) = unit_of(conn, actor)?
+    {
+        rows.extend(
+            task_reports::table
+                .inner_join(
+                    task_assignments::table.on(task_assignments::item_id
+                        .eq(task_reports::item_id)
+                        .and(task_assignments::unit_id.eq(unit))
+                        .and(task_assignments::lead.eq(true))),
+                )
+                .inner_join(task_plans::table.on(task_plans::id.eq(task_reports::plan_id)))
+                .inner_join(task_items::table.on(task_items::id.eq(task_reports::item_id)))
+                .inner_join(units::table.on(units::id.eq(task_reports::unit_id)))
+                .filter(task_reports::unit_id.ne(unit))
+                .filter(task_reports::status.eq(submitted))
+                .filter(task_plans::status.eq(active))
+                .select((
+                    Report::as_select(),
+                    task_plans::name,
+                    task_items::title,
+                    units::name,
+                ))
+                .load::<(Report, String, String, String)>(conn)?,
+        );
+    }
+    if actor.allows(Permission::ManageTasks) {
+        rows.extend(
+            task_reports::table
+                .inner_join(
+                    task_assignments::table.on(task_assignments::item_id
+                        .eq(task_reports::item_id)
+                        .and(task_assignments::unit_id.eq(task_reports::unit_id))
+                        .and(task_assignments::lead.eq(true))),
+                )
+                .inner_join(task_plans::table.on(task_plans::id.eq(task_reports::plan_id)))
+                .inner_join(task_items::table.on(task_items::id.eq(task_reports::item_id)))
+                .inner_join(units::table.on(units::id.eq(task_reports::unit_id)))
+                .filter(actor.scope.path_filter(task_plans::region_path))
+                .filter(task_reports::status.eq(submitted))
+                .filter(task_plans::status.eq(active))
+                .select((
+                    Report::as_select(),
+                    task_plans::name,
+                    task_items::title,
+                    units::name,
+                ))
+                .load::<(Report, String, String, String)>(conn)?,
+        );
+    }
+    rows.sort_by_key(|(r, ..)| (r.submitted_at, r.id));
+    rows.dedup_by_key(|(r, ..)| r.id);
+    Ok(rows
+        .into_iter()
+        .map(|(report, plan_name, item_title, unit_name)| ToReview {
+            report,
+            plan_name,
+            item_title,
+            unit_name,
+        })
+        .collect())
+}

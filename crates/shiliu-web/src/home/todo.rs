@@ -115,6 +115,14 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
         .require::<grants::ExchangeAssists>()
         .ok()
         .map(shiliu_db::scope::Can::into_actor);
+    // Work plans: what the unit owes, and the reports waiting for the caller's decision (a
+    // lead unit's on the others', the organiser's on the lead units' own).
+    let task_reporter = p.require::<grants::ReportTasks>().ok();
+    let task_reviewer = p
+        .require::<grants::ManageTasks>()
+        .ok()
+        .map(shiliu_db::scope::Can::into_actor)
+        .or_else(|| task_reporter.clone().map(shiliu_db::scope::Can::into_actor));
     // The grid worker's queue is the declarations to check in their grids; reading them is a
     // view of people, audited, so that home is written.
     let grid_worker = p.user().role().scoped_to_grids() && registry.is_some();
@@ -187,6 +195,28 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
                 "todo.assists",
                 waiting,
                 "/registry/assists?status=open",
+            ));
+        }
+        if let Some(actor) = &task_reporter {
+            let owed = shiliu_db::tasks::ledger::owed(c, actor, today)?;
+            let late = owed
+                .iter()
+                .any(|o| o.progress == shiliu_domain::tasks::Progress::Overdue);
+            counters.push(Owing {
+                urgent: late,
+                ..Owing::new(
+                    "todo.tasks_owed",
+                    i64::try_from(owed.len()).unwrap_or(i64::MAX),
+                    "/plans?owed=1",
+                )
+            });
+        }
+        if let Some(actor) = &task_reviewer {
+            let waiting = shiliu_db::tasks::ledger::to_review(c, actor)?;
+            counters.push(Owing::new(
+                "todo.reports_to_review",
+                i64::try_from(waiting.len()).unwrap_or(i64::MAX),
+                "/plans?review=1",
             ));
         }
         Ok((counters, queue, declarations))

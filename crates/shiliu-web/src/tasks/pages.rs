@@ -227,9 +227,131 @@ fn list_page(
     )
 }
 
-pub async fn list(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
+/// Which of the list's views: everything the caller has, or one of the to-do's lists.
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    /// What the caller's unit owes (the to-do's `todo.tasks_owed`).
+    #[serde(default)]
+    owed: Option<String>,
+    /// Reports waiting for the caller's decision (`todo.reports_to_review`).
+    #[serde(default)]
+    review: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    if q.owed.is_some() {
+        return owed_page(&state, &p).await;
+    }
+    if q.review.is_some() {
+        return review_page(&state, &p).await;
+    }
     let shown = listed(&state, &p).await?;
     list_page(&p, shown, PlanForm::fresh(p.t()), &FieldErrors::new())
+}
+
+pub struct OwedRow {
+    pub href: String,
+    pub task: String,
+    pub title: String,
+    pub next: String,
+    pub progress: String,
+    pub colour: &'static str,
+    pub plan: String,
+}
+
+pub struct ReviewRow {
+    pub href: String,
+    pub unit: String,
+    pub title: String,
+    pub period: String,
+    pub sent: String,
+    pub plan: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks/todo.html")]
+struct TodoPage {
+    l: Layout,
+    owed: Vec<OwedRow>,
+    review: Vec<ReviewRow>,
+    /// Which list this is: `owed` or `review`.
+    which: &'static str,
+}
+
+/// What the caller's unit owes: the to-do's list of tasks late or due soon.
+async fn owed_page(state: &AppState, p: &Principal) -> AppResult<Response> {
+    let actor = p.require::<grants::ReportTasks>()?;
+    let today = shiliu_db::today();
+    let list = state
+        .db
+        .read(move |c| shiliu_db::tasks::ledger::owed(c, &actor, today))
+        .await?;
+    let t = p.t();
+    let owed = list
+        .into_iter()
+        .map(|o| OwedRow {
+            href: format!("/plans/{}/tasks/{}", o.plan_id, o.item.id),
+            task: o.task_title.unwrap_or_default(),
+            next: o.next.map_or_else(
+                || due(t, &o.item),
+                |(code, end)| {
+                    let label = shiliu_domain::tasks::period_label(&code);
+                    if label.is_empty() {
+                        end.to_string()
+                    } else {
+                        format!("{label}（{end}）")
+                    }
+                },
+            ),
+            title: o.item.title,
+            progress: t.label("progress", o.progress.as_str()),
+            colour: o.progress.colour(),
+            plan: o.plan_name,
+        })
+        .collect();
+    crate::web::page::render(&TodoPage {
+        l: Layout::new(p, "nav.plans", t.s("todo.tasks_owed")),
+        owed,
+        review: Vec::new(),
+        which: "owed",
+    })
+}
+
+/// Reports waiting for the caller's decision.
+async fn review_page(state: &AppState, p: &Principal) -> AppResult<Response> {
+    let actor = p
+        .require::<grants::ManageTasks>()
+        .map(shiliu_db::scope::Can::into_actor)
+        .or_else(|_| {
+            p.require::<grants::ReportTasks>()
+                .map(shiliu_db::scope::Can::into_actor)
+        })?;
+    let list = state
+        .db
+        .read(move |c| shiliu_db::tasks::ledger::to_review(c, &actor))
+        .await?;
+    let t = p.t();
+    let review = list
+        .into_iter()
+        .map(|r| ReviewRow {
+            href: format!("/plans/{}/tasks/{}", r.report.plan_id, r.report.item_id),
+            unit: r.unit_name,
+            title: r.item_title,
+            period: shiliu_domain::tasks::period_label(&r.report.period),
+            sent: crate::web::page::show_minute(r.report.submitted_at),
+            plan: r.plan_name,
+        })
+        .collect();
+    crate::web::page::render(&TodoPage {
+        l: Layout::new(p, "nav.plans", t.s("todo.reports_to_review")),
+        owed: Vec::new(),
+        review,
+        which: "review",
+    })
 }
 
 pub async fn create(

@@ -413,8 +413,9 @@ both_engines!(a_plans_form_names_each_problem, |t: TestDb| {
     });
 });
 
-/// A plan in force over this year and the next, its one task (建立工作台账, once, by the end of
-/// next year) led by 南宁市民宗委 with nn教育局; the plan's and the task's ids.
+/// A plan in force from last year to the end of next, its first task (建立工作台账, once, by
+/// the end of next year) led by 南宁市民宗委 with nn教育局, its second (补报去年台账, due last
+/// December: overdue) nn教育局's; the plan's and the first task's ids.
 async fn running(app: &App) -> (i64, i64) {
     use chrono::Datelike;
     let year = shiliu_db::today().year();
@@ -427,7 +428,7 @@ async fn running(app: &App) -> (i64, i64) {
                 ("_csrf", &csrf),
                 ("name", "本年度工作方案"),
                 ("organiser", "南宁市创建办"),
-                ("starts_on", &format!("{year}-01-01")),
+                ("starts_on", &format!("{}-01-01", year - 1)),
                 ("ends_on", &format!("{}-12-31", year + 1)),
             ],
         )
@@ -452,6 +453,14 @@ async fn running(app: &App) -> (i64, i64) {
             "完成时限",
         ],
         &["1", "建立工作台账", "", "南宁市民宗委", "nn教育局", &due],
+        &[
+            "2",
+            "补报去年台账",
+            "",
+            "nn教育局",
+            "",
+            &format!("{}年12月底前", year - 1),
+        ],
     ]);
     let r = import(app, &cs, &csrf, id, &bytes).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
@@ -596,6 +605,70 @@ both_engines!(
             let (leader, _) = app.session("nn-leader");
             let page = app.get(&page_of, &leader).await.text();
             assert!(page.contains("请补充照片") && !page.contains("/review"));
+        });
+    }
+);
+
+/// The counter `what` on the home of the session `cookie`: its count and link.
+async fn counter(app: &App, cookie: &str, what: &str) -> Option<(i64, String)> {
+    let home = home_of(app, cookie).await;
+    let at = home.find(&format!("data-todo=\"{what}\""))?;
+    let before = &home[..at];
+    let href = before
+        .rsplit("href=\"")
+        .next()?
+        .split('"')
+        .next()?
+        .replace("&amp;", "&");
+    let span = &home[at..].split_once("<span class=\"n")?.1;
+    let n = span.split_once("\">")?.1.split_once('<')?.0.parse().ok()?;
+    Some((n, href))
+}
+
+both_engines!(
+    a_units_todo_counts_what_it_owes_and_a_leads_what_it_reviews,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let (n, href) = counter(&app, &edu, "todo.tasks_owed")
+                .await
+                .expect("the counter");
+            assert_eq!((n, href.as_str()), (1, "/plans?owed=1"));
+            let list = app.get(&href, &edu).await.text();
+            assert_eq!(list.matches("<tr><td").count(), 1, "{list}");
+            assert!(
+                list.contains("补报去年台账") && list.contains("逾期"),
+                "{list}"
+            );
+            // Reported: the lead unit has it to review, the organiser not (it is the lead's).
+            let r = app
+                .post(
+                    &format!("/plans/{id}/tasks/{task}/reports"),
+                    &edu,
+                    &[("_csrf", &edu_csrf), ("period", ""), ("progress", "已建立")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let (mzw, _) = app.session("mzw-reporter");
+            let (n, href) = counter(&app, &mzw, "todo.reports_to_review")
+                .await
+                .expect("the counter");
+            assert_eq!(n, 1);
+            let list = app.get(&href, &mzw).await.text();
+            assert_eq!(list.matches("<tr><td").count(), 1, "{list}");
+            assert!(list.contains("nn教育局") && list.contains("建立工作台账"));
+            let (cs, _) = app.session("nn-commission-staff");
+            assert_eq!(
+                counter(&app, &cs, "todo.reports_to_review")
+                    .await
+                    .map(|c| c.0),
+                Some(0)
+            );
+            // A leader has neither.
+            let (leader, _) = app.session("nn-leader");
+            assert!(counter(&app, &leader, "todo.tasks_owed").await.is_none());
         });
     }
 );
