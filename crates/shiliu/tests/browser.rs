@@ -2498,10 +2498,13 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.here(c, Some(422)).await;
     // The city's work plan, one task of it with its ledger.
     a.page(c, base, "/plans").await;
-    a.follow(c, base, "main #plans tbody a[href^='/plans/']")
+    let plan = a
+        .follow(c, base, "main #plans tbody a[href^='/plans/']")
         .await;
     a.follow(c, base, "main #plan-tasks a[href*='/tasks/']")
         .await;
+    a.page(c, base, &format!("{plan}/board")).await;
+    a.page(c, base, "/plans?review=1").await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;

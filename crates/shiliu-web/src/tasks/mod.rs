@@ -1,6 +1,7 @@
 //! Work plans, task decomposition and ledgers (实施方案 · 任务分解表 · 工作台账).
 
 pub mod api;
+pub mod board;
 pub mod ledger;
 pub mod pages;
 pub mod sheets;
@@ -9,6 +10,7 @@ pub mod sheets;
 pub(crate) fn routes() -> crate::Routes {
     [
         api::routes(),
+        board::routes(),
         ledger::routes(),
         pages::routes(),
         sheets::routes(),

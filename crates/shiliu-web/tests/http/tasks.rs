@@ -672,3 +672,62 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    the_board_puts_the_late_first_filters_by_unit_and_exports_numbers,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, _) = running(&app).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            let board = app.get(&format!("/plans/{id}/board"), &cs).await;
+            assert_eq!(board.status, StatusCode::OK);
+            let text = board.text();
+            // Three (task, unit) lines; the overdue one first.
+            let body = text.split("id=\"board\"").nth(1).unwrap();
+            assert_eq!(
+                body.split("</tbody>")
+                    .next()
+                    .unwrap()
+                    .matches("<tr><td")
+                    .count(),
+                3
+            );
+            let first = body.split("<tr><td").nth(1).unwrap();
+            assert!(
+                first.contains("补报去年台账") && first.contains("逾期"),
+                "{first}"
+            );
+            // By unit: nn教育局 has two tasks, one overdue.
+            assert!(text.contains("board-units") && text.contains("nn教育局"));
+            // Filtered to the overdue: one line.
+            let late = app
+                .get(&format!("/plans/{id}/board?progress=overdue"), &cs)
+                .await
+                .text();
+            let body = late.split("id=\"board\"").nth(1).unwrap();
+            assert_eq!(
+                body.split("</tbody>")
+                    .next()
+                    .unwrap()
+                    .matches("<tr><td")
+                    .count(),
+                1
+            );
+            let bad = app
+                .get(&format!("/plans/{id}/board?progress=late"), &cs)
+                .await;
+            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            // The sheet: a row per line, the target a number.
+            let sheet = xlsx_cells(&app.get(&format!("/plans/{id}/board.xlsx"), &cs).await.body);
+            assert_eq!(sheet.len(), 4);
+            assert_eq!(sheet[0][2].to_string(), "单位");
+            // A unit's reporter reads its own part on the plan's page, not the board.
+            let (edu, _) = app.session("edu-reporter");
+            assert_eq!(
+                app.get(&format!("/plans/{id}/board"), &edu).await.status,
+                StatusCode::FORBIDDEN
+            );
+        });
+    }
+);

@@ -1,0 +1,363 @@
+//! A plan's board (进度看板): every task and unit it is handed to, how the unit stands (red,
+//! amber, green), the late first; the same by unit (how many of its tasks stand where, and
+//! its share done); filters by unit and standing; and the board as an Excel sheet.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use shiliu_db::scope::grants;
+use shiliu_db::tasks::ledger::{self, Report};
+use shiliu_db::tasks::{Plan, Tree};
+use shiliu_domain::tasks::{Progress, ReportStatus, Reported, period_label};
+
+use super::pages::due;
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::T;
+use crate::web::page::{Layout, render};
+use crate::web::xlsx::{self, Cell};
+use crate::web::{AppState, Principal};
+
+/// One task as one unit stands on it.
+pub struct Line {
+    pub item_id: i64,
+    pub task: String,
+    pub title: String,
+    pub unit_id: i64,
+    pub unit: String,
+    pub lead: bool,
+    pub due: String,
+    pub progress: Progress,
+    /// The latest report: its period and where it stands.
+    pub latest: Option<(String, ReportStatus)>,
+    pub figure: Option<i64>,
+    pub target: Option<i64>,
+}
+
+/// One unit's tasks, counted by standing.
+pub struct UnitLine {
+    pub unit_id: i64,
+    pub unit: String,
+    /// By [`Progress::ALL`]'s order.
+    pub counts: Vec<i64>,
+    pub total: i64,
+    /// Done, per mille of its tasks.
+    pub done: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    /// A unit's id: only its tasks.
+    #[serde(default)]
+    unit: String,
+    /// A standing (`overdue`, `lagging`, …): only the tasks standing so.
+    #[serde(default)]
+    progress: String,
+}
+
+/// The order the board shows standings in: the late first.
+fn rank(p: Progress) -> u8 {
+    match p {
+        Progress::Overdue => 0,
+        Progress::Lagging => 1,
+        Progress::NotStarted => 2,
+        Progress::InProgress => 3,
+        Progress::Done => 4,
+    }
+}
+
+/// Every (task, unit) of the plan with how it stands on `today`, the late first.
+fn lines(plan: &Plan, tree: &Tree, reports: &[Report], t: T) -> Vec<Line> {
+    let today = shiliu_db::today();
+    let mut out = Vec::new();
+    for n in tree.reported() {
+        let asked = ledger::asked(plan, &n.item);
+        let task = n
+            .item
+            .parent_id
+            .and_then(|p| tree.nodes.iter().find(|x| x.item.id == p))
+            .filter(|p| p.item.level() == shiliu_domain::tasks::TaskLevel::Task)
+            .map(|p| p.item.title.clone())
+            .unwrap_or_default();
+        for u in &n.units {
+            let mut mine: Vec<&Report> = reports
+                .iter()
+                .filter(|r| r.item_id == n.item.id && r.unit_id == u.unit_id)
+                .collect();
+            mine.sort_by(|a, b| b.period.cmp(&a.period));
+            let reported: Vec<Reported> = mine
+                .iter()
+                .map(|r| Reported {
+                    period: r.period.clone(),
+                    status: r.status(),
+                    figure: r.figure,
+                })
+                .collect();
+            out.push(Line {
+                item_id: n.item.id,
+                task: task.clone(),
+                title: n.item.title.clone(),
+                unit_id: u.unit_id,
+                unit: u.name.clone(),
+                lead: u.lead,
+                due: due(t, &n.item),
+                progress: asked.progress(&reported, today),
+                latest: mine.first().map(|r| (r.period.clone(), r.status())),
+                figure: mine.iter().filter_map(|r| r.figure).max(),
+                target: n.item.target_value,
+            });
+        }
+    }
+    out.sort_by_key(|l| (rank(l.progress), l.unit.clone(), l.item_id));
+    out
+}
+
+/// The units' summary: each unit's tasks by standing, the most behind first.
+fn units(lines: &[Line]) -> Vec<UnitLine> {
+    let mut out: Vec<UnitLine> = Vec::new();
+    for l in lines {
+        let at = if let Some(at) = out.iter().position(|u| u.unit_id == l.unit_id) {
+            at
+        } else {
+            out.push(UnitLine {
+                unit_id: l.unit_id,
+                unit: l.unit.clone(),
+                counts: vec![0; Progress::ALL.len()],
+                total: 0,
+                done: None,
+            });
+            out.len() - 1
+        };
+        let u = &mut out[at];
+        if let Some(i) = Progress::ALL.iter().position(|p| *p == l.progress) {
+            u.counts[i] += 1;
+        }
+        u.total += 1;
+    }
+    let done_at = Progress::ALL
+        .iter()
+        .position(|p| *p == Progress::Done)
+        .unwrap_or_default();
+    let overdue_at = Progress::ALL
+        .iter()
+        .position(|p| *p == Progress::Overdue)
+        .unwrap_or_default();
+    for u in &mut out {
+        u.done = (u.total > 0).then(|| (u.counts[done_at] * 1000 + u.total / 2) / u.total);
+    }
+    out.sort_by_key(|u| (std::cmp::Reverse(u.counts[overdue_at]), u.unit.clone()));
+    out
+}
+
+/// The plan, its lines and the units' summary, for one who reads the whole plan.
+async fn board_of(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+) -> AppResult<(Plan, Vec<Line>, Vec<UnitLine>)> {
+    let actor = p.require::<grants::ViewTasks>()?;
+    let (plan, tree, reports) = state
+        .db
+        .read(move |c| {
+            let plan = shiliu_db::tasks::get_plan(c, actor.scope(), id)?;
+            let tree = shiliu_db::tasks::tree(c, &plan)?;
+            let reports = ledger::plan_reports(c, &plan)?;
+            Ok((plan, tree, reports))
+        })
+        .await?;
+    let lines = lines(&plan, &tree, &reports, p.t());
+    let units = units(&lines);
+    Ok((plan, lines, units))
+}
+
+pub struct Row {
+    pub href: String,
+    pub task: String,
+    pub title: String,
+    pub unit: String,
+    pub lead: bool,
+    pub due: String,
+    pub progress: String,
+    pub colour: &'static str,
+    pub latest: String,
+    pub figure: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks/board.html")]
+struct BoardPage {
+    l: Layout,
+    plan: Plan,
+    /// (code, label, count) of each standing, over the whole plan.
+    totals: Vec<(&'static str, String, usize, &'static str)>,
+    units: Vec<(i64, String, Vec<i64>, i64, String)>,
+    headings: Vec<String>,
+    rows: Vec<Row>,
+    unit_choices: Vec<(i64, String)>,
+    unit: String,
+    progress: String,
+    query: String,
+}
+
+fn latest_text(t: T, latest: Option<&(String, ReportStatus)>) -> String {
+    latest.map_or_else(String::new, |(period, status)| {
+        let label = period_label(period);
+        let status = t.label("report_status", status.as_str());
+        if label.is_empty() {
+            status
+        } else {
+            format!("{label} {status}")
+        }
+    })
+}
+
+fn figure_text(l: &Line) -> String {
+    match (l.figure, l.target) {
+        (Some(f), Some(t)) => format!("{f} / {t}"),
+        (Some(f), None) => f.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Keep the lines the filters ask for; an unknown filter value is refused, naming it.
+fn filtered(lines: Vec<Line>, q: &BoardQuery) -> AppResult<Vec<Line>> {
+    let unit = match q.unit.trim() {
+        "" => None,
+        u => Some(u.parse::<i64>().map_err(|_| {
+            AppError::Invalid(shiliu_domain::FieldError::new("unit", "err.choice").into())
+        })?),
+    };
+    let progress = match q.progress.trim() {
+        "" => None,
+        code => Some(Progress::parse(code).ok_or_else(|| {
+            AppError::Invalid(shiliu_domain::FieldError::new("progress", "err.choice").into())
+        })?),
+    };
+    Ok(lines
+        .into_iter()
+        .filter(|l| unit.is_none_or(|u| u == l.unit_id))
+        .filter(|l| progress.is_none_or(|p| p == l.progress))
+        .collect())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    let (plan, lines, units) = board_of(&state, &p, id).await?;
+    let t = p.t();
+    let totals = Progress::ALL
+        .iter()
+        .map(|pr| {
+            (
+                pr.as_str(),
+                t.label("progress", pr.as_str()),
+                lines.iter().filter(|l| l.progress == *pr).count(),
+                pr.colour(),
+            )
+        })
+        .collect();
+    let mut unit_choices: Vec<(i64, String)> =
+        units.iter().map(|u| (u.unit_id, u.unit.clone())).collect();
+    unit_choices.sort_by(|a, b| a.1.cmp(&b.1));
+    let percent =
+        |v: Option<i64>| v.map_or_else(|| "—".into(), |v| format!("{}.{}%", v / 10, v % 10));
+    let rows = filtered(lines, &q)?
+        .into_iter()
+        .map(|l| Row {
+            href: format!("/plans/{}/tasks/{}", plan.id, l.item_id),
+            latest: latest_text(t, l.latest.as_ref()),
+            figure: figure_text(&l),
+            progress: t.label("progress", l.progress.as_str()),
+            colour: l.progress.colour(),
+            task: l.task,
+            title: l.title,
+            unit: l.unit,
+            lead: l.lead,
+            due: l.due,
+        })
+        .collect();
+    let query = format!(
+        "unit={}&progress={}",
+        crate::web::urlencode(q.unit.trim()),
+        crate::web::urlencode(q.progress.trim())
+    );
+    render(&BoardPage {
+        l: Layout::new(
+            &p,
+            "nav.plans",
+            &format!("{} · {}", plan.name, t.s("plans.board")),
+        ),
+        totals,
+        units: units
+            .into_iter()
+            .map(|u| (u.unit_id, u.unit, u.counts, u.total, percent(u.done)))
+            .collect(),
+        headings: Progress::ALL
+            .iter()
+            .map(|pr| t.label("progress", pr.as_str()))
+            .collect(),
+        rows,
+        unit_choices,
+        unit: q.unit.trim().to_string(),
+        progress: q.progress.trim().to_string(),
+        query,
+        plan,
+    })
+}
+
+/// The board as a sheet: one row per task and unit, as filtered; numbers as numbers.
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    let (plan, lines, _) = board_of(&state, &p, id).await?;
+    let t = p.t();
+    let headers: Vec<String> = [
+        "field.task",
+        "field.measure",
+        "field.unit",
+        "plans.role",
+        "field.due",
+        "field.status",
+        "plans.latest",
+        "field.figure",
+        "field.target",
+    ]
+    .iter()
+    .map(|k| t.s(k).to_string())
+    .collect();
+    let rows: Vec<Vec<Cell>> = filtered(lines, &q)?
+        .iter()
+        .map(|l| {
+            vec![
+                Cell::from(&l.task),
+                Cell::from(&l.title),
+                Cell::from(&l.unit),
+                Cell::from(t.s(if l.lead { "plans.lead" } else { "plans.co" })),
+                Cell::from(&l.due),
+                Cell::from(t.label("progress", l.progress.as_str())),
+                Cell::from(latest_text(t, l.latest.as_ref())),
+                l.figure.map_or(Cell::Empty, Cell::Int),
+                l.target.map_or(Cell::Empty, Cell::Int),
+            ]
+        })
+        .collect();
+    let name = format!("{} · {}", plan.name, t.s("plans.board"));
+    Ok(xlsx::download(
+        &format!("{name}.xlsx"),
+        xlsx::sheet(t.s("plans.board"), &headers, &rows)?,
+    ))
+}
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/plans/{id}/board", get(page))
+        .route("/plans/{id}/board.xlsx", get(export))
+}
