@@ -1,22 +1,37 @@
 //! The JSON API of work plans (see `pages` for the pages and `shiliu_db::tasks` for the rules
-//! and who may see what): the plans of the caller's scope, one plan with its task tree, and
-//! the tasks handed to the caller's unit.
+//! and who may see what): the plans of the caller's scope, one plan with its task tree, the
+//! tasks handed to the caller's unit, a task's ledger, reporting on it and deciding on a report.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shiliu_db::scope::grants;
+use shiliu_db::tasks::ledger::{self, Report};
 use shiliu_db::tasks::{self as db, AssignedTask, Node, Plan};
+use shiliu_domain::tasks::ReportInput;
 use utoipa::{OpenApi, ToSchema};
 
 use super::pages::seen;
-use crate::web::error::AppResult;
+use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, get, assigned),
-    components(schemas(PlanDto, PhaseDto, PlanDetail, TaskDto, HandedDto, AssignedDto))
+    paths(list, get, assigned, ledger_of, submit, review),
+    components(schemas(
+        PlanDto,
+        PhaseDto,
+        PlanDetail,
+        TaskDto,
+        HandedDto,
+        AssignedDto,
+        LedgerDto,
+        StandingDto,
+        ReportDto,
+        ReportEventDto,
+        ReportBody,
+        ReviewBody
+    ))
 )]
 pub struct Doc;
 
@@ -192,11 +207,240 @@ pub async fn assigned(
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReportEventDto {
+    /// `submitted`, `returned`, `confirmed`
+    action: String,
+    /// The progress sent, or the opinion given.
+    body: String,
+    figure: Option<i64>,
+    actor_name: String,
+    #[serde(serialize_with = "crate::web::api::moment")]
+    #[schema(value_type = String, format = DateTime)]
+    at: chrono::NaiveDateTime,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportDto {
+    id: i64,
+    unit_id: i64,
+    /// `2027-03`, `2027-Q1`, `2027-H1`, `2027`; empty for a task done once.
+    period: String,
+    /// `submitted`, `returned`, `confirmed`
+    status: String,
+    progress: String,
+    figure: Option<i64>,
+    opinion: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment")]
+    #[schema(value_type = String, format = DateTime)]
+    submitted_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    reviewed_at: Option<chrono::NaiveDateTime>,
+    version: i32,
+    events: Vec<ReportEventDto>,
+}
+
+impl ReportDto {
+    fn new(r: &Report, events: &[shiliu_db::tasks::ledger::ReportEvent]) -> Self {
+        Self {
+            id: r.id,
+            unit_id: r.unit_id,
+            period: r.period.clone(),
+            status: r.status.clone(),
+            progress: r.progress.clone(),
+            figure: r.figure,
+            opinion: r.opinion.clone(),
+            submitted_at: r.submitted_at,
+            reviewed_at: r.reviewed_at,
+            version: r.version,
+            events: events
+                .iter()
+                .map(|e| ReportEventDto {
+                    action: e.action.clone(),
+                    body: e.body.clone(),
+                    figure: e.figure,
+                    actor_name: e.actor_name.clone(),
+                    at: e.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// How one unit stands on the task today.
+#[derive(Serialize, ToSchema)]
+pub struct StandingDto {
+    unit_id: i64,
+    name: String,
+    lead: bool,
+    /// `not_started`, `in_progress`, `done`, `overdue`, `lagging`
+    progress: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerDto {
+    task: TaskDto,
+    units: Vec<StandingDto>,
+    /// Newest period first.
+    reports: Vec<ReportDto>,
+}
+
+/// A task's ledger: how each unit stands and every report with its history.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/tasks/{item}/reports", params(("id" = i64, Path), ("item" = i64, Path)),
+    responses((status = 200, body = LedgerDto), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn ledger_of(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+) -> AppResult<Json<LedgerDto>> {
+    let (plan, tree, _) = seen(&state, &p, id).await?;
+    let node = tree
+        .nodes
+        .into_iter()
+        .find(|n| n.item.id == item && n.reported())
+        .ok_or(AppError::NotFound)?;
+    let plan2 = plan.clone();
+    let l = state
+        .db
+        .read(move |c| ledger::ledger(c, &plan2, item))
+        .await?;
+    let asked = ledger::asked(&plan, &node.item);
+    let today = shiliu_db::today();
+    Ok(Json(LedgerDto {
+        units: node
+            .units
+            .iter()
+            .map(|u| StandingDto {
+                unit_id: u.unit_id,
+                name: u.name.clone(),
+                lead: u.lead,
+                progress: l.progress(&asked, u.unit_id, today).as_str().into(),
+            })
+            .collect(),
+        reports: l
+            .reports
+            .iter()
+            .map(|r| ReportDto::new(r, l.events.get(&r.id).map_or(&[], Vec::as_slice)))
+            .collect(),
+        task: TaskDto::from(&node),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReportBody {
+    /// A period begun and not yet confirmed (`""` for a task done once).
+    period: String,
+    progress: String,
+    /// How many done, against the task's target.
+    #[serde(default)]
+    figure: Option<i64>,
+}
+
+/// Report the caller's unit's progress on a task it is handed, for a period (again after it
+/// was sent back).
+#[utoipa::path(post, path = "/api/v1/plans/{id}/tasks/{item}/reports", params(("id" = i64, Path), ("item" = i64, Path)),
+    request_body = ReportBody,
+    responses((status = 201, body = ReportDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a period not begun or already confirmed, no progress, a plan not in force", body = crate::web::api::ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+    Json(b): Json<ReportBody>,
+) -> AppResult<(axum::http::StatusCode, Json<ReportDto>)> {
+    let actor = p.require::<grants::ReportTasks>()?;
+    let (plan, tree, _) = seen(&state, &p, id).await?;
+    let node = tree
+        .nodes
+        .iter()
+        .find(|n| n.item.id == item && n.reported())
+        .ok_or(AppError::NotFound)?;
+    let open = ledger::asked(&plan, &node.item).open_periods(shiliu_db::today());
+    let figure = b.figure.map(|f| f.to_string()).unwrap_or_default();
+    let input = ReportInput::parse(&b.period, &b.progress, &figure, &open)?;
+    let r = state
+        .db
+        .write(move |c| {
+            let r = ledger::submit(c, &actor, id, item, &input)?;
+            let l = ledger::ledger(c, &plan, item)?;
+            Ok(ReportDto::new(
+                &r,
+                l.events.get(&r.id).map_or(&[], Vec::as_slice),
+            ))
+        })
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(r)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ReviewBody {
+    /// `confirm`, or `return` (with an opinion).
+    decision: String,
+    #[serde(default)]
+    opinion: Option<String>,
+    /// The report's version the reviewer read.
+    version: i32,
+}
+
+/// Confirm a report, or send it back with an opinion: a lead unit on the others' reports, the
+/// organiser on any.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/tasks/{item}/reports/{report}/review",
+    params(("id" = i64, Path), ("item" = i64, Path), ("report" = i64, Path)),
+    request_body = ReviewBody,
+    responses((status = 200, body = ReportDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "no opinion to send it back, a report already decided", body = crate::web::api::ErrorBody)))]
+pub async fn review(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item, report)): Path<(i64, i64, i64)>,
+    Json(b): Json<ReviewBody>,
+) -> AppResult<Json<ReportDto>> {
+    let actor = super::ledger::actor(&p)?;
+    let confirm = match b.decision.as_str() {
+        "confirm" => true,
+        "return" => false,
+        _ => {
+            return Err(AppError::from(shiliu_domain::FieldErrors::from(
+                shiliu_domain::FieldError::new("decision", "err.choice"),
+            )));
+        }
+    };
+    let r = state
+        .db
+        .write(move |c| {
+            let r = ledger::review(
+                c,
+                &actor,
+                (id, item, report),
+                b.version,
+                confirm,
+                b.opinion.as_deref(),
+            )?;
+            let plan = ledger::reachable_plan(c, &actor, id)?;
+            let l = ledger::ledger(c, &plan, item)?;
+            Ok(ReportDto::new(
+                &r,
+                l.events.get(&r.id).map_or(&[], Vec::as_slice),
+            ))
+        })
+        .await?;
+    Ok(Json(r))
+}
+
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
-    use axum::routing::get;
+    use axum::routing::{get, post};
     crate::Routes::new(file!())
         .route("/api/v1/plans", get(list))
         .route("/api/v1/plans/{id}", get(self::get))
+        .route(
+            "/api/v1/plans/{id}/tasks/{item}/reports",
+            get(ledger_of).post(submit),
+        )
+        .route(
+            "/api/v1/plans/{id}/tasks/{item}/reports/{report}/review",
+            post(review),
+        )
         .route("/api/v1/tasks", get(assigned))
 }

@@ -20,7 +20,7 @@ use crate::web::page::{Layout, Saved, render_form, show_minute};
 use crate::web::{AppState, Principal};
 
 /// Any of the ways into a plan's task: reading the plan, drawing it up, reporting on it.
-fn actor(p: &Principal) -> AppResult<Actor> {
+pub(crate) fn actor(p: &Principal) -> AppResult<Actor> {
     p.require::<grants::ManageTasks>()
         .map(Can::into_actor)
         .or_else(|_| p.require::<grants::ViewTasks>().map(Can::into_actor))

@@ -589,6 +589,22 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             "recurrence",
             codes!(shiliu_domain::tasks::Recurrence),
         ),
+        (
+            "ReportDto",
+            "status",
+            codes!(shiliu_domain::tasks::ReportStatus),
+        ),
+        (
+            "ReportEventDto",
+            "action",
+            codes!(shiliu_domain::tasks::ReportStatus),
+        ),
+        (
+            "StandingDto",
+            "progress",
+            codes!(shiliu_domain::tasks::Progress),
+        ),
+        ("ReviewBody", "decision", vec!["confirm", "return"]),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),

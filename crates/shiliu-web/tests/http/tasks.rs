@@ -731,3 +731,82 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    through_the_api_a_unit_reports_and_the_lead_returns_then_confirms,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let path = format!("/api/v1/plans/{id}/tasks/{task}/reports");
+            let body =
+                |progress: &str| Some(serde_json::json!({"period": "", "progress": progress}));
+            let (s, e) = app.api("POST", &path, "edu-reporter", body(" ")).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["progress"].is_string(), "{e}");
+            let (s, r) = app.api("POST", &path, "edu-reporter", body("已建立")).await;
+            assert_eq!(s, StatusCode::CREATED, "{r}");
+            assert_eq!(r["status"], "submitted");
+            let review = format!("{path}/{}/review", r["id"]);
+            // Not the unit's own to decide; the lead's.
+            let decide = |decision: &str, opinion: &str, version: &serde_json::Value| {
+                Some(
+                    serde_json::json!({"decision": decision, "opinion": opinion, "version": version}),
+                )
+            };
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &review,
+                    "edu-reporter",
+                    decide("confirm", "", &r["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+            let (s, back) = app
+                .api(
+                    "POST",
+                    &review,
+                    "mzw-reporter",
+                    decide("return", "请补充照片", &r["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{back}");
+            assert_eq!(back["status"], "returned");
+            assert_eq!(back["events"][1]["body"], "请补充照片");
+            let (s, again) = app.api("POST", &path, "edu-reporter", body("已补充")).await;
+            assert_eq!(s, StatusCode::CREATED, "{again}");
+            let (s, ok) = app
+                .api(
+                    "POST",
+                    &review,
+                    "mzw-reporter",
+                    decide("confirm", "", &again["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{ok}");
+            assert_eq!(ok["status"], "confirmed");
+            // The ledger: the unit done, the report's four steps.
+            let (s, l) = app.api_get(&path, "nn-leader").await;
+            assert_eq!(s, StatusCode::OK, "{l}");
+            let edu = l["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["name"] == "nn教育局")
+                .unwrap()
+                .clone();
+            assert_eq!(edu["progress"], "done");
+            assert_eq!(l["reports"][0]["events"].as_array().unwrap().len(), 4);
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &review,
+                    "mzw-reporter",
+                    decide("maybe", "", &ok["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        });
+    }
+);
