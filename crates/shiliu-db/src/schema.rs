@@ -1050,12 +1050,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_report_files (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<BigInt>,
+        uploader -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(task_plans -> regions (region_id));
 diesel::joinable!(task_items -> task_plans (plan_id));
 diesel::joinable!(task_assignments -> task_items (item_id));
 diesel::joinable!(task_assignments -> units (unit_id));
 diesel::joinable!(task_reports -> units (unit_id));
 diesel::joinable!(task_report_events -> task_reports (report_id));
+diesel::joinable!(task_report_files -> task_reports (report_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1185,4 +1201,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_assignments,
     task_reports,
     task_report_events,
+    task_report_files,
 );

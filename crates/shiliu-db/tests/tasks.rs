@@ -414,6 +414,17 @@ fn running(c: &mut DbConnection) -> Result<Running, DbError> {
     })
 }
 
+/// A report without files.
+fn submit(
+    c: &mut DbConnection,
+    actor: &Can<grants::ReportTasks>,
+    plan: i64,
+    item: i64,
+    input: &shiliu_domain::tasks::ReportInput,
+) -> Result<shiliu_db::tasks::ledger::Report, DbError> {
+    shiliu_db::tasks::ledger::submit(c, actor, plan, item, input, &[])
+}
+
 fn report(period: &str, text: &str) -> shiliu_domain::tasks::ReportInput {
     shiliu_domain::tasks::ReportInput {
         period: period.into(),
@@ -437,7 +448,7 @@ both_engines!(
         t.db.write_blocking(|c| {
             let r = running(c)?;
             let (plan, task) = (r.plan.id, r.ledger_task);
-            let sent = ledger::submit(c, &r.education, plan, task, &report("", "已建立台账"))?;
+            let sent = submit(c, &r.education, plan, task, &report("", "已建立台账"))?;
             assert_eq!(sent.status(), ReportStatus::Submitted);
             // The unit does not decide on its own report; sending back needs an opinion.
             let key = (plan, task, sent.id);
@@ -458,7 +469,7 @@ both_engines!(
             };
             assert_eq!(progress(c)?, Progress::Lagging);
             // Sent again: the same report, its history kept.
-            let again = ledger::submit(
+            let again = submit(
                 c,
                 &r.education,
                 plan,
@@ -478,8 +489,7 @@ both_engines!(
             assert_eq!(actions, ["submitted", "returned", "submitted", "confirmed"]);
             assert_eq!(l.events[&sent.id][1].body, "请补充照片");
             // Confirmed is final for the period.
-            let late =
-                ledger::submit(c, &r.education, plan, task, &report("", "再报")).unwrap_err();
+            let late = submit(c, &r.education, plan, task, &report("", "再报")).unwrap_err();
             assert_eq!(refusal(&late), "err.tasks.already_confirmed");
             // Deciding twice: the second finds it decided.
             let twice = ledger::review(c, &r.commission, key, 4, true, None).unwrap_err();
@@ -498,7 +508,7 @@ both_engines!(
         t.db.write_blocking(|c| {
             let r = running(c)?;
             let (plan, task) = (r.plan.id, r.ledger_task);
-            let own = ledger::submit(c, &r.commission, plan, task, &report("", "牵头推进"))?;
+            let own = submit(c, &r.commission, plan, task, &report("", "牵头推进"))?;
             let key = (plan, task, own.id);
             assert!(matches!(
                 ledger::review(c, &r.commission, key, 1, true, None),
@@ -530,19 +540,18 @@ both_engines!(
             let plan = r.plan.id;
             // 宣传部 is not handed 建立工作台账.
             assert!(matches!(
-                ledger::submit(c, &r.publicity, plan, r.ledger_task, &report("", "越权")),
+                submit(c, &r.publicity, plan, r.ledger_task, &report("", "越权")),
                 Err(DbError::NotFound)
             ));
             // A quarter that has not begun.
             let future = format!("{}-Q4", r.year + 1);
-            let e = ledger::submit(c, &r.publicity, plan, r.talks, &report(&future, "提前报"))
-                .unwrap_err();
+            let e = submit(c, &r.publicity, plan, r.talks, &report(&future, "提前报")).unwrap_err();
             assert_eq!(refusal(&e), "err.tasks.period");
             // This quarter: yes.
             let open = ledger::asked(&r.plan, &tasks::tree(c, &r.plan)?.nodes[1].item)
                 .open_periods(shiliu_db::today());
             let now = open.last().unwrap().code.clone();
-            ledger::submit(
+            submit(
                 c,
                 &r.publicity,
                 plan,
@@ -551,8 +560,7 @@ both_engines!(
             )?;
             // A closed plan takes no report.
             tasks::set_status(c, &r.w.organiser, plan, 3, PlanStatus::Closed)?;
-            let e =
-                ledger::submit(c, &r.commission, plan, r.talks, &report(&now, "迟报")).unwrap_err();
+            let e = submit(c, &r.commission, plan, r.talks, &report(&now, "迟报")).unwrap_err();
             assert_eq!(refusal(&e), "err.tasks.not_in_force");
             Ok(())
         })

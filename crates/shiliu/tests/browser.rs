@@ -2620,7 +2620,7 @@ async fn every_page(
 /// GET routes that are not pages: files and downloads, the pickers' JSON, the language
 /// switch (a redirect), the static files and the machines' endpoints. (The JSON API and
 /// Open311 are left out by their prefixes; a route that answers GET with 405 takes only forms.)
-const NOT_PAGES: [&str; 12] = [
+const NOT_PAGES: [&str; 13] = [
     "/healthz",
     "/readyz",
     "/metrics",
@@ -2633,6 +2633,7 @@ const NOT_PAGES: [&str; 12] = [
     "/regions/choices",
     "/requests/{id}/files/{file_id}",
     "/evaluations/{id}/evidence/{file}",
+    "/plans/{id}/tasks/{item}/files/{upload}",
 ];
 
 /// The route `path` is served by: of those its segments match, the one with the most fixed

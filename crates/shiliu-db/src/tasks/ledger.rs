@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shiliu_domain::files::{FileInput, REQUEST_FILES};
 use shiliu_domain::roles::Permission;
 use shiliu_domain::tasks::{Asked, PlanStatus, Progress, ReportInput, ReportStatus, Reported};
 
@@ -20,7 +22,8 @@ use super::{Item, Node, Plan, get_plan, unit_of};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{
-    task_assignments, task_items, task_plans, task_report_events, task_reports, users,
+    task_assignments, task_items, task_plans, task_report_events, task_report_files, task_reports,
+    users,
 };
 use crate::scope::{Actor, Can, grants};
 use crate::versioned;
@@ -213,14 +216,107 @@ fn event(
     Ok(())
 }
 
-/// Send the reporter's unit's report on a task for a period: a new one, or again after it was
-/// sent back (or to amend one not yet decided). Audited.
+/// A file sent with a report (its bytes are read only to be served).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = task_report_files)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct ReportFile {
+    pub id: i64,
+    pub report_id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploader: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Keep `files` with a report, within the requests' limits counted over all its files.
+fn attach(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    report: &Report,
+    files: &[FileInput],
+) -> Result<(), DbError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let existing: i64 = task_report_files::table
+        .filter(task_report_files::report_id.eq(report.id))
+        .count()
+        .get_result(conn)?;
+    FileInput::check_count(
+        "files",
+        usize::try_from(existing).unwrap_or(usize::MAX),
+        files.len(),
+        REQUEST_FILES,
+    )?;
+    let at = now();
+    for f in files {
+        diesel::insert_into(task_report_files::table)
+            .values((
+                task_report_files::id.eq(new_id()),
+                task_report_files::report_id.eq(report.id),
+                task_report_files::name.eq(&f.name),
+                task_report_files::content_type.eq(f.kind.as_str()),
+                task_report_files::size.eq(i64::try_from(f.bytes.len()).unwrap_or(i64::MAX)),
+                task_report_files::sha256.eq(hex::encode(Sha256::digest(&f.bytes))),
+                task_report_files::data.eq(&f.bytes),
+                task_report_files::uploaded_by.eq(actor.user_id),
+                task_report_files::uploader.eq(&actor.name),
+                task_report_files::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The files of a task's reports, by report, oldest first (read through the plan's task the
+/// caller was given).
+pub fn files_of(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    item_id: i64,
+) -> Result<HashMap<i64, Vec<ReportFile>>, DbError> {
+    let rows: Vec<ReportFile> = task_report_files::table
+        .inner_join(task_reports::table)
+        .filter(task_reports::plan_id.eq(plan.id))
+        .filter(task_reports::item_id.eq(item_id))
+        .order(task_report_files::id.asc())
+        .select(ReportFile::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<ReportFile>> = HashMap::new();
+    for f in rows {
+        out.entry(f.report_id).or_default().push(f);
+    }
+    Ok(out)
+}
+
+/// One file of a report on the plan's task, with its bytes; of another task, `NotFound`.
+pub fn file(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    item_id: i64,
+    id: i64,
+) -> Result<(ReportFile, Vec<u8>), DbError> {
+    Ok(task_report_files::table
+        .inner_join(task_reports::table)
+        .filter(task_report_files::id.eq(id))
+        .filter(task_reports::plan_id.eq(plan.id))
+        .filter(task_reports::item_id.eq(item_id))
+        .select((ReportFile::as_select(), task_report_files::data))
+        .first(conn)?)
+}
+
+/// Send the reporter's unit's report on a task for a period, with its evidence files: a new
+/// one, or again after it was sent back (or to amend one not yet decided). Audited.
 pub fn submit(
     conn: &mut DbConnection,
     actor: &Can<grants::ReportTasks>,
     plan_id: i64,
     item_id: i64,
     input: &ReportInput,
+    files: &[FileInput],
 ) -> Result<Report, DbError> {
     let (plan, unit) = super::plan_for_unit(conn, actor, plan_id)?;
     if plan.status() != PlanStatus::Active {
@@ -287,6 +383,7 @@ pub fn submit(
             r
         }
     };
+    attach(conn, actor, &report, files)?;
     event(
         conn,
         actor,
@@ -299,7 +396,10 @@ pub fn submit(
         actor,
         Event::new("task_report.submit", "task_report", report.id)
             .region(plan.region_id)
-            .after(&report),
+            .after(&report)
+            .detail(serde_json::json!({
+                "files": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+            })),
     )?;
     Ok(report)
 }

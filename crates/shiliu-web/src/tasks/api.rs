@@ -362,7 +362,7 @@ pub async fn submit(
     let r = state
         .db
         .write(move |c| {
-            let r = ledger::submit(c, &actor, id, item, &input)?;
+            let r = ledger::submit(c, &actor, id, item, &input, &[])?;
             let l = ledger::ledger(c, &plan, item)?;
             Ok(ReportDto::new(
                 &r,

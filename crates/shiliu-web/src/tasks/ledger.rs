@@ -16,8 +16,10 @@ use shiliu_domain::tasks::{PlanStatus, ReportInput, ReportStatus, period_label};
 
 use super::pages::{due, seen};
 use crate::web::error::{AppError, AppResult};
+use crate::web::files::FormData;
 use crate::web::page::{Layout, Saved, render_form, show_minute};
 use crate::web::{AppState, Principal};
+use shiliu_domain::files::REQUEST_FILES;
 
 /// Any of the ways into a plan's task: reading the plan, drawing it up, reporting on it.
 pub(crate) fn actor(p: &Principal) -> AppResult<Actor> {
@@ -47,6 +49,8 @@ pub struct ReportLine {
     pub events: Vec<EventLine>,
     /// The caller decides on it now.
     pub decide: bool,
+    /// Its files: (address, name).
+    pub files: Vec<(String, String)>,
 }
 
 pub struct UnitBlock {
@@ -92,6 +96,7 @@ struct Parts {
     node: Node,
     parent: String,
     ledger: Ledger,
+    files: std::collections::HashMap<i64, Vec<db::ReportFile>>,
     decides: Vec<i64>,
     own: Option<i64>,
 }
@@ -113,16 +118,17 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
     let actor = actor(p)?;
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
-    let (ledger, decides, own) = state
+    let (ledger, files, decides, own) = state
         .db
         .read(move |c| {
             let ledger = db::ledger(c, &plan2, item)?;
+            let files = db::files_of(c, &plan2, item)?;
             let decides = db::reviewed_units(c, &actor, &plan2, item)?;
             let own = match &reporter {
                 Some(r) => shiliu_db::tasks::own_unit(c, r)?,
                 None => None,
             };
-            Ok((ledger, decides, own))
+            Ok((ledger, files, decides, own))
         })
         .await?;
     Ok(Parts {
@@ -130,6 +136,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
         node,
         parent,
         ledger,
+        files,
         decides,
         own,
     })
@@ -149,6 +156,7 @@ fn page(
         node,
         parent,
         ledger,
+        files,
         decides,
         own,
     } = parts;
@@ -186,6 +194,22 @@ fn page(
                                         body: e.body.clone(),
                                         who: e.actor_name.clone(),
                                         at: show_minute(e.at),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        files: files
+                            .get(&r.id)
+                            .map(|fs| {
+                                fs.iter()
+                                    .map(|f| {
+                                        (
+                                            format!(
+                                                "/plans/{}/tasks/{}/files/{}",
+                                                plan.id, node.item.id, f.id
+                                            ),
+                                            f.name.clone(),
+                                        )
                                     })
                                     .collect()
                             })
@@ -281,24 +305,55 @@ pub async fn submit(
     State(state): State<AppState>,
     p: Principal,
     Path((id, item)): Path<(i64, i64)>,
-    Form(f): Form<ReportForm>,
+    form: FormData,
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ReportTasks>()?;
+    let f: ReportForm = form.parse()?;
     let parts = parts(&state, &p, id, item).await?;
     let open = db::asked(&parts.plan, &parts.node.item).open_periods(shiliu_db::today());
-    let result = match ReportInput::parse(&f.period, &f.progress, &f.figure, &open) {
-        Ok(input) => {
+    let input = ReportInput::parse(&f.period, &f.progress, &f.figure, &open);
+    let files = form.files("files", REQUEST_FILES);
+    let result = match (input, files) {
+        (Ok(input), Ok(files)) => {
             state
                 .db
                 .write(move |c| {
-                    shiliu_db::tasks::ledger::submit(c, &actor, id, item, &input)
+                    shiliu_db::tasks::ledger::submit(c, &actor, id, item, &input, &files)
                         .map(|_| "submitted")
                 })
                 .await
         }
-        Err(e) => Err(DbError::Invalid(e)),
+        (input, files) => {
+            let mut errs = input.err().unwrap_or_default();
+            errs.0.extend(files.err().unwrap_or_default().0);
+            Err(DbError::Invalid(errs))
+        }
     };
     after(&state, &p, (id, item), result, f).await
+}
+
+/// One file sent with a report on the task: shown in the page if it is a picture, else
+/// downloaded.
+pub async fn file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item, upload)): Path<(i64, i64, i64)>,
+) -> AppResult<Response> {
+    let (plan, tree, _) = seen(&state, &p, id).await?;
+    if !tree.nodes.iter().any(|n| n.item.id == item && n.reported()) {
+        return Err(AppError::NotFound);
+    }
+    let (f, bytes) = state
+        .db
+        .read(move |c| db::file(c, &plan, item, upload))
+        .await?;
+    let inline = f.content_type.starts_with("image/");
+    Ok(crate::web::files::serve(
+        &f.content_type,
+        &f.name,
+        inline,
+        bytes,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -351,6 +406,7 @@ pub(crate) fn routes() -> crate::Routes {
     crate::Routes::new(file!())
         .route("/plans/{id}/tasks/{item}", get(show))
         .route("/plans/{id}/tasks/{item}/reports", post(submit))
+        .route("/plans/{id}/tasks/{item}/files/{upload}", get(file))
         .route(
             "/plans/{id}/tasks/{item}/reports/{report}/review",
             post(review),

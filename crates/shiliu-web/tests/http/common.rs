@@ -472,6 +472,15 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
     .unwrap();
     let reporter =
         shiliu_db::scope::Can::check(&accounts::acting_as(c, &reporter, "test").unwrap()).unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(format!("{tag}台账照片").as_bytes());
+    let file = shiliu_domain::files::FileInput::parse(
+        "files",
+        "ledger.png",
+        png,
+        shiliu_domain::files::REQUEST_FILES,
+    )
+    .unwrap();
     let report = tasks::ledger::submit(
         c,
         &reporter,
@@ -482,9 +491,13 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
             progress: format!("{tag}台账进展"),
             figure: None,
         },
+        &[file],
     )
     .unwrap();
     put("task_report", report.id.to_string());
+    let p = tasks::get_plan(c, &all, plan.id).unwrap();
+    let files = tasks::ledger::files_of(c, &p, item).unwrap();
+    put("task_file", files[&report.id][0].id.to_string());
     name
 }
 
@@ -831,6 +844,7 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("plans", _) => ("plan", true),
         ("tasks", "item") => ("task_item", true),
         ("reports", "report") => ("task_report", true),
+        ("files", "upload") => ("task_file", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

@@ -810,3 +810,67 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_report_keeps_its_evidence_and_refuses_a_file_of_another_kind,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let (edu, csrf) = app.session("edu-reporter");
+            let path = format!("/plans/{id}/tasks/{task}/reports");
+            let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+            png.extend_from_slice(b"ledger photo");
+            // A file that is not what it says: refused by name, nothing written.
+            let r = app
+                .multipart(
+                    &path,
+                    &edu,
+                    &csrf,
+                    &[("period", ""), ("progress", "已建立台账")],
+                    &[("files", "签到表.png", b"not a picture")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("附件"), "{}", r.text());
+            assert!(
+                app.get(&format!("/plans/{id}/tasks/{task}"), &edu)
+                    .await
+                    .text()
+                    .contains("尚未报送")
+            );
+            let r = app
+                .multipart(
+                    &path,
+                    &edu,
+                    &csrf,
+                    &[("period", ""), ("progress", "已建立台账")],
+                    &[("files", "活动照片.png", &png)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // The lead unit reads it with its photo.
+            let (mzw, _) = app.session("mzw-reporter");
+            let page = app
+                .get(&format!("/plans/{id}/tasks/{task}"), &mzw)
+                .await
+                .text();
+            assert!(page.contains("活动照片.png"), "{page}");
+            let href = page
+                .split("href=\"")
+                .find(|x| x.contains("/files/"))
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let f = app.get(&href, &mzw).await;
+            assert_eq!(f.status, StatusCode::OK);
+            assert_eq!(f.body, png);
+            assert_eq!(f.headers["content-type"], "image/png");
+            // Someone outside the plan's reach: not found.
+            let (grid, _) = app.session("nn-grid-worker");
+            assert_ne!(app.get(&href, &grid).await.status, StatusCode::OK);
+        });
+    }
+);
