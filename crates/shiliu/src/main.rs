@@ -73,12 +73,14 @@ enum Command {
         /// (bulk load, look-up by ID number, register and statistics pages with `--rows`
         /// people stored) or `evaluation` (results, their page and export, and publication of
         /// schemes of 109 and 2,000 units × 100 criteria) or `lists` (the requests list over
-        /// the API, every filter and order with its count, with `--rows` requests stored).
+        /// the API, every filter and order with its count, with `--rows` requests stored) or
+        /// `tasks` (a work plan's board, its export, its page, a task's ledger and a unit's
+        /// to-do, for plans of 60 and 1,000 monthly measures with a year of reports).
         #[arg(long, default_value = "core")]
         suite: String,
         /// For `requests` / `registry` / `lists`: load requests / people in bulk up to this many
         /// before the reads; for `evaluation`: the largest scheme's units (109 and 2,000 when
-        /// this is 2,000 or more).
+        /// this is 2,000 or more); for `tasks`: the largest plan's measures (60 and 1,000).
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
@@ -325,9 +327,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "registry" => bench::registry::run(c, seconds, concurrency, rows)?,
                 "lists" => bench::lists::run(c, quick, concurrency, rows)?,
                 "evaluation" => bench::evaluation::run(c, seconds, concurrency, rows)?,
+                "tasks" => bench::tasks::run(c, seconds, concurrency, rows)?,
                 other => {
                     return Err(format!(
-                        "bench: unknown suite {other} (core, requests, registry, lists or evaluation)"
+                        "bench: unknown suite {other} (core, requests, registry, lists, evaluation or tasks)"
                     ));
                 }
             }

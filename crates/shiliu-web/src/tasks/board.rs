@@ -69,6 +69,13 @@ fn rank(p: Progress) -> u8 {
 /// Every (task, unit) of the plan with how it stands on `today`, the late first.
 fn lines(plan: &Plan, tree: &Tree, reports: &[Report], t: T) -> Vec<Line> {
     let today = shiliu_db::today();
+    // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs over tens
+    // of thousands of reports.
+    let mut by_pair: std::collections::HashMap<(i64, i64), Vec<&Report>> =
+        std::collections::HashMap::new();
+    for r in reports {
+        by_pair.entry((r.item_id, r.unit_id)).or_default().push(r);
+    }
     let mut out = Vec::new();
     for n in tree.reported() {
         let asked = ledger::asked(plan, &n.item);
@@ -80,10 +87,8 @@ fn lines(plan: &Plan, tree: &Tree, reports: &[Report], t: T) -> Vec<Line> {
             .map(|p| p.item.title.clone())
             .unwrap_or_default();
         for u in &n.units {
-            let mut mine: Vec<&Report> = reports
-                .iter()
-                .filter(|r| r.item_id == n.item.id && r.unit_id == u.unit_id)
-                .collect();
+            let mut mine: Vec<&Report> =
+                by_pair.remove(&(n.item.id, u.unit_id)).unwrap_or_default();
             mine.sort_by(|a, b| b.period.cmp(&a.period));
             let reported: Vec<Reported> = mine
                 .iter()

@@ -462,11 +462,14 @@ pub(crate) async fn seen(
         .await?)
 }
 
+/// Each (task, unit)'s reports, found once for a whole tree.
+type ByPair<'a> = std::collections::HashMap<(i64, i64), Vec<&'a Report>>;
+
 /// How the units of a node stand on `today`: the worst of them (or `unit`'s alone).
 fn standing(
     plan: &Plan,
     n: &db::Node,
-    reports: &[Report],
+    reports: &ByPair,
     unit: Option<i64>,
     today: chrono::NaiveDate,
 ) -> Option<Progress> {
@@ -476,8 +479,9 @@ fn standing(
         .filter(|u| unit.is_none_or(|x| x == u.unit_id))
         .map(|u| {
             let mine: Vec<Reported> = reports
+                .get(&(n.item.id, u.unit_id))
+                .map_or(&[][..], Vec::as_slice)
                 .iter()
-                .filter(|r| r.item_id == n.item.id && r.unit_id == u.unit_id)
                 .map(|r| Reported {
                     period: r.period.clone(),
                     status: r.status(),
@@ -506,11 +510,15 @@ fn node_rows(
     let names = |it: &mut dyn Iterator<Item = &db::Handed>| {
         it.map(|u| u.name.as_str()).collect::<Vec<_>>().join("、")
     };
+    let mut by_pair: ByPair = std::collections::HashMap::new();
+    for r in reports {
+        by_pair.entry((r.item_id, r.unit_id)).or_default().push(r);
+    }
     tree.nodes
         .iter()
         .map(|n| {
             let standing = (plan.status() != PlanStatus::Draft)
-                .then(|| standing(plan, n, reports, unit, today))
+                .then(|| standing(plan, n, &by_pair, unit, today))
                 .flatten();
             NodeRow {
                 id: n.item.id,

@@ -6,6 +6,7 @@ pub mod evaluation;
 pub mod lists;
 pub mod registry;
 pub mod requests;
+pub mod tasks;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
