@@ -121,8 +121,8 @@ impl Ledger {
 
 /// The reports on one task of a plan (and their history).
 pub fn ledger(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<Ledger, DbError> {
+    item_of(conn, plan, item_id)?;
     let reports: Vec<Report> = task_reports::table
-        .filter(task_reports::plan_id.eq(plan.id))
         .filter(task_reports::item_id.eq(item_id))
         .order(task_reports::period.desc())
         .select(Report::as_select())
@@ -138,6 +138,17 @@ pub fn ledger(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<Ledg
         events.entry(e.report_id).or_default().push(e);
     }
     Ok(Ledger { reports, events })
+}
+
+/// The plan's task `item_id`, or `NotFound`: a task's rows are then read by the task alone
+/// (its own index; the plan's reads every report of the plan).
+fn item_of(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<(), DbError> {
+    task_items::table
+        .filter(task_items::id.eq(item_id))
+        .filter(task_items::plan_id.eq(plan.id))
+        .select(task_items::id)
+        .first::<i64>(conn)?;
+    Ok(())
 }
 
 /// Every report of a plan (for its board).
@@ -278,9 +289,9 @@ pub fn files_of(
     plan: &Plan,
     item_id: i64,
 ) -> Result<HashMap<i64, Vec<ReportFile>>, DbError> {
+    item_of(conn, plan, item_id)?;
     let rows: Vec<ReportFile> = task_report_files::table
         .inner_join(task_reports::table)
-        .filter(task_reports::plan_id.eq(plan.id))
         .filter(task_reports::item_id.eq(item_id))
         .order(task_report_files::id.asc())
         .select(ReportFile::as_select())
@@ -786,4 +797,62 @@ pub fn to_review(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<ToReview>
             unit_name,
         })
         .collect())
+}
+
+/// A report as a plan's standings read it: whose, for which period, where it stands, its
+/// figure (not its text: a province's plan has tens of thousands).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = task_reports)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Mark {
+    pub item_id: i64,
+    pub unit_id: i64,
+    pub period: String,
+    pub status: String,
+    pub figure: Option<i64>,
+}
+
+impl Mark {
+    pub fn status(&self) -> ReportStatus {
+        ReportStatus::parse(&self.status).unwrap_or(ReportStatus::Submitted)
+    }
+
+    pub fn reported(&self) -> Reported {
+        Reported {
+            period: self.period.clone(),
+            status: self.status(),
+            figure: self.figure,
+        }
+    }
+}
+
+/// Every report of a plan as its standings read it (its board, its tree).
+pub fn marks(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<Mark>, DbError> {
+    Ok(task_reports::table
+        .filter(task_reports::plan_id.eq(plan.id))
+        .select(Mark::as_select())
+        .load(conn)?)
+}
+
+/// One task of a plan that units report on, with its units and the title of the task it is a
+/// measure of (`NotFound` if the plan has no such task, or units do not report on it).
+pub fn task(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    item_id: i64,
+) -> Result<(Node, Option<String>), DbError> {
+    let n = node(conn, plan, item_id)?;
+    if !n.reported() {
+        return Err(DbError::NotFound);
+    }
+    let parent = match n.item.parent_id {
+        Some(p) => task_items::table
+            .filter(task_items::id.eq(p))
+            .filter(task_items::plan_id.eq(plan.id))
+            .select(task_items::title)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok((n, parent))
 }

@@ -11,7 +11,7 @@ use shiliu_db::tasks::{self as db, AssignedTask, Node, Plan};
 use shiliu_domain::tasks::ReportInput;
 use utoipa::{OpenApi, ToSchema};
 
-use super::pages::seen;
+use super::pages::{seen, seen_task};
 use crate::web::error::{AppError, AppResult};
 use crate::web::{AppState, Principal};
 
@@ -294,12 +294,7 @@ pub async fn ledger_of(
     p: Principal,
     Path((id, item)): Path<(i64, i64)>,
 ) -> AppResult<Json<LedgerDto>> {
-    let (plan, tree, _) = seen(&state, &p, id).await?;
-    let node = tree
-        .nodes
-        .into_iter()
-        .find(|n| n.item.id == item && n.reported())
-        .ok_or(AppError::NotFound)?;
+    let (plan, node, _) = seen_task(&state, &p, id, item).await?;
     let plan2 = plan.clone();
     let l = state
         .db
@@ -350,12 +345,7 @@ pub async fn submit(
     Json(b): Json<ReportBody>,
 ) -> AppResult<(axum::http::StatusCode, Json<ReportDto>)> {
     let actor = p.require::<grants::ReportTasks>()?;
-    let (plan, tree, _) = seen(&state, &p, id).await?;
-    let node = tree
-        .nodes
-        .iter()
-        .find(|n| n.item.id == item && n.reported())
-        .ok_or(AppError::NotFound)?;
+    let (plan, node, _) = seen_task(&state, &p, id, item).await?;
     let open = ledger::asked(&plan, &node.item).open_periods(shiliu_db::today());
     let figure = b.figure.map(|f| f.to_string()).unwrap_or_default();
     let input = ReportInput::parse(&b.period, &b.progress, &figure, &open)?;

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use shiliu_db::scope::grants;
-use shiliu_db::tasks::ledger::{self, Report};
+use shiliu_db::tasks::ledger::{self, Mark};
 use shiliu_db::tasks::{Plan, Tree};
 use shiliu_domain::tasks::{Progress, ReportStatus, Reported, period_label};
 
@@ -67,11 +67,11 @@ fn rank(p: Progress) -> u8 {
 }
 
 /// Every (task, unit) of the plan with how it stands on `today`, the late first.
-fn lines(plan: &Plan, tree: &Tree, reports: &[Report], t: T) -> Vec<Line> {
+fn lines(plan: &Plan, tree: &Tree, reports: &[Mark], t: T) -> Vec<Line> {
     let today = shiliu_db::today();
     // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs over tens
     // of thousands of reports.
-    let mut by_pair: std::collections::HashMap<(i64, i64), Vec<&Report>> =
+    let mut by_pair: std::collections::HashMap<(i64, i64), Vec<&Mark>> =
         std::collections::HashMap::new();
     for r in reports {
         by_pair.entry((r.item_id, r.unit_id)).or_default().push(r);
@@ -87,17 +87,9 @@ fn lines(plan: &Plan, tree: &Tree, reports: &[Report], t: T) -> Vec<Line> {
             .map(|p| p.item.title.clone())
             .unwrap_or_default();
         for u in &n.units {
-            let mut mine: Vec<&Report> =
-                by_pair.remove(&(n.item.id, u.unit_id)).unwrap_or_default();
+            let mut mine: Vec<&Mark> = by_pair.remove(&(n.item.id, u.unit_id)).unwrap_or_default();
             mine.sort_by(|a, b| b.period.cmp(&a.period));
-            let reported: Vec<Reported> = mine
-                .iter()
-                .map(|r| Reported {
-                    period: r.period.clone(),
-                    status: r.status(),
-                    figure: r.figure,
-                })
-                .collect();
+            let reported: Vec<Reported> = mine.iter().map(|r| r.reported()).collect();
             out.push(Line {
                 item_id: n.item.id,
                 task: task.clone(),
@@ -166,7 +158,7 @@ async fn board_of(
         .read(move |c| {
             let plan = shiliu_db::tasks::get_plan(c, actor.scope(), id)?;
             let tree = shiliu_db::tasks::tree(c, &plan)?;
-            let reports = ledger::plan_reports(c, &plan)?;
+            let reports = ledger::marks(c, &plan)?;
             Ok((plan, tree, reports))
         })
         .await?;

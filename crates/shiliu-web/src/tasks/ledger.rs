@@ -14,8 +14,8 @@ use shiliu_db::tasks::{Node, Plan};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::tasks::{PlanStatus, ReportInput, ReportStatus, period_label};
 
-use super::pages::{due, seen};
-use crate::web::error::{AppError, AppResult};
+use super::pages::{due, seen_task};
+use crate::web::error::AppResult;
 use crate::web::files::FormData;
 use crate::web::page::{Layout, Saved, render_form, show_minute};
 use crate::web::{AppState, Principal};
@@ -102,19 +102,7 @@ struct Parts {
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
-    let (plan, tree, _) = seen(state, p, id).await?;
-    let node = tree
-        .nodes
-        .iter()
-        .find(|n| n.item.id == item && n.reported())
-        .cloned()
-        .ok_or(AppError::NotFound)?;
-    let parent = node
-        .item
-        .parent_id
-        .and_then(|pid| tree.nodes.iter().find(|n| n.item.id == pid))
-        .map(|n| n.item.title.clone())
-        .unwrap_or_default();
+    let (plan, node, parent) = seen_task(state, p, id, item).await?;
     let actor = actor(p)?;
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
@@ -339,10 +327,7 @@ pub async fn file(
     p: Principal,
     Path((id, item, upload)): Path<(i64, i64, i64)>,
 ) -> AppResult<Response> {
-    let (plan, tree, _) = seen(&state, &p, id).await?;
-    if !tree.nodes.iter().any(|n| n.item.id == item && n.reported()) {
-        return Err(AppError::NotFound);
-    }
+    let (plan, ..) = seen_task(&state, &p, id, item).await?;
     let (f, bytes) = state
         .db
         .read(move |c| db::file(c, &plan, item, upload))

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use shiliu_db::DbError;
 use shiliu_db::scope::grants;
-use shiliu_db::tasks::ledger::Report;
+use shiliu_db::tasks::ledger::Mark;
 use shiliu_db::tasks::{self as db, AssignedTask, Plan, Tree};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::roles::Permission;
@@ -462,8 +462,48 @@ pub(crate) async fn seen(
         .await?)
 }
 
+/// One task of a plan as the caller may see it — of a plan they read, or handed to their
+/// unit — with the title of the task it is a measure of; else not found. (Its own rows only:
+/// a province's plan is thousands of tasks.)
+pub(crate) async fn seen_task(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    item: i64,
+) -> AppResult<(Plan, db::Node, String)> {
+    let viewer = p.require::<grants::ViewTasks>().ok();
+    let reporter = p.require::<grants::ReportTasks>().ok();
+    if viewer.is_none() && reporter.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(state
+        .db
+        .read(move |c| {
+            if let Some(v) = &viewer {
+                match db::get_plan(c, v.scope(), id) {
+                    Ok(plan) => {
+                        let (node, parent) = db::ledger::task(c, &plan, item)?;
+                        return Ok((plan, node, parent.unwrap_or_default()));
+                    }
+                    Err(DbError::NotFound) if reporter.is_some() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let Some(r) = &reporter else {
+                return Err(DbError::NotFound);
+            };
+            let (plan, unit) = db::plan_for_unit(c, r, id)?;
+            let (node, parent) = db::ledger::task(c, &plan, item)?;
+            if !node.units.iter().any(|u| u.unit_id == unit) {
+                return Err(DbError::NotFound);
+            }
+            Ok((plan, node, parent.unwrap_or_default()))
+        })
+        .await?)
+}
+
 /// Each (task, unit)'s reports, found once for a whole tree.
-type ByPair<'a> = std::collections::HashMap<(i64, i64), Vec<&'a Report>>;
+type ByPair<'a> = std::collections::HashMap<(i64, i64), Vec<&'a Mark>>;
 
 /// How the units of a node stand on `today`: the worst of them (or `unit`'s alone).
 fn standing(
@@ -499,13 +539,7 @@ fn standing(
         })
 }
 
-fn node_rows(
-    t: T,
-    plan: &Plan,
-    tree: &Tree,
-    reports: &[Report],
-    unit: Option<i64>,
-) -> Vec<NodeRow> {
+fn node_rows(t: T, plan: &Plan, tree: &Tree, reports: &[Mark], unit: Option<i64>) -> Vec<NodeRow> {
     let today = shiliu_db::today();
     let names = |it: &mut dyn Iterator<Item = &db::Handed>| {
         it.map(|u| u.name.as_str()).collect::<Vec<_>>().join("、")
@@ -566,7 +600,7 @@ pub(crate) struct View {
     plan: Plan,
     tree: Tree,
     own_unit: Option<i64>,
-    reports: Vec<Report>,
+    reports: Vec<Mark>,
 }
 
 /// The plan's page's view of it for the caller.
@@ -577,7 +611,7 @@ pub(crate) async fn view(state: &AppState, p: &Principal, id: i64) -> AppResult<
     let (reports, own_unit) = state
         .db
         .read(move |c| {
-            let reports = shiliu_db::tasks::ledger::plan_reports(c, &plan2)?;
+            let reports = shiliu_db::tasks::ledger::marks(c, &plan2)?;
             let own = match &reporter {
                 Some(r) => db::own_unit(c, r)?,
                 None => None,
