@@ -123,6 +123,18 @@ code_enum! {
 }
 
 impl Progress {
+    /// How urgent, the late first (overdue 0 … done 4): the order boards and lists show
+    /// standings in, and the worst of several.
+    pub fn urgency(self) -> u8 {
+        match self {
+            Progress::Overdue => 0,
+            Progress::Lagging => 1,
+            Progress::NotStarted => 2,
+            Progress::InProgress => 3,
+            Progress::Done => 4,
+        }
+    }
+
     /// Red, amber or green as a board shows it (grey: not started, nothing due yet).
     pub fn colour(self) -> &'static str {
         match self {
@@ -391,28 +403,31 @@ impl PlanInput {
     /// year too where it names the start year.
     #[must_use]
     pub fn next_year(&self) -> Self {
-        let shift = |d: NaiveDate| {
-            d.with_year(d.year() + 1)
-                .or_else(|| NaiveDate::from_ymd_opt(d.year() + 1, d.month(), 28))
-                .unwrap_or(d)
-        };
         let y = self.starts_on.year();
         Self {
             name: self.name.replace(&y.to_string(), &(y + 1).to_string()),
             organiser: self.organiser.clone(),
-            starts_on: shift(self.starts_on),
-            ends_on: shift(self.ends_on),
+            starts_on: year_on(self.starts_on),
+            ends_on: year_on(self.ends_on),
             phases: self
                 .phases
                 .iter()
                 .map(|p| Phase {
-                    starts_on: shift(p.starts_on),
-                    ends_on: shift(p.ends_on),
+                    starts_on: year_on(p.starts_on),
+                    ends_on: year_on(p.ends_on),
                     ..p.clone()
                 })
                 .collect(),
         }
     }
+}
+
+/// The same day a year on (29 February becomes the 28th): how a plan and its deadlines are
+/// copied to next year.
+pub fn year_on(d: NaiveDate) -> NaiveDate {
+    d.with_year(d.year() + 1)
+        .or_else(|| NaiveDate::from_ymd_opt(d.year() + 1, d.month(), 28))
+        .unwrap_or(d)
 }
 
 /// A measurable target: at least `value` of `unit` (≥ 12 场; 100 %).

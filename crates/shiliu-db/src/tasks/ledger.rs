@@ -18,7 +18,7 @@ use shiliu_domain::files::{FileInput, REQUEST_FILES};
 use shiliu_domain::roles::Permission;
 use shiliu_domain::tasks::{Asked, PlanStatus, Progress, ReportInput, ReportStatus, Reported};
 
-use super::{Item, Node, Plan, get_plan, unit_of};
+use super::{Item, Node, Plan, unit_of};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{
@@ -536,15 +536,9 @@ pub fn review(
 /// A plan the actor reaches: in the organiser's (or a reader's) scope, or, for a unit's
 /// reporter, one in force that hands their unit a task.
 pub fn reachable_plan(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Plan, DbError> {
-    if actor.allows(Permission::ViewTasks)
-        && let Ok(p) = get_plan(conn, &actor.scope, id)
-    {
-        return Ok(p);
-    }
-    match Can::<grants::ReportTasks>::check(actor) {
-        Ok(r) => super::plan_for_unit(conn, &r, id).map(|(p, _)| p),
-        Err(_) => Err(DbError::NotFound),
-    }
+    let viewer = Can::<grants::ViewTasks>::check(actor).ok();
+    let reporter = Can::<grants::ReportTasks>::check(actor).ok();
+    super::reach(conn, viewer.as_ref(), reporter.as_ref(), id).map(|(plan, _)| plan)
 }
 
 /// How many of the reporter's unit's reports in plans in force were sent back and wait to be
@@ -707,11 +701,8 @@ pub fn owed(
     }
     out.sort_by_key(|o| {
         (
-            match o.progress {
-                Progress::Overdue => 0,
-                Progress::Lagging => 1,
-                _ => 2,
-            },
+            // The late first; the rest by when their next report is due.
+            o.progress.urgency().min(2),
             o.next.as_ref().map(|(_, d)| *d),
             o.item.sort,
         )

@@ -592,12 +592,6 @@ pub fn copy_plan(
     let copy = insert_plan(conn, actor, &region, &from.input().next_year(), Some(id))?;
     let tree = tree(conn, &from)?;
     let ids: HashMap<i64, i64> = tree.nodes.iter().map(|n| (n.item.id, new_id())).collect();
-    let year_on = |d: NaiveDate| {
-        use chrono::Datelike;
-        d.with_year(d.year() + 1)
-            .or_else(|| NaiveDate::from_ymd_opt(d.year() + 1, d.month(), 28))
-            .unwrap_or(d)
-    };
     let items: Vec<Item> = tree
         .nodes
         .iter()
@@ -605,7 +599,7 @@ pub fn copy_plan(
             id: ids[&n.item.id],
             plan_id: copy.id,
             parent_id: n.item.parent_id.map(|p| ids[&p]),
-            due_on: n.item.due_on.map(year_on),
+            due_on: n.item.due_on.map(shiliu_domain::tasks::year_on),
             ..n.item.clone()
         })
         .collect();
@@ -700,6 +694,26 @@ pub fn assigned(
         .collect();
     out.sort_by_key(|t| (t.item.due_on.is_none(), t.item.due_on, t.item.sort));
     Ok(out)
+}
+
+/// How a caller reaches a plan: through a scope that covers its region (`viewer`), or else
+/// through the tasks it hands their unit (`reporter`); with the unit when only the latter.
+/// Neither: `NotFound`, as for a plan that does not exist.
+pub fn reach(
+    conn: &mut DbConnection,
+    viewer: Option<&Can<grants::ViewTasks>>,
+    reporter: Option<&Can<grants::ReportTasks>>,
+    id: i64,
+) -> Result<(Plan, Option<i64>), DbError> {
+    if let Some(v) = viewer {
+        match get_plan(conn, &v.scope, id) {
+            Ok(plan) => return Ok((plan, None)),
+            Err(DbError::NotFound) if reporter.is_some() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let r = reporter.ok_or(DbError::NotFound)?;
+    plan_for_unit(conn, r, id).map(|(plan, unit)| (plan, Some(unit)))
 }
 
 /// A plan in force as the reporter's unit sees it: `NotFound` unless some task of it is

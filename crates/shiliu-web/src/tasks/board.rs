@@ -55,17 +55,6 @@ pub struct BoardQuery {
     progress: String,
 }
 
-/// The order the board shows standings in: the late first.
-fn rank(p: Progress) -> u8 {
-    match p {
-        Progress::Overdue => 0,
-        Progress::Lagging => 1,
-        Progress::NotStarted => 2,
-        Progress::InProgress => 3,
-        Progress::Done => 4,
-    }
-}
-
 /// Every (task, unit) of the plan with how it stands on `today`, the late first.
 fn lines(plan: &Plan, tree: &Tree, reports: &[Mark], t: T) -> Vec<Line> {
     let today = shiliu_db::today();
@@ -105,7 +94,7 @@ fn lines(plan: &Plan, tree: &Tree, reports: &[Mark], t: T) -> Vec<Line> {
             });
         }
     }
-    out.sort_by_key(|l| (rank(l.progress), l.unit.clone(), l.item_id));
+    out.sort_by_key(|l| (l.progress.urgency(), l.unit.clone(), l.item_id));
     out
 }
 

@@ -442,22 +442,12 @@ pub(crate) async fn seen(
     Ok(state
         .db
         .read(move |c| {
-            if let Some(v) = &viewer {
-                match db::get_plan(c, v.scope(), id) {
-                    Ok(plan) => {
-                        let tree = db::tree(c, &plan)?;
-                        return Ok((plan, tree, false));
-                    }
-                    Err(DbError::NotFound) if reporter.is_some() => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let Some(r) = &reporter else {
-                return Err(DbError::NotFound);
-            };
-            let (plan, unit) = db::plan_for_unit(c, r, id)?;
-            let tree = db::tree(c, &plan)?.of_unit(unit);
-            Ok((plan, tree, true))
+            let (plan, unit) = db::reach(c, viewer.as_ref(), reporter.as_ref(), id)?;
+            let tree = db::tree(c, &plan)?;
+            Ok(match unit {
+                Some(unit) => (plan, tree.of_unit(unit), true),
+                None => (plan, tree, false),
+            })
         })
         .await?)
 }
@@ -479,22 +469,10 @@ pub(crate) async fn seen_task(
     Ok(state
         .db
         .read(move |c| {
-            if let Some(v) = &viewer {
-                match db::get_plan(c, v.scope(), id) {
-                    Ok(plan) => {
-                        let (node, parent) = db::ledger::task(c, &plan, item)?;
-                        return Ok((plan, node, parent.unwrap_or_default()));
-                    }
-                    Err(DbError::NotFound) if reporter.is_some() => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let Some(r) = &reporter else {
-                return Err(DbError::NotFound);
-            };
-            let (plan, unit) = db::plan_for_unit(c, r, id)?;
+            let (plan, unit) = db::reach(c, viewer.as_ref(), reporter.as_ref(), id)?;
             let (node, parent) = db::ledger::task(c, &plan, item)?;
-            if !node.units.iter().any(|u| u.unit_id == unit) {
+            // Reached through the unit: only a task handed to it.
+            if unit.is_some_and(|u| !node.units.iter().any(|x| x.unit_id == u)) {
                 return Err(DbError::NotFound);
             }
             Ok((plan, node, parent.unwrap_or_default()))
@@ -530,13 +508,7 @@ fn standing(
                 .collect();
             asked.progress(&mine, today)
         })
-        .min_by_key(|p| match p {
-            Progress::Overdue => 0,
-            Progress::Lagging => 1,
-            Progress::NotStarted => 2,
-            Progress::InProgress => 3,
-            Progress::Done => 4,
-        })
+        .min_by_key(|p| p.urgency())
 }
 
 fn node_rows(t: T, plan: &Plan, tree: &Tree, reports: &[Mark], unit: Option<i64>) -> Vec<NodeRow> {
