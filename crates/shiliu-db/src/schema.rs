@@ -1065,6 +1065,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_inspections (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        kind -> Text,
+        title -> Text,
+        team -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        notes -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_inspection_units (inspection_id, unit_id) {
+        inspection_id -> BigInt,
+        unit_id -> BigInt,
+        plan_id -> BigInt,
+        sort -> Integer,
+    }
+}
+
+diesel::table! {
+    task_findings (id) {
+        id -> BigInt,
+        inspection_id -> BigInt,
+        plan_id -> BigInt,
+        unit_id -> BigInt,
+        seq -> Integer,
+        problem -> Text,
+        measures -> Nullable<Text>,
+        due_on -> Date,
+        status -> Text,
+        progress -> Nullable<Text>,
+        opinion -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    task_finding_events (id) {
+        id -> BigInt,
+        finding_id -> BigInt,
+        action -> Text,
+        body -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(task_plans -> regions (region_id));
 diesel::joinable!(task_items -> task_plans (plan_id));
 diesel::joinable!(task_assignments -> task_items (item_id));
@@ -1072,6 +1129,12 @@ diesel::joinable!(task_assignments -> units (unit_id));
 diesel::joinable!(task_reports -> units (unit_id));
 diesel::joinable!(task_report_events -> task_reports (report_id));
 diesel::joinable!(task_report_files -> task_reports (report_id));
+diesel::joinable!(task_inspections -> task_plans (plan_id));
+diesel::joinable!(task_inspection_units -> task_inspections (inspection_id));
+diesel::joinable!(task_inspection_units -> units (unit_id));
+diesel::joinable!(task_findings -> task_inspections (inspection_id));
+diesel::joinable!(task_findings -> units (unit_id));
+diesel::joinable!(task_finding_events -> task_findings (finding_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1202,4 +1265,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_reports,
     task_report_events,
     task_report_files,
+    task_inspections,
+    task_inspection_units,
+    task_findings,
+    task_finding_events,
 );

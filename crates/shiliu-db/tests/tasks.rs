@@ -567,3 +567,318 @@ both_engines!(
         .unwrap();
     }
 );
+
+// ---- Supervision and rectification (督查 · 整改) ----
+
+fn inspection_input(
+    r: &Running,
+    units: &[i64],
+) -> shiliu_domain::tasks::inspections::InspectionInput {
+    use shiliu_domain::tasks::inspections::{InspectionFields, InspectionInput};
+    let day = r.plan.starts_on.to_string();
+    let units: Vec<String> = units.iter().map(ToString::to_string).collect();
+    InspectionInput::parse(
+        InspectionFields {
+            title: "第一季度巡回督导",
+            kind: "tour",
+            team: "组长：张三；成员：李四",
+            starts_on: &day,
+            ends_on: &day,
+            notes: "",
+        },
+        &units,
+        (r.plan.starts_on, r.plan.ends_on),
+    )
+    .unwrap()
+}
+
+fn finding_input(
+    unit: i64,
+    problem: &str,
+    due: chrono::NaiveDate,
+) -> shiliu_domain::tasks::inspections::FindingInput {
+    shiliu_domain::tasks::inspections::FindingInput {
+        unit_id: unit,
+        problem: problem.into(),
+        measures: Some("限期整改".into()),
+        due_on: due,
+    }
+}
+
+both_engines!(
+    a_finding_is_rectified_sent_back_rectified_again_and_closed,
+    |t: TestDb| {
+        use shiliu_db::tasks::inspections as insp;
+        use shiliu_domain::tasks::inspections::FindingStatus;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let i = insp::create(
+                c,
+                &r.w.organiser,
+                plan,
+                &inspection_input(&r, &r.w.units[..2]),
+            )?;
+            let due = r.plan.ends_on;
+            let f = insp::add_finding(
+                c,
+                &r.w.organiser,
+                (plan, i.id),
+                &finding_input(r.w.units[1], "台账资料不全", due),
+            )?;
+            assert_eq!((f.seq, f.status()), (1, FindingStatus::Open));
+            let today = shiliu_db::today();
+            assert_eq!(insp::owed(c, &r.education, today)?.len(), 1);
+            assert!(insp::owed(c, &r.commission, today)?.is_empty());
+            // Another unit's reporter does not reach it.
+            assert!(matches!(
+                insp::report(c, &r.publicity, (plan, f.id), 1, "代报"),
+                Err(DbError::NotFound)
+            ));
+            let sent = insp::report(c, &r.education, (plan, f.id), 1, "已补齐台账")?;
+            assert_eq!(sent.status(), FindingStatus::Reported);
+            assert_eq!(insp::to_verify(c, &r.w.organiser)?.len(), 1);
+            assert!(insp::to_verify(c, &r.w.elsewhere)?.is_empty());
+            assert!(insp::owed(c, &r.education, today)?.is_empty());
+            let bare = insp::verify(c, &r.w.organiser, (plan, f.id), 2, false, None).unwrap_err();
+            assert_eq!(refusal(&bare), "err.tasks.opinion_required");
+            assert!(matches!(
+                insp::verify(c, &r.w.elsewhere, (plan, f.id), 2, true, None),
+                Err(DbError::NotFound)
+            ));
+            let back = insp::verify(
+                c,
+                &r.w.organiser,
+                (plan, f.id),
+                2,
+                false,
+                Some("缺少照片佐证"),
+            )?;
+            assert_eq!(back.status(), FindingStatus::Returned);
+            assert_eq!(insp::owed(c, &r.education, today)?.len(), 1);
+            // Deciding on what is not reported is refused.
+            let early = insp::verify(c, &r.w.organiser, (plan, f.id), 3, true, None).unwrap_err();
+            assert_eq!(refusal(&early), "err.tasks.finding_not_reported");
+            // A stale version is refused, nothing written.
+            assert!(matches!(
+                insp::report(c, &r.education, (plan, f.id), 1, "旧页面"),
+                Err(DbError::Stale)
+            ));
+            insp::report(c, &r.education, (plan, f.id), 3, "已补齐台账并附照片")?;
+            let closed = insp::verify(c, &r.w.organiser, (plan, f.id), 4, true, None)?;
+            assert_eq!(closed.status(), FindingStatus::Closed);
+            assert!(closed.closed_at.is_some());
+            let shut = insp::report(c, &r.education, (plan, f.id), 5, "再报").unwrap_err();
+            assert_eq!(refusal(&shut), "err.tasks.finding_closed");
+            let (_, events) = insp::finding(c, &r.plan, None, f.id)?;
+            let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                ["raised", "reported", "returned", "reported", "closed"]
+            );
+            assert_eq!(events[2].body, "缺少照片佐证");
+            let figures = &insp::list(c, &r.plan, today)?[0].1;
+            assert_eq!(
+                (figures.total, figures.closed, figures.rate()),
+                (1, 1, Some(1000))
+            );
+            assert!(audit::verify(c)?.is_intact());
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    an_inspection_visits_the_plans_own_units_and_a_finding_names_one_visited,
+    |t: TestDb| {
+        use shiliu_db::tasks::inspections as insp;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let all = Scope::everything();
+            let liuzhou = org::get_region_by_code(c, &all, "450200")?;
+            let far = org::create_unit(
+                c,
+                &Actor::system("test"),
+                liuzhou.id,
+                &UnitInput::parse("柳州市民宗委", "department", "", "").unwrap(),
+            )?;
+            let e = insp::create(c, &r.w.organiser, plan, &inspection_input(&r, &[far.id]))
+                .unwrap_err();
+            assert_eq!(refusal(&e), "err.choice");
+            // Another city's organiser does not reach the plan.
+            assert!(matches!(
+                insp::create(c, &r.w.elsewhere, plan, &inspection_input(&r, &r.w.units)),
+                Err(DbError::NotFound)
+            ));
+            let i = insp::create(
+                c,
+                &r.w.organiser,
+                plan,
+                &inspection_input(&r, &r.w.units[..1]),
+            )?;
+            let e = insp::add_finding(
+                c,
+                &r.w.organiser,
+                (plan, i.id),
+                &finding_input(r.w.units[2], "未visited", r.plan.ends_on),
+            )
+            .unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.finding_unit");
+            // A draft plan is not inspected.
+            let draft = tasks::create_plan(c, &r.w.organiser, r.w.city, &plan_input())?;
+            let e = insp::create(
+                c,
+                &r.w.organiser,
+                draft.id,
+                &inspection_input(&r, &r.w.units),
+            )
+            .unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.inspect_draft");
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    a_unit_with_a_finding_and_no_task_reaches_the_plan_for_its_findings_only,
+    |t: TestDb| {
+        use shiliu_db::tasks::inspections as insp;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let all = Scope::everything();
+            let county = org::get_region_by_code(c, &all, "450102")?;
+            let school = org::create_unit(
+                c,
+                &Actor::system("test"),
+                county.id,
+                &UnitInput::parse("南宁市第一中学", "school", "", "").unwrap(),
+            )?;
+            let head = reporter(c, "school-reporter", school.id, r.w.city);
+            assert!(matches!(
+                tasks::plan_for_unit(c, &head, plan),
+                Err(DbError::NotFound)
+            ));
+            let i = insp::create(
+                c,
+                &r.w.organiser,
+                plan,
+                &inspection_input(&r, &[school.id, r.w.units[1]]),
+            )?;
+            let mine = insp::add_finding(
+                c,
+                &r.w.organiser,
+                (plan, i.id),
+                &finding_input(school.id, "民族团结教育课时不足", r.plan.ends_on),
+            )?;
+            let theirs = insp::add_finding(
+                c,
+                &r.w.organiser,
+                (plan, i.id),
+                &finding_input(r.w.units[1], "台账不全", r.plan.ends_on),
+            )?;
+            let (p, unit) = tasks::plan_for_unit(c, &head, plan)?;
+            assert_eq!(unit, school.id);
+            assert!(tasks::tree(c, &p)?.of_unit(unit).nodes.is_empty());
+            let today = shiliu_db::today();
+            let seen = insp::listed(c, &p, Some(unit), today)?;
+            assert_eq!(
+                seen.iter().map(|l| l.finding.id).collect::<Vec<_>>(),
+                [mine.id]
+            );
+            assert!(matches!(
+                insp::finding(c, &p, Some(unit), theirs.id),
+                Err(DbError::NotFound)
+            ));
+            insp::report(c, &head, (plan, mine.id), 1, "已增加课时")?;
+            Ok(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(
+    overdue_findings_escalate_once_and_the_figures_equal_a_recount,
+    |t: TestDb| {
+        use shiliu_db::tasks::inspections as insp;
+        use shiliu_domain::tasks::inspections::FindingStatus;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let i = insp::create(c, &r.w.organiser, plan, &inspection_input(&r, &r.w.units))?;
+            let start = r.plan.starts_on;
+            let end = r.plan.ends_on;
+            let mut ids = Vec::new();
+            for (k, (unit, due)) in [
+                (0, start),
+                (1, start),
+                (1, end),
+                (2, start),
+                (2, end),
+                (0, end),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let f = insp::add_finding(
+                    c,
+                    &r.w.organiser,
+                    (plan, i.id),
+                    &finding_input(r.w.units[unit], &format!("问题{k}"), due),
+                )?;
+                ids.push(f.id);
+            }
+            // One closed before it fell due, one reported waiting.
+            insp::report(c, &r.publicity, (plan, ids[4]), 1, "已整改")?;
+            insp::verify(c, &r.w.organiser, (plan, ids[4]), 2, true, None)?;
+            insp::report(c, &r.education, (plan, ids[1]), 1, "已整改")?;
+            // A day on, the three due on the plan's first day and not closed are overdue.
+            let later = shiliu_db::now() + chrono::Duration::days(1);
+            let today = shiliu_domain::calendar::local(later).date();
+            assert_eq!(insp::escalate_overdue(c, later)?, 3);
+            assert_eq!(insp::escalate_overdue(c, later)?, 0, "once each");
+            let raw = insp::of_plan(c, &r.plan)?;
+            let escalated: Vec<i64> = raw
+                .iter()
+                .filter(|f| f.escalated_at.is_some())
+                .map(|f| f.id)
+                .collect();
+            assert_eq!(escalated, [ids[0], ids[1], ids[3]]);
+            // The figures, recounted by hand from the rows.
+            let closed = raw.iter().filter(|f| f.status == "closed").count();
+            let overdue = raw
+                .iter()
+                .filter(|f| f.status != "closed" && f.due_on < today)
+                .count();
+            let waiting = raw.iter().filter(|f| f.status == "reported").count();
+            let figures = insp::list(c, &r.plan, today)?[0].1;
+            assert_eq!(
+                (
+                    figures.total,
+                    figures.closed,
+                    figures.overdue,
+                    figures.waiting
+                ),
+                (6, i64::try_from(closed).unwrap(), 3, 1)
+            );
+            assert_eq!(i64::try_from(overdue).unwrap(), figures.overdue);
+            assert_eq!(i64::try_from(waiting).unwrap(), figures.waiting);
+            assert_eq!(figures.rate(), Some(167));
+            let (_, events) = insp::finding(c, &r.plan, None, ids[0])?;
+            assert_eq!(events.last().unwrap().action, "escalated");
+            assert_eq!(events.last().unwrap().actor_name, "system:deadlines");
+            // The listed order: the overdue first, the closed last.
+            let order: Vec<FindingStatus> = insp::listed(c, &r.plan, None, today)?
+                .iter()
+                .map(|l| l.finding.status())
+                .collect();
+            assert_eq!(order.last(), Some(&FindingStatus::Closed));
+            assert!(audit::verify(c)?.is_intact());
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -10,6 +10,8 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::code_enum;
+
+pub mod inspections;
 use crate::error::{FieldError, FieldErrors, optional_text, required_text};
 
 code_enum! {
@@ -328,7 +330,7 @@ pub struct PlanInput {
 pub type PhaseFields<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// A day written `YYYY-MM-DD`.
-fn day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "err.required"));

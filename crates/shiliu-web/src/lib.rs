@@ -361,6 +361,15 @@ async fn housekeeping(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "evaluation reminder sweep failed"),
         }
+        match state
+            .db
+            .write(move |c| shiliu_db::tasks::inspections::escalate_overdue(c, at))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(escalated = n, "overdue rectifications escalated"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rectification escalation failed"),
+        }
     }
 }
 

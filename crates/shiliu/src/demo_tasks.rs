@@ -2,8 +2,9 @@
 //! ethnic unity (一年强基础、两年见成效、三年创示范), decomposed into six areas, 25 tasks and
 //! 60 measures handed to 40 of the city's units, in force since January; this year's ledgers:
 //! most reports confirmed, some sent back with an opinion, some waiting, some never sent
-//! (overdue). The sheet goes through the checks an upload does, and everything is stored
-//! through `shiliu_db::tasks`.
+//! (overdue); two inspections this year with 15 findings: closed (销号), reported and waiting,
+//! sent back, open, and overdue and escalated. The sheet goes through the checks an upload does,
+//! and everything is stored through `shiliu_db::tasks`.
 
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use rand::Rng;
@@ -323,6 +324,8 @@ pub fn seed(
     };
     let plan = tasks::set_status(c, &organiser, plan.id, 2, PlanStatus::Active)?;
     this_years_reports(c, &organiser, &plan, &tree, rng)?;
+    let visited: Vec<i64> = roster.iter().map(|(id, ..)| *id).collect();
+    inspections(c, &organiser, &plan, &visited, rng)?;
     Ok(roster.len())
 }
 
@@ -473,4 +476,170 @@ fn this_years_reports(
         }
     }
     Ok(n)
+}
+
+/// Problems inspections find, with what they require.
+const FINDINGS: [(&str, &str); 15] = [
+    (
+        "创建工作台账资料不完整，部分活动缺少照片和签到表",
+        "补齐本年度活动台账及佐证材料",
+    ),
+    (
+        "民族团结进步宣传氛围不浓，宣传栏内容长期未更新",
+        "更新宣传栏内容，每季度至少更新一次",
+    ),
+    (
+        "领导小组未按要求每半年专题研究创建工作",
+        "召开专题会议研究部署，形成会议纪要",
+    ),
+    (
+        "“十进”活动开展不均衡，进企业、进宗教活动场所次数偏少",
+        "制定补缺计划，年底前各类场所至少开展一次",
+    ),
+    (
+        "少数民族流动人口服务台账与实际不符",
+        "逐户核对更新，建立动态更新机制",
+    ),
+    (
+        "民族团结进步教育课时未落实",
+        "按课程计划补足课时，留存教案和课表",
+    ),
+    (
+        "创建联络员调整后未及时报备",
+        "重新明确联络员并报市创建办备案",
+    ),
+    (
+        "民族政策法规学习培训覆盖面不足",
+        "组织专题培训，实现干部职工全覆盖",
+    ),
+    (
+        "窗口单位未设置少数民族群众服务指引",
+        "设置双语服务指引和便民服务点",
+    ),
+    (
+        "对上级督查反馈问题整改不彻底",
+        "对照问题清单逐项复核，销号管理",
+    ),
+    (
+        "民族团结进步示范单位创建材料归档不规范",
+        "按档案管理要求分类整理归档",
+    ),
+    (
+        "社区民族之家活动开展频次不足",
+        "每月至少开展一次主题活动并记录",
+    ),
+    (
+        "矛盾纠纷排查化解记录不完整",
+        "完善排查台账，明确责任人和化解时限",
+    ),
+    ("创建经费未列入年度预算", "将创建工作经费列入下年度部门预算"),
+    (
+        "新媒体平台民族团结宣传推送偏少",
+        "开设专栏，每月推送不少于两篇",
+    ),
+];
+
+/// How each of the 15 findings stands: its steps after being raised (days after it), and
+/// whether its deadline is a month or two after the inspection.
+const COURSES: [&[(&str, i64)]; 15] = [
+    &[("reported", 12), ("closed", 18)],
+    &[("reported", 20), ("closed", 25)],
+    &[
+        ("reported", 9),
+        ("returned", 14),
+        ("reported", 26),
+        ("closed", 30),
+    ],
+    &[("reported", 15), ("closed", 21)],
+    &[("reported", 28)],
+    &[("reported", 16), ("returned", 20)],
+    &[],
+    &[("reported", 10), ("closed", 16)],
+    &[],
+    &[("reported", 6), ("closed", 9)],
+    &[("reported", 7)],
+    &[("reported", 11)],
+    &[],
+    &[],
+    &[("reported", 8), ("returned", 12)],
+];
+
+/// Two inspections of the plan this year — a tour of units in spring and a special inspection
+/// in autumn (or as early as the year allows) — with 15 findings between them.
+fn inspections(
+    c: &mut DbConnection,
+    organiser: &Can<grants::ManageTasks>,
+    plan: &tasks::Plan,
+    units: &[i64],
+    rng: &mut StdRng,
+) -> Result<(), DbError> {
+    use shiliu_db::tasks::inspections as insp;
+    use shiliu_domain::tasks::inspections::{FindingInput, InspectionFields, InspectionInput};
+    let today = shiliu_db::today();
+    let now = shiliu_db::now();
+    let at = |d: NaiveDate| {
+        let local = d.and_time(NaiveTime::from_hms_opt(15, 0, 0).unwrap_or_default());
+        shiliu_domain::calendar::utc(local).min(now)
+    };
+    let year = plan.starts_on.year();
+    let rounds = [
+        ("创建工作巡回督导", "tour", 120, 0..9),
+        ("民族团结进步创建专项督查", "special", 45, 9..15),
+    ];
+    for (k, (title, kind, ago, findings)) in rounds.into_iter().enumerate() {
+        let day = (today - chrono::Duration::days(ago)).max(plan.starts_on);
+        let end = (day + chrono::Duration::days(2)).min(today).max(day);
+        let visited: Vec<i64> = (0..6)
+            .map(|i| units[(k * 6 + i * 5) % units.len()])
+            .collect();
+        let ids: Vec<String> = visited.iter().map(ToString::to_string).collect();
+        let input = InspectionInput::parse(
+            InspectionFields {
+                title: &format!("{year}年{title}"),
+                kind,
+                team: "组长：市创建办副主任；成员：市民宗委、市委统战部、市委宣传部相关科室负责同志",
+                starts_on: &day.to_string(),
+                ends_on: &end.to_string(),
+                notes: "",
+            },
+            &ids,
+            (plan.starts_on, plan.ends_on),
+        )
+        .map_err(DbError::Invalid)?;
+        let inspection = insp::create(c, organiser, plan.id, &input)?;
+        for n in findings {
+            let (problem, measures) = FINDINGS[n];
+            let due = end + chrono::Duration::days(if n % 3 == 0 { 60 } else { 30 });
+            let mut steps: Vec<(&str, &str, chrono::NaiveDateTime)> = COURSES[n]
+                .iter()
+                .map(|(action, after)| {
+                    let on = (end + chrono::Duration::days(*after)).min(today);
+                    let body = match *action {
+                        "reported" => PROGRESS[rng.gen_range(0..PROGRESS.len())],
+                        "returned" => OPINIONS[rng.gen_range(0..OPINIONS.len())],
+                        _ => "",
+                    };
+                    (*action, body, at(on))
+                })
+                .collect();
+            let open = !COURSES[n].iter().any(|(a, _)| *a == "closed");
+            if open && due < today {
+                steps.push(("escalated", "", at(due + chrono::Duration::days(1))));
+            }
+            insp::load_past(
+                c,
+                organiser,
+                (plan, &inspection),
+                &FindingInput {
+                    unit_id: visited[rng.gen_range(0..visited.len())],
+                    problem: problem.into(),
+                    measures: Some(measures.into()),
+                    due_on: due,
+                },
+                at(end),
+                &steps,
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -2505,6 +2505,14 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         .await;
     a.page(c, base, &format!("{plan}/board")).await;
     a.page(c, base, "/plans?review=1").await;
+    // Its inspections, one of them, the findings and one finding; the rectifications to verify.
+    a.page(c, base, &format!("{plan}/inspections")).await;
+    a.follow(c, base, "main #inspections a[href*='/inspections/']")
+        .await;
+    a.page(c, base, &format!("{plan}/findings")).await;
+    a.follow(c, base, "main #findings a[href*='/findings/']")
+        .await;
+    a.page(c, base, "/plans?verify=1").await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;

@@ -190,7 +190,7 @@ fn node(conn: &mut DbConnection, plan: &Plan, item_id: i64) -> Result<Node, DbEr
     })
 }
 
-fn display_name(conn: &mut DbConnection, actor: &Actor) -> Result<String, DbError> {
+pub(crate) fn display_name(conn: &mut DbConnection, actor: &Actor) -> Result<String, DbError> {
     Ok(match actor.user_id {
         Some(id) => users::table
             .filter(users::id.eq(id))

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+pub mod inspections;
 pub mod ledger;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -73,7 +74,7 @@ impl Plan {
     }
 
     /// The plan's region as a scope: where the units its tasks are handed to come from.
-    fn region(&self) -> Scope {
+    pub(crate) fn region(&self) -> Scope {
         Scope::of_paths(vec![self.region_path.clone()])
     }
 
@@ -534,6 +535,15 @@ pub fn replace_tree(
     Ok(Ok(tree(conn, &plan)?))
 }
 
+/// The active units of the plan's region (id, name), by name: those its tasks may be handed
+/// to and its inspections may visit, by region and then name.
+pub fn region_units(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(crate::org::unit_choices(conn, &plan.region())?
+        .into_iter()
+        .map(|(_, id, name)| (id, name))
+        .collect())
+}
+
 /// Active units of a region by name (more than one id: the name is ambiguous there).
 fn unit_names(
     conn: &mut DbConnection,
@@ -717,7 +727,7 @@ pub fn reach(
 }
 
 /// A plan in force as the reporter's unit sees it: `NotFound` unless some task of it is
-/// handed to their unit (a draft is the organiser's own).
+/// handed to their unit or an inspection found a problem there (a draft is the organiser's own).
 pub fn plan_for_unit(
     conn: &mut DbConnection,
     actor: &Can<grants::ReportTasks>,
@@ -734,7 +744,7 @@ pub fn plan_for_unit(
         .filter(task_assignments::unit_id.eq(unit))
         .count()
         .get_result::<i64>(conn)?;
-    if handed == 0 {
+    if handed == 0 && !inspections::has_findings(conn, id, unit)? {
         return Err(DbError::NotFound);
     }
     Ok((plan, unit))

@@ -117,10 +117,11 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
         .map(shiliu_db::scope::Can::into_actor);
     // Work plans: what the unit owes, and the reports waiting for the caller's decision (a
     // lead unit's on the others', the organiser's on the lead units' own).
+    // Inspections: the findings the unit is to rectify, the rectifications to verify.
     let task_reporter = p.require::<grants::ReportTasks>().ok();
-    let task_reviewer = p
-        .require::<grants::ManageTasks>()
-        .ok()
+    let task_organiser = p.require::<grants::ManageTasks>().ok();
+    let task_reviewer = task_organiser
+        .clone()
         .map(shiliu_db::scope::Can::into_actor)
         .or_else(|| task_reporter.clone().map(shiliu_db::scope::Can::into_actor));
     // The grid worker's queue is the declarations to check in their grids; reading them is a
@@ -217,6 +218,25 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
                 "todo.reports_to_review",
                 i64::try_from(waiting.len()).unwrap_or(i64::MAX),
                 "/plans?review=1",
+            ));
+        }
+        if let Some(actor) = &task_reporter {
+            let owed = shiliu_db::tasks::inspections::owed(c, actor, today)?;
+            counters.push(Owing {
+                urgent: owed.iter().any(|l| l.finding.overdue(today)),
+                ..Owing::new(
+                    "todo.findings_owed",
+                    i64::try_from(owed.len()).unwrap_or(i64::MAX),
+                    "/plans?rectify=1",
+                )
+            });
+        }
+        if let Some(actor) = &task_organiser {
+            let waiting = shiliu_db::tasks::inspections::to_verify(c, actor)?;
+            counters.push(Owing::new(
+                "todo.findings_to_verify",
+                i64::try_from(waiting.len()).unwrap_or(i64::MAX),
+                "/plans?verify=1",
             ));
         }
         Ok((counters, queue, declarations))

@@ -1,14 +1,16 @@
 //! The JSON API of work plans (see `pages` for the pages and `shiliu_db::tasks` for the rules
 //! and who may see what): the plans of the caller's scope, one plan with its task tree, the
-//! tasks handed to the caller's unit, a task's ledger, reporting on it and deciding on a report.
+//! tasks handed to the caller's unit, a task's ledger, reporting on it and deciding on a report;
+//! a plan's inspection findings with their figures, rectifying one and verifying it.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shiliu_db::scope::grants;
 use shiliu_db::tasks::ledger::{self, Report};
-use shiliu_db::tasks::{self as db, AssignedTask, Node, Plan};
+use shiliu_db::tasks::{self as db, AssignedTask, Node, Plan, inspections};
 use shiliu_domain::tasks::ReportInput;
+use shiliu_domain::tasks::inspections::Rectification;
 use utoipa::{OpenApi, ToSchema};
 
 use super::pages::{seen, seen_task};
@@ -17,7 +19,17 @@ use crate::web::{AppState, Principal};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, get, assigned, ledger_of, submit, review),
+    paths(
+        list,
+        get,
+        assigned,
+        ledger_of,
+        submit,
+        review,
+        findings,
+        report_finding,
+        verify_finding
+    ),
     components(schemas(
         PlanDto,
         PhaseDto,
@@ -30,7 +42,12 @@ use crate::web::{AppState, Principal};
         ReportDto,
         ReportEventDto,
         ReportBody,
-        ReviewBody
+        ReviewBody,
+        FindingsDto,
+        FindingDto,
+        RectificationDto,
+        RectifyBody,
+        VerifyBody
     ))
 )]
 pub struct Doc;
@@ -418,6 +435,208 @@ pub async fn review(
     Ok(Json(r))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct FindingDto {
+    id: i64,
+    inspection_id: i64,
+    inspection_title: String,
+    /// Its number in the inspection's list.
+    seq: i32,
+    unit_id: i64,
+    unit_name: String,
+    problem: String,
+    /// What the inspectors require.
+    measures: Option<String>,
+    #[schema(format = Date, value_type = String)]
+    due_on: chrono::NaiveDate,
+    /// `open`, `reported`, `returned`, `closed`
+    status: String,
+    /// Open past its deadline.
+    overdue: bool,
+    /// The unit's latest report of its rectification.
+    rectification: Option<String>,
+    /// The inspectors' latest opinion.
+    opinion: Option<String>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    closed_at: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::api::moment_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    escalated_at: Option<chrono::NaiveDateTime>,
+    version: i32,
+}
+
+impl FindingDto {
+    fn new(l: &inspections::Listed, today: chrono::NaiveDate) -> Self {
+        let f = &l.finding;
+        Self {
+            id: f.id,
+            inspection_id: f.inspection_id,
+            inspection_title: l.inspection_title.clone(),
+            seq: f.seq,
+            unit_id: f.unit_id,
+            unit_name: l.unit_name.clone(),
+            problem: f.problem.clone(),
+            measures: f.measures.clone(),
+            due_on: f.due_on,
+            status: f.status.clone(),
+            overdue: f.overdue(today),
+            rectification: f.progress.clone(),
+            opinion: f.opinion.clone(),
+            closed_at: f.closed_at,
+            escalated_at: f.escalated_at,
+            version: f.version,
+        }
+    }
+}
+
+/// 整改完成率 and its parts.
+#[derive(Serialize, ToSchema)]
+pub struct RectificationDto {
+    total: i64,
+    closed: i64,
+    closed_on_time: i64,
+    overdue: i64,
+    /// Reported, waiting to be verified.
+    waiting: i64,
+    /// Closed over all, in per mille (null with no findings).
+    rate_per_mille: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FindingsDto {
+    figures: RectificationDto,
+    findings: Vec<FindingDto>,
+}
+
+/// A plan's inspection findings (问题清单) with their rectification figures: all of them for
+/// the plan's readers, the caller's unit's own for a unit's reporter. Overdue first.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/findings", params(("id" = i64, Path)),
+    responses((status = 200, body = FindingsDto), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn findings(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<FindingsDto>> {
+    let viewer = p.require::<grants::ViewTasks>().ok();
+    let reporter = p.require::<grants::ReportTasks>().ok();
+    if viewer.is_none() && reporter.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    let today = shiliu_db::today();
+    let rows = state
+        .db
+        .read(move |c| {
+            let (plan, unit) = db::reach(c, viewer.as_ref(), reporter.as_ref(), id)?;
+            inspections::listed(c, &plan, unit, today)
+        })
+        .await?;
+    let r = Rectification::count(rows.iter().map(|l| l.finding.counted()), today);
+    Ok(Json(FindingsDto {
+        figures: RectificationDto {
+            total: r.total,
+            closed: r.closed,
+            closed_on_time: r.closed_on_time,
+            overdue: r.overdue,
+            waiting: r.waiting,
+            rate_per_mille: r.rate(),
+        },
+        findings: rows.iter().map(|l| FindingDto::new(l, today)).collect(),
+    }))
+}
+
+/// The finding as the caller now sees it, after a step.
+fn finding_now(
+    c: &mut shiliu_db::DbConnection,
+    plan: &Plan,
+    id: i64,
+) -> Result<FindingDto, shiliu_db::DbError> {
+    let (l, _) = inspections::finding(c, plan, None, id)?;
+    Ok(FindingDto::new(&l, shiliu_db::today()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RectifyBody {
+    /// What was done about it.
+    rectification: String,
+    /// The finding's version the unit read.
+    version: i32,
+}
+
+/// The caller's unit reports a finding rectified (again after it was sent back).
+#[utoipa::path(post, path = "/api/v1/plans/{id}/findings/{finding}/report",
+    params(("id" = i64, Path), ("finding" = i64, Path)), request_body = RectifyBody,
+    responses((status = 200, body = FindingDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 409, body = crate::web::api::ErrorBody),
+              (status = 422, description = "no text, a finding closed", body = crate::web::api::ErrorBody)))]
+pub async fn report_finding(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, finding)): Path<(i64, i64)>,
+    Json(b): Json<RectifyBody>,
+) -> AppResult<Json<FindingDto>> {
+    let actor = p.require::<grants::ReportTasks>()?;
+    let dto = state
+        .db
+        .write(move |c| {
+            inspections::report(c, &actor, (id, finding), b.version, &b.rectification)?;
+            let (plan, _) = db::plan_for_unit(c, &actor, id)?;
+            finding_now(c, &plan, finding)
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyBody {
+    /// `close` (销号), or `return` (with an opinion).
+    decision: String,
+    #[serde(default)]
+    opinion: Option<String>,
+    /// The finding's version the organiser read.
+    version: i32,
+}
+
+/// The organiser verifies a reported rectification: closes it, or sends it back.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/findings/{finding}/verify",
+    params(("id" = i64, Path), ("finding" = i64, Path)), request_body = VerifyBody,
+    responses((status = 200, body = FindingDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 409, body = crate::web::api::ErrorBody),
+              (status = 422, description = "no opinion to send it back, nothing reported", body = crate::web::api::ErrorBody)))]
+pub async fn verify_finding(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, finding)): Path<(i64, i64)>,
+    Json(b): Json<VerifyBody>,
+) -> AppResult<Json<FindingDto>> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let close = match b.decision.as_str() {
+        "close" => true,
+        "return" => false,
+        _ => {
+            return Err(AppError::from(shiliu_domain::FieldErrors::from(
+                shiliu_domain::FieldError::new("decision", "err.choice"),
+            )));
+        }
+    };
+    let dto = state
+        .db
+        .write(move |c| {
+            inspections::verify(
+                c,
+                &actor,
+                (id, finding),
+                b.version,
+                close,
+                b.opinion.as_deref(),
+            )?;
+            let plan = db::get_plan(c, actor.scope(), id)?;
+            finding_now(c, &plan, finding)
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::{get, post};
@@ -433,4 +652,13 @@ pub(crate) fn routes() -> crate::Routes {
             post(review),
         )
         .route("/api/v1/tasks", get(assigned))
+        .route("/api/v1/plans/{id}/findings", get(findings))
+        .route(
+            "/api/v1/plans/{id}/findings/{finding}/report",
+            post(report_finding),
+        )
+        .route(
+            "/api/v1/plans/{id}/findings/{finding}/verify",
+            post(verify_finding),
+        )
 }

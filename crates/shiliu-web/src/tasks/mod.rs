@@ -1,7 +1,9 @@
-//! Work plans, task decomposition and ledgers (实施方案 · 任务分解表 · 工作台账).
+//! Work plans, task decomposition, ledgers, supervision and rectification (实施方案 · 任务分解表 ·
+//! 工作台账 · 督查整改).
 
 pub mod api;
 pub mod board;
+pub mod inspections;
 pub mod ledger;
 pub mod pages;
 pub mod sheets;
@@ -11,6 +13,7 @@ pub(crate) fn routes() -> crate::Routes {
     [
         api::routes(),
         board::routes(),
+        inspections::routes(),
         ledger::routes(),
         pages::routes(),
         sheets::routes(),

@@ -236,6 +236,12 @@ pub struct ListQuery {
     /// Reports waiting for the caller's decision (`todo.reports_to_review`).
     #[serde(default)]
     review: Option<String>,
+    /// Findings the caller's unit is to rectify (`todo.findings_owed`).
+    #[serde(default)]
+    rectify: Option<String>,
+    /// Rectifications waiting for the organiser's verification (`todo.findings_to_verify`).
+    #[serde(default)]
+    verify: Option<String>,
 }
 
 pub async fn list(
@@ -248,6 +254,12 @@ pub async fn list(
     }
     if q.review.is_some() {
         return review_page(&state, &p).await;
+    }
+    if q.rectify.is_some() {
+        return findings_todo(&state, &p, "rectify").await;
+    }
+    if q.verify.is_some() {
+        return findings_todo(&state, &p, "verify").await;
     }
     let shown = listed(&state, &p).await?;
     list_page(&p, shown, PlanForm::fresh(p.t()), &FieldErrors::new())
@@ -278,8 +290,49 @@ struct TodoPage {
     l: Layout,
     owed: Vec<OwedRow>,
     review: Vec<ReviewRow>,
-    /// Which list this is: `owed` or `review`.
+    findings: Vec<super::inspections::FindingRow>,
+    /// Which list this is: `owed`, `review`, `rectify` or `verify`.
     which: &'static str,
+}
+
+/// Findings in the to-do: the caller's unit's to rectify (`rectify`), or the rectifications
+/// waiting for the organiser's verification (`verify`).
+async fn findings_todo(
+    state: &AppState,
+    p: &Principal,
+    which: &'static str,
+) -> AppResult<Response> {
+    use shiliu_db::tasks::inspections;
+    let today = shiliu_db::today();
+    let list = if which == "rectify" {
+        let actor = p.require::<grants::ReportTasks>()?;
+        state
+            .db
+            .read(move |c| inspections::owed(c, &actor, today))
+            .await?
+    } else {
+        let actor = p.require::<grants::ManageTasks>()?;
+        state
+            .db
+            .read(move |c| inspections::to_verify(c, &actor))
+            .await?
+    };
+    let t = p.t();
+    let title = if which == "rectify" {
+        "todo.findings_owed"
+    } else {
+        "todo.findings_to_verify"
+    };
+    crate::web::page::render(&TodoPage {
+        l: Layout::new(p, "nav.plans", t.s(title)),
+        owed: Vec::new(),
+        review: Vec::new(),
+        findings: list
+            .iter()
+            .map(|l| super::inspections::finding_row(t, l, today))
+            .collect(),
+        which,
+    })
 }
 
 /// What the caller's unit owes: the to-do's list of tasks late or due soon.
@@ -317,6 +370,7 @@ async fn owed_page(state: &AppState, p: &Principal) -> AppResult<Response> {
         l: Layout::new(p, "nav.plans", t.s("todo.tasks_owed")),
         owed,
         review: Vec::new(),
+        findings: Vec::new(),
         which: "owed",
     })
 }
@@ -350,6 +404,7 @@ async fn review_page(state: &AppState, p: &Principal) -> AppResult<Response> {
         l: Layout::new(p, "nav.plans", t.s("todo.reports_to_review")),
         owed: Vec::new(),
         review,
+        findings: Vec::new(),
         which: "review",
     })
 }

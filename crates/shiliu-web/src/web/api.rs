@@ -605,6 +605,12 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             codes!(shiliu_domain::tasks::Progress),
         ),
         ("ReviewBody", "decision", vec!["confirm", "return"]),
+        (
+            "FindingDto",
+            "status",
+            codes!(shiliu_domain::tasks::inspections::FindingStatus),
+        ),
+        ("VerifyBody", "decision", vec!["close", "return"]),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),

@@ -416,6 +416,7 @@ pub(crate) fn seed_every_kind(
 fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) -> String {
     use chrono::Datelike;
     use shiliu_db::tasks;
+    use shiliu_domain::tasks::inspections::{FindingInput, InspectionFields, InspectionInput};
     use shiliu_domain::tasks::{PlanInput, PlanStatus, ReportInput, SheetRow, place_sheet};
     let year = shiliu_db::today().year();
     let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
@@ -498,6 +499,49 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
     let p = tasks::get_plan(c, &all, plan.id).unwrap();
     let files = tasks::ledger::files_of(c, &p, item).unwrap();
     put("task_file", files[&report.id][0].id.to_string());
+    // An inspection found a problem at the unit, which reported it rectified.
+    let today = shiliu_db::today().to_string();
+    let inspection = tasks::inspections::create(
+        c,
+        &sys,
+        plan.id,
+        &InspectionInput::parse(
+            InspectionFields {
+                title: &format!("{tag}巡回督导"),
+                kind: "tour",
+                team: &format!("{tag}督查组"),
+                starts_on: &today,
+                ends_on: &today,
+                notes: "",
+            },
+            &[city.unit.to_string()],
+            (p.starts_on, p.ends_on),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    put("inspection", inspection.id.to_string());
+    let finding = tasks::inspections::add_finding(
+        c,
+        &sys,
+        (plan.id, inspection.id),
+        &FindingInput {
+            unit_id: city.unit,
+            problem: format!("{tag}督查问题"),
+            measures: None,
+            due_on: p.ends_on,
+        },
+    )
+    .unwrap();
+    tasks::inspections::report(
+        c,
+        &reporter,
+        (plan.id, finding.id),
+        1,
+        &format!("{tag}整改"),
+    )
+    .unwrap();
+    put("finding", finding.id.to_string());
     name
 }
 
@@ -845,6 +889,8 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("tasks", "item") => ("task_item", true),
         ("reports", "report") => ("task_report", true),
         ("files", "upload") => ("task_file", true),
+        ("inspections", _) => ("inspection", true),
+        ("findings", _) => ("finding", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

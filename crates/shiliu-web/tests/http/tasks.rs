@@ -874,3 +874,364 @@ both_engines!(
         });
     }
 );
+
+/// The id of the seeded unit of the city with this name.
+fn unit_named(app: &App, name: &'static str) -> i64 {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            use diesel::prelude::*;
+            use shiliu_db::schema::units as u;
+            Ok(u::table
+                .filter(u::name.eq(name))
+                .select(u::id)
+                .first::<i64>(c)?)
+        })
+        .unwrap()
+}
+
+/// The id and version of the one finding of a plan.
+fn the_finding(app: &App, plan: i64) -> (i64, String) {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            use diesel::prelude::*;
+            use shiliu_db::schema::task_findings as f;
+            Ok(f::table
+                .filter(f::plan_id.eq(plan))
+                .select((f::id, f::version))
+                .first::<(i64, i32)>(c)?)
+        })
+        .map(|(id, v)| (id, v.to_string()))
+        .unwrap()
+}
+
+both_engines!(
+    an_inspections_finding_is_rectified_sent_back_and_closed_through_the_pages,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, _) = running(&app).await;
+            let edu_unit = unit_named(&app, "nn教育局");
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let today = shiliu_db::today().to_string();
+            let inspection = |visited: Option<String>| {
+                let mut form = vec![
+                    ("_csrf", csrf.clone()),
+                    ("title", "第一季度巡回督导".to_string()),
+                    ("inspection_kind", "tour".to_string()),
+                    ("team", "组长：张三".to_string()),
+                    ("starts_on", today.clone()),
+                    ("ends_on", today.clone()),
+                ];
+                if let Some(v) = visited {
+                    form.push(("visited", v));
+                }
+                form
+            };
+            let post = |path: String, cookie: String, form: Vec<(&'static str, String)>| {
+                let app = &app;
+                async move {
+                    let pairs: Vec<(&str, &str)> =
+                        form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    app.post(&path, &cookie, &pairs).await
+                }
+            };
+            // No unit visited: named, nothing written.
+            let r = post(
+                format!("/plans/{id}/inspections"),
+                cs.clone(),
+                inspection(None),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                r.text().contains("督查单位：请至少选择一个督查单位"),
+                "{}",
+                r.text()
+            );
+            let r = post(
+                format!("/plans/{id}/inspections"),
+                cs.clone(),
+                inspection(Some(edu_unit.to_string())),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let at = r.location().split('?').next().unwrap().to_string();
+            let page = app.get(&r.location(), &cs).await.text();
+            assert!(
+                page.contains("已记录督查") && page.contains("nn教育局"),
+                "{page}"
+            );
+            // A finding for the unit visited, due in a month.
+            let due = (shiliu_db::today() + chrono::Duration::days(30)).to_string();
+            let finding = |problem: &str| {
+                vec![
+                    ("_csrf", csrf.clone()),
+                    ("unit", edu_unit.to_string()),
+                    ("problem", problem.to_string()),
+                    ("measures", "补齐台账".to_string()),
+                    ("due", due.clone()),
+                ]
+            };
+            let r = post(format!("{at}/findings"), cs.clone(), finding(" ")).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("存在问题"));
+            let r = post(
+                format!("{at}/findings"),
+                cs.clone(),
+                finding("台账资料不全"),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // The unit sees it in its to-do, and only its own.
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let (n, href) = counter(&app, &edu, "todo.findings_owed")
+                .await
+                .expect("the counter");
+            assert_eq!((n, href.as_str()), (1, "/plans?rectify=1"));
+            let list = app.get(&href, &edu).await.text();
+            assert_eq!(
+                list.matches("<tr class=\"finding-open\"").count(),
+                1,
+                "{list}"
+            );
+            let (f, v) = the_finding(&app, id);
+            let page_of = format!("/plans/{id}/findings/{f}");
+            let (mzw, _) = app.session("mzw-reporter");
+            assert_eq!(app.get(&page_of, &mzw).await.status, StatusCode::NOT_FOUND);
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(page.contains("rectify-form") && !page.contains("verify-form"));
+            let report = |text: &str, v: String| {
+                vec![
+                    ("_csrf", edu_csrf.clone()),
+                    ("version", v),
+                    ("rectification", text.to_string()),
+                ]
+            };
+            let r = post(
+                format!("{page_of}/report"),
+                edu.clone(),
+                report("", v.clone()),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("整改情况"));
+            let r = post(
+                format!("{page_of}/report"),
+                edu.clone(),
+                report("已补齐", v),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // The organiser has it to verify: sends it back, with an opinion.
+            let (n, href) = counter(&app, &cs, "todo.findings_to_verify")
+                .await
+                .expect("the counter");
+            assert_eq!((n, href.as_str()), (1, "/plans?verify=1"));
+            let (_, v) = the_finding(&app, id);
+            let verify = |decision: &str, opinion: &str, v: String| {
+                vec![
+                    ("_csrf", csrf.clone()),
+                    ("version", v),
+                    ("decision", decision.to_string()),
+                    ("opinion", opinion.to_string()),
+                ]
+            };
+            let r = post(
+                format!("{page_of}/verify"),
+                cs.clone(),
+                verify("return", "", v.clone()),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let r = post(
+                format!("{page_of}/verify"),
+                cs.clone(),
+                verify("return", "缺少照片", v),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(
+                page.contains("缺少照片") && page.contains("退回重改"),
+                "{page}"
+            );
+            let (_, v) = the_finding(&app, id);
+            let r = post(
+                format!("{page_of}/report"),
+                edu.clone(),
+                report("已补齐并附照片", v),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let (_, v) = the_finding(&app, id);
+            let r = post(
+                format!("{page_of}/verify"),
+                cs.clone(),
+                verify("close", "", v),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let page = app.get(&r.location(), &cs).await.text();
+            assert!(
+                page.contains("已核验销号") && page.contains("已销号"),
+                "{page}"
+            );
+            assert_eq!(
+                counter(&app, &edu, "todo.findings_owed").await.map(|c| c.0),
+                Some(0)
+            );
+            // The figures: one finding, closed, 100%.
+            let list = app
+                .get(&format!("/plans/{id}/inspections"), &cs)
+                .await
+                .text();
+            assert!(list.contains("100.0%"), "{list}");
+            // The sheet: the finding with its deadline as a date.
+            let sheet = app.get(&format!("/plans/{id}/findings.xlsx"), &cs).await;
+            assert_eq!(sheet.status, StatusCode::OK);
+            let cells = xlsx_cells(&sheet.body);
+            assert_eq!(cells.len(), 2, "a heading and one finding");
+            assert!(
+                matches!(cells[1][5], calamine::Data::DateTime(_)),
+                "{:?}",
+                cells[1]
+            );
+            // A filter the list does not know is refused, naming it.
+            let bad = app
+                .get(&format!("/plans/{id}/findings?status=lost"), &cs)
+                .await;
+            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            // A leader reads, records nothing.
+            let (leader, _) = app.session("nn-leader");
+            let page = app.get(&format!("/plans/{id}/inspections"), &leader).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(!page.text().contains("inspection-form"));
+        });
+    }
+);
+
+both_engines!(
+    through_the_api_a_unit_sees_its_own_findings_reports_one_and_the_organiser_closes_it,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, _) = running(&app).await;
+            let edu = unit_named(&app, "nn教育局");
+            let mzw = unit_named(&app, "南宁市民宗委");
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    use shiliu_db::tasks::inspections as insp;
+                    use shiliu_domain::tasks::inspections::{
+                        FindingInput, InspectionFields, InspectionInput,
+                    };
+                    let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+                    let p = shiliu_db::tasks::get_plan(c, &Scope::everything(), id)?;
+                    let today = shiliu_db::today().to_string();
+                    let i = insp::create(
+                        c,
+                        &sys,
+                        id,
+                        &InspectionInput::parse(
+                            InspectionFields {
+                                title: "专项督查",
+                                kind: "special",
+                                team: "督查组",
+                                starts_on: &today,
+                                ends_on: &today,
+                                notes: "",
+                            },
+                            &[edu.to_string(), mzw.to_string()],
+                            (p.starts_on, p.ends_on),
+                        )
+                        .unwrap(),
+                    )?;
+                    for (unit, problem) in [(edu, "教育局的问题"), (mzw, "民宗委的问题")]
+                    {
+                        insp::add_finding(
+                            c,
+                            &sys,
+                            (id, i.id),
+                            &FindingInput {
+                                unit_id: unit,
+                                problem: problem.into(),
+                                measures: None,
+                                due_on: p.ends_on,
+                            },
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let path = format!("/api/v1/plans/{id}/findings");
+            let (s, all) = app.api_get(&path, "nn-leader").await;
+            assert_eq!(s, StatusCode::OK, "{all}");
+            assert_eq!(all["figures"]["total"], 2);
+            let (s, mine) = app.api_get(&path, "edu-reporter").await;
+            assert_eq!(s, StatusCode::OK, "{mine}");
+            let mine = mine["findings"].as_array().unwrap().clone();
+            assert_eq!(mine.len(), 1);
+            assert_eq!(mine[0]["problem"], "教育局的问题");
+            let f = &mine[0];
+            let at = format!("{path}/{}", f["id"]);
+            let (s, e) = app
+                .api(
+                    "POST",
+                    &format!("{at}/report"),
+                    "edu-reporter",
+                    Some(serde_json::json!({"rectification": "", "version": f["version"]})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["rectification"].is_string(), "{e}");
+            let (s, sent) = app
+                .api(
+                    "POST",
+                    &format!("{at}/report"),
+                    "edu-reporter",
+                    Some(serde_json::json!({"rectification": "已整改", "version": f["version"]})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{sent}");
+            assert_eq!(sent["status"], "reported");
+            let verify = |decision: &str, opinion: &str| {
+                Some(
+                    serde_json::json!({"decision": decision, "opinion": opinion, "version": sent["version"]}),
+                )
+            };
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &format!("{at}/verify"),
+                    "nn-commission-staff",
+                    verify("maybe", ""),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &format!("{at}/verify"),
+                    "edu-reporter",
+                    verify("close", ""),
+                )
+                .await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+            let (s, closed) = app
+                .api(
+                    "POST",
+                    &format!("{at}/verify"),
+                    "nn-commission-staff",
+                    verify("close", ""),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{closed}");
+            assert_eq!(closed["status"], "closed");
+            let (_, all) = app.api_get(&path, "nn-leader").await;
+            assert_eq!(all["figures"]["closed"], 1);
+            assert_eq!(all["figures"]["rate_per_mille"], 500);
+        });
+    }
+);
