@@ -1122,6 +1122,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_instructions (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        source -> Text,
+        title -> Text,
+        reference -> Nullable<Text>,
+        issuer -> Nullable<Text>,
+        said_on -> Date,
+        body -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    task_instruction_items (instruction_id, item_id) {
+        instruction_id -> BigInt,
+        item_id -> BigInt,
+        plan_id -> BigInt,
+    }
+}
+
 diesel::joinable!(task_plans -> regions (region_id));
 diesel::joinable!(task_items -> task_plans (plan_id));
 diesel::joinable!(task_assignments -> task_items (item_id));
@@ -1135,6 +1159,9 @@ diesel::joinable!(task_inspection_units -> units (unit_id));
 diesel::joinable!(task_findings -> task_inspections (inspection_id));
 diesel::joinable!(task_findings -> units (unit_id));
 diesel::joinable!(task_finding_events -> task_findings (finding_id));
+diesel::joinable!(task_instructions -> task_plans (plan_id));
+diesel::joinable!(task_instruction_items -> task_instructions (instruction_id));
+diesel::joinable!(task_instruction_items -> task_items (item_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1269,4 +1296,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_inspection_units,
     task_findings,
     task_finding_events,
+    task_instructions,
+    task_instruction_items,
 );

@@ -882,3 +882,98 @@ both_engines!(
         .unwrap();
     }
 );
+
+// ---- What was said and what is done about it (怎么说 · 怎么做) ----
+
+fn instruction(items: &[i64]) -> shiliu_domain::tasks::instructions::InstructionInput {
+    use shiliu_domain::tasks::instructions::{InstructionInput, InstructionSource};
+    InstructionInput {
+        source: InstructionSource::Speech,
+        title: "在全市创建工作推进会上的讲话".into(),
+        reference: None,
+        issuer: Some("市委书记".into()),
+        said_on: shiliu_db::today(),
+        body: "要紧盯清单台账抓落实。".into(),
+        items: items.to_vec(),
+    }
+}
+
+both_engines!(
+    an_instruction_shows_the_reports_carrying_it_out_and_a_task_its_instructions,
+    |t: TestDb| {
+        use shiliu_db::tasks::instructions as instr;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let i = instr::create(c, &r.w.organiser, plan, &instruction(&[r.ledger_task]))?;
+            let ledger = submit(
+                c,
+                &r.education,
+                plan,
+                r.ledger_task,
+                &report("", "已建立台账"),
+            )?;
+            let quarter = format!("{}-Q1", r.year);
+            let talk = submit(
+                c,
+                &r.publicity,
+                plan,
+                r.talks,
+                &report(&quarter, "开展宣讲3场"),
+            )?;
+            let done = instr::carried_out(c, &r.plan, i.id)?;
+            assert_eq!(
+                done.iter().map(|d| d.report.id).collect::<Vec<_>>(),
+                [ledger.id]
+            );
+            assert_eq!(done[0].unit_name, "南宁市教育局");
+            let tree = tasks::tree(c, &r.plan)?;
+            let item = |id: i64| {
+                tree.nodes
+                    .iter()
+                    .find(|n| n.item.id == id)
+                    .unwrap()
+                    .item
+                    .clone()
+            };
+            assert_eq!(
+                instr::of_item(c, &r.plan, &item(r.ledger_task))?
+                    .iter()
+                    .map(|x| x.id)
+                    .collect::<Vec<_>>(),
+                [i.id]
+            );
+            assert!(instr::of_item(c, &r.plan, &item(r.talks))?.is_empty());
+            // Relinked to the talks: what was done about it follows.
+            let moved = instr::relink(c, &r.w.organiser, (plan, i.id), 1, &[r.talks])?;
+            assert_eq!(moved.version, 2);
+            let done = instr::carried_out(c, &r.plan, i.id)?;
+            assert_eq!(
+                done.iter().map(|d| d.report.id).collect::<Vec<_>>(),
+                [talk.id]
+            );
+            assert!(matches!(
+                instr::relink(c, &r.w.organiser, (plan, i.id), 1, &[r.ledger_task]),
+                Err(DbError::Stale)
+            ));
+            // Another plan's task, another city's organiser, a draft.
+            let draft = tasks::create_plan(c, &r.w.organiser, r.w.city, &plan_input())?;
+            let placed =
+                tasks::replace_tree(c, &r.w.organiser, draft.id, 1, &good_sheet())?.unwrap();
+            let foreign = placed.nodes[1].item.id;
+            let e = instr::create(c, &r.w.organiser, plan, &instruction(&[foreign])).unwrap_err();
+            assert_eq!(refusal(&e), "err.choice");
+            let e =
+                instr::create(c, &r.w.organiser, draft.id, &instruction(&[foreign])).unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.instruct_draft");
+            assert!(matches!(
+                instr::create(c, &r.w.elsewhere, plan, &instruction(&[r.talks])),
+                Err(DbError::NotFound)
+            ));
+            assert_eq!(instr::list(c, &r.plan)?.len(), 1);
+            assert!(audit::verify(c)?.is_intact());
+            Ok(())
+        })
+        .unwrap();
+    }
+);

@@ -12,6 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::code_enum;
 
 pub mod inspections;
+pub mod instructions;
 use crate::error::{FieldError, FieldErrors, optional_text, required_text};
 
 code_enum! {

@@ -2,7 +2,8 @@
 //! ethnic unity (一年强基础、两年见成效、三年创示范), decomposed into six areas, 25 tasks and
 //! 60 measures handed to 40 of the city's units, in force since January; this year's ledgers:
 //! most reports confirmed, some sent back with an opinion, some waiting, some never sent
-//! (overdue); two inspections this year with 15 findings: closed (销号), reported and waiting,
+//! (overdue); what was said (怎么说: a speech, a document, a meeting) linked to the tasks that
+//! carry it out; two inspections this year with 15 findings: closed (销号), reported and waiting,
 //! sent back, open, and overdue and escalated. The sheet goes through the checks an upload does,
 //! and everything is stored through `shiliu_db::tasks`.
 
@@ -326,6 +327,7 @@ pub fn seed(
     this_years_reports(c, &organiser, &plan, &tree, rng)?;
     let visited: Vec<i64> = roster.iter().map(|(id, ..)| *id).collect();
     inspections(c, &organiser, &plan, &visited, rng)?;
+    instructions(c, &organiser, &plan, &tree, &city.name)?;
     Ok(roster.len())
 }
 
@@ -640,6 +642,109 @@ fn inspections(
                 &steps,
             )?;
         }
+    }
+    Ok(())
+}
+
+/// An instruction: (source, title, 文号, issuer, days after the plan began, words, which of
+/// the plan's tasks — every n-th, from the k-th — carry it out).
+type Said = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    (usize, usize),
+);
+
+/// What was said about the plan.
+const SAID: [Said; 4] = [
+    (
+        "document",
+        "关于印发创建全国民族团结进步示范市实施方案的通知",
+        "办发〔{year}〕8号",
+        "市委办公室、市人民政府办公室",
+        20,
+        "各县（区）、市直各单位要把创建工作纳入重要议事日程，对照任务分解表逐项抓好落实，建立“怎么说”的任务清单和“怎么做”的工作台账。",
+        (1, 0),
+    ),
+    (
+        "speech",
+        "在全市创建全国民族团结进步示范市工作推进会上的讲话",
+        "",
+        "市委主要领导",
+        45,
+        "要紧盯清单台账抓落实，一年强基础、两年见成效、三年创示范；各牵头单位要主动担当，配合单位要密切协作。",
+        (3, 0),
+    ),
+    (
+        "meeting",
+        "市创建工作领导小组第一次全体会议",
+        "",
+        "市创建工作领导小组",
+        60,
+        "会议明确：宣传教育、“十进”活动和示范单位培育是今年的重点，市创建办每季度开展一次巡回督导。",
+        (4, 1),
+    ),
+    (
+        "speech",
+        "在民族团结进步宣传月活动启动仪式上的讲话",
+        "",
+        "市委统战部部长",
+        120,
+        "要创新宣传方式，用好新媒体平台，推动民族团结进步宣传教育进机关、进企业、进社区、进学校。",
+        (5, 2),
+    ),
+];
+
+/// The instructions of [`SAID`], each linked to its share of the plan's tasks.
+fn instructions(
+    c: &mut DbConnection,
+    organiser: &Can<grants::ManageTasks>,
+    plan: &tasks::Plan,
+    tree: &tasks::Tree,
+    city: &str,
+) -> Result<(), DbError> {
+    use shiliu_domain::tasks::TaskLevel;
+    use shiliu_domain::tasks::instructions::{InstructionFields, InstructionInput};
+    let today = shiliu_db::today();
+    let task_ids: Vec<i64> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.item.level() == TaskLevel::Task)
+        .map(|n| n.item.id)
+        .collect();
+    let year = plan.starts_on.year().to_string();
+    let short: String = city.chars().take(1).collect();
+    for (source, title, reference, issuer, after, body, (every, from)) in SAID {
+        let said_on = (plan.starts_on + chrono::Duration::days(after)).min(today);
+        let items: Vec<String> = task_ids
+            .iter()
+            .skip(from)
+            .step_by(every)
+            .take(8)
+            .map(ToString::to_string)
+            .collect();
+        let reference = if reference.is_empty() {
+            String::new()
+        } else {
+            format!("{short}{}", reference.replace("{year}", &year))
+        };
+        let input = InstructionInput::parse(
+            InstructionFields {
+                source,
+                title,
+                reference: &reference,
+                issuer,
+                said_on: &said_on.to_string(),
+                body,
+            },
+            &items,
+            today,
+        )
+        .map_err(DbError::Invalid)?;
+        tasks::instructions::create(c, organiser, plan.id, &input)?;
     }
     Ok(())
 }

@@ -2513,6 +2513,10 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.follow(c, base, "main #findings a[href*='/findings/']")
         .await;
     a.page(c, base, "/plans?verify=1").await;
+    // What was said, and what was done about one instruction.
+    a.page(c, base, &format!("{plan}/instructions")).await;
+    a.follow(c, base, "main #instructions a[href*='/instructions/']")
+        .await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 pub mod inspections;
+pub mod instructions;
 pub mod ledger;
 
 use chrono::{NaiveDate, NaiveDateTime};

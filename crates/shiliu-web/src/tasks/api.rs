@@ -28,7 +28,9 @@ use crate::web::{AppState, Principal};
         review,
         findings,
         report_finding,
-        verify_finding
+        verify_finding,
+        instructions,
+        create_instruction
     ),
     components(schemas(
         PlanDto,
@@ -47,7 +49,9 @@ use crate::web::{AppState, Principal};
         FindingDto,
         RectificationDto,
         RectifyBody,
-        VerifyBody
+        VerifyBody,
+        InstructionDto,
+        InstructionBody
     ))
 )]
 pub struct Doc;
@@ -637,6 +641,114 @@ pub async fn verify_finding(
     Ok(Json(dto))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct InstructionDto {
+    id: i64,
+    /// `speech`, `document`, `meeting`
+    source: String,
+    title: String,
+    /// 文号, for a document.
+    reference: Option<String>,
+    issuer: Option<String>,
+    #[schema(format = Date, value_type = String)]
+    said_on: chrono::NaiveDate,
+    body: String,
+    /// The tasks carrying it out (ids of the plan's items).
+    items: Vec<i64>,
+    version: i32,
+}
+
+impl InstructionDto {
+    fn new(i: shiliu_db::tasks::instructions::Instruction, items: Vec<i64>) -> Self {
+        Self {
+            id: i.id,
+            source: i.source,
+            title: i.title,
+            reference: i.reference,
+            issuer: i.issuer,
+            said_on: i.said_on,
+            body: i.body,
+            items,
+            version: i.version,
+        }
+    }
+}
+
+/// A plan's instructions (怎么说) with the tasks carrying each out, latest first.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/instructions", params(("id" = i64, Path)),
+    responses((status = 200, body = [InstructionDto]), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn instructions(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<InstructionDto>>> {
+    let viewer = p.require::<grants::ViewTasks>()?;
+    let list = state
+        .db
+        .read(move |c| {
+            let plan = db::get_plan(c, viewer.scope(), id)?;
+            db::instructions::list(c, &plan)
+        })
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(i, items)| InstructionDto::new(i, items))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InstructionBody {
+    /// `speech`, `document` (with its `reference`), `meeting`
+    source: String,
+    title: String,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[schema(format = Date, value_type = String)]
+    said_on: String,
+    body: String,
+    /// The plan's items carrying it out (at least one).
+    items: Vec<i64>,
+}
+
+/// Record an instruction of a plan in force, linked to the tasks carrying it out.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/instructions", params(("id" = i64, Path)),
+    request_body = InstructionBody,
+    responses((status = 201, body = InstructionDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a field missing or wrong, a task not the plan's, a plan in draft", body = crate::web::api::ErrorBody)))]
+pub async fn create_instruction(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<InstructionBody>,
+) -> AppResult<(axum::http::StatusCode, Json<InstructionDto>)> {
+    use shiliu_domain::tasks::instructions::{InstructionFields, InstructionInput};
+    let actor = p.require::<grants::ManageTasks>()?;
+    let items: Vec<String> = b.items.iter().map(ToString::to_string).collect();
+    let input = InstructionInput::parse(
+        InstructionFields {
+            source: &b.source,
+            title: &b.title,
+            reference: b.reference.as_deref().unwrap_or_default(),
+            issuer: b.issuer.as_deref().unwrap_or_default(),
+            said_on: &b.said_on,
+            body: &b.body,
+        },
+        &items,
+        shiliu_db::today(),
+    )?;
+    let dto = state
+        .db
+        .write(move |c| {
+            let i = db::instructions::create(c, &actor, id, &input)?;
+            Ok(InstructionDto::new(i, input.items))
+        })
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(dto)))
+}
+
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::{get, post};
@@ -653,6 +765,10 @@ pub(crate) fn routes() -> crate::Routes {
         )
         .route("/api/v1/tasks", get(assigned))
         .route("/api/v1/plans/{id}/findings", get(findings))
+        .route(
+            "/api/v1/plans/{id}/instructions",
+            get(instructions).post(create_instruction),
+        )
         .route(
             "/api/v1/plans/{id}/findings/{finding}/report",
             post(report_finding),

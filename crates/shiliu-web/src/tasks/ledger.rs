@@ -77,6 +77,9 @@ struct TaskPage {
     may_report: bool,
     f: ReportForm,
     errors: Vec<(String, String)>,
+    /// The instructions it carries out (怎么说), linked for the plan's readers.
+    instructions: Vec<super::instructions::InstructionRow>,
+    instructions_linked: bool,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -99,6 +102,7 @@ struct Parts {
     files: std::collections::HashMap<i64, Vec<db::ReportFile>>,
     decides: Vec<i64>,
     own: Option<i64>,
+    instructions: Vec<shiliu_db::tasks::instructions::Instruction>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
@@ -106,9 +110,11 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
     let actor = actor(p)?;
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
-    let (ledger, files, decides, own) = state
+    let item2 = node.item.clone();
+    let (ledger, files, decides, own, instructions) = state
         .db
         .read(move |c| {
+            let instructions = shiliu_db::tasks::instructions::of_item(c, &plan2, &item2)?;
             let ledger = db::ledger(c, &plan2, item)?;
             let files = db::files_of(c, &plan2, item)?;
             let decides = db::reviewed_units(c, &actor, &plan2, item)?;
@@ -116,7 +122,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
                 Some(r) => shiliu_db::tasks::own_unit(c, r)?,
                 None => None,
             };
-            Ok((ledger, files, decides, own))
+            Ok((ledger, files, decides, own, instructions))
         })
         .await?;
     Ok(Parts {
@@ -127,6 +133,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
         files,
         decides,
         own,
+        instructions,
     })
 }
 
@@ -147,6 +154,7 @@ fn page(
         files,
         decides,
         own,
+        instructions,
     } = parts;
     let asked = db::asked(&plan, &node.item);
     let units = node
@@ -249,6 +257,11 @@ fn page(
         may_report,
         f,
         errors: t.field_errors(errs),
+        instructions: instructions
+            .iter()
+            .map(|i| super::instructions::instruction_row(t, i, 0))
+            .collect(),
+        instructions_linked: p.require::<grants::ViewTasks>().is_ok(),
         plan,
     };
     render_form(&page, !errs.is_empty())

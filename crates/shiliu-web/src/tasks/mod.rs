@@ -4,6 +4,7 @@
 pub mod api;
 pub mod board;
 pub mod inspections;
+pub mod instructions;
 pub mod ledger;
 pub mod pages;
 pub mod sheets;
@@ -14,6 +15,7 @@ pub(crate) fn routes() -> crate::Routes {
         api::routes(),
         board::routes(),
         inspections::routes(),
+        instructions::routes(),
         ledger::routes(),
         pages::routes(),
         sheets::routes(),

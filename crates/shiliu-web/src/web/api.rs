@@ -611,6 +611,16 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             codes!(shiliu_domain::tasks::inspections::FindingStatus),
         ),
         ("VerifyBody", "decision", vec!["close", "return"]),
+        (
+            "InstructionDto",
+            "source",
+            codes!(shiliu_domain::tasks::instructions::InstructionSource),
+        ),
+        (
+            "InstructionBody",
+            "source",
+            codes!(shiliu_domain::tasks::instructions::InstructionSource),
+        ),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),

@@ -542,6 +542,23 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
     )
     .unwrap();
     put("finding", finding.id.to_string());
+    // What was said about the task: a speech it carries out.
+    let instruction = tasks::instructions::create(
+        c,
+        &sys,
+        plan.id,
+        &shiliu_domain::tasks::instructions::InstructionInput {
+            source: shiliu_domain::tasks::instructions::InstructionSource::Speech,
+            title: format!("{tag}领导讲话"),
+            reference: None,
+            issuer: None,
+            said_on: shiliu_db::today(),
+            body: format!("{tag}讲话要点"),
+            items: vec![item],
+        },
+    )
+    .unwrap();
+    put("instruction", instruction.id.to_string());
     name
 }
 
@@ -891,6 +908,7 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("files", "upload") => ("task_file", true),
         ("inspections", _) => ("inspection", true),
         ("findings", _) => ("finding", true),
+        ("instructions", _) => ("instruction", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

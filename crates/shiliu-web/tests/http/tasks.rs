@@ -1235,3 +1235,90 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    an_instruction_is_recorded_and_shows_what_the_units_did_about_it,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let today = shiliu_db::today().to_string();
+            let form = |reference: &str, items: &[String]| {
+                let mut f: Vec<(&str, String)> = vec![
+                    ("_csrf", csrf.clone()),
+                    ("source", "document".into()),
+                    ("title", "关于紧盯清单台账抓落实的通知".into()),
+                    ("reference", reference.into()),
+                    ("said_on", today.clone()),
+                    ("body", "各单位要建立工作台账。".into()),
+                ];
+                for i in items {
+                    f.push(("items", i.clone()));
+                }
+                f
+            };
+            let post = |f: Vec<(&'static str, String)>| {
+                let (app, cs) = (&app, cs.clone());
+                async move {
+                    let pairs: Vec<(&str, &str)> =
+                        f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    app.post(&format!("/plans/{id}/instructions"), &cs, &pairs)
+                        .await
+                }
+            };
+            // A document without its 文号 and no task ticked: both named, nothing written.
+            let r = post(form("", &[])).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(
+                text.contains("文件请填写文号") && text.contains("请至少勾选一项落实的任务"),
+                "{text}"
+            );
+            let r = post(form("南宁办发〔2027〕3号", &[task.to_string()])).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let at = r.location().split('?').next().unwrap().to_string();
+            let page = app.get(&at, &cs).await.text();
+            assert!(page.contains("落实这条要求的任务还没有单位报送"), "{page}");
+            // The unit reports on the task: the instruction shows it, and the task the instruction.
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let r = app
+                .post(
+                    &format!("/plans/{id}/tasks/{task}/reports"),
+                    &edu,
+                    &[
+                        ("_csrf", &edu_csrf),
+                        ("period", ""),
+                        ("progress", "台账已建立"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&at, &cs).await.text();
+            let done = page
+                .split("id=\"carried-out\"")
+                .nth(1)
+                .expect("the reports");
+            assert!(
+                done.contains("nn教育局") && done.contains("台账已建立"),
+                "{page}"
+            );
+            let task_page = app
+                .get(&format!("/plans/{id}/tasks/{task}"), &edu)
+                .await
+                .text();
+            assert!(
+                task_page.contains("关于紧盯清单台账抓落实的通知") && !task_page.contains(&at),
+                "the unit reads the instruction; its page is the plan's readers'"
+            );
+            assert_eq!(app.get(&at, &edu).await.status, StatusCode::FORBIDDEN);
+            // Through the API, the same.
+            let (s, list) = app
+                .api_get(&format!("/api/v1/plans/{id}/instructions"), "nn-leader")
+                .await;
+            assert_eq!(s, StatusCode::OK, "{list}");
+            assert_eq!(list[0]["items"][0], task);
+            assert_eq!(list[0]["reference"], "南宁办发〔2027〕3号");
+        });
+    }
+);

@@ -1,0 +1,2 @@
+DROP TABLE task_instruction_items;
+DROP TABLE task_instructions;
