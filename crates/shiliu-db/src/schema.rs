@@ -1146,6 +1146,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    task_reminders (item_id, unit_id, period, kind) {
+        item_id -> BigInt,
+        unit_id -> BigInt,
+        period -> Text,
+        kind -> Text,
+        plan_id -> BigInt,
+        due_on -> Date,
+        sent_at -> Timestamp,
+        sender -> Text,
+        times -> Integer,
+    }
+}
+
 diesel::joinable!(task_plans -> regions (region_id));
 diesel::joinable!(task_items -> task_plans (plan_id));
 diesel::joinable!(task_assignments -> task_items (item_id));
@@ -1162,6 +1176,8 @@ diesel::joinable!(task_finding_events -> task_findings (finding_id));
 diesel::joinable!(task_instructions -> task_plans (plan_id));
 diesel::joinable!(task_instruction_items -> task_instructions (instruction_id));
 diesel::joinable!(task_instruction_items -> task_items (item_id));
+diesel::joinable!(task_reminders -> task_items (item_id));
+diesel::joinable!(task_reminders -> units (unit_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1298,4 +1314,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_finding_events,
     task_instructions,
     task_instruction_items,
+    task_reminders,
 );

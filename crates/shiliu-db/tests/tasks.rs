@@ -977,3 +977,66 @@ both_engines!(
         .unwrap();
     }
 );
+
+// ---- Reminders (催报) and escalation (督办) on the working calendar ----
+
+both_engines!(
+    reports_coming_due_are_reminded_and_overdue_ones_escalated_once_each,
+    |t: TestDb| {
+        use shiliu_db::tasks::reminders;
+        t.db.write_blocking(|c| {
+            let r = running(c)?;
+            let plan = r.plan.id;
+            let next = r.year + 1;
+            // 宣传部 reported this year's first quarter; nothing else is reported.
+            let q1 = format!("{}-Q1", r.year);
+            submit(c, &r.publicity, plan, r.talks, &report(&q1, "宣讲3场"))?;
+            // Next year, a day before its first quarter ends: that quarter is due (both units
+            // reminded), this year's four are overdue (both escalated, but for the one reported).
+            let at = shiliu_domain::calendar::utc(
+                chrono::NaiveDate::from_ymd_opt(next, 3, 30)
+                    .unwrap()
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap(),
+            );
+            let swept = reminders::sweep(c, at)?;
+            assert_eq!((swept.reminded, swept.escalated), (2, 7));
+            assert_eq!(
+                reminders::sweep(c, at)?,
+                reminders::Swept::default(),
+                "once each"
+            );
+            let late = reminders::escalated(c, &r.w.organiser)?;
+            assert_eq!(late.len(), 7);
+            assert!(reminders::escalated(c, &r.w.elsewhere)?.is_empty());
+            // Reported since: no longer among the escalated still owed.
+            submit(c, &r.commission, plan, r.talks, &report(&q1, "配合宣讲"))?;
+            assert_eq!(reminders::escalated(c, &r.w.organiser)?.len(), 6);
+            let owed = reminders::of_unit(c, &r.commission)?;
+            assert!(owed[&r.talks].iter().all(|x| x.period != q1));
+            // By hand: again and again, counted; not for a period reported, not elsewhere.
+            let key = (plan, r.talks, r.w.units[0]);
+            let q2 = format!("{}-Q2", r.year);
+            let open = shiliu_db::today() >= chrono::NaiveDate::from_ymd_opt(r.year, 4, 1).unwrap();
+            if open {
+                reminders::remind_now(c, &r.w.organiser, key, &q2)?;
+                reminders::remind_now(c, &r.w.organiser, key, &q2)?;
+                let rows = reminders::of_plan(c, &r.plan)?;
+                let hand = rows[&(r.talks, r.w.units[0])]
+                    .iter()
+                    .find(|x| x.period == q2 && x.kind == reminders::REMIND)
+                    .unwrap();
+                assert_eq!((hand.times, hand.sender.as_str()), (2, "nanning"));
+            }
+            let e = reminders::remind_now(c, &r.w.organiser, key, &q1).unwrap_err();
+            assert_eq!(refusal(&e), "err.tasks.not_owed");
+            assert!(matches!(
+                reminders::remind_now(c, &r.w.elsewhere, key, &q2),
+                Err(DbError::NotFound)
+            ));
+            assert!(audit::verify(c)?.is_intact());
+            Ok(())
+        })
+        .unwrap();
+    }
+);

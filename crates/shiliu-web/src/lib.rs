@@ -370,7 +370,35 @@ async fn housekeeping(state: AppState) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rectification escalation failed"),
         }
+        match sweep_task_reports(&state, at).await {
+            Ok(s) if s.reminded + s.escalated > 0 => tracing::info!(
+                reminded = s.reminded,
+                escalated = s.escalated,
+                "task reports reminded and escalated"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "task report sweep failed"),
+        }
     }
+}
+
+/// Work plans' reports coming due (催报) and overdue (督办): found on a reader, written in one
+/// short write.
+async fn sweep_task_reports(
+    state: &AppState,
+    at: chrono::NaiveDateTime,
+) -> Result<shiliu_db::tasks::reminders::Swept, shiliu_db::DbError> {
+    let work = state
+        .db
+        .read(move |c| shiliu_db::tasks::reminders::work(c, at))
+        .await?;
+    if work.remind.is_empty() && work.escalate.is_empty() {
+        return Ok(shiliu_db::tasks::reminders::Swept::default());
+    }
+    state
+        .db
+        .write(move |c| shiliu_db::tasks::reminders::mark(c, at, &work))
+        .await
 }
 
 /// Requests whose deadlines come: found on a reader, marked in short writes of

@@ -328,6 +328,8 @@ pub fn seed(
     let visited: Vec<i64> = roster.iter().map(|(id, ..)| *id).collect();
     inspections(c, &organiser, &plan, &visited, rng)?;
     instructions(c, &organiser, &plan, &tree, &city.name)?;
+    // The reminders and escalations the server's sweep would have sent by now.
+    tasks::reminders::sweep(c, shiliu_db::now())?;
     Ok(roster.len())
 }
 

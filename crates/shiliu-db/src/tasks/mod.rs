@@ -13,6 +13,7 @@ use std::collections::HashMap;
 pub mod inspections;
 pub mod instructions;
 pub mod ledger;
+pub mod reminders;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;

@@ -232,6 +232,17 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
             });
         }
         if let Some(actor) = &task_organiser {
+            let late = shiliu_db::tasks::reminders::escalated(c, actor)?;
+            counters.push(Owing {
+                urgent: !late.is_empty(),
+                ..Owing::new(
+                    "todo.tasks_escalated",
+                    i64::try_from(late.len()).unwrap_or(i64::MAX),
+                    "/plans?escalated=1",
+                )
+            });
+        }
+        if let Some(actor) = &task_organiser {
             let waiting = shiliu_db::tasks::inspections::to_verify(c, actor)?;
             counters.push(Owing::new(
                 "todo.findings_to_verify",

@@ -7,7 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use shiliu_db::scope::grants;
+use std::collections::HashMap;
+
 use shiliu_db::tasks::ledger::{self, Mark};
+use shiliu_db::tasks::reminders::Reminder;
 use shiliu_db::tasks::{Plan, Tree};
 use shiliu_domain::tasks::{Progress, ReportStatus, Reported, period_label};
 
@@ -32,6 +35,26 @@ pub struct Line {
     pub latest: Option<(String, ReportStatus)>,
     pub figure: Option<i64>,
     pub target: Option<i64>,
+    /// Pressed for a report still owed: `escalate` (督办) or `remind` (催报).
+    pub pressed: Option<&'static str>,
+}
+
+/// How hard a unit has been pressed for reports on a task it still owes: escalated (督办) over
+/// reminded (催报); reminders for periods since reported do not count.
+pub(crate) fn pressed(reminders: Option<&Vec<Reminder>>, sent: &[&Mark]) -> Option<&'static str> {
+    let owed = reminders?.iter().filter(|r| {
+        !sent
+            .iter()
+            .any(|m| m.period == r.period && m.status() != ReportStatus::Returned)
+    });
+    let mut out = None;
+    for r in owed {
+        if r.escalated() {
+            return Some("escalate");
+        }
+        out = Some("remind");
+    }
+    out
 }
 
 /// One unit's tasks, counted by standing.
@@ -56,7 +79,13 @@ pub struct BoardQuery {
 }
 
 /// Every (task, unit) of the plan with how it stands on `today`, the late first.
-fn lines(plan: &Plan, tree: &Tree, reports: &[Mark], t: T) -> Vec<Line> {
+fn lines(
+    plan: &Plan,
+    tree: &Tree,
+    reports: &[Mark],
+    reminders: &HashMap<(i64, i64), Vec<Reminder>>,
+    t: T,
+) -> Vec<Line> {
     let today = shiliu_db::today();
     // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs over tens
     // of thousands of reports.
@@ -91,6 +120,7 @@ fn lines(plan: &Plan, tree: &Tree, reports: &[Mark], t: T) -> Vec<Line> {
                 latest: mine.first().map(|r| (r.period.clone(), r.status())),
                 figure: mine.iter().filter_map(|r| r.figure).max(),
                 target: n.item.target_value,
+                pressed: pressed(reminders.get(&(n.item.id, u.unit_id)), &mine),
             });
         }
     }
@@ -142,16 +172,17 @@ async fn board_of(
     id: i64,
 ) -> AppResult<(Plan, Vec<Line>, Vec<UnitLine>)> {
     let actor = p.require::<grants::ViewTasks>()?;
-    let (plan, tree, reports) = state
+    let (plan, tree, reports, reminders) = state
         .db
         .read(move |c| {
             let plan = shiliu_db::tasks::get_plan(c, actor.scope(), id)?;
             let tree = shiliu_db::tasks::tree(c, &plan)?;
             let reports = ledger::marks(c, &plan)?;
-            Ok((plan, tree, reports))
+            let reminders = shiliu_db::tasks::reminders::of_plan(c, &plan)?;
+            Ok((plan, tree, reports, reminders))
         })
         .await?;
-    let lines = lines(&plan, &tree, &reports, p.t());
+    let lines = lines(&plan, &tree, &reports, &reminders, p.t());
     let units = units(&lines);
     Ok((plan, lines, units))
 }
@@ -167,6 +198,8 @@ pub struct Row {
     pub colour: &'static str,
     pub latest: String,
     pub figure: String,
+    /// 已催报 / 已督办, if the unit was pressed for a report it still owes.
+    pub pressed: String,
 }
 
 #[derive(Template)]
@@ -254,6 +287,10 @@ pub async fn page(
         .into_iter()
         .map(|l| Row {
             href: format!("/plans/{}/tasks/{}", plan.id, l.item_id),
+            pressed: l
+                .pressed
+                .map(|k| t.s(&format!("plans.pressed_{k}")).to_string())
+                .unwrap_or_default(),
             latest: latest_text(t, l.latest.as_ref()),
             figure: figure_text(&l),
             progress: t.label("progress", l.progress.as_str()),
@@ -310,6 +347,7 @@ pub async fn export(
         "plans.role",
         "field.due",
         "field.status",
+        "plans.pressed",
         "plans.latest",
         "field.figure",
         "field.target",
@@ -327,6 +365,11 @@ pub async fn export(
                 Cell::from(t.s(if l.lead { "plans.lead" } else { "plans.co" })),
                 Cell::from(&l.due),
                 Cell::from(t.label("progress", l.progress.as_str())),
+                Cell::from(
+                    l.pressed
+                        .map(|k| t.s(&format!("plans.pressed_{k}")).to_string())
+                        .unwrap_or_default(),
+                ),
                 Cell::from(latest_text(t, l.latest.as_ref())),
                 l.figure.map_or(Cell::Empty, Cell::Int),
                 l.target.map_or(Cell::Empty, Cell::Int),

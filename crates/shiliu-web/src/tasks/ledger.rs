@@ -54,6 +54,11 @@ pub struct ReportLine {
 }
 
 pub struct UnitBlock {
+    pub unit_id: i64,
+    /// 催报 and 督办 sent to the unit on this task: (what, period, when, by whom).
+    pub pressed: Vec<(String, String, String, String)>,
+    /// The periods it still owes, for the organiser to press for: (code, label).
+    pub owed: Vec<(String, String)>,
     pub name: String,
     pub lead: bool,
     pub progress: String,
@@ -103,6 +108,7 @@ struct Parts {
     decides: Vec<i64>,
     own: Option<i64>,
     instructions: Vec<shiliu_db::tasks::instructions::Instruction>,
+    reminders: std::collections::HashMap<i64, Vec<shiliu_db::tasks::reminders::Reminder>>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
@@ -111,10 +117,13 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
     let item2 = node.item.clone();
-    let (ledger, files, decides, own, instructions) = state
+    let (ledger, files, decides, own, (instructions, reminders)) = state
         .db
         .read(move |c| {
-            let instructions = shiliu_db::tasks::instructions::of_item(c, &plan2, &item2)?;
+            let instructions = (
+                shiliu_db::tasks::instructions::of_item(c, &plan2, &item2)?,
+                shiliu_db::tasks::reminders::of_item(c, &plan2, item2.id)?,
+            );
             let ledger = db::ledger(c, &plan2, item)?;
             let files = db::files_of(c, &plan2, item)?;
             let decides = db::reviewed_units(c, &actor, &plan2, item)?;
@@ -134,6 +143,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
         decides,
         own,
         instructions,
+        reminders,
     })
 }
 
@@ -155,14 +165,57 @@ fn page(
         decides,
         own,
         instructions,
+        reminders,
     } = parts;
     let asked = db::asked(&plan, &node.item);
+    // The organiser presses units for reports they owe (催报).
+    let press = plan.status() == PlanStatus::Active && p.require::<grants::ManageTasks>().is_ok();
     let units = node
         .units
         .iter()
         .map(|u| {
             let progress = ledger.progress(&asked, u.unit_id, today);
+            let sent = |code: &str| {
+                ledger.reports.iter().any(|r| {
+                    r.unit_id == u.unit_id
+                        && r.period == code
+                        && r.status() != ReportStatus::Returned
+                })
+            };
             UnitBlock {
+                unit_id: u.unit_id,
+                pressed: reminders
+                    .get(&u.unit_id)
+                    .map(|rs| {
+                        rs.iter()
+                            .map(|r| {
+                                (
+                                    t.s(&format!("plans.pressed_{}", r.kind)).to_string(),
+                                    period_text(t, &r.period),
+                                    show_minute(r.sent_at),
+                                    if r.times > 1 {
+                                        format!("{}（×{}）", r.sender, r.times)
+                                    } else {
+                                        r.sender.clone()
+                                    },
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                owed: if press {
+                    asked
+                        .open_periods(today)
+                        .into_iter()
+                        .filter(|x| !sent(&x.code))
+                        .map(|x| {
+                            let label = period_text(t, &x.code);
+                            (x.code, label)
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 name: u.name.clone(),
                 lead: u.lead,
                 progress: t.label("progress", progress.as_str()),
@@ -231,11 +284,7 @@ fn page(
         .into_iter()
         .filter(|x| !confirmed(&x.code))
         .map(|x| {
-            let label = if x.code.is_empty() {
-                t.s("plans.once_period").to_string()
-            } else {
-                period_label(&x.code)
-            };
+            let label = period_text(t, &x.code);
             (x.code, label)
         })
         .rev()
@@ -267,7 +316,16 @@ fn page(
     render_form(&page, !errs.is_empty())
 }
 
-const DONE: [&str; 3] = ["submitted", "confirmed", "returned"];
+/// A period as a page names it: its label, or 全程 for a task done once.
+fn period_text(t: crate::web::i18n::T, code: &str) -> String {
+    if code.is_empty() {
+        t.s("plans.once_period").to_string()
+    } else {
+        period_label(code)
+    }
+}
+
+const DONE: [&str; 4] = ["submitted", "confirmed", "returned", "reminded"];
 
 pub async fn show(
     State(state): State<AppState>,
@@ -398,12 +456,39 @@ pub async fn review(
     after(&state, &p, (id, item), result, ReportForm::default()).await
 }
 
+#[derive(Deserialize, Default)]
+pub struct RemindForm {
+    #[serde(default)]
+    unit: i64,
+    #[serde(default)]
+    period: String,
+}
+
+/// The organiser presses a unit for a report it owes on the task (催报), by hand.
+pub async fn remind(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+    Form(f): Form<RemindForm>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let result = state
+        .db
+        .write(move |c| {
+            shiliu_db::tasks::reminders::remind_now(c, &actor, (id, item, f.unit), &f.period)
+                .map(|()| "reminded")
+        })
+        .await;
+    after(&state, &p, (id, item), result, ReportForm::default()).await
+}
+
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::{get, post};
     crate::Routes::new(file!())
         .route("/plans/{id}/tasks/{item}", get(show))
         .route("/plans/{id}/tasks/{item}/reports", post(submit))
+        .route("/plans/{id}/tasks/{item}/remind", post(remind))
         .route("/plans/{id}/tasks/{item}/files/{upload}", get(file))
         .route(
             "/plans/{id}/tasks/{item}/reports/{report}/review",

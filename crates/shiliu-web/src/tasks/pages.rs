@@ -242,6 +242,9 @@ pub struct ListQuery {
     /// Rectifications waiting for the organiser's verification (`todo.findings_to_verify`).
     #[serde(default)]
     verify: Option<String>,
+    /// Reports escalated (督办) and still owed (`todo.tasks_escalated`).
+    #[serde(default)]
+    escalated: Option<String>,
 }
 
 pub async fn list(
@@ -261,12 +264,17 @@ pub async fn list(
     if q.verify.is_some() {
         return findings_todo(&state, &p, "verify").await;
     }
+    if q.escalated.is_some() {
+        return escalated_page(&state, &p).await;
+    }
     let shown = listed(&state, &p).await?;
     list_page(&p, shown, PlanForm::fresh(p.t()), &FieldErrors::new())
 }
 
 pub struct OwedRow {
     pub href: String,
+    /// 已催报 / 已督办 for a report it still owes.
+    pub pressed: String,
     pub task: String,
     pub title: String,
     pub next: String,
@@ -291,8 +299,36 @@ struct TodoPage {
     owed: Vec<OwedRow>,
     review: Vec<ReviewRow>,
     findings: Vec<super::inspections::FindingRow>,
-    /// Which list this is: `owed`, `review`, `rectify` or `verify`.
+    /// Which list this is: `owed`, `review`, `rectify`, `verify` or `escalated`.
     which: &'static str,
+}
+
+/// Reports escalated (督办) after their day passed and still owed, in the organiser's plans.
+async fn escalated_page(state: &AppState, p: &Principal) -> AppResult<Response> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let list = state
+        .db
+        .read(move |c| shiliu_db::tasks::reminders::escalated(c, &actor))
+        .await?;
+    let t = p.t();
+    let review = list
+        .into_iter()
+        .map(|e| ReviewRow {
+            href: format!("/plans/{}/tasks/{}", e.reminder.plan_id, e.reminder.item_id),
+            unit: e.unit_name,
+            title: e.item_title,
+            period: shiliu_domain::tasks::period_label(&e.reminder.period),
+            sent: e.reminder.due_on.to_string(),
+            plan: e.plan_name,
+        })
+        .collect();
+    crate::web::page::render(&TodoPage {
+        l: Layout::new(p, "nav.plans", t.s("todo.tasks_escalated")),
+        owed: Vec::new(),
+        review,
+        findings: Vec::new(),
+        which: "escalated",
+    })
 }
 
 /// Findings in the to-do: the caller's unit's to rectify (`rectify`), or the rectifications
@@ -339,15 +375,34 @@ async fn findings_todo(
 async fn owed_page(state: &AppState, p: &Principal) -> AppResult<Response> {
     let actor = p.require::<grants::ReportTasks>()?;
     let today = shiliu_db::today();
-    let list = state
+    let (list, pressed) = state
         .db
-        .read(move |c| shiliu_db::tasks::ledger::owed(c, &actor, today))
+        .read(move |c| {
+            Ok((
+                shiliu_db::tasks::ledger::owed(c, &actor, today)?,
+                shiliu_db::tasks::reminders::of_unit(c, &actor)?,
+            ))
+        })
         .await?;
     let t = p.t();
     let owed = list
         .into_iter()
         .map(|o| OwedRow {
             href: format!("/plans/{}/tasks/{}", o.plan_id, o.item.id),
+            pressed: pressed
+                .get(&o.item.id)
+                .map(|rs| {
+                    let k = if rs
+                        .iter()
+                        .any(shiliu_db::tasks::reminders::Reminder::escalated)
+                    {
+                        "escalate"
+                    } else {
+                        "remind"
+                    };
+                    t.s(&format!("plans.pressed_{k}")).to_string()
+                })
+                .unwrap_or_default(),
             task: o.task_title.unwrap_or_default(),
             next: o.next.map_or_else(
                 || due(t, &o.item),

@@ -1322,3 +1322,80 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    an_overdue_report_is_reminded_by_hand_escalated_by_the_sweep_and_both_shown,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, _) = running(&app).await;
+            let edu_unit = unit_named(&app, "nn教育局");
+            // 补报去年台账: the education bureau's, due last December, not reported.
+            let late = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    let p = shiliu_db::tasks::get_plan(c, &Scope::everything(), id)?;
+                    Ok(shiliu_db::tasks::tree(c, &p)?.nodes[1].item.id)
+                })
+                .unwrap();
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let page_of = format!("/plans/{id}/tasks/{late}");
+            let page = app.get(&page_of, &cs).await.text();
+            assert!(page.contains("/remind"), "{page}");
+            let unit = edu_unit.to_string();
+            let remind = |period: &'static str| {
+                let (app, cs, csrf, unit, page_of) = (
+                    &app,
+                    cs.clone(),
+                    csrf.clone(),
+                    unit.clone(),
+                    page_of.clone(),
+                );
+                async move {
+                    app.post(
+                        &format!("{page_of}/remind"),
+                        &cs,
+                        &[("_csrf", &csrf), ("unit", &unit), ("period", period)],
+                    )
+                    .await
+                }
+            };
+            let r = remind("2099").await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let r = remind("").await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = app.get(&r.location(), &cs).await.text();
+            assert!(page.contains("已催报，该单位会在待办中看到"), "{page}");
+            let (edu, _) = app.session("edu-reporter");
+            let owed = app.get("/plans?owed=1", &edu).await.text();
+            assert!(owed.contains("已催报"), "{owed}");
+            // Another unit's reporter cannot press anyone.
+            let (mzw, mzw_csrf) = app.session("mzw-reporter");
+            let r = app
+                .post(
+                    &format!("{page_of}/remind"),
+                    &mzw,
+                    &[("_csrf", &mzw_csrf), ("unit", &unit), ("period", "")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
+            // The sweep escalates it: the organiser's to-do counts it, the list shows it.
+            app.t
+                .db
+                .write_blocking(|c| shiliu_db::tasks::reminders::sweep(c, shiliu_db::now()))
+                .unwrap();
+            let (n, href) = counter(&app, &cs, "todo.tasks_escalated")
+                .await
+                .expect("the counter");
+            assert_eq!((n, href.as_str()), (1, "/plans?escalated=1"));
+            let list = app.get(&href, &cs).await.text();
+            assert_eq!(list.matches("<tr><td").count(), 1, "{list}");
+            assert!(list.contains("补报去年台账") && list.contains("nn教育局"));
+            let owed = app.get("/plans?owed=1", &edu).await.text();
+            assert!(owed.contains("已督办"), "{owed}");
+            let board = app.get(&format!("/plans/{id}/board"), &cs).await.text();
+            assert!(board.contains("已督办"), "{board}");
+        });
+    }
+);
