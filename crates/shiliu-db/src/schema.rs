@@ -857,6 +857,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    eval_ledger_links (id) {
+        id -> BigInt,
+        scheme_id -> BigInt,
+        unit_id -> BigInt,
+        indicator_id -> BigInt,
+        report_id -> BigInt,
+        linked_by -> Nullable<BigInt>,
+        linker -> Text,
+        linked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     eval_decisions (scheme_id, unit_id, indicator_id) {
         scheme_id -> BigInt,
         unit_id -> BigInt,
@@ -1178,6 +1191,7 @@ diesel::joinable!(task_instruction_items -> task_instructions (instruction_id));
 diesel::joinable!(task_instruction_items -> task_items (item_id));
 diesel::joinable!(task_reminders -> task_items (item_id));
 diesel::joinable!(task_reminders -> units (unit_id));
+diesel::joinable!(eval_ledger_links -> task_reports (report_id));
 diesel::joinable!(sites -> regions (region_id));
 diesel::joinable!(requests -> request_categories (category_id));
 diesel::joinable!(request_events -> requests (request_id));
@@ -1247,6 +1261,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     eval_submissions,
     eval_reminders,
     eval_evidence,
+    eval_ledger_links,
     eval_schemes,
     eval_categories,
     eval_participants,

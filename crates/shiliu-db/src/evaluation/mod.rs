@@ -8,6 +8,7 @@
 //! draft; publishing it to the units (the move to self-assessment) locks it.
 
 pub mod access;
+pub mod ledger;
 pub mod reminders;
 pub mod results;
 pub mod scores;

@@ -222,12 +222,26 @@ pub struct CriterionLine {
     /// (round label, points, note, by) for the rounds shown.
     pub rounds: Vec<(String, String, String, String)>,
     pub files: Vec<(i64, String, String)>,
+    /// Work-ledger reports linked as evidence (linked, not copied).
+    pub ledger: Vec<LedgerLine>,
     /// From the feedback stage on: the score that stands, and the decision on an objection.
     pub verified: String,
     pub decision: String,
     /// The reader's own round's values, for the inputs.
     pub points: String,
     pub note: String,
+}
+
+/// A ledger report linked to a criterion: what it says, and its files through the evaluation.
+pub struct LedgerLine {
+    pub id: i64,
+    pub task: String,
+    pub period: String,
+    pub status: String,
+    pub progress: String,
+    pub figure: String,
+    /// (address, name)
+    pub files: Vec<(String, String)>,
 }
 
 /// An area or item heading between criteria.
@@ -274,6 +288,7 @@ struct SheetData {
     tree: db::Tree,
     rounds: Vec<(Round, std::collections::BTreeMap<i64, Score>)>,
     files: Vec<Evidence>,
+    ledger: Vec<shiliu_db::evaluation::ledger::Linked>,
     submitted: Option<scores::Submission>,
     open: Option<(Round, Result<(), DbError>)>,
     /// From the feedback stage on, to those who see verified scores: criterion → points.
@@ -326,6 +341,7 @@ async fn sheet_data(state: &AppState, p: &Principal, id: i64, unit: i64) -> AppR
                 unit: name,
                 tree: db::tree(c, &a.scheme)?,
                 files: scores::evidence(c, &a, unit)?,
+                ledger: shiliu_db::evaluation::ledger::linked(c, &a, unit)?,
                 submitted: scores::submission(c, id, unit, Round::SelfAssessment)?,
                 rounds,
                 open,
@@ -389,6 +405,12 @@ fn lines(d: &SheetData, p: &Principal) -> Vec<Line> {
                     .iter()
                     .filter(|f| f.indicator_id == i.id)
                     .map(|f| (f.id, f.name.clone(), t.label("eval_round", &f.round)))
+                    .collect(),
+                ledger: d
+                    .ledger
+                    .iter()
+                    .filter(|x| x.indicator_id == i.id)
+                    .map(|x| ledger_line(t, d.a.scheme.id, x))
                     .collect(),
                 verified: d
                     .verified
@@ -598,6 +620,134 @@ pub async fn save_scores(
     }
 }
 
+fn ledger_line(
+    t: crate::web::i18n::T,
+    scheme: i64,
+    x: &shiliu_db::evaluation::ledger::Linked,
+) -> LedgerLine {
+    LedgerLine {
+        id: x.id,
+        task: x.item_title.clone(),
+        period: if x.report.period.is_empty() {
+            t.s("plans.once_period").to_string()
+        } else {
+            shiliu_domain::tasks::period_label(&x.report.period)
+        },
+        status: t.label("report_status", &x.report.status),
+        progress: x.report.progress.clone(),
+        figure: x.report.figure.map(|f| f.to_string()).unwrap_or_default(),
+        files: x
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    format!("/evaluations/{scheme}/ledger/{}/files/{}", x.id, f.id),
+                    f.name.clone(),
+                )
+            })
+            .collect(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct LinkForm {
+    #[serde(default)]
+    criterion: String,
+    #[serde(default)]
+    report: String,
+}
+
+/// The unit links one of its work-ledger reports to a criterion of its open self-assessment
+/// (from the task's page); it lands on the sheet, where the report now shows.
+pub async fn link_ledger(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, unit)): Path<(i64, i64)>,
+    Form(f): Form<LinkForm>,
+) -> AppResult<Response> {
+    let actor = actor(&p)?;
+    let picked = |v: &str, field: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| DbError::invalid(field, "err.choice"))
+    };
+    let result = match (
+        picked(&f.criterion, "criterion"),
+        picked(&f.report, "report"),
+    ) {
+        (Ok(criterion), Ok(report)) => {
+            state
+                .db
+                .write(move |c| {
+                    let a = access(c, &actor, id)?;
+                    shiliu_db::evaluation::ledger::link(c, &actor, &a, (unit, criterion), report)
+                        .map(|_| criterion)
+                })
+                .await
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match result {
+        Ok(criterion) => Ok(Redirect::to(&format!(
+            "/evaluations/{id}/units/{unit}?saved=1#c{criterion}"
+        ))
+        .into_response()),
+        Err(DbError::Invalid(e)) => {
+            let d = sheet_data(&state, &p, id, unit).await?;
+            sheet_page(&p, &d, unit, &e, false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The unit removes a linked report from its open self-assessment (a button of the sheet's
+/// form, which sends the link chosen).
+pub async fn unlink_ledger(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, unit)): Path<(i64, i64)>,
+    form: FormData,
+) -> AppResult<Response> {
+    let actor = actor(&p)?;
+    let link = form
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "unlink")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .ok_or(AppError::BadRequest("unlink"))?;
+    state
+        .db
+        .write(move |c| {
+            let a = access(c, &actor, id)?;
+            shiliu_db::evaluation::ledger::unlink(c, &actor, &a, unit, link)
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/evaluations/{id}/units/{unit}?saved=1")).into_response())
+}
+
+/// A file of a linked ledger report, to whoever sees the unit's sheet.
+pub async fn ledger_file(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, link, file)): Path<(i64, i64, i64)>,
+) -> AppResult<Response> {
+    let actor = actor(&p)?;
+    let (f, bytes) = state
+        .db
+        .read(move |c| {
+            let a = access(c, &actor, id)?;
+            shiliu_db::evaluation::ledger::file(c, &a, link, file)
+        })
+        .await?;
+    let inline = f.content_type.starts_with("image/");
+    Ok(crate::web::files::serve(
+        &f.content_type,
+        &f.name,
+        inline,
+        bytes,
+    ))
+}
+
 pub async fn evidence_file(
     State(state): State<AppState>,
     p: Principal,
@@ -699,6 +849,15 @@ pub(crate) fn routes() -> crate::Routes {
         .route("/evaluations/{id}/units/{unit}", get(unit_sheet))
         .route("/evaluations/{id}/units/{unit}/scores", post(save_scores))
         .route("/evaluations/{id}/evidence/{file}", get(evidence_file))
+        .route("/evaluations/{id}/units/{unit}/ledger", post(link_ledger))
+        .route(
+            "/evaluations/{id}/units/{unit}/ledger/remove",
+            post(unlink_ledger),
+        )
+        .route(
+            "/evaluations/{id}/ledger/{link}/files/{upload}",
+            get(ledger_file),
+        )
         .route("/evaluations/{id}/teams", post(create_team))
         .route("/evaluations/{id}/teams/{team}/members", post(add_member))
         .route("/evaluations/{id}/teams/{team}/units", post(assign_units))

@@ -85,6 +85,11 @@ struct TaskPage {
     /// The instructions it carries out (怎么说), linked for the plan's readers.
     instructions: Vec<super::instructions::InstructionRow>,
     instructions_linked: bool,
+    /// The caller's unit may use its reports here as evidence in these open self-assessments,
+    /// with its reports to choose from (id, period and standing).
+    assessments: Vec<shiliu_db::evaluation::ledger::OpenSheet>,
+    own_reports: Vec<(i64, String)>,
+    own_unit: i64,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -109,6 +114,8 @@ struct Parts {
     own: Option<i64>,
     instructions: Vec<shiliu_db::tasks::instructions::Instruction>,
     reminders: std::collections::HashMap<i64, Vec<shiliu_db::tasks::reminders::Reminder>>,
+    /// The self-assessments open to the caller's unit.
+    assessments: Vec<shiliu_db::evaluation::ledger::OpenSheet>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
@@ -117,7 +124,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
     let item2 = node.item.clone();
-    let (ledger, files, decides, own, (instructions, reminders)) = state
+    let (ledger, files, decides, own, (instructions, reminders), assessments) = state
         .db
         .read(move |c| {
             let instructions = (
@@ -131,7 +138,11 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
                 Some(r) => shiliu_db::tasks::own_unit(c, r)?,
                 None => None,
             };
-            Ok((ledger, files, decides, own, instructions))
+            let assessments = match &reporter {
+                Some(r) if own.is_some() => shiliu_db::evaluation::ledger::open_for(c, r)?,
+                _ => Vec::new(),
+            };
+            Ok((ledger, files, decides, own, instructions, assessments))
         })
         .await?;
     Ok(Parts {
@@ -144,6 +155,7 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
         own,
         instructions,
         reminders,
+        assessments,
     })
 }
 
@@ -166,6 +178,7 @@ fn page(
         own,
         instructions,
         reminders,
+        assessments,
     } = parts;
     let asked = db::asked(&plan, &node.item);
     // The organiser presses units for reports they owe (催报).
@@ -311,6 +324,26 @@ fn page(
             .map(|i| super::instructions::instruction_row(t, i, 0))
             .collect(),
         instructions_linked: p.require::<grants::ViewTasks>().is_ok(),
+        own_reports: mine
+            .map(|u| {
+                ledger
+                    .of_unit(u)
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r.id,
+                            format!(
+                                "{} · {}",
+                                period_text(t, &r.period),
+                                t.label("report_status", &r.status)
+                            ),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        own_unit: mine.unwrap_or_default(),
+        assessments,
         plan,
     };
     render_form(&page, !errs.is_empty())

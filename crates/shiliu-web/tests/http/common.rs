@@ -920,10 +920,11 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("r", "code") => ("request_code", true),
         ("d", "code") => ("declaration_code", true),
         // Records with no other city's instance to aim at: an import job lives in one node's
-        // memory, and an evidence file needs a scheme in self-assessment (the evaluation's
-        // own tests aim at both).
+        // memory, and an evidence file or a linked ledger report needs a scheme in
+        // self-assessment (the evaluation's own tests aim at both).
         ("jobs", _) => ("import_job", true),
         ("evidence", _) => ("evidence", true),
+        ("ledger", "link") => ("eval_ledger_link", true),
         (_, "what" | "record") => ("record_kind", false),
         (_, "file") => ("open311_file", false),
         _ => return None,
@@ -960,7 +961,7 @@ pub(crate) fn aim(
             "record_kind" => "parties".to_string(),
             "open311_file" if path.contains("/services/") => "renting.json".to_string(),
             "open311_file" => "requests.json".to_string(),
-            "import_job" | "evidence" => "1".to_string(),
+            "import_job" | "evidence" | "eval_ledger_link" => "1".to_string(),
             k if theirs_kind => theirs
                 .ids
                 .get(k)

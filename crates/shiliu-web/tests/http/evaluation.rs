@@ -1540,3 +1540,160 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_ledger_report_is_linked_as_evidence_shown_to_the_sheets_readers_and_removed,
+    |t: TestDb| {
+        let (app, s) = in_self_assessment(t);
+        let unit = s.unit;
+        // Nanning's plan hands its task to the education bureau, whose reporter reports with a
+        // photo.
+        let (plan, item, report) = app
+            .t
+            .db
+            .write_blocking(move |c| {
+                use chrono::Datelike;
+                use shiliu_db::tasks;
+                use shiliu_domain::tasks::{PlanInput, PlanStatus, ReportInput, SheetRow};
+                let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+                let all = Scope::everything();
+                let city = org::get_region_by_code(c, &all, "450100")?;
+                let year = shiliu_db::today().year();
+                let p = tasks::create_plan(
+                    c,
+                    &sys,
+                    city.id,
+                    &PlanInput::parse(
+                        "本年度工作方案",
+                        "南宁市创建办",
+                        &format!("{year}-01-01"),
+                        &format!("{year}-12-31"),
+                        &[],
+                    )
+                    .unwrap(),
+                )?;
+                let unit_name = org::get_unit(c, &all, unit)?.name;
+                let placed = shiliu_domain::tasks::place_sheet(&[(
+                    2,
+                    SheetRow {
+                        seq: "1".into(),
+                        task: "建立民族团结进步工作台账".into(),
+                        lead_units: unit_name,
+                        due: format!("{year}年12月底前"),
+                        ..Default::default()
+                    },
+                )])
+                .unwrap();
+                let tree = tasks::replace_tree(c, &sys, p.id, 1, &placed)?.unwrap();
+                tasks::set_status(c, &sys, p.id, 2, PlanStatus::Active)?;
+                let user = shiliu_db::accounts::find_by_username(c, "nn-unit-reporter")?.unwrap();
+                let reporter = shiliu_db::scope::Can::check(&shiliu_db::accounts::acting_as(
+                    c, &user, "test",
+                )?)
+                .unwrap();
+                let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+                png.extend_from_slice(b"ledger photo");
+                let file = shiliu_domain::files::FileInput::parse(
+                    "files",
+                    "台账照片.png",
+                    png,
+                    shiliu_domain::files::REQUEST_FILES,
+                )
+                .unwrap();
+                let item = tree.nodes[0].item.id;
+                let r = tasks::ledger::submit(
+                    c,
+                    &reporter,
+                    p.id,
+                    item,
+                    &ReportInput {
+                        period: String::new(),
+                        progress: "已建立台账并开展活动12场".into(),
+                        figure: None,
+                    },
+                    &[file],
+                )?;
+                Ok((p.id, item, r.id))
+            })
+            .unwrap();
+        block_on(async {
+            let (cookie, csrf) = app.session("nn-unit-reporter");
+            let task = app
+                .get(&format!("/plans/{plan}/tasks/{item}"), &cookie)
+                .await
+                .text();
+            let action = format!("/evaluations/{}/units/{unit}/ledger", s.id);
+            assert!(
+                task.contains("use-as-evidence") && task.contains(&action),
+                "{task}"
+            );
+            let link = |report: String| {
+                let (app, cookie, csrf, action) =
+                    (&app, cookie.clone(), csrf.clone(), action.clone());
+                let criterion = s.crits[0].to_string();
+                async move {
+                    app.post(
+                        &action,
+                        &cookie,
+                        &[
+                            ("_csrf", &csrf),
+                            ("criterion", &criterion),
+                            ("report", &report),
+                        ],
+                    )
+                    .await
+                }
+            };
+            let r = link("12345".into()).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let r = link(report.to_string()).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let sheet = app.get(&s.path, &cookie).await.text();
+            assert!(sheet.contains("已建立台账并开展活动12场"), "{sheet}");
+            let file = sheet
+                .split(&format!("/evaluations/{}/ledger/", s.id))
+                .nth(1)
+                .expect("the linked report's file")
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let file = format!("/evaluations/{}/ledger/{file}", s.id);
+            let got = app.get(&file, &cookie).await;
+            assert_eq!(got.status, StatusCode::OK);
+            assert!(got.body.ends_with(b"ledger photo"));
+            // The organiser reads it on the sheet; another city's staff do not reach it.
+            let (org, _) = app.session("nn-commission-staff");
+            assert!(
+                app.get(&s.path, &org)
+                    .await
+                    .text()
+                    .contains("已建立台账并开展活动12场")
+            );
+            let (lz, _) = app.session("lz-commission-staff");
+            assert_eq!(app.get(&file, &lz).await.status, StatusCode::NOT_FOUND);
+            // Linked once per criterion.
+            let r = link(report.to_string()).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("这份报送已用作这条细则的佐证"));
+            // Removed: gone from the sheet.
+            let link_id = file
+                .split("/ledger/")
+                .nth(1)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap();
+            let r = app
+                .post(
+                    &format!("{}/ledger/remove", s.path),
+                    &cookie,
+                    &[("_csrf", &csrf), ("unlink", link_id)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let sheet = app.get(&s.path, &cookie).await.text();
+            assert!(!sheet.contains("已建立台账并开展活动12场"));
+        });
+    }
+);
