@@ -287,6 +287,27 @@ pub fn period_label(code: &str) -> String {
     }
 }
 
+/// The days a period's code covers (`2027`, `2027-H1`, `2027-Q3`, `2027-03`); `None` for a
+/// task done once (`""`) or a code that is none of these.
+pub fn period_days(code: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let (year, rest) = code.split_once('-').unwrap_or((code, ""));
+    let year: i32 = year.parse().ok()?;
+    let (first, months) = match rest {
+        "" => (1, 12),
+        "H1" => (1, 6),
+        "H2" => (7, 6),
+        q if q.starts_with('Q') => {
+            let n: u32 = q[1..].parse().ok().filter(|n| (1..=4).contains(n))?;
+            (3 * n - 2, 3)
+        }
+        m => (m.parse().ok().filter(|m| (1..=12).contains(m))?, 1),
+    };
+    Some((
+        NaiveDate::from_ymd_opt(year, first, 1)?,
+        month_end(year, first + months - 1)?,
+    ))
+}
+
 /// The last day of `month` (1–12) of `year`.
 fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
     let (y, m) = if month == 12 {
@@ -763,6 +784,43 @@ impl LeafParts {
         (t.due_on, t.recurrence) = self.due;
         t.target = self.target;
         t.notes = self.notes;
+    }
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    #[test]
+    fn a_periods_code_reads_back_as_its_days() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            period_days("2027"),
+            Some((d("2027-01-01"), d("2027-12-31")))
+        );
+        assert_eq!(
+            period_days("2027-H2"),
+            Some((d("2027-07-01"), d("2027-12-31")))
+        );
+        assert_eq!(
+            period_days("2027-Q1"),
+            Some((d("2027-01-01"), d("2027-03-31")))
+        );
+        assert_eq!(
+            period_days("2028-02"),
+            Some((d("2028-02-01"), d("2028-02-29")))
+        );
+        for none in ["", "2027-Q5", "2027-13", "x"] {
+            assert_eq!(period_days(none), None, "{none}");
+        }
+        // Every period a rhythm makes reads back as itself.
+        for r in Recurrence::ALL {
+            for p in r.periods(d("2027-01-01"), d("2028-12-31")) {
+                if !p.code.is_empty() {
+                    assert_eq!(period_days(&p.code), Some((p.starts_on, p.ends_on)));
+                }
+            }
+        }
     }
 }
 

@@ -2504,6 +2504,9 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.follow(c, base, "main #plan-tasks a[href*='/tasks/']")
         .await;
     a.page(c, base, &format!("{plan}/board")).await;
+    // A unit's ledger on paper.
+    a.follow(c, base, "main #board-units a[href$='/ledger']")
+        .await;
     a.page(c, base, "/plans?review=1").await;
     // Its inspections, one of them, the findings and one finding; the rectifications to verify.
     a.page(c, base, &format!("{plan}/inspections")).await;
@@ -2632,7 +2635,7 @@ async fn every_page(
 /// GET routes that are not pages: files and downloads, the pickers' JSON, the language
 /// switch (a redirect), the static files and the machines' endpoints. (The JSON API and
 /// Open311 are left out by their prefixes; a route that answers GET with 405 takes only forms.)
-const NOT_PAGES: [&str; 13] = [
+const NOT_PAGES: [&str; 14] = [
     "/healthz",
     "/readyz",
     "/metrics",
@@ -2646,6 +2649,7 @@ const NOT_PAGES: [&str; 13] = [
     "/requests/{id}/files/{file_id}",
     "/evaluations/{id}/evidence/{file}",
     "/plans/{id}/tasks/{item}/files/{upload}",
+    "/evaluations/{id}/ledger/{link}/files/{upload}",
 ];
 
 /// The route `path` is served by: of those its segments match, the one with the most fixed

@@ -847,3 +847,46 @@ pub fn task(
     };
     Ok((n, parent))
 }
+
+/// A unit's report as its printed ledger lists it: with its task's number and title and the
+/// names of its files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub report: Report,
+    pub seq: String,
+    pub title: String,
+    pub files: Vec<String>,
+}
+
+/// A unit's ledger in a plan: every report it sent, in the plan's order, each task's periods
+/// in order (a page picks the period to print).
+pub fn unit_ledger(conn: &mut DbConnection, plan: &Plan, unit: i64) -> Result<Vec<Entry>, DbError> {
+    let rows: Vec<(Report, String, String)> = task_reports::table
+        .inner_join(task_items::table.on(task_items::id.eq(task_reports::item_id)))
+        .filter(task_reports::plan_id.eq(plan.id))
+        .filter(task_reports::unit_id.eq(unit))
+        .order((task_items::sort, task_reports::period))
+        .select((Report::as_select(), task_items::seq, task_items::title))
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|(r, ..)| r.id).collect();
+    let mut files: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in ids.chunks(10_000) {
+        for (report, name) in task_report_files::table
+            .filter(task_report_files::report_id.eq_any(chunk))
+            .order(task_report_files::id)
+            .select((task_report_files::report_id, task_report_files::name))
+            .load::<(i64, String)>(conn)?
+        {
+            files.entry(report).or_default().push(name);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(report, seq, title)| Entry {
+            files: files.remove(&report.id).unwrap_or_default(),
+            report,
+            seq,
+            title,
+        })
+        .collect())
+}

@@ -515,6 +515,124 @@ pub async fn remind(
     after(&state, &p, (id, item), result, ReportForm::default()).await
 }
 
+#[derive(Deserialize, Default)]
+pub struct PrintQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+#[derive(Template)]
+#[template(path = "tasks/ledger_print.html")]
+struct PrintPage {
+    t: crate::web::i18n::T,
+    version: &'static str,
+    title: String,
+    plan: Plan,
+    unit_id: i64,
+    unit: String,
+    from: String,
+    to: String,
+    /// (seq, task, period, progress, figure, standing, opinion, files)
+    rows: Vec<[String; 8]>,
+    printed: String,
+}
+
+/// A unit's ledger for a period, on paper (A4): every report it sent whose period falls in
+/// `from`..=`to` (a task done once: sent in it), in the plan's order, with the decisions and
+/// the evidence named. The plan's readers print any unit's; a unit's reporter its own.
+pub async fn print(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, unit)): Path<(i64, i64)>,
+    Query(q): Query<PrintQuery>,
+) -> AppResult<Response> {
+    use chrono::Datelike;
+    let viewer = p.require::<grants::ViewTasks>().ok();
+    let reporter = p.require::<grants::ReportTasks>().ok();
+    if viewer.is_none() && reporter.is_none() {
+        return Err(crate::web::error::AppError::Forbidden);
+    }
+    let t = p.t();
+    let today = shiliu_db::today();
+    let day = |v: &str, field: &str, default: chrono::NaiveDate| {
+        if v.trim().is_empty() {
+            return Ok(default);
+        }
+        chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+            crate::web::error::AppError::Invalid(
+                shiliu_domain::FieldError::new(field, "err.date").into(),
+            )
+        })
+    };
+    let from = day(
+        &q.from,
+        "from",
+        chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today),
+    )?;
+    let to = day(&q.to, "to", today)?;
+    let (plan, unit_name, entries) = state
+        .db
+        .read(move |c| {
+            let (plan, own) = shiliu_db::tasks::reach(c, viewer.as_ref(), reporter.as_ref(), id)?;
+            if own.is_some_and(|u| u != unit) {
+                return Err(DbError::NotFound);
+            }
+            // Only a unit the plan's region holds.
+            let name = shiliu_db::tasks::region_units(c, &plan)?
+                .into_iter()
+                .find(|(u, _)| *u == unit)
+                .map(|(_, n)| n)
+                .ok_or(DbError::NotFound)?;
+            let entries = db::unit_ledger(c, &plan, unit)?;
+            Ok((plan, name, entries))
+        })
+        .await?;
+    let within = |e: &db::Entry| {
+        if let Some((start, end)) = shiliu_domain::tasks::period_days(&e.report.period) {
+            start <= to && end >= from
+        } else {
+            let sent = shiliu_domain::calendar::local(e.report.submitted_at).date();
+            from <= sent && sent <= to
+        }
+    };
+    let rows = entries
+        .iter()
+        .filter(|e| within(e))
+        .map(|e| {
+            [
+                e.seq.clone(),
+                e.title.clone(),
+                period_text(t, &e.report.period),
+                e.report.progress.clone(),
+                e.report.figure.map(|f| f.to_string()).unwrap_or_default(),
+                t.label("report_status", &e.report.status),
+                e.report.opinion.clone().unwrap_or_default(),
+                e.files.join("、"),
+            ]
+        })
+        .collect();
+    crate::web::page::render(&PrintPage {
+        t,
+        version: env!("CARGO_PKG_VERSION"),
+        title: format!("{unit_name} · {}", t.s("plans.ledger")),
+        unit_id: unit,
+        unit: unit_name,
+        from: from.to_string(),
+        to: to.to_string(),
+        rows,
+        printed: t.f(
+            "requests.printed",
+            &[
+                ("by", &p.user().display_name),
+                ("at", &show_minute(shiliu_db::now())),
+            ],
+        ),
+        plan,
+    })
+}
+
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
     use axum::routing::{get, post};
@@ -522,6 +640,7 @@ pub(crate) fn routes() -> crate::Routes {
         .route("/plans/{id}/tasks/{item}", get(show))
         .route("/plans/{id}/tasks/{item}/reports", post(submit))
         .route("/plans/{id}/tasks/{item}/remind", post(remind))
+        .route("/plans/{id}/units/{unit}/ledger", get(print))
         .route("/plans/{id}/tasks/{item}/files/{upload}", get(file))
         .route(
             "/plans/{id}/tasks/{item}/reports/{report}/review",

@@ -528,6 +528,8 @@ struct PlanPage {
     counts: String,
     /// Only the caller's unit's tasks are shown (a reporter's view).
     own_only: bool,
+    /// The caller's unit, in a reporter's view (its ledger prints from here).
+    own_unit: Option<i64>,
     manage: bool,
     draft: bool,
     /// The status the plan can move to next, with its button's words and what it means.
@@ -773,6 +775,7 @@ pub(crate) fn plan_page(p: &Principal, view: View, shown: Shown) -> AppResult<Re
             ],
         ),
         own_only,
+        own_unit,
         manage,
         draft: status == PlanStatus::Draft,
         moves,

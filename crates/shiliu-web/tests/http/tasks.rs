@@ -1399,3 +1399,57 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_units_ledger_prints_for_a_period_for_itself_and_the_plans_readers,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let edu_unit = unit_named(&app, "nn教育局");
+            let mzw_unit = unit_named(&app, "南宁市民宗委");
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let r = app
+                .post(
+                    &format!("/plans/{id}/tasks/{task}/reports"),
+                    &edu,
+                    &[
+                        ("_csrf", &edu_csrf),
+                        ("period", ""),
+                        ("progress", "台账已建立并归档"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let print = format!("/plans/{id}/units/{edu_unit}/ledger");
+            let plan = app.get(&format!("/plans/{id}"), &edu).await.text();
+            assert!(plan.contains(&print), "the unit finds its ledger to print");
+            let page = app.get(&print, &edu).await.text();
+            let rows = page.split("id=\"unit-ledger\"").nth(1).expect("the table");
+            assert!(
+                rows.contains("台账已建立并归档") && rows.contains("待审核"),
+                "{page}"
+            );
+            // Another period: nothing sent in it.
+            let empty = app
+                .get(&format!("{print}?from=2000-01-01&to=2000-12-31"), &edu)
+                .await
+                .text();
+            assert!(!empty.contains("台账已建立并归档"));
+            let bad = app.get(&format!("{print}?from=yesterday"), &edu).await;
+            assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            // Not another unit's, for a unit; any unit's for the organiser and the leader.
+            let other = format!("/plans/{id}/units/{mzw_unit}/ledger");
+            assert_eq!(app.get(&other, &edu).await.status, StatusCode::NOT_FOUND);
+            let (leader, _) = app.session("nn-leader");
+            assert!(
+                app.get(&print, &leader)
+                    .await
+                    .text()
+                    .contains("台账已建立并归档")
+            );
+            let (cs, _) = app.session("nn-commission-staff");
+            assert_eq!(app.get(&other, &cs).await.status, StatusCode::OK);
+        });
+    }
+);
