@@ -3,8 +3,10 @@
 //! of 200, monthly, with a year of reports from every unit on every measure (twelve each); then
 //! timed: the board (every task × unit with its standing) through the page and its Excel
 //! export, the plan's page (its tree with each task's standing), one task's page with its
-//! ledger, and a unit's to-do (what it owes) — under concurrent load, as the commission and a
-//! unit's reporter.
+//! ledger, a unit's to-do (what it owes) and its printed ledger, the inspections and their
+//! findings (one finding per ten measures), an instruction with the reports carrying it out,
+//! the escalated list — under concurrent load, as the commission and a unit's reporter; and
+//! the reminder sweep's scan of the plan, timed alone.
 
 use std::time::{Duration, Instant};
 
@@ -23,10 +25,19 @@ use super::{Server, load, pct, session_cookie, status_kib};
 const UNITS: usize = 200;
 const PER_MEASURE: usize = 5;
 
+/// What the timed pages are about.
+struct Built {
+    plan: i64,
+    item: i64,
+    reporter: String,
+    unit: i64,
+    instruction: i64,
+}
+
 /// Build the plan: `measures` monthly measures over [`UNITS`] units, in force since January,
-/// with every month begun reported by every unit; returns the plan's id, a measure's id and
-/// a reporter's username.
-fn setup(db: &Db, measures: usize) -> Result<(i64, i64, String), String> {
+/// with every month begun reported by every unit; an inspection of twenty units with a finding
+/// per ten measures; an instruction carried out by the first ten tasks.
+fn setup(db: &Db, measures: usize) -> Result<Built, String> {
     // Names of this run's own (a second run on the same database makes new units).
     let run = shiliu_db::ids::new_id().rem_euclid(1_000_000);
     db.write_blocking(move |c| {
@@ -118,6 +129,7 @@ fn setup(db: &Db, measures: usize) -> Result<(i64, i64, String), String> {
                 }
             }
         }
+        let (instruction, unit) = supervision(c, &organiser, &plan, &tree, &units, measures)?;
         // A reporter of the first measure's lead unit, for the to-do.
         let username = format!("bench-reporter-{run}");
         let lead = tree
@@ -140,9 +152,89 @@ fn setup(db: &Db, measures: usize) -> Result<(i64, i64, String), String> {
                 grid_ids: vec![],
             },
         )?;
-        Ok((plan.id, first, username))
+        Ok(Built {
+            plan: plan.id,
+            item: first,
+            reporter: username,
+            unit,
+            instruction,
+        })
     })
     .map_err(|e| e.to_string())
+}
+
+/// An inspection of twenty of the units with a finding per ten measures, and an instruction
+/// carried out by the plan's first ten tasks; returns the instruction and the first unit.
+fn supervision(
+    c: &mut shiliu_db::DbConnection,
+    organiser: &Can<grants::ManageTasks>,
+    plan: &tasks::Plan,
+    tree: &tasks::Tree,
+    units: &[(i64, String)],
+    measures: usize,
+) -> Result<(i64, i64), DbError> {
+    use shiliu_domain::tasks::inspections::{FindingInput, InspectionFields, InspectionInput};
+    use shiliu_domain::tasks::instructions::{InstructionInput, InstructionSource};
+    let day = plan.starts_on.to_string();
+    let visited: Vec<String> = units
+        .iter()
+        .take(20)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    let i = tasks::inspections::create(
+        c,
+        organiser,
+        plan.id,
+        &InspectionInput::parse(
+            InspectionFields {
+                title: "基准督查",
+                kind: "tour",
+                team: "基准督查组",
+                starts_on: &day,
+                ends_on: &day,
+                notes: "",
+            },
+            &visited,
+            (plan.starts_on, plan.ends_on),
+        )
+        .map_err(DbError::Invalid)?,
+    )?;
+    for k in 0..measures.div_ceil(10) {
+        tasks::inspections::add_finding(
+            c,
+            organiser,
+            (plan.id, i.id),
+            &FindingInput {
+                unit_id: units[k % 20].0,
+                problem: format!("基准问题{k}"),
+                measures: None,
+                due_on: plan.starts_on
+                    + chrono::Duration::days(i64::try_from(k % 300).unwrap_or(0)),
+            },
+        )?;
+    }
+    let items: Vec<i64> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.item.level() == shiliu_domain::tasks::TaskLevel::Task)
+        .take(10)
+        .map(|n| n.item.id)
+        .collect();
+    let said = tasks::instructions::create(
+        c,
+        organiser,
+        plan.id,
+        &InstructionInput {
+            source: InstructionSource::Speech,
+            title: "基准讲话".into(),
+            reference: None,
+            issuer: None,
+            said_on: plan.starts_on,
+            body: "紧盯清单台账抓落实。".into(),
+            items,
+        },
+    )?;
+    Ok((said.id, units[0].0))
 }
 
 fn one_size(
@@ -153,7 +245,13 @@ fn one_size(
     measures: usize,
 ) -> Result<(), String> {
     let t = Instant::now();
-    let (plan, item, reporter) = setup(db, measures)?;
+    let Built {
+        plan,
+        item,
+        reporter,
+        unit: first_unit,
+        instruction,
+    } = setup(db, measures)?;
     let reports = db
         .write_blocking(move |c| {
             let p = tasks::get_plan(c, &Scope::everything(), plan)?;
@@ -172,6 +270,19 @@ fn one_size(
         .map_err(|e| e.to_string())?
         .ok_or("bench: the reporter was not made")?;
     drop(conn);
+    // The reminder sweep's scan of every plan in force (the server runs it every ten minutes
+    // on a reader), alone.
+    let at = shiliu_db::now();
+    let t = Instant::now();
+    let work = db
+        .write_blocking(move |c| tasks::reminders::work(c, at))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "  reminder sweep's scan: {:.0} ms ({} to remind, {} to escalate)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        work.remind.len(),
+        work.escalate.len()
+    );
     let server = Server::start(db, c)?;
     let (admin, unit) = (session_cookie(db, &admin)?, session_cookie(db, &unit_user)?);
     let dur = Duration::from_secs(seconds);
@@ -182,6 +293,11 @@ fn one_size(
         (format!("/plans/{plan}/tasks/{item}"), &admin),
         ("/plans?owed=1".to_string(), &unit),
         ("/".to_string(), &unit),
+        (format!("/plans/{plan}/inspections"), &admin),
+        (format!("/plans/{plan}/findings"), &admin),
+        (format!("/plans/{plan}/instructions/{instruction}"), &admin),
+        (format!("/plans/{plan}/units/{first_unit}/ledger"), &admin),
+        ("/plans?escalated=1".to_string(), &admin),
     ] {
         let (n, lat, errors) = load(server.addr, &path, cookie, concurrency, dur);
         println!(
