@@ -1453,3 +1453,79 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    the_boards_figures_equal_a_recount_from_the_raw_rows,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            // One report waiting, so standings differ between units.
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let r = app
+                .post(
+                    &format!("/plans/{id}/tasks/{task}/reports"),
+                    &edu,
+                    &[("_csrf", &edu_csrf), ("period", ""), ("progress", "已建立")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            // The recount: every (task, unit) handed, its standing from its own report rows.
+            let expected = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    use diesel::prelude::*;
+                    use shiliu_db::schema::{task_assignments as a, task_reports as r};
+                    use shiliu_domain::tasks::{Progress, ReportStatus, Reported};
+                    let plan = shiliu_db::tasks::get_plan(c, &Scope::everything(), id)?;
+                    let pairs: Vec<(i64, i64)> = a::table
+                        .filter(a::plan_id.eq(id))
+                        .select((a::item_id, a::unit_id))
+                        .load(c)?;
+                    let rows: Vec<(i64, i64, String, String, Option<i64>)> = r::table
+                        .filter(r::plan_id.eq(id))
+                        .select((r::item_id, r::unit_id, r::period, r::status, r::figure))
+                        .load(c)?;
+                    let tree = shiliu_db::tasks::tree(c, &plan)?;
+                    let today = shiliu_db::today();
+                    let mut counts = std::collections::HashMap::new();
+                    for (item, unit) in pairs {
+                        let node = tree.nodes.iter().find(|n| n.item.id == item).unwrap();
+                        let mine: Vec<Reported> = rows
+                            .iter()
+                            .filter(|x| x.0 == item && x.1 == unit)
+                            .map(|x| Reported {
+                                period: x.2.clone(),
+                                status: ReportStatus::parse(&x.3).unwrap(),
+                                figure: x.4,
+                            })
+                            .collect();
+                        let p = shiliu_db::tasks::ledger::asked(&plan, &node.item)
+                            .progress(&mine, today);
+                        *counts.entry(p).or_insert(0_i64) += 1;
+                    }
+                    Ok(Progress::ALL
+                        .iter()
+                        .map(|p| (p.as_str(), counts.get(p).copied().unwrap_or(0)))
+                        .collect::<Vec<_>>())
+                })
+                .unwrap();
+            assert!(
+                expected.iter().filter(|(_, n)| *n > 0).count() >= 2,
+                "{expected:?}"
+            );
+            let (cs, _) = app.session("nn-commission-staff");
+            let board = app.get(&format!("/plans/{id}/board"), &cs).await.text();
+            for (code, n) in expected {
+                let shown: i64 = board
+                    .split(&format!("board?progress={code}\"><span class=\"n\">"))
+                    .nth(1)
+                    .and_then(|x| x.split('<').next())
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or_else(|| panic!("no tile for {code}"));
+                assert_eq!(shown, n, "{code}");
+            }
+        });
+    }
+);
