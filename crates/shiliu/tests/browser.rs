@@ -2745,3 +2745,164 @@ both_engines!(
         });
     }
 );
+
+/// The demo reporter made the reporter of a unit the demo's plan hands tasks to (the small
+/// demo's reporter has none); that unit's id.
+fn reporters_unit(db: &shiliu_db::Db) -> i64 {
+    db.write_blocking(|c| {
+        use diesel::prelude::*;
+        use shiliu_db::schema::{task_assignments as a, users};
+        let unit: i64 = a::table.select(a::unit_id).order(a::item_id).first(c)?;
+        shiliu_db::on_engine!(c, |x| diesel::update(
+            users::table.filter(users::username.eq("reporter"))
+        )
+        .set(users::unit_id.eq(Some(unit)))
+        .execute(x))?;
+        Ok(unit)
+    })
+    .unwrap()
+}
+
+/// Open the demo plan's page as whoever is signed in; its address.
+async fn the_plan(c: &Client, base: &str) -> String {
+    c.goto(&format!("{base}/plans")).await.unwrap();
+    let link = c
+        .find(Locator::Css("main #plans tbody a[href^='/plans/']"))
+        .await
+        .unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    submit(c, link).await;
+    href
+}
+
+/// The finding the flow raises, and its link in a list (beside the demo's own).
+const PROBLEM: &str = "民族团结进步宣传栏内容长期未更新";
+
+fn ours() -> Locator<'static> {
+    Locator::XPath(
+        "//main//table[@id='findings']//a[contains(., '民族团结进步宣传栏内容长期未更新')]",
+    )
+}
+
+both_engines!(
+    an_inspections_finding_is_rectified_sent_back_and_closed_and_a_late_unit_is_pressed,
+    |t: TestDb| {
+        // The demo is seeded by with_demo; its reporter is given a unit of the plan then.
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            let unit = reporters_unit(&db).to_string();
+            // The organiser records an inspection of the reporter's unit and a finding.
+            sign_in(&c, &base, "admin").await;
+            wait_path(&c, "/").await;
+            let plan = the_plan(&c, &base).await;
+            c.goto(&format!("{base}{plan}/inspections")).await.unwrap();
+            click(&c, "main details summary").await;
+            fill(&c, "#inspection-form", "title", "年终巡回督导").await;
+            fill(&c, "#inspection-form", "team", "组长：市创建办主任").await;
+            let today = shiliu_db::today().to_string();
+            for field in ["starts_on", "ends_on"] {
+                c.execute(
+                    &format!(
+                        "document.querySelector('#inspection-form [name={field}]').value = arguments[0]"
+                    ),
+                    vec![serde_json::json!(today)],
+                )
+                .await
+                .unwrap();
+            }
+            click(
+                &c,
+                &format!("#inspection-form input[name=visited][value='{unit}']"),
+            )
+            .await;
+            let save = c
+                .find(Locator::Css("#inspection-form button"))
+                .await
+                .unwrap();
+            submit(&c, save).await;
+            wait_text(&c, ".flash", "已记录督查").await;
+            c.find(Locator::Css("#finding-form select[name=unit]"))
+                .await
+                .unwrap()
+                .select_by_value(&unit)
+                .await
+                .unwrap();
+            fill(&c, "#finding-form", "problem", PROBLEM).await;
+            let due = (shiliu_db::today() + chrono::Duration::days(30)).to_string();
+            c.execute(
+                "document.querySelector('#finding-form [name=due]').value = arguments[0]",
+                vec![serde_json::json!(due)],
+            )
+            .await
+            .unwrap();
+            let add = c.find(Locator::Css("#finding-form button")).await.unwrap();
+            submit(&c, add).await;
+            wait_text(&c, ".flash", "已加入问题清单").await;
+            sign_out(&c).await;
+            // The unit finds it in its to-do and reports it rectified.
+            let rectify = |text_: &'static str| {
+                let (c, base) = (&c, &base);
+                async move {
+                    sign_in(c, base, "reporter").await;
+                    wait_path(c, "/").await;
+                    c.goto(&format!("{base}/plans?rectify=1")).await.unwrap();
+                    let open = c.find(ours()).await.unwrap();
+                    submit(c, open).await;
+                    fill(c, "#rectify-form", "rectification", text_).await;
+                    let send = c.find(Locator::Css("#rectify-form button")).await.unwrap();
+                    submit(c, send).await;
+                    wait_text(c, ".flash", "已报送整改情况").await;
+                    sign_out(c).await;
+                }
+            };
+            rectify("已更新宣传栏").await;
+            // The organiser sends it back with an opinion, then closes it when sent again.
+            let verify = |decision: &'static str, opinion: &'static str, said: &'static str| {
+                let (c, base) = (&c, &base);
+                async move {
+                    sign_in(c, base, "admin").await;
+                    wait_path(c, "/").await;
+                    c.goto(&format!("{base}/plans?verify=1")).await.unwrap();
+                    let open = c.find(ours()).await.unwrap();
+                    submit(c, open).await;
+                    if !opinion.is_empty() {
+                        fill(c, "#verify-form", "opinion", opinion).await;
+                    }
+                    let button = c
+                        .find(Locator::Css(&format!(
+                            "#verify-form button[value={decision}]"
+                        )))
+                        .await
+                        .unwrap();
+                    submit(c, button).await;
+                    wait_text(c, ".flash", said).await;
+                    let main = text(c, "main").await;
+                    sign_out(c).await;
+                    main
+                }
+            };
+            let back = verify("return", "请附更新后的照片", "已退回重改").await;
+            assert!(back.contains("请附更新后的照片"), "{back}");
+            rectify("已更新宣传栏，附照片").await;
+            let closed = verify("close", "", "已核验销号").await;
+            assert!(closed.contains("已销号"), "{closed}");
+            // A late unit on the board is pressed by hand; the demo's sweep escalated others.
+            sign_in(&c, &base, "admin").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}{plan}/board?progress=overdue"))
+                .await
+                .unwrap();
+            let board = text(&c, "main").await;
+            assert!(
+                board.contains("已督办"),
+                "the demo's sweep escalated the late"
+            );
+            let late = c.find(Locator::Css("main #board tbody a")).await.unwrap();
+            submit(&c, late).await;
+            let remind = c.find(Locator::Css("form.remind button")).await.unwrap();
+            submit(&c, remind).await;
+            wait_text(&c, ".flash", "已催报").await;
+            c
+        });
+    }
+);
