@@ -2906,3 +2906,207 @@ both_engines!(
         });
     }
 );
+
+/// Two units of the demo plan's region with no task of it yet (so a new plan's sheet names
+/// them alone): the demo reporter made the first's reporter, a new account `lead-reporter`
+/// the second's. Their names.
+fn two_units_reporting(db: &shiliu_db::Db) -> (String, String) {
+    let hash = shiliu_web::web::password::hash(DEMO_PASSWORD).unwrap();
+    db.write_blocking(move |c| {
+        use diesel::prelude::*;
+        use shiliu_db::schema::{task_plans, users};
+        let (region, path): (i64, String) = task_plans::table
+            .select((task_plans::region_id, task_plans::region_path))
+            .first(c)?;
+        let units =
+            shiliu_db::org::unit_choices(c, &shiliu_db::scope::Scope::subtrees(vec![path]))?;
+        let ((_, first, first_name), (_, second, second_name)) = (
+            units[units.len() - 1].clone(),
+            units[units.len() - 2].clone(),
+        );
+        shiliu_db::on_engine!(c, |x| diesel::update(
+            users::table.filter(users::username.eq("reporter"))
+        )
+        .set(users::unit_id.eq(Some(first)))
+        .execute(x))?;
+        let sys = shiliu_db::scope::Can::check(&shiliu_db::scope::Actor::system("test")).unwrap();
+        shiliu_db::accounts::create_user(
+            c,
+            &sys,
+            &shiliu_db::accounts::NewUser {
+                username: shiliu_domain::accounts::Username::parse("lead-reporter").unwrap(),
+                display_name: "牵头单位填报员".into(),
+                password_hash: hash,
+                role: shiliu_domain::roles::Role::UnitReporter,
+                region_id: region,
+                unit_id: Some(second),
+                site_id: None,
+                phone: None,
+                grid_ids: vec![],
+            },
+        )?;
+        Ok((first_name, second_name))
+    })
+    .unwrap()
+}
+
+both_engines!(
+    a_plan_is_imported_after_a_refused_sheet_and_a_units_report_is_returned_then_confirmed,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            use chrono::Datelike;
+            let (unit, lead) = two_units_reporting(&db);
+            let year = shiliu_db::today().year();
+            // Its own folder: the other engine's run goes on beside it in this process.
+            let dir =
+                std::env::temp_dir().join(format!("shiliu-plan-{}", shiliu_db::ids::new_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let sheet = |name: &str, lead_unit: &str| {
+                let path = dir.join(name);
+                std::fs::write(
+                    &path,
+                    format!(
+                        "序号,工作任务,具体措施,牵头单位,责任单位,完成时限\n\
+                         1,建立民族团结进步工作台账,,{lead_unit},{unit},{year}年12月底前\n"
+                    ),
+                )
+                .unwrap();
+                path
+            };
+            let bad = sheet("bad.csv", "不存在的单位");
+            let good = sheet("good.csv", &lead);
+            let photo = dir.join("台账照片.png");
+            let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+            png.extend_from_slice(b"ledger");
+            std::fs::write(&photo, png).unwrap();
+            // The organiser draws up a plan and imports its sheet: refused whole first.
+            sign_in(&c, &base, "admin").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/plans")).await.unwrap();
+            click(&c, "main details summary").await;
+            fill(
+                &c,
+                "main details form",
+                "name",
+                "年度民族团结进步创建工作方案",
+            )
+            .await;
+            fill(&c, "main details form", "organiser", "市创建办").await;
+            for (field, day) in [
+                // From this January (the form offers next year's), so the unit reports now; to
+                // the end of the phases the form offers.
+                ("starts_on", format!("{year}-01-01")),
+                ("ends_on", format!("{}-12-31", year + 3)),
+            ] {
+                c.execute(
+                    &format!("document.querySelector('main details form [name={field}]').value = arguments[0]"),
+                    vec![serde_json::json!(day)],
+                )
+                .await
+                .unwrap();
+            }
+            let create = c
+                .find(Locator::Css("main details form > button"))
+                .await
+                .unwrap();
+            submit(&c, create).await;
+            wait_text(&c, ".flash", "已创建方案").await;
+            let upload = |path: std::path::PathBuf| {
+                let c = &c;
+                async move {
+                    c.find(Locator::Css("input[name=file]"))
+                        .await
+                        .unwrap()
+                        .send_keys(path.to_str().unwrap())
+                        .await
+                        .unwrap();
+                    let go = c
+                        .find(Locator::Css("form[action$='/tasks/import'] button"))
+                        .await
+                        .unwrap();
+                    submit(c, go).await;
+                }
+            };
+            upload(bad).await;
+            let refused = text(&c, "#sheet-errors").await;
+            assert!(refused.contains("不存在的单位"), "{refused}");
+            assert!(
+                text(&c, "main").await.contains("还没有任务"),
+                "nothing written"
+            );
+            upload(good).await;
+            wait_text(&c, ".flash", "已导入任务分解表").await;
+            let plan = c.current_url().await.unwrap().path().to_string();
+            click(&c, "form[action$='/status'] input[name=confirm]").await;
+            let publish = c
+                .find(Locator::Css("form[action$='/status'] button"))
+                .await
+                .unwrap();
+            submit(&c, publish).await;
+            wait_text(&c, ".flash", "方案已发布实施").await;
+            sign_out(&c).await;
+            // The unit sees its task and reports with a photo; the lead unit returns it.
+            let report = |words: &'static str| {
+                let (c, base, plan, photo) = (&c, &base, plan.clone(), photo.clone());
+                async move {
+                    sign_in(c, base, "reporter").await;
+                    wait_path(c, "/").await;
+                    c.goto(&format!("{base}{plan}")).await.unwrap();
+                    let task = c
+                        .find(Locator::Css("main #plan-tasks a[href*='/tasks/']"))
+                        .await
+                        .unwrap();
+                    submit(c, task).await;
+                    fill(c, "#report-form", "progress", words).await;
+                    c.find(Locator::Css("#report-form input[name=files]"))
+                        .await
+                        .unwrap()
+                        .send_keys(photo.to_str().unwrap())
+                        .await
+                        .unwrap();
+                    let send = c.find(Locator::Css("#report-form button")).await.unwrap();
+                    submit(c, send).await;
+                    wait_text(c, ".flash", "已报送").await;
+                    assert!(text(c, "main").await.contains("台账照片.png"));
+                    sign_out(c).await;
+                }
+            };
+            let decide = |decision: &'static str, opinion: &'static str, said: &'static str| {
+                let (c, base, plan) = (&c, &base, plan.clone());
+                async move {
+                    sign_in(c, base, "lead-reporter").await;
+                    wait_path(c, "/").await;
+                    c.goto(&format!("{base}{plan}")).await.unwrap();
+                    let task = c
+                        .find(Locator::Css("main #plan-tasks a[href*='/tasks/']"))
+                        .await
+                        .unwrap();
+                    submit(c, task).await;
+                    if !opinion.is_empty() {
+                        fill(c, "form.review", "opinion", opinion).await;
+                    }
+                    let button = c
+                        .find(Locator::Css(&format!(
+                            "form.review button[value={decision}]"
+                        )))
+                        .await
+                        .unwrap();
+                    submit(c, button).await;
+                    wait_text(c, ".flash", said).await;
+                    let main = text(c, "main").await;
+                    sign_out(c).await;
+                    main
+                }
+            };
+            report("已建立工作台账").await;
+            let back = decide("return", "请补充活动签到表", "已退回").await;
+            assert!(back.contains("请补充活动签到表"), "{back}");
+            report("已建立工作台账，补充签到表").await;
+            let done = decide("confirm", "", "已确认").await;
+            assert!(done.contains("已完成"), "{done}");
+            let _ = std::fs::remove_dir_all(&dir);
+            c
+        });
+    }
+);
