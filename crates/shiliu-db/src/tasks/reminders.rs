@@ -92,6 +92,7 @@ pub fn work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Work, DbError>
         .filter(task_plans::status.eq(PlanStatus::Active.as_str()))
         .select(Plan::as_select())
         .load(conn)?;
+    let now_local = local(at);
     let mut out = Work::default();
     for plan in plans {
         let cal = calendars.at(&plan.region_path);
@@ -117,7 +118,6 @@ pub fn work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Work, DbError>
             let asked = ledger::asked(&plan, &node.item);
             for period in asked.open_periods(today) {
                 let end = end_of(period.ends_on);
-                let now_local = local(at);
                 let kind = if now_local < end {
                     let left = cal.working_minutes_between(now_local, end);
                     (left <= REMIND_WORKING_DAYS * day).then_some(REMIND)
@@ -194,9 +194,11 @@ fn write(
         .filter(task_reminders::period.eq(&o.period))
         .filter(task_reminders::kind.eq(kind));
     let times: Option<i32> = key.select(task_reminders::times).first(conn).optional()?;
+    if times.is_some() && !again {
+        return Ok(false);
+    }
     let sender = display_name(conn, actor)?;
     match times {
-        Some(_) if !again => return Ok(false),
         Some(n) => {
             diesel::update(key)
                 .set((

@@ -628,11 +628,7 @@ fn ledger_line(
     LedgerLine {
         id: x.id,
         task: x.item_title.clone(),
-        period: if x.report.period.is_empty() {
-            t.s("plans.once_period").to_string()
-        } else {
-            shiliu_domain::tasks::period_label(&x.report.period)
-        },
+        period: crate::tasks::ledger::period_text(t, &x.report.period),
         status: t.label("report_status", &x.report.status),
         progress: x.report.progress.clone(),
         figure: x.report.figure.map(|f| f.to_string()).unwrap_or_default(),

@@ -241,8 +241,6 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
                     "/plans?escalated=1",
                 )
             });
-        }
-        if let Some(actor) = &task_organiser {
             let waiting = shiliu_db::tasks::inspections::to_verify(c, actor)?;
             counters.push(Owing::new(
                 "todo.findings_to_verify",

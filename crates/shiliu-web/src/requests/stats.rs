@@ -68,7 +68,8 @@ pub struct Report {
     pub total: Figures,
 }
 
-fn percent(per_mille: Option<i64>) -> String {
+/// A share in per mille as the pages show it (94.3%), a dash with nothing to divide.
+pub(crate) fn percent(per_mille: Option<i64>) -> String {
     per_mille.map_or_else(|| "—".into(), |v| format!("{}.{}%", v / 10, v % 10))
 }
 

@@ -15,6 +15,7 @@ use shiliu_db::tasks::{Plan, Tree};
 use shiliu_domain::tasks::{Progress, ReportStatus, Reported, period_label};
 
 use super::pages::due;
+use crate::requests::stats::percent;
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
 use crate::web::page::{Layout, render};
@@ -281,8 +282,6 @@ pub async fn page(
     let mut unit_choices: Vec<(i64, String)> =
         units.iter().map(|u| (u.unit_id, u.unit.clone())).collect();
     unit_choices.sort_by(|a, b| a.1.cmp(&b.1));
-    let percent =
-        |v: Option<i64>| v.map_or_else(|| "—".into(), |v| format!("{}.{}%", v / 10, v % 10));
     let rows = filtered(lines, &q)?
         .into_iter()
         .map(|l| Row {

@@ -19,16 +19,12 @@ use shiliu_domain::tasks::inspections::{
     FindingInput, FindingStatus, InspectionFields, InspectionInput, InspectionKind, Rectification,
 };
 
+use crate::requests::stats::percent;
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
 use crate::web::page::{Layout, Saved, render, render_form, show_minute};
 use crate::web::xlsx::{self, Cell};
 use crate::web::{AppState, Principal};
-
-/// A share in per mille as the pages show it (94.3%), a dash with nothing to divide.
-pub(crate) fn percent(v: Option<i64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{}.{}%", v / 10, v % 10))
-}
 
 /// Rectification figures as tiles: (label, figure, link query).
 fn tiles(t: T, r: &Rectification) -> Vec<(String, String, &'static str)> {

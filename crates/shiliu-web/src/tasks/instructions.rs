@@ -12,10 +12,10 @@ use shiliu_db::scope::grants;
 use shiliu_db::tasks::instructions::{self as db, Instruction};
 use shiliu_db::tasks::{self as plans, Plan, Tree};
 use shiliu_domain::FieldErrors;
+use shiliu_domain::tasks::PlanStatus;
 use shiliu_domain::tasks::instructions::{
     InstructionFields, InstructionInput, InstructionSource, picked_items,
 };
-use shiliu_domain::tasks::{PlanStatus, period_label};
 
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
@@ -296,11 +296,7 @@ async fn show_page(
                 href: format!("/plans/{}/tasks/{}", plan.id, d.report.item_id),
                 unit: d.unit_name,
                 task: d.item_title,
-                period: if d.report.period.is_empty() {
-                    t.s("plans.once_period").to_string()
-                } else {
-                    period_label(&d.report.period)
-                },
+                period: super::ledger::period_text(t, &d.report.period),
                 status: t.label("report_status", &d.report.status),
                 status_code: d.report.status().as_str(),
                 progress: d.report.progress,

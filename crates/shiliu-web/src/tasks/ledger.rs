@@ -350,7 +350,7 @@ fn page(
 }
 
 /// A period as a page names it: its label, or 全程 for a task done once.
-fn period_text(t: crate::web::i18n::T, code: &str) -> String {
+pub(crate) fn period_text(t: crate::web::i18n::T, code: &str) -> String {
     if code.is_empty() {
         t.s("plans.once_period").to_string()
     } else {
