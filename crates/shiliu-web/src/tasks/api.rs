@@ -1,16 +1,22 @@
 //! The JSON API of work plans (see `pages` for the pages and `shiliu_db::tasks` for the rules
 //! and who may see what): the plans of the caller's scope, one plan with its task tree, the
 //! tasks handed to the caller's unit, a task's ledger, reporting on it and deciding on a report;
-//! a plan's inspection findings with their figures, rectifying one and verifying it.
+//! drawing up a plan (its decomposition as the sheet's rows, checked whole), putting it in
+//! force, copying it; inspections and their findings with their figures, rectifying a finding
+//! and verifying it; instructions.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shiliu_db::scope::grants;
 use shiliu_db::tasks::ledger::{self, Report};
 use shiliu_db::tasks::{self as db, AssignedTask, Node, Plan, inspections};
-use shiliu_domain::tasks::ReportInput;
 use shiliu_domain::tasks::inspections::Rectification;
+use shiliu_domain::tasks::{
+    PhaseFields, PlanInput, PlanStatus, ReportInput, SheetRow, place_sheet,
+};
+use shiliu_domain::{FieldError, FieldErrors};
 use utoipa::{OpenApi, ToSchema};
 
 use super::pages::{seen, seen_task};
@@ -30,7 +36,15 @@ use crate::web::{AppState, Principal};
         report_finding,
         verify_finding,
         instructions,
-        create_instruction
+        create_instruction,
+        create,
+        replace_tasks,
+        set_status,
+        copy,
+        inspections_of,
+        inspection,
+        create_inspection,
+        add_finding
     ),
     components(schemas(
         PlanDto,
@@ -51,7 +65,17 @@ use crate::web::{AppState, Principal};
         RectifyBody,
         VerifyBody,
         InstructionDto,
-        InstructionBody
+        InstructionBody,
+        PlanBody,
+        PhaseBody,
+        TasksBody,
+        SheetRowBody,
+        StatusBody,
+        InspectionDto,
+        InspectionDetail,
+        UnitRef,
+        InspectionBody,
+        FindingBody
     ))
 )]
 pub struct Doc;
@@ -364,7 +388,7 @@ pub async fn submit(
     p: Principal,
     Path((id, item)): Path<(i64, i64)>,
     Json(b): Json<ReportBody>,
-) -> AppResult<(axum::http::StatusCode, Json<ReportDto>)> {
+) -> AppResult<(StatusCode, Json<ReportDto>)> {
     let actor = p.require::<grants::ReportTasks>()?;
     let (plan, node, _) = seen_task(&state, &p, id, item).await?;
     let open = ledger::asked(&plan, &node.item).open_periods(shiliu_db::today());
@@ -381,7 +405,7 @@ pub async fn submit(
             ))
         })
         .await?;
-    Ok((axum::http::StatusCode::CREATED, Json(r)))
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -507,6 +531,19 @@ pub struct RectificationDto {
     rate_per_mille: Option<i64>,
 }
 
+impl From<&Rectification> for RectificationDto {
+    fn from(r: &Rectification) -> Self {
+        Self {
+            total: r.total,
+            closed: r.closed,
+            closed_on_time: r.closed_on_time,
+            overdue: r.overdue,
+            waiting: r.waiting,
+            rate_per_mille: r.rate(),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct FindingsDto {
     figures: RectificationDto,
@@ -537,14 +574,7 @@ pub async fn findings(
         .await?;
     let r = Rectification::count(rows.iter().map(|l| l.finding.counted()), today);
     Ok(Json(FindingsDto {
-        figures: RectificationDto {
-            total: r.total,
-            closed: r.closed,
-            closed_on_time: r.closed_on_time,
-            overdue: r.overdue,
-            waiting: r.waiting,
-            rate_per_mille: r.rate(),
-        },
+        figures: RectificationDto::from(&r),
         findings: rows.iter().map(|l| FindingDto::new(l, today)).collect(),
     }))
 }
@@ -723,7 +753,7 @@ pub async fn create_instruction(
     p: Principal,
     Path(id): Path<i64>,
     Json(b): Json<InstructionBody>,
-) -> AppResult<(axum::http::StatusCode, Json<InstructionDto>)> {
+) -> AppResult<(StatusCode, Json<InstructionDto>)> {
     use shiliu_domain::tasks::instructions::{InstructionFields, InstructionInput};
     let actor = p.require::<grants::ManageTasks>()?;
     let items: Vec<String> = b.items.iter().map(ToString::to_string).collect();
@@ -746,14 +776,455 @@ pub async fn create_instruction(
             Ok(InstructionDto::new(i, input.items))
         })
         .await?;
-    Ok((axum::http::StatusCode::CREATED, Json(dto)))
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+// ---- Drawing up a plan ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct PhaseBody {
+    name: String,
+    #[schema(format = Date, value_type = String)]
+    starts_on: String,
+    #[schema(format = Date, value_type = String)]
+    ends_on: String,
+    #[serde(default)]
+    goal: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PlanBody {
+    name: String,
+    /// Who runs it (e.g. 南宁市创建办).
+    organiser: String,
+    #[schema(format = Date, value_type = String)]
+    starts_on: String,
+    #[schema(format = Date, value_type = String)]
+    ends_on: String,
+    /// In order, within the plan's days (e.g. 强基础 · 见成效 · 创示范).
+    #[serde(default)]
+    phases: Vec<PhaseBody>,
+}
+
+/// Draw up a plan, as a draft, for the caller's region.
+#[utoipa::path(post, path = "/api/v1/plans", request_body = PlanBody,
+    responses((status = 201, body = PlanDto),
+              (status = 422, description = "a field missing or wrong, a phase outside the plan's days", body = crate::web::api::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    p: Principal,
+    Json(b): Json<PlanBody>,
+) -> AppResult<(StatusCode, Json<PlanDto>)> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let phases: Vec<PhaseFields> = b
+        .phases
+        .iter()
+        .map(|x| {
+            (
+                x.name.as_str(),
+                x.starts_on.as_str(),
+                x.ends_on.as_str(),
+                x.goal.as_str(),
+            )
+        })
+        .collect();
+    let input = PlanInput::parse(&b.name, &b.organiser, &b.starts_on, &b.ends_on, &phases)?;
+    let region = p.user().region_id;
+    let plan = state
+        .db
+        .write(move |c| db::create_plan(c, &actor, region, &input))
+        .await?;
+    Ok((StatusCode::CREATED, Json(PlanDto::from(&plan))))
+}
+
+/// One row of the decomposition as the sheet has it (序号 · 工作任务 · 具体措施 · 牵头单位 ·
+/// 责任单位 · 完成时限 · 目标 · 备注); cells as text, units by name, several separated by 、.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct SheetRowBody {
+    /// `一、` heads an area; a number a task.
+    seq: String,
+    /// Starts a task (with its first measure if `measure` is given too).
+    task: String,
+    /// Another measure of the task above when `task` is empty.
+    measure: String,
+    lead_units: String,
+    co_units: String,
+    /// A day (`2027-03-31`, `2027年3月底前`) or a recurrence (`每季度`, `每月`).
+    due: String,
+    /// `≥4场`, `100%`.
+    target: String,
+    notes: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TasksBody {
+    /// The plan's version the caller read.
+    version: i32,
+    tasks: Vec<SheetRowBody>,
+}
+
+/// Where a sheet's problem lies in the request: `tasks[i].field` (the row's index in `tasks`).
+fn in_rows(problems: &[(usize, FieldError)]) -> AppError {
+    AppError::Invalid(FieldErrors(
+        problems
+            .iter()
+            .map(|(row, e)| {
+                let field = if e.field == "remarks" {
+                    "notes"
+                } else {
+                    e.field.as_str()
+                };
+                let at = match row.checked_sub(1) {
+                    Some(i) => format!("tasks[{i}].{field}"),
+                    None => field.to_string(),
+                };
+                e.clone().on(at)
+            })
+            .collect(),
+    ))
+}
+
+/// Replace a draft's whole decomposition, checked whole as an imported sheet is: every
+/// problem is named against its row (`tasks[i].lead_units`) and nothing changes.
+#[utoipa::path(put, path = "/api/v1/plans/{id}/tasks", params(("id" = i64, Path)), request_body = TasksBody,
+    responses((status = 200, body = PlanDetail), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 409, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a row's problem (`tasks[i].field`), a plan no longer a draft", body = crate::web::api::ErrorBody)))]
+pub async fn replace_tasks(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<TasksBody>,
+) -> AppResult<Json<PlanDetail>> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let rows: Vec<(usize, SheetRow)> = b
+        .tasks
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = SheetRow {
+                seq: r.seq,
+                task: r.task,
+                measure: r.measure,
+                lead_units: r.lead_units,
+                co_units: r.co_units,
+                due: r.due,
+                target: r.target,
+                notes: r.notes,
+            };
+            (i + 1, row)
+        })
+        .collect();
+    let placed = place_sheet(&rows).map_err(|problems| in_rows(&problems))?;
+    let version = b.version;
+    let done = state
+        .db
+        .write(move |c| {
+            Ok(match db::replace_tree(c, &actor, id, version, &placed)? {
+                Ok(tree) => Ok((db::get_plan(c, actor.scope(), id)?, tree)),
+                Err(problems) => Err(problems),
+            })
+        })
+        .await?;
+    let (plan, tree) = done.map_err(|problems| in_rows(&problems))?;
+    Ok(Json(PlanDetail {
+        plan: PlanDto::from(&plan),
+        tasks: tree.nodes.iter().map(TaskDto::from).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusBody {
+    /// `active` (put in force, or again after closing) or `closed`.
+    status: String,
+    /// The plan's version the caller read.
+    version: i32,
+}
+
+/// Put a plan in force (it must hand out at least one task), close it, or reopen it.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/status", params(("id" = i64, Path)), request_body = StatusBody,
+    responses((status = 200, body = PlanDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 409, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a step not allowed from where it stands, nothing handed out", body = crate::web::api::ErrorBody)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<StatusBody>,
+) -> AppResult<Json<PlanDto>> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let to = PlanStatus::parse(b.status.trim())
+        .filter(|s| *s != PlanStatus::Draft)
+        .ok_or_else(|| AppError::Invalid(FieldError::new("status", "err.choice").into()))?;
+    let plan = state
+        .db
+        .write(move |c| db::set_status(c, &actor, id, b.version, to))
+        .await?;
+    Ok(Json(PlanDto::from(&plan)))
+}
+
+/// Copy a plan to next year: a draft with its phases and tasks, every day a year later.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/copy", params(("id" = i64, Path)),
+    responses((status = 201, body = PlanDto), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn copy(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<(StatusCode, Json<PlanDto>)> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let plan = state
+        .db
+        .write(move |c| db::copy_plan(c, &actor, id))
+        .await?;
+    Ok((StatusCode::CREATED, Json(PlanDto::from(&plan))))
+}
+
+// ---- Inspections ----
+
+#[derive(Serialize, ToSchema)]
+pub struct InspectionDto {
+    id: i64,
+    /// `tour` (巡回督导) or `special` (专项督查).
+    kind: String,
+    title: String,
+    team: String,
+    #[schema(format = Date, value_type = String)]
+    starts_on: chrono::NaiveDate,
+    #[schema(format = Date, value_type = String)]
+    ends_on: chrono::NaiveDate,
+    notes: Option<String>,
+    /// Its findings' rectification.
+    figures: RectificationDto,
+}
+
+impl InspectionDto {
+    fn new(i: inspections::Inspection, r: &Rectification) -> Self {
+        Self {
+            id: i.id,
+            kind: i.kind,
+            title: i.title,
+            team: i.team,
+            starts_on: i.starts_on,
+            ends_on: i.ends_on,
+            notes: i.notes,
+            figures: RectificationDto::from(r),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitRef {
+    unit_id: i64,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InspectionDetail {
+    inspection: InspectionDto,
+    /// The units it visited: a finding is for one of them.
+    visited: Vec<UnitRef>,
+    /// In the order they were recorded.
+    findings: Vec<FindingDto>,
+}
+
+/// A plan's inspections, latest first, each with its findings' figures.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/inspections", params(("id" = i64, Path)),
+    responses((status = 200, body = [InspectionDto]), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn inspections_of(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<InspectionDto>>> {
+    let viewer = p.require::<grants::ViewTasks>()?;
+    let list = state
+        .db
+        .read(move |c| {
+            let plan = db::get_plan(c, viewer.scope(), id)?;
+            inspections::list(c, &plan, shiliu_db::today())
+        })
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(i, r)| InspectionDto::new(i, &r))
+            .collect(),
+    ))
+}
+
+/// One inspection as the plan's readers see it.
+fn inspection_now(
+    c: &mut shiliu_db::DbConnection,
+    plan: &Plan,
+    id: i64,
+) -> Result<InspectionDetail, shiliu_db::DbError> {
+    let today = shiliu_db::today();
+    let (i, visited, findings) = inspections::get(c, plan, id)?;
+    let r = Rectification::count(findings.iter().map(|(f, _)| f.counted()), today);
+    let findings = findings
+        .into_iter()
+        .map(|(finding, unit_name)| {
+            let l = inspections::Listed {
+                finding,
+                unit_name,
+                inspection_title: i.title.clone(),
+                plan_name: plan.name.clone(),
+            };
+            FindingDto::new(&l, today)
+        })
+        .collect();
+    Ok(InspectionDetail {
+        inspection: InspectionDto::new(i, &r),
+        visited: visited
+            .into_iter()
+            .map(|(unit_id, name)| UnitRef { unit_id, name })
+            .collect(),
+        findings,
+    })
+}
+
+/// One inspection: the units it visited and its findings.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/inspections/{inspection}",
+    params(("id" = i64, Path), ("inspection" = i64, Path)),
+    responses((status = 200, body = InspectionDetail), (status = 404, body = crate::web::api::ErrorBody)))]
+pub async fn inspection(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, inspection)): Path<(i64, i64)>,
+) -> AppResult<Json<InspectionDetail>> {
+    let viewer = p.require::<grants::ViewTasks>()?;
+    let detail = state
+        .db
+        .read(move |c| {
+            let plan = db::get_plan(c, viewer.scope(), id)?;
+            inspection_now(c, &plan, inspection)
+        })
+        .await?;
+    Ok(Json(detail))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InspectionBody {
+    title: String,
+    /// `tour` (巡回督导) or `special` (专项督查).
+    inspection_kind: String,
+    /// 组长、成员 as written.
+    team: String,
+    #[schema(format = Date, value_type = String)]
+    starts_on: String,
+    #[schema(format = Date, value_type = String)]
+    ends_on: String,
+    #[serde(default)]
+    remarks: String,
+    /// The units visited: units of the plan's region.
+    visited: Vec<i64>,
+}
+
+/// Record an inspection of a plan in force, with the units it visited.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/inspections", params(("id" = i64, Path)),
+    request_body = InspectionBody,
+    responses((status = 201, body = InspectionDetail), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a field missing or wrong, days outside the plan's, a unit not the region's, a plan in draft", body = crate::web::api::ErrorBody)))]
+pub async fn create_inspection(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    Json(b): Json<InspectionBody>,
+) -> AppResult<(StatusCode, Json<InspectionDetail>)> {
+    use shiliu_domain::tasks::inspections::{InspectionFields, InspectionInput};
+    let actor = p.require::<grants::ManageTasks>()?;
+    let scope = actor.scope().clone();
+    let plan = state.db.read(move |c| db::get_plan(c, &scope, id)).await?;
+    let units: Vec<String> = b.visited.iter().map(ToString::to_string).collect();
+    let input = InspectionInput::parse(
+        InspectionFields {
+            title: &b.title,
+            kind: &b.inspection_kind,
+            team: &b.team,
+            starts_on: &b.starts_on,
+            ends_on: &b.ends_on,
+            notes: &b.remarks,
+        },
+        &units,
+        (plan.starts_on, plan.ends_on),
+    )?;
+    let detail = state
+        .db
+        .write(move |c| {
+            let i = inspections::create(c, &actor, id, &input)?;
+            inspection_now(c, &plan, i.id)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FindingBody {
+    /// One of the units the inspection visited.
+    unit: i64,
+    problem: String,
+    /// What the unit must do.
+    #[serde(default)]
+    measures: String,
+    /// The deadline, on or after the inspection's first day.
+    #[schema(format = Date, value_type = String)]
+    due: String,
+}
+
+/// Record a finding (a rectification item) of an inspection for a unit it visited.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/inspections/{inspection}/findings",
+    params(("id" = i64, Path), ("inspection" = i64, Path)), request_body = FindingBody,
+    responses((status = 201, body = FindingDto), (status = 404, body = crate::web::api::ErrorBody),
+              (status = 422, description = "a unit not visited, no problem, a deadline before the inspection", body = crate::web::api::ErrorBody)))]
+pub async fn add_finding(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, inspection)): Path<(i64, i64)>,
+    Json(b): Json<FindingBody>,
+) -> AppResult<(StatusCode, Json<FindingDto>)> {
+    use shiliu_domain::tasks::inspections::FindingInput;
+    let actor = p.require::<grants::ManageTasks>()?;
+    let dto = state
+        .db
+        .write(move |c| {
+            let plan = db::get_plan(c, actor.scope(), id)?;
+            let (i, visited, _) = inspections::get(c, &plan, inspection)?;
+            let visited: Vec<i64> = visited.into_iter().map(|(u, _)| u).collect();
+            let input = FindingInput::parse(
+                &b.unit.to_string(),
+                &b.problem,
+                &b.measures,
+                &b.due,
+                &visited,
+                i.starts_on,
+            )
+            .map_err(shiliu_db::DbError::Invalid)?;
+            let f = inspections::add_finding(c, &actor, (id, inspection), &input)?;
+            finding_now(c, &plan, f.id)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(dto)))
 }
 
 /// This file's routes: every handler is registered in the file that holds it.
 pub(crate) fn routes() -> crate::Routes {
-    use axum::routing::{get, post};
+    use axum::routing::{get, post, put};
     crate::Routes::new(file!())
-        .route("/api/v1/plans", get(list))
+        .route("/api/v1/plans", get(list).post(create))
+        .route("/api/v1/plans/{id}/tasks", put(replace_tasks))
+        .route("/api/v1/plans/{id}/status", post(set_status))
+        .route("/api/v1/plans/{id}/copy", post(copy))
+        .route(
+            "/api/v1/plans/{id}/inspections",
+            get(inspections_of).post(create_inspection),
+        )
+        .route(
+            "/api/v1/plans/{id}/inspections/{inspection}",
+            get(inspection),
+        )
+        .route(
+            "/api/v1/plans/{id}/inspections/{inspection}/findings",
+            post(add_finding),
+        )
         .route("/api/v1/plans/{id}", get(self::get))
         .route(
             "/api/v1/plans/{id}/tasks/{item}/reports",

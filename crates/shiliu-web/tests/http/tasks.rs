@@ -1529,3 +1529,238 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    through_the_api_a_plan_is_drawn_up_its_rows_refused_whole_then_taken_put_in_force_and_inspected,
+    |t: TestDb| {
+        use serde_json::json;
+        let app = city(t);
+        block_on(async {
+            let staff = "nn-commission-staff";
+            let (s, e) = app
+                .api(
+                    "POST",
+                    "/api/v1/plans",
+                    staff,
+                    Some(json!({"name": "", "organiser": "南宁市创建办",
+                        "starts_on": "2027-01-01", "ends_on": "2026-12-31"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["name"].is_string(), "{e}");
+            assert!(e["error"]["details"]["ends_on"].is_string(), "{e}");
+            let (s, plan) = app
+                .api(
+                    "POST",
+                    "/api/v1/plans",
+                    staff,
+                    Some(
+                        json!({"name": "2027年创建示范市实施方案", "organiser": "南宁市创建办",
+                        "starts_on": "2027-01-01", "ends_on": "2029-12-31",
+                        "phases": [{"name": "强基础", "starts_on": "2027-01-01",
+                                    "ends_on": "2027-12-31", "goal": "一年强基础"}]}),
+                    ),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{plan}");
+            assert_eq!(plan["status"], "draft");
+            assert_eq!(plan["phases"][0]["goal"], "一年强基础");
+            let id = plan["id"].as_i64().unwrap();
+            let rows = |lead: &str| {
+                json!([
+                    {"seq": "一、组织领导"},
+                    {"seq": "1", "task": "制定实施方案", "lead_units": "南宁市民宗委",
+                     "due": "2027年3月底前"},
+                    {"seq": "2", "task": "开展“十进”活动", "measure": "进机关",
+                     "lead_units": "南宁市委宣传部", "co_units": "南宁市民宗委",
+                     "due": "每季度", "target": "≥4场"},
+                    {"measure": "进学校", "lead_units": lead, "due": "2027-13-01",
+                     "notes": "报送照片"}
+                ])
+            };
+            // Two wrong rows: both named against their index, nothing taken.
+            let (s, e) = app
+                .api(
+                    "PUT",
+                    &format!("/api/v1/plans/{id}/tasks"),
+                    staff,
+                    Some(json!({"version": plan["version"], "tasks": rows("")})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            let d = &e["error"]["details"];
+            assert!(d["tasks[3].lead_units"].is_string(), "{e}");
+            assert!(d["tasks[3].due"].is_string(), "{e}");
+            // A unit the city does not have: found by the database, named against its row.
+            let mut named = rows("南宁市教育厅");
+            named[3]["due"] = json!("2027年底");
+            let (s, e) = app
+                .api(
+                    "PUT",
+                    &format!("/api/v1/plans/{id}/tasks"),
+                    staff,
+                    Some(json!({"version": plan["version"], "tasks": named})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(
+                e["error"]["details"]["tasks[3].lead_units"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("南宁市教育厅")),
+                "{e}"
+            );
+            let (s, one) = app.api_get(&format!("/api/v1/plans/{id}"), staff).await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(one["tasks"].as_array().unwrap().len(), 0, "nothing taken");
+            // Putting in force a plan that hands out nothing is refused.
+            let status = |s: &str, v: &serde_json::Value| Some(json!({"status": s, "version": v}));
+            let (s, e) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/status"),
+                    staff,
+                    status("active", &plan["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            let mut good = rows("nn教育局");
+            good[3]["due"] = json!("2027年底");
+            let (s, taken) = app
+                .api(
+                    "PUT",
+                    &format!("/api/v1/plans/{id}/tasks"),
+                    staff,
+                    Some(json!({"version": plan["version"], "tasks": good})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{taken}");
+            let tasks = taken["tasks"].as_array().unwrap();
+            assert_eq!(tasks.len(), 5);
+            assert_eq!(tasks[4]["title"], "进学校");
+            assert_eq!(tasks[4]["units"][0]["name"], "nn教育局");
+            // The version read before the import is stale now.
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/status"),
+                    staff,
+                    status("active", &plan["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CONFLICT);
+            let (s, e) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/status"),
+                    staff,
+                    status("draft", &taken["plan"]["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["status"].is_string());
+            let (s, active) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/status"),
+                    staff,
+                    status("active", &taken["plan"]["version"]),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{active}");
+            assert_eq!(active["status"], "active");
+            // A unit's reporter draws up nothing.
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/inspections"),
+                    "edu-reporter",
+                    Some(json!({})),
+                )
+                .await;
+            assert!(
+                s == StatusCode::FORBIDDEN || s == StatusCode::UNPROCESSABLE_ENTITY,
+                "{s}"
+            );
+            let edu = unit_named(&app, "nn教育局");
+            let inspection = |visited: serde_json::Value| {
+                Some(json!({"title": "第一轮巡回督导", "inspection_kind": "tour",
+                    "team": "组长：张三", "starts_on": "2027-05-10", "ends_on": "2027-05-12",
+                    "visited": visited}))
+            };
+            let (s, e) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/inspections"),
+                    staff,
+                    inspection(json!([])),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["visited"].is_string(), "{e}");
+            let (s, made) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/inspections"),
+                    staff,
+                    inspection(json!([edu])),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{made}");
+            assert_eq!(made["visited"][0]["name"], "nn教育局");
+            let at = format!(
+                "/api/v1/plans/{id}/inspections/{}",
+                made["inspection"]["id"]
+            );
+            let mzw = unit_named(&app, "南宁市民宗委");
+            let (s, e) = app
+                .api(
+                    "POST",
+                    &format!("{at}/findings"),
+                    staff,
+                    Some(json!({"unit": mzw, "problem": "台账不全", "due": "2027-04-01"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(
+                e["error"]["details"]["unit"].is_string(),
+                "not visited: {e}"
+            );
+            assert!(e["error"]["details"]["due"].is_string(), "before it: {e}");
+            let (s, f) = app
+                .api(
+                    "POST",
+                    &format!("{at}/findings"),
+                    staff,
+                    Some(
+                        json!({"unit": edu, "problem": "台账不全", "measures": "补齐",
+                        "due": "2027-06-30"}),
+                    ),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{f}");
+            assert_eq!(f["status"], "open");
+            let (s, detail) = app.api_get(&at, "nn-leader").await;
+            assert_eq!(s, StatusCode::OK, "{detail}");
+            assert_eq!(detail["findings"][0]["problem"], "台账不全");
+            assert_eq!(detail["inspection"]["figures"]["total"], 1);
+            let (s, list) = app
+                .api_get(&format!("/api/v1/plans/{id}/inspections"), "nn-leader")
+                .await;
+            assert_eq!(s, StatusCode::OK, "{list}");
+            assert_eq!(list[0]["kind"], "tour");
+            // The unit finds it among its own findings.
+            let (s, mine) = app
+                .api_get(&format!("/api/v1/plans/{id}/findings"), "edu-reporter")
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(mine["findings"][0]["id"], f["id"]);
+            // Copied to next year: a draft, a year later.
+            let (s, next) = app
+                .api("POST", &format!("/api/v1/plans/{id}/copy"), staff, None)
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{next}");
+            assert_eq!(next["status"], "draft");
+            assert_eq!(next["starts_on"], "2028-01-01");
+        });
+    }
+);
