@@ -1189,6 +1189,15 @@ diesel::joinable!(task_finding_events -> task_findings (finding_id));
 diesel::joinable!(task_instructions -> task_plans (plan_id));
 diesel::joinable!(task_instruction_items -> task_instructions (instruction_id));
 diesel::joinable!(task_instruction_items -> task_items (item_id));
+diesel::table! {
+    task_pair_marks (item_id, unit_id) {
+        item_id -> BigInt,
+        unit_id -> BigInt,
+        plan_id -> BigInt,
+        marks -> Text,
+    }
+}
+
 diesel::joinable!(task_reminders -> task_items (item_id));
 diesel::joinable!(task_reminders -> units (unit_id));
 diesel::joinable!(eval_ledger_links -> task_reports (report_id));
@@ -1330,4 +1339,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_instructions,
     task_instruction_items,
     task_reminders,
+    task_pair_marks,
 );

@@ -238,6 +238,28 @@ both_engines!(
             ));
             let p = tasks::set_status(c, &w.organiser, p.id, 3, PlanStatus::Closed)?;
             assert_eq!(p.status(), PlanStatus::Closed);
+            // The locked tree is kept in memory; its units' names are read fresh.
+            let before = tasks::tree(c, &p)?;
+            let unit = org::get_unit(c, &Scope::everything(), w.units[1])?;
+            org::update_unit(
+                c,
+                &Actor::system("test"),
+                unit.id,
+                unit.version,
+                unit.region_id,
+                &UnitInput::parse("南宁市教育局（更名）", "department", "", "").unwrap(),
+            )?;
+            let after = tasks::tree(c, &p)?;
+            assert_eq!(after.nodes.len(), before.nodes.len());
+            let names = |t: &tasks::Tree| -> Vec<String> {
+                t.nodes
+                    .iter()
+                    .flat_map(|n| n.units.iter().map(|u| u.name.clone()))
+                    .collect()
+            };
+            assert!(names(&before).contains(&"南宁市教育局".to_string()));
+            assert!(names(&after).contains(&"南宁市教育局（更名）".to_string()));
+            assert!(!names(&after).contains(&"南宁市教育局".to_string()));
             Ok(())
         })
         .unwrap();
@@ -433,6 +455,39 @@ fn report(period: &str, text: &str) -> shiliu_domain::tasks::ReportInput {
     }
 }
 
+/// The plan's kept marks (one row per task and unit) say what its report rows say.
+fn marks_match_the_reports(c: &mut DbConnection, plan: &Plan) {
+    use diesel::prelude::*;
+    use shiliu_db::schema::task_reports as r;
+    type Row = (i64, i64, String, String, Option<i64>);
+    let mut raw: Vec<Row> = r::table
+        .filter(r::plan_id.eq(plan.id))
+        .select((r::item_id, r::unit_id, r::period, r::status, r::figure))
+        .load(c)
+        .unwrap();
+    let mut kept: Vec<Row> = shiliu_db::tasks::ledger::marks(c, plan)
+        .unwrap()
+        .iter()
+        .flat_map(|m| {
+            m.reported()
+                .into_iter()
+                .map(|x| {
+                    (
+                        m.item_id,
+                        m.unit_id,
+                        x.period.to_string(),
+                        x.status.as_str().to_string(),
+                        x.figure,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    raw.sort();
+    kept.sort();
+    assert_eq!(kept, raw);
+}
+
 fn refusal(e: &DbError) -> &'static str {
     match e {
         DbError::Invalid(e) => e.0[0].reason,
@@ -450,6 +505,7 @@ both_engines!(
             let (plan, task) = (r.plan.id, r.ledger_task);
             let sent = submit(c, &r.education, plan, task, &report("", "已建立台账"))?;
             assert_eq!(sent.status(), ReportStatus::Submitted);
+            marks_match_the_reports(c, &r.plan);
             // The unit does not decide on its own report; sending back needs an opinion.
             let key = (plan, task, sent.id);
             assert!(matches!(
@@ -460,6 +516,7 @@ both_engines!(
             assert_eq!(refusal(&bare), "err.tasks.opinion_required");
             let back = ledger::review(c, &r.commission, key, 1, false, Some("请补充照片"))?;
             assert_eq!(back.status(), ReportStatus::Returned);
+            marks_match_the_reports(c, &r.plan);
             assert_eq!(ledger::returned_count(c, &r.education)?, 1);
             let p = tasks::get_plan(c, r.w.organiser.scope(), plan)?;
             let asked = ledger::asked(&p, &tasks::tree(c, &p)?.nodes[0].item);
@@ -477,9 +534,11 @@ both_engines!(
                 &report("", "已建立台账，附照片"),
             )?;
             assert_eq!((again.id, again.version), (sent.id, 3));
+            marks_match_the_reports(c, &r.plan);
             assert_eq!(ledger::returned_count(c, &r.education)?, 0);
             let ok = ledger::review(c, &r.commission, key, 3, true, None)?;
             assert_eq!(ok.status(), ReportStatus::Confirmed);
+            marks_match_the_reports(c, &r.plan);
             assert_eq!(progress(c)?, Progress::Done);
             let l = ledger::ledger(c, &p, task)?;
             let actions: Vec<&str> = l.events[&sent.id]
@@ -494,6 +553,13 @@ both_engines!(
             // Deciding twice: the second finds it decided.
             let twice = ledger::review(c, &r.commission, key, 4, true, None).unwrap_err();
             assert_eq!(refusal(&twice), "err.tasks.not_waiting");
+            // Another task's reports with figures, two periods: kept beside the first.
+            for q in ["Q1", "Q2"] {
+                let mut input = report(&format!("{}-{q}", r.year), "宣讲三场");
+                input.figure = Some(3);
+                submit(c, &r.publicity, plan, r.talks, &input)?;
+            }
+            marks_match_the_reports(c, &r.plan);
             assert!(audit::verify(c)?.is_intact());
             Ok(())
         })
@@ -921,13 +987,14 @@ both_engines!(
                 r.talks,
                 &report(&quarter, "开展宣讲3场"),
             )?;
-            let done = instr::carried_out(c, &r.plan, i.id)?;
+            let tree = tasks::tree(c, &r.plan)?;
+            let (done, total) = instr::carried_out(c, (&r.plan, &tree), i.id, (0, 50))?;
             assert_eq!(
                 done.iter().map(|d| d.report.id).collect::<Vec<_>>(),
                 [ledger.id]
             );
+            assert_eq!(total, 1);
             assert_eq!(done[0].unit_name, "南宁市教育局");
-            let tree = tasks::tree(c, &r.plan)?;
             let item = |id: i64| {
                 tree.nodes
                     .iter()
@@ -947,10 +1014,16 @@ both_engines!(
             // Relinked to the talks: what was done about it follows.
             let moved = instr::relink(c, &r.w.organiser, (plan, i.id), 1, &[r.talks])?;
             assert_eq!(moved.version, 2);
-            let done = instr::carried_out(c, &r.plan, i.id)?;
+            let (done, total) = instr::carried_out(c, (&r.plan, &tree), i.id, (0, 50))?;
             assert_eq!(
                 done.iter().map(|d| d.report.id).collect::<Vec<_>>(),
                 [talk.id]
+            );
+            assert_eq!(total, 1);
+            // A page past the end is empty; the total stays.
+            assert_eq!(
+                instr::carried_out(c, (&r.plan, &tree), i.id, (1, 50))?,
+                (Vec::new(), 1)
             );
             assert!(matches!(
                 instr::relink(c, &r.w.organiser, (plan, i.id), 1, &[r.ledger_task]),

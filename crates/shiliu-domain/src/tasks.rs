@@ -149,17 +149,18 @@ impl Progress {
     }
 }
 
-/// A unit's latest report for one period, as the progress rule reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reported {
-    pub period: String,
+/// A unit's latest report for one period, as the progress rule reads it (borrowed from the
+/// report: a board reads tens of thousands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported<'a> {
+    pub period: &'a str,
     pub status: ReportStatus,
     pub figure: Option<i64>,
 }
 
 /// What a task asks of each unit it is handed to: its deadline or rhythm within the plan, and
 /// its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Asked {
     pub due_on: Option<NaiveDate>,
     pub recurrence: Recurrence,
@@ -189,21 +190,40 @@ impl Asked {
 
     /// How a unit stands on `today`, from its latest report of each period.
     pub fn progress(&self, reports: &[Reported], today: NaiveDate) -> Progress {
-        let periods = self.periods();
-        let status = |code: &str| reports.iter().find(|r| r.period == code).map(|r| r.status);
-        if periods
-            .iter()
-            .all(|p| status(&p.code) == Some(ReportStatus::Confirmed))
-        {
+        self.progress_over(&self.periods(), reports, today)
+    }
+
+    /// The same with the task's [`periods`](Self::periods) worked out once, for all the units
+    /// it is handed to.
+    pub fn progress_over(
+        &self,
+        periods: &[Period],
+        reports: &[Reported],
+        today: NaiveDate,
+    ) -> Progress {
+        // Byte by byte: codes are a few bytes, shorter than a library comparison's call, and
+        // a province's board compares hundreds of thousands.
+        let status = |code: &str| {
+            reports
+                .iter()
+                .find(|r| r.period.len() == code.len() && r.period.bytes().eq(code.bytes()))
+                .map(|r| r.status)
+        };
+        // One look at each period: every one confirmed, or one past its end and missing.
+        let (mut all_confirmed, mut overdue) = (true, false);
+        for p in periods {
+            let s = status(&p.code);
+            let confirmed = s == Some(ReportStatus::Confirmed);
+            all_confirmed &= confirmed;
+            overdue |= p.ends_on < today
+                && match self.recurrence {
+                    Recurrence::Once => !confirmed,
+                    _ => s.is_none(),
+                };
+        }
+        if all_confirmed {
             return Progress::Done;
         }
-        let overdue = periods
-            .iter()
-            .filter(|p| p.ends_on < today)
-            .any(|p| match self.recurrence {
-                Recurrence::Once => status(&p.code) != Some(ReportStatus::Confirmed),
-                _ => status(&p.code).is_none(),
-            });
         if overdue {
             Progress::Overdue
         } else if reports.iter().any(|r| r.status == ReportStatus::Returned)
@@ -229,6 +249,26 @@ impl Asked {
         let gone = (today - self.plan_start).num_days().clamp(0, whole);
         // figure / target < gone / whole, in whole numbers.
         i128::from(figure) * i128::from(whole) < i128::from(target) * i128::from(gone)
+    }
+}
+
+/// Tasks' periods worked out once for each rhythm and days (a plan's tasks share a few), for a
+/// page that reads the standing of thousands.
+#[derive(Debug, Default)]
+pub struct Schedules(std::collections::HashMap<Asked, std::rc::Rc<Vec<Period>>>);
+
+impl Schedules {
+    /// The periods of a task asking `asked`.
+    pub fn of(&mut self, asked: &Asked) -> std::rc::Rc<Vec<Period>> {
+        let key = Asked {
+            target: None,
+            ..*asked
+        };
+        std::rc::Rc::clone(
+            self.0
+                .entry(key)
+                .or_insert_with(|| std::rc::Rc::new(asked.periods())),
+        )
     }
 }
 
@@ -906,9 +946,9 @@ mod tests {
         }
     }
 
-    fn rep(period: &str, status: ReportStatus, figure: Option<i64>) -> Reported {
+    fn rep(period: &str, status: ReportStatus, figure: Option<i64>) -> Reported<'_> {
         Reported {
-            period: period.into(),
+            period,
             status,
             figure,
         }

@@ -14,7 +14,7 @@ use shiliu_domain::tasks::PlanStatus;
 use shiliu_domain::tasks::instructions::{InstructionInput, InstructionSource};
 
 use super::ledger::Report;
-use super::{Item, Plan, get_plan, tree};
+use super::{Item, Plan, Tree, get_plan};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{task_instruction_items, task_instructions, task_items, task_reports, units};
@@ -213,25 +213,26 @@ pub fn get(
 }
 
 /// A ledger report that carries an instruction out: the task it reports on and the unit's name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CarriedOut {
     pub report: Report,
     pub item_title: String,
     pub unit_name: String,
 }
 
-/// What was done about an instruction: every ledger report on the tasks linked to it and on
-/// the measures under them, the latest first.
+/// What was done about an instruction: the ledger reports on the tasks linked to it and on
+/// the measures under them, the latest first — `limit` of them after the first `offset` — and
+/// how many there are in all. `tree` is the plan's.
 pub fn carried_out(
     conn: &mut DbConnection,
-    plan: &Plan,
+    (plan, tree): (&Plan, &Tree),
     id: i64,
-) -> Result<Vec<CarriedOut>, DbError> {
+    (offset, limit): (i64, i64),
+) -> Result<(Vec<CarriedOut>, i64), DbError> {
     let (_, linked) = get(conn, plan, id)?;
     let linked: HashSet<i64> = linked.iter().map(|i| i.id).collect();
-    let t = tree(conn, plan)?;
     // A node is covered when it or an item above it is linked.
-    let parent: HashMap<i64, Option<i64>> = t
+    let parent: HashMap<i64, Option<i64>> = tree
         .nodes
         .iter()
         .map(|n| (n.item.id, n.item.parent_id))
@@ -245,26 +246,35 @@ pub fn carried_out(
         }
         false
     };
-    let leaves: HashMap<i64, String> = t
+    let leaves: HashMap<i64, &str> = tree
         .reported()
         .filter(|n| covered(Some(n.item.id)))
-        .map(|n| (n.item.id, n.item.title.clone()))
+        .map(|n| (n.item.id, n.item.title.as_str()))
         .collect();
     let ids: Vec<i64> = leaves.keys().copied().collect();
-    let mut out: Vec<CarriedOut> = task_reports::table
+    let total: i64 = task_reports::table
+        .filter(task_reports::item_id.eq_any(&ids))
+        .count()
+        .get_result(conn)?;
+    let page = task_reports::table
         .inner_join(units::table)
         .filter(task_reports::item_id.eq_any(&ids))
+        .order((task_reports::submitted_at.desc(), task_reports::id))
+        .offset(offset)
+        .limit(limit)
         .select((Report::as_select(), units::name))
         .load::<(Report, String)>(conn)?
         .into_iter()
         .map(|(report, unit_name)| CarriedOut {
-            item_title: leaves.get(&report.item_id).cloned().unwrap_or_default(),
+            item_title: leaves
+                .get(&report.item_id)
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             report,
             unit_name,
         })
         .collect();
-    out.sort_by_key(|c| (std::cmp::Reverse(c.report.submitted_at), c.report.id));
-    Ok(out)
+    Ok((page, total))
 }
 
 /// The instructions a task carries out: linked to it or to an item above it, latest first.

@@ -22,8 +22,8 @@ use super::{Item, Node, Plan, unit_of};
 use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::schema::{
-    task_assignments, task_items, task_plans, task_report_events, task_report_files, task_reports,
-    users,
+    task_assignments, task_items, task_pair_marks, task_plans, task_report_events,
+    task_report_files, task_reports, users,
 };
 use crate::scope::{Actor, Can, grants};
 use crate::versioned;
@@ -55,9 +55,9 @@ impl Report {
         ReportStatus::parse(&self.status).unwrap_or(ReportStatus::Submitted)
     }
 
-    fn reported(&self) -> Reported {
+    fn reported(&self) -> Reported<'_> {
         Reported {
-            period: self.period.clone(),
+            period: &self.period,
             status: self.status(),
             figure: self.figure,
         }
@@ -395,6 +395,7 @@ pub fn submit(
         }
     };
     attach(conn, actor, &report, files)?;
+    restate(conn, &report)?;
     event(
         conn,
         actor,
@@ -529,6 +530,7 @@ pub fn review(
         |c| get_report(c, report_id),
         |_| Event::new(action, "task_report", report_id).region(plan.region_id),
     )?;
+    restate(conn, &after)?;
     event(conn, actor, &after, to, opinion.unwrap_or_default())?;
     Ok(after)
 }
@@ -595,6 +597,7 @@ pub fn load_past(
     diesel::insert_into(task_reports::table)
         .values(&r)
         .execute(conn)?;
+    restate(conn, &r)?;
     let mut events = vec![(ReportStatus::Submitted, r.progress.clone(), sent_at)];
     if let Some((_, opinion, at)) = decided {
         events.push((status, opinion.unwrap_or_default().to_string(), at));
@@ -790,38 +793,101 @@ pub fn to_review(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<ToReview>
         .collect())
 }
 
-/// A report as a plan's standings read it: whose, for which period, where it stands, its
-/// figure (not its text: a province's plan has tens of thousands).
+/// A (task, unit)'s reports as its standing reads them: period, status and figure of each
+/// (not their text), kept in one row per pair (`task_pair_marks`) and written again with
+/// every report, so a plan's board and tree read one row per task and unit rather than every
+/// report (a province's plan has tens of thousands a year).
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = task_reports)]
+#[diesel(table_name = task_pair_marks)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct Mark {
+pub struct PairMarks {
     pub item_id: i64,
     pub unit_id: i64,
-    pub period: String,
-    pub status: String,
-    pub figure: Option<i64>,
+    /// `period,status,figure` of each report, the latest period first, joined by `;`; the
+    /// status by its first letter (`s`ubmitted, `r`eturned, `c`onfirmed).
+    pub marks: String,
 }
 
-impl Mark {
-    pub fn status(&self) -> ReportStatus {
-        ReportStatus::parse(&self.status).unwrap_or(ReportStatus::Submitted)
-    }
+/// A report's status as its pair's marks write it.
+fn status_letter(status: &str) -> &str {
+    status.get(..1).unwrap_or_default()
+}
 
-    pub fn reported(&self) -> Reported {
-        Reported {
-            period: self.period.clone(),
-            status: self.status(),
-            figure: self.figure,
+impl PairMarks {
+    /// Each report of the pair, the latest period first.
+    // Split on a predicate: a one-character pattern compares through the C library for each
+    // match, and a board splits tens of thousands (measured: a fifth of the board's time).
+    #[allow(clippy::manual_pattern_char_comparison)]
+    pub fn reported(&self) -> Vec<Reported<'_>> {
+        let mut out: Vec<Reported<'_>> = self
+            .marks
+            .split(|c: char| c == ';')
+            .filter(|m| !m.is_empty())
+            .map(|m| {
+                let mut parts = m.splitn(3, |c: char| c == ',');
+                let period = parts.next().unwrap_or_default();
+                let status = match parts.next() {
+                    Some("c") => ReportStatus::Confirmed,
+                    Some("r") => ReportStatus::Returned,
+                    _ => ReportStatus::Submitted,
+                };
+                let figure = parts.next().and_then(|f| f.parse().ok());
+                Reported {
+                    period,
+                    status,
+                    figure,
+                }
+            })
+            .collect();
+        // Written in order; only rows from before they were kept in order need sorting.
+        if !out.is_sorted_by(|a, b| a.period >= b.period) {
+            out.sort_unstable_by(|a, b| b.period.cmp(a.period));
         }
+        out
     }
 }
 
-/// Every report of a plan as its standings read it (its board, its tree).
-pub fn marks(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<Mark>, DbError> {
-    Ok(task_reports::table
-        .filter(task_reports::plan_id.eq(plan.id))
-        .select(Mark::as_select())
+/// Write a report's (task, unit) row of marks again from all of the pair's reports, in the
+/// transaction that wrote the report.
+fn restate(conn: &mut DbConnection, r: &Report) -> Result<(), DbError> {
+    let rows: Vec<(String, String, Option<i64>)> = task_reports::table
+        .filter(task_reports::item_id.eq(r.item_id))
+        .filter(task_reports::unit_id.eq(r.unit_id))
+        .order(task_reports::period.desc())
+        .select((
+            task_reports::period,
+            task_reports::status,
+            task_reports::figure,
+        ))
+        .load(conn)?;
+    let marks = rows
+        .iter()
+        .map(|(period, status, figure)| {
+            let figure = figure.map(|f| f.to_string()).unwrap_or_default();
+            format!("{period},{},{figure}", status_letter(status))
+        })
+        .collect::<Vec<_>>()
+        .join(";");
+    let row = (
+        task_pair_marks::item_id.eq(r.item_id),
+        task_pair_marks::unit_id.eq(r.unit_id),
+        task_pair_marks::plan_id.eq(r.plan_id),
+        task_pair_marks::marks.eq(&marks),
+    );
+    crate::on_engine!(conn, |c| diesel::insert_into(task_pair_marks::table)
+        .values(row)
+        .on_conflict((task_pair_marks::item_id, task_pair_marks::unit_id))
+        .do_update()
+        .set(task_pair_marks::marks.eq(&marks))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Every (task, unit) of a plan with reports, as its standings read them (its board, its tree).
+pub fn marks(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<PairMarks>, DbError> {
+    Ok(task_pair_marks::table
+        .filter(task_pair_marks::plan_id.eq(plan.id))
+        .select(PairMarks::as_select())
         .load(conn)?)
 }
 

@@ -9,6 +9,7 @@
 //! is a draft; putting it in force needs something to report on.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub mod inspections;
 pub mod instructions;
@@ -23,7 +24,7 @@ use shiliu_domain::tasks::{Phase, PlacedTask, PlanInput, PlanStatus, Recurrence,
 
 use crate::audit::{self, Event};
 use crate::ids::new_id;
-use crate::schema::{task_assignments, task_items, task_plans, units, users};
+use crate::schema::{config_stamp, task_assignments, task_items, task_plans, units, users};
 use crate::scope::{Actor, Can, Scope, grants};
 use crate::versioned;
 use crate::{DbConnection, DbError, now};
@@ -400,32 +401,93 @@ pub fn set_status(
     )
 }
 
+/// A plan's tasks and who they are handed to, as their rows hold them: (item, unit, lead,
+/// sort) for each assignment, in the order of the sheet.
+#[derive(Debug)]
+struct Shape {
+    items: Vec<Item>,
+    handed: Vec<(i64, i64, bool, i32)>,
+}
+
+/// The shapes of plans out of draft, which never change again (only a draft's tree is
+/// replaced), by database and plan: a province's plan is thousands of rows, read by its board
+/// and its page on every request. Unit names are read fresh each time (a unit may be renamed).
+static FROZEN: Mutex<Frozen> = Mutex::new(Vec::new());
+const FROZEN_KEPT: usize = 32;
+
+/// Shapes kept, by (database, plan), the oldest first.
+type Frozen = Vec<((i64, i64), Arc<Shape>)>;
+
+fn frozen() -> MutexGuard<'static, Frozen> {
+    FROZEN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shape {
+    fn load(conn: &mut DbConnection, plan: &Plan) -> Result<Self, DbError> {
+        let items: Vec<Item> = task_items::table
+            .filter(task_items::plan_id.eq(plan.id))
+            .select(Item::as_select())
+            .load(conn)?;
+        let mut handed: Vec<(i64, i64, bool, i32)> = task_assignments::table
+            .filter(task_assignments::plan_id.eq(plan.id))
+            .select((
+                task_assignments::item_id,
+                task_assignments::unit_id,
+                task_assignments::lead,
+                task_assignments::sort,
+            ))
+            .load(conn)?;
+        handed.sort_unstable_by_key(|&(item, _, _, sort)| (item, sort));
+        Ok(Self { items, handed })
+    }
+
+    /// The plan's shape: kept once it is out of draft.
+    fn of(conn: &mut DbConnection, plan: &Plan) -> Result<Arc<Self>, DbError> {
+        if plan.status() == PlanStatus::Draft {
+            return Ok(Arc::new(Self::load(conn, plan)?));
+        }
+        let database: i64 = config_stamp::table
+            .select(config_stamp::database_id)
+            .first(conn)?;
+        let key = (database, plan.id);
+        if let Some((_, hit)) = frozen().iter().find(|(k, _)| *k == key) {
+            return Ok(hit.clone());
+        }
+        let fresh = Arc::new(Self::load(conn, plan)?);
+        let mut kept = frozen();
+        if kept.len() >= FROZEN_KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, fresh.clone()));
+        Ok(fresh)
+    }
+}
+
 /// A plan's tree with the units of each node, through the plan as the caller was given it.
 pub fn tree(conn: &mut DbConnection, plan: &Plan) -> Result<Tree, DbError> {
-    let items: Vec<Item> = task_items::table
-        .filter(task_items::plan_id.eq(plan.id))
-        .select(Item::as_select())
-        .load(conn)?;
-    let rows: Vec<(i64, i64, String, bool)> = task_assignments::table
-        .inner_join(units::table)
-        .filter(task_assignments::plan_id.eq(plan.id))
-        .order((task_assignments::item_id, task_assignments::sort))
-        .select((
-            task_assignments::item_id,
-            units::id,
-            units::name,
-            task_assignments::lead,
-        ))
-        .load(conn)?;
+    let shape = Shape::of(conn, plan)?;
+    // Each unit's name once: a province's plan hands 5,000 tasks among a few hundred units.
+    let mut ids: Vec<i64> = shape.handed.iter().map(|r| r.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut names: HashMap<i64, String> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        names.extend(
+            units::table
+                .filter(units::id.eq_any(chunk))
+                .select((units::id, units::name))
+                .load::<(i64, String)>(conn)?,
+        );
+    }
     let mut handed: HashMap<i64, Vec<Handed>> = HashMap::new();
-    for (item, unit_id, name, lead) in rows {
+    for &(item, unit_id, lead, _) in &shape.handed {
         handed.entry(item).or_default().push(Handed {
             unit_id,
-            name,
+            name: names.get(&unit_id).cloned().unwrap_or_default(),
             lead,
         });
     }
-    Ok(Tree::build(items, handed))
+    Ok(Tree::build(shape.items.clone(), handed))
 }
 
 /// Problems found in a sheet, by row (row 0: the sheet as a whole).

@@ -98,9 +98,14 @@ pub fn work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Work, DbError>
         let cal = calendars.at(&plan.region_path);
         let day = cal.minutes_per_day();
         let sent: HashSet<(i64, i64, String)> = ledger::marks(conn, &plan)?
-            .into_iter()
-            .filter(|m| m.status() != ReportStatus::Returned)
-            .map(|m| (m.item_id, m.unit_id, m.period))
+            .iter()
+            .flat_map(|m| {
+                m.reported()
+                    .into_iter()
+                    .filter(|r| r.status != ReportStatus::Returned)
+                    .map(|r| (m.item_id, m.unit_id, r.period.to_string()))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let done: HashSet<(i64, i64, String, String)> = task_reminders::table
             .filter(task_reminders::plan_id.eq(plan.id))

@@ -8,29 +8,31 @@ use axum::response::Response;
 use serde::Deserialize;
 use shiliu_db::scope::grants;
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use shiliu_db::tasks::ledger::{self, Mark};
+use shiliu_db::tasks::ledger::{self, PairMarks};
 use shiliu_db::tasks::reminders::Reminder;
 use shiliu_db::tasks::{Plan, Tree};
-use shiliu_domain::tasks::{Progress, ReportStatus, Reported, period_label};
+use shiliu_domain::tasks::{Progress, ReportStatus, Reported, Schedules, period_label};
 
 use super::pages::due;
 use crate::requests::stats::percent;
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
-use crate::web::page::{Layout, render};
+use crate::web::page::{Layout, Pager, render};
 use crate::web::xlsx::{self, Cell};
 use crate::web::{AppState, Principal};
 
-/// One task as one unit stands on it.
+/// One task as one unit stands on it. Its words are shared with the task's other units and
+/// the unit's other tasks (a province's board has thousands of lines).
 pub struct Line {
     pub item_id: i64,
-    pub task: String,
-    pub title: String,
+    pub task: Rc<str>,
+    pub title: Rc<str>,
     pub unit_id: i64,
-    pub unit: String,
+    pub unit: Rc<str>,
     pub lead: bool,
-    pub due: String,
+    pub due: Rc<str>,
     pub progress: Progress,
     /// The latest report: its period and where it stands.
     pub latest: Option<(String, ReportStatus)>,
@@ -42,11 +44,14 @@ pub struct Line {
 
 /// How hard a unit has been pressed for reports on a task it still owes: escalated (督办) over
 /// reminded (催报); reminders for periods since reported do not count.
-pub(crate) fn pressed(reminders: Option<&Vec<Reminder>>, sent: &[&Mark]) -> Option<&'static str> {
+pub(crate) fn pressed(
+    reminders: Option<&Vec<Reminder>>,
+    sent: &[Reported],
+) -> Option<&'static str> {
     let owed = reminders?.iter().filter(|r| {
         !sent
             .iter()
-            .any(|m| m.period == r.period && m.status() != ReportStatus::Returned)
+            .any(|m| m.period == r.period && m.status != ReportStatus::Returned)
     });
     let mut out = None;
     for r in owed {
@@ -77,77 +82,108 @@ pub struct BoardQuery {
     /// A standing (`overdue`, `lagging`, …): only the tasks standing so.
     #[serde(default)]
     progress: String,
+    /// How many lines of the (filtered) board come before this page's.
+    #[serde(default)]
+    from: String,
 }
+
+/// Lines a board page shows: a province's plan is thousands of tasks × units; the late come
+/// first, and the Excel sheet has them all.
+pub(crate) const BOARD_PAGE: usize = 100;
 
 /// Every (task, unit) of the plan with how it stands on `today`, the late first.
 fn lines(
     plan: &Plan,
     tree: &Tree,
-    reports: &[Mark],
+    reports: &[PairMarks],
     reminders: &HashMap<(i64, i64), Vec<Reminder>>,
     t: T,
 ) -> Vec<Line> {
     let today = shiliu_db::today();
-    // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs over tens
-    // of thousands of reports.
-    let mut by_pair: std::collections::HashMap<(i64, i64), Vec<&Mark>> =
-        std::collections::HashMap::new();
-    for r in reports {
-        by_pair.entry((r.item_id, r.unit_id)).or_default().push(r);
-    }
+    // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs.
+    let mut by_pair: HashMap<(i64, i64), Vec<Reported>> = reports
+        .iter()
+        .map(|m| ((m.item_id, m.unit_id), m.reported()))
+        .collect();
+    let titles: HashMap<i64, &str> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.item.level() == shiliu_domain::tasks::TaskLevel::Task)
+        .map(|n| (n.item.id, n.item.title.as_str()))
+        .collect();
+    let mut schedules = Schedules::default();
+    let mut unit_names: HashMap<i64, Rc<str>> = HashMap::new();
     let mut out = Vec::new();
     for n in tree.reported() {
         let asked = ledger::asked(plan, &n.item);
-        let task = n
+        let periods = schedules.of(&asked);
+        let due: Rc<str> = due(t, &n.item).into();
+        let task: Rc<str> = n
             .item
             .parent_id
-            .and_then(|p| tree.nodes.iter().find(|x| x.item.id == p))
-            .filter(|p| p.item.level() == shiliu_domain::tasks::TaskLevel::Task)
-            .map(|p| p.item.title.clone())
-            .unwrap_or_default();
+            .and_then(|p| titles.get(&p).copied())
+            .unwrap_or_default()
+            .into();
+        let title: Rc<str> = n.item.title.as_str().into();
         for u in &n.units {
-            let mut mine: Vec<&Mark> = by_pair.remove(&(n.item.id, u.unit_id)).unwrap_or_default();
-            mine.sort_by(|a, b| b.period.cmp(&a.period));
-            let reported: Vec<Reported> = mine.iter().map(|r| r.reported()).collect();
+            // The latest period first.
+            let mine = by_pair.remove(&(n.item.id, u.unit_id)).unwrap_or_default();
+            let unit = unit_names
+                .entry(u.unit_id)
+                .or_insert_with(|| u.name.as_str().into());
             out.push(Line {
                 item_id: n.item.id,
-                task: task.clone(),
-                title: n.item.title.clone(),
+                task: Rc::clone(&task),
+                title: Rc::clone(&title),
                 unit_id: u.unit_id,
-                unit: u.name.clone(),
+                unit: Rc::clone(unit),
                 lead: u.lead,
-                due: due(t, &n.item),
-                progress: asked.progress(&reported, today),
-                latest: mine.first().map(|r| (r.period.clone(), r.status())),
+                due: Rc::clone(&due),
+                progress: asked.progress_over(&periods, &mine, today),
+                latest: mine.first().map(|r| (r.period.to_string(), r.status)),
                 figure: mine.iter().filter_map(|r| r.figure).max(),
                 target: n.item.target_value,
                 pressed: pressed(reminders.get(&(n.item.id, u.unit_id)), &mine),
             });
         }
     }
-    out.sort_by_key(|l| (l.progress.urgency(), l.unit.clone(), l.item_id));
+    // Units in order of their names, once, rather than names compared at every step.
+    let mut names: Vec<(&str, i64)> = out.iter().map(|l| (&*l.unit, l.unit_id)).collect();
+    names.sort_unstable();
+    names.dedup();
+    let rank: HashMap<i64, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (_, u))| (*u, i))
+        .collect();
+    out.sort_unstable_by_key(|l| {
+        (
+            l.progress.urgency(),
+            rank.get(&l.unit_id).copied().unwrap_or_default(),
+            l.item_id,
+        )
+    });
     out
 }
 
 /// The units' summary: each unit's tasks by standing, the most behind first.
 fn units(lines: &[Line]) -> Vec<UnitLine> {
     let mut out: Vec<UnitLine> = Vec::new();
+    let mut at: HashMap<i64, usize> = HashMap::new();
     for l in lines {
-        let at = if let Some(at) = out.iter().position(|u| u.unit_id == l.unit_id) {
-            at
-        } else {
+        let i = *at.entry(l.unit_id).or_insert_with(|| {
             out.push(UnitLine {
                 unit_id: l.unit_id,
-                unit: l.unit.clone(),
+                unit: l.unit.to_string(),
                 counts: vec![0; Progress::ALL.len()],
                 total: 0,
                 done: None,
             });
             out.len() - 1
-        };
-        let u = &mut out[at];
-        if let Some(i) = Progress::ALL.iter().position(|p| *p == l.progress) {
-            u.counts[i] += 1;
+        });
+        let u = &mut out[i];
+        if let Some(k) = Progress::ALL.iter().position(|p| *p == l.progress) {
+            u.counts[k] += 1;
         }
         u.total += 1;
     }
@@ -162,7 +198,10 @@ fn units(lines: &[Line]) -> Vec<UnitLine> {
     for u in &mut out {
         u.done = (u.total > 0).then(|| (u.counts[done_at] * 1000 + u.total / 2) / u.total);
     }
-    out.sort_by_key(|u| (std::cmp::Reverse(u.counts[overdue_at]), u.unit.clone()));
+    out.sort_by(|a, b| {
+        (std::cmp::Reverse(a.counts[overdue_at]), &a.unit)
+            .cmp(&(std::cmp::Reverse(b.counts[overdue_at]), &b.unit))
+    });
     out
 }
 
@@ -213,6 +252,7 @@ struct BoardPage {
     units: Vec<(i64, String, Vec<i64>, i64, String)>,
     headings: Vec<String>,
     rows: Vec<Row>,
+    pager: Pager,
     unit_choices: Vec<(i64, String)>,
     unit: String,
     progress: String,
@@ -282,8 +322,22 @@ pub async fn page(
     let mut unit_choices: Vec<(i64, String)> =
         units.iter().map(|u| (u.unit_id, u.unit.clone())).collect();
     unit_choices.sort_by(|a, b| a.1.cmp(&b.1));
-    let rows = filtered(lines, &q)?
+    let kept = filtered(lines, &q)?;
+    let from = Pager::start(&q.from, BOARD_PAGE, kept.len())?;
+    let query = format!(
+        "unit={}&progress={}",
+        crate::web::urlencode(q.unit.trim()),
+        crate::web::urlencode(q.progress.trim())
+    );
+    let pager = Pager::new(
+        t,
+        (from, BOARD_PAGE, kept.len()),
+        &format!("/plans/{}/board?{query}", plan.id),
+    );
+    let rows = kept
         .into_iter()
+        .skip(from)
+        .take(BOARD_PAGE)
         .map(|l| Row {
             href: format!("/plans/{}/tasks/{}", plan.id, l.item_id),
             pressed: l
@@ -294,18 +348,13 @@ pub async fn page(
             figure: figure_text(&l),
             progress: t.label("progress", l.progress.as_str()),
             colour: l.progress.colour(),
-            task: l.task,
-            title: l.title,
-            unit: l.unit,
+            task: l.task.to_string(),
+            title: l.title.to_string(),
+            unit: l.unit.to_string(),
             lead: l.lead,
-            due: l.due,
+            due: l.due.to_string(),
         })
         .collect();
-    let query = format!(
-        "unit={}&progress={}",
-        crate::web::urlencode(q.unit.trim()),
-        crate::web::urlencode(q.progress.trim())
-    );
     render(&BoardPage {
         l: Layout::new(
             &p,
@@ -322,6 +371,7 @@ pub async fn page(
             .map(|pr| t.label("progress", pr.as_str()))
             .collect(),
         rows,
+        pager,
         unit_choices,
         unit: q.unit.trim().to_string(),
         progress: q.progress.trim().to_string(),
@@ -358,11 +408,11 @@ pub async fn export(
         .iter()
         .map(|l| {
             vec![
-                Cell::from(&l.task),
-                Cell::from(&l.title),
-                Cell::from(&l.unit),
+                Cell::from(&*l.task),
+                Cell::from(&*l.title),
+                Cell::from(&*l.unit),
                 Cell::from(t.s(if l.lead { "plans.lead" } else { "plans.co" })),
-                Cell::from(&l.due),
+                Cell::from(&*l.due),
                 Cell::from(t.label("progress", l.progress.as_str())),
                 Cell::from(
                     l.pressed

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use shiliu_db::DbError;
 use shiliu_db::scope::grants;
 use shiliu_db::tasks::instructions::{self as db, Instruction};
@@ -19,7 +20,7 @@ use shiliu_domain::tasks::instructions::{
 
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
-use crate::web::page::{Layout, Saved, render_form, show_minute};
+use crate::web::page::{Layout, Pager, Saved, render_form, show_minute};
 use crate::web::{AppState, Principal};
 
 /// An instruction as a list shows it.
@@ -251,31 +252,51 @@ struct ShowPage {
     /// The tasks linked: (href, seq and title).
     tasks: Vec<(String, String)>,
     done: Vec<DoneRow>,
+    pager: Pager,
     may_relink: bool,
     picks: Vec<Pick>,
     errors: Vec<(String, String)>,
 }
 
+/// Reports an instruction's page lists at a time (a province's ten tasks carry out thousands).
+const DONE_PAGE: usize = 50;
+
 async fn show_page(
     state: &AppState,
     p: &Principal,
     (id, instruction): (i64, i64),
-    ticked: Option<Vec<i64>>,
+    (ticked, from): (Option<Vec<i64>>, &str),
     errs: &FieldErrors,
     said: Option<String>,
 ) -> AppResult<Response> {
-    let (plan, tree) = read(state, p, id).await?;
-    let plan2 = plan.clone();
-    let ((i, linked), done) = state
+    let viewer = p.require::<grants::ViewTasks>()?;
+    let asked = Pager::asked(from)?;
+    let (plan, tree, (i, linked), (done, total, start)) = state
         .db
         .read(move |c| {
-            Ok((
-                db::get(c, &plan2, instruction)?,
-                db::carried_out(c, &plan2, instruction)?,
-            ))
+            let plan = plans::get_plan(c, viewer.scope(), id)?;
+            let tree = plans::tree(c, &plan)?;
+            let i = db::get(c, &plan, instruction)?;
+            let page = |c: &mut shiliu_db::DbConnection, n: usize| {
+                let at = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+                db::carried_out(c, (&plan, &tree), instruction, (at(n), at(DONE_PAGE)))
+                    .map(|(rows, total)| (rows, usize::try_from(total).unwrap_or_default()))
+            };
+            let (mut done, total) = page(c, asked)?;
+            // Past the end: the last page.
+            let start = Pager::within(asked, DONE_PAGE, total);
+            if start != asked {
+                done = page(c, start)?.0;
+            }
+            Ok((plan, tree, i, (done, total, start)))
         })
         .await?;
     let t = p.t();
+    let pager = Pager::new(
+        t,
+        (start, DONE_PAGE, total),
+        &format!("/plans/{id}/instructions/{instruction}"),
+    );
     let may_relink =
         p.require::<grants::ManageTasks>().is_ok() && plan.status() != PlanStatus::Draft;
     let ticked = ticked.unwrap_or_else(|| linked.iter().map(|x| x.id).collect());
@@ -303,6 +324,7 @@ async fn show_page(
                 at: show_minute(d.report.submitted_at),
             })
             .collect(),
+        pager,
         may_relink,
         picks: if may_relink {
             picks(&tree, &ticked)
@@ -317,11 +339,18 @@ async fn show_page(
     render_form(&page, !errs.is_empty())
 }
 
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    from: String,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     p: Principal,
     Path((id, instruction)): Path<(i64, i64)>,
     Query(saved): Query<Saved>,
+    Query(page): Query<PageQuery>,
 ) -> AppResult<Response> {
     let said = saved
         .done(&["created", "relinked"])
@@ -330,7 +359,7 @@ pub async fn show(
         &state,
         &p,
         (id, instruction),
-        None,
+        (None, &page.from),
         &FieldErrors::new(),
         said,
     )
@@ -361,7 +390,15 @@ pub async fn relink(
         ))
         .into_response()),
         Err(DbError::Invalid(errs)) => {
-            show_page(&state, &p, (id, instruction), Some(f.ticked()), &errs, None).await
+            show_page(
+                &state,
+                &p,
+                (id, instruction),
+                (Some(f.ticked()), ""),
+                &errs,
+                None,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -8,12 +8,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use shiliu_db::DbError;
 use shiliu_db::scope::grants;
-use shiliu_db::tasks::ledger::Mark;
+use shiliu_db::tasks::ledger::PairMarks;
 use shiliu_db::tasks::{self as db, AssignedTask, Plan, Tree};
 use shiliu_domain::FieldErrors;
 use shiliu_domain::roles::Permission;
 use shiliu_domain::tasks::{
-    PhaseFields, PlanInput, PlanStatus, Progress, Recurrence, Reported, TaskLevel,
+    PhaseFields, PlanInput, PlanStatus, Progress, Recurrence, Reported, Schedules, TaskLevel,
 };
 
 use crate::web::error::{AppError, AppResult};
@@ -593,7 +593,7 @@ pub(crate) async fn seen_task(
 }
 
 /// Each (task, unit)'s reports, found once for a whole tree.
-type ByPair<'a> = std::collections::HashMap<(i64, i64), Vec<&'a Mark>>;
+type ByPair<'a> = std::collections::HashMap<(i64, i64), Vec<Reported<'a>>>;
 
 /// How the units of a node stand on `today`: the worst of them (or `unit`'s alone).
 fn standing(
@@ -601,42 +601,43 @@ fn standing(
     n: &db::Node,
     reports: &ByPair,
     unit: Option<i64>,
-    today: chrono::NaiveDate,
+    (today, schedules): (chrono::NaiveDate, &mut Schedules),
 ) -> Option<Progress> {
     let asked = shiliu_db::tasks::ledger::asked(plan, &n.item);
+    let periods = schedules.of(&asked);
     n.units
         .iter()
         .filter(|u| unit.is_none_or(|x| x == u.unit_id))
         .map(|u| {
-            let mine: Vec<Reported> = reports
+            let mine = reports
                 .get(&(n.item.id, u.unit_id))
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .map(|r| Reported {
-                    period: r.period.clone(),
-                    status: r.status(),
-                    figure: r.figure,
-                })
-                .collect();
-            asked.progress(&mine, today)
+                .map_or(&[][..], Vec::as_slice);
+            asked.progress_over(&periods, mine, today)
         })
         .min_by_key(|p| p.urgency())
 }
 
-fn node_rows(t: T, plan: &Plan, tree: &Tree, reports: &[Mark], unit: Option<i64>) -> Vec<NodeRow> {
+fn node_rows(
+    t: T,
+    plan: &Plan,
+    tree: &Tree,
+    reports: &[PairMarks],
+    unit: Option<i64>,
+) -> Vec<NodeRow> {
     let today = shiliu_db::today();
     let names = |it: &mut dyn Iterator<Item = &db::Handed>| {
         it.map(|u| u.name.as_str()).collect::<Vec<_>>().join("、")
     };
-    let mut by_pair: ByPair = std::collections::HashMap::new();
-    for r in reports {
-        by_pair.entry((r.item_id, r.unit_id)).or_default().push(r);
-    }
+    let mut schedules = Schedules::default();
+    let by_pair: ByPair = reports
+        .iter()
+        .map(|m| ((m.item_id, m.unit_id), m.reported()))
+        .collect();
     tree.nodes
         .iter()
         .map(|n| {
             let standing = (plan.status() != PlanStatus::Draft)
-                .then(|| standing(plan, n, &by_pair, unit, today))
+                .then(|| standing(plan, n, &by_pair, unit, (today, &mut schedules)))
                 .flatten();
             NodeRow {
                 id: n.item.id,
@@ -684,7 +685,7 @@ pub(crate) struct View {
     plan: Plan,
     tree: Tree,
     own_unit: Option<i64>,
-    reports: Vec<Mark>,
+    reports: Vec<PairMarks>,
 }
 
 /// The plan's page's view of it for the caller.

@@ -207,6 +207,63 @@ pub fn render_form<Tpl: Template>(tpl: &Tpl, has_errors: bool) -> AppResult<Resp
 /// Rows one page of a list shows, on a page or through the API.
 pub const PAGE: i64 = 50;
 
+/// Where a long list computed whole (a board, a tally) is, for `_pager.html`: "lines 101–200
+/// of 5,000" and the addresses of the pages before and after, if any. Lists read from an index
+/// page by cursor instead.
+pub struct Pager {
+    pub shown: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Pager {
+    /// The page of `size` lines starting at `from` (kept within the list) of `total`; `base` is
+    /// the list's address with its filters, to which `from=` is added. Nothing is said of a
+    /// list that fits on one page.
+    pub fn new(t: T, (from, size, total): (usize, usize, usize), base: &str) -> Self {
+        let sep = if base.contains('?') { "&" } else { "?" };
+        let at = |n: usize| format!("{base}{sep}from={n}");
+        let end = (from + size).min(total);
+        Self {
+            shown: if total > size {
+                t.f(
+                    "list.shown",
+                    &[
+                        ("from", &(from + 1).to_string()),
+                        ("to", &end.to_string()),
+                        ("total", &total.to_string()),
+                    ],
+                )
+            } else {
+                String::new()
+            },
+            before: (from > 0).then(|| at(from.saturating_sub(size))),
+            after: (end < total).then(|| at(end)),
+        }
+    }
+
+    /// The first line of the page `from` asks for (a number, or nothing for the first), moved
+    /// back onto the list's last page when past it; anything else is refused, naming `from`.
+    pub fn start(from: &str, size: usize, total: usize) -> Result<usize, AppError> {
+        Ok(Self::within(Self::asked(from)?, size, total))
+    }
+
+    /// The line `from` asks for, as given.
+    pub fn asked(from: &str) -> Result<usize, AppError> {
+        match from.trim() {
+            "" => Ok(0),
+            n => n.parse::<usize>().map_err(|_| {
+                AppError::Invalid(shiliu_domain::FieldError::new("from", "err.choice").into())
+            }),
+        }
+    }
+
+    /// Line `n`, moved back onto the last page of `total` lines when past it.
+    pub fn within(n: usize, size: usize, total: usize) -> usize {
+        n.min(total.saturating_sub(1) / size * size)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -349,7 +406,32 @@ pub(crate) fn safe_next(next: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::marked;
+    use super::{Pager, marked};
+    use crate::web::i18n::{Lang, T};
+
+    #[test]
+    fn a_pager_says_where_the_page_is_and_links_its_neighbours() {
+        let t = T::new(Lang::ZhCn);
+        let p = Pager::new(t, (100, 100, 250), "/b?unit=1");
+        assert_eq!(p.shown, "第 101–200 条，共 250 条");
+        assert_eq!(p.before.as_deref(), Some("/b?unit=1&from=0"));
+        assert_eq!(p.after.as_deref(), Some("/b?unit=1&from=200"));
+        let last = Pager::new(t, (200, 100, 250), "/b");
+        assert_eq!(last.after, None);
+        assert_eq!(last.before.as_deref(), Some("/b?from=100"));
+        assert!(
+            Pager::new(t, (0, 100, 100), "/b").shown.is_empty(),
+            "one page"
+        );
+        assert_eq!(Pager::start("", 100, 250).ok(), Some(0));
+        assert_eq!(
+            Pager::start("9999", 100, 250).ok(),
+            Some(200),
+            "past the end"
+        );
+        assert_eq!(Pager::start("0", 100, 0).ok(), Some(0));
+        assert!(Pager::start("-1", 100, 250).is_err());
+    }
 
     #[test]
     fn the_words_searched_for_are_marked_in_a_text_and_nothing_else() {

@@ -1496,7 +1496,7 @@ both_engines!(
                             .iter()
                             .filter(|x| x.0 == item && x.1 == unit)
                             .map(|x| Reported {
-                                period: x.2.clone(),
+                                period: &x.2,
                                 status: ReportStatus::parse(&x.3).unwrap(),
                                 figure: x.4,
                             })
@@ -1761,6 +1761,117 @@ both_engines!(
             assert_eq!(s, StatusCode::CREATED, "{next}");
             assert_eq!(next["status"], "draft");
             assert_eq!(next["starts_on"], "2028-01-01");
+        });
+    }
+);
+
+both_engines!(
+    a_long_board_is_paged_late_first_with_its_totals_over_every_line,
+    |t: TestDb| {
+        use serde_json::json;
+        let app = city(t);
+        block_on(async {
+            let staff = "nn-commission-staff";
+            let (s, plan) = app
+                .api(
+                    "POST",
+                    "/api/v1/plans",
+                    staff,
+                    Some(json!({"name": "长方案", "organiser": "南宁市创建办",
+                        "starts_on": "2026-01-01", "ends_on": "2027-12-31"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{plan}");
+            let id = plan["id"].as_i64().unwrap();
+            // 40 measures, each handed to the city's three units: 120 lines; the first ten
+            // were due last year (overdue), the rest next year.
+            let rows: Vec<serde_json::Value> = (0..40)
+                .map(|m| {
+                    json!({"seq": if m == 0 { "1" } else { "" },
+                           "task": if m == 0 { "长任务" } else { "" },
+                           "measure": format!("措施{m:02}"),
+                           "lead_units": "nn教育局",
+                           "co_units": "南宁市民宗委、南宁市委宣传部",
+                           "due": if m < 10 { "2026-06-30" } else { "2027-12-31" }})
+                })
+                .collect();
+            let (s, taken) = app
+                .api(
+                    "PUT",
+                    &format!("/api/v1/plans/{id}/tasks"),
+                    staff,
+                    Some(json!({"version": plan["version"], "tasks": rows})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{taken}");
+            let (s, _) = app
+                .api(
+                    "POST",
+                    &format!("/api/v1/plans/{id}/status"),
+                    staff,
+                    Some(json!({"status": "active", "version": taken["plan"]["version"]})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            let (cs, _) = app.session(staff);
+            let lines = |page: &str| -> Vec<String> {
+                let body = page.split("<table id=\"board\"").nth(1).unwrap_or_default();
+                let body = body.split("</tbody>").next().unwrap_or_default();
+                body.split("<tr>")
+                    .skip(2)
+                    .map(|r| r.split("</tr>").next().unwrap_or_default().to_string())
+                    .collect()
+            };
+            let first = app.get(&format!("/plans/{id}/board"), &cs).await.text();
+            assert!(first.contains("第 1–100 条，共 120 条"), "{first}");
+            let one = lines(&first);
+            assert_eq!(one.len(), 100);
+            // The late first: the 30 overdue lines lead the first page.
+            assert!(
+                one[..30].iter().all(|l| l.contains("red")),
+                "{:?}",
+                &one[..30]
+            );
+            assert!(!one[30].contains("red"));
+            // The totals count every line, not the page's.
+            assert!(
+                first.contains("board?progress=overdue\"><span class=\"n\">30<"),
+                "{first}"
+            );
+            assert!(first.contains("from=100\""), "a next page: {first}");
+            let second = app
+                .get(&format!("/plans/{id}/board?from=100"), &cs)
+                .await
+                .text();
+            assert!(second.contains("第 101–120 条，共 120 条"), "{second}");
+            let two = lines(&second);
+            assert_eq!(two.len(), 20);
+            assert!(second.contains("from=0\""), "a page before");
+            let mut all: Vec<String> = one.into_iter().chain(two).collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(all.len(), 120, "every line once");
+            // Past the end: the last page; a filter narrows before paging.
+            let past = app
+                .get(&format!("/plans/{id}/board?from=5000"), &cs)
+                .await
+                .text();
+            assert_eq!(lines(&past).len(), 20);
+            let late = app
+                .get(&format!("/plans/{id}/board?progress=overdue"), &cs)
+                .await
+                .text();
+            assert_eq!(lines(&late).len(), 30);
+            assert!(!late.contains("共 30 条"), "one page needs no pager");
+            let r = app.get(&format!("/plans/{id}/board?from=x"), &cs).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            // The sheet has them all.
+            let sheet = app.get(&format!("/plans/{id}/board.xlsx"), &cs).await;
+            assert_eq!(
+                xlsx_text(&sheet.body).lines().count(),
+                121,
+                "a heading and every line"
+            );
         });
     }
 );
