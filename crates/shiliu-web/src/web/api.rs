@@ -621,6 +621,17 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             "source",
             codes!(shiliu_domain::tasks::instructions::InstructionSource),
         ),
+        ("StatusBody", "status", vec!["active", "closed"]),
+        (
+            "InspectionDto",
+            "kind",
+            codes!(shiliu_domain::tasks::inspections::InspectionKind),
+        ),
+        (
+            "InspectionBody",
+            "inspection_kind",
+            codes!(shiliu_domain::tasks::inspections::InspectionKind),
+        ),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),
