@@ -410,13 +410,16 @@ struct Shape {
 }
 
 /// The shapes of plans out of draft, which never change again (only a draft's tree is
-/// replaced), by database and plan: a province's plan is thousands of rows, read by its board
-/// and its page on every request. Unit names are read fresh each time (a unit may be renamed).
+/// replaced), by database, plan and the plan's version: a province's plan is thousands of
+/// rows, read by its board and its page on every request. The version is in the key because a
+/// shape may be read in a transaction that puts the plan in force and is then rolled back:
+/// the plan is a draft again, and whatever it becomes is in force at a later version. Unit
+/// names are read fresh each time (a unit may be renamed).
 static FROZEN: Mutex<Frozen> = Mutex::new(Vec::new());
 const FROZEN_KEPT: usize = 32;
 
-/// Shapes kept, by (database, plan), the oldest first.
-type Frozen = Vec<((i64, i64), Arc<Shape>)>;
+/// Shapes kept, by (database, plan, version), the oldest first.
+type Frozen = Vec<((i64, i64, i32), Arc<Shape>)>;
 
 fn frozen() -> MutexGuard<'static, Frozen> {
     FROZEN.lock().unwrap_or_else(PoisonError::into_inner)
@@ -449,12 +452,13 @@ impl Shape {
         let database: i64 = config_stamp::table
             .select(config_stamp::database_id)
             .first(conn)?;
-        let key = (database, plan.id);
+        let key = (database, plan.id, plan.version);
         if let Some((_, hit)) = frozen().iter().find(|(k, _)| *k == key) {
             return Ok(hit.clone());
         }
         let fresh = Arc::new(Self::load(conn, plan)?);
         let mut kept = frozen();
+        kept.retain(|((d, p, _), _)| (*d, *p) != (database, plan.id));
         if kept.len() >= FROZEN_KEPT {
             kept.remove(0);
         }
