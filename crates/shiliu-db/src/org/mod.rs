@@ -152,6 +152,22 @@ pub fn site_names(
     Ok(out)
 }
 
+/// Units' names by id (those that exist), for lists that hold ids.
+pub fn unit_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String)> = units::table
+            .filter(units::id.eq_any(chunk))
+            .select((units::id, units::name))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// The roots of a scope: the regions its subtrees start at.
 pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
     let mut out: Vec<Region> = regions::table

@@ -883,6 +883,14 @@ fn restate(conn: &mut DbConnection, r: &Report) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Each (task, unit)'s reports of a plan's kept marks, the latest period first.
+pub fn by_pair(marks: &[PairMarks]) -> HashMap<(i64, i64), Vec<Reported<'_>>> {
+    marks
+        .iter()
+        .map(|m| ((m.item_id, m.unit_id), m.reported()))
+        .collect()
+}
+
 /// Every (task, unit) of a plan with reports, as its standings read them (its board, its tree).
 pub fn marks(conn: &mut DbConnection, plan: &Plan) -> Result<Vec<PairMarks>, DbError> {
     Ok(task_pair_marks::table

@@ -24,7 +24,7 @@ use shiliu_domain::tasks::{Phase, PlacedTask, PlanInput, PlanStatus, Recurrence,
 
 use crate::audit::{self, Event};
 use crate::ids::new_id;
-use crate::schema::{config_stamp, task_assignments, task_items, task_plans, units, users};
+use crate::schema::{config_stamp, task_assignments, task_items, task_plans, users};
 use crate::scope::{Actor, Can, Scope, grants};
 use crate::versioned;
 use crate::{DbConnection, DbError, now};
@@ -474,15 +474,7 @@ pub fn tree(conn: &mut DbConnection, plan: &Plan) -> Result<Tree, DbError> {
     let mut ids: Vec<i64> = shape.handed.iter().map(|r| r.1).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut names: HashMap<i64, String> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(10_000) {
-        names.extend(
-            units::table
-                .filter(units::id.eq_any(chunk))
-                .select((units::id, units::name))
-                .load::<(i64, String)>(conn)?,
-        );
-    }
+    let names = crate::org::unit_names(conn, &ids)?;
     let mut handed: HashMap<i64, Vec<Handed>> = HashMap::new();
     for &(item, unit_id, lead, _) in &shape.handed {
         handed.entry(item).or_default().push(Handed {

@@ -103,8 +103,7 @@ pub fn work(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Work, DbError>
                 m.reported()
                     .into_iter()
                     .filter(|r| r.status != ReportStatus::Returned)
-                    .map(|r| (m.item_id, m.unit_id, r.period.to_string()))
-                    .collect::<Vec<_>>()
+                    .map(move |r| (m.item_id, m.unit_id, r.period.to_string()))
             })
             .collect();
         let done: HashSet<(i64, i64, String, String)> = task_reminders::table

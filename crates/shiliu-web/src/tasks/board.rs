@@ -101,10 +101,7 @@ fn lines(
 ) -> Vec<Line> {
     let today = shiliu_db::today();
     // Each (task, unit)'s reports, found once: a plan's board is thousands of pairs.
-    let mut by_pair: HashMap<(i64, i64), Vec<Reported>> = reports
-        .iter()
-        .map(|m| ((m.item_id, m.unit_id), m.reported()))
-        .collect();
+    let mut by_pair = ledger::by_pair(reports);
     let titles: HashMap<i64, &str> = tree
         .nodes
         .iter()

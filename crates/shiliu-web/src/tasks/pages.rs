@@ -629,10 +629,7 @@ fn node_rows(
         it.map(|u| u.name.as_str()).collect::<Vec<_>>().join("、")
     };
     let mut schedules = Schedules::default();
-    let by_pair: ByPair = reports
-        .iter()
-        .map(|m| ((m.item_id, m.unit_id), m.reported()))
-        .collect();
+    let by_pair = shiliu_db::tasks::ledger::by_pair(reports);
     tree.nodes
         .iter()
         .map(|n| {
