@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod batch;
 pub mod casework;
+pub mod dashboard;
 pub mod error;
 pub mod evaluation;
 pub mod ids;

@@ -8,10 +8,12 @@
 pub mod accounts;
 pub mod calendar;
 pub mod casework;
+pub mod dashboard;
 pub mod divisions;
 pub mod error;
 pub mod evaluation;
 pub mod files;
+pub mod geo;
 pub mod id_number;
 pub mod messages;
 pub mod mobile;

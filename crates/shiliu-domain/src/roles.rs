@@ -195,6 +195,12 @@ impl Role {
         self.permissions().contains(&p)
     }
 
+    /// Leaders read, and act through others: what they start from is the dashboard, whose
+    /// "needs attention" list is their to-do.
+    pub fn starts_on_dashboard(self) -> bool {
+        self == Role::Leader
+    }
+
     /// Grid workers' data scope is their grids rather than their region's subtree.
     pub fn scoped_to_grids(self) -> bool {
         self == Role::GridWorker

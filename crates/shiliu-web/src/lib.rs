@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod casework;
+pub mod dashboard;
 pub mod evaluation;
 pub mod home;
 pub mod messages;
@@ -129,6 +130,7 @@ fn routes() -> Routes {
         .route("/manifest.webmanifest", get(manifest));
     [
         home::routes(),
+        dashboard::routes(),
         messages::routes(),
         accounts::routes(),
         requests::routes(),

@@ -62,6 +62,11 @@ for (const button of document.querySelectorAll("button[data-locate]")) {
       const long = pos.coords.longitude.toFixed(6);
       form.querySelector("input[name=latitude]").value = lat;
       form.querySelector("input[name=longitude]").value = long;
+      // On the public pick page the position itself is the answer: the server finds the county.
+      if ("submit" in button.dataset) {
+        form.submit();
+        return;
+      }
       const place = form.querySelector("input[name=place]");
       const at = `${lat},${long}`;
       // A step taken on the spot has no place to fill: the position goes with it as it is.

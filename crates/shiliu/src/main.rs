@@ -75,7 +75,9 @@ enum Command {
         /// schemes of 109 and 2,000 units × 100 criteria) or `lists` (the requests list over
         /// the API, every filter and order with its count, with `--rows` requests stored) or
         /// `tasks` (a work plan's board, its export, its page, a task's ledger and a unit's
-        /// to-do, for plans of 60 and 1,000 monthly measures with a year of reports).
+        /// to-do, for plans of 60 and 1,000 monthly measures with a year of reports) or
+        /// `dashboard` (the leader's board of the province, a city and a county, and its sheet,
+        /// on the demo data as it stands).
         #[arg(long, default_value = "core")]
         suite: String,
         /// For `requests` / `registry` / `lists`: load requests / people in bulk up to this many
@@ -328,9 +330,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "lists" => bench::lists::run(c, quick, concurrency, rows)?,
                 "evaluation" => bench::evaluation::run(c, seconds, concurrency, rows)?,
                 "tasks" => bench::tasks::run(c, seconds, concurrency, rows)?,
+                "dashboard" => bench::dashboard::run(c, seconds, concurrency)?,
                 other => {
                     return Err(format!(
-                        "bench: unknown suite {other} (core, requests, registry, lists, evaluation or tasks)"
+                        "bench: unknown suite {other} (core, requests, registry, lists, evaluation, tasks or dashboard)"
                     ));
                 }
             }

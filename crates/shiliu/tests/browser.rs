@@ -194,7 +194,14 @@ both_engines!(
         with_demo(&t, |c, base| async move {
             for (username, display, _role, _) in DEMO_USERS {
                 sign_in(&c, &base, username).await;
-                wait_path(&c, "/").await;
+                wait_path(&c, landing(username)).await;
+                if landing(username) != "/" {
+                    assert!(text(&c, "h1").await.contains("领导驾驶舱"), "{username}");
+                    c.goto(&format!("{base}/")).await.unwrap();
+                    wait_path(&c, "/dashboard").await;
+                    sign_out(&c).await;
+                    continue;
+                }
                 let h1 = text(&c, "h1").await;
                 assert!(
                     h1.contains(display) && h1.contains("您好"),
@@ -301,7 +308,7 @@ both_engines!(
             let mut counted = 0;
             for (username, ..) in DEMO_USERS {
                 sign_in(&c, &base, username).await;
-                wait_path(&c, "/").await;
+                wait_path(&c, landing(username)).await;
                 let width = c
                     .execute("return document.documentElement.scrollWidth", vec![])
                     .await
@@ -1450,9 +1457,17 @@ async fn evaluation_with_its_people(db: shiliu_db::Db) -> Evaluation {
 }
 
 /// Sign `user` in, do `what`, sign out.
+/// Where a demo user lands once signed in: their to-do, or for a leader the dashboard.
+fn landing(user: &str) -> &'static str {
+    let leads = DEMO_USERS
+        .iter()
+        .any(|(u, _, role, _)| *u == user && role.starts_on_dashboard());
+    if leads { "/dashboard" } else { "/" }
+}
+
 async fn as_user<F: std::future::Future<Output = ()>>(c: &Client, base: &str, user: &str, what: F) {
     sign_in(c, base, user).await;
-    wait_path(c, "/").await;
+    wait_path(c, landing(user)).await;
     what.await;
     sign_out(c).await;
 }
@@ -2468,6 +2483,8 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         &format!("{received}/print"),
         "/requests/stats",
         "/requests/stats?by=channel",
+        "/dashboard",
+        "/dashboard?region=450107&measure=completion",
         "/sites",
         "/sites/new",
         "/units",

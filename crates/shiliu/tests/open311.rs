@@ -738,3 +738,93 @@ both_engines!(
         });
     }
 );
+
+/// A key that creates requests, held by a demo account.
+fn creating_key(db: &shiliu_db::Db, username: &str) -> String {
+    db.write_blocking(|c| {
+        let user = shiliu_db::accounts::find_by_username(c, username)?.unwrap();
+        let actor = shiliu_db::accounts::acting_as(c, &user, "test")?;
+        let expires = shiliu_db::now() + chrono::Duration::days(1);
+        let key = format!("open311-{}", shiliu_db::ids::new_id());
+        let hash = shiliu_web::web::sha256_hex(&key);
+        let perms = [Permission::CreateRequests];
+        shiliu_db::accounts::create_token(c, &actor, "12345 热线", &hash, &perms, expires)?;
+        Ok(key)
+    })
+    .unwrap()
+}
+
+/// The region code a request was placed in, by its tracking code.
+fn placed_in(db: &shiliu_db::Db, code: &str) -> String {
+    db.write_blocking(|c| {
+        let all = Scope::everything();
+        let r = shiliu_db::requests::by_code_in(c, &all, code)?;
+        Ok(shiliu_db::org::get_region(c, &all, r.region_id)?.code)
+    })
+    .unwrap()
+}
+
+both_engines!(
+    a_request_with_only_a_point_lands_in_the_county_the_point_lies_in,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_server(&t, |client, keys| async move {
+            let liuzhou = creating_key(&db, "liuzhou");
+            let at = |key: &str, lat: &str, long: &str| {
+                form(&[
+                    ("service_code", "policy"),
+                    ("api_key", key),
+                    ("lat", lat),
+                    ("long", long),
+                    ("description", "想了解随迁子女入学政策"),
+                ])
+            };
+            // 柳州's hotline: a point in 鱼峰区 lands in 鱼峰区, not in the city.
+            let (s, text, r) = client
+                .call(
+                    "POST",
+                    "requests.{format}",
+                    "json",
+                    Some(at(&liuzhou, "24.40", "109.59")),
+                )
+                .await;
+            assert_eq!(s, 200, "{text}");
+            let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+            assert_eq!(placed_in(&db, &id), "450203");
+            // 南宁's: a point in 青秀区 lands there; one in 柳州 is outside the key's area and
+            // is refused on `lat`; one outside Guangxi stays with the key's own region.
+            let (s, text, r) = client
+                .call(
+                    "POST",
+                    "requests.{format}",
+                    "json",
+                    Some(at(&keys.create, "22.80", "108.70")),
+                )
+                .await;
+            assert_eq!(s, 200, "{text}");
+            let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+            assert_eq!(placed_in(&db, &id), "450103");
+            let (s, text, _) = client
+                .call(
+                    "POST",
+                    "requests.{format}",
+                    "json",
+                    Some(at(&keys.create, "24.40", "109.59")),
+                )
+                .await;
+            assert_eq!(s, 400, "{text}");
+            assert!(text.contains("lat"), "{text}");
+            let (s, text, r) = client
+                .call(
+                    "POST",
+                    "requests.{format}",
+                    "json",
+                    Some(at(&keys.create, "21.03", "105.85")),
+                )
+                .await;
+            assert_eq!(s, 200, "{text}");
+            let id = r[0]["service_request_id"].as_str().unwrap().to_string();
+            assert_eq!(placed_in(&db, &id), "450100");
+        });
+    }
+);

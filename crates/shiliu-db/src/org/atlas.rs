@@ -52,3 +52,16 @@ pub fn open_site(conn: &mut DbConnection, id: i64) -> Result<(i64, String), DbEr
         Err(DbError::NotFound)
     }
 }
+
+/// The county a point lies in (longitude, latitude), from the shipped outlines
+/// (`shiliu_domain::geo`): None outside them, or if the tree has no such county.
+pub fn county_at(conn: &mut DbConnection, point: (f64, f64)) -> Result<Option<Region>, DbError> {
+    let Some(code) = shiliu_domain::geo::county_at(point) else {
+        return Ok(None);
+    };
+    match super::get_region_by_code(conn, &Scope::whole(), code) {
+        Ok(r) => Ok(Some(r)),
+        Err(DbError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -168,6 +168,24 @@ pub fn unit_names(
     Ok(out)
 }
 
+/// The regions above `region` that the scope covers, from the highest down (its breadcrumbs):
+/// a city's staff see their city above a county, never the province.
+pub fn trail(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    region: &Region,
+) -> Result<Vec<Region>, DbError> {
+    let above: Vec<String> = crate::requests::stats::levels(&region.path)
+        .map(|(p, _)| p)
+        .filter(|p| *p != region.path && scope.covers(p))
+        .collect();
+    Ok(regions::table
+        .filter(regions::path.eq_any(above))
+        .order(regions::depth.asc())
+        .select(Region::as_select())
+        .load(conn)?)
+}
+
 /// The roots of a scope: the regions its subtrees start at.
 pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>, DbError> {
     let mut out: Vec<Region> = regions::table

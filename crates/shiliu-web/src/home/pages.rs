@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use shiliu_db::org as org_db;
 use shiliu_db::scope::grants;
 use shiliu_domain::roles::Permission;
@@ -30,6 +30,9 @@ struct HomePage {
 
 pub async fn home(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
     let actor = p.require::<grants::ViewOrg>()?;
+    if p.role().starts_on_dashboard() {
+        return Ok(axum::response::Redirect::to("/dashboard").into_response());
+    }
     let scope = actor.scope().clone();
     let evaluates = p.can(Permission::ReportEvaluations) || p.can(Permission::ReviewEvaluations);
     let (counts, roots, todo) = state

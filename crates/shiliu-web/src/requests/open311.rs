@@ -10,8 +10,9 @@
 //!   services are `realtime`: the id comes back at once, so no tokens are ever issued;
 //! - `service_request_id` is the request's tracking code, the same the resident's page uses;
 //! - `api_key` is a Shiliu API token: creating needs `create_requests`, and a request is placed
-//!   in the region named by `address_id` (a region code in the token's scope) or else the token
-//!   owner's own region;
+//!   in the region named by `address_id` (a region code in the token's scope), or else in the
+//!   county its `lat`/`long` lie in (Guangxi's county outlines; unless the token owner's own
+//!   region lies inside that county, which says more), or else in the token owner's own region;
 //! - reading: the specification asks no key of readers. Without a key anyone gets the public
 //!   view of the whole jurisdiction (as `FixMyStreet` gives): service, status, dates, the site
 //!   handling it and the township it lies in — no description, reply, contact, media or point;
@@ -43,6 +44,7 @@ use shiliu_domain::requests::{Channel, Point, RequestInput};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::requests::public::{HOUR, LOOKUPS_PER_HOUR};
+use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::{AppState, Ctx, Principal};
 
@@ -515,7 +517,10 @@ pub async fn create(
             code,
             field: "address_id",
         },
-        None => RegionRef::Id(home),
+        None => match located(&state, input.point, home).await {
+            Ok(r) => r,
+            Err(_) => return error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable")),
+        },
     };
     let result = state
         .take_in(Intake {
@@ -539,6 +544,34 @@ pub async fn create(
         Err(shiliu_db::DbError::Invalid(e)) => field_errors(format, t, &e),
         Err(_) => error(format, StatusCode::BAD_REQUEST, t.s("err.unavailable")),
     }
+}
+
+/// Where a request with no `address_id` arose: the county its point lies in, unless the key
+/// owner's own region lies within that county already (it says more); without a point, or
+/// with one outside the outlines, the key owner's region. A county outside the key's scope is
+/// refused on `lat` when the request is taken in.
+async fn located(
+    state: &AppState,
+    point: Option<shiliu_domain::requests::Point>,
+    home: i64,
+) -> AppResult<RegionRef> {
+    let Some(point) = point else {
+        return Ok(RegionRef::Id(home));
+    };
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(county) = shiliu_db::org::atlas::county_at(c, (point.long, point.lat))? else {
+                return Ok(None);
+            };
+            let own = shiliu_db::org::atlas::region(c, home)?;
+            Ok((!own.path.starts_with(&county.path)).then_some(county.code))
+        })
+        .await?;
+    Ok(found.map_or(RegionRef::Id(home), |code| RegionRef::Code {
+        code,
+        field: "lat",
+    }))
 }
 
 /// The request a client posted: a location is required (the specification's "full location

@@ -17,7 +17,7 @@ use shiliu_db::org::{Region, atlas};
 use shiliu_db::requests::{self as db, StepInput};
 use shiliu_db::scope::Actor;
 use shiliu_domain::org::RegionKind;
-use shiliu_domain::requests::{ActionInput, Channel, Rating, Status};
+use shiliu_domain::requests::{ActionInput, Channel, Point, Rating, Status};
 use shiliu_domain::{FieldError, FieldErrors};
 
 use crate::web::error::{AppError, AppResult};
@@ -143,6 +143,10 @@ struct PickPage {
     crumbs: Vec<String>,
     here: Option<(i64, String)>,
     children: Vec<(i64, String)>,
+    /// What the resident's position told: the county found, or that none was.
+    located: Option<String>,
+    /// Whether to offer finding the county from the resident's position (at the top).
+    offer_locate: bool,
 }
 
 #[derive(Template)]
@@ -169,6 +173,28 @@ pub struct PickQuery {
     /// From a site's poster: the form opens at that site's place.
     #[serde(default)]
     site: Option<i64>,
+    /// The resident's position (the phone's, when they ask for it): with no region picked,
+    /// the picking starts at the county it lies in.
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
+}
+
+/// The county a position given on the public page lies in, and the words that say what was
+/// found: None when no position was given.
+async fn locate(state: &AppState, t: T, q: &PickQuery) -> AppResult<Option<(Option<i64>, String)>> {
+    let Ok(Some(point)) = Point::parse("latitude", &q.latitude, &q.longitude) else {
+        return Ok(None);
+    };
+    let county = state
+        .db
+        .read(move |c| atlas::county_at(c, (point.long, point.lat)))
+        .await?;
+    Ok(Some(match county {
+        Some(r) => (Some(r.id), t.f("public.located", &[("name", &r.name)])),
+        None => (None, t.s("public.not_located").to_string()),
+    }))
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -234,7 +260,11 @@ pub async fn start(
         )
         .await;
     }
-    let region = q.region;
+    let located = match q.region {
+        Some(_) => None,
+        None => locate(&state, t, &q).await?,
+    };
+    let region = q.region.or(located.as_ref().and_then(|l| l.0));
     let (current, mut children, crumbs) = picking(&state, region).await?;
     children.retain(|r| r.kind() != RegionKind::Grid);
     if let Some(r) = current
@@ -260,6 +290,8 @@ pub async fn start(
         crumbs,
         here,
         children: children.into_iter().map(|r| (r.id, r.name)).collect(),
+        offer_locate: region.is_none(),
+        located: located.map(|l| l.1),
     };
     render(&page)
 }

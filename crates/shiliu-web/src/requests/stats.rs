@@ -148,7 +148,10 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
     let (figures, cats, names) = state
         .db
         .read(move |c| {
-            let figures = stats::figures(c, actor.scope(), &f2, &t2, by)?;
+            let mut figures = stats::figures(c, actor.scope(), &f2, &t2, by)?;
+            if by == Dimension::Region {
+                with_every_region(c, actor.scope(), &mut figures)?;
+            }
             let cats = shiliu_db::requests::categories(c, true)?;
             let ids: Vec<i64> = figures
                 .iter()
@@ -197,6 +200,34 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
         groups: figures.into_iter().map(|f| (label(&f.key), f)).collect(),
         total,
     })
+}
+
+/// The breakdown by region with every region one level below the scope's own, in code
+/// order, those without requests as zeros (a region missing from the table reads as one not
+/// reported, not as one with nothing to report); then what arose in the scope's region itself.
+fn with_every_region(
+    c: &mut shiliu_db::DbConnection,
+    scope: &shiliu_db::scope::Scope,
+    figures: &mut Vec<Figures>,
+) -> Result<(), shiliu_db::DbError> {
+    let mut below = Vec::new();
+    for root in shiliu_db::org::scope_roots(c, scope)? {
+        below.extend(shiliu_db::org::children(c, scope, root.id, false)?);
+    }
+    below.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut found: HashMap<String, Figures> =
+        figures.drain(..).map(|f| (f.key.clone(), f)).collect();
+    for r in &below {
+        let f = found.remove(&r.path).unwrap_or_else(|| Figures {
+            key: r.path.clone(),
+            ..Figures::default()
+        });
+        figures.push(f);
+    }
+    let mut rest: Vec<Figures> = found.into_values().collect();
+    rest.sort_by(|a, b| a.key.cmp(&b.key));
+    figures.extend(rest);
+    Ok(())
 }
 
 /// The note that says what the months are months of.

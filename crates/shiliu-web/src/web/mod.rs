@@ -10,6 +10,7 @@
 //! message catalogues, metrics and password hashing.
 
 pub mod api;
+pub mod charts;
 pub mod error;
 pub mod files;
 pub mod i18n;

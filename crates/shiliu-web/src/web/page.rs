@@ -40,8 +40,13 @@ pub struct Layout {
 
 /// The navigation: each module appears for the roles that may use it (any of its
 /// permissions; none listed: everyone).
-const NAV: [(&str, &str, &[Permission]); 15] = [
+const NAV: [(&str, &str, &[Permission]); 16] = [
     ("nav.home", "/", &[]),
+    (
+        "nav.dashboard",
+        "/dashboard",
+        &[Permission::ViewRequests, Permission::ViewRegistry],
+    ),
     ("nav.requests", "/requests", &[Permission::ViewRequests]),
     ("nav.registry", "/registry", &[Permission::ViewRegistry]),
     ("nav.disputes", "/disputes", &[Permission::ViewRequests]),

@@ -130,11 +130,33 @@ both_engines!(
 );
 
 both_engines!(
-    a_leaders_home_counts_only_the_late_and_the_escalated,
+    a_leader_starts_on_the_dashboard_whose_late_and_escalated_are_the_lists_rows,
     |t: TestDb| {
         let app = city_of_every_kind(t);
-        let kinds = block_on(kinds_on_home(&app, "nn-leader"));
-        assert_eq!(kinds, REQUEST_QUEUES);
+        block_on(async {
+            let (cookie, _) = app.session("nn-leader");
+            let home = app.get("/", &cookie).await;
+            assert_eq!(home.status, StatusCode::SEE_OTHER);
+            assert_eq!(home.location(), "/dashboard");
+            let board = app.get("/dashboard", &cookie).await.text();
+            for queue in ["overdue", "escalated"] {
+                let card = board
+                    .split(&format!("data-measure=\"{queue}\""))
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("{queue} on the board"));
+                let n: usize = card
+                    .split("<span class=\"n\">")
+                    .nth(1)
+                    .and_then(|x| x.split('<').next())
+                    .and_then(|x| x.parse().ok())
+                    .unwrap();
+                let list = app
+                    .get(&format!("/requests?queue={queue}&region=450100"), &cookie)
+                    .await;
+                assert_eq!(list.status, StatusCode::OK);
+                assert_eq!(rows_shown(&list.text()), n, "{queue}");
+            }
+        });
     }
 );
 

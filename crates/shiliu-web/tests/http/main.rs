@@ -10,6 +10,7 @@ mod common;
 
 mod accounts;
 mod casework;
+mod dashboard;
 mod evaluation;
 mod home;
 mod messages;

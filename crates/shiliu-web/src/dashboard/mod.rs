@@ -1,0 +1,12 @@
+//! The leaders' dashboard (领导驾驶舱): a place's figures across the modules, its map and
+//! the places below it ranked.
+
+pub mod map;
+pub mod pages;
+
+/// The module's routes, each registered in the file that handles it.
+pub(crate) fn routes() -> crate::Routes {
+    [pages::routes()]
+        .into_iter()
+        .fold(crate::Routes::new(file!()), crate::Routes::merge)
+}

@@ -1,0 +1,525 @@
+//! The dashboard page (领导驾驶舱): one place's figures with their trends, 环比 and 同比; a map
+//! of the places below it coloured by a chosen measure; the same figures as a table ranked by
+//! that measure; what needs attention. A place below links to its own board (drill-down); the
+//! trail above links back up.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use shiliu_db::dashboard::{self as db, Board, Parts, Periods, Place, When};
+use shiliu_db::org::{self as org_db, Region};
+use shiliu_db::scope::grants;
+use shiliu_domain::dashboard::{Better, Measure, Period, Source, Unit, change};
+use shiliu_domain::{FieldError, FieldErrors};
+
+use super::map::{self, MapView, Mapped};
+use crate::requests::stats::{month, percent};
+use crate::web::charts::Spark;
+use crate::web::error::{AppError, AppResult};
+use crate::web::i18n::T;
+use crate::web::page::{Layout, render};
+use crate::web::{AppState, Principal, urlencode};
+
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    /// The place: a region code within the caller's scope (empty: the scope's own region).
+    #[serde(default)]
+    region: String,
+    /// What the map colours and the table ranks by.
+    #[serde(default)]
+    measure: String,
+    /// Months `YYYY-MM`, both included (empty: this year up to this month).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// What was asked, checked.
+pub struct Asked {
+    pub measure: Measure,
+    pub period: Period,
+}
+
+impl BoardQuery {
+    pub fn checked(&self, visible: &[Measure]) -> Result<Asked, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let measure = match self.measure.trim() {
+            "" => visible.first().copied().unwrap_or(Measure::Received),
+            code => errs
+                .check(
+                    Measure::parse(code)
+                        .filter(|m| visible.contains(m))
+                        .ok_or_else(|| FieldError::new("measure", "err.choice")),
+                )
+                .unwrap_or(Measure::Received),
+        };
+        let today = shiliu_db::today();
+        let default = Period::year_to_date(today);
+        let from = errs.check(month("from", &self.from, default.from()));
+        let to = errs.check(month("to", &self.to, default.to()));
+        let period = match (from, to) {
+            (Some(f), Some(t)) => errs
+                .check(Period::new(f, t).ok_or_else(|| FieldError::new("to", "err.month_order"))),
+            _ => None,
+        };
+        errs.into_result()?;
+        Ok(Asked {
+            measure,
+            period: period.unwrap_or(default),
+        })
+    }
+}
+
+/// The measures a caller may see: those of the modules they may read.
+pub fn visible(p: &Principal) -> Vec<Measure> {
+    use shiliu_domain::roles::Permission;
+    Measure::ALL
+        .iter()
+        .copied()
+        .filter(|m| match m.source() {
+            Source::Requests => p.can(Permission::ViewRequests),
+            Source::Registry => p.can(Permission::ViewRegistry),
+        })
+        .collect()
+}
+
+/// A board as read for a caller: the place, the trail of places above it in the caller's
+/// scope, and the figures.
+pub struct Read {
+    pub board: Board,
+    pub trail: Vec<Region>,
+    pub asked: Asked,
+    pub visible: Vec<Measure>,
+}
+
+/// Read the board a query asks for, in the caller's scope.
+pub async fn read(state: &AppState, p: &Principal, q: &BoardQuery) -> AppResult<Read> {
+    let view = p.require::<grants::ViewOrg>()?;
+    let visible = visible(p);
+    if visible.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let asked = q.checked(&visible)?;
+    let requests = p.require::<grants::ViewRequests>().ok();
+    let registry = p.require::<grants::ViewRegistry>().ok();
+    let keys = state.db.request_keys();
+    let code = q.region.trim().to_string();
+    let periods = Periods::of(asked.period);
+    let now = shiliu_db::now();
+    let (board, trail) = state
+        .db
+        .read(move |c| {
+            let scope = view.scope();
+            let place = if code.is_empty() {
+                // The scope's own region; a scope of several regions starts at the first.
+                org_db::scope_roots(c, scope)?
+                    .into_iter()
+                    .next()
+                    .ok_or(shiliu_db::DbError::NotFound)?
+            } else {
+                org_db::get_region_by_code(c, scope, &code).map_err(|_| {
+                    shiliu_db::DbError::Invalid(
+                        FieldError::new("region", "err.region.unknown").into(),
+                    )
+                })?
+            };
+            let parts = Parts {
+                requests: requests.as_ref().map(|r| (r, keys.as_ref())),
+                registry: registry.as_ref(),
+            };
+            let board = db::board(c, scope, &place, &parts, &periods, now)?;
+            let trail = org_db::trail(c, scope, &place)?;
+            Ok((board, trail))
+        })
+        .await?;
+    Ok(Read {
+        board,
+        trail,
+        asked,
+        visible,
+    })
+}
+
+/// A measure's figure as people read it: a count, or a share as 94.3%; a dash for none.
+pub fn shown(m: Measure, v: Option<i64>) -> String {
+    match (m.unit(), v) {
+        (_, None) => "—".into(),
+        (Unit::Count, Some(v)) => v.to_string(),
+        (Unit::PerMille, v) => percent(v),
+    }
+}
+
+/// How a figure moved, in words and as good, bad or neither (for its colour).
+pub fn moved(
+    t: T,
+    m: Measure,
+    now: Option<i64>,
+    before: Option<i64>,
+) -> Option<(String, &'static str)> {
+    let d = change(m.unit(), now, before)?;
+    let sign = match d.cmp(&0) {
+        std::cmp::Ordering::Greater => "+",
+        std::cmp::Ordering::Less => "−",
+        std::cmp::Ordering::Equal => "±",
+    };
+    let a = d.abs();
+    let text = match m.unit() {
+        Unit::Count => format!("{sign}{}.{}%", a / 10, a % 10),
+        Unit::PerMille => t.f(
+            "dashboard.points",
+            &[("n", &format!("{sign}{}.{}", a / 10, a % 10))],
+        ),
+    };
+    let class = match (m.better(), d.signum()) {
+        (_, 0) | (Better::Neither, _) => "flat",
+        (Better::Higher, 1) | (Better::Lower, -1) => "good",
+        _ => "bad",
+    };
+    Some((text, class))
+}
+
+/// One figure of the place, with its trend and how it moved.
+pub struct Card {
+    pub code: &'static str,
+    pub label: String,
+    pub value: String,
+    /// What the figure is of: the period, or "now".
+    pub when: String,
+    pub mom: Option<(String, &'static str)>,
+    pub yoy: Option<(String, &'static str)>,
+    pub spark: Option<Spark>,
+    pub href: String,
+    pub selected: bool,
+}
+
+/// One place's line in the table.
+pub struct Line {
+    pub rank: usize,
+    pub name: String,
+    pub href: String,
+    pub cells: Vec<String>,
+    pub previous: String,
+    pub mom: Option<(String, &'static str)>,
+}
+
+pub struct Attention {
+    pub label: String,
+    pub count: i64,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/board.html")]
+struct BoardPage {
+    l: Layout,
+    place: String,
+    trail: Vec<(String, String)>,
+    period: String,
+    from: String,
+    to: String,
+    region: String,
+    measure: &'static str,
+    measure_label: String,
+    measures: Vec<(&'static str, String)>,
+    cards: Vec<Card>,
+    map: Option<MapView>,
+    heads: Vec<String>,
+    lines: Vec<Line>,
+    total: Vec<String>,
+    attention: Vec<Attention>,
+    below_label: String,
+    export_href: String,
+}
+
+fn label(t: T, m: Measure) -> String {
+    t.s(&format!("dashboard.m.{}", m.as_str())).to_string()
+}
+
+/// The link to a board with one thing changed.
+fn link(region: &str, measure: Measure, period: Period) -> String {
+    let (from, to) = period.bounds();
+    format!(
+        "/dashboard?region={}&measure={}&from={from}&to={to}",
+        urlencode(region),
+        measure.as_str()
+    )
+}
+
+fn cards(t: T, r: &Read) -> Vec<Card> {
+    let w = &r.board.whole;
+    let period = r.asked.period;
+    let (from, to) = period.bounds();
+    r.visible
+        .iter()
+        .map(|&m| {
+            let now = w.value(m, When::Now);
+            let spark = r.board.months(m).and_then(|months| {
+                let values: Vec<Option<i64>> = months.iter().map(|(_, v)| *v).collect();
+                let last = months.last().map(|(k, v)| format!("{k}：{}", shown(m, *v)));
+                Spark::of(
+                    &values,
+                    m.unit() == Unit::Count,
+                    t.f(
+                        "dashboard.trend_summary",
+                        &[("last", &last.unwrap_or_default())],
+                    ),
+                )
+            });
+            Card {
+                code: m.as_str(),
+                label: label(t, m),
+                value: shown(m, now),
+                when: if m.of_period() {
+                    if from == to {
+                        from.clone()
+                    } else {
+                        format!("{from} – {to}")
+                    }
+                } else {
+                    t.s("dashboard.now").to_string()
+                },
+                mom: moved(t, m, now, w.value(m, When::Previous)),
+                yoy: moved(t, m, now, w.value(m, When::YearBefore)),
+                spark,
+                href: link(&w.region.code, m, period),
+                selected: m == r.asked.measure,
+            }
+        })
+        .collect()
+}
+
+/// The places ranked by the measure, highest first (places without a figure last, then by
+/// code), each with every figure.
+fn lines(t: T, r: &Read) -> Vec<Line> {
+    let m = r.asked.measure;
+    let mut parts: Vec<&Place> = r.board.parts.iter().collect();
+    parts.sort_by(|a, b| {
+        let (va, vb) = (a.value(m, When::Now), b.value(m, When::Now));
+        vb.is_some()
+            .cmp(&va.is_some())
+            .then(vb.cmp(&va))
+            .then(a.region.code.cmp(&b.region.code))
+    });
+    let mut rank = 0;
+    let mut last: Option<Option<i64>> = None;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let v = p.value(m, When::Now);
+            // Equal figures share a rank (1, 2, 2, 4).
+            if last != Some(v) {
+                rank = i + 1;
+                last = Some(v);
+            }
+            Line {
+                rank,
+                name: p.region.name.clone(),
+                href: link(&p.region.code, m, r.asked.period),
+                cells: r
+                    .visible
+                    .iter()
+                    .map(|&k| shown(k, p.value(k, When::Now)))
+                    .collect(),
+                previous: shown(m, p.value(m, When::Previous)),
+                mom: moved(t, m, v, p.value(m, When::Previous)),
+            }
+        })
+        .collect()
+}
+
+fn attention(t: T, r: &Read) -> Vec<Attention> {
+    let w = &r.board.whole;
+    let Some(req) = &w.requests else {
+        return Vec::new();
+    };
+    let region = urlencode(&w.region.code);
+    let mut out = vec![
+        Attention {
+            label: t.s("dashboard.attention.escalated").to_string(),
+            count: req.escalated,
+            href: format!("/requests?queue=escalated&region={region}"),
+        },
+        Attention {
+            label: t.s("dashboard.attention.overdue").to_string(),
+            count: req.overdue,
+            href: format!("/requests?queue=overdue&region={region}"),
+        },
+    ];
+    // The places below with the most requests past their deadline, worst first.
+    let mut late: Vec<(&Place, i64)> = r
+        .board
+        .parts
+        .iter()
+        .filter_map(|p| Some((p, p.requests.as_ref()?.overdue)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    late.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.region.code.cmp(&b.0.region.code)));
+    out.extend(late.into_iter().take(5).map(|(p, n)| Attention {
+        label: t.f(
+            "dashboard.attention.overdue_in",
+            &[("name", &p.region.name)],
+        ),
+        count: n,
+        href: format!(
+            "/requests?queue=overdue&region={}",
+            urlencode(&p.region.code)
+        ),
+    }));
+    out.retain(|a| a.count > 0);
+    out
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    let r = read(&state, &p, &q).await?;
+    let t = p.t();
+    let m = r.asked.measure;
+    let period = r.asked.period;
+    let (from, to) = period.bounds();
+    let (pfrom, pto) = period.previous().bounds();
+    let w = &r.board.whole;
+    let mapped: Vec<Mapped> = r
+        .board
+        .parts
+        .iter()
+        .map(|p| {
+            let v = p.value(m, When::Now);
+            Mapped {
+                code: p.region.code.clone(),
+                name: p.region.name.clone(),
+                href: link(&p.region.code, m, period),
+                value: v,
+                shown: shown(m, v),
+            }
+        })
+        .collect();
+    let map = map::draw(
+        &w.region.code,
+        &mapped,
+        m.better(),
+        |v| shown(m, Some(v)),
+        t.s("dashboard.no_figure"),
+    );
+    let page = BoardPage {
+        l: Layout::new(&p, "nav.dashboard", t.s("dashboard.title")),
+        place: w.region.name.clone(),
+        trail: r
+            .trail
+            .iter()
+            .map(|x| (x.name.clone(), link(&x.code, m, period)))
+            .collect(),
+        period: t.f(
+            "dashboard.period",
+            &[
+                ("from", &from),
+                ("to", &to),
+                ("pfrom", &pfrom),
+                ("pto", &pto),
+            ],
+        ),
+        from,
+        to,
+        region: w.region.code.clone(),
+        measure: m.as_str(),
+        measure_label: label(t, m),
+        measures: r
+            .visible
+            .iter()
+            .map(|k| (k.as_str(), label(t, *k)))
+            .collect(),
+        cards: cards(t, &r),
+        map,
+        heads: r.visible.iter().map(|k| label(t, *k)).collect(),
+        total: r
+            .visible
+            .iter()
+            .map(|&k| shown(k, w.value(k, When::Now)))
+            .collect(),
+        lines: lines(t, &r),
+        attention: attention(t, &r),
+        below_label: t.s("dashboard.place").to_string(),
+        export_href: link(&w.region.code, m, period).replacen("/dashboard?", "/dashboard.xlsx?", 1),
+    };
+    render(&page)
+}
+
+/// The board's figures as an Excel sheet: a row for each place below and one for the place,
+/// each measure for the period, the period before and the same months a year before, as
+/// numbers (shares as percentages an analyst can sum from the counts on the statistics pages).
+pub async fn export(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    use crate::web::xlsx::{Cell, download, sheet_with_note};
+    let r = read(&state, &p, &q).await?;
+    let t = p.t();
+    let (from, to) = r.asked.period.bounds();
+    let (pfrom, pto) = r.asked.period.previous().bounds();
+    let (yfrom, yto) = r.asked.period.year_before().bounds();
+    let mut headers = vec![t.s("dashboard.place").to_string()];
+    for &m in &r.visible {
+        let name = label(t, m);
+        if m.of_period() {
+            headers.push(format!("{name} {from}–{to}"));
+            headers.push(format!("{name} {pfrom}–{pto}"));
+            headers.push(format!("{name} {yfrom}–{yto}"));
+        } else {
+            headers.push(format!("{name}（{}）", t.s("dashboard.now")));
+        }
+    }
+    let cell = |m: Measure, v: Option<i64>| match (m.unit(), v) {
+        (_, None) => Cell::Empty,
+        (Unit::Count, Some(v)) => Cell::Int(v),
+        (Unit::PerMille, Some(v)) => Cell::PerMille(v),
+    };
+    let row = |place: &Place| -> Vec<Cell> {
+        let mut cells = vec![Cell::from(place.region.name.as_str())];
+        for &m in &r.visible {
+            cells.push(cell(m, place.value(m, When::Now)));
+            if m.of_period() {
+                cells.push(cell(m, place.value(m, When::Previous)));
+                cells.push(cell(m, place.value(m, When::YearBefore)));
+            }
+        }
+        cells
+    };
+    let mut rows: Vec<Vec<Cell>> = r.board.parts.iter().map(row).collect();
+    rows.push(row(&r.board.whole));
+    let name = format!(
+        "{} {} {from}–{to}",
+        r.board.whole.region.name,
+        t.s("dashboard.title")
+    );
+    Ok(download(
+        &format!("{name}.xlsx"),
+        sheet_with_note(
+            t.s("dashboard.title"),
+            &headers,
+            &rows,
+            Some(&t.f(
+                "dashboard.period",
+                &[
+                    ("from", &from),
+                    ("to", &to),
+                    ("pfrom", &pfrom),
+                    ("pto", &pto),
+                ],
+            )),
+        )?,
+    ))
+}
+
+/// This file's routes: every handler is registered in the file that holds it.
+pub(crate) fn routes() -> crate::Routes {
+    use axum::routing::get;
+    crate::Routes::new(file!())
+        .route("/dashboard", get(page))
+        .route("/dashboard.xlsx", get(export))
+}
