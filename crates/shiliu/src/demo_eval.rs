@@ -249,7 +249,9 @@ pub fn seed(
 ) -> Result<usize, DbError> {
     // The demo's evaluator (钦州市) reviews in the full demo; the small one is 南宁市's.
     let (code, organiser, count, reviewer) = match scale {
-        crate::demo::Scale::Full => ("450700", "钦州市民族宗教事务委员会", 109, Some("evaluator")),
+        crate::demo::Scale::Full | crate::demo::Scale::Province => {
+            ("450700", "钦州市民族宗教事务委员会", 109, Some("evaluator"))
+        }
         crate::demo::Scale::Small => ("450100", "南宁市民族宗教事务委员会", 12, None),
     };
     let city = org::get_region_by_code(c, &Scope::everything(), code)?;

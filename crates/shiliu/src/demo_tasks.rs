@@ -265,7 +265,7 @@ pub fn seed(
 ) -> Result<usize, DbError> {
     // The city of the demo's evaluation, so its reporter (钦州市教育局) has tasks too.
     let code = match scale {
-        crate::demo::Scale::Full => "450700",
+        crate::demo::Scale::Full | crate::demo::Scale::Province => "450700",
         crate::demo::Scale::Small => "450100",
     };
     let city = org::get_region_by_code(c, &Scope::everything(), code)?;

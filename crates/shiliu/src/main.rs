@@ -36,18 +36,27 @@ enum Command {
     },
     /// Apply pending database migrations and load the shipped reference data.
     Migrate,
-    /// Create or refresh the demo data (every Guangxi division, grids, sites, units, one
-    /// account per role, a grid worker per grid of 南宁市 and a year of its requests), print
-    /// the logins, then serve.
+    /// Create or refresh the demo data (every Guangxi division; the official communities and
+    /// villages of 南宁市 and 柳州市's urban districts, with grids; sites, units, one account
+    /// per role, a grid worker per grid of 南宁市 and a year of its requests), print the
+    /// logins, then serve. What exists is left alone: running it again changes nothing.
     Demo {
         #[arg(long)]
         listen: Option<String>,
         /// Create the data and exit without serving.
         #[arg(long)]
         no_serve: bool,
-        /// Requests over the past year in 南宁市 (added once, on a database without them).
-        #[arg(long, default_value_t = 120_000)]
-        requests: usize,
+        /// Requests over the past year in 南宁市 (added once, to a city with fewer than 1,000);
+        /// default 120,000, or with `--province` as many a grid as 北海市's.
+        #[arg(long)]
+        requests: Option<usize>,
+        /// The province-wide demo: every city's urban districts (all of 北海市) with their
+        /// communities, villages and grids (秀峰区's 213), a grid worker per grid and a year of
+        /// requests in every city (北海市's 116,500, 94% done), the documents' counts of sites
+        /// (北海市's 238 解忧超市, 南宁市's 362 民族之家 and stations, 桂林市's) and migrants in
+        /// four cities. A few minutes; the default is the quick start.
+        #[arg(long)]
+        province: bool,
     },
     /// Manage accounts.
     User {
@@ -220,25 +229,22 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             listen,
             no_serve,
             requests,
+            province,
         } => {
             let db = open(c)?;
             db.migrate().map_err(|e| e.to_string())?;
             let hash = shiliu_web::web::password::hash(demo::DEMO_PASSWORD)?;
             let started = std::time::Instant::now();
             let vault = c.vault()?;
-            let mut n =
-                demo::seed(&db, &hash, demo::Scale::Full, &vault).map_err(|e| e.to_string())?;
-            n.users +=
-                shiliu::volume::grid_workers(&db, "450100", &hash).map_err(|e| e.to_string())?;
-            let stored = db
-                .write_blocking(|c| {
-                    shiliu_db::requests::count(c, &shiliu_db::scope::Scope::everything())
-                })
-                .map_err(|e| e.to_string())?;
-            if stored < 1000 {
-                n.requests += shiliu::volume::generate(&db, "450100", requests, 2026)
-                    .map_err(|e| e.to_string())?;
-            }
+            let scale = if province {
+                demo::Scale::Province
+            } else {
+                demo::Scale::Full
+            };
+            let mut n = demo::seed(&db, &hash, scale, &vault).map_err(|e| e.to_string())?;
+            let added = demo::volumes(&db, &hash, scale, requests).map_err(|e| e.to_string())?;
+            n.users += added.users;
+            n.requests += added.requests;
             eprintln!(
                 "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks",
                 started.elapsed().as_secs_f64(),
@@ -253,6 +259,9 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.evaluated_units,
                 n.planned_units
             );
+            if province {
+                eprint!("{}", demo::city_table(&db).map_err(|e| e.to_string())?);
+            }
             if no_serve {
                 return Ok(ExitCode::SUCCESS);
             }

@@ -198,11 +198,44 @@ fn received(rng: &mut StdRng, now: NaiveDateTime) -> NaiveDateTime {
 /// Requests written per transaction by the loader.
 const BATCH: usize = 5000;
 
+/// The share of a year's requests done (办结) by now that `generate` makes, the curve this
+/// module always had: a little above the 94% 北海 reports.
+pub const USUAL_COMPLETION: f64 = 0.95;
+
+/// A city's year of requests.
+#[derive(Debug, Clone)]
+pub struct Year<'a> {
+    pub city_code: &'a str,
+    pub requests: usize,
+    /// The share of them done (办结: resolved, rated or closed) by now, about.
+    pub completion: f64,
+    /// The millisecond of the second every request of this year arrives at (0–999). Ids are
+    /// made from the moment and the request's place in its load, so two loads with different
+    /// milliseconds never make the same id (`None`: now's, as a single load needs nothing more).
+    pub millisecond: Option<u32>,
+    pub seed: u64,
+}
+
 /// Generate `n` requests over the past year in `city_code`'s grids; returns how many.
 pub fn generate(db: &Db, city_code: &str, n: usize, seed: u64) -> Result<usize, DbError> {
+    generate_year(
+        db,
+        &Year {
+            city_code,
+            requests: n,
+            completion: USUAL_COMPLETION,
+            millisecond: None,
+            seed,
+        },
+    )
+}
+
+/// Generate a city's year of requests in its grids; returns how many.
+pub fn generate_year(db: &Db, year: &Year) -> Result<usize, DbError> {
+    let n = year.requests;
     let (grids, cats, cal) = db.write_blocking(|c| {
         Ok((
-            grids(c, city_code)?,
+            grids(c, year.city_code)?,
             requests::categories(c, false)?,
             requests::calendar(c)?,
         ))
@@ -218,8 +251,13 @@ pub fn generate(db: &Db, city_code: &str, n: usize, seed: u64) -> Result<usize, 
         .collect();
     // Segmenting is the slow part of indexing; texts repeat, so each is cut once.
     let mut terms_of: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(year.seed);
     let now = shiliu_db::now();
+    let now = year
+        .millisecond
+        .and_then(|ms| now.with_nanosecond(ms.min(999) * 1_000_000))
+        .unwrap_or(now);
+    let old_done = old_share(year.completion);
     let mut times: Vec<NaiveDateTime> = (0..n).map(|_| received(&mut rng, now)).collect();
     times.sort();
     let actor = Actor::system("cli:volume");
@@ -248,7 +286,15 @@ pub fn generate(db: &Db, city_code: &str, n: usize, seed: u64) -> Result<usize, 
             );
             let id = id_at(*at, seq << 6);
             let r = history(
-                &mut rng, &cal, now, id, *at, cat, grid, channel, text, &contact,
+                &mut rng,
+                (&cal, now, old_done),
+                id,
+                *at,
+                cat,
+                grid,
+                channel,
+                text,
+                &contact,
             );
             events.extend(events_of(&r, seq, taker));
             let key = format!("{text}\n{contact}");
@@ -279,12 +325,35 @@ pub fn generate(db: &Db, city_code: &str, n: usize, seed: u64) -> Result<usize, 
     Ok(n)
 }
 
-/// One request as it stands today, given when it came in.
+/// How often requests are done by their age: up to 2 days old, up to a week, up to 20 days.
+/// Older ones are done as often as makes the year's share what was asked (`old_share`).
+const YOUNG_DONE: [(i64, f64); 3] = [(2, 0.2), (7, 0.6), (20, 0.85)];
+
+/// The share of requests older than the young ones' days that are done, for `completion` of
+/// a year's (received evenly over its days) to be done.
+fn old_share(completion: f64) -> f64 {
+    let (mut from, mut young) = (0, 0.0);
+    for (to, share) in YOUNG_DONE {
+        young += (to - from) as f64 * share;
+        from = to;
+    }
+    ((completion * 365.0 - young) / (365 - from) as f64).clamp(0.0, 1.0)
+}
+
+/// The share of requests of this age that are done.
+fn done_share(age_days: i64, old: f64) -> f64 {
+    YOUNG_DONE
+        .iter()
+        .find(|(to, _)| age_days < *to)
+        .map_or(old, |(_, share)| *share)
+}
+
+/// One request as it stands today, given when it came in (`old_done`: how often one older
+/// than the young ones is done).
 #[allow(clippy::too_many_arguments)]
 fn history(
     rng: &mut StdRng,
-    cal: &WorkCalendar,
-    now: NaiveDateTime,
+    (cal, now, old_done): (&WorkCalendar, NaiveDateTime, f64),
     id: i64,
     at: NaiveDateTime,
     cat: &requests::Category,
@@ -296,14 +365,7 @@ fn history(
     let due = cat
         .service_minutes
         .map(|m| requests::deadline(cal, at, i64::from(m)));
-    let age_days = (now - at).num_days();
-    // Younger requests are less often done.
-    let done_share = match age_days {
-        0..=1 => 0.2,
-        2..=6 => 0.6,
-        7..=19 => 0.85,
-        _ => 0.965,
-    };
+    let done_share = done_share((now - at).num_days(), old_done);
     let phone = format!(
         "13{}{:08}",
         rng.gen_range(0..10),
@@ -525,4 +587,25 @@ pub fn grid_workers(db: &Db, city_code: &str, password_hash: &str) -> Result<usi
         }
         Ok(added)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_old_share_makes_the_years_completion() {
+        for completion in [0.9, 0.94, USUAL_COMPLETION] {
+            let done: f64 = (0..365).map(|d| done_share(d, old_share(completion))).sum();
+            assert!((done / 365.0 - completion).abs() < 1e-9, "{completion}");
+        }
+        assert!(
+            (old_share(USUAL_COMPLETION) - 0.9634).abs() < 1e-3,
+            "the curve it had"
+        );
+        assert!(
+            (done_share(0, 0.9) - 0.2).abs() < 1e-9 && (done_share(19, 0.9) - 0.85).abs() < 1e-9
+        );
+        assert!((old_share(1.0) - 1.0).abs() < 1e-9 && old_share(0.0).abs() < 1e-9);
+    }
 }

@@ -3127,3 +3127,67 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_leader_lands_on_the_map_of_14_cities_and_drills_down_to_a_county_and_its_townships,
+    |t: TestDb| {
+        with_demo(&t, |c, base| async move {
+            sign_in(&c, &base, "leader").await;
+            wait_path(&c, "/dashboard").await;
+            let cities = "figure.map svg a[data-code]";
+            assert_eq!(c.find_all(Locator::Css(cities)).await.unwrap().len(), 14);
+            snapshot(&c, "dashboard-360").await;
+            // Nothing overflows the phone's width but the table, which scrolls in its box.
+            let width = c
+                .execute("return document.documentElement.scrollWidth", vec![])
+                .await
+                .unwrap();
+            assert_eq!(width.as_i64(), Some(360));
+            // 柳州市 on the map: its counties.
+            let lz = c
+                .find(Locator::Css("figure.map svg a[data-code='450200'] path"))
+                .await
+                .unwrap();
+            lz.click().await.unwrap();
+            wait_text(&c, "h1", "柳州市").await;
+            let counties = c.find_all(Locator::Css(cities)).await.unwrap();
+            assert_eq!(counties.len(), 10);
+            let rows = c
+                .find_all(Locator::Css("table.ranked tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 10);
+            // 三江 in the table: its townships, ranked, and the trail back up.
+            let sj = c.find(Locator::LinkText("三江侗族自治县")).await.unwrap();
+            sj.click().await.unwrap();
+            wait_text(&c, "h1", "三江侗族自治县").await;
+            let towns = c
+                .find_all(Locator::Css("table.ranked tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(
+                towns.len(),
+                shiliu_domain::divisions::children("450226").count()
+            );
+            assert!(
+                text(&c, "nav.crumbs")
+                    .await
+                    .contains("广西壮族自治区 › 柳州市")
+            );
+            c.find(Locator::LinkText("柳州市"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&c, "h1", "柳州市").await;
+            // On a wall screen: the map and the table side by side, every city named.
+            screen_width(&c, 1920).await;
+            c.goto(&format!("{base}/dashboard")).await.unwrap();
+            let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
+            assert_eq!(labels.len(), 14);
+            snapshot(&c, "dashboard-1920").await;
+            c
+        });
+    }
+);

@@ -1,12 +1,15 @@
 //! The demo's evaluation is carried through every stage (the small demo: 南宁市's units), on
-//! both engines, through the same functions the pages use.
+//! both engines, through the same functions the pages use; its communities are the official ones.
 
 use shiliu::demo::{self, Scale};
 use shiliu_db::both_engines;
 use shiliu_db::evaluation::{self as ev, results};
+use shiliu_db::org;
 use shiliu_db::scope::Scope;
 use shiliu_db::testing::TestDb;
+use shiliu_domain::divisions;
 use shiliu_domain::evaluation::{Round, Stage};
+use shiliu_domain::org::RegionKind;
 
 both_engines!(the_demo_evaluation_runs_through_every_stage, |t: TestDb| {
     let n = demo::seed(
@@ -83,4 +86,56 @@ both_engines!(the_demo_evaluation_runs_through_every_stage, |t: TestDb| {
     )
     .unwrap();
     assert_eq!(again.evaluated_units, 0);
+});
+
+both_engines!(the_demos_communities_are_the_official_ones, |t: TestDb| {
+    demo::seed(
+        &t.db,
+        "x",
+        Scale::Small,
+        &shiliu_db::registry::Vault::random(),
+    )
+    .unwrap();
+    t.db.write_blocking(|c| {
+        let all = Scope::everything();
+        let county = org::get_region_by_code(c, &all, "450107")?;
+        let below = org::subtree(c, &all, county.id)?;
+        let of = |kind| below.iter().filter(move |r| r.kind() == kind);
+        // Every township of 西乡塘区 has its villages and communities as the statistics bureau
+        // lists them: their codes, and the names people use.
+        let listed: usize = of(RegionKind::Township)
+            .map(|town| divisions::villages(&town.code).len())
+            .sum();
+        assert_eq!(of(RegionKind::Community).count(), listed);
+        for r in of(RegionKind::Community) {
+            let v = divisions::village(&r.code)
+                .unwrap_or_else(|| panic!("{} {} is not in the reference data", r.code, r.name));
+            assert_eq!(r.name, v.name);
+            let town = below.iter().find(|p| Some(p.id) == r.parent_id).unwrap();
+            assert_eq!(town.code, v.parent, "{}", r.name);
+            assert!(
+                below
+                    .iter()
+                    .any(|g| g.parent_id == Some(r.id) && g.kind() == RegionKind::Grid),
+                "{} has grids",
+                r.name
+            );
+        }
+        // The places the documents name are there by their names.
+        for (code, name) in [("450107002201", "万秀村"), ("450107001001", "中华中路社区")]
+        {
+            assert_eq!(org::get_region_by_code(c, &all, code)?.name, name);
+        }
+        // The demo grid worker works in 北湖街道's first community.
+        let grid = shiliu_db::accounts::find_by_username(c, "grid")?.unwrap();
+        let first = shiliu_db::accounts::user_grid_ids(c, grid.id)?;
+        let community = org::get_region(c, &all, first[0])?.parent_id;
+        assert_eq!(
+            org::get_region_by_code(c, &all, "450107002003")?.id,
+            community.unwrap(),
+            "秀湖社区"
+        );
+        Ok(())
+    })
+    .unwrap();
 });
