@@ -104,6 +104,41 @@ async fn snapshot(c: &Client, name: &str) {
     .unwrap();
 }
 
+/// Save the whole page as laid out, not only what the screen shows (the driver's screenshot of
+/// the emulated phone is its viewport): for people reviewing a change (target/tmp/*.png).
+async fn snapshot_whole(c: &Client, name: &str) {
+    use base64::Engine as _;
+    let size = c
+        .execute(
+            "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    let shot = c
+        .issue_cmd(Cdp(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png", "captureBeyondViewport": true,
+                "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}),
+        ))
+        .await
+        .unwrap();
+    let data = shot
+        .get("data")
+        .or_else(|| shot.get("value").and_then(|v| v.get("data")))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("no screenshot in {shot}"));
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png")),
+        png,
+    )
+    .unwrap();
+}
+
 /// Wait for a navigation (a form post and its redirect) to land on `path`.
 async fn wait_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -3136,7 +3171,7 @@ both_engines!(
             wait_path(&c, "/dashboard").await;
             let cities = "figure.map svg a[data-code]";
             assert_eq!(c.find_all(Locator::Css(cities)).await.unwrap().len(), 14);
-            snapshot(&c, "dashboard-360").await;
+            snapshot_whole(&c, "dashboard-360").await;
             // Nothing overflows the phone's width but the table, which scrolls in its box.
             let width = c
                 .execute("return document.documentElement.scrollWidth", vec![])
@@ -3182,11 +3217,11 @@ both_engines!(
                 .unwrap();
             wait_text(&c, "h1", "柳州市").await;
             // On a wall screen: the map and the table side by side, every city named.
-            screen_width(&c, 1920).await;
             c.goto(&format!("{base}/dashboard")).await.unwrap();
+            screen_width(&c, 1920).await;
             let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
             assert_eq!(labels.len(), 14);
-            snapshot(&c, "dashboard-1920").await;
+            snapshot_whole(&c, "dashboard-1920").await;
             c
         });
     }
