@@ -131,18 +131,9 @@ fn bounds_of<'a>(points: impl Iterator<Item = &'a Point>) -> (Point, Point) {
 }
 
 /// Whether a point lies inside a ring (even-odd: a ring is crossed an odd number of times on
-/// the way out from inside).
+/// the way out from inside, here eastwards).
 fn in_ring(ring: &[Point], (x, y): Point) -> bool {
-    let mut inside = false;
-    let mut j = ring.len() - 1;
-    for (i, &(xi, yi)) in ring.iter().enumerate() {
-        let (xj, yj) = ring[j];
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
+    crossings(&[ring], y).iter().filter(|cx| x < **cx).count() % 2 == 1
 }
 
 impl Outline {
@@ -187,9 +178,10 @@ impl Outline {
 }
 
 /// Where the edges of the rings cross the horizontal line at `y`.
-fn crossings(rings: &[Vec<Point>], y: f64) -> Vec<f64> {
+fn crossings<R: AsRef<[Point]>>(rings: &[R], y: f64) -> Vec<f64> {
     let mut xs = Vec::new();
     for ring in rings {
+        let ring = ring.as_ref();
         let mut j = ring.len() - 1;
         for (i, &(xi, yi)) in ring.iter().enumerate() {
             let (xj, yj) = ring[j];

@@ -316,14 +316,10 @@ impl Place {
         match m.source() {
             Source::Requests => {
                 let r = self.requests.as_ref()?;
-                let f = r.figures.at(w);
                 match m {
-                    Measure::Received => Some(f.received),
-                    Measure::Completion => f.completion(),
-                    Measure::OnTime => f.on_time_rate(),
-                    Measure::Satisfaction => f.satisfaction(),
                     Measure::Overdue => Some(r.overdue),
-                    _ => Some(r.escalated),
+                    Measure::Escalated => Some(r.escalated),
+                    _ => of_figures(m, r.figures.at(w)),
                 }
             }
             Source::Registry => {
@@ -335,6 +331,18 @@ impl Place {
                 }
             }
         }
+    }
+}
+
+/// A requests' measure of a period's figures (None: a share of nothing, or a measure those
+/// figures do not hold).
+fn of_figures(m: Measure, f: &Figures) -> Option<i64> {
+    match m {
+        Measure::Received => Some(f.received),
+        Measure::Completion => f.completion(),
+        Measure::OnTime => f.on_time_rate(),
+        Measure::Satisfaction => f.satisfaction(),
+        _ => None,
     }
 }
 
@@ -350,15 +358,7 @@ impl Board {
                 self.request_months
                     .as_ref()?
                     .iter()
-                    .map(|(k, f)| {
-                        let v = match m {
-                            Measure::Received => Some(f.received),
-                            Measure::Completion => f.completion(),
-                            Measure::OnTime => f.on_time_rate(),
-                            _ => f.satisfaction(),
-                        };
-                        (k.clone(), v)
-                    })
+                    .map(|(k, f)| (k.clone(), of_figures(m, f)))
                     .collect(),
             ),
             Source::Registry => Some(

@@ -175,15 +175,9 @@ pub fn trail(
     scope: &Scope,
     region: &Region,
 ) -> Result<Vec<Region>, DbError> {
-    let above: Vec<String> = crate::requests::stats::levels(&region.path)
-        .map(|(p, _)| p)
-        .filter(|p| *p != region.path && scope.covers(p))
-        .collect();
-    Ok(regions::table
-        .filter(regions::path.eq_any(above))
-        .order(regions::depth.asc())
-        .select(Region::as_select())
-        .load(conn)?)
+    let mut above = above(conn, region)?;
+    above.retain(|r| scope.covers(&r.path));
+    Ok(above)
 }
 
 /// The roots of a scope: the regions its subtrees start at.
@@ -374,21 +368,28 @@ pub fn ancestors(
     scope: &Scope,
     region: &Region,
 ) -> Result<Vec<(i64, String, bool)>, DbError> {
+    Ok(above(conn, region)?
+        .into_iter()
+        .map(|r| {
+            let inside = scope.covers(&r.path);
+            (r.id, r.name, inside)
+        })
+        .collect())
+}
+
+/// The regions on a region's path above it, root first (the path names them by id).
+fn above(conn: &mut DbConnection, region: &Region) -> Result<Vec<Region>, DbError> {
     let ids: Vec<i64> = region
         .path
         .split('/')
         .filter_map(|s| s.parse().ok())
         .filter(|id| *id != region.id)
         .collect();
-    let mut rows: Vec<(i64, String, i32, String)> = regions::table
+    Ok(regions::table
         .filter(regions::id.eq_any(ids))
-        .select((regions::id, regions::name, regions::depth, regions::path))
-        .load(conn)?;
-    rows.sort_by_key(|r| r.2);
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, _, path)| (id, name, scope.covers(&path)))
-        .collect())
+        .order(regions::depth.asc())
+        .select(Region::as_select())
+        .load(conn)?)
 }
 
 /// Create a community under a township, or a grid under a community.

@@ -119,10 +119,11 @@ pub async fn read(state: &AppState, p: &Principal, q: &BoardQuery) -> AppResult<
                     .next()
                     .ok_or(shiliu_db::DbError::NotFound)?
             } else {
-                org_db::get_region_by_code(c, scope, &code).map_err(|_| {
-                    shiliu_db::DbError::Invalid(
+                org_db::get_region_by_code(c, scope, &code).map_err(|e| match e {
+                    shiliu_db::DbError::NotFound => shiliu_db::DbError::Invalid(
                         FieldError::new("region", "err.region.unknown").into(),
-                    )
+                    ),
+                    e => e,
                 })?
             };
             let parts = Parts {
@@ -237,13 +238,32 @@ fn label(t: T, m: Measure) -> String {
     t.s(&format!("dashboard.m.{}", m.as_str())).to_string()
 }
 
-/// The link to a board with one thing changed.
-fn link(region: &str, measure: Measure, period: Period) -> String {
+/// The query of a board: its place, measure and months.
+fn query(region: &str, measure: Measure, period: Period) -> String {
     let (from, to) = period.bounds();
     format!(
-        "/dashboard?region={}&measure={}&from={from}&to={to}",
+        "region={}&measure={}&from={from}&to={to}",
         urlencode(region),
         measure.as_str()
+    )
+}
+
+/// The link to a board with one thing changed.
+fn link(region: &str, measure: Measure, period: Period) -> String {
+    format!("/dashboard?{}", query(region, measure, period))
+}
+
+/// What the figures are of and compared with, in words.
+fn period_line(t: T, period: Period) -> String {
+    let ((from, to), (pfrom, pto)) = (period.bounds(), period.previous().bounds());
+    t.f(
+        "dashboard.period",
+        &[
+            ("from", &from),
+            ("to", &to),
+            ("pfrom", &pfrom),
+            ("pto", &pto),
+        ],
     )
 }
 
@@ -382,7 +402,6 @@ pub async fn page(
     let m = r.asked.measure;
     let period = r.asked.period;
     let (from, to) = period.bounds();
-    let (pfrom, pto) = period.previous().bounds();
     let w = &r.board.whole;
     let mapped: Vec<Mapped> = r
         .board
@@ -414,15 +433,7 @@ pub async fn page(
             .iter()
             .map(|x| (x.name.clone(), link(&x.code, m, period)))
             .collect(),
-        period: t.f(
-            "dashboard.period",
-            &[
-                ("from", &from),
-                ("to", &to),
-                ("pfrom", &pfrom),
-                ("pto", &pto),
-            ],
-        ),
+        period: period_line(t, period),
         from,
         to,
         region: w.region.code.clone(),
@@ -444,7 +455,7 @@ pub async fn page(
         lines: lines(t, &r),
         attention: attention(t, &r),
         below_label: t.s("dashboard.place").to_string(),
-        export_href: link(&w.region.code, m, period).replacen("/dashboard?", "/dashboard.xlsx?", 1),
+        export_href: format!("/dashboard.xlsx?{}", query(&w.region.code, m, period)),
     };
     render(&page)
 }
@@ -503,15 +514,7 @@ pub async fn export(
             t.s("dashboard.title"),
             &headers,
             &rows,
-            Some(&t.f(
-                "dashboard.period",
-                &[
-                    ("from", &from),
-                    ("to", &to),
-                    ("pfrom", &pfrom),
-                    ("pto", &pto),
-                ],
-            )),
+            Some(&period_line(t, r.asked.period)),
         )?,
     ))
 }
