@@ -610,6 +610,7 @@ pub mod grants {
         ManageEvaluations,
         ReviewEvaluations,
         ReportEvaluations,
+        ViewEvaluations,
         ViewTasks,
         ManageTasks,
         ReportTasks,

@@ -957,6 +957,39 @@ both_engines!(
 );
 
 both_engines!(
+    the_figures_by_region_and_month_are_each_months_figures_by_region,
+    |t: TestDb| {
+        use shiliu_db::requests::stats::{self, Dimension};
+        let h = stats_history(&t);
+        let mut c = t.db.conn().unwrap();
+        // Before the journal is folded and after: the same as a read per month.
+        for fold in [false, true] {
+            if fold {
+                while stats::fold(&mut c).unwrap() > 0 {}
+            }
+            for scope in [h.scope.clone(), Scope::everything()] {
+                let months = stats::by_region_and_month(&mut c, &scope, &h.from, &h.to).unwrap();
+                let mut seen = 0;
+                for (month, rows) in &months {
+                    let one =
+                        stats::figures(&mut c, &scope, month, month, Dimension::Region).unwrap();
+                    assert_eq!(rows, &one, "{month}");
+                    seen += rows.iter().map(|f| f.received).sum::<i64>();
+                }
+                let all = stats::figures(&mut c, &scope, &h.from, &h.to, Dimension::Month).unwrap();
+                assert_eq!(seen, all.iter().map(|f| f.received).sum::<i64>());
+                assert!(seen > 0);
+                assert_eq!(
+                    months.keys().collect::<Vec<_>>(),
+                    all.iter().map(|f| &f.key).collect::<Vec<_>>(),
+                    "the months with any"
+                );
+            }
+        }
+    }
+);
+
+both_engines!(
     statistics_from_a_month_after_the_history_leave_it_out,
     |t: TestDb| {
         use shiliu_db::requests::stats::{self, Dimension, month_of};

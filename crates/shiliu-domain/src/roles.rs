@@ -73,6 +73,9 @@ code_enum! {
         ReviewEvaluations = "review_evaluations",
         /// Self-assess one's own unit in the evaluations it takes part in (自查自评).
         ReportEvaluations = "report_evaluations",
+        /// Follow the evaluations run over one's region without a part in them: how far each
+        /// has got, and its results once published (通报).
+        ViewEvaluations = "view_evaluations",
         /// Read the work plans of one's region, their tasks and ledgers (任务清单 · 工作台账).
         ViewTasks = "view_tasks",
         /// Draw up work plans over one's region: phases, the task decomposition and the units
@@ -92,8 +95,8 @@ impl Role {
             ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
             ManageRequestSettings, ManageSites, ManageSurveys, ManageTasks, ManageUnits,
             ManageUsers, ReportEvaluations, ReportTasks, ResolveOnTheSpot, RevealIdNumbers,
-            ReviewEvaluations, ViewAudit, ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests,
-            ViewTasks,
+            ReviewEvaluations, ViewAudit, ViewEvaluations, ViewOrg, ViewOutMigrants, ViewRegistry,
+            ViewRequests, ViewTasks,
         };
         match self {
             Role::SystemAdmin => &[
@@ -119,6 +122,7 @@ impl Role {
                 ImportRegistry,
                 ManageEvaluations,
                 ReviewEvaluations,
+                ViewEvaluations,
                 ViewTasks,
                 ManageTasks,
             ],
@@ -144,6 +148,7 @@ impl Role {
                 ImportRegistry,
                 ManageEvaluations,
                 ReviewEvaluations,
+                ViewEvaluations,
                 ViewTasks,
                 ManageTasks,
             ],
@@ -185,7 +190,13 @@ impl Role {
                 EditRegistry,
             ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
-            Role::Leader => &[ViewOrg, ViewRequests, ViewRegistry, ViewTasks],
+            Role::Leader => &[
+                ViewOrg,
+                ViewRequests,
+                ViewRegistry,
+                ViewTasks,
+                ViewEvaluations,
+            ],
             Role::Evaluator => &[ViewOrg, ReviewEvaluations],
             Role::UnitReporter => &[ViewOrg, ReportEvaluations, ReportTasks],
         }

@@ -176,3 +176,11 @@ for (const box of document.querySelectorAll("input[data-picker]")) {
     if (q && first && (!cur || !cur.value || cur.hidden)) sel.value = first.value;
   });
 }
+
+// The dashboard's print button: the browser's own print dialog (the print style lays the
+// board out on one A4 landscape page). Without a script the button stays hidden and the
+// browser's menu prints the same.
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}

@@ -2118,6 +2118,77 @@ async fn screen_width(c: &Client, width: u32) {
     assert_eq!(shown.as_u64(), Some(width.into()), "the viewport's width");
 }
 
+/// A screen of `width` × `height` CSS pixels (a wall screen's, say), at one device pixel each.
+async fn screen_size(c: &Client, width: u32, height: u32) {
+    c.issue_cmd(Cdp(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+    ))
+    .await
+    .unwrap();
+    let shown = c
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(shown, serde_json::json!([width, height]), "the viewport");
+}
+
+/// What the browser's printing made of the page: its pages and the first page's size in
+/// points (A4 landscape: 842 × 595).
+#[derive(Debug)]
+struct Printed {
+    pages: usize,
+    width: f64,
+    height: f64,
+}
+
+/// Print the page as the browser would (its print style, the page size it asks for) and keep
+/// the PDF for people reviewing a change (target/tmp/NAME.pdf).
+async fn printed(c: &Client, name: &str) -> Printed {
+    use base64::Engine as _;
+    let out = c
+        .issue_cmd(Cdp(
+            "Page.printToPDF",
+            serde_json::json!({"preferCSSPageSize": true, "printBackground": true}),
+        ))
+        .await
+        .unwrap();
+    let data = out
+        .get("data")
+        .or_else(|| out.get("value").and_then(|v| v.get("data")))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("no PDF in {out}"));
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.pdf")),
+        &pdf,
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    // A page object is "/Type /Page" not followed by "s" (the page tree is "/Pages").
+    let pages = text
+        .match_indices("/Type /Page")
+        .filter(|(i, m)| !text[i + m.len()..].starts_with('s'))
+        .count();
+    let media = text
+        .split("/MediaBox [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .unwrap_or_default();
+    let n: Vec<f64> = media
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert_eq!(n.len(), 4, "a page size in {media:?}");
+    Printed {
+        pages,
+        width: n[2] - n[0],
+        height: n[3] - n[1],
+    }
+}
+
 /// Load axe-core into every page the browser opens from now on, before the page's own scripts.
 /// Chromium runs it whatever the page's content security policy says (no script but the
 /// site's own may run on its pages), and it is parsed once per page, not sent over each time.
@@ -3222,6 +3293,54 @@ both_engines!(
             let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
             assert_eq!(labels.len(), 14);
             snapshot_whole(&c, "dashboard-1920").await;
+            // Printed for a meeting: one A4 landscape page.
+            let print = c.find(Locator::Css("button[data-print]")).await.unwrap();
+            assert!(
+                print.is_displayed().await.unwrap(),
+                "the script shows the button"
+            );
+            let pdf = printed(&c, "dashboard-a4").await;
+            assert_eq!(pdf.pages, 1, "the board on one page");
+            assert!(pdf.width > pdf.height, "landscape: {pdf:?}");
+            assert!((pdf.width - 842.0).abs() < 2.0, "A4: {pdf:?}");
+            // The wall screen at 1920 × 1080: everything on one screen, nothing to scroll.
+            screen_size(&c, 1920, 1080).await;
+            for place in ["", "?region=450200", "?region=450226"] {
+                c.goto(&format!("{base}/dashboard/wall{place}"))
+                    .await
+                    .unwrap();
+                let size = c
+                    .execute(
+                        "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(size, serde_json::json!([1920, 1080]), "{place}");
+                // Nor is anything cut off inside its box: the last card, the last place
+                // ranked and the map's legend end within the screen.
+                let last = c
+                    .execute(
+                        "return ['ul.kpis > li:last-child', 'table.ranked tbody tr:last-child', \
+                         'figure.map figcaption'].map(q => document.querySelector(q)) \
+                         .filter(e => e).map(e => e.getBoundingClientRect().bottom);",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let bottoms: Vec<f64> = last
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(serde_json::Value::as_f64)
+                    .collect();
+                assert!(bottoms.len() >= 2, "{place}: {last}");
+                assert!(bottoms.iter().all(|b| *b <= 1080.0), "{place}: {last}");
+            }
+            c.goto(&format!("{base}/dashboard/wall")).await.unwrap();
+            let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
+            assert_eq!(labels.len(), 14);
+            snapshot(&c, "dashboard-wall-1920").await;
             c
         });
     }

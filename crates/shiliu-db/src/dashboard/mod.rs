@@ -15,7 +15,7 @@ use shiliu_domain::dashboard::{Measure, Period, Source};
 use crate::org::{self, Region};
 use crate::requests::RequestFilter;
 use crate::requests::keys::RequestKeys;
-use crate::requests::stats::{self, Dimension, Figures};
+use crate::requests::stats::{self, Figures};
 use crate::scope::{Can, Scope, grants};
 use crate::{DbConnection, DbError};
 
@@ -46,6 +46,14 @@ impl Periods {
             trend: now.trend().year_before().hull(now.trend()),
         }
     }
+
+    /// Every month any of them covers.
+    pub fn span(&self) -> Period {
+        self.trend
+            .hull(self.now)
+            .hull(self.previous)
+            .hull(self.year_before)
+    }
 }
 
 /// A place's requests: the period's figures beside the earlier ones, and how many are open
@@ -67,6 +75,9 @@ pub struct RegistryPart {
 
 /// A month `YYYY-MM` with its arrivals and departures.
 pub type MonthMoves = (String, i64, i64);
+
+/// A measure month by month: each month `YYYY-MM` with its figure (None: none to give).
+pub type MonthValues = Vec<(String, Option<i64>)>;
 
 /// One place on the board.
 #[derive(Debug, Clone)]
@@ -124,25 +135,30 @@ pub fn board(
     let mut request_months = None;
     if let Some((can, keys)) = parts.requests {
         let narrowed = can.scope().narrowed_to(&place.path);
-        request_parts(
+        request_months = Some(request_parts(
             conn,
             (&narrowed, keys),
             &mut whole,
             &mut places,
             periods,
             now,
-        )?;
-        request_months = Some(months_of_requests(conn, &narrowed, periods.trend)?);
+        )?);
     }
     let mut registry_months = None;
     if let Some(can) = parts.registry {
         let narrowed = can.scope().narrowed_to(&place.path);
-        let (part, months) = registry_part(conn, &narrowed, periods)?;
+        let span = periods.span();
+        let whole_f = crate::registry::stats::figures(conn, &narrowed, span.from(), span.to())?;
+        let (part, months) = registry_part(&whole_f, periods);
         whole.registry = Some(part);
         registry_months = Some(months);
-        for p in &mut places {
-            let s = can.scope().narrowed_to(&p.region.path);
-            p.registry = Some(registry_part(conn, &s, periods)?.0);
+        let scopes: Vec<Scope> = places
+            .iter()
+            .map(|p| can.scope().narrowed_to(&p.region.path))
+            .collect();
+        let each = crate::registry::stats::figures_each(conn, &scopes, span.from(), span.to())?;
+        for (p, f) in places.iter_mut().zip(&each) {
+            p.registry = Some(registry_part(f, periods).0);
         }
     }
     Ok(Board {
@@ -153,7 +169,8 @@ pub fn board(
     })
 }
 
-/// The requests' figures of the place and of each place below, from the totals by region.
+/// The requests' figures of the place and of each place below, and the place's months over
+/// the trend, from one read of the totals by region and month.
 fn request_parts(
     conn: &mut DbConnection,
     (scope, keys): (&Scope, &RequestKeys),
@@ -161,103 +178,77 @@ fn request_parts(
     places: &mut [Place],
     periods: &Periods,
     now: NaiveDateTime,
-) -> Result<(), DbError> {
-    let by_region =
-        |c: &mut DbConnection, p: Period| -> Result<BTreeMap<String, Figures>, DbError> {
-            let (from, to) = p.bounds();
-            Ok(stats::figures(c, scope, &from, &to, Dimension::Region)?
-                .into_iter()
-                .map(|f| (f.key.clone(), f))
-                .collect())
-        };
-    let (now_f, prev_f, year_f) = stats::snapshot(conn, |c| {
-        Ok((
-            by_region(c, periods.now)?,
-            by_region(c, periods.previous)?,
-            by_region(c, periods.year_before)?,
-        ))
-    })?;
-    let sum = |m: &BTreeMap<String, Figures>| {
-        m.values().fold(Figures::default(), |mut acc, f| {
+) -> Result<Vec<(String, Figures)>, DbError> {
+    let (from, to) = periods.span().bounds();
+    let by_month = stats::by_region_and_month(conn, scope, &from, &to)?;
+    // A region's figures (None: every region's together) over the months of a period.
+    let over = |p: Period, path: Option<&str>| -> Figures {
+        let (from, to) = p.bounds();
+        let mut acc = Figures::default();
+        for f in by_month
+            .range(from..=to)
+            .flat_map(|(_, rows)| rows)
+            .filter(|f| path.is_none_or(|p| f.key == p))
+        {
             acc.add(f);
-            acc
-        })
+        }
+        acc
     };
-    let counts = |c: &mut DbConnection, s: &Scope| -> Result<(i64, i64), DbError> {
-        let overdue = RequestFilter {
-            overdue_at: Some(now),
-            ..RequestFilter::default()
-        };
-        let escalated = RequestFilter {
-            escalated: true,
-            open: Some(true),
-            ..RequestFilter::default()
-        };
-        Ok((
-            crate::requests::listing::count(keys, c, s, &overdue)?,
-            crate::requests::listing::count(keys, c, s, &escalated)?,
-        ))
+    let windows = |path: Option<&str>| Windows {
+        now: over(periods.now, path),
+        previous: over(periods.previous, path),
+        year_before: over(periods.year_before, path),
     };
-    let (overdue, escalated) = counts(conn, scope)?;
+    // The place's and each place's open requests past their deadline, and escalated.
+    let scopes: Vec<Scope> = std::iter::once(scope.clone())
+        .chain(places.iter().map(|p| scope.narrowed_to(&p.region.path)))
+        .collect();
+    let overdue = RequestFilter {
+        overdue_at: Some(now),
+        ..RequestFilter::default()
+    };
+    let escalated = RequestFilter {
+        escalated: true,
+        open: Some(true),
+        ..RequestFilter::default()
+    };
+    let overdue = crate::requests::listing::count_each(keys, conn, &scopes, &overdue)?;
+    let escalated = crate::requests::listing::count_each(keys, conn, &scopes, &escalated)?;
     whole.requests = Some(RequestPart {
-        figures: Windows {
-            now: sum(&now_f),
-            previous: sum(&prev_f),
-            year_before: sum(&year_f),
-        },
-        overdue,
-        escalated,
+        figures: windows(None),
+        overdue: overdue[0],
+        escalated: escalated[0],
     });
-    let of = |m: &BTreeMap<String, Figures>, path: &str| m.get(path).cloned().unwrap_or_default();
-    for p in places {
-        let path = p.region.path.as_str();
-        let (overdue, escalated) = counts(conn, &scope.narrowed_to(path))?;
+    for (i, p) in places.iter_mut().enumerate() {
         p.requests = Some(RequestPart {
-            figures: Windows {
-                now: of(&now_f, path),
-                previous: of(&prev_f, path),
-                year_before: of(&year_f, path),
-            },
-            overdue,
-            escalated,
+            figures: windows(Some(p.region.path.as_str())),
+            overdue: overdue[i + 1],
+            escalated: escalated[i + 1],
         });
     }
-    Ok(())
-}
-
-/// Each month of `p` with the figures of the requests received in it.
-fn months_of_requests(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    p: Period,
-) -> Result<Vec<(String, Figures)>, DbError> {
-    let (from, to) = p.bounds();
-    let found: BTreeMap<String, Figures> =
-        stats::figures(conn, scope, &from, &to, Dimension::Month)?
-            .into_iter()
-            .map(|f| (f.key.clone(), f))
-            .collect();
-    Ok(p.each()
+    Ok(periods
+        .trend
+        .each()
         .into_iter()
         .map(|m| {
-            let f = found.get(&m).cloned().unwrap_or_default();
+            let mut f = Figures {
+                key: m.clone(),
+                ..Figures::default()
+            };
+            for r in by_month.get(&m).into_iter().flatten() {
+                f.add(r);
+            }
             (m, f)
         })
         .collect())
 }
 
-/// The register's part of a place, and its months of arrivals and departures over the trend.
+/// The register's part of a place (from its figures over every month the periods cover),
+/// and its months of arrivals and departures over the trend.
 fn registry_part(
-    conn: &mut DbConnection,
-    scope: &Scope,
+    f: &crate::registry::stats::RegistryFigures,
     periods: &Periods,
-) -> Result<(RegistryPart, Vec<MonthMoves>), DbError> {
-    let span = periods
-        .trend
-        .hull(periods.now)
-        .hull(periods.previous)
-        .hull(periods.year_before);
-    let f = crate::registry::stats::figures(conn, scope, span.from(), span.to())?;
+) -> (RegistryPart, Vec<MonthMoves>) {
     let within = |m: &BTreeMap<String, i64>, p: Period| -> i64 {
         let (from, to) = p.bounds();
         m.range(from..=to).map(|(_, n)| n).sum()
@@ -277,14 +268,14 @@ fn registry_part(
             (m, a, d)
         })
         .collect();
-    Ok((
+    (
         RegistryPart {
             residents: f.residents,
             arrivals: windows(&f.arrivals),
             departures: windows(&f.departures),
         },
         months,
-    ))
+    )
 }
 
 /// Which of a figure's periods.
@@ -349,7 +340,7 @@ fn of_figures(m: Measure, f: &Figures) -> Option<i64> {
 impl Board {
     /// A measure of the place month by month over the trend's months: None for a measure
     /// kept only as it stands now, or whose module the caller may not see.
-    pub fn months(&self, m: Measure) -> Option<Vec<(String, Option<i64>)>> {
+    pub fn months(&self, m: Measure) -> Option<MonthValues> {
         if !m.of_period() {
             return None;
         }
@@ -375,4 +366,113 @@ impl Board {
             ),
         }
     }
+}
+
+/// How many of a place's evaluations the board shows: the newest first.
+pub const EVALUATIONS_SHOWN: usize = 4;
+
+/// An evaluation run at or below the place, as far as it has got: its units, the
+/// self-assessments submitted, the units the first review has scored in full, and once
+/// published its grades and the units at the top.
+#[derive(Debug, Clone)]
+pub struct EvaluationPart {
+    pub scheme: crate::evaluation::Scheme,
+    pub units: i64,
+    pub submitted: i64,
+    pub first_reviewed: i64,
+    /// Units per grade, in the scheme's order of grades (published only).
+    pub grades: Vec<(String, i64)>,
+    /// The first of each category's ranking (published only).
+    pub top: Vec<crate::evaluation::results::Published>,
+}
+
+/// The evaluations the actor may follow (any way into them: `access::visible_schemes`) that
+/// are run at or below `place` and out of draft, newest first.
+pub fn evaluations(
+    conn: &mut DbConnection,
+    actor: &crate::scope::Actor,
+    place: &Region,
+) -> Result<Vec<EvaluationPart>, DbError> {
+    use crate::evaluation::{self as eval, access, results, scores};
+    use shiliu_domain::evaluation::{Round, Stage};
+    let schemes: Vec<eval::Scheme> = access::visible_schemes(conn, actor)?
+        .into_iter()
+        .filter(|s| s.region_path.starts_with(&place.path) && s.stage() != Stage::Draft)
+        .take(EVALUATIONS_SHOWN)
+        .collect();
+    let mut out = Vec::with_capacity(schemes.len());
+    for scheme in schemes {
+        let units = eval::participants(conn, &scheme)?;
+        let progress = scores::progress(conn, scheme.id, None)?;
+        let criteria = eval::tree(conn, &scheme)?.scored().len() as i64;
+        let first_reviewed = units
+            .iter()
+            .filter(|u| criteria > 0 && progress.scored(u.unit_id, Round::First) >= criteria)
+            .count() as i64;
+        let (grades, top) = if scheme.stage() == Stage::Published {
+            let all = results::published(conn, &scheme)?;
+            let grades = scheme
+                .grades()
+                .0
+                .iter()
+                .map(|(g, _)| {
+                    (
+                        g.clone(),
+                        all.iter().filter(|r| &r.grade == g).count() as i64,
+                    )
+                })
+                .collect();
+            (grades, all.into_iter().filter(|r| r.rank == 1).collect())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        out.push(EvaluationPart {
+            units: units.len() as i64,
+            submitted: progress.submitted.len() as i64,
+            first_reviewed,
+            grades,
+            top,
+            scheme,
+        });
+    }
+    Ok(out)
+}
+
+/// A work plan in force over the place, with what its board is drawn from and its
+/// rectifications (整改) past their deadline and still open.
+#[derive(Debug, Clone)]
+pub struct PlanPart {
+    pub plan: crate::tasks::Plan,
+    pub tree: crate::tasks::Tree,
+    pub marks: Vec<crate::tasks::ledger::PairMarks>,
+    pub findings_overdue: i64,
+}
+
+/// The plans in force run at or below `place`, in the caller's scope, newest first.
+pub fn plans(
+    conn: &mut DbConnection,
+    can: &Can<grants::ViewTasks>,
+    place: &Region,
+) -> Result<Vec<PlanPart>, DbError> {
+    use shiliu_domain::tasks::PlanStatus;
+    let today = crate::today();
+    let mut out = Vec::new();
+    for plan in crate::tasks::plans(conn, can.scope())? {
+        if plan.status() != PlanStatus::Active || !plan.region_path.starts_with(&place.path) {
+            continue;
+        }
+        let tree = crate::tasks::tree(conn, &plan)?;
+        let marks = crate::tasks::ledger::marks(conn, &plan)?;
+        let findings_overdue = crate::tasks::inspections::of_plan(conn, &plan)?
+            .iter()
+            .filter(|f| f.overdue(today))
+            .count() as i64;
+        out.push(PlanPart {
+            plan,
+            tree,
+            marks,
+            findings_overdue,
+        });
+    }
+    Ok(out)
 }

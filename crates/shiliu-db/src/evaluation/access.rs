@@ -6,7 +6,9 @@
 //!   its criteria, its self-assessment, and its verified scores only from the feedback stage
 //!   on (until then a unit sees only what it claimed);
 //! - a reviewer (`ReviewEvaluations`) on a team: the units assigned to the team, in the team's
-//!   round.
+//!   round;
+//! - a reader (`ViewEvaluations`, a leader) whose scope covers the scheme's region: once it is
+//!   out of draft, how far it has got, and its results once published — no unit's sheet.
 //!
 //! Anyone else gets `NotFound`, as for a scheme that does not exist.
 
@@ -29,6 +31,8 @@ pub struct Access {
     pub own_unit: Option<i64>,
     /// (round, unit) pairs the user's teams review.
     pub reviews: Vec<(Round, i64)>,
+    /// Follows the scheme from above: its progress, its published results.
+    pub reader: bool,
     /// The system itself (loading a past year's evaluation): not held to deadlines.
     pub system: bool,
 }
@@ -86,7 +90,10 @@ pub fn access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Access,
         }
         _ => Vec::new(),
     };
-    if !organiser && own_unit.is_none() && reviews.is_empty() {
+    let reader = out_of_draft
+        && allows(actor, Permission::ViewEvaluations)
+        && actor.scope.covers(&scheme.region_path);
+    if !organiser && !reader && own_unit.is_none() && reviews.is_empty() {
         return Err(DbError::NotFound);
     }
     Ok(Access {
@@ -94,6 +101,7 @@ pub fn access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Access,
         organiser,
         own_unit,
         reviews,
+        reader,
         system: actor.is_system(),
     })
 }
@@ -131,11 +139,11 @@ impl Access {
     }
 }
 
-/// Every scheme the actor has a way into: run in their scope, their unit taking part, or
-/// their teams reviewing; newest year first.
+/// Every scheme the actor has a way into: run in their scope (to organise or to follow),
+/// their unit taking part, or their teams reviewing; newest year first.
 pub fn visible_schemes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Scheme>, DbError> {
     let mut ids = taking_part(conn, actor)?;
-    if allows(actor, Permission::ManageEvaluations) {
+    if allows(actor, Permission::ManageEvaluations) || allows(actor, Permission::ViewEvaluations) {
         ids.extend(
             eval_schemes::table
                 .filter(actor.scope.path_filter(eval_schemes::region_path))

@@ -377,6 +377,34 @@ pub(super) fn publish(conn: &mut DbConnection, s: &Scheme) -> Result<(), DbError
     store_results(conn, s.id, &results)
 }
 
+/// A published result as stored (at publication, and again after each correction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub unit_name: String,
+    pub rank: i32,
+    pub grade: String,
+}
+
+/// The published results of a scheme as stored, by category and rank: what a summary reads
+/// where recomputing them from every score (`results`) would cost a page's worth of work.
+pub fn published(conn: &mut DbConnection, s: &Scheme) -> Result<Vec<Published>, DbError> {
+    use crate::schema::units;
+    let rows: Vec<(String, i32, String)> = eval_results::table
+        .inner_join(units::table)
+        .filter(eval_results::scheme_id.eq(s.id))
+        .order((eval_results::category_id, eval_results::rank, units::name))
+        .select((units::name, eval_results::rank, eval_results::grade))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(unit_name, rank, grade)| Published {
+            unit_name,
+            rank,
+            grade,
+        })
+        .collect())
+}
+
 fn store_results(
     conn: &mut DbConnection,
     scheme_id: i64,

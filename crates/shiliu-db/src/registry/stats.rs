@@ -89,19 +89,47 @@ pub fn figures(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<RegistryFigures, DbError> {
+    Ok(figures_each(conn, std::slice::from_ref(scope), from, to)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// The figures of each of `scopes` (as [`figures`]), none of whose regions lies inside
+/// another's — a board's places — in one snapshot, their totals read at once.
+pub fn figures_each(
+    conn: &mut DbConnection,
+    scopes: &[Scope],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<RegistryFigures>, DbError> {
     let (from, to) = whole_months(from, to);
     // The breakdown by region needs the totals one level down too.
-    let (tallied, counted_paths): (Vec<String>, Vec<String>) = scope
-        .tops()
-        .into_iter()
-        .partition(|p| p == "/" || depth(p) < tallies::REGION_DEPTH);
+    let parts: Vec<(Vec<String>, Vec<String>)> = scopes
+        .iter()
+        .map(|s| {
+            s.tops()
+                .into_iter()
+                .partition(|p| p == "/" || depth(p) < tallies::REGION_DEPTH)
+        })
+        .collect();
+    let tallied: Vec<String> = parts.iter().flat_map(|(t, _)| t.iter().cloned()).collect();
     snapshot(conn, |c| {
         let totals = tallies::totals(c, &tallied)?;
-        let f = from_totals(&tallied, &totals, from, to);
-        if counted_paths.is_empty() {
-            return Ok(f);
-        }
-        Ok(f.plus(counted(c, &Scope::of_paths(counted_paths), from, to)?))
+        parts
+            .iter()
+            .map(|(tallied, counted_paths)| {
+                let f = from_totals(tallied, &totals, from, to);
+                if counted_paths.is_empty() {
+                    return Ok(f);
+                }
+                Ok(f.plus(counted(
+                    c,
+                    &Scope::of_paths(counted_paths.clone()),
+                    from,
+                    to,
+                )?))
+            })
+            .collect()
     })
 }
 

@@ -1215,6 +1215,29 @@ impl RequestKeys {
         })
     }
 
+    /// The exact counts of a filter in each of `scopes` (a board's places) from the keys, up
+    /// to date as of one read of the change feed; `None` when the database must answer.
+    pub(crate) fn count_each(
+        &self,
+        conn: &mut DbConnection,
+        scopes: &[Scope],
+        f: &RequestFilter,
+    ) -> Result<Option<Vec<i64>>, DbError> {
+        let whole = RequestFilter {
+            before_id: None,
+            ..f.clone()
+        };
+        self.with_index(conn, &whole, |conn, index| {
+            let mut out = Vec::with_capacity(scopes.len());
+            for scope in scopes {
+                out.push(self.count_in(index, scope, &whole, || {
+                    self.prepare(conn, index, scope, &whole)
+                })?);
+            }
+            Ok(out)
+        })
+    }
+
     /// `then` on the keys, up to date, when they can answer `f`; `None` when the database must.
     fn with_index<T>(
         &self,

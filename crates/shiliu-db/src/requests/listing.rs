@@ -153,6 +153,26 @@ pub fn count(
     count_by(conn, scope, f, tallied)
 }
 
+/// The count of a filter in each of `scopes` (as [`count`] of each): from the keys with one
+/// look at what changed since, else from the database one scope at a time.
+pub fn count_each(
+    keys: &RequestKeys,
+    conn: &mut DbConnection,
+    scopes: &[Scope],
+    f: &RequestFilter,
+) -> Result<Vec<i64>, DbError> {
+    if let Some(n) = keys.count_each(conn, scopes, f)? {
+        return Ok(n);
+    }
+    scopes
+        .iter()
+        .map(|s| {
+            let tallied = tallied(conn, s, f)?;
+            count_by(conn, s, f, tallied)
+        })
+        .collect()
+}
+
 /// A page (as [`page`]) and the count of all that match (as [`count`]); from the database,
 /// the running totals' count of the filter, which the page's plan needs too, read once.
 pub fn page_and_count(
@@ -326,7 +346,7 @@ fn plan(
         conn,
         &Scope::of_paths(vec!["/".into()]),
         ("1970-01", "9999-12"),
-        (Dimension::Channel, None),
+        (Dimension::Month, None),
         None,
     )?;
     Ok(
@@ -421,7 +441,7 @@ fn count_from_tallies(
     } else if let Some(site) = f.site_id {
         (Dimension::Site, Some(vec![site.to_string()]))
     } else {
-        (Dimension::Channel, None)
+        (Dimension::Month, None)
     };
     // The whole months (China's) between the dates: from the first month that starts at or
     // after `from` to the last that ends at or before `to`.

@@ -67,12 +67,13 @@ impl Dimension {
     }
 
     /// The tally rows that hold it. Months and regions are in every dimension's rows; the
-    /// channel's are the fewest. Months of resolution are in their own rows.
+    /// totals' (one key) are the fewest. Months of resolution are in their own rows.
     fn rows(self) -> &'static str {
         match self {
             Self::Category => "category",
             Self::Site => "site",
-            Self::Channel | Self::Month | Self::Region => "channel",
+            Self::Channel => "channel",
+            Self::Month | Self::Region => TOTAL,
             Self::ResolvedMonth => RESOLVED,
         }
     }
@@ -331,7 +332,7 @@ impl Entry {
         match dim {
             "category" => self.category_id.to_string(),
             "channel" => self.channel.clone(),
-            RESOLVED => String::new(),
+            RESOLVED | TOTAL => String::new(),
             _ => self.site.clone(),
         }
     }
@@ -347,10 +348,14 @@ impl Entry {
     }
 }
 
-/// The rows by month of receipt, one set per dimension kept, and by month of resolution.
-const DIMS: [&str; 4] = ["category", "channel", "site", RESOLVED];
+/// The rows by month of receipt, one set per dimension kept and one of the totals, and by
+/// month of resolution.
+const DIMS: [&str; 5] = ["category", "channel", "site", TOTAL, RESOLVED];
 /// The rows of resolved requests by the month they were resolved in (key: empty).
 const RESOLVED: &str = "resolved";
+/// The rows of every request by the month it was received in (key: empty): what the figures
+/// by month and by region read, a fifth of the channels' rows.
+const TOTAL: &str = "total";
 
 /// Totals are kept for the regions down to this depth (province 1, city 2, county 3, township
 /// 4). A community's or a grid's figures are summed from its requests when asked for (a few
@@ -598,16 +603,13 @@ pub fn figures(
     to: &str,
     by: Dimension,
 ) -> Result<Vec<Figures>, DbError> {
+    let whole = |c: &mut DbConnection, by| figures_of(c, scope, (from, to), by, None, None);
     if by != Dimension::ResolvedMonth {
-        return figures_of(conn, scope, (from, to), by, None, None);
+        return whole(conn, by);
     }
     // Each month's receipts beside its resolutions, read in one snapshot.
-    let (receipts, resolutions) = snapshot(conn, |c| {
-        Ok((
-            figures_of(c, scope, (from, to), Dimension::Month, None, None)?,
-            figures_of(c, scope, (from, to), by, None, None)?,
-        ))
-    })?;
+    let (receipts, resolutions) =
+        snapshot(conn, |c| Ok((whole(c, Dimension::Month)?, whole(c, by)?)))?;
     let mut months: BTreeMap<String, Figures> = resolutions
         .into_iter()
         .map(|f| {
@@ -643,16 +645,52 @@ pub fn received(
         .sum())
 }
 
-/// The figures of the groups `keys` of `by` (none: all; one site's are a few hundred of a
-/// city's hundreds of thousands of rows), of the requests in one of `statuses` (none: all).
+/// The figures of a scope by region (as [`figures`] by [`Dimension::Region`] gives them) for
+/// each month from `from` to `to` that has any: one read where a board of several periods
+/// and their months would take one per period.
+pub fn by_region_and_month(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: &str,
+    to: &str,
+) -> Result<BTreeMap<String, Vec<Figures>>, DbError> {
+    groups_of(
+        conn,
+        scope,
+        (from, to),
+        (Dimension::Region, None),
+        (None, true),
+    )
+}
+
+/// The figures of the groups `keys` of `by` (none: all), of the requests in one of
+/// `statuses` (none: all), over the months together.
 fn figures_of(
     conn: &mut DbConnection,
     scope: &Scope,
-    (from, to): (&str, &str),
+    months: (&str, &str),
     by: Dimension,
     keys: Option<&[String]>,
     statuses: Option<&[&str]>,
 ) -> Result<Vec<Figures>, DbError> {
+    Ok(
+        groups_of(conn, scope, months, (by, keys), (statuses, false))?
+            .into_values()
+            .next()
+            .unwrap_or_default(),
+    )
+}
+
+/// The figures of the groups `keys` of `by` (none: all; one site's are a few hundred of a
+/// city's hundreds of thousands of rows), of the requests in one of `statuses` (none: all),
+/// by month when `monthly` (else under one key, empty).
+fn groups_of(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    (from, to): (&str, &str),
+    (by, keys): (Dimension, Option<&[String]>),
+    (statuses, monthly): (Option<&[&str]>, bool),
+) -> Result<BTreeMap<String, Vec<Figures>>, DbError> {
     // Subtrees inside another of the scope's would be counted twice.
     let tops = scope.tops();
     let paths: Vec<&String> = tops.iter().collect();
@@ -724,10 +762,15 @@ fn figures_of(
         .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let (month, by_month) = if monthly {
+        ("month", ", month")
+    } else {
+        ("''", "")
+    };
     let sql = format!(
-        "SELECT {key} AS key, {sums} FROM request_tallies \
+        "SELECT {month} AS month, {key} AS key, {sums} FROM request_tallies \
          WHERE dim = {p_dim} AND month >= {p_from} AND month <= {p_to} AND ({}){key_cond}{status_cond} \
-         GROUP BY {key}",
+         GROUP BY {key}{by_month}",
         conds.join(" OR ")
     );
     let mut q = diesel::sql_query(sql)
@@ -740,7 +783,7 @@ fn figures_of(
     }
     let counted_paths: Vec<String> = counted.iter().map(|p| (*p).clone()).collect();
     let (totals, pending, requests) = snapshot(conn, |c| {
-        let totals: Vec<Figures> = if tallied.is_empty() {
+        let totals: Vec<Group> = if tallied.is_empty() {
             Vec::new()
         } else {
             q.load(c)?
@@ -774,8 +817,10 @@ fn figures_of(
     })?;
     // The journal's rows counted as the totals' rows they will be folded into, and the
     // requests of the scopes without totals as the rows they would have.
-    let mut groups: BTreeMap<String, Figures> =
-        totals.into_iter().map(|f| (f.key.clone(), f)).collect();
+    let mut groups: BTreeMap<(String, String), Figures> = totals
+        .into_iter()
+        .map(|g| ((g.month, g.figures.key.clone()), g.figures))
+        .collect();
     let entries = pending
         .iter()
         .map(|e| (e, &tallied))
@@ -791,19 +836,41 @@ fn figures_of(
                 Dimension::Region => level,
                 _ => e.key(by.rows()),
             };
-            let g = groups.entry(key.clone()).or_insert_with(|| Figures {
-                key,
-                ..Figures::default()
-            });
+            let month = if monthly {
+                e.month(by.rows()).unwrap_or_default().to_string()
+            } else {
+                String::new()
+            };
+            let g = groups
+                .entry((month, key.clone()))
+                .or_insert_with(|| Figures {
+                    key,
+                    ..Figures::default()
+                });
             g.add(&Figures::with_counts(String::new(), e.counts()));
         }
     }
-    let rows: Vec<Figures> = groups.into_values().filter(|f| f.received > 0).collect();
-    Ok(if by == Dimension::Region {
-        by_region(&paths, rows)
-    } else {
-        rows
-    })
+    let mut months: BTreeMap<String, Vec<Figures>> = BTreeMap::new();
+    for ((month, _), f) in groups {
+        if f.received > 0 {
+            months.entry(month).or_default().push(f);
+        }
+    }
+    if by == Dimension::Region {
+        for rows in months.values_mut() {
+            *rows = by_region(&paths, std::mem::take(rows));
+        }
+    }
+    Ok(months)
+}
+
+/// A group's figures in one month (empty: the months together).
+#[derive(QueryableByName)]
+struct Group {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(embed)]
+    figures: Figures,
 }
 
 /// The requests under `paths` that count in the months `from` to `to` in `dim`'s rows

@@ -43,6 +43,10 @@ pub struct Label {
 pub struct MapView {
     pub width: i64,
     pub height: i64,
+    /// How tall the drawing is for its width, in tenths rounded up (`r10`: square, `r14`: 1.4
+    /// times as tall as wide), as a class: the wall screen narrows a tall map so that it fits
+    /// the screen's height and its labels stay on their places.
+    pub tall: String,
     pub shapes: Vec<Shape>,
     pub labels: Vec<Label>,
     /// Each class's colour and the range it stands for, lowest first; last, the colour of a
@@ -129,6 +133,7 @@ pub fn draw(
     Some(MapView {
         width: WIDTH as i64,
         height: frame.height.ceil() as i64,
+        tall: format!("r{}", (frame.height * 10.0 / WIDTH).ceil() as i64),
         shapes,
         labels,
         legend,

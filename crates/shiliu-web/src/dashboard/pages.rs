@@ -11,6 +11,7 @@ use shiliu_db::dashboard::{self as db, Board, Parts, Periods, Place, When};
 use shiliu_db::org::{self as org_db, Region};
 use shiliu_db::scope::grants;
 use shiliu_domain::dashboard::{Better, Measure, Period, Source, Unit, change};
+use shiliu_domain::tasks::Progress;
 use shiliu_domain::{FieldError, FieldErrors};
 
 use super::map::{self, MapView, Mapped};
@@ -92,6 +93,29 @@ pub struct Read {
     pub trail: Vec<Region>,
     pub asked: Asked,
     pub visible: Vec<Measure>,
+    /// The evaluations run at or below the place (None: the caller has no way into them).
+    pub evaluations: Option<Vec<db::EvaluationPart>>,
+    /// The work plans in force over the place (None: the caller may not read plans).
+    pub plans: Option<Vec<PlanStanding>>,
+}
+
+/// A plan in force and how its (task, unit) pairs stand today.
+pub struct PlanStanding {
+    pub id: i64,
+    pub name: String,
+    /// Pairs per standing, in [`Progress::ALL`]'s order.
+    pub counts: Vec<i64>,
+    pub findings_overdue: i64,
+}
+
+impl PlanStanding {
+    pub fn of(&self, p: Progress) -> i64 {
+        Progress::ALL
+            .iter()
+            .position(|x| *x == p)
+            .and_then(|i| self.counts.get(i).copied())
+            .unwrap_or(0)
+    }
 }
 
 /// Read the board a query asks for, in the caller's scope.
@@ -104,11 +128,13 @@ pub async fn read(state: &AppState, p: &Principal, q: &BoardQuery) -> AppResult<
     let asked = q.checked(&visible)?;
     let requests = p.require::<grants::ViewRequests>().ok();
     let registry = p.require::<grants::ViewRegistry>().ok();
+    let evaluator = crate::evaluation::scores::actor(p).ok();
+    let tasks = p.require::<grants::ViewTasks>().ok();
     let keys = state.db.request_keys();
     let code = q.region.trim().to_string();
     let periods = Periods::of(asked.period);
     let now = shiliu_db::now();
-    let (board, trail) = state
+    let (board, trail, evaluations, plans) = state
         .db
         .read(move |c| {
             let scope = view.scope();
@@ -132,14 +158,32 @@ pub async fn read(state: &AppState, p: &Principal, q: &BoardQuery) -> AppResult<
             };
             let board = db::board(c, scope, &place, &parts, &periods, now)?;
             let trail = org_db::trail(c, scope, &place)?;
-            Ok((board, trail))
+            let evaluations = evaluator
+                .map(|a| db::evaluations(c, &a, &place))
+                .transpose()?;
+            let plans = tasks.map(|can| db::plans(c, &can, &place)).transpose()?;
+            Ok((board, trail, evaluations, plans))
         })
         .await?;
+    let t = p.t();
+    let plans = plans.map(|plans| {
+        plans
+            .iter()
+            .map(|x| PlanStanding {
+                id: x.plan.id,
+                name: x.plan.name.clone(),
+                counts: crate::tasks::board::standing(&x.plan, &x.tree, &x.marks, t),
+                findings_overdue: x.findings_overdue,
+            })
+            .collect()
+    });
     Ok(Read {
         board,
         trail,
         asked,
         visible,
+        evaluations,
+        plans,
     })
 }
 
@@ -205,10 +249,45 @@ pub struct Line {
     pub mom: Option<(String, &'static str)>,
 }
 
+/// Something that needs attention, where, and the list of them.
+pub struct Flag<'a> {
+    /// `escalated` or `overdue` (requests), `tasks_overdue` (reports owed past their
+    /// deadline) or `findings_overdue` (rectifications past theirs).
+    pub kind: &'static str,
+    /// Where: the requests' region, or the plan.
+    pub region: Option<&'a Region>,
+    pub plan: Option<&'a PlanStanding>,
+    pub count: i64,
+    pub href: String,
+}
+
 pub struct Attention {
     pub label: String,
     pub count: i64,
     pub href: String,
+}
+
+/// An evaluation as the board's panel shows it.
+pub struct EvalPanel {
+    pub name: String,
+    pub href: String,
+    pub stage: String,
+    /// The current stage's deadline, if it has one.
+    pub due: String,
+    /// "自评已提交 80 / 109 · 第一次核验完成 12 / 109", or once published the grades.
+    pub progress: String,
+    /// Published: the first of each category.
+    pub top: String,
+}
+
+/// A plan in force as the board's panel shows it: its pairs by standing.
+pub struct PlanPanel {
+    pub name: String,
+    pub href: String,
+    /// (standing's word, its colour class, how many, the board filtered to it).
+    pub standings: Vec<(String, &'static str, i64, String)>,
+    pub findings_overdue: i64,
+    pub findings_href: String,
 }
 
 #[derive(Template)]
@@ -227,11 +306,21 @@ struct BoardPage {
     cards: Vec<Card>,
     map: Option<MapView>,
     heads: Vec<String>,
+    /// Which of the columns is the measure ranked by (the wall screen shows it alone).
+    chosen: usize,
     lines: Vec<Line>,
     total: Vec<String>,
     attention: Vec<Attention>,
+    /// None: the caller has no way into evaluations (or plans); empty: none run here.
+    evaluations: Option<Vec<EvalPanel>>,
+    plans: Option<Vec<PlanPanel>>,
     below_label: String,
     export_href: String,
+    /// The same board on the wall screen, and back.
+    wall_href: String,
+    page_href: String,
+    /// When the figures were read (China's time), for the printed page and the wall.
+    printed: String,
 }
 
 fn label(t: T, m: Measure) -> String {
@@ -350,54 +439,162 @@ fn lines(t: T, r: &Read) -> Vec<Line> {
         .collect()
 }
 
-fn attention(t: T, r: &Read) -> Vec<Attention> {
+/// What needs attention: the place's requests escalated and overdue, the places below with
+/// the most requests past their deadline (worst first), then each plan's reports and
+/// rectifications past their deadlines; none of nothing.
+pub fn flags(r: &Read) -> Vec<Flag<'_>> {
+    fn flag<'a>(kind: &'static str, region: &'a Region, count: i64) -> Flag<'a> {
+        Flag {
+            kind,
+            region: Some(region),
+            plan: None,
+            count,
+            href: format!("/requests?queue={kind}&region={}", urlencode(&region.code)),
+        }
+    }
     let w = &r.board.whole;
-    let Some(req) = &w.requests else {
-        return Vec::new();
-    };
-    let region = urlencode(&w.region.code);
-    let mut out = vec![
-        Attention {
-            label: t.s("dashboard.attention.escalated").to_string(),
-            count: req.escalated,
-            href: format!("/requests?queue=escalated&region={region}"),
-        },
-        Attention {
-            label: t.s("dashboard.attention.overdue").to_string(),
-            count: req.overdue,
-            href: format!("/requests?queue=overdue&region={region}"),
-        },
-    ];
-    // The places below with the most requests past their deadline, worst first.
-    let mut late: Vec<(&Place, i64)> = r
-        .board
-        .parts
-        .iter()
-        .filter_map(|p| Some((p, p.requests.as_ref()?.overdue)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    late.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.region.code.cmp(&b.0.region.code)));
-    out.extend(late.into_iter().take(5).map(|(p, n)| Attention {
-        label: t.f(
-            "dashboard.attention.overdue_in",
-            &[("name", &p.region.name)],
-        ),
-        count: n,
-        href: format!(
-            "/requests?queue=overdue&region={}",
-            urlencode(&p.region.code)
-        ),
-    }));
-    out.retain(|a| a.count > 0);
+    let mut out = Vec::new();
+    if let Some(req) = &w.requests {
+        out.push(flag("escalated", &w.region, req.escalated));
+        out.push(flag("overdue", &w.region, req.overdue));
+        let mut late: Vec<(&Place, i64)> = r
+            .board
+            .parts
+            .iter()
+            .filter_map(|p| Some((p, p.requests.as_ref()?.overdue)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        late.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.region.code.cmp(&b.0.region.code)));
+        out.extend(
+            late.into_iter()
+                .take(5)
+                .map(|(p, n)| flag("overdue", &p.region, n)),
+        );
+    }
+    for plan in r.plans.iter().flatten() {
+        out.push(Flag {
+            kind: "tasks_overdue",
+            region: None,
+            plan: Some(plan),
+            count: plan.of(Progress::Overdue),
+            href: format!("/plans/{}/board?progress=overdue", plan.id),
+        });
+        out.push(Flag {
+            kind: "findings_overdue",
+            region: None,
+            plan: Some(plan),
+            count: plan.findings_overdue,
+            href: format!("/plans/{}/findings?status=overdue", plan.id),
+        });
+    }
+    out.retain(|f| f.count > 0);
     out
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    p: Principal,
-    Query(q): Query<BoardQuery>,
-) -> AppResult<Response> {
-    let r = read(&state, &p, &q).await?;
+fn attention(t: T, r: &Read) -> Vec<Attention> {
+    let place = &r.board.whole.region;
+    flags(r)
+        .into_iter()
+        .map(|f| Attention {
+            label: match (f.region, f.plan) {
+                (Some(region), _) if !std::ptr::eq(region, place) => {
+                    t.f("dashboard.attention.overdue_in", &[("name", &region.name)])
+                }
+                (_, Some(plan)) => t.f(
+                    &format!("dashboard.attention.{}", f.kind),
+                    &[("plan", &plan.name)],
+                ),
+                _ => t.s(&format!("dashboard.attention.{}", f.kind)).to_string(),
+            },
+            count: f.count,
+            href: f.href,
+        })
+        .collect()
+}
+
+fn eval_panels(t: T, r: &Read) -> Option<Vec<EvalPanel>> {
+    use shiliu_domain::evaluation::Stage;
+    let parts = r.evaluations.as_ref()?;
+    Some(
+        parts
+            .iter()
+            .map(|e| {
+                let s = &e.scheme;
+                let stage = s.stage();
+                let published = stage == Stage::Published;
+                let progress = if published {
+                    e.grades
+                        .iter()
+                        .map(|(g, n)| format!("{g} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                } else {
+                    t.f(
+                        "dashboard.eval_progress",
+                        &[
+                            ("submitted", &e.submitted.to_string()),
+                            ("reviewed", &e.first_reviewed.to_string()),
+                            ("units", &e.units.to_string()),
+                        ],
+                    )
+                };
+                EvalPanel {
+                    name: format!("{} {}", s.year, s.name),
+                    href: if published {
+                        format!("/evaluations/{}/results", s.id)
+                    } else {
+                        format!("/evaluations/{}", s.id)
+                    },
+                    stage: t.label("eval_stage", &s.stage),
+                    due: s
+                        .due(stage)
+                        .map(|d| {
+                            shiliu_domain::calendar::local(d)
+                                .format("%Y-%m-%d")
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                    progress,
+                    top: e
+                        .top
+                        .iter()
+                        .map(|u| u.unit_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                }
+            })
+            .collect(),
+    )
+}
+
+fn plan_panels(t: T, r: &Read) -> Option<Vec<PlanPanel>> {
+    let plans = r.plans.as_ref()?;
+    Some(
+        plans
+            .iter()
+            .map(|x| PlanPanel {
+                name: x.name.clone(),
+                href: format!("/plans/{}/board", x.id),
+                standings: Progress::ALL
+                    .iter()
+                    .map(|&p| {
+                        (
+                            t.label("progress", p.as_str()),
+                            p.colour(),
+                            x.of(p),
+                            format!("/plans/{}/board?progress={}", x.id, p.as_str()),
+                        )
+                    })
+                    .collect(),
+                findings_overdue: x.findings_overdue,
+                findings_href: format!("/plans/{}/findings?status=overdue", x.id),
+            })
+            .collect(),
+    )
+}
+
+/// The board as the page and the wall screen show it.
+fn view(p: &Principal, r: &Read) -> BoardPage {
     let t = p.t();
     let m = r.asked.measure;
     let period = r.asked.period;
@@ -425,8 +622,8 @@ pub async fn page(
         |v| shown(m, Some(v)),
         t.s("dashboard.no_figure"),
     );
-    let page = BoardPage {
-        l: Layout::new(&p, "nav.dashboard", t.s("dashboard.title")),
+    BoardPage {
+        l: Layout::new(p, "nav.dashboard", t.s("dashboard.title")),
         place: w.region.name.clone(),
         trail: r
             .trail
@@ -444,20 +641,80 @@ pub async fn page(
             .iter()
             .map(|k| (k.as_str(), label(t, *k)))
             .collect(),
-        cards: cards(t, &r),
+        cards: cards(t, r),
         map,
         heads: r.visible.iter().map(|k| label(t, *k)).collect(),
+        chosen: r.visible.iter().position(|k| *k == m).unwrap_or_default(),
         total: r
             .visible
             .iter()
             .map(|&k| shown(k, w.value(k, When::Now)))
             .collect(),
-        lines: lines(t, &r),
-        attention: attention(t, &r),
+        lines: lines(t, r),
+        attention: attention(t, r),
+        evaluations: eval_panels(t, r),
+        plans: plan_panels(t, r),
         below_label: t.s("dashboard.place").to_string(),
         export_href: format!("/dashboard.xlsx?{}", query(&w.region.code, m, period)),
-    };
-    render(&page)
+        wall_href: format!("/dashboard/wall?{}", query(&w.region.code, m, period)),
+        page_href: link(&w.region.code, m, period),
+        printed: shiliu_domain::calendar::local(shiliu_db::now())
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    let r = read(&state, &p, &q).await?;
+    render(&view(&p, &r))
+}
+
+/// How often the wall screen reads its figures again.
+pub const WALL_REFRESH_SECONDS: u32 = 300;
+
+/// The board for a wall screen (大屏, 1920 × 1080): the same figures on one dark screen
+/// without the menus, read again every few minutes by the page itself (no script needed).
+#[derive(Template)]
+#[template(path = "dashboard/wall.html")]
+struct WallPage {
+    b: BoardPage,
+    refresh: u32,
+    /// When the figures were read and how often they are read again, in words.
+    stamp: String,
+}
+
+/// The wall's template includes the page's parts (`dashboard/_cards.html`, …), which name the
+/// page's fields: they reach them through this.
+impl std::ops::Deref for WallPage {
+    type Target = BoardPage;
+    fn deref(&self) -> &BoardPage {
+        &self.b
+    }
+}
+
+pub async fn wall(
+    State(state): State<AppState>,
+    p: Principal,
+    Query(q): Query<BoardQuery>,
+) -> AppResult<Response> {
+    let r = read(&state, &p, &q).await?;
+    let b = view(&p, &r);
+    let stamp = p.t().f(
+        "dashboard.wall_stamp",
+        &[
+            ("at", &b.printed),
+            ("minutes", &(WALL_REFRESH_SECONDS / 60).to_string()),
+        ],
+    );
+    render(&WallPage {
+        b,
+        refresh: WALL_REFRESH_SECONDS,
+        stamp,
+    })
 }
 
 /// The board's figures as an Excel sheet: a row for each place below and one for the place,
@@ -525,4 +782,5 @@ pub(crate) fn routes() -> crate::Routes {
     crate::Routes::new(file!())
         .route("/dashboard", get(page))
         .route("/dashboard.xlsx", get(export))
+        .route("/dashboard/wall", get(wall))
 }

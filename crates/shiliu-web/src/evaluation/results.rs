@@ -179,7 +179,7 @@ async fn board(state: &AppState, p: &Principal, id: i64) -> AppResult<Board> {
             }
             let corrections = results::corrections(c, id)?
                 .into_iter()
-                .filter(|x| a.organiser || a.own_unit == Some(x.unit_id))
+                .filter(|x| a.organiser || a.reader || a.own_unit == Some(x.unit_id))
                 .map(|x| {
                     (
                         name_of(x.unit_id),

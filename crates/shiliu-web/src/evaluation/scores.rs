@@ -25,7 +25,7 @@ use crate::web::files::FormData;
 use crate::web::page::{Layout, Saved, render, render_form, show_minute};
 use crate::web::{AppState, Principal};
 
-/// Any of the three ways into an evaluation.
+/// Any of the four ways into an evaluation.
 pub(crate) fn actor(p: &Principal) -> AppResult<shiliu_db::scope::Actor> {
     p.require::<grants::ManageEvaluations>()
         .map(Can::into_actor)
@@ -37,6 +37,7 @@ pub(crate) fn actor(p: &Principal) -> AppResult<shiliu_db::scope::Actor> {
             p.require::<grants::ReportEvaluations>()
                 .map(Can::into_actor)
         })
+        .or_else(|_| p.require::<grants::ViewEvaluations>().map(Can::into_actor))
 }
 
 // ---- What is left to do ----

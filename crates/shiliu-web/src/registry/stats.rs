@@ -1,9 +1,10 @@
 //! The register's statistics page and its Excel export: residents by region, by 民族, by
-//! 户籍地 (province and county), by employment and by tag; arrivals and departures by month;
-//! SVG bars. A cell of the breakdowns by 民族 or 户籍地 showing fewer people than the configured
-//! minimum is withheld, unnamed, and the rest rounded to a multiple of it — on the page and in
-//! the export alike — so no one can be singled out from a published table, nor a withheld cell
-//! recovered from the pages of the regions above and below (`shiliu_domain::registry::suppress`).
+//! 户籍地 (province and county), by employment and by tag as bars; arrivals and departures by
+//! month as lines beside the same months of the year before. A cell of the breakdowns by 民族
+//! or 户籍地 showing fewer people than the configured minimum is withheld, unnamed, and the
+//! rest rounded to a multiple of it — on the page and in the export alike — so no one can be
+//! singled out from a published table, nor a withheld cell recovered from the pages of the
+//! regions above and below (`shiliu_domain::registry::suppress`).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -19,6 +20,7 @@ use shiliu_domain::registry::suppress;
 use shiliu_domain::{FieldError, FieldErrors, divisions, peoples};
 
 use crate::requests::stats::month;
+use crate::web::charts::{MONTHS_HEIGHT, MONTHS_WIDTH, MonthChart, bar_length};
 use crate::web::error::AppResult;
 use crate::web::i18n::T;
 use crate::web::page::{Layout, render};
@@ -26,16 +28,20 @@ use crate::web::pickers::Picker;
 use crate::web::xlsx::Cell as XlsxCell;
 use crate::web::{AppState, Principal};
 
-/// One row of a breakdown: label, the figure (`None`: withheld), and its bar's width.
+/// One row of a breakdown: label, the figure (`None`: withheld), and its bar's length.
 pub struct Cell {
     pub label: String,
     pub value: Option<i64>,
-    pub width: i64,
+    pub length: String,
+    /// A month's figure a year before, in a section by month that has one.
+    pub year_before: Option<i64>,
 }
 
 pub struct Section {
     pub title: String,
     pub cells: Vec<Cell>,
+    /// A section by month: its months as a line, beside the year before's, instead of bars.
+    pub trend: Option<MonthChart>,
     /// Some cells were withheld.
     pub suppressed: bool,
     /// The figures are rounded (a breakdown by 民族 or 户籍地).
@@ -54,8 +60,6 @@ pub struct StatsQuery {
     to: String,
 }
 
-const BAR_SPACE: i64 = 200;
-
 /// A section of figures. With `min` (a breakdown by 民族 or 户籍地) its cells are published
 /// as `suppress` says — small cells withheld, the rest rounded — and the withheld ones as one
 /// row, `other`, without naming them; sorted again by what is shown.
@@ -73,8 +77,9 @@ fn section(title: String, rows: Vec<(String, i64)>, min: Option<(i64, &str)>) ->
         .filter_map(|((label, _), value)| {
             value.map(|v| Cell {
                 label,
-                width: v * BAR_SPACE / max,
+                length: bar_length(v, max),
                 value: Some(v),
+                year_before: None,
             })
         })
         .collect();
@@ -85,7 +90,8 @@ fn section(title: String, rows: Vec<(String, i64)>, min: Option<(i64, &str)>) ->
         cells.push(Cell {
             label: other.to_string(),
             value: None,
-            width: 0,
+            length: bar_length(0, max),
+            year_before: None,
         });
     }
     Section {
@@ -93,7 +99,24 @@ fn section(title: String, rows: Vec<(String, i64)>, min: Option<(i64, &str)>) ->
         suppressed,
         rounded: min.is_some_and(|(m, _)| m > 1),
         cells,
+        trend: None,
     }
+}
+
+/// A section by month: `now` per month of the period, `before` (None: nothing was recorded a
+/// year before) per the same months a year earlier, drawn as lines and listed in one table.
+fn months_section(title: String, now: Vec<(String, i64)>, before: Option<Vec<i64>>) -> Section {
+    let (months, figures): (Vec<String>, Vec<Option<i64>>) =
+        now.iter().map(|(m, n)| (m.clone(), Some(*n))).unzip();
+    let earlier: Option<Vec<Option<i64>>> = before
+        .as_ref()
+        .map(|b| b.iter().copied().map(Some).collect());
+    let mut section = section(title, now, None);
+    for (cell, b) in section.cells.iter_mut().zip(before.iter().flatten()) {
+        cell.year_before = Some(*b);
+    }
+    section.trend = MonthChart::of(&months, &figures, earlier.as_deref());
+    section
 }
 
 /// The figures the page and the export show: sections in reading order, and the heading.
@@ -121,6 +144,9 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         return Err(FieldErrors::from(FieldError::new("to", "err.month_order")).into());
     }
     let last_day = to + Months::new(1) - chrono::Duration::days(1);
+    // Arrivals and departures are the only figures over a period: read from a year earlier,
+    // they give the year before's months too, in the same snapshot.
+    let year_earlier = from - Months::new(12);
     let code = q.region.trim().to_string();
     let (root, children, (figures, served)): (
         Option<Region>,
@@ -152,7 +178,7 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
                 root,
                 children,
                 (
-                    db::figures(c, &scope, from, last_day)?,
+                    db::figures(c, &scope, year_earlier, last_day)?,
                     shiliu_db::registry::needs::figures(c, &scope, from, last_day)?,
                 ),
             ))
@@ -160,12 +186,18 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         .await?;
     let min = state.config.min_cell;
     let other = t.s("registry.withheld_together");
-    // Residents per child region of the root (or per root, for a scope of several).
+    // Residents per child region of the root (or per root, for a scope of several), every
+    // active one with its zero too: a region missing reads as one not reported. A region
+    // since closed appears while people are still registered in it.
     let by_child: Vec<(String, i64)> = children
         .iter()
         .filter_map(|r| {
-            let n = figures.by_region.iter().find(|(p, _)| *p == r.path)?.1;
-            (n > 0).then(|| (r.name.clone(), n))
+            let n = figures
+                .by_region
+                .iter()
+                .find(|(p, _)| *p == r.path)
+                .map_or(0, |x| x.1);
+            (r.active || n > 0).then(|| (r.name.clone(), n))
         })
         .collect();
     let mut by_people: Vec<(String, i64)> = figures
@@ -220,16 +252,32 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
         .iter()
         .map(|(k, n)| (t.label("person_tag", k), *n))
         .collect();
-    let months: Vec<String> = std::iter::successors(Some(from), |m| {
-        Some(*m + Months::new(1)).filter(|n| *n <= to)
-    })
-    .map(|m| m.format("%Y-%m").to_string())
-    .collect();
+    let months_from = |first: chrono::NaiveDate| {
+        std::iter::successors(Some(first), |m| Some(*m + Months::new(1)))
+            .map(|m| m.format("%Y-%m").to_string())
+    };
+    let months: Vec<String> = months_from(from)
+        .take_while(|m| *m <= to.format("%Y-%m").to_string())
+        .collect();
+    let earlier_months: Vec<String> = months_from(year_earlier).take(months.len()).collect();
     let per_month = |m: &std::collections::BTreeMap<String, i64>| -> Vec<(String, i64)> {
         months
             .iter()
             .map(|k| (k.clone(), m.get(k).copied().unwrap_or(0)))
             .collect()
+    };
+    // The year before is drawn only where something was recorded in it: a line of zeros
+    // would say nobody came, where the register may simply not have been kept yet.
+    let recorded_before = [&figures.arrivals, &figures.departures]
+        .iter()
+        .any(|m| m.range(..from.format("%Y-%m").to_string()).next().is_some());
+    let year_before = |m: &std::collections::BTreeMap<String, i64>| -> Option<Vec<i64>> {
+        recorded_before.then(|| {
+            earlier_months
+                .iter()
+                .map(|k| m.get(k).copied().unwrap_or(0))
+                .collect()
+        })
     };
     let needs_by = |pick: fn(&(String, i64, i64, i64)) -> i64| -> Vec<(String, i64)> {
         served
@@ -272,15 +320,15 @@ async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResult<Re
             section(s(t, "registry.by_county"), by_county, Some((min, other))),
             section(s(t, "registry.by_employment"), employment, None),
             section(s(t, "registry.by_tag"), tags, None),
-            section(
+            months_section(
                 s(t, "registry.arrivals"),
                 per_month(&figures.arrivals),
-                None,
+                year_before(&figures.arrivals),
             ),
-            section(
+            months_section(
                 s(t, "registry.departures"),
                 per_month(&figures.departures),
-                None,
+                year_before(&figures.departures),
             ),
             section(s(t, "registry.needs_by_kind"), needs_by(|n| n.1), None),
             section(s(t, "registry.needs_met_by_kind"), needs_by(|n| n.2), None),
@@ -305,7 +353,8 @@ struct StatsPage {
     r: Report,
     region: String,
     note: String,
-    bar_space: i64,
+    months_width: i64,
+    months_height: i64,
     /// The region whose figures are shown: the regions in scope.
     regions: Picker,
 }
@@ -337,7 +386,8 @@ pub async fn page(
             .selected(q.region.clone())
             .regions(around, t),
         region: q.region,
-        bar_space: BAR_SPACE,
+        months_width: MONTHS_WIDTH,
+        months_height: MONTHS_HEIGHT,
         r,
     })
 }

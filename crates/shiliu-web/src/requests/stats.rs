@@ -1,5 +1,6 @@
-//! The request statistics page: figures per scope and period by category, channel, month or
-//! site, as a table and an SVG chart drawn on the server.
+//! The request statistics page: figures per scope and period by category, channel, month,
+//! region or site, as a table and a chart drawn on the server — bars for the groups, and for
+//! months a line beside the same months of the year before.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -7,23 +8,33 @@ use axum::response::Response;
 use shiliu_db::scope::grants;
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::Deserialize;
 use shiliu_db::requests::stats::{self, Dimension, Figures};
 use shiliu_domain::{FieldError, FieldErrors};
 
+use crate::web::charts::{MONTHS_HEIGHT, MONTHS_WIDTH, MonthChart, bar_length};
 use crate::web::error::AppResult;
 use crate::web::page::{Layout, render};
 use crate::web::xlsx::Cell;
 use crate::web::{AppState, Principal};
 
+/// A group's row of the bar chart: its name, its received and resolved, and their bars'
+/// lengths.
 pub struct Bar {
     pub label: String,
-    pub y: i64,
     pub received: i64,
     pub resolved: i64,
-    pub received_w: i64,
-    pub resolved_w: i64,
+    pub received_length: String,
+    pub resolved_length: String,
+}
+
+/// One measure's months as a line beside the year before's.
+pub struct Trend {
+    /// `received` or `resolved`: names the figure, for its caption's id.
+    pub measure: &'static str,
+    pub title: String,
+    pub chart: MonthChart,
 }
 
 type Row = (String, i64, i64, String, String, String, String);
@@ -40,12 +51,15 @@ struct StatsPage {
     from: String,
     to: String,
     query: String,
-    rows: Vec<Row>,
-    total: Row,
+    /// Each group's row; by month, with its received and resolved in the same month a year
+    /// before (None when there were no requests at all a year before).
+    rows: Vec<(Row, Option<(i64, i64)>)>,
+    total: (Row, Option<(i64, i64)>),
+    /// The chart: bars by a group, or by month a line for received and one for resolved.
     bars: Vec<Bar>,
-    chart_width: i64,
-    chart_height: i64,
-    label_width: i64,
+    trends: Vec<Trend>,
+    months_width: i64,
+    months_height: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -152,6 +166,9 @@ pub async fn report(state: &AppState, p: &Principal, q: &StatsQuery) -> AppResul
             if by == Dimension::Region {
                 with_every_region(c, actor.scope(), &mut figures)?;
             }
+            if by_months(by) {
+                figures = with_every_month(figures, every_month(&f2, &t2));
+            }
             let cats = shiliu_db::requests::categories(c, true)?;
             let ids: Vec<i64> = figures
                 .iter()
@@ -230,6 +247,68 @@ fn with_every_region(
     Ok(())
 }
 
+/// Whether the groups are months (drawn as a line, not as bars).
+fn by_months(by: Dimension) -> bool {
+    matches!(by, Dimension::Month | Dimension::ResolvedMonth)
+}
+
+/// Every month from `from` to `to` (`YYYY-MM`, both included), in order.
+fn every_month(from: &str, to: &str) -> Vec<String> {
+    let day = |m: &str| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok();
+    let (Some(from), Some(to)) = (day(from), day(to)) else {
+        return Vec::new();
+    };
+    std::iter::successors(Some(from), |m| {
+        m.checked_add_months(Months::new(1)).filter(|n| *n <= to)
+    })
+    .map(|m| m.format("%Y-%m").to_string())
+    .collect()
+}
+
+/// The figures by month with every month of the period, those without requests as zeros: a
+/// month missing from the table reads as one not reported, and the line needs every month.
+fn with_every_month(figures: Vec<Figures>, months: Vec<String>) -> Vec<Figures> {
+    let mut found: HashMap<String, Figures> =
+        figures.into_iter().map(|f| (f.key.clone(), f)).collect();
+    months
+        .into_iter()
+        .map(|key| {
+            found.remove(&key).unwrap_or(Figures {
+                key,
+                ..Figures::default()
+            })
+        })
+        .collect()
+}
+
+/// The same months a year before a report by month, read through the same scoped figures:
+/// None when there were no requests in them at all (a line of zeros would say there were
+/// none, where there may only have been no platform yet).
+async fn year_before(
+    state: &AppState,
+    p: &Principal,
+    r: &Report,
+) -> AppResult<Option<Vec<Figures>>> {
+    let actor = p.require::<grants::ViewRequests>()?;
+    let shift = |m: &str| -> Option<String> {
+        let day = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok()?;
+        Some(
+            day.checked_sub_months(Months::new(12))?
+                .format("%Y-%m")
+                .to_string(),
+        )
+    };
+    let (Some(from), Some(to)) = (shift(&r.from), shift(&r.to)) else {
+        return Ok(None);
+    };
+    let (by, months) = (r.by, every_month(&from, &to));
+    let figures = state
+        .db
+        .read(move |c| stats::figures(c, actor.scope(), &from, &to, by))
+        .await?;
+    Ok((!figures.is_empty()).then(|| with_every_month(figures, months)))
+}
+
 /// The note that says what the months are months of.
 fn basis(by: Dimension) -> &'static str {
     if by == Dimension::ResolvedMonth {
@@ -250,28 +329,54 @@ pub async fn page(
 ) -> AppResult<Response> {
     let r = report(&state, &p, &q).await?;
     let t = p.t();
-    let max = r
-        .groups
-        .iter()
-        .map(|(_, f)| f.received)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    // Sized for a 360-px phone, where the SVG is drawn at about its own scale.
-    let (label_width, bar_space) = (104_i64, 200_i64);
-    let bars = r
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, (label, f))| Bar {
-            label: label.chars().take(7).collect(),
-            y: i as i64 * 26 + 4,
-            received: f.received,
-            resolved: f.resolved,
-            received_w: f.received * bar_space / max,
-            resolved_w: f.resolved * bar_space / max,
-        })
-        .collect::<Vec<_>>();
+    let (mut bars, mut trends) = (Vec::new(), Vec::new());
+    let mut year_before_rows: Vec<(i64, i64)> = Vec::new();
+    if by_months(r.by) {
+        let before = year_before(&state, &p, &r).await?;
+        let months: Vec<String> = r.groups.iter().map(|(_, f)| f.key.clone()).collect();
+        for measure in ["received", "resolved"] {
+            let pick = |f: &Figures| {
+                if measure == "received" {
+                    f.received
+                } else {
+                    f.resolved
+                }
+            };
+            let now: Vec<Option<i64>> = r.groups.iter().map(|(_, f)| Some(pick(f))).collect();
+            let then: Option<Vec<Option<i64>>> = before
+                .as_ref()
+                .map(|b| b.iter().map(|f| Some(pick(f))).collect());
+            if let Some(chart) = MonthChart::of(&months, &now, then.as_deref()) {
+                trends.push(Trend {
+                    measure,
+                    title: t.s(&format!("stats.{measure}")).to_string(),
+                    chart,
+                });
+            }
+        }
+        if let Some(before) = before {
+            year_before_rows = before.iter().map(|f| (f.received, f.resolved)).collect();
+        }
+    } else {
+        // One scale for both bars of every row: the longest bar is the largest figure.
+        let longest = r
+            .groups
+            .iter()
+            .map(|(_, f)| f.received.max(f.resolved))
+            .max()
+            .unwrap_or(0);
+        bars = r
+            .groups
+            .iter()
+            .map(|(label, f)| Bar {
+                label: label.clone(),
+                received: f.received,
+                resolved: f.resolved,
+                received_length: bar_length(f.received, longest),
+                resolved_length: bar_length(f.resolved, longest),
+            })
+            .collect();
+    }
     let dim_label = |d: Dimension| t.s(&format!("stats.by_{}", d.as_str())).to_string();
     let page = StatsPage {
         l: Layout::new(&p, "nav.requests", t.s("stats.title")),
@@ -287,14 +392,22 @@ pub async fn page(
         rows: r
             .groups
             .iter()
-            .map(|(l, f)| row(l.clone(), r.by, f))
+            .enumerate()
+            .map(|(i, (l, f))| (row(l.clone(), r.by, f), year_before_rows.get(i).copied()))
             .collect(),
-        total: row(t.s("stats.total").to_string(), r.by, &r.total),
+        total: (
+            row(t.s("stats.total").to_string(), r.by, &r.total),
+            (!year_before_rows.is_empty()).then(|| {
+                year_before_rows
+                    .iter()
+                    .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+            }),
+        ),
         basis: basis(r.by),
-        chart_width: label_width + bar_space + 40,
-        chart_height: bars.len() as i64 * 26 + 8,
         bars,
-        label_width,
+        trends,
+        months_width: MONTHS_WIDTH,
+        months_height: MONTHS_HEIGHT,
     };
     render(&page)
 }

@@ -163,6 +163,18 @@ fn lines(
     out
 }
 
+/// How many of a plan's (task, unit) pairs stand each way today, in [`Progress::ALL`]'s
+/// order: the board's own reckoning, for the dashboard.
+pub(crate) fn standing(plan: &Plan, tree: &Tree, marks: &[PairMarks], t: T) -> Vec<i64> {
+    let mut counts = vec![0; Progress::ALL.len()];
+    for l in lines(plan, tree, marks, &HashMap::new(), t) {
+        if let Some(k) = Progress::ALL.iter().position(|p| *p == l.progress) {
+            counts[k] += 1;
+        }
+    }
+    counts
+}
+
 /// The units' summary: each unit's tasks by standing, the most behind first.
 fn units(lines: &[Line]) -> Vec<UnitLine> {
     let mut out: Vec<UnitLine> = Vec::new();

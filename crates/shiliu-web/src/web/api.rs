@@ -51,6 +51,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::registry::needs::api::Doc::openapi(),
         crate::evaluation::api::Doc::openapi(),
         crate::tasks::api::Doc::openapi(),
+        crate::dashboard::api::Doc::openapi(),
     ] {
         doc.merge(part);
     }
@@ -501,6 +502,7 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
     use shiliu_domain::casework::{
         CaseStatus, DisputeKind, DisputeStatus, MediationOutcome, PartySide,
     };
+    use shiliu_domain::dashboard::Measure;
     use shiliu_domain::evaluation::{CriterionKind, Level, Stage};
     use shiliu_domain::org::{RegionKind, SiteType};
     use shiliu_domain::registry::needs::{NeedKind, NeedStatus, ServiceKind, SurveyStatus};
@@ -556,6 +558,15 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
         ("IndicatorDto", "level", codes!(Level)),
         ("SchemeDto", "stage", codes!(Stage)),
         ("TodoDto", "stage", codes!(Stage)),
+        ("FigureDto", "measure", codes!(Measure)),
+        ("MonthFigureDto", "measure", codes!(Measure)),
+        ("BoardDto", "measure", codes!(Measure)),
+        (
+            "FlagDto",
+            "kind",
+            vec!["escalated", "overdue", "tasks_overdue", "findings_overdue"],
+        ),
+        ("EvaluationDto", "stage", codes!(Stage)),
         ("MeDto", "role", codes!(Role)),
         ("MemberDto", "relation", codes!(Relation)),
         ("PersonBody", "relation", blank_or(codes!(Relation))),
@@ -663,6 +674,7 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
         ("/api/v1/needs", "kind", codes!(NeedKind)),
         ("/api/v1/assists", "side", vec!["in", "out"]),
         ("/api/v1/assists", "status", codes!(AssistStatus)),
+        ("/api/v1/dashboard", "measure", codes!(Measure)),
     ];
     (properties, parameters)
 }

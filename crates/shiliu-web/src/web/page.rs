@@ -58,6 +58,7 @@ const NAV: [(&str, &str, &[Permission]); 16] = [
             Permission::ManageEvaluations,
             Permission::ReviewEvaluations,
             Permission::ReportEvaluations,
+            Permission::ViewEvaluations,
         ],
     ),
     (

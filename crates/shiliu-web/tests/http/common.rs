@@ -413,7 +413,7 @@ pub(crate) fn seed_every_kind(
 /// A work plan of the city in force over this year and the next, its one task handed to the
 /// city's unit, and that unit's report on it; the plan's name, which no other city's page may
 /// show.
-fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) -> String {
+pub(crate) fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) -> String {
     use chrono::Datelike;
     use shiliu_db::tasks;
     use shiliu_domain::tasks::inspections::{FindingInput, InspectionFields, InspectionInput};
@@ -563,7 +563,7 @@ fn seed_plan(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) ->
 }
 
 /// A record's id under its kind's name, for the walk's paths.
-type Put<'a> = dyn FnMut(&'static str, String) + 'a;
+pub(crate) type Put<'a> = dyn FnMut(&'static str, String) + 'a;
 
 /// The request handled so far that co-handling may be asked; a file, a dispute, a case.
 fn seed_request_records(c: &mut DbConnection, city: &CityData, tag: &str, put: &mut Put) {

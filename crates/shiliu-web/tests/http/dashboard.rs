@@ -148,7 +148,7 @@ both_engines!(
                 assert_eq!(board_city(&r[1].to_string())[col], r[2], "{r:?}");
                 seen += 1;
             }
-            assert_eq!(seen, 2, "the two cities with people");
+            assert_eq!(seen, 14, "every city, those without people too");
             assert_eq!(board_city("桂林市")[col], Data::Float(0.0));
             assert_eq!(
                 board_city("广西壮族自治区")[col],
@@ -207,6 +207,119 @@ both_engines!(
             assert!(away.contains("不在广西范围内"), "{away}");
             let top = app.get("/r", "").await.text();
             assert!(top.contains("data-locate data-submit"));
+        });
+    }
+);
+
+both_engines!(
+    the_api_gives_the_boards_figures_and_the_page_prints_and_goes_on_the_wall,
+    |t: TestDb| {
+        let app = province(t);
+        block_on(async {
+            let (s, _) = app.session("gx-leader");
+            let year = shiliu_db::today().format("%Y").to_string();
+            let q = format!("from={year}-01&to={year}-12");
+            let (st, b) = app
+                .api_get(&format!("/api/v1/dashboard?{q}"), "gx-leader")
+                .await;
+            assert_eq!(st, StatusCode::OK, "{b}");
+            assert_eq!(b["place"]["code"], "450000");
+            assert_eq!(b["places"].as_array().unwrap().len(), 14, "every city");
+            assert_eq!(b["months"].as_array().unwrap().len(), 24);
+            // Each city's figures are the sheet's, counts as integers and shares as fractions.
+            let sheet = rows(&app.get(&format!("/dashboard.xlsx?{q}"), &s).await.body);
+            for p in b["places"].as_array().unwrap() {
+                let name = p["name"].as_str().unwrap();
+                let cells = &sheet.iter().find(|(n, _)| n == name).unwrap().1;
+                let fig = |m: &str| {
+                    p["figures"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|f| f["measure"] == m)
+                        .unwrap()
+                        .clone()
+                };
+                assert_eq!(
+                    Data::Float(fig("received")["now"].as_i64().unwrap() as f64),
+                    cells[0],
+                    "{name}"
+                );
+                assert_eq!(
+                    Data::Float(fig("received")["previous"].as_i64().unwrap() as f64),
+                    cells[1],
+                    "{name}"
+                );
+            }
+            let nn = b["places"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["code"] == "450100")
+                .unwrap();
+            assert_eq!(nn["figures"][0]["measure"], "received");
+            assert_eq!(nn["figures"][0]["now"], 1);
+            // The leader may read plans and evaluations: the parts are there, empty here.
+            assert_eq!(b["plans"], serde_json::json!([]));
+            assert_eq!(b["evaluations"], serde_json::json!([]));
+            let (st, e) = app
+                .api_get("/api/v1/dashboard?measure=score", "gx-leader")
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(e["error"]["details"]["measure"].is_string(), "{e}");
+            // The page offers printing (for a script to show) and the wall screen; the wall
+            // has the same places, refreshes itself and has no menu.
+            let page = app.get(&format!("/dashboard?{q}"), &s).await.text();
+            assert!(page.contains("data-print hidden"), "{page}");
+            assert!(page.contains("class=\"dashboard\""));
+            let wall = app.get(&format!("/dashboard/wall?{q}"), &s).await;
+            assert_eq!(wall.status, StatusCode::OK);
+            let wall = wall.text();
+            assert!(wall.contains("<meta http-equiv=\"refresh\" content=\"300\">"));
+            assert!(wall.contains("class=\"wall\""));
+            assert!(!wall.contains("class=\"menu\""), "no menu on the wall");
+            assert_eq!(ranked(&wall), ranked(&page));
+            assert_eq!(
+                wall.matches("data-code=\"45").count(),
+                14,
+                "14 cities on the wall's map"
+            );
+            assert!(wall.contains("每 5 分钟自动刷新"), "{wall}");
+        });
+    }
+);
+
+both_engines!(
+    the_board_shows_a_plans_tasks_overdue_and_its_overdue_rectifications,
+    |t: TestDb| {
+        let app = App::new(t);
+        let plan = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let city = seed_city(c, "450100", "nn", "x");
+                Ok(seed_plan(c, &city, "nn", &mut |_, _| {}))
+            })
+            .unwrap();
+        block_on(async {
+            let (s, _) = app.session("nn-leader");
+            let page = app.get("/dashboard", &s).await.text();
+            assert!(page.contains("任务推进"), "{page}");
+            assert!(page.contains(&plan), "{page}");
+            let (_, b) = app.api_get("/api/v1/dashboard", "nn-leader").await;
+            let p = &b["plans"][0];
+            assert_eq!(p["name"], plan.as_str(), "{b}");
+            let standings = ["not_started", "in_progress", "done", "overdue", "lagging"];
+            let pairs: i64 = standings.iter().map(|k| p[*k].as_i64().unwrap()).sum();
+            assert_eq!(pairs, 1, "one task handed to one unit: {p}");
+            // The plan's own board puts that pair under the same standing, and no other.
+            for k in standings {
+                let board = app
+                    .get(&format!("/plans/{}/board?progress={k}", p["id"]), &s)
+                    .await
+                    .text();
+                assert_eq!(board.contains("nn分解任务"), p[k] == 1, "{k}: {p}");
+            }
         });
     }
 );

@@ -1697,3 +1697,65 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_leader_follows_an_evaluation_on_the_dashboard_and_reads_its_results_once_published,
+    |t: TestDb| {
+        let (app, s) = in_self_assessment(t);
+        block_on(async {
+            let (leader, _) = app.session("nn-leader");
+            let results = format!("/evaluations/{}/results", s.id);
+            // Under way: the scheme in the list and on the board with how far it has got; its
+            // results and the unit's sheet are not the leader's to read.
+            let list = app.get("/evaluations", &leader).await.text();
+            assert!(
+                list.contains("2026年度考评") && !list.contains("新建考评方案"),
+                "{list}"
+            );
+            let board = app.get("/dashboard", &leader).await.text();
+            assert!(board.contains("绩效考评进度"), "{board}");
+            assert!(board.contains("自评已提交 0 / 1 家"), "{board}");
+            assert_eq!(
+                app.get(&results, &leader).await.status,
+                StatusCode::NOT_FOUND
+            );
+            assert_eq!(
+                app.get(&s.path, &leader).await.status,
+                StatusCode::NOT_FOUND
+            );
+            // Published: the results are the leader's to read, and the board gives the grades.
+            published(&app, &s).await;
+            let r = app.get(&results, &leader).await;
+            assert_eq!(r.status, StatusCode::OK);
+            let board = app.get("/dashboard", &leader).await.text();
+            assert!(board.contains("已通报"), "{board}");
+            assert!(board.contains(&format!("href=\"{results}\"")), "{board}");
+            let (_, b) = app.api_get("/api/v1/dashboard", "nn-leader").await;
+            let e = &b["evaluations"][0];
+            assert_eq!(e["stage"], "published", "{b}");
+            assert_eq!(
+                (&e["units"], &e["submitted"], &e["first_reviewed"]),
+                (&1.into(), &1.into(), &1.into()),
+                "submitted, and both criteria scored in the first review: {e}"
+            );
+            let graded: i64 = e["grades"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["units"].as_i64().unwrap())
+                .sum();
+            assert_eq!(graded, 1, "the one unit, graded: {e}");
+            // Still no unit's sheet, and nothing to change.
+            assert_eq!(
+                app.get(&s.path, &leader).await.status,
+                StatusCode::NOT_FOUND
+            );
+            // Another city's leader has no way in.
+            let (other, _) = app.session("lz-leader");
+            assert_eq!(
+                app.get(&results, &other).await.status,
+                StatusCode::NOT_FOUND
+            );
+        });
+    }
+);

@@ -1394,6 +1394,192 @@ both_engines!(
     }
 );
 
+/// `n` people registered in the grid `grid`, each a household of one, who arrived on `on`.
+fn arrived_on(app: &App, grid: i64, on: chrono::NaiveDate, n: usize, tag: &'static str) {
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let grid = org::get_region(c, &Scope::everything(), grid)?;
+            let mut households = Vec::new();
+            for i in 0..n {
+                let p = shiliu_domain::registry::PersonInput::parse(
+                    &shiliu_domain::registry::PersonForm {
+                        name: format!("{tag}{i}"),
+                        sex: "male".into(),
+                        birth_date: "1985-06-01".into(),
+                        people: "01".into(),
+                        hukou: "430102".into(),
+                        address: "民族大道".into(),
+                        arrived_on: on.format("%Y-%m-%d").to_string(),
+                        ..Default::default()
+                    },
+                    shiliu_db::today(),
+                )
+                .unwrap();
+                households.push(shiliu_db::registry::bulk::NewHousehold {
+                    region: &grid,
+                    address: "民族大道".into(),
+                    members: vec![(p, shiliu_domain::registry::Relation::Head)],
+                    moved_out: None,
+                    agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
+                });
+            }
+            let mut tally = shiliu_db::registry::Tally::default();
+            shiliu_db::registry::bulk::load(
+                c,
+                &Actor::system("test"),
+                &shiliu_db::registry::Vault::random(),
+                &households,
+                shiliu_domain::registry::ConsentChannel::Staff,
+                &mut tally,
+            )?;
+            tally.journal(c)
+        })
+        .unwrap();
+}
+
+both_engines!(
+    the_statistics_draw_arrivals_as_a_line_beside_the_year_before_with_the_tables_figures,
+    |t: TestDb| {
+        use crate::requests::{drawings, line_figures, months_between, table_rows};
+        use chrono::{Datelike, Months};
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
+            .unwrap();
+        let today = shiliu_db::today();
+        let this_month = today.with_day(1).unwrap();
+        let months = months_between(this_month - Months::new(11), this_month);
+        arrived_on(&app, nn.grid, today, 3, "本月来的");
+        block_on(async {
+            let (cookie, _) = app.session("nn-leader");
+            let page = app.get("/registry/stats", &cookie).await.text();
+            for svg in drawings(&page) {
+                assert!(!svg.contains("<text"), "shapes only: {svg}");
+            }
+            let arrivals = section(&page, "来本地人数（按月）");
+            assert!(
+                arrivals.contains("<figure class=\"chart months\""),
+                "{arrivals}"
+            );
+            let rows = table_rows(arrivals);
+            let listed: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+            assert_eq!(listed, months, "every month of the period");
+            let column = |rows: &[Vec<String>], i: usize| -> Vec<i64> {
+                rows.iter().map(|r| r[i].parse().unwrap()).collect()
+            };
+            assert_eq!(line_figures(arrivals, "now").unwrap(), column(&rows, 1));
+            // Nobody recorded a year before: no line for it, nor a column.
+            assert!(line_figures(arrivals, "before").is_none(), "{arrivals}");
+            assert!(rows.iter().all(|r| r.len() == 2), "{rows:?}");
+            assert!(arrivals.contains("上年同期无数据"));
+
+            // Two who came the same month a year before.
+            arrived_on(&app, nn.grid, today - Months::new(12), 2, "去年来的");
+            let page = app.get("/registry/stats", &cookie).await.text();
+            for svg in drawings(&page) {
+                assert!(!svg.contains("<text"), "shapes only: {svg}");
+            }
+            let arrivals = section(&page, "来本地人数（按月）");
+            let rows = table_rows(arrivals);
+            let listed: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+            assert_eq!(listed, months);
+            assert_eq!(line_figures(arrivals, "now").unwrap(), column(&rows, 1));
+            assert_eq!(
+                line_figures(arrivals, "before").unwrap(),
+                column(&rows, 2),
+                "the year before, month by month: {arrivals}"
+            );
+            assert_eq!(column(&rows, 2).iter().sum::<i64>(), 2);
+            assert_eq!(
+                *column(&rows, 2).last().unwrap(),
+                2,
+                "the same month, a year before"
+            );
+            assert!(*column(&rows, 1).last().unwrap() >= 3);
+            let a_year_before = format!(
+                "上年同期 {} – {}",
+                (this_month - Months::new(23)).format("%Y-%m"),
+                (this_month - Months::new(12)).format("%Y-%m")
+            );
+            assert!(arrivals.contains(&a_year_before), "{arrivals}");
+            // Departures: the year before is drawn too, a year of zeros being one.
+            let departures = section(&page, "迁出人数（按月）");
+            assert_eq!(line_figures(departures, "before").unwrap(), vec![0; 12]);
+        });
+    }
+);
+
+both_engines!(
+    the_statistics_by_region_are_bars_for_every_region_below_with_the_tables_figures,
+    |t: TestDb| {
+        use crate::requests::{drawings, table_rows};
+        let (app, cookie) = sixteen_residents(t);
+        let counties: Vec<String> = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let all = Scope::everything();
+                let nn = org::get_region_by_code(c, &all, "450100")?;
+                Ok(org::children(c, &all, nn.id, false)?
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect())
+            })
+            .unwrap();
+        block_on(async {
+            let page = app.get("/registry/stats", &cookie).await.text();
+            for svg in drawings(&page) {
+                assert!(!svg.contains("<text"), "shapes only: {svg}");
+            }
+            for heading in ["按区域", "按民族", "按户籍地（县）"] {
+                let part = section(&page, heading);
+                let bars = part
+                    .split("<div class=\"bars\" aria-hidden=\"true\">")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("bars under {heading}: {part}"))
+                    .split("</div>")
+                    .next()
+                    .unwrap();
+                let text_of = |class: &str| -> Vec<String> {
+                    bars.split(&format!("<span class=\"{class}\">"))
+                        .skip(1)
+                        .map(|s| s.split('<').next().unwrap().to_string())
+                        .collect()
+                };
+                let rows = table_rows(part);
+                let column =
+                    |i: usize| -> Vec<String> { rows.iter().map(|r| r[i].clone()).collect() };
+                assert_eq!(text_of("name"), column(0), "{heading}");
+                // A withheld cell is a dash in both.
+                let shown: Vec<String> = text_of("n");
+                let in_table: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        if r[1].is_empty() {
+                            "—".to_string()
+                        } else {
+                            r[1].clone()
+                        }
+                    })
+                    .collect();
+                assert_eq!(shown, in_table, "{heading}");
+                assert!(bars.contains("width=\"100.0\""), "{bars}");
+            }
+            let regions = table_rows(section(&page, "按区域"));
+            assert_eq!(regions.len(), counties.len(), "{regions:?}");
+            for county in &counties {
+                assert!(
+                    regions.iter().any(|r| r[0] == *county),
+                    "{county}, without residents too: {regions:?}"
+                );
+            }
+        });
+    }
+);
+
 // ---- The home side: out-migrants, and assistance asked and given ----
 
 /// Two people from 三江 (柳州市) registered in 南宁: 韦小红 agreed that home may see her, 杨大山

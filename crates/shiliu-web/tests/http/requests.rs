@@ -637,6 +637,250 @@ both_engines!(the_figures_by_region_chart_a_closed_request, |t: TestDb| {
     });
 });
 
+/// The SVG drawings of a page.
+pub(crate) fn drawings(html: &str) -> Vec<&str> {
+    html.split("<svg")
+        .skip(1)
+        .map(|s| s.split("</svg>").next().unwrap_or_default())
+        .collect()
+}
+
+/// The rows of the first table body in `html`, each row's cells as text.
+pub(crate) fn table_rows(html: &str) -> Vec<Vec<String>> {
+    let body = html.split("<tbody>").nth(1).unwrap_or_default();
+    let body = body.split("</tbody>").next().unwrap_or_default();
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("<td>")
+                .skip(1)
+                .map(|c| c.split('<').next().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A month chart's line (`now` or `before`) read back into figures: each point's height
+/// against the scale's top, as a reader of the drawing would. None without that line.
+pub(crate) fn line_figures(chart: &str, line: &str) -> Option<Vec<i64>> {
+    let plot = chart.split("<div class=\"plot\"").nth(1)?;
+    let plot = plot.split("</svg>").next()?;
+    let top: f64 = plot
+        .split("<span class=\"top\">")
+        .nth(1)?
+        .split('<')
+        .next()?
+        .parse()
+        .ok()?;
+    let d = plot
+        .split(&format!("<path class=\"{line}\" d=\""))
+        .nth(1)?
+        .split('"')
+        .next()?;
+    let numbers: Vec<f64> = d
+        .replace(['M', 'L'], " ")
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    Some(
+        numbers
+            .chunks(2)
+            .map(|p| (top * (100.0 - p[1]) / 100.0).round() as i64)
+            .collect(),
+    )
+}
+
+/// The months `YYYY-MM` from `from` to `to`.
+pub(crate) fn months_between(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Vec<String> {
+    std::iter::successors(Some(from), |m| {
+        Some(*m + chrono::Months::new(1)).filter(|n| *n <= to)
+    })
+    .map(|m| m.format("%Y-%m").to_string())
+    .collect()
+}
+
+/// The figure of one measure's month chart on the request statistics page.
+fn trend<'a>(page: &'a str, measure: &str) -> &'a str {
+    page.split(&format!("data-measure=\"{measure}\">"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("a chart of {measure}: {page}"))
+        .split("</figure>")
+        .next()
+        .unwrap()
+}
+
+both_engines!(
+    the_figures_by_month_draw_lines_beside_the_year_before_with_the_tables_figures,
+    |t: TestDb| {
+        use chrono::Datelike;
+        let app = App::new(t);
+        let nn = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let nn = seed_city(c, "450100", "nn", "x");
+                // Two more this month, beside the seeded one.
+                let cat = shiliu_db::requests::categories(c, false)?.remove(0);
+                for text in ["路灯不亮", "学校双语教材"] {
+                    let input =
+                        RequestInput::parse(Channel::Hotline, text, "", "", "", false).unwrap();
+                    shiliu_db::requests::create(
+                        c,
+                        &Actor::system("test"),
+                        &input,
+                        cat.id,
+                        nn.grid,
+                        None,
+                    )?;
+                }
+                Ok(nn)
+            })
+            .unwrap();
+        let today = shiliu_db::today();
+        let this_month = today.with_day(1).unwrap();
+        let months = months_between(this_month.with_month(1).unwrap(), this_month);
+        let a_year = chrono::Months::new(12);
+        let earlier = months_between(
+            this_month.with_month(1).unwrap() - a_year,
+            this_month - a_year,
+        );
+        block_on(async {
+            let (cs, _) = app.session("nn-commission-staff");
+            let page = app.get("/requests/stats?by=month", &cs).await.text();
+            for svg in drawings(&page) {
+                assert!(!svg.contains("<text"), "shapes only: {svg}");
+            }
+            let table = page.split("id=\"stats-table\"").nth(1).unwrap();
+            let rows = table_rows(table);
+            let listed: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+            assert_eq!(
+                listed, months,
+                "every month of the period, those without requests too"
+            );
+            let column =
+                |i: usize| -> Vec<i64> { rows.iter().map(|r| r[i].parse().unwrap()).collect() };
+            // Nothing a year before yet: one line each, and no year-before columns.
+            for (measure, col) in [("received", 1), ("resolved", 2)] {
+                let chart = trend(&page, measure);
+                assert_eq!(line_figures(chart, "now").unwrap(), column(col), "{chart}");
+                assert!(line_figures(chart, "before").is_none(), "{chart}");
+                assert!(chart.contains("上年同期无数据"), "{chart}");
+            }
+            assert!(!page.contains("上年同月受理数"));
+            assert_eq!(*column(1).last().unwrap(), 3);
+
+            // The seeded request moved back a year, and counted again.
+            let id = nn.request;
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    use diesel::prelude::*;
+                    use shiliu_db::schema::requests as rq;
+                    let at = shiliu_db::requests::get(c, &Scope::everything(), id)?.received_at;
+                    diesel::update(rq::table.filter(rq::id.eq(id)))
+                        .set(rq::received_at.eq(at - chrono::Months::new(12)))
+                        .execute(c)?;
+                    shiliu_db::requests::stats::rebuild(c)
+                })
+                .unwrap();
+            let page = app.get("/requests/stats?by=month", &cs).await.text();
+            for svg in drawings(&page) {
+                assert!(!svg.contains("<text"), "shapes only: {svg}");
+            }
+            let rows = table_rows(page.split("id=\"stats-table\"").nth(1).unwrap());
+            let column =
+                |i: usize| -> Vec<i64> { rows.iter().map(|r| r[i].parse().unwrap()).collect() };
+            assert!(page.contains("<th>上年同月受理数（件）</th>"), "{page}");
+            for (measure, col, before_col) in [("received", 1, 7), ("resolved", 2, 8)] {
+                let chart = trend(&page, measure);
+                assert_eq!(line_figures(chart, "now").unwrap(), column(col), "{chart}");
+                assert_eq!(
+                    line_figures(chart, "before").unwrap(),
+                    column(before_col),
+                    "the year before, month by month: {chart}"
+                );
+                let year_before =
+                    format!("上年同期 {} – {}", earlier[0], earlier[earlier.len() - 1]);
+                assert!(chart.contains(&year_before), "{year_before} in {chart}");
+            }
+            // This month two, the same month a year before the one moved there.
+            assert_eq!(*column(1).last().unwrap(), 2);
+            assert_eq!(*column(7).last().unwrap(), 1);
+            assert_eq!(column(7).iter().sum::<i64>(), 1);
+            // Months are a line, never bars.
+            assert!(!page.contains("class=\"bars"), "{page}");
+        });
+    }
+);
+
+both_engines!(
+    the_figures_by_region_are_bars_for_every_region_below_with_the_tables_figures,
+    |t: TestDb| {
+        let app = App::new(t);
+        let city = loop_city(&app);
+        let counties: Vec<String> = app
+            .t
+            .db
+            .write_blocking(|c| {
+                let all = Scope::everything();
+                let nn = org::get_region_by_code(c, &all, "450100")?;
+                Ok(org::children(c, &all, nn.id, false)?
+                    .into_iter()
+                    .map(|r| r.name)
+                    .collect())
+            })
+            .unwrap();
+        assert!(counties.len() > 5);
+        block_on(async {
+            closed(&app, &city).await;
+            let (cs, _) = app.session("nn-commission-staff");
+            for by in ["region", "channel", "category"] {
+                let page = app
+                    .get(&format!("/requests/stats?by={by}"), &cs)
+                    .await
+                    .text();
+                for svg in drawings(&page) {
+                    assert!(!svg.contains("<text"), "shapes only: {svg}");
+                }
+                let bars = page
+                    .split("<div class=\"bars two\" aria-hidden=\"true\">")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("bars by {by}: {page}"))
+                    .split("</div>")
+                    .next()
+                    .unwrap();
+                let text_of = |class: &str| -> Vec<String> {
+                    bars.split(&format!("<span class=\"{class}\">"))
+                        .skip(1)
+                        .map(|s| s.split('<').next().unwrap().to_string())
+                        .collect()
+                };
+                let rows = table_rows(page.split("id=\"stats-table\"").nth(1).unwrap());
+                let column =
+                    |i: usize| -> Vec<String> { rows.iter().map(|r| r[i].clone()).collect() };
+                // Each group's name and figures, as HTML, are the table's.
+                assert_eq!(text_of("name"), column(0), "by {by}");
+                assert_eq!(text_of("n recv"), column(1), "by {by}");
+                assert_eq!(text_of("n res"), column(2), "by {by}");
+                if by == "region" {
+                    for county in &counties {
+                        assert!(
+                            column(0).contains(county),
+                            "{county}, without requests too: {:?}",
+                            column(0)
+                        );
+                    }
+                }
+                // The longest bar is the largest figure's, the others shorter.
+                assert!(bars.contains("width=\"100.0\""), "{bars}");
+                if by == "region" {
+                    assert!(bars.contains("width=\"0.0\""), "a county without: {bars}");
+                }
+            }
+        });
+    }
+);
+
 both_engines!(
     the_figures_sheet_holds_the_channel_and_the_total,
     |t: TestDb| {

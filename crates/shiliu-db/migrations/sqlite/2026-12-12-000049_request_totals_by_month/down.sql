@@ -1,0 +1,1 @@
+DELETE FROM request_tallies WHERE dim = 'total';
