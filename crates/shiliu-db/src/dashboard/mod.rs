@@ -372,8 +372,8 @@ impl Board {
 pub const EVALUATIONS_SHOWN: usize = 4;
 
 /// An evaluation run at or below the place, as far as it has got: its units, the
-/// self-assessments submitted, the units the first review has scored in full, and once
-/// published its grades and the units at the top.
+/// self-assessments submitted, the units the first review has scored in full (once
+/// published, every unit), and once published its grades and the units at the top.
 #[derive(Debug, Clone)]
 pub struct EvaluationPart {
     pub scheme: crate::evaluation::Scheme,
@@ -402,14 +402,9 @@ pub fn evaluations(
         .collect();
     let mut out = Vec::with_capacity(schemes.len());
     for scheme in schemes {
-        let units = eval::participants(conn, &scheme)?;
-        let progress = scores::progress(conn, scheme.id, None)?;
-        let criteria = eval::tree(conn, &scheme)?.scored().len() as i64;
-        let first_reviewed = units
-            .iter()
-            .filter(|u| criteria > 0 && progress.scored(u.unit_id, Round::First) >= criteria)
-            .count() as i64;
-        let (grades, top) = if scheme.stage() == Stage::Published {
+        let units = eval::participants(conn, &scheme)?.len() as i64;
+        // Published: its stored results say all (how far it got is the whole way).
+        if scheme.stage() == Stage::Published {
             let all = results::published(conn, &scheme)?;
             let grades = scheme
                 .grades()
@@ -422,16 +417,31 @@ pub fn evaluations(
                     )
                 })
                 .collect();
-            (grades, all.into_iter().filter(|r| r.rank == 1).collect())
-        } else {
-            (Vec::new(), Vec::new())
-        };
+            out.push(EvaluationPart {
+                units,
+                submitted: units,
+                first_reviewed: units,
+                grades,
+                top: all.into_iter().filter(|r| r.rank == 1).collect(),
+                scheme,
+            });
+            continue;
+        }
+        let progress = scores::progress(conn, scheme.id, None)?;
+        let criteria = eval::tree(conn, &scheme)?.scored().len() as i64;
+        let first_reviewed = progress
+            .scored
+            .iter()
+            .filter(|((_, round), n)| {
+                round == Round::First.as_str() && criteria > 0 && **n >= criteria
+            })
+            .count() as i64;
         out.push(EvaluationPart {
-            units: units.len() as i64,
+            units,
             submitted: progress.submitted.len() as i64,
             first_reviewed,
-            grades,
-            top,
+            grades: Vec::new(),
+            top: Vec::new(),
             scheme,
         });
     }
