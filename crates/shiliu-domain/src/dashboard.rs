@@ -27,6 +27,8 @@ code_enum! {
         Arrivals = "arrivals",
         /// People who moved out in the period.
         Departures = "departures",
+        /// Needs found in the period (就业、就学… 需求摸排) that are met now, per mille.
+        NeedsMet = "needs_met",
     }
 }
 
@@ -57,14 +59,14 @@ pub enum Source {
 impl Measure {
     pub fn unit(self) -> Unit {
         match self {
-            Self::Completion | Self::OnTime | Self::Satisfaction => Unit::PerMille,
+            Self::Completion | Self::OnTime | Self::Satisfaction | Self::NeedsMet => Unit::PerMille,
             _ => Unit::Count,
         }
     }
 
     pub fn better(self) -> Better {
         match self {
-            Self::Completion | Self::OnTime | Self::Satisfaction => Better::Higher,
+            Self::Completion | Self::OnTime | Self::Satisfaction | Self::NeedsMet => Better::Higher,
             Self::Overdue | Self::Escalated => Better::Lower,
             Self::Received | Self::Residents | Self::Arrivals | Self::Departures => Better::Neither,
         }
@@ -72,7 +74,9 @@ impl Measure {
 
     pub fn source(self) -> Source {
         match self {
-            Self::Residents | Self::Arrivals | Self::Departures => Source::Registry,
+            Self::Residents | Self::Arrivals | Self::Departures | Self::NeedsMet => {
+                Source::Registry
+            }
             _ => Source::Requests,
         }
     }

@@ -2591,6 +2591,7 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         "/requests/stats?by=channel",
         "/dashboard",
         "/dashboard?region=450107&measure=completion",
+        "/dashboard/wall",
         "/sites",
         "/sites/new",
         "/units",
@@ -3304,11 +3305,11 @@ both_engines!(
             assert!(pdf.width > pdf.height, "landscape: {pdf:?}");
             assert!((pdf.width - 842.0).abs() < 2.0, "A4: {pdf:?}");
             // The wall screen at 1920 × 1080: everything on one screen, nothing to scroll.
-            screen_size(&c, 1920, 1080).await;
             for place in ["", "?region=450200", "?region=450226"] {
                 c.goto(&format!("{base}/dashboard/wall{place}"))
                     .await
                     .unwrap();
+                screen_size(&c, 1920, 1080).await;
                 let size = c
                     .execute(
                         "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];",
@@ -3338,6 +3339,7 @@ both_engines!(
                 assert!(bottoms.iter().all(|b| *b <= 1080.0), "{place}: {last}");
             }
             c.goto(&format!("{base}/dashboard/wall")).await.unwrap();
+            screen_size(&c, 1920, 1080).await;
             let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
             assert_eq!(labels.len(), 14);
             snapshot(&c, "dashboard-wall-1920").await;

@@ -65,12 +65,21 @@ pub struct RequestPart {
     pub escalated: i64,
 }
 
-/// A place's register: residents now, arrivals and departures in each period.
+/// A place's register: residents now, arrivals and departures in each period, and the
+/// needs found in each period with how many of them are met now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryPart {
     pub residents: i64,
     pub arrivals: Windows<i64>,
     pub departures: Windows<i64>,
+    pub needs: Windows<Needs>,
+}
+
+/// Needs found, and of them met now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub found: i64,
+    pub met: i64,
 }
 
 /// A month `YYYY-MM` with its arrivals and departures.
@@ -98,6 +107,8 @@ pub struct Board {
     pub request_months: Option<Vec<(String, Figures)>>,
     /// Arrivals and departures by month over the trend's months.
     pub registry_months: Option<Vec<MonthMoves>>,
+    /// Needs found by month over the trend's months.
+    pub need_months: Option<Vec<(String, Needs)>>,
 }
 
 /// What a board is drawn with: the caller's permissions for each module's part.
@@ -145,6 +156,7 @@ pub fn board(
         )?);
     }
     let mut registry_months = None;
+    let mut need_months = None;
     if let Some(can) = parts.registry {
         let narrowed = can.scope().narrowed_to(&place.path);
         let span = periods.span();
@@ -160,13 +172,99 @@ pub fn board(
         for (p, f) in places.iter_mut().zip(&each) {
             p.registry = Some(registry_part(f, periods).0);
         }
+        need_months = Some(need_parts(
+            conn,
+            &narrowed,
+            &mut whole,
+            &mut places,
+            periods,
+        )?);
     }
     Ok(Board {
         whole,
         parts: places,
         request_months,
         registry_months,
+        need_months,
     })
+}
+
+/// The needs found in the place over every month the periods cover, with whether each is met
+/// now (as the needs' statistics count them), summed per period for the place and each place
+/// below; the place's months over the trend. One read.
+fn need_parts(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    whole: &mut Place,
+    places: &mut [Place],
+    periods: &Periods,
+) -> Result<Vec<(String, Needs)>, DbError> {
+    use crate::schema::{needs, requests};
+    use diesel::prelude::*;
+    let span = periods.span();
+    let start = |d: chrono::NaiveDate| {
+        shiliu_domain::calendar::utc(d.and_hms_opt(0, 0, 0).unwrap_or_default())
+    };
+    let end = span.to() + chrono::Months::new(1);
+    let rows: Vec<(String, NaiveDateTime, String, Option<String>)> = needs::table
+        .left_join(requests::table.on(needs::request_id.eq(requests::id.nullable())))
+        .filter(scope.path_filter(needs::region_path))
+        .filter(needs::created_at.ge(start(span.from())))
+        .filter(needs::created_at.lt(start(end)))
+        .select((
+            needs::region_path,
+            needs::created_at,
+            needs::status,
+            requests::status.nullable(),
+        ))
+        .load(conn)?;
+    // Per month: the place's needs, and each place below's.
+    let mut months: BTreeMap<String, (Needs, Vec<Needs>)> = BTreeMap::new();
+    for (path, at, status, request) in rows {
+        let month = stats::month_of(at);
+        let met = i64::from(crate::registry::needs::is_met(&status, request.as_deref()));
+        let e = months
+            .entry(month)
+            .or_insert_with(|| (Needs::default(), vec![Needs::default(); places.len()]));
+        e.0.found += 1;
+        e.0.met += met;
+        if let Some(i) = places.iter().position(|p| path.starts_with(&p.region.path)) {
+            e.1[i].found += 1;
+            e.1[i].met += met;
+        }
+    }
+    let over = |p: Period, at: Option<usize>| -> Needs {
+        let (from, to) = p.bounds();
+        months
+            .range(from..=to)
+            .map(|(_, (all, each))| at.map_or(*all, |i| each[i]))
+            .fold(Needs::default(), |a, n| Needs {
+                found: a.found + n.found,
+                met: a.met + n.met,
+            })
+    };
+    let windows = |at: Option<usize>| Windows {
+        now: over(periods.now, at),
+        previous: over(periods.previous, at),
+        year_before: over(periods.year_before, at),
+    };
+    if let Some(r) = whole.registry.as_mut() {
+        r.needs = windows(None);
+    }
+    for (i, p) in places.iter_mut().enumerate() {
+        if let Some(r) = p.registry.as_mut() {
+            r.needs = windows(Some(i));
+        }
+    }
+    Ok(periods
+        .trend
+        .each()
+        .into_iter()
+        .map(|m| {
+            let n = months.get(&m).map(|(all, _)| *all).unwrap_or_default();
+            (m, n)
+        })
+        .collect())
 }
 
 /// The requests' figures of the place and of each place below, and the place's months over
@@ -273,6 +371,7 @@ fn registry_part(
             residents: f.residents,
             arrivals: windows(&f.arrivals),
             departures: windows(&f.departures),
+            needs: Windows::default(),
         },
         months,
     )
@@ -318,6 +417,10 @@ impl Place {
                 match m {
                     Measure::Residents => Some(r.residents),
                     Measure::Arrivals => Some(*r.arrivals.at(w)),
+                    Measure::NeedsMet => {
+                        let n = r.needs.at(w);
+                        Figures::rate(n.met, n.found)
+                    }
                     _ => Some(*r.departures.at(w)),
                 }
             }
@@ -350,6 +453,13 @@ impl Board {
                     .as_ref()?
                     .iter()
                     .map(|(k, f)| (k.clone(), of_figures(m, f)))
+                    .collect(),
+            ),
+            Source::Registry if m == Measure::NeedsMet => Some(
+                self.need_months
+                    .as_ref()?
+                    .iter()
+                    .map(|(k, n)| (k.clone(), Figures::rate(n.met, n.found)))
                     .collect(),
             ),
             Source::Registry => Some(

@@ -845,6 +845,13 @@ pub struct NeedFigures {
     pub services: Vec<(String, i64, i64, i64)>,
 }
 
+/// Whether a need (its status, and its request's if it became one) is met: marked so, or its
+/// request resolved.
+pub fn is_met(status: &str, request_status: Option<&str>) -> bool {
+    status == NeedStatus::Met.as_str()
+        || request_status.is_some_and(|s| matches!(s, "resolved" | "rated" | "closed"))
+}
+
 /// Needs found in the period (by when found) and services delivered in it.
 pub fn figures(
     conn: &mut DbConnection,
@@ -868,11 +875,7 @@ pub fn figures(
     for (kind, status, request) in found {
         let e = by_kind.entry(kind).or_default();
         e.0 += 1;
-        let met = status == NeedStatus::Met.as_str()
-            || request
-                .as_deref()
-                .is_some_and(|s| matches!(s, "resolved" | "rated" | "closed"));
-        if met {
+        if is_met(&status, request.as_deref()) {
             e.1 += 1;
         } else if status == NeedStatus::Open.as_str() {
             e.2 += 1;
