@@ -184,3 +184,9 @@ for (const button of document.querySelectorAll("button[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 }
+
+// The wall screen reads its figures again every few minutes (`data-refresh`, in seconds): a
+// screen nobody touches. A script rather than a <meta> refresh, which would reload any page
+// it was copied into, and which checkers rightly refuse on pages people read and type in.
+const refresh = Number(document.body.dataset.refresh);
+if (refresh > 0) setTimeout(() => location.reload(), refresh * 1000);

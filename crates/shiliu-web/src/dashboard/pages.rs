@@ -677,7 +677,7 @@ pub async fn page(
 pub const WALL_REFRESH_SECONDS: u32 = 300;
 
 /// The board for a wall screen (大屏, 1920 × 1080): the same figures on one dark screen
-/// without the menus, read again every few minutes by the page itself (no script needed).
+/// without the menus, read again every few minutes by the page's script.
 #[derive(Template)]
 #[template(path = "dashboard/wall.html")]
 struct WallPage {

@@ -275,7 +275,7 @@ both_engines!(
             let wall = app.get(&format!("/dashboard/wall?{q}"), &s).await;
             assert_eq!(wall.status, StatusCode::OK);
             let wall = wall.text();
-            assert!(wall.contains("<meta http-equiv=\"refresh\" content=\"300\">"));
+            assert!(wall.contains("data-refresh=\"300\""), "{wall}");
             assert!(wall.contains("class=\"wall\""));
             assert!(!wall.contains("class=\"menu\""), "no menu on the wall");
             assert_eq!(ranked(&wall), ranked(&page));
