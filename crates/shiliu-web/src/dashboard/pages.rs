@@ -539,7 +539,13 @@ fn eval_panels(t: T, r: &Read) -> Option<Vec<EvalPanel>> {
                     )
                 };
                 EvalPanel {
-                    name: format!("{} {}", s.year, s.name),
+                    // A scheme is usually named with its year ("2026年度…"); the year is
+                    // added only where the name does not say it.
+                    name: if s.name.contains(&s.year.to_string()) {
+                        s.name.clone()
+                    } else {
+                        format!("{} {}", s.year, s.name)
+                    },
                     href: if published {
                         format!("/evaluations/{}/results", s.id)
                     } else {
