@@ -1,11 +1,14 @@
 //! The leaders' dashboard (领导驾驶舱): the figures of a place and of each place one level
 //! below it, for a period, the period before (环比) and the same months a year before (同比),
 //! with the place's months for its trends. Every figure is the one the module's own
-//! statistics give (`requests::stats`, `registry::stats`, the request list's counts), read
-//! through the caller's scope narrowed to the place; every place below appears, zeros included.
+//! statistics give (`requests::stats`, `registry::stats`, the needs' rule of
+//! `registry::needs`, the request list's counts), read through the caller's scope narrowed to
+//! the place; every place below appears, zeros included. Beside them, the evaluations run at
+//! or below the place ([`evaluations`]) and the plans in force there ([`plans`]).
 //!
-//! Each module's part is asked for with the permission that module's statistics need
-//! (`Can<ViewRequests>`, `Can<ViewRegistry>`): a caller without it gets no part, not zeros.
+//! Each module's part is asked for with the permission that module's own pages need
+//! (`Can<ViewRequests>`, `Can<ViewRegistry>`, `Can<ViewTasks>`; for evaluations the actor,
+//! through `evaluation::access`): a caller without it gets no part, not zeros.
 
 use std::collections::BTreeMap;
 

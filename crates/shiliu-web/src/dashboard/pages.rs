@@ -1,7 +1,8 @@
 //! The dashboard page (领导驾驶舱): one place's figures with their trends, 环比 and 同比; a map
 //! of the places below it coloured by a chosen measure; the same figures as a table ranked by
-//! that measure; what needs attention. A place below links to its own board (drill-down); the
-//! trail above links back up.
+//! that measure; what needs attention; the evaluations and plans there. A place below links to
+//! its own board (drill-down); the trail above links back up. The same board prints on one A4
+//! landscape sheet, fills a wall screen (`/dashboard/wall`) and is an Excel sheet.
 
 use askama::Template;
 use axum::extract::{Query, State};
