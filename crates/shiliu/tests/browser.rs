@@ -107,7 +107,6 @@ async fn snapshot(c: &Client, name: &str) {
 /// Save the whole page as laid out, not only what the screen shows (the driver's screenshot of
 /// the emulated phone is its viewport): for people reviewing a change (target/tmp/*.png).
 async fn snapshot_whole(c: &Client, name: &str) {
-    use base64::Engine as _;
     let size = c
         .execute(
             "const e = document.documentElement; return [e.scrollWidth, e.scrollHeight];",
@@ -116,27 +115,37 @@ async fn snapshot_whole(c: &Client, name: &str) {
         .await
         .unwrap();
     let (w, h) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
-    let shot = c
-        .issue_cmd(Cdp(
+    kept(
+        c,
+        Cdp(
             "Page.captureScreenshot",
             serde_json::json!({"format": "png", "captureBeyondViewport": true,
                 "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}),
-        ))
-        .await
-        .unwrap();
-    let data = shot
+        ),
+        &format!("{name}.png"),
+    )
+    .await;
+}
+
+/// The file a `DevTools` command makes (a screenshot, a PDF), kept for people reviewing a
+/// change as target/tmp/`file`.
+async fn kept(c: &Client, command: Cdp, file: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let out = c.issue_cmd(command).await.unwrap();
+    let data = out
         .get("data")
-        .or_else(|| shot.get("value").and_then(|v| v.get("data")))
+        .or_else(|| out.get("value").and_then(|v| v.get("data")))
         .and_then(serde_json::Value::as_str)
-        .unwrap_or_else(|| panic!("no screenshot in {shot}"));
-    let png = base64::engine::general_purpose::STANDARD
+        .unwrap_or_else(|| panic!("no {file} in {out}"));
+    let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
         .unwrap();
     std::fs::write(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png")),
-        png,
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(file),
+        &bytes,
     )
     .unwrap();
+    bytes
 }
 
 /// Wait for a navigation (a form post and its redirect) to land on `path`.
@@ -2145,27 +2154,15 @@ struct Printed {
 /// Print the page as the browser would (its print style, the page size it asks for) and keep
 /// the PDF for people reviewing a change (target/tmp/NAME.pdf).
 async fn printed(c: &Client, name: &str) -> Printed {
-    use base64::Engine as _;
-    let out = c
-        .issue_cmd(Cdp(
+    let pdf = kept(
+        c,
+        Cdp(
             "Page.printToPDF",
             serde_json::json!({"preferCSSPageSize": true, "printBackground": true}),
-        ))
-        .await
-        .unwrap();
-    let data = out
-        .get("data")
-        .or_else(|| out.get("value").and_then(|v| v.get("data")))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_else(|| panic!("no PDF in {out}"));
-    let pdf = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .unwrap();
-    std::fs::write(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.pdf")),
-        &pdf,
+        ),
+        &format!("{name}.pdf"),
     )
-    .unwrap();
+    .await;
     let text = String::from_utf8_lossy(&pdf);
     // A page object is "/Type /Page" not followed by "s" (the page tree is "/Pages").
     let pages = text

@@ -246,11 +246,7 @@ fn need_parts(
                 met: a.met + n.met,
             })
     };
-    let windows = |at: Option<usize>| Windows {
-        now: over(periods.now, at),
-        previous: over(periods.previous, at),
-        year_before: over(periods.year_before, at),
-    };
+    let windows = |at: Option<usize>| Windows::of(periods, |p| over(p, at));
     if let Some(r) = whole.registry.as_mut() {
         r.needs = windows(None);
     }
@@ -295,11 +291,7 @@ fn request_parts(
         }
         acc
     };
-    let windows = |path: Option<&str>| Windows {
-        now: over(periods.now, path),
-        previous: over(periods.previous, path),
-        year_before: over(periods.year_before, path),
-    };
+    let windows = |path: Option<&str>| Windows::of(periods, |p| over(p, path));
     // The place's and each place's open requests past their deadline, and escalated.
     let scopes: Vec<Scope> = std::iter::once(scope.clone())
         .chain(places.iter().map(|p| scope.narrowed_to(&p.region.path)))
@@ -354,11 +346,7 @@ fn registry_part(
         let (from, to) = p.bounds();
         m.range(from..=to).map(|(_, n)| n).sum()
     };
-    let windows = |m: &BTreeMap<String, i64>| Windows {
-        now: within(m, periods.now),
-        previous: within(m, periods.previous),
-        year_before: within(m, periods.year_before),
-    };
+    let windows = |m: &BTreeMap<String, i64>| Windows::of(periods, |p| within(m, p));
     let months = periods
         .trend
         .each()
@@ -389,6 +377,15 @@ pub enum When {
 }
 
 impl<T> Windows<T> {
+    /// A figure of each of the board's periods.
+    fn of(periods: &Periods, figure: impl Fn(Period) -> T) -> Self {
+        Self {
+            now: figure(periods.now),
+            previous: figure(periods.previous),
+            year_before: figure(periods.year_before),
+        }
+    }
+
     fn at(&self, w: When) -> &T {
         match w {
             When::Now => &self.now,

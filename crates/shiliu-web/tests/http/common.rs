@@ -212,6 +212,22 @@ pub(crate) struct CityData {
     pub(crate) marks: Vec<String>,
 }
 
+/// The names of the regions one level below the region of `code`, in code order.
+pub(crate) fn child_names(app: &App, code: &str) -> Vec<String> {
+    let code = code.to_string();
+    app.t
+        .db
+        .write_blocking(move |c| {
+            let all = Scope::everything();
+            let region = org::get_region_by_code(c, &all, &code)?;
+            Ok(org::children(c, &all, region.id, false)?
+                .into_iter()
+                .map(|r| r.name)
+                .collect())
+        })
+        .unwrap()
+}
+
 pub(crate) fn seed_city(c: &mut DbConnection, code: &str, tag: &str, hash: &str) -> CityData {
     let sys = Actor::system("test");
     let all = Scope::everything();

@@ -1221,46 +1221,56 @@ fn sixteen_residents(t: TestDb) -> (App, String) {
         .db
         .write_blocking(|c| Ok(seed_city(c, "450100", "nn", "x")))
         .unwrap();
+    let mut people = Vec::new();
+    for (nation, hukou, n) in [
+        ("12", "522633", 6),
+        ("06", "450225", 2),
+        ("01", "430102", 7),
+    ] {
+        for i in 0..n {
+            people.push(shiliu_domain::registry::PersonForm {
+                name: format!("居民{nation}{i}"),
+                sex: "female".into(),
+                birth_date: "1990-01-01".into(),
+                people: nation.into(),
+                hukou: hukou.into(),
+                address: "衡阳路".into(),
+                arrived_on: shiliu_db::today().format("%Y-%m-%d").to_string(),
+                ..Default::default()
+            });
+        }
+    }
+    heads_of_one(&app, nn.grid, people);
+    let (cookie, _) = app.session("nn-leader");
+    (app, cookie)
+}
+
+/// `people` registered in the grid `grid`, each the head of a household of one at the address
+/// the form gives, loaded as an import loads them and counted in the totals.
+fn heads_of_one(app: &App, grid: i64, people: Vec<shiliu_domain::registry::PersonForm>) {
     app.t
         .db
         .write_blocking(move |c| {
-            let grid = org::get_region(c, &Scope::everything(), nn.grid)?;
-            let vault = shiliu_db::registry::Vault::random();
-            let mut households = Vec::new();
-            for (people, hukou, n) in [
-                ("12", "522633", 6),
-                ("06", "450225", 2),
-                ("01", "430102", 7),
-            ] {
-                for i in 0..n {
-                    let p = shiliu_domain::registry::PersonInput::parse(
-                        &shiliu_domain::registry::PersonForm {
-                            name: format!("居民{people}{i}"),
-                            sex: "female".into(),
-                            birth_date: "1990-01-01".into(),
-                            people: people.into(),
-                            hukou: hukou.into(),
-                            address: "衡阳路".into(),
-                            arrived_on: shiliu_db::today().format("%Y-%m-%d").to_string(),
-                            ..Default::default()
-                        },
-                        shiliu_db::today(),
-                    )
-                    .unwrap();
-                    households.push(shiliu_db::registry::bulk::NewHousehold {
-                        region: &grid,
-                        address: "衡阳路".into(),
-                        members: vec![(p, shiliu_domain::registry::Relation::Head)],
-                        moved_out: None,
-                        agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
-                    });
-                }
-            }
+            let grid = org::get_region(c, &Scope::everything(), grid)?;
+            let households: Vec<_> = people
+                .iter()
+                .map(|form| shiliu_db::registry::bulk::NewHousehold {
+                    region: &grid,
+                    address: form.address.clone(),
+                    members: vec![(
+                        shiliu_domain::registry::PersonInput::parse(form, shiliu_db::today())
+                            .unwrap(),
+                        shiliu_domain::registry::Relation::Head,
+                    )],
+                    moved_out: None,
+                    agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
+                })
+                .collect();
             let mut tally = shiliu_db::registry::Tally::default();
             shiliu_db::registry::bulk::load(
                 c,
                 &Actor::system("test"),
-                &vault,
+                &shiliu_db::registry::Vault::random(),
                 &households,
                 shiliu_domain::registry::ConsentChannel::Staff,
                 &mut tally,
@@ -1268,8 +1278,6 @@ fn sixteen_residents(t: TestDb) -> (App, String) {
             tally.journal(c)
         })
         .unwrap();
-    let (cookie, _) = app.session("nn-leader");
-    (app, cookie)
 }
 
 /// The section of the statistics page under `heading`.
@@ -1396,46 +1404,19 @@ both_engines!(
 
 /// `n` people registered in the grid `grid`, each a household of one, who arrived on `on`.
 fn arrived_on(app: &App, grid: i64, on: chrono::NaiveDate, n: usize, tag: &'static str) {
-    app.t
-        .db
-        .write_blocking(move |c| {
-            let grid = org::get_region(c, &Scope::everything(), grid)?;
-            let mut households = Vec::new();
-            for i in 0..n {
-                let p = shiliu_domain::registry::PersonInput::parse(
-                    &shiliu_domain::registry::PersonForm {
-                        name: format!("{tag}{i}"),
-                        sex: "male".into(),
-                        birth_date: "1985-06-01".into(),
-                        people: "01".into(),
-                        hukou: "430102".into(),
-                        address: "民族大道".into(),
-                        arrived_on: on.format("%Y-%m-%d").to_string(),
-                        ..Default::default()
-                    },
-                    shiliu_db::today(),
-                )
-                .unwrap();
-                households.push(shiliu_db::registry::bulk::NewHousehold {
-                    region: &grid,
-                    address: "民族大道".into(),
-                    members: vec![(p, shiliu_domain::registry::Relation::Head)],
-                    moved_out: None,
-                    agreed: &[shiliu_domain::registry::ConsentPurpose::Registration],
-                });
-            }
-            let mut tally = shiliu_db::registry::Tally::default();
-            shiliu_db::registry::bulk::load(
-                c,
-                &Actor::system("test"),
-                &shiliu_db::registry::Vault::random(),
-                &households,
-                shiliu_domain::registry::ConsentChannel::Staff,
-                &mut tally,
-            )?;
-            tally.journal(c)
+    let people = (0..n)
+        .map(|i| shiliu_domain::registry::PersonForm {
+            name: format!("{tag}{i}"),
+            sex: "male".into(),
+            birth_date: "1985-06-01".into(),
+            people: "01".into(),
+            hukou: "430102".into(),
+            address: "民族大道".into(),
+            arrived_on: on.format("%Y-%m-%d").to_string(),
+            ..Default::default()
         })
-        .unwrap();
+        .collect();
+    heads_of_one(app, grid, people);
 }
 
 both_engines!(
@@ -1515,20 +1496,9 @@ both_engines!(
 both_engines!(
     the_statistics_by_region_are_bars_for_every_region_below_with_the_tables_figures,
     |t: TestDb| {
-        use crate::requests::{drawings, table_rows};
+        use crate::requests::{bar_chart, bar_texts, drawings, table_rows};
         let (app, cookie) = sixteen_residents(t);
-        let counties: Vec<String> = app
-            .t
-            .db
-            .write_blocking(|c| {
-                let all = Scope::everything();
-                let nn = org::get_region_by_code(c, &all, "450100")?;
-                Ok(org::children(c, &all, nn.id, false)?
-                    .into_iter()
-                    .map(|r| r.name)
-                    .collect())
-            })
-            .unwrap();
+        let counties = child_names(&app, "450100");
         block_on(async {
             let page = app.get("/registry/stats", &cookie).await.text();
             for svg in drawings(&page) {
@@ -1536,19 +1506,8 @@ both_engines!(
             }
             for heading in ["按区域", "按民族", "按户籍地（县）"] {
                 let part = section(&page, heading);
-                let bars = part
-                    .split("<div class=\"bars\" aria-hidden=\"true\">")
-                    .nth(1)
-                    .unwrap_or_else(|| panic!("bars under {heading}: {part}"))
-                    .split("</div>")
-                    .next()
-                    .unwrap();
-                let text_of = |class: &str| -> Vec<String> {
-                    bars.split(&format!("<span class=\"{class}\">"))
-                        .skip(1)
-                        .map(|s| s.split('<').next().unwrap().to_string())
-                        .collect()
-                };
+                let bars = bar_chart(part, "bars");
+                let text_of = |class: &str| bar_texts(bars, class);
                 let rows = table_rows(part);
                 let column =
                     |i: usize| -> Vec<String> { rows.iter().map(|r| r[i].clone()).collect() };

@@ -660,6 +660,27 @@ pub(crate) fn table_rows(html: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The first bar chart of `bars_class` (`bars`, `bars two`) in `html`: its rows' words and
+/// figures, and its bars' sizes.
+pub(crate) fn bar_chart<'a>(html: &'a str, bars_class: &str) -> &'a str {
+    html.split(&format!(
+        "<div class=\"{bars_class}\" aria-hidden=\"true\">"
+    ))
+    .nth(1)
+    .unwrap_or_else(|| panic!("no {bars_class} in {html}"))
+    .split("</div>")
+    .next()
+    .unwrap()
+}
+
+/// The texts of a bar chart's spans of `class` (`name`, `n`, `n recv`…), in order.
+pub(crate) fn bar_texts(bars: &str, class: &str) -> Vec<String> {
+    bars.split(&format!("<span class=\"{class}\">"))
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_string())
+        .collect()
+}
+
 /// A month chart's line (`now` or `before`) read back into figures: each point's height
 /// against the scale's top, as a reader of the drawing would. None without that line.
 pub(crate) fn line_figures(chart: &str, line: &str) -> Option<Vec<i64>> {
@@ -818,18 +839,7 @@ both_engines!(
     |t: TestDb| {
         let app = App::new(t);
         let city = loop_city(&app);
-        let counties: Vec<String> = app
-            .t
-            .db
-            .write_blocking(|c| {
-                let all = Scope::everything();
-                let nn = org::get_region_by_code(c, &all, "450100")?;
-                Ok(org::children(c, &all, nn.id, false)?
-                    .into_iter()
-                    .map(|r| r.name)
-                    .collect())
-            })
-            .unwrap();
+        let counties = child_names(&app, "450100");
         assert!(counties.len() > 5);
         block_on(async {
             closed(&app, &city).await;
@@ -842,19 +852,8 @@ both_engines!(
                 for svg in drawings(&page) {
                     assert!(!svg.contains("<text"), "shapes only: {svg}");
                 }
-                let bars = page
-                    .split("<div class=\"bars two\" aria-hidden=\"true\">")
-                    .nth(1)
-                    .unwrap_or_else(|| panic!("bars by {by}: {page}"))
-                    .split("</div>")
-                    .next()
-                    .unwrap();
-                let text_of = |class: &str| -> Vec<String> {
-                    bars.split(&format!("<span class=\"{class}\">"))
-                        .skip(1)
-                        .map(|s| s.split('<').next().unwrap().to_string())
-                        .collect()
-                };
+                let bars = bar_chart(&page, "bars two");
+                let text_of = |class: &str| bar_texts(bars, class);
                 let rows = table_rows(page.split("id=\"stats-table\"").nth(1).unwrap());
                 let column =
                     |i: usize| -> Vec<String> { rows.iter().map(|r| r[i].clone()).collect() };
