@@ -7,6 +7,7 @@
 //! same transaction ([`audit::record`]).
 
 pub mod accounts;
+pub mod activities;
 pub mod audit;
 pub mod batch;
 pub mod casework;

@@ -1253,7 +1253,95 @@ diesel::joinable!(services -> persons (person_id));
 diesel::joinable!(messages -> users (user_id));
 diesel::joinable!(message_attempts -> messages (message_id));
 
+diesel::table! {
+    activity_terms (id) {
+        id -> BigInt,
+        list -> Text,
+        name -> Text,
+        unit_word -> Nullable<Text>,
+        sort -> Integer,
+        active -> Bool,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        form -> Text,
+        title -> Text,
+        kind_id -> Nullable<BigInt>,
+        venue -> Nullable<Text>,
+        organiser_unit_id -> BigInt,
+        co_organisers -> Nullable<Text>,
+        region_id -> BigInt,
+        region_path -> Text,
+        site_id -> Nullable<BigInt>,
+        held_on -> Date,
+        starts_at -> Nullable<Text>,
+        ends_on -> Nullable<Date>,
+        participants -> Integer,
+        audience_id -> Nullable<BigInt>,
+        hours_tenths -> Nullable<Integer>,
+        summary -> Nullable<Text>,
+        photos -> Integer,
+        recorded_by -> Nullable<BigInt>,
+        recorder -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    activity_materials (activity_id, term_id) {
+        activity_id -> BigInt,
+        term_id -> BigInt,
+        quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    activity_photos (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        uploaded_by -> Nullable<BigInt>,
+        uploader -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_targets (unit_id, year) {
+        unit_id -> BigInt,
+        year -> Integer,
+        activities -> Integer,
+        trainings -> Integer,
+        every_venue -> Bool,
+        set_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(activities -> regions (region_id));
+diesel::joinable!(activities -> units (organiser_unit_id));
+diesel::joinable!(activity_materials -> activities (activity_id));
+diesel::joinable!(activity_materials -> activity_terms (term_id));
+diesel::joinable!(activity_photos -> activities (activity_id));
+diesel::joinable!(activity_targets -> units (unit_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    activity_terms,
+    activities,
+    activity_materials,
+    activity_photos,
+    activity_targets,
     messages,
     message_attempts,
     sms_log,

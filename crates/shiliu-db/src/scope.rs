@@ -614,6 +614,9 @@ pub mod grants {
         ViewTasks,
         ManageTasks,
         ReportTasks,
+        ViewActivities,
+        LogActivities,
+        ManageActivities,
     );
 }
 

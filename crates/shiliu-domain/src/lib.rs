@@ -6,6 +6,7 @@
 //! translates into the user's language.
 
 pub mod accounts;
+pub mod activities;
 pub mod calendar;
 pub mod casework;
 pub mod dashboard;

@@ -84,6 +84,15 @@ code_enum! {
         /// Report one's own unit's progress on the tasks it is handed (工作台账), and, as a
         /// lead unit, confirm or return what the others report.
         ReportTasks = "report_tasks",
+        /// Read the activities, trainings and their progress against targets of one's region
+        /// (宣传教育 · "十进").
+        ViewActivities = "view_activities",
+        /// Record the activities and trainings held in one's region, with their photos, and
+        /// correct one's own records.
+        LogActivities = "log_activities",
+        /// Keep the activity lists (kinds, materials, audiences), set the units' yearly targets,
+        /// import records from Excel and correct or remove anyone's record.
+        ManageActivities = "manage_activities",
     }
 }
 
@@ -92,11 +101,11 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::{
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
-            ImportRegistry, ManageApiTokens, ManageEvaluations, ManageRegions,
-            ManageRequestSettings, ManageSites, ManageSurveys, ManageTasks, ManageUnits,
-            ManageUsers, ReportEvaluations, ReportTasks, ResolveOnTheSpot, RevealIdNumbers,
-            ReviewEvaluations, ViewAudit, ViewEvaluations, ViewOrg, ViewOutMigrants, ViewRegistry,
-            ViewRequests, ViewTasks,
+            ImportRegistry, LogActivities, ManageActivities, ManageApiTokens, ManageEvaluations,
+            ManageRegions, ManageRequestSettings, ManageSites, ManageSurveys, ManageTasks,
+            ManageUnits, ManageUsers, ReportEvaluations, ReportTasks, ResolveOnTheSpot,
+            RevealIdNumbers, ReviewEvaluations, ViewActivities, ViewAudit, ViewEvaluations,
+            ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests, ViewTasks,
         };
         match self {
             Role::SystemAdmin => &[
@@ -125,6 +134,9 @@ impl Role {
                 ViewEvaluations,
                 ViewTasks,
                 ManageTasks,
+                ViewActivities,
+                LogActivities,
+                ManageActivities,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -151,6 +163,9 @@ impl Role {
                 ViewEvaluations,
                 ViewTasks,
                 ManageTasks,
+                ViewActivities,
+                LogActivities,
+                ManageActivities,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -167,6 +182,8 @@ impl Role {
                 ExchangeAssists,
                 ManageSurveys,
                 ImportRegistry,
+                ViewActivities,
+                LogActivities,
             ],
             // Grid workers check a declaration against the card in front of them, and resolve
             // simple requests in their grids on the spot (就地办结), as Beihai's do.
@@ -179,6 +196,8 @@ impl Role {
                 EditRegistry,
                 RevealIdNumbers,
                 ExchangeAssists,
+                ViewActivities,
+                LogActivities,
             ],
             // Migrant service stations take registrations (居住登记) over the counter.
             Role::SiteStaff => &[
@@ -188,6 +207,8 @@ impl Role {
                 HandleRequests,
                 ViewRegistry,
                 EditRegistry,
+                ViewActivities,
+                LogActivities,
             ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
             Role::Leader => &[
@@ -196,9 +217,18 @@ impl Role {
                 ViewRegistry,
                 ViewTasks,
                 ViewEvaluations,
+                ViewActivities,
             ],
             Role::Evaluator => &[ViewOrg, ReviewEvaluations],
-            Role::UnitReporter => &[ViewOrg, ReportEvaluations, ReportTasks],
+            // A unit's reporter records what their unit held: its activities count towards the unit's
+            // targets.
+            Role::UnitReporter => &[
+                ViewOrg,
+                ReportEvaluations,
+                ReportTasks,
+                ViewActivities,
+                LogActivities,
+            ],
         }
     }
 
