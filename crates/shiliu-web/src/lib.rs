@@ -6,6 +6,7 @@
 //! filtered by that scope, writes audited in the same transaction → a template or JSON.
 
 pub mod accounts;
+pub mod activities;
 pub mod casework;
 pub mod dashboard;
 pub mod evaluation;
@@ -138,6 +139,7 @@ fn routes() -> Routes {
         registry::routes(),
         evaluation::routes(),
         tasks::routes(),
+        activities::routes(),
         org::routes(),
         web::api::routes(),
     ]

@@ -217,6 +217,8 @@ pub struct DemoCounts {
     pub evaluated_units: usize,
     /// Units the demo's work plan hands tasks to.
     pub planned_units: usize,
+    /// Activities and trainings of the demo's year.
+    pub activities: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -357,6 +359,7 @@ pub fn seed(
         seed_assists(c, &mut rng)?;
         n.evaluated_units = crate::demo_eval::seed(c, &actor, &mut rng, scale)?;
         n.planned_units = crate::demo_tasks::seed(c, &actor, &mut rng, scale)?;
+        n.activities = crate::demo_activities::seed(c, &actor, &mut rng, scale)?;
         tracing::info!(
             needs = n.needs,
             evaluated = n.evaluated_units,

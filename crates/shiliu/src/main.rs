@@ -246,7 +246,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             n.users += added.users;
             n.requests += added.requests;
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks, {} activities and trainings",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
@@ -257,7 +257,8 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.people,
                 n.needs,
                 n.evaluated_units,
-                n.planned_units
+                n.planned_units,
+                n.activities
             );
             if province {
                 eprint!("{}", demo::city_table(&db).map_err(|e| e.to_string())?);

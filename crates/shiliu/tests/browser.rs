@@ -1918,6 +1918,108 @@ async fn resident_at_the_form(c: &Client, base: &str) {
     wait_text(c, "form.steps legend", "反映什么").await;
 }
 
+// ---- Activities (issue 29): a grid worker logs one on a phone with two photos ----
+
+/// The grid worker's community committee's line on the progress board: (activities, the
+/// venues reached as their short names).
+async fn committee_line(c: &Client, base: &str) -> (String, Vec<String>) {
+    c.goto(&format!("{base}/activities/progress"))
+        .await
+        .unwrap();
+    let row = c
+        .find(Locator::XPath(
+            "//table[@id='progress']//tr[contains(., '居民委员会') or contains(., '村民委员会')]",
+        ))
+        .await
+        .expect("the community committee's line");
+    let cells = row.find_all(Locator::Css("td")).await.unwrap();
+    let count = cells[1].text().await.unwrap();
+    let mut reached = Vec::new();
+    for v in cells[3]
+        .find_all(Locator::Css(".venue.reached"))
+        .await
+        .unwrap()
+    {
+        reached.push(v.text().await.unwrap());
+    }
+    (
+        count.lines().next().unwrap_or_default().to_string(),
+        reached,
+    )
+}
+
+both_engines!(
+    a_grid_worker_logs_an_activity_with_two_photos_in_under_a_minute,
+    |t: TestDb| {
+        let dir = std::env::temp_dir().join(format!("活动-{}", shiliu_db::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let photos: Vec<String> = ["宣讲现场.png", "发放宣传单.png"]
+            .iter()
+            .map(|n| {
+                let p = dir.join(n);
+                std::fs::write(&p, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR photo").unwrap();
+                p.to_string_lossy().into_owned()
+            })
+            .collect();
+        with_demo(&t, |c, base| async move {
+            sign_in(&c, &base, "grid").await;
+            wait_path(&c, "/").await;
+            let (before, _) = committee_line(&c, &base).await;
+            let before: i64 = before.split('/').next().unwrap().trim().parse().unwrap();
+            // From the menu to the saved record, as a worker at the door would.
+            let started = Instant::now();
+            c.goto(&format!("{base}/activities")).await.unwrap();
+            click(&c, "a.button[href='/activities/new']").await;
+            wait_path(&c, "/activities/new").await;
+            let form = "#activity-form";
+            let files = c
+                .find(Locator::Css("#activity-form input[type=file][name=photos]"))
+                .await
+                .unwrap();
+            files.send_keys(&photos.join("\n")).await.unwrap();
+            fill(&c, form, "kind", "宣讲").await;
+            fill(&c, form, "venue", "进社区").await;
+            fill(&c, form, "title", "民族团结进步政策进社区宣讲").await;
+            fill(&c, form, "participants", "45").await;
+            fill(&c, form, "material_21", "120").await;
+            // The form picked the worker's grid and community committee already.
+            let organiser: String = c
+                .execute("return document.querySelector('#organiser').value", vec![])
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap_or_default()
+                .into();
+            assert!(!organiser.is_empty(), "the committee is picked");
+            snapshot_whole(&c, "activity-new-360").await;
+            click(&c, "#activity-form button[type=submit]").await;
+            wait_text(&c, ".flash", "已保存").await;
+            let took = started.elapsed();
+            assert!(took < Duration::from_mins(1), "took {took:?}");
+            eprintln!("activity logged in {:.1} s", took.as_secs_f64());
+            let shown = c
+                .find_all(Locator::Css("#activity-photos img"))
+                .await
+                .unwrap()
+                .len();
+            assert_eq!(shown, 2, "both photos");
+            assert!(
+                text(&c, "#activity-materials")
+                    .await
+                    .contains("宣传单 120份")
+            );
+            snapshot_whole(&c, "activity-saved-360").await;
+            // The committee's "十进" progress counts it: one more, 社区 reached.
+            let (after, reached) = committee_line(&c, &base).await;
+            let after: i64 = after.split('/').next().unwrap().trim().parse().unwrap();
+            assert_eq!(after, before + 1);
+            assert!(reached.iter().any(|v| v == "社区"), "{reached:?}");
+            snapshot_whole(&c, "activity-progress-360").await;
+            c
+        });
+    }
+);
+
 both_engines!(a_photo_survives_a_validation_error, |t: TestDb| {
     let db = t.db.clone();
     let dir = std::env::temp_dir().join(format!("留存-{}", shiliu_db::ids::new_id()));
@@ -2641,6 +2743,22 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.page(c, base, &format!("{plan}/instructions")).await;
     a.follow(c, base, "main #instructions a[href*='/instructions/']")
         .await;
+    // The activities: the list, one record, the form, the calendar, progress, statistics and
+    // the lists.
+    for path in [
+        "/activities",
+        "/activities/new",
+        "/activities/new?form=training",
+        "/activities/calendar",
+        "/activities/progress",
+        "/activities/stats",
+        "/settings/activity-lists",
+    ] {
+        a.page(c, base, path).await;
+    }
+    a.page(c, base, "/activities").await;
+    a.follow(c, base, "main #activities a[href^='/activities/']")
+        .await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;
@@ -2771,6 +2889,7 @@ const NOT_PAGES: [&str; 14] = [
     "/evaluations/{id}/evidence/{file}",
     "/plans/{id}/tasks/{item}/files/{upload}",
     "/evaluations/{id}/ledger/{link}/files/{upload}",
+    "/activities/{id}/photos/{photo}",
 ];
 
 /// The route `path` is served by: of those its segments match, the one with the most fixed

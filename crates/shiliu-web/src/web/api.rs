@@ -51,6 +51,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::registry::needs::api::Doc::openapi(),
         crate::evaluation::api::Doc::openapi(),
         crate::tasks::api::Doc::openapi(),
+        crate::activities::api::Doc::openapi(),
         crate::dashboard::api::Doc::openapi(),
     ] {
         doc.merge(part);
@@ -643,6 +644,31 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             "inspection_kind",
             codes!(shiliu_domain::tasks::inspections::InspectionKind),
         ),
+        (
+            "RecordForm",
+            "form",
+            blank_or(codes!(shiliu_domain::activities::Form)),
+        ),
+        (
+            "RecordForm",
+            "venue",
+            blank_or(codes!(shiliu_domain::activities::Venue)),
+        ),
+        (
+            "ActivityDto",
+            "form",
+            codes!(shiliu_domain::activities::Form),
+        ),
+        (
+            "ActivityDto",
+            "venue",
+            codes!(shiliu_domain::activities::Venue),
+        ),
+        (
+            "TermDto",
+            "list",
+            codes!(shiliu_domain::activities::TermList),
+        ),
     ];
     let parameters = vec![
         ("/api/v1/requests", "status", codes!(Status)),
@@ -675,6 +701,21 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
         ("/api/v1/assists", "side", vec!["in", "out"]),
         ("/api/v1/assists", "status", codes!(AssistStatus)),
         ("/api/v1/dashboard", "measure", codes!(Measure)),
+        (
+            "/api/v1/activities",
+            "form",
+            codes!(shiliu_domain::activities::Form),
+        ),
+        (
+            "/api/v1/activities",
+            "venue",
+            codes!(shiliu_domain::activities::Venue),
+        ),
+        (
+            "/api/v1/activity-terms",
+            "list",
+            codes!(shiliu_domain::activities::TermList),
+        ),
     ];
     (properties, parameters)
 }

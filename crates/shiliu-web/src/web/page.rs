@@ -40,7 +40,7 @@ pub struct Layout {
 
 /// The navigation: each module appears for the roles that may use it (any of its
 /// permissions; none listed: everyone).
-const NAV: [(&str, &str, &[Permission]); 16] = [
+const NAV: [(&str, &str, &[Permission]); 17] = [
     ("nav.home", "/", &[]),
     (
         "nav.dashboard",
@@ -65,6 +65,11 @@ const NAV: [(&str, &str, &[Permission]); 16] = [
         "nav.plans",
         "/plans",
         &[Permission::ViewTasks, Permission::ReportTasks],
+    ),
+    (
+        "nav.activities",
+        "/activities",
+        &[Permission::ViewActivities],
     ),
     ("nav.regions", "/regions", &[Permission::ViewOrg]),
     ("nav.sites", "/sites", &[Permission::ViewOrg]),

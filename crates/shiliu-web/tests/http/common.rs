@@ -423,6 +423,7 @@ pub(crate) fn seed_every_kind(
     seed_settings_records(c, &city, tag, &mut put);
     let mut city = city;
     city.marks.push(seed_plan(c, &city, tag, &mut put));
+    city.marks.push(seed_activity(c, &city, tag, &mut put));
     CityRecords { city, ids }
 }
 
@@ -891,6 +892,65 @@ fn seed_settings_records(c: &mut DbConnection, city: &CityData, tag: &str, put: 
     put("token", token.id.to_string());
 }
 
+/// A JPEG of a few bytes (SOI, SOS, data, EOI), enough for the checks on its kind.
+pub(crate) const TINY_JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xDA, 0, 2, 1, 2, 3, 4, 0xFF, 0xD9];
+
+/// An activity at the city's grid organised by the city's unit, with a photo, and the unit's
+/// target for this year; the activity's title, which no other city's page may show.
+pub(crate) fn seed_activity(
+    c: &mut DbConnection,
+    city: &CityData,
+    tag: &str,
+    put: &mut Put,
+) -> String {
+    use chrono::Datelike;
+    use shiliu_db::activities::{self, targets};
+    use shiliu_domain::activities::{ActivityFields, ActivityInput, Target};
+    let all = Scope::everything();
+    let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+    let grid = org::get_region(c, &all, city.grid).unwrap();
+    let title = format!("{tag}民族团结宣讲");
+    let unit = city.unit.to_string();
+    let today = shiliu_db::today();
+    let input = ActivityInput::parse(
+        &ActivityFields {
+            form: "activity",
+            title: &title,
+            kind: "1",
+            venue: "communities",
+            organiser_unit: &unit,
+            region: &grid.code,
+            held_on: &today.to_string(),
+            participants: "40",
+            materials: vec![("21", "100")],
+            ..ActivityFields::default()
+        },
+        today,
+    )
+    .unwrap();
+    let photo = shiliu_domain::files::FileInput::parse(
+        "photos",
+        "现场.jpg",
+        TINY_JPEG.to_vec(),
+        activities::PHOTOS,
+    )
+    .unwrap();
+    let a = activities::record(c, &sys, &input, &[photo]).unwrap();
+    let photo = activities::photos(c, &a).unwrap().remove(0);
+    targets::set_target(
+        c,
+        &shiliu_db::scope::Can::check(&Actor::system("test")).unwrap(),
+        city.unit,
+        today.year(),
+        None,
+        &Target::parse("12", "2", true).unwrap(),
+    )
+    .unwrap();
+    put("activity", a.id.to_string());
+    put("activity_photo", photo.id.to_string());
+    title
+}
+
 /// The record a path parameter names, by the segment before it (and the route's section):
 /// (kind, whether it is the other city's own — else the platform's, shared by every city).
 pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)> {
@@ -903,7 +963,7 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("sites", _) => ("site", true),
         // A unit's sheet in an evaluation, beside the unit itself (organisation data).
         ("units", "unit") if path.contains("/evaluations/") => ("eval_unit", true),
-        ("units", "unit" | "id") => ("unit", true),
+        ("units", "unit" | "id") | ("progress", "unit") => ("unit", true),
         ("users", _) => ("user", true),
         ("tokens", "id") => ("token", true),
         ("requests", _) => ("request", true),
@@ -925,6 +985,9 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("inspections", _) => ("inspection", true),
         ("findings", _) => ("finding", true),
         ("instructions", _) => ("instruction", true),
+        ("activities", "id") => ("activity", true),
+        ("photos", "photo") => ("activity_photo", true),
+        ("activity-lists", "id") => ("activity_term", false),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),

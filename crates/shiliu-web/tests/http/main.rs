@@ -9,6 +9,7 @@ mod disclosure;
 mod common;
 
 mod accounts;
+mod activities;
 mod casework;
 mod dashboard;
 mod evaluation;

@@ -1371,6 +1371,7 @@ fn two_cities_of_every_kind(
                 ("category", cat.id.to_string()),
                 ("question", q.id.to_string()),
                 ("template", tpl.id.to_string()),
+                ("activity_term", "1".to_string()),
             ]
             .into();
             Ok((nn, lz, shared))
@@ -1571,6 +1572,7 @@ fn siblings_of_one_city(
                 ("category", cat.id.to_string()),
                 ("question", "0".to_string()),
                 ("template", "0".to_string()),
+                ("activity_term", "0".to_string()),
             ]
             .into();
             Ok((nn, shared, other.id))
@@ -1599,13 +1601,21 @@ both_engines!(
                 "dispute",
                 "case",
                 "site",
+                "activity",
+                "activity_photo",
             ];
             let audited = walk_siblings(
                 &app,
                 "nn-grid-worker2",
                 &nn,
                 &grid_kinds,
-                &["nn网格", "nn民族之家", "nn诉求内容", "nn登记人"],
+                &[
+                    "nn网格",
+                    "nn民族之家",
+                    "nn诉求内容",
+                    "nn登记人",
+                    "nn民族团结宣讲",
+                ],
                 &shared,
             )
             .await;

@@ -1,0 +1,358 @@
+//! Activities through the router: a grid worker logs one with photos from the quick-entry form
+//! (its community's unit and their grid picked for them), a refused form keeps its photos, the
+//! unit's "十进" progress and the statistics count it, the list exports it, the recorder
+//! removes it after ticking the box — pages, the workbook and the API.
+
+use axum::http::StatusCode;
+use shiliu_db::both_engines;
+use shiliu_db::org;
+use shiliu_db::scope::{Actor, Scope};
+use shiliu_db::testing::TestDb;
+use shiliu_domain::org::UnitInput;
+
+use crate::common::*;
+
+/// The app with 南宁 seeded and a unit of the grid worker's community (社区居委会); its id.
+fn city(t: TestDb) -> (App, i64) {
+    let app = App::new(t);
+    let unit = app
+        .t
+        .db
+        .write_blocking(|c| {
+            let d = seed_city(c, "450100", "nn", "x");
+            let all = Scope::everything();
+            let grid = org::get_region(c, &all, d.grid)?;
+            let u = org::create_unit(
+                c,
+                &Actor::system("test"),
+                grid.parent_id.unwrap(),
+                &UnitInput::parse("nn社区居委会", "other", "", "").unwrap(),
+            )?;
+            Ok(u.id)
+        })
+        .unwrap();
+    (app, unit)
+}
+
+/// A photo with a GPS block in its Exif (a phone's): SOI, APP1 Exif whose IFD0 points to a GPS
+/// IFD holding `GPSLatitudeRef` "N", SOS, data, EOI.
+fn phone_photo() -> Vec<u8> {
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&[1, 0, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0]);
+    tiff.extend_from_slice(&[1, 0, 1, 0, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let len = u16::try_from(app1.len() + 2).unwrap().to_be_bytes();
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1, len[0], len[1]];
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&[0xFF, 0xDA, 0, 2, 1, 2, 3, 4, 0xFF, 0xD9]);
+    out
+}
+
+/// The value a page's input or select named `name` holds (a select's option marked selected).
+fn value_of(html: &str, name: &str) -> String {
+    let Some(at) = html.find(&format!("name=\"{name}\"")) else {
+        return String::new();
+    };
+    let tag_start = html[..at].rfind('<').unwrap_or(0);
+    let value = |s: &str| {
+        s.find("value=\"")
+            .map(|i| s[i + 7..].split('"').next().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    if html[tag_start..].starts_with("<select") {
+        let body = &html[at..];
+        let body = &body[..body.find("</select>").unwrap_or(body.len())];
+        return body
+            .split("<option")
+            .find(|o| o.contains(" selected"))
+            .map(value)
+            .unwrap_or_default();
+    }
+    let tag = &html[tag_start..];
+    value(&tag[..tag.find('>').unwrap_or(tag.len())])
+}
+
+both_engines!(
+    a_grid_worker_logs_an_activity_with_photos_and_the_units_progress_counts_it,
+    |t: TestDb| {
+        let (app, unit) = city(t);
+        let (cookie, csrf) = app.session("nn-grid-worker");
+        block_on(async {
+            // The form picks the worker's community unit and grid, and today.
+            let form = app.get("/activities/new", &cookie).await;
+            assert_eq!(form.status, StatusCode::OK);
+            let html = form.text();
+            assert!(
+                html.contains("nn社区居委会"),
+                "the community's unit is offered"
+            );
+            assert!(
+                !html.contains("nn教育局"),
+                "the city's unit is not a grid worker's"
+            );
+            assert_eq!(value_of(&html, "organiser_unit"), unit.to_string());
+            let grid = value_of(&html, "region");
+            assert!(!grid.is_empty());
+            let fields = |participants: &'static str| {
+                vec![
+                    ("form", "activity"),
+                    ("kind", "1"),
+                    ("venue", "communities"),
+                    ("title", "民族团结进社区宣讲"),
+                    ("held_on", "2026-12-04"),
+                    ("participants", participants),
+                    ("material_21", "200"),
+                    ("material_22", "2"),
+                ]
+            };
+            let with_place = |mut f: Vec<(&'static str, &'static str)>,
+                              grid: &'static str,
+                              unit: &'static str| {
+                f.push(("region", grid));
+                f.push(("organiser_unit", unit));
+                f
+            };
+            let grid: &'static str = Box::leak(grid.into_boxed_str());
+            let unit_s: &'static str = Box::leak(unit.to_string().into_boxed_str());
+            let photo = phone_photo();
+            let photos: [(&str, &str, &[u8]); 2] = [
+                ("photos", "现场1.jpg", &photo),
+                ("photos", "现场2.jpg", &photo),
+            ];
+            // A number of people that is no number: refused by name, the photos kept.
+            let r = app
+                .multipart(
+                    "/activities",
+                    &cookie,
+                    &csrf,
+                    &with_place(fields("六十"), grid, unit_s),
+                    &photos,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let said = r.text();
+            assert!(said.contains("参与人次"), "the field is named");
+            assert!(
+                said.contains("现场1.jpg") && said.contains("现场2.jpg"),
+                "photos kept"
+            );
+            let kept = value_of(&said, "kept_photos");
+            assert!(!kept.is_empty());
+            let mut again = with_place(fields("60"), grid, unit_s);
+            let kept: &'static str = Box::leak(kept.into_boxed_str());
+            again.push(("kept_photos", kept));
+            let r = app
+                .multipart("/activities", &cookie, &csrf, &again, &[])
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let at = r.location();
+            assert!(at.ends_with("?saved=1"), "{at}");
+            let page = app.get(&at, &cookie).await.text();
+            assert!(page.contains("已保存"));
+            assert!(
+                page.contains("宣传单 200份") && page.contains("横幅 2条"),
+                "{page}"
+            );
+            let imgs: Vec<String> = links(&page)
+                .into_iter()
+                .filter(|l| l.contains("/photos/"))
+                .collect();
+            assert_eq!(imgs.len(), 2, "two photos: {imgs:?}");
+            let ph = app.get(&imgs[0], &cookie).await;
+            assert_eq!(ph.status, StatusCode::OK);
+            assert_eq!(ph.headers["content-type"], "image/jpeg");
+            assert!(!ph.body.windows(2).any(|w| w == b"N\0"), "no latitude left");
+
+            // The unit's progress shows it: one activity, 社区 reached.
+            let (staff, _) = app.session("nn-commission-staff");
+            let board = app
+                .get("/activities/progress?year=2026", &staff)
+                .await
+                .text();
+            let line = board
+                .split("<tr id=\"unit-")
+                .find(|l| l.starts_with(&unit.to_string()))
+                .expect("the unit's line");
+            assert!(line.contains("60 人次"), "{line}");
+            assert!(line.contains("venue reached\" title=\"社区\""), "{line}");
+            assert!(line.contains("1/10"), "{line}");
+            // With a target of one activity a year and no venue rule, it is met.
+            let r = app
+                .post(
+                    &format!("/activities/progress/{unit}"),
+                    &staff,
+                    &[
+                        ("_csrf", "csrf-nn-commission-staff"),
+                        ("year", "2026"),
+                        ("activities", "1"),
+                        ("trainings", "0"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let board = app
+                .get("/activities/progress?year=2026", &staff)
+                .await
+                .text();
+            let line = board
+                .split("<tr id=\"unit-")
+                .find(|l| l.starts_with(&unit.to_string()))
+                .unwrap();
+            assert!(line.contains("1 / 1") && line.contains("已达标"), "{line}");
+
+            // The list, its workbook, the statistics and the API agree.
+            let list = app
+                .get("/activities?venue=communities", &staff)
+                .await
+                .text();
+            assert!(list.contains("民族团结进社区宣讲"));
+            let x = app
+                .get("/activities/export.xlsx?venue=communities", &staff)
+                .await;
+            let cells = xlsx_cells(&x.body);
+            assert_eq!(cells.len(), 2, "the header and this one");
+            assert!(
+                cells
+                    .iter()
+                    .any(|r| r.contains(&calamine::Data::Float(60.0))),
+                "people are a number"
+            );
+            let (s, stats) = app
+                .api_get(
+                    "/api/v1/activities/stats?from=2026-12-01&to=2026-12-31",
+                    "nn-commission-staff",
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{stats}");
+            let venue = stats["by_venue"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["key"] == "communities")
+                .unwrap();
+            assert_eq!(venue["activities"], 1, "{stats}");
+            assert_eq!(venue["participants"], 60);
+            let leaflets = stats["materials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "宣传单")
+                .unwrap();
+            assert_eq!(leaflets["quantity"], 200);
+            let (s, listed) = app
+                .api_get("/api/v1/activities?q=进社区", "nn-leader")
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(listed["total"], 1, "{listed}");
+            assert_eq!(listed["items"][0]["photos"], 2);
+
+            // Removing it asks first, then says what it removed.
+            let id = at
+                .trim_start_matches("/activities/")
+                .trim_end_matches("?saved=1")
+                .to_string();
+            let r = app
+                .post(
+                    &format!("/activities/{id}/remove"),
+                    &cookie,
+                    &[("_csrf", &csrf), ("version", "1")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("请勾选确认框"));
+            let r = app
+                .post(
+                    &format!("/activities/{id}/remove"),
+                    &cookie,
+                    &[("_csrf", &csrf), ("version", "1"), ("confirm", "1")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let list = app.get(&r.location(), &cookie).await.text();
+            assert!(
+                list.contains("已删除“民族团结进社区宣讲”（2026-12-04）"),
+                "{list}"
+            );
+            assert_eq!(
+                app.get(&format!("/activities/{id}"), &staff).await.status,
+                StatusCode::NOT_FOUND
+            );
+        });
+    }
+);
+
+both_engines!(
+    a_leader_reads_but_does_not_log_and_a_unit_reporter_logs_for_their_unit,
+    |t: TestDb| {
+        let (app, _) = city(t);
+        block_on(async {
+            let (leader, _) = app.session("nn-leader");
+            assert_eq!(app.get("/activities", &leader).await.status, StatusCode::OK);
+            assert_eq!(
+                app.get("/activities/new", &leader).await.status,
+                StatusCode::FORBIDDEN
+            );
+            assert_eq!(
+                app.get("/activities/stats", &leader).await.status,
+                StatusCode::OK
+            );
+            assert_eq!(
+                app.get("/activities/calendar", &leader).await.status,
+                StatusCode::OK
+            );
+            let (lawyer, _) = app.session("nn-legal-aid");
+            assert_eq!(
+                app.get("/activities", &lawyer).await.status,
+                StatusCode::FORBIDDEN
+            );
+            // The lists: the commission adds a material; a material needs its unit word.
+            let (staff, csrf) = app.session("nn-commission-staff");
+            let r = app
+                .post(
+                    "/settings/activity-lists",
+                    &staff,
+                    &[
+                        ("_csrf", &csrf),
+                        ("list", "material"),
+                        ("name", "宣传折页"),
+                        ("unit_word", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("计量单位"));
+            let r = app
+                .post(
+                    "/settings/activity-lists",
+                    &staff,
+                    &[
+                        ("_csrf", &csrf),
+                        ("list", "material"),
+                        ("name", "宣传折页"),
+                        ("unit_word", "份"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let form = app.get("/activities/new", &staff).await.text();
+            assert!(form.contains("宣传折页（份）"));
+            assert_eq!(
+                app.get("/settings/activity-lists", &leader).await.status,
+                StatusCode::FORBIDDEN
+            );
+            // The API records one; a bad venue is refused by name.
+            let (s, e) = app
+                .api(
+                    "POST",
+                    "/api/v1/activities",
+                    "nn-commission-staff",
+                    Some(serde_json::json!({"title": "知识竞赛", "kind_id": "5", "venue": "moon",
+                        "organiser_unit_id": "1", "region_code": "450100", "held_on": "2026-12-01", "participants": "30"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+            assert!(e["error"]["details"]["venue"].is_string(), "{e}");
+        });
+    }
+);
