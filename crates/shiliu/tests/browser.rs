@@ -2874,7 +2874,7 @@ async fn every_page(
 /// GET routes that are not pages: files and downloads, the pickers' JSON, the language
 /// switch (a redirect), the static files and the machines' endpoints. (The JSON API and
 /// Open311 are left out by their prefixes; a route that answers GET with 405 takes only forms.)
-const NOT_PAGES: [&str; 14] = [
+const NOT_PAGES: [&str; 15] = [
     "/healthz",
     "/readyz",
     "/metrics",

@@ -881,3 +881,93 @@ pub fn month(
         .load(conn)?;
     named(conn, rows)
 }
+
+// ---- history ------------------------------------------------------------------------------
+
+/// A past record to load (benchmarks: a province's years of activities), with its materials
+/// as (material id, quantity).
+#[cfg(feature = "system")]
+pub struct Past {
+    pub activity: Activity,
+    pub materials: Vec<(i64, i32)>,
+}
+
+#[cfg(feature = "system")]
+impl Past {
+    /// A record of `form` held on `held_on` at `region` (id and path), organised by `unit`,
+    /// made at `made` (its id is of that moment).
+    pub fn new(
+        form: Form,
+        (region_id, region_path): (i64, &str),
+        unit: i64,
+        held_on: NaiveDate,
+        made: (NaiveDateTime, u32),
+    ) -> Self {
+        Self {
+            activity: Activity {
+                id: crate::ids::id_at(made.0, made.1),
+                form: form.as_str().into(),
+                title: String::new(),
+                kind_id: None,
+                venue: None,
+                organiser_unit_id: unit,
+                co_organisers: None,
+                region_id,
+                region_path: region_path.into(),
+                site_id: None,
+                held_on,
+                starts_at: None,
+                ends_on: None,
+                participants: 0,
+                audience_id: None,
+                hours_tenths: None,
+                summary: None,
+                photos: 0,
+                recorded_by: None,
+                recorder: "system:load".into(),
+                created_at: made.0,
+                updated_at: made.0,
+                version: 1,
+            },
+            materials: Vec::new(),
+        }
+    }
+}
+
+/// Load past records as they are, in the caller's transaction, audited as one load: the
+/// rules a form's record passes are the caller's to have kept.
+#[cfg(feature = "system")]
+pub fn load(
+    conn: &mut DbConnection,
+    actor: &Can<grants::ManageActivities>,
+    rows: &[Past],
+) -> Result<(), DbError> {
+    #[derive(Insertable)]
+    #[diesel(table_name = activity_materials)]
+    #[diesel(treat_none_as_default_value = false)]
+    struct Handed {
+        activity_id: i64,
+        term_id: i64,
+        quantity: i32,
+    }
+    let records: Vec<Activity> = rows.iter().map(|p| p.activity.clone()).collect();
+    crate::insert_many!(conn, activities::table, &records)?;
+    let handed: Vec<Handed> = rows
+        .iter()
+        .flat_map(|p| {
+            p.materials.iter().map(|(term_id, quantity)| Handed {
+                activity_id: p.activity.id,
+                term_id: *term_id,
+                quantity: *quantity,
+            })
+        })
+        .collect();
+    crate::insert_many!(conn, activity_materials::table, &handed)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("activity.load", "activity", rows.len())
+            .detail(serde_json::json!({"records": rows.len(), "materials": handed.len()})),
+    )?;
+    Ok(())
+}

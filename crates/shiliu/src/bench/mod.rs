@@ -2,6 +2,7 @@
 //! records them. Load comes from threads in this process over loopback HTTP/1.1 keep-alive
 //! connections to the real server (the same router, middleware and database as `serve`).
 
+pub mod activities;
 pub mod dashboard;
 pub mod evaluation;
 pub mod lists;
