@@ -202,7 +202,7 @@ impl ActivityInput {
         let form = Form::parse(f.form.trim()).unwrap_or(Form::Activity);
         let title = errs.check(required_text("title", f.title, 100));
         let kind_id = match form {
-            Form::Activity => errs.check(picked("kind", f.kind)).map(Some),
+            Form::Activity => errs.check(picked("activity_kind", f.kind)).map(Some),
             Form::Training => Some(None),
         };
         let venue = match f.venue.trim() {
@@ -412,7 +412,7 @@ mod tests {
         let e = ActivityInput::parse(&f, today()).unwrap_err();
         for field in [
             "title",
-            "kind",
+            "activity_kind",
             "venue",
             "held_on",
             "starts_at",
@@ -435,7 +435,7 @@ mod tests {
         let e = ActivityInput::parse(&f, today()).unwrap_err();
         assert!(names(&e, "audience") && names(&e, "hours"));
         assert!(names(&e, "ends_on"), "ends before it starts");
-        assert!(!names(&e, "kind"), "a training has no kind");
+        assert!(!names(&e, "activity_kind"), "a training has no kind");
         let f = ActivityFields {
             audience: "21",
             hours: "3.5",

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod activities;
 pub mod calendar;
 pub mod casework;
+pub mod councils;
 pub mod dashboard;
 pub mod divisions;
 pub mod error;

@@ -1977,7 +1977,7 @@ both_engines!(
                 .await
                 .unwrap();
             files.send_keys(&photos.join("\n")).await.unwrap();
-            fill(&c, form, "kind", "宣讲").await;
+            fill(&c, form, "activity_kind", "宣讲").await;
             fill(&c, form, "venue", "进社区").await;
             fill(&c, form, "title", "民族团结进步政策进社区宣讲").await;
             fill(&c, form, "participants", "45").await;

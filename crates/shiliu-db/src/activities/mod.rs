@@ -347,7 +347,7 @@ fn check_picks(
             conn,
             TermList::Kind,
             k,
-            "kind",
+            "activity_kind",
             before.and_then(|b| b.kind_id),
         ))?;
     }

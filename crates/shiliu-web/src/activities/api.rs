@@ -40,8 +40,8 @@ pub(crate) fn routes() -> crate::Routes {
         MaterialDto,
         ActivityPage,
         RecordForm,
-        FiguresDto,
-        StatsDto,
+        ActivityFiguresDto,
+        ActivityStatsDto,
         CutDto,
         MaterialTotalDto,
         UnitProgressDto
@@ -305,7 +305,7 @@ pub async fn create(
 fn body_errors(mut e: shiliu_domain::FieldErrors) -> AppError {
     for f in &mut e.0 {
         let named = match f.field.as_str() {
-            "kind" => "kind_id",
+            "activity_kind" => "kind_id",
             "organiser_unit" => "organiser_unit_id",
             "region" => "region_code",
             "site" => "site_id",
@@ -318,14 +318,14 @@ fn body_errors(mut e: shiliu_domain::FieldErrors) -> AppError {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct FiguresDto {
+pub struct ActivityFiguresDto {
     activities: i64,
     trainings: i64,
     participants: i64,
     trainees: i64,
 }
 
-impl From<&Figures> for FiguresDto {
+impl From<&Figures> for ActivityFiguresDto {
     fn from(f: &Figures) -> Self {
         Self {
             activities: f.activities,
@@ -343,7 +343,7 @@ pub struct CutDto {
     key: Option<String>,
     name: String,
     #[serde(flatten)]
-    figures: FiguresDto,
+    figures: ActivityFiguresDto,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -354,8 +354,8 @@ pub struct MaterialTotalDto {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct StatsDto {
-    total: FiguresDto,
+pub struct ActivityStatsDto {
+    total: ActivityFiguresDto,
     by_kind: Vec<CutDto>,
     by_venue: Vec<CutDto>,
     by_region: Vec<CutDto>,
@@ -365,12 +365,12 @@ pub struct StatsDto {
 
 /// The statistics of what the filters keep (this year's when no days are given).
 #[utoipa::path(get, path = "/api/v1/activities/stats", params(FilterQuery),
-    responses((status = 200, body = StatsDto), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ActivityStatsDto), (status = 422, body = ErrorBody)))]
 pub async fn figures(
     State(state): State<AppState>,
     p: Principal,
     Query(mut q): Query<FilterQuery>,
-) -> AppResult<Json<StatsDto>> {
+) -> AppResult<Json<ActivityStatsDto>> {
     let actor = p.require::<grants::ViewActivities>()?;
     if q.from.is_empty() && q.to.is_empty() {
         use chrono::Datelike;
@@ -395,7 +395,7 @@ pub async fn figures(
         name,
         figures: f.into(),
     };
-    Ok(Json(StatsDto {
+    Ok(Json(ActivityStatsDto {
         total: (&s.total).into(),
         by_kind: s
             .by_kind

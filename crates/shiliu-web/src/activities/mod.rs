@@ -3,6 +3,7 @@
 //! statistics, the lists the commission edits, and the JSON API.
 
 pub mod api;
+pub mod import;
 pub mod lists;
 pub mod pages;
 pub mod progress;
@@ -18,6 +19,7 @@ use crate::web::i18n::T;
 pub(crate) fn routes() -> crate::Routes {
     [
         api::routes(),
+        import::routes(),
         lists::routes(),
         pages::routes(),
         progress::routes(),
@@ -93,7 +95,7 @@ impl RecordForm {
         Self {
             form: get("form"),
             title: get("title"),
-            kind: get("kind"),
+            kind: get("activity_kind"),
             venue: get("venue"),
             organiser_unit: get("organiser_unit"),
             co_organisers: get("co_organisers"),
@@ -250,7 +252,7 @@ impl FilterQuery {
                         .ok_or_else(|| shiliu_domain::FieldError::new("form", "err.choice")),
                 ),
             },
-            kind_id: id("kind", &self.kind, &mut errs),
+            kind_id: id("activity_kind", &self.kind, &mut errs),
             venue: match self.venue.trim() {
                 "" => None,
                 v => errs.check(

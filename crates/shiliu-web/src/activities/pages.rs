@@ -257,7 +257,7 @@ pub async fn export(
         "field.starts_at",
         "field.activity_form",
         "field.title",
-        "field.kind",
+        "field.activity_kind",
         "field.venue",
         "field.audience",
         "field.hours",

@@ -38,7 +38,21 @@ impl Modify for BearerAuth {
 /// paths and schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Base::openapi();
-    for part in [
+    for part in parts() {
+        doc.merge(part);
+    }
+    declare_enums(&mut doc);
+    declare_error_statuses(&mut doc);
+    unique_operation_ids(&mut doc);
+    declare_links(&mut doc);
+    doc
+}
+
+/// Every module's part of the document. Merging keeps the first schema of a name, so two
+/// modules' schemas of one name would describe one module's responses with the other's
+/// (a test refuses it).
+fn parts() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
         crate::accounts::api::Doc::openapi(),
         crate::home::api::Doc::openapi(),
         crate::messages::api::Doc::openapi(),
@@ -53,14 +67,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         crate::tasks::api::Doc::openapi(),
         crate::activities::api::Doc::openapi(),
         crate::dashboard::api::Doc::openapi(),
-    ] {
-        doc.merge(part);
-    }
-    declare_enums(&mut doc);
-    declare_error_statuses(&mut doc);
-    unique_operation_ids(&mut doc);
-    declare_links(&mut doc);
-    doc
+    ]
 }
 
 /// Operation ids are handler names, which repeat across modules (`list`, `get`, `create`):
@@ -888,6 +895,26 @@ pub(crate) fn routes() -> crate::Routes {
 #[cfg(test)]
 mod tests {
     use utoipa::openapi::{RefOr, Schema};
+
+    /// No two modules give different schemas one name (the merged document would keep only
+    /// the first); a type they share (the error body) is the same schema in each.
+    #[test]
+    fn no_two_modules_give_different_schemas_one_name() {
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let mut twice = std::collections::BTreeSet::new();
+        for part in super::parts() {
+            for (name, schema) in part.components.iter().flat_map(|c| c.schemas.iter()) {
+                let json = serde_json::to_string(schema).unwrap_or_default();
+                if seen
+                    .insert(name.clone(), json.clone())
+                    .is_some_and(|first| first != json)
+                {
+                    twice.insert(name.clone());
+                }
+            }
+        }
+        assert!(twice.is_empty(), "different schemas of one name: {twice:?}");
+    }
 
     /// Every property named like a code (`status`, `kind`, `channel`…) in every schema of the
     /// document declares its list, and every entry of the table names something that exists.

@@ -97,7 +97,7 @@ both_engines!(
             let fields = |participants: &'static str| {
                 vec![
                     ("form", "activity"),
-                    ("kind", "1"),
+                    ("activity_kind", "1"),
                     ("venue", "communities"),
                     ("title", "民族团结进社区宣讲"),
                     ("held_on", "2026-12-04"),
@@ -283,7 +283,7 @@ both_engines!(
 );
 
 both_engines!(
-    a_leader_reads_but_does_not_log_and_a_unit_reporter_logs_for_their_unit,
+    a_leader_reads_but_does_not_log_and_the_commission_keeps_the_lists,
     |t: TestDb| {
         let (app, _) = city(t);
         block_on(async {
@@ -353,6 +353,165 @@ both_engines!(
                 .await;
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
             assert!(e["error"]["details"]["venue"].is_string(), "{e}");
+        });
+    }
+);
+
+both_engines!(
+    activities_come_in_from_a_sheet_checked_whole_before_anything_is_written,
+    |t: TestDb| {
+        let (app, _) = city(t);
+        let (staff, csrf) = app.session("nn-commission-staff");
+        block_on(async {
+            let tpl = app.get("/activities/import/template.xlsx", &staff).await;
+            assert_eq!(tpl.status, StatusCode::OK);
+            let head = xlsx_text(&tpl.body);
+            assert!(
+                head.contains("宣传单（份）") && head.contains("主办单位"),
+                "{head}"
+            );
+            let header: &[&str] = &[
+                "日期",
+                "标题",
+                "类别",
+                "活动类型",
+                "“十进”场所",
+                "主办单位",
+                "所属区域代码",
+                "参与人次",
+                "培训对象",
+                "学时",
+                "宣传单（份）",
+                "横幅（条）",
+            ];
+            let good: [&[&str]; 3] = [
+                &[
+                    "2026-11-03",
+                    "民族团结进学校宣讲",
+                    "活动",
+                    "宣讲",
+                    "进学校",
+                    "nn教育局",
+                    "450100",
+                    "120",
+                    "",
+                    "",
+                    "300",
+                    "2",
+                ],
+                &[
+                    "2026-11-10",
+                    "石榴籽知识竞赛",
+                    "活动",
+                    "知识竞赛",
+                    "学校",
+                    "nn教育局",
+                    "450100",
+                    "80",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "2026-11-20",
+                    "教师民族团结教育培训班",
+                    "培训班",
+                    "",
+                    "",
+                    "nn教育局",
+                    "450100",
+                    "40",
+                    "教师",
+                    "12",
+                    "",
+                    "",
+                ],
+            ];
+            let mut bad: Vec<&[&str]> = vec![header];
+            bad.extend_from_slice(&good);
+            let wrong: &[&str] = &[
+                "2026-11-21",
+                "错行",
+                "活动",
+                "宣讲",
+                "进月球",
+                "不存在的局",
+                "450100",
+                "十",
+                "",
+                "",
+                "",
+                "",
+            ];
+            bad.push(wrong);
+            let r = app
+                .upload("/activities/import", &staff, &csrf, xlsx(&bad), "commit")
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let said = r.text();
+            for (column, why) in [
+                ("“十进”场所", "第 5 行"),
+                ("主办单位", "第 5 行"),
+                ("参与人次", "第 5 行"),
+            ] {
+                assert!(
+                    said.contains(column) && said.contains(why),
+                    "{column}: {said}"
+                );
+            }
+            let (_, none) = app
+                .api_get("/api/v1/activities", "nn-commission-staff")
+                .await;
+            assert_eq!(none["total"], 0, "nothing written");
+            let mut rows: Vec<&[&str]> = vec![header];
+            rows.extend_from_slice(&good);
+            let r = app
+                .upload("/activities/import", &staff, &csrf, xlsx(&rows), "dry_run")
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            assert!(r.text().contains("检查通过：共 3 行"));
+            let r = app
+                .upload("/activities/import", &staff, &csrf, xlsx(&rows), "commit")
+                .await;
+            assert!(r.text().contains("已导入 3 行"), "{}", r.text());
+            let (_, all) = app
+                .api_get("/api/v1/activities", "nn-commission-staff")
+                .await;
+            assert_eq!(all["total"], 3, "{all}");
+            let first = all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["title"] == "民族团结进学校宣讲")
+                .unwrap();
+            assert_eq!(first["venue"], "schools");
+            let (_, one) = app
+                .api_get(
+                    &format!("/api/v1/activities/{}", first["id"]),
+                    "nn-commission-staff",
+                )
+                .await;
+            assert_eq!(one["materials"][0]["quantity"], 300, "{one}");
+            let training = all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["form"] == "training")
+                .unwrap();
+            assert_eq!(training["hours"], 12.0);
+            // A grid worker may not import.
+            let (grid, grid_csrf) = app.session("nn-grid-worker");
+            let r = app
+                .upload(
+                    "/activities/import",
+                    &grid,
+                    &grid_csrf,
+                    xlsx(&rows),
+                    "commit",
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN);
         });
     }
 );

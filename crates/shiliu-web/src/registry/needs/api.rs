@@ -34,7 +34,7 @@ use utoipa::OpenApi;
         NeedDto,
         NeedPage,
         NeedRequestBody,
-        PlanBody,
+        NeedPlanBody,
         ServiceDto,
         ServiceBody
     ))
@@ -327,7 +327,7 @@ pub async fn to_request(
 
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default)]
-pub struct PlanBody {
+pub struct NeedPlanBody {
     version: i32,
     provider: String,
     /// YYYY-MM-DD, today or later
@@ -335,13 +335,13 @@ pub struct PlanBody {
 }
 
 /// One action: the need goes into a service plan.
-#[utoipa::path(post, path = "/api/v1/needs/{id}/plan", params(("id" = i64, Path)), request_body = PlanBody,
+#[utoipa::path(post, path = "/api/v1/needs/{id}/plan", params(("id" = i64, Path)), request_body = NeedPlanBody,
     responses((status = 200, body = NeedDto), (status = 409, body = crate::web::api::ErrorBody), (status = 422, body = crate::web::api::ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-    Json(b): Json<PlanBody>,
+    Json(b): Json<NeedPlanBody>,
 ) -> AppResult<Json<NeedDto>> {
     let actor = p.require::<grants::EditRegistry>()?;
     let input = PlanInput::parse(&b.provider, &b.planned_on, shiliu_db::today())?;
