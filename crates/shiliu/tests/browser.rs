@@ -2752,6 +2752,7 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
         "/activities/calendar",
         "/activities/progress",
         "/activities/stats",
+        "/activities/import",
         "/settings/activity-lists",
     ] {
         a.page(c, base, path).await;
