@@ -564,26 +564,49 @@ pub fn remove(
 
 /// A record's materials by name, in the list's order; read through the record.
 pub fn materials(conn: &mut DbConnection, a: &Activity) -> Result<Vec<Material>, DbError> {
-    let rows: Vec<(i64, String, Option<String>, i32)> = activity_materials::table
-        .inner_join(activity_terms::table)
-        .filter(activity_materials::activity_id.eq(a.id))
-        .order((activity_terms::sort.asc(), activity_terms::id.asc()))
-        .select((
-            activity_terms::id,
-            activity_terms::name,
-            activity_terms::unit_word,
-            activity_materials::quantity,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(term_id, name, unit_word, quantity)| Material {
-            term_id,
-            name,
-            unit_word: unit_word.unwrap_or_default(),
-            quantity,
-        })
-        .collect())
+    Ok(materials_by_record(conn, &[a.id])?
+        .remove(&a.id)
+        .unwrap_or_default())
+}
+
+/// The materials of records a list holds, by record, each in the list's order: one read a
+/// few hundred records, not one a record (an export's hundred thousand).
+pub fn materials_of(
+    conn: &mut DbConnection,
+    rows: &[Listed],
+) -> Result<HashMap<i64, Vec<Material>>, DbError> {
+    let ids: Vec<i64> = rows.iter().map(|l| l.activity.id).collect();
+    materials_by_record(conn, &ids)
+}
+
+fn materials_by_record(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<Material>>, DbError> {
+    let mut out: HashMap<i64, Vec<Material>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, i64, String, Option<String>, i32)> = activity_materials::table
+            .inner_join(activity_terms::table)
+            .filter(activity_materials::activity_id.eq_any(chunk))
+            .order((activity_terms::sort.asc(), activity_terms::id.asc()))
+            .select((
+                activity_materials::activity_id,
+                activity_terms::id,
+                activity_terms::name,
+                activity_terms::unit_word,
+                activity_materials::quantity,
+            ))
+            .load(conn)?;
+        for (record, term_id, name, unit_word, quantity) in rows {
+            out.entry(record).or_default().push(Material {
+                term_id,
+                name,
+                unit_word: unit_word.unwrap_or_default(),
+                quantity,
+            });
+        }
+    }
+    Ok(out)
 }
 
 // ---- photos ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shiliu_db::activities::stats::{self, Figures};
+use shiliu_db::activities::stats::Figures;
 use shiliu_db::activities::targets;
 use shiliu_db::activities::{self as db, Listed};
 use shiliu_db::scope::grants;
@@ -218,12 +218,7 @@ pub async fn list(
 ) -> AppResult<Json<ActivityPage>> {
     let actor = p.require::<grants::ViewActivities>()?;
     let f = super::pages::resolved(&state, actor.scope(), &q.f).await?;
-    let after = q.cursor.split_once('.').and_then(|(d, id)| {
-        Some((
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
-            id.parse::<i64>().ok()?,
-        ))
-    });
+    let after = super::pages::parse_after(&q.cursor);
     if !q.cursor.is_empty() && after.is_none() {
         return Err(AppError::Invalid(
             FieldError::new("cursor", "err.choice").into(),
@@ -369,26 +364,9 @@ pub struct ActivityStatsDto {
 pub async fn figures(
     State(state): State<AppState>,
     p: Principal,
-    Query(mut q): Query<FilterQuery>,
+    Query(q): Query<FilterQuery>,
 ) -> AppResult<Json<ActivityStatsDto>> {
-    let actor = p.require::<grants::ViewActivities>()?;
-    if q.from.is_empty() && q.to.is_empty() {
-        use chrono::Datelike;
-        let y = shiliu_db::today().year();
-        q.from = format!("{y}-01-01");
-        q.to = format!("{y}-12-31");
-    }
-    let f = super::pages::resolved(&state, actor.scope(), &q).await?;
-    let (s, terms) = state
-        .db
-        .read(move |c| {
-            let parents = stats::breakdown_regions(c, actor.scope(), f.within.as_ref())?;
-            Ok((
-                stats::stats(c, actor.scope(), &f, &parents)?,
-                db::term_names(c)?,
-            ))
-        })
-        .await?;
+    let (_, s, terms) = super::stats::figures(&state, &p, q).await?;
     let t = p.t();
     let cut = |key: Option<String>, name: String, f: &Figures| CutDto {
         key,

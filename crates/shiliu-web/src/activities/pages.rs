@@ -161,7 +161,8 @@ pub struct ListQuery {
     removed_on: String,
 }
 
-fn parse_after(s: &str) -> Option<(NaiveDate, i64)> {
+/// A page's start as the list and the API pass it: `YYYY-MM-DD.id`.
+pub(crate) fn parse_after(s: &str) -> Option<(NaiveDate, i64)> {
     let (d, id) = s.split_once('.')?;
     Some((
         NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
@@ -245,10 +246,7 @@ pub async fn export(
         .db
         .read(move |c| {
             let rows = db::list(c, actor.scope(), &f, None, MOST)?;
-            let mut materials = std::collections::HashMap::new();
-            for r in &rows {
-                materials.insert(r.activity.id, db::materials(c, &r.activity)?);
-            }
+            let materials = db::materials_of(c, &rows)?;
             Ok((rows, db::term_names(c)?, materials))
         })
         .await?;

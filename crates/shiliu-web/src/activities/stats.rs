@@ -122,8 +122,9 @@ struct StatsPage {
     regions: crate::web::pickers::Picker,
 }
 
-/// The figures the address asks for; this year's when it names no days.
-async fn figures(
+/// The figures the address asks for; this year's when it names no days (the page's, the
+/// workbook's and the API's).
+pub(crate) async fn figures(
     state: &AppState,
     p: &Principal,
     mut q: FilterQuery,
