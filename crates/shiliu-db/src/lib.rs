@@ -11,6 +11,7 @@ pub mod activities;
 pub mod audit;
 pub mod batch;
 pub mod casework;
+pub mod councils;
 pub mod dashboard;
 pub mod error;
 pub mod evaluation;

@@ -1329,14 +1329,109 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    councils (id) {
+        id -> BigInt,
+        name -> Text,
+        region_id -> BigInt,
+        region_path -> Text,
+        rhythm -> Text,
+        day -> Nullable<Integer>,
+        place -> Text,
+        starts_at -> Nullable<Text>,
+        public_code -> Text,
+        active -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    council_members (id) {
+        id -> BigInt,
+        council_id -> BigInt,
+        name -> Text,
+        role -> Text,
+        note -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    council_meetings (id) {
+        id -> BigInt,
+        council_id -> BigInt,
+        region_path -> Text,
+        held_on -> Date,
+        status -> Text,
+        guests -> Integer,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<BigInt>,
+        recorder -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    council_attendance (meeting_id, member_id) {
+        meeting_id -> BigInt,
+        member_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    council_items (id) {
+        id -> BigInt,
+        council_id -> BigInt,
+        region_path -> Text,
+        meeting_id -> Nullable<BigInt>,
+        channel -> Text,
+        text -> Text,
+        raised_by -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        publish_name -> Bool,
+        raised_at -> Timestamp,
+        brought_by -> Nullable<BigInt>,
+        status -> Text,
+        decision -> Nullable<Text>,
+        responsible -> Nullable<Text>,
+        due_on -> Nullable<Date>,
+        decided_on -> Nullable<Date>,
+        done_on -> Nullable<Date>,
+        outcome -> Nullable<Text>,
+        request_id -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(activities -> regions (region_id));
 diesel::joinable!(activities -> units (organiser_unit_id));
 diesel::joinable!(activity_materials -> activities (activity_id));
 diesel::joinable!(activity_materials -> activity_terms (term_id));
 diesel::joinable!(activity_photos -> activities (activity_id));
 diesel::joinable!(activity_targets -> units (unit_id));
+diesel::joinable!(councils -> regions (region_id));
+diesel::joinable!(council_members -> councils (council_id));
+diesel::joinable!(council_meetings -> councils (council_id));
+diesel::joinable!(council_attendance -> council_meetings (meeting_id));
+diesel::joinable!(council_attendance -> council_members (member_id));
+diesel::joinable!(council_items -> councils (council_id));
+diesel::joinable!(council_items -> council_meetings (meeting_id));
+diesel::joinable!(council_items -> requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    councils,
+    council_members,
+    council_meetings,
+    council_attendance,
+    council_items,
     activity_terms,
     activities,
     activity_materials,

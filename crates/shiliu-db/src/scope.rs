@@ -617,6 +617,9 @@ pub mod grants {
         ViewActivities,
         LogActivities,
         ManageActivities,
+        ViewCouncils,
+        RunCouncils,
+        RaiseCouncilItems,
     );
 }
 

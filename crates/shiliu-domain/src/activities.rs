@@ -149,7 +149,7 @@ fn picked_optional(field: &str, value: &str) -> Result<Option<i64>, FieldError> 
     }
 }
 
-fn day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "err.required"));
@@ -158,7 +158,7 @@ fn day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
 }
 
 /// A whole number in `0..=max`, required.
-fn count(field: &str, value: &str, max: i32) -> Result<i32, FieldError> {
+pub(crate) fn count(field: &str, value: &str, max: i32) -> Result<i32, FieldError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "err.required"));

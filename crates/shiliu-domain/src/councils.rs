@@ -333,6 +333,90 @@ impl Decision {
     }
 }
 
+/// A meeting as its minutes record it: the day it was held, who of the members came, how many
+/// others (residents, guests), and the discussion's notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingInput {
+    pub held_on: NaiveDate,
+    /// Members present, by id (checked against the council's members by the database layer).
+    pub present: Vec<i64>,
+    pub guests: i32,
+    pub notes: Option<String>,
+}
+
+impl MeetingInput {
+    /// `today` bounds the day: minutes are of a meeting held, not of one to come.
+    pub fn parse(
+        held_on: &str,
+        present: &[String],
+        guests: &str,
+        notes: &str,
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let held = errs.check(crate::activities::day("held_on", held_on));
+        if let Some(d) = held
+            && (d > today || d.year() < 2000)
+        {
+            errs.push(FieldError::new("held_on", "err.councils.held_on"));
+        }
+        let mut ids = Vec::with_capacity(present.len());
+        for p in present {
+            match p.trim().parse::<i64>() {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(_) => errs.push(FieldError::new("present", "err.choice")),
+            }
+        }
+        let guests = match guests.trim() {
+            "" => Some(0),
+            g => errs.check(crate::activities::count("guests", g, 10_000)),
+        };
+        let notes = errs.check(optional_text("notes", notes, 20_000));
+        errs.into_result()?;
+        match (held, guests, notes) {
+            (Some(held_on), Some(guests), Some(notes)) => Ok(Self {
+                held_on,
+                present: ids,
+                guests,
+                notes,
+            }),
+            _ => Err(FieldError::new("held_on", "err.required").into()),
+        }
+    }
+}
+
+/// How an item decided was seen to: the day it was done and what was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub done_on: NaiveDate,
+    pub outcome: String,
+}
+
+impl FollowUp {
+    /// Done not before the meeting that decided it, nor after `today`.
+    pub fn parse(
+        done_on: &str,
+        outcome: &str,
+        held_on: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let done = errs.check(crate::activities::day("done_on", done_on));
+        if let Some(d) = done
+            && (d < held_on || d > today)
+        {
+            errs.push(FieldError::new("done_on", "err.councils.done_on"));
+        }
+        let outcome = errs.check(required_text("outcome", outcome, 2_000));
+        errs.into_result()?;
+        match (done, outcome) {
+            (Some(done_on), Some(outcome)) => Ok(Self { done_on, outcome }),
+            _ => Err(FieldError::new("outcome", "err.required").into()),
+        }
+    }
+}
+
 /// Whether an item was done by its deadline (one not done yet: none).
 pub fn on_time(due_on: Option<NaiveDate>, done_on: Option<NaiveDate>) -> Option<bool> {
     Some(done_on? <= due_on?)
@@ -397,5 +481,27 @@ mod tests {
             Some(true)
         );
         assert_eq!(on_time(Some(day("2026-12-20")), None), None);
+    }
+
+    #[test]
+    fn minutes_are_of_a_meeting_held() {
+        let today = day("2026-12-07");
+        let m = MeetingInput::parse(
+            "2026-11-14",
+            &["3".into(), "3".into(), "5".into()],
+            "",
+            " 讨论了三件事 ",
+            today,
+        )
+        .unwrap();
+        assert_eq!((m.present, m.guests), (vec![3, 5], 0));
+        assert_eq!(m.notes.as_deref(), Some("讨论了三件事"));
+        let e = MeetingInput::parse("2026-12-14", &["x".into()], "-1", "", today).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["held_on", "present", "guests"]);
+        let f = FollowUp::parse("2026-11-10", "", day("2026-11-14"), today).unwrap_err();
+        let fields: Vec<&str> = f.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["done_on", "outcome"]);
+        assert!(FollowUp::parse("2026-11-20", "灯已修好", day("2026-11-14"), today).is_ok());
     }
 }

@@ -93,6 +93,14 @@ code_enum! {
         /// Keep the activity lists (kinds, materials, audiences), set the units' yearly targets,
         /// import records from Excel and correct or remove anyone's record.
         ManageActivities = "manage_activities",
+        /// Read the consultation councils of one's region (or of the community just above
+        /// one's grids): members, meetings, items, decisions and their follow-up.
+        ViewCouncils = "view_councils",
+        /// Run a council: its members and rhythm, meetings and minutes, decisions, follow-up,
+        /// and an item handed to the requests loop.
+        RunCouncils = "run_councils",
+        /// Bring a resident's item to a council (a grid worker from their rounds).
+        RaiseCouncilItems = "raise_council_items",
     }
 }
 
@@ -103,9 +111,10 @@ impl Role {
             CreateRequests, DispatchRequests, EditRegistry, ExchangeAssists, HandleRequests,
             ImportRegistry, LogActivities, ManageActivities, ManageApiTokens, ManageEvaluations,
             ManageRegions, ManageRequestSettings, ManageSites, ManageSurveys, ManageTasks,
-            ManageUnits, ManageUsers, ReportEvaluations, ReportTasks, ResolveOnTheSpot,
-            RevealIdNumbers, ReviewEvaluations, ViewActivities, ViewAudit, ViewEvaluations,
-            ViewOrg, ViewOutMigrants, ViewRegistry, ViewRequests, ViewTasks,
+            ManageUnits, ManageUsers, RaiseCouncilItems, ReportEvaluations, ReportTasks,
+            ResolveOnTheSpot, RevealIdNumbers, ReviewEvaluations, RunCouncils, ViewActivities,
+            ViewAudit, ViewCouncils, ViewEvaluations, ViewOrg, ViewOutMigrants, ViewRegistry,
+            ViewRequests, ViewTasks,
         };
         match self {
             Role::SystemAdmin => &[
@@ -137,6 +146,9 @@ impl Role {
                 ViewActivities,
                 LogActivities,
                 ManageActivities,
+                ViewCouncils,
+                RunCouncils,
+                RaiseCouncilItems,
             ],
             Role::CommissionStaff => &[
                 ViewOrg,
@@ -166,6 +178,9 @@ impl Role {
                 ViewActivities,
                 LogActivities,
                 ManageActivities,
+                ViewCouncils,
+                RunCouncils,
+                RaiseCouncilItems,
             ],
             Role::TownshipStaff => &[
                 ViewOrg,
@@ -184,6 +199,9 @@ impl Role {
                 ImportRegistry,
                 ViewActivities,
                 LogActivities,
+                ViewCouncils,
+                RunCouncils,
+                RaiseCouncilItems,
             ],
             // Grid workers check a declaration against the card in front of them, and resolve
             // simple requests in their grids on the spot (就地办结), as Beihai's do.
@@ -198,6 +216,8 @@ impl Role {
                 ExchangeAssists,
                 ViewActivities,
                 LogActivities,
+                ViewCouncils,
+                RaiseCouncilItems,
             ],
             // Migrant service stations take registrations (居住登记) over the counter.
             Role::SiteStaff => &[
@@ -209,6 +229,8 @@ impl Role {
                 EditRegistry,
                 ViewActivities,
                 LogActivities,
+                ViewCouncils,
+                RaiseCouncilItems,
             ],
             Role::LegalAid => &[ViewOrg, ViewRequests, HandleRequests],
             Role::Leader => &[
@@ -218,6 +240,7 @@ impl Role {
                 ViewTasks,
                 ViewEvaluations,
                 ViewActivities,
+                ViewCouncils,
             ],
             Role::Evaluator => &[ViewOrg, ReviewEvaluations],
             // A unit's reporter records what their unit held: its activities count towards the unit's

@@ -934,6 +934,10 @@ pub fn step(
         files::attach_to(conn, actor, &after, &input.photos, "photos")?;
     }
     crate::messages::on_step(conn, &after, action)?;
+    // An item a council handed to this request is done when the request is closed.
+    if to == Status::Closed {
+        crate::councils::items::follow_request(conn, &after)?;
+    }
     // Every step: the entry's facets (status, site) change even when its words do not.
     let text = searchable_text(conn, &after)?;
     search::index(conn, &after, &text, false)?;

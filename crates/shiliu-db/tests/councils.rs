@@ -1,0 +1,401 @@
+//! Consultation councils: a community's council meets on a 14th with three items — one
+//! decided and followed up, one declined, one handed to a request that is handled and closed,
+//! which makes the item done; a grid worker of the community brings an item but cannot run the
+//! council; the public notice carries no one's phone and a name only with consent; the
+//! statistics equal a recount of the rows — on both engines.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use shiliu_db::councils::{self, items, meetings, stats};
+use shiliu_db::requests::{self, StepInput};
+use shiliu_db::schema::{council_attendance as ca, council_items as ci, council_meetings as cm};
+use shiliu_db::scope::{Actor, Can, Scope, grants};
+use shiliu_db::testing::TestDb;
+use shiliu_db::{DbConnection, DbError, both_engines, org};
+use shiliu_domain::councils::{
+    Channel, CouncilInput, Decision, FollowUp, ItemInput, ItemStatus, MeetingInput, MemberInput,
+};
+use shiliu_domain::org::{RegionInput, UnitInput};
+use shiliu_domain::requests::{Action, ActionInput, Outcome};
+use shiliu_domain::roles::Role;
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn today() -> NaiveDate {
+    day("2026-12-07")
+}
+
+struct World {
+    community: org::Region,
+    other: org::Region,
+    township_staff: Actor,
+    grid_worker: Actor,
+}
+
+fn region(c: &mut DbConnection, parent: i64, name: &str, code: &str) -> org::Region {
+    org::create_child_region(
+        c,
+        &Actor::system("test"),
+        parent,
+        &RegionInput::parse(name, code).unwrap(),
+    )
+    .unwrap()
+}
+
+fn world(c: &mut DbConnection) -> World {
+    let all = Scope::everything();
+    let county = org::get_region_by_code(c, &all, "450102").unwrap();
+    let township = org::children(c, &all, county.id, false).unwrap().remove(0);
+    let community = region(c, township.id, "民族社区", "450102001901");
+    let other = region(c, township.id, "团结社区", "450102001902");
+    let grid = region(c, community.id, "一网格", "450102001901001");
+    World {
+        township_staff: Actor::with_role(
+            "社区书记",
+            Role::TownshipStaff,
+            Scope::subtrees(vec![community.path.clone()]),
+        ),
+        grid_worker: Actor::with_role(
+            "网格员",
+            Role::GridWorker,
+            Scope::subtrees(vec![grid.path.clone()]),
+        ),
+        community,
+        other,
+    }
+}
+
+fn council(c: &mut DbConnection, w: &World) -> councils::Council {
+    let run = Can::<grants::RunCouncils>::check(&w.township_staff).unwrap();
+    let input = CouncilInput::parse(
+        "民族社区逢四说事会",
+        &w.community.code,
+        ("fourths", ""),
+        "社区议事厅",
+        "09:30",
+    )
+    .unwrap();
+    councils::create(c, &run, &input).unwrap()
+}
+
+fn item(text: &str, name: &str, phone: &str, publish: bool, ch: Channel) -> ItemInput {
+    ItemInput::parse(ch, text, name, phone, publish).unwrap()
+}
+
+both_engines!(
+    a_council_meets_on_a_14th_and_an_item_handed_to_a_request_is_done_when_it_closes,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let w = world(c);
+            let run = Can::<grants::RunCouncils>::check(&w.township_staff).unwrap();
+            let co = council(c, &w);
+            assert_eq!(co.public_code.len(), 8);
+            assert_eq!(
+                meetings::upcoming(c, &co, today(), 3).unwrap(),
+                [day("2026-12-14"), day("2026-12-24"), day("2027-01-04")],
+                "逢四"
+            );
+            let convener = councils::add_member(
+                c,
+                &run,
+                &co,
+                &MemberInput::parse("黄大姐", "convener", "老党员", "13800138000").unwrap(),
+            )
+            .unwrap();
+            let member = councils::add_member(
+                c,
+                &run,
+                &co,
+                &MemberInput::parse("韦老伯", "member", "退休教师", "").unwrap(),
+            )
+            .unwrap();
+
+            // Three items by the three channels.
+            let raise = Can::<grants::RaiseCouncilItems>::check(&w.grid_worker).unwrap();
+            let seen = councils::get(c, w.grid_worker.scope(), co.id).unwrap();
+            let lamp = items::raise(
+                c,
+                &raise,
+                &seen,
+                &item(
+                    "三巷路灯坏了",
+                    "蓝阿姨",
+                    "13900139000",
+                    false,
+                    Channel::GridWorker,
+                ),
+            )
+            .unwrap();
+            let parking = items::raise_public(
+                c,
+                &Actor::resident("r1", "127.0.0.1"),
+                &co,
+                &item("楼下乱停车", "覃师傅", "", true, Channel::Public),
+            )
+            .unwrap();
+            let school = items::raise(
+                c,
+                &Can::<grants::RaiseCouncilItems>::check(&w.township_staff).unwrap(),
+                &co,
+                &item(
+                    "孩子入学咨询",
+                    "马女士",
+                    "13700137000",
+                    false,
+                    Channel::InPerson,
+                ),
+            )
+            .unwrap();
+            assert_eq!(items::waiting(c, &co).unwrap().len(), 3);
+            // A grid worker reads the community's council and brings items; does not run it.
+            let gw_run = Can::<grants::RunCouncils>::check(&w.grid_worker);
+            assert!(matches!(gw_run, Err(DbError::Forbidden)));
+            assert!(!seen.run_by(&w.grid_worker));
+
+            // The meeting on the 14th (of last month: minutes are of a meeting held).
+            let m = meetings::record(
+                c,
+                &run,
+                &co,
+                &MeetingInput::parse(
+                    "2026-11-14",
+                    &[convener.id.to_string(), member.id.to_string()],
+                    "12",
+                    "议了三件事",
+                    today(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            let again = meetings::record(
+                c,
+                &run,
+                &co,
+                &MeetingInput::parse("2026-11-14", &[], "", "", today()).unwrap(),
+            );
+            assert!(
+                matches!(again, Err(DbError::Invalid(_))),
+                "one meeting a day"
+            );
+            let decided = items::decide(
+                c,
+                &run,
+                &co,
+                &m,
+                (lamp.id, lamp.version),
+                &Decision::parse("联系供电所更换灯泡", "社区主任", "2026-11-20", m.held_on)
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(decided.status(), ItemStatus::Decided);
+            let declined = items::decline(
+                c,
+                &run,
+                &co,
+                &m,
+                (parking.id, parking.version),
+                "属物业管理，已转告物业",
+            )
+            .unwrap();
+            assert_eq!(declined.status(), ItemStatus::Declined);
+            let intake = Can::<grants::CreateRequests>::check(&w.township_staff).unwrap();
+            let category = requests::categories(c, false).unwrap().remove(0).id;
+            let (referred, r) = items::refer(
+                c,
+                &run,
+                &intake,
+                (&co, &m),
+                (school.id, school.version),
+                category,
+            )
+            .unwrap();
+            assert_eq!(referred.status(), ItemStatus::Referred);
+            assert_eq!(referred.request_id, Some(r.id));
+            assert!(r.description.contains("孩子入学咨询"));
+            assert_eq!(r.region_id, w.community.id);
+            assert_eq!(items::open(c, &co).unwrap().len(), 2);
+
+            // The lamp is fixed; the request is handled and closed.
+            items::follow_up(
+                c,
+                &run,
+                &co,
+                (decided.id, decided.version),
+                &FollowUp::parse("2026-11-19", "已更换", m.held_on, today()).unwrap(),
+            )
+            .unwrap();
+            let sys = Actor::system("test");
+            let mut r = r;
+            for (action, input) in [
+                (
+                    Action::Dispatch,
+                    StepInput {
+                        unit_id: Some(
+                            org::create_unit(
+                                c,
+                                &sys,
+                                w.community.id,
+                                &UnitInput::parse("民族社区居委会", "other", "", "").unwrap(),
+                            )
+                            .unwrap()
+                            .id,
+                        ),
+                        ..StepInput::default()
+                    },
+                ),
+                (Action::Accept, StepInput::default()),
+                (
+                    Action::Resolve,
+                    StepInput {
+                        action_input: ActionInput {
+                            outcome: Some(Outcome::Solved),
+                            reply: Some("已协调学位".into()),
+                            ..ActionInput::default()
+                        },
+                        ..StepInput::default()
+                    },
+                ),
+                (Action::Close, StepInput::default()),
+            ] {
+                r = requests::step(c, &sys, r.id, r.version, action, &input).unwrap();
+            }
+            let followed = items::of_meeting(c, &co, &m).unwrap();
+            let school_now = followed.iter().find(|f| f.item.id == school.id).unwrap();
+            assert_eq!(
+                school_now.item.status(),
+                ItemStatus::Done,
+                "done with its request"
+            );
+            assert_eq!(school_now.item.outcome.as_deref(), Some("已协调学位"));
+            assert_eq!(school_now.request_status.as_deref(), Some("closed"));
+            assert!(items::open(c, &co).unwrap().is_empty());
+
+            // The public notice: decisions, no phones, a name only with consent.
+            let notice = items::notice(c, &co, day("2026-01-01")).unwrap();
+            assert_eq!(notice.len(), 3);
+            let names: Vec<Option<&str>> = notice.iter().map(|n| n.raised_by.as_deref()).collect();
+            assert_eq!(names, [None, Some("覃师傅"), None]);
+            let json = serde_json::to_string(&notice).unwrap();
+            assert!(!json.contains("139") && !json.contains("蓝阿姨") && !json.contains("马女士"));
+
+            // Another community's staff see none of it.
+            let other = Scope::subtrees(vec![w.other.path.clone()]);
+            assert!(matches!(
+                councils::get(c, &other, co.id),
+                Err(DbError::NotFound)
+            ));
+            assert!(councils::list(c, &other, None, 100).unwrap().is_empty());
+            let listed = councils::list(c, w.grid_worker.scope(), None, 100).unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!((listed[0].waiting, listed[0].open), (0, 0));
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+    }
+);
+
+both_engines!(the_statistics_equal_a_recount_of_the_rows, |t: TestDb| {
+    t.db.write_blocking(|c| {
+        let w = world(c);
+        let run = Can::<grants::RunCouncils>::check(&w.township_staff).unwrap();
+        let raise = Can::<grants::RaiseCouncilItems>::check(&w.township_staff).unwrap();
+        let co = council(c, &w);
+        let mut n = 0;
+        for held in ["2026-09-04", "2026-09-14", "2026-10-24", "2026-11-14"] {
+            let m = meetings::record(
+                c,
+                &run,
+                &co,
+                &MeetingInput::parse(held, &[], "7", "", today()).unwrap(),
+            )
+            .unwrap();
+            for k in 0..3 {
+                n += 1;
+                let i = items::raise(
+                    c,
+                    &raise,
+                    &co,
+                    &item(&format!("第{n}件事"), "", "", false, Channel::InPerson),
+                )
+                .unwrap();
+                let due = if k == 0 { "2026-12-31" } else { held };
+                let d = items::decide(
+                    c,
+                    &run,
+                    &co,
+                    &m,
+                    (i.id, i.version),
+                    &Decision::parse("办", "主任", due, m.held_on).unwrap(),
+                )
+                .unwrap();
+                if k < 2 {
+                    // One on time (k = 0, due at the year's end), one late (k = 1).
+                    items::follow_up(
+                        c,
+                        &run,
+                        &co,
+                        (d.id, d.version),
+                        &FollowUp::parse("2026-11-30", "办好", m.held_on, today()).unwrap(),
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let s = stats::stats(
+            c,
+            &Scope::subtrees(vec![w.community.path.clone()]),
+            None,
+            (day("2026-01-01"), day("2026-12-31")),
+            std::slice::from_ref(&w.community),
+        )
+        .unwrap();
+        // The recount, from the rows.
+        let meetings_n: i64 = cm::table
+            .filter(cm::status.eq("held"))
+            .count()
+            .get_result(c)?;
+        let guests: Option<i64> = cm::table.select(diesel::dsl::sum(cm::guests)).first(c)?;
+        let present: i64 = ca::table.count().get_result(c)?;
+        let decided: i64 = ci::table
+            .filter(ci::status.eq_any(["decided", "referred", "done"]))
+            .count()
+            .get_result(c)?;
+        let rows: Vec<(Option<NaiveDate>, Option<NaiveDate>)> = ci::table
+            .filter(ci::status.eq("done"))
+            .select((ci::due_on, ci::done_on))
+            .load(c)?;
+        let on_time = rows.iter().filter(|(due, done)| done <= due).count();
+        assert_eq!(s.total.meetings, meetings_n);
+        assert_eq!(s.total.meetings, 4);
+        assert_eq!(s.total.attendance, guests.unwrap_or(0) + present);
+        assert_eq!(s.total.items_raised, 12);
+        assert_eq!(s.total.items_decided, decided);
+        assert_eq!(s.total.items_done, i64::try_from(rows.len()).unwrap());
+        assert_eq!(s.total.items_done, 8);
+        assert_eq!(s.total.items_on_time, i64::try_from(on_time).unwrap());
+        assert_eq!(s.total.items_on_time, 4);
+        assert_eq!(s.by_region[0].1, s.total);
+        let months: Vec<(&str, i64)> = s
+            .by_month
+            .iter()
+            .map(|(m, f)| (m.as_str(), f.meetings))
+            .collect();
+        assert_eq!(months.len(), 12);
+        assert_eq!(months[8], ("2026-09", 2));
+        assert_eq!(months[9], ("2026-10", 1));
+        // Another community's scope counts none of it.
+        let other = stats::stats(
+            c,
+            &Scope::subtrees(vec![w.other.path.clone()]),
+            None,
+            (day("2026-01-01"), day("2026-12-31")),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(other.total, stats::Figures::default());
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+});
