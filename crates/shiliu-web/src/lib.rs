@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod casework;
+pub mod councils;
 pub mod dashboard;
 pub mod evaluation;
 pub mod home;
@@ -140,6 +141,7 @@ fn routes() -> Routes {
         evaluation::routes(),
         tasks::routes(),
         activities::routes(),
+        councils::routes(),
         org::routes(),
         web::api::routes(),
     ]

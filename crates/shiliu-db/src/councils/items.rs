@@ -123,13 +123,13 @@ fn insert(conn: &mut DbConnection, actor: &Actor, c: &Council, i: &Item) -> Resu
     diesel::insert_into(council_items::table)
         .values(i)
         .execute(conn)?;
-    // The audit row names the item and its channel; who raised it stays in the item.
     audit::record(
         conn,
         actor,
         Event::new("council.item_raise", "council", c.id)
             .region(c.region_id)
-            .detail(serde_json::json!({"item_id": i.id, "channel": i.channel, "text": i.text})),
+            .after(i)
+            .detail(serde_json::json!({"item_id": i.id, "channel": i.channel})),
     )?;
     Ok(())
 }

@@ -41,11 +41,11 @@ impl Figures {
         self.items_on_time += o.items_on_time;
     }
 
-    /// The share of decided items done by their deadline, in per cent (none decided: none).
-    pub fn on_time_rate(&self) -> Option<f64> {
-        #[allow(clippy::cast_precision_loss)]
+    /// The share of decided items done by their deadline, in per-mille rounded half up (none
+    /// decided: none).
+    pub fn on_time_per_mille(&self) -> Option<i64> {
         (self.items_decided > 0)
-            .then(|| (self.items_on_time as f64) * 100.0 / (self.items_decided as f64))
+            .then(|| (self.items_on_time * 2000 + self.items_decided) / (self.items_decided * 2))
     }
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn qr_svg(text: &str) -> AppResult<String> {
 
 /// The address residents reach this server at: the configured public one, else the one this
 /// page was asked for at (so a poster printed on a test server points at that server).
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.config.public_url {
         return u.trim_end_matches('/').to_string();
     }

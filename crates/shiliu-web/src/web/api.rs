@@ -66,6 +66,7 @@ fn parts() -> Vec<utoipa::openapi::OpenApi> {
         crate::evaluation::api::Doc::openapi(),
         crate::tasks::api::Doc::openapi(),
         crate::activities::api::Doc::openapi(),
+        crate::councils::api::Doc::openapi(),
         crate::dashboard::api::Doc::openapi(),
     ]
 }
@@ -675,6 +676,31 @@ fn enumerations() -> (Vec<Enumerated>, Vec<Enumerated>) {
             "TermDto",
             "list",
             codes!(shiliu_domain::activities::TermList),
+        ),
+        (
+            "CouncilDto",
+            "rhythm",
+            codes!(shiliu_domain::councils::Rhythm),
+        ),
+        (
+            "CouncilMemberDto",
+            "role",
+            codes!(shiliu_domain::councils::MemberRole),
+        ),
+        (
+            "CouncilItemDto",
+            "channel",
+            codes!(shiliu_domain::councils::Channel),
+        ),
+        (
+            "CouncilItemDto",
+            "status",
+            codes!(shiliu_domain::councils::ItemStatus),
+        ),
+        (
+            "CouncilItemForm",
+            "channel",
+            vec!["in_person", "grid_worker"],
         ),
     ];
     let parameters = vec![

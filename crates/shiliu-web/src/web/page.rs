@@ -40,7 +40,7 @@ pub struct Layout {
 
 /// The navigation: each module appears for the roles that may use it (any of its
 /// permissions; none listed: everyone).
-const NAV: [(&str, &str, &[Permission]); 17] = [
+const NAV: [(&str, &str, &[Permission]); 18] = [
     ("nav.home", "/", &[]),
     (
         "nav.dashboard",
@@ -71,6 +71,7 @@ const NAV: [(&str, &str, &[Permission]); 17] = [
         "/activities",
         &[Permission::ViewActivities],
     ),
+    ("nav.councils", "/councils", &[Permission::ViewCouncils]),
     ("nav.regions", "/regions", &[Permission::ViewOrg]),
     ("nav.sites", "/sites", &[Permission::ViewOrg]),
     ("nav.units", "/units", &[Permission::ViewOrg]),

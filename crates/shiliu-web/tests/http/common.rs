@@ -424,6 +424,7 @@ pub(crate) fn seed_every_kind(
     let mut city = city;
     city.marks.push(seed_plan(c, &city, tag, &mut put));
     city.marks.push(seed_activity(c, &city, tag, &mut put));
+    city.marks.extend(seed_council(c, &city, tag, &mut put));
     CityRecords { city, ids }
 }
 
@@ -951,6 +952,80 @@ pub(crate) fn seed_activity(
     title
 }
 
+/// A council at the community of the city's grid, with a member, a meeting held today that
+/// decided one item, and an item waiting; the council's name and the items' words, which no
+/// other city's page may show.
+pub(crate) fn seed_council(
+    c: &mut DbConnection,
+    city: &CityData,
+    tag: &str,
+    put: &mut Put,
+) -> Vec<String> {
+    use shiliu_db::councils::{self, items, meetings};
+    use shiliu_domain::councils::{
+        Channel, CouncilInput, Decision, ItemInput, MeetingInput, MemberInput,
+    };
+    let all = Scope::everything();
+    let sys = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+    let grid = org::get_region(c, &all, city.grid).unwrap();
+    let community = org::get_region(c, &all, grid.parent_id.unwrap()).unwrap();
+    let name = format!("{tag}逢四说事会");
+    let council = councils::create(
+        c,
+        &sys,
+        &CouncilInput::parse(&name, &community.code, ("fourths", ""), "议事厅", "").unwrap(),
+    )
+    .unwrap();
+    let member = councils::add_member(
+        c,
+        &sys,
+        &council,
+        &MemberInput::parse("召集人甲", "convener", "", "").unwrap(),
+    )
+    .unwrap();
+    let today = shiliu_db::today();
+    let meeting = meetings::record(
+        c,
+        &sys,
+        &council,
+        &MeetingInput::parse(&today.to_string(), &[member.id.to_string()], "3", "", today).unwrap(),
+    )
+    .unwrap();
+    let decided_text = format!("{tag}楼道灯坏了");
+    let raise = shiliu_db::scope::Can::check(&Actor::system("test")).unwrap();
+    let decided = items::raise(
+        c,
+        &raise,
+        &council,
+        &ItemInput::parse(Channel::InPerson, &decided_text, "", "", false).unwrap(),
+    )
+    .unwrap();
+    items::decide(
+        c,
+        &sys,
+        &council,
+        &meeting,
+        (decided.id, decided.version),
+        &Decision::parse("更换灯泡", "社区主任", &today.to_string(), today).unwrap(),
+    )
+    .unwrap();
+    let waiting_text = format!("{tag}乱停车");
+    let waiting = items::raise(
+        c,
+        &raise,
+        &council,
+        &ItemInput::parse(Channel::GridWorker, &waiting_text, "", "", false).unwrap(),
+    )
+    .unwrap();
+    put("council", council.id.to_string());
+    put("council_member", member.id.to_string());
+    put("council_meeting", meeting.id.to_string());
+    put("council_item", waiting.id.to_string());
+    put("council_decided_item", decided.id.to_string());
+    put("council_code", council.public_code.clone());
+    vec![name, decided_text, waiting_text]
+}
+
 /// The record a path parameter names, by the segment before it (and the route's section):
 /// (kind, whether it is the other city's own — else the platform's, shared by every city).
 pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)> {
@@ -988,6 +1063,12 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("activities", "id") => ("activity", true),
         ("photos", "photo") => ("activity_photo", true),
         ("activity-lists", "id") => ("activity_term", false),
+        ("councils", "id") => ("council", true),
+        ("members", "member") => ("council_member", true),
+        ("meetings", "meeting") => ("council_meeting", true),
+        ("items", "item") if path.ends_with("/done") => ("council_decided_item", true),
+        ("items", "item") => ("council_item", true),
+        ("c", "code") => ("council_code", true),
         ("categories", _) if settings => ("category", false),
         ("categories", _) => ("eval_category", true),
         ("indicators", _) => ("indicator", true),
@@ -1067,10 +1148,14 @@ pub(crate) async fn walk(
     shared: &std::collections::HashMap<&'static str, String>,
     routes: &[&'static str],
 ) {
-    // Pages reached by a code are the code holder's by design (the resident's tracking code,
-    // Open311's service_request_id): they are walked for errors, not for what they show.
-    let by_code =
-        |p: &str| p.starts_with("/r/") || p.starts_with("/d/") || p.starts_with("/open311/");
+    // Pages reached by a code are the code holder's by design (the resident's tracking code, a
+    // council's public page, Open311's service_request_id): they are walked for errors, not for
+    // what they show.
+    let by_code = |p: &str| {
+        ["/r/", "/d/", "/c/", "/open311/"]
+            .iter()
+            .any(|s| p.starts_with(s))
+    };
     for role in Role::ALL {
         let name = format!("{tag}-{}", role.as_str().replace('_', "-"));
         let (cookie, csrf) = app.session(&name);

@@ -11,6 +11,7 @@ mod common;
 mod accounts;
 mod activities;
 mod casework;
+mod councils;
 mod dashboard;
 mod evaluation;
 mod home;
