@@ -246,6 +246,51 @@ pub fn open(conn: &mut DbConnection, c: &Council) -> Result<Vec<Followed>, DbErr
     followed(conn, items)
 }
 
+/// The items decided or handed to a request and not yet done, of every council the caller
+/// reads (only those past their deadline on `overdue_on`, when given): the follow-up across
+/// councils, the earliest deadline first, each with its council's name. At most `limit`.
+pub fn open_in(
+    conn: &mut DbConnection,
+    scope: &crate::scope::Scope,
+    overdue_on: Option<NaiveDate>,
+    limit: i64,
+) -> Result<Vec<(Followed, String)>, DbError> {
+    let mut q = council_items::table
+        .inner_join(crate::schema::councils::table)
+        .filter(scope.with_parents_filter(council_items::region_path))
+        .filter(council_items::status.eq_any(OPEN))
+        .select((Item::as_select(), crate::schema::councils::name))
+        .into_boxed();
+    if let Some(d) = overdue_on {
+        q = q.filter(council_items::due_on.lt(d));
+    }
+    let rows: Vec<(Item, String)> = q
+        .order((council_items::due_on.asc(), council_items::id.asc()))
+        .limit(limit)
+        .load(conn)?;
+    let (items, names): (Vec<Item>, Vec<String>) = rows.into_iter().unzip();
+    Ok(followed(conn, items)?.into_iter().zip(names).collect())
+}
+
+/// How many items [`open_in`] lists (the to-do's count, on the list's own filter).
+pub fn open_count(
+    conn: &mut DbConnection,
+    scope: &crate::scope::Scope,
+    overdue_on: Option<NaiveDate>,
+) -> Result<i64, DbError> {
+    let mut q = council_items::table
+        .filter(scope.with_parents_filter(council_items::region_path))
+        .filter(council_items::status.eq_any(OPEN))
+        .into_boxed();
+    if let Some(d) = overdue_on {
+        q = q.filter(council_items::due_on.lt(d));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// The states of an item still followed up.
+const OPEN: [&str; 2] = ["decided", "referred"];
+
 /// One item of the council, as the caller was given the council.
 pub fn get(conn: &mut DbConnection, c: &Council, id: i64) -> Result<Item, DbError> {
     Ok(council_items::table

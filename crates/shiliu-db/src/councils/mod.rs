@@ -398,3 +398,41 @@ pub fn set_member_active(
         .select(Member::as_select())
         .first(conn)?)
 }
+
+/// The active councils the caller reads with one of their rhythm's days from `today` to
+/// `days` later (a day called off does not count), each with that day: what the to-do
+/// reminds those who run them of. Two reads, whatever the number of councils.
+pub fn meeting_soon(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    today: NaiveDate,
+    days: i64,
+) -> Result<Vec<(Council, NaiveDate)>, DbError> {
+    let to = today + chrono::Duration::days(days);
+    let all: Vec<Council> = councils::table
+        .filter(scope.with_parents_filter(councils::region_path))
+        .filter(councils::active.eq(true))
+        .filter(councils::rhythm.ne(Rhythm::AdHoc.as_str()))
+        .order(councils::id.asc())
+        .select(Council::as_select())
+        .load(conn)?;
+    let taken: std::collections::HashSet<(i64, NaiveDate)> = council_meetings::table
+        .inner_join(councils::table)
+        .filter(scope.with_parents_filter(councils::region_path))
+        .filter(council_meetings::held_on.between(today, to))
+        .select((council_meetings::council_id, council_meetings::held_on))
+        .load::<(i64, NaiveDate)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(all
+        .into_iter()
+        .filter_map(|c| {
+            let day = c
+                .schedule()
+                .days(today, to)
+                .into_iter()
+                .find(|d| !taken.contains(&(c.id, *d)))?;
+            Some((c, day))
+        })
+        .collect())
+}

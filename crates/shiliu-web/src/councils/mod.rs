@@ -4,6 +4,7 @@
 //! the decisions at (`/c/{code}`, with the poster's QR code), the statistics, the JSON API.
 
 pub mod api;
+pub mod follow_up;
 pub mod meetings;
 pub mod pages;
 pub mod public;
@@ -17,6 +18,7 @@ use crate::web::i18n::T;
 pub(crate) fn routes() -> crate::Routes {
     [
         api::routes(),
+        follow_up::routes(),
         meetings::routes(),
         pages::routes(),
         public::routes(),

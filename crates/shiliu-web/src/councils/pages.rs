@@ -47,7 +47,13 @@ const MOST: i64 = 2_000;
 pub struct ListQuery {
     #[serde(default)]
     region: String,
+    /// `1`: only the councils meeting within [`SOON_DAYS`] (the to-do's reminder).
+    #[serde(default)]
+    soon: String,
 }
+
+/// How many days ahead the to-do reminds those who run a council of its meeting.
+pub(crate) const SOON_DAYS: i64 = 3;
 
 #[derive(Template)]
 #[template(path = "councils/list.html")]
@@ -57,6 +63,7 @@ struct ListPage {
     rhythms: Vec<String>,
     regions: Picker,
     region: String,
+    soon: bool,
     cut: bool,
     can_run: bool,
     errors: Vec<(String, String)>,
@@ -70,6 +77,8 @@ pub async fn list(
     let actor = p.require::<grants::ViewCouncils>()?;
     let t = p.t();
     let code = q.region.clone();
+    let soon = q.soon == "1";
+    let today = shiliu_db::today();
     let (rows, around, errs) = state
         .db
         .read(move |c| {
@@ -78,8 +87,25 @@ pub async fn list(
                 Err(shiliu_db::DbError::Invalid(e)) => (None, e),
                 Err(e) => return Err(e),
             };
+            let rows = if soon {
+                let ids: std::collections::HashSet<i64> =
+                    db::meeting_soon(c, actor.scope(), today, SOON_DAYS)?
+                        .into_iter()
+                        // The to-do counts those the caller runs; a reader sees them all.
+                        .filter(|(council, _)| {
+                            council.run_by(&actor) || !actor.allows(Permission::RunCouncils)
+                        })
+                        .map(|(c, _)| c.id)
+                        .collect();
+                db::list(c, actor.scope(), within.as_ref(), i64::MAX)?
+                    .into_iter()
+                    .filter(|l| ids.contains(&l.council.id))
+                    .collect()
+            } else {
+                db::list(c, actor.scope(), within.as_ref(), MOST + 1)?
+            };
             Ok((
-                db::list(c, actor.scope(), within.as_ref(), MOST + 1)?,
+                rows,
                 org_db::choices_around_code(c, actor.scope(), &code)?,
                 errs,
             ))
@@ -103,6 +129,7 @@ pub async fn list(
                 .blank(t.s("list.all"))
                 .regions(around, t),
             region: q.region,
+            soon,
             cut,
             can_run: p.can(Permission::RunCouncils),
             errors: t.field_errors(&errs),

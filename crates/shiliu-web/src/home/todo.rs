@@ -127,6 +127,11 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
     // The grid worker's queue is the declarations to check in their grids; reading them is a
     // view of people, audited, so that home is written.
     let grid_worker = p.user().role().scoped_to_grids() && registry.is_some();
+    // Councils: the meetings coming up of those the caller runs, and the decisions overdue.
+    let councils = p
+        .require::<grants::RunCouncils>()
+        .ok()
+        .map(shiliu_db::scope::Can::into_actor);
     let keys = state.db.request_keys();
     let work = move |c: &mut shiliu_db::DbConnection| -> Result<_, shiliu_db::DbError> {
         let mut counters: Vec<Owing> = Vec::new();
@@ -247,6 +252,30 @@ pub async fn gather(state: &AppState, p: &Principal) -> AppResult<Todo> {
                 i64::try_from(waiting.len()).unwrap_or(i64::MAX),
                 "/plans?verify=1",
             ));
+        }
+        if let Some(actor) = &councils {
+            let soon = shiliu_db::councils::meeting_soon(
+                c,
+                actor.scope(),
+                today,
+                crate::councils::pages::SOON_DAYS,
+            )?
+            .into_iter()
+            .filter(|(council, _)| council.run_by(actor))
+            .count();
+            counters.push(Owing::new(
+                "todo.councils_meeting",
+                i64::try_from(soon).unwrap_or(i64::MAX),
+                "/councils?soon=1",
+            ));
+            counters.push(Owing {
+                urgent: true,
+                ..Owing::new(
+                    "todo.council_items_overdue",
+                    shiliu_db::councils::items::open_count(c, actor.scope(), Some(today))?,
+                    "/councils/follow-up?overdue=1",
+                )
+            });
         }
         Ok((counters, queue, declarations))
     };

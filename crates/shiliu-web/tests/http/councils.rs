@@ -377,6 +377,18 @@ both_engines!(
                 )
                 .await;
             assert_eq!(s, StatusCode::CREATED);
+            let follow = app.get("/councils/follow-up", &staff).await.text();
+            assert!(follow.contains("孩子入学咨询") && !follow.contains("三巷路灯坏了"));
+            let follow = app.get("/councils/follow-up.xlsx", &staff).await;
+            assert!(xlsx_text(&follow.body).contains("孩子入学咨询"));
+            let overdue = app
+                .get("/councils/follow-up?overdue=1", &staff)
+                .await
+                .text();
+            assert!(
+                !overdue.contains("孩子入学咨询"),
+                "the request's deadline is ahead"
+            );
             let export = app.get("/councils/export.xlsx", &staff).await;
             assert!(xlsx_text(&export.body).contains("nn社区逢四说事会"));
         });
