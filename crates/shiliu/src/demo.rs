@@ -219,6 +219,9 @@ pub struct DemoCounts {
     pub planned_units: usize,
     /// Activities and trainings of the demo's year.
     pub activities: usize,
+    /// Consultation councils, and the meetings they held.
+    pub councils: usize,
+    pub council_meetings: usize,
 }
 
 fn all(c: &mut DbConnection, parent: &Region) -> Result<Vec<Region>, DbError> {
@@ -360,6 +363,7 @@ pub fn seed(
         n.evaluated_units = crate::demo_eval::seed(c, &actor, &mut rng, scale)?;
         n.planned_units = crate::demo_tasks::seed(c, &actor, &mut rng, scale)?;
         n.activities = crate::demo_activities::seed(c, &actor, &mut rng, scale)?;
+        (n.councils, n.council_meetings) = crate::demo_councils::seed(c, &actor, &mut rng, scale)?;
         tracing::info!(
             needs = n.needs,
             evaluated = n.evaluated_units,

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod demo_activities;
+pub mod demo_councils;
 pub mod demo_eval;
 pub mod demo_tasks;
 pub mod volume;

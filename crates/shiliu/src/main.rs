@@ -248,7 +248,7 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
             n.users += added.users;
             n.requests += added.requests;
             eprintln!(
-                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks, {} activities and trainings",
+                "demo data ready in {:.1}s: {} communities, {} grids, {} sites, {} units, {} users, {} requests, {} registered people, {} needs added, {} units evaluated, {} units handed tasks, {} activities and trainings, {} councils with {} meetings",
                 started.elapsed().as_secs_f64(),
                 n.communities,
                 n.grids,
@@ -260,7 +260,9 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 n.needs,
                 n.evaluated_units,
                 n.planned_units,
-                n.activities
+                n.activities,
+                n.councils,
+                n.council_meetings
             );
             if province {
                 eprint!("{}", demo::city_table(&db).map_err(|e| e.to_string())?);

@@ -210,6 +210,7 @@ both_engines!(
         )
         .unwrap();
         assert!(first.requests > 0 && first.grids > 0);
+        assert!(first.councils > 0 && first.council_meetings > 0);
         // Refreshing the demo adds nothing.
         let again = demo::seed(
             &t.db,
@@ -225,9 +226,10 @@ both_engines!(
                 again.sites,
                 again.units,
                 again.users,
-                again.requests
+                again.requests,
+                again.councils
             ),
-            (0, 0, 0, 0, 0, 0)
+            (0, 0, 0, 0, 0, 0, 0)
         );
     }
 );

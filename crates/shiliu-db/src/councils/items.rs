@@ -578,3 +578,22 @@ pub fn notice(
         })
         .collect())
 }
+
+/// Give an item the moment it was raised, for loading history (the demo's year, a benchmark's
+/// rows): a form's item is raised now.
+#[cfg(feature = "system")]
+pub fn set_raised_at(
+    conn: &mut DbConnection,
+    c: &Council,
+    id: i64,
+    at: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::update(
+        council_items::table
+            .filter(council_items::council_id.eq(c.id))
+            .filter(council_items::id.eq(id)),
+    )
+    .set(council_items::raised_at.eq(at))
+    .execute(conn)?;
+    Ok(())
+}

@@ -240,6 +240,9 @@ pub struct SettleForm {
     pub reason: String,
     #[serde(default)]
     pub category_id: String,
+    /// Ticked: handing the item to a request cannot be taken back.
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
 #[derive(Template)]
@@ -422,6 +425,9 @@ pub async fn settle(
                 }
                 ("decline", _) => {
                     items::decline(c, &actor, &council, &m, at, &g.reason).map(|_| ())
+                }
+                ("refer", Some(_)) if g.confirm.is_none() => {
+                    Err(FieldError::new("confirm", "err.confirm").into())
                 }
                 ("refer", Some(intake)) => {
                     let category = g

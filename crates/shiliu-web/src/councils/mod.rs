@@ -125,7 +125,8 @@ pub(crate) fn rhythm_options(t: T) -> (Options, Options) {
 
 /// The councils' forms name some fields as the rules do not (a rule's `due_on` is a
 /// decision's deadline here, not a request's reply deadline).
-const ALIASES: [(&str, &str); 10] = [
+const ALIASES: [(&str, &str); 11] = [
+    ("confirm", "confirm_tick"),
     ("region", "council_region"),
     ("due_on", "council_due_on"),
     ("decision", "council_decision"),

@@ -668,6 +668,9 @@ pub async fn follow_up(
 pub struct CancelForm {
     #[serde(default)]
     day: String,
+    /// Ticked: the day is called off for everyone.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 pub async fn cancel(
@@ -678,6 +681,10 @@ pub async fn cancel(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::RunCouncils>()?;
     let f: CancelForm = form.parse()?;
+    if f.confirm.is_none() {
+        let e = FieldErrors::from(FieldError::new("confirm", "err.confirm"));
+        return council_page(&state, &p, id, Back::None, &e, None).await;
+    }
     let Ok(day) = NaiveDate::parse_from_str(f.day.trim(), "%Y-%m-%d") else {
         let e = FieldErrors::from(FieldError::new("day", "err.date"));
         return council_page(&state, &p, id, Back::None, &e, None).await;

@@ -254,6 +254,18 @@ both_engines!(
                 .db
                 .write_blocking(|c| shiliu_db::requests::count(c, &Scope::everything()))
                 .unwrap();
+            // Handing on cannot be taken back: not without the box ticked, and nothing made.
+            let (path, form) = settle(
+                school,
+                vec![
+                    ("action", "refer".into()),
+                    ("category_id", category.to_string()),
+                ],
+            );
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.post(&path, &staff, &pairs).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(r.text().contains("确认：请勾选确认框"));
             for (path, form) in [
                 settle(
                     lamp,
@@ -276,6 +288,7 @@ both_engines!(
                     vec![
                         ("action", "refer".into()),
                         ("category_id", category.to_string()),
+                        ("confirm", "1".into()),
                     ],
                 ),
             ] {
