@@ -2762,6 +2762,28 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.page(c, base, "/activities").await;
     a.follow(c, base, "main #activities a[href^='/activities/']")
         .await;
+    // The councils: the list, one council, a meeting, its minutes, the forms, the follow-up
+    // across councils, the statistics, the poster and the public page.
+    for path in [
+        "/councils",
+        "/councils/new",
+        "/councils/follow-up",
+        "/councils/stats",
+    ] {
+        a.page(c, base, path).await;
+    }
+    a.page(c, base, "/councils").await;
+    let council = a
+        .follow(c, base, "main #councils a[href^='/councils/']")
+        .await;
+    a.page(c, base, &format!("{council}/meetings/new")).await;
+    a.page(c, base, &format!("{council}/poster")).await;
+    a.page(c, base, &council).await;
+    a.follow(c, base, "main #meetings a[href*='/meetings/']")
+        .await;
+    a.follow(c, base, "main #print-minutes").await;
+    a.page(c, base, &council).await;
+    a.follow(c, base, "main #council-public").await;
     a.page(c, base, "/evaluations").await;
     for id in [s.this_year, s.last_year] {
         a.page(c, base, &format!("/evaluations/{id}")).await;
@@ -3462,6 +3484,306 @@ both_engines!(
             let labels = c.find_all(Locator::Css("figure.map .label")).await.unwrap();
             assert_eq!(labels.len(), 14);
             snapshot(&c, "dashboard-wall-1920").await;
+            c
+        });
+    }
+);
+
+// ---- Consultation councils (issue 29): a council meets on a 14th with three items ----
+
+/// The community of the demo grid worker's first grid: (code, name).
+async fn grid_workers_community(db: shiliu_db::Db) -> (String, String) {
+    db.read(|c| {
+        let all = shiliu_db::scope::Scope::everything();
+        let u = shiliu_db::accounts::find_by_username(c, "grid")?.expect("the grid worker");
+        let grid = shiliu_db::accounts::user_grid_ids(c, u.id)?[0];
+        let grid = shiliu_db::org::get_region(c, &all, grid)?;
+        let community = shiliu_db::org::get_region(c, &all, grid.parent_id.unwrap_or(grid.id))?;
+        Ok((community.code, community.name))
+    })
+    .await
+    .unwrap()
+}
+
+/// Set a date input (typing into one depends on the browser's locale).
+async fn set_date(c: &Client, css: &str, day: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).value = arguments[1]",
+        vec![serde_json::json!(css), serde_json::json!(day)],
+    )
+    .await
+    .unwrap();
+}
+
+/// Open a `<details>` by its summary's words and fill its form's `fields`; press its button.
+async fn in_details(c: &Client, summary: &str, fields: &[(&str, &str)]) {
+    let details = c
+        .find(Locator::XPath(&format!(
+            "//details[summary[contains(., '{summary}')]]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{summary}: {e}"));
+    // A form that opens by itself (the public page's, before anything is published) is left so.
+    if details.attr("open").await.unwrap().is_none() {
+        details
+            .find(Locator::Css("summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    for (name, value) in fields {
+        let field = details
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match field.tag_name().await.unwrap().as_str() {
+            "select" => field.select_by_label(value).await.unwrap(),
+            _ if field.attr("type").await.unwrap().as_deref() == Some("checkbox") => {
+                field.click().await.unwrap();
+            }
+            _ if field.attr("type").await.unwrap().as_deref() == Some("date") => {
+                c.execute(
+                    "arguments[0].value = arguments[1]",
+                    vec![
+                        serde_json::to_value(&field).unwrap(),
+                        serde_json::json!(value),
+                    ],
+                )
+                .await
+                .unwrap();
+            }
+            _ => field
+                .send_keys(value)
+                .await
+                .unwrap_or_else(|e| panic!("{summary} {name}: {e}")),
+        }
+    }
+    let button = details.find(Locator::Css("button")).await.unwrap();
+    submit(c, button).await;
+}
+
+/// Settle the waiting item whose words hold `words`, by the form under `summary`.
+async fn settle_item(c: &Client, words: &str, summary: &str, fields: &[(&str, &str)]) {
+    let card = c
+        .find(Locator::XPath(&format!(
+            "//div[contains(@class, 'item') and contains(., '{words}')]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{words}: {e}"));
+    let details = card
+        .find(Locator::XPath(&format!(
+            ".//details[summary[contains(., '{summary}')]]"
+        )))
+        .await
+        .unwrap();
+    details
+        .find(Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for (name, value) in fields {
+        let field = details
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap();
+        match (name, field.tag_name().await.unwrap().as_str()) {
+            (_, "select") => field.select_by_index(1).await.unwrap(),
+            (&"confirm", _) => field.click().await.unwrap(),
+            (&"due_on", _) => {
+                c.execute(
+                    "arguments[0].value = arguments[1]",
+                    vec![
+                        serde_json::to_value(&field).unwrap(),
+                        serde_json::json!(value),
+                    ],
+                )
+                .await
+                .unwrap();
+            }
+            _ => field.send_keys(value).await.unwrap(),
+        }
+    }
+    let button = details.find(Locator::Css("button")).await.unwrap();
+    submit(c, button).await;
+    wait_text(c, ".flash", "已").await;
+}
+
+/// The latest 14th of a month that is not after today.
+fn last_14th() -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let today = shiliu_db::today();
+    let this = today.with_day(14).unwrap();
+    if this <= today {
+        this
+    } else {
+        this.checked_sub_months(chrono::Months::new(1)).unwrap()
+    }
+}
+
+both_engines!(
+    a_council_meets_on_a_14th_and_the_request_it_hands_on_shows_done_when_closed,
+    |t: TestDb| {
+        let db = t.db.clone();
+        with_demo(&t, |c, base| async move {
+            let (community, community_name) = grid_workers_community(db).await;
+            // The township sets the council up for the grid worker's community.
+            sign_in(&c, &base, "beihu").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}/councils/new")).await.unwrap();
+            fill(&c, "#council-form", "name", "测试社区“逢四说事”议事会").await;
+            pick_levels(&c, "region_code", &["450107002", &community]).await;
+            fill(&c, "#council-form", "place", "社区议事厅").await;
+            let button = c
+                .find(Locator::Css("#council-form button[type=submit]"))
+                .await
+                .unwrap();
+            submit(&c, button).await;
+            wait_text(&c, ".flash", "已保存").await;
+            let council = c.current_url().await.unwrap().path().to_string();
+            assert!(text(&c, "#council-facts").await.contains(&community_name));
+            in_details(
+                &c,
+                "添加成员",
+                &[
+                    ("name", "黄大姐"),
+                    ("role", "召集人"),
+                    ("phone", "13800138000"),
+                ],
+            )
+            .await;
+            wait_text(&c, ".flash", "成员已添加").await;
+            let public = text(&c, "#council-public").await;
+            // In person at the office.
+            in_details(
+                &c,
+                "登记议题",
+                &[("text", "孩子转学需要哪些材料"), ("raised_by", "马女士")],
+            )
+            .await;
+            wait_text(&c, ".flash", "议题已登记").await;
+            sign_out(&c).await;
+
+            // The grid worker brings one from the rounds, on the phone.
+            sign_in(&c, &base, "grid").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}{council}")).await.unwrap();
+            in_details(
+                &c,
+                "登记议题",
+                &[
+                    ("text", "三巷路灯坏了"),
+                    ("raised_by", "蓝阿姨"),
+                    ("phone", "13900139000"),
+                ],
+            )
+            .await;
+            wait_text(&c, ".flash", "议题已登记").await;
+            sign_out(&c).await;
+
+            // A resident sends one from the public page, agreeing to be named.
+            c.goto(&format!("{base}{public}")).await.unwrap();
+            in_details(
+                &c,
+                "我有事要说",
+                &[
+                    ("text", "楼下乱停车"),
+                    ("raised_by", "覃师傅"),
+                    ("publish_name", "1"),
+                ],
+            )
+            .await;
+            wait_text(&c, "#item-sent", "已收到").await;
+
+            // The meeting of the 14th: minutes, then each item settled.
+            sign_in(&c, &base, "beihu").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}{council}/meetings/new"))
+                .await
+                .unwrap();
+            let held = last_14th();
+            set_date(&c, "#meeting-form input[name=held_on]", &held.to_string()).await;
+            click(&c, "#meeting-form input[name=present]").await;
+            fill(&c, "#meeting-form", "guests", "12").await;
+            fill(&c, "#meeting-form", "notes", "议了三件事").await;
+            let button = c
+                .find(Locator::Css("#meeting-form button[type=submit]"))
+                .await
+                .unwrap();
+            submit(&c, button).await;
+            wait_text(&c, ".flash", "已保存").await;
+            let due = (held + chrono::Duration::days(6)).to_string();
+            settle_item(
+                &c,
+                "三巷路灯坏了",
+                "议定",
+                &[
+                    ("decision", "联系供电所更换灯泡"),
+                    ("responsible", "社区主任"),
+                    ("due_on", &due),
+                ],
+            )
+            .await;
+            settle_item(
+                &c,
+                "楼下乱停车",
+                "不予采纳",
+                &[("reason", "属物业管理，已转告物业")],
+            )
+            .await;
+            settle_item(
+                &c,
+                "孩子转学需要哪些材料",
+                "转为诉求",
+                &[("category_id", ""), ("confirm", "1")],
+            )
+            .await;
+            let settled = text(&c, "#settled-items").await;
+            assert!(settled.contains("联系供电所更换灯泡") && settled.contains("已转为诉求"));
+            let code = c
+                .find(Locator::Css("#settled-items a[href^='/requests?q=']"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            snapshot_whole(&c, "council-meeting").await;
+            sign_out(&c).await;
+
+            // The request is handled and closed by the requests loop.
+            dispatched_and_resolved(&c, &base, &code, "已告知转学所需材料").await;
+            sign_in(&c, &base, "nanning").await;
+            wait_path(&c, "/").await;
+            open_request(&c, &base, &code).await;
+            step(&c, "close", &[]).await;
+            sign_out(&c).await;
+
+            // The meeting's follow-up shows it done; the public notice the decisions.
+            sign_in(&c, &base, "beihu").await;
+            wait_path(&c, "/").await;
+            c.goto(&format!("{base}{council}")).await.unwrap();
+            let follow = text(&c, "#follow-up").await;
+            assert!(
+                follow.contains("三巷路灯坏了") && !follow.contains("孩子转学"),
+                "{follow}"
+            );
+            c.find(Locator::LinkText(&held.to_string()))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let settled = wait_text(&c, "#settled-items", "已办结").await;
+            assert!(settled.contains("已办结"), "{settled}");
+            c.goto(&format!("{base}{public}")).await.unwrap();
+            let notice = text(&c, "#notice").await;
+            assert!(notice.contains("联系供电所更换灯泡") && notice.contains("属物业管理"));
+            assert!(notice.contains("覃师傅") && !notice.contains("蓝阿姨"));
+            assert!(!notice.contains("13900139000") && !notice.contains("马女士"));
+            snapshot_whole(&c, "council-public").await;
             c
         });
     }
