@@ -25,7 +25,7 @@ for engine in sqlite postgres; do
   }
   # Rows stored for the reads (requests, people); for `evaluation`, the scheme's units.
   # The lists' 152 cells a tenth of a second each (`--seconds 0`), the others a second.
-  for run in core:3000:1 requests:3000:1 registry:3000:1 lists:3000:0 evaluation:20:1 tasks:20:1 dashboard:0:1 activities:3000:1; do
+  for run in core:3000:1 requests:3000:1 registry:3000:1 lists:3000:0 evaluation:20:1 tasks:20:1 dashboard:0:1 activities:3000:1 councils:3000:1; do
     IFS=: read -r suite rows seconds <<<"$run"
     log="$dir/$suite.log"
     started=$(date +%s)

@@ -87,13 +87,15 @@ enum Command {
         /// to-do, for plans of 60 and 1,000 monthly measures with a year of reports) or
         /// `dashboard` (the leader's board of the province, a city and a county, and its sheet,
         /// on the demo data as it stands) or `activities` (the activities' list with each
-        /// filter, statistics, progress and calendar, with `--rows` activities stored).
+        /// filter, statistics, progress and calendar, with `--rows` activities stored) or
+        /// `councils` (the councils' list, a council, a meeting, the follow-up, the statistics
+        /// and the public page, with `--rows` agenda items stored).
         #[arg(long, default_value = "core")]
         suite: String,
         /// For `requests` / `registry` / `lists`: load requests / people in bulk up to this many
         /// before the reads; for `evaluation`: the largest scheme's units (109 and 2,000 when
         /// this is 2,000 or more); for `tasks`: the largest plan's measures (60 and 1,000); for
-        /// `activities`: the activities loaded before the reads.
+        /// `activities`: the activities loaded before the reads; for `councils`: the agenda items.
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
@@ -346,9 +348,10 @@ fn run(cmd: Command, loaded: &config::Loaded) -> Result<ExitCode, String> {
                 "tasks" => bench::tasks::run(c, seconds, concurrency, rows)?,
                 "dashboard" => bench::dashboard::run(c, seconds, concurrency)?,
                 "activities" => bench::activities::run(c, seconds, concurrency, rows)?,
+                "councils" => bench::councils::run(c, seconds, concurrency, rows)?,
                 other => {
                     return Err(format!(
-                        "bench: unknown suite {other} (core, requests, registry, lists, evaluation, tasks, dashboard or activities)"
+                        "bench: unknown suite {other} (core, requests, registry, lists, evaluation, tasks, dashboard, activities or councils)"
                     ));
                 }
             }

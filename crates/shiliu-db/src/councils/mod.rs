@@ -436,3 +436,26 @@ pub fn meeting_soon(
         })
         .collect())
 }
+
+/// Load past councils with their meetings and items as they are, in the caller's transaction,
+/// audited as one load (benchmarks: a province's years of them): the rules a form's record
+/// passes are the caller's to have kept.
+#[cfg(feature = "system")]
+pub fn load(
+    conn: &mut DbConnection,
+    actor: &Can<grants::RunCouncils>,
+    rows: (&[Council], &[meetings::Meeting], &[items::Item]),
+) -> Result<(), DbError> {
+    let (all, held, raised) = rows;
+    crate::insert_many!(conn, councils::table, all)?;
+    crate::insert_many!(conn, council_meetings::table, held)?;
+    crate::insert_many!(conn, council_items::table, raised)?;
+    audit::record(
+        conn,
+        actor,
+        Event::new("council.load", "council", all.len()).detail(serde_json::json!({
+            "councils": all.len(), "meetings": held.len(), "items": raised.len()
+        })),
+    )?;
+    Ok(())
+}

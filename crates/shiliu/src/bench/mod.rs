@@ -3,6 +3,7 @@
 //! connections to the real server (the same router, middleware and database as `serve`).
 
 pub mod activities;
+pub mod councils;
 pub mod dashboard;
 pub mod evaluation;
 pub mod lists;
