@@ -1022,6 +1022,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_item_tallies (item_id) {
+        item_id -> BigInt,
+        plan_id -> BigInt,
+        tally -> Text,
+    }
+}
+
+diesel::table! {
     task_assignments (item_id, unit_id) {
         item_id -> BigInt,
         unit_id -> BigInt,
@@ -1427,6 +1435,7 @@ diesel::joinable!(council_items -> council_meetings (meeting_id));
 diesel::joinable!(council_items -> requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    task_item_tallies,
     councils,
     council_members,
     council_meetings,

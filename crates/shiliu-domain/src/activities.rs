@@ -14,6 +14,21 @@ use crate::error::{optional_text, required_text};
 use crate::{FieldError, FieldErrors};
 
 crate::code_enum! {
+    /// What a task bound to a unit's activity records counts of them over a report's period
+    /// (its figure then fills in by itself).
+    pub enum Tally {
+        /// 活动场次
+        Activities = "activities",
+        /// 培训班期数
+        Trainings = "trainings",
+        /// 活动参与人次
+        Participants = "participants",
+        /// "十进" venues reached (at most ten)
+        Venues = "venues",
+    }
+}
+
+crate::code_enum! {
     /// The "十进" campaign's ten kinds of place an activity goes into.
     pub enum Venue {
         Offices = "offices",

@@ -52,7 +52,35 @@ pub fn progress_of(
     unit_ids: &[i64],
     year: i32,
 ) -> Result<HashMap<i64, Progress>, DbError> {
-    let (first, last) = year_days(year);
+    progress_between(conn, unit_ids, year_days(year))
+}
+
+/// What a task bound to a unit's records counts over the days `first..=last` (see
+/// `tasks::tallies`): the same count as the progress board's.
+pub fn tally(
+    conn: &mut DbConnection,
+    unit_id: i64,
+    days: (NaiveDate, NaiveDate),
+    what: shiliu_domain::activities::Tally,
+) -> Result<i64, DbError> {
+    use shiliu_domain::activities::Tally;
+    let p = progress_between(conn, &[unit_id], days)?
+        .remove(&unit_id)
+        .unwrap_or_default();
+    Ok(match what {
+        Tally::Activities => p.activities,
+        Tally::Trainings => p.trainings,
+        Tally::Participants => p.participants,
+        Tally::Venues => i64::try_from(p.venues.len()).unwrap_or(i64::MAX),
+    })
+}
+
+/// Each of these units' progress over the days `first..=last`, in one pass.
+fn progress_between(
+    conn: &mut DbConnection,
+    unit_ids: &[i64],
+    (first, last): (NaiveDate, NaiveDate),
+) -> Result<HashMap<i64, Progress>, DbError> {
     let mut out: HashMap<i64, Progress> = HashMap::new();
     for chunk in unit_ids.chunks(500) {
         let rows: Vec<UnitCount> = activities::table

@@ -338,9 +338,21 @@ pub fn submit(
         return Err(DbError::NotFound);
     }
     let open = asked(&plan, &n.item).open_periods(crate::today());
-    if !open.iter().any(|p| p.code == input.period) {
+    let Some(period) = open.iter().find(|p| p.code == input.period) else {
         return Err(DbError::invalid("period", "err.tasks.period"));
+    };
+    // A task bound to its units' activities reports their count, not a number typed in.
+    let mut input = input.clone();
+    if let Some(t) = super::tallies::of_item(conn, &plan, item_id)? {
+        input.figure = Some(super::tallies::figure(
+            conn,
+            t,
+            unit,
+            period,
+            crate::today(),
+        )?);
     }
+    let input = &input;
     let at = now();
     let existing: Option<Report> = task_reports::table
         .filter(task_reports::item_id.eq(item_id))

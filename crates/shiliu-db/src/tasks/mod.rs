@@ -15,6 +15,7 @@ pub mod inspections;
 pub mod instructions;
 pub mod ledger;
 pub mod reminders;
+pub mod tallies;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -619,6 +620,12 @@ fn unit_names(
 fn clear_tree(conn: &mut DbConnection, plan_id: i64) -> Result<(), DbError> {
     diesel::delete(task_assignments::table.filter(task_assignments::plan_id.eq(plan_id)))
         .execute(conn)?;
+    // A new tree's tasks are new: what the old ones counted goes with them.
+    diesel::delete(
+        crate::schema::task_item_tallies::table
+            .filter(crate::schema::task_item_tallies::plan_id.eq(plan_id)),
+    )
+    .execute(conn)?;
     // Children before parents: the deepest level first.
     for level in [TaskLevel::Measure, TaskLevel::Task, TaskLevel::Area] {
         diesel::delete(

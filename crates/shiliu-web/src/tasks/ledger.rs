@@ -90,6 +90,14 @@ struct TaskPage {
     assessments: Vec<shiliu_db::evaluation::ledger::OpenSheet>,
     own_reports: Vec<(i64, String)>,
     own_unit: i64,
+    /// What the task counts of its units' activities (empty: a figure typed in), the choices
+    /// the organiser binds it to, and whether the caller may.
+    tally: String,
+    tally_code: String,
+    tallies: Vec<(String, String)>,
+    can_bind: bool,
+    /// For the caller's unit: each open period's count, as its report will carry it.
+    counted: Vec<(String, i64)>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -116,6 +124,10 @@ struct Parts {
     reminders: std::collections::HashMap<i64, Vec<shiliu_db::tasks::reminders::Reminder>>,
     /// The self-assessments open to the caller's unit.
     assessments: Vec<shiliu_db::evaluation::ledger::OpenSheet>,
+    /// What the task counts of its units' activities, and the caller's unit's count for each
+    /// open period (period code, count).
+    tally: Option<shiliu_domain::activities::Tally>,
+    counted: Vec<(String, i64)>,
 }
 
 async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult<Parts> {
@@ -124,27 +136,45 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
     let reporter = p.require::<grants::ReportTasks>().ok();
     let plan2 = plan.clone();
     let item2 = node.item.clone();
-    let (ledger, files, decides, own, (instructions, reminders), assessments) = state
-        .db
-        .read(move |c| {
-            let instructions = (
-                shiliu_db::tasks::instructions::of_item(c, &plan2, &item2)?,
-                shiliu_db::tasks::reminders::of_item(c, &plan2, item2.id)?,
-            );
-            let ledger = db::ledger(c, &plan2, item)?;
-            let files = db::files_of(c, &plan2, item)?;
-            let decides = db::reviewed_units(c, &actor, &plan2, item)?;
-            let own = match &reporter {
-                Some(r) => shiliu_db::tasks::own_unit(c, r)?,
-                None => None,
-            };
-            let assessments = match &reporter {
-                Some(r) if own.is_some() => shiliu_db::evaluation::ledger::open_for(c, r)?,
-                _ => Vec::new(),
-            };
-            Ok((ledger, files, decides, own, instructions, assessments))
-        })
-        .await?;
+    let today = shiliu_db::today();
+    let (ledger, files, decides, own, (instructions, reminders), assessments, (tally, counted)) =
+        state
+            .db
+            .read(move |c| {
+                let instructions = (
+                    shiliu_db::tasks::instructions::of_item(c, &plan2, &item2)?,
+                    shiliu_db::tasks::reminders::of_item(c, &plan2, item2.id)?,
+                );
+                let ledger = db::ledger(c, &plan2, item)?;
+                let files = db::files_of(c, &plan2, item)?;
+                let decides = db::reviewed_units(c, &actor, &plan2, item)?;
+                let own = match &reporter {
+                    Some(r) => shiliu_db::tasks::own_unit(c, r)?,
+                    None => None,
+                };
+                let assessments = match &reporter {
+                    Some(r) if own.is_some() => shiliu_db::evaluation::ledger::open_for(c, r)?,
+                    _ => Vec::new(),
+                };
+                let tally = shiliu_db::tasks::tallies::of_item(c, &plan2, item2.id)?;
+                let mut counted = Vec::new();
+                if let (Some(t), Some(unit)) = (tally, own) {
+                    for period in db::asked(&plan2, &item2).open_periods(today) {
+                        let n = shiliu_db::tasks::tallies::figure(c, t, unit, &period, today)?;
+                        counted.push((period.code, n));
+                    }
+                }
+                Ok((
+                    ledger,
+                    files,
+                    decides,
+                    own,
+                    instructions,
+                    assessments,
+                    (tally, counted),
+                ))
+            })
+            .await?;
     Ok(Parts {
         plan,
         node,
@@ -156,6 +186,8 @@ async fn parts(state: &AppState, p: &Principal, id: i64, item: i64) -> AppResult
         instructions,
         reminders,
         assessments,
+        tally,
+        counted,
     })
 }
 
@@ -179,6 +211,8 @@ fn page(
         instructions,
         reminders,
         assessments,
+        tally,
+        counted,
     } = parts;
     let asked = db::asked(&plan, &node.item);
     // The organiser presses units for reports they owe (催报).
@@ -344,6 +378,22 @@ fn page(
             .unwrap_or_default(),
         own_unit: mine.unwrap_or_default(),
         assessments,
+        tally: tally
+            .map(|x| t.label("tally", x.as_str()))
+            .unwrap_or_default(),
+        tally_code: tally.map(|x| x.as_str().to_string()).unwrap_or_default(),
+        tallies: crate::web::page::options(
+            shiliu_domain::activities::Tally::ALL,
+            shiliu_domain::activities::Tally::as_str,
+            "tally",
+            t,
+        ),
+        can_bind: p.require::<grants::ManageTasks>().is_ok() && plan.status() != PlanStatus::Closed,
+        counted: counted
+            .into_iter()
+            .filter(|(code, _)| mine.is_some() && !confirmed(code))
+            .map(|(code, n)| (period_text(t, &code), n))
+            .collect(),
         plan,
     };
     render_form(&page, !errs.is_empty())
@@ -358,7 +408,7 @@ pub(crate) fn period_text(t: crate::web::i18n::T, code: &str) -> String {
     }
 }
 
-const DONE: [&str; 4] = ["submitted", "confirmed", "returned", "reminded"];
+const DONE: [&str; 5] = ["submitted", "confirmed", "returned", "reminded", "bound"];
 
 pub async fn show(
     State(state): State<AppState>,
@@ -515,6 +565,40 @@ pub async fn remind(
     after(&state, &p, (id, item), result, ReportForm::default()).await
 }
 
+#[derive(Deserialize)]
+pub struct BindForm {
+    /// A `Tally` code, or empty to unbind.
+    #[serde(default)]
+    tally: String,
+}
+
+/// Bind the task to a count of its units' activities (or unbind it).
+pub async fn bind(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((id, item)): Path<(i64, i64)>,
+    Form(f): Form<BindForm>,
+) -> AppResult<Response> {
+    let actor = p.require::<grants::ManageTasks>()?;
+    let tally = match f.tally.trim() {
+        "" => None,
+        code => Some(
+            shiliu_domain::activities::Tally::parse(code).ok_or_else(|| {
+                crate::web::error::AppError::Invalid(
+                    shiliu_domain::FieldError::new("tally", "err.choice").into(),
+                )
+            })?,
+        ),
+    };
+    let result = state
+        .db
+        .write(move |c| {
+            shiliu_db::tasks::tallies::set(c, &actor, id, item, tally).map(|()| "bound")
+        })
+        .await;
+    after(&state, &p, (id, item), result, ReportForm::default()).await
+}
+
 #[derive(Deserialize, Default)]
 pub struct PrintQuery {
     #[serde(default)]
@@ -640,6 +724,7 @@ pub(crate) fn routes() -> crate::Routes {
         .route("/plans/{id}/tasks/{item}", get(show))
         .route("/plans/{id}/tasks/{item}/reports", post(submit))
         .route("/plans/{id}/tasks/{item}/remind", post(remind))
+        .route("/plans/{id}/tasks/{item}/tally", post(bind))
         .route("/plans/{id}/units/{unit}/ledger", get(print))
         .route("/plans/{id}/tasks/{item}/files/{upload}", get(file))
         .route(

@@ -1875,3 +1875,99 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_task_bound_to_the_units_activities_reports_their_count_as_its_figure,
+    |t: TestDb| {
+        let app = city(t);
+        block_on(async {
+            let (id, task) = running(&app).await;
+            let page_of = format!("/plans/{id}/tasks/{task}");
+            let (cs, csrf) = app.session("nn-commission-staff");
+            let r = app
+                .post(
+                    &format!("{page_of}/tally"),
+                    &cs,
+                    &[("_csrf", &csrf), ("tally", "activities")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let r = app
+                .post(
+                    &format!("{page_of}/tally"),
+                    &cs,
+                    &[("_csrf", &csrf), ("tally", "everything")],
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "an unknown count"
+            );
+            // The unit holds two activities and a training.
+            let unit = unit_named(&app, "nn教育局");
+            app.t
+                .db
+                .write_blocking(move |c| {
+                    use shiliu_domain::activities::{ActivityFields, ActivityInput};
+                    let today = shiliu_db::today().to_string();
+                    let unit = unit.to_string();
+                    let log = shiliu_db::scope::Can::check(&Actor::system("test"))?;
+                    for form in ["activity", "activity", "training"] {
+                        let input = ActivityInput::parse(
+                            &ActivityFields {
+                                form,
+                                title: "民族团结进步宣讲",
+                                kind: "1",
+                                organiser_unit: &unit,
+                                region: "450100",
+                                held_on: &today,
+                                participants: "30",
+                                audience: "41",
+                                hours: "3",
+                                ..ActivityFields::default()
+                            },
+                            shiliu_db::today(),
+                        )
+                        .unwrap();
+                        shiliu_db::activities::record(c, &log, &input, &[])?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let (edu, edu_csrf) = app.session("edu-reporter");
+            let page = app.get(&page_of, &edu).await.text();
+            assert!(
+                page.contains("活动场次") && page.contains("<strong>2</strong>"),
+                "{page}"
+            );
+            // A number typed in is not what a bound task reports.
+            let r = app
+                .post(
+                    &format!("{page_of}/reports"),
+                    &edu,
+                    &[
+                        ("_csrf", &edu_csrf),
+                        ("period", ""),
+                        ("progress", "开展宣讲两场"),
+                        ("figure", "99"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let figure = app
+                .t
+                .db
+                .write_blocking(move |c| {
+                    use diesel::prelude::*;
+                    use shiliu_db::schema::task_reports as r;
+                    Ok(r::table
+                        .filter(r::item_id.eq(task))
+                        .select(r::figure)
+                        .first::<Option<i64>>(c)?)
+                })
+                .unwrap();
+            assert_eq!(figure, Some(2), "the count, not the number typed");
+        });
+    }
+);
