@@ -1405,6 +1405,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         publish_name -> Bool,
         raised_at -> Timestamp,
+        raised_on -> Date,
         brought_by -> Nullable<BigInt>,
         status -> Text,
         decision -> Nullable<Text>,

@@ -39,6 +39,8 @@ pub struct Item {
     pub phone: Option<String>,
     pub publish_name: bool,
     pub raised_at: NaiveDateTime,
+    /// The day (China's) it was raised.
+    pub raised_on: NaiveDate,
     pub brought_by: Option<i64>,
     pub status: String,
     pub decision: Option<String>,
@@ -105,6 +107,7 @@ fn new_item(c: &Council, input: &ItemInput, by: Option<i64>) -> Item {
         phone: input.phone.clone(),
         publish_name: input.publish_name,
         raised_at: at,
+        raised_on: local(at).date(),
         brought_by: by,
         status: ItemStatus::Raised.as_str().into(),
         decision: None,
@@ -593,7 +596,10 @@ pub fn set_raised_at(
             .filter(council_items::council_id.eq(c.id))
             .filter(council_items::id.eq(id)),
     )
-    .set(council_items::raised_at.eq(at))
+    .set((
+        council_items::raised_at.eq(at),
+        council_items::raised_on.eq(local(at).date()),
+    ))
     .execute(conn)?;
     Ok(())
 }

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate};
+use diesel::IntoSql as _;
 use diesel::prelude::*;
 use serde::Serialize;
-use shiliu_domain::calendar::{local, utc};
 use shiliu_domain::councils::ItemStatus;
 
 use crate::schema::{council_attendance, council_items, council_meetings};
@@ -58,14 +58,9 @@ pub struct Stats {
     pub by_month: Vec<(String, Figures)>,
 }
 
-/// An item settled: its region, the meeting's day, its status, deadline and day done.
-type Settled = (
-    String,
-    Option<NaiveDate>,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-);
+/// Items settled: their region, the meeting's day, their status, how many, and how many were
+/// done by their deadline.
+type Settled = (String, Option<NaiveDate>, String, i64, Option<i64>);
 
 /// The figures from `from` to `to` (both included) in the caller's scope, `within` a region if
 /// one is given, broken down by `regions` (see `activities::stats::breakdown_regions`).
@@ -132,52 +127,60 @@ pub fn stats(
     }
 
     // Raised: by the day (China's) it came in.
-    let start = utc(from.and_hms_opt(0, 0, 0).unwrap_or_default());
-    let end = utc(to
-        .succ_opt()
-        .unwrap_or(to)
-        .and_hms_opt(0, 0, 0)
-        .unwrap_or_default());
-    let raised: Vec<(String, NaiveDateTime)> = council_items::table
+    let raised: Vec<(String, NaiveDate, i64)> = council_items::table
         .filter(scope.path_filter(council_items::region_path))
-        .filter(council_items::raised_at.ge(start))
-        .filter(council_items::raised_at.lt(end))
-        .select((council_items::region_path, council_items::raised_at))
+        .filter(council_items::raised_on.between(from, to))
+        .group_by((council_items::region_path, council_items::raised_on))
+        .select((
+            council_items::region_path,
+            council_items::raised_on,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)?;
-    for (path, at) in raised.into_iter().filter(|r| inside(&r.0)) {
+    for (path, day, n) in raised.into_iter().filter(|r| inside(&r.0)) {
         cells.push((
             path,
-            local(at).date(),
+            day,
             Figures {
-                items_raised: 1,
+                items_raised: n,
                 ..Figures::default()
             },
         ));
     }
 
-    // Settled: by the day of the meeting that settled them.
+    // Settled: by the day of the meeting that settled them, counted by the engine (those done
+    // by their deadline summed in the same pass).
+    let on_time = diesel::dsl::case_when(
+        council_items::done_on.le(council_items::due_on),
+        1_i32.into_sql::<diesel::sql_types::Integer>(),
+    )
+    .otherwise(0_i32.into_sql::<diesel::sql_types::Integer>());
     let settled: Vec<Settled> = council_items::table
         .filter(scope.path_filter(council_items::region_path))
         .filter(council_items::decided_on.between(from, to))
+        .group_by((
+            council_items::region_path,
+            council_items::decided_on,
+            council_items::status,
+        ))
         .select((
             council_items::region_path,
             council_items::decided_on,
             council_items::status,
-            council_items::due_on,
-            council_items::done_on,
+            diesel::dsl::count_star(),
+            diesel::dsl::sum(on_time),
         ))
         .load(conn)?;
-    for (path, day, status, due, done) in settled.into_iter().filter(|r| inside(&r.0)) {
+    for (path, day, status, n, in_time) in settled.into_iter().filter(|r| inside(&r.0)) {
         let Some(day) = day else { continue };
         let mut f = Figures::default();
         match ItemStatus::parse(&status) {
-            Some(ItemStatus::Declined) => f.items_declined = 1,
-            Some(ItemStatus::Decided | ItemStatus::Referred) => f.items_decided = 1,
+            Some(ItemStatus::Declined) => f.items_declined = n,
+            Some(ItemStatus::Decided | ItemStatus::Referred) => f.items_decided = n,
             Some(ItemStatus::Done) => {
-                f.items_decided = 1;
-                f.items_done = 1;
-                f.items_on_time =
-                    i64::from(shiliu_domain::councils::on_time(due, done) == Some(true));
+                f.items_decided = n;
+                f.items_done = n;
+                f.items_on_time = in_time.unwrap_or(0);
             }
             Some(ItemStatus::Raised) | None => continue,
         }

@@ -23,7 +23,7 @@ use super::{Server, load, pct, session_cookie, settle, status_kib};
 
 /// Meetings written a transaction while loading.
 const BATCH: usize = 5_000;
-/// Items a meeting, on average.
+/// Items a meeting at least.
 const PER_MEETING: usize = 3;
 
 /// What the timed pages name: a council of 南宁's with meetings, one of them, its public code.
@@ -32,6 +32,7 @@ struct Built {
     meeting: i64,
     code: String,
     councils: usize,
+    items: usize,
 }
 
 fn council_at(region: &org::Region, seq: u32, now: chrono::NaiveDateTime) -> Council {
@@ -85,10 +86,14 @@ fn setup(db: &Db, rows: usize) -> Result<Built, String> {
         seq
     };
     let councils: Vec<Council> = places.iter().map(|r| council_at(r, next(), now)).collect();
-    let meetings_n = rows.div_ceil(PER_MEETING).max(1);
-    let per_council = meetings_n.div_ceil(councils.len()).max(1);
     let first = today.checked_sub_days(Days::new(3 * 365)).unwrap_or(today);
     let days = councils[0].schedule().days(first, today);
+    // Three items a meeting, more when three years of meetings cannot hold them all.
+    let per_meeting = rows
+        .div_ceil(councils.len() * days.len().max(1))
+        .max(PER_MEETING);
+    let per_council = rows.div_ceil(per_meeting).div_ceil(councils.len()).max(1);
+    let mut loaded = 0_usize;
     let sys = Can::<grants::RunCouncils>::check(&Actor::system("cli:bench"))
         .map_err(|e| e.to_string())?;
     let mut left_items = rows;
@@ -122,9 +127,11 @@ fn setup(db: &Db, rows: usize) -> Result<Built, String> {
                 updated_at: now,
                 version: 1,
             };
-            for _ in 0..PER_MEETING.min(left_items) {
+            for _ in 0..per_meeting.min(left_items) {
                 left_items -= 1;
+                loaded += 1;
                 let roll: f64 = rng.r#gen();
+                let raised_on = day.checked_sub_days(Days::new(3)).unwrap_or(*day);
                 let due = *day + Days::new(rng.gen_range(5..30));
                 let done = due
                     .checked_add_days(Days::new(rng.gen_range(0..8)))
@@ -148,11 +155,9 @@ fn setup(db: &Db, rows: usize) -> Result<Built, String> {
                     phone: None,
                     publish_name: false,
                     raised_at: shiliu_domain::calendar::utc(
-                        day.checked_sub_days(Days::new(3))
-                            .unwrap_or(*day)
-                            .and_hms_opt(9, 0, 0)
-                            .unwrap_or_default(),
+                        raised_on.and_hms_opt(9, 0, 0).unwrap_or_default(),
                     ),
+                    raised_on,
                     brought_by: None,
                     status: status.as_str().into(),
                     decision: (status != ItemStatus::Declined).then(|| "更换灯泡".into()),
@@ -198,6 +203,7 @@ fn setup(db: &Db, rows: usize) -> Result<Built, String> {
         meeting: built.1,
         code: built.2,
         councils: councils.len(),
+        items: loaded,
     })
 }
 
@@ -247,8 +253,9 @@ pub fn run(
     let t = Instant::now();
     let built = setup(&db, rows)?;
     println!(
-        "councils: {} councils, {rows} items loaded in {:.1} s",
+        "councils: {} councils, {} items loaded in {:.1} s",
         built.councils,
+        built.items,
         t.elapsed().as_secs_f64()
     );
     settle(&db)?;

@@ -78,6 +78,8 @@ CREATE TABLE council_items (
     -- The one who raised it agreed to their name on the public notice.
     publish_name BOOLEAN NOT NULL,
     raised_at TIMESTAMP NOT NULL,
+    -- The day (China's) it was raised, for the figures by day and month.
+    raised_on DATE NOT NULL,
     brought_by BIGINT REFERENCES users (id),
     -- shiliu_domain::councils::ItemStatus
     status TEXT NOT NULL,
@@ -94,4 +96,5 @@ CREATE TABLE council_items (
 CREATE INDEX council_items_council ON council_items (council_id, status, id);
 CREATE INDEX council_items_meeting ON council_items (meeting_id, id);
 CREATE INDEX council_items_region ON council_items (region_path, decided_on);
+CREATE INDEX council_items_raised ON council_items (region_path, raised_on);
 CREATE INDEX council_items_request ON council_items (request_id);
