@@ -97,7 +97,4 @@ CREATE INDEX council_items_council ON council_items (council_id, status, id);
 CREATE INDEX council_items_meeting ON council_items (meeting_id, id);
 CREATE INDEX council_items_region ON council_items (region_path, decided_on);
 CREATE INDEX council_items_raised ON council_items (region_path, raised_on);
--- The follow-up across councils and the to-do's count of decisions overdue: open items in
--- deadline order.
-CREATE INDEX council_items_open ON council_items (status, due_on, id);
 CREATE INDEX council_items_request ON council_items (request_id);
