@@ -3515,15 +3515,10 @@ async fn set_date(c: &Client, css: &str, day: &str) {
     .unwrap();
 }
 
-/// Open a `<details>` by its summary's words and fill its form's `fields`; press its button.
-async fn in_details(c: &Client, summary: &str, fields: &[(&str, &str)]) {
-    let details = c
-        .find(Locator::XPath(&format!(
-            "//details[summary[contains(., '{summary}')]]"
-        )))
-        .await
-        .unwrap_or_else(|e| panic!("{summary}: {e}"));
-    // A form that opens by itself (the public page's, before anything is published) is left so.
+/// Open `details` (unless it opened by itself: the public page's form before anything is
+/// published), fill its form's `fields` — a list picked by its label (blank: its first choice),
+/// a box ticked, a date set, text typed — and press its button.
+async fn fill_details(c: &Client, details: fantoccini::elements::Element, fields: &[(&str, &str)]) {
     if details.attr("open").await.unwrap().is_none() {
         details
             .find(Locator::Css("summary"))
@@ -3538,12 +3533,12 @@ async fn in_details(c: &Client, summary: &str, fields: &[(&str, &str)]) {
             .find(Locator::Css(&format!("[name='{name}']")))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        match field.tag_name().await.unwrap().as_str() {
-            "select" => field.select_by_label(value).await.unwrap(),
-            _ if field.attr("type").await.unwrap().as_deref() == Some("checkbox") => {
-                field.click().await.unwrap();
-            }
-            _ if field.attr("type").await.unwrap().as_deref() == Some("date") => {
+        let kind = field.attr("type").await.unwrap();
+        match (field.tag_name().await.unwrap().as_str(), kind.as_deref()) {
+            ("select", _) if value.is_empty() => field.select_by_index(1).await.unwrap(),
+            ("select", _) => field.select_by_label(value).await.unwrap(),
+            (_, Some("checkbox")) => field.click().await.unwrap(),
+            (_, Some("date")) => {
                 c.execute(
                     "arguments[0].value = arguments[1]",
                     vec![
@@ -3557,58 +3552,31 @@ async fn in_details(c: &Client, summary: &str, fields: &[(&str, &str)]) {
             _ => field
                 .send_keys(value)
                 .await
-                .unwrap_or_else(|e| panic!("{summary} {name}: {e}")),
+                .unwrap_or_else(|e| panic!("{name}: {e}")),
         }
     }
     let button = details.find(Locator::Css("button")).await.unwrap();
     submit(c, button).await;
 }
 
+/// The `<details>` whose summary holds `summary`, within `scope` (an XPath, `//` for the page).
+async fn details_of(c: &Client, scope: &str, summary: &str) -> fantoccini::elements::Element {
+    c.find(Locator::XPath(&format!(
+        "{scope}//details[summary[contains(., '{summary}')]]"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("{scope} {summary}: {e}"))
+}
+
+/// Open a `<details>` by its summary's words and fill its form's `fields`; press its button.
+async fn in_details(c: &Client, summary: &str, fields: &[(&str, &str)]) {
+    fill_details(c, details_of(c, "", summary).await, fields).await;
+}
+
 /// Settle the waiting item whose words hold `words`, by the form under `summary`.
 async fn settle_item(c: &Client, words: &str, summary: &str, fields: &[(&str, &str)]) {
-    let card = c
-        .find(Locator::XPath(&format!(
-            "//div[contains(@class, 'item') and contains(., '{words}')]"
-        )))
-        .await
-        .unwrap_or_else(|e| panic!("{words}: {e}"));
-    let details = card
-        .find(Locator::XPath(&format!(
-            ".//details[summary[contains(., '{summary}')]]"
-        )))
-        .await
-        .unwrap();
-    details
-        .find(Locator::Css("summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for (name, value) in fields {
-        let field = details
-            .find(Locator::Css(&format!("[name='{name}']")))
-            .await
-            .unwrap();
-        match (name, field.tag_name().await.unwrap().as_str()) {
-            (_, "select") => field.select_by_index(1).await.unwrap(),
-            (&"confirm", _) => field.click().await.unwrap(),
-            (&"due_on", _) => {
-                c.execute(
-                    "arguments[0].value = arguments[1]",
-                    vec![
-                        serde_json::to_value(&field).unwrap(),
-                        serde_json::json!(value),
-                    ],
-                )
-                .await
-                .unwrap();
-            }
-            _ => field.send_keys(value).await.unwrap(),
-        }
-    }
-    let button = details.find(Locator::Css("button")).await.unwrap();
-    submit(c, button).await;
+    let card = format!("//div[contains(@class, 'item') and contains(., '{words}')]");
+    fill_details(c, details_of(c, &card, summary).await, fields).await;
     wait_text(c, ".flash", "已").await;
 }
 

@@ -43,6 +43,30 @@ impl Meeting {
     pub fn held(&self) -> bool {
         self.status() == MeetingStatus::Held
     }
+
+    /// A new row of council `c`'s day, as `actor` records it.
+    fn new(
+        (c, actor): (&Council, &crate::scope::Actor),
+        (day, status): (NaiveDate, MeetingStatus),
+        guests: i32,
+        notes: Option<String>,
+    ) -> Self {
+        let at = now();
+        Self {
+            id: new_id(),
+            council_id: c.id,
+            region_path: c.region_path.clone(),
+            held_on: day,
+            status: status.as_str().into(),
+            guests,
+            notes,
+            recorded_by: actor.user_id,
+            recorder: actor.name.clone(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
 }
 
 /// How many of the rhythm's days [`upcoming`] looks ahead.
@@ -151,21 +175,12 @@ pub fn record(
         diesel::delete(council_meetings::table.filter(council_meetings::id.eq(m.id)))
             .execute(conn)?;
     }
-    let at = now();
-    let m = Meeting {
-        id: new_id(),
-        council_id: c.id,
-        region_path: c.region_path.clone(),
-        held_on: input.held_on,
-        status: MeetingStatus::Held.as_str().into(),
-        guests: input.guests,
-        notes: input.notes.clone(),
-        recorded_by: actor.user_id,
-        recorder: actor.name.clone(),
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
+    let m = Meeting::new(
+        (c, actor),
+        (input.held_on, MeetingStatus::Held),
+        input.guests,
+        input.notes.clone(),
+    );
     diesel::insert_into(council_meetings::table)
         .values(&m)
         .execute(conn)?;
@@ -249,21 +264,7 @@ pub fn cancel(
     if taken > 0 {
         return Err(DbError::invalid("day", "err.councils.meeting_exists"));
     }
-    let at = now();
-    let m = Meeting {
-        id: new_id(),
-        council_id: c.id,
-        region_path: c.region_path.clone(),
-        held_on: day,
-        status: MeetingStatus::Cancelled.as_str().into(),
-        guests: 0,
-        notes: None,
-        recorded_by: actor.user_id,
-        recorder: actor.name.clone(),
-        created_at: at,
-        updated_at: at,
-        version: 1,
-    };
+    let m = Meeting::new((c, actor), (day, MeetingStatus::Cancelled), 0, None);
     diesel::insert_into(council_meetings::table)
         .values(&m)
         .execute(conn)?;

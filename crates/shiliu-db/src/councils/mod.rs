@@ -264,6 +264,23 @@ pub fn list(
         ))
         .limit(limit)
         .load(conn)?;
+    with_figures(conn, rows)
+}
+
+/// One council the caller reads, as the list shows it.
+pub fn get_listed(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Listed, DbError> {
+    let c = get(conn, scope, id)?;
+    let name = region_name(conn, &c)?;
+    with_figures(conn, vec![(c, name)])?
+        .pop()
+        .ok_or(DbError::NotFound)
+}
+
+/// Councils with when each last met and its items waiting and open, a few reads for them all.
+fn with_figures(
+    conn: &mut DbConnection,
+    rows: Vec<(Council, String)>,
+) -> Result<Vec<Listed>, DbError> {
     let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
     let mut last: std::collections::HashMap<i64, NaiveDate> = std::collections::HashMap::new();
     let mut waiting = std::collections::HashMap::new();

@@ -203,35 +203,22 @@ pub async fn one(
 ) -> AppResult<Json<CouncilDetailDto>> {
     let actor = p.require::<grants::ViewCouncils>()?;
     let today = shiliu_db::today();
-    let (c, region, members, upcoming, waiting, open, listed) = state
+    let (listed, members, upcoming, waiting, open) = state
         .db
         .read(move |conn| {
-            let c = db::get(conn, actor.scope(), id)?;
-            let region = org_db::atlas::region(conn, c.region_id)?;
-            let listed = db::list(conn, actor.scope(), Some(&region), 100_000)?
-                .into_iter()
-                .find(|l| l.council.id == c.id);
+            let listed = db::get_listed(conn, actor.scope(), id)?;
+            let c = &listed.council;
             Ok((
-                c.clone(),
-                db::region_name(conn, &c)?,
-                db::members(conn, &c)?,
-                meetings::upcoming(conn, &c, today, 3)?,
-                items::waiting(conn, &c)?,
-                items::open(conn, &c)?,
-                listed,
+                listed.clone(),
+                db::members(conn, c)?,
+                meetings::upcoming(conn, c, today, 3)?,
+                items::waiting(conn, c)?,
+                items::open(conn, c)?,
             ))
         })
         .await?;
-    let (last_held, waiting_n, open_n) =
-        listed.map_or((None, 0, 0), |l| (l.last_held, l.waiting, l.open));
     Ok(Json(CouncilDetailDto {
-        council: CouncilDto::from(Listed {
-            council: c,
-            region_name: region,
-            last_held,
-            waiting: waiting_n,
-            open: open_n,
-        }),
+        council: CouncilDto::from(listed),
         members: members
             .into_iter()
             .map(|m| CouncilMemberDto {
