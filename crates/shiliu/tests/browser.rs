@@ -3559,7 +3559,7 @@ async fn fill_details(c: &Client, details: fantoccini::elements::Element, fields
     submit(c, button).await;
 }
 
-/// The `<details>` whose summary holds `summary`, within `scope` (an XPath, `//` for the page).
+/// The `<details>` whose summary holds `summary`, within `scope` (an `XPath`; empty: the page).
 async fn details_of(c: &Client, scope: &str, summary: &str) -> fantoccini::elements::Element {
     c.find(Locator::XPath(&format!(
         "{scope}//details[summary[contains(., '{summary}')]]"
