@@ -1,6 +1,6 @@
 //! Edits made as of the version the editor saw (optimistic concurrency): the one shape every
 //! versioned record's edit takes. The caller checks the version it was given against the row
-//! ([`expect`]), writes its `UPDATE … WHERE id = ? AND version = <seen>` setting `version + 1`,
+//! ([`expect`]), writes its `UPDATE … WHERE id = ? AND version = <seen>` setting [`next`],
 //! and hands the row count to [`finish`], which refuses a lost race ([`written`]), reads the
 //! record back and audits both sides — all in the caller's transaction, so a refused edit
 //! leaves nothing. An edit audited otherwise (a detail, no before/after) calls [`written`].
@@ -44,4 +44,11 @@ pub(crate) fn finish<T: Serialize>(
     let after = reread(conn)?;
     audit::record(conn, actor, event(&after).before(before).after(&after))?;
     Ok(after)
+}
+
+/// The version an edit made on `seen` writes. A version no record can have reached (the top of
+/// its range, as a client may send) is simply not the record's current one: `Stale`, never an
+/// overflow.
+pub(crate) fn next(seen: i32) -> Result<i32, DbError> {
+    seen.checked_add(1).ok_or(DbError::Stale)
 }

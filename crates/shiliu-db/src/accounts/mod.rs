@@ -325,7 +325,7 @@ pub fn update_user(
         users::region_id.eq(region.id),
         users::phone.eq(&u.phone),
         users::updated_at.eq(now()),
-        users::version.eq(version + 1),
+        users::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let after = versioned::finish(
@@ -369,7 +369,7 @@ pub fn set_password(
             users::failed_logins.eq(0),
             users::locked_until.eq(None::<NaiveDateTime>),
             users::updated_at.eq(t),
-            users::version.eq(user.version + 1),
+            users::version.eq(crate::versioned::next(user.version)?),
         ))
         .execute(conn)?;
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user.id))).execute(conn)?;
@@ -399,7 +399,7 @@ pub fn change_own_password(
             users::password_hash.eq(password_hash),
             users::password_changed_at.eq(t),
             users::updated_at.eq(t),
-            users::version.eq(user.version + 1),
+            users::version.eq(crate::versioned::next(user.version)?),
         ))
         .execute(conn)?;
     diesel::delete(
@@ -432,7 +432,7 @@ pub fn set_active(
         .set((
             users::active.eq(active),
             users::updated_at.eq(t),
-            users::version.eq(before.version + 1),
+            users::version.eq(crate::versioned::next(before.version)?),
         ))
         .execute(conn)?;
     if !active {

@@ -231,7 +231,7 @@ pub fn set_term_active(
     )
     .set((
         activity_terms::active.eq(active),
-        activity_terms::version.eq(version + 1),
+        activity_terms::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(conn, actor, n, &before, get, |_| {
@@ -508,7 +508,7 @@ pub fn update(
         activities::hours_tenths.eq(input.hours_tenths),
         activities::summary.eq(&input.summary),
         activities::updated_at.eq(now()),
-        activities::version.eq(version + 1),
+        activities::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

@@ -471,7 +471,7 @@ pub fn close_dispute(
         disputes::agreement.eq(&input.agreement),
         disputes::closed_at.eq(t),
         disputes::updated_at.eq(t),
-        disputes::version.eq(version + 1),
+        disputes::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let after = versioned::finish(
@@ -784,7 +784,7 @@ pub fn close_case(
         legal_aid_cases::result.eq(&result),
         legal_aid_cases::closed_at.eq(t),
         legal_aid_cases::updated_at.eq(t),
-        legal_aid_cases::version.eq(version + 1),
+        legal_aid_cases::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let after = versioned::finish(

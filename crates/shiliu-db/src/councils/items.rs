@@ -361,7 +361,7 @@ fn settle(
         council_items::outcome.eq(outcome),
         council_items::request_id.eq(request_id),
         council_items::updated_at.eq(now()),
-        council_items::version.eq(before.version + 1),
+        council_items::version.eq(crate::versioned::next(before.version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -504,7 +504,7 @@ pub fn follow_up(
         council_items::done_on.eq(f.done_on),
         council_items::outcome.eq(&f.outcome),
         council_items::updated_at.eq(now()),
-        council_items::version.eq(version + 1),
+        council_items::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(

@@ -223,7 +223,7 @@ pub fn update(
         council_meetings::guests.eq(input.guests),
         council_meetings::notes.eq(&input.notes),
         council_meetings::updated_at.eq(now()),
-        council_meetings::version.eq(version + 1),
+        council_meetings::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

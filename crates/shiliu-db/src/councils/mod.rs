@@ -217,7 +217,7 @@ pub fn update(
         councils::starts_at.eq(input.starts_at.map(|t| t.format("%H:%M").to_string())),
         councils::active.eq(active),
         councils::updated_at.eq(now()),
-        councils::version.eq(version + 1),
+        councils::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     // Its meetings and items follow it to its region (they are counted there).

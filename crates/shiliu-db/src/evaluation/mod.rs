@@ -311,7 +311,7 @@ fn touch(conn: &mut DbConnection, s: &Scheme, version: i32) -> Result<(), DbErro
     )
     .set((
         eval_schemes::updated_at.eq(now()),
-        eval_schemes::version.eq(version + 1),
+        eval_schemes::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

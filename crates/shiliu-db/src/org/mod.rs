@@ -510,7 +510,7 @@ pub fn update_region(
         regions::name.eq(&input.name),
         regions::code.eq(&code),
         regions::updated_at.eq(now()),
-        regions::version.eq(version + 1),
+        regions::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(
@@ -554,7 +554,7 @@ pub fn set_region_active(
     .set((
         regions::active.eq(active),
         regions::updated_at.eq(now()),
-        regions::version.eq(version + 1),
+        regions::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let action = if active {
@@ -830,7 +830,7 @@ macro_rules! region_record {
             .set((
                 $table::active.eq(active),
                 $table::updated_at.eq(now()),
-                $table::version.eq(version + 1),
+                $table::version.eq(crate::versioned::next(version)?),
             ))
             .execute(conn)?;
             let action = if active { $on } else { $off };
@@ -961,7 +961,7 @@ pub fn update_site(
         sites::contact_phone.eq(&input.contact_phone),
         sites::opening_hours.eq(&input.opening_hours),
         sites::updated_at.eq(now()),
-        sites::version.eq(version + 1),
+        sites::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(
@@ -1053,7 +1053,7 @@ pub fn update_unit(
         units::contact_name.eq(&input.contact_name),
         units::contact_phone.eq(&input.contact_phone),
         units::updated_at.eq(now()),
-        units::version.eq(version + 1),
+        units::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(

@@ -300,7 +300,7 @@ fn decide(
         declarations::person_id.eq(person_id),
         declarations::decided_by.eq(actor.user_id),
         declarations::decided_at.eq(now()),
-        declarations::version.eq(d.version + 1),
+        declarations::version.eq(crate::versioned::next(d.version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

@@ -468,7 +468,7 @@ pub fn reply(
         assists::reply.eq(&text),
         assists::replied_by.eq(actor.user_id),
         assists::replied_at.eq(now()),
-        assists::version.eq(version + 1),
+        assists::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -502,7 +502,7 @@ pub fn close(
     .set((
         assists::status.eq(AssistStatus::Closed.as_str()),
         assists::closed_at.eq(now()),
-        assists::version.eq(version + 1),
+        assists::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

@@ -394,7 +394,7 @@ fn apply(
     )
     .set((
         PersonFields::new(input, region, now()),
-        persons::version.eq(before.version + 1),
+        persons::version.eq(crate::versioned::next(before.version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -592,7 +592,7 @@ pub fn move_out(
         persons::status.eq(PersonStatus::MovedOut.as_str()),
         persons::moved_out_on.eq(on),
         persons::updated_at.eq(now()),
-        persons::version.eq(version + 1),
+        persons::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;

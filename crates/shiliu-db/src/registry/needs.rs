@@ -137,7 +137,7 @@ pub fn close_survey(
     )
     .set((
         surveys::status.eq(SurveyStatus::Closed.as_str()),
-        surveys::version.eq(version + 1),
+        surveys::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -424,7 +424,7 @@ fn upsert_response(
                 survey_responses::answers.eq(answers_json),
                 survey_responses::surveyed_by.eq(actor.user_id),
                 survey_responses::surveyed_at.eq(at),
-                survey_responses::version.eq(r.version + 1),
+                survey_responses::version.eq(crate::versioned::next(r.version)?),
             ))
             .execute(conn)?;
         diesel::delete(
@@ -687,7 +687,7 @@ fn set_need(
             .or_else(|| n.provider.clone())),
         needs::planned_on.eq(plan.map(|p| p.planned_on).or(n.planned_on)),
         needs::updated_at.eq(now()),
-        needs::version.eq(n.version + 1),
+        needs::version.eq(crate::versioned::next(n.version)?),
     ))
     .execute(conn)?;
     versioned::written(changed)?;

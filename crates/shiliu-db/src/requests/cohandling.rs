@@ -166,7 +166,7 @@ pub fn answer(
         request_cohandlers::answer.eq(answer),
         request_cohandlers::answered_by.eq(&actor.name),
         request_cohandlers::answered_at.eq(t),
-        request_cohandlers::version.eq(before.version + 1),
+        request_cohandlers::version.eq(crate::versioned::next(before.version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -266,7 +266,7 @@ fn bump(conn: &mut DbConnection, r: &Request) -> Result<(), DbError> {
             .filter(requests::version.eq(r.version)),
     )
     .set((
-        requests::version.eq(r.version + 1),
+        requests::version.eq(crate::versioned::next(r.version)?),
         requests::updated_at.eq(now()),
     ))
     .execute(conn)?;

@@ -157,7 +157,7 @@ pub fn update_category(
         request_categories::active.eq(active),
         request_categories::on_the_spot.eq(c.on_the_spot),
         request_categories::updated_at.eq(now()),
-        request_categories::version.eq(version + 1),
+        request_categories::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(
@@ -902,7 +902,7 @@ pub fn step(
         requests::rated_at.eq(r.rated_at),
         requests::closed_at.eq(r.closed_at),
         requests::updated_at.eq(t),
-        requests::version.eq(version + 1),
+        requests::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)?;
@@ -1178,13 +1178,13 @@ fn mark(
     let n = if action == "escalate" {
         q.set((
             requests::escalated_at.eq(Some(at)),
-            requests::version.eq(r.version + 1),
+            requests::version.eq(crate::versioned::next(r.version)?),
         ))
         .execute(conn)?
     } else {
         q.set((
             requests::reminded_at.eq(Some(at)),
-            requests::version.eq(r.version + 1),
+            requests::version.eq(crate::versioned::next(r.version)?),
         ))
         .execute(conn)?
     };

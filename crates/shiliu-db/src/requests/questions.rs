@@ -169,7 +169,7 @@ pub fn update_question(
         category_questions::sort_order.eq(sort_order),
         category_questions::active.eq(active),
         category_questions::updated_at.eq(now()),
-        category_questions::version.eq(version + 1),
+        category_questions::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(
@@ -370,7 +370,7 @@ pub fn update_reply_template(
         reply_templates::body.eq(&r.body),
         reply_templates::active.eq(active),
         reply_templates::updated_at.eq(now()),
-        reply_templates::version.eq(version + 1),
+        reply_templates::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::finish(

@@ -423,7 +423,7 @@ pub fn report(
         task_findings::status.eq(FindingStatus::Reported.as_str()),
         task_findings::progress.eq(&progress),
         task_findings::reported_at.eq(now()),
-        task_findings::version.eq(version + 1),
+        task_findings::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let after = versioned::finish(
@@ -476,7 +476,7 @@ pub fn verify(
         task_findings::status.eq(to.as_str()),
         task_findings::opinion.eq(&opinion),
         task_findings::closed_at.eq(closed_at),
-        task_findings::version.eq(version + 1),
+        task_findings::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let action = if close {
@@ -610,7 +610,7 @@ pub fn escalate_overdue(conn: &mut DbConnection, at: NaiveDateTime) -> Result<us
         )
         .set((
             task_findings::escalated_at.eq(at),
-            task_findings::version.eq(f.version + 1),
+            task_findings::version.eq(crate::versioned::next(f.version)?),
         ))
         .execute(conn)?;
         if n == 0 {

@@ -145,7 +145,7 @@ pub fn relink(
             .filter(task_instructions::id.eq(id))
             .filter(task_instructions::version.eq(version)),
     )
-    .set(task_instructions::version.eq(version + 1))
+    .set(task_instructions::version.eq(crate::versioned::next(version)?))
     .execute(conn)?;
     versioned::written(n)?;
     link(conn, &plan, id, items)?;

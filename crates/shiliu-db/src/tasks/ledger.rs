@@ -377,7 +377,7 @@ pub fn submit(
                 task_reports::figure.eq(input.figure),
                 task_reports::submitted_by.eq(actor.user_id),
                 task_reports::submitted_at.eq(at),
-                task_reports::version.eq(before.version + 1),
+                task_reports::version.eq(crate::versioned::next(before.version)?),
             ))
             .execute(conn)?;
             versioned::written(n)?;
@@ -526,7 +526,7 @@ pub fn review(
         task_reports::opinion.eq(opinion),
         task_reports::reviewed_by.eq(actor.user_id),
         task_reports::reviewed_at.eq(now()),
-        task_reports::version.eq(version + 1),
+        task_reports::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let action = if confirm {

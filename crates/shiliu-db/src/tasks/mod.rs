@@ -297,7 +297,7 @@ fn touch(conn: &mut DbConnection, p: &Plan, version: i32) -> Result<(), DbError>
     )
     .set((
         task_plans::updated_at.eq(now()),
-        task_plans::version.eq(version + 1),
+        task_plans::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     versioned::written(n)
@@ -338,7 +338,7 @@ pub fn update_plan(
         task_plans::ends_on.eq(input.ends_on),
         task_plans::phases.eq(phases_json(&input.phases)),
         task_plans::updated_at.eq(now()),
-        task_plans::version.eq(version + 1),
+        task_plans::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let scope = actor.scope.clone();
@@ -388,7 +388,7 @@ pub fn set_status(
     .set((
         task_plans::status.eq(to.as_str()),
         task_plans::updated_at.eq(now()),
-        task_plans::version.eq(version + 1),
+        task_plans::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
     let scope = actor.scope.clone();

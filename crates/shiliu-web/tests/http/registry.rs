@@ -1791,6 +1791,35 @@ both_engines!(replying_twice_is_refused_as_stale, |t: TestDb| {
     });
 });
 
+both_engines!(
+    a_version_at_the_top_of_its_range_is_stale_not_a_crash,
+    |t: TestDb| {
+        let (app, m) = out_migrants(t);
+        block_on(async {
+            let id = asked(&app, &m).await;
+            let (grid, grid_csrf) = app.session("nn-grid-worker");
+            let top = i32::MAX.to_string();
+            let r = app
+                .post(
+                    &format!("/registry/assists/{id}/reply"),
+                    &grid,
+                    &[
+                        ("_csrf", &grid_csrf),
+                        ("version", &top),
+                        ("reply", "已核实"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+            // Nothing was written: the right version still replies.
+            assert_eq!(
+                reply(&app, &id, "已核实").await.status,
+                StatusCode::SEE_OTHER
+            );
+        });
+    }
+);
+
 both_engines!(a_sites_staff_may_not_open_the_request, |t: TestDb| {
     let (app, m) = out_migrants(t);
     block_on(async {
