@@ -3712,7 +3712,7 @@ both_engines!(
             let settled = text(&c, "#settled-items").await;
             assert!(settled.contains("联系供电所更换灯泡") && settled.contains("已转为诉求"));
             let code = c
-                .find(Locator::Css("#settled-items a[href^='/requests?q=']"))
+                .find(Locator::Css("#settled-items a[href^='/requests/']"))
                 .await
                 .unwrap()
                 .text()
@@ -3726,6 +3726,8 @@ both_engines!(
             sign_in(&c, &base, "nanning").await;
             wait_path(&c, "/").await;
             open_request(&c, &base, &code).await;
+            let origin = text(&c, "main").await;
+            assert!(origin.contains("议事会转办"), "{origin}");
             step(&c, "close", &[]).await;
             sign_out(&c).await;
 

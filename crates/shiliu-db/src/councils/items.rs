@@ -17,7 +17,7 @@ use crate::audit::{self, Event};
 use crate::ids::new_id;
 use crate::requests::Request;
 use crate::schema::{council_items, council_meetings, requests};
-use crate::scope::{Actor, Can, grants};
+use crate::scope::{Actor, Can, Scope, grants};
 use crate::{DbConnection, DbError, now, versioned};
 
 /// How many items the public page takes for one council in a day: past it, the form says to
@@ -524,6 +524,30 @@ pub fn meeting_of(
     i: &Item,
 ) -> Result<Option<Meeting>, DbError> {
     i.meeting_id.map(|m| meetings::get(conn, c, m)).transpose()
+}
+
+/// Where request `r` came from, when a council handed it on: the council (if the caller reads
+/// it), the item and its meeting. `r` is the request as the caller was given it.
+pub fn of_request(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    r: &Request,
+) -> Result<Option<(Council, Item, Option<Meeting>)>, DbError> {
+    let Some(i) = council_items::table
+        .filter(council_items::request_id.eq(r.id))
+        .select(Item::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let c = match super::get(conn, scope, i.council_id) {
+        Ok(c) => c,
+        Err(DbError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let m = meeting_of(conn, &c, &i)?;
+    Ok(Some((c, i, m)))
 }
 
 /// The items handed to request `r` are done on the day it is closed, with its reply. Called

@@ -705,3 +705,40 @@ pub async fn cancel(
         Err(e) => Err(e.into()),
     }
 }
+
+/// Where a request came from when a council handed it on (议事会转办), for the request's page:
+/// a link to the meeting that decided it, shown to those who read that council.
+pub(crate) struct RequestOrigin {
+    pub href: String,
+    pub text: String,
+}
+
+pub(crate) async fn for_request(
+    state: &AppState,
+    p: &Principal,
+    r: &shiliu_db::requests::Request,
+) -> AppResult<Option<RequestOrigin>> {
+    if !p.can(Permission::ViewCouncils) {
+        return Ok(None);
+    }
+    let actor = p.require::<grants::ViewCouncils>()?;
+    let r = r.clone();
+    let found = state
+        .db
+        .read(move |c| items::of_request(c, actor.scope(), &r))
+        .await?;
+    let t = p.t();
+    Ok(found.map(|(c, _, m)| match m {
+        Some(m) => RequestOrigin {
+            href: format!("/councils/{}/meetings/{}", c.id, m.id),
+            text: t.f(
+                "councils.meeting_of",
+                &[("name", c.name.as_str()), ("day", &m.held_on.to_string())],
+            ),
+        },
+        None => RequestOrigin {
+            href: format!("/councils/{}", c.id),
+            text: c.name,
+        },
+    }))
+}

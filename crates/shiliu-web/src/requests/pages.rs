@@ -809,6 +809,8 @@ struct DetailPage {
     events: Vec<(String, String, String, String, String)>,
     errors: Vec<(String, String)>,
     casework: crate::casework::pages::RequestCasework,
+    /// The council meeting that handed this request on, if one did.
+    council: Option<crate::councils::pages::RequestOrigin>,
     extras: crate::requests::files::pages::RequestExtras,
     description: String,
     /// A link the request came with (Open311's `media_url`), listed with the files.
@@ -1143,6 +1145,7 @@ async fn said_page(
         errors: t.field_errors(errs),
         casework: crate::casework::pages::for_request(state, p, r.id, r.region_path.clone())
             .await?,
+        council: crate::councils::pages::for_request(state, p, &r).await?,
         extras: crate::requests::files::pages::for_request(state, p, &r).await?,
         description: r.description.clone(),
         media_url,

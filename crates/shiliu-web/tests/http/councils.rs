@@ -304,6 +304,18 @@ both_engines!(
             assert_eq!(requests_after, requests_before + 1, "one request made");
             let text = app.get(&meeting_page, &staff).await.text();
             assert!(text.contains("联系供电所更换灯泡") && text.contains("已转为诉求"));
+            // The request says which meeting handed it on, and links back to it.
+            let request = text
+                .split("href=\"/requests/")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("the meeting links its request");
+            let page = app
+                .get(&format!("/requests/{request}"), &staff)
+                .await
+                .text();
+            assert!(page.contains("议事会转办"), "{page}");
+            assert!(page.contains(&format!("href=\"{meeting_page}\"")), "{page}");
             let minutes = app
                 .get(&format!("{meeting_page}/minutes"), &staff)
                 .await
