@@ -1325,6 +1325,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    activity_trainees (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        name -> Text,
+        organisation -> Nullable<Text>,
+        post -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     activity_targets (unit_id, year) {
         unit_id -> BigInt,
         year -> Integer,
@@ -1425,6 +1437,7 @@ diesel::joinable!(activities -> units (organiser_unit_id));
 diesel::joinable!(activity_materials -> activities (activity_id));
 diesel::joinable!(activity_materials -> activity_terms (term_id));
 diesel::joinable!(activity_photos -> activities (activity_id));
+diesel::joinable!(activity_trainees -> activities (activity_id));
 diesel::joinable!(activity_targets -> units (unit_id));
 diesel::joinable!(councils -> regions (region_id));
 diesel::joinable!(council_members -> councils (council_id));
@@ -1446,6 +1459,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     activity_materials,
     activity_photos,
+    activity_trainees,
     activity_targets,
     messages,
     message_attempts,

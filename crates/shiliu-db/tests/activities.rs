@@ -541,3 +541,100 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(
+    a_trainings_list_counts_its_trainees_and_goes_with_it,
+    |t: TestDb| {
+        use shiliu_domain::activities::TraineeInput;
+        t.db.write_blocking(|c| {
+            let w = world(c);
+            let training = Rec {
+                form: "training",
+                kind: String::new(),
+                venue: "",
+                unit: w.community_units[0],
+                region: &w.grids[0],
+                held_on: "2026-12-03".into(),
+                participants: "30".into(),
+                materials: vec![],
+            };
+            let a = activities::record(c, &w.workers[0], &input(&training), &[])?;
+            let trainee = |name: &str, phone: &str| {
+                TraineeInput::parse(name, "古宜镇中心小学", "教师", phone).unwrap()
+            };
+            let list = [
+                trainee("韦老师", "13800001234"),
+                trainee("杨老师", "13800005678"),
+                trainee("吴老师", ""),
+            ];
+            let a = activities::trainees::add(c, &w.workers[0], &a, &list)?;
+            assert_eq!(a.participants, 3, "counted from the list");
+            let stored = activities::trainees::of(c, &a)?;
+            assert_eq!(stored[0].masked_phone().as_deref(), Some("138****1234"));
+            // Someone twice (same name and mobile): refused whole, nothing written.
+            let twice = [trainee("龙老师", ""), trainee("韦老师", "138 0000 1234")];
+            let e = shiliu_db::savepoint(c, |c| {
+                activities::trainees::add(c, &w.workers[0], &a, &twice)
+            })
+            .unwrap_err();
+            assert!(format!("{e:?}").contains("trainee_twice"), "{e:?}");
+            assert_eq!(activities::trainees::count(c, &a)?, 3);
+            // Another grid's worker keeps no list of it; an activity has none.
+            assert!(matches!(
+                activities::trainees::add(c, &w.workers[1], &a, &list[..1]),
+                Err(DbError::Forbidden)
+            ));
+            // A correction keeps the list's count, and cannot make it an activity.
+            let mut more = rec_clone(&training);
+            more.participants = "45".into();
+            let a = activities::update(c, &w.workers[0], a.id, a.version, &input(&more))?;
+            assert_eq!(a.participants, 3);
+            let mut other = rec_clone(&more);
+            other.form = "activity";
+            other.kind = kind(c, "宣讲").to_string();
+            let e =
+                activities::update(c, &w.workers[0], a.id, a.version, &input(&other)).unwrap_err();
+            assert!(format!("{e:?}").contains("has_trainees"), "{e:?}");
+            // Taking one off counts again; the statistics read the same figure.
+            let a = activities::trainees::remove(c, &w.workers[0], &a, stored[2].id)?;
+            assert_eq!(a.participants, 2);
+            let people: i64 = {
+                use diesel::dsl::sum;
+                a::table
+                    .filter(a::id.eq(a.id))
+                    .select(sum(a::participants))
+                    .first::<Option<i64>>(c)?
+                    .unwrap_or(0)
+            };
+            assert_eq!(people, 2);
+            // The keeper's workbook is an audited read; removing the training removes its list.
+            assert_eq!(activities::trainees::export(c, &w.workers[0], &a)?.len(), 2);
+            activities::remove(c, &w.workers[0], a.id, a.version)?;
+            let left: i64 = shiliu_db::schema::activity_trainees::table
+                .count()
+                .get_result(c)?;
+            assert_eq!(left, 0);
+            let audited: Vec<String> = {
+                use shiliu_db::schema::audit_log;
+                audit_log::table
+                    .filter(audit_log::entity_id.eq(a.id.to_string()))
+                    .order(audit_log::seq.asc())
+                    .select(audit_log::action)
+                    .load(c)?
+            };
+            assert_eq!(
+                audited,
+                [
+                    "activity.create",
+                    "activity.trainees.add",
+                    "activity.update",
+                    "activity.trainees.remove",
+                    "activity.trainees.export",
+                    "activity.delete"
+                ]
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+);

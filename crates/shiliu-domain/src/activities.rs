@@ -307,6 +307,52 @@ impl ActivityInput {
     }
 }
 
+/// One trainee of a training's list (培训班学员名单): who, where from, and a phone to reach them
+/// (shown masked). A training with a list counts its trainees from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraineeInput {
+    pub name: String,
+    /// Their unit or workplace (学校, 乡镇, 社区…), as they write it: trainees come from
+    /// anywhere, not only from the units Shiliu knows.
+    pub organisation: Option<String>,
+    /// 职务.
+    pub post: Option<String>,
+    pub phone: Option<crate::mobile::Mobile>,
+}
+
+/// The most trainees one training's list holds (a large class, several sittings).
+pub const MOST_TRAINEES: usize = 2_000;
+
+impl TraineeInput {
+    pub fn parse(
+        name: &str,
+        organisation: &str,
+        post: &str,
+        phone: &str,
+    ) -> Result<Self, FieldErrors> {
+        let mut errs = FieldErrors::new();
+        let name = errs.check(required_text("trainee_name", name, 40));
+        let organisation = errs.check(optional_text("trainee_organisation", organisation, 60));
+        let post = errs.check(optional_text("trainee_post", post, 30));
+        let phone = match phone.trim() {
+            "" => Some(None),
+            p => errs
+                .check(crate::mobile::Mobile::parse(p).map_err(|e| e.on("trainee_phone")))
+                .map(Some),
+        };
+        errs.into_result()?;
+        match (name, organisation, post, phone) {
+            (Some(name), Some(organisation), Some(post), Some(phone)) => Ok(Self {
+                name,
+                organisation,
+                post,
+                phone,
+            }),
+            _ => Err(FieldError::new("trainee_name", "err.required").into()),
+        }
+    }
+}
+
 /// A unit's target for a year (年度目标): how many activities and trainings, and whether every
 /// "十进" venue must be reached at least once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -495,5 +541,27 @@ mod tests {
         assert_eq!(m.unit_word.as_deref(), Some("份"));
         let k = TermInput::parse(TermList::Kind, "宣讲", "份").unwrap();
         assert_eq!(k.unit_word, None);
+    }
+}
+
+#[cfg(test)]
+mod trainee_tests {
+    use super::TraineeInput;
+
+    #[test]
+    fn a_trainee_needs_a_name_and_a_phone_that_is_a_mobile() {
+        let t = TraineeInput::parse(" 韦老师 ", "三江县古宜镇中心小学", "教师", "138 0000 1234")
+            .unwrap();
+        assert_eq!(t.name, "韦老师");
+        assert_eq!(t.phone.unwrap().masked(), "138****1234");
+        let e = TraineeInput::parse("", "", "", "12345").unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["trainee_name", "trainee_phone"]);
+        assert!(
+            TraineeInput::parse("韦老师", "", "", "")
+                .unwrap()
+                .phone
+                .is_none()
+        );
     }
 }

@@ -14,7 +14,9 @@ use shiliu_db::activities::{self, targets};
 use shiliu_db::org::{self, ListFilter, Region};
 use shiliu_db::scope::{Actor, Can, Scope, grants};
 use shiliu_db::{DbConnection, DbError};
-use shiliu_domain::activities::{ActivityFields, ActivityInput, Target, TermList, Venue};
+use shiliu_domain::activities::{
+    ActivityFields, ActivityInput, Target, TermList, TraineeInput, Venue,
+};
 use shiliu_domain::files::FileInput;
 use shiliu_domain::org::UnitInput;
 
@@ -207,11 +209,50 @@ pub fn seed(
         } else {
             Vec::new()
         };
-        activities::record(c, &logger, &input, &shown)?;
+        let a = activities::record(c, &logger, &input, &shown)?;
+        if training && rng.gen_bool(0.3) {
+            let list = trainee_list(rng, people.parse().unwrap_or(30), &places)?;
+            activities::trainees::add(c, &logger, &a, &list)?;
+        }
         made += 1;
     }
     set_targets(c, actor, &committees, &places, today.year())?;
     Ok(made)
+}
+
+/// A class's sign-in sheet: `n` trainees from the city's units, one in five without a mobile
+/// (the numbers distinct within the class).
+fn trainee_list(
+    rng: &mut StdRng,
+    n: usize,
+    places: &[(i64, Region)],
+) -> Result<Vec<TraineeInput>, DbError> {
+    use crate::demo::{FAMILY_NAMES, GIVEN_NAMES};
+    const POSTS: [&str; 6] = [
+        "网格员",
+        "教师",
+        "社区干部",
+        "村干部",
+        "科员",
+        "驻村工作队员",
+    ];
+    (0..n)
+        .map(|i| {
+            let name = format!(
+                "{}{}",
+                FAMILY_NAMES[rng.gen_range(0..FAMILY_NAMES.len())],
+                GIVEN_NAMES[rng.gen_range(0..GIVEN_NAMES.len())]
+            );
+            let (_, home) = &places[rng.gen_range(0..places.len())];
+            let phone = if rng.gen_bool(0.8) {
+                format!("1377710{i:04}")
+            } else {
+                String::new()
+            };
+            let post = POSTS[rng.gen_range(0..POSTS.len())];
+            TraineeInput::parse(&name, &home.name, post, &phone).map_err(DbError::Invalid)
+        })
+        .collect()
 }
 
 /// Each community and village of the city that has grids gets its committee as a unit

@@ -2745,8 +2745,8 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     a.page(c, base, &format!("{plan}/instructions")).await;
     a.follow(c, base, "main #instructions a[href*='/instructions/']")
         .await;
-    // The activities: the list, one record, the form, the calendar, progress, statistics and
-    // the lists.
+    // The activities: the list, one record, the form, the calendar, progress, statistics, the
+    // lists and a training's trainees.
     for path in [
         "/activities",
         "/activities/new",
@@ -2761,6 +2761,14 @@ async fn commission_pages(c: &Client, base: &str, a: &mut Audit, s: &Sample) {
     }
     a.page(c, base, "/activities").await;
     a.follow(c, base, "main #activities a[href^='/activities/']")
+        .await;
+    // A training's trainee list and its sign-in sheet's import.
+    a.page(c, base, "/activities?form=training").await;
+    let training = a
+        .follow(c, base, "main #activities a[href^='/activities/']")
+        .await;
+    a.page(c, base, &format!("{training}/trainees")).await;
+    a.page(c, base, &format!("{training}/trainees/import"))
         .await;
     // The councils: the list, one council, a meeting, its minutes, the forms, the follow-up
     // across councils, the statistics, the poster and the public page.

@@ -10,6 +10,7 @@
 
 pub mod stats;
 pub mod targets;
+pub mod trainees;
 
 use std::collections::HashMap;
 
@@ -471,7 +472,8 @@ pub fn get_listed(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Lis
 }
 
 /// Correct a record (its recorder, or one who manages activities); audited with before and
-/// after. Its photos are kept; photos come and go by [`add_photos`] and [`remove_photo`].
+/// after. Its photos are kept; photos come and go by [`add_photos`] and [`remove_photo`]. A
+/// training with a trainee list keeps the list's count ([`trainees`]).
 pub fn update(
     conn: &mut DbConnection,
     actor: &Can<grants::LogActivities>,
@@ -485,6 +487,8 @@ pub fn update(
     }
     versioned::expect(version, before.version)?;
     let placed = check_picks(conn, actor, input, Some(&before))?;
+    let participants =
+        trainees::held_by_correction(conn, &before, input.form)?.unwrap_or(input.participants);
     let n = diesel::update(
         activities::table
             .filter(activities::id.eq(id))
@@ -503,7 +507,7 @@ pub fn update(
         activities::held_on.eq(input.held_on),
         activities::starts_at.eq(input.starts_at.map(|t| t.format("%H:%M").to_string())),
         activities::ends_on.eq(input.ends_on),
-        activities::participants.eq(input.participants),
+        activities::participants.eq(participants),
         activities::audience_id.eq(input.audience_id),
         activities::hours_tenths.eq(input.hours_tenths),
         activities::summary.eq(&input.summary),
@@ -526,7 +530,7 @@ pub fn update(
     Ok(after)
 }
 
-/// Remove a record with its photos and materials (its recorder, or one who manages
+/// Remove a record with its photos, materials and trainee list (its recorder, or one who manages
 /// activities); the audit row keeps what it held.
 pub fn remove(
     conn: &mut DbConnection,
@@ -540,6 +544,7 @@ pub fn remove(
     }
     versioned::expect(version, before.version)?;
     let materials = materials(conn, &before)?;
+    let trainees = trainees::remove_all(conn, &before)?;
     diesel::delete(activity_photos::table.filter(activity_photos::activity_id.eq(id)))
         .execute(conn)?;
     diesel::delete(activity_materials::table.filter(activity_materials::activity_id.eq(id)))
@@ -557,7 +562,7 @@ pub fn remove(
         Event::new("activity.delete", "activity", id)
             .region(before.region_id)
             .before(&before)
-            .detail(serde_json::json!({"materials": materials})),
+            .detail(serde_json::json!({"materials": materials, "trainees": trainees})),
     )?;
     Ok(before)
 }

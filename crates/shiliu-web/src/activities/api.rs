@@ -29,11 +29,12 @@ pub(crate) fn routes() -> crate::Routes {
         .route("/api/v1/activities/stats", get(figures))
         .route("/api/v1/activities/progress", get(progress))
         .route("/api/v1/activities/{id}", get(one))
+        .route("/api/v1/activities/{id}/trainees", get(trainees))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(terms, list, create, one, figures, progress),
+    paths(terms, list, create, one, trainees, figures, progress),
     components(schemas(
         TermDto,
         ActivityDto,
@@ -44,7 +45,8 @@ pub(crate) fn routes() -> crate::Routes {
         ActivityStatsDto,
         CutDto,
         MaterialTotalDto,
-        UnitProgressDto
+        UnitProgressDto,
+        TraineeDto
     ))
 )]
 pub struct Doc;
@@ -267,6 +269,51 @@ pub async fn one(
         })
         .await?;
     Ok(Json(ActivityDto::of(l, Some(m))))
+}
+
+/// One trainee of a training's list; the mobile masked.
+#[derive(Serialize, ToSchema)]
+pub struct TraineeDto {
+    id: i64,
+    name: String,
+    organisation: Option<String>,
+    post: Option<String>,
+    /// `138****1234`
+    phone: Option<String>,
+}
+
+/// A training's trainee list (empty when it keeps none: its count is then the one recorded);
+/// a record that is not a training has none (404).
+#[utoipa::path(get, path = "/api/v1/activities/{id}/trainees", params(("id" = i64, Path)),
+    responses((status = 200, body = [TraineeDto]), (status = 404, body = ErrorBody)))]
+pub async fn trainees(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<TraineeDto>>> {
+    let actor = p.require::<grants::ViewActivities>()?;
+    let list = state
+        .db
+        .read(move |c| {
+            let a = db::get(c, actor.scope(), id)?;
+            if a.form() == shiliu_domain::activities::Form::Training {
+                db::trainees::of(c, &a)
+            } else {
+                Err(shiliu_db::DbError::NotFound)
+            }
+        })
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|t| TraineeDto {
+                id: t.id,
+                phone: t.masked_phone(),
+                name: t.name,
+                organisation: t.organisation,
+                post: t.post,
+            })
+            .collect(),
+    ))
 }
 
 /// Record an activity or training (its photos are added on its page); every field as its

@@ -1,6 +1,6 @@
 //! Activities (宣传教育 · "十进") and trainings (培训班): the list, quick entry on a phone with
 //! photos, one record, the calendar, the units' progress against their yearly targets, the
-//! statistics, the lists the commission edits, and the JSON API.
+//! statistics, the lists the commission edits, a training's trainee list, and the JSON API.
 
 pub mod api;
 pub mod import;
@@ -8,6 +8,7 @@ pub mod lists;
 pub mod pages;
 pub mod progress;
 pub mod stats;
+pub mod trainees;
 
 use shiliu_db::activities::{Filter, Term};
 use shiliu_domain::FieldErrors;
@@ -24,6 +25,7 @@ pub(crate) fn routes() -> crate::Routes {
         pages::routes(),
         progress::routes(),
         stats::routes(),
+        trainees::routes(),
     ]
     .into_iter()
     .fold(crate::Routes::new(file!()), crate::Routes::merge)

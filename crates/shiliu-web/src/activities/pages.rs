@@ -530,6 +530,8 @@ struct ShowPage {
     /// The correction form comes back open (it was sent with errors, or a picker's level).
     reopened: bool,
     max_photos: usize,
+    /// A training's trainee list: how many are on it.
+    trainees: Option<i64>,
 }
 
 async fn show_page(
@@ -543,7 +545,7 @@ async fn show_page(
 ) -> AppResult<Response> {
     let actor = p.require::<grants::ViewActivities>()?;
     let t = p.t();
-    let (a, materials, photos, terms, region_code, site) = state
+    let (a, materials, photos, terms, region_code, site, trainees) = state
         .db
         .read(move |c| {
             let a = db::get_listed(c, actor.scope(), id)?;
@@ -551,7 +553,20 @@ async fn show_page(
             let code = org_db::atlas::region(c, a.activity.region_id)?.code;
             let materials = db::materials(c, &a.activity)?;
             let photos = db::photos(c, &a.activity)?;
-            Ok((a, materials, photos, db::term_names(c)?, code, site))
+            let trainees = if a.activity.form() == Form::Training {
+                Some(db::trainees::count(c, &a.activity)?)
+            } else {
+                None
+            };
+            Ok((
+                a,
+                materials,
+                photos,
+                db::term_names(c)?,
+                code,
+                site,
+                trainees,
+            ))
         })
         .await?;
     let editable = p
@@ -592,6 +607,7 @@ async fn show_page(
         d,
         choices,
         max_photos: db::PHOTOS.max_files,
+        trainees,
         a,
     };
     render_form(&page, !errs.is_empty())

@@ -515,3 +515,165 @@ both_engines!(
         });
     }
 );
+
+both_engines!(
+    a_trainings_sign_in_sheet_becomes_its_list_and_its_count,
+    |t: TestDb| {
+        let (app, unit) = city(t);
+        let (cookie, csrf) = app.session("nn-grid-worker");
+        block_on(async {
+            let form = app
+                .get("/activities/new?form=training", &cookie)
+                .await
+                .text();
+            let grid = value_of(&form, "region");
+            let unit = unit.to_string();
+            let r = app
+                .multipart(
+                    "/activities",
+                    &cookie,
+                    &csrf,
+                    &[
+                        ("form", "training"),
+                        ("title", "网格员民族政策培训班"),
+                        ("held_on", "2026-12-03"),
+                        ("participants", "30"),
+                        ("hours", "3"),
+                        ("audience", "41"),
+                        ("region", &grid),
+                        ("organiser_unit", &unit),
+                    ],
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+            let page = r.location().split('?').next().unwrap().to_string();
+            let list = format!("{page}/trainees");
+            assert!(app.get(&page, &cookie).await.text().contains(&list));
+
+            // One by hand; a phone that is no mobile is refused by name, the form kept.
+            let r = app
+                .post(
+                    &list,
+                    &cookie,
+                    &[("_csrf", &csrf), ("name", "韦老师"), ("phone", "12345")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(
+                text.contains("手机号码") && text.contains("value=\"韦老师\""),
+                "{text}"
+            );
+            let r = app
+                .post(
+                    &list,
+                    &cookie,
+                    &[
+                        ("_csrf", &csrf),
+                        ("name", "韦老师"),
+                        ("organisation", "古宜镇中心小学"),
+                        ("phone", "13800001234"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+
+            // A sign-in sheet with a title line: one row names 韦老师 again, one has no name —
+            // both reported by row, nothing written.
+            let import = format!("{list}/import");
+            let bad = xlsx(&[
+                &["网格员培训签到表"],
+                &["姓名", "工作单位", "职务", "联系电话"],
+                &["杨老师", "古宜镇", "网格员", "13800005678"],
+                &["韦老师", "古宜镇中心小学", "", "138 0000 1234"],
+                &["", "古宜镇", "", ""],
+            ]);
+            let r = app.upload(&import, &cookie, &csrf, bad, "commit").await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = r.text();
+            assert!(
+                text.contains("第 4 行") && text.contains("同一姓名和手机号"),
+                "{text}"
+            );
+            assert!(text.contains("第 5 行"), "{text}");
+            let good = xlsx(&[
+                &["姓名", "工作单位", "职务", "联系电话"],
+                &["杨老师", "古宜镇", "网格员", "13800005678"],
+                &["吴大姐", "", "", ""],
+            ]);
+            let dry = app
+                .upload(&import, &cookie, &csrf, good.clone(), "dry_run")
+                .await;
+            assert!(dry.text().contains("共 2 行"), "{}", dry.text());
+            let done = app.upload(&import, &cookie, &csrf, good, "commit").await;
+            assert!(done.text().contains("已导入 2 行"), "{}", done.text());
+
+            // The count is the list's; the page masks the phones.
+            let text = app.get(&list, &cookie).await.text();
+            assert!(
+                text.contains("名单共 3 人") && text.contains("138****1234"),
+                "{text}"
+            );
+            assert!(!text.contains("13800001234"));
+            let shown = app.get(&page, &cookie).await.text();
+            assert!(
+                shown.contains("学员名单（3 人）") && shown.contains("按名单"),
+                "{shown}"
+            );
+            let id = page.trim_start_matches("/activities/");
+            let (s, one) = app
+                .api(
+                    "GET",
+                    &format!("/api/v1/activities/{id}"),
+                    "nn-commission-staff",
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(one["participants"], 3, "{one}");
+            let (s, api) = app
+                .api(
+                    "GET",
+                    &format!("/api/v1/activities/{id}/trainees"),
+                    "nn-commission-staff",
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert_eq!(api.as_array().unwrap().len(), 3);
+            assert_eq!(api[0]["phone"], "138****1234");
+
+            // Its keeper's workbook has the phones in full (an audited read); a leader's masked.
+            let mine = app.get(&format!("{list}.xlsx"), &cookie).await;
+            let cells = xlsx_cells(&mine.body);
+            assert_eq!(cells.len(), 4);
+            assert_eq!(cells[1][3].to_string(), "13800001234");
+            let (leader, _) = app.session("nn-leader");
+            let theirs = app.get(&format!("{list}.xlsx"), &leader).await;
+            assert_eq!(xlsx_cells(&theirs.body)[1][3].to_string(), "138****1234");
+            // A leader neither adds nor imports.
+            assert_eq!(
+                app.get(&import, &leader).await.status,
+                StatusCode::FORBIDDEN
+            );
+
+            // Taken off: counted again.
+            let trainee = text
+                .split(&format!("action=\"{list}/"))
+                .nth(1)
+                .and_then(|s| s.split('/').next())
+                .unwrap()
+                .to_string();
+            let r = app
+                .post(
+                    &format!("{list}/{trainee}/remove"),
+                    &cookie,
+                    &[("_csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(app.get(&list, &cookie).await.text().contains("名单共 2 人"));
+        });
+    }
+);

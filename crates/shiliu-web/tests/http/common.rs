@@ -949,6 +949,29 @@ pub(crate) fn seed_activity(
     .unwrap();
     put("activity", a.id.to_string());
     put("activity_photo", photo.id.to_string());
+    // A training with its trainee list, the trainee named for the city.
+    let training = ActivityInput::parse(
+        &ActivityFields {
+            form: "training",
+            title: &format!("{tag}网格员培训班"),
+            organiser_unit: &unit,
+            region: &grid.code,
+            held_on: &today.to_string(),
+            participants: "20",
+            hours: "3",
+            audience: "41",
+            ..ActivityFields::default()
+        },
+        today,
+    )
+    .unwrap();
+    let training = activities::record(c, &sys, &training, &[]).unwrap();
+    let trainee =
+        shiliu_domain::activities::TraineeInput::parse(&format!("{tag}学员"), "", "", "").unwrap();
+    activities::trainees::add(c, &sys, &training, &[trainee]).unwrap();
+    let trainee = activities::trainees::of(c, &training).unwrap().remove(0);
+    put("training", training.id.to_string());
+    put("activity_trainee", trainee.id.to_string());
     title
 }
 
@@ -1060,7 +1083,9 @@ pub(crate) fn param_kind(path: &str, param: &str) -> Option<(&'static str, bool)
         ("inspections", _) => ("inspection", true),
         ("findings", _) => ("finding", true),
         ("instructions", _) => ("instruction", true),
+        ("activities", "id") if path.contains("/trainees") => ("training", true),
         ("activities", "id") => ("activity", true),
+        ("trainees", "trainee") => ("activity_trainee", true),
         ("photos", "photo") => ("activity_photo", true),
         ("activity-lists", "id") => ("activity_term", false),
         ("councils", "id") => ("council", true),
