@@ -638,3 +638,70 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(
+    a_wide_list_reads_newest_first_and_counts_up_to_its_cap,
+    |t: TestDb| {
+        use activities::{COUNTED, Past};
+        t.db.write_blocking(|c| {
+            let w = world(c);
+            let sys = Can::<grants::ManageActivities>::check(&Actor::system("test")).unwrap();
+            let made = chrono::Utc::now().naive_utc();
+            let first = today() - chrono::Duration::days(400);
+            let n = usize::try_from(COUNTED).unwrap() + 31;
+            let rows: Vec<Past> = (0..n)
+                .map(|i| {
+                    let place = [&w.grids[0], &w.grids[1], &w.county][i % 3];
+                    let day = i64::try_from(i % 300).unwrap();
+                    Past::new(
+                        Form::Activity,
+                        (place.id, &place.path),
+                        w.county_unit,
+                        first + chrono::Duration::days(day),
+                        (made, u32::try_from(i).unwrap()),
+                    )
+                })
+                .collect();
+            activities::load(c, &sys, &rows)?;
+            // The county is read along the days' index, a grid by its place's: the same pages
+            // as the rows in order; the county's count stops at the cap, the grid's is exact.
+            for (scope, path, exact) in [
+                (w.county_staff.scope(), &w.county.path, false),
+                (w.workers[0].scope(), &w.grids[0].path, true),
+            ] {
+                let all = activities::count(c, scope, &Filter::default())?;
+                let counted = activities::count_listed(c, scope, &Filter::default())?;
+                assert_eq!(counted.exact, exact, "{path}");
+                assert_eq!(counted.n, if exact { all } else { COUNTED }, "{path}");
+                let expected: Vec<i64> = a::table
+                    .filter(a::region_path.like(format!("{path}%")))
+                    .order((a::held_on.desc(), a::id.desc()))
+                    .select(a::id)
+                    .limit(150)
+                    .load(c)?;
+                let mut got = Vec::new();
+                let mut after = None;
+                for _ in 0..3 {
+                    let page = activities::list(c, scope, &Filter::default(), after, 50)?;
+                    after = page.last().map(|l| (l.activity.held_on, l.activity.id));
+                    got.extend(page.iter().map(|l| l.activity.id));
+                }
+                assert_eq!(got, expected, "{path}");
+            }
+            // A filter on a wide place: the same rows as counted one by one.
+            let grids_only = Filter {
+                within: Some(w.communities[0].clone()),
+                ..Filter::default()
+            };
+            assert_eq!(
+                activities::count_listed(c, w.county_staff.scope(), &grids_only)?,
+                activities::Counted {
+                    n: activities::count(c, w.county_staff.scope(), &grids_only)?,
+                    exact: true
+                }
+            );
+            Ok(())
+        })
+        .unwrap();
+    }
+);

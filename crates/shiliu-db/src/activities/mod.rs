@@ -766,10 +766,61 @@ diesel::define_sql_function! {
 
 type Boxed<'a> = activities::BoxedQuery<'a, crate::MultiBackend>;
 
+/// How the list reads the records that match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// A narrow place (a township, a community, a grid) or one organiser's records: by their
+    /// index, then sorted — a few thousand at most.
+    Seek,
+    /// A wide place (the province, a city, a county): along the order's index, newest held
+    /// first, with the place tested on each row read (as an expression, which no engine looks
+    /// up in an index), so a page stops after about (all ÷ matching) × its rows. Offered the
+    /// place's range, `SQLite` read the whole province's records and sorted them to show fifty
+    /// (0.9 s at a million; 1.8 s with a venue).
+    Walk,
+}
+
+/// The deepest region a list reads along the order's index ([`Plan::Walk`]): province 1, city
+/// 2, county 3. A county holds about a hundredth of a province's records, so a page reads a
+/// few thousand index entries; a township's are fewer than that in all.
+const WALKED_DEPTH: usize = 3;
+
 impl Filter {
+    fn plan(&self, scope: &Scope) -> Plan {
+        if self.unit_id.is_some() {
+            return Plan::Seek;
+        }
+        let scope = match &self.within {
+            Some(r) => scope.narrowed_to(&r.path),
+            None => scope.clone(),
+        };
+        let tops = scope.tops();
+        // `/1/2/3/` names three regions.
+        let depth = |p: &String| p.matches('/').count().saturating_sub(1);
+        if tops.is_empty() || tops.iter().any(|p| depth(p) > WALKED_DEPTH) {
+            Plan::Seek
+        } else {
+            Plan::Walk
+        }
+    }
+
     /// The condition on the scope's records this filter keeps, in a query over `QS` (the
     /// records, or a join of them).
     fn predicate<QS: 'static>(&self, scope: &Scope) -> Predicate<QS>
+    where
+        activities::region_path: crate::scope::PathColumn<QS>,
+        activities::form: SelectableExpression<QS>,
+        activities::kind_id: SelectableExpression<QS>,
+        activities::venue: SelectableExpression<QS>,
+        activities::organiser_unit_id: SelectableExpression<QS>,
+        activities::held_on: SelectableExpression<QS>,
+        activities::title: SelectableExpression<QS>,
+    {
+        self.predicate_as(scope, Plan::Seek)
+    }
+
+    /// [`Filter::predicate`] with the place written for `plan`.
+    fn predicate_as<QS: 'static>(&self, scope: &Scope, plan: Plan) -> Predicate<QS>
     where
         activities::region_path: crate::scope::PathColumn<QS>,
         activities::form: SelectableExpression<QS>,
@@ -783,7 +834,10 @@ impl Filter {
             Some(r) => scope.narrowed_to(&r.path),
             None => scope.clone(),
         };
-        let mut p = scope.path_filter(activities::region_path);
+        let mut p = match plan {
+            Plan::Seek => scope.path_filter(activities::region_path),
+            Plan::Walk => scope.path_filter_per_row(activities::region_path),
+        };
         if let Some(f) = self.form {
             p = Box::new(p.and(activities::form.eq(f.as_str())));
         }
@@ -823,6 +877,24 @@ impl Filter {
     fn query(&self, scope: &Scope) -> Boxed<'static> {
         activities::table.filter(self.predicate(scope)).into_boxed()
     }
+
+    /// The same, written for the list's [`Plan`].
+    fn query_as(&self, scope: &Scope, plan: Plan) -> Boxed<'static> {
+        activities::table
+            .filter(self.predicate_as(scope, plan))
+            .into_boxed()
+    }
+}
+
+/// The most records a list over a wide place counts one by one ([`count_listed`]).
+pub const COUNTED: i64 = 10_000;
+
+/// A list's count: exact, or at least [`COUNTED`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    pub n: i64,
+    /// `false`: more than `n` match (the statistics give the full figures).
+    pub exact: bool,
 }
 
 /// Newest held first (then newest recorded), in scope, filtered; keyset-paginated after
@@ -834,7 +906,7 @@ pub fn list(
     after: Option<(NaiveDate, i64)>,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    let mut q = f.query(scope);
+    let mut q = f.query_as(scope, f.plan(scope));
     if let Some((d, id)) = after {
         q = q.filter(
             activities::held_on
@@ -853,6 +925,33 @@ pub fn list(
 /// How many records the filter keeps.
 pub fn count(conn: &mut DbConnection, scope: &Scope, f: &Filter) -> Result<i64, DbError> {
     Ok(f.query(scope).count().get_result(conn)?)
+}
+
+/// How many records the list shows, counted as it reads them: over a wide place, up to
+/// [`COUNTED`] (a count of every match read a province's million records for each page).
+pub fn count_listed(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &Filter,
+) -> Result<Counted, DbError> {
+    match f.plan(scope) {
+        Plan::Seek => Ok(Counted {
+            n: count(conn, scope, f)?,
+            exact: true,
+        }),
+        Plan::Walk => {
+            let ids: Vec<i64> = f
+                .query_as(scope, Plan::Walk)
+                .select(activities::id)
+                .limit(COUNTED + 1)
+                .load(conn)?;
+            let n = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+            Ok(Counted {
+                n: n.min(COUNTED),
+                exact: n <= COUNTED,
+            })
+        }
+    }
 }
 
 /// The records with the names of their places and organisers, in the same order.

@@ -194,8 +194,10 @@ impl ActivityDto {
 #[derive(Serialize, ToSchema)]
 pub struct ActivityPage {
     items: Vec<ActivityDto>,
-    /// How many records the filters keep.
+    /// How many records the filters keep; over a wide place (a county or above) counted up to
+    /// 10,000, and then `total_exact` is false (the statistics give the full figures).
     total: i64,
+    total_exact: bool,
     /// The next page's cursor (pass it back as `cursor` with the same filters).
     next: Option<String>,
 }
@@ -231,7 +233,7 @@ pub async fn list(
         .read(move |c| {
             Ok((
                 db::list(c, actor.scope(), &f, after, PAGE + 1)?,
-                db::count(c, actor.scope(), &f)?,
+                db::count_listed(c, actor.scope(), &f)?,
             ))
         })
         .await?;
@@ -246,7 +248,8 @@ pub async fn list(
             .take(page)
             .map(|l| ActivityDto::of(l, None))
             .collect(),
-        total,
+        total: total.n,
+        total_exact: total.exact,
         next,
     }))
 }

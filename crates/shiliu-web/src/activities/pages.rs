@@ -90,7 +90,7 @@ struct ListPage {
     q: FilterQuery,
     choices: FilterChoices,
     rows: Vec<Row>,
-    total: i64,
+    total: db::Counted,
     next: Option<String>,
     query: String,
     can_log: bool,
@@ -189,7 +189,7 @@ pub async fn list(
         .read(move |c| {
             Ok((
                 db::list(c, actor.scope(), &f, after, PAGE + 1)?,
-                db::count(c, actor.scope(), &f)?,
+                db::count_listed(c, actor.scope(), &f)?,
                 db::term_names(c)?,
             ))
         })
