@@ -783,7 +783,7 @@ enum Plan {
 /// The deepest region a list reads along the order's index ([`Plan::Walk`]): province 1, city
 /// 2, county 3. A county holds about a hundredth of a province's records, so a page reads a
 /// few thousand index entries; a township's are fewer than that in all.
-const WALKED_DEPTH: usize = 3;
+const WALKED_DEPTH: i32 = 3;
 
 impl Filter {
     fn plan(&self, scope: &Scope) -> Plan {
@@ -795,8 +795,7 @@ impl Filter {
             None => scope.clone(),
         };
         let tops = scope.tops();
-        // `/1/2/3/` names three regions.
-        let depth = |p: &String| p.matches('/').count().saturating_sub(1);
+        let depth = |p: &String| crate::requests::stats::depth(p);
         if tops.is_empty() || tops.iter().any(|p| depth(p) > WALKED_DEPTH) {
             Plan::Seek
         } else {
@@ -875,7 +874,7 @@ impl Filter {
 
     /// The scope's records this filter keeps, as a query to refine.
     fn query(&self, scope: &Scope) -> Boxed<'static> {
-        activities::table.filter(self.predicate(scope)).into_boxed()
+        self.query_as(scope, Plan::Seek)
     }
 
     /// The same, written for the list's [`Plan`].

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -16,10 +15,10 @@ use shiliu_db::scope::{Can, grants};
 use shiliu_db::{DbConnection, DbError};
 use shiliu_domain::activities::{ActivityFields, ActivityInput, Form, TermList, Venue};
 
-use crate::org::import::{Codes, read_table, upload};
+use crate::org::import::{Codes, ImportPage, RowErrors, push_row_errors, read_table, upload};
 use crate::web::error::{AppError, AppResult};
 use crate::web::i18n::T;
-use crate::web::page::{Layout, render};
+use crate::web::page::Layout;
 use crate::web::{AppState, Principal};
 
 pub(crate) fn routes() -> crate::Routes {
@@ -98,18 +97,6 @@ impl Lists {
     }
 }
 
-#[derive(Template)]
-#[template(path = "org/import.html")]
-struct ImportPage {
-    l: Layout,
-    base: &'static str,
-    columns: String,
-    message: Option<String>,
-    file_error: Option<String>,
-    errors_line: String,
-    errors: Vec<(String, String, String)>,
-}
-
 fn headings(t: T, materials: &[Term]) -> Vec<String> {
     COLUMNS
         .iter()
@@ -135,23 +122,15 @@ async fn page(
         .db
         .read(|c| db::terms(c, TermList::Material, false))
         .await?;
-    let page = ImportPage {
-        l: Layout::new(p, "nav.activities", t.s("activities.import")),
-        base: "/activities",
-        columns: t.f(
+    ImportPage::new(
+        Layout::new(p, "nav.activities", t.s("activities.import")),
+        "/activities".into(),
+        t.f(
             "activities.import_columns",
             &[("columns", &headings(t, &materials).join("、"))],
         ),
-        message,
-        file_error: file_error.clone(),
-        errors_line: t.f("import.errors", &[("count", &errors.len().to_string())]),
-        errors,
-    };
-    let mut r = render(&page)?;
-    if file_error.is_some() || !page.errors.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    )
+    .said(t, message, file_error, errors)
 }
 
 pub async fn form(State(state): State<AppState>, p: Principal) -> AppResult<Response> {
@@ -175,9 +154,6 @@ pub async fn template(State(state): State<AppState>, p: Principal) -> AppResult<
         bytes,
     ))
 }
-
-/// Problems found: (row label, column label, reason), in the user's language.
-type RowErrors = Vec<(String, String, String)>;
 
 /// Record every row in the caller's transaction; rows that break a rule are reported, each in
 /// its own savepoint so the others are still checked. Returns (rows recorded, errors).
@@ -275,15 +251,7 @@ fn apply(
         });
         match result {
             Ok(()) => applied += 1,
-            Err(DbError::Invalid(f)) => {
-                for e in f.0 {
-                    errors.push((
-                        t.f("import.row", &[("row", &row.to_string())]),
-                        label(&e.field),
-                        t.field_error(&e),
-                    ));
-                }
-            }
+            Err(DbError::Invalid(f)) => push_row_errors(&mut errors, t, *row, f, label),
             Err(other) => return Err(other),
         }
     }

@@ -14,11 +14,11 @@ use shiliu_db::{DbConnection, DbError};
 use shiliu_domain::activities::{Form, MOST_TRAINEES, TraineeInput};
 use shiliu_domain::{FieldError, FieldErrors};
 
-use crate::org::import::{read_table, upload};
+use crate::org::import::{ImportPage, RowErrors, push_row_errors, read_table, upload};
 use crate::web::error::{AppError, AppResult};
 use crate::web::files::FormData;
 use crate::web::i18n::T;
-use crate::web::page::{Layout, Saved, render, render_form};
+use crate::web::page::{Layout, Saved, render_form};
 use crate::web::xlsx::{self, Cell};
 use crate::web::{AppState, Principal};
 
@@ -268,18 +268,6 @@ pub async fn export(
 
 // ---- the sign-in sheet's import ------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "org/import.html")]
-struct ImportPage {
-    l: Layout,
-    base: String,
-    columns: String,
-    message: Option<String>,
-    file_error: Option<String>,
-    errors_line: String,
-    errors: Vec<(String, String, String)>,
-}
-
 /// The training whose list the caller keeps, for the import.
 async fn kept(state: &AppState, p: &Principal, id: i64) -> AppResult<Activity> {
     let a = training(state, p, id).await?;
@@ -304,30 +292,22 @@ async fn import_page(
         .iter()
         .map(|(f, req)| format!("{}{}", t.field(f), if *req { "*" } else { "" }))
         .collect();
-    let page = ImportPage {
-        l: Layout::new(
+    ImportPage::new(
+        Layout::new(
             p,
             "nav.activities",
             &t.f("activities.trainees_import", &[("title", a.title.as_str())]),
         ),
-        base: format!("/activities/{id}/trainees"),
-        columns: t.f(
+        format!("/activities/{id}/trainees"),
+        t.f(
             "activities.trainees_columns",
             &[
                 ("columns", &headings.join("、")),
                 ("most", &MOST_TRAINEES.to_string()),
             ],
         ),
-        message,
-        file_error: file_error.clone(),
-        errors_line: t.f("import.errors", &[("count", &errors.len().to_string())]),
-        errors,
-    };
-    let mut r = render(&page)?;
-    if file_error.is_some() || !page.errors.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    )
+    .said(t, message, file_error, errors)
 }
 
 pub async fn import_form(
@@ -349,9 +329,6 @@ pub async fn template(
     let bytes = xlsx::sheet(t.s("activities.trainee_list"), &headers, &[])?;
     Ok(xlsx::download("trainees-template.xlsx", bytes))
 }
-
-/// Problems found: (row label, column label, reason), in the user's language.
-type RowErrors = Vec<(String, String, String)>;
 
 /// Add every row in the caller's transaction, each in its own savepoint so that a bad row is
 /// reported and the others still checked. Returns (rows added, errors).
@@ -376,15 +353,7 @@ fn apply(
                 a = after;
                 added += 1;
             }
-            Err(DbError::Invalid(f)) => {
-                for e in f.0 {
-                    errors.push((
-                        t.f("import.row", &[("row", &row.to_string())]),
-                        t.field(&e.field),
-                        t.field_error(&e),
-                    ));
-                }
-            }
+            Err(DbError::Invalid(f)) => push_row_errors(&mut errors, t, *row, f, |x| t.field(x)),
             Err(other) => return Err(other),
         }
     }

@@ -94,16 +94,70 @@ impl ImportKind {
     }
 }
 
+/// The page of any sheet's import (`org/import.html`): its template, the columns it takes, what
+/// the last try said, and the rows it refused.
 #[derive(Template)]
 #[template(path = "org/import.html")]
-struct ImportPage {
-    l: Layout,
-    base: &'static str,
-    columns: String,
-    message: Option<String>,
-    file_error: Option<String>,
-    errors_line: String,
-    errors: Vec<(String, String, String)>,
+pub(crate) struct ImportPage {
+    pub l: Layout,
+    /// Where the import lives: the form posts to `{base}/import`.
+    pub base: String,
+    pub columns: String,
+    pub message: Option<String>,
+    pub file_error: Option<String>,
+    pub errors_line: String,
+    pub errors: RowErrors,
+}
+
+impl ImportPage {
+    pub(crate) fn new(l: Layout, base: String, columns: String) -> Self {
+        Self {
+            l,
+            base,
+            columns,
+            message: None,
+            file_error: None,
+            errors_line: String::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The page with what the try said: a message, a refused file, or the refused rows
+    /// (answered 422).
+    pub(crate) fn said(
+        mut self,
+        t: T,
+        message: Option<String>,
+        file_error: Option<String>,
+        errors: RowErrors,
+    ) -> AppResult<Response> {
+        self.errors_line = t.f("import.errors", &[("count", &errors.len().to_string())]);
+        self.message = message;
+        self.file_error = file_error;
+        self.errors = errors;
+        let mut r = render(&self)?;
+        if self.file_error.is_some() || !self.errors.is_empty() {
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Ok(r)
+    }
+}
+
+/// Report row `row`'s refused fields, each under its column's label.
+pub(crate) fn push_row_errors(
+    errors: &mut RowErrors,
+    t: T,
+    row: usize,
+    refused: shiliu_domain::FieldErrors,
+    label: impl Fn(&str) -> String,
+) {
+    for e in refused.0 {
+        errors.push((
+            t.f("import.row", &[("row", &row.to_string())]),
+            label(&e.field),
+            t.field_error(&e),
+        ));
+    }
 }
 
 fn page(
@@ -119,20 +173,12 @@ fn page(
         .iter()
         .map(|(f, req)| format!("{}{}", t.field(f), if *req { "*" } else { "" }))
         .collect();
-    let page = ImportPage {
-        l: Layout::new(p, kind.nav(), &kind.title(t)),
-        base: kind.base(),
-        columns: t.f("import.columns", &[("columns", &cols.join("、"))]),
-        message,
-        file_error: file_error.clone(),
-        errors_line: t.f("import.errors", &[("count", &errors.len().to_string())]),
-        errors,
-    };
-    let mut r = render(&page)?;
-    if file_error.is_some() || !page.errors.is_empty() {
-        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(r)
+    ImportPage::new(
+        Layout::new(p, kind.nav(), &kind.title(t)),
+        kind.base().to_string(),
+        t.f("import.columns", &[("columns", &cols.join("、"))]),
+    )
+    .said(t, message, file_error, errors)
 }
 
 pub fn form(p: &Principal, kind: ImportKind) -> AppResult<Response> {
@@ -189,7 +235,7 @@ fn excel_day(serial: f64) -> String {
 pub(crate) type Rows = Vec<(usize, Vec<String>)>;
 
 /// Problems found: (row label, column label, reason), in the user's language.
-type RowErrors = Vec<(String, String, String)>;
+pub(crate) type RowErrors = Vec<(String, String, String)>;
 
 fn read_rows(kind: ImportKind, bytes: &[u8], t: T) -> Result<Rows, String> {
     read_table(kind.columns(), &|_| Vec::new(), bytes, t, MAX_ROWS)
@@ -518,15 +564,7 @@ fn apply(
         });
         match result {
             Ok(()) => applied += 1,
-            Err(DbError::Invalid(f)) => {
-                for e in f.0 {
-                    errors.push((
-                        t.f("import.row", &[("row", &row.to_string())]),
-                        column_label(&e.field),
-                        t.field_error(&e),
-                    ));
-                }
-            }
+            Err(DbError::Invalid(f)) => push_row_errors(&mut errors, t, *row, f, column_label),
             Err(other) => return Err(other),
         }
     }
