@@ -1325,6 +1325,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    activity_tallies (region_path, month, form, kind_id, venue, material_id) {
+        region_path -> Text,
+        month -> Text,
+        form -> Text,
+        kind_id -> BigInt,
+        venue -> Text,
+        material_id -> BigInt,
+        n -> BigInt,
+        people -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_unit_tallies (unit_id, year, form, venue) {
+        unit_id -> BigInt,
+        year -> Integer,
+        form -> Text,
+        venue -> Text,
+        n -> BigInt,
+        people -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_tally_journal (id) {
+        id -> BigInt,
+        region_path -> Text,
+        unit_id -> BigInt,
+        month -> Text,
+        form -> Text,
+        kind_id -> BigInt,
+        venue -> Text,
+        material_id -> BigInt,
+        n -> BigInt,
+        people -> BigInt,
+    }
+}
+
+diesel::table! {
     activity_trainees (id) {
         id -> BigInt,
         activity_id -> BigInt,
@@ -1459,7 +1498,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     activity_materials,
     activity_photos,
+    activity_tallies,
+    activity_tally_journal,
     activity_trainees,
+    activity_unit_tallies,
     activity_targets,
     messages,
     message_attempts,

@@ -705,3 +705,220 @@ both_engines!(
         .unwrap();
     }
 );
+
+both_engines!(
+    the_running_totals_equal_the_records_through_every_kind_of_change,
+    |t: TestDb| {
+        use activities::tallies;
+        use shiliu_domain::activities::TraineeInput;
+        let (w, ids, kinds, mats) =
+            t.db.write_blocking(|c| {
+                let w = world(c);
+                let kinds: Vec<i64> = activities::terms(c, TermList::Kind, false)?
+                    .iter()
+                    .map(|t| t.id)
+                    .collect();
+                let mats = [material(c, "宣传单"), material(c, "横幅")];
+                let township =
+                    org::children(c, &Scope::everything(), w.county.id, false)?.remove(0);
+                // Records over the grids, a community, the township and the county itself, in
+                // every month, some on the first or last of a month.
+                let places = [
+                    &w.grids[0],
+                    &w.grids[1],
+                    &w.communities[1],
+                    &township,
+                    &w.county,
+                ];
+                let mut ids = Vec::new();
+                for i in 0..48_usize {
+                    let day = [1, 15, 28, 31][i % 4];
+                    let month = 1 + i % 12;
+                    let last =
+                        NaiveDate::from_ymd_opt(2026, u32::try_from(month).unwrap() % 12 + 1, 1)
+                            .unwrap()
+                            .pred_opt()
+                            .unwrap()
+                            .day();
+                    let rec = Rec {
+                        form: if i % 5 == 0 { "training" } else { "activity" },
+                        kind: if i % 5 == 0 {
+                            String::new()
+                        } else {
+                            kinds[i % kinds.len()].to_string()
+                        },
+                        venue: Venue::ALL.get(i % 12).map_or("", |v| v.as_str()),
+                        unit: if i % 3 == 0 {
+                            w.county_unit
+                        } else {
+                            w.community_units[i % 2]
+                        },
+                        region: places[i % places.len()],
+                        held_on: format!(
+                            "2026-{month:02}-{:02}",
+                            u32::try_from(day).unwrap().min(last)
+                        ),
+                        participants: (5 + i * 7).to_string(),
+                        materials: if i % 2 == 0 {
+                            vec![(mats[i % 4 / 2].to_string(), (1 + i * 3).to_string())]
+                        } else {
+                            vec![]
+                        },
+                    };
+                    ids.push(activities::record(c, &logger(&w), &input(&rec), &[])?.id);
+                }
+                Ok((w, ids, kinds, mats))
+            })
+            .unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        // Every figure, read as a page would, equals the records' own.
+        let same = |why: &str| {
+            t.db.write_blocking(|c| {
+                let all = Scope::everything();
+                let township = org::children(c, &all, w.county.id, false)?.remove(0);
+                let filters = [
+                    Filter::default(),
+                    Filter {
+                        from: d("2026-01-01"),
+                        to: d("2026-12-31"),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        from: d("2026-02-15"),
+                        to: d("2026-07-31"),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        from: d("2026-03-01"),
+                        to: d("2026-03-20"),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        from: d("2026-04-02"),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        kind_id: Some(kinds[1]),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        kind_id: Some(0),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        venue: Some(Venue::ALL[2]),
+                        from: d("2026-05-01"),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        form: Some(Form::Training),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        unit_id: Some(w.county_unit),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        within: Some(township.clone()),
+                        ..Filter::default()
+                    },
+                    Filter {
+                        within: Some(w.county.clone()),
+                        to: d("2026-09-30"),
+                        ..Filter::default()
+                    },
+                ];
+                let scopes: [&Scope; 4] = [
+                    &all,
+                    w.county_staff.scope(),
+                    w.workers[0].scope(),
+                    &w.liuzhou,
+                ];
+                for scope in scopes {
+                    for f in &filters {
+                        let parents = stats::breakdown_regions(c, scope, f.within.as_ref())?;
+                        let got =
+                            serde_json::to_value(stats::stats(c, scope, f, &parents)?).unwrap();
+                        let want =
+                            serde_json::to_value(stats::stats_from_records(c, scope, f, &parents)?)
+                                .unwrap();
+                        assert_eq!(got, want, "{why}: {scope:?} {f:?}");
+                    }
+                }
+                let units = [w.county_unit, w.community_units[0], w.community_units[1]];
+                assert_eq!(
+                    targets::progress_of(c, &units, 2026)?,
+                    targets::progress_between(
+                        c,
+                        &units,
+                        (d("2026-01-01").unwrap(), d("2026-12-31").unwrap())
+                    )?,
+                    "{why}: the units' progress"
+                );
+                Ok(())
+            })
+            .unwrap();
+        };
+        let fold_all = || while t.db.write_blocking(tallies::fold).unwrap() > 0 {};
+        same("all in the journal");
+        fold_all();
+        same("folded");
+        let some: i64 =
+            t.db.write_blocking(|c| {
+                Ok(shiliu_db::schema::activity_tallies::table
+                    .count()
+                    .get_result(c)?)
+            })
+            .unwrap();
+        assert!(some > 0, "the totals have rows");
+
+        // Corrections of place, month, kind, venue, form and materials; removals; a trainee
+        // list — each counted before it is folded.
+        t.db.write_blocking(|c| {
+            let s = &logger(&w);
+            for (n, id) in ids.iter().enumerate().take(12) {
+                let a = activities::get(c, s.scope(), *id)?;
+                let rec = Rec {
+                    form: if n % 4 == 0 { "training" } else { "activity" },
+                    kind: if n % 4 == 0 {
+                        String::new()
+                    } else {
+                        kinds[(n + 3) % kinds.len()].to_string()
+                    },
+                    venue: Venue::ALL.get((n + 5) % 12).map_or("", |v| v.as_str()),
+                    unit: w.community_units[n % 2],
+                    region: &w.grids[(n + 1) % 2],
+                    held_on: format!("2026-{:02}-10", 12 - n),
+                    participants: "17".into(),
+                    materials: vec![(mats[1].to_string(), (n + 1).to_string())],
+                };
+                activities::update(c, s, a.id, a.version, &input(&rec))?;
+            }
+            for id in &ids[12..16] {
+                let a = activities::get(c, s.scope(), *id)?;
+                activities::remove(c, s, a.id, a.version)?;
+            }
+            let training = activities::get(c, s.scope(), ids[20])?;
+            assert_eq!(training.form, "training");
+            let list = [
+                TraineeInput::parse("韦老师", "", "", "13800001234").unwrap(),
+                TraineeInput::parse("覃老师", "", "", "13800005678").unwrap(),
+            ];
+            let training = activities::trainees::add(c, s, &training, &list)?;
+            let first = activities::trainees::of(c, &training)?.remove(0);
+            activities::trainees::remove(c, s, &training, first.id)?;
+            Ok(())
+        })
+        .unwrap();
+        same("changed, in the journal");
+        fold_all();
+        same("changed, folded");
+        t.db.write_blocking(tallies::rebuild).unwrap();
+        same("counted again from nothing");
+    }
+);
+
+/// The county's staff, recording and correcting.
+fn logger(w: &World) -> Can<grants::LogActivities> {
+    Can::check(w.county_staff.actor()).unwrap()
+}

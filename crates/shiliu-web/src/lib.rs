@@ -254,8 +254,8 @@ pub async fn serve(
     result
 }
 
-/// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::requests::stats`
-/// and `shiliu_db::registry::tallies`), so the journal a statistics page reads besides the
+/// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::requests::stats`,
+/// `shiliu_db::registry::tallies` and `shiliu_db::activities::tallies`), so the journal a statistics page reads besides the
 /// totals stays a few seconds long. Several app nodes may fold at once: each journal row is
 /// folded once. After folding, the dead rows it left are cleared (`PostgreSQL`): the journals'
 /// at once, the totals' every half minute.
@@ -267,7 +267,8 @@ async fn fold_tallies(state: AppState) {
     loop {
         every.tick().await;
         let folded = fold_journal(&state, shiliu_db::requests::stats::fold).await
-            + fold_journal(&state, shiliu_db::registry::tallies::fold).await;
+            + fold_journal(&state, shiliu_db::registry::tallies::fold).await
+            + fold_journal(&state, shiliu_db::activities::tallies::fold).await;
         folded_since += folded;
         ticks += 1;
         let totals = folded_since > 0 && ticks >= TICKS_PER_TOTALS;

@@ -9,6 +9,7 @@
 //! Photos and materials are read through the record as the caller was given it.
 
 pub mod stats;
+pub mod tallies;
 pub mod targets;
 pub mod trainees;
 
@@ -416,6 +417,9 @@ pub fn record(
         .values(&a)
         .execute(conn)?;
     write_materials(conn, a.id, &input.materials)?;
+    let mut tally = tallies::Tally::default();
+    tally.record(None, Some((&a, &input.materials)));
+    tally.journal(conn)?;
     audit::record(
         conn,
         actor,
@@ -489,6 +493,9 @@ pub fn update(
     let placed = check_picks(conn, actor, input, Some(&before))?;
     let participants =
         trainees::held_by_correction(conn, &before, input.form)?.unwrap_or(input.participants);
+    let handed = tallies::handed(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
     let n = diesel::update(
         activities::table
             .filter(activities::id.eq(id))
@@ -518,6 +525,9 @@ pub fn update(
     versioned::written(n)?;
     write_materials(conn, id, &input.materials)?;
     let after = get(conn, &actor.scope, id)?;
+    let mut tally = tallies::Tally::default();
+    tally.record(Some((&before, &handed)), Some((&after, &input.materials)));
+    tally.journal(conn)?;
     audit::record(
         conn,
         actor,
@@ -544,6 +554,7 @@ pub fn remove(
     }
     versioned::expect(version, before.version)?;
     let materials = materials(conn, &before)?;
+    let handed: Vec<(i64, i32)> = materials.iter().map(|m| (m.term_id, m.quantity)).collect();
     let trainees = trainees::remove_all(conn, &before)?;
     diesel::delete(activity_photos::table.filter(activity_photos::activity_id.eq(id)))
         .execute(conn)?;
@@ -556,6 +567,9 @@ pub fn remove(
     )
     .execute(conn)?;
     versioned::written(n)?;
+    let mut tally = tallies::Tally::default();
+    tally.record(Some((&before, &handed)), None);
+    tally.journal(conn)?;
     audit::record(
         conn,
         actor,
@@ -1089,6 +1103,11 @@ pub fn load(
         })
         .collect();
     crate::insert_many!(conn, activity_materials::table, &handed)?;
+    let counted: Vec<(&Activity, &[(i64, i32)])> = rows
+        .iter()
+        .map(|p| (&p.activity, p.materials.as_slice()))
+        .collect();
+    tallies::count_many(conn, &counted)?;
     audit::record(
         conn,
         actor,

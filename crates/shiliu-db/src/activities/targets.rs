@@ -1,5 +1,6 @@
-//! The units' yearly targets (年度目标) and their progress, counted from the records: a unit's
-//! activities and trainings of the year, people reached, and the "十进" venues gone into.
+//! The units' yearly targets (年度目标) and their progress: a unit's activities and trainings
+//! of the year, people reached, and the "十进" venues gone into, from the running totals of its
+//! years (`super::tallies`).
 //!
 //! The units on a board are those a record's organiser is picked from
 //! ([`super::organiser_choices`]): the caller's and the region's just above. A unit's figures
@@ -13,7 +14,9 @@ use serde::Serialize;
 use shiliu_domain::activities::{Form, Progress, Target, Venue};
 
 use crate::audit::{self, Event};
-use crate::schema::{activities, activity_targets, regions, units};
+use crate::schema::{
+    activities, activity_tally_journal, activity_targets, activity_unit_tallies, regions, units,
+};
 use crate::scope::{Can, Scope, grants};
 use crate::{DbConnection, DbError, now, versioned};
 
@@ -36,27 +39,83 @@ impl UnitProgress {
     }
 }
 
-/// The first and last days of a year.
-fn year_days(year: i32) -> (NaiveDate, NaiveDate) {
-    let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
-    let last = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
-    (first, last)
-}
-
 /// (unit, form, venue, records, people) of one group of a unit's records.
 type UnitCount = (i64, String, Option<String>, i64, Option<i64>);
 
-/// Each of these units' progress in `year`, counted from their records in one pass.
+/// Each of these units' progress in `year`, from the running totals of their years
+/// ([`super::tallies`]) and the journal's changes not yet folded into them.
 pub fn progress_of(
     conn: &mut DbConnection,
     unit_ids: &[i64],
     year: i32,
 ) -> Result<HashMap<i64, Progress>, DbError> {
-    progress_between(conn, unit_ids, year_days(year))
+    let mut groups: Vec<(i64, String, String, i64, i64)> = Vec::new();
+    for chunk in unit_ids.chunks(500) {
+        groups.extend(
+            activity_unit_tallies::table
+                .filter(activity_unit_tallies::unit_id.eq_any(chunk))
+                .filter(activity_unit_tallies::year.eq(year))
+                .select((
+                    activity_unit_tallies::unit_id,
+                    activity_unit_tallies::form,
+                    activity_unit_tallies::venue,
+                    activity_unit_tallies::n,
+                    activity_unit_tallies::people,
+                ))
+                .load::<(i64, String, String, i64, i64)>(conn)?,
+        );
+        let pending: Vec<super::tallies::Entry> = activity_tally_journal::table
+            .filter(activity_tally_journal::unit_id.eq_any(chunk))
+            .filter(activity_tally_journal::material_id.eq(0))
+            .filter(
+                activity_tally_journal::month
+                    .between(format!("{year:04}-01"), format!("{year:04}-12")),
+            )
+            .select(super::tallies::Entry::as_select())
+            .load(conn)?;
+        groups.extend(
+            pending
+                .into_iter()
+                .map(|e| (e.unit_id, e.form, e.venue, e.n, e.people)),
+        );
+    }
+    Ok(progress_from(groups))
+}
+
+/// The units' progress from their records' groups: (unit, form, venue or "", records, people).
+/// A venue is reached when the unit's records there come to more than none.
+fn progress_from(
+    groups: impl IntoIterator<Item = (i64, String, String, i64, i64)>,
+) -> HashMap<i64, Progress> {
+    let mut sums: HashMap<(i64, String, String), (i64, i64)> = HashMap::new();
+    for (unit, form, venue, n, people) in groups {
+        let s = sums.entry((unit, form, venue)).or_insert((0, 0));
+        s.0 += n;
+        s.1 += people;
+    }
+    let mut out: HashMap<i64, Progress> = HashMap::new();
+    for ((unit, form, venue), (n, people)) in sums {
+        if n == 0 {
+            continue;
+        }
+        let p = out.entry(unit).or_default();
+        if Form::parse(&form) == Some(Form::Training) {
+            p.trainings += n;
+            p.trainees += people;
+        } else {
+            p.activities += n;
+            p.participants += people;
+        }
+        if let Some(v) = Venue::parse(&venue) {
+            p.venues.insert(v);
+        }
+    }
+    out
 }
 
 /// What a task bound to a unit's records counts over the days `first..=last` (see
-/// `tasks::tallies`): the same count as the progress board's.
+/// `tasks::tallies`): the same count as the progress board's, from the unit's records (any
+/// days, not only whole years).
 pub fn tally(
     conn: &mut DbConnection,
     unit_id: i64,
@@ -75,13 +134,13 @@ pub fn tally(
     })
 }
 
-/// Each of these units' progress over the days `first..=last`, in one pass.
-fn progress_between(
+/// Each of these units' progress over the days `first..=last`, counted from their records.
+pub fn progress_between(
     conn: &mut DbConnection,
     unit_ids: &[i64],
     (first, last): (NaiveDate, NaiveDate),
 ) -> Result<HashMap<i64, Progress>, DbError> {
-    let mut out: HashMap<i64, Progress> = HashMap::new();
+    let mut groups = Vec::new();
     for chunk in unit_ids.chunks(500) {
         let rows: Vec<UnitCount> = activities::table
             .filter(activities::organiser_unit_id.eq_any(chunk))
@@ -99,22 +158,17 @@ fn progress_between(
                 diesel::dsl::sum(activities::participants),
             ))
             .load(conn)?;
-        for (unit, form, venue, n, people) in rows {
-            let p = out.entry(unit).or_default();
-            let people = people.unwrap_or(0);
-            if Form::parse(&form) == Some(Form::Training) {
-                p.trainings += n;
-                p.trainees += people;
-            } else {
-                p.activities += n;
-                p.participants += people;
-            }
-            if let Some(v) = venue.as_deref().and_then(Venue::parse) {
-                p.venues.insert(v);
-            }
-        }
+        groups.extend(rows.into_iter().map(|(unit, form, venue, n, people)| {
+            (
+                unit,
+                form,
+                venue.unwrap_or_default(),
+                n,
+                people.unwrap_or(0),
+            )
+        }));
     }
-    Ok(out)
+    Ok(progress_from(groups))
 }
 
 /// The board of a year: every unit a record's organiser is picked from (within `within`, when

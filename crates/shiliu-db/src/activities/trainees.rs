@@ -184,7 +184,11 @@ fn recount(
             activities::version.eq(activities::version + 1),
         ))
         .execute(conn)?;
-    super::get(conn, &actor.scope, a.id)
+    let after = super::get(conn, &actor.scope, a.id)?;
+    let mut tally = super::tallies::Tally::default();
+    tally.record(Some((a, &[])), Some((&after, &[])));
+    tally.journal(conn)?;
+    Ok(after)
 }
 
 /// A correction of training `a` keeps the list's count when it has a list, and cannot make a

@@ -501,9 +501,10 @@ pub fn clear_dead_rows(conn: &mut DbConnection, totals: bool) -> Result<(), DbEr
     // engine-specific: VACUUM is PostgreSQL's.
     if let DbConnection::Postgres(c) = conn {
         let tables = if totals {
-            "request_tally_journal, registry_tally_journal, request_tallies, registry_tallies"
+            "request_tally_journal, registry_tally_journal, activity_tally_journal, \
+             request_tallies, registry_tallies, activity_tallies, activity_unit_tallies"
         } else {
-            "request_tally_journal, registry_tally_journal"
+            "request_tally_journal, registry_tally_journal, activity_tally_journal"
         };
         diesel::sql_query(format!("VACUUM (SKIP_LOCKED) {tables}")).execute(c)?;
     }
