@@ -548,6 +548,12 @@ impl Db {
         {
             self.write_blocking(activities::tallies::rebuild)?;
         }
+        if applied
+            .iter()
+            .any(|v| RECOUNT_COUNCILS_AFTER.contains(&v.as_str()))
+        {
+            self.write_blocking(councils::tallies::rebuild)?;
+        }
         Ok(applied)
     }
 
@@ -658,7 +664,7 @@ where
 
 /// Migrations after which rows are rebuilt in Rust (SQL cannot segment Chinese or fold the
 /// tallies), by version: Diesel reports applied migrations by version only. A test checks every
-/// migration named `request_search`, `request_tallies`, `registry_tallies` or `activity_tallies`
+/// migration named `request_search` or `*_tallies` (requests, registry, activities, councils)
 /// is listed.
 const REINDEX_SEARCH_AFTER: [&str; 6] = [
     "20261122000007",
@@ -671,6 +677,7 @@ const REINDEX_SEARCH_AFTER: [&str; 6] = [
 const RECOUNT_TALLIES_AFTER: [&str; 3] = ["20261122000008", "20261206000035", "20261209000040"];
 const RECOUNT_REGISTRY_AFTER: [&str; 1] = ["20261122000020"];
 const RECOUNT_ACTIVITIES_AFTER: [&str; 1] = ["20261216000054"];
+const RECOUNT_COUNCILS_AFTER: [&str; 1] = ["20261216000055"];
 
 fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let versions = match conn {
@@ -727,6 +734,10 @@ mod migration_tests {
         assert_eq!(
             versions_named("activity_tallies"),
             super::RECOUNT_ACTIVITIES_AFTER
+        );
+        assert_eq!(
+            versions_named("council_tallies"),
+            super::RECOUNT_COUNCILS_AFTER
         );
     }
 }

@@ -1471,6 +1471,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    council_tallies (region_path, month) {
+        region_path -> Text,
+        month -> Text,
+        meetings -> BigInt,
+        attendance -> BigInt,
+        items_raised -> BigInt,
+        items_decided -> BigInt,
+        items_declined -> BigInt,
+        items_done -> BigInt,
+        items_on_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    council_tally_journal (id) {
+        id -> BigInt,
+        region_path -> Text,
+        month -> Text,
+        meetings -> BigInt,
+        attendance -> BigInt,
+        items_raised -> BigInt,
+        items_decided -> BigInt,
+        items_declined -> BigInt,
+        items_done -> BigInt,
+        items_on_time -> BigInt,
+    }
+}
+
 diesel::joinable!(activities -> regions (region_id));
 diesel::joinable!(activities -> units (organiser_unit_id));
 diesel::joinable!(activity_materials -> activities (activity_id));
@@ -1491,6 +1520,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_item_tallies,
     councils,
     council_members,
+    council_tallies,
+    council_tally_journal,
     council_meetings,
     council_attendance,
     council_items,

@@ -44,6 +44,48 @@ fn region(c: &mut DbConnection, parent: i64, name: &str, code: &str) -> org::Reg
     .unwrap()
 }
 
+/// The statistics from the running totals equal those counted from the rows, for every scope
+/// from the province to the community and ranges of whole months and of parts of them.
+fn totals_agree(c: &mut DbConnection, why: &str) {
+    let all = Scope::everything();
+    let county = org::get_region_by_code(c, &all, "450102").unwrap();
+    let township = org::children(c, &all, county.id, false).unwrap().remove(0);
+    let community = org::get_region_by_code(c, &all, "450102001901").unwrap();
+    let scopes = [
+        all.clone(),
+        Scope::subtrees(vec![county.path.clone()]),
+        Scope::subtrees(vec![township.path.clone()]),
+        Scope::subtrees(vec![community.path.clone()]),
+    ];
+    let ranges = [
+        (day("2026-01-01"), day("2026-12-31")),
+        (day("2026-09-10"), day("2026-12-20")),
+        (day("2026-11-02"), day("2026-11-30")),
+        (day("2025-12-01"), day("2027-01-31")),
+    ];
+    for scope in &scopes {
+        for within in [None, Some(&township), Some(&community)] {
+            let regions =
+                shiliu_db::activities::stats::breakdown_regions(c, scope, within).unwrap();
+            for range in ranges {
+                let got = stats::stats(c, scope, within, range, &regions).unwrap();
+                let want = stats::stats_from_rows(c, scope, within, range, &regions).unwrap();
+                assert_eq!(
+                    serde_json::to_value(&got).unwrap(),
+                    serde_json::to_value(&want).unwrap(),
+                    "{why}: {scope:?} within {:?} {range:?}",
+                    within.map(|r| &r.name)
+                );
+            }
+        }
+    }
+    let year = stats::stats(c, &all, None, ranges[0], &[]).unwrap();
+    assert!(
+        year.total.meetings > 0 && year.total.items_raised > 0,
+        "{why}: the comparison has something to compare"
+    );
+}
+
 fn world(c: &mut DbConnection) -> World {
     let all = Scope::everything();
     let county = org::get_region_by_code(c, &all, "450102").unwrap();
@@ -290,6 +332,38 @@ both_engines!(
             let listed = councils::list(c, w.grid_worker.scope(), None, 100).unwrap();
             assert_eq!(listed.len(), 1);
             assert_eq!((listed[0].waiting, listed[0].open), (0, 0));
+
+            // The running totals agree with the rows, in the journal, folded, after the
+            // council moves to the next community, and counted again from nothing.
+            totals_agree(c, "in the journal");
+            while councils::tallies::fold(c)? > 0 {}
+            totals_agree(c, "folded");
+            let all = Scope::everything();
+            let county = org::get_region_by_code(c, &all, "450102")?;
+            let county_staff = Actor::with_role(
+                "区民宗局",
+                Role::CommissionStaff,
+                Scope::subtrees(vec![county.path]),
+            );
+            let run = Can::<grants::RunCouncils>::check(&county_staff).unwrap();
+            // To a community of the next township: other rows of the totals.
+            let next_township = org::children(c, &all, county.id, false)?.remove(1);
+            let far = region(c, next_township.id, "新村社区", "450102002901");
+            let moved = CouncilInput::parse(
+                "新村社区逢四说事会",
+                &far.code,
+                ("fourths", ""),
+                "社区议事厅",
+                "09:30",
+            )
+            .unwrap();
+            let co = councils::get(c, &all, co.id)?;
+            councils::update(c, &run, co.id, co.version, &moved, true)?;
+            totals_agree(c, "moved, in the journal");
+            while councils::tallies::fold(c)? > 0 {}
+            totals_agree(c, "moved, folded");
+            councils::tallies::rebuild(c)?;
+            totals_agree(c, "counted again");
             Ok::<_, DbError>(())
         })
         .unwrap();

@@ -255,7 +255,8 @@ pub async fn serve(
 }
 
 /// Every two seconds: fold the statistics' journals into their totals (see `shiliu_db::requests::stats`,
-/// `shiliu_db::registry::tallies` and `shiliu_db::activities::tallies`), so the journal a statistics page reads besides the
+/// `shiliu_db::registry::tallies`, `shiliu_db::activities::tallies` and
+/// `shiliu_db::councils::tallies`), so the journal a statistics page reads besides the
 /// totals stays a few seconds long. Several app nodes may fold at once: each journal row is
 /// folded once. After folding, the dead rows it left are cleared (`PostgreSQL`): the journals'
 /// at once, the totals' every half minute.
@@ -268,7 +269,8 @@ async fn fold_tallies(state: AppState) {
         every.tick().await;
         let folded = fold_journal(&state, shiliu_db::requests::stats::fold).await
             + fold_journal(&state, shiliu_db::registry::tallies::fold).await
-            + fold_journal(&state, shiliu_db::activities::tallies::fold).await;
+            + fold_journal(&state, shiliu_db::activities::tallies::fold).await
+            + fold_journal(&state, shiliu_db::councils::tallies::fold).await;
         folded_since += folded;
         ticks += 1;
         let totals = folded_since > 0 && ticks >= TICKS_PER_TOTALS;

@@ -11,8 +11,8 @@ use serde::Serialize;
 use shiliu_domain::activities::{Form, Venue};
 
 use super::Filter;
-use super::tallies::{self, Entry, Key, Span, Sums};
-use crate::requests::stats::TALLIED_DEPTH;
+use super::tallies::{Entry, Key, Sums};
+use crate::requests::stats::{Span, TALLIED_DEPTH, month_of_day};
 use crate::schema::{
     activities, activity_materials, activity_tallies, activity_tally_journal, activity_terms,
 };
@@ -333,7 +333,7 @@ fn from_records(
     for ((path, day, form, kind, venue, material), sums) in rows {
         let region = parent.iter().position(|r| path.starts_with(&r.path));
         let key = (
-            tallies::month(day),
+            month_of_day(day),
             form,
             kind.unwrap_or(0),
             venue.unwrap_or_default(),
@@ -410,15 +410,15 @@ fn lay_out(
     // Every month from the first to the last, those without records with zeros.
     let first = f
         .from
-        .map(tallies::month)
+        .map(month_of_day)
         .or_else(|| by_month.keys().next().cloned());
     let last =
-        f.to.map(tallies::month)
+        f.to.map(month_of_day)
             .or_else(|| by_month.keys().next_back().cloned());
     if let (Some(first), Some(last)) = (first, last) {
         let mut m = NaiveDate::parse_from_str(&format!("{first}-01"), "%Y-%m-%d").ok();
         while let Some(day) = m {
-            let key = tallies::month(day);
+            let key = month_of_day(day);
             if key > last {
                 break;
             }

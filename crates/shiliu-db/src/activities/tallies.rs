@@ -14,12 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
 use super::Activity;
-use crate::requests::stats::{FOLD_BATCH, TALLIED_DEPTH, levels, values};
+use crate::requests::stats::{
+    FOLD_BATCH, TALLIED_DEPTH, levels, month_of_day as month, tallied_path, values,
+};
 use crate::schema::{activities, activity_materials, activity_tally_journal};
 use crate::{DbConnection, DbError};
 
@@ -29,20 +30,6 @@ pub(crate) type Key = (String, String, i64, String, i64);
 
 /// What is counted under a key: records (or a material's quantity) and people.
 pub(crate) type Sums = (i64, i64);
-
-/// The month a day counts in (`2026-03`).
-pub(crate) fn month(d: NaiveDate) -> String {
-    d.format("%Y-%m").to_string()
-}
-
-/// The deepest region on a path with totals, or the region itself when it lies higher.
-fn tallied_path(path: &str) -> &str {
-    let keep = usize::try_from(TALLIED_DEPTH).unwrap_or(0);
-    match path.match_indices('/').nth(keep) {
-        Some((end, _)) => &path[..=end],
-        None => path,
-    }
-}
 
 /// Counts to add: (tallied region path, organiser unit, key) → sums.
 #[derive(Debug, Default)]
@@ -333,117 +320,10 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<(), DbError> {
     }
 }
 
-/// The first and last months whose every day lies within `from..=to` (None: unbounded), and
-/// the days at either end that do not fill a month (read from the records).
-pub(crate) struct Span {
-    pub months: Option<(Option<String>, Option<String>)>,
-    pub edges: Vec<(NaiveDate, NaiveDate)>,
-}
-
-impl Span {
-    pub(crate) fn of(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Self {
-        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
-        let last_of = |d: NaiveDate| {
-            first_of(d)
-                .checked_add_months(chrono::Months::new(1))
-                .and_then(|n| n.pred_opt())
-                .unwrap_or(NaiveDate::MAX)
-        };
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Self {
-                    months: None,
-                    edges: Vec::new(),
-                };
-            }
-            if first_of(f) == first_of(t) && (f.day() != 1 || t != last_of(t)) {
-                // Part of one month.
-                return Self {
-                    months: None,
-                    edges: vec![(f, t)],
-                };
-            }
-        }
-        let mut edges = Vec::new();
-        // The first whole month, and the days before it.
-        let lower = match from {
-            Some(f) if f.day() != 1 => {
-                edges.push((f, last_of(f)));
-                Some(last_of(f).succ_opt().unwrap_or(NaiveDate::MAX))
-            }
-            other => other,
-        };
-        let upper = match to {
-            Some(t) if t != last_of(t) => {
-                edges.push((first_of(t), t));
-                Some(first_of(t).pred_opt().unwrap_or(NaiveDate::MIN))
-            }
-            other => other,
-        };
-        let months = match (lower, upper) {
-            (Some(l), Some(u)) if l > u => None,
-            (l, u) => Some((l.map(month), u.map(month))),
-        };
-        Self { months, edges }
-    }
-}
-
 /// The year of a totals' month.
 pub(crate) fn year_of(month: &str) -> i32 {
     month
         .get(..4)
         .and_then(|y| y.parse().ok())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn a_change_is_kept_at_the_deepest_region_with_totals() {
-        assert_eq!(tallied_path("/1/2/3/4/5/6/"), "/1/2/3/4/");
-        assert_eq!(tallied_path("/1/2/"), "/1/2/");
-        assert_eq!(tallied_path("/1/2/3/4/"), "/1/2/3/4/");
-    }
-
-    #[test]
-    fn a_span_reads_whole_months_from_the_totals_and_the_rest_from_the_records() {
-        let s = Span::of(Some(d("2026-01-01")), Some(d("2026-12-31")));
-        assert_eq!(
-            s.months,
-            Some((Some("2026-01".into()), Some("2026-12".into())))
-        );
-        assert!(s.edges.is_empty());
-        let s = Span::of(Some(d("2026-01-15")), Some(d("2026-03-10")));
-        assert_eq!(
-            s.months,
-            Some((Some("2026-02".into()), Some("2026-02".into())))
-        );
-        assert_eq!(
-            s.edges,
-            [
-                (d("2026-01-15"), d("2026-01-31")),
-                (d("2026-03-01"), d("2026-03-10"))
-            ]
-        );
-        let s = Span::of(Some(d("2026-01-15")), Some(d("2026-02-10")));
-        assert_eq!(s.months, None);
-        assert_eq!(s.edges.len(), 2);
-        let s = Span::of(Some(d("2026-02-03")), Some(d("2026-02-10")));
-        assert_eq!(
-            (s.months, s.edges),
-            (None, vec![(d("2026-02-03"), d("2026-02-10"))])
-        );
-        let s = Span::of(None, Some(d("2026-02-10")));
-        assert_eq!(s.months, Some((None, Some("2026-01".into()))));
-        let s = Span::of(Some(d("2026-02-28")), None);
-        assert_eq!(s.months, Some((Some("2026-03".into()), None)));
-        let s = Span::of(Some(d("2026-03-01")), Some(d("2026-02-01")));
-        assert_eq!((s.months, s.edges.len()), (None, 0));
-    }
 }

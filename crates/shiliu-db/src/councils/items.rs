@@ -126,6 +126,7 @@ fn insert(conn: &mut DbConnection, actor: &Actor, c: &Council, i: &Item) -> Resu
     diesel::insert_into(council_items::table)
         .values(i)
         .execute(conn)?;
+    super::tallies::item_changed(conn, None, i)?;
     audit::record(
         conn,
         actor,
@@ -366,6 +367,7 @@ fn settle(
     .execute(conn)?;
     versioned::written(n)?;
     let after = get(conn, c, before.id)?;
+    super::tallies::item_changed(conn, Some(before), &after)?;
     audit::record(
         conn,
         actor,
@@ -507,14 +509,16 @@ pub fn follow_up(
         council_items::version.eq(crate::versioned::next(version)?),
     ))
     .execute(conn)?;
-    versioned::finish(
+    let after = versioned::finish(
         conn,
         actor,
         n,
         &before,
         |conn| get(conn, c, id),
         |_| Event::new("council.item_done", "council", c.id).region(c.region_id),
-    )
+    )?;
+    super::tallies::item_changed(conn, Some(&before), &after)?;
+    Ok(after)
 }
 
 /// The meeting an item was settled at, read through its council.
@@ -556,6 +560,13 @@ pub(crate) fn follow_request(conn: &mut DbConnection, r: &Request) -> Result<(),
     if r.status != Status::Closed.as_str() {
         return Ok(());
     }
+    let handed = council_items::table
+        .filter(council_items::request_id.eq(r.id))
+        .filter(council_items::status.eq(ItemStatus::Referred.as_str()));
+    let before: Vec<Item> = handed.select(Item::as_select()).load(conn)?;
+    if before.is_empty() {
+        return Ok(());
+    }
     diesel::update(
         council_items::table
             .filter(council_items::request_id.eq(r.id))
@@ -569,6 +580,13 @@ pub(crate) fn follow_request(conn: &mut DbConnection, r: &Request) -> Result<(),
         council_items::version.eq(council_items::version + 1),
     ))
     .execute(conn)?;
+    for b in &before {
+        let after: Item = council_items::table
+            .find(b.id)
+            .select(Item::as_select())
+            .first(conn)?;
+        super::tallies::item_changed(conn, Some(b), &after)?;
+    }
     Ok(())
 }
 
@@ -615,6 +633,7 @@ pub fn set_raised_at(
     id: i64,
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
+    let before = get(conn, c, id)?;
     diesel::update(
         council_items::table
             .filter(council_items::council_id.eq(c.id))
@@ -625,5 +644,6 @@ pub fn set_raised_at(
         council_items::raised_on.eq(local(at).date()),
     ))
     .execute(conn)?;
-    Ok(())
+    let after = get(conn, c, id)?;
+    super::tallies::item_changed(conn, Some(&before), &after)
 }

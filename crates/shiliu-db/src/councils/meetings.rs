@@ -136,6 +136,11 @@ fn checked_present(conn: &mut DbConnection, c: &Council, present: &[i64]) -> Res
     }
 }
 
+/// How many members a list names.
+fn count(present: &[i64]) -> i64 {
+    i64::try_from(present.len()).unwrap_or(i64::MAX)
+}
+
 fn write_attendance(conn: &mut DbConnection, id: i64, present: &[i64]) -> Result<(), DbError> {
     diesel::delete(council_attendance::table.filter(council_attendance::meeting_id.eq(id)))
         .execute(conn)?;
@@ -185,6 +190,7 @@ pub fn record(
         .values(&m)
         .execute(conn)?;
     write_attendance(conn, m.id, &input.present)?;
+    super::tallies::meeting_changed(conn, None, (&m, count(&input.present)))?;
     audit::record(
         conn,
         actor,
@@ -214,6 +220,10 @@ pub fn update(
         return Err(DbError::invalid("held_on", "err.councils.day_kept"));
     }
     checked_present(conn, c, &input.present)?;
+    let was_present = super::tallies::present_at(conn, &[id])?
+        .get(&id)
+        .copied()
+        .unwrap_or(0);
     let n = diesel::update(
         council_meetings::table
             .filter(council_meetings::id.eq(id))
@@ -229,6 +239,11 @@ pub fn update(
     versioned::written(n)?;
     write_attendance(conn, id, &input.present)?;
     let after = get(conn, c, id)?;
+    super::tallies::meeting_changed(
+        conn,
+        Some((&before, was_present)),
+        (&after, count(&input.present)),
+    )?;
     audit::record(
         conn,
         actor,

@@ -12,6 +12,7 @@
 pub mod items;
 pub mod meetings;
 pub mod stats;
+pub mod tallies;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -221,12 +222,18 @@ pub fn update(
     ))
     .execute(conn)?;
     // Its meetings and items follow it to its region (they are counted there).
-    diesel::update(council_meetings::table.filter(council_meetings::council_id.eq(id)))
-        .set(council_meetings::region_path.eq(&region.path))
-        .execute(conn)?;
-    diesel::update(council_items::table.filter(council_items::council_id.eq(id)))
-        .set(council_items::region_path.eq(&region.path))
-        .execute(conn)?;
+    if region.path != before.region_path {
+        let mut moved = tallies::Tally::default();
+        moved.council(conn, id, -1)?;
+        diesel::update(council_meetings::table.filter(council_meetings::council_id.eq(id)))
+            .set(council_meetings::region_path.eq(&region.path))
+            .execute(conn)?;
+        diesel::update(council_items::table.filter(council_items::council_id.eq(id)))
+            .set(council_items::region_path.eq(&region.path))
+            .execute(conn)?;
+        moved.council(conn, id, 1)?;
+        moved.journal(conn)?;
+    }
     versioned::finish(
         conn,
         actor,
@@ -467,6 +474,7 @@ pub fn load(
     crate::insert_many!(conn, councils::table, all)?;
     crate::insert_many!(conn, council_meetings::table, held)?;
     crate::insert_many!(conn, council_items::table, raised)?;
+    tallies::count_many(conn, held, raised)?;
     audit::record(
         conn,
         actor,

@@ -1,6 +1,6 @@
 //! The councils' figures: meetings held and who came, items raised, decided, declined, done
-//! and done by their deadline, by region and by month. Each is read from the rows themselves
-//! (grouped where the engine can), so a figure always equals a recount.
+//! and done by their deadline, by region and by month: from the running totals where they
+//! answer (`super::tallies`), from the rows (grouped where the engine can) where they do not.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use shiliu_domain::councils::ItemStatus;
 
-use crate::schema::{council_attendance, council_items, council_meetings};
+use super::tallies::Entry;
+use crate::requests::stats::{Span, TALLIED_DEPTH, month_of_day};
+use crate::schema::{
+    council_attendance, council_items, council_meetings, council_tallies, council_tally_journal,
+};
 use crate::scope::{Scope, subtree_filter};
 use crate::{DbConnection, DbError};
 
@@ -31,7 +35,7 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add(&mut self, o: &Figures) {
+    pub(crate) fn add(&mut self, o: &Figures) {
         self.meetings += o.meetings;
         self.attendance += o.attendance;
         self.items_raised += o.items_raised;
@@ -39,6 +43,53 @@ impl Figures {
         self.items_declined += o.items_declined;
         self.items_done += o.items_done;
         self.items_on_time += o.items_on_time;
+    }
+
+    pub(crate) fn from_counters(c: [i64; 7]) -> Figures {
+        let [
+            meetings,
+            attendance,
+            items_raised,
+            items_decided,
+            items_declined,
+            items_done,
+            items_on_time,
+        ] = c;
+        Figures {
+            meetings,
+            attendance,
+            items_raised,
+            items_decided,
+            items_declined,
+            items_done,
+            items_on_time,
+        }
+    }
+
+    /// Each figure times `k` (1: as it is, -1: taken away).
+    pub(crate) fn times(&self, k: i64) -> Figures {
+        Figures {
+            meetings: self.meetings * k,
+            attendance: self.attendance * k,
+            items_raised: self.items_raised * k,
+            items_decided: self.items_decided * k,
+            items_declined: self.items_declined * k,
+            items_done: self.items_done * k,
+            items_on_time: self.items_on_time * k,
+        }
+    }
+
+    /// The figures in the totals' column order.
+    pub(crate) fn counters(&self) -> [i64; 7] {
+        [
+            self.meetings,
+            self.attendance,
+            self.items_raised,
+            self.items_decided,
+            self.items_declined,
+            self.items_done,
+            self.items_on_time,
+        ]
     }
 
     /// The share of decided items done by their deadline, in per-mille rounded half up (none
@@ -62,8 +113,19 @@ pub struct Stats {
 /// done by their deadline.
 type Settled = (String, Option<NaiveDate>, String, i64, Option<i64>);
 
+/// What the rows counted come to, before they are laid out: over everything counted by
+/// month, and by the breakdown's regions (in their order).
+struct Counted {
+    whole: Vec<(String, Figures)>,
+    by_region: Vec<Figures>,
+}
+
 /// The figures from `from` to `to` (both included) in the caller's scope, `within` a region if
 /// one is given, broken down by `regions` (see `activities::stats::breakdown_regions`).
+///
+/// Whole months of a place down to the township are read from the running totals
+/// ([`super::tallies`]); the days at either end of the range that do not fill a month, and a
+/// place below the township, from the rows.
 pub fn stats(
     conn: &mut DbConnection,
     scope: &Scope,
@@ -71,6 +133,130 @@ pub fn stats(
     (from, to): (NaiveDate, NaiveDate),
     regions: &[crate::org::Region],
 ) -> Result<Stats, DbError> {
+    let mut counted = Counted {
+        whole: Vec::new(),
+        by_region: vec![Figures::default(); regions.len()],
+    };
+    let narrowed = match within {
+        Some(r) => scope.narrowed_to(&r.path),
+        None => scope.clone(),
+    };
+    let tops: Vec<String> = crate::org::scope_roots(conn, &narrowed)?
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    let shallow = |p: &String| crate::requests::stats::depth(p) <= TALLIED_DEPTH;
+    if tops.iter().all(shallow) && regions.iter().all(|r| shallow(&r.path)) {
+        let span = Span::of(Some(from), Some(to));
+        if let Some(months) = &span.months {
+            from_totals(conn, months, (&narrowed, &tops), regions, &mut counted)?;
+        }
+        for days in span.edges {
+            from_rows(conn, scope, within, days, regions, &mut counted)?;
+        }
+    } else {
+        from_rows(conn, scope, within, (from, to), regions, &mut counted)?;
+    }
+    Ok(lay_out((from, to), regions, counted))
+}
+
+/// The same figures counted from the rows alone, never the totals (what the tests hold the
+/// totals to).
+pub fn stats_from_rows(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    within: Option<&crate::org::Region>,
+    (from, to): (NaiveDate, NaiveDate),
+    regions: &[crate::org::Region],
+) -> Result<Stats, DbError> {
+    let mut counted = Counted {
+        whole: Vec::new(),
+        by_region: vec![Figures::default(); regions.len()],
+    };
+    from_rows(conn, scope, within, (from, to), regions, &mut counted)?;
+    Ok(lay_out((from, to), regions, counted))
+}
+
+/// The totals of the places `tops` (for the whole; the roots of `scope`) and `regions` (for
+/// the breakdown, those `scope` covers) over `months`, with the journal's changes under them
+/// not yet folded.
+fn from_totals(
+    conn: &mut DbConnection,
+    (lo, hi): &(Option<String>, Option<String>),
+    (scope, tops): (&Scope, &[String]),
+    regions: &[crate::org::Region],
+    counted: &mut Counted,
+) -> Result<(), DbError> {
+    let breakdown: Vec<Option<&str>> = regions
+        .iter()
+        .map(|r| scope.covers(&r.path).then_some(r.path.as_str()))
+        .collect();
+    let places: Vec<String> = tops
+        .iter()
+        .cloned()
+        .chain(breakdown.iter().flatten().map(ToString::to_string))
+        .collect();
+    let within =
+        |m: &str| lo.as_deref().is_none_or(|l| m >= l) && hi.as_deref().is_none_or(|h| m <= h);
+    let mut q = council_tallies::table
+        .filter(council_tallies::region_path.eq_any(&places))
+        .into_boxed();
+    if let Some(m) = lo {
+        q = q.filter(council_tallies::month.ge(m.clone()));
+    }
+    if let Some(m) = hi {
+        q = q.filter(council_tallies::month.le(m.clone()));
+    }
+    let rows: Vec<(String, String, [i64; 7])> = q
+        .select((
+            council_tallies::region_path,
+            council_tallies::month,
+            (
+                council_tallies::meetings,
+                council_tallies::attendance,
+                council_tallies::items_raised,
+                council_tallies::items_decided,
+                council_tallies::items_declined,
+                council_tallies::items_done,
+                council_tallies::items_on_time,
+            ),
+        ))
+        .load::<(String, String, (i64, i64, i64, i64, i64, i64, i64))>(conn)?
+        .into_iter()
+        .map(|(p, m, (a, b, c, d, e, f, g))| (p, m, [a, b, c, d, e, f, g]))
+        .collect();
+    let mut put = |path: &str, month: &str, f: Figures| {
+        if tops.iter().any(|t| t == path) {
+            counted.whole.push((month.to_string(), f));
+        }
+        if let Some(i) = breakdown.iter().position(|r| *r == Some(path)) {
+            counted.by_region[i].add(&f);
+        }
+    };
+    for (path, month, c) in rows {
+        put(&path, &month, Figures::from_counters(c));
+    }
+    let pending: Vec<Entry> = council_tally_journal::table
+        .filter(subtree_filter(council_tally_journal::region_path, tops))
+        .select(Entry::as_select())
+        .load(conn)?;
+    for e in pending.iter().filter(|e| within(&e.month)) {
+        for level in e.levels() {
+            put(&level, &e.month, e.figures());
+        }
+    }
+    Ok(())
+}
+
+/// The figures from `from` to `to`, counted from the rows.
+fn from_rows(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    within: Option<&crate::org::Region>,
+    (from, to): (NaiveDate, NaiveDate),
+    regions: &[crate::org::Region],
+    counted: &mut Counted,
+) -> Result<(), DbError> {
     let mut cells: Vec<(String, NaiveDate, Figures)> = Vec::new();
     let inside = |path: &str| within.is_none_or(|r| path.starts_with(&r.path));
     let within_paths: Vec<String> = within.map(|r| vec![r.path.clone()]).unwrap_or_default();
@@ -187,35 +373,37 @@ pub fn stats(
         cells.push((path, day, f));
     }
 
+    for (path, day, f) in cells {
+        counted.whole.push((month_of_day(day), f));
+        if let Some(i) = regions.iter().position(|r| path.starts_with(&r.path)) {
+            counted.by_region[i].add(&f);
+        }
+    }
+    Ok(())
+}
+
+/// The figures laid out: in all, by month (every month of the range), by region.
+fn lay_out(
+    (from, to): (NaiveDate, NaiveDate),
+    regions: &[crate::org::Region],
+    counted: Counted,
+) -> Stats {
     let mut s = Stats {
-        by_region: regions
-            .iter()
-            .map(|r| (r.clone(), Figures::default()))
-            .collect(),
+        by_region: regions.iter().cloned().zip(counted.by_region).collect(),
         ..Stats::default()
     };
     let mut by_month: BTreeMap<String, Figures> = BTreeMap::new();
     let mut m = from.with_day(1).unwrap_or(from);
     while m <= to {
-        by_month.insert(m.format("%Y-%m").to_string(), Figures::default());
+        by_month.insert(month_of_day(m), Figures::default());
         m = m
             .checked_add_months(chrono::Months::new(1))
             .unwrap_or(NaiveDate::MAX);
     }
-    for (path, day, f) in &cells {
+    for (month, f) in &counted.whole {
         s.total.add(f);
-        by_month
-            .entry(day.format("%Y-%m").to_string())
-            .or_default()
-            .add(f);
-        if let Some((_, fig)) = s
-            .by_region
-            .iter_mut()
-            .find(|(r, _)| path.starts_with(&r.path))
-        {
-            fig.add(f);
-        }
+        by_month.entry(month.clone()).or_default().add(f);
     }
     s.by_month = by_month.into_iter().collect();
-    Ok(s)
+    s
 }

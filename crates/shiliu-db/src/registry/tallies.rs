@@ -60,9 +60,7 @@ pub(crate) fn facts(p: &Person, tags: Vec<String>) -> Counted {
     )
 }
 
-pub(crate) fn month(d: NaiveDate) -> String {
-    d.format("%Y-%m").to_string()
-}
+pub(crate) use crate::requests::stats::month_of_day as month;
 
 /// The (dimension, key) pairs a person counts in.
 fn keys((f, tags): &Counted) -> Vec<(&'static str, String)> {

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use serde::Serialize;
@@ -372,6 +372,79 @@ pub(crate) fn levels(path: &str) -> impl Iterator<Item = (String, i32)> + '_ {
         .map(|((end, _), depth)| (path[..=end].to_string(), depth))
 }
 
+/// The deepest region on a path with totals ([`TALLIED_DEPTH`]), or the region itself when it
+/// lies higher: `/1/2/3/4/5/6/` → `/1/2/3/4/` (where a change is journalled; the fold adds it
+/// to every level above too).
+pub(crate) fn tallied_path(path: &str) -> &str {
+    let keep = usize::try_from(TALLIED_DEPTH).unwrap_or(0);
+    // The '/' that closes the region at depth `keep` is the (keep + 1)-th.
+    match path.match_indices('/').nth(keep) {
+        Some((end, _)) => &path[..=end],
+        None => path,
+    }
+}
+
+/// The month a day counts in (`2026-03`).
+pub(crate) fn month_of_day(d: NaiveDate) -> String {
+    d.format("%Y-%m").to_string()
+}
+
+/// The part of the days `from..=to` (either end open) that running totals by month answer:
+/// the first and last months whose every day lies within (None: no whole month), and the days
+/// at either end that do not fill a month (read from the rows themselves).
+pub(crate) struct Span {
+    pub months: Option<(Option<String>, Option<String>)>,
+    pub edges: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl Span {
+    pub(crate) fn of(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Self {
+        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let last_of = |d: NaiveDate| {
+            first_of(d)
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|n| n.pred_opt())
+                .unwrap_or(NaiveDate::MAX)
+        };
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Self {
+                    months: None,
+                    edges: Vec::new(),
+                };
+            }
+            if first_of(f) == first_of(t) && (f.day() != 1 || t != last_of(t)) {
+                // Part of one month.
+                return Self {
+                    months: None,
+                    edges: vec![(f, t)],
+                };
+            }
+        }
+        let mut edges = Vec::new();
+        // The first whole month, and the days before it.
+        let lower = match from {
+            Some(f) if f.day() != 1 => {
+                edges.push((f, last_of(f)));
+                Some(last_of(f).succ_opt().unwrap_or(NaiveDate::MAX))
+            }
+            other => other,
+        };
+        let upper = match to {
+            Some(t) if t != last_of(t) => {
+                edges.push((first_of(t), t));
+                Some(first_of(t).pred_opt().unwrap_or(NaiveDate::MIN))
+            }
+            other => other,
+        };
+        let months = match (lower, upper) {
+            (Some(l), Some(u)) if l > u => None,
+            (l, u) => Some((l.map(month_of_day), u.map(month_of_day))),
+        };
+        Self { months, edges }
+    }
+}
+
 /// How many regions a path names (`/` names none).
 pub(crate) fn depth(path: &str) -> i32 {
     i32::try_from(path.matches('/').count().saturating_sub(1)).unwrap_or(i32::MAX)
@@ -502,9 +575,11 @@ pub fn clear_dead_rows(conn: &mut DbConnection, totals: bool) -> Result<(), DbEr
     if let DbConnection::Postgres(c) = conn {
         let tables = if totals {
             "request_tally_journal, registry_tally_journal, activity_tally_journal, \
-             request_tallies, registry_tallies, activity_tallies, activity_unit_tallies"
+             council_tally_journal, request_tallies, registry_tallies, activity_tallies, \
+             activity_unit_tallies, council_tallies"
         } else {
-            "request_tally_journal, registry_tally_journal, activity_tally_journal"
+            "request_tally_journal, registry_tally_journal, activity_tally_journal, \
+             council_tally_journal"
         };
         diesel::sql_query(format!("VACUUM (SKIP_LOCKED) {tables}")).execute(c)?;
     }
@@ -1024,6 +1099,53 @@ pub fn raw(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<(String, RawRow
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_change_is_journalled_at_the_deepest_region_with_totals() {
+        assert_eq!(tallied_path("/1/2/3/4/5/6/"), "/1/2/3/4/");
+        assert_eq!(tallied_path("/1/2/"), "/1/2/");
+        assert_eq!(tallied_path("/1/2/3/4/"), "/1/2/3/4/");
+    }
+
+    #[test]
+    fn a_span_reads_whole_months_from_the_totals_and_the_rest_from_the_records() {
+        let s = Span::of(Some(d("2026-01-01")), Some(d("2026-12-31")));
+        assert_eq!(
+            s.months,
+            Some((Some("2026-01".into()), Some("2026-12".into())))
+        );
+        assert!(s.edges.is_empty());
+        let s = Span::of(Some(d("2026-01-15")), Some(d("2026-03-10")));
+        assert_eq!(
+            s.months,
+            Some((Some("2026-02".into()), Some("2026-02".into())))
+        );
+        assert_eq!(
+            s.edges,
+            [
+                (d("2026-01-15"), d("2026-01-31")),
+                (d("2026-03-01"), d("2026-03-10"))
+            ]
+        );
+        let s = Span::of(Some(d("2026-01-15")), Some(d("2026-02-10")));
+        assert_eq!(s.months, None);
+        assert_eq!(s.edges.len(), 2);
+        let s = Span::of(Some(d("2026-02-03")), Some(d("2026-02-10")));
+        assert_eq!(
+            (s.months, s.edges),
+            (None, vec![(d("2026-02-03"), d("2026-02-10"))])
+        );
+        let s = Span::of(None, Some(d("2026-02-10")));
+        assert_eq!(s.months, Some((None, Some("2026-01".into()))));
+        let s = Span::of(Some(d("2026-02-28")), None);
+        assert_eq!(s.months, Some((Some("2026-03".into()), None)));
+        let s = Span::of(Some(d("2026-03-01")), Some(d("2026-02-01")));
+        assert_eq!((s.months, s.edges.len()), (None, 0));
+    }
 
     #[test]
     fn average_hours_are_rounded_not_cut() {

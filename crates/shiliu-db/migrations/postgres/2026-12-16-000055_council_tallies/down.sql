@@ -1,0 +1,2 @@
+DROP TABLE council_tally_journal;
+DROP TABLE council_tallies;
