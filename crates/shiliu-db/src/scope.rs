@@ -72,6 +72,12 @@ fn any_of<QS: 'static>(paths: &[String], cond: impl Fn(&String) -> Predicate<QS>
     acc
 }
 
+/// The deepest region a list reads along its order's index ([`Scope::is_wide`]): province 1,
+/// city 2, county 3. A county holds about a hundredth of a province's rows, so a page reads a
+/// few thousand index entries; a township's rows are fewer than that in all, and read by the
+/// place's index.
+pub const WALKED_DEPTH: i32 = 3;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     /// Materialised paths (`/1/2/`) of the subtree roots.
@@ -267,6 +273,33 @@ impl Scope {
                     .and(column.concat("").lt(path_upper(p))),
             )
         })
+    }
+
+    /// The rows [`Scope::with_parents_filter`] admits, tested on each row a query reads (see
+    /// [`Scope::path_filter_per_row`]).
+    pub fn with_parents_filter_per_row<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>
+            + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+            + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        QS: 'static,
+    {
+        let mut acc = self.path_filter_per_row(column);
+        for a in parents(&self.paths) {
+            acc = Box::new(acc.or(column.concat("").eq(a)));
+        }
+        acc
+    }
+
+    /// Whether a list over the scope reads along its order's index with the place tested per
+    /// row ([`Scope::path_filter_per_row`]) rather than by the place's index and then sorted:
+    /// when every subtree is at most [`WALKED_DEPTH`] deep.
+    pub fn is_wide(&self) -> bool {
+        let tops = self.tops();
+        !tops.is_empty()
+            && tops
+                .iter()
+                .all(|p| crate::requests::stats::depth(p) <= WALKED_DEPTH)
     }
 
     /// Rows of regions inside the scope or above it: what reaches the scope (a township's

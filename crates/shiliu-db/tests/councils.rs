@@ -473,3 +473,114 @@ both_engines!(the_statistics_equal_a_recount_of_the_rows, |t: TestDb| {
     })
     .unwrap();
 });
+
+both_engines!(
+    the_follow_up_reads_the_earliest_deadlines_first_in_every_scope,
+    |t: TestDb| {
+        t.db.write_blocking(|c| {
+            let w = world(c);
+            let all = Scope::everything();
+            let county = org::get_region_by_code(c, &all, "450102")?;
+            let staff = Actor::with_role(
+                "区民宗局",
+                Role::CommissionStaff,
+                Scope::subtrees(vec![county.path.clone()]),
+            );
+            let run = Can::<grants::RunCouncils>::check(&staff).unwrap();
+            let raise = Can::<grants::RaiseCouncilItems>::check(&staff).unwrap();
+            let townships = org::children(c, &all, county.id, false)?;
+            let far = region(c, townships[1].id, "新村社区", "450102002901");
+            let mut councils_made = vec![council(c, &w)];
+            let input = CouncilInput::parse(
+                "新村社区逢四说事会",
+                &far.code,
+                ("fourths", ""),
+                "村委会",
+                "09:30",
+            )
+            .unwrap();
+            councils_made.push(councils::create(c, &run, &input)?);
+            for (k, co) in councils_made.iter().enumerate() {
+                let m = meetings::record(
+                    c,
+                    &run,
+                    co,
+                    &MeetingInput::parse("2026-11-14", &[], "3", "", today()).unwrap(),
+                )?;
+                for n in 0..7_u32 {
+                    let i = items::raise(
+                        c,
+                        &raise,
+                        co,
+                        &item(&format!("第{k}-{n}件事"), "", "", false, Channel::InPerson),
+                    )?;
+                    let due = format!(
+                        "2026-12-{:02}",
+                        1 + (n * 5 + u32::try_from(k).unwrap() * 3) % 28
+                    );
+                    let d = items::decide(
+                        c,
+                        &run,
+                        co,
+                        &m,
+                        (i.id, i.version),
+                        &Decision::parse("办", "主任", &due, m.held_on).unwrap(),
+                    )?;
+                    if n == 6 {
+                        items::follow_up(
+                            c,
+                            &run,
+                            co,
+                            (d.id, d.version),
+                            &FollowUp::parse("2026-11-30", "办好", m.held_on, today()).unwrap(),
+                        )?;
+                    }
+                }
+            }
+            // The open items as the rows have them, earliest deadline first.
+            let mut open: Vec<(Option<NaiveDate>, i64, String)> = ci::table
+                .filter(ci::status.eq_any(["decided", "referred"]))
+                .select((ci::due_on, ci::id, ci::region_path))
+                .load(c)?;
+            open.sort();
+            assert_eq!(open.len(), 12);
+            let liuzhou = org::get_region_by_code(c, &all, "450200")?;
+            let scopes = [
+                all.clone(),
+                Scope::subtrees(vec![county.path.clone()]),
+                Scope::subtrees(vec![townships[0].path.clone()]),
+                Scope::subtrees(vec![w.community.path.clone()]),
+                w.grid_worker.scope().clone(),
+                Scope::subtrees(vec![liuzhou.path]),
+            ];
+            for scope in &scopes {
+                for overdue in [None, Some(day("2026-12-10"))] {
+                    let want: Vec<i64> = open
+                        .iter()
+                        .filter(|(due, _, path)| {
+                            scope.admit_with_parents(path, ()).is_ok()
+                                && overdue.is_none_or(|d| due.is_some_and(|due| due < d))
+                        })
+                        .map(|o| o.1)
+                        .collect();
+                    let got: Vec<i64> = items::open_in(c, scope, overdue, 100)?
+                        .into_iter()
+                        .map(|(f, _)| f.item.id)
+                        .collect();
+                    assert_eq!(got, want, "{scope:?} {overdue:?}");
+                    let first: Vec<i64> = items::open_in(c, scope, overdue, 3)?
+                        .into_iter()
+                        .map(|(f, _)| f.item.id)
+                        .collect();
+                    assert_eq!(first, want[..want.len().min(3)], "{scope:?} {overdue:?}");
+                    assert_eq!(
+                        items::open_count(c, scope, overdue)?,
+                        i64::try_from(want.len()).unwrap()
+                    );
+                }
+            }
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+    }
+);

@@ -794,11 +794,6 @@ enum Plan {
     Walk,
 }
 
-/// The deepest region a list reads along the order's index ([`Plan::Walk`]): province 1, city
-/// 2, county 3. A county holds about a hundredth of a province's records, so a page reads a
-/// few thousand index entries; a township's are fewer than that in all.
-const WALKED_DEPTH: i32 = 3;
-
 impl Filter {
     fn plan(&self, scope: &Scope) -> Plan {
         if self.unit_id.is_some() {
@@ -808,12 +803,10 @@ impl Filter {
             Some(r) => scope.narrowed_to(&r.path),
             None => scope.clone(),
         };
-        let tops = scope.tops();
-        let depth = |p: &String| crate::requests::stats::depth(p);
-        if tops.is_empty() || tops.iter().any(|p| depth(p) > WALKED_DEPTH) {
-            Plan::Seek
-        } else {
+        if scope.is_wide() {
             Plan::Walk
+        } else {
+            Plan::Seek
         }
     }
 

@@ -253,6 +253,11 @@ pub fn open(conn: &mut DbConnection, c: &Council) -> Result<Vec<Followed>, DbErr
 /// The items decided or handed to a request and not yet done, of every council the caller
 /// reads (only those past their deadline on `overdue_on`, when given): the follow-up across
 /// councils, the earliest deadline first, each with its council's name. At most `limit`.
+///
+/// A wide scope ([`Scope::is_wide`]: the province, a city, a county) reads along the open
+/// items' deadline index (`council_items_open`), testing the place on each row, so a page
+/// stops after about (all open ÷ the scope's) × its rows; a narrow one reads its places' items
+/// and sorts them (a township's are a few thousand).
 pub fn open_in(
     conn: &mut DbConnection,
     scope: &crate::scope::Scope,
@@ -261,10 +266,14 @@ pub fn open_in(
 ) -> Result<Vec<(Followed, String)>, DbError> {
     let mut q = council_items::table
         .inner_join(crate::schema::councils::table)
-        .filter(scope.with_parents_filter(council_items::region_path))
-        .filter(council_items::status.eq_any(OPEN))
+        .filter(open_condition())
         .select((Item::as_select(), crate::schema::councils::name))
         .into_boxed();
+    q = if scope.is_wide() {
+        q.filter(scope.with_parents_filter_per_row(council_items::region_path))
+    } else {
+        q.filter(scope.with_parents_filter(council_items::region_path))
+    };
     if let Some(d) = overdue_on {
         q = q.filter(council_items::due_on.lt(d));
     }
@@ -276,16 +285,29 @@ pub fn open_in(
     Ok(followed(conn, items)?.into_iter().zip(names).collect())
 }
 
+/// Open items ([`OPEN`]), written as the open items' index's own condition: an engine uses a
+/// partial index only for a query whose condition it can see implies the index's, which a
+/// bound value hides.
+fn open_condition() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(&format!(
+        "council_items.status IN ('{}', '{}')",
+        OPEN[0], OPEN[1]
+    ))
+}
+
 /// How many items [`open_in`] lists (the to-do's count, on the list's own filter).
 pub fn open_count(
     conn: &mut DbConnection,
     scope: &crate::scope::Scope,
     overdue_on: Option<NaiveDate>,
 ) -> Result<i64, DbError> {
-    let mut q = council_items::table
-        .filter(scope.with_parents_filter(council_items::region_path))
-        .filter(council_items::status.eq_any(OPEN))
-        .into_boxed();
+    // Read as the list is (see `open_in`).
+    let mut q = council_items::table.filter(open_condition()).into_boxed();
+    q = if scope.is_wide() {
+        q.filter(scope.with_parents_filter_per_row(council_items::region_path))
+    } else {
+        q.filter(scope.with_parents_filter(council_items::region_path))
+    };
     if let Some(d) = overdue_on {
         q = q.filter(council_items::due_on.lt(d));
     }

@@ -1,0 +1,1 @@
+DROP INDEX council_items_open;
