@@ -1472,6 +1472,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    council_counts (council_id) {
+        council_id -> BigInt,
+        waiting -> BigInt,
+        open -> BigInt,
+        last_held_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     council_tallies (region_path, month) {
         region_path -> Text,
         month -> Text,
@@ -1500,6 +1509,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(council_counts -> councils (council_id));
 diesel::joinable!(activities -> regions (region_id));
 diesel::joinable!(activities -> units (organiser_unit_id));
 diesel::joinable!(activity_materials -> activities (activity_id));
@@ -1520,6 +1530,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_item_tallies,
     councils,
     council_members,
+    council_counts,
     council_tallies,
     council_tally_journal,
     council_meetings,

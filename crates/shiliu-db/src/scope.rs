@@ -59,6 +59,18 @@ where
     })
 }
 
+/// A condition tested on each row, written so that `PostgreSQL` estimates it keeps half the
+/// rows (its estimate for a boolean expression it has no statistics for) instead of the two
+/// hundredth it assumes for a range on an expression: with that, it read every open council
+/// item and sorted them to show a page (a seq scan, 96 ms alone, 1.6 s under sixteen readers)
+/// where walking the order's index reads the page's rows (6 ms). `SQLite` tests it the same.
+fn per_row<QS: 'static>(cond: Predicate<QS>) -> Predicate<QS> {
+    use diesel::IntoSql as _;
+    Box::new(
+        diesel::dsl::case_when(cond, true.into_sql::<Bool>()).otherwise(false.into_sql::<Bool>()),
+    )
+}
+
 /// Rows that meet `cond` of any of `paths` (none: no rows).
 fn any_of<QS: 'static>(paths: &[String], cond: impl Fn(&String) -> Predicate<QS>) -> Predicate<QS> {
     let mut it = paths.iter();
@@ -265,6 +277,17 @@ impl Scope {
             + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
         QS: 'static,
     {
+        per_row(self.subtrees_per_row(column))
+    }
+
+    /// The scope's subtrees as expressions on `column` (see [`Scope::path_filter_per_row`]).
+    fn subtrees_per_row<QS, C>(&self, column: C) -> Predicate<QS>
+    where
+        C: PathColumn<QS>
+            + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
+            + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+        QS: 'static,
+    {
         any_of(&self.paths, |p| {
             Box::new(
                 column
@@ -284,11 +307,11 @@ impl Scope {
             + diesel::query_builder::QueryFragment<diesel::pg::Pg>,
         QS: 'static,
     {
-        let mut acc = self.path_filter_per_row(column);
+        let mut acc = self.subtrees_per_row(column);
         for a in parents(&self.paths) {
             acc = Box::new(acc.or(column.concat("").eq(a)));
         }
-        acc
+        per_row(acc)
     }
 
     /// Whether a list over the scope reads along its order's index with the place tested per

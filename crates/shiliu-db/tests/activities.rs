@@ -828,11 +828,14 @@ both_engines!(
                         ..Filter::default()
                     },
                 ];
-                let scopes: [&Scope; 4] = [
+                // A scope of a county and a township inside it counts each record once.
+                let nested = Scope::subtrees(vec![w.county.path.clone(), township.path.clone()]);
+                let scopes: [&Scope; 5] = [
                     &all,
                     w.county_staff.scope(),
                     w.workers[0].scope(),
                     &w.liuzhou,
+                    &nested,
                 ];
                 for scope in scopes {
                     for f in &filters {

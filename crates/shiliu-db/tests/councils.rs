@@ -56,6 +56,8 @@ fn totals_agree(c: &mut DbConnection, why: &str) {
         Scope::subtrees(vec![county.path.clone()]),
         Scope::subtrees(vec![township.path.clone()]),
         Scope::subtrees(vec![community.path.clone()]),
+        // A county and a township inside it: each row once.
+        Scope::subtrees(vec![county.path.clone(), township.path.clone()]),
     ];
     let ranges = [
         (day("2026-01-01"), day("2026-12-31")),
@@ -78,6 +80,32 @@ fn totals_agree(c: &mut DbConnection, why: &str) {
                 );
             }
         }
+    }
+    // The list's counts, kept with the writes, equal the rows'.
+    for l in councils::list(c, &all, None, 1000).unwrap() {
+        let of = ci::table.filter(ci::council_id.eq(l.council.id));
+        let waiting: i64 = of
+            .filter(ci::status.eq("raised"))
+            .count()
+            .get_result(c)
+            .unwrap();
+        let open: i64 = of
+            .filter(ci::status.eq_any(["decided", "referred"]))
+            .count()
+            .get_result(c)
+            .unwrap();
+        let last: Option<NaiveDate> = cm::table
+            .filter(cm::council_id.eq(l.council.id))
+            .filter(cm::status.eq("held"))
+            .select(diesel::dsl::max(cm::held_on))
+            .first(c)
+            .unwrap();
+        assert_eq!(
+            (l.waiting, l.open, l.last_held),
+            (waiting, open, last),
+            "{why}: {}",
+            l.council.name
+        );
     }
     let year = stats::stats(c, &all, None, ranges[0], &[]).unwrap();
     assert!(
@@ -579,6 +607,7 @@ both_engines!(
                     );
                 }
             }
+            totals_agree(c, "two councils in two townships");
             Ok::<_, DbError>(())
         })
         .unwrap();

@@ -107,10 +107,7 @@ pub fn stats(
         Some(r) => scope.narrowed_to(&r.path),
         None => scope.clone(),
     };
-    let tops: Vec<String> = crate::org::scope_roots(conn, &narrowed)?
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
+    let tops = crate::org::top_paths(conn, &narrowed)?;
     let shallow = |p: &String| crate::requests::stats::depth(p) <= TALLIED_DEPTH;
     let tallied = f.unit_id.is_none()
         && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
@@ -453,9 +450,16 @@ pub fn breakdown_regions(
     scope: &Scope,
     within: Option<&crate::org::Region>,
 ) -> Result<Vec<crate::org::Region>, DbError> {
-    let roots = match within {
-        Some(r) => vec![r.clone()],
-        None => crate::org::scope_roots(conn, scope)?,
+    let roots = if let Some(r) = within {
+        vec![r.clone()]
+    } else {
+        // Each subtree once: a scope's region inside another of its regions is the other's.
+        let tops = scope.tops();
+        let mut roots = crate::org::scope_roots(conn, scope)?;
+        if !tops.iter().any(|p| p == "/") {
+            roots.retain(|r| tops.contains(&r.path));
+        }
+        roots
     };
     if let [one] = roots.as_slice() {
         let below = crate::org::children(conn, scope, one.id, false)?;

@@ -126,7 +126,7 @@ fn insert(conn: &mut DbConnection, actor: &Actor, c: &Council, i: &Item) -> Resu
     diesel::insert_into(council_items::table)
         .values(i)
         .execute(conn)?;
-    super::tallies::item_changed(conn, None, i)?;
+    super::item_changed(conn, None, i)?;
     audit::record(
         conn,
         actor,
@@ -389,7 +389,7 @@ fn settle(
     .execute(conn)?;
     versioned::written(n)?;
     let after = get(conn, c, before.id)?;
-    super::tallies::item_changed(conn, Some(before), &after)?;
+    super::item_changed(conn, Some(before), &after)?;
     audit::record(
         conn,
         actor,
@@ -539,7 +539,7 @@ pub fn follow_up(
         |conn| get(conn, c, id),
         |_| Event::new("council.item_done", "council", c.id).region(c.region_id),
     )?;
-    super::tallies::item_changed(conn, Some(&before), &after)?;
+    super::item_changed(conn, Some(&before), &after)?;
     Ok(after)
 }
 
@@ -607,7 +607,7 @@ pub(crate) fn follow_request(conn: &mut DbConnection, r: &Request) -> Result<(),
             .find(b.id)
             .select(Item::as_select())
             .first(conn)?;
-        super::tallies::item_changed(conn, Some(b), &after)?;
+        super::item_changed(conn, Some(b), &after)?;
     }
     Ok(())
 }
@@ -667,5 +667,5 @@ pub fn set_raised_at(
     ))
     .execute(conn)?;
     let after = get(conn, c, id)?;
-    super::tallies::item_changed(conn, Some(&before), &after)
+    super::item_changed(conn, Some(&before), &after)
 }

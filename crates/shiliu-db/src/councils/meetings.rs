@@ -190,7 +190,7 @@ pub fn record(
         .values(&m)
         .execute(conn)?;
     write_attendance(conn, m.id, &input.present)?;
-    super::tallies::meeting_changed(conn, None, (&m, count(&input.present)))?;
+    super::meeting_changed(conn, None, (&m, count(&input.present)))?;
     audit::record(
         conn,
         actor,
@@ -239,7 +239,7 @@ pub fn update(
     versioned::written(n)?;
     write_attendance(conn, id, &input.present)?;
     let after = get(conn, c, id)?;
-    super::tallies::meeting_changed(
+    super::meeting_changed(
         conn,
         Some((&before, was_present)),
         (&after, count(&input.present)),

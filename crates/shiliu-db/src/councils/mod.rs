@@ -9,6 +9,7 @@
 //! Members, meetings and items are read through the council as the caller was given it. The
 //! public page finds an active council by its code and sees only what [`items::notice`] gives.
 
+pub mod counts;
 pub mod items;
 pub mod meetings;
 pub mod stats;
@@ -283,55 +284,51 @@ pub fn get_listed(conn: &mut DbConnection, scope: &Scope, id: i64) -> Result<Lis
         .ok_or(DbError::NotFound)
 }
 
-/// Councils with when each last met and its items waiting and open, a few reads for them all.
+/// Councils with when each last met and its items waiting and open (`counts`), one read for
+/// them all.
 fn with_figures(
     conn: &mut DbConnection,
     rows: Vec<(Council, String)>,
 ) -> Result<Vec<Listed>, DbError> {
     let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
-    let mut last: std::collections::HashMap<i64, NaiveDate> = std::collections::HashMap::new();
-    let mut waiting = std::collections::HashMap::new();
-    let mut open = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let held: Vec<(i64, Option<NaiveDate>)> = council_meetings::table
-            .filter(council_meetings::council_id.eq_any(chunk))
-            .filter(council_meetings::status.eq("held"))
-            .group_by(council_meetings::council_id)
-            .select((
-                council_meetings::council_id,
-                diesel::dsl::max(council_meetings::held_on),
-            ))
-            .load(conn)?;
-        last.extend(held.into_iter().filter_map(|(id, d)| Some((id, d?))));
-        let counts: Vec<(i64, String, i64)> = council_items::table
-            .filter(council_items::council_id.eq_any(chunk))
-            .filter(council_items::status.eq_any(["raised", "decided", "referred"]))
-            .group_by((council_items::council_id, council_items::status))
-            .select((
-                council_items::council_id,
-                council_items::status,
-                diesel::dsl::count_star(),
-            ))
-            .load(conn)?;
-        for (id, status, n) in counts {
-            let m = if status == "raised" {
-                &mut waiting
-            } else {
-                &mut open
-            };
-            *m.entry(id).or_insert(0) += n;
-        }
-    }
+    let counts = counts::of(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|(c, region_name)| Listed {
-            last_held: last.get(&c.id).copied(),
-            waiting: waiting.get(&c.id).copied().unwrap_or(0),
-            open: open.get(&c.id).copied().unwrap_or(0),
-            council: c,
-            region_name,
+        .map(|(c, region_name)| {
+            let n = counts.get(&c.id).copied().unwrap_or_default();
+            Listed {
+                last_held: n.last_held_on,
+                waiting: n.waiting,
+                open: n.open,
+                council: c,
+                region_name,
+            }
         })
         .collect())
+}
+
+/// Keep the statistics' totals and the list's counts in step with one item's change (`before`
+/// None: raised now), in the caller's transaction.
+pub(crate) fn item_changed(
+    conn: &mut DbConnection,
+    before: Option<&items::Item>,
+    after: &items::Item,
+) -> Result<(), DbError> {
+    tallies::item_changed(conn, before, after)?;
+    counts::item_changed(conn, before, after)
+}
+
+/// Keep them in step with a meeting's minutes, each with the members present (`before` None:
+/// recorded now).
+pub(crate) fn meeting_changed(
+    conn: &mut DbConnection,
+    before: Option<(&meetings::Meeting, i64)>,
+    after: (&meetings::Meeting, i64),
+) -> Result<(), DbError> {
+    tallies::meeting_changed(conn, before, after)?;
+    let mut c = counts::Change::default();
+    c.meeting(after.0);
+    c.apply(conn)
 }
 
 // ---- members -----------------------------------------------------------------------------
@@ -475,6 +472,14 @@ pub fn load(
     crate::insert_many!(conn, council_meetings::table, held)?;
     crate::insert_many!(conn, council_items::table, raised)?;
     tallies::count_many(conn, held, raised)?;
+    let mut c = counts::Change::default();
+    for m in held {
+        c.meeting(m);
+    }
+    for i in raised {
+        c.item(i, 1);
+    }
+    c.apply(conn)?;
     audit::record(
         conn,
         actor,

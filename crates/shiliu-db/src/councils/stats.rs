@@ -141,10 +141,7 @@ pub fn stats(
         Some(r) => scope.narrowed_to(&r.path),
         None => scope.clone(),
     };
-    let tops: Vec<String> = crate::org::scope_roots(conn, &narrowed)?
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
+    let tops = crate::org::top_paths(conn, &narrowed)?;
     let shallow = |p: &String| crate::requests::stats::depth(p) <= TALLIED_DEPTH;
     if tops.iter().all(shallow) && regions.iter().all(|r| shallow(&r.path)) {
         let span = Span::of(Some(from), Some(to));

@@ -196,6 +196,20 @@ pub fn scope_roots(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<Region>
     Ok(out)
 }
 
+/// The paths of the scope's subtrees, none inside another (`Scope::tops`), the whole tree
+/// given as its top regions': what running totals kept per region add up over the scope, each
+/// row once.
+pub fn top_paths(conn: &mut DbConnection, scope: &Scope) -> Result<Vec<String>, DbError> {
+    let tops = scope.tops();
+    if tops.iter().any(|p| p == "/") {
+        return Ok(scope_roots(conn, scope)?
+            .into_iter()
+            .map(|r| r.path)
+            .collect());
+    }
+    Ok(tops)
+}
+
 pub fn children(
     conn: &mut DbConnection,
     scope: &Scope,
