@@ -672,7 +672,11 @@ pub async fn remove(
     let actor = p.require::<grants::LogActivities>()?;
     let f: RemoveForm = form.parse()?;
     if f.confirm.is_none() {
-        let e = FieldErrors::from(shiliu_domain::FieldError::new("confirm", "err.confirm"));
+        // Named as the box ticked (`confirm` is a password's confirmation).
+        let e = FieldErrors::from(shiliu_domain::FieldError::new(
+            "confirm_tick",
+            "err.confirm",
+        ));
         return show_page(&state, &p, id, None, &e, false, None).await;
     }
     let gone = state

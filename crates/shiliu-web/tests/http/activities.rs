@@ -260,7 +260,9 @@ both_engines!(
                 )
                 .await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-            assert!(r.text().contains("请勾选确认框"));
+            // Named as the box, not as a password's confirmation.
+            assert!(r.text().contains("确认：请勾选确认框"), "{}", r.text());
+            assert!(!r.text().contains("确认密码"));
             let r = app
                 .post(
                     &format!("/activities/{id}/remove"),
