@@ -361,6 +361,24 @@ both_engines!(
             assert_eq!(listed.len(), 1);
             assert_eq!((listed[0].waiting, listed[0].open), (0, 0));
 
+            // The minutes corrected: one member present (not two), fifteen other residents.
+            let held = meetings::get(c, &co, m.id)?;
+            meetings::update(
+                c,
+                &run,
+                &co,
+                m.id,
+                held.version,
+                &MeetingInput::parse(
+                    "2026-11-14",
+                    &[convener.id.to_string()],
+                    "15",
+                    "议了三件事",
+                    today(),
+                )
+                .unwrap(),
+            )?;
+
             // The running totals agree with the rows, in the journal, folded, after the
             // council moves to the next community, and counted again from nothing.
             totals_agree(c, "in the journal");
