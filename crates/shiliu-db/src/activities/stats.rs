@@ -12,7 +12,7 @@ use shiliu_domain::activities::{Form, Venue};
 
 use super::Filter;
 use super::tallies::{Entry, Key, Sums};
-use crate::requests::stats::{Span, TALLIED_DEPTH, month_of_day};
+use crate::requests::stats::{Span, TalliedPlaces, month_of_day, tallied_levels};
 use crate::schema::{
     activities, activity_materials, activity_tallies, activity_tally_journal, activity_terms,
 };
@@ -72,6 +72,13 @@ struct Counted {
 }
 
 impl Counted {
+    fn new(regions: usize) -> Self {
+        Self {
+            whole: BTreeMap::new(),
+            by_region: vec![Figures::default(); regions],
+        }
+    }
+
     fn put(&mut self, whole: bool, region: Option<usize>, key: Key, (n, people): Sums) {
         // The breakdown counts records; materials are the whole's only.
         if key.4 == 0
@@ -99,24 +106,20 @@ pub fn stats(
     f: &Filter,
     parent: &[crate::org::Region],
 ) -> Result<Stats, DbError> {
-    let mut counted = Counted {
-        whole: BTreeMap::new(),
-        by_region: vec![Figures::default(); parent.len()],
-    };
+    let mut counted = Counted::new(parent.len());
     let narrowed = match &f.within {
         Some(r) => scope.narrowed_to(&r.path),
         None => scope.clone(),
     };
-    let tops = crate::org::top_paths(conn, &narrowed)?;
-    let shallow = |p: &String| crate::requests::stats::depth(p) <= TALLIED_DEPTH;
-    let tallied = f.unit_id.is_none()
-        && f.text.as_deref().is_none_or(|t| t.trim().is_empty())
-        && tops.iter().all(shallow)
-        && parent.iter().all(|r| shallow(&r.path));
-    if tallied {
+    let places = if f.unit_id.is_none() && f.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        TalliedPlaces::of(conn, &narrowed, parent)?
+    } else {
+        None
+    };
+    if let Some(places) = places {
         let span = Span::of(f.from, f.to);
         if let Some(months) = &span.months {
-            from_totals(conn, f, months, (&narrowed, &tops), parent, &mut counted)?;
+            from_totals(conn, f, months, &places, &mut counted)?;
         }
         for (from, to) in span.edges {
             let edge = Filter {
@@ -140,10 +143,7 @@ pub fn stats_from_records(
     f: &Filter,
     parent: &[crate::org::Region],
 ) -> Result<Stats, DbError> {
-    let mut counted = Counted {
-        whole: BTreeMap::new(),
-        by_region: vec![Figures::default(); parent.len()],
-    };
+    let mut counted = Counted::new(parent.len());
     from_records(conn, scope, f, parent, &mut counted)?;
     lay_out(conn, f, parent, counted)
 }
@@ -159,27 +159,16 @@ fn keeps(f: &Filter, (lo, hi): &(Option<String>, Option<String>), k: &Key) -> bo
 
 type TotalRow = (String, String, String, i64, String, i64, i64, i64);
 
-/// The totals of the places `tops` (for the whole; the roots of `scope`) and `parent` (for the
-/// breakdown, those `scope` covers), with the journal's changes under them not yet folded.
+/// The totals of the page's places, with the journal's changes under them not yet folded.
 fn from_totals(
     conn: &mut DbConnection,
     f: &Filter,
     months: &(Option<String>, Option<String>),
-    (scope, tops): (&Scope, &[String]),
-    parent: &[crate::org::Region],
+    places: &TalliedPlaces,
     counted: &mut Counted,
 ) -> Result<(), DbError> {
-    let breakdown: Vec<Option<&str>> = parent
-        .iter()
-        .map(|r| scope.covers(&r.path).then_some(r.path.as_str()))
-        .collect();
-    let places: Vec<String> = tops
-        .iter()
-        .cloned()
-        .chain(breakdown.iter().flatten().map(ToString::to_string))
-        .collect();
     let mut q = activity_tallies::table
-        .filter(activity_tallies::region_path.eq_any(&places))
+        .filter(activity_tallies::region_path.eq_any(places.paths()))
         .into_boxed();
     if let Some(m) = &months.0 {
         q = q.filter(activity_tallies::month.ge(m.clone()));
@@ -209,9 +198,7 @@ fn from_totals(
         ))
         .load(conn)?;
     let mut put = |path: &str, key: Key, sums: Sums| {
-        let whole = tops.iter().any(|t| t == path);
-        let region = breakdown.iter().position(|r| *r == Some(path));
-        counted.put(whole, region, key, sums);
+        counted.put(places.whole(path), places.region(path), key, sums);
     };
     for (path, month, form, kind, venue, material, n, people) in rows {
         put(&path, (month, form, kind, venue, material), (n, people));
@@ -219,7 +206,7 @@ fn from_totals(
     let pending: Vec<Entry> = activity_tally_journal::table
         .filter(crate::scope::subtree_filter(
             activity_tally_journal::region_path,
-            tops,
+            &places.tops,
         ))
         .select(Entry::as_select())
         .load(conn)?;
@@ -228,7 +215,7 @@ fn from_totals(
         if !keeps(f, months, &key) {
             continue;
         }
-        for level in e.levels() {
+        for level in tallied_levels(&e.region_path) {
             put(&level, key.clone(), (e.n, e.people));
         }
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use shiliu_domain::councils::ItemStatus;
 
 use super::tallies::Entry;
-use crate::requests::stats::{Span, TALLIED_DEPTH, month_of_day};
+use crate::requests::stats::{Span, TalliedPlaces, month_of_day, tallied_levels};
 use crate::schema::{
     council_attendance, council_items, council_meetings, council_tallies, council_tally_journal,
 };
@@ -120,6 +120,15 @@ struct Counted {
     by_region: Vec<Figures>,
 }
 
+impl Counted {
+    fn new(regions: usize) -> Self {
+        Self {
+            whole: Vec::new(),
+            by_region: vec![Figures::default(); regions],
+        }
+    }
+}
+
 /// The figures from `from` to `to` (both included) in the caller's scope, `within` a region if
 /// one is given, broken down by `regions` (see `activities::stats::breakdown_regions`).
 ///
@@ -133,20 +142,15 @@ pub fn stats(
     (from, to): (NaiveDate, NaiveDate),
     regions: &[crate::org::Region],
 ) -> Result<Stats, DbError> {
-    let mut counted = Counted {
-        whole: Vec::new(),
-        by_region: vec![Figures::default(); regions.len()],
-    };
+    let mut counted = Counted::new(regions.len());
     let narrowed = match within {
         Some(r) => scope.narrowed_to(&r.path),
         None => scope.clone(),
     };
-    let tops = crate::org::top_paths(conn, &narrowed)?;
-    let shallow = |p: &String| crate::requests::stats::depth(p) <= TALLIED_DEPTH;
-    if tops.iter().all(shallow) && regions.iter().all(|r| shallow(&r.path)) {
+    if let Some(places) = TalliedPlaces::of(conn, &narrowed, regions)? {
         let span = Span::of(Some(from), Some(to));
         if let Some(months) = &span.months {
-            from_totals(conn, months, (&narrowed, &tops), regions, &mut counted)?;
+            from_totals(conn, months, &places, &mut counted)?;
         }
         for days in span.edges {
             from_rows(conn, scope, within, days, regions, &mut counted)?;
@@ -166,37 +170,23 @@ pub fn stats_from_rows(
     (from, to): (NaiveDate, NaiveDate),
     regions: &[crate::org::Region],
 ) -> Result<Stats, DbError> {
-    let mut counted = Counted {
-        whole: Vec::new(),
-        by_region: vec![Figures::default(); regions.len()],
-    };
+    let mut counted = Counted::new(regions.len());
     from_rows(conn, scope, within, (from, to), regions, &mut counted)?;
     Ok(lay_out((from, to), regions, counted))
 }
 
-/// The totals of the places `tops` (for the whole; the roots of `scope`) and `regions` (for
-/// the breakdown, those `scope` covers) over `months`, with the journal's changes under them
-/// not yet folded.
+/// The totals of the page's places over `months`, with the journal's changes under them not
+/// yet folded.
 fn from_totals(
     conn: &mut DbConnection,
     (lo, hi): &(Option<String>, Option<String>),
-    (scope, tops): (&Scope, &[String]),
-    regions: &[crate::org::Region],
+    places: &TalliedPlaces,
     counted: &mut Counted,
 ) -> Result<(), DbError> {
-    let breakdown: Vec<Option<&str>> = regions
-        .iter()
-        .map(|r| scope.covers(&r.path).then_some(r.path.as_str()))
-        .collect();
-    let places: Vec<String> = tops
-        .iter()
-        .cloned()
-        .chain(breakdown.iter().flatten().map(ToString::to_string))
-        .collect();
     let within =
         |m: &str| lo.as_deref().is_none_or(|l| m >= l) && hi.as_deref().is_none_or(|h| m <= h);
     let mut q = council_tallies::table
-        .filter(council_tallies::region_path.eq_any(&places))
+        .filter(council_tallies::region_path.eq_any(places.paths()))
         .into_boxed();
     if let Some(m) = lo {
         q = q.filter(council_tallies::month.ge(m.clone()));
@@ -223,10 +213,10 @@ fn from_totals(
         .map(|(p, m, (a, b, c, d, e, f, g))| (p, m, [a, b, c, d, e, f, g]))
         .collect();
     let mut put = |path: &str, month: &str, f: Figures| {
-        if tops.iter().any(|t| t == path) {
+        if places.whole(path) {
             counted.whole.push((month.to_string(), f));
         }
-        if let Some(i) = breakdown.iter().position(|r| *r == Some(path)) {
+        if let Some(i) = places.region(path) {
             counted.by_region[i].add(&f);
         }
     };
@@ -234,11 +224,14 @@ fn from_totals(
         put(&path, &month, Figures::from_counters(c));
     }
     let pending: Vec<Entry> = council_tally_journal::table
-        .filter(subtree_filter(council_tally_journal::region_path, tops))
+        .filter(subtree_filter(
+            council_tally_journal::region_path,
+            &places.tops,
+        ))
         .select(Entry::as_select())
         .load(conn)?;
     for e in pending.iter().filter(|e| within(&e.month)) {
-        for level in e.levels() {
+        for level in tallied_levels(&e.region_path) {
             put(&level, &e.month, e.figures());
         }
     }

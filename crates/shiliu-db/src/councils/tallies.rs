@@ -246,13 +246,6 @@ impl Entry {
             items_on_time: self.items_on_time,
         }
     }
-
-    /// The regions with totals this change counts in.
-    pub(crate) fn levels(&self) -> impl Iterator<Item = String> + '_ {
-        levels(&self.region_path)
-            .take_while(|(_, d)| *d <= TALLIED_DEPTH)
-            .map(|(p, _)| p)
-    }
 }
 
 /// Move up to [`FOLD_BATCH`] journal rows into the totals; returns how many it folded. Each

@@ -384,6 +384,64 @@ pub(crate) fn tallied_path(path: &str) -> &str {
     }
 }
 
+/// The regions with totals on a path, from the top down to [`TALLIED_DEPTH`]: where a journal
+/// row written at `path` (see [`tallied_path`]) counts once folded.
+pub(crate) fn tallied_levels(path: &str) -> impl Iterator<Item = String> + '_ {
+    levels(path)
+        .take_while(|(_, d)| *d <= TALLIED_DEPTH)
+        .map(|(p, _)| p)
+}
+
+/// The places a statistics page reads from running totals: the scope's subtrees (`tops`, for
+/// the figures in all) and the breakdown's regions the scope covers (for the figures by
+/// region, in the breakdown's order).
+pub(crate) struct TalliedPlaces {
+    pub tops: Vec<String>,
+    breakdown: Vec<Option<String>>,
+}
+
+impl TalliedPlaces {
+    /// The places of `scope` (already narrowed to the page's region) and `regions`; None when
+    /// one of them lies below [`TALLIED_DEPTH`] (its figures are grouped from the rows).
+    pub(crate) fn of(
+        conn: &mut DbConnection,
+        scope: &Scope,
+        regions: &[crate::org::Region],
+    ) -> Result<Option<Self>, DbError> {
+        let tops = crate::org::top_paths(conn, scope)?;
+        let shallow = |p: &str| depth(p) <= TALLIED_DEPTH;
+        if !tops.iter().all(|p| shallow(p)) || !regions.iter().all(|r| shallow(&r.path)) {
+            return Ok(None);
+        }
+        let breakdown = regions
+            .iter()
+            .map(|r| scope.covers(&r.path).then(|| r.path.clone()))
+            .collect();
+        Ok(Some(Self { tops, breakdown }))
+    }
+
+    /// Every place whose totals the page reads.
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.tops
+            .iter()
+            .chain(self.breakdown.iter().flatten())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether a place's totals count in the figures in all.
+    pub(crate) fn whole(&self, path: &str) -> bool {
+        self.tops.iter().any(|t| t == path)
+    }
+
+    /// The breakdown's line a place's totals count in.
+    pub(crate) fn region(&self, path: &str) -> Option<usize> {
+        self.breakdown
+            .iter()
+            .position(|r| r.as_deref() == Some(path))
+    }
+}
+
 /// The month a day counts in (`2026-03`).
 pub(crate) fn month_of_day(d: NaiveDate) -> String {
     d.format("%Y-%m").to_string()
